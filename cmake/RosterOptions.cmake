@@ -1,0 +1,30 @@
+# Build options, one place. Sanitizers apply to everything built here.
+option(ROSTER_BUILD_TESTS "Build the test suite" ON)
+option(ROSTER_BUILD_BENCH "Build the benchmarks" ON)
+option(ROSTER_BUILD_EXAMPLES "Build the examples" ON)
+option(ROSTER_WERROR "Treat warnings as errors" OFF)
+set(ROSTER_SANITIZE "" CACHE STRING
+    "Sanitizers: empty, 'address,undefined' or 'thread'")
+
+if(NOT CMAKE_BUILD_TYPE AND NOT CMAKE_CONFIGURATION_TYPES)
+  set(CMAKE_BUILD_TYPE RelWithDebInfo CACHE STRING "Build type" FORCE)
+endif()
+
+add_compile_options(-Wall -Wextra -Wshadow -Wstrict-prototypes
+                    -Wmissing-prototypes -Wno-unused-parameter)
+if(ROSTER_WERROR)
+  add_compile_options(-Werror)
+endif()
+
+if(ROSTER_SANITIZE)
+  set(_san "-fsanitize=${ROSTER_SANITIZE}")
+  if(ROSTER_SANITIZE MATCHES "undefined")
+    string(APPEND _san " -fno-sanitize-recover=undefined")
+  endif()
+  separate_arguments(_san_list UNIX_COMMAND "${_san}")
+  add_compile_options(${_san_list} -fno-omit-frame-pointer -O1)
+  add_link_options(${_san_list})
+  if(ROSTER_SANITIZE MATCHES "thread")
+    add_compile_definitions(ROSTER_TSAN=1)
+  endif()
+endif()

@@ -1,0 +1,18 @@
+/*
+ * roster.h: the umbrella header for the core library and its built-in
+ * services. It never includes a third-party header.
+ *
+ * Quick start:
+ *   roster *r = roster_new(NULL);
+ *   roster_register(r, NULL, "cache", &cache_type, cache);
+ *   roster_get(r, NULL, "cache", &cache_type, (void **)&c);
+ */
+#ifndef ROSTER_H
+#define ROSTER_H
+
+#include "roster/version.h"
+#include "roster/error.h"
+#include "roster/alloc.h"
+#include "roster/registry.h"
+
+#endif /* ROSTER_H */

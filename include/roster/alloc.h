@@ -1,0 +1,39 @@
+/*
+ * roster/alloc.h: allocator hooks.
+ *
+ * Every allocation roster makes goes through these four functions. They may
+ * be replaced once, before the first registry is created; the replacement
+ * must be thread-safe, since roster allocates from every thread that
+ * registers and from its reclaim thread.
+ */
+#ifndef ROSTER_ALLOC_H
+#define ROSTER_ALLOC_H
+
+#include <stddef.h>
+
+#include "version.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* roster_allocator: the four hooks; all must be set. */
+typedef struct roster_allocator {
+  void *(*malloc_fn)(size_t size);
+  void *(*calloc_fn)(size_t count, size_t size);
+  void *(*realloc_fn)(void *ptr, size_t size);
+  void (*free_fn)(void *ptr);
+} roster_allocator;
+
+/* roster_set_allocator installs a, copied, or restores the C library's
+ * allocator when a is NULL. Returns ROSTER_EINVAL if a hook is missing, and
+ * ROSTER_EBUSY once any roster object has been allocated (memory from one
+ * allocator must never be freed by another). Call it from main before any
+ * other roster call; it is not meant to race with other roster calls. */
+ROSTER_EXTERN int roster_set_allocator(const roster_allocator *a);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* ROSTER_ALLOC_H */

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package roster needs to build, test and benchmark.
+# Idempotent and quiet: asks apt only for what is missing.
+set -euo pipefail
+
+PKGS=(
+  build-essential cmake pkg-config git       # toolchain
+  liburcu-dev libxxhash-dev                  # core: RCU hash table, XXH3
+  libcmocka-dev                              # tests
+)
+
+missing=()
+for p in "${PKGS[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+if ((${#missing[@]} == 0)); then
+  exit 0
+fi
+
+SUDO=""
+if [[ $(id -u) -ne 0 ]]; then SUDO="sudo"; fi
+echo "deps: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq >/dev/null
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# The README's test command: installs what is missing, builds the plain,
+# ASan+UBSan and TSan variants, runs every test through CTest in each, and
+# prints CTest's summaries. Exits non-zero on any failure.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/deps.sh || exit 1
+
+JOBS=$(nproc)
+variants=("plain::" "asan:address,undefined" "tsan:thread")
+if [[ -n "${ROSTER_VARIANTS:-}" ]]; then
+  read -r -a variants <<<"${ROSTER_VARIANTS}"
+fi
+
+status=0
+summary=()
+for v in "${variants[@]}"; do
+  name=${v%%:*}
+  san=${v#*:}
+  san=${san#:}
+  dir=build-test-$name
+  [[ $name == plain ]] && dir=build
+  echo "=== $name: configure and build ($dir) ==="
+  if ! cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DROSTER_WERROR=ON \
+        -DROSTER_SANITIZE="$san" >"$dir.configure.log" 2>&1; then
+    cat "$dir.configure.log"; status=1; summary+=("$name: configure FAILED"); continue
+  fi
+  if ! cmake --build "$dir" -j "$JOBS" >"$dir.build.log" 2>&1; then
+    tail -n 60 "$dir.build.log"; status=1; summary+=("$name: build FAILED"); continue
+  fi
+  echo "=== $name: ctest ==="
+  if ctest --test-dir "$dir" --output-on-failure -j "$JOBS" 2>&1 | tee "$dir.ctest.log"; then
+    :
+  fi
+  if ! grep -q "100% tests passed" "$dir.ctest.log"; then
+    status=1
+  fi
+  summary+=("$name: $(grep -E 'tests passed|tests failed' "$dir.ctest.log" | tail -n1)")
+done
+
+echo
+echo "=== summary ==="
+printf '%s\n' "${summary[@]}"
+exit $status

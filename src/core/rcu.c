@@ -1,0 +1,88 @@
+/*
+ * rcu.c: per-thread plumbing over liburcu (memb flavour).
+ *
+ * A thread is registered with RCU lazily, on its first roster call, and
+ * unregistered by a pthread key destructor when it exits. The same first call
+ * hands the thread a counter shard of its own (see roster__count), returned
+ * to the pool at exit. fork() is wrapped with liburcu's call_rcu hooks so the
+ * reclaim thread survives in the child.
+ */
+#include "roster_impl.h"
+
+_Thread_local roster__tls roster__tls_state;
+int roster__grace_token;
+int roster__barrier_token;
+
+static pthread_once_t once = PTHREAD_ONCE_INIT;
+static pthread_key_t thread_key;
+static pthread_mutex_t shard_lock = PTHREAD_MUTEX_INITIALIZER;
+static uint64_t shard_used; /* bit i: shard i is owned by a live thread */
+
+static void thread_exit(void *p) {
+  (void)p;
+  int s = roster__tls_state.shard;
+  if (s < ROSTER__SHARDS) {
+    pthread_mutex_lock(&shard_lock);
+    shard_used &= ~(UINT64_C(1) << s);
+    pthread_mutex_unlock(&shard_lock);
+  }
+  roster__tls_state.shard = ROSTER__SHARDS;
+  if (roster__tls_state.registered) {
+    urcu_memb_unregister_thread();
+    roster__tls_state.registered = 0;
+  }
+}
+
+static void fork_prepare(void) { urcu_memb_call_rcu_before_fork(); }
+static void fork_parent(void) { urcu_memb_call_rcu_after_fork_parent(); }
+static void fork_child(void) { urcu_memb_call_rcu_after_fork_child(); }
+
+static void init_once(void) {
+  pthread_key_create(&thread_key, thread_exit);
+  pthread_atfork(fork_prepare, fork_parent, fork_child);
+}
+
+void roster__thread_slow(void) {
+  pthread_once(&once, init_once);
+  urcu_memb_register_thread();
+  roster__tls_state.registered = 1;
+  int s = ROSTER__SHARDS;
+  pthread_mutex_lock(&shard_lock);
+  if (~shard_used) {
+    s = __builtin_ctzll(~shard_used);
+    shard_used |= UINT64_C(1) << s;
+  }
+  pthread_mutex_unlock(&shard_lock);
+  roster__tls_state.shard = s;
+  /* Any non-NULL value makes the destructor run at thread exit. */
+  pthread_setspecific(thread_key, (void *)1);
+}
+
+uint64_t roster__count_sum(roster *r, int which) {
+  uint64_t sum = 0;
+  for (int i = 0; i <= ROSTER__SHARDS; i++)
+    sum += atomic_load_explicit(&r->shards[i].c[which], memory_order_relaxed);
+  return sum;
+}
+
+void roster__defer(struct rcu_head *head, void (*fn)(struct rcu_head *)) {
+  ROSTER__TSAN_RELEASE(head);
+  urcu_memb_call_rcu(head, fn);
+}
+
+void roster_read_lock(void) {
+  roster__thread_ensure();
+  roster__rlock();
+}
+
+void roster_read_unlock(void) { roster__runlock(); }
+
+void roster__barrier(void) {
+  urcu_memb_barrier();
+  ROSTER__TSAN_ACQUIRE(&roster__barrier_token);
+}
+
+void roster_reclaim_wait(void) {
+  roster__thread_ensure();
+  roster__barrier();
+}

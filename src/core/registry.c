@@ -1,0 +1,934 @@
+/*
+ * registry.c: the registry's heart: make and free registries, namespaces,
+ * register / replace / unregister, and the lock-free lookups (get, has,
+ * lookup, acquire).
+ *
+ * Entries live in a liburcu cds_lfht keyed by XXH3(name) seeded with
+ * XXH3(namespace), so one hash covers both. Writers add and delete nodes
+ * with cds_lfht's lock-free operations; whoever wins cds_lfht_del owns the
+ * removal (roster__take) and finishes it outside the read section
+ * (roster__finish_removal): owner unlink, counters, listeners, and dropping
+ * the table's reference. The last reference queues reclaim after a grace
+ * period, where the type's destroy runs.
+ */
+#include "roster_impl.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
+static _Atomic uint64_t next_serial = 1;
+
+/* ---- keys and matching ---------------------------------------------- */
+
+static int match_entry(struct cds_lfht_node *node, const void *key) {
+  const roster__entry *e = caa_container_of(node, roster__entry, node);
+  const roster__key *k = key;
+  ROSTER__TSAN_ACQUIRE(e);
+  if (e->name_len != k->name_len)
+    return 0;
+  if (k->nsobj) {
+    if (e->ns != k->nsobj)
+      return 0;
+  } else if (e->ns->len != k->ns_len ||
+             memcmp(e->ns->name, k->ns, k->ns_len) != 0) {
+    return 0;
+  }
+  return memcmp(e->name, k->name, k->name_len) == 0;
+}
+
+int roster__key_init(roster *r, roster__key *k, const char *ns,
+                     const char *name) {
+  int rc = roster__check_name("name", name, &k->name_len, false);
+  if (rc)
+    return rc;
+  k->name = name;
+  if (!ns) {
+    k->nsobj = r->default_ns;
+    k->ns = r->default_ns->name;
+    k->ns_len = r->default_ns->len;
+  } else {
+    rc = roster__check_name("namespace", ns, &k->ns_len, false);
+    if (rc)
+      return rc;
+    k->ns = ns;
+    if (k->ns_len == r->default_ns->len &&
+        memcmp(ns, r->default_ns->name, k->ns_len) == 0)
+      k->nsobj = r->default_ns;
+    else
+      k->nsobj = NULL;
+  }
+  uint64_t seed = k->nsobj ? k->nsobj->hash : XXH3_64bits(k->ns, k->ns_len);
+  k->hash = XXH3_64bits_withSeed(k->name, k->name_len, seed);
+  return ROSTER_OK;
+}
+
+roster__entry *roster__find_first(roster *r, const roster__key *k,
+                                  struct cds_lfht_iter *it) {
+  cds_lfht_lookup(r->ht, (unsigned long)k->hash, match_entry, k, it);
+  struct cds_lfht_node *n = cds_lfht_iter_get_node(it);
+  if (!n)
+    return NULL;
+  roster__entry *e = caa_container_of(n, roster__entry, node);
+  ROSTER__TSAN_ACQUIRE(e);
+  return e;
+}
+
+roster__entry *roster__find_next(roster *r, const roster__key *k,
+                                 struct cds_lfht_iter *it) {
+  cds_lfht_next_duplicate(r->ht, match_entry, k, it);
+  struct cds_lfht_node *n = cds_lfht_iter_get_node(it);
+  if (!n)
+    return NULL;
+  roster__entry *e = caa_container_of(n, roster__entry, node);
+  ROSTER__TSAN_ACQUIRE(e);
+  return e;
+}
+
+/* Explicit iterator, not cds_lfht_for_each_entry: that macro computes
+ * container_of on NULL, which UBSan flags as pointer overflow. */
+roster__entry *roster__iter_first(roster *r, struct cds_lfht_iter *it) {
+  cds_lfht_first(r->ht, it);
+  struct cds_lfht_node *n = cds_lfht_iter_get_node(it);
+  if (!n)
+    return NULL;
+  roster__entry *e = caa_container_of(n, roster__entry, node);
+  ROSTER__TSAN_ACQUIRE(e);
+  return e;
+}
+
+roster__entry *roster__iter_next(roster *r, struct cds_lfht_iter *it) {
+  cds_lfht_next(r->ht, it);
+  struct cds_lfht_node *n = cds_lfht_iter_get_node(it);
+  if (!n)
+    return NULL;
+  roster__entry *e = caa_container_of(n, roster__entry, node);
+  ROSTER__TSAN_ACQUIRE(e);
+  return e;
+}
+
+void roster__fill_info(const roster__entry *e, roster_info *info) {
+  info->ns = e->ns->name;
+  info->name = e->name;
+  info->type = e->type;
+  info->instance = e->instance;
+  info->owner = roster__owner_of(e);
+  roster__meta *m = rcu_dereference(*(roster__meta **)&e->meta);
+  info->meta = m ? m->data : NULL;
+  info->meta_len = m ? m->len : 0;
+}
+
+/* ---- namespaces ----------------------------------------------------- */
+
+static int match_ns(struct cds_lfht_node *node, const void *key) {
+  const roster_ns *n = caa_container_of(node, roster_ns, node);
+  const roster__key *k = key;
+  ROSTER__TSAN_ACQUIRE(n);
+  return n->len == k->ns_len && memcmp(n->name, k->ns, k->ns_len) == 0;
+}
+
+/* Namespaces are interned and live until roster_free, so the pointer stays
+ * valid after the read section. Creation is serialized by ns_lock. */
+roster_ns *roster__ns_get(roster *r, const char *ns, size_t len, bool create) {
+  roster__key k = {.ns = ns, .ns_len = len};
+  uint64_t h = XXH3_64bits(ns, len);
+  struct cds_lfht_iter it;
+  roster__rlock();
+  cds_lfht_lookup(r->ns_ht, (unsigned long)h, match_ns, &k, &it);
+  struct cds_lfht_node *node = cds_lfht_iter_get_node(&it);
+  roster__runlock();
+  if (node) {
+    roster_ns *found = caa_container_of(node, roster_ns, node);
+    ROSTER__TSAN_ACQUIRE(found);
+    return found;
+  }
+  if (!create)
+    return NULL;
+  size_t sz = sizeof(roster_ns) + len + 1;
+  roster_ns *n = roster__calloc(1, sz);
+  if (!n)
+    return NULL;
+  n->r = r;
+  n->hash = h;
+  n->len = (uint16_t)len;
+  memcpy(n->name, ns, len);
+  n->name[len] = '\0';
+  pthread_mutex_init(&n->lock, NULL);
+  atomic_init(&n->entries, 0);
+  ROSTER__TSAN_RELEASE(n);
+  pthread_mutex_lock(&r->ns_lock);
+  roster__rlock();
+  struct cds_lfht_node *got =
+      cds_lfht_add_unique(r->ns_ht, (unsigned long)h, match_ns, &k, &n->node);
+  roster__runlock();
+  pthread_mutex_unlock(&r->ns_lock);
+  if (got != &n->node) {
+    pthread_mutex_destroy(&n->lock);
+    roster__free(n);
+    n = caa_container_of(got, roster_ns, node);
+    ROSTER__TSAN_ACQUIRE(n);
+  } else {
+    atomic_fetch_add(&r->mem, sz);
+  }
+  return n;
+}
+
+/* ---- registries ----------------------------------------------------- */
+
+roster *roster_new(const roster_options *opts) {
+  roster_options o = opts ? *opts : (roster_options){0};
+  if (o.keys != ROSTER_KEYS_UNIQUE && o.keys != ROSTER_KEYS_DUPLICATE) {
+    roster__err(ROSTER_EINVAL, "roster_new: keys mode %d is neither "
+                "ROSTER_KEYS_UNIQUE nor ROSTER_KEYS_DUPLICATE", (int)o.keys);
+    return NULL;
+  }
+  roster__thread_ensure();
+  /* The counter shards want 64-byte alignment, which the allocator hooks do
+   * not promise: over-allocate and align by hand. */
+  void *raw = roster__calloc(1, sizeof(roster) + 63);
+  if (!raw) {
+    roster__err(ROSTER_ENOMEM, "roster_new: out of memory");
+    return NULL;
+  }
+  roster *r = (roster *)(((uintptr_t)raw + 63) & ~(uintptr_t)63);
+  r->raw = raw;
+  r->keys = o.keys;
+  snprintf(r->name, sizeof r->name, "%s", o.name ? o.name : "roster");
+  r->serial = atomic_fetch_add(&next_serial, 1);
+  unsigned long init = 1024;
+  if (o.initial_buckets) {
+    init = 1;
+    while (init < o.initial_buckets && init < (1ul << 30))
+      init <<= 1;
+  }
+  r->ht = cds_lfht_new_flavor(init, init < 1024 ? init : 1024, 0,
+                       CDS_LFHT_AUTO_RESIZE | CDS_LFHT_ACCOUNTING,
+                              &urcu_memb_flavor, NULL);
+  r->ns_ht = cds_lfht_new_flavor(16, 16, 0, CDS_LFHT_AUTO_RESIZE,
+                                 &urcu_memb_flavor, NULL);
+  pthread_mutex_init(&r->ns_lock, NULL);
+  pthread_mutex_init(&r->listen_lock, NULL);
+  pthread_mutex_init(&r->wait_lock, NULL);
+  r->next_listener_id = 1;
+  if (r->ht && r->ns_ht)
+    r->default_ns = roster__ns_get(r, ROSTER_DEFAULT_NS,
+                                   sizeof ROSTER_DEFAULT_NS - 1, true);
+  if (!r->ht || !r->ns_ht || !r->default_ns) {
+    if (r->ht)
+      cds_lfht_destroy(r->ht, NULL);
+    if (r->default_ns) {
+      roster__rlock();
+      cds_lfht_del(r->ns_ht, &r->default_ns->node);
+      roster__runlock();
+    }
+    if (r->ns_ht)
+      cds_lfht_destroy(r->ns_ht, NULL);
+    roster__free(r->default_ns);
+    roster__free(r->raw);
+    roster__err(ROSTER_ENOMEM, "roster_new: out of memory");
+    return NULL;
+  }
+  roster__live_add(r);
+  return r;
+}
+
+static bool pred_all(roster__entry *e, void *arg) {
+  (void)e;
+  (void)arg;
+  return true;
+}
+
+void roster_free(roster *r) {
+  if (!r)
+    return;
+  roster__thread_ensure();
+  roster__live_remove(r);
+  roster__remove_where(r, pred_all, NULL, ROSTER_REASON_CLEAR, false);
+  roster__listeners_free(r);
+  /* Every destroy has run once this returns (acquired references must have
+   * been released, as documented). */
+  roster__barrier();
+
+  roster__vec nss;
+  roster__vec_init(&nss);
+  struct cds_lfht_iter it;
+  roster__rlock();
+  cds_lfht_first(r->ns_ht, &it);
+  for (struct cds_lfht_node *n; (n = cds_lfht_iter_get_node(&it));
+       cds_lfht_next(r->ns_ht, &it)) {
+    if (cds_lfht_del(r->ns_ht, n) == 0)
+      roster__vec_push(&nss, (roster__entry *)(void *)caa_container_of(
+                                 n, roster_ns, node));
+  }
+  roster__runlock();
+  cds_lfht_destroy(r->ht, NULL);
+  cds_lfht_destroy(r->ns_ht, NULL);
+  for (size_t i = 0; i < nss.n; i++) {
+    roster_ns *ns = (roster_ns *)(void *)nss.v[i];
+    for (struct roster_default *d = ns->defaults, *nx; d; d = nx) {
+      nx = d->next;
+      roster__free(d->name);
+      roster__free(d);
+    }
+    pthread_mutex_destroy(&ns->lock);
+    roster__free(ns);
+  }
+  roster__vec_free(&nss);
+  pthread_mutex_destroy(&r->ns_lock);
+  pthread_mutex_destroy(&r->listen_lock);
+  pthread_mutex_destroy(&r->wait_lock);
+  roster__free(r->raw);
+}
+
+static pthread_once_t global_once = PTHREAD_ONCE_INIT;
+static roster *global_registry;
+
+static void global_init(void) {
+  roster_options o = {.name = "global"};
+  global_registry = roster_new(&o);
+}
+
+roster *roster_global(void) {
+  pthread_once(&global_once, global_init);
+  if (!global_registry)
+    roster__err(ROSTER_ENOMEM, "roster_global: could not make the registry");
+  return global_registry;
+}
+
+roster_keys roster_keys_mode(const roster *r) {
+  return r ? r->keys : ROSTER_KEYS_UNIQUE;
+}
+
+/* ---- removal -------------------------------------------------------- */
+
+static void reclaim_entry(struct rcu_head *head) {
+  roster__reclaim_enter();
+  ROSTER__TSAN_ACQUIRE(head);
+  ROSTER__TSAN_ACQUIRE(&roster__grace_token);
+  roster__entry *e = caa_container_of(head, roster__entry, rcu);
+  roster *r = e->ns->r;
+  size_t sz = sizeof *e + e->name_len + 1;
+  if (e->type->destroy)
+    e->type->destroy(e->instance);
+  roster__meta *m = atomic_load(&e->meta);
+  if (m) {
+    sz += sizeof *m + m->len;
+    roster__free(m);
+  }
+  if (e->olink) {
+    sz += sizeof *e->olink;
+    roster__owner_put(e->olink->owner);
+    roster__free(e->olink);
+  }
+  atomic_fetch_sub(&r->mem, sz);
+  roster__free(e);
+  roster__reclaim_exit();
+}
+
+void roster__entry_put(roster__entry *e) {
+  if (atomic_fetch_sub_explicit(&e->refs, 1, memory_order_acq_rel) == 1)
+    roster__defer(&e->rcu, reclaim_entry);
+}
+
+bool roster__take(roster *r, roster__entry *e) {
+  return cds_lfht_del(r->ht, &e->node) == 0;
+}
+
+void roster__finish_removal(roster *r, roster__entry *e, roster_reason why,
+                            bool notify) {
+  atomic_store(&e->removed, true);
+  if (e->olink)
+    roster__owner_unlink(e);
+  atomic_fetch_sub(&e->ns->entries, 1);
+  atomic_fetch_sub(&r->entries, 1);
+  roster__count(r, ROSTER__C_UNREGS);
+  if (notify)
+    roster__notify(r, ROSTER_EV_UNREGISTER, why, e);
+  roster__entry_put(e);
+}
+
+void roster__vec_init(roster__vec *vec) {
+  vec->v = vec->inline_v;
+  vec->n = 0;
+  vec->cap = sizeof vec->inline_v / sizeof vec->inline_v[0];
+}
+
+/* roster__vec_push never fails when n < cap; callers check roster__vec_room
+ * before taking an entry, so a removal is never lost to ENOMEM. */
+bool roster__vec_push(roster__vec *vec, roster__entry *e) {
+  if (vec->n == vec->cap) {
+    size_t ncap = vec->cap * 2;
+    roster__entry **nv;
+    if (vec->v == vec->inline_v) {
+      nv = roster__malloc(ncap * sizeof *nv);
+      if (nv)
+        memcpy(nv, vec->v, vec->n * sizeof *nv);
+    } else {
+      nv = roster__realloc(vec->v, ncap * sizeof *nv);
+    }
+    if (!nv)
+      return false;
+    vec->v = nv;
+    vec->cap = ncap;
+  }
+  vec->v[vec->n++] = e;
+  return true;
+}
+
+static bool vec_room(roster__vec *vec) {
+  if (vec->n < vec->cap)
+    return true;
+  /* Grow by pushing a placeholder and popping it. */
+  if (!roster__vec_push(vec, NULL))
+    return false;
+  vec->n--;
+  return true;
+}
+
+void roster__vec_free(roster__vec *vec) {
+  if (vec->v != vec->inline_v)
+    roster__free(vec->v);
+  roster__vec_init(vec);
+}
+
+size_t roster__remove_where(roster *r, bool (*pred)(roster__entry *, void *),
+                            void *arg, roster_reason why, bool notify) {
+  size_t total = 0;
+  for (;;) {
+    roster__vec vec;
+    roster__vec_init(&vec);
+    bool full = false;
+    struct cds_lfht_iter it;
+    roster__rlock();
+    for (roster__entry *e = roster__iter_first(r, &it); e;
+         e = roster__iter_next(r, &it)) {
+      if (!pred(e, arg))
+        continue;
+      if (!vec_room(&vec)) {
+        full = true;
+        break;
+      }
+      if (roster__take(r, e))
+        roster__vec_push(&vec, e);
+    }
+    roster__runlock();
+    for (size_t i = 0; i < vec.n; i++)
+      roster__finish_removal(r, vec.v[i], why, notify);
+    total += vec.n;
+    roster__vec_free(&vec);
+    if (!full)
+      return total;
+  }
+}
+
+/* ---- register ------------------------------------------------------- */
+
+static int do_register(roster *r, const char *ns, const char *name,
+                       const roster_type *type, void *instance,
+                       const roster_entry_opts *opts, bool replace) {
+  if (!r)
+    return roster__err(ROSTER_EINVAL, "registry is NULL");
+  roster__thread_ensure();
+  roster__key k;
+  int rc = roster__key_init(r, &k, ns, name);
+  if (rc)
+    return rc;
+  char qn[96];
+  if (!type || !type->name)
+    return roster__err(ROSTER_EINVAL,
+                       "type descriptor %s for '%s' in namespace '%s'",
+                       type ? "has no name" : "is NULL",
+                       roster__quote(qn, sizeof qn, name, k.name_len), k.ns);
+  size_t meta_len = opts && opts->meta ? opts->meta_len : 0;
+  if (meta_len > ROSTER_META_MAX)
+    return roster__err(ROSTER_EINVAL,
+                       "metadata for '%s' is %zu bytes; the limit is %d",
+                       roster__quote(qn, sizeof qn, name, k.name_len),
+                       meta_len, ROSTER_META_MAX);
+  if (!k.nsobj) {
+    k.nsobj = roster__ns_get(r, k.ns, k.ns_len, true);
+    if (!k.nsobj)
+      return roster__err(ROSTER_ENOMEM, "out of memory");
+  }
+
+  size_t sz = sizeof(roster__entry) + k.name_len + 1;
+  roster__entry *e = roster__malloc(sz);
+  roster__meta *m = NULL;
+  roster__olink *ol = NULL;
+  if (e && meta_len) {
+    m = roster__malloc(sizeof *m + meta_len);
+    if (m) {
+      m->len = meta_len;
+      memcpy(m->data, opts->meta, meta_len);
+      sz += sizeof *m + meta_len;
+    }
+  }
+  if (e && opts && opts->owner) {
+    ol = roster__calloc(1, sizeof *ol);
+    sz += sizeof *ol;
+  }
+  if (!e || (meta_len && !m) || (opts && opts->owner && !ol)) {
+    roster__free(e);
+    roster__free(m);
+    roster__free(ol);
+    return roster__err(ROSTER_ENOMEM, "out of memory registering '%s'",
+                       roster__quote(qn, sizeof qn, name, k.name_len));
+  }
+  e->ns = k.nsobj;
+  e->type = type;
+  e->instance = instance;
+  e->olink = ol;
+  atomic_init(&e->meta, m);
+  atomic_init(&e->refs, 2); /* the table's, and ours until we are done */
+  atomic_init(&e->removed, false);
+  e->name_len = (uint16_t)k.name_len;
+  memcpy(e->name, name, k.name_len);
+  e->name[k.name_len] = '\0';
+  if (ol) {
+    ol->owner = opts->owner;
+    ol->entry = e;
+    roster__owner_get(opts->owner); /* dropped when the entry is reclaimed */
+  }
+  ROSTER__TSAN_RELEASE(e);
+
+  roster__entry *old = NULL;
+  roster__rlock();
+  if (r->keys == ROSTER_KEYS_UNIQUE && replace) {
+    struct cds_lfht_node *o = cds_lfht_add_replace(
+        r->ht, (unsigned long)k.hash, match_entry, &k, &e->node);
+    if (o) {
+      old = caa_container_of(o, roster__entry, node);
+      ROSTER__TSAN_ACQUIRE(old);
+    }
+  } else if (r->keys == ROSTER_KEYS_UNIQUE) {
+    struct cds_lfht_node *got = cds_lfht_add_unique(
+        r->ht, (unsigned long)k.hash, match_entry, &k, &e->node);
+    if (got != &e->node) {
+      roster__entry *ex = caa_container_of(got, roster__entry, node);
+      ROSTER__TSAN_ACQUIRE(ex);
+      char qt[96];
+      roster__err(ROSTER_EEXIST,
+                  "service '%s' is already registered in namespace '%s' "
+                  "(type '%s'); use roster_replace to override it",
+                  roster__quote(qn, sizeof qn, name, k.name_len),
+                  k.nsobj->name,
+                  roster__quote(qt, sizeof qt, ex->type->name,
+                                strlen(ex->type->name)));
+      roster__runlock();
+      if (ol)
+        roster__owner_put(ol->owner);
+      roster__free(m);
+      roster__free(ol);
+      roster__free(e);
+      return ROSTER_EEXIST;
+    }
+  } else {
+    cds_lfht_add(r->ht, (unsigned long)k.hash, &e->node);
+  }
+  roster__runlock();
+
+  atomic_fetch_add(&e->ns->entries, 1);
+  atomic_fetch_add(&r->entries, 1);
+  atomic_fetch_add(&r->mem, sz);
+  roster__count(r, ROSTER__C_REGS);
+  if (ol)
+    roster__owner_link(opts->owner, e);
+  roster__wake_waiters(r, e);
+  roster__notify(r, ROSTER_EV_REGISTER, ROSTER_REASON_CALL, e);
+
+  if (old) {
+    roster__finish_removal(r, old, ROSTER_REASON_REPLACED, true);
+  } else if (replace) { /* duplicate keys: remove every other entry */
+    for (bool more = true; more;) {
+      roster__vec vec;
+      roster__vec_init(&vec);
+      struct cds_lfht_iter it;
+      more = false;
+      roster__rlock();
+      for (roster__entry *x = roster__find_first(r, &k, &it); x;
+           x = roster__find_next(r, &k, &it)) {
+        if (x == e)
+          continue;
+        if (!vec_room(&vec)) {
+          more = true;
+          break;
+        }
+        if (roster__take(r, x))
+          roster__vec_push(&vec, x);
+      }
+      roster__runlock();
+      for (size_t i = 0; i < vec.n; i++)
+        roster__finish_removal(r, vec.v[i], ROSTER_REASON_REPLACED, true);
+      roster__vec_free(&vec);
+    }
+  }
+  roster__entry_put(e);
+  return ROSTER_OK;
+}
+
+int roster_register(roster *r, const char *ns, const char *name,
+                    const roster_type *type, void *instance) {
+  return do_register(r, ns, name, type, instance, NULL, false);
+}
+
+int roster_register_ex(roster *r, const char *ns, const char *name,
+                       const roster_type *type, void *instance,
+                       const roster_entry_opts *opts) {
+  return do_register(r, ns, name, type, instance, opts, false);
+}
+
+int roster_replace(roster *r, const char *ns, const char *name,
+                   const roster_type *type, void *instance) {
+  return do_register(r, ns, name, type, instance, NULL, true);
+}
+
+/* ---- unregister ----------------------------------------------------- */
+
+static int do_unregister(roster *r, const char *ns, const char *name,
+                         roster_owner *owner, bool by_owner) {
+  if (!r)
+    return roster__err(ROSTER_EINVAL, "registry is NULL");
+  roster__thread_ensure();
+  roster__key k;
+  int rc = roster__key_init(r, &k, ns, name);
+  if (rc)
+    return rc;
+  if (by_owner && !owner)
+    return roster__err(ROSTER_EINVAL, "owner is NULL");
+  size_t removed = 0;
+  for (bool more = true; more;) {
+    roster__vec vec;
+    roster__vec_init(&vec);
+    struct cds_lfht_iter it;
+    more = false;
+    roster__rlock();
+    for (roster__entry *e = roster__find_first(r, &k, &it); e;
+         e = roster__find_next(r, &k, &it)) {
+      if (by_owner && roster__owner_of(e) != owner)
+        continue;
+      if (!vec_room(&vec)) {
+        more = true;
+        break;
+      }
+      if (roster__take(r, e))
+        roster__vec_push(&vec, e);
+    }
+    roster__runlock();
+    for (size_t i = 0; i < vec.n; i++)
+      roster__finish_removal(r, vec.v[i], ROSTER_REASON_CALL, true);
+    removed += vec.n;
+    roster__vec_free(&vec);
+  }
+  if (removed)
+    return ROSTER_OK;
+  if (by_owner) {
+    char qn[96];
+    return roster__err(ROSTER_ENOENT,
+                       "no entry of '%s' in namespace '%s' has that owner",
+                       roster__quote(qn, sizeof qn, name, k.name_len), k.ns);
+  }
+  return roster__err_notfound(r, k.ns, k.ns_len, name, k.name_len);
+}
+
+int roster_unregister(roster *r, const char *ns, const char *name) {
+  return do_unregister(r, ns, name, NULL, false);
+}
+
+int roster_unregister_owned(roster *r, const char *ns, const char *name,
+                            roster_owner *owner) {
+  return do_unregister(r, ns, name, owner, true);
+}
+
+int roster_clear(roster *r, size_t *removed) {
+  if (removed)
+    *removed = 0;
+  if (!r)
+    return roster__err(ROSTER_EINVAL, "registry is NULL");
+  roster__thread_ensure();
+  size_t n = roster__remove_where(r, pred_all, NULL, ROSTER_REASON_CLEAR, true);
+  if (removed)
+    *removed = n;
+  return ROSTER_OK;
+}
+
+/* ---- lookups -------------------------------------------------------- */
+
+/* lookup_one finds the single entry for get/acquire. Called inside a read
+ * section; on failure sets the detail and returns the code. */
+static int lookup_one(roster *r, const roster__key *k, const roster_type *type,
+                      roster__entry **out) {
+  struct cds_lfht_iter it;
+  roster__entry *e = roster__find_first(r, k, &it);
+  if (ROSTER__UNLIKELY(!e)) {
+    roster__count(r, ROSTER__C_MISSES);
+    return roster__err_notfound(r, k->ns, k->ns_len, k->name, k->name_len);
+  }
+  roster__count(r, ROSTER__C_HITS);
+  char qn[96];
+  if (r->keys == ROSTER_KEYS_DUPLICATE) {
+    struct cds_lfht_iter it2 = it;
+    if (roster__find_next(r, k, &it2)) {
+      size_t n = 2;
+      while (roster__find_next(r, k, &it2))
+        n++;
+      return roster__err(ROSTER_EAMBIGUOUS,
+                         "'%s' in namespace '%s' holds %zu entries; use "
+                         "roster_lookup or roster_dispatch for every one",
+                         roster__quote(qn, sizeof qn, k->name, k->name_len),
+                         e->ns->name, n);
+    }
+  }
+  if (type && ROSTER__UNLIKELY(e->type != type)) {
+    char qt[96], qw[96];
+    return roster__err(
+        ROSTER_ETYPE, "service '%s' in namespace '%s' is a '%s', not a '%s'",
+        roster__quote(qn, sizeof qn, k->name, k->name_len), e->ns->name,
+        roster__quote(qt, sizeof qt, e->type->name, strlen(e->type->name)),
+        type->name ? roster__quote(qw, sizeof qw, type->name,
+                                   strlen(type->name))
+                   : "(unnamed type)");
+  }
+  *out = e;
+  return ROSTER_OK;
+}
+
+int roster_get(roster *r, const char *ns, const char *name,
+               const roster_type *type, void **out) {
+  if (out)
+    *out = NULL;
+  if (ROSTER__UNLIKELY(!r || !out))
+    return roster__err(ROSTER_EINVAL, "%s is NULL", r ? "out" : "registry");
+  roster__thread_ensure();
+  roster__key k;
+  int rc = roster__key_init(r, &k, ns, name);
+  if (ROSTER__UNLIKELY(rc))
+    return rc;
+  roster__entry *e;
+  roster__rlock();
+  rc = lookup_one(r, &k, type, &e);
+  if (ROSTER__LIKELY(rc == ROSTER_OK))
+    *out = e->instance;
+  roster__runlock();
+  return rc;
+}
+
+int roster_acquire(roster *r, const char *ns, const char *name,
+                   const roster_type *type, void **out, roster_ref **ref) {
+  if (out)
+    *out = NULL;
+  if (ref)
+    *ref = NULL;
+  if (!r || !out || !ref)
+    return roster__err(ROSTER_EINVAL, "%s is NULL",
+                       !r ? "registry" : !out ? "out" : "ref");
+  roster__thread_ensure();
+  roster__key k;
+  int rc = roster__key_init(r, &k, ns, name);
+  if (rc)
+    return rc;
+  roster__entry *e;
+  roster__rlock();
+  rc = lookup_one(r, &k, type, &e);
+  if (rc == ROSTER_OK) {
+    /* Take a reference unless the entry is already dying (refs 0). */
+    unsigned c = atomic_load(&e->refs);
+    while (c && !atomic_compare_exchange_weak(&e->refs, &c, c + 1))
+      ;
+    if (c) {
+      *out = e->instance;
+      *ref = (roster_ref *)e;
+    } else {
+      rc = roster__err_notfound(r, k.ns, k.ns_len, name, k.name_len);
+    }
+  }
+  roster__runlock();
+  return rc;
+}
+
+void roster_release(roster_ref *ref) {
+  if (ref)
+    roster__entry_put((roster__entry *)ref);
+}
+
+bool roster_has(roster *r, const char *ns, const char *name) {
+  if (!r || !name)
+    return false;
+  size_t nl = strnlen(name, ROSTER_NAME_MAX + 1);
+  if (nl == 0 || nl > ROSTER_NAME_MAX)
+    return false;
+  if (ns) {
+    size_t sl = strnlen(ns, ROSTER_NAME_MAX + 1);
+    if (sl == 0 || sl > ROSTER_NAME_MAX)
+      return false;
+  }
+  roster__thread_ensure();
+  roster__key k;
+  if (roster__key_init(r, &k, ns, name))
+    return false;
+  struct cds_lfht_iter it;
+  roster__rlock();
+  bool found = roster__find_first(r, &k, &it) != NULL;
+  roster__runlock();
+  roster__count(r, found ? ROSTER__C_HITS : ROSTER__C_MISSES);
+  return found;
+}
+
+int roster_lookup(roster *r, const char *ns, const char *name, void **out,
+                  size_t cap, size_t *count) {
+  if (count)
+    *count = 0;
+  if (!r || !count || (cap && !out))
+    return roster__err(ROSTER_EINVAL, "%s is NULL",
+                       !r ? "registry" : !count ? "count" : "out");
+  roster__thread_ensure();
+  roster__key k;
+  int rc = roster__key_init(r, &k, ns, name);
+  if (rc)
+    return rc;
+  size_t n = 0;
+  struct cds_lfht_iter it;
+  roster__rlock();
+  for (roster__entry *e = roster__find_first(r, &k, &it); e;
+       e = roster__find_next(r, &k, &it)) {
+    if (n < cap)
+      out[n] = e->instance;
+    n++;
+  }
+  roster__runlock();
+  roster__count(r, n ? ROSTER__C_HITS : ROSTER__C_MISSES);
+  *count = n;
+  return ROSTER_OK;
+}
+
+/* ---- namespaces and stats ------------------------------------------- */
+
+size_t roster_count(roster *r, const char *ns) {
+  if (!r)
+    return 0;
+  roster__thread_ensure();
+  size_t len = 0;
+  if (ns) {
+    len = strnlen(ns, ROSTER_NAME_MAX + 1);
+    if (len == 0 || len > ROSTER_NAME_MAX)
+      return 0;
+  }
+  roster_ns *n = ns ? roster__ns_get(r, ns, len, false) : r->default_ns;
+  return n ? atomic_load(&n->entries) : 0;
+}
+
+static int cmp_ns_info(const void *a, const void *b) {
+  const roster_ns_info *x = a, *y = b;
+  return strcmp(x->name, y->name);
+}
+
+int roster_ns_list_get(roster *r, roster_ns_list *out) {
+  if (out)
+    *out = (roster_ns_list){0};
+  if (!r || !out)
+    return roster__err(ROSTER_EINVAL, "%s is NULL", r ? "out" : "registry");
+  roster__thread_ensure();
+  size_t cap = 8, n = 0;
+  roster_ns_info *items = roster__malloc(cap * sizeof *items);
+  bool oom = !items;
+  struct cds_lfht_iter it;
+  roster__rlock();
+  cds_lfht_first(r->ns_ht, &it);
+  for (struct cds_lfht_node *node; !oom && (node = cds_lfht_iter_get_node(&it));
+       cds_lfht_next(r->ns_ht, &it)) {
+    roster_ns *ns = caa_container_of(node, roster_ns, node);
+    ROSTER__TSAN_ACQUIRE(ns);
+    size_t c = atomic_load(&ns->entries);
+    if (!c)
+      continue;
+    if (n == cap) {
+      roster_ns_info *ni = roster__realloc(items, 2 * cap * sizeof *items);
+      if (!ni) {
+        oom = true;
+        break;
+      }
+      items = ni;
+      cap *= 2;
+    }
+    char *nm = roster__strndup(ns->name, ns->len);
+    if (!nm) {
+      oom = true;
+      break;
+    }
+    items[n].name = nm;
+    items[n].entries = c;
+    n++;
+  }
+  roster__runlock();
+  if (oom) {
+    roster_ns_list tmp = {n, items};
+    roster_ns_list_free(&tmp);
+    return roster__err(ROSTER_ENOMEM, "out of memory listing namespaces");
+  }
+  qsort(items, n, sizeof *items, cmp_ns_info);
+  out->count = n;
+  out->items = items;
+  return ROSTER_OK;
+}
+
+void roster_ns_list_free(roster_ns_list *list) {
+  if (!list)
+    return;
+  for (size_t i = 0; i < list->count; i++)
+    roster__free((void *)list->items[i].name);
+  roster__free(list->items);
+  list->items = NULL;
+  list->count = 0;
+}
+
+static bool pred_ns(roster__entry *e, void *arg) { return e->ns == arg; }
+
+int roster_ns_drop(roster *r, const char *ns, size_t *removed) {
+  if (removed)
+    *removed = 0;
+  if (!r)
+    return roster__err(ROSTER_EINVAL, "registry is NULL");
+  roster__thread_ensure();
+  size_t len;
+  int rc = roster__check_name("namespace", ns ? ns : ROSTER_DEFAULT_NS, &len,
+                              false);
+  if (rc)
+    return rc;
+  roster_ns *n =
+      roster__ns_get(r, ns ? ns : ROSTER_DEFAULT_NS, len, false);
+  if (!n)
+    return ROSTER_OK;
+  size_t c = roster__remove_where(r, pred_ns, n, ROSTER_REASON_NS_DROP, true);
+  if (removed)
+    *removed = c;
+  return ROSTER_OK;
+}
+
+int roster_stats_get(roster *r, roster_stats *out) {
+  if (out)
+    *out = (roster_stats){0};
+  if (!r || !out)
+    return roster__err(ROSTER_EINVAL, "%s is NULL", r ? "out" : "registry");
+  roster__thread_ensure();
+  out->entries = atomic_load(&r->entries);
+  struct cds_lfht_iter it;
+  roster__rlock();
+  cds_lfht_first(r->ns_ht, &it);
+  for (struct cds_lfht_node *node; (node = cds_lfht_iter_get_node(&it));
+       cds_lfht_next(r->ns_ht, &it)) {
+    roster_ns *ns = caa_container_of(node, roster_ns, node);
+    ROSTER__TSAN_ACQUIRE(ns);
+    if (atomic_load(&ns->entries))
+      out->namespaces++;
+  }
+  roster__runlock();
+  out->hits = roster__count_sum(r, ROSTER__C_HITS);
+  out->misses = roster__count_sum(r, ROSTER__C_MISSES);
+  out->lookups = out->hits + out->misses;
+  out->registers = roster__count_sum(r, ROSTER__C_REGS);
+  out->unregisters = roster__count_sum(r, ROSTER__C_UNREGS);
+  out->listeners = atomic_load(&r->nlisteners);
+  out->memory_bytes = atomic_load(&r->mem);
+  return ROSTER_OK;
+}

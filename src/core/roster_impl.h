@@ -1,0 +1,311 @@
+/*
+ * roster_impl.h: the core's private umbrella header.
+ *
+ * Every core source includes this and nothing else of its own. It defines the
+ * registry's internal structures (entries, namespaces, owners' links,
+ * listener snapshots), the per-thread RCU and counter plumbing, and the
+ * roster__ helpers shared across files. Never installed.
+ */
+#ifndef ROSTER_IMPL_H
+#define ROSTER_IMPL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <urcu/urcu-memb.h> /* must come first: picks the memb flavour */
+#include <urcu/rculfhash.h>
+
+#include "roster.h"
+
+#if defined(__GNUC__) || defined(__clang__)
+#define ROSTER__LIKELY(x) __builtin_expect(!!(x), 1)
+#define ROSTER__UNLIKELY(x) __builtin_expect(!!(x), 0)
+#else
+#define ROSTER__LIKELY(x) (x)
+#define ROSTER__UNLIKELY(x) (x)
+#endif
+
+/* ---- ThreadSanitizer annotations ------------------------------------
+ * liburcu is not instrumented, so TSan cannot see the ordering that RCU
+ * publication (rcu_assign_pointer inside cds_lfht) and grace periods give.
+ * We tell it, at the exact points where liburcu provides the ordering:
+ * an entry is "released" before it is published and "acquired" by whoever
+ * finds it; every read-section exit releases a global token that the reclaim
+ * callbacks acquire (the grace period orders them). No-ops otherwise. */
+#if defined(ROSTER_TSAN)
+void __tsan_acquire(void *addr);
+void __tsan_release(void *addr);
+#define ROSTER__TSAN_ACQUIRE(p) __tsan_acquire((void *)(p))
+#define ROSTER__TSAN_RELEASE(p) __tsan_release((void *)(p))
+#else
+#define ROSTER__TSAN_ACQUIRE(p) ((void)0)
+#define ROSTER__TSAN_RELEASE(p) ((void)0)
+#endif
+extern int roster__grace_token;
+extern int roster__barrier_token; /* reclaim callbacks -> rcu_barrier */
+
+/* ---- allocation (alloc.c) ---- */
+void *roster__malloc(size_t n);
+void *roster__calloc(size_t c, size_t n);
+void *roster__realloc(void *p, size_t n);
+void roster__free(void *p);
+char *roster__strndup(const char *s, size_t n);
+
+/* ---- errors (error.c) ---- */
+/* roster__err sets the thread's detail from a format and returns code. */
+int roster__err(int code, const char *fmt, ...)
+#if defined(__GNUC__) || defined(__clang__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+/* roster__err_notfound records a miss cheaply; the sentence (with the names
+ * the namespace holds and a "did you mean") is composed only when
+ * roster_last_error() is called, so a lookup miss stays fast. */
+int roster__err_notfound(roster *r, const char *ns, size_t ns_len,
+                         const char *name, size_t name_len);
+/* roster__quote writes name into buf (cap bytes) with non-printable bytes
+ * escaped as \xNN and long names shortened; returns buf. */
+const char *roster__quote(char *buf, size_t cap, const char *name, size_t len);
+/* roster__describe_missing formats the not-found sentence into buf; defined
+ * in registry_query.c (it needs to walk the table). */
+void roster__describe_missing(roster *r, const char *ns, const char *name,
+                              char *buf, size_t cap);
+/* roster__live_lock guards the set of live registries: roster_free removes
+ * itself under it, and lazy error details check liveness under it. */
+void roster__live_add(roster *r);
+void roster__live_remove(roster *r);
+bool roster__live_check_lock(roster *r, uint64_t serial);
+void roster__live_unlock(void);
+
+/* ---- names ---- */
+/* roster__check_name validates a name (what = "name" or "namespace") and
+ * stores its length. NULL is an error unless allow_null. */
+int roster__check_name(const char *what, const char *name, size_t *len,
+                       bool allow_null);
+bool roster__glob(const char *pat, size_t plen, const char *s, size_t slen);
+
+/* ---- per-thread plumbing (rcu.c) ---- */
+#define ROSTER__SHARDS 64 /* owned counter shards; one more is shared */
+
+typedef struct roster__tls {
+  int registered; /* rcu_register_thread done */
+  int shard;      /* owned shard, or ROSTER__SHARDS (shared) */
+} roster__tls;
+extern _Thread_local roster__tls roster__tls_state;
+void roster__thread_slow(void);
+static inline void roster__thread_ensure(void) {
+  if (ROSTER__UNLIKELY(!roster__tls_state.registered))
+    roster__thread_slow();
+}
+static inline void roster__rlock(void) { urcu_memb_read_lock(); }
+static inline void roster__runlock(void) {
+  ROSTER__TSAN_RELEASE(&roster__grace_token);
+  urcu_memb_read_unlock();
+}
+/* roster__reclaim_enter marks the reclaim thread (registered with RCU by
+ * liburcu itself) as registered, so callbacks may call roster functions. */
+static inline void roster__reclaim_enter(void) {
+  if (!roster__tls_state.registered) {
+    roster__tls_state.registered = 1;
+    roster__tls_state.shard = ROSTER__SHARDS;
+  }
+}
+/* roster__reclaim_exit ends a reclaim callback: what it did happens before
+ * the return of any later roster__barrier. */
+static inline void roster__reclaim_exit(void) {
+  ROSTER__TSAN_RELEASE(&roster__barrier_token);
+}
+/* roster__barrier waits for every queued reclaim callback (rcu_barrier). */
+void roster__barrier(void);
+/* roster__defer queues fn(head) after a grace period, on the reclaim thread. */
+void roster__defer(struct rcu_head *head, void (*fn)(struct rcu_head *));
+
+/* Counters: each thread owns one shard (single writer, plain relaxed
+ * load+store, no lock prefix); threads beyond ROSTER__SHARDS share the last
+ * with atomic adds. Each shard fills its own cache line. */
+enum { ROSTER__C_HITS, ROSTER__C_MISSES, ROSTER__C_REGS, ROSTER__C_UNREGS,
+       ROSTER__C_N };
+typedef struct roster__shard {
+  _Atomic uint64_t c[ROSTER__C_N];
+} __attribute__((aligned(64))) roster__shard;
+
+/* ---- registry structures ---- */
+typedef struct roster_ns roster_ns;
+typedef struct roster__olink roster__olink;
+typedef struct roster__meta roster__meta;
+typedef struct roster__entry roster__entry;
+
+struct roster__meta {
+  struct rcu_head rcu;
+  size_t len;
+  unsigned char data[];
+};
+
+/* roster__olink: an owned entry's link into its owner's list (allocated only
+ * for owned entries, to keep unowned ones small). Guarded by owner->lock. */
+struct roster__olink {
+  roster_owner *owner; /* holds one owner reference until reclaim */
+  roster__entry *entry;
+  roster__olink *prev, *next;
+  bool linked;
+};
+
+/* roster__entry (= roster_ref): one registration. Immutable after publish
+ * except refs, removed, meta and the olink list fields. */
+struct roster__entry {
+  struct cds_lfht_node node;  /* in r->ht */
+  roster_ns *ns;              /* interned; lives until roster_free */
+  const roster_type *type;
+  void *instance;
+  roster__olink *olink;       /* NULL when unowned */
+  roster__meta *_Atomic meta; /* RCU-published metadata or NULL */
+  atomic_uint refs;           /* 1 for the table + acquired references */
+  atomic_bool removed;        /* set by whoever deleted it from the table */
+  uint16_t name_len;
+  struct rcu_head rcu;        /* reclaim */
+  char name[];                /* name_len bytes + NUL */
+};
+
+struct roster_default {
+  struct roster_default *next;
+  const roster_type *type;
+  char *name;
+};
+
+struct roster_ns {
+  struct cds_lfht_node node; /* in r->ns_ht */
+  roster *r;
+  uint64_t hash;             /* XXH3 of the name: the seed of entry hashes */
+  atomic_size_t entries;
+  pthread_mutex_t lock;      /* guards defaults */
+  struct roster_default *defaults;
+  uint16_t len;
+  char name[];
+};
+
+typedef struct roster__listener {
+  atomic_uint refs; /* one per snapshot holding it */
+  unsigned mask;
+  roster_listener_fn fn;
+  void *arg;
+  void (*free_arg)(void *);
+  uint64_t id;
+} roster__listener;
+
+typedef struct roster__lsnap {
+  atomic_uint refs; /* 1 while published + in-flight notifications */
+  struct rcu_head rcu;
+  size_t n;
+  roster__listener *items[];
+} roster__lsnap;
+
+typedef struct roster__waiter roster__waiter;
+
+struct roster {
+  struct cds_lfht *ht;      /* entries */
+  struct cds_lfht *ns_ht;   /* namespaces */
+  roster_ns *default_ns;
+  roster_keys keys;
+  uint64_t serial;          /* unique per registry, for lazy error details */
+  char name[64];
+  atomic_size_t entries;
+  _Atomic uint64_t mem;     /* bytes allocated for entries, metadata, ns */
+  pthread_mutex_t ns_lock;  /* serializes namespace creation */
+  /* listeners */
+  pthread_mutex_t listen_lock;
+  roster__lsnap *_Atomic lsnap;
+  uint64_t next_listener_id;
+  atomic_size_t nlisteners;
+  /* wait_for */
+  pthread_mutex_t wait_lock;
+  roster__waiter *waiters;
+  atomic_size_t nwaiters;
+  void *raw;                /* the allocation r was aligned within */
+  /* live set (error.c) */
+  roster *live_next;
+  roster__shard shards[ROSTER__SHARDS + 1];
+};
+
+/* counters */
+static inline void roster__count(roster *r, int which) {
+  int s = roster__tls_state.shard;
+  _Atomic uint64_t *c = &r->shards[s].c[which];
+  if (ROSTER__LIKELY(s < ROSTER__SHARDS))
+    atomic_store_explicit(
+        c, atomic_load_explicit(c, memory_order_relaxed) + 1,
+        memory_order_relaxed);
+  else
+    atomic_fetch_add_explicit(c, 1, memory_order_relaxed);
+}
+uint64_t roster__count_sum(roster *r, int which);
+
+/* ---- registry internals (registry.c) ---- */
+typedef struct roster__key {
+  const char *ns;      /* namespace name */
+  size_t ns_len;
+  roster_ns *nsobj;    /* when known: matched by pointer */
+  const char *name;
+  size_t name_len;
+  uint64_t hash;
+} roster__key;
+
+/* roster__key_init validates and hashes (ns, name) into k. */
+int roster__key_init(roster *r, roster__key *k, const char *ns,
+                     const char *name);
+/* Table walks; all must be called inside a read section. */
+roster__entry *roster__find_first(roster *r, const roster__key *k,
+                                  struct cds_lfht_iter *it);
+roster__entry *roster__find_next(roster *r, const roster__key *k,
+                                 struct cds_lfht_iter *it);
+roster__entry *roster__iter_first(roster *r, struct cds_lfht_iter *it);
+roster__entry *roster__iter_next(roster *r, struct cds_lfht_iter *it);
+/* roster__fill_info describes e (inside a read section or holding a ref). */
+void roster__fill_info(const roster__entry *e, roster_info *info);
+static inline roster_owner *roster__owner_of(const roster__entry *e) {
+  return e->olink ? e->olink->owner : NULL;
+}
+
+/* Removal: roster__take deletes e from its table (inside a read section);
+ * true if this caller won the removal and must call roster__finish_removal
+ * (outside the read section) with the table's reference. */
+bool roster__take(roster *r, roster__entry *e);
+void roster__finish_removal(roster *r, roster__entry *e, roster_reason why,
+                            bool notify);
+void roster__entry_put(roster__entry *e);
+
+/* A growable array of removed entries (stack storage first). */
+typedef struct roster__vec {
+  roster__entry **v;
+  size_t n, cap;
+  roster__entry *inline_v[32];
+} roster__vec;
+void roster__vec_init(roster__vec *vec);
+bool roster__vec_push(roster__vec *vec, roster__entry *e);
+void roster__vec_free(roster__vec *vec);
+/* roster__remove_where removes every entry matching pred (whole-table walk),
+ * notifying listeners with why; returns the count. */
+size_t roster__remove_where(roster *r, bool (*pred)(roster__entry *, void *),
+                            void *arg, roster_reason why, bool notify);
+
+/* ---- owners (owner.c) ---- */
+int roster__owner_link(roster_owner *o, roster__entry *e);
+void roster__owner_unlink(roster__entry *e);
+void roster__owner_get(roster_owner *o);
+void roster__owner_put(roster_owner *o);
+
+/* ---- listeners (listen.c) ---- */
+void roster__notify(roster *r, roster_event_kind kind, roster_reason why,
+                    const roster__entry *e);
+void roster__listeners_free(roster *r);
+
+/* ---- wait_for (wait.c) ---- */
+void roster__wake_waiters(roster *r, const roster__entry *e);
+
+/* ---- namespaces ---- */
+roster_ns *roster__ns_get(roster *r, const char *ns, size_t len, bool create);
+
+#endif /* ROSTER_IMPL_H */
