@@ -115,7 +115,8 @@ void roster__fill_info(const roster__entry *e, roster_info *info) {
   info->type = e->type;
   info->instance = e->instance;
   info->owner = roster__owner_of(e);
-  roster__meta *m = rcu_dereference(*(roster__meta **)&e->meta);
+  roster__meta *m = atomic_load_explicit(
+      &((roster__entry *)e)->meta, memory_order_acquire);
   info->meta = m ? m->data : NULL;
   info->meta_len = m ? m->len : 0;
 }
@@ -203,14 +204,19 @@ roster *roster_new(const roster_options *opts) {
     while (init < o.initial_buckets && init < (1ul << 30))
       init <<= 1;
   }
-  r->ht = cds_lfht_new_flavor(init, init < 1024 ? init : 1024, 0,
-                       CDS_LFHT_AUTO_RESIZE | CDS_LFHT_ACCOUNTING,
+  /* No CDS_LFHT_AUTO_RESIZE: liburcu 0.13's lazy resize can stall for good
+   * (its resize_initiated flag is set after the work is queued, so a fast
+   * worker leaves it set and no later resize starts), and when it runs it
+   * keeps ~8 entries per bucket. roster grows the table itself (grow()). */
+  r->ht = cds_lfht_new_flavor(init, init < 1024 ? init : 1024, 0, 0,
                               &urcu_memb_flavor, NULL);
+  atomic_init(&r->buckets, init);
   r->ns_ht = cds_lfht_new_flavor(16, 16, 0, CDS_LFHT_AUTO_RESIZE,
                                  &urcu_memb_flavor, NULL);
   pthread_mutex_init(&r->ns_lock, NULL);
   pthread_mutex_init(&r->listen_lock, NULL);
   pthread_mutex_init(&r->wait_lock, NULL);
+  pthread_mutex_init(&r->grow_lock, NULL);
   r->next_listener_id = 1;
   if (r->ht && r->ns_ht)
     r->default_ns = roster__ns_get(r, ROSTER_DEFAULT_NS,
@@ -245,6 +251,11 @@ void roster_free(roster *r) {
     return;
   roster__thread_ensure();
   roster__live_remove(r);
+  pthread_mutex_lock(&r->grow_lock);
+  if (r->grower_started)
+    pthread_join(r->grower, NULL);
+  r->grower_started = false;
+  pthread_mutex_unlock(&r->grow_lock);
   roster__remove_where(r, pred_all, NULL, ROSTER_REASON_CLEAR, false);
   roster__listeners_free(r);
   /* Every destroy has run once this returns (acquired references must have
@@ -279,6 +290,7 @@ void roster_free(roster *r) {
   pthread_mutex_destroy(&r->ns_lock);
   pthread_mutex_destroy(&r->listen_lock);
   pthread_mutex_destroy(&r->wait_lock);
+  pthread_mutex_destroy(&r->grow_lock);
   roster__free(r->raw);
 }
 
@@ -423,6 +435,55 @@ size_t roster__remove_where(roster *r, bool (*pred)(roster__entry *, void *),
   }
 }
 
+/* ---- growth --------------------------------------------------------- */
+
+/* The table keeps between one half and two entries per bucket on average:
+ * when the entry count passes twice the bucket count, a resize thread grows
+ * the table to the next power of two at or above the count. cds_lfht_resize
+ * waits for grace periods, so it runs on its own thread, never on the
+ * registering one; readers and writers go on meanwhile. The table never
+ * shrinks. */
+static void *grow_main(void *arg) {
+  roster *r = arg;
+  roster__thread_ensure();
+  for (;;) {
+    unsigned long want = atomic_load(&r->buckets);
+    cds_lfht_resize(r->ht, want);
+    /* Entries may have kept coming while we resized. */
+    size_t n = atomic_load(&r->entries);
+    if (n <= 2 * want)
+      break;
+    unsigned long next = want;
+    while (next < n)
+      next <<= 1;
+    atomic_store(&r->buckets, next);
+  }
+  atomic_store(&r->growing, false);
+  return NULL;
+}
+
+static void maybe_grow(roster *r, size_t n) {
+  unsigned long b = atomic_load_explicit(&r->buckets, memory_order_relaxed);
+  if (ROSTER__LIKELY(n <= 2 * b) || atomic_load(&r->growing))
+    return;
+  bool no = false;
+  if (!atomic_compare_exchange_strong(&r->growing, &no, true))
+    return;
+  unsigned long next = b;
+  while (next < n)
+    next <<= 1;
+  atomic_store(&r->buckets, next);
+  /* The previous resize thread has finished or is finishing (growing was
+   * false); grow_lock orders us after whoever started it. */
+  pthread_mutex_lock(&r->grow_lock);
+  if (r->grower_started)
+    pthread_join(r->grower, NULL);
+  r->grower_started = pthread_create(&r->grower, NULL, grow_main, r) == 0;
+  if (!r->grower_started)
+    atomic_store(&r->growing, false); /* try again on a later register */
+  pthread_mutex_unlock(&r->grow_lock);
+}
+
 /* ---- register ------------------------------------------------------- */
 
 static int do_register(roster *r, const char *ns, const char *name,
@@ -530,7 +591,7 @@ static int do_register(roster *r, const char *ns, const char *name,
   roster__runlock();
 
   atomic_fetch_add(&e->ns->entries, 1);
-  atomic_fetch_add(&r->entries, 1);
+  maybe_grow(r, atomic_fetch_add(&r->entries, 1) + 1);
   atomic_fetch_add(&r->mem, sz);
   roster__count(r, ROSTER__C_REGS);
   if (ol)
@@ -656,16 +717,14 @@ int roster_clear(roster *r, size_t *removed) {
 /* ---- lookups -------------------------------------------------------- */
 
 /* lookup_one finds the single entry for get/acquire. Called inside a read
- * section; on failure sets the detail and returns the code. */
+ * section; on failure sets the detail and returns the code. The caller counts
+ * the hit or miss once, from its final result. */
 static int lookup_one(roster *r, const roster__key *k, const roster_type *type,
                       roster__entry **out) {
   struct cds_lfht_iter it;
   roster__entry *e = roster__find_first(r, k, &it);
-  if (ROSTER__UNLIKELY(!e)) {
-    roster__count(r, ROSTER__C_MISSES);
+  if (ROSTER__UNLIKELY(!e))
     return roster__err_notfound(r, k->ns, k->ns_len, k->name, k->name_len);
-  }
-  roster__count(r, ROSTER__C_HITS);
   char qn[96];
   if (r->keys == ROSTER_KEYS_DUPLICATE) {
     struct cds_lfht_iter it2 = it;
@@ -705,12 +764,13 @@ int roster_get(roster *r, const char *ns, const char *name,
   int rc = roster__key_init(r, &k, ns, name);
   if (ROSTER__UNLIKELY(rc))
     return rc;
-  roster__entry *e;
+  roster__entry *e = NULL;
   roster__rlock();
   rc = lookup_one(r, &k, type, &e);
   if (ROSTER__LIKELY(rc == ROSTER_OK))
     *out = e->instance;
   roster__runlock();
+  roster__count(r, rc == ROSTER_ENOENT ? ROSTER__C_MISSES : ROSTER__C_HITS);
   return rc;
 }
 
@@ -728,22 +788,26 @@ int roster_acquire(roster *r, const char *ns, const char *name,
   int rc = roster__key_init(r, &k, ns, name);
   if (rc)
     return rc;
-  roster__entry *e;
+  roster__entry *e = NULL;
   roster__rlock();
-  rc = lookup_one(r, &k, type, &e);
-  if (rc == ROSTER_OK) {
-    /* Take a reference unless the entry is already dying (refs 0). */
+  for (;;) {
+    rc = lookup_one(r, &k, type, &e);
+    if (rc != ROSTER_OK)
+      break;
+    /* Take a reference unless the entry is already dying (refs 0): then it
+     * has left the table (replaced or unregistered), and a fresh lookup
+     * finds its successor, if any. */
     unsigned c = atomic_load(&e->refs);
     while (c && !atomic_compare_exchange_weak(&e->refs, &c, c + 1))
       ;
     if (c) {
       *out = e->instance;
       *ref = (roster_ref *)e;
-    } else {
-      rc = roster__err_notfound(r, k.ns, k.ns_len, name, k.name_len);
+      break;
     }
   }
   roster__runlock();
+  roster__count(r, rc == ROSTER_ENOENT ? ROSTER__C_MISSES : ROSTER__C_HITS);
   return rc;
 }
 

@@ -68,7 +68,7 @@ int roster_meta_get(roster *r, const char *ns, const char *name,
   roster__rlock();
   rc = target(r, &k, owner, &e);
   if (rc == ROSTER_OK) {
-    roster__meta *m = rcu_dereference(*(roster__meta **)&e->meta);
+    roster__meta *m = atomic_load_explicit(&e->meta, memory_order_acquire);
     size_t n = m ? m->len : 0;
     *len = n;
     if (n > cap)

@@ -16,6 +16,9 @@
 #include <stdint.h>
 #include <string.h>
 
+/* _LGPL_SOURCE inlines liburcu's read-side fast paths (a TLS counter update)
+ * instead of calling into the shared library on every lookup. */
+#define _LGPL_SOURCE 1
 #include <urcu/urcu-memb.h> /* must come first: picks the memb flavour */
 #include <urcu/rculfhash.h>
 
@@ -214,6 +217,12 @@ struct roster {
   char name[64];
   atomic_size_t entries;
   _Atomic uint64_t mem;     /* bytes allocated for entries, metadata, ns */
+  /* growth: roster sizes the table itself (see registry.c, grow) */
+  atomic_ulong buckets;     /* bucket count last asked for */
+  atomic_bool growing;      /* a resize thread is running */
+  pthread_mutex_t grow_lock; /* guards grower and grower_started */
+  pthread_t grower;         /* the last resize thread, joined before reuse */
+  bool grower_started;
   pthread_mutex_t ns_lock;  /* serializes namespace creation */
   /* listeners */
   pthread_mutex_t listen_lock;
