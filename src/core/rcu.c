@@ -1,5 +1,6 @@
 /*
- * rcu.c: per-thread plumbing over liburcu (memb flavour).
+ * rcu.c: per-thread plumbing over liburcu (bp flavour: the one meant for
+ * libraries, which cannot control their callers' threads or fork()).
  *
  * A thread is registered with RCU lazily, on its first roster call, and
  * unregistered by a pthread key destructor when it exits. The same first call
@@ -28,14 +29,27 @@ static void thread_exit(void *p) {
   }
   roster__tls_state.shard = ROSTER__SHARDS;
   if (roster__tls_state.registered) {
-    urcu_memb_unregister_thread();
+    urcu_bp_unregister_thread();
     roster__tls_state.registered = 0;
   }
 }
 
-static void fork_prepare(void) { urcu_memb_call_rcu_before_fork(); }
-static void fork_parent(void) { urcu_memb_call_rcu_after_fork_parent(); }
-static void fork_child(void) { urcu_memb_call_rcu_after_fork_child(); }
+/* bp's fork hooks drop the registrations of threads that do not exist in the
+ * child (the memb flavour has no such hook, and its child crashed walking
+ * dead threads' state);
+ * the call_rcu hooks restart the reclaim thread. */
+static void fork_prepare(void) {
+  urcu_bp_call_rcu_before_fork();
+  urcu_bp_before_fork();
+}
+static void fork_parent(void) {
+  urcu_bp_after_fork_parent();
+  urcu_bp_call_rcu_after_fork_parent();
+}
+static void fork_child(void) {
+  urcu_bp_after_fork_child();
+  urcu_bp_call_rcu_after_fork_child();
+}
 
 static void init_once(void) {
   pthread_key_create(&thread_key, thread_exit);
@@ -44,7 +58,7 @@ static void init_once(void) {
 
 void roster__thread_slow(void) {
   pthread_once(&once, init_once);
-  urcu_memb_register_thread();
+  urcu_bp_register_thread();
   roster__tls_state.registered = 1;
   int s = ROSTER__SHARDS;
   pthread_mutex_lock(&shard_lock);
@@ -67,7 +81,7 @@ uint64_t roster__count_sum(roster *r, int which) {
 
 void roster__defer(struct rcu_head *head, void (*fn)(struct rcu_head *)) {
   ROSTER__TSAN_RELEASE(head);
-  urcu_memb_call_rcu(head, fn);
+  urcu_bp_call_rcu(head, fn);
 }
 
 void roster_read_lock(void) {
@@ -78,7 +92,7 @@ void roster_read_lock(void) {
 void roster_read_unlock(void) { roster__runlock(); }
 
 void roster__barrier(void) {
-  urcu_memb_barrier();
+  urcu_bp_barrier();
   ROSTER__TSAN_ACQUIRE(&roster__barrier_token);
 }
 

@@ -209,10 +209,10 @@ roster *roster_new(const roster_options *opts) {
    * worker leaves it set and no later resize starts), and when it runs it
    * keeps ~8 entries per bucket. roster grows the table itself (grow()). */
   r->ht = cds_lfht_new_flavor(init, init < 1024 ? init : 1024, 0, 0,
-                              &urcu_memb_flavor, NULL);
+                              &urcu_bp_flavor, NULL);
   atomic_init(&r->buckets, init);
   r->ns_ht = cds_lfht_new_flavor(16, 16, 0, CDS_LFHT_AUTO_RESIZE,
-                                 &urcu_memb_flavor, NULL);
+                                 &urcu_bp_flavor, NULL);
   pthread_mutex_init(&r->ns_lock, NULL);
   pthread_mutex_init(&r->listen_lock, NULL);
   pthread_mutex_init(&r->wait_lock, NULL);

@@ -16,10 +16,11 @@
 #include <stdint.h>
 #include <string.h>
 
-/* _LGPL_SOURCE inlines liburcu's read-side fast paths (a TLS counter update)
- * instead of calling into the shared library on every lookup. */
-#define _LGPL_SOURCE 1
-#include <urcu/urcu-memb.h> /* must come first: picks the memb flavour */
+/* Not _LGPL_SOURCE: liburcu-bp 0.13's inlined read side accesses its reader
+ * struct (declared 128-byte aligned) at the arena's smaller alignment, which
+ * is undefined behaviour that UBSan reports in our code; the library's own
+ * out-of-line read lock/unlock do the same work. */
+#include <urcu/urcu-bp.h> /* must come first: picks the bp flavour */
 #include <urcu/rculfhash.h>
 
 #include "roster.h"
@@ -104,10 +105,10 @@ static inline void roster__thread_ensure(void) {
   if (ROSTER__UNLIKELY(!roster__tls_state.registered))
     roster__thread_slow();
 }
-static inline void roster__rlock(void) { urcu_memb_read_lock(); }
+static inline void roster__rlock(void) { urcu_bp_read_lock(); }
 static inline void roster__runlock(void) {
   ROSTER__TSAN_RELEASE(&roster__grace_token);
-  urcu_memb_read_unlock();
+  urcu_bp_read_unlock();
 }
 /* roster__reclaim_enter marks the reclaim thread (registered with RCU by
  * liburcu itself) as registered, so callbacks may call roster functions. */

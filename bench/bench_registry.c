@@ -1,0 +1,984 @@
+/*
+ * bench_registry.c: how fast roster's registry answers lookups, misses,
+ * register+unregister pairs and dispatch, and how much memory an entry costs,
+ * each measured beside a baseline written here in the same run: a chained
+ * hash table (XXH3, power-of-two buckets, grown at load factor 1) behind one
+ * pthread_rwlock_t, fed the same pre-generated keys ("service-%u") in the
+ * same shuffled order, at the same thread counts. Every measurement runs a
+ * fixed number of operations sized to last ~0.25 s (calibrated first), is
+ * repeated three times interleaved with the baseline, and the best (shortest)
+ * repeat is reported. ns_per_op = wall time x threads / total ops (the time
+ * one thread spends per operation); ops_per_sec = total ops / wall time (the
+ * aggregate of all threads). Memory is the glibc mallinfo2() delta (heap plus
+ * mmapped chunks, so hash-table bucket arrays count) across inserting the
+ * entries, per entry, minus the names' own bytes. A program, not a test: the
+ * targets are printed as PASS/MISS and the exit code is 0 unless a lookup
+ * returns a wrong answer. See bench/README.md.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+
+#include <errno.h>
+#include <inttypes.h>
+#include <malloc.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
+#include <roster/registry.h>
+
+/* ------------------------------------------------------------------ */
+/* Settings                                                            */
+
+enum { REPEATS = 3, MAX_THREADS = 2, DISPATCH_FANOUT = 1000,
+       FRESH_POOL = 1u << 16 };
+
+typedef struct settings {
+  bool json;
+  bool quick;
+  size_t sizes[3];
+  size_t nsizes;
+  double target_s; /* wall time of one repeat */
+} settings;
+
+static settings S;
+
+/* ------------------------------------------------------------------ */
+/* Helpers                                                             */
+
+static double now_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static void die(const char *what) {
+  fprintf(stderr, "roster-bench-registry: %s\n", what);
+  exit(1);
+}
+
+static void *xmalloc(size_t n) {
+  void *p = malloc(n);
+  if (!p)
+    die("out of memory");
+  return p;
+}
+
+static uint64_t xorshift64(uint64_t *s) {
+  uint64_t x = *s;
+  x ^= x << 13;
+  x ^= x >> 7;
+  x ^= x << 17;
+  return *s = x;
+}
+
+/* Memory in use by malloc: heap chunks plus mmapped chunks (big arrays). */
+static long long heap_bytes(void) {
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 33)
+  struct mallinfo2 mi = mallinfo2();
+  return (long long)mi.uordblks + (long long)mi.hblkhd;
+#else
+  return 0;
+#endif
+}
+
+static long long rss_bytes(void) {
+  long long size = 0, res = 0;
+  FILE *f = fopen("/proc/self/statm", "r");
+  if (!f)
+    return 0;
+  if (fscanf(f, "%lld %lld", &size, &res) != 2)
+    res = 0;
+  fclose(f);
+  return res * (long long)sysconf(_SC_PAGESIZE);
+}
+
+/* ------------------------------------------------------------------ */
+/* Keys                                                                */
+
+/* keyset: n NUL-terminated names packed in one buffer. */
+typedef struct keyset {
+  char *buf;
+  const char **names;
+  size_t n;
+  size_t bytes; /* sum of strlen + 1 */
+} keyset;
+
+static void keyset_make(keyset *ks, size_t first, size_t n) {
+  ks->n = n;
+  ks->names = xmalloc(n * sizeof *ks->names);
+  ks->buf = xmalloc(n * 24);
+  size_t off = 0;
+  for (size_t i = 0; i < n; i++) {
+    int len = snprintf(ks->buf + off, 24, "service-%zu", first + i);
+    ks->names[i] = ks->buf + off;
+    off += (size_t)len + 1;
+  }
+  ks->bytes = off;
+}
+
+static void keyset_free(keyset *ks) {
+  free(ks->names);
+  free(ks->buf);
+  memset(ks, 0, sizeof *ks);
+}
+
+/* A shuffled order of 0..n-1 (Fisher-Yates, fixed seed). */
+static uint32_t *make_perm(size_t n, uint64_t seed) {
+  uint32_t *p = xmalloc(n * sizeof *p);
+  for (size_t i = 0; i < n; i++)
+    p[i] = (uint32_t)i;
+  uint64_t s = seed | 1;
+  for (size_t i = n; i > 1; i--) {
+    size_t j = (size_t)(xorshift64(&s) % i);
+    uint32_t t = p[i - 1];
+    p[i - 1] = p[j];
+    p[j] = t;
+  }
+  return p;
+}
+
+static void *inst_of(size_t i) { return (void *)(uintptr_t)(i + 1); }
+
+static const roster_type bench_type = {.name = "bench", .destroy = NULL,
+                                       .health = NULL};
+
+/* ------------------------------------------------------------------ */
+/* Baseline: a chained hash table behind one pthread_rwlock_t          */
+
+typedef struct rw_node {
+  struct rw_node *next;
+  uint64_t hash;
+  void *instance;
+  size_t len;
+  char name[];
+} rw_node;
+
+typedef struct rwtable {
+  pthread_rwlock_t lock;
+  rw_node **buckets;
+  size_t mask; /* nbuckets - 1 */
+  size_t count;
+  bool unique;
+} rwtable;
+
+static rwtable *rw_new(bool unique) {
+  rwtable *t = xmalloc(sizeof *t);
+  if (pthread_rwlock_init(&t->lock, NULL) != 0)
+    die("pthread_rwlock_init failed");
+  t->mask = 1023; /* the same 1024 buckets roster starts with */
+  t->buckets = calloc(t->mask + 1, sizeof *t->buckets);
+  if (!t->buckets)
+    die("out of memory");
+  t->count = 0;
+  t->unique = unique;
+  return t;
+}
+
+static void rw_free(rwtable *t) {
+  for (size_t b = 0; b <= t->mask; b++) {
+    rw_node *n = t->buckets[b];
+    while (n) {
+      rw_node *next = n->next;
+      free(n);
+      n = next;
+    }
+  }
+  free(t->buckets);
+  pthread_rwlock_destroy(&t->lock);
+  free(t);
+}
+
+/* Called with the write lock held. */
+static void rw_grow(rwtable *t) {
+  size_t nmask = (t->mask + 1) * 2 - 1;
+  rw_node **nb = calloc(nmask + 1, sizeof *nb);
+  if (!nb)
+    return; /* keep the longer chains */
+  for (size_t b = 0; b <= t->mask; b++) {
+    rw_node *n = t->buckets[b];
+    while (n) {
+      rw_node *next = n->next;
+      rw_node **slot = &nb[n->hash & nmask];
+      n->next = *slot;
+      *slot = n;
+      n = next;
+    }
+  }
+  free(t->buckets);
+  t->buckets = nb;
+  t->mask = nmask;
+}
+
+static int rw_insert(rwtable *t, const char *name, void *instance) {
+  size_t len = strlen(name);
+  uint64_t h = XXH3_64bits(name, len);
+  rw_node *node = malloc(sizeof *node + len + 1);
+  if (!node)
+    return -1;
+  node->hash = h;
+  node->instance = instance;
+  node->len = len;
+  memcpy(node->name, name, len + 1);
+  pthread_rwlock_wrlock(&t->lock);
+  rw_node **slot = &t->buckets[h & t->mask];
+  if (t->unique) {
+    for (rw_node *n = *slot; n; n = n->next) {
+      if (n->hash == h && n->len == len && memcmp(n->name, name, len) == 0) {
+        pthread_rwlock_unlock(&t->lock);
+        free(node);
+        return -1;
+      }
+    }
+  }
+  node->next = *slot;
+  *slot = node;
+  if (++t->count > t->mask + 1)
+    rw_grow(t);
+  pthread_rwlock_unlock(&t->lock);
+  return 0;
+}
+
+/* Removes the first node of name (unique tables hold at most one). */
+static int rw_delete(rwtable *t, const char *name) {
+  size_t len = strlen(name);
+  uint64_t h = XXH3_64bits(name, len);
+  rw_node *found = NULL;
+  pthread_rwlock_wrlock(&t->lock);
+  for (rw_node **pp = &t->buckets[h & t->mask]; *pp; pp = &(*pp)->next) {
+    rw_node *n = *pp;
+    if (n->hash == h && n->len == len && memcmp(n->name, name, len) == 0) {
+      *pp = n->next;
+      t->count--;
+      found = n;
+      break;
+    }
+  }
+  pthread_rwlock_unlock(&t->lock);
+  free(found);
+  return found ? 0 : -1;
+}
+
+static int rw_get(rwtable *t, const char *name, void **out) {
+  size_t len = strlen(name);
+  uint64_t h = XXH3_64bits(name, len);
+  int rc = -1;
+  void *inst = NULL;
+  pthread_rwlock_rdlock(&t->lock);
+  for (rw_node *n = t->buckets[h & t->mask]; n; n = n->next) {
+    if (n->hash == h && n->len == len && memcmp(n->name, name, len) == 0) {
+      inst = n->instance;
+      rc = 0;
+      break;
+    }
+  }
+  pthread_rwlock_unlock(&t->lock);
+  *out = inst;
+  return rc;
+}
+
+/* Calls fn for every node of name, read-locked, with the same roster_info a
+ * roster callback gets. Returns the number of calls. */
+static size_t rw_dispatch(rwtable *t, const char *name, roster_visit_fn fn,
+                          void *arg) {
+  size_t len = strlen(name);
+  uint64_t h = XXH3_64bits(name, len);
+  size_t called = 0;
+  pthread_rwlock_rdlock(&t->lock);
+  for (rw_node *n = t->buckets[h & t->mask]; n; n = n->next) {
+    if (n->hash == h && n->len == len && memcmp(n->name, name, len) == 0) {
+      roster_info info = {.ns = ROSTER_DEFAULT_NS, .name = n->name,
+                          .type = &bench_type, .instance = n->instance,
+                          .owner = NULL, .meta = NULL, .meta_len = 0};
+      fn(&info, arg);
+      called++;
+    }
+  }
+  pthread_rwlock_unlock(&t->lock);
+  return called;
+}
+
+/* ------------------------------------------------------------------ */
+/* Workloads                                                           */
+
+typedef enum impl { IMPL_ROSTER, IMPL_RWLOCK } impl;
+typedef enum op {
+  OP_HIT,
+  OP_MISS,
+  OP_REGUNREG,
+  OP_DISPATCH,
+} op;
+
+static const char *impl_name[] = {"roster", "rwlock"};
+static const char *op_name[] = {"lookup_hit", "lookup_miss",
+                                "register_unregister", "dispatch"};
+
+typedef struct work {
+  impl im;
+  op o;
+  roster *r;
+  rwtable *t;
+  const keyset *keys;   /* names to look up / register */
+  const uint32_t *perm; /* access order over keys (lookups) */
+  size_t entries;       /* reported entry count */
+} work;
+
+typedef struct worker {
+  const work *w;
+  pthread_barrier_t *barrier;
+  unsigned id, threads;
+  uint64_t ops;
+  double t0, t1;
+  uintptr_t sink;
+  uint64_t errors;
+} worker;
+
+static int visit_cb(const roster_info *info, void *arg) {
+  *(uintptr_t *)arg += (uintptr_t)info->instance;
+  return 0;
+}
+
+static void run_lookups(worker *k) {
+  const work *w = k->w;
+  const char *const *names = w->keys->names;
+  const uint32_t *perm = w->perm;
+  size_t n = w->keys->n;
+  size_t j = (n / k->threads) * k->id;
+  int want = w->o == OP_HIT ? 0 : -1;
+  uintptr_t sink = 0;
+  uint64_t errors = 0;
+  if (w->im == IMPL_ROSTER) {
+    int rwant = w->o == OP_HIT ? ROSTER_OK : ROSTER_ENOENT;
+    for (uint64_t i = 0; i < k->ops; i++) {
+      void *out;
+      int rc = roster_get(w->r, NULL, names[perm[j]], NULL, &out);
+      if (++j == n)
+        j = 0;
+      sink ^= (uintptr_t)out;
+      errors += rc != rwant;
+    }
+  } else {
+    for (uint64_t i = 0; i < k->ops; i++) {
+      void *out;
+      int rc = rw_get(w->t, names[perm[j]], &out);
+      if (++j == n)
+        j = 0;
+      sink ^= (uintptr_t)out;
+      errors += rc != want;
+    }
+  }
+  k->sink = sink;
+  k->errors = errors;
+}
+
+static void run_regunreg(worker *k) {
+  const work *w = k->w;
+  const char *const *names = w->keys->names;
+  size_t mask = w->keys->n - 1; /* FRESH_POOL, a power of two */
+  uint64_t errors = 0;
+  if (w->im == IMPL_ROSTER) {
+    for (uint64_t i = 0; i < k->ops; i++) {
+      const char *name = names[i & mask];
+      errors += roster_register(w->r, NULL, name, &bench_type, inst_of(i)) !=
+                ROSTER_OK;
+      errors += roster_unregister(w->r, NULL, name) != ROSTER_OK;
+    }
+  } else {
+    for (uint64_t i = 0; i < k->ops; i++) {
+      const char *name = names[i & mask];
+      errors += rw_insert(w->t, name, inst_of(i)) != 0;
+      errors += rw_delete(w->t, name) != 0;
+    }
+  }
+  k->errors = errors;
+}
+
+static void run_dispatch(worker *k) {
+  const work *w = k->w;
+  const char *topic = w->keys->names[0];
+  uintptr_t acc = 0;
+  uint64_t errors = 0;
+  if (w->im == IMPL_ROSTER) {
+    for (uint64_t i = 0; i < k->ops; i++) {
+      size_t called = 0;
+      int rc = roster_dispatch(w->r, NULL, topic, visit_cb, &acc, &called);
+      errors += rc != ROSTER_OK || called != DISPATCH_FANOUT;
+    }
+  } else {
+    for (uint64_t i = 0; i < k->ops; i++)
+      errors += rw_dispatch(w->t, topic, visit_cb, &acc) != DISPATCH_FANOUT;
+  }
+  k->sink = acc;
+  k->errors = errors;
+}
+
+/* One untimed call first, so that roster registers this thread with RCU
+ * outside the timed loop. */
+static void warm_thread(const work *w) {
+  if (w->im == IMPL_ROSTER)
+    (void)roster_has(w->r, NULL, w->keys->names[0]);
+}
+
+static void *worker_main(void *arg) {
+  worker *k = arg;
+  warm_thread(k->w);
+  pthread_barrier_wait(k->barrier);
+  k->t0 = now_s();
+  switch (k->w->o) {
+  case OP_HIT:
+  case OP_MISS:
+    run_lookups(k);
+    break;
+  case OP_REGUNREG:
+    run_regunreg(k);
+    break;
+  case OP_DISPATCH:
+    run_dispatch(k);
+    break;
+  }
+  k->t1 = now_s();
+  return NULL;
+}
+
+static volatile uintptr_t g_sink;
+static uint64_t g_errors;
+
+/* Runs ops_per_thread operations on each of threads threads, all started on
+ * a barrier; returns the wall time from the first start to the last end. */
+static double run_once(const work *w, unsigned threads,
+                       uint64_t ops_per_thread) {
+  pthread_t tid[MAX_THREADS];
+  worker wk[MAX_THREADS];
+  pthread_barrier_t barrier;
+  if (pthread_barrier_init(&barrier, NULL, threads) != 0)
+    die("pthread_barrier_init failed");
+  for (unsigned i = 0; i < threads; i++) {
+    wk[i] = (worker){.w = w, .barrier = &barrier, .id = i, .threads = threads,
+                     .ops = ops_per_thread};
+    if (pthread_create(&tid[i], NULL, worker_main, &wk[i]) != 0)
+      die("pthread_create failed");
+  }
+  double t0 = 0, t1 = 0;
+  uintptr_t sink = 0;
+  for (unsigned i = 0; i < threads; i++) {
+    pthread_join(tid[i], NULL);
+    if (i == 0 || wk[i].t0 < t0)
+      t0 = wk[i].t0;
+    if (i == 0 || wk[i].t1 > t1)
+      t1 = wk[i].t1;
+    sink ^= wk[i].sink;
+    if (wk[i].errors) {
+      fprintf(stderr,
+              "roster-bench-registry: %s %s: %" PRIu64 " wrong answers "
+              "(last roster error: %s)\n",
+              impl_name[w->im], op_name[w->o], wk[i].errors,
+              roster_last_error());
+      g_errors += wk[i].errors;
+    }
+  }
+  g_sink ^= sink;
+  pthread_barrier_destroy(&barrier);
+  /* Unregistered entries wait for a grace period; reclaim them between
+   * runs, untimed, so one run's backlog does not land on the next. */
+  if (w->im == IMPL_ROSTER && w->o == OP_REGUNREG)
+    roster_reclaim_wait();
+  double wall = t1 - t0;
+  return wall > 1e-9 ? wall : 1e-9;
+}
+
+/* Picks ops per thread so one run lasts about S.target_s. */
+static uint64_t calibrate(const work *w, unsigned threads) {
+  uint64_t ops = 16;
+  for (;;) {
+    double t = run_once(w, threads, ops);
+    if (t >= S.target_s / 10 || ops >= (1ull << 34)) {
+      double want = (double)ops * S.target_s / t;
+      if (want < 1)
+        want = 1;
+      return (uint64_t)want;
+    }
+    ops *= t < S.target_s / 100 ? 16 : 4;
+  }
+}
+
+/* ------------------------------------------------------------------ */
+/* Results                                                             */
+
+typedef struct result {
+  impl im;
+  op o;
+  unsigned threads;
+  size_t entries;
+  uint64_t ops;     /* total, all threads, in the best repeat */
+  double best_wall; /* seconds */
+  double worst_wall;
+  double ns_per_op;   /* best_wall * threads / ops */
+  double ops_per_sec; /* ops / best_wall */
+} result;
+
+#define MAX_RESULTS 64
+static result g_res[MAX_RESULTS];
+static size_t g_nres;
+
+static void fmt_rate(char *buf, size_t cap, double v) {
+  if (v >= 1e9)
+    snprintf(buf, cap, "%.2fG", v / 1e9);
+  else if (v >= 1e6)
+    snprintf(buf, cap, "%.2fM", v / 1e6);
+  else if (v >= 1e3)
+    snprintf(buf, cap, "%.2fk", v / 1e3);
+  else
+    snprintf(buf, cap, "%.1f", v);
+}
+
+static void print_header(void) {
+  if (S.json)
+    return;
+  printf("%-7s %-20s %7s %8s %11s %10s %7s  %s\n", "impl", "op", "threads",
+         "entries", "ns/op", "ops/s", "spread", "note");
+  fflush(stdout);
+}
+
+static void print_result(const result *x) {
+  if (S.json) {
+    printf("{\"impl\":\"%s\",\"op\":\"%s\",\"threads\":%u,\"entries\":%zu,"
+           "\"ns_per_op\":%.2f,\"ops_per_sec\":%.0f,\"ops\":%" PRIu64
+           ",\"best_of\":%d}\n",
+           impl_name[x->im], op_name[x->o], x->threads, x->entries,
+           x->ns_per_op, x->ops_per_sec, x->ops, REPEATS);
+  } else {
+    char rate[32], note[64] = "";
+    fmt_rate(rate, sizeof rate, x->ops_per_sec);
+    if (x->o == OP_DISPATCH)
+      snprintf(note, sizeof note, "%.2f ns per entry visited",
+               x->ns_per_op / DISPATCH_FANOUT);
+    else if (x->o == OP_REGUNREG)
+      snprintf(note, sizeof note, "op = one register + one unregister");
+    printf("%-7s %-20s %7u %8zu %11.1f %10s %6.0f%%  %s\n", impl_name[x->im],
+           op_name[x->o], x->threads, x->entries, x->ns_per_op, rate,
+           100.0 * (x->worst_wall - x->best_wall) / x->best_wall, note);
+  }
+  fflush(stdout);
+}
+
+/* Measures roster and the baseline on the same workload, calibrating each,
+ * then REPEATS runs of each, interleaved, keeping each one's best. */
+static void measure_pair(const work *wr, const work *wb, unsigned threads) {
+  const work *ws[2] = {wr, wb};
+  uint64_t ops[2];
+  double best[2] = {0, 0}, worst[2] = {0, 0};
+  for (int k = 0; k < 2; k++)
+    ops[k] = calibrate(ws[k], threads);
+  for (int rep = 0; rep < REPEATS; rep++) {
+    for (int k = 0; k < 2; k++) {
+      double t = run_once(ws[k], threads, ops[k]);
+      if (rep == 0 || t < best[k])
+        best[k] = t;
+      if (rep == 0 || t > worst[k])
+        worst[k] = t;
+    }
+  }
+  for (int k = 0; k < 2; k++) {
+    if (g_nres == MAX_RESULTS)
+      die("too many results");
+    result *x = &g_res[g_nres++];
+    uint64_t total = ops[k] * threads;
+    *x = (result){.im = ws[k]->im, .o = ws[k]->o, .threads = threads,
+                  .entries = ws[k]->entries, .ops = total,
+                  .best_wall = best[k], .worst_wall = worst[k],
+                  .ns_per_op = best[k] * 1e9 * threads / (double)total,
+                  .ops_per_sec = (double)total / best[k]};
+    print_result(x);
+  }
+}
+
+static const result *find_result(impl im, op o, unsigned threads,
+                                 size_t entries) {
+  for (size_t i = 0; i < g_nres; i++) {
+    const result *x = &g_res[i];
+    if (x->im == im && x->o == o && x->threads == threads &&
+        x->entries == entries)
+      return x;
+  }
+  return NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* Building the tables                                                 */
+
+static roster *roster_fill(const keyset *ks, roster_keys keys,
+                           const char *dup_name) {
+  roster_options o = {.keys = keys, .name = "bench", .initial_buckets = 0};
+  roster *r = roster_new(&o);
+  if (!r) {
+    fprintf(stderr, "roster-bench-registry: roster_new: %s\n",
+            roster_last_error());
+    exit(1);
+  }
+  for (size_t i = 0; i < ks->n; i++) {
+    const char *name = dup_name ? dup_name : ks->names[i];
+    if (roster_register(r, NULL, name, &bench_type, inst_of(i)) != ROSTER_OK) {
+      fprintf(stderr, "roster-bench-registry: roster_register(%s): %s\n", name,
+              roster_last_error());
+      exit(1);
+    }
+  }
+  return r;
+}
+
+static rwtable *rw_fill(const keyset *ks, bool unique, const char *dup_name) {
+  rwtable *t = rw_new(unique);
+  for (size_t i = 0; i < ks->n; i++) {
+    if (rw_insert(t, dup_name ? dup_name : ks->names[i], inst_of(i)) != 0)
+      die("baseline insert failed");
+  }
+  return t;
+}
+
+/* Lets background work finish (RCU callbacks; cds_lfht grows its bucket
+ * array on a worker thread): waits until malloc's figure stops moving. */
+static void settle(void) {
+  roster_reclaim_wait();
+  long long last = heap_bytes();
+  int same = 0;
+  for (int i = 0; i < 100 && same < 3; i++) {
+    struct timespec d = {0, 20 * 1000 * 1000};
+    nanosleep(&d, NULL);
+    long long cur = heap_bytes();
+    same = cur == last ? same + 1 : 0;
+    last = cur;
+  }
+}
+
+typedef struct memres {
+  size_t entries;
+  double name_bytes;  /* average strlen + 1 */
+  double heap_per;    /* malloc delta per entry, names included */
+  double rss_per;     /* resident-set delta per entry */
+  double stats_per;   /* roster_stats memory_bytes per entry (roster only) */
+  bool valid;
+} memres;
+
+static memres g_mem[2];
+
+static void print_mem(impl im, const memres *m) {
+  double beyond = m->heap_per - m->name_bytes;
+  if (S.json) {
+    if (m->valid)
+      printf("{\"impl\":\"%s\",\"op\":\"memory\",\"entries\":%zu,"
+             "\"bytes_per_entry\":%.1f}\n",
+             impl_name[im], m->entries, beyond);
+    else
+      printf("{\"impl\":\"%s\",\"op\":\"memory\",\"entries\":%zu,"
+             "\"bytes_per_entry\":null}\n",
+             impl_name[im], m->entries);
+  } else if (!m->valid) {
+    printf("%-7s memory: n/a (mallinfo2 saw no change, e.g. under ASan)\n",
+           impl_name[im]);
+  } else {
+    printf("%-7s memory, %zu entries: %.1f bytes/entry beyond the name "
+           "(malloc delta %.1f B/entry incl. bucket arrays, minus %.1f B avg "
+           "name+NUL; RSS delta %.1f B/entry",
+           impl_name[im], m->entries, beyond, m->heap_per, m->name_bytes,
+           m->rss_per);
+    if (im == IMPL_ROSTER)
+      printf("; roster_stats says %.1f B/entry without buckets", m->stats_per);
+    printf(")\n");
+  }
+  fflush(stdout);
+}
+
+/* ------------------------------------------------------------------ */
+/* The run                                                             */
+
+typedef struct sized {
+  size_t n;
+  keyset hit, miss;
+  uint32_t *perm;
+  roster *r;
+  rwtable *t;
+} sized;
+
+static void sized_make(sized *z, size_t n, bool measure_memory) {
+  z->n = n;
+  keyset_make(&z->hit, 0, n);
+  keyset_make(&z->miss, n, n); /* the names right after the registered ones */
+  z->perm = make_perm(n, 0x9e3779b97f4a7c15ull ^ n);
+  if (!measure_memory) {
+    z->r = roster_fill(&z->hit, ROSTER_KEYS_UNIQUE, NULL);
+    z->t = rw_fill(&z->hit, true, NULL);
+    settle();
+    return;
+  }
+  double name_bytes = (double)z->hit.bytes / (double)n;
+  settle();
+  long long h0 = heap_bytes(), s0 = rss_bytes();
+  z->r = roster_fill(&z->hit, ROSTER_KEYS_UNIQUE, NULL);
+  settle();
+  long long h1 = heap_bytes(), s1 = rss_bytes();
+  roster_stats st;
+  memset(&st, 0, sizeof st);
+  roster_stats_get(z->r, &st);
+  g_mem[IMPL_ROSTER] = (memres){
+      .entries = n, .name_bytes = name_bytes,
+      .heap_per = (double)(h1 - h0) / (double)n,
+      .rss_per = (double)(s1 - s0) / (double)n,
+      .stats_per = (double)st.memory_bytes / (double)n, .valid = h1 != h0};
+  z->t = rw_fill(&z->hit, true, NULL);
+  settle();
+  long long h2 = heap_bytes(), s2 = rss_bytes();
+  g_mem[IMPL_RWLOCK] = (memres){
+      .entries = n, .name_bytes = name_bytes,
+      .heap_per = (double)(h2 - h1) / (double)n,
+      .rss_per = (double)(s2 - s1) / (double)n, .valid = h2 != h1};
+  print_mem(IMPL_ROSTER, &g_mem[IMPL_ROSTER]);
+  print_mem(IMPL_RWLOCK, &g_mem[IMPL_RWLOCK]);
+}
+
+static void sized_free(sized *z) {
+  roster_free(z->r);
+  rw_free(z->t);
+  keyset_free(&z->hit);
+  keyset_free(&z->miss);
+  free(z->perm);
+}
+
+static void bench_size(sized *z, const keyset *fresh) {
+  static const op lookups[] = {OP_HIT, OP_MISS};
+  for (size_t i = 0; i < 2; i++) {
+    const keyset *ks = lookups[i] == OP_HIT ? &z->hit : &z->miss;
+    for (unsigned th = 1; th <= MAX_THREADS; th++) {
+      work wr = {.im = IMPL_ROSTER, .o = lookups[i], .r = z->r, .keys = ks,
+                 .perm = z->perm, .entries = z->n};
+      work wb = wr;
+      wb.im = IMPL_RWLOCK;
+      wb.r = NULL;
+      wb.t = z->t;
+      measure_pair(&wr, &wb, th);
+    }
+  }
+  work wr = {.im = IMPL_ROSTER, .o = OP_REGUNREG, .r = z->r, .keys = fresh,
+             .entries = z->n};
+  work wb = wr;
+  wb.im = IMPL_RWLOCK;
+  wb.r = NULL;
+  wb.t = z->t;
+  measure_pair(&wr, &wb, 1);
+}
+
+static void bench_dispatch(void) {
+  keyset topic;
+  keyset_make(&topic, 0, DISPATCH_FANOUT); /* only for inst_of's count */
+  const char *name = "topic";
+  roster *r = roster_fill(&topic, ROSTER_KEYS_DUPLICATE, name);
+  rwtable *t = rw_fill(&topic, false, name);
+  settle();
+  keyset k1 = {.buf = NULL, .names = &name, .n = 1, .bytes = 6};
+  for (unsigned th = 1; th <= MAX_THREADS; th++) {
+    work wr = {.im = IMPL_ROSTER, .o = OP_DISPATCH, .r = r, .keys = &k1,
+               .entries = DISPATCH_FANOUT};
+    work wb = wr;
+    wb.im = IMPL_RWLOCK;
+    wb.r = NULL;
+    wb.t = t;
+    measure_pair(&wr, &wb, th);
+  }
+  roster_free(r);
+  rw_free(t);
+  keyset_free(&topic);
+}
+
+/* ------------------------------------------------------------------ */
+/* Targets                                                             */
+
+static void fmt_entries(char *buf, size_t cap, size_t n) {
+  if (n >= 1000000 && n % 1000000 == 0)
+    snprintf(buf, cap, "%zuM", n / 1000000);
+  else if (n >= 1000 && n % 1000 == 0)
+    snprintf(buf, cap, "%zuk", n / 1000);
+  else
+    snprintf(buf, cap, "%zu", n);
+}
+
+static FILE *g_out; /* where the human summary goes */
+
+static void target_line(const char *what, double v, const char *unit,
+                        const char *goal, bool pass) {
+  fprintf(g_out, "  %-46s %10.2f%-5s %-10s %s\n", what, v, unit, goal,
+          pass ? "PASS" : "MISS");
+}
+
+static void print_targets(void) {
+  char label[128], en[32];
+  fprintf(g_out, "\nTargets (informational; the exit code does not depend "
+                 "on them):\n");
+  fprintf(g_out, "  %-46s %15s %-10s %s\n", "measure", "value", "goal",
+          "result");
+  /* 1. lookup hit latency at 1 thread, smallest size */
+  const result *x = find_result(IMPL_ROSTER, OP_HIT, 1, S.sizes[0]);
+  if (x) {
+    fmt_entries(en, sizeof en, S.sizes[0]);
+    snprintf(label, sizeof label, "roster lookup_hit ns/op, 1 thread, %s", en);
+    target_line(label, x->ns_per_op, " ns", "<= 40", x->ns_per_op <= 40.0);
+  }
+  /* 2. scaling: 2-thread aggregate / 1-thread rate */
+  for (size_t i = 0; i < S.nsizes; i++) {
+    const result *a = find_result(IMPL_ROSTER, OP_HIT, 1, S.sizes[i]);
+    const result *b = find_result(IMPL_ROSTER, OP_HIT, 2, S.sizes[i]);
+    if (!a || !b)
+      continue;
+    double ratio = b->ops_per_sec / a->ops_per_sec;
+    fmt_entries(en, sizeof en, S.sizes[i]);
+    snprintf(label, sizeof label, "roster hit rate 2 thr / 1 thr, %s", en);
+    target_line(label, ratio, "x", ">= 1.7x", ratio >= 1.7);
+  }
+  /* 3. roster vs rwlock at 2 threads */
+  for (size_t i = 0; i < S.nsizes; i++) {
+    const result *a = find_result(IMPL_ROSTER, OP_HIT, 2, S.sizes[i]);
+    const result *b = find_result(IMPL_RWLOCK, OP_HIT, 2, S.sizes[i]);
+    if (!a || !b)
+      continue;
+    double ratio = a->ops_per_sec / b->ops_per_sec;
+    fmt_entries(en, sizeof en, S.sizes[i]);
+    snprintf(label, sizeof label, "hit rate roster / rwlock, 2 thr, %s", en);
+    target_line(label, ratio, "x", ">= 2.5x", ratio >= 2.5);
+  }
+  /* 4. memory */
+  const memres *m = &g_mem[IMPL_ROSTER];
+  fmt_entries(en, sizeof en, m->entries);
+  snprintf(label, sizeof label, "roster bytes/entry beyond the name, %s", en);
+  if (m->valid) {
+    double beyond = m->heap_per - m->name_bytes;
+    target_line(label, beyond, " B", "<= 128", beyond <= 128.0);
+  } else {
+    fprintf(g_out, "  %-46s %15s %-10s %s\n", label, "n/a", "<= 128", "n/a");
+  }
+  /* 5. register + unregister pairs per second */
+  for (size_t i = 0; i < S.nsizes; i++) {
+    const result *a = find_result(IMPL_ROSTER, OP_REGUNREG, 1, S.sizes[i]);
+    if (!a)
+      continue;
+    fmt_entries(en, sizeof en, S.sizes[i]);
+    snprintf(label, sizeof label, "roster register+unregister pairs/s, %s",
+             en);
+    target_line(label, a->ops_per_sec / 1e6, " M/s", ">= 1M/s",
+                a->ops_per_sec >= 1e6);
+  }
+  /* context, no target */
+  for (size_t i = 0; i < S.nsizes; i++) {
+    const result *a = find_result(IMPL_ROSTER, OP_HIT, 1, S.sizes[i]);
+    const result *b = find_result(IMPL_RWLOCK, OP_HIT, 1, S.sizes[i]);
+    if (!a || !b)
+      continue;
+    fmt_entries(en, sizeof en, S.sizes[i]);
+    snprintf(label, sizeof label, "(context) hit rate roster / rwlock, 1 thr, %s",
+             en);
+    fprintf(g_out, "  %-46s %10.2f%-5s\n", label,
+            a->ops_per_sec / b->ops_per_sec, "x");
+  }
+  fflush(g_out);
+}
+
+/* ------------------------------------------------------------------ */
+
+static void usage(FILE *f) {
+  fprintf(f,
+          "usage: roster-bench-registry [--json] [--quick] [--help]\n"
+          "  Measures roster's registry beside a pthread_rwlock + chained hash\n"
+          "  table baseline: lookup hit/miss at 1 and 2 threads with 1k, 100k\n"
+          "  and 1M entries, register+unregister pairs, dispatch to 1000\n"
+          "  entries of one key, and memory per entry. Each figure is the\n"
+          "  best of %d runs of ~0.25 s.\n"
+          "  --json   one JSON object per measurement on stdout, nothing else;\n"
+          "           the targets summary goes to stderr\n"
+          "  --quick  1k and 10k entries, short runs (smoke test)\n"
+          "  --help   this text\n",
+          REPEATS);
+}
+
+int main(int argc, char **argv) {
+  for (int i = 1; i < argc; i++) {
+    if (strcmp(argv[i], "--json") == 0) {
+      S.json = true;
+    } else if (strcmp(argv[i], "--quick") == 0) {
+      S.quick = true;
+    } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+      usage(stdout);
+      return 0;
+    } else {
+      fprintf(stderr, "roster-bench-registry: unknown option '%s'\n", argv[i]);
+      usage(stderr);
+      return 2;
+    }
+  }
+  if (S.quick) {
+    S.sizes[0] = 1000;
+    S.sizes[1] = 10000;
+    S.nsizes = 2;
+    S.target_s = 0.01;
+  } else {
+    S.sizes[0] = 1000;
+    S.sizes[1] = 100000;
+    S.sizes[2] = 1000000;
+    S.nsizes = 3;
+    S.target_s = 0.25;
+  }
+  g_out = S.json ? stderr : stdout;
+
+  double t_start = now_s();
+  if (!S.json) {
+    printf("roster %s registry benchmark: %ld CPUs online, best of %d runs "
+           "of ~%.2f s each, CLOCK_MONOTONIC\n",
+           roster_version(), sysconf(_SC_NPROCESSORS_ONLN), REPEATS,
+           S.target_s);
+    printf("ns/op = best wall time x threads / total ops (time per op on one "
+           "thread); ops/s = total ops / wall time (all threads together); "
+           "spread = (worst - best) / best of the %d runs\n\n",
+           REPEATS);
+  }
+
+  /* The largest size first, while the heap is fresh, for the memory
+   * figures; its tables are kept for its turn below. */
+  sized big;
+  size_t nbig = S.sizes[S.nsizes - 1];
+  sized_make(&big, nbig, true);
+  if (!S.json)
+    printf("\n");
+
+  keyset fresh;
+  keyset_make(&fresh, 4 * nbig, FRESH_POOL); /* never registered */
+
+  print_header();
+  for (size_t i = 0; i < S.nsizes; i++) {
+    if (S.sizes[i] == nbig) {
+      bench_size(&big, &fresh);
+    } else {
+      sized z;
+      sized_make(&z, S.sizes[i], false);
+      bench_size(&z, &fresh);
+      sized_free(&z);
+    }
+  }
+  sized_free(&big);
+  keyset_free(&fresh);
+  bench_dispatch();
+
+  print_targets();
+  fprintf(g_out, "\ntotal time %.1f s\n", now_s() - t_start);
+  if (g_errors) {
+    fprintf(stderr, "roster-bench-registry: %" PRIu64
+                    " wrong answers; the figures above are not valid\n",
+            g_errors);
+    return 1;
+  }
+  return 0;
+}
