@@ -65,9 +65,8 @@ int roster__key_init(roster *r, roster__key *k, const char *ns,
   return ROSTER_OK;
 }
 
-roster__entry *roster__find_first(roster *r, const roster__key *k,
-                                  struct cds_lfht_iter *it) {
-  cds_lfht_lookup(r->ht, (unsigned long)k->hash, match_entry, k, it);
+/* entry_at returns the entry under the iterator, or NULL at the end. */
+static inline roster__entry *entry_at(struct cds_lfht_iter *it) {
   struct cds_lfht_node *n = cds_lfht_iter_get_node(it);
   if (!n)
     return NULL;
@@ -76,37 +75,28 @@ roster__entry *roster__find_first(roster *r, const roster__key *k,
   return e;
 }
 
+roster__entry *roster__find_first(roster *r, const roster__key *k,
+                                  struct cds_lfht_iter *it) {
+  cds_lfht_lookup(r->ht, (unsigned long)k->hash, match_entry, k, it);
+  return entry_at(it);
+}
+
 roster__entry *roster__find_next(roster *r, const roster__key *k,
                                  struct cds_lfht_iter *it) {
   cds_lfht_next_duplicate(r->ht, match_entry, k, it);
-  struct cds_lfht_node *n = cds_lfht_iter_get_node(it);
-  if (!n)
-    return NULL;
-  roster__entry *e = caa_container_of(n, roster__entry, node);
-  ROSTER__TSAN_ACQUIRE(e);
-  return e;
+  return entry_at(it);
 }
 
 /* Explicit iterator, not cds_lfht_for_each_entry: that macro computes
  * container_of on NULL, which UBSan flags as pointer overflow. */
 roster__entry *roster__iter_first(roster *r, struct cds_lfht_iter *it) {
   cds_lfht_first(r->ht, it);
-  struct cds_lfht_node *n = cds_lfht_iter_get_node(it);
-  if (!n)
-    return NULL;
-  roster__entry *e = caa_container_of(n, roster__entry, node);
-  ROSTER__TSAN_ACQUIRE(e);
-  return e;
+  return entry_at(it);
 }
 
 roster__entry *roster__iter_next(roster *r, struct cds_lfht_iter *it) {
   cds_lfht_next(r->ht, it);
-  struct cds_lfht_node *n = cds_lfht_iter_get_node(it);
-  if (!n)
-    return NULL;
-  roster__entry *e = caa_container_of(n, roster__entry, node);
-  ROSTER__TSAN_ACQUIRE(e);
-  return e;
+  return entry_at(it);
 }
 
 void roster__fill_info(const roster__entry *e, roster_info *info) {
