@@ -5,7 +5,6 @@
  */
 #include "roster_impl.h"
 
-#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 

@@ -38,7 +38,7 @@ void roster__owner_put(roster_owner *o) {
   }
 }
 
-int roster__owner_link(roster_owner *o, roster__entry *e) {
+void roster__owner_link(roster_owner *o, roster__entry *e) {
   roster__olink *l = e->olink;
   pthread_mutex_lock(&o->lock);
   if (!atomic_load(&e->removed)) {
@@ -50,7 +50,6 @@ int roster__owner_link(roster_owner *o, roster__entry *e) {
     l->linked = true;
   }
   pthread_mutex_unlock(&o->lock);
-  return ROSTER_OK;
 }
 
 static void unlink_locked(roster_owner *o, roster__olink *l) {

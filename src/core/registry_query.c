@@ -22,7 +22,7 @@ typedef struct qstate {
   roster_owner *owner;
 } qstate;
 
-static int qstate_init(roster *r, const roster_query *q, qstate *s) {
+static int qstate_init(const roster_query *q, qstate *s) {
   roster_query dq = {0};
   if (!q)
     q = &dq;
@@ -45,7 +45,6 @@ static int qstate_init(roster *r, const roster_query *q, qstate *s) {
     s->pat = q->pattern;
     s->pat_any = s->pat_len == 1 && q->pattern[0] == '*';
   }
-  (void)r;
   return ROSTER_OK;
 }
 
@@ -72,7 +71,7 @@ int roster_foreach(roster *r, const roster_query *q, roster_visit_fn fn,
     return roster__err(ROSTER_EINVAL, "%s is NULL", r ? "fn" : "registry");
   roster__thread_ensure();
   qstate s;
-  int rc = qstate_init(r, q, &s);
+  int rc = qstate_init(q, &s);
   if (rc)
     return rc;
   size_t n = 0;
@@ -99,7 +98,7 @@ size_t roster_count_match(roster *r, const roster_query *q) {
     return 0;
   roster__thread_ensure();
   qstate s;
-  if (qstate_init(r, q, &s))
+  if (qstate_init(q, &s))
     return 0;
   size_t n = 0;
   struct cds_lfht_iter it;
@@ -146,7 +145,7 @@ int roster_select(roster *r, const roster_query *q, roster_list *out) {
     return roster__err(ROSTER_EINVAL, "%s is NULL", r ? "out" : "registry");
   roster__thread_ensure();
   qstate s;
-  int rc = qstate_init(r, q, &s);
+  int rc = qstate_init(q, &s);
   if (rc)
     return rc;
   size_t cap = 16, n = 0;

@@ -302,7 +302,7 @@ size_t roster__remove_where(roster *r, bool (*pred)(roster__entry *, void *),
                             void *arg, roster_reason why, bool notify);
 
 /* ---- owners (owner.c) ---- */
-int roster__owner_link(roster_owner *o, roster__entry *e);
+void roster__owner_link(roster_owner *o, roster__entry *e);
 void roster__owner_unlink(roster__entry *e);
 void roster__owner_get(roster_owner *o);
 void roster__owner_put(roster_owner *o);
