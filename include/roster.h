@@ -14,5 +14,6 @@
 #include "roster/error.h"
 #include "roster/alloc.h"
 #include "roster/registry.h"
+#include "roster/lifecycle.h"
 
 #endif /* ROSTER_H */

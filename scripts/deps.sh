@@ -6,6 +6,7 @@ set -euo pipefail
 PKGS=(
   build-essential cmake pkg-config git       # toolchain
   liburcu-dev libxxhash-dev                  # core: RCU hash table, XXH3
+  libjansson-dev                             # core: JSON (service graph)
   libcmocka-dev                              # tests
 )
 

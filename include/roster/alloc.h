@@ -32,6 +32,10 @@ typedef struct roster_allocator {
  * other roster call; it is not meant to race with other roster calls. */
 ROSTER_EXTERN int roster_set_allocator(const roster_allocator *a);
 
+/* roster_mem_free frees memory a roster call handed to the caller (such as
+ * the strings from roster_graph_json). NULL is ignored. */
+ROSTER_EXTERN void roster_mem_free(void *p);
+
 #ifdef __cplusplus
 }
 #endif

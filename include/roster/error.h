@@ -33,7 +33,9 @@ extern "C" {
   X(ECANCELED, -11, "canceled")                                                  \
   X(EIO, -12, "input/output error")                                              \
   X(ERANGE, -13, "value out of range")                                           \
-  X(ESYS, -14, "system call failed")
+  X(ESYS, -14, "system call failed")                                            \
+  X(ECYCLE, -15, "dependency cycle")                                             \
+  X(EFAILED, -16, "service failed")
 
 /* roster_err: every code the library returns. */
 typedef enum roster_err {

@@ -83,6 +83,10 @@ typedef struct roster_options {
   const char *name;       /* registry name for error details; NULL = "roster" */
   size_t initial_buckets; /* hash table size hint, rounded up to a power of
                              two; 0 = 1024. The table grows by itself. */
+  unsigned workers;       /* lifecycle worker threads (creates, destroys and
+                             checks run on them, see roster/lifecycle.h);
+                             0 = 4 per CPU, at least 8, at most 64. Started
+                             on first use. */
 } roster_options;
 
 /* roster_info: one entry as seen by a callback or a listing. */
@@ -390,6 +394,7 @@ ROSTER_EXTERN int roster_wait_for(roster *r, const char *ns, const char *name,
 typedef enum roster_event_kind {
   ROSTER_EV_REGISTER = 1u << 0,
   ROSTER_EV_UNREGISTER = 1u << 1,
+  ROSTER_EV_STATE = 1u << 2, /* service state changes (roster/lifecycle.h) */
 } roster_event_kind;
 
 /* ROSTER_EV_ALL: every event kind, now and later. */
@@ -404,12 +409,17 @@ typedef enum roster_reason {
   ROSTER_REASON_CLEAR,     /* roster_clear */
 } roster_reason;
 
+struct roster_state_change;
+
 /* roster_event: one change, as a listener sees it. entry and its strings are
- * valid until the listener returns; the instance is not yet destroyed. */
+ * valid until the listener returns; the instance is not yet destroyed. For
+ * ROSTER_EV_STATE, entry describes the service and state the transition;
+ * for the other kinds state is NULL. */
 typedef struct roster_event {
   roster_event_kind kind;
   roster_reason reason;
   const roster_info *entry;
+  const struct roster_state_change *state;
 } roster_event;
 
 /* roster_listener_fn runs on the thread that made the change, after the

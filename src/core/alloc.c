@@ -50,6 +50,8 @@ void roster__free(void *p) {
     hooks.free_fn(p);
 }
 
+void roster_mem_free(void *p) { roster__free(p); }
+
 char *roster__strndup(const char *s, size_t n) {
   char *d = roster__malloc(n + 1);
   if (d) {

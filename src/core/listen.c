@@ -128,10 +128,10 @@ int roster_unlisten(roster *r, uint64_t id) {
   return ROSTER_OK;
 }
 
-void roster__notify(roster *r, roster_event_kind kind, roster_reason why,
-                    const roster__entry *e) {
+/* pin returns the current snapshot with a reference, or NULL. */
+static roster__lsnap *pin(roster *r) {
   if (!atomic_load_explicit(&r->lsnap, memory_order_relaxed))
-    return;
+    return NULL;
   roster__rlock();
   roster__lsnap *s = atomic_load_explicit(&r->lsnap, memory_order_consume);
   if (s) {
@@ -139,6 +139,38 @@ void roster__notify(roster *r, roster_event_kind kind, roster_reason why,
     atomic_fetch_add(&s->refs, 1);
   }
   roster__runlock();
+  return s;
+}
+
+static void deliver(roster *r, roster__lsnap *s, const roster_event *ev) {
+  for (size_t i = 0; i < s->n; i++) {
+    roster__listener *l = s->items[i];
+    if (l->mask & (unsigned)ev->kind)
+      l->fn(r, ev, l->arg);
+  }
+  snap_put(s);
+}
+
+bool roster__has_listeners(roster *r, unsigned kind) {
+  bool any = false;
+  roster__lsnap *s = pin(r);
+  if (s) {
+    for (size_t i = 0; i < s->n && !any; i++)
+      any = (s->items[i]->mask & kind) != 0;
+    snap_put(s);
+  }
+  return any;
+}
+
+void roster__notify_event(roster *r, const roster_event *ev) {
+  roster__lsnap *s = pin(r);
+  if (s)
+    deliver(r, s, ev);
+}
+
+void roster__notify(roster *r, roster_event_kind kind, roster_reason why,
+                    const roster__entry *e) {
+  roster__lsnap *s = pin(r);
   if (!s)
     return;
   /* The caller holds a reference on e, so its fields stay valid; its
@@ -154,12 +186,7 @@ void roster__notify(roster *r, roster_event_kind kind, roster_reason why,
   }
   roster__runlock();
   roster_event ev = {.kind = kind, .reason = why, .entry = &info};
-  for (size_t i = 0; i < s->n; i++) {
-    roster__listener *l = s->items[i];
-    if (l->mask & (unsigned)kind)
-      l->fn(r, &ev, l->arg);
-  }
-  snap_put(s);
+  deliver(r, s, &ev);
 }
 
 void roster__listeners_free(roster *r) {

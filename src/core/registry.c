@@ -207,6 +207,9 @@ roster *roster_new(const roster_options *opts) {
   pthread_mutex_init(&r->listen_lock, NULL);
   pthread_mutex_init(&r->wait_lock, NULL);
   pthread_mutex_init(&r->grow_lock, NULL);
+  pthread_mutex_init(&r->lc_lock, NULL);
+  r->workers = o.workers;
+  atomic_init(&r->holds, 1);
   r->next_listener_id = 1;
   if (r->ht && r->ns_ht)
     r->default_ns = roster__ns_get(r, ROSTER_DEFAULT_NS,
@@ -240,6 +243,9 @@ void roster_free(roster *r) {
   if (!r)
     return;
   roster__thread_ensure();
+  /* Services first, in reverse dependency order, while their entries and
+   * the registry are all still there. */
+  roster__lc_free(r);
   roster__live_remove(r);
   pthread_mutex_lock(&r->grow_lock);
   if (r->grower_started)
@@ -251,7 +257,15 @@ void roster_free(roster *r) {
   /* Every destroy has run once this returns (acquired references must have
    * been released, as documented). */
   roster__barrier();
+  roster *parent = r->parent;
+  /* The memory stays while scopes of r live: their lookups fall through to
+   * r's (now empty) table. */
+  roster__struct_release(r);
+  if (parent)
+    roster__struct_release(parent);
+}
 
+void roster__struct_destroy(roster *r) {
   roster__vec nss;
   roster__vec_init(&nss);
   struct cds_lfht_iter it;
@@ -281,6 +295,7 @@ void roster_free(roster *r) {
   pthread_mutex_destroy(&r->listen_lock);
   pthread_mutex_destroy(&r->wait_lock);
   pthread_mutex_destroy(&r->grow_lock);
+  pthread_mutex_destroy(&r->lc_lock);
   roster__free(r->raw);
 }
 
@@ -312,14 +327,16 @@ static void reclaim_entry(struct rcu_head *head) {
   roster__entry *e = caa_container_of(head, roster__entry, rcu);
   roster *r = e->ns->r;
   size_t sz = sizeof *e + e->name_len + 1;
-  if (e->type->destroy)
+  if (e->flags & ROSTER__E_INST)
+    roster__inst_reclaimed(e->inst); /* the lifecycle destroys it */
+  else if (e->type->destroy)
     e->type->destroy(e->instance);
   roster__meta *m = atomic_load(&e->meta);
   if (m) {
     sz += sizeof *m + m->len;
     roster__free(m);
   }
-  if (e->olink) {
+  if (roster__olink_of(e)) {
     sz += sizeof *e->olink;
     roster__owner_put(e->olink->owner);
     roster__free(e->olink);
@@ -341,7 +358,7 @@ bool roster__take(roster *r, roster__entry *e) {
 void roster__finish_removal(roster *r, roster__entry *e, roster_reason why,
                             bool notify) {
   atomic_store(&e->removed, true);
-  if (e->olink)
+  if (roster__olink_of(e))
     roster__owner_unlink(e);
   atomic_fetch_sub(&e->ns->entries, 1);
   atomic_fetch_sub(&r->entries, 1);
@@ -478,7 +495,8 @@ static void maybe_grow(roster *r, size_t n) {
 
 static int do_register(roster *r, const char *ns, const char *name,
                        const roster_type *type, void *instance,
-                       const roster_entry_opts *opts, bool replace) {
+                       const roster_entry_opts *opts, bool replace,
+                       struct roster__inst *inst) {
   if (!r)
     return roster__err(ROSTER_EINVAL, "registry is NULL");
   roster__thread_ensure();
@@ -530,7 +548,11 @@ static int do_register(roster *r, const char *ns, const char *name,
   e->ns = k.nsobj;
   e->type = type;
   e->instance = instance;
-  e->olink = ol;
+  e->flags = inst ? ROSTER__E_INST : 0;
+  if (inst)
+    e->inst = inst;
+  else
+    e->olink = ol;
   atomic_init(&e->meta, m);
   atomic_init(&e->refs, 2); /* the table's, and ours until we are done */
   atomic_init(&e->removed, false);
@@ -621,33 +643,32 @@ static int do_register(roster *r, const char *ns, const char *name,
 
 int roster_register(roster *r, const char *ns, const char *name,
                     const roster_type *type, void *instance) {
-  return do_register(r, ns, name, type, instance, NULL, false);
+  return do_register(r, ns, name, type, instance, NULL, false, NULL);
+}
+
+int roster__register_inst(roster *r, const char *ns, const char *name,
+                          const roster_type *type, void *instance,
+                          struct roster__inst *inst) {
+  return do_register(r, ns, name, type, instance, NULL, false, inst);
 }
 
 int roster_register_ex(roster *r, const char *ns, const char *name,
                        const roster_type *type, void *instance,
                        const roster_entry_opts *opts) {
-  return do_register(r, ns, name, type, instance, opts, false);
+  return do_register(r, ns, name, type, instance, opts, false, NULL);
 }
 
 int roster_replace(roster *r, const char *ns, const char *name,
                    const roster_type *type, void *instance) {
-  return do_register(r, ns, name, type, instance, NULL, true);
+  return do_register(r, ns, name, type, instance, NULL, true, NULL);
 }
 
 /* ---- unregister ----------------------------------------------------- */
 
-static int do_unregister(roster *r, const char *ns, const char *name,
-                         roster_owner *owner, bool by_owner) {
-  if (!r)
-    return roster__err(ROSTER_EINVAL, "registry is NULL");
-  roster__thread_ensure();
-  roster__key k;
-  int rc = roster__key_init(r, &k, ns, name);
-  if (rc)
-    return rc;
-  if (by_owner && !owner)
-    return roster__err(ROSTER_EINVAL, "owner is NULL");
+/* remove_key removes the entries of k that match (by owner, or by lifecycle
+ * record, when given) and returns how many. */
+static size_t remove_key(roster *r, const roster__key *k, roster_owner *owner,
+                         bool by_owner, struct roster__inst *inst) {
   size_t removed = 0;
   for (bool more = true; more;) {
     roster__vec vec;
@@ -655,9 +676,11 @@ static int do_unregister(roster *r, const char *ns, const char *name,
     struct cds_lfht_iter it;
     more = false;
     roster__rlock();
-    for (roster__entry *e = roster__find_first(r, &k, &it); e;
-         e = roster__find_next(r, &k, &it)) {
+    for (roster__entry *e = roster__find_first(r, k, &it); e;
+         e = roster__find_next(r, k, &it)) {
       if (by_owner && roster__owner_of(e) != owner)
+        continue;
+      if (inst && (!(e->flags & ROSTER__E_INST) || e->inst != inst))
         continue;
       if (!vec_room(&vec)) {
         more = true;
@@ -672,7 +695,29 @@ static int do_unregister(roster *r, const char *ns, const char *name,
     removed += vec.n;
     roster__vec_free(&vec);
   }
-  if (removed)
+  return removed;
+}
+
+size_t roster__unregister_inst(roster *r, const char *ns, const char *name,
+                               struct roster__inst *inst) {
+  roster__key k;
+  if (roster__key_init(r, &k, ns, name))
+    return 0;
+  return remove_key(r, &k, NULL, false, inst);
+}
+
+static int do_unregister(roster *r, const char *ns, const char *name,
+                         roster_owner *owner, bool by_owner) {
+  if (!r)
+    return roster__err(ROSTER_EINVAL, "registry is NULL");
+  roster__thread_ensure();
+  roster__key k;
+  int rc = roster__key_init(r, &k, ns, name);
+  if (rc)
+    return rc;
+  if (by_owner && !owner)
+    return roster__err(ROSTER_EINVAL, "owner is NULL");
+  if (remove_key(r, &k, owner, by_owner, NULL))
     return ROSTER_OK;
   if (by_owner) {
     char qn[96];
@@ -761,6 +806,9 @@ int roster_get(roster *r, const char *ns, const char *name,
     *out = e->instance;
   roster__runlock();
   roster__count(r, rc == ROSTER_ENOENT ? ROSTER__C_MISSES : ROSTER__C_HITS);
+  if (ROSTER__UNLIKELY(rc == ROSTER_ENOENT) &&
+      (atomic_load_explicit(&r->lc, memory_order_relaxed) || r->parent))
+    return roster__get_slow(r, ns, name, type, out, NULL);
   return rc;
 }
 
@@ -798,7 +846,48 @@ int roster_acquire(roster *r, const char *ns, const char *name,
   }
   roster__runlock();
   roster__count(r, rc == ROSTER_ENOENT ? ROSTER__C_MISSES : ROSTER__C_HITS);
+  if (ROSTER__UNLIKELY(rc == ROSTER_ENOENT) &&
+      (atomic_load_explicit(&r->lc, memory_order_relaxed) || r->parent))
+    return roster__get_slow(r, ns, name, type, out, ref);
   return rc;
+}
+
+/* A miss in r: create r's provider for the key if it has one, else look in
+ * the parent. The parent's answer (and its error detail) is the result. */
+int roster__get_slow(roster *r, const char *ns, const char *name,
+                     const roster_type *type, void **out, roster_ref **ref) {
+  roster__key k;
+  int rc = roster__key_init(r, &k, ns, name);
+  if (rc)
+    return rc;
+  if (atomic_load(&r->lc)) {
+    rc = roster__lc_materialize(r, &k);
+    if (rc == ROSTER_OK) {
+      roster__entry *e = NULL;
+      roster__rlock();
+      rc = lookup_one(r, &k, type, &e);
+      if (rc == ROSTER_OK) {
+        *out = e->instance;
+        if (ref) {
+          unsigned c = atomic_load(&e->refs);
+          while (c && !atomic_compare_exchange_weak(&e->refs, &c, c + 1))
+            ;
+          if (c)
+            *ref = (roster_ref *)e;
+          else
+            rc = roster__err_notfound(r, k.ns, k.ns_len, name, k.name_len);
+        }
+      }
+      roster__runlock();
+      return rc;
+    }
+    if (rc != ROSTER_ENOENT)
+      return rc;
+  }
+  if (r->parent)
+    return ref ? roster_acquire(r->parent, ns, name, type, out, ref)
+               : roster_get(r->parent, ns, name, type, out);
+  return roster__err_notfound(r, k.ns, k.ns_len, name, k.name_len);
 }
 
 void roster_release(roster_ref *ref) {
@@ -826,6 +915,8 @@ bool roster_has(roster *r, const char *ns, const char *name) {
   bool found = roster__find_first(r, &k, &it) != NULL;
   roster__runlock();
   roster__count(r, found ? ROSTER__C_HITS : ROSTER__C_MISSES);
+  if (!found && r->parent)
+    return roster_has(r->parent, ns, name);
   return found;
 }
 
@@ -852,6 +943,8 @@ int roster_lookup(roster *r, const char *ns, const char *name, void **out,
   }
   roster__runlock();
   roster__count(r, n ? ROSTER__C_HITS : ROSTER__C_MISSES);
+  if (!n && r->parent)
+    return roster_lookup(r->parent, ns, name, out, cap, count);
   *count = n;
   return ROSTER_OK;
 }

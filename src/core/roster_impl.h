@@ -165,14 +165,23 @@ struct roster__entry {
   roster_ns *ns;              /* interned; lives until roster_free */
   const roster_type *type;
   void *instance;
-  roster__olink *olink;       /* NULL when unowned */
+  union {
+    roster__olink *olink;     /* plain entries: NULL when unowned */
+    struct roster__inst *inst; /* ROSTER__E_INST: the lifecycle's record */
+  };
   roster__meta *_Atomic meta; /* RCU-published metadata or NULL */
   atomic_uint refs;           /* 1 for the table + acquired references */
   atomic_bool removed;        /* set by whoever deleted it from the table */
+  uint8_t flags;              /* ROSTER__E_* */
   uint16_t name_len;
   struct rcu_head rcu;        /* reclaim */
   char name[];                /* name_len bytes + NUL */
 };
+
+/* Entry flags. ROSTER__E_INST: the instance belongs to a provider; reclaim
+ * tells the lifecycle (roster__inst_reclaimed) instead of calling the type's
+ * destroy, and the entry has no owner. */
+enum { ROSTER__E_INST = 1 };
 
 struct roster_default {
   struct roster_default *next;
@@ -234,6 +243,12 @@ struct roster {
   pthread_mutex_t wait_lock;
   roster__waiter *waiters;
   atomic_size_t nwaiters;
+  /* lifecycle and scopes */
+  struct roster__lc *_Atomic lc; /* made on first roster_provide */
+  pthread_mutex_t lc_lock;  /* guards making lc */
+  unsigned workers;         /* roster_options.workers */
+  roster *parent;           /* scopes: the parent (held), else NULL */
+  atomic_uint holds;        /* 1 until roster_free + 1 per live scope */
   void *raw;                /* the allocation r was aligned within */
   /* live set (error.c) */
   roster *live_next;
@@ -275,8 +290,12 @@ roster__entry *roster__iter_first(roster *r, struct cds_lfht_iter *it);
 roster__entry *roster__iter_next(roster *r, struct cds_lfht_iter *it);
 /* roster__fill_info describes e (inside a read section or holding a ref). */
 void roster__fill_info(const roster__entry *e, roster_info *info);
+static inline roster__olink *roster__olink_of(const roster__entry *e) {
+  return (e->flags & ROSTER__E_INST) ? NULL : e->olink;
+}
 static inline roster_owner *roster__owner_of(const roster__entry *e) {
-  return e->olink ? e->olink->owner : NULL;
+  roster__olink *l = roster__olink_of(e);
+  return l ? l->owner : NULL;
 }
 
 /* Removal: roster__take deletes e from its table (inside a read section);
@@ -310,10 +329,41 @@ void roster__owner_put(roster_owner *o);
 /* ---- listeners (listen.c) ---- */
 void roster__notify(roster *r, roster_event_kind kind, roster_reason why,
                     const roster__entry *e);
+/* roster__notify_event calls the listeners of ev->kind with ev as given. */
+void roster__notify_event(roster *r, const roster_event *ev);
+bool roster__has_listeners(roster *r, unsigned kind);
 void roster__listeners_free(roster *r);
 
 /* ---- wait_for (wait.c) ---- */
 void roster__wake_waiters(roster *r, const roster__entry *e);
+
+/* ---- lifecycle hooks (lifecycle.c, scope.c) ---- */
+struct roster__inst;
+/* roster__register_inst registers a provider's instance (flag
+ * ROSTER__E_INST). Same errors as roster_register. */
+int roster__register_inst(roster *r, const char *ns, const char *name,
+                          const roster_type *type, void *instance,
+                          struct roster__inst *inst);
+/* roster__unregister_inst removes the entries of key holding inst; returns
+ * how many. */
+size_t roster__unregister_inst(roster *r, const char *ns, const char *name,
+                               struct roster__inst *inst);
+/* roster__inst_reclaimed runs on the reclaim thread when an instance entry
+ * has no reader and no reference left. */
+void roster__inst_reclaimed(struct roster__inst *inst);
+/* roster__lc_materialize makes the provider at k (in r itself) up: ENOENT
+ * when r has no provider for k, OK once its instance is registered, else
+ * the creation's error. Called on a lookup miss, outside read sections. */
+int roster__lc_materialize(roster *r, const roster__key *k);
+/* roster__lc_free shuts down and frees r's lifecycle (roster_free). */
+void roster__lc_free(roster *r);
+/* roster__get_slow: a get/acquire miss in r, when r has providers or a
+ * parent (registry.c). */
+int roster__get_slow(roster *r, const char *ns, const char *name,
+                     const roster_type *type, void **out, roster_ref **ref);
+/* roster__struct_release drops a hold on r's memory (scope.c). */
+void roster__struct_release(roster *r);
+void roster__struct_destroy(roster *r);
 
 /* ---- namespaces ---- */
 roster_ns *roster__ns_get(roster *r, const char *ns, size_t len, bool create);

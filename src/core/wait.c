@@ -23,14 +23,23 @@ static bool present(roster *r, const roster__key *k) {
 }
 #include <time.h>
 
+/* A waiter parks on its own mutex and condition variable. It is linked into
+ * the waiter list of the registry it waits on and of every ancestor scope
+ * (one roster__waiter node per registry, all pointing to the same park),
+ * since a lookup in a scope falls through to its parents. */
+typedef struct park {
+  pthread_mutex_t mu;
+  pthread_cond_t cond;
+  bool woken;
+} park;
+
 struct roster__waiter {
   roster__waiter *next;
   const char *ns; /* resolved namespace name */
   size_t ns_len;
   const char *name;
   size_t name_len;
-  pthread_cond_t cond;
-  bool woken;
+  park *p;
 };
 
 void roster__wake_waiters(roster *r, const roster__entry *e) {
@@ -42,12 +51,26 @@ void roster__wake_waiters(roster *r, const roster__entry *e) {
     if (w->name_len == e->name_len && w->ns_len == e->ns->len &&
         memcmp(w->name, e->name, w->name_len) == 0 &&
         memcmp(w->ns, e->ns->name, w->ns_len) == 0) {
-      w->woken = true;
-      pthread_cond_signal(&w->cond);
+      pthread_mutex_lock(&w->p->mu);
+      w->p->woken = true;
+      pthread_cond_signal(&w->p->cond);
+      pthread_mutex_unlock(&w->p->mu);
     }
   }
   pthread_mutex_unlock(&r->wait_lock);
 }
+
+/* present_chain checks the key in r and its ancestors. */
+static bool present_chain(roster *r, const char *ns, const char *name) {
+  for (; r; r = r->parent) {
+    roster__key k;
+    if (roster__key_init(r, &k, ns, name) == ROSTER_OK && present(r, &k))
+      return true;
+  }
+  return false;
+}
+
+#define WAIT_DEPTH_INLINE 8
 
 int roster_wait_for(roster *r, const char *ns, const char *name,
                     int64_t timeout_ms) {
@@ -58,15 +81,25 @@ int roster_wait_for(roster *r, const char *ns, const char *name,
   int rc = roster__key_init(r, &k, ns, name);
   if (rc)
     return rc;
-  if (present(r, &k))
+  if (present_chain(r, ns, name))
     return ROSTER_OK;
 
-  roster__waiter w = {.ns = k.ns, .ns_len = k.ns_len, .name = name,
-                      .name_len = k.name_len};
+  size_t depth = 0;
+  for (roster *x = r; x; x = x->parent)
+    depth++;
+  roster__waiter inline_w[WAIT_DEPTH_INLINE];
+  roster__waiter *ws = inline_w;
+  if (depth > WAIT_DEPTH_INLINE) {
+    ws = roster__calloc(depth, sizeof *ws);
+    if (!ws)
+      return roster__err(ROSTER_ENOMEM, "out of memory");
+  }
+  park pk = {.woken = false};
+  pthread_mutex_init(&pk.mu, NULL);
   pthread_condattr_t ca;
   pthread_condattr_init(&ca);
   pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-  pthread_cond_init(&w.cond, &ca);
+  pthread_cond_init(&pk.cond, &ca);
   pthread_condattr_destroy(&ca);
 
   struct timespec deadline;
@@ -80,34 +113,51 @@ int roster_wait_for(roster *r, const char *ns, const char *name,
     }
   }
 
-  pthread_mutex_lock(&r->wait_lock);
-  w.next = r->waiters;
-  r->waiters = &w;
-  atomic_fetch_add(&r->nwaiters, 1); /* seq_cst, before the check below */
+  size_t i = 0;
+  for (roster *x = r; x; x = x->parent, i++) {
+    ws[i] = (roster__waiter){.ns = k.ns, .ns_len = k.ns_len, .name = name,
+                             .name_len = k.name_len, .p = &pk};
+    pthread_mutex_lock(&x->wait_lock);
+    ws[i].next = x->waiters;
+    x->waiters = &ws[i];
+    atomic_fetch_add(&x->nwaiters, 1); /* seq_cst, before the check below */
+    pthread_mutex_unlock(&x->wait_lock);
+  }
   rc = ROSTER_ETIMEDOUT;
   for (;;) {
-    if (present(r, &k)) {
+    if (present_chain(r, ns, name)) {
       rc = ROSTER_OK;
       break;
     }
-    w.woken = false;
-    int e = timeout_ms < 0 ? pthread_cond_wait(&w.cond, &r->wait_lock)
-                           : pthread_cond_timedwait(&w.cond, &r->wait_lock,
-                                                    &deadline);
-    if (e == ETIMEDOUT && !w.woken) {
-      if (present(r, &k))
+    int e = 0;
+    pthread_mutex_lock(&pk.mu);
+    while (!pk.woken && e != ETIMEDOUT)
+      e = timeout_ms < 0 ? pthread_cond_wait(&pk.cond, &pk.mu)
+                         : pthread_cond_timedwait(&pk.cond, &pk.mu, &deadline);
+    bool woken = pk.woken;
+    pk.woken = false;
+    pthread_mutex_unlock(&pk.mu);
+    if (!woken) {
+      if (present_chain(r, ns, name))
         rc = ROSTER_OK;
       break;
     }
   }
-  for (roster__waiter **p = &r->waiters; *p; p = &(*p)->next)
-    if (*p == &w) {
-      *p = w.next;
-      break;
-    }
-  atomic_fetch_sub(&r->nwaiters, 1);
-  pthread_mutex_unlock(&r->wait_lock);
-  pthread_cond_destroy(&w.cond);
+  i = 0;
+  for (roster *x = r; x; x = x->parent, i++) {
+    pthread_mutex_lock(&x->wait_lock);
+    for (roster__waiter **p = &x->waiters; *p; p = &(*p)->next)
+      if (*p == &ws[i]) {
+        *p = ws[i].next;
+        break;
+      }
+    atomic_fetch_sub(&x->nwaiters, 1);
+    pthread_mutex_unlock(&x->wait_lock);
+  }
+  if (ws != inline_w)
+    roster__free(ws);
+  pthread_cond_destroy(&pk.cond);
+  pthread_mutex_destroy(&pk.mu);
   if (rc != ROSTER_OK) {
     char qn[96];
     return roster__err(ROSTER_ETIMEDOUT,
