@@ -62,11 +62,12 @@ typedef struct roster__svc roster__svc;
 
 /* roster__inst: one created instance. Referenced by the service while up
  * or stopping and by its registry entry until reclaim. */
-enum { ROSTER__INST_LIVE, ROSTER__INST_RECLAIMED, ROSTER__INST_ORPHANED };
+enum { ROSTER__INST_LIVE, ROSTER__INST_RELEASED, ROSTER__INST_ORPHANED };
 typedef struct roster__inst roster__inst;
 struct roster__inst {
   atomic_uint refs;
   atomic_int state;        /* ROSTER__INST_* */
+  roster__entry *entry;    /* once RELEASED: to free after a grace period */
   roster__lc *lc;          /* held */
   void *instance;
   const roster_type *type;
@@ -161,6 +162,10 @@ int64_t roster__mono_ns(void);
 roster__svc *roster__svc_find(roster__lc *lc, const char *ns, size_t ns_len,
                               const char *name, size_t name_len);
 bool roster__svc_up(const roster__svc *s);
+bool roster__deps_ready(const roster__svc *s);
+bool roster__deps_up(const roster__svc *s);
+roster_state roster__up_state(const roster__svc *s);
+void roster__inst_put(roster__inst *in);
 void roster__set_state(roster__lc *lc, roster__svc *s, roster_state to,
                        int err, const char *detail);
 void roster__drain(roster__lc *lc, bool wait);

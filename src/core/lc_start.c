@@ -41,6 +41,22 @@ static void names(char *buf, size_t cap, roster__svc **v, size_t n,
                             v[i]->name, roster_state_name(v[i]->state));
 }
 
+/* stop_all asks every service in v (or all, when v is NULL) that is up or
+ * starting to stop, all at once, so that each stops only after every
+ * service using it has. Lock held. */
+static void stop_all(roster__lc *lc, roster__svc **v, size_t n) {
+  roster__svc *s = v ? (n ? v[0] : NULL) : lc->head;
+  for (size_t i = 0; s; s = v ? (++i < n ? v[i] : NULL) : s->next)
+    if (!s->stop_req &&
+        (roster__svc_up(s) || s->state == ROSTER_STATE_STARTING)) {
+      s->stop_req = true;
+      s->after = ROSTER__AFTER_STAY;
+    }
+  s = v ? (n ? v[0] : NULL) : lc->head;
+  for (size_t i = 0; s; s = v ? (++i < n ? v[i] : NULL) : s->next)
+    roster__request_stop(lc, s, ROSTER__AFTER_STAY);
+}
+
 static bool not_up(const roster__svc *s) { return !roster__svc_up(s); }
 
 /* mark adds s and the services it depends on (not up) to the start set. */
@@ -133,12 +149,9 @@ int roster_start(roster *r, int64_t timeout_ms) {
      * reverse order, once the creations in flight have settled. */
     char keep[512];
     lc_copy(keep, sizeof keep, roster_last_error());
-    for (size_t i = 0; i < n; i++) {
-      roster__svc *s = set[i];
-      s->want_up = false;
-      if (roster__svc_up(s) || s->state == ROSTER_STATE_STARTING)
-        roster__request_stop(lc, s, ROSTER__AFTER_STAY);
-    }
+    for (size_t i = 0; i < n; i++)
+      set[i]->want_up = false;
+    stop_all(lc, set, n);
     for (;;) {
       bool any = false;
       for (size_t i = 0; i < n && !any; i++)
@@ -227,12 +240,12 @@ int roster_shutdown(roster *r, int64_t deadline_ms) {
   for (roster__svc *s = lc->head; s; s = s->next) {
     s->want_up = false;
     s->restart_at_ns = 0;
-    s->err = ROSTER_OK;
-    s->detail[0] = '\0';
+    if (busy(s)) {
+      s->err = ROSTER_OK;
+      s->detail[0] = '\0';
+    }
   }
-  for (roster__svc *s = lc->head; s; s = s->next)
-    if (roster__svc_up(s) || s->state == ROSTER_STATE_STARTING)
-      roster__request_stop(lc, s, ROSTER__AFTER_STAY);
+  stop_all(lc, NULL, 0);
   int rc = ROSTER_OK;
   for (;;) {
     bool any = false;

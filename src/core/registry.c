@@ -320,17 +320,10 @@ roster_keys roster_keys_mode(const roster *r) {
 
 /* ---- removal -------------------------------------------------------- */
 
-static void reclaim_entry(struct rcu_head *head) {
-  roster__reclaim_enter();
-  ROSTER__TSAN_ACQUIRE(head);
-  ROSTER__TSAN_ACQUIRE(&roster__grace_token);
-  roster__entry *e = caa_container_of(head, roster__entry, rcu);
+/* free_entry frees e (not its instance); no reader can see it any more. */
+static void free_entry(roster__entry *e) {
   roster *r = e->ns->r;
   size_t sz = sizeof *e + e->name_len + 1;
-  if (e->flags & ROSTER__E_INST)
-    roster__inst_reclaimed(e->inst); /* the lifecycle destroys it */
-  else if (e->type->destroy)
-    e->type->destroy(e->instance);
   roster__meta *m = atomic_load(&e->meta);
   if (m) {
     sz += sizeof *m + m->len;
@@ -343,12 +336,35 @@ static void reclaim_entry(struct rcu_head *head) {
   }
   atomic_fetch_sub(&r->mem, sz);
   roster__free(e);
+}
+
+static void reclaim_entry(struct rcu_head *head) {
+  roster__reclaim_enter();
+  ROSTER__TSAN_ACQUIRE(head);
+  ROSTER__TSAN_ACQUIRE(&roster__grace_token);
+  roster__entry *e = caa_container_of(head, roster__entry, rcu);
+  if (e->flags & ROSTER__E_INST)
+    roster__inst_reclaimed(e->inst); /* the lifecycle destroys it */
+  else if (e->type->destroy)
+    e->type->destroy(e->instance);
+  free_entry(e);
   roster__reclaim_exit();
 }
 
+void roster__entry_free_synced(roster__entry *e) {
+  ROSTER__TSAN_ACQUIRE(&roster__grace_token);
+  free_entry(e);
+}
+
 void roster__entry_put(roster__entry *e) {
-  if (atomic_fetch_sub_explicit(&e->refs, 1, memory_order_acq_rel) == 1)
-    roster__defer(&e->rcu, reclaim_entry);
+  if (atomic_fetch_sub_explicit(&e->refs, 1, memory_order_acq_rel) != 1)
+    return;
+  /* A provider's instance: its stop is waiting and finishes the job itself
+   * after one grace period (call_rcu's worker batches for ~10 ms, which a
+   * stop would pay once per level of the dependency graph). */
+  if ((e->flags & ROSTER__E_INST) && roster__inst_released(e->inst, e))
+    return;
+  roster__defer(&e->rcu, reclaim_entry);
 }
 
 bool roster__take(roster *r, roster__entry *e) {

@@ -348,8 +348,14 @@ int roster__register_inst(roster *r, const char *ns, const char *name,
  * how many. */
 size_t roster__unregister_inst(roster *r, const char *ns, const char *name,
                                struct roster__inst *inst);
+/* roster__inst_released: e (an instance entry) has left the table and lost
+ * its last reference. True if the lifecycle's stop takes it from here: it
+ * waits for a grace period and calls roster__entry_free_synced. */
+bool roster__inst_released(struct roster__inst *inst, roster__entry *e);
+void roster__entry_free_synced(roster__entry *e);
 /* roster__inst_reclaimed runs on the reclaim thread when an instance entry
- * has no reader and no reference left. */
+ * nobody waited for (its stop gave up) has no reader and no reference
+ * left: it destroys the instance. */
 void roster__inst_reclaimed(struct roster__inst *inst);
 /* roster__lc_materialize makes the provider at k (in r itself) up: ENOENT
  * when r has no provider for k, OK once its instance is registered, else
