@@ -145,7 +145,6 @@ static int created(roster__lc *lc, roster__svc *s, uint64_t attempt, int rc,
   }
   if (rc == ROSTER_OK) {
     s->inst = in;
-    s->want_up = true; /* restarts bring it back */
     s->up_seq = ++lc->seq;
     if (lc->start_active && s->start_gen == lc->start_gen &&
         lc->start_pending)
@@ -261,6 +260,7 @@ void roster__kick_start(roster__lc *lc, roster__svc *s) {
  * held on entry and exit; s was down and nobody was creating it. */
 int roster__create_inline(roster__lc *lc, roster__svc *s) {
   uint64_t attempt = ++s->attempt;
+  s->want_up = true; /* once up, restarts bring it back */
   s->restart_at_ns = 0;
   roster__set_state(lc, s, ROSTER_STATE_STARTING, ROSTER_OK, NULL);
   pthread_mutex_unlock(&lc->lock);

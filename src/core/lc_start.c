@@ -144,11 +144,11 @@ int roster_start(roster *r, int64_t timeout_ms) {
     }
   }
   lc->start_active = false;
+  char keep[512];
+  lc_copy(keep, sizeof keep, rc ? roster_last_error() : "");
   if (rc) {
     /* Undo: nothing more starts; what this call started stops again in
      * reverse order, once the creations in flight have settled. */
-    char keep[512];
-    lc_copy(keep, sizeof keep, roster_last_error());
     for (size_t i = 0; i < n; i++)
       set[i]->want_up = false;
     stop_all(lc, set, n);
@@ -159,15 +159,14 @@ int roster_start(roster *r, int64_t timeout_ms) {
       if (!any || !wait_until(lc, deadline))
         break;
     }
-    roster__err(rc, "%s", keep);
   }
   for (size_t i = 0; i < n; i++)
     set[i]->start_gen = 0;
   pthread_mutex_unlock(&lc->lock);
   roster__free(set);
-  roster__drain(lc, true);
+  roster__drain(lc, true); /* listeners may overwrite the detail */
   if (rc)
-    roster__err(rc, "%s", roster_last_error()); /* drain may call listeners */
+    roster__err(rc, "%s", keep);
   return rc;
 }
 
