@@ -345,6 +345,9 @@ static void stopped(roster__lc *lc, roster__svc *s, roster__inst *in, int rc,
     snprintf(msg, sizeof msg, "service '%s' did not stop cleanly: %s",
              s->name, why);
     roster__set_state(lc, s, ROSTER_STATE_FAILED, rc, msg);
+  } else if (after == ROSTER__AFTER_RESTART && s->err == ROSTER_OK) {
+    /* a normal exit with a restart to come: a stop, not a failure */
+    roster__set_state(lc, s, ROSTER_STATE_STOPPED, ROSTER_OK, s->detail);
   } else if (after == ROSTER__AFTER_RESTART || after == ROSTER__AFTER_FAIL) {
     /* svc_fail decided: the error is already in s->err/detail */
     roster__set_state(lc, s, ROSTER_STATE_FAILED, s->err ? s->err

@@ -284,8 +284,9 @@ int roster_shutdown(roster *r, int64_t deadline_ms) {
   return rc;
 }
 
-int roster__lc_materialize(roster *r, const roster__key *k) {
+int roster__lc_materialize(roster *r, const roster__key *k, bool *provided) {
   roster__lc *lc = atomic_load(&r->lc);
+  *provided = false;
   if (!lc)
     return ROSTER_ENOENT;
   pthread_mutex_lock(&lc->lock);
@@ -295,6 +296,7 @@ int roster__lc_materialize(roster *r, const roster__key *k) {
     pthread_mutex_unlock(&lc->lock);
     return ROSTER_ENOENT;
   }
+  *provided = true;
   uint64_t seen = s->attempt;
   bool waited = false;
   int rc;

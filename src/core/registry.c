@@ -877,7 +877,8 @@ int roster__get_slow(roster *r, const char *ns, const char *name,
   if (rc)
     return rc;
   if (atomic_load(&r->lc)) {
-    rc = roster__lc_materialize(r, &k);
+    bool provided;
+    rc = roster__lc_materialize(r, &k, &provided);
     if (rc == ROSTER_OK) {
       roster__entry *e = NULL;
       roster__rlock();
@@ -897,7 +898,7 @@ int roster__get_slow(roster *r, const char *ns, const char *name,
       roster__runlock();
       return rc;
     }
-    if (rc != ROSTER_ENOENT)
+    if (provided) /* r's provider shadows the parent's, even failing */
       return rc;
   }
   if (r->parent)

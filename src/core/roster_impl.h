@@ -357,10 +357,12 @@ void roster__entry_free_synced(roster__entry *e);
  * nobody waited for (its stop gave up) has no reader and no reference
  * left: it destroys the instance. */
 void roster__inst_reclaimed(struct roster__inst *inst);
-/* roster__lc_materialize makes the provider at k (in r itself) up: ENOENT
- * when r has no provider for k, OK once its instance is registered, else
- * the creation's error. Called on a lookup miss, outside read sections. */
-int roster__lc_materialize(roster *r, const roster__key *k);
+/* roster__lc_materialize makes the provider at k (in r itself) up. Sets
+ * *provided to whether r has a provider for k (when it has none, the result
+ * is ROSTER_ENOENT with no detail set); OK once its instance is registered,
+ * else the creation's error (which may also be ROSTER_ENOENT: an unknown
+ * dependency). Called on a lookup miss, outside read sections. */
+int roster__lc_materialize(roster *r, const roster__key *k, bool *provided);
 /* roster__lc_free shuts down and frees r's lifecycle (roster_free). */
 void roster__lc_free(roster *r);
 /* roster__get_slow: a get/acquire miss in r, when r has providers or a
