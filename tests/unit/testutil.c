@@ -31,3 +31,309 @@ int tu_wait_destroyed(int n) {
   }
   return atomic_load(&destroyed);
 }
+
+/* ---- lifecycle helpers ---------------------------------------------- */
+
+#include <stdlib.h>
+#include <string.h>
+
+void tu_sleep_ms(long ms) {
+  struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+  while (nanosleep(&ts, &ts) != 0) {
+  }
+}
+
+int tu_state(roster *r, const char *ns, const char *name) {
+  roster_state st;
+  if (roster_service_state(r, ns, name, &st) != ROSTER_OK)
+    return -1;
+  return (int)st;
+}
+
+int tu_wait_state(roster *r, const char *ns, const char *name,
+                  roster_state want, long ms) {
+  int st = tu_state(r, ns, name);
+  uint64_t end = tu_now_ns() + (uint64_t)ms * 1000000u;
+  while (st != (int)want && tu_now_ns() < end) {
+    tu_sleep_ms(1);
+    st = tu_state(r, ns, name);
+  }
+  return st;
+}
+
+/* tu_log */
+
+void tu_log_init(tu_log *l) {
+  memset(l, 0, sizeof *l);
+  pthread_mutex_init(&l->mu, NULL);
+}
+
+void tu_log_fini(tu_log *l) { pthread_mutex_destroy(&l->mu); }
+
+void tu_log_add(tu_log *l, const char *fmt, ...) {
+  char buf[64];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(buf, sizeof buf, fmt, ap);
+  va_end(ap);
+  pthread_mutex_lock(&l->mu);
+  if (l->n < TU_LOG_MAX)
+    memcpy(l->items[l->n++], buf, sizeof buf);
+  pthread_mutex_unlock(&l->mu);
+}
+
+size_t tu_log_len(tu_log *l) {
+  pthread_mutex_lock(&l->mu);
+  size_t n = l->n;
+  pthread_mutex_unlock(&l->mu);
+  return n;
+}
+
+int tu_log_find(tu_log *l, const char *s, size_t from) {
+  int at = -1;
+  pthread_mutex_lock(&l->mu);
+  for (size_t i = from; i < l->n; i++)
+    if (strcmp(l->items[i], s) == 0) {
+      at = (int)i;
+      break;
+    }
+  pthread_mutex_unlock(&l->mu);
+  return at;
+}
+
+int tu_log_rfind(tu_log *l, const char *s) {
+  int at = -1;
+  pthread_mutex_lock(&l->mu);
+  for (size_t i = 0; i < l->n; i++)
+    if (strcmp(l->items[i], s) == 0)
+      at = (int)i;
+  pthread_mutex_unlock(&l->mu);
+  return at;
+}
+
+int tu_log_count(tu_log *l, const char *s) {
+  int c = 0;
+  pthread_mutex_lock(&l->mu);
+  for (size_t i = 0; i < l->n; i++)
+    c += strcmp(l->items[i], s) == 0;
+  pthread_mutex_unlock(&l->mu);
+  return c;
+}
+
+void tu_log_dump(tu_log *l) {
+  pthread_mutex_lock(&l->mu);
+  for (size_t i = 0; i < l->n; i++)
+    print_message("  log[%zu] %s\n", i, l->items[i]);
+  pthread_mutex_unlock(&l->mu);
+}
+
+/* tu_events */
+
+tu_events *tu_events_new(void) {
+  tu_events *e = calloc(1, sizeof *e);
+  if (e)
+    pthread_mutex_init(&e->mu, NULL);
+  return e;
+}
+
+void tu_events_free(tu_events *e) {
+  if (!e)
+    return;
+  pthread_mutex_destroy(&e->mu);
+  free(e);
+}
+
+void tu_events_listener(roster *r, const roster_event *ev, void *arg) {
+  tu_events *e = arg;
+  if (ev->kind != ROSTER_EV_STATE)
+    return;
+  tu_ev x;
+  memset(&x, 0, sizeof x);
+  x.kind_ok = ev->state != NULL && ev->entry != NULL;
+  if (ev->entry) {
+    snprintf(x.ns, sizeof x.ns, "%s", ev->entry->ns ? ev->entry->ns : "");
+    snprintf(x.name, sizeof x.name, "%s",
+             ev->entry->name ? ev->entry->name : "");
+  }
+  if (ev->state) {
+    x.from = ev->state->from;
+    x.to = ev->state->to;
+    x.at_ns = ev->state->at_ns;
+    x.at_unix_ms = ev->state->at_unix_ms;
+    x.error = ev->state->error;
+    snprintf(x.detail, sizeof x.detail, "%s",
+             ev->state->detail ? ev->state->detail : "(null)");
+    x.final = ev->state->final;
+  }
+  x.seen_state = ev->entry ? tu_state(r, ev->entry->ns, ev->entry->name) : -1;
+  pthread_mutex_lock(&e->mu);
+  if (e->n < TU_EV_MAX)
+    e->v[e->n++] = x;
+  else
+    e->dropped++;
+  pthread_mutex_unlock(&e->mu);
+}
+
+size_t tu_events_count(tu_events *e, const char *name, int to) {
+  size_t c = 0;
+  pthread_mutex_lock(&e->mu);
+  for (size_t i = 0; i < e->n; i++)
+    if (strcmp(e->v[i].name, name) == 0 && (to < 0 || (int)e->v[i].to == to))
+      c++;
+  pthread_mutex_unlock(&e->mu);
+  return c;
+}
+
+size_t tu_events_get(tu_events *e, const char *name, tu_ev *out, size_t cap) {
+  size_t c = 0;
+  pthread_mutex_lock(&e->mu);
+  for (size_t i = 0; i < e->n && c < cap; i++)
+    if (!name || strcmp(e->v[i].name, name) == 0)
+      out[c++] = e->v[i];
+  pthread_mutex_unlock(&e->mu);
+  return c;
+}
+
+void tu_events_dump(tu_events *e, const char *name) {
+  pthread_mutex_lock(&e->mu);
+  for (size_t i = 0; i < e->n; i++)
+    if (!name || strcmp(e->v[i].name, name) == 0)
+      print_message("  ev %s: %s -> %s at %lld err %d final %d %s\n",
+                    e->v[i].name, roster_state_name(e->v[i].from),
+                    roster_state_name(e->v[i].to), (long long)e->v[i].at_ns,
+                    e->v[i].error, (int)e->v[i].final, e->v[i].detail);
+  pthread_mutex_unlock(&e->mu);
+}
+
+/* tu_svc */
+
+const roster_type tu_svc_type = {.name = "tu_svc"};
+
+void tu_svc_init(tu_svc *s, const char *name, tu_log *log,
+                 const char *const *deps) {
+  memset(s, 0, sizeof *s);
+  s->name = name;
+  s->log = log;
+  size_t n = 0;
+  for (; deps && deps[n] && n < TU_SVC_DEPS; n++)
+    s->deps[n] = deps[n];
+  s->deps[n] = NULL;
+  atomic_init(&s->creates, 0);
+  atomic_init(&s->destroys, 0);
+  atomic_init(&s->deps_bad, false);
+  atomic_init(&s->start_ns, 0);
+  atomic_init(&s->end_ns, 0);
+  atomic_init(&s->live_instances, 0);
+}
+
+roster_provider tu_svc_provider(tu_svc *s) {
+  roster_provider p = {0};
+  p.type = &tu_svc_type;
+  p.create = tu_svc_create;
+  p.destroy = tu_svc_destroy;
+  p.arg = s;
+  p.deps = s->deps[0] ? s->deps : NULL;
+  return p;
+}
+
+int tu_svc_create(void *arg, const roster_deps *deps, void **out) {
+  tu_svc *s = arg;
+  int gen = atomic_fetch_add(&s->creates, 1) + 1;
+  atomic_store(&s->start_ns, (long long)tu_now_ns());
+  if (s->log)
+    tu_log_add(s->log, "create:%s", s->name);
+  if (s->sleep_ms)
+    tu_sleep_ms(s->sleep_ms);
+  /* What create is given must be exactly the named dependencies, ready. */
+  size_t n = 0;
+  while (s->deps[n])
+    n++;
+  bool bad = !deps || deps->count != n;
+  for (size_t i = 0; !bad && i < n; i++) {
+    bad |= deps->names == NULL || deps->instances == NULL;
+    if (bad)
+      break;
+    bad |= strcmp(deps->names[i], s->deps[i]) != 0;
+    bad |= roster_deps_get(deps, s->deps[i]) != deps->instances[i];
+  }
+  if (deps && roster_deps_get(deps, "tu-no-such-dependency") != NULL)
+    bad = true;
+  if (bad)
+    atomic_store(&s->deps_bad, true);
+  atomic_store(&s->end_ns, (long long)tu_now_ns());
+  if (s->fail_code) {
+    if (s->log)
+      tu_log_add(s->log, "failed:%s", s->name);
+    /* The detail does not name the service: roster must add that. */
+    return roster_error_set(s->fail_code, "create went wrong on purpose");
+  }
+  tu_inst *in = calloc(1, sizeof *in);
+  if (!in)
+    return roster_error_set(ROSTER_ENOMEM, "out of memory");
+  in->svc = s;
+  in->gen = gen;
+  in->ndeps = n;
+  for (size_t i = 0; i < n && deps; i++)
+    in->deps[i] = roster_deps_get(deps, s->deps[i]);
+  atomic_fetch_add(&s->live_instances, 1);
+  if (s->log)
+    tu_log_add(s->log, "created:%s", s->name);
+  *out = in;
+  return ROSTER_OK;
+}
+
+void tu_svc_destroy(void *arg, void *instance) {
+  tu_svc *s = arg;
+  tu_inst *in = instance;
+  if (s->log)
+    tu_log_add(s->log, "destroy:%s", s->name);
+  if (!in || in->svc != s)
+    atomic_store(&s->deps_bad, true); /* destroy given a foreign instance */
+  free(in);
+  atomic_fetch_sub(&s->live_instances, 1);
+  if (s->log)
+    tu_log_add(s->log, "destroyed:%s", s->name);
+  atomic_fetch_add(&s->destroys, 1);
+}
+
+/* tu_gate */
+
+void tu_gate_init(tu_gate *g) {
+  memset(g, 0, sizeof *g);
+  pthread_mutex_init(&g->mu, NULL);
+  pthread_condattr_t ca;
+  pthread_condattr_init(&ca);
+  pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+  pthread_cond_init(&g->cv, &ca);
+  pthread_condattr_destroy(&ca);
+  atomic_init(&g->waiting, 0);
+  atomic_init(&g->passed, 0);
+}
+
+void tu_gate_open(tu_gate *g) {
+  pthread_mutex_lock(&g->mu);
+  g->open = true;
+  pthread_cond_broadcast(&g->cv);
+  pthread_mutex_unlock(&g->mu);
+}
+
+bool tu_gate_wait(tu_gate *g, long max_ms) {
+  atomic_fetch_add(&g->waiting, 1);
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  ts.tv_sec += max_ms / 1000;
+  ts.tv_nsec += (max_ms % 1000) * 1000000L;
+  if (ts.tv_nsec >= 1000000000L) {
+    ts.tv_sec++;
+    ts.tv_nsec -= 1000000000L;
+  }
+  pthread_mutex_lock(&g->mu);
+  while (!g->open)
+    if (pthread_cond_timedwait(&g->cv, &g->mu, &ts) != 0)
+      break;
+  bool open = g->open;
+  pthread_mutex_unlock(&g->mu);
+  atomic_fetch_sub(&g->waiting, 1);
+  atomic_fetch_add(&g->passed, 1);
+  return open;
+}

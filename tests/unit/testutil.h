@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 #include <cmocka.h>
 
@@ -45,5 +46,160 @@ int tu_wait_destroyed(int n);
 
 /* tu_now_ns: CLOCK_MONOTONIC in nanoseconds. */
 uint64_t tu_now_ns(void);
+
+/* ------------------------------------------------------------------ */
+/* Lifecycle helpers (tests/unit/test_lc_*.c, test_scope.c, test_graph.c) */
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+
+/* tu_sleep_ms sleeps ms milliseconds. */
+void tu_sleep_ms(long ms);
+
+/* tu_wait_until polls cond every millisecond until it holds or ms pass.
+ * A bound on how long a broken build can hang, never a timing assertion:
+ * assert the condition afterwards. */
+#define tu_wait_until(cond, ms)                                                  \
+  do {                                                                           \
+    uint64_t tu_end_ = tu_now_ns() + (uint64_t)(ms) * 1000000u;                  \
+    while (!(cond) && tu_now_ns() < tu_end_)                                     \
+      tu_sleep_ms(1);                                                            \
+  } while (0)
+
+/* tu_state returns the state of (ns, name), or -1 if roster_service_state
+ * fails. */
+int tu_state(roster *r, const char *ns, const char *name);
+
+/* tu_wait_state polls until (ns, name) is in state want (bounded by ms);
+ * returns the last state seen (-1 if roster_service_state failed). */
+int tu_wait_state(roster *r, const char *ns, const char *name,
+                  roster_state want, long ms);
+
+/* assert_state fails unless (ns, name) reaches want within ms, printing the
+ * state it is in. */
+#define assert_state(r, ns, name, want, ms)                                      \
+  do {                                                                           \
+    int st_ = tu_wait_state((r), (ns), (name), (want), (ms));                    \
+    if (st_ != (int)(want)) {                                                    \
+      print_error("%s:%d: service '%s' is %s, want %s\n", __FILE__, __LINE__,   \
+                  (name), st_ < 0 ? "(no provider)"                              \
+                                  : roster_state_name((roster_state)st_),        \
+                  roster_state_name(want));                                      \
+      fail();                                                                    \
+    }                                                                            \
+  } while (0)
+
+/* assert_contains fails unless needle occurs in haystack. */
+#define assert_contains(haystack, needle)                                        \
+  do {                                                                           \
+    const char *h_ = (haystack);                                                 \
+    const char *n_ = (needle);                                                   \
+    if (!h_ || !strstr(h_, n_)) {                                                \
+      print_error("%s:%d: \"%s\" does not contain \"%s\"\n", __FILE__,          \
+                  __LINE__, h_ ? h_ : "(null)", n_);                             \
+      fail();                                                                    \
+    }                                                                            \
+  } while (0)
+
+/* tu_log: an ordered record of what happened (e.g. "create:db"), appended
+ * by any thread under a mutex, read by the test thread. */
+#define TU_LOG_MAX 512
+typedef struct tu_log {
+  pthread_mutex_t mu;
+  size_t n;
+  char items[TU_LOG_MAX][64];
+} tu_log;
+void tu_log_init(tu_log *l);
+void tu_log_fini(tu_log *l);
+void tu_log_add(tu_log *l, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+size_t tu_log_len(tu_log *l);
+/* tu_log_find: index of the first item equal to s at or after from, or -1. */
+int tu_log_find(tu_log *l, const char *s, size_t from);
+/* tu_log_rfind: index of the last item equal to s, or -1. */
+int tu_log_rfind(tu_log *l, const char *s);
+/* tu_log_count: how many items equal s. */
+int tu_log_count(tu_log *l, const char *s);
+/* tu_log_dump prints the log (for failure messages). */
+void tu_log_dump(tu_log *l);
+
+/* tu_events: a ROSTER_EV_STATE recorder. Pass tu_events_listener with the
+ * recorder as arg to roster_listen. */
+#define TU_EV_MAX 1024
+typedef struct tu_ev {
+  char ns[64];
+  char name[64];
+  roster_state from, to;
+  int64_t at_ns, at_unix_ms;
+  int error;
+  char detail[256];
+  bool final;
+  bool kind_ok;       /* ev->kind == ROSTER_EV_STATE, state != NULL */
+  int seen_state;     /* roster_service_state from inside the listener */
+} tu_ev;
+typedef struct tu_events {
+  pthread_mutex_t mu;
+  size_t n;
+  size_t dropped;
+  tu_ev v[TU_EV_MAX];
+} tu_events;
+tu_events *tu_events_new(void); /* calloc'd; free with tu_events_free */
+void tu_events_free(tu_events *e);
+void tu_events_listener(roster *r, const roster_event *ev, void *arg);
+/* tu_events_count: transitions of name into to (to < 0: any). */
+size_t tu_events_count(tu_events *e, const char *name, int to);
+/* tu_events_get copies name's transitions (in arrival order) into out. */
+size_t tu_events_get(tu_events *e, const char *name, tu_ev *out, size_t cap);
+void tu_events_dump(tu_events *e, const char *name);
+
+/* tu_svc: a configurable provider. create logs "create:<name>" (and
+ * "created:<name>" when it returns), checks what it is given in deps and
+ * makes a malloc'd tu_inst; destroy logs "destroy:<name>" and
+ * "destroyed:<name>" and frees it. */
+#define TU_SVC_DEPS 8
+typedef struct tu_svc {
+  const char *name;
+  tu_log *log;           /* may be NULL */
+  const char *deps[TU_SVC_DEPS + 1]; /* NULL-terminated */
+  int fail_code;         /* create returns this (with a detail) if != 0 */
+  long sleep_ms;         /* create sleeps this long first */
+  atomic_int creates;    /* create calls begun */
+  atomic_int destroys;   /* destroy calls finished */
+  atomic_bool deps_bad;  /* what create got in deps was wrong */
+  atomic_llong start_ns, end_ns; /* the last create's span */
+  atomic_int live_instances;
+} tu_svc;
+typedef struct tu_inst {
+  tu_svc *svc;
+  int gen;                       /* which create made it (1, 2, ...) */
+  size_t ndeps;
+  void *deps[TU_SVC_DEPS];       /* what roster_deps_get returned */
+} tu_inst;
+extern const roster_type tu_svc_type;
+/* tu_svc_init sets up s; deps is a NULL-terminated list (NULL: none). */
+void tu_svc_init(tu_svc *s, const char *name, tu_log *log,
+                 const char *const *deps);
+/* tu_svc_provider: an eager provider for s (type tu_svc_type). */
+roster_provider tu_svc_provider(tu_svc *s);
+int tu_svc_create(void *arg, const roster_deps *deps, void **out);
+void tu_svc_destroy(void *arg, void *instance);
+
+/* tu_gate: a one-shot gate a callback blocks on until the test opens it.
+ * tu_gate_wait gives up after max_ms (so a failed test cannot hang the
+ * process forever) and returns whether the gate was opened. */
+typedef struct tu_gate {
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  bool open;
+  atomic_int waiting; /* callers inside tu_gate_wait */
+  atomic_int passed;  /* callers that left it */
+} tu_gate;
+void tu_gate_init(tu_gate *g);
+void tu_gate_open(tu_gate *g);
+bool tu_gate_wait(tu_gate *g, long max_ms);
+
+/* LC_LONG_MS: a bound no correct build reaches. */
+#define LC_LONG_MS 30000
 
 #endif

@@ -1,0 +1,397 @@
+/*
+ * test_lc_order.c: roster_start creates providers in dependency order and
+ * roster_shutdown destroys them in reverse; create receives its
+ * dependencies; independent services start in parallel; a failing create
+ * stops what the call had started, in reverse, and leaves the rest
+ * declared. Orders come from a log appended under a mutex; overlap comes
+ * from recorded CLOCK_MONOTONIC timestamps, never from elapsed time.
+ */
+#include "testutil.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The DAG (an arrow points at a dependency):
+ *   api -> db, cache      worker -> db, log
+ *   db -> config, log     cache -> config
+ *   config, log: none
+ * Declared in an order that is not topological on purpose. */
+enum { N_DAG = 6 };
+static const char *const dag_names[N_DAG] = {"api", "worker", "db",
+                                             "cache", "config", "log"};
+static const char *const dag_deps[N_DAG][3] = {
+    {"db", "cache", NULL}, {"db", "log", NULL}, {"config", "log", NULL},
+    {"config", NULL, NULL}, {NULL, NULL, NULL}, {NULL, NULL, NULL}};
+
+typedef struct dag {
+  tu_log log;
+  tu_svc svc[N_DAG];
+  roster *r;
+} dag;
+
+static dag *dag_new(void) {
+  dag *d = calloc(1, sizeof *d);
+  assert_non_null(d);
+  tu_log_init(&d->log);
+  d->r = roster_new(NULL);
+  assert_non_null(d->r);
+  for (int i = 0; i < N_DAG; i++) {
+    tu_svc_init(&d->svc[i], dag_names[i], &d->log, dag_deps[i]);
+    roster_provider p = tu_svc_provider(&d->svc[i]);
+    assert_ok(roster_provide(d->r, NULL, dag_names[i], &p));
+  }
+  return d;
+}
+
+static void dag_free(dag *d) {
+  roster_free(d->r);
+  for (int i = 0; i < N_DAG; i++)
+    assert_int_equal(atomic_load(&d->svc[i].live_instances), 0);
+  tu_log_fini(&d->log);
+  free(d);
+}
+
+static int idx(tu_log *l, const char *what, const char *name) {
+  char buf[64];
+  snprintf(buf, sizeof buf, "%s:%s", what, name);
+  return tu_log_find(l, buf, 0);
+}
+
+static void test_dag_order(void **state) {
+  (void)state;
+  dag *d = dag_new();
+  /* Nothing is created by roster_provide. */
+  for (int i = 0; i < N_DAG; i++) {
+    assert_int_equal(atomic_load(&d->svc[i].creates), 0);
+    assert_int_equal(tu_state(d->r, NULL, dag_names[i]), ROSTER_STATE_DECLARED);
+    assert_false(roster_has(d->r, NULL, dag_names[i]));
+  }
+
+  assert_ok(roster_start(d->r, LC_LONG_MS));
+  assert_ok(roster_wait_ready(d->r, LC_LONG_MS));
+
+  for (int i = 0; i < N_DAG; i++) {
+    tu_svc *s = &d->svc[i];
+    assert_int_equal(atomic_load(&s->creates), 1);
+    assert_false(atomic_load(&s->deps_bad));
+    assert_int_equal(tu_state(d->r, NULL, dag_names[i]), ROSTER_STATE_READY);
+    /* Registered under its name with its type. */
+    void *p = NULL;
+    assert_ok(roster_get(d->r, NULL, dag_names[i], &tu_svc_type, &p));
+    assert_non_null(p);
+    tu_inst *in = p;
+    assert_ptr_equal(in->svc, s);
+    assert_rc(roster_get(d->r, NULL, dag_names[i], &tu_other_type, &p),
+              ROSTER_ETYPE);
+    assert_null(p);
+    /* Every dependency was created (finished) before it began, and create
+     * received exactly the dependency's registered instance. */
+    for (int k = 0; dag_deps[i][k]; k++) {
+      const char *dep = dag_deps[i][k];
+      int dep_done = idx(&d->log, "created", dep);
+      int begun = idx(&d->log, "create", dag_names[i]);
+      assert_true(dep_done >= 0);
+      assert_true(begun >= 0);
+      if (dep_done > begun) {
+        tu_log_dump(&d->log);
+        fail_msg("%s began before its dependency %s was created",
+                 dag_names[i], dep);
+      }
+      void *depinst = NULL;
+      assert_ok(roster_get(d->r, NULL, dep, &tu_svc_type, &depinst));
+      assert_ptr_equal(in->deps[k], depinst);
+      assert_string_equal(((tu_inst *)depinst)->svc->name, dep);
+    }
+  }
+
+  /* Shutdown: destroyed in reverse; every dependent destroyed (finished)
+   * before any of its dependencies is destroyed. */
+  assert_ok(roster_shutdown(d->r, LC_LONG_MS));
+  for (int i = 0; i < N_DAG; i++) {
+    assert_int_equal(atomic_load(&d->svc[i].destroys), 1);
+    assert_int_equal(tu_state(d->r, NULL, dag_names[i]), ROSTER_STATE_STOPPED);
+    assert_false(roster_has(d->r, NULL, dag_names[i]));
+    /* Not up, so not found. (registry.h documents ROSTER_ENOENT; a
+     * shut-down registry answering ROSTER_ESTATE is tolerated.) */
+    void *p = (void *)1;
+    int rc = roster_get(d->r, NULL, dag_names[i], &tu_svc_type, &p);
+    if (rc != ROSTER_ENOENT && rc != ROSTER_ESTATE)
+      fail_msg("roster_get of a stopped service: %s", roster_err_name(rc));
+    assert_null(p);
+    for (int k = 0; dag_deps[i][k]; k++) {
+      int user_done = idx(&d->log, "destroyed", dag_names[i]);
+      int dep_begun = idx(&d->log, "destroy", dag_deps[i][k]);
+      assert_true(user_done >= 0 && dep_begun >= 0);
+      if (user_done > dep_begun) {
+        tu_log_dump(&d->log);
+        fail_msg("%s destroyed before its dependent %s", dag_deps[i][k],
+                 dag_names[i]);
+      }
+    }
+  }
+  /* Nothing was created twice or destroyed twice. */
+  for (int i = 0; i < N_DAG; i++) {
+    char buf[64];
+    snprintf(buf, sizeof buf, "create:%s", dag_names[i]);
+    assert_int_equal(tu_log_count(&d->log, buf), 1);
+    snprintf(buf, sizeof buf, "destroy:%s", dag_names[i]);
+    assert_int_equal(tu_log_count(&d->log, buf), 1);
+  }
+  dag_free(d);
+}
+
+static void test_start_again_after_shutdown(void **state) {
+  (void)state;
+  dag *d = dag_new();
+  assert_ok(roster_start(d->r, LC_LONG_MS));
+  assert_ok(roster_shutdown(d->r, LC_LONG_MS));
+  /* "Afterwards ... roster_start may start them again." */
+  assert_ok(roster_start(d->r, LC_LONG_MS));
+  for (int i = 0; i < N_DAG; i++) {
+    assert_int_equal(atomic_load(&d->svc[i].creates), 2);
+    assert_int_equal(tu_state(d->r, NULL, dag_names[i]), ROSTER_STATE_READY);
+    assert_false(atomic_load(&d->svc[i].deps_bad));
+  }
+  /* A second roster_start with everything up creates nothing. */
+  assert_ok(roster_start(d->r, LC_LONG_MS));
+  for (int i = 0; i < N_DAG; i++)
+    assert_int_equal(atomic_load(&d->svc[i].creates), 2);
+  assert_ok(roster_shutdown(d->r, LC_LONG_MS));
+  for (int i = 0; i < N_DAG; i++)
+    assert_int_equal(atomic_load(&d->svc[i].destroys), 2);
+  /* Shutting down what is already down is fine. */
+  assert_ok(roster_shutdown(d->r, LC_LONG_MS));
+  dag_free(d);
+}
+
+typedef struct start_call {
+  roster *r;
+  int rc;
+} start_call;
+
+static void *start_main(void *arg) {
+  start_call *c = arg;
+  c->rc = roster_start(c->r, LC_LONG_MS);
+  return NULL;
+}
+
+static void test_independent_start_in_parallel(void **state) {
+  (void)state;
+  roster *r = roster_new(NULL);
+  assert_non_null(r);
+  static tu_svc a, b;
+  tu_svc_init(&a, "slow-a", NULL, NULL);
+  tu_svc_init(&b, "slow-b", NULL, NULL);
+  a.sleep_ms = b.sleep_ms = 200;
+  roster_provider pa = tu_svc_provider(&a), pb = tu_svc_provider(&b);
+  assert_ok(roster_provide(r, NULL, "slow-a", &pa));
+  assert_ok(roster_provide(r, NULL, "slow-b", &pb));
+  /* Not ready before anything started. */
+  assert_rc(roster_wait_ready(r, 0), ROSTER_ETIMEDOUT);
+  /* Start on another thread; wait_ready here is woken when both are. */
+  start_call c = {.r = r, .rc = -99};
+  pthread_t th;
+  assert_int_equal(pthread_create(&th, NULL, start_main, &c), 0);
+  assert_ok(roster_wait_ready(r, LC_LONG_MS));
+  assert_int_equal(tu_state(r, NULL, "slow-a"), ROSTER_STATE_READY);
+  assert_int_equal(tu_state(r, NULL, "slow-b"), ROSTER_STATE_READY);
+  assert_int_equal(pthread_join(th, NULL), 0);
+  assert_ok(c.rc);
+  /* The health report describes both. */
+  roster_health_report h;
+  assert_ok(roster_health(r, &h));
+  assert_int_equal(h.count, 2);
+  assert_true(h.ready);
+  for (size_t i = 0; i < h.count; i++) {
+    assert_string_equal(h.items[i].ns, ROSTER_DEFAULT_NS);
+    assert_string_equal(h.items[i].type, "tu_svc");
+    assert_int_equal(h.items[i].state, ROSTER_STATE_READY);
+    assert_false(h.items[i].lazy);
+    assert_true(h.items[i].since_ns > 0);
+    assert_true(h.items[i].since_unix_ms > 0);
+    assert_int_equal(h.items[i].restarts, 0);
+    assert_int_equal(h.items[i].last_error, ROSTER_OK);
+    assert_int_equal(h.items[i].next_restart_ns, 0);
+  }
+  /* Declaration order. */
+  assert_string_equal(h.items[0].name, "slow-a");
+  assert_string_equal(h.items[1].name, "slow-b");
+  roster_health_report_free(&h);
+  long long as = atomic_load(&a.start_ns), ae = atomic_load(&a.end_ns);
+  long long bs = atomic_load(&b.start_ns), be = atomic_load(&b.end_ns);
+  assert_true(as > 0 && ae > as && bs > 0 && be > bs);
+  if (!(as < be && bs < ae))
+    fail_msg("independent creates ran one after the other: a [%lld, %lld] "
+             "b [%lld, %lld]",
+             as, ae, bs, be);
+  assert_ok(roster_shutdown(r, LC_LONG_MS));
+  roster_free(r);
+  assert_int_equal(atomic_load(&a.destroys), 1);
+  assert_int_equal(atomic_load(&b.destroys), 1);
+}
+
+/* A chain first <- second <- bad <- last (bad's create fails), plus an
+ * instance "third" that depends on second only (so it may or may not
+ * start before bad fails). */
+static void test_failing_create_rolls_back(void **state) {
+  (void)state;
+  tu_log log;
+  tu_log_init(&log);
+  roster *r = roster_new(NULL);
+  assert_non_null(r);
+  static const char *const d_second[] = {"first", NULL};
+  static const char *const d_bad[] = {"second", NULL};
+  static const char *const d_last[] = {"kaput-svc", NULL};
+  tu_svc first, second, bad, last;
+  tu_svc_init(&first, "first", &log, NULL);
+  tu_svc_init(&second, "second", &log, d_second);
+  tu_svc_init(&bad, "kaput-svc", &log, d_bad);
+  tu_svc_init(&last, "last", &log, d_last);
+  bad.fail_code = ROSTER_EIO;
+  roster_provider p;
+  p = tu_svc_provider(&last);
+  assert_ok(roster_provide(r, NULL, "last", &p));
+  p = tu_svc_provider(&bad);
+  assert_ok(roster_provide(r, NULL, "kaput-svc", &p));
+  p = tu_svc_provider(&second);
+  assert_ok(roster_provide(r, NULL, "second", &p));
+  p = tu_svc_provider(&first);
+  assert_ok(roster_provide(r, NULL, "first", &p));
+
+  roster_error_clear();
+  assert_rc(roster_start(r, LC_LONG_MS), ROSTER_EIO);
+  char err[1024];
+  snprintf(err, sizeof err, "%s", roster_last_error());
+  int err_code = roster_last_code();
+
+  /* What was started is stopped again, in reverse order. */
+  tu_wait_until(atomic_load(&first.destroys) == 1 &&
+                    atomic_load(&second.destroys) == 1,
+                10000);
+  assert_int_equal(atomic_load(&first.creates), 1);
+  assert_int_equal(atomic_load(&second.creates), 1);
+  assert_int_equal(atomic_load(&bad.creates), 1);
+  assert_int_equal(atomic_load(&first.destroys), 1);
+  assert_int_equal(atomic_load(&second.destroys), 1);
+  assert_int_equal(atomic_load(&bad.destroys), 0); /* nothing was made */
+  int sd = tu_log_find(&log, "destroyed:second", 0);
+  int fd = tu_log_find(&log, "destroy:first", 0);
+  assert_true(sd >= 0 && fd >= 0);
+  if (sd > fd) {
+    tu_log_dump(&log);
+    fail_msg("first destroyed before second, which depends on it");
+  }
+  /* The service after the failure was never created. */
+  assert_int_equal(atomic_load(&last.creates), 0);
+  assert_int_equal(tu_log_find(&log, "create:last", 0), -1);
+
+  assert_state(r, NULL, "first", ROSTER_STATE_STOPPED, 10000);
+  assert_state(r, NULL, "second", ROSTER_STATE_STOPPED, 10000);
+  assert_int_equal(tu_state(r, NULL, "kaput-svc"), ROSTER_STATE_FAILED);
+  assert_int_equal(tu_state(r, NULL, "last"), ROSTER_STATE_DECLARED);
+  for (int i = 0; i < 4; i++) {
+    static const char *const n[] = {"first", "second", "kaput-svc", "last"};
+    assert_false(roster_has(r, NULL, n[i]));
+  }
+  /* The failure is the service's last error. */
+  roster_health_report h;
+  assert_ok(roster_health(r, &h));
+  assert_int_equal(h.count, 4);
+  bool seen = false;
+  for (size_t i = 0; i < h.count; i++)
+    if (strcmp(h.items[i].name, "kaput-svc") == 0) {
+      seen = true;
+      assert_int_equal(h.items[i].state, ROSTER_STATE_FAILED);
+      assert_int_equal(h.items[i].last_error, ROSTER_EIO);
+      assert_contains(h.items[i].last_detail, "went wrong on purpose");
+    }
+  assert_true(seen);
+  assert_false(h.ready);
+  roster_health_report_free(&h);
+  /* wait_ready reports the failure at once. */
+  assert_rc(roster_wait_ready(r, LC_LONG_MS), ROSTER_EFAILED);
+
+  /* The detail names the service and its cause (the detail create set). */
+  assert_int_equal(err_code, ROSTER_EIO);
+  assert_contains(err, "kaput-svc");
+  assert_contains(err, "went wrong on purpose");
+
+  assert_ok(roster_shutdown(r, LC_LONG_MS));
+  roster_free(r);
+  assert_int_equal(atomic_load(&first.live_instances), 0);
+  assert_int_equal(atomic_load(&second.live_instances), 0);
+  tu_log_fini(&log);
+}
+
+/* A provider without destroy uses type->destroy; with neither, nothing. */
+static int plain_create(void *arg, const roster_deps *deps, void **out) {
+  (void)deps;
+  *out = arg;
+  return ROSTER_OK;
+}
+
+static void test_type_destroy_fallback(void **state) {
+  (void)state;
+  static int inst;
+  tu_reset_destroyed();
+  roster *r = roster_new(NULL);
+  assert_non_null(r);
+  roster_provider p = {.type = &tu_counter_type, .create = plain_create,
+                       .arg = &inst};
+  assert_ok(roster_provide(r, "ns1", "counted", &p));
+  assert_ok(roster_start(r, LC_LONG_MS));
+  void *got = NULL;
+  assert_ok(roster_get(r, "ns1", "counted", &tu_counter_type, &got));
+  assert_ptr_equal(got, &inst);
+  assert_rc(roster_get(r, NULL, "counted", NULL, &got), ROSTER_ENOENT);
+  assert_int_equal(tu_destroyed(), 0);
+  assert_ok(roster_shutdown(r, LC_LONG_MS));
+  assert_int_equal(tu_wait_destroyed(1), 1);
+  roster_free(r);
+  assert_int_equal(tu_destroyed(), 1);
+}
+
+static void test_state_names(void **state) {
+  (void)state;
+  assert_string_equal(roster_state_name(ROSTER_STATE_DECLARED), "declared");
+  assert_string_equal(roster_state_name(ROSTER_STATE_STARTING), "starting");
+  assert_string_equal(roster_state_name(ROSTER_STATE_READY), "ready");
+  assert_string_equal(roster_state_name(ROSTER_STATE_DEGRADED), "degraded");
+  assert_string_equal(roster_state_name(ROSTER_STATE_UNHEALTHY), "unhealthy");
+  assert_string_equal(roster_state_name(ROSTER_STATE_STOPPING), "stopping");
+  assert_string_equal(roster_state_name(ROSTER_STATE_STOPPED), "stopped");
+  assert_string_equal(roster_state_name(ROSTER_STATE_FAILED), "failed");
+  assert_string_equal(roster_state_name((roster_state)99), "?");
+  assert_null(roster_deps_get(NULL, "x"));
+}
+
+static void test_service_state_errors(void **state) {
+  (void)state;
+  roster *r = roster_new(NULL);
+  assert_non_null(r);
+  static int inst;
+  roster_state st;
+  assert_rc(roster_service_state(r, NULL, "nobody", &st), ROSTER_ENOENT);
+  /* A plain registered instance is not a provider. */
+  assert_ok(roster_register(r, NULL, "plain", &tu_other_type, &inst));
+  assert_rc(roster_service_state(r, NULL, "plain", &st), ROSTER_ENOENT);
+  /* Empty registry: start, wait_ready and shutdown have nothing to do. */
+  assert_ok(roster_start(r, LC_LONG_MS));
+  assert_ok(roster_wait_ready(r, 0));
+  assert_ok(roster_shutdown(r, LC_LONG_MS));
+  roster_free(r);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_dag_order),
+      cmocka_unit_test(test_start_again_after_shutdown),
+      cmocka_unit_test(test_independent_start_in_parallel),
+      cmocka_unit_test(test_failing_create_rolls_back),
+      cmocka_unit_test(test_type_destroy_fallback),
+      cmocka_unit_test(test_state_names),
+      cmocka_unit_test(test_service_state_errors),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
