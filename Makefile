@@ -21,8 +21,9 @@ test:
 
 bench: deps
 	@cmake -S . -B $(BUILD)-release -DCMAKE_BUILD_TYPE=Release -DROSTER_BUILD_TESTS=OFF >/dev/null
-	@cmake --build $(BUILD)-release -j $(JOBS) --target roster-bench-registry
+	@cmake --build $(BUILD)-release -j $(JOBS) --target roster-bench-registry roster-bench-lifecycle
 	@$(BUILD)-release/bench/roster-bench-registry
+	@$(BUILD)-release/bench/roster-bench-lifecycle
 
 format:
 	@clang-format -i $$(git ls-files '*.c' '*.h')
