@@ -5,13 +5,21 @@
  * registered under names, looked up with their C types from any thread,
  * grouped in namespaces, and destroyed in order at shutdown. A second
  * registry with duplicate keys is a pub/sub hub for chat rooms, where a
- * connection (an owner) leaves all its rooms at once. The program then
- * serves, doing lookups every second, until SIGINT or SIGTERM (or until
- * DEMO_SECONDS have passed), and exits 0 after the line
- * "demo: clean shutdown".
+ * connection (an owner) leaves all its rooms at once.
  *
- * Signals are blocked in every thread and taken with sigtimedwait in main,
- * so no work ever runs in a signal handler.
+ * Then a third registry, "services", holds providers instead of instances:
+ * config <- store <- cache, a clock, jobs (store + clock) and a lazy audit
+ * log (store). roster_start creates them in dependency order on its worker
+ * pool, the demo prints their health and the dependency graph, and
+ * roster_run serves (the jobs service does lookups every second on its own
+ * thread) until SIGINT or SIGTERM, or until DEMO_SECONDS have passed (an
+ * alarm() whose handler sends SIGTERM to the process), then stops the
+ * services in reverse dependency order: each destroy prints a "stop ..."
+ * line. The program exits 0 after the line "demo: clean shutdown".
+ *
+ * Signals are blocked in every thread from the start, so no roster thread
+ * ever takes one; main unblocks them for itself only while roster_run's
+ * handler (which only writes to a pipe) is the one that catches them.
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -24,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "roster.h"
 
@@ -497,44 +506,462 @@ static void serve_tick(roster *r, int tick) {
   printf("  tick %d: %ld lookups ok, %ld failed\n", tick, ok, failed);
 }
 
-/* serve waits for SIGINT/SIGTERM (blocked in every thread) or the deadline,
- * doing lookups once a second. Returns the signal, or 0 at the deadline. */
-static int serve(roster *r, const sigset_t *sigs, long seconds) {
-  int64_t deadline = seconds > 0 ? now_ms() + seconds * 1000 : -1;
-  int tick = 0;
+/* ------------------------------------------------------------------ */
+/* Lifecycle: services made by providers                               */
 
-  heading("10. Serving");
+/* Each provided service is a plain struct made by a create function from
+ * its dependencies and stopped by a destroy function. roster registers the
+ * instance under the provider's name once it is ready, so roster_get finds
+ * it like any entry. The destroys print "stop <name>" lines: their order
+ * shows the reverse dependency order. */
+
+struct config {
+  char env[16];
+  int cache_capacity;
+};
+
+struct store {
+  const struct config *cfg;
+  atomic_long writes;
+};
+
+struct svc_cache {
+  struct store *store;
+  int capacity;
+};
+
+struct svc_clock {
+  int64_t started_ms;
+};
+
+struct audit {
+  struct store *store;
+  atomic_long records;
+};
+
+struct jobs {
+  roster *app; /* the "app" registry its ticks look things up in */
+  struct store *store;
+  struct svc_clock *clock;
+  pthread_t thread;
+  pthread_mutex_t lock;
+  pthread_cond_t cond;
+  bool go, stop;
+  int ticks;
+};
+
+/* The instances are freed by the providers' destroy functions, so these
+ * descriptors have none (a provider's destroy replaces the type's). */
+static const roster_type config_type = {.name = "config"};
+static const roster_type store_type = {.name = "store"};
+static const roster_type svc_cache_type = {.name = "lru_cache"};
+static const roster_type svc_clock_type = {.name = "clock"};
+static const roster_type audit_type = {.name = "audit"};
+static const roster_type jobs_type = {.name = "jobs"};
+
+static int config_create(void *arg, const roster_deps *deps, void **out) {
+  struct config *c = xcalloc(sizeof *c);
+  (void)arg;
+  (void)deps;
+  snprintf(c->env, sizeof c->env, "demo");
+  c->cache_capacity = 128;
+  printf("  start config (env=%s)\n", c->env);
+  *out = c;
+  return ROSTER_OK;
+}
+
+static int store_create(void *arg, const roster_deps *deps, void **out) {
+  struct store *st = xcalloc(sizeof *st);
+  (void)arg;
+  st->cfg = roster_deps_get(deps, "config");
+  printf("  start store (config env=%s)\n", st->cfg->env);
+  *out = st;
+  return ROSTER_OK;
+}
+
+static int svc_cache_create(void *arg, const roster_deps *deps, void **out) {
+  struct svc_cache *c = xcalloc(sizeof *c);
+  (void)arg;
+  c->store = roster_deps_get(deps, "store");
+  c->capacity = c->store->cfg->cache_capacity;
+  printf("  start cache (capacity %d, over store)\n", c->capacity);
+  *out = c;
+  return ROSTER_OK;
+}
+
+/* svc_cache_ready is the cache's readiness check, run on the worker pool
+ * every check_interval_ms. */
+static int svc_cache_ready(void *arg, void *instance) {
+  struct svc_cache *c = instance;
+  (void)arg;
+  if (c->capacity <= 0) {
+    return roster_error_set(ROSTER_ERANGE, "cache has no capacity");
+  }
+  return ROSTER_OK;
+}
+
+static int svc_clock_create(void *arg, const roster_deps *deps, void **out) {
+  struct svc_clock *c = xcalloc(sizeof *c);
+  (void)arg;
+  (void)deps;
+  c->started_ms = now_ms();
+  printf("  start clock (monotonic, ms)\n");
+  *out = c;
+  return ROSTER_OK;
+}
+
+static int audit_create(void *arg, const roster_deps *deps, void **out) {
+  struct audit *a = xcalloc(sizeof *a);
+  (void)arg;
+  a->store = roster_deps_get(deps, "store");
+  printf("  start audit (lazy: made by the first roster_get, on its "
+         "thread)\n");
+  *out = a;
+  return ROSTER_OK;
+}
+
+/* jobs_main is the jobs service's own thread: once told to go, it does one
+ * tick of lookups right away and then one a second, until stopped. */
+static void *jobs_main(void *arg) {
+  struct jobs *j = arg;
+  pthread_mutex_lock(&j->lock);
+  while (!j->go && !j->stop) {
+    pthread_cond_wait(&j->cond, &j->lock);
+  }
+  while (!j->stop) {
+    int tick = ++j->ticks;
+    pthread_mutex_unlock(&j->lock);
+    serve_tick(j->app, tick);
+    atomic_fetch_add(&j->store->writes, 1);
+    pthread_mutex_lock(&j->lock);
+    struct timespec until;
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_sec += 1;
+    while (!j->stop &&
+           pthread_cond_timedwait(&j->cond, &j->lock, &until) != ETIMEDOUT) {
+    }
+  }
+  pthread_mutex_unlock(&j->lock);
+  return NULL;
+}
+
+static int jobs_create(void *arg, const roster_deps *deps, void **out) {
+  struct jobs *j = xcalloc(sizeof *j);
+  pthread_condattr_t ca;
+  sigset_t all;
+  sigset_t old;
+  int rc;
+
+  j->app = arg;
+  j->store = roster_deps_get(deps, "store");
+  j->clock = roster_deps_get(deps, "clock");
+  pthread_mutex_init(&j->lock, NULL);
+  pthread_condattr_init(&ca);
+  pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+  pthread_cond_init(&j->cond, &ca);
+  pthread_condattr_destroy(&ca);
+  /* The thread must never take a signal: block them all while it is made,
+   * so it inherits the mask whichever thread runs this create. */
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  rc = pthread_create(&j->thread, NULL, jobs_main, j);
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  if (rc != 0) {
+    pthread_cond_destroy(&j->cond);
+    pthread_mutex_destroy(&j->lock);
+    free(j);
+    atomic_fetch_add(&destroyed, 1);
+    return roster_error_set(ROSTER_ESYS, "jobs: pthread_create: %s",
+                            strerror(rc));
+  }
+  printf("  start jobs (uses store and clock)\n");
+  *out = j;
+  return ROSTER_OK;
+}
+
+/* jobs_go lets the jobs thread start ticking. */
+static void jobs_go(struct jobs *j) {
+  pthread_mutex_lock(&j->lock);
+  j->go = true;
+  pthread_cond_signal(&j->cond);
+  pthread_mutex_unlock(&j->lock);
+}
+
+/* The destroys run on roster's worker pool, each only after every service
+ * that uses it has stopped; independent ones may run in parallel. */
+static void jobs_destroy(void *arg, void *instance) {
+  struct jobs *j = instance;
+  (void)arg;
+  pthread_mutex_lock(&j->lock);
+  j->stop = true;
+  pthread_cond_signal(&j->cond);
+  pthread_mutex_unlock(&j->lock);
+  pthread_join(j->thread, NULL);
+  printf("  stop jobs (ran %d ticks)\n", j->ticks);
+  pthread_cond_destroy(&j->cond);
+  pthread_mutex_destroy(&j->lock);
+  free(j);
+  atomic_fetch_add(&destroyed, 1);
+}
+
+static void svc_cache_destroy(void *arg, void *instance) {
+  struct svc_cache *c = instance;
+  (void)arg;
+  printf("  stop cache (capacity %d)\n", c->capacity);
+  free(c);
+  atomic_fetch_add(&destroyed, 1);
+}
+
+static void audit_destroy(void *arg, void *instance) {
+  struct audit *a = instance;
+  (void)arg;
+  printf("  stop audit (%ld records)\n", atomic_load(&a->records));
+  free(a);
+  atomic_fetch_add(&destroyed, 1);
+}
+
+static void store_destroy(void *arg, void *instance) {
+  struct store *st = instance;
+  (void)arg;
+  printf("  stop store (%ld writes)\n", atomic_load(&st->writes));
+  free(st);
+  atomic_fetch_add(&destroyed, 1);
+}
+
+static void svc_clock_destroy(void *arg, void *instance) {
+  struct svc_clock *c = instance;
+  (void)arg;
+  printf("  stop clock (up %" PRId64 " ms)\n", now_ms() - c->started_ms);
+  free(c);
+  atomic_fetch_add(&destroyed, 1);
+}
+
+static void config_destroy(void *arg, void *instance) {
+  struct config *c = instance;
+  (void)arg;
+  printf("  stop config (env=%s)\n", c->env);
+  free(c);
+  atomic_fetch_add(&destroyed, 1);
+}
+
+/* on_state is a ROSTER_EV_STATE listener: every service state change. It
+ * runs on the thread that made the change (a pool worker, or main). */
+static void on_state(roster *r, const roster_event *ev, void *arg) {
+  const roster_state_change *ch = ev->state;
+  (void)r;
+  (void)arg;
+  if (ch == NULL) {
+    return;
+  }
+  printf("  [state] %-6s %s -> %s%s%s\n", ev->entry->name,
+         roster_state_name(ch->from), roster_state_name(ch->to),
+         ch->error != ROSTER_OK ? ": " : "",
+         ch->error != ROSTER_OK ? ch->detail : "");
+}
+
+static void provide(roster *svc, const char *name, const roster_provider *p) {
+  int rc = roster_provide(svc, NULL, name, p);
+  if (rc != ROSTER_OK) {
+    fprintf(stderr, "demo: roster_provide(\"%s\"): %s: %s\n", name,
+            roster_err_name(rc), roster_last_error());
+    exit(1);
+  }
+}
+
+static void declare_services(roster *svc, roster *app) {
+  static const char *const on_config[] = {"config", NULL};
+  static const char *const on_store[] = {"store", NULL};
+  static const char *const on_store_clock[] = {"store", "clock", NULL};
+
+  provide(svc, "config",
+          &(roster_provider){.type = &config_type,
+                             .create = config_create,
+                             .destroy = config_destroy});
+  provide(svc, "store",
+          &(roster_provider){.type = &store_type,
+                             .create = store_create,
+                             .destroy = store_destroy,
+                             .deps = on_config});
+  provide(svc, "cache",
+          &(roster_provider){.type = &svc_cache_type,
+                             .create = svc_cache_create,
+                             .destroy = svc_cache_destroy,
+                             .ready = svc_cache_ready,
+                             .check_interval_ms = 250,
+                             .deps = on_store});
+  provide(svc, "clock",
+          &(roster_provider){.type = &svc_clock_type,
+                             .create = svc_clock_create,
+                             .destroy = svc_clock_destroy});
+  provide(svc, "jobs",
+          &(roster_provider){.type = &jobs_type,
+                             .create = jobs_create,
+                             .destroy = jobs_destroy,
+                             .arg = app,
+                             .deps = on_store_clock,
+                             .restart = ROSTER_RESTART_ON_FAILURE});
+  provide(svc, "audit",
+          &(roster_provider){.type = &audit_type,
+                             .create = audit_create,
+                             .destroy = audit_destroy,
+                             .deps = on_store,
+                             .lazy = true});
+}
+
+/* print_health prints one line per service from roster_health. Returns how
+ * many services are up (ready, degraded or unhealthy). */
+static size_t print_health(roster *svc) {
+  roster_health_report rep;
+  size_t up = 0;
+  CHECK(roster_health(svc, &rep));
+  printf("  %-7s %-10s %-10s %-5s %-8s %s\n", "service", "type", "state",
+         "lazy", "restarts", "last error");
+  for (size_t i = 0; i < rep.count; i++) {
+    const roster_service_health *h = &rep.items[i];
+    printf("  %-7s %-10s %-10s %-5s %-8u %s\n", h->name, h->type,
+           roster_state_name(h->state), h->lazy ? "yes" : "no", h->restarts,
+           h->last_error == ROSTER_OK ? "-" : h->last_detail);
+    if (h->state == ROSTER_STATE_READY || h->state == ROSTER_STATE_DEGRADED ||
+        h->state == ROSTER_STATE_UNHEALTHY) {
+      up++;
+    }
+  }
+  printf("  all eager services ready: %s\n", rep.ready ? "yes" : "no");
+  roster_health_report_free(&rep);
+  return up;
+}
+
+/* count_state counts the services in state st. */
+static size_t count_state(roster *svc, roster_state st) {
+  roster_health_report rep;
+  size_t n = 0;
+  CHECK(roster_health(svc, &rep));
+  for (size_t i = 0; i < rep.count; i++) {
+    n += rep.items[i].state == st;
+  }
+  roster_health_report_free(&rep);
+  return n;
+}
+
+static void section_lifecycle(roster *svc, roster *app) {
+  int64_t t0;
+  size_t up;
+  char *dot = NULL;
+  void *p = NULL;
+  roster_state st;
+  roster *scope;
+  static struct svc_clock fake_clock = {.started_ms = 0};
+
+  heading("10. Lifecycle: providers, dependencies, health");
+  printf("  registry \"services\": config <- store <- cache; clock; "
+         "jobs <- store, clock; audit <- store (lazy)\n");
+  declare_services(svc, app);
+  CHECK(roster_listen(svc, ROSTER_EV_STATE, on_state, NULL, NULL, NULL));
+
+  t0 = now_ms();
+  CHECK(roster_start(svc, 5000));
+  up = print_health(svc);
+  printf("lifecycle: started %zu services in %" PRId64 " ms\n", up,
+         now_ms() - t0);
+
+  printf("  the dependency graph (Graphviz DOT, roster_graph_dot):\n");
+  CHECK(roster_graph_dot(svc, &dot));
+  printf("%s", dot);
+  if (dot[0] != '\0' && dot[strlen(dot) - 1] != '\n') {
+    printf("\n");
+  }
+  roster_mem_free(dot);
+
+  printf("  provided services are found like any entry:\n");
+  CHECK(roster_get(svc, NULL, "store", &store_type, &p));
+  printf("  roster_get(\"store\") -> a store over config env=%s\n",
+         ((struct store *)p)->cfg->env);
+
+  CHECK(roster_service_state(svc, NULL, "audit", &st));
+  printf("  audit before its first use: %s\n", roster_state_name(st));
+  CHECK(roster_get(svc, NULL, "audit", &audit_type, &p));
+  atomic_fetch_add(&((struct audit *)p)->records, 1);
+  CHECK(roster_service_state(svc, NULL, "audit", &st));
+  printf("  audit after roster_get: %s\n", roster_state_name(st));
+
+  printf("  a scope shadows \"clock\" for a test, without touching the "
+         "parent:\n");
+  scope = roster_scope_new(svc);
+  if (scope == NULL) {
+    fprintf(stderr, "demo: roster_scope_new: %s\n", roster_last_error());
+    exit(1);
+  }
+  CHECK(roster_register(scope, NULL, "clock", &svc_clock_type, &fake_clock));
+  CHECK(roster_get(scope, NULL, "clock", &svc_clock_type, &p));
+  printf("  in the scope:  clock -> %s\n",
+         p == &fake_clock ? "the fake clock" : "the real clock?!");
+  CHECK(roster_get(scope, NULL, "store", &store_type, &p));
+  printf("  in the scope:  store -> the parent's store\n");
+  CHECK(roster_get(svc, NULL, "clock", &svc_clock_type, &p));
+  printf("  in the parent: clock -> %s\n",
+         p == &fake_clock ? "the fake clock?!" : "the real clock");
+  roster_free(scope);
+}
+
+/* on_alarm runs when DEMO_SECONDS have passed: it asks for a shutdown the
+ * way an operator would, with SIGTERM to the whole process. */
+static void on_alarm(int sig) {
+  (void)sig;
+  kill(getpid(), SIGTERM);
+}
+
+/* serve runs the services with roster_run until SIGINT/SIGTERM (or the
+ * DEMO_SECONDS alarm), then roster_run stops them in reverse order. */
+static void serve(roster *svc, const sigset_t *sigs, long seconds) {
+  struct timespec zero = {0, 0};
+  void *p = NULL;
+  int sig;
+  int rc;
+
+  heading("11. Serving");
   if (seconds > 0) {
     printf("  serving for %ld s (DEMO_SECONDS), or until Ctrl-C\n", seconds);
   } else {
     printf("  serving until Ctrl-C or SIGTERM "
            "(DEMO_SECONDS=N stops after N seconds)\n");
   }
-  for (;;) {
-    int64_t wait = 1000;
-    if (deadline >= 0) {
-      int64_t left = deadline - now_ms();
-      if (left <= 0) {
-        return 0;
-      }
-      if (left < wait) {
-        wait = left;
-      }
+  printf("  (a second Ctrl-C during the shutdown forces the exit)\n");
+  CHECK(roster_get(svc, NULL, "jobs", &jobs_type, &p));
+  jobs_go(p);
+
+  /* A signal that came during the sections above is still pending (every
+   * thread blocks them): take it here, or it would kill the process the
+   * moment main unblocks it, before roster_run's handler is in place. */
+  sig = sigtimedwait(sigs, NULL, &zero);
+  if (sig > 0) {
+    printf("  got %s before serving\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    printf("  roster_shutdown stops the services in reverse dependency "
+           "order:\n");
+    rc = roster_shutdown(svc, 30000);
+  } else {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_alarm;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGALRM, &sa, NULL);
+    if (seconds > 0) {
+      alarm((unsigned)seconds);
     }
-    struct timespec ts = {(time_t)(wait / 1000),
-                          (long)(wait % 1000) * 1000000L};
-    int sig = sigtimedwait(sigs, NULL, &ts);
-    if (sig > 0) {
-      return sig;
-    }
-    if (errno != EAGAIN && errno != EINTR) {
-      perror("demo: sigtimedwait");
-      return 0;
-    }
-    if (errno == EAGAIN) {
-      serve_tick(r, ++tick);
-    }
+    /* Only main takes the signals from here on; roster_run catches SIGINT
+     * and SIGTERM with a handler that writes to a pipe, and on the first
+     * one shuts the services down (a second one forces the exit). */
+    pthread_sigmask(SIG_UNBLOCK, sigs, NULL);
+    rc = roster_run(svc, &(roster_run_options){.status = "demo serving",
+                                               .shutdown_deadline_ms = 10000});
+    pthread_sigmask(SIG_BLOCK, sigs, NULL);
+    alarm(0);
   }
+  if (rc != ROSTER_OK) {
+    show_error("roster_run", rc);
+    exit(1);
+  }
+  printf("lifecycle: stopped %zu services\n",
+         count_state(svc, ROSTER_STATE_STOPPED));
 }
 
 /* ------------------------------------------------------------------ */
@@ -543,22 +970,24 @@ int main(void) {
   sigset_t sigs;
   roster *r;
   roster *hub;
+  roster *svc;
   uint64_t listener = 0;
   long seconds = 0;
   const char *env = getenv("DEMO_SECONDS");
-  int sig;
 
   setvbuf(stdout, NULL, _IOLBF, 0);
   if (env != NULL && *env != '\0') {
     seconds = strtol(env, NULL, 10);
   }
 
-  /* Block the shutdown signals before any thread exists (roster's reclaim
-   * thread included), so every thread inherits the mask and only main's
-   * sigtimedwait ever takes them. */
+  /* Block the shutdown signals (and the DEMO_SECONDS alarm) before any
+   * thread exists (roster's reclaim thread included), so every thread
+   * inherits the mask and only main, while it runs roster_run, ever takes
+   * them. */
   sigemptyset(&sigs);
   sigaddset(&sigs, SIGINT);
   sigaddset(&sigs, SIGTERM);
+  sigaddset(&sigs, SIGALRM);
   if (pthread_sigmask(SIG_BLOCK, &sigs, NULL) != 0) {
     fprintf(stderr, "demo: pthread_sigmask failed\n");
     return 1;
@@ -605,15 +1034,17 @@ int main(void) {
   section_metadata(r);
   section_stats(r);
 
-  sig = serve(r, &sigs, seconds);
-
-  heading("11. Shutdown");
-  if (sig != 0) {
-    printf("  got %s\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
-  } else {
-    printf("  %ld s elapsed\n", seconds);
+  svc = roster_new(&(roster_options){.name = "services"});
+  if (svc == NULL) {
+    fprintf(stderr, "demo: roster_new: %s\n", roster_last_error());
+    return 1;
   }
+  section_lifecycle(svc, r);
+  serve(svc, &sigs, seconds);
+
+  heading("12. Shutdown");
   CHECK(roster_unlisten(r, listener));
+  roster_free(svc); /* the services are stopped; this drops the providers */
   roster_free(hub);
   roster_free(r); /* destroys every instance left, then returns */
   printf("  %d instances made, %d destroyed\n", atomic_load(&made),
