@@ -37,6 +37,7 @@ struct roster__job {
   void (*late)(roster__job *j);
   void (*drop)(roster__job *j);
   int64_t timeout_ns;   /* 0: none */
+  unsigned prio;        /* higher runs first; FIFO among equals */
   /* pool-owned */
   atomic_uint refs;
   int status;           /* ROSTER__JOB_*, under the pool lock */
@@ -114,6 +115,11 @@ struct roster__svc {
   bool final;
   /* cycle search */
   int mark;
+  /* scheduling: the longest chain of services above (users) and below
+   * (dependencies) this one, itself included; the pool runs the longest
+   * first, so a start (or a stop) works down its critical path first */
+  unsigned rank_up, rank_down;
+  int rmark_up, rmark_down;
 };
 
 /* A queued state event, delivered outside the lock in order. */

@@ -231,6 +231,7 @@ static void start_svc(roster__lc *lc, roster__svc *s) {
   atomic_init(&c->job.refs, 1);
   if (s->p.start_timeout_ms > 0)
     c->job.timeout_ns = s->p.start_timeout_ms * 1000000LL;
+  c->job.prio = s->rank_up;
   c->lc = lc;
   atomic_fetch_add(&lc->refs, 1);
   c->svc = s;
@@ -413,6 +414,7 @@ void roster__kick_stop(roster__lc *lc, roster__svc *s) {
    * little so that the release wait reports itself first */
   if (s->p.stop_timeout_ms > 0)
     c->job.timeout_ns = s->p.stop_timeout_ms * 1000000LL + 50000000LL;
+  c->job.prio = s->rank_down;
   c->lc = lc;
   atomic_fetch_add(&lc->refs, 1);
   c->svc = s;

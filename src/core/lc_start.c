@@ -376,8 +376,8 @@ static int find_svc(roster *r, const char *ns, const char *name,
 
 int roster_service_exit(roster *r, const char *ns, const char *name,
                         int code, const char *detail) {
-  roster__lc *lc;
-  roster__svc *s;
+  roster__lc *lc = NULL;
+  roster__svc *s = NULL;
   int rc = find_svc(r, ns, name, &lc, &s);
   if (rc)
     return rc;
@@ -405,8 +405,8 @@ int roster_service_state(roster *r, const char *ns, const char *name,
                          roster_state *out) {
   if (!out)
     return roster__err(ROSTER_EINVAL, "out is NULL");
-  roster__lc *lc;
-  roster__svc *s;
+  roster__lc *lc = NULL;
+  roster__svc *s = NULL;
   int rc = find_svc(r, ns, name, &lc, &s);
   if (rc)
     return rc;

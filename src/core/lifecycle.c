@@ -349,6 +349,27 @@ static roster__svc *find_cycle(roster__svc *s, roster__svc **path,
   return NULL;
 }
 
+/* rank_of: the longest chain from s through its users (up) or its
+ * dependencies (down), s included. A cycle (reported elsewhere) is cut. */
+static unsigned rank_of(roster__svc *s, bool up) {
+  int *mark = up ? &s->rmark_up : &s->rmark_down;
+  unsigned *rank = up ? &s->rank_up : &s->rank_down;
+  if (*mark)
+    return *mark == 2 ? *rank : 0;
+  *mark = 1;
+  unsigned best = 0;
+  size_t n = up ? s->nusers : s->ndeps;
+  for (size_t i = 0; i < n; i++) {
+    roster__svc *x = up ? s->users[i] : s->dep_svc[i];
+    unsigned r = x ? rank_of(x, up) : 0;
+    if (r > best)
+      best = r;
+  }
+  *rank = best + 1;
+  *mark = 2;
+  return *rank;
+}
+
 /* roster__resolve rebuilds the edges when needed and checks `only` (or
  * every service, when NULL) and what it depends on: unknown dependencies
  * (ROSTER_ENOENT) and cycles (ROSTER_ECYCLE, with the path). lc->lock held. */
@@ -364,6 +385,12 @@ int roster__resolve(roster__lc *lc, roster__svc *only) {
         if (d && !add_user(d, s))
           return roster__err(ROSTER_ENOMEM, "out of memory");
       }
+    for (roster__svc *s = lc->head; s; s = s->next)
+      s->rmark_up = s->rmark_down = 0;
+    for (roster__svc *s = lc->head; s; s = s->next) {
+      rank_of(s, true);
+      rank_of(s, false);
+    }
     lc->dirty = false;
   }
   for (roster__svc *s = lc->head; s; s = s->next)

@@ -1,7 +1,8 @@
 /*
  * pool.c: the lifecycle's bounded worker pool.
  *
- * N detached worker threads take jobs from a FIFO queue. A timer thread
+ * N detached worker threads take jobs from a queue ordered by priority
+ * (FIFO among equals). A timer thread
  * watches the running jobs' deadlines: a job that overruns is abandoned (its
  * worker is forgotten by the pool and replaced, so the pool keeps N usable
  * workers), the job's on_timeout runs on the timer thread, and when the user
@@ -222,11 +223,19 @@ void roster__pool_submit(roster__pool *p, roster__job *j) {
   j->status = ROSTER__JOB_QUEUED;
   j->next = NULL;
   pthread_mutex_lock(&p->lock);
-  if (p->qtail)
-    p->qtail->next = j;
-  else
-    p->qhead = j;
-  p->qtail = j;
+  if (!p->qtail || p->qtail->prio >= j->prio) { /* the common case */
+    if (p->qtail)
+      p->qtail->next = j;
+    else
+      p->qhead = j;
+    p->qtail = j;
+  } else { /* after every queued job of the same or a higher priority */
+    roster__job **pp = &p->qhead;
+    while ((*pp)->prio >= j->prio)
+      pp = &(*pp)->next;
+    j->next = *pp;
+    *pp = j;
+  }
   pthread_cond_signal(&p->work);
   pthread_mutex_unlock(&p->lock);
 }

@@ -231,6 +231,70 @@ static void test_independent_start_in_parallel(void **state) {
   assert_int_equal(atomic_load(&b.destroys), 1);
 }
 
+/* The pool runs the longest chain first. One worker, held busy by "gate"
+ * while roster_start queues every startable service: "lone" (nothing
+ * depends on it) is declared before "base", but base heads the chain
+ * base <- mid <- top, so base and then mid are created before lone. In
+ * FIFO order lone would come before base. */
+static tu_gate hold_gate;
+static tu_log *hold_log;
+static int hold_create(void *arg, const roster_deps *deps, void **out) {
+  (void)arg;
+  (void)deps;
+  tu_log_add(hold_log, "create:gate");
+  if (!tu_gate_wait(&hold_gate, LC_LONG_MS))
+    return roster_error_set(ROSTER_ETIMEDOUT, "the test never opened");
+  *out = &hold_gate;
+  return ROSTER_OK;
+}
+static const roster_type hold_type = {.name = "hold"};
+
+static void test_longest_chain_first(void **state) {
+  (void)state;
+  static tu_log log;
+  tu_log_init(&log);
+  hold_log = &log;
+  tu_gate_init(&hold_gate);
+  roster *r = roster_new(&(roster_options){.workers = 1});
+  assert_non_null(r);
+  assert_ok(roster_provide(r, NULL, "gate", &(roster_provider){
+                               .type = &hold_type, .create = hold_create}));
+  static tu_svc lone, base, mid, top;
+  static const char *const on_base[] = {"base", NULL};
+  static const char *const on_mid[] = {"mid", NULL};
+  tu_svc_init(&lone, "lone", &log, NULL);
+  tu_svc_init(&base, "base", &log, NULL);
+  tu_svc_init(&mid, "mid", &log, on_base);
+  tu_svc_init(&top, "top", &log, on_mid);
+  tu_svc *all[] = {&lone, &base, &mid, &top};
+  for (int i = 0; i < 4; i++) {
+    roster_provider p = tu_svc_provider(all[i]);
+    assert_ok(roster_provide(r, NULL, all[i]->name, &p));
+  }
+  start_call c = {.r = r, .rc = -99};
+  pthread_t th;
+  assert_int_equal(pthread_create(&th, NULL, start_main, &c), 0);
+  tu_wait_until(atomic_load(&hold_gate.waiting) == 1, LC_LONG_MS);
+  assert_int_equal(atomic_load(&hold_gate.waiting), 1);
+  /* roster_start queues its services under the lifecycle lock, which
+   * roster_service_state takes too: once it returns, all are queued. lone
+   * waits behind gate (same rank, declared first); base may have run
+   * before gate did (it outranks it). */
+  assert_int_equal(tu_state(r, NULL, "lone"), ROSTER_STATE_STARTING);
+  tu_gate_open(&hold_gate);
+  assert_int_equal(pthread_join(th, NULL), 0);
+  assert_ok(c.rc);
+  int g = idx(&log, "create", "gate"), b = idx(&log, "create", "base"),
+      m = idx(&log, "create", "mid"), l = idx(&log, "create", "lone"),
+      t = idx(&log, "create", "top");
+  if (!(g >= 0 && g < l && b < m && m < l && l < t)) {
+    tu_log_dump(&log);
+    fail_msg("want base, mid, lone, top in that order, gate before lone");
+  }
+  roster_free(r);
+  tu_log_fini(&log);
+}
+
 /* A chain first <- second <- bad <- last (bad's create fails), plus an
  * instance "third" that depends on second only (so it may or may not
  * start before bad fails). */
@@ -388,6 +452,7 @@ int main(void) {
       cmocka_unit_test(test_dag_order),
       cmocka_unit_test(test_start_again_after_shutdown),
       cmocka_unit_test(test_independent_start_in_parallel),
+      cmocka_unit_test(test_longest_chain_first),
       cmocka_unit_test(test_failing_create_rolls_back),
       cmocka_unit_test(test_type_destroy_fallback),
       cmocka_unit_test(test_state_names),
