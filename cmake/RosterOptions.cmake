@@ -3,6 +3,12 @@ option(ROSTER_BUILD_TESTS "Build the test suite" ON)
 option(ROSTER_BUILD_BENCH "Build the benchmarks" ON)
 option(ROSTER_BUILD_EXAMPLES "Build the examples" ON)
 option(ROSTER_WERROR "Treat warnings as errors" OFF)
+option(ROSTER_BUILD_TOOLS "Build the roster command-line tool" ON)
+# Modules (modules/<name>): ON requires the module's library.
+option(ROSTER_WITH_SQLITE "Build the SQLite module (libsqlite3)" ON)
+option(ROSTER_WITH_PG "Build the PostgreSQL module (libpq)" ON)
+option(ROSTER_WITH_MARIADB "Build the MySQL/MariaDB module (libmariadb)" ON)
+option(ROSTER_WITH_REDIS "Build the Redis module (hiredis)" ON)
 set(ROSTER_SANITIZE "" CACHE STRING
     "Sanitizers: empty, 'address,undefined' or 'thread'")
 
