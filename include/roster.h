@@ -15,5 +15,7 @@
 #include "roster/alloc.h"
 #include "roster/registry.h"
 #include "roster/lifecycle.h"
+#include "roster/url.h"
+#include "roster/driver.h"
 
 #endif /* ROSTER_H */

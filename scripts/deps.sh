@@ -6,8 +6,18 @@ set -euo pipefail
 PKGS=(
   build-essential cmake pkg-config git       # toolchain
   liburcu-dev libxxhash-dev                  # core: RCU hash table, XXH3
-  libjansson-dev                             # core: JSON (service graph)
+  libjansson-dev                             # core: JSON (graph, config, log)
+  liburiparser-dev                           # core: service URLs
+  libyaml-dev                                # config: YAML files
+  tzdata                                     # cron: IANA time zones
+  libsqlite3-dev                             # module sqlite
+  libpq-dev                                  # module pg
+  libmariadb-dev                             # module mariadb
+  libhiredis-dev                             # module redis
   libcmocka-dev                              # tests
+  postgresql mariadb-server mariadb-client   # test servers (and pgbench,
+  redis-server redis-tools                   #   mariadb-slap, redis-benchmark)
+  sqlite3                                    # tests: inspect SQLite files
 )
 
 missing=()

@@ -36,6 +36,15 @@ ROSTER_EXTERN int roster_set_allocator(const roster_allocator *a);
  * the strings from roster_graph_json). NULL is ignored. */
 ROSTER_EXTERN void roster_mem_free(void *p);
 
+/* roster_mem_alloc, roster_mem_calloc, roster_mem_realloc and
+ * roster_mem_strdup allocate through the installed hooks, for modules and
+ * built-in services whose memory roster_mem_free (or a roster call) frees.
+ * NULL on failure (roster_mem_strdup(NULL) is NULL too). Thread-safe. */
+ROSTER_EXTERN void *roster_mem_alloc(size_t size);
+ROSTER_EXTERN void *roster_mem_calloc(size_t count, size_t size);
+ROSTER_EXTERN void *roster_mem_realloc(void *ptr, size_t size);
+ROSTER_EXTERN char *roster_mem_strdup(const char *s);
+
 #ifdef __cplusplus
 }
 #endif

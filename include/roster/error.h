@@ -35,7 +35,13 @@ extern "C" {
   X(ERANGE, -13, "value out of range")                                           \
   X(ESYS, -14, "system call failed")                                            \
   X(ECYCLE, -15, "dependency cycle")                                             \
-  X(EFAILED, -16, "service failed")
+  X(EFAILED, -16, "service failed")                                            \
+  X(EPARSE, -17, "parse error")                                                  \
+  X(ECONN, -18, "connection failed")                                             \
+  X(EREMOTE, -19, "the server reported an error")                                \
+  X(EREADONLY, -20, "read-only")                                                 \
+  X(ECONSTRAINT, -21, "constraint violated")                                     \
+  X(EPROTO, -22, "protocol error")
 
 /* roster_err: every code the library returns. */
 typedef enum roster_err {

@@ -51,6 +51,12 @@ void roster__free(void *p) {
 }
 
 void roster_mem_free(void *p) { roster__free(p); }
+void *roster_mem_alloc(size_t n) { return roster__malloc(n); }
+void *roster_mem_calloc(size_t c, size_t n) { return roster__calloc(c, n); }
+void *roster_mem_realloc(void *p, size_t n) { return roster__realloc(p, n); }
+char *roster_mem_strdup(const char *s) {
+  return s ? roster__strndup(s, strlen(s)) : NULL;
+}
 
 char *roster__strndup(const char *s, size_t n) {
   char *d = roster__malloc(n + 1);

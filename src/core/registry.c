@@ -208,6 +208,7 @@ roster *roster_new(const roster_options *opts) {
   pthread_mutex_init(&r->wait_lock, NULL);
   pthread_mutex_init(&r->grow_lock, NULL);
   pthread_mutex_init(&r->lc_lock, NULL);
+  pthread_mutex_init(&r->url_lock, NULL);
   r->workers = o.workers;
   atomic_init(&r->holds, 1);
   r->next_listener_id = 1;
@@ -246,6 +247,7 @@ void roster_free(roster *r) {
   /* Services first, in reverse dependency order, while their entries and
    * the registry are all still there. */
   roster__lc_free(r);
+  roster__urls_free(r);
   roster__live_remove(r);
   pthread_mutex_lock(&r->grow_lock);
   if (r->grower_started)
@@ -296,6 +298,7 @@ void roster__struct_destroy(roster *r) {
   pthread_mutex_destroy(&r->wait_lock);
   pthread_mutex_destroy(&r->grow_lock);
   pthread_mutex_destroy(&r->lc_lock);
+  pthread_mutex_destroy(&r->url_lock);
   roster__free(r->raw);
 }
 

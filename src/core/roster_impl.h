@@ -248,6 +248,8 @@ struct roster {
   pthread_mutex_t lc_lock;  /* guards making lc */
   unsigned workers;         /* roster_options.workers */
   roster *parent;           /* scopes: the parent (held), else NULL */
+  pthread_mutex_t url_lock; /* guards urls (driver.c) */
+  struct roster__urlrec *urls; /* services declared by roster_provide_url */
   atomic_uint holds;        /* 1 until roster_free + 1 per live scope */
   void *raw;                /* the allocation r was aligned within */
   /* live set (error.c) */
@@ -363,6 +365,8 @@ void roster__inst_reclaimed(struct roster__inst *inst);
  * else the creation's error (which may also be ROSTER_ENOENT: an unknown
  * dependency). Called on a lookup miss, outside read sections. */
 int roster__lc_materialize(roster *r, const roster__key *k, bool *provided);
+/* roster__urls_free frees r's URL records (driver.c; roster_free). */
+void roster__urls_free(roster *r);
 /* roster__lc_free shuts down and frees r's lifecycle (roster_free). */
 void roster__lc_free(roster *r);
 /* roster__get_slow: a get/acquire miss in r, when r has providers or a
