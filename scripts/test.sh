@@ -1,11 +1,29 @@
 #!/usr/bin/env bash
-# The README's test command: installs what is missing, builds the plain,
+# The README's test command: installs what is missing, starts the real
+# servers (PostgreSQL, MariaDB, Redis on 127.0.0.1 high ports, in a fresh
+# directory, stopped by pid on exit whatever happens), builds the plain,
 # ASan+UBSan and TSan variants, runs every test through CTest in each, and
-# prints CTest's summaries. Exits non-zero on any failure.
+# prints CTest's summaries. Exits non-zero on any failure. A test that needs
+# a server fails (not skips) when its URL is missing: this script sets
+# ROSTER_TEST_REQUIRE_SERVERS=1.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/deps.sh || exit 1
+scripts/npm.sh || exit 1
+
+SERVICES_DIR=$(mktemp -d /tmp/roster-services.XXXXXX)
+stop_services() { scripts/services.sh stop "$SERVICES_DIR"; rm -rf "$SERVICES_DIR"; }
+trap stop_services EXIT
+trap 'exit 130' INT TERM
+echo "=== servers: starting under $SERVICES_DIR ==="
+if ! scripts/services.sh start "$SERVICES_DIR"; then
+  echo "servers: failed to start" >&2
+  exit 1
+fi
+# shellcheck disable=SC1091
+source "$SERVICES_DIR/env"
+export ROSTER_TEST_REQUIRE_SERVERS=1
 
 JOBS=$(nproc)
 variants=("plain::" "asan:address,undefined" "tsan:thread")

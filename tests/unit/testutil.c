@@ -2,7 +2,9 @@
 #include "testutil.h"
 
 #include <stdatomic.h>
+#include <stdlib.h>
 #include <time.h>
+#include <unistd.h>
 
 static atomic_int destroyed;
 
@@ -336,4 +338,30 @@ bool tu_gate_wait(tu_gate *g, long max_ms) {
   atomic_fetch_sub(&g->waiting, 1);
   atomic_fetch_add(&g->passed, 1);
   return open;
+}
+
+const char *tu_server_url(const char *which) {
+  char var[64];
+  snprintf(var, sizeof var, "ROSTER_TEST_%s_URL", which);
+  const char *url = getenv(var);
+  if (url && *url)
+    return url;
+  const char *req = getenv("ROSTER_TEST_REQUIRE_SERVERS");
+  if (req && strcmp(req, "1") == 0) {
+    print_error("%s is not set, and ROSTER_TEST_REQUIRE_SERVERS=1: the "
+                "%s server is required (scripts/test.sh starts it)\n",
+                var, which);
+    fail();
+  }
+  print_message("skipping: %s is not set (run the tests through "
+                "scripts/test.sh to start the servers)\n", var);
+  skip();
+  return NULL;
+}
+
+char *tu_unique_name(char *buf, size_t cap, const char *prefix) {
+  static atomic_uint counter;
+  snprintf(buf, cap, "%s_%ld_%u", prefix, (long)getpid(),
+           atomic_fetch_add(&counter, 1));
+  return buf;
 }

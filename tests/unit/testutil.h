@@ -199,6 +199,19 @@ void tu_gate_init(tu_gate *g);
 void tu_gate_open(tu_gate *g);
 bool tu_gate_wait(tu_gate *g, long max_ms);
 
+/* tu_server_url returns the URL of a real test server ("PG", "MARIADB",
+ * "REDIS": $ROSTER_TEST_<WHICH>_URL, set by scripts/test.sh, which starts
+ * the servers). When it is unset the test is skipped, or fails when
+ * ROSTER_TEST_REQUIRE_SERVERS=1 (as in `make test` and CI): a missing
+ * server is never a silent pass. Call it from the test's own thread. */
+const char *tu_server_url(const char *which);
+
+/* tu_unique_name writes prefix + "_" + pid + "_" + a process-wide counter
+ * into buf: a table, database or key prefix no other test process (the
+ * sanitizer variants and parallel CTest jobs share the servers) can be
+ * using at the same time. Returns buf. */
+char *tu_unique_name(char *buf, size_t cap, const char *prefix);
+
 /* LC_LONG_MS: a bound no correct build reaches. */
 #define LC_LONG_MS 30000
 

@@ -1,0 +1,191 @@
+#!/usr/bin/env bash
+# Real servers for the tests and benchmarks, on 127.0.0.1 high ports, each
+# in a fresh directory, each stopped by its pid.
+#
+#   scripts/services.sh start DIR [pg] [mariadb] [redis]
+#       starts the named servers (all three when none is named) under DIR
+#       and writes DIR/env: export lines for ROSTER_TEST_PG_URL,
+#       ROSTER_TEST_MARIADB_URL, ROSTER_TEST_REDIS_URL (and their pids).
+#       Ports: ROSTER_PORT_BASE (default 47000) + 1 (pg), + 2 (mariadb),
+#       + 3 (redis). Fails if a server does not come up.
+#   scripts/services.sh stop DIR
+#       stops every server started under DIR (SIGINT for PostgreSQL, SIGTERM
+#       for the others, SIGKILL after 20 s) and waits until each is gone.
+#   scripts/services.sh start-one KIND DIR PORT
+#   scripts/services.sh stop-one DIR
+#       one server in its own directory: the fault tests use these to run a
+#       server of their own that they can stop and start again (start-one
+#       on an existing DIR keeps its data).
+#
+# Every server's three standard streams are redirected, so that a piped
+# caller never hangs. PostgreSQL refuses to run as root: as root its data
+# directory belongs to the postgres user and initdb and postgres run under
+# setpriv (which execs in place, so $! is the server's pid).
+set -euo pipefail
+
+PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
+REDIS_PASSWORD=roster-test
+MARIADB_USER=roster
+MARIADB_PASSWORD=roster-test
+
+die() { echo "services: $*" >&2; exit 1; }
+
+# alive PID: the process exists and is not a zombie.
+alive() {
+  local st
+  [[ -r /proc/$1/stat ]] || return 1
+  st=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) || return 1
+  [[ $st != Z && $st != X ]]
+}
+
+# AS_PG: the command prefix that runs PostgreSQL's programs (an array, not
+# a function, so that a backgrounded server is a direct child and $! is it).
+AS_PG=()
+if [[ $(id -u) -eq 0 ]]; then
+  AS_PG=(setpriv --reuid=postgres --regid=postgres --init-groups)
+fi
+
+# wait_up NAME PID CHECK...: until CHECK succeeds (20 s), the server alive.
+wait_up() {
+  local name=$1 pid=$2
+  shift 2
+  for _ in $(seq 200); do
+    alive "$pid" || die "$name exited while starting; see its log"
+    if "$@" >/dev/null 2>&1; then return 0; fi
+    sleep 0.1
+  done
+  die "$name did not come up within 20 s"
+}
+
+start_pg() { # DIR PORT
+  local dir=$1 port=$2
+  mkdir -p "$dir"
+  if [[ ! -f $dir/data/PG_VERSION ]]; then
+    rm -rf "$dir/data"
+    mkdir -p "$dir/data"
+    [[ $(id -u) -eq 0 ]] && chown -R postgres:postgres "$dir"
+    "${AS_PG[@]}" "$PGBIN/initdb" -D "$dir/data" -A trust -U postgres --no-sync \
+      -E UTF8 --locale=C.UTF-8 </dev/null >"$dir/initdb.log" 2>&1 ||
+      { cat "$dir/initdb.log" >&2; die "initdb failed"; }
+  fi
+  "${AS_PG[@]}" "$PGBIN/postgres" -D "$dir/data" -p "$port" \
+    -c listen_addresses=127.0.0.1 -c unix_socket_directories="$dir" \
+    -c fsync=off -c synchronous_commit=off -c full_page_writes=off \
+    -c max_connections=300 </dev/null >"$dir/server.log" 2>&1 &
+  local pid=$!
+  echo "$pid" >"$dir/pid"
+  echo pg >"$dir/kind"
+  wait_up postgresql "$pid" "$PGBIN/pg_isready" -q -h 127.0.0.1 -p "$port"
+  if ! "$PGBIN/psql" -h 127.0.0.1 -p "$port" -U postgres -d postgres -tAc \
+      "SELECT 1 FROM pg_database WHERE datname = 'roster_test'" | grep -q 1; then
+    "$PGBIN/psql" -q -h 127.0.0.1 -p "$port" -U postgres -d postgres \
+      -c "CREATE DATABASE roster_test" </dev/null >/dev/null
+  fi
+  echo "postgresql://postgres@127.0.0.1:$port/roster_test"
+}
+
+start_mariadb() { # DIR PORT
+  local dir=$1 port=$2
+  mkdir -p "$dir"
+  if [[ ! -d $dir/data/mysql ]]; then
+    rm -rf "$dir/data"
+    mariadb-install-db --no-defaults --user=root --datadir="$dir/data" \
+      --auth-root-authentication-method=normal --skip-test-db \
+      </dev/null >"$dir/install.log" 2>&1 ||
+      { cat "$dir/install.log" >&2; die "mariadb-install-db failed"; }
+  fi
+  mariadbd --no-defaults --datadir="$dir/data" --socket="$dir/sock" \
+    --port="$port" --bind-address=127.0.0.1 --user=root \
+    --skip-name-resolve --innodb-flush-log-at-trx-commit=0 \
+    --innodb-doublewrite=0 --max-connections=300 \
+    --character-set-server=utf8mb4 --collation-server=utf8mb4_unicode_ci \
+    --pid-file="$dir/mariadbd.pid" --log-error="$dir/server.log" \
+    </dev/null >"$dir/stdout.log" 2>&1 &
+  local pid=$!
+  echo "$pid" >"$dir/pid"
+  echo mariadb >"$dir/kind"
+  wait_up mariadb "$pid" mariadb-admin --no-defaults -S "$dir/sock" -u root ping
+  mariadb --no-defaults -S "$dir/sock" -u root </dev/null >/dev/null -e "
+    CREATE DATABASE IF NOT EXISTS roster_test;
+    CREATE USER IF NOT EXISTS '$MARIADB_USER'@'%' IDENTIFIED BY '$MARIADB_PASSWORD';
+    GRANT ALL ON *.* TO '$MARIADB_USER'@'%';
+    FLUSH PRIVILEGES;"
+  echo "mysql://$MARIADB_USER:$MARIADB_PASSWORD@127.0.0.1:$port/roster_test"
+}
+
+start_redis() { # DIR PORT
+  local dir=$1 port=$2
+  mkdir -p "$dir"
+  redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no \
+    --daemonize no --dir "$dir" --requirepass "$REDIS_PASSWORD" \
+    --logfile "$dir/server.log" </dev/null >"$dir/stdout.log" 2>&1 &
+  local pid=$!
+  echo "$pid" >"$dir/pid"
+  echo redis >"$dir/kind"
+  wait_up redis "$pid" redis-cli -h 127.0.0.1 -p "$port" --no-auth-warning \
+    -a "$REDIS_PASSWORD" ping
+  echo "redis://:$REDIS_PASSWORD@127.0.0.1:$port/0"
+}
+
+stop_one() { # DIR
+  local dir=$1 pid kind
+  [[ -f $dir/pid ]] || return 0
+  pid=$(cat "$dir/pid")
+  kind=$(cat "$dir/kind" 2>/dev/null || echo "")
+  if alive "$pid"; then
+    if [[ $kind == pg ]]; then kill -INT "$pid" 2>/dev/null || true
+    else kill -TERM "$pid" 2>/dev/null || true; fi
+    for _ in $(seq 200); do alive "$pid" || break; sleep 0.1; done
+    if alive "$pid"; then
+      kill -KILL "$pid" 2>/dev/null || true
+      for _ in $(seq 50); do alive "$pid" || break; sleep 0.1; done
+    fi
+  fi
+  rm -f "$dir/pid"
+}
+
+cmd=${1:-}
+case $cmd in
+  start)
+    dir=${2:?usage: services.sh start DIR [pg] [mariadb] [redis]}
+    shift 2
+    kinds=("$@")
+    ((${#kinds[@]})) || kinds=(pg mariadb redis)
+    base=${ROSTER_PORT_BASE:-47000}
+    mkdir -p "$dir"
+    dir=$(cd "$dir" && pwd)
+    : >"$dir/env"
+    for k in "${kinds[@]}"; do
+      case $k in
+        pg) url=$(start_pg "$dir/pg" $((base + 1))); var=PG ;;
+        mariadb) url=$(start_mariadb "$dir/mariadb" $((base + 2))); var=MARIADB ;;
+        redis) url=$(start_redis "$dir/redis" $((base + 3))); var=REDIS ;;
+        *) die "unknown server '$k' (pg, mariadb, redis)" ;;
+      esac
+      echo "export ROSTER_TEST_${var}_URL='$url'" >>"$dir/env"
+      echo "export ROSTER_TEST_${var}_PID=$(cat "$dir/$k/pid")" >>"$dir/env"
+    done
+    ;;
+  stop)
+    dir=${2:?usage: services.sh stop DIR}
+    for d in "$dir"/*/; do [[ -d $d ]] && stop_one "${d%/}"; done
+    ;;
+  start-one)
+    kind=${2:?usage: services.sh start-one KIND DIR PORT}
+    dir=${3:?}
+    port=${4:?}
+    case $kind in
+      pg) start_pg "$dir" "$port" ;;
+      mariadb) start_mariadb "$dir" "$port" ;;
+      redis) start_redis "$dir" "$port" ;;
+      *) die "unknown server '$kind'" ;;
+    esac
+    ;;
+  stop-one)
+    stop_one "${2:?usage: services.sh stop-one DIR}"
+    ;;
+  *)
+    sed -n '2,22p' "$0" >&2
+    exit 2
+    ;;
+esac
