@@ -17,5 +17,6 @@
 #include "roster/lifecycle.h"
 #include "roster/url.h"
 #include "roster/driver.h"
+#include "roster/signal.h"
 
 #endif /* ROSTER_H */
