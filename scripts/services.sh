@@ -60,6 +60,7 @@ wait_up() {
 start_pg() { # DIR PORT
   local dir=$1 port=$2
   mkdir -p "$dir"
+  chmod 0755 "$dir"
   if [[ ! -f $dir/data/PG_VERSION ]]; then
     rm -rf "$dir/data"
     mkdir -p "$dir/data"
@@ -154,6 +155,7 @@ case $cmd in
     base=${ROSTER_PORT_BASE:-47000}
     mkdir -p "$dir"
     dir=$(cd "$dir" && pwd)
+    chmod 0755 "$dir" # the postgres user must reach its data directory
     : >"$dir/env"
     for k in "${kinds[@]}"; do
       case $k in
