@@ -36,7 +36,7 @@ typedef struct fake_conn {
 } fake_conn;
 
 struct fake_srv {
-  atomic_int connects;    /* connects that succeeded */
+  atomic_int connects; /* connects that succeeded */
   atomic_int connect_calls;
   atomic_int closes;
   atomic_int validates;
@@ -48,13 +48,13 @@ struct fake_srv {
   atomic_bool refuse;       /* every connect fails while set */
   atomic_bool validate_fails;
   atomic_bool reset_fails;
-  atomic_bool null_conn;   /* connect returns ROSTER_OK and no connection */
-  atomic_llong now_ns;     /* the fake clock */
-  atomic_int freed_args;   /* free_arg calls */
+  atomic_bool null_conn;     /* connect returns ROSTER_OK and no connection */
+  atomic_llong now_ns;       /* the fake clock */
+  atomic_int freed_args;     /* free_arg calls */
   atomic_int closes_at_free; /* closes seen when free_arg ran */
-  tu_gate *connect_gate;   /* when set, connect waits on it (bounded) */
-  atomic_int in_connect;   /* connects waiting at the gate */
-  pthread_mutex_t mu;      /* guards conns */
+  tu_gate *connect_gate;     /* when set, connect waits on it (bounded) */
+  atomic_int in_connect;     /* connects waiting at the gate */
+  pthread_mutex_t mu;        /* guards conns */
   fake_conn **conns;
   size_t nconns;
 };
@@ -172,9 +172,8 @@ static inline void fake_free_arg(void *arg) {
 /* Every operation, and connect + close only. */
 static const roster_pool_ops fake_ops = {ROSTER_POOL_OPS_VERSION, fake_connect,
                                          fake_close, fake_validate, fake_reset};
-static const roster_pool_ops fake_ops_min = {ROSTER_POOL_OPS_VERSION,
-                                             fake_connect, fake_close, NULL,
-                                             NULL};
+static const roster_pool_ops fake_ops_min = {
+    ROSTER_POOL_OPS_VERSION, fake_connect, fake_close, NULL, NULL};
 
 /* fake_opts: a pool named "test" over s, every operation, defaults. */
 static inline roster_pool_options fake_opts(fake_srv *s) {

@@ -33,8 +33,12 @@ static void test_min_idle_and_reuse(void **state) {
   assert_non_null(a);
   assert_non_null(b);
   assert_ptr_not_equal(a, b);
+  /* One idle left: the maintenance thread tops it up to min_idle. */
+  tu_wait_until(fake_stats(p).idle == 3, LC_LONG_MS);
   st = fake_stats(p);
   assert_int_equal(st.in_use, 2);
+  assert_int_equal(st.idle, 3);
+  assert_int_equal(st.size, 5);
   assert_ok(roster_pool_release(p, a, false));
   assert_ok(roster_pool_release(p, b, false));
   assert_ok(roster_pool_acquire(p, &c));
@@ -248,12 +252,13 @@ static void test_free_with_connection_out(void **state) {
   fake_srv s;
   fake_srv_init(&s);
   roster_pool_options o = fake_opts(&s);
-  o.min_idle = 2;
   o.free_arg = fake_free_arg;
   roster_pool *p = NULL;
   assert_ok(roster_pool_new(&o, &p));
-  void *a = NULL;
+  void *a = NULL, *b = NULL;
   assert_ok(roster_pool_acquire(p, &a));
+  assert_ok(roster_pool_acquire(p, &b));
+  assert_ok(roster_pool_release(p, b, false));
   roster_pool_free(p);
   /* The idle one is closed; the one out is not, nor is the pool freed. */
   assert_int_equal(atomic_load(&s.closes), 1);
@@ -349,12 +354,10 @@ static void test_bad_calls(void **state) {
   fake_srv_init(&s);
   fake_srv_init(&s2);
   roster_pool_options o = fake_opts(&s);
-  o.min_idle = 1;
   roster_pool *p = NULL, *q = NULL;
   assert_ok(roster_pool_new(&o, &p));
   o = fake_opts(&s2);
   o.name = "other";
-  o.min_idle = 1;
   assert_ok(roster_pool_new(&o, &q));
 
   void *c = (void *)1;

@@ -69,9 +69,14 @@ static void run_fairness(bool broken) {
   pthread_t t[NWAITERS];
   waiter_arg w[NWAITERS];
   for (int i = 0; i < NWAITERS; i++) {
-    w[i] = (waiter_arg){.p = p, .srv = &s, .idx = i,
-                        .timeout_ms = LC_LONG_MS, .mu = &mu, .order = order,
-                        .norder = &norder, .release_broken = broken};
+    w[i] = (waiter_arg){.p = p,
+                        .srv = &s,
+                        .idx = i,
+                        .timeout_ms = LC_LONG_MS,
+                        .mu = &mu,
+                        .order = order,
+                        .norder = &norder,
+                        .release_broken = broken};
     start_queued(p, &t[i], &w[i], (unsigned)i);
   }
   uint64_t wakeups_before = roster__pool_wakeups(p);
