@@ -13,8 +13,8 @@
  *   refilled by the maintenance thread when they are used or closed);
  * - queues acquires when every connection is in use and the pool is full,
  *   first come first served: a released connection is handed directly to
- *   the oldest waiter, and only that waiter is woken (one condition
- *   variable per waiter, no thundering herd). A waiter that is not served
+ *   the oldest waiter, and only that waiter is woken (each waiter sleeps
+ *   on its own futex word: no thundering herd). A waiter that is not served
  *   within the acquire timeout gets ROSTER_ETIMEDOUT, never a NULL;
  * - closes connections idle longer than idle_timeout_ms (down to min_idle)
  *   and connections older than their lifetime (max_lifetime_ms, less a
@@ -157,9 +157,11 @@ typedef struct roster_pool_options {
                                   is asked for runs at once. */
   roster_pool_clock_fn clock;  /* for tests: the time connection ages are
                                   measured in (idle time, lifetime, leak
-                                  threshold), in ns; NULL = CLOCK_MONOTONIC.
-                                  Acquire timeouts and wait times always
-                                  use the real clock. */
+                                  threshold), in ns; NULL =
+                                  CLOCK_MONOTONIC_COARSE (ages are only
+                                  ever compared in milliseconds). Acquire
+                                  timeouts and wait times always use
+                                  CLOCK_MONOTONIC. */
   void *clock_arg;             /* passed to clock */
 } roster_pool_options;
 

@@ -11,7 +11,7 @@
  * pointer to slot lets a release find its slot and refuse a pointer the
  * pool does not have out.
  *
- * Waiters queue in FIFO order, each on its own condition variable on its own
+ * Waiters queue in FIFO order, each sleeping on a futex word on its own
  * stack. Whoever frees something hands it to the head waiter under the
  * lock and wakes that waiter alone: a released connection (W_CONN, already
  * recorded as the waiter's), or a permit to connect (W_PERMIT, counted in
@@ -157,6 +157,16 @@ static void take(roster_pool *p, roster__cp_slot *s, const roster__cp_site *who,
   p->in_use++;
 }
 
+/* wait_bucket: the histogram bucket of an acquire that waited ns (if it
+ * queued at all); see ROSTER_POOL_WAIT_BUCKETS. */
+static unsigned wait_bucket(bool queued, int64_t ns) {
+  if (!queued)
+    return 0;
+  uint64_t us = ns > 1000 ? (uint64_t)ns / 1000 : 1;
+  unsigned b = 64u - (unsigned)__builtin_clzll(us);
+  return b < ROSTER_POOL_WAIT_BUCKETS ? b : ROSTER_POOL_WAIT_BUCKETS - 1;
+}
+
 /* ---- waiters (under mu) ---- */
 
 static void wq_remove(roster_pool *p, roster__cp_waiter *w) {
@@ -175,17 +185,21 @@ static void wq_remove(roster_pool *p, roster__cp_waiter *w) {
     }
 }
 
-void roster__cp_give_slot(roster_pool *p, roster__cp_slot *s, int64_t now) {
+_Atomic int *roster__cp_give_slot(roster_pool *p, roster__cp_slot *s,
+                                  int64_t now) {
   roster__cp_waiter *w = roster__cp_wq_pop(p);
   if (!w) {
     s->since = now;
     idle_push(p, s);
-    return;
+    return NULL;
   }
+  /* The whole acquire's bookkeeping, so the waiter need not take mu. */
   take(p, s, &w->who, now);
   w->s = s;
-  w->state = W_CONN;
-  pthread_cond_signal(&w->cv);
+  p->st.acquires++;
+  p->st.wait_hist[wait_bucket(true, roster__cp_mono_ns() - w->t0)]++;
+  p->nacq--;
+  return roster__cp_serve(w, W_CONN);
 }
 
 /* ask_refill wakes the maintenance thread if min_idle is not met. */
@@ -200,7 +214,6 @@ static void ask_refill(roster_pool *p) {
 void roster__cp_destroy(roster_pool *p) {
   pthread_cond_destroy(&p->drain_cv);
   pthread_cond_destroy(&p->maint_cv);
-  pthread_condattr_destroy(&p->cattr);
   pthread_mutex_destroy(&p->mu);
   if (p->free_arg)
     p->free_arg(p->arg);
@@ -213,14 +226,6 @@ int roster__cp_err_draining(const roster_pool *p) {
   return roster__err(ROSTER_ESTATE,
                      "pool '%s' is draining: it hands out no more connections",
                      p->name);
-}
-
-static unsigned wait_bucket(bool queued, int64_t ns) {
-  if (!queued)
-    return 0;
-  uint64_t us = ns > 1000 ? (uint64_t)ns / 1000 : 1;
-  unsigned b = 64u - (unsigned)__builtin_clzll(us);
-  return b < ROSTER_POOL_WAIT_BUCKETS ? b : ROSTER_POOL_WAIT_BUCKETS - 1;
 }
 
 /* ---- new and free ---- */
@@ -279,7 +284,6 @@ static int64_t dur_ns(int64_t ms, int64_t def_ms) {
 static void free_parts(roster_pool *p) {
   pthread_cond_destroy(&p->drain_cv);
   pthread_cond_destroy(&p->maint_cv);
-  pthread_condattr_destroy(&p->cattr);
   pthread_mutex_destroy(&p->mu);
   roster__free(p->map);
   roster__free(p->slots);
@@ -358,10 +362,12 @@ int roster_pool_new(const roster_pool_options *o, roster_pool **out) {
   if (!p->rng)
     p->rng = 1;
   pthread_mutex_init(&p->mu, NULL);
-  pthread_condattr_init(&p->cattr);
-  pthread_condattr_setclock(&p->cattr, CLOCK_MONOTONIC);
-  pthread_cond_init(&p->maint_cv, &p->cattr);
-  pthread_cond_init(&p->drain_cv, &p->cattr);
+  pthread_condattr_t ca;
+  pthread_condattr_init(&ca);
+  pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+  pthread_cond_init(&p->maint_cv, &ca);
+  pthread_cond_init(&p->drain_cv, &ca);
+  pthread_condattr_destroy(&ca);
   pthread_once(&tid_once, tid_init);
 
   /* min_idle connections, on this thread, before anything else runs. */
@@ -541,8 +547,10 @@ int roster_pool_acquire_at(roster_pool *p, int64_t timeout_ms, void **out,
       rc = err_timeout(p, waited);
       break;
     }
-    roster__cp_waiter w = {.state = W_WAITING, .who = who};
-    pthread_cond_init(&w.cv, &p->cattr);
+    /* A call queues at most once: every way out of the queue below ends
+     * the call, or (a permit) connects and then ends it. */
+    roster__cp_waiter w = {.who = who, .t0 = t0};
+    atomic_init(&w.state, W_WAITING);
     if (p->wq_tail)
       p->wq_tail->next = &w;
     else
@@ -550,27 +558,37 @@ int roster_pool_acquire_at(roster_pool *p, int64_t timeout_ms, void **out,
     p->wq_tail = &w;
     p->nwaiters++;
     queued = true;
+    pthread_mutex_unlock(&p->mu);
     struct timespec ts = roster__cp_ts(deadline);
-    while (w.state == W_WAITING) {
-      int e = timeout_ms < 0 ? pthread_cond_wait(&w.cv, &p->mu)
-                             : pthread_cond_timedwait(&w.cv, &p->mu, &ts);
-      p->wakeups++;
-      if (e == ETIMEDOUT)
+    int st;
+    while ((st = atomic_load_explicit(&w.state, memory_order_acquire)) ==
+           W_WAITING) {
+      long r = syscall(SYS_futex, (int *)&w.state, FUTEX_WAIT_BITSET_PRIVATE,
+                       W_WAITING, timeout_ms < 0 ? NULL : &ts, NULL,
+                       FUTEX_BITSET_MATCH_ANY);
+      atomic_fetch_add_explicit(&p->wakeups, 1, memory_order_relaxed);
+      if (r == -1 && errno == ETIMEDOUT)
         break;
     }
-    pthread_cond_destroy(&w.cv);
+    if (st == W_CONN) { /* served: the server did the bookkeeping */
+      *out = w.s->conn;
+      return ROSTER_OK;
+    }
+    pthread_mutex_lock(&p->mu);
+    st = atomic_load_explicit(&w.state, memory_order_relaxed);
+    if (st == W_CONN) { /* served as the wait timed out */
+      pthread_mutex_unlock(&p->mu);
+      *out = w.s->conn;
+      return ROSTER_OK;
+    }
     waited += roster__cp_mono_ns() - t0;
-    if (w.state == W_WAITING) {
+    if (st == W_WAITING) {
       wq_remove(p, &w);
       p->st.timeouts++;
       rc = err_timeout(p, waited);
       break;
     }
-    if (w.state == W_CONN) {
-      got = w.s;
-      break;
-    }
-    if (w.state == W_DRAIN) {
+    if (st == W_DRAIN) {
       rc = roster__cp_err_draining(p);
       break;
     }
@@ -597,6 +615,7 @@ int roster_pool_release(roster_pool *p, void *conn, bool broken) {
   if (!p || !conn)
     return roster__err(ROSTER_EINVAL, "roster_pool_release: %s is NULL",
                        !p ? "pool" : "conn");
+  int64_t now = roster__cp_now(p);
   pthread_mutex_lock(&p->mu);
   roster__cp_slot *s = map_find(p, conn);
   if (!s || s->state != S_USED) {
@@ -606,8 +625,8 @@ int roster_pool_release(roster_pool *p, void *conn, bool broken) {
                        "(released twice, or acquired from another pool)",
                        p->name, conn);
   }
-  int64_t now = roster__cp_now(p);
   bool drop = true; /* close it rather than reuse it */
+  _Atomic int *wake = NULL;
   if (broken) {
     p->st.broken++;
   } else if (p->draining) {
@@ -634,10 +653,12 @@ int roster_pool_release(roster_pool *p, void *conn, bool broken) {
     ask_refill(p);
     roster__cp_close_unlocked(p, conn);
   } else {
-    roster__cp_give_slot(p, s, now);
+    wake = roster__cp_give_slot(p, s, now);
   }
   bool last = roster__cp_settle(p);
   pthread_mutex_unlock(&p->mu);
+  if (wake)
+    roster__cp_futex_wake(wake);
   if (last)
     roster__cp_destroy(p);
   return ROSTER_OK;
@@ -662,10 +683,7 @@ int roster_pool_stats_get(roster_pool *p, roster_pool_stats *out) {
 const char *roster_pool_name(const roster_pool *p) { return p ? p->name : ""; }
 
 uint64_t roster__pool_wakeups(roster_pool *p) {
-  pthread_mutex_lock(&p->mu);
-  uint64_t n = p->wakeups;
-  pthread_mutex_unlock(&p->mu);
-  return n;
+  return atomic_load_explicit(&p->wakeups, memory_order_relaxed);
 }
 
 uint64_t roster__pool_passes(roster_pool *p) {

@@ -12,7 +12,10 @@
 
 #include "roster_impl.h"
 
+#include <linux/futex.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 #define NS_PER_MS ((int64_t)1000000)
 #define YEAR_MS ((int64_t)365 * 24 * 3600 * 1000)
@@ -42,21 +45,28 @@ typedef struct roster__cp_slot {
 typedef enum { W_WAITING, W_CONN, W_PERMIT, W_DRAIN } roster__cp_wstate;
 
 /* roster__cp_waiter: a queued acquire, on the acquiring thread's stack.
- * Whoever sets state away from W_WAITING pops it from the queue and
- * signals cv, under mu. */
+ * It sleeps on its own futex word, state. Whoever serves it pops it from
+ * the queue and sets state away from W_WAITING under mu (a release store)
+ * and then wakes it; from that store on, w belongs to its thread again.
+ * For W_CONN the server has done all of the acquire's bookkeeping, so the
+ * woken thread returns the connection without taking mu.
+ *
+ * Why a futex and not a condition variable per waiter: a condition
+ * variable's waiter must retake the pool's mutex on waking, which under
+ * contention is one more sleep and wake per hand-off; a futex word lets it
+ * return at once. */
 typedef struct roster__cp_waiter {
   struct roster__cp_waiter *next;
-  pthread_cond_t cv;
-  roster__cp_wstate state;
+  _Atomic int state;   /* roster__cp_wstate */
   roster__cp_slot *s;  /* W_CONN: the connection handed over, taken */
   roster__cp_site who; /* recorded into the slot by whoever hands it over */
+  int64_t t0;          /* CLOCK_MONOTONIC ns when it queued */
 } roster__cp_waiter;
 
 struct roster_pool {
   pthread_mutex_t mu;
-  pthread_condattr_t cattr; /* CLOCK_MONOTONIC, for every condvar here */
-  pthread_cond_t maint_cv;  /* wakes the maintenance thread */
-  pthread_cond_t drain_cv;  /* wakes drainers when the pool goes quiet */
+  pthread_cond_t maint_cv; /* wakes the maintenance thread (monotonic) */
+  pthread_cond_t drain_cv; /* wakes drainers when the pool goes quiet */
   char name[ROSTER_POOL_NAME_MAX + 1];
   const roster_pool_ops *ops;
   void *arg;
@@ -94,9 +104,9 @@ struct roster_pool {
   bool destroying;   /* somebody is freeing the memory */
   bool refill_asked; /* the maintenance thread should refill now */
   pthread_t maint;
-  roster_pool_stats st; /* counters only; gauges are filled on read */
-  uint64_t wakeups;     /* waiter wake-ups, for tests */
-  uint64_t passes;      /* maintenance passes, for tests */
+  roster_pool_stats st;     /* counters only; gauges are filled on read */
+  _Atomic uint64_t wakeups; /* waiter wake-ups, for tests */
+  uint64_t passes;          /* maintenance passes, for tests */
 };
 
 static inline int64_t roster__cp_mono_ns(void) {
@@ -105,9 +115,16 @@ static inline int64_t roster__cp_mono_ns(void) {
   return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-/* roster__cp_now: the clock connection ages are measured in. */
+/* roster__cp_now: the clock connection ages are measured in. Ages need
+ * milliseconds, not nanoseconds, so the default is CLOCK_MONOTONIC_COARSE
+ * (the last tick, 1-4 ms old, read in ~5 ns instead of ~18: the fast path
+ * reads it twice per acquire + release). */
 static inline int64_t roster__cp_now(const roster_pool *p) {
-  return p->clock ? p->clock(p->clock_arg) : roster__cp_mono_ns();
+  if (p->clock)
+    return p->clock(p->clock_arg);
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
 static inline struct timespec roster__cp_ts(int64_t ns) {
@@ -140,15 +157,30 @@ static inline roster__cp_waiter *roster__cp_wq_pop(roster_pool *p) {
   return w;
 }
 
+/* roster__cp_futex_wake wakes a thread sleeping on the futex word at addr.
+ * The word may already be gone (its waiter saw the new state without
+ * sleeping and returned): a wake that reaches whatever lives there now is
+ * a spurious wake-up, which every futex user tolerates. */
+static inline void roster__cp_futex_wake(_Atomic int *addr) {
+  syscall(SYS_futex, (int *)addr, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+}
+
+/* roster__cp_serve ends w's wait with state (under mu). w must not be
+ * touched afterwards except by roster__cp_futex_wake. */
+static inline _Atomic int *roster__cp_serve(roster__cp_waiter *w, int state) {
+  _Atomic int *addr = &w->state;
+  atomic_store_explicit(addr, state, memory_order_release);
+  return addr;
+}
+
 /* roster__cp_give_permit: a slot came free; the head waiter, if any, is
  * woken to connect (counted in pending from now). */
 static inline void roster__cp_give_permit(roster_pool *p) {
   if (p->draining || !p->wq_head || p->size + p->pending >= p->max_size)
     return;
   roster__cp_waiter *w = roster__cp_wq_pop(p);
-  w->state = W_PERMIT;
   p->pending++;
-  pthread_cond_signal(&w->cv);
+  roster__cp_futex_wake(roster__cp_serve(w, W_PERMIT));
 }
 
 /* roster__cp_settle: call after anything that can make the pool quiet. It
@@ -184,8 +216,11 @@ roster__cp_slot *roster__cp_slot_add(roster_pool *p, void *conn, int64_t now);
 /* roster__cp_retire takes s (in no list) out of the pool for closing and
  * returns its connection; counted in nclosing until closed. */
 void *roster__cp_retire(roster_pool *p, roster__cp_slot *s);
-/* roster__cp_give_slot hands s to the head waiter, or makes it idle. */
-void roster__cp_give_slot(roster_pool *p, roster__cp_slot *s, int64_t now);
+/* roster__cp_give_slot hands s to the head waiter, or makes it idle.
+ * Returns the futex word to wake (after dropping mu, preferably), or
+ * NULL. */
+_Atomic int *roster__cp_give_slot(roster_pool *p, roster__cp_slot *s,
+                                  int64_t now);
 int roster__cp_err_draining(const roster_pool *p);
 void roster__cp_destroy(roster_pool *p);
 

@@ -111,7 +111,10 @@ static void refill(roster_pool *p) {
       return;
     }
     int64_t now = roster__cp_now(p);
-    roster__cp_give_slot(p, roster__cp_slot_add(p, conn, now), now);
+    _Atomic int *wake =
+        roster__cp_give_slot(p, roster__cp_slot_add(p, conn, now), now);
+    if (wake)
+      roster__cp_futex_wake(wake);
   }
 }
 
@@ -154,10 +157,8 @@ void roster__cp_drain_begin(roster_pool *p) {
   pthread_mutex_lock(&p->mu);
   if (!p->draining) {
     p->draining = true;
-    for (roster__cp_waiter *w; (w = roster__cp_wq_pop(p));) {
-      w->state = W_DRAIN;
-      pthread_cond_signal(&w->cv);
-    }
+    for (roster__cp_waiter *w; (w = roster__cp_wq_pop(p));)
+      roster__cp_futex_wake(roster__cp_serve(w, W_DRAIN));
     pthread_cond_signal(&p->maint_cv);
   }
   while (p->idle_head) {
