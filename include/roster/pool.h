@@ -262,8 +262,10 @@ typedef struct roster_pool_stats {
   unsigned max_size;            /* the pool's max_size */
   unsigned size;                /* connections open: idle + in use */
   unsigned idle;                /* open and not in use */
-  unsigned in_use;              /* held by callers (or being reset) */
-  unsigned connecting;          /* connects running now */
+  unsigned in_use;              /* held by callers (or being validated or
+                                   reset) */
+  unsigned connecting;          /* connects running now (or permits to
+                                   connect handed to waiters) */
   unsigned waiters;             /* acquires queued now */
   uint64_t acquires;            /* acquires that returned a connection */
   uint64_t timeouts;            /* acquires that returned ROSTER_ETIMEDOUT */
