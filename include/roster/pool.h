@@ -191,7 +191,8 @@ ROSTER_EXTERN void roster_pool_free(roster_pool *pool);
 #define ROSTER_POOL_WAIT_DEFAULT (-2)
 #define ROSTER_POOL_WAIT_FOREVER (-1)
 
-/* roster_pool_acquire_at borrows a connection into *conn. file, line and
+/* roster_pool_acquire_at borrows a connection into *conn (the address of a
+ * void *, not a cast PGconn **: copy it into your own type). file, line and
  * func name the call site for leak reports and drain details (string
  * literals, or anything else that outlives the pool; NULL = "?"); use the
  * macros below, or pass your own caller's __FILE__, __LINE__, __func__
