@@ -377,6 +377,14 @@ int roster__get_slow(roster *r, const char *ns, const char *name,
 void roster__struct_release(roster *r);
 void roster__struct_destroy(roster *r);
 
+/* ---- connection pool (connpool.c) ---- */
+/* roster__pool_wakeups: how many times the pool's waiters have woken (for
+ * the fairness tests: each hand-off wakes exactly one waiter). */
+uint64_t roster__pool_wakeups(roster_pool *p);
+/* roster__pool_passes: how many passes the maintenance thread has made
+ * (so a test can wait for one to have happened). */
+uint64_t roster__pool_passes(roster_pool *p);
+
 /* ---- namespaces ---- */
 roster_ns *roster__ns_get(roster *r, const char *ns, size_t len, bool create);
 
