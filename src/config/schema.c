@@ -132,6 +132,16 @@ static const char *unit_of(roster_config_type t) {
   }
 }
 
+/* num writes v as an integer when it is one, so that sizes and durations
+ * read "2000000000 bytes", not "2e+09 bytes". */
+static const char *num(char *buf, size_t cap, double v) {
+  if (v == floor(v) && fabs(v) < 1e18)
+    snprintf(buf, cap, "%lld", (long long)v);
+  else
+    snprintf(buf, cap, "%g", v);
+  return buf;
+}
+
 static void check_field(const roster_config_field *f, const cfg_node *root,
                         cfg_problems *p) {
   const cfg_node *n = cfg_lookup(root, f->key);
@@ -157,17 +167,20 @@ static void check_field(const roster_config_field *f, const cfg_node *root,
   if (f->min < f->max && (v < f->min || v > f->max)) {
     const char *u = unit_of(f->type);
     bool len = f->type == ROSTER_CONFIG_STRING || f->type == ROSTER_CONFIG_LIST;
+    char a[40], lo[40], hi[40];
+    num(lo, sizeof lo, f->min);
+    num(hi, sizeof hi, f->max);
     if (secret && !len)
       cfg_problem_add(p, ROSTER_ECONSTRAINT,
                       "%s: %s: the value (secret) is "
-                      "out of range [%g, %g]%s",
-                      where, f->key, f->min, f->max, u);
+                      "out of range [%s, %s]%s",
+                      where, f->key, lo, hi, u);
     else
       cfg_problem_add(p, ROSTER_ECONSTRAINT,
-                      "%s: %s: %s%g%s is out of range "
-                      "[%g, %g]",
-                      where, f->key, len ? "length " : "", v, len ? "" : u,
-                      f->min, f->max);
+                      "%s: %s: %s%s%s is out of range "
+                      "[%s, %s]",
+                      where, f->key, len ? "length " : "", num(a, sizeof a, v),
+                      len ? "" : u, lo, hi);
     return;
   }
   if (f->allowed) {
