@@ -189,6 +189,14 @@ int cfg_doc_fail(cfg_doc *d, int code, uint32_t line, uint32_t col,
                  const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 /* cfg_column counts the characters of text[line_start, pos) + 1. */
 uint32_t cfg_column(const char *text, size_t line_start, size_t pos);
+/* cfg_colcur: cfg_column for positions that only move forward on a line,
+ * counting each byte once (a long line of many values stays linear). */
+typedef struct cfg_colcur {
+  size_t ls, pos;
+  uint32_t col;
+} cfg_colcur;
+uint32_t cfg_col_at(cfg_colcur *c, const char *text, size_t line_start,
+                    size_t pos);
 /* cfg_utf8_check: the first invalid byte offset, or len if valid. */
 size_t cfg_utf8_check(const char *s, size_t len);
 

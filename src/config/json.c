@@ -40,6 +40,7 @@ static bool record(jctx *c, uint32_t line, uint32_t col) {
 static bool scan(jctx *c, const char *t, size_t len) {
   uint32_t line = 1;
   size_t ls = 0, i = 0;
+  cfg_colcur cc = {0};
   while (i < len) {
     char ch = t[i];
     if (ch == '\n') {
@@ -49,7 +50,7 @@ static bool scan(jctx *c, const char *t, size_t len) {
                ch == ':' || ch == '}' || ch == ']') {
       i++;
     } else if (ch == '{' || ch == '[') {
-      if (!record(c, line, cfg_column(t, ls, i)))
+      if (!record(c, line, cfg_col_at(&cc, t, ls, i)))
         return false;
       i++;
     } else if (ch == '"') {
@@ -62,10 +63,10 @@ static bool scan(jctx *c, const char *t, size_t len) {
              (t[k] == ' ' || t[k] == '\t' || t[k] == '\r' || t[k] == '\n'))
         k++;
       if ((k >= len || t[k] != ':') &&
-          !record(c, line, cfg_column(t, ls, start)))
+          !record(c, line, cfg_col_at(&cc, t, ls, start)))
         return false;
     } else {
-      if (!record(c, line, cfg_column(t, ls, i)))
+      if (!record(c, line, cfg_col_at(&cc, t, ls, i)))
         return false;
       while (i < len && !strchr(",]} \t\r\n", t[i]))
         i++;

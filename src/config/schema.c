@@ -72,7 +72,7 @@ bool cfg_schema_defaults(cfg_arena *a, const roster_config_field *f, size_t n,
  * returns a code and a reason for a value that does not convert. */
 static int measure(const roster_config_field *f, const cfg_node *n, double *v,
                    const char **why) {
-  int64_t i;
+  int64_t i = 0;
   *why = NULL;
   int rc;
   switch (f->type) {
@@ -91,7 +91,7 @@ static int measure(const roster_config_field *f, const cfg_node *n, double *v,
   case ROSTER_CONFIG_DOUBLE:
     return cfg_to_double(n, v);
   case ROSTER_CONFIG_BOOL: {
-    bool b;
+    bool b = false;
     rc = cfg_to_bool(n, &b);
     *v = b;
     return rc;

@@ -50,7 +50,7 @@ bool tp_newline(tp *p) {
 }
 
 cfg_node *tp_node(tp *p, cfg_kind kind, size_t at) {
-  uint32_t col = at >= p->ls ? cfg_column(p->s, p->ls, at) : 1;
+  uint32_t col = at >= p->ls ? cfg_col_at(&p->cc, p->s, p->ls, at) : 1;
   return cfg_node_new(p->d->arena, kind, p->d->src, p->line, col);
 }
 
@@ -110,6 +110,7 @@ typedef struct tkey {
   const char *s;
   size_t len;
   size_t at;
+  uint32_t line, col; /* taken as it is read, before the value moves on */
 } tkey;
 
 static bool bare(int c) {
@@ -126,6 +127,8 @@ static int parse_key(tp *p, tkey *segs, size_t *n) {
       return tp_fail(p, p->pos, "a key with more than %d parts", KEY_SEGS);
     tkey *k = &segs[(*n)++];
     k->at = p->pos;
+    k->line = p->line;
+    k->col = cfg_col_at(&p->cc, p->s, p->ls, p->pos);
     int c = tp_peek(p);
     if (c == '"' || c == '\'') {
       int rc = tp_string(p, false, &k->s, &k->len);
@@ -206,7 +209,8 @@ static int keyval(tp *p, cfg_node *t, size_t depth) {
     if (!m) {
       if ((rc = tp_count(p, segs[i].at)))
         return rc;
-      cfg_node *nt = tp_node(p, CFG_OBJ, segs[i].at);
+      cfg_node *nt = cfg_node_new(p->d->arena, CFG_OBJ, p->d->src, segs[i].line,
+                                  segs[i].col);
       if (!nt || !cfg_obj_add(p->d->arena, t, segs[i].s, segs[i].len, nt))
         return tp_oom(p);
       nt->flags = T_DOTTED;

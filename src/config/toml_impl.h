@@ -23,6 +23,7 @@ typedef struct tp {
   size_t len, pos;
   uint32_t line; /* of pos */
   size_t ls;     /* where that line starts */
+  cfg_colcur cc; /* columns of values on that line */
   size_t nodes;
 } tp;
 

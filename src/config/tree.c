@@ -795,6 +795,18 @@ uint32_t cfg_column(const char *text, size_t line_start, size_t pos) {
   return col;
 }
 
+uint32_t cfg_col_at(cfg_colcur *c, const char *text, size_t line_start,
+                    size_t pos) {
+  if (c->col == 0 || c->ls != line_start || pos < c->pos) {
+    c->ls = c->pos = line_start;
+    c->col = 1;
+  }
+  for (; c->pos < pos; c->pos++)
+    if (((unsigned char)text[c->pos] & 0xC0) != 0x80)
+      c->col++;
+  return c->col;
+}
+
 size_t cfg_utf8_check(const char *str, size_t len) {
   const unsigned char *s = (const unsigned char *)str;
   size_t i = 0;
