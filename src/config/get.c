@@ -45,9 +45,9 @@ static int wrong(const cfg_pin *p, const char *key, const cfg_node *n, int code,
                        "config key '%s' is %s from %s, which does not "
                        "fit %s",
                        full, what, where, cfg_type_want(want));
-  return roster__err(code, "config key '%s' is %s from %s; want %s%s%s%s", full,
-                     what, where, cfg_type_want(want), why ? " (" : "",
-                     why ? why : "", why ? ")" : "");
+  return roster__err(code, "config key '%s' is %s from %s; want %s%s%s", full,
+                     what, where, cfg_type_want(want), why ? ": " : "",
+                     why ? why : "");
 }
 
 int roster_config_string(const roster_config *cfg, const char *key,

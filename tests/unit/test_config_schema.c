@@ -135,8 +135,8 @@ static void test_every_problem(void **state) {
            p);
   assert_contains(all, w);
   assert_contains(all, "http.timeout: is an integer (10); want a duration "
-                       "(like \"250ms\", \"30s\", \"1h30m\") (a bare number "
-                       "needs a unit (ms, s, m, h, d))");
+                       "(like \"250ms\", \"30s\", \"1h30m\"): a bare number "
+                       "needs a unit (ms, s, m, h, d)");
   assert_contains(all, "database: is a list; want an object");
   assert_contains(all, "cache.size: is an integer (-5); want a size");
   assert_contains(all, "sizes cannot be negative");
