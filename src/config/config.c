@@ -73,17 +73,23 @@ void cfg_pin_drop(cfg_pin *p) {
 roster_config *cfg_view_new(cfg_snap *snap, const cfg_node *root,
                             const char *prefix) {
   roster_config *v = roster__calloc(1, sizeof *v);
-  char *pre = roster__strndup(prefix, strlen(prefix));
-  if (!v || !pre) {
-    roster__free(v);
-    roster__free(pre);
+  if (!v)
     return NULL;
+  if (*prefix) {
+    char *pre = roster__strndup(prefix, strlen(prefix));
+    if (!pre) {
+      roster__free(v);
+      return NULL;
+    }
+    v->prefix = pre;
+    v->own_prefix = true;
+  } else {
+    v->prefix = ""; /* the whole tree: nothing to copy */
   }
   cfg_snap_get(snap);
   v->is_view = true;
   v->snap = snap;
   v->root = root;
-  v->prefix = pre;
   return v;
 }
 
@@ -138,7 +144,8 @@ void roster_config_release(roster_config *view) {
   if (!view || !view->is_view)
     return;
   cfg_snap_put(view->snap);
-  roster__free(view->prefix);
+  if (view->own_prefix)
+    roster__free((char *)view->prefix);
   roster__free(view);
 }
 
@@ -192,19 +199,19 @@ static void free_schema(roster_config_field *f, size_t n) {
 }
 
 static void config_destroy(roster_config *cfg) {
-  free_strv(cfg->files);
-  roster__free(cfg->env_file);
-  roster__free(cfg->env_prefix);
-  free_strv(cfg->env);
-  free_strv(cfg->overrides);
-  roster__free(cfg->defaults_json);
-  free_schema(cfg->schema, cfg->nschema);
-  roster__free(cfg->errors);
-  pthread_mutex_destroy(&cfg->load_lock);
-  pthread_mutex_destroy(&cfg->err_lock);
-  pthread_mutex_destroy(&cfg->watch_lock);
-  pthread_cond_destroy(&cfg->watch_idle);
-  pthread_mutex_destroy(&cfg->sig_lock);
+  free_strv(cfg->live->files);
+  roster__free(cfg->live->env_file);
+  roster__free(cfg->live->env_prefix);
+  free_strv(cfg->live->env);
+  free_strv(cfg->live->overrides);
+  roster__free(cfg->live->defaults_json);
+  free_schema(cfg->live->schema, cfg->live->nschema);
+  roster__free(cfg->live->errors);
+  pthread_mutex_destroy(&cfg->live->load_lock);
+  pthread_mutex_destroy(&cfg->live->err_lock);
+  pthread_mutex_destroy(&cfg->live->watch_lock);
+  pthread_cond_destroy(&cfg->live->watch_idle);
+  pthread_mutex_destroy(&cfg->live->sig_lock);
   roster__free(cfg);
 }
 
@@ -317,34 +324,40 @@ roster_config *roster_config_new(const roster_config_options *opts) {
   const roster_config_options *o = opts ? opts : &none;
   if (check_opts(o))
     return NULL;
-  roster_config *cfg = roster__calloc(1, sizeof *cfg);
-  if (!cfg) {
+  /* the config and its live part in one block; a view has no live part */
+  struct whole {
+    roster_config c;
+    cfg_live l;
+  } *w = roster__calloc(1, sizeof *w);
+  if (!w) {
     roster__err(ROSTER_ENOMEM, "out of memory");
     return NULL;
   }
-  pthread_mutex_init(&cfg->load_lock, NULL);
-  pthread_mutex_init(&cfg->err_lock, NULL);
-  pthread_mutex_init(&cfg->watch_lock, NULL);
-  pthread_cond_init(&cfg->watch_idle, NULL);
-  pthread_mutex_init(&cfg->sig_lock, NULL);
+  roster_config *cfg = &w->c;
+  cfg->live = &w->l;
+  pthread_mutex_init(&cfg->live->load_lock, NULL);
+  pthread_mutex_init(&cfg->live->err_lock, NULL);
+  pthread_mutex_init(&cfg->live->watch_lock, NULL);
+  pthread_cond_init(&cfg->live->watch_idle, NULL);
+  pthread_mutex_init(&cfg->live->sig_lock, NULL);
   bool oom = false;
-  cfg->files = copy_strv(o->files, &cfg->nfiles, &oom);
-  cfg->env_file = roster_mem_strdup(o->env_file);
-  cfg->missing_ok = o->missing_ok;
+  cfg->live->files = copy_strv(o->files, &cfg->live->nfiles, &oom);
+  cfg->live->env_file = roster_mem_strdup(o->env_file);
+  cfg->live->missing_ok = o->missing_ok;
   if (o->env_prefix) {
     size_t n = strlen(o->env_prefix);
     while (n && o->env_prefix[n - 1] == '_')
       n--;
-    cfg->env_prefix = roster__strndup(o->env_prefix, n);
-    oom |= !cfg->env_prefix;
+    cfg->live->env_prefix = roster__strndup(o->env_prefix, n);
+    oom |= !cfg->live->env_prefix;
   }
-  cfg->env = copy_strv(o->env, NULL, &oom);
-  cfg->overrides = copy_strv(o->overrides, NULL, &oom);
-  cfg->defaults_json = roster_mem_strdup(o->defaults_json);
-  cfg->schema = copy_schema(o->schema, &cfg->nschema, &oom);
-  cfg->strict = o->strict;
-  oom |= (o->env_file && !cfg->env_file) ||
-         (o->defaults_json && !cfg->defaults_json);
+  cfg->live->env = copy_strv(o->env, NULL, &oom);
+  cfg->live->overrides = copy_strv(o->overrides, NULL, &oom);
+  cfg->live->defaults_json = roster_mem_strdup(o->defaults_json);
+  cfg->live->schema = copy_schema(o->schema, &cfg->live->nschema, &oom);
+  cfg->live->strict = o->strict;
+  oom |= (o->env_file && !cfg->live->env_file) ||
+         (o->defaults_json && !cfg->live->defaults_json);
   if (oom) {
     config_destroy(cfg);
     roster__err(ROSTER_ENOMEM, "out of memory");
@@ -360,10 +373,10 @@ void roster_config_free(roster_config *cfg) {
     roster_config_release(cfg);
     return;
   }
-  pthread_mutex_lock(&cfg->sig_lock);
-  uint64_t sig = cfg->sig_id;
-  cfg->sig_id = 0;
-  pthread_mutex_unlock(&cfg->sig_lock);
+  pthread_mutex_lock(&cfg->live->sig_lock);
+  uint64_t sig = cfg->live->sig_id;
+  cfg->live->sig_id = 0;
+  pthread_mutex_unlock(&cfg->live->sig_lock);
   if (sig)
     roster_signal_unwatch(sig);
   cfg_watches_free(cfg);
@@ -378,9 +391,9 @@ void roster_config_free(roster_config *cfg) {
 char *roster_config_errors(roster_config *cfg) {
   if (!cfg || cfg->is_view)
     return NULL;
-  pthread_mutex_lock(&cfg->err_lock);
-  char *e = roster_mem_strdup(cfg->errors);
-  pthread_mutex_unlock(&cfg->err_lock);
+  pthread_mutex_lock(&cfg->live->err_lock);
+  char *e = roster_mem_strdup(cfg->live->errors);
+  pthread_mutex_unlock(&cfg->live->err_lock);
   return e;
 }
 

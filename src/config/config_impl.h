@@ -117,6 +117,11 @@ bool cfg_arr_push(cfg_arena *a, cfg_node *arr, cfg_node *val);
 /* cfg_lookup follows a dotted key from root; digits index arrays. NULL if
  * absent. key "" is root itself. */
 const cfg_node *cfg_lookup(const cfg_node *root, const char *key);
+/* cfg_find_key is cfg_lookup for a key from a caller: it checks the key as
+ * it walks it, in one pass (-1: empty, an empty segment or too long; the
+ * caller runs cfg_key_check for the detail), else 0 and *out (NULL when
+ * missing). */
+int cfg_find_key(const cfg_node *root, const char *key, const cfg_node **out);
 /* cfg_set_path puts val at the dotted key below root (an object), making
  * objects on the way and replacing what is not one; an existing array is
  * indexed by a digit segment in range. false on OOM. */
@@ -266,14 +271,8 @@ void cfg_snap_put(cfg_snap *s);
 
 typedef struct cfg_watch cfg_watch;
 
-struct roster_config {
-  bool is_view;
-  /* a view: a pinned tree and the key of its root */
-  cfg_snap *snap;
-  const cfg_node *root;
-  char *prefix; /* "" for the whole tree */
-  /* a config */
-  cfg_snap *_Atomic cur;
+/* cfg_live: what only a loadable config has (a view has none of it). */
+typedef struct cfg_live {
   char **files;
   size_t nfiles;
   char *env_file;
@@ -300,6 +299,21 @@ struct roster_config {
   uint64_t sig_id;
   roster_config_reload_fn sig_fn;
   void *sig_arg;
+} cfg_live;
+
+/* roster_config: a view (small: one is made per acquire) or a config,
+ * whose tree is published in cur and whose sources and locks are in live
+ * (allocated with it). */
+struct roster_config {
+  bool is_view;
+  bool own_prefix; /* a view: prefix was allocated for it */
+  /* a view: a pinned tree and the key of its root */
+  cfg_snap *snap;
+  const cfg_node *root;
+  const char *prefix; /* "" (static) for the whole tree */
+  /* a config */
+  cfg_snap *_Atomic cur;
+  cfg_live *live;
 };
 
 /* A pinned tree for one getter call. */

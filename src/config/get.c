@@ -19,15 +19,20 @@ static const char *full_key(const cfg_pin *p, const char *key, char *buf,
 static int find(const roster_config *cfg, const char *key, const void *out,
                 cfg_pin *p, const cfg_node **n) {
   *n = NULL;
-  int rc = cfg_key_check("key", key, false);
+  if (!key || !out)
+    return !key ? cfg_key_check("key", key, false)
+                : roster__err(ROSTER_EINVAL,
+                              "config getter for '%.200s': "
+                              "out is NULL",
+                              key);
+  int rc = cfg_pin_take(cfg, p);
   if (rc)
     return rc;
-  if (!out)
-    return roster__err(ROSTER_EINVAL, "config getter for '%s': out is NULL",
-                       key);
-  if ((rc = cfg_pin_take(cfg, p)))
-    return rc;
-  const cfg_node *v = cfg_lookup(p->root, key);
+  const cfg_node *v;
+  if (cfg_find_key(p->root, key, &v) < 0) {
+    cfg_pin_drop(p);
+    return cfg_key_check("key", key, false);
+  }
   *n = v && v->kind != CFG_NULL ? v : NULL;
   return ROSTER_OK;
 }
@@ -262,19 +267,17 @@ int roster_config_list(const roster_config *cfg, const char *key, char ***out,
 }
 
 bool roster_config_has(const roster_config *cfg, const char *key) {
-  if (!cfg || !key || !*key ||
-      strnlen(key, ROSTER_CONFIG_KEY_MAX + 1) > ROSTER_CONFIG_KEY_MAX)
+  if (!cfg || !key)
     return false;
-  if (cfg->is_view) {
-    const cfg_node *n = cfg_lookup(cfg->root, key);
-    return n && n->kind != CFG_NULL;
-  }
+  const cfg_node *n;
+  if (cfg->is_view)
+    return cfg_find_key(cfg->root, key, &n) == 0 && n && n->kind != CFG_NULL;
   roster__thread_ensure();
   roster__rlock();
   cfg_snap *s = atomic_load_explicit(&cfg->cur, memory_order_acquire);
   ROSTER__TSAN_ACQUIRE(s);
-  const cfg_node *n = s ? cfg_lookup(s->root, key) : NULL;
-  bool has = n && n->kind != CFG_NULL;
+  bool has =
+      s && cfg_find_key(s->root, key, &n) == 0 && n && n->kind != CFG_NULL;
   roster__runlock();
   return has;
 }

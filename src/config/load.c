@@ -244,14 +244,15 @@ static void load_defaults(build *b) {
     cfg_problem_add(b->p, ROSTER_ENOMEM, "out of memory");
     return;
   }
-  if (!cfg_schema_defaults(b->a, cfg->schema, cfg->nschema, src, b->root))
+  if (!cfg_schema_defaults(b->a, cfg->live->schema, cfg->live->nschema, src,
+                           b->root))
     cfg_problem_add(b->p, ROSTER_ENOMEM, "out of memory");
-  if (!cfg->defaults_json)
+  if (!cfg->live->defaults_json)
     return;
   cfg_doc d = {.arena = b->a,
                .src = src,
-               .text = cfg->defaults_json,
-               .len = strlen(cfg->defaults_json)};
+               .text = cfg->live->defaults_json,
+               .len = strlen(cfg->live->defaults_json)};
   int rc = cfg_parse_json(&d);
   if (rc) {
     cfg_problem_add(b->p, rc, "defaults_json:%u:%u: %s", d.line, d.col, d.msg);
@@ -267,7 +268,7 @@ static void load_defaults(build *b) {
 static bool read_doc(build *b, const char *path, char **text, size_t *len) {
   char msg[600];
   int rc = cfg_read_file(path, text, len, msg, sizeof msg);
-  if (rc == ROSTER_ENOENT && b->cfg->missing_ok)
+  if (rc == ROSTER_ENOENT && b->cfg->live->missing_ok)
     return false;
   if (rc) {
     cfg_problem_add(b->p, rc == ROSTER_ENOMEM ? rc : ROSTER_EIO, "%s", msg);
@@ -277,7 +278,7 @@ static bool read_doc(build *b, const char *path, char **text, size_t *len) {
 }
 
 static void load_dotenv(build *b) {
-  const char *path = b->cfg->env_file;
+  const char *path = b->cfg->live->env_file;
   char *text;
   size_t len;
   if (!path || !read_doc(b, path, &text, &len))
@@ -320,7 +321,7 @@ static void load_file(build *b, const char *path) {
 }
 
 static void load_env(build *b) {
-  const char *prefix = b->cfg->env_prefix;
+  const char *prefix = b->cfg->live->env_prefix;
   if (!prefix)
     return;
   char key[ROSTER_CONFIG_KEY_MAX + 1];
@@ -361,14 +362,14 @@ static void load_env(build *b) {
 }
 
 static void load_overrides(build *b) {
-  if (!b->cfg->overrides)
+  if (!b->cfg->live->overrides)
     return;
   cfg_src *src = cfg_src_new(b->a, CFG_SRC_OVERRIDE, NULL);
   if (!src) {
     cfg_problem_add(b->p, ROSTER_ENOMEM, "out of memory");
     return;
   }
-  for (char **o = b->cfg->overrides; *o; o++) {
+  for (char **o = b->cfg->live->overrides; *o; o++) {
     const char *eq = strchr(*o, '=');
     char key[ROSTER_CONFIG_KEY_MAX + 1];
     snprintf(key, sizeof key, "%.*s", (int)(eq - *o), *o);
@@ -379,7 +380,7 @@ static void load_overrides(build *b) {
 /* build_tree fills s from cfg's sources; problems go to p. */
 static void build_tree(roster_config *cfg, cfg_snap *s, cfg_problems *p) {
   build b = {.cfg = cfg, .a = &s->arena, .p = p};
-  b.v.env = cfg->env ? cfg->env : environ;
+  b.v.env = cfg->live->env ? cfg->live->env : environ;
   b.v.dot = &b.dot;
   b.root = cfg_node_new(b.a, CFG_OBJ, NULL, 0, 0);
   if (!b.root) {
@@ -388,20 +389,21 @@ static void build_tree(roster_config *cfg, cfg_snap *s, cfg_problems *p) {
   }
   load_dotenv(&b); /* first: files may use its variables in ${} */
   load_defaults(&b);
-  for (size_t i = 0; i < cfg->nfiles; i++)
-    load_file(&b, cfg->files[i]);
+  for (size_t i = 0; i < cfg->live->nfiles; i++)
+    load_file(&b, cfg->live->files[i]);
   load_env(&b);
   load_overrides(&b);
   if (b.a->oom)
     cfg_problem_add(p, ROSTER_ENOMEM, "out of memory (config tree)");
   if (p->n == 0)
-    cfg_validate(cfg->schema, cfg->nschema, cfg->strict, b.root, p);
+    cfg_validate(cfg->live->schema, cfg->live->nschema, cfg->live->strict,
+                 b.root, p);
   s->root = b.root;
 }
 
 static bool on_loader(const roster_config *cfg) {
-  return atomic_load(&cfg->loading) &&
-         pthread_equal(atomic_load(&cfg->loader), pthread_self());
+  return atomic_load(&cfg->live->loading) &&
+         pthread_equal(atomic_load(&cfg->live->loader), pthread_self());
 }
 
 static void snap_retire(struct rcu_head *h) {
@@ -427,9 +429,9 @@ int cfg_load(roster_config *cfg, bool reload) {
                        "own callbacks",
                        fn);
   roster__thread_ensure();
-  pthread_mutex_lock(&cfg->load_lock);
-  atomic_store(&cfg->loader, pthread_self());
-  atomic_store(&cfg->loading, true);
+  pthread_mutex_lock(&cfg->live->load_lock);
+  atomic_store(&cfg->live->loader, pthread_self());
+  atomic_store(&cfg->live->loading, true);
   int rc = ROSTER_OK;
   if (reload && !atomic_load(&cfg->cur)) {
     rc = roster__err(ROSTER_ESTATE, "roster_config_reload: the config was "
@@ -445,21 +447,21 @@ int cfg_load(roster_config *cfg, bool reload) {
   build_tree(cfg, s, &p);
   if (p.n || p.oom) {
     char *joined = cfg_problems_join(&p);
-    pthread_mutex_lock(&cfg->err_lock);
-    roster__free(cfg->errors);
-    cfg->errors = joined;
-    pthread_mutex_unlock(&cfg->err_lock);
+    pthread_mutex_lock(&cfg->live->err_lock);
+    roster__free(cfg->live->errors);
+    cfg->live->errors = joined;
+    pthread_mutex_unlock(&cfg->live->err_lock);
     rc = cfg_problems_report(&p);
     cfg_problems_free(&p);
     cfg_snap_put(s);
     goto out;
   }
   cfg_problems_free(&p);
-  pthread_mutex_lock(&cfg->err_lock);
-  roster__free(cfg->errors);
-  cfg->errors = NULL;
-  pthread_mutex_unlock(&cfg->err_lock);
-  s->gen = ++cfg->gen;
+  pthread_mutex_lock(&cfg->live->err_lock);
+  roster__free(cfg->live->errors);
+  cfg->live->errors = NULL;
+  pthread_mutex_unlock(&cfg->live->err_lock);
+  s->gen = ++cfg->live->gen;
   ROSTER__TSAN_RELEASE(s);
   cfg_snap *old = atomic_exchange(&cfg->cur, s);
   if (old) {
@@ -470,8 +472,8 @@ int cfg_load(roster_config *cfg, bool reload) {
     roster__defer(&old->rcu, snap_retire);
   }
 out:
-  atomic_store(&cfg->loading, false);
-  pthread_mutex_unlock(&cfg->load_lock);
+  atomic_store(&cfg->live->loading, false);
+  pthread_mutex_unlock(&cfg->live->load_lock);
   return rc;
 }
 
@@ -484,8 +486,8 @@ static void on_sighup(int signo, void *arg) {
   (void)signo;
   roster_config *cfg = arg;
   int rc = roster_config_reload(cfg);
-  if (cfg->sig_fn)
-    cfg->sig_fn(cfg, rc, cfg->sig_arg);
+  if (cfg->live->sig_fn)
+    cfg->live->sig_fn(cfg, rc, cfg->live->sig_arg);
 }
 
 int roster_config_reload_on_sighup(roster_config *cfg,
@@ -493,16 +495,16 @@ int roster_config_reload_on_sighup(roster_config *cfg,
   if (!cfg || cfg->is_view)
     return roster__err(ROSTER_EINVAL, "roster_config_reload_on_sighup: %s",
                        cfg ? "a view cannot reload" : "cfg is NULL");
-  pthread_mutex_lock(&cfg->sig_lock);
+  pthread_mutex_lock(&cfg->live->sig_lock);
   int rc = ROSTER_OK;
-  if (cfg->sig_id) {
+  if (cfg->live->sig_id) {
     rc = roster__err(ROSTER_EEXIST, "the config already reloads on SIGHUP");
   } else {
-    cfg->sig_fn = fn;
-    cfg->sig_arg = arg;
-    rc = roster_signal_watch(SIGHUP, on_sighup, cfg, &cfg->sig_id);
+    cfg->live->sig_fn = fn;
+    cfg->live->sig_arg = arg;
+    rc = roster_signal_watch(SIGHUP, on_sighup, cfg, &cfg->live->sig_id);
   }
-  pthread_mutex_unlock(&cfg->sig_lock);
+  pthread_mutex_unlock(&cfg->live->sig_lock);
   return rc;
 }
 

@@ -158,8 +158,8 @@ static void check_field(const roster_config_field *f, const cfg_node *root,
   const char *why;
   int rc = measure(f, n, &v, &why);
   if (rc) {
-    cfg_problem_add(p, ROSTER_ECONSTRAINT, "%s: %s: is %s; want %s%s%s",
-                    where, f->key, cfg_describe(n, secret, what, sizeof what),
+    cfg_problem_add(p, ROSTER_ECONSTRAINT, "%s: %s: is %s; want %s%s%s", where,
+                    f->key, cfg_describe(n, secret, what, sizeof what),
                     cfg_type_want(f->type), why ? ": " : "", why ? why : "");
     return;
   }

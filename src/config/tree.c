@@ -300,6 +300,31 @@ const cfg_node *cfg_lookup(const cfg_node *root, const char *key) {
   return NULL;
 }
 
+int cfg_find_key(const cfg_node *root, const char *key, const cfg_node **out) {
+  const cfg_node *n = root;
+  const char *p = key;
+  size_t total = 0;
+  *out = NULL;
+  if (!*p)
+    return -1;
+  for (;;) {
+    const char *s = p;
+    while (*p && *p != '.')
+      p++;
+    size_t len = (size_t)(p - s);
+    total += len + 1;
+    if (len == 0 || total > ROSTER_CONFIG_KEY_MAX + 1)
+      return -1;
+    if (n)
+      n = child(n, s, len);
+    if (!*p)
+      break;
+    p++;
+  }
+  *out = n;
+  return 0;
+}
+
 bool cfg_set_path(cfg_arena *a, cfg_node *root, const char *key,
                   cfg_node *val) {
   cfg_node *n = root;

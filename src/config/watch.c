@@ -20,8 +20,8 @@ struct cfg_watch {
 };
 
 static bool loader_is_me(const roster_config *cfg) {
-  return atomic_load(&cfg->loading) &&
-         pthread_equal(atomic_load(&cfg->loader), pthread_self());
+  return atomic_load(&cfg->live->loading) &&
+         pthread_equal(atomic_load(&cfg->live->loader), pthread_self());
 }
 
 int roster_config_watch(roster_config *cfg, const char *prefix,
@@ -43,14 +43,14 @@ int roster_config_watch(roster_config *cfg, const char *prefix,
   }
   w->fn = fn;
   w->arg = arg;
-  pthread_mutex_lock(&cfg->watch_lock);
-  w->id = ++cfg->next_watch;
-  cfg_watch **pp = &cfg->watches;
+  pthread_mutex_lock(&cfg->live->watch_lock);
+  w->id = ++cfg->live->next_watch;
+  cfg_watch **pp = &cfg->live->watches;
   while (*pp)
     pp = &(*pp)->next;
   *pp = w;
   *id = w->id;
-  pthread_mutex_unlock(&cfg->watch_lock);
+  pthread_mutex_unlock(&cfg->live->watch_lock);
   return ROSTER_OK;
 }
 
@@ -59,30 +59,30 @@ int roster_config_unwatch(roster_config *cfg, uint64_t id) {
     return roster__err(ROSTER_EINVAL, "roster_config_unwatch: %s",
                        cfg ? "a view has no watches" : "cfg is NULL");
   bool me = loader_is_me(cfg);
-  pthread_mutex_lock(&cfg->watch_lock);
-  cfg_watch **pp = &cfg->watches;
+  pthread_mutex_lock(&cfg->live->watch_lock);
+  cfg_watch **pp = &cfg->live->watches;
   while (*pp && (*pp)->id != id)
     pp = &(*pp)->next;
   cfg_watch *w = *pp;
   if (!w) {
-    pthread_mutex_unlock(&cfg->watch_lock);
+    pthread_mutex_unlock(&cfg->live->watch_lock);
     return roster__err(ROSTER_ENOENT, "no config watch with id %llu",
                        (unsigned long long)id);
   }
   *pp = w->next;
-  while (cfg->running_watch == id && !me)
-    pthread_cond_wait(&cfg->watch_idle, &cfg->watch_lock);
-  pthread_mutex_unlock(&cfg->watch_lock);
+  while (cfg->live->running_watch == id && !me)
+    pthread_cond_wait(&cfg->live->watch_idle, &cfg->live->watch_lock);
+  pthread_mutex_unlock(&cfg->live->watch_lock);
   roster__free(w->prefix);
   roster__free(w);
   return ROSTER_OK;
 }
 
 void cfg_watches_free(roster_config *cfg) {
-  pthread_mutex_lock(&cfg->watch_lock);
-  cfg_watch *w = cfg->watches;
-  cfg->watches = NULL;
-  pthread_mutex_unlock(&cfg->watch_lock);
+  pthread_mutex_lock(&cfg->live->watch_lock);
+  cfg_watch *w = cfg->live->watches;
+  cfg->live->watches = NULL;
+  pthread_mutex_unlock(&cfg->live->watch_lock);
   while (w) {
     cfg_watch *nx = w->next;
     roster__free(w->prefix);
@@ -162,10 +162,10 @@ static bool under(const char *key, const char *prefix) {
 
 static bool watch_alive(roster_config *cfg, uint64_t id) {
   bool alive = false;
-  pthread_mutex_lock(&cfg->watch_lock);
-  for (cfg_watch *w = cfg->watches; w && !alive; w = w->next)
+  pthread_mutex_lock(&cfg->live->watch_lock);
+  for (cfg_watch *w = cfg->live->watches; w && !alive; w = w->next)
     alive = w->id == id;
-  pthread_mutex_unlock(&cfg->watch_lock);
+  pthread_mutex_unlock(&cfg->live->watch_lock);
   return alive;
 }
 
@@ -192,9 +192,9 @@ static void call(roster_config *cfg, roster_config *view, const change *c,
 }
 
 void cfg_notify(roster_config *cfg, cfg_snap *old, cfg_snap *nw) {
-  pthread_mutex_lock(&cfg->watch_lock);
-  bool any = cfg->watches != NULL;
-  pthread_mutex_unlock(&cfg->watch_lock);
+  pthread_mutex_lock(&cfg->live->watch_lock);
+  bool any = cfg->live->watches != NULL;
+  pthread_mutex_unlock(&cfg->live->watch_lock);
   if (!any)
     return;
   leaves lo = {0}, ln = {0};
@@ -224,9 +224,9 @@ void cfg_notify(roster_config *cfg, cfg_snap *old, cfg_snap *nw) {
   }
   uint64_t last = 0;
   char prefix[ROSTER_CONFIG_KEY_MAX + 1];
-  pthread_mutex_lock(&cfg->watch_lock);
+  pthread_mutex_lock(&cfg->live->watch_lock);
   for (;;) {
-    cfg_watch *w = cfg->watches;
+    cfg_watch *w = cfg->live->watches;
     while (w && w->id <= last)
       w = w->next;
     if (!w)
@@ -235,8 +235,8 @@ void cfg_notify(roster_config *cfg, cfg_snap *old, cfg_snap *nw) {
     snprintf(prefix, sizeof prefix, "%s", w->prefix);
     roster_config_change_fn fn = w->fn;
     void *arg = w->arg;
-    cfg->running_watch = w->id;
-    pthread_mutex_unlock(&cfg->watch_lock);
+    cfg->live->running_watch = w->id;
+    pthread_mutex_unlock(&cfg->live->watch_lock);
     for (size_t k = 0; k < nch; k++) {
       if (!under(ch[k].key, prefix))
         continue;
@@ -245,11 +245,11 @@ void cfg_notify(roster_config *cfg, cfg_snap *old, cfg_snap *nw) {
         break;
       call(cfg, view, &ch[k], fn, arg);
     }
-    pthread_mutex_lock(&cfg->watch_lock);
-    cfg->running_watch = 0;
-    pthread_cond_broadcast(&cfg->watch_idle);
+    pthread_mutex_lock(&cfg->live->watch_lock);
+    cfg->live->running_watch = 0;
+    pthread_cond_broadcast(&cfg->live->watch_idle);
   }
-  pthread_mutex_unlock(&cfg->watch_lock);
+  pthread_mutex_unlock(&cfg->live->watch_lock);
 out:
   roster_config_release(view);
   roster__free(ch);
