@@ -393,8 +393,9 @@ ROSTER_EXTERN int roster_config_register(roster *r, const char *ns,
  * Every URL is parsed and every scheme's driver found before anything is
  * declared: a malformed URL (ROSTER_EPARSE), a missing url (ROSTER_EINVAL)
  * or a scheme no compiled-in module serves (ROSTER_ENOTSUP, naming the
- * schemes that are) declares nothing; all such problems are listed. A
- * driver's own error stops at that entry (earlier ones stay declared).
+ * schemes and modules that are) declares nothing; all such problems are
+ * listed. A driver's own error stops at that entry (earlier ones stay
+ * declared). A string entry is the url itself (services: {db: "..."}).
  * Declaring again with the same URLs is a no-op (see roster_provide_url);
  * no "services" key declares nothing. URLs are redacted in every detail. */
 ROSTER_EXTERN int roster_config_provide_services(roster *r,
