@@ -169,7 +169,7 @@ static bool watch_alive(roster_config *cfg, uint64_t id) {
   return alive;
 }
 
-static void call(roster_config *cfg, roster_config *view, const change *c,
+static void call(roster_config *view, const change *c,
                  roster_config_change_fn fn, void *arg) {
   cfg_buf ov = {0}, nv = {0};
   char os[512], ns[512];
@@ -184,7 +184,6 @@ static void call(roster_config *cfg, roster_config *view, const change *c,
     ch.new_value = cfg_buf_str(&nv);
     ch.new_source = cfg_where(c->n, ns, sizeof ns);
   }
-  (void)cfg;
   if (!ov.oom && !nv.oom)
     fn(&ch, arg);
   cfg_buf_free(&ov);
@@ -243,7 +242,7 @@ void cfg_notify(roster_config *cfg, cfg_snap *old, cfg_snap *nw) {
       /* a callback that unwatched itself is not called again */
       if (!watch_alive(cfg, last))
         break;
-      call(cfg, view, &ch[k], fn, arg);
+      call(view, &ch[k], fn, arg);
     }
     pthread_mutex_lock(&cfg->live->watch_lock);
     cfg->live->running_watch = 0;
