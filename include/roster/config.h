@@ -384,6 +384,18 @@ ROSTER_EXTERN extern const roster_type roster_config_service_type;
 ROSTER_EXTERN int roster_config_register(roster *r, const char *ns,
                                          const char *name, roster_config *cfg);
 
+/* roster_config_provide declares the service (ns, name) (name NULL:
+ * ROSTER_CONFIG_NAME) whose instance is a config made from opts (copied
+ * now, as by roster_config_new): eager, loaded when the service starts (a
+ * failed load fails the start with the load's detail), so services that
+ * name it as a dependency get the loaded roster_config in their deps. The
+ * config lives until the provider goes (roster_free); a restart loads it
+ * again. Errors: those of roster_config_new (nothing is declared) and of
+ * roster_provide. */
+ROSTER_EXTERN int roster_config_provide(roster *r, const char *ns,
+                                        const char *name,
+                                        const roster_config_options *opts);
+
 /* roster_config_provide_services declares one service per entry of the
  * "services" object of cfg, in the default namespace, through
  * roster_provide_url: services.<name>.url picks the driver by its scheme,

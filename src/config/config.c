@@ -414,3 +414,40 @@ int roster_config_register(roster *r, const char *ns, const char *name,
   return roster_register(r, ns, name ? name : ROSTER_CONFIG_NAME,
                          &roster_config_service_type, cfg);
 }
+
+/* The config as a provider: arg is the config, made at declaration; the
+ * instance is that same config, loaded by create. Stopping keeps it (it is
+ * the provider's), freeing the provider frees it. */
+static int provider_create(void *arg, const roster_deps *deps, void **out) {
+  (void)deps;
+  int rc = roster_config_load(arg);
+  *out = rc == ROSTER_OK ? arg : NULL;
+  return rc;
+}
+
+static void provider_destroy(void *arg, void *instance) {
+  (void)arg;
+  (void)instance;
+}
+
+static void provider_free(void *arg) { roster_config_free(arg); }
+
+int roster_config_provide(roster *r, const char *ns, const char *name,
+                          const roster_config_options *opts) {
+  if (!r)
+    return roster__err(ROSTER_EINVAL, "roster_config_provide: registry is "
+                                      "NULL");
+  roster_config *cfg = roster_config_new(opts);
+  if (!cfg)
+    return roster_last_code();
+  int rc =
+      roster_provide(r, ns, name ? name : ROSTER_CONFIG_NAME,
+                     &(roster_provider){.type = &roster_config_service_type,
+                                        .create = provider_create,
+                                        .destroy = provider_destroy,
+                                        .arg = cfg,
+                                        .free_arg = provider_free});
+  if (rc)
+    roster_config_free(cfg); /* roster_provide kept nothing */
+  return rc;
+}

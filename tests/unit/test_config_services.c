@@ -226,11 +226,66 @@ static void test_config_as_service(void **state) {
   roster_free(r);
 }
 
+/* a service that depends on the config reads its port at create */
+static int web_create(void *arg, const roster_deps *deps, void **out) {
+  int64_t *port = arg;
+  roster_config *cfg = roster_deps_get(deps, "config");
+  if (!cfg)
+    return roster_error_set(ROSTER_ENOENT, "web: no config in deps");
+  int rc = roster_config_int(cfg, "http.port", 0, port);
+  *out = port;
+  return rc;
+}
+
+static void test_config_provider(void **state) {
+  (void)state;
+  char p[512];
+  assert_non_null(ct_write(p, sizeof p, "prov.yaml", "http: {port: 8443}\n"));
+  const char *files[] = {p, NULL};
+  roster *r = roster_new(NULL);
+  assert_ok(roster_config_provide(r, NULL, NULL,
+                                  &(roster_config_options){.files = files}));
+  int64_t port = 0;
+  static const char *const deps[] = {"config", NULL};
+  static const roster_type web_type = {.name = "web"};
+  assert_ok(roster_provide(r, NULL, "web",
+                           &(roster_provider){.type = &web_type,
+                                              .create = web_create,
+                                              .arg = &port,
+                                              .deps = deps}));
+  assert_ok(roster_start(r, LC_LONG_MS));
+  assert_int_equal(port, 8443);
+  void *c = NULL;
+  assert_ok(roster_get(r, NULL, "config", &roster_config_service_type, &c));
+  assert_int_equal(roster_config_generation(c), 1);
+  assert_ok(roster_shutdown(r, LC_LONG_MS));
+  /* the key is taken now; bad options declare nothing */
+  assert_rc(roster_config_provide(r, NULL, "config", NULL), ROSTER_EEXIST);
+  assert_rc(roster_config_provide(
+                r, NULL, "other",
+                &(roster_config_options){.env_prefix = "bad-prefix"}),
+            ROSTER_EINVAL);
+  assert_rc(roster_service_state(r, NULL, "other", &(roster_state){0}),
+            ROSTER_ENOENT);
+  assert_rc(roster_config_provide(NULL, NULL, NULL, NULL), ROSTER_EINVAL);
+  roster_free(r);
+
+  /* a config that does not load fails the start, with the load's detail */
+  ct_path(p, sizeof p, "absent.yaml");
+  r = roster_new(NULL);
+  assert_ok(roster_config_provide(r, NULL, NULL,
+                                  &(roster_config_options){.files = files}));
+  assert_rc(roster_start(r, LC_LONG_MS), ROSTER_EIO);
+  assert_contains(roster_last_error(), "absent.yaml");
+  roster_free(r);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_declare),
       cmocka_unit_test(test_nothing_declared_on_error),
       cmocka_unit_test(test_config_as_service),
+      cmocka_unit_test(test_config_provider),
   };
   return cmocka_run_group_tests(tests, setup, NULL);
 }
