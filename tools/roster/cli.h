@@ -15,4 +15,6 @@ typedef struct roster_cli_cmd {
   roster_cli_fn run;
 } roster_cli_cmd;
 
+int roster_cli_config(int argc, char **argv); /* cmd_config.c */
+
 #endif

@@ -14,6 +14,7 @@ static int cmd_version(int argc, char **argv);
 static const roster_cli_cmd commands[] = {
     {"help", "this list", cmd_help},
     {"version", "print roster's version", cmd_version},
+    {"config", "dump or check a configuration", roster_cli_config},
 };
 
 static int usage(FILE *f) {

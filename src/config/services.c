@@ -1,0 +1,192 @@
+/*
+ * services.c: declarative services. Each entry of the "services" object
+ * names a service; its url picks a driver by scheme (roster/driver.h) and
+ * its other leaves become the driver's options. Everything that can be
+ * checked without a driver (the entry's shape, the URL's syntax, whether a
+ * module serves the scheme) is checked for every entry before the first is
+ * declared, so a config with a typo in one URL declares nothing.
+ */
+#include "config_impl.h"
+
+/* entry_url finds the url of one entry: services.<name>.url, or the entry
+ * itself when it is a string (services: {db: "sqlite::memory:"}). */
+static const cfg_node *entry_url(const cfg_node *e) {
+  if (cfg_is_string(e))
+    return e;
+  if (e->kind != CFG_OBJ)
+    return NULL;
+  cfg_member *m = cfg_obj_find(e, "url", 3);
+  return m && cfg_is_string(m->val) ? m->val : NULL;
+}
+
+/* compiled_in writes "scheme (module), ..." for every registered driver
+ * into buf, or "none". */
+static const char *compiled_in(char *buf, size_t cap) {
+  char schemes[512];
+  roster_driver_schemes(schemes, sizeof schemes);
+  size_t o = 0;
+  buf[0] = '\0';
+  for (char *save = NULL, *sc = strtok_r(schemes, ", ", &save); sc;
+       sc = strtok_r(NULL, ", ", &save)) {
+    const roster_driver *d = roster_driver_find(sc);
+    int w = snprintf(buf + o, cap - o, "%s%s (module %s)", o ? ", " : "", sc,
+                     d && d->module ? d->module : "?");
+    if (w < 0 || (size_t)w >= cap - o)
+      break;
+    o += (size_t)w;
+  }
+  return *buf ? buf : "none";
+}
+
+/* precheck records what is wrong with one entry. */
+static void precheck(const char *name, size_t nlen, const cfg_node *e,
+                     cfg_problems *p) {
+  char where[512], what[160];
+  cfg_where(e, where, sizeof where);
+  if (nlen == 0 || nlen > ROSTER_NAME_MAX) {
+    cfg_problem_add(p, ROSTER_EINVAL,
+                    "%s: services: a service name must be "
+                    "1 to %d bytes",
+                    where, ROSTER_NAME_MAX);
+    return;
+  }
+  const cfg_node *u = entry_url(e);
+  if (!u) {
+    cfg_member *m = e->kind == CFG_OBJ ? cfg_obj_find(e, "url", 3) : NULL;
+    if (m)
+      cfg_problem_add(p, ROSTER_EINVAL,
+                      "%s: services.%.*s.url is %s; want a "
+                      "URL string",
+                      cfg_where(m->val, where, sizeof where), (int)nlen, name,
+                      cfg_describe(m->val, false, what, sizeof what));
+    else
+      cfg_problem_add(p, ROSTER_EINVAL,
+                      "%s: services.%.*s has no url (want "
+                      "services.%.*s.url: scheme://...)",
+                      where, (int)nlen, name, (int)nlen, name);
+    return;
+  }
+  cfg_where(u, where, sizeof where);
+  roster_url *url = NULL;
+  if (roster_url_parse(u->u.s.p, &url) != ROSTER_OK) {
+    cfg_problem_add(p, roster_last_code(), "%s: services.%.*s.url: %s", where,
+                    (int)nlen, name, roster_last_error());
+    return;
+  }
+  if (!roster_driver_find(url->scheme)) {
+    char have[512], shown[512];
+    roster_url_redact(u->u.s.p, shown, sizeof shown);
+    cfg_problem_add(p, ROSTER_ENOTSUP,
+                    "%s: services.%.*s: no module for URL "
+                    "scheme '%s' (%s) is compiled in; compiled in: %s",
+                    where, (int)nlen, name, url->scheme, shown,
+                    compiled_in(have, sizeof have));
+  }
+  roster_url_free(url);
+}
+
+typedef struct opts {
+  char **v; /* key, value, ..., NULL */
+  size_t n, cap;
+  bool oom;
+} opts;
+
+static int add_opt(const char *key, size_t klen, const cfg_node *n, void *arg) {
+  opts *o = arg;
+  if (klen == 3 && !memcmp(key, "url", 3))
+    return 0;
+  if (o->n + 3 > o->cap) {
+    size_t cap = o->cap ? o->cap * 2 : 16;
+    char **v = roster__realloc(o->v, cap * sizeof *v);
+    if (!v) {
+      o->oom = true;
+      return 1;
+    }
+    o->v = v;
+    o->cap = cap;
+  }
+  cfg_buf t = {0};
+  cfg_text(n, &t);
+  char *k = roster__strndup(key, klen);
+  char *val = t.oom ? NULL : roster__strndup(cfg_buf_str(&t), t.n);
+  cfg_buf_free(&t);
+  if (!k || !val) {
+    roster__free(k);
+    roster__free(val);
+    o->oom = true;
+    return 1;
+  }
+  o->v[o->n++] = k;
+  o->v[o->n++] = val;
+  o->v[o->n] = NULL;
+  return 0;
+}
+
+static void opts_free(opts *o) {
+  for (size_t i = 0; i < o->n; i++)
+    roster__free(o->v[i]);
+  roster__free(o->v);
+}
+
+/* declare one entry through its driver. */
+static int declare(roster *r, const char *name, size_t nlen,
+                   const cfg_node *e) {
+  char nm[ROSTER_NAME_MAX + 1];
+  snprintf(nm, sizeof nm, "%.*s", (int)nlen, name);
+  opts o = {0};
+  if (e->kind == CFG_OBJ && e->u.obj.n) {
+    cfg_buf key = {0};
+    if (cfg_walk(e, &key, add_opt, &o) < 0)
+      o.oom = true;
+    cfg_buf_free(&key);
+  }
+  int rc = o.oom ? roster__err(ROSTER_ENOMEM, "out of memory")
+                 : roster_provide_url(r, NULL, nm, entry_url(e)->u.s.p,
+                                      (const char *const *)o.v);
+  opts_free(&o);
+  return rc;
+}
+
+int roster_config_provide_services(roster *r, const roster_config *cfg) {
+  if (!r)
+    return roster__err(ROSTER_EINVAL, "roster_config_provide_services: "
+                                      "registry is NULL");
+  cfg_pin p;
+  int rc = cfg_pin_take(cfg, &p);
+  if (rc)
+    return rc;
+  /* drivers may take a while: hold the tree by reference instead */
+  cfg_snap *held = p.snap;
+  cfg_snap_get(held);
+  const cfg_node *s = cfg_lookup(p.root, "services");
+  char full[ROSTER_CONFIG_KEY_MAX + 16];
+  cfg_key_join(full, sizeof full, p.prefix, "services");
+  cfg_pin_drop(&p);
+  if (!s || s->kind == CFG_NULL) {
+    cfg_snap_put(held);
+    return ROSTER_OK;
+  }
+  if (s->kind != CFG_OBJ) {
+    char what[160], where[512];
+    rc = roster__err(ROSTER_ETYPE,
+                     "config key '%s' is %s from %s; want an "
+                     "object of services (name: {url: ...})",
+                     full, cfg_describe(s, false, what, sizeof what),
+                     cfg_where(s, where, sizeof where));
+    cfg_snap_put(held);
+    return rc;
+  }
+  cfg_problems probs = {0};
+  for (size_t i = 0; i < s->u.obj.n; i++)
+    precheck(s->u.obj.v[i].key, s->u.obj.v[i].klen, s->u.obj.v[i].val, &probs);
+  if (probs.n || probs.oom) {
+    rc = cfg_problems_report(&probs);
+    cfg_problems_free(&probs);
+    cfg_snap_put(held);
+    return rc;
+  }
+  for (size_t i = 0; i < s->u.obj.n && rc == ROSTER_OK; i++)
+    rc = declare(r, s->u.obj.v[i].key, s->u.obj.v[i].klen, s->u.obj.v[i].val);
+  cfg_snap_put(held);
+  return rc;
+}

@@ -1,0 +1,180 @@
+/*
+ * test_config_provenance.c: where each value came from, and redaction.
+ * Every kind of source as roster_config_source and the dump's provenance
+ * report it; the dump's shape with provenance; secrets redacted by key
+ * (password, secret, token, api_key, key, under a secret parent) and the
+ * password of any URL; ROSTER_CONFIG_DUMP_SECRETS; secret values kept out
+ * of error details.
+ */
+#include "config_testutil.h"
+
+#include <jansson.h>
+
+static void test_every_source(void **state) {
+  (void)state;
+  char j[512], y[512], t[512], e[512];
+  assert_non_null(ct_write(j, sizeof j, "p.json", "{\"j\": 1}"));
+  assert_non_null(ct_write(y, sizeof y, "p.yaml", "y:\n  deep: 2\n"));
+  assert_non_null(ct_write(t, sizeof t, "p.toml", "\n\n[tt]\nk = 3\n"));
+  assert_non_null(ct_write(e, sizeof e, "p.env", "# x\n\nAPP_DOT=4\n"));
+  const char *files[] = {j, y, t, NULL};
+  const char *env[] = {"APP_ENVV=5", NULL};
+  const char *ovr[] = {"ov=6", NULL};
+  roster_config_field schema[] = {{.key = "sch", .def = "7"}, {0}};
+  roster_config *c =
+      ct_load(&(roster_config_options){.files = files,
+                                       .env_file = e,
+                                       .env_prefix = "APP",
+                                       .env = env,
+                                       .overrides = ovr,
+                                       .defaults_json = "{\"dj\": 8}",
+                                       .schema = schema});
+  assert_non_null(c);
+  char w[600];
+  snprintf(w, sizeof w, "%s:1:7", j);
+  assert_string_equal(ct_src(c, "j"), w);
+  snprintf(w, sizeof w, "%s:2:9", y);
+  assert_string_equal(ct_src(c, "y.deep"), w);
+  snprintf(w, sizeof w, "%s:4:5", t);
+  assert_string_equal(ct_src(c, "tt.k"), w);
+  snprintf(w, sizeof w, "%s:3", e);
+  assert_string_equal(ct_src(c, "dot"), w);
+  assert_string_equal(ct_src(c, "envv"), "env APP_ENVV");
+  assert_string_equal(ct_src(c, "ov"), "override");
+  assert_string_equal(ct_src(c, "sch"), "default");
+  assert_string_equal(ct_src(c, "dj"), "default");
+  char buf[8];
+  assert_rc(roster_config_source(c, "missing", buf, sizeof buf), ROSTER_ENOENT);
+  assert_string_equal(buf, "");
+  assert_rc(roster_config_source(c, "j", NULL, 4), ROSTER_EINVAL);
+  /* a short buffer is cut, not overrun */
+  assert_ok(roster_config_source(c, "envv", buf, sizeof buf));
+  assert_string_equal(buf, "env APP");
+
+  /* the dump's provenance lists every leaf with the same text */
+  char *d = NULL;
+  assert_ok(roster_config_dump(c, ROSTER_CONFIG_DUMP_PROVENANCE, &d));
+  json_error_t err;
+  json_t *doc = json_loads(d, 0, &err);
+  assert_non_null(doc);
+  json_t *cfg = json_object_get(doc, "config");
+  json_t *prov = json_object_get(doc, "provenance");
+  assert_non_null(cfg);
+  assert_non_null(prov);
+  assert_int_equal(json_integer_value(json_object_get(cfg, "j")), 1);
+  assert_int_equal(json_object_size(prov), 8);
+  snprintf(w, sizeof w, "%s:2:9", y);
+  assert_string_equal(json_string_value(json_object_get(prov, "y.deep")), w);
+  assert_string_equal(json_string_value(json_object_get(prov, "envv")),
+                      "env APP_ENVV");
+  assert_string_equal(json_string_value(json_object_get(prov, "sch")),
+                      "default");
+  json_decref(doc);
+  roster_mem_free(d);
+  /* without the flag the dump is the tree itself, indented */
+  assert_ok(roster_config_dump(c, 0, &d));
+  assert_contains(d, "\n  \"j\": 1,");
+  assert_null(strstr(d, "provenance"));
+  roster_mem_free(d);
+  roster_config_free(c);
+}
+
+static void test_redaction(void **state) {
+  (void)state;
+  const char *yaml =
+      "database:\n"
+      "  url: postgresql://app:s3cret@db:5432/app?sslmode=require\n"
+      "  password: hunter2\n"
+      "  pool: {max: 8}\n"
+      "api_key: abc\n"
+      "auth:\n"
+      "  token: t0k\n"
+      "  client_secret: cs\n"
+      "  ssh.key: k\n"
+      "key: top\n"
+      "keys: [not, secret]\n"
+      "monkey: banana\n"
+      "secrets:\n"
+      "  a: 1\n"
+      "  b: [x, y]\n"
+      "cache: redis://:redispw@cache:6379/0\n"
+      "hook: https://example.com/h?token=qt&x=1\n"
+      "plain: not a url\n"
+      "port: 5432\n";
+  roster_config *v;
+  assert_ok(roster_config_parse(yaml, strlen(yaml), "yaml", "r.yaml", &v));
+  char *d = ct_dump_flags(v, 0);
+  assert_non_null(d);
+  assert_string_equal(
+      d, "{\"database\":{\"url\":\"postgresql://app:***@db:5432/"
+         "app?sslmode=require\",\"password\":\"***\",\"pool\":{\"max\":8}},"
+         "\"api_key\":\"***\",\"auth\":{\"token\":\"***\",\"client_secret\":"
+         "\"***\",\"ssh.key\":\"***\"},\"key\":\"***\",\"keys\":[\"not\","
+         "\"secret\"],\"monkey\":\"banana\",\"secrets\":{\"a\":\"***\",\"b\":["
+         "\"***\",\"***\"]},\"cache\":\"redis://:***@cache:6379/0\",\"hook\":"
+         "\"https://example.com/h?token=***&x=1\",\"plain\":\"not a url\","
+         "\"port\":5432}");
+  assert_null(strstr(d, "hunter2"));
+  assert_null(strstr(d, "s3cret"));
+  roster_mem_free(d);
+  /* asked for, the secrets are shown */
+  d = ct_dump_flags(v, ROSTER_CONFIG_DUMP_SECRETS);
+  assert_contains(d, "hunter2");
+  assert_contains(d, "app:s3cret@db");
+  roster_mem_free(d);
+  /* a view of a secret subtree stays redacted: the key above counts */
+  roster_config *sub;
+  assert_ok(roster_config_sub(v, "secrets", &sub));
+  d = ct_dump_flags(sub, ROSTER_CONFIG_DUMP_PROVENANCE);
+  assert_string_equal(d, "{\"config\":{\"a\":\"***\",\"b\":[\"***\",\"***\"]},"
+                         "\"provenance\":{\"a\":\"r.yaml:14:6\",\"b.0\":"
+                         "\"r.yaml:15:7\",\"b.1\":\"r.yaml:15:10\"}}");
+  roster_mem_free(d);
+  roster_config_release(sub);
+  /* the getters give the real value: redaction is for output */
+  assert_string_equal(ct_str(v, "database.password"), "hunter2");
+  /* error details never quote a secret */
+  int64_t n;
+  assert_rc(roster_config_int(v, "database.password", 0, &n), ROSTER_ETYPE);
+  assert_null(strstr(roster_last_error(), "hunter2"));
+  assert_contains(roster_last_error(), "a string (secret)");
+  assert_rc(roster_config_int(v, "plain", 0, &n), ROSTER_ETYPE);
+  assert_contains(roster_last_error(), "\"not a url\"");
+  roster_config_release(v);
+}
+
+static void test_environment_secrets(void **state) {
+  (void)state;
+  /* values from the environment are redacted by the same rules, and a
+   * value with invalid UTF-8 still dumps as valid JSON */
+  const char *env[] = {"APP_DB__PASSWORD=pw", "APP_DB__URL=mysql://u:pw@h/d",
+                       "APP_BIN=a\xff"
+                       "b",
+                       NULL};
+  roster_config *c =
+      ct_load(&(roster_config_options){.env_prefix = "APP", .env = env});
+  assert_non_null(c);
+  char *d = ct_dump_flags(c, ROSTER_CONFIG_DUMP_PROVENANCE);
+  assert_string_equal(
+      d, "{\"config\":{\"db\":{\"password\":\"***\",\"url\":\"mysql://u:***@h/"
+         "d\"},\"bin\":\"a\xef\xbf\xbd"
+         "b\"},\"provenance\":{\"db.password\":"
+         "\"env APP_DB__PASSWORD\",\"db.url\":\"env APP_DB__URL\",\"bin\":"
+         "\"env APP_BIN\"}}");
+  json_error_t err;
+  json_t *doc = json_loads(d, 0, &err);
+  assert_non_null(doc);
+  json_decref(doc);
+  roster_mem_free(d);
+  assert_rc(roster_config_dump(c, 0, NULL), ROSTER_EINVAL);
+  roster_config_free(c);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_every_source),
+      cmocka_unit_test(test_redaction),
+      cmocka_unit_test(test_environment_secrets),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
