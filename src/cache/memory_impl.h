@@ -37,18 +37,22 @@ enum { MC_F_LOCK = 1 }; /* a lock: never evicted */
 
 typedef struct mc_entry mc_entry;
 struct mc_entry {
+  /* What a read touches first, together: */
   struct cds_lfht_node node;
-  mc_entry *prev, *next;   /* the shard's circular list (shard lock) */
-  struct rcu_head rcu;
-  uint64_t hash;
   _Atomic int64_t expire;  /* on the store's clock, ms; 0 = never */
-  _Atomic int64_t num;     /* MC_INT: the counter */
   uint32_t klen;
   uint32_t vlen;           /* bytes of value after the key */
   uint8_t kind;
   uint8_t flags;
   _Atomic uint8_t ref;     /* CLOCK: read since the hand last passed */
-  unsigned char data[] __attribute__((aligned(8))); /* key, pad, value */
+  union {
+    struct {
+      mc_entry *prev, *next; /* the shard's circular list (shard lock) */
+    } l;
+    struct rcu_head rcu;     /* after it left the list, for reclaim */
+  } u;
+  unsigned char data[] __attribute__((aligned(8))); /* key, pad, value;
+                              an MC_INT's value is its _Atomic int64_t */
 };
 
 /* mc_slide: a sliding window's log, the value of an MC_SLIDE entry: a ring
@@ -63,6 +67,12 @@ typedef struct mc_shard {
   mc_entry *hand;   /* CLOCK hand; any entry of the list, NULL if empty */
   mc_entry *cursor; /* where the sweep goes on; NULL = at the hand */
   size_t count;
+  /* Entries out of the table, gathered into a batch (chained through
+   * u.l.next), then batches waiting for their grace period, oldest first:
+   * see mc_retire in memory.c. */
+  mc_entry *retired;
+  size_t nretired, retired_bytes;
+  struct mc_batch *pend_head, *pend_tail;
 } __attribute__((aligned(64))) mc_shard;
 
 typedef struct mc_ctr {
@@ -119,6 +129,11 @@ static inline mc_slide *mc_slide_of(mc_entry *e) {
   return (mc_slide *)(void *)mc_val(e);
 }
 
+/* mc_num: an MC_INT entry's counter (8-byte aligned, in the value). */
+static inline _Atomic int64_t *mc_num(mc_entry *e) {
+  return (_Atomic int64_t *)(void *)mc_val(e);
+}
+
 /* mc_charge: what an entry counts against max_bytes (stats.bytes). */
 static inline size_t mc_charge(size_t klen, size_t vlen) {
   return sizeof(mc_entry) + mc_voff(klen) + vlen;
@@ -170,17 +185,24 @@ static inline const char *mc_kind_phrase(uint8_t kind) {
 mc_entry *mc_find(mc *m, uint64_t h, const mc_key *k);
 /* mc_find_locked: mc_find with its own read section, under the shard lock. */
 mc_entry *mc_find_locked(mc *m, uint64_t h, const mc_key *k);
-/* mc_alloc makes an unpublished entry for key with vlen value bytes. */
-mc_entry *mc_alloc(uint64_t h, const void *key, size_t klen, uint8_t kind,
-                   size_t vlen);
-/* mc_put_locked publishes e in place of whatever holds its key (s locked);
- * true if it replaced a live entry. */
-void mc_put_locked(mc *m, mc_shard *s, mc_entry *e, const mc_key *k);
+/* mc_alloc makes an unpublished entry for key with vlen value bytes (an
+ * MC_INT gets its counter, 0). */
+mc_entry *mc_alloc(const void *key, size_t klen, uint8_t kind, size_t vlen);
+/* mc_put_locked publishes e (of hash h) in place of whatever holds its key
+ * (s locked). */
+void mc_put_locked(mc *m, mc_shard *s, mc_entry *e, uint64_t h,
+                   const mc_key *k);
 /* mc_remove_locked takes e out of the table and s's list and frees it
  * after a grace period; expired says which counter to bump (or neither:
  * a plain delete passes -1). */
 void mc_remove_locked(mc *m, mc_shard *s, mc_entry *e, int why);
 enum { MC_WHY_DEL = -1, MC_WHY_EXPIRED = 0, MC_WHY_EVICTED = 1 };
+/* mc_reap_shard frees s's batches whose grace period has passed, and
+ * starts one for entries still gathering (the maintenance thread). */
+void mc_reap_shard(mc_shard *s);
+/* mc_free_retired frees everything s has retired at once (close: there
+ * are no readers left). */
+void mc_free_retired(mc_shard *s);
 /* mc_after_write: eviction past the limits (s is the shard written,
  * unlocked; keep the entry just written) and table growth. */
 void mc_after_write(mc *m, mc_shard *s, mc_entry *keep);

@@ -10,7 +10,8 @@
  * calls cds_lfht_resize (that waits for grace periods, so never on a
  * caller's thread). The same thread walks every shard's list each sweep_ms
  * and frees the expired entries, a chunk of 256 at a time so writers are
- * never held off for long.
+ * never held off for long, and at least once a second frees the retired
+ * batches of shards that are no longer written (see mc_retire).
  */
 #include "memory_impl.h"
 
@@ -149,7 +150,7 @@ static void mc_grow(mc *m) {
   for (;;) {
     size_t n = atomic_load(&m->entries);
     unsigned long b = atomic_load(&m->buckets);
-    if (n > 2 * b) {
+    if (n > b) {
       unsigned long next = b;
       while (next < n)
         next <<= 1;
@@ -159,7 +160,7 @@ static void mc_grow(mc *m) {
     }
     atomic_store(&m->grow_wanted, false);
     /* A writer that saw the flag set meanwhile did not ask again. */
-    if (atomic_load(&m->entries) <= 2 * atomic_load(&m->buckets) ||
+    if (atomic_load(&m->entries) <= atomic_load(&m->buckets) ||
         atomic_exchange(&m->grow_wanted, true))
       return;
   }
@@ -176,7 +177,7 @@ static void mc_sweep(mc *m) {
       int64_t now = INT64_MIN;
       for (size_t j = 0; j < chunk && s->hand; j++) {
         mc_entry *e = s->cursor ? s->cursor : s->hand;
-        s->cursor = e->next;
+        s->cursor = e->u.l.next;
         if (mc_dead(m, e, &now))
           mc_remove_locked(m, s, e, MC_WHY_EXPIRED);
       }
@@ -206,9 +207,14 @@ static void *mc_main(void *arg) {
   sigfillset(&all);
   pthread_sigmask(SIG_BLOCK, &all, NULL); /* signals are the program's */
   roster__thread_ensure();
+  /* It wakes every tick to free retired batches nobody else frees (of
+   * shards no longer written), and sweeps when a sweep is due. */
+  int64_t tick = m->sweep_ms > 0 && m->sweep_ms < 1000 ? m->sweep_ms : 1000;
+  int64_t next_sweep = m->sweep_ms > 0 ? roster__cache_now_ms() + m->sweep_ms
+                                       : INT64_MAX;
+  unsigned ns = 1u << m->shard_bits;
   struct timespec next;
-  if (m->sweep_ms > 0)
-    deadline_after(&next, m->sweep_ms);
+  deadline_after(&next, tick);
   pthread_mutex_lock(&m->mlock);
   while (!m->stop) {
     if (atomic_load(&m->grow_wanted)) {
@@ -217,13 +223,16 @@ static void *mc_main(void *arg) {
       pthread_mutex_lock(&m->mlock);
       continue;
     }
-    int w = m->sweep_ms > 0
-                ? pthread_cond_timedwait(&m->mcond, &m->mlock, &next)
-                : pthread_cond_wait(&m->mcond, &m->mlock);
+    int w = pthread_cond_timedwait(&m->mcond, &m->mlock, &next);
     if (w == ETIMEDOUT && !m->stop) {
       pthread_mutex_unlock(&m->mlock);
-      mc_sweep(m);
-      deadline_after(&next, m->sweep_ms);
+      for (unsigned i = 0; i < ns; i++)
+        mc_reap_shard(&m->shards[i]);
+      if (roster__cache_now_ms() >= next_sweep) {
+        mc_sweep(m);
+        next_sweep = roster__cache_now_ms() + m->sweep_ms;
+      }
+      deadline_after(&next, tick);
       pthread_mutex_lock(&m->mlock);
     }
   }
@@ -328,14 +337,16 @@ void mc_close(void *impl) {
     mc_shard *s = &m->shards[i];
     while (s->hand) {
       mc_entry *e = s->hand;
-      s->hand = e->next == e ? NULL : e->next;
-      e->prev->next = e->next;
-      e->next->prev = e->prev;
+      mc_entry *next = e->u.l.next, *prev = e->u.l.prev;
+      s->hand = next == e ? NULL : next;
+      prev->u.l.next = next;
+      next->u.l.prev = prev;
       roster__rlock();
       cds_lfht_del(m->ht, &e->node);
       roster__runlock();
       roster__free(e);
     }
+    mc_free_retired(s);
     pthread_mutex_destroy(&s->lock);
   }
   /* Safe on roster's reclaim thread too (a registered cache's destroy):
@@ -359,7 +370,7 @@ int mc_clear(void *impl, const void *pattern, size_t plen, size_t *removed) {
     mc_entry *e = s->hand;
     int64_t now = INT64_MIN;
     for (size_t j = 0; j < n && e; j++) {
-      mc_entry *next = e->next; /* still linked after e goes */
+      mc_entry *next = e->u.l.next; /* still linked after e goes */
       if (!pattern || roster__cache_match(pattern, plen, e->data, e->klen)) {
         bool dead = mc_dead(m, e, &now);
         mc_remove_locked(m, s, e, dead ? MC_WHY_EXPIRED : MC_WHY_DEL);

@@ -26,7 +26,7 @@ int mc_lock_acquire(void *impl, const void *key, size_t klen,
     return ROSTER_EBUSY;
   }
   /* The lock reads as a bytes value holding the token, as on Redis. */
-  mc_entry *ne = mc_alloc(h, key, klen, MC_BYTES, TOKEN_LEN);
+  mc_entry *ne = mc_alloc(key, klen, MC_BYTES, TOKEN_LEN);
   if (!ne) {
     pthread_mutex_unlock(&s->lock);
     return roster__err(ROSTER_ENOMEM, "out of memory");
@@ -34,7 +34,7 @@ int mc_lock_acquire(void *impl, const void *key, size_t klen,
   memcpy(mc_val(ne), token, TOKEN_LEN);
   ne->flags = MC_F_LOCK;
   atomic_init(&ne->expire, now + ttl_ms);
-  mc_put_locked(m, s, ne, &k); /* replaces an expired holder, if any */
+  mc_put_locked(m, s, ne, h, &k); /* replaces an expired holder, if any */
   pthread_mutex_unlock(&s->lock);
   mc_after_write(m, s, ne);
   return ROSTER_OK;
@@ -116,12 +116,12 @@ int mc_rate_fixed(void *impl, const void *key, size_t klen, int64_t limit,
       rc = roster__err(ROSTER_ETYPE, "%s, not a fixed window's counter",
                        mc_kind_phrase(e->kind));
     } else {
-      int64_t n = atomic_load_explicit(&e->num, memory_order_relaxed);
+      int64_t n = atomic_load_explicit(mc_num(e), memory_order_relaxed);
       if (n == INT64_MAX) {
         rc = roster__err(ROSTER_ERANGE, "the window's counter is at its "
                          "largest value");
       } else {
-        atomic_store_explicit(&e->num, ++n, memory_order_relaxed);
+        atomic_store_explicit(mc_num(e), ++n, memory_order_relaxed);
         int64_t exp = atomic_load_explicit(&e->expire, memory_order_relaxed);
         if (!exp) {
           exp = now + window_ms;
@@ -132,13 +132,13 @@ int mc_rate_fixed(void *impl, const void *key, size_t klen, int64_t limit,
     }
   } else {
     /* A new window (replacing an expired one). */
-    made = mc_alloc(h, key, klen, MC_INT, 0);
+    made = mc_alloc(key, klen, MC_INT, 0);
     if (!made) {
       rc = roster__err(ROSTER_ENOMEM, "out of memory");
     } else {
-      atomic_init(&made->num, 1);
+      atomic_init(mc_num(made), 1);
       atomic_init(&made->expire, now + window_ms);
-      mc_put_locked(m, s, made, &k);
+      mc_put_locked(m, s, made, h, &k);
       fill(out, 1 <= limit, 1, limit, window_ms);
     }
   }
@@ -150,9 +150,9 @@ int mc_rate_fixed(void *impl, const void *key, size_t klen, int64_t limit,
 
 /* new_log makes a log entry of capacity cap holding the times of old (if
  * any) that are still in the window, newest first kept. */
-static mc_entry *new_log(uint64_t h, const mc_key *k, uint32_t cap,
+static mc_entry *new_log(const mc_key *k, uint32_t cap,
                          mc_entry *old, int64_t floor) {
-  mc_entry *e = mc_alloc(h, k->p, k->n, MC_SLIDE,
+  mc_entry *e = mc_alloc(k->p, k->n, MC_SLIDE,
                          sizeof(mc_slide) + (size_t)cap * sizeof(int64_t));
   if (!e)
     return NULL;
@@ -196,7 +196,7 @@ int mc_rate_sliding(void *impl, const void *key, size_t klen, int64_t limit,
   }
   if (!e || mc_slide_of(e)->cap != cap) {
     /* First request, or the limit changed: a log of the new size. */
-    made = new_log(h, &k, cap, e, floor);
+    made = new_log(&k, cap, e, floor);
     if (!made) {
       pthread_mutex_unlock(&s->lock);
       return roster__err(ROSTER_ENOMEM, "out of memory for a window of %"
@@ -205,7 +205,7 @@ int mc_rate_sliding(void *impl, const void *key, size_t klen, int64_t limit,
     if (e) /* the old log's expiry, until an allowed request moves it */
       atomic_init(&made->expire,
                   atomic_load_explicit(&e->expire, memory_order_relaxed));
-    mc_put_locked(m, s, made, &k);
+    mc_put_locked(m, s, made, h, &k);
     e = made;
   }
   mc_slide *sl = mc_slide_of(e);

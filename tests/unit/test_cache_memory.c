@@ -146,7 +146,7 @@ static void test_no_sweep(void **state) {
   roster_cache *c = open_mem(&(roster_cache_memory_options){.sweep_ms = -1});
   assert_non_null(c);
   roster_cache_key keys[10];
-  char names[10][8];
+  char names[10][16];
   for (int i = 0; i < 10; i++) {
     snprintf(names[i], sizeof names[i], "k%d", i);
     put(c, names[i], 10);
