@@ -332,7 +332,7 @@ ROSTER_EXTERN int roster_cache_clear(roster_cache *c, const void *pattern,
  * quiet; approximate while others write. */
 typedef struct roster_cache_stats {
   uint64_t entries;     /* keys held (memory: including expired keys not
-                           yet freed; Redis: the keys of this cache) */
+                           yet freed; Redis: its database's, DBSIZE) */
   uint64_t bytes;       /* memory: bytes held for keys, values and entry
                            overhead; Redis: the server's used_memory */
   uint64_t hits;        /* reads that found a value (Redis: server-wide
@@ -567,9 +567,10 @@ typedef struct roster_cache_backend {
                size_t *removed);
   /* stats: every field but loads and load_waits (the front end's). */
   int (*stats)(void *impl, roster_cache_stats *out);
-  /* lock_acquire: set key to token (32 hex digits) if absent, for ttl_ms;
-   * EBUSY if the key exists. lock_release / lock_extend: delete / re-TTL
-   * the key only if it holds token, atomically; ESTATE if it does not. */
+  /* lock_acquire: set key to token (32 hex digits, stored as a bytes
+   * value, so get_bytes reads the token) if absent, for ttl_ms; EBUSY if
+   * the key exists. lock_release / lock_extend: delete / re-TTL the key
+   * only if it holds token, atomically; ESTATE if it does not. */
   int (*lock_acquire)(void *impl, const void *key, size_t key_len,
                       const char *token, int64_t ttl_ms);
   int (*lock_release)(void *impl, const void *key, size_t key_len,
