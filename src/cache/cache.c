@@ -661,8 +661,8 @@ int roster_cache_set_json(roster_cache *c, const void *key, size_t key_len,
                      c->name);
   if (rc)
     return rc;
-  char *text;
-  size_t len;
+  char *text = NULL;
+  size_t len = 0;
   rc = roster__cache_json_text(value, &text, &len);
   if (rc)
     return roster__cache_fail(c, rc, "set_json", key, key_len);

@@ -496,8 +496,8 @@ static int json_load(void *arg, const void *key, size_t key_len,
   if (!v)
     return roster__err(ROSTER_EINVAL, "the loader returned ROSTER_OK but no "
                        "JSON value");
-  char *text;
-  size_t len;
+  char *text = NULL;
+  size_t len = 0;
   rc = roster__cache_json_text(v, &text, &len);
   json_decref(v);
   if (rc)

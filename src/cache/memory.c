@@ -483,7 +483,7 @@ static int mc_fill(mc *m, const void *key, size_t klen,
 static int mc_set(void *impl, const void *key, size_t klen,
                   const roster_cache_val *v, int64_t ttl_ms) {
   mc *m = impl;
-  mc_entry *e;
+  mc_entry *e = NULL;
   int rc = mc_fill(m, key, klen, v, ttl_ms, ttl_ms ? mc_clock(m) : 0, &e);
   if (rc)
     return rc;
