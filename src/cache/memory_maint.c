@@ -206,7 +206,12 @@ static void *mc_main(void *arg) {
   sigset_t all;
   sigfillset(&all);
   pthread_sigmask(SIG_BLOCK, &all, NULL); /* signals are the program's */
-  roster__thread_ensure();
+  /* Known to roster without taking one of the 64 counter shards (it counts
+   * nothing; they are better left to the program's threads), the way the
+   * reclaim thread is; liburcu-bp registers it on its first read section
+   * and forgets it at exit. */
+  roster__tls_state.registered = 1;
+  roster__tls_state.shard = ROSTER__SHARDS;
   /* It wakes every tick to free retired batches nobody else frees (of
    * shards no longer written), and sweeps when a sweep is due. */
   int64_t tick = m->sweep_ms > 0 && m->sweep_ms < 1000 ? m->sweep_ms : 1000;

@@ -30,8 +30,13 @@ static void t_lock(void **state) {
             ROSTER_EBUSY);
   assert_contains(roster_last_error(), "lock:job");
   assert_null(b.key);
-  assert_rc(roster_cache_lock_acquire(c, CS_K("lock:job"), ttl, 20, &b),
-            ROSTER_ETIMEDOUT);
+  roster_cache_lock l2 = {0};
+  assert_ok(roster_cache_lock_acquire(c, CS_K("lock:long"),
+                                      1000 * env->tick_ms, 0, &l2));
+  assert_rc(roster_cache_lock_acquire(c, CS_K("lock:long"), ttl, 20, &b),
+            ROSTER_ETIMEDOUT); /* held far longer than the wait */
+  assert_contains(roster_last_error(), "after waiting");
+  assert_ok(roster_cache_lock_release(&l2));
   /* the lock reads as a bytes value holding the holder's token */
   assert_ok(roster_cache_get_bytes(c, CS_K("lock:job"), &v));
   assert_bytes(&v, a.token, 32);
