@@ -39,7 +39,8 @@
  * Threads: a roster_cache may be used by any number of threads at once;
  * every call is thread-safe except roster_cache_free. Calls block only on
  * the backend (a Redis round trip; the memory backend never blocks a
- * reader). Callbacks (loaders) run on the calling thread with no cache or
+ * reader), lock_acquire on its wait, and get_or_set on another caller's
+ * loader. Callbacks (loaders) run on the calling thread with no cache or
  * roster lock held.
  *
  * Registry: a cache is a service like any other. Declare it from a URL
