@@ -20,5 +20,6 @@
 #include "roster/signal.h"
 #include "roster/pool.h"
 #include "roster/config.h"
+#include "roster/cache.h"
 
 #endif /* ROSTER_H */

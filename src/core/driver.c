@@ -25,6 +25,15 @@ typedef struct roster__urlrec {
   char *ns, *name, *url;
 } roster__urlrec;
 
+/* Built-in services' drivers (memory://, the cache in src/cache) are in
+ * the table from its first use, so no set-up call is needed; referencing
+ * them here also keeps them in a static link. */
+static pthread_once_t builtin_once = PTHREAD_ONCE_INIT;
+
+static void builtin_add(void) { table[ntable++] = &roster__memory_driver; }
+
+static inline void builtins(void) { pthread_once(&builtin_once, builtin_add); }
+
 static bool scheme_ok(const char *s) {
   if (!s || !*s || strlen(s) > 32 || !islower((unsigned char)s[0]))
     return false;
@@ -36,6 +45,7 @@ static bool scheme_ok(const char *s) {
 }
 
 int roster_driver_register(const roster_driver *d) {
+  builtins();
   if (!d)
     return roster__err(ROSTER_EINVAL, "driver is NULL");
   if (d->version != ROSTER_DRIVER_VERSION)
@@ -70,6 +80,7 @@ int roster_driver_register(const roster_driver *d) {
 }
 
 int roster_driver_unregister(const roster_driver *d) {
+  builtins();
   int rc = ROSTER_ENOENT;
   pthread_mutex_lock(&table_lock);
   for (size_t i = 0; i < ntable; i++)
@@ -87,6 +98,7 @@ int roster_driver_unregister(const roster_driver *d) {
 
 const roster_driver *roster_driver_find(const char *scheme) {
   const roster_driver *d = NULL;
+  builtins();
   if (!scheme)
     return NULL;
   pthread_mutex_lock(&table_lock);
@@ -105,6 +117,7 @@ char *roster_driver_schemes(char *buf, size_t cap) {
   if (!buf || !cap)
     return buf;
   const char *v[DRIVERS_MAX];
+  builtins();
   pthread_mutex_lock(&table_lock);
   size_t n = ntable;
   for (size_t i = 0; i < n; i++)

@@ -365,6 +365,9 @@ void roster__inst_reclaimed(struct roster__inst *inst);
  * else the creation's error (which may also be ROSTER_ENOENT: an unknown
  * dependency). Called on a lookup miss, outside read sections. */
 int roster__lc_materialize(roster *r, const roster__key *k, bool *provided);
+/* roster__memory_driver: the memory:// cache driver (src/cache), which the
+ * driver table holds from its first use (driver.c). */
+extern const roster_driver roster__memory_driver;
 /* roster__urls_free frees r's URL records (driver.c; roster_free). */
 void roster__urls_free(roster *r);
 /* roster__lc_free shuts down and frees r's lifecycle (roster_free). */

@@ -1,0 +1,512 @@
+/*
+ * bench_cache.c: how fast the cache service answers, each figure measured
+ * beside a baseline in the same run.
+ *
+ * Sections (one function each, run in order; see bench/README.md):
+ * - memory: roster_cache_get_bytes and roster_cache_set_bytes on the memory
+ *   backend, at 1 and 2 threads, beside a baseline written here: a chained
+ *   hash table (XXH3, grown at load factor 1) behind one pthread_mutex_t
+ *   that copies values in and out the way the cache does. Both hold the
+ *   same pre-generated keys ("key:%u") with 64-byte values and are driven
+ *   in the same shuffled order; every get checks the value it read.
+ * - redis: to come with the Redis backend (roster against redis-benchmark
+ *   with the same client count); it adds a section function and rows with
+ *   "clients" instead of "threads".
+ *
+ * Every measurement runs a fixed number of operations sized to last ~0.25 s
+ * (calibrated first), is repeated three times interleaved with its
+ * baseline, and the best (shortest) repeat is reported: ns_per_op = wall x
+ * threads / ops (one thread's time per operation), ops_per_sec = ops /
+ * wall. A program, not a test: ratios are printed, the exit code is 0
+ * unless an answer was wrong or a call failed.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
+#include <roster.h>
+
+enum { REPEATS = 3, MAX_THREADS = 2, VALUE_LEN = 64 };
+
+typedef struct settings {
+  bool json;
+  bool quick;
+  size_t sizes[2]; /* entries in the store, one run of the section each */
+  double target_s;
+} settings;
+
+static settings S;
+static uint64_t g_errors;
+static volatile uint64_t g_sink;
+
+static double now_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static void die(const char *what, const char *detail) {
+  fprintf(stderr, "roster-bench-cache: %s%s%s\n", what, detail ? ": " : "",
+          detail ? detail : "");
+  exit(1);
+}
+
+static void *xmalloc(size_t n) {
+  void *p = malloc(n);
+  if (!p)
+    die("out of memory", NULL);
+  return p;
+}
+
+/* ------------------------------------------------------------------ */
+/* Keys and values                                                     */
+
+typedef struct keyset {
+  char (*keys)[16];
+  size_t *lens;
+  uint32_t *perm; /* a fixed-seed shuffle of 0..n-1 */
+  size_t n;
+} keyset;
+
+static uint64_t xorshift64(uint64_t *s) {
+  uint64_t x = *s;
+  x ^= x << 13;
+  x ^= x >> 7;
+  x ^= x << 17;
+  return *s = x;
+}
+
+static void keyset_make(keyset *ks, size_t n) {
+  ks->n = n;
+  ks->keys = xmalloc(n * sizeof *ks->keys);
+  ks->lens = xmalloc(n * sizeof *ks->lens);
+  ks->perm = xmalloc(n * sizeof *ks->perm);
+  for (size_t i = 0; i < n; i++) {
+    ks->lens[i] = (size_t)snprintf(ks->keys[i], 16, "key:%zu", i);
+    ks->perm[i] = (uint32_t)i;
+  }
+  uint64_t s = 0x9e3779b97f4a7c15ull;
+  for (size_t i = n; i > 1; i--) {
+    size_t j = (size_t)(xorshift64(&s) % i);
+    uint32_t t = ks->perm[i - 1];
+    ks->perm[i - 1] = ks->perm[j];
+    ks->perm[j] = t;
+  }
+}
+
+static void keyset_free(keyset *ks) {
+  free(ks->keys);
+  free(ks->lens);
+  free(ks->perm);
+}
+
+/* The value of key i: its number, then a pattern, so a read can be
+ * checked. */
+static void value_of(unsigned char *v, uint32_t i) {
+  memcpy(v, &i, sizeof i);
+  for (int k = 4; k < VALUE_LEN; k++)
+    v[k] = (unsigned char)(i * 13u + (unsigned)k);
+}
+
+/* ------------------------------------------------------------------ */
+/* Baseline: a chained hash table behind one pthread_mutex_t           */
+
+typedef struct mx_node {
+  struct mx_node *next;
+  uint64_t hash;
+  size_t klen, vlen;
+  unsigned char *val; /* its own allocation, replaced on set */
+  char key[];
+} mx_node;
+
+typedef struct mxmap {
+  pthread_mutex_t lock;
+  mx_node **buckets;
+  size_t mask, count;
+} mxmap;
+
+static mxmap *mx_new(void) {
+  mxmap *t = xmalloc(sizeof *t);
+  pthread_mutex_init(&t->lock, NULL);
+  t->mask = 1023;
+  t->buckets = calloc(t->mask + 1, sizeof *t->buckets);
+  if (!t->buckets)
+    die("out of memory", NULL);
+  t->count = 0;
+  return t;
+}
+
+static void mx_free(mxmap *t) {
+  for (size_t b = 0; b <= t->mask; b++)
+    for (mx_node *n = t->buckets[b], *nx; n; n = nx) {
+      nx = n->next;
+      free(n->val);
+      free(n);
+    }
+  free(t->buckets);
+  pthread_mutex_destroy(&t->lock);
+  free(t);
+}
+
+static void mx_grow(mxmap *t) { /* lock held */
+  size_t nmask = (t->mask + 1) * 2 - 1;
+  mx_node **nb = calloc(nmask + 1, sizeof *nb);
+  if (!nb)
+    return;
+  for (size_t b = 0; b <= t->mask; b++)
+    for (mx_node *n = t->buckets[b], *nx; n; n = nx) {
+      nx = n->next;
+      n->next = nb[n->hash & nmask];
+      nb[n->hash & nmask] = n;
+    }
+  free(t->buckets);
+  t->buckets = nb;
+  t->mask = nmask;
+}
+
+/* mx_set stores a copy of the value (allocated outside the lock, as the
+ * cache allocates its entry outside its shard lock). */
+static int mx_set(mxmap *t, const char *key, size_t klen, const void *v,
+                  size_t vlen) {
+  uint64_t h = XXH3_64bits(key, klen);
+  unsigned char *copy = malloc(vlen);
+  if (!copy)
+    return -1;
+  memcpy(copy, v, vlen);
+  unsigned char *old = NULL;
+  pthread_mutex_lock(&t->lock);
+  mx_node **slot = &t->buckets[h & t->mask];
+  mx_node *n = *slot;
+  while (n && !(n->hash == h && n->klen == klen &&
+                memcmp(n->key, key, klen) == 0))
+    n = n->next;
+  if (n) {
+    old = n->val;
+    n->val = copy;
+    n->vlen = vlen;
+  } else {
+    n = malloc(sizeof *n + klen);
+    if (!n) {
+      pthread_mutex_unlock(&t->lock);
+      free(copy);
+      return -1;
+    }
+    n->hash = h;
+    n->klen = klen;
+    n->vlen = vlen;
+    n->val = copy;
+    memcpy(n->key, key, klen);
+    n->next = *slot;
+    *slot = n;
+    if (++t->count > t->mask + 1)
+      mx_grow(t);
+  }
+  pthread_mutex_unlock(&t->lock);
+  free(old);
+  return 0;
+}
+
+/* mx_get copies the value into out (cap bytes); its length or -1. */
+static long mx_get(mxmap *t, const char *key, size_t klen, void *out,
+                   size_t cap) {
+  uint64_t h = XXH3_64bits(key, klen);
+  long got = -1;
+  pthread_mutex_lock(&t->lock);
+  for (mx_node *n = t->buckets[h & t->mask]; n; n = n->next)
+    if (n->hash == h && n->klen == klen && memcmp(n->key, key, klen) == 0) {
+      if (n->vlen <= cap) {
+        memcpy(out, n->val, n->vlen);
+        got = (long)n->vlen;
+      }
+      break;
+    }
+  pthread_mutex_unlock(&t->lock);
+  return got;
+}
+
+/* ------------------------------------------------------------------ */
+/* The memory section                                                  */
+
+typedef enum impl { IMPL_MEMORY, IMPL_MUTEX } impl;
+typedef enum op { OP_GET, OP_SET } op;
+static const char *const impl_name[] = {"memory", "mutex_map"};
+static const char *const op_name[] = {"get", "set"};
+
+typedef struct work {
+  impl im;
+  op o;
+  roster_cache *c;
+  mxmap *t;
+  const keyset *ks;
+} work;
+
+typedef struct worker {
+  const work *w;
+  pthread_barrier_t *barrier;
+  unsigned id, threads;
+  uint64_t ops;
+  double t0, t1;
+  uint64_t errors;
+  uint64_t sink;
+} worker;
+
+static bool value_ok(const unsigned char *v, size_t len, uint32_t i) {
+  uint32_t got;
+  if (len != VALUE_LEN)
+    return false;
+  memcpy(&got, v, sizeof got);
+  return got == i && v[VALUE_LEN - 1] == (unsigned char)(i * 13u +
+                                                         VALUE_LEN - 1);
+}
+
+static void *worker_main(void *arg) {
+  worker *k = arg;
+  const work *w = k->w;
+  const keyset *ks = w->ks;
+  size_t n = ks->n;
+  size_t j = (n / k->threads) * k->id;
+  roster_cache_buf buf = {0};
+  unsigned char v[VALUE_LEN];
+  uint64_t errors = 0, sink = 0;
+  /* One untimed call: roster registers the thread with RCU lazily, and the
+   * buffer gets its memory. */
+  if (w->im == IMPL_MEMORY &&
+      roster_cache_get_bytes(w->c, ks->keys[0], ks->lens[0], &buf) !=
+          ROSTER_OK)
+    errors++;
+  pthread_barrier_wait(k->barrier);
+  k->t0 = now_s();
+  for (uint64_t i = 0; i < k->ops; i++) {
+    uint32_t idx = ks->perm[j];
+    if (++j == n)
+      j = 0;
+    const char *key = ks->keys[idx];
+    size_t klen = ks->lens[idx];
+    if (w->o == OP_GET) {
+      if (w->im == IMPL_MEMORY) {
+        int rc = roster_cache_get_bytes(w->c, key, klen, &buf);
+        errors += rc != ROSTER_OK || !value_ok(buf.data, buf.len, idx);
+        sink += buf.data[5];
+      } else {
+        long got = mx_get(w->t, key, klen, v, sizeof v);
+        errors += got < 0 || !value_ok(v, (size_t)got, idx);
+        sink += v[5];
+      }
+    } else {
+      value_of(v, idx);
+      int rc = w->im == IMPL_MEMORY
+                   ? roster_cache_set_bytes(w->c, key, klen, v, VALUE_LEN, 0)
+                   : mx_set(w->t, key, klen, v, VALUE_LEN);
+      errors += rc != 0;
+    }
+  }
+  k->t1 = now_s();
+  k->errors = errors;
+  k->sink = sink;
+  roster_cache_buf_close(&buf);
+  return NULL;
+}
+
+static double run_once(const work *w, unsigned threads, uint64_t ops) {
+  pthread_t tid[MAX_THREADS];
+  worker wk[MAX_THREADS];
+  pthread_barrier_t barrier;
+  pthread_barrier_init(&barrier, NULL, threads);
+  for (unsigned i = 0; i < threads; i++) {
+    wk[i] = (worker){.w = w, .barrier = &barrier, .id = i, .threads = threads,
+                     .ops = ops};
+    if (pthread_create(&tid[i], NULL, worker_main, &wk[i]) != 0)
+      die("pthread_create failed", NULL);
+  }
+  double t0 = 0, t1 = 0;
+  for (unsigned i = 0; i < threads; i++) {
+    pthread_join(tid[i], NULL);
+    if (i == 0 || wk[i].t0 < t0)
+      t0 = wk[i].t0;
+    if (i == 0 || wk[i].t1 > t1)
+      t1 = wk[i].t1;
+    g_sink += wk[i].sink;
+    if (wk[i].errors) {
+      fprintf(stderr, "roster-bench-cache: %s %s: %" PRIu64 " wrong answers "
+              "or failed calls (last roster error: %s)\n", impl_name[w->im],
+              op_name[w->o], wk[i].errors, roster_last_error());
+      g_errors += wk[i].errors;
+    }
+  }
+  pthread_barrier_destroy(&barrier);
+  /* Replaced entries are freed after a grace period: let that happen
+   * between runs, untimed, so a run's backlog does not land on the next. */
+  if (w->im == IMPL_MEMORY && w->o == OP_SET)
+    roster_reclaim_wait();
+  double wall = t1 - t0;
+  return wall > 1e-9 ? wall : 1e-9;
+}
+
+static uint64_t calibrate(const work *w, unsigned threads) {
+  uint64_t ops = 64;
+  for (;;) {
+    double t = run_once(w, threads, ops);
+    if (t >= S.target_s / 10 || ops >= (1ull << 34)) {
+      double want = (double)ops * S.target_s / t;
+      return want < 1 ? 1 : (uint64_t)want;
+    }
+    ops *= t < S.target_s / 100 ? 16 : 4;
+  }
+}
+
+typedef struct result {
+  const char *impl, *op;
+  unsigned threads;
+  size_t entries;
+  uint64_t ops;
+  double best, worst, ns_per_op, ops_per_sec;
+} result;
+
+#define MAX_RESULTS 32
+static result g_res[MAX_RESULTS];
+static size_t g_nres;
+
+static void print_result(const result *x) {
+  if (S.json) {
+    printf("{\"impl\":\"%s\",\"op\":\"%s\",\"threads\":%u,\"entries\":%zu,"
+           "\"value_bytes\":%d,\"ns_per_op\":%.2f,\"ops_per_sec\":%.0f,"
+           "\"ops\":%" PRIu64 ",\"best_of\":%d}\n",
+           x->impl, x->op, x->threads, x->entries, VALUE_LEN, x->ns_per_op,
+           x->ops_per_sec, x->ops, REPEATS);
+  } else {
+    printf("%-10s %-5s %7u %8zu %10.1f %12.0f %6.0f%%\n", x->impl, x->op,
+           x->threads, x->entries, x->ns_per_op, x->ops_per_sec,
+           100.0 * (x->worst - x->best) / x->best);
+  }
+  fflush(stdout);
+}
+
+static void measure_pair(const work *wa, const work *wb, unsigned threads) {
+  const work *ws[2] = {wa, wb};
+  uint64_t ops[2];
+  double best[2] = {0, 0}, worst[2] = {0, 0};
+  for (int k = 0; k < 2; k++)
+    ops[k] = calibrate(ws[k], threads);
+  for (int rep = 0; rep < REPEATS; rep++)
+    for (int k = 0; k < 2; k++) {
+      double t = run_once(ws[k], threads, ops[k]);
+      if (rep == 0 || t < best[k])
+        best[k] = t;
+      if (rep == 0 || t > worst[k])
+        worst[k] = t;
+    }
+  for (int k = 0; k < 2; k++) {
+    if (g_nres == MAX_RESULTS)
+      die("too many results", NULL);
+    result *x = &g_res[g_nres++];
+    uint64_t total = ops[k] * threads;
+    *x = (result){impl_name[ws[k]->im], op_name[ws[k]->o], threads,
+                  ws[k]->ks->n, total, best[k], worst[k],
+                  best[k] * 1e9 * threads / (double)total,
+                  (double)total / best[k]};
+    print_result(x);
+  }
+}
+
+static const result *find(const char *im, const char *o, unsigned threads,
+                          size_t entries) {
+  for (size_t i = 0; i < g_nres; i++)
+    if (!strcmp(g_res[i].impl, im) && !strcmp(g_res[i].op, o) &&
+        g_res[i].threads == threads && g_res[i].entries == entries)
+      return &g_res[i];
+  return NULL;
+}
+
+static void memory_size(size_t entries) {
+  keyset ks;
+  keyset_make(&ks, entries);
+  roster_cache *c = NULL;
+  if (roster_cache_memory_new(NULL, &(roster_cache_options){.name = "bench"},
+                              &c) != ROSTER_OK)
+    die("roster_cache_memory_new", roster_last_error());
+  mxmap *t = mx_new();
+  unsigned char v[VALUE_LEN];
+  for (size_t i = 0; i < ks.n; i++) {
+    value_of(v, (uint32_t)i);
+    if (roster_cache_set_bytes(c, ks.keys[i], ks.lens[i], v, VALUE_LEN, 0))
+      die("roster_cache_set_bytes", roster_last_error());
+    if (mx_set(t, ks.keys[i], ks.lens[i], v, VALUE_LEN))
+      die("baseline set failed", NULL);
+  }
+  roster_reclaim_wait();
+  for (int o = OP_GET; o <= OP_SET; o++)
+    for (unsigned th = 1; th <= MAX_THREADS; th++) {
+      work wm = {IMPL_MEMORY, (op)o, c, NULL, &ks};
+      work wb = {IMPL_MUTEX, (op)o, NULL, t, &ks};
+      measure_pair(&wm, &wb, th);
+    }
+  roster_cache_free(c);
+  mx_free(t);
+  keyset_free(&ks);
+  roster_reclaim_wait();
+}
+
+static void section_memory(void) {
+  if (!S.json)
+    printf("%-10s %-5s %7s %8s %10s %12s %7s\n", "impl", "op", "threads",
+           "entries", "ns/op", "ops/s", "spread");
+  for (int i = 0; i < 2; i++)
+    memory_size(S.sizes[i]);
+
+  /* Ratios, to stderr with --json (stdout holds only the rows). */
+  FILE *f = S.json ? stderr : stdout;
+  fprintf(f, "\nratios (memory backend / mutex map, ops/s; >1 is faster):\n");
+  for (int i = 0; i < 2; i++)
+    for (int o = OP_GET; o <= OP_SET; o++)
+      for (unsigned th = 1; th <= MAX_THREADS; th++) {
+        const result *a = find("memory", op_name[o], th, S.sizes[i]);
+        const result *b = find("mutex_map", op_name[o], th, S.sizes[i]);
+        if (a && b)
+          fprintf(f, "  %-3s, %zu entries, %u thread%s: %.2fx\n", op_name[o],
+                  S.sizes[i], th, th > 1 ? "s" : "",
+                  a->ops_per_sec / b->ops_per_sec);
+      }
+  for (int i = 0; i < 2; i++) {
+    const result *g1 = find("memory", "get", 1, S.sizes[i]);
+    const result *g2 = find("memory", "get", 2, S.sizes[i]);
+    if (g1 && g2)
+      fprintf(f, "  memory get, %zu entries, 2 threads / 1 thread: %.2fx "
+              "(2.0 is perfect scaling; needs two idle cores)\n", S.sizes[i],
+              g2->ops_per_sec / g1->ops_per_sec);
+  }
+}
+
+int main(int argc, char **argv) {
+  for (int i = 1; i < argc; i++) {
+    if (!strcmp(argv[i], "--json"))
+      S.json = true;
+    else if (!strcmp(argv[i], "--quick"))
+      S.quick = true;
+    else {
+      fprintf(stderr, "usage: %s [--json] [--quick]\n", argv[0]);
+      return 2;
+    }
+  }
+  S.sizes[0] = S.quick ? 1000 : 10000;
+  S.sizes[1] = S.quick ? 10000 : 100000;
+  S.target_s = S.quick ? 0.01 : 0.25;
+  double t0 = now_s();
+  fprintf(S.json ? stderr : stdout,
+          "roster-bench-cache: %zu and %zu keys, %d-byte values, best of %d\n",
+          S.sizes[0], S.sizes[1], VALUE_LEN, REPEATS);
+  section_memory();
+  fprintf(stderr, "\nroster-bench-cache: done in %.1f s\n", now_s() - t0);
+  return g_errors ? 1 : 0;
+}

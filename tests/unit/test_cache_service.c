@@ -1,0 +1,341 @@
+/*
+ * test_cache_service.c: the cache as a service and its backend contract.
+ *
+ * - The backend table: version and required operations checked at
+ *   registration, schemes, re-registration, unregistration.
+ * - roster_cache_open's errors (unknown scheme, malformed URL).
+ * - Registry integration: memory:// through roster_provide_url and
+ *   roster_cache_provide, typed lookups, namespaces, the same URL twice, a
+ *   bad option refused at declaration, a registered instance destroyed by
+ *   roster_free.
+ * - Redis's glob semantics of roster_cache_clear, case by case.
+ * - The conformance suite again, over a backend registered through the
+ *   vtable that is the memory store flagged ROSTER_CACHE_SHARED, with peer
+ *   handles on one store standing for processes: this runs get_or_set's
+ *   cross-process path (the load lock, waiters polling) that a Redis
+ *   backend takes.
+ */
+#include "cache_suite.h"
+
+#include "cache/cache_impl.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+
+/* ---- a shared store over the memory backend ------------------------- */
+
+static _Atomic int64_t now_ms = 5000000;
+
+static int64_t test_clock(void *arg) {
+  (void)arg;
+  return atomic_load(&now_ms);
+}
+
+/* Peers share one memory store: it is closed with its last handle. */
+static pthread_mutex_t refs_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+  void *impl;
+  int refs;
+} refs[16];
+
+static void shm_close(void *impl) {
+  pthread_mutex_lock(&refs_lock);
+  for (int i = 0; i < 16; i++)
+    if (refs[i].impl == impl && --refs[i].refs == 0) {
+      refs[i].impl = NULL;
+      roster__memory_backend.close(impl);
+    }
+  pthread_mutex_unlock(&refs_lock);
+}
+
+static void shm_hold(void *impl) {
+  pthread_mutex_lock(&refs_lock);
+  int i = 0;
+  while (i < 16 && refs[i].impl != impl)
+    i++;
+  if (i == 16)
+    for (i = 0; i < 16 && refs[i].impl; i++) {
+    }
+  refs[i].impl = impl;
+  refs[i].refs++;
+  pthread_mutex_unlock(&refs_lock);
+}
+
+static roster_cache_backend shm_backend;
+
+static roster_cache *shm_new(void *impl) {
+  roster_cache *c = NULL;
+  shm_hold(impl);
+  roster_cache_options o = {.name = "shm", .load_lock_ttl_ms = 60000};
+  if (roster_cache_new(&shm_backend, impl, &o, &c) != ROSTER_OK) {
+    shm_close(impl);
+    return NULL;
+  }
+  return c;
+}
+
+static roster_cache *shm_open(const cache_suite_env *env) {
+  (void)env;
+  void *impl = NULL;
+  roster_cache_memory_options mo = {.clock_ms = test_clock};
+  if (roster__memory_open_with(&mo, &impl) != ROSTER_OK)
+    return NULL;
+  return shm_new(impl);
+}
+
+static roster_cache *shm_peer(const cache_suite_env *env, roster_cache *c) {
+  (void)env;
+  return shm_new(c->impl); /* the tests may look inside the handle */
+}
+
+static void shm_advance(const cache_suite_env *env, roster_cache *c,
+                        int64_t ms) {
+  (void)env;
+  (void)c;
+  atomic_fetch_add(&now_ms, ms);
+}
+
+static const cache_suite_env shared_env = {
+    .name = "shared memory",
+    .open = shm_open,
+    .open_peer = shm_peer,
+    .advance = shm_advance,
+    .tick_ms = 1000,
+};
+
+/* ---- the backend table ---------------------------------------------- */
+
+static void test_backend_table(void **state) {
+  (void)state;
+  const roster_cache_backend *mem = roster_cache_backend_find("memory");
+  assert_non_null(mem);
+  assert_ptr_equal(roster_cache_backend_find("MEMORY"), mem);
+  assert_null(roster_cache_backend_find("nope"));
+  assert_null(roster_cache_backend_find(NULL));
+
+  roster_cache_backend be = *mem;
+  be.scheme = "memory";
+  assert_rc(roster_cache_backend_register(&be), ROSTER_EEXIST);
+  assert_ok(roster_cache_backend_register(mem)); /* again: a no-op */
+  be.scheme = "test-kv";
+  be.version = 9;
+  assert_rc(roster_cache_backend_register(&be), ROSTER_EINVAL);
+  assert_contains(roster_last_error(), "version 9");
+  be.version = ROSTER_CACHE_BACKEND_VERSION;
+  be.scheme = "Bad";
+  assert_rc(roster_cache_backend_register(&be), ROSTER_EINVAL);
+  be.scheme = NULL;
+  assert_rc(roster_cache_backend_register(&be), ROSTER_EINVAL);
+  be.scheme = "test-kv";
+  be.lock_release = NULL;
+  assert_rc(roster_cache_backend_register(&be), ROSTER_EINVAL);
+  assert_contains(roster_last_error(), "lock_release");
+  be.lock_release = mem->lock_release;
+  be.open = NULL; /* required to register, not for roster_cache_new */
+  assert_rc(roster_cache_backend_register(&be), ROSTER_EINVAL);
+  assert_contains(roster_last_error(), "open");
+  assert_rc(roster_cache_backend_register(NULL), ROSTER_EINVAL);
+  assert_null(roster_cache_backend_find("test-kv"));
+  be.open = mem->open;
+  assert_ok(roster_cache_backend_register(&be));
+  assert_ptr_equal(roster_cache_backend_find("test-kv"), &be);
+  roster_cache *c = NULL;
+  assert_ok(roster_cache_open("test-kv://kv1", NULL, NULL, &c));
+  assert_string_equal(roster_cache_scheme(c), "test-kv");
+  assert_string_equal(roster_cache_name(c), "kv1");
+  assert_ok(roster_cache_set_int(c, CS_K("n"), 3, 0));
+  assert_ok(roster_cache_backend_unregister(&be));
+  assert_rc(roster_cache_backend_unregister(&be), ROSTER_ENOENT);
+  assert_null(roster_cache_backend_find("test-kv"));
+  int64_t n = 0;
+  assert_ok(roster_cache_get_int(c, CS_K("n"), &n)); /* still works */
+  assert_int_equal(n, 3);
+  roster_cache_free(c);
+
+  /* roster_cache_new checks the vtable the same way */
+  be.lock_extend = NULL;
+  assert_rc(roster_cache_new(&be, NULL, NULL, &c), ROSTER_EINVAL);
+  assert_null(c);
+  assert_rc(roster_cache_new(NULL, NULL, NULL, &c), ROSTER_EINVAL);
+  assert_rc(roster_cache_new(mem, NULL, NULL, NULL), ROSTER_EINVAL);
+}
+
+static void test_open_errors(void **state) {
+  (void)state;
+  roster_cache *c = (roster_cache *)&c;
+  assert_rc(roster_cache_open("mongodb://u:pw@h/db", NULL, NULL, &c),
+            ROSTER_ENOTSUP);
+  assert_null(c);
+  assert_contains(roster_last_error(), "'mongodb'");
+  assert_contains(roster_last_error(), "memory");
+  assert_null(strstr(roster_last_error(), ":pw@"));
+  assert_rc(roster_cache_open("memory://x:70000", NULL, NULL, &c),
+            ROSTER_EPARSE);
+  assert_rc(roster_cache_open("", NULL, NULL, &c), ROSTER_EINVAL);
+  assert_rc(roster_cache_open(NULL, NULL, NULL, &c), ROSTER_EINVAL);
+  assert_null(c);
+}
+
+/* ---- registry integration ------------------------------------------- */
+
+static void test_provide_url(void **state) {
+  (void)state;
+  assert_non_null(roster_driver_find("memory"));
+  char schemes[256];
+  assert_contains(roster_driver_schemes(schemes, sizeof schemes), "memory");
+  roster *r = roster_new(NULL);
+  assert_non_null(r);
+  assert_ok(roster_provide_url(r, NULL, "sessions",
+                               "memory://sessions?max_entries=1000", NULL));
+  /* the same URL again: the same service */
+  assert_ok(roster_provide_url(r, NULL, "sessions",
+                               "memory://sessions?max_entries=1000", NULL));
+  assert_rc(roster_provide_url(r, NULL, "sessions", "memory://sessions", NULL),
+            ROSTER_EEXIST);
+  roster_cache *c = NULL, *again = NULL;
+  assert_ok(roster_cache_get(r, "sessions", &c));
+  assert_non_null(c);
+  assert_string_equal(roster_cache_name(c), "sessions");
+  assert_ok(roster_cache_set_bytes(c, CS_K("user:1"), "ada", 3, 0));
+  assert_ok(roster_cache_get(r, "sessions", &again));
+  assert_ptr_equal(c, again);
+  roster_cache_stats s;
+  assert_ok(roster_cache_stats_get(c, &s));
+  assert_int_equal(s.max_entries, 1000);
+  assert_int_equal(s.entries, 1);
+  char url[128];
+  assert_ok(roster_service_url(r, NULL, "sessions", url, sizeof url));
+  assert_string_equal(url, "memory://sessions?max_entries=1000");
+  /* the service is healthy (roster_cache_type's health) */
+  roster_state st;
+  assert_ok(roster_service_state(r, NULL, "sessions", &st));
+  assert_int_equal(st, ROSTER_STATE_READY);
+
+  /* options from the configuration entry; a bad one fails at once */
+  static const char *const opts[] = {"max_bytes", "1m", NULL};
+  assert_ok(roster_provide_url(r, "tenant", "cache", "memory://t", opts));
+  assert_ok(roster_cache_get_ns(r, "tenant", "cache", &c));
+  assert_ok(roster_cache_stats_get(c, &s));
+  assert_int_equal(s.max_bytes, 1024 * 1024);
+  assert_rc(roster_cache_get(r, "cache", &c), ROSTER_ENOENT);
+  assert_null(c);
+  static const char *const bad[] = {"max_entries", "many", NULL};
+  assert_rc(roster_provide_url(r, NULL, "b1", "memory://b1", bad),
+            ROSTER_EINVAL);
+  assert_contains(roster_last_error(), "max_entries");
+  assert_contains(roster_last_error(), "'b1'");
+  assert_rc(roster_provide_url(r, NULL, "b2", "memory://b2?size=3", NULL),
+            ROSTER_EINVAL);
+  assert_false(roster_has(r, NULL, "b1"));
+  assert_rc(roster_service_state(r, NULL, "b2", &st), ROSTER_ENOENT);
+
+  /* not a cache */
+  assert_ok(roster_register(r, NULL, "counter", &tu_counter_type, NULL));
+  assert_rc(roster_cache_get(r, "counter", &c), ROSTER_ETYPE);
+  assert_null(c);
+  assert_rc(roster_cache_get(r, "sessions", NULL), ROSTER_EINVAL);
+  assert_rc(roster_cache_get(NULL, "sessions", &c), ROSTER_EINVAL);
+
+  /* roster_cache_provide directly, and a started registry's shutdown */
+  assert_ok(roster_cache_provide(r, NULL, "direct", "memory://d", NULL));
+  assert_rc(roster_cache_provide(r, NULL, "direct", "memory://d", NULL),
+            ROSTER_EEXIST);
+  assert_rc(roster_cache_provide(r, NULL, "x", "nope://d", NULL),
+            ROSTER_ENOTSUP);
+  assert_rc(roster_cache_provide(r, NULL, "", "memory://d", NULL),
+            ROSTER_EINVAL);
+  assert_rc(roster_cache_provide(NULL, NULL, "x", "memory://d", NULL),
+            ROSTER_EINVAL);
+  assert_ok(roster_cache_get(r, "direct", &c));
+  assert_ok(roster_cache_incr(c, CS_K("hits"), NULL));
+  assert_ok(roster_start(r, LC_LONG_MS));
+  assert_ok(roster_shutdown(r, LC_LONG_MS));
+  assert_ok(roster_service_state(r, NULL, "direct", &st));
+  assert_int_equal(st, ROSTER_STATE_STOPPED);
+  roster_free(r); /* frees every cache; ASan checks */
+}
+
+static void test_registered_instance(void **state) {
+  (void)state;
+  roster *r = roster_new(NULL);
+  roster_cache *c = NULL, *got = NULL;
+  assert_ok(roster_cache_memory_new(NULL, NULL, &c));
+  assert_ok(roster_register(r, NULL, "plain", &roster_cache_type, c));
+  assert_ok(roster_cache_get(r, "plain", &got));
+  assert_ptr_equal(got, c);
+  assert_ok(roster_cache_set_bytes(got, CS_K("k"), "v", 1, 0));
+  assert_ok(roster_cache_incr(got, CS_K("n"), NULL));
+  /* roster_free destroys it on the reclaim thread */
+  roster_free(r);
+}
+
+/* ---- Redis's glob --------------------------------------------------- */
+
+static bool m(const char *pat, const char *s) {
+  return roster__cache_match((const unsigned char *)pat, strlen(pat),
+                             (const unsigned char *)s, strlen(s));
+}
+
+static void test_glob(void **state) {
+  (void)state;
+  assert_true(m("*", ""));
+  assert_true(m("*", "anything"));
+  assert_true(m("user:*", "user:"));
+  assert_true(m("user:*", "user:42"));
+  assert_false(m("user:*", "users:42"));
+  assert_true(m("h?llo", "hello"));
+  assert_false(m("h?llo", "hllo"));
+  assert_true(m("h*llo", "hllo"));
+  assert_true(m("h*llo", "heeeello"));
+  assert_true(m("h[ae]llo", "hallo"));
+  assert_false(m("h[ae]llo", "hillo"));
+  assert_true(m("h[^e]llo", "hallo"));
+  assert_false(m("h[^e]llo", "hello"));
+  assert_true(m("h[a-b]llo", "hbllo"));
+  assert_true(m("h[b-a]llo", "hallo")); /* a backwards range, as Redis */
+  assert_false(m("h[a-b]llo", "hcllo"));
+  assert_true(m("a\\*b", "a*b"));
+  assert_false(m("a\\*b", "axb"));
+  assert_true(m("[\\]]", "]"));
+  assert_true(m("x\\", "x\\")); /* a trailing backslash is itself */
+  assert_true(m("*a*b*c*", "xxaxxbxxcxx"));
+  assert_false(m("*a*b*c*", "xxaxxcxxbxx"));
+  assert_true(m("**x", "abcx"));
+  assert_false(m("", "a"));
+  assert_true(m("", ""));
+  assert_true(m("[abc", "b")); /* an unterminated class runs to the end */
+  /* bytes, NUL included */
+  static const unsigned char k[] = {'a', 0, 'b'};
+  static const unsigned char p[] = {'a', '?', 'b'};
+  assert_true(roster__cache_match(p, 3, k, 3));
+  /* no exponential blow-up on many stars */
+  static const char many[] = "*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*b";
+  char s[200];
+  memset(s, 'a', sizeof s - 1);
+  s[sizeof s - 1] = '\0';
+  assert_false(m(many, s));
+}
+
+int main(void) {
+  shm_backend = roster__memory_backend;
+  shm_backend.scheme = "shm";
+  shm_backend.flags = ROSTER_CACHE_SHARED;
+  shm_backend.open = NULL;
+  shm_backend.close = shm_close;
+
+  struct CMUnitTest tests[CACHE_SUITE_MAX + 8];
+  const struct CMUnitTest own[] = {
+      cmocka_unit_test(test_backend_table),
+      cmocka_unit_test(test_open_errors),
+      cmocka_unit_test(test_provide_url),
+      cmocka_unit_test(test_registered_instance),
+      cmocka_unit_test(test_glob),
+  };
+  size_t n = 0;
+  for (size_t i = 0; i < sizeof own / sizeof own[0]; i++)
+    tests[n++] = own[i];
+  n += cache_suite_tests(&shared_env, tests + n, CACHE_SUITE_MAX);
+  int rc = _cmocka_run_group_tests("cache_service", tests, n, NULL, NULL);
+  roster_reclaim_wait();
+  return rc;
+}
