@@ -163,15 +163,13 @@ static void on_state(rl_attach *a, const roster_info *e,
   bool has_err = ch->error != ROSTER_OK;
   if (has_err) {
     f[n++] = ROSTER_LOG_STR("error", roster_err_name(ch->error));
-    f[n++] = ROSTER_LOG_STR("detail", ch->detail ? ch->detail : "");
+    f[n++] = ROSTER_LOG_STR("detail", ch->detail && ch->detail[0]
+                                          ? ch->detail
+                                          : roster_strerror(ch->error));
   }
   if (ch->to == ROSTER_STATE_FAILED)
     f[n++] = ROSTER_LOG_BOOL("final", ch->final);
-  const char *detail = has_err && ch->detail && ch->detail[0] ? ch->detail
-                       : has_err ? roster_strerror(ch->error)
-                                 : "";
-  roster_log_write(a->log, level, f, n, "%s %s%s%s", e->name, what,
-                   has_err ? ": " : "", detail);
+  roster_log_write(a->log, level, f, n, "%s %s", e->name, what);
 }
 
 static const char *reason_name(roster_reason r) {
