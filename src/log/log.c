@@ -5,9 +5,9 @@
  *
  * The write path takes no lock: the line is built in a stack buffer, then
  * written to the sinks on this thread (sync) or handed to the queue
- * (async). The sink set is an immutable snapshot read under a two-phase
- * reader count (rl_sinks_enter/exit), so changing sinks never blocks a
- * writer and a removed sink is closed only once no writer can use it.
+ * (async). The sink set is an immutable snapshot read under per-thread
+ * reader slots (log_readers.c), so changing sinks never blocks a writer
+ * and a removed sink is closed only once no writer can use it.
  */
 #include "log_impl.h"
 
@@ -21,7 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
-_Thread_local rl_core *rl_tl_emitting;
+_Thread_local RL_TLS rl_core *rl_tl_emitting;
 
 /* The start of each line, per level: {"level":N,"time": */
 static const char *const line_heads[6] = {
@@ -36,18 +36,6 @@ static const char *const line_heads[6] = {
 void rl_log_ref(roster_log *log) { atomic_fetch_add(&log->refs, 1); }
 
 /* ---- the sink set ---------------------------------------------------- */
-
-void rl_sinks_wait(rl_core *c) {
-  /* Two flips: a reader that read the epoch before the first flip but
-   * counted itself after it is caught by the second wait. */
-  for (int phase = 0; phase < 2; phase++) {
-    unsigned old = atomic_fetch_add(&c->epoch, 1) & 1u;
-    while (atomic_load(&c->readers[old]) != 0) {
-      struct timespec ts = {0, 50000};
-      nanosleep(&ts, NULL);
-    }
-  }
-}
 
 static rl_set *set_new(size_t n) {
   rl_set *s = roster_mem_calloc(1, sizeof *s + n * sizeof s->s[0]);
@@ -73,8 +61,8 @@ static void publish(rl_core *c, rl_set *nw) {
 }
 
 int rl_deliver_sync(rl_core *c, int level, char *line, size_t len) {
-  unsigned e;
-  rl_set *set = rl_sinks_enter(c, &e);
+  rl_use u;
+  rl_set *set = rl_sinks_enter(c, &u);
   rl_core *prev = rl_tl_emitting;
   rl_tl_emitting = c;
   size_t fails = 0;
@@ -90,8 +78,8 @@ int rl_deliver_sync(rl_core *c, int level, char *line, size_t len) {
   }
   int kind = bad ? (int)bad->kind : 0;
   rl_tl_emitting = prev;
-  rl_sinks_exit(c, e);
-  atomic_fetch_add_explicit(&c->written, 1, memory_order_relaxed);
+  rl_count_line(c, &u);
+  rl_sinks_exit(c, &u);
   if (RL_UNLIKELY(fails)) {
     atomic_fetch_add_explicit(&c->errors, fails, memory_order_relaxed);
     static const char *const kinds[] = {"stdout", "stderr", "file", "fd",
@@ -105,12 +93,43 @@ int rl_deliver_sync(rl_core *c, int level, char *line, size_t len) {
 
 /* ---- lines ------------------------------------------------------------ */
 
+/* head: the last line head this thread wrote, {"level":L,"time":T,
+ * "pid":P,"hostname":"H"[,"name":"N"], for (core serial, level, ms,
+ * pid); most lines copy it whole. The serial, not the core's address,
+ * names the core: a freed core's address may come back. */
+static _Thread_local RL_TLS struct {
+  uint64_t serial;
+  int64_t ms;
+  int level, pid;
+  size_t len;
+  char s[192];
+} head;
+
+static atomic_ullong core_serials;
+
 static void put_head(rl_core *c, rl_buf *b, int level) {
+  int64_t ms = rl_now_ms();
+  int pid = rl_pid();
+  if (RL_LIKELY(head.serial == c->serial && head.ms == ms &&
+                head.level == level && head.pid == pid)) {
+    rl_put(b, head.s, head.len);
+    return;
+  }
+  size_t start = b->len;
   rl_put(b, line_heads[level / 10 - 1], LINE_HEAD_LEN);
-  rl_put_int(b, rl_now_ms());
+  rl_put_int(b, ms);
   RL_PUTS(b, ",\"pid\":");
-  rl_put_int(b, rl_pid());
+  rl_put_int(b, pid);
   rl_put(b, c->fixed, c->fixed_len);
+  size_t n = b->len - start;
+  if (!b->oom && n <= sizeof head.s) {
+    memcpy(head.s, b->p + start, n);
+    head.len = n;
+    head.serial = c->serial;
+    head.ms = ms;
+    head.level = level;
+    head.pid = pid;
+  }
 }
 
 void rl_format_record(rl_core *c, rl_buf *b, int level, const char *msg,
@@ -125,8 +144,16 @@ void rl_format_record(rl_core *c, rl_buf *b, int level, const char *msg,
 /* put_msg formats the message into b as a JSON string. */
 static void put_msg(rl_buf *b, const char *fmt, va_list ap) {
   RL_PUTS(b, ",\"msg\":");
-  if (!strchr(fmt, '%')) {
-    rl_put_str(b, fmt, strlen(fmt));
+  /* one pass: the length, whether it is plain, whether it converts */
+  size_t fl = 0;
+  unsigned acc = 0;
+  for (unsigned char ch; (ch = (unsigned char)fmt[fl]) && ch != '%'; fl++)
+    acc |= rl_cls[ch];
+  if (!fmt[fl]) { /* no conversion: the format is the message */
+    if (acc == 0)
+      rl_put_quoted(b, fmt, fl);
+    else
+      rl_put_str_slow(b, fmt, fl);
     return;
   }
   char stack[STACK_MSG];
@@ -335,6 +362,7 @@ static void core_free(rl_core *c) {
     roster_mem_free(set);
   }
   roster_mem_free(c->fixed);
+  roster_mem_free(c->shards);
   pthread_mutex_destroy(&c->mu);
   roster_mem_free(c);
 }
@@ -397,13 +425,17 @@ roster_log *roster_log_new(const roster_log_options *opts) {
     return NULL;
   rl_core *c = roster_mem_calloc(1, sizeof *c);
   roster_log *log = roster_mem_calloc(1, sizeof *log);
-  if (!c || !log) {
+  rl_shard *shards = roster_mem_calloc(RL_SHARDS + 1, sizeof *shards);
+  if (!c || !log || !shards) {
+    roster_mem_free(shards);
     roster_mem_free(c);
     roster_mem_free(log);
     roster_error_set(ROSTER_ENOMEM, "roster_log_new: out of memory");
     return NULL;
   }
   pthread_mutex_init(&c->mu, NULL);
+  c->shards = shards;
+  c->serial = atomic_fetch_add(&core_serials, 1) + 1; /* never 0 */
   c->pid = rl_pid();
   c->next_sink_id = 1;
   roster_log_sink def = {.kind = ROSTER_LOG_SINK_STDOUT};
@@ -670,7 +702,10 @@ int roster_log_stats_get(roster_log *log, roster_log_stats *out) {
     return roster_error_set(ROSTER_EINVAL, "roster_log_stats_get: %s is "
                                            "NULL", log ? "out" : "the logger");
   rl_core *c = log->core;
-  out->written = atomic_load(&c->written);
+  uint64_t lines = atomic_load(&c->written);
+  for (size_t i = 0; i <= RL_SHARDS; i++)
+    lines += atomic_load_explicit(&c->shards[i].lines, memory_order_relaxed);
+  out->written = lines;
   out->dropped = atomic_load(&c->dropped);
   out->errors = atomic_load(&c->errors);
   out->queued = c->q ? rl_queue_depth(c->q) : 0;

@@ -23,6 +23,10 @@
 
 /* ---- buffers ------------------------------------------------------- */
 
+__attribute__((noinline)) void rl_copy_big(char *d, const char *s, size_t n) {
+  memcpy(d, s, n);
+}
+
 void rl_buf_init(rl_buf *b, char *stack, size_t cap) {
   b->p = stack;
   b->len = 0;
@@ -75,9 +79,9 @@ bool rl_buf_grow(rl_buf *b, size_t need) {
 
 /* ---- strings ------------------------------------------------------- */
 
-/* cls: 0 = copy as is; 1 = escape; 2 = the lead of a multi-byte sequence
+/* rl_cls: 0 = copy as is; 1 = escape; 2 = the lead of a multi-byte sequence
  * (or an invalid byte), validated by put_utf8. */
-static const unsigned char cls[256] = {
+const unsigned char rl_cls[256] = {
     /* 0x00-0x1f: control characters */
     1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
     1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
@@ -154,7 +158,7 @@ static int utf8_len(const unsigned char *s, size_t n) {
   return len;
 }
 
-void rl_put_str(rl_buf *b, const char *str, size_t n) {
+void rl_put_str_slow(rl_buf *b, const char *str, size_t n) {
   const unsigned char *s = (const unsigned char *)str;
   /* worst case is 6 output bytes per input byte plus the quotes; reserve
    * the common case up front and let the appends grow past it */
@@ -164,7 +168,7 @@ void rl_put_str(rl_buf *b, const char *str, size_t n) {
   size_t i = 0;
   while (i < n) {
     size_t run = i;
-    while (run < n && cls[s[run]] == 0)
+    while (run < n && rl_cls[s[run]] == 0)
       run++;
     if (run > i) {
       rl_put(b, s + i, run - i);
@@ -173,7 +177,7 @@ void rl_put_str(rl_buf *b, const char *str, size_t n) {
         break;
     }
     unsigned char c = s[i];
-    if (cls[c] == 1) {
+    if (rl_cls[c] == 1) {
       put_escape(b, c);
       i++;
       continue;
@@ -250,46 +254,48 @@ void rl_put_double(rl_buf *b, double d) {
    * below 2^53 with m/10^k == a. m and 10^k (k <= 17 < 23) are exact, so
    * the division is the correctly rounded value of the decimal string m
    * with k decimals: strtod of that string gives back a exactly. */
-  if (a >= 1e-7 && a < 9007199254740992.0) {
+  if (a >= 1e-7 && a < 9007199254740992.0 && rl_buf_reserve(b, 48)) {
     for (int k = 0; k < (int)(sizeof pow10s / sizeof pow10s[0]); k++) {
       double m = a * pow10s[k];
       if (m >= 9007199254740992.0)
         break;
-      if (m != floor(m) || m / pow10s[k] != a)
+      /* m < 2^53: the cast is exact for an integer, and cheaper than floor */
+      if ((double)(int64_t)m != m || m / pow10s[k] != a)
         continue;
-      char tmp[48];
-      char *end = tmp + sizeof tmp;
+      char digits[24];
+      char *end = digits + sizeof digits;
       char *p = u64_digits(end, (uint64_t)m);
-      size_t nd = (size_t)(end - p);
-      char out[64];
-      size_t o = 0;
+      size_t nd = (size_t)(end - p), kk = (size_t)k;
+      char *o = b->p + b->len;
       if (d < 0)
-        out[o++] = '-';
-      if (k == 0) {
-        memcpy(out + o, p, nd);
+        *o++ = '-';
+      if (kk == 0) {
+        rl_copy(o, p, nd);
         o += nd;
       } else {
-        size_t kk = (size_t)k;
+        while (end[-1] == '0' && kk > 0) { /* same value, fewer digits */
+          end--;
+          nd--;
+          kk--;
+        }
         if (nd <= kk) {
-          out[o++] = '0';
-          out[o++] = '.';
+          *o++ = '0';
+          *o++ = '.';
           for (size_t z = nd; z < kk; z++)
-            out[o++] = '0';
-          memcpy(out + o, p, nd);
+            *o++ = '0';
+          rl_copy(o, p, nd);
           o += nd;
         } else {
-          memcpy(out + o, p, nd - kk);
+          rl_copy(o, p, nd - kk);
           o += nd - kk;
-          out[o++] = '.';
-          memcpy(out + o, p + nd - kk, kk);
-          o += kk;
+          if (kk) {
+            *o++ = '.';
+            rl_copy(o, p + nd - kk, kk);
+            o += kk;
+          }
         }
-        while (out[o - 1] == '0') /* same value, fewer digits */
-          o--;
-        if (out[o - 1] == '.')
-          o--;
       }
-      rl_put(b, out, o);
+      b->len = (size_t)(o - b->p);
       return;
     }
   }
@@ -326,12 +332,21 @@ static int json_cb(const char *buffer, size_t size, void *data) {
   return b->oom ? -1 : 0;
 }
 
-static void put_key(rl_buf *b, const char *key) {
+/* put_key appends ,"key": (one reservation for a plain key). */
+static inline void put_key(rl_buf *b, const char *key) {
+  size_t kl = key ? strlen(key) : 0;
+  if (kl <= 64 && rl_plain(key, kl) && rl_buf_reserve(b, kl + 4)) {
+    char *o = b->p + b->len;
+    o[0] = ',';
+    o[1] = '"';
+    rl_copy(o + 2, key, kl);
+    o[kl + 2] = '"';
+    o[kl + 3] = ':';
+    b->len += kl + 4;
+    return;
+  }
   rl_putc(b, ',');
-  if (key)
-    rl_put_str(b, key, strlen(key));
-  else
-    RL_PUTS(b, "\"\"");
+  rl_put_str_slow(b, key, kl);
   rl_putc(b, ':');
 }
 

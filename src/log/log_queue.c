@@ -36,6 +36,10 @@
 
 #define SLOT_SIZE 512
 #define ROUND_MAX 1024
+#define NAP_NS 1000000 /* the writer's nap after a busy round: 1 ms */
+
+/* the writer's futex word */
+enum { SLEEP_AWAKE = 0, SLEEP_DEEP = 1, SLEEP_NAP = 2 };
 
 typedef struct rl_slot {
   atomic_int ready; /* 1: the producer finished; the writer owns it */
@@ -60,7 +64,7 @@ struct rl_queue {
   uint64_t head;        /* writer only: next ticket to consume */
   atomic_ullong done;   /* tickets written to the sinks */
   atomic_ullong reported; /* drops reported in a record */
-  atomic_uint sleeping; /* futex word: 1 while the writer parks */
+  atomic_uint sleeping; /* futex word: SLEEP_* */
   atomic_int stop;
   atomic_uint space_waiters, flush_waiters;
   pthread_mutex_t mu;
@@ -88,9 +92,19 @@ static void futex_wake(atomic_uint *w) {
   syscall(SYS_futex, (unsigned *)w, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
 }
 
+/* wake_writer wakes the writer from a nap or a sleep. */
 static void wake_writer(rl_queue *q) {
-  if (atomic_load(&q->sleeping) && atomic_exchange(&q->sleeping, 0))
+  if (atomic_load(&q->sleeping) &&
+      atomic_exchange(&q->sleeping, SLEEP_AWAKE) != SLEEP_AWAKE)
     futex_wake(&q->sleeping);
+}
+
+/* wake_after_push: a sleeping writer is woken by any line, a napping one
+ * only once the queue is half full (it wakes by itself within NAP_NS). */
+static void wake_after_push(rl_queue *q, size_t depth) {
+  unsigned s = atomic_load(&q->sleeping);
+  if (s == SLEEP_DEEP || (s == SLEEP_NAP && depth >= q->cap / 2))
+    wake_writer(q);
 }
 
 static bool head_ready(rl_queue *q) {
@@ -110,8 +124,8 @@ static void deliver(rl_set *set, int level, char *line, size_t len,
  * due (or forced), and writes every sink's buffer. Returns lines taken. */
 static size_t round_once(rl_queue *q, bool force_report, int64_t *last_report) {
   rl_core *c = q->core;
-  unsigned e;
-  rl_set *set = rl_sinks_enter(c, &e);
+  rl_use u;
+  rl_set *set = rl_sinks_enter(c, &u);
   size_t n = 0;
   while (n < ROUND_MAX) {
     rl_slot *s = &q->slots[q->head & q->mask];
@@ -150,7 +164,7 @@ static size_t round_once(rl_queue *q, bool force_report, int64_t *last_report) {
   for (size_t i = 0; i < set->n; i++)
     if (set->s[i]->blen && rl_sink_flush_batch(set->s[i]) != 0)
       atomic_fetch_add_explicit(&c->errors, 1, memory_order_relaxed);
-  rl_sinks_exit(c, e);
+  rl_sinks_exit(c, &u);
   if (n) {
     atomic_fetch_add_explicit(&c->written, n, memory_order_relaxed);
     atomic_fetch_sub_explicit(&q->count, n, memory_order_release);
@@ -183,22 +197,33 @@ static void *writer_main(void *arg) {
       continue;
     if (stopping && q->head == atomic_load(&q->tail))
       break; /* no producer is left: every ticket is consumed */
-    atomic_store(&q->sleeping, 1);
+    /* After a round that wrote lines the writer naps (at most NAP_NS;
+     * producers wake it early only for a half-full queue), so a busy
+     * producer does not pay a futex wake per round; idle, it sleeps until
+     * the next line. */
+    unsigned mode = n ? SLEEP_NAP : SLEEP_DEEP;
+    atomic_store(&q->sleeping, mode);
     bool pending = atomic_load(&c->dropped) > atomic_load(&q->reported);
-    if (head_ready(q) || atomic_load(&q->stop) ||
-        (pending && atomic_load(&q->flush_waiters))) {
-      atomic_store(&q->sleeping, 0);
+    bool ready = head_ready(q);
+    bool urgent = atomic_load(&q->stop) ||
+                  (atomic_load(&q->flush_waiters) && (ready || pending)) ||
+                  (ready && (mode == SLEEP_DEEP ||
+                             atomic_load(&q->count) >= q->cap / 2));
+    if (urgent) {
+      atomic_store(&q->sleeping, SLEEP_AWAKE);
       continue;
     }
-    int64_t wait = -1;
+    int64_t wait = mode == SLEEP_NAP ? NAP_NS : -1;
     if (pending) {
-      wait = last_report + q->report_ns - mono_ns();
-      if (wait < 0)
-        wait = 0;
+      int64_t due = last_report + q->report_ns - mono_ns();
+      if (due < 0)
+        due = 0;
+      if (wait < 0 || due < wait)
+        wait = due;
     }
     if (wait != 0)
-      futex_wait(&q->sleeping, 1, wait);
-    atomic_store(&q->sleeping, 0);
+      futex_wait(&q->sleeping, mode, wait);
+    atomic_store(&q->sleeping, SLEEP_AWAKE);
   }
   return NULL;
 }
@@ -251,7 +276,7 @@ rl_queue *rl_queue_new(rl_core *c, size_t lines, bool block,
 void rl_queue_free(rl_queue *q) {
   if (q->core->pid == rl_pid()) {
     atomic_store(&q->stop, 1);
-    atomic_store(&q->sleeping, 0);
+    atomic_store(&q->sleeping, SLEEP_AWAKE);
     futex_wake(&q->sleeping);
     pthread_join(q->thread, NULL);
   } /* else: a forked child, where the writer thread does not exist */
@@ -295,8 +320,10 @@ int rl_queue_push(rl_queue *q, int level, const char *line, size_t len) {
                                              "line of %zu bytes", len);
     memcpy(heap, line, len);
   }
-  while (atomic_fetch_add(&q->count, 1) >= q->cap) {
+  size_t depth;
+  while ((depth = atomic_fetch_add(&q->count, 1)) >= q->cap) {
     atomic_fetch_sub(&q->count, 1);
+    wake_writer(q); /* full: the writer must not nap now */
     if (!q->block) {
       atomic_fetch_add_explicit(&q->core->dropped, 1, memory_order_relaxed);
       roster_mem_free(heap);
@@ -314,7 +341,7 @@ int rl_queue_push(rl_queue *q, int level, const char *line, size_t len) {
   if (!heap)
     memcpy(s->data, line, len);
   atomic_store(&s->ready, 1);
-  wake_writer(q);
+  wake_after_push(q, depth + 1);
   return ROSTER_OK;
 }
 

@@ -548,6 +548,142 @@ static void test_journald(void **state) {
   assert_contains(roster_last_error(), "/nonexistent-dir/journal.sock");
 }
 
+
+/* remove waits for a write in progress: the sink's callback is blocked
+ * on another thread; remove must not return (nor free_arg run) until the
+ * callback has returned. */
+typedef struct slow_sink {
+  tu_gate gate;
+  atomic_int inside, done, freed;
+  atomic_int freed_before_done;
+} slow_sink;
+
+static void slow_cb(int level, const char *line, size_t len, void *arg) {
+  (void)level;
+  (void)line;
+  (void)len;
+  slow_sink *s = arg;
+  atomic_store(&s->inside, 1);
+  tu_gate_wait(&s->gate, LC_LONG_MS);
+  atomic_store(&s->done, 1);
+}
+
+static void slow_free(void *arg) {
+  slow_sink *s = arg;
+  if (!atomic_load(&s->done))
+    atomic_store(&s->freed_before_done, 1);
+  atomic_store(&s->freed, 1);
+}
+
+typedef struct remover {
+  roster_log *log;
+  uint64_t id;
+  atomic_int returned;
+  int rc;
+} remover;
+
+static void *remove_thread(void *p) {
+  remover *r = p;
+  r->rc = roster_log_sink_remove(r->log, r->id);
+  atomic_store(&r->returned, 1);
+  return NULL;
+}
+
+static void *log_one(void *p) {
+  RL_INFO((roster_log *)p, "slow");
+  return NULL;
+}
+
+static void test_remove_waits_for_writer(void **state) {
+  (void)state;
+  slow_sink ss = {0};
+  tu_gate_init(&ss.gate);
+  roster_log_sink s = {.kind = ROSTER_LOG_SINK_CALLBACK, .fn = slow_cb,
+                       .arg = &ss, .free_arg = slow_free};
+  int null = open("/dev/null", O_WRONLY);
+  roster_log_sink base = {.kind = ROSTER_LOG_SINK_FD, .fd = null};
+  roster_log *log = roster_log_new(&(roster_log_options){.sinks = &base,
+                                                         .nsinks = 1});
+  assert_non_null(log);
+  uint64_t id;
+  assert_ok(roster_log_sink_add(log, &s, &id));
+  pthread_t writer, rem;
+  assert_int_equal(pthread_create(&writer, NULL, log_one, log), 0);
+  tu_wait_until(atomic_load(&ss.inside), LC_LONG_MS);
+  assert_int_equal(atomic_load(&ss.inside), 1);
+  remover r = {.log = log, .id = id};
+  assert_int_equal(pthread_create(&rem, NULL, remove_thread, &r), 0);
+  tu_sleep_ms(30);
+  /* the write is still in the callback: remove cannot have finished */
+  assert_int_equal(atomic_load(&r.returned), 0);
+  assert_int_equal(atomic_load(&ss.freed), 0);
+  tu_gate_open(&ss.gate);
+  pthread_join(rem, NULL);
+  pthread_join(writer, NULL);
+  assert_ok(r.rc);
+  assert_int_equal(atomic_load(&ss.freed), 1);
+  assert_int_equal(atomic_load(&ss.freed_before_done), 0);
+  roster_log_free(log);
+  close(null);
+}
+
+/* a sink callback of one logger writes to another whose sinks change
+ * meanwhile (a nested use of a sink set), and many short-lived threads
+ * log (reader slots are recycled); every line is counted once. */
+static roster_log *inner_log;
+
+static void forward_cb(int level, const char *line, size_t len, void *arg) {
+  (void)line;
+  (void)len;
+  (void)arg;
+  roster_log_write(inner_log, level, RL_NONE, "forwarded");
+}
+
+#define SHORT_THREADS 150
+
+static void *short_lived(void *p) {
+  roster_log *outer = p;
+  RL_INFO(outer, "from a short thread");
+  return NULL;
+}
+
+static void test_nested_and_short_threads(void **state) {
+  (void)state;
+  lt_lines l;
+  lt_init(&l);
+  inner_log = lt_logger(&l, 0);
+  roster_log_sink fwd = {.kind = ROSTER_LOG_SINK_CALLBACK, .fn = forward_cb};
+  roster_log *outer = roster_log_new(&(roster_log_options){.sinks = &fwd,
+                                                           .nsinks = 1});
+  assert_non_null(outer);
+  pthread_t th[SHORT_THREADS];
+  for (int round = 0; round < 3; round++) {
+    /* the threads overlap: more live slots than counter shards */
+    for (int t = 0; t < SHORT_THREADS; t++)
+      assert_int_equal(pthread_create(&th[t], NULL, short_lived, outer), 0);
+    /* meanwhile the inner logger's sinks change (nested users wait) */
+    lt_lines extra;
+    lt_init(&extra);
+    roster_log_sink es = lt_sink(&extra, 0);
+    uint64_t id;
+    assert_ok(roster_log_sink_add(inner_log, &es, &id));
+    assert_ok(roster_log_sink_remove(inner_log, id));
+    assert_int_equal(atomic_load(&extra.frees), 1);
+    for (int t = 0; t < SHORT_THREADS; t++)
+      pthread_join(th[t], NULL);
+    lt_fini(&extra);
+  }
+  assert_int_equal(lt_count(&l), 3 * SHORT_THREADS);
+  roster_log_stats st;
+  assert_ok(roster_log_stats_get(outer, &st));
+  assert_int_equal(st.written, 3 * SHORT_THREADS);
+  assert_ok(roster_log_stats_get(inner_log, &st));
+  assert_int_equal(st.written, 3 * SHORT_THREADS);
+  roster_log_free(outer);
+  roster_log_free(inner_log);
+  lt_fini(&l);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_file_append_and_reopen),
@@ -561,6 +697,8 @@ int main(void) {
       cmocka_unit_test(test_bad_sinks),
       cmocka_unit_test(test_many_threads_one_file),
       cmocka_unit_test(test_journald),
+      cmocka_unit_test(test_remove_waits_for_writer),
+      cmocka_unit_test(test_nested_and_short_threads),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
