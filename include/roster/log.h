@@ -27,8 +27,10 @@
  * sync mode the calling thread writes each line with one write(2) per sink.
  * In async mode the line is formatted on the calling thread and handed to a
  * bounded wait-free queue; one writer thread per logger writes batches to
- * the sinks. When the queue is full the line is dropped and counted (a
- * "dropped N lines" record follows), or the caller waits, by option.
+ * the sinks, normally within a millisecond. When the queue is full the line
+ * is dropped and counted (a "dropped N lines" record follows), or the
+ * caller waits, by option. A write to a closed pipe raises SIGPIPE, as any
+ * write(2) does: a program that logs to a pipe should ignore SIGPIPE.
  *
  * Child loggers share their root's sinks and queue and add bound fields.
  * Loggers are reference-counted: a child keeps its parent alive, and
