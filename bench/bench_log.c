@@ -56,12 +56,11 @@ static void die(const char *what) {
 }
 
 static int typical_line(roster_log *log) {
-  return roster_log_write(log, ROSTER_LOG_INFO,
-                          RL_FIELDS(RL_STR("user", "alice"),
-                                    RL_INT("status", 200),
-                                    RL_DBL("latency", 12.5),
-                                    RL_BOOL("cached", true)),
-                          "request handled");
+  return roster_log_write(
+      log, ROSTER_LOG_INFO,
+      RL_FIELDS(RL_STR("user", "alice"), RL_INT("status", 200),
+                RL_DBL("latency", 12.5), RL_BOOL("cached", true)),
+      "request handled");
 }
 
 typedef struct run_arg {
@@ -87,8 +86,11 @@ static void *writer(void *p) {
 /* run_once: a new logger, threads x lines, returns wall seconds. */
 static double run_once(bool async, int threads, uint64_t lines) {
   roster_log_sink s = {.kind = ROSTER_LOG_SINK_FILE, .path = "/dev/null"};
-  roster_log_options o = {.sinks = &s, .nsinks = 1, .async = async,
-                          .block = true, .queue_lines = 8192};
+  roster_log_options o = {.sinks = &s,
+                          .nsinks = 1,
+                          .async = async,
+                          .block = true,
+                          .queue_lines = 8192};
   roster_log *log = roster_log_new(&o);
   if (!log)
     die("roster_log_new");
@@ -163,10 +165,11 @@ static void count_cb(int level, const char *line, size_t len, void *arg) {
 }
 
 static void measure_line(void) {
-  roster_log_sink s = {.kind = ROSTER_LOG_SINK_CALLBACK, .fn = count_cb,
+  roster_log_sink s = {.kind = ROSTER_LOG_SINK_CALLBACK,
+                       .fn = count_cb,
                        .arg = &roster_line_bytes};
-  roster_log *log = roster_log_new(&(roster_log_options){.sinks = &s,
-                                                         .nsinks = 1});
+  roster_log *log =
+      roster_log_new(&(roster_log_options){.sinks = &s, .nsinks = 1});
   if (!log || typical_line(log) != ROSTER_OK)
     die("measuring the line");
   roster_log_free(log);
@@ -193,7 +196,9 @@ static void measure(const char *mode, int threads, uint64_t lines) {
       worst = t;
   }
   row *x = &rows[nrows++];
-  *x = (row){.impl = "roster", .mode = mode, .threads = threads,
+  *x = (row){.impl = "roster",
+             .mode = mode,
+             .threads = threads,
              .lps = (double)lines * threads / best,
              .spread = (worst - best) / best};
   emit(x, roster_line_bytes);
@@ -204,7 +209,7 @@ static void measure(const char *mode, int threads, uint64_t lines) {
 static bool measure_pino(uint64_t lines) {
   if (system("command -v node >/dev/null 2>&1") != 0) {
     fprintf(stderr, PROG ": node is not on PATH: no pino baseline (install "
-                    "nodejs, then run scripts/npm.sh)\n");
+                         "nodejs, then run scripts/npm.sh)\n");
     return false;
   }
   char cmd[1024];
@@ -225,7 +230,7 @@ static bool measure_pino(uint64_t lines) {
   const char *lb = strstr(buf, "\"line_bytes\":");
   if (st != 0 || !at || sscanf(at + 16, "%lf", &lps) != 1 || lps <= 0) {
     fprintf(stderr, PROG ": the pino baseline did not run (see above): no "
-                    "pino row\n");
+                         "pino row\n");
     return false;
   }
   if (lb)
@@ -261,8 +266,9 @@ int main(int argc, char **argv) {
   g_out = g_json ? stderr : stdout;
   measure_line();
   uint64_t lines = calibrate(g_quick ? 0.02 : 0.3);
-  fprintf(g_out, "# roster-bench-log: %llu lines per thread per run, best of "
-                 "3; /dev/null\n",
+  fprintf(g_out,
+          "# roster-bench-log: %llu lines per thread per run, best of "
+          "3; /dev/null\n",
           (unsigned long long)lines);
   if (!g_json)
     fprintf(g_out, "%-7s %-6s %7s %16s %9s %10s\n", "impl", "mode", "threads",

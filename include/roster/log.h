@@ -87,9 +87,9 @@ typedef enum roster_log_ftype {
 /* roster_log_field: one key and typed value. The key and the value are
  * only read during the call. Make them with the RL_* macros. */
 typedef struct roster_log_field {
-  const char *key;       /* NULL is written as "" */
+  const char *key; /* NULL is written as "" */
   roster_log_ftype type;
-  size_t len;            /* ROSTER_LOG_T_STRN only */
+  size_t len; /* ROSTER_LOG_T_STRN only */
   union {
     const char *s;
     int64_t i;
@@ -99,29 +99,30 @@ typedef struct roster_log_field {
   } v;
 } roster_log_field;
 
-#define ROSTER_LOG_STR(k, val)                                                   \
+#define ROSTER_LOG_STR(k, val)                                                 \
   ((roster_log_field){.key = (k), .type = ROSTER_LOG_T_STR, .v = {.s = (val)}})
-#define ROSTER_LOG_STRN(k, val, n)                                               \
-  ((roster_log_field){.key = (k), .type = ROSTER_LOG_T_STRN, .len = (n),        \
-                      .v = {.s = (val)}})
-#define ROSTER_LOG_INT(k, val)                                                   \
-  ((roster_log_field){.key = (k), .type = ROSTER_LOG_T_INT,                     \
-                      .v = {.i = (int64_t)(val)}})
-#define ROSTER_LOG_DOUBLE(k, val)                                                \
-  ((roster_log_field){.key = (k), .type = ROSTER_LOG_T_DOUBLE,                  \
-                      .v = {.d = (double)(val)}})
-#define ROSTER_LOG_BOOL(k, val)                                                  \
-  ((roster_log_field){.key = (k), .type = ROSTER_LOG_T_BOOL,                    \
+#define ROSTER_LOG_STRN(k, val, n)                                             \
+  ((roster_log_field){                                                         \
+      .key = (k), .type = ROSTER_LOG_T_STRN, .len = (n), .v = {.s = (val)}})
+#define ROSTER_LOG_INT(k, val)                                                 \
+  ((roster_log_field){                                                         \
+      .key = (k), .type = ROSTER_LOG_T_INT, .v = {.i = (int64_t)(val)}})
+#define ROSTER_LOG_DOUBLE(k, val)                                              \
+  ((roster_log_field){                                                         \
+      .key = (k), .type = ROSTER_LOG_T_DOUBLE, .v = {.d = (double)(val)}})
+#define ROSTER_LOG_BOOL(k, val)                                                \
+  ((roster_log_field){.key = (k),                                              \
+                      .type = ROSTER_LOG_T_BOOL,                               \
                       .v = {.b = (val) ? true : false}})
-#define ROSTER_LOG_JSON(k, val)                                                  \
+#define ROSTER_LOG_JSON(k, val)                                                \
   ((roster_log_field){.key = (k), .type = ROSTER_LOG_T_JSON, .v = {.j = (val)}})
 
 /* ROSTER_LOG_FIELDS(f1, f2, ...) expands to two arguments, an array
  * compound literal and its length, for the fields/n parameter pairs below;
  * ROSTER_LOG_NOFIELDS is the empty pair. */
-#define ROSTER_LOG_FIELDS(...)                                                   \
-  ((const roster_log_field[]){__VA_ARGS__}),                                     \
-      (sizeof((const roster_log_field[]){__VA_ARGS__}) /                         \
+#define ROSTER_LOG_FIELDS(...)                                                 \
+  ((const roster_log_field[]){__VA_ARGS__}),                                   \
+      (sizeof((const roster_log_field[]){__VA_ARGS__}) /                       \
        sizeof(roster_log_field))
 #define ROSTER_LOG_NOFIELDS ((const roster_log_field *)0), ((size_t)0)
 
@@ -181,12 +182,13 @@ ROSTER_EXTERN int roster_log_writev(roster_log *log, int level,
  * is enabled; log, level and fields are evaluated once, fields and the
  * format arguments only when enabled. fields is ROSTER_LOG_FIELDS(...) or
  * ROSTER_LOG_NOFIELDS. */
-#define ROSTER_LOG_AT(log, lvl, fields, ...)                                     \
-  do {                                                                           \
-    roster_log *roster_log_l_ = (log);                                           \
-    int roster_log_v_ = (lvl);                                                   \
-    if (roster_log_enabled(roster_log_l_, roster_log_v_))                        \
-      (void)roster_log_write(roster_log_l_, roster_log_v_, fields, __VA_ARGS__); \
+#define ROSTER_LOG_AT(log, lvl, fields, ...)                                   \
+  do {                                                                         \
+    roster_log *roster_log_l_ = (log);                                         \
+    int roster_log_v_ = (lvl);                                                 \
+    if (roster_log_enabled(roster_log_l_, roster_log_v_))                      \
+      (void)roster_log_write(roster_log_l_, roster_log_v_, fields,             \
+                             __VA_ARGS__);                                     \
   } while (0)
 
 /* Short names for call sites (define ROSTER_LOG_NO_SHORT_NAMES to leave
@@ -204,18 +206,30 @@ ROSTER_EXTERN int roster_log_writev(roster_log *log, int level,
 #define RL_JSON ROSTER_LOG_JSON
 #define RL_FIELDS ROSTER_LOG_FIELDS
 #define RL_NONE ROSTER_LOG_NOFIELDS
-#define RL_TRACE(log, ...) ROSTER_LOG_AT(log, ROSTER_LOG_TRACE, RL_NONE, __VA_ARGS__)
-#define RL_DEBUG(log, ...) ROSTER_LOG_AT(log, ROSTER_LOG_DEBUG, RL_NONE, __VA_ARGS__)
-#define RL_INFO(log, ...) ROSTER_LOG_AT(log, ROSTER_LOG_INFO, RL_NONE, __VA_ARGS__)
-#define RL_WARN(log, ...) ROSTER_LOG_AT(log, ROSTER_LOG_WARN, RL_NONE, __VA_ARGS__)
-#define RL_ERROR(log, ...) ROSTER_LOG_AT(log, ROSTER_LOG_ERROR, RL_NONE, __VA_ARGS__)
-#define RL_FATAL(log, ...) ROSTER_LOG_AT(log, ROSTER_LOG_FATAL, RL_NONE, __VA_ARGS__)
-#define RL_TRACE_F(log, f, ...) ROSTER_LOG_AT(log, ROSTER_LOG_TRACE, f, __VA_ARGS__)
-#define RL_DEBUG_F(log, f, ...) ROSTER_LOG_AT(log, ROSTER_LOG_DEBUG, f, __VA_ARGS__)
-#define RL_INFO_F(log, f, ...) ROSTER_LOG_AT(log, ROSTER_LOG_INFO, f, __VA_ARGS__)
-#define RL_WARN_F(log, f, ...) ROSTER_LOG_AT(log, ROSTER_LOG_WARN, f, __VA_ARGS__)
-#define RL_ERROR_F(log, f, ...) ROSTER_LOG_AT(log, ROSTER_LOG_ERROR, f, __VA_ARGS__)
-#define RL_FATAL_F(log, f, ...) ROSTER_LOG_AT(log, ROSTER_LOG_FATAL, f, __VA_ARGS__)
+#define RL_TRACE(log, ...)                                                     \
+  ROSTER_LOG_AT(log, ROSTER_LOG_TRACE, RL_NONE, __VA_ARGS__)
+#define RL_DEBUG(log, ...)                                                     \
+  ROSTER_LOG_AT(log, ROSTER_LOG_DEBUG, RL_NONE, __VA_ARGS__)
+#define RL_INFO(log, ...)                                                      \
+  ROSTER_LOG_AT(log, ROSTER_LOG_INFO, RL_NONE, __VA_ARGS__)
+#define RL_WARN(log, ...)                                                      \
+  ROSTER_LOG_AT(log, ROSTER_LOG_WARN, RL_NONE, __VA_ARGS__)
+#define RL_ERROR(log, ...)                                                     \
+  ROSTER_LOG_AT(log, ROSTER_LOG_ERROR, RL_NONE, __VA_ARGS__)
+#define RL_FATAL(log, ...)                                                     \
+  ROSTER_LOG_AT(log, ROSTER_LOG_FATAL, RL_NONE, __VA_ARGS__)
+#define RL_TRACE_F(log, f, ...)                                                \
+  ROSTER_LOG_AT(log, ROSTER_LOG_TRACE, f, __VA_ARGS__)
+#define RL_DEBUG_F(log, f, ...)                                                \
+  ROSTER_LOG_AT(log, ROSTER_LOG_DEBUG, f, __VA_ARGS__)
+#define RL_INFO_F(log, f, ...)                                                 \
+  ROSTER_LOG_AT(log, ROSTER_LOG_INFO, f, __VA_ARGS__)
+#define RL_WARN_F(log, f, ...)                                                 \
+  ROSTER_LOG_AT(log, ROSTER_LOG_WARN, f, __VA_ARGS__)
+#define RL_ERROR_F(log, f, ...)                                                \
+  ROSTER_LOG_AT(log, ROSTER_LOG_ERROR, f, __VA_ARGS__)
+#define RL_FATAL_F(log, f, ...)                                                \
+  ROSTER_LOG_AT(log, ROSTER_LOG_FATAL, f, __VA_ARGS__)
 #endif
 
 /* ------------------------------------------------------------------ */
@@ -242,15 +256,15 @@ typedef void (*roster_log_line_fn)(int level, const char *line, size_t len,
 /* roster_log_sink: one destination. {0} is stdout at the logger's level. */
 typedef struct roster_log_sink {
   roster_log_sink_kind kind;
-  int level;            /* this sink's minimum level; 0: every line the
-                           logger writes (a logger's level gates first) */
-  const char *path;     /* FILE: the file (copied); JOURNALD: the socket,
-                           NULL = /run/systemd/journal/socket */
-  int fd;               /* FD: written to, never closed by roster */
-  roster_log_line_fn fn;         /* CALLBACK */
-  void *arg;                     /* CALLBACK: passed to fn */
-  void (*free_arg)(void *arg);   /* CALLBACK: called once the sink is gone;
-                                    may be NULL */
+  int level;                   /* this sink's minimum level; 0: every line the
+                                  logger writes (a logger's level gates first) */
+  const char *path;            /* FILE: the file (copied); JOURNALD: the socket,
+                                  NULL = /run/systemd/journal/socket */
+  int fd;                      /* FD: written to, never closed by roster */
+  roster_log_line_fn fn;       /* CALLBACK */
+  void *arg;                   /* CALLBACK: passed to fn */
+  void (*free_arg)(void *arg); /* CALLBACK: called once the sink is gone;
+                                  may be NULL */
 } roster_log_sink;
 
 /* roster_log_sink_add adds a sink to log's tree (children share their
@@ -259,9 +273,8 @@ typedef struct roster_log_sink {
  * fn, FD < 0), ROSTER_ESYS (the file cannot be opened: the detail names it
  * with the system's reason; the journald socket cannot be made),
  * ROSTER_ENOMEM. If this fails, free_arg is not called. */
-ROSTER_EXTERN int roster_log_sink_add(roster_log *log,
-                                      const roster_log_sink *sink,
-                                      uint64_t *id);
+ROSTER_EXTERN int
+roster_log_sink_add(roster_log *log, const roster_log_sink *sink, uint64_t *id);
 
 /* roster_log_sink_remove removes sink id. When it returns, no line is being
  * written to it and none will be; a file sink's file is closed and a
@@ -277,20 +290,20 @@ ROSTER_EXTERN int roster_log_sink_remove(roster_log *log, uint64_t id);
  * log.name, log.file, log.async, log.queue_lines, log.block,
  * log.drop_report_ms and log.reopen_on_sighup (see docs/log.md). */
 typedef struct roster_log_options {
-  int level;             /* minimum level; 0 = ROSTER_LOG_INFO */
-  const char *name;      /* written as "name" on every line; NULL = none */
-  const char *file;      /* append to this file instead of stdout */
+  int level;        /* minimum level; 0 = ROSTER_LOG_INFO */
+  const char *name; /* written as "name" on every line; NULL = none */
+  const char *file; /* append to this file instead of stdout */
   const roster_log_sink *sinks; /* if nsinks > 0: these sinks instead of
                                    the default (stdout, or file) */
   size_t nsinks;
-  bool async;            /* queue lines to a writer thread */
-  size_t queue_lines;    /* async queue capacity, rounded up to a power of
-                            two; 0 = 4096 */
-  bool block;            /* async, queue full: the caller waits (true) or
-                            the line is dropped and counted (false) */
+  bool async;             /* queue lines to a writer thread */
+  size_t queue_lines;     /* async queue capacity, rounded up to a power of
+                             two; 0 = 4096 */
+  bool block;             /* async, queue full: the caller waits (true) or
+                             the line is dropped and counted (false) */
   int64_t drop_report_ms; /* at most one "dropped N lines" record per this
                              many ms; 0 = 1000 */
-  bool reopen_on_sighup; /* roster_log_reopen_on_sighup at creation */
+  bool reopen_on_sighup;  /* roster_log_reopen_on_sighup at creation */
 } roster_log_options;
 
 /* roster_log_new makes a root logger. opts may be NULL for the defaults.
@@ -307,9 +320,8 @@ ROSTER_EXTERN roster_log *roster_log_new(const roster_log_options *opts);
  * parent's level until roster_log_set_level gives it its own. One
  * allocation; it holds a reference to log. NULL on failure (ROSTER_EINVAL
  * for a NULL log or NULL fields with n > 0, ROSTER_ENOMEM). */
-ROSTER_EXTERN roster_log *roster_log_child(roster_log *log,
-                                           const roster_log_field *fields,
-                                           size_t n);
+ROSTER_EXTERN roster_log *
+roster_log_child(roster_log *log, const roster_log_field *fields, size_t n);
 
 /* roster_log_free releases the caller's handle on log. NULL is a no-op.
  * A logger lives while its children or a registry entry (roster_log_register)
@@ -354,15 +366,14 @@ ROSTER_EXTERN int roster_log_reopen_on_sighup(roster_log *log);
 
 /* roster_log_stats: counters of a logger tree since roster_log_new. */
 typedef struct roster_log_stats {
-  uint64_t written;  /* lines handed to the sinks (a line counts once) */
-  uint64_t dropped;  /* lines dropped because the async queue was full */
-  uint64_t errors;   /* failed sink writes */
-  uint64_t queued;   /* async: lines in the queue now */
+  uint64_t written; /* lines handed to the sinks (a line counts once) */
+  uint64_t dropped; /* lines dropped because the async queue was full */
+  uint64_t errors;  /* failed sink writes */
+  uint64_t queued;  /* async: lines in the queue now */
 } roster_log_stats;
 
 /* roster_log_stats_get fills *out. ROSTER_EINVAL for NULL arguments. */
-ROSTER_EXTERN int roster_log_stats_get(roster_log *log,
-                                       roster_log_stats *out);
+ROSTER_EXTERN int roster_log_stats_get(roster_log *log, roster_log_stats *out);
 
 /* ------------------------------------------------------------------ */
 /* In a registry                                                       */

@@ -82,8 +82,8 @@ int rl_deliver_sync(rl_core *c, int level, char *line, size_t len) {
   rl_sinks_exit(c, &u);
   if (RL_UNLIKELY(fails)) {
     atomic_fetch_add_explicit(&c->errors, fails, memory_order_relaxed);
-    static const char *const kinds[] = {"stdout", "stderr", "file", "fd",
-                                        "callback", "journald"};
+    static const char *const kinds[] = {"stdout", "stderr",   "file",
+                                        "fd",     "callback", "journald"};
     return roster_error_set(ROSTER_EIO,
                             "log: writing a line to the %s sink failed: %s",
                             kinds[kind], strerror(err));
@@ -178,8 +178,8 @@ static void put_msg(rl_buf *b, const char *fmt, va_list ap) {
 }
 
 int roster_log_writev(roster_log *log, int level,
-                      const roster_log_field *fields, size_t n,
-                      const char *fmt, va_list ap) {
+                      const roster_log_field *fields, size_t n, const char *fmt,
+                      va_list ap) {
   if (RL_UNLIKELY(!log))
     return roster_error_set(ROSTER_EINVAL, "roster_log_write: the logger "
                                            "is NULL");
@@ -190,8 +190,10 @@ int roster_log_writev(roster_log *log, int level,
                             "50 error, 60 fatal)",
                             level);
   if (RL_UNLIKELY(n && !fields))
-    return roster_error_set(ROSTER_EINVAL, "roster_log_write: %zu fields "
-                                           "but fields is NULL", n);
+    return roster_error_set(ROSTER_EINVAL,
+                            "roster_log_write: %zu fields "
+                            "but fields is NULL",
+                            n);
   if (!roster_log_enabled(log, level))
     return ROSTER_OK;
   rl_core *c = log->core;
@@ -223,9 +225,8 @@ int roster_log_writev(roster_log *log, int level,
   return rc;
 }
 
-int roster_log_write(roster_log *log, int level,
-                     const roster_log_field *fields, size_t n,
-                     const char *fmt, ...) {
+int roster_log_write(roster_log *log, int level, const roster_log_field *fields,
+                     size_t n, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
   int rc = roster_log_writev(log, level, fields, n, fmt, ap);
@@ -285,8 +286,9 @@ int roster_log_set_level(roster_log *log, int level) {
   rl_core *c = log->core;
   pthread_mutex_lock(&c->mu);
   log->own_level = level;
-  int eff = level ? level
-                  : log->parent ? log->parent->head.level : ROSTER_LOG_INFO;
+  int eff = level         ? level
+            : log->parent ? log->parent->head.level
+                          : ROSTER_LOG_INFO;
   set_eff(log, eff);
   propagate(log);
   pthread_mutex_unlock(&c->mu);
@@ -297,10 +299,10 @@ static const struct {
   const char *name;
   int level;
 } level_names[] = {
-    {"trace", ROSTER_LOG_TRACE}, {"debug", ROSTER_LOG_DEBUG},
-    {"info", ROSTER_LOG_INFO},   {"warn", ROSTER_LOG_WARN},
+    {"trace", ROSTER_LOG_TRACE},  {"debug", ROSTER_LOG_DEBUG},
+    {"info", ROSTER_LOG_INFO},    {"warn", ROSTER_LOG_WARN},
     {"warning", ROSTER_LOG_WARN}, {"error", ROSTER_LOG_ERROR},
-    {"fatal", ROSTER_LOG_FATAL}, {"silent", ROSTER_LOG_SILENT},
+    {"fatal", ROSTER_LOG_FATAL},  {"silent", ROSTER_LOG_SILENT},
     {"off", ROSTER_LOG_SILENT},
 };
 
@@ -337,14 +339,22 @@ int roster_log_level_parse(const char *text, int *out) {
 
 const char *roster_log_level_name(int level) {
   switch (level) {
-  case ROSTER_LOG_TRACE: return "trace";
-  case ROSTER_LOG_DEBUG: return "debug";
-  case ROSTER_LOG_INFO: return "info";
-  case ROSTER_LOG_WARN: return "warn";
-  case ROSTER_LOG_ERROR: return "error";
-  case ROSTER_LOG_FATAL: return "fatal";
-  case ROSTER_LOG_SILENT: return "silent";
-  default: return "?";
+  case ROSTER_LOG_TRACE:
+    return "trace";
+  case ROSTER_LOG_DEBUG:
+    return "debug";
+  case ROSTER_LOG_INFO:
+    return "info";
+  case ROSTER_LOG_WARN:
+    return "warn";
+  case ROSTER_LOG_ERROR:
+    return "error";
+  case ROSTER_LOG_FATAL:
+    return "fatal";
+  case ROSTER_LOG_SILENT:
+    return "silent";
+  default:
+    return "?";
   }
 }
 
@@ -387,8 +397,9 @@ static int build_fixed(rl_core *c, const char *name) {
     c->fixed_len = b.len;
   }
   rl_buf_fini(&b);
-  return c->fixed ? ROSTER_OK : roster_error_set(ROSTER_ENOMEM, "log: out "
-                                                                "of memory");
+  return c->fixed ? ROSTER_OK
+                  : roster_error_set(ROSTER_ENOMEM, "log: out "
+                                                    "of memory");
 }
 
 static int check_options(const roster_log_options *o) {
@@ -402,8 +413,10 @@ static int check_options(const roster_log_options *o) {
                             "roster_log_new: nsinks is %zu but sinks is NULL",
                             o->nsinks);
   if (o->nsinks > 64)
-    return roster_error_set(ROSTER_EINVAL, "roster_log_new: %zu sinks, at "
-                                           "most 64", o->nsinks);
+    return roster_error_set(ROSTER_EINVAL,
+                            "roster_log_new: %zu sinks, at "
+                            "most 64",
+                            o->nsinks);
   if (o->queue_lines > (1u << 24))
     return roster_error_set(ROSTER_EINVAL,
                             "roster_log_new: queue_lines %zu is over the "
@@ -565,7 +578,8 @@ void roster_log_free(roster_log *log) {
   }
 }
 
-/* ---- sinks ---------------------------------------------------------------- */
+/* ---- sinks ----------------------------------------------------------------
+ */
 
 int roster_log_sink_add(roster_log *log, const roster_log_sink *sink,
                         uint64_t *id) {
@@ -623,8 +637,9 @@ int roster_log_sink_remove(roster_log *log, uint64_t id) {
       at = i;
   if (at == old->n) {
     pthread_mutex_unlock(&c->mu);
-    return roster_error_set(ROSTER_ENOENT, "roster_log_sink_remove: no "
-                                           "sink %llu in this logger",
+    return roster_error_set(ROSTER_ENOENT,
+                            "roster_log_sink_remove: no "
+                            "sink %llu in this logger",
                             (unsigned long long)id);
   }
   rl_set *nw = set_new(old->n - 1);
@@ -699,8 +714,10 @@ int roster_log_flush(roster_log *log) {
 
 int roster_log_stats_get(roster_log *log, roster_log_stats *out) {
   if (!log || !out)
-    return roster_error_set(ROSTER_EINVAL, "roster_log_stats_get: %s is "
-                                           "NULL", log ? "out" : "the logger");
+    return roster_error_set(ROSTER_EINVAL,
+                            "roster_log_stats_get: %s is "
+                            "NULL",
+                            log ? "out" : "the logger");
   rl_core *c = log->core;
   uint64_t lines = atomic_load(&c->written);
   for (size_t i = 0; i <= RL_SHARDS; i++)

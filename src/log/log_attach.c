@@ -24,11 +24,11 @@ typedef struct svc_rec {
 } svc_rec;
 
 struct rl_attach {
-  rl_attach *next;   /* in the core's list, under core->mu */
+  rl_attach *next; /* in the core's list, under core->mu */
   roster *r;
-  uint64_t id;       /* the listener */
-  bool detached;     /* roster_log_detach was called */
-  roster_log *log;   /* a handle, dropped when the listener goes */
+  uint64_t id;     /* the listener */
+  bool detached;   /* roster_log_detach was called */
+  roster_log *log; /* a handle, dropped when the listener goes */
   pthread_mutex_t mu;
   svc_rec **buckets;
   size_t nbuckets, count;
@@ -130,8 +130,12 @@ static void on_state(rl_attach *a, const roster_info *e,
     }
   } else {
     switch (ch->to) {
-    case ROSTER_STATE_STARTING: what = "starting"; break;
-    case ROSTER_STATE_STOPPING: what = "stopping"; break;
+    case ROSTER_STATE_STARTING:
+      what = "starting";
+      break;
+    case ROSTER_STATE_STOPPING:
+      what = "stopping";
+      break;
     case ROSTER_STATE_STOPPED:
       what = "stopped";
       level = ROSTER_LOG_INFO;
@@ -140,8 +144,11 @@ static void on_state(rl_attach *a, const roster_info *e,
       what = "failed";
       level = ROSTER_LOG_ERROR;
       break;
-    case ROSTER_STATE_DECLARED: what = "declared"; break;
-    default: break;
+    case ROSTER_STATE_DECLARED:
+      what = "declared";
+      break;
+    default:
+      break;
     }
     if (s && s->up_at_ns) {
       uptime_ms = (ch->at_ns - s->up_at_ns) / 1000000;
@@ -174,11 +181,16 @@ static void on_state(rl_attach *a, const roster_info *e,
 
 static const char *reason_name(roster_reason r) {
   switch (r) {
-  case ROSTER_REASON_CALL: return "call";
-  case ROSTER_REASON_REPLACED: return "replaced";
-  case ROSTER_REASON_OWNER: return "owner";
-  case ROSTER_REASON_NS_DROP: return "ns_drop";
-  case ROSTER_REASON_CLEAR: return "clear";
+  case ROSTER_REASON_CALL:
+    return "call";
+  case ROSTER_REASON_REPLACED:
+    return "replaced";
+  case ROSTER_REASON_OWNER:
+    return "owner";
+  case ROSTER_REASON_NS_DROP:
+    return "ns_drop";
+  case ROSTER_REASON_CLEAR:
+    return "clear";
   }
   return "?";
 }
@@ -196,12 +208,12 @@ static void on_event(roster *r, const roster_event *ev, void *arg) {
   if (!roster_log_enabled(a->log, ROSTER_LOG_DEBUG))
     return;
   bool reg = ev->kind == ROSTER_EV_REGISTER;
-  roster_log_field f[] = {
-      ROSTER_LOG_STR("service", e->name), ROSTER_LOG_STR("ns", e->ns),
-      ROSTER_LOG_STR("type", e->type ? e->type->name : "?"),
-      ROSTER_LOG_STR("reason", reason_name(ev->reason))};
-  roster_log_write(a->log, ROSTER_LOG_DEBUG, f, reg ? 3 : 4, "%s %s",
-                   e->name, reg ? "registered" : "unregistered");
+  roster_log_field f[] = {ROSTER_LOG_STR("service", e->name),
+                          ROSTER_LOG_STR("ns", e->ns),
+                          ROSTER_LOG_STR("type", e->type ? e->type->name : "?"),
+                          ROSTER_LOG_STR("reason", reason_name(ev->reason))};
+  roster_log_write(a->log, ROSTER_LOG_DEBUG, f, reg ? 3 : 4, "%s %s", e->name,
+                   reg ? "registered" : "unregistered");
 }
 
 int roster_log_attach(roster *r, roster_log *log) {
@@ -232,9 +244,9 @@ int roster_log_attach(roster *r, roster_log *log) {
   rl_log_ref(log);
   pthread_mutex_unlock(&c->mu);
   uint64_t id = 0;
-  int rc = roster_listen(r, ROSTER_EV_STATE | ROSTER_EV_REGISTER |
-                                ROSTER_EV_UNREGISTER,
-                         on_event, a, attach_free, &id);
+  int rc = roster_listen(
+      r, ROSTER_EV_STATE | ROSTER_EV_REGISTER | ROSTER_EV_UNREGISTER, on_event,
+      a, attach_free, &id);
   if (rc != ROSTER_OK) {
     char d[1024];
     snprintf(d, sizeof d, "%s", roster_last_error());

@@ -81,6 +81,7 @@ bool rl_buf_grow(rl_buf *b, size_t need) {
 
 /* rl_cls: 0 = copy as is; 1 = escape; 2 = the lead of a multi-byte sequence
  * (or an invalid byte), validated by put_utf8. */
+/* clang-format off */
 const unsigned char rl_cls[256] = {
     /* 0x00-0x1f: control characters */
     1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
@@ -102,19 +103,34 @@ const unsigned char rl_cls[256] = {
     2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
     2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
 };
+/* clang-format on */
 
 static const char hexd[] = "0123456789abcdef";
 
 static void put_escape(rl_buf *b, unsigned char c) {
   char e[6];
   switch (c) {
-  case '"': RL_PUTS(b, "\\\""); return;
-  case '\\': RL_PUTS(b, "\\\\"); return;
-  case '\n': RL_PUTS(b, "\\n"); return;
-  case '\r': RL_PUTS(b, "\\r"); return;
-  case '\t': RL_PUTS(b, "\\t"); return;
-  case '\b': RL_PUTS(b, "\\b"); return;
-  case '\f': RL_PUTS(b, "\\f"); return;
+  case '"':
+    RL_PUTS(b, "\\\"");
+    return;
+  case '\\':
+    RL_PUTS(b, "\\\\");
+    return;
+  case '\n':
+    RL_PUTS(b, "\\n");
+    return;
+  case '\r':
+    RL_PUTS(b, "\\r");
+    return;
+  case '\t':
+    RL_PUTS(b, "\\t");
+    return;
+  case '\b':
+    RL_PUTS(b, "\\b");
+    return;
+  case '\f':
+    RL_PUTS(b, "\\f");
+    return;
   default:
     e[0] = '\\';
     e[1] = 'u';

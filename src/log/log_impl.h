@@ -178,13 +178,13 @@ typedef struct rl_sink {
   uint64_t id;
   roster_log_sink_kind kind;
   int level;
-  int fd;            /* stdout/stderr/FD: the caller's; FILE, JOURNALD:
-                        owned (FILE's is replaced in place by reopen) */
-  char *path;        /* FILE: the file; JOURNALD: the socket */
+  int fd;     /* stdout/stderr/FD: the caller's; FILE, JOURNALD:
+                 owned (FILE's is replaced in place by reopen) */
+  char *path; /* FILE: the file; JOURNALD: the socket */
   roster_log_line_fn fn;
   void *arg;
   void (*free_arg)(void *arg);
-  char *batch;       /* writer thread only: pending bytes */
+  char *batch; /* writer thread only: pending bytes */
   size_t blen;
 } rl_sink;
 
@@ -221,34 +221,34 @@ typedef struct rl_attach rl_attach;
 typedef struct rl_shard rl_shard;
 
 typedef struct rl_core {
-  pthread_mutex_t mu;          /* sinks changes, the children tree,
-                                  levels, attachments */
-  uint64_t serial;             /* unique per core in the process */
+  pthread_mutex_t mu; /* sinks changes, the children tree,
+                         levels, attachments */
+  uint64_t serial;    /* unique per core in the process */
   _Atomic(rl_set *) sinks;
-  atomic_uint epoch;           /* nested sink uses: two-phase counters */
-  atomic_ullong enters[2];     /* uses of the sink set begun, per epoch */
-  atomic_ullong exits[2];      /* ... and ended */
-  rl_shard *shards;            /* RL_SHARDS + 1: sync lines per slot */
+  atomic_uint epoch;       /* nested sink uses: two-phase counters */
+  atomic_ullong enters[2]; /* uses of the sink set begun, per epoch */
+  atomic_ullong exits[2];  /* ... and ended */
+  rl_shard *shards;        /* RL_SHARDS + 1: sync lines per slot */
   uint64_t next_sink_id;
-  char *fixed;                 /* ,"hostname":"...",["name":"..."] */
+  char *fixed; /* ,"hostname":"...",["name":"..."] */
   size_t fixed_len;
-  int pid;                     /* the process that made the core */
-  rl_queue *q;                 /* async, else NULL */
-  atomic_ullong written;       /* async: lines the writer handed over */
+  int pid;               /* the process that made the core */
+  rl_queue *q;           /* async, else NULL */
+  atomic_ullong written; /* async: lines the writer handed over */
   atomic_ullong dropped, errors;
-  uint64_t sighup_id;          /* signal watch, or 0 */
-  rl_attach *attached;         /* roster_log_attach records, under mu */
+  uint64_t sighup_id;  /* signal watch, or 0 */
+  rl_attach *attached; /* roster_log_attach records, under mu */
 } rl_core;
 
 struct roster_log {
-  roster__log_head head;       /* effective level, atomic; must be first */
+  roster__log_head head; /* effective level, atomic; must be first */
   rl_core *core;
-  roster_log *parent;          /* NULL for the root */
+  roster_log *parent; /* NULL for the root */
   atomic_uint refs;
-  int own_level;               /* 0: follow the parent; under core->mu */
+  int own_level;                   /* 0: follow the parent; under core->mu */
   roster_log *child, *next, *prev; /* children tree, under core->mu */
-  size_t bound_len;            /* ,"k":v,... for this logger (parent's
-                                  bound fields included) */
+  size_t bound_len;                /* ,"k":v,... for this logger (parent's
+                                      bound fields included) */
   char bound[];
 };
 
@@ -350,8 +350,7 @@ void rl_format_record(rl_core *c, rl_buf *b, int level, const char *msg,
 
 /* ---- async (log_queue.c) -------------------------------------------- */
 
-rl_queue *rl_queue_new(rl_core *c, size_t lines, bool block,
-                       int64_t report_ms);
+rl_queue *rl_queue_new(rl_core *c, size_t lines, bool block, int64_t report_ms);
 /* rl_queue_free drains the queue, writes the last records, stops and joins
  * the writer thread. */
 void rl_queue_free(rl_queue *q);

@@ -2,8 +2,8 @@
  * log_journald.c: the journald sink, speaking systemd-journald's native
  * protocol by hand (no libsystemd): one datagram per line on the unix
  * socket /run/systemd/journal/socket, made of KEY=VALUE lines, or for a
- * value holding a newline (or a NUL) KEY, '\n', its length as 64-bit little endian,
- * the bytes, '\n'.
+ * value holding a newline (or a NUL) KEY, '\n', its length as 64-bit little
+ * endian, the bytes, '\n'.
  *
  * The line's JSON is parsed back (jansson; we wrote it, so it parses) and
  * each top-level key becomes a journal field: msg -> MESSAGE, level ->
@@ -52,8 +52,8 @@ int rl_journald_open(rl_sink *s, const char *path) {
     roster_mem_free(s->path);
     s->path = NULL;
     return roster_error_set(ROSTER_ESYS,
-                            "log sink: cannot reach journald at '%s': %s",
-                            path, strerror(e));
+                            "log sink: cannot reach journald at '%s': %s", path,
+                            strerror(e));
   }
   return ROSTER_OK;
 }
@@ -70,8 +70,7 @@ static int priority(int level) {
   return 7;   /* debug */
 }
 
-static void put_field(rl_buf *b, const char *key, const char *val,
-                      size_t n) {
+static void put_field(rl_buf *b, const char *key, const char *val, size_t n) {
   size_t kl = strlen(key);
   if (memchr(val, '\n', n) || memchr(val, '\0', n)) {
     rl_put(b, key, kl);
@@ -117,8 +116,8 @@ static int dump_cb(const char *buf, size_t size, void *data) {
 
 static ssize_t send_dgram(rl_sink *s, const char *p, size_t n) {
   ssize_t w = send(s->fd, p, n, MSG_NOSIGNAL);
-  if (w < 0 && (errno == ECONNREFUSED || errno == ENOTCONN ||
-                errno == ENOENT)) {
+  if (w < 0 &&
+      (errno == ECONNREFUSED || errno == ENOTCONN || errno == ENOENT)) {
     /* journald restarted: its socket is a new one */
     if (connect_to(s->fd, s->path) == 0)
       w = send(s->fd, p, n, MSG_NOSIGNAL);
@@ -150,9 +149,8 @@ int rl_journald_send(rl_sink *s, int level, const char *line, size_t len) {
   const char *key;
   json_t *v;
   json_object_foreach(root, key, v) {
-    if (!strcmp(key, "msg") || !strcmp(key, "level") ||
-        !strcmp(key, "time") || !strcmp(key, "pid") ||
-        !strcmp(key, "hostname"))
+    if (!strcmp(key, "msg") || !strcmp(key, "level") || !strcmp(key, "time") ||
+        !strcmp(key, "pid") || !strcmp(key, "hostname"))
       continue;
     char jk[KEY_MAX + 1];
     if (!strcmp(key, "name") && json_is_string(v))

@@ -57,14 +57,14 @@ struct rl_queue {
   bool block;
   int64_t report_ns;
   char pad0[64];
-  atomic_ullong tail;   /* next ticket (producers) */
+  atomic_ullong tail; /* next ticket (producers) */
   char pad1[64];
-  atomic_size_t count;  /* semaphore: tickets taken and not given back */
+  atomic_size_t count; /* semaphore: tickets taken and not given back */
   char pad2[64];
-  uint64_t head;        /* writer only: next ticket to consume */
-  atomic_ullong done;   /* tickets written to the sinks */
+  uint64_t head;          /* writer only: next ticket to consume */
+  atomic_ullong done;     /* tickets written to the sinks */
   atomic_ullong reported; /* drops reported in a record */
-  atomic_uint sleeping; /* futex word: SLEEP_* */
+  atomic_uint sleeping;   /* futex word: SLEEP_* */
   atomic_int stop;
   atomic_uint space_waiters, flush_waiters;
   pthread_mutex_t mu;
@@ -205,10 +205,10 @@ static void *writer_main(void *arg) {
     atomic_store(&q->sleeping, mode);
     bool pending = atomic_load(&c->dropped) > atomic_load(&q->reported);
     bool ready = head_ready(q);
-    bool urgent = atomic_load(&q->stop) ||
-                  (atomic_load(&q->flush_waiters) && (ready || pending)) ||
-                  (ready && (mode == SLEEP_DEEP ||
-                             atomic_load(&q->count) >= q->cap / 2));
+    bool urgent =
+        atomic_load(&q->stop) ||
+        (atomic_load(&q->flush_waiters) && (ready || pending)) ||
+        (ready && (mode == SLEEP_DEEP || atomic_load(&q->count) >= q->cap / 2));
     if (urgent) {
       atomic_store(&q->sleeping, SLEEP_AWAKE);
       continue;
@@ -237,8 +237,10 @@ rl_queue *rl_queue_new(rl_core *c, size_t lines, bool block,
   rl_slot *slots = q ? roster_mem_calloc(cap, sizeof *slots) : NULL;
   if (!slots) {
     roster_mem_free(q);
-    roster_error_set(ROSTER_ENOMEM, "log: out of memory for a queue of %zu "
-                                    "lines", cap);
+    roster_error_set(ROSTER_ENOMEM,
+                     "log: out of memory for a queue of %zu "
+                     "lines",
+                     cap);
     return NULL;
   }
   q->core = c;
@@ -311,13 +313,17 @@ static void wait_space(rl_queue *q) {
 int rl_queue_push(rl_queue *q, int level, const char *line, size_t len) {
   char *heap = NULL;
   if (len > UINT32_MAX)
-    return roster_error_set(ROSTER_ENOMEM, "log: a line of %zu bytes is "
-                                           "over the queue's 4 GiB limit", len);
+    return roster_error_set(ROSTER_ENOMEM,
+                            "log: a line of %zu bytes is "
+                            "over the queue's 4 GiB limit",
+                            len);
   if (len > sizeof q->slots[0].data) {
     heap = roster_mem_alloc(len);
     if (!heap)
-      return roster_error_set(ROSTER_ENOMEM, "log: out of memory for a "
-                                             "line of %zu bytes", len);
+      return roster_error_set(ROSTER_ENOMEM,
+                              "log: out of memory for a "
+                              "line of %zu bytes",
+                              len);
     memcpy(heap, line, len);
   }
   size_t depth;
@@ -327,8 +333,9 @@ int rl_queue_push(rl_queue *q, int level, const char *line, size_t len) {
     if (!q->block) {
       atomic_fetch_add_explicit(&q->core->dropped, 1, memory_order_relaxed);
       roster_mem_free(heap);
-      return roster_error_set(ROSTER_EBUSY, "log: the queue is full (%zu "
-                                            "lines); the line is dropped",
+      return roster_error_set(ROSTER_EBUSY,
+                              "log: the queue is full (%zu "
+                              "lines); the line is dropped",
                               q->cap);
     }
     wait_space(q);

@@ -41,8 +41,7 @@ static int write_all(int fd, const char *p, size_t n) {
 }
 
 static int open_file(const char *path) {
-  return open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY,
-              0644);
+  return open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0644);
 }
 
 static bool sink_level_ok(int level) {
@@ -70,8 +69,10 @@ rl_sink *rl_sink_open(const roster_log_sink *d) {
     break;
   case ROSTER_LOG_SINK_FD:
     if (d->fd < 0) {
-      roster_error_set(ROSTER_EINVAL, "log sink: fd %d is not a file "
-                                      "descriptor", d->fd);
+      roster_error_set(ROSTER_EINVAL,
+                       "log sink: fd %d is not a file "
+                       "descriptor",
+                       d->fd);
       return NULL;
     }
     break;
@@ -138,7 +139,8 @@ rl_sink *rl_sink_open(const roster_log_sink *d) {
 void rl_sink_close(rl_sink *s) {
   if (!s)
     return;
-  if ((s->kind == ROSTER_LOG_SINK_FILE || s->kind == ROSTER_LOG_SINK_JOURNALD) &&
+  if ((s->kind == ROSTER_LOG_SINK_FILE ||
+       s->kind == ROSTER_LOG_SINK_JOURNALD) &&
       s->fd >= 0)
     close(s->fd);
   if (s->free_arg)
@@ -150,8 +152,8 @@ void rl_sink_close(rl_sink *s) {
 
 static bool is_fd_sink(const rl_sink *s) {
   return s->kind == ROSTER_LOG_SINK_STDOUT ||
-         s->kind == ROSTER_LOG_SINK_STDERR ||
-         s->kind == ROSTER_LOG_SINK_FILE || s->kind == ROSTER_LOG_SINK_FD;
+         s->kind == ROSTER_LOG_SINK_STDERR || s->kind == ROSTER_LOG_SINK_FILE ||
+         s->kind == ROSTER_LOG_SINK_FD;
 }
 
 int rl_sink_line(rl_sink *s, int level, char *line, size_t len) {
@@ -195,13 +197,17 @@ int rl_sink_batch_line(rl_sink *s, int level, char *line, size_t len) {
 int rl_sink_reopen(rl_sink *s) {
   int nfd = open_file(s->path);
   if (nfd < 0)
-    return roster_error_set(ROSTER_ESYS, "log: cannot reopen log file '%s': "
-                                         "%s", s->path, strerror(errno));
+    return roster_error_set(ROSTER_ESYS,
+                            "log: cannot reopen log file '%s': "
+                            "%s",
+                            s->path, strerror(errno));
   if (nfd != s->fd && dup3(nfd, s->fd, O_CLOEXEC) < 0) {
     int e = errno;
     close(nfd);
-    return roster_error_set(ROSTER_ESYS, "log: cannot reopen log file '%s': "
-                                         "dup3: %s", s->path, strerror(e));
+    return roster_error_set(ROSTER_ESYS,
+                            "log: cannot reopen log file '%s': "
+                            "dup3: %s",
+                            s->path, strerror(e));
   }
   if (nfd != s->fd)
     close(nfd);

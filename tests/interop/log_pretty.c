@@ -61,13 +61,13 @@ static bool has_line(const char *text, const char *want) {
   return false;
 }
 
-#define assert_has_line(text, want)                                              \
-  do {                                                                           \
-    if (!has_line((text), (want))) {                                             \
-      print_error("pino-pretty printed no line\n  %s\nin:\n%s\n", (want),       \
-                  (text));                                                       \
-      fail();                                                                    \
-    }                                                                            \
+#define assert_has_line(text, want)                                            \
+  do {                                                                         \
+    if (!has_line((text), (want))) {                                           \
+      print_error("pino-pretty printed no line\n  %s\nin:\n%s\n", (want),      \
+                  (text));                                                     \
+      fail();                                                                  \
+    }                                                                          \
   } while (0)
 
 static void test_pino_pretty_reads_roster(void **state) {
@@ -95,9 +95,11 @@ static void test_pino_pretty_reads_roster(void **state) {
   roster_log_sink sinks[] = {
       {.kind = ROSTER_LOG_SINK_FD, .fd = in[1]},
       {.kind = ROSTER_LOG_SINK_CALLBACK, .fn = raw_cb, .arg = &r}};
-  roster_log *log = roster_log_new(&(roster_log_options){
-      .name = "interop", .level = ROSTER_LOG_TRACE, .sinks = sinks,
-      .nsinks = 2});
+  roster_log *log =
+      roster_log_new(&(roster_log_options){.name = "interop",
+                                           .level = ROSTER_LOG_TRACE,
+                                           .sinks = sinks,
+                                           .nsinks = 2});
   assert_non_null(log);
   roster_log *cache =
       roster_log_child(log, RL_FIELDS(RL_STR("service", "cache")));
@@ -108,7 +110,8 @@ static void test_pino_pretty_reads_roster(void **state) {
                       RL_JSON("tree", tree)),
             "request %d handled", 7);
   json_decref(tree);
-  RL_WARN(log, "quote \" back\\slash\ttab caf\xc3\xa9 \xf0\x9f\x98\x80 bad \xff.");
+  RL_WARN(log,
+          "quote \" back\\slash\ttab caf\xc3\xa9 \xf0\x9f\x98\x80 bad \xff.");
   RL_TRACE(log, "at trace");
   RL_DEBUG(log, "at debug");
   RL_ERROR(log, "first line\nsecond line");
@@ -126,8 +129,8 @@ static void test_pino_pretty_reads_roster(void **state) {
   int status = 0;
   assert_int_equal(waitpid(pid, &status, 0), pid);
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    print_error("pino-pretty exited with status %d; it printed:\n%s\n",
-                status, text);
+    print_error("pino-pretty exited with status %d; it printed:\n%s\n", status,
+                text);
     fail();
   }
   assert_int_equal(r.n, 6);
@@ -135,8 +138,7 @@ static void test_pino_pretty_reads_roster(void **state) {
   char t[40], want[512];
   int me = (int)getpid();
   utc_of(r.v[0], t, sizeof t);
-  snprintf(want, sizeof want, "%s INFO (interop/%d): request 7 handled", t,
-           me);
+  snprintf(want, sizeof want, "%s INFO (interop/%d): request 7 handled", t, me);
   assert_has_line(text, want);
   assert_has_line(text, "    service: \"cache\"");
   assert_has_line(text, "    user: \"alice\"");
@@ -176,8 +178,10 @@ int main(int argc, char **argv) {
                   !strcmp(getenv("ROSTER_TEST_REQUIRE_SERVERS"), "1");
   if (access(pretty_path, X_OK) != 0 ||
       system("command -v node >/dev/null 2>&1") != 0) {
-    fprintf(stderr, "log_pretty: pino-pretty ('%s') or node is missing; "
-                    "run scripts/npm.sh\n", pretty_path);
+    fprintf(stderr,
+            "log_pretty: pino-pretty ('%s') or node is missing; "
+            "run scripts/npm.sh\n",
+            pretty_path);
     return required ? 1 : 77;
   }
   const struct CMUnitTest tests[] = {

@@ -110,8 +110,11 @@ static inline json_t *lt_parse(lt_lines *l, size_t i) {
 
 /* lt_sink: a callback sink description recording into l. */
 static inline roster_log_sink lt_sink(lt_lines *l, int level) {
-  roster_log_sink s = {.kind = ROSTER_LOG_SINK_CALLBACK, .level = level,
-                       .fn = lt_cb, .arg = l, .free_arg = lt_free_arg};
+  roster_log_sink s = {.kind = ROSTER_LOG_SINK_CALLBACK,
+                       .level = level,
+                       .fn = lt_cb,
+                       .arg = l,
+                       .free_arg = lt_free_arg};
   return s;
 }
 

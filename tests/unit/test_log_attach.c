@@ -239,8 +239,10 @@ static void test_logger_as_service(void **state) {
   /* a provider that depends on it by name */
   roster_log *seen = NULL;
   const char *deps[] = {"log", NULL};
-  roster_provider p = {.type = &user_type, .create = uses_log_create,
-                       .arg = &seen, .deps = deps};
+  roster_provider p = {.type = &user_type,
+                       .create = uses_log_create,
+                       .arg = &seen,
+                       .deps = deps};
   assert_ok(roster_provide(r, NULL, "user", &p));
   assert_ok(roster_start(r, LC_LONG_MS));
   assert_ptr_equal(seen, log);

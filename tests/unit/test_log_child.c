@@ -13,12 +13,11 @@ static void test_bound_fields(void **state) {
   lt_lines l;
   lt_init(&l);
   roster_log *root = lt_logger(&l, 0);
-  roster_log *svc = roster_log_child(root, RL_FIELDS(RL_STR("service",
-                                                            "cache"),
-                                                     RL_INT("shard", 3)));
+  roster_log *svc = roster_log_child(
+      root, RL_FIELDS(RL_STR("service", "cache"), RL_INT("shard", 3)));
   assert_non_null(svc);
-  roster_log *req = roster_log_child(svc, RL_FIELDS(RL_STR("req", "r-1"),
-                                                    RL_BOOL("retry", false)));
+  roster_log *req = roster_log_child(
+      svc, RL_FIELDS(RL_STR("req", "r-1"), RL_BOOL("retry", false)));
   assert_non_null(req);
   roster_log *plain = roster_log_child(root, RL_NONE);
   assert_non_null(plain);
@@ -148,9 +147,8 @@ static void *child_churn(void *p) {
   for (int i = 0; i < CT_ROUNDS; i++) {
     char req[32];
     snprintf(req, sizeof req, "t%d-%d", a->id, i);
-    roster_log *c = roster_log_child(a->root,
-                                     RL_FIELDS(RL_STR("req", req),
-                                               RL_INT("t", a->id)));
+    roster_log *c = roster_log_child(
+        a->root, RL_FIELDS(RL_STR("req", req), RL_INT("t", a->id)));
     if (!c) {
       atomic_fetch_add(&a->failures, 1);
       continue;
@@ -179,8 +177,8 @@ static void test_children_from_many_threads(void **state) {
   }
   /* the root's level changes meanwhile (propagation under the lock) */
   for (int i = 0; i < 200; i++)
-    assert_ok(roster_log_set_level(root, i % 2 ? ROSTER_LOG_INFO
-                                               : ROSTER_LOG_DEBUG));
+    assert_ok(
+        roster_log_set_level(root, i % 2 ? ROSTER_LOG_INFO : ROSTER_LOG_DEBUG));
   assert_ok(roster_log_set_level(root, ROSTER_LOG_INFO));
   for (int t = 0; t < CT_THREADS; t++) {
     pthread_join(th[t], NULL);

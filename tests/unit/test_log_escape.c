@@ -206,11 +206,10 @@ static void test_control_and_quotes(void **state) {
 
   /* keys are escaped too, NULL key is "" and NULL strings are null */
   lt_clear(&l);
-  assert_ok(roster_log_write(log, ROSTER_LOG_INFO,
-                             RL_FIELDS(RL_STR("q\"k\n", "x"),
-                                       RL_STR(NULL, "y"),
-                                       RL_STR("nul", NULL)),
-                             NULL));
+  assert_ok(roster_log_write(
+      log, ROSTER_LOG_INFO,
+      RL_FIELDS(RL_STR("q\"k\n", "x"), RL_STR(NULL, "y"), RL_STR("nul", NULL)),
+      NULL));
   j = lt_parse(&l, 0);
   assert_string_equal(lt_str(j, "q\"k\n"), "x");
   assert_string_equal(lt_str(j, ""), "y");
@@ -233,18 +232,18 @@ static void test_unicode_examples(void **state) {
       /* The Unicode Standard 15, section 3.9, table 3-8's example:
        * 61 F1 80 80 E1 80 C2 62 80 63 80 BF 64 */
       {"\x61\xf1\x80\x80\xe1\x80\xc2\x62\x80\x63\x80\xbf\x64",
-       "a\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd" "b\xef\xbf\xbd"
-       "c\xef\xbf\xbd\xef\xbf\xbd" "d"},
+       "a\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"
+       "b\xef\xbf\xbd"
+       "c\xef\xbf\xbd\xef\xbf\xbd"
+       "d"},
       /* overlong forms: every byte is its own maximal subpart */
       {"\xc0\xaf", "\xef\xbf\xbd\xef\xbf\xbd"},
       {"\xe0\x80\xaf", "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"},
-      {"\xf0\x80\x80\xaf",
-       "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"},
+      {"\xf0\x80\x80\xaf", "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"},
       /* a surrogate (U+D800) encoded */
       {"\xed\xa0\x80", "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"},
       /* past U+10FFFF */
-      {"\xf4\x90\x80\x80",
-       "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"},
+      {"\xf4\x90\x80\x80", "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"},
       {"\xf5\xff\xfe", "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"},
       /* truncated at the end */
       {"ok\xe2\x82", "ok\xef\xbf\xbd"},
@@ -291,10 +290,18 @@ static void test_random_bytes(void **state) {
       uint64_t r = next_rand();
       /* bias toward the interesting bytes: leads, continuations, controls */
       switch (r % 4) {
-      case 0: buf[i] = (unsigned char)(r >> 8); break;
-      case 1: buf[i] = (unsigned char)(0x80 | ((r >> 8) & 0x3f)); break;
-      case 2: buf[i] = (unsigned char)(0xc0 | ((r >> 8) & 0x3f)); break;
-      default: buf[i] = (unsigned char)((r >> 8) & 0x7f); break;
+      case 0:
+        buf[i] = (unsigned char)(r >> 8);
+        break;
+      case 1:
+        buf[i] = (unsigned char)(0x80 | ((r >> 8) & 0x3f));
+        break;
+      case 2:
+        buf[i] = (unsigned char)(0xc0 | ((r >> 8) & 0x3f));
+        break;
+      default:
+        buf[i] = (unsigned char)((r >> 8) & 0x7f);
+        break;
       }
     }
     check_sanitized(log, &l, buf, n);
@@ -339,10 +346,18 @@ static void test_valid_utf8_round_trips(void **state) {
       do {
         uint64_t r = next_rand();
         switch (r % 4) { /* every length, often */
-        case 0: cp = (long)((r >> 8) % 0x80); break;
-        case 1: cp = (long)((r >> 8) % 0x800); break;
-        case 2: cp = (long)((r >> 8) % 0x10000); break;
-        default: cp = (long)((r >> 8) % 0x110000); break;
+        case 0:
+          cp = (long)((r >> 8) % 0x80);
+          break;
+        case 1:
+          cp = (long)((r >> 8) % 0x800);
+          break;
+        case 2:
+          cp = (long)((r >> 8) % 0x10000);
+          break;
+        default:
+          cp = (long)((r >> 8) % 0x110000);
+          break;
         }
       } while ((cp >= 0xd800 && cp <= 0xdfff));
       n += put_cp(buf + n, cp);
@@ -362,8 +377,9 @@ static void test_numbers(void **state) {
   lt_lines l;
   lt_init(&l);
   roster_log *log = lt_logger(&l, 0);
-  int64_t ints[] = {0, 1, -1, 9, 10, 99, 100, 12345678901234LL, INT64_MAX,
-                    INT64_MIN, -1000000};
+  int64_t ints[] = {0,         1,         -1,      9,
+                    10,        99,        100,     12345678901234LL,
+                    INT64_MAX, INT64_MIN, -1000000};
   for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++) {
     lt_clear(&l);
     assert_ok(roster_log_write(log, ROSTER_LOG_INFO,
@@ -374,9 +390,10 @@ static void test_numbers(void **state) {
     json_decref(j);
   }
   /* doubles: fixed ones, then random bit patterns; each reads back equal */
-  double fixed[] = {12.5, 0.1, 0.1 + 0.2, -3.25, 1e300, -1e-300, 5e-324,
-                    1.7976931348623157e308, 123456789.125, 1e15, 1e16,
-                    9007199254740993.0, 0.000001, 1e-7, 2.5e-8};
+  double fixed[] = {12.5,          0.1,     0.1 + 0.2, -3.25,
+                    1e300,         -1e-300, 5e-324,    1.7976931348623157e308,
+                    123456789.125, 1e15,    1e16,      9007199254740993.0,
+                    0.000001,      1e-7,    2.5e-8};
   for (int iter = 0; iter < 20000 + (int)(sizeof fixed / sizeof fixed[0]);
        iter++) {
     double d;
@@ -392,8 +409,8 @@ static void test_numbers(void **state) {
             (double)(1 << (next_rand() % 10));
     }
     lt_clear(&l);
-    assert_ok(roster_log_write(log, ROSTER_LOG_INFO,
-                               RL_FIELDS(RL_DBL("d", d)), NULL));
+    assert_ok(roster_log_write(log, ROSTER_LOG_INFO, RL_FIELDS(RL_DBL("d", d)),
+                               NULL));
     json_t *j = lt_parse(&l, 0);
     json_t *v = json_object_get(j, "d");
     if (!json_is_number(v) || json_number_value(v) != d) {
@@ -411,12 +428,11 @@ static void test_numbers(void **state) {
   assert_contains(lt_line(&l, 0), "\"a\":12.5,\"b\":0.1,\"c\":3,\"z\":0}");
   /* NaN and infinities are null, as JSON.stringify writes them */
   lt_clear(&l);
-  assert_ok(roster_log_write(log, ROSTER_LOG_INFO,
-                             RL_FIELDS(RL_DBL("nan", NAN),
-                                       RL_DBL("inf", INFINITY),
-                                       RL_DBL("ninf", -INFINITY),
-                                       RL_BOOL("t", 7), RL_BOOL("f", 0)),
-                             NULL));
+  assert_ok(roster_log_write(
+      log, ROSTER_LOG_INFO,
+      RL_FIELDS(RL_DBL("nan", NAN), RL_DBL("inf", INFINITY),
+                RL_DBL("ninf", -INFINITY), RL_BOOL("t", 7), RL_BOOL("f", 0)),
+      NULL));
   json_t *j = lt_parse(&l, 0);
   assert_true(json_is_null(json_object_get(j, "nan")));
   assert_true(json_is_null(json_object_get(j, "inf")));
@@ -436,10 +452,9 @@ static void test_json_fields_and_long_lines(void **state) {
   json_t *tree = json_pack("{s:i, s:[s, f, b, n], s:{s:s}}", "a", 1, "b",
                            "x\"y", 1.5, 1, "c", "d", "\xc3\xa9");
   assert_non_null(tree);
-  assert_ok(roster_log_write(log, ROSTER_LOG_INFO,
-                             RL_FIELDS(RL_JSON("tree", tree),
-                                       RL_JSON("none", NULL)),
-                             "with a tree"));
+  assert_ok(roster_log_write(
+      log, ROSTER_LOG_INFO,
+      RL_FIELDS(RL_JSON("tree", tree), RL_JSON("none", NULL)), "with a tree"));
   json_t *j = lt_parse(&l, 0);
   assert_true(json_equal(json_object_get(j, "tree"), tree));
   assert_true(json_is_null(json_object_get(j, "none")));
@@ -455,8 +470,8 @@ static void test_json_fields_and_long_lines(void **state) {
   s[big] = '\0';
   s[500] = '\n';
   lt_clear(&l);
-  assert_ok(roster_log_write(log, ROSTER_LOG_INFO,
-                             RL_FIELDS(RL_STR("copy", s)), "m=%s!", s));
+  assert_ok(roster_log_write(log, ROSTER_LOG_INFO, RL_FIELDS(RL_STR("copy", s)),
+                             "m=%s!", s));
   j = lt_parse(&l, 0);
   assert_int_equal(strlen(lt_str(j, "msg")), big + 3);
   assert_memory_equal(lt_str(j, "msg") + 2, s, big);
@@ -476,14 +491,14 @@ static void test_line_shape(void **state) {
   roster_log *log = roster_log_new(&o);
   assert_non_null(log);
   int64_t before = (int64_t)time(NULL) * 1000 - 1000;
-  RL_WARN_F(log, RL_FIELDS(RL_STR("user", "alice"), RL_INT("n", 3)),
-            "hello %s", "world");
+  RL_WARN_F(log, RL_FIELDS(RL_STR("user", "alice"), RL_INT("n", 3)), "hello %s",
+            "world");
   int64_t after = (int64_t)time(NULL) * 1000 + 1000;
   const char *line = lt_line(&l, 0);
   /* the key order pino writes: level, time, pid, hostname, name, msg */
   assert_true(strncmp(line, "{\"level\":40,\"time\":", 19) == 0);
-  const char *keys[] = {"\"level\"", "\"time\"", "\"pid\"", "\"hostname\"",
-                        "\"name\"", "\"msg\"", "\"user\"", "\"n\""};
+  const char *keys[] = {"\"level\"", "\"time\"", "\"pid\"",  "\"hostname\"",
+                        "\"name\"",  "\"msg\"",  "\"user\"", "\"n\""};
   const char *prev = line;
   for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
     const char *at = strstr(line, keys[i]);

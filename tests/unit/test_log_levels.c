@@ -94,8 +94,7 @@ static void test_disabled_costs_nothing(void **state) {
   evaluated = 0;
   long before = atomic_load(&allocs);
   for (int i = 0; i < 1000; i++) {
-    RL_INFO_F(log, RL_FIELDS(RL_INT("v", side_effect())), "%d",
-              side_effect());
+    RL_INFO_F(log, RL_FIELDS(RL_INT("v", side_effect())), "%d", side_effect());
     RL_DEBUG(log, "%d", side_effect());
   }
   assert_int_equal(evaluated, 0);
@@ -141,18 +140,17 @@ static void test_sink_levels(void **state) {
   lt_init(&all);
   lt_init(&warn);
   lt_init(&none);
-  roster_log_sink sinks[] = {lt_sink(&all, 0),
-                             lt_sink(&warn, ROSTER_LOG_WARN),
+  roster_log_sink sinks[] = {lt_sink(&all, 0), lt_sink(&warn, ROSTER_LOG_WARN),
                              lt_sink(&none, ROSTER_LOG_SILENT)};
-  roster_log_options o = {.level = ROSTER_LOG_DEBUG, .sinks = sinks,
-                          .nsinks = 3};
+  roster_log_options o = {
+      .level = ROSTER_LOG_DEBUG, .sinks = sinks, .nsinks = 3};
   roster_log *log = roster_log_new(&o);
   assert_non_null(log);
-  RL_TRACE(log, "trace");  /* below the logger: nowhere */
-  RL_DEBUG(log, "debug");  /* all */
-  RL_INFO(log, "info");    /* all */
-  RL_WARN(log, "warn");    /* all, warn */
-  RL_ERROR(log, "error");  /* all, warn */
+  RL_TRACE(log, "trace"); /* below the logger: nowhere */
+  RL_DEBUG(log, "debug"); /* all */
+  RL_INFO(log, "info");   /* all */
+  RL_WARN(log, "warn");   /* all, warn */
+  RL_ERROR(log, "error"); /* all, warn */
   assert_int_equal(lt_count(&all), 4);
   assert_int_equal(lt_count(&warn), 2);
   assert_int_equal(lt_count(&none), 0);
@@ -185,16 +183,16 @@ static void test_parse_and_names(void **state) {
   struct {
     const char *text;
     int want;
-  } ok[] = {{"trace", 10}, {"DEBUG", 20}, {"Info", 30},  {"warn", 40},
+  } ok[] = {{"trace", 10},   {"DEBUG", 20}, {"Info", 30},  {"warn", 40},
             {"warning", 40}, {"error", 50}, {"fatal", 60}, {"silent", 100},
-            {"off", 100},   {"30", 30},    {"60", 60},    {"100", 100}};
+            {"off", 100},    {"30", 30},    {"60", 60},    {"100", 100}};
   for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
     int v = -1;
     assert_ok(roster_log_level_parse(ok[i].text, &v));
     assert_int_equal(v, ok[i].want);
   }
-  const char *bad[] = {"", "verbose", "35", "0", "070", "30x", "info ",
-                       "1000", "-10"};
+  const char *bad[] = {"",    "verbose", "35",   "0",  "070",
+                       "30x", "info ",   "1000", "-10"};
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
     int v = 1234;
     assert_rc(roster_log_level_parse(bad[i], &v), ROSTER_EINVAL);

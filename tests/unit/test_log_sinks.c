@@ -141,8 +141,8 @@ static void *rw_writer(void *p) {
 static void reopen_while_writing(bool async) {
   char path[300];
   path_of(path, sizeof path, async ? "rw_async.log" : "rw_sync.log");
-  roster_log_options o = {.file = path, .async = async, .block = true,
-                          .queue_lines = 256};
+  roster_log_options o = {
+      .file = path, .async = async, .block = true, .queue_lines = 256};
   roster_log *log = roster_log_new(&o);
   assert_non_null(log);
   rw_arg a = {.log = log};
@@ -252,8 +252,8 @@ static char *capture(int target, roster_log_sink_kind kind) {
   int saved = dup(target);
   assert_int_equal(dup2(p[1], target), target);
   roster_log_sink s = {.kind = kind};
-  roster_log *log = roster_log_new(&(roster_log_options){.sinks = &s,
-                                                         .nsinks = 1});
+  roster_log *log =
+      roster_log_new(&(roster_log_options){.sinks = &s, .nsinks = 1});
   RL_INFO_F(log, RL_FIELDS(RL_INT("fd", target)), "to %d", target);
   roster_log_free(log);
   dup2(saved, target);
@@ -304,8 +304,8 @@ static void test_write_errors_counted(void **state) {
   assert_true(ro >= 0);
   roster_log_sink sinks[] = {{.kind = ROSTER_LOG_SINK_FD, .fd = ro},
                              lt_sink(&l, 0)};
-  roster_log *log = roster_log_new(&(roster_log_options){.sinks = sinks,
-                                                         .nsinks = 2});
+  roster_log *log =
+      roster_log_new(&(roster_log_options){.sinks = sinks, .nsinks = 2});
   assert_non_null(log);
   assert_rc(roster_log_write(log, ROSTER_LOG_INFO, RL_NONE, "x"), ROSTER_EIO);
   assert_contains(roster_last_error(), "fd sink");
@@ -339,10 +339,10 @@ static void test_callback_no_recursion(void **state) {
   (void)state;
   lt_lines l;
   lt_init(&l);
-  roster_log_sink s = {.kind = ROSTER_LOG_SINK_CALLBACK, .fn = recursing_cb,
-                       .arg = &l};
-  recursing_log = roster_log_new(&(roster_log_options){.sinks = &s,
-                                                       .nsinks = 1});
+  roster_log_sink s = {
+      .kind = ROSTER_LOG_SINK_CALLBACK, .fn = recursing_cb, .arg = &l};
+  recursing_log =
+      roster_log_new(&(roster_log_options){.sinks = &s, .nsinks = 1});
   assert_non_null(recursing_log);
   roster_log_sink s2 = lt_sink(&l, 0);
   assert_ok(roster_log_sink_add(recursing_log, &s2, &recursing_sink));
@@ -367,8 +367,7 @@ typedef struct sr_arg {
 static void *sr_writer(void *p) {
   sr_arg *a = p;
   while (!atomic_load(&a->stop))
-    if (roster_log_write(a->log, ROSTER_LOG_INFO, RL_NONE, "tick") !=
-        ROSTER_OK)
+    if (roster_log_write(a->log, ROSTER_LOG_INFO, RL_NONE, "tick") != ROSTER_OK)
       atomic_fetch_add(&a->errors, 1);
   return NULL;
 }
@@ -406,8 +405,10 @@ static void sinks_come_and_go(bool async) {
     assert_int_equal(pthread_create(&th[t], NULL, sr_writer, &a), 0);
   for (int round = 0; round < 50; round++) {
     counted c = {0};
-    roster_log_sink s = {.kind = ROSTER_LOG_SINK_CALLBACK, .fn = counted_cb,
-                         .arg = &c, .free_arg = counted_free};
+    roster_log_sink s = {.kind = ROSTER_LOG_SINK_CALLBACK,
+                         .fn = counted_cb,
+                         .arg = &c,
+                         .free_arg = counted_free};
     uint64_t id;
     assert_ok(roster_log_sink_add(log, &s, &id));
     tu_wait_until(atomic_load(&c.calls) > 0, LC_LONG_MS);
@@ -446,15 +447,18 @@ static void test_bad_sinks(void **state) {
       {.kind = ROSTER_LOG_SINK_FILE, .path = ""},
       {.kind = ROSTER_LOG_SINK_CALLBACK},
       {.kind = ROSTER_LOG_SINK_FD, .fd = -1},
-      {.kind = ROSTER_LOG_SINK_CALLBACK, .fn = lt_cb, .arg = &l,
-       .free_arg = lt_free_arg, .level = 12},
+      {.kind = ROSTER_LOG_SINK_CALLBACK,
+       .fn = lt_cb,
+       .arg = &l,
+       .free_arg = lt_free_arg,
+       .level = 12},
   };
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
     uint64_t id = 77;
     assert_rc(roster_log_sink_add(log, &bad[i], &id), ROSTER_EINVAL);
     assert_int_equal(id, 77);
-    assert_null(roster_log_new(&(roster_log_options){.sinks = &bad[i],
-                                                     .nsinks = 1}));
+    assert_null(
+        roster_log_new(&(roster_log_options){.sinks = &bad[i], .nsinks = 1}));
     assert_int_equal(roster_last_code(), ROSTER_EINVAL);
   }
   assert_int_equal(atomic_load(&l.frees), 0); /* a failed call never frees */
@@ -464,11 +468,11 @@ static void test_bad_sinks(void **state) {
   /* a failing sink in the middle of a list: nothing is kept, no free_arg */
   lt_lines l2;
   lt_init(&l2);
-  roster_log_sink list[] = {lt_sink(&l2, 0),
-                            {.kind = ROSTER_LOG_SINK_FILE,
-                             .path = "/nonexistent-dir/x.log"}};
-  assert_null(roster_log_new(&(roster_log_options){.sinks = list,
-                                                   .nsinks = 2}));
+  roster_log_sink list[] = {
+      lt_sink(&l2, 0),
+      {.kind = ROSTER_LOG_SINK_FILE, .path = "/nonexistent-dir/x.log"}};
+  assert_null(
+      roster_log_new(&(roster_log_options){.sinks = list, .nsinks = 2}));
   assert_int_equal(roster_last_code(), ROSTER_ESYS);
   assert_int_equal(atomic_load(&l2.frees), 0);
   assert_null(roster_log_new(&(roster_log_options){.nsinks = 1}));
@@ -512,8 +516,8 @@ static void test_journald(void **state) {
   memcpy(sa.sun_path, sock, strlen(sock) + 1);
   assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
   roster_log_sink s = {.kind = ROSTER_LOG_SINK_JOURNALD, .path = sock};
-  roster_log *log = roster_log_new(&(roster_log_options){
-      .sinks = &s, .nsinks = 1, .name = "demo"});
+  roster_log *log = roster_log_new(
+      &(roster_log_options){.sinks = &s, .nsinks = 1, .name = "demo"});
   assert_non_null(log);
   RL_ERROR_F(log,
              RL_FIELDS(RL_STR("user", "alice"), RL_INT("status", 500),
@@ -531,8 +535,8 @@ static void test_journald(void **state) {
   assert_non_null(memmem(buf, (size_t)n, "\nF_9LIVES=x\n", 12));
   assert_non_null(memmem(buf, (size_t)n, "\nREQ_ID=r1\n", 11));
   /* a value with a newline: name, newline, 64-bit LE length, bytes */
-  assert_non_null(memmem(buf, (size_t)n,
-                         "\nMULTI\n\x03\0\0\0\0\0\0\0a\nb\n", 19));
+  assert_non_null(
+      memmem(buf, (size_t)n, "\nMULTI\n\x03\0\0\0\0\0\0\0a\nb\n", 19));
   assert_null(memmem(buf, (size_t)n, "HOSTNAME", 8));
   assert_null(memmem(buf, (size_t)n, "\nTIME=", 6));
   roster_log_free(log);
@@ -541,13 +545,12 @@ static void test_journald(void **state) {
   /* no journald listening: a clear error */
   roster_log_sink none = {.kind = ROSTER_LOG_SINK_JOURNALD,
                           .path = "/nonexistent-dir/journal.sock"};
-  assert_null(roster_log_new(&(roster_log_options){.sinks = &none,
-                                                   .nsinks = 1}));
+  assert_null(
+      roster_log_new(&(roster_log_options){.sinks = &none, .nsinks = 1}));
   assert_int_equal(roster_last_code(), ROSTER_ESYS);
   assert_contains(roster_last_error(), "journald");
   assert_contains(roster_last_error(), "/nonexistent-dir/journal.sock");
 }
-
 
 /* remove waits for a write in progress: the sink's callback is blocked
  * on another thread; remove must not return (nor free_arg run) until the
@@ -598,12 +601,14 @@ static void test_remove_waits_for_writer(void **state) {
   (void)state;
   slow_sink ss = {0};
   tu_gate_init(&ss.gate);
-  roster_log_sink s = {.kind = ROSTER_LOG_SINK_CALLBACK, .fn = slow_cb,
-                       .arg = &ss, .free_arg = slow_free};
+  roster_log_sink s = {.kind = ROSTER_LOG_SINK_CALLBACK,
+                       .fn = slow_cb,
+                       .arg = &ss,
+                       .free_arg = slow_free};
   int null = open("/dev/null", O_WRONLY);
   roster_log_sink base = {.kind = ROSTER_LOG_SINK_FD, .fd = null};
-  roster_log *log = roster_log_new(&(roster_log_options){.sinks = &base,
-                                                         .nsinks = 1});
+  roster_log *log =
+      roster_log_new(&(roster_log_options){.sinks = &base, .nsinks = 1});
   assert_non_null(log);
   uint64_t id;
   assert_ok(roster_log_sink_add(log, &s, &id));
@@ -653,8 +658,8 @@ static void test_nested_and_short_threads(void **state) {
   lt_init(&l);
   inner_log = lt_logger(&l, 0);
   roster_log_sink fwd = {.kind = ROSTER_LOG_SINK_CALLBACK, .fn = forward_cb};
-  roster_log *outer = roster_log_new(&(roster_log_options){.sinks = &fwd,
-                                                           .nsinks = 1});
+  roster_log *outer =
+      roster_log_new(&(roster_log_options){.sinks = &fwd, .nsinks = 1});
   assert_non_null(outer);
   pthread_t th[SHORT_THREADS];
   for (int round = 0; round < 3; round++) {
