@@ -12,13 +12,11 @@
 #include "log_impl.h"
 
 #include <errno.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 #include <unistd.h>
 
 _Thread_local RL_TLS rl_core *rl_tl_emitting;
@@ -42,14 +40,6 @@ static rl_set *set_new(size_t n) {
   if (s)
     s->n = n;
   return s;
-}
-
-static void set_min(rl_set *s) {
-  int m = ROSTER_LOG_SILENT;
-  for (size_t i = 0; i < s->n; i++)
-    if (s->s[i]->level < m)
-      m = s->s[i]->level;
-  s->min_level = m;
 }
 
 /* publish swaps in a new set (mu held), waits out the readers of the old
@@ -478,7 +468,6 @@ roster_log *roster_log_new(const roster_log_options *opts) {
     while (have < nd && set->s[have])
       have++;
     set->n = have;
-    set_min(set);
   }
   if (rc == ROSTER_OK && o.async) {
     size_t lines = o.queue_lines ? o.queue_lines : 4096;
@@ -613,7 +602,6 @@ int roster_log_sink_add(roster_log *log, const roster_log_sink *sink,
   memcpy(nw->s, old->s, old->n * sizeof old->s[0]);
   s->id = c->next_sink_id++;
   nw->s[old->n] = s;
-  set_min(nw);
   if (id)
     *id = s->id;
   publish(c, nw);
@@ -652,7 +640,6 @@ int roster_log_sink_remove(roster_log *log, uint64_t id) {
   for (size_t i = 0, j = 0; i < old->n; i++)
     if (i != at)
       nw->s[j++] = old->s[i];
-  set_min(nw);
   publish(c, nw);
   pthread_mutex_unlock(&c->mu);
   rl_sink_close(gone);

@@ -191,7 +191,6 @@ typedef struct rl_sink {
 /* rl_set: an immutable snapshot of the sinks, swapped whole on change. */
 typedef struct rl_set {
   size_t n;
-  int min_level; /* the lowest sink level (0 if a sink takes everything) */
   rl_sink *s[];
 } rl_set;
 
