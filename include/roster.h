@@ -21,5 +21,6 @@
 #include "roster/pool.h"
 #include "roster/config.h"
 #include "roster/cache.h"
+#include "roster/log.h"
 
 #endif /* ROSTER_H */

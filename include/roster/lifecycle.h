@@ -243,6 +243,8 @@ typedef struct roster_state_change {
   roster_state from;
   roster_state to;
   int64_t at_ns;       /* CLOCK_MONOTONIC */
+  int64_t prev_at_ns;  /* CLOCK_MONOTONIC: when the service entered from,
+                          so at_ns - prev_at_ns is the time spent there */
   int64_t at_unix_ms;  /* wall clock */
   int error;           /* ROSTER_OK, or why (failed, unhealthy...) */
   const char *detail;  /* sentence for error ("" if none) */

@@ -462,6 +462,7 @@ roster_state roster__up_state(const roster__svc *s) {
 void roster__set_state(roster__lc *lc, roster__svc *s, roster_state to,
                        int err, const char *detail) {
   roster_state from = s->state;
+  int64_t prev_at = s->since_ns;
   bool final = to == ROSTER_STATE_FAILED && !s->restart_at_ns;
   if (from == to && err == s->err && final == s->final)
     return;
@@ -479,6 +480,7 @@ void roster__set_state(roster__lc *lc, roster__svc *s, roster_state to,
       ev->instance = s->inst ? s->inst->instance : NULL;
       ev->ch = (roster_state_change){.from = from, .to = to,
                                      .at_ns = s->since_ns,
+                                     .prev_at_ns = prev_at,
                                      .at_unix_ms = s->since_unix_ms,
                                      .error = err, .final = final};
       lc_copy(ev->detail, sizeof ev->detail, s->detail);
