@@ -18,5 +18,6 @@
 #include "roster/url.h"
 #include "roster/driver.h"
 #include "roster/signal.h"
+#include "roster/cron.h"
 
 #endif /* ROSTER_H */
