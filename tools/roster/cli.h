@@ -15,4 +15,7 @@ typedef struct roster_cli_cmd {
   roster_cli_fn run;
 } roster_cli_cmd;
 
+/* The subcommands, one per cmd_<name>.c. */
+int roster_cmd_cron(int argc, char **argv); /* cmd_cron.c */
+
 #endif

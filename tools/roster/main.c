@@ -14,6 +14,7 @@ static int cmd_version(int argc, char **argv);
 static const roster_cli_cmd commands[] = {
     {"help", "this list", cmd_help},
     {"version", "print roster's version", cmd_version},
+    {"cron", "next fire times of a cron expression", roster_cmd_cron},
 };
 
 static int usage(FILE *f) {
