@@ -310,13 +310,15 @@ ROSTER_EXTERN int roster_sched_start(roster_sched *s);
  * and the call waits until the running ones return or deadline_ms passes
  * (<0: no limit). ROSTER_ETIMEDOUT naming the jobs still running: they keep
  * their threads until they return, and then report no events. Later calls
- * return ROSTER_OK at once. Jobs may still be listed. Must not be called
- * from a job or an event callback. */
+ * return ROSTER_OK at once. Jobs may still be listed. ROSTER_ESTATE when
+ * called from one of s's jobs or event callbacks (it would wait for
+ * itself). */
 ROSTER_EXTERN int roster_sched_stop(roster_sched *s, int64_t deadline_ms);
 
 /* roster_sched_free stops s (with stop_timeout_ms) if needed and frees it;
  * each job's free_arg runs (for a job still running past the deadline,
- * when it returns). NULL is a no-op. */
+ * when it returns). NULL is a no-op. No other call may use s during or
+ * after it; not from s's own jobs or event callbacks. */
 ROSTER_EXTERN void roster_sched_free(roster_sched *s);
 
 /* roster_sched_add adds job `name`: fn(arg) runs at each fire time of expr
@@ -346,7 +348,9 @@ ROSTER_EXTERN int roster_sched_disable(roster_sched *s, const char *name);
 /* roster_sched_run_now starts a run of `name` now, enabled or not and
  * without asking its enabled predicate, under its overlap policy:
  * ROSTER_EBUSY if the policy is skip and a run is going (or the queue is
- * full). ROSTER_ENOENT for no such job; ROSTER_ESTATE unless started. */
+ * full); that refusal is the caller's answer, not a SKIPPED event or a
+ * skipped count. ROSTER_ENOENT for no such job; ROSTER_ESTATE unless
+ * started. */
 ROSTER_EXTERN int roster_sched_run_now(roster_sched *s, const char *name);
 
 /* roster_sched_stats copies job `name`'s counters into *out.
@@ -363,12 +367,14 @@ ROSTER_EXTERN void roster_job_list_free(roster_job_list *list);
  * until it has finished that pass: every run due by then has been handed
  * to the workers (or skipped) and the pass's events delivered. The way
  * time moves with a custom clock; harmless with the real one.
- * ROSTER_ESTATE unless started; ROSTER_ETIMEDOUT after timeout_ms (<0: no
- * limit). */
+ * ROSTER_ESTATE unless started, or from s's own jobs and callbacks;
+ * ROSTER_ETIMEDOUT after timeout_ms (<0: no limit). */
 ROSTER_EXTERN int roster_sched_tick(roster_sched *s, int64_t timeout_ms);
 
 /* roster_sched_wait_idle waits until no run is waiting or running (their
- * events delivered). ROSTER_ETIMEDOUT after timeout_ms (<0: no limit). */
+ * events delivered, the free_arg of a job removed meanwhile called).
+ * ROSTER_ETIMEDOUT after timeout_ms (<0: no limit); ROSTER_ESTATE from
+ * s's own jobs and callbacks. */
 ROSTER_EXTERN int roster_sched_wait_idle(roster_sched *s, int64_t timeout_ms);
 
 /* roster_sched_type: the type of a scheduler in a registry. Its destroy

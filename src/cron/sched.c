@@ -175,6 +175,10 @@ int roster_sched_start(roster_sched *s) {
 int roster_sched_stop(roster_sched *s, int64_t deadline_ms) {
   if (!s)
     return roster_error_set(ROSTER_EINVAL, "roster_sched_stop: s is NULL");
+  if (rs_self == s)
+    return roster_error_set(ROSTER_ESTATE,
+                            "roster_sched_stop: called from one of the "
+                            "scheduler's own jobs or event callbacks");
   pthread_mutex_lock(&s->mu);
   if (s->state != RS_STARTED) {
     if (s->state == RS_NEW)
@@ -560,6 +564,10 @@ void roster_job_list_free(roster_job_list *list) {
 int roster_sched_tick(roster_sched *s, int64_t timeout_ms) {
   if (!s)
     return roster_error_set(ROSTER_EINVAL, "roster_sched_tick: s is NULL");
+  if (rs_self == s)
+    return roster_error_set(ROSTER_ESTATE,
+                            "roster_sched_tick: called from one of the "
+                            "scheduler's own jobs or event callbacks");
   struct timespec until = deadline_of(timeout_ms < 0 ? 0 : timeout_ms);
   pthread_mutex_lock(&s->mu);
   if (s->state != RS_STARTED) {
@@ -588,6 +596,10 @@ int roster_sched_tick(roster_sched *s, int64_t timeout_ms) {
 int roster_sched_wait_idle(roster_sched *s, int64_t timeout_ms) {
   if (!s)
     return roster_error_set(ROSTER_EINVAL, "roster_sched_wait_idle: s is NULL");
+  if (rs_self == s)
+    return roster_error_set(ROSTER_ESTATE,
+                            "roster_sched_wait_idle: called from one of the "
+                            "scheduler's own jobs or event callbacks");
   struct timespec until = deadline_of(timeout_ms < 0 ? 0 : timeout_ms);
   pthread_mutex_lock(&s->mu);
   while (s->busy > 0)

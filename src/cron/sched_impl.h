@@ -123,6 +123,9 @@ void rs_schedule(roster_sched *s, rs_job *j, int64_t after_s);
 int64_t rs_from_s(roster_sched *s);
 
 /* ---- sched_worker.c ---- */
+/* rs_self: the scheduler whose worker or timer this thread is, or NULL
+ * (stop and wait_idle from inside would wait for themselves). */
+extern _Thread_local roster_sched *rs_self;
 int64_t rs_wall(roster_sched *s);
 int64_t rs_mono(roster_sched *s);
 void *rs_worker_main(void *arg);

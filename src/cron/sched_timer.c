@@ -121,6 +121,7 @@ static int64_t pass(roster_sched *s, rs_evq *q) {
 void *rs_timer_main(void *arg) {
   roster_sched *s = arg;
   rs_evq q = {0};
+  rs_self = s;
   pthread_mutex_lock(&s->mu);
   while (s->state == RS_STARTED) {
     uint64_t seen = s->tick_req;

@@ -95,7 +95,8 @@ void rs_evq_free(rs_evq *q) {
 
 static int skip(rs_job *j, rs_evq *q, roster_job_trigger trigger,
                 int64_t scheduled, const char *why) {
-  j->skipped++;
+  if (trigger != ROSTER_TRIGGER_NOW) /* run_now's caller gets EBUSY */
+    j->skipped++;
   rs_evq_push(q, j, ROSTER_JOB_SKIPPED, trigger, scheduled, 0, why);
   return ROSTER_EBUSY;
 }
@@ -292,9 +293,12 @@ static void run_one(roster_sched *s, rs_run *r) {
   pthread_cond_broadcast(&s->done_cv);
 }
 
+_Thread_local roster_sched *rs_self;
+
 void *rs_worker_main(void *arg) {
   rs_worker *w = arg;
   roster_sched *s = w->s;
+  rs_self = s;
   pthread_mutex_lock(&s->mu);
   for (;;) {
     while (!s->q_head && s->state == RS_STARTED)

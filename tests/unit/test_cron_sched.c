@@ -427,6 +427,8 @@ static void test_run_now_and_on_start(void **state) {
   tu_wait_until(atomic_load(&a.calls) == 1, WAIT);
   assert_rc(roster_sched_run_now(s, "a"), ROSTER_EBUSY);
   assert_contains(roster_last_error(), "job 'a' is busy");
+  assert_int_equal(stats(s, "a").skipped, 0); /* the caller's answer */
+  assert_int_equal(count("a", ROSTER_JOB_SKIPPED), 0);
   tu_gate_open(&g);
   assert_ok(roster_sched_wait_idle(s, WAIT));
   assert_starts("a", "n");
@@ -571,6 +573,40 @@ static void test_job_time_zone(void **state) {
   roster_sched_free(s);
 }
 
+/* A job that calls back into its own scheduler: stop and wait_idle
+ * would wait for the job itself, so they refuse. */
+static roster_sched *self_s;
+static atomic_int self_stop_rc, self_idle_rc, self_tick_rc, self_list_rc;
+static int self_job(void *arg) {
+  (void)arg;
+  atomic_store(&self_stop_rc, roster_sched_stop(self_s, 1000));
+  atomic_store(&self_idle_rc, roster_sched_wait_idle(self_s, 1000));
+  atomic_store(&self_tick_rc, roster_sched_tick(self_s, 1000));
+  roster_job_list l;
+  atomic_store(&self_list_rc, roster_sched_list(self_s, &l));
+  roster_job_list_free(&l);
+  return ROSTER_OK;
+}
+
+static void test_calls_from_own_job(void **state) {
+  (void)state;
+  clock_set("2026-01-01T00:00:00Z");
+  self_s = new_sched(1);
+  assert_ok(roster_sched_add(self_s, "self", "@daily", self_job, NULL, NULL));
+  assert_ok(roster_sched_start(self_s));
+  assert_ok(roster_sched_run_now(self_s, "self"));
+  assert_ok(roster_sched_wait_idle(self_s, WAIT));
+  assert_int_equal(atomic_load(&self_stop_rc), ROSTER_ESTATE);
+  assert_int_equal(atomic_load(&self_idle_rc), ROSTER_ESTATE);
+  assert_int_equal(atomic_load(&self_tick_rc), ROSTER_ESTATE);
+  assert_int_equal(atomic_load(&self_list_rc), ROSTER_OK);
+  assert_int_equal(stats(self_s, "self").runs, 1); /* still running */
+  assert_ok(roster_sched_run_now(self_s, "self"));
+  assert_ok(roster_sched_wait_idle(self_s, WAIT));
+  assert_int_equal(stats(self_s, "self").runs, 2);
+  roster_sched_free(self_s);
+}
+
 static void test_bad_input(void **state) {
   (void)state;
   clock_set("2026-01-01T00:00:00Z");
@@ -662,6 +698,7 @@ int main(void) {
       cmocka_unit_test(test_slow_and_failed),
       cmocka_unit_test(test_jitter),
       cmocka_unit_test(test_job_time_zone),
+      cmocka_unit_test(test_calls_from_own_job),
       cmocka_unit_test(test_bad_input),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
