@@ -3,12 +3,13 @@
  *
  * Expressions follow Vixie cron (the crontab(5) every administrator knows):
  * five fields "minute hour day-of-month month day-of-week", or six with a
- * leading seconds field; `*`, lists, ranges, steps (`*` `/n`, `a-b/n`,
- * `a/n`), month and weekday names in any case, Sunday as 0 or 7, and the
- * macros @yearly @annually @monthly @weekly @daily @midnight @hourly. When
- * both day fields are restricted a day matching either fires; a day field
- * that starts with `*` counts as unrestricted, so a day-of-month of "*" "/2"
- * with a day-of-week of 1 fires only on odd days that are Mondays.
+ * leading seconds field; `*`, lists, ranges, steps (`a-b/n`, `a/n`, and
+ * `*` followed by `/n`), month and weekday names in any case, Sunday as 0
+ * or 7, and the macros @yearly @annually @monthly @weekly @daily @midnight
+ * @hourly. When both day fields are restricted a day matching either
+ * fires; a day field that starts with `*` counts as unrestricted, so a
+ * day-of-month of "*" "/2" with a day-of-week of 1 fires only on odd days
+ * that are Mondays.
  *
  * Fire times are computed in a time zone from the system's tz database
  * (TZif files under /usr/share/zoneinfo, or $TZDIR), read by roster itself:
@@ -124,8 +125,9 @@ ROSTER_EXTERN int roster_tz_local(const roster_tz **out);
 /* roster_tz_utc returns the built-in UTC zone. Never NULL. */
 ROSTER_EXTERN const roster_tz *roster_tz_utc(void);
 
-/* roster_tz_name returns the zone's name as it was asked for ("UTC" for
- * NULL). */
+/* roster_tz_name returns the zone's name: as asked for, the database name
+ * of a path (/etc/localtime -> "Europe/Berlin"), or the TZ string ("UTC"
+ * for NULL). Static for the life of the process. */
 ROSTER_EXTERN const char *roster_tz_name(const roster_tz *tz);
 
 /* roster_tz_offset returns the offset from UTC, in seconds east, in effect
@@ -188,20 +190,24 @@ typedef enum roster_overlap {
 
 /* roster_job_opts: a job's options. {0} means the defaults. */
 typedef struct roster_job_opts {
-  roster_job_enabled_fn enabled; /* asked with the job's arg before each
-                                    scheduled run; NULL: always run */
-  bool run_on_start;             /* also run once when the scheduler starts (or
-                                    at once, if added to a running one) */
-  bool disabled;                 /* add it disabled (see roster_sched_enable) */
-  roster_overlap overlap;        /* ROSTER_OVERLAP_SKIP */
-  unsigned queue_max;          /* QUEUE and ALLOW: most runs waiting; 0 = 16 */
-  int64_t timeout_ms;          /* report ROSTER_JOB_SLOW once a run takes
-                                  longer (the run goes on); 0: never */
-  const char *tz;              /* zone of the schedule; NULL: the scheduler's */
-  int64_t jitter_ms;           /* start each scheduled run a random 0..jitter
-                                  late (spreads load); 0: none */
-  void (*free_arg)(void *arg); /* called once the job is removed and its
-                                  last run has returned; not on error */
+  /* asked with the job's arg before each scheduled run; NULL: always run */
+  roster_job_enabled_fn enabled;
+  /* also run once when the scheduler starts (at once, if added to a
+   * running one) */
+  bool run_on_start;
+  bool disabled;          /* add it disabled (see roster_sched_enable) */
+  roster_overlap overlap; /* ROSTER_OVERLAP_SKIP */
+  unsigned queue_max;     /* QUEUE and ALLOW: most runs waiting; 0 = 16 */
+  /* report ROSTER_JOB_SLOW once a run takes longer (the run goes on);
+   * 0: never */
+  int64_t timeout_ms;
+  const char *tz; /* the schedule's zone; NULL: the scheduler's */
+  /* start each scheduled run a random 0..jitter_ms late (spreads load),
+   * at most a day; 0: none */
+  int64_t jitter_ms;
+  /* called once the job is removed and its last run has returned; not
+   * when roster_sched_add fails */
+  void (*free_arg)(void *arg);
 } roster_job_opts;
 
 /* roster_job_event_kind: what happened to a job. */
@@ -242,23 +248,24 @@ typedef struct roster_job_event {
 typedef void (*roster_job_event_fn)(const roster_job_event *ev, void *arg);
 
 /* roster_sched_opts: how to make a scheduler. {0} means the defaults. The
- * strings and arrays are copied. */
+ * strings, the clock and the arrays are copied. */
 typedef struct roster_sched_opts {
   unsigned workers; /* worker threads; 0 = 4, at most 64 */
   const char *tz;   /* jobs' default zone; NULL: roster_tz_local */
   const roster_sched_clock *clock; /* NULL: the real clocks */
   roster_job_event_fn on_event;    /* job events, or NULL */
   void *event_arg;
-  int64_t stop_timeout_ms; /* what roster_sched_free and a service's stop
-                              give running jobs; 0 = 10000 */
-  uint64_t seed;           /* jitter's random seed; 0: from the clock */
-  /* Only for roster_sched_provide: */
+  /* what roster_sched_free and a service's stop give running jobs;
+   * 0 = 10000 */
+  int64_t stop_timeout_ms;
+  uint64_t seed; /* the jitter's random seed; 0: from the clock */
+  /* Only for roster_sched_provide: setup adds the jobs before the
+   * scheduler starts (an error fails the service's start); deps are the
+   * NULL-terminated names of services the jobs use, so the scheduler
+   * starts after them and stops before them. */
   int (*setup)(roster_sched *s, const roster_deps *deps, void *arg);
-  /* adds the jobs, before the scheduler starts;
-     an error fails the service's start */
   void *setup_arg;
-  const char *const *deps; /* NULL-terminated names the jobs use, so the
-                              scheduler starts after and stops before them */
+  const char *const *deps;
 } roster_sched_opts;
 
 /* roster_job_stats: one job's counters and times. */
