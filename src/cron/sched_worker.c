@@ -12,6 +12,11 @@
  * signal. A worker the stop gave up on (its job overran the deadline)
  * becomes an orphan: it frees its own record and, if it is the last
  * thing holding the scheduler, the scheduler.
+ *
+ * The scheduler has its own pool rather than the lifecycle's: that one is
+ * core-internal (this built-in service uses only the public API), and it
+ * abandons work that overruns a deadline, where a slow job here is only
+ * reported and keeps its worker.
  */
 #include "sched_impl.h"
 
