@@ -21,9 +21,13 @@ test:
 
 bench: deps
 	@cmake -S . -B $(BUILD)-release -DCMAKE_BUILD_TYPE=Release -DROSTER_BUILD_TESTS=OFF >/dev/null
-	@cmake --build $(BUILD)-release -j $(JOBS) --target roster-bench-registry roster-bench-lifecycle
+	@cmake --build $(BUILD)-release -j $(JOBS) --target roster-bench-registry roster-bench-lifecycle roster-bench-config roster-bench-log roster-bench-cron roster-bench-cache
 	@$(BUILD)-release/bench/roster-bench-registry
 	@$(BUILD)-release/bench/roster-bench-lifecycle
+	@$(BUILD)-release/bench/roster-bench-config
+	@$(BUILD)-release/bench/roster-bench-log
+	@$(BUILD)-release/bench/roster-bench-cron
+	@$(BUILD)-release/bench/roster-bench-cache
 
 format:
 	@clang-format -i $$(git ls-files '*.c' '*.h')

@@ -22,5 +22,6 @@
 #include "roster/config.h"
 #include "roster/cache.h"
 #include "roster/log.h"
+#include "roster/cron.h"
 
 #endif /* ROSTER_H */

@@ -15,6 +15,8 @@ typedef struct roster_cli_cmd {
   roster_cli_fn run;
 } roster_cli_cmd;
 
+/* The subcommands, one per cmd_<name>.c. */
 int roster_cli_config(int argc, char **argv); /* cmd_config.c */
+int roster_cli_cron(int argc, char **argv);   /* cmd_cron.c */
 
 #endif

@@ -15,6 +15,7 @@ static const roster_cli_cmd commands[] = {
     {"help", "this list", cmd_help},
     {"version", "print roster's version", cmd_version},
     {"config", "dump or check a configuration", roster_cli_config},
+    {"cron", "next fire times of a cron expression", roster_cli_cron},
 };
 
 static int usage(FILE *f) {
