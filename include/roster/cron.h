@@ -255,6 +255,12 @@ typedef struct roster_sched_opts {
   const roster_sched_clock *clock; /* NULL: the real clocks */
   roster_job_event_fn on_event;    /* job events, or NULL */
   void *event_arg;
+  /* job events are also logged here, NULL: not logged. Failed runs at
+   * error, slow runs and skipped ones at warn, starts and ends at debug,
+   * with fields job, trigger, scheduled, duration_ms, error. The
+   * scheduler writes through a child of it (component=cron), so log may
+   * be released by the caller at once. */
+  struct roster_log *log;
   /* what roster_sched_free and a service's stop give running jobs;
    * 0 = 10000 */
   int64_t stop_timeout_ms;

@@ -86,6 +86,15 @@ int roster_sched_new(const roster_sched_opts *opts, roster_sched **out) {
   }
   s->on_event = opts->on_event;
   s->event_arg = opts->event_arg;
+  if (opts->log) {
+    s->log = roster_log_child(opts->log,
+                              RL_FIELDS(RL_STR("component", "cron")));
+    if (!s->log) {
+      rs_destroy(s);
+      return roster_error_set(ROSTER_ENOMEM, "scheduler: out of memory "
+                              "(its logger)");
+    }
+  }
   s->stop_timeout_ms = opts->stop_timeout_ms ? opts->stop_timeout_ms : 10000;
   s->rng = opts->seed ? opts->seed
                       : (uint64_t)rs_mono(s) * 0x9e3779b97f4a7c15ull + 1;

@@ -109,6 +109,7 @@ struct roster_sched {
   const roster_tz *tz;
   roster_job_event_fn on_event;
   void *event_arg;
+  roster_log *log; /* a child of opts.log, or NULL */
   int64_t stop_timeout_ms;
   uint64_t rng;
 };

@@ -42,10 +42,40 @@ int64_t rs_mono(roster_sched *s) {
 
 /* ---- events ------------------------------------------------------- */
 
+/* log_event writes one job event to the scheduler's logger. */
+static void log_event(roster_log *log, const roster_job_event *ev) {
+  static const int levels[] = {
+      [ROSTER_JOB_STARTED] = ROSTER_LOG_DEBUG,
+      [ROSTER_JOB_FINISHED] = ROSTER_LOG_DEBUG,
+      [ROSTER_JOB_FAILED] = ROSTER_LOG_ERROR,
+      [ROSTER_JOB_SLOW] = ROSTER_LOG_WARN,
+      [ROSTER_JOB_SKIPPED] = ROSTER_LOG_WARN,
+  };
+  int level = (unsigned)ev->kind < sizeof levels / sizeof levels[0]
+                  ? levels[ev->kind]
+                  : ROSTER_LOG_INFO;
+  if (!roster_log_enabled(log, level))
+    return;
+  roster_log_field f[6];
+  size_t n = 0;
+  f[n++] = RL_STR("job", ev->job);
+  f[n++] = RL_STR("trigger", roster_job_trigger_name(ev->trigger));
+  f[n++] = RL_INT("scheduled", ev->scheduled);
+  if (ev->kind == ROSTER_JOB_FINISHED || ev->kind == ROSTER_JOB_FAILED ||
+      ev->kind == ROSTER_JOB_SLOW)
+    f[n++] = RL_DBL("duration_ms", (double)ev->duration_ns / 1e6);
+  if (ev->kind == ROSTER_JOB_FAILED)
+    f[n++] = RL_STR("error", roster_err_name(ev->error));
+  if (ev->kind == ROSTER_JOB_FAILED || ev->kind == ROSTER_JOB_SKIPPED)
+    f[n++] = RL_STR("detail", ev->detail);
+  roster_log_write(log, level, f, n, "job %s %s", ev->job,
+                   roster_job_event_name(ev->kind));
+}
+
 void rs_emit(roster_sched *s, const char *job, roster_job_event_kind kind,
              roster_job_trigger trigger, int64_t scheduled, int64_t duration_ns,
              int error, const char *detail) {
-  if (!s->on_event || atomic_load(&s->quiet))
+  if ((!s->on_event && !s->log) || atomic_load(&s->quiet))
     return;
   roster_job_event ev = {
       .kind = kind,
@@ -57,7 +87,10 @@ void rs_emit(roster_sched *s, const char *job, roster_job_event_kind kind,
       .error = error,
       .detail = detail ? detail : "",
   };
-  s->on_event(&ev, s->event_arg);
+  if (s->log)
+    log_event(s->log, &ev);
+  if (s->on_event)
+    s->on_event(&ev, s->event_arg);
 }
 
 void rs_evq_push(rs_evq *q, const rs_job *j, roster_job_event_kind kind,
@@ -197,6 +230,7 @@ rs_job *rs_drop_runs(roster_sched *s, rs_job *j) {
 }
 
 void rs_destroy(roster_sched *s) {
+  roster_log_free(s->log);
   pthread_mutex_destroy(&s->mu);
   pthread_cond_destroy(&s->timer_cv);
   pthread_cond_destroy(&s->work_cv);
