@@ -19,5 +19,6 @@
 #include "roster/driver.h"
 #include "roster/signal.h"
 #include "roster/pool.h"
+#include "roster/db.h"
 
 #endif /* ROSTER_H */
