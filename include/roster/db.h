@@ -301,9 +301,10 @@ ROSTER_EXTERN int roster_db_query_at(roster_db *db, const char *sql,
                                      size_t nparams, roster_db_result **out,
                                      const char *file, int line,
                                      const char *func);
-#define roster_db_query(db, sql, params, nparams, out)                         \
-  roster_db_query_at((db), (sql), (params), (nparams), (out), __FILE__,        \
-                     __LINE__, __func__)
+/* roster_db_query(db, sql, params, nparams, out): variadic so that
+ * ROSTER_DB_PARAMS(...) may stand for params, nparams. */
+#define roster_db_query(db, sql, ...)                                          \
+  roster_db_query_at((db), (sql), __VA_ARGS__, __FILE__, __LINE__, __func__)
 
 /* roster_db_tx_fn: the body of roster_db_transaction; return ROSTER_OK to
  * commit, anything else to roll back. */

@@ -67,7 +67,7 @@ static roster__db_stmt *stmt_find(roster_db_conn *c, uint64_t h,
     if (!s->sql || s->hash != h || s->len != len ||
         memcmp(s->sql, sql, len) != 0)
       continue;
-    if (types && (s->nparams != n || memcmp(s->types, types, n) != 0))
+    if (types && (s->nparams != n || (n && memcmp(s->types, types, n))))
       continue;
     if (s->in_use) {
       *busy = true;
@@ -117,10 +117,11 @@ static int stmt_prepare(roster_db_conn *c, uint64_t h, const char *sql,
   if (rc)
     return roster__db_fail(db, NULL, rc);
   if (tr.nparams != nparams) {
+    size_t want = tr.nparams;
     roster__db_sql_free(&tr);
     return roster__db_fail(db, NULL, roster__err(ROSTER_EINVAL,
-        "the statement uses %zu parameter%s; %zu given", tr.nparams,
-        tr.nparams == 1 ? "" : "s", nparams));
+        "the statement uses %zu parameter%s; %zu given", want,
+        want == 1 ? "" : "s", nparams));
   }
   roster_db_type ntypes_buf[16];
   roster_db_type *ntypes = ntypes_buf;
