@@ -259,10 +259,11 @@ typedef struct roster_db_stats {
 ROSTER_EXTERN int roster_db_stats_get(roster_db *db, roster_db_stats *out);
 
 /* roster_db_ping makes one round trip on a pooled connection: the
- * health check of a database service. It does not queue behind users: if
- * every connection is in use, the pool is busy, not broken, and the check
- * passes. ROSTER_ECONN (the library's message kept) when the server does
- * not answer. */
+ * health check of a database service. It queues at most 200 ms behind
+ * users: if no connection comes free by then, every one is in use and
+ * working, and the check passes (busy is not broken). ROSTER_ECONN (the
+ * library's message kept) when the server does not answer or a
+ * connection cannot be made. */
 ROSTER_EXTERN int roster_db_ping(roster_db *db);
 
 /* ------------------------------------------------------------------ */

@@ -495,7 +495,7 @@ int roster_db_ping(roster_db *db) {
   if (!db)
     return roster__err(ROSTER_EINVAL, "roster_db_ping: db is NULL");
   roster_db_conn *c;
-  int rc = roster_db_acquire_timeout(db, 0, &c);
+  int rc = roster_db_acquire_timeout(db, 200, &c);
   if (rc == ROSTER_ETIMEDOUT)
     return ROSTER_OK; /* every connection is in use: busy, not broken */
   if (rc)

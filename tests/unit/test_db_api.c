@@ -259,7 +259,7 @@ static void test_timeouts(void **state) {
   assert_null(b);
   assert_contains(roster_last_error(), "pool 'tiny'");
   /* every connection busy: the health check passes (busy, not broken)
-   * and does not wait */
+   * after a short wait */
   assert_ok(roster_db_ping(db));
   /* a db-level call waits in the queue, then times out too */
   roster_db *q;
