@@ -180,17 +180,12 @@ static int op_validate(void *arg, void *conn) {
   return rc;
 }
 
-static int op_reset(void *arg, void *conn) {
-  roster_db *db = arg;
-  roster_db_conn *c = conn;
-  if (db->drv->in_transaction(c->dc))
-    return db->drv->rollback(c->dc);
-  return ROSTER_OK;
-}
-
+/* No reset operation: roster_db_release rolls back an open transaction
+ * itself, before it hands the connection to the pool, so that a release
+ * takes the pool's lock once (a reset runs between two takings of it). */
 static const roster_pool_ops db_pool_ops = {ROSTER_POOL_OPS_VERSION,
                                             op_connect, op_close, op_validate,
-                                            op_reset};
+                                            NULL};
 
 static void db_destroy(void *arg) {
   roster_db *db = arg;
@@ -478,6 +473,16 @@ int roster_db_release(roster_db_conn *c) {
   roster_db *db = c->db;
   roster__db_conn_close_results(c);
   c->held = false;
+  /* A transaction left open is rolled back; a connection that cannot
+   * roll back is not reused. */
+  if (!c->broken && db->drv->in_transaction(c->dc) &&
+      db->drv->rollback(c->dc) != ROSTER_OK) {
+    roster__db_count(&db->st_errors);
+    if (db->drv->broken(c->dc))
+      roster__db_mark_broken(c);
+    else
+      c->broken = true; /* not lost, but not fit for the next user */
+  }
   return roster_pool_release(db->pool, c, c->broken && !db->single);
 }
 
