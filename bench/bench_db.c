@@ -490,7 +490,8 @@ static void print_ratios(void) {
   fprintf(g_bench_out, "\nroster / mutex_pool, ns per acquire+release:\n");
   for (size_t i = 0; i + 1 < g_nres; i += 2) {
     const result *a = &g_res[i], *b = &g_res[i + 1];
-    fprintf(g_bench_out, "  %u thread%s, %u connections: %.2fx (%.1f vs %.1f ns)\n",
+    fprintf(g_bench_out,
+            "  %u thread%s, %u connections: %.2fx (%.1f vs %.1f ns)\n",
             a->threads, a->threads == 1 ? "" : "s", a->size,
             a->ns_per_op / b->ns_per_op, a->ns_per_op, b->ns_per_op);
   }

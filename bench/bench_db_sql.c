@@ -291,10 +291,12 @@ static void duel(const bench_db_opts *o, const char *driver, roster_db *db,
   if (fn)
     print_row(o, tool, driver, "conn_per_client", best_t, tool_protocol);
   if (held > 0 && best_t > 0)
-    fprintf(g_bench_out, "  %s select1, %d clients: roster / %s = %.2fx "
+    fprintf(g_bench_out,
+            "  %s select1, %d clients: roster / %s = %.2fx "
             "(%.0f vs %.0f per second), a connection per client; %.2fx "
-            "borrowing one per query (%.0f)\n", driver, CLIENTS, tool,
-            held / best_t, held, best_t, per_query / best_t, per_query);
+            "borrowing one per query (%.0f)\n",
+            driver, CLIENTS, tool, held / best_t, held, best_t,
+            per_query / best_t, per_query);
 }
 
 static roster_db *open_db(const char *url) {
@@ -317,13 +319,13 @@ static void bench_pg(const bench_db_opts *o, double secs) {
   (void)secs;
   (void)url;
   fprintf(g_bench_out, "select1 postgresql: skipped, this build has no "
-          "PostgreSQL module\n");
+                       "PostgreSQL module\n");
   return;
 #else
   if (!url || !*url) {
     fprintf(g_bench_out, "select1 postgresql: skipped, ROSTER_TEST_PG_URL "
-            "is not set (make bench starts the servers; or "
-            "scripts/services.sh start DIR and source DIR/env)\n");
+                         "is not set (make bench starts the servers; or "
+                         "scripts/services.sh start DIR and source DIR/env)\n");
     return;
   }
   roster_pg_init();
@@ -338,7 +340,7 @@ static void bench_pg(const bench_db_opts *o, double secs) {
   bool tool = have_tool("pgbench");
   if (!tool)
     fprintf(g_bench_out, "select1 postgresql: pgbench is not installed; "
-            "roster's row only\n");
+                         "roster's row only\n");
   if (tool && !secret_file(script, sizeof script, "SELECT 1;\n"))
     tool = false;
   if (tool && u->password) {
@@ -365,13 +367,13 @@ static void bench_mariadb(const bench_db_opts *o, double secs) {
   (void)secs;
   (void)url;
   fprintf(g_bench_out, "select1 mariadb: skipped, this build has no "
-          "MariaDB module\n");
+                       "MariaDB module\n");
   return;
 #else
   if (!url || !*url) {
     fprintf(g_bench_out, "select1 mariadb: skipped, ROSTER_TEST_MARIADB_URL "
-            "is not set (make bench starts the servers; or "
-            "scripts/services.sh start DIR and source DIR/env)\n");
+                         "is not set (make bench starts the servers; or "
+                         "scripts/services.sh start DIR and source DIR/env)\n");
     return;
   }
   roster_mariadb_init();
@@ -387,11 +389,12 @@ static void bench_mariadb(const bench_db_opts *o, double secs) {
   bool tool = have_tool("mariadb-slap");
   if (!tool)
     fprintf(g_bench_out, "select1 mariadb: mariadb-slap is not installed; "
-            "roster's row only\n");
-  snprintf(text, sizeof text, "[client]\nuser=%s\npassword=%s\nhost=%s\n"
-           "port=%d\n", u->user ? u->user : "root",
-           u->password ? u->password : "", u->host ? u->host : "127.0.0.1",
-           u->port ? u->port : 3306);
+                         "roster's row only\n");
+  snprintf(text, sizeof text,
+           "[client]\nuser=%s\npassword=%s\nhost=%s\n"
+           "port=%d\n",
+           u->user ? u->user : "root", u->password ? u->password : "",
+           u->host ? u->host : "127.0.0.1", u->port ? u->port : 3306);
   if (tool && !secret_file(defaults, sizeof defaults, text))
     tool = false;
   slap_tool st = {u, defaults, 2000};
@@ -415,7 +418,7 @@ void bench_db_select1(const bench_db_opts *o) {
            "ops/s", "mode", "protocol");
   if (o->json)
     fprintf(g_bench_out, "\nroster / the server's own tool, SELECT 1 per "
-            "second:\n");
+                         "second:\n");
   bench_pg(o, secs);
   bench_mariadb(o, secs);
 }

@@ -192,16 +192,16 @@ typedef struct roster_db_options {
                                   off */
   roster_pool_leak_fn leak_fn; /* the report; NULL: one line on stderr */
   void *leak_arg;
-  int64_t drain_timeout_ms;    /* roster_db_free waits this long for
-                                  connections in use; 5000; <0: not at
-                                  all */
-  int stmt_cache;              /* prepared statements kept per connection;
-                                  64; <0: none (prepared and dropped per
-                                  call) */
-  bool read_only;              /* refuse writes (see docs/db.md): SQLite
-                                  opens read-only, PostgreSQL sets
-                                  default_transaction_read_only, MariaDB
-                                  SET SESSION TRANSACTION READ ONLY */
+  int64_t drain_timeout_ms; /* roster_db_free waits this long for
+                               connections in use; 5000; <0: not at
+                               all */
+  int stmt_cache;           /* prepared statements kept per connection;
+                               64; <0: none (prepared and dropped per
+                               call) */
+  bool read_only;           /* refuse writes (see docs/db.md): SQLite
+                               opens read-only, PostgreSQL sets
+                               default_transaction_read_only, MariaDB
+                               SET SESSION TRANSACTION READ ONLY */
 } roster_db_options;
 
 /* roster_db_new opens the database at url into *out. opts may be NULL.
@@ -330,15 +330,13 @@ ROSTER_EXTERN int roster_db_transaction(roster_db *db, roster_db_tx_fn fn,
  * have gone stale (idle long, or another was just found broken) is pinged
  * first and replaced if it fails. */
 ROSTER_EXTERN int roster_db_acquire_at(roster_db *db, int64_t timeout_ms,
-                                       roster_db_conn **conn,
-                                       const char *file, int line,
-                                       const char *func);
+                                       roster_db_conn **conn, const char *file,
+                                       int line, const char *func);
 #define roster_db_acquire(db, conn)                                            \
   roster_db_acquire_at((db), ROSTER_POOL_WAIT_DEFAULT, (conn), __FILE__,       \
                        __LINE__, __func__)
 #define roster_db_acquire_timeout(db, timeout_ms, conn)                        \
-  roster_db_acquire_at((db), (timeout_ms), (conn), __FILE__, __LINE__,         \
-                       __func__)
+  roster_db_acquire_at((db), (timeout_ms), (conn), __FILE__, __LINE__, __func__)
 
 /* roster_db_release gives conn back. An open transaction is rolled back,
  * results still open on it are closed (reading them then fails with
@@ -531,9 +529,9 @@ typedef struct roster_db_driver {
   const char *module;         /* "pg" */
   const char *const *schemes; /* URL schemes, NULL-terminated */
   roster_db_dialect dialect;
-  bool typed_prepare;         /* prepare needs the parameter types, so a
-                                 statement is cached per SQL text and
-                                 types (PostgreSQL) */
+  bool typed_prepare; /* prepare needs the parameter types, so a
+                         statement is cached per SQL text and
+                         types (PostgreSQL) */
   /* setup checks the URL and parameters and makes the configuration; no
    * I/O. ROSTER_EINVAL naming a bad parameter. */
   int (*setup)(roster_db_setup *s);

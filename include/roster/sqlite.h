@@ -2,7 +2,8 @@
  * roster/sqlite.h: the SQLite module (library roster_sqlite, pkg-config
  * roster_sqlite), the embedded default database.
  *
- * URLs: sqlite:///absolute/path.db, sqlite:relative/path.db,
+ * URLs: sqlite:///absolute/path.db, sqlite:relative/path.db (made
+ * absolute against the working directory when the database is opened),
  * sqlite::memory:. Query parameters: mode=ro|rw|rwc (rwc, the default,
  * creates the file; ro opens it read-only, like read_only=1),
  * busy_timeout=<ms> (5000), journal_mode=wal|delete|truncate|persist|

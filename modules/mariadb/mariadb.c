@@ -32,8 +32,10 @@ static int seconds(const char *k, const char *v, unsigned *out) {
   errno = 0;
   long x = strtol(v, &end, 10);
   if (!*v || *end || errno || x < 0 || x > 86400)
-    return roster_error_set(ROSTER_EINVAL, "mariadb: %s '%.40s' is not a "
-                            "number of seconds (0 to 86400)", k, v);
+    return roster_error_set(ROSTER_EINVAL,
+                            "mariadb: %s '%.40s' is not a "
+                            "number of seconds (0 to 86400)",
+                            k, v);
   *out = (unsigned)x;
   return ROSTER_OK;
 }
@@ -81,14 +83,18 @@ static int my_setup(roster_db_setup *s) {
         ok = (v[j] >= 'a' && v[j] <= 'z') || (v[j] >= '0' && v[j] <= '9') ||
              v[j] == '_';
       if (!ok)
-        rc = roster_error_set(ROSTER_EINVAL, "mariadb: charset '%.40s' is "
-                              "not a character set name", v);
+        rc = roster_error_set(ROSTER_EINVAL,
+                              "mariadb: charset '%.40s' is "
+                              "not a character set name",
+                              v);
       else
         snprintf(c->charset, sizeof c->charset, "%s", v);
     } else {
-      rc = roster_error_set(ROSTER_EINVAL, "mariadb: unknown URL parameter "
+      rc = roster_error_set(ROSTER_EINVAL,
+                            "mariadb: unknown URL parameter "
                             "'%.40s' (known: connect_timeout, read_timeout, "
-                            "write_timeout, charset, unix_socket)", k);
+                            "write_timeout, charset, unix_socket)",
+                            k);
     }
   }
   if (rc) {
@@ -222,8 +228,10 @@ static void lib_init(void) { lib_rc = mysql_library_init(0, NULL, NULL); }
 int roster_mariadb_init(void) {
   pthread_once(&lib_once, lib_init);
   if (lib_rc)
-    return roster_error_set(ROSTER_ESYS, "mariadb: mysql_library_init "
-                            "failed (%d)", lib_rc);
+    return roster_error_set(ROSTER_ESYS,
+                            "mariadb: mysql_library_init "
+                            "failed (%d)",
+                            lib_rc);
   return roster_db_driver_register(&my_driver);
 }
 

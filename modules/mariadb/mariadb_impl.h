@@ -25,7 +25,7 @@ typedef struct my_cn {
 
 /* my_col: how one result column is fetched. */
 typedef struct my_col {
-  roster_db_type type;  /* its declared type */
+  roster_db_type type; /* its declared type */
   bool is_unsigned;
   unsigned long length;
   my_bool is_null, error;
@@ -41,7 +41,7 @@ typedef struct my_stmt {
   MYSQL_STMT *st;
   my_cn *cn;
   size_t nparams;
-  MYSQL_RES *meta;  /* while a result is open */
+  MYSQL_RES *meta; /* while a result is open */
   size_t ncols, cap;
   my_col *cols;
   MYSQL_BIND *binds;

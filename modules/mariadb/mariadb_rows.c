@@ -60,8 +60,10 @@ static int code_for(my_cn *cn, unsigned e, const char *state) {
 
 static int report(my_cn *cn, const char *what, unsigned e, const char *msg,
                   const char *state) {
-  return roster_error_set(code_for(cn, e, state), "%s%s%s (error %u, "
-                          "SQLSTATE %s)", what ? what : "", what ? ": " : "",
+  return roster_error_set(code_for(cn, e, state),
+                          "%s%s%s (error %u, "
+                          "SQLSTATE %s)",
+                          what ? what : "", what ? ": " : "",
                           msg && *msg ? msg : "no message", e,
                           state && *state ? state : "?");
 }
@@ -95,9 +97,10 @@ int my_prepare(void *conn, const char *sql, size_t len, size_t nparams,
   unsigned long have = mysql_stmt_param_count(st);
   if (have != nparams) {
     mysql_stmt_close(st);
-    return roster_error_set(ROSTER_EINVAL, "mariadb: the server counts %lu "
-                            "parameters in the statement, roster %zu", have,
-                            nparams);
+    return roster_error_set(ROSTER_EINVAL,
+                            "mariadb: the server counts %lu "
+                            "parameters in the statement, roster %zu",
+                            have, nparams);
   }
   my_stmt *s = roster_mem_calloc(1, sizeof *s);
   if (!s) {
@@ -139,8 +142,7 @@ static int grow(my_stmt *s, size_t n) {
   const char **nm = b ? roster_mem_realloc(s->names, n * sizeof *nm) : NULL;
   if (nm)
     s->names = nm;
-  roster_db_type *ty = nm ? roster_mem_realloc(s->types, n * sizeof *ty)
-                          : NULL;
+  roster_db_type *ty = nm ? roster_mem_realloc(s->types, n * sizeof *ty) : NULL;
   if (ty)
     s->types = ty;
   if (!ty)
@@ -208,8 +210,8 @@ static int bind_col(my_stmt *s, size_t i, unsigned long want) {
     c->buf = nb;
     c->cap = want + 1;
   }
-  b->buffer_type = c->type == ROSTER_DB_BLOB ? MYSQL_TYPE_BLOB
-                                             : MYSQL_TYPE_STRING;
+  b->buffer_type =
+      c->type == ROSTER_DB_BLOB ? MYSQL_TYPE_BLOB : MYSQL_TYPE_STRING;
   b->buffer = c->buf;
   b->buffer_length = c->cap - 1; /* room for our NUL */
   return ROSTER_OK;
@@ -247,8 +249,8 @@ int my_execute(void *conn, void *stmt, const roster_db_value *p, size_t n,
       break;
     case ROSTER_DB_TEXT:
     case ROSTER_DB_BLOB:
-      b->buffer_type = p[i].type == ROSTER_DB_TEXT ? MYSQL_TYPE_STRING
-                                                   : MYSQL_TYPE_BLOB;
+      b->buffer_type =
+          p[i].type == ROSTER_DB_TEXT ? MYSQL_TYPE_STRING : MYSQL_TYPE_BLOB;
       b->buffer = (void *)(p[i].u.b.p ? p[i].u.b.p : "");
       lens[i] = (unsigned long)p[i].u.b.len;
       b->buffer_length = lens[i];
@@ -325,8 +327,9 @@ int my_next(roster_db_cursor *cur) {
     bool rebind = false;
     for (size_t i = 0; i < s->ncols; i++) {
       my_col *c = &s->cols[i];
-      if (c->is_null || (c->type != ROSTER_DB_TEXT &&
-                         c->type != ROSTER_DB_BLOB && c->type != ROSTER_DB_NULL))
+      if (c->is_null ||
+          (c->type != ROSTER_DB_TEXT && c->type != ROSTER_DB_BLOB &&
+           c->type != ROSTER_DB_NULL))
         continue;
       if (c->length + 1 <= c->cap)
         continue;
@@ -359,9 +362,10 @@ int my_get(roster_db_cursor *cur, size_t col, roster_db_value *out) {
   switch (c->type) {
   case ROSTER_DB_INT:
     if (c->is_unsigned && (unsigned long long)c->num.i > INT64_MAX)
-      return roster_error_set(ROSTER_ERANGE, "mariadb: column %zu ('%s'): "
-                              "%llu does not fit in int64", col,
-                              s->names[col], (unsigned long long)c->num.i);
+      return roster_error_set(ROSTER_ERANGE,
+                              "mariadb: column %zu ('%s'): "
+                              "%llu does not fit in int64",
+                              col, s->names[col], (unsigned long long)c->num.i);
     *out = roster_db_int(c->num.i);
     break;
   case ROSTER_DB_DOUBLE:

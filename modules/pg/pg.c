@@ -91,9 +91,11 @@ static int pg_setup(roster_db_setup *s) {
     rc = roster_error_set(ROSTER_ENOMEM, "out of memory");
   for (size_t i = 0; !rc && s->params && s->params[i]; i += 2) {
     if (!libpq_knows(known, s->params[i]))
-      rc = roster_error_set(ROSTER_EINVAL, "postgresql: unknown URL "
+      rc = roster_error_set(ROSTER_EINVAL,
+                            "postgresql: unknown URL "
                             "parameter '%.40s' (not a libpq connection "
-                            "keyword, nor one of roster's)", s->params[i]);
+                            "keyword, nor one of roster's)",
+                            s->params[i]);
     else
       rc = cfg_add(c, s->params[i], s->params[i + 1]);
   }
@@ -124,7 +126,7 @@ static int pgd_connect(void *cfg, bool read_only, void **out) {
     /* The same list with default_transaction_read_only added to options. */
     if (c->n + 2 > 64)
       return roster_error_set(ROSTER_EINVAL, "postgresql: too many "
-                              "connection parameters");
+                                             "connection parameters");
     memcpy(k2, c->keys, c->n * sizeof *k2);
     memcpy(v2, c->vals, c->n * sizeof *v2);
     size_t n = c->n;
@@ -208,7 +210,8 @@ static int pgd_commit(void *conn) {
   pg_cn *cn = conn;
   if (PQtransactionStatus(cn->pg) == PQTRANS_INERROR) {
     pgd_rollback(conn);
-    return roster_error_set(ROSTER_ESTATE, "postgresql: the transaction "
+    return roster_error_set(ROSTER_ESTATE,
+                            "postgresql: the transaction "
                             "was aborted by an earlier error; it was rolled "
                             "back, not committed");
   }
@@ -219,7 +222,8 @@ static int pgd_commit(void *conn) {
   bool rolled = strcmp(PQcmdStatus(r), "ROLLBACK") == 0;
   PQclear(r);
   if (rolled)
-    return roster_error_set(ROSTER_ESTATE, "postgresql: the server rolled "
+    return roster_error_set(ROSTER_ESTATE,
+                            "postgresql: the server rolled "
                             "the transaction back instead of committing it");
   return ROSTER_OK;
 }
@@ -317,8 +321,7 @@ static int grow_cols(pg_cur *c, size_t n) {
   const char **nm = roster_mem_realloc(c->names, n * sizeof *nm);
   if (nm)
     c->names = nm;
-  roster_db_type *ty = nm ? roster_mem_realloc(c->types, n * sizeof *ty)
-                          : NULL;
+  roster_db_type *ty = nm ? roster_mem_realloc(c->types, n * sizeof *ty) : NULL;
   if (ty)
     c->types = ty;
   unsigned char **bf = ty ? roster_mem_realloc(c->bufs, n * sizeof *bf) : NULL;

@@ -22,8 +22,8 @@ typedef struct pg_cfg {
 
 typedef struct pg_cn {
   PGconn *pg;
-  unsigned next_id;   /* statement names: rs1, rs2, ... */
-  char *pending;      /* "DEALLOCATE rsN;" ... not yet sent */
+  unsigned next_id; /* statement names: rs1, rs2, ... */
+  char *pending;    /* "DEALLOCATE rsN;" ... not yet sent */
   size_t pending_cap;
   unsigned npending;
 } pg_cn;
@@ -65,8 +65,8 @@ Oid pg_param_oid(roster_db_type t);
 
 /* pg_bind fills the libpq parameter arrays for p (n values) into
  * s->arena; returns ROSTER_ENOMEM on failure. */
-int pg_bind(pg_stmt *s, const roster_db_value *p, size_t n,
-            const char **vals, int *lens, int *fmts);
+int pg_bind(pg_stmt *s, const roster_db_value *p, size_t n, const char **vals,
+            int *lens, int *fmts);
 
 /* pg_get reads column col of the current row. */
 int pg_get(pg_cur *c, size_t col, roster_db_value *out);

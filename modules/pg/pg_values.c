@@ -47,15 +47,15 @@ static const char *one_line(char *buf, size_t cap, const char *s) {
 }
 
 int pg_err_result(PGconn *pg, const PGresult *res) {
-  const char *primary = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY)
-                            : NULL;
+  const char *primary =
+      res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
   if (!primary)
     return pg_err_conn(pg, NULL);
   const char *st = PQresultErrorField(res, PG_DIAG_SQLSTATE);
   const char *det = PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL);
   const char *hint = PQresultErrorField(res, PG_DIAG_MESSAGE_HINT);
-  return roster_error_set(code_for(pg, st), "%s (SQLSTATE %s)%s%s%s%s",
-                          primary, st ? st : "?", det ? "; detail: " : "",
+  return roster_error_set(code_for(pg, st), "%s (SQLSTATE %s)%s%s%s%s", primary,
+                          st ? st : "?", det ? "; detail: " : "",
                           det ? det : "", hint ? "; hint: " : "",
                           hint ? hint : "");
 }
@@ -63,18 +63,24 @@ int pg_err_result(PGconn *pg, const PGresult *res) {
 int pg_err_conn(PGconn *pg, const char *what) {
   char line[900];
   one_line(line, sizeof line, pg ? PQerrorMessage(pg) : "out of memory");
-  int code = !pg ? ROSTER_ENOMEM
+  int code = !pg                              ? ROSTER_ENOMEM
              : PQstatus(pg) == CONNECTION_BAD ? ROSTER_ECONN
                                               : ROSTER_EREMOTE;
-  return roster_error_set(code, "%s%s%s", what ? what : "",
-                          what ? ": " : "", *line ? line : "no message");
+  return roster_error_set(code, "%s%s%s", what ? what : "", what ? ": " : "",
+                          *line ? line : "no message");
 }
 
 /* ---- types ---- */
 
 enum {
-  OID_BOOL = 16, OID_BYTEA = 17, OID_INT8 = 20, OID_INT2 = 21,
-  OID_INT4 = 23, OID_OID = 26, OID_FLOAT4 = 700, OID_FLOAT8 = 701
+  OID_BOOL = 16,
+  OID_BYTEA = 17,
+  OID_INT8 = 20,
+  OID_INT2 = 21,
+  OID_INT4 = 23,
+  OID_OID = 26,
+  OID_FLOAT4 = 700,
+  OID_FLOAT8 = 701
 };
 
 roster_db_type pg_oid_type(Oid oid) {
@@ -83,27 +89,35 @@ roster_db_type pg_oid_type(Oid oid) {
   case OID_INT2:
   case OID_INT4:
   case OID_INT8:
-  case OID_OID: return ROSTER_DB_INT;
+  case OID_OID:
+    return ROSTER_DB_INT;
   case OID_FLOAT4:
-  case OID_FLOAT8: return ROSTER_DB_DOUBLE;
-  case OID_BYTEA: return ROSTER_DB_BLOB;
-  default: return ROSTER_DB_TEXT;
+  case OID_FLOAT8:
+    return ROSTER_DB_DOUBLE;
+  case OID_BYTEA:
+    return ROSTER_DB_BLOB;
+  default:
+    return ROSTER_DB_TEXT;
   }
 }
 
 Oid pg_param_oid(roster_db_type t) {
   switch (t) {
-  case ROSTER_DB_INT: return OID_INT8;
-  case ROSTER_DB_DOUBLE: return OID_FLOAT8;
-  case ROSTER_DB_BLOB: return OID_BYTEA;
-  default: return 0; /* text, NULL: the server infers the type */
+  case ROSTER_DB_INT:
+    return OID_INT8;
+  case ROSTER_DB_DOUBLE:
+    return OID_FLOAT8;
+  case ROSTER_DB_BLOB:
+    return OID_BYTEA;
+  default:
+    return 0; /* text, NULL: the server infers the type */
   }
 }
 
 /* ---- parameters ---- */
 
-int pg_bind(pg_stmt *s, const roster_db_value *p, size_t n,
-            const char **vals, int *lens, int *fmts) {
+int pg_bind(pg_stmt *s, const roster_db_value *p, size_t n, const char **vals,
+            int *lens, int *fmts) {
   /* One pass to size the arena (numbers take at most 32 bytes), one to
    * fill it, so that pointers into it stay put. */
   size_t need = 0;
@@ -152,9 +166,10 @@ int pg_bind(pg_stmt *s, const roster_db_value *p, size_t n,
       break;
     case ROSTER_DB_BLOB:
       if (p[i].u.b.len > INT32_MAX)
-        return roster_error_set(ROSTER_ERANGE, "postgresql: parameter %zu: "
-                                "a blob of %zu bytes is over 2 GiB", i + 1,
-                                p[i].u.b.len);
+        return roster_error_set(ROSTER_ERANGE,
+                                "postgresql: parameter %zu: "
+                                "a blob of %zu bytes is over 2 GiB",
+                                i + 1, p[i].u.b.len);
       vals[i] = p[i].u.b.len ? p[i].u.b.p : "";
       lens[i] = (int)p[i].u.b.len;
       fmts[i] = 1; /* binary: bytea's bytes as they are */
@@ -196,7 +211,7 @@ static int decode_bytea(pg_cur *c, size_t col, const char *s, size_t len,
       int lo = hexval((unsigned char)s[3 + 2 * i]);
       if (hi < 0 || lo < 0)
         return roster_error_set(ROSTER_EPROTO, "postgresql: a bytea value "
-                                "is not valid hex");
+                                               "is not valid hex");
       c->bufs[col][i] = (unsigned char)(hi << 4 | lo);
     }
     *out = roster_db_blob(c->bufs[col], n);
@@ -239,11 +254,15 @@ int pg_get(pg_cur *c, size_t col, roster_db_value *out) {
     errno = 0;
     long long v = strtoll(s, &end, 10);
     if (errno == ERANGE) /* an oid above INT64_MAX cannot happen */
-      return roster_error_set(ROSTER_ERANGE, "postgresql: column %zu: %s "
-                              "does not fit in int64", col, s);
+      return roster_error_set(ROSTER_ERANGE,
+                              "postgresql: column %zu: %s "
+                              "does not fit in int64",
+                              col, s);
     if (*end || end == s)
-      return roster_error_set(ROSTER_EPROTO, "postgresql: column %zu: "
-                              "'%.40s' is not an integer", col, s);
+      return roster_error_set(ROSTER_EPROTO,
+                              "postgresql: column %zu: "
+                              "'%.40s' is not an integer",
+                              col, s);
     *out = roster_db_int(v);
     return ROSTER_OK;
   }
@@ -251,8 +270,10 @@ int pg_get(pg_cur *c, size_t col, roster_db_value *out) {
     char *end;
     double d = strtod(s, &end);
     if (*end || end == s)
-      return roster_error_set(ROSTER_EPROTO, "postgresql: column %zu: "
-                              "'%.40s' is not a number", col, s);
+      return roster_error_set(ROSTER_EPROTO,
+                              "postgresql: column %zu: "
+                              "'%.40s' is not a number",
+                              col, s);
     *out = roster_db_double(d);
     return ROSTER_OK;
   }

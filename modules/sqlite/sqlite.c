@@ -23,13 +23,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include <sqlite3.h>
 
 typedef struct lite_cfg {
-  char *path;          /* the file, or ":memory:" */
+  char *path; /* the file, or ":memory:" */
   bool memory;
-  bool create;         /* mode=rwc */
+  bool create; /* mode=rwc */
   int busy_ms;
   const char *journal; /* a PRAGMA journal_mode statement, or NULL */
   const char *sync;    /* a PRAGMA synchronous statement, or NULL */
@@ -43,11 +44,11 @@ typedef struct lite_conn {
 typedef struct lite_stmt {
   sqlite3_stmt *st;
   sqlite3 *db;
-  size_t ncols, cap;   /* columns this run; arrays' capacity */
+  size_t ncols, cap; /* columns this run; arrays' capacity */
   const char **names;
   roster_db_type *types;
   sqlite3_int64 changes_before;
-  bool row_ahead;      /* execute's step found a row not yet handed out */
+  bool row_ahead; /* execute's step found a row not yet handed out */
   bool done;
 } lite_stmt;
 
@@ -55,21 +56,30 @@ typedef struct lite_stmt {
 
 static int lite_code(int rc) {
   switch (rc & 0xff) {
-  case SQLITE_CONSTRAINT: return ROSTER_ECONSTRAINT;
-  case SQLITE_READONLY: return ROSTER_EREADONLY;
+  case SQLITE_CONSTRAINT:
+    return ROSTER_ECONSTRAINT;
+  case SQLITE_READONLY:
+    return ROSTER_EREADONLY;
   case SQLITE_BUSY:
-  case SQLITE_LOCKED: return ROSTER_EBUSY;
-  case SQLITE_NOMEM: return ROSTER_ENOMEM;
+  case SQLITE_LOCKED:
+    return ROSTER_EBUSY;
+  case SQLITE_NOMEM:
+    return ROSTER_ENOMEM;
   case SQLITE_IOERR:
   case SQLITE_CORRUPT:
   case SQLITE_FULL:
   case SQLITE_NOTADB:
-  case SQLITE_CANTOPEN: return ROSTER_EIO;
-  case SQLITE_TOOBIG: return ROSTER_ERANGE;
+  case SQLITE_CANTOPEN:
+    return ROSTER_EIO;
+  case SQLITE_TOOBIG:
+    return ROSTER_ERANGE;
   case SQLITE_RANGE:
-  case SQLITE_MISUSE: return ROSTER_EINVAL;
-  case SQLITE_INTERRUPT: return ROSTER_ECANCELED;
-  default: return ROSTER_EREMOTE;
+  case SQLITE_MISUSE:
+    return ROSTER_EINVAL;
+  case SQLITE_INTERRUPT:
+    return ROSTER_ECANCELED;
+  default:
+    return ROSTER_EREMOTE;
   }
 }
 
@@ -84,12 +94,12 @@ static int lite_err(sqlite3 *db, int rc) {
 
 /* ---- setup ---- */
 
-static const char *const journals[] = {"wal",     "delete", "truncate",
-                                       "persist", "memory", "off", NULL};
+static const char *const journals[] = {
+    "wal", "delete", "truncate", "persist", "memory", "off", NULL};
 static const char *const journal_sql[] = {
-    "PRAGMA journal_mode=WAL",     "PRAGMA journal_mode=DELETE",
+    "PRAGMA journal_mode=WAL",      "PRAGMA journal_mode=DELETE",
     "PRAGMA journal_mode=TRUNCATE", "PRAGMA journal_mode=PERSIST",
-    "PRAGMA journal_mode=MEMORY",  "PRAGMA journal_mode=OFF"};
+    "PRAGMA journal_mode=MEMORY",   "PRAGMA journal_mode=OFF"};
 static const char *const syncs[] = {"off", "normal", "full", "extra", NULL};
 static const char *const sync_sql[] = {
     "PRAGMA synchronous=OFF", "PRAGMA synchronous=NORMAL",
@@ -104,8 +114,8 @@ static int pick(const char *key, const char *v, const char *const *list) {
     strncat(all, i ? ", " : "", sizeof all - strlen(all) - 1);
     strncat(all, list[i], sizeof all - strlen(all) - 1);
   }
-  roster_error_set(ROSTER_EINVAL, "sqlite: %s '%.40s' is not one of %s", key,
-                   v, all);
+  roster_error_set(ROSTER_EINVAL, "sqlite: %s '%.40s' is not one of %s", key, v,
+                   all);
   return -1;
 }
 
@@ -120,12 +130,14 @@ static void lite_cfg_free(void *p) {
 static int lite_setup(roster_db_setup *s) {
   const roster_url *u = s->url;
   if ((u->host && *u->host) || u->user || u->port)
-    return roster_error_set(ROSTER_EINVAL, "sqlite: the URL names a host or "
+    return roster_error_set(ROSTER_EINVAL,
+                            "sqlite: the URL names a host or "
                             "user ('%s'); write sqlite:///absolute/path.db, "
                             "sqlite:relative/path.db or sqlite::memory:",
                             u->host && *u->host ? u->host : "");
   if (!u->path || !*u->path)
-    return roster_error_set(ROSTER_EINVAL, "sqlite: the URL has no path; "
+    return roster_error_set(ROSTER_EINVAL,
+                            "sqlite: the URL has no path; "
                             "write sqlite:///absolute/path.db, "
                             "sqlite:relative/path.db or sqlite::memory:");
   lite_cfg *c = roster_mem_calloc(1, sizeof *c);
@@ -152,8 +164,10 @@ static int lite_setup(roster_db_setup *s) {
       errno = 0;
       long ms = strtol(v, &end, 10);
       if (!*v || *end || errno || ms < 0 || ms > INT_MAX)
-        rc = roster_error_set(ROSTER_EINVAL, "sqlite: busy_timeout '%.40s' "
-                              "is not a number of milliseconds", v);
+        rc = roster_error_set(ROSTER_EINVAL,
+                              "sqlite: busy_timeout '%.40s' "
+                              "is not a number of milliseconds",
+                              v);
       else
         c->busy_ms = (int)ms;
     } else if (strcmp(k, "journal_mode") == 0) {
@@ -167,23 +181,41 @@ static int lite_setup(roster_db_setup *s) {
       else
         c->sync = sync_sql[x];
     } else if (strcmp(k, "foreign_keys") == 0) {
-      static const char *const onoff[] = {"on", "off", "1", "0", "true",
-                                          "false", NULL};
+      static const char *const onoff[] = {"on",   "off",   "1", "0",
+                                          "true", "false", NULL};
       if ((x = pick(k, v, onoff)) < 0)
         rc = ROSTER_EINVAL;
       else
-        c->fk = x % 2 == 0 ? "PRAGMA foreign_keys=ON"
-                           : "PRAGMA foreign_keys=OFF";
+        c->fk =
+            x % 2 == 0 ? "PRAGMA foreign_keys=ON" : "PRAGMA foreign_keys=OFF";
     } else {
-      rc = roster_error_set(ROSTER_EINVAL, "sqlite: unknown URL parameter "
+      rc = roster_error_set(ROSTER_EINVAL,
+                            "sqlite: unknown URL parameter "
                             "'%.40s' (known: mode, busy_timeout, "
-                            "journal_mode, synchronous, foreign_keys)", k);
+                            "journal_mode, synchronous, foreign_keys)",
+                            k);
     }
   }
   if (rc == ROSTER_OK && c->memory && s->read_only)
-    rc = roster_error_set(ROSTER_EINVAL, "sqlite: an in-memory database "
+    rc = roster_error_set(ROSTER_EINVAL,
+                          "sqlite: an in-memory database "
                           "cannot be read-only (it starts empty)");
-  if (rc == ROSTER_OK && !(c->path = roster_mem_strdup(u->path)))
+  /* A relative path is made absolute now: each connection opens the file
+   * itself, some later on the pool's own thread, and the process may have
+   * changed directory by then (each would open another file). */
+  if (rc == ROSTER_OK && !c->memory && u->path[0] != '/') {
+    char cwd[4096];
+    if (!getcwd(cwd, sizeof cwd))
+      rc = roster_error_set(ROSTER_ESYS,
+                            "sqlite: cannot resolve '%s': the "
+                            "working directory is unknown (%s)",
+                            u->path, strerror(errno));
+    else if (!(c->path = roster_mem_alloc(strlen(cwd) + strlen(u->path) + 2)))
+      rc = roster_error_set(ROSTER_ENOMEM, "out of memory");
+    else
+      sprintf(c->path, "%s/%s", cwd, u->path);
+  }
+  if (rc == ROSTER_OK && !c->path && !(c->path = roster_mem_strdup(u->path)))
     rc = roster_error_set(ROSTER_ENOMEM, "out of memory");
   if (rc) {
     lite_cfg_free(c);
@@ -283,22 +315,21 @@ static void *lite_native(void *conn) { return ((lite_conn *)conn)->db; }
 
 /* ---- statements ---- */
 
-static int lite_prepare(void *conn, const char *sql, size_t len,
-                        size_t nparams, const roster_db_type *types,
-                        void **out) {
+static int lite_prepare(void *conn, const char *sql, size_t len, size_t nparams,
+                        const roster_db_type *types, void **out) {
   (void)types;
   sqlite3 *db = ((lite_conn *)conn)->db;
   if (len >= INT_MAX)
     return roster_error_set(ROSTER_EINVAL, "sqlite: the SQL is too long");
   sqlite3_stmt *st = NULL;
   const char *tail = NULL;
-  int rc = sqlite3_prepare_v3(db, sql, (int)len + 1,
-                              SQLITE_PREPARE_PERSISTENT, &st, &tail);
+  int rc = sqlite3_prepare_v3(db, sql, (int)len + 1, SQLITE_PREPARE_PERSISTENT,
+                              &st, &tail);
   if (rc != SQLITE_OK)
     return lite_err(db, rc);
   if (!st)
     return roster_error_set(ROSTER_EINVAL, "sqlite: the SQL holds no "
-                            "statement");
+                                           "statement");
   if (tail && *tail) {
     /* Anything but blanks and comments after the first statement? */
     sqlite3_stmt *more = NULL;
@@ -306,7 +337,8 @@ static int lite_prepare(void *conn, const char *sql, size_t len,
     sqlite3_finalize(more);
     if (rc != SQLITE_OK || more) {
       sqlite3_finalize(st);
-      return roster_error_set(ROSTER_EINVAL, "sqlite: the SQL holds more "
+      return roster_error_set(ROSTER_EINVAL,
+                              "sqlite: the SQL holds more "
                               "than one statement (the second starts at "
                               "byte %zu); run them one at a time",
                               (size_t)(tail - sql) + 1);
@@ -323,9 +355,11 @@ static int lite_prepare(void *conn, const char *sql, size_t len,
       }
     }
     sqlite3_finalize(st);
-    return roster_error_set(ROSTER_EINVAL, "sqlite: the statement has a "
+    return roster_error_set(ROSTER_EINVAL,
+                            "sqlite: the statement has a "
                             "parameter roster does not bind (%s); write $N "
-                            "or ?", name);
+                            "or ?",
+                            name);
   }
   lite_stmt *s = roster_mem_calloc(1, sizeof *s);
   if (!s) {
@@ -355,8 +389,7 @@ static roster_db_type affinity(const char *decl) {
   char up[64];
   size_t n = 0;
   for (; decl[n] && n + 1 < sizeof up; n++)
-    up[n] = (char)((decl[n] >= 'a' && decl[n] <= 'z') ? decl[n] - 32
-                                                      : decl[n]);
+    up[n] = (char)((decl[n] >= 'a' && decl[n] <= 'z') ? decl[n] - 32 : decl[n]);
   up[n] = '\0';
   if (strstr(up, "INT"))
     return ROSTER_DB_INT;
@@ -371,11 +404,16 @@ static roster_db_type affinity(const char *decl) {
 
 static roster_db_type value_type(int t) {
   switch (t) {
-  case SQLITE_INTEGER: return ROSTER_DB_INT;
-  case SQLITE_FLOAT: return ROSTER_DB_DOUBLE;
-  case SQLITE_TEXT: return ROSTER_DB_TEXT;
-  case SQLITE_BLOB: return ROSTER_DB_BLOB;
-  default: return ROSTER_DB_NULL;
+  case SQLITE_INTEGER:
+    return ROSTER_DB_INT;
+  case SQLITE_FLOAT:
+    return ROSTER_DB_DOUBLE;
+  case SQLITE_TEXT:
+    return ROSTER_DB_TEXT;
+  case SQLITE_BLOB:
+    return ROSTER_DB_BLOB;
+  default:
+    return ROSTER_DB_NULL;
   }
 }
 
@@ -442,8 +480,8 @@ static int lite_execute(void *conn, void *stmt, const roster_db_value *p,
     const char **nn = roster_mem_realloc(s->names, nc * sizeof *nn);
     if (nn)
       s->names = nn;
-    roster_db_type *nt = nn ? roster_mem_realloc(s->types, nc * sizeof *nt)
-                            : NULL;
+    roster_db_type *nt =
+        nn ? roster_mem_realloc(s->types, nc * sizeof *nt) : NULL;
     if (nt)
       s->types = nt;
     if (!nn || !nt) {

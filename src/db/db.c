@@ -29,8 +29,7 @@ int roster__db_fail(roster_db *db, roster_db_conn *c, int code) {
     roster__db_mark_broken(c);
   if (!db)
     return roster__err(code, "%s", detail);
-  return roster__err(code, "db '%s' (%s): %s", db->name, db->drv->name,
-                     detail);
+  return roster__err(code, "db '%s' (%s): %s", db->name, db->drv->name, detail);
 }
 
 void roster__db_mark_broken(roster_db_conn *c) {
@@ -62,11 +61,15 @@ static int parse_i64(const char *key, const char *v, int64_t lo, int64_t hi,
   errno = 0;
   long long x = strtoll(v, &end, 10);
   if (!*v || *end || errno)
-    return roster__err(ROSTER_EINVAL, "option '%s': '%.40s' is not an "
-                       "integer", key, v);
+    return roster__err(ROSTER_EINVAL,
+                       "option '%s': '%.40s' is not an "
+                       "integer",
+                       key, v);
   if (x < lo || x > hi)
-    return roster__err(ROSTER_ERANGE, "option '%s': %lld is out of range "
-                       "[%" PRId64 ", %" PRId64 "]", key, x, lo, hi);
+    return roster__err(ROSTER_ERANGE,
+                       "option '%s': %lld is out of range "
+                       "[%" PRId64 ", %" PRId64 "]",
+                       key, x, lo, hi);
   *out = x;
   return ROSTER_OK;
 }
@@ -80,8 +83,10 @@ static int parse_bool(const char *key, const char *v, bool *out) {
     if (strcasecmp(v, no[i]) == 0)
       return *out = false, ROSTER_OK;
   }
-  return roster__err(ROSTER_EINVAL, "option '%s': '%.40s' is not a boolean "
-                     "(1/0, true/false, on/off, yes/no)", key, v);
+  return roster__err(ROSTER_EINVAL,
+                     "option '%s': '%.40s' is not a boolean "
+                     "(1/0, true/false, on/off, yes/no)",
+                     key, v);
 }
 
 /* take_key applies one of roster's own keys to c; *mine says whether key
@@ -155,8 +160,7 @@ static int op_connect(void *arg, void **out) {
     roster__free(c);
     char detail[1024];
     snprintf(detail, sizeof detail, "%s", roster_last_error());
-    return roster__err(rc, "db '%s' (%s): %s", db->name, db->drv->name,
-                       detail);
+    return roster__err(rc, "db '%s' (%s): %s", db->name, db->drv->name, detail);
   }
   *out = c;
   return ROSTER_OK;
@@ -183,9 +187,8 @@ static int op_validate(void *arg, void *conn) {
 /* No reset operation: roster_db_release rolls back an open transaction
  * itself, before it hands the connection to the pool, so that a release
  * takes the pool's lock once (a reset runs between two takings of it). */
-static const roster_pool_ops db_pool_ops = {ROSTER_POOL_OPS_VERSION,
-                                            op_connect, op_close, op_validate,
-                                            NULL};
+static const roster_pool_ops db_pool_ops = {ROSTER_POOL_OPS_VERSION, op_connect,
+                                            op_close, op_validate, NULL};
 
 static void db_destroy(void *arg) {
   roster_db *db = arg;
@@ -204,13 +207,17 @@ static const roster_db_driver *find_driver(const roster_url *u,
   char have[512];
   roster_driver_schemes(have, sizeof have);
   if (d)
-    roster__err(ROSTER_ENOTSUP, "URL %s: scheme '%s' (module '%s') is not a "
-                "database", shown, u->scheme, d->module ? d->module : "?");
+    roster__err(ROSTER_ENOTSUP,
+                "URL %s: scheme '%s' (module '%s') is not a "
+                "database",
+                shown, u->scheme, d->module ? d->module : "?");
   else
-    roster__err(ROSTER_ENOTSUP, "URL %s: no database module for scheme '%s' "
+    roster__err(ROSTER_ENOTSUP,
+                "URL %s: no database module for scheme '%s' "
                 "is compiled in and initialised (roster_sqlite_init, "
                 "roster_pg_init, roster_mariadb_init); schemes registered: "
-                "%s", shown, u->scheme, *have ? have : "none");
+                "%s",
+                shown, u->scheme, *have ? have : "none");
   return NULL;
 }
 
@@ -249,7 +256,7 @@ static int db_open(const char *text, const roster_db_options *o,
     nx++;
   size_t cap = 2 * (u->nquery + nx) + 1;
   const char **dparams = roster__calloc(cap, sizeof *dparams);
-  char (*keys)[64] = roster__calloc(u->nquery + nx + 1, sizeof *keys);
+  char(*keys)[64] = roster__calloc(u->nquery + nx + 1, sizeof *keys);
   if (!dparams || !keys) {
     roster__free(dparams);
     roster__free(keys);
@@ -258,10 +265,10 @@ static int db_open(const char *text, const roster_db_options *o,
   }
   size_t nd = 0;
   for (size_t i = 0; i < u->nquery + nx && rc == ROSTER_OK; i++) {
-    const char *k = i < u->nquery ? u->query_keys[i]
-                                  : extra[2 * (i - u->nquery)];
-    const char *v = i < u->nquery ? u->query_values[i]
-                                  : extra[2 * (i - u->nquery) + 1];
+    const char *k =
+        i < u->nquery ? u->query_keys[i] : extra[2 * (i - u->nquery)];
+    const char *v =
+        i < u->nquery ? u->query_values[i] : extra[2 * (i - u->nquery) + 1];
     if (!v)
       v = "";
     norm_key(keys[i], sizeof keys[i], k);
@@ -275,8 +282,10 @@ static int db_open(const char *text, const roster_db_options *o,
   /* The options struct wins over the URL. */
   if (rc == ROSTER_OK) {
     if (o->name && (!*o->name || strlen(o->name) > ROSTER_POOL_NAME_MAX))
-      rc = roster__err(ROSTER_EINVAL, "roster_db_new: the name must be 1 to "
-                       "%d bytes", ROSTER_POOL_NAME_MAX);
+      rc = roster__err(ROSTER_EINVAL,
+                       "roster_db_new: the name must be 1 to "
+                       "%d bytes",
+                       ROSTER_POOL_NAME_MAX);
     if (o->pool_max) {
       c.pool_max = o->pool_max;
       c.set_max = true;
@@ -308,8 +317,7 @@ static int db_open(const char *text, const roster_db_options *o,
       rc = roster__err(ROSTER_EINVAL, "pool_min %u is above pool_max %u",
                        c.pool_min, c.pool_max);
   }
-  roster_db_setup su = {.url = u, .params = dparams,
-                        .read_only = c.read_only};
+  roster_db_setup su = {.url = u, .params = dparams, .read_only = c.read_only};
   if (rc == ROSTER_OK) {
     rc = drv->setup(&su);
     if (rc) {
@@ -323,9 +331,10 @@ static int db_open(const char *text, const roster_db_options *o,
   roster_url_free(u);
   if (rc == ROSTER_OK && su.single) {
     if (c.set_max && c.pool_max != 1)
-      rc = roster__err(ROSTER_EINVAL, "URL %s: this database lives in one "
-                       "connection, so pool_max must be 1 (not %u)", shown,
-                       c.pool_max);
+      rc = roster__err(ROSTER_EINVAL,
+                       "URL %s: this database lives in one "
+                       "connection, so pool_max must be 1 (not %u)",
+                       shown, c.pool_max);
     c.pool_max = c.pool_min = 1;
     c.idle_ms = c.life_ms = c.validate_ms = -1;
   }
@@ -343,8 +352,9 @@ static int db_open(const char *text, const roster_db_options *o,
   db->cfg = su.cfg;
   db->read_only = su.read_only;
   db->single = su.single;
-  db->stmt_cache = c.stmt_cache < 0 ? 0 : c.stmt_cache ? (unsigned)c.stmt_cache
-                                                       : 64;
+  db->stmt_cache = c.stmt_cache < 0 ? 0
+                   : c.stmt_cache   ? (unsigned)c.stmt_cache
+                                    : 64;
   db->drain_ms = c.drain_ms;
   db->pool_max = c.pool_max;
   snprintf(db->name, sizeof db->name, "%s", o->name ? o->name : drv->name);
@@ -393,9 +403,7 @@ const char *roster_db_name(const roster_db *db) { return db ? db->name : ""; }
 const char *roster_db_driver_name(const roster_db *db) {
   return db ? db->drv->name : "";
 }
-bool roster_db_read_only(const roster_db *db) {
-  return db && db->read_only;
-}
+bool roster_db_read_only(const roster_db *db) { return db && db->read_only; }
 roster_pool *roster_db_pool(roster_db *db) { return db ? db->pool : NULL; }
 
 int roster_db_stats_get(roster_db *db, roster_db_stats *out) {
@@ -414,11 +422,16 @@ int roster_db_stats_get(roster_db *db, roster_db_stats *out) {
 
 const char *roster_db_type_name(roster_db_type t) {
   switch (t) {
-  case ROSTER_DB_NULL: return "null";
-  case ROSTER_DB_INT: return "int";
-  case ROSTER_DB_DOUBLE: return "double";
-  case ROSTER_DB_TEXT: return "text";
-  case ROSTER_DB_BLOB: return "blob";
+  case ROSTER_DB_NULL:
+    return "null";
+  case ROSTER_DB_INT:
+    return "int";
+  case ROSTER_DB_DOUBLE:
+    return "double";
+  case ROSTER_DB_TEXT:
+    return "text";
+  case ROSTER_DB_BLOB:
+    return "blob";
   }
   return "?";
 }
@@ -435,8 +448,7 @@ int roster_db_acquire_at(roster_db *db, int64_t timeout_ms,
                        db ? "conn" : "db");
   for (unsigned tries = 0;; tries++) {
     void *p;
-    int rc = roster_pool_acquire_at(db->pool, timeout_ms, &p, file, line,
-                                    func);
+    int rc = roster_pool_acquire_at(db->pool, timeout_ms, &p, file, line, func);
     if (rc)
       return rc;
     roster_db_conn *c = p;
@@ -452,8 +464,10 @@ int roster_db_acquire_at(roster_db *db, int64_t timeout_ms,
         }
         roster_pool_release(db->pool, c, !db->single);
         if (tries > db->pool_max)
-          return roster__err(ROSTER_ECONN, "db '%s': no connection passed "
-                             "its check", db->name);
+          return roster__err(ROSTER_ECONN,
+                             "db '%s': no connection passed "
+                             "its check",
+                             db->name);
         continue;
       }
       c->epoch = ep;
@@ -468,8 +482,10 @@ int roster_db_release(roster_db_conn *c) {
   if (!c)
     return roster__err(ROSTER_EINVAL, "roster_db_release: conn is NULL");
   if (!c->held)
-    return roster__err(ROSTER_EINVAL, "db '%s': roster_db_release of a "
-                       "connection that is not out", c->db->name);
+    return roster__err(ROSTER_EINVAL,
+                       "db '%s': roster_db_release of a "
+                       "connection that is not out",
+                       c->db->name);
   roster_db *db = c->db;
   roster__db_conn_close_results(c);
   c->held = false;
@@ -518,14 +534,15 @@ static int tx_check(roster_db_conn *c, const char *what, bool want_open) {
   if (!c)
     return roster__err(ROSTER_EINVAL, "roster_db_%s: conn is NULL", what);
   if (!c->held)
-    return roster__err(ROSTER_EINVAL, "db '%s': roster_db_%s on a "
-                       "connection that is not out", c->db->name, what);
+    return roster__err(ROSTER_EINVAL,
+                       "db '%s': roster_db_%s on a "
+                       "connection that is not out",
+                       c->db->name, what);
   bool open = c->db->drv->in_transaction(c->dc);
   if (open != want_open)
-    return roster__err(ROSTER_ESTATE, "db '%s': roster_db_%s: %s",
-                       c->db->name, what,
-                       open ? "a transaction is already open"
-                            : "no transaction is open");
+    return roster__err(
+        ROSTER_ESTATE, "db '%s': roster_db_%s: %s", c->db->name, what,
+        open ? "a transaction is already open" : "no transaction is open");
   return ROSTER_OK;
 }
 
@@ -645,8 +662,10 @@ static int db_provide(roster *r, const char *ns, const char *name,
   while (opts && opts[n] && opts[n + 1])
     n += 2;
   if (opts && opts[n])
-    return roster__err(ROSTER_EINVAL, "service '%s': option '%s' has no "
-                       "value", name, opts[n]);
+    return roster__err(ROSTER_EINVAL,
+                       "service '%s': option '%s' has no "
+                       "value",
+                       name, opts[n]);
   db_spec *s = roster__calloc(1, sizeof *s);
   if (s) {
     s->url = roster__strndup(text, strlen(text));
@@ -691,29 +710,41 @@ static size_t nreg;
 int roster_db_driver_register(const roster_db_driver *d) {
   if (!d)
     return roster__err(ROSTER_EINVAL, "roster_db_driver_register: driver is "
-                       "NULL");
+                                      "NULL");
   const char *nm = d->name ? d->name : "?";
   if (d->version != ROSTER_DB_DRIVER_VERSION)
-    return roster__err(ROSTER_EINVAL, "database driver '%.32s' has version "
-                       "%u; this roster speaks version %d", nm, d->version,
-                       ROSTER_DB_DRIVER_VERSION);
-  const char *missing =
-      !d->name ? "name" : !d->schemes || !d->schemes[0] ? "schemes"
-      : !d->setup ? "setup" : !d->cfg_free ? "cfg_free"
-      : !d->connect ? "connect" : !d->disconnect ? "disconnect"
-      : !d->ping ? "ping" : !d->broken ? "broken"
-      : !d->in_transaction ? "in_transaction" : !d->begin ? "begin"
-      : !d->commit ? "commit" : !d->rollback ? "rollback"
-      : !d->prepare ? "prepare" : !d->finalize ? "finalize"
-      : !d->execute ? "execute" : !d->next ? "next" : !d->get ? "get"
-      : !d->close ? "close" : NULL;
+    return roster__err(ROSTER_EINVAL,
+                       "database driver '%.32s' has version "
+                       "%u; this roster speaks version %d",
+                       nm, d->version, ROSTER_DB_DRIVER_VERSION);
+  const char *missing = !d->name                        ? "name"
+                        : !d->schemes || !d->schemes[0] ? "schemes"
+                        : !d->setup                     ? "setup"
+                        : !d->cfg_free                  ? "cfg_free"
+                        : !d->connect                   ? "connect"
+                        : !d->disconnect                ? "disconnect"
+                        : !d->ping                      ? "ping"
+                        : !d->broken                    ? "broken"
+                        : !d->in_transaction            ? "in_transaction"
+                        : !d->begin                     ? "begin"
+                        : !d->commit                    ? "commit"
+                        : !d->rollback                  ? "rollback"
+                        : !d->prepare                   ? "prepare"
+                        : !d->finalize                  ? "finalize"
+                        : !d->execute                   ? "execute"
+                        : !d->next                      ? "next"
+                        : !d->get                       ? "get"
+                        : !d->close                     ? "close"
+                                                        : NULL;
   if (missing)
-    return roster__err(ROSTER_EINVAL, "database driver '%.32s' has no %s",
-                       nm, missing);
+    return roster__err(ROSTER_EINVAL, "database driver '%.32s' has no %s", nm,
+                       missing);
   if (d->dialect < ROSTER_DB_DIALECT_SQLITE ||
       d->dialect > ROSTER_DB_DIALECT_MYSQL)
-    return roster__err(ROSTER_EINVAL, "database driver '%.32s' has an "
-                       "unknown dialect %d", nm, (int)d->dialect);
+    return roster__err(ROSTER_EINVAL,
+                       "database driver '%.32s' has an "
+                       "unknown dialect %d",
+                       nm, (int)d->dialect);
   pthread_mutex_lock(&reg_lock);
   int rc = ROSTER_OK;
   size_t first = nreg;

@@ -39,44 +39,44 @@ void roster__db_sql_free(roster__db_sql *s);
 /* roster__db_stmt: one prepared statement in a connection's cache (or a
  * temporary one, when the cached one is busy with an open result). */
 typedef struct roster__db_stmt {
-  uint64_t hash;      /* of sql (and types, for typed drivers) */
-  char *sql;          /* the caller's SQL, the cache key */
+  uint64_t hash; /* of sql (and types, for typed drivers) */
+  char *sql;     /* the caller's SQL, the cache key */
   size_t len;
-  uint8_t *types;     /* the parameter types it was prepared for (typed
-                         drivers only), nparams bytes */
-  size_t nparams;     /* the caller's parameters */
+  uint8_t *types; /* the parameter types it was prepared for (typed
+                     drivers only), nparams bytes */
+  size_t nparams; /* the caller's parameters */
   size_t nnative;
-  uint16_t *map;      /* see roster__db_sql */
-  void *ds;           /* the driver's statement */
-  uint64_t used;      /* LRU tick */
-  bool in_use;        /* an open result is reading it */
-  bool temp;          /* not in the cache: finalized with its result */
+  uint16_t *map; /* see roster__db_sql */
+  void *ds;      /* the driver's statement */
+  uint64_t used; /* LRU tick */
+  bool in_use;   /* an open result is reading it */
+  bool temp;     /* not in the cache: finalized with its result */
 } roster__db_stmt;
 
 struct roster_db {
   const roster_db_driver *drv;
-  void *cfg;               /* the driver's, from setup */
+  void *cfg; /* the driver's, from setup */
   roster_pool *pool;
   char name[ROSTER_POOL_NAME_MAX + 1];
-  char url[512];           /* redacted */
+  char url[512]; /* redacted */
   bool read_only;
-  bool single;             /* SQLite :memory:: one connection, kept */
-  unsigned stmt_cache;     /* entries per connection; 0: none */
+  bool single;         /* SQLite :memory:: one connection, kept */
+  unsigned stmt_cache; /* entries per connection; 0: none */
   int64_t drain_ms;
   unsigned pool_max;
-  _Atomic uint64_t epoch;  /* bumped when a connection is found broken:
-                              older connections are pinged before use */
-  _Atomic uint64_t st_prepared, st_hits, st_evicted, st_executed,
-      st_errors, st_broken, st_revalidated;
+  _Atomic uint64_t epoch; /* bumped when a connection is found broken:
+                             older connections are pinged before use */
+  _Atomic uint64_t st_prepared, st_hits, st_evicted, st_executed, st_errors,
+      st_broken, st_revalidated;
 };
 
 struct roster_db_conn {
   roster_db *db;
-  void *dc;                  /* the driver's connection */
-  uint64_t epoch;            /* db->epoch when last known good */
-  bool held;                 /* lent out (between acquire and release) */
-  bool broken;               /* a failure lost it: close on release */
-  roster__db_stmt *stmts;    /* the cache: cap entries, n used */
+  void *dc;               /* the driver's connection */
+  uint64_t epoch;         /* db->epoch when last known good */
+  bool held;              /* lent out (between acquire and release) */
+  bool broken;            /* a failure lost it: close on release */
+  roster__db_stmt *stmts; /* the cache: cap entries, n used */
   unsigned nstmts, cap;
   uint64_t tick;
   struct roster_db_result *open; /* results open on it */
@@ -84,11 +84,11 @@ struct roster_db_conn {
 
 struct roster_db_result {
   roster_db *db;
-  roster_db_conn *conn;   /* NULL once its connection was released */
-  bool owns_conn;         /* from roster_db_query: release on free */
+  roster_db_conn *conn; /* NULL once its connection was released */
+  bool owns_conn;       /* from roster_db_query: release on free */
   roster__db_stmt *stmt;
   roster_db_cursor cur;
-  int state;              /* R_BEFORE, R_ROW, R_END, or an error code */
+  int state; /* R_BEFORE, R_ROW, R_END, or an error code */
   struct roster_db_result *prev, *next; /* in conn->open */
 };
 

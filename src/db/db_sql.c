@@ -209,12 +209,15 @@ int roster__db_translate(roster_db_dialect d, const char *s, size_t len,
           j++;
         }
         if (v == 0)
-          rc = roster__err(ROSTER_EPARSE, "placeholder '$0' at column %zu: "
-                           "parameters are numbered from $1", i + 1);
+          rc = roster__err(ROSTER_EPARSE,
+                           "placeholder '$0' at column %zu: "
+                           "parameters are numbered from $1",
+                           i + 1);
         else if (v > ROSTER_DB_PARAMS_MAX)
-          rc = roster__err(ROSTER_EPARSE, "placeholder at column %zu: "
-                           "parameters go up to $%d", i + 1,
-                           ROSTER_DB_PARAMS_MAX);
+          rc = roster__err(ROSTER_EPARSE,
+                           "placeholder at column %zu: "
+                           "parameters go up to $%d",
+                           i + 1, ROSTER_DB_PARAMS_MAX);
         else if (!phs_push(&p, (ph){i, j, v}))
           rc = roster__err(ROSTER_ENOMEM, "out of memory");
         if (rc == ROSTER_OK) {
@@ -236,8 +239,10 @@ int roster__db_translate(roster_db_dialect d, const char *s, size_t len,
           rc = roster__err(ROSTER_ENOMEM, "out of memory");
         i += 2;
       } else if (i + 1 < len && is_digit(s[i + 1])) {
-        rc = roster__err(ROSTER_EPARSE, "placeholder '?%c...' at column %zu: "
-                         "write $N or a plain ?", s[i + 1], i + 1);
+        rc = roster__err(ROSTER_EPARSE,
+                         "placeholder '?%c...' at column %zu: "
+                         "write $N or a plain ?",
+                         s[i + 1], i + 1);
       } else {
         if (!nq++)
           first_q = i;
@@ -255,9 +260,11 @@ int roster__db_translate(roster_db_dialect d, const char *s, size_t len,
   if (rc == ROSTER_OK && ndollar && nq) {
     size_t a = first_dollar < first_q ? first_dollar : first_q;
     size_t b = first_dollar < first_q ? first_q : first_dollar;
-    rc = roster__err(ROSTER_EPARSE, "the statement mixes $N and ? "
+    rc = roster__err(ROSTER_EPARSE,
+                     "the statement mixes $N and ? "
                      "placeholders (a %s at column %zu, a %s at column %zu): "
-                     "use one style", a == first_dollar ? "$N" : "?", a + 1,
+                     "use one style",
+                     a == first_dollar ? "$N" : "?", a + 1,
                      b == first_dollar ? "$N" : "?", b + 1);
   }
   /* Pass 2: write the translation. */

@@ -59,8 +59,7 @@ static void stmt_drop(roster_db_conn *c, roster__db_stmt *s) {
 
 static roster__db_stmt *stmt_find(roster_db_conn *c, uint64_t h,
                                   const char *sql, size_t len,
-                                  const uint8_t *types, size_t n,
-                                  bool *busy) {
+                                  const uint8_t *types, size_t n, bool *busy) {
   *busy = false;
   for (unsigned i = 0; i < c->nstmts; i++) {
     roster__db_stmt *s = &c->stmts[i];
@@ -119,9 +118,11 @@ static int stmt_prepare(roster_db_conn *c, uint64_t h, const char *sql,
   if (tr.nparams != nparams) {
     size_t want = tr.nparams;
     roster__db_sql_free(&tr);
-    return roster__db_fail(db, NULL, roster__err(ROSTER_EINVAL,
-        "the statement uses %zu parameter%s; %zu given", want,
-        want == 1 ? "" : "s", nparams));
+    return roster__db_fail(
+        db, NULL,
+        roster__err(ROSTER_EINVAL,
+                    "the statement uses %zu parameter%s; %zu given", want,
+                    want == 1 ? "" : "s", nparams));
   }
   roster_db_type ntypes_buf[16];
   roster_db_type *ntypes = ntypes_buf;
@@ -221,8 +222,10 @@ void roster__db_conn_close_results(roster_db_conn *c) {
 static int check_params(roster_db *db, const roster_db_value *params,
                         size_t n) {
   if (n && !params)
-    return roster__err(ROSTER_EINVAL, "db '%s': %zu parameters but params "
-                       "is NULL", db->name, n);
+    return roster__err(ROSTER_EINVAL,
+                       "db '%s': %zu parameters but params "
+                       "is NULL",
+                       db->name, n);
   if (n > ROSTER_DB_PARAMS_MAX)
     return roster__err(ROSTER_EINVAL, "db '%s': %zu parameters; at most %d",
                        db->name, n, ROSTER_DB_PARAMS_MAX);
@@ -235,23 +238,29 @@ static int check_params(roster_db *db, const roster_db_value *params,
       break;
     case ROSTER_DB_TEXT:
       if (!v->u.b.p && v->u.b.len)
-        return roster__err(ROSTER_EINVAL, "db '%s': parameter $%zu is text "
-                           "of %zu bytes at NULL", db->name, i + 1,
-                           v->u.b.len);
+        return roster__err(ROSTER_EINVAL,
+                           "db '%s': parameter $%zu is text "
+                           "of %zu bytes at NULL",
+                           db->name, i + 1, v->u.b.len);
       if (v->u.b.len && memchr(v->u.b.p, '\0', v->u.b.len))
-        return roster__err(ROSTER_EINVAL, "db '%s': parameter $%zu is text "
+        return roster__err(ROSTER_EINVAL,
+                           "db '%s': parameter $%zu is text "
                            "with a NUL byte inside; pass such bytes as a "
-                           "blob", db->name, i + 1);
+                           "blob",
+                           db->name, i + 1);
       break;
     case ROSTER_DB_BLOB:
       if (!v->u.b.p && v->u.b.len)
-        return roster__err(ROSTER_EINVAL, "db '%s': parameter $%zu is a "
-                           "blob of %zu bytes at NULL", db->name, i + 1,
-                           v->u.b.len);
+        return roster__err(ROSTER_EINVAL,
+                           "db '%s': parameter $%zu is a "
+                           "blob of %zu bytes at NULL",
+                           db->name, i + 1, v->u.b.len);
       break;
     default:
-      return roster__err(ROSTER_EINVAL, "db '%s': parameter $%zu has an "
-                         "unknown type %d", db->name, i + 1, (int)v->type);
+      return roster__err(ROSTER_EINVAL,
+                         "db '%s': parameter $%zu has an "
+                         "unknown type %d",
+                         db->name, i + 1, (int)v->type);
     }
   }
   return ROSTER_OK;
@@ -268,8 +277,10 @@ int roster__db_run(roster_db_conn *c, const char *sql,
     return roster__err(ROSTER_EINVAL, "roster_db: conn is NULL");
   roster_db *db = c->db;
   if (!c->held)
-    return roster__err(ROSTER_EINVAL, "db '%s': the connection is not out "
-                       "(released already?)", db->name);
+    return roster__err(ROSTER_EINVAL,
+                       "db '%s': the connection is not out "
+                       "(released already?)",
+                       db->name);
   if (!sql)
     return roster__err(ROSTER_EINVAL, "db '%s': sql is NULL", db->name);
   size_t len = strnlen(sql, (size_t)ROSTER_DB_SQL_MAX + 1);
@@ -296,9 +307,11 @@ int roster__db_run(roster_db_conn *c, const char *sql,
   if (s) {
     roster__db_count(&db->st_hits);
     if (s->nparams != nparams)
-      rc = roster__err(ROSTER_EINVAL, "db '%s': the statement uses %zu "
-                       "parameter%s; %zu given", db->name, s->nparams,
-                       s->nparams == 1 ? "" : "s", nparams);
+      rc = roster__err(ROSTER_EINVAL,
+                       "db '%s': the statement uses %zu "
+                       "parameter%s; %zu given",
+                       db->name, s->nparams, s->nparams == 1 ? "" : "s",
+                       nparams);
   } else {
     rc = stmt_prepare(c, h, sql, len, types, nparams, busy, &s);
   }
@@ -312,8 +325,7 @@ int roster__db_run(roster_db_conn *c, const char *sql,
   const roster_db_value *np = params;
   roster_db_value *nheap = NULL;
   if (s->map) {
-    nheap = s->nnative > 16 ? roster__malloc(s->nnative * sizeof *nheap)
-                            : NULL;
+    nheap = s->nnative > 16 ? roster__malloc(s->nnative * sizeof *nheap) : NULL;
     if (s->nnative > 16 && !nheap)
       return roster__err(ROSTER_ENOMEM, "out of memory");
     roster_db_value *w = nheap ? nheap : nbuf;
@@ -411,8 +423,8 @@ int roster_db_query_at(roster_db *db, const char *sql,
     return roster__err(ROSTER_EINVAL, "db '%s': sql is %s", db->name,
                        sql ? "empty" : "NULL");
   roster_db_conn *c;
-  int rc = roster_db_acquire_at(db, ROSTER_POOL_WAIT_DEFAULT, &c, file, line,
-                                func);
+  int rc =
+      roster_db_acquire_at(db, ROSTER_POOL_WAIT_DEFAULT, &c, file, line, func);
   if (rc)
     return rc;
   rc = roster__db_run(c, sql, params, nparams, out, NULL);
@@ -439,11 +451,14 @@ int roster_db_next(roster_db_result *r) {
   if (!r)
     return roster__err(ROSTER_EINVAL, "roster_db_next: res is NULL");
   if (r->state < 0)
-    return r->state == ROSTER_ESTATE
-               ? roster__err(ROSTER_ESTATE, "db '%s': the result's "
-                             "connection was released", r->db->name)
-               : roster__err(r->state, "db '%s': the result failed "
-                             "earlier", r->db->name);
+    return r->state == ROSTER_ESTATE ? roster__err(ROSTER_ESTATE,
+                                                   "db '%s': the result's "
+                                                   "connection was released",
+                                                   r->db->name)
+                                     : roster__err(r->state,
+                                                   "db '%s': the result failed "
+                                                   "earlier",
+                                                   r->db->name);
   if (r->state == R_END)
     return 0;
   if (!r->conn || !r->cur.impl) {
@@ -490,32 +505,34 @@ int roster_db_column_index(const roster_db_result *r, const char *name) {
   return -1;
 }
 
-int roster_db_get_value(roster_db_result *r, size_t col,
-                        roster_db_value *out) {
+int roster_db_get_value(roster_db_result *r, size_t col, roster_db_value *out) {
   if (!r || !out)
     return roster__err(ROSTER_EINVAL, "roster_db_get: %s is NULL",
                        r ? "out" : "res");
   *out = roster_db_null();
   if (r->state != R_ROW)
-    return roster__err(ROSTER_ESTATE, "db '%s': no current row (%s)",
-                       r->db->name,
-                       r->state == R_BEFORE ? "call roster_db_next first"
-                       : r->state == R_END  ? "past the last row"
-                       : r->state == ROSTER_ESTATE
-                           ? "the result's connection was released"
-                           : "the result failed");
+    return roster__err(
+        ROSTER_ESTATE, "db '%s': no current row (%s)", r->db->name,
+        r->state == R_BEFORE        ? "call roster_db_next first"
+        : r->state == R_END         ? "past the last row"
+        : r->state == ROSTER_ESTATE ? "the result's connection was released"
+                                    : "the result failed");
   if (col >= r->cur.ncols)
-    return roster__err(ROSTER_ERANGE, "db '%s': column %zu does not exist; "
-                       "the result has %zu", r->db->name, col, r->cur.ncols);
+    return roster__err(ROSTER_ERANGE,
+                       "db '%s': column %zu does not exist; "
+                       "the result has %zu",
+                       r->db->name, col, r->cur.ncols);
   int rc = r->db->drv->get(&r->cur, col, out);
   return rc ? roster__db_fail(r->db, NULL, rc) : ROSTER_OK;
 }
 
 static int type_err(roster_db_result *r, size_t col, const roster_db_value *v,
                     const char *want) {
-  return roster__err(ROSTER_ETYPE, "db '%s': column %zu ('%.64s') is %s in "
-                     "this row, not %s", r->db->name, col,
-                     r->cur.names[col], roster_db_type_name(v->type), want);
+  return roster__err(ROSTER_ETYPE,
+                     "db '%s': column %zu ('%.64s') is %s in "
+                     "this row, not %s",
+                     r->db->name, col, r->cur.names[col],
+                     roster_db_type_name(v->type), want);
 }
 
 /* text_int: the whole of s is a decimal integer that fits. */

@@ -25,9 +25,9 @@
 #include <roster/sqlite.h>
 
 typedef struct db_drv {
-  const char *name;      /* roster_db_driver_name */
-  const char *server;    /* tu_server_url's argument; NULL: SQLite */
-  const char *pk;        /* an auto-increment integer key */
+  const char *name;   /* roster_db_driver_name */
+  const char *server; /* tu_server_url's argument; NULL: SQLite */
+  const char *pk;     /* an auto-increment integer key */
   const char *blob, *dbl, *text;
   const char *returning; /* appended to an INSERT to learn its id */
   const char *syntax;    /* in the message of a syntax error */
@@ -37,19 +37,42 @@ typedef struct db_drv {
   const char *readonly;  /* ... of a write to a read-only database */
 } db_drv;
 
-static const db_drv DB_SQLITE = {
-    "sqlite", NULL, "INTEGER PRIMARY KEY AUTOINCREMENT", "BLOB", "REAL",
-    "TEXT", "", "syntax error", "UNIQUE constraint failed",
-    "NOT NULL constraint failed", "no such table", "readonly"};
-static const db_drv DB_PG = {
-    "postgresql", "PG", "BIGSERIAL PRIMARY KEY", "BYTEA", "DOUBLE PRECISION",
-    "TEXT", " RETURNING id", "syntax error at or near",
-    "duplicate key value violates unique constraint", "violates not-null",
-    "does not exist", "read-only transaction"};
-static const db_drv DB_MARIADB = {
-    "mariadb", "MARIADB", "BIGINT AUTO_INCREMENT PRIMARY KEY", "LONGBLOB",
-    "DOUBLE", "LONGTEXT", "", "You have an error in your SQL syntax",
-    "Duplicate entry", "cannot be null", "doesn't exist", "READ ONLY"};
+static const db_drv DB_SQLITE = {"sqlite",
+                                 NULL,
+                                 "INTEGER PRIMARY KEY AUTOINCREMENT",
+                                 "BLOB",
+                                 "REAL",
+                                 "TEXT",
+                                 "",
+                                 "syntax error",
+                                 "UNIQUE constraint failed",
+                                 "NOT NULL constraint failed",
+                                 "no such table",
+                                 "readonly"};
+static const db_drv DB_PG = {"postgresql",
+                             "PG",
+                             "BIGSERIAL PRIMARY KEY",
+                             "BYTEA",
+                             "DOUBLE PRECISION",
+                             "TEXT",
+                             " RETURNING id",
+                             "syntax error at or near",
+                             "duplicate key value violates unique constraint",
+                             "violates not-null",
+                             "does not exist",
+                             "read-only transaction"};
+static const db_drv DB_MARIADB = {"mariadb",
+                                  "MARIADB",
+                                  "BIGINT AUTO_INCREMENT PRIMARY KEY",
+                                  "LONGBLOB",
+                                  "DOUBLE",
+                                  "LONGTEXT",
+                                  "",
+                                  "You have an error in your SQL syntax",
+                                  "Duplicate entry",
+                                  "cannot be null",
+                                  "doesn't exist",
+                                  "READ ONLY"};
 
 typedef struct db_ctx {
   const db_drv *d;
@@ -129,8 +152,8 @@ static inline db_ctx *db_use(void **state) {
 
 /* db_url_with writes the context's URL plus query parameters q ("a=1&b=2")
  * into buf. */
-static inline const char *db_url_with(const db_ctx *c, const char *q,
-                                      char *buf, size_t cap) {
+static inline const char *db_url_with(const db_ctx *c, const char *q, char *buf,
+                                      size_t cap) {
   snprintf(buf, cap, "%s%s%s", c->url, strchr(c->url, '?') ? "&" : "?", q);
   return buf;
 }
@@ -143,8 +166,7 @@ static inline const char *db_table(char *buf, size_t cap) {
 /* db_sqlf formats SQL (table names only: values go in parameters). */
 static inline const char *db_sqlf(char *buf, size_t cap, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-static inline const char *db_sqlf(char *buf, size_t cap, const char *fmt,
-                                  ...) {
+static inline const char *db_sqlf(char *buf, size_t cap, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
   vsnprintf(buf, cap, fmt, ap);

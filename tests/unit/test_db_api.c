@@ -66,8 +66,7 @@ static void test_open_errors(void **state) {
                    &(roster_db_options){.pool_max = 100000}, ROSTER_ERANGE,
                    "pool_max");
   /* the URL in a detail is redacted */
-  expect_new_fails("sqlite://me:pa55word@/tmp/x.db", NULL, ROSTER_EINVAL,
-                   NULL);
+  expect_new_fails("sqlite://me:pa55word@/tmp/x.db", NULL, ROSTER_EINVAL, NULL);
   assert_null(strstr(roster_last_error(), "pa55word"));
 }
 
@@ -79,8 +78,8 @@ static int kv_provide(roster *r, const char *ns, const char *name,
   (void)r, (void)ns, (void)name, (void)url, (void)text, (void)opts, (void)arg;
   return roster_error_set(ROSTER_ENOTSUP, "kv: not here");
 }
-static const roster_driver kv_driver = {ROSTER_DRIVER_VERSION, "kvfake",
-                                        "kvtest", &kv_type, kv_provide, NULL};
+static const roster_driver kv_driver = {
+    ROSTER_DRIVER_VERSION, "kvfake", "kvtest", &kv_type, kv_provide, NULL};
 
 static void never(void) { abort(); }
 
@@ -158,8 +157,7 @@ static void test_bad_arguments(void **state) {
   assert_rc(roster_db_exec(db, "SELECT $1", NULL, 1, NULL), ROSTER_EINVAL);
   assert_contains(roster_last_error(), "params is NULL");
   roster_db_value v = roster_db_int(1);
-  assert_rc(roster_db_exec(db, "SELECT $1", &v, ROSTER_DB_PARAMS_MAX + 1,
-                           NULL),
+  assert_rc(roster_db_exec(db, "SELECT $1", &v, ROSTER_DB_PARAMS_MAX + 1, NULL),
             ROSTER_EINVAL);
   v.type = (roster_db_type)99;
   assert_rc(roster_db_exec(db, "SELECT $1", &v, 1, NULL), ROSTER_EINVAL);
@@ -263,8 +261,7 @@ static void test_timeouts(void **state) {
   assert_ok(roster_db_ping(db));
   /* a db-level call waits in the queue, then times out too */
   roster_db *q;
-  snprintf(url, sizeof url, "sqlite://%s/t.db?pool_max=1&pool_timeout=30",
-           dir);
+  snprintf(url, sizeof url, "sqlite://%s/t.db?pool_max=1&pool_timeout=30", dir);
   assert_ok(roster_db_new(url, NULL, &q));
   roster_db_conn *qa;
   assert_ok(roster_db_acquire(q, &qa));
@@ -350,8 +347,7 @@ static void test_free_with_result_out(void **state) {
   roster_db *db;
   assert_ok(roster_db_new("sqlite::memory:?drain_timeout=-1", NULL, &db));
   assert_ok(roster_db_exec(db, "CREATE TABLE t(x)", NULL, 0, NULL));
-  assert_ok(roster_db_exec(db, "INSERT INTO t VALUES (1), (2)", NULL, 0,
-                           NULL));
+  assert_ok(roster_db_exec(db, "INSERT INTO t VALUES (1), (2)", NULL, 0, NULL));
   roster_db_result *res;
   assert_ok(roster_db_query(db, "SELECT x FROM t ORDER BY x", NULL, 0, &res));
   roster_db_free(db); /* does not wait: the result keeps its connection */

@@ -24,10 +24,9 @@ static void make_table(db_ctx *c, char *t, size_t cap) {
 
 static int insert_on(roster_db_conn *cn, const char *t, int64_t k) {
   char sql[128];
-  return roster_db_conn_exec(cn,
-                             db_sqlf(sql, sizeof sql,
-                                     "INSERT INTO %s (k) VALUES ($1)", t),
-                             ROSTER_DB_PARAMS(roster_db_int(k)), NULL);
+  return roster_db_conn_exec(
+      cn, db_sqlf(sql, sizeof sql, "INSERT INTO %s (k) VALUES ($1)", t),
+      ROSTER_DB_PARAMS(roster_db_int(k)), NULL);
 }
 
 typedef struct tx_arg {
@@ -94,10 +93,9 @@ static void test_transactions(void **state) {
   assert_ok(roster_db_transaction(c->db, tx_body, &a));
   assert_int_equal(db_count(c->db, t, "k >= 100"), 2);
   char sql[128];
-  assert_ok(roster_db_exec(c->db,
-                           db_sqlf(sql, sizeof sql,
-                                   "DELETE FROM %s WHERE k >= 100", t),
-                           NULL, 0, NULL));
+  assert_ok(roster_db_exec(
+      c->db, db_sqlf(sql, sizeof sql, "DELETE FROM %s WHERE k >= 100", t), NULL,
+      0, NULL));
   a.fail_with = ROSTER_ECANCELED;
   assert_rc(roster_db_transaction(c->db, tx_body, &a), ROSTER_ECANCELED);
   assert_contains(roster_last_error(), "changed its mind");
@@ -111,8 +109,8 @@ static void test_release_in_tx(void **state) {
   make_table(c, t, sizeof t);
   /* a pool of one, so the next acquire gets the same connection */
   roster_db *one;
-  assert_ok(roster_db_new(db_url_with(c, "pool_max=1", url, sizeof url), NULL,
-                          &one));
+  assert_ok(
+      roster_db_new(db_url_with(c, "pool_max=1", url, sizeof url), NULL, &one));
   roster_db_conn *cn, *again;
   assert_ok(roster_db_acquire(one, &cn));
   assert_ok(roster_db_begin(cn));
@@ -123,10 +121,9 @@ static void test_release_in_tx(void **state) {
   assert_false(roster_db_in_transaction(again));
   roster_db_result *res;
   char sql[128];
-  assert_ok(roster_db_conn_query(again,
-                                 db_sqlf(sql, sizeof sql,
-                                         "SELECT count(*) FROM %s", t),
-                                 NULL, 0, &res));
+  assert_ok(roster_db_conn_query(
+      again, db_sqlf(sql, sizeof sql, "SELECT count(*) FROM %s", t), NULL, 0,
+      &res));
   assert_int_equal(roster_db_next(res), 1);
   int64_t n = -1;
   assert_ok(roster_db_get_int(res, 0, &n));
@@ -144,7 +141,7 @@ static void test_release_in_tx(void **state) {
   assert_int_equal(db_count(one, t, NULL), 0);
   roster_pool_stats st;
   assert_ok(roster_pool_stats_get(roster_db_pool(one), &st));
-  assert_int_equal(st.created, 1);        /* reset, not replaced */
+  assert_int_equal(st.created, 1); /* reset, not replaced */
   assert_int_equal(st.reset_failures, 0);
   assert_int_equal(st.in_use, 0);
   roster_db_free(one);
@@ -162,38 +159,34 @@ static void test_errors(void **state) {
   assert_rc(roster_db_exec(c->db, "SELEC 1", NULL, 0, NULL), ROSTER_EREMOTE);
   assert_contains(roster_last_error(), c->d->syntax);
   assert_contains(roster_last_error(), name);
-  assert_rc(roster_db_exec(c->db, "SELECT * FROM roster_no_such_table", NULL,
-                           0, NULL),
+  assert_rc(roster_db_exec(c->db, "SELECT * FROM roster_no_such_table", NULL, 0,
+                           NULL),
             ROSTER_EREMOTE);
   assert_contains(roster_last_error(), c->d->no_table);
   assert_contains(roster_last_error(), "roster_no_such_table");
   /* constraints, with the server's words */
   db_sqlf(sql, sizeof sql, "INSERT INTO %s (k, v) VALUES ($1, $2)", t);
-  assert_ok(roster_db_exec(c->db, sql,
-                           ROSTER_DB_PARAMS(roster_db_int(1),
-                                            roster_db_text("a")),
-                           NULL));
-  assert_rc(roster_db_exec(c->db, sql,
-                           ROSTER_DB_PARAMS(roster_db_int(1),
-                                            roster_db_text("b")),
-                           NULL),
+  assert_ok(roster_db_exec(
+      c->db, sql, ROSTER_DB_PARAMS(roster_db_int(1), roster_db_text("a")),
+      NULL));
+  assert_rc(roster_db_exec(
+                c->db, sql,
+                ROSTER_DB_PARAMS(roster_db_int(1), roster_db_text("b")), NULL),
             ROSTER_ECONSTRAINT);
   assert_contains(roster_last_error(), c->d->dup);
   if (c->d == &DB_PG)
     assert_contains(roster_last_error(), "SQLSTATE 23505");
   if (c->d == &DB_MARIADB)
     assert_contains(roster_last_error(), "error 1062");
-  assert_rc(roster_db_exec(c->db, sql,
-                           ROSTER_DB_PARAMS(roster_db_null(),
-                                            roster_db_text("c")),
-                           NULL),
+  assert_rc(roster_db_exec(
+                c->db, sql,
+                ROSTER_DB_PARAMS(roster_db_null(), roster_db_text("c")), NULL),
             ROSTER_ECONSTRAINT);
   assert_contains(roster_last_error(), c->d->notnull);
   /* the same statement still works after its failures */
-  assert_ok(roster_db_exec(c->db, sql,
-                           ROSTER_DB_PARAMS(roster_db_int(2),
-                                            roster_db_text("d")),
-                           NULL));
+  assert_ok(roster_db_exec(
+      c->db, sql, ROSTER_DB_PARAMS(roster_db_int(2), roster_db_text("d")),
+      NULL));
   assert_int_equal(db_count(c->db, t, NULL), 2);
   assert_ok(roster_db_stats_get(c->db, &s1));
   assert_int_equal(s1.errors - s0.errors, 4);
@@ -234,9 +227,8 @@ static void test_prepared_cache(void **state) {
   db_ctx *c = db_use(state);
   char url[1200];
   roster_db *db;
-  assert_ok(roster_db_new(db_url_with(c, "pool_max=1&stmt_cache=3", url,
-                                      sizeof url),
-                          NULL, &db));
+  assert_ok(roster_db_new(
+      db_url_with(c, "pool_max=1&stmt_cache=3", url, sizeof url), NULL, &db));
   roster_db_conn *cn;
   assert_ok(roster_db_acquire(db, &cn));
   const char *q = "SELECT $1 + 1";
@@ -246,8 +238,8 @@ static void test_prepared_cache(void **state) {
   assert_ok(roster_db_stats_get(db, &s0));
   for (int i = 0; i < 5; i++) {
     roster_db_result *res;
-    assert_ok(roster_db_conn_query(cn, q, ROSTER_DB_PARAMS(roster_db_int(i)),
-                                   &res));
+    assert_ok(
+        roster_db_conn_query(cn, q, ROSTER_DB_PARAMS(roster_db_int(i)), &res));
     assert_int_equal(roster_db_next(res), 1);
     int64_t v;
     assert_ok(roster_db_get_int(res, 0, &v));
@@ -269,8 +261,8 @@ static void test_prepared_cache(void **state) {
   for (int k = 0; k < 10; k++) {
     char sql[64];
     snprintf(sql, sizeof sql, "SELECT $1 + %d", k + 10);
-    assert_ok(roster_db_conn_exec(cn, sql, ROSTER_DB_PARAMS(roster_db_int(1)),
-                                  NULL));
+    assert_ok(
+        roster_db_conn_exec(cn, sql, ROSTER_DB_PARAMS(roster_db_int(1)), NULL));
   }
   assert_ok(roster_db_stats_get(db, &s1));
   assert_true(s1.evicted - s0.evicted >= 7);
@@ -281,9 +273,8 @@ static void test_prepared_cache(void **state) {
   assert_ok(roster_db_release(cn));
   roster_db_free(db);
   /* stmt_cache=0: prepared every time */
-  assert_ok(roster_db_new(db_url_with(c, "pool_max=1&stmt_cache=0", url,
-                                      sizeof url),
-                          NULL, &db));
+  assert_ok(roster_db_new(
+      db_url_with(c, "pool_max=1&stmt_cache=0", url, sizeof url), NULL, &db));
   assert_ok(roster_db_stats_get(db, &s0));
   for (int i = 0; i < 3; i++)
     assert_ok(roster_db_exec(db, q, ROSTER_DB_PARAMS(roster_db_int(i)), NULL));
@@ -297,19 +288,17 @@ static void test_read_only(void **state) {
   db_ctx *c = db_use(state);
   char t[64], url[1200], sql[128];
   make_table(c, t, sizeof t);
-  assert_ok(roster_db_exec(c->db,
-                           db_sqlf(sql, sizeof sql,
-                                   "INSERT INTO %s (k) VALUES (5)", t),
-                           NULL, 0, NULL));
+  assert_ok(roster_db_exec(
+      c->db, db_sqlf(sql, sizeof sql, "INSERT INTO %s (k) VALUES (5)", t), NULL,
+      0, NULL));
   roster_db *ro;
-  assert_ok(roster_db_new(db_url_with(c, "read_only=1", url, sizeof url), NULL,
-                          &ro));
+  assert_ok(
+      roster_db_new(db_url_with(c, "read_only=1", url, sizeof url), NULL, &ro));
   assert_true(roster_db_read_only(ro));
   assert_false(roster_db_read_only(c->db));
   assert_int_equal(db_count(ro, t, NULL), 1);
   static const char *const writes[] = {"INSERT INTO %s (k) VALUES (6)",
-                                       "UPDATE %s SET k = 9",
-                                       "DELETE FROM %s"};
+                                       "UPDATE %s SET k = 9", "DELETE FROM %s"};
   for (int i = 0; i < 3; i++) {
     assert_rc(roster_db_exec(ro, db_sqlf(sql, sizeof sql, writes[i], t), NULL,
                              0, NULL),
@@ -363,8 +352,7 @@ static void test_registry(void **state) {
   assert_rc(roster_provide_url(r, NULL, "bad", c->url, bad), ROSTER_EINVAL);
   assert_contains(roster_last_error(), "pool_max");
   static const char *const unknown[] = {"colour", "blue", NULL};
-  assert_rc(roster_provide_url(r, NULL, "bad", c->url, unknown),
-            ROSTER_EINVAL);
+  assert_rc(roster_provide_url(r, NULL, "bad", c->url, unknown), ROSTER_EINVAL);
   assert_contains(roster_last_error(), "colour");
   roster_state sst;
   assert_rc(roster_service_state(r, NULL, "bad", &sst), ROSTER_ENOENT);

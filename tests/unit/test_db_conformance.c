@@ -16,19 +16,18 @@ static void make_table(db_ctx *c, char *t, size_t cap) {
   char sql[512];
   db_table(t, cap);
   db_drop(c->db, t);
-  assert_ok(roster_db_exec(c->db,
-                           db_sqlf(sql, sizeof sql,
-                                   "CREATE TABLE %s (id %s, i BIGINT, d %s, "
-                                   "s %s, b %s)",
-                                   t, c->d->pk, c->d->dbl, c->d->text,
-                                   c->d->blob),
-                           NULL, 0, NULL));
+  assert_ok(
+      roster_db_exec(c->db,
+                     db_sqlf(sql, sizeof sql,
+                             "CREATE TABLE %s (id %s, i BIGINT, d %s, "
+                             "s %s, b %s)",
+                             t, c->d->pk, c->d->dbl, c->d->text, c->d->blob),
+                     NULL, 0, NULL));
 }
 
 /* insert adds one row of (i, d, s, b) and returns its id. */
 static int64_t insert(db_ctx *c, const char *t, roster_db_value i,
-                      roster_db_value d, roster_db_value s,
-                      roster_db_value b) {
+                      roster_db_value d, roster_db_value s, roster_db_value b) {
   char sql[256];
   roster_db_info info;
   db_sqlf(sql, sizeof sql, "INSERT INTO %s (i, d, s, b) VALUES (?, ?, ?, ?)%s",
@@ -44,11 +43,10 @@ static int64_t insert(db_ctx *c, const char *t, roster_db_value i,
 static roster_db_result *fetch(db_ctx *c, const char *t, int64_t id) {
   char sql[256];
   roster_db_result *res;
-  assert_ok(roster_db_query(c->db,
-                            db_sqlf(sql, sizeof sql,
-                                    "SELECT i, d, s, b FROM %s WHERE id = $1",
-                                    t),
-                            ROSTER_DB_PARAMS(roster_db_int(id)), &res));
+  assert_ok(roster_db_query(
+      c->db,
+      db_sqlf(sql, sizeof sql, "SELECT i, d, s, b FROM %s WHERE id = $1", t),
+      ROSTER_DB_PARAMS(roster_db_int(id)), &res));
   assert_int_equal(roster_db_next(res), 1);
   return res;
 }
@@ -58,12 +56,12 @@ static void test_types(void **state) {
   char t[64];
   make_table(c, t, sizeof t);
   static const uint8_t bytes[] = {0, 1, 2, 0xff, 0, 0x80};
-  int64_t id = insert(c, t, roster_db_int(INT64_MAX), roster_db_double(0.1),
-                      roster_db_text("hello"),
-                      roster_db_blob(bytes, sizeof bytes));
-  int64_t id2 = insert(c, t, roster_db_int(INT64_MIN),
-                       roster_db_double(-1.5e300), roster_db_text(""),
-                       roster_db_blob("", 0));
+  int64_t id =
+      insert(c, t, roster_db_int(INT64_MAX), roster_db_double(0.1),
+             roster_db_text("hello"), roster_db_blob(bytes, sizeof bytes));
+  int64_t id2 =
+      insert(c, t, roster_db_int(INT64_MIN), roster_db_double(-1.5e300),
+             roster_db_text(""), roster_db_blob("", 0));
   assert_true(id2 > id);
   roster_db_result *res = fetch(c, t, id);
   /* column names and declared types */
@@ -144,10 +142,9 @@ static void test_echo(void **state) {
   assert_rc(roster_db_get_int(res, 2, &i), ROSTER_ETYPE); /* "t" */
   roster_db_result_free(res);
   /* integer-valued text (PostgreSQL's numeric, MySQL's DECIMAL) */
-  assert_ok(roster_db_query(c->db, "SELECT $1, $2",
-                            ROSTER_DB_PARAMS(roster_db_text("12345"),
-                                             roster_db_text("2.75")),
-                            &res));
+  assert_ok(roster_db_query(
+      c->db, "SELECT $1, $2",
+      ROSTER_DB_PARAMS(roster_db_text("12345"), roster_db_text("2.75")), &res));
   assert_int_equal(roster_db_next(res), 1);
   assert_ok(roster_db_get_int(res, 0, &i));
   assert_int_equal(i, 12345);
@@ -183,10 +180,9 @@ static void test_nulls(void **state) {
   /* WHERE x IS NULL finds it; = NULL does not */
   assert_int_equal(db_count(c->db, t, "i IS NULL AND s IS NULL"), 1);
   char sql[128];
-  assert_ok(roster_db_query(c->db,
-                            db_sqlf(sql, sizeof sql,
-                                    "SELECT id FROM %s WHERE i = $1", t),
-                            ROSTER_DB_PARAMS(roster_db_null()), &res));
+  assert_ok(roster_db_query(
+      c->db, db_sqlf(sql, sizeof sql, "SELECT id FROM %s WHERE i = $1", t),
+      ROSTER_DB_PARAMS(roster_db_null()), &res));
   assert_int_equal(roster_db_next(res), 0);
   roster_db_result_free(res);
   db_drop(c->db, t);
@@ -207,10 +203,10 @@ static void test_blobs(void **state) {
     x = x * 1103515245u + 12345u;
     big[k] = (uint8_t)(x >> 16);
   }
-  int64_t a = insert(c, t, roster_db_int(1), roster_db_null(),
-                     roster_db_null(), roster_db_blob(all, sizeof all));
-  int64_t b = insert(c, t, roster_db_int(2), roster_db_null(),
-                     roster_db_null(), roster_db_blob(big, big_n));
+  int64_t a = insert(c, t, roster_db_int(1), roster_db_null(), roster_db_null(),
+                     roster_db_blob(all, sizeof all));
+  int64_t b = insert(c, t, roster_db_int(2), roster_db_null(), roster_db_null(),
+                     roster_db_blob(big, big_n));
   roster_db_result *res = fetch(c, t, a);
   const void *p;
   size_t n;
@@ -225,11 +221,9 @@ static void test_blobs(void **state) {
   roster_db_result_free(res);
   /* a blob compares by its bytes */
   char sql[128];
-  assert_ok(roster_db_query(c->db,
-                            db_sqlf(sql, sizeof sql,
-                                    "SELECT id FROM %s WHERE b = $1", t),
-                            ROSTER_DB_PARAMS(roster_db_blob(all, sizeof all)),
-                            &res));
+  assert_ok(roster_db_query(
+      c->db, db_sqlf(sql, sizeof sql, "SELECT id FROM %s WHERE b = $1", t),
+      ROSTER_DB_PARAMS(roster_db_blob(all, sizeof all)), &res));
   assert_int_equal(roster_db_next(res), 1);
   int64_t got;
   assert_ok(roster_db_get_int(res, 0, &got));
@@ -261,11 +255,9 @@ static void test_unicode(void **state) {
   /* and compares equal as a parameter */
   char sql[128];
   roster_db_result *res;
-  assert_ok(roster_db_query(c->db,
-                            db_sqlf(sql, sizeof sql,
-                                    "SELECT i FROM %s WHERE s = ?", t),
-                            ROSTER_DB_PARAMS(roster_db_text("😀 emoji")),
-                            &res));
+  assert_ok(roster_db_query(
+      c->db, db_sqlf(sql, sizeof sql, "SELECT i FROM %s WHERE s = ?", t),
+      ROSTER_DB_PARAMS(roster_db_text("😀 emoji")), &res));
   assert_int_equal(roster_db_next(res), 1);
   int64_t i;
   assert_ok(roster_db_get_int(res, 0, &i));
@@ -283,10 +275,9 @@ static void test_placeholders(void **state) {
   db_ctx *c = db_use(state);
   roster_db_result *res;
   /* $N reused and out of order (MySQL gets them repeated in place) */
-  assert_ok(roster_db_query(c->db, "SELECT $2 - $1, $2 * $2, $1",
-                            ROSTER_DB_PARAMS(roster_db_int(3),
-                                             roster_db_int(10)),
-                            &res));
+  assert_ok(roster_db_query(
+      c->db, "SELECT $2 - $1, $2 * $2, $1",
+      ROSTER_DB_PARAMS(roster_db_int(3), roster_db_int(10)), &res));
   assert_int_equal(roster_db_next(res), 1);
   int64_t a, b, d;
   assert_ok(roster_db_get_int(res, 0, &a));
@@ -313,8 +304,7 @@ static void test_placeholders(void **state) {
   assert_contains(roster_last_error(), "uses 2 parameters; 1 given");
   assert_rc(roster_db_exec(c->db, "SELECT ?", NULL, 0, NULL), ROSTER_EINVAL);
   assert_rc(roster_db_exec(c->db, "SELECT $1, ?",
-                           ROSTER_DB_PARAMS(roster_db_int(1),
-                                            roster_db_int(2)),
+                           ROSTER_DB_PARAMS(roster_db_int(1), roster_db_int(2)),
                            NULL),
             ROSTER_EPARSE);
   assert_contains(roster_last_error(), "mixes");
@@ -345,35 +335,30 @@ static void test_affected(void **state) {
     last = id;
   }
   roster_db_info info = {-1, -1};
-  assert_ok(roster_db_exec(c->db,
-                           db_sqlf(sql, sizeof sql,
-                                   "UPDATE %s SET d = 1.0 WHERE i >= $1", t),
-                           ROSTER_DB_PARAMS(roster_db_int(1)), &info));
+  assert_ok(roster_db_exec(
+      c->db, db_sqlf(sql, sizeof sql, "UPDATE %s SET d = 1.0 WHERE i >= $1", t),
+      ROSTER_DB_PARAMS(roster_db_int(1)), &info));
   assert_int_equal(info.affected, 2);
   assert_int_equal(info.last_id, 0);
   /* matched, not changed: the same value again still counts */
-  assert_ok(roster_db_exec(c->db,
-                           db_sqlf(sql, sizeof sql,
-                                   "UPDATE %s SET d = 1.0 WHERE i >= $1", t),
-                           ROSTER_DB_PARAMS(roster_db_int(1)), &info));
+  assert_ok(roster_db_exec(
+      c->db, db_sqlf(sql, sizeof sql, "UPDATE %s SET d = 1.0 WHERE i >= $1", t),
+      ROSTER_DB_PARAMS(roster_db_int(1)), &info));
   assert_int_equal(info.affected, 2);
-  assert_ok(roster_db_exec(c->db,
-                           db_sqlf(sql, sizeof sql,
-                                   "DELETE FROM %s WHERE i = $1", t),
-                           ROSTER_DB_PARAMS(roster_db_int(0)), &info));
+  assert_ok(roster_db_exec(
+      c->db, db_sqlf(sql, sizeof sql, "DELETE FROM %s WHERE i = $1", t),
+      ROSTER_DB_PARAMS(roster_db_int(0)), &info));
   assert_int_equal(info.affected, 1);
   /* a SELECT changes nothing */
-  assert_ok(roster_db_exec(c->db,
-                           db_sqlf(sql, sizeof sql, "SELECT * FROM %s", t),
-                           NULL, 0, &info));
+  assert_ok(roster_db_exec(
+      c->db, db_sqlf(sql, sizeof sql, "SELECT * FROM %s", t), NULL, 0, &info));
   assert_int_equal(info.affected, 0);
   /* a query on a statement with no rows: no columns, at once at the end,
    * its counts on the result */
   roster_db_result *res;
-  assert_ok(roster_db_query(c->db,
-                            db_sqlf(sql, sizeof sql,
-                                    "DELETE FROM %s WHERE i >= $1", t),
-                            ROSTER_DB_PARAMS(roster_db_int(1)), &res));
+  assert_ok(roster_db_query(
+      c->db, db_sqlf(sql, sizeof sql, "DELETE FROM %s WHERE i >= $1", t),
+      ROSTER_DB_PARAMS(roster_db_int(1)), &res));
   assert_int_equal(roster_db_columns(res), 0);
   assert_int_equal(roster_db_next(res), 0);
   assert_int_equal(roster_db_affected(res), 2);
@@ -387,14 +372,13 @@ static void test_results(void **state) {
   char t[64], sql[256];
   make_table(c, t, sizeof t);
   for (int k = 0; k < 5; k++)
-    insert(c, t, roster_db_int(k), roster_db_double(k / 2.0),
-           roster_db_null(), roster_db_null());
+    insert(c, t, roster_db_int(k), roster_db_double(k / 2.0), roster_db_null(),
+           roster_db_null());
   roster_db_result *res;
   /* the getters before the first row, past the end, out of range */
-  assert_ok(roster_db_query(c->db,
-                            db_sqlf(sql, sizeof sql,
-                                    "SELECT i FROM %s ORDER BY i", t),
-                            NULL, 0, &res));
+  assert_ok(roster_db_query(
+      c->db, db_sqlf(sql, sizeof sql, "SELECT i FROM %s ORDER BY i", t), NULL,
+      0, &res));
   int64_t i;
   assert_rc(roster_db_get_int(res, 0, &i), ROSTER_ESTATE);
   assert_contains(roster_last_error(), "roster_db_next first");
@@ -407,9 +391,8 @@ static void test_results(void **state) {
   assert_int_equal(rows, 5);
   assert_rc(roster_db_get_int(res, 0, &i), ROSTER_ESTATE);
   roster_db_result_free(res);
-  assert_ok(roster_db_query(c->db,
-                            db_sqlf(sql, sizeof sql, "SELECT i FROM %s", t),
-                            NULL, 0, &res));
+  assert_ok(roster_db_query(
+      c->db, db_sqlf(sql, sizeof sql, "SELECT i FROM %s", t), NULL, 0, &res));
   assert_int_equal(roster_db_next(res), 1);
   assert_rc(roster_db_get_int(res, 1, &i), ROSTER_ERANGE);
   roster_db_result_free(res);
@@ -417,11 +400,9 @@ static void test_results(void **state) {
   roster_db_conn *cn;
   assert_ok(roster_db_acquire(c->db, &cn));
   roster_db_result *outer;
-  assert_ok(roster_db_conn_query(cn,
-                                 db_sqlf(sql, sizeof sql,
-                                         "SELECT id, i FROM %s ORDER BY id",
-                                         t),
-                                 NULL, 0, &outer));
+  assert_ok(roster_db_conn_query(
+      cn, db_sqlf(sql, sizeof sql, "SELECT id, i FROM %s ORDER BY id", t), NULL,
+      0, &outer));
   char upd[256];
   db_sqlf(upd, sizeof upd, "UPDATE %s SET i = $1 WHERE id = $2", t);
   int n = 0;
@@ -429,10 +410,9 @@ static void test_results(void **state) {
     int64_t id, v;
     assert_ok(roster_db_get_int(outer, 0, &id));
     assert_ok(roster_db_get_int(outer, 1, &v));
-    assert_ok(roster_db_conn_exec(cn, upd,
-                                  ROSTER_DB_PARAMS(roster_db_int(v * 10),
-                                                   roster_db_int(id)),
-                                  NULL));
+    assert_ok(roster_db_conn_exec(
+        cn, upd, ROSTER_DB_PARAMS(roster_db_int(v * 10), roster_db_int(id)),
+        NULL));
     n++;
   }
   assert_int_equal(n, 5);
@@ -440,10 +420,8 @@ static void test_results(void **state) {
   /* a result still open when its connection goes back is closed: reading
    * it says so, freeing it is still needed and safe */
   roster_db_result *late;
-  assert_ok(roster_db_conn_query(cn,
-                                 db_sqlf(sql, sizeof sql,
-                                         "SELECT i FROM %s", t),
-                                 NULL, 0, &late));
+  assert_ok(roster_db_conn_query(
+      cn, db_sqlf(sql, sizeof sql, "SELECT i FROM %s", t), NULL, 0, &late));
   assert_ok(roster_db_release(cn));
   assert_rc(roster_db_next(late), ROSTER_ESTATE);
   assert_contains(roster_last_error(), "released");
@@ -455,10 +433,10 @@ static void test_results(void **state) {
 
 int main(void) {
   const struct CMUnitTest cases[] = {
-      cmocka_unit_test(test_types),        cmocka_unit_test(test_echo),
-      cmocka_unit_test(test_nulls),        cmocka_unit_test(test_blobs),
-      cmocka_unit_test(test_unicode),      cmocka_unit_test(test_placeholders),
-      cmocka_unit_test(test_affected),     cmocka_unit_test(test_results),
+      cmocka_unit_test(test_types),    cmocka_unit_test(test_echo),
+      cmocka_unit_test(test_nulls),    cmocka_unit_test(test_blobs),
+      cmocka_unit_test(test_unicode),  cmocka_unit_test(test_placeholders),
+      cmocka_unit_test(test_affected), cmocka_unit_test(test_results),
   };
   return DB_GROUP(cases);
 }

@@ -86,8 +86,10 @@ static void guard(server *s) {
     char cmd[1200];
     /* twice: a start-one that was running when this process died may
      * have launched its server since the first */
-    snprintf(cmd, sizeof cmd, "'%s' stop-one '%s'; sleep 1; '%s' stop-one "
-             "'%s'; rm -rf '%s'", SERVICES, s->dir, SERVICES, s->dir, s->top);
+    snprintf(cmd, sizeof cmd,
+             "'%s' stop-one '%s'; sleep 1; '%s' stop-one "
+             "'%s'; rm -rf '%s'",
+             SERVICES, s->dir, SERVICES, s->dir, s->top);
     execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
     _exit(127);
   }
@@ -97,8 +99,8 @@ static void guard(server *s) {
 /* start runs start-one and keeps the URL it prints. */
 static int start(server *s) {
   char cmd[600];
-  snprintf(cmd, sizeof cmd, "'%s' start-one %s '%s' %d 2>&1", SERVICES,
-           s->kind, s->dir, s->port);
+  snprintf(cmd, sizeof cmd, "'%s' start-one %s '%s' %d 2>&1", SERVICES, s->kind,
+           s->dir, s->port);
   FILE *f = popen(cmd, "r");
   if (!f)
     return -1;
@@ -156,7 +158,7 @@ typedef struct writer {
   atomic_long ok, econn, other, ok_after;
   atomic_long inflight; /* ECONN from a statement on a connection that was
                            up, not from a connect */
-  long failed_inserts; /* their rows may or may not have been written */
+  long failed_inserts;  /* their rows may or may not have been written */
   char other_err[300];
   char econn_err[300];
   pthread_t th;
@@ -168,10 +170,9 @@ static void *write_loop(void *arg) {
   snprintf(ins, sizeof ins, "INSERT INTO %s (w, n) VALUES ($1, $2)", w->t);
   for (long i = 0; !atomic_load(w->stop); i++) {
     int restarted = atomic_load(w->epoch);
-    int rc = roster_db_exec(w->db, ins,
-                            ROSTER_DB_PARAMS(roster_db_int(w->id),
-                                             roster_db_int(i)),
-                            NULL);
+    int rc = roster_db_exec(
+        w->db, ins, ROSTER_DB_PARAMS(roster_db_int(w->id), roster_db_int(i)),
+        NULL);
     if (rc == ROSTER_OK) {
       atomic_fetch_add(&w->ok, 1);
       if (restarted)
@@ -185,8 +186,8 @@ static void *write_loop(void *arg) {
           !atomic_fetch_add(&w->inflight, 1))
         snprintf(w->econn_err, sizeof w->econn_err, "%s", roster_last_error());
     } else if (!atomic_fetch_add(&w->other, 1)) {
-      snprintf(w->other_err, sizeof w->other_err, "%s: %s",
-               roster_err_name(rc), roster_last_error());
+      snprintf(w->other_err, sizeof w->other_err, "%s: %s", roster_err_name(rc),
+               roster_last_error());
     }
     tu_sleep_ms(5); /* the server is away: do not spin */
   }
@@ -196,11 +197,11 @@ static void *write_loop(void *arg) {
 static long sum(writer *w, int which) {
   long n = 0;
   for (int i = 0; i < WRITERS; i++)
-    n += atomic_load(which == 0 ? &w[i].ok
+    n += atomic_load(which == 0   ? &w[i].ok
                      : which == 1 ? &w[i].econn
                      : which == 2 ? &w[i].other
-                    : which == 3 ? &w[i].ok_after
-                                 : &w[i].inflight);
+                     : which == 3 ? &w[i].ok_after
+                                  : &w[i].inflight);
   return n;
 }
 
@@ -228,8 +229,10 @@ static void restart_under_load(const char *kind, const char *sessions_sql) {
   server s;
   server_open(&s, kind);
   char url[700];
-  snprintf(url, sizeof url, "%s?pool_max=4&pool_min=2&pool_timeout=5000"
-           "&connect_timeout=3", s.url);
+  snprintf(url, sizeof url,
+           "%s?pool_max=4&pool_min=2&pool_timeout=5000"
+           "&connect_timeout=3",
+           s.url);
   roster_db *db;
   assert_ok(roster_db_new(url, &(roster_db_options){.name = "fault"}, &db));
   char t[64], sql[200];
@@ -241,8 +244,8 @@ static void restart_under_load(const char *kind, const char *sessions_sql) {
   atomic_int epoch = 0;
   writer w[WRITERS];
   for (int i = 0; i < WRITERS; i++) {
-    w[i] = (writer){.db = db, .t = t, .id = i, .stop = &stop_flag,
-                    .epoch = &epoch};
+    w[i] = (writer){
+        .db = db, .t = t, .id = i, .stop = &stop_flag, .epoch = &epoch};
     assert_int_equal(pthread_create(&w[i].th, NULL, write_loop, &w[i]), 0);
   }
   tu_wait_until(sum(w, 0) >= 200, 30000);
@@ -269,14 +272,14 @@ static void restart_under_load(const char *kind, const char *sessions_sql) {
   }
   for (int i = 0; i < WRITERS; i++)
     if (atomic_load(&w[i].other))
-      print_error("%s writer %d: %ld errors other than ECONN, first %s\n",
-                  kind, i, atomic_load(&w[i].other), w[i].other_err);
+      print_error("%s writer %d: %ld errors other than ECONN, first %s\n", kind,
+                  i, atomic_load(&w[i].other), w[i].other_err);
   const char *first = "";
   for (int i = 0; i < WRITERS && !*first; i++)
     first = w[i].econn_err;
   print_message("%s: %ld ok, %ld ECONN, %ld of them in flight (first: %s); "
-                "ping while down: %s\n", kind, sum(w, 0), sum(w, 1),
-                sum(w, 4), first, ping_err);
+                "ping while down: %s\n",
+                kind, sum(w, 0), sum(w, 1), sum(w, 4), first, ping_err);
   assert_true(recovered);
   assert_int_equal(sum(w, 2), 0);
   assert_rc(ping, ROSTER_ECONN);

@@ -24,20 +24,21 @@ static void tr_check(roster_db_dialect d, const char *sql, const char *want,
     fail();
   }
   if (strcmp(out.sql, want) != 0 || out.len != strlen(want)) {
-    print_error("%s:%d: translate(%s)\n  got  [%s]\n  want [%s]\n", file,
-                line, sql, out.sql, want);
+    print_error("%s:%d: translate(%s)\n  got  [%s]\n  want [%s]\n", file, line,
+                sql, out.sql, want);
     roster__db_sql_free(&out);
     fail();
   }
   if (out.nparams != nparams) {
-    print_error("%s:%d: translate(%s): %zu parameters, want %zu\n", file,
-                line, sql, out.nparams, nparams);
+    print_error("%s:%d: translate(%s): %zu parameters, want %zu\n", file, line,
+                sql, out.nparams, nparams);
     roster__db_sql_free(&out);
     fail();
   }
   roster__db_sql_free(&out);
 }
-#define tr(d, sql, want, n) tr_check((d), (sql), (want), (n), __FILE__, __LINE__)
+#define tr(d, sql, want, n)                                                    \
+  tr_check((d), (sql), (want), (n), __FILE__, __LINE__)
 
 static void test_styles(void **state) {
   (void)state;
@@ -121,7 +122,7 @@ static void test_literals_skipped(void **state) {
   /* PostgreSQL dollar quotes */
   tr(PG, "SELECT $$ ? $1 $$, ?", "SELECT $$ ? $1 $$, $1", 1);
   tr(PG, "SELECT $fn$ it's ? $fn$, $1", "SELECT $fn$ it's ? $fn$, $1", 1);
-  tr(PG, "DO $a$ BEGIN PERFORM '$b$ ?'; END $a$", 
+  tr(PG, "DO $a$ BEGIN PERFORM '$b$ ?'; END $a$",
      "DO $a$ BEGIN PERFORM '$b$ ?'; END $a$", 0);
   /* identifiers holding '$' are not placeholders */
   tr(PG, "SELECT a$1, b$$ FROM t WHERE c = $1",

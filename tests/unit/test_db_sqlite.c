@@ -77,8 +77,8 @@ static void test_file_wal(void **state) {
   (void)state;
   char url[512];
   roster_db *db;
-  assert_ok(roster_db_new(file_url(url, sizeof url, "wal.db", NULL), NULL,
-                          &db));
+  assert_ok(
+      roster_db_new(file_url(url, sizeof url, "wal.db", NULL), NULL, &db));
   assert_string_equal(roster_db_driver_name(db), "sqlite");
   char mode[32];
   one_text(db, "PRAGMA journal_mode", mode, sizeof mode);
@@ -92,8 +92,8 @@ static void test_file_wal(void **state) {
   assert_int_equal(info.affected, 1);
   assert_int_equal(info.last_id, 1);
   /* a statement that inserts nothing reports no id, not the last one */
-  assert_ok(roster_db_exec(db, "UPDATE t SET v = 'y' WHERE id = 99", NULL, 0,
-                           &info));
+  assert_ok(
+      roster_db_exec(db, "UPDATE t SET v = 'y' WHERE id = 99", NULL, 0, &info));
   assert_int_equal(info.affected, 0);
   assert_int_equal(info.last_id, 0);
   roster_db_free(db);
@@ -130,20 +130,19 @@ static void test_busy_timeout(void **state) {
   (void)state;
   char url[512];
   roster_db *a, *wait, *nowait;
-  assert_ok(roster_db_new(file_url(url, sizeof url, "busy.db", NULL), NULL,
-                          &a));
+  assert_ok(
+      roster_db_new(file_url(url, sizeof url, "busy.db", NULL), NULL, &a));
   assert_ok(roster_db_exec(a, "CREATE TABLE t(x)", NULL, 0, NULL));
-  assert_ok(roster_db_new(file_url(url, sizeof url, "busy.db",
-                                   "?busy_timeout=20000"),
-                          NULL, &wait));
-  assert_ok(roster_db_new(file_url(url, sizeof url, "busy.db",
-                                   "?busy_timeout=0"),
-                          NULL, &nowait));
+  assert_ok(
+      roster_db_new(file_url(url, sizeof url, "busy.db", "?busy_timeout=20000"),
+                    NULL, &wait));
+  assert_ok(roster_db_new(
+      file_url(url, sizeof url, "busy.db", "?busy_timeout=0"), NULL, &nowait));
   holder h = {0};
   assert_ok(roster_db_acquire(a, &h.c));
   assert_ok(roster_db_begin(h.c)); /* BEGIN IMMEDIATE: the write lock */
-  assert_ok(roster_db_conn_exec(h.c, "INSERT INTO t VALUES (1)", NULL, 0,
-                                NULL));
+  assert_ok(
+      roster_db_conn_exec(h.c, "INSERT INTO t VALUES (1)", NULL, 0, NULL));
   /* no waiting: busy at once, SQLite's message kept */
   assert_rc(roster_db_exec(nowait, "INSERT INTO t VALUES (2)", NULL, 0, NULL),
             ROSTER_EBUSY);
@@ -224,11 +223,10 @@ static void test_memory_pinned(void **state) {
             ROSTER_EINVAL);
   assert_contains(roster_last_error(), "pool_max must be 1");
   assert_null(db);
-  assert_rc(roster_db_new("sqlite::memory:", &(roster_db_options){.pool_max = 2},
-                          &db),
+  assert_rc(roster_db_new(
+                "sqlite::memory:", &(roster_db_options){.pool_max = 2}, &db),
             ROSTER_EINVAL);
-  assert_rc(roster_db_new("sqlite::memory:?mode=ro", NULL, &db),
-            ROSTER_EINVAL);
+  assert_rc(roster_db_new("sqlite::memory:?mode=ro", NULL, &db), ROSTER_EINVAL);
   assert_contains(roster_last_error(), "cannot be read-only");
 }
 
@@ -236,20 +234,18 @@ static void test_read_only(void **state) {
   (void)state;
   char url[512];
   roster_db *rw, *ro, *ro2;
-  assert_ok(roster_db_new(file_url(url, sizeof url, "ro.db", NULL), NULL,
-                          &rw));
+  assert_ok(roster_db_new(file_url(url, sizeof url, "ro.db", NULL), NULL, &rw));
   assert_ok(roster_db_exec(rw, "CREATE TABLE t(x)", NULL, 0, NULL));
   assert_ok(roster_db_exec(rw, "INSERT INTO t VALUES (7)", NULL, 0, NULL));
-  assert_ok(roster_db_new(file_url(url, sizeof url, "ro.db", "?mode=ro"),
-                          NULL, &ro));
+  assert_ok(
+      roster_db_new(file_url(url, sizeof url, "ro.db", "?mode=ro"), NULL, &ro));
   assert_true(roster_db_read_only(ro));
   assert_ok(roster_db_new(file_url(url, sizeof url, "ro.db", NULL),
                           &(roster_db_options){.read_only = true}, &ro2));
   roster_db *dbs[2] = {ro, ro2};
   for (int i = 0; i < 2; i++) {
     assert_int_equal(one_int(dbs[i], "SELECT x FROM t"), 7);
-    assert_rc(roster_db_exec(dbs[i], "INSERT INTO t VALUES (8)", NULL, 0,
-                             NULL),
+    assert_rc(roster_db_exec(dbs[i], "INSERT INTO t VALUES (8)", NULL, 0, NULL),
               ROSTER_EREADONLY);
     assert_contains(roster_last_error(), "readonly");
     /* a read-only transaction reads */
@@ -299,8 +295,23 @@ static void test_relative_path(void **state) {
   free(real_want);
   free(real_got);
   assert_ptr_equal(roster_db_native(c), h);
+  /* a connection opened later, after the directory changed, opens the
+   * same file: the path was made absolute when the database was opened */
+  roster_db_conn *c2;
+  assert_ok(roster_db_acquire(db, &c2));
+  assert_ptr_not_equal(c2, c);
+  real_got =
+      realpath(sqlite3_db_filename(roster_sqlite_native(c2), "main"), NULL);
+  real_want = realpath(want, NULL);
+  assert_non_null(real_got);
+  assert_string_equal(real_got, real_want);
+  free(real_want);
+  free(real_got);
+  assert_ok(roster_db_conn_exec(c2, "INSERT INTO t VALUES (1)", NULL, 0, NULL));
+  assert_ok(roster_db_release(c2));
   assert_ok(roster_db_release(c));
   roster_db_free(db);
+  assert_int_equal(access("rel.db", F_OK), -1); /* none here */
 }
 
 static void test_url_errors(void **state) {
@@ -315,16 +326,15 @@ static void test_url_errors(void **state) {
                           NULL, &db),
             ROSTER_EINVAL);
   assert_contains(roster_last_error(), "unknown URL parameter 'colour'");
-  assert_rc(roster_db_new(file_url(url, sizeof url, "e.db",
-                                   "?journal_mode=fast"),
-                          NULL, &db),
-            ROSTER_EINVAL);
+  assert_rc(
+      roster_db_new(file_url(url, sizeof url, "e.db", "?journal_mode=fast"),
+                    NULL, &db),
+      ROSTER_EINVAL);
   assert_contains(roster_last_error(), "journal_mode 'fast' is not one of");
-  assert_rc(roster_db_new(file_url(url, sizeof url, "e.db", "?mode=rx"),
-                          NULL, &db),
-            ROSTER_EINVAL);
-  assert_rc(roster_db_new(file_url(url, sizeof url, "e.db",
-                                   "?busy_timeout=-4"),
+  assert_rc(
+      roster_db_new(file_url(url, sizeof url, "e.db", "?mode=rx"), NULL, &db),
+      ROSTER_EINVAL);
+  assert_rc(roster_db_new(file_url(url, sizeof url, "e.db", "?busy_timeout=-4"),
                           NULL, &db),
             ROSTER_EINVAL);
   assert_null(db);
@@ -337,9 +347,9 @@ static void test_statements(void **state) {
   (void)state;
   roster_db *db;
   assert_ok(roster_db_new("sqlite::memory:", NULL, &db));
-  assert_rc(roster_db_exec(db, "CREATE TABLE a(x); CREATE TABLE b(y)", NULL, 0,
-                           NULL),
-            ROSTER_EINVAL);
+  assert_rc(
+      roster_db_exec(db, "CREATE TABLE a(x); CREATE TABLE b(y)", NULL, 0, NULL),
+      ROSTER_EINVAL);
   assert_contains(roster_last_error(), "more than one statement");
   /* trailing blanks, a semicolon and comments are one statement */
   assert_ok(roster_db_exec(db, "CREATE TABLE a(x);  -- done\n /* ok */", NULL,
@@ -359,14 +369,14 @@ static void test_statements(void **state) {
   assert_ok(roster_db_acquire(db, &c));
   const char *q = "SELECT x FROM a WHERE x >= $1 ORDER BY x";
   roster_db_result *outer, *inner;
-  assert_ok(roster_db_conn_query(c, q, ROSTER_DB_PARAMS(roster_db_int(1)),
-                                 &outer));
+  assert_ok(
+      roster_db_conn_query(c, q, ROSTER_DB_PARAMS(roster_db_int(1)), &outer));
   int64_t sum = 0, rows = 0;
   while (roster_db_next(outer) > 0) {
     int64_t x;
     assert_ok(roster_db_get_int(outer, 0, &x));
-    assert_ok(roster_db_conn_query(c, q, ROSTER_DB_PARAMS(roster_db_int(x)),
-                                   &inner));
+    assert_ok(
+        roster_db_conn_query(c, q, ROSTER_DB_PARAMS(roster_db_int(x)), &inner));
     while (roster_db_next(inner) > 0) {
       int64_t y;
       assert_ok(roster_db_get_int(inner, 0, &y));
@@ -384,12 +394,9 @@ static void test_statements(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_file_wal),
-      cmocka_unit_test(test_busy_timeout),
-      cmocka_unit_test(test_memory_pinned),
-      cmocka_unit_test(test_read_only),
-      cmocka_unit_test(test_relative_path),
-      cmocka_unit_test(test_url_errors),
+      cmocka_unit_test(test_file_wal),      cmocka_unit_test(test_busy_timeout),
+      cmocka_unit_test(test_memory_pinned), cmocka_unit_test(test_read_only),
+      cmocka_unit_test(test_relative_path), cmocka_unit_test(test_url_errors),
       cmocka_unit_test(test_statements),
   };
   return cmocka_run_group_tests(tests, setup, teardown);

@@ -239,9 +239,9 @@ static void test_exhausted(void **state) {
   db_ctx *c = db_use(state);
   char url[1200];
   roster_db *db;
-  assert_ok(roster_db_new(db_url_with(c, "pool_max=2&pool_timeout=100", url,
-                                      sizeof url),
-                          NULL, &db));
+  assert_ok(roster_db_new(
+      db_url_with(c, "pool_max=2&pool_timeout=100", url, sizeof url), NULL,
+      &db));
   roster_db_conn *a, *b;
   assert_ok(roster_db_acquire(db, &a));
   assert_ok(roster_db_acquire(db, &b));
