@@ -359,14 +359,21 @@ static void test_registry(void **state) {
   /* a typed get refuses another type */
   void *p;
   assert_rc(roster_get(r, NULL, "main", &tu_counter_type, &p), ROSTER_ETYPE);
-  /* health: a round trip on a pooled connection, not a new one */
+  /* health: a round trip on a pooled connection, not a new one (a pool
+   * kept at no idle minimum, so that no refill makes one meanwhile) */
+  static const char *const lean[] = {"pool_min", "0", NULL};
+  assert_ok(roster_provide_url(r, NULL, "health", c->url, lean));
   assert_ok(roster_start(r, 30000));
+  roster_db *h;
+  assert_ok(roster_db_find(r, NULL, "health", &h));
+  assert_ok(roster_db_exec(h, "SELECT 1", NULL, 0, NULL));
   roster_pool_stats before, after;
-  assert_ok(roster_pool_stats_get(roster_db_pool(a), &before));
-  assert_ok(roster_db_service_type.health(a));
-  assert_ok(roster_db_ping(a));
-  assert_ok(roster_pool_stats_get(roster_db_pool(a), &after));
-  assert_int_equal(after.created, before.created);
+  assert_ok(roster_pool_stats_get(roster_db_pool(h), &before));
+  assert_int_equal(before.size, 1);
+  assert_ok(roster_db_service_type.health(h));
+  assert_ok(roster_db_ping(h));
+  assert_ok(roster_pool_stats_get(roster_db_pool(h), &after));
+  assert_int_equal(after.created, 1);
   assert_true(after.acquires >= before.acquires + 2);
   assert_int_equal(after.in_use, 0);
   roster_health_report rep;
