@@ -1,13 +1,15 @@
 /*
- * bench_db.c: what the database layer costs. For now, the connection pool
+ * bench_db.c: what the database layer costs. First the connection pool
  * (include/roster/pool.h): one acquire + release pair, uncontended (1
  * thread) and with 4 threads on a pool of 2 and of 4 connections, beside a
  * plain pool written here in the same run: a stack of connections behind
  * one pthread_mutex_t and one pthread_cond_t (pthread_cond_signal on
  * release when someone waits), the textbook pool, with the same timeout
  * but none of roster's bookkeeping (no FIFO, leak sites, lifetimes, stats).
+ * Then SELECT 1 round trips against real servers beside pgbench and
+ * mariadb-slap (bench_db_sql.c).
  *
- * Each measurement runs its threads for a fixed time (0.3 s; --quick
+ * Each pool measurement runs its threads for a fixed time (0.3 s; --quick
  * 0.03 s), three times, the two pools interleaved, and reports the best
  * run: ns_per_op = wall x threads / ops, ops_per_sec = ops / wall. It also
  * reports min_share, the fewest operations any one thread completed over
@@ -37,7 +39,7 @@
 
 #include <roster.h>
 
-#define PROG "roster-bench-db"
+#include "bench_db.h"
 
 enum { REPEATS = 3, MAX_THREADS = 8, MAX_CONNS = 8 };
 
@@ -47,8 +49,8 @@ static struct {
   double run_s;
 } S;
 
-static FILE *g_out; /* human text: stdout, or stderr with --json */
-static uint64_t g_errors;
+FILE *g_bench_out;
+uint64_t g_bench_errors;
 
 static double now_s(void) {
   struct timespec ts;
@@ -61,7 +63,7 @@ static void die(const char *what) {
   exit(1);
 }
 
-static void sleep_s(double s) {
+void bench_sleep(double s) {
   struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
   while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
   }
@@ -340,7 +342,7 @@ static sample run_once(const impl *im, unsigned threads, unsigned size,
   }
   pthread_barrier_wait(&c.start);
   double t0 = now_s();
-  sleep_s(S.run_s);
+  bench_sleep(S.run_s);
   atomic_store(&c.stop, true);
   uint64_t total = 0, least = UINT64_MAX, fails = 0;
   for (unsigned i = 0; i < threads; i++) {
@@ -369,7 +371,7 @@ static sample run_once(const impl *im, unsigned threads, unsigned size,
                  " operations but %" PRIu64 " uses counted, %" PRIu64
                  " failed acquires\n",
             im->name, threads, size, total, uses, fails);
-    g_errors++;
+    g_bench_errors++;
   }
   if (total == 0)
     die("no operation completed");
@@ -485,14 +487,15 @@ static void measure_latency(unsigned threads, unsigned size, long hold_us) {
 }
 
 static void print_ratios(void) {
-  fprintf(g_out, "\nroster / mutex_pool, ns per acquire+release:\n");
+  fprintf(g_bench_out, "\nroster / mutex_pool, ns per acquire+release:\n");
   for (size_t i = 0; i + 1 < g_nres; i += 2) {
     const result *a = &g_res[i], *b = &g_res[i + 1];
-    fprintf(g_out, "  %u thread%s, %u connections: %.2fx (%.1f vs %.1f ns)\n",
+    fprintf(g_bench_out,
+            "  %u thread%s, %u connections: %.2fx (%.1f vs %.1f ns)\n",
             a->threads, a->threads == 1 ? "" : "s", a->size,
             a->ns_per_op / b->ns_per_op, a->ns_per_op, b->ns_per_op);
   }
-  fflush(g_out);
+  fflush(g_bench_out);
 }
 
 /* ------------------------------------------------------------------ */
@@ -504,10 +507,13 @@ static void usage(FILE *f) {
       "  Measures roster's connection pool beside a mutex + condvar pool:\n"
       "  acquire+release pairs with 1 thread on 4 connections, and 4\n"
       "  threads on 2 and on 4 connections. Each figure is the best of\n"
-      "  %d runs of 0.3 s.\n"
+      "  %d runs of 0.3 s. Then SELECT 1 per second with 4 clients\n"
+      "  through roster beside pgbench and mariadb-slap, best of 3 runs\n"
+      "  of 3 s, on the servers in ROSTER_TEST_PG_URL and\n"
+      "  ROSTER_TEST_MARIADB_URL (left out, with a line, when unset).\n"
       "  --json   one JSON object per measurement on stdout, nothing else;\n"
       "           the summary goes to stderr\n"
-      "  --quick  runs of 0.03 s (smoke test)\n"
+      "  --quick  runs of 0.03 s, one SELECT 1 run of 0.3 s (smoke test)\n"
       "  --help   this text\n",
       REPEATS);
 }
@@ -528,7 +534,7 @@ int main(int argc, char **argv) {
     }
   }
   S.run_s = S.quick ? 0.03 : 0.3;
-  g_out = S.json ? stderr : stdout;
+  g_bench_out = S.json ? stderr : stdout;
   double t_start = now_s();
   if (!S.json) {
     printf("roster %s database benchmark: %ld CPUs online, best of %d runs "
@@ -553,13 +559,14 @@ int main(int argc, char **argv) {
   measure_latency(4, 2, 0);
   measure_latency(8, 2, 50);
   print_ratios();
+  bench_db_select1(&(bench_db_opts){.json = S.json, .quick = S.quick});
 
-  fprintf(g_out, "\ntotal time %.1f s\n", now_s() - t_start);
-  if (g_errors) {
+  fprintf(g_bench_out, "\ntotal time %.1f s\n", now_s() - t_start);
+  if (g_bench_errors) {
     fprintf(stderr,
             PROG ": %" PRIu64 " runs went wrong; the figures above "
                  "are not valid\n",
-            g_errors);
+            g_bench_errors);
     return 1;
   }
   return 0;

@@ -23,5 +23,6 @@
 #include "roster/cache.h"
 #include "roster/log.h"
 #include "roster/cron.h"
+#include "roster/db.h"
 
 #endif /* ROSTER_H */

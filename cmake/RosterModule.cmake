@@ -1,0 +1,85 @@
+# roster_add_module(<name> SOURCES <files...> PKG <pkg-config module>
+#                   LIB <link name>)
+#
+# Builds a module the way src/CMakeLists.txt builds the core: one object
+# library, compiled once, made into roster_<name> (shared, linking the
+# shared core) and roster_<name>_static (archive libroster_<name>.a,
+# linking the static core); installs both into the rosterTargets export
+# set (so find_package(roster) gives roster::roster_<name>) and writes
+# roster_<name>.pc, which requires roster and names the foreign library
+# for static links. PKG is looked up with pkg-config and is required.
+include_guard(GLOBAL)
+
+function(roster_add_module name)
+  cmake_parse_arguments(M "" "PKG;LIB;DESCRIPTION" "SOURCES" ${ARGN})
+  string(TOUPPER "${name}" _up)
+  pkg_check_modules(ROSTER_${_up}_DEP REQUIRED ${M_PKG})
+  set(_obj roster_${name}_obj)
+  add_library(${_obj} OBJECT ${M_SOURCES})
+  set_target_properties(${_obj} PROPERTIES POSITION_INDEPENDENT_CODE ON
+                                           C_VISIBILITY_PRESET hidden)
+  target_include_directories(${_obj}
+    PUBLIC $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}/include>
+    PRIVATE ${ROSTER_${_up}_DEP_INCLUDE_DIRS})
+  target_compile_definitions(${_obj} PRIVATE _GNU_SOURCE)
+
+  add_library(roster_${name} SHARED $<TARGET_OBJECTS:${_obj}>)
+  add_library(roster_${name}_static STATIC $<TARGET_OBJECTS:${_obj}>)
+  set_target_properties(roster_${name}_static PROPERTIES
+                        OUTPUT_NAME roster_${name})
+  set_target_properties(roster_${name} PROPERTIES
+                        VERSION ${PROJECT_VERSION}
+                        SOVERSION ${PROJECT_VERSION_MAJOR})
+  foreach(t roster_${name} roster_${name}_static)
+    target_include_directories(${t} PUBLIC
+      $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}/include>
+      $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>)
+  endforeach()
+  target_link_directories(roster_${name} PRIVATE
+                          ${ROSTER_${_up}_DEP_LIBRARY_DIRS})
+  target_link_libraries(roster_${name} PUBLIC roster
+                        PRIVATE ${ROSTER_${_up}_DEP_LIBRARIES})
+  target_link_libraries(roster_${name}_static PUBLIC roster_static
+                        INTERFACE $<LINK_ONLY:${M_LIB}>)
+  add_library(roster::roster_${name} ALIAS roster_${name})
+  add_library(roster::roster_${name}_static ALIAS roster_${name}_static)
+
+  install(TARGETS roster_${name} roster_${name}_static EXPORT rosterTargets
+          LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
+          ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
+          RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR}
+          INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+
+  # The .pc file finds its prefix from its own location, as roster.pc does.
+  set(_pcdir "${CMAKE_INSTALL_LIBDIR}/pkgconfig")
+  if(IS_ABSOLUTE "${CMAKE_INSTALL_LIBDIR}")
+    set(_prefix "${CMAKE_INSTALL_PREFIX}")
+  else()
+    string(REGEX REPLACE "[^/]+" ".." _up_path "${_pcdir}")
+    set(_prefix "\${pcfiledir}/${_up_path}")
+  endif()
+  foreach(_d LIBDIR INCLUDEDIR)
+    if(IS_ABSOLUTE "${CMAKE_INSTALL_${_d}}")
+      set(_pc_${_d} "${CMAKE_INSTALL_${_d}}")
+    else()
+      set(_pc_${_d} "\${prefix}/${CMAKE_INSTALL_${_d}}")
+    endif()
+  endforeach()
+  set(_pc "prefix=${_prefix}
+exec_prefix=\${prefix}
+libdir=${_pc_LIBDIR}
+includedir=${_pc_INCLUDEDIR}
+
+Name: roster_${name}
+Description: ${M_DESCRIPTION}
+Version: ${PROJECT_VERSION}
+Requires: roster
+Requires.private: ${M_PKG}
+Libs: -L\${libdir} -lroster_${name}
+Cflags: -I\${includedir}
+")
+  file(GENERATE OUTPUT "${CMAKE_CURRENT_BINARY_DIR}/roster_${name}.pc"
+       CONTENT "${_pc}")
+  install(FILES "${CMAKE_CURRENT_BINARY_DIR}/roster_${name}.pc"
+          DESTINATION ${_pcdir})
+endfunction()
