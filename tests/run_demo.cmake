@@ -1,19 +1,24 @@
-# run_demo.cmake: runs the demo for one second and checks its report.
+# run_demo.cmake: runs the demo for three seconds and checks its report.
 #
-#   cmake -DDEMO=path/to/roster-demo -P tests/run_demo.cmake
+#   cmake -DDEMO=path/to/roster-demo -DWORK=scratch/dir -P tests/run_demo.cmake
 #
 # Fails unless the demo exits 0 and its output shows that every feature it
-# demonstrates ran: typed lookups, the ETYPE and ENOENT details, namespaces,
-# dispatch, owners, wait_for, metadata, stats, the destroys, the lifecycle
-# (providers started in dependency order, health, the graph, a lazy
-# service, a scope, and the stop in reverse dependency order) and the clean
-# shutdown line.
-if(NOT DEMO)
-  message(FATAL_ERROR "usage: cmake -DDEMO=path/to/roster-demo -P run_demo.cmake")
+# demonstrates ran: the registry tour (typed lookups, the ETYPE and ENOENT
+# details, namespaces, dispatch, owners, wait_for, metadata, stats, the
+# destroys), the services read from its config file, the database and the
+# cache used by the cron job (cache-aside, the rate limiter), the JSON log
+# lines (each one must parse, in pino's shape), the start in dependency
+# order and the stop in reverse, a lazy service, a scope, and the clean
+# shutdown line. The SQLite file goes into WORK (DEMO_DATA_DIR), fresh.
+if(NOT DEMO OR NOT WORK)
+  message(FATAL_ERROR "usage: cmake -DDEMO=path/to/roster-demo -DWORK=dir -P run_demo.cmake")
 endif()
+file(REMOVE_RECURSE "${WORK}")
+file(MAKE_DIRECTORY "${WORK}")
 
 execute_process(
-  COMMAND ${CMAKE_COMMAND} -E env DEMO_SECONDS=1 ${DEMO}
+  COMMAND ${CMAKE_COMMAND} -E env DEMO_SECONDS=3 DEMO_DATA_DIR=${WORK}
+          --unset=DEMO_SERVICE_DB_URL --unset=DEMO_SERVICE_CACHE_URL ${DEMO}
   OUTPUT_VARIABLE out
   ERROR_VARIABLE err
   RESULT_VARIABLE rc
@@ -47,15 +52,23 @@ set(markers
   "metadata of default/cache: \"requests=3\""
   "tick 1: 2000 lookups ok, 0 failed"
   "[destroy] db_pool postgresql://db.prod/app"
+  "demo.yaml (app.name=roster-demo, log.level=info)"
+  "services.db.url    = sqlite://${WORK}/roster-demo.db"
+  "services.cache.url = memory://cache?max_entries=1000"
+  "start store (demo_visits on sqlite, cache memory://)"
+  "start jobs (job \"visit\" on \"*/2 * * * * *\""
   "lifecycle: started 5 services"
   "all eager services ready: yes"
   "digraph"
-  "roster_get(\"store\") -> a store over config env=demo"
   "audit before its first use: declared"
-  "audit after roster_get: ready"
+  "start audit (lazy"
   "in the scope:  clock -> the fake clock"
   "in the parent: clock -> the real clock"
+  "visit 1: demo_visits holds 1 rows on sqlite (count loaded from the database"
+  "visit 1: report sent (1 of 2 allowed in 10 s)"
+  "stop store ("
   "lifecycle: stopped 6 services"
+  "audit after serving: stopped"
   "demo: clean shutdown")
 set(missing "")
 foreach(m IN LISTS markers)
@@ -76,26 +89,51 @@ if(NOT out MATCHES "-> ENOENT: [^\n]*dbb[^\n]*\n" OR
   string(APPEND missing "\n  ENOENT detail naming 'dbb' and the registered 'db'")
 endif()
 
-# Providers start in dependency order and stop in reverse: each "start X ("
-# line comes after the ones of X's dependencies, and each "stop X (" line
-# after the ones of the services that depend on X.
-set(order
-  "config<store" "store<cache" "store<jobs" "clock<jobs" "store<audit")
+# Every JSON line parses, in pino's shape; collect their messages in order.
+string(REPLACE ";" "\\;" _esc "${out}")
+string(REPLACE "\n" ";" lines "${_esc}")
+set(msgs "")
+set(njson 0)
+foreach(line IN LISTS lines)
+  if(line MATCHES "^{")
+    math(EXPR njson "${njson} + 1")
+    string(JSON level ERROR_VARIABLE jerr GET "${line}" level)
+    if(jerr)
+      string(APPEND missing "\n  a JSON log line that parses: ${line}")
+      continue()
+    endif()
+    foreach(key time pid hostname msg)
+      string(JSON v ERROR_VARIABLE jerr GET "${line}" ${key})
+      if(jerr)
+        string(APPEND missing "\n  '${key}' in the log line ${line}")
+      endif()
+    endforeach()
+    string(JSON msg GET "${line}" msg)
+    list(APPEND msgs "${msg}")
+  endif()
+endforeach()
+if(njson LESS 12)
+  string(APPEND missing "\n  at least 12 JSON log lines (got ${njson})")
+endif()
+
+# Start in dependency order, stop in reverse, from the log lines: each
+# "X started" after its dependencies', each "X stopped" before theirs.
+set(order "db<store" "cache<store" "store<jobs" "clock<jobs" "store<audit")
 foreach(pair IN LISTS order)
   string(REPLACE "<" ";" pair "${pair}")
   list(GET pair 0 dep)
   list(GET pair 1 user)
-  foreach(what start stop)
-    string(FIND "${out}" "  ${what} ${dep} (" pdep)
-    string(FIND "${out}" "  ${what} ${user} (" puser)
-    if(pdep EQUAL -1 OR puser EQUAL -1)
-      string(APPEND missing "\n  '${what} ${dep} (' and '${what} ${user} (' lines")
-    elseif(what STREQUAL "start" AND NOT pdep LESS puser)
-      string(APPEND missing "\n  'start ${dep}' before 'start ${user}'")
-    elseif(what STREQUAL "stop" AND NOT puser LESS pdep)
-      string(APPEND missing "\n  'stop ${user}' before 'stop ${dep}'")
-    endif()
-  endforeach()
+  list(FIND msgs "${dep} started" s_dep)
+  list(FIND msgs "${user} started" s_user)
+  list(FIND msgs "${dep} stopped" e_dep)
+  list(FIND msgs "${user} stopped" e_user)
+  if(s_dep EQUAL -1 OR s_user EQUAL -1 OR e_dep EQUAL -1 OR e_user EQUAL -1)
+    string(APPEND missing "\n  log lines '${dep} started/stopped' and '${user} started/stopped'")
+  elseif(NOT s_dep LESS s_user)
+    string(APPEND missing "\n  '${dep} started' before '${user} started'")
+  elseif(NOT e_user LESS e_dep)
+    string(APPEND missing "\n  '${user} stopped' before '${dep} stopped'")
+  endif()
 endforeach()
 
 # The last line of output is the shutdown line.
