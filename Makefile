@@ -13,24 +13,19 @@ build: deps
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 	@cmake --build $(BUILD) -j $(JOBS)
 
-demo: build
+demo: deps
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS) --target roster-demo
 	@$(BUILD)/examples/demo/roster-demo
 
 test:
 	@scripts/test.sh
 
-bench: deps
-	@cmake -S . -B $(BUILD)-release -DCMAKE_BUILD_TYPE=Release -DROSTER_BUILD_TESTS=OFF >/dev/null
-	@cmake --build $(BUILD)-release -j $(JOBS) --target roster-bench-registry roster-bench-lifecycle roster-bench-config roster-bench-log roster-bench-cron roster-bench-cache
-	@$(BUILD)-release/bench/roster-bench-registry
-	@$(BUILD)-release/bench/roster-bench-lifecycle
-	@$(BUILD)-release/bench/roster-bench-config
-	@$(BUILD)-release/bench/roster-bench-log
-	@$(BUILD)-release/bench/roster-bench-cron
-	@$(BUILD)-release/bench/roster-bench-cache
+bench:
+	@scripts/bench.sh $(BENCH_ARGS)
 
 format:
 	@clang-format -i $$(git ls-files '*.c' '*.h')
 
 clean:
-	rm -rf $(BUILD) $(BUILD)-asan $(BUILD)-tsan $(BUILD)-release
+	rm -rf $(BUILD) $(BUILD)-test-asan $(BUILD)-test-tsan $(BUILD)-release
