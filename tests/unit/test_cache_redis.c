@@ -251,9 +251,9 @@ static void t_clear_many(void **state) {
   assert_non_null(c);
   enum { N = 2500 };
   roster_cache_item *items = calloc(N, sizeof *items);
-  char(*keys)[16] = calloc(N, sizeof *keys);
+  char(*keys)[24] = calloc(N, sizeof *keys);
   for (int i = 0; i < N; i++) {
-    snprintf(keys[i], 16, "%s%d", i % 2 ? "odd:" : "even:", i);
+    snprintf(keys[i], 24, "%s%d", i % 2 ? "odd:" : "even:", i);
     items[i] = (roster_cache_item){.key = keys[i],
                                    .key_len = strlen(keys[i]),
                                    .kind = ROSTER_CACHE_INT,

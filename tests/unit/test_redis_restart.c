@@ -43,7 +43,7 @@ static struct {
   char top[64]; /* removed by the guardian */
   char dir[96]; /* the server's own, under top */
   int port;
-  char url[256];
+  char url[512];
   bool up;
 } S;
 
