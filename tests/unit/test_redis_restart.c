@@ -15,7 +15,9 @@
  *   whose pool never validates idle connections gets its first command
  *   after the restart through (the dead connection is seen before use);
  * - the subscriber saw the connection go and come back, subscribed again
- *   to its channel and its pattern, and delivers messages on both.
+ *   to its channel and its pattern, and delivers messages on both; a
+ *   subscription made while the server was down timed out waiting for its
+ *   confirmation but was made when the server came back.
  * Then unix:///.../redis.sock?password=...&db=N: a client, a cache and a
  * declared service over the socket.
  *
@@ -290,6 +292,12 @@ static void t_restart(void **state) {
   tu_wait_until(atomic_load(&st.downs) >= 1, LC_LONG_MS);
   assert_true(atomic_load(&st.downs) >= 1);
 
+  /* a subscription made while the server is down is not confirmed, but
+   * stays, and is made when the server is back */
+  assert_rc(roster_redis_subscribe(sub, "late", 4, on_msg, &g),
+            ROSTER_ETIMEDOUT);
+  assert_contains(roster_last_error(), "when the connection is back");
+
   /* up again, on the same directory and port */
   assert_int_equal(server_start(), 0);
   tu_wait_until((hrc = roster_redis_health(cli)) == ROSTER_OK, LC_LONG_MS);
@@ -351,9 +359,11 @@ static void t_restart(void **state) {
   assert_int_equal(receivers, 1);
   assert_ok(roster_redis_publish(cli, "news.x", 6, "3", 1, &receivers));
   assert_int_equal(receivers, 1);
-  tu_wait_until(msgs_get(&g, false) == 2 && msgs_get(&g, true) == 1,
+  assert_ok(roster_redis_publish(cli, "late", 4, "4", 1, &receivers));
+  assert_int_equal(receivers, 1);
+  tu_wait_until(msgs_get(&g, false) == 3 && msgs_get(&g, true) == 1,
                 LC_LONG_MS);
-  assert_int_equal(msgs_get(&g, false), 2);
+  assert_int_equal(msgs_get(&g, false), 3);
   assert_int_equal(msgs_get(&g, true), 1);
   assert_string_equal(g.last_pattern, "news.*");
 
