@@ -38,10 +38,11 @@
  * reused.
  *
  * Reconnects: after a server restart the pool's connections are dead. A
- * connection is checked before every use (one non-blocking peek at its
- * socket: a closed or reset connection, or one with bytes nobody asked
- * for, is closed and another taken), and idle ones are pinged by the
- * pool, so the first command after a restart goes to a new connection.
+ * connection is checked before it is used (one non-blocking peek at its
+ * socket, unless it was in use less than a millisecond ago: a closed or
+ * reset connection, or one with bytes nobody asked for, is closed and
+ * another taken), and idle ones are pinged by the pool, so the first
+ * command after a restart goes to a new connection.
  * Commands are never re-sent: one that was under way when the server went
  * away fails with ROSTER_ECONN (it may or may not have run).
  *

@@ -20,6 +20,7 @@
 #include <strings.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <time.h>
 
 static struct timeval ms_tv(int64_t ms) {
   struct timeval tv = {0, 0};
@@ -143,17 +144,34 @@ int rr_connect(const rr_conf *conf, bool select_db, redisContext **out) {
 
 /* ---- the pool's operations ----------------------------------------- */
 
+static int64_t mono_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
 static int op_connect(void *arg, void **conn) {
   roster_redis *cli = arg;
-  redisContext *c;
-  int rc = rr_connect(&cli->conf, true, &c);
-  *conn = c;
-  return rc;
+  *conn = NULL;
+  rr_conn *rc = roster_mem_alloc(sizeof *rc);
+  if (!rc)
+    return roster_error_set(ROSTER_ENOMEM, "redis '%s': out of memory",
+                            cli->conf.name);
+  int e = rr_connect(&cli->conf, true, &rc->ctx);
+  if (e) {
+    roster_mem_free(rc);
+    return e;
+  }
+  rc->used_ns = mono_ns();
+  *conn = rc;
+  return ROSTER_OK;
 }
 
 static void op_close(void *arg, void *conn) {
   (void)arg;
-  redisFree(conn);
+  rr_conn *rc = conn;
+  redisFree(rc->ctx);
+  roster_mem_free(rc);
 }
 
 static int ping(const rr_conf *conf, redisContext *c) {
@@ -175,7 +193,8 @@ static int ping(const rr_conf *conf, redisContext *c) {
 
 static int op_validate(void *arg, void *conn) {
   roster_redis *cli = arg;
-  return ping(&cli->conf, conn);
+  rr_conn *rc = conn;
+  return ping(&cli->conf, rc->ctx);
 }
 
 static const roster_pool_ops pool_ops = {
@@ -188,6 +207,8 @@ static const roster_pool_ops pool_ops = {
 static void client_mem_free(void *arg) {
   roster_redis *cli = arg;
   rr_conf_free(&cli->conf);
+  pthread_mutex_destroy(&cli->lent_lock);
+  roster_mem_free(cli->lent);
   roster_mem_free(cli);
 }
 
@@ -214,6 +235,12 @@ int rr_client_new(rr_conf *conf, roster_redis **out) {
   cli->conf = *conf;
   *conf = (rr_conf){0};
   atomic_init(&cli->refs, 1);
+  pthread_mutex_init(&cli->lent_lock, NULL);
+  cli->lent = roster_mem_calloc(cli->conf.pool_max, sizeof *cli->lent);
+  if (!cli->lent) {
+    client_mem_free(cli);
+    return roster_error_set(ROSTER_ENOMEM, "redis: out of memory");
+  }
   const rr_conf *c = &cli->conf;
   roster_pool_options po = {
       .name = c->name,
@@ -270,20 +297,24 @@ roster_pool *roster_redis_pool(roster_redis *cli) {
 
 /* ---- borrowing ------------------------------------------------------ */
 
-/* alive: one non-blocking peek at the socket. A live idle connection has
- * nothing to read; a closed one reads 0 bytes (EOF), a reset one an
- * error, and bytes nobody asked for mean the connection is out of step. */
-static bool alive(const redisContext *c) {
-  if (c->err)
+/* alive: whether a borrowed connection may be used. One given back less
+ * than RR_TRUST_NS ago is; else one non-blocking peek at the socket: a
+ * live idle connection has nothing to read; a closed one reads 0 bytes
+ * (EOF), a reset one an error, and bytes nobody asked for mean the
+ * connection is out of step. */
+static bool alive(const rr_conn *c) {
+  if (c->ctx->err)
     return false;
+  if (mono_ns() - c->used_ns < RR_TRUST_NS)
+    return true;
   char b;
-  ssize_t n = recv(c->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+  ssize_t n = recv(c->ctx->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
   if (n >= 0)
     return false;
   return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR;
 }
 
-int rr_acquire(roster_redis *cli, redisContext **out) {
+int rr_acquire(roster_redis *cli, rr_conn **out) {
   /* Each dead connection found is closed, so after at most pool_max of
    * them the next acquire connects anew. */
   for (unsigned tries = 0;; tries++) {
@@ -305,18 +336,20 @@ int rr_acquire(roster_redis *cli, redisContext **out) {
   }
 }
 
-void rr_release(roster_redis *cli, redisContext *c, bool broken) {
-  roster_pool_release(cli->pool, c, broken || c->err != 0);
+void rr_release(roster_redis *cli, rr_conn *c, bool broken) {
+  c->used_ns = mono_ns();
+  roster_pool_release(cli->pool, c, broken || c->ctx->err != 0);
 }
 
 int rr_run(roster_redis *cli, const rr_cmd *cmds, size_t n, redisReply **out,
            const char *what, bool discard) {
   for (size_t i = 0; i < n; i++)
     out[i] = NULL;
-  redisContext *c;
-  int rc = rr_acquire(cli, &c);
+  rr_conn *conn;
+  int rc = rr_acquire(cli, &conn);
   if (rc)
     return rc;
+  redisContext *c = conn->ctx;
   for (size_t i = 0; i < n && !rc; i++)
     if (redisAppendCommandArgv(c, cmds[i].argc, cmds[i].argv, cmds[i].lens) !=
         REDIS_OK)
@@ -341,7 +374,7 @@ int rr_run(roster_redis *cli, const rr_cmd *cmds, size_t n, redisReply **out,
     }
     out[i] = r;
   }
-  rr_release(cli, c, rc != ROSTER_OK || discard);
+  rr_release(cli, conn, rc != ROSTER_OK || discard);
   return rc;
 }
 
@@ -582,11 +615,11 @@ int roster_redis_health(roster_redis *cli) {
   if (!cli)
     return roster_error_set(ROSTER_EINVAL, "roster_redis_health: the client "
                                            "is NULL");
-  redisContext *c;
+  rr_conn *c;
   int rc = rr_acquire(cli, &c);
   if (rc)
     return rc;
-  rc = ping(&cli->conf, c);
+  rc = ping(&cli->conf, c->ctx);
   rr_release(cli, c,
              rc == ROSTER_ECONN || rc == ROSTER_ETIMEDOUT ||
                  rc == ROSTER_EPROTO);
@@ -601,7 +634,20 @@ int roster_redis_acquire(roster_redis *cli, struct redisContext **out) {
   if (!cli || !out)
     return roster_error_set(ROSTER_EINVAL, "roster_redis_acquire: %s is NULL",
                             cli ? "out" : "the client");
-  return rr_acquire(cli, out);
+  rr_conn *c;
+  int rc = rr_acquire(cli, &c);
+  if (rc)
+    return rc;
+  /* The pool lends at most pool_max connections: there is a free slot. */
+  pthread_mutex_lock(&cli->lent_lock);
+  for (unsigned i = 0; i < cli->conf.pool_max; i++)
+    if (!cli->lent[i]) {
+      cli->lent[i] = c;
+      break;
+    }
+  pthread_mutex_unlock(&cli->lent_lock);
+  *out = c->ctx;
+  return ROSTER_OK;
 }
 
 int roster_redis_release(roster_redis *cli, struct redisContext *ctx,
@@ -609,12 +655,20 @@ int roster_redis_release(roster_redis *cli, struct redisContext *ctx,
   if (!cli || !ctx)
     return roster_error_set(ROSTER_EINVAL, "roster_redis_release: %s is NULL",
                             cli ? "the context" : "the client");
-  int rc = roster_pool_release(cli->pool, ctx, broken || ctx->err != 0);
-  if (rc)
-    return roster_error_set(rc,
-                            "redis '%s': roster_redis_release: this "
-                            "context was not lent by this client (or was "
-                            "released already)",
+  rr_conn *c = NULL;
+  pthread_mutex_lock(&cli->lent_lock);
+  for (unsigned i = 0; i < cli->conf.pool_max && !c; i++)
+    if (cli->lent[i] && cli->lent[i]->ctx == ctx) {
+      c = cli->lent[i];
+      cli->lent[i] = NULL;
+    }
+  pthread_mutex_unlock(&cli->lent_lock);
+  if (!c)
+    return roster_error_set(ROSTER_EINVAL,
+                            "redis '%s': roster_redis_release: "
+                            "this context was not lent by this client (or "
+                            "was released already)",
                             cli->conf.name);
+  rr_release(cli, c, broken);
   return ROSTER_OK;
 }

@@ -11,6 +11,7 @@
 #ifndef ROSTER_REDIS_IMPL_H
 #define ROSTER_REDIS_IMPL_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -73,11 +74,26 @@ void rr_conf_free(rr_conf *c);
 
 /* ---- the client (client.c) ------------------------------------------ */
 
+/* rr_conn: one pooled connection. */
+typedef struct rr_conn {
+  redisContext *ctx;
+  int64_t used_ns; /* CLOCK_MONOTONIC when last given back (or made) */
+} rr_conn;
+
+/* RR_TRUST_NS: a connection given back this recently is used without the
+ * liveness peek (no Redis restarts within a millisecond; a connection in
+ * steady use pays no extra system call). */
+#define RR_TRUST_NS 1000000
+
 struct roster_redis {
   atomic_uint refs; /* roster_redis_open's + one per cache and
                        subscriber made from it */
   rr_conf conf;
   roster_pool *pool; /* its free_arg frees this structure */
+  /* connections lent raw (roster_redis_acquire), to find their rr_conn
+   * from the context handed back */
+  pthread_mutex_t lent_lock;
+  rr_conn **lent; /* pool_max slots */
 };
 
 /* rr_client_new makes a client from conf, which it takes (conf is left
@@ -105,8 +121,8 @@ int rr_remote(const rr_conf *conf, const redisReply *r, const char *what);
 /* rr_acquire borrows a connection that is checked alive (see redis.h);
  * rr_release gives it back, closing it when broken or when its context
  * has an error. */
-int rr_acquire(roster_redis *cli, redisContext **out);
-void rr_release(roster_redis *cli, redisContext *c, bool broken);
+int rr_acquire(roster_redis *cli, rr_conn **out);
+void rr_release(roster_redis *cli, rr_conn *c, bool broken);
 
 /* rr_cmd: one command for rr_run. */
 typedef struct rr_cmd {
