@@ -372,7 +372,8 @@ typedef struct roster_redis_subscriber_stats {
   bool connected;    /* the connection is up and every subscription
                         confirmed */
   uint64_t connects; /* connections made (the first one included) */
-  uint64_t messages; /* messages delivered to callbacks */
+  uint64_t messages; /* messages handed to callbacks (counted as each
+                        call begins) */
   size_t channels;   /* subscriptions to channels */
   size_t patterns;   /* subscriptions to patterns */
 } roster_redis_subscriber_stats;

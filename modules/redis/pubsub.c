@@ -246,6 +246,8 @@ static void handle(roster_redis_subscriber *s, const redisReply *r) {
     roster_redis_message_fn fn = e->fn;
     void *arg = e->arg;
     s->running = e;
+    s->messages++; /* counted before the call: a callback that looks at
+                      the stats sees its own message */
     pthread_mutex_unlock(&s->lock);
     roster_redis_message m = {
         .pattern = pmsg ? name->str : NULL,
@@ -258,7 +260,6 @@ static void handle(roster_redis_subscriber *s, const redisReply *r) {
     fn(arg, &m);
     pthread_mutex_lock(&s->lock);
     s->running = NULL;
-    s->messages++;
     pthread_cond_broadcast(&s->cv);
     pthread_mutex_unlock(&s->lock);
     return;
