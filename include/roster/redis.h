@@ -119,9 +119,11 @@ ROSTER_EXTERN int roster_redis_open(const char *url, const char *const *opts,
                                     const roster_redis_options *o,
                                     roster_redis **out);
 
-/* roster_redis_free closes every idle connection and frees cli. A
- * subscriber or cache made from cli keeps what it needs alive: the client's
- * memory goes with the last of them. NULL is a no-op. */
+/* roster_redis_free frees cli: its pool is drained (idle connections
+ * closed) and its memory freed. A cache made from cli
+ * (roster_redis_cache_new) holds the client: then that happens when the
+ * last such cache is freed. A subscriber has a connection and a copy of
+ * the settings of its own, so it outlives cli anyway. NULL is a no-op. */
 ROSTER_EXTERN void roster_redis_free(roster_redis *cli);
 
 /* roster_redis_name returns the client's name ("" for NULL). */
