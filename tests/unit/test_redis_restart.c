@@ -434,6 +434,16 @@ static void t_unix(void **state) {
 }
 
 int main(void) {
+  /* No redis-server at all: skipped, unless the servers are required (as
+   * in make test and CI), like tu_server_url. */
+  if (system("command -v redis-server >/dev/null 2>&1") != 0) {
+    const char *req = getenv("ROSTER_TEST_REQUIRE_SERVERS");
+    bool required = req && strcmp(req, "1") == 0;
+    fprintf(stderr, "test_redis_restart: redis-server is not installed%s\n",
+            required ? " and ROSTER_TEST_REQUIRE_SERVERS=1: failing"
+                     : ": skipping");
+    return required ? 1 : 0;
+  }
   snprintf(S.top, sizeof S.top, "/tmp/roster-redis-restart-XXXXXX");
   if (!mkdtemp(S.top)) {
     perror("mkdtemp");
