@@ -19,7 +19,8 @@
  *   subscription made while the server was down timed out waiting for its
  *   confirmation but was made when the server came back.
  * Then unix:///.../redis.sock?password=...&db=N: a client, a cache and a
- * declared service over the socket.
+ * declared service over the socket; and an ACL user (AUTH user password)
+ * whose subscription to a channel it may not use is refused.
  *
  * The private server is stopped even if the test fails or crashes: a
  * guardian process, forked before anything else, waits for this process
@@ -433,6 +434,65 @@ static void t_unix(void **state) {
   roster_redis_free(cli);
 }
 
+/* ---- ACL users -------------------------------------------------------- */
+
+/* An ACL user (AUTH user password, from the URL's user info) that may use
+ * one channel: the other is refused by the server, which the subscriber
+ * reports (ROSTER_EREMOTE, the server's text) and drops. On the private
+ * server only: it changes the server's users. */
+static void on_any(void *arg, const roster_redis_message *m) {
+  (void)m;
+  atomic_fetch_add((atomic_int *)arg, 1);
+}
+
+static void t_acl(void **state) {
+  (void)state;
+  assert_true(S.up);
+  roster_redis *admin = NULL;
+  assert_ok(roster_redis_open(S.url, NULL, NULL, &admin));
+  assert_ok(roster_redis_call(admin, NULL, "ACL", "SETUSER", "limited", "on",
+                              ">limited-pw", "resetchannels", "&allowed", "~*",
+                              "+@all", NULL));
+  char url[256];
+  snprintf(url, sizeof url, "redis://limited:limited-pw@127.0.0.1:%d/0",
+           S.port);
+  roster_redis *cli = NULL;
+  assert_ok(roster_redis_open(url, NULL, NULL, &cli));
+  roster_redis_reply *r = NULL;
+  assert_ok(roster_redis_call(cli, &r, "ACL", "WHOAMI", NULL));
+  assert_string_equal(r->str, "limited");
+  roster_redis_reply_free(r);
+  /* a wrong password for that user: refused, and never shown */
+  char bad[256];
+  snprintf(bad, sizeof bad, "redis://limited:wrong-pw@127.0.0.1:%d/0", S.port);
+  roster_redis *nope = NULL;
+  assert_ok(roster_redis_open(bad, NULL, NULL, &nope));
+  assert_rc(roster_redis_health(nope), ROSTER_EREMOTE);
+  assert_contains(roster_last_error(), "WRONGPASS");
+  assert_null(strstr(roster_last_error(), "wrong-pw"));
+  roster_redis_free(nope);
+
+  roster_redis_subscriber *sub = NULL;
+  assert_ok(roster_redis_subscriber_new(cli, NULL, &sub));
+  atomic_int got = 0;
+  assert_ok(roster_redis_subscribe(sub, "allowed", 7, on_any, &got));
+  assert_rc(roster_redis_subscribe(sub, "forbidden", 9, on_any, &got),
+            ROSTER_EREMOTE);
+  assert_contains(roster_last_error(), "NOPERM");
+  roster_redis_subscriber_stats st;
+  assert_ok(roster_redis_subscriber_stats_get(sub, &st));
+  assert_int_equal(st.channels, 1);
+  int64_t n = 0;
+  assert_ok(roster_redis_publish(admin, "allowed", 7, "x", 1, &n));
+  assert_int_equal(n, 1);
+  tu_wait_until(atomic_load(&got) == 1, LC_LONG_MS);
+  assert_int_equal(atomic_load(&got), 1);
+  roster_redis_subscriber_free(sub);
+  roster_redis_free(cli);
+  assert_ok(roster_redis_call(admin, NULL, "ACL", "DELUSER", "limited", NULL));
+  roster_redis_free(admin);
+}
+
 int main(void) {
   /* No redis-server at all: skipped, unless the servers are required (as
    * in make test and CI), like tu_server_url. */
@@ -462,6 +522,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(t_restart),
       cmocka_unit_test(t_unix),
+      cmocka_unit_test(t_acl),
   };
   int rc = cmocka_run_group_tests(tests, NULL, NULL);
   server_stop();
