@@ -48,6 +48,7 @@ static struct {
   roster_url *u;
   uint64_t errors;
   bool have_rb; /* redis-benchmark is there */
+  bool verbose; /* ROSTER_BENCH_VERBOSE: every repeat on stderr */
 } R;
 
 static double now_s(void) {
@@ -343,6 +344,9 @@ static void measure(op o, unsigned clients, roster_cache *c,
         R.errors++;
         continue;
       }
+      if (R.verbose)
+        fprintf(stderr, "  rep %d %-16s %-8s %u: %.0f ops/s\n", rep,
+                rows[k].impl, op_name[o], clients, x);
       if (!rep || x > rows[k].best)
         rows[k].best = x;
       if (!rep || x < rows[k].worst)
@@ -412,6 +416,7 @@ uint64_t bench_cache_redis(bool json, bool quick) {
   R.quick = quick;
   R.target_s = quick ? 0.02 : 0.15;
   R.url = getenv("ROSTER_TEST_REDIS_URL");
+  R.verbose = getenv("ROSTER_BENCH_VERBOSE") != NULL;
   FILE *note = json ? stderr : stdout;
   if (!R.url || !*R.url) {
     const char *req = getenv("ROSTER_TEST_REQUIRE_SERVERS");
