@@ -9,9 +9,10 @@
  *   that copies values in and out the way the cache does. Both hold the
  *   same pre-generated keys ("key:%u") with 64-byte values and are driven
  *   in the same shuffled order; every get checks the value it read.
- * - redis: to come with the Redis backend (roster against redis-benchmark
- *   with the same client count); it adds a section function and rows with
- *   "clients" instead of "threads".
+ * - redis (bench_cache_redis.c, when the Redis module is built): GET, SET
+ *   and MGET through roster against a real Redis beside redis-benchmark
+ *   with the same command and client count; rows with "clients" instead
+ *   of "threads".
  *
  * Every measurement runs a fixed number of operations sized to last ~0.25 s
  * (calibrated first), is repeated three times interleaved with its
@@ -37,6 +38,10 @@
 #include <xxhash.h>
 
 #include <roster.h>
+
+#ifdef ROSTER_BENCH_REDIS
+#include "bench_cache_redis.h"
+#endif
 
 enum { REPEATS = 3, MAX_THREADS = 2, VALUE_LEN = 64 };
 
@@ -507,6 +512,9 @@ int main(int argc, char **argv) {
           "roster-bench-cache: %zu and %zu keys, %d-byte values, best of %d\n",
           S.sizes[0], S.sizes[1], VALUE_LEN, REPEATS);
   section_memory();
+#ifdef ROSTER_BENCH_REDIS
+  g_errors += bench_cache_redis(S.json, S.quick);
+#endif
   fprintf(stderr, "\nroster-bench-cache: done in %.1f s\n", now_s() - t0);
   return g_errors ? 1 : 0;
 }

@@ -15,7 +15,8 @@
 #   scripts/services.sh stop-one DIR
 #       one server in its own directory: the fault tests use these to run a
 #       server of their own that they can stop and start again (start-one
-#       on an existing DIR keeps its data).
+#       on an existing DIR keeps its data). Redis also listens on
+#       DIR/redis.sock (for unix:// URLs).
 #
 # Every server's three standard streams are redirected, so that a piped
 # caller never hangs. PostgreSQL refuses to run as root: as root its data
@@ -119,6 +120,7 @@ start_redis() { # DIR PORT
   mkdir -p "$dir"
   redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no \
     --daemonize no --dir "$dir" --requirepass "$REDIS_PASSWORD" \
+    --unixsocket "$dir/redis.sock" --unixsocketperm 700 \
     --logfile "$dir/server.log" </dev/null >"$dir/stdout.log" 2>&1 &
   local pid=$!
   echo "$pid" >"$dir/pid"
@@ -187,7 +189,7 @@ case $cmd in
     stop_one "${2:?usage: services.sh stop-one DIR}"
     ;;
   *)
-    sed -n '2,22p' "$0" >&2
+    sed -n '2,24p' "$0" >&2
     exit 2
     ;;
 esac
