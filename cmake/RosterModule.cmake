@@ -1,5 +1,5 @@
-# roster_add_module(<name> SOURCES <files...> PKG <pkg-config module>
-#                   LIB <link name>)
+# roster_add_module(<name> SOURCES <files...> PKG <pkg-config modules...>
+#                   LIB <link names...> DESCRIPTION <text>)
 #
 # Builds a module the way src/CMakeLists.txt builds the core: one object
 # library, compiled once, made into roster_<name> (shared, linking the
@@ -11,7 +11,7 @@
 include_guard(GLOBAL)
 
 function(roster_add_module name)
-  cmake_parse_arguments(M "" "PKG;LIB;DESCRIPTION" "SOURCES" ${ARGN})
+  cmake_parse_arguments(M "" "DESCRIPTION" "SOURCES;PKG;LIB" ${ARGN})
   string(TOUPPER "${name}" _up)
   pkg_check_modules(ROSTER_${_up}_DEP REQUIRED ${M_PKG})
   set(_obj roster_${name}_obj)
@@ -39,8 +39,10 @@ function(roster_add_module name)
                           ${ROSTER_${_up}_DEP_LIBRARY_DIRS})
   target_link_libraries(roster_${name} PUBLIC roster
                         PRIVATE ${ROSTER_${_up}_DEP_LIBRARIES})
-  target_link_libraries(roster_${name}_static PUBLIC roster_static
-                        INTERFACE $<LINK_ONLY:${M_LIB}>)
+  target_link_libraries(roster_${name}_static PUBLIC roster_static)
+  foreach(_lib ${M_LIB})
+    target_link_libraries(roster_${name}_static INTERFACE $<LINK_ONLY:${_lib}>)
+  endforeach()
   add_library(roster::roster_${name} ALIAS roster_${name})
   add_library(roster::roster_${name}_static ALIAS roster_${name}_static)
 
@@ -65,6 +67,7 @@ function(roster_add_module name)
       set(_pc_${_d} "\${prefix}/${CMAKE_INSTALL_${_d}}")
     endif()
   endforeach()
+  string(REPLACE ";" " " _pc_requires "${M_PKG}")
   set(_pc "prefix=${_prefix}
 exec_prefix=\${prefix}
 libdir=${_pc_LIBDIR}
@@ -74,7 +77,7 @@ Name: roster_${name}
 Description: ${M_DESCRIPTION}
 Version: ${PROJECT_VERSION}
 Requires: roster
-Requires.private: ${M_PKG}
+Requires.private: ${_pc_requires}
 Libs: -L\${libdir} -lroster_${name}
 Cflags: -I\${includedir}
 ")
