@@ -45,6 +45,13 @@ ROSTER_EXTERN void *roster_mem_calloc(size_t count, size_t size);
 ROSTER_EXTERN void *roster_mem_realloc(void *ptr, size_t size);
 ROSTER_EXTERN char *roster_mem_strdup(const char *s);
 
+/* roster_mem_strv_dup copies a NULL-terminated array of strings (a NULL v
+ * is copied as an empty array), every string and the array through the
+ * hooks; free it with roster_mem_strv_free. NULL when out of memory (with
+ * nothing left allocated). roster_mem_strv_free(NULL) is a no-op. */
+ROSTER_EXTERN char **roster_mem_strv_dup(const char *const *v);
+ROSTER_EXTERN void roster_mem_strv_free(char **v);
+
 #ifdef __cplusplus
 }
 #endif

@@ -54,29 +54,21 @@ static void decl_free(void *arg) {
   decl *d = arg;
   if (!d)
     return;
-  for (size_t i = 0; d->opts && d->opts[i]; i++)
-    roster_mem_free(d->opts[i]);
-  roster_mem_free(d->opts);
+  roster_mem_strv_free(d->opts);
   roster_mem_free(d->url);
   roster_mem_free(d->name);
   roster_mem_free(d);
 }
 
 static decl *decl_new(const char *name, const char *url,
-                      const char *const *opts) {
+                    const char *const *opts) {
   decl *d = roster_mem_calloc(1, sizeof *d);
   if (!d)
     return NULL;
-  size_t n = 0;
-  while (opts && opts[n])
-    n++;
   d->url = roster_mem_strdup(url);
   d->name = roster_mem_strdup(name);
-  d->opts = roster_mem_calloc(n + 1, sizeof *d->opts);
-  bool ok = d->url && d->name && d->opts;
-  for (size_t i = 0; ok && i < n; i++)
-    ok = (d->opts[i] = roster_mem_strdup(opts[i])) != NULL;
-  if (!ok) {
+  d->opts = roster_mem_strv_dup(opts);
+  if (!d->url || !d->name || !d->opts) {
     decl_free(d);
     return NULL;
   }

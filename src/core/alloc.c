@@ -66,3 +66,22 @@ char *roster__strndup(const char *s, size_t n) {
   }
   return d;
 }
+
+void roster_mem_strv_free(char **v) {
+  for (size_t i = 0; v && v[i]; i++)
+    roster__free(v[i]);
+  roster__free(v);
+}
+
+char **roster_mem_strv_dup(const char *const *v) {
+  size_t n = 0;
+  while (v && v[n])
+    n++;
+  char **d = roster__calloc(n + 1, sizeof *d);
+  for (size_t i = 0; d && i < n; i++)
+    if (!(d[i] = roster__strndup(v[i], strlen(v[i])))) {
+      roster_mem_strv_free(d);
+      return NULL;
+    }
+  return d;
+}

@@ -238,6 +238,30 @@ static void test_ebusy_after_use(void **state) {
   assert_int_equal(atomic_load(&foreign), 0);
 }
 
+/* roster_mem_strv_dup copies every string through the hooks, and
+ * roster_mem_strv_free gives every block back. */
+static void test_strv(void **state) {
+  (void)state;
+  long base = atomic_load(&live_blocks);
+  static const char *const v[] = {"pool.max", "8", "", "mode", NULL};
+  char **d = roster_mem_strv_dup(v);
+  assert_non_null(d);
+  assert_int_equal(atomic_load(&live_blocks), base + 5); /* 4 + the array */
+  for (int i = 0; v[i]; i++) {
+    assert_string_equal(d[i], v[i]);
+    assert_ptr_not_equal(d[i], v[i]);
+  }
+  assert_null(d[4]);
+  roster_mem_strv_free(d);
+  assert_int_equal(atomic_load(&live_blocks), base);
+  char **e = roster_mem_strv_dup(NULL); /* NULL: an empty array */
+  assert_non_null(e);
+  assert_null(e[0]);
+  roster_mem_strv_free(e);
+  roster_mem_strv_free(NULL);
+  assert_int_equal(atomic_load(&live_blocks), base);
+}
+
 int main(void) {
   /* First thing: nothing roster-made may exist yet. */
   roster_allocator partial[4] = {counting, counting, counting, counting};
@@ -254,6 +278,7 @@ int main(void) {
       cmocka_unit_test(test_early_calls),
       cmocka_unit_test(test_hooks_used_and_balanced),
       cmocka_unit_test(test_ebusy_after_use),
+      cmocka_unit_test(test_strv),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
