@@ -322,10 +322,12 @@ ROSTER_EXTERN int roster_cache_mset(roster_cache *c,
 
 /* roster_cache_clear removes every key matching pattern, a Redis glob
  * ('*' any run, '?' one byte, '[abc]', '[a-z]', '[^a]', '\' escapes) over
- * the key's bytes, or every key when pattern is NULL, and stores the count
- * in *removed (may be NULL). A key written while clear runs may or may not
- * be removed. On Redis this is SCAN + UNLINK in batches, never KEYS.
- * ROSTER_EINVAL for an empty or over-long pattern. */
+ * the key's bytes with Redis 7's exact rules on every backend (signed
+ * ranges over high bytes and the other corner cases: docs/cache.md), or
+ * every key when pattern is NULL, and stores the count in *removed (may
+ * be NULL). A key written while clear runs may or may not be removed. On
+ * Redis this is SCAN + UNLINK in batches, never KEYS. ROSTER_EINVAL for
+ * an empty or over-long pattern. */
 ROSTER_EXTERN int roster_cache_clear(roster_cache *c, const void *pattern,
                                      size_t pattern_len, size_t *removed);
 

@@ -1,22 +1,51 @@
 /*
  * cache_glob.c: the key patterns of roster_cache_clear, with Redis's glob
  * semantics (SCAN MATCH, KEYS: util.c stringmatchlen), so that one pattern
- * selects the same keys on every backend: '*' any run of bytes, '?' one
- * byte, '[abc]' '[a-z]' '[^a]' classes ('^' negates, a range may be given
- * backwards, ']' always closes, '\' makes the next byte literal), '\' before
- * any byte makes it literal; a trailing '\' is itself. Written here because
- * roster's registry glob (glob.c) negates with '!' as POSIX does, and no
- * Debian library matches Redis's variant on bytes. Matching is the classic
- * two-pointer walk with one backtrack point (every token but '*' consumes
- * exactly one byte), so it is O(pattern x key) at worst, never exponential.
+ * selects the same keys on every backend. Written here because roster's
+ * registry glob (glob.c) negates with '!' as POSIX does, and no Debian
+ * library matches Redis's variant on bytes.
+ *
+ * The rules, as Redis 7 applies them (nocase off), byte by byte:
+ * - '*' matches any run of bytes; stars in a row are one run.
+ * - '?' matches one byte.
+ * - '\' makes the next byte literal; a '\' that ends the pattern is itself.
+ * - '[' opens a class that matches one byte. '^' right after '[' negates
+ *   ('!' is a member like any other). Inside, '\' makes the next byte a
+ *   member (unless it ends the pattern: then '\' is one), ']' closes, and
+ *   "x-y" (three bytes, x not escaped) is a range, whose ends are compared
+ *   as signed chars, as Redis on x86-64 does: 0x80..0xff are -128..-1, so
+ *   they sort below '\0', and [a-\xff] is the range -1..'a' given
+ *   backwards. A range may end in ']' or '\' (taken as they are). A class
+ *   with no ']' runs to the end of the pattern; "[]" matches nothing and
+ *   "[^]" any byte.
+ * - An empty key matches only the empty pattern (stringmatchlen's answer;
+ *   SCAN and KEYS skip matching for the pattern "*" alone, and no cache
+ *   key is empty).
+ * - Redis stops its '*' recursion past 1000 runs of '*' (the nesting
+ *   guard of CVE-2024-31228, in Debian's 7.0.15 and in 7.2.6+ and
+ *   7.4.1+): a pattern that goes on after its 1001st run matches nothing,
+ *   while a 1001st run that ends the pattern matches the rest.
+ *
+ * Redis searches with recursion per '*' plus a flag that stops the search
+ * once the last '*' has tried every start; that is the classic two-pointer
+ * walk with one backtrack point (every token but '*' consumes exactly one
+ * byte), which this is. O(pattern x key) at worst, no recursion, never
+ * exponential. tests/unit/cache_glob_cases.c holds the real server's
+ * answers for hostile pairs; test_cache_redis asks the server again.
  */
 #include "cache_impl.h"
 
+/* Redis's "nesting > 1000": the runs of '*' whose rest it still matches. */
+#define STAR_RUNS_MAX 1000
+
+/* sval: a byte as Redis's ranges see it, a signed char. */
+static int sval(unsigned char b) { return b < 0x80 ? b : (int)b - 256; }
+
 /* class_match: pat[0] is the byte after '['; *used gets the bytes of the
- * class through its ']' (or to the end of the pattern, as Redis does when
- * the ']' is missing). */
-static bool class_match(const unsigned char *pat, size_t plen,
-                        unsigned char c, size_t *used) {
+ * class through its ']' (or to the end of the pattern when the ']' is
+ * missing). */
+static bool class_match(const unsigned char *pat, size_t plen, unsigned char c,
+                        size_t *used) {
   size_t i = 0;
   bool neg = false, hit = false;
   if (i < plen && pat[i] == '^') {
@@ -31,13 +60,13 @@ static bool class_match(const unsigned char *pat, size_t plen,
       i++;
       break;
     } else if (i + 2 < plen && pat[i + 1] == '-') {
-      unsigned char lo = pat[i], hi = pat[i + 2];
+      int lo = sval(pat[i]), hi = sval(pat[i + 2]), v = sval(c);
       if (lo > hi) {
-        unsigned char t = lo;
+        int t = lo;
         lo = hi;
         hi = t;
       }
-      hit |= c >= lo && c <= hi;
+      hit |= v >= lo && v <= hi;
       i += 3;
     } else {
       hit |= pat[i] == c;
@@ -76,14 +105,19 @@ static bool one(const unsigned char *pat, size_t plen, unsigned char c,
 
 bool roster__cache_match(const unsigned char *pat, size_t plen,
                          const unsigned char *s, size_t slen) {
+  if (slen == 0)
+    return plen == 0;
   size_t p = 0, i = 0;
   size_t star_p = SIZE_MAX, star_i = 0; /* the last '*' and where it began */
+  unsigned runs = 0;                    /* runs of '*' passed */
   while (i < slen) {
     if (p < plen && pat[p] == '*') {
       while (p < plen && pat[p] == '*')
         p++;
       if (p == plen)
         return true;
+      if (++runs > STAR_RUNS_MAX)
+        return false; /* Redis gives up here, whatever follows */
       star_p = p;
       star_i = i;
       continue;

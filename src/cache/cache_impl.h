@@ -79,7 +79,12 @@ void roster__cache_flights_free(roster_cache *c);
 
 /* ---- glob (cache_glob.c) ---- */
 
-/* roster__cache_match: Redis's glob (stringmatchlen) over bytes. */
+/* roster__cache_match: does key s[0..slen) match pat[0..plen)? Exactly
+ * Redis 7's stringmatchlen(pat, plen, s, slen, 0) as an x86-64 server
+ * runs it (ranges compare signed chars) with the nesting guard of the
+ * patched releases; the rules are at the top of cache_glob.c. Pure: no
+ * allocation, no recursion, no state, O(plen x slen) at worst; any bytes,
+ * NUL included; pat and s may be NULL when their length is 0. */
 bool roster__cache_match(const unsigned char *pat, size_t plen,
                          const unsigned char *s, size_t slen);
 

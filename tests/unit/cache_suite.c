@@ -2,11 +2,14 @@
  * cache_suite.c: the conformance suite's value cases (see cache_suite.h):
  * bytes, JSON and int values and their kinds, binary keys and values, 1 MB
  * values, del and exists, TTL semantics (-1/-2 as Redis), incr and its
- * overflow, mget/mset, clear by pattern, stats, health, and bad input of
+ * overflow, mget/mset, clear by pattern (with Redis's answers for hostile
+ * patterns, cache_glob_cases.c), stats, health, and bad input of
  * every kind changing nothing. The patterns' cases are in
  * cache_suite_patterns.c.
  */
 #include "cache_suite.h"
+
+#include "cache_glob_cases.h"
 
 #include <jansson.h>
 #include <stdlib.h>
@@ -430,6 +433,50 @@ static void t_clear(void **state) {
   roster_cache_free(c);
 }
 
+/* t_clear_glob: clear selects the keys Redis's glob selects, on every
+ * backend. For each pattern of cache_glob_cases.c (hostile ones: signed
+ * ranges over high bytes, escapes, empty and unterminated classes, NUL
+ * bytes, 1000 runs of '*' and more), the keys of its rows are set, clear
+ * runs, and exactly the keys Redis 7 matches are gone. */
+static void t_clear_glob(void **state) {
+  roster_cache *c = cs_open(state);
+  size_t n = 0;
+  const cache_glob_case *t = cache_glob_cases(&n);
+  char hp[96], hk[96];
+  int bad = 0;
+  for (size_t i = 0, j; i < n; i = j) {
+    for (j = i; j < n && t[j].plen == t[i].plen &&
+                memcmp(t[j].pat, t[i].pat, t[i].plen) == 0;
+         j++)
+      ;
+    if (!t[i].plen)
+      continue; /* an empty pattern is EINVAL (t_bad_input) */
+    size_t want = 0, removed = 0;
+    for (size_t r = i; r < j; r++)
+      if (t[r].klen) { /* a cache has no empty key */
+        assert_ok(roster_cache_set_bytes(c, t[r].key, t[r].klen, "v", 1, 0));
+        want += t[r].match;
+      }
+    assert_ok(roster_cache_clear(c, t[i].pat, t[i].plen, &removed));
+    cache_glob_hex(hp, sizeof hp, t[i].pat, t[i].plen);
+    for (size_t r = i; r < j; r++)
+      if (t[r].klen && key_exists(c, t[r].key, t[r].klen) == t[r].match) {
+        print_error("%s: clear '%s' %s key '%s'\n", cs_env(state)->name, hp,
+                    t[r].match ? "kept" : "removed",
+                    cache_glob_hex(hk, sizeof hk, t[r].key, t[r].klen));
+        bad++;
+      }
+    if (removed != want) {
+      print_error("%s: clear '%s' counted %zu, want %zu\n", cs_env(state)->name,
+                  hp, removed, want);
+      bad++;
+    }
+    assert_ok(roster_cache_clear(c, NULL, 0, NULL));
+  }
+  assert_int_equal(bad, 0);
+  roster_cache_free(c);
+}
+
 /* ---- stats and health ----------------------------------------------- */
 
 static void t_stats(void **state) {
@@ -583,6 +630,7 @@ const cache_suite_case cache_suite_value_cases[] = {
     {"incr_threads", t_incr_threads},
     {"mget_mset", t_mget_mset},
     {"clear", t_clear},
+    {"clear_glob", t_clear_glob},
     {"stats", t_stats},
     {"bad_input", t_bad_input},
     {NULL, NULL},

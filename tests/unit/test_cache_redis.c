@@ -16,6 +16,9 @@
  *   server without the scripts (SCRIPT FLUSH) still runs them (EVAL).
  * - Caches declared from redis:// URLs with kind=cache, and made over an
  *   existing client (roster_redis_cache_new); info's sections.
+ * - The memory backend's glob (roster__cache_match) against the server's
+ *   own matching, over every pattern x key of cache_glob_cases.c, and
+ *   that table's answers against the server's.
  *
  * Never FLUSHDB or FLUSHALL: the server is shared with other tests.
  */
@@ -24,6 +27,8 @@
 #include <jansson.h>
 #include <stdlib.h>
 
+#include "cache/cache_impl.h"
+#include "cache_glob_cases.h"
 #include "redis_impl.h"
 
 /* ---- the suite's environment ---------------------------------------- */
@@ -377,6 +382,157 @@ static void t_no_scripts(void **state) {
   roster_cache_free(c);
 }
 
+/* ---- the glob against the server ----------------------------------- */
+
+/* rcmd runs one command of binary arguments and fails the test on an
+ * error reply or a failed connection. */
+static roster_redis_reply *rcmd(roster_redis *cli, int argc, const char **argv,
+                                const size_t *lens) {
+  roster_redis_reply *r = NULL;
+  int rc = roster_redis_command(cli, argc, argv, lens, &r);
+  if (rc) {
+    print_error("%s: %s\n", argv[0], roster_last_error());
+    fail();
+  }
+  return r;
+}
+
+/* glob_unique: the index of (p, n) in list[0..*len), added if new. */
+static size_t glob_unique(const char **list, size_t *lens, size_t *len,
+                          const char *p, size_t n) {
+  for (size_t i = 0; i < *len; i++)
+    if (lens[i] == n && memcmp(list[i], p, n) == 0)
+      return i;
+  list[*len] = p;
+  lens[*len] = n;
+  return (*len)++;
+}
+
+/* t_glob_server: every key of the table is SET under a fresh prefix (the
+ * empty key, which no cache has, is a field of a hash: HSCAN MATCH); KEYS
+ * of the prefix (which has no glob characters) + a pattern is the
+ * server's answer for every key at once. The memory backend's matcher
+ * must give the same for every pattern x key, and the table's rows must
+ * say what the server says. */
+static void t_glob_server(void **state) {
+  (void)state;
+  roster_redis *cli = client();
+  size_t n = 0;
+  const cache_glob_case *t = cache_glob_cases(&n);
+  char hash[48], pre[64], hp[96], hk[96];
+  tu_unique_name(hash, sizeof hash, "glob");
+  snprintf(pre, sizeof pre, "%s:", hash); /* no glob characters in it */
+  const size_t pl = strlen(pre);
+  const char **keys = calloc(n, sizeof *keys), **pats = calloc(n, sizeof *pats);
+  size_t *klens = calloc(n, sizeof *klens), *plens = calloc(n, sizeof *plens);
+  size_t *row_k = calloc(n, sizeof *row_k), *row_p = calloc(n, sizeof *row_p);
+  size_t nk = 0, np = 0;
+  for (size_t i = 0; i < n; i++) {
+    row_p[i] = glob_unique(pats, plens, &np, t[i].pat, t[i].plen);
+    row_k[i] = t[i].klen ? glob_unique(keys, klens, &nk, t[i].key, t[i].klen)
+                         : SIZE_MAX;
+  }
+  /* server[p * (nk + 1) + k]: the server's answer; column nk: the empty
+   * key. */
+  unsigned char *server = calloc(np * (nk + 1), 1);
+  char *buf = malloc(pl + 65536 + 1);
+  assert_non_null(server);
+  assert_non_null(buf);
+  memcpy(buf, pre, pl);
+  for (size_t k = 0; k < nk; k++) {
+    memcpy(buf + pl, keys[k], klens[k]);
+    const char *argv[3] = {"SET", buf, "1"};
+    size_t lens[3] = {3, pl + klens[k], 1};
+    roster_redis_reply_free(rcmd(cli, 3, argv, lens));
+  }
+  {
+    const char *argv[4] = {"HSET", hash, "", "1"};
+    size_t lens[4] = {4, strlen(hash), 0, 1};
+    roster_redis_reply_free(rcmd(cli, 4, argv, lens));
+  }
+  int bad = 0;
+  for (size_t p = 0; p < np; p++) {
+    unsigned char *row = server + p * (nk + 1);
+    memcpy(buf + pl, pats[p], plens[p]);
+    const char *kargv[2] = {"KEYS", buf};
+    size_t klen2[2] = {4, pl + plens[p]};
+    roster_redis_reply *r = rcmd(cli, 2, kargv, klen2);
+    assert_int_equal(r->type, ROSTER_REDIS_ARRAY);
+    for (size_t e = 0; e < r->elements; e++) {
+      const roster_redis_reply *el = &r->element[e];
+      assert_true(el->len >= pl && memcmp(el->str, pre, pl) == 0);
+      size_t k = nk;
+      for (size_t j = 0; j < nk && k == nk; j++)
+        if (klens[j] == el->len - pl &&
+            memcmp(keys[j], el->str + pl, klens[j]) == 0)
+          k = j;
+      assert_true(k < nk); /* only keys this test made */
+      row[k] = 1;
+    }
+    roster_redis_reply_free(r);
+    /* The empty key. HSCAN does not filter at all for the pattern "*"
+     * (nor does SCAN), which stringmatchlen would answer 0 for "": that
+     * one answer is left to the table. */
+    const bool star = plens[p] == 1 && pats[p][0] == '*';
+    if (!star) {
+      const char *hargv[5] = {"HSCAN", hash, "0", "MATCH", pats[p]};
+      size_t hlens[5] = {5, strlen(hash), 1, 5, plens[p]};
+      r = rcmd(cli, 5, hargv, hlens);
+      assert_int_equal(r->type, ROSTER_REDIS_ARRAY);
+      assert_int_equal(r->elements, 2);
+      assert_string_equal(r->element[0].str, "0"); /* one round */
+      row[nk] = r->element[1].elements > 0;
+      roster_redis_reply_free(r);
+    }
+    for (size_t k = 0; k < nk + !star; k++) {
+      const char *key = k < nk ? keys[k] : "";
+      size_t kl = k < nk ? klens[k] : 0;
+      bool mine = roster__cache_match((const unsigned char *)pats[p], plens[p],
+                                      (const unsigned char *)key, kl);
+      if (mine != (row[k] != 0)) {
+        print_error("pattern '%s' key '%s': the server says %d, the memory "
+                    "backend %d\n",
+                    cache_glob_hex(hp, sizeof hp, pats[p], plens[p]),
+                    cache_glob_hex(hk, sizeof hk, key, kl), row[k], mine);
+        bad++;
+      }
+    }
+  }
+  /* The table says what the server says. */
+  for (size_t i = 0; i < n; i++) {
+    size_t k = row_k[i] == SIZE_MAX ? nk : row_k[i];
+    bool s = server[row_p[i] * (nk + 1) + k] != 0;
+    if (row_k[i] == SIZE_MAX && t[i].plen == 1 && t[i].pat[0] == '*')
+      continue; /* not asked (above) */
+    if (s != t[i].match) {
+      print_error("table row %zu, pattern '%s' key '%s': the table says %d, "
+                  "the server %d\n",
+                  i, cache_glob_hex(hp, sizeof hp, t[i].pat, t[i].plen),
+                  cache_glob_hex(hk, sizeof hk, t[i].key, t[i].klen),
+                  t[i].match, s);
+      bad++;
+    }
+  }
+  /* Clean up: the keys, then the hash. */
+  for (size_t k = 0; k < nk; k++) {
+    memcpy(buf + pl, keys[k], klens[k]);
+    const char *argv[2] = {"DEL", buf};
+    size_t lens[2] = {3, pl + klens[k]};
+    roster_redis_reply_free(rcmd(cli, 2, argv, lens));
+  }
+  assert_ok(roster_redis_call(cli, NULL, "DEL", hash, NULL));
+  free(buf);
+  free(server);
+  free(keys);
+  free(pats);
+  free(klens);
+  free(plens);
+  free(row_k);
+  free(row_p);
+  roster_redis_free(cli);
+  assert_int_equal(bad, 0);
+}
+
 int main(void) {
   if (roster_redis_init() != ROSTER_OK) {
     fprintf(stderr, "roster_redis_init: %s\n", roster_last_error());
@@ -388,7 +544,7 @@ int main(void) {
       cmocka_unit_test(t_stored_forms), cmocka_unit_test(t_prefixes),
       cmocka_unit_test(t_clear_many),   cmocka_unit_test(t_scripts),
       cmocka_unit_test(t_info),         cmocka_unit_test(t_declared),
-      cmocka_unit_test(t_no_scripts),
+      cmocka_unit_test(t_no_scripts),   cmocka_unit_test(t_glob_server),
   };
   for (size_t i = 0; i < sizeof own / sizeof own[0]; i++)
     t[n++] = own[i];

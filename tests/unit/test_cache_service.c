@@ -18,6 +18,7 @@
 #include "cache_suite.h"
 
 #include "cache/cache_impl.h"
+#include "cache_glob_cases.h"
 
 #include <jansson.h>
 #include <stdlib.h>
@@ -278,7 +279,7 @@ static bool m(const char *pat, const char *s) {
 
 static void test_glob(void **state) {
   (void)state;
-  assert_true(m("*", ""));
+  assert_false(m("*", "")); /* as stringmatchlen; no cache key is empty */
   assert_true(m("*", "anything"));
   assert_true(m("user:*", "user:"));
   assert_true(m("user:*", "user:42"));
@@ -316,6 +317,44 @@ static void test_glob(void **state) {
   assert_false(m(many, s));
 }
 
+/* test_glob_redis_table: the matcher gives Redis 7's answer for every
+ * hostile pattern/key pair of cache_glob_cases.c (signed ranges over high
+ * bytes, escapes, empty and unterminated classes, star runs, NUL bytes,
+ * the limit of 1000 runs of '*'). */
+static void test_glob_redis_table(void **state) {
+  (void)state;
+  size_t n = 0;
+  const cache_glob_case *t = cache_glob_cases(&n);
+  char hp[96], hk[96];
+  int bad = 0;
+  for (size_t i = 0; i < n; i++) {
+    bool got = roster__cache_match((const unsigned char *)t[i].pat, t[i].plen,
+                                   (const unsigned char *)t[i].key, t[i].klen);
+    if (got != t[i].match) {
+      print_error("row %zu: pattern '%s' key '%s': %d, Redis says %d\n", i,
+                  cache_glob_hex(hp, sizeof hp, t[i].pat, t[i].plen),
+                  cache_glob_hex(hk, sizeof hk, t[i].key, t[i].klen), got,
+                  t[i].match);
+      bad++;
+    }
+  }
+  assert_int_equal(bad, 0);
+  /* The table's shape, which the suite's clear_glob relies on: rows of
+   * one pattern are consecutive, and their keys differ. */
+  for (size_t i = 0; i < n; i++)
+    for (size_t j = i + 1; j < n; j++) {
+      bool same =
+          t[j].plen == t[i].plen && memcmp(t[j].pat, t[i].pat, t[i].plen) == 0;
+      if (!same)
+        continue;
+      for (size_t k = i + 1; k < j; k++) /* no other pattern in between */
+        assert_true(t[k].plen == t[i].plen &&
+                    memcmp(t[k].pat, t[i].pat, t[i].plen) == 0);
+      assert_false(t[j].klen == t[i].klen &&
+                   memcmp(t[j].key, t[i].key, t[i].klen) == 0);
+    }
+}
+
 int main(void) {
   shm_backend = roster__memory_backend;
   shm_backend.scheme = "shm";
@@ -330,6 +369,7 @@ int main(void) {
       cmocka_unit_test(test_provide_url),
       cmocka_unit_test(test_registered_instance),
       cmocka_unit_test(test_glob),
+      cmocka_unit_test(test_glob_redis_table),
   };
   size_t n = 0;
   for (size_t i = 0; i < sizeof own / sizeof own[0]; i++)
