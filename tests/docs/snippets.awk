@@ -30,8 +30,8 @@
 # includes once; any other block shows the includes it needs itself. Every line carries a #line directive, so a compiler
 # message names the page and line.
 
-function fail(msg) {
-  printf "%s:%d: %s\n", page, FNR, msg > "/dev/stderr"
+function fail(msg, line) {
+  printf "%s:%d: %s\n", page, line, msg > "/dev/stderr"
   failed = 1
   exit 2
 }
@@ -175,10 +175,11 @@ function block(    i, k, f, cls, tname, isprog, line, reason, s, code, newitem,
     sub(/^[ \t]*<!--[ \t]*snippet:[ \t]*/, "", s)
     sub(/[ \t]*-->[ \t]*$/, "", s)
     if (s !~ /^skip([ \t]|$)/)
-      fail("unknown marker '" marker "' (only <!-- snippet: skip REASON -->)")
+      fail("unknown marker '" marker "' (only <!-- snippet: skip REASON -->)",
+           markerline)
     reason = trim(substr(s, 5))
     if (reason == "")
-      fail("<!-- snippet: skip --> needs a reason")
+      fail("<!-- snippet: skip --> needs a reason", markerline)
     print "skip " line " " reason
     return
   }
@@ -329,6 +330,7 @@ BEGIN {
     }
     if (raw ~ /^[ \t]*<!--[ \t]*snippet:/) {
       marker = raw
+      markerline = FNR
       next
     }
     if (raw !~ /^[ \t]*$/)

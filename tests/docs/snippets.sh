@@ -59,7 +59,7 @@ fi
 rm -rf "$work"
 mkdir -p "$work" || exit 2
 awk -v page="$page" -v ctx="$ctx" -v out="$work" \
-  -f "$src/tests/docs/snippets.awk" "$src/$page" >"$work/blocks" || exit 2
+  -f "$(dirname "$0")/snippets.awk" "$src/$page" >"$work/blocks" || exit 2
 
 # missing_header ERRFILE: prints the header named by the compiler's "no
 # such file" error in ERRFILE and succeeds, if that is the only error and
