@@ -20,15 +20,21 @@
 #   - declarations with static, extern or typedef, struct/union/enum
 #     definitions, function definitions and macro calls without `;` at
 #     file scope;
-#   - a struct/union/enum definition of a roster_ name (a page restating
-#     a type of the headers) in a block scope of its own, where it may
-#     shadow the header's type: its syntax and field types are checked;
+#   - a typedef'd struct or union of a roster_ name (a page restating a
+#     type of the headers) under another name at file scope, followed by a
+#     static assertion that its size is the header's type's;
+#   - an enum of roster_ names, or another restated type, in a block scope
+#     of its own, where it may shadow the header's: its syntax and the
+#     types it names are checked;
 #   - everything else (statements, local declarations, prototypes, which
-#     must then agree with the headers) in the body of one function.
+#     must then agree with the headers) in the body of one function. A
+#     prototype's name is put in parentheses, so that a page may show a
+#     function-like macro (roster_db_query) as a prototype.
 # The #include lines of the page's earlier include blocks (blocks of
 # nothing but preprocessor lines) come first: a page shows its common
-# includes once; any other block shows the includes it needs itself. Every line carries a #line directive, so a compiler
-# message names the page and line.
+# includes once; any other block shows the includes it needs itself.
+# Every line carries a #line directive, so that a compiler message names
+# the page and line.
 
 function fail(msg, line) {
   printf "%s:%d: %s\n", page, line, msg > "/dev/stderr"
@@ -167,7 +173,7 @@ function emit(k, f,    i, s, first, pre) {
   }
 }
 
-function block(    i, k, f, cls, tname, isprog, line, reason, s, code, newitem,
+function block(    i, k, f, tname, isprog, line, reason, s, code, newitem,
                    ppcont, nitems, ctxline) {
   line = bstart - 1
   if (marker != "") {
@@ -183,7 +189,6 @@ function block(    i, k, f, cls, tname, isprog, line, reason, s, code, newitem,
     print "skip " line " " reason
     return
   }
-  nblock++
   f = out "/" pagestem "_" line ".c"
   isprog = 0
   for (i = 1; i <= n; i++)
@@ -305,7 +310,6 @@ BEGIN {
   infence = 0
   marker = ""
   ninc = 0
-  nblock = 0
 }
 
 {
