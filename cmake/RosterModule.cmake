@@ -1,5 +1,6 @@
 # roster_add_module(<name> SOURCES <files...> PKG <pkg-config modules...>
-#                   LIB <link names...> DESCRIPTION <text>)
+#                   LIB <link names...> [INSTALL <packages>]
+#                   DESCRIPTION <text>)
 #
 # Builds a module the way src/CMakeLists.txt builds the core: one object
 # library, compiled once, made into roster_<name> (shared, linking the
@@ -7,13 +8,19 @@
 # linking the static core); installs both into the rosterTargets export
 # set (so find_package(roster) gives roster::roster_<name>) and writes
 # roster_<name>.pc, which requires roster and names the foreign library
-# for static links. PKG is looked up with pkg-config and is required.
+# for static links. PKG is looked up with pkg-config and is required: when
+# it is missing, the configure stops naming it, the packages to install
+# (INSTALL, e.g. libpq-dev) and -DROSTER_WITH_<NAME>=OFF, the option that
+# builds without the module (cmake/RosterPkg.cmake).
 include_guard(GLOBAL)
+include(${CMAKE_CURRENT_LIST_DIR}/RosterPkg.cmake)
 
 function(roster_add_module name)
-  cmake_parse_arguments(M "" "DESCRIPTION" "SOURCES;PKG;LIB" ${ARGN})
+  cmake_parse_arguments(M "" "DESCRIPTION;INSTALL" "SOURCES;PKG;LIB" ${ARGN})
   string(TOUPPER "${name}" _up)
-  pkg_check_modules(ROSTER_${_up}_DEP REQUIRED ${M_PKG})
+  roster_pkg_require(ROSTER_${_up}_DEP ${M_PKG} OPTION ROSTER_WITH_${_up}
+                     FOR "roster_${name}, ${M_DESCRIPTION}"
+                     INSTALL "${M_INSTALL}")
   set(_obj roster_${name}_obj)
   add_library(${_obj} OBJECT ${M_SOURCES})
   set_target_properties(${_obj} PROPERTIES POSITION_INDEPENDENT_CODE ON

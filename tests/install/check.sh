@@ -4,6 +4,8 @@
 #   (a) pkg-config: shared (run with LD_LIBRARY_PATH) and static
 #       (pkg-config --static);
 #   (b) CMake: find_package(roster) and roster::roster / roster_static.
+# The consumer also stores a JSON value in a memory cache, calling jansson
+# itself, so roster's jansson dependency must reach it both ways.
 # SRC_DIR is tests/install (or the source root). Prints each step; exits
 # non-zero on the first failure. The prefix is removed on exit.
 set -euo pipefail
@@ -52,6 +54,11 @@ hv=$(awk '/#define ROSTER_VERSION_(MAJOR|MINOR|PATCH) /{v = v sep $3; sep = "."}
 pv=$(pkg-config --modversion roster)
 echo "roster.pc version $pv, installed header $hv"
 [[ $pv == "$hv" ]] || { echo "check.sh: roster.pc and version.h disagree" >&2; exit 1; }
+# roster's JSON calls take and return jansson trees, which a consumer
+# builds and frees with jansson: roster.pc requires it publicly.
+if ! pkg-config --print-requires roster | grep -q '^jansson'; then
+  echo "check.sh: roster.pc does not require jansson (Requires:)" >&2; exit 1
+fi
 case " $cflags " in
   *" -I$prefix/"* | *" -I${pcdir}/"*) ;;
   *) echo "check.sh: --cflags does not point into $prefix" >&2; exit 1 ;;
