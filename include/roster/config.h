@@ -321,9 +321,12 @@ enum {
 
 /* roster_config_dump puts the merged tree (of a view: its subtree) as JSON
  * in *out, freed with roster_mem_free. Secrets are redacted: every value
- * under a key that looks like a secret (roster_url_secret_key: password,
- * secret, token, key, ...) becomes "***", and the password in any URL
- * (roster_url_redact). With ROSTER_CONFIG_DUMP_PROVENANCE the document is
+ * under a key that looks like a secret, whole or in any segment
+ * (roster_url_secret_key: password, secret, token, key, ...), becomes
+ * "***", and so does the password in any URL (roster_url_redact); a value
+ * longer than ROSTER_URL_MAX holding an '@' or a '?' becomes "***" whole.
+ * The text is valid JSON whatever the keys hold (bytes that are not UTF-8
+ * become U+FFFD). With ROSTER_CONFIG_DUMP_PROVENANCE the document is
  * {"config": tree, "provenance": {"a.b": "file:1:2", ...}} with one entry
  * per leaf. Non-finite numbers are written as the strings "inf", "-inf",
  * "nan". */

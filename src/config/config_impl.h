@@ -141,8 +141,13 @@ void cfg_text(const cfg_node *n, cfg_buf *out);
 /* cfg_where writes n's provenance into buf. */
 const char *cfg_where(const cfg_node *n, char *buf, size_t cap);
 /* cfg_describe writes "a string (\"abc\")", "an integer (8080)" ... into
- * buf; secret hides the value. */
+ * buf; secret hides the value, and a URL's secrets are always hidden. */
 const char *cfg_describe(const cfg_node *n, bool secret, char *buf, size_t cap);
+/* cfg_redact appends s (len bytes, NUL-terminated after them) to out with
+ * the secrets of any URL in it replaced by "***" (roster_url_redact);
+ * text the redactor cannot take whole (longer than ROSTER_URL_MAX, or
+ * holding a NUL) that has an '@' or a '?' becomes "***". */
+void cfg_redact(const char *s, size_t len, cfg_buf *out);
 /* cfg_equal: same kind class and same text. */
 bool cfg_equal(const cfg_node *a, const cfg_node *b);
 
@@ -151,7 +156,8 @@ bool cfg_equal(const cfg_node *a, const cfg_node *b);
  * ROSTER_CONFIG_KEY_MAX bytes, no empty segment; "" only if allow_empty.
  * Sets the detail naming what (e.g. "key"). */
 int cfg_key_check(const char *what, const char *key, bool allow_empty);
-/* cfg_key_secret: some segment of key looks like a secret. */
+/* cfg_key_secret: key (len bytes, any length), or some segment of it,
+ * looks like a secret (roster_url_secret_key). True on OOM. */
 bool cfg_key_secret(const char *key, size_t len);
 /* cfg_key_join writes prefix.key (either may be empty) into buf. */
 const char *cfg_key_join(char *buf, size_t cap, const char *prefix,

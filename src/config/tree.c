@@ -407,20 +407,25 @@ int cfg_key_check(const char *what, const char *key, bool allow_empty) {
 }
 
 bool cfg_key_secret(const char *key, size_t len) {
-  size_t i = 0;
-  while (i < len) {
-    size_t j = i;
-    while (j < len && key[j] != '.')
-      j++;
-    char seg[256];
-    size_t n = j - i < sizeof seg - 1 ? j - i : sizeof seg - 1;
-    memcpy(seg, key + i, n);
-    seg[n] = '\0';
-    if (roster_url_secret_key(seg))
-      return true;
-    i = j + 1;
-  }
-  return false;
+  /* roster_url_secret_key reads a NUL-terminated name: give it a copy of
+   * the whole key, then of each segment, however long they are (a word
+   * near the end of a long segment counts). A NUL inside the key would
+   * hide what follows it, so each NUL-separated piece is tested too. */
+  char stack[256];
+  char *buf = len < sizeof stack ? stack : roster__malloc(len + 1);
+  if (!buf)
+    return true; /* when in doubt, redact */
+  memcpy(buf, key, len);
+  buf[len] = '\0';
+  bool secret = roster_url_secret_key(buf);
+  for (size_t i = 0; i < len; i++)
+    if (buf[i] == '.')
+      buf[i] = '\0';
+  for (size_t i = 0; i <= len && !secret; i += strlen(buf + i) + 1)
+    secret = roster_url_secret_key(buf + i);
+  if (buf != stack)
+    roster__free(buf);
+  return secret;
 }
 
 const char *cfg_key_join(char *buf, size_t cap, const char *prefix,
