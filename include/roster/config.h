@@ -55,7 +55,9 @@ extern "C" {
 
 /* ROSTER_CONFIG_KEY_MAX is the longest dotted key, in bytes. */
 #define ROSTER_CONFIG_KEY_MAX 1024
-/* ROSTER_CONFIG_FILE_MAX is the largest config file read, in bytes. */
+/* ROSTER_CONFIG_FILE_MAX is the largest config (or .env) file read, in
+ * bytes, and the largest text roster_config_parse takes. Only regular
+ * files are read: a FIFO or a device is refused, since it may never end. */
 #define ROSTER_CONFIG_FILE_MAX (16 * 1024 * 1024)
 /* ROSTER_CONFIG_DEPTH_MAX is the deepest nesting any document may have. */
 #define ROSTER_CONFIG_DEPTH_MAX 64
@@ -147,7 +149,8 @@ ROSTER_EXTERN void roster_config_free(roster_config *cfg);
 /* roster_config_load reads every source, expands ${}, merges, validates
  * and publishes the new tree atomically. On failure nothing changes (the
  * tree in use, if any, stays) and the result is the first problem's code:
- * ROSTER_EIO (a file cannot be read), ROSTER_EPARSE (a syntax error,
+ * ROSTER_EIO (a file cannot be read, is not a regular file, or is larger
+ * than ROSTER_CONFIG_FILE_MAX), ROSTER_EPARSE (a syntax error,
  * "file:line:column: message"), ROSTER_ENOENT (${VAR} unset, no default),
  * ROSTER_ECONSTRAINT (the schema), ROSTER_EINVAL (a bad environment
  * variable name or override key). The detail holds every problem, one per

@@ -365,7 +365,10 @@ int cfg_walk(const cfg_node *n, cfg_buf *key, cfg_leaf_fn fn, void *arg);
 
 /* ---- file reading (load.c) ---- */
 /* cfg_read_file reads path into a roster__malloc'd buffer (NUL-terminated).
- * ROSTER_ENOENT if missing, ROSTER_EIO otherwise, with msg filled. */
+ * Only a regular file (or a symbolic link to one) of at most
+ * ROSTER_CONFIG_FILE_MAX bytes is read: a FIFO, a device, a socket or a
+ * directory is refused without blocking. ROSTER_ENOENT if missing,
+ * ROSTER_EIO otherwise, with msg filled. */
 int cfg_read_file(const char *path, char **out, size_t *len, char *msg,
                   size_t cap);
 /* cfg_format_of: "json", "yaml", "toml", "env" from a name's extension, or

@@ -26,7 +26,10 @@ int cfg_read_file(const char *path, char **out, size_t *len, char *msg,
   *out = NULL;
   *len = 0;
   char eb[128];
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  /* O_NONBLOCK: opening a FIFO for reading would wait for a writer (and
+   * reading it, for data), so the open must not block before fstat can
+   * tell what the path is; it changes nothing for a regular file */
+  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
   if (fd < 0) {
     int e = errno;
     snprintf(msg, cap, "cannot open config file '%s': %s", path,
@@ -34,12 +37,30 @@ int cfg_read_file(const char *path, char **out, size_t *len, char *msg,
     return e == ENOENT ? ROSTER_ENOENT : ROSTER_EIO;
   }
   struct stat st;
-  if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+  if (fstat(fd, &st) != 0) {
+    snprintf(msg, cap, "cannot read config file '%s': %s", path,
+             strerror_r(errno, eb, sizeof eb));
     close(fd);
-    snprintf(msg, cap, "config file '%s' is a directory", path);
     return ROSTER_EIO;
   }
-  size_t n = 0, bcap = 4096;
+  if (!S_ISREG(st.st_mode)) {
+    close(fd);
+    snprintf(msg, cap, "config file '%s' is %s", path,
+             S_ISDIR(st.st_mode)    ? "a directory"
+             : S_ISFIFO(st.st_mode) ? "not a regular file (a FIFO)"
+             : S_ISCHR(st.st_mode)  ? "not a regular file (a device)"
+             : S_ISSOCK(st.st_mode) ? "not a regular file (a socket)"
+                                    : "not a regular file");
+    return ROSTER_EIO;
+  }
+  if (st.st_size > ROSTER_CONFIG_FILE_MAX) {
+    close(fd);
+    snprintf(msg, cap, "config file '%s' is larger than %d bytes", path,
+             ROSTER_CONFIG_FILE_MAX);
+    return ROSTER_EIO;
+  }
+  /* room for the whole file and one byte more, to see it grow */
+  size_t n = 0, bcap = st.st_size > 0 ? (size_t)st.st_size + 1 : 4096;
   char *buf = roster__malloc(bcap + 1);
   int rc = buf ? ROSTER_OK : ROSTER_ENOMEM;
   while (rc == ROSTER_OK) {

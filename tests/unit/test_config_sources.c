@@ -7,6 +7,8 @@
  */
 #include "config_testutil.h"
 
+#include <sys/stat.h>
+
 /* ct_layers writes two files in three formats and returns them in files.
  * Each key says which layers set it: key "d" only the defaults, "d1" the
  * defaults and file 1, and so on; its value names the top layer. */
@@ -291,6 +293,61 @@ static void test_process_environment(void **state) {
   roster_config_free(c);
 }
 
+static void test_special_files(void **state) {
+  (void)state;
+  /* a FIFO (or any file that is not a regular file) is refused at once,
+   * naming the path; without that the load waits for a writer forever.
+   * SIGALRM ends the test if a regression blocks. */
+  alarm(30);
+  char fifo[512], fifo_env[512], link[512], big[512];
+  ct_path(fifo, sizeof fifo, "fifo.yaml");
+  ct_path(fifo_env, sizeof fifo_env, "fifo.env");
+  ct_path(link, sizeof link, "link.yaml");
+  assert_int_equal(mkfifo(fifo, 0600), 0);
+  assert_int_equal(mkfifo(fifo_env, 0600), 0);
+  assert_int_equal(symlink(fifo, link), 0);
+  const char *files[][2] = {{fifo, NULL}, {link, NULL}};
+  for (size_t i = 0; i < 2; i++) {
+    roster_config *c =
+        roster_config_new(&(roster_config_options){.files = files[i]});
+    assert_non_null(c);
+    assert_rc(roster_config_load(c), ROSTER_EIO);
+    char want[600];
+    snprintf(want, sizeof want, "config file '%s' is not a regular file",
+             files[i][0]);
+    assert_contains(roster_last_error(), want);
+    roster_config_free(c);
+  }
+  /* missing_ok skips only what is missing */
+  roster_config *c = roster_config_new(
+      &(roster_config_options){.files = files[0], .missing_ok = true});
+  assert_rc(roster_config_load(c), ROSTER_EIO);
+  roster_config_free(c);
+  /* the .env file, and a character device */
+  const char *envs[] = {fifo_env, "/dev/zero"};
+  for (size_t i = 0; i < 2; i++) {
+    c = roster_config_new(&(roster_config_options){.env_file = envs[i]});
+    assert_rc(roster_config_load(c), ROSTER_EIO);
+    char want[600];
+    snprintf(want, sizeof want, "'%s' is not a regular file", envs[i]);
+    assert_contains(roster_last_error(), want);
+    roster_config_free(c);
+  }
+  /* a file larger than ROSTER_CONFIG_FILE_MAX is refused before it is
+   * read (a sparse file: no disk used) */
+  ct_path(big, sizeof big, "big.json");
+  FILE *f = fopen(big, "w");
+  assert_non_null(f);
+  assert_int_equal(ftruncate(fileno(f), ROSTER_CONFIG_FILE_MAX + 1), 0);
+  fclose(f);
+  c = roster_config_new(
+      &(roster_config_options){.files = (const char *[]){big, NULL}});
+  assert_rc(roster_config_load(c), ROSTER_EIO);
+  assert_contains(roster_last_error(), "is larger than 16777216 bytes");
+  roster_config_free(c);
+  alarm(0);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_precedence),
@@ -300,6 +357,7 @@ int main(void) {
       cmocka_unit_test(test_every_problem),
       cmocka_unit_test(test_long_detail),
       cmocka_unit_test(test_process_environment),
+      cmocka_unit_test(test_special_files),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
