@@ -59,7 +59,9 @@ extern "C" {
  * bytes, and the largest text roster_config_parse takes. Only regular
  * files are read: a FIFO or a device is refused, since it may never end. */
 #define ROSTER_CONFIG_FILE_MAX (16 * 1024 * 1024)
-/* ROSTER_CONFIG_DEPTH_MAX is the deepest nesting any document may have. */
+/* ROSTER_CONFIG_DEPTH_MAX is the deepest nesting any document may have,
+ * and the most parts a key from any other source may have (an environment
+ * or .env variable, an override, a schema field). */
 #define ROSTER_CONFIG_DEPTH_MAX 64
 /* ROSTER_CONFIG_NODES_MAX is the most values one document may hold,
  * counting each copy a YAML alias makes (alias bombs stop here). */
@@ -135,7 +137,8 @@ typedef struct roster_config_options {
  * reads nothing yet: call roster_config_load. Returns NULL with
  * ROSTER_EINVAL for a bad option (an empty path, a file of unknown format,
  * a prefix that is not letters, digits and '_', an override without '=',
- * a schema field without a valid key or with a bad default), or
+ * an override or schema key of more than ROSTER_CONFIG_DEPTH_MAX parts, a
+ * schema field without a valid key or with a bad default), or
  * ROSTER_ENOMEM; the detail says which. The caller owns the config. */
 ROSTER_EXTERN roster_config *
 roster_config_new(const roster_config_options *opts);
@@ -152,8 +155,9 @@ ROSTER_EXTERN void roster_config_free(roster_config *cfg);
  * ROSTER_EIO (a file cannot be read, is not a regular file, or is larger
  * than ROSTER_CONFIG_FILE_MAX), ROSTER_EPARSE (a syntax error,
  * "file:line:column: message"), ROSTER_ENOENT (${VAR} unset, no default),
- * ROSTER_ECONSTRAINT (the schema), ROSTER_EINVAL (a bad environment
- * variable name or override key). The detail holds every problem, one per
+ * ROSTER_ECONSTRAINT (the schema), ROSTER_EINVAL (an environment or .env
+ * variable name that makes a bad key: an empty part, or more than
+ * ROSTER_CONFIG_DEPTH_MAX parts). The detail holds every problem, one per
  * "; " (shortened past ~1000 bytes; roster_config_errors has them all).
  * After a successful swap, change callbacks run on this thread. ROSTER_EBUSY
  * when called from one of cfg's own callbacks. Must not be called inside

@@ -272,6 +272,8 @@ static int check_opts(const roster_config_options *o) {
     memcpy(key, ov, kl);
     key[kl] = '\0';
     int rc = cfg_key_check("override key", key, false);
+    if (rc == ROSTER_OK)
+      rc = cfg_key_depth_check("override key", key);
     if (rc)
       return rc;
   }

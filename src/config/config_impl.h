@@ -156,6 +156,13 @@ bool cfg_equal(const cfg_node *a, const cfg_node *b);
  * ROSTER_CONFIG_KEY_MAX bytes, no empty segment; "" only if allow_empty.
  * Sets the detail naming what (e.g. "key"). */
 int cfg_key_check(const char *what, const char *key, bool allow_empty);
+/* cfg_key_parts: the number of dotted segments of key (len bytes); *empty
+ * says whether one of them is empty. */
+size_t cfg_key_parts(const char *key, size_t len, bool *empty);
+/* cfg_key_depth_check refuses (ROSTER_EINVAL, naming what and the key) a
+ * key a source sets with more than ROSTER_CONFIG_DEPTH_MAX segments: no
+ * document may nest deeper, and no other source either. */
+int cfg_key_depth_check(const char *what, const char *key);
 /* cfg_key_secret: key (len bytes, any length), or some segment of it,
  * looks like a secret (roster_url_secret_key). True on OOM. */
 bool cfg_key_secret(const char *key, size_t len);

@@ -10,6 +10,8 @@
 
 int cfg_field_check(const roster_config_field *f) {
   int rc = cfg_key_check("schema key", f->key, false);
+  if (rc == ROSTER_OK)
+    rc = cfg_key_depth_check("schema key", f->key);
   if (rc)
     return rc;
   if ((unsigned)f->type > ROSTER_CONFIG_OBJECT)

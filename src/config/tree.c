@@ -406,6 +406,29 @@ int cfg_key_check(const char *what, const char *key, bool allow_empty) {
   return ROSTER_OK;
 }
 
+size_t cfg_key_parts(const char *key, size_t len, bool *empty) {
+  size_t parts = 1;
+  *empty = len == 0 || key[0] == '.' || key[len - 1] == '.';
+  for (size_t i = 0; i < len; i++)
+    if (key[i] == '.') {
+      parts++;
+      if (i + 1 < len && key[i + 1] == '.')
+        *empty = true;
+    }
+  return parts;
+}
+
+int cfg_key_depth_check(const char *what, const char *key) {
+  bool empty;
+  size_t parts = cfg_key_parts(key, strlen(key), &empty);
+  if (parts <= ROSTER_CONFIG_DEPTH_MAX)
+    return ROSTER_OK;
+  return roster__err(ROSTER_EINVAL,
+                     "config %s '%.60s...' has %zu parts, more than %d "
+                     "(ROSTER_CONFIG_DEPTH_MAX)",
+                     what, key, parts, ROSTER_CONFIG_DEPTH_MAX);
+}
+
 bool cfg_key_secret(const char *key, size_t len) {
   /* roster_url_secret_key reads a NUL-terminated name: give it a copy of
    * the whole key, then of each segment, however long they are (a word
