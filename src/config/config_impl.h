@@ -166,7 +166,14 @@ int cfg_key_depth_check(const char *what, const char *key);
 /* cfg_key_secret: key (len bytes, any length), or some segment of it,
  * looks like a secret (roster_url_secret_key). True on OOM. */
 bool cfg_key_secret(const char *key, size_t len);
-/* cfg_key_join writes prefix.key (either may be empty) into buf. */
+/* cfg_path_secret: cfg_key_secret of prefix.key (prefix may be NULL or
+ * empty; key is klen bytes), however long the two are. */
+bool cfg_path_secret(const char *prefix, const char *key, size_t klen);
+/* cfg_key_join_new: prefix.key (either may be empty or NULL), allocated
+ * with roster__malloc; NULL on OOM. */
+char *cfg_key_join_new(const char *prefix, const char *key);
+/* cfg_key_join writes prefix.key (either may be empty) into buf, cut to
+ * fit: for messages only. */
 const char *cfg_key_join(char *buf, size_t cap, const char *prefix,
                          const char *key);
 

@@ -451,6 +451,38 @@ bool cfg_key_secret(const char *key, size_t len) {
   return secret;
 }
 
+bool cfg_path_secret(const char *prefix, const char *key, size_t klen) {
+  size_t pl = prefix ? strlen(prefix) : 0;
+  if (!pl)
+    return cfg_key_secret(key, klen);
+  if (!klen)
+    return cfg_key_secret(prefix, pl);
+  cfg_buf b = {0};
+  cfg_buf_add(&b, prefix, pl);
+  cfg_buf_addc(&b, '.');
+  cfg_buf_add(&b, key, klen);
+  bool secret = b.oom || cfg_key_secret(b.p, b.n);
+  cfg_buf_free(&b);
+  return secret;
+}
+
+char *cfg_key_join_new(const char *prefix, const char *key) {
+  cfg_buf b = {0};
+  if (prefix && *prefix) {
+    cfg_buf_adds(&b, prefix);
+    if (key && *key)
+      cfg_buf_addc(&b, '.');
+  }
+  cfg_buf_adds(&b, key ? key : "");
+  if (b.oom) {
+    cfg_buf_free(&b);
+    return NULL;
+  }
+  if (!b.p)
+    return roster__strndup("", 0);
+  return b.p;
+}
+
 const char *cfg_key_join(char *buf, size_t cap, const char *prefix,
                          const char *key) {
   if (prefix && *prefix && key && *key)

@@ -239,6 +239,53 @@ static void test_long_secret_keys_foreach(void **state) {
   roster_config_free(c);
 }
 
+static void test_secret_keys_past_key_max(void **state) {
+  (void)state;
+  /* a document's keys may be longer than a getter's: the full key still
+   * decides, in foreach and in views of views */
+  size_t n = 2100;
+  char *doc = malloc(3 * 1100 + n + 200);
+  assert_non_null(doc);
+  char *a = malloc(1001), *b = malloc(1001), *x = malloc(n + 1);
+  assert_true(a && b && x);
+  memset(a, 'a', 1000);
+  a[1000] = '\0';
+  memset(b, 'b', 1000);
+  b[1000] = '\0';
+  memset(x, 'x', n);
+  x[n] = '\0';
+  sprintf(doc,
+          "{\"%s_password\": \"hunter2\", \"%s\": {\"%s\": "
+          "{\"ccc_token\": {\"v\": \"t0k3n\"}}}}",
+          x, a, b);
+  roster_config *v;
+  assert_ok(roster_config_parse(doc, strlen(doc), "json", "j.json", &v));
+  int secrets = 0;
+  assert_ok(roster_config_foreach(v, NULL, count_secret, &secrets));
+  assert_int_equal(secrets, 2);
+  roster_config *va, *vb, *vc;
+  assert_ok(roster_config_sub(v, a, &va));
+  assert_ok(roster_config_sub(va, b, &vb));
+  assert_ok(roster_config_sub(vb, "ccc_token", &vc));
+  char *d = dump_json(vc, 0);
+  assert_string_equal(d, "{\"v\":\"***\"}");
+  roster_mem_free(d);
+  secrets = 0;
+  assert_ok(roster_config_foreach(vc, NULL, count_secret, &secrets));
+  assert_int_equal(secrets, 1);
+  int64_t i;
+  assert_rc(roster_config_int(vc, "v", 0, &i), ROSTER_ETYPE);
+  assert_null(strstr(roster_last_error(), "t0k3n"));
+  roster_config_release(vc);
+  roster_config_release(vb);
+  roster_config_release(va);
+  roster_config_release(v);
+  free(a);
+  free(b);
+  free(x);
+  free(doc);
+}
+
 static void test_long_url_values(void **state) {
   (void)state;
   /* a URL too long for the redactor's usual size is still redacted */
@@ -285,6 +332,13 @@ static void test_urls_in_errors(void **state) {
   assert_rc(roster_config_provide_services(r, v), ROSTER_ETYPE);
   assert_null(strstr(roster_last_error(), "s3cr3tpw"));
   assert_contains(roster_last_error(), "u:***@h");
+  roster_config_release(v);
+  /* an entry whose name looks like a secret: its url is not quoted */
+  const char *svc = "services: {api_token: {url: 987654}}\n";
+  assert_ok(roster_config_parse(svc, strlen(svc), "yaml", "s.yaml", &v));
+  assert_rc(roster_config_provide_services(r, v), ROSTER_EINVAL);
+  assert_null(strstr(roster_last_error(), "987654"));
+  assert_contains(roster_last_error(), "(secret)");
   roster_free(r);
   roster_config_release(v);
 
@@ -365,6 +419,7 @@ int main(void) {
       cmocka_unit_test(test_environment_secrets),
       cmocka_unit_test(test_long_secret_keys),
       cmocka_unit_test(test_long_secret_keys_foreach),
+      cmocka_unit_test(test_secret_keys_past_key_max),
       cmocka_unit_test(test_long_url_values),
       cmocka_unit_test(test_urls_in_errors),
       cmocka_unit_test(test_hostile_keys),
