@@ -111,6 +111,21 @@ run(check_parse RC 1
 run(check_required RC 1
   ARGS check --file override.toml --schema schema.yaml
   ERR "name: required, but not set")
+run(check_long_default RC 0
+  ARGS check --file app.yaml --schema long_default.yaml
+  OUT "ok: the configuration is valid")
+
+# a FIFO is refused at once, never waited on (TIMEOUT would end a wait)
+set(fifo "${CMAKE_CURRENT_BINARY_DIR}/config_cli_fifo.yaml")
+file(REMOVE "${fifo}")
+execute_process(COMMAND mkfifo "${fifo}" RESULT_VARIABLE mkfifo_rc)
+if(NOT mkfifo_rc EQUAL 0)
+  message(FATAL_ERROR "mkfifo ${fifo} failed")
+endif()
+run(dump_fifo RC 1
+  ARGS dump --file "${fifo}"
+  ERR "config file '${fifo}' is not a regular file (a FIFO)")
+file(REMOVE "${fifo}")
 
 # bad usage
 run(usage_none RC 2 ERR "usage: roster config dump")

@@ -55,9 +55,13 @@ extern "C" {
 
 /* ROSTER_CONFIG_KEY_MAX is the longest dotted key, in bytes. */
 #define ROSTER_CONFIG_KEY_MAX 1024
-/* ROSTER_CONFIG_FILE_MAX is the largest config file read, in bytes. */
+/* ROSTER_CONFIG_FILE_MAX is the largest config (or .env) file read, in
+ * bytes, and the largest text roster_config_parse takes. Only regular
+ * files are read: a FIFO or a device is refused, since it may never end. */
 #define ROSTER_CONFIG_FILE_MAX (16 * 1024 * 1024)
-/* ROSTER_CONFIG_DEPTH_MAX is the deepest nesting any document may have. */
+/* ROSTER_CONFIG_DEPTH_MAX is the deepest nesting any document may have,
+ * and the most parts a key from any other source may have (an environment
+ * or .env variable, an override, a schema field). */
 #define ROSTER_CONFIG_DEPTH_MAX 64
 /* ROSTER_CONFIG_NODES_MAX is the most values one document may hold,
  * counting each copy a YAML alias makes (alias bombs stop here). */
@@ -133,7 +137,8 @@ typedef struct roster_config_options {
  * reads nothing yet: call roster_config_load. Returns NULL with
  * ROSTER_EINVAL for a bad option (an empty path, a file of unknown format,
  * a prefix that is not letters, digits and '_', an override without '=',
- * a schema field without a valid key or with a bad default), or
+ * an override or schema key of more than ROSTER_CONFIG_DEPTH_MAX parts, a
+ * schema field without a valid key or with a bad default), or
  * ROSTER_ENOMEM; the detail says which. The caller owns the config. */
 ROSTER_EXTERN roster_config *
 roster_config_new(const roster_config_options *opts);
@@ -147,10 +152,12 @@ ROSTER_EXTERN void roster_config_free(roster_config *cfg);
 /* roster_config_load reads every source, expands ${}, merges, validates
  * and publishes the new tree atomically. On failure nothing changes (the
  * tree in use, if any, stays) and the result is the first problem's code:
- * ROSTER_EIO (a file cannot be read), ROSTER_EPARSE (a syntax error,
+ * ROSTER_EIO (a file cannot be read, is not a regular file, or is larger
+ * than ROSTER_CONFIG_FILE_MAX), ROSTER_EPARSE (a syntax error,
  * "file:line:column: message"), ROSTER_ENOENT (${VAR} unset, no default),
- * ROSTER_ECONSTRAINT (the schema), ROSTER_EINVAL (a bad environment
- * variable name or override key). The detail holds every problem, one per
+ * ROSTER_ECONSTRAINT (the schema), ROSTER_EINVAL (an environment or .env
+ * variable name that makes a bad key: an empty part, or more than
+ * ROSTER_CONFIG_DEPTH_MAX parts). The detail holds every problem, one per
  * "; " (shortened past ~1000 bytes; roster_config_errors has them all).
  * After a successful swap, change callbacks run on this thread. ROSTER_EBUSY
  * when called from one of cfg's own callbacks. Must not be called inside
@@ -321,9 +328,12 @@ enum {
 
 /* roster_config_dump puts the merged tree (of a view: its subtree) as JSON
  * in *out, freed with roster_mem_free. Secrets are redacted: every value
- * under a key that looks like a secret (roster_url_secret_key: password,
- * secret, token, key, ...) becomes "***", and the password in any URL
- * (roster_url_redact). With ROSTER_CONFIG_DUMP_PROVENANCE the document is
+ * under a key that looks like a secret, whole or in any segment
+ * (roster_url_secret_key: password, secret, token, key, ...), becomes
+ * "***", and so does the password in any URL (roster_url_redact); a value
+ * longer than ROSTER_URL_MAX holding an '@' or a '?' becomes "***" whole.
+ * The text is valid JSON whatever the keys hold (bytes that are not UTF-8
+ * become U+FFFD). With ROSTER_CONFIG_DUMP_PROVENANCE the document is
  * {"config": tree, "provenance": {"a.b": "file:1:2", ...}} with one entry
  * per leaf. Non-finite numbers are written as the strings "inf", "-inf",
  * "nan". */

@@ -119,10 +119,13 @@ int roster_config_sub(const roster_config *cfg, const char *key,
   cfg_pin p;
   if ((rc = cfg_pin_take(cfg, &p)))
     return rc;
-  char full[ROSTER_CONFIG_KEY_MAX * 2 + 2];
-  cfg_key_join(full, sizeof full, p.prefix, key);
+  /* the view's prefix is the whole key, however deep the views go: it
+   * decides what a dump of the view redacts */
+  char *full = cfg_key_join_new(p.prefix, key);
   const cfg_node *n = cfg_lookup(p.root, key);
-  if (!n || n->kind == CFG_NULL) {
+  if (!full) {
+    rc = roster__err(ROSTER_ENOMEM, "out of memory");
+  } else if (!n || n->kind == CFG_NULL) {
     rc = roster__err(ROSTER_ENOENT, "config key '%s' is not set", full);
   } else if (n->kind != CFG_OBJ && n->kind != CFG_ARR) {
     char what[128], where[512];
@@ -137,6 +140,7 @@ int roster_config_sub(const roster_config *cfg, const char *key,
     rc = roster__err(ROSTER_ENOMEM, "out of memory");
   }
   cfg_pin_drop(&p);
+  roster__free(full);
   return rc;
 }
 
@@ -272,6 +276,8 @@ static int check_opts(const roster_config_options *o) {
     memcpy(key, ov, kl);
     key[kl] = '\0';
     int rc = cfg_key_check("override key", key, false);
+    if (rc == ROSTER_OK)
+      rc = cfg_key_depth_check("override key", key);
     if (rc)
       return rc;
   }

@@ -141,8 +141,13 @@ void cfg_text(const cfg_node *n, cfg_buf *out);
 /* cfg_where writes n's provenance into buf. */
 const char *cfg_where(const cfg_node *n, char *buf, size_t cap);
 /* cfg_describe writes "a string (\"abc\")", "an integer (8080)" ... into
- * buf; secret hides the value. */
+ * buf; secret hides the value, and a URL's secrets are always hidden. */
 const char *cfg_describe(const cfg_node *n, bool secret, char *buf, size_t cap);
+/* cfg_redact appends s (len bytes, NUL-terminated after them) to out with
+ * the secrets of any URL in it replaced by "***" (roster_url_redact);
+ * text the redactor cannot take whole (longer than ROSTER_URL_MAX, or
+ * holding a NUL) that has an '@' or a '?' becomes "***". */
+void cfg_redact(const char *s, size_t len, cfg_buf *out);
 /* cfg_equal: same kind class and same text. */
 bool cfg_equal(const cfg_node *a, const cfg_node *b);
 
@@ -151,9 +156,24 @@ bool cfg_equal(const cfg_node *a, const cfg_node *b);
  * ROSTER_CONFIG_KEY_MAX bytes, no empty segment; "" only if allow_empty.
  * Sets the detail naming what (e.g. "key"). */
 int cfg_key_check(const char *what, const char *key, bool allow_empty);
-/* cfg_key_secret: some segment of key looks like a secret. */
+/* cfg_key_parts: the number of dotted segments of key (len bytes); *empty
+ * says whether one of them is empty. */
+size_t cfg_key_parts(const char *key, size_t len, bool *empty);
+/* cfg_key_depth_check refuses (ROSTER_EINVAL, naming what and the key) a
+ * key a source sets with more than ROSTER_CONFIG_DEPTH_MAX segments: no
+ * document may nest deeper, and no other source either. */
+int cfg_key_depth_check(const char *what, const char *key);
+/* cfg_key_secret: key (len bytes, any length), or some segment of it,
+ * looks like a secret (roster_url_secret_key). True on OOM. */
 bool cfg_key_secret(const char *key, size_t len);
-/* cfg_key_join writes prefix.key (either may be empty) into buf. */
+/* cfg_path_secret: cfg_key_secret of prefix.key (prefix may be NULL or
+ * empty; key is klen bytes), however long the two are. */
+bool cfg_path_secret(const char *prefix, const char *key, size_t klen);
+/* cfg_key_join_new: prefix.key (either may be empty or NULL), allocated
+ * with roster__malloc; NULL on OOM. */
+char *cfg_key_join_new(const char *prefix, const char *key);
+/* cfg_key_join writes prefix.key (either may be empty) into buf, cut to
+ * fit: for messages only. */
 const char *cfg_key_join(char *buf, size_t cap, const char *prefix,
                          const char *key);
 
@@ -359,7 +379,10 @@ int cfg_walk(const cfg_node *n, cfg_buf *key, cfg_leaf_fn fn, void *arg);
 
 /* ---- file reading (load.c) ---- */
 /* cfg_read_file reads path into a roster__malloc'd buffer (NUL-terminated).
- * ROSTER_ENOENT if missing, ROSTER_EIO otherwise, with msg filled. */
+ * Only a regular file (or a symbolic link to one) of at most
+ * ROSTER_CONFIG_FILE_MAX bytes is read: a FIFO, a device, a socket or a
+ * directory is refused without blocking. ROSTER_ENOENT if missing,
+ * ROSTER_EIO otherwise, with msg filled. */
 int cfg_read_file(const char *path, char **out, size_t *len, char *msg,
                   size_t cap);
 /* cfg_format_of: "json", "yaml", "toml", "env" from a name's extension, or

@@ -4,7 +4,9 @@
  * roster/url.h so that a config and a URL agree on what a secret is: a
  * value under a key roster_url_secret_key accepts (on any segment of its
  * path) becomes "***", and a URL's password becomes "***" wherever the URL
- * appears.
+ * appears (cfg_redact: text too long to redact that could hold one
+ * becomes "***"). Keys and file names that are not UTF-8 are written with
+ * U+FFFD, so the dump is always valid JSON.
  */
 #include "config_impl.h"
 
@@ -55,12 +57,13 @@ static json_t *utf8_json(const char *s, size_t len) {
 }
 
 static json_t *string_json(const dctx *c, const char *s, size_t len) {
-  if ((c->flags & ROSTER_CONFIG_DUMP_SECRETS) || len > ROSTER_URL_MAX ||
-      !strstr(s, "://"))
+  if (c->flags & ROSTER_CONFIG_DUMP_SECRETS)
     return utf8_json(s, len);
-  char buf[ROSTER_URL_MAX + 64];
-  roster_url_redact(s, buf, sizeof buf);
-  return utf8_json(buf, strlen(buf));
+  cfg_buf b = {0};
+  cfg_redact(s, len, &b);
+  json_t *j = b.oom ? NULL : utf8_json(cfg_buf_str(&b), b.n);
+  cfg_buf_free(&b);
+  return j;
 }
 
 static json_t *to_json(dctx *c, const cfg_node *n) {
@@ -71,9 +74,19 @@ static json_t *to_json(dctx *c, const cfg_node *n) {
     const char *rel = cfg_buf_str(&c->key) + c->plen + (c->plen ? 1 : 0);
     char where[512];
     cfg_where(n, where, sizeof where);
-    json_t *w = json_string(where);
-    if (!w || json_object_set_new(c->prov, rel, w))
+    /* a key or a file name need not be UTF-8, and a long file name may
+     * be cut inside a character: both are made valid as values are */
+    json_t *k = utf8_json(rel, strlen(rel));
+    json_t *w = utf8_json(where, strlen(where));
+    if (k && w) {
+      /* json_object_set_new takes w, whatever it returns */
+      if (json_object_set_new(c->prov, json_string_value(k), w))
+        c->oom = true;
+    } else {
+      json_decref(w);
       c->oom = true;
+    }
+    json_decref(k);
   }
   bool redact = !(c->flags & ROSTER_CONFIG_DUMP_SECRETS) &&
                 n->kind != CFG_OBJ && n->kind != CFG_ARR &&
@@ -111,6 +124,8 @@ static json_t *to_json(dctx *c, const cfg_node *n) {
       if (c->key.p)
         c->key.p[base] = '\0';
       json_t *k = v ? utf8_json(n->u.obj.v[i].key, n->u.obj.v[i].klen) : NULL;
+      if (v && !k)
+        json_decref(v);
       if (!v || !k || json_object_set_new(o, json_string_value(k), v)) {
         json_decref(k);
         json_decref(o);

@@ -42,7 +42,7 @@ static int wrong(const cfg_pin *p, const char *key, const cfg_node *n, int code,
                  roster_config_type want, const char *why) {
   char full[ROSTER_CONFIG_KEY_MAX * 2 + 2], what[160], where[512];
   full_key(p, key, full, sizeof full);
-  bool secret = cfg_key_secret(full, strlen(full));
+  bool secret = cfg_path_secret(p->prefix, key, strlen(key));
   cfg_describe(n, secret, what, sizeof what);
   cfg_where(n, where, sizeof where);
   if (code == ROSTER_ERANGE)
@@ -340,8 +340,6 @@ static int visit_leaf(const char *key, size_t klen, const cfg_node *n,
   cfg_buf val = {0};
   cfg_text(n, &val);
   char where[512];
-  char full[ROSTER_CONFIG_KEY_MAX * 2 + 2];
-  cfg_key_join(full, sizeof full, v->prefix, key);
   if (val.oom) {
     v->oom = true;
     return -1;
@@ -351,9 +349,8 @@ static int visit_leaf(const char *key, size_t klen, const cfg_node *n,
       .type = type_of(n),
       .value = cfg_buf_str(&val),
       .source = cfg_where(n, where, sizeof where),
-      .secret = cfg_key_secret(full, strlen(full)),
+      .secret = cfg_path_secret(v->prefix, key, klen),
   };
-  (void)klen;
   int rc = v->fn(&it, v->arg);
   cfg_buf_free(&val);
   return rc ? 1 : 0;

@@ -26,7 +26,10 @@ int cfg_read_file(const char *path, char **out, size_t *len, char *msg,
   *out = NULL;
   *len = 0;
   char eb[128];
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  /* O_NONBLOCK: opening a FIFO for reading would wait for a writer (and
+   * reading it, for data), so the open must not block before fstat can
+   * tell what the path is; it changes nothing for a regular file */
+  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
   if (fd < 0) {
     int e = errno;
     snprintf(msg, cap, "cannot open config file '%s': %s", path,
@@ -34,12 +37,30 @@ int cfg_read_file(const char *path, char **out, size_t *len, char *msg,
     return e == ENOENT ? ROSTER_ENOENT : ROSTER_EIO;
   }
   struct stat st;
-  if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+  if (fstat(fd, &st) != 0) {
+    snprintf(msg, cap, "cannot read config file '%s': %s", path,
+             strerror_r(errno, eb, sizeof eb));
     close(fd);
-    snprintf(msg, cap, "config file '%s' is a directory", path);
     return ROSTER_EIO;
   }
-  size_t n = 0, bcap = 4096;
+  if (!S_ISREG(st.st_mode)) {
+    close(fd);
+    snprintf(msg, cap, "config file '%s' is %s", path,
+             S_ISDIR(st.st_mode)    ? "a directory"
+             : S_ISFIFO(st.st_mode) ? "not a regular file (a FIFO)"
+             : S_ISCHR(st.st_mode)  ? "not a regular file (a device)"
+             : S_ISSOCK(st.st_mode) ? "not a regular file (a socket)"
+                                    : "not a regular file");
+    return ROSTER_EIO;
+  }
+  if (st.st_size > ROSTER_CONFIG_FILE_MAX) {
+    close(fd);
+    snprintf(msg, cap, "config file '%s' is larger than %d bytes", path,
+             ROSTER_CONFIG_FILE_MAX);
+    return ROSTER_EIO;
+  }
+  /* room for the whole file and one byte more, to see it grow */
+  size_t n = 0, bcap = st.st_size > 0 ? (size_t)st.st_size + 1 : 4096;
   char *buf = roster__malloc(bcap + 1);
   int rc = buf ? ROSTER_OK : ROSTER_ENOMEM;
   while (rc == ROSTER_OK) {
@@ -173,9 +194,11 @@ static const char *lookup_all(void *arg, const char *name, size_t len) {
 
 /* env_key maps the variable name (len bytes) to a config key in buf:
  * 0 when it is not under the prefix, 1 when mapped, -1 when it is under
- * the prefix but malformed (*why says how). */
+ * the prefix but malformed (why, wcap bytes, says how). The key must have
+ * no empty part and at most ROSTER_CONFIG_DEPTH_MAX parts, as a document
+ * must nest no deeper ('.' in a name splits a key too). */
 static int env_key(const char *prefix, const char *name, size_t len, char *buf,
-                   size_t cap, const char **why) {
+                   size_t cap, char *why, size_t wcap) {
   size_t pl = strlen(prefix);
   if (len <= pl + 1 || strncmp(name, prefix, pl) || name[pl] != '_')
     return 0;
@@ -187,32 +210,42 @@ static int env_key(const char *prefix, const char *name, size_t len, char *buf,
     /* <PREFIX>_SERVICE_<NAME>_URL -> services.<name>.url */
     int w = snprintf(buf, cap, "services.%.*s.url", (int)(rl - 12), r + 8);
     if (w < 0 || (size_t)w >= cap) {
-      *why = "the key is too long";
+      snprintf(why, wcap, "the key is too long");
       return -1;
     }
     for (size_t i = 9; i < (size_t)w - 4; i++)
       buf[i] = (char)tolower((unsigned char)buf[i]);
-    return 1;
-  }
-  for (size_t i = 0; i < rl; i++) {
-    if (o + 2 >= cap) {
-      *why = "the key is too long";
-      return -1;
-    }
-    if (r[i] == '_' && i + 1 < rl && r[i + 1] == '_') {
-      if (o == 0 || buf[o - 1] == '.' || i + 2 >= rl) {
-        *why = "'__' must sit between two parts of a key";
+    o = (size_t)w;
+  } else {
+    for (size_t i = 0; i < rl; i++) {
+      if (o + 2 >= cap) {
+        snprintf(why, wcap, "the key is too long");
         return -1;
       }
-      buf[o++] = '.';
-      i++;
-      continue;
+      if (r[i] == '_' && i + 1 < rl && r[i + 1] == '_') {
+        if (o == 0 || buf[o - 1] == '.' || i + 2 >= rl) {
+          snprintf(why, wcap, "'__' must sit between two parts of a key");
+          return -1;
+        }
+        buf[o++] = '.';
+        i++;
+        continue;
+      }
+      buf[o++] = (char)tolower((unsigned char)r[i]);
     }
-    buf[o++] = (char)tolower((unsigned char)r[i]);
+    buf[o] = '\0';
   }
-  buf[o] = '\0';
-  if (o == 0 || buf[o - 1] == '.') {
-    *why = "empty key";
+  bool empty;
+  size_t parts = cfg_key_parts(buf, o, &empty);
+  if (o == 0 || empty) {
+    snprintf(why, wcap, "%s", o ? "a part of the key is empty" : "empty key");
+    return -1;
+  }
+  if (parts > ROSTER_CONFIG_DEPTH_MAX) {
+    snprintf(why, wcap,
+             "the key has %zu parts, more than %d "
+             "(ROSTER_CONFIG_DEPTH_MAX)",
+             parts, ROSTER_CONFIG_DEPTH_MAX);
     return -1;
   }
   return 1;
@@ -325,14 +358,16 @@ static void load_env(build *b) {
   if (!prefix)
     return;
   char key[ROSTER_CONFIG_KEY_MAX + 1];
-  const char *why;
+  char why[128];
   /* the .env file's variables first: the environment wins over them */
   for (size_t i = 0; i < b->dot.n; i++) {
     const cfg_envvar *e = &b->dot.v[i];
-    int k = env_key(prefix, e->name, strlen(e->name), key, sizeof key, &why);
+    size_t nl = strlen(e->name);
+    int k = env_key(prefix, e->name, nl, key, sizeof key, why, sizeof why);
     if (k < 0) {
-      cfg_problem_add(b->p, ROSTER_EINVAL, "%s:%u: variable %s: %s",
-                      b->dot_name, e->line, e->name, why);
+      cfg_problem_add(b->p, ROSTER_EINVAL, "%s:%u: variable %.*s%s: %s",
+                      b->dot_name, e->line, (int)(nl > 200 ? 200 : nl), e->name,
+                      nl > 200 ? "..." : "", why);
     } else if (k > 0) {
       cfg_src *src = cfg_src_new(b->a, CFG_SRC_DOTENV, b->dot_name);
       if (src)
@@ -345,10 +380,11 @@ static void load_env(build *b) {
     if (!eq)
       continue;
     size_t nl = (size_t)(eq - ent);
-    int k = env_key(prefix, ent, nl, key, sizeof key, &why);
+    int k = env_key(prefix, ent, nl, key, sizeof key, why, sizeof why);
     if (k < 0) {
-      cfg_problem_add(b->p, ROSTER_EINVAL, "environment variable %.*s: %s",
-                      (int)(nl > 200 ? 200 : nl), ent, why);
+      cfg_problem_add(b->p, ROSTER_EINVAL, "environment variable %.*s%s: %s",
+                      (int)(nl > 200 ? 200 : nl), ent, nl > 200 ? "..." : "",
+                      why);
     } else if (k > 0) {
       char name[256];
       snprintf(name, sizeof name, "%.*s", (int)nl, ent);

@@ -10,6 +10,8 @@
 
 int cfg_field_check(const roster_config_field *f) {
   int rc = cfg_key_check("schema key", f->key, false);
+  if (rc == ROSTER_OK)
+    rc = cfg_key_depth_check("schema key", f->key);
   if (rc)
     return rc;
   if ((unsigned)f->type > ROSTER_CONFIG_OBJECT)
@@ -43,11 +45,20 @@ int cfg_field_check(const roster_config_field *f) {
       rc = roster__err(ROSTER_ENOMEM, "out of memory");
     } else {
       cfg_validate(f, 1, false, root, &p);
-      if (p.n)
+      if (p.n && cfg_key_secret(f->key, strlen(f->key))) {
+        rc = roster__err(ROSTER_EINVAL,
+                         "schema key '%s': the default (secret) "
+                         "does not pass: %s",
+                         f->key, p.v[0].msg);
+      } else if (p.n) {
+        cfg_buf d = {0};
+        cfg_redact(f->def, strlen(f->def), &d);
         rc = roster__err(ROSTER_EINVAL,
                          "schema key '%s': the default '%s' "
                          "does not pass: %s",
-                         f->key, f->def, p.v[0].msg);
+                         f->key, cfg_buf_str(&d), p.v[0].msg);
+        cfg_buf_free(&d);
+      }
     }
     cfg_problems_free(&p);
     cfg_arena_free(&a);
@@ -188,6 +199,13 @@ static void check_field(const roster_config_field *f, const cfg_node *root,
     bool ok = false;
     for (size_t i = 0; f->allowed[i] && !ok; i++)
       ok = !strcmp(cfg_buf_str(&t), f->allowed[i]);
+    if (!ok && !secret) {
+      /* the value is quoted: a URL in it shows without its password */
+      cfg_buf r = {0};
+      cfg_redact(cfg_buf_str(&t), t.n, &r);
+      cfg_buf_free(&t);
+      t = r;
+    }
     if (!ok) {
       cfg_buf list = {0};
       for (size_t i = 0; f->allowed[i]; i++) {

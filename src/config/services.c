@@ -54,11 +54,12 @@ static void precheck(const char *name, size_t nlen, const cfg_node *e,
   if (!u) {
     cfg_member *m = e->kind == CFG_OBJ ? cfg_obj_find(e, "url", 3) : NULL;
     if (m)
-      cfg_problem_add(p, ROSTER_EINVAL,
-                      "%s: services.%.*s.url is %s; want a "
-                      "URL string",
-                      cfg_where(m->val, where, sizeof where), (int)nlen, name,
-                      cfg_describe(m->val, false, what, sizeof what));
+      cfg_problem_add(
+          p, ROSTER_EINVAL,
+          "%s: services.%.*s.url is %s; want a "
+          "URL string",
+          cfg_where(m->val, where, sizeof where), (int)nlen, name,
+          cfg_describe(m->val, cfg_key_secret(name, nlen), what, sizeof what));
     else
       cfg_problem_add(p, ROSTER_EINVAL,
                       "%s: services.%.*s has no url (want "
@@ -161,6 +162,7 @@ int roster_config_provide_services(roster *r, const roster_config *cfg) {
   const cfg_node *s = cfg_lookup(p.root, "services");
   char full[ROSTER_CONFIG_KEY_MAX + 16];
   cfg_key_join(full, sizeof full, p.prefix, "services");
+  bool secret = cfg_path_secret(p.prefix, "services", 8);
   cfg_pin_drop(&p);
   if (!s || s->kind == CFG_NULL) {
     cfg_snap_put(held);
@@ -171,7 +173,7 @@ int roster_config_provide_services(roster *r, const roster_config *cfg) {
     rc = roster__err(ROSTER_ETYPE,
                      "config key '%s' is %s from %s; want an "
                      "object of services (name: {url: ...})",
-                     full, cfg_describe(s, false, what, sizeof what),
+                     full, cfg_describe(s, secret, what, sizeof what),
                      cfg_where(s, where, sizeof where));
     cfg_snap_put(held);
     return rc;

@@ -204,6 +204,38 @@ static const char *kind_name(const cfg_node *n) {
   return "?";
 }
 
+void cfg_redact(const char *s, size_t len, cfg_buf *out) {
+  /* a password sits in user-info (before an '@') and a secret parameter
+   * in a query (after a '?'): text with neither has nothing to hide */
+  if (!memchr(s, '@', len) && !memchr(s, '?', len)) {
+    cfg_buf_add(out, s, len);
+    return;
+  }
+  /* past ROSTER_URL_MAX the redactor may not see the whole text: hide it
+   * whole rather than show a password it did not reach */
+  if (len > ROSTER_URL_MAX || memchr(s, '\0', len)) {
+    cfg_buf_adds(out, "***");
+    return;
+  }
+  /* "***" in place of a short password or value makes the text grow:
+   * room for twice the text, and anything that fills it is hidden whole */
+  char stack[512];
+  size_t cap = 2 * len + 64;
+  char *buf = cap <= sizeof stack ? stack : roster__malloc(cap);
+  if (!buf) {
+    cfg_buf_adds(out, "***");
+    return;
+  }
+  roster_url_redact(s, buf, cap);
+  size_t n = strlen(buf);
+  if (n + 1 >= cap)
+    cfg_buf_adds(out, "***");
+  else
+    cfg_buf_add(out, buf, n);
+  if (buf != stack)
+    roster__free(buf);
+}
+
 const char *cfg_describe(const cfg_node *n, bool secret, char *buf,
                          size_t cap) {
   if (n->kind == CFG_NULL || n->kind == CFG_OBJ || n->kind == CFG_ARR) {
@@ -215,9 +247,12 @@ const char *cfg_describe(const cfg_node *n, bool secret, char *buf,
     return buf;
   }
   cfg_buf t = {0};
-  cfg_text(n, &t);
-  const char *v = cfg_buf_str(&t);
   bool quote = n->kind == CFG_STR || n->kind == CFG_TEXT;
+  if (quote)
+    cfg_redact(n->u.s.p, n->u.s.len, &t);
+  else
+    cfg_text(n, &t);
+  const char *v = cfg_buf_str(&t);
   size_t len = strlen(v);
   int shown = len > 60 ? 57 : (int)len;
   snprintf(buf, cap, "%s (%s%.*s%s%s)", kind_name(n), quote ? "\"" : "", shown,

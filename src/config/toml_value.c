@@ -488,7 +488,7 @@ int tp_scalar(tp *p, cfg_node **out) {
   }
   if (looks_date(s, left) || looks_time(s, left))
     return datetime(p, at, out);
-  if (!is_dec(s[sign]))
+  if (sign >= left || !is_dec(s[sign]))
     return tp_fail(p, at,
                    "expected a value (a string, number, boolean, "
                    "date, array or inline table)");

@@ -406,21 +406,81 @@ int cfg_key_check(const char *what, const char *key, bool allow_empty) {
   return ROSTER_OK;
 }
 
+size_t cfg_key_parts(const char *key, size_t len, bool *empty) {
+  size_t parts = 1;
+  *empty = len == 0 || key[0] == '.' || key[len - 1] == '.';
+  for (size_t i = 0; i < len; i++)
+    if (key[i] == '.') {
+      parts++;
+      if (i + 1 < len && key[i + 1] == '.')
+        *empty = true;
+    }
+  return parts;
+}
+
+int cfg_key_depth_check(const char *what, const char *key) {
+  bool empty;
+  size_t parts = cfg_key_parts(key, strlen(key), &empty);
+  if (parts <= ROSTER_CONFIG_DEPTH_MAX)
+    return ROSTER_OK;
+  return roster__err(ROSTER_EINVAL,
+                     "config %s '%.60s...' has %zu parts, more than %d "
+                     "(ROSTER_CONFIG_DEPTH_MAX)",
+                     what, key, parts, ROSTER_CONFIG_DEPTH_MAX);
+}
+
 bool cfg_key_secret(const char *key, size_t len) {
-  size_t i = 0;
-  while (i < len) {
-    size_t j = i;
-    while (j < len && key[j] != '.')
-      j++;
-    char seg[256];
-    size_t n = j - i < sizeof seg - 1 ? j - i : sizeof seg - 1;
-    memcpy(seg, key + i, n);
-    seg[n] = '\0';
-    if (roster_url_secret_key(seg))
-      return true;
-    i = j + 1;
+  /* roster_url_secret_key reads a NUL-terminated name: give it a copy of
+   * the whole key, then of each segment, however long they are (a word
+   * near the end of a long segment counts). A NUL inside the key would
+   * hide what follows it, so each NUL-separated piece is tested too. */
+  char stack[256];
+  char *buf = len < sizeof stack ? stack : roster__malloc(len + 1);
+  if (!buf)
+    return true; /* when in doubt, redact */
+  memcpy(buf, key, len);
+  buf[len] = '\0';
+  bool secret = roster_url_secret_key(buf);
+  for (size_t i = 0; i < len; i++)
+    if (buf[i] == '.')
+      buf[i] = '\0';
+  for (size_t i = 0; i <= len && !secret; i += strlen(buf + i) + 1)
+    secret = roster_url_secret_key(buf + i);
+  if (buf != stack)
+    roster__free(buf);
+  return secret;
+}
+
+bool cfg_path_secret(const char *prefix, const char *key, size_t klen) {
+  size_t pl = prefix ? strlen(prefix) : 0;
+  if (!pl)
+    return cfg_key_secret(key, klen);
+  if (!klen)
+    return cfg_key_secret(prefix, pl);
+  cfg_buf b = {0};
+  cfg_buf_add(&b, prefix, pl);
+  cfg_buf_addc(&b, '.');
+  cfg_buf_add(&b, key, klen);
+  bool secret = b.oom || cfg_key_secret(b.p, b.n);
+  cfg_buf_free(&b);
+  return secret;
+}
+
+char *cfg_key_join_new(const char *prefix, const char *key) {
+  cfg_buf b = {0};
+  if (prefix && *prefix) {
+    cfg_buf_adds(&b, prefix);
+    if (key && *key)
+      cfg_buf_addc(&b, '.');
   }
-  return false;
+  cfg_buf_adds(&b, key ? key : "");
+  if (b.oom) {
+    cfg_buf_free(&b);
+    return NULL;
+  }
+  if (!b.p)
+    return roster__strndup("", 0);
+  return b.p;
 }
 
 const char *cfg_key_join(char *buf, size_t cap, const char *prefix,

@@ -3,12 +3,14 @@
  * threads hammer getters, views and dumps while the main thread reloads
  * between two files whose values are tied together (a.x == a.y == b in
  * each) and no reader ever sees them differ; a reader is not blocked by a
- * reload stuck reading its file (a FIFO); change callbacks per prefix with
- * old and new values, on the reloading thread; unwatch, also from inside a
- * callback and while one runs; reloading from a callback is refused;
- * SIGHUP reloads and reports.
+ * reload stuck half-way (held in the allocator hooks); change callbacks
+ * per prefix with old and new values, on the reloading thread; unwatch,
+ * also from inside a callback and while one runs; reloading from a
+ * callback is refused; SIGHUP reloads and reports.
  */
 #include "config_testutil.h"
+
+#include "config/config_impl.h"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -192,40 +194,54 @@ static void test_atomic_under_readers(void **state) {
   roster_reclaim_wait();
 }
 
-/* ---- a reader during a reload that is stuck reading ---- */
+/* ---- a reader during a reload that is stuck ---- */
 
-typedef struct fifo_job {
-  const char *path;
-  const char *text;
-  roster_config *cfg;
-  int rc;
-  atomic_long tid;
-  atomic_bool done;
-  int64_t value;
-} fifo_job;
+/* The allocator hooks (installed by main) hold the thread that loads
+ * hold_cfg at its first allocation made with the load lock held, until
+ * hold_gate opens: a reload stuck in the middle, as one reading a slow
+ * disk would be. */
+static roster_config *_Atomic hold_cfg;
+static atomic_bool hold_stuck, hold_gate;
 
-static void *fifo_write(void *arg) {
-  fifo_job *j = arg;
-  int fd = open(j->path, O_WRONLY);
-  if (fd >= 0) {
-    ssize_t n = write(fd, j->text, strlen(j->text));
-    (void)n;
-    close(fd);
-  }
-  atomic_store(&j->done, true);
-  return NULL;
+static void hold_point(void) {
+  roster_config *c = atomic_load(&hold_cfg);
+  if (!c || !atomic_load(&c->live->loading) ||
+      !pthread_equal(atomic_load(&c->live->loader), pthread_self()) ||
+      atomic_exchange(&hold_stuck, true))
+    return;
+  while (!atomic_load(&hold_gate))
+    usleep(1000);
 }
 
+static void *hold_malloc(size_t n) {
+  hold_point();
+  return malloc(n);
+}
+static void *hold_calloc(size_t k, size_t n) {
+  hold_point();
+  return calloc(k, n);
+}
+static void *hold_realloc(void *p, size_t n) {
+  hold_point();
+  return realloc(p, n);
+}
+
+typedef struct job {
+  roster_config *cfg;
+  int rc;
+  atomic_bool done;
+  int64_t value;
+} job;
+
 static void *do_reload(void *arg) {
-  fifo_job *j = arg;
-  atomic_store(&j->tid, (long)syscall(SYS_gettid));
+  job *j = arg;
   j->rc = roster_config_reload(j->cfg);
   atomic_store(&j->done, true);
   return NULL;
 }
 
 static void *do_get(void *arg) {
-  fifo_job *j = arg;
+  job *j = arg;
   j->rc = roster_config_int(j->cfg, "v", -1, &j->value);
   atomic_store(&j->done, true);
   return NULL;
@@ -246,29 +262,25 @@ static bool in_syscall(long tid, long nr) {
 static void test_reader_not_blocked(void **state) {
   (void)state;
   char p[512];
-  ct_path(p, sizeof p, "slow.yaml");
-  assert_int_equal(mkfifo(p, 0600), 0);
+  assert_non_null(ct_write(p, sizeof p, "slow.yaml", "v: 1\n"));
   const char *files[] = {p, NULL};
-  roster_config *c =
-      roster_config_new(&(roster_config_options){.files = files});
-  /* the first load reads what a writer thread puts in the FIFO */
-  fifo_job w1 = {.path = p, .text = "v: 1\n"};
-  pthread_t tw;
-  assert_int_equal(pthread_create(&tw, NULL, fifo_write, &w1), 0);
-  assert_ok(roster_config_load(c));
-  pthread_join(tw, NULL);
+  roster_config *c = ct_load(&(roster_config_options){.files = files});
+  assert_non_null(c);
 
-  /* a reload blocks opening the FIFO: no writer yet */
-  fifo_job r = {.cfg = c};
+  /* a reload stops with the load lock held */
+  assert_non_null(ct_write(p, sizeof p, "slow.yaml", "v: 2\n"));
+  atomic_store(&hold_stuck, false);
+  atomic_store(&hold_gate, false);
+  atomic_store(&hold_cfg, c);
+  job r = {.cfg = c};
   pthread_t tr;
   assert_int_equal(pthread_create(&tr, NULL, do_reload, &r), 0);
-  tu_wait_until(atomic_load(&r.tid) != 0, LC_LONG_MS);
-  tu_wait_until(in_syscall(atomic_load(&r.tid), SYS_openat), LC_LONG_MS);
-  assert_true(in_syscall(atomic_load(&r.tid), SYS_openat));
+  tu_wait_until(atomic_load(&hold_stuck), LC_LONG_MS);
+  assert_true(atomic_load(&hold_stuck));
   assert_false(atomic_load(&r.done));
 
   /* meanwhile a getter on another thread returns, with the old value */
-  fifo_job g = {.cfg = c};
+  job g = {.cfg = c};
   pthread_t tg;
   assert_int_equal(pthread_create(&tg, NULL, do_get, &g), 0);
   tu_wait_until(atomic_load(&g.done), LC_LONG_MS);
@@ -278,17 +290,15 @@ static void test_reader_not_blocked(void **state) {
   assert_ok(g.rc);
   assert_int_equal(g.value, 1);
 
-  /* the reload goes on once the file comes */
-  fifo_job w2 = {.path = p, .text = "v: 2\n"};
-  assert_int_equal(pthread_create(&tw, NULL, fifo_write, &w2), 0);
-  pthread_join(tw, NULL);
+  /* the reload goes on once let go */
+  atomic_store(&hold_gate, true);
   pthread_join(tr, NULL);
+  atomic_store(&hold_cfg, NULL);
   assert_ok(r.rc);
   int64_t v = 0;
   assert_ok(roster_config_int(c, "v", 0, &v));
   assert_int_equal(v, 2);
   roster_config_free(c);
-  unlink(p);
 }
 
 /* ---- change callbacks ---- */
@@ -529,6 +539,10 @@ static void test_sighup(void **state) {
 }
 
 int main(void) {
+  /* before any roster object: see test_reader_not_blocked */
+  if (roster_set_allocator(
+          &(roster_allocator){hold_malloc, hold_calloc, hold_realloc, free}))
+    return 1;
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_views_pin),
       cmocka_unit_test(test_atomic_under_readers),

@@ -7,6 +7,8 @@
  */
 #include "config_testutil.h"
 
+#include <sys/stat.h>
+
 /* ct_layers writes two files in three formats and returns them in files.
  * Each key says which layers set it: key "d" only the defaults, "d1" the
  * defaults and file 1, and so on; its value names the top layer. */
@@ -291,6 +293,203 @@ static void test_process_environment(void **state) {
   roster_config_free(c);
 }
 
+static void test_special_files(void **state) {
+  (void)state;
+  /* a FIFO (or any file that is not a regular file) is refused at once,
+   * naming the path; without that the load waits for a writer forever.
+   * SIGALRM ends the test if a regression blocks. */
+  alarm(30);
+  char fifo[512], fifo_env[512], link[512], big[512];
+  ct_path(fifo, sizeof fifo, "fifo.yaml");
+  ct_path(fifo_env, sizeof fifo_env, "fifo.env");
+  ct_path(link, sizeof link, "link.yaml");
+  assert_int_equal(mkfifo(fifo, 0600), 0);
+  assert_int_equal(mkfifo(fifo_env, 0600), 0);
+  assert_int_equal(symlink(fifo, link), 0);
+  const char *files[][2] = {{fifo, NULL}, {link, NULL}};
+  for (size_t i = 0; i < 2; i++) {
+    roster_config *c =
+        roster_config_new(&(roster_config_options){.files = files[i]});
+    assert_non_null(c);
+    assert_rc(roster_config_load(c), ROSTER_EIO);
+    char want[600];
+    snprintf(want, sizeof want, "config file '%s' is not a regular file",
+             files[i][0]);
+    assert_contains(roster_last_error(), want);
+    roster_config_free(c);
+  }
+  /* missing_ok skips only what is missing */
+  roster_config *c = roster_config_new(
+      &(roster_config_options){.files = files[0], .missing_ok = true});
+  assert_rc(roster_config_load(c), ROSTER_EIO);
+  roster_config_free(c);
+  /* the .env file, and a character device */
+  const char *envs[] = {fifo_env, "/dev/zero"};
+  for (size_t i = 0; i < 2; i++) {
+    c = roster_config_new(&(roster_config_options){.env_file = envs[i]});
+    assert_rc(roster_config_load(c), ROSTER_EIO);
+    char want[600];
+    snprintf(want, sizeof want, "'%s' is not a regular file", envs[i]);
+    assert_contains(roster_last_error(), want);
+    roster_config_free(c);
+  }
+  /* a file larger than ROSTER_CONFIG_FILE_MAX is refused before it is
+   * read (a sparse file: no disk used) */
+  ct_path(big, sizeof big, "big.json");
+  FILE *f = fopen(big, "w");
+  assert_non_null(f);
+  assert_int_equal(ftruncate(fileno(f), ROSTER_CONFIG_FILE_MAX + 1), 0);
+  fclose(f);
+  c = roster_config_new(
+      &(roster_config_options){.files = (const char *[]){big, NULL}});
+  assert_rc(roster_config_load(c), ROSTER_EIO);
+  assert_contains(roster_last_error(), "is larger than 16777216 bytes");
+  roster_config_free(c);
+  alarm(0);
+}
+
+/* env_name writes APP_A__A__... with parts key parts into buf. */
+static char *env_name(char *buf, size_t cap, int parts, const char *value) {
+  size_t o = (size_t)snprintf(buf, cap, "APP_");
+  for (int i = 0; i < parts; i++)
+    o += (size_t)snprintf(buf + o, cap - o, "%sA", i ? "__" : "");
+  if (value)
+    snprintf(buf + o, cap - o, "=%s", value);
+  return buf;
+}
+
+/* dotted writes a.a.a... with parts parts into buf. */
+static char *dotted(char *buf, size_t cap, int parts, const char *tail) {
+  size_t o = 0;
+  buf[0] = '\0';
+  for (int i = 0; i < parts; i++)
+    o += (size_t)snprintf(buf + o, cap - o, "%sa", i ? "." : "");
+  snprintf(buf + o, cap - o, "%s", tail);
+  return buf;
+}
+
+static void test_key_depth(void **state) {
+  (void)state;
+  /* every source keeps to ROSTER_CONFIG_DEPTH_MAX: 64 key parts are
+   * accepted, 65 and 400 refused, naming the variable or key but never
+   * the value */
+  static const int parts[] = {ROSTER_CONFIG_DEPTH_MAX,
+                              ROSTER_CONFIG_DEPTH_MAX + 1, 400};
+  char var[2048], key[2048], ovr[2100], envp[512], want[600];
+  for (size_t i = 0; i < 3; i++) {
+    bool ok = parts[i] <= ROSTER_CONFIG_DEPTH_MAX;
+    dotted(key, sizeof key, parts[i], "");
+    /* the environment */
+    const char *env[] = {env_name(var, sizeof var, parts[i], "s3cretval"),
+                         NULL};
+    roster_config *c = roster_config_new(
+        &(roster_config_options){.env_prefix = "APP", .env = env});
+    assert_non_null(c);
+    if (ok) {
+      assert_ok(roster_config_load(c));
+      assert_string_equal(ct_str(c, key), "s3cretval");
+    } else {
+      assert_rc(roster_config_load(c), ROSTER_EINVAL);
+      snprintf(want, sizeof want, "environment variable %.40s", var);
+      assert_contains(roster_last_error(), want);
+      snprintf(want, sizeof want, "has %d parts, more than 64", parts[i]);
+      assert_contains(roster_last_error(), want);
+      assert_null(strstr(roster_last_error(), "s3cretval"));
+    }
+    roster_config_free(c);
+
+    /* the .env file */
+    char text[2200];
+    snprintf(text, sizeof text, "%s\n", var);
+    assert_non_null(ct_write(envp, sizeof envp, "deep.env", text));
+    c = roster_config_new(&(roster_config_options){
+        .env_file = envp, .env_prefix = "APP", .env = (const char *[]){NULL}});
+    assert_non_null(c);
+    if (ok) {
+      assert_ok(roster_config_load(c));
+      assert_string_equal(ct_str(c, key), "s3cretval");
+    } else {
+      assert_rc(roster_config_load(c), ROSTER_EINVAL);
+      snprintf(want, sizeof want, "%s:1: variable %.40s", envp, var);
+      assert_contains(roster_last_error(), want);
+      snprintf(want, sizeof want, "has %d parts, more than 64", parts[i]);
+      assert_contains(roster_last_error(), want);
+      assert_null(strstr(roster_last_error(), "s3cretval"));
+    }
+    roster_config_free(c);
+
+    /* overrides, refused by roster_config_new */
+    snprintf(ovr, sizeof ovr, "%s=s3cretval", key);
+    c = roster_config_new(
+        &(roster_config_options){.overrides = (const char *[]){ovr, NULL}});
+    if (ok) {
+      assert_non_null(c);
+      assert_ok(roster_config_load(c));
+      assert_string_equal(ct_str(c, key), "s3cretval");
+      roster_config_free(c);
+    } else {
+      assert_null(c);
+      assert_int_equal(roster_last_code(), ROSTER_EINVAL);
+      assert_contains(roster_last_error(), "override key 'a.a.a");
+      snprintf(want, sizeof want, "has %d parts, more than 64", parts[i]);
+      assert_contains(roster_last_error(), want);
+      assert_null(strstr(roster_last_error(), "s3cretval"));
+    }
+
+    /* schema keys */
+    roster_config_field schema[] = {{.key = key, .def = "1"}, {0}};
+    c = roster_config_new(&(roster_config_options){.schema = schema});
+    if (ok) {
+      assert_non_null(c);
+      roster_config_free(c);
+    } else {
+      assert_null(c);
+      assert_int_equal(roster_last_code(), ROSTER_EINVAL);
+      assert_contains(roster_last_error(), "schema key 'a.a.a");
+    }
+
+    /* files in each format */
+    char doc[8192];
+    size_t o = 0;
+    for (int k = 0; k < parts[i]; k++)
+      o += (size_t)snprintf(doc + o, sizeof doc - o, "{\"a\":");
+    o += (size_t)snprintf(doc + o, sizeof doc - o, "1");
+    for (int k = 0; k < parts[i]; k++)
+      o += (size_t)snprintf(doc + o, sizeof doc - o, "}");
+    roster_config *v = NULL;
+    assert_rc(roster_config_parse(doc, o, "json", "t", &v),
+              ok ? ROSTER_OK : ROSTER_EPARSE);
+    roster_config_release(v);
+    snprintf(doc, sizeof doc, "%s = 1\n", key);
+    assert_rc(roster_config_parse(doc, strlen(doc), "toml", "t", &v),
+              ok ? ROSTER_OK : ROSTER_EPARSE);
+    roster_config_release(v);
+    /* YAML: block mappings for the first levels, then flow ones */
+    o = 0;
+    for (int k = 0; k < parts[i]; k++)
+      o += (size_t)(k < 8 ? snprintf(doc + o, sizeof doc - o, "%*sa:\n", k, "")
+                          : snprintf(doc + o, sizeof doc - o,
+                                     "%s{a: ", k == 8 ? "        " : ""));
+    o += (size_t)snprintf(doc + o, sizeof doc - o, "1");
+    for (int k = 8; k < parts[i]; k++)
+      o += (size_t)snprintf(doc + o, sizeof doc - o, "}");
+    assert_true(o < sizeof doc);
+    assert_rc(roster_config_parse(doc, strlen(doc), "yaml", "t", &v),
+              ok ? ROSTER_OK : ROSTER_EPARSE);
+    roster_config_release(v);
+  }
+
+  /* a name with '.' cannot make an empty key part either */
+  const char *dots[] = {"APP_A..B=1", "APP_A.=1", NULL};
+  for (size_t i = 0; dots[i]; i++) {
+    roster_config *c = roster_config_new(&(roster_config_options){
+        .env_prefix = "APP", .env = (const char *[]){dots[i], NULL}});
+    assert_rc(roster_config_load(c), ROSTER_EINVAL);
+    assert_contains(roster_last_error(), "empty");
+    roster_config_free(c);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_precedence),
@@ -300,6 +499,8 @@ int main(void) {
       cmocka_unit_test(test_every_problem),
       cmocka_unit_test(test_long_detail),
       cmocka_unit_test(test_process_environment),
+      cmocka_unit_test(test_special_files),
+      cmocka_unit_test(test_key_depth),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -160,26 +160,22 @@ static void schema_free(schema *s) {
   free(s->f);
 }
 
-/* value_text copies the text of a scalar at key (any type) into buf. */
-typedef struct tbuf {
-  char *buf;
-  size_t cap;
-  bool found;
-} tbuf;
-
+/* value_text returns a copy of the text of the scalar at key (any type),
+ * whole (free with roster_mem_free), or NULL if it is not set. */
 static int take_text(const roster_config_item *it, void *arg) {
-  tbuf *t = arg;
-  snprintf(t->buf, t->cap, "%s", it->value);
-  t->found = true;
+  char **out = arg;
+  *out = roster_mem_strdup(it->value);
   return 1;
 }
 
-static bool value_text(const roster_config *v, const char *key, char *buf,
-                       size_t cap) {
-  tbuf t = {buf, cap, false};
-  if (!roster_config_has(v, key))
-    return false;
-  return roster_config_foreach(v, key, take_text, &t) == ROSTER_OK && t.found;
+static char *value_text(const roster_config *v, const char *key) {
+  char *out = NULL;
+  if (!roster_config_has(v, key) ||
+      roster_config_foreach(v, key, take_text, &out) != ROSTER_OK) {
+    roster_mem_free(out);
+    return NULL;
+  }
+  return out;
 }
 
 static const struct {
@@ -223,9 +219,11 @@ static int field(schema *s, roster_config *v, roster_config_field *f, char *err,
     return 1;
   }
   roster_mem_free(type);
-  char buf[1024];
-  if (value_text(v, "default", buf, sizeof buf))
-    f->def = keep(s, roster_mem_strdup(buf));
+  if (roster_config_has(v, "default") &&
+      !(f->def = keep(s, value_text(v, "default")))) {
+    snprintf(err, cap, "%s: cannot read its default", f->key);
+    return 1;
+  }
   if (roster_config_bool(v, "required", false, &f->required) ||
       roster_config_double(v, "min", 0, &f->min) ||
       roster_config_double(v, "max", 0, &f->max)) {
