@@ -159,8 +159,9 @@ ROSTER_EXTERN int roster_provide(roster *r, const char *ns, const char *name,
  * ROSTER_ECYCLE for a cycle, ROSTER_ENOENT for an unknown dependency) with a
  * detail naming it and its cause; then every service this call started is
  * stopped again in reverse order, and services it did not reach stay
- * declared. timeout_ms (<0: none) bounds the whole call. Blocks; must not be
- * called from a create, destroy or check. */
+ * declared. Calling it again tries the failed service again. timeout_ms
+ * (<0: none) bounds the whole call. Blocks; must not be called from a
+ * create, destroy or check. */
 ROSTER_EXTERN int roster_start(roster *r, int64_t timeout_ms);
 
 /* roster_wait_ready blocks until every eager service declared in r is ready

@@ -99,7 +99,8 @@ struct roster__svc {
   uint64_t attempt;         /* creations begun */
   uint64_t up_seq;
   bool want_up;             /* should be running (start, restart) */
-  bool stop_req;            /* asked to stop */
+  bool stop_req;            /* asked to stop; only while up, starting or
+                               stopping */
   enum roster__after after; /* what a finished stop leads to */
   unsigned start_gen;       /* roster_start call that wants it */
   /* health */
