@@ -141,13 +141,15 @@ typedef struct roster_provider {
 } roster_provider;
 
 /* roster_provide declares a service under (ns, name). The key must be free:
- * ROSTER_EEXIST if an instance or another provider holds it. ROSTER_EINVAL
- * for a bad name, a missing type or create, more than ROSTER_DEPS_MAX or a
- * bad dependency name, or a negative threshold; ROSTER_ESTATE while the
- * registry is shutting down. Dependencies need not exist yet: they are
- * checked by roster_start (or the first roster_get of a lazy service). A
- * service declared after roster_start is started by the next roster_start,
- * or on first use if lazy. */
+ * ROSTER_EEXIST if an instance or another provider holds it. From then on
+ * the key is the provider's: roster_register or roster_replace of it fails
+ * with ROSTER_EEXIST (in a scope only the scope's own keys count).
+ * ROSTER_EINVAL for a bad name, a missing type or create, more than
+ * ROSTER_DEPS_MAX or a bad dependency name, or a negative threshold;
+ * ROSTER_ESTATE while the registry is shutting down. Dependencies need not
+ * exist yet: they are checked by roster_start (or the first roster_get of a
+ * lazy service). A service declared after roster_start is started by the
+ * next roster_start, or on first use if lazy. */
 ROSTER_EXTERN int roster_provide(roster *r, const char *ns, const char *name,
                                  const roster_provider *p);
 
