@@ -80,11 +80,7 @@ static int call_create(roster__lc *lc, roster__svc *s, void **out,
   int rc = s->p.create(s->p.arg, &d, out);
   if (rc == ROSTER_OK)
     return ROSTER_OK;
-  const char *why = roster_last_error();
-  snprintf(detail, cap, "%s", why && *why ? why : roster_strerror(rc));
-  if (rc > 0)
-    rc = ROSTER_EFAILED; /* a create must return a roster code */
-  return rc;
+  return roster__fn_failed(s->name, "create", rc, detail, cap);
 }
 
 /* created records the outcome of a creation: registers the instance and

@@ -22,6 +22,21 @@
 
 static _Thread_local roster__lc *draining_here;
 
+int roster__fn_failed(const char *name, const char *what, int rc, char *buf,
+                      size_t cap) {
+  const char *why = roster_last_error();
+  bool has = why && *why;
+  if (roster__err_known(rc)) {
+    snprintf(buf, cap, "%s", has ? why : roster_strerror(rc));
+    return rc;
+  }
+  char qn[96];
+  snprintf(buf, cap, "%s of '%s' returned %d, not a roster error code%s%s",
+           what, roster__quote(qn, sizeof qn, name, strlen(name)), rc,
+           has ? ": " : "", has ? why : "");
+  return ROSTER_EFAILED;
+}
+
 int64_t roster__mono_ns(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);

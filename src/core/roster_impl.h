@@ -60,6 +60,9 @@ void roster__free(void *p);
 char *roster__strndup(const char *s, size_t n);
 
 /* ---- errors (error.c) ---- */
+/* roster__err_known: code is ROSTER_OK or one of the codes in
+ * ROSTER_ERRNO_MAP (anything else came from outside: a callback). */
+bool roster__err_known(int code);
 /* roster__err sets the thread's detail from a format and returns code. */
 int roster__err(int code, const char *fmt, ...)
 #if defined(__GNUC__) || defined(__clang__)

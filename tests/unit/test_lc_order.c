@@ -545,6 +545,66 @@ static void test_start_retries_without_timeout(void **state) {
   assert_int_equal(atomic_load(&top.live_instances), 0);
 }
 
+/* A create returning something that is not a roster error code (a
+ * positive number, an unknown negative one): the service fails with
+ * ROSTER_EFAILED and the detail says what create returned. */
+typedef struct odd_create {
+  int code;
+  const char *detail; /* set with roster_error_set, or NULL */
+} odd_create;
+
+static int odd_create_fn(void *arg, const roster_deps *deps, void **out) {
+  (void)deps;
+  (void)out;
+  odd_create *o = arg;
+  if (o->detail)
+    roster_error_set(o->code, "%s", o->detail);
+  return o->code;
+}
+
+static void test_create_returns_foreign_code(void **state) {
+  (void)state;
+  static odd_create cases[] = {
+      {3, NULL}, {-1000, NULL}, {7, "disk full"}, {INT32_MIN, NULL}};
+  static const char *const want[] = {"returned 3,", "returned -1000,",
+                                     "returned 7,", "returned -2147483648,"};
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    roster *r = roster_new(NULL);
+    assert_non_null(r);
+    roster_provider p = {
+        .type = &tu_other_type, .create = odd_create_fn, .arg = &cases[i]};
+    assert_ok(roster_provide(r, NULL, "db", &p));
+    roster_error_clear();
+    assert_rc(roster_start(r, LC_LONG_MS), ROSTER_EFAILED);
+    char err[512];
+    snprintf(err, sizeof err, "%s", roster_last_error());
+    assert_contains(err, "service 'db' failed to start");
+    assert_contains(err, "create of 'db'");
+    assert_contains(err, want[i]);
+    assert_contains(err, "not a roster error code");
+    if (strstr(err, "unknown error"))
+      fail_msg("case %zu: detail says \"unknown error\": %s", i, err);
+    if (cases[i].detail)
+      assert_contains(err, cases[i].detail);
+    assert_int_equal(tu_state(r, NULL, "db"), ROSTER_STATE_FAILED);
+    roster_health_report h;
+    assert_ok(roster_health(r, &h));
+    assert_int_equal(h.count, 1);
+    assert_int_equal(h.items[0].last_error, ROSTER_EFAILED);
+    assert_contains(h.items[0].last_detail, want[i]);
+    roster_health_report_free(&h);
+    /* The same through a lazy first get. */
+    roster_provider lz = p;
+    lz.lazy = true;
+    assert_ok(roster_provide(r, NULL, "lazy-db", &lz));
+    void *got = NULL;
+    assert_rc(roster_get(r, NULL, "lazy-db", NULL, &got), ROSTER_EFAILED);
+    assert_contains(roster_last_error(), "create of 'lazy-db'");
+    assert_contains(roster_last_error(), want[i]);
+    roster_free(r);
+  }
+}
+
 /* A provider without destroy uses type->destroy; with neither, nothing. */
 static int plain_create(void *arg, const roster_deps *deps, void **out) {
   (void)deps;
@@ -613,6 +673,7 @@ int main(void) {
       cmocka_unit_test(test_failing_create_rolls_back),
       cmocka_unit_test(test_start_retries_failed_service),
       cmocka_unit_test(test_start_retries_without_timeout),
+      cmocka_unit_test(test_create_returns_foreign_code),
       cmocka_unit_test(test_type_destroy_fallback),
       cmocka_unit_test(test_state_names),
       cmocka_unit_test(test_service_state_errors),
