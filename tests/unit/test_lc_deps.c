@@ -3,7 +3,9 @@
  * An unknown dependency is ROSTER_ENOENT and a cycle ROSTER_ECYCLE (with
  * its path), both before anything is created; a dependency may be a plain
  * registered instance; bad arguments to roster_provide are ROSTER_EINVAL
- * and change nothing; a taken key is ROSTER_EEXIST.
+ * and change nothing; a taken key is ROSTER_EEXIST, and so is a plain
+ * register of a provided key (in either keys mode; a scope may shadow its
+ * parent's), with exactly one winner when the two race.
  */
 #include "testutil.h"
 

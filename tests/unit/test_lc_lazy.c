@@ -4,7 +4,9 @@
  * of their threads, and all get the same instance; a failing lazy create
  * gives every concurrent getter the same error; roster_start creates a lazy
  * service only when an eager one depends on it; lazy dependencies are
- * created first; roster_wait_for on a lazy name wakes once someone gets it.
+ * created first; roster_wait_for on a lazy name wakes once someone gets it;
+ * a failed lazy create is tried again by the next get or roster_start, and
+ * after a shutdown; a shutdown during a failing create still finishes.
  */
 #include "testutil.h"
 

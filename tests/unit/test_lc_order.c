@@ -3,8 +3,11 @@
  * roster_shutdown destroys them in reverse; create receives its
  * dependencies; independent services start in parallel; a failing create
  * stops what the call had started, in reverse, and leaves the rest
- * declared. Orders come from a log appended under a mutex; overlap comes
- * from recorded CLOCK_MONOTONIC timestamps, never from elapsed time.
+ * declared; calling roster_start again retries the failed service (fail,
+ * fail, succeed); a create returning no roster code fails with
+ * ROSTER_EFAILED and a detail saying what it returned. Orders come from a
+ * log appended under a mutex; overlap comes from recorded CLOCK_MONOTONIC
+ * timestamps, never from elapsed time.
  */
 #include "testutil.h"
 

@@ -4,7 +4,8 @@
  * from recorded create times: with jitter the k-th delay is in [d/2, d],
  * d = min(backoff_max, backoff_min * 2^k), so gap_k >= d_k / 2); after
  * max_restarts in the window it is failed for good (a final event) and no
- * create follows. roster_service_exit with each policy. A dependency's
+ * create follows. roster_service_exit with each policy, and with a code
+ * that is not a roster code. A dependency's
  * restart stops and restarts an ON_DEP_RESTART dependent around it, and
  * only degrades an ON_DEP_NOTIFY one.
  */
