@@ -82,13 +82,16 @@ ROSTER_EXTERN void *roster_deps_get(const roster_deps *deps, const char *name);
 
 /* roster_create_fn makes the instance into *out and returns ROSTER_OK, or
  * returns a negative code (set a detail with roster_error_set; it becomes
- * the service's last error). deps holds every named dependency, ready. */
+ * the service's last error). deps holds every named dependency, ready. A
+ * value that is not a roster_err (positive, or an unknown negative one)
+ * fails the service with ROSTER_EFAILED, the detail saying what it was. */
 typedef int (*roster_create_fn)(void *arg, const roster_deps *deps,
                                 void **out);
 /* roster_destroy_fn stops and frees an instance create made. */
 typedef void (*roster_destroy_fn)(void *arg, void *instance);
 /* roster_check_fn returns ROSTER_OK when the check passes, else a code
- * (detail via roster_error_set). */
+ * (detail via roster_error_set); a value that is not a roster_err counts as
+ * ROSTER_EFAILED, the detail saying what it was. */
 typedef int (*roster_check_fn)(void *arg, void *instance);
 
 /* roster_restart: what to do when a service that was up fails or exits. */
@@ -141,13 +144,15 @@ typedef struct roster_provider {
 } roster_provider;
 
 /* roster_provide declares a service under (ns, name). The key must be free:
- * ROSTER_EEXIST if an instance or another provider holds it. ROSTER_EINVAL
- * for a bad name, a missing type or create, more than ROSTER_DEPS_MAX or a
- * bad dependency name, or a negative threshold; ROSTER_ESTATE while the
- * registry is shutting down. Dependencies need not exist yet: they are
- * checked by roster_start (or the first roster_get of a lazy service). A
- * service declared after roster_start is started by the next roster_start,
- * or on first use if lazy. */
+ * ROSTER_EEXIST if an instance or another provider holds it. From then on
+ * the key is the provider's: roster_register or roster_replace of it fails
+ * with ROSTER_EEXIST (in a scope only the scope's own keys count).
+ * ROSTER_EINVAL for a bad name, a missing type or create, more than
+ * ROSTER_DEPS_MAX or a bad dependency name, or a negative threshold;
+ * ROSTER_ESTATE while the registry is shutting down. Dependencies need not
+ * exist yet: they are checked by roster_start (or the first roster_get of a
+ * lazy service). A service declared after roster_start is started by the
+ * next roster_start, or on first use if lazy. */
 ROSTER_EXTERN int roster_provide(roster *r, const char *ns, const char *name,
                                  const roster_provider *p);
 
@@ -159,8 +164,9 @@ ROSTER_EXTERN int roster_provide(roster *r, const char *ns, const char *name,
  * ROSTER_ECYCLE for a cycle, ROSTER_ENOENT for an unknown dependency) with a
  * detail naming it and its cause; then every service this call started is
  * stopped again in reverse order, and services it did not reach stay
- * declared. timeout_ms (<0: none) bounds the whole call. Blocks; must not be
- * called from a create, destroy or check. */
+ * declared. Calling it again tries the failed service again. timeout_ms
+ * (<0: none) bounds the whole call. Blocks; must not be called from a
+ * create, destroy or check. */
 ROSTER_EXTERN int roster_start(roster *r, int64_t timeout_ms);
 
 /* roster_wait_ready blocks until every eager service declared in r is ready
@@ -180,10 +186,12 @@ ROSTER_EXTERN int roster_shutdown(roster *r, int64_t deadline_ms);
 
 /* roster_service_exit reports, from the service's own code, that its work
  * has ended: code ROSTER_OK for a normal exit, else a failure (detail is
- * kept, may be NULL). roster stops the instance and then restarts it, or
- * not, by its restart policy. ROSTER_ENOENT if no provider holds the key,
- * ROSTER_ESTATE if the service is not up. Returns at once; the stop and
- * restart happen on the worker pool. */
+ * kept, may be NULL; a code that is not a roster_err is kept as
+ * ROSTER_EFAILED, the detail saying what it was). roster stops the
+ * instance and then restarts it, or not, by its restart policy.
+ * ROSTER_ENOENT if no provider holds the key, ROSTER_ESTATE if the service
+ * is not up. Returns at once; the stop and restart happen on the worker
+ * pool. */
 ROSTER_EXTERN int roster_service_exit(roster *r, const char *ns,
                                       const char *name, int code,
                                       const char *detail);

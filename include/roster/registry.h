@@ -157,9 +157,10 @@ ROSTER_EXTERN roster_keys roster_keys_mode(const roster *r);
  * owns the instance from now on (type->destroy frees it once unregistered).
  * Errors: ROSTER_EINVAL (bad r, name or namespace; type or type->name NULL),
  * ROSTER_EEXIST (unique keys and the key is taken; the detail names the
- * existing entry's type), ROSTER_ENOMEM. On error nothing changes and the
- * instance is not touched. Register listeners run on the calling thread
- * before this returns. */
+ * existing entry's type; or, in either keys mode, a provider of r holds the
+ * key: roster_provide, whose detail names the provider's type),
+ * ROSTER_ENOMEM. On error nothing changes and the instance is not touched.
+ * Register listeners run on the calling thread before this returns. */
 ROSTER_EXTERN int roster_register(roster *r, const char *ns, const char *name,
                                   const roster_type *type, void *instance);
 
@@ -176,7 +177,9 @@ ROSTER_EXTERN int roster_register_ex(roster *r, const char *ns,
  * is atomic: a reader sees the old entry or the new one, never neither.
  * Under duplicate keys every old entry of the key is removed after the new
  * one is added. Listeners see the new register, then one unregister per old
- * entry (reason ROSTER_REASON_REPLACED). The key need not exist. */
+ * entry (reason ROSTER_REASON_REPLACED). The key need not exist, but must
+ * not be one a provider of r holds (ROSTER_EEXIST, as roster_register; in a
+ * test, shadow a provided service in a scope instead). */
 ROSTER_EXTERN int roster_replace(roster *r, const char *ns, const char *name,
                                  const roster_type *type, void *instance);
 

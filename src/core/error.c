@@ -33,6 +33,17 @@ const char *roster_strerror(int code) {
   return "unknown error";
 }
 
+bool roster__err_known(int code) {
+  switch (code) {
+#define X(name, value, msg)                                                    \
+  case value:                                                                  \
+    return true;
+    ROSTER_ERRNO_MAP(X)
+#undef X
+  }
+  return false;
+}
+
 const char *roster_err_name(int code) {
   switch (code) {
 #define X(name, value, msg)                                                      \

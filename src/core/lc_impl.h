@@ -99,7 +99,8 @@ struct roster__svc {
   uint64_t attempt;         /* creations begun */
   uint64_t up_seq;
   bool want_up;             /* should be running (start, restart) */
-  bool stop_req;            /* asked to stop */
+  bool stop_req;            /* asked to stop; only while up, starting or
+                               stopping */
   enum roster__after after; /* what a finished stop leads to */
   unsigned start_gen;       /* roster_start call that wants it */
   /* health */
@@ -165,6 +166,14 @@ struct roster__lc {
 
 /* lifecycle.c */
 int64_t roster__mono_ns(void);
+/* roster__fn_failed: a provider's function (what: "create", "readiness
+ * check"...) of service name returned rc, not ROSTER_OK, on this thread.
+ * Writes the reason into buf: the function's own detail (roster_error_set),
+ * else the code's message; for a value that is not a roster error code
+ * (positive, or an unknown negative one) it says what was returned, and the
+ * result is ROSTER_EFAILED instead of rc. */
+int roster__fn_failed(const char *name, const char *what, int rc, char *buf,
+                      size_t cap);
 roster__svc *roster__svc_find(roster__lc *lc, const char *ns, size_t ns_len,
                               const char *name, size_t name_len);
 bool roster__svc_up(const roster__svc *s);

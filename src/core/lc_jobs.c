@@ -80,11 +80,7 @@ static int call_create(roster__lc *lc, roster__svc *s, void **out,
   int rc = s->p.create(s->p.arg, &d, out);
   if (rc == ROSTER_OK)
     return ROSTER_OK;
-  const char *why = roster_last_error();
-  snprintf(detail, cap, "%s", why && *why ? why : roster_strerror(rc));
-  if (rc > 0)
-    rc = ROSTER_EFAILED; /* a create must return a roster code */
-  return rc;
+  return roster__fn_failed(s->name, "create", rc, detail, cap);
 }
 
 /* created records the outcome of a creation: registers the instance and
@@ -165,6 +161,13 @@ static int created(roster__lc *lc, roster__svc *s, uint64_t attempt, int rc,
     if (lc->start_active && s->start_gen == lc->start_gen &&
         !lc->start_failed)
       lc->start_failed = s;
+    /* Nothing was made, so nothing is left to stop: a stop asked for while
+     * it was starting is done, and what it would have used may stop now. */
+    s->stop_req = false;
+    s->after = ROSTER__AFTER_STAY;
+    for (size_t i = 0; i < s->ndeps; i++)
+      if (s->dep_svc[i])
+        roster__kick_stop(lc, s->dep_svc[i]);
     if (s->restarts && s->want_up && !s->start_gen &&
         lc->phase == ROSTER__LC_RUNNING) {
       roster__svc_fail(lc, s, rc, msg, false); /* try again by policy */
@@ -425,13 +428,17 @@ void roster__kick_stop(roster__lc *lc, roster__svc *s) {
 }
 
 /* roster__request_stop marks s to stop (and, first, everything up that
- * depends on it with on_dep = restart). Lock held. */
+ * depends on it with on_dep = restart). Only a service that is up or
+ * starting is marked: one that is down has nothing to stop, and a mark left
+ * on it would keep it from ever starting again. Lock held. */
 void roster__request_stop(roster__lc *lc, roster__svc *s,
                           enum roster__after after) {
   if (s->stop_req) {
     roster__kick_stop(lc, s);
     return;
   }
+  if (!roster__svc_up(s) && s->state != ROSTER_STATE_STARTING)
+    return;
   s->stop_req = true;
   s->after = after;
   for (size_t i = 0; i < s->nusers; i++) {

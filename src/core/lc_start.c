@@ -391,10 +391,15 @@ int roster_service_exit(roster *r, const char *ns, const char *name,
   if (code == ROSTER_OK)
     snprintf(msg, sizeof msg, "service '%s' exited%s%s", s->name,
              detail ? ": " : "", detail ? detail : "");
+  else if (!roster__err_known(code))
+    snprintf(msg, sizeof msg,
+             "service '%s' failed: reported code %d, not "
+             "a roster error code%s%s",
+             s->name, code, detail ? ": " : "", detail ? detail : "");
   else
     snprintf(msg, sizeof msg, "service '%s' failed: %s", s->name,
              detail ? detail : roster_strerror(code));
-  roster__svc_fail(lc, s, code < 0 ? code : code ? ROSTER_EFAILED : 0, msg,
+  roster__svc_fail(lc, s, roster__err_known(code) ? code : ROSTER_EFAILED, msg,
                    code == ROSTER_OK);
   pthread_mutex_unlock(&lc->lock);
   roster__drain(lc, false);

@@ -35,16 +35,12 @@ typedef struct check_job {
   int64_t t0, t1;
 } check_job;
 
-static int one_check(roster_check_fn fn, const roster_type *type, void *arg,
+static int one_check(const roster__svc *s, const char *what, roster_check_fn fn,
                      void *instance, char *detail, size_t cap) {
   roster_error_clear();
-  int rc = fn ? fn(arg, instance) : type->health(instance);
-  if (rc != ROSTER_OK) {
-    const char *why = roster_last_error();
-    snprintf(detail, cap, "%s", why && *why ? why : roster_strerror(rc));
-    if (rc > 0)
-      rc = ROSTER_EFAILED;
-  }
+  int rc = fn ? fn(s->p.arg, instance) : s->p.type->health(instance);
+  if (rc != ROSTER_OK)
+    rc = roster__fn_failed(s->name, what, rc, detail, cap);
   return rc;
 }
 
@@ -64,10 +60,10 @@ static void check_run(roster__job *j) {
   }
   c->t0 = roster__mono_ns();
   if (s->p.live)
-    c->live_rc = one_check(s->p.live, s->p.type, s->p.arg, p, c->detail,
+    c->live_rc = one_check(s, "liveness check", s->p.live, p, c->detail,
                            sizeof c->detail);
   if (c->live_rc == ROSTER_OK && (s->p.ready || s->p.type->health))
-    c->ready_rc = one_check(s->p.ready, s->p.type, s->p.arg, p, c->detail,
+    c->ready_rc = one_check(s, "readiness check", s->p.ready, p, c->detail,
                             sizeof c->detail);
   c->t1 = roster__mono_ns();
   roster_release(ref);

@@ -22,6 +22,21 @@
 
 static _Thread_local roster__lc *draining_here;
 
+int roster__fn_failed(const char *name, const char *what, int rc, char *buf,
+                      size_t cap) {
+  const char *why = roster_last_error();
+  bool has = why && *why;
+  if (roster__err_known(rc)) {
+    snprintf(buf, cap, "%s", has ? why : roster_strerror(rc));
+    return rc;
+  }
+  char qn[96];
+  snprintf(buf, cap, "%s of '%s' returned %d, not a roster error code%s%s",
+           what, roster__quote(qn, sizeof qn, name, strlen(name)), rc,
+           has ? ": " : "", has ? why : "");
+  return ROSTER_EFAILED;
+}
+
 int64_t roster__mono_ns(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -172,6 +187,17 @@ bool roster__lc_pool(roster__lc *lc) {
 
 static int64_t dflt(int64_t v, int64_t d) { return v ? v : d; }
 
+const char *roster__provider_type(roster *r, const roster__key *k) {
+  roster__lc *lc = atomic_load(&r->lc);
+  if (!lc)
+    return NULL;
+  pthread_mutex_lock(&lc->lock);
+  roster__svc *s = roster__svc_find(lc, k->ns, k->ns_len, k->name, k->name_len);
+  const char *type = s ? s->p.type->name : NULL;
+  pthread_mutex_unlock(&lc->lock);
+  return type;
+}
+
 int roster_provide(roster *r, const char *ns, const char *name,
                    const roster_provider *p) {
   if (!r)
@@ -253,6 +279,8 @@ int roster_provide(roster *r, const char *ns, const char *name,
     return roster__err(ROSTER_ENOMEM, "out of memory");
   }
 
+  /* the claim lock orders this against plain registrations of the key */
+  pthread_mutex_lock(&r->claim_lock);
   pthread_mutex_lock(&lc->lock);
   rc = ROSTER_OK;
   if (lc->phase == ROSTER__LC_STOPPING || lc->phase == ROSTER__LC_CLOSED)
@@ -263,20 +291,23 @@ int roster_provide(roster *r, const char *ns, const char *name,
     rc = roster__err(ROSTER_EEXIST,
                      "a provider for '%s' already exists in namespace '%s'",
                      qn, k.ns);
-  else if (roster_has(r, k.ns, name) &&
-           !r->parent /* the parent's may be shadowed */)
-    rc = roster__err(ROSTER_EEXIST,
-                     "'%s' is already registered in namespace '%s'", qn,
-                     k.ns);
-  else if (r->parent) {
+  else {
+    /* only r's own entries count: a parent's may be shadowed */
     struct cds_lfht_iter it;
+    char qt[96];
     roster__rlock();
-    bool here = roster__find_first(r, &k, &it) != NULL;
+    roster__entry *x = roster__find_first(r, &k, &it);
+    if (x)
+      roster__quote(qt, sizeof qt, x->type->name, strlen(x->type->name));
     roster__runlock();
-    if (here)
+    if (x) {
+      char qs[96];
       rc = roster__err(ROSTER_EEXIST,
-                       "'%s' is already registered in namespace '%s'", qn,
-                       k.ns);
+                       "service '%s' is already registered in namespace "
+                       "'%s' (type '%s'), so it cannot be provided: "
+                       "unregister it first, or use another name",
+                       qn, roster__quote(qs, sizeof qs, k.ns, k.ns_len), qt);
+    }
   }
   if (rc == ROSTER_OK && !table_add(lc, s))
     rc = roster__err(ROSTER_ENOMEM, "out of memory");
@@ -286,6 +317,7 @@ int roster_provide(roster *r, const char *ns, const char *name,
     lc->dirty = true;
   }
   pthread_mutex_unlock(&lc->lock);
+  pthread_mutex_unlock(&r->claim_lock);
   if (rc) {
     s->p.free_arg = NULL;
     svc_free(s);

@@ -208,6 +208,7 @@ roster *roster_new(const roster_options *opts) {
   pthread_mutex_init(&r->wait_lock, NULL);
   pthread_mutex_init(&r->grow_lock, NULL);
   pthread_mutex_init(&r->lc_lock, NULL);
+  pthread_mutex_init(&r->claim_lock, NULL);
   pthread_mutex_init(&r->url_lock, NULL);
   r->workers = o.workers;
   atomic_init(&r->holds, 1);
@@ -298,6 +299,7 @@ void roster__struct_destroy(roster *r) {
   pthread_mutex_destroy(&r->wait_lock);
   pthread_mutex_destroy(&r->grow_lock);
   pthread_mutex_destroy(&r->lc_lock);
+  pthread_mutex_destroy(&r->claim_lock);
   pthread_mutex_destroy(&r->url_lock);
   roster__free(r->raw);
 }
@@ -512,6 +514,16 @@ static void maybe_grow(roster *r, size_t n) {
 
 /* ---- register ------------------------------------------------------- */
 
+/* discard_new frees a new entry that was never published (e, its metadata
+ * m and its owner link ol, whose owner it holds). */
+static void discard_new(roster__entry *e, roster__meta *m, roster__olink *ol) {
+  if (ol)
+    roster__owner_put(ol->owner);
+  roster__free(m);
+  roster__free(ol);
+  roster__free(e);
+}
+
 static int do_register(roster *r, const char *ns, const char *name,
                        const roster_type *type, void *instance,
                        const roster_entry_opts *opts, bool replace,
@@ -585,6 +597,27 @@ static int do_register(roster *r, const char *ns, const char *name,
   }
   ROSTER__TSAN_RELEASE(e);
 
+  /* A key a provider holds takes no plain entry (its provider registers
+   * the instance): refuse it now rather than fail the start later. The
+   * claim lock keeps a roster_provide of the key from slipping in between
+   * the check and the insert. A provider's own instance needs no check. */
+  if (!inst) {
+    pthread_mutex_lock(&r->claim_lock);
+    const char *pt = roster__provider_type(r, &k);
+    if (pt) {
+      pthread_mutex_unlock(&r->claim_lock);
+      char qs[96], qt[96];
+      roster__err(ROSTER_EEXIST,
+                  "service '%s' is provided in namespace '%s' (a provider "
+                  "of type '%s' holds the key); its provider registers "
+                  "the instance: use another name, or a scope to shadow it",
+                  roster__quote(qn, sizeof qn, name, k.name_len),
+                  roster__quote(qs, sizeof qs, k.ns, k.ns_len),
+                  roster__quote(qt, sizeof qt, pt, strlen(pt)));
+      discard_new(e, m, ol);
+      return ROSTER_EEXIST;
+    }
+  }
   roster__entry *old = NULL;
   roster__rlock();
   if (r->keys == ROSTER_KEYS_UNIQUE && replace) {
@@ -609,17 +642,17 @@ static int do_register(roster *r, const char *ns, const char *name,
                   roster__quote(qt, sizeof qt, ex->type->name,
                                 strlen(ex->type->name)));
       roster__runlock();
-      if (ol)
-        roster__owner_put(ol->owner);
-      roster__free(m);
-      roster__free(ol);
-      roster__free(e);
+      if (!inst)
+        pthread_mutex_unlock(&r->claim_lock);
+      discard_new(e, m, ol);
       return ROSTER_EEXIST;
     }
   } else {
     cds_lfht_add(r->ht, (unsigned long)k.hash, &e->node);
   }
   roster__runlock();
+  if (!inst)
+    pthread_mutex_unlock(&r->claim_lock);
 
   atomic_fetch_add(&e->ns->entries, 1);
   maybe_grow(r, atomic_fetch_add(&r->entries, 1) + 1);

@@ -60,6 +60,9 @@ void roster__free(void *p);
 char *roster__strndup(const char *s, size_t n);
 
 /* ---- errors (error.c) ---- */
+/* roster__err_known: code is ROSTER_OK or one of the codes in
+ * ROSTER_ERRNO_MAP (anything else came from outside: a callback). */
+bool roster__err_known(int code);
 /* roster__err sets the thread's detail from a format and returns code. */
 int roster__err(int code, const char *fmt, ...)
 #if defined(__GNUC__) || defined(__clang__)
@@ -246,6 +249,9 @@ struct roster {
   /* lifecycle and scopes */
   struct roster__lc *_Atomic lc; /* made on first roster_provide */
   pthread_mutex_t lc_lock;  /* guards making lc */
+  pthread_mutex_t claim_lock; /* a plain registration and roster_provide
+                                 check and take a key under it, so that a
+                                 key is never both registered and provided */
   unsigned workers;         /* roster_options.workers */
   roster *parent;           /* scopes: the parent (held), else NULL */
   pthread_mutex_t url_lock; /* guards urls (driver.c) */
@@ -365,6 +371,10 @@ void roster__inst_reclaimed(struct roster__inst *inst);
  * else the creation's error (which may also be ROSTER_ENOENT: an unknown
  * dependency). Called on a lookup miss, outside read sections. */
 int roster__lc_materialize(roster *r, const roster__key *k, bool *provided);
+/* roster__provider_type returns the type name of the provider r itself
+ * holds k with, or NULL when r provides no such key. The caller holds
+ * r->claim_lock, so no provider can appear until it is released. */
+const char *roster__provider_type(roster *r, const roster__key *k);
 /* roster__memory_driver: the memory:// cache driver (src/cache), which the
  * driver table holds from its first use (driver.c). */
 extern const roster_driver roster__memory_driver;

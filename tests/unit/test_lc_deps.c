@@ -3,7 +3,9 @@
  * An unknown dependency is ROSTER_ENOENT and a cycle ROSTER_ECYCLE (with
  * its path), both before anything is created; a dependency may be a plain
  * registered instance; bad arguments to roster_provide are ROSTER_EINVAL
- * and change nothing; a taken key is ROSTER_EEXIST.
+ * and change nothing; a taken key is ROSTER_EEXIST, and so is a plain
+ * register of a provided key (in either keys mode; a scope may shadow its
+ * parent's), with exactly one winner when the two race.
  */
 #include "testutil.h"
 
@@ -317,6 +319,194 @@ static void test_provide_taken_key(void **state) {
   assert_int_equal(atomic_load(&accepted_freed), 2);
 }
 
+/* A provided key belongs to its provider: a plain register, register_ex or
+ * replace of it fails at once, naming the provider, and leaves the
+ * instance untouched; the service still starts. */
+static void test_register_provided_key(void **state) {
+  (void)state;
+  roster_reclaim_wait(); /* earlier tests' destroys are done */
+  tu_reset_destroyed();
+  roster *r = roster_new(NULL);
+  assert_non_null(r);
+  static int inst;
+  static tu_svc db, lz;
+  tu_svc_init(&db, "db", NULL, NULL);
+  tu_svc_init(&lz, "lz", NULL, NULL);
+  provide_svc(r, NULL, &db);
+  roster_provider p = tu_svc_provider(&lz);
+  p.lazy = true;
+  assert_ok(roster_provide(r, "other", "lz", &p));
+
+  roster_error_clear();
+  assert_rc(roster_register(r, NULL, "db", &tu_counter_type, &inst),
+            ROSTER_EEXIST);
+  assert_int_equal(roster_last_code(), ROSTER_EEXIST);
+  char err[512];
+  snprintf(err, sizeof err, "%s", roster_last_error());
+  assert_contains(err, "'db'");
+  assert_contains(err, "provided");
+  assert_contains(err, "namespace 'default'");
+  assert_contains(err, tu_svc_type.name);
+  roster_entry_opts eo = {.meta = "m", .meta_len = 1};
+  assert_rc(
+      roster_register_ex(r, "default", "db", &tu_counter_type, &inst, &eo),
+      ROSTER_EEXIST);
+  assert_contains(roster_last_error(), "provided");
+  assert_rc(roster_replace(r, NULL, "db", &tu_counter_type, &inst),
+            ROSTER_EEXIST);
+  assert_contains(roster_last_error(), "provided");
+  assert_rc(roster_register(r, "other", "lz", &tu_counter_type, &inst),
+            ROSTER_EEXIST);
+  assert_contains(roster_last_error(), "namespace 'other'");
+  /* The same name elsewhere is another key. */
+  assert_ok(roster_register(r, "other", "db", &tu_counter_type, &inst));
+  assert_ok(roster_register(r, NULL, "lz", &tu_counter_type, &inst));
+  roster_reclaim_wait();
+  assert_int_equal(tu_destroyed(), 0); /* refused instances untouched */
+  assert_int_equal(roster_count(r, NULL), 1);
+
+  /* Nothing shows up at start: the service starts and is the entry. */
+  assert_ok(roster_start(r, LC_LONG_MS));
+  void *got = NULL;
+  assert_ok(roster_get(r, NULL, "db", &tu_svc_type, &got));
+  assert_ptr_equal(((tu_inst *)got)->svc, &db);
+  /* Up, or stopped again, the key stays the provider's. */
+  assert_rc(roster_register(r, NULL, "db", &tu_counter_type, &inst),
+            ROSTER_EEXIST);
+  assert_ok(roster_shutdown(r, LC_LONG_MS));
+  assert_rc(roster_register(r, NULL, "db", &tu_counter_type, &inst),
+            ROSTER_EEXIST);
+  assert_ok(roster_start(r, LC_LONG_MS));
+  assert_int_equal(atomic_load(&db.creates), 2);
+  assert_ok(roster_shutdown(r, LC_LONG_MS));
+  roster_free(r);
+  /* the two accepted registrations */
+  assert_int_equal(tu_wait_destroyed(2), 2);
+}
+
+/* Under duplicate keys a plain key still takes many entries, but a provided
+ * key takes none, and a provider is refused a key that holds entries. */
+static void test_register_provided_key_duplicate(void **state) {
+  (void)state;
+  roster *r = roster_new(&(roster_options){.keys = ROSTER_KEYS_DUPLICATE});
+  assert_non_null(r);
+  static int a, b;
+  static tu_svc svc, late;
+  tu_svc_init(&svc, "svc", NULL, NULL);
+  tu_svc_init(&late, "grp", NULL, NULL);
+  provide_svc(r, NULL, &svc);
+  assert_ok(roster_register(r, NULL, "grp", &tu_other_type, &a));
+  assert_ok(roster_register(r, NULL, "grp", &tu_other_type, &b));
+  assert_rc(roster_register(r, NULL, "svc", &tu_other_type, &a), ROSTER_EEXIST);
+  assert_contains(roster_last_error(), "provided");
+  roster_provider p = tu_svc_provider(&late);
+  assert_rc(roster_provide(r, NULL, "grp", &p), ROSTER_EEXIST);
+  assert_contains(roster_last_error(), "service 'grp' is already registered");
+  assert_contains(roster_last_error(), "type 'other'");
+  assert_ok(roster_start(r, LC_LONG_MS));
+  void *got = NULL;
+  assert_ok(roster_get(r, NULL, "svc", &tu_svc_type, &got));
+  size_t n = 0;
+  void *v[4];
+  assert_ok(roster_lookup(r, NULL, "grp", v, 4, &n));
+  assert_int_equal(n, 2);
+  assert_ok(roster_shutdown(r, LC_LONG_MS));
+  roster_free(r);
+}
+
+/* In a scope, only the scope's own providers count: registering a name the
+ * parent provides shadows it, as providing it would. */
+static void test_register_shadows_parent_provider(void **state) {
+  (void)state;
+  roster *app = roster_new(NULL);
+  assert_non_null(app);
+  static int fake;
+  static tu_svc clock_svc;
+  tu_svc_init(&clock_svc, "clock", NULL, NULL);
+  provide_svc(app, NULL, &clock_svc);
+  roster *t = roster_scope_new(app);
+  assert_non_null(t);
+  assert_ok(roster_register(t, NULL, "clock", &tu_other_type, &fake));
+  void *got = NULL;
+  assert_ok(roster_get(t, NULL, "clock", &tu_other_type, &got));
+  assert_ptr_equal(got, &fake);
+  assert_rc(roster_register(app, NULL, "clock", &tu_other_type, &fake),
+            ROSTER_EEXIST);
+  roster_free(t);
+  roster_free(app);
+}
+
+/* A register and a provide of the same key racing: exactly one wins. */
+enum { RACE_KEYS = 2000 };
+typedef struct race {
+  roster *r;
+  pthread_barrier_t *go;
+  int rc[RACE_KEYS];
+} race;
+
+static void *race_register(void *arg) {
+  race *x = arg;
+  static int inst;
+  pthread_barrier_wait(x->go);
+  for (int i = 0; i < RACE_KEYS; i++) {
+    char name[32];
+    snprintf(name, sizeof name, "k%d", i);
+    x->rc[i] = roster_register(x->r, NULL, name, &tu_other_type, &inst);
+  }
+  return NULL;
+}
+
+static void *race_provide(void *arg) {
+  race *x = arg;
+  roster_provider p = {
+      .type = &tu_other_type, .create = nop_create, .lazy = true};
+  pthread_barrier_wait(x->go);
+  for (int i = 0; i < RACE_KEYS; i++) {
+    char name[32];
+    snprintf(name, sizeof name, "k%d", i);
+    x->rc[i] = roster_provide(x->r, NULL, name, &p);
+  }
+  return NULL;
+}
+
+static void test_register_provide_race(void **state) {
+  (void)state;
+  roster *r = roster_new(NULL);
+  assert_non_null(r);
+  /* a provider first, so that the registry has its lifecycle already */
+  roster_provider p = {
+      .type = &tu_other_type, .create = nop_create, .lazy = true};
+  assert_ok(roster_provide(r, NULL, "first", &p));
+  pthread_barrier_t go;
+  assert_int_equal(pthread_barrier_init(&go, NULL, 2), 0);
+  race *reg = calloc(1, sizeof *reg), *prov = calloc(1, sizeof *prov);
+  assert_true(reg && prov);
+  reg->r = prov->r = r;
+  reg->go = prov->go = &go;
+  pthread_t t1, t2;
+  assert_int_equal(pthread_create(&t1, NULL, race_register, reg), 0);
+  assert_int_equal(pthread_create(&t2, NULL, race_provide, prov), 0);
+  assert_int_equal(pthread_join(t1, NULL), 0);
+  assert_int_equal(pthread_join(t2, NULL), 0);
+  pthread_barrier_destroy(&go);
+  int both = 0, neither = 0;
+  for (int i = 0; i < RACE_KEYS; i++) {
+    if (reg->rc[i] == ROSTER_OK && prov->rc[i] == ROSTER_OK)
+      both++;
+    else if (reg->rc[i] != ROSTER_OK && prov->rc[i] != ROSTER_OK)
+      neither++;
+    else
+      assert_int_equal(reg->rc[i] ? reg->rc[i] : prov->rc[i], ROSTER_EEXIST);
+  }
+  if (both || neither)
+    fail_msg("%d keys taken by both a register and a provide, %d by "
+             "neither",
+             both, neither);
+  free(reg);
+  free(prov);
+  roster_free(r);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_unknown_dependency),
@@ -326,6 +516,10 @@ int main(void) {
       cmocka_unit_test(test_dependency_namespace),
       cmocka_unit_test(test_provide_bad_input),
       cmocka_unit_test(test_provide_taken_key),
+      cmocka_unit_test(test_register_provided_key),
+      cmocka_unit_test(test_register_provided_key_duplicate),
+      cmocka_unit_test(test_register_shadows_parent_provider),
+      cmocka_unit_test(test_register_provide_race),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -303,6 +303,37 @@ static void test_type_health_fallback(void **state) {
   roster_free(r);
 }
 
+/* A readiness check returning something that is not a roster error code
+ * fails with ROSTER_EFAILED and a detail saying what it returned. */
+static int odd_check(void *arg, void *instance) {
+  (void)arg;
+  (void)instance;
+  return 4;
+}
+
+static void test_check_returns_foreign_code(void **state) {
+  (void)state;
+  roster *r = roster_new(NULL);
+  assert_non_null(r);
+  static tu_svc s;
+  tu_svc_init(&s, "odd", NULL, NULL);
+  roster_provider p = tu_svc_provider(&s);
+  p.ready = odd_check;
+  p.check_interval_ms = 20;
+  p.fail_threshold = 1;
+  assert_ok(roster_provide(r, NULL, "odd", &p));
+  assert_ok(roster_start(r, LC_LONG_MS));
+  assert_state(r, NULL, "odd", ROSTER_STATE_UNHEALTHY, WAIT_MS);
+  roster_service_health h;
+  char detail[512];
+  assert_ok(health_item(r, "odd", &h, detail, sizeof detail, NULL));
+  assert_int_equal(h.last_error, ROSTER_EFAILED);
+  assert_contains(detail, "readiness check of 'odd' returned 4, not a "
+                          "roster error code");
+  assert_ok(roster_shutdown(r, LC_LONG_MS));
+  roster_free(r);
+}
+
 /* A check that overruns check_timeout_ms counts as a failure. */
 static tu_gate hang_gate;
 
@@ -344,6 +375,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_unhealthy_and_back),
       cmocka_unit_test(test_type_health_fallback),
+      cmocka_unit_test(test_check_returns_foreign_code),
       cmocka_unit_test(test_check_timeout),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

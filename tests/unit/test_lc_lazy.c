@@ -4,7 +4,9 @@
  * of their threads, and all get the same instance; a failing lazy create
  * gives every concurrent getter the same error; roster_start creates a lazy
  * service only when an eager one depends on it; lazy dependencies are
- * created first; roster_wait_for on a lazy name wakes once someone gets it.
+ * created first; roster_wait_for on a lazy name wakes once someone gets it;
+ * a failed lazy create is tried again by the next get or roster_start, and
+ * after a shutdown; a shutdown during a failing create still finishes.
  */
 #include "testutil.h"
 
@@ -325,6 +327,263 @@ static void test_lazy_chain(void **state) {
   roster_free(r);
 }
 
+/* A flaky tu_svc: its first fail_first creates fail with ROSTER_EIO. One
+ * create of a service runs at a time, so fail_code needs no lock. */
+typedef struct flaky {
+  tu_svc svc; /* first: tu_svc_destroy takes the same arg */
+  int fail_first;
+} flaky;
+
+static int flaky_create(void *arg, const roster_deps *deps, void **out) {
+  flaky *f = arg;
+  f->svc.fail_code =
+      atomic_load(&f->svc.creates) < f->fail_first ? ROSTER_EIO : 0;
+  return tu_svc_create(&f->svc, deps, out);
+}
+
+/* bounded_get runs roster_get on a thread and fails the test if it does not
+ * return within WAIT_MS (the thread and its record are then leaked), so a
+ * get that waits forever is a failure, not a hang. */
+typedef struct bget {
+  roster *r;
+  const char *name;
+  int rc;
+  void *out;
+  char err[256];
+  atomic_bool done;
+} bget;
+
+static void *bget_main(void *arg) {
+  bget *g = arg;
+  g->rc = roster_get(g->r, NULL, g->name, &tu_svc_type, &g->out);
+  snprintf(g->err, sizeof g->err, "%s", g->rc ? roster_last_error() : "");
+  atomic_store(&g->done, true);
+  return NULL;
+}
+
+static int bounded_get(roster *r, const char *name, void **out, char *err,
+                       size_t cap) {
+  bget *g = calloc(1, sizeof *g);
+  assert_non_null(g);
+  g->r = r;
+  g->name = name;
+  atomic_init(&g->done, false);
+  pthread_t th;
+  assert_int_equal(pthread_create(&th, NULL, bget_main, g), 0);
+  tu_wait_until(atomic_load(&g->done), WAIT_MS);
+  if (!atomic_load(&g->done))
+    fail_msg("roster_get('%s') did not return within %d ms (state %s)", name,
+             WAIT_MS, roster_state_name((roster_state)tu_state(r, NULL, name)));
+  assert_int_equal(pthread_join(th, NULL), 0);
+  int rc = g->rc;
+  if (out)
+    *out = g->out;
+  snprintf(err, cap, "%s", g->err);
+  free(g);
+  return rc;
+}
+
+/* A failed lazy create is tried again by the next get: fail, fail,
+ * succeed. */
+static void test_lazy_get_retries(void **state) {
+  (void)state;
+  roster *r = roster_new(NULL);
+  assert_non_null(r);
+  static flaky f;
+  memset(&f, 0, sizeof f);
+  tu_svc_init(&f.svc, "shaky", NULL, NULL);
+  f.fail_first = 2;
+  roster_provider p = tu_svc_provider(&f.svc);
+  p.arg = &f;
+  p.create = flaky_create;
+  p.lazy = true;
+  assert_ok(roster_provide(r, NULL, "shaky", &p));
+  char err[256];
+  void *out = NULL;
+  for (int round = 1; round <= 2; round++) {
+    assert_rc(bounded_get(r, "shaky", &out, err, sizeof err), ROSTER_EIO);
+    assert_contains(err, "service 'shaky' failed to start");
+    assert_int_equal(atomic_load(&f.svc.creates), round);
+    assert_int_equal(tu_state(r, NULL, "shaky"), ROSTER_STATE_FAILED);
+  }
+  assert_rc(bounded_get(r, "shaky", &out, err, sizeof err), ROSTER_OK);
+  assert_non_null(out);
+  assert_int_equal(((tu_inst *)out)->gen, 3);
+  assert_int_equal(tu_state(r, NULL, "shaky"), ROSTER_STATE_READY);
+  assert_ok(roster_shutdown(r, LC_LONG_MS));
+  roster_free(r);
+  assert_int_equal(atomic_load(&f.svc.live_instances), 0);
+}
+
+/* A lazy service that roster_start created for an eager user and that
+ * failed there: a roster_get tries it again (and reports its own
+ * failure), and so does the next roster_start. */
+static void test_lazy_retry_after_failed_start(void **state) {
+  (void)state;
+  roster *r = roster_new(NULL);
+  assert_non_null(r);
+  static const char *const d_user[] = {"backing", NULL};
+  static flaky f;
+  static tu_svc user;
+  memset(&f, 0, sizeof f);
+  tu_svc_init(&f.svc, "backing", NULL, NULL);
+  f.fail_first = 2;
+  tu_svc_init(&user, "user", NULL, d_user);
+  roster_provider p = tu_svc_provider(&f.svc);
+  p.arg = &f;
+  p.create = flaky_create;
+  p.lazy = true;
+  assert_ok(roster_provide(r, NULL, "backing", &p));
+  p = tu_svc_provider(&user);
+  assert_ok(roster_provide(r, NULL, "user", &p));
+
+  assert_rc(roster_start(r, WAIT_MS), ROSTER_EIO);
+  assert_contains(roster_last_error(), "service 'backing' failed to start");
+  assert_int_equal(atomic_load(&f.svc.creates), 1);
+  assert_int_equal(tu_state(r, NULL, "user"), ROSTER_STATE_DECLARED);
+  char err[256];
+  void *out = NULL;
+  assert_rc(bounded_get(r, "backing", &out, err, sizeof err), ROSTER_EIO);
+  assert_contains(err, "service 'backing' failed to start");
+  assert_int_equal(atomic_load(&f.svc.creates), 2);
+  /* the dependent was not wanted by that get and was left alone */
+  assert_int_equal(tu_state(r, NULL, "user"), ROSTER_STATE_DECLARED);
+  assert_ok(roster_start(r, WAIT_MS));
+  assert_int_equal(atomic_load(&f.svc.creates), 3);
+  assert_int_equal(atomic_load(&user.creates), 1);
+  assert_rc(bounded_get(r, "backing", &out, err, sizeof err), ROSTER_OK);
+  assert_int_equal(((tu_inst *)out)->gen, 3);
+  assert_int_equal(tu_state(r, NULL, "user"), ROSTER_STATE_READY);
+  assert_ok(roster_shutdown(r, LC_LONG_MS));
+  roster_free(r);
+  assert_int_equal(atomic_load(&f.svc.live_instances), 0);
+  assert_int_equal(atomic_load(&user.live_instances), 0);
+}
+
+/* A lazy service that was never created when the registry shut down is
+ * created by a get after the next roster_start. */
+static void test_lazy_after_shutdown(void **state) {
+  (void)state;
+  roster *r = roster_new(NULL);
+  assert_non_null(r);
+  static tu_svc idle, eager;
+  tu_svc_init(&idle, "idle", NULL, NULL);
+  tu_svc_init(&eager, "eager", NULL, NULL);
+  roster_provider p = tu_svc_provider(&idle);
+  p.lazy = true;
+  assert_ok(roster_provide(r, NULL, "idle", &p));
+  p = tu_svc_provider(&eager);
+  assert_ok(roster_provide(r, NULL, "eager", &p));
+  assert_ok(roster_start(r, WAIT_MS));
+  assert_ok(roster_shutdown(r, WAIT_MS));
+  char err[256];
+  void *out = NULL;
+  /* shut down: a get says so rather than creating */
+  assert_rc(bounded_get(r, "idle", &out, err, sizeof err), ROSTER_ESTATE);
+  assert_ok(roster_start(r, WAIT_MS));
+  assert_int_equal(atomic_load(&eager.creates), 2);
+  assert_rc(bounded_get(r, "idle", &out, err, sizeof err), ROSTER_OK);
+  assert_int_equal(atomic_load(&idle.creates), 1);
+  assert_int_equal(tu_state(r, NULL, "idle"), ROSTER_STATE_READY);
+  assert_ok(roster_shutdown(r, LC_LONG_MS));
+  roster_free(r);
+  assert_int_equal(atomic_load(&idle.live_instances), 0);
+}
+
+/* A create that blocks on a gate and then fails. */
+typedef struct gated {
+  tu_svc svc; /* first: tu_svc_destroy takes the same arg */
+  tu_gate gate;
+} gated;
+
+static int gated_create(void *arg, const roster_deps *deps, void **out) {
+  gated *g = arg;
+  if (!tu_gate_wait(&g->gate, WAIT_MS))
+    return roster_error_set(ROSTER_ETIMEDOUT, "gate never opened");
+  g->svc.fail_code = ROSTER_EIO;
+  return tu_svc_create(&g->svc, deps, out);
+}
+
+typedef struct shut_call {
+  roster *r;
+  int rc;
+  char err[256];
+  atomic_bool done;
+} shut_call;
+
+static void *shut_main(void *arg) {
+  shut_call *c = arg;
+  c->rc = roster_shutdown(c->r, WAIT_MS);
+  snprintf(c->err, sizeof c->err, "%s", c->rc ? roster_last_error() : "");
+  atomic_store(&c->done, true);
+  return NULL;
+}
+
+/* A shutdown that begins while a lazy create is running, which then
+ * fails: the dependency that create was given still stops, and the
+ * shutdown finishes. */
+static void test_shutdown_during_failing_create(void **state) {
+  (void)state;
+  roster *r = roster_new(NULL);
+  assert_non_null(r);
+  static const char *const d_slow[] = {"db", NULL};
+  static gated slow;
+  static tu_svc db, probe;
+  memset(&slow, 0, sizeof slow);
+  tu_svc_init(&slow.svc, "slow", NULL, d_slow);
+  tu_gate_init(&slow.gate);
+  tu_svc_init(&db, "db", NULL, NULL);
+  tu_svc_init(&probe, "probe", NULL, NULL);
+  roster_provider p = tu_svc_provider(&slow.svc);
+  p.arg = &slow;
+  p.create = gated_create;
+  p.lazy = true;
+  assert_ok(roster_provide(r, NULL, "slow", &p));
+  p = tu_svc_provider(&db);
+  assert_ok(roster_provide(r, NULL, "db", &p));
+  assert_ok(roster_start(r, WAIT_MS));
+
+  bget *g = calloc(1, sizeof *g); /* leaked if a thread hangs */
+  shut_call *sc = calloc(1, sizeof *sc);
+  assert_true(g && sc);
+  g->r = r;
+  g->name = "slow";
+  sc->r = r;
+  pthread_t tg, ts;
+  assert_int_equal(pthread_create(&tg, NULL, bget_main, g), 0);
+  tu_wait_until(atomic_load(&slow.gate.waiting) == 1, WAIT_MS);
+  assert_int_equal(atomic_load(&slow.gate.waiting), 1);
+  assert_int_equal(tu_state(r, NULL, "slow"), ROSTER_STATE_STARTING);
+  assert_int_equal(pthread_create(&ts, NULL, shut_main, sc), 0);
+  /* roster_provide refuses once the shutdown has asked everything to stop
+   * (the same locked step) */
+  p = tu_svc_provider(&probe);
+  int rc = ROSTER_OK;
+  for (uint64_t end = tu_now_ns() + WAIT_MS * 1000000ull;
+       rc != ROSTER_ESTATE && tu_now_ns() < end; tu_sleep_ms(1))
+    rc = roster_provide(r, NULL, "probe", &p);
+  assert_int_equal(rc, ROSTER_ESTATE);
+  tu_gate_open(&slow.gate);
+  tu_wait_until(atomic_load(&g->done) && atomic_load(&sc->done), 2 * WAIT_MS);
+  if (!atomic_load(&sc->done))
+    fail_msg("roster_shutdown did not return (db is %s)",
+             roster_state_name((roster_state)tu_state(r, NULL, "db")));
+  assert_true(atomic_load(&g->done));
+  assert_int_equal(pthread_join(tg, NULL), 0);
+  assert_int_equal(pthread_join(ts, NULL), 0);
+  if (sc->rc != ROSTER_OK)
+    fail_msg("roster_shutdown: %s: %s", roster_err_name(sc->rc), sc->err);
+  assert_int_equal(g->rc, ROSTER_EIO);
+  assert_contains(g->err, "service 'slow' failed to start");
+  assert_int_equal(atomic_load(&db.destroys), 1);
+  assert_int_equal(tu_state(r, NULL, "db"), ROSTER_STATE_STOPPED);
+  assert_int_equal(tu_state(r, NULL, "slow"), ROSTER_STATE_FAILED);
+  free(g);
+  free(sc);
+  roster_free(r);
+  assert_int_equal(atomic_load(&db.live_instances), 0);
+}
+
 typedef struct waiter {
   roster *r;
   int rc;
@@ -373,6 +632,10 @@ int main(void) {
       cmocka_unit_test(test_start_skips_lazy),
       cmocka_unit_test(test_lazy_chain),
       cmocka_unit_test(test_wait_for_lazy),
+      cmocka_unit_test(test_lazy_get_retries),
+      cmocka_unit_test(test_lazy_retry_after_failed_start),
+      cmocka_unit_test(test_lazy_after_shutdown),
+      cmocka_unit_test(test_shutdown_during_failing_create),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -3,8 +3,11 @@
  * roster_shutdown destroys them in reverse; create receives its
  * dependencies; independent services start in parallel; a failing create
  * stops what the call had started, in reverse, and leaves the rest
- * declared. Orders come from a log appended under a mutex; overlap comes
- * from recorded CLOCK_MONOTONIC timestamps, never from elapsed time.
+ * declared; calling roster_start again retries the failed service (fail,
+ * fail, succeed); a create returning no roster code fails with
+ * ROSTER_EFAILED and a detail saying what it returned. Orders come from a
+ * log appended under a mutex; overlap comes from recorded CLOCK_MONOTONIC
+ * timestamps, never from elapsed time.
  */
 #include "testutil.h"
 
@@ -388,6 +391,223 @@ static void test_failing_create_rolls_back(void **state) {
   tu_log_fini(&log);
 }
 
+/* A flaky tu_svc: its first fail_first creates fail with ROSTER_EIO. One
+ * create of a service runs at a time, so fail_code needs no lock. */
+typedef struct flaky {
+  tu_svc svc; /* first: tu_svc_destroy takes the same arg */
+  int fail_first;
+} flaky;
+
+static int flaky_create(void *arg, const roster_deps *deps, void **out) {
+  flaky *f = arg;
+  f->svc.fail_code =
+      atomic_load(&f->svc.creates) < f->fail_first ? ROSTER_EIO : 0;
+  return tu_svc_create(&f->svc, deps, out);
+}
+
+/* RETRY_MS bounds each roster_start of the retry test: a start that no
+ * longer creates the failed service waits it out and fails the test. */
+#define RETRY_MS 10000
+
+/* A program retrying roster_start at boot: db fails twice, then works.
+ * api (eager, depends on db) and cfg (independent) come up with it on the
+ * third call; each failed call stops what it started. */
+static void test_start_retries_failed_service(void **state) {
+  (void)state;
+  roster *r = roster_new(NULL);
+  assert_non_null(r);
+  static const char *const d_api[] = {"db", NULL};
+  static flaky db;
+  static tu_svc api, cfg;
+  memset(&db, 0, sizeof db);
+  tu_svc_init(&db.svc, "db", NULL, NULL);
+  db.fail_first = 2;
+  tu_svc_init(&api, "api", NULL, d_api);
+  tu_svc_init(&cfg, "cfg", NULL, NULL);
+  roster_provider p = tu_svc_provider(&db.svc);
+  p.arg = &db;
+  p.create = flaky_create;
+  assert_ok(roster_provide(r, NULL, "db", &p));
+  p = tu_svc_provider(&api);
+  assert_ok(roster_provide(r, NULL, "api", &p));
+  p = tu_svc_provider(&cfg);
+  assert_ok(roster_provide(r, NULL, "cfg", &p));
+
+  for (int round = 1; round <= 2; round++) {
+    roster_error_clear();
+    assert_rc(roster_start(r, RETRY_MS), ROSTER_EIO);
+    assert_contains(roster_last_error(), "service 'db' failed to start");
+    assert_int_equal(atomic_load(&db.svc.creates), round);
+    assert_int_equal(tu_state(r, NULL, "db"), ROSTER_STATE_FAILED);
+    assert_false(roster_has(r, NULL, "db"));
+    /* api never ran: its dependency was never up */
+    assert_int_equal(atomic_load(&api.creates), 0);
+    assert_int_equal(tu_state(r, NULL, "api"), ROSTER_STATE_DECLARED);
+    assert_state(r, NULL, "cfg", ROSTER_STATE_STOPPED, RETRY_MS);
+    assert_false(roster_has(r, NULL, "cfg"));
+  }
+  assert_ok(roster_start(r, RETRY_MS));
+  assert_int_equal(atomic_load(&db.svc.creates), 3);
+  assert_int_equal(atomic_load(&api.creates), 1);
+  assert_int_equal(atomic_load(&cfg.creates), 3);
+  const char *const names[] = {"db", "api", "cfg"};
+  for (int i = 0; i < 3; i++) {
+    assert_int_equal(tu_state(r, NULL, names[i]), ROSTER_STATE_READY);
+    void *got = NULL;
+    assert_ok(roster_get(r, NULL, names[i], &tu_svc_type, &got));
+    assert_non_null(got);
+  }
+  tu_inst *a = NULL;
+  assert_ok(roster_get(r, NULL, "api", &tu_svc_type, (void **)&a));
+  tu_inst *d = NULL;
+  assert_ok(roster_get(r, NULL, "db", &tu_svc_type, (void **)&d));
+  assert_ptr_equal(a->deps[0], d);
+  assert_int_equal(d->gen, 3);
+  assert_ok(roster_wait_ready(r, RETRY_MS));
+  assert_ok(roster_shutdown(r, LC_LONG_MS));
+  roster_free(r);
+  assert_int_equal(atomic_load(&db.svc.live_instances), 0);
+  assert_int_equal(atomic_load(&api.live_instances), 0);
+  assert_int_equal(atomic_load(&cfg.live_instances), 0);
+  assert_false(atomic_load(&api.deps_bad));
+}
+
+/* The same with the failing service in the middle of a chain and no
+ * timeout at all (timeout -1): every call returns, the third succeeds.
+ * The calls run on a thread so that a regression fails instead of
+ * hanging. */
+typedef struct retry_run {
+  roster *r;
+  int rc[3];
+  char err[3][256];
+  atomic_int done;
+} retry_run;
+
+static void *retry_main(void *arg) {
+  retry_run *t = arg;
+  for (int i = 0; i < 3; i++) {
+    t->rc[i] = roster_start(t->r, -1);
+    snprintf(t->err[i], sizeof t->err[i], "%s",
+             t->rc[i] ? roster_last_error() : "");
+    atomic_store(&t->done, i + 1);
+  }
+  return NULL;
+}
+
+static void test_start_retries_without_timeout(void **state) {
+  (void)state;
+  roster *r = roster_new(NULL);
+  assert_non_null(r);
+  static const char *const d_mid[] = {"base", NULL};
+  static const char *const d_top[] = {"mid", NULL};
+  static flaky mid;
+  static tu_svc base, top;
+  memset(&mid, 0, sizeof mid);
+  tu_svc_init(&base, "base", NULL, NULL);
+  tu_svc_init(&mid.svc, "mid", NULL, d_mid);
+  tu_svc_init(&top, "top", NULL, d_top);
+  mid.fail_first = 2;
+  roster_provider p = tu_svc_provider(&top);
+  assert_ok(roster_provide(r, NULL, "top", &p));
+  p = tu_svc_provider(&mid.svc);
+  p.arg = &mid;
+  p.create = flaky_create;
+  assert_ok(roster_provide(r, NULL, "mid", &p));
+  p = tu_svc_provider(&base);
+  assert_ok(roster_provide(r, NULL, "base", &p));
+
+  retry_run *t = calloc(1, sizeof *t); /* leaked if the thread hangs */
+  assert_non_null(t);
+  t->r = r;
+  pthread_t th;
+  assert_int_equal(pthread_create(&th, NULL, retry_main, t), 0);
+  tu_wait_until(atomic_load(&t->done) == 3, 3 * RETRY_MS);
+  if (atomic_load(&t->done) != 3)
+    fail_msg("roster_start(-1) call %d of 3 did not return after a failed "
+             "start (mid is %s)",
+             atomic_load(&t->done) + 1,
+             roster_state_name((roster_state)tu_state(r, NULL, "mid")));
+  assert_int_equal(pthread_join(th, NULL), 0);
+  for (int i = 0; i < 2; i++) {
+    if (t->rc[i] != ROSTER_EIO)
+      fail_msg("call %d returned %s: %s", i + 1, roster_err_name(t->rc[i]),
+               t->err[i]);
+    assert_contains(t->err[i], "service 'mid' failed to start");
+  }
+  if (t->rc[2] != ROSTER_OK)
+    fail_msg("call 3 returned %s: %s", roster_err_name(t->rc[2]), t->err[2]);
+  free(t);
+  assert_int_equal(atomic_load(&base.creates), 3);
+  assert_int_equal(atomic_load(&mid.svc.creates), 3);
+  assert_int_equal(atomic_load(&top.creates), 1);
+  assert_true(roster_has(r, NULL, "top"));
+  assert_ok(roster_shutdown(r, LC_LONG_MS));
+  roster_free(r);
+  assert_int_equal(atomic_load(&base.live_instances), 0);
+  assert_int_equal(atomic_load(&mid.svc.live_instances), 0);
+  assert_int_equal(atomic_load(&top.live_instances), 0);
+}
+
+/* A create returning something that is not a roster error code (a
+ * positive number, an unknown negative one): the service fails with
+ * ROSTER_EFAILED and the detail says what create returned. */
+typedef struct odd_create {
+  int code;
+  const char *detail; /* set with roster_error_set, or NULL */
+} odd_create;
+
+static int odd_create_fn(void *arg, const roster_deps *deps, void **out) {
+  (void)deps;
+  (void)out;
+  odd_create *o = arg;
+  if (o->detail)
+    roster_error_set(o->code, "%s", o->detail);
+  return o->code;
+}
+
+static void test_create_returns_foreign_code(void **state) {
+  (void)state;
+  static odd_create cases[] = {
+      {3, NULL}, {-1000, NULL}, {7, "disk full"}, {INT32_MIN, NULL}};
+  static const char *const want[] = {"returned 3,", "returned -1000,",
+                                     "returned 7,", "returned -2147483648,"};
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    roster *r = roster_new(NULL);
+    assert_non_null(r);
+    roster_provider p = {
+        .type = &tu_other_type, .create = odd_create_fn, .arg = &cases[i]};
+    assert_ok(roster_provide(r, NULL, "db", &p));
+    roster_error_clear();
+    assert_rc(roster_start(r, LC_LONG_MS), ROSTER_EFAILED);
+    char err[512];
+    snprintf(err, sizeof err, "%s", roster_last_error());
+    assert_contains(err, "service 'db' failed to start");
+    assert_contains(err, "create of 'db'");
+    assert_contains(err, want[i]);
+    assert_contains(err, "not a roster error code");
+    if (strstr(err, "unknown error"))
+      fail_msg("case %zu: detail says \"unknown error\": %s", i, err);
+    if (cases[i].detail)
+      assert_contains(err, cases[i].detail);
+    assert_int_equal(tu_state(r, NULL, "db"), ROSTER_STATE_FAILED);
+    roster_health_report h;
+    assert_ok(roster_health(r, &h));
+    assert_int_equal(h.count, 1);
+    assert_int_equal(h.items[0].last_error, ROSTER_EFAILED);
+    assert_contains(h.items[0].last_detail, want[i]);
+    roster_health_report_free(&h);
+    /* The same through a lazy first get. */
+    roster_provider lz = p;
+    lz.lazy = true;
+    assert_ok(roster_provide(r, NULL, "lazy-db", &lz));
+    void *got = NULL;
+    assert_rc(roster_get(r, NULL, "lazy-db", NULL, &got), ROSTER_EFAILED);
+    assert_contains(roster_last_error(), "create of 'lazy-db'");
+    assert_contains(roster_last_error(), want[i]);
+    roster_free(r);
+  }
+}
+
 /* A provider without destroy uses type->destroy; with neither, nothing. */
 static int plain_create(void *arg, const roster_deps *deps, void **out) {
   (void)deps;
@@ -454,6 +674,9 @@ int main(void) {
       cmocka_unit_test(test_independent_start_in_parallel),
       cmocka_unit_test(test_longest_chain_first),
       cmocka_unit_test(test_failing_create_rolls_back),
+      cmocka_unit_test(test_start_retries_failed_service),
+      cmocka_unit_test(test_start_retries_without_timeout),
+      cmocka_unit_test(test_create_returns_foreign_code),
       cmocka_unit_test(test_type_destroy_fallback),
       cmocka_unit_test(test_state_names),
       cmocka_unit_test(test_service_state_errors),

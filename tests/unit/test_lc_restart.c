@@ -4,7 +4,8 @@
  * from recorded create times: with jitter the k-th delay is in [d/2, d],
  * d = min(backoff_max, backoff_min * 2^k), so gap_k >= d_k / 2); after
  * max_restarts in the window it is failed for good (a final event) and no
- * create follows. roster_service_exit with each policy. A dependency's
+ * create follows. roster_service_exit with each policy, and with a code
+ * that is not a roster code. A dependency's
  * restart stops and restarts an ON_DEP_RESTART dependent around it, and
  * only degrades an ON_DEP_NOTIFY one.
  */
@@ -363,6 +364,39 @@ static void test_service_exit(void **state) {
   }
 }
 
+/* An exit code that is not a roster error code is a failure,
+ * ROSTER_EFAILED, and the detail says what was reported. */
+static void test_service_exit_foreign_code(void **state) {
+  (void)state;
+  roster *r = roster_new(NULL);
+  assert_non_null(r);
+  rsvc *odd = exit_svc(r, "odd-exit", ROSTER_RESTART_NEVER);
+  rsvc *odd2 = exit_svc(r, "odd-detail", ROSTER_RESTART_NEVER);
+  assert_ok(roster_start(r, LC_LONG_MS));
+  assert_ok(roster_service_exit(r, NULL, "odd-exit", 5, NULL));
+  assert_ok(roster_service_exit(r, NULL, "odd-detail", -999, "lost it"));
+  assert_state(r, NULL, "odd-exit", ROSTER_STATE_FAILED, WAIT_MS);
+  assert_state(r, NULL, "odd-detail", ROSTER_STATE_FAILED, WAIT_MS);
+  roster_service_health h;
+  char detail[512];
+  assert_ok(health_item(r, "odd-exit", &h, detail, sizeof detail));
+  assert_int_equal(h.last_error, ROSTER_EFAILED);
+  assert_contains(detail, "service 'odd-exit' failed");
+  assert_contains(detail, "5, not a roster error code");
+  if (strstr(detail, "unknown error"))
+    fail_msg("detail says \"unknown error\": %s", detail);
+  assert_ok(health_item(r, "odd-detail", &h, detail, sizeof detail));
+  assert_int_equal(h.last_error, ROSTER_EFAILED);
+  assert_contains(detail, "-999, not a roster error code");
+  assert_contains(detail, "lost it");
+  assert_ok(roster_shutdown(r, LC_LONG_MS));
+  roster_free(r);
+  assert_int_equal(atomic_load(&odd->svc.live_instances), 0);
+  assert_int_equal(atomic_load(&odd2->svc.live_instances), 0);
+  rsvc_free(odd);
+  rsvc_free(odd2);
+}
+
 /* A dependency restarts: the ON_DEP_RESTART dependent is stopped before it
  * and started after it; the ON_DEP_NOTIFY one stays up, degraded. */
 static void test_dependency_restart(void **state) {
@@ -465,6 +499,7 @@ int main(void) {
       cmocka_unit_test(test_intensity_limit),
       cmocka_unit_test(test_live_recovers),
       cmocka_unit_test(test_service_exit),
+      cmocka_unit_test(test_service_exit_foreign_code),
       cmocka_unit_test(test_dependency_restart),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
