@@ -48,14 +48,20 @@ int roster_driver_register(const roster_driver *d) {
   builtins();
   if (!d)
     return roster__err(ROSTER_EINVAL, "driver is NULL");
+  char qs[48];
+  if (d->scheme)
+    roster__quote(qs, sizeof qs, d->scheme, strnlen(d->scheme, 40));
   if (d->version != ROSTER_DRIVER_VERSION)
-    return roster__err(ROSTER_EINVAL, "driver '%.32s' has version %u; this "
-                       "roster speaks version %d", d->scheme ? d->scheme : "?",
-                       d->version, ROSTER_DRIVER_VERSION);
+    return roster__err(ROSTER_EINVAL,
+                       "driver '%s' has version %u; this roster speaks "
+                       "version %d",
+                       d->scheme ? qs : "?", d->version, ROSTER_DRIVER_VERSION);
   if (!scheme_ok(d->scheme))
-    return roster__err(ROSTER_EINVAL, "driver scheme '%.40s' must be 1 to 32 "
-                       "lower-case letters, digits, '+', '-' or '.', "
-                       "starting with a letter", d->scheme ? d->scheme : "");
+    return roster__err(ROSTER_EINVAL,
+                       "driver scheme '%s' must be 1 to 32 lower-case "
+                       "letters, digits, '+', '-' or '.', starting with a "
+                       "letter",
+                       d->scheme ? qs : "");
   if (!d->type || !d->provide)
     return roster__err(ROSTER_EINVAL, "driver '%s' has no %s", d->scheme,
                        d->type ? "provide function" : "type");
@@ -90,9 +96,13 @@ int roster_driver_unregister(const roster_driver *d) {
       break;
     }
   pthread_mutex_unlock(&table_lock);
-  if (rc)
-    return roster__err(rc, "driver '%.32s' is not registered",
-                       d && d->scheme ? d->scheme : "(null)");
+  if (rc) {
+    char qs[48];
+    return roster__err(rc, "driver '%s' is not registered",
+                       d && d->scheme ? roster__quote(qs, sizeof qs, d->scheme,
+                                                      strnlen(d->scheme, 40))
+                                      : "(null)");
+  }
   return rc;
 }
 
@@ -250,8 +260,13 @@ int roster_service_url(roster *r, const char *ns, const char *name, char *buf,
     rc = ROSTER_OK;
   }
   pthread_mutex_unlock(&r->url_lock);
-  if (rc)
-    return roster__err(rc, "service '%s' in namespace '%s' was not declared "
-                       "from a URL", kname, kns);
+  if (rc) {
+    char qn[96], qs[96];
+    return roster__err(rc,
+                       "service '%s' in namespace '%s' was not declared from "
+                       "a URL",
+                       roster__quote(qn, sizeof qn, kname, strlen(kname)),
+                       roster__quote(qs, sizeof qs, kns, strlen(kns)));
+  }
   return rc;
 }

@@ -71,8 +71,26 @@ int roster__err(int code, const char *fmt, ...)
  * roster_last_error() is called, so a lookup miss stays fast. */
 int roster__err_notfound(roster *r, const char *ns, size_t ns_len,
                          const char *name, size_t name_len);
-/* roster__quote writes name into buf (cap bytes) with non-printable bytes
- * escaped as \xNN and long names shortened; returns buf. */
+/* roster__escape appends s (n bytes) to buf at *o (cap bytes in all, kept
+ * NUL-terminated) in the form every outside string takes in an error: a
+ * control byte (C0, DEL), a byte that is not UTF-8, a C1 control, a line
+ * separator or a bidi override is written \xNN (each byte), so the text
+ * can be printed or logged as is; a backslash too when backslash is set,
+ * which makes the form unambiguous. Stops before a character that does
+ * not fit; returns how many bytes of s it wrote. Every error detail goes
+ * through it (roster__err, roster_error_set), so no detail holds a raw
+ * control byte. */
+size_t roster__escape(char *buf, size_t cap, size_t *o, const char *s, size_t n,
+                      bool backslash);
+/* roster__clean escapes in place, as roster__escape does (backslash
+ * kept), whatever in the NUL-terminated text d (cap bytes) needs it: a
+ * detail composed from outside strings (a foreign message, a name). Text
+ * with nothing to escape is left as it is; text that grows past cap is cut
+ * before the escape that does not fit. */
+void roster__clean(char *d, size_t cap);
+/* roster__quote writes name into buf (cap >= 8 bytes) escaped by
+ * roster__escape (backslash included) and shortened with "..." if it does
+ * not fit; returns buf. Use it for every name or key an error quotes. */
 const char *roster__quote(char *buf, size_t cap, const char *name, size_t len);
 /* roster__describe_missing formats the not-found sentence into buf; defined
  * in registry_query.c (it needs to walk the table). */

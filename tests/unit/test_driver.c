@@ -167,10 +167,36 @@ static void test_provide_url(void **state) {
   roster_free(r);
 }
 
+static void assert_clean(const char *e) {
+  for (const char *p = e; *p; p++)
+    if ((unsigned char)*p < 0x20 || *p == 0x7f)
+      fail_msg("byte 0x%02x in '%s'", (unsigned char)*p, e);
+}
+
+/* Outside strings in the driver table's errors are escaped. */
+static void test_errors_escaped(void **state) {
+  (void)state;
+  roster *r = roster_new(NULL);
+  assert_non_null(r);
+  assert_rc(roster_provide_url(r, NULL, "a\nb\x1b[2J", "mongodb://h/db", NULL),
+            ROSTER_ENOTSUP);
+  assert_contains(roster_last_error(), "a\\x0ab\\x1b[2J");
+  assert_clean(roster_last_error());
+  roster_driver d = fake_driver;
+  d.scheme = "bad\nscheme";
+  assert_rc(roster_driver_register(&d), ROSTER_EINVAL);
+  assert_contains(roster_last_error(), "bad\\x0ascheme");
+  d.version = 77;
+  assert_rc(roster_driver_register(&d), ROSTER_EINVAL);
+  assert_clean(roster_last_error());
+  roster_free(r);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_register_rules),
       cmocka_unit_test(test_provide_url),
+      cmocka_unit_test(test_errors_escaped),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
