@@ -388,6 +388,11 @@ int roster__lc_materialize(roster *r, const roster__key *k, bool *provided);
 extern const roster_driver roster__memory_driver;
 /* roster__urls_free frees r's URL records (driver.c; roster_free). */
 void roster__urls_free(roster *r);
+/* roster__url_shown is roster_url_redact for an error text: the password
+ * and the value of every query parameter hidden (an unknown parameter may
+ * be a misspelt secret), control bytes escaped. Every error that quotes a
+ * URL quotes it so (url.c). */
+char *roster__url_shown(const char *text, char *buf, size_t cap);
 /* roster__lc_free shuts down and frees r's lifecycle (roster_free). */
 void roster__lc_free(roster *r);
 /* roster__get_slow: a get/acquire miss in r, when r has providers or a
