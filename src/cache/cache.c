@@ -521,7 +521,7 @@ int roster_cache_open(const char *url, const char *const *opts,
   if (rc)
     return rc; /* the parser's detail is already redacted */
   char shown[512];
-  roster_url_redact(url, shown, sizeof shown);
+  roster__url_shown(url, shown, sizeof shown);
   const roster_cache_backend *be = roster_cache_backend_find(u->scheme);
   if (!be) {
     char have[256];

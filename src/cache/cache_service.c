@@ -101,7 +101,7 @@ int roster_cache_provide(roster *r, const char *ns, const char *name,
   if (rc)
     return rc;
   char shown[512];
-  roster_url_redact(url, shown, sizeof shown);
+  roster__url_shown(url, shown, sizeof shown);
   const roster_cache_backend *be = roster_cache_backend_find(u->scheme);
   if (!be) {
     rc = roster__err(ROSTER_ENOTSUP, "cache '%s': no cache backend serves URL "

@@ -185,7 +185,7 @@ int roster_provide_url(roster *r, const char *ns, const char *name,
                        detail);
   }
   char shown[512];
-  roster_url_redact(url, shown, sizeof shown);
+  roster__url_shown(url, shown, sizeof shown);
   const roster_driver *d = roster_driver_find(u->scheme);
   if (!d) {
     char have[512];
@@ -212,7 +212,7 @@ int roster_provide_url(roster *r, const char *ns, const char *name,
       rc = ROSTER_OK; /* the same service */
     } else {
       char was[512];
-      roster_url_redact(rec->url, was, sizeof was);
+      roster__url_shown(rec->url, was, sizeof was);
       rc = roster__err(ROSTER_EEXIST, "service '%s' in namespace '%s' is "
                        "already declared with URL %s; refusing %s", kname,
                        kns, was, shown);

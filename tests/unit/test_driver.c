@@ -173,6 +173,25 @@ static void assert_clean(const char *e) {
       fail_msg("byte 0x%02x in '%s'", (unsigned char)*p, e);
 }
 
+/* An option a driver does not know is named, its value never shown (it
+ * may be a misspelt password), in any error that quotes the URL. */
+static void test_unknown_option_value(void **state) {
+  (void)state;
+  roster *r = roster_new(NULL);
+  assert_non_null(r);
+  assert_rc(roster_provide_url(r, NULL, "c", "memory://c?pasword=Zq1Xw9", NULL),
+            ROSTER_EINVAL);
+  assert_contains(roster_last_error(), "'pasword'");
+  assert_null(strstr(roster_last_error(), "Zq1Xw9"));
+  roster_cache *c = NULL;
+  assert_rc(roster_cache_open("memory://c?max_entries=9&pasword=Zq1Xw9", NULL,
+                              NULL, &c),
+            ROSTER_EINVAL);
+  assert_contains(roster_last_error(), "'pasword'");
+  assert_null(strstr(roster_last_error(), "Zq1Xw9"));
+  roster_free(r);
+}
+
 /* Outside strings in the driver table's errors are escaped. */
 static void test_errors_escaped(void **state) {
   (void)state;
@@ -196,6 +215,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_register_rules),
       cmocka_unit_test(test_provide_url),
+      cmocka_unit_test(test_unknown_option_value),
       cmocka_unit_test(test_errors_escaped),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
