@@ -393,6 +393,13 @@ void roster__urls_free(roster *r);
  * be a misspelt secret), control bytes escaped. Every error that quotes a
  * URL quotes it so (url.c). */
 char *roster__url_shown(const char *text, char *buf, size_t cap);
+/* roster__no_module writes the sentence for a URL scheme that no
+ * registered driver serves: "no module for URL scheme 's' (shown) is
+ * registered", the call that registers it when it is one of roster's
+ * modules (roster_pg_init() for postgresql, ...), and the schemes that
+ * are registered. Returns buf (driver.c). */
+const char *roster__no_module(char *buf, size_t cap, const char *scheme,
+                              const char *shown);
 /* roster__lc_free shuts down and frees r's lifecycle (roster_free). */
 void roster__lc_free(roster *r);
 /* roster__get_slow: a get/acquire miss in r, when r has providers or a

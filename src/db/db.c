@@ -204,20 +204,16 @@ static const roster_db_driver *find_driver(const roster_url *u,
   const roster_driver *d = roster_driver_find(u->scheme);
   if (d && d->type == &roster_db_service_type)
     return d->arg;
-  char have[512];
-  roster_driver_schemes(have, sizeof have);
-  if (d)
+  if (d) {
     roster__err(ROSTER_ENOTSUP,
                 "URL %s: scheme '%s' (module '%s') is not a "
                 "database",
                 shown, u->scheme, d->module ? d->module : "?");
-  else
-    roster__err(ROSTER_ENOTSUP,
-                "URL %s: no database module for scheme '%s' "
-                "is compiled in and initialised (roster_sqlite_init, "
-                "roster_pg_init, roster_mariadb_init); schemes registered: "
-                "%s",
-                shown, u->scheme, *have ? have : "none");
+  } else {
+    char why[1024];
+    roster__err(ROSTER_ENOTSUP, "%s",
+                roster__no_module(why, sizeof why, u->scheme, shown));
+  }
   return NULL;
 }
 
