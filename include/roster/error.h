@@ -62,6 +62,9 @@ ROSTER_EXTERN const char *roster_err_name(int code);
  * on the calling thread: a sentence naming what was wrong ("service 'mian'
  * not found in namespace 'production' (did you mean 'main'?); registered:
  * cache, main"). A foreign library's message is kept verbatim inside it.
+ * It is valid UTF-8 and holds no control character: a control byte (C0,
+ * DEL, C1), a byte that is not UTF-8, a line separator or a bidi override
+ * is written \xNN, so the detail can be logged or shown as it is.
  * Returns "" if no call has failed on this thread. The pointer is owned by
  * the thread and valid until its next roster call. Successful calls do not
  * clear it (like errno). */
@@ -75,7 +78,8 @@ ROSTER_EXTERN int roster_last_code(void);
  * health function, a module) report a failure the same way the library does:
  * it sets the calling thread's detail from a printf format and returns code,
  * so `return roster_error_set(ROSTER_EIO, "...", ...);` reads naturally. A
- * detail longer than 1023 bytes is truncated. */
+ * detail longer than 1023 bytes is truncated; control bytes are escaped
+ * as roster_last_error says (which may shorten it further). */
 ROSTER_EXTERN int roster_error_set(int code, const char *fmt, ...)
 #if defined(__GNUC__) || defined(__clang__)
     __attribute__((format(printf, 2, 3)))

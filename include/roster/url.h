@@ -8,10 +8,17 @@
  * follows RFC 3986 (liburiparser) and percent-decodes every part, so a
  * password may hold any byte.
  *
+ * A raw '@' may only end the user info: a URL with an '@' in its path,
+ * query or fragment is refused, because that is what a password holding
+ * an unencoded '/', '?' or '#' looks like (write %40 for a literal '@').
+ * An encoded NUL (%00) is refused anywhere: it would cut the decoded part.
+ *
  * Redaction: a URL is never printed, logged or put in an error detail with
  * its password. roster_url_redact replaces the password (and the value of
  * any query parameter whose name looks like a secret: password, secret,
- * token, key) with "***".
+ * token, key) with "***". An error detail that quotes a URL hides every
+ * query value as well (a parameter a driver does not know may be a
+ * misspelt password), and never holds a raw control byte.
  *
  * Threads: the functions are pure and thread-safe; a roster_url is owned by
  * its caller and not shared by roster.
@@ -48,9 +55,10 @@ typedef struct roster_url {
 
 /* roster_url_parse parses text into *out (free with roster_url_free).
  * ROSTER_EINVAL for NULL, empty or over-long text; ROSTER_EPARSE for a
- * malformed URL (no scheme, a bad port, a syntax error), with a detail
- * giving the column (1-based) and the URL redacted. *out is NULL on
- * failure. */
+ * malformed URL (a syntax error, no scheme, an '@' that does not end the
+ * user info, an encoded NUL, a port outside 1..65535), with a detail
+ * giving the column (1-based) where it helps and the URL redacted. *out is
+ * NULL on failure. */
 ROSTER_EXTERN int roster_url_parse(const char *text, roster_url **out);
 
 /* roster_url_free frees u. NULL is ignored. */
@@ -62,9 +70,29 @@ ROSTER_EXTERN const char *roster_url_query(const roster_url *u,
                                            const char *key);
 
 /* roster_url_redact writes text with its secrets replaced by "***" into buf
- * (cap bytes, always NUL-terminated, cut short if it must be). Works on
- * malformed text too: whatever sits between "scheme://user:" and the last
- * "@" before the host is taken for a password. Returns buf. */
+ * (cap bytes, always NUL-terminated, cut short if it must be; never cut
+ * inside a secret). It works on the text, so that malformed text (the
+ * kind an error quotes) is covered too:
+ *  - user info: everything from the authority's start (after "scheme://",
+ *    or after a leading "//", or the text's start when it has neither) to
+ *    the text's LAST '@' is user info, wherever '/', '?', '#', ':' or '@'
+ *    sit inside it. When the text parses as a URL whose user info is
+ *    exactly that span, the user stays and what follows its first ':' is
+ *    "***" ("postgresql://app:***@db/app"); otherwise the whole span is
+ *    "***" (both "u" and "pw" go from "//u:pw@h/db" and "u:pw@h/db").
+ *  - with no '@': after "scheme://" or "//", a ':' in the host part
+ *    followed by something that is not a port number (or by nothing, with
+ *    '/', '?' or '#' after it) may be "user:password" with the host
+ *    forgotten: everything after that ':' is "***".
+ *  - query and fragment (from the first '?' or '#' after the authority's
+ *    start, even inside hidden user info): a name starts after '?', '#',
+ *    '&' or ';' and ends at '='; it is percent-decoded as the parser
+ *    decodes it and, if roster_url_secret_key accepts it (or it is too
+ *    long to judge, or holds %00), its value becomes "***" up to the next
+ *    '&' (through any '?', '#' or ';', which a password may hold).
+ *  - control bytes and bytes that are not UTF-8 are written \xNN.
+ * An '@' in a query value or fragment thus hides all before it; such a
+ * URL does not parse anyway. Returns buf. */
 ROSTER_EXTERN char *roster_url_redact(const char *text, char *buf, size_t cap);
 
 /* roster_url_secret_key: key (a config key or query parameter name) looks

@@ -521,14 +521,20 @@ int roster_cache_open(const char *url, const char *const *opts,
   if (rc)
     return rc; /* the parser's detail is already redacted */
   char shown[512];
-  roster_url_redact(url, shown, sizeof shown);
+  roster__url_shown(url, shown, sizeof shown);
   const roster_cache_backend *be = roster_cache_backend_find(u->scheme);
   if (!be) {
-    char have[256];
+    char have[256], why[1024];
     be_schemes(have, sizeof have);
-    rc = roster__err(ROSTER_ENOTSUP, "no cache backend serves URL scheme "
-                     "'%s' (%s); cache schemes compiled in: %s", u->scheme,
-                     shown, have);
+    if (roster_driver_find(u->scheme))
+      rc = roster__err(ROSTER_ENOTSUP,
+                       "no cache backend serves URL scheme '%s' (%s); cache "
+                       "schemes registered: %s",
+                       u->scheme, shown, have);
+    else
+      rc = roster__err(ROSTER_ENOTSUP,
+                       "no cache backend serves URL scheme '%s': %s", u->scheme,
+                       roster__no_module(why, sizeof why, u->scheme, shown));
     roster_url_free(u);
     return rc;
   }

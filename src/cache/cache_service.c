@@ -101,11 +101,18 @@ int roster_cache_provide(roster *r, const char *ns, const char *name,
   if (rc)
     return rc;
   char shown[512];
-  roster_url_redact(url, shown, sizeof shown);
+  roster__url_shown(url, shown, sizeof shown);
   const roster_cache_backend *be = roster_cache_backend_find(u->scheme);
   if (!be) {
-    rc = roster__err(ROSTER_ENOTSUP, "cache '%s': no cache backend serves URL "
-                     "scheme '%s' (%s)", name, u->scheme, shown);
+    char why[1024];
+    if (roster_driver_find(u->scheme))
+      rc = roster__err(ROSTER_ENOTSUP,
+                       "cache '%s': no cache backend serves URL scheme '%s' "
+                       "(%s)",
+                       name, u->scheme, shown);
+    else
+      rc = roster__err(ROSTER_ENOTSUP, "cache '%s': %s", name,
+                       roster__no_module(why, sizeof why, u->scheme, shown));
   } else if (be == &roster__memory_backend) {
     /* Bad options fail now, when the service is declared, not at its
      * first use. */

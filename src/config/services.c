@@ -19,25 +19,6 @@ static const cfg_node *entry_url(const cfg_node *e) {
   return m && cfg_is_string(m->val) ? m->val : NULL;
 }
 
-/* compiled_in writes "scheme (module), ..." for every registered driver
- * into buf, or "none". */
-static const char *compiled_in(char *buf, size_t cap) {
-  char schemes[512];
-  roster_driver_schemes(schemes, sizeof schemes);
-  size_t o = 0;
-  buf[0] = '\0';
-  for (char *save = NULL, *sc = strtok_r(schemes, ", ", &save); sc;
-       sc = strtok_r(NULL, ", ", &save)) {
-    const roster_driver *d = roster_driver_find(sc);
-    int w = snprintf(buf + o, cap - o, "%s%s (module %s)", o ? ", " : "", sc,
-                     d && d->module ? d->module : "?");
-    if (w < 0 || (size_t)w >= cap - o)
-      break;
-    o += (size_t)w;
-  }
-  return *buf ? buf : "none";
-}
-
 /* precheck records what is wrong with one entry. */
 static void precheck(const char *name, size_t nlen, const cfg_node *e,
                      cfg_problems *p) {
@@ -75,13 +56,11 @@ static void precheck(const char *name, size_t nlen, const cfg_node *e,
     return;
   }
   if (!roster_driver_find(url->scheme)) {
-    char have[512], shown[512];
-    roster_url_redact(u->u.s.p, shown, sizeof shown);
-    cfg_problem_add(p, ROSTER_ENOTSUP,
-                    "%s: services.%.*s: no module for URL "
-                    "scheme '%s' (%s) is compiled in; compiled in: %s",
-                    where, (int)nlen, name, url->scheme, shown,
-                    compiled_in(have, sizeof have));
+    char why[1024], shown[512];
+    roster__url_shown(u->u.s.p, shown, sizeof shown);
+    cfg_problem_add(p, ROSTER_ENOTSUP, "%s: services.%.*s: %s", where,
+                    (int)nlen, name,
+                    roster__no_module(why, sizeof why, url->scheme, shown));
   }
   roster_url_free(url);
 }

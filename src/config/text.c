@@ -321,6 +321,7 @@ void cfg_problem_add(cfg_problems *p, int code, const char *fmt, ...) {
   va_start(ap, fmt);
   vsnprintf(tmp, sizeof tmp, fmt, ap);
   va_end(ap);
+  roster__clean(tmp, sizeof tmp); /* no raw control byte in a problem */
   char *m = roster__strndup(tmp, strlen(tmp));
   if (!m) {
     p->oom = true;

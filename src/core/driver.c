@@ -48,14 +48,20 @@ int roster_driver_register(const roster_driver *d) {
   builtins();
   if (!d)
     return roster__err(ROSTER_EINVAL, "driver is NULL");
+  char qs[48];
+  if (d->scheme)
+    roster__quote(qs, sizeof qs, d->scheme, strnlen(d->scheme, 40));
   if (d->version != ROSTER_DRIVER_VERSION)
-    return roster__err(ROSTER_EINVAL, "driver '%.32s' has version %u; this "
-                       "roster speaks version %d", d->scheme ? d->scheme : "?",
-                       d->version, ROSTER_DRIVER_VERSION);
+    return roster__err(ROSTER_EINVAL,
+                       "driver '%s' has version %u; this roster speaks "
+                       "version %d",
+                       d->scheme ? qs : "?", d->version, ROSTER_DRIVER_VERSION);
   if (!scheme_ok(d->scheme))
-    return roster__err(ROSTER_EINVAL, "driver scheme '%.40s' must be 1 to 32 "
-                       "lower-case letters, digits, '+', '-' or '.', "
-                       "starting with a letter", d->scheme ? d->scheme : "");
+    return roster__err(ROSTER_EINVAL,
+                       "driver scheme '%s' must be 1 to 32 lower-case "
+                       "letters, digits, '+', '-' or '.', starting with a "
+                       "letter",
+                       d->scheme ? qs : "");
   if (!d->type || !d->provide)
     return roster__err(ROSTER_EINVAL, "driver '%s' has no %s", d->scheme,
                        d->type ? "provide function" : "type");
@@ -90,9 +96,13 @@ int roster_driver_unregister(const roster_driver *d) {
       break;
     }
   pthread_mutex_unlock(&table_lock);
-  if (rc)
-    return roster__err(rc, "driver '%.32s' is not registered",
-                       d && d->scheme ? d->scheme : "(null)");
+  if (rc) {
+    char qs[48];
+    return roster__err(rc, "driver '%s' is not registered",
+                       d && d->scheme ? roster__quote(qs, sizeof qs, d->scheme,
+                                                      strnlen(d->scheme, 40))
+                                      : "(null)");
+  }
   return rc;
 }
 
@@ -135,6 +145,76 @@ char *roster_driver_schemes(char *buf, size_t cap) {
   return buf;
 }
 
+/* The URL schemes of roster's own modules, and the call that registers
+ * each, so that a scheme whose module was linked but not initialised says
+ * what to do. */
+static const struct {
+  const char *scheme, *hint;
+} known[] = {
+    {"sqlite", "call roster_sqlite_init() (<roster/sqlite.h>, library "
+               "roster_sqlite) to register it"},
+    {"postgresql", "call roster_pg_init() (<roster/pg.h>, library roster_pg) "
+                   "to register it"},
+    {"postgres", "call roster_pg_init() (<roster/pg.h>, library roster_pg) "
+                 "to register it"},
+    {"mysql", "call roster_mariadb_init() (<roster/mariadb.h>, library "
+              "roster_mariadb) to register it"},
+    {"mariadb", "call roster_mariadb_init() (<roster/mariadb.h>, library "
+                "roster_mariadb) to register it"},
+    {"redis", "call roster_redis_init() (<roster/redis.h>, library "
+              "roster_redis) to register it"},
+    {"unix", "call roster_redis_init() (<roster/redis.h>, library "
+             "roster_redis) to register it"},
+    {"rediss", "the Redis module serves redis:// and unix:// only (TLS is "
+               "not supported)"},
+};
+
+/* registered writes "scheme (module m), ..." for every driver, sorted by
+ * scheme, into buf; "none" if there is none. */
+static const char *registered(char *buf, size_t cap) {
+  const roster_driver *v[DRIVERS_MAX];
+  builtins();
+  pthread_mutex_lock(&table_lock);
+  size_t n = ntable;
+  memcpy(v, table, n * sizeof v[0]);
+  pthread_mutex_unlock(&table_lock);
+  for (size_t i = 1; i < n; i++) /* insertion sort: a few entries */
+    for (size_t j = i; j > 0 && strcmp(v[j - 1]->scheme, v[j]->scheme) > 0;
+         j--) {
+      const roster_driver *t = v[j];
+      v[j] = v[j - 1];
+      v[j - 1] = t;
+    }
+  size_t o = 0;
+  buf[0] = '\0';
+  for (size_t i = 0; i < n && o + 1 < cap; i++) {
+    char qm[48];
+    const char *m = v[i]->module ? v[i]->module : "?";
+    int w = snprintf(buf + o, cap - o, "%s%s (module %s)", i ? ", " : "",
+                     v[i]->scheme, roster__quote(qm, sizeof qm, m, strlen(m)));
+    if (w < 0)
+      break;
+    o += (size_t)w < cap - o ? (size_t)w : cap - o - 1;
+  }
+  return *buf ? buf : "none";
+}
+
+const char *roster__no_module(char *buf, size_t cap, const char *scheme,
+                              const char *shown) {
+  const char *hint = NULL;
+  for (size_t i = 0; scheme && i < sizeof known / sizeof known[0]; i++)
+    if (strcasecmp(known[i].scheme, scheme) == 0)
+      hint = known[i].hint;
+  char have[512], qs[96];
+  snprintf(buf, cap,
+           "no module for URL scheme '%s' (%s) is registered%s%s; "
+           "schemes registered: %s",
+           scheme ? roster__quote(qs, sizeof qs, scheme, strlen(scheme)) : "",
+           shown, hint ? ": " : "", hint ? hint : "",
+           registered(have, sizeof have));
+  return buf;
+}
+
 static roster__urlrec *find_rec(roster *r, const char *ns, const char *name) {
   for (roster__urlrec *u = r->urls; u; u = u->next)
     if (strcmp(u->ns, ns) == 0 && strcmp(u->name, name) == 0)
@@ -166,24 +246,22 @@ int roster_provide_url(roster *r, const char *ns, const char *name,
   int rc = roster__key_init(r, &k, ns, name);
   if (rc)
     return rc;
+  char qn[96];
+  roster__quote(qn, sizeof qn, name, k.name_len);
   roster_url *u = NULL;
   rc = roster_url_parse(url, &u);
   if (rc) {
     char detail[1024];
     snprintf(detail, sizeof detail, "%s", roster_last_error());
-    return roster__err(rc, "service '%.*s': %s", (int)k.name_len, name,
-                       detail);
+    return roster__err(rc, "service '%s': %s", qn, detail);
   }
   char shown[512];
-  roster_url_redact(url, shown, sizeof shown);
+  roster__url_shown(url, shown, sizeof shown);
   const roster_driver *d = roster_driver_find(u->scheme);
   if (!d) {
-    char have[512];
-    roster_driver_schemes(have, sizeof have);
-    rc = roster__err(ROSTER_ENOTSUP, "service '%.*s': no module for URL "
-                     "scheme '%s' (%s) is compiled in; schemes compiled in: "
-                     "%s", (int)k.name_len, name, u->scheme, shown,
-                     *have ? have : "none");
+    char why[1024];
+    rc = roster__err(ROSTER_ENOTSUP, "service '%s': %s", qn,
+                     roster__no_module(why, sizeof why, u->scheme, shown));
     roster_url_free(u);
     return rc;
   }
@@ -201,11 +279,13 @@ int roster_provide_url(roster *r, const char *ns, const char *name,
     if (strcmp(rec->url, url) == 0) {
       rc = ROSTER_OK; /* the same service */
     } else {
-      char was[512];
-      roster_url_redact(rec->url, was, sizeof was);
-      rc = roster__err(ROSTER_EEXIST, "service '%s' in namespace '%s' is "
-                       "already declared with URL %s; refusing %s", kname,
-                       kns, was, shown);
+      char was[512], qs[96];
+      roster__url_shown(rec->url, was, sizeof was);
+      rc = roster__err(ROSTER_EEXIST,
+                       "service '%s' in namespace '%s' is already declared "
+                       "with URL %s; refusing %s",
+                       qn, roster__quote(qs, sizeof qs, kns, strlen(kns)), was,
+                       shown);
     }
   } else {
     rc = d->provide(r, kns, kname, u, url, opts, d->arg);
@@ -250,8 +330,13 @@ int roster_service_url(roster *r, const char *ns, const char *name, char *buf,
     rc = ROSTER_OK;
   }
   pthread_mutex_unlock(&r->url_lock);
-  if (rc)
-    return roster__err(rc, "service '%s' in namespace '%s' was not declared "
-                       "from a URL", kname, kns);
+  if (rc) {
+    char qn[96], qs[96];
+    return roster__err(rc,
+                       "service '%s' in namespace '%s' was not declared from "
+                       "a URL",
+                       roster__quote(qn, sizeof qn, kname, strlen(kname)),
+                       roster__quote(qs, sizeof qs, kns, strlen(kns)));
+  }
   return rc;
 }

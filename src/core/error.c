@@ -22,6 +22,98 @@ typedef struct err_state {
 
 static _Thread_local err_state tls_err;
 
+/* ---- escaping ---- */
+
+/* shown_len: the length (2 to 4) of the UTF-8 sequence at s (n bytes left)
+ * if it is well formed and encodes a character that may be shown as is;
+ * 0 for anything else: a stray or overlong byte, a surrogate, a C1
+ * control (U+0080..U+009F), a line or paragraph separator or a bidi
+ * override (U+2028..U+202E, U+2066..U+2069). */
+static size_t shown_len(const unsigned char *s, size_t n) {
+  unsigned c = s[0], cp, min;
+  size_t k;
+  if (c >= 0xc2 && c <= 0xdf) {
+    k = 2, cp = c & 0x1f, min = 0xa0;
+  } else if (c >= 0xe0 && c <= 0xef) {
+    k = 3, cp = c & 0x0f, min = 0x800;
+  } else if (c >= 0xf0 && c <= 0xf4) {
+    k = 4, cp = c & 0x07, min = 0x10000;
+  } else {
+    return 0;
+  }
+  if (n < k)
+    return 0;
+  for (size_t i = 1; i < k; i++) {
+    if ((s[i] & 0xc0) != 0x80)
+      return 0;
+    cp = cp << 6 | (s[i] & 0x3f);
+  }
+  if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff) ||
+      (cp >= 0x2028 && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069))
+    return 0;
+  return k;
+}
+
+size_t roster__escape(char *buf, size_t cap, size_t *o, const char *s, size_t n,
+                      bool backslash) {
+  static const char hex[] = "0123456789abcdef";
+  const unsigned char *u = (const unsigned char *)s;
+  size_t i = 0;
+  if (!cap)
+    return 0;
+  while (i < n) {
+    unsigned char c = u[i];
+    size_t k = c >= 0x80 ? shown_len(u + i, n - i) : 0;
+    bool plain = (c >= 0x20 && c < 0x7f && (c != '\\' || !backslash)) || k;
+    size_t w = plain ? (k ? k : 1) : 4;
+    if (*o + w + 1 > cap)
+      break;
+    if (plain) {
+      memcpy(buf + *o, s + i, w);
+      i += w;
+    } else {
+      buf[*o] = '\\';
+      buf[*o + 1] = 'x';
+      buf[*o + 2] = hex[c >> 4];
+      buf[*o + 3] = hex[c & 15];
+      i++;
+    }
+    *o += w;
+  }
+  buf[*o] = '\0';
+  return i;
+}
+
+const char *roster__quote(char *buf, size_t cap, const char *name, size_t len) {
+  size_t o = 0;
+  if (cap < 8) {
+    if (cap)
+      buf[0] = '\0';
+    return buf;
+  }
+  /* room for "..." after the escaped text */
+  if (roster__escape(buf, cap - 3, &o, name, len, true) < len)
+    memcpy(buf + o, "...", 4);
+  return buf;
+}
+
+void roster__clean(char *d, size_t cap) {
+  size_t n = strlen(d), i = 0;
+  while (i < n) {
+    unsigned char c = (unsigned char)d[i];
+    size_t k = c >= 0x80 ? shown_len((const unsigned char *)d + i, n - i) : 0;
+    if (!(c >= 0x20 && c < 0x7f) && !k)
+      break;
+    i += k ? k : 1;
+  }
+  if (i == n)
+    return;
+  char rest[DETAIL_MAX];
+  size_t m = n - i < sizeof rest ? n - i : sizeof rest - 1;
+  memcpy(rest, d + i, m);
+  roster__escape(d, cap, &i, rest, m, false);
+}
+
 const char *roster_strerror(int code) {
   switch (code) {
 #define X(name, value, msg)                                                      \
@@ -63,6 +155,7 @@ static int vset(int code, const char *fmt, va_list ap) {
     vsnprintf(e->detail, sizeof e->detail, fmt, ap);
   else
     snprintf(e->detail, sizeof e->detail, "%s", roster_strerror(code));
+  roster__clean(e->detail, sizeof e->detail);
   return code;
 }
 
@@ -121,28 +214,6 @@ const char *roster_last_error(void) {
     }
   }
   return e->detail;
-}
-
-const char *roster__quote(char *buf, size_t cap, const char *name,
-                          size_t len) {
-  size_t o = 0;
-  for (size_t i = 0; i < len; i++) {
-    unsigned char c = (unsigned char)name[i];
-    if (o + 8 >= cap) { /* room for "..." and NUL */
-      memcpy(buf + o, "...", 3);
-      o += 3;
-      break;
-    }
-    if (c >= 0x20 && c < 0x7f && c != '\\') {
-      buf[o++] = (char)c;
-    } else if (c >= 0x80) {
-      buf[o++] = (char)c; /* keep UTF-8 readable */
-    } else {
-      o += (size_t)snprintf(buf + o, cap - o, "\\x%02x", c);
-    }
-  }
-  buf[o] = '\0';
-  return buf;
 }
 
 /* ---- names ---- */

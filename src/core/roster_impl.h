@@ -74,8 +74,26 @@ int roster__err(int code, const char *fmt, ...)
  * roster_last_error() is called, so a lookup miss stays fast. */
 int roster__err_notfound(roster *r, const char *ns, size_t ns_len,
                          const char *name, size_t name_len);
-/* roster__quote writes name into buf (cap bytes) with non-printable bytes
- * escaped as \xNN and long names shortened; returns buf. */
+/* roster__escape appends s (n bytes) to buf at *o (cap bytes in all, kept
+ * NUL-terminated) in the form every outside string takes in an error: a
+ * control byte (C0, DEL), a byte that is not UTF-8, a C1 control, a line
+ * separator or a bidi override is written \xNN (each byte), so the text
+ * can be printed or logged as is; a backslash too when backslash is set,
+ * which makes the form unambiguous. Stops before a character that does
+ * not fit; returns how many bytes of s it wrote. Every error detail goes
+ * through it (roster__err, roster_error_set), so no detail holds a raw
+ * control byte. */
+size_t roster__escape(char *buf, size_t cap, size_t *o, const char *s, size_t n,
+                      bool backslash);
+/* roster__clean escapes in place, as roster__escape does (backslash
+ * kept), whatever in the NUL-terminated text d (cap bytes) needs it: a
+ * detail composed from outside strings (a foreign message, a name). Text
+ * with nothing to escape is left as it is; text that grows past cap is cut
+ * before the escape that does not fit. */
+void roster__clean(char *d, size_t cap);
+/* roster__quote writes name into buf (cap >= 8 bytes) escaped by
+ * roster__escape (backslash included) and shortened with "..." if it does
+ * not fit; returns buf. Use it for every name or key an error quotes. */
 const char *roster__quote(char *buf, size_t cap, const char *name, size_t len);
 /* roster__describe_missing formats the not-found sentence into buf; defined
  * in registry_query.c (it needs to walk the table). */
@@ -380,6 +398,18 @@ const char *roster__provider_type(roster *r, const roster__key *k);
 extern const roster_driver roster__memory_driver;
 /* roster__urls_free frees r's URL records (driver.c; roster_free). */
 void roster__urls_free(roster *r);
+/* roster__url_shown is roster_url_redact for an error text: the password
+ * and the value of every query parameter hidden (an unknown parameter may
+ * be a misspelt secret), control bytes escaped. Every error that quotes a
+ * URL quotes it so (url.c). */
+char *roster__url_shown(const char *text, char *buf, size_t cap);
+/* roster__no_module writes the sentence for a URL scheme that no
+ * registered driver serves: "no module for URL scheme 's' (shown) is
+ * registered", the call that registers it when it is one of roster's
+ * modules (roster_pg_init() for postgresql, ...), and the schemes that
+ * are registered. Returns buf (driver.c). */
+const char *roster__no_module(char *buf, size_t cap, const char *scheme,
+                              const char *shown);
 /* roster__lc_free shuts down and frees r's lifecycle (roster_free). */
 void roster__lc_free(roster *r);
 /* roster__get_slow: a get/acquire miss in r, when r has providers or a

@@ -110,6 +110,46 @@ static bool fill(roster_url *u, const UriUriA *p) {
   return true;
 }
 
+/* at_outside finds the last '@' of text (len bytes) when it is not the
+ * end of the parsed user info (an '@' in the path, query or fragment);
+ * NULL if there is none. */
+static const char *at_outside(const char *text, size_t len, const UriUriA *p) {
+  const char *at = NULL;
+  for (size_t i = len; i-- > 0;)
+    if (text[i] == '@') {
+      at = text + i;
+      break;
+    }
+  if (at && range_set(&p->userInfo) && p->userInfo.afterLast == at)
+    return NULL;
+  return at;
+}
+
+/* part_of names the part of a parsed URL that holds position c. */
+static const char *part_of(const UriUriA *p, const char *c) {
+  const struct {
+    const UriTextRangeA *r;
+    const char *name;
+  } parts[] = {{&p->userInfo, "user info"},
+               {&p->hostText, "host"},
+               {&p->query, "query"},
+               {&p->fragment, "fragment"}};
+  for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++)
+    if (range_set(parts[i].r) && c >= parts[i].r->first &&
+        c < parts[i].r->afterLast)
+      return parts[i].name;
+  return "path";
+}
+
+/* nul_escape finds "%00" in text: it always decodes to a NUL (a '%' is
+ * never part of an earlier escape), which would cut the decoded part. */
+static const char *nul_escape(const char *text, size_t len) {
+  for (size_t i = 0; i + 2 < len; i++)
+    if (text[i] == '%' && text[i + 1] == '0' && text[i + 2] == '0')
+      return text + i;
+  return NULL;
+}
+
 int roster_url_parse(const char *text, roster_url **out) {
   if (out)
     *out = NULL;
@@ -121,29 +161,50 @@ int roster_url_parse(const char *text, roster_url **out) {
   if (len > ROSTER_URL_MAX)
     return roster__err(ROSTER_EINVAL, "URL is longer than %d bytes",
                        ROSTER_URL_MAX);
+  /* every error below quotes the text redacted for an error (no password,
+   * no query value) and escaped */
   char shown[256];
-  roster_url_redact(text, shown, sizeof shown);
   UriUriA p;
   const char *err = NULL;
   if (uriParseSingleUriExA(&p, text, text + len, &err) != URI_SUCCESS) {
     size_t col = err && err >= text ? (size_t)(err - text) + 1 : 1;
-    return roster__err(ROSTER_EPARSE, "malformed URL '%s': syntax error at "
-                       "column %zu", shown, col);
+    return roster__err(ROSTER_EPARSE,
+                       "malformed URL '%s': syntax error at column %zu",
+                       roster__url_shown(text, shown, sizeof shown), col);
   }
   int rc = ROSTER_OK;
+  const char *at = at_outside(text, len, &p);
+  const char *nul = nul_escape(text, len);
   if (!range_set(&p.scheme)) {
-    rc = roster__err(ROSTER_EPARSE, "malformed URL '%s': no scheme (want "
-                     "e.g. postgresql://host/db)", shown);
+    rc = roster__err(ROSTER_EPARSE,
+                     "malformed URL '%s': no scheme (want e.g. "
+                     "postgresql://host/db)",
+                     roster__url_shown(text, shown, sizeof shown));
+  } else if (at) {
+    /* Most likely a password holding '/', '?' or '#' unencoded (the rest
+     * of it went to the path, query or fragment), or a forgotten "//". */
+    rc = roster__err(ROSTER_EPARSE,
+                     "malformed URL '%s': an '@' that does not end the user "
+                     "info (write scheme://user:password@host/..., with "
+                     "'/', '?', '#' and '@' in a password or path "
+                     "percent-encoded: %%2F, %%3F, %%23, %%40)",
+                     roster__url_shown(text, shown, sizeof shown));
+  } else if (nul) {
+    rc = roster__err(ROSTER_EPARSE,
+                     "malformed URL '%s': an encoded NUL (%%00) in its %s "
+                     "at column %zu",
+                     roster__url_shown(text, shown, sizeof shown),
+                     part_of(&p, nul), (size_t)(nul - text) + 1);
   } else if (range_set(&p.portText) &&
              p.portText.afterLast > p.portText.first) {
     long port = 0;
     for (const char *c = p.portText.first; c < p.portText.afterLast; c++)
       port = port > 65535 ? port : port * 10 + (*c - '0');
     if (port < 1 || port > 65535)
-      rc = roster__err(ROSTER_EPARSE, "malformed URL '%s': port %.*s is "
-                       "outside 1..65535", shown,
-                       (int)(p.portText.afterLast - p.portText.first),
-                       p.portText.first);
+      rc = roster__err(
+          ROSTER_EPARSE, "malformed URL '%s': port %.*s is outside 1..65535",
+          roster__url_shown(text, shown, sizeof shown),
+          (int)(p.portText.afterLast - p.portText.first), p.portText.first);
   }
   roster_url *u = NULL;
   if (rc == ROSTER_OK) {
@@ -196,66 +257,203 @@ bool roster_url_secret_key(const char *key) {
   return key && secret_n(key, strlen(key));
 }
 
-/* out appends n bytes of s to buf (cap), keeping it NUL-terminated. */
-static void out(char *buf, size_t cap, size_t *o, const char *s, size_t n) {
-  if (*o + 1 >= cap)
-    return;
-  if (n > cap - 1 - *o)
-    n = cap - 1 - *o;
-  memcpy(buf + *o, s, n);
+/* ---- redaction ---- */
+
+static int hexval(char c) {
+  if (c >= '0' && c <= '9')
+    return c - '0';
+  if (c >= 'a' && c <= 'f')
+    return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F')
+    return c - 'A' + 10;
+  return -1;
+}
+
+/* secret_raw: the query name raw[0..n), percent-decoded as the parser
+ * decodes it, looks like a secret. When in doubt (a name too long to
+ * decode here, or one holding an encoded NUL) it does. */
+static bool secret_raw(const char *raw, size_t n) {
+  char k[512];
+  size_t m = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (m == sizeof k)
+      return true;
+    int h, l;
+    if (raw[i] == '%' && i + 2 < n && (h = hexval(raw[i + 1])) >= 0 &&
+        (l = hexval(raw[i + 2])) >= 0) {
+      k[m] = (char)(h << 4 | l);
+      if (!k[m])
+        return true;
+      m++;
+      i += 2;
+    } else {
+      k[m++] = raw[i];
+    }
+  }
+  return secret_n(k, m);
+}
+
+static bool scheme_char(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+         (c >= '0' && c <= '9') || c == '+' || c == '-' || c == '.';
+}
+
+/* The redactor's view of where an authority starts. */
+enum { AUTH_NONE, AUTH_SLASHES, AUTH_SCHEME };
+
+static size_t authority_start(const char *t, size_t len, int *kind) {
+  *kind = AUTH_NONE;
+  if (len >= 2 && t[0] == '/' && t[1] == '/') {
+    *kind = AUTH_SLASHES;
+    return 2;
+  }
+  size_t i = 0;
+  if (len && ((t[0] >= 'a' && t[0] <= 'z') || (t[0] >= 'A' && t[0] <= 'Z')))
+    while (i < len && scheme_char(t[i]))
+      i++;
+  if (i && i + 3 <= len && memcmp(t + i, "://", 3) == 0) {
+    *kind = AUTH_SCHEME;
+    return i + 3;
+  }
+  return 0;
+}
+
+/* parsed_userinfo: text parses as a URL whose user info is exactly
+ * [a, at): only then is its user name shown. */
+static bool parsed_userinfo(const char *text, size_t len, size_t a, size_t at) {
+  UriUriA p;
+  if (uriParseSingleUriExA(&p, text, text + len, NULL) != URI_SUCCESS)
+    return false;
+  bool ok = range_set(&p.userInfo) && p.userInfo.first == text + a &&
+            p.userInfo.afterLast == text + at;
+  uriFreeUriMembersA(&p);
+  return ok;
+}
+
+/* stars appends "***" to buf (as much of it as fits). */
+static void stars_out(char *buf, size_t cap, size_t *o) {
+  size_t n = cap - 1 - *o < 3 ? cap - 1 - *o : 3;
+  memcpy(buf + *o, "***", n);
   *o += n;
   buf[*o] = '\0';
 }
 
-char *roster_url_redact(const char *text, char *buf, size_t cap) {
+/* redact is roster_url_redact; with all_values, every query value is
+ * hidden, not only a secret one (the form errors quote). */
+static char *redact(const char *text, char *buf, size_t cap, bool all_values) {
   if (!buf || !cap)
     return buf;
   buf[0] = '\0';
   if (!text)
     return buf;
-  size_t len = strnlen(text, ROSTER_URL_MAX * 4);
-  size_t qpos = strcspn(text, "?#");
-  size_t o = 0, i = 0;
-  const char *auth = strstr(text, "://");
-  if (auth && (size_t)(auth - text) < qpos) {
-    size_t start = (size_t)(auth - text) + 3;
-    size_t at = 0;
-    for (size_t k = start; k < qpos; k++)
-      if (text[k] == '@')
-        at = k;
-    if (at) {
-      const char *colon = memchr(text + start, ':', at - start);
+  size_t len = strlen(text);
+  int kind;
+  size_t a = authority_start(text, len, &kind);
+  /* The user info: from the authority's start to the last '@' of the
+   * text (a password may hold '/', '?', '#' or '@' unencoded). */
+  size_t hs = 0, he = 0; /* hidden [hs, he) */
+  bool stars = false;    /* "***" even if [hs, he) is empty */
+  size_t at = len;
+  for (size_t i = len; i-- > a;)
+    if (text[i] == '@') {
+      at = i;
+      break;
+    }
+  if (at < len) {
+    const char *colon = memchr(text + a, ':', at - a);
+    if (kind == AUTH_SCHEME && parsed_userinfo(text, len, a, at)) {
+      /* a well-formed URL: the user stays, the password goes */
       if (colon) {
-        size_t c = (size_t)(colon - text);
-        out(buf, cap, &o, text, c + 1);
-        out(buf, cap, &o, "***", 3);
-        i = at;
+        hs = (size_t)(colon - text) + 1;
+        he = at;
+        stars = true;
       }
+    } else {
+      /* anything else: the user info goes whole */
+      hs = a;
+      he = at;
     }
-  }
-  out(buf, cap, &o, text + i, qpos - i);
-  i = qpos;
-  if (i < len && text[i] == '?') {
-    /* the query: key=value pairs split on '&' (or ';') */
-    out(buf, cap, &o, "?", 1);
-    i++;
-    while (i < len && text[i] != '#') {
-      size_t end = i + strcspn(text + i, "&;#");
-      const char *eq = memchr(text + i, '=', end - i);
-      if (eq && secret_n(text + i, (size_t)(eq - (text + i)))) {
-        out(buf, cap, &o, text + i, (size_t)(eq - (text + i)) + 1);
-        out(buf, cap, &o, "***", 3);
-      } else {
-        out(buf, cap, &o, text + i, end - i);
-      }
-      i = end;
-      if (i < len && text[i] != '#') {
-        out(buf, cap, &o, text + i, 1);
+  } else if (kind != AUTH_NONE) {
+    /* No '@': "host:port" whose port is not a number (or is empty with
+     * more text after it) may be "user:password" with the host
+     * forgotten; hide from there on. */
+    size_t e = a + strcspn(text + a, "/?#");
+    size_t i = a;
+    if (i < e && text[i] == '[')
+      while (i < e && text[i] != ']')
         i++;
+    const char *colon = memchr(text + i, ':', e - i);
+    if (colon) {
+      size_t c = (size_t)(colon - text) + 1;
+      bool digits = c < e || e == len;
+      for (size_t j = c; j < e; j++)
+        digits = digits && text[j] >= '0' && text[j] <= '9';
+      if (!digits) {
+        hs = c;
+        he = len;
       }
     }
   }
-  if (i < len)
-    out(buf, cap, &o, text + i, len - i);
+  /* The query (and fragment). Each name is percent-decoded before it is
+   * judged, twice: as the parser splits the query (a pair runs from '&'
+   * to '&', its name to the first '='), and from the last '?', '#' or ';'
+   * (which some clients take as separators). A hidden value runs to the
+   * next '&', through '?', '#' and ';' (a password may hold them). */
+  size_t q = a + strcspn(text + a, "?#");
+  size_t o = 0, run = 0, pname = 0, ename = 0;
+  bool in_query = false, hid = false;
+  bool pval = false, phide = false; /* the parser's pair */
+  bool eval = false, ehide = false; /* the pair from the last separator */
+  for (size_t i = 0; i <= len; i++) {
+    bool hide = false;
+    if (i < len && in_query) {
+      char c = text[i];
+      if (c == '&') {
+        pval = eval = false;
+        pname = ename = i + 1;
+      } else {
+        hide = (pval && phide) || (eval && ehide);
+        if (c == '=' && !pval) {
+          pval = true;
+          phide = all_values || secret_raw(text + pname, i - pname);
+        }
+        if (c == '=' && !eval) {
+          eval = true;
+          ehide = all_values || secret_raw(text + ename, i - ename);
+        } else if ((c == '?' || c == '#' || c == ';') && !(eval && ehide)) {
+          eval = false;
+          ename = i + 1;
+        }
+      }
+    } else if (i == q && i < len) {
+      in_query = true;
+      pname = ename = i + 1;
+    }
+    if (i < len && i >= hs && i < he)
+      hide = true;
+    if (stars && i == hs && hs == he) {
+      /* an empty password: "***" all the same */
+      if (roster__escape(buf, cap, &o, text + run, i - run, false) < i - run)
+        return buf;
+      run = i;
+      stars_out(buf, cap, &o);
+    }
+    if (hide || i == len) {
+      if (roster__escape(buf, cap, &o, text + run, i - run, false) < i - run)
+        return buf;
+      run = i + 1;
+      if (hide && !hid)
+        stars_out(buf, cap, &o);
+    }
+    hid = hide;
+  }
   return buf;
+}
+
+char *roster_url_redact(const char *text, char *buf, size_t cap) {
+  return redact(text, buf, cap, false);
+}
+
+char *roster__url_shown(const char *text, char *buf, size_t cap) {
+  return redact(text, buf, cap, true);
 }

@@ -204,20 +204,16 @@ static const roster_db_driver *find_driver(const roster_url *u,
   const roster_driver *d = roster_driver_find(u->scheme);
   if (d && d->type == &roster_db_service_type)
     return d->arg;
-  char have[512];
-  roster_driver_schemes(have, sizeof have);
-  if (d)
+  if (d) {
     roster__err(ROSTER_ENOTSUP,
                 "URL %s: scheme '%s' (module '%s') is not a "
                 "database",
                 shown, u->scheme, d->module ? d->module : "?");
-  else
-    roster__err(ROSTER_ENOTSUP,
-                "URL %s: no database module for scheme '%s' "
-                "is compiled in and initialised (roster_sqlite_init, "
-                "roster_pg_init, roster_mariadb_init); schemes registered: "
-                "%s",
-                shown, u->scheme, *have ? have : "none");
+  } else {
+    char why[1024];
+    roster__err(ROSTER_ENOTSUP, "%s",
+                roster__no_module(why, sizeof why, u->scheme, shown));
+  }
   return NULL;
 }
 
@@ -237,8 +233,11 @@ static int db_open(const char *text, const roster_db_options *o,
   if (!out && !dry)
     return roster__err(ROSTER_EINVAL, "roster_db_new: out is NULL");
   roster__thread_ensure();
+  /* shown: the URL in errors (every query value hidden: one the driver
+   * does not know may be a misspelt password); db->url: the URL for
+   * roster_db_url (only secrets hidden) */
   char shown[512];
-  roster_url_redact(text, shown, sizeof shown);
+  roster__url_shown(text, shown, sizeof shown);
   roster_url *u = NULL;
   int rc = roster_url_parse(text, &u);
   if (rc)
@@ -358,7 +357,7 @@ static int db_open(const char *text, const roster_db_options *o,
   db->drain_ms = c.drain_ms;
   db->pool_max = c.pool_max;
   snprintf(db->name, sizeof db->name, "%s", o->name ? o->name : drv->name);
-  snprintf(db->url, sizeof db->url, "%s", shown);
+  roster_url_redact(text, db->url, sizeof db->url);
   roster_pool_options po = {
       .name = db->name,
       .ops = &db_pool_ops,

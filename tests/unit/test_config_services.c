@@ -160,8 +160,8 @@ static void test_nothing_declared_on_error(void **state) {
   char w[900];
   snprintf(w, sizeof w,
            "%s:5:10: services.mongo: no module for URL scheme "
-           "'mongodb' (mongodb://u:***@m:27017/db) is compiled in; compiled "
-           "in: kv (module test)",
+           "'mongodb' (mongodb://u:***@m:27017/db) is registered; schemes "
+           "registered: kv (module test), memory (module cache)",
            p);
   assert_contains(e, w);
   assert_contains(e,

@@ -337,6 +337,18 @@ static void test_url_errors(void **state) {
   assert_rc(roster_db_new(file_url(url, sizeof url, "e.db", "?busy_timeout=-4"),
                           NULL, &db),
             ROSTER_EINVAL);
+  /* an unknown parameter is named, its value (a misspelt password?) is
+   * never shown */
+  assert_rc(roster_db_new(
+                file_url(url, sizeof url, "e.db", "?mode=rw&pasword=Zq1Xw9"),
+                NULL, &db),
+            ROSTER_EINVAL);
+  assert_contains(roster_last_error(), "unknown URL parameter 'pasword'");
+  assert_null(strstr(roster_last_error(), "Zq1Xw9"));
+  /* an encoded NUL would cut the path: refused, no file "e.db" made */
+  assert_rc(
+      roster_db_new(file_url(url, sizeof url, "e.db%00.bak", NULL), NULL, &db),
+      ROSTER_EPARSE);
   assert_null(db);
   /* none of those created the file */
   snprintf(url, sizeof url, "%s/e.db", g_dir);

@@ -167,10 +167,114 @@ static void test_provide_url(void **state) {
   roster_free(r);
 }
 
+static void assert_clean(const char *e) {
+  for (const char *p = e; *p; p++)
+    if ((unsigned char)*p < 0x20 || *p == 0x7f)
+      fail_msg("byte 0x%02x in '%s'", (unsigned char)*p, e);
+}
+
+/* A scheme whose module is not registered: the error says which call
+ * registers it, the same way for a service, a database and a cache. */
+static void test_missing_module(void **state) {
+  (void)state;
+  static const struct {
+    const char *url, *hint;
+  } cases[] = {
+      {"postgresql://u:Zq1@h/db", "call roster_pg_init() (<roster/pg.h>, "
+                                  "library roster_pg) to register it"},
+      {"postgres://h/db", "call roster_pg_init() (<roster/pg.h>, library "
+                          "roster_pg) to register it"},
+      {"mysql://h/db", "call roster_mariadb_init() (<roster/mariadb.h>, "
+                       "library roster_mariadb) to register it"},
+      {"mariadb://h/db", "call roster_mariadb_init() (<roster/mariadb.h>, "
+                         "library roster_mariadb) to register it"},
+      {"sqlite::memory:", "call roster_sqlite_init() (<roster/sqlite.h>, "
+                          "library roster_sqlite) to register it"},
+      {"SQLite:///tmp/x.db", "call roster_sqlite_init() (<roster/sqlite.h>, "
+                             "library roster_sqlite) to register it"},
+      {"redis://h:6379/0", "call roster_redis_init() (<roster/redis.h>, "
+                           "library roster_redis) to register it"},
+      {"unix:///run/redis.sock", "call roster_redis_init() (<roster/redis.h>, "
+                                 "library roster_redis) to register it"},
+      {"rediss://h:6379/0", "TLS"},
+  };
+  roster *r = roster_new(NULL);
+  assert_non_null(r);
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    assert_rc(roster_provide_url(r, NULL, "svc", cases[i].url, NULL),
+              ROSTER_ENOTSUP);
+    assert_contains(roster_last_error(), "service 'svc'");
+    assert_contains(roster_last_error(), cases[i].hint);
+    assert_contains(roster_last_error(), "schemes registered: ");
+    assert_null(strstr(roster_last_error(), "Zq1"));
+  }
+  /* the same sentence from roster_db_new and roster_cache_open */
+  roster_db *db = NULL;
+  assert_rc(roster_db_new("postgresql://u:Zq1@h/db", NULL, &db),
+            ROSTER_ENOTSUP);
+  assert_contains(roster_last_error(), "call roster_pg_init() (<roster/pg.h>, "
+                                       "library roster_pg) to register it");
+  assert_null(strstr(roster_last_error(), "Zq1"));
+  roster_cache *c = NULL;
+  assert_rc(roster_cache_open("redis://:Zq1@h/0", NULL, NULL, &c),
+            ROSTER_ENOTSUP);
+  assert_contains(roster_last_error(),
+                  "call roster_redis_init() (<roster/redis.h>, library "
+                  "roster_redis) to register it");
+  assert_null(strstr(roster_last_error(), "Zq1"));
+  /* a scheme no module of roster's serves: no call to suggest */
+  assert_rc(roster_provide_url(r, NULL, "m", "mongodb://h/db", NULL),
+            ROSTER_ENOTSUP);
+  assert_contains(roster_last_error(), "no module for URL scheme 'mongodb'");
+  assert_null(strstr(roster_last_error(), "_init()"));
+  roster_free(r);
+}
+
+/* An option a driver does not know is named, its value never shown (it
+ * may be a misspelt password), in any error that quotes the URL. */
+static void test_unknown_option_value(void **state) {
+  (void)state;
+  roster *r = roster_new(NULL);
+  assert_non_null(r);
+  assert_rc(roster_provide_url(r, NULL, "c", "memory://c?pasword=Zq1Xw9", NULL),
+            ROSTER_EINVAL);
+  assert_contains(roster_last_error(), "'pasword'");
+  assert_null(strstr(roster_last_error(), "Zq1Xw9"));
+  roster_cache *c = NULL;
+  assert_rc(roster_cache_open("memory://c?max_entries=9&pasword=Zq1Xw9", NULL,
+                              NULL, &c),
+            ROSTER_EINVAL);
+  assert_contains(roster_last_error(), "'pasword'");
+  assert_null(strstr(roster_last_error(), "Zq1Xw9"));
+  roster_free(r);
+}
+
+/* Outside strings in the driver table's errors are escaped. */
+static void test_errors_escaped(void **state) {
+  (void)state;
+  roster *r = roster_new(NULL);
+  assert_non_null(r);
+  assert_rc(roster_provide_url(r, NULL, "a\nb\x1b[2J", "mongodb://h/db", NULL),
+            ROSTER_ENOTSUP);
+  assert_contains(roster_last_error(), "a\\x0ab\\x1b[2J");
+  assert_clean(roster_last_error());
+  roster_driver d = fake_driver;
+  d.scheme = "bad\nscheme";
+  assert_rc(roster_driver_register(&d), ROSTER_EINVAL);
+  assert_contains(roster_last_error(), "bad\\x0ascheme");
+  d.version = 77;
+  assert_rc(roster_driver_register(&d), ROSTER_EINVAL);
+  assert_clean(roster_last_error());
+  roster_free(r);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_register_rules),
       cmocka_unit_test(test_provide_url),
+      cmocka_unit_test(test_missing_module),
+      cmocka_unit_test(test_unknown_option_value),
+      cmocka_unit_test(test_errors_escaped),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

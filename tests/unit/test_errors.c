@@ -14,6 +14,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* One row per code, straight from the X-macro. */
 typedef struct code_row {
@@ -177,6 +178,69 @@ static void test_error_set_truncates(void **state) {
   roster_error_clear();
 }
 
+/* A detail never holds a control byte or a byte that is not UTF-8: each
+ * is written \xNN, wherever it came from (a foreign library's message, a
+ * name, a URL). Valid UTF-8 is kept. */
+static void test_detail_escapes_control_bytes(void **state) {
+  (void)state;
+  roster_error_set(ROSTER_EIO, "server said: %s",
+                   "line1\nline2\r\x1b[31mred\x7f");
+  assert_string_equal(roster_last_error(),
+                      "server said: line1\\x0aline2\\x0d\\x1b[31mred\\x7f");
+  /* UTF-8 stays readable; C1 controls, stray and overlong bytes do not */
+  roster_error_set(ROSTER_EIO, "%s",
+                   "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80");
+  assert_string_equal(roster_last_error(),
+                      "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80");
+  roster_error_set(ROSTER_EIO, "%s",
+                   "a\xc2\x9b"
+                   "b\xff\xc3(\xc0\xaf\xed\xa0\x80");
+  assert_string_equal(roster_last_error(),
+                      "a\\xc2\\x9bb\\xff\\xc3(\\xc0\\xaf\\xed\\xa0\\x80");
+  /* a backslash is kept as it is (only quoted names escape it) */
+  roster_error_set(ROSTER_EIO, "%s", "C:\\dir");
+  assert_string_equal(roster_last_error(), "C:\\dir");
+  /* escaping never overflows: the detail is cut before an escape that
+   * does not fit, never inside one */
+  char big[1100];
+  memset(big, '\n', sizeof big - 1);
+  big[sizeof big - 1] = '\0';
+  roster_error_set(ROSTER_EIO, "%s", big);
+  const char *d = roster_last_error();
+  assert_true(strlen(d) <= 1023);
+  assert_int_equal(strlen(d) % 4, 0);
+  for (size_t i = 0; d[i]; i += 4)
+    assert_memory_equal(d + i, "\\x0a", 4);
+  roster_error_clear();
+}
+
+/* roster_config_errors lists the problems of a load: escaped the same way
+ * (a key with an ESC in it, quoted by the YAML loader). */
+static void test_config_errors_escaped(void **state) {
+  (void)state;
+  char path[] = "/tmp/roster-errors-XXXXXX.yaml";
+  int fd = mkstemps(path, 5);
+  assert_true(fd >= 0);
+  static const char doc[] = "\"a\\eb\": 1\n\"a\\eb\": 2\n";
+  assert_int_equal(write(fd, doc, sizeof doc - 1), (ssize_t)(sizeof doc - 1));
+  close(fd);
+  const char *files[] = {path, NULL};
+  roster_config *c =
+      roster_config_new(&(roster_config_options){.files = files});
+  assert_non_null(c);
+  assert_int_not_equal(roster_config_load(c), ROSTER_OK);
+  assert_contains(roster_last_error(), "'a\\x1bb'");
+  char *e = roster_config_errors(c);
+  assert_non_null(e);
+  assert_contains(e, "'a\\x1bb'");
+  for (const char *p = e; *p; p++)
+    if (*p != '\n' && ((unsigned char)*p < 0x20 || *p == 0x7f))
+      fail_msg("byte 0x%02x in '%s'", (unsigned char)*p, e);
+  roster_mem_free(e);
+  roster_config_free(c);
+  unlink(path);
+}
+
 /* ---- per-thread detail ---- */
 
 typedef struct thr_rec {
@@ -302,6 +366,8 @@ int main(void) {
       cmocka_unit_test(test_last_error_after_failing_call),
       cmocka_unit_test(test_error_set_and_clear),
       cmocka_unit_test(test_error_set_truncates),
+      cmocka_unit_test(test_detail_escapes_control_bytes),
+      cmocka_unit_test(test_config_errors_escaped),
       cmocka_unit_test(test_detail_is_per_thread),
       cmocka_unit_test(test_detail_per_thread_concurrent),
       cmocka_unit_test(test_version),

@@ -140,9 +140,31 @@ static void test_redact(void **state) {
        "postgresql://h/db?user=a&password=***&sslmode=require"},
       {"x://h/?api_key=1&token=2&monkey=3&key=4",
        "x://h/?api_key=***&token=***&monkey=3&key=***"},
-      /* broken text: a space in the host, an '@' in the password */
-      {"postgresql://u:p@ss word@bad host/db",
-       "postgresql://u:***@bad host/db"},
+      /* broken text: a space in the host, an '@' in the password; the
+       * whole user info is hidden */
+      {"postgresql://u:p@ss word@bad host/db", "postgresql://***@bad host/db"},
+      /* no scheme, a forgotten scheme: the user info is hidden whole */
+      {"//u:pw@host/db", "//***@host/db"},
+      {"u:pw@h/db", "***@h/db"},
+      /* an unencoded '#', '?' or '/' in the password */
+      {"postgresql://user:s3cr#t@db.local/app",
+       "postgresql://***@db.local/app"},
+      {"postgresql://user:12?x@db/app", "postgresql://***@db/app"},
+      {"postgresql://user:12/x@db/app", "postgresql://***@db/app"},
+      /* an '@' after the host: everything before it is hidden */
+      {"x://h/db?email=a@b.c", "x://***@b.c"},
+      /* no '@': a port that is not a number may be a password */
+      {"postgresql://user:s3cret/db", "postgresql://user:***"},
+      {"redis://[::1]:6379/0", "redis://[::1]:6379/0"},
+      /* query names are decoded before they are judged */
+      {"x://h/?pass%77ord=1&PASS%57ORD=2&p%61ss=3",
+       "x://h/?pass%77ord=***&PASS%57ORD=***&p%61ss=3"},
+      /* a secret value runs to the next '&', through '#' and '?' */
+      {"x://h/?password=a#b?c&d=e", "x://h/?password=***&d=e"},
+      {"x://h/#token=abc", "x://h/#token=***"},
+      /* control bytes and bytes that are not UTF-8 are escaped */
+      {"x://h/a\nb\x1b[31m\x7f\xff\xc3\xa9",
+       "x://h/a\\x0ab\\x1b[31m\\x7f\\xff\xc3\xa9"},
       {"sqlite::memory:", "sqlite::memory:"},
       {"plain text", "plain text"},
   };
@@ -176,11 +198,192 @@ static void test_secret_key(void **state) {
   assert_false(roster_url_secret_key(NULL));
 }
 
+/* hostile: each text holds a secret (in pieces when the text may split it);
+ * no piece may appear in the redaction, in the parse error, or in the
+ * errors of the calls that quote a URL (roster_provide_url with an unknown
+ * scheme, roster_cache_open). */
+typedef struct hostile_case {
+  const char *text;
+  int rc; /* roster_url_parse's answer; 1: any failure */
+  const char *pieces[3];
+} hostile_case;
+
+static const hostile_case hostile[] = {
+    /* no scheme, a forgotten scheme, missing slashes */
+    {"//u:Zq1@host/db", ROSTER_EPARSE, {"Zq1"}},
+    {"u:Zq1@h/db", ROSTER_EPARSE, {"Zq1"}},
+    {"postgresql:u:Zq1@h/db", ROSTER_EPARSE, {"Zq1"}},
+    {"postgresql:/u:Zq1@h/db", ROSTER_EPARSE, {"Zq1"}},
+    {"postgresql:///u:Zq1@h/db", ROSTER_EPARSE, {"Zq1"}},
+    {" postgresql://u:Zq1@h/db", ROSTER_EPARSE, {"Zq1"}},
+    {"://u:Zq1@h/db", ROSTER_EPARSE, {"Zq1"}},
+    {"Zq1@h/db", ROSTER_EPARSE, {"Zq1"}},
+    /* '#', '?', '/', '@', ':' and blanks inside the password */
+    {"postgresql://user:Zq1#Xw9@db.local/app", ROSTER_EPARSE, {"Zq1", "Xw9"}},
+    {"postgresql://user:987#Xw9@db.local/app", ROSTER_EPARSE, {"987", "Xw9"}},
+    {"postgresql://user:Zq1?Xw9@db/app", ROSTER_EPARSE, {"Zq1", "Xw9"}},
+    {"postgresql://user:987?Xw9@db/app", ROSTER_EPARSE, {"987", "Xw9"}},
+    {"postgresql://user:987?a=Xw9@db/app", ROSTER_EPARSE, {"987", "Xw9"}},
+    {"x://u:Zq1/Xw9@h/db", ROSTER_EPARSE, {"Zq1", "Xw9"}},
+    {"x://u:987/Xw9@h/db", ROSTER_EPARSE, {"987", "Xw9"}},
+    {"x://u:Zq1@Xw9@h/db", ROSTER_EPARSE, {"Zq1", "Xw9"}},
+    {"x://u:Zq1@Xw9/Qp4@h/db", ROSTER_EPARSE, {"Zq1", "Xw9", "Qp4"}},
+    {"x://u:Zq1 Xw9@bad host/db", ROSTER_EPARSE, {"Zq1", "Xw9"}},
+    {"x://u:Zq1#@h/db?a=1", ROSTER_EPARSE, {"Zq1"}},
+    {"x://u:Zq1@h/db#frag@x", ROSTER_EPARSE, {"Zq1"}},
+    {"x://u:Zq1@h/db?email=a@b", ROSTER_EPARSE, {"Zq1"}},
+    {"x://u:Zq1@h:5432:99/db", ROSTER_EPARSE, {"Zq1"}},
+    {"x://u:Zq1@h:99999/db", ROSTER_EPARSE, {"Zq1"}},
+    {"x://u:Zq1@[::1/db", ROSTER_EPARSE, {"Zq1"}},
+    {"x://[::1:Zq1@h/db", ROSTER_EPARSE, {"Zq1"}},
+    {"x://u:Zq1@h/%zz", ROSTER_EPARSE, {"Zq1"}},
+    /* no host after the password */
+    {"postgresql://u:Zq1", ROSTER_EPARSE, {"Zq1"}},
+    {"postgresql://u:Zq1/db", ROSTER_EPARSE, {"Zq1"}},
+    {"postgresql://u:Zq1?x=1", ROSTER_EPARSE, {"Zq1"}},
+    /* encoded NULs */
+    {"x://u:Zq1@h/%00db", ROSTER_EPARSE, {"Zq1"}},
+    {"x://u:Zq1%00Xw9@h/db", ROSTER_EPARSE, {"Zq1", "Xw9"}},
+    {"x://u:Zq1@h/db?password=Xw9%00Qp4", ROSTER_EPARSE, {"Zq1", "Xw9", "Qp4"}},
+    /* control bytes */
+    {"x://u:Zq1\n@h/db", ROSTER_EPARSE, {"Zq1"}},
+    {"x://u:Zq1\x1b[2J@h/db", ROSTER_EPARSE, {"Zq1", "[2J"}},
+    {"x://u:Zq1@h\x7f/db?token=Xw9", ROSTER_EPARSE, {"Zq1", "Xw9"}},
+    /* secret query parameters, however spelt */
+    {"x://h/db?password=Zq1", ROSTER_OK, {"Zq1"}},
+    {"x://h/db?pass%77ord=Zq1", ROSTER_OK, {"Zq1"}},
+    {"x://h/db?%70%61%73%73%77%6f%72%64=Zq1", ROSTER_OK, {"Zq1"}},
+    {"x://h/db?API%5fKEY=Zq1&x=1", ROSTER_OK, {"Zq1"}},
+    {"x://h/db?a=1&password=Zq1#Xw9", ROSTER_OK, {"Zq1", "Xw9"}},
+    {"x://h/db?password=Zq1?Xw9&b=2", ROSTER_OK, {"Zq1", "Xw9"}},
+    {"x://h/db?password=Zq1=Xw9", ROSTER_OK, {"Zq1", "Xw9"}},
+    {"x://h/db?a=1?token=Zq1", ROSTER_OK, {"Zq1"}},
+    {"x://h/db?pass%77ord;mykey=Zq1", ROSTER_OK, {"Zq1"}},
+    {"x://h/db?password;=Zq1", ROSTER_OK, {"Zq1"}},
+    {"x://h/db?x;token=Zq1&a=1", ROSTER_OK, {"Zq1"}},
+    {"x://u:Zq1@h/db?password=Xw9", ROSTER_OK, {"Zq1", "Xw9"}},
+    {"x://u:Zq1@h/db?password=Xw9 x", ROSTER_EPARSE, {"Zq1", "Xw9"}},
+    {"redis://:Zq1@h:6379/0", ROSTER_OK, {"Zq1"}},
+    {"x://u:Zq1:Xw9@h/db", ROSTER_OK, {"Zq1", "Xw9"}},
+    {"x://u:Zq1%40Xw9@h/db", ROSTER_OK, {"Zq1", "Xw9"}},
+};
+
+static void check_clean(const hostile_case *c, const char *what,
+                        const char *text) {
+  for (size_t j = 0; j < 3 && c->pieces[j]; j++)
+    if (strstr(text, c->pieces[j]))
+      fail_msg("'%s': %s shows '%s': %s", c->text, what, c->pieces[j], text);
+  for (const char *p = text; *p; p++)
+    if ((unsigned char)*p < 0x20 || *p == 0x7f)
+      fail_msg("'%s': %s holds byte 0x%02x: %s", c->text, what,
+               (unsigned char)*p, text);
+}
+
+static void test_hostile(void **state) {
+  (void)state;
+  roster *r = roster_new(NULL);
+  assert_non_null(r);
+  for (size_t i = 0; i < sizeof hostile / sizeof hostile[0]; i++) {
+    const hostile_case *c = &hostile[i];
+    char buf[512];
+    check_clean(c, "the redaction",
+                roster_url_redact(c->text, buf, sizeof buf));
+    roster_url *u = NULL;
+    int rc = roster_url_parse(c->text, &u);
+    if (c->rc == ROSTER_OK ? rc != ROSTER_OK : rc != c->rc)
+      fail_msg("'%s': got %s (%s), want %s", c->text, roster_err_name(rc),
+               roster_last_error(), roster_err_name(c->rc));
+    if (rc)
+      check_clean(c, "the parse error", roster_last_error());
+    roster_url_free(u);
+    /* the errors of calls that quote the URL */
+    assert_int_not_equal(roster_provide_url(r, NULL, "svc", c->text, NULL),
+                         ROSTER_OK);
+    check_clean(c, "roster_provide_url's error", roster_last_error());
+    roster_cache *cache = NULL;
+    assert_int_not_equal(roster_cache_open(c->text, NULL, NULL, &cache),
+                         ROSTER_OK);
+    check_clean(c, "roster_cache_open's error", roster_last_error());
+  }
+  roster_free(r);
+}
+
+/* An encoded NUL would cut the part it is in: refused wherever it is. */
+static void test_encoded_nul(void **state) {
+  (void)state;
+  static const char *const texts[] = {
+      "sqlite:///tmp/app.db%00.bak", "postgresql://u:p%00w@h/db",
+      "postgresql://u%00x:pw@h/db",  "postgresql://h%00x/db",
+      "postgresql://h/db?k%00=v",    "postgresql://h/db?k=v%00w",
+      "postgresql://h/db#f%00",      "postgresql://h/db?k=%2500%00",
+  };
+  for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
+    roster_url *u = (roster_url *)1;
+    int rc = roster_url_parse(texts[i], &u);
+    if (rc != ROSTER_EPARSE)
+      fail_msg("'%s': got %s, want ROSTER_EPARSE", texts[i],
+               roster_err_name(rc));
+    assert_null(u);
+    assert_contains(roster_last_error(), "%00");
+  }
+  /* %25 is a '%', so %2500 is the text "%00", not a NUL */
+  roster_url *u = NULL;
+  assert_ok(roster_url_parse("x://h/a%2500b", &u));
+  assert_string_equal(u->path, "/a%00b");
+  roster_url_free(u);
+}
+
+/* Control bytes in any part never reach an error text raw. */
+static void test_control_bytes(void **state) {
+  (void)state;
+  static const char *const texts[] = {
+      "postgresql://u:pw@h/db\n",
+      "post\ngresql://h/db",
+      "postgresql://u\x1b:pw@h/db",
+      "postgresql://h\x1b[31m/db",
+      "postgresql://h/d\x7f"
+      "b",
+      "postgresql://h/db?a\n=1",
+      "postgresql://h/db?a=\r\n",
+      "postgresql://h/db#\x01",
+      "\x1b]0;title\x07//h/db",
+      "postgresql://h:\t5/db",
+      "x://h/%0a\x9b",
+      "\xc2\x9b://h",
+  };
+  roster *r = roster_new(NULL);
+  assert_non_null(r);
+  for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
+    roster_url *u = NULL;
+    assert_int_not_equal(roster_url_parse(texts[i], &u), ROSTER_OK);
+    const char *e = roster_last_error();
+    for (const char *p = e; *p; p++) {
+      unsigned char b = (unsigned char)*p;
+      if (b < 0x20 || b == 0x7f ||
+          (b == 0xc2 && (unsigned char)p[1] >= 0x80 &&
+           (unsigned char)p[1] < 0xa0))
+        fail_msg("URL %zu: byte 0x%02x in '%s'", i, b, e);
+    }
+    assert_int_not_equal(roster_provide_url(r, NULL, "s", texts[i], NULL),
+                         ROSTER_OK);
+    for (const char *p = roster_last_error(); *p; p++)
+      if ((unsigned char)*p < 0x20 || *p == 0x7f)
+        fail_msg("URL %zu: byte 0x%02x in '%s'", i, (unsigned char)*p,
+                 roster_last_error());
+  }
+  /* the escaped form says which byte it was */
+  roster_url *u = NULL;
+  assert_rc(roster_url_parse("postgresql://h/a\nb", &u), ROSTER_EPARSE);
+  assert_contains(roster_last_error(), "postgresql://h/a\\x0ab");
+  roster_free(r);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_parse_good), cmocka_unit_test(test_query),
-      cmocka_unit_test(test_parse_bad), cmocka_unit_test(test_redact),
-      cmocka_unit_test(test_secret_key),
+      cmocka_unit_test(test_parse_good),  cmocka_unit_test(test_query),
+      cmocka_unit_test(test_parse_bad),   cmocka_unit_test(test_redact),
+      cmocka_unit_test(test_secret_key),  cmocka_unit_test(test_hostile),
+      cmocka_unit_test(test_encoded_nul), cmocka_unit_test(test_control_bytes),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
