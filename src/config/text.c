@@ -217,10 +217,11 @@ void cfg_redact(const char *s, size_t len, cfg_buf *out) {
     cfg_buf_adds(out, "***");
     return;
   }
-  /* "***" in place of a short password or value makes the text grow:
-   * room for twice the text, and anything that fills it is hidden whole */
+  /* "***" in place of a short password or value, and \xNN for a byte
+   * that is not text, make the text grow: room for four times the text,
+   * and anything that fills it is hidden whole */
   char stack[512];
-  size_t cap = 2 * len + 64;
+  size_t cap = 4 * len + 64;
   char *buf = cap <= sizeof stack ? stack : roster__malloc(cap);
   if (!buf) {
     cfg_buf_adds(out, "***");
