@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "cron/cron_impl.h"
+#include "tzif_testutil.h"
 
 static const roster_tz *zone(const char *name) {
   const roster_tz *z = NULL;
@@ -92,87 +93,6 @@ static void test_names_and_cache(void **state) {
 }
 
 /* ---- TZif files written here -------------------------------------- */
-
-typedef struct tzw {
-  unsigned char b[8192];
-  size_t n;
-} tzw;
-static void w8(tzw *w, unsigned v) { w->b[w->n++] = (unsigned char)v; }
-static void w32(tzw *w, uint32_t v) {
-  for (int i = 3; i >= 0; i--)
-    w8(w, (v >> (8 * i)) & 0xff);
-}
-static void w64(tzw *w, uint64_t v) {
-  w32(w, (uint32_t)(v >> 32));
-  w32(w, (uint32_t)v);
-}
-
-typedef struct tzspec {
-  int version; /* 1, 2 or 3 */
-  size_t nt;   /* transitions */
-  const int64_t *times;
-  const uint8_t *idx;
-  size_t ntypes;
-  const int32_t *offs;
-  int leaps;          /* leap second records */
-  const char *footer; /* v2+: the TZ string ("" allowed) */
-} tzspec;
-
-static void header(tzw *w, char ver, uint32_t nt, uint32_t ntypes,
-                   uint32_t leaps, uint32_t nchars) {
-  memcpy(w->b + w->n, "TZif", 4);
-  w->n += 4;
-  w8(w, (unsigned)ver);
-  for (int i = 0; i < 15; i++)
-    w8(w, 0);
-  w32(w, 0);      /* isutcnt */
-  w32(w, 0);      /* isstdcnt */
-  w32(w, leaps);  /* leapcnt */
-  w32(w, nt);     /* timecnt */
-  w32(w, ntypes); /* typecnt */
-  w32(w, nchars); /* charcnt: "ABC\0" */
-}
-
-static void body(tzw *w, const tzspec *s, int tsize) {
-  for (size_t i = 0; i < s->nt; i++)
-    if (tsize == 8)
-      w64(w, (uint64_t)s->times[i]);
-    else
-      w32(w, (uint32_t)(int32_t)s->times[i]);
-  for (size_t i = 0; i < s->nt; i++)
-    w8(w, s->idx[i]);
-  for (size_t i = 0; i < s->ntypes; i++) {
-    w32(w, (uint32_t)s->offs[i]);
-    w8(w, 0);
-    w8(w, 0);
-  }
-  memcpy(w->b + w->n, "ABC", 4);
-  w->n += 4;
-  for (int i = 0; i < s->leaps; i++) {
-    if (tsize == 8)
-      w64(w, 78796800);
-    else
-      w32(w, 78796800);
-    w32(w, 1);
-  }
-}
-
-static void make_tzif(tzw *w, const tzspec *s) {
-  w->n = 0;
-  if (s->version == 1) {
-    header(w, 0, (uint32_t)s->nt, (uint32_t)s->ntypes, (uint32_t)s->leaps, 4);
-    body(w, s, 4);
-    return;
-  }
-  char v = (char)('0' + s->version);
-  header(w, v, 0, 0, 0, 0); /* an empty v1 block: readers skip it */
-  header(w, v, (uint32_t)s->nt, (uint32_t)s->ntypes, (uint32_t)s->leaps, 4);
-  body(w, s, 8);
-  w8(w, '\n');
-  for (const char *p = s->footer; *p; p++)
-    w8(w, (unsigned char)*p);
-  w8(w, '\n');
-}
 
 static char tzdir[128];
 
