@@ -136,19 +136,22 @@ ROSTER_EXTERN int32_t roster_tz_offset(const roster_tz *tz, int64_t t);
 
 /* roster_tz_format writes instant t as local time in tz with its offset,
  * ISO 8601: "2026-03-08T03:00:00-04:00" ("+00:00" for UTC; an offset with
- * seconds, as in old local mean time, is written "+hh:mm:ss"). buf needs
- * ROSTER_TIME_STR_MAX bytes. ROSTER_ERANGE for a year outside 1..9999 or a
- * short buffer; ROSTER_EINVAL for a NULL buf. */
+ * seconds, as in old local mean time, is written "-04:56:02"; one of 24
+ * hours or more, which zone data allows up to 25:59:59, as it is: "-24:00").
+ * roster_time_parse reads every text it writes back to the same instant.
+ * buf needs ROSTER_TIME_STR_MAX bytes. ROSTER_ERANGE for a local year
+ * outside 1..9999 or a short buffer; ROSTER_EINVAL for a NULL buf. */
 ROSTER_EXTERN int roster_tz_format(const roster_tz *tz, int64_t t, char *buf,
                                    size_t cap);
 
 /* roster_time_parse reads an ISO 8601 time, "YYYY-MM-DDTHH:MM:SS" (a space
- * may replace the T; ":SS" may be left out) followed by "Z", "+hh:mm",
- * "-hh:mm" or nothing. Without an offset the time is local time in tz
- * (NULL: UTC): in a repeated hour the first one is meant, and a time that
- * a forward jump skipped is ROSTER_EINVAL. Errors: ROSTER_EINVAL for text
- * that is not such a time (the detail names the column), ROSTER_ERANGE for
- * a year outside 1..9999. */
+ * may replace the T; ":SS" may be left out) followed by "Z", an offset
+ * "+hh:mm" or "-hh:mm" (also "+hhmm", and with seconds "+hh:mm:ss" or
+ * "+hhmmss"; hours 00 to 25, as zones have) or nothing. Without an offset
+ * the time is local time in tz (NULL: UTC): in a repeated hour the first
+ * one is meant, and a time that a forward jump skipped is ROSTER_EINVAL.
+ * Errors: ROSTER_EINVAL for text that is not such a time (the detail names
+ * the column), ROSTER_ERANGE for a year outside 1..9999. */
 ROSTER_EXTERN int roster_time_parse(const char *text, const roster_tz *tz,
                                     int64_t *out);
 
