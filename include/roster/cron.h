@@ -32,7 +32,9 @@
  *
  * Errors: a negative roster_err and a sentence in roster_last_error().
  * Times are Unix seconds (int64_t) unless a name says _ms or _ns. Supported
- * dates are the years 1 to 9999; others give ROSTER_ERANGE.
+ * dates are the years 1 to 9999; others give ROSTER_ERANGE. A fire time
+ * lies in those years both as an instant (UTC) and as local time in its
+ * zone, so roster_tz_format always writes it.
  */
 #ifndef ROSTER_CRON_H
 #define ROSTER_CRON_H
@@ -87,16 +89,20 @@ ROSTER_EXTERN const char *roster_cron_text(const roster_cron *c);
 
 /* roster_cron_next stores in *out the first fire time strictly after
  * `after`, in zone tz (NULL: UTC). ROSTER_ENOENT when there is none: the
- * expression never fires (the detail says why), or does not fire in tz
- * before the year 10000. ROSTER_ERANGE for `after` outside the years 1 to
- * 9999; ROSTER_EINVAL for NULL c or out. Allocation-free; it searches field
- * by field, not minute by minute (docs/cron.md gives its cost). */
+ * expression never fires (the detail says why), or has no fire time in tz
+ * whose instant and local time are both before the year 10000.
+ * ROSTER_ERANGE for `after` outside the years 1 to 9999; ROSTER_EINVAL for
+ * NULL c or out. Allocation-free; it searches field by field, not minute
+ * by minute (docs/cron.md gives its cost). */
 ROSTER_EXTERN int roster_cron_next(const roster_cron *c, int64_t after,
                                    const roster_tz *tz, int64_t *out);
 
 /* roster_cron_prev stores in *out the last fire time strictly before
- * `before`; errors as roster_cron_next (no fire time after the year 1). For
- * every fire time f, prev(next(f)) == f. */
+ * `before` (at most 10000-01-01T00:00:00Z); errors as roster_cron_next
+ * (ROSTER_ENOENT: no fire time whose instant and local time are both in
+ * the year 1 or later). The two agree on one set of fire times: for every
+ * fire time f, prev(next(f)) == f and next(prev(f)) == f where those
+ * exist, and for any t, prev(next(t)) <= t and next(prev(t)) >= t. */
 ROSTER_EXTERN int roster_cron_prev(const roster_cron *c, int64_t before,
                                    const roster_tz *tz, int64_t *out);
 
