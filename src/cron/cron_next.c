@@ -26,7 +26,8 @@
  * by itself, so a zone whose transitions come closer together than their
  * shifts (old or made-up zone files, POSIX rules) loses no fire time, and
  * next and prev walk one and the same set. A bound from the nearest local
- * match skips the spans that cannot hold one.
+ * match skips the spans that cannot hold one, and the 400-year cycle ends
+ * a search past a zone's last transition.
  *
  * Fire times stay in the supported range (cron.h), both as instants and as
  * local times: 0001-01-01T00:00:00 to 9999-12-31T23:59:59.
@@ -357,6 +358,23 @@ static bool jump_fires(const roster_cron *c, const rc_span *s, int32_t po) {
   return le <= L_MAX && lb < le && next_local(c, lb, &L) && L < le;
 }
 
+/* The Gregorian calendar repeats every 400 years, weekdays included, and
+ * so do cron matches and a POSIX rule's transitions: past its explicit
+ * transitions a zone's fire times repeat with the same period, and a
+ * search that found none in a whole period never will. */
+#define PERIOD (146097 * RC_DAY)
+
+/* periodic_from: the instant from which z's spans, and the spans before
+ * them, come from its POSIX rule alone (the span holding the last
+ * transition is cut at it); INT64_MAX for a zone without a DST rule. */
+static int64_t periodic_from(const roster_tz *z) {
+  if (!z->has_tail || !z->tail.has_dst)
+    return INT64_MAX;
+  if (z->n == 0)
+    return INT64_MIN;
+  return z->at[z->n - 1] + 3 * 366 * RC_DAY; /* two rule changes later */
+}
+
 /* From here on a fire time is an instant t, in a span s = [S, E) of offset
  * o after a span p of offset po, that either
  *  - is S, s begins with a jump forward (po < o), and jump_fires; or
@@ -382,8 +400,16 @@ bool rc_fire_after(const roster_cron *c, int64_t after, const roster_tz *z,
     return true;
   }
   int64_t t0 = after + 1; /* the answer is >= t0: none in [after + 1, t0) */
+  int64_t from = periodic_from(z);
+  if (from < RC_T_MIN + 2 * RC_DAY)
+    from = RC_T_MIN + 2 * RC_DAY; /* no fire time cut off by the range */
+  if (from < after + 1)
+    from = after + 1;
   for (;;) {
     if (t0 > RC_T_MAX)
+      return false;
+    /* a whole period with no fire time, away from the range's ends */
+    if (from <= RC_T_MAX && t0 - from >= PERIOD && t0 <= RC_T_MAX - 2 * RC_DAY)
       return false;
     /* A fire time >= t0 has its match (its local time, or a skipped one)
      * at or after t0 - RC_OFF_MAX, so at or after M, and is itself after
@@ -436,9 +462,21 @@ bool rc_fire_before(const roster_cron *c, int64_t before, const roster_tz *z,
     *out = L - off;
     return true;
   }
+  int64_t from = periodic_from(z);
   for (;;) {
     if (x < RC_T_MIN)
       return false;
+    /* none in (x, before - 1]: if that holds a whole period past `from`,
+     * away from the range's ends, none is at or after `from` either */
+    int64_t top =
+        before - 1 < RC_T_MAX - 2 * RC_DAY ? before - 1 : RC_T_MAX - 2 * RC_DAY;
+    if (x + 1 >= from && x >= RC_T_MIN + 2 * RC_DAY && top - x >= PERIOD) {
+      if (from <= RC_T_MIN)
+        return false;
+      x = from - 1;
+      from = INT64_MAX; /* once */
+      continue;
+    }
     /* A fire time <= x has its match before x + RC_OFF_MAX, so at or
      * before M, and is itself before M + RC_OFF_MAX. */
     int64_t M, L0 = x + RC_OFF_MAX;

@@ -850,6 +850,60 @@ static void test_range_ends(void **state) {
   roster_cron_free(c);
 }
 
+/* ---- centuries without a fire time --------------------------------- */
+
+/* Past a zone's last transition its fire times repeat every 400 years, so
+ * a search that finds none in 400 years stops (next), or goes on before
+ * the rule took over (prev), rather than walk to the year 10000 or 1. */
+static void test_no_fire_for_centuries(void **state) {
+  (void)state;
+  roster_cron *c;
+  int64_t t, u;
+  char buf[ROSTER_TIME_STR_MAX];
+  /* 02:xx on the second Sunday of March: New York's skipped hour since
+   * 2007, a wildcard job, so none after 2006 */
+  assert_ok(roster_cron_parse("*/5 2 8-14 3 */7", &c, NULL));
+  const roster_tz *ny = zone("America/New_York");
+  assert_ok(roster_cron_prev(c, RC_T_MAX + 1, ny, &t));
+  assert_ok(roster_tz_format(ny, t, buf, sizeof buf));
+  assert_string_equal(buf, "2006-03-12T02:55:00-05:00");
+  assert_rc(roster_cron_next(c, at("2007-01-01T00:00:00Z"), ny, &t),
+            ROSTER_ENOENT);
+  assert_ok(roster_cron_next(c, at("2006-01-01T00:00:00Z"), ny, &t));
+  assert_ok(roster_tz_format(ny, t, buf, sizeof buf));
+  assert_string_equal(buf, "2006-03-12T02:00:00-05:00");
+  /* a zone that is its rule alone: none in any year */
+  const roster_tz *rule = posix_zone("EST5EDT,M3.2.0,M11.1.0");
+  assert_rc(roster_cron_next(c, RC_T_MIN, rule, &t), ROSTER_ENOENT);
+  assert_rc(roster_cron_prev(c, RC_T_MAX + 1, rule, &t), ROSTER_ENOENT);
+  roster_cron_free(c);
+
+  /* February 29 on a Sunday, where DST starts that day at 02:00: a
+   * fixed-time job fires at the jump, 02:00Z, every 28 years or so (40
+   * years over a century's end), five minutes before it would in UTC */
+  const roster_tz *feb = posix_zone("AAA0BBB,M2.5.0/2,M10.5.0");
+  assert_ok(roster_cron_parse("5 2 29 2 */7", &c, NULL));
+  for (int64_t from = RC_T_MIN; from < RC_T_MAX; from += 86400LL * 36524) {
+    int rc = roster_cron_next(c, from, NULL, &u);
+    assert_rc(roster_cron_next(c, from, feb, &t), rc);
+    if (rc == ROSTER_OK)
+      assert_int_equal(t, u - 300);
+    rc = roster_cron_prev(c, from + 1, NULL, &u);
+    assert_rc(roster_cron_prev(c, from + 1, feb, &t), rc);
+    if (rc == ROSTER_OK)
+      assert_int_equal(t, u - 300);
+  }
+  assert_ok(roster_cron_prev(c, RC_T_MAX + 1, feb, &t));
+  assert_ok(roster_tz_format(feb, t, buf, sizeof buf));
+  assert_string_equal(buf, "9976-02-29T03:00:00+01:00");
+  roster_cron_free(c);
+  /* ...and a wildcard job never does */
+  assert_ok(roster_cron_parse("*/5 2 29 2 */7", &c, NULL));
+  assert_rc(roster_cron_next(c, RC_T_MIN, feb, &t), ROSTER_ENOENT);
+  assert_rc(roster_cron_prev(c, RC_T_MAX + 1, feb, &t), ROSTER_ENOENT);
+  roster_cron_free(c);
+}
+
 /* ---- every zone of the database ------------------------------------ */
 
 /* sweep_zone checks the sweep expressions in windows of two hours either
@@ -1050,6 +1104,7 @@ int main(void) {
       cmocka_unit_test(test_oracle_odd_shifts),
       cmocka_unit_test(test_next_prev_agree),
       cmocka_unit_test(test_range_ends),
+      cmocka_unit_test(test_no_fire_for_centuries),
       cmocka_unit_test(test_zone_sweep),
       cmocka_unit_test(test_close_transitions),
   };
