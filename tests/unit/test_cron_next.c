@@ -10,7 +10,11 @@
  * backwards with prev. Then a brute-force oracle: random expressions
  * around transitions (real zones and POSIX zones with 3-minute and 4-hour
  * shifts) must give what a minute-by-minute walk over instants, applying
- * the DST rule literally, gives.
+ * the DST rule literally, gives. The same predicate, listed over windows
+ * (fire_list), checks both ends of the supported range, every zone of the
+ * system's database around its transitions, and zones whose transitions
+ * come closer together than their shifts, with the invariants that tie
+ * next and prev together (check_probe).
  */
 #include "testutil.h"
 
@@ -601,8 +605,10 @@ static size_t fire_list(const roster_cron *c, const roster_tz *z, int64_t lo,
     int64_t end = s.end == INT64_MAX || s.end > hi ? hi + 1 : s.end;
     int64_t L = t + s.off, r = L % step;
     int64_t u = t + (r == 0 ? 0 : r < 0 ? -r : step - r);
-    if (s.start == t && u != t && fires_in_range(c, z, t, step))
+    if (s.start == t && u != t && fires_in_range(c, z, t, step)) {
+      assert_true(n < FIRES_MAX);
       out[n++] = t;
+    }
     for (; u < end; u += step)
       if (fires_in_range(c, z, u, step)) {
         assert_true(n < FIRES_MAX);
@@ -979,9 +985,10 @@ static void test_zone_sweep(void **state) {
 
 /* ---- transitions closer together than their shifts ------------------ */
 
-/* close_zone makes a zone (from TZif bytes, as roster_tz_get would) whose
- * n transitions start at t0 and follow each other within gaps seconds at
- * most, with offsets from offs (types), and the POSIX rule footer after. */
+/* close_zone makes a zone from TZif bytes, as roster_tz_get would: nt
+ * transitions at times[i] to the offset offs[idx[i]] (offs[0] before the
+ * first), then the POSIX rule footer. The caller frees it with
+ * rc_tz_release. */
 static roster_tz *close_zone(const int64_t *times, const uint8_t *idx,
                              size_t nt, const int32_t *offs, size_t ntypes,
                              const char *footer) {
