@@ -32,7 +32,9 @@
  *
  * Errors: a negative roster_err and a sentence in roster_last_error().
  * Times are Unix seconds (int64_t) unless a name says _ms or _ns. Supported
- * dates are the years 1 to 9999; others give ROSTER_ERANGE.
+ * dates are the years 1 to 9999; others give ROSTER_ERANGE. A fire time
+ * lies in those years both as an instant (UTC) and as local time in its
+ * zone, so roster_tz_format always writes it.
  */
 #ifndef ROSTER_CRON_H
 #define ROSTER_CRON_H
@@ -87,16 +89,20 @@ ROSTER_EXTERN const char *roster_cron_text(const roster_cron *c);
 
 /* roster_cron_next stores in *out the first fire time strictly after
  * `after`, in zone tz (NULL: UTC). ROSTER_ENOENT when there is none: the
- * expression never fires (the detail says why), or does not fire in tz
- * before the year 10000. ROSTER_ERANGE for `after` outside the years 1 to
- * 9999; ROSTER_EINVAL for NULL c or out. Allocation-free; it searches field
- * by field, not minute by minute (docs/cron.md gives its cost). */
+ * expression never fires (the detail says why), or has no fire time in tz
+ * whose instant and local time are both before the year 10000.
+ * ROSTER_ERANGE for `after` outside the years 1 to 9999; ROSTER_EINVAL for
+ * NULL c or out. Allocation-free; it searches field by field, not minute
+ * by minute (docs/cron.md gives its cost). */
 ROSTER_EXTERN int roster_cron_next(const roster_cron *c, int64_t after,
                                    const roster_tz *tz, int64_t *out);
 
 /* roster_cron_prev stores in *out the last fire time strictly before
- * `before`; errors as roster_cron_next (no fire time after the year 1). For
- * every fire time f, prev(next(f)) == f. */
+ * `before` (at most 10000-01-01T00:00:00Z); errors as roster_cron_next
+ * (ROSTER_ENOENT: no fire time whose instant and local time are both in
+ * the year 1 or later). The two agree on one set of fire times: for every
+ * fire time f, prev(next(f)) == f and next(prev(f)) == f where those
+ * exist, and for any t, prev(next(t)) <= t and next(prev(t)) >= t. */
 ROSTER_EXTERN int roster_cron_prev(const roster_cron *c, int64_t before,
                                    const roster_tz *tz, int64_t *out);
 
@@ -136,19 +142,22 @@ ROSTER_EXTERN int32_t roster_tz_offset(const roster_tz *tz, int64_t t);
 
 /* roster_tz_format writes instant t as local time in tz with its offset,
  * ISO 8601: "2026-03-08T03:00:00-04:00" ("+00:00" for UTC; an offset with
- * seconds, as in old local mean time, is written "+hh:mm:ss"). buf needs
- * ROSTER_TIME_STR_MAX bytes. ROSTER_ERANGE for a year outside 1..9999 or a
- * short buffer; ROSTER_EINVAL for a NULL buf. */
+ * seconds, as in old local mean time, is written "-04:56:02"; one of 24
+ * hours or more, which zone data allows up to 25:59:59, as it is: "-24:00").
+ * roster_time_parse reads every text it writes back to the same instant.
+ * buf needs ROSTER_TIME_STR_MAX bytes. ROSTER_ERANGE for a local year
+ * outside 1..9999 or a short buffer; ROSTER_EINVAL for a NULL buf. */
 ROSTER_EXTERN int roster_tz_format(const roster_tz *tz, int64_t t, char *buf,
                                    size_t cap);
 
 /* roster_time_parse reads an ISO 8601 time, "YYYY-MM-DDTHH:MM:SS" (a space
- * may replace the T; ":SS" may be left out) followed by "Z", "+hh:mm",
- * "-hh:mm" or nothing. Without an offset the time is local time in tz
- * (NULL: UTC): in a repeated hour the first one is meant, and a time that
- * a forward jump skipped is ROSTER_EINVAL. Errors: ROSTER_EINVAL for text
- * that is not such a time (the detail names the column), ROSTER_ERANGE for
- * a year outside 1..9999. */
+ * may replace the T; ":SS" may be left out) followed by "Z", an offset
+ * "+hh:mm" or "-hh:mm" (also "+hhmm", and with seconds "+hh:mm:ss" or
+ * "+hhmmss"; hours 00 to 25, as zones have) or nothing. Without an offset
+ * the time is local time in tz (NULL: UTC): in a repeated hour the first
+ * one is meant, and a time that a forward jump skipped is ROSTER_EINVAL.
+ * Errors: ROSTER_EINVAL for text that is not such a time (the detail names
+ * the column), ROSTER_ERANGE for a year outside 1..9999. */
 ROSTER_EXTERN int roster_time_parse(const char *text, const roster_tz *tz,
                                     int64_t *out);
 

@@ -16,8 +16,8 @@
 
 /* ---- calendar (cron_next.c) ---- */
 
-/* Supported instants: 0001-01-01T00:00:00Z .. 9999-12-31T23:59:59Z, with a
- * margin of a day either side for local times. */
+/* Supported instants: 0001-01-01T00:00:00Z .. 9999-12-31T23:59:59Z. A fire
+ * time's local time lies in the same range (as local seconds). */
 #define RC_T_MIN (-62135596800LL)
 #define RC_T_MAX (253402300799LL)
 #define RC_DAY 86400LL

@@ -5,8 +5,8 @@
  * find the next (or previous) second whose month, day, hour, minute and
  * second bits are set, a field at a time with bit scans (a month's
  * allowed days are one precomputed mask per weekday of the 1st), so the
- * cost does not depend on how far away the answer is. Second, the local
- * time is mapped to instants in the zone, with Vixie cron's DST rule:
+ * cost does not depend on how far away the answer is. Second, local times
+ * become instants in the zone, with Vixie cron's DST rule:
  *
  *  - a local time a forward jump skipped fires at the jump's instant if
  *    the job is fixed-time (no '*' at the start of its minute or hour) and
@@ -18,10 +18,19 @@
  *    time too for a wildcard job (or any job when the repeat is longer
  *    than 3 hours).
  *
- * Mapped instants of the first kind ("primary": the first or only instant,
- * or the jump for a skipped time) never decrease as local time grows, so
- * the search walks local time; second times through a repeated hour are
- * found by a separate look at the nearest backward transitions.
+ * The search walks the zone's spans of one offset in time order (backwards
+ * for prev). In a span the fire times are the instants whose local time
+ * matches, less the repeated stretch after a jump back that the rule does
+ * not repeat, and the span's start if it begins with a jump forward whose
+ * skipped times hold a match that fires there. Each transition is judged
+ * by itself, so a zone whose transitions come closer together than their
+ * shifts (old or made-up zone files, POSIX rules) loses no fire time, and
+ * next and prev walk one and the same set. A bound from the nearest local
+ * match skips the spans that cannot hold one, and the 400-year cycle ends
+ * a search past a zone's last transition.
+ *
+ * Fire times stay in the supported range (cron.h), both as instants and as
+ * local times: 0001-01-01T00:00:00 to 9999-12-31T23:59:59.
  */
 #include "cron_impl.h"
 
@@ -331,66 +340,113 @@ static bool fixed_offset(const roster_tz *z, int32_t *off) {
   return false;
 }
 
+/* The supported local times are those of the supported instants: a fire
+ * time's instant and its local time both lie in the years 1 to 9999. */
+#define L_MIN RC_T_MIN
+#define L_MAX RC_T_MAX
+
+/* jump_fires: does span s, which begins with a jump forward from offset
+ * po, fire at its start? Only if the DST rule fires the jump's skipped
+ * matches, one of them is a supported local time, and so is the start's. */
+static bool jump_fires(const roster_cron *c, const rc_span *s, int32_t po) {
+  int64_t shift = (int64_t)s->off - po;
+  if (shift <= 0 || !fires_in_gap(c, shift))
+    return false;
+  int64_t lb = s->start + po, le = s->start + s->off, L;
+  if (lb < L_MIN)
+    lb = L_MIN;
+  return le <= L_MAX && lb < le && next_local(c, lb, &L) && L < le;
+}
+
+/* The Gregorian calendar repeats every 400 years, weekdays included, and
+ * so do cron matches and a POSIX rule's transitions: past its explicit
+ * transitions a zone's fire times repeat with the same period, and a
+ * search that found none in a whole period never will. */
+#define PERIOD (146097 * RC_DAY)
+
+/* periodic_from: the instant from which z's spans, and the spans before
+ * them, come from its POSIX rule alone (the span holding the last
+ * transition is cut at it); INT64_MAX for a zone without a DST rule. */
+static int64_t periodic_from(const roster_tz *z) {
+  if (!z->has_tail || !z->tail.has_dst)
+    return INT64_MAX;
+  if (z->n == 0)
+    return INT64_MIN;
+  return z->at[z->n - 1] + 3 * 366 * RC_DAY; /* two rule changes later */
+}
+
+/* From here on a fire time is an instant t, in a span s = [S, E) of offset
+ * o after a span p of offset po, that either
+ *  - is S, s begins with a jump forward (po < o), and jump_fires; or
+ *  - has a matching local time t + o, unless s begins with a jump back
+ *    (po > o) the DST rule does not repeat and t is in its repeated
+ *    stretch [S, S + po - o);
+ * and that lies in the supported range, with its local time. Each span is
+ * judged by its own start alone, even when the next transition comes
+ * before the stretch a jump skipped or repeated is over. The search visits
+ * the spans in order; a bound from the nearest match (offsets are below
+ * RC_OFF_MAX) skips those that cannot hold a fire time. */
+
 bool rc_fire_after(const roster_cron *c, int64_t after, const roster_tz *z,
                    int64_t *out) {
   if (c->never)
     return false;
   int32_t off;
   if (fixed_offset(z, &off)) {
-    int64_t L;
-    if (!next_local(c, after + off + 1, &L))
+    int64_t L0 = after + off + 1, L;
+    if (!next_local(c, L0 < L_MIN ? L_MIN : L0, &L) || L - off > RC_T_MAX)
       return false;
     *out = L - off;
     return true;
   }
-  rc_span sa;
-  rc_tz_span(z, after, &sa);
-  int64_t L0 = after + sa.off + 1;
-  if (sa.start != INT64_MIN) {
-    rc_span sp;
-    rc_tz_span(z, sa.start - 1, &sp);
-    /* after is the second time through a repeated stretch: its first
-     * instants are all behind us, so start past it */
-    if (sp.off > sa.off && after < sa.start + (sp.off - sa.off) &&
-        L0 < sa.start + sp.off)
-      L0 = sa.start + sp.off;
-  }
-  int64_t A = INT64_MAX, L;
-  while (next_local(c, L0, &L)) {
-    rc_map m;
-    rc_local_map(z, L, &m);
-    if (m.kind == RC_GAP && !fires_in_gap(c, m.shift)) {
-      L0 = m.lend;
-      continue;
+  int64_t t0 = after + 1; /* the answer is >= t0: none in [after + 1, t0) */
+  int64_t from = periodic_from(z);
+  if (from < RC_T_MIN + 2 * RC_DAY)
+    from = RC_T_MIN + 2 * RC_DAY; /* no fire time cut off by the range */
+  if (from < after + 1)
+    from = after + 1;
+  for (;;) {
+    if (t0 > RC_T_MAX)
+      return false;
+    /* a whole period with no fire time, away from the range's ends */
+    if (from <= RC_T_MAX && t0 - from >= PERIOD && t0 <= RC_T_MAX - 2 * RC_DAY)
+      return false;
+    /* A fire time >= t0 has its match (its local time, or a skipped one)
+     * at or after t0 - RC_OFF_MAX, so at or after M, and is itself after
+     * M - RC_OFF_MAX. */
+    int64_t M, L0 = t0 - RC_OFF_MAX;
+    if (!next_local(c, L0 < L_MIN ? L_MIN : L0, &M))
+      return false;
+    int64_t t1 = M - RC_OFF_MAX < t0 ? t0 : M - RC_OFF_MAX;
+    if (t1 > RC_T_MAX)
+      return false;
+    rc_span s;
+    rc_tz_span(z, t1, &s);
+    int64_t lo = t1;
+    if (s.start != INT64_MIN) {
+      rc_span p;
+      rc_tz_span(z, s.start - 1, &p);
+      if (s.start >= t0 && jump_fires(c, &s, p.off)) {
+        *out = s.start;
+        return true;
+      }
+      int64_t back = (int64_t)p.off - s.off;
+      if (back > 0 && !fires_twice(c, back) && lo < s.start + back)
+        lo = s.start + back;
     }
-    if (m.t1 > after) {
-      A = m.t1;
-      break;
+    int64_t L;
+    if ((s.end == INT64_MAX || lo < s.end) &&
+        next_local(c, lo + s.off < L_MIN ? L_MIN : lo + s.off, &L) &&
+        (s.end == INT64_MAX || L - s.off < s.end)) {
+      if (L - s.off > RC_T_MAX)
+        return false;
+      *out = L - s.off;
+      return true;
     }
-    L0 = L + 1;
+    if (s.end == INT64_MAX)
+      return false;
+    t0 = s.end;
   }
-  /* Second times through repeated stretches that end after `after`: only
-   * transitions up to A matter (an earlier first time wins otherwise). */
-  rc_span s;
-  rc_tz_span(z, after - 2 * RC_OFF_MAX, &s);
-  int64_t limit = A < RC_T_MAX + RC_DAY ? A : RC_T_MAX + RC_DAY;
-  while (s.end != INT64_MAX && s.end <= limit) {
-    rc_span n;
-    rc_tz_span(z, s.end, &n);
-    int64_t T = s.end, shift = (int64_t)s.off - n.off;
-    if (shift > 0 && T + shift > after && fires_twice(c, shift)) {
-      int64_t lb = T + n.off, le = T + s.off, ls = after + n.off + 1;
-      if (ls < lb)
-        ls = lb;
-      if (ls < le && next_local(c, ls, &L) && L < le && L - n.off < A)
-        A = L - n.off;
-    }
-    s = n;
-  }
-  if (A == INT64_MAX)
-    return false;
-  *out = A;
-  return true;
 }
 
 bool rc_fire_before(const roster_cron *c, int64_t before, const roster_tz *z,
@@ -400,58 +456,64 @@ bool rc_fire_before(const roster_cron *c, int64_t before, const roster_tz *z,
   int64_t x = before - 1; /* the answer is <= x */
   int32_t off;
   if (fixed_offset(z, &off)) {
-    int64_t L;
-    if (!prev_local(c, x + off, &L))
+    int64_t L0 = x + off, L;
+    if (!prev_local(c, L0 > L_MAX ? L_MAX : L0, &L) || L - off < RC_T_MIN)
       return false;
     *out = L - off;
     return true;
   }
-  rc_span sx;
-  rc_tz_span(z, x, &sx);
-  int64_t L0 = x + sx.off;
-  if (sx.start != INT64_MIN) {
-    rc_span sp;
-    rc_tz_span(z, sx.start - 1, &sp);
-    /* x is the second time through: every first time of the stretch is
-     * before x, so the search starts at its end */
-    if (sp.off > sx.off && x < sx.start + (sp.off - sx.off) &&
-        L0 < sx.start + sp.off - 1)
-      L0 = sx.start + sp.off - 1;
-  }
-  int64_t A = INT64_MIN, L;
-  while (prev_local(c, L0, &L)) {
-    rc_map m;
-    rc_local_map(z, L, &m);
-    if (m.kind == RC_GAP && !fires_in_gap(c, m.shift)) {
-      L0 = m.lbeg - 1;
+  int64_t from = periodic_from(z);
+  for (;;) {
+    if (x < RC_T_MIN)
+      return false;
+    /* none in (x, before - 1]: if that holds a whole period past `from`,
+     * away from the range's ends, none is at or after `from` either */
+    int64_t top =
+        before - 1 < RC_T_MAX - 2 * RC_DAY ? before - 1 : RC_T_MAX - 2 * RC_DAY;
+    if (x + 1 >= from && x >= RC_T_MIN + 2 * RC_DAY && top - x >= PERIOD) {
+      if (from <= RC_T_MIN)
+        return false;
+      x = from - 1;
+      from = INT64_MAX; /* once */
       continue;
     }
-    if (m.t1 <= x) {
-      A = m.t1;
-      break;
+    /* A fire time <= x has its match before x + RC_OFF_MAX, so at or
+     * before M, and is itself before M + RC_OFF_MAX. */
+    int64_t M, L0 = x + RC_OFF_MAX;
+    if (!prev_local(c, L0 > L_MAX ? L_MAX : L0, &M))
+      return false;
+    int64_t t1 = M + RC_OFF_MAX > x ? x : M + RC_OFF_MAX;
+    if (t1 < RC_T_MIN)
+      return false;
+    rc_span s, p;
+    rc_tz_span(z, t1, &s);
+    bool jump = s.start != INT64_MIN;
+    int64_t lo = s.start;
+    if (jump) {
+      rc_tz_span(z, s.start - 1, &p);
+      int64_t back = (int64_t)p.off - s.off;
+      if (back > 0 && !fires_twice(c, back))
+        lo = s.start + back;
     }
-    L0 = L - 1;
-  }
-  if (A == INT64_MIN)
-    return false; /* a second time through would have a first time too */
-  /* Second times through repeated stretches that start by x and end after
-   * A, newest first. */
-  rc_span s = sx;
-  while (s.start != INT64_MIN && s.start > A - 2 * RC_OFF_MAX) {
-    rc_span p;
-    rc_tz_span(z, s.start - 1, &p);
-    int64_t T = s.start, shift = (int64_t)p.off - s.off;
-    if (shift > 0 && T <= x && T + shift > A && fires_twice(c, shift)) {
-      int64_t lb = T + s.off, le = T + p.off - 1, ls = x + s.off;
-      if (ls > le)
-        ls = le;
-      if (ls >= lb && prev_local(c, ls, &L) && L >= lb && L - s.off > A)
-        A = L - s.off;
+    int64_t L;
+    if (lo <= t1 &&
+        prev_local(c, t1 + s.off > L_MAX ? L_MAX : t1 + s.off, &L) &&
+        L - s.off >= lo) {
+      if (L - s.off < RC_T_MIN)
+        return false;
+      *out = L - s.off;
+      return true;
     }
-    s = p;
+    if (!jump)
+      return false;
+    if (jump_fires(c, &s, p.off)) {
+      if (s.start < RC_T_MIN)
+        return false;
+      *out = s.start;
+      return true;
+    }
+    x = s.start - 1;
   }
-  *out = A;
-  return true;
 }
 
 /* ---- public ------------------------------------------------------- */

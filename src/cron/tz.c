@@ -485,6 +485,16 @@ static bool digits(const char **p, int n, int *out) {
   return true;
 }
 
+/* upto reads exactly two digits at *p, a number at most max; *p moves
+ * only if it does. */
+static bool upto(const char **p, int max, int *out) {
+  const char *q = *p;
+  if (!digits(&q, 2, out) || *out > max)
+    return false;
+  *p = q;
+  return true;
+}
+
 int roster_time_parse(const char *text, const roster_tz *tz, int64_t *out) {
   if (!text || !out)
     return roster_error_set(ROSTER_EINVAL, "roster_time_parse: %s is NULL",
@@ -516,12 +526,20 @@ int roster_time_parse(const char *text, const roster_tz *tz, int64_t *out) {
     has_off = true;
     p++;
   } else if (!what && (*p == '+' || *p == '-')) {
-    int sign = *p++ == '-' ? -1 : 1, oh = 0, om = 0;
-    EXPECT(digits(&p, 2, &oh) && oh <= 23, "an offset hour 00-23");
-    if (!what && *p == ':')
+    /* +hh:mm, +hhmm, and with seconds +hh:mm:ss or +hhmmss, as
+     * roster_tz_format writes local mean time; up to 25:59:59, the
+     * largest offset a zone may have (RFC 8536) */
+    int sign = *p++ == '-' ? -1 : 1, oh = 0, om = 0, os = 0;
+    EXPECT(upto(&p, 25, &oh), "an offset hour 00-25");
+    bool colon = !what && *p == ':';
+    if (colon)
       p++;
-    EXPECT(digits(&p, 2, &om) && om <= 59, "offset minutes 00-59");
-    off = sign * (oh * 3600 + om * 60);
+    EXPECT(upto(&p, 59, &om), "offset minutes 00-59");
+    if (!what && (colon ? *p == ':' : *p >= '0' && *p <= '9')) {
+      p += colon;
+      EXPECT(upto(&p, 59, &os), "offset seconds 00-59");
+    }
+    off = sign * (oh * 3600 + om * 60 + os);
     has_off = true;
   }
   EXPECT(*p == '\0', "the end (or 'Z' or an offset +hh:mm)");

@@ -10,13 +10,20 @@
  * backwards with prev. Then a brute-force oracle: random expressions
  * around transitions (real zones and POSIX zones with 3-minute and 4-hour
  * shifts) must give what a minute-by-minute walk over instants, applying
- * the DST rule literally, gives.
+ * the DST rule literally, gives. The same predicate, listed over windows
+ * (fire_list), checks both ends of the supported range, every zone of the
+ * system's database around its transitions, and zones whose transitions
+ * come closer together than their shifts, with the invariants that tie
+ * next and prev together (check_probe).
  */
 #include "testutil.h"
 
+#include <ftw.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "cron/cron_impl.h"
+#include "tzif_testutil.h"
 
 static const roster_tz *zone(const char *name) {
   const roster_tz *z = NULL;
@@ -367,8 +374,12 @@ static bool brute_fires(const roster_cron *c, const roster_tz *z, int64_t t,
     if (t == s.start && p.off < s.off) { /* a jump: its skipped times */
       int64_t g = s.off - p.off;
       bool fires = g < 300 || (g <= 3 * 3600 && !rc_wildcard(c));
-      for (int64_t l = s.start + p.off; fires && l < s.start + s.off; l += step)
-        if (match_local(c, l))
+      /* the skipped local times on a whole step (an offset with seconds
+       * puts the first one off the step), within the supported range */
+      int64_t l = s.start + p.off, r = l % step;
+      l += r == 0 ? 0 : r < 0 ? -r : step - r;
+      for (; fires && l < s.start + s.off; l += step)
+        if (l >= RC_T_MIN && match_local(c, l))
           return true;
     }
   }
@@ -563,6 +574,535 @@ static void test_next_prev_agree(void **state) {
   }
 }
 
+/* ---- the predicate over a window ----------------------------------- */
+
+/* fires_in_range: brute_fires within the supported range: a fire time's
+ * instant and its local time both lie in the years 1 to 9999 (and the
+ * local time a skipped match had, for a fire at a jump). */
+static bool fires_in_range(const roster_cron *c, const roster_tz *z, int64_t t,
+                           int64_t step) {
+  if (t < RC_T_MIN || t > RC_T_MAX)
+    return false;
+  int64_t L = t + roster_tz_offset(z, t);
+  if (L < RC_T_MIN || L > RC_T_MAX)
+    return false;
+  return brute_fires(c, z, t, step);
+}
+
+#define FIRES_MAX 20000
+
+/* fire_list stores every fire time in [lo, hi], ascending, by the predicate.
+ * Only two kinds of instants can fire: the start of a span (a jump), and an
+ * instant whose local time is on a whole step (a minute, or a second for a
+ * six-field expression), so those are the ones tried. */
+static size_t fire_list(const roster_cron *c, const roster_tz *z, int64_t lo,
+                        int64_t hi, int64_t step, int64_t *out) {
+  size_t n = 0;
+  int64_t t = lo;
+  while (t <= hi) {
+    rc_span s;
+    rc_tz_span(z, t, &s);
+    int64_t end = s.end == INT64_MAX || s.end > hi ? hi + 1 : s.end;
+    int64_t L = t + s.off, r = L % step;
+    int64_t u = t + (r == 0 ? 0 : r < 0 ? -r : step - r);
+    if (s.start == t && u != t && fires_in_range(c, z, t, step)) {
+      assert_true(n < FIRES_MAX);
+      out[n++] = t;
+    }
+    for (; u < end; u += step)
+      if (fires_in_range(c, z, u, step)) {
+        assert_true(n < FIRES_MAX);
+        out[n++] = u;
+      }
+    t = end;
+  }
+  return n;
+}
+
+static void fmt_time(const roster_tz *z, int64_t t, char *buf, size_t cap) {
+  char loc[ROSTER_TIME_STR_MAX], utc[ROSTER_TIME_STR_MAX];
+  if (roster_tz_format(z, t, loc, sizeof loc) != ROSTER_OK)
+    snprintf(loc, sizeof loc, "(no local time)");
+  if (roster_tz_format(NULL, t, utc, sizeof utc) != ROSTER_OK)
+    snprintf(utc, sizeof utc, "(out of range)");
+  snprintf(buf, cap, "%lld = %s = %s", (long long)t, loc, utc);
+}
+
+static void window_fail(const char *what, const roster_cron *c,
+                        const roster_tz *z, int64_t t, int64_t got, int grc,
+                        int64_t want, bool has_want) {
+  char a[128], b[128], f[128];
+  fmt_time(z, t, f, sizeof f);
+  if (grc == ROSTER_OK)
+    fmt_time(z, got, a, sizeof a);
+  else
+    snprintf(a, sizeof a, "%s (%s)", roster_err_name(grc), roster_last_error());
+  if (has_want)
+    fmt_time(z, want, b, sizeof b);
+  else
+    snprintf(b, sizeof b, "none");
+  print_error("'%s' in %s: %s(%s)\n  got  %s\n  want %s\n", roster_cron_text(c),
+              roster_tz_name(z), what, f, a, b);
+  fail();
+}
+
+/* check_probe compares next(t) and prev(t) with the fire times of the
+ * window [lo, hi] (list[0..n)), where the window decides them: next's
+ * answer is the first listed time after t, or, if there is none, later
+ * than hi (ROSTER_ENOENT when hi reaches past the supported range); prev
+ * likewise. Then the invariants that hold for any t, whatever the window:
+ *   next: n = next(t) > t is a fire time: prev(n + 1) == n, and no fire
+ *         time lies between t and n: prev(n) <= t;
+ *   prev: p = prev(t) < t is a fire time: next(p - 1) == p, and
+ *         next(p) >= t;
+ *   every fire time has a local time in the years 1 to 9999 (it formats). */
+static void check_probe(const roster_cron *c, const roster_tz *z, int64_t lo,
+                        int64_t hi, const int64_t *list, size_t n, int64_t t) {
+  char buf[ROSTER_TIME_STR_MAX];
+  if (t >= RC_T_MIN && t <= RC_T_MAX) {
+    size_t i = 0;
+    while (i < n && list[i] <= t)
+      i++;
+    int64_t got = 0;
+    int rc = roster_cron_next(c, t, z, &got);
+    if (t >= lo) {
+      if (i < n) {
+        if (rc != ROSTER_OK || got != list[i])
+          window_fail("next", c, z, t, got, rc, list[i], true);
+      } else if (hi >= RC_T_MAX) {
+        if (rc != ROSTER_ENOENT)
+          window_fail("next", c, z, t, got, rc, 0, false);
+      } else if (rc == ROSTER_OK && got <= hi) {
+        window_fail("next", c, z, t, got, rc, 0, false);
+      }
+    }
+    if (rc == ROSTER_OK) {
+      int64_t p;
+      if (got <= t || roster_tz_format(z, got, buf, sizeof buf) != ROSTER_OK)
+        window_fail("next (a fire time in range)", c, z, t, got, rc, 0, false);
+      int prc = roster_cron_prev(c, got + 1, z, &p);
+      if (prc != ROSTER_OK || p != got)
+        window_fail("prev(next(t) + 1)", c, z, t, p, prc, got, true);
+      prc = roster_cron_prev(c, got, z, &p);
+      if (prc == ROSTER_OK && p > t)
+        window_fail("prev(next(t)) <= t", c, z, t, p, prc, t, true);
+    } else if (rc != ROSTER_ENOENT) {
+      window_fail("next", c, z, t, got, rc, 0, false);
+    }
+  }
+  if (t >= RC_T_MIN && t <= RC_T_MAX + 1) {
+    size_t i = n;
+    while (i > 0 && list[i - 1] >= t)
+      i--;
+    int64_t got = 0;
+    int rc = roster_cron_prev(c, t, z, &got);
+    if (t <= hi + 1) {
+      if (i > 0) {
+        if (rc != ROSTER_OK || got != list[i - 1])
+          window_fail("prev", c, z, t, got, rc, list[i - 1], true);
+      } else if (lo <= RC_T_MIN) {
+        if (rc != ROSTER_ENOENT)
+          window_fail("prev", c, z, t, got, rc, 0, false);
+      } else if (rc == ROSTER_OK && got >= lo) {
+        window_fail("prev", c, z, t, got, rc, 0, false);
+      }
+    }
+    if (rc == ROSTER_OK) {
+      int64_t f;
+      if (got >= t || roster_tz_format(z, got, buf, sizeof buf) != ROSTER_OK)
+        window_fail("prev (a fire time in range)", c, z, t, got, rc, 0, false);
+      int frc = ROSTER_OK;
+      if (got > RC_T_MIN) {
+        frc = roster_cron_next(c, got - 1, z, &f);
+        if (frc != ROSTER_OK || f != got)
+          window_fail("next(prev(t) - 1)", c, z, t, f, frc, got, true);
+      }
+      frc = roster_cron_next(c, got, z, &f);
+      if (frc == ROSTER_OK ? f < t : frc != ROSTER_ENOENT)
+        window_fail("next(prev(t)) >= t", c, z, t, f, frc, t, true);
+    } else if (rc != ROSTER_ENOENT) {
+      window_fail("prev", c, z, t, got, rc, 0, false);
+    }
+  }
+}
+
+static int64_t fires[FIRES_MAX];
+
+/* check_window lists the fire times of expr in [lo, hi] and probes next and
+ * prev every `every` seconds from lo to hi, and one second either side of
+ * and at: each span start, the two fire times around it, and the other
+ * fire times (every one of up to `most`, else `most` spread evenly). */
+static void check_window(const char *expr, const roster_tz *z, int64_t lo,
+                         int64_t hi, int64_t every, size_t most) {
+  roster_cron *c;
+  assert_ok(roster_cron_parse(expr, &c, NULL));
+  int64_t step = (c->flags & RC_SECONDS) ? 1 : 60;
+  size_t n = fire_list(c, z, lo, hi, step, fires);
+  for (int64_t t = lo; t <= hi; t += every)
+    check_probe(c, z, lo, hi, fires, n, t);
+  size_t stride = n > most ? n / most : 1;
+  for (size_t i = 0; i < n; i += stride)
+    for (int64_t d = -1; d <= 1; d++)
+      check_probe(c, z, lo, hi, fires, n, fires[i] + d);
+  size_t i = 0;
+  for (int64_t t = lo; t <= hi;) {
+    rc_span s;
+    rc_tz_span(z, t, &s);
+    if (s.end == INT64_MAX || s.end > hi)
+      break;
+    while (i < n && fires[i] < s.end)
+      i++;
+    for (int64_t d = -1; d <= 1; d++) {
+      check_probe(c, z, lo, hi, fires, n, s.end + d);
+      if (i > 0)
+        check_probe(c, z, lo, hi, fires, n, fires[i - 1] + d);
+      if (i < n)
+        check_probe(c, z, lo, hi, fires, n, fires[i] + d);
+    }
+    t = s.end;
+  }
+  roster_cron_free(c);
+}
+
+/* ---- the ends of the range ----------------------------------------- */
+
+static const char *const sweep_exprs[] = {
+    "* * * * *",   "0 * * * *",  "30 2 * * *", "0 0 1 1 *",
+    "*/7 * * * *", "0 0 29 2 *", "@hourly",    "@daily"};
+#define SWEEP_EXPRS (sizeof sweep_exprs / sizeof sweep_exprs[0])
+
+static const roster_tz *posix_zone(const char *tzs) {
+  const roster_tz *z;
+  setenv("TZ", tzs, 1);
+  int rc = roster_tz_local(&z);
+  unsetenv("TZ");
+  assert_ok(rc);
+  return z;
+}
+
+/* Fire times near 0001-01-01T00:00:00Z and 9999-12-31T23:59:59Z: the
+ * instant and its local time both stay in the years 1 to 9999, in next and
+ * prev alike, in zones whose offsets then are local mean time (with
+ * seconds), ahead by 14 hours, or a POSIX rule whose transitions fall on
+ * New Year. */
+static void test_range_ends(void **state) {
+  (void)state;
+  const roster_tz *zs[] = {
+      zone("UTC"),
+      zone("America/New_York"),    /* -4:56:02 */
+      zone("Australia/Lord_Howe"), /* +10:36:20, and 30-minute DST later */
+      zone("Pacific/Kiritimati"),  /* +14 at the end */
+      zone("Africa/Monrovia"),     /* -0:43:08 */
+      zone("Europe/Amsterdam"),    /* +0:19:32 */
+      zone("Asia/Manila"),         /* -15:56:00 */
+      zone("Pacific/Apia"),
+      /* DST from 23:00 on New Year's Eve to 24:00 on the 31st: the
+       * transitions an hour apart shift by two hours */
+      posix_zone("<+14>-14<+16>-16,J1/-1,J365/24"),
+      posix_zone("<-12>12<-10>10,J1/-1,J365/24"),
+  };
+  const char *secs[] = {"* * * * * *", "*/10 * * * * *", "59 59 23 31 12 *",
+                        "0 0 0 1 1 *"};
+  for (size_t zi = 0; zi < sizeof zs / sizeof zs[0]; zi++) {
+    const roster_tz *z = zs[zi];
+    for (size_t e = 0; e < SWEEP_EXPRS; e++) {
+      check_window(sweep_exprs[e], z, RC_T_MIN - 2 * RC_DAY,
+                   RC_T_MIN + 3 * RC_DAY, 601, 48);
+      check_window(sweep_exprs[e], z, RC_T_MAX - 3 * RC_DAY,
+                   RC_T_MAX + 2 * RC_DAY, 601, 48);
+    }
+    check_window("59 23 31 12 *", z, RC_T_MAX - 3 * RC_DAY,
+                 RC_T_MAX + 2 * RC_DAY, 601, 48);
+    /* to the second, where the local time crosses into the range */
+    int64_t in = RC_T_MIN - roster_tz_offset(z, RC_T_MIN);
+    int64_t out = RC_T_MAX - roster_tz_offset(z, RC_T_MAX);
+    for (size_t e = 0; e < sizeof secs / sizeof secs[0]; e++) {
+      check_window(secs[e], z, in - 300, in + 300, 7, 48);
+      check_window(secs[e], z, RC_T_MIN - 300, RC_T_MIN + 300, 7, 48);
+      check_window(secs[e], z, out - 300, out + 300, 7, 48);
+      check_window(secs[e], z, RC_T_MAX - 300, RC_T_MAX + 300, 7, 48);
+    }
+  }
+
+  /* the cases that were reported */
+  roster_cron *c;
+  int64_t t;
+  char buf[ROSTER_TIME_STR_MAX];
+  const roster_tz *ny = zone("America/New_York");
+  assert_ok(roster_cron_parse("@hourly", &c, NULL));
+  assert_ok(roster_cron_next(c, at("0001-01-01T00:00:30Z"), ny, &t));
+  assert_ok(roster_tz_format(ny, t, buf, sizeof buf));
+  assert_string_equal(buf, "0001-01-01T00:00:00-04:56:02");
+  int64_t p;
+  assert_ok(roster_cron_next(c, t, ny, &t));
+  assert_ok(roster_cron_prev(c, t, ny, &p));
+  assert_int_equal(p, at("0001-01-01T04:56:02Z"));
+  /* Lord Howe's year 1 begins at 0001-01-01T10:36:20 local: nothing fires
+   * before the range, and the first hour fires at 11:00 */
+  const roster_tz *lh = zone("Australia/Lord_Howe");
+  assert_rc(roster_cron_prev(c, RC_T_MIN + 30, lh, &t), ROSTER_ENOENT);
+  assert_contains(roster_last_error(), "after the year 1");
+  assert_ok(roster_cron_next(c, RC_T_MIN, lh, &t));
+  assert_ok(roster_tz_format(lh, t, buf, sizeof buf));
+  assert_string_equal(buf, "0001-01-01T11:00:00+10:36:20");
+  assert_rc(roster_cron_prev(c, t, lh, &p), ROSTER_ENOENT);
+  /* Kiritimati reaches the year 10000 at 9999-12-31T10:00:00Z */
+  const roster_tz *kt = zone("Pacific/Kiritimati");
+  assert_ok(roster_cron_prev(c, RC_T_MAX + 1, kt, &t));
+  assert_ok(roster_tz_format(kt, t, buf, sizeof buf));
+  assert_string_equal(buf, "9999-12-31T23:00:00+14:00");
+  assert_rc(roster_cron_next(c, t, kt, &p), ROSTER_ENOENT);
+  assert_contains(roster_last_error(), "before the year 10000");
+  roster_cron_free(c);
+}
+
+/* ---- centuries without a fire time --------------------------------- */
+
+/* Past a zone's last transition its fire times repeat every 400 years, so
+ * a search that finds none in 400 years stops (next), or goes on before
+ * the rule took over (prev), rather than walk to the year 10000 or 1. */
+static void test_no_fire_for_centuries(void **state) {
+  (void)state;
+  roster_cron *c;
+  int64_t t, u;
+  char buf[ROSTER_TIME_STR_MAX];
+  /* 02:xx on the second Sunday of March: New York's skipped hour since
+   * 2007, a wildcard job, so none after 2006 */
+  assert_ok(roster_cron_parse("*/5 2 8-14 3 */7", &c, NULL));
+  const roster_tz *ny = zone("America/New_York");
+  assert_ok(roster_cron_prev(c, RC_T_MAX + 1, ny, &t));
+  assert_ok(roster_tz_format(ny, t, buf, sizeof buf));
+  assert_string_equal(buf, "2006-03-12T02:55:00-05:00");
+  assert_rc(roster_cron_next(c, at("2007-01-01T00:00:00Z"), ny, &t),
+            ROSTER_ENOENT);
+  assert_ok(roster_cron_next(c, at("2006-01-01T00:00:00Z"), ny, &t));
+  assert_ok(roster_tz_format(ny, t, buf, sizeof buf));
+  assert_string_equal(buf, "2006-03-12T02:00:00-05:00");
+  /* a zone that is its rule alone: none in any year */
+  const roster_tz *rule = posix_zone("EST5EDT,M3.2.0,M11.1.0");
+  assert_rc(roster_cron_next(c, RC_T_MIN, rule, &t), ROSTER_ENOENT);
+  assert_rc(roster_cron_prev(c, RC_T_MAX + 1, rule, &t), ROSTER_ENOENT);
+  roster_cron_free(c);
+
+  /* February 29 on a Sunday, where DST starts that day at 02:00: a
+   * fixed-time job fires at the jump, 02:00Z, every 28 years or so (40
+   * years over a century's end), five minutes before it would in UTC */
+  const roster_tz *feb = posix_zone("AAA0BBB,M2.5.0/2,M10.5.0");
+  assert_ok(roster_cron_parse("5 2 29 2 */7", &c, NULL));
+  for (int64_t from = RC_T_MIN; from < RC_T_MAX; from += 86400LL * 36524) {
+    int rc = roster_cron_next(c, from, NULL, &u);
+    assert_rc(roster_cron_next(c, from, feb, &t), rc);
+    if (rc == ROSTER_OK)
+      assert_int_equal(t, u - 300);
+    rc = roster_cron_prev(c, from + 1, NULL, &u);
+    assert_rc(roster_cron_prev(c, from + 1, feb, &t), rc);
+    if (rc == ROSTER_OK)
+      assert_int_equal(t, u - 300);
+  }
+  assert_ok(roster_cron_prev(c, RC_T_MAX + 1, feb, &t));
+  assert_ok(roster_tz_format(feb, t, buf, sizeof buf));
+  assert_string_equal(buf, "9976-02-29T03:00:00+01:00");
+  roster_cron_free(c);
+  /* ...and a wildcard job never does */
+  assert_ok(roster_cron_parse("*/5 2 29 2 */7", &c, NULL));
+  assert_rc(roster_cron_next(c, RC_T_MIN, feb, &t), ROSTER_ENOENT);
+  assert_rc(roster_cron_prev(c, RC_T_MAX + 1, feb, &t), ROSTER_ENOENT);
+  roster_cron_free(c);
+}
+
+/* ---- every zone of the database ------------------------------------ */
+
+/* sweep_zone checks the sweep expressions in windows of two hours either
+ * side of some of z's transitions: the first and last ones, a few between,
+ * every one closer to its neighbour than their offset changes, and a few
+ * of its POSIX rule's (now and centuries ahead). */
+static void sweep_zone(const roster_tz *z) {
+  int64_t ts[64];
+  size_t nt = 0;
+  if (z->n > 0) {
+    size_t pick[] = {0, 1, z->n / 3, z->n / 2, (2 * z->n) / 3, z->n - 1};
+    for (size_t i = 0; i < sizeof pick / sizeof pick[0]; i++)
+      if (pick[i] < z->n && (nt == 0 || ts[nt - 1] != z->at[pick[i]]))
+        ts[nt++] = z->at[pick[i]];
+    for (size_t i = 1; i < z->n && nt < 48; i++) {
+      int64_t d = (int64_t)z->off[i] - z->off[i - 1];
+      int64_t d0 = (int64_t)z->off[i - 1] - (i > 1 ? z->off[i - 2] : z->off0);
+      int64_t gap = z->at[i] - z->at[i - 1];
+      if (gap <= llabs(d) + 3600 || gap <= llabs(d0) + 3600)
+        ts[nt++] = z->at[i];
+    }
+  }
+  if (z->has_tail && z->tail.has_dst) {
+    const char *when[] = {"2040-01-01T00:00:00Z", "2040-07-01T00:00:00Z",
+                          "2399-01-01T00:00:00Z"};
+    for (size_t i = 0; i < 3; i++) {
+      rc_span s;
+      rc_tz_span(z, at(when[i]), &s);
+      ts[nt++] = s.end;
+    }
+  }
+  for (size_t i = 0; i < nt; i++) {
+    if (ts[i] - 3 * 3600 < RC_T_MIN || ts[i] + 3 * 3600 > RC_T_MAX)
+      continue; /* test_range_ends covers those */
+    for (size_t e = 0; e < SWEEP_EXPRS; e++)
+      check_window(sweep_exprs[e], z, ts[i] - 2 * 3600, ts[i] + 2 * 3600, 1201,
+                   12);
+  }
+}
+
+static int sweep_zones;
+
+static int sweep_one(const char *path, const struct stat *st, int flag,
+                     struct FTW *ftw) {
+  (void)st;
+  (void)ftw;
+  const char *dir = "/usr/share/zoneinfo/";
+  if (flag != FTW_F || strncmp(path, dir, strlen(dir)) != 0)
+    return 0;
+  const char *name = path + strlen(dir);
+  if (strncmp(name, "posix/", 6) == 0 || strncmp(name, "right/", 6) == 0)
+    return 0;
+  const roster_tz *z;
+  if (roster_tz_get(name, &z) != ROSTER_OK)
+    return 0; /* zone.tab, leapseconds and the like */
+  sweep_zone(z);
+  sweep_zones++;
+  return 0;
+}
+
+/* test_zone_sweep: every zone of the system's database (links are the same
+ * files), by the predicate, around its transitions. */
+static void test_zone_sweep(void **state) {
+  (void)state;
+  if (access("/usr/share/zoneinfo/America/New_York", R_OK) != 0) {
+    print_message("no tz database in /usr/share/zoneinfo: skipped\n");
+    skip();
+  }
+  sweep_zones = 0;
+  assert_int_equal(nftw("/usr/share/zoneinfo", sweep_one, 16, FTW_PHYS), 0);
+  assert_true(sweep_zones > 300);
+}
+
+/* ---- transitions closer together than their shifts ------------------ */
+
+/* close_zone makes a zone from TZif bytes, as roster_tz_get would: nt
+ * transitions at times[i] to the offset offs[idx[i]] (offs[0] before the
+ * first), then the POSIX rule footer. The caller frees it with
+ * rc_tz_release. */
+static roster_tz *close_zone(const int64_t *times, const uint8_t *idx,
+                             size_t nt, const int32_t *offs, size_t ntypes,
+                             const char *footer) {
+  tzw w;
+  make_tzif(&w, &(tzspec){2, nt, times, idx, ntypes, offs, 0, footer});
+  roster_tz *z = roster_mem_calloc(1, sizeof *z);
+  assert_non_null(z);
+  z->name = roster_mem_strdup("Close");
+  char why[160];
+  if (!rc_tzif_parse(w.b, w.n, z, why, sizeof why)) {
+    print_error("synthetic zone: %s\n", why);
+    fail();
+  }
+  return z;
+}
+
+/* Zones whose transitions come closer together than their offset changes
+ * (a shift of two hours undone after thirty minutes, a jump back within a
+ * jump forward, seconds in the offsets): next and prev give exactly the
+ * fire times of the predicate, each transition applying the DST rule on
+ * its own, and agree with each other. Hand-made ones first, then random
+ * ones from a fixed seed. */
+static void test_close_transitions(void **state) {
+  (void)state;
+  int64_t t0 = at("2026-06-01T00:00:00Z");
+  struct {
+    size_t nt;
+    int64_t times[8];
+    uint8_t idx[8];
+    size_t ntypes;
+    int32_t offs[6];
+    const char *footer;
+  } hand[] = {
+      /* +2 h for 30 minutes */
+      {2, {t0, t0 + 1800}, {1, 0}, 2, {0, 7200}, ""},
+      /* -2 h for 30 minutes */
+      {2, {t0, t0 + 1800}, {1, 0}, 2, {7200, 0}, ""},
+      /* +1 h, then -2 h after 20 minutes, then +3 h after 10 */
+      {3, {t0, t0 + 1200, t0 + 1800}, {1, 2, 3}, 4, {0, 3600, -3600, 7200}, ""},
+      /* a 3-minute and a 4-hour shift a minute apart, with seconds */
+      {3, {t0, t0 + 60, t0 + 3600}, {1, 2, 0}, 3, {-17762, -17582, -3182}, ""},
+      /* a 24-hour jump forward and back within an hour */
+      {2, {t0, t0 + 3600}, {1, 0}, 2, {-36000, 50400}, ""},
+  };
+  const char *exprs[] = {"30 2 * * *", "*/20 * * * *", "15 0-3 * * *",
+                         "0,30 * * * *", "*/5 1,23 * * *"};
+  for (size_t h = 0; h < sizeof hand / sizeof hand[0]; h++) {
+    roster_tz *z = close_zone(hand[h].times, hand[h].idx, hand[h].nt,
+                              hand[h].offs, hand[h].ntypes, hand[h].footer);
+    for (size_t e = 0; e < SWEEP_EXPRS; e++)
+      check_window(sweep_exprs[e], z, t0 - RC_DAY, t0 + RC_DAY, 293, 48);
+    for (size_t e = 0; e < sizeof exprs / sizeof exprs[0]; e++)
+      check_window(exprs[e], z, t0 - RC_DAY, t0 + RC_DAY, 293, 48);
+    rc_tz_release(z);
+  }
+
+  /* POSIX rules whose two changes fall an hour apart with a two-hour
+   * shift, at the end of a year and in March */
+  const char *rules[] = {"<+14>-14<+16>-16,J1/-1,J365/24",
+                         "AAA0BBB-2,M3.2.0/0,M3.2.0/1",
+                         "AAA-2BBB0,M3.2.0/0,M3.2.0/23"};
+  for (size_t r = 0; r < sizeof rules / sizeof rules[0]; r++) {
+    const roster_tz *z = posix_zone(rules[r]);
+    for (int y = 0; y < 2; y++) {
+      rc_span s;
+      rc_tz_span(z, at(y ? "2031-03-01T00:00:00Z" : "2030-12-20T00:00:00Z"),
+                 &s);
+      for (size_t e = 0; e < SWEEP_EXPRS; e++)
+        check_window(sweep_exprs[e], z, s.end - 12 * 3600, s.end + 12 * 3600,
+                     293, 48);
+      for (size_t e = 0; e < sizeof exprs / sizeof exprs[0]; e++)
+        check_window(exprs[e], z, s.end - 12 * 3600, s.end + 12 * 3600, 293,
+                     48);
+    }
+  }
+
+  /* random zones: 2 to 7 transitions 1 second to 3 hours apart, offsets
+   * from -25:59:59 to +25:59:59 (whole quarter hours mostly) */
+  for (int k = 0; k < 150; k++) {
+    size_t nt = 2 + rnd(6), ntypes = 2 + rnd(4);
+    int64_t times[8];
+    uint8_t idx[8];
+    int32_t offs[6];
+    for (size_t i = 0; i < ntypes; i++) {
+      switch (rnd(4)) {
+      case 0:
+        offs[i] = (int32_t)rnd(2 * 93599 + 1) - 93599;
+        break;
+      default:
+        offs[i] = ((int32_t)rnd(2 * 56 + 1) - 56) * 900;
+      }
+    }
+    int64_t t = t0;
+    uint8_t last = 0;
+    for (size_t i = 0; i < nt; i++) {
+      t += 1 + (rnd(3) == 0 ? rnd(60) : rnd(3 * 3600));
+      times[i] = t;
+      uint8_t x = (uint8_t)rnd((unsigned)ntypes);
+      if (x == last)
+        x = (uint8_t)((x + 1) % ntypes);
+      idx[i] = last = x;
+    }
+    roster_tz *z = close_zone(times, idx, nt, offs, ntypes, "");
+    char expr[128], m[32], hr[32];
+    rand_field(m, sizeof m, 0, 59, true);
+    rand_field(hr, sizeof hr, 0, 23, true);
+    snprintf(expr, sizeof expr, "%s %s * * *", m, hr);
+    check_window(expr, z, t0 - RC_DAY, t + RC_DAY, 293, 48);
+    check_window(sweep_exprs[k % SWEEP_EXPRS], z, t0 - RC_DAY, t + RC_DAY, 293,
+                 48);
+    rc_tz_release(z);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_tables),
@@ -570,6 +1110,10 @@ int main(void) {
       cmocka_unit_test(test_oracle_real_zones),
       cmocka_unit_test(test_oracle_odd_shifts),
       cmocka_unit_test(test_next_prev_agree),
+      cmocka_unit_test(test_range_ends),
+      cmocka_unit_test(test_no_fire_for_centuries),
+      cmocka_unit_test(test_zone_sweep),
+      cmocka_unit_test(test_close_transitions),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -11,12 +11,14 @@
  */
 #include "testutil.h"
 
+#include <ftw.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "cron/cron_impl.h"
+#include "tzif_testutil.h"
 
 static const roster_tz *zone(const char *name) {
   const roster_tz *z = NULL;
@@ -92,87 +94,6 @@ static void test_names_and_cache(void **state) {
 }
 
 /* ---- TZif files written here -------------------------------------- */
-
-typedef struct tzw {
-  unsigned char b[8192];
-  size_t n;
-} tzw;
-static void w8(tzw *w, unsigned v) { w->b[w->n++] = (unsigned char)v; }
-static void w32(tzw *w, uint32_t v) {
-  for (int i = 3; i >= 0; i--)
-    w8(w, (v >> (8 * i)) & 0xff);
-}
-static void w64(tzw *w, uint64_t v) {
-  w32(w, (uint32_t)(v >> 32));
-  w32(w, (uint32_t)v);
-}
-
-typedef struct tzspec {
-  int version; /* 1, 2 or 3 */
-  size_t nt;   /* transitions */
-  const int64_t *times;
-  const uint8_t *idx;
-  size_t ntypes;
-  const int32_t *offs;
-  int leaps;          /* leap second records */
-  const char *footer; /* v2+: the TZ string ("" allowed) */
-} tzspec;
-
-static void header(tzw *w, char ver, uint32_t nt, uint32_t ntypes,
-                   uint32_t leaps, uint32_t nchars) {
-  memcpy(w->b + w->n, "TZif", 4);
-  w->n += 4;
-  w8(w, (unsigned)ver);
-  for (int i = 0; i < 15; i++)
-    w8(w, 0);
-  w32(w, 0);      /* isutcnt */
-  w32(w, 0);      /* isstdcnt */
-  w32(w, leaps);  /* leapcnt */
-  w32(w, nt);     /* timecnt */
-  w32(w, ntypes); /* typecnt */
-  w32(w, nchars); /* charcnt: "ABC\0" */
-}
-
-static void body(tzw *w, const tzspec *s, int tsize) {
-  for (size_t i = 0; i < s->nt; i++)
-    if (tsize == 8)
-      w64(w, (uint64_t)s->times[i]);
-    else
-      w32(w, (uint32_t)(int32_t)s->times[i]);
-  for (size_t i = 0; i < s->nt; i++)
-    w8(w, s->idx[i]);
-  for (size_t i = 0; i < s->ntypes; i++) {
-    w32(w, (uint32_t)s->offs[i]);
-    w8(w, 0);
-    w8(w, 0);
-  }
-  memcpy(w->b + w->n, "ABC", 4);
-  w->n += 4;
-  for (int i = 0; i < s->leaps; i++) {
-    if (tsize == 8)
-      w64(w, 78796800);
-    else
-      w32(w, 78796800);
-    w32(w, 1);
-  }
-}
-
-static void make_tzif(tzw *w, const tzspec *s) {
-  w->n = 0;
-  if (s->version == 1) {
-    header(w, 0, (uint32_t)s->nt, (uint32_t)s->ntypes, (uint32_t)s->leaps, 4);
-    body(w, s, 4);
-    return;
-  }
-  char v = (char)('0' + s->version);
-  header(w, v, 0, 0, 0, 0); /* an empty v1 block: readers skip it */
-  header(w, v, (uint32_t)s->nt, (uint32_t)s->ntypes, (uint32_t)s->leaps, 4);
-  body(w, s, 8);
-  w8(w, '\n');
-  for (const char *p = s->footer; *p; p++)
-    w8(w, (unsigned char)*p);
-  w8(w, '\n');
-}
 
 static char tzdir[128];
 
@@ -513,12 +434,159 @@ static void test_format_parse(void **state) {
     const roster_tz *z = zone(zones[zi]);
     for (int64_t u = -2000000000LL; u < 4000000000LL; u += 7777777) {
       assert_ok(roster_tz_format(z, u, buf, sizeof buf));
-      if (strlen(buf) > 25) /* an offset with seconds: not ISO's form */
-        continue;
       assert_ok(roster_time_parse(buf, NULL, &t));
       assert_int_equal(t, u);
     }
   }
+}
+
+/* ---- what roster_tz_format writes, roster_time_parse reads ---------- */
+
+/* round_trip formats t in z and parses the text back: the same instant,
+ * or, for a local time outside the years 1 to 9999, ROSTER_ERANGE from
+ * both. */
+static void round_trip(const roster_tz *z, int64_t t) {
+  char buf[ROSTER_TIME_STR_MAX];
+  int64_t back = 0;
+  int rc = roster_tz_format(z, t, buf, sizeof buf);
+  if (rc == ROSTER_ERANGE) {
+    int64_t L = t + roster_tz_offset(z, t);
+    if (L >= RC_T_MIN && L <= RC_T_MAX) {
+      print_error("%s: %lld not formatted: %s\n", roster_tz_name(z),
+                  (long long)t, roster_last_error());
+      fail();
+    }
+    return;
+  }
+  assert_ok(rc);
+  rc = roster_time_parse(buf, NULL, &back);
+  if (rc != ROSTER_OK || back != t) {
+    print_error("%s: %lld was written '%s', read back as %lld (%s)\n",
+                roster_tz_name(z), (long long)t, buf, (long long)back,
+                rc == ROSTER_OK ? "another instant" : roster_last_error());
+    fail();
+  }
+}
+
+/* round_trip_zone: instants across the supported range, before and after
+ * each of the zone's first transitions (local mean time, with seconds),
+ * and around its last. */
+static void round_trip_zone(const roster_tz *z) {
+  for (int64_t u = RC_T_MIN - 2 * RC_DAY; u <= RC_T_MAX + 2 * RC_DAY;
+       u += 86400LL * 365 * 97 + 12345)
+    round_trip(z, u);
+  for (int64_t d = -RC_DAY; d <= RC_DAY; d += 3 * 3600 + 1) {
+    round_trip(z, RC_T_MIN + d);
+    round_trip(z, RC_T_MAX + d);
+  }
+  for (size_t i = 0; i < z->n && i < 4; i++)
+    for (int64_t d = -2; d <= 2; d++)
+      round_trip(z, z->at[i] + d * 3601);
+  if (z->n > 0)
+    for (int64_t d = -2; d <= 2; d++)
+      round_trip(z, z->at[z->n - 1] + d * 3601);
+}
+
+static int rt_zones;
+
+static int round_trip_file(const char *path, const struct stat *st, int flag,
+                           struct FTW *ftw) {
+  (void)st;
+  (void)ftw;
+  const char *dir = "/usr/share/zoneinfo/";
+  if (flag != FTW_F || strncmp(path, dir, strlen(dir)) != 0)
+    return 0;
+  const char *name = path + strlen(dir);
+  if (strncmp(name, "posix/", 6) == 0 || strncmp(name, "right/", 6) == 0)
+    return 0;
+  const roster_tz *z;
+  if (roster_tz_get(name, &z) != ROSTER_OK)
+    return 0; /* zone.tab, leapseconds and the like */
+  round_trip_zone(z);
+  rt_zones++;
+  return 0;
+}
+
+/* Offsets with seconds (local mean time: -04:56:02 in New York until
+ * 1883), and beyond 23:59 (a POSIX rule allows 24:59:59 either way, a
+ * TZif file up to 25:59:59): roster_tz_format writes them as +hh:mm:ss
+ * and +hh:mm, and roster_time_parse reads them, in every zone of the
+ * database and in made-up ones at the limits. */
+static void test_offset_round_trip(void **state) {
+  (void)state;
+  int64_t t;
+  assert_ok(roster_time_parse("1850-06-01T07:03:58-04:56:02", NULL, &t));
+  assert_int_equal(t, at("1850-06-01T12:00:00Z"));
+  assert_ok(roster_time_parse("1850-06-01T07:03:58-045602", NULL, &t));
+  assert_int_equal(t, at("1850-06-01T12:00:00Z"));
+  assert_ok(roster_time_parse("2026-01-01T00:00:00-24:00", NULL, &t));
+  assert_int_equal(t, at("2026-01-02T00:00:00Z"));
+  assert_ok(roster_time_parse("2026-01-02T01:59:59+25:59:59", NULL, &t));
+  assert_int_equal(t, at("2026-01-01T00:00:00Z"));
+  struct {
+    const char *text, *why;
+  } bad[] = {
+      {"2026-01-01T00:00:00+26:00", "column 21: expected an offset hour 00-25"},
+      {"2026-01-01T00:00:00+05:60", "column 24: expected offset minutes"},
+      {"2026-01-01T00:00:00+05:30:60", "column 27: expected offset seconds"},
+      {"2026-01-01T00:00:00+05:30:5", "column 27: expected offset seconds"},
+      {"2026-01-01T00:00:00+05:30:", "column 27: expected offset seconds"},
+      {"2026-01-01T00:00:00+0530:00", "column 25: expected the end"},
+      {"2026-01-01T00:00:00+05:3000", "column 26: expected the end"},
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    assert_rc(roster_time_parse(bad[i].text, NULL, &t), ROSTER_EINVAL);
+    assert_contains(roster_last_error(), bad[i].why);
+  }
+
+  if (access("/usr/share/zoneinfo/America/New_York", R_OK) == 0) {
+    rt_zones = 0;
+    assert_int_equal(nftw("/usr/share/zoneinfo", round_trip_file, 16, FTW_PHYS),
+                     0);
+    assert_true(rt_zones > 300);
+  }
+
+  const char *rules[] = {"<+245959>-24:59:59",
+                         "<-245959>24:59:59",
+                         "<-24>24",
+                         "<+24>-24",
+                         "<-0001>0:00:01<+0001>-0:00:01",
+                         "<+24>-24<-245959>24:59:59,J1/0,J365/24"};
+  for (size_t i = 0; i < sizeof rules / sizeof rules[0]; i++)
+    round_trip_zone(posix(rules[i]));
+
+  /* TZif time types at RFC 8536's limits */
+  char dir[128];
+  snprintf(dir, sizeof dir, "/tmp/roster-tzrt-%ld", (long)getpid());
+  mkdir(dir, 0700);
+  setenv("TZDIR", dir, 1);
+  const int32_t offs[] = {-93599, 93599, -86400, 86400, 3661, -1};
+  const int64_t times[] = {-9000000000LL, 0, 1000000000, 2000000000,
+                           3000000000LL};
+  const uint8_t idx[] = {1, 2, 3, 4, 5};
+  tzw w;
+  make_tzif(&w, &(tzspec){2, 5, times, idx, 6, offs, 0, "<-01>0:00:01"});
+  char path[192];
+  snprintf(path, sizeof path, "%s/Limits", dir);
+  FILE *f = fopen(path, "wb");
+  assert_non_null(f);
+  assert_int_equal(fwrite(w.b, 1, w.n, f), w.n);
+  fclose(f);
+  const roster_tz *z = zone("Limits");
+  unlink(path);
+  rmdir(dir);
+  unsetenv("TZDIR");
+  char buf[ROSTER_TIME_STR_MAX];
+  assert_ok(roster_tz_format(z, -1, buf, sizeof buf));
+  assert_string_equal(buf, "1970-01-02T01:59:58+25:59:59");
+  assert_ok(roster_tz_format(z, 0, buf, sizeof buf));
+  assert_string_equal(buf, "1969-12-31T00:00:00-24:00");
+  assert_ok(roster_tz_format(z, -9000000001LL, buf, sizeof buf));
+  assert_string_equal(buf, "1684-10-18T06:00:00-25:59:59");
+  round_trip_zone(z);
+  for (size_t i = 0; i < 5; i++)
+    for (int64_t d = -3; d <= 3; d++)
+      round_trip(z, times[i] + d * 7200);
 }
 
 int main(void) {
@@ -531,6 +599,7 @@ int main(void) {
       cmocka_unit_test(test_tz_env),
       cmocka_unit_test(test_concurrent_load),
       cmocka_unit_test(test_format_parse),
+      cmocka_unit_test(test_offset_round_trip),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
