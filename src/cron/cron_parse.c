@@ -73,6 +73,21 @@ static const char *show(char ch, char buf[8]) {
   return buf;
 }
 
+/* show_word writes up to 24 bytes of s[0..n) for a message, the bytes
+ * show would escape as \xNN, and "..." when it stops short. */
+static const char *show_word(const char *s, size_t n, char buf[72]) {
+  size_t o = 0, i = 0;
+  for (; i < n && i < 24 && o + 4 < 68; i++) {
+    unsigned char u = (unsigned char)s[i];
+    if (u >= 0x21 && u < 0x7f)
+      buf[o++] = s[i];
+    else
+      o += (size_t)snprintf(buf + o, 72 - o, "\\x%02x", u);
+  }
+  snprintf(buf + o, 72 - o, "%s", i < n ? "..." : "");
+  return buf;
+}
+
 /* A field's text is [p, end). */
 
 /* number parses a value (digits, or a name where the field has names) at
@@ -362,12 +377,13 @@ int roster_cron_parse(const char *text, roster_cron **out,
     if (!exp && ieq(w, (size_t)(we - w), "reboot"))
       ok = fail(&ps, s,
                 "@reboot is not a time: use the job's run_on_start option");
-    else if (!exp)
+    else if (!exp) {
+      char b[72];
       ok = fail(&ps, s,
-                "unknown macro '@%.*s' (known: @yearly @annually "
+                "unknown macro '@%s' (known: @yearly @annually "
                 "@monthly @weekly @daily @midnight @hourly)",
-                (int)((we - w) > 24 ? 24 : (we - w)), w);
-    else {
+                show_word(w, (size_t)(we - w), b));
+    } else {
       const char *j = we;
       while (j < e && is_blank(*j))
         j++;
@@ -394,7 +410,7 @@ int roster_cron_parse(const char *text, roster_cron **out,
     size_t shown = strnlen(text, 60);
     snprintf(q, sizeof q, "%.*s%s", (int)shown, text, text[shown] ? "..." : "");
     for (char *p = q; *p; p++)
-      if ((unsigned char)*p < 0x20)
+      if ((unsigned char)*p < 0x20 || (unsigned char)*p == 0x7f)
         *p = '?';
     return roster_error_set(ROSTER_EINVAL,
                             "cron expression '%s': column %zu: %s", q,
