@@ -73,21 +73,6 @@ static const char *show(char ch, char buf[8]) {
   return buf;
 }
 
-/* show_word writes up to 24 bytes of s[0..n) for a message, the bytes
- * show would escape as \xNN, and "..." when it stops short. */
-static const char *show_word(const char *s, size_t n, char buf[72]) {
-  size_t o = 0, i = 0;
-  for (; i < n && i < 24 && o + 4 < 68; i++) {
-    unsigned char u = (unsigned char)s[i];
-    if (u >= 0x21 && u < 0x7f)
-      buf[o++] = s[i];
-    else
-      o += (size_t)snprintf(buf + o, 72 - o, "\\x%02x", u);
-  }
-  snprintf(buf + o, 72 - o, "%s", i < n ? "..." : "");
-  return buf;
-}
-
 /* A field's text is [p, end). */
 
 /* number parses a value (digits, or a name where the field has names) at
@@ -382,7 +367,7 @@ int roster_cron_parse(const char *text, roster_cron **out,
       ok = fail(&ps, s,
                 "unknown macro '@%s' (known: @yearly @annually "
                 "@monthly @weekly @daily @midnight @hourly)",
-                show_word(w, (size_t)(we - w), b));
+                rc_quote(b, sizeof b, w, (size_t)(we - w > 24 ? 24 : we - w)));
     } else {
       const char *j = we;
       while (j < e && is_blank(*j))
