@@ -34,6 +34,13 @@ unsigned rc_weekday(int64_t days);
 bool rc_leap(int64_t y);
 unsigned rc_mdays(int64_t y, unsigned m);
 
+/* ---- messages (tz.c) ---- */
+
+/* rc_quote writes s[0..n) into buf (cap bytes, at least 8) for an error
+ * text: control bytes and '\' as \xNN, other bytes as they are, and
+ * "..." when it does not fit. Returns buf. */
+const char *rc_quote(char *buf, size_t cap, const char *s, size_t n);
+
 /* ---- expressions (cron_parse.c) ---- */
 
 enum {

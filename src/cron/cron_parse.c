@@ -362,12 +362,13 @@ int roster_cron_parse(const char *text, roster_cron **out,
     if (!exp && ieq(w, (size_t)(we - w), "reboot"))
       ok = fail(&ps, s,
                 "@reboot is not a time: use the job's run_on_start option");
-    else if (!exp)
+    else if (!exp) {
+      char b[72];
       ok = fail(&ps, s,
-                "unknown macro '@%.*s' (known: @yearly @annually "
+                "unknown macro '@%s' (known: @yearly @annually "
                 "@monthly @weekly @daily @midnight @hourly)",
-                (int)((we - w) > 24 ? 24 : (we - w)), w);
-    else {
+                rc_quote(b, sizeof b, w, (size_t)(we - w > 24 ? 24 : we - w)));
+    } else {
       const char *j = we;
       while (j < e && is_blank(*j))
         j++;
@@ -394,7 +395,7 @@ int roster_cron_parse(const char *text, roster_cron **out,
     size_t shown = strnlen(text, 60);
     snprintf(q, sizeof q, "%.*s%s", (int)shown, text, text[shown] ? "..." : "");
     for (char *p = q; *p; p++)
-      if ((unsigned char)*p < 0x20)
+      if ((unsigned char)*p < 0x20 || (unsigned char)*p == 0x7f)
         *p = '?';
     return roster_error_set(ROSTER_EINVAL,
                             "cron expression '%s': column %zu: %s", q,

@@ -31,6 +31,26 @@ static struct roster_tz utc_zone = {.name = (char *)"UTC"};
 static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
 static roster_tz *cache; /* loaded zones, never freed */
 
+/* ---- messages ----------------------------------------------------- */
+
+const char *rc_quote(char *buf, size_t cap, const char *s, size_t n) {
+  size_t o = 0;
+  for (size_t i = 0; i < n; i++) {
+    unsigned char c = (unsigned char)s[i];
+    if (o + 8 >= cap) { /* room for "..." and the NUL */
+      memcpy(buf + o, "...", 3);
+      o += 3;
+      break;
+    }
+    if (c >= 0x20 && c != 0x7f && c != '\\')
+      buf[o++] = (char)c;
+    else
+      o += (size_t)snprintf(buf + o, cap - o, "\\x%02x", c);
+  }
+  buf[o] = '\0';
+  return buf;
+}
+
 /* ---- spans -------------------------------------------------------- */
 
 void rc_tz_span(const roster_tz *z, int64_t t, rc_span *s) {
@@ -226,9 +246,13 @@ static const roster_tz *cached(const char *name) {
   return z;
 }
 
-/* load_file reads the TZif file at path into a new zone called name. */
-static int load_file(const char *path, const char *name, roster_tz **out) {
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
+/* load_file reads the TZif file into a new zone called zone. */
+static int load_file(const char *file, const char *zone, roster_tz **out) {
+  /* the two as messages show them: $TZ may hold any byte */
+  char qn[80], qp[320];
+  const char *name = rc_quote(qn, sizeof qn, zone, strlen(zone));
+  const char *path = rc_quote(qp, sizeof qp, file, strlen(file));
+  int fd = open(file, O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     int e = errno;
     if (e == ENOENT || e == ENOTDIR)
@@ -276,7 +300,7 @@ static int load_file(const char *path, const char *name, roster_tz **out) {
   roster_tz *z = roster_mem_calloc(1, sizeof *z);
   char why[160];
   int rc = ROSTER_OK;
-  if (!z || !(z->name = roster_mem_strdup(name)))
+  if (!z || !(z->name = roster_mem_strdup(zone)))
     rc = roster_error_set(ROSTER_ENOMEM, "time zone '%s': out of memory", name);
   else if (!rc_tzif_parse(buf, len, z, why, sizeof why))
     rc = roster_error_set(ROSTER_EINVAL, "time zone '%s': %s: %s", name, path,
@@ -324,13 +348,14 @@ int roster_tz_get(const char *name, const roster_tz **out) {
     return roster_error_set(ROSTER_EINVAL, "roster_tz_get: %s is NULL",
                             name ? "out" : "the zone name");
   size_t len = strnlen(name, ROSTER_NAME_MAX + 1);
+  char q[80];
   if (!name_ok(name, len))
     return roster_error_set(
         ROSTER_EINVAL,
-        "bad time zone name '%.*s': want a name like 'Europe/London' (at most "
+        "bad time zone name '%s': want a name like 'Europe/London' (at most "
         "%d bytes of letters, digits and . _ + - /, no '..' and no leading "
         "'/')",
-        (int)(len > 64 ? 64 : len), name, ROSTER_NAME_MAX);
+        rc_quote(q, sizeof q, name, len > 64 ? 64 : len), ROSTER_NAME_MAX);
   if (strcmp(name, "UTC") == 0) {
     *out = &utc_zone;
     return ROSTER_OK;
@@ -364,11 +389,12 @@ static int posix_zone(const char *tzs, const roster_tz **out) {
   }
   rc_posix p;
   char why[128];
+  char q[80];
   if (!rc_posix_parse(tzs, &p, why, sizeof why))
     return roster_error_set(ROSTER_EINVAL,
-                            "TZ='%.64s' is neither a zone in the tz database "
+                            "TZ='%s' is neither a zone in the tz database "
                             "nor a POSIX TZ string (%s)",
-                            tzs, why);
+                            rc_quote(q, sizeof q, tzs, strnlen(tzs, 64)), why);
   roster_tz *nz = roster_mem_calloc(1, sizeof *nz);
   if (!nz || !(nz->name = roster_mem_strdup(tzs))) {
     roster_mem_free(nz);
@@ -443,6 +469,13 @@ int roster_tz_format(const roster_tz *tz, int64_t t, char *buf, size_t cap) {
   if (!buf)
     return roster_error_set(ROSTER_EINVAL, "roster_tz_format: buf is NULL");
   buf[0] = cap ? '\0' : buf[0];
+  /* far outside the years 1 to 9999 whatever the offset (and t + offset
+   * could overflow) */
+  if (t < RC_T_MIN - RC_OFF_MAX || t > RC_T_MAX + RC_OFF_MAX)
+    return roster_error_set(ROSTER_ERANGE,
+                            "roster_tz_format: %lld is outside the years 1 to "
+                            "9999",
+                            (long long)t);
   int32_t off = roster_tz_offset(tz, t);
   int64_t L = t + off, days = L / RC_DAY - (L % RC_DAY < 0), y;
   int64_t sod = L - days * RC_DAY;
@@ -544,18 +577,22 @@ int roster_time_parse(const char *text, const roster_tz *tz, int64_t *out) {
   }
   EXPECT(*p == '\0', "the end (or 'Z' or an offset +hh:mm)");
 #undef EXPECT
+  char q[64];
   if (what)
     return roster_error_set(ROSTER_EINVAL,
-                            "time '%.40s': column %d: expected %s (ISO 8601, "
+                            "time '%s': column %d: expected %s (ISO 8601, "
                             "e.g. 2026-01-01T00:00:00Z)",
-                            text, (int)(at - text) + 1, what);
+                            rc_quote(q, sizeof q, text, strnlen(text, 40)),
+                            (int)(at - text) + 1, what);
   if (y < 1)
     return roster_error_set(ROSTER_ERANGE,
-                            "time '%.40s': the year must be 1 to 9999", text);
+                            "time '%s': the year must be 1 to 9999",
+                            rc_quote(q, sizeof q, text, strnlen(text, 40)));
   if (mo < 1 || mo > 12 || d < 1 || d > (int)rc_mdays(y, (unsigned)mo) ||
       h > 23 || mi > 59 || s > 59)
     return roster_error_set(ROSTER_EINVAL,
-                            "time '%.40s': no such date or time of day", text);
+                            "time '%s': no such date or time of day",
+                            rc_quote(q, sizeof q, text, strnlen(text, 40)));
   int64_t L = rc_days_from_civil(y, (unsigned)mo, (unsigned)d) * RC_DAY +
               h * 3600 + mi * 60 + s;
   if (has_off) {
@@ -566,9 +603,10 @@ int roster_time_parse(const char *text, const roster_tz *tz, int64_t *out) {
   rc_local_map(tz, L, &m);
   if (m.kind == RC_GAP)
     return roster_error_set(ROSTER_EINVAL,
-                            "time '%.40s' does not exist in %s: the clocks "
+                            "time '%s' does not exist in %s: the clocks "
                             "jumped over it",
-                            text, roster_tz_name(tz));
+                            rc_quote(q, sizeof q, text, strnlen(text, 40)),
+                            roster_tz_name(tz));
   *out = m.t1;
   return ROSTER_OK;
 }

@@ -25,7 +25,9 @@ typedef struct cursor {
 } cursor;
 
 static bool bad(cursor *c, const char *what) {
-  snprintf(c->err, c->cap, "%s at '%.16s'", what, c->p);
+  char q[72];
+  snprintf(c->err, c->cap, "%s at '%s'", what,
+           rc_quote(q, sizeof q, c->p, strnlen(c->p, 16)));
   return false;
 }
 
@@ -206,7 +208,13 @@ void rc_posix_span(const rc_posix *p, int64_t t, rc_span *s) {
     *s = (rc_span){INT64_MIN, INT64_MAX, p->std_off};
     return;
   }
-  int64_t days = t / RC_DAY - (t % RC_DAY < 0), y;
+  /* The year's changes are computed around t, but no further out than
+   * +-2^60 s (some 36 billion years): past that the instants of the
+   * changes would overflow. t beyond it falls in the first or last span
+   * of the changes found there, which then runs to the end of time. */
+  const int64_t lim = (int64_t)1 << 60;
+  int64_t tc = t < -lim ? -lim : t > lim ? lim : t;
+  int64_t days = tc / RC_DAY - (tc % RC_DAY < 0), y;
   unsigned m, d;
   rc_civil_from_days(days, &y, &m, &d);
   change ch[10];

@@ -265,6 +265,38 @@ static void test_never(void **state) {
   }
 }
 
+/* no_control: s holds no control byte (below 0x20, or DEL). */
+static bool no_control(const char *s) {
+  for (; *s; s++)
+    if ((unsigned char)*s < 0x20 || (unsigned char)*s == 0x7f)
+      return false;
+  return true;
+}
+
+/* Control bytes in a refused expression never reach the error texts raw:
+ * neither the message (an unknown macro's name is quoted in it) nor the
+ * thread's detail, which quotes the expression. */
+static void test_error_text_escaped(void **state) {
+  (void)state;
+  const char *bad[] = {"0 0 * * \x7f", "\x7f * * * *", "@da\x01ly",    "@\x7f",
+                       "@x\x1b[2J",    "@daily\x7f",   "0 0\x01 * * *"};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    roster_cron *c = NULL;
+    roster_cron_error err;
+    assert_rc(roster_cron_parse(bad[i], &c, &err), ROSTER_EINVAL);
+    if (!no_control(err.message) || !no_control(roster_last_error())) {
+      print_error("case %zu: message '%s', detail '%s'\n", i, err.message,
+                  roster_last_error());
+      fail();
+    }
+  }
+  /* the unknown macro is still named, escaped */
+  roster_cron_error err;
+  roster_cron *c = NULL;
+  assert_rc(roster_cron_parse("@da\x01ly", &c, &err), ROSTER_EINVAL);
+  assert_contains(err.message, "unknown macro '@da\\x01ly'");
+}
+
 static void test_text_trimmed(void **state) {
   (void)state;
   roster_cron *c;
@@ -280,6 +312,7 @@ int main(void) {
       cmocka_unit_test(test_too_long_and_null),
       cmocka_unit_test(test_never),
       cmocka_unit_test(test_text_trimmed),
+      cmocka_unit_test(test_error_text_escaped),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
