@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/roster_impl.h" /* roster__quote */
 #include "roster.h"
 #include "roster/cron.h"
 
@@ -33,13 +34,6 @@ void rc_civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d);
 unsigned rc_weekday(int64_t days);
 bool rc_leap(int64_t y);
 unsigned rc_mdays(int64_t y, unsigned m);
-
-/* ---- messages (tz.c) ---- */
-
-/* rc_quote writes s[0..n) into buf (cap bytes, at least 8) for an error
- * text: control bytes and '\' as \xNN, other bytes as they are, and
- * "..." when it does not fit. Returns buf. */
-const char *rc_quote(char *buf, size_t cap, const char *s, size_t n);
 
 /* ---- expressions (cron_parse.c) ---- */
 

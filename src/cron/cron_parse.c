@@ -364,10 +364,11 @@ int roster_cron_parse(const char *text, roster_cron **out,
                 "@reboot is not a time: use the job's run_on_start option");
     else if (!exp) {
       char b[72];
-      ok = fail(&ps, s,
-                "unknown macro '@%s' (known: @yearly @annually "
-                "@monthly @weekly @daily @midnight @hourly)",
-                rc_quote(b, sizeof b, w, (size_t)(we - w > 24 ? 24 : we - w)));
+      ok = fail(
+          &ps, s,
+          "unknown macro '@%s' (known: @yearly @annually "
+          "@monthly @weekly @daily @midnight @hourly)",
+          roster__quote(b, sizeof b, w, (size_t)(we - w > 24 ? 24 : we - w)));
     } else {
       const char *j = we;
       while (j < e && is_blank(*j))

@@ -31,26 +31,6 @@ static struct roster_tz utc_zone = {.name = (char *)"UTC"};
 static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
 static roster_tz *cache; /* loaded zones, never freed */
 
-/* ---- messages ----------------------------------------------------- */
-
-const char *rc_quote(char *buf, size_t cap, const char *s, size_t n) {
-  size_t o = 0;
-  for (size_t i = 0; i < n; i++) {
-    unsigned char c = (unsigned char)s[i];
-    if (o + 8 >= cap) { /* room for "..." and the NUL */
-      memcpy(buf + o, "...", 3);
-      o += 3;
-      break;
-    }
-    if (c >= 0x20 && c != 0x7f && c != '\\')
-      buf[o++] = (char)c;
-    else
-      o += (size_t)snprintf(buf + o, cap - o, "\\x%02x", c);
-  }
-  buf[o] = '\0';
-  return buf;
-}
-
 /* ---- spans -------------------------------------------------------- */
 
 void rc_tz_span(const roster_tz *z, int64_t t, rc_span *s) {
@@ -250,8 +230,8 @@ static const roster_tz *cached(const char *name) {
 static int load_file(const char *file, const char *zone, roster_tz **out) {
   /* the two as messages show them: $TZ may hold any byte */
   char qn[80], qp[320];
-  const char *name = rc_quote(qn, sizeof qn, zone, strlen(zone));
-  const char *path = rc_quote(qp, sizeof qp, file, strlen(file));
+  const char *name = roster__quote(qn, sizeof qn, zone, strlen(zone));
+  const char *path = roster__quote(qp, sizeof qp, file, strlen(file));
   int fd = open(file, O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     int e = errno;
@@ -355,7 +335,7 @@ int roster_tz_get(const char *name, const roster_tz **out) {
         "bad time zone name '%s': want a name like 'Europe/London' (at most "
         "%d bytes of letters, digits and . _ + - /, no '..' and no leading "
         "'/')",
-        rc_quote(q, sizeof q, name, len > 64 ? 64 : len), ROSTER_NAME_MAX);
+        roster__quote(q, sizeof q, name, len > 64 ? 64 : len), ROSTER_NAME_MAX);
   if (strcmp(name, "UTC") == 0) {
     *out = &utc_zone;
     return ROSTER_OK;
@@ -394,7 +374,8 @@ static int posix_zone(const char *tzs, const roster_tz **out) {
     return roster_error_set(ROSTER_EINVAL,
                             "TZ='%s' is neither a zone in the tz database "
                             "nor a POSIX TZ string (%s)",
-                            rc_quote(q, sizeof q, tzs, strnlen(tzs, 64)), why);
+                            roster__quote(q, sizeof q, tzs, strnlen(tzs, 64)),
+                            why);
   roster_tz *nz = roster_mem_calloc(1, sizeof *nz);
   if (!nz || !(nz->name = roster_mem_strdup(tzs))) {
     roster_mem_free(nz);
@@ -582,17 +563,17 @@ int roster_time_parse(const char *text, const roster_tz *tz, int64_t *out) {
     return roster_error_set(ROSTER_EINVAL,
                             "time '%s': column %d: expected %s (ISO 8601, "
                             "e.g. 2026-01-01T00:00:00Z)",
-                            rc_quote(q, sizeof q, text, strnlen(text, 40)),
+                            roster__quote(q, sizeof q, text, strnlen(text, 40)),
                             (int)(at - text) + 1, what);
   if (y < 1)
-    return roster_error_set(ROSTER_ERANGE,
-                            "time '%s': the year must be 1 to 9999",
-                            rc_quote(q, sizeof q, text, strnlen(text, 40)));
+    return roster_error_set(
+        ROSTER_ERANGE, "time '%s': the year must be 1 to 9999",
+        roster__quote(q, sizeof q, text, strnlen(text, 40)));
   if (mo < 1 || mo > 12 || d < 1 || d > (int)rc_mdays(y, (unsigned)mo) ||
       h > 23 || mi > 59 || s > 59)
-    return roster_error_set(ROSTER_EINVAL,
-                            "time '%s': no such date or time of day",
-                            rc_quote(q, sizeof q, text, strnlen(text, 40)));
+    return roster_error_set(
+        ROSTER_EINVAL, "time '%s': no such date or time of day",
+        roster__quote(q, sizeof q, text, strnlen(text, 40)));
   int64_t L = rc_days_from_civil(y, (unsigned)mo, (unsigned)d) * RC_DAY +
               h * 3600 + mi * 60 + s;
   if (has_off) {
@@ -605,7 +586,7 @@ int roster_time_parse(const char *text, const roster_tz *tz, int64_t *out) {
     return roster_error_set(ROSTER_EINVAL,
                             "time '%s' does not exist in %s: the clocks "
                             "jumped over it",
-                            rc_quote(q, sizeof q, text, strnlen(text, 40)),
+                            roster__quote(q, sizeof q, text, strnlen(text, 40)),
                             roster_tz_name(tz));
   *out = m.t1;
   return ROSTER_OK;

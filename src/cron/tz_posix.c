@@ -27,7 +27,7 @@ typedef struct cursor {
 static bool bad(cursor *c, const char *what) {
   char q[72];
   snprintf(c->err, c->cap, "%s at '%s'", what,
-           rc_quote(q, sizeof q, c->p, strnlen(c->p, 16)));
+           roster__quote(q, sizeof q, c->p, strnlen(c->p, 16)));
   return false;
 }
 
