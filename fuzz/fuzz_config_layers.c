@@ -16,9 +16,10 @@
  *    the same, never show the marker), every required field is set, and
  *    every field's typed getter accepts what validation accepted, within
  *    the field's range;
- *  - a failure leaves an error detail without control bytes and, like
- *    roster_config_errors, without the marker (when the input spelt no
- *    marker of its own); a failed validation gives one line per problem,
+ *  - a failure leaves an error detail and roster_config_errors that are
+ *    clean text (valid UTF-8, no control character) without the marker
+ *    (when the input spelt no marker of its own); a failed validation
+ *    gives one line per problem,
  *    each with a location (default, override, env NAME, file:line) or
  *    "required, but not set".
  * fuzz-max-len: 2048
@@ -504,8 +505,8 @@ static void check_failure(roster_config *cfg, int rc, bool marker_check) {
   fuzz_error_ok("roster_config_load", rc, marker_check ? FUZZ_MARKER : NULL);
   char *all = roster_config_errors(cfg);
   FUZZ_CHECK(all && all[0], "a failed load without roster_config_errors\n");
-  FUZZ_CHECK(!fuzz_has_ctl(all, true),
-             "roster_config_errors holds a control byte: %s\n", all);
+  const char *bad = fuzz_text_bad(all, true);
+  FUZZ_CHECK(!bad, "roster_config_errors holds %s: %s\n", bad, all);
   if (marker_check)
     FUZZ_CHECK(!fuzz_contains(all, FUZZ_MARKER),
                "roster_config_errors shows the secret: %s\n", all);

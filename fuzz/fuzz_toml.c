@@ -4,7 +4,7 @@
  * a document that parses dumps as valid JSON, reads back the same through
  * the JSON parser, and never shows a secret's value (the marker
  * "Zs3cr3tQ" of the seeds); one that does not parse leaves a clean error
- * detail (not empty, no control byte).
+ * detail (not empty, valid UTF-8, no control character).
  * fuzz-max-len: 4096
  */
 #include "config_check.h"

@@ -151,6 +151,44 @@ static inline bool fuzz_has_ctl(const char *s, bool allow_ws) {
   return false;
 }
 
+/* fuzz_text_bad: s is not text that can be logged or shown as it is: it
+ * is not valid UTF-8 (overlong forms, surrogates and code points past
+ * U+10FFFF included), or it holds a control character (C0 but, when
+ * allow_nl, '\n'; DEL; C1), a line or paragraph separator (U+2028/9) or a
+ * bidi control (U+202A-E, U+2066-9). Returns a short reason, or NULL. */
+static inline const char *fuzz_text_bad(const char *s, bool allow_nl) {
+  const unsigned char *p = (const unsigned char *)s;
+  while (p && *p) {
+    unsigned c = *p;
+    if (c < 0x80) {
+      if ((c < 0x20 && !(allow_nl && c == '\n')) || c == 0x7f)
+        return "a control byte";
+      p++;
+      continue;
+    }
+    size_t n = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 0;
+    if (n == 0 || c > 0xF4)
+      return "a byte that is not UTF-8";
+    unsigned cp = c & (0x7F >> n);
+    for (size_t i = 1; i < n; i++) {
+      if ((p[i] & 0xC0) != 0x80)
+        return "a byte that is not UTF-8";
+      cp = (cp << 6) | (p[i] & 0x3F);
+    }
+    static const unsigned least[] = {0, 0, 0x80, 0x800, 0x10000};
+    if (cp < least[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+      return "a byte that is not UTF-8";
+    if (cp <= 0x9F)
+      return "a C1 control";
+    if (cp == 0x2028 || cp == 0x2029)
+      return "a line separator";
+    if ((cp >= 0x202A && cp <= 0x202E) || (cp >= 0x2066 && cp <= 0x2069))
+      return "a bidi control";
+    p += n;
+  }
+  return NULL;
+}
+
 /* fuzz_json_parse parses text (NUL-terminated) with jansson: any value at
  * the top, \u0000 allowed in strings. NULL when it is not valid JSON. The
  * caller json_decref's the result. */
@@ -169,14 +207,15 @@ static inline bool fuzz_json_valid(const char *text) {
 }
 
 /* fuzz_error_ok checks roster's error detail after a failed call: not empty,
- * no control bytes, and (marker not NULL) without marker. what names the
- * call in the failure message. */
+ * clean text (fuzz_text_bad: valid UTF-8, no control character), and
+ * (marker not NULL) without marker. what names the call in the failure
+ * message. */
 static inline void fuzz_error_ok(const char *what, int rc, const char *marker) {
   const char *e = roster_last_error();
   FUZZ_CHECK(e && e[0], "%s failed (%d) with an empty error detail\n", what,
              rc);
-  FUZZ_CHECK(!fuzz_has_ctl(e, false),
-             "%s: error detail holds a control byte: %s\n", what, e);
+  const char *bad = fuzz_text_bad(e, false);
+  FUZZ_CHECK(!bad, "%s: error detail holds %s: %s\n", what, bad, e);
   if (marker)
     FUZZ_CHECK(!fuzz_contains(e, marker),
                "%s: error detail shows the secret %s: %s\n", what, marker, e);
