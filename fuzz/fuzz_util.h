@@ -5,12 +5,19 @@
  * CTest (fuzz/replay_main.c). Everything here is static inline, so a
  * harness uses what it needs and nothing else is emitted.
  *
- * A harness calls fuzz_begin(data, size) first; a failed FUZZ_CHECK then
- * prints the input (escaped, and as hex when short) with its message and
- * aborts, which libFuzzer records as a crash and the replay as a failure.
+ * Include it before anything else. A harness calls fuzz_begin(data, size)
+ * first; a failed FUZZ_CHECK then prints the input (escaped, and as hex
+ * when short) with its message and aborts, which libFuzzer records as a
+ * crash and the replay as a failure.
  */
 #ifndef ROSTER_FUZZ_UTIL_H
 #define ROSTER_FUZZ_UTIL_H
+
+/* strdup, strtok_r and the private headers want it before any system
+ * header: include this file first. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
 
 #include <jansson.h>
 #include <stdbool.h>
