@@ -26,8 +26,10 @@
  */
 #include "config_check.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <math.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -43,10 +45,37 @@ static void cleanup(void) {
   rmdir(dir);
 }
 
+/* remove_stale removes the directories of runs that died without cleaning
+ * up (a failed check aborts): those whose process is gone. */
+static void remove_stale(const char *base) {
+  DIR *d = opendir(base);
+  if (!d)
+    return;
+  struct dirent *e;
+  while ((e = readdir(d)) != NULL) {
+    long pid;
+    char rest;
+    if (sscanf(e->d_name, "roster-fuzz-layers-%ld%c", &pid, &rest) != 1 ||
+        pid <= 0 || kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+      continue;
+    static const char *const names[] = {"app.json", "app.yaml", "app.toml",
+                                        "app.env"};
+    char p[512];
+    for (size_t i = 0; i < 4; i++) {
+      snprintf(p, sizeof p, "%s/%s/%s", base, e->d_name, names[i]);
+      unlink(p);
+    }
+    snprintf(p, sizeof p, "%s/%s", base, e->d_name);
+    rmdir(p);
+  }
+  closedir(d);
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
   (void)argc;
   (void)argv;
   const char *base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
+  remove_stale(base);
   snprintf(dir, sizeof dir, "%s/roster-fuzz-layers-%ld", base, (long)getpid());
   if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
     perror(dir);
