@@ -1,8 +1,11 @@
 # Thin wrapper over CMake; see README.md. Every target installs what is missing.
 BUILD ?= build
 JOBS ?= $(shell nproc)
+# make fuzz: seconds per harness, and which harnesses (all when empty).
+FUZZ_SECONDS ?= 60
+FUZZ_ONLY ?=
 
-.PHONY: all deps build demo test bench clean format
+.PHONY: all deps build demo test bench fuzz clean format
 
 all: build
 
@@ -24,8 +27,12 @@ test:
 bench:
 	@scripts/bench.sh $(BENCH_ARGS)
 
+fuzz: deps
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_ONLY="$(FUZZ_ONLY)" scripts/fuzz.sh
+
 format:
 	@clang-format -i $$(git ls-files '*.c' '*.h')
 
 clean:
-	rm -rf $(BUILD) $(BUILD)-test-asan $(BUILD)-test-tsan $(BUILD)-release
+	rm -rf $(BUILD) $(BUILD)-test-asan $(BUILD)-test-tsan $(BUILD)-release \
+	  $(BUILD)-fuzz

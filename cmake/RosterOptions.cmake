@@ -4,6 +4,9 @@ option(ROSTER_BUILD_BENCH "Build the benchmarks" ON)
 option(ROSTER_BUILD_EXAMPLES "Build the examples" ON)
 option(ROSTER_WERROR "Treat warnings as errors" OFF)
 option(ROSTER_BUILD_TOOLS "Build the roster command-line tool" ON)
+# libFuzzer binaries (fuzz/, scripts/fuzz.sh): clang only; everything is
+# then built with coverage, ASan and UBSan.
+option(ROSTER_BUILD_FUZZ "Build the libFuzzer harnesses (clang)" OFF)
 # Modules (modules/<name>): ON requires the module's library.
 option(ROSTER_WITH_SQLITE "Build the SQLite module (libsqlite3)" ON)
 option(ROSTER_WITH_PG "Build the PostgreSQL module (libpq)" ON)
@@ -20,6 +23,20 @@ add_compile_options(-Wall -Wextra -Wshadow -Wstrict-prototypes
                     -Wmissing-prototypes -Wno-unused-parameter)
 if(ROSTER_WERROR)
   add_compile_options(-Werror)
+endif()
+
+if(ROSTER_BUILD_FUZZ)
+  if(NOT CMAKE_C_COMPILER_ID MATCHES "Clang")
+    message(FATAL_ERROR "ROSTER_BUILD_FUZZ needs clang (CC=clang), not "
+                        "${CMAKE_C_COMPILER_ID}; scripts/fuzz.sh sets it")
+  endif()
+  if(ROSTER_SANITIZE)
+    message(FATAL_ERROR "ROSTER_BUILD_FUZZ brings its own sanitizers: "
+                        "leave ROSTER_SANITIZE empty")
+  endif()
+  add_compile_options(-fsanitize=fuzzer-no-link,address,undefined
+                      -fno-sanitize-recover=undefined -fno-omit-frame-pointer)
+  add_link_options(-fsanitize=address,undefined)
 endif()
 
 if(ROSTER_SANITIZE)

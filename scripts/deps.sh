@@ -15,6 +15,7 @@ PKGS=(
   libmariadb-dev                             # module mariadb
   libhiredis-dev                             # module redis
   libcmocka-dev                              # tests
+  clang libclang-rt-14-dev                   # fuzzing: libFuzzer, sanitizers
   postgresql mariadb-server mariadb-client   # test servers (and pgbench,
   redis-server redis-tools                   #   mariadb-slap, redis-benchmark)
   sqlite3                                    # tests: inspect SQLite files

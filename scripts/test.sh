@@ -3,7 +3,10 @@
 # servers (PostgreSQL, MariaDB, Redis on 127.0.0.1 high ports, in a fresh
 # directory, stopped by pid on exit whatever happens), builds the plain,
 # ASan+UBSan and TSan variants, runs every test through CTest in each, and
-# prints CTest's summaries. Exits non-zero on any failure. A test that needs
+# prints CTest's summaries, then runs every fuzz harness briefly
+# (scripts/fuzz.sh; FUZZ_SECONDS per harness, by default what keeps the
+# total near three minutes, at most 10 s each; FUZZ_SECONDS=0 skips it).
+# Exits non-zero on any failure. A test that needs
 # a server fails (not skips) when its URL is missing: this script sets
 # ROSTER_TEST_REQUIRE_SERVERS=1.
 set -uo pipefail
@@ -56,6 +59,26 @@ for v in "${variants[@]}"; do
   fi
   summary+=("$name: $(grep -E 'tests passed|tests failed' "$dir.ctest.log" | tail -n1)")
 done
+
+# Fuzzing, briefly: the corpora already ran as CTest replays above; this
+# looks for new failures for a few seconds per harness.
+nharness=$(find fuzz -maxdepth 1 -name 'fuzz_*.c' | wc -l)
+fuzz_seconds=${FUZZ_SECONDS:-}
+if [[ -z $fuzz_seconds ]]; then
+  fuzz_seconds=10
+  if ((nharness > 0 && 180 / nharness < fuzz_seconds)); then
+    fuzz_seconds=$((180 / nharness))
+  fi
+  ((fuzz_seconds < 2)) && fuzz_seconds=2
+fi
+if ((fuzz_seconds > 0 && nharness > 0)); then
+  if FUZZ_SECONDS=$fuzz_seconds FUZZ_ONLY= scripts/fuzz.sh 2>&1 | tee build-fuzz.run.log; then
+    summary+=("fuzz: $nharness harnesses, ${fuzz_seconds}s each, no failure")
+  else
+    status=1
+    summary+=("fuzz: FAILED ($(grep -E '^fuzz: failed:' build-fuzz.run.log | tail -n1))")
+  fi
+fi
 
 echo
 echo "=== summary ==="

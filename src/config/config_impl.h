@@ -253,10 +253,11 @@ const char *cfg_dotenv_get(const cfg_dotenv *e, const char *name, size_t len);
 /* cfg_expand expands s into *out (arena); *changed says whether there was
  * anything to expand. On failure returns ROSTER_EPARSE (syntax) or
  * ROSTER_ENOENT (unset, no default) with a message in err, and *at is the
- * byte offset of the bad ${. */
+ * byte offset of the bad ${. secret: s is a secret's value, so err quotes
+ * no text of it but variable names. */
 int cfg_expand(cfg_arena *a, const char *s, size_t len, cfg_lookup_fn fn,
-               void *arg, const char **out, size_t *out_len, bool *changed,
-               size_t *at, char *err, size_t errcap);
+               void *arg, bool secret, const char **out, size_t *out_len,
+               bool *changed, size_t *at, char *err, size_t errcap);
 /* cfg_expand_tree expands every string below root (turning expanded ones
  * into text); problems name the key and the value's source. */
 void cfg_expand_tree(cfg_arena *a, cfg_node *root, cfg_lookup_fn fn, void *arg,

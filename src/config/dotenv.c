@@ -258,8 +258,9 @@ int cfg_parse_dotenv(cfg_doc *d, cfg_lookup_fn lookup, void *arg,
       bool changed;
       size_t at;
       char err[400];
-      int erc = cfg_expand(d->arena, cfg_buf_str(&b), b.n, lookup2, &l, &v,
-                           &vlen, &changed, &at, err, sizeof err);
+      int erc = cfg_expand(d->arena, cfg_buf_str(&b), b.n, lookup2, &l,
+                           cfg_key_secret(p.s + nat, nlen), &v, &vlen, &changed,
+                           &at, err, sizeof err);
       if (erc) {
         rc = dfail(&p, vat, erc, "%.*s: %s", (int)(nlen > 60 ? 60 : nlen),
                    p.s + nat, err);

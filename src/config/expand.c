@@ -10,7 +10,9 @@
  *
  * NAME is [A-Za-z_][A-Za-z0-9_]*. A default may itself hold ${...} (up to
  * 8 levels). An inserted value is not expanded again. A '$' not followed
- * by '{' is kept as it is.
+ * by '{' is kept as it is. A message quotes the faulty ${...} unless the
+ * value is a secret's (then it names the variable at most: a default is as
+ * secret as the value).
  */
 #include "config_impl.h"
 
@@ -25,6 +27,7 @@ typedef struct exp_ctx {
   size_t at;
   char *err;
   size_t errcap;
+  bool secret; /* quote no text of the value, only variable names */
 } exp_ctx;
 
 /* close_of finds the '}' that closes the ${ whose body starts at s,
@@ -74,10 +77,14 @@ static int expand_into(exp_ctx *c, cfg_buf *out, const char *s, size_t len,
       while (n < close && (isalnum((unsigned char)body[n]) || body[n] == '_'))
         n++;
     if (n == 0) {
-      snprintf(c->err, c->errcap,
-               "${%.*s}: a variable name must start with "
-               "a letter or '_'",
-               (int)(close > 40 ? 40 : close), body);
+      if (c->secret)
+        snprintf(c->err, c->errcap,
+                 "${...}: a variable name must start with a letter or '_'");
+      else
+        snprintf(c->err, c->errcap,
+                 "${%.*s}: a variable name must start with "
+                 "a letter or '_'",
+                 (int)(close > 40 ? 40 : close), body);
       return ROSTER_EPARSE;
     }
     const char *def = NULL;
@@ -90,10 +97,15 @@ static int expand_into(exp_ctx *c, cfg_buf *out, const char *s, size_t len,
       } else if (body[n] == '-') {
         def = body + n + 1;
       } else {
-        snprintf(c->err, c->errcap,
-                 "${%.*s}: expected '}', ':-' or '-' "
-                 "after the name '%.*s'",
-                 (int)(close > 40 ? 40 : close), body, (int)n, body);
+        if (c->secret)
+          snprintf(c->err, c->errcap,
+                   "${...}: expected '}', ':-' or '-' after the name '%.*s'",
+                   (int)(n > 40 ? 40 : n), body);
+        else
+          snprintf(c->err, c->errcap,
+                   "${%.*s}: expected '}', ':-' or '-' "
+                   "after the name '%.*s'",
+                   (int)(close > 40 ? 40 : close), body, (int)n, body);
         return ROSTER_EPARSE;
       }
       dlen = (size_t)(body + close - def);
@@ -137,8 +149,8 @@ static int expand_into(exp_ctx *c, cfg_buf *out, const char *s, size_t len,
 }
 
 int cfg_expand(cfg_arena *a, const char *s, size_t len, cfg_lookup_fn fn,
-               void *arg, const char **out, size_t *out_len, bool *changed,
-               size_t *at, char *err, size_t errcap) {
+               void *arg, bool secret, const char **out, size_t *out_len,
+               bool *changed, size_t *at, char *err, size_t errcap) {
   *changed = false;
   *out = s;
   *out_len = len;
@@ -150,7 +162,7 @@ int cfg_expand(cfg_arena *a, const char *s, size_t len, cfg_lookup_fn fn,
     any = s[i] == '$' && s[i + 1] == '{';
   if (!any)
     return ROSTER_OK;
-  exp_ctx c = {fn, arg, s, 0, err, errcap};
+  exp_ctx c = {fn, arg, s, 0, err, errcap, secret};
   cfg_buf b = {0};
   int rc = expand_into(&c, &b, s, len, 0);
   if (rc == ROSTER_OK && b.oom)
@@ -211,7 +223,8 @@ static void expand_node(tree_ctx *t, cfg_node *n, cfg_buf *key) {
   size_t vlen, at;
   bool changed;
   char err[512];
-  int rc = cfg_expand(t->a, n->u.s.p, n->u.s.len, t->fn, t->arg, &v, &vlen,
+  int rc = cfg_expand(t->a, n->u.s.p, n->u.s.len, t->fn, t->arg,
+                      cfg_key_secret(cfg_buf_str(key), key->n), &v, &vlen,
                       &changed, &at, err, sizeof err);
   if (rc) {
     char where[512];

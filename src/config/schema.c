@@ -213,12 +213,19 @@ static void check_field(const roster_config_field *f, const cfg_node *root,
           cfg_buf_adds(&list, ", ");
         cfg_buf_adds(&list, f->allowed[i]);
       }
-      cfg_problem_add(p, ROSTER_ECONSTRAINT,
-                      "%s: %s: %s%s%s is not one of: "
-                      "%s",
-                      where, f->key, secret ? "" : "\"",
-                      secret ? "the value (secret)" : cfg_buf_str(&t),
-                      secret ? "" : "\"", cfg_buf_str(&list));
+      if (n->kind == CFG_OBJ || n->kind == CFG_ARR)
+        /* a container's text would show what is below it, secrets too */
+        cfg_problem_add(p, ROSTER_ECONSTRAINT, "%s: %s: %s is not one of: %s",
+                        where, f->key,
+                        cfg_describe(n, secret, what, sizeof what),
+                        cfg_buf_str(&list));
+      else
+        cfg_problem_add(p, ROSTER_ECONSTRAINT,
+                        "%s: %s: %s%s%s is not one of: "
+                        "%s",
+                        where, f->key, secret ? "" : "\"",
+                        secret ? "the value (secret)" : cfg_buf_str(&t),
+                        secret ? "" : "\"", cfg_buf_str(&list));
       cfg_buf_free(&list);
     }
     cfg_buf_free(&t);

@@ -180,12 +180,53 @@ static void test_errors(void **state) {
   assert_null(v);
 }
 
+/* A secret's value with a broken ${} shows in no error: the message names
+ * the key and the problem, not the text around it (a default is as secret
+ * as the value). */
+static void test_errors_hide_secrets(void **state) {
+  (void)state;
+  char p[512];
+  assert_non_null(ct_write(p, sizeof p, "secret.yaml",
+                           "db_password: \"${1:-Zs3cr3tQ}\"\n"
+                           "api_key: \"${A+Zs3cr3tQ}\"\n"
+                           "name: \"${1:-shown}\"\n"));
+  const char *files[] = {p, NULL};
+  roster_config *c = roster_config_new(
+      &(roster_config_options){.files = files, .env = (const char *[]){NULL}});
+  assert_rc(roster_config_load(c), ROSTER_EPARSE);
+  char *all = roster_config_errors(c);
+  assert_non_null(all);
+  assert_null(strstr(all, "Zs3cr3tQ"));
+  assert_null(strstr(roster_last_error(), "Zs3cr3tQ"));
+  assert_contains(all, "db_password: ${...}: a variable name must start with "
+                       "a letter or '_'");
+  assert_contains(all, "api_key: ${...}: expected '}', ':-' or '-' after the "
+                       "name 'A'");
+  /* a value that is not secret is still quoted */
+  assert_contains(all, "name: ${1:-shown}: a variable name must start");
+  roster_mem_free(all);
+  roster_config_free(c);
+
+  /* the same in a .env file */
+  roster_config *v = NULL;
+  const char *t = "DB_PASSWORD=${1:-Zs3cr3tQ}\n";
+  assert_rc(roster_config_parse(t, strlen(t), "env", "x.env", &v),
+            ROSTER_EPARSE);
+  assert_null(strstr(roster_last_error(), "Zs3cr3tQ"));
+  assert_contains(roster_last_error(), "DB_PASSWORD: ${...}: a variable name");
+  t = "TOKEN=\"${A+Zs3cr3tQ}\"\n";
+  assert_rc(roster_config_parse(t, strlen(t), "env", "x.env", &v),
+            ROSTER_EPARSE);
+  assert_null(strstr(roster_last_error(), "Zs3cr3tQ"));
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_forms),
       cmocka_unit_test(test_typed_after_expansion),
       cmocka_unit_test(test_sources_of_values),
       cmocka_unit_test(test_errors),
+      cmocka_unit_test(test_errors_hide_secrets),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -146,6 +146,39 @@ static void test_every_problem(void **state) {
   roster_config_free(c);
 }
 
+/* A field of any type with allowed values, given an object or a list: the
+ * problem names what it is and quotes nothing below it (a secret may sit
+ * there). */
+static void test_allowed_container(void **state) {
+  (void)state;
+  static const char *const ports[] = {"8080", "80", NULL};
+  static const roster_config_field f[] = {
+      {.key = "listen", .type = ROSTER_CONFIG_ANY, .allowed = ports},
+      {.key = "backup", .type = ROSTER_CONFIG_ANY, .allowed = ports},
+      {0},
+  };
+  char p[512];
+  assert_non_null(ct_write(p, sizeof p, "a.yaml",
+                           "listen: {password: Zs3cr3tQ, port: 80}\n"
+                           "backup: [postgresql://u:Zs3cr3tQ@h/db]\n"));
+  const char *files[] = {p, NULL};
+  roster_config *c = roster_config_new(&(roster_config_options){
+      .files = files, .schema = f, .env = (const char *const[]){NULL}});
+  assert_non_null(c);
+  assert_rc(roster_config_load(c), ROSTER_ECONSTRAINT);
+  char *all = roster_config_errors(c);
+  assert_non_null(all);
+  assert_null(strstr(all, "Zs3cr3tQ"));
+  assert_null(strstr(roster_last_error(), "Zs3cr3tQ"));
+  char w[800];
+  snprintf(w, sizeof w, "%s:1:9: listen: an object is not one of: 8080, 80", p);
+  assert_contains(all, w);
+  snprintf(w, sizeof w, "%s:2:9: backup: a list is not one of: 8080, 80", p);
+  assert_contains(all, w);
+  roster_mem_free(all);
+  roster_config_free(c);
+}
+
 static void test_strict(void **state) {
   (void)state;
   char p[512];
@@ -255,6 +288,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_valid_and_defaults),
       cmocka_unit_test(test_every_problem),
+      cmocka_unit_test(test_allowed_container),
       cmocka_unit_test(test_strict),
       cmocka_unit_test(test_bad_schemas),
       cmocka_unit_test(test_reload_keeps_old),

@@ -1,0 +1,16 @@
+/*
+ * fuzz_json.c: roster_config_parse of one JSON document, handed over in a
+ * buffer of exactly its size (no terminator). Properties (config_check.h):
+ * a document that parses dumps as valid JSON, reads back the same through
+ * the JSON parser, and never shows a secret's value (the marker
+ * "Zs3cr3tQ" of the seeds); one that does not parse leaves a clean error
+ * detail (not empty, valid UTF-8, no control character).
+ * fuzz-max-len: 4096
+ */
+#include "config_check.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+  fuzz_begin(data, size);
+  fuzz_config_doc(data, size, "json", "fuzz.json");
+  return 0;
+}
