@@ -34,9 +34,14 @@ if(ROSTER_BUILD_FUZZ)
     message(FATAL_ERROR "ROSTER_BUILD_FUZZ brings its own sanitizers: "
                         "leave ROSTER_SANITIZE empty")
   endif()
-  add_compile_options(-fsanitize=fuzzer-no-link,address,undefined
+  # ROSTER_FUZZ_SANITIZE: the sanitizers beside libFuzzer. A long run may
+  # take "undefined" alone (several times the executions a second) and
+  # replay its grown corpus in an address,undefined build afterwards.
+  set(ROSTER_FUZZ_SANITIZE "address,undefined" CACHE STRING
+      "Sanitizers of the libFuzzer build (ROSTER_BUILD_FUZZ)")
+  add_compile_options(-fsanitize=fuzzer-no-link,${ROSTER_FUZZ_SANITIZE}
                       -fno-sanitize-recover=undefined -fno-omit-frame-pointer)
-  add_link_options(-fsanitize=address,undefined)
+  add_link_options(-fsanitize=${ROSTER_FUZZ_SANITIZE})
 endif()
 
 if(ROSTER_SANITIZE)
