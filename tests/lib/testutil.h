@@ -48,7 +48,7 @@ int tu_wait_destroyed(int n);
 uint64_t tu_now_ns(void);
 
 /* ------------------------------------------------------------------ */
-/* Lifecycle helpers (tests/unit/test_lc_*.c, test_scope.c, test_graph.c) */
+/* Lifecycle helpers (tests/lifecycle) */
 
 #include <pthread.h>
 #include <stdatomic.h>
