@@ -10,6 +10,7 @@
 
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -39,6 +40,16 @@ extern const roster_type tu_counter_type;
 extern const roster_type tu_other_type;
 int tu_destroyed(void); /* destroys so far (atomic) */
 void tu_reset_destroyed(void);
+
+/* tu_obj: an instance that counts its own destroys, for the types whose
+ * destroy is tu_obj_destroy; id tells instances apart. */
+typedef struct tu_obj {
+  atomic_int destroyed;
+  int id;
+} tu_obj;
+void tu_obj_init(tu_obj *o, int id); /* no destroys yet */
+void tu_obj_destroy(void *p);        /* a roster_type's destroy */
+int tu_obj_destroyed(tu_obj *o);     /* destroys so far (atomic) */
 
 /* tu_wait_destroyed waits (bounded, ~10 s) until at least n destroys have
  * happened; returns the count seen. Destroy runs on the reclaim thread. */
