@@ -223,6 +223,44 @@ const char *tu_server_url(const char *which);
  * using at the same time. Returns buf. */
 char *tu_unique_name(char *buf, size_t cap, const char *prefix);
 
+/* ------------------------------------------------------------------ */
+/* Private servers (tests/lib/private_server.c): a PostgreSQL, MariaDB or
+ * Redis of the test's own, for the tests that stop and restart a server;
+ * the shared servers of scripts/services.sh stay up for the other tests. */
+
+/* tu_free_port binds port 0 on loopback and reads the port back, skipping
+ * 47000-49999, where the shared servers of make test and of other runs
+ * listen. Returns -1 when it finds none. */
+int tu_free_port(void);
+
+typedef struct tu_private_server {
+  const char *kind; /* "pg", "mariadb" or "redis" */
+  char top[128];    /* the directory the guardian removes */
+  char dir[160];    /* the server's own, under top */
+  int port;
+  char url[512]; /* the URL start-one printed */
+  bool up;       /* started and not stopped since */
+} tu_private_server;
+
+/* tu_private_open starts a server of kind for this process: it makes a
+ * fresh directory /tmp/<prefix>-XXXXXX (open to PostgreSQL's user), forks
+ * a guardian that stops the server and removes the directory when this
+ * process ends, however it ends (even killed), picks a free port and runs
+ * scripts/services.sh start-one. Returns 0, or -1 with the reason printed.
+ * The guardian lives until the process exits, so call it a few times per
+ * process, not per case. */
+int tu_private_open(tu_private_server *s, const char *kind, const char *prefix);
+/* tu_private_start starts the server again (start-one) on the same
+ * directory and port. Returns 0, or -1 with start-one's last line
+ * printed. */
+int tu_private_start(tu_private_server *s);
+/* tu_private_stop stops the server (stop-one); returns system()'s status
+ * (0: stopped). */
+int tu_private_stop(tu_private_server *s);
+/* tu_private_close stops the server and removes its directory. Returns 0,
+ * or -1 when the directory could not be removed. */
+int tu_private_close(tu_private_server *s);
+
 /* LC_LONG_MS: a bound no correct build reaches. */
 #define LC_LONG_MS 30000
 
