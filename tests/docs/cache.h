@@ -16,7 +16,7 @@ typedef struct db db;
 db *d;
 struct json_t *db_user_json(db *d, const void *key, size_t len);
 
-/* The conformance suite's example (tests/unit/cache_suite.h). */
+/* The conformance suite's example (tests/lib/cache_suite.h). */
 struct cache_suite_env;
 roster_cache *open_fresh_prefix(const struct cache_suite_env *env);
 roster_cache *open_same_prefix(const struct cache_suite_env *env,

@@ -13,27 +13,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct tobj {
-  atomic_int destroyed;
-  int id;
-} tobj;
-
-static void tobj_destroy(void *p) {
-  tobj *o = p;
-  atomic_fetch_add(&o->destroyed, 1);
-}
-
-static void tobj_init(tobj *o, int id) {
-  atomic_store(&o->destroyed, 0);
-  o->id = id;
-}
-
-static int destroyed(tobj *o) { return atomic_load(&o->destroyed); }
-
-static const roster_type pg_type = {.name = "pg_pool_t", .destroy = tobj_destroy};
-static const roster_type redis_type = {.name = "redis_client_t", .destroy = tobj_destroy};
+static const roster_type pg_type = {.name = "pg_pool_t",
+                                    .destroy = tu_obj_destroy};
+static const roster_type redis_type = {.name = "redis_client_t",
+                                       .destroy = tu_obj_destroy};
 /* Same name as pg_type, but a different descriptor: a different type. */
-static const roster_type pg_lookalike = {.name = "pg_pool_t", .destroy = tobj_destroy};
+static const roster_type pg_lookalike = {.name = "pg_pool_t",
+                                         .destroy = tu_obj_destroy};
 
 /* A real struct for ROSTER_TYPED. */
 struct pool {
@@ -53,8 +39,8 @@ ROSTER_TYPED(pool, struct pool, pool_type)
 
 static void test_get_wrong_type(void **state) {
   (void)state;
-  static tobj a;
-  tobj_init(&a, 1);
+  static tu_obj a;
+  tu_obj_init(&a, 1);
   roster *r = roster_new(NULL);
   assert_non_null(r);
   assert_ok(roster_register(r, NULL, "db", &pg_type, &a));
@@ -90,16 +76,16 @@ static void test_get_wrong_type(void **state) {
   /* The failed gets changed nothing. */
   assert_true(roster_has(r, NULL, "db"));
   roster_reclaim_wait();
-  assert_int_equal(destroyed(&a), 0);
+  assert_int_equal(tu_obj_destroyed(&a), 0);
   roster_free(r);
-  assert_int_equal(destroyed(&a), 1);
+  assert_int_equal(tu_obj_destroyed(&a), 1);
 }
 
 static void test_get_by_type_single_and_none(void **state) {
   (void)state;
-  static tobj p1, r1;
-  tobj_init(&p1, 1);
-  tobj_init(&r1, 2);
+  static tu_obj p1, r1;
+  tu_obj_init(&p1, 1);
+  tu_obj_init(&r1, 2);
   roster *r = roster_new(NULL);
   assert_non_null(r);
 
@@ -122,8 +108,8 @@ static void test_get_by_type_single_and_none(void **state) {
 
   /* Only the namespace asked is searched. */
   assert_rc(roster_get_by_type(r, "elsewhere", &pg_type, &out), ROSTER_ENOENT);
-  static tobj p2;
-  tobj_init(&p2, 3);
+  static tu_obj p2;
+  tu_obj_init(&p2, 3);
   assert_ok(roster_register(r, "elsewhere", "primary", &pg_type, &p2));
   assert_ok(roster_get_by_type(r, "elsewhere", &pg_type, &out));
   assert_ptr_equal(out, &p2);
@@ -131,18 +117,18 @@ static void test_get_by_type_single_and_none(void **state) {
   assert_ptr_equal(out, &p1);
 
   roster_free(r);
-  assert_int_equal(destroyed(&p1), 1);
-  assert_int_equal(destroyed(&p2), 1);
-  assert_int_equal(destroyed(&r1), 1);
+  assert_int_equal(tu_obj_destroyed(&p1), 1);
+  assert_int_equal(tu_obj_destroyed(&p2), 1);
+  assert_int_equal(tu_obj_destroyed(&r1), 1);
 }
 
 static void test_get_by_type_ambiguous_and_default(void **state) {
   (void)state;
-  static tobj main1, replica, cache, main2;
-  tobj_init(&main1, 1);
-  tobj_init(&replica, 2);
-  tobj_init(&cache, 3);
-  tobj_init(&main2, 4);
+  static tu_obj main1, replica, cache, main2;
+  tu_obj_init(&main1, 1);
+  tu_obj_init(&replica, 2);
+  tu_obj_init(&cache, 3);
+  tu_obj_init(&main2, 4);
   roster *r = roster_new(NULL);
   assert_non_null(r);
   assert_ok(roster_register(r, "prod", "pg_main", &pg_type, &main1));
@@ -182,8 +168,8 @@ static void test_get_by_type_ambiguous_and_default(void **state) {
   assert_ok(roster_unregister(r, "prod", "pg_main"));
   assert_ok(roster_get_by_type(r, "prod", &pg_type, &out)); /* only replica left */
   assert_ptr_equal(out, &replica);
-  static tobj extra;
-  tobj_init(&extra, 5);
+  static tu_obj extra;
+  tu_obj_init(&extra, 5);
   assert_ok(roster_register(r, "prod", "pg_extra", &pg_type, &extra));
   assert_rc(roster_get_by_type(r, "prod", &pg_type, &out), ROSTER_EAMBIGUOUS);
   assert_ok(roster_register(r, "prod", "pg_main", &pg_type, &main2));
@@ -193,8 +179,8 @@ static void test_get_by_type_ambiguous_and_default(void **state) {
 
   /* Re-registered under another type it is not of this type at all. */
   assert_ok(roster_unregister(r, "prod", "pg_main"));
-  static tobj as_redis;
-  tobj_init(&as_redis, 6);
+  static tu_obj as_redis;
+  tu_obj_init(&as_redis, 6);
   assert_ok(roster_register(r, "prod", "pg_main", &redis_type, &as_redis));
   assert_rc(roster_get_by_type(r, "prod", &pg_type, &out), ROSTER_EAMBIGUOUS);
   d = roster_last_error();
@@ -202,14 +188,14 @@ static void test_get_by_type_ambiguous_and_default(void **state) {
   assert_non_null(strstr(d, "pg_extra"));
 
   roster_reclaim_wait();
-  assert_int_equal(destroyed(&main1), 1);
-  assert_int_equal(destroyed(&main2), 1);
-  assert_int_equal(destroyed(&replica), 0);
+  assert_int_equal(tu_obj_destroyed(&main1), 1);
+  assert_int_equal(tu_obj_destroyed(&main2), 1);
+  assert_int_equal(tu_obj_destroyed(&replica), 0);
   roster_free(r);
-  assert_int_equal(destroyed(&replica), 1);
-  assert_int_equal(destroyed(&cache), 1);
-  assert_int_equal(destroyed(&extra), 1);
-  assert_int_equal(destroyed(&as_redis), 1);
+  assert_int_equal(tu_obj_destroyed(&replica), 1);
+  assert_int_equal(tu_obj_destroyed(&cache), 1);
+  assert_int_equal(tu_obj_destroyed(&extra), 1);
+  assert_int_equal(tu_obj_destroyed(&as_redis), 1);
 }
 
 static void test_typed_macro(void **state) {
@@ -219,8 +205,8 @@ static void test_typed_macro(void **state) {
   atomic_store(&p2.destroyed, 0);
   p1.size = 10;
   p2.size = 20;
-  static tobj other;
-  tobj_init(&other, 1);
+  static tu_obj other;
+  tu_obj_init(&other, 1);
 
   roster *r = roster_new(NULL);
   assert_non_null(r);
@@ -274,7 +260,7 @@ static void test_typed_macro(void **state) {
   roster_free(r);
   assert_int_equal(atomic_load(&p1.destroyed), 1);
   assert_int_equal(atomic_load(&p2.destroyed), 1);
-  assert_int_equal(destroyed(&other), 1);
+  assert_int_equal(tu_obj_destroyed(&other), 1);
 }
 
 int main(void) {

@@ -25,119 +25,16 @@
  * The private server is stopped even if the test fails or crashes: a
  * guardian process, forked before anything else, waits for this process
  * to end (a pipe closing) and then runs stop-one and removes the
- * directory.
+ * directory (tu_private_open, tests/lib/private_server.c).
  */
 #include "testutil.h"
 
-#include <arpa/inet.h>
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <signal.h>
 #include <stdlib.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <roster/redis.h>
 
-#define SERVICES ROSTER_SOURCE_DIR "/scripts/services.sh"
-
-static struct {
-  char top[64]; /* removed by the guardian */
-  char dir[96]; /* the server's own, under top */
-  int port;
-  char url[512];
-  bool up;
-} S;
-
-/* free_port binds port 0 on loopback and reads the port back, skipping
- * the ranges the shared servers of make test and of other runs use. */
-static int free_port(void) {
-  for (int tries = 0; tries < 50; tries++) {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    if (fd < 0)
-      return -1;
-    struct sockaddr_in a = {.sin_family = AF_INET,
-                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof a;
-    int port = -1;
-    if (bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
-        getsockname(fd, (struct sockaddr *)&a, &len) == 0)
-      port = ntohs(a.sin_port);
-    close(fd);
-    if (port > 0 && (port < 47000 || port >= 50000))
-      return port;
-  }
-  return -1;
-}
-
-/* guard forks the guardian. The pipe's write end is close-on-exec and
- * stays only in this process, so the guardian's read returns when this
- * process ends, however it ends. Called first in main, single-threaded. */
-static int guard(void) {
-  int p[2];
-  if (pipe2(p, O_CLOEXEC) != 0)
-    return -1;
-  pid_t pid = fork();
-  if (pid < 0)
-    return -1;
-  if (pid == 0) {
-    setsid();
-    signal(SIGINT, SIG_IGN);
-    signal(SIGTERM, SIG_IGN);
-    for (int fd = 3; fd < 1024; fd++)
-      if (fd != p[0])
-        close(fd);
-    int null = open("/dev/null", O_RDWR);
-    dup2(null, 0);
-    dup2(null, 1);
-    dup2(null, 2);
-    char c;
-    while (read(p[0], &c, 1) != 0) {
-    }
-    char cmd[600];
-    /* twice: a start-one running when this process died may have
-     * launched its server since the first */
-    snprintf(cmd, sizeof cmd,
-             "'%s' stop-one '%s'; sleep 1; '%s' stop-one "
-             "'%s'; rm -rf '%s'",
-             SERVICES, S.dir, SERVICES, S.dir, S.top);
-    execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
-    _exit(127);
-  }
-  close(p[0]);
-  return 0;
-}
-
-static int server_start(void) {
-  char cmd[400];
-  snprintf(cmd, sizeof cmd, "'%s' start-one redis '%s' %d 2>&1", SERVICES,
-           S.dir, S.port);
-  FILE *f = popen(cmd, "r");
-  if (!f)
-    return -1;
-  char line[512], last[512] = "";
-  while (fgets(line, sizeof line, f)) {
-    line[strcspn(line, "\n")] = '\0';
-    if (*line)
-      snprintf(last, sizeof last, "%s", line);
-  }
-  if (pclose(f) != 0) {
-    print_error("services.sh start-one redis failed: %s\n", last);
-    return -1;
-  }
-  snprintf(S.url, sizeof S.url, "%s", last);
-  S.up = true;
-  return 0;
-}
-
-static int server_stop(void) {
-  char cmd[400];
-  snprintf(cmd, sizeof cmd, "'%s' stop-one '%s' >/dev/null 2>&1", SERVICES,
-           S.dir);
-  S.up = false;
-  return system(cmd);
-}
+/* The private Redis (tests/lib/private_server.c). */
+static tu_private_server S;
 
 /* ---- the restart ---------------------------------------------------- */
 
@@ -278,7 +175,7 @@ static void t_restart(void **state) {
   assert_ok(roster_pool_stats_get(roster_redis_pool(cli), &before));
 
   /* down */
-  assert_int_equal(server_stop(), 0);
+  assert_int_equal(tu_private_stop(&S), 0);
   int hrc = ROSTER_OK;
   tu_wait_until((hrc = roster_redis_health(cli)) != ROSTER_OK, LC_LONG_MS);
   assert_rc(hrc, ROSTER_ECONN);
@@ -300,7 +197,7 @@ static void t_restart(void **state) {
   assert_contains(roster_last_error(), "when the connection is back");
 
   /* up again, on the same directory and port */
-  assert_int_equal(server_start(), 0);
+  assert_int_equal(tu_private_start(&S), 0);
   tu_wait_until((hrc = roster_redis_health(cli)) == ROSTER_OK, LC_LONG_MS);
   assert_ok(hrc);
   /* the idle client's connection died with the old server; the first
@@ -504,18 +401,7 @@ int main(void) {
                      : ": skipping");
     return required ? 1 : 0;
   }
-  snprintf(S.top, sizeof S.top, "/tmp/roster-redis-restart-XXXXXX");
-  if (!mkdtemp(S.top)) {
-    perror("mkdtemp");
-    return 1;
-  }
-  snprintf(S.dir, sizeof S.dir, "%s/redis", S.top);
-  if (guard() != 0) {
-    perror("guardian");
-    return 1;
-  }
-  S.port = free_port();
-  if (S.port <= 0 || server_start() != 0) {
+  if (tu_private_open(&S, "redis", "roster-redis-restart") != 0) {
     fprintf(stderr, "test_redis_restart: cannot start a private Redis\n");
     return 1;
   }
@@ -525,10 +411,7 @@ int main(void) {
       cmocka_unit_test(t_acl),
   };
   int rc = cmocka_run_group_tests(tests, NULL, NULL);
-  server_stop();
-  char cmd[128];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", S.top);
-  if (system(cmd) != 0)
+  if (tu_private_close(&S) != 0)
     fprintf(stderr, "test_redis_restart: could not remove %s\n", S.top);
   return rc;
 }

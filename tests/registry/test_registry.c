@@ -16,28 +16,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* tobj: an instance that counts its own destroys. */
-typedef struct tobj {
-  atomic_int destroyed;
-  int id;
-} tobj;
-
-static void tobj_destroy(void *p) {
-  tobj *o = p;
-  atomic_fetch_add(&o->destroyed, 1);
-}
-
-static const roster_type alpha_type = {.name = "alpha_pool", .destroy = tobj_destroy};
-static const roster_type beta_type = {.name = "beta_client", .destroy = tobj_destroy};
+static const roster_type alpha_type = {.name = "alpha_pool",
+                                       .destroy = tu_obj_destroy};
+static const roster_type beta_type = {.name = "beta_client",
+                                      .destroy = tu_obj_destroy};
 static const roster_type plain_type = {.name = "plain_no_destroy"};
-static const roster_type nameless_type = {.name = NULL, .destroy = tobj_destroy};
-
-static void tobj_init(tobj *o, int id) {
-  atomic_store(&o->destroyed, 0);
-  o->id = id;
-}
-
-static int destroyed(tobj *o) { return atomic_load(&o->destroyed); }
+static const roster_type nameless_type = {.name = NULL,
+                                          .destroy = tu_obj_destroy};
 
 /* ---- listener log ---- */
 
@@ -125,10 +110,10 @@ static void test_new_defaults_and_options(void **state) {
   o = (roster_options){.name = "svc-registry", .initial_buckets = 3};
   r = roster_new(&o);
   assert_non_null(r);
-  static tobj objs[300];
+  static tu_obj objs[300];
   char name[32];
   for (int i = 0; i < 300; i++) {
-    tobj_init(&objs[i], i);
+    tu_obj_init(&objs[i], i);
     snprintf(name, sizeof name, "svc-%d", i);
     assert_ok(roster_register(r, NULL, name, &alpha_type, &objs[i]));
   }
@@ -140,7 +125,8 @@ static void test_new_defaults_and_options(void **state) {
     assert_ptr_equal(out, &objs[i]);
   }
   roster_free(r);
-  for (int i = 0; i < 300; i++) assert_int_equal(destroyed(&objs[i]), 1);
+  for (int i = 0; i < 300; i++)
+    assert_int_equal(tu_obj_destroyed(&objs[i]), 1);
 
   roster_free(NULL); /* no-op */
 }
@@ -166,9 +152,9 @@ static void test_new_bad_keys(void **state) {
 
 static void test_register_get_has_unregister(void **state) {
   (void)state;
-  static tobj a, b;
-  tobj_init(&a, 1);
-  tobj_init(&b, 2);
+  static tu_obj a, b;
+  tu_obj_init(&a, 1);
+  tu_obj_init(&b, 2);
   roster *r = roster_new(NULL);
   assert_non_null(r);
 
@@ -201,12 +187,12 @@ static void test_register_get_has_unregister(void **state) {
   assert_rc(roster_unregister(r, NULL, "db"), ROSTER_ENOENT);
 
   roster_reclaim_wait();
-  assert_int_equal(destroyed(&a), 1);
-  assert_int_equal(destroyed(&b), 0);
+  assert_int_equal(tu_obj_destroyed(&a), 1);
+  assert_int_equal(tu_obj_destroyed(&b), 0);
 
   /* The name can be registered again afterwards. */
-  static tobj a2;
-  tobj_init(&a2, 3);
+  static tu_obj a2;
+  tu_obj_init(&a2, 3);
   assert_ok(roster_register(r, NULL, "db", &alpha_type, &a2));
   assert_ok(roster_get(r, NULL, "db", &alpha_type, &out));
   assert_ptr_equal(out, &a2);
@@ -220,23 +206,23 @@ static void test_register_get_has_unregister(void **state) {
 
   /* Any byte but NUL is allowed in a name. */
   const char odd[] = "\x01 odd/name:*?[]\\\xff";
-  static tobj c;
-  tobj_init(&c, 4);
+  static tu_obj c;
+  tu_obj_init(&c, 4);
   assert_ok(roster_register(r, "ns with spaces/\xfe", odd, &alpha_type, &c));
   assert_ok(roster_get(r, "ns with spaces/\xfe", odd, &alpha_type, &out));
   assert_ptr_equal(out, &c);
 
   roster_free(r);
-  assert_int_equal(destroyed(&a), 1);
-  assert_int_equal(destroyed(&a2), 1);
-  assert_int_equal(destroyed(&b), 1);
-  assert_int_equal(destroyed(&c), 1);
+  assert_int_equal(tu_obj_destroyed(&a), 1);
+  assert_int_equal(tu_obj_destroyed(&a2), 1);
+  assert_int_equal(tu_obj_destroyed(&b), 1);
+  assert_int_equal(tu_obj_destroyed(&c), 1);
 }
 
 static void test_acquire_holds_instance(void **state) {
   (void)state;
-  static tobj a;
-  tobj_init(&a, 1);
+  static tu_obj a;
+  tu_obj_init(&a, 1);
   roster *r = roster_new(NULL);
   assert_non_null(r);
   assert_ok(roster_register(r, NULL, "held", &alpha_type, &a));
@@ -247,10 +233,10 @@ static void test_acquire_holds_instance(void **state) {
   assert_non_null(ref);
   assert_ok(roster_unregister(r, NULL, "held"));
   roster_reclaim_wait();
-  assert_int_equal(destroyed(&a), 0); /* still referenced */
+  assert_int_equal(tu_obj_destroyed(&a), 0); /* still referenced */
   roster_release(ref);
   roster_reclaim_wait();
-  assert_int_equal(destroyed(&a), 1);
+  assert_int_equal(tu_obj_destroyed(&a), 1);
   roster_release(NULL); /* no-op */
 
   /* Errors leave *ref and *out NULL. */
@@ -260,13 +246,13 @@ static void test_acquire_holds_instance(void **state) {
   assert_null(ref);
   assert_null(out);
   roster_free(r);
-  assert_int_equal(destroyed(&a), 1);
+  assert_int_equal(tu_obj_destroyed(&a), 1);
 }
 
 /* Every call that takes a key must refuse this key with EINVAL and change
  * nothing: "keep" stays registered, cand is never touched. */
 static void check_bad_key(roster *r, const char *ns, const char *name,
-                          tobj *keep, tobj *cand) {
+                          tu_obj *keep, tu_obj *cand) {
   void *out = &out;
   size_t n = 99;
   void *arr[2] = {NULL, NULL};
@@ -299,16 +285,16 @@ static void check_bad_key(roster *r, const char *ns, const char *name,
   assert_ok(roster_get(r, NULL, "keep", &alpha_type, &out));
   assert_ptr_equal(out, keep);
   roster_reclaim_wait();
-  assert_int_equal(destroyed(keep), 0);
-  assert_int_equal(destroyed(cand), 0);
+  assert_int_equal(tu_obj_destroyed(keep), 0);
+  assert_int_equal(tu_obj_destroyed(cand), 0);
 }
 
 static void test_name_validation(void **state) {
   (void)state;
   make_names();
-  static tobj keep, cand;
-  tobj_init(&keep, 1);
-  tobj_init(&cand, 2);
+  static tu_obj keep, cand;
+  tu_obj_init(&keep, 1);
+  tu_obj_init(&cand, 2);
   roster *r = roster_new(NULL);
   assert_non_null(r);
   assert_ok(roster_register(r, NULL, "keep", &alpha_type, &keep));
@@ -332,9 +318,9 @@ static void test_name_validation(void **state) {
   assert_int_equal(roster_count(r, NULL), 1);
 
   /* 255 bytes is fine, as name and as namespace. */
-  static tobj x, y;
-  tobj_init(&x, 3);
-  tobj_init(&y, 4);
+  static tu_obj x, y;
+  tu_obj_init(&x, 3);
+  tu_obj_init(&y, 4);
   assert_ok(roster_register(r, NULL, name255, &alpha_type, &x));
   assert_ok(roster_register(r, name255, name255, &alpha_type, &y));
   assert_true(roster_has(r, NULL, name255));
@@ -353,18 +339,18 @@ static void test_name_validation(void **state) {
   assert_ok(roster_unregister(r, name255, name255));
   assert_ok(roster_unregister(r, NULL, name255));
   roster_reclaim_wait();
-  assert_int_equal(destroyed(&x), 1);
-  assert_int_equal(destroyed(&y), 1);
+  assert_int_equal(tu_obj_destroyed(&x), 1);
+  assert_int_equal(tu_obj_destroyed(&y), 1);
 
   roster_free(r);
-  assert_int_equal(destroyed(&keep), 1);
-  assert_int_equal(destroyed(&cand), 0);
+  assert_int_equal(tu_obj_destroyed(&keep), 1);
+  assert_int_equal(tu_obj_destroyed(&cand), 0);
 }
 
 static void test_null_registry(void **state) {
   (void)state;
-  static tobj a;
-  tobj_init(&a, 1);
+  static tu_obj a;
+  tu_obj_init(&a, 1);
   void *out = &out;
   size_t n = 99;
   roster_ref *ref = (roster_ref *)&ref;
@@ -391,14 +377,14 @@ static void test_null_registry(void **state) {
   assert_rc(roster_ns_drop(NULL, NULL, NULL), ROSTER_EINVAL);
   assert_false(roster_has(NULL, NULL, "x"));
   roster_reclaim_wait();
-  assert_int_equal(destroyed(&a), 0);
+  assert_int_equal(tu_obj_destroyed(&a), 0);
 }
 
 static void test_bad_type(void **state) {
   (void)state;
-  static tobj keep, cand;
-  tobj_init(&keep, 1);
-  tobj_init(&cand, 2);
+  static tu_obj keep, cand;
+  tu_obj_init(&keep, 1);
+  tu_obj_init(&cand, 2);
   roster *r = roster_new(NULL);
   assert_non_null(r);
   assert_ok(roster_register(r, NULL, "keep", &alpha_type, &keep));
@@ -421,18 +407,18 @@ static void test_bad_type(void **state) {
   assert_ok(roster_get(r, NULL, "keep", &alpha_type, &out));
   assert_ptr_equal(out, &keep);
   roster_reclaim_wait();
-  assert_int_equal(destroyed(&keep), 0);
-  assert_int_equal(destroyed(&cand), 0);
+  assert_int_equal(tu_obj_destroyed(&keep), 0);
+  assert_int_equal(tu_obj_destroyed(&cand), 0);
   roster_free(r);
-  assert_int_equal(destroyed(&keep), 1);
-  assert_int_equal(destroyed(&cand), 0);
+  assert_int_equal(tu_obj_destroyed(&keep), 1);
+  assert_int_equal(tu_obj_destroyed(&cand), 0);
 }
 
 static void test_eexist_names_existing_type(void **state) {
   (void)state;
-  static tobj first, second;
-  tobj_init(&first, 1);
-  tobj_init(&second, 2);
+  static tu_obj first, second;
+  tu_obj_init(&first, 1);
+  tu_obj_init(&second, 2);
   roster *r = roster_new(NULL);
   assert_non_null(r);
   assert_ok(roster_register(r, "prod", "db", &alpha_type, &first));
@@ -452,11 +438,11 @@ static void test_eexist_names_existing_type(void **state) {
   assert_ok(roster_get(r, "prod", "db", &alpha_type, &out));
   assert_ptr_equal(out, &first);
   roster_reclaim_wait();
-  assert_int_equal(destroyed(&first), 0);
-  assert_int_equal(destroyed(&second), 0);
+  assert_int_equal(tu_obj_destroyed(&first), 0);
+  assert_int_equal(tu_obj_destroyed(&second), 0);
   roster_free(r);
-  assert_int_equal(destroyed(&first), 1);
-  assert_int_equal(destroyed(&second), 0);
+  assert_int_equal(tu_obj_destroyed(&first), 1);
+  assert_int_equal(tu_obj_destroyed(&second), 0);
 }
 
 static void test_enoent_detail(void **state) {
@@ -498,8 +484,9 @@ static void test_enoent_detail(void **state) {
 
 static void test_unregister_destroys_once(void **state) {
   (void)state;
-  static tobj o[3];
-  for (int i = 0; i < 3; i++) tobj_init(&o[i], i);
+  static tu_obj o[3];
+  for (int i = 0; i < 3; i++)
+    tu_obj_init(&o[i], i);
   tu_reset_destroyed();
   roster *r = roster_new(NULL);
   assert_non_null(r);
@@ -511,31 +498,32 @@ static void test_unregister_destroys_once(void **state) {
   assert_ok(roster_unregister(r, NULL, "a"));
   assert_ok(roster_unregister(r, NULL, "counted"));
   roster_reclaim_wait();
-  assert_int_equal(destroyed(&o[0]), 1);
-  assert_int_equal(destroyed(&o[1]), 0);
-  assert_int_equal(destroyed(&o[2]), 0);
+  assert_int_equal(tu_obj_destroyed(&o[0]), 1);
+  assert_int_equal(tu_obj_destroyed(&o[1]), 0);
+  assert_int_equal(tu_obj_destroyed(&o[2]), 0);
   assert_int_equal(tu_destroyed(), 1);
 
   /* Nothing is destroyed twice. */
   assert_rc(roster_unregister(r, NULL, "a"), ROSTER_ENOENT);
   roster_reclaim_wait();
   roster_reclaim_wait();
-  assert_int_equal(destroyed(&o[0]), 1);
+  assert_int_equal(tu_obj_destroyed(&o[0]), 1);
   assert_int_equal(tu_destroyed(), 1);
 
   /* roster_free destroys the rest, once each. */
   roster_free(r);
-  assert_int_equal(destroyed(&o[0]), 1);
-  assert_int_equal(destroyed(&o[1]), 1);
-  assert_int_equal(destroyed(&o[2]), 1);
+  assert_int_equal(tu_obj_destroyed(&o[0]), 1);
+  assert_int_equal(tu_obj_destroyed(&o[1]), 1);
+  assert_int_equal(tu_obj_destroyed(&o[2]), 1);
   roster_reclaim_wait();
   assert_int_equal(tu_destroyed(), 1);
 }
 
 static void test_free_destroys_remaining(void **state) {
   (void)state;
-  static tobj o[5];
-  for (int i = 0; i < 5; i++) tobj_init(&o[i], i);
+  static tu_obj o[5];
+  for (int i = 0; i < 5; i++)
+    tu_obj_init(&o[i], i);
   roster *r = roster_new(NULL);
   assert_non_null(r);
   static evlog log;
@@ -549,18 +537,20 @@ static void test_free_destroys_remaining(void **state) {
   size_t before = evlog_count(&log);
   assert_int_equal(before, 5);
   roster_free(r); /* waits for every destroy; listeners are not told */
-  for (int i = 0; i < 5; i++) assert_int_equal(destroyed(&o[i]), 1);
+  for (int i = 0; i < 5; i++)
+    assert_int_equal(tu_obj_destroyed(&o[i]), 1);
   assert_int_equal(evlog_count(&log), before);
   roster_reclaim_wait();
-  for (int i = 0; i < 5; i++) assert_int_equal(destroyed(&o[i]), 1);
+  for (int i = 0; i < 5; i++)
+    assert_int_equal(tu_obj_destroyed(&o[i]), 1);
 }
 
 static void test_replace(void **state) {
   (void)state;
-  static tobj a, b, c;
-  tobj_init(&a, 1);
-  tobj_init(&b, 2);
-  tobj_init(&c, 3);
+  static tu_obj a, b, c;
+  tu_obj_init(&a, 1);
+  tu_obj_init(&b, 2);
+  tu_obj_init(&c, 3);
   roster *r = roster_new(NULL);
   assert_non_null(r);
   static evlog log;
@@ -595,8 +585,8 @@ static void test_replace(void **state) {
   assert_ptr_equal(log.ev[2].type, &alpha_type);
 
   roster_reclaim_wait();
-  assert_int_equal(destroyed(&a), 1);
-  assert_int_equal(destroyed(&b), 0);
+  assert_int_equal(tu_obj_destroyed(&a), 1);
+  assert_int_equal(tu_obj_destroyed(&b), 0);
 
   /* A failed replace keeps the current entry. */
   assert_rc(roster_replace(r, NULL, "svc", NULL, &c), ROSTER_EINVAL);
@@ -611,19 +601,20 @@ static void test_replace(void **state) {
   assert_int_equal(log.ev[3].reason, ROSTER_REASON_CALL);
   assert_ptr_equal(log.ev[3].instance, &b);
   roster_reclaim_wait();
-  assert_int_equal(destroyed(&b), 1);
+  assert_int_equal(tu_obj_destroyed(&b), 1);
 
   assert_ok(roster_unlisten(r, id));
   roster_free(r);
-  assert_int_equal(destroyed(&a), 1);
-  assert_int_equal(destroyed(&b), 1);
-  assert_int_equal(destroyed(&c), 0);
+  assert_int_equal(tu_obj_destroyed(&a), 1);
+  assert_int_equal(tu_obj_destroyed(&b), 1);
+  assert_int_equal(tu_obj_destroyed(&c), 0);
 }
 
 static void test_list_entries(void **state) {
   (void)state;
-  static tobj o[4];
-  for (int i = 0; i < 4; i++) tobj_init(&o[i], i);
+  static tu_obj o[4];
+  for (int i = 0; i < 4; i++)
+    tu_obj_init(&o[i], i);
   roster *r = roster_new(NULL);
   assert_non_null(r);
   assert_ok(roster_register(r, NULL, "b", &alpha_type, &o[0]));
@@ -680,8 +671,9 @@ static void test_list_entries(void **state) {
 
 static void test_clear(void **state) {
   (void)state;
-  static tobj o[5];
-  for (int i = 0; i < 5; i++) tobj_init(&o[i], i);
+  static tu_obj o[5];
+  for (int i = 0; i < 5; i++)
+    tu_obj_init(&o[i], i);
   roster *r = roster_new(NULL);
   assert_non_null(r);
   assert_ok(roster_register(r, NULL, "a", &alpha_type, &o[0]));
@@ -706,7 +698,8 @@ static void test_clear(void **state) {
     assert_int_equal(log.ev[i].reason, ROSTER_REASON_CLEAR);
   }
   roster_reclaim_wait();
-  for (int i = 0; i < 5; i++) assert_int_equal(destroyed(&o[i]), 1);
+  for (int i = 0; i < 5; i++)
+    assert_int_equal(tu_obj_destroyed(&o[i]), 1);
 
   removed = 99;
   assert_ok(roster_clear(r, &removed));
@@ -714,13 +707,14 @@ static void test_clear(void **state) {
   assert_ok(roster_clear(r, NULL));
 
   /* Still usable afterwards. */
-  static tobj again;
-  tobj_init(&again, 9);
+  static tu_obj again;
+  tu_obj_init(&again, 9);
   assert_ok(roster_register(r, NULL, "a", &alpha_type, &again));
   assert_int_equal(roster_count(r, NULL), 1);
   roster_free(r);
-  for (int i = 0; i < 5; i++) assert_int_equal(destroyed(&o[i]), 1);
-  assert_int_equal(destroyed(&again), 1);
+  for (int i = 0; i < 5; i++)
+    assert_int_equal(tu_obj_destroyed(&o[i]), 1);
+  assert_int_equal(tu_obj_destroyed(&again), 1);
 }
 
 /* ---- roster_global from several threads ---- */
@@ -735,7 +729,7 @@ typedef struct gthr {
   int reg_rc;
   int get_rc;
   void *got;
-  tobj *obj;
+  tu_obj *obj;
 } gthr;
 
 static void *global_thread(void *arg) {
@@ -752,13 +746,13 @@ static void *global_thread(void *arg) {
 
 static void test_global(void **state) {
   (void)state;
-  static tobj objs[GTHREADS];
+  static tu_obj objs[GTHREADS];
   pthread_barrier_t start;
   assert_int_equal(pthread_barrier_init(&start, NULL, GTHREADS), 0);
   pthread_t th[GTHREADS];
   gthr g[GTHREADS];
   for (int i = 0; i < GTHREADS; i++) {
-    tobj_init(&objs[i], i);
+    tu_obj_init(&objs[i], i);
     g[i] = (gthr){.idx = i, .start = &start, .obj = &objs[i]};
     assert_int_equal(pthread_create(&th[i], NULL, global_thread, &g[i]), 0);
   }
@@ -787,7 +781,8 @@ static void test_global(void **state) {
     assert_ok(roster_unregister(mine, "test_registry.global", name));
   }
   roster_reclaim_wait();
-  for (int i = 0; i < GTHREADS; i++) assert_int_equal(destroyed(&objs[i]), 1);
+  for (int i = 0; i < GTHREADS; i++)
+    assert_int_equal(tu_obj_destroyed(&objs[i]), 1);
   assert_int_equal(roster_count(mine, "test_registry.global"), 0);
 }
 

@@ -1,7 +1,7 @@
 # config_cli.cmake: runs `roster config dump` and `roster config check` on
-# the files in tests/data/config and checks their exit codes and output.
+# the files in tests/config/data and checks their exit codes and output.
 #
-#   cmake -DROSTER=path/to/roster -DDATA=tests/data/config -P config_cli.cmake
+#   cmake -DROSTER=path/to/roster -DDATA=tests/config/data -P config_cli.cmake
 #
 # Each case runs the tool in DATA (so provenance shows short paths), then
 # checks the exit code and that stdout/stderr hold (or lack) some strings.

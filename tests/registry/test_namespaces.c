@@ -14,24 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct tobj {
-  atomic_int destroyed;
-  int id;
-} tobj;
-
-static void tobj_destroy(void *p) {
-  tobj *o = p;
-  atomic_fetch_add(&o->destroyed, 1);
-}
-
-static void tobj_init(tobj *o, int id) {
-  atomic_store(&o->destroyed, 0);
-  o->id = id;
-}
-
-static int destroyed(tobj *o) { return atomic_load(&o->destroyed); }
-
-static const roster_type obj_type = {.name = "ns_obj", .destroy = tobj_destroy};
+static const roster_type obj_type = {.name = "ns_obj",
+                                     .destroy = tu_obj_destroy};
 
 typedef struct evrec {
   int kind;
@@ -80,9 +64,9 @@ static void log_listener(roster *r, const roster_event *ev, void *arg) {
 
 static void test_null_is_default(void **state) {
   (void)state;
-  static tobj a, b;
-  tobj_init(&a, 1);
-  tobj_init(&b, 2);
+  static tu_obj a, b;
+  tu_obj_init(&a, 1);
+  tu_obj_init(&b, 2);
   roster *r = roster_new(NULL);
   assert_non_null(r);
   assert_ok(roster_register(r, NULL, "svc", &obj_type, &a));
@@ -110,15 +94,15 @@ static void test_null_is_default(void **state) {
   assert_ok(roster_unregister(r, "default", "svc"));
   assert_false(roster_has(r, NULL, "svc"));
   roster_free(r);
-  assert_int_equal(destroyed(&a), 1);
-  assert_int_equal(destroyed(&b), 1);
+  assert_int_equal(tu_obj_destroyed(&a), 1);
+  assert_int_equal(tu_obj_destroyed(&b), 1);
 }
 
 static void test_same_name_two_namespaces(void **state) {
   (void)state;
-  static tobj prod, test;
-  tobj_init(&prod, 1);
-  tobj_init(&test, 2);
+  static tu_obj prod, test;
+  tu_obj_init(&prod, 1);
+  tu_obj_init(&test, 2);
   roster *r = roster_new(NULL);
   assert_non_null(r);
   assert_ok(roster_register(r, "production", "db", &obj_type, &prod));
@@ -143,12 +127,12 @@ static void test_same_name_two_namespaces(void **state) {
   assert_false(roster_has(r, "test", "db"));
   assert_true(roster_has(r, "production", "db"));
   roster_reclaim_wait();
-  assert_int_equal(destroyed(&test), 1);
-  assert_int_equal(destroyed(&prod), 0);
+  assert_int_equal(tu_obj_destroyed(&test), 1);
+  assert_int_equal(tu_obj_destroyed(&prod), 0);
   assert_ok(roster_get(r, "production", "db", &obj_type, &out));
   assert_ptr_equal(out, &prod);
   roster_free(r);
-  assert_int_equal(destroyed(&prod), 1);
+  assert_int_equal(tu_obj_destroyed(&prod), 1);
 }
 
 static void test_count(void **state) {
@@ -228,10 +212,12 @@ static void test_ns_list(void **state) {
 
 static void test_ns_drop(void **state) {
   (void)state;
-  static tobj p[3], t[2], d[1];
-  for (int i = 0; i < 3; i++) tobj_init(&p[i], i);
-  for (int i = 0; i < 2; i++) tobj_init(&t[i], 10 + i);
-  tobj_init(&d[0], 20);
+  static tu_obj p[3], t[2], d[1];
+  for (int i = 0; i < 3; i++)
+    tu_obj_init(&p[i], i);
+  for (int i = 0; i < 2; i++)
+    tu_obj_init(&t[i], 10 + i);
+  tu_obj_init(&d[0], 20);
   roster *r = roster_new(NULL);
   assert_non_null(r);
   assert_ok(roster_register(r, "prod", "a", &obj_type, &p[0]));
@@ -284,9 +270,11 @@ static void test_ns_drop(void **state) {
   assert_ptr_equal(out, &d[0]);
 
   roster_reclaim_wait();
-  for (int k = 0; k < 3; k++) assert_int_equal(destroyed(&p[k]), 1);
-  for (int k = 0; k < 2; k++) assert_int_equal(destroyed(&t[k]), 0);
-  assert_int_equal(destroyed(&d[0]), 0);
+  for (int k = 0; k < 3; k++)
+    assert_int_equal(tu_obj_destroyed(&p[k]), 1);
+  for (int k = 0; k < 2; k++)
+    assert_int_equal(tu_obj_destroyed(&t[k]), 0);
+  assert_int_equal(tu_obj_destroyed(&d[0]), 0);
 
   /* An unknown or already-empty namespace: OK, removed 0, no events. */
   removed = 99;
@@ -299,8 +287,8 @@ static void test_ns_drop(void **state) {
   assert_int_equal(evlog_count(&log), 3);
 
   /* The listener mask excludes registers. */
-  static tobj again;
-  tobj_init(&again, 30);
+  static tu_obj again;
+  tu_obj_init(&again, 30);
   assert_ok(roster_register(r, "prod", "a", &obj_type, &again));
   assert_int_equal(evlog_count(&log), 3);
   assert_int_equal(roster_count(r, "prod"), 1);
@@ -313,16 +301,18 @@ static void test_ns_drop(void **state) {
   assert_string_equal(log.ev[3].ns, "default");
   assert_ptr_equal(log.ev[3].instance, &d[0]);
   roster_reclaim_wait();
-  assert_int_equal(destroyed(&d[0]), 1);
+  assert_int_equal(tu_obj_destroyed(&d[0]), 1);
 
   /* Bad namespace names are refused. */
   assert_rc(roster_ns_drop(r, "", &removed), ROSTER_EINVAL);
 
   assert_ok(roster_unlisten(r, id));
   roster_free(r);
-  for (int k = 0; k < 3; k++) assert_int_equal(destroyed(&p[k]), 1);
-  for (int k = 0; k < 2; k++) assert_int_equal(destroyed(&t[k]), 1);
-  assert_int_equal(destroyed(&again), 1);
+  for (int k = 0; k < 3; k++)
+    assert_int_equal(tu_obj_destroyed(&p[k]), 1);
+  for (int k = 0; k < 2; k++)
+    assert_int_equal(tu_obj_destroyed(&t[k]), 1);
+  assert_int_equal(tu_obj_destroyed(&again), 1);
 }
 
 int main(void) {

@@ -1,6 +1,6 @@
 /*
  * config_testutil.h: helpers for the tests of the config service
- * (tests/unit/test_config_*.c): a private temporary directory for the
+ * (tests/config/test_config_*.c): a private temporary directory for the
  * files a test writes (removed at exit), dumps for comparing trees, and
  * assertions on parse results and error positions. Header-only so that
  * each test program carries its own copy; include after testutil.h.

@@ -25,6 +25,18 @@ uint64_t tu_now_ns(void) {
   return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+void tu_obj_init(tu_obj *o, int id) {
+  atomic_store(&o->destroyed, 0);
+  o->id = id;
+}
+
+void tu_obj_destroy(void *p) {
+  tu_obj *o = p;
+  atomic_fetch_add(&o->destroyed, 1);
+}
+
+int tu_obj_destroyed(tu_obj *o) { return atomic_load(&o->destroyed); }
+
 int tu_wait_destroyed(int n) {
   uint64_t end = tu_now_ns() + 10ull * 1000000000u;
   while (atomic_load(&destroyed) < n && tu_now_ns() < end) {

@@ -14,24 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct tobj {
-  atomic_int destroyed;
-  int id;
-} tobj;
-
-static void tobj_destroy(void *p) {
-  tobj *o = p;
-  atomic_fetch_add(&o->destroyed, 1);
-}
-
-static void tobj_init(tobj *o, int id) {
-  atomic_store(&o->destroyed, 0);
-  o->id = id;
-}
-
-static int destroyed(tobj *o) { return atomic_load(&o->destroyed); }
-
-static const roster_type member_type = {.name = "room_member", .destroy = tobj_destroy};
+static const roster_type member_type = {.name = "room_member",
+                                        .destroy = tu_obj_destroy};
 
 static roster *new_dup(void) {
   roster_options o = {.keys = ROSTER_KEYS_DUPLICATE};
@@ -62,9 +46,10 @@ static void test_keys_mode(void **state) {
 
 static void test_many_entries_per_key(void **state) {
   (void)state;
-  static tobj m[3], solo;
-  for (int i = 0; i < 3; i++) tobj_init(&m[i], i);
-  tobj_init(&solo, 9);
+  static tu_obj m[3], solo;
+  for (int i = 0; i < 3; i++)
+    tu_obj_init(&m[i], i);
+  tu_obj_init(&solo, 9);
   roster *r = new_dup();
   assert_non_null(r);
   for (int i = 0; i < 3; i++)
@@ -119,9 +104,9 @@ static void test_many_entries_per_key(void **state) {
   assert_ptr_equal(out, &solo);
 
   /* Two entries exactly: still ambiguous. */
-  static tobj two[2];
-  tobj_init(&two[0], 20);
-  tobj_init(&two[1], 21);
+  static tu_obj two[2];
+  tu_obj_init(&two[0], 20);
+  tu_obj_init(&two[1], 21);
   assert_ok(roster_register(r, "ns2", "pair", &member_type, &two[0]));
   assert_ok(roster_get(r, "ns2", "pair", &member_type, &out));
   assert_ptr_equal(out, &two[0]);
@@ -146,14 +131,16 @@ static void test_many_entries_per_key(void **state) {
   assert_rc(roster_unregister(r, NULL, "room"), ROSTER_ENOENT);
   assert_int_equal(roster_count(r, NULL), 1);
   roster_reclaim_wait();
-  for (int i = 0; i < 3; i++) assert_int_equal(destroyed(&m[i]), 1);
-  assert_int_equal(destroyed(&solo), 0);
+  for (int i = 0; i < 3; i++)
+    assert_int_equal(tu_obj_destroyed(&m[i]), 1);
+  assert_int_equal(tu_obj_destroyed(&solo), 0);
 
   roster_free(r);
-  assert_int_equal(destroyed(&solo), 1);
-  assert_int_equal(destroyed(&two[0]), 1);
-  assert_int_equal(destroyed(&two[1]), 1);
-  for (int i = 0; i < 3; i++) assert_int_equal(destroyed(&m[i]), 1);
+  assert_int_equal(tu_obj_destroyed(&solo), 1);
+  assert_int_equal(tu_obj_destroyed(&two[0]), 1);
+  assert_int_equal(tu_obj_destroyed(&two[1]), 1);
+  for (int i = 0; i < 3; i++)
+    assert_int_equal(tu_obj_destroyed(&m[i]), 1);
 }
 
 /* ---- dispatch ---- */
@@ -176,10 +163,11 @@ static int record_visit(const roster_info *info, void *arg) {
 
 static void test_dispatch(void **state) {
   (void)state;
-  static tobj sub[4], other, other2;
-  for (int i = 0; i < 4; i++) tobj_init(&sub[i], i);
-  tobj_init(&other, 9);
-  tobj_init(&other2, 11);
+  static tu_obj sub[4], other, other2;
+  for (int i = 0; i < 4; i++)
+    tu_obj_init(&sub[i], i);
+  tu_obj_init(&other, 9);
+  tu_obj_init(&other2, 11);
   roster *r = new_dup();
   assert_non_null(r);
   for (int i = 0; i < 4; i++)
@@ -214,8 +202,8 @@ static void test_dispatch(void **state) {
   /* After one leaves, the rest are still reached. */
   roster_owner *o = roster_owner_new();
   assert_non_null(o);
-  static tobj late;
-  tobj_init(&late, 10);
+  static tu_obj late;
+  tu_obj_init(&late, 10);
   roster_entry_opts eo = {.owner = o};
   assert_ok(roster_register_ex(r, "chat", "topic", &member_type, &late, &eo));
   memset(&s, 0, sizeof s);
@@ -236,30 +224,31 @@ static void test_dispatch(void **state) {
   /* Unique registry: dispatch reaches the one entry. */
   roster *u = roster_new(NULL);
   assert_non_null(u);
-  static tobj single;
-  tobj_init(&single, 12);
+  static tu_obj single;
+  tu_obj_init(&single, 12);
   assert_ok(roster_register(u, NULL, "topic", &member_type, &single));
   memset(&s, 0, sizeof s);
   assert_ok(roster_dispatch(u, NULL, "topic", record_visit, &s, &called));
   assert_int_equal(called, 1);
   assert_ptr_equal(s.inst[0], &single);
   roster_free(u);
-  assert_int_equal(destroyed(&single), 1);
+  assert_int_equal(tu_obj_destroyed(&single), 1);
 
   roster_free(r);
-  for (int i = 0; i < 4; i++) assert_int_equal(destroyed(&sub[i]), 1);
-  assert_int_equal(destroyed(&late), 1);
-  assert_int_equal(destroyed(&other), 1);
-  assert_int_equal(destroyed(&other2), 1);
+  for (int i = 0; i < 4; i++)
+    assert_int_equal(tu_obj_destroyed(&sub[i]), 1);
+  assert_int_equal(tu_obj_destroyed(&late), 1);
+  assert_int_equal(tu_obj_destroyed(&other), 1);
+  assert_int_equal(tu_obj_destroyed(&other2), 1);
 }
 
 static void test_unregister_owned(void **state) {
   (void)state;
-  static tobj a1, a2, b1, c1;
-  tobj_init(&a1, 1);
-  tobj_init(&a2, 2);
-  tobj_init(&b1, 3);
-  tobj_init(&c1, 4);
+  static tu_obj a1, a2, b1, c1;
+  tu_obj_init(&a1, 1);
+  tu_obj_init(&a2, 2);
+  tu_obj_init(&b1, 3);
+  tu_obj_init(&c1, 4);
   roster *r = new_dup();
   assert_non_null(r);
   roster_owner *oa = roster_owner_new();
@@ -300,10 +289,10 @@ static void test_unregister_owned(void **state) {
   assert_int_equal(occurrences(arr, 2, &b1), 1);
   assert_int_equal(occurrences(arr, 2, &c1), 1);
   roster_reclaim_wait();
-  assert_int_equal(destroyed(&a1), 1);
-  assert_int_equal(destroyed(&a2), 1);
-  assert_int_equal(destroyed(&b1), 0);
-  assert_int_equal(destroyed(&c1), 0);
+  assert_int_equal(tu_obj_destroyed(&a1), 1);
+  assert_int_equal(tu_obj_destroyed(&a2), 1);
+  assert_int_equal(tu_obj_destroyed(&b1), 0);
+  assert_int_equal(tu_obj_destroyed(&c1), 0);
 
   /* Nothing left for oa, none ever for oc, none of ob's under another key. */
   roster_error_clear();
@@ -324,30 +313,31 @@ static void test_unregister_owned(void **state) {
   assert_ptr_equal(out, &c1);
 
   /* roster_owner_free releases what the owner still holds. */
-  static tobj a3;
-  tobj_init(&a3, 5);
+  static tu_obj a3;
+  tu_obj_init(&a3, 5);
   assert_ok(roster_register_ex(r, NULL, "hall", &member_type, &a3, &ea));
   roster_owner_free(oa);
   assert_false(roster_has(r, NULL, "hall"));
   roster_reclaim_wait();
-  assert_int_equal(destroyed(&a3), 1);
+  assert_int_equal(tu_obj_destroyed(&a3), 1);
   roster_owner_free(ob);
   roster_owner_free(oc);
   roster_owner_free(NULL); /* no-op */
 
   roster_free(r);
-  assert_int_equal(destroyed(&a1), 1);
-  assert_int_equal(destroyed(&a2), 1);
-  assert_int_equal(destroyed(&b1), 1);
-  assert_int_equal(destroyed(&c1), 1);
-  assert_int_equal(destroyed(&a3), 1);
+  assert_int_equal(tu_obj_destroyed(&a1), 1);
+  assert_int_equal(tu_obj_destroyed(&a2), 1);
+  assert_int_equal(tu_obj_destroyed(&b1), 1);
+  assert_int_equal(tu_obj_destroyed(&c1), 1);
+  assert_int_equal(tu_obj_destroyed(&a3), 1);
 }
 
 static void test_replace_duplicate(void **state) {
   (void)state;
-  static tobj old[3], fresh;
-  for (int i = 0; i < 3; i++) tobj_init(&old[i], i);
-  tobj_init(&fresh, 9);
+  static tu_obj old[3], fresh;
+  for (int i = 0; i < 3; i++)
+    tu_obj_init(&old[i], i);
+  tu_obj_init(&fresh, 9);
   roster *r = new_dup();
   assert_non_null(r);
   for (int i = 0; i < 3; i++)
@@ -359,17 +349,18 @@ static void test_replace_duplicate(void **state) {
   assert_int_equal(n, 1);
   assert_ptr_equal(arr[0], &fresh);
   roster_reclaim_wait();
-  for (int i = 0; i < 3; i++) assert_int_equal(destroyed(&old[i]), 1);
-  assert_int_equal(destroyed(&fresh), 0);
+  for (int i = 0; i < 3; i++)
+    assert_int_equal(tu_obj_destroyed(&old[i]), 1);
+  assert_int_equal(tu_obj_destroyed(&fresh), 0);
   roster_free(r);
-  assert_int_equal(destroyed(&fresh), 1);
+  assert_int_equal(tu_obj_destroyed(&fresh), 1);
 }
 
 static void test_unique_second_register(void **state) {
   (void)state;
-  static tobj first, second;
-  tobj_init(&first, 1);
-  tobj_init(&second, 2);
+  static tu_obj first, second;
+  tu_obj_init(&first, 1);
+  tu_obj_init(&second, 2);
   roster *r = roster_new(NULL);
   assert_non_null(r);
   assert_ok(roster_register(r, NULL, "room", &member_type, &first));
@@ -393,13 +384,13 @@ static void test_unique_second_register(void **state) {
   assert_rc(roster_unregister_owned(r, NULL, "room", o), ROSTER_ENOENT);
   assert_true(roster_has(r, NULL, "room"));
   roster_reclaim_wait();
-  assert_int_equal(destroyed(&first), 0);
-  assert_int_equal(destroyed(&second), 0);
+  assert_int_equal(tu_obj_destroyed(&first), 0);
+  assert_int_equal(tu_obj_destroyed(&second), 0);
   roster_owner_free(o);
   assert_true(roster_has(r, NULL, "room"));
   roster_free(r);
-  assert_int_equal(destroyed(&first), 1);
-  assert_int_equal(destroyed(&second), 0);
+  assert_int_equal(tu_obj_destroyed(&first), 1);
+  assert_int_equal(tu_obj_destroyed(&second), 0);
 }
 
 int main(void) {

@@ -1,6 +1,6 @@
 /*
  * cache_suite.h: the cache conformance suite. Every cache backend runs the
- * same tests (tests/unit/cache_suite.c and cache_suite_patterns.c): each
+ * same tests (tests/lib/cache_suite.c and cache_suite_patterns.c): each
  * backend's test program describes how to open a fresh cache in a
  * cache_suite_env and hands the suite's cases to cmocka:
  *

@@ -13,137 +13,15 @@
  *
  * The private server is stopped even if the test fails or crashes: a
  * guardian process, forked first, waits for the test process's end (a
- * pipe closing) and then runs stop-one and removes the directory.
+ * pipe closing) and then runs stop-one and removes the directory
+ * (tu_private_open, tests/lib/private_server.c).
  */
 #include "testutil.h"
 
-#include <arpa/inet.h>
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <signal.h>
 #include <stdlib.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <roster/mariadb.h>
 #include <roster/pg.h>
-
-#define SERVICES ROSTER_SOURCE_DIR "/scripts/services.sh"
-
-typedef struct server {
-  const char *kind; /* "pg" or "mariadb" */
-  char top[128];    /* the directory the guardian removes */
-  char dir[160];    /* the server's own, under top */
-  int port;
-  char url[512];
-} server;
-
-/* free_port binds port 0 on loopback and reads the port back, skipping
- * the ranges the shared servers of make test and of other runs use. */
-static int free_port(void) {
-  for (int tries = 0; tries < 50; tries++) {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    if (fd < 0)
-      return -1;
-    struct sockaddr_in a = {.sin_family = AF_INET,
-                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof a;
-    int port = -1;
-    if (bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
-        getsockname(fd, (struct sockaddr *)&a, &len) == 0)
-      port = ntohs(a.sin_port);
-    close(fd);
-    if (port > 0 && (port < 47000 || port >= 50000))
-      return port;
-  }
-  return -1;
-}
-
-/* guard forks the guardian for s->top. The write end of the pipe is
- * close-on-exec and stays only in this process, so the guardian's read
- * returns when this process ends, however it ends. */
-static void guard(server *s) {
-  int p[2];
-  assert_int_equal(pipe2(p, O_CLOEXEC), 0);
-  pid_t pid = fork();
-  assert_true(pid >= 0);
-  if (pid == 0) {
-    setsid();
-    signal(SIGINT, SIG_IGN);
-    signal(SIGTERM, SIG_IGN);
-    for (int fd = 3; fd < 1024; fd++) /* other guardians' pipes, too */
-      if (fd != p[0])
-        close(fd);
-    int null = open("/dev/null", O_RDWR);
-    dup2(null, 0);
-    dup2(null, 1);
-    dup2(null, 2);
-    char c;
-    while (read(p[0], &c, 1) != 0) {
-    }
-    char cmd[1200];
-    /* twice: a start-one that was running when this process died may
-     * have launched its server since the first */
-    snprintf(cmd, sizeof cmd,
-             "'%s' stop-one '%s'; sleep 1; '%s' stop-one "
-             "'%s'; rm -rf '%s'",
-             SERVICES, s->dir, SERVICES, s->dir, s->top);
-    execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
-    _exit(127);
-  }
-  close(p[0]); /* p[1] stays open until this process exits */
-}
-
-/* start runs start-one and keeps the URL it prints. */
-static int start(server *s) {
-  char cmd[600];
-  snprintf(cmd, sizeof cmd, "'%s' start-one %s '%s' %d 2>&1", SERVICES, s->kind,
-           s->dir, s->port);
-  FILE *f = popen(cmd, "r");
-  if (!f)
-    return -1;
-  char line[512], last[512] = "";
-  while (fgets(line, sizeof line, f)) {
-    line[strcspn(line, "\n")] = '\0';
-    if (*line)
-      snprintf(last, sizeof last, "%s", line);
-  }
-  int st = pclose(f);
-  if (st != 0) {
-    print_error("services.sh start-one %s failed: %s\n", s->kind, last);
-    return -1;
-  }
-  snprintf(s->url, sizeof s->url, "%s", last);
-  return 0;
-}
-
-static int stop(server *s) {
-  char cmd[600];
-  snprintf(cmd, sizeof cmd, "'%s' stop-one '%s' >/dev/null 2>&1", SERVICES,
-           s->dir);
-  return system(cmd);
-}
-
-static void server_open(server *s, const char *kind) {
-  s->kind = kind;
-  snprintf(s->top, sizeof s->top, "/tmp/roster-fault-XXXXXX");
-  assert_non_null(mkdtemp(s->top));
-  assert_int_equal(chmod(s->top, 0755), 0); /* PostgreSQL's user goes in */
-  snprintf(s->dir, sizeof s->dir, "%s/%s", s->top, kind);
-  guard(s);
-  s->port = free_port();
-  assert_true(s->port > 0);
-  assert_int_equal(start(s), 0);
-}
-
-static void server_close(server *s) {
-  stop(s);
-  char cmd[300];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", s->top);
-  assert_int_equal(system(cmd), 0);
-}
 
 /* ---- the load ---- */
 
@@ -226,8 +104,8 @@ static int64_t one_int(roster_db *db, const char *sql) {
 }
 
 static void restart_under_load(const char *kind, const char *sessions_sql) {
-  server s;
-  server_open(&s, kind);
+  tu_private_server s;
+  assert_int_equal(tu_private_open(&s, kind, "roster-fault"), 0);
   char url[700];
   snprintf(url, sizeof url,
            "%s?pool_max=4&pool_min=2&pool_timeout=5000"
@@ -252,7 +130,7 @@ static void restart_under_load(const char *kind, const char *sessions_sql) {
   assert_true(sum(w, 0) >= 200);
 
   /* down: the statements in flight fail, and so does the health check */
-  assert_int_equal(stop(&s), 0);
+  assert_int_equal(tu_private_stop(&s), 0);
   tu_wait_until(sum(w, 1) >= 3, 30000);
   assert_true(sum(w, 1) >= 3);
   int ping = roster_db_ping(db);
@@ -260,7 +138,7 @@ static void restart_under_load(const char *kind, const char *sessions_sql) {
   snprintf(ping_err, sizeof ping_err, "%s", roster_last_error());
 
   /* up again, on the same directory and port */
-  assert_int_equal(start(&s), 0);
+  assert_int_equal(tu_private_start(&s), 0);
   atomic_store(&epoch, 1);
   tu_wait_until(all_ok_after(w), 60000);
   bool recovered = all_ok_after(w);
@@ -319,7 +197,7 @@ static void restart_under_load(const char *kind, const char *sessions_sql) {
   assert_ok(roster_pool_stats_get(roster_db_pool(db), &st));
   assert_int_equal(sessions, st.size);
   roster_db_free(db);
-  server_close(&s);
+  assert_int_equal(tu_private_close(&s), 0);
 }
 
 static void test_pg_restart(void **state) {

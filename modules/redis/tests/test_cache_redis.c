@@ -3,7 +3,7 @@
  * (the shared test server, $ROSTER_TEST_REDIS_URL), and what is the Redis
  * backend's own.
  *
- * - The suite (tests/unit/cache_suite*.c): each case opens a cache under
+ * - The suite (tests/lib/cache_suite*.c): each case opens a cache under
  *   a fresh key prefix (tu_unique_name), its peer is a second cache on
  *   the same prefix with its own client (another process's view, so the
  *   cross-process get_or_set cases run), and time passes by sleeping.

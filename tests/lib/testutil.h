@@ -10,6 +10,7 @@
 
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -40,6 +41,16 @@ extern const roster_type tu_other_type;
 int tu_destroyed(void); /* destroys so far (atomic) */
 void tu_reset_destroyed(void);
 
+/* tu_obj: an instance that counts its own destroys, for the types whose
+ * destroy is tu_obj_destroy; id tells instances apart. */
+typedef struct tu_obj {
+  atomic_int destroyed;
+  int id;
+} tu_obj;
+void tu_obj_init(tu_obj *o, int id); /* no destroys yet */
+void tu_obj_destroy(void *p);        /* a roster_type's destroy */
+int tu_obj_destroyed(tu_obj *o);     /* destroys so far (atomic) */
+
 /* tu_wait_destroyed waits (bounded, ~10 s) until at least n destroys have
  * happened; returns the count seen. Destroy runs on the reclaim thread. */
 int tu_wait_destroyed(int n);
@@ -48,7 +59,7 @@ int tu_wait_destroyed(int n);
 uint64_t tu_now_ns(void);
 
 /* ------------------------------------------------------------------ */
-/* Lifecycle helpers (tests/unit/test_lc_*.c, test_scope.c, test_graph.c) */
+/* Lifecycle helpers (tests/lifecycle) */
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -211,6 +222,44 @@ const char *tu_server_url(const char *which);
  * sanitizer variants and parallel CTest jobs share the servers) can be
  * using at the same time. Returns buf. */
 char *tu_unique_name(char *buf, size_t cap, const char *prefix);
+
+/* ------------------------------------------------------------------ */
+/* Private servers (tests/lib/private_server.c): a PostgreSQL, MariaDB or
+ * Redis of the test's own, for the tests that stop and restart a server;
+ * the shared servers of scripts/services.sh stay up for the other tests. */
+
+/* tu_free_port binds port 0 on loopback and reads the port back, skipping
+ * 47000-49999, where the shared servers of make test and of other runs
+ * listen. Returns -1 when it finds none. */
+int tu_free_port(void);
+
+typedef struct tu_private_server {
+  const char *kind; /* "pg", "mariadb" or "redis" */
+  char top[128];    /* the directory the guardian removes */
+  char dir[160];    /* the server's own, under top */
+  int port;
+  char url[512]; /* the URL start-one printed */
+  bool up;       /* started and not stopped since */
+} tu_private_server;
+
+/* tu_private_open starts a server of kind for this process: it makes a
+ * fresh directory /tmp/<prefix>-XXXXXX (open to PostgreSQL's user), forks
+ * a guardian that stops the server and removes the directory when this
+ * process ends, however it ends (even killed), picks a free port and runs
+ * scripts/services.sh start-one. Returns 0, or -1 with the reason printed.
+ * The guardian lives until the process exits, so call it a few times per
+ * process, not per case. */
+int tu_private_open(tu_private_server *s, const char *kind, const char *prefix);
+/* tu_private_start starts the server again (start-one) on the same
+ * directory and port. Returns 0, or -1 with start-one's last line
+ * printed. */
+int tu_private_start(tu_private_server *s);
+/* tu_private_stop stops the server (stop-one); returns system()'s status
+ * (0: stopped). */
+int tu_private_stop(tu_private_server *s);
+/* tu_private_close stops the server and removes its directory. Returns 0,
+ * or -1 when the directory could not be removed. */
+int tu_private_close(tu_private_server *s);
 
 /* LC_LONG_MS: a bound no correct build reaches. */
 #define LC_LONG_MS 30000
