@@ -6,7 +6,7 @@
  * A roster_cache is a handle on one store. Two backends implement it:
  * memory:// (built in: lock-free reads, TTLs, optional limits with
  * eviction; src/cache/memory.c) and redis:// (the Redis module). Every
- * operation behaves the same on both; tests/unit/cache_suite.c is the
+ * operation behaves the same on both; tests/lib/cache_suite.c is the
  * conformance suite each backend runs.
  *
  * Keys are byte strings (any byte, NUL included) of 1 to
