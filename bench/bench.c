@@ -75,7 +75,7 @@ int bench_finish(void) {
   if (!n)
     return 0;
   fprintf(stderr,
-          "%s: %" PRIu64 " failures (wrong answers, failed calls or runs); "
+          "%s: failures: %" PRIu64 " (wrong answers, failed calls or runs); "
           "the figures above are not valid\n",
           bench.prog, n);
   return 1;
