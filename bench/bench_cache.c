@@ -16,23 +16,17 @@
  *
  * Every measurement runs a fixed number of operations sized to last ~0.25 s
  * (calibrated first), is repeated three times interleaved with its
- * baseline, and the best (shortest) repeat is reported: ns_per_op = wall x
+ * baseline, and the best (shortest) repeat is reported (the harness,
+ * bench.h): ns_per_op = wall x
  * threads / ops (one thread's time per operation), ops_per_sec = ops /
  * wall. A program, not a test: ratios are printed, the exit code is 0
  * unless an answer was wrong or a call failed.
  */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
+#include "bench.h"
 
 #include <inttypes.h>
-#include <pthread.h>
-#include <stdbool.h>
-#include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #define XXH_INLINE_ALL
 #include <xxhash.h>
@@ -46,34 +40,11 @@
 enum { REPEATS = 3, MAX_THREADS = 2, VALUE_LEN = 64 };
 
 typedef struct settings {
-  bool json;
-  bool quick;
   size_t sizes[2]; /* entries in the store, one run of the section each */
   double target_s;
 } settings;
 
 static settings S;
-static uint64_t g_errors;
-static volatile uint64_t g_sink;
-
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static void die(const char *what, const char *detail) {
-  fprintf(stderr, "roster-bench-cache: %s%s%s\n", what, detail ? ": " : "",
-          detail ? detail : "");
-  exit(1);
-}
-
-static void *xmalloc(size_t n) {
-  void *p = malloc(n);
-  if (!p)
-    die("out of memory", NULL);
-  return p;
-}
 
 /* ------------------------------------------------------------------ */
 /* Keys and values                                                     */
@@ -85,30 +56,15 @@ typedef struct keyset {
   size_t n;
 } keyset;
 
-static uint64_t xorshift64(uint64_t *s) {
-  uint64_t x = *s;
-  x ^= x << 13;
-  x ^= x >> 7;
-  x ^= x << 17;
-  return *s = x;
-}
-
 static void keyset_make(keyset *ks, size_t n) {
   ks->n = n;
-  ks->keys = xmalloc(n * sizeof *ks->keys);
-  ks->lens = xmalloc(n * sizeof *ks->lens);
-  ks->perm = xmalloc(n * sizeof *ks->perm);
-  for (size_t i = 0; i < n; i++) {
+  ks->keys = bench_xmalloc(n * sizeof *ks->keys);
+  ks->lens = bench_xmalloc(n * sizeof *ks->lens);
+  ks->perm = bench_xmalloc(n * sizeof *ks->perm);
+  for (size_t i = 0; i < n; i++)
     ks->lens[i] = (size_t)snprintf(ks->keys[i], 16, "key:%zu", i);
-    ks->perm[i] = (uint32_t)i;
-  }
   uint64_t s = 0x9e3779b97f4a7c15ull;
-  for (size_t i = n; i > 1; i--) {
-    size_t j = (size_t)(xorshift64(&s) % i);
-    uint32_t t = ks->perm[i - 1];
-    ks->perm[i - 1] = ks->perm[j];
-    ks->perm[j] = t;
-  }
+  bench_shuffle(ks->perm, n, &s);
 }
 
 static void keyset_free(keyset *ks) {
@@ -143,12 +99,12 @@ typedef struct mxmap {
 } mxmap;
 
 static mxmap *mx_new(void) {
-  mxmap *t = xmalloc(sizeof *t);
+  mxmap *t = bench_xmalloc(sizeof *t);
   pthread_mutex_init(&t->lock, NULL);
   t->mask = 1023;
   t->buckets = calloc(t->mask + 1, sizeof *t->buckets);
   if (!t->buckets)
-    die("out of memory", NULL);
+    bench_die("out of memory");
   t->count = 0;
   return t;
 }
@@ -194,8 +150,8 @@ static int mx_set(mxmap *t, const char *key, size_t klen, const void *v,
   pthread_mutex_lock(&t->lock);
   mx_node **slot = &t->buckets[h & t->mask];
   mx_node *n = *slot;
-  while (n && !(n->hash == h && n->klen == klen &&
-                memcmp(n->key, key, klen) == 0))
+  while (n &&
+         !(n->hash == h && n->klen == klen && memcmp(n->key, key, klen) == 0))
     n = n->next;
   if (n) {
     old = n->val;
@@ -255,30 +211,20 @@ typedef struct work {
   roster_cache *c;
   mxmap *t;
   const keyset *ks;
+  unsigned threads;
 } work;
-
-typedef struct worker {
-  const work *w;
-  pthread_barrier_t *barrier;
-  unsigned id, threads;
-  uint64_t ops;
-  double t0, t1;
-  uint64_t errors;
-  uint64_t sink;
-} worker;
 
 static bool value_ok(const unsigned char *v, size_t len, uint32_t i) {
   uint32_t got;
   if (len != VALUE_LEN)
     return false;
   memcpy(&got, v, sizeof got);
-  return got == i && v[VALUE_LEN - 1] == (unsigned char)(i * 13u +
-                                                         VALUE_LEN - 1);
+  return got == i &&
+         v[VALUE_LEN - 1] == (unsigned char)(i * 13u + VALUE_LEN - 1);
 }
 
-static void *worker_main(void *arg) {
-  worker *k = arg;
-  const work *w = k->w;
+static void worker_main(bench_thread *k) {
+  const work *w = k->arg;
   const keyset *ks = w->ks;
   size_t n = ks->n;
   size_t j = (n / k->threads) * k->id;
@@ -288,11 +234,9 @@ static void *worker_main(void *arg) {
   /* One untimed call: roster registers the thread with RCU lazily, and the
    * buffer gets its memory. */
   if (w->im == IMPL_MEMORY &&
-      roster_cache_get_bytes(w->c, ks->keys[0], ks->lens[0], &buf) !=
-          ROSTER_OK)
+      roster_cache_get_bytes(w->c, ks->keys[0], ks->lens[0], &buf) != ROSTER_OK)
     errors++;
-  pthread_barrier_wait(k->barrier);
-  k->t0 = now_s();
+  bench_start(k);
   for (uint64_t i = 0; i < k->ops; i++) {
     uint32_t idx = ks->perm[j];
     if (++j == n)
@@ -317,121 +261,57 @@ static void *worker_main(void *arg) {
       errors += rc != 0;
     }
   }
-  k->t1 = now_s();
+  bench_stop(k);
   k->errors = errors;
   k->sink = sink;
   roster_cache_buf_close(&buf);
-  return NULL;
 }
 
-static double run_once(const work *w, unsigned threads, uint64_t ops) {
-  pthread_t tid[MAX_THREADS];
-  worker wk[MAX_THREADS];
-  pthread_barrier_t barrier;
-  pthread_barrier_init(&barrier, NULL, threads);
-  for (unsigned i = 0; i < threads; i++) {
-    wk[i] = (worker){.w = w, .barrier = &barrier, .id = i, .threads = threads,
-                     .ops = ops};
-    if (pthread_create(&tid[i], NULL, worker_main, &wk[i]) != 0)
-      die("pthread_create failed", NULL);
-  }
-  double t0 = 0, t1 = 0;
-  for (unsigned i = 0; i < threads; i++) {
-    pthread_join(tid[i], NULL);
-    if (i == 0 || wk[i].t0 < t0)
-      t0 = wk[i].t0;
-    if (i == 0 || wk[i].t1 > t1)
-      t1 = wk[i].t1;
-    g_sink += wk[i].sink;
-    if (wk[i].errors) {
-      fprintf(stderr, "roster-bench-cache: %s %s: %" PRIu64 " wrong answers "
-              "or failed calls (last roster error: %s)\n", impl_name[w->im],
-              op_name[w->o], wk[i].errors, roster_last_error());
-      g_errors += wk[i].errors;
-    }
-  }
-  pthread_barrier_destroy(&barrier);
+/* run_once (a bench_fn): ops operations on each of the work's threads. */
+static bench_sample run_once(void *arg, uint64_t ops) {
+  const work *w = arg;
+  bench_sample s = bench_threads(worker_main, arg, w->threads, ops);
+  bench_check(&s, impl_name[w->im], op_name[w->o]);
   /* Replaced entries are freed after a grace period: let that happen
    * between runs, untimed, so a run's backlog does not land on the next. */
   if (w->im == IMPL_MEMORY && w->o == OP_SET)
     roster_reclaim_wait();
-  double wall = t1 - t0;
-  return wall > 1e-9 ? wall : 1e-9;
+  return s;
 }
 
-static uint64_t calibrate(const work *w, unsigned threads) {
-  uint64_t ops = 64;
-  for (;;) {
-    double t = run_once(w, threads, ops);
-    if (t >= S.target_s / 10 || ops >= (1ull << 34)) {
-      double want = (double)ops * S.target_s / t;
-      return want < 1 ? 1 : (uint64_t)want;
-    }
-    ops *= t < S.target_s / 100 ? 16 : 4;
-  }
-}
-
-typedef struct result {
-  const char *impl, *op;
-  unsigned threads;
-  size_t entries;
-  uint64_t ops;
-  double best, worst, ns_per_op, ops_per_sec;
-} result;
-
-#define MAX_RESULTS 32
-static result g_res[MAX_RESULTS];
-static size_t g_nres;
-
-static void print_result(const result *x) {
-  if (S.json) {
+static void print_result(const work *w, const bench_case *c) {
+  const bench_sample *b = &c->best;
+  if (bench.json) {
     printf("{\"impl\":\"%s\",\"op\":\"%s\",\"threads\":%u,\"entries\":%zu,"
            "\"value_bytes\":%d,\"ns_per_op\":%.2f,\"ops_per_sec\":%.0f,"
            "\"ops\":%" PRIu64 ",\"best_of\":%d}\n",
-           x->impl, x->op, x->threads, x->entries, VALUE_LEN, x->ns_per_op,
-           x->ops_per_sec, x->ops, REPEATS);
+           impl_name[w->im], op_name[w->o], b->threads, w->ks->n, VALUE_LEN,
+           bench_ns_per_op(b), bench_rate(b), b->ops, REPEATS);
   } else {
-    printf("%-10s %-5s %7u %8zu %10.1f %12.0f %6.0f%%\n", x->impl, x->op,
-           x->threads, x->entries, x->ns_per_op, x->ops_per_sec,
-           100.0 * (x->worst - x->best) / x->best);
+    printf("%-10s %-5s %7u %8zu %10.1f %12.0f %6.0f%%\n", impl_name[w->im],
+           op_name[w->o], b->threads, w->ks->n, bench_ns_per_op(b),
+           bench_rate(b), 100.0 * bench_spread(c));
   }
   fflush(stdout);
 }
 
-static void measure_pair(const work *wa, const work *wb, unsigned threads) {
-  const work *ws[2] = {wa, wb};
-  uint64_t ops[2];
-  double best[2] = {0, 0}, worst[2] = {0, 0};
-  for (int k = 0; k < 2; k++)
-    ops[k] = calibrate(ws[k], threads);
-  for (int rep = 0; rep < REPEATS; rep++)
-    for (int k = 0; k < 2; k++) {
-      double t = run_once(ws[k], threads, ops[k]);
-      if (rep == 0 || t < best[k])
-        best[k] = t;
-      if (rep == 0 || t > worst[k])
-        worst[k] = t;
-    }
-  for (int k = 0; k < 2; k++) {
-    if (g_nres == MAX_RESULTS)
-      die("too many results", NULL);
-    result *x = &g_res[g_nres++];
-    uint64_t total = ops[k] * threads;
-    *x = (result){impl_name[ws[k]->im], op_name[ws[k]->o], threads,
-                  ws[k]->ks->n, total, best[k], worst[k],
-                  best[k] * 1e9 * threads / (double)total,
-                  (double)total / best[k]};
-    print_result(x);
-  }
-}
-
-static const result *find(const char *im, const char *o, unsigned threads,
-                          size_t entries) {
-  for (size_t i = 0; i < g_nres; i++)
-    if (!strcmp(g_res[i].impl, im) && !strcmp(g_res[i].op, o) &&
-        g_res[i].threads == threads && g_res[i].entries == entries)
-      return &g_res[i];
-  return NULL;
+static void measure_pair(work *wa, work *wb, unsigned threads) {
+  wa->threads = wb->threads = threads;
+  bench_case c[2] = {
+      {.impl = impl_name[wa->im],
+       .op = op_name[wa->o],
+       .size = wa->ks->n,
+       .fn = run_once,
+       .arg = wa},
+      {.impl = impl_name[wb->im],
+       .op = op_name[wb->o],
+       .size = wb->ks->n,
+       .fn = run_once,
+       .arg = wb},
+  };
+  bench_compare(c, 2, S.target_s, REPEATS);
+  print_result(wa, &c[0]);
+  print_result(wb, &c[1]);
 }
 
 static void memory_size(size_t entries) {
@@ -440,21 +320,21 @@ static void memory_size(size_t entries) {
   roster_cache *c = NULL;
   if (roster_cache_memory_new(NULL, &(roster_cache_options){.name = "bench"},
                               &c) != ROSTER_OK)
-    die("roster_cache_memory_new", roster_last_error());
+    bench_die("roster_cache_memory_new: %s", roster_last_error());
   mxmap *t = mx_new();
   unsigned char v[VALUE_LEN];
   for (size_t i = 0; i < ks.n; i++) {
     value_of(v, (uint32_t)i);
     if (roster_cache_set_bytes(c, ks.keys[i], ks.lens[i], v, VALUE_LEN, 0))
-      die("roster_cache_set_bytes", roster_last_error());
+      bench_die("roster_cache_set_bytes: %s", roster_last_error());
     if (mx_set(t, ks.keys[i], ks.lens[i], v, VALUE_LEN))
-      die("baseline set failed", NULL);
+      bench_die("baseline set failed");
   }
   roster_reclaim_wait();
   for (int o = OP_GET; o <= OP_SET; o++)
     for (unsigned th = 1; th <= MAX_THREADS; th++) {
-      work wm = {IMPL_MEMORY, (op)o, c, NULL, &ks};
-      work wb = {IMPL_MUTEX, (op)o, NULL, t, &ks};
+      work wm = {IMPL_MEMORY, (op)o, c, NULL, &ks, 0};
+      work wb = {IMPL_MUTEX, (op)o, NULL, t, &ks, 0};
       measure_pair(&wm, &wb, th);
     }
   roster_cache_free(c);
@@ -464,57 +344,56 @@ static void memory_size(size_t entries) {
 }
 
 static void section_memory(void) {
-  if (!S.json)
+  if (!bench.json)
     printf("%-10s %-5s %7s %8s %10s %12s %7s\n", "impl", "op", "threads",
            "entries", "ns/op", "ops/s", "spread");
   for (int i = 0; i < 2; i++)
     memory_size(S.sizes[i]);
 
   /* Ratios, to stderr with --json (stdout holds only the rows). */
-  FILE *f = S.json ? stderr : stdout;
+  FILE *f = bench.out;
   fprintf(f, "\nratios (memory backend / mutex map, ops/s; >1 is faster):\n");
   for (int i = 0; i < 2; i++)
     for (int o = OP_GET; o <= OP_SET; o++)
       for (unsigned th = 1; th <= MAX_THREADS; th++) {
-        const result *a = find("memory", op_name[o], th, S.sizes[i]);
-        const result *b = find("mutex_map", op_name[o], th, S.sizes[i]);
-        if (a && b)
+        double r =
+            bench_ratio("memory", "mutex_map", op_name[o], th, S.sizes[i]);
+        if (r > 0)
           fprintf(f, "  %-3s, %zu entries, %u thread%s: %.2fx\n", op_name[o],
-                  S.sizes[i], th, th > 1 ? "s" : "",
-                  a->ops_per_sec / b->ops_per_sec);
+                  S.sizes[i], th, th > 1 ? "s" : "", r);
       }
   for (int i = 0; i < 2; i++) {
-    const result *g1 = find("memory", "get", 1, S.sizes[i]);
-    const result *g2 = find("memory", "get", 2, S.sizes[i]);
+    const bench_result *g1 = bench_find("memory", "get", 1, S.sizes[i]);
+    const bench_result *g2 = bench_find("memory", "get", 2, S.sizes[i]);
     if (g1 && g2)
-      fprintf(f, "  memory get, %zu entries, 2 threads / 1 thread: %.2fx "
-              "(2.0 is perfect scaling; needs two idle cores)\n", S.sizes[i],
-              g2->ops_per_sec / g1->ops_per_sec);
+      fprintf(f,
+              "  memory get, %zu entries, 2 threads / 1 thread: %.2fx "
+              "(2.0 is perfect scaling; needs two idle cores)\n",
+              S.sizes[i], g2->rate / g1->rate);
   }
 }
 
+static const bench_spec spec = {
+    .prog = "roster-bench-cache",
+    .about = "  Measures the cache service: the memory backend's get and set\n"
+             "  beside a mutex-protected hash map at 1 and 2 threads, with\n"
+             "  10k and 100k keys; with the Redis module and\n"
+             "  ROSTER_TEST_REDIS_URL, GET, SET and MGET through roster\n"
+             "  beside redis-benchmark.\n",
+    .quick = "1k and 10k keys, short runs (smoke test)",
+};
+
 int main(int argc, char **argv) {
-  for (int i = 1; i < argc; i++) {
-    if (!strcmp(argv[i], "--json"))
-      S.json = true;
-    else if (!strcmp(argv[i], "--quick"))
-      S.quick = true;
-    else {
-      fprintf(stderr, "usage: %s [--json] [--quick]\n", argv[0]);
-      return 2;
-    }
-  }
-  S.sizes[0] = S.quick ? 1000 : 10000;
-  S.sizes[1] = S.quick ? 10000 : 100000;
-  S.target_s = S.quick ? 0.01 : 0.25;
-  double t0 = now_s();
-  fprintf(S.json ? stderr : stdout,
+  bench_init(&spec, argc, argv);
+  S.sizes[0] = bench.quick ? 1000 : 10000;
+  S.sizes[1] = bench.quick ? 10000 : 100000;
+  S.target_s = bench.quick ? 0.01 : 0.25;
+  fprintf(bench.out,
           "roster-bench-cache: %zu and %zu keys, %d-byte values, best of %d\n",
           S.sizes[0], S.sizes[1], VALUE_LEN, REPEATS);
   section_memory();
 #ifdef ROSTER_BENCH_REDIS
-  g_errors += bench_cache_redis(S.json, S.quick);
+  bench_cache_redis();
 #endif
-  fprintf(stderr, "\nroster-bench-cache: done in %.1f s\n", now_s() - t0);
-  return g_errors ? 1 : 0;
+  return bench_finish();
 }

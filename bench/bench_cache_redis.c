@@ -18,21 +18,16 @@
  * picked at random as -r picks them, values 64 bytes; every GET through
  * roster checks the value it read. Each measurement is repeated nine
  * times interleaved with the others of its row group and the best is
- * reported. The keys are removed at the end (SCAN + UNLINK on the run's
- * prefix; never FLUSHDB: the server may be shared).
+ * reported (bench_measure, bench.h). The keys are removed at the end (SCAN +
+ * UNLINK on the run's prefix; never FLUSHDB: the server may be shared).
  */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
+#include "bench.h"
 
 #include "bench_cache_redis.h"
 
 #include <inttypes.h>
-#include <pthread.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <roster.h>
@@ -41,26 +36,15 @@
 enum { KEYS = 10000, VLEN = 64, MAX_CLIENTS = 4, REPEATS = 9, MGET_N = 100 };
 
 static struct {
-  bool json, quick;
   double target_s;
   char prefix[64]; /* "bench:PID:" */
   const char *url;
   roster_url *u;
-  uint64_t errors;
   bool have_rb; /* redis-benchmark is there */
-  bool verbose; /* ROSTER_BENCH_VERBOSE: every repeat on stderr */
 } R;
 
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 static void fail_call(const char *what) {
-  fprintf(stderr, "roster-bench-cache: redis: %s failed: %s\n", what,
-          roster_last_error());
-  R.errors++;
+  bench_fail(1, "redis: %s failed: %s", what, roster_last_error());
 }
 
 /* value_of: key i's 64-byte value: 'v', its number, a pattern. Never
@@ -93,12 +77,7 @@ static bool value_ok(const unsigned char *v, size_t len, uint32_t i) {
 }
 
 static uint32_t next_rand(uint64_t *s) {
-  uint64_t x = *s;
-  x ^= x << 13;
-  x ^= x >> 7;
-  x ^= x << 17;
-  *s = x;
-  return (uint32_t)(x % KEYS);
+  return (uint32_t)(bench_rand(s) % KEYS);
 }
 
 /* ---- roster's side -------------------------------------------------- */
@@ -114,31 +93,27 @@ typedef struct rrun {
   char kprefix[80];  /* the full prefix of raw keys */
 } rrun;
 
-typedef struct worker {
+typedef struct run_arg {
   const rrun *r;
-  pthread_barrier_t *go;
-  uint64_t ops;
-  uint64_t seed;
-  double t0, t1;
-  uint64_t errors;
-} worker;
+  uint64_t seed[MAX_CLIENTS]; /* each thread's key stream */
+} run_arg;
 
-static void *worker_main(void *p) {
-  worker *w = p;
-  const rrun *r = w->r;
+static void worker_main(bench_thread *w) {
+  run_arg *a = w->arg;
+  const rrun *r = a->r;
+  uint64_t seed = a->seed[w->id];
   roster_cache_buf b = {0};
   roster_cache_buf mb[MGET_N];
   memset(mb, 0, sizeof mb);
   roster_cache_key mk[MGET_N];
   uint32_t mi[MGET_N];
   uint64_t errors = 0;
-  pthread_barrier_wait(w->go);
-  w->t0 = now_s();
+  bench_start(w);
   for (uint64_t n = 0; n < w->ops; n++) {
-    uint32_t i = next_rand(&w->seed);
+    uint32_t i = next_rand(&seed);
     if (r->o == OP_MGET) {
       for (int j = 0; j < MGET_N; j++) {
-        mi[j] = j ? next_rand(&w->seed) : i;
+        mi[j] = j ? next_rand(&seed) : i;
         mk[j] = (roster_cache_key){key_tab[mi[j]], 12};
       }
       if (roster_cache_mget(r->c, mk, MGET_N, mb) != ROSTER_OK)
@@ -173,57 +148,38 @@ static void *worker_main(void *p) {
                                        0) != ROSTER_OK;
     }
   }
-  w->t1 = now_s();
+  bench_stop(w);
   w->errors = errors;
   roster_cache_buf_close(&b);
   for (int j = 0; j < MGET_N; j++)
     roster_cache_buf_close(&mb[j]);
-  return NULL;
 }
 
-/* roster_rate runs ops calls over clients threads; ops per second. */
-static double roster_rate(const rrun *r, unsigned clients, uint64_t ops) {
-  pthread_t th[MAX_CLIENTS];
-  worker w[MAX_CLIENTS];
-  pthread_barrier_t go;
-  pthread_barrier_init(&go, NULL, clients);
+/* roster_rate (a bench_fn): ops calls over the run's clients, one thread
+ * each. */
+typedef struct rcase {
+  const rrun *r;
+  op o;
+  unsigned clients;
+} rcase;
+
+static bench_sample roster_rate(void *arg, uint64_t ops) {
+  const rcase *c = arg;
   static uint64_t seed = 0x9e3779b97f4a7c15ull;
-  for (unsigned i = 0; i < clients; i++) {
-    w[i] = (worker){.r = r,
-                    .go = &go,
-                    .ops = ops / clients,
-                    .seed = (seed += 0x1234567ull) | 1};
-    if (pthread_create(&th[i], NULL, worker_main, &w[i]) != 0) {
-      fprintf(stderr, "roster-bench-cache: pthread_create failed\n");
-      exit(1);
-    }
-  }
-  double t0 = 0, t1 = 0;
-  for (unsigned i = 0; i < clients; i++) {
-    pthread_join(th[i], NULL);
-    if (!i || w[i].t0 < t0)
-      t0 = w[i].t0;
-    if (!i || w[i].t1 > t1)
-      t1 = w[i].t1;
-    if (w[i].errors) {
-      fprintf(stderr,
-              "roster-bench-cache: redis %s %s: %" PRIu64 " wrong "
-              "answers or failed calls (last roster error: %s)\n",
-              r->raw ? "roster_client" : "roster", op_name[r->o], w[i].errors,
-              roster_last_error());
-      R.errors += w[i].errors;
-    }
-  }
-  pthread_barrier_destroy(&go);
-  double wall = t1 - t0 > 1e-9 ? t1 - t0 : 1e-9;
-  return (double)(ops / clients * clients) / wall;
+  run_arg a = {.r = c->r};
+  for (unsigned i = 0; i < c->clients; i++)
+    a.seed[i] = (seed += 0x1234567ull) | 1;
+  bench_sample s = bench_threads(worker_main, &a, c->clients, ops / c->clients);
+  bench_check(&s, c->r->raw ? "roster_client" : "roster", op_name[c->r->o]);
+  return s;
 }
 
 /* ---- redis-benchmark's side ----------------------------------------- */
 
-/* rb_rate runs redis-benchmark with the same command and returns its
- * requests per second, or -1. */
-static double rb_rate(op o, unsigned clients, uint64_t ops) {
+/* rb_rate (a bench_fn) runs redis-benchmark with the same command: its
+ * requests per second as a run of ops (ops 0 when it failed). */
+static bench_sample rb_rate(void *arg, uint64_t ops) {
+  const rcase *c = arg;
   char cmd[8192];
   int n =
       snprintf(cmd, sizeof cmd,
@@ -233,8 +189,8 @@ static double rb_rate(op o, unsigned clients, uint64_t ops) {
                R.u->port ? R.u->port : 6379, R.u->password ? " -a '" : "",
                R.u->password ? R.u->password : "", R.u->password ? "'" : "",
                R.u->path && R.u->path[0] && R.u->path[1] ? R.u->path + 1 : "0",
-               clients, ops, KEYS);
-  if (o == OP_SET) {
+               c->clients, ops, KEYS);
+  if (c->o == OP_SET) {
     unsigned char v[VLEN + 1];
     value_of(v, 0);
     for (int k = 1; k < 5; k++)
@@ -242,7 +198,7 @@ static double rb_rate(op o, unsigned clients, uint64_t ops) {
     v[VLEN] = 0;
     n += snprintf(cmd + n, sizeof cmd - (size_t)n, "SET %sb:__rand_int__ %s",
                   R.prefix, (const char *)v);
-  } else if (o == OP_GET) {
+  } else if (c->o == OP_GET) {
     n += snprintf(cmd + n, sizeof cmd - (size_t)n, "GET %sb:__rand_int__",
                   R.prefix);
   } else {
@@ -252,121 +208,83 @@ static double rb_rate(op o, unsigned clients, uint64_t ops) {
                     R.prefix);
   }
   snprintf(cmd + n, sizeof cmd - (size_t)n, " 2>/dev/null");
-  FILE *f = popen(cmd, "r");
-  if (!f)
-    return -1;
-  char line[4096];
+  static char out[8192];
   double rps = -1;
-  while (fgets(line, sizeof line, f)) {
-    /* "TEST","rps",...: the row after the header */
-    if (strncmp(line, "\"test\"", 6) == 0)
-      continue;
-    char *q = strstr(line, "\",\"");
-    if (q)
-      rps = strtod(q + 3, NULL);
+  if (bench_tool(cmd, out, sizeof out) == 0) {
+    char *save = NULL;
+    for (char *line = strtok_r(out, "\n", &save); line;
+         line = strtok_r(NULL, "\n", &save)) {
+      /* "TEST","rps",...: the row after the header */
+      if (strncmp(line, "\"test\"", 6) == 0)
+        continue;
+      char *q = strstr(line, "\",\"");
+      if (q)
+        rps = strtod(q + 3, NULL);
+    }
   }
-  if (pclose(f) != 0)
-    return -1;
-  return rps;
+  if (rps <= 0) {
+    bench_fail(1, "redis-benchmark failed");
+    return (bench_sample){.wall = 1};
+  }
+  return (bench_sample){
+      .wall = (double)ops / rps, .ops = ops, .threads = c->clients};
 }
 
 /* ---- rows ----------------------------------------------------------- */
 
-typedef struct row {
-  const char *impl;
-  op o;
-  unsigned clients;
-  uint64_t ops;
-  double best, worst;
-} row;
-
-static row g_rows[32];
-static size_t g_nrows;
-
-static void print_row(const row *x) {
-  if (R.json)
+static void print_row(const bench_case *c, unsigned clients) {
+  double best = bench_rate(&c->best);
+  if (bench.json)
     printf("{\"impl\":\"%s\",\"op\":\"%s\",\"clients\":%u,\"ops_per_sec\":%.0f,"
            "\"ops\":%" PRIu64 ",\"value_bytes\":%d,\"keys\":%d,"
            "\"best_of\":%d}\n",
-           x->impl, op_name[x->o], x->clients, x->best, x->ops, VLEN, KEYS,
-           REPEATS);
+           c->impl, c->op, clients, best, c->ops, VLEN, KEYS, REPEATS);
   else
-    printf("%-16s %-8s %7u %12.0f %10" PRIu64 " %6.0f%%\n", x->impl,
-           op_name[x->o], x->clients, x->best, x->ops,
-           x->best > 0 ? 100.0 * (x->best - x->worst) / x->best : 0.0);
+    printf("%-16s %-8s %7u %12.0f %10" PRIu64 " %6.0f%%\n", c->impl, c->op,
+           clients, best, c->ops, 100.0 * bench_spread(c));
   fflush(stdout);
 }
 
-/* calibrate: a number of calls that takes about target_s through roster
- * at the best rate seen in three tries (a shared machine runs at two
- * speeds, busy and idle: runs sized for the busy one would be too short
- * to mean much on the idle one). */
-static uint64_t calibrate(const rrun *r, unsigned clients) {
-  uint64_t ops = 64 * clients;
-  double best = 0;
-  for (int tries = 0; tries < 3;) {
-    double rate = roster_rate(r, clients, ops);
-    if ((double)ops / rate < R.target_s / 5 && ops < (1u << 24)) {
-      ops *= 4;
-      continue;
-    }
-    if (rate > best)
-      best = rate;
-    tries++;
-  }
-  uint64_t want = (uint64_t)(best * R.target_s);
-  want -= want % clients;
-  return want < clients ? clients : want;
-}
-
+/* measure: one row group, roster's cache, roster's client (not for MGET)
+ * and redis-benchmark (when installed) with the same number of calls,
+ * sized to take about target_s through roster at the best rate of three
+ * calibration runs (bench_calibrate). */
 static void measure(op o, unsigned clients, roster_cache *c,
                     roster_redis *cli) {
   rrun rc = {.o = o, .c = c};
   rrun rr = {.o = o, .raw = true, .cli = cli};
-  bool raw = o != OP_MGET;
-  uint64_t ops = calibrate(&rc, clients);
-  row rows[3] = {{"roster", o, clients, ops, 0, 0},
-                 {"roster_client", o, clients, ops, 0, 0},
-                 {"redis-benchmark", o, clients, ops, 0, 0}};
-  for (int rep = 0; rep < REPEATS; rep++)
-    for (int k = 0; k < 3; k++) {
-      double x;
-      if (k == 0)
-        x = roster_rate(&rc, clients, ops);
-      else if (k == 1 && raw)
-        x = roster_rate(&rr, clients, ops);
-      else if (k == 2 && R.have_rb)
-        x = rb_rate(o, clients, ops);
-      else
-        continue;
-      if (x < 0) {
-        fprintf(stderr, "roster-bench-cache: redis-benchmark failed\n");
-        R.errors++;
-        continue;
-      }
-      if (R.verbose)
-        fprintf(stderr, "  rep %d %-16s %-8s %u: %.0f ops/s\n", rep,
-                rows[k].impl, op_name[o], clients, x);
-      if (!rep || x > rows[k].best)
-        rows[k].best = x;
-      if (!rep || x < rows[k].worst)
-        rows[k].worst = x;
-    }
-  for (int k = 0; k < 3; k++) {
-    if ((k == 1 && !raw) || (k == 2 && !R.have_rb) || rows[k].best <= 0)
-      continue;
-    if (g_nrows < sizeof g_rows / sizeof g_rows[0])
-      g_rows[g_nrows++] = rows[k];
-    print_row(&rows[k]);
-  }
-}
-
-static const row *find(const char *impl, op o, unsigned clients) {
-  for (size_t i = 0; i < g_nrows; i++)
-    if (!strcmp(g_rows[i].impl, impl) && g_rows[i].o == o &&
-        g_rows[i].clients == clients)
-      return &g_rows[i];
-  return NULL;
+  rcase rcs[3] = {{&rc, o, clients}, {&rr, o, clients}, {NULL, o, clients}};
+  bench_case all[3] = {
+      {.impl = "roster",
+       .op = op_name[o],
+       .size = 0,
+       .fn = roster_rate,
+       .arg = &rcs[0]},
+      {.impl = "roster_client",
+       .op = op_name[o],
+       .size = 0,
+       .fn = roster_rate,
+       .arg = &rcs[1]},
+      {.impl = "redis-benchmark",
+       .op = op_name[o],
+       .size = 0,
+       .fn = rb_rate,
+       .arg = &rcs[2]},
+  };
+  bool on[3] = {true, o != OP_MGET, R.have_rb};
+  bench_case cs[3];
+  size_t n = 0;
+  for (int k = 0; k < 3; k++)
+    if (on[k])
+      cs[n++] = all[k];
+  bench_calibrate(&cs[0], R.target_s, 3);
+  uint64_t ops = cs[0].ops - cs[0].ops % clients;
+  for (size_t i = 0; i < n; i++)
+    cs[i].ops = ops < clients ? clients : ops;
+  bench_compare(cs, n, 0, REPEATS);
+  for (size_t i = 0; i < n; i++)
+    if (cs[i].runs)
+      print_row(&cs[i], clients);
 }
 
 /* ---- set-up --------------------------------------------------------- */
@@ -411,33 +329,28 @@ static void populate(roster_cache *c, roster_redis *cli) {
   }
 }
 
-uint64_t bench_cache_redis(bool json, bool quick) {
-  R.json = json;
-  R.quick = quick;
-  R.target_s = quick ? 0.02 : 0.15;
+void bench_cache_redis(void) {
+  R.target_s = bench.quick ? 0.02 : 0.15;
   R.url = getenv("ROSTER_TEST_REDIS_URL");
-  R.verbose = getenv("ROSTER_BENCH_VERBOSE") != NULL;
-  FILE *note = json ? stderr : stdout;
+  FILE *note = bench.out;
   if (!R.url || !*R.url) {
     const char *req = getenv("ROSTER_TEST_REQUIRE_SERVERS");
-    bool required = req && !strcmp(req, "1");
-    fprintf(stderr,
-            "roster-bench-cache: redis: ROSTER_TEST_REDIS_URL is not "
-            "set%s\n",
-            required ? ", and ROSTER_TEST_REQUIRE_SERVERS=1: "
-                       "failing"
-                     : "; skipping the Redis rows (scripts/"
-                       "services.sh start DIR redis starts one)");
-    return required ? 1 : 0;
+    if (req && !strcmp(req, "1"))
+      bench_fail(1, "redis: ROSTER_TEST_REDIS_URL is not set, and "
+                    "ROSTER_TEST_REQUIRE_SERVERS=1: failing");
+    else
+      bench_warn("redis: ROSTER_TEST_REDIS_URL is not set; skipping the "
+                 "Redis rows (scripts/services.sh start DIR redis starts "
+                 "one)");
+    return;
   }
   if (roster_url_parse(R.url, &R.u) != ROSTER_OK) {
     fail_call("roster_url_parse");
-    return R.errors;
+    return;
   }
-  R.have_rb = system("redis-benchmark --version >/dev/null 2>&1") == 0;
+  R.have_rb = bench_have_tool("redis-benchmark");
   if (!R.have_rb)
-    fprintf(stderr, "roster-bench-cache: redis: redis-benchmark is not "
-                    "installed: no baseline rows\n");
+    bench_warn("redis: redis-benchmark is not installed: no baseline rows");
   snprintf(R.prefix, sizeof R.prefix, "bench:%ld:", (long)getpid());
   tables();
   char shown[512];
@@ -446,7 +359,7 @@ uint64_t bench_cache_redis(bool json, bool quick) {
           "\nroster-bench-cache: redis at %s, %d keys per impl, "
           "%d-byte values, best of %d\n",
           shown, KEYS, VLEN, REPEATS);
-  if (!json)
+  if (!bench.json)
     printf("%-16s %-8s %7s %12s %10s %7s\n", "impl", "op", "clients", "ops/s",
            "ops", "spread");
 
@@ -491,14 +404,15 @@ uint64_t bench_cache_redis(bool json, bool quick) {
                 ">= 0.9):\n");
   for (int o = OP_GET; o <= OP_MGET; o++)
     for (unsigned clients = 1; clients <= MAX_CLIENTS; clients *= 4) {
-      const row *a = find("roster", (op)o, clients);
-      const row *k = find("roster_client", (op)o, clients);
-      const row *b = find("redis-benchmark", (op)o, clients);
-      if (a && b)
+      double a =
+          bench_ratio("roster", "redis-benchmark", op_name[o], clients, 0);
+      double k = bench_ratio("roster_client", "redis-benchmark", op_name[o],
+                             clients, 0);
+      if (a > 0)
         fprintf(note, "  %-7s %u client%s: cache %.2fx%s", op_name[o], clients,
-                clients > 1 ? "s" : " ", a->best / b->best, k ? "" : "\n");
-      if (a && b && k)
-        fprintf(note, ", client %.2fx\n", k->best / b->best);
+                clients > 1 ? "s" : " ", a, k > 0 ? "" : "\n");
+      if (a > 0 && k > 0)
+        fprintf(note, ", client %.2fx\n", k);
     }
 out:
   if (all) {
@@ -511,5 +425,4 @@ out:
   roster_redis_free(setup);
   roster_url_free(R.u);
   R.u = NULL;
-  return R.errors;
 }

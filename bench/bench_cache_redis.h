@@ -6,13 +6,10 @@
 #ifndef ROSTER_BENCH_CACHE_REDIS_H
 #define ROSTER_BENCH_CACHE_REDIS_H
 
-#include <stdbool.h>
-#include <stdint.h>
-
-/* bench_cache_redis runs the Redis rows against $ROSTER_TEST_REDIS_URL
- * and returns how many answers were wrong or calls failed (0: all well).
- * Without the URL it prints why and returns 0, or 1 when
+/* bench_cache_redis runs the Redis rows against $ROSTER_TEST_REDIS_URL; a
+ * wrong answer or a failed call counts as a failure (bench_fail). Without
+ * the URL it says why on stderr and returns, which is a failure when
  * ROSTER_TEST_REQUIRE_SERVERS=1. */
-uint64_t bench_cache_redis(bool json, bool quick);
+void bench_cache_redis(void);
 
 #endif

@@ -19,50 +19,31 @@
  *
  * Every read is checked (the value must be one the file holds), so a wrong
  * answer is reported and makes the exit code 1. Times are CLOCK_MONOTONIC,
- * best of 3 runs, roster and baseline interleaved. See bench/README.md.
+ * best of 3 runs, roster and baseline interleaved (bench.h). See
+ * bench/README.md.
  */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
+#include "bench.h"
 
+#include <inttypes.h>
 #include <jansson.h>
-#include <pthread.h>
-#include <stdatomic.h>
-#include <stdbool.h>
-#include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <roster.h>
 
-#define PROG "roster-bench-config"
+enum { REPEATS = 3 };
 
-static bool g_json, g_quick;
-static atomic_ulong g_errors;
 static char g_yaml[4096], g_jsonpath[4096];
 
-static int64_t now_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
-static void bad(const char *what) {
-  if (atomic_fetch_add(&g_errors, 1) < 10)
-    fprintf(stderr, PROG ": %s\n", what);
-}
+static void bad(const char *what) { bench_fail(1, "%s", what); }
 
 /* The tree: 25 services x 10 keys, plus service.http.port. Both files hold
  * the same values; port is 8080 or 8081 depending on the generation. */
 static void write_files(int port) {
   FILE *y = fopen(g_yaml, "w"), *j = fopen(g_jsonpath, "w");
-  if (!y || !j) {
-    perror(PROG ": fopen");
-    exit(1);
-  }
+  if (!y || !j)
+    bench_die("cannot write the config files in %s", g_yaml);
   fprintf(y, "service:\n  http:\n    port: %d\n    peer: %d\n", port, port);
   fprintf(j, "{\"service\":{\"http\":{\"port\":%d,\"peer\":%d}}", port, port);
   for (int s = 0; s < 25; s++) {
@@ -128,22 +109,20 @@ typedef struct job {
   bool ours; /* roster, else the baseline */
   op_kind op;
   roster_config *cfg;
-  long ops;
-  pthread_barrier_t *start;
-  int64_t t0, t1;
+  unsigned threads; /* readers */
+  bool reloading;   /* a writer reloads meanwhile */
 } job;
 
 static bool ok_port(int64_t v) { return v == 8080 || v == 8081; }
 
-static void *reader(void *arg) {
-  job *j = arg;
+static void reader(bench_thread *t) {
+  const job *j = t->arg;
   int64_t v = 0, w = 0;
   /* one untimed call: roster registers the thread with RCU lazily */
   roster_config_int(j->cfg, "service.http.port", 0, &v);
-  pthread_barrier_wait(j->start);
-  j->t0 = now_ns();
+  bench_start(t);
   long wrong = 0;
-  for (long i = 0; i < j->ops; i++) {
+  for (uint64_t i = 0; i < t->ops; i++) {
     if (j->op == OP_GET) {
       if (j->ours)
         roster_config_int(j->cfg, "service.http.port", 0, &v);
@@ -163,10 +142,9 @@ static void *reader(void *arg) {
       wrong += !ok_port(v) || v != w;
     }
   }
-  j->t1 = now_ns();
+  bench_stop(t);
   if (wrong)
     bad("a read returned a value the file does not hold (or a mixed pair)");
-  return NULL;
 }
 
 typedef struct writer {
@@ -190,152 +168,122 @@ static void *write_loop(void *arg) {
   return NULL;
 }
 
-typedef struct result {
-  double ns_per_op; /* wall x threads / ops */
-  double ops_per_sec;
-  long reloads;
-} result;
-
-/* run_once times `ops` operations per thread on `threads` threads, with a
- * writer reloading meanwhile if `reloading`. */
-static result run_once(bool ours, op_kind op, roster_config *cfg, int threads,
-                       long ops, bool reloading) {
-  pthread_barrier_t b;
-  pthread_barrier_init(&b, NULL, (unsigned)threads);
-  job jobs[8];
-  pthread_t t[8];
-  writer w = {.ours = ours, .cfg = cfg};
+/* read_run (a bench_fn) times ops reads per thread on the job's threads,
+ * with a writer reloading meanwhile if the job says so (aux: its reloads). */
+static bench_sample read_run(void *arg, uint64_t ops) {
+  const job *j = arg;
+  writer w = {.ours = j->ours, .cfg = j->cfg};
   pthread_t wt;
-  if (reloading)
-    pthread_create(&wt, NULL, write_loop, &w);
-  for (int i = 0; i < threads; i++) {
-    jobs[i] = (job){ours, op, cfg, ops, &b, 0, 0};
-    pthread_create(&t[i], NULL, reader, &jobs[i]);
-  }
-  int64_t t0 = INT64_MAX, t1 = 0;
-  for (int i = 0; i < threads; i++) {
-    pthread_join(t[i], NULL);
-    t0 = jobs[i].t0 < t0 ? jobs[i].t0 : t0;
-    t1 = jobs[i].t1 > t1 ? jobs[i].t1 : t1;
-  }
-  if (reloading) {
+  if (j->reloading && pthread_create(&wt, NULL, write_loop, &w) != 0)
+    bench_die("pthread_create failed");
+  bench_sample s = bench_threads(reader, arg, j->threads, ops);
+  if (j->reloading) {
     atomic_store(&w.stop, true);
     pthread_join(wt, NULL);
   }
-  pthread_barrier_destroy(&b);
-  double wall = (double)(t1 - t0);
-  return (result){wall * threads / ((double)ops * threads),
-                  (double)ops * threads / (wall / 1e9), w.reloads};
+  s.aux = (uint64_t)w.reloads;
+  return s;
 }
 
-/* calibrate finds an op count that takes ~target ns on one thread. */
-static long calibrate(bool ours, op_kind op, roster_config *cfg) {
-  double target = g_quick ? 2e7 : 2.5e8;
-  long ops = 1000;
-  for (;;) {
-    result r = run_once(ours, op, cfg, 1, ops, false);
-    double took = r.ns_per_op * ops;
-    if (took >= target / 4 || ops > (1L << 30))
-      return (long)(ops * (target / (took > 1 ? took : 1)));
-    ops *= 8;
-  }
-}
-
-static void report(const char *impl, const char *op, int threads, result r,
-                   bool reloading, double spread) {
-  if (g_json) {
-    printf("{\"impl\":\"%s\",\"op\":\"%s\",\"threads\":%d,\"ns_per_op\":%.2f,"
+static void report(const char *impl, const char *op, const bench_case *c,
+                   bool reloading) {
+  const bench_sample *r = &c->best;
+  if (bench.json) {
+    printf("{\"impl\":\"%s\",\"op\":\"%s\",\"threads\":%u,\"ns_per_op\":%.2f,"
            "\"ops_per_sec\":%.0f",
-           impl, op, threads, r.ns_per_op, r.ops_per_sec);
+           impl, op, r->threads, bench_ns_per_op(r), bench_rate(r));
     if (reloading)
-      printf(",\"reloads\":%ld", r.reloads);
-    printf(",\"best_of\":3}\n");
+      printf(",\"reloads\":%" PRIu64, r->aux);
+    printf(",\"best_of\":%d}\n", REPEATS);
     return;
   }
-  printf("%-7s %-18s %7d %10.1f %14.0f %8s %6.0f%%\n", impl, op, threads,
-         r.ns_per_op, r.ops_per_sec, reloading ? "" : "-", spread * 100);
+  printf("%-7s %-18s %7u %10.1f %14.0f %8s %6.0f%%\n", impl, op, r->threads,
+         bench_ns_per_op(r), bench_rate(r), reloading ? "" : "-",
+         bench_spread(c) * 100);
   if (reloading)
-    printf("%-7s %-18s %7s %10s %14s %8ld\n", "", "  (reloads meanwhile)", "",
-           "", "", r.reloads);
+    printf("%-7s %-18s %7s %10s %14s %8" PRIu64 "\n", "",
+           "  (reloads meanwhile)", "", "", "", r->aux);
 }
 
-/* measure runs roster and baseline 3 times each, interleaved, and reports
- * the best of each. */
+/* measure runs roster and the baseline, each calibrated, 3 times each,
+ * interleaved, and reports the best of each. */
 static void measure(const char *name, op_kind op, roster_config *cfg,
-                    int threads, bool reloading, double *ratio) {
-  long ops_r = calibrate(true, op, cfg), ops_b = calibrate(false, op, cfg);
-  result best[2] = {{1e300, 0, 0}, {1e300, 0, 0}};
-  double worst[2] = {0, 0};
-  for (int k = 0; k < 3; k++)
-    for (int impl = 0; impl < 2; impl++) {
-      result r = run_once(impl == 0, op, cfg, threads,
-                          impl == 0 ? ops_r : ops_b, reloading);
-      if (r.ns_per_op < best[impl].ns_per_op)
-        best[impl] = r;
-      if (r.ns_per_op > worst[impl])
-        worst[impl] = r.ns_per_op;
-    }
-  report("roster", name, threads, best[0], reloading,
-         (worst[0] - best[0].ns_per_op) / best[0].ns_per_op);
-  report("rwlock", name, threads, best[1], reloading,
-         (worst[1] - best[1].ns_per_op) / best[1].ns_per_op);
-  *ratio = best[1].ns_per_op / best[0].ns_per_op;
+                    unsigned threads, bool reloading) {
+  static const char *const impl[2] = {"roster", "rwlock"};
+  job jobs[2];
+  bench_case c[2];
+  for (int k = 0; k < 2; k++) {
+    jobs[k] = (job){k == 0, op, cfg, threads, reloading};
+    c[k] = (bench_case){.impl = impl[k],
+                        .op = name,
+                        .size = 0,
+                        .fn = read_run,
+                        .arg = &jobs[k]};
+  }
+  bench_compare(c, 2, bench.quick ? 0.02 : 0.25, REPEATS);
+  report(impl[0], name, &c[0], reloading);
+  report(impl[1], name, &c[1], reloading);
+}
+
+typedef struct reloader {
+  bool ours;
+  roster_config *cfg;
+} reloader;
+
+/* reload_run (a bench_fn): ops reloads in a row on this thread. */
+static bench_sample reload_run(void *arg, uint64_t ops) {
+  const reloader *r = arg;
+  double t0 = bench_now();
+  for (uint64_t i = 0; i < ops; i++) {
+    if (!r->ours)
+      base_reload();
+    else if (roster_config_reload(r->cfg) != ROSTER_OK)
+      bad(roster_last_error());
+  }
+  return (bench_sample){.wall = bench_now() - t0, .ops = ops, .threads = 1};
 }
 
 static void measure_reload(roster_config *cfg) {
-  int n = g_quick ? 20 : 200;
-  double best_r = 1e300, best_b = 1e300;
-  for (int k = 0; k < 3; k++) {
-    int64_t t0 = now_ns();
-    for (int i = 0; i < n; i++)
-      if (roster_config_reload(cfg) != ROSTER_OK)
-        bad(roster_last_error());
-    int64_t t1 = now_ns();
-    for (int i = 0; i < n; i++)
-      base_reload();
-    int64_t t2 = now_ns();
-    double r = (double)(t1 - t0) / n, b = (double)(t2 - t1) / n;
-    best_r = r < best_r ? r : best_r;
-    best_b = b < best_b ? b : best_b;
-  }
-  if (g_json) {
-    printf("{\"impl\":\"roster\",\"op\":\"reload\",\"us_per_op\":%.1f,"
-           "\"best_of\":3}\n",
-           best_r / 1e3);
-    printf("{\"impl\":\"jansson\",\"op\":\"reload\",\"us_per_op\":%.1f,"
-           "\"best_of\":3}\n",
-           best_b / 1e3);
-  } else {
-    printf("%-7s %-18s %7d %9.1fus %14s  read+parse YAML, merge, "
-           "validate, swap\n",
-           "roster", "reload", 1, best_r / 1e3, "");
-    printf("%-7s %-18s %7d %9.1fus %14s  read+parse JSON, swap under the "
-           "write lock\n",
-           "jansson", "reload", 1, best_b / 1e3, "");
+  reloader r[2] = {{true, cfg}, {false, cfg}};
+  uint64_t n = bench.quick ? 20 : 200;
+  static const char *const note[2] = {
+      "read+parse YAML, merge, validate, swap",
+      "read+parse JSON, swap under the write lock"};
+  bench_case c[2];
+  for (int k = 0; k < 2; k++)
+    c[k] = (bench_case){.impl = k ? "jansson" : "roster",
+                        .op = "reload",
+                        .fn = reload_run,
+                        .arg = &r[k],
+                        .ops = n};
+  bench_measure(c, 2, REPEATS);
+  for (int k = 0; k < 2; k++) {
+    double us = bench_ns_per_op(&c[k].best) / 1e3;
+    if (bench.json)
+      printf("{\"impl\":\"%s\",\"op\":\"reload\",\"us_per_op\":%.1f,"
+             "\"best_of\":%d}\n",
+             c[k].impl, us, REPEATS);
+    else
+      printf("%-7s %-18s %7d %9.1fus %14s  %s\n", c[k].impl, "reload", 1, us,
+             "", note[k]);
   }
 }
 
+static const bench_spec spec = {
+    .prog = "roster-bench-config",
+    .about = "  Measures roster_config reads beside a jansson tree behind a\n"
+             "  pthread_rwlock_t, also while another thread reloads, and one\n"
+             "  reload beside a jansson parse of the same tree.\n",
+};
+
 int main(int argc, char **argv) {
-  for (int i = 1; i < argc; i++) {
-    if (!strcmp(argv[i], "--json")) {
-      g_json = true;
-    } else if (!strcmp(argv[i], "--quick")) {
-      g_quick = true;
-    } else {
-      fprintf(stderr, "usage: " PROG " [--json] [--quick]\n"
-                      "  --json   one JSON object per measurement on stdout\n"
-                      "  --quick  short runs (a smoke test)\n");
-      return strcmp(argv[i], "--help") ? 2 : 0;
-    }
-  }
+  bench_init(&spec, argc, argv);
   const char *tmp = getenv("TMPDIR");
   char dir[2048];
   snprintf(dir, sizeof dir, "%s/roster-bench-config-XXXXXX",
            tmp && *tmp ? tmp : "/tmp");
-  if (!mkdtemp(dir)) {
-    perror(PROG ": mkdtemp");
-    return 1;
-  }
+  if (!mkdtemp(dir))
+    bench_die("mkdtemp %s failed", dir);
   snprintf(g_yaml, sizeof g_yaml, "%s/app.yaml", dir);
   snprintf(g_jsonpath, sizeof g_jsonpath, "%s/app.json", dir);
   write_files(8080);
@@ -348,34 +296,34 @@ int main(int argc, char **argv) {
   const char *files[] = {g_yaml, NULL};
   roster_config *cfg = roster_config_new(
       &(roster_config_options){.files = files, .schema = schema});
-  if (!cfg || roster_config_load(cfg) != ROSTER_OK) {
-    fprintf(stderr, PROG ": load: %s\n", roster_last_error());
-    return 1;
-  }
+  if (!cfg || roster_config_load(cfg) != ROSTER_OK)
+    bench_die("load: %s", roster_last_error());
   g_tree = parse_json_file();
   if (!g_tree)
     return 1;
-  if (!g_json)
+  if (!bench.json)
     printf("%-7s %-18s %7s %10s %14s %8s %7s\n", "impl", "op", "threads",
            "ns/op", "ops/s", "reloads", "spread");
-  double r_get1, r_get2, r_rel1, r_rel2, r_pair;
-  measure("get_int", OP_GET, cfg, 1, false, &r_get1);
-  measure("get_int", OP_GET, cfg, 2, false, &r_get2);
-  measure("get_int_reloading", OP_GET, cfg, 1, true, &r_rel1);
-  measure("get_int_reloading", OP_GET, cfg, 2, true, &r_rel2);
-  measure("view_pair", OP_PAIR, cfg, 1, false, &r_pair);
+  measure("get_int", OP_GET, cfg, 1, false);
+  measure("get_int", OP_GET, cfg, 2, false);
+  measure("get_int_reloading", OP_GET, cfg, 1, true);
+  measure("get_int_reloading", OP_GET, cfg, 2, true);
+  measure("view_pair", OP_PAIR, cfg, 1, false);
   measure_reload(cfg);
-  FILE *o = g_json ? stderr : stdout;
-  fprintf(o,
+  fprintf(bench.out,
           "\nrwlock ns/op / roster ns/op (above 1: roster is faster):\n"
           "  get_int 1 thread %.2f, 2 threads %.2f; while reloading 1 "
           "thread %.2f, 2 threads %.2f; view_pair %.2f\n",
-          r_get1, r_get2, r_rel1, r_rel2, r_pair);
+          bench_ratio("roster", "rwlock", "get_int", 1, 0),
+          bench_ratio("roster", "rwlock", "get_int", 2, 0),
+          bench_ratio("roster", "rwlock", "get_int_reloading", 1, 0),
+          bench_ratio("roster", "rwlock", "get_int_reloading", 2, 0),
+          bench_ratio("roster", "rwlock", "view_pair", 1, 0));
   roster_config_free(cfg);
   json_decref(g_tree);
   unlink(g_yaml);
   unlink(g_jsonpath);
   rmdir(dir);
   roster_reclaim_wait();
-  return atomic_load(&g_errors) ? 1 : 0;
+  return bench_finish();
 }

@@ -22,40 +22,22 @@
  * expressions) is printed as PASS or MISS and the exit code is 0 unless a
  * call fails or the baseline disagrees. See bench/README.md.
  */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
+#include "bench.h"
 
-#include <pthread.h>
-#include <stdatomic.h>
-#include <stdbool.h>
-#include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "cron/cron_impl.h" /* the baseline tests the parsed fields */
 
-#define PROG "roster-bench-cron"
 #define STARTS 4096
 
 typedef struct settings {
-  bool json, quick;
   double pass_s;  /* target time of one timed pass */
   double naive_s; /* time budget of the baseline per expression */
   int delay_s;    /* fire_delay run length */
 } settings;
 
-static settings S;
-static FILE *g_out;
-static int g_errors;
-
-static int64_t now_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
+static settings S = {.pass_s = 0.1, .naive_s = 0.3, .delay_s = 10};
 
 static int64_t wall_ns(void) {
   struct timespec ts;
@@ -64,17 +46,10 @@ static int64_t wall_ns(void) {
 }
 
 static void die(const char *what) {
-  fprintf(stderr, PROG ": %s: %s\n", what, roster_last_error());
-  exit(1);
+  bench_die("%s: %s", what, roster_last_error());
 }
 
 static uint64_t rng = 0x63726f6e62656e63ull; /* "cronbenc" */
-static uint64_t rnd64(void) {
-  rng ^= rng << 13;
-  rng ^= rng >> 7;
-  rng ^= rng << 17;
-  return rng;
-}
 
 /* ---- next / prev ---------------------------------------------------- */
 
@@ -115,36 +90,45 @@ static int64_t naive_next(const roster_cron *c, const roster_tz *z, int64_t t) {
       return u;
 }
 
-static volatile int64_t sink;
+typedef struct pass_arg {
+  const roster_cron *c;
+  const roster_tz *z;
+  const int64_t *starts;
+  bool prev;
+} pass_arg;
 
-/* pass times one pass of next (or prev) over the starts; ns per call. */
-static double pass(const roster_cron *c, const roster_tz *z,
-                   const int64_t *starts, bool prev, int reps) {
-  int64_t t0 = now_ns(), acc = 0;
-  for (int r = 0; r < reps; r++)
+/* pass_run (a bench_fn): reps passes of next (or prev) over the starts. */
+static bench_sample pass_run(void *arg, uint64_t reps) {
+  const pass_arg *a = arg;
+  double t0 = bench_now();
+  int64_t acc = 0;
+  for (uint64_t r = 0; r < reps; r++)
     for (size_t i = 0; i < STARTS; i++) {
       int64_t out;
-      int rc = prev ? roster_cron_prev(c, starts[i], z, &out)
-                    : roster_cron_next(c, starts[i], z, &out);
+      int rc = a->prev ? roster_cron_prev(a->c, a->starts[i], a->z, &out)
+                       : roster_cron_next(a->c, a->starts[i], a->z, &out);
       if (rc != ROSTER_OK)
-        die(prev ? "roster_cron_prev" : "roster_cron_next");
+        die(a->prev ? "roster_cron_prev" : "roster_cron_next");
       acc += out;
     }
-  sink = acc;
-  return (double)(now_ns() - t0) / ((double)reps * STARTS);
+  bench_keep((uint64_t)acc);
+  return (bench_sample){
+      .wall = bench_now() - t0, .ops = reps * STARTS, .threads = 1};
 }
 
+/* best_of_3: ns per call, the best of 3 passes sized to S.pass_s. */
 static double best_of_3(const roster_cron *c, const roster_tz *z,
                         const int64_t *starts, bool prev) {
-  double one = pass(c, z, starts, prev, 1); /* warm up and calibrate */
-  int reps = (int)(S.pass_s * 1e9 / (one * STARTS)) + 1;
-  double best = 1e300;
-  for (int k = 0; k < 3; k++) {
-    double v = pass(c, z, starts, prev, reps);
-    if (v < best)
-      best = v;
-  }
-  return best;
+  pass_arg a = {c, z, starts, prev};
+  bench_case k = {.impl = "roster",
+                  .op = prev ? "prev" : "next",
+                  .size = 0,
+                  .fn = pass_run,
+                  .arg = &a,
+                  .ops = 1};
+  bench_calibrate(&k, S.pass_s, 1);
+  bench_measure(&k, 1, 3);
+  return bench_ns_per_op(&k.best);
 }
 
 static double g_worst_ordinary;
@@ -153,9 +137,9 @@ static void bench_next(void) {
   static int64_t starts[STARTS];
   int64_t lo = 1767225600LL; /* 2026-01-01 */
   for (size_t i = 0; i < STARTS; i++)
-    starts[i] = lo + (int64_t)(rnd64() % (2u * 365 * 86400));
-  if (!S.json)
-    fprintf(g_out, "%-4s %-24s %-20s %10s %14s %9s\n", "op", "expr", "tz",
+    starts[i] = lo + (int64_t)(bench_rand(&rng) % (2u * 365 * 86400));
+  if (!bench.json)
+    fprintf(bench.out, "%-4s %-24s %-20s %10s %14s %9s\n", "op", "expr", "tz",
             "ns/op", "naive ns/op", "speedup");
   for (size_t zi = 0; zi < sizeof zones / sizeof zones[0]; zi++) {
     const roster_tz *z;
@@ -167,33 +151,32 @@ static void bench_next(void) {
         die("roster_cron_parse");
       /* the baseline, as many calls as fit its budget (at least one) */
       size_t calls = 0;
-      int64_t t0 = now_ns(), budget = (int64_t)(S.naive_s * 1e9);
-      while (calls < STARTS && (calls == 0 || now_ns() - t0 < budget)) {
+      int64_t t0 = bench_now_ns(), budget = (int64_t)(S.naive_s * 1e9);
+      while (calls < STARTS && (calls == 0 || bench_now_ns() - t0 < budget)) {
         int64_t want = naive_next(c, z, starts[calls]), got;
         if (zi == 0 &&
             (roster_cron_next(c, starts[calls], z, &got) != ROSTER_OK ||
              got != want)) {
-          fprintf(stderr, PROG ": '%s' after %lld: roster %lld, naive %lld\n",
-                  rows[ri].expr, (long long)starts[calls], (long long)got,
-                  (long long)want);
-          g_errors++;
+          bench_fail(1, "'%s' after %lld: roster %lld, naive %lld",
+                     rows[ri].expr, (long long)starts[calls], (long long)got,
+                     (long long)want);
         }
         calls++;
       }
-      double naive = (double)(now_ns() - t0) / (double)calls;
+      double naive = (double)(bench_now_ns() - t0) / (double)calls;
       for (int op = 0; op < 2; op++) {
         double ns = best_of_3(c, z, starts, op == 1);
         if (op == 0 && rows[ri].ordinary && ns > g_worst_ordinary)
           g_worst_ordinary = ns;
         const char *name = op ? "prev" : "next";
-        if (S.json)
+        if (bench.json)
           printf("{\"op\":\"%s\",\"expr\":\"%s\",\"tz\":\"%s\","
                  "\"ns_per_op\":%.1f,\"baseline\":\"minute_walk\","
                  "\"baseline_ns_per_op\":%.1f,\"speedup\":%.1f,"
                  "\"baseline_calls\":%zu}\n",
                  name, rows[ri].expr, zones[zi], ns, naive, naive / ns, calls);
         else
-          fprintf(g_out, "%-4s %-24s %-20s %10.1f %14.0f %8.0fx\n", name,
+          fprintf(bench.out, "%-4s %-24s %-20s %10.1f %14.0f %8.0fx\n", name,
                   rows[ri].expr, zones[zi], ns, naive, naive / ns);
       }
       roster_cron_free(c);
@@ -203,29 +186,22 @@ static void bench_next(void) {
 
 /* ---- fire delay ----------------------------------------------------- */
 
+/* samples: delays in us, added from several threads. */
 typedef struct samples {
   pthread_mutex_t mu;
-  int64_t *v;
+  double *v;
   size_t n, cap;
 } samples;
 
 static void add_sample(samples *s, int64_t ns) {
   pthread_mutex_lock(&s->mu);
   if (s->n < s->cap)
-    s->v[s->n++] = ns;
+    s->v[s->n++] = (double)ns / 1000.0;
   pthread_mutex_unlock(&s->mu);
 }
 
-static int cmp64(const void *a, const void *b) {
-  int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-  return (x > y) - (x < y);
-}
-
 static double pct(const samples *s, double p) {
-  if (!s->n)
-    return 0;
-  size_t i = (size_t)(p * (double)(s->n - 1) + 0.5);
-  return (double)s->v[i] / 1000.0;
+  return bench_percentile(s->v, s->n, p);
 }
 
 static void on_event(const roster_job_event *ev, void *arg) {
@@ -260,11 +236,11 @@ static void *sleep_baseline(void *arg) {
 
 static void bench_delay(unsigned jobs) {
   size_t cap = (size_t)jobs * (size_t)(S.delay_s + 2);
-  samples base = {PTHREAD_MUTEX_INITIALIZER, calloc((size_t)S.delay_s + 2, 8),
-                  0, (size_t)S.delay_s + 2};
-  samples got = {PTHREAD_MUTEX_INITIALIZER, calloc(cap, 8), 0, cap};
-  if (!base.v || !got.v)
-    die("out of memory");
+  samples base = {PTHREAD_MUTEX_INITIALIZER,
+                  bench_xcalloc((size_t)S.delay_s + 2, sizeof(double)), 0,
+                  (size_t)S.delay_s + 2};
+  samples got = {PTHREAD_MUTEX_INITIALIZER, bench_xcalloc(cap, sizeof(double)),
+                 0, cap};
 
   roster_sched *s;
   roster_sched_opts o = {.tz = "UTC", .on_event = on_event, .event_arg = &got};
@@ -289,68 +265,70 @@ static void bench_delay(unsigned jobs) {
   if (roster_sched_stop(s, 10000) != ROSTER_OK)
     die("roster_sched_stop");
   roster_sched_free(s);
-  qsort(got.v, got.n, 8, cmp64);
-  qsort(base.v, base.n, 8, cmp64);
-  if (got.n == 0) {
-    fprintf(stderr, PROG ": fire_delay: no run started\n");
-    g_errors++;
-  }
-  if (S.json)
+  bench_sort(got.v, got.n);
+  bench_sort(base.v, base.n);
+  if (got.n == 0)
+    bench_fail(1, "fire_delay: no run started");
+  /* the scheduler's p50, p90, p99, max; the baseline's p50, p99, max */
+  double v[7] = {pct(&got, 0.5), pct(&got, 0.9),  pct(&got, 0.99),
+                 pct(&got, 1.0), pct(&base, 0.5), pct(&base, 0.99),
+                 pct(&base, 1.0)};
+  if (bench.json)
     printf("{\"op\":\"fire_delay\",\"jobs\":%u,\"seconds\":%d,"
            "\"samples\":%zu,\"p50_us\":%.1f,\"p90_us\":%.1f,"
            "\"p99_us\":%.1f,\"max_us\":%.1f,\"baseline\":\"clock_nanosleep\","
            "\"baseline_p50_us\":%.1f,\"baseline_p99_us\":%.1f,"
            "\"baseline_max_us\":%.1f}\n",
-           jobs, S.delay_s, got.n, pct(&got, 0.5), pct(&got, 0.9),
-           pct(&got, 0.99), pct(&got, 1.0), pct(&base, 0.5), pct(&base, 0.99),
-           pct(&base, 1.0));
+           jobs, S.delay_s, got.n, v[0], v[1], v[2], v[3], v[4], v[5], v[6]);
   else
-    fprintf(g_out,
+    fprintf(bench.out,
             "fire_delay  %2u jobs x %d s: %zu runs, p50 %.0f us, p90 %.0f "
             "us, p99 %.0f us, max %.0f us (clock_nanosleep alone: p50 %.0f "
             "us, p99 %.0f us, max %.0f us)\n",
-            jobs, S.delay_s, got.n, pct(&got, 0.5), pct(&got, 0.9),
-            pct(&got, 0.99), pct(&got, 1.0), pct(&base, 0.5), pct(&base, 0.99),
-            pct(&base, 1.0));
+            jobs, S.delay_s, got.n, v[0], v[1], v[2], v[3], v[4], v[5], v[6]);
   free(base.v);
   free(got.v);
 }
 
+static int g_seconds; /* --seconds N, 0 when not given */
+
+/* seconds_opt parses --seconds N (the fire_delay run length). */
+static int seconds_opt(int argc, char **argv, int i) {
+  if (strcmp(argv[i], "--seconds") != 0)
+    return 0;
+  if (i + 1 >= argc || atoi(argv[i + 1]) <= 0)
+    return -1;
+  g_seconds = atoi(argv[i + 1]);
+  return 2;
+}
+
+static const bench_spec spec = {
+    .prog = "roster-bench-cron",
+    .about = "  Measures roster_cron_next and roster_cron_prev beside a\n"
+             "  minute-walk baseline, and how late the scheduler starts a job\n"
+             "  beside clock_nanosleep's own wake-up delay.\n",
+    .quick = "short passes, 2 s delay runs (smoke test)",
+    .more_usage = " [--seconds N]",
+    .more_help = "  --seconds N  length of each fire_delay run (default 10)\n",
+    .more = seconds_opt,
+};
+
 int main(int argc, char **argv) {
-  S = (settings){.pass_s = 0.1, .naive_s = 0.3, .delay_s = 10};
-  int seconds = 0;
-  for (int i = 1; i < argc; i++) {
-    if (strcmp(argv[i], "--json") == 0)
-      S.json = true;
-    else if (strcmp(argv[i], "--quick") == 0)
-      S.quick = true;
-    else if (strcmp(argv[i], "--seconds") == 0 && i + 1 < argc &&
-             atoi(argv[i + 1]) > 0)
-      seconds = atoi(argv[++i]);
-    else {
-      fprintf(stderr, "usage: %s [--json] [--quick] [--seconds N]\n", PROG);
-      return 2;
-    }
-  }
-  if (S.quick) {
+  bench_init(&spec, argc, argv);
+  if (bench.quick) {
     S.pass_s = 0.005;
     S.naive_s = 0.02;
     S.delay_s = 2;
   }
-  if (seconds)
-    S.delay_s = seconds;
-  g_out = S.json ? stderr : stdout;
-  fprintf(g_out, "%s, seed 0x%016llx%s\n", PROG, (unsigned long long)rng,
-          S.quick ? " (quick)" : "");
-  int64_t t0 = now_ns();
+  if (g_seconds)
+    S.delay_s = g_seconds;
+  fprintf(bench.out, "%s, seed 0x%016llx%s\n", bench.prog,
+          (unsigned long long)rng, bench.quick ? " (quick)" : "");
   bench_next();
   bench_delay(1);
   bench_delay(16);
-  fprintf(g_out,
-          "\nTarget (informational; the exit code does not depend on "
-          "it):\n  next <= 1 us for ordinary expressions: worst %.0f "
-          "ns  %s\n",
-          g_worst_ordinary, g_worst_ordinary <= 1000 ? "PASS" : "MISS");
-  fprintf(g_out, "total %.1f s\n", (double)(now_ns() - t0) / 1e9);
-  return g_errors ? 1 : 0;
+  bench_targets();
+  bench_target("roster_cron_next, worst ordinary expression", g_worst_ordinary,
+               " ns", "<= 1000", g_worst_ordinary <= 1000);
+  return bench_finish();
 }

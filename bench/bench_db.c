@@ -21,20 +21,12 @@
  *
  * A program, not a test; see bench/README.md.
  */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
+#include "bench.h"
 
 #include <errno.h>
 #include <inttypes.h>
-#include <pthread.h>
-#include <stdatomic.h>
-#include <stdbool.h>
-#include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <roster.h>
@@ -43,31 +35,7 @@
 
 enum { REPEATS = 3, MAX_THREADS = 8, MAX_CONNS = 8 };
 
-static struct {
-  bool json;
-  bool quick;
-  double run_s;
-} S;
-
-FILE *g_bench_out;
-uint64_t g_bench_errors;
-
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static void die(const char *what) {
-  fprintf(stderr, PROG ": %s\n", what);
-  exit(1);
-}
-
-void bench_sleep(double s) {
-  struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
-  while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-  }
-}
+static double g_run_s; /* length of one pool run */
 
 /* ------------------------------------------------------------------ */
 /* Connections: the same trivial ones for both pools                  */
@@ -90,9 +58,7 @@ typedef struct mpool {
 } mpool;
 
 static void *mpool_make(bconn *conns, unsigned n) {
-  mpool *p = calloc(1, sizeof *p);
-  if (!p)
-    die("out of memory");
+  mpool *p = bench_xcalloc(1, sizeof *p);
   pthread_mutex_init(&p->mu, NULL);
   pthread_condattr_t a;
   pthread_condattr_init(&a);
@@ -174,9 +140,7 @@ typedef struct rpool {
 } rpool;
 
 static void *rpool_make(bconn *conns, unsigned n) {
-  rpool *p = calloc(1, sizeof *p);
-  if (!p)
-    die("out of memory");
+  rpool *p = bench_xcalloc(1, sizeof *p);
   p->src = (rsrc){.conns = conns, .n = n};
   roster_pool_options o = {0};
   o.name = "bench";
@@ -184,10 +148,8 @@ static void *rpool_make(bconn *conns, unsigned n) {
   o.arg = &p->src;
   o.min_idle = n; /* all made up front, like the baseline's */
   o.max_size = n;
-  if (roster_pool_new(&o, &p->pool) != ROSTER_OK) {
-    fprintf(stderr, PROG ": roster_pool_new: %s\n", roster_last_error());
-    exit(1);
-  }
+  if (roster_pool_new(&o, &p->pool) != ROSTER_OK)
+    bench_die("roster_pool_new: %s", roster_last_error());
   return p;
 }
 
@@ -197,7 +159,7 @@ static int rpool_acquire(void *pool, void **conn) {
 
 static void rpool_release(void *pool, void *conn) {
   if (roster_pool_release(((rpool *)pool)->pool, conn, false) != ROSTER_OK)
-    die("roster_pool_release failed");
+    bench_die("roster_pool_release failed");
 }
 
 static void rpool_destroy(void *pool) {
@@ -258,46 +220,29 @@ static uint64_t lat_percentile(const lat_hist *h, double q) {
   return h->max;
 }
 
-static uint64_t now_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 typedef struct run_ctx {
   const impl *im;
   void *pool;
-  bool timed;   /* time each acquire into the threads' histograms */
-  long hold_us; /* sleep this long holding the connection (a query) */
-  pthread_barrier_t start;
-  atomic_bool stop;
+  long hold_us;               /* sleep this long holding the connection */
+  lat_hist *lat[MAX_THREADS]; /* each thread's, when acquires are timed */
 } run_ctx;
 
-typedef struct thr {
-  run_ctx *ctx;
-  uint64_t ops;
-  uint64_t failures;
-  lat_hist *lat; /* when timed */
-  pthread_t t;
-} thr;
-
-static void *thr_main(void *arg) {
-  thr *me = arg;
-  run_ctx *c = me->ctx;
+static void thr_main(bench_thread *me) {
+  run_ctx *c = me->arg;
   const impl *im = c->im;
   void *pool = c->pool;
   uint64_t n = 0, fail = 0;
-  lat_hist *h = me->lat;
-  pthread_barrier_wait(&c->start);
-  while (!atomic_load_explicit(&c->stop, memory_order_relaxed)) {
+  lat_hist *h = c->lat[me->id];
+  bench_start(me);
+  while (bench_running(me)) {
     void *conn;
-    uint64_t t0 = c->timed ? now_ns() : 0;
+    int64_t t0 = h ? bench_now_ns() : 0;
     if (im->acquire(pool, &conn) != ROSTER_OK) {
       fail++;
       continue;
     }
-    if (c->timed) {
-      uint64_t d = now_ns() - t0;
+    if (h) {
+      uint64_t d = (uint64_t)(bench_now_ns() - t0);
       h->n[lat_bucket(d)]++;
       if (d > h->max)
         h->max = d;
@@ -311,107 +256,84 @@ static void *thr_main(void *arg) {
     n++;
   }
   me->ops = n;
-  me->failures = fail;
-  return NULL;
+  me->errors = fail;
 }
 
-typedef struct sample {
-  double wall;      /* seconds */
-  uint64_t ops;     /* all threads */
-  double min_share; /* fewest ops of one thread / mean */
-} sample;
+/* min_share: the fewest operations of one thread over the mean. */
+static double min_share(const bench_sample *s) {
+  return (double)s->least * s->threads / (double)s->ops;
+}
 
-/* run_once runs threads on a fresh pool of size connections for S.run_s;
+/* run_once runs threads on a fresh pool of size connections for g_run_s;
  * with lat, each acquire is timed and the histograms summed into it. */
-static sample run_once(const impl *im, unsigned threads, unsigned size,
-                       lat_hist *lat, long hold_us) {
+static bench_sample run_once(const impl *im, unsigned threads, unsigned size,
+                             lat_hist *lat, long hold_us) {
   bconn conns[MAX_CONNS];
   memset(conns, 0, sizeof conns);
-  run_ctx c = {.im = im,
-               .pool = im->make(conns, size),
-               .timed = lat != NULL,
-               .hold_us = hold_us};
-  pthread_barrier_init(&c.start, NULL, threads + 1);
-  thr t[MAX_THREADS];
-  for (unsigned i = 0; i < threads; i++) {
-    t[i] = (thr){.ctx = &c};
-    if (lat && !(t[i].lat = calloc(1, sizeof *t[i].lat)))
-      die("out of memory");
-    if (pthread_create(&t[i].t, NULL, thr_main, &t[i]) != 0)
-      die("pthread_create failed");
+  run_ctx c = {.im = im, .pool = im->make(conns, size), .hold_us = hold_us};
+  for (unsigned i = 0; lat && i < threads; i++)
+    c.lat[i] = bench_xcalloc(1, sizeof *c.lat[i]);
+  bench_sample s = bench_threads_for(thr_main, &c, threads, g_run_s);
+  for (unsigned i = 0; lat && i < threads; i++) {
+    for (unsigned b = 0; b < LAT_BUCKETS; b++)
+      lat->n[b] += c.lat[i]->n[b];
+    if (c.lat[i]->max > lat->max)
+      lat->max = c.lat[i]->max;
+    free(c.lat[i]);
   }
-  pthread_barrier_wait(&c.start);
-  double t0 = now_s();
-  bench_sleep(S.run_s);
-  atomic_store(&c.stop, true);
-  uint64_t total = 0, least = UINT64_MAX, fails = 0;
-  for (unsigned i = 0; i < threads; i++) {
-    pthread_join(t[i].t, NULL);
-    total += t[i].ops;
-    fails += t[i].failures;
-    if (t[i].ops < least)
-      least = t[i].ops;
-    if (lat) {
-      for (unsigned b = 0; b < LAT_BUCKETS; b++)
-        lat->n[b] += t[i].lat->n[b];
-      if (t[i].lat->max > lat->max)
-        lat->max = t[i].lat->max;
-      free(t[i].lat);
-    }
-  }
-  double wall = now_s() - t0;
-  pthread_barrier_destroy(&c.start);
   im->destroy(c.pool);
   uint64_t uses = 0;
   for (unsigned i = 0; i < size; i++)
     uses += conns[i].uses;
-  if (uses != total || fails) {
-    fprintf(stderr,
-            PROG ": %s, %u threads, %u connections: %" PRIu64
-                 " operations but %" PRIu64 " uses counted, %" PRIu64
-                 " failed acquires\n",
-            im->name, threads, size, total, uses, fails);
-    g_bench_errors++;
-  }
-  if (total == 0)
-    die("no operation completed");
-  double mean = (double)total / threads;
-  return (sample){wall, total, (double)least / mean};
+  if (uses != s.ops || s.errors)
+    bench_fail(1,
+               "%s, %u threads, %u connections: %" PRIu64
+               " operations but %" PRIu64 " uses counted, %" PRIu64
+               " failed acquires",
+               im->name, threads, size, s.ops, uses, s.errors);
+  if (s.ops == 0)
+    bench_die("no operation completed");
+  return s;
 }
 
-typedef struct result {
-  const char *impl;
+/* The acquire_release rows: threads on size connections. */
+static const struct {
   unsigned threads, size;
-  sample best;
-  double worst_rate, best_rate;
-  double ns_per_op, ops_per_sec;
-} result;
+} POOL_ROWS[] = {{1, 4}, {4, 2}, {4, 4}};
 
-#define MAX_RESULTS 32
-static result g_res[MAX_RESULTS];
-static size_t g_nres;
+typedef struct pool_case {
+  const impl *im;
+  unsigned threads, size;
+} pool_case;
+
+/* pool_run: a bench_fn, one timed run of a pool. */
+static bench_sample pool_run(void *arg, uint64_t ops) {
+  const pool_case *p = arg;
+  (void)ops;
+  return run_once(p->im, p->threads, p->size, NULL, 0);
+}
 
 static void print_header(void) {
-  if (S.json)
+  if (bench.json)
     return;
   printf("%-11s %-15s %7s %5s %9s %10s %9s %7s\n", "impl", "op", "threads",
          "size", "ns/op", "ops/s", "min_share", "spread");
   fflush(stdout);
 }
 
-static void print_result(const result *x) {
-  if (S.json) {
+static void print_result(const bench_case *c, const char *name, unsigned size) {
+  const bench_sample *b = &c->best;
+  if (bench.json) {
     printf(
         "{\"impl\":\"%s\",\"op\":\"acquire_release\",\"threads\":%u,"
         "\"size\":%u,\"ns_per_op\":%.2f,\"ops_per_sec\":%.0f,\"ops\":%" PRIu64
         ",\"min_share\":%.3f,\"best_of\":%d}\n",
-        x->impl, x->threads, x->size, x->ns_per_op, x->ops_per_sec, x->best.ops,
-        x->best.min_share, REPEATS);
+        name, b->threads, size, bench_ns_per_op(b), bench_rate(b), b->ops,
+        min_share(b), REPEATS);
   } else {
-    printf("%-11s %-15s %7u %5u %9.1f %9.2fM %9.3f %6.0f%%\n", x->impl,
-           "acquire_release", x->threads, x->size, x->ns_per_op,
-           x->ops_per_sec / 1e6, x->best.min_share,
-           100.0 * (x->best_rate - x->worst_rate) / x->best_rate);
+    printf("%-11s %-15s %7u %5u %9.1f %9.2fM %9.3f %6.0f%%\n", name,
+           "acquire_release", b->threads, size, bench_ns_per_op(b),
+           bench_rate(b) / 1e6, min_share(b), 100.0 * bench_spread(c));
   }
   fflush(stdout);
 }
@@ -419,34 +341,19 @@ static void print_result(const result *x) {
 /* measure runs both pools REPEATS times, interleaved, keeping each one's
  * fastest run (by operations per second). */
 static void measure(unsigned threads, unsigned size) {
-  sample best[2];
-  double hi[2] = {0, 0}, lo[2] = {0, 0};
-  for (int rep = 0; rep < REPEATS; rep++)
-    for (int k = 0; k < 2; k++) {
-      sample s = run_once(&IMPLS[k], threads, size, NULL, 0);
-      double rate = (double)s.ops / s.wall;
-      if (rep == 0 || rate > hi[k]) {
-        hi[k] = rate;
-        best[k] = s;
-      }
-      if (rep == 0 || rate < lo[k])
-        lo[k] = rate;
-    }
+  pool_case pc[2];
+  bench_case c[2];
   for (int k = 0; k < 2; k++) {
-    if (g_nres == MAX_RESULTS)
-      die("too many results");
-    result *x = &g_res[g_nres++];
-    *x = (result){.impl = IMPLS[k].name,
-                  .threads = threads,
-                  .size = size,
-                  .best = best[k],
-                  .best_rate = hi[k],
-                  .worst_rate = lo[k],
-                  .ns_per_op =
-                      best[k].wall * 1e9 * threads / (double)best[k].ops,
-                  .ops_per_sec = hi[k]};
-    print_result(x);
+    pc[k] = (pool_case){&IMPLS[k], threads, size};
+    c[k] = (bench_case){.impl = IMPLS[k].name,
+                        .op = "acquire_release",
+                        .size = size,
+                        .fn = pool_run,
+                        .arg = &pc[k]};
   }
+  bench_compare(c, 2, 0, REPEATS);
+  print_result(&c[0], IMPLS[0].name, size);
+  print_result(&c[1], IMPLS[1].name, size);
 }
 
 /* measure_latency times every acquire (two clock reads each, so these runs
@@ -456,20 +363,19 @@ static void measure_latency(unsigned threads, unsigned size, long hold_us) {
   lat_hist *h[2];
   uint64_t ops[2] = {0, 0};
   for (int k = 0; k < 2; k++)
-    if (!(h[k] = calloc(1, sizeof *h[k])))
-      die("out of memory");
+    h[k] = bench_xcalloc(1, sizeof *h[k]);
   double least[2] = {1, 1};
   for (int rep = 0; rep < REPEATS; rep++)
     for (int k = 0; k < 2; k++) {
-      sample x = run_once(&IMPLS[k], threads, size, h[k], hold_us);
+      bench_sample x = run_once(&IMPLS[k], threads, size, h[k], hold_us);
       ops[k] += x.ops;
-      if (x.min_share < least[k])
-        least[k] = x.min_share;
+      if (min_share(&x) < least[k])
+        least[k] = min_share(&x);
     }
   for (int k = 0; k < 2; k++) {
     uint64_t p50 = lat_percentile(h[k], 0.50), p99 = lat_percentile(h[k], 0.99),
              p999 = lat_percentile(h[k], 0.999);
-    if (S.json)
+    if (bench.json)
       printf("{\"impl\":\"%s\",\"op\":\"acquire_wait\",\"threads\":%u,"
              "\"size\":%u,\"hold_us\":%ld,\"p50_ns\":%" PRIu64
              ",\"p99_ns\":%" PRIu64 ",\"p999_ns\":%" PRIu64
@@ -487,70 +393,53 @@ static void measure_latency(unsigned threads, unsigned size, long hold_us) {
 }
 
 static void print_ratios(void) {
-  fprintf(g_bench_out, "\nroster / mutex_pool, ns per acquire+release:\n");
-  for (size_t i = 0; i + 1 < g_nres; i += 2) {
-    const result *a = &g_res[i], *b = &g_res[i + 1];
-    fprintf(g_bench_out,
-            "  %u thread%s, %u connections: %.2fx (%.1f vs %.1f ns)\n",
-            a->threads, a->threads == 1 ? "" : "s", a->size,
-            a->ns_per_op / b->ns_per_op, a->ns_per_op, b->ns_per_op);
+  fprintf(bench.out, "\nroster / mutex_pool, ns per acquire+release:\n");
+  for (size_t i = 0; i < sizeof POOL_ROWS / sizeof POOL_ROWS[0]; i++) {
+    unsigned th = POOL_ROWS[i].threads, size = POOL_ROWS[i].size;
+    const bench_result *a = bench_find("roster", "acquire_release", th, size);
+    const bench_result *b =
+        bench_find("mutex_pool", "acquire_release", th, size);
+    if (a && b)
+      fprintf(bench.out,
+              "  %u thread%s, %u connections: %.2fx (%.1f vs %.1f ns)\n", th,
+              th == 1 ? "" : "s", size, a->ns_per_op / b->ns_per_op,
+              a->ns_per_op, b->ns_per_op);
   }
-  fflush(g_bench_out);
+  fflush(bench.out);
 }
 
 /* ------------------------------------------------------------------ */
 
-static void usage(FILE *f) {
-  fprintf(
-      f,
-      "usage: " PROG " [--json] [--quick] [--help]\n"
-      "  Measures roster's connection pool beside a mutex + condvar pool:\n"
-      "  acquire+release pairs with 1 thread on 4 connections, and 4\n"
-      "  threads on 2 and on 4 connections. Each figure is the best of\n"
-      "  %d runs of 0.3 s. Then SELECT 1 per second with 4 clients\n"
-      "  through roster beside pgbench and mariadb-slap, best of 3 runs\n"
-      "  of 3 s, on the servers in ROSTER_TEST_PG_URL and\n"
-      "  ROSTER_TEST_MARIADB_URL (left out, with a line, when unset).\n"
-      "  --json   one JSON object per measurement on stdout, nothing else;\n"
-      "           the summary goes to stderr\n"
-      "  --quick  runs of 0.03 s, one SELECT 1 run of 0.3 s (smoke test)\n"
-      "  --help   this text\n",
-      REPEATS);
-}
+static const bench_spec spec = {
+    .prog = "roster-bench-db",
+    .about =
+        "  Measures roster's connection pool beside a mutex + condvar pool:\n"
+        "  acquire+release pairs with 1 thread on 4 connections, and 4\n"
+        "  threads on 2 and on 4 connections. Each figure is the best of\n"
+        "  3 runs of 0.3 s. Then SELECT 1 per second with 4 clients\n"
+        "  through roster beside pgbench and mariadb-slap, best of 3 runs\n"
+        "  of 3 s, on the servers in ROSTER_TEST_PG_URL and\n"
+        "  ROSTER_TEST_MARIADB_URL (left out, with a line, when unset).\n",
+    .quick = "runs of 0.03 s, one SELECT 1 run of 0.3 s (smoke test)",
+};
 
 int main(int argc, char **argv) {
-  for (int i = 1; i < argc; i++) {
-    if (strcmp(argv[i], "--json") == 0) {
-      S.json = true;
-    } else if (strcmp(argv[i], "--quick") == 0) {
-      S.quick = true;
-    } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-      usage(stdout);
-      return 0;
-    } else {
-      fprintf(stderr, PROG ": unknown option '%s'\n", argv[i]);
-      usage(stderr);
-      return 2;
-    }
-  }
-  S.run_s = S.quick ? 0.03 : 0.3;
-  g_bench_out = S.json ? stderr : stdout;
-  double t_start = now_s();
-  if (!S.json) {
+  bench_init(&spec, argc, argv);
+  g_run_s = bench.quick ? 0.03 : 0.3;
+  if (!bench.json) {
     printf("roster %s database benchmark: %ld CPUs online, best of %d runs "
            "of %.2f s, CLOCK_MONOTONIC\n",
-           roster_version(), sysconf(_SC_NPROCESSORS_ONLN), REPEATS, S.run_s);
+           roster_version(), sysconf(_SC_NPROCESSORS_ONLN), REPEATS, g_run_s);
     printf("ns/op = wall x threads / ops (one thread's time per acquire + "
            "release); min_share = fewest ops of one thread / mean; spread = "
-           "(best - worst) / best rate of the %d runs\n\n",
+           "(worst - best) / best of the %d runs\n\n",
            REPEATS);
   }
 
   print_header();
-  measure(1, 4);
-  measure(4, 2);
-  measure(4, 4);
-  if (!S.json)
+  for (size_t i = 0; i < sizeof POOL_ROWS / sizeof POOL_ROWS[0]; i++)
+    measure(POOL_ROWS[i].threads, POOL_ROWS[i].size);
+  if (!bench.json)
     printf("\nacquire_wait: how long one acquire takes, in us (each one timed; "
            "%d runs together; min_share of the worst run):\n"
            "%-11s %7s %5s %7s %9s %9s %9s %10s %9s\n",
@@ -559,15 +448,6 @@ int main(int argc, char **argv) {
   measure_latency(4, 2, 0);
   measure_latency(8, 2, 50);
   print_ratios();
-  bench_db_select1(&(bench_db_opts){.json = S.json, .quick = S.quick});
-
-  fprintf(g_bench_out, "\ntotal time %.1f s\n", now_s() - t_start);
-  if (g_bench_errors) {
-    fprintf(stderr,
-            PROG ": %" PRIu64 " runs went wrong; the figures above "
-                 "are not valid\n",
-            g_bench_errors);
-    return 1;
-  }
-  return 0;
+  bench_db_select1();
+  return bench_finish();
 }

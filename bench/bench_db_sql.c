@@ -15,21 +15,11 @@
  * go to the tools in a 0600 file (a passfile, a defaults file), never on a
  * command line.
  */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
+#include "bench.h"
 
-#include <errno.h>
-#include <inttypes.h>
-#include <pthread.h>
-#include <stdatomic.h>
-#include <stdbool.h>
-#include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <roster.h>
@@ -44,27 +34,13 @@
 
 enum { CLIENTS = 4 };
 
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 /* ---- roster ---- */
 
 typedef struct sel_ctx {
   roster_db *db;
-  bool held; /* each client holds one connection for the run */
-  pthread_barrier_t go;
-  atomic_bool stop;
+  bool held;              /* each client holds one connection for the run */
+  char err[CLIENTS][256]; /* each client's first error */
 } sel_ctx;
-
-typedef struct sel_thr {
-  sel_ctx *c;
-  uint64_t ops, errors;
-  char err[256];
-  pthread_t t;
-} sel_thr;
 
 /* select1 runs SELECT 1 and reads its value: on conn if given, else on
  * a connection borrowed for the query (roster_db_query). */
@@ -82,73 +58,63 @@ static int select1(roster_db *db, roster_db_conn *conn) {
   return rc;
 }
 
-static void *sel_main(void *arg) {
-  sel_thr *me = arg;
-  sel_ctx *c = me->c;
+static void sel_main(bench_thread *me) {
+  sel_ctx *c = me->arg;
+  char *err = c->err[me->id];
   roster_db_conn *conn = NULL;
   uint64_t n = 0, e = 0;
   if (c->held && roster_db_acquire(c->db, &conn) != ROSTER_OK) {
     e++;
-    snprintf(me->err, sizeof me->err, "%s", roster_last_error());
+    snprintf(err, sizeof c->err[0], "%s", roster_last_error());
   }
   for (int i = 0; i < 200; i++) /* warm: prepare on every connection */
     select1(c->db, conn);
-  pthread_barrier_wait(&c->go);
-  while (!e && !atomic_load_explicit(&c->stop, memory_order_relaxed)) {
+  bench_start(me);
+  while (!e && bench_running(me)) {
     int rc = select1(c->db, conn);
     if (rc == ROSTER_OK) {
       n++;
     } else if (!e++) {
-      snprintf(me->err, sizeof me->err, "%s", roster_last_error());
+      snprintf(err, sizeof c->err[0], "%s", roster_last_error());
     }
   }
   if (conn)
     roster_db_release(conn);
   me->ops = n;
   me->errors = e;
-  return NULL;
 }
 
-/* roster_rate runs CLIENTS threads for secs; ops per second, or < 0. */
-static double roster_rate(roster_db *db, bool held, double secs) {
-  sel_ctx c = {.db = db, .held = held};
-  sel_thr t[CLIENTS];
-  pthread_barrier_init(&c.go, NULL, CLIENTS + 1);
-  for (int i = 0; i < CLIENTS; i++) {
-    t[i] = (sel_thr){.c = &c};
-    if (pthread_create(&t[i].t, NULL, sel_main, &t[i]) != 0) {
-      fprintf(stderr, PROG ": pthread_create failed\n");
-      exit(1);
-    }
+typedef struct roster_arg {
+  roster_db *db;
+  bool held;
+  double secs;
+  long *calibrate_n; /* set from the first run's rate, when not NULL */
+} roster_arg;
+
+/* sel_run (a bench_fn): CLIENTS threads for secs. */
+static bench_sample sel_run(void *arg, uint64_t ops) {
+  roster_arg *a = arg;
+  (void)ops;
+  sel_ctx c = {.db = a->db, .held = a->held};
+  bench_sample s = bench_threads_for(sel_main, &c, CLIENTS, a->secs);
+  if (s.errors) {
+    for (int i = 0; i < CLIENTS; i++)
+      if (c.err[i][0]) {
+        bench_fail(1, "select1 through roster failed: %s", c.err[i]);
+        break;
+      }
+    s.ops = 0;
+    return s;
   }
-  pthread_barrier_wait(&c.go);
-  double t0 = now_s();
-  bench_sleep(secs);
-  atomic_store(&c.stop, true);
-  uint64_t ops = 0, errs = 0;
-  for (int i = 0; i < CLIENTS; i++) {
-    pthread_join(t[i].t, NULL);
-    ops += t[i].ops;
-    if (t[i].errors && !errs)
-      fprintf(stderr, PROG ": select1 through roster failed: %s\n", t[i].err);
-    errs += t[i].errors;
+  if (a->calibrate_n && s.ops) { /* the tool runs about as long */
+    long n = (long)(bench_rate(&s) * a->secs);
+    *a->calibrate_n = n > 2000 ? n : 2000;
+    a->calibrate_n = NULL;
   }
-  double wall = now_s() - t0;
-  pthread_barrier_destroy(&c.go);
-  if (errs) {
-    g_bench_errors++;
-    return -1;
-  }
-  return (double)ops / wall;
+  return s;
 }
 
 /* ---- the tools ---- */
-
-static bool have_tool(const char *name) {
-  char cmd[256];
-  snprintf(cmd, sizeof cmd, "command -v %s >/dev/null 2>&1", name);
-  return system(cmd) == 0;
-}
 
 /* secret_file writes text to a fresh 0600 file; its path into path. */
 static bool secret_file(char *path, size_t cap, const char *text) {
@@ -166,26 +132,19 @@ static bool secret_file(char *path, size_t cap, const char *text) {
 }
 
 /* run_tool runs cmd and returns the number that follows key in its
- * output (-1 if absent or the command failed). */
+ * output (its last one; -1 if absent or the command failed). */
 static double run_tool(const char *cmd, const char *key) {
-  FILE *f = popen(cmd, "r");
-  if (!f)
-    return -1;
-  char line[512];
+  static char out[16384];
+  int st = bench_tool(cmd, out, sizeof out);
   double v = -1;
-  char last[512] = "";
-  while (fgets(line, sizeof line, f)) {
-    char *p = strstr(line, key);
-    if (p)
-      v = strtod(p + strlen(key), NULL);
-    if (line[0] != '\n')
-      snprintf(last, sizeof last, "%s", line);
-  }
-  int st = pclose(f);
+  for (const char *p = strstr(out, key); p; p = strstr(p + 1, key))
+    v = strtod(p + strlen(key), NULL);
   if (st != 0 || v < 0) {
-    last[strcspn(last, "\n")] = '\0';
-    fprintf(stderr, PROG ": '%.60s...' failed: %s\n", cmd, last);
-    g_bench_errors++;
+    size_t len = strlen(out); /* the last non-empty line, for the message */
+    while (len && out[len - 1] == '\n')
+      out[--len] = '\0';
+    char *last = strrchr(out, '\n');
+    bench_fail(1, "'%.60s...' failed: %s", cmd, last ? last + 1 : out);
     return -1;
   }
   return v;
@@ -193,14 +152,14 @@ static double run_tool(const char *cmd, const char *key) {
 
 /* pgbench_rate: pgbench's tps (without the initial connection time). */
 static double pgbench_rate(const roster_url *u, const char *script,
-                           const char *passfile, double secs, int quick) {
+                           const char *passfile, double secs) {
   char cmd[1400];
   snprintf(cmd, sizeof cmd,
            "%s%s%s pgbench -n -c %d -j %d -M prepared %s%d -f '%s' "
            "'postgresql://%s@%s:%d%s' 2>&1",
            passfile ? "PGPASSFILE='" : "", passfile ? passfile : "",
-           passfile ? "'" : "", CLIENTS, CLIENTS, quick ? "-t " : "-T ",
-           quick ? 2000 : (int)(secs + 0.5), script,
+           passfile ? "'" : "", CLIENTS, CLIENTS, bench.quick ? "-t " : "-T ",
+           bench.quick ? 2000 : (int)(secs + 0.5), script,
            u->user ? u->user : "postgres", u->host ? u->host : "127.0.0.1",
            u->port ? u->port : 5432, u->path ? u->path : "");
   return run_tool(cmd, "tps = ");
@@ -220,36 +179,23 @@ static double slap_rate(const roster_url *u, const char *defaults, long n) {
   return secs > 0 ? (double)n / secs : -1;
 }
 
-/* ---- rows ---- */
-
-static void print_row(const bench_db_opts *o, const char *impl,
-                      const char *driver, const char *mode, double rate,
-                      const char *protocol) {
-  if (rate < 0)
-    return;
-  if (o->json)
-    printf("{\"impl\":\"%s\",\"driver\":\"%s\",\"op\":\"select1\","
-           "\"clients\":%d,\"ops_per_sec\":%.0f,\"mode\":\"%s\","
-           "\"protocol\":\"%s\",\"best_of\":%d}\n",
-           impl, driver, CLIENTS, rate, mode, protocol, o->quick ? 1 : 3);
-  else
-    printf("%-13s %-11s %-8s %7d %12.0f  %-17s %s\n", impl, driver, "select1",
-           CLIENTS, rate, mode, protocol);
-  fflush(stdout);
+/* rate_sample: a tool's rate as a run (ops 0 when it failed). */
+static bench_sample rate_sample(double rate) {
+  if (rate <= 0)
+    return (bench_sample){.wall = 1};
+  return (bench_sample){.wall = 1e6 / rate, .ops = 1000000, .threads = 1};
 }
-
-typedef double (*tool_fn)(void *arg);
 
 typedef struct pg_tool {
   const roster_url *u;
   const char *script, *passfile;
   double secs;
-  int quick;
 } pg_tool;
 
-static double pg_tool_run(void *arg) {
+static bench_sample pg_tool_run(void *arg, uint64_t ops) {
   pg_tool *t = arg;
-  return pgbench_rate(t->u, t->script, t->passfile, t->secs, t->quick);
+  (void)ops;
+  return rate_sample(pgbench_rate(t->u, t->script, t->passfile, t->secs));
 }
 
 typedef struct slap_tool {
@@ -258,167 +204,181 @@ typedef struct slap_tool {
   long n;
 } slap_tool;
 
-static double slap_tool_run(void *arg) {
+static bench_sample slap_tool_run(void *arg, uint64_t ops) {
   slap_tool *t = arg;
-  return slap_rate(t->u, t->defaults, t->n);
+  (void)ops;
+  return rate_sample(slap_rate(t->u, t->defaults, t->n));
+}
+
+/* ---- rows ---- */
+
+static void print_row(const bench_case *c, const char *impl, const char *driver,
+                      const char *mode, const char *protocol) {
+  if (c->runs == 0)
+    return;
+  double rate = bench_rate(&c->best);
+  if (bench.json)
+    printf("{\"impl\":\"%s\",\"driver\":\"%s\",\"op\":\"select1\","
+           "\"clients\":%d,\"ops_per_sec\":%.0f,\"mode\":\"%s\","
+           "\"protocol\":\"%s\",\"best_of\":%d}\n",
+           impl, driver, CLIENTS, rate, mode, protocol, bench.quick ? 1 : 3);
+  else
+    printf("%-13s %-11s %-8s %7d %12.0f  %-17s %s\n", impl, driver, "select1",
+           CLIENTS, rate, mode, protocol);
+  fflush(stdout);
 }
 
 /* duel runs roster (each client holding a connection, as the tools'
- * clients do; then borrowing one per query) and the tool in turn, best of
- * each. */
-static void duel(const bench_db_opts *o, const char *driver, roster_db *db,
-                 const char *tool, tool_fn fn, void *arg, double secs,
-                 long *calibrate_n, const char *tool_protocol) {
-  int reps = o->quick ? 1 : 3;
-  double held = -1, per_query = -1, best_t = -1;
-  for (int rep = 0; rep < reps; rep++) {
-    double r = roster_rate(db, true, secs);
-    if (r > held)
-      held = r;
-    if (calibrate_n && rep == 0 && r > 0) /* the tool runs about as long */
-      *calibrate_n = (long)(r * secs) > 2000 ? (long)(r * secs) : 2000;
-    r = roster_rate(db, false, secs);
-    if (r > per_query)
-      per_query = r;
-    if (fn) {
-      double t = fn(arg);
-      if (t > best_t)
-        best_t = t;
-    }
-  }
-  print_row(o, "roster", driver, "conn_per_client", held, "prepared");
-  print_row(o, "roster", driver, "acquire_per_query", per_query, "prepared");
+ * clients do; then borrowing one per query) and the tool (fn, when not
+ * NULL) in turn, best of each. */
+static void duel(const char *driver, roster_db *db, const char *tool,
+                 bench_fn fn, void *arg, double secs, long *calibrate_n,
+                 const char *tool_protocol) {
+  roster_arg held = {db, true, secs, calibrate_n};
+  roster_arg per_query = {db, false, secs, NULL};
+  bench_case c[3] = {
+      {.impl = "roster", .op = "held", .fn = sel_run, .arg = &held},
+      {.impl = "roster", .op = "borrowed", .fn = sel_run, .arg = &per_query},
+      {.impl = tool, .op = "select1", .fn = fn, .arg = arg},
+  };
+  bench_measure(c, fn ? 3 : 2, bench.quick ? 1 : 3);
+  print_row(&c[0], "roster", driver, "conn_per_client", "prepared");
+  print_row(&c[1], "roster", driver, "acquire_per_query", "prepared");
   if (fn)
-    print_row(o, tool, driver, "conn_per_client", best_t, tool_protocol);
-  if (held > 0 && best_t > 0)
-    fprintf(g_bench_out,
+    print_row(&c[2], tool, driver, "conn_per_client", tool_protocol);
+  if (c[0].runs && fn && c[2].runs) {
+    double r_held = bench_rate(&c[0].best), r_tool = bench_rate(&c[2].best);
+    double r_query = c[1].runs ? bench_rate(&c[1].best) : -1;
+    fprintf(bench.out,
             "  %s select1, %d clients: roster / %s = %.2fx "
             "(%.0f vs %.0f per second), a connection per client; %.2fx "
             "borrowing one per query (%.0f)\n",
-            driver, CLIENTS, tool, held / best_t, held, best_t,
-            per_query / best_t, per_query);
+            driver, CLIENTS, tool, r_held / r_tool, r_held, r_tool,
+            r_query / r_tool, r_query);
+  }
 }
 
-static roster_db *open_db(const char *url) {
+/* ---- the servers ---- */
+
+/* open_server opens a pool of CLIENTS connections to the server whose URL
+ * the environment variable var holds (init registers its driver) and
+ * parses the URL into *u (for the tool). false, with a line, when the
+ * module is not built (init NULL), var is unset or the server cannot be
+ * used. */
+static bool open_server(int (*init)(void), const char *var, const char *driver,
+                        roster_url **u, roster_db **db) {
+  const char *url = getenv(var);
+  if (!init) {
+    fprintf(bench.out, "select1 %s: skipped, this build has no %s module\n",
+            driver, driver);
+    return false;
+  }
+  if (!url || !*url) {
+    fprintf(bench.out,
+            "select1 %s: skipped, %s is not set (make bench "
+            "starts the servers; or scripts/services.sh start DIR "
+            "and source DIR/env)\n",
+            driver, var);
+    return false;
+  }
+  (void)init();
+  if (roster_url_parse(url, u)) {
+    bench_fail(1, "%s: %s", var, roster_last_error());
+    return false;
+  }
   char full[4200];
   snprintf(full, sizeof full, "%s%spool_max=%d&pool_min=%d", url,
            strchr(url, '?') ? "&" : "?", CLIENTS, CLIENTS);
-  roster_db *db;
-  if (roster_db_new(full, &(roster_db_options){.name = "bench"}, &db)) {
-    fprintf(stderr, PROG ": cannot open the database: %s\n",
-            roster_last_error());
-    g_bench_errors++;
-    return NULL;
+  if (roster_db_new(full, &(roster_db_options){.name = "bench"}, db)) {
+    bench_fail(1, "cannot open the database: %s", roster_last_error());
+    roster_url_free(*u);
+    return false;
   }
-  return db;
+  return true;
 }
 
-static void bench_pg(const bench_db_opts *o, double secs) {
-  const char *url = getenv("ROSTER_TEST_PG_URL");
-#if !defined(ROSTER_BENCH_HAVE_PG)
-  (void)secs;
-  (void)url;
-  fprintf(g_bench_out, "select1 postgresql: skipped, this build has no "
-                       "PostgreSQL module\n");
-  return;
+/* close_server frees what open_server made, and the tool's files. */
+static void close_server(roster_url *u, roster_db *db, char (*files)[64],
+                         size_t nfiles) {
+  for (size_t i = 0; i < nfiles; i++)
+    if (files[i][0])
+      unlink(files[i]);
+  roster_db_free(db);
+  roster_url_free(u);
+}
+
+/* have_tool: whether the server's tool is there (else a line says that
+ * only roster's rows are printed). */
+static bool have_tool(const char *driver, const char *tool) {
+  if (bench_have_tool(tool))
+    return true;
+  fprintf(bench.out, "select1 %s: %s is not installed; roster's row only\n",
+          driver, tool);
+  return false;
+}
+
+#if defined(ROSTER_BENCH_HAVE_PG)
+#define PG_INIT roster_pg_init
 #else
-  if (!url || !*url) {
-    fprintf(g_bench_out, "select1 postgresql: skipped, ROSTER_TEST_PG_URL "
-                         "is not set (make bench starts the servers; or "
-                         "scripts/services.sh start DIR and source DIR/env)\n");
-    return;
-  }
-  roster_pg_init();
+#define PG_INIT NULL
+#endif
+#if defined(ROSTER_BENCH_HAVE_MARIADB)
+#define MARIADB_INIT roster_mariadb_init
+#else
+#define MARIADB_INIT NULL
+#endif
+
+static void bench_pg(double secs) {
   roster_url *u;
-  if (roster_url_parse(url, &u)) {
-    fprintf(stderr, PROG ": ROSTER_TEST_PG_URL: %s\n", roster_last_error());
-    g_bench_errors++;
+  roster_db *db;
+  if (!open_server(PG_INIT, "ROSTER_TEST_PG_URL", "postgresql", &u, &db))
     return;
-  }
-  roster_db *db = open_db(url);
-  char script[64] = "", passfile[64] = "", pass[1024];
-  bool tool = have_tool("pgbench");
-  if (!tool)
-    fprintf(g_bench_out, "select1 postgresql: pgbench is not installed; "
-                         "roster's row only\n");
-  if (tool && !secret_file(script, sizeof script, "SELECT 1;\n"))
+  char files[2][64] = {"", ""}, pass[1024]; /* the script, the passfile */
+  bool tool = have_tool("postgresql", "pgbench");
+  if (tool && !secret_file(files[0], sizeof files[0], "SELECT 1;\n"))
     tool = false;
   if (tool && u->password) {
     snprintf(pass, sizeof pass, "*:*:*:*:%s\n", u->password);
-    if (!secret_file(passfile, sizeof passfile, pass))
+    if (!secret_file(files[1], sizeof files[1], pass))
       tool = false;
   }
-  pg_tool pt = {u, script, passfile[0] ? passfile : NULL, secs, o->quick};
-  if (db)
-    duel(o, "postgresql", db, "pgbench", tool ? pg_tool_run : NULL, &pt, secs,
-         NULL, "prepared");
-  if (script[0])
-    unlink(script);
-  if (passfile[0])
-    unlink(passfile);
-  roster_db_free(db);
-  roster_url_free(u);
-#endif
+  pg_tool pt = {u, files[0], files[1][0] ? files[1] : NULL, secs};
+  duel("postgresql", db, "pgbench", tool ? pg_tool_run : NULL, &pt, secs, NULL,
+       "prepared");
+  close_server(u, db, files, 2);
 }
 
-static void bench_mariadb(const bench_db_opts *o, double secs) {
-  const char *url = getenv("ROSTER_TEST_MARIADB_URL");
-#if !defined(ROSTER_BENCH_HAVE_MARIADB)
-  (void)secs;
-  (void)url;
-  fprintf(g_bench_out, "select1 mariadb: skipped, this build has no "
-                       "MariaDB module\n");
-  return;
-#else
-  if (!url || !*url) {
-    fprintf(g_bench_out, "select1 mariadb: skipped, ROSTER_TEST_MARIADB_URL "
-                         "is not set (make bench starts the servers; or "
-                         "scripts/services.sh start DIR and source DIR/env)\n");
-    return;
-  }
-  roster_mariadb_init();
+static void bench_mariadb(double secs) {
   roster_url *u;
-  if (roster_url_parse(url, &u)) {
-    fprintf(stderr, PROG ": ROSTER_TEST_MARIADB_URL: %s\n",
-            roster_last_error());
-    g_bench_errors++;
+  roster_db *db;
+  if (!open_server(MARIADB_INIT, "ROSTER_TEST_MARIADB_URL", "mariadb", &u, &db))
     return;
-  }
-  roster_db *db = open_db(url);
-  char defaults[64] = "", text[2048];
-  bool tool = have_tool("mariadb-slap");
-  if (!tool)
-    fprintf(g_bench_out, "select1 mariadb: mariadb-slap is not installed; "
-                         "roster's row only\n");
+  char files[1][64] = {""}, text[2048]; /* the defaults file */
+  bool tool = have_tool("mariadb", "mariadb-slap");
   snprintf(text, sizeof text,
            "[client]\nuser=%s\npassword=%s\nhost=%s\n"
            "port=%d\n",
            u->user ? u->user : "root", u->password ? u->password : "",
            u->host ? u->host : "127.0.0.1", u->port ? u->port : 3306);
-  if (tool && !secret_file(defaults, sizeof defaults, text))
+  if (tool && !secret_file(files[0], sizeof files[0], text))
     tool = false;
-  slap_tool st = {u, defaults, 2000};
-  if (db)
-    duel(o, "mariadb", db, "mariadb-slap", tool ? slap_tool_run : NULL, &st,
-         secs, &st.n, "text");
-  if (defaults[0])
-    unlink(defaults);
-  roster_db_free(db);
-  roster_url_free(u);
-#endif
+  slap_tool st = {u, files[0], 2000};
+  duel("mariadb", db, "mariadb-slap", tool ? slap_tool_run : NULL, &st, secs,
+       &st.n, "text");
+  close_server(u, db, files, 1);
 }
 
-void bench_db_select1(const bench_db_opts *o) {
-  double secs = o->quick ? 0.3 : 3.0;
-  if (!o->json)
+void bench_db_select1(void) {
+  double secs = bench.quick ? 0.3 : 3.0;
+  if (!bench.json)
     printf("\nselect1: SELECT 1 round trips per second, %d clients, "
            "best of %d runs of %.1f s, interleaved with the server's tool\n"
            "%-13s %-11s %-8s %7s %12s  %-17s %s\n",
-           CLIENTS, o->quick ? 1 : 3, secs, "impl", "driver", "op", "clients",
-           "ops/s", "mode", "protocol");
-  if (o->json)
-    fprintf(g_bench_out, "\nroster / the server's own tool, SELECT 1 per "
-                         "second:\n");
-  bench_pg(o, secs);
-  bench_mariadb(o, secs);
+           CLIENTS, bench.quick ? 1 : 3, secs, "impl", "driver", "op",
+           "clients", "ops/s", "mode", "protocol");
+  if (bench.json)
+    fprintf(bench.out, "\nroster / the server's own tool, SELECT 1 per "
+                       "second:\n");
+  bench_pg(secs);
+  bench_mariadb(secs);
 }

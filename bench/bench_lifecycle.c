@@ -29,121 +29,70 @@
  * code is 0 unless a call fails or an order check does. See
  * bench/README.md.
  */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
+#include "bench.h"
 
 #include <inttypes.h>
-#include <stdarg.h>
-#include <stdatomic.h>
-#include <stdbool.h>
-#include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <roster/lifecycle.h>
 #include <roster/registry.h>
 
-#define PROG "roster-bench-lifecycle"
-
-enum { MAX_DEPS = 3, MAX_ROWS = 32 };
+enum { MAX_DEPS = 3 };
 
 static const uint64_t SEED = 0x7261737465720001ull; /* "raster" + 1 */
 
 typedef struct settings {
-  bool json;
-  bool quick;
-  size_t noop_n;       /* services in the no-op DAG */
-  int noop_repeats;    /* start/shutdown repeats (median of) */
-  int base_repeats;    /* baseline repeats */
-  size_t sleep_n;      /* services in the sleep DAG */
-  int64_t sleep_ms;    /* each create sleeps this long */
+  size_t noop_n;    /* services in the no-op DAG */
+  int noop_repeats; /* start/shutdown repeats (median of) */
+  int base_repeats; /* baseline repeats */
+  size_t sleep_n;   /* services in the sleep DAG */
+  int64_t sleep_ms; /* each create sleeps this long */
   int sleep_repeats;
-  size_t lazy_n;       /* lazy services */
-  int hit_rounds;      /* passes over them for the hit figure */
+  size_t lazy_n;  /* lazy services */
+  int hit_rounds; /* passes over them for the hit figure */
 } settings;
 
+/* The sizes: QUICK for --quick, FULL otherwise. */
+static const settings QUICK = {.noop_n = 200,
+                               .noop_repeats = 3,
+                               .base_repeats = 5,
+                               .sleep_n = 16,
+                               .sleep_ms = 2,
+                               .sleep_repeats = 1,
+                               .lazy_n = 100,
+                               .hit_rounds = 10};
+static const settings FULL = {.noop_n = 1000,
+                              .noop_repeats = 15,
+                              .base_repeats = 101,
+                              .sleep_n = 64,
+                              .sleep_ms = 10,
+                              .sleep_repeats = 5,
+                              .lazy_n = 1000,
+                              .hit_rounds = 1000};
 static settings S;
-static FILE *g_out; /* where the human text goes */
-static atomic_ulong g_errors;
 
 /* ------------------------------------------------------------------ */
 /* Helpers                                                             */
 
-static int64_t now_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
-static void die(const char *what) {
-  fprintf(stderr, PROG ": %s\n", what);
-  exit(1);
-}
-
 /* die_rc: a roster call failed; say which, with the library's detail. */
 static void die_rc(const char *what, int rc) {
-  fprintf(stderr, PROG ": %s: %s: %s\n", what, roster_err_name(rc),
-          roster_last_error());
-  exit(1);
+  bench_die("%s: %s: %s", what, roster_err_name(rc), roster_last_error());
 }
 
-static void *xcalloc(size_t n, size_t size) {
-  void *p = calloc(n ? n : 1, size);
-  if (!p)
-    die("out of memory");
-  return p;
+/* die_rc_on: the same for call on the services named by what. */
+static void die_rc_on(const char *call, const char *what, int rc) {
+  bench_die("%s (%s): %s: %s", call, what, roster_err_name(rc),
+            roster_last_error());
 }
 
-static uint64_t xorshift64(uint64_t *s) {
-  uint64_t x = *s;
-  x ^= x << 13;
-  x ^= x >> 7;
-  x ^= x << 17;
-  return *s = x;
-}
-
-static void sleep_ns(int64_t ns) {
-  struct timespec ts = {(time_t)(ns / 1000000000LL),
-                        (long)(ns % 1000000000LL)};
-  while (nanosleep(&ts, &ts) != 0) {
-  }
-}
-
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return x < y ? -1 : x > y;
-}
-
-/* median sorts v in place. */
-static double median(double *v, size_t n) {
-  qsort(v, n, sizeof *v, cmp_double);
-  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
-static double min_of(const double *v, size_t n) {
-  double m = v[0];
-  for (size_t i = 1; i < n; i++)
-    m = v[i] < m ? v[i] : m;
-  return m;
-}
-
-/* bad reports a wrong answer (the first few in full) and counts it. */
-static void bad(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void bad(const char *fmt, ...) {
-  if (atomic_fetch_add(&g_errors, 1) < 10) {
-    va_list ap;
-    va_start(ap, fmt);
-    flockfile(stderr);
-    fprintf(stderr, PROG ": ");
-    vfprintf(stderr, fmt, ap);
-    fprintf(stderr, "\n");
-    funlockfile(stderr);
-    va_end(ap);
-  }
+/* median_min sorts the n values of v and returns their median; *min gets
+ * the smallest. */
+static double median_min(double *v, int n, double *min) {
+  bench_sort(v, (size_t)n);
+  *min = bench_percentile(v, (size_t)n, 0);
+  return bench_percentile(v, (size_t)n, 0.5);
 }
 
 /* ------------------------------------------------------------------ */
@@ -159,21 +108,21 @@ typedef struct svc {
 
 struct dag {
   size_t n;
-  char (*names)[32];      /* "svc-0042" */
-  size_t *ndeps;          /* per service */
+  char (*names)[32]; /* "svc-0042" */
+  size_t *ndeps;     /* per service */
   size_t (*deps)[MAX_DEPS];
   const char *(*dep_names)[MAX_DEPS + 1]; /* NULL-terminated, for provide */
   void *(*dep_inst)[MAX_DEPS];            /* for the baseline's roster_deps */
-  size_t **users;         /* reverse edges */
+  size_t **users;                         /* reverse edges */
   size_t *nusers;
-  size_t *order;          /* declaration order (a shuffle) */
-  unsigned *depth;        /* longest chain ending here, in services */
-  unsigned critical;      /* longest chain in the DAG */
+  uint32_t *order;   /* declaration order (a shuffle) */
+  unsigned *depth;   /* longest chain ending here, in services */
+  unsigned critical; /* longest chain in the DAG */
   svc *args;
-  atomic_int *alive;      /* created and not yet destroyed */
+  atomic_int *alive; /* created and not yet destroyed */
   atomic_ulong creates, destroys;
-  int64_t sleep_ns;       /* 0: no-op create */
-  atomic_llong slept_ns;  /* total measured sleep time, sleep creates */
+  int64_t sleep_ns;      /* 0: no-op create */
+  atomic_llong slept_ns; /* total measured sleep time, sleep creates */
 };
 
 static void *inst_of(size_t i) { return (void *)(uintptr_t)(i + 1); }
@@ -183,27 +132,27 @@ static void dag_make(dag *g, size_t n, size_t maxdeps, uint64_t seed) {
   uint64_t s = seed | 1;
   memset(g, 0, sizeof *g);
   g->n = n;
-  g->names = xcalloc(n, sizeof *g->names);
-  g->ndeps = xcalloc(n, sizeof *g->ndeps);
-  g->deps = xcalloc(n, sizeof *g->deps);
-  g->dep_names = xcalloc(n, sizeof *g->dep_names);
-  g->dep_inst = xcalloc(n, sizeof *g->dep_inst);
-  g->users = xcalloc(n, sizeof *g->users);
-  g->nusers = xcalloc(n, sizeof *g->nusers);
-  g->order = xcalloc(n, sizeof *g->order);
-  g->depth = xcalloc(n, sizeof *g->depth);
-  g->args = xcalloc(n, sizeof *g->args);
-  g->alive = xcalloc(n, sizeof *g->alive);
+  g->names = bench_xcalloc(n, sizeof *g->names);
+  g->ndeps = bench_xcalloc(n, sizeof *g->ndeps);
+  g->deps = bench_xcalloc(n, sizeof *g->deps);
+  g->dep_names = bench_xcalloc(n, sizeof *g->dep_names);
+  g->dep_inst = bench_xcalloc(n, sizeof *g->dep_inst);
+  g->users = bench_xcalloc(n, sizeof *g->users);
+  g->nusers = bench_xcalloc(n, sizeof *g->nusers);
+  g->order = bench_xcalloc(n, sizeof *g->order);
+  g->depth = bench_xcalloc(n, sizeof *g->depth);
+  g->args = bench_xcalloc(n, sizeof *g->args);
+  g->alive = bench_xcalloc(n, sizeof *g->alive);
   for (size_t i = 0; i < n; i++) {
     snprintf(g->names[i], sizeof g->names[i], "svc-%04zu", i);
     g->args[i] = (svc){.g = g, .idx = i};
     atomic_init(&g->alive[i], 0);
-    size_t want = (size_t)(xorshift64(&s) % (maxdeps + 1));
+    size_t want = (size_t)(bench_rand(&s) % (maxdeps + 1));
     if (want > i)
       want = i;
     size_t k = 0;
     while (k < want) {
-      size_t d = (size_t)(xorshift64(&s) % i);
+      size_t d = (size_t)(bench_rand(&s) % i);
       bool dup = false;
       for (size_t j = 0; j < k; j++)
         dup |= g->deps[i][j] == d;
@@ -224,7 +173,7 @@ static void dag_make(dag *g, size_t n, size_t maxdeps, uint64_t seed) {
     g->critical = g->depth[i] > g->critical ? g->depth[i] : g->critical;
   }
   for (size_t i = 0; i < n; i++) {
-    g->users[i] = xcalloc(g->nusers[i], sizeof *g->users[i]);
+    g->users[i] = bench_xcalloc(g->nusers[i], sizeof *g->users[i]);
     g->nusers[i] = 0;
   }
   for (size_t i = 0; i < n; i++)
@@ -233,14 +182,7 @@ static void dag_make(dag *g, size_t n, size_t maxdeps, uint64_t seed) {
       g->users[d][g->nusers[d]++] = i;
     }
   /* Declaration order: a Fisher-Yates shuffle of 0..n-1. */
-  for (size_t i = 0; i < n; i++)
-    g->order[i] = i;
-  for (size_t i = n; i > 1; i--) {
-    size_t j = (size_t)(xorshift64(&s) % i);
-    size_t t = g->order[i - 1];
-    g->order[i - 1] = g->order[j];
-    g->order[j] = t;
-  }
+  bench_shuffle(g->order, n, &s);
 }
 
 static void dag_free(dag *g) {
@@ -270,7 +212,7 @@ static size_t dag_edges(const dag *g) {
  * that keeps w workers busy whenever a service is startable (all creates
  * take the same time, so the schedule advances in whole steps). */
 static unsigned greedy_steps(const dag *g, unsigned w) {
-  unsigned *done_at = xcalloc(g->n, sizeof *done_at); /* 0: not yet */
+  unsigned *done_at = bench_xcalloc(g->n, sizeof *done_at); /* 0: not yet */
   size_t left = g->n;
   unsigned step = 0;
   while (left) {
@@ -307,24 +249,24 @@ static int svc_create(void *arg, const roster_deps *deps, void **out) {
   dag *g = a->g;
   size_t i = a->idx;
   if (!deps || deps->count != g->ndeps[i]) {
-    bad("create %s: got %zu dependencies, want %zu", g->names[i],
-        deps ? deps->count : 0, g->ndeps[i]);
+    bench_fail(1, "create %s: got %zu dependencies, want %zu", g->names[i],
+               deps ? deps->count : 0, g->ndeps[i]);
   } else {
     for (size_t j = 0; j < deps->count; j++) {
       size_t d = g->deps[i][j];
       if (deps->instances[j] != inst_of(d) ||
           atomic_load_explicit(&g->alive[d], memory_order_acquire) != 1)
-        bad("create %s: dependency %s not alive or not its instance",
-            g->names[i], g->names[d]);
+        bench_fail(1, "create %s: dependency %s not alive or not its instance",
+                   g->names[i], g->names[d]);
     }
   }
   if (g->sleep_ns) {
-    int64_t t0 = now_ns();
-    sleep_ns(g->sleep_ns);
-    atomic_fetch_add(&g->slept_ns, now_ns() - t0);
+    int64_t t0 = bench_now_ns();
+    bench_sleep((double)g->sleep_ns / 1e9);
+    atomic_fetch_add(&g->slept_ns, bench_now_ns() - t0);
   }
   if (atomic_fetch_add_explicit(&g->alive[i], 1, memory_order_acq_rel) != 0)
-    bad("create %s: created twice without a destroy", g->names[i]);
+    bench_fail(1, "create %s: created twice without a destroy", g->names[i]);
   atomic_fetch_add_explicit(&g->creates, 1, memory_order_relaxed);
   *out = inst_of(i);
   return ROSTER_OK;
@@ -336,12 +278,13 @@ static void svc_destroy(void *arg, void *instance) {
   dag *g = a->g;
   size_t i = a->idx;
   if (instance != inst_of(i))
-    bad("destroy %s: got instance %p, not its own", g->names[i], instance);
+    bench_fail(1, "destroy %s: got instance %p, not its own", g->names[i],
+               instance);
   for (size_t k = 0; k < g->nusers[i]; k++) {
     size_t u = g->users[i][k];
     if (atomic_load_explicit(&g->alive[u], memory_order_acquire) != 0)
-      bad("destroy %s: %s, which depends on it, is still alive",
-          g->names[i], g->names[u]);
+      bench_fail(1, "destroy %s: %s, which depends on it, is still alive",
+                 g->names[i], g->names[u]);
   }
   atomic_fetch_sub_explicit(&g->alive[i], 1, memory_order_acq_rel);
   atomic_fetch_add_explicit(&g->destroys, 1, memory_order_relaxed);
@@ -356,8 +299,8 @@ static void dag_reset(dag *g) {
 }
 
 static roster *dag_registry(dag *g, unsigned workers, bool lazy) {
-  roster *r = roster_new(&(roster_options){.name = "bench",
-                                            .workers = workers});
+  roster *r =
+      roster_new(&(roster_options){.name = "bench", .workers = workers});
   if (!r)
     die_rc("roster_new", roster_last_code());
   for (size_t k = 0; k < g->n; k++) {
@@ -378,33 +321,14 @@ static roster *dag_registry(dag *g, unsigned workers, bool lazy) {
 /* ------------------------------------------------------------------ */
 /* Output                                                              */
 
-typedef struct row {
-  char op[32];
-  unsigned workers;
-  double value;  /* the figure the target is about */
-  double ratio;  /* start_dag_sleep */
-} row;
+static const unsigned WORKERS[] = {8, 4};
+enum { NWORKERS = sizeof WORKERS / sizeof WORKERS[0] };
 
-static row g_rows[MAX_ROWS];
-static size_t g_nrows;
-
-static void keep(const char *op, unsigned workers, double value,
-                 double ratio) {
-  if (g_nrows == MAX_ROWS)
-    die("too many rows");
-  row *x = &g_rows[g_nrows++];
-  snprintf(x->op, sizeof x->op, "%s", op);
-  x->workers = workers;
-  x->value = value;
-  x->ratio = ratio;
-}
-
-static void table_header(void) {
-  if (S.json)
-    return;
-  printf("%-26s %8s %7s %10s %10s  %s\n", "op", "services", "workers",
-         "median", "min", "note");
-  fflush(stdout);
+/* keep stores a row's figure for the targets: value is what the target
+ * or context line reads (ms, or a ratio). */
+static void keep(const char *op, unsigned workers, double value) {
+  bench_add(&(bench_result){
+      .impl = "roster", .op = op, .threads = workers, .value = value});
 }
 
 /* ------------------------------------------------------------------ */
@@ -418,50 +342,68 @@ static void check_all_ready(roster *r, size_t n) {
   size_t ready = 0;
   for (size_t i = 0; i < rep.count; i++)
     ready += rep.items[i].state == ROSTER_STATE_READY;
-  if (rep.count != n || ready != n || !rep.ready) {
-    fprintf(stderr,
-            PROG ": after roster_start: %zu services reported, %zu ready, "
-                 "report.ready=%d (want %zu, %zu, 1)\n",
-            rep.count, ready, (int)rep.ready, n, n);
-    atomic_fetch_add(&g_errors, 1);
-  }
+  if (rep.count != n || ready != n || !rep.ready)
+    bench_fail(1,
+               "after roster_start: %zu services reported, %zu ready, "
+               "report.ready=%d (want %zu, %zu, 1)",
+               rep.count, ready, (int)rep.ready, n, n);
   roster_health_report_free(&rep);
+}
+
+/* start_dag makes a registry of g's providers with workers workers and
+ * starts it; *ms gets roster_start's time. Every service must be created;
+ * what names the run in messages. */
+static roster *start_dag(dag *g, unsigned workers, const char *what,
+                         double *ms) {
+  dag_reset(g);
+  roster *r = dag_registry(g, workers, false);
+  int64_t t0 = bench_now_ns();
+  int rc = roster_start(r, 60000);
+  int64_t t1 = bench_now_ns();
+  if (rc != ROSTER_OK)
+    die_rc_on("roster_start", what, rc);
+  if (atomic_load(&g->creates) != g->n)
+    bench_fail(1,
+               "%s: roster_start returned OK with %lu of %zu services "
+               "created",
+               what, atomic_load(&g->creates), g->n);
+  *ms = (double)(t1 - t0) / 1e6;
+  return r;
+}
+
+/* stop_dag shuts r down (every service must be destroyed) and frees it;
+ * returns roster_shutdown's time in ms. */
+static double stop_dag(roster *r, dag *g, const char *what) {
+  int64_t t0 = bench_now_ns();
+  int rc = roster_shutdown(r, 60000);
+  int64_t t1 = bench_now_ns();
+  if (rc != ROSTER_OK)
+    die_rc_on("roster_shutdown", what, rc);
+  if (atomic_load(&g->destroys) != atomic_load(&g->creates))
+    bench_fail(1,
+               "%s: roster_shutdown returned OK with %lu of %lu services "
+               "destroyed",
+               what, atomic_load(&g->destroys), atomic_load(&g->creates));
+  roster_free(r);
+  return (double)(t1 - t0) / 1e6;
 }
 
 static void bench_noop(dag *g, unsigned workers) {
   int reps = S.noop_repeats;
-  double *start = xcalloc((size_t)reps, sizeof *start);
-  double *stop = xcalloc((size_t)reps, sizeof *stop);
+  double *start = bench_xcalloc((size_t)reps, sizeof *start);
+  double *stop = bench_xcalloc((size_t)reps, sizeof *stop);
   for (int k = 0; k < reps; k++) {
-    dag_reset(g);
-    roster *r = dag_registry(g, workers, false);
-    int64_t t0 = now_ns();
-    int rc = roster_start(r, 60000);
-    int64_t t1 = now_ns();
-    if (rc != ROSTER_OK)
-      die_rc("roster_start (no-op DAG)", rc);
-    if (atomic_load(&g->creates) != g->n)
-      bad("roster_start returned OK with %lu of %zu services created",
-          atomic_load(&g->creates), g->n);
+    roster *r = start_dag(g, workers, "no-op DAG", &start[k]);
     if (k == 0)
       check_all_ready(r, g->n);
-    int64_t t2 = now_ns();
-    rc = roster_shutdown(r, 60000);
-    int64_t t3 = now_ns();
-    if (rc != ROSTER_OK)
-      die_rc("roster_shutdown (no-op DAG)", rc);
-    if (atomic_load(&g->destroys) != g->n)
-      bad("roster_shutdown returned OK with %lu of %zu services destroyed",
-          atomic_load(&g->destroys), g->n);
-    roster_free(r);
-    start[k] = (double)(t1 - t0) / 1e6;
-    stop[k] = (double)(t3 - t2) / 1e6;
+    stop[k] = stop_dag(r, g, "no-op DAG");
   }
-  double smin = min_of(start, (size_t)reps), smed = median(start, (size_t)reps);
-  double tmin = min_of(stop, (size_t)reps), tmed = median(stop, (size_t)reps);
-  keep("start_dag_noop", workers, smed, 0);
-  keep("shutdown_dag_noop", workers, tmed, 0);
-  if (S.json) {
+  double smin, tmin;
+  double smed = median_min(start, reps, &smin);
+  double tmed = median_min(stop, reps, &tmin);
+  keep("start_dag_noop", workers, smed);
+  keep("shutdown_dag_noop", workers, tmed);
+  if (bench.json) {
     printf("{\"op\":\"start_dag_noop\",\"services\":%zu,\"workers\":%u,"
            "\"ready_ms\":%.3f,\"min_ms\":%.3f,\"edges\":%zu,"
            "\"critical_path\":%u,\"repeats\":%d,\"seed\":%" PRIu64 "}\n",
@@ -481,38 +423,38 @@ static void bench_noop(dag *g, unsigned workers) {
   free(stop);
 }
 
-static volatile uintptr_t g_sink;
-
 /* The floor: the same creates and destroys, in index order (a topological
  * order: every dependency has a smaller index), on this thread, no roster. */
 static void bench_baseline(dag *g) {
   int reps = S.base_repeats;
-  double *t = xcalloc((size_t)reps, sizeof *t);
-  double *td = xcalloc((size_t)reps, sizeof *td);
+  double *t = bench_xcalloc((size_t)reps, sizeof *t);
+  double *td = bench_xcalloc((size_t)reps, sizeof *td);
   int (*volatile create)(void *, const roster_deps *, void **) = svc_create;
   void (*volatile destroy)(void *, void *) = svc_destroy;
   for (int k = 0; k < reps; k++) {
     dag_reset(g);
-    int64_t t0 = now_ns();
+    int64_t t0 = bench_now_ns();
     for (size_t i = 0; i < g->n; i++) {
-      roster_deps d = {.count = g->ndeps[i], .names = g->dep_names[i],
+      roster_deps d = {.count = g->ndeps[i],
+                       .names = g->dep_names[i],
                        .instances = g->dep_inst[i]};
       void *out = NULL;
       if (create(&g->args[i], &d, &out) != ROSTER_OK)
-        die("baseline create failed");
-      g_sink ^= (uintptr_t)out;
+        bench_die("baseline create failed");
+      bench_keep((uintptr_t)out);
     }
-    int64_t t1 = now_ns();
+    int64_t t1 = bench_now_ns();
     for (size_t i = g->n; i-- > 0;)
       destroy(&g->args[i], inst_of(i));
-    int64_t t2 = now_ns();
+    int64_t t2 = bench_now_ns();
     t[k] = (double)(t1 - t0) / 1e6;
     td[k] = (double)(t2 - t1) / 1e6;
   }
-  double mn = min_of(t, (size_t)reps), med = median(t, (size_t)reps);
-  double dmed = median(td, (size_t)reps);
-  keep("baseline_sequential_noop", 1, med, 0);
-  if (S.json) {
+  double mn, dmin;
+  double med = median_min(t, reps, &mn);
+  double dmed = median_min(td, reps, &dmin);
+  keep("baseline_sequential_noop", 1, med);
+  if (bench.json) {
     printf("{\"op\":\"baseline_sequential_noop\",\"services\":%zu,"
            "\"ms\":%.4f,\"min_ms\":%.4f,\"destroy_ms\":%.4f,"
            "\"repeats\":%d}\n",
@@ -530,29 +472,17 @@ static void bench_baseline(dag *g) {
 /* ------------------------------------------------------------------ */
 /* The sleeping DAG                                                    */
 
-static void bench_sleep(dag *g, unsigned workers) {
+static void bench_sleep_dag(dag *g, unsigned workers) {
   int reps = S.sleep_repeats;
-  double *t = xcalloc((size_t)reps, sizeof *t);
+  double *t = bench_xcalloc((size_t)reps, sizeof *t);
   double slept = 0;
   for (int k = 0; k < reps; k++) {
-    dag_reset(g);
-    roster *r = dag_registry(g, workers, false);
-    int64_t t0 = now_ns();
-    int rc = roster_start(r, 60000);
-    int64_t t1 = now_ns();
-    if (rc != ROSTER_OK)
-      die_rc("roster_start (sleep DAG)", rc);
-    if (atomic_load(&g->creates) != g->n)
-      bad("roster_start returned OK with %lu of %zu services created",
-          atomic_load(&g->creates), g->n);
+    roster *r = start_dag(g, workers, "sleep DAG", &t[k]);
     slept += (double)atomic_load(&g->slept_ns) / 1e6 / (double)g->n;
-    rc = roster_shutdown(r, 60000);
-    if (rc != ROSTER_OK)
-      die_rc("roster_shutdown (sleep DAG)", rc);
-    roster_free(r);
-    t[k] = (double)(t1 - t0) / 1e6;
+    stop_dag(r, g, "sleep DAG");
   }
-  double mn = min_of(t, (size_t)reps), med = median(t, (size_t)reps);
+  double mn;
+  double med = median_min(t, reps, &mn);
   double sl = (double)g->sleep_ns / 1e6;
   double crit = g->critical * sl;
   double spread = (double)g->n * sl / workers;
@@ -560,15 +490,15 @@ static void bench_sleep(dag *g, unsigned workers) {
   double greedy = greedy_steps(g, workers) * sl;
   double seq = (double)g->n * sl;
   double ratio = med / ideal;
-  keep("start_dag_sleep", workers, med, ratio);
-  if (S.json) {
+  keep("start_dag_sleep", workers, ratio);
+  if (bench.json) {
     printf("{\"op\":\"start_dag_sleep\",\"services\":%zu,\"workers\":%u,"
            "\"ready_ms\":%.2f,\"ideal_ms\":%.2f,\"ratio\":%.3f,"
            "\"min_ms\":%.2f,\"greedy_ms\":%.2f,\"sequential_ms\":%.2f,"
            "\"sleep_ms\":%.2f,\"sleep_measured_ms\":%.3f,"
            "\"critical_path\":%u,\"repeats\":%d,\"seed\":%" PRIu64 "}\n",
-           g->n, workers, med, ideal, ratio, mn, greedy, seq, sl,
-           slept / reps, g->critical, reps, SEED);
+           g->n, workers, med, ideal, ratio, mn, greedy, seq, sl, slept / reps,
+           g->critical, reps, SEED);
   } else {
     printf("%-26s %8zu %7u %8.2fms %8.2fms  ideal %.0f ms (critical path %u "
            "x %.0f ms, %zu x %.0f ms / %u), ratio %.2f; greedy schedule "
@@ -588,22 +518,23 @@ static void bench_lazy(dag *g) {
   dag_reset(g);
   roster *r = dag_registry(g, 0, true);
   size_t n = g->n;
-  int64_t t0 = now_ns();
+  int64_t t0 = bench_now_ns();
   for (size_t i = 0; i < n; i++) {
     void *out = NULL;
     int rc = roster_get(r, NULL, g->names[i], &bench_type, &out);
     if (rc != ROSTER_OK)
       die_rc("roster_get (first, lazy)", rc);
     if (out != inst_of(i))
-      bad("lazy get %s: got instance %p, not its own", g->names[i], out);
+      bench_fail(1, "lazy get %s: got instance %p, not its own", g->names[i],
+                 out);
   }
-  int64_t t1 = now_ns();
+  int64_t t1 = bench_now_ns();
   if (atomic_load(&g->creates) != n)
-    bad("first lazy gets made %lu creates, want %zu",
-        atomic_load(&g->creates), n);
+    bench_fail(1, "first lazy gets made %lu creates, want %zu",
+               atomic_load(&g->creates), n);
   uintptr_t sink = 0;
   int rounds = S.hit_rounds;
-  int64_t t2 = now_ns();
+  int64_t t2 = bench_now_ns();
   for (int k = 0; k < rounds; k++) {
     for (size_t i = 0; i < n; i++) {
       void *out = NULL;
@@ -613,22 +544,16 @@ static void bench_lazy(dag *g) {
       sink ^= (uintptr_t)out;
     }
   }
-  int64_t t3 = now_ns();
-  g_sink ^= sink;
+  int64_t t3 = bench_now_ns();
+  bench_keep(sink);
   if (atomic_load(&g->creates) != n)
-    bad("hits on lazy services made more creates (%lu, want %zu)",
-        atomic_load(&g->creates), n);
-  int rc = roster_shutdown(r, 60000);
-  if (rc != ROSTER_OK)
-    die_rc("roster_shutdown (lazy)", rc);
-  if (atomic_load(&g->destroys) != n)
-    bad("shutdown of lazy services: %lu of %zu destroyed",
-        atomic_load(&g->destroys), n);
-  roster_free(r);
+    bench_fail(1, "hits on lazy services made more creates (%lu, want %zu)",
+               atomic_load(&g->creates), n);
+  stop_dag(r, g, "lazy services");
   double first = (double)(t1 - t0) / (double)n;
   double hit = (double)(t3 - t2) / ((double)n * rounds);
-  keep("lazy_get", 0, first, first / hit);
-  if (S.json) {
+  keep("lazy_get", 0, first / hit);
+  if (bench.json) {
     printf("{\"op\":\"lazy_get\",\"services\":%zu,\"first_ns_per_op\":%.1f,"
            "\"hit_ns_per_op\":%.1f,\"ratio\":%.1f,\"hit_ops\":%zu}\n",
            n, first, hit, first / hit, n * (size_t)rounds);
@@ -646,100 +571,55 @@ static void bench_lazy(dag *g) {
 /* ------------------------------------------------------------------ */
 /* Targets                                                             */
 
-static void target_line(const char *what, double v, const char *unit,
-                        const char *goal, bool pass) {
-  fprintf(g_out, "  %-46s %10.2f%-5s %-10s %s\n", what, v, unit, goal,
-          pass ? "PASS" : "MISS");
-}
-
 static void print_targets(void) {
   char label[128];
-  fprintf(g_out, "\nTargets (informational; the exit code does not depend "
-                 "on them):\n");
-  fprintf(g_out, "  %-46s %15s %-10s %s\n", "measure", "value", "goal",
-          "result");
-  for (size_t i = 0; i < g_nrows; i++) {
-    const row *x = &g_rows[i];
-    if (strcmp(x->op, "start_dag_noop") == 0) {
-      snprintf(label, sizeof label, "start_dag_noop median, %zu svc, %u wrk",
-               S.noop_n, x->workers);
-      target_line(label, x->value, " ms", "<= 20", x->value <= 20.0);
-    } else if (strcmp(x->op, "start_dag_sleep") == 0) {
-      snprintf(label, sizeof label, "start_dag_sleep ready/ideal, %zu svc, "
-               "%u wrk", S.sleep_n, x->workers);
-      target_line(label, x->ratio, "x", "<= 1.3x", x->ratio <= 1.3);
-    }
+  const bench_result *x;
+  bench_targets();
+  for (size_t i = 0; i < NWORKERS; i++) {
+    if (!(x = bench_find("roster", "start_dag_noop", WORKERS[i], 0)))
+      continue;
+    snprintf(label, sizeof label, "start_dag_noop median, %zu svc, %u wrk",
+             S.noop_n, WORKERS[i]);
+    bench_target(label, x->value, " ms", "<= 20", x->value <= 20.0);
   }
-  for (size_t i = 0; i < g_nrows; i++) {
-    const row *x = &g_rows[i];
-    if (strcmp(x->op, "shutdown_dag_noop") == 0) {
-      snprintf(label, sizeof label, "(context) shutdown_dag_noop, %u wrk",
-               x->workers);
-      fprintf(g_out, "  %-46s %10.2f%-5s\n", label, x->value, " ms");
-    } else if (strcmp(x->op, "baseline_sequential_noop") == 0) {
-      fprintf(g_out, "  %-46s %10.3f%-5s\n",
-              "(context) baseline_sequential_noop", x->value, " ms");
-    } else if (strcmp(x->op, "lazy_get") == 0) {
-      fprintf(g_out, "  %-46s %10.0f%-5s\n", "(context) lazy_get first / hit",
-              x->ratio, "x");
-    }
+  for (size_t i = 0; i < NWORKERS; i++) {
+    if (!(x = bench_find("roster", "start_dag_sleep", WORKERS[i], 0)))
+      continue;
+    snprintf(label, sizeof label,
+             "start_dag_sleep ready/ideal, %zu svc, %u wrk", S.sleep_n,
+             WORKERS[i]);
+    bench_target(label, x->value, "x", "<= 1.3x", x->value <= 1.3);
   }
-  fflush(g_out);
+  if ((x = bench_find("roster", "baseline_sequential_noop", 1, 0)))
+    bench_context("(context) baseline_sequential_noop", x->value, 3, " ms");
+  for (size_t i = 0; i < NWORKERS; i++) {
+    if (!(x = bench_find("roster", "shutdown_dag_noop", WORKERS[i], 0)))
+      continue;
+    snprintf(label, sizeof label, "(context) shutdown_dag_noop, %u wrk",
+             WORKERS[i]);
+    bench_context(label, x->value, 2, " ms");
+  }
+  if ((x = bench_find("roster", "lazy_get", 0, 0)))
+    bench_context("(context) lazy_get first / hit", x->value, 0, "x");
 }
 
 /* ------------------------------------------------------------------ */
 
-static void usage(FILE *f) {
-  fprintf(f,
-          "usage: " PROG " [--json] [--quick] [--help]\n"
-          "  Measures roster's lifecycle: roster_start and roster_shutdown of\n"
-          "  1,000 no-op providers in a random DAG (each depends on up to 3\n"
-          "  earlier ones) at 8 and 4 workers, beside the same creates called\n"
-          "  in topological order on one thread; roster_start of 64 providers\n"
-          "  whose create sleeps 10 ms, against the ideal schedule; the first\n"
-          "  roster_get of a lazy service against a hit.\n"
-          "  --json   one JSON object per measurement on stdout, nothing else;\n"
-          "           the targets summary goes to stderr\n"
-          "  --quick  small graphs, few repeats (smoke test)\n"
-          "  --help   this text\n");
-}
+static const bench_spec spec = {
+    .prog = "roster-bench-lifecycle",
+    .about =
+        "  Measures roster's lifecycle: roster_start and roster_shutdown of\n"
+        "  1,000 no-op providers in a random DAG (each depends on up to 3\n"
+        "  earlier ones) at 8 and 4 workers, beside the same creates called\n"
+        "  in topological order on one thread; roster_start of 64 providers\n"
+        "  whose create sleeps 10 ms, against the ideal schedule; the first\n"
+        "  roster_get of a lazy service against a hit.\n",
+    .quick = "small graphs, few repeats (smoke test)",
+};
 
 int main(int argc, char **argv) {
-  for (int i = 1; i < argc; i++) {
-    if (strcmp(argv[i], "--json") == 0) {
-      S.json = true;
-    } else if (strcmp(argv[i], "--quick") == 0) {
-      S.quick = true;
-    } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-      usage(stdout);
-      return 0;
-    } else {
-      fprintf(stderr, PROG ": unknown option '%s'\n", argv[i]);
-      usage(stderr);
-      return 2;
-    }
-  }
-  if (S.quick) {
-    S.noop_n = 200;
-    S.noop_repeats = 3;
-    S.base_repeats = 5;
-    S.sleep_n = 16;
-    S.sleep_ms = 2;
-    S.sleep_repeats = 1;
-    S.lazy_n = 100;
-    S.hit_rounds = 10;
-  } else {
-    S.noop_n = 1000;
-    S.noop_repeats = 15;
-    S.base_repeats = 101;
-    S.sleep_n = 64;
-    S.sleep_ms = 10;
-    S.sleep_repeats = 5;
-    S.lazy_n = 1000;
-    S.hit_rounds = 1000;
-  }
-  g_out = S.json ? stderr : stdout;
-  int64_t t_start = now_ns();
+  bench_init(&spec, argc, argv);
+  S = bench.quick ? QUICK : FULL;
 
   dag noop, sleepy, lazy;
   dag_make(&noop, S.noop_n, MAX_DEPS, SEED);
@@ -747,7 +627,7 @@ int main(int argc, char **argv) {
   sleepy.sleep_ns = S.sleep_ms * 1000000LL;
   dag_make(&lazy, S.lazy_n, 0, SEED); /* no edges */
 
-  if (!S.json) {
+  if (!bench.json) {
     printf("roster %s lifecycle benchmark: %ld CPUs online, seed %" PRIu64
            ", CLOCK_MONOTONIC\n",
            roster_version(), sysconf(_SC_NPROCESSORS_ONLN), SEED);
@@ -756,27 +636,21 @@ int main(int argc, char **argv) {
            "new registry (its worker pool starts inside roster_start)\n\n",
            noop.n, dag_edges(&noop), noop.critical, sleepy.n, S.sleep_ms,
            sleepy.critical);
+    printf("%-26s %8s %7s %10s %10s  %s\n", "op", "services", "workers",
+           "median", "min", "note");
+    fflush(stdout);
   }
-  table_header();
 
-  static const unsigned wk[] = {8, 4};
   bench_baseline(&noop);
-  for (size_t i = 0; i < sizeof wk / sizeof wk[0]; i++)
-    bench_noop(&noop, wk[i]);
-  for (size_t i = 0; i < sizeof wk / sizeof wk[0]; i++)
-    bench_sleep(&sleepy, wk[i]);
+  for (size_t i = 0; i < NWORKERS; i++)
+    bench_noop(&noop, WORKERS[i]);
+  for (size_t i = 0; i < NWORKERS; i++)
+    bench_sleep_dag(&sleepy, WORKERS[i]);
   bench_lazy(&lazy);
 
   print_targets();
-  fprintf(g_out, "\ntotal time %.1f s\n", (double)(now_ns() - t_start) / 1e9);
   dag_free(&noop);
   dag_free(&sleepy);
   dag_free(&lazy);
-  unsigned long errs = atomic_load(&g_errors);
-  if (errs) {
-    fprintf(stderr, PROG ": %lu order or count errors; the figures above "
-                    "are not valid\n", errs);
-    return 1;
-  }
-  return 0;
+  return bench_finish();
 }

@@ -5,30 +5,23 @@
  * hash table (XXH3, power-of-two buckets, grown at load factor 1) behind one
  * pthread_rwlock_t, fed the same pre-generated keys ("service-%u") in the
  * same shuffled order, at the same thread counts. Every measurement runs a
- * fixed number of operations sized to last ~0.25 s (calibrated first), is
+ * fixed number of operations sized to last ~0.25 s (bench_calibrate), is
  * repeated three times interleaved with the baseline, and the best (shortest)
- * repeat is reported. ns_per_op = wall time x threads / total ops (the time
- * one thread spends per operation); ops_per_sec = total ops / wall time (the
- * aggregate of all threads). Memory is the glibc mallinfo2() delta (heap plus
- * mmapped chunks, so hash-table bucket arrays count) across inserting the
- * entries, per entry, minus the names' own bytes. A program, not a test: the
- * targets are printed as PASS/MISS and the exit code is 0 unless a lookup
- * returns a wrong answer. See bench/README.md.
+ * repeat is reported (bench_measure). ns_per_op = wall time x threads / total
+ * ops (the time one thread spends per operation); ops_per_sec = total ops /
+ * wall time (the aggregate of all threads). Memory is the glibc mallinfo2()
+ * delta (heap plus mmapped chunks, so hash-table bucket arrays count) across
+ * inserting the entries, per entry, minus the names' own bytes. A program, not
+ * a test: the targets are printed as PASS/MISS and the exit code is 0 unless a
+ * lookup returns a wrong answer. See bench/README.md.
  */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
+#include "bench.h"
 
-#include <errno.h>
 #include <inttypes.h>
 #include <malloc.h>
-#include <pthread.h>
-#include <stdbool.h>
-#include <stdint.h>
-#include <stdio.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #define XXH_INLINE_ALL
@@ -39,12 +32,14 @@
 /* ------------------------------------------------------------------ */
 /* Settings                                                            */
 
-enum { REPEATS = 3, MAX_THREADS = 2, DISPATCH_FANOUT = 1000,
-       FRESH_POOL = 1u << 16 };
+enum {
+  REPEATS = 3,
+  MAX_THREADS = 2,
+  DISPATCH_FANOUT = 1000,
+  FRESH_POOL = 1u << 16
+};
 
 typedef struct settings {
-  bool json;
-  bool quick;
   size_t sizes[3];
   size_t nsizes;
   double target_s; /* wall time of one repeat */
@@ -55,31 +50,7 @@ static settings S;
 /* ------------------------------------------------------------------ */
 /* Helpers                                                             */
 
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static void die(const char *what) {
-  fprintf(stderr, "roster-bench-registry: %s\n", what);
-  exit(1);
-}
-
-static void *xmalloc(size_t n) {
-  void *p = malloc(n);
-  if (!p)
-    die("out of memory");
-  return p;
-}
-
-static uint64_t xorshift64(uint64_t *s) {
-  uint64_t x = *s;
-  x ^= x << 13;
-  x ^= x >> 7;
-  x ^= x << 17;
-  return *s = x;
-}
+#define xmalloc bench_xmalloc
 
 /* Memory in use by malloc: heap chunks plus mmapped chunks (big arrays). */
 static long long heap_bytes(void) {
@@ -135,22 +106,15 @@ static void keyset_free(keyset *ks) {
 /* A shuffled order of 0..n-1 (Fisher-Yates, fixed seed). */
 static uint32_t *make_perm(size_t n, uint64_t seed) {
   uint32_t *p = xmalloc(n * sizeof *p);
-  for (size_t i = 0; i < n; i++)
-    p[i] = (uint32_t)i;
   uint64_t s = seed | 1;
-  for (size_t i = n; i > 1; i--) {
-    size_t j = (size_t)(xorshift64(&s) % i);
-    uint32_t t = p[i - 1];
-    p[i - 1] = p[j];
-    p[j] = t;
-  }
+  bench_shuffle(p, n, &s);
   return p;
 }
 
 static void *inst_of(size_t i) { return (void *)(uintptr_t)(i + 1); }
 
-static const roster_type bench_type = {.name = "bench", .destroy = NULL,
-                                       .health = NULL};
+static const roster_type bench_type = {
+    .name = "bench", .destroy = NULL, .health = NULL};
 
 /* ------------------------------------------------------------------ */
 /* Baseline: a chained hash table behind one pthread_rwlock_t          */
@@ -174,11 +138,11 @@ typedef struct rwtable {
 static rwtable *rw_new(bool unique) {
   rwtable *t = xmalloc(sizeof *t);
   if (pthread_rwlock_init(&t->lock, NULL) != 0)
-    die("pthread_rwlock_init failed");
+    bench_die("pthread_rwlock_init failed");
   t->mask = 1023; /* the same 1024 buckets roster starts with */
   t->buckets = calloc(t->mask + 1, sizeof *t->buckets);
   if (!t->buckets)
-    die("out of memory");
+    bench_die("out of memory");
   t->count = 0;
   t->unique = unique;
   return t;
@@ -296,9 +260,13 @@ static size_t rw_dispatch(rwtable *t, const char *name, roster_visit_fn fn,
   pthread_rwlock_rdlock(&t->lock);
   for (rw_node *n = t->buckets[h & t->mask]; n; n = n->next) {
     if (n->hash == h && n->len == len && memcmp(n->name, name, len) == 0) {
-      roster_info info = {.ns = ROSTER_DEFAULT_NS, .name = n->name,
-                          .type = &bench_type, .instance = n->instance,
-                          .owner = NULL, .meta = NULL, .meta_len = 0};
+      roster_info info = {.ns = ROSTER_DEFAULT_NS,
+                          .name = n->name,
+                          .type = &bench_type,
+                          .instance = n->instance,
+                          .owner = NULL,
+                          .meta = NULL,
+                          .meta_len = 0};
       fn(&info, arg);
       called++;
     }
@@ -330,25 +298,16 @@ typedef struct work {
   const keyset *keys;   /* names to look up / register */
   const uint32_t *perm; /* access order over keys (lookups) */
   size_t entries;       /* reported entry count */
+  unsigned threads;     /* how many run it */
 } work;
-
-typedef struct worker {
-  const work *w;
-  pthread_barrier_t *barrier;
-  unsigned id, threads;
-  uint64_t ops;
-  double t0, t1;
-  uintptr_t sink;
-  uint64_t errors;
-} worker;
 
 static int visit_cb(const roster_info *info, void *arg) {
   *(uintptr_t *)arg += (uintptr_t)info->instance;
   return 0;
 }
 
-static void run_lookups(worker *k) {
-  const work *w = k->w;
+static void run_lookups(bench_thread *k) {
+  const work *w = k->arg;
   const char *const *names = w->keys->names;
   const uint32_t *perm = w->perm;
   size_t n = w->keys->n;
@@ -380,8 +339,8 @@ static void run_lookups(worker *k) {
   k->errors = errors;
 }
 
-static void run_regunreg(worker *k) {
-  const work *w = k->w;
+static void run_regunreg(bench_thread *k) {
+  const work *w = k->arg;
   const char *const *names = w->keys->names;
   size_t mask = w->keys->n - 1; /* FRESH_POOL, a power of two */
   uint64_t errors = 0;
@@ -402,8 +361,8 @@ static void run_regunreg(worker *k) {
   k->errors = errors;
 }
 
-static void run_dispatch(worker *k) {
-  const work *w = k->w;
+static void run_dispatch(bench_thread *k) {
+  const work *w = k->arg;
   const char *topic = w->keys->names[0];
   uintptr_t acc = 0;
   uint64_t errors = 0;
@@ -423,17 +382,12 @@ static void run_dispatch(worker *k) {
 
 /* One untimed call first, so that roster registers this thread with RCU
  * outside the timed loop. */
-static void warm_thread(const work *w) {
+static void worker_main(bench_thread *k) {
+  const work *w = k->arg;
   if (w->im == IMPL_ROSTER)
     (void)roster_has(w->r, NULL, w->keys->names[0]);
-}
-
-static void *worker_main(void *arg) {
-  worker *k = arg;
-  warm_thread(k->w);
-  pthread_barrier_wait(k->barrier);
-  k->t0 = now_s();
-  switch (k->w->o) {
+  bench_start(k);
+  switch (w->o) {
   case OP_HIT:
   case OP_MISS:
     run_lookups(k);
@@ -445,89 +399,24 @@ static void *worker_main(void *arg) {
     run_dispatch(k);
     break;
   }
-  k->t1 = now_s();
-  return NULL;
+  bench_stop(k);
 }
 
-static volatile uintptr_t g_sink;
-static uint64_t g_errors;
-
-/* Runs ops_per_thread operations on each of threads threads, all started on
- * a barrier; returns the wall time from the first start to the last end. */
-static double run_once(const work *w, unsigned threads,
-                       uint64_t ops_per_thread) {
-  pthread_t tid[MAX_THREADS];
-  worker wk[MAX_THREADS];
-  pthread_barrier_t barrier;
-  if (pthread_barrier_init(&barrier, NULL, threads) != 0)
-    die("pthread_barrier_init failed");
-  for (unsigned i = 0; i < threads; i++) {
-    wk[i] = (worker){.w = w, .barrier = &barrier, .id = i, .threads = threads,
-                     .ops = ops_per_thread};
-    if (pthread_create(&tid[i], NULL, worker_main, &wk[i]) != 0)
-      die("pthread_create failed");
-  }
-  double t0 = 0, t1 = 0;
-  uintptr_t sink = 0;
-  for (unsigned i = 0; i < threads; i++) {
-    pthread_join(tid[i], NULL);
-    if (i == 0 || wk[i].t0 < t0)
-      t0 = wk[i].t0;
-    if (i == 0 || wk[i].t1 > t1)
-      t1 = wk[i].t1;
-    sink ^= wk[i].sink;
-    if (wk[i].errors) {
-      fprintf(stderr,
-              "roster-bench-registry: %s %s: %" PRIu64 " wrong answers "
-              "(last roster error: %s)\n",
-              impl_name[w->im], op_name[w->o], wk[i].errors,
-              roster_last_error());
-      g_errors += wk[i].errors;
-    }
-  }
-  g_sink ^= sink;
-  pthread_barrier_destroy(&barrier);
+/* run_once (a bench_fn): ops_per_thread operations on each of the work's
+ * threads, started together. */
+static bench_sample run_once(void *arg, uint64_t ops_per_thread) {
+  const work *w = arg;
+  bench_sample s = bench_threads(worker_main, arg, w->threads, ops_per_thread);
+  bench_check(&s, impl_name[w->im], op_name[w->o]);
   /* Unregistered entries wait for a grace period; reclaim them between
    * runs, untimed, so one run's backlog does not land on the next. */
   if (w->im == IMPL_ROSTER && w->o == OP_REGUNREG)
     roster_reclaim_wait();
-  double wall = t1 - t0;
-  return wall > 1e-9 ? wall : 1e-9;
-}
-
-/* Picks ops per thread so one run lasts about S.target_s. */
-static uint64_t calibrate(const work *w, unsigned threads) {
-  uint64_t ops = 16;
-  for (;;) {
-    double t = run_once(w, threads, ops);
-    if (t >= S.target_s / 10 || ops >= (1ull << 34)) {
-      double want = (double)ops * S.target_s / t;
-      if (want < 1)
-        want = 1;
-      return (uint64_t)want;
-    }
-    ops *= t < S.target_s / 100 ? 16 : 4;
-  }
+  return s;
 }
 
 /* ------------------------------------------------------------------ */
 /* Results                                                             */
-
-typedef struct result {
-  impl im;
-  op o;
-  unsigned threads;
-  size_t entries;
-  uint64_t ops;     /* total, all threads, in the best repeat */
-  double best_wall; /* seconds */
-  double worst_wall;
-  double ns_per_op;   /* best_wall * threads / ops */
-  double ops_per_sec; /* ops / best_wall */
-} result;
-
-#define MAX_RESULTS 64
-static result g_res[MAX_RESULTS];
-static size_t g_nres;
 
 static void fmt_rate(char *buf, size_t cap, double v) {
   if (v >= 1e9)
@@ -541,75 +430,57 @@ static void fmt_rate(char *buf, size_t cap, double v) {
 }
 
 static void print_header(void) {
-  if (S.json)
+  if (bench.json)
     return;
   printf("%-7s %-20s %7s %8s %11s %10s %7s  %s\n", "impl", "op", "threads",
          "entries", "ns/op", "ops/s", "spread", "note");
   fflush(stdout);
 }
 
-static void print_result(const result *x) {
-  if (S.json) {
+static void print_result(const work *w, const bench_case *c) {
+  const bench_sample *b = &c->best;
+  double ns = bench_ns_per_op(b), rate = bench_rate(b);
+  if (bench.json) {
     printf("{\"impl\":\"%s\",\"op\":\"%s\",\"threads\":%u,\"entries\":%zu,"
            "\"ns_per_op\":%.2f,\"ops_per_sec\":%.0f,\"ops\":%" PRIu64
            ",\"best_of\":%d}\n",
-           impl_name[x->im], op_name[x->o], x->threads, x->entries,
-           x->ns_per_op, x->ops_per_sec, x->ops, REPEATS);
+           impl_name[w->im], op_name[w->o], b->threads, w->entries, ns, rate,
+           b->ops, REPEATS);
   } else {
-    char rate[32], note[64] = "";
-    fmt_rate(rate, sizeof rate, x->ops_per_sec);
-    if (x->o == OP_DISPATCH)
+    char srate[32], note[64] = "";
+    fmt_rate(srate, sizeof srate, rate);
+    if (w->o == OP_DISPATCH)
       snprintf(note, sizeof note, "%.2f ns per entry visited",
-               x->ns_per_op / DISPATCH_FANOUT);
-    else if (x->o == OP_REGUNREG)
+               ns / DISPATCH_FANOUT);
+    else if (w->o == OP_REGUNREG)
       snprintf(note, sizeof note, "op = one register + one unregister");
-    printf("%-7s %-20s %7u %8zu %11.1f %10s %6.0f%%  %s\n", impl_name[x->im],
-           op_name[x->o], x->threads, x->entries, x->ns_per_op, rate,
-           100.0 * (x->worst_wall - x->best_wall) / x->best_wall, note);
+    printf("%-7s %-20s %7u %8zu %11.1f %10s %6.0f%%  %s\n", impl_name[w->im],
+           op_name[w->o], b->threads, w->entries, ns, srate,
+           100.0 * bench_spread(c), note);
   }
   fflush(stdout);
 }
 
-/* Measures roster and the baseline on the same workload, calibrating each,
- * then REPEATS runs of each, interleaved, keeping each one's best. */
-static void measure_pair(const work *wr, const work *wb, unsigned threads) {
-  const work *ws[2] = {wr, wb};
-  uint64_t ops[2];
-  double best[2] = {0, 0}, worst[2] = {0, 0};
-  for (int k = 0; k < 2; k++)
-    ops[k] = calibrate(ws[k], threads);
-  for (int rep = 0; rep < REPEATS; rep++) {
-    for (int k = 0; k < 2; k++) {
-      double t = run_once(ws[k], threads, ops[k]);
-      if (rep == 0 || t < best[k])
-        best[k] = t;
-      if (rep == 0 || t > worst[k])
-        worst[k] = t;
-    }
-  }
-  for (int k = 0; k < 2; k++) {
-    if (g_nres == MAX_RESULTS)
-      die("too many results");
-    result *x = &g_res[g_nres++];
-    uint64_t total = ops[k] * threads;
-    *x = (result){.im = ws[k]->im, .o = ws[k]->o, .threads = threads,
-                  .entries = ws[k]->entries, .ops = total,
-                  .best_wall = best[k], .worst_wall = worst[k],
-                  .ns_per_op = best[k] * 1e9 * threads / (double)total,
-                  .ops_per_sec = (double)total / best[k]};
-    print_result(x);
-  }
-}
-
-static const result *find_result(impl im, op o, unsigned threads,
-                                 size_t entries) {
-  for (size_t i = 0; i < g_nres; i++) {
-    const result *x = &g_res[i];
-    if (x->im == im && x->o == o && x->threads == threads &&
-        x->entries == entries)
-      return x;
-  }
-  return NULL;
+/* Measures roster and the baseline on the same workload at threads
+ * threads: each calibrated, then REPEATS runs of each, interleaved; each
+ * one's best is kept and printed. */
+static void measure_pair(work *wr, work *wb, unsigned threads) {
+  wr->threads = wb->threads = threads;
+  bench_case c[2] = {
+      {.impl = impl_name[wr->im],
+       .op = op_name[wr->o],
+       .size = wr->entries,
+       .fn = run_once,
+       .arg = wr},
+      {.impl = impl_name[wb->im],
+       .op = op_name[wb->o],
+       .size = wb->entries,
+       .fn = run_once,
+       .arg = wb},
+  };
+  bench_compare(c, 2, S.target_s, REPEATS);
+  print_result(wr, &c[0]);
+  print_result(wb, &c[1]);
 }
 
 /* ------------------------------------------------------------------ */
@@ -639,7 +510,7 @@ static rwtable *rw_fill(const keyset *ks, bool unique, const char *dup_name) {
   rwtable *t = rw_new(unique);
   for (size_t i = 0; i < ks->n; i++) {
     if (rw_insert(t, dup_name ? dup_name : ks->names[i], inst_of(i)) != 0)
-      die("baseline insert failed");
+      bench_die("baseline insert failed");
   }
   return t;
 }
@@ -661,10 +532,10 @@ static void settle(void) {
 
 typedef struct memres {
   size_t entries;
-  double name_bytes;  /* average strlen + 1 */
-  double heap_per;    /* malloc delta per entry, names included */
-  double rss_per;     /* resident-set delta per entry */
-  double stats_per;   /* roster_stats memory_bytes per entry (roster only) */
+  double name_bytes; /* average strlen + 1 */
+  double heap_per;   /* malloc delta per entry, names included */
+  double rss_per;    /* resident-set delta per entry */
+  double stats_per;  /* roster_stats memory_bytes per entry (roster only) */
   bool valid;
 } memres;
 
@@ -672,7 +543,7 @@ static memres g_mem[2];
 
 static void print_mem(impl im, const memres *m) {
   double beyond = m->heap_per - m->name_bytes;
-  if (S.json) {
+  if (bench.json) {
     if (m->valid)
       printf("{\"impl\":\"%s\",\"op\":\"memory\",\"entries\":%zu,"
              "\"bytes_per_entry\":%.1f}\n",
@@ -728,18 +599,21 @@ static void sized_make(sized *z, size_t n, bool measure_memory) {
   roster_stats st;
   memset(&st, 0, sizeof st);
   roster_stats_get(z->r, &st);
-  g_mem[IMPL_ROSTER] = (memres){
-      .entries = n, .name_bytes = name_bytes,
-      .heap_per = (double)(h1 - h0) / (double)n,
-      .rss_per = (double)(s1 - s0) / (double)n,
-      .stats_per = (double)st.memory_bytes / (double)n, .valid = h1 != h0};
+  g_mem[IMPL_ROSTER] =
+      (memres){.entries = n,
+               .name_bytes = name_bytes,
+               .heap_per = (double)(h1 - h0) / (double)n,
+               .rss_per = (double)(s1 - s0) / (double)n,
+               .stats_per = (double)st.memory_bytes / (double)n,
+               .valid = h1 != h0};
   z->t = rw_fill(&z->hit, true, NULL);
   settle();
   long long h2 = heap_bytes(), s2 = rss_bytes();
-  g_mem[IMPL_RWLOCK] = (memres){
-      .entries = n, .name_bytes = name_bytes,
-      .heap_per = (double)(h2 - h1) / (double)n,
-      .rss_per = (double)(s2 - s1) / (double)n, .valid = h2 != h1};
+  g_mem[IMPL_RWLOCK] = (memres){.entries = n,
+                                .name_bytes = name_bytes,
+                                .heap_per = (double)(h2 - h1) / (double)n,
+                                .rss_per = (double)(s2 - s1) / (double)n,
+                                .valid = h2 != h1};
   print_mem(IMPL_ROSTER, &g_mem[IMPL_ROSTER]);
   print_mem(IMPL_RWLOCK, &g_mem[IMPL_RWLOCK]);
 }
@@ -752,27 +626,35 @@ static void sized_free(sized *z) {
   free(z->perm);
 }
 
+/* measure_vs measures the roster work wr beside the same work on the
+ * baseline table t. */
+static void measure_vs(work wr, rwtable *t, unsigned threads) {
+  work wb = wr;
+  wb.im = IMPL_RWLOCK;
+  wb.r = NULL;
+  wb.t = t;
+  measure_pair(&wr, &wb, threads);
+}
+
 static void bench_size(sized *z, const keyset *fresh) {
   static const op lookups[] = {OP_HIT, OP_MISS};
   for (size_t i = 0; i < 2; i++) {
     const keyset *ks = lookups[i] == OP_HIT ? &z->hit : &z->miss;
-    for (unsigned th = 1; th <= MAX_THREADS; th++) {
-      work wr = {.im = IMPL_ROSTER, .o = lookups[i], .r = z->r, .keys = ks,
-                 .perm = z->perm, .entries = z->n};
-      work wb = wr;
-      wb.im = IMPL_RWLOCK;
-      wb.r = NULL;
-      wb.t = z->t;
-      measure_pair(&wr, &wb, th);
-    }
+    for (unsigned th = 1; th <= MAX_THREADS; th++)
+      measure_vs((work){.im = IMPL_ROSTER,
+                        .o = lookups[i],
+                        .r = z->r,
+                        .keys = ks,
+                        .perm = z->perm,
+                        .entries = z->n},
+                 z->t, th);
   }
-  work wr = {.im = IMPL_ROSTER, .o = OP_REGUNREG, .r = z->r, .keys = fresh,
-             .entries = z->n};
-  work wb = wr;
-  wb.im = IMPL_RWLOCK;
-  wb.r = NULL;
-  wb.t = z->t;
-  measure_pair(&wr, &wb, 1);
+  measure_vs((work){.im = IMPL_ROSTER,
+                    .o = OP_REGUNREG,
+                    .r = z->r,
+                    .keys = fresh,
+                    .entries = z->n},
+             z->t, 1);
 }
 
 static void bench_dispatch(void) {
@@ -783,15 +665,13 @@ static void bench_dispatch(void) {
   rwtable *t = rw_fill(&topic, false, name);
   settle();
   keyset k1 = {.buf = NULL, .names = &name, .n = 1, .bytes = 6};
-  for (unsigned th = 1; th <= MAX_THREADS; th++) {
-    work wr = {.im = IMPL_ROSTER, .o = OP_DISPATCH, .r = r, .keys = &k1,
-               .entries = DISPATCH_FANOUT};
-    work wb = wr;
-    wb.im = IMPL_RWLOCK;
-    wb.r = NULL;
-    wb.t = t;
-    measure_pair(&wr, &wb, th);
-  }
+  for (unsigned th = 1; th <= MAX_THREADS; th++)
+    measure_vs((work){.im = IMPL_ROSTER,
+                      .o = OP_DISPATCH,
+                      .r = r,
+                      .keys = &k1,
+                      .entries = DISPATCH_FANOUT},
+               t, th);
   roster_free(r);
   rw_free(t);
   keyset_free(&topic);
@@ -809,118 +689,83 @@ static void fmt_entries(char *buf, size_t cap, size_t n) {
     snprintf(buf, cap, "%zu", n);
 }
 
-static FILE *g_out; /* where the human summary goes */
-
-static void target_line(const char *what, double v, const char *unit,
-                        const char *goal, bool pass) {
-  fprintf(g_out, "  %-46s %10.2f%-5s %-10s %s\n", what, v, unit, goal,
-          pass ? "PASS" : "MISS");
+/* label formats a target's label, the entry count at its end. */
+static const char *label(char *buf, size_t cap, const char *what, size_t n) {
+  char en[32];
+  fmt_entries(en, sizeof en, n);
+  snprintf(buf, cap, "%s, %s", what, en);
+  return buf;
 }
 
 static void print_targets(void) {
-  char label[128], en[32];
-  fprintf(g_out, "\nTargets (informational; the exit code does not depend "
-                 "on them):\n");
-  fprintf(g_out, "  %-46s %15s %-10s %s\n", "measure", "value", "goal",
-          "result");
+  char l[128];
+  bench_targets();
   /* 1. lookup hit latency at 1 thread, smallest size */
-  const result *x = find_result(IMPL_ROSTER, OP_HIT, 1, S.sizes[0]);
-  if (x) {
-    fmt_entries(en, sizeof en, S.sizes[0]);
-    snprintf(label, sizeof label, "roster lookup_hit ns/op, 1 thread, %s", en);
-    target_line(label, x->ns_per_op, " ns", "<= 40", x->ns_per_op <= 40.0);
-  }
+  const bench_result *x = bench_find("roster", "lookup_hit", 1, S.sizes[0]);
+  if (x)
+    bench_target(
+        label(l, sizeof l, "roster lookup_hit ns/op, 1 thread", S.sizes[0]),
+        x->ns_per_op, " ns", "<= 40", x->ns_per_op <= 40.0);
   /* 2. scaling: 2-thread aggregate / 1-thread rate */
   for (size_t i = 0; i < S.nsizes; i++) {
-    const result *a = find_result(IMPL_ROSTER, OP_HIT, 1, S.sizes[i]);
-    const result *b = find_result(IMPL_ROSTER, OP_HIT, 2, S.sizes[i]);
-    if (!a || !b)
-      continue;
-    double ratio = b->ops_per_sec / a->ops_per_sec;
-    fmt_entries(en, sizeof en, S.sizes[i]);
-    snprintf(label, sizeof label, "roster hit rate 2 thr / 1 thr, %s", en);
-    target_line(label, ratio, "x", ">= 1.7x", ratio >= 1.7);
+    const bench_result *a = bench_find("roster", "lookup_hit", 1, S.sizes[i]);
+    const bench_result *b = bench_find("roster", "lookup_hit", 2, S.sizes[i]);
+    if (a && b)
+      bench_target(
+          label(l, sizeof l, "roster hit rate 2 thr / 1 thr", S.sizes[i]),
+          b->rate / a->rate, "x", ">= 1.7x", b->rate / a->rate >= 1.7);
   }
   /* 3. roster vs rwlock at 2 threads */
   for (size_t i = 0; i < S.nsizes; i++) {
-    const result *a = find_result(IMPL_ROSTER, OP_HIT, 2, S.sizes[i]);
-    const result *b = find_result(IMPL_RWLOCK, OP_HIT, 2, S.sizes[i]);
-    if (!a || !b)
-      continue;
-    double ratio = a->ops_per_sec / b->ops_per_sec;
-    fmt_entries(en, sizeof en, S.sizes[i]);
-    snprintf(label, sizeof label, "hit rate roster / rwlock, 2 thr, %s", en);
-    target_line(label, ratio, "x", ">= 2.5x", ratio >= 2.5);
+    double r = bench_ratio("roster", "rwlock", "lookup_hit", 2, S.sizes[i]);
+    if (r > 0)
+      bench_target(
+          label(l, sizeof l, "hit rate roster / rwlock, 2 thr", S.sizes[i]), r,
+          "x", ">= 2.5x", r >= 2.5);
   }
   /* 4. memory */
   const memres *m = &g_mem[IMPL_ROSTER];
-  fmt_entries(en, sizeof en, m->entries);
-  snprintf(label, sizeof label, "roster bytes/entry beyond the name, %s", en);
-  if (m->valid) {
-    double beyond = m->heap_per - m->name_bytes;
-    target_line(label, beyond, " B", "<= 128", beyond <= 128.0);
-  } else {
-    fprintf(g_out, "  %-46s %15s %-10s %s\n", label, "n/a", "<= 128", "n/a");
-  }
+  double beyond = m->valid ? m->heap_per - m->name_bytes : NAN;
+  bench_target(
+      label(l, sizeof l, "roster bytes/entry beyond the name", m->entries),
+      beyond, " B", "<= 128", beyond <= 128.0);
   /* 5. register + unregister pairs per second */
   for (size_t i = 0; i < S.nsizes; i++) {
-    const result *a = find_result(IMPL_ROSTER, OP_REGUNREG, 1, S.sizes[i]);
-    if (!a)
-      continue;
-    fmt_entries(en, sizeof en, S.sizes[i]);
-    snprintf(label, sizeof label, "roster register+unregister pairs/s, %s",
-             en);
-    target_line(label, a->ops_per_sec / 1e6, " M/s", ">= 1M/s",
-                a->ops_per_sec >= 1e6);
+    const bench_result *a =
+        bench_find("roster", "register_unregister", 1, S.sizes[i]);
+    if (a)
+      bench_target(
+          label(l, sizeof l, "roster register+unregister pairs/s", S.sizes[i]),
+          a->rate / 1e6, " M/s", ">= 1M/s", a->rate >= 1e6);
   }
   /* context, no target */
   for (size_t i = 0; i < S.nsizes; i++) {
-    const result *a = find_result(IMPL_ROSTER, OP_HIT, 1, S.sizes[i]);
-    const result *b = find_result(IMPL_RWLOCK, OP_HIT, 1, S.sizes[i]);
-    if (!a || !b)
-      continue;
-    fmt_entries(en, sizeof en, S.sizes[i]);
-    snprintf(label, sizeof label, "(context) hit rate roster / rwlock, 1 thr, %s",
-             en);
-    fprintf(g_out, "  %-46s %10.2f%-5s\n", label,
-            a->ops_per_sec / b->ops_per_sec, "x");
+    double r = bench_ratio("roster", "rwlock", "lookup_hit", 1, S.sizes[i]);
+    if (r > 0)
+      bench_context(label(l, sizeof l,
+                          "(context) hit rate roster / rwlock, 1 thr",
+                          S.sizes[i]),
+                    r, 2, "x");
   }
-  fflush(g_out);
 }
 
 /* ------------------------------------------------------------------ */
 
-static void usage(FILE *f) {
-  fprintf(f,
-          "usage: roster-bench-registry [--json] [--quick] [--help]\n"
-          "  Measures roster's registry beside a pthread_rwlock + chained hash\n"
-          "  table baseline: lookup hit/miss at 1 and 2 threads with 1k, 100k\n"
-          "  and 1M entries, register+unregister pairs, dispatch to 1000\n"
-          "  entries of one key, and memory per entry. Each figure is the\n"
-          "  best of %d runs of ~0.25 s.\n"
-          "  --json   one JSON object per measurement on stdout, nothing else;\n"
-          "           the targets summary goes to stderr\n"
-          "  --quick  1k and 10k entries, short runs (smoke test)\n"
-          "  --help   this text\n",
-          REPEATS);
-}
+static const bench_spec spec = {
+    .prog = "roster-bench-registry",
+    .about = "  Measures roster's registry beside a pthread_rwlock + chained "
+             "hash\n"
+             "  table baseline: lookup hit/miss at 1 and 2 threads with 1k, "
+             "100k\n"
+             "  and 1M entries, register+unregister pairs, dispatch to 1000\n"
+             "  entries of one key, and memory per entry. Each figure is the\n"
+             "  best of 3 runs of ~0.25 s.\n",
+    .quick = "1k and 10k entries, short runs (smoke test)",
+};
 
 int main(int argc, char **argv) {
-  for (int i = 1; i < argc; i++) {
-    if (strcmp(argv[i], "--json") == 0) {
-      S.json = true;
-    } else if (strcmp(argv[i], "--quick") == 0) {
-      S.quick = true;
-    } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-      usage(stdout);
-      return 0;
-    } else {
-      fprintf(stderr, "roster-bench-registry: unknown option '%s'\n", argv[i]);
-      usage(stderr);
-      return 2;
-    }
-  }
-  if (S.quick) {
+  bench_init(&spec, argc, argv);
+  if (bench.quick) {
     S.sizes[0] = 1000;
     S.sizes[1] = 10000;
     S.nsizes = 2;
@@ -932,10 +777,8 @@ int main(int argc, char **argv) {
     S.nsizes = 3;
     S.target_s = 0.25;
   }
-  g_out = S.json ? stderr : stdout;
 
-  double t_start = now_s();
-  if (!S.json) {
+  if (!bench.json) {
     printf("roster %s registry benchmark: %ld CPUs online, best of %d runs "
            "of ~%.2f s each, CLOCK_MONOTONIC\n",
            roster_version(), sysconf(_SC_NPROCESSORS_ONLN), REPEATS,
@@ -951,7 +794,7 @@ int main(int argc, char **argv) {
   sized big;
   size_t nbig = S.sizes[S.nsizes - 1];
   sized_make(&big, nbig, true);
-  if (!S.json)
+  if (!bench.json)
     printf("\n");
 
   keyset fresh;
@@ -973,12 +816,5 @@ int main(int argc, char **argv) {
   bench_dispatch();
 
   print_targets();
-  fprintf(g_out, "\ntotal time %.1f s\n", now_s() - t_start);
-  if (g_errors) {
-    fprintf(stderr, "roster-bench-registry: %" PRIu64
-                    " wrong answers; the figures above are not valid\n",
-            g_errors);
-    return 1;
-  }
-  return 0;
+  return bench_finish();
 }
