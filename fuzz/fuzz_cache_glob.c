@@ -22,10 +22,9 @@
  * stored in a memory cache and roster_cache_clear(pattern) must remove
  * exactly the matching ones.
  */
-#include <roster.h>
-#include <roster/cache.h>
+#include "fuzz_util.h"
 
-#include "fuzz2_util.h"
+#include <roster/cache.h>
 
 /* The matcher under test (src/cache/cache_impl.h). */
 bool roster__cache_match(const unsigned char *pat, size_t plen,
@@ -173,27 +172,25 @@ static void check_pair(const uint8_t *pat, size_t pl, const uint8_t *s,
                        size_t sl) {
   if (sl == 0 || pl > MAX_PAT)
     return;
-  char *p = f2_dup(pat, pl), *k = f2_dup(s, sl);
+  char *p = fuzz_copy_exact(pat, pl), *k = fuzz_copy_exact(s, sl);
   bool want = ref(pat, pl, s, sl, false);
   bool got = roster__cache_match((const unsigned char *)p, pl,
                                  (const unsigned char *)k, sl);
   if (!agrees(got, pat, pl, s, sl, want)) {
-    fprintf(stderr, "pattern ");
-    f2_print_bytes(stderr, pat, pl, 512);
-    fprintf(stderr, "\nkey     ");
-    f2_print_bytes(stderr, s, sl, 512);
-    F2_CHECK(false, "cache glob says %s, Redis's rules say %s",
-             got ? "match" : "no match", want ? "match" : "no match");
+    fuzz_show("pattern", pat, pl);
+    fuzz_show("key", s, sl);
+    FUZZ_CHECK(false, "cache glob says %s, Redis's rules say %s",
+               got ? "match" : "no match", want ? "match" : "no match");
   }
   free(p);
   free(k);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  f2_begin(data, size);
-  f2_reader r = {data, size};
+  fuzz_begin(data, size);
+  fuzz_reader r = {data, size};
   size_t pl;
-  const uint8_t *pat = f2_field(&r, '\n', &pl);
+  const uint8_t *pat = fuzz_field(&r, '\n', &pl);
   const uint8_t *rest = r.p;
   size_t restlen = r.n;
 
@@ -204,7 +201,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   size_t klen[MAX_KEYS], nk = 0;
   while (r.n && nk < MAX_KEYS) {
     size_t kl;
-    const uint8_t *k = f2_field(&r, '\n', &kl);
+    const uint8_t *k = fuzz_field(&r, '\n', &kl);
     if (kl == 0)
       continue;
     bool dup = false;
@@ -235,23 +232,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     match[i] = roster__cache_match(pat, pl, keys[i], klen[i]);
     expect += match[i];
     int rc = roster_cache_set_bytes(cache, keys[i], klen[i], "v", 1, 0);
-    F2_CHECK(rc == ROSTER_OK, "set_bytes: %s", roster_last_error());
+    FUZZ_CHECK(rc == ROSTER_OK, "set_bytes: %s", roster_last_error());
   }
-  char *p = f2_dup(pat, pl);
+  char *p = fuzz_copy_exact(pat, pl);
   size_t removed = 0;
   int rc = roster_cache_clear(cache, p, pl, &removed);
-  F2_CHECK(rc == ROSTER_OK, "clear: %s", roster_last_error());
-  F2_CHECK(removed == expect, "clear removed %zu keys, the matcher %zu",
-           removed, expect);
+  FUZZ_CHECK(rc == ROSTER_OK, "clear: %s", roster_last_error());
+  FUZZ_CHECK(removed == expect, "clear removed %zu keys, the matcher %zu",
+             removed, expect);
   for (size_t i = 0; i < nk; i++) {
     bool there = true;
     rc = roster_cache_exists(cache, keys[i], klen[i], &there);
-    F2_CHECK(rc == ROSTER_OK, "exists: %s", roster_last_error());
-    F2_CHECK(there == !match[i], "key %zu %s after clear", i,
-             there ? "is still there" : "is gone");
+    FUZZ_CHECK(rc == ROSTER_OK, "exists: %s", roster_last_error());
+    FUZZ_CHECK(there == !match[i], "key %zu %s after clear", i,
+               there ? "is still there" : "is gone");
   }
   free(p);
   rc = roster_cache_clear(cache, NULL, 0, NULL);
-  F2_CHECK(rc == ROSTER_OK, "clear all: %s", roster_last_error());
+  FUZZ_CHECK(rc == ROSTER_OK, "clear all: %s", roster_last_error());
   return 0;
 }

@@ -92,30 +92,16 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
 
 /* ---- reading choices from the input ---- */
 
-typedef struct rd {
-  const uint8_t *p;
-  size_t n;
-} rd;
-
-static uint8_t take(rd *r) { return fuzz_take(&r->p, &r->n); }
-
 /* take_str reads a length byte and that many bytes into a C string (NUL
  * bytes dropped, and newlines when line is set); caller frees. */
-static char *take_str(rd *r, size_t max, bool line) {
-  size_t n = take(r) % (max + 1);
-  if (n > r->n)
-    n = r->n;
-  char *s = malloc(n + 1), *o = s;
-  if (!s)
-    abort();
-  for (size_t i = 0; i < n; i++) {
-    char c = (char)r->p[i];
-    if (c && !(line && (c == '\n' || c == '\r')))
-      *o++ = c;
-  }
+static char *take_str(fuzz_reader *r, size_t max, bool line) {
+  size_t n;
+  const uint8_t *p = fuzz_bytes(r, fuzz_u8(r) % (max + 1), &n);
+  char *s = fuzz_cstr(p, n), *o = s;
+  for (const char *c = s; *c; c++)
+    if (!(line && (*c == '\n' || *c == '\r')))
+      *o++ = *c;
   *o = '\0';
-  r->p += n;
-  r->n -= n;
   return s;
 }
 
@@ -145,8 +131,8 @@ static char long_key[400];
 
 /* take_key: a key from the vocabulary, the long secret key, or spelt by
  * the input (lower-case letters, digits, '_' and '.'); caller frees. */
-static char *take_key(rd *r) {
-  uint8_t k = take(r);
+static char *take_key(fuzz_reader *r) {
+  uint8_t k = fuzz_u8(r);
   if (k < 0xE0)
     return strdup(vocab[k % NVOCAB]);
   if (k < 0xF0)
@@ -190,8 +176,8 @@ static const char *const texts[] = {"8080", "abc",   "0x10", "1e3",  "true",
                                     "nan",  "1e999", "info", "debug"};
 
 /* take_value makes a JSON value for key. */
-static json_t *take_value(rd *r, const char *key, gen *g, int depth) {
-  uint8_t kind = take(r) % 12;
+static json_t *take_value(fuzz_reader *r, const char *key, gen *g, int depth) {
+  uint8_t kind = fuzz_u8(r) % 12;
   switch (kind) {
   case 0: {
     char *s = take_str(r, 40, false);
@@ -204,24 +190,24 @@ static json_t *take_value(rd *r, const char *key, gen *g, int depth) {
   case 1: {
     uint64_t u = 0;
     for (int i = 0; i < 8; i++)
-      u = (u << 8) | take(r);
+      u = (u << 8) | fuzz_u8(r);
     int64_t v = (int64_t)u;
-    if (take(r) & 1)
+    if (fuzz_u8(r) & 1)
       v %= 100000;
     return json_integer(v);
   }
   case 2: {
-    uint8_t b = take(r);
+    uint8_t b = fuzz_u8(r);
     double d = b == 0 ? INFINITY : b == 1 ? NAN : (b - 128) / 4.0;
     return json_real(isfinite(d) ? d : 0.5); /* jansson refuses others */
   }
   case 3:
-    return json_boolean(take(r) & 1);
+    return json_boolean(fuzz_u8(r) & 1);
   case 4:
     return json_null();
   case 5: {
     json_t *a = json_array();
-    size_t n = take(r) % 4;
+    size_t n = fuzz_u8(r) % 4;
     for (size_t i = 0; i < n; i++)
       json_array_append_new(a, depth < 2 ? take_value(r, key, g, depth + 1)
                                          : json_integer((json_int_t)i));
@@ -244,17 +230,17 @@ static json_t *take_value(rd *r, const char *key, gen *g, int depth) {
         "redis://:" FUZZ_MARKER "@127.0.0.1:6379/0",
         "mysql://u:p@h/db?password=" FUZZ_MARKER,
         "memory://sessions?token=" FUZZ_MARKER};
-    uint8_t c = take(r);
+    uint8_t c = fuzz_u8(r);
     if (kind == 7 && key_secret(key))
       return json_string(FUZZ_MARKER);
     return json_string(urls[c % 4]);
   }
   case 9:
-    return json_string(durations[take(r) % 9]);
+    return json_string(durations[fuzz_u8(r) % 9]);
   case 10:
-    return json_string(sizes[take(r) % 8]);
+    return json_string(sizes[fuzz_u8(r) % 8]);
   default:
-    return json_string(texts[take(r) % 14]);
+    return json_string(texts[fuzz_u8(r) % 14]);
   }
 }
 
@@ -457,7 +443,7 @@ static void check_field(const roster_config *cfg,
                         const roster_config_field *f) {
   bool has = roster_config_has(cfg, f->key);
   if (f->required)
-    FUZZ_CHECK(has, "required field %s is not set after a load\n", f->key);
+    FUZZ_CHECK(has, "required field %s is not set after a load", f->key);
   if (!has)
     return;
   int rc = ROSTER_OK;
@@ -509,11 +495,11 @@ static void check_field(const roster_config *cfg,
     return;
   }
   FUZZ_CHECK(rc == ROSTER_OK,
-             "field %s (%s) passed validation but its getter fails: %d %s\n",
+             "field %s (%s) passed validation but its getter fails: %d %s",
              f->key, type_names[f->type], rc, roster_last_error());
   if (f->min < f->max && !isnan(num) && f->type != ROSTER_CONFIG_BOOL)
     FUZZ_CHECK(num >= f->min && num <= f->max,
-               "field %s: %g passed validation outside [%g, %g]\n", f->key, num,
+               "field %s: %g passed validation outside [%g, %g]", f->key, num,
                f->min, f->max);
 }
 
@@ -533,17 +519,17 @@ static bool has_location(const char *line) {
 static void check_failure(roster_config *cfg, int rc, bool marker_check) {
   fuzz_error_ok("roster_config_load", rc, marker_check ? FUZZ_MARKER : NULL);
   char *all = roster_config_errors(cfg);
-  FUZZ_CHECK(all && all[0], "a failed load without roster_config_errors\n");
+  FUZZ_CHECK(all && all[0], "a failed load without roster_config_errors");
   const char *bad = fuzz_text_bad(all, true);
-  FUZZ_CHECK(!bad, "roster_config_errors holds %s: %s\n", bad, all);
+  FUZZ_CHECK(!bad, "roster_config_errors holds %s: %s", bad, all);
   if (marker_check)
     FUZZ_CHECK(!fuzz_contains(all, FUZZ_MARKER),
-               "roster_config_errors shows the secret: %s\n", all);
+               "roster_config_errors shows the secret: %s", all);
   if (rc == ROSTER_ECONSTRAINT) {
     for (char *save, *line = strtok_r(all, "\n", &save); line;
          line = strtok_r(NULL, "\n", &save))
       FUZZ_CHECK(has_location(line),
-                 "validation problem without a location: %s\n", line);
+                 "validation problem without a location: %s", line);
   }
   roster_mem_free(all);
 }
@@ -557,8 +543,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     memset(long_key, 'k', 300);
     strcpy(long_key + 300, "_password");
   }
-  rd r = {data, size};
-  uint8_t flags = take(&r);
+  fuzz_reader r = {data, size};
+  uint8_t flags = fuzz_u8(&r);
   unsigned format = flags & 3; /* 0 json, 1 yaml, 2 toml, 3 no file */
   gen g = {0};
 
@@ -570,17 +556,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   const char *allowed_sets[][4] = {{"debug", "info", "warn", NULL},
                                    {"8080", "80", NULL, NULL},
                                    {"on", "off", NULL, NULL}};
-  size_t nf = take(&r) % (NFIELDS + 1);
+  size_t nf = fuzz_u8(&r) % (NFIELDS + 1);
   for (size_t i = 0; i < nf; i++) {
     roster_config_field *f = &fields[i];
     char *key = take_key(&r);
     owned[nowned++] = key;
     f->key = key;
-    uint8_t t = take(&r);
+    uint8_t t = fuzz_u8(&r);
     f->type = (roster_config_type)((t & 0x0f) % 9);
     f->required = (t & 0x10) != 0;
     if (t & 0x20) {
-      uint8_t d = take(&r);
+      uint8_t d = fuzz_u8(&r);
       const char *def = d < 64    ? texts[d % 14]
                         : d < 128 ? durations[d % 9]
                         : d < 160 ? sizes[d % 8]
@@ -593,11 +579,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       f->def = own;
     }
     if (t & 0x40) {
-      f->min = (double)(int8_t)take(&r);
-      f->max = f->min + take(&r);
+      f->min = (double)(int8_t)fuzz_u8(&r);
+      f->max = f->min + fuzz_u8(&r);
     }
     if (t & 0x80)
-      f->allowed = allowed_sets[take(&r) % 3];
+      f->allowed = allowed_sets[fuzz_u8(&r) % 3];
   }
 
   /* the values, by layer */
@@ -605,9 +591,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   tbuf dotenv = {0};
   char *env[NVALUES + 1] = {0}, *overrides[NVALUES + 1] = {0};
   size_t nenv = 0, nover = 0;
-  size_t nv = take(&r) % (NVALUES + 1);
+  size_t nv = fuzz_u8(&r) % (NVALUES + 1);
   for (size_t i = 0; i < nv; i++) {
-    uint8_t layer = take(&r) % 5;
+    uint8_t layer = fuzz_u8(&r) % 5;
     char *key = take_key(&r);
     json_t *v = take_value(&r, key, &g, 0);
     if (layer == 0) {
@@ -689,7 +675,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       for (size_t i = 0; i < nf; i++)
         check_field(cfg, &fields[i]);
       FUZZ_CHECK(roster_config_errors(cfg) == NULL,
-                 "roster_config_errors after a successful load\n");
+                 "roster_config_errors after a successful load");
     } else {
       check_failure(cfg, rc, marker_check);
     }

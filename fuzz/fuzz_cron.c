@@ -37,16 +37,13 @@
  * their offset change are known to break some of these (being fixed
  * elsewhere); FUZZ_SKIP_KNOWN=1 lets a long run look past those.
  */
-#define _GNU_SOURCE
-#include <roster.h>
+#include "fuzz_util.h"
 
 #include "cron/cron_impl.h"
 
 #include <limits.h>
 #include <strings.h>
 #include <time.h>
-
-#include "fuzz2_util.h"
 
 /* ---- zones ----------------------------------------------------------- */
 
@@ -415,17 +412,18 @@ static void check_format(const roster_tz *z, int64_t f) {
   int rc = roster_tz_format(z, f, buf, sizeof buf);
   if (rc != ROSTER_OK && known(z, f, f))
     return;
-  F2_CHECK(rc == ROSTER_OK, "fire time %lld in %s does not format: %s",
-           (long long)f, zname(z), roster_last_error());
+  FUZZ_CHECK(rc == ROSTER_OK, "fire time %lld in %s does not format: %s",
+             (long long)f, zname(z), roster_last_error());
   int64_t back = 0;
   rc = roster_time_parse(buf, NULL, &back);
   int32_t off = off_at(z, f);
   if (skip_known && (off % 60 != 0 || off <= -86400 || off >= 86400))
     return; /* offsets roster_time_parse does not read yet */
-  F2_CHECK(rc == ROSTER_OK && back == f,
-           "fire time %lld in %s formats as %s, which reads back as %lld (%s)",
-           (long long)f, zname(z), buf, (long long)back,
-           rc == ROSTER_OK ? "ok" : roster_last_error());
+  FUZZ_CHECK(
+      rc == ROSTER_OK && back == f,
+      "fire time %lld in %s formats as %s, which reads back as %lld (%s)",
+      (long long)f, zname(z), buf, (long long)back,
+      rc == ROSTER_OK ? "ok" : roster_last_error());
 }
 
 #define SCAN 600
@@ -465,46 +463,47 @@ static void check_next(const roster_cron *c, const rcron *r, const roster_tz *z,
     rc = roster_cron_prev(c, RC_T_MAX + 1, z, &x);
     if (rc == ROSTER_OK && x > t && known(z, t, x))
       return;
-    F2_CHECK(rc == ROSTER_ENOENT || (rc == ROSTER_OK && x <= t),
-             "next(%lld) in %s says none, prev(end) says %lld", (long long)t,
-             zname(z), (long long)x);
+    FUZZ_CHECK(rc == ROSTER_ENOENT || (rc == ROSTER_OK && x <= t),
+               "next(%lld) in %s says none, prev(end) says %lld", (long long)t,
+               zname(z), (long long)x);
     return;
   }
-  F2_CHECK(rc == ROSTER_OK, "next(%lld) in %s: %s", (long long)t, zname(z),
-           roster_last_error());
-  F2_CHECK(n > t, "next(%lld) = %lld in %s", (long long)t, (long long)n,
-           zname(z));
+  FUZZ_CHECK(rc == ROSTER_OK, "next(%lld) in %s: %s", (long long)t, zname(z),
+             roster_last_error());
+  FUZZ_CHECK(n > t, "next(%lld) = %lld in %s", (long long)t, (long long)n,
+             zname(z));
   bool kn = known(z, t, n);
   if (!fires(r, z, n) && kn)
     return;
-  F2_CHECK(fires(r, z, n), "next(%lld) = %lld in %s does not fire by the rule",
-           (long long)t, (long long)n, zname(z));
+  FUZZ_CHECK(fires(r, z, n),
+             "next(%lld) = %lld in %s does not fire by the rule", (long long)t,
+             (long long)n, zname(z));
   check_format(z, n);
   rc = roster_cron_prev(c, n + 1, z, &x);
   if ((rc != ROSTER_OK || x != n) && kn)
     return;
-  F2_CHECK(rc == ROSTER_OK && x == n,
-           "next(%lld) = %lld in %s, but prev(%lld) = %lld (%s)", (long long)t,
-           (long long)n, zname(z), (long long)(n + 1), (long long)x,
-           rc == ROSTER_OK ? "ok" : roster_last_error());
+  FUZZ_CHECK(rc == ROSTER_OK && x == n,
+             "next(%lld) = %lld in %s, but prev(%lld) = %lld (%s)",
+             (long long)t, (long long)n, zname(z), (long long)(n + 1),
+             (long long)x, rc == ROSTER_OK ? "ok" : roster_last_error());
   rc = roster_cron_next(c, n - 1, z, &x);
   if ((rc != ROSTER_OK || x != n) && kn)
     return;
-  F2_CHECK(rc == ROSTER_OK && x == n,
-           "next(%lld) = %lld in %s, but next(%lld) = %lld (%s)", (long long)t,
-           (long long)n, zname(z), (long long)(n - 1), (long long)x,
-           rc == ROSTER_OK ? "ok" : roster_last_error());
+  FUZZ_CHECK(rc == ROSTER_OK && x == n,
+             "next(%lld) = %lld in %s, but next(%lld) = %lld (%s)",
+             (long long)t, (long long)n, zname(z), (long long)(n - 1),
+             (long long)x, rc == ROSTER_OK ? "ok" : roster_last_error());
   rc = roster_cron_prev(c, n, z, &x);
   if (rc == ROSTER_OK && x > t && kn)
     return;
-  F2_CHECK(rc == ROSTER_ENOENT || (rc == ROSTER_OK && x <= t),
-           "next(%lld) = %lld in %s, but prev(%lld) = %lld is after %lld",
-           (long long)t, (long long)n, zname(z), (long long)n, (long long)x,
-           (long long)t);
+  FUZZ_CHECK(rc == ROSTER_ENOENT || (rc == ROSTER_OK && x <= t),
+             "next(%lld) = %lld in %s, but prev(%lld) = %lld is after %lld",
+             (long long)t, (long long)n, zname(z), (long long)n, (long long)x,
+             (long long)t);
   int64_t u = kn ? INT64_MIN : scan(r, z, t + 1, n - 1);
-  F2_CHECK(u == INT64_MIN,
-           "next(%lld) = %lld in %s, but %lld fires by the rule", (long long)t,
-           (long long)n, zname(z), (long long)u);
+  FUZZ_CHECK(u == INT64_MIN,
+             "next(%lld) = %lld in %s, but %lld fires by the rule",
+             (long long)t, (long long)n, zname(z), (long long)u);
 }
 
 static void check_prev(const roster_cron *c, const rcron *r, const roster_tz *z,
@@ -515,46 +514,47 @@ static void check_prev(const roster_cron *c, const rcron *r, const roster_tz *z,
     rc = roster_cron_next(c, RC_T_MIN, z, &x);
     if (rc == ROSTER_OK && x < t && known(z, t, x))
       return;
-    F2_CHECK(rc == ROSTER_ENOENT || (rc == ROSTER_OK && x >= t),
-             "prev(%lld) in %s says none, next(start) says %lld", (long long)t,
-             zname(z), (long long)x);
+    FUZZ_CHECK(rc == ROSTER_ENOENT || (rc == ROSTER_OK && x >= t),
+               "prev(%lld) in %s says none, next(start) says %lld",
+               (long long)t, zname(z), (long long)x);
     return;
   }
-  F2_CHECK(rc == ROSTER_OK, "prev(%lld) in %s: %s", (long long)t, zname(z),
-           roster_last_error());
-  F2_CHECK(p < t, "prev(%lld) = %lld in %s", (long long)t, (long long)p,
-           zname(z));
+  FUZZ_CHECK(rc == ROSTER_OK, "prev(%lld) in %s: %s", (long long)t, zname(z),
+             roster_last_error());
+  FUZZ_CHECK(p < t, "prev(%lld) = %lld in %s", (long long)t, (long long)p,
+             zname(z));
   bool kn = known(z, p, t);
   if (!fires(r, z, p) && kn)
     return;
-  F2_CHECK(fires(r, z, p), "prev(%lld) = %lld in %s does not fire by the rule",
-           (long long)t, (long long)p, zname(z));
+  FUZZ_CHECK(fires(r, z, p),
+             "prev(%lld) = %lld in %s does not fire by the rule", (long long)t,
+             (long long)p, zname(z));
   check_format(z, p);
   rc = roster_cron_next(c, p - 1, z, &x);
   if ((rc != ROSTER_OK || x != p) && kn)
     return;
-  F2_CHECK(rc == ROSTER_OK && x == p,
-           "prev(%lld) = %lld in %s, but next(%lld) = %lld (%s)", (long long)t,
-           (long long)p, zname(z), (long long)(p - 1), (long long)x,
-           rc == ROSTER_OK ? "ok" : roster_last_error());
+  FUZZ_CHECK(rc == ROSTER_OK && x == p,
+             "prev(%lld) = %lld in %s, but next(%lld) = %lld (%s)",
+             (long long)t, (long long)p, zname(z), (long long)(p - 1),
+             (long long)x, rc == ROSTER_OK ? "ok" : roster_last_error());
   rc = roster_cron_prev(c, p + 1, z, &x);
   if ((rc != ROSTER_OK || x != p) && kn)
     return;
-  F2_CHECK(rc == ROSTER_OK && x == p,
-           "prev(%lld) = %lld in %s, but prev(%lld) = %lld (%s)", (long long)t,
-           (long long)p, zname(z), (long long)(p + 1), (long long)x,
-           rc == ROSTER_OK ? "ok" : roster_last_error());
+  FUZZ_CHECK(rc == ROSTER_OK && x == p,
+             "prev(%lld) = %lld in %s, but prev(%lld) = %lld (%s)",
+             (long long)t, (long long)p, zname(z), (long long)(p + 1),
+             (long long)x, rc == ROSTER_OK ? "ok" : roster_last_error());
   rc = roster_cron_next(c, p, z, &x);
   if (rc == ROSTER_OK && x < t && kn)
     return;
-  F2_CHECK(rc == ROSTER_ENOENT || (rc == ROSTER_OK && x >= t),
-           "prev(%lld) = %lld in %s, but next(%lld) = %lld is before %lld",
-           (long long)t, (long long)p, zname(z), (long long)p, (long long)x,
-           (long long)t);
+  FUZZ_CHECK(rc == ROSTER_ENOENT || (rc == ROSTER_OK && x >= t),
+             "prev(%lld) = %lld in %s, but next(%lld) = %lld is before %lld",
+             (long long)t, (long long)p, zname(z), (long long)p, (long long)x,
+             (long long)t);
   int64_t u = kn ? INT64_MIN : scan(r, z, p + 1, t - 1);
-  F2_CHECK(u == INT64_MIN,
-           "prev(%lld) = %lld in %s, but %lld fires by the rule", (long long)t,
-           (long long)p, zname(z), (long long)u);
+  FUZZ_CHECK(u == INT64_MIN,
+             "prev(%lld) = %lld in %s, but %lld fires by the rule",
+             (long long)t, (long long)p, zname(z), (long long)u);
 }
 
 /* ---- the header ------------------------------------------------------ */
@@ -610,7 +610,7 @@ static int64_t instant(const roster_tz *z, const char *s, const char *end) {
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  f2_begin(data, size);
+  fuzz_begin(data, size);
   const uint8_t *nl = memchr(data, '\n', size);
   const roster_tz *z = NULL;
   int64_t t = 1767225600;
@@ -622,8 +622,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     ex = nl + 1;
     exlen = size - (size_t)(ex - data);
   }
-  const uint8_t *nul = memchr(ex, 0, exlen);
-  char *text = f2_cstr(ex, nul ? (size_t)(nul - ex) : exlen);
+  char *text = fuzz_strndup(ex, exlen);
   size_t len = strlen(text);
 
   roster_cron *c = NULL;
@@ -632,20 +631,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   rcron r;
   bool want = ref_parse(text, &r);
   if (rc != ROSTER_OK) {
-    F2_CHECK(rc == ROSTER_EINVAL && !c, "parse returned %d", rc);
-    F2_CHECK(!want, "refused at column %zu (%s), the reference accepts",
-             err.column, err.message);
-    F2_CHECK(err.column >= 1 && err.column <= len + 1,
-             "column %zu outside the text (%zu bytes): %s", err.column, len,
-             err.message);
-    F2_CHECK(err.message[0] && !f2_has_ctl(err.message), "a bad message: %s",
-             err.message);
-    F2_CHECK(!f2_has_ctl(roster_last_error()),
-             "a control byte in the error text: %s", roster_last_error());
+    FUZZ_CHECK(rc == ROSTER_EINVAL && !c, "parse returned %d", rc);
+    FUZZ_CHECK(!want, "refused at column %zu (%s), the reference accepts",
+               err.column, err.message);
+    FUZZ_CHECK(err.column >= 1 && err.column <= len + 1,
+               "column %zu outside the text (%zu bytes): %s", err.column, len,
+               err.message);
+    FUZZ_CHECK(err.message[0] && !fuzz_has_ctl(err.message),
+               "a bad message: %s", err.message);
+    FUZZ_CHECK(!fuzz_has_ctl(roster_last_error()),
+               "a control byte in the error text: %s", roster_last_error());
     free(text);
     return 0;
   }
-  F2_CHECK(want, "accepted, the reference refuses");
+  FUZZ_CHECK(want, "accepted, the reference refuses");
   const struct roster_cron *ic = c;
   uint64_t bits[6] = {ic->sec, ic->min, ic->hour, ic->dom, ic->month, ic->dow};
   bool star[6] = {false,
@@ -655,14 +654,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                   false,
                   (ic->flags & RC_DOW_STAR) != 0};
   for (int f = 0; f < 6; f++) {
-    F2_CHECK(bits[f] == r.bits[f], "field %d: bits %llx, the reference %llx", f,
-             (unsigned long long)bits[f], (unsigned long long)r.bits[f]);
-    F2_CHECK(f == SEC || f == MON || star[f] == r.star[f],
-             "field %d: star %d, the reference %d", f, star[f], r.star[f]);
+    FUZZ_CHECK(bits[f] == r.bits[f], "field %d: bits %llx, the reference %llx",
+               f, (unsigned long long)bits[f], (unsigned long long)r.bits[f]);
+    FUZZ_CHECK(f == SEC || f == MON || star[f] == r.star[f],
+               "field %d: star %d, the reference %d", f, star[f], r.star[f]);
   }
   const char *ct = roster_cron_text(c);
-  F2_CHECK(strlen(ct) <= len && strstr(text, ct), "text '%s' is not the input",
-           ct);
+  FUZZ_CHECK(strlen(ct) <= len && strstr(text, ct),
+             "text '%s' is not the input", ct);
 
   check_next(c, &r, z, t);
   check_prev(c, &r, z, t);

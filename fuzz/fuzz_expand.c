@@ -170,19 +170,19 @@ static void check_public(const char *s, size_t len, env *e, bool secret) {
   roster_config_options o = {.defaults_json = defaults,
                              .env = (const char *const *)e->v};
   roster_config *cfg = roster_config_new(&o);
-  FUZZ_CHECK(cfg != NULL, "roster_config_new: %s\n", roster_last_error());
+  FUZZ_CHECK(cfg != NULL, "roster_config_new: %s", roster_last_error());
   int rc = roster_config_load(cfg);
   if (rc == ROSTER_OK) {
     fuzz_config_check(cfg, FUZZ_MARKER);
   } else {
     char *all = roster_config_errors(cfg);
-    FUZZ_CHECK(all && all[0], "failed load without roster_config_errors\n");
+    FUZZ_CHECK(all && all[0], "failed load without roster_config_errors");
     fuzz_error_ok("roster_config_load", rc, NULL);
     if (secret && !marker_in_name(s, len)) {
       FUZZ_CHECK(!fuzz_contains(roster_last_error(), FUZZ_MARKER),
-                 "the error shows the secret: %s\n", roster_last_error());
+                 "the error shows the secret: %s", roster_last_error());
       FUZZ_CHECK(!fuzz_contains(all, FUZZ_MARKER),
-                 "roster_config_errors shows the secret: %s\n", all);
+                 "roster_config_errors shows the secret: %s", all);
     }
     roster_mem_free(all);
   }
@@ -221,22 +221,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   int want = any ? ref_expand(&e, &ref, s, len, 0) : ROSTER_OK;
   if (want == ROSTER_OK && any && memchr(ref.p, '\0', ref.n))
     want = ROSTER_EINVAL;
-  FUZZ_CHECK(rc == want, "cfg_expand gives %d, the reference %d (%s)\n", rc,
-             want, err);
+  FUZZ_CHECK(rc == want, "cfg_expand gives %d, the reference %d (%s)", rc, want,
+             err);
   if (rc == ROSTER_OK) {
-    FUZZ_CHECK(changed == any, "changed is %d with%s a ${\n", changed,
+    FUZZ_CHECK(changed == any, "changed is %d with%s a ${", changed,
                any ? "" : "out");
     if (any)
       FUZZ_CHECK(out_len == ref.n && memcmp(out, ref.p, ref.n) == 0,
-                 "expanded to '%.*s', the reference to '%s'\n", (int)out_len,
-                 out, ref.p);
+                 "expanded to '%.*s', the reference to '%s'", (int)out_len, out,
+                 ref.p);
     else
-      FUZZ_CHECK(out == s && out_len == len, "unchanged text not kept\n");
+      FUZZ_CHECK(out == s && out_len == len, "unchanged text not kept");
   } else {
-    FUZZ_CHECK(err[0] != '\0', "failure %d without a message\n", rc);
+    FUZZ_CHECK(err[0] != '\0', "failure %d without a message", rc);
     if (rc != ROSTER_EINVAL)
       FUZZ_CHECK(at + 1 < len && s[at] == '$' && s[at + 1] == '{',
-                 "error offset %zu is not at a ${ (%s)\n", at, err);
+                 "error offset %zu is not at a ${ (%s)", at, err);
   }
   free(ref.p);
   cfg_arena_free(&a);

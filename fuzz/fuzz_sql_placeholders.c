@@ -24,10 +24,9 @@
  * expected counts and map, or ROSTER_EPARSE where the pieces call for it
  * ($0, a number past 65535, ?N, both styles).
  */
-#define _GNU_SOURCE
-#include "db/db_impl.h"
+#include "fuzz_util.h"
 
-#include "fuzz2_util.h"
+#include "db/db_impl.h"
 
 /* ---- a growing byte string ------------------------------------------ */
 
@@ -90,36 +89,37 @@ static bool digit_dollar(const char *s, size_t n) {
 }
 
 static void check_out(roster_db_dialect d, const roster__db_sql *o) {
-  F2_CHECK(o->sql && strlen(o->sql) == o->len, "output length %zu, strlen %zu",
-           o->len, o->sql ? strlen(o->sql) : 0);
-  F2_CHECK(o->nparams <= ROSTER_DB_PARAMS_MAX, "nparams %zu", o->nparams);
+  FUZZ_CHECK(o->sql && strlen(o->sql) == o->len,
+             "output length %zu, strlen %zu", o->len,
+             o->sql ? strlen(o->sql) : 0);
+  FUZZ_CHECK(o->nparams <= ROSTER_DB_PARAMS_MAX, "nparams %zu", o->nparams);
   if (d != ROSTER_DB_DIALECT_MYSQL) {
-    F2_CHECK(o->nnative == o->nparams && !o->map, "nnative %zu, nparams %zu",
-             o->nnative, o->nparams);
+    FUZZ_CHECK(o->nnative == o->nparams && !o->map, "nnative %zu, nparams %zu",
+               o->nnative, o->nparams);
     return;
   }
-  F2_CHECK(o->nnative <= count_byte(o->sql, o->len, '?'),
-           "%zu native placeholders, %zu '?' in the output", o->nnative,
-           count_byte(o->sql, o->len, '?'));
-  F2_CHECK(o->map || o->nnative == o->nparams,
-           "no map, but %zu native placeholders for %zu parameters", o->nnative,
-           o->nparams);
+  FUZZ_CHECK(o->nnative <= count_byte(o->sql, o->len, '?'),
+             "%zu native placeholders, %zu '?' in the output", o->nnative,
+             count_byte(o->sql, o->len, '?'));
+  FUZZ_CHECK(o->map || o->nnative == o->nparams,
+             "no map, but %zu native placeholders for %zu parameters",
+             o->nnative, o->nparams);
   for (size_t k = 0; o->map && k < o->nnative; k++)
-    F2_CHECK(o->map[k] < o->nparams, "map[%zu] = %u of %zu parameters", k,
-             o->map[k], o->nparams);
+    FUZZ_CHECK(o->map[k] < o->nparams, "map[%zu] = %u of %zu parameters", k,
+               o->map[k], o->nparams);
 }
 
 static void check_error(int rc) {
-  F2_CHECK(rc == ROSTER_EPARSE, "translate failed with %d: %s", rc,
-           roster_last_error());
+  FUZZ_CHECK(rc == ROSTER_EPARSE, "translate failed with %d: %s", rc,
+             roster_last_error());
   const char *e = roster_last_error();
-  F2_CHECK(*e && !f2_has_ctl(e), "a bad error text: %s", e);
+  FUZZ_CHECK(*e && !fuzz_has_ctl(e), "a bad error text: %s", e);
 }
 
 static void raw(roster_db_dialect d, const uint8_t *data, size_t size) {
   const uint8_t *z = memchr(data, 0, size);
   size_t len = z ? (size_t)(z - data) : size;
-  char *sql = f2_dup(data, len);
+  char *sql = fuzz_copy_exact(data, len);
   roster__db_sql o;
   int rc = roster__db_translate(d, sql, len, &o);
   if (rc != ROSTER_OK) {
@@ -131,27 +131,27 @@ static void raw(roster_db_dialect d, const uint8_t *data, size_t size) {
   str a = {0}, b = {0};
   strip(sql, len, &a);
   strip(o.sql, o.len, &b);
-  F2_CHECK(a.n == b.n && memcmp(a.p, b.p, a.n) == 0,
-           "the translation changed more than placeholders: %s", o.sql);
+  FUZZ_CHECK(a.n == b.n && memcmp(a.p, b.p, a.n) == 0,
+             "the translation changed more than placeholders: %s", o.sql);
   size_t nq = count_byte(sql, len, '?');
-  F2_CHECK(o.len <= len + 5 * nq, "output %zu bytes for %zu with %zu '?'",
-           o.len, len, nq);
+  FUZZ_CHECK(o.len <= len + 5 * nq, "output %zu bytes for %zu with %zu '?'",
+             o.len, len, nq);
   bool same_style = (d == ROSTER_DB_DIALECT_POSTGRESQL && nq == 0 &&
                      !memmem(sql, len, "$0", 2)) ||
                     (d == ROSTER_DB_DIALECT_MYSQL && !dollar_digit(sql, len));
   if (same_style)
-    F2_CHECK(o.len == len && memcmp(o.sql, sql, len) == 0,
-             "translating to the same style changed the text: %s", o.sql);
+    FUZZ_CHECK(o.len == len && memcmp(o.sql, sql, len) == 0,
+               "translating to the same style changed the text: %s", o.sql);
   /* MySQL's output translates to itself, unless a '$' follows a digit
    * (in "$1$2" the second is part of a name, in "?$2" it is not). */
   if (d == ROSTER_DB_DIALECT_MYSQL && !digit_dollar(sql, len)) {
     roster__db_sql o2;
     rc = roster__db_translate(d, o.sql, o.len, &o2);
-    F2_CHECK(rc == ROSTER_OK, "the translation does not translate again: %s",
-             roster_last_error());
-    F2_CHECK(o2.len == o.len && memcmp(o2.sql, o.sql, o.len) == 0 &&
-                 o2.nnative == o.nnative && !o2.map,
-             "a second translation changed the text: %s", o2.sql);
+    FUZZ_CHECK(rc == ROSTER_OK, "the translation does not translate again: %s",
+               roster_last_error());
+    FUZZ_CHECK(o2.len == o.len && memcmp(o2.sql, o.sql, o.len) == 0 &&
+                   o2.nnative == o.nnative && !o2.map,
+               "a second translation changed the text: %s", o2.sql);
     roster__db_sql_free(&o2);
   }
   free(a.p);
@@ -165,7 +165,7 @@ static void raw(roster_db_dialect d, const uint8_t *data, size_t size) {
 typedef struct gen {
   roster_db_dialect d;
   bool pg, my, lite;
-  f2_reader r;
+  fuzz_reader r;
   str in, exp;
   size_t nq, ndollar, maxnum;
   bool error;        /* the pieces call for ROSTER_EPARSE */
@@ -177,7 +177,7 @@ typedef struct gen {
  * or comment (a NUL becomes '$'). */
 static void content(gen *g, str *c) {
   size_t n;
-  const uint8_t *p = f2_take(&g->r, f2_u8(&g->r) % 41, &n);
+  const uint8_t *p = fuzz_bytes(&g->r, fuzz_u8(&g->r) % 41, &n);
   c->n = 0;
   put(c, "", 0);
   for (size_t i = 0; i < n; i++)
@@ -239,17 +239,17 @@ static void placeholder(gen *g, size_t num) {
 
 static void piece(gen *g, str *c) {
   static const char code[] = "abcxyzEeABC_0123456789 ,()=<>+;.:%!&|~^\n\t";
-  uint8_t op = f2_u8(&g->r);
+  uint8_t op = fuzz_u8(&g->r);
   switch (op % 16) {
   case 0: { /* code */
     size_t n = op / 16 + 1;
     for (size_t i = 0; i < n; i++)
-      both(g, &code[f2_u8(&g->r) % (sizeof code - 1)], 1);
+      both(g, &code[fuzz_u8(&g->r) % (sizeof code - 1)], 1);
     both_s(g, " ");
     break;
   }
   case 1: { /* $N, maybe with leading zeros, maybe 0 or too large */
-    uint16_t v = f2_u16(&g->r);
+    uint16_t v = fuzz_u16(&g->r);
     unsigned zeros = (op >> 4) & 3;
     size_t num = (op >> 6) == 3 ? 65536 + v : v;
     char t[32];
@@ -396,38 +396,36 @@ static void generated(roster_db_dialect d, const uint8_t *data, size_t size) {
     piece(&g, &c);
   if (g.ndollar && g.nq)
     g.error = true;
-  char *sql = f2_dup(g.in.p, g.in.n);
+  char *sql = fuzz_copy_exact(g.in.p, g.in.n);
   roster__db_sql o;
   int rc = roster__db_translate(d, sql, g.in.n, &o);
   if (g.error) {
-    F2_CHECK(rc != ROSTER_OK, "accepted, expected ROSTER_EPARSE: %s", g.in.p);
+    FUZZ_CHECK(rc != ROSTER_OK, "accepted, expected ROSTER_EPARSE: %s", g.in.p);
     check_error(rc);
   } else {
-    F2_CHECK(rc == ROSTER_OK, "refused (%s): %s", roster_last_error(), g.in.p);
+    FUZZ_CHECK(rc == ROSTER_OK, "refused (%s): %s", roster_last_error(),
+               g.in.p);
     check_out(d, &o);
     if (o.len != g.exp.n || memcmp(o.sql, g.exp.p, o.len) != 0) {
-      fprintf(stderr, "sql:      ");
-      f2_print_bytes(stderr, g.in.p, g.in.n, 2048);
-      fprintf(stderr, "\nexpected: ");
-      f2_print_bytes(stderr, g.exp.p, g.exp.n, 2048);
-      fprintf(stderr, "\ngot:      ");
-      f2_print_bytes(stderr, o.sql, o.len, 2048);
-      F2_CHECK(false, "the translation differs from the expected text");
+      fuzz_show("sql", g.in.p, g.in.n);
+      fuzz_show("expected", g.exp.p, g.exp.n);
+      fuzz_show("got", o.sql, o.len);
+      FUZZ_CHECK(false, "the translation differs from the expected text");
     }
     size_t nparams = g.ndollar ? g.maxnum : g.nq;
-    F2_CHECK(o.nparams == nparams, "nparams %zu, expected %zu", o.nparams,
-             nparams);
+    FUZZ_CHECK(o.nparams == nparams, "nparams %zu, expected %zu", o.nparams,
+               nparams);
     if (g.my) {
-      F2_CHECK(o.nnative == g.nmap, "nnative %zu, expected %zu", o.nnative,
-               g.nmap);
+      FUZZ_CHECK(o.nnative == g.nmap, "nnative %zu, expected %zu", o.nnative,
+                 g.nmap);
       bool identity = g.nmap == nparams;
       for (size_t k = 0; identity && k < g.nmap && k < 512; k++)
         identity = g.map[k] == k;
-      F2_CHECK(!o.map == identity, "map %s, expected %s",
-               o.map ? "given" : "NULL", identity ? "NULL" : "a map");
+      FUZZ_CHECK(!o.map == identity, "map %s, expected %s",
+                 o.map ? "given" : "NULL", identity ? "NULL" : "a map");
       for (size_t k = 0; o.map && k < g.nmap && k < 512; k++)
-        F2_CHECK(o.map[k] == g.map[k], "map[%zu] = %u, expected %u", k,
-                 o.map[k], g.map[k]);
+        FUZZ_CHECK(o.map[k] == g.map[k], "map[%zu] = %u, expected %u", k,
+                   o.map[k], g.map[k]);
     }
     roster__db_sql_free(&o);
   }
@@ -438,7 +436,7 @@ static void generated(roster_db_dialect d, const uint8_t *data, size_t size) {
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  f2_begin(data, size);
+  fuzz_begin(data, size);
   if (size == 0)
     return 0;
   roster_db_dialect d = (roster_db_dialect)(1 + data[0] % 3);

@@ -105,31 +105,30 @@ static void check_redact(const char *text, const char *const *hidden) {
   static char full[MAX_TEXT * 4 + 64];
   roster_url_redact(text, full, sizeof full);
   size_t flen = strlen(full);
-  FUZZ_CHECK(flen < sizeof full - 1, "redaction filled its whole buffer\n");
+  FUZZ_CHECK(flen < sizeof full - 1, "redaction filled its whole buffer");
   const char *bad = fuzz_text_bad(full, false);
-  FUZZ_CHECK(!bad, "redaction holds %s: %s\n", bad, full);
+  FUZZ_CHECK(!bad, "redaction holds %s: %s", bad, full);
   for (size_t i = 0; hidden && hidden[i]; i++)
     FUZZ_CHECK(!fuzz_contains(full, hidden[i]),
-               "redaction shows the secret '%s': %s\n", hidden[i], full);
+               "redaction shows the secret '%s': %s", hidden[i], full);
   static const size_t caps[] = {1, 2, 9, 32, 64, 128, 256, 512};
   for (size_t k = 0; k < sizeof caps / sizeof caps[0]; k++) {
     char small[512 + 8];
     memset(small, 'x', sizeof small);
     char *r = roster_url_redact(text, small, caps[k]);
-    FUZZ_CHECK(r == small, "roster_url_redact does not return buf\n");
+    FUZZ_CHECK(r == small, "roster_url_redact does not return buf");
     size_t n = strnlen(small, caps[k]);
-    FUZZ_CHECK(n < caps[k], "redaction (cap %zu) is not NUL-terminated\n",
+    FUZZ_CHECK(n < caps[k], "redaction (cap %zu) is not NUL-terminated",
                caps[k]);
-    FUZZ_CHECK(small[caps[k]] == 'x', "redaction wrote past cap %zu\n",
-               caps[k]);
+    FUZZ_CHECK(small[caps[k]] == 'x', "redaction wrote past cap %zu", caps[k]);
     /* a cut keeps whole escapes and whole "***": a prefix, maybe short */
     FUZZ_CHECK(n <= flen && memcmp(small, full, n) == 0,
                "redaction with cap %zu is not a prefix of the full one:\n"
-               "  %s\n  %s\n",
+               "  %s\n  %s",
                caps[k], small, full);
   }
   FUZZ_CHECK(roster_url_redact(text, NULL, 0) == NULL,
-             "roster_url_redact(NULL buffer) returns something\n");
+             "roster_url_redact(NULL buffer) returns something");
 }
 
 static bool eq(const char *a, const char *b) {
@@ -145,39 +144,38 @@ static char *check_parse(const char *text, const char *const *hidden) {
   const char *err = roster_last_error();
   for (size_t i = 0; hidden && hidden[i]; i++)
     FUZZ_CHECK(!fuzz_contains(err, hidden[i]),
-               "roster_url_parse's error detail shows the secret '%s': %s\n",
+               "roster_url_parse's error detail shows the secret '%s': %s",
                hidden[i], err);
   if (rc != ROSTER_OK) {
-    FUZZ_CHECK(u == NULL, "failed parse leaves *out set\n");
+    FUZZ_CHECK(u == NULL, "failed parse leaves *out set");
     FUZZ_CHECK(rc == ROSTER_EPARSE || rc == ROSTER_EINVAL,
-               "unexpected code %d: %s\n", rc, err);
+               "unexpected code %d: %s", rc, err);
     fuzz_error_ok("roster_url_parse", rc, NULL);
     return NULL;
   }
-  FUZZ_CHECK(u != NULL, "successful parse without a URL\n");
+  FUZZ_CHECK(u != NULL, "successful parse without a URL");
   FUZZ_CHECK(!fuzz_ci_contains(text, "%00"),
-             "a URL holding %%00 parsed (a NUL cuts the part short)\n");
-  FUZZ_CHECK(u->scheme && u->scheme[0], "no scheme after a parse\n");
+             "a URL holding %%00 parsed (a NUL cuts the part short)");
+  FUZZ_CHECK(u->scheme && u->scheme[0], "no scheme after a parse");
   for (const char *c = u->scheme; *c; c++)
-    FUZZ_CHECK(!(*c >= 'A' && *c <= 'Z'), "scheme not lower-case: %s\n",
+    FUZZ_CHECK(!(*c >= 'A' && *c <= 'Z'), "scheme not lower-case: %s",
                u->scheme);
-  FUZZ_CHECK(u->port >= 0 && u->port <= 65535, "port %d\n", u->port);
-  FUZZ_CHECK(u->path != NULL, "path is NULL\n");
-  FUZZ_CHECK(!u->password || u->user, "a password without a user\n");
+  FUZZ_CHECK(u->port >= 0 && u->port <= 65535, "port %d", u->port);
+  FUZZ_CHECK(u->path != NULL, "path is NULL");
+  FUZZ_CHECK(!u->password || u->user, "a password without a user");
   FUZZ_CHECK(u->nquery == 0 || (u->query_keys && u->query_values),
-             "query arrays missing\n");
+             "query arrays missing");
   for (size_t i = 0; i < u->nquery; i++) {
     FUZZ_CHECK(u->query_keys[i] && u->query_values[i],
-               "query %zu has a NULL key or value\n", i);
+               "query %zu has a NULL key or value", i);
     const char *last = NULL;
     for (size_t j = 0; j < u->nquery; j++)
       if (strcmp(u->query_keys[j], u->query_keys[i]) == 0)
         last = u->query_values[j];
     FUZZ_CHECK(eq(roster_url_query(u, u->query_keys[i]), last),
-               "roster_url_query(%s) is not the last value\n",
-               u->query_keys[i]);
+               "roster_url_query(%s) is not the last value", u->query_keys[i]);
   }
-  FUZZ_CHECK(roster_url_query(u, NULL) == NULL, "query(NULL) not NULL\n");
+  FUZZ_CHECK(roster_url_query(u, NULL) == NULL, "query(NULL) not NULL");
   char *pw = u->password && u->password[0] ? strdup(u->password) : NULL;
   roster_url_free(u);
   return pw;
@@ -217,7 +215,7 @@ static void run_raw(const uint8_t *data, size_t size) {
       size_t c = (size_t)(colon - text);
       memmove(rest + c, rest + hi, strlen(rest + hi) + 1);
       FUZZ_CHECK(fuzz_contains(rest, pw),
-                 "redaction shows the password '%s': %s\n", pw, out);
+                 "redaction shows the password '%s': %s", pw, out);
       free(rest);
     }
   }
