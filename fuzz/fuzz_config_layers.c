@@ -284,90 +284,71 @@ static void write_file(const char *path, const char *text, size_t len) {
   }
 }
 
-typedef struct tbuf {
-  char *p;
-  size_t n, cap;
-} tbuf;
-
-static void tadd(tbuf *b, const char *s, size_t n) {
-  if (b->n + n + 1 > b->cap) {
-    b->cap = (b->n + n + 1) * 2;
-    b->p = realloc(b->p, b->cap);
-    if (!b->p)
-      abort();
-  }
-  memcpy(b->p + b->n, s, n);
-  b->n += n;
-  b->p[b->n] = '\0';
-}
-
-static void tadds(tbuf *b, const char *s) { tadd(b, s, strlen(s)); }
-
-static void tquote(tbuf *b, const char *s) {
-  tadds(b, "\"");
+static void tquote(fuzz_buf *b, const char *s) {
+  fuzz_buf_adds(b, "\"");
   for (; *s; s++) {
     unsigned char c = (unsigned char)*s;
     char esc[12];
     if (c == '"' || c == '\\') {
       snprintf(esc, sizeof esc, "\\%c", c);
-      tadds(b, esc);
+      fuzz_buf_adds(b, esc);
     } else if (c < 0x20 || c == 0x7f) {
       snprintf(esc, sizeof esc, "\\u%04X", c);
-      tadds(b, esc);
+      fuzz_buf_adds(b, esc);
     } else {
-      tadd(b, (const char *)&c, 1);
+      fuzz_buf_add(b, &c, 1);
     }
   }
-  tadds(b, "\"");
+  fuzz_buf_adds(b, "\"");
 }
 
 /* toml_value writes v as a TOML value (null has none: an empty table). */
-static void toml_value(tbuf *b, json_t *v) {
+static void toml_value(fuzz_buf *b, json_t *v) {
   if (json_is_string(v)) {
     tquote(b, json_string_value(v));
   } else if (json_is_integer(v) || json_is_real(v) || json_is_boolean(v)) {
     char *t = json_dumps(v, JSON_ENCODE_ANY);
-    tadds(b, t);
+    fuzz_buf_adds(b, t);
     free(t);
   } else if (json_is_array(v)) {
-    tadds(b, "[");
+    fuzz_buf_adds(b, "[");
     size_t i;
     json_t *e;
     json_array_foreach(v, i, e) {
       if (i)
-        tadds(b, ", ");
+        fuzz_buf_adds(b, ", ");
       toml_value(b, e);
     }
-    tadds(b, "]");
+    fuzz_buf_adds(b, "]");
   } else if (json_is_object(v)) {
-    tadds(b, "{");
+    fuzz_buf_adds(b, "{");
     const char *k;
     json_t *e;
     bool first = true;
     json_object_foreach(v, k, e) {
       if (!first)
-        tadds(b, ", ");
+        fuzz_buf_adds(b, ", ");
       first = false;
       tquote(b, k);
-      tadds(b, " = ");
+      fuzz_buf_adds(b, " = ");
       toml_value(b, e);
     }
-    tadds(b, "}");
+    fuzz_buf_adds(b, "}");
   } else {
-    tadds(b, "{}");
+    fuzz_buf_adds(b, "{}");
   }
 }
 
 /* toml_leaves writes the leaves below v as lines "path" = value, each
  * segment of the path quoted. */
-static void toml_leaves(tbuf *b, tbuf *path, json_t *v) {
+static void toml_leaves(fuzz_buf *b, fuzz_buf *path, json_t *v) {
   if (json_is_object(v) && json_object_size(v) > 0) {
     size_t base = path->n;
     const char *k;
     json_t *e;
     json_object_foreach(v, k, e) {
       if (base)
-        tadds(path, ".");
+        fuzz_buf_adds(path, ".");
       tquote(path, k);
       toml_leaves(b, path, e);
       path->n = base;
@@ -375,17 +356,17 @@ static void toml_leaves(tbuf *b, tbuf *path, json_t *v) {
     }
     return;
   }
-  tadd(b, path->p, path->n);
-  tadds(b, " = ");
+  fuzz_buf_add(b, path->p, path->n);
+  fuzz_buf_adds(b, " = ");
   toml_value(b, v);
-  tadds(b, "\n");
+  fuzz_buf_adds(b, "\n");
 }
 
 /* toml_of writes the file layer (nested objects) as TOML. */
 static char *toml_of(json_t *obj) {
-  tbuf b = {0}, path = {0};
-  tadds(&b, "# generated\n");
-  tadds(&path, "");
+  fuzz_buf b = {0}, path = {0};
+  fuzz_buf_adds(&b, "# generated\n");
+  fuzz_buf_reset(&path);
   if (json_object_size(obj))
     toml_leaves(&b, &path, obj);
   free(path.p);
@@ -588,7 +569,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 
   /* the values, by layer */
   json_t *defaults = json_object(), *file = json_object();
-  tbuf dotenv = {0};
+  fuzz_buf dotenv = {0};
   char *env[NVALUES + 1] = {0}, *overrides[NVALUES + 1] = {0};
   size_t nenv = 0, nover = 0;
   size_t nv = fuzz_u8(&r) % (NVALUES + 1);
@@ -606,10 +587,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         char *name = env_name(key);
         if (layer == 2 && !strchr(text, '\'')) {
           /* single quotes: taken as written, no ${} */
-          tadds(&dotenv, name);
-          tadds(&dotenv, "='");
-          tadds(&dotenv, text);
-          tadds(&dotenv, "'\n");
+          fuzz_buf_adds(&dotenv, name);
+          fuzz_buf_adds(&dotenv, "='");
+          fuzz_buf_adds(&dotenv, text);
+          fuzz_buf_adds(&dotenv, "'\n");
         } else {
           size_t need = strlen(name) + strlen(text) + strlen(key) + 2;
           char *kv = malloc(need);

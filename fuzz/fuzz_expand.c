@@ -38,25 +38,6 @@ static const char *lookup(void *arg, const char *name, size_t len) {
 
 /* ---- the reference, from expand.c's documented rules ---- */
 
-typedef struct rbuf {
-  char *p;
-  size_t n, cap;
-} rbuf;
-
-static void radd(rbuf *b, const char *s, size_t n) {
-  if (b->n + n + 1 > b->cap) {
-    size_t cap = (b->n + n + 1) * 2;
-    char *p = realloc(b->p, cap);
-    if (!p)
-      abort();
-    b->p = p;
-    b->cap = cap;
-  }
-  memcpy(b->p + b->n, s, n);
-  b->n += n;
-  b->p[b->n] = '\0';
-}
-
 static bool name_start(char c) {
   return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_';
 }
@@ -82,16 +63,17 @@ static size_t ref_close(const char *s, size_t len) {
   return len;
 }
 
-static int ref_expand(env *e, rbuf *out, const char *s, size_t len, int depth) {
+static int ref_expand(env *e, fuzz_buf *out, const char *s, size_t len,
+                      int depth) {
   size_t i = 0;
   while (i < len) {
     if (s[i] != '$') {
-      radd(out, s + i++, 1);
+      fuzz_buf_add(out, s + i++, 1);
     } else if (i + 2 < len && s[i + 1] == '$' && s[i + 2] == '{') {
-      radd(out, "${", 2);
+      fuzz_buf_add(out, "${", 2);
       i += 3;
     } else if (i + 1 >= len || s[i + 1] != '{') {
-      radd(out, s + i++, 1);
+      fuzz_buf_add(out, s + i++, 1);
     } else {
       const char *body = s + i + 2;
       size_t close = ref_close(body, len - i - 2);
@@ -128,7 +110,7 @@ static int ref_expand(env *e, rbuf *out, const char *s, size_t len, int depth) {
       } else if (!v) {
         return ROSTER_ENOENT;
       } else {
-        radd(out, v, strlen(v));
+        fuzz_buf_adds(out, v);
       }
       i += 2 + close + 1;
     }
@@ -213,8 +195,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   char err[512] = "";
   int rc = cfg_expand(&a, s, len, lookup, &e, (flags & 2) != 0, &out, &out_len,
                       &changed, &at, err, sizeof err);
-  rbuf ref = {0};
-  radd(&ref, "", 0);
+  fuzz_buf ref = {0};
+  fuzz_buf_reset(&ref);
   bool any = false;
   for (size_t i = 0; i + 1 < len && !any; i++)
     any = s[i] == '$' && s[i + 1] == '{';

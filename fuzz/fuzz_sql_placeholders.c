@@ -28,41 +28,14 @@
 
 #include "db/db_impl.h"
 
-/* ---- a growing byte string ------------------------------------------ */
-
-typedef struct str {
-  char *p;
-  size_t n, cap;
-} str;
-
-static void put(str *s, const void *p, size_t n) {
-  if (s->n + n + 1 > s->cap) {
-    size_t cap = s->cap ? s->cap : 256;
-    while (s->n + n + 1 > cap)
-      cap *= 2;
-    s->p = realloc(s->p, cap);
-    if (!s->p)
-      abort();
-    s->cap = cap;
-  }
-  if (n)
-    memcpy(s->p + s->n, p, n);
-  s->n += n;
-  s->p[s->n] = '\0';
-}
-
-static void puts_(str *s, const char *t) { put(s, t, strlen(t)); }
-static void putc_(str *s, char c) { put(s, &c, 1); }
-
 /* ---- raw SQL -------------------------------------------------------- */
 
 /* strip removes '$', '?' and digits. */
-static void strip(const char *s, size_t n, str *out) {
-  out->n = 0;
-  put(out, "", 0);
+static void strip(const char *s, size_t n, fuzz_buf *out) {
+  fuzz_buf_reset(out);
   for (size_t i = 0; i < n; i++)
     if (s[i] != '$' && s[i] != '?' && (s[i] < '0' || s[i] > '9'))
-      putc_(out, s[i]);
+      fuzz_buf_addc(out, s[i]);
 }
 
 static size_t count_byte(const char *s, size_t n, char c) {
@@ -128,7 +101,7 @@ static void raw(roster_db_dialect d, const uint8_t *data, size_t size) {
     return;
   }
   check_out(d, &o);
-  str a = {0}, b = {0};
+  fuzz_buf a = {0}, b = {0};
   strip(sql, len, &a);
   strip(o.sql, o.len, &b);
   FUZZ_CHECK(a.n == b.n && memcmp(a.p, b.p, a.n) == 0,
@@ -166,7 +139,7 @@ typedef struct gen {
   roster_db_dialect d;
   bool pg, my, lite;
   fuzz_reader r;
-  str in, exp;
+  fuzz_buf in, exp;
   size_t nq, ndollar, maxnum;
   bool error;        /* the pieces call for ROSTER_EPARSE */
   uint16_t map[512]; /* MySQL: the parameter of each native placeholder */
@@ -175,25 +148,24 @@ typedef struct gen {
 
 /* content takes up to 40 bytes of the input for the inside of a literal
  * or comment (a NUL becomes '$'). */
-static void content(gen *g, str *c) {
+static void content(gen *g, fuzz_buf *c) {
   size_t n;
   const uint8_t *p = fuzz_bytes(&g->r, fuzz_u8(&g->r) % 41, &n);
-  c->n = 0;
-  put(c, "", 0);
+  fuzz_buf_reset(c);
   for (size_t i = 0; i < n; i++)
-    putc_(c, p[i] ? (char)p[i] : '$');
+    fuzz_buf_addc(c, p[i] ? (char)p[i] : '$');
 }
 
 /* both appends the same text to the input and the expected output. */
 static void both(gen *g, const char *p, size_t n) {
-  put(&g->in, p, n);
-  put(&g->exp, p, n);
+  fuzz_buf_add(&g->in, p, n);
+  fuzz_buf_add(&g->exp, p, n);
 }
 static void both_s(gen *g, const char *p) { both(g, p, strlen(p)); }
 
 /* quoted appends open + c + close with every close doubled inside (and,
  * with bs, every backslash doubled too). */
-static void quoted(gen *g, const char *open, const str *c, char close,
+static void quoted(gen *g, const char *open, const fuzz_buf *c, char close,
                    bool bs) {
   both_s(g, open);
   for (size_t i = 0; i < c->n; i++) {
@@ -205,7 +177,7 @@ static void quoted(gen *g, const char *open, const str *c, char close,
 }
 
 /* line appends lead + c (no newline) + "\n". */
-static void line(gen *g, const char *lead, const str *c) {
+static void line(gen *g, const char *lead, const fuzz_buf *c) {
   both_s(g, lead);
   for (size_t i = 0; i < c->n; i++)
     if (c->p[i] != '\n')
@@ -215,7 +187,7 @@ static void line(gen *g, const char *lead, const str *c) {
 
 /* comment_text appends c with no "/" "*" or "*" "/" pair in it, and no '/'
  * last (it would open a comment with the closing "*" "/"). */
-static void comment_text(gen *g, const str *c) {
+static void comment_text(gen *g, const fuzz_buf *c) {
   for (size_t i = 0; i < c->n; i++) {
     char ch = c->p[i] == '*' ? '+' : c->p[i];
     if (ch == '/' && i + 1 == c->n)
@@ -228,16 +200,16 @@ static void placeholder(gen *g, size_t num) {
   char t[16];
   if (g->pg || g->lite) {
     snprintf(t, sizeof t, "%c%zu", g->pg ? '$' : '?', num);
-    puts_(&g->exp, t);
+    fuzz_buf_adds(&g->exp, t);
   } else {
-    putc_(&g->exp, '?');
+    fuzz_buf_addc(&g->exp, '?');
     if (g->nmap < sizeof g->map / sizeof g->map[0])
       g->map[g->nmap] = (uint16_t)(num - 1);
     g->nmap++;
   }
 }
 
-static void piece(gen *g, str *c) {
+static void piece(gen *g, fuzz_buf *c) {
   static const char code[] = "abcxyzEeABC_0123456789 ,()=<>+;.:%!&|~^\n\t";
   uint8_t op = fuzz_u8(&g->r);
   switch (op % 16) {
@@ -254,13 +226,13 @@ static void piece(gen *g, str *c) {
     size_t num = (op >> 6) == 3 ? 65536 + v : v;
     char t[32];
     snprintf(t, sizeof t, " $%.*s%zu ", (int)zeros, "000", num);
-    puts_(&g->in, t);
-    putc_(&g->exp, ' ');
+    fuzz_buf_adds(&g->in, t);
+    fuzz_buf_addc(&g->exp, ' ');
     if (num == 0 || num > ROSTER_DB_PARAMS_MAX)
       g->error = true;
     else
       placeholder(g, num);
-    putc_(&g->exp, ' ');
+    fuzz_buf_addc(&g->exp, ' ');
     g->ndollar++;
     if (num > g->maxnum)
       g->maxnum = num;
@@ -268,26 +240,26 @@ static void piece(gen *g, str *c) {
   }
   case 2:
   case 3: /* ? */
-    puts_(&g->in, " ? ");
-    putc_(&g->exp, ' ');
+    fuzz_buf_adds(&g->in, " ? ");
+    fuzz_buf_addc(&g->exp, ' ');
     placeholder(g, ++g->nq);
-    putc_(&g->exp, ' ');
+    fuzz_buf_addc(&g->exp, ' ');
     break;
   case 4: /* ?? : one '?' for PostgreSQL, two placeholders elsewhere */
     if (g->pg) {
-      puts_(&g->in, " ?? ");
-      puts_(&g->exp, " ? ");
+      fuzz_buf_adds(&g->in, " ?? ");
+      fuzz_buf_adds(&g->exp, " ? ");
     } else {
-      puts_(&g->in, " ?");
-      putc_(&g->exp, ' ');
+      fuzz_buf_adds(&g->in, " ?");
+      fuzz_buf_addc(&g->exp, ' ');
       placeholder(g, ++g->nq);
-      puts_(&g->in, "? ");
+      fuzz_buf_adds(&g->in, "? ");
       placeholder(g, ++g->nq);
-      putc_(&g->exp, ' ');
+      fuzz_buf_addc(&g->exp, ' ');
     }
     break;
   case 5: /* ?N: refused */
-    puts_(&g->in, " ?1 ");
+    fuzz_buf_adds(&g->in, " ?1 ");
     g->error = true;
     break;
   case 6: /* a string literal */
@@ -361,9 +333,9 @@ static void piece(gen *g, str *c) {
     snprintf(open, sizeof open, "$%s$", tg);
     size_t tl = strlen(open);
     /* the first "$tag$" of body + close must be the close */
-    str body = {0};
-    put(&body, c->p, c->n);
-    put(&body, open, tl);
+    fuzz_buf body = {0};
+    fuzz_buf_add(&body, c->p, c->n);
+    fuzz_buf_add(&body, open, tl);
     for (;;) {
       char *hit = memmem(body.p, body.n, open, tl);
       if (!hit || (size_t)(hit - body.p) == body.n - tl)
@@ -389,9 +361,9 @@ static void generated(roster_db_dialect d, const uint8_t *data, size_t size) {
            .my = d == ROSTER_DB_DIALECT_MYSQL,
            .lite = d == ROSTER_DB_DIALECT_SQLITE,
            .r = {data, size}};
-  str c = {0};
-  put(&g.in, "", 0);
-  put(&g.exp, "", 0);
+  fuzz_buf c = {0};
+  fuzz_buf_reset(&g.in);
+  fuzz_buf_reset(&g.exp);
   for (int k = 0; k < 64 && g.r.n; k++)
     piece(&g, &c);
   if (g.ndollar && g.nq)

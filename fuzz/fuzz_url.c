@@ -34,27 +34,13 @@
 
 #define MAX_TEXT (ROSTER_URL_MAX + 512)
 
-typedef struct sbuf {
-  char p[MAX_TEXT * 2];
-  size_t n;
-} sbuf;
-
-static void put(sbuf *b, const void *s, size_t n) {
-  if (n > sizeof b->p - 1 - b->n)
-    n = sizeof b->p - 1 - b->n;
-  memcpy(b->p + b->n, s, n);
-  b->n += n;
-  b->p[b->n] = '\0';
-}
-
-static void puts_(sbuf *b, const char *s) { put(b, s, strlen(s)); }
-
 /* put_clean appends n bytes of s without NUL bytes and, when drop is not
  * NULL, without the bytes it lists. */
-static void put_clean(sbuf *b, const uint8_t *s, size_t n, const char *drop) {
+static void put_clean(fuzz_buf *b, const uint8_t *s, size_t n,
+                      const char *drop) {
   for (size_t i = 0; i < n; i++)
     if (s[i] && !(drop && strchr(drop, s[i])))
-      put(b, s + i, 1);
+      fuzz_buf_add(b, s + i, 1);
 }
 
 static const char *const secret_names[] = {
@@ -64,7 +50,7 @@ static const char *const secret_names[] = {
 
 /* put_secret_name appends a secret name in the spelling the bits of sel
  * choose: each byte may change case and may be percent-encoded. */
-static void put_secret_name(sbuf *b, const uint8_t *sel, size_t n) {
+static void put_secret_name(fuzz_buf *b, const uint8_t *sel, size_t n) {
   const char *name = secret_names[(n ? sel[0] : 0) %
                                   (sizeof secret_names / sizeof *secret_names)];
   for (size_t i = 0; name[i]; i++) {
@@ -76,9 +62,9 @@ static void put_secret_name(sbuf *b, const uint8_t *sel, size_t n) {
       char enc[4];
       snprintf(enc, sizeof enc, (bits & 4) ? "%%%02X" : "%%%02x",
                (unsigned char)c);
-      puts_(b, enc);
+      fuzz_buf_adds(b, enc);
     } else {
-      put(b, &c, 1);
+      fuzz_buf_add(b, &c, 1);
     }
   }
 }
@@ -249,49 +235,48 @@ static void run_built(uint8_t flags, const uint8_t *data, size_t size) {
              (unsigned char)FUZZ_MARKER[k], &FUZZ_MARKER[k + 1]);
   }
 
-  static sbuf b;
-  b.n = 0;
-  b.p[0] = '\0';
+  static fuzz_buf b; /* kept from one input to the next */
+  fuzz_buf_reset(&b);
   size_t lo[2], hi[2], nr = 0;
   if (form == 0 || form == 3) {
     if (fl[F_SCHEME])
       put_clean(&b, f[F_SCHEME], fl[F_SCHEME], ":/?#@");
     else
-      puts_(&b, "postgresql");
-    puts_(&b, form == 0 ? "://" : ":");
+      fuzz_buf_adds(&b, "postgresql");
+    fuzz_buf_adds(&b, form == 0 ? "://" : ":");
   } else if (form == 1) {
-    puts_(&b, "//");
+    fuzz_buf_adds(&b, "//");
   }
   /* the user: no byte that would end the user info early */
   put_clean(&b, f[F_USER], fl[F_USER], ":/?#@");
   if (form == 2 && fl[F_USER] == 0)
-    puts_(&b, "user");
+    fuzz_buf_adds(&b, "user");
   if (pw) {
-    puts_(&b, ":");
+    fuzz_buf_adds(&b, ":");
     lo[nr] = b.n;
     put_clean(&b, f[F_PRE], fl[F_PRE], NULL);
-    puts_(&b, written);
+    fuzz_buf_adds(&b, written);
     put_clean(&b, f[F_POST], fl[F_POST], NULL);
     hi[nr++] = b.n;
   }
-  puts_(&b, "@");
+  fuzz_buf_adds(&b, "@");
   size_t host_at = b.n;
   if (fl[F_HOST])
     put_clean(&b, f[F_HOST], fl[F_HOST], query ? "@#" : "@");
   else
-    puts_(&b, "db.local");
+    fuzz_buf_adds(&b, "db.local");
   /* with a secret parameter, no '#' that would make it a fragment */
   put_clean(&b, f[F_TAIL], fl[F_TAIL], query ? "#" : NULL);
   if (query) {
     /* after the host's and the tail's own query, if they have one */
-    puts_(&b, strchr(b.p + host_at, '?') ? "&" : "?");
+    fuzz_buf_adds(&b, strchr(b.p + host_at, '?') ? "&" : "?");
     put_secret_name(&b, f[F_NAME], fl[F_NAME]);
-    puts_(&b, "=");
+    fuzz_buf_adds(&b, "=");
     lo[nr] = b.n;
-    puts_(&b, written);
+    fuzz_buf_adds(&b, written);
     hi[nr++] = b.n;
     if (flags & 32)
-      puts_(&b, "&sslmode=disable");
+      fuzz_buf_adds(&b, "&sslmode=disable");
   }
   if (b.n > ROSTER_URL_MAX)
     return; /* refused for its length before anything else */
