@@ -22,11 +22,6 @@
  * back to t (the only instant, or one of the two of a repeated hour;
  * never a skipped time); roster_tz_format succeeds exactly when the local
  * year is 1 to 9999, and then roster_time_parse reads the text back as t.
- *
- * Known to fail, being fixed elsewhere: offsets with seconds (local mean
- * time) and of 24 hours do not read back; zones whose changes are closer
- * together than the change. FUZZ_SKIP_KNOWN=1 lets a long run look past
- * them.
  */
 #include "fuzz_util.h"
 
@@ -34,16 +29,6 @@
 
 #include <limits.h>
 #include <time.h>
-
-static bool skip_known;
-
-int LLVMFuzzerInitialize(int *argc, char ***argv) {
-  (void)argc;
-  (void)argv;
-  const char *sk = getenv("FUZZ_SKIP_KNOWN");
-  skip_known = sk && *sk == '1';
-  return 0;
-}
 
 /* local_year: the year of local time L by the C library (false if it is
  * beyond what gmtime represents). */
@@ -56,24 +41,6 @@ static bool local_year(int64_t L, int64_t *year) {
     return false;
   *year = (int64_t)tm.tm_year + 1900;
   return true;
-}
-
-/* close_changes: two offset changes within 2 days, within 3 days of t. */
-static bool close_changes(const roster_tz *z, int64_t t) {
-  if (t < INT64_MIN / 2 || t > INT64_MAX / 2)
-    return false;
-  int64_t x = t - 3 * RC_DAY;
-  for (int i = 0; i < 64 && x < t + 3 * RC_DAY; i++) {
-    rc_span s;
-    rc_tz_span(z, x, &s);
-    if (s.start != INT64_MIN && s.end != INT64_MAX &&
-        s.end - s.start < 2 * RC_DAY)
-      return true;
-    if (s.end == INT64_MAX)
-      break;
-    x = s.end;
-  }
-  return false;
 }
 
 static void check_instant(const roster_tz *z, int64_t t) {
@@ -106,10 +73,9 @@ static void check_instant(const roster_tz *z, int64_t t) {
   int64_t L = t + off;
   rc_map m;
   rc_local_map(z, L, &m);
-  bool kn = skip_known && close_changes(z, t);
-  FUZZ_CHECK(kn || m.kind != RC_GAP, "local time %lld of %lld maps to a gap",
+  FUZZ_CHECK(m.kind != RC_GAP, "local time %lld of %lld maps to a gap",
              (long long)L, (long long)t);
-  FUZZ_CHECK(kn || m.t1 == t || (m.kind == RC_OVERLAP && m.t2 == t),
+  FUZZ_CHECK(m.t1 == t || (m.kind == RC_OVERLAP && m.t2 == t),
              "local time %lld of %lld maps to %lld/%lld (kind %d)",
              (long long)L, (long long)t, (long long)m.t1, (long long)m.t2,
              (int)m.kind);
@@ -129,8 +95,6 @@ format:;
   }
   int64_t back = 0;
   rc = roster_time_parse(buf, NULL, &back);
-  if (skip_known && (off % 60 != 0 || off <= -86400 || off >= 86400))
-    return;
   FUZZ_CHECK(rc == ROSTER_OK && back == t,
              "%lld formats as %s, which reads back as %lld (%s)", (long long)t,
              buf, (long long)back,
