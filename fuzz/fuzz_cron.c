@@ -23,9 +23,11 @@
  *    refusal names a column inside the text (or just past it) and has no
  *    control byte in its message or in roster_last_error();
  *  - n = next(t): n > t, n fires by the documented DST rule (a reference
- *    model here: the local time matches and it is the first time through
- *    a repeated stretch, or a second time the rule allows, or n is a
- *    forward jump that skipped a match the rule fires at the jump),
+ *    model here: the local time matches and it is not the second time
+ *    through a stretch a backward jump repeats, or a second time the rule
+ *    allows, or n is a forward jump that skipped a match the rule fires
+ *    at the jump; each transition judged by the offsets either side of
+ *    it; instant and local time in the years 1 to 9999),
  *    prev(n + 1) == n, next(n - 1) == n, prev(n) <= t, and no instant in
  *    the 600 s after t or before n fires by the model; likewise for
  *    p = prev(t); ENOENT from next (prev) means prev from the end (next
@@ -310,8 +312,11 @@ static bool ref_parse(const char *text, rcron *r) {
 
 /* ---- the reference DST model ---------------------------------------- */
 
-/* matches: does local time L (seconds since the epoch, as if UTC) match? */
+/* matches: does local time L (seconds since the epoch, as if UTC) match?
+ * Only local times of the years 1 to 9999 can. */
 static bool matches(const rcron *r, int64_t L) {
+  if (L < RC_T_MIN || L > RC_T_MAX)
+    return false;
   time_t tt = (time_t)L;
   struct tm tm;
   if (!gmtime_r(&tt, &tm))
@@ -335,11 +340,17 @@ static bool skipped_match(const rcron *r, int64_t a, int64_t b) {
   return false;
 }
 
-/* fires: does instant u fire, by docs/cron.md's DST table? */
+/* fires: does instant u fire, by docs/cron.md's DST table and range (an
+ * instant of the years 1 to 9999 whose local time is in them too)? Each
+ * transition is judged by itself, by the offsets either side of it. */
 static bool fires(const rcron *r, const roster_tz *z, int64_t u) {
+  if (u < RC_T_MIN || u > RC_T_MAX)
+    return false;
   rc_span s;
   rc_tz_span(z, u, &s);
   int64_t L = u + s.off;
+  if (L < RC_T_MIN || L > RC_T_MAX)
+    return false;
   rc_span p = {0, 0, 0};
   bool has_prev = s.start != INT64_MIN;
   if (has_prev)
@@ -353,14 +364,11 @@ static bool fires(const rcron *r, const roster_tz *z, int64_t u) {
   }
   if (!matches(r, L))
     return false;
-  /* a second time through: an earlier instant had the same local time */
-  if (has_prev && p.off > s.off) {
-    int64_t e = L - p.off; /* that instant, if it was in span p */
-    if (e >= p.start && e < p.end) {
-      int64_t shift = (int64_t)p.off - s.off;
-      return shift > LARGE || r->wildcard;
-    }
-  }
+  /* a second time through: the first shift seconds after a backward jump
+   * of shift, even where the span before it was shorter than that */
+  int64_t shift = (int64_t)p.off - s.off;
+  if (has_prev && shift > 0 && u - s.start < shift)
+    return shift > LARGE || r->wildcard;
   return true;
 }
 
@@ -472,10 +480,14 @@ static void check_prev(const roster_cron *c, const rcron *r, const roster_tz *z,
              (long long)p, zname(z));
   check_format(z, p);
   rc = roster_cron_next(c, p - 1, z, &x);
-  FUZZ_CHECK(rc == ROSTER_OK && x == p,
-             "prev(%lld) = %lld in %s, but next(%lld) = %lld (%s)",
-             (long long)t, (long long)p, zname(z), (long long)(p - 1),
-             (long long)x, rc == ROSTER_OK ? "ok" : roster_last_error());
+  if (p == RC_T_MIN) /* next starts from no time before the year 1 */
+    FUZZ_CHECK(rc == ROSTER_ERANGE, "next(%lld): %d, not ROSTER_ERANGE",
+               (long long)(p - 1), rc);
+  else
+    FUZZ_CHECK(rc == ROSTER_OK && x == p,
+               "prev(%lld) = %lld in %s, but next(%lld) = %lld (%s)",
+               (long long)t, (long long)p, zname(z), (long long)(p - 1),
+               (long long)x, rc == ROSTER_OK ? "ok" : roster_last_error());
   rc = roster_cron_prev(c, p + 1, z, &x);
   FUZZ_CHECK(rc == ROSTER_OK && x == p,
              "prev(%lld) = %lld in %s, but prev(%lld) = %lld (%s)",
