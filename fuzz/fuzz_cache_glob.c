@@ -21,6 +21,15 @@
  * rest of the input, the rest against the pattern line; then the keys are
  * stored in a memory cache and roster_cache_clear(pattern) must remove
  * exactly the matching ones.
+ *
+ * libFuzzer runs it without LeakSanitizer between inputs: the cache frees
+ * a removed entry after an RCU grace period, on another thread, so an
+ * input that clears keys ends with more allocations than frees, and
+ * libFuzzer would answer each such input with a leak scan of the whole
+ * heap (milliseconds: some 600 inputs a second instead of 15000). The
+ * CTest replay still looks for leaks when it exits.
+ * fuzz-max-len: 512
+ * fuzz-options: -detect_leaks=0
  */
 #include "fuzz_util.h"
 
@@ -198,15 +207,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 
   /* The public call: the memory backend removes exactly what matches (as
    * roster__cache_match says: that it agrees with Redis is checked above,
-   * this checks that clear applies it to every key). Only one input in 8
-   * (by a hash of its bytes) goes this way: the cache frees deleted
-   * entries after an RCU grace period, on another thread, and libFuzzer
-   * answers every input that ends with more allocations than frees with
-   * a leak scan of the whole heap, which costs milliseconds. */
-  uint32_t h = 2166136261u;
-  for (size_t i = 0; i < size; i++)
-    h = (h ^ data[i]) * 16777619u;
-  if (pl == 0 || pl > MAX_PAT || nk == 0 || (h & 7) != 0)
+   * this checks that clear applies it to every key). */
+  if (pl == 0 || pl > MAX_PAT || nk == 0)
     return 0;
   size_t expect = 0;
   bool match[MAX_KEYS];

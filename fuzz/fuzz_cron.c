@@ -34,6 +34,7 @@
  *    from the start) finds nothing past t;
  *  - a fire time formats with roster_tz_format (its local year is 1 to
  *    9999) and the text parses back to the same instant.
+ * fuzz-max-len: 1280
  */
 #include "fuzz_util.h"
 

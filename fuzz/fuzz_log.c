@@ -19,6 +19,7 @@
  *
  * Input: a reader takes the flags, name, message, children and fields
  * from the bytes in turn (see LLVMFuzzerTestOneInput).
+ * fuzz-max-len: 8192
  */
 #include "fuzz_util.h"
 

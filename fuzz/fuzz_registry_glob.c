@@ -15,6 +15,7 @@
  * (any bytes, NUL included), and the other way round; then roster_select
  * and roster_count_match with the two patterns over a registry of fixed,
  * awkward names must return exactly the entries the reference picks.
+ * fuzz-max-len: 1024
  */
 #include "fuzz_util.h"
 

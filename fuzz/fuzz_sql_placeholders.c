@@ -23,6 +23,7 @@
  * that have it. The output must be exactly the expected text, with the
  * expected counts and map, or ROSTER_EPARSE where the pieces call for it
  * ($0, a number past 65535, ?N, both styles).
+ * fuzz-max-len: 2048
  */
 #include "fuzz_util.h"
 

@@ -22,6 +22,7 @@
  * back to t (the only instant, or one of the two of a repeated hour;
  * never a skipped time); roster_tz_format succeeds exactly when the local
  * year is 1 to 9999, and then roster_time_parse reads the text back as t.
+ * fuzz-max-len: 8192
  */
 #include "fuzz_util.h"
 
