@@ -1,8 +1,8 @@
 /*
- * fuzz_cache_glob.c: the cache's key patterns (roster_cache_clear) against
- * a reference of Redis 7's glob (util.c stringmatchlen, case-sensitive),
- * written here from Redis's documented and published behaviour:
- *
+ * fuzz_cache_glob.c: the cache's key patterns (roster__cache_match, and
+ * roster_cache_clear on a memory cache) against a reference of Redis 7's
+ * glob (util.c stringmatchlen, case-sensitive), written here from Redis's
+ * documented and published behaviour:
  *  - '*' matches any run of bytes, '?' any one byte, '\x' the byte x (a
  *    trailing '\' is itself);
  *  - '[' opens a class: a leading '^' negates it; inside, '\x' is the byte
@@ -12,22 +12,28 @@
  *    pattern;
  *  - Redis never matches an empty key (roster refuses them anyway), and
  *    gives up on a pattern with more than 1000 '*' groups (its recursion
- *    limit); inputs are cut short of that.
- *
+ *    limit): patterns longer than 2000 bytes are not compared.
  * The reference tokenizes the pattern (one 256-bit set per byte-consuming
  * token) and matches with dynamic programming, a different algorithm from
- * the two-pointer walk of src/cache/cache_glob.c. Each input is a pattern
- * line and key lines: the pattern is matched against every key and the
- * rest of the input, the rest against the pattern line; then the keys are
- * stored in a memory cache and roster_cache_clear(pattern) must remove
- * exactly the matching ones.
+ * the two-pointer walk of src/cache/cache_glob.c.
  *
- * libFuzzer runs it without LeakSanitizer between inputs: the cache frees
- * a removed entry after an RCU grace period, on another thread, so an
- * input that clears keys ends with more allocations than frees, and
- * libFuzzer would answer each such input with a leak scan of the whole
- * heap (milliseconds: some 600 inputs a second instead of 15000). The
- * CTest replay still looks for leaks when it exits.
+ * Input: a pattern line, then key lines (the first 8 distinct ones that
+ * are not empty are used).
+ *
+ * Properties:
+ *  - roster__cache_match agrees with the reference on the pattern against
+ *    every key and against the rest of the input, and on the rest against
+ *    the pattern line;
+ *  - with the keys stored in a memory cache, roster_cache_clear(pattern)
+ *    removes exactly the keys that match (roster_cache_exists), and says
+ *    it removed that many.
+ *
+ * Inputs up to 512 bytes. libFuzzer runs it without LeakSanitizer between
+ * inputs: the cache frees a removed entry after an RCU grace period, on
+ * another thread, so an input that clears keys ends with more allocations
+ * than frees, and libFuzzer would answer each such input with a leak scan
+ * of the whole heap (milliseconds: some 600 inputs a second instead of
+ * 15000). The CTest replay still looks for leaks when it exits.
  * fuzz-max-len: 512
  * fuzz-options: -detect_leaks=0
  */

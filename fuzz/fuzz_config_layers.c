@@ -2,26 +2,30 @@
  * fuzz_config_layers.c: a layered config with a schema, loaded and
  * validated (roster_config_new, roster_config_load).
  *
- * The input is read as choices: a schema of up to six fields (keys from a
- * vocabulary that includes secrets, a long key ending in _password and keys
- * spelt by the input; every type; required; defaults, ranges and allowed
- * values), then up to sixteen values, each put in one layer: defaults_json,
- * a config file (JSON, YAML or TOML, written from the values), the .env
+ * Input: choices read from the front: flags (the file's format, strict,
+ * a missing file), a schema of up to six fields (keys from a vocabulary
+ * that includes secrets, a long key ending in _password and keys spelt by
+ * the input; every type; required; defaults, ranges and allowed values),
+ * then up to sixteen values, each put in one layer: defaults_json, a
+ * config file (JSON, YAML or TOML, written from the values), the .env
  * file, environment variables (APP_...) or overrides. Values are strings
  * spelt by the input, numbers, booleans, null, lists, objects, durations,
  * sizes, and the marker "Zs3cr3tQ": only ever as the value of a secret key
  * or as the password of a URL. With flag 0x10 the file is instead the
- * input's last part, raw. Checked:
+ * input's last part, raw.
+ *
+ * Properties:
  *  - a load that succeeds passes config_check.h (dumps are JSON, read back
- *    the same, never show the marker), every required field is set, and
- *    every field's typed getter accepts what validation accepted, within
- *    the field's range;
+ *    the same, never show the marker), every required field is set, every
+ *    field's typed getter accepts what validation accepted, within the
+ *    field's range, and roster_config_errors is NULL;
  *  - a failure leaves an error detail and roster_config_errors that are
  *    clean text (valid UTF-8, no control character) without the marker
  *    (when the input spelt no marker of its own); a failed validation
- *    gives one line per problem,
- *    each with a location (default, override, env NAME, file:line) or
- *    "required, but not set".
+ *    gives one line per problem, each with a location (default, override,
+ *    env NAME, file:line) or "required, but not set".
+ *
+ * Inputs up to 2048 bytes.
  * fuzz-max-len: 2048
  */
 #include "config_check.h"

@@ -9,12 +9,11 @@
  * Input: a header line, then the expression (up to a NUL). The header's
  * first byte picks the zone (byte % 35, in the order of zone_names, then
  * the two made-up zones: '#' is UTC, '$' New York, '%' Lord Howe); the
- * rest picks
- * the start instant: decimal Unix seconds, "min" or "max" (the ends of
- * the supported range), or "@K+D" / "@K-D": the K-th offset change of the
- * zone after 2000-01-01 (K <= 0: before it) plus D seconds. Instants are
- * clamped into the years 1 to 9999. Without a newline the whole input is
- * the expression, in UTC from 2026-01-01.
+ * rest picks the start instant t: decimal Unix seconds, "min" or "max"
+ * (the ends of the supported range), or "@K+D" / "@K-D": the K-th offset
+ * change of the zone after 2000-01-01 (K <= 0: before it) plus D seconds.
+ * Instants are clamped into the years 1 to 9999. Without a newline the
+ * whole input is the expression, in UTC from 2026-01-01.
  *
  * Properties:
  *  - parse agrees with a reference parser written here from crontab(5)
@@ -27,13 +26,17 @@
  *    through a stretch a backward jump repeats, or a second time the rule
  *    allows, or n is a forward jump that skipped a match the rule fires
  *    at the jump; each transition judged by the offsets either side of
- *    it; instant and local time in the years 1 to 9999),
- *    prev(n + 1) == n, next(n - 1) == n, prev(n) <= t, and no instant in
- *    the 600 s after t or before n fires by the model; likewise for
- *    p = prev(t); ENOENT from next (prev) means prev from the end (next
- *    from the start) finds nothing past t;
- *  - a fire time formats with roster_tz_format (its local year is 1 to
- *    9999) and the text parses back to the same instant.
+ *    it; instant and local time in the years 1 to 9999), prev(n + 1) ==
+ *    n, next(n - 1) == n, prev(n) <= t, and no instant in the 600 s after
+ *    t or before n fires by the model; likewise for p = prev(t), where
+ *    next(p - 1) is ROSTER_ERANGE for p at the start of the year 1;
+ *    ENOENT from next (prev) means prev from the end (next from the
+ *    start) finds nothing past t;
+ *  - a fire time formats with roster_tz_format and the text parses back
+ *    to the same instant.
+ *
+ * Inputs up to 1280 bytes: a header and an expression a little longer
+ * than ROSTER_CRON_MAX (1024), so that the limit is crossed too.
  * fuzz-max-len: 1280
  */
 #include "fuzz_util.h"

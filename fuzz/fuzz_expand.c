@@ -1,21 +1,30 @@
 /*
- * fuzz_expand.c: ${} expansion in config strings (src/config/expand.c).
+ * fuzz_expand.c: ${} expansion in config strings (src/config/expand.c):
+ * cfg_expand itself, and the same string through a config load.
  *
- * The first byte holds flags; the rest is cut at NUL bytes into the string
- * to expand and up to eight variables "NAME=value" (values may themselves
- * hold ${...}: cycles, references to unset names, long chains). Checked:
+ * Input: the first byte holds flags (bit 0: the string is the default of
+ * the secret key "db_password" rather than of "name"; bit 1: cfg_expand
+ * is told it expands a secret's value); the rest is cut at NUL bytes into
+ * the string to expand and up to eight variables "NAME=value" (values may
+ * themselves hold ${...}: cycles, references to unset names, long
+ * chains).
+ *
+ * Properties:
  *  - cfg_expand agrees with a reference written from the documented rules
  *    (${NAME}, ${NAME:-default}, ${NAME-default}, $${ for a literal "${",
  *    defaults nested up to 8 levels, inserted values never expanded again,
  *    names [A-Za-z_][A-Za-z0-9_]* of at most 255 bytes, a NUL in the result
- *    refused) on the code and, on success, on the exact result;
- *  - a failure names the offset of a "${" in the string, and its message
- *    is not empty;
- *  - through the public API (the string as a default of key "db_password"
- *    or "name", the variables as the environment): a load that succeeds
- *    passes config_check.h, one that fails leaves a clean error detail, and
- *    for a secret key the marker "Zs3cr3tQ" never shows in the error text
- *    unless it is (part of) a variable name ("${XZs3cr3tQ}").
+ *    refused) on the code and, on success, on the exact result (a string
+ *    without "${" is kept as it is);
+ *  - a failure has a message and, but for a NUL in the result, names the
+ *    offset of a "${" in the string;
+ *  - through the public API (the string as a default, the variables as
+ *    the environment): a load that succeeds passes config_check.h, one
+ *    that fails leaves roster_config_errors and a clean error detail, and
+ *    for a secret key the marker "Zs3cr3tQ" never shows in either unless
+ *    it is (part of) a variable name ("${XZs3cr3tQ}").
+ *
+ * Inputs up to 1024 bytes: names past the 255-byte limit, long chains.
  * fuzz-max-len: 1024
  */
 #include "config_check.h"

@@ -7,18 +7,28 @@
  * nested jansson trees), and chains of child loggers with bound fields
  * and levels of their own, written sync or through the async queue.
  *
- * Every line a callback sink receives must be one line of valid JSON (no
- * newline, no raw control byte, valid UTF-8) holding exactly the expected
- * object: the level, time, pid and hostname, the name, the message and
- * the fields, every string as given where it was valid UTF-8 and with
- * each maximal invalid subpart replaced by U+FFFD (Unicode's rule, as
- * roster/log.h promises), numbers that read back to the same value. Keys
- * may repeat (a field called "msg"): the last one wins, for the logger's
- * reader as for the expectation. A line is written exactly when its level
- * reaches the logger's effective level.
+ * Input: read from the front in turn: flags (bit 0 async, bit 1 a new
+ * root whose name follows, bits 2-3 how the message is passed), the name,
+ * the message (2-byte length), the line's level, the children (count,
+ * then each: level, field count, fields), the call's field count and
+ * fields, and a text for roster_log_level_parse.
  *
- * Input: a reader takes the flags, name, message, children and fields
- * from the bytes in turn (see LLVMFuzzerTestOneInput).
+ * Properties:
+ *  - every line a callback sink receives is one line of valid JSON (no
+ *    newline, no raw control byte, valid UTF-8) holding exactly the
+ *    expected object: the level, time, pid and hostname, the name, the
+ *    message and the fields, every string as given where it was valid
+ *    UTF-8 and with each maximal invalid subpart replaced by U+FFFD
+ *    (Unicode's rule, as roster/log.h promises), numbers that read back to
+ *    the same value; keys may repeat (a field called "msg"): the last one
+ *    wins, for the logger's reader as for the expectation;
+ *  - a line is written exactly when its level reaches the logger's
+ *    effective level, which roster_log_level_get and roster_log_enabled
+ *    report;
+ *  - roster_log_level_parse of any text is a level (10 to 60 by tens, or
+ *    100) or a refusal whose error text has no control byte.
+ *
+ * Inputs up to 8192 bytes: a message up to its 4999 bytes and fields.
  * fuzz-max-len: 8192
  */
 #include "fuzz_util.h"
@@ -361,13 +371,6 @@ static const int levels[] = {ROSTER_LOG_TRACE, ROSTER_LOG_DEBUG,
                              ROSTER_LOG_INFO,  ROSTER_LOG_WARN,
                              ROSTER_LOG_ERROR, ROSTER_LOG_FATAL};
 
-/*
- * Input: flags (bit 0 async, bit 1 a new root whose name follows, bits 2-3
- * how the message is passed), [name], the message (2-byte length), the
- * line's level, the children (count, then each: level, field count,
- * fields), the call's field count and fields, and a text for
- * roster_log_level_parse.
- */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   fuzz_begin(data, size);
   fuzz_reader r = {data, size};

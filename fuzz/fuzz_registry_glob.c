@@ -8,13 +8,25 @@
  * byte, '-' first or last is itself, a reversed range holds nothing and
  * ranges compare unsigned bytes; a '[' that is never closed is a literal
  * '['. The reference is the textbook recursion over (pattern, subject)
- * positions, memoized, so it is independent of glob.c's one-backtrack walk.
+ * positions, memoized, so it is independent of glob.c's one-backtrack
+ * walk.
  *
- * Input: a pattern line, a namespace-pattern line, then subject lines.
- * The pattern is matched against each subject and the rest of the input
- * (any bytes, NUL included), and the other way round; then roster_select
- * and roster_count_match with the two patterns over a registry of fixed,
- * awkward names must return exactly the entries the reference picks.
+ * Input: a pattern line, a namespace-pattern line, then up to 8 subject
+ * lines.
+ *
+ * Properties:
+ *  - roster__glob agrees with the reference on the pattern against each
+ *    subject, the namespace pattern and the rest of the input (any bytes,
+ *    NUL included), on the rest against the pattern, and on the namespace
+ *    pattern against each subject;
+ *  - roster_select and roster_count_match over a registry of fixed,
+ *    awkward names, with the two patterns (as C strings: a NUL ends them)
+ *    and with the pattern alone, return exactly the entries the reference
+ *    picks, each once;
+ *  - an empty pattern or one longer than ROSTER_NAME_MAX is refused
+ *    (ROSTER_EINVAL, an error text without a control byte, a count of 0).
+ *
+ * Inputs up to 1024 bytes: patterns past ROSTER_NAME_MAX (255) too.
  * fuzz-max-len: 1024
  */
 #include "fuzz_util.h"

@@ -1,28 +1,32 @@
 /*
  * fuzz_sql_placeholders.c: placeholder translation (src/db/db_sql.c,
- * roster__db_translate), the step every roster_db statement goes through.
+ * roster__db_translate), the step every roster_db statement goes through,
+ * on raw SQL and on SQL generated from pieces whose translation is known.
  *
- * The first byte picks the dialect (1 + byte % 3: SQLite, PostgreSQL,
- * MySQL) and the mode: a digit means the rest is raw SQL, a letter that
- * the rest drives a generator.
+ * Input: the first byte picks the dialect (1 + byte % 3: SQLite,
+ * PostgreSQL, MySQL) and the mode: after a digit the rest is raw SQL (cut
+ * at its first NUL, as the callers pass C strings); after any other byte
+ * the rest drives a generator of up to 64 pieces: code, placeholders ($N,
+ * ?, PostgreSQL's ??), and everything that is not code with random bytes
+ * inside (string literals, E'' strings, quoted identifiers, backticks,
+ * SQLite's [..], -- # and block comments, PostgreSQL's nested comments and
+ * dollar quotes), each in the dialects that have it.
  *
- * Raw SQL (cut at its first NUL, as the callers pass C strings) checks
- * what must hold for any text: the call succeeds or says ROSTER_EPARSE
- * with a clean sentence; only placeholders change, so the input and the
- * output are equal once '$', '?' and digits are removed from both; the
- * output is at most 5 bytes longer per '?' of the input; the counts are
- * consistent (MySQL's map only names given parameters); and translating
- * to the caller's own style changes nothing (PostgreSQL with $N, MySQL
- * with ?), so a MySQL translation translates to itself again.
+ * Properties:
+ *  - raw SQL: the call succeeds or says ROSTER_EPARSE with an error text
+ *    that is not empty and has no control byte; only placeholders change,
+ *    so the input and the output are equal once '$', '?' and digits are
+ *    removed from both; the output is at most 5 bytes longer per '?' of
+ *    the input; the counts are consistent (MySQL's map only names given
+ *    parameters); translating to the caller's own style changes nothing
+ *    (PostgreSQL with $N, MySQL with ?), so a MySQL translation
+ *    translates to itself again;
+ *  - generated SQL: the output is exactly the expected text, with the
+ *    expected counts and map, or ROSTER_EPARSE where the pieces call for
+ *    it ($0, a number past 65535, ?N, both styles).
  *
- * Generated SQL is built from pieces whose translation is known: code,
- * placeholders ($N, ?, PostgreSQL's ??), and everything that is not code
- * with random bytes inside (string literals, E'' strings, quoted
- * identifiers, backticks, SQLite's [..], -- # and block comments,
- * PostgreSQL's nested comments and dollar quotes), each in the dialects
- * that have it. The output must be exactly the expected text, with the
- * expected counts and map, or ROSTER_EPARSE where the pieces call for it
- * ($0, a number past 65535, ?N, both styles).
+ * Inputs up to 2048 bytes: long raw SQL, and room for the generator's 64
+ * pieces (most take under 30 bytes).
  * fuzz-max-len: 2048
  */
 #include "fuzz_util.h"

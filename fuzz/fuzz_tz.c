@@ -5,23 +5,32 @@
  * roster_tz_offset, roster_tz_format, roster_time_parse.
  *
  * Input: a TZif file (it starts with "TZif": seeds are real small zones
- * from /usr/share/zoneinfo), or a POSIX TZ string up to a newline or NUL,
- * optionally followed by lines that are decimal instants and, each line
- * and the TZ string, also ISO 8601 texts for roster_time_parse (an
- * instant it reads formats back to itself; a refusal has a clean
- * detail). Instants tested:
- * every offset change of the zone (up to 64) and the seconds around it,
- * the instants given, fixed ones (the ends of int64, of the supported
- * years, the epoch), and, for a TZif file, its last 8 bytes as an int64.
+ * from /usr/share/zoneinfo), or a POSIX TZ string up to a newline or NUL
+ * followed by up to 8 lines, each a decimal instant and also a text for
+ * roster_time_parse (as is the TZ string). Instants tested: every offset
+ * change of the zone (up to 64) and the seconds around it, the instants
+ * given, fixed ones (the ends of int64, of the supported years, the
+ * epoch), and, for a TZif file, its last 8 bytes as an int64.
  *
- * Properties: a refusal's reason has no control byte (nor, for a TZ
- * string, roster_tz_local's detail); a parsed zone has its changes in
- * order and every offset within RC_OFF_MAX (a POSIX zone only its two);
- * for every instant t, the span holding t holds t and has t's offset,
- * and the next and previous spans meet it; the local time t + offset maps
- * back to t (the only instant, or one of the two of a repeated hour;
- * never a skipped time); roster_tz_format succeeds exactly when the local
- * year is 1 to 9999, and then roster_time_parse reads the text back as t.
+ * Properties:
+ *  - a refusal's reason is not empty and has no control byte (nor, for a
+ *    TZ string, roster_tz_local's detail);
+ *  - a parsed TZif zone has its changes in order, each changing the
+ *    offset, and every offset within RC_OFF_MAX; a POSIX rule has its two
+ *    offsets within RC_OFF_MAX, different when it has DST, and one of
+ *    them at every instant given;
+ *  - for every instant t, the span holding t holds t and has t's offset,
+ *    and the next and previous spans meet it; the local time t + offset
+ *    maps back to t (the only instant, or one of the two of a repeated
+ *    hour; never a skipped time);
+ *  - roster_tz_format succeeds exactly when the local year is 1 to 9999
+ *    (ROSTER_ERANGE otherwise), and roster_time_parse reads the text back
+ *    as t;
+ *  - roster_time_parse of any text is an instant that formats back to
+ *    itself, or a refusal (ROSTER_EINVAL, ROSTER_ERANGE) whose detail has
+ *    no control byte.
+ *
+ * Inputs up to 8192 bytes: the system's zone files are up to 3.9 KB.
  * fuzz-max-len: 8192
  */
 #include "fuzz_util.h"

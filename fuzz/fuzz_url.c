@@ -1,7 +1,7 @@
 /*
  * fuzz_url.c: roster_url_parse, roster_url_query and roster_url_redact.
  *
- * The first byte picks how the rest becomes a URL:
+ * Input: the first byte picks how the rest becomes a URL:
  *  - raw (top bit set): the rest is the URL (NUL bytes dropped);
  *  - built: the rest is cut at NUL bytes into scheme, user, the text before
  *    and after the secret marker in the password, host, the tail (port,
@@ -13,6 +13,7 @@
  *    percent-encoded); whether a query parameter with a secret name
  *    (password, token, api_key..., in any case and with any of its bytes
  *    percent-encoded: pass%77ord) holds it.
+ *
  * Properties:
  *  - when the marker sits only in the password or in a secret parameter's
  *    value, it never appears in roster_url_redact's output (at any buffer
@@ -24,8 +25,11 @@
  *    text in the same way; a successful one has a lower-case scheme, a
  *    port in 0..65535, a password only with a user, no "%00" in the text
  *    (a NUL would cut a part short), and roster_url_query answers each
- *    key's last value; the decoded password of a raw URL shows in the
- *    redaction only where the text has it outside the user info too.
+ *    key's last value;
+ *  - the decoded password of a raw URL shows in the redaction only where
+ *    the text has it outside the user info too.
+ *
+ * Inputs up to 2048 bytes.
  * fuzz-max-len: 2048
  */
 #include "config_check.h"
