@@ -13,8 +13,8 @@
  * epoch), and, for a TZif file, its last 8 bytes as an int64.
  *
  * Properties:
- *  - a refusal's reason is not empty and has no control byte (nor, for a
- *    TZ string, roster_tz_local's detail);
+ *  - a refusal's reason is clean text (not empty, valid UTF-8, no control
+ *    character), and so is, for a TZ string, roster_tz_local's detail;
  *  - a parsed TZif zone has its changes in order, each changing the
  *    offset, and every offset within RC_OFF_MAX; a POSIX rule has its two
  *    offsets within RC_OFF_MAX, different when it has DST, and one of
@@ -27,8 +27,8 @@
  *    (ROSTER_ERANGE otherwise), and roster_time_parse reads the text back
  *    as t;
  *  - roster_time_parse of any text is an instant that formats back to
- *    itself, or a refusal (ROSTER_EINVAL, ROSTER_ERANGE) whose detail has
- *    no control byte.
+ *    itself, or a refusal (ROSTER_EINVAL, ROSTER_ERANGE) whose detail is
+ *    clean text.
  *
  * Inputs up to 8192 bytes: the system's zone files are up to 3.9 KB.
  * fuzz-max-len: 8192
@@ -146,7 +146,8 @@ static void check_zone(const roster_tz *z, const int64_t *extra, size_t nx) {
 }
 
 static void check_reason(const char *why) {
-  FUZZ_CHECK(why[0] && !fuzz_has_ctl(why), "a bad reason: %s", why);
+  const char *bad = why[0] ? fuzz_text_bad(why, false) : "nothing";
+  FUZZ_CHECK(!bad, "the reason holds %s: %s", bad, why);
 }
 
 static void tzif(const uint8_t *data, size_t size) {
@@ -195,9 +196,7 @@ static void check_time_text(const char *text) {
   if (rc != ROSTER_OK) {
     FUZZ_CHECK(rc == ROSTER_EINVAL || rc == ROSTER_ERANGE,
                "roster_time_parse: %d", rc);
-    FUZZ_CHECK(!fuzz_has_ctl(roster_last_error()),
-               "a control byte in roster_time_parse's detail: %s",
-               roster_last_error());
+    fuzz_error_ok("roster_time_parse", rc, NULL);
     return;
   }
   char buf[ROSTER_TIME_STR_MAX];
@@ -240,10 +239,9 @@ static void posix(const uint8_t *data, size_t size) {
     char *keep = old ? strdup(old) : NULL;
     setenv("TZ", s, 1);
     const roster_tz *z = NULL;
-    if (roster_tz_local(&z) != ROSTER_OK)
-      FUZZ_CHECK(!fuzz_has_ctl(roster_last_error()),
-                 "a control byte in roster_tz_local's detail: %s",
-                 roster_last_error());
+    int rc = roster_tz_local(&z);
+    if (rc != ROSTER_OK)
+      fuzz_error_ok("roster_tz_local", rc, NULL);
     if (keep) {
       setenv("TZ", keep, 1);
       free(keep);

@@ -199,15 +199,6 @@ static inline bool fuzz_contains(const char *s, const char *needle) {
   return s && fuzz_mem_contains(s, strlen(s), needle);
 }
 
-/* fuzz_has_ctl: the C string s (NULL: false) holds an ASCII control byte
- * (below 0x20, or 0x7f). */
-static inline bool fuzz_has_ctl(const char *s) {
-  for (; s && *s; s++)
-    if ((unsigned char)*s < 0x20 || (unsigned char)*s == 0x7f)
-      return true;
-  return false;
-}
-
 /* fuzz_text_bad: s is not text that can be logged or shown as it is: it
  * is not valid UTF-8 (overlong forms, surrogates and code points past
  * U+10FFFF included), or it holds a control character (C0 but, when
