@@ -117,20 +117,10 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
   for (size_t i = 1; i < NZONES; i++) {
     const roster_tz *z = NULL;
     int rc;
-    if (strchr(zone_names[i], ',')) {
-      const char *old = getenv("TZ");
-      char *keep = old ? strdup(old) : NULL;
-      setenv("TZ", zone_names[i], 1);
-      rc = roster_tz_local(&z);
-      if (keep) {
-        setenv("TZ", keep, 1);
-        free(keep);
-      } else {
-        unsetenv("TZ");
-      }
-    } else {
+    if (strchr(zone_names[i], ','))
+      rc = fuzz_tz_local(zone_names[i], &z);
+    else
       rc = roster_tz_get(zone_names[i], &z);
-    }
     /* a zone missing from this tzdata stays NULL (UTC): the indexes of
      * the others do not move */
     zones[nzones++] = rc == ROSTER_OK ? z : NULL;

@@ -9,8 +9,9 @@
  * first; a failed FUZZ_CHECK then prints its message, the check and the
  * input, and aborts, which libFuzzer records as a crash and the replay as
  * a failure. The rest: exactly sized copies of the input (so that ASan
- * sees a read past the end), clean-text and JSON checks, a reader that
- * takes an input apart from the front, and a growing byte string.
+ * sees a read past the end), clean-text and JSON checks, roster_tz_local
+ * under a given $TZ, a reader that takes an input apart from the front,
+ * and a growing byte string.
  */
 #ifndef ROSTER_FUZZ_UTIL_H
 #define ROSTER_FUZZ_UTIL_H
@@ -266,6 +267,22 @@ static inline void fuzz_error_ok(const char *what, int rc, const char *marker) {
   if (marker)
     FUZZ_CHECK(!fuzz_contains(e, marker),
                "%s: error detail shows the secret %s: %s", what, marker, e);
+}
+
+/* fuzz_tz_local: roster_tz_local with $TZ set to tz for the call, then put
+ * back as it was (the zone harnesses). Not thread-safe, as setenv. */
+static inline int fuzz_tz_local(const char *tz, const roster_tz **out) {
+  const char *old = getenv("TZ");
+  char *keep = old ? strdup(old) : NULL;
+  setenv("TZ", tz, 1);
+  int rc = roster_tz_local(out);
+  if (keep) {
+    setenv("TZ", keep, 1);
+    free(keep);
+  } else {
+    unsetenv("TZ");
+  }
+  return rc;
 }
 
 /* ---- reading an input from the front --------------------------------- */
