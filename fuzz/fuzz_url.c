@@ -17,7 +17,9 @@
  * Properties:
  *  - when the marker sits only in the password or in a secret parameter's
  *    value, it never appears in roster_url_redact's output (at any buffer
- *    size) nor in roster_last_error after the parse;
+ *    size) nor in roster_last_error after the parse (a "password" of the
+ *    form without a scheme that starts with "//" is a user name:
+ *    "user://pw@host");
  *  - redaction always ends in NUL, is valid UTF-8 without control
  *    characters (fuzz_text_bad), and a smaller buffer gets a prefix of what
  *    the largest one gets;
@@ -261,7 +263,13 @@ static void run_built(uint8_t flags, const uint8_t *data, size_t size) {
     put_clean(&b, f[F_PRE], fl[F_PRE], NULL);
     fuzz_buf_adds(&b, written);
     put_clean(&b, f[F_POST], fl[F_POST], NULL);
-    hi[nr++] = b.n;
+    /* without a scheme, a password that starts with "//" makes "user:" the
+     * scheme and the password a user name ("user://pw@host"), which the
+     * redaction keeps as it should: not a place for the marker then */
+    bool user_name =
+        form == 2 && b.n - lo[nr] >= 2 && memcmp(b.p + lo[nr], "//", 2) == 0;
+    if (!user_name)
+      hi[nr++] = b.n;
   }
   fuzz_buf_adds(&b, "@");
   size_t host_at = b.n;
