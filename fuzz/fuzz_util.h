@@ -340,8 +340,8 @@ static inline const uint8_t *fuzz_field(fuzz_reader *r, uint8_t sep,
 
 /* fuzz_split cuts data[0, size) at each sep byte into at most max fields
  * (the last field takes the rest, separators included). fields[i] points
- * into data, lens[i] is its length. Returns the number of fields (at least
- * 1 when max is: an empty input is one empty field, "a<sep>" two). */
+ * into data, lens[i] is its length. Returns the number of fields: an empty
+ * input is one empty field, "a<sep>" two; 0 only when max is 0. */
 static inline size_t fuzz_split(const uint8_t *data, size_t size, uint8_t sep,
                                 const uint8_t **fields, size_t *lens,
                                 size_t max) {
