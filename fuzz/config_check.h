@@ -68,7 +68,7 @@ typedef struct fuzz_secret_ctx {
 static inline int fuzz_secret_visit(const roster_config_item *it, void *arg) {
   fuzz_secret_ctx *c = arg;
   FUZZ_CHECK(it->key && it->value && it->source,
-             "foreach item with a NULL field\n");
+             "foreach item with a NULL field");
   if (fuzz_contains(it->key, c->marker))
     c->shown = true;
   if (it->secret && it->type != ROSTER_CONFIG_NULL &&
@@ -103,11 +103,11 @@ static inline json_t *fuzz_dump_json(const roster_config *cfg, unsigned flags,
                                      char **text) {
   char *out = NULL;
   int rc = roster_config_dump(cfg, flags, &out);
-  FUZZ_CHECK(rc == ROSTER_OK && out, "roster_config_dump(flags %u): %d %s\n",
+  FUZZ_CHECK(rc == ROSTER_OK && out, "roster_config_dump(flags %u): %d %s",
              flags, rc, roster_last_error());
   json_t *j = fuzz_json_parse(out);
-  FUZZ_CHECK(j != NULL, "dump (flags %u) is not valid JSON: %s\n", flags, out);
-  FUZZ_CHECK(json_is_object(j), "dump (flags %u) is not an object: %s\n", flags,
+  FUZZ_CHECK(j != NULL, "dump (flags %u) is not valid JSON: %s", flags, out);
+  FUZZ_CHECK(json_is_object(j), "dump (flags %u) is not an object: %s", flags,
              out);
   if (text)
     *text = out;
@@ -123,15 +123,14 @@ static inline void fuzz_config_check(const roster_config *cfg,
   char *red = NULL, *all = NULL;
   json_t *jr = fuzz_dump_json(cfg, 0, &red);
   json_t *jc = fuzz_dump_json(cfg, ROSTER_CONFIG_DUMP_COMPACT, NULL);
-  FUZZ_CHECK(json_equal(jr, jc), "compact and indented dumps differ: %s\n",
-             red);
+  FUZZ_CHECK(json_equal(jr, jc), "compact and indented dumps differ: %s", red);
   json_decref(jc);
   json_t *jp = fuzz_dump_json(
       cfg, ROSTER_CONFIG_DUMP_PROVENANCE | ROSTER_CONFIG_DUMP_COMPACT, NULL);
   FUZZ_CHECK(json_equal(json_object_get(jp, "config"), jr),
-             "the provenance dump's config differs from the dump: %s\n", red);
+             "the provenance dump's config differs from the dump: %s", red);
   FUZZ_CHECK(json_is_object(json_object_get(jp, "provenance")),
-             "the provenance dump has no provenance object\n");
+             "the provenance dump has no provenance object");
   json_decref(jp);
   json_t *ja = fuzz_dump_json(
       cfg, ROSTER_CONFIG_DUMP_SECRETS | ROSTER_CONFIG_DUMP_COMPACT, &all);
@@ -139,25 +138,25 @@ static inline void fuzz_config_check(const roster_config *cfg,
   /* Secrets: every secret leaf is "***", and the marker is hidden. */
   fuzz_secret_ctx sc = {.marker = marker ? marker : FUZZ_MARKER};
   int rc = roster_config_foreach(cfg, NULL, fuzz_secret_visit, &sc);
-  FUZZ_CHECK(rc == ROSTER_OK, "roster_config_foreach: %d %s\n", rc,
+  FUZZ_CHECK(rc == ROSTER_OK, "roster_config_foreach: %d %s", rc,
              roster_last_error());
   FUZZ_CHECK(fuzz_count_stars(jr) >= sc.secrets,
-             "%zu secret leaves but fewer \"***\" in the dump: %s\n",
-             sc.secrets, red);
+             "%zu secret leaves but fewer \"***\" in the dump: %s", sc.secrets,
+             red);
   if (marker && !sc.shown)
-    FUZZ_CHECK(!fuzz_contains(red, marker),
-               "the dump shows the secret %s: %s\n", marker, red);
+    FUZZ_CHECK(!fuzz_contains(red, marker), "the dump shows the secret %s: %s",
+               marker, red);
 
   /* Round trip through the JSON parser. */
   if (!strstr(all, "${")) {
     roster_config *again = NULL;
     rc = roster_config_parse(all, strlen(all), "json", "dump.json", &again);
-    FUZZ_CHECK(rc == ROSTER_OK, "the dump does not parse as JSON: %d %s\n%s\n",
+    FUZZ_CHECK(rc == ROSTER_OK, "the dump does not parse as JSON: %d %s\n%s",
                rc, roster_last_error(), all);
     json_t *j2 = fuzz_dump_json(
         again, ROSTER_CONFIG_DUMP_SECRETS | ROSTER_CONFIG_DUMP_COMPACT, NULL);
     FUZZ_CHECK(json_equal(ja, j2),
-               "parse(dump) differs from the tree; dump: %s\n", all);
+               "parse(dump) differs from the tree; dump: %s", all);
     json_decref(j2);
     roster_config_release(again);
   }
@@ -175,14 +174,14 @@ static inline void fuzz_config_doc(const uint8_t *data, size_t size,
   roster_config *cfg = NULL;
   int rc = roster_config_parse(text, size, format, name, &cfg);
   if (rc == ROSTER_OK) {
-    FUZZ_CHECK(cfg != NULL, "success without a config\n");
+    FUZZ_CHECK(cfg != NULL, "success without a config");
     fuzz_config_check(cfg, FUZZ_MARKER);
     roster_config_release(cfg);
   } else {
-    FUZZ_CHECK(cfg == NULL, "failure (%d) with a config\n", rc);
+    FUZZ_CHECK(cfg == NULL, "failure (%d) with a config", rc);
     FUZZ_CHECK(rc == ROSTER_EPARSE || rc == ROSTER_ENOENT ||
                    rc == ROSTER_EINVAL,
-               "unexpected code %d: %s\n", rc, roster_last_error());
+               "unexpected code %d: %s", rc, roster_last_error());
     fuzz_error_ok("roster_config_parse", rc, NULL);
   }
   free(text);

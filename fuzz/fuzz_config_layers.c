@@ -2,26 +2,30 @@
  * fuzz_config_layers.c: a layered config with a schema, loaded and
  * validated (roster_config_new, roster_config_load).
  *
- * The input is read as choices: a schema of up to six fields (keys from a
- * vocabulary that includes secrets, a long key ending in _password and keys
- * spelt by the input; every type; required; defaults, ranges and allowed
- * values), then up to sixteen values, each put in one layer: defaults_json,
- * a config file (JSON, YAML or TOML, written from the values), the .env
+ * Input: choices read from the front: flags (the file's format, strict,
+ * a missing file), a schema of up to six fields (keys from a vocabulary
+ * that includes secrets, a long key ending in _password and keys spelt by
+ * the input; every type; required; defaults, ranges and allowed values),
+ * then up to sixteen values, each put in one layer: defaults_json, a
+ * config file (JSON, YAML or TOML, written from the values), the .env
  * file, environment variables (APP_...) or overrides. Values are strings
  * spelt by the input, numbers, booleans, null, lists, objects, durations,
  * sizes, and the marker "Zs3cr3tQ": only ever as the value of a secret key
  * or as the password of a URL. With flag 0x10 the file is instead the
- * input's last part, raw. Checked:
+ * input's last part, raw.
+ *
+ * Properties:
  *  - a load that succeeds passes config_check.h (dumps are JSON, read back
- *    the same, never show the marker), every required field is set, and
- *    every field's typed getter accepts what validation accepted, within
- *    the field's range;
+ *    the same, never show the marker), every required field is set, every
+ *    field's typed getter accepts what validation accepted, within the
+ *    field's range, and roster_config_errors is NULL;
  *  - a failure leaves an error detail and roster_config_errors that are
  *    clean text (valid UTF-8, no control character) without the marker
  *    (when the input spelt no marker of its own); a failed validation
- *    gives one line per problem,
- *    each with a location (default, override, env NAME, file:line) or
- *    "required, but not set".
+ *    gives one line per problem, each with a location (default, override,
+ *    env NAME, file:line) or "required, but not set".
+ *
+ * Inputs up to 2048 bytes.
  * fuzz-max-len: 2048
  */
 #include "config_check.h"
@@ -92,30 +96,16 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
 
 /* ---- reading choices from the input ---- */
 
-typedef struct rd {
-  const uint8_t *p;
-  size_t n;
-} rd;
-
-static uint8_t take(rd *r) { return fuzz_take(&r->p, &r->n); }
-
 /* take_str reads a length byte and that many bytes into a C string (NUL
  * bytes dropped, and newlines when line is set); caller frees. */
-static char *take_str(rd *r, size_t max, bool line) {
-  size_t n = take(r) % (max + 1);
-  if (n > r->n)
-    n = r->n;
-  char *s = malloc(n + 1), *o = s;
-  if (!s)
-    abort();
-  for (size_t i = 0; i < n; i++) {
-    char c = (char)r->p[i];
-    if (c && !(line && (c == '\n' || c == '\r')))
-      *o++ = c;
-  }
+static char *take_str(fuzz_reader *r, size_t max, bool line) {
+  size_t n;
+  const uint8_t *p = fuzz_bytes(r, fuzz_u8(r) % (max + 1), &n);
+  char *s = fuzz_cstr(p, n), *o = s;
+  for (const char *c = s; *c; c++)
+    if (!(line && (*c == '\n' || *c == '\r')))
+      *o++ = *c;
   *o = '\0';
-  r->p += n;
-  r->n -= n;
   return s;
 }
 
@@ -145,8 +135,8 @@ static char long_key[400];
 
 /* take_key: a key from the vocabulary, the long secret key, or spelt by
  * the input (lower-case letters, digits, '_' and '.'); caller frees. */
-static char *take_key(rd *r) {
-  uint8_t k = take(r);
+static char *take_key(fuzz_reader *r) {
+  uint8_t k = fuzz_u8(r);
   if (k < 0xE0)
     return strdup(vocab[k % NVOCAB]);
   if (k < 0xF0)
@@ -190,8 +180,8 @@ static const char *const texts[] = {"8080", "abc",   "0x10", "1e3",  "true",
                                     "nan",  "1e999", "info", "debug"};
 
 /* take_value makes a JSON value for key. */
-static json_t *take_value(rd *r, const char *key, gen *g, int depth) {
-  uint8_t kind = take(r) % 12;
+static json_t *take_value(fuzz_reader *r, const char *key, gen *g, int depth) {
+  uint8_t kind = fuzz_u8(r) % 12;
   switch (kind) {
   case 0: {
     char *s = take_str(r, 40, false);
@@ -204,24 +194,24 @@ static json_t *take_value(rd *r, const char *key, gen *g, int depth) {
   case 1: {
     uint64_t u = 0;
     for (int i = 0; i < 8; i++)
-      u = (u << 8) | take(r);
+      u = (u << 8) | fuzz_u8(r);
     int64_t v = (int64_t)u;
-    if (take(r) & 1)
+    if (fuzz_u8(r) & 1)
       v %= 100000;
     return json_integer(v);
   }
   case 2: {
-    uint8_t b = take(r);
+    uint8_t b = fuzz_u8(r);
     double d = b == 0 ? INFINITY : b == 1 ? NAN : (b - 128) / 4.0;
     return json_real(isfinite(d) ? d : 0.5); /* jansson refuses others */
   }
   case 3:
-    return json_boolean(take(r) & 1);
+    return json_boolean(fuzz_u8(r) & 1);
   case 4:
     return json_null();
   case 5: {
     json_t *a = json_array();
-    size_t n = take(r) % 4;
+    size_t n = fuzz_u8(r) % 4;
     for (size_t i = 0; i < n; i++)
       json_array_append_new(a, depth < 2 ? take_value(r, key, g, depth + 1)
                                          : json_integer((json_int_t)i));
@@ -244,17 +234,17 @@ static json_t *take_value(rd *r, const char *key, gen *g, int depth) {
         "redis://:" FUZZ_MARKER "@127.0.0.1:6379/0",
         "mysql://u:p@h/db?password=" FUZZ_MARKER,
         "memory://sessions?token=" FUZZ_MARKER};
-    uint8_t c = take(r);
+    uint8_t c = fuzz_u8(r);
     if (kind == 7 && key_secret(key))
       return json_string(FUZZ_MARKER);
     return json_string(urls[c % 4]);
   }
   case 9:
-    return json_string(durations[take(r) % 9]);
+    return json_string(durations[fuzz_u8(r) % 9]);
   case 10:
-    return json_string(sizes[take(r) % 8]);
+    return json_string(sizes[fuzz_u8(r) % 8]);
   default:
-    return json_string(texts[take(r) % 14]);
+    return json_string(texts[fuzz_u8(r) % 14]);
   }
 }
 
@@ -298,90 +288,71 @@ static void write_file(const char *path, const char *text, size_t len) {
   }
 }
 
-typedef struct tbuf {
-  char *p;
-  size_t n, cap;
-} tbuf;
-
-static void tadd(tbuf *b, const char *s, size_t n) {
-  if (b->n + n + 1 > b->cap) {
-    b->cap = (b->n + n + 1) * 2;
-    b->p = realloc(b->p, b->cap);
-    if (!b->p)
-      abort();
-  }
-  memcpy(b->p + b->n, s, n);
-  b->n += n;
-  b->p[b->n] = '\0';
-}
-
-static void tadds(tbuf *b, const char *s) { tadd(b, s, strlen(s)); }
-
-static void tquote(tbuf *b, const char *s) {
-  tadds(b, "\"");
+static void tquote(fuzz_buf *b, const char *s) {
+  fuzz_buf_adds(b, "\"");
   for (; *s; s++) {
     unsigned char c = (unsigned char)*s;
     char esc[12];
     if (c == '"' || c == '\\') {
       snprintf(esc, sizeof esc, "\\%c", c);
-      tadds(b, esc);
+      fuzz_buf_adds(b, esc);
     } else if (c < 0x20 || c == 0x7f) {
       snprintf(esc, sizeof esc, "\\u%04X", c);
-      tadds(b, esc);
+      fuzz_buf_adds(b, esc);
     } else {
-      tadd(b, (const char *)&c, 1);
+      fuzz_buf_add(b, &c, 1);
     }
   }
-  tadds(b, "\"");
+  fuzz_buf_adds(b, "\"");
 }
 
 /* toml_value writes v as a TOML value (null has none: an empty table). */
-static void toml_value(tbuf *b, json_t *v) {
+static void toml_value(fuzz_buf *b, json_t *v) {
   if (json_is_string(v)) {
     tquote(b, json_string_value(v));
   } else if (json_is_integer(v) || json_is_real(v) || json_is_boolean(v)) {
     char *t = json_dumps(v, JSON_ENCODE_ANY);
-    tadds(b, t);
+    fuzz_buf_adds(b, t);
     free(t);
   } else if (json_is_array(v)) {
-    tadds(b, "[");
+    fuzz_buf_adds(b, "[");
     size_t i;
     json_t *e;
     json_array_foreach(v, i, e) {
       if (i)
-        tadds(b, ", ");
+        fuzz_buf_adds(b, ", ");
       toml_value(b, e);
     }
-    tadds(b, "]");
+    fuzz_buf_adds(b, "]");
   } else if (json_is_object(v)) {
-    tadds(b, "{");
+    fuzz_buf_adds(b, "{");
     const char *k;
     json_t *e;
     bool first = true;
     json_object_foreach(v, k, e) {
       if (!first)
-        tadds(b, ", ");
+        fuzz_buf_adds(b, ", ");
       first = false;
       tquote(b, k);
-      tadds(b, " = ");
+      fuzz_buf_adds(b, " = ");
       toml_value(b, e);
     }
-    tadds(b, "}");
+    fuzz_buf_adds(b, "}");
   } else {
-    tadds(b, "{}");
+    fuzz_buf_adds(b, "{}");
   }
 }
 
 /* toml_leaves writes the leaves below v as lines "path" = value, each
  * segment of the path quoted. */
-static void toml_leaves(tbuf *b, tbuf *path, json_t *v) {
+static void toml_leaves(fuzz_buf *b, fuzz_buf *path, json_t *v) {
   if (json_is_object(v) && json_object_size(v) > 0) {
     size_t base = path->n;
     const char *k;
     json_t *e;
     json_object_foreach(v, k, e) {
       if (base)
-        tadds(path, ".");
+        fuzz_buf_adds(path, ".");
       tquote(path, k);
       toml_leaves(b, path, e);
       path->n = base;
@@ -389,17 +360,17 @@ static void toml_leaves(tbuf *b, tbuf *path, json_t *v) {
     }
     return;
   }
-  tadd(b, path->p, path->n);
-  tadds(b, " = ");
+  fuzz_buf_add(b, path->p, path->n);
+  fuzz_buf_adds(b, " = ");
   toml_value(b, v);
-  tadds(b, "\n");
+  fuzz_buf_adds(b, "\n");
 }
 
 /* toml_of writes the file layer (nested objects) as TOML. */
 static char *toml_of(json_t *obj) {
-  tbuf b = {0}, path = {0};
-  tadds(&b, "# generated\n");
-  tadds(&path, "");
+  fuzz_buf b = {0}, path = {0};
+  fuzz_buf_adds(&b, "# generated\n");
+  fuzz_buf_reset(&path);
   if (json_object_size(obj))
     toml_leaves(&b, &path, obj);
   free(path.p);
@@ -457,7 +428,7 @@ static void check_field(const roster_config *cfg,
                         const roster_config_field *f) {
   bool has = roster_config_has(cfg, f->key);
   if (f->required)
-    FUZZ_CHECK(has, "required field %s is not set after a load\n", f->key);
+    FUZZ_CHECK(has, "required field %s is not set after a load", f->key);
   if (!has)
     return;
   int rc = ROSTER_OK;
@@ -509,11 +480,11 @@ static void check_field(const roster_config *cfg,
     return;
   }
   FUZZ_CHECK(rc == ROSTER_OK,
-             "field %s (%s) passed validation but its getter fails: %d %s\n",
+             "field %s (%s) passed validation but its getter fails: %d %s",
              f->key, type_names[f->type], rc, roster_last_error());
   if (f->min < f->max && !isnan(num) && f->type != ROSTER_CONFIG_BOOL)
     FUZZ_CHECK(num >= f->min && num <= f->max,
-               "field %s: %g passed validation outside [%g, %g]\n", f->key, num,
+               "field %s: %g passed validation outside [%g, %g]", f->key, num,
                f->min, f->max);
 }
 
@@ -533,17 +504,17 @@ static bool has_location(const char *line) {
 static void check_failure(roster_config *cfg, int rc, bool marker_check) {
   fuzz_error_ok("roster_config_load", rc, marker_check ? FUZZ_MARKER : NULL);
   char *all = roster_config_errors(cfg);
-  FUZZ_CHECK(all && all[0], "a failed load without roster_config_errors\n");
+  FUZZ_CHECK(all && all[0], "a failed load without roster_config_errors");
   const char *bad = fuzz_text_bad(all, true);
-  FUZZ_CHECK(!bad, "roster_config_errors holds %s: %s\n", bad, all);
+  FUZZ_CHECK(!bad, "roster_config_errors holds %s: %s", bad, all);
   if (marker_check)
     FUZZ_CHECK(!fuzz_contains(all, FUZZ_MARKER),
-               "roster_config_errors shows the secret: %s\n", all);
+               "roster_config_errors shows the secret: %s", all);
   if (rc == ROSTER_ECONSTRAINT) {
     for (char *save, *line = strtok_r(all, "\n", &save); line;
          line = strtok_r(NULL, "\n", &save))
       FUZZ_CHECK(has_location(line),
-                 "validation problem without a location: %s\n", line);
+                 "validation problem without a location: %s", line);
   }
   roster_mem_free(all);
 }
@@ -557,8 +528,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     memset(long_key, 'k', 300);
     strcpy(long_key + 300, "_password");
   }
-  rd r = {data, size};
-  uint8_t flags = take(&r);
+  fuzz_reader r = {data, size};
+  uint8_t flags = fuzz_u8(&r);
   unsigned format = flags & 3; /* 0 json, 1 yaml, 2 toml, 3 no file */
   gen g = {0};
 
@@ -570,17 +541,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   const char *allowed_sets[][4] = {{"debug", "info", "warn", NULL},
                                    {"8080", "80", NULL, NULL},
                                    {"on", "off", NULL, NULL}};
-  size_t nf = take(&r) % (NFIELDS + 1);
+  size_t nf = fuzz_u8(&r) % (NFIELDS + 1);
   for (size_t i = 0; i < nf; i++) {
     roster_config_field *f = &fields[i];
     char *key = take_key(&r);
     owned[nowned++] = key;
     f->key = key;
-    uint8_t t = take(&r);
+    uint8_t t = fuzz_u8(&r);
     f->type = (roster_config_type)((t & 0x0f) % 9);
     f->required = (t & 0x10) != 0;
     if (t & 0x20) {
-      uint8_t d = take(&r);
+      uint8_t d = fuzz_u8(&r);
       const char *def = d < 64    ? texts[d % 14]
                         : d < 128 ? durations[d % 9]
                         : d < 160 ? sizes[d % 8]
@@ -593,21 +564,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       f->def = own;
     }
     if (t & 0x40) {
-      f->min = (double)(int8_t)take(&r);
-      f->max = f->min + take(&r);
+      f->min = (double)(int8_t)fuzz_u8(&r);
+      f->max = f->min + fuzz_u8(&r);
     }
     if (t & 0x80)
-      f->allowed = allowed_sets[take(&r) % 3];
+      f->allowed = allowed_sets[fuzz_u8(&r) % 3];
   }
 
   /* the values, by layer */
   json_t *defaults = json_object(), *file = json_object();
-  tbuf dotenv = {0};
+  fuzz_buf dotenv = {0};
   char *env[NVALUES + 1] = {0}, *overrides[NVALUES + 1] = {0};
   size_t nenv = 0, nover = 0;
-  size_t nv = take(&r) % (NVALUES + 1);
+  size_t nv = fuzz_u8(&r) % (NVALUES + 1);
   for (size_t i = 0; i < nv; i++) {
-    uint8_t layer = take(&r) % 5;
+    uint8_t layer = fuzz_u8(&r) % 5;
     char *key = take_key(&r);
     json_t *v = take_value(&r, key, &g, 0);
     if (layer == 0) {
@@ -620,10 +591,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         char *name = env_name(key);
         if (layer == 2 && !strchr(text, '\'')) {
           /* single quotes: taken as written, no ${} */
-          tadds(&dotenv, name);
-          tadds(&dotenv, "='");
-          tadds(&dotenv, text);
-          tadds(&dotenv, "'\n");
+          fuzz_buf_adds(&dotenv, name);
+          fuzz_buf_adds(&dotenv, "='");
+          fuzz_buf_adds(&dotenv, text);
+          fuzz_buf_adds(&dotenv, "'\n");
         } else {
           size_t need = strlen(name) + strlen(text) + strlen(key) + 2;
           char *kv = malloc(need);
@@ -689,7 +660,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       for (size_t i = 0; i < nf; i++)
         check_field(cfg, &fields[i]);
       FUZZ_CHECK(roster_config_errors(cfg) == NULL,
-                 "roster_config_errors after a successful load\n");
+                 "roster_config_errors after a successful load");
     } else {
       check_failure(cfg, rc, marker_check);
     }

@@ -1,21 +1,30 @@
 /*
- * fuzz_expand.c: ${} expansion in config strings (src/config/expand.c).
+ * fuzz_expand.c: ${} expansion in config strings (src/config/expand.c):
+ * cfg_expand itself, and the same string through a config load.
  *
- * The first byte holds flags; the rest is cut at NUL bytes into the string
- * to expand and up to eight variables "NAME=value" (values may themselves
- * hold ${...}: cycles, references to unset names, long chains). Checked:
+ * Input: the first byte holds flags (bit 0: the string is the default of
+ * the secret key "db_password" rather than of "name"; bit 1: cfg_expand
+ * is told it expands a secret's value); the rest is cut at NUL bytes into
+ * the string to expand and up to eight variables "NAME=value" (values may
+ * themselves hold ${...}: cycles, references to unset names, long
+ * chains).
+ *
+ * Properties:
  *  - cfg_expand agrees with a reference written from the documented rules
  *    (${NAME}, ${NAME:-default}, ${NAME-default}, $${ for a literal "${",
  *    defaults nested up to 8 levels, inserted values never expanded again,
  *    names [A-Za-z_][A-Za-z0-9_]* of at most 255 bytes, a NUL in the result
- *    refused) on the code and, on success, on the exact result;
- *  - a failure names the offset of a "${" in the string, and its message
- *    is not empty;
- *  - through the public API (the string as a default of key "db_password"
- *    or "name", the variables as the environment): a load that succeeds
- *    passes config_check.h, one that fails leaves a clean error detail, and
- *    for a secret key the marker "Zs3cr3tQ" never shows in the error text
- *    unless it is (part of) a variable name ("${XZs3cr3tQ}").
+ *    refused) on the code and, on success, on the exact result (a string
+ *    without "${" is kept as it is);
+ *  - a failure has a message and, but for a NUL in the result, names the
+ *    offset of a "${" in the string;
+ *  - through the public API (the string as a default, the variables as
+ *    the environment): a load that succeeds passes config_check.h, one
+ *    that fails leaves roster_config_errors and a clean error detail, and
+ *    for a secret key the marker "Zs3cr3tQ" never shows in either unless
+ *    it is (part of) a variable name ("${XZs3cr3tQ}").
+ *
+ * Inputs up to 1024 bytes: names past the 255-byte limit, long chains.
  * fuzz-max-len: 1024
  */
 #include "config_check.h"
@@ -37,25 +46,6 @@ static const char *lookup(void *arg, const char *name, size_t len) {
 }
 
 /* ---- the reference, from expand.c's documented rules ---- */
-
-typedef struct rbuf {
-  char *p;
-  size_t n, cap;
-} rbuf;
-
-static void radd(rbuf *b, const char *s, size_t n) {
-  if (b->n + n + 1 > b->cap) {
-    size_t cap = (b->n + n + 1) * 2;
-    char *p = realloc(b->p, cap);
-    if (!p)
-      abort();
-    b->p = p;
-    b->cap = cap;
-  }
-  memcpy(b->p + b->n, s, n);
-  b->n += n;
-  b->p[b->n] = '\0';
-}
 
 static bool name_start(char c) {
   return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_';
@@ -82,16 +72,17 @@ static size_t ref_close(const char *s, size_t len) {
   return len;
 }
 
-static int ref_expand(env *e, rbuf *out, const char *s, size_t len, int depth) {
+static int ref_expand(env *e, fuzz_buf *out, const char *s, size_t len,
+                      int depth) {
   size_t i = 0;
   while (i < len) {
     if (s[i] != '$') {
-      radd(out, s + i++, 1);
+      fuzz_buf_add(out, s + i++, 1);
     } else if (i + 2 < len && s[i + 1] == '$' && s[i + 2] == '{') {
-      radd(out, "${", 2);
+      fuzz_buf_add(out, "${", 2);
       i += 3;
     } else if (i + 1 >= len || s[i + 1] != '{') {
-      radd(out, s + i++, 1);
+      fuzz_buf_add(out, s + i++, 1);
     } else {
       const char *body = s + i + 2;
       size_t close = ref_close(body, len - i - 2);
@@ -128,7 +119,7 @@ static int ref_expand(env *e, rbuf *out, const char *s, size_t len, int depth) {
       } else if (!v) {
         return ROSTER_ENOENT;
       } else {
-        radd(out, v, strlen(v));
+        fuzz_buf_adds(out, v);
       }
       i += 2 + close + 1;
     }
@@ -170,19 +161,19 @@ static void check_public(const char *s, size_t len, env *e, bool secret) {
   roster_config_options o = {.defaults_json = defaults,
                              .env = (const char *const *)e->v};
   roster_config *cfg = roster_config_new(&o);
-  FUZZ_CHECK(cfg != NULL, "roster_config_new: %s\n", roster_last_error());
+  FUZZ_CHECK(cfg != NULL, "roster_config_new: %s", roster_last_error());
   int rc = roster_config_load(cfg);
   if (rc == ROSTER_OK) {
     fuzz_config_check(cfg, FUZZ_MARKER);
   } else {
     char *all = roster_config_errors(cfg);
-    FUZZ_CHECK(all && all[0], "failed load without roster_config_errors\n");
+    FUZZ_CHECK(all && all[0], "failed load without roster_config_errors");
     fuzz_error_ok("roster_config_load", rc, NULL);
     if (secret && !marker_in_name(s, len)) {
       FUZZ_CHECK(!fuzz_contains(roster_last_error(), FUZZ_MARKER),
-                 "the error shows the secret: %s\n", roster_last_error());
+                 "the error shows the secret: %s", roster_last_error());
       FUZZ_CHECK(!fuzz_contains(all, FUZZ_MARKER),
-                 "roster_config_errors shows the secret: %s\n", all);
+                 "roster_config_errors shows the secret: %s", all);
     }
     roster_mem_free(all);
   }
@@ -213,30 +204,30 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   char err[512] = "";
   int rc = cfg_expand(&a, s, len, lookup, &e, (flags & 2) != 0, &out, &out_len,
                       &changed, &at, err, sizeof err);
-  rbuf ref = {0};
-  radd(&ref, "", 0);
+  fuzz_buf ref = {0};
+  fuzz_buf_reset(&ref);
   bool any = false;
   for (size_t i = 0; i + 1 < len && !any; i++)
     any = s[i] == '$' && s[i + 1] == '{';
   int want = any ? ref_expand(&e, &ref, s, len, 0) : ROSTER_OK;
   if (want == ROSTER_OK && any && memchr(ref.p, '\0', ref.n))
     want = ROSTER_EINVAL;
-  FUZZ_CHECK(rc == want, "cfg_expand gives %d, the reference %d (%s)\n", rc,
-             want, err);
+  FUZZ_CHECK(rc == want, "cfg_expand gives %d, the reference %d (%s)", rc, want,
+             err);
   if (rc == ROSTER_OK) {
-    FUZZ_CHECK(changed == any, "changed is %d with%s a ${\n", changed,
+    FUZZ_CHECK(changed == any, "changed is %d with%s a ${", changed,
                any ? "" : "out");
     if (any)
       FUZZ_CHECK(out_len == ref.n && memcmp(out, ref.p, ref.n) == 0,
-                 "expanded to '%.*s', the reference to '%s'\n", (int)out_len,
-                 out, ref.p);
+                 "expanded to '%.*s', the reference to '%s'", (int)out_len, out,
+                 ref.p);
     else
-      FUZZ_CHECK(out == s && out_len == len, "unchanged text not kept\n");
+      FUZZ_CHECK(out == s && out_len == len, "unchanged text not kept");
   } else {
-    FUZZ_CHECK(err[0] != '\0', "failure %d without a message\n", rc);
+    FUZZ_CHECK(err[0] != '\0', "failure %d without a message", rc);
     if (rc != ROSTER_EINVAL)
       FUZZ_CHECK(at + 1 < len && s[at] == '$' && s[at + 1] == '{',
-                 "error offset %zu is not at a ${ (%s)\n", at, err);
+                 "error offset %zu is not at a ${ (%s)", at, err);
   }
   free(ref.p);
   cfg_arena_free(&a);

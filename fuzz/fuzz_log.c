@@ -7,27 +7,37 @@
  * nested jansson trees), and chains of child loggers with bound fields
  * and levels of their own, written sync or through the async queue.
  *
- * Every line a callback sink receives must be one line of valid JSON (no
- * newline, no raw control byte, valid UTF-8) holding exactly the expected
- * object: the level, time, pid and hostname, the name, the message and
- * the fields, every string as given where it was valid UTF-8 and with
- * each maximal invalid subpart replaced by U+FFFD (Unicode's rule, as
- * roster/log.h promises), numbers that read back to the same value. Keys
- * may repeat (a field called "msg"): the last one wins, for the logger's
- * reader as for the expectation. A line is written exactly when its level
- * reaches the logger's effective level.
+ * Input: read from the front in turn: flags (bit 0 async, bit 1 a new
+ * root whose name follows, bits 2-3 how the message is passed), the name,
+ * the message (2-byte length), the line's level, the children (count,
+ * then each: level, field count, fields), the call's field count and
+ * fields, and a text for roster_log_level_parse.
  *
- * Input: a reader takes the flags, name, message, children and fields
- * from the bytes in turn (see LLVMFuzzerTestOneInput).
+ * Properties:
+ *  - every line a callback sink receives is one line of valid JSON (no
+ *    newline, no raw control byte, valid UTF-8) holding exactly the
+ *    expected object: the level, time, pid and hostname, the name, the
+ *    message and the fields, every string as given where it was valid
+ *    UTF-8 and with each maximal invalid subpart replaced by U+FFFD
+ *    (Unicode's rule, as roster/log.h promises), numbers that read back to
+ *    the same value; keys may repeat (a field called "msg"): the last one
+ *    wins, for the logger's reader as for the expectation;
+ *  - a line is written exactly when its level reaches the logger's
+ *    effective level, which roster_log_level_get and roster_log_enabled
+ *    report;
+ *  - roster_log_level_parse of any text is a level (10 to 60 by tens, or
+ *    100) or a refusal whose error detail is clean text (not empty, valid
+ *    UTF-8, no control character).
+ *
+ * Inputs up to 8192 bytes: a message up to its 4999 bytes and fields.
+ * fuzz-max-len: 8192
  */
-#include <roster.h>
+#include "fuzz_util.h"
+
 #include <roster/log.h>
 
-#include <jansson.h>
 #include <math.h>
 #include <pthread.h>
-
-#include "fuzz2_util.h"
 
 /* ---- the expected text of a string ---------------------------------- */
 
@@ -106,7 +116,8 @@ static void on_line(int level, const char *line, size_t len, void *arg) {
   pthread_mutex_lock(&c->mu);
   c->lines++;
   free(c->last);
-  c->last = f2_dup(line, len); /* exactly len: no terminator to lean on */
+  /* exactly len bytes: no terminator to lean on */
+  c->last = fuzz_copy_exact(line, len);
   c->last_len = len;
   c->last_level = level;
   pthread_mutex_unlock(&c->mu);
@@ -131,7 +142,7 @@ static roster_log *new_root(const char *name, bool async, capture *c) {
                           .async = async,
                           .block = true};
   roster_log *log = roster_log_new(&o);
-  F2_CHECK(log, "roster_log_new: %s", roster_last_error());
+  FUZZ_CHECK(log, "roster_log_new: %s", roster_last_error());
   return log;
 }
 
@@ -161,26 +172,27 @@ typedef struct ffield {
   json_t *tree;    /* JSON fields */
 } ffield;
 
-static char *take_cstr(f2_reader *r, size_t max) {
+/* take_cstr reads a length byte (up to max) and that many bytes, as the C
+ * string they make (cut at a NUL); caller frees. */
+static char *take_cstr(fuzz_reader *r, size_t max) {
   size_t n;
-  const uint8_t *p = f2_take(r, f2_u8(r) % (max + 1), &n);
-  const uint8_t *z = memchr(p, 0, n);
-  return f2_cstr(p, z ? (size_t)(z - p) : n);
+  const uint8_t *p = fuzz_bytes(r, fuzz_u8(r) % (max + 1), &n);
+  return fuzz_strndup(p, n);
 }
 
 /* take_tree builds a jansson value (valid UTF-8 strings only: jansson's
  * own rule) of depth at most depth. */
-static json_t *take_tree(f2_reader *r, int depth) {
-  uint8_t k = f2_u8(r);
+static json_t *take_tree(fuzz_reader *r, int depth) {
+  uint8_t k = fuzz_u8(r);
   switch (k % 8) {
   case 0:
     return json_null();
   case 1:
     return json_boolean(k & 8);
   case 2:
-    return json_integer((json_int_t)f2_u64(r));
+    return json_integer((json_int_t)fuzz_u64(r));
   case 3: {
-    uint64_t u = f2_u64(r);
+    uint64_t u = fuzz_u64(r);
     double d;
     memcpy(&d, &u, sizeof d);
     return json_real(isfinite(d) ? d : 0.25);
@@ -188,7 +200,7 @@ static json_t *take_tree(f2_reader *r, int depth) {
   case 4:
   case 5: {
     size_t n;
-    const uint8_t *p = f2_take(r, f2_u8(r) % 33, &n);
+    const uint8_t *p = fuzz_bytes(r, fuzz_u8(r) % 33, &n);
     return expect_str(p, n);
   }
   case 6: {
@@ -201,7 +213,7 @@ static json_t *take_tree(f2_reader *r, int depth) {
     json_t *o = json_object();
     for (int i = 0; depth > 0 && i < (k >> 4) % 4; i++) {
       size_t n;
-      const uint8_t *p = f2_take(r, f2_u8(r) % 9, &n);
+      const uint8_t *p = fuzz_bytes(r, fuzz_u8(r) % 9, &n);
       const uint8_t *z = memchr(p, 0, n); /* jansson reads no NUL in keys */
       json_t *key = expect_str(p, z ? (size_t)(z - p) : n);
       json_object_setn_new(o, json_string_value(key), json_string_length(key),
@@ -213,9 +225,9 @@ static json_t *take_tree(f2_reader *r, int depth) {
   }
 }
 
-static void take_field(f2_reader *r, ffield *x) {
+static void take_field(fuzz_reader *r, ffield *x) {
   memset(x, 0, sizeof *x);
-  uint8_t t = f2_u8(r);
+  uint8_t t = fuzz_u8(r);
   if (t & 0x80) /* a NULL key, written as "" */
     x->key = NULL;
   else
@@ -229,19 +241,19 @@ static void take_field(f2_reader *r, ffield *x) {
     break;
   case 1: {
     size_t n;
-    const uint8_t *p = f2_take(r, f2_u16(r) % 3000, &n);
+    const uint8_t *p = fuzz_bytes(r, fuzz_u16(r) % 3000, &n);
     x->f.type = ROSTER_LOG_T_STRN;
-    x->val = f2_dup(p, n);
+    x->val = fuzz_copy_exact(p, n);
     x->f.len = n;
     x->f.v.s = x->val;
     break;
   }
   case 2:
     x->f.type = ROSTER_LOG_T_INT;
-    x->f.v.i = (int64_t)f2_u64(r);
+    x->f.v.i = (int64_t)fuzz_u64(r);
     break;
   case 3: {
-    uint64_t u = f2_u64(r);
+    uint64_t u = fuzz_u64(r);
     x->f.type = ROSTER_LOG_T_DOUBLE;
     memcpy(&x->f.v.d, &u, sizeof u);
     break;
@@ -303,21 +315,20 @@ static bool same(const json_t *want, const json_t *got) {
 }
 
 static void check_line(const capture *c, const json_t *want, int level) {
-  F2_CHECK(c->last_level == level, "the sink got level %d, not %d",
-           c->last_level, level);
+  FUZZ_CHECK(c->last_level == level, "the sink got level %d, not %d",
+             c->last_level, level);
   const char *line = c->last;
   size_t len = c->last_len;
   for (size_t i = 0; i < len; i++)
-    F2_CHECK((unsigned char)line[i] >= 0x20,
-             "a raw control byte 0x%02x at %zu in the line", line[i], i);
+    FUZZ_CHECK((unsigned char)line[i] >= 0x20,
+               "a raw control byte 0x%02x at %zu in the line", line[i], i);
   json_error_t err;
   json_t *got = json_loadb(line, len, JSON_ALLOW_NUL, &err);
   if (!got) {
-    fprintf(stderr, "line: ");
-    f2_print_bytes(stderr, line, len, 4096);
-    F2_CHECK(false, "the line is not JSON: %s at %d", err.text, err.position);
+    fuzz_show("line", line, len);
+    FUZZ_CHECK(false, "the line is not JSON: %s at %d", err.text, err.position);
   }
-  F2_CHECK(json_is_object(got), "the line is not a JSON object");
+  FUZZ_CHECK(json_is_object(got), "the line is not a JSON object");
   const char *k;
   size_t klen;
   json_t *v;
@@ -326,9 +337,7 @@ static void check_line(const capture *c, const json_t *want, int level) {
     json_t *g = json_object_getn(got, k, klen);
     if (!g || !same(v, g)) {
       ok = false;
-      fprintf(stderr, "key ");
-      f2_print_bytes(stderr, k, klen, 256);
-      fprintf(stderr, " differs\n");
+      fuzz_show("differs at key", k, klen);
     }
   }
   json_t *t = json_object_get(got, "time"), *p = json_object_get(got, "pid"),
@@ -341,11 +350,10 @@ static void check_line(const capture *c, const json_t *want, int level) {
     ok = false;
   if (!ok) {
     char *w = json_dumps(want, JSON_ENCODE_ANY | JSON_COMPACT);
-    fprintf(stderr, "line:     ");
-    f2_print_bytes(stderr, line, len, 4096);
-    fprintf(stderr, "\nexpected: %s\n", w ? w : "?");
+    fuzz_show("line", line, len);
+    fprintf(stderr, "expected: %s\n", w ? w : "?");
     free(w);
-    F2_CHECK(false, "the line is not the expected object");
+    FUZZ_CHECK(false, "the line is not the expected object");
   }
   json_decref(got);
 }
@@ -364,17 +372,10 @@ static const int levels[] = {ROSTER_LOG_TRACE, ROSTER_LOG_DEBUG,
                              ROSTER_LOG_INFO,  ROSTER_LOG_WARN,
                              ROSTER_LOG_ERROR, ROSTER_LOG_FATAL};
 
-/*
- * Input: flags (bit 0 async, bit 1 a new root whose name follows, bits 2-3
- * how the message is passed), [name], the message (2-byte length), the
- * line's level, the children (count, then each: level, field count,
- * fields), the call's field count and fields, and a text for
- * roster_log_level_parse.
- */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  f2_begin(data, size);
-  f2_reader r = {data, size};
-  uint8_t flags = f2_u8(&r);
+  fuzz_begin(data, size);
+  fuzz_reader r = {data, size};
+  uint8_t flags = fuzz_u8(&r);
   capture *cap = (flags & 1) ? &cap_async : &cap_sync;
   roster_log *root = (flags & 1) ? root_async : root_sync;
   char *name = NULL;
@@ -385,11 +386,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     own = root = new_root(name, false, cap);
   }
   size_t ml;
-  const uint8_t *mp = f2_take(&r, f2_u16(&r) % 5000, &ml);
-  const uint8_t *mz = memchr(mp, 0, ml);
-  char *msg = f2_cstr(mp, mz ? (size_t)(mz - mp) : ml);
+  const uint8_t *mp = fuzz_bytes(&r, fuzz_u16(&r) % 5000, &ml);
+  char *msg = fuzz_strndup(mp, ml);
   unsigned mode = (flags >> 2) & 3;
-  int level = levels[f2_u8(&r) % 6];
+  int level = levels[fuzz_u8(&r) % 6];
 
   json_t *want = json_object();
   json_object_set_new(want, "level", json_integer(level));
@@ -406,10 +406,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   /* children, each with bound fields and maybe a level of its own */
   roster_log *chain[4] = {root};
   int own_level[4] = {ROSTER_LOG_TRACE};
-  size_t depth = f2_u8(&r) % 4;
+  size_t depth = fuzz_u8(&r) % 4;
   for (size_t d = 1; d <= depth; d++) {
-    uint8_t lv = f2_u8(&r);
-    size_t nf = f2_u8(&r) % 4;
+    uint8_t lv = fuzz_u8(&r);
+    size_t nf = fuzz_u8(&r) % 4;
     ffield xs[4];
     roster_log_field fs[4];
     for (size_t i = 0; i < nf; i++) {
@@ -418,15 +418,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       expect_field(want, &xs[i]);
     }
     chain[d] = roster_log_child(chain[d - 1], nf ? fs : NULL, nf);
-    F2_CHECK(chain[d], "roster_log_child: %s", roster_last_error());
+    FUZZ_CHECK(chain[d], "roster_log_child: %s", roster_last_error());
     for (size_t i = 0; i < nf; i++)
       free_field(&xs[i]);
     own_level[d] = 0;
     if (lv & 1) {
       static const int settable[] = {0, 10, 20, 30, 40, 50, 60, 100};
       own_level[d] = settable[(lv >> 1) % 8];
-      F2_CHECK(roster_log_set_level(chain[d], own_level[d]) == ROSTER_OK,
-               "set_level %d: %s", own_level[d], roster_last_error());
+      FUZZ_CHECK(roster_log_set_level(chain[d], own_level[d]) == ROSTER_OK,
+                 "set_level %d: %s", own_level[d], roster_last_error());
     }
   }
   roster_log *log = chain[depth];
@@ -434,10 +434,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   for (size_t d = 0; d <= depth; d++)
     if (own_level[d])
       eff = own_level[d];
-  F2_CHECK(roster_log_level_get(log) == eff, "level %d, expected %d",
-           roster_log_level_get(log), eff);
+  FUZZ_CHECK(roster_log_level_get(log) == eff, "level %d, expected %d",
+             roster_log_level_get(log), eff);
 
-  size_t nf = f2_u8(&r) % (MAX_FIELDS + 1);
+  size_t nf = fuzz_u8(&r) % (MAX_FIELDS + 1);
   ffield xs[MAX_FIELDS];
   roster_log_field fs[MAX_FIELDS];
   for (size_t i = 0; i < nf; i++) {
@@ -446,8 +446,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     expect_field(want, &xs[i]);
   }
   bool enabled = level >= eff;
-  F2_CHECK(roster_log_enabled(log, level) == enabled,
-           "enabled(%d) is wrong at level %d", level, eff);
+  FUZZ_CHECK(roster_log_enabled(log, level) == enabled,
+             "enabled(%d) is wrong at level %d", level, eff);
 
   capture_reset(cap);
   const roster_log_field *fp = nf ? fs : NULL;
@@ -471,12 +471,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   } else {
     rc = roster_log_write(log, level, fp, nf, NULL);
   }
-  F2_CHECK(rc == ROSTER_OK, "roster_log_write: %s", roster_last_error());
-  F2_CHECK(roster_log_flush(log) == ROSTER_OK, "flush: %s",
-           roster_last_error());
+  FUZZ_CHECK(rc == ROSTER_OK, "roster_log_write: %s", roster_last_error());
+  FUZZ_CHECK(roster_log_flush(log) == ROSTER_OK, "flush: %s",
+             roster_last_error());
   pthread_mutex_lock(&cap->mu);
-  F2_CHECK(cap->lines == (enabled ? 1u : 0u), "%zu lines for one %s write",
-           cap->lines, enabled ? "enabled" : "disabled");
+  FUZZ_CHECK(cap->lines == (enabled ? 1u : 0u), "%zu lines for one %s write",
+             cap->lines, enabled ? "enabled" : "disabled");
   if (enabled)
     check_line(cap, want, level);
   pthread_mutex_unlock(&cap->mu);
@@ -484,12 +484,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   /* the level names: any text is a level or a clean refusal */
   char *lt = take_cstr(&r, 12);
   int lvl = -1;
-  if (roster_log_level_parse(lt, &lvl) == ROSTER_OK)
-    F2_CHECK(lvl == 100 || (lvl >= 10 && lvl <= 60 && lvl % 10 == 0),
-             "level_parse gave %d", lvl);
-  else
-    F2_CHECK(lvl == -1 && !f2_has_ctl(roster_last_error()),
-             "level_parse refusal: %s", roster_last_error());
+  rc = roster_log_level_parse(lt, &lvl);
+  if (rc == ROSTER_OK) {
+    FUZZ_CHECK(lvl == 100 || (lvl >= 10 && lvl <= 60 && lvl % 10 == 0),
+               "level_parse gave %d", lvl);
+  } else {
+    FUZZ_CHECK(lvl == -1, "level_parse refused, but set the level to %d", lvl);
+    fuzz_error_ok("roster_log_level_parse", rc, NULL);
+  }
 
   free(lt);
   for (size_t i = 0; i < nf; i++)

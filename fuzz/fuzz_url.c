@@ -1,7 +1,7 @@
 /*
  * fuzz_url.c: roster_url_parse, roster_url_query and roster_url_redact.
  *
- * The first byte picks how the rest becomes a URL:
+ * Input: the first byte picks how the rest becomes a URL:
  *  - raw (top bit set): the rest is the URL (NUL bytes dropped);
  *  - built: the rest is cut at NUL bytes into scheme, user, the text before
  *    and after the secret marker in the password, host, the tail (port,
@@ -13,10 +13,13 @@
  *    percent-encoded); whether a query parameter with a secret name
  *    (password, token, api_key..., in any case and with any of its bytes
  *    percent-encoded: pass%77ord) holds it.
+ *
  * Properties:
  *  - when the marker sits only in the password or in a secret parameter's
  *    value, it never appears in roster_url_redact's output (at any buffer
- *    size) nor in roster_last_error after the parse;
+ *    size) nor in roster_last_error after the parse (a "password" of the
+ *    form without a scheme that starts with "//" is a user name:
+ *    "user://pw@host");
  *  - redaction always ends in NUL, is valid UTF-8 without control
  *    characters (fuzz_text_bad), and a smaller buffer gets a prefix of what
  *    the largest one gets;
@@ -24,8 +27,11 @@
  *    text in the same way; a successful one has a lower-case scheme, a
  *    port in 0..65535, a password only with a user, no "%00" in the text
  *    (a NUL would cut a part short), and roster_url_query answers each
- *    key's last value; the decoded password of a raw URL shows in the
- *    redaction only where the text has it outside the user info too.
+ *    key's last value;
+ *  - the decoded password of a raw URL shows in the redaction only where
+ *    the text has it outside the user info too.
+ *
+ * Inputs up to 2048 bytes.
  * fuzz-max-len: 2048
  */
 #include "config_check.h"
@@ -34,27 +40,13 @@
 
 #define MAX_TEXT (ROSTER_URL_MAX + 512)
 
-typedef struct sbuf {
-  char p[MAX_TEXT * 2];
-  size_t n;
-} sbuf;
-
-static void put(sbuf *b, const void *s, size_t n) {
-  if (n > sizeof b->p - 1 - b->n)
-    n = sizeof b->p - 1 - b->n;
-  memcpy(b->p + b->n, s, n);
-  b->n += n;
-  b->p[b->n] = '\0';
-}
-
-static void puts_(sbuf *b, const char *s) { put(b, s, strlen(s)); }
-
 /* put_clean appends n bytes of s without NUL bytes and, when drop is not
  * NULL, without the bytes it lists. */
-static void put_clean(sbuf *b, const uint8_t *s, size_t n, const char *drop) {
+static void put_clean(fuzz_buf *b, const uint8_t *s, size_t n,
+                      const char *drop) {
   for (size_t i = 0; i < n; i++)
     if (s[i] && !(drop && strchr(drop, s[i])))
-      put(b, s + i, 1);
+      fuzz_buf_add(b, s + i, 1);
 }
 
 static const char *const secret_names[] = {
@@ -64,7 +56,7 @@ static const char *const secret_names[] = {
 
 /* put_secret_name appends a secret name in the spelling the bits of sel
  * choose: each byte may change case and may be percent-encoded. */
-static void put_secret_name(sbuf *b, const uint8_t *sel, size_t n) {
+static void put_secret_name(fuzz_buf *b, const uint8_t *sel, size_t n) {
   const char *name = secret_names[(n ? sel[0] : 0) %
                                   (sizeof secret_names / sizeof *secret_names)];
   for (size_t i = 0; name[i]; i++) {
@@ -76,9 +68,9 @@ static void put_secret_name(sbuf *b, const uint8_t *sel, size_t n) {
       char enc[4];
       snprintf(enc, sizeof enc, (bits & 4) ? "%%%02X" : "%%%02x",
                (unsigned char)c);
-      puts_(b, enc);
+      fuzz_buf_adds(b, enc);
     } else {
-      put(b, &c, 1);
+      fuzz_buf_add(b, &c, 1);
     }
   }
 }
@@ -105,31 +97,30 @@ static void check_redact(const char *text, const char *const *hidden) {
   static char full[MAX_TEXT * 4 + 64];
   roster_url_redact(text, full, sizeof full);
   size_t flen = strlen(full);
-  FUZZ_CHECK(flen < sizeof full - 1, "redaction filled its whole buffer\n");
+  FUZZ_CHECK(flen < sizeof full - 1, "redaction filled its whole buffer");
   const char *bad = fuzz_text_bad(full, false);
-  FUZZ_CHECK(!bad, "redaction holds %s: %s\n", bad, full);
+  FUZZ_CHECK(!bad, "redaction holds %s: %s", bad, full);
   for (size_t i = 0; hidden && hidden[i]; i++)
     FUZZ_CHECK(!fuzz_contains(full, hidden[i]),
-               "redaction shows the secret '%s': %s\n", hidden[i], full);
+               "redaction shows the secret '%s': %s", hidden[i], full);
   static const size_t caps[] = {1, 2, 9, 32, 64, 128, 256, 512};
   for (size_t k = 0; k < sizeof caps / sizeof caps[0]; k++) {
     char small[512 + 8];
     memset(small, 'x', sizeof small);
     char *r = roster_url_redact(text, small, caps[k]);
-    FUZZ_CHECK(r == small, "roster_url_redact does not return buf\n");
+    FUZZ_CHECK(r == small, "roster_url_redact does not return buf");
     size_t n = strnlen(small, caps[k]);
-    FUZZ_CHECK(n < caps[k], "redaction (cap %zu) is not NUL-terminated\n",
+    FUZZ_CHECK(n < caps[k], "redaction (cap %zu) is not NUL-terminated",
                caps[k]);
-    FUZZ_CHECK(small[caps[k]] == 'x', "redaction wrote past cap %zu\n",
-               caps[k]);
+    FUZZ_CHECK(small[caps[k]] == 'x', "redaction wrote past cap %zu", caps[k]);
     /* a cut keeps whole escapes and whole "***": a prefix, maybe short */
     FUZZ_CHECK(n <= flen && memcmp(small, full, n) == 0,
                "redaction with cap %zu is not a prefix of the full one:\n"
-               "  %s\n  %s\n",
+               "  %s\n  %s",
                caps[k], small, full);
   }
   FUZZ_CHECK(roster_url_redact(text, NULL, 0) == NULL,
-             "roster_url_redact(NULL buffer) returns something\n");
+             "roster_url_redact(NULL buffer) returns something");
 }
 
 static bool eq(const char *a, const char *b) {
@@ -145,39 +136,38 @@ static char *check_parse(const char *text, const char *const *hidden) {
   const char *err = roster_last_error();
   for (size_t i = 0; hidden && hidden[i]; i++)
     FUZZ_CHECK(!fuzz_contains(err, hidden[i]),
-               "roster_url_parse's error detail shows the secret '%s': %s\n",
+               "roster_url_parse's error detail shows the secret '%s': %s",
                hidden[i], err);
   if (rc != ROSTER_OK) {
-    FUZZ_CHECK(u == NULL, "failed parse leaves *out set\n");
+    FUZZ_CHECK(u == NULL, "failed parse leaves *out set");
     FUZZ_CHECK(rc == ROSTER_EPARSE || rc == ROSTER_EINVAL,
-               "unexpected code %d: %s\n", rc, err);
+               "unexpected code %d: %s", rc, err);
     fuzz_error_ok("roster_url_parse", rc, NULL);
     return NULL;
   }
-  FUZZ_CHECK(u != NULL, "successful parse without a URL\n");
+  FUZZ_CHECK(u != NULL, "successful parse without a URL");
   FUZZ_CHECK(!fuzz_ci_contains(text, "%00"),
-             "a URL holding %%00 parsed (a NUL cuts the part short)\n");
-  FUZZ_CHECK(u->scheme && u->scheme[0], "no scheme after a parse\n");
+             "a URL holding %%00 parsed (a NUL cuts the part short)");
+  FUZZ_CHECK(u->scheme && u->scheme[0], "no scheme after a parse");
   for (const char *c = u->scheme; *c; c++)
-    FUZZ_CHECK(!(*c >= 'A' && *c <= 'Z'), "scheme not lower-case: %s\n",
+    FUZZ_CHECK(!(*c >= 'A' && *c <= 'Z'), "scheme not lower-case: %s",
                u->scheme);
-  FUZZ_CHECK(u->port >= 0 && u->port <= 65535, "port %d\n", u->port);
-  FUZZ_CHECK(u->path != NULL, "path is NULL\n");
-  FUZZ_CHECK(!u->password || u->user, "a password without a user\n");
+  FUZZ_CHECK(u->port >= 0 && u->port <= 65535, "port %d", u->port);
+  FUZZ_CHECK(u->path != NULL, "path is NULL");
+  FUZZ_CHECK(!u->password || u->user, "a password without a user");
   FUZZ_CHECK(u->nquery == 0 || (u->query_keys && u->query_values),
-             "query arrays missing\n");
+             "query arrays missing");
   for (size_t i = 0; i < u->nquery; i++) {
     FUZZ_CHECK(u->query_keys[i] && u->query_values[i],
-               "query %zu has a NULL key or value\n", i);
+               "query %zu has a NULL key or value", i);
     const char *last = NULL;
     for (size_t j = 0; j < u->nquery; j++)
       if (strcmp(u->query_keys[j], u->query_keys[i]) == 0)
         last = u->query_values[j];
     FUZZ_CHECK(eq(roster_url_query(u, u->query_keys[i]), last),
-               "roster_url_query(%s) is not the last value\n",
-               u->query_keys[i]);
+               "roster_url_query(%s) is not the last value", u->query_keys[i]);
   }
-  FUZZ_CHECK(roster_url_query(u, NULL) == NULL, "query(NULL) not NULL\n");
+  FUZZ_CHECK(roster_url_query(u, NULL) == NULL, "query(NULL) not NULL");
   char *pw = u->password && u->password[0] ? strdup(u->password) : NULL;
   roster_url_free(u);
   return pw;
@@ -217,7 +207,7 @@ static void run_raw(const uint8_t *data, size_t size) {
       size_t c = (size_t)(colon - text);
       memmove(rest + c, rest + hi, strlen(rest + hi) + 1);
       FUZZ_CHECK(fuzz_contains(rest, pw),
-                 "redaction shows the password '%s': %s\n", pw, out);
+                 "redaction shows the password '%s': %s", pw, out);
       free(rest);
     }
   }
@@ -251,49 +241,54 @@ static void run_built(uint8_t flags, const uint8_t *data, size_t size) {
              (unsigned char)FUZZ_MARKER[k], &FUZZ_MARKER[k + 1]);
   }
 
-  static sbuf b;
-  b.n = 0;
-  b.p[0] = '\0';
+  static fuzz_buf b; /* kept from one input to the next */
+  fuzz_buf_reset(&b);
   size_t lo[2], hi[2], nr = 0;
   if (form == 0 || form == 3) {
     if (fl[F_SCHEME])
       put_clean(&b, f[F_SCHEME], fl[F_SCHEME], ":/?#@");
     else
-      puts_(&b, "postgresql");
-    puts_(&b, form == 0 ? "://" : ":");
+      fuzz_buf_adds(&b, "postgresql");
+    fuzz_buf_adds(&b, form == 0 ? "://" : ":");
   } else if (form == 1) {
-    puts_(&b, "//");
+    fuzz_buf_adds(&b, "//");
   }
   /* the user: no byte that would end the user info early */
   put_clean(&b, f[F_USER], fl[F_USER], ":/?#@");
   if (form == 2 && fl[F_USER] == 0)
-    puts_(&b, "user");
+    fuzz_buf_adds(&b, "user");
   if (pw) {
-    puts_(&b, ":");
+    fuzz_buf_adds(&b, ":");
     lo[nr] = b.n;
     put_clean(&b, f[F_PRE], fl[F_PRE], NULL);
-    puts_(&b, written);
+    fuzz_buf_adds(&b, written);
     put_clean(&b, f[F_POST], fl[F_POST], NULL);
-    hi[nr++] = b.n;
+    /* without a scheme, a password that starts with "//" makes "user:" the
+     * scheme and the password a user name ("user://pw@host"), which the
+     * redaction keeps as it should: not a place for the marker then */
+    bool user_name =
+        form == 2 && b.n - lo[nr] >= 2 && memcmp(b.p + lo[nr], "//", 2) == 0;
+    if (!user_name)
+      hi[nr++] = b.n;
   }
-  puts_(&b, "@");
+  fuzz_buf_adds(&b, "@");
   size_t host_at = b.n;
   if (fl[F_HOST])
     put_clean(&b, f[F_HOST], fl[F_HOST], query ? "@#" : "@");
   else
-    puts_(&b, "db.local");
+    fuzz_buf_adds(&b, "db.local");
   /* with a secret parameter, no '#' that would make it a fragment */
   put_clean(&b, f[F_TAIL], fl[F_TAIL], query ? "#" : NULL);
   if (query) {
     /* after the host's and the tail's own query, if they have one */
-    puts_(&b, strchr(b.p + host_at, '?') ? "&" : "?");
+    fuzz_buf_adds(&b, strchr(b.p + host_at, '?') ? "&" : "?");
     put_secret_name(&b, f[F_NAME], fl[F_NAME]);
-    puts_(&b, "=");
+    fuzz_buf_adds(&b, "=");
     lo[nr] = b.n;
-    puts_(&b, written);
+    fuzz_buf_adds(&b, written);
     hi[nr++] = b.n;
     if (flags & 32)
-      puts_(&b, "&sslmode=disable");
+      fuzz_buf_adds(&b, "&sslmode=disable");
   }
   if (b.n > ROSTER_URL_MAX)
     return; /* refused for its length before anything else */

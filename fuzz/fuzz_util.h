@@ -6,20 +6,24 @@
  * harness uses what it needs and nothing else is emitted.
  *
  * Include it before anything else. A harness calls fuzz_begin(data, size)
- * first; a failed FUZZ_CHECK then prints the input (escaped, and as hex
- * when short) with its message and aborts, which libFuzzer records as a
- * crash and the replay as a failure.
+ * first; a failed FUZZ_CHECK then prints its message, the check and the
+ * input, and aborts, which libFuzzer records as a crash and the replay as
+ * a failure. The rest: exactly sized copies of the input (so that ASan
+ * sees a read past the end), clean-text and JSON checks, roster_tz_local
+ * under a given $TZ, a reader that takes an input apart from the front,
+ * and a growing byte string.
  */
 #ifndef ROSTER_FUZZ_UTIL_H
 #define ROSTER_FUZZ_UTIL_H
 
-/* strdup, strtok_r and the private headers want it before any system
- * header: include this file first. */
+/* strdup, strtok_r, memmem and the private headers want it before any
+ * system header: include this file first. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
 
 #include <jansson.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -33,6 +37,8 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 
+/* ---- checks ---------------------------------------------------------- */
+
 /* The input being run, for FUZZ_CHECK's report (one per harness). */
 static const uint8_t *fuzz__data;
 static size_t fuzz__size;
@@ -45,12 +51,22 @@ static inline void fuzz_begin(const uint8_t *data, size_t size) {
   roster_error_clear();
 }
 
-/* fuzz_print_escaped writes n bytes of p to f as a C string literal body:
- * printable ASCII as is, \\ \" \n \r \t, everything else \xHH. */
-static inline void fuzz_print_escaped(FILE *f, const void *p, size_t n) {
+/* fuzz_print_bytes writes n bytes of p to f as a C string literal, quotes
+ * included: printable ASCII as is, \\ \" \n \r \t, everything else \xHH
+ * (closed by "" when a hex digit follows). At most limit bytes; a longer
+ * run ends with its length. */
+static inline void fuzz_print_bytes(FILE *f, const void *p, size_t n,
+                                    size_t limit) {
   const unsigned char *s = p;
-  for (size_t i = 0; i < n; i++) {
+  bool hex = false; /* the last thing written was \xHH */
+  fputc('"', f);
+  for (size_t i = 0; i < n && i < limit; i++) {
     unsigned char c = s[i];
+    bool xdigit = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
+                  (c >= 'A' && c <= 'F');
+    if (hex && xdigit)
+      fputs("\"\"", f);
+    hex = false;
     if (c == '\\' || c == '"')
       fprintf(f, "\\%c", c);
     else if (c == '\n')
@@ -61,21 +77,44 @@ static inline void fuzz_print_escaped(FILE *f, const void *p, size_t n) {
       fputs("\\t", f);
     else if (c >= 0x20 && c < 0x7f)
       fputc(c, f);
-    else
+    else {
       fprintf(f, "\\x%02x", c);
+      hex = true;
+    }
   }
+  fputc('"', f);
+  if (n > limit)
+    fprintf(f, "... (%zu bytes)", n);
 }
 
-/* fuzz_report prints the failed check and the input, then aborts. */
-static inline void fuzz_report(const char *file, int line, const char *cond) {
+/* fuzz_show prints "label: " and n bytes of p (fuzz_print_bytes) on a line
+ * of stderr: the pieces a failure is about, before its FUZZ_CHECK. */
+static inline void fuzz_show(const char *label, const void *p, size_t n) {
+  fprintf(stderr, "%s: ", label);
+  fuzz_print_bytes(stderr, p, n, 4096);
+  fputc('\n', stderr);
+}
+
+/* fuzz_fail prints "property failed: " and the message (printf), where
+ * and which check failed, and the input (escaped, and as hex when short),
+ * then aborts. FUZZ_CHECK calls it. */
+#if defined(__GNUC__) || defined(__clang__)
+__attribute__((noreturn, format(printf, 4, 5)))
+#endif
+static inline void
+fuzz_fail(const char *file, int line, const char *cond, const char *fmt, ...) {
+  va_list ap;
+  fprintf(stderr, "\nproperty failed: ");
+  va_start(ap, fmt);
+  vfprintf(stderr, fmt, ap);
+  va_end(ap);
   fprintf(stderr, "\n%s:%d: FUZZ_CHECK(%s) failed\n", file, line, cond);
   if (!fuzz__data && fuzz__size == 0) {
     fprintf(stderr, "input: (not recorded: call fuzz_begin)\n");
   } else {
-    size_t n = fuzz__size > 4096 ? 4096 : fuzz__size;
-    fprintf(stderr, "input (%zu bytes): \"", fuzz__size);
-    fuzz_print_escaped(stderr, fuzz__data, n);
-    fprintf(stderr, "\"%s\n", n < fuzz__size ? " (cut)" : "");
+    fprintf(stderr, "input (%zu bytes): ", fuzz__size);
+    fuzz_print_bytes(stderr, fuzz__data, fuzz__size, 4096);
+    fputc('\n', stderr);
     if (fuzz__size <= 256) {
       fprintf(stderr, "hex:");
       for (size_t i = 0; i < fuzz__size; i++)
@@ -87,29 +126,43 @@ static inline void fuzz_report(const char *file, int line, const char *cond) {
   abort();
 }
 
-/* FUZZ_CHECK(cond, fmt, ...): when cond is false, print fmt (printf) with
- * the input and abort. */
+/* FUZZ_CHECK(cond, fmt, ...): when cond is false, fail with the message
+ * fmt (printf, without a newline at the end). */
 #define FUZZ_CHECK(cond, ...)                                                  \
   do {                                                                         \
-    if (!(cond)) {                                                             \
-      fprintf(stderr, "\nproperty failed: ");                                  \
-      fprintf(stderr, __VA_ARGS__);                                            \
-      fuzz_report(__FILE__, __LINE__, #cond);                                  \
-    }                                                                          \
+    if (!(cond))                                                               \
+      fuzz_fail(__FILE__, __LINE__, #cond, __VA_ARGS__);                       \
   } while (0)
 
-/* fuzz_copy_exact copies the input into a heap buffer of exactly size bytes,
- * with no terminator: a parser that reads past its length trips ASan. Free
- * with free(). Aborts on allocation failure. */
-static inline char *fuzz_copy_exact(const uint8_t *data, size_t size) {
-  char *p = malloc(size);
-  if (!p && size == 0)
-    p = malloc(1); /* a malloc(0) that answers NULL */
-  if (!p)
+/* ---- copies of the input --------------------------------------------- */
+
+/* fuzz_copy_exact copies n bytes of p into a heap block of exactly n bytes
+ * (one when n is 0: malloc(0) may answer NULL), with no terminator: a
+ * parser that reads past its length trips ASan. Free with free(). Aborts
+ * on allocation failure. */
+static inline char *fuzz_copy_exact(const void *p, size_t n) {
+  char *d = malloc(n ? n : 1);
+  if (!d)
     abort();
-  if (size)
-    memcpy(p, data, size);
-  return p;
+  if (n)
+    memcpy(d, p, n);
+  return d;
+}
+
+/* fuzz_strndup: the C string an API sees in n bytes of p: the bytes before
+ * the first NUL (all n when there is none) and a terminator, in a heap
+ * block of exactly that size. Free with free(). Aborts on allocation
+ * failure. */
+static inline char *fuzz_strndup(const void *p, size_t n) {
+  const char *z = n ? memchr(p, '\0', n) : NULL;
+  size_t len = z ? (size_t)(z - (const char *)p) : n;
+  char *d = malloc(len + 1);
+  if (!d)
+    abort();
+  if (len)
+    memcpy(d, p, len);
+  d[len] = '\0';
+  return d;
 }
 
 /* fuzz_cstr copies n bytes of p into a NUL-terminated heap string, dropping
@@ -127,6 +180,8 @@ static inline char *fuzz_cstr(const void *p, size_t n) {
   return out;
 }
 
+/* ---- text ------------------------------------------------------------ */
+
 /* fuzz_mem_contains: needle (a C string, not empty) occurs in hay[0, len). */
 static inline bool fuzz_mem_contains(const void *hay, size_t len,
                                      const char *needle) {
@@ -143,19 +198,6 @@ static inline bool fuzz_mem_contains(const void *hay, size_t len,
 /* fuzz_contains: needle occurs in the C string s (NULL: false). */
 static inline bool fuzz_contains(const char *s, const char *needle) {
   return s && fuzz_mem_contains(s, strlen(s), needle);
-}
-
-/* fuzz_has_ctl: s holds a control byte (below 0x20, or 0x7f). Tabs count
- * unless allow_ws, which permits \t, \n and \r. */
-static inline bool fuzz_has_ctl(const char *s, bool allow_ws) {
-  for (; s && *s; s++) {
-    unsigned char c = (unsigned char)*s;
-    if (allow_ws && (c == '\t' || c == '\n' || c == '\r'))
-      continue;
-    if (c < 0x20 || c == 0x7f)
-      return true;
-  }
-  return false;
 }
 
 /* fuzz_text_bad: s is not text that can be logged or shown as it is: it
@@ -219,47 +261,142 @@ static inline bool fuzz_json_valid(const char *text) {
  * message. */
 static inline void fuzz_error_ok(const char *what, int rc, const char *marker) {
   const char *e = roster_last_error();
-  FUZZ_CHECK(e && e[0], "%s failed (%d) with an empty error detail\n", what,
-             rc);
+  FUZZ_CHECK(e && e[0], "%s failed (%d) with an empty error detail", what, rc);
   const char *bad = fuzz_text_bad(e, false);
-  FUZZ_CHECK(!bad, "%s: error detail holds %s: %s\n", what, bad, e);
+  FUZZ_CHECK(!bad, "%s: error detail holds %s: %s", what, bad, e);
   if (marker)
     FUZZ_CHECK(!fuzz_contains(e, marker),
-               "%s: error detail shows the secret %s: %s\n", what, marker, e);
+               "%s: error detail shows the secret %s: %s", what, marker, e);
+}
+
+/* fuzz_tz_local: roster_tz_local with $TZ set to tz for the call, then put
+ * back as it was (the zone harnesses). Not thread-safe, as setenv. */
+static inline int fuzz_tz_local(const char *tz, const roster_tz **out) {
+  const char *old = getenv("TZ");
+  char *keep = old ? strdup(old) : NULL;
+  setenv("TZ", tz, 1);
+  int rc = roster_tz_local(out);
+  if (keep) {
+    setenv("TZ", keep, 1);
+    free(keep);
+  } else {
+    unsetenv("TZ");
+  }
+  return rc;
+}
+
+/* ---- reading an input from the front --------------------------------- */
+
+/* fuzz_reader consumes an input from the front: harnesses that draw their
+ * choices from the bytes in turn. Past the end, numbers read as 0 and byte
+ * runs as empty. */
+typedef struct fuzz_reader {
+  const uint8_t *p;
+  size_t n; /* bytes left */
+} fuzz_reader;
+
+/* fuzz_u8, fuzz_u16, fuzz_u64: the next 1, 2 or 8 bytes, little-endian. */
+static inline uint8_t fuzz_u8(fuzz_reader *r) {
+  if (!r->n)
+    return 0;
+  r->n--;
+  return *r->p++;
+}
+
+static inline uint16_t fuzz_u16(fuzz_reader *r) {
+  uint16_t a = fuzz_u8(r);
+  return (uint16_t)(a | (uint16_t)fuzz_u8(r) << 8);
+}
+
+static inline uint64_t fuzz_u64(fuzz_reader *r) {
+  uint64_t v = 0;
+  for (int i = 0; i < 8; i++)
+    v |= (uint64_t)fuzz_u8(r) << (8 * i);
+  return v;
+}
+
+/* fuzz_bytes takes up to want bytes; *got says how many. */
+static inline const uint8_t *fuzz_bytes(fuzz_reader *r, size_t want,
+                                        size_t *got) {
+  const uint8_t *p = r->p;
+  *got = want < r->n ? want : r->n;
+  r->p += *got;
+  r->n -= *got;
+  return p;
+}
+
+/* fuzz_field takes the bytes up to the next sep (or the end), and the
+ * sep; *len is the field's length, without the sep. */
+static inline const uint8_t *fuzz_field(fuzz_reader *r, uint8_t sep,
+                                        size_t *len) {
+  const uint8_t *p = r->p;
+  const uint8_t *e = r->n ? memchr(p, sep, r->n) : NULL;
+  *len = e ? (size_t)(e - p) : r->n;
+  size_t used = e ? *len + 1 : *len;
+  r->p += used;
+  r->n -= used;
+  return p;
 }
 
 /* fuzz_split cuts data[0, size) at each sep byte into at most max fields
  * (the last field takes the rest, separators included). fields[i] points
- * into data, lens[i] is its length. Returns the number of fields (at least
- * 1: an empty input is one empty field). */
+ * into data, lens[i] is its length. Returns the number of fields: an empty
+ * input is one empty field, "a<sep>" two; 0 only when max is 0. */
 static inline size_t fuzz_split(const uint8_t *data, size_t size, uint8_t sep,
                                 const uint8_t **fields, size_t *lens,
                                 size_t max) {
-  size_t n = 0, start = 0;
+  fuzz_reader r = {data, size};
+  size_t n = 0;
   if (max == 0)
     return 0;
-  for (size_t i = 0; i < size && n + 1 < max; i++) {
-    if (data[i] == sep) {
-      fields[n] = data + start;
-      lens[n] = i - start;
-      n++;
-      start = i + 1;
-    }
+  while (n + 1 < max && r.n && memchr(r.p, sep, r.n)) {
+    fields[n] = fuzz_field(&r, sep, &lens[n]);
+    n++;
   }
-  fields[n] = data + start;
-  lens[n] = size - start;
+  fields[n] = r.p;
+  lens[n] = r.n;
   return n + 1;
 }
 
-/* fuzz_take reads one byte from a cursor, 0 when exhausted: for harnesses
- * that draw choices from the front of the input. */
-static inline uint8_t fuzz_take(const uint8_t **data, size_t *size) {
-  if (*size == 0)
-    return 0;
-  uint8_t c = **data;
-  (*data)++;
-  (*size)--;
-  return c;
+/* ---- a growing byte string ------------------------------------------- */
+
+/* fuzz_buf: bytes that grow as they are added, with a NUL after them once
+ * anything was added (p is NULL before: fuzz_buf_reset makes it ""). Free
+ * p with free(). Aborts on allocation failure. */
+typedef struct fuzz_buf {
+  char *p;
+  size_t n, cap;
+} fuzz_buf;
+
+static inline void fuzz_buf_add(fuzz_buf *b, const void *p, size_t n) {
+  if (b->n + n + 1 > b->cap) {
+    size_t cap = b->cap ? b->cap : 256;
+    while (b->n + n + 1 > cap)
+      cap *= 2;
+    char *np = realloc(b->p, cap);
+    if (!np)
+      abort();
+    b->p = np;
+    b->cap = cap;
+  }
+  if (n)
+    memcpy(b->p + b->n, p, n);
+  b->n += n;
+  b->p[b->n] = '\0';
+}
+
+static inline void fuzz_buf_adds(fuzz_buf *b, const char *s) {
+  fuzz_buf_add(b, s, strlen(s));
+}
+
+static inline void fuzz_buf_addc(fuzz_buf *b, char c) {
+  fuzz_buf_add(b, &c, 1);
+}
+
+/* fuzz_buf_reset empties b, keeping its memory: p is "" after. */
+static inline void fuzz_buf_reset(fuzz_buf *b) {
+  b->n = 0;
+  fuzz_buf_add(b, "", 0);
 }
 
 #endif /* ROSTER_FUZZ_UTIL_H */

@@ -4,10 +4,13 @@
 # FUZZ_SECONDS (default 60) over its seed corpus (fuzz/corpus/<name>/, read
 # only: new inputs go to build-fuzz/fuzz-out/<name>/corpus/) with its
 # dictionary (fuzz/dict/<name>.dict). FUZZ_ONLY="toml url" runs only those
-# harnesses. A harness's longest input is the "fuzz-max-len: N" line of its
-# opening comment (4096 when absent). Prints a table of executions per
-# harness and exits non-zero if any harness failed, naming the input that
-# made it fail (copy it into fuzz/corpus/<name>/crash-<what> to keep it).
+# harnesses. Two lines of a harness's opening comment are read here:
+# "fuzz-max-len: N", its longest input (libFuzzer's -max_len; 4096 when
+# absent), and "fuzz-options: -flag=value ...", more libFuzzer options for
+# it, given after the ones here so that they win. Prints a table of
+# executions per harness and exits non-zero if any harness failed, naming
+# the input that made it fail (copy it into fuzz/corpus/<name>/crash-<what>
+# to keep it).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -65,6 +68,19 @@ for n in "${names[@]}"; do
   fi
   maxlen=$(sed -n 's/.*fuzz-max-len: *\([0-9][0-9]*\).*/\1/p' "fuzz/fuzz_$n.c" | head -n1)
   maxlen=${maxlen:-4096}
+  read -ra extra <<<"$(sed -n 's/.*fuzz-options://p' "fuzz/fuzz_$n.c" | tr '\n' ' ')"
+  bad=""
+  for o in "${extra[@]}"; do
+    [[ $o =~ ^-[a-z_]+=[^[:space:]]+$ ]] || bad=$o
+  done
+  if [[ -n $bad ]]; then
+    echo "fuzz: fuzz/fuzz_$n.c: fuzz-options: '$bad' is not -flag=value" >&2
+    status=1
+    failures+=("$n")
+    rows+=("$(printf '%-16s %8s %14s %10s %8s  %s' "$n" - - - - \
+      "FAILED: bad fuzz-options '$bad'")")
+    continue
+  fi
   out="$DIR/fuzz-out/$n"
   rm -rf "$out"
   mkdir -p "$out/corpus"
@@ -74,7 +90,8 @@ for n in "${names[@]}"; do
         -max_len="$maxlen" -timeout=25 -rss_limit_mb=2048
         -artifact_prefix="$out/")
   [[ -f fuzz/dict/$n.dict ]] && args+=(-dict="fuzz/dict/$n.dict")
-  echo "=== fuzz: $n (${SECONDS_EACH}s, max_len $maxlen) ==="
+  args+=("${extra[@]}")
+  echo "=== fuzz: $n (${SECONDS_EACH}s, max_len $maxlen${extra[*]:+, ${extra[*]}}) ==="
   "$bin" "${args[@]}" "$out/corpus" ${seeds:+"$seeds"} >"$out/log" 2>&1
   rc=$?
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$out/log" | tail -n1)
