@@ -106,14 +106,14 @@ static int provide(roster *r, const char *ns, const char *name,
   (void)arg;
   rr_conf c;
   roster_redis_options o = {.name = name};
-  int rc = rr_conf_from(url, opts, &o, false, &c);
+  int rc = roster__redis_conf_from(url, opts, &o, false, &c);
   if (rc) {
     char detail[1024];
     snprintf(detail, sizeof detail, "%s", roster_last_error());
     return roster_error_set(rc, "service '%s': %s", name, detail);
   }
   bool cache = c.kind_cache;
-  rr_conf_free(&c);
+  roster__redis_conf_free(&c);
   if (cache)
     return roster_cache_provide(r, ns, name, text, opts);
   decl *d = decl_new(name, text, opts);
@@ -157,8 +157,8 @@ static char init_detail[512];
 
 static void init_all(void) {
   const roster_driver *ds[] = {&driver_redis, &driver_unix};
-  const roster_cache_backend *bs[] = {&rr_cache_backend,
-                                      &rr_cache_backend_unix};
+  const roster_cache_backend *bs[] = {&roster__redis_cache_backend,
+                                      &roster__redis_cache_backend_unix};
   for (size_t i = 0; i < 2 && !init_rc; i++)
     init_rc = roster_driver_register(ds[i]);
   for (size_t i = 0; i < 2 && !init_rc; i++)

@@ -284,9 +284,9 @@ static void t_scripts(void **state) {
   for (int i = 0; i < RR_SCRIPT_COUNT; i++) {
     roster_redis_reply *r = NULL;
     assert_ok(
-        roster_redis_call(cli, &r, "SCRIPT", "LOAD", rr_script_text(i), NULL));
+        roster_redis_call(cli, &r, "SCRIPT", "LOAD", roster__redis_script_text(i), NULL));
     assert_int_equal(r->type, ROSTER_REDIS_STRING);
-    assert_string_equal(r->str, rr_script_sha(i));
+    assert_string_equal(r->str, roster__redis_script_sha(i));
     roster_redis_reply_free(r);
   }
   roster_redis_free(cli);
@@ -373,7 +373,7 @@ static void t_no_scripts(void **state) {
   assert_int_equal(rate.count, 1);
   roster_redis_reply *r = NULL;
   assert_ok(roster_redis_call(cli, &r, "SCRIPT", "EXISTS",
-                              rr_script_sha(RR_SCRIPT_FIXED), NULL));
+                              roster__redis_script_sha(RR_SCRIPT_FIXED), NULL));
   assert_int_equal(r->type, ROSTER_REDIS_ARRAY);
   assert_int_equal(r->element[0].integer, 1); /* loaded again by EVAL */
   roster_redis_reply_free(r);
