@@ -160,8 +160,8 @@ static void check_public(const char *s, size_t len, env *e, bool secret) {
   json_decref(j);
   roster_config_options o = {.defaults_json = defaults,
                              .env = (const char *const *)e->v};
-  roster_config *cfg = roster_config_new(&o);
-  FUZZ_CHECK(cfg != NULL, "roster_config_new: %s", roster_last_error());
+  roster_config *cfg = NULL;
+  FUZZ_CHECK(roster_config_new(&o, &cfg) == ROSTER_OK, "roster_config_new: %s", roster_last_error());
   int rc = roster_config_load(cfg);
   if (rc == ROSTER_OK) {
     fuzz_config_check(cfg, FUZZ_MARKER);

@@ -45,7 +45,7 @@
  *
  * Registry: a cache is a service like any other. Declare it from a URL
  * (roster_provide_url(r, NULL, "sessions", "memory://sessions", NULL), or
- * a `services:` config entry) and get it back typed with roster_cache_get.
+ * a `services:` config entry) and get it back typed with roster_cache_find.
  */
 #ifndef ROSTER_CACHE_H
 #define ROSTER_CACHE_H
@@ -480,21 +480,19 @@ ROSTER_EXTERN int roster_cache_get_or_set_json(roster_cache *c,
  * health is roster_cache_health). */
 ROSTER_EXTERN extern const roster_type roster_cache_type;
 
-/* roster_cache_get stores in *out the cache service `name` of r's default
- * namespace (declared from a URL, or registered with roster_cache_type),
- * creating it if it is lazy and not yet up. Errors as roster_get
- * (ROSTER_ETYPE if the service is not a cache). The pointer is valid while
- * the service is up; hold it across a shutdown with roster_acquire. */
-ROSTER_EXTERN int roster_cache_get(roster *r, const char *name,
-                                   roster_cache **out);
-
-/* roster_cache_get_ns is roster_cache_get in namespace ns. */
-ROSTER_EXTERN int roster_cache_get_ns(roster *r, const char *ns,
-                                      const char *name, roster_cache **out);
+/* roster_cache_find stores in *out the cache service (ns, name) (ns NULL:
+ * the default namespace), declared from a URL or registered with
+ * roster_cache_type, creating it if it is lazy and not yet up: the typed
+ * lookup of every area (ROSTER_DEFINE_FIND in registry.h). Errors as
+ * roster_get (ROSTER_ETYPE if the service is not a cache). The pointer is
+ * valid while the service is up; hold it across a shutdown with
+ * roster_acquire. */
+ROSTER_EXTERN int roster_cache_find(roster *r, const char *ns,
+                                    const char *name, roster_cache **out);
 
 /* roster_cache_provide declares the cache service (ns, name) from url,
  * opened with roster_cache_open when first needed (lazily, on first
- * roster_cache_get, or by roster_start if another service depends on it).
+ * roster_cache_find, or by roster_start if another service depends on it).
  * This is what the memory:// driver does for roster_provide_url; a module
  * whose URL scheme already names something else (redis:// is the Redis
  * client) can call it to declare a cache. opts as roster_cache_open

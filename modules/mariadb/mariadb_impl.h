@@ -25,7 +25,7 @@ typedef struct my_cn {
 
 /* my_col: how one result column is fetched. */
 typedef struct my_col {
-  roster_db_type type; /* its declared type */
+  roster_db_kind type; /* its declared type */
   bool is_unsigned;
   unsigned long length;
   my_bool is_null, error;
@@ -46,7 +46,7 @@ typedef struct my_stmt {
   my_col *cols;
   MYSQL_BIND *binds;
   const char **names;
-  roster_db_type *types;
+  roster_db_kind *types;
 } my_stmt;
 
 /* roster__mariadb_err_conn / roster__mariadb_err_stmt set the detail from libmariadb's message,
@@ -56,7 +56,7 @@ int roster__mariadb_err_conn(my_cn *cn, const char *what);
 int roster__mariadb_err_stmt(my_cn *cn, MYSQL_STMT *st);
 
 int roster__mariadb_prepare(void *conn, const char *sql, size_t len, size_t nparams,
-               const roster_db_type *types, void **out);
+               const roster_db_kind *types, void **out);
 void roster__mariadb_finalize(void *conn, void *stmt, bool closing);
 int roster__mariadb_execute(void *conn, void *stmt, const roster_db_value *p, size_t n,
                roster_db_cursor *cur);

@@ -81,7 +81,7 @@ int roster__mariadb_err_stmt(my_cn *cn, MYSQL_STMT *st) {
 /* ---- statements ---- */
 
 int roster__mariadb_prepare(void *conn, const char *sql, size_t len, size_t nparams,
-               const roster_db_type *types, void **out) {
+               const roster_db_kind *types, void **out) {
   (void)types;
   my_cn *cn = conn;
   MYSQL_STMT *st = mysql_stmt_init(cn->m);
@@ -142,7 +142,7 @@ static int grow(my_stmt *s, size_t n) {
   const char **nm = b ? roster_mem_realloc(s->names, n * sizeof *nm) : NULL;
   if (nm)
     s->names = nm;
-  roster_db_type *ty = nm ? roster_mem_realloc(s->types, n * sizeof *ty) : NULL;
+  roster_db_kind *ty = nm ? roster_mem_realloc(s->types, n * sizeof *ty) : NULL;
   if (ty)
     s->types = ty;
   if (!ty)
@@ -152,7 +152,7 @@ static int grow(my_stmt *s, size_t n) {
   return ROSTER_OK;
 }
 
-static roster_db_type field_type(const MYSQL_FIELD *f) {
+static roster_db_kind field_type(const MYSQL_FIELD *f) {
   switch (f->type) {
   case MYSQL_TYPE_TINY:
   case MYSQL_TYPE_SHORT:

@@ -244,7 +244,7 @@ static void flush(pg_cn *cn) {
 }
 
 static int pgd_prepare(void *conn, const char *sql, size_t len, size_t n,
-                       const roster_db_type *types, void **out) {
+                       const roster_db_kind *types, void **out) {
   (void)len;
   pg_cn *cn = conn;
   flush(cn);
@@ -321,7 +321,7 @@ static int grow_cols(pg_cur *c, size_t n) {
   const char **nm = roster_mem_realloc(c->names, n * sizeof *nm);
   if (nm)
     c->names = nm;
-  roster_db_type *ty = nm ? roster_mem_realloc(c->types, n * sizeof *ty) : NULL;
+  roster_db_kind *ty = nm ? roster_mem_realloc(c->types, n * sizeof *ty) : NULL;
   if (ty)
     c->types = ty;
   unsigned char **bf = ty ? roster_mem_realloc(c->bufs, n * sizeof *bf) : NULL;

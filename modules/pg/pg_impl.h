@@ -34,7 +34,7 @@ typedef struct pg_cur {
   int row, nrows;
   size_t ncols, cap;
   const char **names;
-  roster_db_type *types;
+  roster_db_kind *types;
   unsigned char **bufs; /* per column: decoded bytea of the current row */
   size_t *bufcap;
 } pg_cur;
@@ -58,10 +58,10 @@ int roster__pg_err_result(PGconn *pg, const PGresult *res);
 int roster__pg_err_conn(PGconn *pg, const char *what);
 
 /* roster__pg_oid_type maps a column type's OID to the five types. */
-roster_db_type roster__pg_oid_type(Oid oid);
+roster_db_kind roster__pg_oid_type(Oid oid);
 
 /* roster__pg_param_oid: the type a parameter is prepared with. */
-Oid roster__pg_param_oid(roster_db_type t);
+Oid roster__pg_param_oid(roster_db_kind t);
 
 /* roster__pg_bind fills the libpq parameter arrays for p (n values) into
  * s->arena; returns ROSTER_ENOMEM on failure. */

@@ -83,7 +83,7 @@ enum {
   OID_FLOAT8 = 701
 };
 
-roster_db_type roster__pg_oid_type(Oid oid) {
+roster_db_kind roster__pg_oid_type(Oid oid) {
   switch (oid) {
   case OID_BOOL:
   case OID_INT2:
@@ -101,7 +101,7 @@ roster_db_type roster__pg_oid_type(Oid oid) {
   }
 }
 
-Oid roster__pg_param_oid(roster_db_type t) {
+Oid roster__pg_param_oid(roster_db_kind t) {
   switch (t) {
   case ROSTER_DB_INT:
     return OID_INT8;

@@ -17,7 +17,7 @@
 #include <stdio.h>
 #include <string.h>
 
-const char *roster_redis_reply_type_name(roster_redis_reply_type type) {
+const char *roster_redis_reply_kind_name(roster_redis_reply_kind type) {
   switch (type) {
   case ROSTER_REDIS_STRING:
     return "string";

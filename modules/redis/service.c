@@ -3,10 +3,10 @@
  * typed lookups, the redis:// and unix:// drivers, and roster_redis_init.
  *
  * A redis:// (or unix://) URL declares one of two things. By default a
- * client service (roster_redis_type; roster_redis_get), whose create
+ * client service (roster_redis_type; roster_redis_find), whose create
  * opens the client and PINGs once, so that a server that is down fails
  * the start with its reason; with kind=cache (in the query or the
- * options) a cache service (roster_cache_type; roster_cache_get) through
+ * options) a cache service (roster_cache_type; roster_cache_find) through
  * roster_cache_provide, which opens a cache with a client of its own.
  * Either way every option is checked when the service is declared.
  */
@@ -28,19 +28,7 @@ const roster_type roster_redis_type = {
     .health = client_health,
 };
 
-int roster_redis_get_ns(roster *r, const char *ns, const char *name,
-                        roster_redis **out) {
-  if (!out)
-    return roster_error_set(ROSTER_EINVAL, "roster_redis_get: out is NULL");
-  void *p = NULL;
-  int rc = roster_get(r, ns, name, &roster_redis_type, &p);
-  *out = p;
-  return rc;
-}
-
-int roster_redis_get(roster *r, const char *name, roster_redis **out) {
-  return roster_redis_get_ns(r, NULL, name, out);
-}
+ROSTER_DEFINE_FIND(roster_redis_find, roster_redis, roster_redis_type)
 
 /* ---- declared clients ----------------------------------------------- */
 

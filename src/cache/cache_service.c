@@ -1,6 +1,6 @@
 /*
  * cache_service.c: caches as registry services: the roster_cache_type
- * descriptor, typed lookups (roster_cache_get), roster_cache_provide, and
+ * descriptor, typed lookups (roster_cache_find), roster_cache_provide, and
  * the memory:// driver of the driver table.
  *
  * The driver is built in: the core's driver table adds it on first use
@@ -8,7 +8,7 @@
  * "memory://sessions?max_entries=1000", NULL) works with no set-up call,
  * in a static link too (driver.c references the driver, which pulls this
  * file in). A declared cache is a lazy provider: it is opened on its first
- * roster_cache_get (or by roster_start, when another service depends on
+ * roster_cache_find (or by roster_start, when another service depends on
  * it) and freed when the service stops.
  */
 #include "cache_impl.h"
@@ -26,19 +26,7 @@ const roster_type roster_cache_type = {
     .health = cache_health,
 };
 
-int roster_cache_get_ns(roster *r, const char *ns, const char *name,
-                        roster_cache **out) {
-  if (!out)
-    return roster__err(ROSTER_EINVAL, "roster_cache_get: out is NULL");
-  void *p = NULL;
-  int rc = roster_get(r, ns, name, &roster_cache_type, &p);
-  *out = p;
-  return rc;
-}
-
-int roster_cache_get(roster *r, const char *name, roster_cache **out) {
-  return roster_cache_get_ns(r, NULL, name, out);
-}
+ROSTER_DEFINE_FIND(roster_cache_find, roster_cache, roster_cache_type)
 
 /* ---- declared caches ------------------------------------------------ */
 

@@ -325,7 +325,7 @@ static roster_config_field *copy_schema(const roster_config_field *f,
   return c;
 }
 
-roster_config *roster_config_new(const roster_config_options *opts) {
+static roster_config *config_make(const roster_config_options *opts) {
   static const roster_config_options none = {0};
   const roster_config_options *o = opts ? opts : &none;
   if (check_opts(o))
@@ -372,6 +372,14 @@ roster_config *roster_config_new(const roster_config_options *opts) {
   return cfg;
 }
 
+int roster_config_new(const roster_config_options *opts,
+                      roster_config **out) {
+  if (!out)
+    return roster__err(ROSTER_EINVAL, "roster_config_new: out is NULL");
+  *out = config_make(opts);
+  return *out ? ROSTER_OK : roster_last_code();
+}
+
 void roster_config_free(roster_config *cfg) {
   if (!cfg)
     return;
@@ -407,8 +415,10 @@ char *roster_config_errors(roster_config *cfg) {
 
 static void config_service_destroy(void *p) { roster_config_free(p); }
 
-const roster_type roster_config_service_type = {
+const roster_type roster_config_type = {
     .name = "roster_config", .destroy = config_service_destroy};
+
+ROSTER_DEFINE_FIND(roster_config_find, roster_config, roster_config_type)
 
 int roster_config_register(roster *r, const char *ns, const char *name,
                            roster_config *cfg) {
@@ -418,7 +428,7 @@ int roster_config_register(roster *r, const char *ns, const char *name,
                              "config itself)"
                            : "cfg is NULL");
   return roster_register(r, ns, name ? name : ROSTER_CONFIG_NAME,
-                         &roster_config_service_type, cfg);
+                         &roster_config_type, cfg);
 }
 
 /* The config as a provider: arg is the config, made at declaration; the
@@ -443,12 +453,13 @@ int roster_config_provide(roster *r, const char *ns, const char *name,
   if (!r)
     return roster__err(ROSTER_EINVAL, "roster_config_provide: registry is "
                                       "NULL");
-  roster_config *cfg = roster_config_new(opts);
-  if (!cfg)
-    return roster_last_code();
+  roster_config *cfg = NULL;
+  int rc0 = roster_config_new(opts, &cfg);
+  if (rc0 != ROSTER_OK)
+    return rc0;
   int rc =
       roster_provide(r, ns, name ? name : ROSTER_CONFIG_NAME,
-                     &(roster_provider){.type = &roster_config_service_type,
+                     &(roster_provider){.type = &roster_config_type,
                                         .create = provider_create,
                                         .destroy = provider_destroy,
                                         .arg = cfg,

@@ -275,7 +275,7 @@ bool roster__config_is_string(const cfg_node *n);
 /* roster__config_list_count: items of a list value (array of scalars, or comma text);
  * -1 if it is not one. */
 long roster__config_list_count(const cfg_node *n);
-const char *roster__config_type_want(roster_config_type t); /* "an integer" ... */
+const char *roster__config_type_want(roster_config_kind t); /* "an integer" ... */
 
 /* ---- snapshots and configs (config.c) ---- */
 typedef struct cfg_snap {

@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <strings.h>
 
-const char *roster_config_type_name(roster_config_type t) {
+const char *roster_config_kind_name(roster_config_kind t) {
   switch (t) {
   case ROSTER_CONFIG_ANY:
     return "any";
@@ -40,7 +40,7 @@ const char *roster_config_type_name(roster_config_type t) {
   return "?";
 }
 
-const char *roster__config_type_want(roster_config_type t) {
+const char *roster__config_type_want(roster_config_kind t) {
   switch (t) {
   case ROSTER_CONFIG_STRING:
     return "a string";

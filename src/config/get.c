@@ -39,7 +39,7 @@ static int find(const roster_config *cfg, const char *key, const void *out,
 
 /* wrong sets the detail for a value that does not convert. */
 static int wrong(const cfg_pin *p, const char *key, const cfg_node *n, int code,
-                 roster_config_type want, const char *why) {
+                 roster_config_kind want, const char *why) {
   char full[ROSTER_CONFIG_KEY_MAX * 2 + 2], what[160], where[512];
   full_key(p, key, full, sizeof full);
   bool secret = roster__config_path_secret(p->prefix, key, strlen(key));
@@ -315,7 +315,7 @@ typedef struct visit {
   bool oom;
 } visit;
 
-static roster_config_type type_of(const cfg_node *n) {
+static roster_config_kind type_of(const cfg_node *n) {
   switch (n->kind) {
   case CFG_NULL:
     return ROSTER_CONFIG_NULL;

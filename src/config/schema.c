@@ -29,7 +29,7 @@ int roster__config_field_check(const roster_config_field *f) {
     return roster__err(ROSTER_EINVAL,
                        "schema key '%s': allowed values need "
                        "a scalar type, not %s",
-                       f->key, roster_config_type_name(f->type));
+                       f->key, roster_config_kind_name(f->type));
   if (f->def) {
     if (f->type == ROSTER_CONFIG_OBJECT)
       return roster__err(ROSTER_EINVAL,
@@ -128,7 +128,7 @@ static int measure(const roster_config_field *f, const cfg_node *n, double *v,
   }
 }
 
-static const char *unit_of(roster_config_type t) {
+static const char *unit_of(roster_config_kind t) {
   switch (t) {
   case ROSTER_CONFIG_DURATION:
     return " ms";

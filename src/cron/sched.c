@@ -46,8 +46,8 @@ static bool wait_done(roster_sched *s, int64_t timeout_ms,
   return pthread_cond_timedwait(&s->done_cv, &s->mu, until) != ETIMEDOUT;
 }
 
-int roster_sched_new(const roster_sched_opts *opts, roster_sched **out) {
-  roster_sched_opts none = {0};
+int roster_sched_new(const roster_sched_options *opts, roster_sched **out) {
+  roster_sched_options none = {0};
   if (!out)
     return roster_error_set(ROSTER_EINVAL, "roster_sched_new: out is NULL");
   *out = NULL;
@@ -87,9 +87,8 @@ int roster_sched_new(const roster_sched_opts *opts, roster_sched **out) {
   s->on_event = opts->on_event;
   s->event_arg = opts->event_arg;
   if (opts->log) {
-    s->log = roster_log_child(opts->log,
-                              RL_FIELDS(RL_STR("component", "cron")));
-    if (!s->log) {
+    if (roster_log_child(opts->log, RL_FIELDS(RL_STR("component", "cron")),
+                         &s->log) != ROSTER_OK) {
       roster__sched_destroy(s);
       return roster_error_set(ROSTER_ENOMEM, "scheduler: out of memory "
                               "(its logger)");
@@ -324,9 +323,9 @@ static void changed(roster_sched *s) {
 }
 
 int roster_sched_add(roster_sched *s, const char *name, const char *expr,
-                     roster_job_fn fn, void *arg, const roster_job_opts *opts) {
+                     roster_job_fn fn, void *arg, const roster_job_options *opts) {
   static const char *const me = "roster_sched_add";
-  roster_job_opts none = {0};
+  roster_job_options none = {0};
   if (!opts)
     opts = &none;
   if (!s || !fn)
@@ -512,12 +511,12 @@ static void fill_stats(roster_sched *s, const rs_job *j, roster_job_stats *o) {
   o->last_error = j->last_error;
 }
 
-int roster_sched_stats(roster_sched *s, const char *name,
+int roster_sched_stats_get(roster_sched *s, const char *name,
                        roster_job_stats *out) {
   if (!out)
-    return roster_error_set(ROSTER_EINVAL, "roster_sched_stats: out is NULL");
+    return roster_error_set(ROSTER_EINVAL, "roster_sched_stats_get: out is NULL");
   rs_job *j;
-  int rc = lookup(s, "roster_sched_stats", name, &j);
+  int rc = lookup(s, "roster_sched_stats_get", name, &j);
   if (rc != ROSTER_OK)
     return rc;
   fill_stats(s, j, out);

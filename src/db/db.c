@@ -42,7 +42,7 @@ void roster__db_mark_broken(roster_db_conn *c) {
 
 /* ---- options ---- */
 
-/* The settings roster_db_new resolves from the options struct, the URL's
+/* The settings roster_db_open resolves from the options struct, the URL's
  * query and (from a provider) the configuration entry. */
 typedef struct db_conf {
   char name[ROSTER_POOL_NAME_MAX + 1];
@@ -202,7 +202,7 @@ static void db_destroy(void *arg) {
 static const roster_db_driver *find_driver(const roster_url *u,
                                            const char *shown) {
   const roster_driver *d = roster_driver_find(u->scheme);
-  if (d && d->type == &roster_db_service_type)
+  if (d && d->type == &roster_db_type)
     return d->arg;
   if (d) {
     roster__err(ROSTER_ENOTSUP,
@@ -217,7 +217,7 @@ static const roster_db_driver *find_driver(const roster_url *u,
   return NULL;
 }
 
-/* db_open is roster_db_new with the configuration entry's pairs (extra,
+/* db_open is roster_db_open with the configuration entry's pairs (extra,
  * NULL-terminated key, value list, or NULL) and, for a dry run (a
  * provider's declaration), no connection: *out is then left NULL. */
 static int db_open(const char *text, const roster_db_options *o,
@@ -228,10 +228,10 @@ static int db_open(const char *text, const roster_db_options *o,
   if (out)
     *out = NULL;
   if (!text || !*text)
-    return roster__err(ROSTER_EINVAL, "roster_db_new: the URL is %s",
+    return roster__err(ROSTER_EINVAL, "roster_db_open: the URL is %s",
                        text ? "empty" : "NULL");
   if (!out && !dry)
-    return roster__err(ROSTER_EINVAL, "roster_db_new: out is NULL");
+    return roster__err(ROSTER_EINVAL, "roster_db_open: out is NULL");
   roster__thread_ensure();
   /* shown: the URL in errors (every query value hidden: one the driver
    * does not know may be a misspelt password); db->url: the URL for
@@ -282,7 +282,7 @@ static int db_open(const char *text, const roster_db_options *o,
   if (rc == ROSTER_OK) {
     if (o->name && (!*o->name || strlen(o->name) > ROSTER_POOL_NAME_MAX))
       rc = roster__err(ROSTER_EINVAL,
-                       "roster_db_new: the name must be 1 to "
+                       "roster_db_open: the name must be 1 to "
                        "%d bytes",
                        ROSTER_POOL_NAME_MAX);
     if (o->pool_max) {
@@ -382,10 +382,10 @@ static int db_open(const char *text, const roster_db_options *o,
   return ROSTER_OK;
 }
 
-int roster_db_new(const char *url, const roster_db_options *opts,
+int roster_db_open(const char *url, const roster_db_options *opts,
                   roster_db **out) {
   if (!out)
-    return roster__err(ROSTER_EINVAL, "roster_db_new: out is NULL");
+    return roster__err(ROSTER_EINVAL, "roster_db_open: out is NULL");
   return db_open(url, opts, NULL, false, out);
 }
 
@@ -419,7 +419,7 @@ int roster_db_stats_get(roster_db *db, roster_db_stats *out) {
   return ROSTER_OK;
 }
 
-const char *roster_db_type_name(roster_db_type t) {
+const char *roster_db_kind_name(roster_db_kind t) {
   switch (t) {
   case ROSTER_DB_NULL:
     return "null";
@@ -605,18 +605,10 @@ int roster_db_transaction(roster_db *db, roster_db_tx_fn fn, void *arg) {
 static void svc_destroy(void *instance) { roster_db_free(instance); }
 static int svc_health(void *instance) { return roster_db_ping(instance); }
 
-const roster_type roster_db_service_type = {
+const roster_type roster_db_type = {
     .name = "roster_db", .destroy = svc_destroy, .health = svc_health};
 
-int roster_db_find(roster *r, const char *ns, const char *name,
-                   roster_db **out) {
-  if (!out)
-    return roster__err(ROSTER_EINVAL, "roster_db_find: out is NULL");
-  void *p = NULL;
-  int rc = roster_get(r, ns, name, &roster_db_service_type, &p);
-  *out = p;
-  return rc;
-}
+ROSTER_DEFINE_FIND(roster_db_find, roster_db, roster_db_type)
 
 /* What a provider declared from a URL keeps: the URL, the configuration
  * entry's pairs, the service's name for the pool. */
@@ -688,7 +680,7 @@ static int db_provide(roster *r, const char *ns, const char *name,
     spec_free(s);
     return roster__err(rc, "service '%s': %s", name, detail);
   }
-  roster_provider p = {.type = &roster_db_service_type,
+  roster_provider p = {.type = &roster_db_type,
                        .create = spec_create,
                        .destroy = spec_destroy,
                        .arg = s,
@@ -759,7 +751,7 @@ int roster_db_driver_register(const roster_db_driver *d) {
     reg[nreg] = (roster_driver){.version = ROSTER_DRIVER_VERSION,
                                 .scheme = d->schemes[i],
                                 .module = d->module ? d->module : d->name,
-                                .type = &roster_db_service_type,
+                                .type = &roster_db_type,
                                 .provide = db_provide,
                                 .arg = (void *)d};
     rc = roster_driver_register(&reg[nreg]);

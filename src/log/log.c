@@ -420,7 +420,7 @@ static int check_options(const roster_log_options *o) {
   return ROSTER_OK;
 }
 
-roster_log *roster_log_new(const roster_log_options *opts) {
+static roster_log *log_make(const roster_log_options *opts) {
   roster_log_options o = {0};
   if (opts)
     o = *opts;
@@ -504,8 +504,14 @@ roster_log *roster_log_new(const roster_log_options *opts) {
   return log;
 }
 
-roster_log *roster_log_child(roster_log *log, const roster_log_field *fields,
-                             size_t n) {
+int roster_log_new(const roster_log_options *opts, roster_log **out) {
+  if (!out)
+    return roster__err(ROSTER_EINVAL, "roster_log_new: out is NULL");
+  *out = log_make(opts);
+  return *out ? ROSTER_OK : roster_last_code();
+}
+
+static roster_log *child_make(roster_log *log, const roster_log_field *fields, size_t n) {
   if (!log) {
     roster_error_set(ROSTER_EINVAL, "roster_log_child: the parent is NULL");
     return NULL;
@@ -541,6 +547,14 @@ roster_log *roster_log_child(roster_log *log, const roster_log_field *fields,
   log->child = ch;
   pthread_mutex_unlock(&log->core->mu);
   return ch;
+}
+
+int roster_log_child(roster_log *log, const roster_log_field *fields,
+                     size_t n, roster_log **out) {
+  if (!out)
+    return roster__err(ROSTER_EINVAL, "roster_log_child: out is NULL");
+  *out = child_make(log, fields, n);
+  return *out ? ROSTER_OK : roster_last_code();
 }
 
 void roster_log_free(roster_log *log) {
@@ -722,6 +736,8 @@ static void log_type_destroy(void *instance) { roster_log_free(instance); }
 
 const roster_type roster_log_type = {.name = "roster_log",
                                      .destroy = log_type_destroy};
+
+ROSTER_DEFINE_FIND(roster_log_find, roster_log, roster_log_type)
 
 int roster_log_register(roster *r, const char *ns, const char *name,
                         roster_log *log) {

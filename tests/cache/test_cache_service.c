@@ -184,7 +184,8 @@ static void test_provide_url(void **state) {
   assert_non_null(roster_driver_find("memory"));
   char schemes[256];
   assert_contains(roster_driver_schemes(schemes, sizeof schemes), "memory");
-  roster *r = roster_new(NULL);
+  roster *r = NULL;
+  assert_ok(roster_new(NULL, &r));
   assert_non_null(r);
   assert_ok(roster_provide_url(r, NULL, "sessions",
                                "memory://sessions?max_entries=1000", NULL));
@@ -194,11 +195,11 @@ static void test_provide_url(void **state) {
   assert_rc(roster_provide_url(r, NULL, "sessions", "memory://sessions", NULL),
             ROSTER_EEXIST);
   roster_cache *c = NULL, *again = NULL;
-  assert_ok(roster_cache_get(r, "sessions", &c));
+  assert_ok(roster_cache_find(r, NULL, "sessions", &c));
   assert_non_null(c);
   assert_string_equal(roster_cache_name(c), "sessions");
   assert_ok(roster_cache_set_bytes(c, CS_K("user:1"), "ada", 3, 0));
-  assert_ok(roster_cache_get(r, "sessions", &again));
+  assert_ok(roster_cache_find(r, NULL, "sessions", &again));
   assert_ptr_equal(c, again);
   roster_cache_stats s;
   assert_ok(roster_cache_stats_get(c, &s));
@@ -215,10 +216,10 @@ static void test_provide_url(void **state) {
   /* options from the configuration entry; a bad one fails at once */
   static const char *const opts[] = {"max_bytes", "1m", NULL};
   assert_ok(roster_provide_url(r, "tenant", "cache", "memory://t", opts));
-  assert_ok(roster_cache_get_ns(r, "tenant", "cache", &c));
+  assert_ok(roster_cache_find(r, "tenant", "cache", &c));
   assert_ok(roster_cache_stats_get(c, &s));
   assert_int_equal(s.max_bytes, 1024 * 1024);
-  assert_rc(roster_cache_get(r, "cache", &c), ROSTER_ENOENT);
+  assert_rc(roster_cache_find(r, NULL, "cache", &c), ROSTER_ENOENT);
   assert_null(c);
   static const char *const bad[] = {"max_entries", "many", NULL};
   assert_rc(roster_provide_url(r, NULL, "b1", "memory://b1", bad),
@@ -232,10 +233,10 @@ static void test_provide_url(void **state) {
 
   /* not a cache */
   assert_ok(roster_register(r, NULL, "counter", &tu_counter_type, NULL));
-  assert_rc(roster_cache_get(r, "counter", &c), ROSTER_ETYPE);
+  assert_rc(roster_cache_find(r, NULL, "counter", &c), ROSTER_ETYPE);
   assert_null(c);
-  assert_rc(roster_cache_get(r, "sessions", NULL), ROSTER_EINVAL);
-  assert_rc(roster_cache_get(NULL, "sessions", &c), ROSTER_EINVAL);
+  assert_rc(roster_cache_find(r, NULL, "sessions", NULL), ROSTER_EINVAL);
+  assert_rc(roster_cache_find(NULL, NULL, "sessions", &c), ROSTER_EINVAL);
 
   /* roster_cache_provide directly, and a started registry's shutdown */
   assert_ok(roster_cache_provide(r, NULL, "direct", "memory://d", NULL));
@@ -247,7 +248,7 @@ static void test_provide_url(void **state) {
             ROSTER_EINVAL);
   assert_rc(roster_cache_provide(NULL, NULL, "x", "memory://d", NULL),
             ROSTER_EINVAL);
-  assert_ok(roster_cache_get(r, "direct", &c));
+  assert_ok(roster_cache_find(r, NULL, "direct", &c));
   assert_ok(roster_cache_incr(c, CS_K("hits"), NULL));
   assert_ok(roster_start(r, LC_LONG_MS));
   assert_ok(roster_shutdown(r, LC_LONG_MS));
@@ -258,11 +259,12 @@ static void test_provide_url(void **state) {
 
 static void test_registered_instance(void **state) {
   (void)state;
-  roster *r = roster_new(NULL);
+  roster *r = NULL;
+  assert_ok(roster_new(NULL, &r));
   roster_cache *c = NULL, *got = NULL;
   assert_ok(roster_cache_memory_new(NULL, NULL, &c));
   assert_ok(roster_register(r, NULL, "plain", &roster_cache_type, c));
-  assert_ok(roster_cache_get(r, "plain", &got));
+  assert_ok(roster_cache_find(r, NULL, "plain", &got));
   assert_ptr_equal(got, c);
   assert_ok(roster_cache_set_bytes(got, CS_K("k"), "v", 1, 0));
   assert_ok(roster_cache_incr(got, CS_K("n"), NULL));
