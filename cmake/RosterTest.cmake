@@ -5,10 +5,11 @@
 #                 [WORKING_DIRECTORY <dir>])
 #
 # Registers the CTest test <name>. Every test of roster is registered
-# here, so what all tests share is written once: the timeout (TIMEOUT,
-# default 120 s) and the sanitizer environment (TSAN_OPTIONS with
-# tests/tsan.supp, ASAN_OPTIONS, UBSAN_OPTIONS; they matter only in a
-# ROSTER_SANITIZE build).
+# here (the benchmarks' smoke tests too, through roster_add_bench in
+# bench/CMakeLists.txt), so what all tests share is written once: the
+# timeout (TIMEOUT, default 120 s) and the sanitizer environment
+# (TSAN_OPTIONS with tests/tsan.supp, ASAN_OPTIONS, UBSAN_OPTIONS; they
+# matter only in a ROSTER_SANITIZE build).
 #
 # - A program test (no COMMAND): builds the executable <name> from
 #   SOURCES (default <name>.c in the calling directory), linked with
