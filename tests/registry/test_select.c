@@ -45,9 +45,7 @@ static const fx_entry fixture[] = {
 #define NDEFAULT 10
 
 static roster *make_fixture(void) {
-  roster *r = NULL;
-  assert_ok(roster_new(NULL, &r));
-  assert_non_null(r);
+  roster *r = tu_registry(NULL);
   assert_ok(roster_owner_new(&owner_a));
   assert_ok(roster_owner_new(&owner_b));
   assert_non_null(owner_a);
@@ -227,9 +225,7 @@ static void test_type_and_owner_filters(void **state) {
 static void test_select_copies(void **state) {
   (void)state;
   tu_reset_destroyed();
-  roster *r = NULL;
-  assert_ok(roster_new(NULL, &r));
-  assert_non_null(r);
+  roster *r = tu_registry(NULL);
   char meta[16] = "hello, meta";
   roster_entry_options eo = {.meta = meta, .meta_len = 11};
   char ns[32], name[32];

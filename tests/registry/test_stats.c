@@ -30,9 +30,7 @@ static void nop_listener(roster *r, const roster_event *ev, void *arg) {
 
 static void test_fresh_registry(void **state) {
   (void)state;
-  roster *r = NULL;
-  assert_ok(roster_new(NULL, &r));
-  assert_non_null(r);
+  roster *r = tu_registry(NULL);
   roster_stats st = stats(r);
   assert_int_equal(st.entries, 0);
   assert_int_equal(st.namespaces, 0);
@@ -47,9 +45,7 @@ static void test_fresh_registry(void **state) {
 
 static void test_known_sequence(void **state) {
   (void)state;
-  roster *r = NULL;
-  assert_ok(roster_new(NULL, &r));
-  assert_non_null(r);
+  roster *r = tu_registry(NULL);
   roster_stats st;
 
   assert_ok(roster_register(r, "a", "x", &tu_counter_type, &inst[0]));
@@ -161,10 +157,8 @@ static int visit_nop(const roster_info *info, void *arg) {
 
 static void test_non_lookups_do_not_count(void **state) {
   (void)state;
-  roster *r = NULL;
-  assert_ok(roster_new(NULL, &r));
-  roster *other = NULL;
-  assert_ok(roster_new(NULL, &other));
+  roster *r = tu_registry(NULL);
+  roster *other = tu_registry(NULL);
   assert_non_null(r);
   assert_non_null(other);
   assert_ok(roster_register(r, NULL, "a", &tu_counter_type, &inst[0]));
@@ -210,9 +204,7 @@ static void test_non_lookups_do_not_count(void **state) {
 static void test_memory_bytes(void **state) {
   (void)state;
   enum { N = 100, META = 64 };
-  roster *r = NULL;
-  assert_ok(roster_new(NULL, &r));
-  assert_non_null(r);
+  roster *r = tu_registry(NULL);
   /* One entry in place first, so the namespace's own record exists in the
    * baseline. */
   assert_ok(roster_register(r, "mem", "anchor", &tu_counter_type, &inst[0]));
@@ -303,9 +295,7 @@ static void *looker_main(void *arg) {
 
 static void test_thread_sums(void **state) {
   (void)state;
-  roster *r = NULL;
-  assert_ok(roster_new(NULL, &r));
-  assert_non_null(r);
+  roster *r = tu_registry(NULL);
   assert_ok(roster_register(r, "t", "present", &tu_counter_type, &inst[0]));
 
   /* Round 1: threads that have exited. */
