@@ -59,8 +59,7 @@ static void run_fairness(bool broken) {
   roster_pool_options o = fake_opts(&s);
   o.max_size = 1;
   o.min_idle = broken ? 0 : 1; /* no refill racing the permits */
-  roster_pool *p = NULL;
-  assert_ok(roster_pool_new(&o, &p));
+  roster_pool *p = fake_pool(&o);
   void *held = NULL;
   assert_ok(roster_pool_acquire(p, &held));
 
@@ -110,11 +109,8 @@ static void run_fairness(bool broken) {
     assert_int_equal(atomic_load(&s.connects), 1);
     assert_int_equal(st.size, 1);
   }
-  roster_pool_free(p);
-  assert_int_equal(atomic_load(&s.closes), atomic_load(&s.connects));
-  assert_int_equal(atomic_load(&s.misuse), 0);
+  fake_pool_free(p, &s, FAKE_ALL_CLOSED);
   pthread_mutex_destroy(&mu);
-  fake_srv_fini(&s);
 }
 
 static void test_fifo_handoff(void **state) {
@@ -135,8 +131,7 @@ static void test_timeout(void **state) {
   o.name = "db";
   o.max_size = 2;
   o.acquire_timeout_ms = 30;
-  roster_pool *p = NULL;
-  assert_ok(roster_pool_new(&o, &p));
+  roster_pool *p = fake_pool(&o);
   void *a = NULL, *b = NULL, *c = (void *)1;
   assert_ok(roster_pool_acquire(p, &a));
   assert_ok(roster_pool_acquire(p, &b));
@@ -183,8 +178,7 @@ static void test_timeout(void **state) {
   roster_pool_free(p);
   assert_int_equal(atomic_load(&s.connects), 2);
   assert_int_equal(atomic_load(&s.closes), 2);
-  assert_int_equal(atomic_load(&s.misuse), 0);
-  fake_srv_fini(&s);
+  fake_srv_done(&s);
 }
 
 /* The head waiter's permit to connect fails: it gets the connect's error;
@@ -195,8 +189,7 @@ static void test_permit_connect_failure(void **state) {
   fake_srv_init(&s);
   roster_pool_options o = fake_opts(&s);
   o.max_size = 1;
-  roster_pool *p = NULL;
-  assert_ok(roster_pool_new(&o, &p));
+  roster_pool *p = fake_pool(&o);
   void *held = NULL;
   assert_ok(roster_pool_acquire(p, &held));
   pthread_t t1, t2;
@@ -218,10 +211,7 @@ static void test_permit_connect_failure(void **state) {
   assert_int_equal(st.connecting, 0);
   assert_int_equal(st.size, 1);
   assert_int_equal(roster__pool_wakeups(p), 2);
-  roster_pool_free(p);
-  assert_int_equal(atomic_load(&s.closes), atomic_load(&s.connects));
-  assert_int_equal(atomic_load(&s.misuse), 0);
-  fake_srv_fini(&s);
+  fake_pool_free(p, &s, FAKE_ALL_CLOSED);
 }
 
 /* A connect made for a waiter by the maintenance thread (refilling
@@ -236,8 +226,7 @@ static void test_refill_serves_waiter(void **state) {
   o.max_size = 1;
   o.min_idle = 1;
   o.maintenance_ms = 5;
-  roster_pool *p = NULL;
-  assert_ok(roster_pool_new(&o, &p));
+  roster_pool *p = fake_pool(&o);
   void *held = NULL;
   assert_ok(roster_pool_acquire(p, &held));
   s.connect_gate = &gate;
@@ -255,10 +244,7 @@ static void test_refill_serves_waiter(void **state) {
   assert_rc(w.rc, ROSTER_OK);
   assert_int_equal(fake_id(w.conn), 2);
   assert_int_equal(atomic_load(&s.connect_calls), 2);
-  roster_pool_free(p);
-  assert_int_equal(atomic_load(&s.closes), atomic_load(&s.connects));
-  assert_int_equal(atomic_load(&s.misuse), 0);
-  fake_srv_fini(&s);
+  fake_pool_free(p, &s, FAKE_ALL_CLOSED);
 }
 
 /* Waiters queued when the pool drains are woken with ROSTER_ESTATE. */
@@ -268,8 +254,7 @@ static void test_drain_wakes_waiters(void **state) {
   fake_srv_init(&s);
   roster_pool_options o = fake_opts(&s);
   o.max_size = 1;
-  roster_pool *p = NULL;
-  assert_ok(roster_pool_new(&o, &p));
+  roster_pool *p = fake_pool(&o);
   void *held = NULL;
   assert_ok(roster_pool_acquire(p, &held));
   pthread_t t[3];
@@ -289,10 +274,7 @@ static void test_drain_wakes_waiters(void **state) {
   assert_int_equal(st.timeouts, 0);
   assert_ok(roster_pool_release(p, held, false));
   assert_ok(roster_pool_drain(p, 0));
-  roster_pool_free(p);
-  assert_int_equal(atomic_load(&s.closes), 1);
-  assert_int_equal(atomic_load(&s.misuse), 0);
-  fake_srv_fini(&s);
+  fake_pool_free(p, &s, 1);
 }
 
 /* Many threads over few connections with tight timeouts: timeouts racing
@@ -337,8 +319,7 @@ static void test_timeouts_race_handoffs(void **state) {
   roster_pool_options o = fake_opts(&s);
   o.ops = &fake_ops_min;
   o.max_size = 2;
-  roster_pool *p = NULL;
-  assert_ok(roster_pool_new(&o, &p));
+  roster_pool *p = fake_pool(&o);
   pthread_t t[T];
   churn_arg c[T];
   for (int i = 0; i < T; i++) {
@@ -362,10 +343,7 @@ static void test_timeouts_race_handoffs(void **state) {
   assert_int_equal(st.idle, st.size);
   assert_true(st.size <= 2);
   assert_int_equal(atomic_load(&s.connects), (int)st.size);
-  roster_pool_free(p);
-  assert_int_equal(atomic_load(&s.closes), atomic_load(&s.connects));
-  assert_int_equal(atomic_load(&s.misuse), 0);
-  fake_srv_fini(&s);
+  fake_pool_free(p, &s, FAKE_ALL_CLOSED);
 }
 
 int main(void) {
