@@ -22,8 +22,8 @@ static json_t *parse(const char *txt) {
   json_error_t err;
   json_t *root = json_loads(txt, 0, &err);
   if (!root)
-    fail_msg("graph JSON does not parse (line %d: %s):\n%s", err.line,
-             err.text, txt);
+    fail_msg("graph JSON does not parse (line %d: %s):\n%s", err.line, err.text,
+             txt);
   return root;
 }
 
@@ -163,9 +163,7 @@ static bool has_edge(const edge *e, size_t n, const char *from,
 static void test_graph_json_and_dot(void **state) {
   (void)state;
   roster_options o = {.name = "graphreg"};
-  roster *r = NULL;
-  assert_ok(roster_new(&o, &r));
-  assert_non_null(r);
+  roster *r = tu_registry(&o);
   static int cfg;
   assert_ok(roster_register(r, NULL, "cfg", &tu_other_type, &cfg));
   static const char *const d_a[] = {"b", "c", NULL};
@@ -223,9 +221,7 @@ static void test_graph_json_and_dot(void **state) {
 
 static void test_graph_error_and_quoting(void **state) {
   (void)state;
-  roster *r = NULL;
-  assert_ok(roster_new(NULL, &r));
-  assert_non_null(r);
+  roster *r = tu_registry(NULL);
   /* Empty: no services, no edges. */
   char *txt = NULL;
   assert_ok(roster_graph_json(r, &txt));

@@ -28,8 +28,8 @@ static size_t check_chain(tu_events *ev, const char *name) {
     if (!e->kind_ok || e->from == e->to || e->from != prev ||
         e->at_ns < prev_at || e->at_ns <= 0 || e->at_unix_ms <= 0) {
       tu_events_dump(ev, name);
-      fail_msg("%s: bad transition %zu (%s -> %s, previous state %s)", name,
-               i, roster_state_name(e->from), roster_state_name(e->to),
+      fail_msg("%s: bad transition %zu (%s -> %s, previous state %s)", name, i,
+               roster_state_name(e->from), roster_state_name(e->to),
                roster_state_name(prev));
     }
     assert_string_equal(e->ns, ROSTER_DEFAULT_NS);
@@ -71,18 +71,13 @@ static void count_kinds(roster *r, const roster_event *ev, void *arg) {
 
 static void test_normal_sequence(void **state) {
   (void)state;
-  roster *r = NULL;
-  assert_ok(roster_new(NULL, &r));
-  assert_non_null(r);
-  tu_events *ev = tu_events_new();
-  assert_non_null(ev);
-  assert_ok(roster_listen(r, ROSTER_EV_STATE, tu_events_listener, ev, NULL,
-                          NULL));
+  roster *r = tu_registry(NULL);
+  tu_events *ev = tu_events_listen(r);
   static kinds reg_only, state_only, all;
   assert_ok(roster_listen(r, ROSTER_EV_REGISTER | ROSTER_EV_UNREGISTER,
                           count_kinds, &reg_only, NULL, NULL));
-  assert_ok(roster_listen(r, ROSTER_EV_STATE, count_kinds, &state_only, NULL,
-                          NULL));
+  assert_ok(
+      roster_listen(r, ROSTER_EV_STATE, count_kinds, &state_only, NULL, NULL));
   assert_ok(roster_listen(r, ROSTER_EV_ALL, count_kinds, &all, NULL, NULL));
 
   /* a <- b <- c, and d on its own. */
@@ -137,12 +132,8 @@ static void test_normal_sequence(void **state) {
 
 static void test_failure_events(void **state) {
   (void)state;
-  roster *r = NULL;
-  assert_ok(roster_new(NULL, &r));
-  assert_non_null(r);
-  tu_events *ev = tu_events_new();
-  assert_ok(roster_listen(r, ROSTER_EV_STATE, tu_events_listener, ev, NULL,
-                          NULL));
+  roster *r = tu_registry(NULL);
+  tu_events *ev = tu_events_listen(r);
   tu_svc bad;
   tu_svc_init(&bad, "bad", NULL, NULL);
   bad.fail_code = ROSTER_ERANGE;
@@ -192,12 +183,8 @@ static bool all_ended_stopped(tu_events *ev, char (*names)[16], int n) {
 static void test_parallel_chains(void **state) {
   (void)state;
   enum { N = 12 };
-  roster *r = NULL;
-  assert_ok(roster_new(NULL, &r));
-  assert_non_null(r);
-  tu_events *ev = tu_events_new();
-  assert_ok(roster_listen(r, ROSTER_EV_STATE, tu_events_listener, ev, NULL,
-                          NULL));
+  roster *r = tu_registry(NULL);
+  tu_events *ev = tu_events_listen(r);
   static tu_svc s[N];
   static char names[N][16];
   for (int i = 0; i < N; i++) {
@@ -255,12 +242,8 @@ static void test_parallel_chains(void **state) {
  * change), and may call roster functions. */
 static void test_listener_sees_state(void **state) {
   (void)state;
-  roster *r = NULL;
-  assert_ok(roster_new(NULL, &r));
-  assert_non_null(r);
-  tu_events *ev = tu_events_new();
-  assert_ok(roster_listen(r, ROSTER_EV_STATE, tu_events_listener, ev, NULL,
-                          NULL));
+  roster *r = tu_registry(NULL);
+  tu_events *ev = tu_events_listen(r);
   tu_svc s;
   tu_svc_init(&s, "observed", NULL, NULL);
   roster_provider p = tu_svc_provider(&s);

@@ -64,9 +64,7 @@ static void run_getters(roster *r, const char *name, getter *g) {
 
 static void test_one_create_for_many_getters(void **state) {
   (void)state;
-  roster *r = NULL;
-  assert_ok(roster_new(NULL, &r));
-  assert_non_null(r);
+  roster *r = tu_registry(NULL);
   static lsvc l;
   memset(&l, 0, sizeof l);
   tu_svc_init(&l.svc, "lazybones", NULL, NULL);
@@ -122,9 +120,7 @@ static void test_one_create_for_many_getters(void **state) {
 
 static void test_failing_lazy_create(void **state) {
   (void)state;
-  roster *r = NULL;
-  assert_ok(roster_new(NULL, &r));
-  assert_non_null(r);
+  roster *r = tu_registry(NULL);
   static tu_svc s;
   tu_svc_init(&s, "doomed", NULL, NULL);
   s.sleep_ms = 100;
@@ -156,9 +152,7 @@ static void test_start_skips_lazy(void **state) {
   (void)state;
   tu_log log;
   tu_log_init(&log);
-  roster *r = NULL;
-  assert_ok(roster_new(NULL, &r));
-  assert_non_null(r);
+  roster *r = tu_registry(NULL);
   static const char *const d_eager[] = {"needed", NULL};
   tu_svc idle, needed, eager;
   tu_svc_init(&idle, "idle", &log, NULL);
@@ -230,9 +224,7 @@ static int asker_create(void *arg, const roster_deps *deps, void **out) {
 
 static void test_lazy_chain(void **state) {
   (void)state;
-  roster *r = NULL;
-  assert_ok(roster_new(NULL, &r));
-  assert_non_null(r);
+  roster *r = tu_registry(NULL);
   static const char *const d_top[] = {"mid", NULL};
   static const char *const d_mid[] = {"leaf", NULL};
   tu_svc top, mid, leaf;
@@ -264,9 +256,7 @@ static void test_lazy_chain(void **state) {
   assert_int_equal(atomic_load(&leaf.creates), 1);
 
   /* A lazy create calling roster_get of another lazy service. */
-  roster *r2 = NULL;
-  assert_ok(roster_new(NULL, &r2));
-  assert_non_null(r2);
+  roster *r2 = tu_registry(NULL);
   static asker ask;
   tu_svc leaf2;
   tu_svc_init(&ask.svc, "asker", NULL, NULL);
@@ -332,20 +322,6 @@ static void test_lazy_chain(void **state) {
   roster_free(r);
 }
 
-/* A flaky tu_svc: its first fail_first creates fail with ROSTER_EIO. One
- * create of a service runs at a time, so fail_code needs no lock. */
-typedef struct flaky {
-  tu_svc svc; /* first: tu_svc_destroy takes the same arg */
-  int fail_first;
-} flaky;
-
-static int flaky_create(void *arg, const roster_deps *deps, void **out) {
-  flaky *f = arg;
-  f->svc.fail_code =
-      atomic_load(&f->svc.creates) < f->fail_first ? ROSTER_EIO : 0;
-  return tu_svc_create(&f->svc, deps, out);
-}
-
 /* bounded_get runs roster_get on a thread and fails the test if it does not
  * return within WAIT_MS (the thread and its record are then leaked), so a
  * get that waits forever is a failure, not a hang. */
@@ -392,16 +368,10 @@ static int bounded_get(roster *r, const char *name, void **out, char *err,
  * succeed. */
 static void test_lazy_get_retries(void **state) {
   (void)state;
-  roster *r = NULL;
-  assert_ok(roster_new(NULL, &r));
-  assert_non_null(r);
-  static flaky f;
-  memset(&f, 0, sizeof f);
-  tu_svc_init(&f.svc, "shaky", NULL, NULL);
-  f.fail_first = 2;
-  roster_provider p = tu_svc_provider(&f.svc);
-  p.arg = &f;
-  p.create = flaky_create;
+  roster *r = tu_registry(NULL);
+  static tu_flaky f;
+  tu_flaky_init(&f, "shaky", NULL, NULL, 2);
+  roster_provider p = tu_flaky_provider(&f);
   p.lazy = true;
   assert_ok(roster_provide(r, NULL, "shaky", &p));
   char err[256];
@@ -426,19 +396,13 @@ static void test_lazy_get_retries(void **state) {
  * failure), and so does the next roster_start. */
 static void test_lazy_retry_after_failed_start(void **state) {
   (void)state;
-  roster *r = NULL;
-  assert_ok(roster_new(NULL, &r));
-  assert_non_null(r);
+  roster *r = tu_registry(NULL);
   static const char *const d_user[] = {"backing", NULL};
-  static flaky f;
+  static tu_flaky f;
   static tu_svc user;
-  memset(&f, 0, sizeof f);
-  tu_svc_init(&f.svc, "backing", NULL, NULL);
-  f.fail_first = 2;
+  tu_flaky_init(&f, "backing", NULL, NULL, 2);
   tu_svc_init(&user, "user", NULL, d_user);
-  roster_provider p = tu_svc_provider(&f.svc);
-  p.arg = &f;
-  p.create = flaky_create;
+  roster_provider p = tu_flaky_provider(&f);
   p.lazy = true;
   assert_ok(roster_provide(r, NULL, "backing", &p));
   p = tu_svc_provider(&user);
@@ -471,9 +435,7 @@ static void test_lazy_retry_after_failed_start(void **state) {
  * created by a get after the next roster_start. */
 static void test_lazy_after_shutdown(void **state) {
   (void)state;
-  roster *r = NULL;
-  assert_ok(roster_new(NULL, &r));
-  assert_non_null(r);
+  roster *r = tu_registry(NULL);
   static tu_svc idle, eager;
   tu_svc_init(&idle, "idle", NULL, NULL);
   tu_svc_init(&eager, "eager", NULL, NULL);
@@ -532,9 +494,7 @@ static void *shut_main(void *arg) {
  * shutdown finishes. */
 static void test_shutdown_during_failing_create(void **state) {
   (void)state;
-  roster *r = NULL;
-  assert_ok(roster_new(NULL, &r));
-  assert_non_null(r);
+  roster *r = tu_registry(NULL);
   static const char *const d_slow[] = {"db", NULL};
   static gated slow;
   static tu_svc db, probe;
@@ -610,9 +570,7 @@ static void *wait_main(void *arg) {
 
 static void test_wait_for_lazy(void **state) {
   (void)state;
-  roster *r = NULL;
-  assert_ok(roster_new(NULL, &r));
-  assert_non_null(r);
+  roster *r = tu_registry(NULL);
   tu_svc s;
   tu_svc_init(&s, "sleepy", NULL, NULL);
   roster_provider p = tu_svc_provider(&s);
