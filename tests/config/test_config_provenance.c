@@ -327,9 +327,7 @@ static void test_urls_in_errors(void **state) {
   assert_null(strstr(roster_last_error(), "s3cr3tpw"));
   assert_contains(roster_last_error(), "app:***@db");
   /* "services" must be an object: the error describes the string */
-  roster *r = NULL;
-  assert_ok(roster_new(NULL, &r));
-  assert_non_null(r);
+  roster *r = tu_registry(NULL);
   assert_rc(roster_config_provide_services(r, v), ROSTER_ETYPE);
   assert_null(strstr(roster_last_error(), "s3cr3tpw"));
   assert_contains(roster_last_error(), "u:***@h");

@@ -103,9 +103,7 @@ static void test_register_rules(void **state) {
 static void test_provide_url(void **state) {
   (void)state;
   assert_ok(roster_driver_register(&fake_driver));
-  roster *r = NULL;
-  assert_ok(roster_new(NULL, &r));
-  assert_non_null(r);
+  roster *r = tu_registry(NULL);
   int p0 = atomic_load(&provides);
   static const char *const opts[] = {"pool.max", "8", "mode", "rw", NULL};
   assert_ok(roster_provide_url(r, NULL, "main", "fake://u:hunter2@db:5/x",
@@ -199,9 +197,7 @@ static void test_missing_module(void **state) {
                                  "library roster_redis) to register it"},
       {"rediss://h:6379/0", "TLS"},
   };
-  roster *r = NULL;
-  assert_ok(roster_new(NULL, &r));
-  assert_non_null(r);
+  roster *r = tu_registry(NULL);
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     assert_rc(roster_provide_url(r, NULL, "svc", cases[i].url, NULL),
               ROSTER_ENOTSUP);
@@ -236,9 +232,7 @@ static void test_missing_module(void **state) {
  * may be a misspelt password), in any error that quotes the URL. */
 static void test_unknown_option_value(void **state) {
   (void)state;
-  roster *r = NULL;
-  assert_ok(roster_new(NULL, &r));
-  assert_non_null(r);
+  roster *r = tu_registry(NULL);
   assert_rc(roster_provide_url(r, NULL, "c", "memory://c?pasword=Zq1Xw9", NULL),
             ROSTER_EINVAL);
   assert_contains(roster_last_error(), "'pasword'");
@@ -255,9 +249,7 @@ static void test_unknown_option_value(void **state) {
 /* Outside strings in the driver table's errors are escaped. */
 static void test_errors_escaped(void **state) {
   (void)state;
-  roster *r = NULL;
-  assert_ok(roster_new(NULL, &r));
-  assert_non_null(r);
+  roster *r = tu_registry(NULL);
   assert_rc(roster_provide_url(r, NULL, "a\nb\x1b[2J", "mongodb://h/db", NULL),
             ROSTER_ENOTSUP);
   assert_contains(roster_last_error(), "a\\x0ab\\x1b[2J");

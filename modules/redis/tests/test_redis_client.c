@@ -611,8 +611,7 @@ static void t_registry(void **state) {
   assert_string_equal(d->module, "redis");
   assert_non_null(roster_driver_find("unix"));
   assert_non_null(roster_cache_backend_find("redis"));
-  roster *r = NULL;
-  assert_ok(roster_new(NULL, &r));
+  roster *r = tu_registry(NULL);
   assert_ok(roster_provide_url(r, NULL, "kv", url, NULL));
   assert_ok(roster_provide_url(r, NULL, "kv", url, NULL)); /* same: no-op */
   assert_rc(roster_provide_url(r, NULL, "kv", "redis://:x@127.0.0.1:1", NULL),

@@ -317,8 +317,7 @@ static void t_unix(void **state) {
   assert_ok(roster_cache_incr(c, "k", 1, &n));
   assert_int_equal(n, 42);
   roster_cache_free(c);
-  roster *reg = NULL;
-  assert_ok(roster_new(NULL, &reg));
+  roster *reg = tu_registry(NULL);
   assert_ok(roster_provide_url(reg, NULL, "local", url, NULL));
   roster_redis *svc = NULL;
   assert_ok(roster_redis_find(reg, NULL, "local", &svc));
