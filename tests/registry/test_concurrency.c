@@ -82,6 +82,13 @@ static void crew_join(crew *c) {
     assert_int_equal(pthread_join(c->t[i], NULL), 0);
 }
 
+/* crew_stop tells a crew that runs until told (readers, dispatchers) to
+ * stop, through its scenario's stop flag, and joins it. */
+static void crew_stop(crew *c, atomic_bool *stop) {
+  atomic_store(stop, true);
+  crew_join(c);
+}
+
 /* Failure counters shared by the workers of one scenario. */
 typedef struct fails {
   atomic_long miss;   /* a name that must be present was not found */
@@ -267,8 +274,7 @@ static void test_writers_and_readers(void **state) {
   crew_start(&readers, S1_READERS, s1_reader, &s);
   crew_start(&writers, S1_WRITERS, s1_writer, &s);
   crew_join(&writers);
-  atomic_store(&s.stop, true);
-  crew_join(&readers);
+  crew_stop(&readers, &s.stop);
 
   roster_reclaim_wait();
   assert_no_fails(&s.f);
@@ -447,8 +453,7 @@ static void test_owner_release_mid_flight(void **state) {
   crew_start(&registrar, 1, s2_registrar, &s);
   crew_join(&owners);
   crew_join(&registrar);
-  atomic_store(&s.stop, true);
-  crew_join(&dispatchers);
+  crew_stop(&dispatchers, &s.stop);
 
   roster_reclaim_wait();
   assert_no_fails(&s.f);
@@ -578,8 +583,7 @@ static void test_dispatch_during_writes(void **state) {
   crew_start(&readers, S3_READERS, s3_reader, &s);
   crew_start(&writers, S3_WRITERS, s3_writer, &s);
   crew_join(&writers);
-  atomic_store(&s.stop, true);
-  crew_join(&readers);
+  crew_stop(&readers, &s.stop);
 
   assert_int_equal(atomic_load(&s.registered), S3_WRITERS * S3_WITER);
   roster_stats st;
@@ -698,8 +702,7 @@ static void test_ns_drop_during_lookups(void **state) {
   crew_start(&readers, S4_READERS, s4_reader, &s);
   crew_start(&dropper, 1, s4_dropper, &s);
   crew_join(&dropper);
-  atomic_store(&s.stop, true);
-  crew_join(&readers);
+  crew_stop(&readers, &s.stop);
 
   roster_reclaim_wait();
   assert_no_fails(&s.f);
@@ -808,8 +811,7 @@ static void test_concurrent_replace(void **state) {
   crew_start(&readers, S5_READERS, s5_reader, &s);
   crew_start(&replacers, S5_REPLACERS, s5_replacer, &s);
   crew_join(&replacers);
-  atomic_store(&s.stop, true);
-  crew_join(&readers);
+  crew_stop(&readers, &s.stop);
 
   roster_reclaim_wait();
   assert_no_fails(&s.f);
