@@ -360,7 +360,9 @@ static void test_urls_in_errors(void **state) {
   /* a schema default that fails under a secret key is not quoted */
   roster_config_field bad[] = {
       {.key = "db.password", .type = ROSTER_CONFIG_INT, .def = "hunter2"}, {0}};
-  { roster_config *bad_; assert_int_not_equal(roster_config_new(&(roster_config_options){.schema = bad}, &bad_), ROSTER_OK); assert_null(bad_); }
+  assert_new_fails(
+      roster_config,
+      roster_config_new(&(roster_config_options){.schema = bad}, &bad_));
   assert_null(strstr(roster_last_error(), "hunter2"));
   assert_contains(roster_last_error(), "db.password");
 }

@@ -43,6 +43,16 @@
 roster *tu_registry_at(const roster_options *options, const char *file,
                        int line);
 
+/* assert_new_fails(T, call): call, a constructor given &bad_ (a T *, set
+ * to a non-NULL value first) as its out-parameter, must fail and set bad_
+ * to NULL. For the tests of a constructor's errors. */
+#define assert_new_fails(T, call)                                              \
+  do {                                                                         \
+    T *bad_ = (T *)&bad_;                                                      \
+    assert_int_not_equal((call), ROSTER_OK);                                   \
+    assert_null(bad_);                                                         \
+  } while (0)
+
 /* tu_counter_type: a type whose destroy counts calls in tu_destroyed. */
 extern const roster_type tu_counter_type;
 extern const roster_type tu_other_type;

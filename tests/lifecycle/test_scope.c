@@ -97,11 +97,7 @@ static void test_scope_of_duplicate_registry(void **state) {
   assert_int_equal(count, 2);
   roster_free(scope);
   roster_free(parent);
-  {
-    roster *bad_;
-    assert_int_not_equal(roster_scope_new(NULL, &bad_), ROSTER_OK);
-    assert_null(bad_);
-  }
+  assert_new_fails(roster, roster_scope_new(NULL, &bad_));
   assert_int_equal(roster_last_code(), ROSTER_EINVAL);
 }
 

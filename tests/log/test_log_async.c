@@ -61,9 +61,7 @@ static roster_log *gated_logger(gated *g, size_t cap, bool block,
                           .queue_lines = cap,
                           .block = block,
                           .drop_report_ms = report_ms};
-  roster_log *log = NULL;
-  assert_ok(roster_log_new(&o, &log));
-  assert_non_null(log);
+  roster_log *log = lt_new(&o);
   return log;
 }
 
@@ -72,13 +70,11 @@ static void test_writer_thread_and_order(void **state) {
   lt_lines l;
   lt_init(&l);
   roster_log_sink s = lt_sink(&l, 0);
-  roster_log *log = NULL;
-  assert_ok(roster_log_new(&(roster_log_options){.sinks = &s,
-                                                         .nsinks = 1,
-                                                         .async = true,
-                                                         .block = true,
-                                                         .queue_lines = 64}, &log));
-  assert_non_null(log);
+  roster_log *log = lt_new(&(roster_log_options){.sinks = &s,
+                                                 .nsinks = 1,
+                                                 .async = true,
+                                                 .block = true,
+                                                 .queue_lines = 64});
   for (int i = 0; i < 1000; i++)
     assert_ok(roster_log_write(log, ROSTER_LOG_INFO, RL_FIELDS(RL_INT("i", i)),
                                "n%d", i));
@@ -258,12 +254,11 @@ static void test_many_producers(void **state) {
   lt_lines l;
   lt_init(&l);
   roster_log_sink s = lt_sink(&l, 0);
-  roster_log *log = NULL;
-  assert_ok(roster_log_new(&(roster_log_options){.sinks = &s,
-                                                         .nsinks = 1,
-                                                         .async = true,
-                                                         .block = true,
-                                                         .queue_lines = 128}, &log));
+  roster_log *log = lt_new(&(roster_log_options){.sinks = &s,
+                                                 .nsinks = 1,
+                                                 .async = true,
+                                                 .block = true,
+                                                 .queue_lines = 128});
   pthread_t th[MT];
   mt_arg args[MT];
   for (int t = 0; t < MT; t++) {
@@ -293,9 +288,8 @@ static void test_fatal_and_free_flush(void **state) {
   lt_lines l;
   lt_init(&l);
   roster_log_sink s = lt_sink(&l, 0);
-  roster_log *log = NULL;
-  assert_ok(roster_log_new(
-      &(roster_log_options){.sinks = &s, .nsinks = 1, .async = true}, &log));
+  roster_log *log =
+      lt_new(&(roster_log_options){.sinks = &s, .nsinks = 1, .async = true});
   for (int i = 0; i < 50; i++)
     RL_INFO(log, "before");
   RL_FATAL(log, "the end");
@@ -330,10 +324,8 @@ static void test_fork_child_writes_itself(void **state) {
   int p[2];
   assert_int_equal(pipe(p), 0);
   roster_log_sink s = {.kind = ROSTER_LOG_SINK_FD, .fd = p[1]};
-  roster_log *log = NULL;
-  assert_ok(roster_log_new(
-      &(roster_log_options){.sinks = &s, .nsinks = 1, .async = true}, &log));
-  assert_non_null(log);
+  roster_log *log =
+      lt_new(&(roster_log_options){.sinks = &s, .nsinks = 1, .async = true});
   RL_INFO(log, "parent");
   assert_ok(roster_log_flush(log));
   pid_t child = fork();

@@ -87,30 +87,18 @@ static void test_new_bad_keys(void **state) {
   (void)state;
   roster_error_clear();
   roster_options o = {.keys = (roster_keys)7};
-  {
-    roster *bad_;
-    assert_int_not_equal(roster_new(&o, &bad_), ROSTER_OK);
-    assert_null(bad_);
-  }
+  assert_new_fails(roster, roster_new(&o, &bad_));
   assert_int_equal(roster_last_code(), ROSTER_EINVAL);
   assert_true(strlen(roster_last_error()) > 0);
 
   roster_error_clear();
   o.keys = (roster_keys)-1;
-  {
-    roster *bad_;
-    assert_int_not_equal(roster_new(&o, &bad_), ROSTER_OK);
-    assert_null(bad_);
-  }
+  assert_new_fails(roster, roster_new(&o, &bad_));
   assert_int_equal(roster_last_code(), ROSTER_EINVAL);
 
   roster_error_clear();
   o.keys = (roster_keys)2;
-  {
-    roster *bad_;
-    assert_int_not_equal(roster_new(&o, &bad_), ROSTER_OK);
-    assert_null(bad_);
-  }
+  assert_new_fails(roster, roster_new(&o, &bad_));
   assert_int_equal(roster_last_code(), ROSTER_EINVAL);
 }
 
