@@ -75,6 +75,18 @@ void tu_reglog_listener(roster *r, const roster_event *ev, void *arg) {
   pthread_mutex_unlock(&l->mu);
 }
 
+roster_owner *tu_owner_at(const char *file, int line) {
+  roster_owner *o = NULL;
+  int rc = roster_owner_new(&o);
+  if (rc != ROSTER_OK || !o) {
+    print_error("%s:%d: roster_owner_new returned %s (%d) and %s; detail: %s\n",
+                file, line, roster_err_name(rc), rc,
+                o ? "an owner" : "no owner", roster_last_error());
+    _fail(file, line);
+  }
+  return o;
+}
+
 uint64_t tu_now_ns(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);

@@ -43,6 +43,11 @@
 roster *tu_registry_at(const roster_options *options, const char *file,
                        int line);
 
+/* tu_owner makes an owner with roster_owner_new and fails the test (naming
+ * the caller's line) unless it returns ROSTER_OK and an owner. */
+#define tu_owner() tu_owner_at(__FILE__, __LINE__)
+roster_owner *tu_owner_at(const char *file, int line);
+
 /* assert_new_fails(T, call): call, a constructor given &bad_ (a T *, set
  * to a non-NULL value first) as its out-parameter, must fail and set bad_
  * to NULL. For the tests of a constructor's errors. */

@@ -209,9 +209,7 @@ static void test_dispatch(void **state) {
   assert_int_equal(s.n, 0);
 
   /* After one leaves, the rest are still reached. */
-  roster_owner *o = NULL;
-  assert_ok(roster_owner_new(&o));
-  assert_non_null(o);
+  roster_owner *o = tu_owner();
   static tu_obj late;
   tu_obj_init(&late, 10);
   roster_entry_options eo = {.owner = o};
@@ -262,15 +260,9 @@ static void test_unregister_owned(void **state) {
   tu_obj_init(&c1, 4);
   roster *r = new_dup();
   assert_non_null(r);
-  roster_owner *oa = NULL;
-  assert_ok(roster_owner_new(&oa));
-  roster_owner *ob = NULL;
-  assert_ok(roster_owner_new(&ob));
-  roster_owner *oc = NULL;
-  assert_ok(roster_owner_new(&oc));
-  assert_non_null(oa);
-  assert_non_null(ob);
-  assert_non_null(oc);
+  roster_owner *oa = tu_owner();
+  roster_owner *ob = tu_owner();
+  roster_owner *oc = tu_owner();
   assert_ptr_not_equal(oa, ob);
 
   roster_entry_options ea = {.owner = oa}, eb = {.owner = ob};
@@ -384,9 +376,7 @@ static void test_unique_second_register(void **state) {
   assert_rc(roster_register(r, NULL, "room", &member_type, &second),
             ROSTER_EEXIST);
   assert_int_equal(roster_last_code(), ROSTER_EEXIST);
-  roster_owner *o = NULL;
-  assert_ok(roster_owner_new(&o));
-  assert_non_null(o);
+  roster_owner *o = tu_owner();
   roster_entry_options eo = {.owner = o};
   assert_rc(roster_register_ex(r, NULL, "room", &member_type, &second, &eo),
             ROSTER_EEXIST);

@@ -228,9 +228,7 @@ static void test_destroy_exactly_once(void **state) {
   enum { N = 60 };
   roster_options opt = {.keys = ROSTER_KEYS_DUPLICATE};
   roster *r = tu_registry(&opt);
-  roster_owner *ow = NULL;
-  assert_ok(roster_owner_new(&ow));
-  assert_non_null(ow);
+  roster_owner *ow = tu_owner();
   obj *o = calloc(N + 1, sizeof *o);
   assert_non_null(o);
   obj_init(o, N + 1);

@@ -89,9 +89,7 @@ static void test_events_and_reasons(void **state) {
   assert_int_equal(rec.ev[1].destroyed_then, 0);
 
   /* NULL namespace is reported as the default one; owner and meta shown. */
-  roster_owner *o = NULL;
-  assert_ok(roster_owner_new(&o));
-  assert_non_null(o);
+  roster_owner *o = tu_owner();
   roster_entry_options eo = {.owner = o, .meta = "m3ta", .meta_len = 4};
   assert_ok(roster_register_ex(r, NULL, "d", &tu_other_type, &inst[1], &eo));
   assert_int_equal(rec.n, 3);
@@ -387,9 +385,7 @@ static void test_instance_alive_in_unregister_listener(void **state) {
     objs[i].magic = LIVE;
     atomic_init(&objs[i].destroyed, 0);
   }
-  roster_owner *ow = NULL;
-  assert_ok(roster_owner_new(&ow));
-  assert_non_null(ow);
+  roster_owner *ow = tu_owner();
   roster_entry_options eo = {.owner = ow};
   assert_ok(roster_register(r, NULL, "k", &obj_type, &objs[0]));
   assert_ok(roster_register(r, NULL, "k", &obj_type, &objs[1]));

@@ -338,15 +338,9 @@ static void test_meta_duplicate_owners(void **state) {
   (void)state;
   roster_options ro = {.keys = ROSTER_KEYS_DUPLICATE};
   roster *r = tu_registry(&ro);
-  roster_owner *o1 = NULL;
-  assert_ok(roster_owner_new(&o1));
-  roster_owner *o2 = NULL;
-  assert_ok(roster_owner_new(&o2));
-  roster_owner *o3 = NULL;
-  assert_ok(roster_owner_new(&o3));
-  assert_non_null(o1);
-  assert_non_null(o2);
-  assert_non_null(o3);
+  roster_owner *o1 = tu_owner();
+  roster_owner *o2 = tu_owner();
+  roster_owner *o3 = tu_owner();
   roster_entry_options e1 = {.owner = o1, .meta = "one", .meta_len = 3};
   roster_entry_options e2 = {.owner = o2, .meta = "two!", .meta_len = 4};
   assert_ok(roster_register_ex(r, NULL, "room", &meta_type, NULL, &e1));

@@ -70,12 +70,8 @@ static void test_release_across_registries_and_namespaces(void **state) {
                             NULL, NULL));
   }
 
-  roster_owner *o = NULL;
-  assert_ok(roster_owner_new(&o));
-  roster_owner *other = NULL;
-  assert_ok(roster_owner_new(&other));
-  assert_non_null(o);
-  assert_non_null(other);
+  roster_owner *o = tu_owner();
+  roster_owner *other = tu_owner();
 
   /* Owned by o: 6 entries over 2 registries and 3 namespaces. */
   assert_ok(reg_owned(r1, "a", "x", o, &inst[0]));
@@ -164,9 +160,7 @@ static void test_owner_free_releases(void **state) {
   tu_reglog_init(&rec);
   assert_ok(roster_listen(r, ROSTER_EV_UNREGISTER, tu_reglog_listener, &rec,
                           NULL, NULL));
-  roster_owner *o = NULL;
-  assert_ok(roster_owner_new(&o));
-  assert_non_null(o);
+  roster_owner *o = tu_owner();
   assert_ok(reg_owned(r, "p", "one", o, &inst[0]));
   assert_ok(reg_owned(r, "q", "two", o, &inst[1]));
   assert_ok(roster_register(r, "p", "keep", &tu_counter_type, &inst[2]));
@@ -196,12 +190,8 @@ static void test_unregistered_by_name_not_removed_twice(void **state) {
   tu_reglog_init(&rec);
   assert_ok(roster_listen(r, ROSTER_EV_UNREGISTER, tu_reglog_listener, &rec,
                           NULL, NULL));
-  roster_owner *o = NULL;
-  assert_ok(roster_owner_new(&o));
-  roster_owner *p = NULL;
-  assert_ok(roster_owner_new(&p));
-  assert_non_null(o);
-  assert_non_null(p);
+  roster_owner *o = tu_owner();
+  roster_owner *p = tu_owner();
 
   assert_ok(reg_owned(r, NULL, "a", o, &inst[0]));
   assert_ok(reg_owned(r, NULL, "b", o, &inst[1]));
@@ -262,9 +252,7 @@ static void test_free_registry_while_owned_elsewhere(void **state) {
   roster *r2 = tu_registry(NULL);
   assert_non_null(r1);
   assert_non_null(r2);
-  roster_owner *o = NULL;
-  assert_ok(roster_owner_new(&o));
-  assert_non_null(o);
+  roster_owner *o = tu_owner();
   assert_ok(reg_owned(r1, NULL, "x", o, &inst[0]));
   assert_ok(reg_owned(r1, "n", "y", o, &inst[1]));
   assert_ok(reg_owned(r2, NULL, "x", o, &inst[2]));
@@ -287,9 +275,7 @@ static void test_free_registry_while_owned_elsewhere(void **state) {
    * registry that outlives it, and free an owner whose registry is gone. */
   assert_ok(reg_owned(r2, NULL, "z", o, &inst[5]));
   roster *r3 = tu_registry(NULL);
-  roster_owner *q = NULL;
-  assert_ok(roster_owner_new(&q));
-  assert_non_null(q);
+  roster_owner *q = tu_owner();
   assert_ok(reg_owned(r3, NULL, "w", q, &inst[6]));
   roster_free(r3);
   assert_int_equal(tu_destroyed(), 5);
@@ -306,9 +292,7 @@ static void test_owner_free_before_registry(void **state) {
   (void)state;
   tu_reset_destroyed();
   roster *r = tu_registry(NULL);
-  roster_owner *o = NULL;
-  assert_ok(roster_owner_new(&o));
-  assert_non_null(o);
+  roster_owner *o = tu_owner();
   assert_ok(reg_owned(r, NULL, "a", o, &inst[0]));
   /* An acquired reference outlives the owner token. */
   void *out = NULL;

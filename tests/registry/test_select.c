@@ -46,10 +46,8 @@ static const fx_entry fixture[] = {
 
 static roster *make_fixture(void) {
   roster *r = tu_registry(NULL);
-  assert_ok(roster_owner_new(&owner_a));
-  assert_ok(roster_owner_new(&owner_b));
-  assert_non_null(owner_a);
-  assert_non_null(owner_b);
+  owner_a = tu_owner();
+  owner_b = tu_owner();
   for (size_t i = 0; i < NFIX; i++) {
     roster_entry_options eo = {0};
     eo.owner = fixture[i].owner == 1   ? owner_a

@@ -137,9 +137,7 @@ static void test_known_sequence(void **state) {
   assert_int_equal(stats(r).listeners, 1);
 
   /* Owner release counts as unregisters. */
-  roster_owner *o = NULL;
-  assert_ok(roster_owner_new(&o));
-  assert_non_null(o);
+  roster_owner *o = tu_owner();
   roster_entry_options eo = {.owner = o};
   assert_ok(roster_register_ex(r, "d", "o1", &tu_counter_type, &inst[7], &eo));
   assert_ok(roster_register_ex(r, "d", "o2", &tu_counter_type, &inst[8], &eo));
