@@ -134,6 +134,19 @@ static inline roster_log *lt_logger(lt_lines *l, int level) {
       &(roster_log_options){.level = level, .sinks = &s, .nsinks = 1});
 }
 
+/* lt_async_logger: an async logger (queue_lines, 0: the default; block:
+ * writers wait for room instead of dropping) whose only sink records into
+ * l. */
+static inline roster_log *lt_async_logger(lt_lines *l, bool block,
+                                          size_t queue_lines) {
+  roster_log_sink s = lt_sink(l, 0);
+  return lt_new(&(roster_log_options){.sinks = &s,
+                                      .nsinks = 1,
+                                      .async = true,
+                                      .block = block,
+                                      .queue_lines = queue_lines});
+}
+
 /* lt_str returns the string member key of j, or NULL. */
 static inline const char *lt_str(json_t *j, const char *key) {
   return json_string_value(json_object_get(j, key));

@@ -61,20 +61,14 @@ static roster_log *gated_logger(gated *g, size_t cap, bool block,
                           .queue_lines = cap,
                           .block = block,
                           .drop_report_ms = report_ms};
-  roster_log *log = lt_new(&o);
-  return log;
+  return lt_new(&o);
 }
 
 static void test_writer_thread_and_order(void **state) {
   (void)state;
   lt_lines l;
   lt_init(&l);
-  roster_log_sink s = lt_sink(&l, 0);
-  roster_log *log = lt_new(&(roster_log_options){.sinks = &s,
-                                                 .nsinks = 1,
-                                                 .async = true,
-                                                 .block = true,
-                                                 .queue_lines = 64});
+  roster_log *log = lt_async_logger(&l, true, 64);
   for (int i = 0; i < 1000; i++)
     assert_ok(roster_log_write(log, ROSTER_LOG_INFO, RL_FIELDS(RL_INT("i", i)),
                                "n%d", i));
@@ -253,12 +247,7 @@ static void test_many_producers(void **state) {
   (void)state;
   lt_lines l;
   lt_init(&l);
-  roster_log_sink s = lt_sink(&l, 0);
-  roster_log *log = lt_new(&(roster_log_options){.sinks = &s,
-                                                 .nsinks = 1,
-                                                 .async = true,
-                                                 .block = true,
-                                                 .queue_lines = 128});
+  roster_log *log = lt_async_logger(&l, true, 128);
   pthread_t th[MT];
   mt_arg args[MT];
   for (int t = 0; t < MT; t++) {
@@ -287,9 +276,7 @@ static void test_fatal_and_free_flush(void **state) {
   (void)state;
   lt_lines l;
   lt_init(&l);
-  roster_log_sink s = lt_sink(&l, 0);
-  roster_log *log =
-      lt_new(&(roster_log_options){.sinks = &s, .nsinks = 1, .async = true});
+  roster_log *log = lt_async_logger(&l, false, 0);
   for (int i = 0; i < 50; i++)
     RL_INFO(log, "before");
   RL_FATAL(log, "the end");
