@@ -177,8 +177,9 @@ roster_redis_reply *rr_reply_wrap(redisReply **raw, size_t n, bool as_array);
 
 /* ---- the cache backend (cache*.c) ------------------------------------ */
 
-extern const roster_cache_backend rr_cache_backend;      /* redis:// */
-extern const roster_cache_backend rr_cache_backend_unix; /* unix:// */
+extern const roster_cache_backend rr_cache_backend; /* redis://, unix:// */
+/* rr_driver: the module's driver: redis:// and unix:// (service.c). */
+extern const roster_driver rr_driver;
 
 /* rc_store: one cache's store: a client (a reference held) and the prefix
  * of its keys. */

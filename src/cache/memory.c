@@ -624,8 +624,8 @@ static int mc_incr(void *impl, const void *key, size_t klen, int64_t delta,
 
 const roster_cache_backend roster__memory_backend = {
     .version = ROSTER_CACHE_BACKEND_VERSION,
-    .scheme = "memory",
     .flags = 0,
+    .check = mc_check,
     .open = mc_open,
     .close = mc_close,
     .get = mc_get,

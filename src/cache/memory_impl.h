@@ -224,6 +224,7 @@ int mc_rate_sliding(void *impl, const void *key, size_t klen, int64_t limit,
 
 /* ---- memory_maint.c ---- */
 
+int mc_check(const roster_url *url, const char *text, const char *const *opts);
 int mc_open(const roster_url *url, const char *text, const char *const *opts,
             void **impl);
 void mc_close(void *impl);

@@ -10,6 +10,8 @@
  */
 #include "config_testutil.h"
 
+#include "cache/cache_impl.h"
+
 #include <stdlib.h>
 
 typedef struct kv {
@@ -20,49 +22,60 @@ typedef struct kv {
 
 static atomic_int provides;
 
-static int kv_create(void *arg, const roster_deps *deps, void **out) {
-  (void)deps;
-  *out = arg;
+static int kv_check(const roster_url *url, const char *text,
+                    const char *const *opts, const char *name) {
+  (void)url, (void)text, (void)name;
+  atomic_fetch_add(&provides, 1);
+  for (size_t i = 0; opts && opts[i]; i += 2)
+    if (!strcmp(opts[i], "reject"))
+      return roster_error_set(ROSTER_EINVAL, "kv: unknown option '%s'",
+                              opts[i]);
   return ROSTER_OK;
 }
 
-static void kv_free(void *arg) { free(arg); }
-
-static const roster_type kv_type = {.name = "kv"};
-
-static int kv_provide(roster *r, const char *ns, const char *name,
-                      const roster_url *url, const char *text,
-                      const char *const *opts, void *arg) {
-  (void)text;
-  (void)arg;
-  atomic_fetch_add(&provides, 1);
+static int kv_open(const char *text, const char *const *opts,
+                   const char *name, void **out) {
+  (void)name;
+  roster_url *url = NULL;
+  int rc = roster_url_parse(text, &url);
+  if (rc)
+    return rc;
   kv *k = calloc(1, sizeof *k);
-  if (!k)
+  if (!k) {
+    roster_url_free(url);
     return roster_error_set(ROSTER_ENOMEM, "out of memory");
+  }
   snprintf(k->host, sizeof k->host, "%s", url->host ? url->host : "");
   snprintf(k->path, sizeof k->path, "%s", url->path);
+  roster_url_free(url);
   for (size_t i = 0; opts && opts[i]; i += 2) {
-    if (!strcmp(opts[i], "reject")) {
-      free(k);
-      return roster_error_set(ROSTER_EINVAL, "kv: unknown option '%s'",
-                              opts[i]);
-    }
     size_t o = strlen(k->opts);
     snprintf(k->opts + o, sizeof k->opts - o, "%s=%s;", opts[i], opts[i + 1]);
   }
-  return roster_provide(r, ns, name,
-                        &(roster_provider){.type = &kv_type,
-                                           .create = kv_create,
-                                           .arg = k,
-                                           .free_arg = kv_free,
-                                           .lazy = true});
+  *out = k;
+  return ROSTER_OK;
 }
 
-static const roster_driver kv_driver = {.version = ROSTER_DRIVER_VERSION,
-                                        .scheme = "kv",
-                                        .module = "test",
-                                        .type = &kv_type,
-                                        .provide = kv_provide};
+static void kv_free(void *instance) { free(instance); }
+
+static const roster_type kv_type = {.name = "kv", .destroy = kv_free};
+
+static const roster_service_ops kv_ops = {.version = ROSTER_DRIVER_VERSION,
+                                          .type = &kv_type,
+                                          .check = kv_check,
+                                          .open = kv_open};
+
+static const char *const kv_schemes[] = {"kv", NULL};
+
+/* kv:// is a service of its own, or with kind: cache a memory cache */
+static const roster_driver kv_driver = {
+    .version = ROSTER_DRIVER_VERSION,
+    .name = "kv",
+    .module = "test",
+    .schemes = kv_schemes,
+    .faces = {{&roster_service_face, &kv_ops},
+              {&roster_cache_face, &roster__memory_backend}},
+};
 
 static int setup(void **state) {
   (void)state;
