@@ -149,6 +149,47 @@ static void test_declare(void **state) {
   roster_config_free(c);
 }
 
+/* kind picks one of a scheme's faces: kv:// is a service of its own, or a
+ * memory cache with kind: cache; a kind the scheme does not offer is a
+ * problem found before anything is declared. */
+static void test_kind(void **state) {
+  (void)state;
+  roster_config *c = load("services:\n"
+                          "  plain: kv://h/p\n"
+                          "  sessions:\n"
+                          "    url: kv://sessions\n"
+                          "    kind: cache\n"
+                          "    max_entries: 7\n",
+                          NULL);
+  assert_non_null(c);
+  roster *r = roster_new(NULL);
+  assert_ok(roster_config_provide_services(r, c));
+  assert_non_null(get_kv(r, "plain"));
+  roster_cache *cache = NULL;
+  assert_ok(roster_cache_get(r, "sessions", &cache));
+  roster_cache_stats st;
+  assert_ok(roster_cache_stats_get(cache, &st));
+  assert_int_equal(st.max_entries, 7);
+  assert_rc(roster_cache_get(r, "plain", &cache), ROSTER_ETYPE);
+  roster_free(r);
+  roster_config_free(c);
+
+  c = load("services:\n"
+           "  good: kv://h/ok\n"
+           "  odd: {url: \"kv://h/o\", kind: queue}\n",
+           NULL);
+  r = roster_new(NULL);
+  int p0 = atomic_load(&provides);
+  assert_rc(roster_config_provide_services(r, c), ROSTER_ENOTSUP);
+  assert_contains(roster_last_error(), "services.odd: URL kv://h/o: scheme "
+                                       "'kv' (module 'test') has no kind "
+                                       "'queue'; kind may be: service, "
+                                       "cache");
+  assert_int_equal(atomic_load(&provides), p0);
+  roster_free(r);
+  roster_config_free(c);
+}
+
 static void test_nothing_declared_on_error(void **state) {
   (void)state;
   roster_config *c = load("services:\n"
@@ -297,6 +338,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_declare),
       cmocka_unit_test(test_nothing_declared_on_error),
+      cmocka_unit_test(test_kind),
       cmocka_unit_test(test_config_as_service),
       cmocka_unit_test(test_config_provider),
   };
