@@ -86,8 +86,8 @@ typedef struct roster_service_ops {
                               frees what open made */
   /* check (optional) validates url and opts when the service is declared,
    * without I/O, so a bad option fails there and not at first use. */
-  int (*check)(const roster_url *url, const char *text,
-               const char *const *opts, const char *name);
+  int (*check)(const roster_url *url, const char *text, const char *const *opts,
+               const char *name);
   /* open (required) makes the instance of the service `name` from the URL
    * text and opts, when the service is created. */
   int (*open)(const char *text, const char *const *opts, const char *name,

@@ -141,10 +141,9 @@ int roster_driver_register(const roster_driver *d) {
     const roster_driver *have = find_locked(*s);
     char qm[80];
     if (have)
-      rc = roster__err(ROSTER_EEXIST,
-                       "scheme '%s' is already served by module '%s'", *s,
-                       qstr(qm, sizeof qm, have->module ? have->module
-                                                        : have->name));
+      rc = roster__err(
+          ROSTER_EEXIST, "scheme '%s' is already served by module '%s'", *s,
+          qstr(qm, sizeof qm, have->module ? have->module : have->name));
   }
   if (rc == ROSTER_OK) {
     if (ntable == DRIVERS_MAX)
@@ -198,8 +197,7 @@ static size_t snapshot(pair *v, size_t cap) {
   pthread_mutex_lock(&table_lock);
   for (size_t i = 0; i < ntable; i++)
     for (const char *const *s = table[i]->schemes; *s && n < cap; s++)
-      v[n++] = (pair){*s, table[i]->module ? table[i]->module
-                                           : table[i]->name};
+      v[n++] = (pair){*s, table[i]->module ? table[i]->module : table[i]->name};
   pthread_mutex_unlock(&table_lock);
   qsort(v, n, sizeof v[0], cmp_pair);
   return n;
@@ -213,11 +211,11 @@ static char *list(char *buf, size_t cap, bool modules) {
   buf[0] = '\0';
   for (size_t i = 0; i < n && o + 1 < cap; i++) {
     char qm[80];
-    int w = modules ? snprintf(buf + o, cap - o, "%s%s (module %s)",
-                               i ? ", " : "", v[i].scheme,
-                               qstr(qm, sizeof qm, v[i].module))
-                    : snprintf(buf + o, cap - o, "%s%s", i ? ", " : "",
-                               v[i].scheme);
+    int w =
+        modules
+            ? snprintf(buf + o, cap - o, "%s%s (module %s)", i ? ", " : "",
+                       v[i].scheme, qstr(qm, sizeof qm, v[i].module))
+            : snprintf(buf + o, cap - o, "%s%s", i ? ", " : "", v[i].scheme);
     if (w < 0)
       break;
     o += (size_t)w < cap - o ? (size_t)w : cap - o - 1;
@@ -302,9 +300,9 @@ int roster__driver_pick(const char *scheme, const roster_face_kind *want,
   }
   size_t n = nfaces(d), pick = n;
   for (size_t i = 0; i < n && pick == n; i++)
-    if (want ? d->faces[i].kind == want
-             : kind ? face_named(&d->faces[i], kind)
-                    : d->faces[i].kind == &roster_service_face)
+    if (want   ? d->faces[i].kind == want
+        : kind ? face_named(&d->faces[i], kind)
+               : d->faces[i].kind == &roster_service_face)
       pick = i;
   if (pick == n && !want && !kind)
     pick = 0; /* no service face: the first */

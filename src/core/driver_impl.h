@@ -17,14 +17,15 @@ typedef struct roster__face_op {
   size_t offset;
 } roster__face_op;
 
-#define ROSTER__FACE_OP(T, member) {#member, offsetof(T, member)}
+#define ROSTER__FACE_OP(T, member)                                             \
+  { #member, offsetof(T, member) }
 
 /* roster_face_kind: one kind of face. Every function gets the driver and
  * the face's vtable (ops). */
 struct roster_face_kind {
-  const char *name;    /* the kind= value: "cache" */
-  const char *what;    /* in sentences: "a cache" */
-  unsigned version;    /* the version the vtable's first field must hold */
+  const char *name; /* the kind= value: "cache" */
+  const char *what; /* in sentences: "a cache" */
+  unsigned version; /* the version the vtable's first field must hold */
   const roster__face_op *required; /* the required operations */
   size_t nrequired;
   /* validate (optional): checks past the required operations (a db

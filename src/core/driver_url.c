@@ -99,10 +99,9 @@ static int prefixed(int rc, const char *qn) {
 /* declare is the one way a URL becomes a service: the face checks the URL
  * and options, then a provider of the face's type opens the instance when
  * the service is created. */
-static int declare(roster *r, const char *ns, const char *name,
-                   const char *qn, const roster__face_ref *f,
-                   const roster_url *u, const char *text,
-                   const char *const *opts) {
+static int declare(roster *r, const char *ns, const char *name, const char *qn,
+                   const roster__face_ref *f, const roster_url *u,
+                   const char *text, const char *const *opts) {
   int rc = f->kind->check
                ? f->kind->check(f->driver, f->ops, u, text, opts, name)
                : ROSTER_OK;
@@ -137,10 +136,10 @@ static int declare(roster *r, const char *ns, const char *name,
 /* The option `kind` picks a face; it is taken out of the options and the
  * URL's query before the face sees them. */
 typedef struct kindsel {
-  const char *kind;    /* the value, or NULL */
-  const char **opts;   /* opts without kind (NULL-terminated), or NULL */
-  char *text;          /* the URL without kind in its query, or NULL */
-  roster_url *u;       /* text parsed, or NULL */
+  const char *kind;  /* the value, or NULL */
+  const char **opts; /* opts without kind (NULL-terminated), or NULL */
+  char *text;        /* the URL without kind in its query, or NULL */
+  roster_url *u;     /* text parsed, or NULL */
 } kindsel;
 
 static void kindsel_free(kindsel *k) {
@@ -166,8 +165,8 @@ static char *strip_query_kind(const char *text) {
     const char *amp = memchr(p, '&', (size_t)(end - p));
     const char *e = amp ? amp : end;
     size_t n = (size_t)(e - p);
-    bool is_kind = (n >= 4 && memcmp(p, "kind", 4) == 0 &&
-                    (n == 4 || p[4] == '='));
+    bool is_kind =
+        (n >= 4 && memcmp(p, "kind", 4) == 0 && (n == 4 || p[4] == '='));
     if (n && !is_kind) {
       out[o++] = first ? '?' : '&';
       memcpy(out + o, p, n);
@@ -181,8 +180,7 @@ static char *strip_query_kind(const char *text) {
 }
 
 static int kind_select(const roster_url *u, const char *text,
-                       const char *const *opts, const char *qn,
-                       kindsel *k) {
+                       const char *const *opts, const char *qn, kindsel *k) {
   *k = (kindsel){0};
   const char *in_query = NULL;
   for (size_t i = 0; i < u->nquery; i++)

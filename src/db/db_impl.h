@@ -58,7 +58,7 @@ typedef struct roster__db_stmt {
 struct roster_db {
   const roster_db_driver *drv;
   const char *drv_name; /* the driver's name (roster_driver.name) */
-  void *cfg; /* the driver's, from setup */
+  void *cfg;            /* the driver's, from setup */
   roster_pool *pool;
   char name[ROSTER_POOL_NAME_MAX + 1];
   char url[512]; /* redacted */

@@ -189,8 +189,7 @@ static int twin_open(const char *text, const char *const *opts,
   *out = &instance;
   return ROSTER_OK;
 }
-static const roster_service_ops twin_client = {.version =
-                                                   ROSTER_DRIVER_VERSION,
+static const roster_service_ops twin_client = {.version = ROSTER_DRIVER_VERSION,
                                                .kind = "client",
                                                .type = &twin_type,
                                                .open = twin_open};
@@ -238,9 +237,9 @@ static void test_kind_selects_face(void **state) {
   assert_ok(roster_service_url(r, NULL, "c2", url, sizeof url));
   assert_string_equal(url, "twin://c2?kind=cache&shards=2");
   /* the cache face checks its options at declaration */
-  assert_rc(roster_provide_url(r, NULL, "c3", "twin://c3?kind=cache&size=1",
-                               NULL),
-            ROSTER_EINVAL);
+  assert_rc(
+      roster_provide_url(r, NULL, "c3", "twin://c3?kind=cache&size=1", NULL),
+      ROSTER_EINVAL);
   assert_contains(roster_last_error(), "service 'c3'");
   assert_contains(roster_last_error(), "'size'");
   /* a kind it does not offer, and two kinds that differ */

@@ -33,8 +33,8 @@ static int kv_check(const roster_url *url, const char *text,
   return ROSTER_OK;
 }
 
-static int kv_open(const char *text, const char *const *opts,
-                   const char *name, void **out) {
+static int kv_open(const char *text, const char *const *opts, const char *name,
+                   void **out) {
   (void)name;
   roster_url *url = NULL;
   int rc = roster_url_parse(text, &url);

@@ -127,24 +127,23 @@ static void test_provide_url(void **state) {
   assert_non_null(r);
   int p0 = atomic_load(&provides);
   static const char *const opts[] = {"pool.max", "8", "mode", "rw", NULL};
-  assert_ok(roster_provide_url(r, NULL, "main", "fake://u:hunter2@db:5/x",
-                               opts));
+  assert_ok(
+      roster_provide_url(r, NULL, "main", "fake://u:hunter2@db:5/x", opts));
   assert_int_equal(atomic_load(&provides), p0 + 1);
   /* the same name and URL again: the same service, not a second one */
-  assert_ok(roster_provide_url(r, NULL, "main", "fake://u:hunter2@db:5/x",
-                               NULL));
+  assert_ok(
+      roster_provide_url(r, NULL, "main", "fake://u:hunter2@db:5/x", NULL));
   assert_int_equal(atomic_load(&provides), p0 + 1);
   /* another URL under that name: refused, both URLs redacted */
-  assert_rc(roster_provide_url(r, NULL, "main", "fake://u:other@db2:6/y",
-                               NULL),
+  assert_rc(roster_provide_url(r, NULL, "main", "fake://u:other@db2:6/y", NULL),
             ROSTER_EEXIST);
   assert_contains(roster_last_error(), "fake://u:***@db:5/x");
   assert_contains(roster_last_error(), "fake://u:***@db2:6/y");
   assert_null(strstr(roster_last_error(), "hunter2"));
   assert_null(strstr(roster_last_error(), "other@"));
   /* the same URL in another namespace is another service */
-  assert_ok(roster_provide_url(r, "test", "main", "fake://u:hunter2@db:5/x",
-                               NULL));
+  assert_ok(
+      roster_provide_url(r, "test", "main", "fake://u:hunter2@db:5/x", NULL));
   assert_int_equal(atomic_load(&provides), p0 + 2);
 
   char buf[128];
@@ -175,15 +174,13 @@ static void test_provide_url(void **state) {
   assert_null(strstr(roster_last_error(), ":pw@"));
   static const char *const bad[] = {"bad", "1", NULL};
   int before = atomic_load(&provides);
-  assert_rc(roster_provide_url(r, NULL, "m", "fake://h/", bad),
-            ROSTER_EINVAL);
+  assert_rc(roster_provide_url(r, NULL, "m", "fake://h/", bad), ROSTER_EINVAL);
   assert_contains(roster_last_error(), "unknown option");
   assert_int_equal(atomic_load(&provides), before + 1);
   /* nothing was declared by the failures */
   assert_rc(roster_service_url(r, NULL, "m", buf, sizeof buf), ROSTER_ENOENT);
   assert_false(roster_has(r, NULL, "m"));
-  assert_rc(roster_provide_url(r, NULL, "", "fake://h/", NULL),
-            ROSTER_EINVAL);
+  assert_rc(roster_provide_url(r, NULL, "", "fake://h/", NULL), ROSTER_EINVAL);
   assert_rc(roster_provide_url(r, NULL, "m", NULL, NULL), ROSTER_EINVAL);
   assert_rc(roster_provide_url(NULL, NULL, "m", "fake://h/", NULL),
             ROSTER_EINVAL);
@@ -331,9 +328,10 @@ static void test_lookup_messages(void **state) {
 
   ops.version = 7;
   assert_rc(roster_driver_register(&d), ROSTER_EINVAL);
-  assert_string_equal(roster_last_error(),
-                      "driver 'lookup': its service face has version 7; "
-                      "this roster speaks version " XSTR(ROSTER_DRIVER_VERSION));
+  assert_string_equal(
+      roster_last_error(),
+      "driver 'lookup': its service face has version 7; "
+      "this roster speaks version " XSTR(ROSTER_DRIVER_VERSION));
   ops.version = ROSTER_DRIVER_VERSION;
   d.version = 1;
   assert_rc(roster_driver_register(&d), ROSTER_EINVAL);
