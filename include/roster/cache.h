@@ -516,15 +516,15 @@ typedef struct roster_cache_val {
 /* roster_cache_backend: the operations a store implements: the cache face
  * of a driver (roster/driver.h), registered with roster_driver_register
  * as {&roster_cache_face, &backend} among the driver's faces; the
- * driver's schemes are the cache's. The front end (src/cache/cache.c) checks every argument before calling an
- * operation, so a backend sees only valid keys (1 to ROSTER_CACHE_KEY_MAX
- * bytes), TTLs (0 = none, else 1 to ROSTER_CACHE_TTL_MAX), limits and
- * non-NULL outputs, and never n == 0. It writes the sentences for
- * ROSTER_ENOENT (missing key), ROSTER_EBUSY (lock held) and ROSTER_ESTATE
- * (lock lost), so a backend returns those codes without a detail; for any
- * other failure the backend sets a detail (roster_error_set, a foreign
- * message verbatim) and the front end prefixes the cache and key. Every
- * operation may be called from any thread, concurrently, and must be
+ * driver's schemes are the cache's. The front end (src/cache/cache.c) checks
+ * every argument before calling an operation, so a backend sees only valid keys
+ * (1 to ROSTER_CACHE_KEY_MAX bytes), TTLs (0 = none, else 1 to
+ * ROSTER_CACHE_TTL_MAX), limits and non-NULL outputs, and never n == 0. It
+ * writes the sentences for ROSTER_ENOENT (missing key), ROSTER_EBUSY (lock
+ * held) and ROSTER_ESTATE (lock lost), so a backend returns those codes without
+ * a detail; for any other failure the backend sets a detail (roster_error_set,
+ * a foreign message verbatim) and the front end prefixes the cache and key.
+ * Every operation may be called from any thread, concurrently, and must be
  * atomic per key as documented for the public call it serves. Every
  * member is required except where marked optional. */
 typedef struct roster_cache_backend {

@@ -1,11 +1,11 @@
 /*
  * cache.c: the cache service's front end (roster/cache.h): the checks and
  * error sentences every call shares, value buffers, JSON values, and
- * opening (through the driver table's one lookup) and freeing caches. Every public call checks its
- * arguments in the front end, so backends see only valid input, and turns a
- * backend's code into one sentence naming the cache, the operation and the
- * key. The value operations are in cache_values.c, the patterns (locks,
- * rate limiters, get_or_set) in cache_patterns.c.
+ * opening (through the driver table's one lookup) and freeing caches. Every
+ * public call checks its arguments in the front end, so backends see only valid
+ * input, and turns a backend's code into one sentence naming the cache, the
+ * operation and the key. The value operations are in cache_values.c, the
+ * patterns (locks, rate limiters, get_or_set) in cache_patterns.c.
  */
 #include "cache_impl.h"
 

@@ -28,7 +28,7 @@ struct roster_cache {
   const roster_cache_backend *be;
   void *impl;                  /* the backend's store */
   char name[64];
-  char scheme[40];             /* the URL's; "" from roster_cache_new */
+  char scheme[40];             /* the URL's, or the driver's first */
   int64_t load_lock_ttl_ms;
   int64_t load_wait_ms;
   /* get_or_set single flight (cache_patterns.c): loads in progress, by

@@ -8,7 +8,6 @@
  */
 #include "cache_impl.h"
 
-
 static void cache_destroy(void *instance) { roster_cache_free(instance); }
 
 static int cache_health(void *instance) { return roster_cache_health(instance); }
