@@ -294,9 +294,9 @@ int main(int argc, char **argv) {
                                                 .max = 65535},
                                                {0}};
   const char *files[] = {g_yaml, NULL};
-  roster_config *cfg = roster_config_new(
-      &(roster_config_options){.files = files, .schema = schema});
-  if (!cfg || roster_config_load(cfg) != ROSTER_OK)
+  roster_config *cfg = NULL;
+  if (roster_config_new(
+      &(roster_config_options){.files = files, .schema = schema}, &cfg) != ROSTER_OK || roster_config_load(cfg) != ROSTER_OK)
     bench_die("load: %s", roster_last_error());
   g_tree = parse_json_file();
   if (!g_tree)

@@ -72,8 +72,8 @@ static const char *const zones[] = {"UTC", "America/New_York",
 static bool match_local(const roster_cron *c, int64_t L) {
   int64_t days = L / RC_DAY - (L % RC_DAY < 0), sod = L - days * RC_DAY, y;
   unsigned m, d;
-  rc_civil_from_days(days, &y, &m, &d);
-  unsigned wd = rc_weekday(days);
+  roster__cron_civil_from_days(days, &y, &m, &d);
+  unsigned wd = roster__cron_weekday(days);
   bool dom = (c->dom >> d) & 1, dow = (c->dow >> wd) & 1;
   bool day =
       (c->flags & (RC_DOM_STAR | RC_DOW_STAR)) ? (dom && dow) : (dom || dow);
@@ -243,7 +243,7 @@ static void bench_delay(unsigned jobs) {
                  0, cap};
 
   roster_sched *s;
-  roster_sched_opts o = {.tz = "UTC", .on_event = on_event, .event_arg = &got};
+  roster_sched_options o = {.tz = "UTC", .on_event = on_event, .event_arg = &got};
   if (roster_sched_new(&o, &s) != ROSTER_OK)
     die("roster_sched_new");
   for (unsigned j = 0; j < jobs; j++) {

@@ -289,7 +289,7 @@ static bool open_server(int (*init)(void), const char *var, const char *driver,
   char full[4200];
   snprintf(full, sizeof full, "%s%spool_max=%d&pool_min=%d", url,
            strchr(url, '?') ? "&" : "?", CLIENTS, CLIENTS);
-  if (roster_db_new(full, &(roster_db_options){.name = "bench"}, db)) {
+  if (roster_db_open(full, &(roster_db_options){.name = "bench"}, db)) {
     bench_fail(1, "cannot open the database: %s", roster_last_error());
     roster_url_free(*u);
     return false;

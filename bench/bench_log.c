@@ -75,8 +75,8 @@ static bench_sample log_run(void *arg, uint64_t lines) {
                           .async = async,
                           .block = true,
                           .queue_lines = 8192};
-  roster_log *log = roster_log_new(&o);
-  if (!log)
+  roster_log *log = NULL;
+  if (roster_log_new(&o, &log) != ROSTER_OK)
     bench_die("roster_log_new: %s", roster_last_error());
   bench_sample r = bench_threads(writer, log, m->threads, lines);
   if (async) {
@@ -124,9 +124,8 @@ static void measure_line(void) {
   roster_log_sink s = {.kind = ROSTER_LOG_SINK_CALLBACK,
                        .fn = count_cb,
                        .arg = &roster_line_bytes};
-  roster_log *log =
-      roster_log_new(&(roster_log_options){.sinks = &s, .nsinks = 1});
-  if (!log || typical_line(log) != ROSTER_OK)
+  roster_log *log = NULL;
+  if (roster_log_new(&(roster_log_options){.sinks = &s, .nsinks = 1}, &log) != ROSTER_OK || typical_line(log) != ROSTER_OK)
     bench_die("measuring the line: %s", roster_last_error());
   roster_log_free(log);
 }

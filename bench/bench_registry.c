@@ -489,8 +489,8 @@ static void measure_pair(work *wr, work *wb, unsigned threads) {
 static roster *roster_fill(const keyset *ks, roster_keys keys,
                            const char *dup_name) {
   roster_options o = {.keys = keys, .name = "bench", .initial_buckets = 0};
-  roster *r = roster_new(&o);
-  if (!r) {
+  roster *r = NULL;
+  if (roster_new(&o, &r) != ROSTER_OK) {
     fprintf(stderr, "roster-bench-registry: roster_new: %s\n",
             roster_last_error());
     exit(1);

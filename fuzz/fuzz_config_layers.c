@@ -548,7 +548,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     owned[nowned++] = key;
     f->key = key;
     uint8_t t = fuzz_u8(&r);
-    f->type = (roster_config_type)((t & 0x0f) % 9);
+    f->type = (roster_config_kind)((t & 0x0f) % 9);
     f->required = (t & 0x10) != 0;
     if (t & 0x20) {
       uint8_t d = fuzz_u8(&r);
@@ -649,8 +649,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       .strict = (flags & 0x04) != 0 && (flags & 0x08) != 0,
   };
   bool marker_check = !g.spelt_marker;
-  roster_config *cfg = roster_config_new(&o);
-  if (!cfg) {
+  roster_config *cfg = NULL;
+  if (roster_config_new(&o, &cfg) != ROSTER_OK) {
     fuzz_error_ok("roster_config_new", roster_last_code(),
                   marker_check ? FUZZ_MARKER : NULL);
   } else {

@@ -342,14 +342,14 @@ static bool fires(const rcron *r, const roster_tz *z, int64_t u) {
   if (u < RC_T_MIN || u > RC_T_MAX)
     return false;
   rc_span s;
-  rc_tz_span(z, u, &s);
+  roster__cron_tz_span(z, u, &s);
   int64_t L = u + s.off;
   if (L < RC_T_MIN || L > RC_T_MAX)
     return false;
   rc_span p = {0, 0, 0};
   bool has_prev = s.start != INT64_MIN;
   if (has_prev)
-    rc_tz_span(z, s.start - 1, &p);
+    roster__cron_tz_span(z, s.start - 1, &p);
   /* a forward jump at u that skipped a match */
   if (has_prev && u == s.start && s.off > p.off) {
     int64_t shift = (int64_t)s.off - p.off;
@@ -395,7 +395,7 @@ static int64_t scan_part(const rcron *r, const roster_tz *z, int64_t a,
   int64_t u = a;
   while (u <= b) {
     rc_span s;
-    rc_tz_span(z, u, &s);
+    roster__cron_tz_span(z, u, &s);
     if (u == s.start && fires(r, z, u))
       return u;
     int64_t stop = s.end == INT64_MAX || s.end - 1 > b ? b : s.end - 1;
@@ -532,13 +532,13 @@ static int64_t instant(const roster_tz *z, const char *s, const char *end) {
     int64_t x = 946684800; /* 2000-01-01T00:00:00Z */
     rc_span sp;
     for (int64_t i = 0; i < k && i < 1000; i++) {
-      rc_tz_span(z, x, &sp);
+      roster__cron_tz_span(z, x, &sp);
       if (sp.end == INT64_MAX || sp.end > RC_T_MAX)
         break;
       x = sp.end;
     }
     for (int64_t i = 0; i < -k && i < 1000; i++) {
-      rc_tz_span(z, x - 1, &sp);
+      roster__cron_tz_span(z, x - 1, &sp);
       if (sp.start == INT64_MIN || sp.start < RC_T_MIN)
         break;
       x = sp.start;

@@ -149,8 +149,7 @@ static roster *reg;
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
   (void)argc;
   (void)argv;
-  reg = roster_new(NULL);
-  if (!reg)
+  if (roster_new(NULL, &reg) != ROSTER_OK)
     abort();
   /* every name in the default namespace, every third one elsewhere */
   for (size_t s = 0; s < NSPACES; s++)

@@ -1,6 +1,6 @@
 /*
- * fuzz_tz.c: time zones: TZif files (rc_tzif_parse, what roster_tz_get
- * reads) and POSIX TZ strings (rc_posix_parse: a TZif footer, or $TZ for
+ * fuzz_tz.c: time zones: TZif files (roster__cron_tzif_parse, what roster_tz_get
+ * reads) and POSIX TZ strings (roster__cron_posix_parse: a TZif footer, or $TZ for
  * roster_tz_local), then the public calls on the zone they make:
  * roster_tz_offset, roster_tz_format, roster_time_parse.
  *
@@ -58,7 +58,7 @@ static void check_instant(const roster_tz *z, int64_t t) {
   FUZZ_CHECK(off > -RC_OFF_MAX && off < RC_OFF_MAX, "offset %d at %lld", off,
              (long long)t);
   rc_span s;
-  rc_tz_span(z, t, &s);
+  roster__cron_tz_span(z, t, &s);
   FUZZ_CHECK(s.off == off, "span offset %d, roster_tz_offset %d at %lld", s.off,
              off, (long long)t);
   FUZZ_CHECK(s.start <= t && (t < s.end || s.end == INT64_MAX),
@@ -66,13 +66,13 @@ static void check_instant(const roster_tz *z, int64_t t) {
              (long long)s.end, (long long)t);
   if (s.end != INT64_MAX) {
     rc_span n;
-    rc_tz_span(z, s.end, &n);
+    roster__cron_tz_span(z, s.end, &n);
     FUZZ_CHECK(n.start == s.end, "the span after [%lld, %lld) starts at %lld",
                (long long)s.start, (long long)s.end, (long long)n.start);
   }
   if (s.start != INT64_MIN) {
     rc_span p;
-    rc_tz_span(z, s.start - 1, &p);
+    roster__cron_tz_span(z, s.start - 1, &p);
     FUZZ_CHECK(p.end == s.start, "the span before [%lld, %lld) ends at %lld",
                (long long)s.start, (long long)s.end, (long long)p.end);
   }
@@ -82,7 +82,7 @@ static void check_instant(const roster_tz *z, int64_t t) {
     goto format;
   int64_t L = t + off;
   rc_map m;
-  rc_local_map(z, L, &m);
+  roster__cron_local_map(z, L, &m);
   FUZZ_CHECK(m.kind != RC_GAP, "local time %lld of %lld maps to a gap",
              (long long)L, (long long)t);
   FUZZ_CHECK(m.t1 == t || (m.kind == RC_OVERLAP && m.t2 == t),
@@ -134,7 +134,7 @@ static void check_zone(const roster_tz *z, const int64_t *extra, size_t nx) {
   int64_t x = z->n ? z->at[0] : -2208988800;
   for (int i = 0; i < 64; i++) {
     rc_span s;
-    rc_tz_span(z, x, &s);
+    roster__cron_tz_span(z, x, &s);
     check_instant(z, s.start == INT64_MIN ? x : s.start);
     if (s.start != INT64_MIN)
       check_instant(z, s.start - 1);
@@ -156,7 +156,7 @@ static void tzif(const uint8_t *data, size_t size) {
   if (!z)
     abort();
   char why[160] = "";
-  if (!rc_tzif_parse(buf, size, z, why, sizeof why)) {
+  if (!roster__cron_tzif_parse(buf, size, z, why, sizeof why)) {
     check_reason(why);
     roster_mem_free(z->at);
     roster_mem_free(z->off);
@@ -231,7 +231,7 @@ static void posix(const uint8_t *data, size_t size) {
   check_time_text(s);
   rc_posix rule;
   char why[128] = "";
-  if (!rc_posix_parse(s, &rule, why, sizeof why)) {
+  if (!roster__cron_posix_parse(s, &rule, why, sizeof why)) {
     check_reason(why);
     /* the public way in: $TZ, refused with a clean detail (a string that
      * names a zone file loads it instead) */

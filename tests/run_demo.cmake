@@ -35,7 +35,7 @@ endif()
 
 # Plain substrings that must appear.
 set(markers
-  "db_pool_get(\"db\")   -> postgresql://localhost/app"
+  "db_pool_find(\"db\")   -> postgresql://localhost/app"
   "-> EEXIST: "
   "-> ETYPE: "
   "-> ENOENT: "
@@ -43,7 +43,7 @@ set(markers
   "roster_ns_drop(\"test-7f3a\") removed 3 entries"
   "room:lobby holds 3 subscribers"
   "dispatched to 3 subscribers"
-  "roster_owner_release(alice) removed 3 entries"
+  "roster_owner_drop(alice) removed 3 entries"
   "dispatched to 2 subscribers"
   "wait_for(\"mailer\") woke after"
   "wait_for(\"smtp-relay\", 50 ms) -> ETIMEDOUT"

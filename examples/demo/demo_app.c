@@ -243,7 +243,7 @@ static int jobs_setup(roster_sched *s, const roster_deps *deps, void *arg) {
   v->store = roster_deps_get(deps, "store");
   v->clock = roster_deps_get(deps, "clock");
   roster_config *cfg = NULL;
-  int rc = roster_get(v->svc, NULL, "config", &roster_config_service_type,
+  int rc = roster_get(v->svc, NULL, "config", &roster_config_type,
                       (void **)&cfg);
   if (rc != ROSTER_OK)
     return rc;
@@ -253,7 +253,7 @@ static int jobs_setup(roster_sched *s, const roster_deps *deps, void *arg) {
   if (rc != ROSTER_OK)
     return rc;
   rc = roster_sched_add(s, "visit", expr, visit, v,
-                        &(roster_job_opts){.run_on_start = true,
+                        &(roster_job_options){.run_on_start = true,
                                            .timeout_ms = 1000});
   printf("  start jobs (job \"visit\" on \"%s\", and once at start)\n", expr);
   roster_mem_free(expr);
@@ -279,9 +279,9 @@ static roster_config *load_config(void) {
   if (!path || !*path)
     path = DEMO_CONFIG;
   const char *files[] = {path, NULL};
-  roster_config *cfg = roster_config_new(
-      &(roster_config_options){.files = files, .env_prefix = "DEMO"});
-  if (!cfg) {
+  roster_config *cfg = NULL;
+  if (roster_config_new(
+      &(roster_config_options){.files = files, .env_prefix = "DEMO"}, &cfg) != ROSTER_OK) {
     fprintf(stderr, "demo: roster_config_new: %s\n", roster_last_error());
     exit(1);
   }
@@ -323,9 +323,8 @@ static roster_log *make_log(const roster_config *cfg) {
     exit(1);
   }
   roster_mem_free(level_text);
-  roster_log *log =
-      roster_log_new(&(roster_log_options){.name = "demo", .level = level});
-  if (!log) {
+  roster_log *log = NULL;
+  if (roster_log_new(&(roster_log_options){.name = "demo", .level = level}, &log) != ROSTER_OK) {
     fprintf(stderr, "demo: roster_log_new: %s\n", roster_last_error());
     exit(1);
   }
@@ -358,7 +357,7 @@ static void declare_services(roster *svc, roster_config *cfg, roster_log *log,
                              .deps = on_store,
                              .lazy = true});
   CHECK(roster_sched_provide(svc, NULL, "jobs",
-                             &(roster_sched_opts){.workers = 2,
+                             &(roster_sched_options){.workers = 2,
                                                   .log = log,
                                                   .setup = jobs_setup,
                                                   .setup_arg = v,
@@ -405,8 +404,8 @@ static void section_scope(roster *svc) {
   struct store *st = NULL;
   printf("  a scope shadows \"clock\" for a test, without touching the "
          "parent:\n");
-  roster *scope = roster_scope_new(svc);
-  if (!scope) {
+  roster *scope = NULL;
+  if (roster_scope_new(svc, &scope) != ROSTER_OK) {
     fprintf(stderr, "demo: roster_scope_new: %s\n", roster_last_error());
     exit(1);
   }
@@ -488,8 +487,8 @@ int app_run(tour *t, const sigset_t *sigs, long seconds) {
   roster_config *cfg = load_config();
   roster_log *log = make_log(cfg);
 
-  roster *svc = roster_new(&(roster_options){.name = "services"});
-  if (!svc) {
+  roster *svc = NULL;
+  if (roster_new(&(roster_options){.name = "services"}, &svc) != ROSTER_OK) {
     fprintf(stderr, "demo: roster_new: %s\n", roster_last_error());
     exit(1);
   }

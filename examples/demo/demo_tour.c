@@ -248,14 +248,14 @@ static void section_lookups(roster *r) {
   int rc;
 
   heading("3. Typed lookups");
-  CHECK(db_pool_get(r, NULL, "db", &db));
-  printf("  db_pool_get(\"db\")   -> %s, %d connections\n", db->dsn, db->size);
-  CHECK(cache_get(r, NULL, "cache", &c));
-  printf("  cache_get(\"cache\")  -> cache %s\n", c->name);
+  CHECK(db_pool_find(r, NULL, "db", &db));
+  printf("  db_pool_find(\"db\")   -> %s, %d connections\n", db->dsn, db->size);
+  CHECK(cache_find(r, NULL, "cache", &c));
+  printf("  cache_find(\"cache\")  -> cache %s\n", c->name);
 
   printf("  asking for \"db\" as a cache is refused at run time:\n");
-  rc = cache_get(r, NULL, "db", &c);
-  show_error("cache_get(\"db\")", rc);
+  rc = cache_find(r, NULL, "db", &c);
+  show_error("cache_find(\"db\")", rc);
   printf("  (and c was set to %s)\n", c == NULL ? "NULL" : "something!");
 
   printf("  a typo gets a helpful detail:\n");
@@ -273,8 +273,8 @@ static void section_namespaces(roster *r) {
   printf("  the same name in another namespace is another entry:\n");
   CHECK(db_pool_register(r, "production", "db",
                          db_pool_make("postgresql://db.prod/app", 16)));
-  CHECK(db_pool_get(r, "production", "db", &prod));
-  CHECK(db_pool_get(r, NULL, "db", &dflt));
+  CHECK(db_pool_find(r, "production", "db", &prod));
+  CHECK(db_pool_find(r, NULL, "db", &dflt));
   printf("  default/db    -> %s\n", dflt->dsn);
   printf("  production/db -> %s\n", prod->dsn);
 
@@ -304,8 +304,7 @@ static void section_pubsub(roster *hub, roster *r) {
   printf("  registry \"hub\" allows many entries per key; each connection is "
          "an owner\n");
   for (int i = 0; i < 3; i++) {
-    conns[i] = roster_owner_new();
-    if (conns[i] == NULL) {
+    if (roster_owner_new(&conns[i]) != ROSTER_OK) {
       fprintf(stderr, "demo: roster_owner_new: %s\n", roster_last_error());
       exit(1);
     }
@@ -317,7 +316,7 @@ static void section_pubsub(roster *hub, roster *r) {
         continue; /* bob only joins the lobby */
       }
       struct subscriber *s = xcalloc(sizeof *s);
-      roster_entry_opts eo = {.owner = conns[i]};
+      roster_entry_options eo = {.owner = conns[i]};
       snprintf(s->user, sizeof s->user, "%s", users[i]);
       snprintf(s->room, sizeof s->room, "%s", rooms[j]);
       CHECK(roster_register_ex(hub, NULL, rooms[j], &subscriber_type, s, &eo));
@@ -327,7 +326,7 @@ static void section_pubsub(roster *hub, roster *r) {
    * connection too. */
   {
     struct session *s = xcalloc(sizeof *s);
-    roster_entry_opts eo = {.owner = conns[0]};
+    roster_entry_options eo = {.owner = conns[0]};
     snprintf(s->user, sizeof s->user, "alice");
     CHECK(roster_register_ex(r, NULL, "session:alice", &session_type, s, &eo));
   }
@@ -337,9 +336,9 @@ static void section_pubsub(roster *hub, roster *r) {
   printf("  dispatched to %zu subscribers\n", called);
 
   heading("6. Owners: one connection leaves everything at once");
-  CHECK(roster_owner_release(conns[0], &removed));
+  CHECK(roster_owner_drop(conns[0], &removed));
   roster_reclaim_wait();
-  printf("  roster_owner_release(alice) removed %zu entries in 2 registries\n",
+  printf("  roster_owner_drop(alice) removed %zu entries in 2 registries\n",
          removed);
   CHECK(roster_dispatch(hub, NULL, "room:lobby", deliver, again, &called));
   printf("  dispatched to %zu subscribers\n", called);
@@ -419,7 +418,7 @@ void tour_tick(tour *t, int tick) {
     struct db_pool *db = NULL;
     struct cache *c = NULL;
     roster_ref *ref = NULL;
-    if (db_pool_get(r, "production", "db", &db) == ROSTER_OK) {
+    if (db_pool_find(r, "production", "db", &db) == ROSTER_OK) {
       atomic_fetch_add(&db->queries, 1);
       ok++;
     } else {
@@ -439,10 +438,10 @@ void tour_tick(tour *t, int tick) {
 
 void tour_start(tour *t) {
   heading("1. A registry and a listener");
-  t->app = roster_new(&(roster_options){.name = "app"});
-  t->hub = roster_new(
-      &(roster_options){.name = "hub", .keys = ROSTER_KEYS_DUPLICATE});
-  if (t->app == NULL || t->hub == NULL) {
+  if (roster_new(&(roster_options){.name = "app"}, &t->app) != ROSTER_OK ||
+      roster_new(&(roster_options){.name = "hub",
+                                   .keys = ROSTER_KEYS_DUPLICATE},
+                 &t->hub) != ROSTER_OK) {
     fprintf(stderr, "demo: roster_new: %s\n", roster_last_error());
     exit(1);
   }
@@ -459,7 +458,7 @@ void tour_start(tour *t) {
   CHECK(cache_register(r, NULL, "cache", cache_make("main")));
   {
     const char meta[] = "level=info";
-    roster_entry_opts eo = {.meta = meta, .meta_len = strlen(meta)};
+    roster_entry_options eo = {.meta = meta, .meta_len = strlen(meta)};
     CHECK(roster_register_ex(r, NULL, "log", &logger_type, logger_make("main"),
                              &eo));
   }

@@ -45,7 +45,7 @@
  *
  * Registry: a cache is a service like any other. Declare it from a URL
  * (roster_provide_url(r, NULL, "sessions", "memory://sessions", NULL), or
- * a `services:` config entry) and get it back typed with roster_cache_get.
+ * a `services:` config entry) and get it back typed with roster_cache_find.
  */
 #ifndef ROSTER_CACHE_H
 #define ROSTER_CACHE_H
@@ -482,17 +482,15 @@ ROSTER_EXTERN int roster_cache_get_or_set_json(roster_cache *c,
  * health is roster_cache_health). */
 ROSTER_EXTERN extern const roster_type roster_cache_type;
 
-/* roster_cache_get stores in *out the cache service `name` of r's default
- * namespace (declared from a URL, or registered with roster_cache_type),
- * creating it if it is lazy and not yet up. Errors as roster_get
- * (ROSTER_ETYPE if the service is not a cache). The pointer is valid while
- * the service is up; hold it across a shutdown with roster_acquire. */
-ROSTER_EXTERN int roster_cache_get(roster *r, const char *name,
-                                   roster_cache **out);
-
-/* roster_cache_get_ns is roster_cache_get in namespace ns. */
-ROSTER_EXTERN int roster_cache_get_ns(roster *r, const char *ns,
-                                      const char *name, roster_cache **out);
+/* roster_cache_find stores in *out the cache service (ns, name) (ns NULL:
+ * the default namespace), declared from a URL or registered with
+ * roster_cache_type, creating it if it is lazy and not yet up: the typed
+ * lookup of every area (ROSTER_DEFINE_FIND in registry.h). Errors as
+ * roster_get (ROSTER_ETYPE if the service is not a cache). The pointer is
+ * valid while the service is up; hold it across a shutdown with
+ * roster_acquire. */
+ROSTER_EXTERN int roster_cache_find(roster *r, const char *ns,
+                                    const char *name, roster_cache **out);
 
 /* ------------------------------------------------------------------ */
 /* Backends                                                            */
@@ -588,7 +586,7 @@ typedef struct roster_cache_backend {
 /* roster_cache_face: the kind of cache faces (roster/driver.h). A URL
  * whose driver has a cache face opens with roster_cache_open and declares
  * a cache service (roster_cache_type) with roster_provide_url: lazily,
- * opened on first roster_cache_get, the backend's check run at once. */
+ * opened on first roster_cache_find, the backend's check run at once. */
 ROSTER_EXTERN extern const roster_face_kind roster_cache_face;
 
 /* roster_cache_new makes a cache over a store impl that the caller opened

@@ -72,8 +72,8 @@ extern "C" {
  * roster_config_parse). Opaque. Every getter works on both. */
 typedef struct roster_config roster_config;
 
-/* roster_config_type: what a value must be (schema) or is (foreach). */
-typedef enum roster_config_type {
+/* roster_config_kind: what a value must be (schema) or is (foreach). */
+typedef enum roster_config_kind {
   ROSTER_CONFIG_ANY = 0,  /* schema: anything, including sub-keys */
   ROSTER_CONFIG_STRING,   /* text */
   ROSTER_CONFIG_INT,      /* 64-bit integer */
@@ -84,16 +84,16 @@ typedef enum roster_config_type {
   ROSTER_CONFIG_LIST,     /* an array of scalars (text: "a, b, c") */
   ROSTER_CONFIG_OBJECT,   /* a table/mapping; anything below is allowed */
   ROSTER_CONFIG_NULL,     /* foreach only: an explicit null */
-} roster_config_type;
+} roster_config_kind;
 
-/* roster_config_type_name: "string", "integer", ... ("?" otherwise). */
-ROSTER_EXTERN const char *roster_config_type_name(roster_config_type t);
+/* roster_config_kind_name: "string", "integer", ... ("?" otherwise). */
+ROSTER_EXTERN const char *roster_config_kind_name(roster_config_kind t);
 
 /* roster_config_field: one schema entry. {0} plus a key accepts anything.
  * Checked at every load; a failing load lists every field that failed. */
 typedef struct roster_config_field {
   const char *key;            /* dotted key; NULL ends the array */
-  roster_config_type type;    /* what the value must convert to */
+  roster_config_kind type;    /* what the value must convert to */
   bool required;              /* missing (or null) is an error */
   const char *def;            /* default as text ("8080", "30s"), or NULL;
                                  lives in the defaults layer */
@@ -133,15 +133,16 @@ typedef struct roster_config_options {
 /* ------------------------------------------------------------------ */
 /* Making and loading                                                  */
 
-/* roster_config_new makes a config from opts (NULL: empty), copied. It
- * reads nothing yet: call roster_config_load. Returns NULL with
- * ROSTER_EINVAL for a bad option (an empty path, a file of unknown format,
+/* roster_config_new makes a config from opts (NULL: empty), copied, in
+ * *out (NULL on failure). It reads nothing yet: call roster_config_load.
+ * Returns ROSTER_OK, or ROSTER_EINVAL for a NULL out or a bad option (an empty path, a file of unknown format,
  * a prefix that is not letters, digits and '_', an override without '=',
  * an override or schema key of more than ROSTER_CONFIG_DEPTH_MAX parts, a
  * schema field without a valid key or with a bad default), or
- * ROSTER_ENOMEM; the detail says which. The caller owns the config. */
-ROSTER_EXTERN roster_config *
-roster_config_new(const roster_config_options *opts);
+ * ROSTER_ENOMEM; the detail says which. The caller owns the config
+ * (roster_config_free). */
+ROSTER_EXTERN int roster_config_new(const roster_config_options *opts,
+                                    roster_config **out);
 
 /* roster_config_free frees cfg, stopping any SIGHUP reload and change
  * callbacks. Views taken from it stay valid until released. NULL is a
@@ -296,7 +297,7 @@ ROSTER_EXTERN int roster_config_source(const roster_config *cfg,
  * strings are valid until the callback returns. */
 typedef struct roster_config_item {
   const char *key;         /* full dotted key, relative to cfg */
-  roster_config_type type; /* STRING (also text), INT, DOUBLE, BOOL, NULL,
+  roster_config_kind type; /* STRING (also text), INT, DOUBLE, BOOL, NULL,
                               LIST or OBJECT (only when empty) */
   const char *value;       /* the value as text ("8080", "true", "[]") */
   const char *source;      /* where it came from */
@@ -378,21 +379,28 @@ ROSTER_EXTERN int roster_config_unwatch(roster_config *cfg, uint64_t id);
 /* ------------------------------------------------------------------ */
 /* The config as a service; declarative services                       */
 
-/* roster_config_service_type: the type of a config registered in a
+/* roster_config_type: the type of a config registered in a
  * registry; its destroy is roster_config_free. */
-ROSTER_EXTERN extern const roster_type roster_config_service_type;
+ROSTER_EXTERN extern const roster_type roster_config_type;
 
 /* ROSTER_CONFIG_NAME: the name roster_config_register uses by default. */
 #define ROSTER_CONFIG_NAME "config"
 
 /* roster_config_register registers cfg in r under (ns, name) (name NULL:
- * ROSTER_CONFIG_NAME) with roster_config_service_type; on success the
+ * ROSTER_CONFIG_NAME) with roster_config_type; on success the
  * registry owns cfg and frees it when the entry goes. Errors as
  * roster_register (cfg is untouched on failure); ROSTER_EINVAL for a NULL
- * cfg or a view. Fetch it with roster_get(r, ns, "config",
- * &roster_config_service_type, &p). */
+ * cfg or a view. Fetch it with roster_config_find. */
 ROSTER_EXTERN int roster_config_register(roster *r, const char *ns,
                                          const char *name, roster_config *cfg);
+
+/* roster_config_find stores in *out the config service (ns, name) (ns
+ * NULL: the default namespace; name as given, ROSTER_CONFIG_NAME by
+ * convention), borrowed while the service is up: the typed lookup of every
+ * area (ROSTER_DEFINE_FIND). Errors as roster_get (ROSTER_ETYPE if the
+ * entry is not a config). */
+ROSTER_EXTERN int roster_config_find(roster *r, const char *ns,
+                                     const char *name, roster_config **out);
 
 /* roster_config_provide declares the service (ns, name) (name NULL:
  * ROSTER_CONFIG_NAME) whose instance is a config made from opts (copied

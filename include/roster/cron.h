@@ -197,8 +197,8 @@ typedef enum roster_overlap {
                               for a worker */
 } roster_overlap;
 
-/* roster_job_opts: a job's options. {0} means the defaults. */
-typedef struct roster_job_opts {
+/* roster_job_options: a job's options. {0} means the defaults. */
+typedef struct roster_job_options {
   /* asked with the job's arg before each scheduled run; NULL: always run */
   roster_job_enabled_fn enabled;
   /* also run once when the scheduler starts (at once, if added to a
@@ -217,7 +217,7 @@ typedef struct roster_job_opts {
   /* called once the job is removed and its last run has returned; not
    * when roster_sched_add fails */
   void (*free_arg)(void *arg);
-} roster_job_opts;
+} roster_job_options;
 
 /* roster_job_event_kind: what happened to a job. */
 typedef enum roster_job_event_kind {
@@ -256,9 +256,9 @@ typedef struct roster_job_event {
  * not block (the timer waits for it). */
 typedef void (*roster_job_event_fn)(const roster_job_event *ev, void *arg);
 
-/* roster_sched_opts: how to make a scheduler. {0} means the defaults. The
+/* roster_sched_options: how to make a scheduler. {0} means the defaults. The
  * strings, the clock and the arrays are copied. */
-typedef struct roster_sched_opts {
+typedef struct roster_sched_options {
   unsigned workers; /* worker threads; 0 = 4, at most 64 */
   const char *tz;   /* jobs' default zone; NULL: roster_tz_local */
   const roster_sched_clock *clock; /* NULL: the real clocks */
@@ -281,7 +281,7 @@ typedef struct roster_sched_opts {
   int (*setup)(roster_sched *s, const roster_deps *deps, void *arg);
   void *setup_arg;
   const char *const *deps;
-} roster_sched_opts;
+} roster_sched_options;
 
 /* roster_job_stats: one job's counters and times. */
 typedef struct roster_job_stats {
@@ -319,7 +319,7 @@ typedef struct roster_job_list {
  * owns it). Errors: ROSTER_EINVAL (NULL out, more than 64 workers, a clock
  * missing a function, a negative timeout), the errors of roster_tz_get or
  * roster_tz_local for opts->tz, ROSTER_ENOMEM. */
-ROSTER_EXTERN int roster_sched_new(const roster_sched_opts *opts,
+ROSTER_EXTERN int roster_sched_new(const roster_sched_options *opts,
                                    roster_sched **out);
 
 /* roster_sched_start starts the timer thread and the workers, schedules
@@ -352,7 +352,7 @@ ROSTER_EXTERN void roster_sched_free(roster_sched *s);
  * is added and free_arg is not called. */
 ROSTER_EXTERN int roster_sched_add(roster_sched *s, const char *name,
                                    const char *expr, roster_job_fn fn,
-                                   void *arg, const roster_job_opts *opts);
+                                   void *arg, const roster_job_options *opts);
 
 /* roster_sched_remove removes job `name` at once: the name is free again,
  * waiting runs are dropped, a running one goes on to its end (then
@@ -375,9 +375,9 @@ ROSTER_EXTERN int roster_sched_disable(roster_sched *s, const char *name);
  * started. */
 ROSTER_EXTERN int roster_sched_run_now(roster_sched *s, const char *name);
 
-/* roster_sched_stats copies job `name`'s counters into *out.
+/* roster_sched_stats_get copies job `name`'s counters into *out.
  * ROSTER_ENOENT if there is no such job. */
-ROSTER_EXTERN int roster_sched_stats(roster_sched *s, const char *name,
+ROSTER_EXTERN int roster_sched_stats_get(roster_sched *s, const char *name,
                                      roster_job_stats *out);
 
 /* roster_sched_list fills *out with every job (a copy the caller frees
@@ -407,13 +407,19 @@ ROSTER_EXTERN extern const roster_type roster_sched_type;
  * roster_start makes it (roster_sched_new with opts), calls opts->setup,
  * and starts it after opts->deps are ready; roster_shutdown stops it before
  * them, giving running jobs stop_timeout_ms (the provider's stop timeout is
- * a second longer). Get it with roster_get(r, ns, name,
- * &roster_sched_type, ...) to add jobs at run time; a restart makes a new
+ * a second longer). Get it with roster_sched_find to add jobs at run time; a restart makes a new
  * scheduler, with only the jobs setup adds. Errors as roster_provide, and
  * ROSTER_EINVAL for bad opts (checked now, as roster_sched_new would). */
 ROSTER_EXTERN int roster_sched_provide(roster *r, const char *ns,
                                        const char *name,
-                                       const roster_sched_opts *opts);
+                                       const roster_sched_options *opts);
+
+/* roster_sched_find stores in *out the scheduler service (ns, name) (ns
+ * NULL: the default namespace), borrowed while the service is up: the
+ * typed lookup of every area (ROSTER_DEFINE_FIND). Errors as roster_get
+ * (ROSTER_ETYPE if the entry is not a scheduler). */
+ROSTER_EXTERN int roster_sched_find(roster *r, const char *ns,
+                                    const char *name, roster_sched **out);
 
 /* roster_job_event_name: "started", "finished", "failed", "slow",
  * "skipped" ("?" otherwise). roster_job_trigger_name: "schedule",

@@ -21,7 +21,7 @@
  * connection and then only executed.
  *
  *   roster_db *db;
- *   roster_db_new("sqlite:///tmp/app.db", NULL, &db);
+ *   roster_db_open("sqlite:///tmp/app.db", NULL, &db);
  *   roster_db_exec(db, "INSERT INTO t(name, n) VALUES ($1, $2)",
  *                  ROSTER_DB_PARAMS(roster_db_text("ada"), roster_db_int(36)),
  *                  NULL);
@@ -62,7 +62,7 @@ extern "C" {
 #endif
 
 /* roster_db: a database, i.e. a pool of connections of one driver.
- * Opaque; made by roster_db_new (or a provider declared from a URL),
+ * Opaque; made by roster_db_open (or a provider declared from a URL),
  * freed by roster_db_free. */
 typedef struct roster_db roster_db;
 
@@ -82,24 +82,24 @@ typedef struct roster_db_result roster_db_result;
 /* ------------------------------------------------------------------ */
 /* Values                                                              */
 
-/* roster_db_type: the five types a value has on the way in and out. */
-typedef enum roster_db_type {
+/* roster_db_kind: the five types a value has on the way in and out. */
+typedef enum roster_db_kind {
   ROSTER_DB_NULL = 0, /* SQL NULL */
   ROSTER_DB_INT,      /* int64_t (booleans too: 0 or 1) */
   ROSTER_DB_DOUBLE,   /* double */
   ROSTER_DB_TEXT,     /* UTF-8 text; decimals, dates, JSON come as text */
   ROSTER_DB_BLOB,     /* bytes */
-} roster_db_type;
+} roster_db_kind;
 
-/* roster_db_type_name: "null", "int", "double", "text", "blob" ("?"). */
-ROSTER_EXTERN const char *roster_db_type_name(roster_db_type t);
+/* roster_db_kind_name: "null", "int", "double", "text", "blob" ("?"). */
+ROSTER_EXTERN const char *roster_db_kind_name(roster_db_kind t);
 
 /* roster_db_value: one parameter, or one value read from a row. Text and
  * blob point to memory the value does not own: a parameter's must stay
  * valid during the call; a row's is valid until the next roster_db_next
  * or roster_db_result_free. */
 typedef struct roster_db_value {
-  roster_db_type type;
+  roster_db_kind type;
   union {
     int64_t i; /* ROSTER_DB_INT */
     double d;  /* ROSTER_DB_DOUBLE */
@@ -178,7 +178,7 @@ typedef struct roster_db_options {
                                   most ROSTER_POOL_NAME_MAX bytes); NULL =
                                   the driver's name ("postgresql") */
   unsigned pool_max;           /* connections at most; 10 */
-  unsigned pool_min;           /* kept idle (opened before roster_db_new
+  unsigned pool_min;           /* kept idle (opened before roster_db_open
                                   returns, so a server that is down is
                                   reported at once); 1 */
   int64_t acquire_timeout_ms;  /* how long an acquire queues; 30000; <0:
@@ -205,7 +205,7 @@ typedef struct roster_db_options {
                                SET SESSION TRANSACTION READ ONLY */
 } roster_db_options;
 
-/* roster_db_new opens the database at url into *out. opts may be NULL.
+/* roster_db_open opens the database at url into *out. opts may be NULL.
  * The driver comes from the URL's scheme; its module must be initialised
  * (roster_sqlite_init(), roster_pg_init(), roster_mariadb_init()).
  * pool_min connections are opened before it returns. Errors change
@@ -216,7 +216,7 @@ typedef struct roster_db_options {
  * ROSTER_ERANGE for an option out of range; ROSTER_ECONN (or the driver's
  * code) when the first connections cannot be made, with the library's
  * message; ROSTER_ENOMEM. The URL is kept only redacted. */
-ROSTER_EXTERN int roster_db_new(const char *url, const roster_db_options *opts,
+ROSTER_EXTERN int roster_db_open(const char *url, const roster_db_options *opts,
                                 roster_db **out);
 
 /* roster_db_free closes db: new acquires fail with ROSTER_ESTATE, idle
@@ -399,13 +399,13 @@ ROSTER_EXTERN size_t roster_db_columns(const roster_db_result *res);
 ROSTER_EXTERN const char *roster_db_column_name(const roster_db_result *res,
                                                 size_t col);
 
-/* roster_db_column_type: column col's declared type, mapped to the five
+/* roster_db_column_kind: column col's declared type, mapped to the five
  * types (PostgreSQL int2/4/8, oid, bool -> INT, float4/8 -> DOUBLE,
  * bytea -> BLOB, the rest TEXT; MySQL integers -> INT, FLOAT/DOUBLE ->
  * DOUBLE, binary strings -> BLOB, the rest TEXT; SQLite by the declared
  * type's affinity, or the first row's value for an expression).
  * ROSTER_DB_NULL when col is out of range or nothing tells. */
-ROSTER_EXTERN roster_db_type roster_db_column_type(const roster_db_result *res,
+ROSTER_EXTERN roster_db_kind roster_db_column_kind(const roster_db_result *res,
                                                    size_t col);
 
 /* roster_db_column_index returns the index of the column named name, or
@@ -434,9 +434,9 @@ ROSTER_EXTERN int roster_db_get_text(roster_db_result *res, size_t col,
 ROSTER_EXTERN int roster_db_get_blob(roster_db_result *res, size_t col,
                                      const void **out, size_t *len);
 
-/* roster_db_value_type: the type of col's value in the current row
+/* roster_db_value_kind: the type of col's value in the current row
  * (ROSTER_DB_NULL for NULL, and when there is no current row). */
-ROSTER_EXTERN roster_db_type roster_db_value_type(roster_db_result *res,
+ROSTER_EXTERN roster_db_kind roster_db_value_kind(roster_db_result *res,
                                                   size_t col);
 
 /* roster_db_is_null: col's value in the current row is NULL. */
@@ -454,7 +454,7 @@ ROSTER_EXTERN void roster_db_result_free(roster_db_result *res);
 /* ------------------------------------------------------------------ */
 /* The registry                                                        */
 
-/* roster_db_service_type: the type of every database service, whatever
+/* roster_db_type: the type of every database service, whatever
  * its driver. A URL declared with roster_provide_url (or a `services:`
  * config entry) whose scheme is a database's makes a provider of this
  * type: create opens the database (pool_min connections, so a server
@@ -462,10 +462,10 @@ ROSTER_EXTERN void roster_db_result_free(roster_db_result *res);
  * check is roster_db_ping. The options given with the URL
  * ({"pool_max", "8", NULL}; "pool.max" is read as "pool_max") are the
  * URL's query parameters. */
-ROSTER_EXTERN extern const roster_type roster_db_service_type;
+ROSTER_EXTERN extern const roster_type roster_db_type;
 
 /* roster_db_find gets the database service (ns, name) from r, creating
- * it if its provider has not yet (roster_get with roster_db_service_type).
+ * it if its provider has not yet (roster_get with roster_db_type).
  * Errors as roster_get. The pointer stays valid while the service is up;
  * to hold it across a restart or shutdown, use roster_acquire. */
 ROSTER_EXTERN int roster_db_find(roster *r, const char *ns, const char *name,
@@ -511,7 +511,7 @@ typedef struct roster_db_cursor {
   void *impl;                  /* the driver's state; NULL: no rows */
   size_t ncols;                /* 0: the statement returns no rows */
   const char *const *names;    /* column names */
-  const roster_db_type *types; /* declared column types */
+  const roster_db_kind *types; /* declared column types */
   int64_t affected;            /* see roster_db_info */
   int64_t last_id;
 } roster_db_cursor;
@@ -554,7 +554,7 @@ typedef struct roster_db_driver {
   /* prepare compiles sql (placeholders already in the dialect's form,
    * nparams of them, types their types) into *stmt. */
   int (*prepare)(void *conn, const char *sql, size_t len, size_t nparams,
-                 const roster_db_type *types, void **stmt);
+                 const roster_db_kind *types, void **stmt);
   /* finalize frees stmt; closing: the connection is about to be closed,
    * so nothing need be said to the server. */
   void (*finalize)(void *conn, void *stmt, bool closing);
@@ -575,8 +575,8 @@ typedef struct roster_db_driver {
 } roster_db_driver;
 
 /* roster_db_face: the kind of database faces (roster/driver.h). A URL
- * whose driver has a database face opens with roster_db_new and declares
- * a database service (roster_db_service_type) with roster_provide_url. */
+ * whose driver has a database face opens with roster_db_open and declares
+ * a database service (roster_db_type) with roster_provide_url. */
 ROSTER_EXTERN extern const roster_face_kind roster_db_face;
 
 /* roster_db_conn_driver: the driver of conn (for a module's typed

@@ -296,9 +296,10 @@ ROSTER_EXTERN int roster_sd_notify(const char *message);
  * select, dispatch, counts, listeners, health and start/shutdown see only
  * the scope itself. roster_free(scope) shuts down and removes only what the
  * scope holds. The scope takes its parent's keys mode. A parent freed while
- * scopes live is emptied at once and released with its last scope. Returns
- * NULL on failure (detail in roster_last_error()). */
-ROSTER_EXTERN roster *roster_scope_new(roster *parent);
+ * scopes live is emptied at once and released with its last scope. Stores
+ * the scope in *out: ROSTER_OK, or ROSTER_EINVAL (NULL parent or out),
+ * ROSTER_ENOMEM (detail in roster_last_error(); *out NULL). */
+ROSTER_EXTERN int roster_scope_new(roster *parent, roster **out);
 
 /* roster_parent: the scope's parent, or NULL for a root registry. */
 ROSTER_EXTERN roster *roster_parent(const roster *r);

@@ -74,21 +74,21 @@ typedef struct roster_log roster_log;
 /* ------------------------------------------------------------------ */
 /* Fields                                                              */
 
-/* roster_log_ftype: the type of a field's value. */
-typedef enum roster_log_ftype {
+/* roster_log_field_kind: the type of a field's value. */
+typedef enum roster_log_field_kind {
   ROSTER_LOG_T_STR = 0, /* v.s, a C string (NULL is written as null) */
   ROSTER_LOG_T_STRN,    /* v.s with len bytes, may hold NUL (\u0000) */
   ROSTER_LOG_T_INT,     /* v.i */
   ROSTER_LOG_T_DOUBLE,  /* v.d; NaN and infinities are written as null */
   ROSTER_LOG_T_BOOL,    /* v.b */
   ROSTER_LOG_T_JSON,    /* v.j, a jansson tree (NULL is null); not taken */
-} roster_log_ftype;
+} roster_log_field_kind;
 
 /* roster_log_field: one key and typed value. The key and the value are
  * only read during the call. Make them with the RL_* macros. */
 typedef struct roster_log_field {
   const char *key; /* NULL is written as "" */
-  roster_log_ftype type;
+  roster_log_field_kind type;
   size_t len; /* ROSTER_LOG_T_STRN only */
   union {
     const char *s;
@@ -306,22 +306,26 @@ typedef struct roster_log_options {
   bool reopen_on_sighup;  /* roster_log_reopen_on_sighup at creation */
 } roster_log_options;
 
-/* roster_log_new makes a root logger. opts may be NULL for the defaults.
- * Strings are copied. Returns NULL on failure (ROSTER_EINVAL for a bad
- * level, queue size above 2^24 or sink; ROSTER_ESYS if a file cannot be
- * opened or the writer thread cannot start; ROSTER_ENOMEM), with the detail
- * in roster_last_error(). The hostname and pid are read once here (the pid
- * again in a forked child). */
-ROSTER_EXTERN roster_log *roster_log_new(const roster_log_options *opts);
+/* roster_log_new makes a root logger in *out. opts may be NULL for the
+ * defaults. Strings are copied. Returns ROSTER_OK, or ROSTER_EINVAL for a
+ * bad level, queue size above 2^24, sink or a NULL out; ROSTER_ESYS if a
+ * file cannot be opened or the writer thread cannot start; ROSTER_ENOMEM;
+ * the detail is in roster_last_error() and *out is NULL on failure. The
+ * caller owns the handle (roster_log_free). The hostname and pid are read
+ * once here (the pid again in a forked child). */
+ROSTER_EXTERN int roster_log_new(const roster_log_options *opts,
+                                 roster_log **out);
 
 /* roster_log_child makes a logger that writes through log's sinks with
  * fields[0..n) bound: they are encoded once, now, and written on each of
  * its lines after the parent's bound fields. The child follows its
  * parent's level until roster_log_set_level gives it its own. One
- * allocation; it holds a reference to log. NULL on failure (ROSTER_EINVAL
- * for a NULL log or NULL fields with n > 0, ROSTER_ENOMEM). */
-ROSTER_EXTERN roster_log *
-roster_log_child(roster_log *log, const roster_log_field *fields, size_t n);
+ * allocation; it holds a reference to log. Stores it in *out (NULL on
+ * failure): ROSTER_OK, ROSTER_EINVAL for a NULL log or out or NULL fields
+ * with n > 0, ROSTER_ENOMEM. The caller owns the child (roster_log_free). */
+ROSTER_EXTERN int roster_log_child(roster_log *log,
+                                   const roster_log_field *fields, size_t n,
+                                   roster_log **out);
 
 /* roster_log_free releases the caller's handle on log. NULL is a no-op.
  * A logger lives while its children or a registry entry (roster_log_register)
@@ -384,12 +388,19 @@ ROSTER_EXTERN extern const roster_type roster_log_type;
 
 /* roster_log_register registers log under (ns, name) (e.g. "log") with
  * roster_log_type, taking a handle of its own, so the caller keeps (and
- * must still free) theirs. Code finds it with
- *   roster_get(r, NULL, "log", &roster_log_type, (void **)&log);
- * and providers may depend on it by name. Errors as roster_register; on
- * error no handle is taken. */
+ * must still free) theirs. Code finds it with roster_log_find, and
+ * providers may depend on it by name. Errors as roster_register; on error
+ * no handle is taken. */
 ROSTER_EXTERN int roster_log_register(roster *r, const char *ns,
                                       const char *name, roster_log *log);
+
+/* roster_log_find stores in *out the logger service (ns, name) (ns NULL:
+ * the default namespace), borrowed while the service is up (the
+ * registry's handle; take one of your own with roster_log_child if you
+ * keep it longer): the typed lookup of every area (ROSTER_DEFINE_FIND).
+ * Errors as roster_get (ROSTER_ETYPE if the entry is not a logger). */
+ROSTER_EXTERN int roster_log_find(roster *r, const char *ns, const char *name,
+                                  roster_log **out);
 
 /* roster_log_attach logs r's events through log: each service state change
  * (starting, started, restarted, degraded, unhealthy, recovered, stopping,

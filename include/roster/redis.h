@@ -142,26 +142,26 @@ ROSTER_EXTERN int roster_redis_health(roster_redis *cli);
 /* ------------------------------------------------------------------ */
 /* Replies                                                             */
 
-/* roster_redis_reply_type: the RESP2 reply types. */
-typedef enum roster_redis_reply_type {
+/* roster_redis_reply_kind: the RESP2 reply types. */
+typedef enum roster_redis_reply_kind {
   ROSTER_REDIS_STRING = 1,  /* a bulk string: any bytes ($) */
   ROSTER_REDIS_ARRAY = 2,   /* an array of replies (*) */
   ROSTER_REDIS_INTEGER = 3, /* a signed 64-bit integer (:) */
   ROSTER_REDIS_NIL = 4,     /* a null bulk string or array ($-1, *-1) */
   ROSTER_REDIS_STATUS = 5,  /* a simple string: "OK", "PONG" (+) */
   ROSTER_REDIS_ERROR = 6,   /* an error: "WRONGTYPE Operation ..." (-) */
-} roster_redis_reply_type;
+} roster_redis_reply_kind;
 
-/* roster_redis_reply_type_name: "string", "array", "integer", "nil",
+/* roster_redis_reply_kind_name: "string", "array", "integer", "nil",
  * "status", "error", or "?". */
 ROSTER_EXTERN const char *
-roster_redis_reply_type_name(roster_redis_reply_type type);
+roster_redis_reply_kind_name(roster_redis_reply_kind type);
 
 /* roster_redis_reply: one reply, read-only. A top-level reply owns its
  * elements and strings (one roster_redis_reply_free frees all of it). */
 typedef struct roster_redis_reply roster_redis_reply;
 struct roster_redis_reply {
-  roster_redis_reply_type type;
+  roster_redis_reply_kind type;
   const char *str; /* STRING, STATUS, ERROR: the bytes, NUL-terminated
                       (a STRING may hold NULs too: use len); else NULL */
   size_t len;      /* bytes in str */
@@ -412,18 +412,15 @@ ROSTER_EXTERN extern const roster_type roster_redis_type;
  * roster_provide_url(r, NULL, "redis", "redis://:pw@127.0.0.1:6379/0",
  * NULL) declares a lazy client service of roster_redis_type, and the same
  * URL with kind=cache (in the query or opts) declares a cache service of
- * roster_cache_type instead (roster_cache_get), with a client of its own.
+ * roster_cache_type instead (roster_cache_find), with a client of its own.
  * Options are checked when the service is declared. */
 
-/* roster_redis_get stores in *out the Redis client service `name` of r's
- * default namespace, creating it if it is lazy and not yet up. Errors as
- * roster_get (ROSTER_ETYPE if the service is not a Redis client). */
-ROSTER_EXTERN int roster_redis_get(roster *r, const char *name,
-                                   roster_redis **out);
-
-/* roster_redis_get_ns is roster_redis_get in namespace ns. */
-ROSTER_EXTERN int roster_redis_get_ns(roster *r, const char *ns,
-                                      const char *name, roster_redis **out);
+/* roster_redis_find stores in *out the Redis client service (ns, name)
+ * (ns NULL: the default namespace), creating it if it is lazy and not yet
+ * up (ROSTER_DEFINE_FIND). Errors as roster_get (ROSTER_ETYPE if the
+ * service is not a Redis client). */
+ROSTER_EXTERN int roster_redis_find(roster *r, const char *ns,
+                                    const char *name, roster_redis **out);
 
 #ifdef __cplusplus
 }

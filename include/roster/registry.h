@@ -53,7 +53,7 @@ extern "C" {
 typedef struct roster roster;
 
 /* roster_owner: an owner token. Entries registered with an owner are all
- * unregistered at once by roster_owner_release, in every registry. */
+ * unregistered at once by roster_owner_drop, in every registry. */
 typedef struct roster_owner roster_owner;
 
 /* roster_ref: a counted reference to one entry, from roster_acquire. */
@@ -121,20 +121,21 @@ typedef struct roster_ns_list {
   roster_ns_info *items;
 } roster_ns_list;
 
-/* roster_entry_opts: extra settings for roster_register_ex. {0} = none. */
-typedef struct roster_entry_opts {
+/* roster_entry_options: extra settings for roster_register_ex. {0} = none. */
+typedef struct roster_entry_options {
   roster_owner *owner; /* owner of the entry, or NULL */
   const void *meta;    /* initial metadata, copied; NULL = none */
   size_t meta_len;     /* metadata length, at most ROSTER_META_MAX */
-} roster_entry_opts;
+} roster_entry_options;
 
 /* ------------------------------------------------------------------ */
 /* Registries                                                          */
 
-/* roster_new makes a registry. opts may be NULL for the defaults. Returns
- * NULL on failure (ROSTER_ENOMEM, or ROSTER_EINVAL for a bad keys value),
- * with the detail in roster_last_error(). The caller owns the registry. */
-ROSTER_EXTERN roster *roster_new(const roster_options *opts);
+/* roster_new makes a registry in *out. opts may be NULL for the defaults.
+ * Returns ROSTER_OK, or ROSTER_ENOMEM, or ROSTER_EINVAL for a bad keys
+ * value or a NULL out, with the detail in roster_last_error(); *out is NULL
+ * on failure. The caller owns the registry (roster_free). */
+ROSTER_EXTERN int roster_new(const roster_options *opts, roster **out);
 
 /* roster_free unregisters every entry (listeners are not told), waits until
  * every instance has been destroyed, and frees the registry. NULL is a no-op.
@@ -170,7 +171,7 @@ ROSTER_EXTERN int roster_register(roster *r, const char *ns, const char *name,
 ROSTER_EXTERN int roster_register_ex(roster *r, const char *ns,
                                      const char *name, const roster_type *type,
                                      void *instance,
-                                     const roster_entry_opts *opts);
+                                     const roster_entry_options *opts);
 
 /* roster_replace registers instance under (ns, name), removing whatever the
  * key held (for tests that override a service). Under unique keys the swap
@@ -317,14 +318,16 @@ ROSTER_EXTERN int roster_meta_update(roster *r, const char *ns,
 /* ------------------------------------------------------------------ */
 /* Owners                                                              */
 
-/* roster_owner_new makes an owner token; NULL on ROSTER_ENOMEM. */
-ROSTER_EXTERN roster_owner *roster_owner_new(void);
+/* roster_owner_new makes an owner token in *out (NULL on failure):
+ * ROSTER_OK, ROSTER_ENOMEM, or ROSTER_EINVAL for a NULL out. The caller
+ * owns it (roster_owner_free). */
+ROSTER_EXTERN int roster_owner_new(roster_owner **out);
 
-/* roster_owner_release unregisters every entry registered with owner, in
+/* roster_owner_drop unregisters every entry registered with owner, in
  * every registry, at once (a connection leaving all its rooms). Listeners
  * are told (reason ROSTER_REASON_OWNER). The owner stays valid and may own
  * new entries. *removed (may be NULL) gets the count. */
-ROSTER_EXTERN int roster_owner_release(roster_owner *owner, size_t *removed);
+ROSTER_EXTERN int roster_owner_drop(roster_owner *owner, size_t *removed);
 
 /* roster_owner_free releases the owner's entries, then frees the token (its
  * memory lives on until the last of its entries is reclaimed). NULL is a
@@ -407,7 +410,7 @@ typedef enum roster_event_kind {
 typedef enum roster_reason {
   ROSTER_REASON_CALL = 0,  /* roster_register / roster_unregister */
   ROSTER_REASON_REPLACED,  /* roster_replace */
-  ROSTER_REASON_OWNER,     /* roster_owner_release / roster_owner_free */
+  ROSTER_REASON_OWNER,     /* roster_owner_drop / roster_owner_free */
   ROSTER_REASON_NS_DROP,   /* roster_ns_drop */
   ROSTER_REASON_CLEAR,     /* roster_clear */
 } roster_reason;
@@ -471,40 +474,55 @@ ROSTER_EXTERN int roster_stats_get(roster *r, roster_stats *out);
 /* ------------------------------------------------------------------ */
 /* Typed access                                                        */
 
+/* ROSTER_DEFINE_FIND(fn, ctype, desc) defines the typed lookup every area
+ * of roster has (roster_cache_find, roster_db_find, roster_log_find, ...):
+ *   int fn(roster *r, const char *ns, const char *name, ctype **out);
+ * which is roster_get with the type checked against desc (the roster_type
+ * object, not a pointer): *out is the instance, borrowed (valid while the
+ * service is up; hold it across a shutdown with roster_acquire); a lazy
+ * service is created first. Errors as roster_get (ROSTER_ETYPE when the
+ * entry is of another type; ROSTER_EINVAL when out is NULL). A module
+ * defines its own _find with it; put `static inline` (or
+ * ROSTER__MAYBE_UNUSED static inline) in front for a local one. */
+#define ROSTER_DEFINE_FIND(fn, ctype, desc)                                    \
+  int fn(roster *r_, const char *ns_, const char *name_, ctype **out_) {       \
+    void *p_ = NULL;                                                           \
+    if (!out_)                                                                 \
+      return roster_error_set(ROSTER_EINVAL, #fn ": out is NULL");             \
+    int rc_ = roster_get(r_, ns_, name_, &(desc), &p_);                        \
+    *out_ = (ctype *)p_;                                                       \
+    return rc_;                                                                \
+  }
+
 /* ROSTER_TYPED(prefix, ctype, desc) defines static inline functions that
  * carry the C type, so the compiler checks every use:
  *   int prefix_register(roster *, const char *ns, const char *name, ctype *);
- *   int prefix_get(roster *, const char *ns, const char *name, ctype **out);
+ *   int prefix_find(roster *, const char *ns, const char *name, ctype **out);
  *   int prefix_acquire(roster *, const char *ns, const char *name,
  *                      ctype **out, roster_ref **ref);
  * desc is the roster_type object (not a pointer) for ctype. Example:
  *   static const roster_type pool_type = {.name = "pool", .destroy = ...};
  *   ROSTER_TYPED(pool, struct pool, pool_type)
- *   struct pool *p; if (pool_get(r, NULL, "db", &p) == ROSTER_OK) ...     */
+ *   struct pool *p; if (pool_find(r, NULL, "db", &p) == ROSTER_OK) ...    */
 #if defined(__GNUC__) || defined(__clang__)
 #define ROSTER__MAYBE_UNUSED __attribute__((unused))
 #else
 #define ROSTER__MAYBE_UNUSED
 #endif
-#define ROSTER_TYPED(prefix, ctype, desc)                                        \
-  ROSTER__MAYBE_UNUSED static inline int prefix##_register(roster *r_, const char *ns_,               \
-                                      const char *name_, ctype *inst_) {         \
-    return roster_register(r_, ns_, name_, &(desc), (void *)inst_);              \
-  }                                                                              \
-  ROSTER__MAYBE_UNUSED static inline int prefix##_get(roster *r_, const char *ns_,                    \
-                                 const char *name_, ctype **out_) {              \
-    void *p_ = NULL;                                                             \
-    int rc_ = roster_get(r_, ns_, name_, &(desc), &p_);                          \
-    *out_ = (ctype *)p_;                                                         \
-    return rc_;                                                                  \
-  }                                                                              \
-  ROSTER__MAYBE_UNUSED static inline int prefix##_acquire(roster *r_, const char *ns_,                \
-                                     const char *name_, ctype **out_,            \
-                                     roster_ref **ref_) {                        \
-    void *p_ = NULL;                                                             \
-    int rc_ = roster_acquire(r_, ns_, name_, &(desc), &p_, ref_);                \
-    *out_ = (ctype *)p_;                                                         \
-    return rc_;                                                                  \
+#define ROSTER_TYPED(prefix, ctype, desc)                                      \
+  ROSTER__MAYBE_UNUSED static inline int prefix##_register(                    \
+      roster *r_, const char *ns_, const char *name_, ctype *inst_) {          \
+    return roster_register(r_, ns_, name_, &(desc), (void *)inst_);            \
+  }                                                                            \
+  ROSTER__MAYBE_UNUSED static inline ROSTER_DEFINE_FIND(prefix##_find, ctype,  \
+                                                        desc)                  \
+  ROSTER__MAYBE_UNUSED static inline int prefix##_acquire(                     \
+      roster *r_, const char *ns_, const char *name_, ctype **out_,            \
+      roster_ref **ref_) {                                                     \
+    void *p_ = NULL;                                                           \
+    int rc_ = roster_acquire(r_, ns_, name_, &(desc), &p_, ref_);              \
+    *out_ = (ctype *)p_;                                                       \
+    return rc_;                                                                \
   }
 
 #ifdef __cplusplus

@@ -30,7 +30,7 @@ extern "C" {
 
 typedef struct sqlite3 sqlite3;
 
-/* roster_sqlite_init registers the "sqlite" URL scheme (roster_db_new,
+/* roster_sqlite_init registers the "sqlite" URL scheme (roster_db_open,
  * roster_provide_url). Idempotent and thread-safe; ROSTER_OK, or
  * ROSTER_EEXIST if another module holds the scheme. */
 ROSTER_EXTERN int roster_sqlite_init(void);

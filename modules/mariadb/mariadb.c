@@ -129,7 +129,7 @@ static int my_connect(void *cfg, bool read_only, void **out) {
     mysql_options(m, MYSQL_OPT_WRITE_TIMEOUT, &c->write_timeout);
   if (!mysql_real_connect(m, c->host, c->user, c->password, c->db, c->port,
                           c->socket, CLIENT_FOUND_ROWS)) {
-    my_err_conn(cn, "mariadb: cannot connect");
+    roster__mariadb_err_conn(cn, "mariadb: cannot connect");
     mysql_close(m);
     roster_mem_free(cn);
     return roster_last_code() == ROSTER_ENOMEM ? ROSTER_ENOMEM : ROSTER_ECONN;
@@ -137,7 +137,7 @@ static int my_connect(void *cfg, bool read_only, void **out) {
   if (read_only) {
     static const char ro[] = "SET SESSION TRANSACTION READ ONLY";
     if (mysql_real_query(m, ro, sizeof ro - 1)) {
-      int rc = my_err_conn(cn, "mariadb: cannot make the session read-only");
+      int rc = roster__mariadb_err_conn(cn, "mariadb: cannot make the session read-only");
       mysql_close(m);
       roster_mem_free(cn);
       return rc;
@@ -155,7 +155,7 @@ static void my_disconnect(void *conn) {
 
 static int my_ping(void *conn) {
   my_cn *cn = conn;
-  return mysql_ping(cn->m) ? my_err_conn(cn, "mariadb: ping") : ROSTER_OK;
+  return mysql_ping(cn->m) ? roster__mariadb_err_conn(cn, "mariadb: ping") : ROSTER_OK;
 }
 
 static bool my_broken(void *conn) { return ((my_cn *)conn)->lost; }
@@ -170,7 +170,7 @@ static bool my_in_tx(void *conn) {
 
 static int query(my_cn *cn, const char *sql) {
   if (mysql_real_query(cn->m, sql, (unsigned long)strlen(sql)))
-    return my_err_conn(cn, NULL);
+    return roster__mariadb_err_conn(cn, NULL);
   return ROSTER_OK;
 }
 
@@ -182,12 +182,12 @@ static int my_begin(void *conn, bool read_only) {
 
 static int my_commit(void *conn) {
   my_cn *cn = conn;
-  return mysql_commit(cn->m) ? my_err_conn(cn, NULL) : ROSTER_OK;
+  return mysql_commit(cn->m) ? roster__mariadb_err_conn(cn, NULL) : ROSTER_OK;
 }
 
 static int my_rollback(void *conn) {
   my_cn *cn = conn;
-  return mysql_rollback(cn->m) ? my_err_conn(cn, NULL) : ROSTER_OK;
+  return mysql_rollback(cn->m) ? roster__mariadb_err_conn(cn, NULL) : ROSTER_OK;
 }
 
 static void *my_native(void *conn) { return ((my_cn *)conn)->m; }
@@ -208,12 +208,12 @@ static const roster_db_driver my_driver = {
     .begin = my_begin,
     .commit = my_commit,
     .rollback = my_rollback,
-    .prepare = my_prepare,
-    .finalize = my_finalize,
-    .execute = my_execute,
-    .next = my_next,
-    .get = my_get,
-    .close = my_close,
+    .prepare = roster__mariadb_prepare,
+    .finalize = roster__mariadb_finalize,
+    .execute = roster__mariadb_execute,
+    .next = roster__mariadb_next,
+    .get = roster__mariadb_get,
+    .close = roster__mariadb_close,
     .native = my_native,
 };
 

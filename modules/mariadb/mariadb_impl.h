@@ -25,7 +25,7 @@ typedef struct my_cn {
 
 /* my_col: how one result column is fetched. */
 typedef struct my_col {
-  roster_db_type type; /* its declared type */
+  roster_db_kind type; /* its declared type */
   bool is_unsigned;
   unsigned long length;
   my_bool is_null, error;
@@ -46,22 +46,22 @@ typedef struct my_stmt {
   my_col *cols;
   MYSQL_BIND *binds;
   const char **names;
-  roster_db_type *types;
+  roster_db_kind *types;
 } my_stmt;
 
-/* my_err_conn / my_err_stmt set the detail from libmariadb's message,
+/* roster__mariadb_err_conn / roster__mariadb_err_stmt set the detail from libmariadb's message,
  * error number and SQLSTATE, note a lost connection in cn, and return the
  * roster code. */
-int my_err_conn(my_cn *cn, const char *what);
-int my_err_stmt(my_cn *cn, MYSQL_STMT *st);
+int roster__mariadb_err_conn(my_cn *cn, const char *what);
+int roster__mariadb_err_stmt(my_cn *cn, MYSQL_STMT *st);
 
-int my_prepare(void *conn, const char *sql, size_t len, size_t nparams,
-               const roster_db_type *types, void **out);
-void my_finalize(void *conn, void *stmt, bool closing);
-int my_execute(void *conn, void *stmt, const roster_db_value *p, size_t n,
+int roster__mariadb_prepare(void *conn, const char *sql, size_t len, size_t nparams,
+               const roster_db_kind *types, void **out);
+void roster__mariadb_finalize(void *conn, void *stmt, bool closing);
+int roster__mariadb_execute(void *conn, void *stmt, const roster_db_value *p, size_t n,
                roster_db_cursor *cur);
-int my_next(roster_db_cursor *cur);
-int my_get(roster_db_cursor *cur, size_t col, roster_db_value *out);
-void my_close(roster_db_cursor *cur);
+int roster__mariadb_next(roster_db_cursor *cur);
+int roster__mariadb_get(roster_db_cursor *cur, size_t col, roster_db_value *out);
+void roster__mariadb_close(roster_db_cursor *cur);
 
 #endif /* ROSTER_MARIADB_IMPL_H */

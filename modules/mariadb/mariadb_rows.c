@@ -68,29 +68,29 @@ static int report(my_cn *cn, const char *what, unsigned e, const char *msg,
                           state && *state ? state : "?");
 }
 
-int my_err_conn(my_cn *cn, const char *what) {
+int roster__mariadb_err_conn(my_cn *cn, const char *what) {
   return report(cn, what, mysql_errno(cn->m), mysql_error(cn->m),
                 mysql_sqlstate(cn->m));
 }
 
-int my_err_stmt(my_cn *cn, MYSQL_STMT *st) {
+int roster__mariadb_err_stmt(my_cn *cn, MYSQL_STMT *st) {
   return report(cn, NULL, mysql_stmt_errno(st), mysql_stmt_error(st),
                 mysql_stmt_sqlstate(st));
 }
 
 /* ---- statements ---- */
 
-int my_prepare(void *conn, const char *sql, size_t len, size_t nparams,
-               const roster_db_type *types, void **out) {
+int roster__mariadb_prepare(void *conn, const char *sql, size_t len, size_t nparams,
+               const roster_db_kind *types, void **out) {
   (void)types;
   my_cn *cn = conn;
   MYSQL_STMT *st = mysql_stmt_init(cn->m);
   if (!st)
-    return my_err_conn(cn, "mariadb: mysql_stmt_init");
+    return roster__mariadb_err_conn(cn, "mariadb: mysql_stmt_init");
   my_bool on = 1;
   mysql_stmt_attr_set(st, STMT_ATTR_UPDATE_MAX_LENGTH, &on);
   if (mysql_stmt_prepare(st, sql, (unsigned long)len)) {
-    int rc = my_err_stmt(cn, st);
+    int rc = roster__mariadb_err_stmt(cn, st);
     mysql_stmt_close(st);
     return rc;
   }
@@ -114,7 +114,7 @@ int my_prepare(void *conn, const char *sql, size_t len, size_t nparams,
   return ROSTER_OK;
 }
 
-void my_finalize(void *conn, void *stmt, bool closing) {
+void roster__mariadb_finalize(void *conn, void *stmt, bool closing) {
   (void)conn;
   (void)closing; /* COM_STMT_CLOSE has no reply: cheap either way */
   my_stmt *s = stmt;
@@ -142,7 +142,7 @@ static int grow(my_stmt *s, size_t n) {
   const char **nm = b ? roster_mem_realloc(s->names, n * sizeof *nm) : NULL;
   if (nm)
     s->names = nm;
-  roster_db_type *ty = nm ? roster_mem_realloc(s->types, n * sizeof *ty) : NULL;
+  roster_db_kind *ty = nm ? roster_mem_realloc(s->types, n * sizeof *ty) : NULL;
   if (ty)
     s->types = ty;
   if (!ty)
@@ -152,7 +152,7 @@ static int grow(my_stmt *s, size_t n) {
   return ROSTER_OK;
 }
 
-static roster_db_type field_type(const MYSQL_FIELD *f) {
+static roster_db_kind field_type(const MYSQL_FIELD *f) {
   switch (f->type) {
   case MYSQL_TYPE_TINY:
   case MYSQL_TYPE_SHORT:
@@ -217,7 +217,7 @@ static int bind_col(my_stmt *s, size_t i, unsigned long want) {
   return ROSTER_OK;
 }
 
-int my_execute(void *conn, void *stmt, const roster_db_value *p, size_t n,
+int roster__mariadb_execute(void *conn, void *stmt, const roster_db_value *p, size_t n,
                roster_db_cursor *cur) {
   my_cn *cn = conn;
   my_stmt *s = stmt;
@@ -262,9 +262,9 @@ int my_execute(void *conn, void *stmt, const roster_db_value *p, size_t n,
   }
   int rc = ROSTER_OK;
   if (n && mysql_stmt_bind_param(st, pb))
-    rc = my_err_stmt(cn, st);
+    rc = roster__mariadb_err_stmt(cn, st);
   if (!rc && mysql_stmt_execute(st))
-    rc = my_err_stmt(cn, st);
+    rc = roster__mariadb_err_stmt(cn, st);
   if (n > 16) {
     roster_mem_free(pb);
     roster_mem_free(lens);
@@ -279,10 +279,10 @@ int my_execute(void *conn, void *stmt, const roster_db_value *p, size_t n,
     return ROSTER_OK;
   }
   if (mysql_stmt_store_result(st))
-    return my_err_stmt(cn, st);
+    return roster__mariadb_err_stmt(cn, st);
   s->meta = mysql_stmt_result_metadata(st);
   if (!s->meta || (rc = grow(s, nc))) {
-    int e = s->meta ? rc : my_err_stmt(cn, st);
+    int e = s->meta ? rc : roster__mariadb_err_stmt(cn, st);
     if (s->meta)
       mysql_free_result(s->meta);
     s->meta = NULL;
@@ -298,7 +298,7 @@ int my_execute(void *conn, void *stmt, const roster_db_value *p, size_t n,
     rc = bind_col(s, i, f[i].max_length);
   }
   if (!rc && mysql_stmt_bind_result(st, s->binds))
-    rc = my_err_stmt(cn, st);
+    rc = roster__mariadb_err_stmt(cn, st);
   if (rc) {
     mysql_free_result(s->meta);
     s->meta = NULL;
@@ -314,13 +314,13 @@ int my_execute(void *conn, void *stmt, const roster_db_value *p, size_t n,
   return ROSTER_OK;
 }
 
-int my_next(roster_db_cursor *cur) {
+int roster__mariadb_next(roster_db_cursor *cur) {
   my_stmt *s = cur->impl;
   int r = mysql_stmt_fetch(s->st);
   if (r == MYSQL_NO_DATA)
     return 0;
   if (r == 1)
-    return my_err_stmt(s->cn, s->st);
+    return roster__mariadb_err_stmt(s->cn, s->st);
   if (r == MYSQL_DATA_TRUNCATED) {
     /* Fetch each cut value again into a buffer that fits, and keep the
      * bigger buffers bound for the rows after. */
@@ -337,11 +337,11 @@ int my_next(roster_db_cursor *cur) {
       if (rc)
         return rc;
       if (mysql_stmt_fetch_column(s->st, &s->binds[i], (unsigned)i, 0))
-        return my_err_stmt(s->cn, s->st);
+        return roster__mariadb_err_stmt(s->cn, s->st);
       rebind = true;
     }
     if (rebind && mysql_stmt_bind_result(s->st, s->binds))
-      return my_err_stmt(s->cn, s->st);
+      return roster__mariadb_err_stmt(s->cn, s->st);
   }
   for (size_t i = 0; i < s->ncols; i++) {
     my_col *c = &s->cols[i];
@@ -352,7 +352,7 @@ int my_next(roster_db_cursor *cur) {
   return 1;
 }
 
-int my_get(roster_db_cursor *cur, size_t col, roster_db_value *out) {
+int roster__mariadb_get(roster_db_cursor *cur, size_t col, roster_db_value *out) {
   my_stmt *s = cur->impl;
   my_col *c = &s->cols[col];
   if (c->is_null) {
@@ -380,7 +380,7 @@ int my_get(roster_db_cursor *cur, size_t col, roster_db_value *out) {
   return ROSTER_OK;
 }
 
-void my_close(roster_db_cursor *cur) {
+void roster__mariadb_close(roster_db_cursor *cur) {
   my_stmt *s = cur->impl;
   if (!s)
     return;

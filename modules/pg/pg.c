@@ -144,7 +144,7 @@ static int pgd_connect(void *cfg, bool read_only, void **out) {
   }
   PGconn *pg = PQconnectdbParams(keys, vals, 0);
   if (!pg || PQstatus(pg) != CONNECTION_OK) {
-    int rc = pg_err_conn(pg, "postgresql: cannot connect");
+    int rc = roster__pg_err_conn(pg, "postgresql: cannot connect");
     if (pg)
       PQfinish(pg);
     return rc == ROSTER_EREMOTE ? ROSTER_ECONN : rc;
@@ -173,7 +173,7 @@ static int run(pg_cn *cn, const char *sql, ExecStatusType want,
   PGresult *r = PQexec(cn->pg, sql);
   int rc = ROSTER_OK;
   if (PQresultStatus(r) != want)
-    rc = pg_err_result(cn->pg, r);
+    rc = roster__pg_err_result(cn->pg, r);
   if (keep && rc == ROSTER_OK)
     *keep = r;
   else
@@ -244,7 +244,7 @@ static void flush(pg_cn *cn) {
 }
 
 static int pgd_prepare(void *conn, const char *sql, size_t len, size_t n,
-                       const roster_db_type *types, void **out) {
+                       const roster_db_kind *types, void **out) {
   (void)len;
   pg_cn *cn = conn;
   flush(cn);
@@ -258,14 +258,14 @@ static int pgd_prepare(void *conn, const char *sql, size_t len, size_t n,
     return roster_error_set(ROSTER_ENOMEM, "out of memory");
   }
   for (size_t i = 0; i < n; i++)
-    oids[i] = pg_param_oid(types[i]);
+    oids[i] = roster__pg_param_oid(types[i]);
   snprintf(s->name, sizeof s->name, "rs%u", ++cn->next_id);
   s->nparams = n;
   PGresult *r = PQprepare(cn->pg, s->name, sql, (int)n, oids);
   if (oids != obuf)
     roster_mem_free(oids);
   if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-    int rc = pg_err_result(cn->pg, r);
+    int rc = roster__pg_err_result(cn->pg, r);
     PQclear(r);
     roster_mem_free(s);
     return rc;
@@ -321,7 +321,7 @@ static int grow_cols(pg_cur *c, size_t n) {
   const char **nm = roster_mem_realloc(c->names, n * sizeof *nm);
   if (nm)
     c->names = nm;
-  roster_db_type *ty = nm ? roster_mem_realloc(c->types, n * sizeof *ty) : NULL;
+  roster_db_kind *ty = nm ? roster_mem_realloc(c->types, n * sizeof *ty) : NULL;
   if (ty)
     c->types = ty;
   unsigned char **bf = ty ? roster_mem_realloc(c->bufs, n * sizeof *bf) : NULL;
@@ -355,7 +355,7 @@ static int pgd_execute(void *conn, void *stmt, const roster_db_value *p,
   }
   int rc = (!vals || !lens || !fmts)
                ? roster_error_set(ROSTER_ENOMEM, "out of memory")
-               : pg_bind(s, p, n, vals, lens, fmts);
+               : roster__pg_bind(s, p, n, vals, lens, fmts);
   PGresult *r = NULL;
   if (rc == ROSTER_OK)
     r = PQexecPrepared(cn->pg, s->name, (int)n, vals, lens, fmts, 0);
@@ -368,7 +368,7 @@ static int pgd_execute(void *conn, void *stmt, const roster_db_value *p,
     return rc;
   ExecStatusType st = PQresultStatus(r);
   if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
-    rc = pg_err_result(cn->pg, r);
+    rc = roster__pg_err_result(cn->pg, r);
     PQclear(r);
     return rc;
   }
@@ -380,7 +380,7 @@ static int pgd_execute(void *conn, void *stmt, const roster_db_value *p,
   }
   for (size_t i = 0; i < nc; i++) {
     c->names[i] = PQfname(r, (int)i);
-    c->types[i] = pg_oid_type(PQftype(r, (int)i));
+    c->types[i] = roster__pg_oid_type(PQftype(r, (int)i));
   }
   c->res = r;
   c->row = -1;
@@ -389,13 +389,13 @@ static int pgd_execute(void *conn, void *stmt, const roster_db_value *p,
   *cur = (roster_db_cursor){.ncols = nc,
                             .names = (const char *const *)c->names,
                             .types = c->types,
-                            .affected = pg_affected(r)};
+                            .affected = roster__pg_affected(r)};
   /* INSERT ... RETURNING id: the first column of the first row. */
   if (nc && c->nrows && c->types[0] == ROSTER_DB_INT &&
       strncmp(PQcmdStatus(r), "INSERT ", 7) == 0) {
     c->row = 0;
     roster_db_value v;
-    if (pg_get(c, 0, &v) == ROSTER_OK && v.type == ROSTER_DB_INT)
+    if (roster__pg_get(c, 0, &v) == ROSTER_OK && v.type == ROSTER_DB_INT)
       cur->last_id = v.u.i;
     c->row = -1;
   }
@@ -414,7 +414,7 @@ static int pgd_next(roster_db_cursor *cur) {
 }
 
 static int pgd_get(roster_db_cursor *cur, size_t col, roster_db_value *out) {
-  return pg_get(cur->impl, col, out);
+  return roster__pg_get(cur->impl, col, out);
 }
 
 static void pgd_close(roster_db_cursor *cur) {

@@ -34,7 +34,7 @@ typedef struct pg_cur {
   int row, nrows;
   size_t ncols, cap;
   const char **names;
-  roster_db_type *types;
+  roster_db_kind *types;
   unsigned char **bufs; /* per column: decoded bytea of the current row */
   size_t *bufcap;
 } pg_cur;
@@ -49,30 +49,30 @@ typedef struct pg_stmt {
   size_t arena_cap;
 } pg_stmt;
 
-/* pg_err_result sets the detail from a failed result (the server's
+/* roster__pg_err_result sets the detail from a failed result (the server's
  * primary message verbatim, SQLSTATE, detail and hint) and returns the
  * roster code for its SQLSTATE. */
-int pg_err_result(PGconn *pg, const PGresult *res);
+int roster__pg_err_result(PGconn *pg, const PGresult *res);
 
-/* pg_err_conn: the same from the connection's message (no result). */
-int pg_err_conn(PGconn *pg, const char *what);
+/* roster__pg_err_conn: the same from the connection's message (no result). */
+int roster__pg_err_conn(PGconn *pg, const char *what);
 
-/* pg_oid_type maps a column type's OID to the five types. */
-roster_db_type pg_oid_type(Oid oid);
+/* roster__pg_oid_type maps a column type's OID to the five types. */
+roster_db_kind roster__pg_oid_type(Oid oid);
 
-/* pg_param_oid: the type a parameter is prepared with. */
-Oid pg_param_oid(roster_db_type t);
+/* roster__pg_param_oid: the type a parameter is prepared with. */
+Oid roster__pg_param_oid(roster_db_kind t);
 
-/* pg_bind fills the libpq parameter arrays for p (n values) into
+/* roster__pg_bind fills the libpq parameter arrays for p (n values) into
  * s->arena; returns ROSTER_ENOMEM on failure. */
-int pg_bind(pg_stmt *s, const roster_db_value *p, size_t n, const char **vals,
+int roster__pg_bind(pg_stmt *s, const roster_db_value *p, size_t n, const char **vals,
             int *lens, int *fmts);
 
-/* pg_get reads column col of the current row. */
-int pg_get(pg_cur *c, size_t col, roster_db_value *out);
+/* roster__pg_get reads column col of the current row. */
+int roster__pg_get(pg_cur *c, size_t col, roster_db_value *out);
 
-/* pg_affected: rows an INSERT/UPDATE/DELETE/MERGE touched, from the
+/* roster__pg_affected: rows an INSERT/UPDATE/DELETE/MERGE touched, from the
  * command tag; 0 for anything else. */
-int64_t pg_affected(PGresult *res);
+int64_t roster__pg_affected(PGresult *res);
 
 #endif /* ROSTER_PG_IMPL_H */

@@ -46,11 +46,11 @@ static const char *one_line(char *buf, size_t cap, const char *s) {
   return buf;
 }
 
-int pg_err_result(PGconn *pg, const PGresult *res) {
+int roster__pg_err_result(PGconn *pg, const PGresult *res) {
   const char *primary =
       res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
   if (!primary)
-    return pg_err_conn(pg, NULL);
+    return roster__pg_err_conn(pg, NULL);
   const char *st = PQresultErrorField(res, PG_DIAG_SQLSTATE);
   const char *det = PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL);
   const char *hint = PQresultErrorField(res, PG_DIAG_MESSAGE_HINT);
@@ -60,7 +60,7 @@ int pg_err_result(PGconn *pg, const PGresult *res) {
                           hint ? hint : "");
 }
 
-int pg_err_conn(PGconn *pg, const char *what) {
+int roster__pg_err_conn(PGconn *pg, const char *what) {
   char line[900];
   one_line(line, sizeof line, pg ? PQerrorMessage(pg) : "out of memory");
   int code = !pg                              ? ROSTER_ENOMEM
@@ -83,7 +83,7 @@ enum {
   OID_FLOAT8 = 701
 };
 
-roster_db_type pg_oid_type(Oid oid) {
+roster_db_kind roster__pg_oid_type(Oid oid) {
   switch (oid) {
   case OID_BOOL:
   case OID_INT2:
@@ -101,7 +101,7 @@ roster_db_type pg_oid_type(Oid oid) {
   }
 }
 
-Oid pg_param_oid(roster_db_type t) {
+Oid roster__pg_param_oid(roster_db_kind t) {
   switch (t) {
   case ROSTER_DB_INT:
     return OID_INT8;
@@ -116,7 +116,7 @@ Oid pg_param_oid(roster_db_type t) {
 
 /* ---- parameters ---- */
 
-int pg_bind(pg_stmt *s, const roster_db_value *p, size_t n, const char **vals,
+int roster__pg_bind(pg_stmt *s, const roster_db_value *p, size_t n, const char **vals,
             int *lens, int *fmts) {
   /* One pass to size the arena (numbers take at most 32 bytes), one to
    * fill it, so that pointers into it stay put. */
@@ -236,7 +236,7 @@ static int decode_bytea(pg_cur *c, size_t col, const char *s, size_t len,
   return ROSTER_OK;
 }
 
-int pg_get(pg_cur *c, size_t col, roster_db_value *out) {
+int roster__pg_get(pg_cur *c, size_t col, roster_db_value *out) {
   int row = c->row, i = (int)col;
   if (PQgetisnull(c->res, row, i)) {
     *out = roster_db_null();
@@ -285,7 +285,7 @@ int pg_get(pg_cur *c, size_t col, roster_db_value *out) {
   }
 }
 
-int64_t pg_affected(PGresult *res) {
+int64_t roster__pg_affected(PGresult *res) {
   const char *tag = PQcmdStatus(res);
   if (!tag)
     return 0;

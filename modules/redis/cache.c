@@ -18,7 +18,7 @@
 
 /* ---- argument buffers ----------------------------------------------- */
 
-int rc_cat(rc_buf *b, const void *a, size_t alen, const void *b2,
+int roster__rcache_cat(rc_buf *b, const void *a, size_t alen, const void *b2,
            size_t b2len) {
   b->n = alen + b2len;
   b->p = b->n <= sizeof b->stack ? b->stack : roster_mem_alloc(b->n ? b->n : 1);
@@ -34,27 +34,27 @@ int rc_cat(rc_buf *b, const void *a, size_t alen, const void *b2,
   return ROSTER_OK;
 }
 
-void rc_buf_done(rc_buf *b) {
+void roster__rcache_buf_done(rc_buf *b) {
   if (b->p && b->p != b->stack)
     roster_mem_free(b->p);
   b->p = NULL;
 }
 
-int rc_key(const rc_store *s, const void *key, size_t klen, rc_buf *b) {
-  return rc_cat(b, s->prefix, s->plen, key, klen);
+int roster__rcache_key(const rc_store *s, const void *key, size_t klen, rc_buf *b) {
+  return roster__rcache_cat(b, s->prefix, s->plen, key, klen);
 }
 
 /* tag: the stored form of a value. */
 static int tag(const roster_cache_val *v, rc_buf *b) {
   switch (v->kind) {
   case ROSTER_CACHE_BYTES:
-    return rc_cat(b, "b", 1, v->data, v->len);
+    return roster__rcache_cat(b, "b", 1, v->data, v->len);
   case ROSTER_CACHE_JSON:
-    return rc_cat(b, "j", 1, v->data, v->len);
+    return roster__rcache_cat(b, "j", 1, v->data, v->len);
   default: {
     char num[24];
     int n = snprintf(num, sizeof num, "%" PRId64, v->num);
-    return rc_cat(b, num, (size_t)n, NULL, 0);
+    return roster__rcache_cat(b, num, (size_t)n, NULL, 0);
   }
   }
 }
@@ -108,7 +108,7 @@ static void buf_none(roster_cache_buf *b) {
 
 /* ---- errors --------------------------------------------------------- */
 
-int rc_type_error(const rc_store *s, const redisReply *r, const char *want) {
+int roster__rcache_type_error(const rc_store *s, const redisReply *r, const char *want) {
   (void)s;
   bool wrongtype = r->len >= 9 && memcmp(r->str, "WRONGTYPE", 9) == 0;
   return roster_error_set(ROSTER_ETYPE, "it holds %s, not %s (Redis: %.*s)",
@@ -118,19 +118,19 @@ int rc_type_error(const rc_store *s, const redisReply *r, const char *want) {
                           want, (int)(r->len > 300 ? 300 : r->len), r->str);
 }
 
-int rc_reply_error(const rc_store *s, const redisReply *r, const char *what,
+int roster__rcache_reply_error(const rc_store *s, const redisReply *r, const char *what,
                    const char *want) {
   if (strstr(r->str, "WRONGTYPE") || strstr(r->str, "not an integer"))
-    return rc_type_error(s, r, want ? want : "a value");
+    return roster__rcache_type_error(s, r, want ? want : "a value");
   if (strstr(r->str, "overflow"))
     return roster_error_set(ROSTER_ERANGE,
                             "the result would overflow a "
                             "64-bit counter (it is unchanged; Redis: %.*s)",
                             (int)(r->len > 300 ? 300 : r->len), r->str);
-  return rr_remote(&s->cli->conf, r, what);
+  return roster__redis_remote(&s->cli->conf, r, what);
 }
 
-int rc_unexpected(const rc_store *s, const redisReply *r, const char *what) {
+int roster__rcache_unexpected(const rc_store *s, const redisReply *r, const char *what) {
   return roster_error_set(ROSTER_EPROTO,
                           "redis '%s' (%s): %s: unexpected "
                           "reply of type %d",
@@ -141,7 +141,7 @@ int rc_unexpected(const rc_store *s, const redisReply *r, const char *what) {
 /* run1 runs one command on s's client. */
 static int run1(const rc_store *s, int argc, const char **argv,
                 const size_t *lens, redisReply **r, const char *what) {
-  return rr_run1(s->cli, argc, argv, lens, r, what);
+  return roster__redis_run1(s->cli, argc, argv, lens, r, what);
 }
 
 /* ---- opening -------------------------------------------------------- */
@@ -182,7 +182,7 @@ static int store_new(roster_redis *cli, const void *prefix, size_t plen,
 
 static void rc_close(void *impl) {
   rc_store *s = impl;
-  rr_unref(s->cli);
+  roster__redis_unref(s->cli);
   roster_mem_free(s->prefix);
   roster_mem_free(s->match);
   roster_mem_free(s);
@@ -192,9 +192,9 @@ static int rc_check(const roster_url *url, const char *text,
                     const char *const *opts) {
   (void)text;
   rr_conf conf;
-  int rc = rr_conf_from(url, opts, NULL, true, &conf);
+  int rc = roster__redis_conf_from(url, opts, NULL, true, &conf);
   if (!rc)
-    rr_conf_free(&conf);
+    roster__redis_conf_free(&conf);
   return rc;
 }
 
@@ -202,16 +202,16 @@ static int rc_open(const roster_url *url, const char *text,
                    const char *const *opts, void **impl) {
   (void)text;
   rr_conf conf;
-  int rc = rr_conf_from(url, opts, NULL, true, &conf);
+  int rc = roster__redis_conf_from(url, opts, NULL, true, &conf);
   if (rc)
     return rc;
   rc_store *s = NULL;
   rc = store_new(NULL, conf.prefix, conf.prefix_len, &s);
   if (rc) {
-    rr_conf_free(&conf);
+    roster__redis_conf_free(&conf);
     return rc;
   }
-  rc = rr_client_new(&conf, &s->cli); /* takes conf */
+  rc = roster__redis_client_new(&conf, &s->cli); /* takes conf */
   if (rc) {
     s->cli = NULL;
     roster_mem_free(s->prefix);
@@ -242,11 +242,11 @@ int roster_redis_cache_new(roster_redis *cli, const void *prefix,
   int rc = store_new(cli, prefix, prefix_len, &s);
   if (rc)
     return rc;
-  rr_ref(cli);
+  roster__redis_ref(cli);
   roster_cache_options opt = o ? *o : (roster_cache_options){0};
   if (!opt.name || !*opt.name)
     opt.name = cli->conf.name;
-  rc = roster_cache_new(&rr_driver, s, &opt, out);
+  rc = roster_cache_new(&roster__redis_driver, s, &opt, out);
   if (rc)
     rc_close(s);
   return rc;
@@ -258,14 +258,14 @@ static int rc_get(void *impl, const void *key, size_t klen,
                   roster_cache_buf *out) {
   rc_store *s = impl;
   rc_buf k;
-  int rc = rc_key(s, key, klen, &k);
+  int rc = roster__rcache_key(s, key, klen, &k);
   if (rc)
     return rc;
   const char *argv[2] = {"GET", k.p};
   size_t lens[2] = {3, k.n};
   redisReply *r;
   rc = run1(s, 2, argv, lens, &r, "GET");
-  rc_buf_done(&k);
+  roster__rcache_buf_done(&k);
   if (rc)
     return rc;
   switch (r->type) {
@@ -276,10 +276,10 @@ static int rc_get(void *impl, const void *key, size_t klen,
     rc = ROSTER_ENOENT;
     break;
   case REDIS_REPLY_ERROR:
-    rc = rc_reply_error(s, r, "GET", "a value");
+    rc = roster__rcache_reply_error(s, r, "GET", "a value");
     break;
   default:
-    rc = rc_unexpected(s, r, "GET");
+    rc = roster__rcache_unexpected(s, r, "GET");
   }
   freeReplyObject(r);
   return rc;
@@ -289,20 +289,20 @@ static int status_ok(const rc_store *s, const redisReply *r, const char *what) {
   if (r->type == REDIS_REPLY_STATUS)
     return ROSTER_OK;
   if (r->type == REDIS_REPLY_ERROR)
-    return rc_reply_error(s, r, what, NULL);
-  return rc_unexpected(s, r, what);
+    return roster__rcache_reply_error(s, r, what, NULL);
+  return roster__rcache_unexpected(s, r, what);
 }
 
 static int rc_set(void *impl, const void *key, size_t klen,
                   const roster_cache_val *val, int64_t ttl_ms) {
   rc_store *s = impl;
   rc_buf k, v;
-  int rc = rc_key(s, key, klen, &k);
+  int rc = roster__rcache_key(s, key, klen, &k);
   if (rc)
     return rc;
   rc = tag(val, &v);
   if (rc) {
-    rc_buf_done(&k);
+    roster__rcache_buf_done(&k);
     return rc;
   }
   char ttl[24];
@@ -312,8 +312,8 @@ static int rc_set(void *impl, const void *key, size_t klen,
     lens[4] = (size_t)snprintf(ttl, sizeof ttl, "%" PRId64, ttl_ms);
   redisReply *r;
   rc = run1(s, ttl_ms ? 5 : 3, argv, lens, &r, "SET");
-  rc_buf_done(&k);
-  rc_buf_done(&v);
+  roster__rcache_buf_done(&k);
+  roster__rcache_buf_done(&v);
   if (rc)
     return rc;
   rc = status_ok(s, r, "SET");
@@ -392,8 +392,8 @@ static int rc_del(void *impl, const roster_cache_key *keys, size_t n,
   if (r->type == REDIS_REPLY_INTEGER)
     *removed = (size_t)r->integer;
   else
-    rc = r->type == REDIS_REPLY_ERROR ? rc_reply_error(s, r, "UNLINK", NULL)
-                                      : rc_unexpected(s, r, "UNLINK");
+    rc = r->type == REDIS_REPLY_ERROR ? roster__rcache_reply_error(s, r, "UNLINK", NULL)
+                                      : roster__rcache_unexpected(s, r, "UNLINK");
   freeReplyObject(r);
   return rc;
 }
@@ -403,21 +403,21 @@ static int int_cmd(const rc_store *s, const char *cmd, const void *key,
                    size_t klen, const char *arg, size_t alen, const char *want,
                    int64_t *out) {
   rc_buf k;
-  int rc = rc_key(s, key, klen, &k);
+  int rc = roster__rcache_key(s, key, klen, &k);
   if (rc)
     return rc;
   const char *argv[3] = {cmd, k.p, arg};
   size_t lens[3] = {strlen(cmd), k.n, alen};
   redisReply *r;
   rc = run1(s, arg ? 3 : 2, argv, lens, &r, cmd);
-  rc_buf_done(&k);
+  roster__rcache_buf_done(&k);
   if (rc)
     return rc;
   if (r->type == REDIS_REPLY_INTEGER)
     *out = r->integer;
   else
-    rc = r->type == REDIS_REPLY_ERROR ? rc_reply_error(s, r, cmd, want)
-                                      : rc_unexpected(s, r, cmd);
+    rc = r->type == REDIS_REPLY_ERROR ? roster__rcache_reply_error(s, r, cmd, want)
+                                      : roster__rcache_unexpected(s, r, cmd);
   freeReplyObject(r);
   return rc;
 }
@@ -441,14 +441,14 @@ static int rc_expire(void *impl, const void *key, size_t klen, int64_t ttl_ms) {
     /* PERSIST answers 0 both for a missing key and for one with no TTL:
      * a script tells them apart in the same step. */
     redisReply *r;
-    rc = rc_script(s, RR_SCRIPT_PERSIST, key, klen, 0, NULL, NULL, &r);
+    rc = roster__rcache_script(s, RR_SCRIPT_PERSIST, key, klen, 0, NULL, NULL, &r);
     if (rc)
       return rc;
     if (r->type == REDIS_REPLY_INTEGER)
       n = r->integer;
     else
-      rc = r->type == REDIS_REPLY_ERROR ? rc_reply_error(s, r, "PERSIST", NULL)
-                                        : rc_unexpected(s, r, "PERSIST");
+      rc = r->type == REDIS_REPLY_ERROR ? roster__rcache_reply_error(s, r, "PERSIST", NULL)
+                                        : roster__rcache_unexpected(s, r, "PERSIST");
     freeReplyObject(r);
   }
   if (rc)
@@ -484,8 +484,8 @@ static int rc_mget(void *impl, const roster_cache_key *keys, size_t n,
   if (rc)
     return rc;
   if (r->type != REDIS_REPLY_ARRAY || r->elements != n) {
-    rc = r->type == REDIS_REPLY_ERROR ? rc_reply_error(s, r, "MGET", NULL)
-                                      : rc_unexpected(s, r, "MGET");
+    rc = r->type == REDIS_REPLY_ERROR ? roster__rcache_reply_error(s, r, "MGET", NULL)
+                                      : roster__rcache_unexpected(s, r, "MGET");
     freeReplyObject(r);
     return rc;
   }
@@ -596,7 +596,7 @@ static int rc_mset(void *impl, const roster_cache_key *keys,
         cmds[1 + i] = (rr_cmd){5, a, l};
       }
       cmds[n + 1] = (rr_cmd){1, exec, exec_len};
-      rc = rr_run(s->cli, cmds, n + 2, rs, "MSET (MULTI ... EXEC)", false);
+      rc = roster__redis_run(s->cli, cmds, n + 2, rs, "MSET (MULTI ... EXEC)", false);
       if (!rc) {
         const redisReply *ex = rs[n + 1];
         if (ex->type == REDIS_REPLY_ARRAY && ex->elements == n) {
@@ -611,8 +611,8 @@ static int rc_mset(void *impl, const roster_cache_key *keys,
               break;
             }
           rc = why->type == REDIS_REPLY_ERROR
-                   ? rc_reply_error(s, why, "MSET", NULL)
-                   : rc_unexpected(s, why, "EXEC");
+                   ? roster__rcache_reply_error(s, why, "MSET", NULL)
+                   : roster__rcache_unexpected(s, why, "EXEC");
         }
       }
       for (size_t i = 0; i < n + 2; i++)
@@ -636,7 +636,7 @@ static int rc_health(void *impl) {
   return roster_redis_health(s->cli);
 }
 
-const roster_cache_backend rr_cache_backend = {
+const roster_cache_backend roster__redis_cache_backend = {
     .version = ROSTER_CACHE_BACKEND_VERSION,
     .flags = ROSTER_CACHE_SHARED,
     .check = rc_check,
@@ -650,13 +650,13 @@ const roster_cache_backend rr_cache_backend = {
     .incr = rc_incr,
     .mget = rc_mget,
     .mset = rc_mset,
-    .clear = rc_clear,
-    .stats = rc_stats,
-    .lock_acquire = rc_lock_acquire,
-    .lock_release = rc_lock_release,
-    .lock_extend = rc_lock_extend,
-    .rate_fixed = rc_rate_fixed,
-    .rate_sliding = rc_rate_sliding,
+    .clear = roster__rcache_clear,
+    .stats = roster__rcache_stats,
+    .lock_acquire = roster__rcache_lock_acquire,
+    .lock_release = roster__rcache_lock_release,
+    .lock_extend = roster__rcache_lock_extend,
+    .rate_fixed = roster__rcache_rate_fixed,
+    .rate_sliding = roster__rcache_rate_sliding,
     .health = rc_health,
-    .info = rc_info,
+    .info = roster__rcache_info,
 };

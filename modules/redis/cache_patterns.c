@@ -73,15 +73,15 @@ static const struct {
      "ffd1590fa8ca4a4898662f9099de719ec857660d"},
 };
 
-const char *rr_script_text(int which) { return scripts[which].text; }
-const char *rr_script_sha(int which) { return scripts[which].sha; }
+const char *roster__redis_script_text(int which) { return scripts[which].text; }
+const char *roster__redis_script_sha(int which) { return scripts[which].sha; }
 
-int rc_script(const rc_store *s, int which, const void *key, size_t klen,
+int roster__rcache_script(const rc_store *s, int which, const void *key, size_t klen,
               size_t nargs, const char *const *args, const size_t *lens,
               redisReply **out) {
   *out = NULL;
   rc_buf k;
-  int rc = rc_key(s, key, klen, &k);
+  int rc = roster__rcache_key(s, key, klen, &k);
   if (rc)
     return rc;
   const char *argv[8] = {"EVALSHA", scripts[which].sha, "1", k.p};
@@ -91,7 +91,7 @@ int rc_script(const rc_store *s, int which, const void *key, size_t klen,
     alen[4 + i] = lens[i];
   }
   redisReply *r;
-  rc = rr_run1(s->cli, (int)(4 + nargs), argv, alen, &r, "EVALSHA");
+  rc = roster__redis_run1(s->cli, (int)(4 + nargs), argv, alen, &r, "EVALSHA");
   if (!rc && r->type == REDIS_REPLY_ERROR && r->len >= 8 &&
       memcmp(r->str, "NOSCRIPT", 8) == 0) {
     freeReplyObject(r);
@@ -99,9 +99,9 @@ int rc_script(const rc_store *s, int which, const void *key, size_t klen,
     alen[0] = 4;
     argv[1] = scripts[which].text;
     alen[1] = strlen(scripts[which].text);
-    rc = rr_run1(s->cli, (int)(4 + nargs), argv, alen, &r, "EVAL");
+    rc = roster__redis_run1(s->cli, (int)(4 + nargs), argv, alen, &r, "EVAL");
   }
-  rc_buf_done(&k);
+  roster__rcache_buf_done(&k);
   if (!rc)
     *out = r;
   return rc;
@@ -111,11 +111,11 @@ int rc_script(const rc_store *s, int which, const void *key, size_t klen,
 
 #define TOKEN_LEN 32
 
-int rc_lock_acquire(void *impl, const void *key, size_t klen, const char *token,
+int roster__rcache_lock_acquire(void *impl, const void *key, size_t klen, const char *token,
                     int64_t ttl_ms) {
   rc_store *s = impl;
   rc_buf k;
-  int rc = rc_key(s, key, klen, &k);
+  int rc = roster__rcache_key(s, key, klen, &k);
   if (rc)
     return rc;
   /* The lock reads as a bytes value holding the token. */
@@ -127,8 +127,8 @@ int rc_lock_acquire(void *impl, const void *key, size_t klen, const char *token,
   const char *argv[6] = {"SET", k.p, val, "NX", "PX", ttl};
   size_t lens[6] = {3, k.n, sizeof val, 2, 2, (size_t)tl};
   redisReply *r;
-  rc = rr_run1(s->cli, 6, argv, lens, &r, "SET NX");
-  rc_buf_done(&k);
+  rc = roster__redis_run1(s->cli, 6, argv, lens, &r, "SET NX");
+  roster__rcache_buf_done(&k);
   if (rc)
     return rc;
   if (r->type == REDIS_REPLY_STATUS)
@@ -136,9 +136,9 @@ int rc_lock_acquire(void *impl, const void *key, size_t klen, const char *token,
   else if (r->type == REDIS_REPLY_NIL)
     rc = ROSTER_EBUSY;
   else if (r->type == REDIS_REPLY_ERROR)
-    rc = rc_reply_error(s, r, "SET NX", NULL);
+    rc = roster__rcache_reply_error(s, r, "SET NX", NULL);
   else
-    rc = rc_unexpected(s, r, "SET NX");
+    rc = roster__rcache_unexpected(s, r, "SET NX");
   freeReplyObject(r);
   return rc;
 }
@@ -154,26 +154,26 @@ static int holder_script(rc_store *s, int which, const void *key, size_t klen,
   const char *args[2] = {val, ttl};
   size_t lens[2] = {sizeof val, (size_t)tl};
   redisReply *r;
-  int rc = rc_script(s, which, key, klen, which == RR_SCRIPT_EXTEND ? 2 : 1,
+  int rc = roster__rcache_script(s, which, key, klen, which == RR_SCRIPT_EXTEND ? 2 : 1,
                      args, lens, &r);
   if (rc)
     return rc;
   if (r->type == REDIS_REPLY_INTEGER)
     rc = r->integer ? ROSTER_OK : ROSTER_ESTATE;
   else if (r->type == REDIS_REPLY_ERROR)
-    rc = rc_reply_error(s, r, "EVALSHA", NULL);
+    rc = roster__rcache_reply_error(s, r, "EVALSHA", NULL);
   else
-    rc = rc_unexpected(s, r, "EVALSHA");
+    rc = roster__rcache_unexpected(s, r, "EVALSHA");
   freeReplyObject(r);
   return rc;
 }
 
-int rc_lock_release(void *impl, const void *key, size_t klen,
+int roster__rcache_lock_release(void *impl, const void *key, size_t klen,
                     const char *token) {
   return holder_script(impl, RR_SCRIPT_UNLOCK, key, klen, token, 0);
 }
 
-int rc_lock_extend(void *impl, const void *key, size_t klen, const char *token,
+int roster__rcache_lock_extend(void *impl, const void *key, size_t klen, const char *token,
                    int64_t ttl_ms) {
   return holder_script(impl, RR_SCRIPT_EXTEND, key, klen, token, ttl_ms);
 }
@@ -203,7 +203,7 @@ static bool ints(const redisReply *r, size_t n, int64_t *v) {
   return true;
 }
 
-int rc_rate_fixed(void *impl, const void *key, size_t klen, int64_t limit,
+int roster__rcache_rate_fixed(void *impl, const void *key, size_t klen, int64_t limit,
                   int64_t window_ms, roster_cache_rate *out) {
   rc_store *s = impl;
   char w[24];
@@ -211,17 +211,17 @@ int rc_rate_fixed(void *impl, const void *key, size_t klen, int64_t limit,
   const char *args[1] = {w};
   size_t lens[1] = {(size_t)wl};
   redisReply *r;
-  int rc = rc_script(s, RR_SCRIPT_FIXED, key, klen, 1, args, lens, &r);
+  int rc = roster__rcache_script(s, RR_SCRIPT_FIXED, key, klen, 1, args, lens, &r);
   if (rc)
     return rc;
   int64_t v[2];
   if (ints(r, 2, v))
     fill(out, v[0] <= limit, v[0], limit, v[1]);
   else if (r->type == REDIS_REPLY_ERROR)
-    rc = rc_reply_error(s, r, "the fixed window's script",
+    rc = roster__rcache_reply_error(s, r, "the fixed window's script",
                         "a fixed window's counter");
   else
-    rc = rc_unexpected(s, r, "the fixed window's script");
+    rc = roster__rcache_unexpected(s, r, "the fixed window's script");
   freeReplyObject(r);
   return rc;
 }
@@ -237,7 +237,7 @@ static size_t member(char *buf, size_t cap) {
                           atomic_fetch_add(&ctr, 1));
 }
 
-int rc_rate_sliding(void *impl, const void *key, size_t klen, int64_t limit,
+int roster__rcache_rate_sliding(void *impl, const void *key, size_t klen, int64_t limit,
                     int64_t window_ms, roster_cache_rate *out) {
   rc_store *s = impl;
   char l[24], w[24], m[48];
@@ -247,17 +247,17 @@ int rc_rate_sliding(void *impl, const void *key, size_t klen, int64_t limit,
   const char *args[3] = {l, w, m};
   size_t lens[3] = {(size_t)ll, (size_t)wl, ml};
   redisReply *r;
-  int rc = rc_script(s, RR_SCRIPT_SLIDING, key, klen, 3, args, lens, &r);
+  int rc = roster__rcache_script(s, RR_SCRIPT_SLIDING, key, klen, 3, args, lens, &r);
   if (rc)
     return rc;
   int64_t v[3];
   if (ints(r, 3, v))
     fill(out, v[0] != 0, v[1], limit, v[2]);
   else if (r->type == REDIS_REPLY_ERROR)
-    rc = rc_reply_error(s, r, "the sliding window's script",
+    rc = roster__rcache_reply_error(s, r, "the sliding window's script",
                         "a sliding window's log");
   else
-    rc = rc_unexpected(s, r, "the sliding window's script");
+    rc = roster__rcache_unexpected(s, r, "the sliding window's script");
   freeReplyObject(r);
   return rc;
 }
@@ -266,11 +266,11 @@ int rc_rate_sliding(void *impl, const void *key, size_t klen, int64_t limit,
 
 #define SCAN_COUNT "1000"
 
-int rc_clear(void *impl, const void *pattern, size_t plen, size_t *removed) {
+int roster__rcache_clear(void *impl, const void *pattern, size_t plen, size_t *removed) {
   rc_store *s = impl;
   rc_buf m;
-  int rc = pattern ? rc_cat(&m, s->match, s->mlen, pattern, plen)
-                   : rc_cat(&m, s->match, s->mlen, "*", 1);
+  int rc = pattern ? roster__rcache_cat(&m, s->match, s->mlen, pattern, plen)
+                   : roster__rcache_cat(&m, s->match, s->mlen, "*", 1);
   if (rc)
     return rc;
   size_t total = 0;
@@ -314,7 +314,7 @@ int rc_clear(void *impl, const void *pattern, size_t plen, size_t *removed) {
     if (!n)
       break;
     redisReply *rs[2] = {NULL, NULL};
-    rc = rr_run(s->cli, cmds, n, rs, last ? "UNLINK" : "SCAN", false);
+    rc = roster__redis_run(s->cli, cmds, n, rs, last ? "UNLINK" : "SCAN", false);
     if (rc)
       break;
     if (nk) {
@@ -322,8 +322,8 @@ int rc_clear(void *impl, const void *pattern, size_t plen, size_t *removed) {
         total += (size_t)rs[0]->integer;
       else
         rc = rs[0]->type == REDIS_REPLY_ERROR
-                 ? rc_reply_error(s, rs[0], "UNLINK", NULL)
-                 : rc_unexpected(s, rs[0], "UNLINK");
+                 ? roster__rcache_reply_error(s, rs[0], "UNLINK", NULL)
+                 : roster__rcache_unexpected(s, rs[0], "UNLINK");
       freeReplyObject(rs[0]);
     }
     if (prev)
@@ -339,14 +339,14 @@ int rc_clear(void *impl, const void *pattern, size_t plen, size_t *removed) {
     if (sc->type != REDIS_REPLY_ARRAY || sc->elements != 2 ||
         sc->element[0]->type != REDIS_REPLY_STRING ||
         sc->element[1]->type != REDIS_REPLY_ARRAY) {
-      rc = sc->type == REDIS_REPLY_ERROR ? rc_reply_error(s, sc, "SCAN", NULL)
-                                         : rc_unexpected(s, sc, "SCAN");
+      rc = sc->type == REDIS_REPLY_ERROR ? roster__rcache_reply_error(s, sc, "SCAN", NULL)
+                                         : roster__rcache_unexpected(s, sc, "SCAN");
       freeReplyObject(sc);
       break;
     }
     for (size_t i = 0; i < sc->element[1]->elements; i++)
       if (sc->element[1]->element[i]->type != REDIS_REPLY_STRING) {
-        rc = rc_unexpected(s, sc, "SCAN");
+        rc = roster__rcache_unexpected(s, sc, "SCAN");
         break;
       }
     if (rc) {
@@ -361,7 +361,7 @@ int rc_clear(void *impl, const void *pattern, size_t plen, size_t *removed) {
     freeReplyObject(prev);
   roster_mem_free(uargv);
   roster_mem_free(ulens);
-  rc_buf_done(&m);
+  roster__rcache_buf_done(&m);
   if (!rc)
     *removed = total;
   return rc;
@@ -404,17 +404,17 @@ static int info_and_size(rc_store *s, redisReply **info, int64_t *size) {
   static const size_t l1[1] = {4}, l2[1] = {6};
   rr_cmd cmds[2] = {{1, a1, l1}, {1, a2, l2}};
   redisReply *rs[2];
-  int rc = rr_run(s->cli, cmds, 2, rs, "INFO", false);
+  int rc = roster__redis_run(s->cli, cmds, 2, rs, "INFO", false);
   if (rc)
     return rc;
   if (rs[0]->type != REDIS_REPLY_STRING)
     rc = rs[0]->type == REDIS_REPLY_ERROR
-             ? rc_reply_error(s, rs[0], "INFO", NULL)
-             : rc_unexpected(s, rs[0], "INFO");
+             ? roster__rcache_reply_error(s, rs[0], "INFO", NULL)
+             : roster__rcache_unexpected(s, rs[0], "INFO");
   else if (rs[1]->type != REDIS_REPLY_INTEGER)
     rc = rs[1]->type == REDIS_REPLY_ERROR
-             ? rc_reply_error(s, rs[1], "DBSIZE", NULL)
-             : rc_unexpected(s, rs[1], "DBSIZE");
+             ? roster__rcache_reply_error(s, rs[1], "DBSIZE", NULL)
+             : roster__rcache_unexpected(s, rs[1], "DBSIZE");
   if (rc) {
     freeReplyObject(rs[0]);
     freeReplyObject(rs[1]);
@@ -426,7 +426,7 @@ static int info_and_size(rc_store *s, redisReply **info, int64_t *size) {
   return ROSTER_OK;
 }
 
-int rc_stats(void *impl, roster_cache_stats *out) {
+int roster__rcache_stats(void *impl, roster_cache_stats *out) {
   rc_store *s = impl;
   redisReply *info;
   int64_t size;
@@ -484,7 +484,7 @@ static json_t *value_json(const char *v, size_t n) {
   return str ? str : json_string("?");
 }
 
-int rc_info(void *impl, struct json_t **out) {
+int roster__rcache_info(void *impl, struct json_t **out) {
   rc_store *s = impl;
   redisReply *info;
   int64_t size;

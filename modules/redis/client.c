@@ -33,7 +33,7 @@ static struct timeval ms_tv(int64_t ms) {
 
 /* ---- error sentences ------------------------------------------------ */
 
-const char *rr_cmd_name(char *buf, size_t cap, const char *arg, size_t len) {
+const char *roster__redis_cmd_name(char *buf, size_t cap, const char *arg, size_t len) {
   size_t o = 0;
   for (size_t i = 0; arg && i < len && o + 1 < cap && i < 32; i++) {
     unsigned char ch = (unsigned char)arg[i];
@@ -45,7 +45,7 @@ const char *rr_cmd_name(char *buf, size_t cap, const char *arg, size_t len) {
   return buf;
 }
 
-int rr_io_error(const rr_conf *conf, const redisContext *c, const char *what) {
+int roster__redis_io_error(const rr_conf *conf, const redisContext *c, const char *what) {
   int code = ROSTER_ECONN;
   const char *how = "connection failed";
   switch (c->err) {
@@ -78,7 +78,7 @@ int rr_io_error(const rr_conf *conf, const redisContext *c, const char *what) {
                           c->errstr[0] ? c->errstr : "no detail from hiredis");
 }
 
-int rr_remote(const rr_conf *conf, const redisReply *r, const char *what) {
+int roster__redis_remote(const rr_conf *conf, const redisReply *r, const char *what) {
   return roster_error_set(
       ROSTER_EREMOTE, "redis '%s' (%s): %s: %.*s", conf->name, conf->where,
       what, (int)(r->len > 700 ? 700 : r->len), r->str ? r->str : "");
@@ -92,7 +92,7 @@ static int setup(const rr_conf *conf, redisContext *c, int argc,
                  const char **argv, const char *what) {
   redisReply *r = redisCommandArgv(c, argc, argv, NULL);
   if (!r)
-    return rr_io_error(conf, c, what);
+    return roster__redis_io_error(conf, c, what);
   int rc = ROSTER_OK;
   if (r->type == REDIS_REPLY_ERROR)
     rc = roster_error_set(ROSTER_EREMOTE, "redis '%s' (%s): %s refused: %.*s",
@@ -102,7 +102,7 @@ static int setup(const rr_conf *conf, redisContext *c, int argc,
   return rc;
 }
 
-int rr_connect(const rr_conf *conf, bool select_db, redisContext **out) {
+int roster__redis_connect(const rr_conf *conf, bool select_db, redisContext **out) {
   *out = NULL;
   struct timeval tv = ms_tv(conf->connect_ms);
   redisContext *c = conf->is_unix
@@ -115,10 +115,10 @@ int rr_connect(const rr_conf *conf, bool select_db, redisContext **out) {
                             conf->name, conf->where);
   int rc = ROSTER_OK;
   if (c->err)
-    rc = rr_io_error(conf, c, "connect");
+    rc = roster__redis_io_error(conf, c, "connect");
   /* The connect timeout bounds the set-up commands too. */
   if (!rc && redisSetTimeout(c, tv) != REDIS_OK)
-    rc = rr_io_error(conf, c, "setting the timeout");
+    rc = roster__redis_io_error(conf, c, "setting the timeout");
   if (!rc && !conf->is_unix)
     (void)redisEnableKeepAlive(c); /* best effort: finds dead peers */
   if (!rc && conf->password) {
@@ -133,7 +133,7 @@ int rr_connect(const rr_conf *conf, bool select_db, redisContext **out) {
     rc = setup(conf, c, 2, argv, "SELECT");
   }
   if (!rc && redisSetTimeout(c, ms_tv(conf->timeout_ms)) != REDIS_OK)
-    rc = rr_io_error(conf, c, "setting the timeout");
+    rc = roster__redis_io_error(conf, c, "setting the timeout");
   if (rc) {
     redisFree(c);
     return rc;
@@ -157,7 +157,7 @@ static int op_connect(void *arg, void **conn) {
   if (!rc)
     return roster_error_set(ROSTER_ENOMEM, "redis '%s': out of memory",
                             cli->conf.name);
-  int e = rr_connect(&cli->conf, true, &rc->ctx);
+  int e = roster__redis_connect(&cli->conf, true, &rc->ctx);
   if (e) {
     roster_mem_free(rc);
     return e;
@@ -178,10 +178,10 @@ static int ping(const rr_conf *conf, redisContext *c) {
   const char *argv[1] = {"PING"};
   redisReply *r = redisCommandArgv(c, 1, argv, NULL);
   if (!r)
-    return rr_io_error(conf, c, "PING");
+    return roster__redis_io_error(conf, c, "PING");
   int rc = ROSTER_OK;
   if (r->type == REDIS_REPLY_ERROR)
-    rc = rr_remote(conf, r, "PING");
+    rc = roster__redis_remote(conf, r, "PING");
   else if (r->type != REDIS_REPLY_STATUS || strcmp(r->str, "PONG") != 0)
     rc = roster_error_set(ROSTER_EPROTO,
                           "redis '%s' (%s): PING was not "
@@ -206,17 +206,17 @@ static const roster_pool_ops pool_ops = {
 
 static void client_mem_free(void *arg) {
   roster_redis *cli = arg;
-  rr_conf_free(&cli->conf);
+  roster__redis_conf_free(&cli->conf);
   pthread_mutex_destroy(&cli->lent_lock);
   roster_mem_free(cli->lent);
   roster_mem_free(cli);
 }
 
-void rr_ref(roster_redis *cli) {
+void roster__redis_ref(roster_redis *cli) {
   atomic_fetch_add_explicit(&cli->refs, 1, memory_order_relaxed);
 }
 
-void rr_unref(roster_redis *cli) {
+void roster__redis_unref(roster_redis *cli) {
   if (atomic_fetch_sub_explicit(&cli->refs, 1, memory_order_acq_rel) != 1)
     return;
   /* The pool's free_arg frees the client after its last close. */
@@ -225,11 +225,11 @@ void rr_unref(roster_redis *cli) {
 
 /* ---- the client ----------------------------------------------------- */
 
-int rr_client_new(rr_conf *conf, roster_redis **out) {
+int roster__redis_client_new(rr_conf *conf, roster_redis **out) {
   *out = NULL;
   roster_redis *cli = roster_mem_calloc(1, sizeof *cli);
   if (!cli) {
-    rr_conf_free(conf);
+    roster__redis_conf_free(conf);
     return roster_error_set(ROSTER_ENOMEM, "redis: out of memory");
   }
   cli->conf = *conf;
@@ -271,20 +271,20 @@ int roster_redis_open(const char *url, const char *const *opts,
     return roster_error_set(ROSTER_EINVAL, "roster_redis_open: out is NULL");
   *out = NULL;
   rr_conf conf;
-  int rc = rr_conf_parse(url, opts, o, false, &conf);
+  int rc = roster__redis_conf_parse(url, opts, o, false, &conf);
   if (rc)
     return rc;
   if (conf.kind_cache) {
-    rr_conf_free(&conf);
+    roster__redis_conf_free(&conf);
     return roster_error_set(ROSTER_EINVAL, "redis: kind=cache makes a cache: "
                                            "open it with roster_cache_open");
   }
-  return rr_client_new(&conf, out);
+  return roster__redis_client_new(&conf, out);
 }
 
 void roster_redis_free(roster_redis *cli) {
   if (cli)
-    rr_unref(cli);
+    roster__redis_unref(cli);
 }
 
 const char *roster_redis_name(const roster_redis *cli) {
@@ -314,7 +314,7 @@ static bool alive(const rr_conn *c) {
   return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR;
 }
 
-int rr_acquire(roster_redis *cli, rr_conn **out) {
+int roster__redis_acquire(roster_redis *cli, rr_conn **out) {
   /* Each dead connection found is closed, so after at most pool_max of
    * them the next acquire connects anew. */
   for (unsigned tries = 0;; tries++) {
@@ -336,24 +336,24 @@ int rr_acquire(roster_redis *cli, rr_conn **out) {
   }
 }
 
-void rr_release(roster_redis *cli, rr_conn *c, bool broken) {
+void roster__redis_release(roster_redis *cli, rr_conn *c, bool broken) {
   c->used_ns = mono_ns();
   roster_pool_release(cli->pool, c, broken || c->ctx->err != 0);
 }
 
-int rr_run(roster_redis *cli, const rr_cmd *cmds, size_t n, redisReply **out,
+int roster__redis_run(roster_redis *cli, const rr_cmd *cmds, size_t n, redisReply **out,
            const char *what, bool discard) {
   for (size_t i = 0; i < n; i++)
     out[i] = NULL;
   rr_conn *conn;
-  int rc = rr_acquire(cli, &conn);
+  int rc = roster__redis_acquire(cli, &conn);
   if (rc)
     return rc;
   redisContext *c = conn->ctx;
   for (size_t i = 0; i < n && !rc; i++)
     if (redisAppendCommandArgv(c, cmds[i].argc, cmds[i].argv, cmds[i].lens) !=
         REDIS_OK)
-      rc = c->err ? rr_io_error(&cli->conf, c, what)
+      rc = c->err ? roster__redis_io_error(&cli->conf, c, what)
                   : roster_error_set(ROSTER_ENOMEM,
                                      "redis '%s': %s: out of "
                                      "memory",
@@ -361,7 +361,7 @@ int rr_run(roster_redis *cli, const rr_cmd *cmds, size_t n, redisReply **out,
   for (size_t i = 0; i < n && !rc; i++) {
     void *r = NULL;
     if (redisGetReply(c, &r) != REDIS_OK || !r) {
-      rc = c->err ? rr_io_error(&cli->conf, c, what)
+      rc = c->err ? roster__redis_io_error(&cli->conf, c, what)
                   : roster_error_set(ROSTER_EPROTO,
                                      "redis '%s': %s: no "
                                      "reply",
@@ -374,14 +374,14 @@ int rr_run(roster_redis *cli, const rr_cmd *cmds, size_t n, redisReply **out,
     }
     out[i] = r;
   }
-  rr_release(cli, conn, rc != ROSTER_OK || discard);
+  roster__redis_release(cli, conn, rc != ROSTER_OK || discard);
   return rc;
 }
 
-int rr_run1(roster_redis *cli, int argc, const char **argv, const size_t *lens,
+int roster__redis_run1(roster_redis *cli, int argc, const char **argv, const size_t *lens,
             redisReply **out, const char *what) {
   rr_cmd cmd = {argc, argv, lens};
-  return rr_run(cli, &cmd, 1, out, what, false);
+  return roster__redis_run(cli, &cmd, 1, out, what, false);
 }
 
 /* ---- checking commands ---------------------------------------------- */
@@ -391,7 +391,7 @@ static bool is(const char *arg, size_t len, const char *name) {
   return len == n && strncasecmp(arg, name, n) == 0;
 }
 
-int rr_check_command(const rr_conf *conf, size_t argc, const char *const *argv,
+int roster__redis_check_command(const rr_conf *conf, size_t argc, const char *const *argv,
                      const size_t *lens, bool in_pipeline, int *cls) {
   static const struct {
     const char *name;
@@ -457,7 +457,7 @@ int rr_check_command(const rr_conf *conf, size_t argc, const char *const *argv,
   return ROSTER_OK;
 }
 
-int rr_check_args(const rr_conf *conf, const char *call, size_t argc,
+int roster__redis_check_args(const rr_conf *conf, const char *call, size_t argc,
                   const char *const *argv, const size_t *argvlen,
                   size_t *lens) {
   for (size_t i = 0; i < argc; i++) {
@@ -499,26 +499,26 @@ int roster_redis_command(roster_redis *cli, size_t argc,
     return roster_error_set(ROSTER_ENOMEM, "redis '%s': out of memory",
                             cli->conf.name);
   int cls;
-  int rc = rr_check_args(&cli->conf, "roster_redis_command", argc, argv,
+  int rc = roster__redis_check_args(&cli->conf, "roster_redis_command", argc, argv,
                          argvlen, lens);
   if (!rc)
-    rc = rr_check_command(&cli->conf, argc, argv, lens, false, &cls);
+    rc = roster__redis_check_command(&cli->conf, argc, argv, lens, false, &cls);
   char name[40];
-  rr_cmd_name(name, sizeof name, argv[0], argv[0] ? lens[0] : 0);
+  roster__redis_cmd_name(name, sizeof name, argv[0], argv[0] ? lens[0] : 0);
   redisReply *raw = NULL;
   if (!rc)
-    rc = rr_run1(cli, (int)argc, (const char **)argv, lens, &raw, name);
+    rc = roster__redis_run1(cli, (int)argc, (const char **)argv, lens, &raw, name);
   if (lens != stack)
     roster_mem_free(lens);
   if (rc)
     return rc;
   if (raw->type == REDIS_REPLY_ERROR)
-    rc = rr_remote(&cli->conf, raw, name);
+    rc = roster__redis_remote(&cli->conf, raw, name);
   if (!out) {
     freeReplyObject(raw);
     return rc;
   }
-  *out = rr_reply_wrap(&raw, 1, false);
+  *out = roster__redis_reply_wrap(&raw, 1, false);
   if (!*out)
     return roster_error_set(ROSTER_ENOMEM,
                             "redis '%s': %s: out of memory "
@@ -595,11 +595,11 @@ int roster_redis_publish(roster_redis *cli, const void *channel,
   const char *argv[3] = {"PUBLISH", channel, message ? message : ""};
   size_t lens[3] = {7, channel_len, message_len};
   redisReply *r;
-  int rc = rr_run1(cli, 3, argv, lens, &r, "PUBLISH");
+  int rc = roster__redis_run1(cli, 3, argv, lens, &r, "PUBLISH");
   if (rc)
     return rc;
   if (r->type == REDIS_REPLY_ERROR)
-    rc = rr_remote(&cli->conf, r, "PUBLISH");
+    rc = roster__redis_remote(&cli->conf, r, "PUBLISH");
   else if (r->type != REDIS_REPLY_INTEGER)
     rc = roster_error_set(ROSTER_EPROTO,
                           "redis '%s': PUBLISH was not "
@@ -616,11 +616,11 @@ int roster_redis_health(roster_redis *cli) {
     return roster_error_set(ROSTER_EINVAL, "roster_redis_health: the client "
                                            "is NULL");
   rr_conn *c;
-  int rc = rr_acquire(cli, &c);
+  int rc = roster__redis_acquire(cli, &c);
   if (rc)
     return rc;
   rc = ping(&cli->conf, c->ctx);
-  rr_release(cli, c,
+  roster__redis_release(cli, c,
              rc == ROSTER_ECONN || rc == ROSTER_ETIMEDOUT ||
                  rc == ROSTER_EPROTO);
   return rc;
@@ -635,7 +635,7 @@ int roster_redis_acquire(roster_redis *cli, struct redisContext **out) {
     return roster_error_set(ROSTER_EINVAL, "roster_redis_acquire: %s is NULL",
                             cli ? "out" : "the client");
   rr_conn *c;
-  int rc = rr_acquire(cli, &c);
+  int rc = roster__redis_acquire(cli, &c);
   if (rc)
     return rc;
   /* The pool lends at most pool_max connections: there is a free slot. */
@@ -669,6 +669,6 @@ int roster_redis_release(roster_redis *cli, struct redisContext *ctx,
                             "this context was not lent by this client (or "
                             "was released already)",
                             cli->conf.name);
-  rr_release(cli, c, broken);
+  roster__redis_release(cli, c, broken);
   return ROSTER_OK;
 }

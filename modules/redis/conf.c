@@ -21,7 +21,7 @@
 
 static char *dup(const char *s) { return s ? roster_mem_strdup(s) : NULL; }
 
-void rr_conf_free(rr_conf *c) {
+void roster__redis_conf_free(rr_conf *c) {
   if (!c)
     return;
   roster_mem_free(c->host);
@@ -39,7 +39,7 @@ void rr_conf_free(rr_conf *c) {
   c->prefix = NULL;
 }
 
-int rr_conf_copy(rr_conf *dst, const rr_conf *src) {
+int roster__redis_conf_copy(rr_conf *dst, const rr_conf *src) {
   *dst = *src;
   dst->host = dup(src->host);
   dst->path = dup(src->path);
@@ -56,7 +56,7 @@ int rr_conf_copy(rr_conf *dst, const rr_conf *src) {
   if ((src->host && !dst->host) || (src->path && !dst->path) ||
       (src->user && !dst->user) || (src->password && !dst->password) ||
       (src->prefix && !dst->prefix)) {
-    rr_conf_free(dst);
+    roster__redis_conf_free(dst);
     return roster_error_set(ROSTER_ENOMEM, "redis: out of memory");
   }
   return ROSTER_OK;
@@ -229,7 +229,7 @@ static void make_where(rr_conf *c) {
   }
 }
 
-int rr_conf_from(const roster_url *u, const char *const *opts,
+int roster__redis_conf_from(const roster_url *u, const char *const *opts,
                  const roster_redis_options *o, bool allow_cache, rr_conf *c) {
   *c = (rr_conf){0};
   roster_redis_options def = o ? *o : (roster_redis_options){0};
@@ -358,14 +358,14 @@ int rr_conf_from(const roster_url *u, const char *const *opts,
     c->kind_cache = true;
   }
   if (rc) {
-    rr_conf_free(c);
+    roster__redis_conf_free(c);
     return rc;
   }
   make_where(c);
   return ROSTER_OK;
 }
 
-int rr_conf_parse(const char *url, const char *const *opts,
+int roster__redis_conf_parse(const char *url, const char *const *opts,
                   const roster_redis_options *o, bool allow_cache, rr_conf *c) {
   *c = (rr_conf){0};
   if (!url)
@@ -374,7 +374,7 @@ int rr_conf_parse(const char *url, const char *const *opts,
   int rc = roster_url_parse(url, &u);
   if (rc)
     return rc; /* its detail is redacted */
-  rc = rr_conf_from(u, opts, o, allow_cache, c);
+  rc = roster__redis_conf_from(u, opts, o, allow_cache, c);
   roster_url_free(u);
   return rc;
 }

@@ -334,7 +334,7 @@ static bool session(roster_redis_subscriber *s, redisContext *c, char *detail,
     }
   }
   if (!ok && !detail[0]) {
-    int code = rr_io_error(&s->conf, c, "subscriber");
+    int code = roster__redis_io_error(&s->conf, c, "subscriber");
     (void)code;
     snprintf(detail, cap, "%s", roster_last_error());
   }
@@ -361,7 +361,7 @@ static void *sub_main(void *arg) {
       break;
     redisContext *c = NULL;
     char detail[1024] = "";
-    if (rr_connect(&s->conf, false, &c) == ROSTER_OK) {
+    if (roster__redis_connect(&s->conf, false, &c) == ROSTER_OK) {
       delay = lo;
       down_told = false;
       bool go_on = session(s, c, detail, sizeof detail);
@@ -415,7 +415,7 @@ int roster_redis_subscriber_new(roster_redis *cli,
   if (!s)
     return roster_error_set(ROSTER_ENOMEM, "redis '%s': out of memory",
                             cli->conf.name);
-  int rc = rr_conf_copy(&s->conf, &cli->conf);
+  int rc = roster__redis_conf_copy(&s->conf, &cli->conf);
   if (rc) {
     roster_mem_free(s);
     return rc;
@@ -425,7 +425,7 @@ int roster_redis_subscriber_new(roster_redis *cli,
   if (pipe2(s->wake, O_NONBLOCK | O_CLOEXEC) != 0) {
     rc = roster_error_set(ROSTER_ESYS, "redis '%s': subscriber: pipe: %s",
                           cli->conf.name, strerror(errno));
-    rr_conf_free(&s->conf);
+    roster__redis_conf_free(&s->conf);
     roster_mem_free(s);
     return rc;
   }
@@ -473,7 +473,7 @@ void roster_redis_subscriber_free(roster_redis_subscriber *s) {
   close(s->wake[1]);
   pthread_cond_destroy(&s->cv);
   pthread_mutex_destroy(&s->lock);
-  rr_conf_free(&s->conf);
+  roster__redis_conf_free(&s->conf);
   roster_mem_free(s);
 }
 

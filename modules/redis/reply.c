@@ -17,7 +17,7 @@
 #include <stdio.h>
 #include <string.h>
 
-const char *roster_redis_reply_type_name(roster_redis_reply_type type) {
+const char *roster_redis_reply_kind_name(roster_redis_reply_kind type) {
   switch (type) {
   case ROSTER_REDIS_STRING:
     return "string";
@@ -100,7 +100,7 @@ static void fill(rr_block *b, roster_redis_reply *node, const redisReply *r) {
   }
 }
 
-roster_redis_reply *rr_reply_wrap(redisReply **raw, size_t n, bool as_array) {
+roster_redis_reply *roster__redis_reply_wrap(redisReply **raw, size_t n, bool as_array) {
   bool one = n == 1 && !as_array;
   size_t nodes = one ? 0 : n;
   for (size_t i = 0; i < n; i++)
@@ -246,7 +246,7 @@ int roster_redis_pipeline_add(roster_redis_pipeline *p, size_t argc,
       lens2[i] = l;
   }
   int cls;
-  int rc = rr_check_command(conf, argc, argv, lens2, true, &cls);
+  int rc = roster__redis_check_command(conf, argc, argv, lens2, true, &cls);
   if (rc)
     return rc;
   if (p->nargs + argc > (size_t)ROSTER_REDIS_ARGS_MAX * 64)
@@ -330,9 +330,9 @@ int roster_redis_pipeline_exec(roster_redis_pipeline *p,
       break;
     }
   }
-  rc = rr_run(cli, cmds, n, raw, "pipeline", multi || watch);
+  rc = roster__redis_run(cli, cmds, n, raw, "pipeline", multi || watch);
   if (!rc) {
-    *out = rr_reply_wrap(raw, n, true);
+    *out = roster__redis_reply_wrap(raw, n, true);
     if (!*out)
       rc = roster_error_set(ROSTER_ENOMEM,
                             "redis '%s': pipeline_exec: out "

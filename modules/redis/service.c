@@ -3,10 +3,10 @@
  * typed lookups, the driver of redis:// and unix://, and roster_redis_init.
  *
  * A redis:// (or unix://) URL declares one of two things. By default a
- * client service (roster_redis_type; roster_redis_get), whose create
+ * client service (roster_redis_type; roster_redis_find), whose create
  * opens the client and PINGs once, so that a server that is down fails
  * the start with its reason; with kind=cache (in the query or the
- * options) a cache service (roster_cache_type; roster_cache_get) through
+ * options) a cache service (roster_cache_type; roster_cache_find) through
  * the driver's cache face, which opens a cache with a client of its own.
  * Either way every option is checked when the service is declared.
  */
@@ -27,19 +27,7 @@ const roster_type roster_redis_type = {
     .health = client_health,
 };
 
-int roster_redis_get_ns(roster *r, const char *ns, const char *name,
-                        roster_redis **out) {
-  if (!out)
-    return roster_error_set(ROSTER_EINVAL, "roster_redis_get: out is NULL");
-  void *p = NULL;
-  int rc = roster_get(r, ns, name, &roster_redis_type, &p);
-  *out = p;
-  return rc;
-}
-
-int roster_redis_get(roster *r, const char *name, roster_redis **out) {
-  return roster_redis_get_ns(r, NULL, name, out);
-}
+ROSTER_DEFINE_FIND(roster_redis_find, roster_redis, roster_redis_type)
 
 /* ---- the driver ----------------------------------------------------- */
 
@@ -51,9 +39,9 @@ static int client_check(const roster_url *url, const char *text,
   (void)text;
   rr_conf c;
   roster_redis_options o = {.name = name};
-  int rc = rr_conf_from(url, opts, &o, false, &c);
+  int rc = roster__redis_conf_from(url, opts, &o, false, &c);
   if (!rc)
-    rr_conf_free(&c);
+    roster__redis_conf_free(&c);
   return rc;
 }
 
@@ -88,13 +76,13 @@ static const char *const schemes[] = {"redis", "unix", NULL};
 
 /* redis:// and unix:// declare a client service, or with kind=cache a
  * cache service (the cache face: cache.c). */
-const roster_driver rr_driver = {
+const roster_driver roster__redis_driver = {
     .version = ROSTER_DRIVER_VERSION,
     .name = "redis",
     .module = "redis",
     .schemes = schemes,
     .faces = {{&roster_service_face, &client_face},
-              {&roster_cache_face, &rr_cache_backend}},
+              {&roster_cache_face, &roster__redis_cache_backend}},
 };
 
-int roster_redis_init(void) { return roster_driver_register(&rr_driver); }
+int roster_redis_init(void) { return roster_driver_register(&roster__redis_driver); }

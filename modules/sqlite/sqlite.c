@@ -46,7 +46,7 @@ typedef struct lite_stmt {
   sqlite3 *db;
   size_t ncols, cap; /* columns this run; arrays' capacity */
   const char **names;
-  roster_db_type *types;
+  roster_db_kind *types;
   sqlite3_int64 changes_before;
   bool row_ahead; /* execute's step found a row not yet handed out */
   bool done;
@@ -316,7 +316,7 @@ static void *lite_native(void *conn) { return ((lite_conn *)conn)->db; }
 /* ---- statements ---- */
 
 static int lite_prepare(void *conn, const char *sql, size_t len, size_t nparams,
-                        const roster_db_type *types, void **out) {
+                        const roster_db_kind *types, void **out) {
   (void)types;
   sqlite3 *db = ((lite_conn *)conn)->db;
   if (len >= INT_MAX)
@@ -382,7 +382,7 @@ static void lite_finalize(void *conn, void *stmt, bool closing) {
   roster_mem_free(s);
 }
 
-static roster_db_type affinity(const char *decl) {
+static roster_db_kind affinity(const char *decl) {
   if (!decl || !*decl)
     return ROSTER_DB_NULL;
   /* SQLite's own rules (datatype3.html, 3.1), in its order. */
@@ -402,7 +402,7 @@ static roster_db_type affinity(const char *decl) {
   return ROSTER_DB_TEXT; /* NUMERIC affinity: decimals, dates */
 }
 
-static roster_db_type value_type(int t) {
+static roster_db_kind value_type(int t) {
   switch (t) {
   case SQLITE_INTEGER:
     return ROSTER_DB_INT;
@@ -480,7 +480,7 @@ static int lite_execute(void *conn, void *stmt, const roster_db_value *p,
     const char **nn = roster_mem_realloc(s->names, nc * sizeof *nn);
     if (nn)
       s->names = nn;
-    roster_db_type *nt =
+    roster_db_kind *nt =
         nn ? roster_mem_realloc(s->types, nc * sizeof *nt) : NULL;
     if (nt)
       s->types = nt;
@@ -494,7 +494,7 @@ static int lite_execute(void *conn, void *stmt, const roster_db_value *p,
   for (size_t i = 0; i < nc; i++) {
     const char *nm = sqlite3_column_name(st, (int)i);
     s->names[i] = nm ? nm : "";
-    roster_db_type t = affinity(sqlite3_column_decltype(st, (int)i));
+    roster_db_kind t = affinity(sqlite3_column_decltype(st, (int)i));
     if (t == ROSTER_DB_NULL && s->row_ahead)
       t = value_type(sqlite3_column_type(st, (int)i));
     s->types[i] = t;

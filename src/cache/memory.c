@@ -18,7 +18,7 @@ static int mc_match(struct cds_lfht_node *node, const void *key) {
   return e->klen == k->n && memcmp(e->data, k->p, k->n) == 0;
 }
 
-mc_entry *mc_find(mc *m, uint64_t h, const mc_key *k) {
+mc_entry *roster__memory_find(mc *m, uint64_t h, const mc_key *k) {
   struct cds_lfht_iter it;
   cds_lfht_lookup(m->ht, (unsigned long)h, mc_match, k, &it);
   struct cds_lfht_node *n = cds_lfht_iter_get_node(&it);
@@ -29,14 +29,14 @@ mc_entry *mc_find(mc *m, uint64_t h, const mc_key *k) {
   return e;
 }
 
-mc_entry *mc_find_locked(mc *m, uint64_t h, const mc_key *k) {
+mc_entry *roster__memory_find_locked(mc *m, uint64_t h, const mc_key *k) {
   roster__rlock();
-  mc_entry *e = mc_find(m, h, k);
+  mc_entry *e = roster__memory_find(m, h, k);
   roster__runlock();
   return e;
 }
 
-mc_entry *mc_alloc(const void *key, size_t klen, uint8_t kind, size_t vlen) {
+mc_entry *roster__memory_alloc(const void *key, size_t klen, uint8_t kind, size_t vlen) {
   if (kind == MC_INT)
     vlen = sizeof(int64_t);
   mc_entry *e = roster__malloc(sizeof *e + mc_voff(klen) + vlen);
@@ -168,7 +168,7 @@ static void mc_retire(mc_shard *s, mc_entry *e) {
     mc_free_batches(mc_take_ready(s));
 }
 
-void mc_reap_shard(mc_shard *s) {
+void roster__memory_reap_shard(mc_shard *s) {
   pthread_mutex_lock(&s->lock);
   mc_flush(s);
   mc_batch *ready = mc_take_ready(s);
@@ -176,7 +176,7 @@ void mc_reap_shard(mc_shard *s) {
   mc_free_batches(ready);
 }
 
-void mc_free_retired(mc_shard *s) {
+void roster__memory_free_retired(mc_shard *s) {
   free_chain(s->retired);
   s->retired = NULL;
   s->nretired = s->retired_bytes = 0;
@@ -242,7 +242,7 @@ static void mc_swap(mc_shard *s, mc_entry *o, mc_entry *e) {
   atomic_store_explicit(&e->ref, 1, memory_order_relaxed);
 }
 
-void mc_put_locked(mc *m, mc_shard *s, mc_entry *e, uint64_t h,
+void roster__memory_put_locked(mc *m, mc_shard *s, mc_entry *e, uint64_t h,
                    const mc_key *k) {
   size_t charge = mc_charge(e->klen, e->vlen);
   ROSTER__TSAN_RELEASE(e);
@@ -274,7 +274,7 @@ void mc_put_locked(mc *m, mc_shard *s, mc_entry *e, uint64_t h,
   }
 }
 
-void mc_remove_locked(mc *m, mc_shard *s, mc_entry *e, int why) {
+void roster__memory_remove_locked(mc *m, mc_shard *s, mc_entry *e, int why) {
   roster__rlock();
   cds_lfht_del(m->ht, &e->node); /* always ours: every change holds s */
   roster__runlock();
@@ -321,24 +321,24 @@ static mc_entry *mc_victim(mc *m, mc_shard *s, mc_entry *keep, int64_t *now) {
   return NULL;
 }
 
-void mc_evict_locked(mc *m, mc_shard *s, mc_entry *keep, int64_t *now) {
+void roster__memory_evict_locked(mc *m, mc_shard *s, mc_entry *keep, int64_t *now) {
   while (mc_over(m)) {
     mc_entry *v = mc_victim(m, s, keep, now);
     if (!v)
       return;
-    mc_remove_locked(m, s, v,
+    roster__memory_remove_locked(m, s, v,
                      mc_dead(m, v, now) ? MC_WHY_EXPIRED : MC_WHY_EVICTED);
   }
 }
 
-void mc_after_write(mc *m, mc_shard *s, mc_entry *keep) {
+void roster__memory_after_write(mc *m, mc_shard *s, mc_entry *keep) {
   if (ROSTER__UNLIKELY(mc_over(m))) {
     int64_t now = INT64_MIN;
     /* The written shard first (each shard is its own CLOCK, the way
      * segmented caches evict), then the others in turn if it had nothing
      * to give (only locks, or only the new entry). */
     pthread_mutex_lock(&s->lock);
-    mc_evict_locked(m, s, keep, &now);
+    roster__memory_evict_locked(m, s, keep, &now);
     pthread_mutex_unlock(&s->lock);
     unsigned n = 1u << m->shard_bits;
     for (unsigned i = 0; i < n && mc_over(m); i++) {
@@ -346,14 +346,14 @@ void mc_after_write(mc *m, mc_shard *s, mc_entry *keep) {
       if (t == s)
         continue;
       pthread_mutex_lock(&t->lock);
-      mc_evict_locked(m, t, NULL, &now);
+      roster__memory_evict_locked(m, t, NULL, &now);
       pthread_mutex_unlock(&t->lock);
     }
   }
   size_t e = atomic_load_explicit(&m->entries, memory_order_relaxed);
   if (ROSTER__UNLIKELY(e > atomic_load_explicit(&m->buckets,
                                                     memory_order_relaxed)))
-    mc_wake_grow(m);
+    roster__memory_wake_grow(m);
 }
 
 /* ---- reads ---------------------------------------------------------- */
@@ -362,10 +362,10 @@ void mc_after_write(mc *m, mc_shard *s, mc_entry *keep) {
 static void mc_reap(mc *m, uint64_t h, const mc_key *k) {
   mc_shard *s = mc_shard_of(m, h);
   pthread_mutex_lock(&s->lock);
-  mc_entry *e = mc_find_locked(m, h, k);
+  mc_entry *e = roster__memory_find_locked(m, h, k);
   int64_t now = INT64_MIN;
   if (e && mc_dead(m, e, &now))
-    mc_remove_locked(m, s, e, MC_WHY_EXPIRED);
+    roster__memory_remove_locked(m, s, e, MC_WHY_EXPIRED);
   pthread_mutex_unlock(&s->lock);
 }
 
@@ -395,7 +395,7 @@ static int mc_read(mc *m, const void *key, size_t klen,
   int rc = ROSTER_ENOENT;
   bool dead = false;
   roster__rlock();
-  mc_entry *e = mc_find(m, h, &k);
+  mc_entry *e = roster__memory_find(m, h, &k);
   if (e) {
     if (mc_dead(m, e, &now)) {
       dead = true;
@@ -437,7 +437,7 @@ static int mc_pttl(void *impl, const void *key, size_t klen, int64_t *out) {
   uint64_t h = mc_hash(m, key, klen);
   int64_t now = INT64_MIN, t = -2;
   roster__rlock();
-  mc_entry *e = mc_find(m, h, &k);
+  mc_entry *e = roster__memory_find(m, h, &k);
   bool dead = e && mc_dead(m, e, &now);
   if (e && !dead) {
     int64_t exp = atomic_load_explicit(&e->expire, memory_order_relaxed);
@@ -467,7 +467,7 @@ static int mc_fill(mc *m, const void *key, size_t klen,
   if (m->max_bytes && charge > m->max_bytes)
     return roster__err(ROSTER_ERANGE, "the entry needs %zu bytes and the "
                        "cache's max_bytes is %zu", charge, m->max_bytes);
-  mc_entry *e = mc_alloc(key, klen, (uint8_t)v->kind, vlen);
+  mc_entry *e = roster__memory_alloc(key, klen, (uint8_t)v->kind, vlen);
   if (!e)
     return roster__err(ROSTER_ENOMEM, "out of memory for a %zu-byte entry",
                        charge);
@@ -491,9 +491,9 @@ static int mc_set(void *impl, const void *key, size_t klen,
   uint64_t h = mc_hash(m, key, klen);
   mc_shard *s = mc_shard_of(m, h);
   pthread_mutex_lock(&s->lock);
-  mc_put_locked(m, s, e, h, &k);
+  roster__memory_put_locked(m, s, e, h, &k);
   pthread_mutex_unlock(&s->lock);
-  mc_after_write(m, s, e);
+  roster__memory_after_write(m, s, e);
   return ROSTER_OK;
 }
 
@@ -520,9 +520,9 @@ static int mc_mset(void *impl, const roster_cache_key *keys,
     uint64_t h = mc_hash(m, k.p, k.n);
     mc_shard *s = mc_shard_of(m, h);
     pthread_mutex_lock(&s->lock);
-    mc_put_locked(m, s, es[i], h, &k);
+    roster__memory_put_locked(m, s, es[i], h, &k);
     pthread_mutex_unlock(&s->lock);
-    mc_after_write(m, s, es[i]);
+    roster__memory_after_write(m, s, es[i]);
   }
   roster__free(es);
   return ROSTER_OK;
@@ -537,11 +537,11 @@ static int mc_del(void *impl, const roster_cache_key *keys, size_t n,
     uint64_t h = mc_hash(m, k.p, k.n);
     mc_shard *s = mc_shard_of(m, h);
     pthread_mutex_lock(&s->lock);
-    mc_entry *e = mc_find_locked(m, h, &k);
+    mc_entry *e = roster__memory_find_locked(m, h, &k);
     if (e) {
       int64_t now = INT64_MIN;
       bool dead = mc_dead(m, e, &now);
-      mc_remove_locked(m, s, e, dead ? MC_WHY_EXPIRED : MC_WHY_DEL);
+      roster__memory_remove_locked(m, s, e, dead ? MC_WHY_EXPIRED : MC_WHY_DEL);
       got += !dead;
     }
     pthread_mutex_unlock(&s->lock);
@@ -559,9 +559,9 @@ static int mc_expire(void *impl, const void *key, size_t klen,
   int rc = ROSTER_ENOENT;
   int64_t now = INT64_MIN;
   pthread_mutex_lock(&s->lock);
-  mc_entry *e = mc_find_locked(m, h, &k);
+  mc_entry *e = roster__memory_find_locked(m, h, &k);
   if (e && mc_dead(m, e, &now)) {
-    mc_remove_locked(m, s, e, MC_WHY_EXPIRED);
+    roster__memory_remove_locked(m, s, e, MC_WHY_EXPIRED);
   } else if (e) {
     if (ttl_ms && now == INT64_MIN)
       now = mc_clock(m);
@@ -578,7 +578,7 @@ static int mc_expire(void *impl, const void *key, size_t klen,
 static int mc_incr_locked(mc *m, mc_shard *s, const mc_key *k, uint64_t h,
                           int64_t delta, int64_t *out, mc_entry **made) {
   int64_t now = INT64_MIN;
-  mc_entry *e = mc_find_locked(m, h, k);
+  mc_entry *e = roster__memory_find_locked(m, h, k);
   *made = NULL;
   if (e && !mc_dead(m, e, &now)) {
     if (e->kind != MC_INT)
@@ -595,11 +595,11 @@ static int mc_incr_locked(mc *m, mc_shard *s, const mc_key *k, uint64_t h,
     return ROSTER_OK;
   }
   /* Missing or expired: a new counter from 0, with no expiry. */
-  mc_entry *ne = mc_alloc(k->p, k->n, MC_INT, 0);
+  mc_entry *ne = roster__memory_alloc(k->p, k->n, MC_INT, 0);
   if (!ne)
     return roster__err(ROSTER_ENOMEM, "out of memory");
   atomic_init(mc_num(ne), delta);
-  mc_put_locked(m, s, ne, h, k);
+  roster__memory_put_locked(m, s, ne, h, k);
   *made = ne;
   *out = delta;
   return ROSTER_OK;
@@ -616,7 +616,7 @@ static int mc_incr(void *impl, const void *key, size_t klen, int64_t delta,
   int rc = mc_incr_locked(m, s, &k, h, delta, out, &made);
   pthread_mutex_unlock(&s->lock);
   if (made)
-    mc_after_write(m, s, made);
+    roster__memory_after_write(m, s, made);
   return rc;
 }
 
@@ -625,9 +625,9 @@ static int mc_incr(void *impl, const void *key, size_t klen, int64_t delta,
 const roster_cache_backend roster__memory_backend = {
     .version = ROSTER_CACHE_BACKEND_VERSION,
     .flags = 0,
-    .check = mc_check,
-    .open = mc_open,
-    .close = mc_close,
+    .check = roster__memory_check,
+    .open = roster__memory_open,
+    .close = roster__memory_close,
     .get = mc_get,
     .set = mc_set,
     .del = mc_del,
@@ -636,12 +636,12 @@ const roster_cache_backend roster__memory_backend = {
     .incr = mc_incr,
     .mget = mc_mget,
     .mset = mc_mset,
-    .clear = mc_clear,
-    .stats = mc_stats,
-    .lock_acquire = mc_lock_acquire,
-    .lock_release = mc_lock_release,
-    .lock_extend = mc_lock_extend,
-    .rate_fixed = mc_rate_fixed,
-    .rate_sliding = mc_rate_sliding,
-    .info = mc_info,
+    .clear = roster__memory_clear,
+    .stats = roster__memory_stats,
+    .lock_acquire = roster__memory_lock_acquire,
+    .lock_release = roster__memory_lock_release,
+    .lock_extend = roster__memory_lock_extend,
+    .rate_fixed = roster__memory_rate_fixed,
+    .rate_sliding = roster__memory_rate_sliding,
+    .info = roster__memory_info,
 };

@@ -180,58 +180,59 @@ static inline const char *mc_kind_phrase(uint8_t kind) {
 
 /* ---- memory.c ---- */
 
-/* mc_find: the live-or-dead entry for k; inside a read section, or holding
+/* roster__memory_find: the live-or-dead entry for k; inside a read section, or holding
  * k's shard lock (then the result stays valid after the section). */
-mc_entry *mc_find(mc *m, uint64_t h, const mc_key *k);
-/* mc_find_locked: mc_find with its own read section, under the shard lock. */
-mc_entry *mc_find_locked(mc *m, uint64_t h, const mc_key *k);
-/* mc_alloc makes an unpublished entry for key with vlen value bytes (an
+mc_entry *roster__memory_find(mc *m, uint64_t h, const mc_key *k);
+/* roster__memory_find_locked: roster__memory_find with its own read section, under the shard lock. */
+mc_entry *roster__memory_find_locked(mc *m, uint64_t h, const mc_key *k);
+/* roster__memory_alloc makes an unpublished entry for key with vlen value bytes (an
  * MC_INT gets its counter, 0). */
-mc_entry *mc_alloc(const void *key, size_t klen, uint8_t kind, size_t vlen);
-/* mc_put_locked publishes e (of hash h) in place of whatever holds its key
+mc_entry *roster__memory_alloc(const void *key, size_t klen, uint8_t kind, size_t vlen);
+/* roster__memory_put_locked publishes e (of hash h) in place of whatever holds its key
  * (s locked). */
-void mc_put_locked(mc *m, mc_shard *s, mc_entry *e, uint64_t h,
+void roster__memory_put_locked(mc *m, mc_shard *s, mc_entry *e, uint64_t h,
                    const mc_key *k);
-/* mc_remove_locked takes e out of the table and s's list and frees it
+/* roster__memory_remove_locked takes e out of the table and s's list and frees it
  * after a grace period; expired says which counter to bump (or neither:
  * a plain delete passes -1). */
-void mc_remove_locked(mc *m, mc_shard *s, mc_entry *e, int why);
+void roster__memory_remove_locked(mc *m, mc_shard *s, mc_entry *e, int why);
 enum { MC_WHY_DEL = -1, MC_WHY_EXPIRED = 0, MC_WHY_EVICTED = 1 };
-/* mc_reap_shard frees s's batches whose grace period has passed, and
+/* roster__memory_reap_shard frees s's batches whose grace period has passed, and
  * starts one for entries still gathering (the maintenance thread). */
-void mc_reap_shard(mc_shard *s);
-/* mc_free_retired frees everything s has retired at once (close: there
+void roster__memory_reap_shard(mc_shard *s);
+/* roster__memory_free_retired frees everything s has retired at once (close: there
  * are no readers left). */
-void mc_free_retired(mc_shard *s);
-/* mc_after_write: eviction past the limits (s is the shard written,
+void roster__memory_free_retired(mc_shard *s);
+/* roster__memory_after_write: eviction past the limits (s is the shard written,
  * unlocked; keep the entry just written) and table growth. */
-void mc_after_write(mc *m, mc_shard *s, mc_entry *keep);
-/* mc_evict_locked evicts from s while the store is over its limits. */
-void mc_evict_locked(mc *m, mc_shard *s, mc_entry *keep, int64_t *now);
+void roster__memory_after_write(mc *m, mc_shard *s, mc_entry *keep);
+/* roster__memory_evict_locked evicts from s while the store is over its limits. */
+void roster__memory_evict_locked(mc *m, mc_shard *s, mc_entry *keep, int64_t *now);
 
 /* ---- memory_patterns.c ---- */
 
-int mc_lock_acquire(void *impl, const void *key, size_t klen,
+int roster__memory_lock_acquire(void *impl, const void *key, size_t klen,
                     const char *token, int64_t ttl_ms);
-int mc_lock_release(void *impl, const void *key, size_t klen,
+int roster__memory_lock_release(void *impl, const void *key, size_t klen,
                     const char *token);
-int mc_lock_extend(void *impl, const void *key, size_t klen,
+int roster__memory_lock_extend(void *impl, const void *key, size_t klen,
                    const char *token, int64_t ttl_ms);
-int mc_rate_fixed(void *impl, const void *key, size_t klen, int64_t limit,
+int roster__memory_rate_fixed(void *impl, const void *key, size_t klen, int64_t limit,
                   int64_t window_ms, roster_cache_rate *out);
-int mc_rate_sliding(void *impl, const void *key, size_t klen, int64_t limit,
+int roster__memory_rate_sliding(void *impl, const void *key, size_t klen, int64_t limit,
                     int64_t window_ms, roster_cache_rate *out);
 
 /* ---- memory_maint.c ---- */
 
-int mc_check(const roster_url *url, const char *text, const char *const *opts);
-int mc_open(const roster_url *url, const char *text, const char *const *opts,
+int roster__memory_check(const roster_url *url, const char *text,
+                         const char *const *opts);
+int roster__memory_open(const roster_url *url, const char *text, const char *const *opts,
             void **impl);
-void mc_close(void *impl);
-int mc_clear(void *impl, const void *pattern, size_t plen, size_t *removed);
-int mc_stats(void *impl, roster_cache_stats *out);
-int mc_info(void *impl, struct json_t **out);
+void roster__memory_close(void *impl);
+int roster__memory_clear(void *impl, const void *pattern, size_t plen, size_t *removed);
+int roster__memory_stats(void *impl, roster_cache_stats *out);
+int roster__memory_info(void *impl, struct json_t **out);
 /* mc_wake asks the maintenance thread to grow the table. */
-void mc_wake_grow(mc *m);
+void roster__memory_wake_grow(mc *m);
 
 #endif /* ROSTER_MEMORY_IMPL_H */

@@ -138,7 +138,7 @@ int roster__memory_options(const roster_url *url, const char *const *opts,
 
 /* ---- growth and the sweep ------------------------------------------- */
 
-void mc_wake_grow(mc *m) {
+void roster__memory_wake_grow(mc *m) {
   if (atomic_exchange(&m->grow_wanted, true))
     return; /* already asked */
   pthread_mutex_lock(&m->mlock);
@@ -179,7 +179,7 @@ static void mc_sweep(mc *m) {
         mc_entry *e = s->cursor ? s->cursor : s->hand;
         s->cursor = e->u.l.next;
         if (mc_dead(m, e, &now))
-          mc_remove_locked(m, s, e, MC_WHY_EXPIRED);
+          roster__memory_remove_locked(m, s, e, MC_WHY_EXPIRED);
       }
       todo -= chunk;
       if (todo) { /* let writers in between chunks */
@@ -232,7 +232,7 @@ static void *mc_main(void *arg) {
     if (w == ETIMEDOUT && !m->stop) {
       pthread_mutex_unlock(&m->mlock);
       for (unsigned i = 0; i < ns; i++)
-        mc_reap_shard(&m->shards[i]);
+        roster__memory_reap_shard(&m->shards[i]);
       if (roster__cache_now_ms() >= next_sweep) {
         mc_sweep(m);
         next_sweep = roster__cache_now_ms() + m->sweep_ms;
@@ -308,7 +308,7 @@ int roster__memory_open_with(const roster_cache_memory_options *mo,
   pthread_condattr_destroy(&ca);
   int err = pthread_create(&m->thread, NULL, mc_main, m);
   if (err) {
-    mc_close(m);
+    roster__memory_close(m);
     return roster__err(ROSTER_ESYS, "memory cache: cannot start its "
                        "maintenance thread: %s", strerror(err));
   }
@@ -317,13 +317,14 @@ int roster__memory_open_with(const roster_cache_memory_options *mo,
   return ROSTER_OK;
 }
 
-int mc_check(const roster_url *url, const char *text, const char *const *opts) {
+int roster__memory_check(const roster_url *url, const char *text,
+                         const char *const *opts) {
   (void)text;
   roster_cache_memory_options mo;
   return roster__memory_options(url, opts, &mo);
 }
 
-int mc_open(const roster_url *url, const char *text, const char *const *opts,
+int roster__memory_open(const roster_url *url, const char *text, const char *const *opts,
             void **impl) {
   (void)text;
   roster_cache_memory_options mo;
@@ -331,7 +332,7 @@ int mc_open(const roster_url *url, const char *text, const char *const *opts,
   return rc ? rc : roster__memory_open_with(&mo, impl);
 }
 
-void mc_close(void *impl) {
+void roster__memory_close(void *impl) {
   mc *m = impl;
   if (m->thread_started) {
     pthread_mutex_lock(&m->mlock);
@@ -357,7 +358,7 @@ void mc_close(void *impl) {
       roster__runlock();
       roster__free(e);
     }
-    mc_free_retired(s);
+    roster__memory_free_retired(s);
     pthread_mutex_destroy(&s->lock);
   }
   /* Safe on roster's reclaim thread too (a registered cache's destroy):
@@ -370,7 +371,7 @@ void mc_close(void *impl) {
 
 /* ---- clear, stats, info --------------------------------------------- */
 
-int mc_clear(void *impl, const void *pattern, size_t plen, size_t *removed) {
+int roster__memory_clear(void *impl, const void *pattern, size_t plen, size_t *removed) {
   mc *m = impl;
   size_t got = 0;
   unsigned ns = 1u << m->shard_bits;
@@ -384,7 +385,7 @@ int mc_clear(void *impl, const void *pattern, size_t plen, size_t *removed) {
       mc_entry *next = e->u.l.next; /* still linked after e goes */
       if (!pattern || roster__cache_match(pattern, plen, e->data, e->klen)) {
         bool dead = mc_dead(m, e, &now);
-        mc_remove_locked(m, s, e, dead ? MC_WHY_EXPIRED : MC_WHY_DEL);
+        roster__memory_remove_locked(m, s, e, dead ? MC_WHY_EXPIRED : MC_WHY_DEL);
         got += !dead;
       }
       e = next;
@@ -405,7 +406,7 @@ static void sum_ctr(mc *m, uint64_t *hits, uint64_t *misses) {
   *misses = mi;
 }
 
-int mc_stats(void *impl, roster_cache_stats *out) {
+int roster__memory_stats(void *impl, roster_cache_stats *out) {
   mc *m = impl;
   out->entries = atomic_load(&m->entries);
   out->bytes = atomic_load(&m->bytes);
@@ -417,10 +418,10 @@ int mc_stats(void *impl, roster_cache_stats *out) {
   return ROSTER_OK;
 }
 
-int mc_info(void *impl, struct json_t **out) {
+int roster__memory_info(void *impl, struct json_t **out) {
   mc *m = impl;
   roster_cache_stats s;
-  mc_stats(m, &s);
+  roster__memory_stats(m, &s);
   json_t *o = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
                         "s:I, s:I, s:s}",
                         "backend", "memory",

@@ -12,7 +12,7 @@
 
 /* ---- locks ---------------------------------------------------------- */
 
-int mc_lock_acquire(void *impl, const void *key, size_t klen,
+int roster__memory_lock_acquire(void *impl, const void *key, size_t klen,
                     const char *token, int64_t ttl_ms) {
   mc *m = impl;
   mc_key k = {key, klen};
@@ -20,13 +20,13 @@ int mc_lock_acquire(void *impl, const void *key, size_t klen,
   mc_shard *s = mc_shard_of(m, h);
   int64_t now = mc_clock(m);
   pthread_mutex_lock(&s->lock);
-  mc_entry *e = mc_find_locked(m, h, &k);
+  mc_entry *e = roster__memory_find_locked(m, h, &k);
   if (e && !mc_dead(m, e, &now)) {
     pthread_mutex_unlock(&s->lock);
     return ROSTER_EBUSY;
   }
   /* The lock reads as a bytes value holding the token, as on Redis. */
-  mc_entry *ne = mc_alloc(key, klen, MC_BYTES, TOKEN_LEN);
+  mc_entry *ne = roster__memory_alloc(key, klen, MC_BYTES, TOKEN_LEN);
   if (!ne) {
     pthread_mutex_unlock(&s->lock);
     return roster__err(ROSTER_ENOMEM, "out of memory");
@@ -34,9 +34,9 @@ int mc_lock_acquire(void *impl, const void *key, size_t klen,
   memcpy(mc_val(ne), token, TOKEN_LEN);
   ne->flags = MC_F_LOCK;
   atomic_init(&ne->expire, now + ttl_ms);
-  mc_put_locked(m, s, ne, h, &k); /* replaces an expired holder, if any */
+  roster__memory_put_locked(m, s, ne, h, &k); /* replaces an expired holder, if any */
   pthread_mutex_unlock(&s->lock);
-  mc_after_write(m, s, ne);
+  roster__memory_after_write(m, s, ne);
   return ROSTER_OK;
 }
 
@@ -44,11 +44,11 @@ int mc_lock_acquire(void *impl, const void *key, size_t klen,
  * one is removed on the way. */
 static mc_entry *holder(mc *m, mc_shard *s, const mc_key *k, uint64_t h,
                         const char *token, int64_t *now) {
-  mc_entry *e = mc_find_locked(m, h, k);
+  mc_entry *e = roster__memory_find_locked(m, h, k);
   if (!e)
     return NULL;
   if (mc_dead(m, e, now)) {
-    mc_remove_locked(m, s, e, MC_WHY_EXPIRED);
+    roster__memory_remove_locked(m, s, e, MC_WHY_EXPIRED);
     return NULL;
   }
   if (e->kind != MC_BYTES || e->vlen != TOKEN_LEN ||
@@ -57,7 +57,7 @@ static mc_entry *holder(mc *m, mc_shard *s, const mc_key *k, uint64_t h,
   return e;
 }
 
-int mc_lock_release(void *impl, const void *key, size_t klen,
+int roster__memory_lock_release(void *impl, const void *key, size_t klen,
                     const char *token) {
   mc *m = impl;
   mc_key k = {key, klen};
@@ -67,12 +67,12 @@ int mc_lock_release(void *impl, const void *key, size_t klen,
   pthread_mutex_lock(&s->lock);
   mc_entry *e = holder(m, s, &k, h, token, &now);
   if (e)
-    mc_remove_locked(m, s, e, MC_WHY_DEL);
+    roster__memory_remove_locked(m, s, e, MC_WHY_DEL);
   pthread_mutex_unlock(&s->lock);
   return e ? ROSTER_OK : ROSTER_ESTATE;
 }
 
-int mc_lock_extend(void *impl, const void *key, size_t klen,
+int roster__memory_lock_extend(void *impl, const void *key, size_t klen,
                    const char *token, int64_t ttl_ms) {
   mc *m = impl;
   mc_key k = {key, klen};
@@ -98,7 +98,7 @@ static void fill(roster_cache_rate *out, bool allowed, int64_t count,
   out->retry_ms = allowed ? 0 : reset_ms;
 }
 
-int mc_rate_fixed(void *impl, const void *key, size_t klen, int64_t limit,
+int roster__memory_rate_fixed(void *impl, const void *key, size_t klen, int64_t limit,
                   int64_t window_ms, roster_cache_rate *out) {
   mc *m = impl;
   mc_key k = {key, klen};
@@ -108,7 +108,7 @@ int mc_rate_fixed(void *impl, const void *key, size_t klen, int64_t limit,
   mc_entry *made = NULL;
   int rc = ROSTER_OK;
   pthread_mutex_lock(&s->lock);
-  mc_entry *e = mc_find_locked(m, h, &k);
+  mc_entry *e = roster__memory_find_locked(m, h, &k);
   if (e && !mc_dead(m, e, &now)) {
     /* Within the window: count it. A counter with no expiry (made by
      * incr) gets the window's, as the Redis script does. */
@@ -132,19 +132,19 @@ int mc_rate_fixed(void *impl, const void *key, size_t klen, int64_t limit,
     }
   } else {
     /* A new window (replacing an expired one). */
-    made = mc_alloc(key, klen, MC_INT, 0);
+    made = roster__memory_alloc(key, klen, MC_INT, 0);
     if (!made) {
       rc = roster__err(ROSTER_ENOMEM, "out of memory");
     } else {
       atomic_init(mc_num(made), 1);
       atomic_init(&made->expire, now + window_ms);
-      mc_put_locked(m, s, made, h, &k);
+      roster__memory_put_locked(m, s, made, h, &k);
       fill(out, 1 <= limit, 1, limit, window_ms);
     }
   }
   pthread_mutex_unlock(&s->lock);
   if (made)
-    mc_after_write(m, s, made);
+    roster__memory_after_write(m, s, made);
   return rc;
 }
 
@@ -152,7 +152,7 @@ int mc_rate_fixed(void *impl, const void *key, size_t klen, int64_t limit,
  * any) that are still in the window, newest first kept. */
 static mc_entry *new_log(const mc_key *k, uint32_t cap,
                          mc_entry *old, int64_t floor) {
-  mc_entry *e = mc_alloc(k->p, k->n, MC_SLIDE,
+  mc_entry *e = roster__memory_alloc(k->p, k->n, MC_SLIDE,
                          sizeof(mc_slide) + (size_t)cap * sizeof(int64_t));
   if (!e)
     return NULL;
@@ -173,7 +173,7 @@ static mc_entry *new_log(const mc_key *k, uint32_t cap,
   return e;
 }
 
-int mc_rate_sliding(void *impl, const void *key, size_t klen, int64_t limit,
+int roster__memory_rate_sliding(void *impl, const void *key, size_t klen, int64_t limit,
                     int64_t window_ms, roster_cache_rate *out) {
   mc *m = impl;
   mc_key k = {key, klen};
@@ -184,9 +184,9 @@ int mc_rate_sliding(void *impl, const void *key, size_t klen, int64_t limit,
   uint32_t cap = (uint32_t)limit;
   mc_entry *made = NULL;
   pthread_mutex_lock(&s->lock);
-  mc_entry *e = mc_find_locked(m, h, &k);
+  mc_entry *e = roster__memory_find_locked(m, h, &k);
   if (e && mc_dead(m, e, &now)) {
-    mc_remove_locked(m, s, e, MC_WHY_EXPIRED);
+    roster__memory_remove_locked(m, s, e, MC_WHY_EXPIRED);
     e = NULL;
   }
   if (e && e->kind != MC_SLIDE) {
@@ -205,7 +205,7 @@ int mc_rate_sliding(void *impl, const void *key, size_t klen, int64_t limit,
     if (e) /* the old log's expiry, until an allowed request moves it */
       atomic_init(&made->expire,
                   atomic_load_explicit(&e->expire, memory_order_relaxed));
-    mc_put_locked(m, s, made, h, &k);
+    roster__memory_put_locked(m, s, made, h, &k);
     e = made;
   }
   mc_slide *sl = mc_slide_of(e);
@@ -223,6 +223,6 @@ int mc_rate_sliding(void *impl, const void *key, size_t klen, int64_t limit,
   fill(out, allowed, sl->n, limit, oldest + window_ms - now);
   pthread_mutex_unlock(&s->lock);
   if (made)
-    mc_after_write(m, s, made);
+    roster__memory_after_write(m, s, made);
   return ROSTER_OK;
 }

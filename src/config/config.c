@@ -16,29 +16,29 @@
 
 /* ---- snapshots ---- */
 
-cfg_snap *cfg_snap_new(void) {
+cfg_snap *roster__config_snap_new(void) {
   cfg_snap *s = roster__calloc(1, sizeof *s);
   if (s)
     atomic_init(&s->refs, 1);
   return s;
 }
 
-void cfg_snap_get(cfg_snap *s) {
+void roster__config_snap_get(cfg_snap *s) {
   atomic_fetch_add_explicit(&s->refs, 1, memory_order_relaxed);
 }
 
-void cfg_snap_put(cfg_snap *s) {
+void roster__config_snap_put(cfg_snap *s) {
   if (!s)
     return;
   if (atomic_fetch_sub_explicit(&s->refs, 1, memory_order_acq_rel) != 1)
     return;
-  cfg_arena_free(&s->arena);
+  roster__config_arena_free(&s->arena);
   roster__free(s);
 }
 
 /* ---- pins ---- */
 
-int cfg_pin_take(const roster_config *cfg, cfg_pin *p) {
+int roster__config_pin_take(const roster_config *cfg, cfg_pin *p) {
   *p = (cfg_pin){0};
   if (!cfg)
     return roster__err(ROSTER_EINVAL, "config is NULL");
@@ -64,13 +64,13 @@ int cfg_pin_take(const roster_config *cfg, cfg_pin *p) {
   return ROSTER_OK;
 }
 
-void cfg_pin_drop(cfg_pin *p) {
+void roster__config_pin_drop(cfg_pin *p) {
   if (p->locked)
     roster__runlock();
   p->locked = false;
 }
 
-roster_config *cfg_view_new(cfg_snap *snap, const cfg_node *root,
+roster_config *roster__config_view_new(cfg_snap *snap, const cfg_node *root,
                             const char *prefix) {
   roster_config *v = roster__calloc(1, sizeof *v);
   if (!v)
@@ -86,7 +86,7 @@ roster_config *cfg_view_new(cfg_snap *snap, const cfg_node *root,
   } else {
     v->prefix = ""; /* the whole tree: nothing to copy */
   }
-  cfg_snap_get(snap);
+  roster__config_snap_get(snap);
   v->is_view = true;
   v->snap = snap;
   v->root = root;
@@ -99,11 +99,11 @@ int roster_config_acquire(const roster_config *cfg, roster_config **view) {
   if (!view)
     return roster__err(ROSTER_EINVAL, "roster_config_acquire: view is NULL");
   cfg_pin p;
-  int rc = cfg_pin_take(cfg, &p);
+  int rc = roster__config_pin_take(cfg, &p);
   if (rc)
     return rc;
-  *view = cfg_view_new(p.snap, p.root, p.prefix);
-  cfg_pin_drop(&p);
+  *view = roster__config_view_new(p.snap, p.root, p.prefix);
+  roster__config_pin_drop(&p);
   return *view ? ROSTER_OK : roster__err(ROSTER_ENOMEM, "out of memory");
 }
 
@@ -113,16 +113,16 @@ int roster_config_sub(const roster_config *cfg, const char *key,
     *view = NULL;
   if (!view)
     return roster__err(ROSTER_EINVAL, "roster_config_sub: view is NULL");
-  int rc = cfg_key_check("key", key, false);
+  int rc = roster__config_key_check("key", key, false);
   if (rc)
     return rc;
   cfg_pin p;
-  if ((rc = cfg_pin_take(cfg, &p)))
+  if ((rc = roster__config_pin_take(cfg, &p)))
     return rc;
   /* the view's prefix is the whole key, however deep the views go: it
    * decides what a dump of the view redacts */
-  char *full = cfg_key_join_new(p.prefix, key);
-  const cfg_node *n = cfg_lookup(p.root, key);
+  char *full = roster__config_key_join_new(p.prefix, key);
+  const cfg_node *n = roster__config_lookup(p.root, key);
   if (!full) {
     rc = roster__err(ROSTER_ENOMEM, "out of memory");
   } else if (!n || n->kind == CFG_NULL) {
@@ -134,12 +134,12 @@ int roster_config_sub(const roster_config *cfg, const char *key,
         "config key '%s' is %s from %s; want an "
         "object or a list",
         full,
-        cfg_describe(n, cfg_key_secret(full, strlen(full)), what, sizeof what),
-        cfg_where(n, where, sizeof where));
-  } else if (!(*view = cfg_view_new(p.snap, n, full))) {
+        roster__config_describe(n, roster__config_key_secret(full, strlen(full)), what, sizeof what),
+        roster__config_where(n, where, sizeof where));
+  } else if (!(*view = roster__config_view_new(p.snap, n, full))) {
     rc = roster__err(ROSTER_ENOMEM, "out of memory");
   }
-  cfg_pin_drop(&p);
+  roster__config_pin_drop(&p);
   roster__free(full);
   return rc;
 }
@@ -147,7 +147,7 @@ int roster_config_sub(const roster_config *cfg, const char *key,
 void roster_config_release(roster_config *view) {
   if (!view || !view->is_view)
     return;
-  cfg_snap_put(view->snap);
+  roster__config_snap_put(view->snap);
   if (view->own_prefix)
     roster__free((char *)view->prefix);
   roster__free(view);
@@ -226,7 +226,7 @@ static int check_opts(const roster_config_options *o) {
     if (!*f)
       return roster__err(ROSTER_EINVAL, "config file %zu has an empty path",
                          i + 1);
-    const char *fmt = cfg_format_of(f);
+    const char *fmt = roster__config_format_of(f);
     if (!fmt || !strcmp(fmt, "env"))
       return roster__err(ROSTER_EINVAL,
                          "cannot tell the format of config "
@@ -275,9 +275,9 @@ static int check_opts(const roster_config_options *o) {
       kl = ROSTER_CONFIG_KEY_MAX + 1;
     memcpy(key, ov, kl);
     key[kl] = '\0';
-    int rc = cfg_key_check("override key", key, false);
+    int rc = roster__config_key_check("override key", key, false);
     if (rc == ROSTER_OK)
-      rc = cfg_key_depth_check("override key", key);
+      rc = roster__config_key_depth_check("override key", key);
     if (rc)
       return rc;
   }
@@ -285,14 +285,14 @@ static int check_opts(const roster_config_options *o) {
     cfg_arena a = {0};
     cfg_doc d = {
         .arena = &a, .text = o->defaults_json, .len = strlen(o->defaults_json)};
-    int rc = cfg_parse_json(&d);
-    cfg_arena_free(&a);
+    int rc = roster__config_parse_json(&d);
+    roster__config_arena_free(&a);
     if (rc)
       return roster__err(ROSTER_EINVAL, "defaults_json:%u:%u: %s", d.line,
                          d.col, d.msg);
   }
   for (size_t i = 0; o->schema && o->schema[i].key; i++) {
-    int rc = cfg_field_check(&o->schema[i]);
+    int rc = roster__config_field_check(&o->schema[i]);
     if (rc)
       return rc;
   }
@@ -325,7 +325,7 @@ static roster_config_field *copy_schema(const roster_config_field *f,
   return c;
 }
 
-roster_config *roster_config_new(const roster_config_options *opts) {
+static roster_config *config_make(const roster_config_options *opts) {
   static const roster_config_options none = {0};
   const roster_config_options *o = opts ? opts : &none;
   if (check_opts(o))
@@ -372,6 +372,14 @@ roster_config *roster_config_new(const roster_config_options *opts) {
   return cfg;
 }
 
+int roster_config_new(const roster_config_options *opts,
+                      roster_config **out) {
+  if (!out)
+    return roster__err(ROSTER_EINVAL, "roster_config_new: out is NULL");
+  *out = config_make(opts);
+  return *out ? ROSTER_OK : roster_last_code();
+}
+
 void roster_config_free(roster_config *cfg) {
   if (!cfg)
     return;
@@ -385,12 +393,12 @@ void roster_config_free(roster_config *cfg) {
   pthread_mutex_unlock(&cfg->live->sig_lock);
   if (sig)
     roster_signal_unwatch(sig);
-  cfg_watches_free(cfg);
+  roster__config_watches_free(cfg);
   /* No reader may use cfg any more (the caller's promise), so no grace
    * period is needed before dropping the published reference. */
   cfg_snap *s = atomic_exchange(&cfg->cur, NULL);
   ROSTER__TSAN_ACQUIRE(s);
-  cfg_snap_put(s);
+  roster__config_snap_put(s);
   config_destroy(cfg);
 }
 
@@ -407,8 +415,10 @@ char *roster_config_errors(roster_config *cfg) {
 
 static void config_service_destroy(void *p) { roster_config_free(p); }
 
-const roster_type roster_config_service_type = {
+const roster_type roster_config_type = {
     .name = "roster_config", .destroy = config_service_destroy};
+
+ROSTER_DEFINE_FIND(roster_config_find, roster_config, roster_config_type)
 
 int roster_config_register(roster *r, const char *ns, const char *name,
                            roster_config *cfg) {
@@ -418,7 +428,7 @@ int roster_config_register(roster *r, const char *ns, const char *name,
                              "config itself)"
                            : "cfg is NULL");
   return roster_register(r, ns, name ? name : ROSTER_CONFIG_NAME,
-                         &roster_config_service_type, cfg);
+                         &roster_config_type, cfg);
 }
 
 /* The config as a provider: arg is the config, made at declaration; the
@@ -443,12 +453,13 @@ int roster_config_provide(roster *r, const char *ns, const char *name,
   if (!r)
     return roster__err(ROSTER_EINVAL, "roster_config_provide: registry is "
                                       "NULL");
-  roster_config *cfg = roster_config_new(opts);
-  if (!cfg)
-    return roster_last_code();
+  roster_config *cfg = NULL;
+  int rc0 = roster_config_new(opts, &cfg);
+  if (rc0 != ROSTER_OK)
+    return rc0;
   int rc =
       roster_provide(r, ns, name ? name : ROSTER_CONFIG_NAME,
-                     &(roster_provider){.type = &roster_config_service_type,
+                     &(roster_provider){.type = &roster_config_type,
                                         .create = provider_create,
                                         .destroy = provider_destroy,
                                         .arg = cfg,

@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <strings.h>
 
-const char *roster_config_type_name(roster_config_type t) {
+const char *roster_config_kind_name(roster_config_kind t) {
   switch (t) {
   case ROSTER_CONFIG_ANY:
     return "any";
@@ -40,7 +40,7 @@ const char *roster_config_type_name(roster_config_type t) {
   return "?";
 }
 
-const char *cfg_type_want(roster_config_type t) {
+const char *roster__config_type_want(roster_config_kind t) {
   switch (t) {
   case ROSTER_CONFIG_STRING:
     return "a string";
@@ -63,7 +63,7 @@ const char *cfg_type_want(roster_config_type t) {
   }
 }
 
-bool cfg_is_string(const cfg_node *n) {
+bool roster__config_is_string(const cfg_node *n) {
   return n->kind == CFG_STR || n->kind == CFG_TEXT;
 }
 
@@ -130,7 +130,7 @@ static int parse_int(const char *s, size_t len, int64_t *out) {
   return ROSTER_OK;
 }
 
-int cfg_to_int(const cfg_node *n, int64_t *out) {
+int roster__config_to_int(const cfg_node *n, int64_t *out) {
   if (n->kind == CFG_INT) {
     *out = n->u.i;
     return ROSTER_OK;
@@ -143,7 +143,7 @@ int cfg_to_int(const cfg_node *n, int64_t *out) {
   return parse_int(s, len, out);
 }
 
-int cfg_to_double(const cfg_node *n, double *out) {
+int roster__config_to_double(const cfg_node *n, double *out) {
   if (n->kind == CFG_REAL) {
     *out = n->u.d;
     return ROSTER_OK;
@@ -178,7 +178,7 @@ int cfg_to_double(const cfg_node *n, double *out) {
   return ROSTER_OK;
 }
 
-int cfg_to_bool(const cfg_node *n, bool *out) {
+int roster__config_to_bool(const cfg_node *n, bool *out) {
   if (n->kind == CFG_BOOL) {
     *out = n->u.b;
     return ROSTER_OK;
@@ -314,7 +314,7 @@ static int parse_duration(const char *s, size_t len, int64_t *ms,
   return ROSTER_OK;
 }
 
-int cfg_to_duration(const cfg_node *n, int64_t *ms, const char **why) {
+int roster__config_to_duration(const cfg_node *n, int64_t *ms, const char **why) {
   const char *dummy;
   if (!why)
     why = &dummy;
@@ -327,7 +327,7 @@ int cfg_to_duration(const cfg_node *n, int64_t *ms, const char **why) {
     *why = "a bare number needs a unit (ms, s, m, h, d)";
     return ROSTER_ETYPE;
   }
-  if (!cfg_is_string(n))
+  if (!roster__config_is_string(n))
     return ROSTER_ETYPE;
   const char *s;
   size_t len;
@@ -390,7 +390,7 @@ static int parse_size(const char *s, size_t len, int64_t *out,
   return ROSTER_ETYPE;
 }
 
-int cfg_to_size(const cfg_node *n, int64_t *out, const char **why) {
+int roster__config_to_size(const cfg_node *n, int64_t *out, const char **why) {
   const char *dummy;
   if (!why)
     why = &dummy;
@@ -403,7 +403,7 @@ int cfg_to_size(const cfg_node *n, int64_t *out, const char **why) {
     *out = n->u.i;
     return ROSTER_OK;
   }
-  if (!cfg_is_string(n))
+  if (!roster__config_is_string(n))
     return ROSTER_ETYPE;
   const char *s;
   size_t len;
@@ -411,7 +411,7 @@ int cfg_to_size(const cfg_node *n, int64_t *out, const char **why) {
   return parse_size(s, len, out, why);
 }
 
-long cfg_list_count(const cfg_node *n) {
+long roster__config_list_count(const cfg_node *n) {
   if (n->kind == CFG_ARR) {
     for (size_t i = 0; i < n->u.arr.n; i++) {
       int k = n->u.arr.v[i]->kind;

@@ -53,7 +53,7 @@ static int dfail(dp *p, size_t at, int code, const char *fmt, ...) {
     if (p->s[i] == '\n')
       line++, ls = i + 1;
   p->d->line = line;
-  p->d->col = cfg_column(p->s, ls, at);
+  p->d->col = roster__config_column(p->s, ls, at);
   va_list ap;
   va_start(ap, fmt);
   vsnprintf(p->d->msg, sizeof p->d->msg, fmt, ap);
@@ -92,10 +92,10 @@ typedef struct lk {
 static const char *lookup2(void *arg, const char *name, size_t len) {
   lk *l = arg;
   const char *v = l->fn ? l->fn(l->arg, name, len) : NULL;
-  return v ? v : cfg_dotenv_get(l->file, name, len);
+  return v ? v : roster__config_dotenv_get(l->file, name, len);
 }
 
-const char *cfg_dotenv_get(const cfg_dotenv *e, const char *name, size_t len) {
+const char *roster__config_dotenv_get(const cfg_dotenv *e, const char *name, size_t len) {
   for (size_t i = e->n; i-- > 0;)
     if (strlen(e->v[i].name) == len && memcmp(e->v[i].name, name, len) == 0)
       return e->v[i].value;
@@ -105,7 +105,7 @@ const char *cfg_dotenv_get(const cfg_dotenv *e, const char *name, size_t len) {
 static bool push(cfg_arena *a, cfg_dotenv *e, cfg_envvar v) {
   if (e->n == e->cap) {
     size_t cap = e->cap ? e->cap * 2 : 16;
-    cfg_envvar *nv = cfg_alloc(a, cap * sizeof *nv);
+    cfg_envvar *nv = roster__config_alloc(a, cap * sizeof *nv);
     if (!nv)
       return false;
     if (e->n)
@@ -144,36 +144,36 @@ static int quoted(dp *p, cfg_buf *b) {
       p->pos += 2;
       switch (e) {
       case 'n':
-        cfg_buf_addc(b, '\n');
+        roster__config_buf_addc(b, '\n');
         break;
       case 'r':
-        cfg_buf_addc(b, '\r');
+        roster__config_buf_addc(b, '\r');
         break;
       case 't':
-        cfg_buf_addc(b, '\t');
+        roster__config_buf_addc(b, '\t');
         break;
       case '\\':
       case '"':
-        cfg_buf_addc(b, e);
+        roster__config_buf_addc(b, e);
         break;
       case '$':
         /* a literal '$': "$${" keeps a following "{" from expanding */
-        cfg_buf_adds(b, p->pos < p->len && p->s[p->pos] == '{' ? "$$" : "$");
+        roster__config_buf_adds(b, p->pos < p->len && p->s[p->pos] == '{' ? "$$" : "$");
         break;
       default:
-        cfg_buf_addc(b, '\\');
-        cfg_buf_addc(b, e);
+        roster__config_buf_addc(b, '\\');
+        roster__config_buf_addc(b, e);
       }
       continue;
     }
     if (c == '\0')
       return dfail(p, p->pos, ROSTER_EPARSE, "a NUL byte in a value");
-    cfg_buf_addc(b, c);
+    roster__config_buf_addc(b, c);
     p->pos++;
   }
 }
 
-int cfg_parse_dotenv(cfg_doc *d, cfg_lookup_fn lookup, void *arg,
+int roster__config_parse_dotenv(cfg_doc *d, cfg_lookup_fn lookup, void *arg,
                      cfg_dotenv *out) {
   dp p = {.d = d, .s = d->text, .len = d->len, .line = 1};
   lk l = {lookup, arg, out};
@@ -244,22 +244,22 @@ int cfg_parse_dotenv(cfg_doc *d, cfg_lookup_fn lookup, void *arg,
         rc = dfail(&p, vat, ROSTER_EPARSE, "a NUL byte in a value");
         break;
       }
-      cfg_buf_add(&b, p.s + vat, vend - vat);
+      roster__config_buf_add(&b, p.s + vat, vend - vat);
       p.pos = end;
       to_eol(&p);
     }
     if (b.oom) {
-      rc = cfg_doc_fail(d, ROSTER_ENOMEM, 0, 0, "out of memory");
+      rc = roster__config_doc_fail(d, ROSTER_ENOMEM, 0, 0, "out of memory");
       break;
     }
-    const char *v = cfg_buf_str(&b);
+    const char *v = roster__config_buf_str(&b);
     size_t vlen = b.n;
     if (expand) {
       bool changed;
       size_t at;
       char err[400];
-      int erc = cfg_expand(d->arena, cfg_buf_str(&b), b.n, lookup2, &l,
-                           cfg_key_secret(p.s + nat, nlen), &v, &vlen, &changed,
+      int erc = roster__config_expand(d->arena, roster__config_buf_str(&b), b.n, lookup2, &l,
+                           roster__config_key_secret(p.s + nat, nlen), &v, &vlen, &changed,
                            &at, err, sizeof err);
       if (erc) {
         rc = dfail(&p, vat, erc, "%.*s: %s", (int)(nlen > 60 ? 60 : nlen),
@@ -270,12 +270,12 @@ int cfg_parse_dotenv(cfg_doc *d, cfg_lookup_fn lookup, void *arg,
     uint32_t line;
     size_t ls;
     line_at(&p, nat, &line, &ls);
-    cfg_envvar ev = {cfg_strndup(d->arena, p.s + nat, nlen),
-                     cfg_strndup(d->arena, v, vlen), line,
-                     cfg_column(p.s, ls, vat)};
+    cfg_envvar ev = {roster__config_strndup(d->arena, p.s + nat, nlen),
+                     roster__config_strndup(d->arena, v, vlen), line,
+                     roster__config_column(p.s, ls, vat)};
     if (!ev.name || !ev.value || !push(d->arena, out, ev))
-      rc = cfg_doc_fail(d, ROSTER_ENOMEM, 0, 0, "out of memory");
+      rc = roster__config_doc_fail(d, ROSTER_ENOMEM, 0, 0, "out of memory");
   }
-  cfg_buf_free(&b);
+  roster__config_buf_free(&b);
   return rc;
 }

@@ -4,7 +4,7 @@
  * roster/url.h so that a config and a URL agree on what a secret is: a
  * value under a key roster_url_secret_key accepts (on any segment of its
  * path) becomes "***", and a URL's password becomes "***" wherever the URL
- * appears (cfg_redact: text too long to redact that could hold one
+ * appears (roster__config_redact: text too long to redact that could hold one
  * becomes "***"). Keys and file names that are not UTF-8 are written with
  * U+FFFD, so the dump is always valid JSON.
  */
@@ -43,16 +43,16 @@ static json_t *utf8_json(const char *s, size_t len) {
   cfg_buf b = {0};
   size_t i = 0;
   while (i < len) {
-    size_t bad = cfg_utf8_check(s + i, len - i);
-    cfg_buf_add(&b, s + i, bad);
+    size_t bad = roster__config_utf8_check(s + i, len - i);
+    roster__config_buf_add(&b, s + i, bad);
     i += bad;
     if (i < len) {
-      cfg_buf_adds(&b, "\xEF\xBF\xBD");
+      roster__config_buf_adds(&b, "\xEF\xBF\xBD");
       i++;
     }
   }
-  j = b.oom ? NULL : json_stringn(cfg_buf_str(&b), b.n);
-  cfg_buf_free(&b);
+  j = b.oom ? NULL : json_stringn(roster__config_buf_str(&b), b.n);
+  roster__config_buf_free(&b);
   return j;
 }
 
@@ -60,9 +60,9 @@ static json_t *string_json(const dctx *c, const char *s, size_t len) {
   if (c->flags & ROSTER_CONFIG_DUMP_SECRETS)
     return utf8_json(s, len);
   cfg_buf b = {0};
-  cfg_redact(s, len, &b);
-  json_t *j = b.oom ? NULL : utf8_json(cfg_buf_str(&b), b.n);
-  cfg_buf_free(&b);
+  roster__config_redact(s, len, &b);
+  json_t *j = b.oom ? NULL : utf8_json(roster__config_buf_str(&b), b.n);
+  roster__config_buf_free(&b);
   return j;
 }
 
@@ -71,9 +71,9 @@ static json_t *to_json(dctx *c, const cfg_node *n) {
               (n->kind != CFG_ARR || n->u.arr.n == 0);
   if (leaf && c->prov && c->key.n > c->plen) {
     /* provenance keys are relative to the dumped tree */
-    const char *rel = cfg_buf_str(&c->key) + c->plen + (c->plen ? 1 : 0);
+    const char *rel = roster__config_buf_str(&c->key) + c->plen + (c->plen ? 1 : 0);
     char where[512];
-    cfg_where(n, where, sizeof where);
+    roster__config_where(n, where, sizeof where);
     /* a key or a file name need not be UTF-8, and a long file name may
      * be cut inside a character: both are made valid as values are */
     json_t *k = utf8_json(rel, strlen(rel));
@@ -91,7 +91,7 @@ static json_t *to_json(dctx *c, const cfg_node *n) {
   bool redact = !(c->flags & ROSTER_CONFIG_DUMP_SECRETS) &&
                 n->kind != CFG_OBJ && n->kind != CFG_ARR &&
                 n->kind != CFG_NULL &&
-                cfg_key_secret(c->key.p ? c->key.p : "", c->key.n);
+                roster__config_key_secret(c->key.p ? c->key.p : "", c->key.n);
   if (redact)
     return json_string("***");
   size_t base = c->key.n;
@@ -117,8 +117,8 @@ static json_t *to_json(dctx *c, const cfg_node *n) {
     json_t *o = json_object();
     for (size_t i = 0; o && i < n->u.obj.n; i++) {
       if (base)
-        cfg_buf_addc(&c->key, '.');
-      cfg_buf_add(&c->key, n->u.obj.v[i].key, n->u.obj.v[i].klen);
+        roster__config_buf_addc(&c->key, '.');
+      roster__config_buf_add(&c->key, n->u.obj.v[i].key, n->u.obj.v[i].klen);
       json_t *v = c->key.oom ? NULL : to_json(c, n->u.obj.v[i].val);
       c->key.n = base;
       if (c->key.p)
@@ -139,8 +139,8 @@ static json_t *to_json(dctx *c, const cfg_node *n) {
     json_t *a = json_array();
     for (size_t i = 0; a && i < n->u.arr.n; i++) {
       if (base)
-        cfg_buf_addc(&c->key, '.');
-      cfg_buf_addf(&c->key, "%zu", i);
+        roster__config_buf_addc(&c->key, '.');
+      roster__config_buf_addf(&c->key, "%zu", i);
       json_t *v = c->key.oom ? NULL : to_json(c, n->u.arr.v[i]);
       c->key.n = base;
       if (c->key.p)
@@ -156,11 +156,11 @@ static json_t *to_json(dctx *c, const cfg_node *n) {
   return NULL;
 }
 
-int cfg_dump(const cfg_node *root, const char *prefix, unsigned flags,
+int roster__config_dump(const cfg_node *root, const char *prefix, unsigned flags,
              char **out) {
   dctx c = {.flags = flags};
   /* keys are relative to root, but a secret may sit above it */
-  cfg_buf_adds(&c.key, prefix);
+  roster__config_buf_adds(&c.key, prefix);
   c.plen = c.key.n;
   if (flags & ROSTER_CONFIG_DUMP_PROVENANCE)
     c.prov = json_object();
@@ -174,7 +174,7 @@ int cfg_dump(const cfg_node *root, const char *prefix, unsigned flags,
       doc = NULL;
     }
   }
-  cfg_buf_free(&c.key);
+  roster__config_buf_free(&c.key);
   size_t jf =
       (flags & ROSTER_CONFIG_DUMP_COMPACT) ? JSON_COMPACT : JSON_INDENT(2);
   /* jansson writes reals with one precision for the whole document: the

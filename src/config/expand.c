@@ -52,16 +52,16 @@ static int expand_into(exp_ctx *c, cfg_buf *out, const char *s, size_t len,
   size_t i = 0;
   while (i < len) {
     if (s[i] != '$') {
-      cfg_buf_addc(out, s[i++]);
+      roster__config_buf_addc(out, s[i++]);
       continue;
     }
     if (i + 2 < len && s[i + 1] == '$' && s[i + 2] == '{') {
-      cfg_buf_add(out, "${", 2);
+      roster__config_buf_add(out, "${", 2);
       i += 3;
       continue;
     }
     if (i + 1 >= len || s[i + 1] != '{') {
-      cfg_buf_addc(out, s[i++]);
+      roster__config_buf_addc(out, s[i++]);
       continue;
     }
     c->at = (size_t)(s + i - c->base);
@@ -141,14 +141,14 @@ static int expand_into(exp_ctx *c, cfg_buf *out, const char *s, size_t len,
                name, name);
       return ROSTER_ENOENT;
     } else {
-      cfg_buf_adds(out, v);
+      roster__config_buf_adds(out, v);
     }
     i += 2 + close + 1;
   }
   return ROSTER_OK;
 }
 
-int cfg_expand(cfg_arena *a, const char *s, size_t len, cfg_lookup_fn fn,
+int roster__config_expand(cfg_arena *a, const char *s, size_t len, cfg_lookup_fn fn,
                void *arg, bool secret, const char **out, size_t *out_len,
                bool *changed, size_t *at, char *err, size_t errcap) {
   *changed = false;
@@ -167,12 +167,12 @@ int cfg_expand(cfg_arena *a, const char *s, size_t len, cfg_lookup_fn fn,
   int rc = expand_into(&c, &b, s, len, 0);
   if (rc == ROSTER_OK && b.oom)
     rc = ROSTER_ENOMEM;
-  if (rc == ROSTER_OK && memchr(cfg_buf_str(&b), '\0', b.n)) {
+  if (rc == ROSTER_OK && memchr(roster__config_buf_str(&b), '\0', b.n)) {
     snprintf(err, errcap, "the expanded value holds a NUL byte");
     rc = ROSTER_EINVAL;
   }
   if (rc == ROSTER_OK) {
-    char *p = cfg_strndup(a, cfg_buf_str(&b), b.n);
+    char *p = roster__config_strndup(a, roster__config_buf_str(&b), b.n);
     if (!p) {
       rc = ROSTER_ENOMEM;
     } else {
@@ -184,7 +184,7 @@ int cfg_expand(cfg_arena *a, const char *s, size_t len, cfg_lookup_fn fn,
   if (rc == ROSTER_ENOMEM)
     snprintf(err, errcap, "out of memory");
   *at = c.at;
-  cfg_buf_free(&b);
+  roster__config_buf_free(&b);
   return rc;
 }
 
@@ -201,13 +201,13 @@ static void expand_node(tree_ctx *t, cfg_node *n, cfg_buf *key) {
     size_t count = n->kind == CFG_OBJ ? n->u.obj.n : n->u.arr.n;
     for (size_t i = 0; i < count; i++) {
       if (base)
-        cfg_buf_addc(key, '.');
+        roster__config_buf_addc(key, '.');
       cfg_node *c;
       if (n->kind == CFG_OBJ) {
-        cfg_buf_add(key, n->u.obj.v[i].key, n->u.obj.v[i].klen);
+        roster__config_buf_add(key, n->u.obj.v[i].key, n->u.obj.v[i].klen);
         c = n->u.obj.v[i].val;
       } else {
-        cfg_buf_addf(key, "%zu", i);
+        roster__config_buf_addf(key, "%zu", i);
         c = n->u.arr.v[i];
       }
       expand_node(t, c, key);
@@ -223,13 +223,13 @@ static void expand_node(tree_ctx *t, cfg_node *n, cfg_buf *key) {
   size_t vlen, at;
   bool changed;
   char err[512];
-  int rc = cfg_expand(t->a, n->u.s.p, n->u.s.len, t->fn, t->arg,
-                      cfg_key_secret(cfg_buf_str(key), key->n), &v, &vlen,
+  int rc = roster__config_expand(t->a, n->u.s.p, n->u.s.len, t->fn, t->arg,
+                      roster__config_key_secret(roster__config_buf_str(key), key->n), &v, &vlen,
                       &changed, &at, err, sizeof err);
   if (rc) {
     char where[512];
-    cfg_where(n, where, sizeof where);
-    cfg_problem_add(t->p, rc, "%s: %s: %s", where, cfg_buf_str(key), err);
+    roster__config_where(n, where, sizeof where);
+    roster__config_problem_add(t->p, rc, "%s: %s: %s", where, roster__config_buf_str(key), err);
     return;
   }
   if (changed) {
@@ -239,12 +239,12 @@ static void expand_node(tree_ctx *t, cfg_node *n, cfg_buf *key) {
   }
 }
 
-void cfg_expand_tree(cfg_arena *a, cfg_node *root, cfg_lookup_fn fn, void *arg,
+void roster__config_expand_tree(cfg_arena *a, cfg_node *root, cfg_lookup_fn fn, void *arg,
                      cfg_problems *p) {
   tree_ctx t = {a, fn, arg, p};
   cfg_buf key = {0};
   expand_node(&t, root, &key);
   if (key.oom)
-    cfg_problem_add(p, ROSTER_ENOMEM, "out of memory (expanding ${})");
-  cfg_buf_free(&key);
+    roster__config_problem_add(p, ROSTER_ENOMEM, "out of memory (expanding ${})");
+  roster__config_buf_free(&key);
 }

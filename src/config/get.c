@@ -11,27 +11,27 @@
 /* full_key writes the key as the user knows it: the view's prefix, key. */
 static const char *full_key(const cfg_pin *p, const char *key, char *buf,
                             size_t cap) {
-  return cfg_key_join(buf, cap, p->prefix, key);
+  return roster__config_key_join(buf, cap, p->prefix, key);
 }
 
 /* find validates key, pins cfg and finds key's value (NULL when missing or
- * null). On success the caller must cfg_pin_drop. */
+ * null). On success the caller must roster__config_pin_drop. */
 static int find(const roster_config *cfg, const char *key, const void *out,
                 cfg_pin *p, const cfg_node **n) {
   *n = NULL;
   if (!key || !out)
-    return !key ? cfg_key_check("key", key, false)
+    return !key ? roster__config_key_check("key", key, false)
                 : roster__err(ROSTER_EINVAL,
                               "config getter for '%.200s': "
                               "out is NULL",
                               key);
-  int rc = cfg_pin_take(cfg, p);
+  int rc = roster__config_pin_take(cfg, p);
   if (rc)
     return rc;
   const cfg_node *v;
-  if (cfg_find_key(p->root, key, &v) < 0) {
-    cfg_pin_drop(p);
-    return cfg_key_check("key", key, false);
+  if (roster__config_find_key(p->root, key, &v) < 0) {
+    roster__config_pin_drop(p);
+    return roster__config_key_check("key", key, false);
   }
   *n = v && v->kind != CFG_NULL ? v : NULL;
   return ROSTER_OK;
@@ -39,19 +39,19 @@ static int find(const roster_config *cfg, const char *key, const void *out,
 
 /* wrong sets the detail for a value that does not convert. */
 static int wrong(const cfg_pin *p, const char *key, const cfg_node *n, int code,
-                 roster_config_type want, const char *why) {
+                 roster_config_kind want, const char *why) {
   char full[ROSTER_CONFIG_KEY_MAX * 2 + 2], what[160], where[512];
   full_key(p, key, full, sizeof full);
-  bool secret = cfg_path_secret(p->prefix, key, strlen(key));
-  cfg_describe(n, secret, what, sizeof what);
-  cfg_where(n, where, sizeof where);
+  bool secret = roster__config_path_secret(p->prefix, key, strlen(key));
+  roster__config_describe(n, secret, what, sizeof what);
+  roster__config_where(n, where, sizeof where);
   if (code == ROSTER_ERANGE)
     return roster__err(code,
                        "config key '%s' is %s from %s, which does not "
                        "fit %s",
-                       full, what, where, cfg_type_want(want));
+                       full, what, where, roster__config_type_want(want));
   return roster__err(code, "config key '%s' is %s from %s; want %s%s%s", full,
-                     what, where, cfg_type_want(want), why ? ": " : "",
+                     what, where, roster__config_type_want(want), why ? ": " : "",
                      why ? why : "");
 }
 
@@ -69,7 +69,7 @@ int roster_config_string(const roster_config *cfg, const char *key,
     *out = NULL;
     if (def && !(*out = roster_mem_strdup(def)))
       rc = roster__err(ROSTER_ENOMEM, "out of memory");
-  } else if (cfg_is_string(n)) {
+  } else if (roster__config_is_string(n)) {
     if (!(*out = roster__strndup(n->u.s.p, n->u.s.len)))
       rc = roster__err(ROSTER_ENOMEM, "out of memory");
   } else {
@@ -79,7 +79,7 @@ int roster_config_string(const roster_config *cfg, const char *key,
                    : "quote it to make it a string");
     *out = def ? roster_mem_strdup(def) : NULL;
   }
-  cfg_pin_drop(&p);
+  roster__config_pin_drop(&p);
   return rc;
 }
 
@@ -94,13 +94,13 @@ int roster_config_int(const roster_config *cfg, const char *key, int64_t def,
     return rc;
   if (n) {
     int64_t v;
-    int c = cfg_to_int(n, &v);
+    int c = roster__config_to_int(n, &v);
     if (c == ROSTER_OK)
       *out = v;
     else
       rc = wrong(&p, key, n, c, ROSTER_CONFIG_INT, NULL);
   }
-  cfg_pin_drop(&p);
+  roster__config_pin_drop(&p);
   return rc;
 }
 
@@ -115,13 +115,13 @@ int roster_config_double(const roster_config *cfg, const char *key, double def,
     return rc;
   if (n) {
     double v;
-    int c = cfg_to_double(n, &v);
+    int c = roster__config_to_double(n, &v);
     if (c == ROSTER_OK)
       *out = v;
     else
       rc = wrong(&p, key, n, c, ROSTER_CONFIG_DOUBLE, NULL);
   }
-  cfg_pin_drop(&p);
+  roster__config_pin_drop(&p);
   return rc;
 }
 
@@ -136,14 +136,14 @@ int roster_config_bool(const roster_config *cfg, const char *key, bool def,
     return rc;
   if (n) {
     bool v;
-    int c = cfg_to_bool(n, &v);
+    int c = roster__config_to_bool(n, &v);
     if (c == ROSTER_OK)
       *out = v;
     else
       rc = wrong(&p, key, n, c, ROSTER_CONFIG_BOOL,
                  n->kind == CFG_STR ? "true or false, unquoted" : NULL);
   }
-  cfg_pin_drop(&p);
+  roster__config_pin_drop(&p);
   return rc;
 }
 
@@ -159,13 +159,13 @@ int roster_config_duration(const roster_config *cfg, const char *key,
   if (n) {
     int64_t v;
     const char *why;
-    int c = cfg_to_duration(n, &v, &why);
+    int c = roster__config_to_duration(n, &v, &why);
     if (c == ROSTER_OK)
       *out_ms = v;
     else
       rc = wrong(&p, key, n, c, ROSTER_CONFIG_DURATION, why);
   }
-  cfg_pin_drop(&p);
+  roster__config_pin_drop(&p);
   return rc;
 }
 
@@ -181,13 +181,13 @@ int roster_config_size(const roster_config *cfg, const char *key, int64_t def,
   if (n) {
     int64_t v;
     const char *why;
-    int c = cfg_to_size(n, &v, &why);
+    int c = roster__config_to_size(n, &v, &why);
     if (c == ROSTER_OK)
       *out = v;
     else
       rc = wrong(&p, key, n, c, ROSTER_CONFIG_SIZE, why);
   }
-  cfg_pin_drop(&p);
+  roster__config_pin_drop(&p);
   return rc;
 }
 
@@ -205,9 +205,9 @@ static char **list_items(const cfg_node *n, long count) {
   if (n->kind == CFG_ARR) {
     for (long i = 0; i < count; i++) {
       cfg_buf t = {0};
-      cfg_text(n->u.arr.v[i], &t);
-      v[i] = t.oom ? NULL : roster__strndup(cfg_buf_str(&t), t.n);
-      cfg_buf_free(&t);
+      roster__config_text(n->u.arr.v[i], &t);
+      v[i] = t.oom ? NULL : roster__strndup(roster__config_buf_str(&t), t.n);
+      roster__config_buf_free(&t);
       if (!v[i]) {
         roster_config_list_free(v);
         return NULL;
@@ -247,7 +247,7 @@ int roster_config_list(const roster_config *cfg, const char *key, char ***out,
   int rc = find(cfg, key, out, &p, &n);
   if (rc)
     return rc;
-  long c = n ? cfg_list_count(n) : 0;
+  long c = n ? roster__config_list_count(n) : 0;
   if (c < 0) {
     rc = wrong(&p, key, n, ROSTER_ETYPE, ROSTER_CONFIG_LIST,
                n->kind == CFG_ARR   ? "its items must be scalars"
@@ -262,7 +262,7 @@ int roster_config_list(const roster_config *cfg, const char *key, char ***out,
   }
   if (rc == ROSTER_OK && !*out)
     rc = roster__err(ROSTER_ENOMEM, "out of memory");
-  cfg_pin_drop(&p);
+  roster__config_pin_drop(&p);
   return rc;
 }
 
@@ -271,13 +271,13 @@ bool roster_config_has(const roster_config *cfg, const char *key) {
     return false;
   const cfg_node *n;
   if (cfg->is_view)
-    return cfg_find_key(cfg->root, key, &n) == 0 && n && n->kind != CFG_NULL;
+    return roster__config_find_key(cfg->root, key, &n) == 0 && n && n->kind != CFG_NULL;
   roster__thread_ensure();
   roster__rlock();
   cfg_snap *s = atomic_load_explicit(&cfg->cur, memory_order_acquire);
   ROSTER__TSAN_ACQUIRE(s);
   bool has =
-      s && cfg_find_key(s->root, key, &n) == 0 && n && n->kind != CFG_NULL;
+      s && roster__config_find_key(s->root, key, &n) == 0 && n && n->kind != CFG_NULL;
   roster__runlock();
   return has;
 }
@@ -289,20 +289,20 @@ int roster_config_source(const roster_config *cfg, const char *key, char *buf,
                        buf ? "empty" : "NULL");
   buf[0] = '\0';
   cfg_pin p;
-  int rc = cfg_key_check("key", key, false);
+  int rc = roster__config_key_check("key", key, false);
   if (rc)
     return rc;
-  if ((rc = cfg_pin_take(cfg, &p)))
+  if ((rc = roster__config_pin_take(cfg, &p)))
     return rc;
-  const cfg_node *n = cfg_lookup(p.root, key);
+  const cfg_node *n = roster__config_lookup(p.root, key);
   if (n) {
-    cfg_where(n, buf, cap);
+    roster__config_where(n, buf, cap);
   } else {
     char full[ROSTER_CONFIG_KEY_MAX * 2 + 2];
     rc = roster__err(ROSTER_ENOENT, "config key '%s' is not set",
                      full_key(&p, key, full, sizeof full));
   }
-  cfg_pin_drop(&p);
+  roster__config_pin_drop(&p);
   return rc;
 }
 
@@ -315,7 +315,7 @@ typedef struct visit {
   bool oom;
 } visit;
 
-static roster_config_type type_of(const cfg_node *n) {
+static roster_config_kind type_of(const cfg_node *n) {
   switch (n->kind) {
   case CFG_NULL:
     return ROSTER_CONFIG_NULL;
@@ -338,7 +338,7 @@ static int visit_leaf(const char *key, size_t klen, const cfg_node *n,
                       void *arg) {
   visit *v = arg;
   cfg_buf val = {0};
-  cfg_text(n, &val);
+  roster__config_text(n, &val);
   char where[512];
   if (val.oom) {
     v->oom = true;
@@ -347,12 +347,12 @@ static int visit_leaf(const char *key, size_t klen, const cfg_node *n,
   roster_config_item it = {
       .key = key,
       .type = type_of(n),
-      .value = cfg_buf_str(&val),
-      .source = cfg_where(n, where, sizeof where),
-      .secret = cfg_path_secret(v->prefix, key, klen),
+      .value = roster__config_buf_str(&val),
+      .source = roster__config_where(n, where, sizeof where),
+      .secret = roster__config_path_secret(v->prefix, key, klen),
   };
   int rc = v->fn(&it, v->arg);
-  cfg_buf_free(&val);
+  roster__config_buf_free(&val);
   return rc ? 1 : 0;
 }
 
@@ -361,35 +361,35 @@ int roster_config_foreach(const roster_config *cfg, const char *prefix,
   if (!fn)
     return roster__err(ROSTER_EINVAL, "roster_config_foreach: fn is NULL");
   const char *pre = prefix ? prefix : "";
-  int rc = cfg_key_check("prefix", pre, true);
+  int rc = roster__config_key_check("prefix", pre, true);
   if (rc)
     return rc;
   cfg_pin p;
-  if ((rc = cfg_pin_take(cfg, &p)))
+  if ((rc = roster__config_pin_take(cfg, &p)))
     return rc;
-  const cfg_node *n = cfg_lookup(p.root, pre);
+  const cfg_node *n = roster__config_lookup(p.root, pre);
   cfg_snap *held = NULL;
   if (n) {
     /* hold the tree by reference, so fn runs outside the read section */
     held = p.snap;
-    cfg_snap_get(held);
+    roster__config_snap_get(held);
   }
   char full[ROSTER_CONFIG_KEY_MAX * 2 + 2];
   full_key(&p, pre, full, sizeof full);
   const char *vprefix = p.prefix;
-  cfg_pin_drop(&p);
+  roster__config_pin_drop(&p);
   if (!n)
     return roster__err(ROSTER_ENOENT, "config key '%s' is not set", full);
   /* keys are given relative to cfg: the walk starts with prefix itself */
   visit v = {fn, arg, vprefix, false};
   cfg_buf key = {0};
-  cfg_buf_adds(&key, pre);
+  roster__config_buf_adds(&key, pre);
   bool empty_root = !*pre && (n->kind == CFG_OBJ   ? n->u.obj.n == 0
                               : n->kind == CFG_ARR ? n->u.arr.n == 0
                                                    : false);
-  int w = empty_root ? 0 : cfg_walk(n, &key, visit_leaf, &v);
-  cfg_buf_free(&key);
-  cfg_snap_put(held);
+  int w = empty_root ? 0 : roster__config_walk(n, &key, visit_leaf, &v);
+  roster__config_buf_free(&key);
+  roster__config_snap_put(held);
   if (w < 0 || v.oom)
     return roster__err(ROSTER_ENOMEM, "out of memory");
   return ROSTER_OK;
@@ -403,10 +403,10 @@ int roster_config_dump(const roster_config *cfg, unsigned flags, char **out) {
   if (!out)
     return roster__err(ROSTER_EINVAL, "roster_config_dump: out is NULL");
   cfg_pin p;
-  int rc = cfg_pin_take(cfg, &p);
+  int rc = roster__config_pin_take(cfg, &p);
   if (rc)
     return rc;
-  rc = cfg_dump(p.root, p.prefix, flags, out);
-  cfg_pin_drop(&p);
+  rc = roster__config_dump(p.root, p.prefix, flags, out);
+  roster__config_pin_drop(&p);
   return rc;
 }

@@ -50,7 +50,7 @@ static bool scan(jctx *c, const char *t, size_t len) {
                ch == ':' || ch == '}' || ch == ']') {
       i++;
     } else if (ch == '{' || ch == '[') {
-      if (!record(c, line, cfg_col_at(&cc, t, ls, i)))
+      if (!record(c, line, roster__config_col_at(&cc, t, ls, i)))
         return false;
       i++;
     } else if (ch == '"') {
@@ -63,10 +63,10 @@ static bool scan(jctx *c, const char *t, size_t len) {
              (t[k] == ' ' || t[k] == '\t' || t[k] == '\r' || t[k] == '\n'))
         k++;
       if ((k >= len || t[k] != ':') &&
-          !record(c, line, cfg_col_at(&cc, t, ls, start)))
+          !record(c, line, roster__config_col_at(&cc, t, ls, start)))
         return false;
     } else {
-      if (!record(c, line, cfg_col_at(&cc, t, ls, i)))
+      if (!record(c, line, roster__config_col_at(&cc, t, ls, i)))
         return false;
       while (i < len && !strchr(",]} \t\r\n", t[i]))
         i++;
@@ -80,7 +80,7 @@ static cfg_node *conv(jctx *c, json_t *j, size_t depth) {
   c->next++;
   cfg_doc *d = c->d;
   if (depth > ROSTER_CONFIG_DEPTH_MAX) {
-    cfg_doc_fail(d, ROSTER_EPARSE, p.line, p.col,
+    roster__config_doc_fail(d, ROSTER_EPARSE, p.line, p.col,
                  "nested deeper than %d "
                  "levels",
                  ROSTER_CONFIG_DEPTH_MAX);
@@ -88,7 +88,7 @@ static cfg_node *conv(jctx *c, json_t *j, size_t depth) {
     return NULL;
   }
   if (++c->nodes > ROSTER_CONFIG_NODES_MAX) {
-    cfg_doc_fail(d, ROSTER_EPARSE, p.line, p.col, "more than %d values",
+    roster__config_doc_fail(d, ROSTER_EPARSE, p.line, p.col, "more than %d values",
                  ROSTER_CONFIG_NODES_MAX);
     c->failed = true;
     return NULL;
@@ -96,76 +96,76 @@ static cfg_node *conv(jctx *c, json_t *j, size_t depth) {
   cfg_node *n = NULL;
   switch (json_typeof(j)) {
   case JSON_OBJECT: {
-    n = cfg_node_new(d->arena, CFG_OBJ, d->src, p.line, p.col);
+    n = roster__config_node_new(d->arena, CFG_OBJ, d->src, p.line, p.col);
     const char *k;
     json_t *v;
     json_object_foreach(j, k, v) {
       if (!n)
         break;
       cfg_node *cn = conv(c, v, depth + 1);
-      if (!cn || !cfg_obj_add(d->arena, n, k, strlen(k), cn))
+      if (!cn || !roster__config_obj_add(d->arena, n, k, strlen(k), cn))
         return NULL;
     }
     break;
   }
   case JSON_ARRAY: {
-    n = cfg_node_new(d->arena, CFG_ARR, d->src, p.line, p.col);
+    n = roster__config_node_new(d->arena, CFG_ARR, d->src, p.line, p.col);
     size_t i;
     json_t *v;
     json_array_foreach(j, i, v) {
       if (!n)
         break;
       cfg_node *cn = conv(c, v, depth + 1);
-      if (!cn || !cfg_arr_push(d->arena, n, cn))
+      if (!cn || !roster__config_arr_push(d->arena, n, cn))
         return NULL;
     }
     break;
   }
   case JSON_STRING:
-    n = cfg_str_new(d->arena, CFG_STR, json_string_value(j),
+    n = roster__config_str_new(d->arena, CFG_STR, json_string_value(j),
                     json_string_length(j), d->src, p.line, p.col);
     break;
   case JSON_INTEGER:
-    if ((n = cfg_node_new(d->arena, CFG_INT, d->src, p.line, p.col)))
+    if ((n = roster__config_node_new(d->arena, CFG_INT, d->src, p.line, p.col)))
       n->u.i = (int64_t)json_integer_value(j);
     break;
   case JSON_REAL:
-    if ((n = cfg_node_new(d->arena, CFG_REAL, d->src, p.line, p.col)))
+    if ((n = roster__config_node_new(d->arena, CFG_REAL, d->src, p.line, p.col)))
       n->u.d = json_real_value(j);
     break;
   case JSON_TRUE:
   case JSON_FALSE:
-    if ((n = cfg_node_new(d->arena, CFG_BOOL, d->src, p.line, p.col)))
+    if ((n = roster__config_node_new(d->arena, CFG_BOOL, d->src, p.line, p.col)))
       n->u.b = json_is_true(j);
     break;
   case JSON_NULL:
-    n = cfg_node_new(d->arena, CFG_NULL, d->src, p.line, p.col);
+    n = roster__config_node_new(d->arena, CFG_NULL, d->src, p.line, p.col);
     break;
   }
   return n;
 }
 
-int cfg_parse_json(cfg_doc *d) {
+int roster__config_parse_json(cfg_doc *d) {
   json_error_t e;
   json_t *j = json_loadb(d->text, d->len, JSON_REJECT_DUPLICATES, &e);
   if (!j)
-    return cfg_doc_fail(d, ROSTER_EPARSE, e.line > 0 ? (uint32_t)e.line : 1,
+    return roster__config_doc_fail(d, ROSTER_EPARSE, e.line > 0 ? (uint32_t)e.line : 1,
                         e.column > 0 ? (uint32_t)e.column : 1, "%s", e.text);
   if (!json_is_object(j)) {
     json_decref(j);
-    return cfg_doc_fail(d, ROSTER_EPARSE, 1, 1,
+    return roster__config_doc_fail(d, ROSTER_EPARSE, 1, 1,
                         "the top level must be an "
                         "object ({...})");
   }
   jctx c = {.d = d};
   int rc = ROSTER_OK;
   if (!scan(&c, d->text, d->len)) {
-    rc = cfg_doc_fail(d, ROSTER_ENOMEM, 0, 0, "out of memory");
+    rc = roster__config_doc_fail(d, ROSTER_ENOMEM, 0, 0, "out of memory");
   } else {
     d->root = conv(&c, j, 0);
     if (!d->root)
       rc = c.failed ? ROSTER_EPARSE
-                    : cfg_doc_fail(d, ROSTER_ENOMEM, 0, 0, "out of memory");
+                    : roster__config_doc_fail(d, ROSTER_ENOMEM, 0, 0, "out of memory");
   }
   roster__free(c.pos);
   json_decref(j);

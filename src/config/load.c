@@ -21,7 +21,7 @@ extern char **environ;
 
 /* ---- files ---- */
 
-int cfg_read_file(const char *path, char **out, size_t *len, char *msg,
+int roster__config_read_file(const char *path, char **out, size_t *len, char *msg,
                   size_t cap) {
   *out = NULL;
   *len = 0;
@@ -110,7 +110,7 @@ int cfg_read_file(const char *path, char **out, size_t *len, char *msg,
   return ROSTER_OK;
 }
 
-const char *cfg_format_of(const char *name) {
+const char *roster__config_format_of(const char *name) {
   const char *slash = strrchr(name, '/');
   const char *base = slash ? slash + 1 : name;
   const char *dot = strrchr(base, '.');
@@ -127,43 +127,43 @@ const char *cfg_format_of(const char *name) {
   return NULL;
 }
 
-int cfg_parse_any(cfg_doc *d, const char *format, cfg_lookup_fn fn, void *arg) {
+int roster__config_parse_any(cfg_doc *d, const char *format, cfg_lookup_fn fn, void *arg) {
   /* a UTF-8 byte order mark is not part of the document */
   if (d->len >= 3 && !memcmp(d->text, "\xEF\xBB\xBF", 3)) {
     d->text += 3;
     d->len -= 3;
   }
   if (memchr(d->text, '\0', d->len) && strcmp(format, "env"))
-    return cfg_doc_fail(d, ROSTER_EPARSE, 1, 1,
+    return roster__config_doc_fail(d, ROSTER_EPARSE, 1, 1,
                         "the file holds a NUL byte "
                         "(binary data?)");
   if (!strcmp(format, "json"))
-    return cfg_parse_json(d);
+    return roster__config_parse_json(d);
   if (!strcmp(format, "yaml"))
-    return cfg_parse_yaml(d);
+    return roster__config_parse_yaml(d);
   if (!strcmp(format, "toml"))
-    return cfg_parse_toml(d);
+    return roster__config_parse_toml(d);
   if (strcmp(format, "env"))
-    return cfg_doc_fail(d, ROSTER_EINVAL, 0, 0,
+    return roster__config_doc_fail(d, ROSTER_EINVAL, 0, 0,
                         "unknown format '%s' (want "
                         "json, yaml, toml or env)",
                         format);
   cfg_dotenv e = {0};
-  int rc = cfg_parse_dotenv(d, fn, arg, &e);
+  int rc = roster__config_parse_dotenv(d, fn, arg, &e);
   if (rc)
     return rc;
-  d->root = cfg_node_new(d->arena, CFG_OBJ, d->src, 1, 1);
+  d->root = roster__config_node_new(d->arena, CFG_OBJ, d->src, 1, 1);
   if (!d->root)
-    return cfg_doc_fail(d, ROSTER_ENOMEM, 0, 0, "out of memory");
+    return roster__config_doc_fail(d, ROSTER_ENOMEM, 0, 0, "out of memory");
   for (size_t i = 0; i < e.n; i++) {
     cfg_node *v =
-        cfg_str_new(d->arena, CFG_TEXT, e.v[i].value, strlen(e.v[i].value),
+        roster__config_str_new(d->arena, CFG_TEXT, e.v[i].value, strlen(e.v[i].value),
                     d->src, e.v[i].line, e.v[i].col);
     size_t kl = strlen(e.v[i].name);
-    cfg_member *m = cfg_obj_find(d->root, e.v[i].name, kl);
+    cfg_member *m = roster__config_obj_find(d->root, e.v[i].name, kl);
     if (!v || (m ? (m->val = v, false)
-                 : !cfg_obj_add(d->arena, d->root, e.v[i].name, kl, v)))
-      return cfg_doc_fail(d, ROSTER_ENOMEM, 0, 0, "out of memory");
+                 : !roster__config_obj_add(d->arena, d->root, e.v[i].name, kl, v)))
+      return roster__config_doc_fail(d, ROSTER_ENOMEM, 0, 0, "out of memory");
   }
   return ROSTER_OK;
 }
@@ -189,7 +189,7 @@ static const char *lookup_env(void *arg, const char *name, size_t len) {
 static const char *lookup_all(void *arg, const char *name, size_t len) {
   vars *v = arg;
   const char *s = env_lookup(v->env, name, len);
-  return s ? s : v->dot ? cfg_dotenv_get(v->dot, name, len) : NULL;
+  return s ? s : v->dot ? roster__config_dotenv_get(v->dot, name, len) : NULL;
 }
 
 /* env_key maps the variable name (len bytes) to a config key in buf:
@@ -236,7 +236,7 @@ static int env_key(const char *prefix, const char *name, size_t len, char *buf,
     buf[o] = '\0';
   }
   bool empty;
-  size_t parts = cfg_key_parts(buf, o, &empty);
+  size_t parts = roster__config_key_parts(buf, o, &empty);
   if (o == 0 || empty) {
     snprintf(why, wcap, "%s", o ? "a part of the key is empty" : "empty key");
     return -1;
@@ -265,46 +265,46 @@ typedef struct build {
 
 static void add_text(build *b, const char *key, const char *val,
                      const cfg_src *src, uint32_t line, uint32_t col) {
-  cfg_node *n = cfg_str_new(b->a, CFG_TEXT, val, strlen(val), src, line, col);
-  if (!n || !cfg_set_path(b->a, b->root, key, n))
-    cfg_problem_add(b->p, ROSTER_ENOMEM, "out of memory");
+  cfg_node *n = roster__config_str_new(b->a, CFG_TEXT, val, strlen(val), src, line, col);
+  if (!n || !roster__config_set_path(b->a, b->root, key, n))
+    roster__config_problem_add(b->p, ROSTER_ENOMEM, "out of memory");
 }
 
 static void load_defaults(build *b) {
   roster_config *cfg = b->cfg;
-  cfg_src *src = cfg_src_new(b->a, CFG_SRC_DEFAULT, NULL);
+  cfg_src *src = roster__config_src_new(b->a, CFG_SRC_DEFAULT, NULL);
   if (!src) {
-    cfg_problem_add(b->p, ROSTER_ENOMEM, "out of memory");
+    roster__config_problem_add(b->p, ROSTER_ENOMEM, "out of memory");
     return;
   }
-  if (!cfg_schema_defaults(b->a, cfg->live->schema, cfg->live->nschema, src,
+  if (!roster__config_schema_defaults(b->a, cfg->live->schema, cfg->live->nschema, src,
                            b->root))
-    cfg_problem_add(b->p, ROSTER_ENOMEM, "out of memory");
+    roster__config_problem_add(b->p, ROSTER_ENOMEM, "out of memory");
   if (!cfg->live->defaults_json)
     return;
   cfg_doc d = {.arena = b->a,
                .src = src,
                .text = cfg->live->defaults_json,
                .len = strlen(cfg->live->defaults_json)};
-  int rc = cfg_parse_json(&d);
+  int rc = roster__config_parse_json(&d);
   if (rc) {
-    cfg_problem_add(b->p, rc, "defaults_json:%u:%u: %s", d.line, d.col, d.msg);
+    roster__config_problem_add(b->p, rc, "defaults_json:%u:%u: %s", d.line, d.col, d.msg);
     return;
   }
-  cfg_expand_tree(b->a, d.root, lookup_all, &b->v, b->p);
-  if (!cfg_merge(b->a, b->root, d.root))
-    cfg_problem_add(b->p, ROSTER_ENOMEM, "out of memory");
+  roster__config_expand_tree(b->a, d.root, lookup_all, &b->v, b->p);
+  if (!roster__config_merge(b->a, b->root, d.root))
+    roster__config_problem_add(b->p, ROSTER_ENOMEM, "out of memory");
 }
 
 /* read_doc reads path; false if it is to be skipped (missing, missing_ok)
  * or failed (a problem is recorded). */
 static bool read_doc(build *b, const char *path, char **text, size_t *len) {
   char msg[600];
-  int rc = cfg_read_file(path, text, len, msg, sizeof msg);
+  int rc = roster__config_read_file(path, text, len, msg, sizeof msg);
   if (rc == ROSTER_ENOENT && b->cfg->live->missing_ok)
     return false;
   if (rc) {
-    cfg_problem_add(b->p, rc == ROSTER_ENOMEM ? rc : ROSTER_EIO, "%s", msg);
+    roster__config_problem_add(b->p, rc == ROSTER_ENOMEM ? rc : ROSTER_EIO, "%s", msg);
     return false;
   }
   return true;
@@ -316,16 +316,16 @@ static void load_dotenv(build *b) {
   size_t len;
   if (!path || !read_doc(b, path, &text, &len))
     return;
-  cfg_src *src = cfg_src_new(b->a, CFG_SRC_DOTENV, path);
+  cfg_src *src = roster__config_src_new(b->a, CFG_SRC_DOTENV, path);
   cfg_doc d = {.arena = b->a, .src = src, .text = text, .len = len};
   if (len >= 3 && !memcmp(text, "\xEF\xBB\xBF", 3)) {
     d.text += 3;
     d.len -= 3;
   }
   int rc =
-      src ? cfg_parse_dotenv(&d, lookup_env, &b->v, &b->dot) : ROSTER_ENOMEM;
+      src ? roster__config_parse_dotenv(&d, lookup_env, &b->v, &b->dot) : ROSTER_ENOMEM;
   if (rc)
-    cfg_problem_add(b->p, rc, "%s:%u:%u: %s", path, d.line, d.col, d.msg);
+    roster__config_problem_add(b->p, rc, "%s:%u:%u: %s", path, d.line, d.col, d.msg);
   else
     b->dot_name = src->name;
   roster__free(text);
@@ -336,19 +336,19 @@ static void load_file(build *b, const char *path) {
   size_t len;
   if (!read_doc(b, path, &text, &len))
     return;
-  cfg_src *src = cfg_src_new(b->a, CFG_SRC_FILE, path);
+  cfg_src *src = roster__config_src_new(b->a, CFG_SRC_FILE, path);
   cfg_doc d = {.arena = b->a, .src = src, .text = text, .len = len};
   int rc =
-      src ? cfg_parse_any(&d, cfg_format_of(path), NULL, NULL) : ROSTER_ENOMEM;
+      src ? roster__config_parse_any(&d, roster__config_format_of(path), NULL, NULL) : ROSTER_ENOMEM;
   if (rc) {
     if (d.line)
-      cfg_problem_add(b->p, rc, "%s:%u:%u: %s", path, d.line, d.col, d.msg);
+      roster__config_problem_add(b->p, rc, "%s:%u:%u: %s", path, d.line, d.col, d.msg);
     else
-      cfg_problem_add(b->p, rc, "%s: %s", path, d.msg);
+      roster__config_problem_add(b->p, rc, "%s: %s", path, d.msg);
   } else {
-    cfg_expand_tree(b->a, d.root, lookup_all, &b->v, b->p);
-    if (!cfg_merge(b->a, b->root, d.root))
-      cfg_problem_add(b->p, ROSTER_ENOMEM, "out of memory");
+    roster__config_expand_tree(b->a, d.root, lookup_all, &b->v, b->p);
+    if (!roster__config_merge(b->a, b->root, d.root))
+      roster__config_problem_add(b->p, ROSTER_ENOMEM, "out of memory");
   }
   roster__free(text);
 }
@@ -365,11 +365,11 @@ static void load_env(build *b) {
     size_t nl = strlen(e->name);
     int k = env_key(prefix, e->name, nl, key, sizeof key, why, sizeof why);
     if (k < 0) {
-      cfg_problem_add(b->p, ROSTER_EINVAL, "%s:%u: variable %.*s%s: %s",
+      roster__config_problem_add(b->p, ROSTER_EINVAL, "%s:%u: variable %.*s%s: %s",
                       b->dot_name, e->line, (int)(nl > 200 ? 200 : nl), e->name,
                       nl > 200 ? "..." : "", why);
     } else if (k > 0) {
-      cfg_src *src = cfg_src_new(b->a, CFG_SRC_DOTENV, b->dot_name);
+      cfg_src *src = roster__config_src_new(b->a, CFG_SRC_DOTENV, b->dot_name);
       if (src)
         add_text(b, key, e->value, src, e->line, e->col);
     }
@@ -382,17 +382,17 @@ static void load_env(build *b) {
     size_t nl = (size_t)(eq - ent);
     int k = env_key(prefix, ent, nl, key, sizeof key, why, sizeof why);
     if (k < 0) {
-      cfg_problem_add(b->p, ROSTER_EINVAL, "environment variable %.*s%s: %s",
+      roster__config_problem_add(b->p, ROSTER_EINVAL, "environment variable %.*s%s: %s",
                       (int)(nl > 200 ? 200 : nl), ent, nl > 200 ? "..." : "",
                       why);
     } else if (k > 0) {
       char name[256];
       snprintf(name, sizeof name, "%.*s", (int)nl, ent);
-      cfg_src *src = cfg_src_new(b->a, CFG_SRC_ENV, name);
+      cfg_src *src = roster__config_src_new(b->a, CFG_SRC_ENV, name);
       if (src)
         add_text(b, key, eq + 1, src, 0, 0);
       else
-        cfg_problem_add(b->p, ROSTER_ENOMEM, "out of memory");
+        roster__config_problem_add(b->p, ROSTER_ENOMEM, "out of memory");
     }
   }
 }
@@ -400,9 +400,9 @@ static void load_env(build *b) {
 static void load_overrides(build *b) {
   if (!b->cfg->live->overrides)
     return;
-  cfg_src *src = cfg_src_new(b->a, CFG_SRC_OVERRIDE, NULL);
+  cfg_src *src = roster__config_src_new(b->a, CFG_SRC_OVERRIDE, NULL);
   if (!src) {
-    cfg_problem_add(b->p, ROSTER_ENOMEM, "out of memory");
+    roster__config_problem_add(b->p, ROSTER_ENOMEM, "out of memory");
     return;
   }
   for (char **o = b->cfg->live->overrides; *o; o++) {
@@ -418,9 +418,9 @@ static void build_tree(roster_config *cfg, cfg_snap *s, cfg_problems *p) {
   build b = {.cfg = cfg, .a = &s->arena, .p = p};
   b.v.env = cfg->live->env ? cfg->live->env : environ;
   b.v.dot = &b.dot;
-  b.root = cfg_node_new(b.a, CFG_OBJ, NULL, 0, 0);
+  b.root = roster__config_node_new(b.a, CFG_OBJ, NULL, 0, 0);
   if (!b.root) {
-    cfg_problem_add(p, ROSTER_ENOMEM, "out of memory");
+    roster__config_problem_add(p, ROSTER_ENOMEM, "out of memory");
     return;
   }
   load_dotenv(&b); /* first: files may use its variables in ${} */
@@ -430,9 +430,9 @@ static void build_tree(roster_config *cfg, cfg_snap *s, cfg_problems *p) {
   load_env(&b);
   load_overrides(&b);
   if (b.a->oom)
-    cfg_problem_add(p, ROSTER_ENOMEM, "out of memory (config tree)");
+    roster__config_problem_add(p, ROSTER_ENOMEM, "out of memory (config tree)");
   if (p->n == 0)
-    cfg_validate(cfg->live->schema, cfg->live->nschema, cfg->live->strict,
+    roster__config_validate(cfg->live->schema, cfg->live->nschema, cfg->live->strict,
                  b.root, p);
   s->root = b.root;
 }
@@ -446,11 +446,11 @@ static void snap_retire(struct rcu_head *h) {
   roster__reclaim_enter();
   ROSTER__TSAN_ACQUIRE(h);
   ROSTER__TSAN_ACQUIRE(&roster__grace_token);
-  cfg_snap_put(caa_container_of(h, cfg_snap, rcu));
+  roster__config_snap_put(caa_container_of(h, cfg_snap, rcu));
   roster__reclaim_exit();
 }
 
-int cfg_load(roster_config *cfg, bool reload) {
+int roster__config_load(roster_config *cfg, bool reload) {
   const char *fn = reload ? "roster_config_reload" : "roster_config_load";
   if (!cfg)
     return roster__err(ROSTER_EINVAL, "%s: config is NULL", fn);
@@ -474,7 +474,7 @@ int cfg_load(roster_config *cfg, bool reload) {
                                     "never loaded (call roster_config_load)");
     goto out;
   }
-  cfg_snap *s = cfg_snap_new();
+  cfg_snap *s = roster__config_snap_new();
   if (!s) {
     rc = roster__err(ROSTER_ENOMEM, "out of memory");
     goto out;
@@ -482,17 +482,17 @@ int cfg_load(roster_config *cfg, bool reload) {
   cfg_problems p = {0};
   build_tree(cfg, s, &p);
   if (p.n || p.oom) {
-    char *joined = cfg_problems_join(&p);
+    char *joined = roster__config_problems_join(&p);
     pthread_mutex_lock(&cfg->live->err_lock);
     roster__free(cfg->live->errors);
     cfg->live->errors = joined;
     pthread_mutex_unlock(&cfg->live->err_lock);
-    rc = cfg_problems_report(&p);
-    cfg_problems_free(&p);
-    cfg_snap_put(s);
+    rc = roster__config_problems_report(&p);
+    roster__config_problems_free(&p);
+    roster__config_snap_put(s);
     goto out;
   }
-  cfg_problems_free(&p);
+  roster__config_problems_free(&p);
   pthread_mutex_lock(&cfg->live->err_lock);
   roster__free(cfg->live->errors);
   cfg->live->errors = NULL;
@@ -502,7 +502,7 @@ int cfg_load(roster_config *cfg, bool reload) {
   cfg_snap *old = atomic_exchange(&cfg->cur, s);
   if (old) {
     ROSTER__TSAN_ACQUIRE(old);
-    cfg_notify(cfg, old, s);
+    roster__config_notify(cfg, old, s);
     /* readers inside a read section may still see old: its published
      * reference goes after a grace period */
     roster__defer(&old->rcu, snap_retire);
@@ -513,8 +513,8 @@ out:
   return rc;
 }
 
-int roster_config_load(roster_config *cfg) { return cfg_load(cfg, false); }
-int roster_config_reload(roster_config *cfg) { return cfg_load(cfg, true); }
+int roster_config_load(roster_config *cfg) { return roster__config_load(cfg, false); }
+int roster_config_reload(roster_config *cfg) { return roster__config_load(cfg, true); }
 
 /* ---- SIGHUP ---- */
 
@@ -559,7 +559,7 @@ int roster_config_parse(const char *text, size_t len, const char *format,
                        "larger than %d bytes",
                        ROSTER_CONFIG_FILE_MAX);
   const char *nm = name ? name : "<memory>";
-  const char *fmt = format ? format : cfg_format_of(nm);
+  const char *fmt = format ? format : roster__config_format_of(nm);
   if (!fmt)
     return roster__err(ROSTER_EINVAL,
                        "roster_config_parse: cannot tell the "
@@ -572,35 +572,35 @@ int roster_config_parse(const char *text, size_t len, const char *format,
                        "'%s' (want json, yaml, toml or env)",
                        fmt);
   roster__thread_ensure();
-  cfg_snap *s = cfg_snap_new();
-  cfg_src *src = s ? cfg_src_new(&s->arena, CFG_SRC_FILE, nm) : NULL;
+  cfg_snap *s = roster__config_snap_new();
+  cfg_src *src = s ? roster__config_src_new(&s->arena, CFG_SRC_FILE, nm) : NULL;
   if (!src) {
-    cfg_snap_put(s);
+    roster__config_snap_put(s);
     return roster__err(ROSTER_ENOMEM, "out of memory");
   }
   vars v = {.env = environ};
   cfg_doc d = {
       .arena = &s->arena, .src = src, .text = text ? text : "", .len = len};
-  int rc = cfg_parse_any(&d, fmt, lookup_env, &v);
+  int rc = roster__config_parse_any(&d, fmt, lookup_env, &v);
   if (rc) {
-    cfg_snap_put(s);
+    roster__config_snap_put(s);
     if (d.line)
       return roster__err(rc, "%s:%u:%u: %s", nm, d.line, d.col, d.msg);
     return roster__err(rc, "%s: %s", nm, d.msg);
   }
   cfg_problems p = {0};
   if (strcmp(fmt, "env"))
-    cfg_expand_tree(&s->arena, d.root, lookup_env, &v, &p);
+    roster__config_expand_tree(&s->arena, d.root, lookup_env, &v, &p);
   if (p.n || p.oom || s->arena.oom) {
-    rc = p.n || p.oom ? cfg_problems_report(&p)
+    rc = p.n || p.oom ? roster__config_problems_report(&p)
                       : roster__err(ROSTER_ENOMEM, "out of memory");
-    cfg_problems_free(&p);
-    cfg_snap_put(s);
+    roster__config_problems_free(&p);
+    roster__config_snap_put(s);
     return rc;
   }
   s->root = d.root;
   s->gen = 1;
-  *out = cfg_view_new(s, s->root, "");
-  cfg_snap_put(s); /* the view holds it now */
+  *out = roster__config_view_new(s, s->root, "");
+  roster__config_snap_put(s); /* the view holds it now */
   return *out ? ROSTER_OK : roster__err(ROSTER_ENOMEM, "out of memory");
 }

@@ -8,10 +8,10 @@
 
 #include <math.h>
 
-int cfg_field_check(const roster_config_field *f) {
-  int rc = cfg_key_check("schema key", f->key, false);
+int roster__config_field_check(const roster_config_field *f) {
+  int rc = roster__config_key_check("schema key", f->key, false);
   if (rc == ROSTER_OK)
-    rc = cfg_key_depth_check("schema key", f->key);
+    rc = roster__config_key_depth_check("schema key", f->key);
   if (rc)
     return rc;
   if ((unsigned)f->type > ROSTER_CONFIG_OBJECT)
@@ -29,7 +29,7 @@ int cfg_field_check(const roster_config_field *f) {
     return roster__err(ROSTER_EINVAL,
                        "schema key '%s': allowed values need "
                        "a scalar type, not %s",
-                       f->key, roster_config_type_name(f->type));
+                       f->key, roster_config_kind_name(f->type));
   if (f->def) {
     if (f->type == ROSTER_CONFIG_OBJECT)
       return roster__err(ROSTER_EINVAL,
@@ -38,42 +38,42 @@ int cfg_field_check(const roster_config_field *f) {
                          f->key);
     /* the default must pass the field's own checks */
     cfg_arena a = {0};
-    cfg_node *n = cfg_str_new(&a, CFG_TEXT, f->def, strlen(f->def), NULL, 0, 0);
-    cfg_node *root = cfg_node_new(&a, CFG_OBJ, NULL, 0, 0);
+    cfg_node *n = roster__config_str_new(&a, CFG_TEXT, f->def, strlen(f->def), NULL, 0, 0);
+    cfg_node *root = roster__config_node_new(&a, CFG_OBJ, NULL, 0, 0);
     cfg_problems p = {0};
-    if (!n || !root || !cfg_set_path(&a, root, f->key, n)) {
+    if (!n || !root || !roster__config_set_path(&a, root, f->key, n)) {
       rc = roster__err(ROSTER_ENOMEM, "out of memory");
     } else {
-      cfg_validate(f, 1, false, root, &p);
-      if (p.n && cfg_key_secret(f->key, strlen(f->key))) {
+      roster__config_validate(f, 1, false, root, &p);
+      if (p.n && roster__config_key_secret(f->key, strlen(f->key))) {
         rc = roster__err(ROSTER_EINVAL,
                          "schema key '%s': the default (secret) "
                          "does not pass: %s",
                          f->key, p.v[0].msg);
       } else if (p.n) {
         cfg_buf d = {0};
-        cfg_redact(f->def, strlen(f->def), &d);
+        roster__config_redact(f->def, strlen(f->def), &d);
         rc = roster__err(ROSTER_EINVAL,
                          "schema key '%s': the default '%s' "
                          "does not pass: %s",
-                         f->key, cfg_buf_str(&d), p.v[0].msg);
-        cfg_buf_free(&d);
+                         f->key, roster__config_buf_str(&d), p.v[0].msg);
+        roster__config_buf_free(&d);
       }
     }
-    cfg_problems_free(&p);
-    cfg_arena_free(&a);
+    roster__config_problems_free(&p);
+    roster__config_arena_free(&a);
   }
   return rc;
 }
 
-bool cfg_schema_defaults(cfg_arena *a, const roster_config_field *f, size_t n,
+bool roster__config_schema_defaults(cfg_arena *a, const roster_config_field *f, size_t n,
                          const cfg_src *src, cfg_node *root) {
   for (size_t i = 0; i < n; i++) {
     if (!f[i].def)
       continue;
     cfg_node *v =
-        cfg_str_new(a, CFG_TEXT, f[i].def, strlen(f[i].def), src, 0, 0);
-    if (!v || !cfg_set_path(a, root, f[i].key, v))
+        roster__config_str_new(a, CFG_TEXT, f[i].def, strlen(f[i].def), src, 0, 0);
+    if (!v || !roster__config_set_path(a, root, f[i].key, v))
       return false;
   }
   return true;
@@ -91,32 +91,32 @@ static int measure(const roster_config_field *f, const cfg_node *n, double *v,
     *v = 0;
     return ROSTER_OK;
   case ROSTER_CONFIG_STRING:
-    if (!cfg_is_string(n))
+    if (!roster__config_is_string(n))
       return ROSTER_ETYPE;
     *v = (double)n->u.s.len;
     return ROSTER_OK;
   case ROSTER_CONFIG_INT:
-    rc = cfg_to_int(n, &i);
+    rc = roster__config_to_int(n, &i);
     *v = (double)i;
     return rc;
   case ROSTER_CONFIG_DOUBLE:
-    return cfg_to_double(n, v);
+    return roster__config_to_double(n, v);
   case ROSTER_CONFIG_BOOL: {
     bool b = false;
-    rc = cfg_to_bool(n, &b);
+    rc = roster__config_to_bool(n, &b);
     *v = b;
     return rc;
   }
   case ROSTER_CONFIG_DURATION:
-    rc = cfg_to_duration(n, &i, why);
+    rc = roster__config_to_duration(n, &i, why);
     *v = (double)i;
     return rc;
   case ROSTER_CONFIG_SIZE:
-    rc = cfg_to_size(n, &i, why);
+    rc = roster__config_to_size(n, &i, why);
     *v = (double)i;
     return rc;
   case ROSTER_CONFIG_LIST: {
-    long c = cfg_list_count(n);
+    long c = roster__config_list_count(n);
     *v = (double)c;
     return c < 0 ? ROSTER_ETYPE : ROSTER_OK;
   }
@@ -128,7 +128,7 @@ static int measure(const roster_config_field *f, const cfg_node *n, double *v,
   }
 }
 
-static const char *unit_of(roster_config_type t) {
+static const char *unit_of(roster_config_kind t) {
   switch (t) {
   case ROSTER_CONFIG_DURATION:
     return " ms";
@@ -155,23 +155,23 @@ static const char *num(char *buf, size_t cap, double v) {
 
 static void check_field(const roster_config_field *f, const cfg_node *root,
                         cfg_problems *p) {
-  const cfg_node *n = cfg_lookup(root, f->key);
+  const cfg_node *n = roster__config_lookup(root, f->key);
   if (!n || n->kind == CFG_NULL) {
     if (f->required)
-      cfg_problem_add(p, ROSTER_ECONSTRAINT, "%s: required, but not set",
+      roster__config_problem_add(p, ROSTER_ECONSTRAINT, "%s: required, but not set",
                       f->key);
     return;
   }
   char where[512], what[160];
-  bool secret = cfg_key_secret(f->key, strlen(f->key));
-  cfg_where(n, where, sizeof where);
+  bool secret = roster__config_key_secret(f->key, strlen(f->key));
+  roster__config_where(n, where, sizeof where);
   double v;
   const char *why;
   int rc = measure(f, n, &v, &why);
   if (rc) {
-    cfg_problem_add(p, ROSTER_ECONSTRAINT, "%s: %s: is %s; want %s%s%s", where,
-                    f->key, cfg_describe(n, secret, what, sizeof what),
-                    cfg_type_want(f->type), why ? ": " : "", why ? why : "");
+    roster__config_problem_add(p, ROSTER_ECONSTRAINT, "%s: %s: is %s; want %s%s%s", where,
+                    f->key, roster__config_describe(n, secret, what, sizeof what),
+                    roster__config_type_want(f->type), why ? ": " : "", why ? why : "");
     return;
   }
   if (f->min < f->max && (v < f->min || v > f->max)) {
@@ -181,12 +181,12 @@ static void check_field(const roster_config_field *f, const cfg_node *root,
     num(lo, sizeof lo, f->min);
     num(hi, sizeof hi, f->max);
     if (secret && !len)
-      cfg_problem_add(p, ROSTER_ECONSTRAINT,
+      roster__config_problem_add(p, ROSTER_ECONSTRAINT,
                       "%s: %s: the value (secret) is "
                       "out of range [%s, %s]%s",
                       where, f->key, lo, hi, u);
     else
-      cfg_problem_add(p, ROSTER_ECONSTRAINT,
+      roster__config_problem_add(p, ROSTER_ECONSTRAINT,
                       "%s: %s: %s%s%s is out of range "
                       "[%s, %s]",
                       where, f->key, len ? "length " : "", num(a, sizeof a, v),
@@ -195,40 +195,40 @@ static void check_field(const roster_config_field *f, const cfg_node *root,
   }
   if (f->allowed) {
     cfg_buf t = {0};
-    cfg_text(n, &t);
+    roster__config_text(n, &t);
     bool ok = false;
     for (size_t i = 0; f->allowed[i] && !ok; i++)
-      ok = !strcmp(cfg_buf_str(&t), f->allowed[i]);
+      ok = !strcmp(roster__config_buf_str(&t), f->allowed[i]);
     if (!ok && !secret) {
       /* the value is quoted: a URL in it shows without its password */
       cfg_buf r = {0};
-      cfg_redact(cfg_buf_str(&t), t.n, &r);
-      cfg_buf_free(&t);
+      roster__config_redact(roster__config_buf_str(&t), t.n, &r);
+      roster__config_buf_free(&t);
       t = r;
     }
     if (!ok) {
       cfg_buf list = {0};
       for (size_t i = 0; f->allowed[i]; i++) {
         if (i)
-          cfg_buf_adds(&list, ", ");
-        cfg_buf_adds(&list, f->allowed[i]);
+          roster__config_buf_adds(&list, ", ");
+        roster__config_buf_adds(&list, f->allowed[i]);
       }
       if (n->kind == CFG_OBJ || n->kind == CFG_ARR)
         /* a container's text would show what is below it, secrets too */
-        cfg_problem_add(p, ROSTER_ECONSTRAINT, "%s: %s: %s is not one of: %s",
+        roster__config_problem_add(p, ROSTER_ECONSTRAINT, "%s: %s: %s is not one of: %s",
                         where, f->key,
-                        cfg_describe(n, secret, what, sizeof what),
-                        cfg_buf_str(&list));
+                        roster__config_describe(n, secret, what, sizeof what),
+                        roster__config_buf_str(&list));
       else
-        cfg_problem_add(p, ROSTER_ECONSTRAINT,
+        roster__config_problem_add(p, ROSTER_ECONSTRAINT,
                         "%s: %s: %s%s%s is not one of: "
                         "%s",
                         where, f->key, secret ? "" : "\"",
-                        secret ? "the value (secret)" : cfg_buf_str(&t),
-                        secret ? "" : "\"", cfg_buf_str(&list));
-      cfg_buf_free(&list);
+                        secret ? "the value (secret)" : roster__config_buf_str(&t),
+                        secret ? "" : "\"", roster__config_buf_str(&list));
+      roster__config_buf_free(&list);
     }
-    cfg_buf_free(&t);
+    roster__config_buf_free(&t);
   }
 }
 
@@ -263,22 +263,22 @@ static int strict_leaf(const char *key, size_t klen, const cfg_node *n,
   if (klen == 0 || declared(c->f, c->n, key, klen))
     return 0;
   char where[512];
-  cfg_problem_add(c->p, ROSTER_ECONSTRAINT,
+  roster__config_problem_add(c->p, ROSTER_ECONSTRAINT,
                   "%s: %s: unknown key (the schema "
                   "does not declare it)",
-                  cfg_where(n, where, sizeof where), key);
+                  roster__config_where(n, where, sizeof where), key);
   return 0;
 }
 
-void cfg_validate(const roster_config_field *f, size_t n, bool strict,
+void roster__config_validate(const roster_config_field *f, size_t n, bool strict,
                   const cfg_node *root, cfg_problems *p) {
   for (size_t i = 0; i < n; i++)
     check_field(&f[i], root, p);
   if (strict && f) {
     strict_ctx c = {f, n, p};
     cfg_buf key = {0};
-    if (cfg_walk(root, &key, strict_leaf, &c) < 0)
-      cfg_problem_add(p, ROSTER_ENOMEM, "out of memory");
-    cfg_buf_free(&key);
+    if (roster__config_walk(root, &key, strict_leaf, &c) < 0)
+      roster__config_problem_add(p, ROSTER_ENOMEM, "out of memory");
+    roster__config_buf_free(&key);
   }
 }

@@ -12,7 +12,7 @@
 
 /* ---- text buffers ---- */
 
-void cfg_buf_add(cfg_buf *b, const char *s, size_t n) {
+void roster__config_buf_add(cfg_buf *b, const char *s, size_t n) {
   if (b->oom)
     return;
   if (b->n + n + 1 > b->cap) {
@@ -33,10 +33,10 @@ void cfg_buf_add(cfg_buf *b, const char *s, size_t n) {
   b->p[b->n] = '\0';
 }
 
-void cfg_buf_adds(cfg_buf *b, const char *s) { cfg_buf_add(b, s, strlen(s)); }
-void cfg_buf_addc(cfg_buf *b, char c) { cfg_buf_add(b, &c, 1); }
+void roster__config_buf_adds(cfg_buf *b, const char *s) { roster__config_buf_add(b, s, strlen(s)); }
+void roster__config_buf_addc(cfg_buf *b, char c) { roster__config_buf_add(b, &c, 1); }
 
-void cfg_buf_addf(cfg_buf *b, const char *fmt, ...) {
+void roster__config_buf_addf(cfg_buf *b, const char *fmt, ...) {
   char tmp[256];
   va_list ap;
   va_start(ap, fmt);
@@ -45,7 +45,7 @@ void cfg_buf_addf(cfg_buf *b, const char *fmt, ...) {
   if (w < 0)
     return;
   if ((size_t)w < sizeof tmp) {
-    cfg_buf_add(b, tmp, (size_t)w);
+    roster__config_buf_add(b, tmp, (size_t)w);
     return;
   }
   char *big = roster__malloc((size_t)w + 1);
@@ -56,13 +56,13 @@ void cfg_buf_addf(cfg_buf *b, const char *fmt, ...) {
   va_start(ap, fmt);
   vsnprintf(big, (size_t)w + 1, fmt, ap);
   va_end(ap);
-  cfg_buf_add(b, big, (size_t)w);
+  roster__config_buf_add(b, big, (size_t)w);
   roster__free(big);
 }
 
-const char *cfg_buf_str(cfg_buf *b) { return b->p ? b->p : ""; }
+const char *roster__config_buf_str(cfg_buf *b) { return b->p ? b->p : ""; }
 
-void cfg_buf_free(cfg_buf *b) {
+void roster__config_buf_free(cfg_buf *b) {
   roster__free(b->p);
   *b = (cfg_buf){0};
 }
@@ -70,26 +70,26 @@ void cfg_buf_free(cfg_buf *b) {
 /* ---- text ---- */
 
 static void json_string_text(cfg_buf *out, const char *s, size_t n) {
-  cfg_buf_addc(out, '"');
+  roster__config_buf_addc(out, '"');
   for (size_t i = 0; i < n; i++) {
     unsigned char c = (unsigned char)s[i];
     if (c == '"' || c == '\\') {
-      cfg_buf_addc(out, '\\');
-      cfg_buf_addc(out, (char)c);
+      roster__config_buf_addc(out, '\\');
+      roster__config_buf_addc(out, (char)c);
     } else if (c < 0x20) {
-      cfg_buf_addf(out, "\\u%04x", c);
+      roster__config_buf_addf(out, "\\u%04x", c);
     } else {
-      cfg_buf_addc(out, (char)c);
+      roster__config_buf_addc(out, (char)c);
     }
   }
-  cfg_buf_addc(out, '"');
+  roster__config_buf_addc(out, '"');
 }
 
 static void real_text(cfg_buf *out, double d) {
   if (isnan(d)) {
-    cfg_buf_adds(out, "nan");
+    roster__config_buf_adds(out, "nan");
   } else if (isinf(d)) {
-    cfg_buf_adds(out, d < 0 ? "-inf" : "inf");
+    roster__config_buf_adds(out, d < 0 ? "-inf" : "inf");
   } else {
     char tmp[40];
     /* the shortest form that reads back the same */
@@ -98,22 +98,22 @@ static void real_text(cfg_buf *out, double d) {
       if (strtod(tmp, NULL) == d)
         break;
     }
-    cfg_buf_adds(out, tmp);
+    roster__config_buf_adds(out, tmp);
     if (!strpbrk(tmp, ".eE"))
-      cfg_buf_adds(out, ".0");
+      roster__config_buf_adds(out, ".0");
   }
 }
 
 static void text_in(const cfg_node *n, cfg_buf *out, bool nested) {
   switch (n->kind) {
   case CFG_NULL:
-    cfg_buf_adds(out, "null");
+    roster__config_buf_adds(out, "null");
     break;
   case CFG_BOOL:
-    cfg_buf_adds(out, n->u.b ? "true" : "false");
+    roster__config_buf_adds(out, n->u.b ? "true" : "false");
     break;
   case CFG_INT:
-    cfg_buf_addf(out, "%lld", (long long)n->u.i);
+    roster__config_buf_addf(out, "%lld", (long long)n->u.i);
     break;
   case CFG_REAL:
     real_text(out, n->u.d);
@@ -123,34 +123,34 @@ static void text_in(const cfg_node *n, cfg_buf *out, bool nested) {
     if (nested)
       json_string_text(out, n->u.s.p, n->u.s.len);
     else
-      cfg_buf_add(out, n->u.s.p, n->u.s.len);
+      roster__config_buf_add(out, n->u.s.p, n->u.s.len);
     break;
   case CFG_OBJ:
-    cfg_buf_addc(out, '{');
+    roster__config_buf_addc(out, '{');
     for (size_t i = 0; i < n->u.obj.n; i++) {
       if (i)
-        cfg_buf_addc(out, ',');
+        roster__config_buf_addc(out, ',');
       json_string_text(out, n->u.obj.v[i].key, n->u.obj.v[i].klen);
-      cfg_buf_addc(out, ':');
+      roster__config_buf_addc(out, ':');
       text_in(n->u.obj.v[i].val, out, true);
     }
-    cfg_buf_addc(out, '}');
+    roster__config_buf_addc(out, '}');
     break;
   case CFG_ARR:
-    cfg_buf_addc(out, '[');
+    roster__config_buf_addc(out, '[');
     for (size_t i = 0; i < n->u.arr.n; i++) {
       if (i)
-        cfg_buf_addc(out, ',');
+        roster__config_buf_addc(out, ',');
       text_in(n->u.arr.v[i], out, true);
     }
-    cfg_buf_addc(out, ']');
+    roster__config_buf_addc(out, ']');
     break;
   }
 }
 
-void cfg_text(const cfg_node *n, cfg_buf *out) { text_in(n, out, false); }
+void roster__config_text(const cfg_node *n, cfg_buf *out) { text_in(n, out, false); }
 
-const char *cfg_where(const cfg_node *n, char *buf, size_t cap) {
+const char *roster__config_where(const cfg_node *n, char *buf, size_t cap) {
   const cfg_src *s = n ? n->src : NULL;
   if (!s) {
     snprintf(buf, cap, "(unknown)");
@@ -204,17 +204,17 @@ static const char *kind_name(const cfg_node *n) {
   return "?";
 }
 
-void cfg_redact(const char *s, size_t len, cfg_buf *out) {
+void roster__config_redact(const char *s, size_t len, cfg_buf *out) {
   /* a password sits in user-info (before an '@') and a secret parameter
    * in a query (after a '?'): text with neither has nothing to hide */
   if (!memchr(s, '@', len) && !memchr(s, '?', len)) {
-    cfg_buf_add(out, s, len);
+    roster__config_buf_add(out, s, len);
     return;
   }
   /* past ROSTER_URL_MAX the redactor may not see the whole text: hide it
    * whole rather than show a password it did not reach */
   if (len > ROSTER_URL_MAX || memchr(s, '\0', len)) {
-    cfg_buf_adds(out, "***");
+    roster__config_buf_adds(out, "***");
     return;
   }
   /* "***" in place of a short password or value, and \xNN for a byte
@@ -224,20 +224,20 @@ void cfg_redact(const char *s, size_t len, cfg_buf *out) {
   size_t cap = 4 * len + 64;
   char *buf = cap <= sizeof stack ? stack : roster__malloc(cap);
   if (!buf) {
-    cfg_buf_adds(out, "***");
+    roster__config_buf_adds(out, "***");
     return;
   }
   roster_url_redact(s, buf, cap);
   size_t n = strlen(buf);
   if (n + 1 >= cap)
-    cfg_buf_adds(out, "***");
+    roster__config_buf_adds(out, "***");
   else
-    cfg_buf_add(out, buf, n);
+    roster__config_buf_add(out, buf, n);
   if (buf != stack)
     roster__free(buf);
 }
 
-const char *cfg_describe(const cfg_node *n, bool secret, char *buf,
+const char *roster__config_describe(const cfg_node *n, bool secret, char *buf,
                          size_t cap) {
   if (n->kind == CFG_NULL || n->kind == CFG_OBJ || n->kind == CFG_ARR) {
     snprintf(buf, cap, "%s", kind_name(n));
@@ -250,15 +250,15 @@ const char *cfg_describe(const cfg_node *n, bool secret, char *buf,
   cfg_buf t = {0};
   bool quote = n->kind == CFG_STR || n->kind == CFG_TEXT;
   if (quote)
-    cfg_redact(n->u.s.p, n->u.s.len, &t);
+    roster__config_redact(n->u.s.p, n->u.s.len, &t);
   else
-    cfg_text(n, &t);
-  const char *v = cfg_buf_str(&t);
+    roster__config_text(n, &t);
+  const char *v = roster__config_buf_str(&t);
   size_t len = strlen(v);
   int shown = len > 60 ? 57 : (int)len;
   snprintf(buf, cap, "%s (%s%.*s%s%s)", kind_name(n), quote ? "\"" : "", shown,
            v, len > 60 ? "..." : "", quote ? "\"" : "");
-  cfg_buf_free(&t);
+  roster__config_buf_free(&t);
   return buf;
 }
 
@@ -266,7 +266,7 @@ static int kind_class(const cfg_node *n) {
   return n->kind == CFG_TEXT ? CFG_STR : n->kind;
 }
 
-bool cfg_equal(const cfg_node *a, const cfg_node *b) {
+bool roster__config_equal(const cfg_node *a, const cfg_node *b) {
   if (kind_class(a) != kind_class(b))
     return false;
   switch (a->kind) {
@@ -286,8 +286,8 @@ bool cfg_equal(const cfg_node *a, const cfg_node *b) {
     if (a->u.obj.n != b->u.obj.n)
       return false;
     for (size_t i = 0; i < a->u.obj.n; i++) {
-      cfg_member *m = cfg_obj_find(b, a->u.obj.v[i].key, a->u.obj.v[i].klen);
-      if (!m || !cfg_equal(a->u.obj.v[i].val, m->val))
+      cfg_member *m = roster__config_obj_find(b, a->u.obj.v[i].key, a->u.obj.v[i].klen);
+      if (!m || !roster__config_equal(a->u.obj.v[i].val, m->val))
         return false;
     }
     return true;
@@ -295,7 +295,7 @@ bool cfg_equal(const cfg_node *a, const cfg_node *b) {
     if (a->u.arr.n != b->u.arr.n)
       return false;
     for (size_t i = 0; i < a->u.arr.n; i++)
-      if (!cfg_equal(a->u.arr.v[i], b->u.arr.v[i]))
+      if (!roster__config_equal(a->u.arr.v[i], b->u.arr.v[i]))
         return false;
     return true;
   }
@@ -304,7 +304,7 @@ bool cfg_equal(const cfg_node *a, const cfg_node *b) {
 
 /* ---- problems ---- */
 
-void cfg_problem_add(cfg_problems *p, int code, const char *fmt, ...) {
+void roster__config_problem_add(cfg_problems *p, int code, const char *fmt, ...) {
   if (p->oom)
     return;
   if (p->n == p->cap) {
@@ -331,14 +331,14 @@ void cfg_problem_add(cfg_problems *p, int code, const char *fmt, ...) {
   p->v[p->n++] = (cfg_problem){code, m};
 }
 
-void cfg_problems_free(cfg_problems *p) {
+void roster__config_problems_free(cfg_problems *p) {
   for (size_t i = 0; i < p->n; i++)
     roster__free(p->v[i].msg);
   roster__free(p->v);
   *p = (cfg_problems){0};
 }
 
-int cfg_problems_report(const cfg_problems *p) {
+int roster__config_problems_report(const cfg_problems *p) {
   if (p->n == 0)
     return p->oom ? roster__err(ROSTER_ENOMEM, "out of memory (config)")
                   : ROSTER_OK;
@@ -366,16 +366,16 @@ int cfg_problems_report(const cfg_problems *p) {
   return roster__err(p->v[0].code, "%s", d);
 }
 
-char *cfg_problems_join(const cfg_problems *p) {
+char *roster__config_problems_join(const cfg_problems *p) {
   cfg_buf b = {0};
   for (size_t i = 0; i < p->n; i++) {
-    cfg_buf_adds(&b, p->v[i].msg);
-    cfg_buf_addc(&b, '\n');
+    roster__config_buf_adds(&b, p->v[i].msg);
+    roster__config_buf_addc(&b, '\n');
   }
   if (p->oom)
-    cfg_buf_adds(&b, "(out of memory: some problems were not recorded)\n");
+    roster__config_buf_adds(&b, "(out of memory: some problems were not recorded)\n");
   if (b.oom) {
-    cfg_buf_free(&b);
+    roster__config_buf_free(&b);
     return NULL;
   }
   return b.p;
@@ -383,7 +383,7 @@ char *cfg_problems_join(const cfg_problems *p) {
 
 /* ---- documents ---- */
 
-int cfg_doc_fail(cfg_doc *d, int code, uint32_t line, uint32_t col,
+int roster__config_doc_fail(cfg_doc *d, int code, uint32_t line, uint32_t col,
                  const char *fmt, ...) {
   d->line = line;
   d->col = col;
@@ -394,7 +394,7 @@ int cfg_doc_fail(cfg_doc *d, int code, uint32_t line, uint32_t col,
   return code;
 }
 
-uint32_t cfg_column(const char *text, size_t line_start, size_t pos) {
+uint32_t roster__config_column(const char *text, size_t line_start, size_t pos) {
   uint32_t col = 1;
   for (size_t i = line_start; i < pos; i++)
     if (((unsigned char)text[i] & 0xC0) != 0x80)
@@ -402,7 +402,7 @@ uint32_t cfg_column(const char *text, size_t line_start, size_t pos) {
   return col;
 }
 
-uint32_t cfg_col_at(cfg_colcur *c, const char *text, size_t line_start,
+uint32_t roster__config_col_at(cfg_colcur *c, const char *text, size_t line_start,
                     size_t pos) {
   if (c->col == 0 || c->ls != line_start || pos < c->pos) {
     c->ls = c->pos = line_start;
@@ -414,7 +414,7 @@ uint32_t cfg_col_at(cfg_colcur *c, const char *text, size_t line_start,
   return c->col;
 }
 
-size_t cfg_utf8_check(const char *str, size_t len) {
+size_t roster__config_utf8_check(const char *str, size_t len) {
   const unsigned char *s = (const unsigned char *)str;
   size_t i = 0;
   while (i < len) {

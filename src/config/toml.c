@@ -15,7 +15,7 @@
 
 /* ---- positions and errors ---- */
 
-int tp_fail(tp *p, size_t at, const char *fmt, ...) {
+int roster__toml_fail(tp *p, size_t at, const char *fmt, ...) {
   if (at > p->len)
     at = p->len;
   uint32_t line = 1;
@@ -24,7 +24,7 @@ int tp_fail(tp *p, size_t at, const char *fmt, ...) {
     if (p->s[i] == '\n')
       line++, ls = i + 1;
   p->d->line = line;
-  p->d->col = cfg_column(p->s, ls, at);
+  p->d->col = roster__config_column(p->s, ls, at);
   va_list ap;
   va_start(ap, fmt);
   vsnprintf(p->d->msg, sizeof p->d->msg, fmt, ap);
@@ -32,11 +32,11 @@ int tp_fail(tp *p, size_t at, const char *fmt, ...) {
   return ROSTER_EPARSE;
 }
 
-int tp_oom(tp *p) {
-  return cfg_doc_fail(p->d, ROSTER_ENOMEM, 0, 0, "out of memory");
+int roster__toml_oom(tp *p) {
+  return roster__config_doc_fail(p->d, ROSTER_ENOMEM, 0, 0, "out of memory");
 }
 
-bool tp_newline(tp *p) {
+bool roster__toml_newline(tp *p) {
   if (tp_peek(p) == '\n') {
     p->pos++;
   } else if (tp_peek(p) == '\r' && tp_at(p, 1) == '\n') {
@@ -49,14 +49,14 @@ bool tp_newline(tp *p) {
   return true;
 }
 
-cfg_node *tp_node(tp *p, cfg_kind kind, size_t at) {
-  uint32_t col = at >= p->ls ? cfg_col_at(&p->cc, p->s, p->ls, at) : 1;
-  return cfg_node_new(p->d->arena, kind, p->d->src, p->line, col);
+cfg_node *roster__toml_node(tp *p, cfg_kind kind, size_t at) {
+  uint32_t col = at >= p->ls ? roster__config_col_at(&p->cc, p->s, p->ls, at) : 1;
+  return roster__config_node_new(p->d->arena, kind, p->d->src, p->line, col);
 }
 
-int tp_count(tp *p, size_t at) {
+int roster__toml_count(tp *p, size_t at) {
   if (++p->nodes > ROSTER_CONFIG_NODES_MAX)
-    return tp_fail(p, at, "more than %d values", ROSTER_CONFIG_NODES_MAX);
+    return roster__toml_fail(p, at, "more than %d values", ROSTER_CONFIG_NODES_MAX);
   return ROSTER_OK;
 }
 
@@ -74,7 +74,7 @@ static int skip_comment(tp *p) {
     if (c == '\r' && tp_at(p, 1) == '\n')
       break;
     if ((c < 0x20 && c != '\t') || c == 0x7F)
-      return tp_fail(p, p->pos, "control character U+%04X in a comment", c);
+      return roster__toml_fail(p, p->pos, "control character U+%04X in a comment", c);
     p->pos++;
   }
   return ROSTER_OK;
@@ -87,7 +87,7 @@ static int skip_blank(tp *p) {
     int rc = skip_comment(p);
     if (rc)
       return rc;
-    if (!tp_newline(p))
+    if (!roster__toml_newline(p))
       return ROSTER_OK;
   }
 }
@@ -98,9 +98,9 @@ static int end_of_line(tp *p) {
   int rc = skip_comment(p);
   if (rc)
     return rc;
-  if (p->pos >= p->len || tp_newline(p))
+  if (p->pos >= p->len || roster__toml_newline(p))
     return ROSTER_OK;
-  return tp_fail(p, p->pos, "expected the end of the line, found '%c'",
+  return roster__toml_fail(p, p->pos, "expected the end of the line, found '%c'",
                  p->s[p->pos]);
 }
 
@@ -124,14 +124,14 @@ static int parse_key(tp *p, tkey *segs, size_t *n) {
   for (;;) {
     skip_ws(p);
     if (*n == KEY_SEGS)
-      return tp_fail(p, p->pos, "a key with more than %d parts", KEY_SEGS);
+      return roster__toml_fail(p, p->pos, "a key with more than %d parts", KEY_SEGS);
     tkey *k = &segs[(*n)++];
     k->at = p->pos;
     k->line = p->line;
-    k->col = cfg_col_at(&p->cc, p->s, p->ls, p->pos);
+    k->col = roster__config_col_at(&p->cc, p->s, p->ls, p->pos);
     int c = tp_peek(p);
     if (c == '"' || c == '\'') {
-      int rc = tp_string(p, false, &k->s, &k->len);
+      int rc = roster__toml_string(p, false, &k->s, &k->len);
       if (rc)
         return rc;
     } else {
@@ -139,7 +139,7 @@ static int parse_key(tp *p, tkey *segs, size_t *n) {
       while (bare(tp_peek(p)))
         p->pos++;
       if (p->pos == st)
-        return tp_fail(p, st,
+        return roster__toml_fail(p, st,
                        c < 0 || c == '\n' || c == '\r'
                            ? "expected a key"
                            : "expected a key, found '%c' (bare keys "
@@ -192,27 +192,27 @@ static int keyval(tp *p, cfg_node *t, size_t depth) {
     return rc;
   skip_ws(p);
   if (tp_peek(p) != '=')
-    return tp_fail(p, p->pos, "expected '=' after the key '%s'",
+    return roster__toml_fail(p, p->pos, "expected '=' after the key '%s'",
                    show(&segs[n - 1], kb, sizeof kb));
   p->pos++;
   skip_ws(p);
   size_t vat = p->pos;
   if (p->pos >= p->len || tp_peek(p) == '\n' || tp_peek(p) == '\r' ||
       tp_peek(p) == '#')
-    return tp_fail(p, vat, "expected a value after '='");
+    return roster__toml_fail(p, vat, "expected a value after '='");
   cfg_node *v;
   rc = parse_value(p, depth + n, &v);
   if (rc)
     return rc;
   for (size_t i = 0; i + 1 < n; i++) {
-    cfg_member *m = cfg_obj_find(t, segs[i].s, segs[i].len);
+    cfg_member *m = roster__config_obj_find(t, segs[i].s, segs[i].len);
     if (!m) {
-      if ((rc = tp_count(p, segs[i].at)))
+      if ((rc = roster__toml_count(p, segs[i].at)))
         return rc;
-      cfg_node *nt = cfg_node_new(p->d->arena, CFG_OBJ, p->d->src, segs[i].line,
+      cfg_node *nt = roster__config_node_new(p->d->arena, CFG_OBJ, p->d->src, segs[i].line,
                                   segs[i].col);
-      if (!nt || !cfg_obj_add(p->d->arena, t, segs[i].s, segs[i].len, nt))
-        return tp_oom(p);
+      if (!nt || !roster__config_obj_add(p->d->arena, t, segs[i].s, segs[i].len, nt))
+        return roster__toml_oom(p);
       nt->flags = T_DOTTED;
       t = nt;
       continue;
@@ -223,31 +223,31 @@ static int keyval(tp *p, cfg_node *t, size_t depth) {
       continue;
     }
     if (x->kind == CFG_OBJ && !(x->flags & T_INLINE))
-      return tp_fail(p, segs[i].at,
+      return roster__toml_fail(p, segs[i].at,
                      "dotted keys cannot add to table '%s', "
                      "defined with a [header] (line %u)",
                      show(&segs[i], kb, sizeof kb), x->line);
-    return tp_fail(p, segs[i].at,
+    return roster__toml_fail(p, segs[i].at,
                    "key '%s' is already %s (line %u, column "
                    "%u), which cannot be extended",
                    show(&segs[i], kb, sizeof kb), what_is(x), x->line, x->col);
   }
   tkey *last = &segs[n - 1];
-  cfg_member *m = cfg_obj_find(t, last->s, last->len);
+  cfg_member *m = roster__config_obj_find(t, last->s, last->len);
   if (m)
-    return tp_fail(p, last->at,
+    return roster__toml_fail(p, last->at,
                    "key '%s' is defined twice (first on line "
                    "%u)",
                    show(last, kb, sizeof kb), m->val->line);
-  if (!cfg_obj_add(p->d->arena, t, last->s, last->len, v))
-    return tp_oom(p);
+  if (!roster__config_obj_add(p->d->arena, t, last->s, last->len, v))
+    return roster__toml_oom(p);
   return ROSTER_OK;
 }
 
 static int array(tp *p, size_t depth, cfg_node **out) {
-  cfg_node *a = tp_node(p, CFG_ARR, p->pos);
+  cfg_node *a = roster__toml_node(p, CFG_ARR, p->pos);
   if (!a)
-    return tp_oom(p);
+    return roster__toml_oom(p);
   a->flags = T_INLINE;
   p->pos++;
   for (;;) {
@@ -255,7 +255,7 @@ static int array(tp *p, size_t depth, cfg_node **out) {
     if (rc)
       return rc;
     if (p->pos >= p->len)
-      return tp_fail(p, p->pos, "unterminated array (expected ']')");
+      return roster__toml_fail(p, p->pos, "unterminated array (expected ']')");
     if (tp_peek(p) == ']') {
       p->pos++;
       break;
@@ -263,8 +263,8 @@ static int array(tp *p, size_t depth, cfg_node **out) {
     cfg_node *v;
     if ((rc = parse_value(p, depth + 1, &v)))
       return rc;
-    if (!cfg_arr_push(p->d->arena, a, v))
-      return tp_oom(p);
+    if (!roster__config_arr_push(p->d->arena, a, v))
+      return roster__toml_oom(p);
     if ((rc = skip_blank(p)))
       return rc;
     if (tp_peek(p) == ',') {
@@ -275,7 +275,7 @@ static int array(tp *p, size_t depth, cfg_node **out) {
       p->pos++;
       break;
     }
-    return tp_fail(p, p->pos,
+    return roster__toml_fail(p, p->pos,
                    p->pos >= p->len ? "unterminated array "
                                       "(expected ']')"
                                     : "expected ',' or ']' in the array");
@@ -286,9 +286,9 @@ static int array(tp *p, size_t depth, cfg_node **out) {
 
 static int inline_table(tp *p, size_t depth, cfg_node **out) {
   size_t start = p->pos;
-  cfg_node *t = tp_node(p, CFG_OBJ, p->pos);
+  cfg_node *t = roster__toml_node(p, CFG_OBJ, p->pos);
   if (!t)
-    return tp_oom(p);
+    return roster__toml_oom(p);
   p->pos++;
   skip_ws(p);
   if (tp_peek(p) == '}') {
@@ -303,7 +303,7 @@ static int inline_table(tp *p, size_t depth, cfg_node **out) {
         p->pos++;
         skip_ws(p);
         if (tp_peek(p) == '}')
-          return tp_fail(p, p->pos,
+          return roster__toml_fail(p, p->pos,
                          "a trailing comma is not allowed in an "
                          "inline table");
         continue;
@@ -313,10 +313,10 @@ static int inline_table(tp *p, size_t depth, cfg_node **out) {
         break;
       }
       if (p->pos >= p->len || tp_peek(p) == '\n' || tp_peek(p) == '\r')
-        return tp_fail(p, start,
+        return roster__toml_fail(p, start,
                        "unterminated inline table (an inline "
                        "table must end on its line)");
-      return tp_fail(p, p->pos, "expected ',' or '}' in the inline table");
+      return roster__toml_fail(p, p->pos, "expected ',' or '}' in the inline table");
     }
   }
   freeze(t);
@@ -327,18 +327,18 @@ static int inline_table(tp *p, size_t depth, cfg_node **out) {
 static int parse_value(tp *p, size_t depth, cfg_node **out) {
   size_t at = p->pos;
   if (depth > ROSTER_CONFIG_DEPTH_MAX)
-    return tp_fail(p, at, "nested deeper than %d levels",
+    return roster__toml_fail(p, at, "nested deeper than %d levels",
                    ROSTER_CONFIG_DEPTH_MAX);
-  int rc = tp_count(p, at);
+  int rc = roster__toml_count(p, at);
   if (rc)
     return rc;
   int c = tp_peek(p);
   if (c == '"' || c == '\'') {
     /* take the position first: a multi-line string ends on a later line */
-    cfg_node *n = tp_node(p, CFG_STR, at);
+    cfg_node *n = roster__toml_node(p, CFG_STR, at);
     if (!n)
-      return tp_oom(p);
-    if ((rc = tp_string(p, true, &n->u.s.p, &n->u.s.len)))
+      return roster__toml_oom(p);
+    if ((rc = roster__toml_string(p, true, &n->u.s.p, &n->u.s.len)))
       return rc;
     *out = n;
     return ROSTER_OK;
@@ -348,8 +348,8 @@ static int parse_value(tp *p, size_t depth, cfg_node **out) {
   if (c == '{')
     return inline_table(p, depth, out);
   if (c < 0)
-    return tp_fail(p, at, "expected a value");
-  return tp_scalar(p, out);
+    return roster__toml_fail(p, at, "expected a value");
+  return roster__toml_scalar(p, out);
 }
 
 /* ---- headers ---- */
@@ -357,7 +357,7 @@ static int parse_value(tp *p, size_t depth, cfg_node **out) {
 /* header parses [a.b] or [[a.b]] and makes *cur the table it opens. */
 static int header(tp *p, cfg_node **cur) {
   size_t at = p->pos;
-  uint32_t hline = p->line, hcol = cfg_column(p->s, p->ls, at);
+  uint32_t hline = p->line, hcol = roster__config_column(p->s, p->ls, at);
   bool aot = tp_at(p, 1) == '[';
   p->pos += aot ? 2 : 1;
   tkey segs[KEY_SEGS];
@@ -368,7 +368,7 @@ static int header(tp *p, cfg_node **cur) {
     return rc;
   skip_ws(p);
   if (tp_peek(p) != ']' || (aot && tp_at(p, 1) != ']'))
-    return tp_fail(p, p->pos, "expected '%s' to close the table header",
+    return roster__toml_fail(p, p->pos, "expected '%s' to close the table header",
                    aot ? "]]" : "]");
   p->pos += aot ? 2 : 1;
   if ((rc = end_of_line(p)))
@@ -377,13 +377,13 @@ static int header(tp *p, cfg_node **cur) {
   const cfg_src *src = p->d->src;
   cfg_node *t = p->d->root;
   for (size_t i = 0; i + 1 < n; i++) {
-    cfg_member *m = cfg_obj_find(t, segs[i].s, segs[i].len);
+    cfg_member *m = roster__config_obj_find(t, segs[i].s, segs[i].len);
     if (!m) {
-      if ((rc = tp_count(p, segs[i].at)))
+      if ((rc = roster__toml_count(p, segs[i].at)))
         return rc;
-      cfg_node *nt = cfg_node_new(a, CFG_OBJ, src, hline, hcol);
-      if (!nt || !cfg_obj_add(a, t, segs[i].s, segs[i].len, nt))
-        return tp_oom(p);
+      cfg_node *nt = roster__config_node_new(a, CFG_OBJ, src, hline, hcol);
+      if (!nt || !roster__config_obj_add(a, t, segs[i].s, segs[i].len, nt))
+        return roster__toml_oom(p);
       nt->flags = T_IMPLICIT;
       t = nt;
       continue;
@@ -394,7 +394,7 @@ static int header(tp *p, cfg_node **cur) {
     } else if (x->kind == CFG_ARR && (x->flags & T_AOT) && x->u.arr.n) {
       t = x->u.arr.v[x->u.arr.n - 1];
     } else {
-      return tp_fail(p, segs[i].at,
+      return roster__toml_fail(p, segs[i].at,
                      "key '%s' is already %s (line %u, "
                      "column %u), not a table",
                      show(&segs[i], kb, sizeof kb), what_is(x), x->line,
@@ -402,7 +402,7 @@ static int header(tp *p, cfg_node **cur) {
     }
   }
   tkey *last = &segs[n - 1];
-  cfg_member *m = cfg_obj_find(t, last->s, last->len);
+  cfg_member *m = roster__config_obj_find(t, last->s, last->len);
   if (!aot) {
     if (m) {
       cfg_node *x = m->val;
@@ -417,64 +417,64 @@ static int header(tp *p, cfg_node **cur) {
         return ROSTER_OK;
       }
       if (x->kind == CFG_OBJ && (x->flags & T_DOTTED))
-        return tp_fail(p, last->at,
+        return roster__toml_fail(p, last->at,
                        "table '%s' was already made by dotted "
                        "keys (line %u); a [header] cannot reopen it",
                        show(last, kb, sizeof kb), x->line);
       if (x->kind == CFG_OBJ && !(x->flags & T_INLINE))
-        return tp_fail(p, at,
+        return roster__toml_fail(p, at,
                        "table [%s] is defined twice (first at line "
                        "%u)",
                        show(last, kb, sizeof kb), x->line);
-      return tp_fail(p, last->at,
+      return roster__toml_fail(p, last->at,
                      "key '%s' is already %s (line %u, column "
                      "%u)",
                      show(last, kb, sizeof kb), what_is(x), x->line, x->col);
     }
-    if ((rc = tp_count(p, last->at)))
+    if ((rc = roster__toml_count(p, last->at)))
       return rc;
-    cfg_node *nt = cfg_node_new(a, CFG_OBJ, src, hline, hcol);
-    if (!nt || !cfg_obj_add(a, t, last->s, last->len, nt))
-      return tp_oom(p);
+    cfg_node *nt = roster__config_node_new(a, CFG_OBJ, src, hline, hcol);
+    if (!nt || !roster__config_obj_add(a, t, last->s, last->len, nt))
+      return roster__toml_oom(p);
     nt->flags = T_DEFINED;
     *cur = nt;
     return ROSTER_OK;
   }
   cfg_node *arr;
   if (!m) {
-    if ((rc = tp_count(p, last->at)))
+    if ((rc = roster__toml_count(p, last->at)))
       return rc;
-    arr = cfg_node_new(a, CFG_ARR, src, hline, hcol);
-    if (!arr || !cfg_obj_add(a, t, last->s, last->len, arr))
-      return tp_oom(p);
+    arr = roster__config_node_new(a, CFG_ARR, src, hline, hcol);
+    if (!arr || !roster__config_obj_add(a, t, last->s, last->len, arr))
+      return roster__toml_oom(p);
     arr->flags = T_AOT;
   } else if (m->val->kind == CFG_ARR && (m->val->flags & T_AOT)) {
     arr = m->val;
   } else {
-    return tp_fail(p, last->at,
+    return roster__toml_fail(p, last->at,
                    "[[%s]] cannot append: '%s' is already %s "
                    "(line %u, column %u)",
                    show(last, kb, sizeof kb), show(last, kb, sizeof kb),
                    what_is(m->val), m->val->line, m->val->col);
   }
-  if ((rc = tp_count(p, at)))
+  if ((rc = roster__toml_count(p, at)))
     return rc;
-  cfg_node *nt = cfg_node_new(a, CFG_OBJ, src, hline, hcol);
-  if (!nt || !cfg_arr_push(a, arr, nt))
-    return tp_oom(p);
+  cfg_node *nt = roster__config_node_new(a, CFG_OBJ, src, hline, hcol);
+  if (!nt || !roster__config_arr_push(a, arr, nt))
+    return roster__toml_oom(p);
   nt->flags = T_DEFINED;
   *cur = nt;
   return ROSTER_OK;
 }
 
-int cfg_parse_toml(cfg_doc *d) {
+int roster__config_parse_toml(cfg_doc *d) {
   tp p = {.d = d, .s = d->text, .len = d->len, .line = 1};
-  size_t bad = cfg_utf8_check(d->text, d->len);
+  size_t bad = roster__config_utf8_check(d->text, d->len);
   if (bad < d->len)
-    return tp_fail(&p, bad, "invalid UTF-8 (TOML files are UTF-8)");
-  d->root = cfg_node_new(d->arena, CFG_OBJ, d->src, 1, 1);
+    return roster__toml_fail(&p, bad, "invalid UTF-8 (TOML files are UTF-8)");
+  d->root = roster__config_node_new(d->arena, CFG_OBJ, d->src, 1, 1);
   if (!d->root)
-    return tp_oom(&p);
+    return roster__toml_oom(&p);
   d->root->flags = T_DEFINED;
   cfg_node *cur = d->root;
   int rc = ROSTER_OK;
@@ -485,10 +485,10 @@ int cfg_parse_toml(cfg_doc *d) {
       break;
     if (c == '#') {
       rc = end_of_line(&p);
-    } else if (tp_newline(&p)) {
+    } else if (roster__toml_newline(&p)) {
       continue;
     } else if (c == '\r') {
-      rc = tp_fail(&p, p.pos,
+      rc = roster__toml_fail(&p, p.pos,
                    "a carriage return must be followed by a "
                    "line feed");
     } else if (c == '[') {
@@ -499,9 +499,9 @@ int cfg_parse_toml(cfg_doc *d) {
         rc = end_of_line(&p);
     }
   }
-  if (rc == ROSTER_OK && cfg_depth(d->root) > ROSTER_CONFIG_DEPTH_MAX)
+  if (rc == ROSTER_OK && roster__config_depth(d->root) > ROSTER_CONFIG_DEPTH_MAX)
     rc =
-        tp_fail(&p, 0, "nested deeper than %d levels", ROSTER_CONFIG_DEPTH_MAX);
+        roster__toml_fail(&p, 0, "nested deeper than %d levels", ROSTER_CONFIG_DEPTH_MAX);
   if (rc)
     d->root = NULL;
   return rc;

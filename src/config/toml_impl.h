@@ -34,22 +34,22 @@ static inline int tp_at(const tp *p, size_t k) {
   return p->pos + k < p->len ? (unsigned char)p->s[p->pos + k] : -1;
 }
 
-/* tp_fail records an error at byte offset at and returns ROSTER_EPARSE. */
-int tp_fail(tp *p, size_t at, const char *fmt, ...)
+/* roster__toml_fail records an error at byte offset at and returns ROSTER_EPARSE. */
+int roster__toml_fail(tp *p, size_t at, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-int tp_oom(tp *p);
-/* tp_newline consumes "\n" or "\r\n" if there is one. */
-bool tp_newline(tp *p);
-/* tp_node makes a node at offset at (on the current line). */
-cfg_node *tp_node(tp *p, cfg_kind kind, size_t at);
-/* tp_count charges one node against ROSTER_CONFIG_NODES_MAX. */
-int tp_count(tp *p, size_t at);
+int roster__toml_oom(tp *p);
+/* roster__toml_newline consumes "\n" or "\r\n" if there is one. */
+bool roster__toml_newline(tp *p);
+/* roster__toml_node makes a node at offset at (on the current line). */
+cfg_node *roster__toml_node(tp *p, cfg_kind kind, size_t at);
+/* roster__toml_count charges one node against ROSTER_CONFIG_NODES_MAX. */
+int roster__toml_count(tp *p, size_t at);
 
 /* toml_value.c */
-/* tp_string parses any of the four string forms at pos into *out (arena),
+/* roster__toml_string parses any of the four string forms at pos into *out (arena),
  * multi-line forms only if multiline. */
-int tp_string(tp *p, bool multiline, const char **out, size_t *len);
-/* tp_scalar parses a boolean, number, inf/nan or date at pos. */
-int tp_scalar(tp *p, cfg_node **out);
+int roster__toml_string(tp *p, bool multiline, const char **out, size_t *len);
+/* roster__toml_scalar parses a boolean, number, inf/nan or date at pos. */
+int roster__toml_scalar(tp *p, cfg_node **out);
 
 #endif

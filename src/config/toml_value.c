@@ -41,7 +41,7 @@ static void put_utf8(cfg_buf *b, uint32_t cp) {
     o[3] = (char)(0x80 | (cp & 0x3F));
     n = 4;
   }
-  cfg_buf_add(b, o, n);
+  roster__config_buf_add(b, o, n);
 }
 
 /* escape handles the escape at pos (on the backslash). */
@@ -51,25 +51,25 @@ static int escape(tp *p, cfg_buf *b) {
   p->pos += 2;
   switch (e) {
   case 'b':
-    cfg_buf_addc(b, '\b');
+    roster__config_buf_addc(b, '\b');
     return ROSTER_OK;
   case 't':
-    cfg_buf_addc(b, '\t');
+    roster__config_buf_addc(b, '\t');
     return ROSTER_OK;
   case 'n':
-    cfg_buf_addc(b, '\n');
+    roster__config_buf_addc(b, '\n');
     return ROSTER_OK;
   case 'f':
-    cfg_buf_addc(b, '\f');
+    roster__config_buf_addc(b, '\f');
     return ROSTER_OK;
   case 'r':
-    cfg_buf_addc(b, '\r');
+    roster__config_buf_addc(b, '\r');
     return ROSTER_OK;
   case '"':
-    cfg_buf_addc(b, '"');
+    roster__config_buf_addc(b, '"');
     return ROSTER_OK;
   case '\\':
-    cfg_buf_addc(b, '\\');
+    roster__config_buf_addc(b, '\\');
     return ROSTER_OK;
   case 'u':
   case 'U': {
@@ -78,15 +78,15 @@ static int escape(tp *p, cfg_buf *b) {
     for (size_t i = 0; i < n; i++) {
       int h = tp_peek(p);
       if (h < 0 || !isxdigit(h))
-        return tp_fail(p, at, "\\%c needs %zu hex digits", e, n);
+        return roster__toml_fail(p, at, "\\%c needs %zu hex digits", e, n);
       cp = cp * 16 + (uint32_t)(isdigit(h) ? h - '0' : (h | 0x20) - 'a' + 10);
       p->pos++;
     }
     if (cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-      return tp_fail(p, at, "\\%c%0*X is not a Unicode scalar value", e, (int)n,
+      return roster__toml_fail(p, at, "\\%c%0*X is not a Unicode scalar value", e, (int)n,
                      cp);
     if (cp == 0)
-      return tp_fail(p, at,
+      return roster__toml_fail(p, at,
                      "a NUL character is not supported in config "
                      "values");
     put_utf8(b, cp);
@@ -94,10 +94,10 @@ static int escape(tp *p, cfg_buf *b) {
   }
   default:
     if (e < 0 || e == '\n' || e == '\r')
-      return tp_fail(p, at,
+      return roster__toml_fail(p, at,
                      "a backslash at the end of a line is only "
                      "allowed in multi-line basic strings (\"\"\")");
-    return tp_fail(p, at,
+    return roster__toml_fail(p, at,
                    "unknown escape '\\%c' (use \\b \\t \\n \\f \\r "
                    "\\\" \\\\ \\uXXXX \\UXXXXXXXX)",
                    e);
@@ -111,16 +111,16 @@ static int ml_close(tp *p, char quote, cfg_buf *b, bool *done) {
   while (tp_at(p, q) == quote)
     q++;
   if (q < 3) {
-    cfg_buf_add(b, p->s + p->pos, q);
+    roster__config_buf_add(b, p->s + p->pos, q);
     p->pos += q;
     *done = false;
     return ROSTER_OK;
   }
   if (q > 5)
-    return tp_fail(p, p->pos + 5,
+    return roster__toml_fail(p, p->pos + 5,
                    "too many quotes at the end of a "
                    "multi-line string");
-  cfg_buf_add(b, p->s + p->pos, q - 3);
+  roster__config_buf_add(b, p->s + p->pos, q - 3);
   p->pos += q;
   *done = true;
   return ROSTER_OK;
@@ -131,11 +131,11 @@ static int string_body(tp *p, bool basic, bool ml, cfg_buf *b) {
   size_t start = p->pos;
   p->pos += ml ? 3 : 1;
   if (ml)
-    tp_newline(p); /* a newline right after the opening is trimmed */
+    roster__toml_newline(p); /* a newline right after the opening is trimmed */
   for (;;) {
     int c = tp_peek(p);
     if (c < 0)
-      return tp_fail(p, start, "unterminated string");
+      return roster__toml_fail(p, start, "unterminated string");
     if (c == quote) {
       if (!ml) {
         p->pos++;
@@ -149,11 +149,11 @@ static int string_body(tp *p, bool basic, bool ml, cfg_buf *b) {
     }
     if (c == '\n' || (c == '\r' && tp_at(p, 1) == '\n')) {
       if (!ml)
-        return tp_fail(p, start,
+        return roster__toml_fail(p, start,
                        "unterminated string (a single-line "
                        "string ends on its line)");
-      tp_newline(p);
-      cfg_buf_addc(b, '\n');
+      roster__toml_newline(p);
+      roster__config_buf_addc(b, '\n');
       continue;
     }
     if (basic && c == '\\') {
@@ -170,7 +170,7 @@ static int string_body(tp *p, bool basic, bool ml, cfg_buf *b) {
             int w = tp_peek(p);
             if (w == ' ' || w == '\t')
               p->pos++;
-            else if (!tp_newline(p))
+            else if (!roster__toml_newline(p))
               break;
           }
           continue;
@@ -182,31 +182,31 @@ static int string_body(tp *p, bool basic, bool ml, cfg_buf *b) {
       continue;
     }
     if (ctrl(c))
-      return tp_fail(p, p->pos,
+      return roster__toml_fail(p, p->pos,
                      "control character U+%04X in a string "
                      "(write it as an escape)",
                      c);
-    cfg_buf_addc(b, (char)c);
+    roster__config_buf_addc(b, (char)c);
     p->pos++;
   }
 }
 
-int tp_string(tp *p, bool multiline, const char **out, size_t *len) {
+int roster__toml_string(tp *p, bool multiline, const char **out, size_t *len) {
   int q = tp_peek(p);
   bool basic = q == '"';
   bool ml = multiline && tp_at(p, 1) == q && tp_at(p, 2) == q;
   cfg_buf b = {0};
   int rc = string_body(p, basic, ml, &b);
   if (rc == ROSTER_OK) {
-    char *s = b.oom ? NULL : cfg_strndup(p->d->arena, cfg_buf_str(&b), b.n);
+    char *s = b.oom ? NULL : roster__config_strndup(p->d->arena, roster__config_buf_str(&b), b.n);
     if (!s) {
-      rc = tp_oom(p);
+      rc = roster__toml_oom(p);
     } else {
       *out = s;
       *len = b.n;
     }
   }
-  cfg_buf_free(&b);
+  roster__config_buf_free(&b);
   return rc;
 }
 
@@ -258,13 +258,13 @@ static int number(tp *p, size_t at, size_t n, cfg_node **out) {
   const char *t = p->s + at;
   char buf[256];
   if (n >= sizeof buf)
-    return tp_fail(p, at, "number is too long");
+    return roster__toml_fail(p, at, "number is too long");
   /* prefixed integers */
   if (n > 2 && t[0] == '0' && (t[1] == 'x' || t[1] == 'o' || t[1] == 'b')) {
     int base = t[1] == 'x' ? 16 : t[1] == 'o' ? 8 : 2;
     int (*cls)(int) = base == 16 ? is_hex : base == 8 ? is_oct : is_bin;
     if (!digits_ok(t + 2, n - 2, cls))
-      return tp_fail(p, at, "invalid %s integer '%.*s'",
+      return roster__toml_fail(p, at, "invalid %s integer '%.*s'",
                      base == 16  ? "hexadecimal"
                      : base == 8 ? "octal"
                                  : "binary",
@@ -273,11 +273,11 @@ static int number(tp *p, size_t at, size_t n, cfg_node **out) {
     errno = 0;
     unsigned long long v = strtoull(buf, NULL, base);
     if (errno == ERANGE || v > (unsigned long long)INT64_MAX)
-      return tp_fail(p, at, "integer '%.*s' does not fit in 64 bits", (int)n,
+      return roster__toml_fail(p, at, "integer '%.*s' does not fit in 64 bits", (int)n,
                      t);
-    cfg_node *nd = tp_node(p, CFG_INT, at);
+    cfg_node *nd = roster__toml_node(p, CFG_INT, at);
     if (!nd)
-      return tp_oom(p);
+      return roster__toml_oom(p);
     nd->u.i = (int64_t)v;
     *out = nd;
     return ROSTER_OK;
@@ -288,7 +288,7 @@ static int number(tp *p, size_t at, size_t n, cfg_node **out) {
     ip++;
   if (ip == n) {
     if (!dec_int_ok(t + i, n - i))
-      return tp_fail(p, at, "invalid integer '%.*s'%s", (int)n, t,
+      return roster__toml_fail(p, at, "invalid integer '%.*s'%s", (int)n, t,
                      n - i > 1 && t[i] == '0' ? " (leading zeros are not "
                                                 "allowed)"
                                               : "");
@@ -296,11 +296,11 @@ static int number(tp *p, size_t at, size_t n, cfg_node **out) {
     errno = 0;
     long long v = strtoll(buf, NULL, 10);
     if (errno == ERANGE)
-      return tp_fail(p, at, "integer '%.*s' does not fit in 64 bits", (int)n,
+      return roster__toml_fail(p, at, "integer '%.*s' does not fit in 64 bits", (int)n,
                      t);
-    cfg_node *nd = tp_node(p, CFG_INT, at);
+    cfg_node *nd = roster__toml_node(p, CFG_INT, at);
     if (!nd)
-      return tp_oom(p);
+      return roster__toml_oom(p);
     nd->u.i = v;
     *out = nd;
     return ROSTER_OK;
@@ -324,15 +324,15 @@ static int number(tp *p, size_t at, size_t n, cfg_node **out) {
     ok = digits_ok(t + e, k - e, is_dec);
   }
   if (!ok || k != n || k == ip)
-    return tp_fail(p, at, "invalid number '%.*s'", (int)n, t);
+    return roster__toml_fail(p, at, "invalid number '%.*s'", (int)n, t);
   strip(buf, t, n);
   errno = 0;
   double v = strtod(buf, NULL);
   if (errno == ERANGE && isinf(v))
-    return tp_fail(p, at, "number '%.*s' is out of range", (int)n, t);
-  cfg_node *nd = tp_node(p, CFG_REAL, at);
+    return roster__toml_fail(p, at, "number '%.*s' is out of range", (int)n, t);
+  cfg_node *nd = roster__toml_node(p, CFG_REAL, at);
   if (!nd)
-    return tp_oom(p);
+    return roster__toml_oom(p);
   nd->u.d = v;
   *out = nd;
   return ROSTER_OK;
@@ -398,59 +398,59 @@ static int datetime(tp *p, size_t at, cfg_node **out) {
     static const int dim[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
     bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
     if (m < 1 || m > 12 || d < 1 || d > dim[m - 1] + (m == 2 && leap ? 1 : 0)) {
-      cfg_buf_free(&b);
-      return tp_fail(p, at, "invalid date '%.10s'", s);
+      roster__config_buf_free(&b);
+      return roster__toml_fail(p, at, "invalid date '%.10s'", s);
     }
-    cfg_buf_add(&b, s, 10);
+    roster__config_buf_add(&b, s, 10);
     k = 10;
     bool t = k < n && (s[k] == 'T' || s[k] == 't');
     bool sp = k + 1 < n && s[k] == ' ' && looks_time(s + k + 1, n - k - 1);
     if (t || sp) {
       size_t tl = time_len(s + k + 1, n - k - 1, &why);
       if (!tl) {
-        cfg_buf_free(&b);
-        return tp_fail(p, at + k + 1, "invalid time: %s", why);
+        roster__config_buf_free(&b);
+        return roster__toml_fail(p, at + k + 1, "invalid time: %s", why);
       }
-      cfg_buf_addc(&b, 'T');
-      cfg_buf_add(&b, s + k + 1, tl);
+      roster__config_buf_addc(&b, 'T');
+      roster__config_buf_add(&b, s + k + 1, tl);
       k += 1 + tl;
       if (k < n && (s[k] == 'Z' || s[k] == 'z')) {
-        cfg_buf_addc(&b, 'Z');
+        roster__config_buf_addc(&b, 'Z');
         k++;
       } else if (k < n && (s[k] == '+' || s[k] == '-')) {
         if (n - k < 6 || !dd(s + k + 1, 2) || s[k + 3] != ':' ||
             !dd(s + k + 4, 2) || num(s + k + 1, 2) > 23 ||
             num(s + k + 4, 2) > 59) {
-          cfg_buf_free(&b);
-          return tp_fail(p, at + k,
+          roster__config_buf_free(&b);
+          return roster__toml_fail(p, at + k,
                          "invalid time offset (want +HH:MM, "
                          "-HH:MM or Z)");
         }
-        cfg_buf_add(&b, s + k, 6);
+        roster__config_buf_add(&b, s + k, 6);
         k += 6;
       }
     }
   } else {
     size_t tl = time_len(s, n, &why);
     if (!tl) {
-      cfg_buf_free(&b);
-      return tp_fail(p, at, "invalid time: %s", why);
+      roster__config_buf_free(&b);
+      return roster__toml_fail(p, at, "invalid time: %s", why);
     }
-    cfg_buf_add(&b, s, tl);
+    roster__config_buf_add(&b, s, tl);
     k = tl;
   }
   if (!is_delim(k < n ? (unsigned char)s[k] : -1)) {
-    cfg_buf_free(&b);
-    return tp_fail(p, at + k, "unexpected '%c' after a date or time", s[k]);
+    roster__config_buf_free(&b);
+    return roster__toml_fail(p, at + k, "unexpected '%c' after a date or time", s[k]);
   }
-  cfg_node *nd = b.oom ? NULL : tp_node(p, CFG_STR, at);
+  cfg_node *nd = b.oom ? NULL : roster__toml_node(p, CFG_STR, at);
   if (nd) {
-    nd->u.s.p = cfg_strndup(p->d->arena, cfg_buf_str(&b), b.n);
+    nd->u.s.p = roster__config_strndup(p->d->arena, roster__config_buf_str(&b), b.n);
     nd->u.s.len = b.n;
   }
-  cfg_buf_free(&b);
+  roster__config_buf_free(&b);
   if (!nd || !nd->u.s.p)
-    return tp_oom(p);
+    return roster__toml_oom(p);
   p->pos = at + k;
   *out = nd;
   return ROSTER_OK;
@@ -462,14 +462,14 @@ static bool word(const tp *p, size_t at, const char *w) {
          is_delim(at + n < p->len ? (unsigned char)p->s[at + n] : -1);
 }
 
-int tp_scalar(tp *p, cfg_node **out) {
+int roster__toml_scalar(tp *p, cfg_node **out) {
   size_t at = p->pos;
   const char *s = p->s + at;
   size_t left = p->len - at;
   if (word(p, at, "true") || word(p, at, "false")) {
-    cfg_node *n = tp_node(p, CFG_BOOL, at);
+    cfg_node *n = roster__toml_node(p, CFG_BOOL, at);
     if (!n)
-      return tp_oom(p);
+      return roster__toml_oom(p);
     n->u.b = s[0] == 't';
     p->pos += n->u.b ? 4 : 5;
     *out = n;
@@ -477,9 +477,9 @@ int tp_scalar(tp *p, cfg_node **out) {
   }
   size_t sign = (s[0] == '+' || s[0] == '-') ? 1 : 0;
   if (word(p, at + sign, "inf") || word(p, at + sign, "nan")) {
-    cfg_node *n = tp_node(p, CFG_REAL, at);
+    cfg_node *n = roster__toml_node(p, CFG_REAL, at);
     if (!n)
-      return tp_oom(p);
+      return roster__toml_oom(p);
     bool nan = s[sign] == 'n';
     n->u.d = nan ? NAN : (s[0] == '-' ? -INFINITY : INFINITY);
     p->pos += sign + 3;
@@ -489,7 +489,7 @@ int tp_scalar(tp *p, cfg_node **out) {
   if (looks_date(s, left) || looks_time(s, left))
     return datetime(p, at, out);
   if (sign >= left || !is_dec(s[sign]))
-    return tp_fail(p, at,
+    return roster__toml_fail(p, at,
                    "expected a value (a string, number, boolean, "
                    "date, array or inline table)");
   size_t n = 0;

@@ -22,7 +22,7 @@ struct cfg_chunk {
 
 #define CHUNK_MIN 8192
 
-void *cfg_alloc(cfg_arena *a, size_t n) {
+void *roster__config_alloc(cfg_arena *a, size_t n) {
   const size_t al = _Alignof(max_align_t);
   n = (n + al - 1) & ~(al - 1);
   if (n == 0)
@@ -48,8 +48,8 @@ void *cfg_alloc(cfg_arena *a, size_t n) {
   return p;
 }
 
-char *cfg_strndup(cfg_arena *a, const char *s, size_t n) {
-  char *d = cfg_alloc(a, n + 1);
+char *roster__config_strndup(cfg_arena *a, const char *s, size_t n) {
+  char *d = roster__config_alloc(a, n + 1);
   if (d) {
     if (n)
       memcpy(d, s, n);
@@ -58,7 +58,7 @@ char *cfg_strndup(cfg_arena *a, const char *s, size_t n) {
   return d;
 }
 
-void cfg_arena_free(cfg_arena *a) {
+void roster__config_arena_free(cfg_arena *a) {
   cfg_chunk *c = a->head;
   while (c) {
     cfg_chunk *nx = c->next;
@@ -71,20 +71,20 @@ void cfg_arena_free(cfg_arena *a) {
 
 /* ---- nodes ---- */
 
-cfg_src *cfg_src_new(cfg_arena *a, cfg_src_kind kind, const char *name) {
-  cfg_src *s = cfg_alloc(a, sizeof *s);
+cfg_src *roster__config_src_new(cfg_arena *a, cfg_src_kind kind, const char *name) {
+  cfg_src *s = roster__config_alloc(a, sizeof *s);
   if (!s)
     return NULL;
   s->kind = kind;
-  s->name = name ? cfg_strndup(a, name, strlen(name)) : NULL;
+  s->name = name ? roster__config_strndup(a, name, strlen(name)) : NULL;
   if (name && !s->name)
     return NULL;
   return s;
 }
 
-cfg_node *cfg_node_new(cfg_arena *a, cfg_kind kind, const cfg_src *src,
+cfg_node *roster__config_node_new(cfg_arena *a, cfg_kind kind, const cfg_src *src,
                        uint32_t line, uint32_t col) {
-  cfg_node *n = cfg_alloc(a, sizeof *n);
+  cfg_node *n = roster__config_alloc(a, sizeof *n);
   if (!n)
     return NULL;
   memset(n, 0, sizeof *n);
@@ -95,12 +95,12 @@ cfg_node *cfg_node_new(cfg_arena *a, cfg_kind kind, const cfg_src *src,
   return n;
 }
 
-cfg_node *cfg_str_new(cfg_arena *a, cfg_kind kind, const char *s, size_t len,
+cfg_node *roster__config_str_new(cfg_arena *a, cfg_kind kind, const char *s, size_t len,
                       const cfg_src *src, uint32_t line, uint32_t col) {
-  cfg_node *n = cfg_node_new(a, kind, src, line, col);
+  cfg_node *n = roster__config_node_new(a, kind, src, line, col);
   if (!n)
     return NULL;
-  n->u.s.p = cfg_strndup(a, s, len);
+  n->u.s.p = roster__config_strndup(a, s, len);
   n->u.s.len = len;
   return n->u.s.p ? n : NULL;
 }
@@ -114,7 +114,7 @@ static size_t key_hash(const char *key, size_t klen) {
 }
 
 static bool idx_build(cfg_arena *a, cfg_node *obj, size_t icap) {
-  uint32_t *idx = cfg_alloc(a, icap * sizeof *idx);
+  uint32_t *idx = roster__config_alloc(a, icap * sizeof *idx);
   if (!idx)
     return false;
   memset(idx, 0, icap * sizeof *idx);
@@ -129,11 +129,11 @@ static bool idx_build(cfg_arena *a, cfg_node *obj, size_t icap) {
   return true;
 }
 
-bool cfg_obj_add(cfg_arena *a, cfg_node *obj, const char *key, size_t klen,
+bool roster__config_obj_add(cfg_arena *a, cfg_node *obj, const char *key, size_t klen,
                  cfg_node *val) {
   if (obj->u.obj.n == obj->u.obj.cap) {
     size_t cap = obj->u.obj.cap ? obj->u.obj.cap * 2 : 4;
-    cfg_member *v = cfg_alloc(a, cap * sizeof *v);
+    cfg_member *v = roster__config_alloc(a, cap * sizeof *v);
     if (!v)
       return false;
     if (obj->u.obj.n)
@@ -141,7 +141,7 @@ bool cfg_obj_add(cfg_arena *a, cfg_node *obj, const char *key, size_t klen,
     obj->u.obj.v = v;
     obj->u.obj.cap = cap;
   }
-  char *k = cfg_strndup(a, key, klen);
+  char *k = roster__config_strndup(a, key, klen);
   if (!k)
     return false;
   size_t i = obj->u.obj.n++;
@@ -161,7 +161,7 @@ bool cfg_obj_add(cfg_arena *a, cfg_node *obj, const char *key, size_t klen,
   return true;
 }
 
-cfg_member *cfg_obj_find(const cfg_node *obj, const char *key, size_t klen) {
+cfg_member *roster__config_obj_find(const cfg_node *obj, const char *key, size_t klen) {
   if (!obj || obj->kind != CFG_OBJ)
     return NULL;
   if (obj->u.obj.idx) {
@@ -183,10 +183,10 @@ cfg_member *cfg_obj_find(const cfg_node *obj, const char *key, size_t klen) {
   return NULL;
 }
 
-bool cfg_arr_push(cfg_arena *a, cfg_node *arr, cfg_node *val) {
+bool roster__config_arr_push(cfg_arena *a, cfg_node *arr, cfg_node *val) {
   if (arr->u.arr.n == arr->u.arr.cap) {
     size_t cap = arr->u.arr.cap ? arr->u.arr.cap * 2 : 4;
-    cfg_node **v = cfg_alloc(a, cap * sizeof *v);
+    cfg_node **v = roster__config_alloc(a, cap * sizeof *v);
     if (!v)
       return false;
     if (arr->u.arr.n)
@@ -217,7 +217,7 @@ static cfg_node *child(const cfg_node *n, const char *s, size_t len) {
   if (!n)
     return NULL;
   if (n->kind == CFG_OBJ) {
-    cfg_member *m = cfg_obj_find(n, s, len);
+    cfg_member *m = roster__config_obj_find(n, s, len);
     return m ? m->val : NULL;
   }
   if (n->kind == CFG_ARR) {
@@ -227,7 +227,7 @@ static cfg_node *child(const cfg_node *n, const char *s, size_t len) {
   return NULL;
 }
 
-const cfg_node *cfg_lookup(const cfg_node *root, const char *key) {
+const cfg_node *roster__config_lookup(const cfg_node *root, const char *key) {
   const cfg_node *n = root;
   const char *p = key;
   if (!*p)
@@ -243,7 +243,7 @@ const cfg_node *cfg_lookup(const cfg_node *root, const char *key) {
   return NULL;
 }
 
-int cfg_find_key(const cfg_node *root, const char *key, const cfg_node **out) {
+int roster__config_find_key(const cfg_node *root, const char *key, const cfg_node **out) {
   const cfg_node *n = root;
   const char *p = key;
   size_t total = 0;
@@ -268,7 +268,7 @@ int cfg_find_key(const cfg_node *root, const char *key, const cfg_node **out) {
   return 0;
 }
 
-bool cfg_set_path(cfg_arena *a, cfg_node *root, const char *key,
+bool roster__config_set_path(cfg_arena *a, cfg_node *root, const char *key,
                   cfg_node *val) {
   cfg_node *n = root;
   const char *p = key;
@@ -284,7 +284,7 @@ bool cfg_set_path(cfg_arena *a, cfg_node *root, const char *key,
         }
         cfg_node *c = n->u.arr.v[i];
         if (c->kind != CFG_OBJ && c->kind != CFG_ARR) {
-          c = cfg_node_new(a, CFG_OBJ, val->src, val->line, val->col);
+          c = roster__config_node_new(a, CFG_OBJ, val->src, val->line, val->col);
           if (!c)
             return false;
           n->u.arr.v[i] = c;
@@ -297,22 +297,22 @@ bool cfg_set_path(cfg_arena *a, cfg_node *root, const char *key,
       n->kind = CFG_OBJ;
       memset(&n->u, 0, sizeof n->u);
     }
-    cfg_member *m = cfg_obj_find(n, p, len);
+    cfg_member *m = roster__config_obj_find(n, p, len);
     if (!dot) {
       if (m)
         m->val = val;
-      else if (!cfg_obj_add(a, n, p, len, val))
+      else if (!roster__config_obj_add(a, n, p, len, val))
         return false;
       return true;
     }
     cfg_node *c = m ? m->val : NULL;
     if (!c || (c->kind != CFG_OBJ && c->kind != CFG_ARR)) {
-      cfg_node *o = cfg_node_new(a, CFG_OBJ, val->src, val->line, val->col);
+      cfg_node *o = roster__config_node_new(a, CFG_OBJ, val->src, val->line, val->col);
       if (!o)
         return false;
       if (m)
         m->val = o;
-      else if (!cfg_obj_add(a, n, p, len, o))
+      else if (!roster__config_obj_add(a, n, p, len, o))
         return false;
       c = o;
     }
@@ -321,15 +321,15 @@ bool cfg_set_path(cfg_arena *a, cfg_node *root, const char *key,
   }
 }
 
-bool cfg_merge(cfg_arena *a, cfg_node *dst, cfg_node *src) {
+bool roster__config_merge(cfg_arena *a, cfg_node *dst, cfg_node *src) {
   for (size_t i = 0; i < src->u.obj.n; i++) {
     cfg_member *s = &src->u.obj.v[i];
-    cfg_member *d = cfg_obj_find(dst, s->key, s->klen);
+    cfg_member *d = roster__config_obj_find(dst, s->key, s->klen);
     if (!d) {
-      if (!cfg_obj_add(a, dst, s->key, s->klen, s->val))
+      if (!roster__config_obj_add(a, dst, s->key, s->klen, s->val))
         return false;
     } else if (d->val->kind == CFG_OBJ && s->val->kind == CFG_OBJ) {
-      if (!cfg_merge(a, d->val, s->val))
+      if (!roster__config_merge(a, d->val, s->val))
         return false;
     } else {
       d->val = s->val;
@@ -338,26 +338,26 @@ bool cfg_merge(cfg_arena *a, cfg_node *dst, cfg_node *src) {
   return true;
 }
 
-cfg_node *cfg_copy(cfg_arena *a, const cfg_node *n, size_t *budget) {
+cfg_node *roster__config_copy(cfg_arena *a, const cfg_node *n, size_t *budget) {
   if (*budget == 0)
     return NULL;
   (*budget)--;
-  cfg_node *c = cfg_node_new(a, (cfg_kind)n->kind, n->src, n->line, n->col);
+  cfg_node *c = roster__config_node_new(a, (cfg_kind)n->kind, n->src, n->line, n->col);
   if (!c)
     return NULL;
   c->flags = n->flags;
   switch (n->kind) {
   case CFG_OBJ:
     for (size_t i = 0; i < n->u.obj.n; i++) {
-      cfg_node *v = cfg_copy(a, n->u.obj.v[i].val, budget);
-      if (!v || !cfg_obj_add(a, c, n->u.obj.v[i].key, n->u.obj.v[i].klen, v))
+      cfg_node *v = roster__config_copy(a, n->u.obj.v[i].val, budget);
+      if (!v || !roster__config_obj_add(a, c, n->u.obj.v[i].key, n->u.obj.v[i].klen, v))
         return NULL;
     }
     break;
   case CFG_ARR:
     for (size_t i = 0; i < n->u.arr.n; i++) {
-      cfg_node *v = cfg_copy(a, n->u.arr.v[i], budget);
-      if (!v || !cfg_arr_push(a, c, v))
+      cfg_node *v = roster__config_copy(a, n->u.arr.v[i], budget);
+      if (!v || !roster__config_arr_push(a, c, v))
         return NULL;
     }
     break;
@@ -367,16 +367,16 @@ cfg_node *cfg_copy(cfg_arena *a, const cfg_node *n, size_t *budget) {
   return c;
 }
 
-size_t cfg_depth(const cfg_node *n) {
+size_t roster__config_depth(const cfg_node *n) {
   size_t d = 0;
   if (n->kind == CFG_OBJ)
     for (size_t i = 0; i < n->u.obj.n; i++) {
-      size_t c = cfg_depth(n->u.obj.v[i].val);
+      size_t c = roster__config_depth(n->u.obj.v[i].val);
       d = c > d ? c : d;
     }
   else if (n->kind == CFG_ARR)
     for (size_t i = 0; i < n->u.arr.n; i++) {
-      size_t c = cfg_depth(n->u.arr.v[i]);
+      size_t c = roster__config_depth(n->u.arr.v[i]);
       d = c > d ? c : d;
     }
   else
@@ -386,7 +386,7 @@ size_t cfg_depth(const cfg_node *n) {
 
 /* ---- keys ---- */
 
-int cfg_key_check(const char *what, const char *key, bool allow_empty) {
+int roster__config_key_check(const char *what, const char *key, bool allow_empty) {
   if (!key)
     return roster__err(ROSTER_EINVAL, "config %s is NULL", what);
   size_t len = strnlen(key, ROSTER_CONFIG_KEY_MAX + 1);
@@ -406,7 +406,7 @@ int cfg_key_check(const char *what, const char *key, bool allow_empty) {
   return ROSTER_OK;
 }
 
-size_t cfg_key_parts(const char *key, size_t len, bool *empty) {
+size_t roster__config_key_parts(const char *key, size_t len, bool *empty) {
   size_t parts = 1;
   *empty = len == 0 || key[0] == '.' || key[len - 1] == '.';
   for (size_t i = 0; i < len; i++)
@@ -418,9 +418,9 @@ size_t cfg_key_parts(const char *key, size_t len, bool *empty) {
   return parts;
 }
 
-int cfg_key_depth_check(const char *what, const char *key) {
+int roster__config_key_depth_check(const char *what, const char *key) {
   bool empty;
-  size_t parts = cfg_key_parts(key, strlen(key), &empty);
+  size_t parts = roster__config_key_parts(key, strlen(key), &empty);
   if (parts <= ROSTER_CONFIG_DEPTH_MAX)
     return ROSTER_OK;
   return roster__err(ROSTER_EINVAL,
@@ -429,7 +429,7 @@ int cfg_key_depth_check(const char *what, const char *key) {
                      what, key, parts, ROSTER_CONFIG_DEPTH_MAX);
 }
 
-bool cfg_key_secret(const char *key, size_t len) {
+bool roster__config_key_secret(const char *key, size_t len) {
   /* roster_url_secret_key reads a NUL-terminated name: give it a copy of
    * the whole key, then of each segment, however long they are (a word
    * near the end of a long segment counts). A NUL inside the key would
@@ -451,31 +451,31 @@ bool cfg_key_secret(const char *key, size_t len) {
   return secret;
 }
 
-bool cfg_path_secret(const char *prefix, const char *key, size_t klen) {
+bool roster__config_path_secret(const char *prefix, const char *key, size_t klen) {
   size_t pl = prefix ? strlen(prefix) : 0;
   if (!pl)
-    return cfg_key_secret(key, klen);
+    return roster__config_key_secret(key, klen);
   if (!klen)
-    return cfg_key_secret(prefix, pl);
+    return roster__config_key_secret(prefix, pl);
   cfg_buf b = {0};
-  cfg_buf_add(&b, prefix, pl);
-  cfg_buf_addc(&b, '.');
-  cfg_buf_add(&b, key, klen);
-  bool secret = b.oom || cfg_key_secret(b.p, b.n);
-  cfg_buf_free(&b);
+  roster__config_buf_add(&b, prefix, pl);
+  roster__config_buf_addc(&b, '.');
+  roster__config_buf_add(&b, key, klen);
+  bool secret = b.oom || roster__config_key_secret(b.p, b.n);
+  roster__config_buf_free(&b);
   return secret;
 }
 
-char *cfg_key_join_new(const char *prefix, const char *key) {
+char *roster__config_key_join_new(const char *prefix, const char *key) {
   cfg_buf b = {0};
   if (prefix && *prefix) {
-    cfg_buf_adds(&b, prefix);
+    roster__config_buf_adds(&b, prefix);
     if (key && *key)
-      cfg_buf_addc(&b, '.');
+      roster__config_buf_addc(&b, '.');
   }
-  cfg_buf_adds(&b, key ? key : "");
+  roster__config_buf_adds(&b, key ? key : "");
   if (b.oom) {
-    cfg_buf_free(&b);
+    roster__config_buf_free(&b);
     return NULL;
   }
   if (!b.p)
@@ -483,7 +483,7 @@ char *cfg_key_join_new(const char *prefix, const char *key) {
   return b.p;
 }
 
-const char *cfg_key_join(char *buf, size_t cap, const char *prefix,
+const char *roster__config_key_join(char *buf, size_t cap, const char *prefix,
                          const char *key) {
   if (prefix && *prefix && key && *key)
     snprintf(buf, cap, "%s.%s", prefix, key);
@@ -494,28 +494,28 @@ const char *cfg_key_join(char *buf, size_t cap, const char *prefix,
 
 /* ---- leaves ---- */
 
-int cfg_walk(const cfg_node *n, cfg_buf *key, cfg_leaf_fn fn, void *arg) {
+int roster__config_walk(const cfg_node *n, cfg_buf *key, cfg_leaf_fn fn, void *arg) {
   bool container = n->kind == CFG_OBJ || n->kind == CFG_ARR;
   size_t count = n->kind == CFG_OBJ   ? n->u.obj.n
                  : n->kind == CFG_ARR ? n->u.arr.n
                                       : 0;
   if (!container || count == 0)
-    return fn(cfg_buf_str(key), key->n, n, arg);
+    return fn(roster__config_buf_str(key), key->n, n, arg);
   size_t base = key->n;
   for (size_t i = 0; i < count; i++) {
     if (base)
-      cfg_buf_addc(key, '.');
+      roster__config_buf_addc(key, '.');
     const cfg_node *c;
     if (n->kind == CFG_OBJ) {
-      cfg_buf_add(key, n->u.obj.v[i].key, n->u.obj.v[i].klen);
+      roster__config_buf_add(key, n->u.obj.v[i].key, n->u.obj.v[i].klen);
       c = n->u.obj.v[i].val;
     } else {
-      cfg_buf_addf(key, "%zu", i);
+      roster__config_buf_addf(key, "%zu", i);
       c = n->u.arr.v[i];
     }
     if (key->oom)
       return -1;
-    int rc = cfg_walk(c, key, fn, arg);
+    int rc = roster__config_walk(c, key, fn, arg);
     key->n = base;
     if (key->p)
       key->p[base] = '\0';

@@ -33,7 +33,7 @@ int roster_config_watch(roster_config *cfg, const char *prefix,
                                         "config"
                        : !fn          ? "fn is NULL"
                                       : "id is NULL");
-  int rc = cfg_key_check("watch prefix", prefix ? prefix : "", true);
+  int rc = roster__config_key_check("watch prefix", prefix ? prefix : "", true);
   if (rc)
     return rc;
   cfg_watch *w = roster__calloc(1, sizeof *w);
@@ -78,7 +78,7 @@ int roster_config_unwatch(roster_config *cfg, uint64_t id) {
   return ROSTER_OK;
 }
 
-void cfg_watches_free(roster_config *cfg) {
+void roster__config_watches_free(roster_config *cfg) {
   pthread_mutex_lock(&cfg->live->watch_lock);
   cfg_watch *w = cfg->live->watches;
   cfg->live->watches = NULL;
@@ -137,9 +137,9 @@ static void leaves_free(leaves *l) {
 
 static bool gather(const cfg_node *root, leaves *l) {
   cfg_buf key = {0};
-  if (cfg_walk(root, &key, collect, l) < 0)
+  if (roster__config_walk(root, &key, collect, l) < 0)
     l->oom = true;
-  cfg_buf_free(&key);
+  roster__config_buf_free(&key);
   /* the root of an empty tree is a leaf with key "": not a value */
   if (l->n == 1 && !*l->v[0].key) {
     roster__free(l->v[0].key);
@@ -175,22 +175,22 @@ static void call(roster_config *view, const change *c,
   char os[512], ns[512];
   roster_config_change ch = {.key = c->key, .config = view};
   if (c->o) {
-    cfg_text(c->o, &ov);
-    ch.old_value = cfg_buf_str(&ov);
-    ch.old_source = cfg_where(c->o, os, sizeof os);
+    roster__config_text(c->o, &ov);
+    ch.old_value = roster__config_buf_str(&ov);
+    ch.old_source = roster__config_where(c->o, os, sizeof os);
   }
   if (c->n) {
-    cfg_text(c->n, &nv);
-    ch.new_value = cfg_buf_str(&nv);
-    ch.new_source = cfg_where(c->n, ns, sizeof ns);
+    roster__config_text(c->n, &nv);
+    ch.new_value = roster__config_buf_str(&nv);
+    ch.new_source = roster__config_where(c->n, ns, sizeof ns);
   }
   if (!ov.oom && !nv.oom)
     fn(&ch, arg);
-  cfg_buf_free(&ov);
-  cfg_buf_free(&nv);
+  roster__config_buf_free(&ov);
+  roster__config_buf_free(&nv);
 }
 
-void cfg_notify(roster_config *cfg, cfg_snap *old, cfg_snap *nw) {
+void roster__config_notify(roster_config *cfg, cfg_snap *old, cfg_snap *nw) {
   pthread_mutex_lock(&cfg->live->watch_lock);
   bool any = cfg->live->watches != NULL;
   pthread_mutex_unlock(&cfg->live->watch_lock);
@@ -203,7 +203,7 @@ void cfg_notify(roster_config *cfg, cfg_snap *old, cfg_snap *nw) {
   if (!gather(old->root, &lo) || !gather(nw->root, &ln))
     goto out;
   ch = roster__malloc((lo.n + ln.n + 1) * sizeof *ch);
-  view = cfg_view_new(nw, nw->root, "");
+  view = roster__config_view_new(nw, nw->root, "");
   if (!ch || !view)
     goto out;
   for (size_t i = 0, j = 0; i < lo.n || j < ln.n;) {
@@ -215,7 +215,7 @@ void cfg_notify(roster_config *cfg, cfg_snap *old, cfg_snap *nw) {
       ch[nch++] = (change){ln.v[j].key, NULL, ln.v[j].n};
       j++;
     } else {
-      if (!cfg_equal(lo.v[i].n, ln.v[j].n))
+      if (!roster__config_equal(lo.v[i].n, ln.v[j].n))
         ch[nch++] = (change){ln.v[j].key, lo.v[i].n, ln.v[j].n};
       i++;
       j++;

@@ -62,7 +62,7 @@ static int fail_at(yctx *c, yaml_mark_t m, int code, const char *fmt, ...) {
 }
 
 static int oom(yctx *c) {
-  return cfg_doc_fail(c->d, ROSTER_ENOMEM, 0, 0, "out of memory");
+  return roster__config_doc_fail(c->d, ROSTER_ENOMEM, 0, 0, "out of memory");
 }
 
 static yanchor *anchor_find(yctx *c, const char *name) {
@@ -222,21 +222,21 @@ static int scalar(yctx *c, yaml_event_t *ev, cfg_node **out) {
   double dv;
   int b;
   if (want && !strcmp(want, "str")) {
-    n = cfg_str_new(d->arena, CFG_STR, s, len, d->src, line, col);
+    n = roster__config_str_new(d->arena, CFG_STR, s, len, d->src, line, col);
   } else if (want) {
     int ir = 0;
     if (!strcmp(want, "null") && is_null(s)) {
-      n = cfg_node_new(d->arena, CFG_NULL, d->src, line, col);
+      n = roster__config_node_new(d->arena, CFG_NULL, d->src, line, col);
     } else if (!strcmp(want, "bool") && (b = is_bool(s)) >= 0) {
-      if ((n = cfg_node_new(d->arena, CFG_BOOL, d->src, line, col)))
+      if ((n = roster__config_node_new(d->arena, CFG_BOOL, d->src, line, col)))
         n->u.b = b;
     } else if (!strcmp(want, "int") && (ir = is_int(s, &iv)) == 1) {
-      if ((n = cfg_node_new(d->arena, CFG_INT, d->src, line, col)))
+      if ((n = roster__config_node_new(d->arena, CFG_INT, d->src, line, col)))
         n->u.i = iv;
     } else if (!strcmp(want, "float") &&
                (is_float(s, &dv) ||
                 (is_int(s, &iv) == 1 && (dv = (double)iv, true)))) {
-      if ((n = cfg_node_new(d->arena, CFG_REAL, d->src, line, col)))
+      if ((n = roster__config_node_new(d->arena, CFG_REAL, d->src, line, col)))
         n->u.d = dv;
     } else {
       return fail_at(c, ev->start_mark, ROSTER_EPARSE,
@@ -245,11 +245,11 @@ static int scalar(yctx *c, yaml_event_t *ev, cfg_node **out) {
                      s, want);
     }
   } else if (!plain) {
-    n = cfg_str_new(d->arena, CFG_STR, s, len, d->src, line, col);
+    n = roster__config_str_new(d->arena, CFG_STR, s, len, d->src, line, col);
   } else if (is_null(s)) {
-    n = cfg_node_new(d->arena, CFG_NULL, d->src, line, col);
+    n = roster__config_node_new(d->arena, CFG_NULL, d->src, line, col);
   } else if ((b = is_bool(s)) >= 0) {
-    if ((n = cfg_node_new(d->arena, CFG_BOOL, d->src, line, col)))
+    if ((n = roster__config_node_new(d->arena, CFG_BOOL, d->src, line, col)))
       n->u.b = b;
   } else if ((b = is_int(s, &iv)) != 0) {
     if (b < 0)
@@ -257,13 +257,13 @@ static int scalar(yctx *c, yaml_event_t *ev, cfg_node **out) {
                      "integer '%s' does "
                      "not fit in 64 bits",
                      s);
-    if ((n = cfg_node_new(d->arena, CFG_INT, d->src, line, col)))
+    if ((n = roster__config_node_new(d->arena, CFG_INT, d->src, line, col)))
       n->u.i = iv;
   } else if (is_float(s, &dv)) {
-    if ((n = cfg_node_new(d->arena, CFG_REAL, d->src, line, col)))
+    if ((n = roster__config_node_new(d->arena, CFG_REAL, d->src, line, col)))
       n->u.d = dv;
   } else {
-    n = cfg_str_new(d->arena, CFG_STR, s, len, d->src, line, col);
+    n = roster__config_str_new(d->arena, CFG_STR, s, len, d->src, line, col);
   }
   if (!n)
     return oom(c);
@@ -288,11 +288,11 @@ static int add_value(yctx *c, cfg_node *n, yaml_mark_t m) {
   cfg_doc *d = c->d;
   if (c->depth == 0) {
     if (n->kind == CFG_NULL) {
-      n = cfg_node_new(d->arena, CFG_OBJ, d->src, n->line, n->col);
+      n = roster__config_node_new(d->arena, CFG_OBJ, d->src, n->line, n->col);
       if (!n)
         return oom(c);
     } else if (n->kind != CFG_OBJ) {
-      return cfg_doc_fail(d, ROSTER_EPARSE, n->line, n->col,
+      return roster__config_doc_fail(d, ROSTER_EPARSE, n->line, n->col,
                           "the top level "
                           "must be a mapping (key: value)");
     }
@@ -301,8 +301,8 @@ static int add_value(yctx *c, cfg_node *n, yaml_mark_t m) {
   }
   yframe *f = &c->frames[c->depth];
   if (!f->is_map)
-    return cfg_arr_push(d->arena, f->node, n) ? ROSTER_OK : oom(c);
-  cfg_member *dup = cfg_obj_find(f->node, f->key, f->klen);
+    return roster__config_arr_push(d->arena, f->node, n) ? ROSTER_OK : oom(c);
+  cfg_member *dup = roster__config_obj_find(f->node, f->key, f->klen);
   if (dup) {
     d->line = f->kline;
     d->col = f->kcol;
@@ -313,7 +313,7 @@ static int add_value(yctx *c, cfg_node *n, yaml_mark_t m) {
     return ROSTER_EPARSE;
   }
   f->have_key = false;
-  return cfg_obj_add(d->arena, f->node, f->key, f->klen, n) ? ROSTER_OK
+  return roster__config_obj_add(d->arena, f->node, f->key, f->klen, n) ? ROSTER_OK
                                                             : oom(c);
 }
 
@@ -324,7 +324,7 @@ static bool expects_key(yctx *c) {
 
 static int set_key(yctx *c, const char *s, size_t len, yaml_mark_t m) {
   yframe *f = &c->frames[c->depth];
-  char *k = cfg_strndup(c->d->arena, s, len);
+  char *k = roster__config_strndup(c->d->arena, s, len);
   if (!k)
     return oom(c);
   if (memchr(s, '\0', len))
@@ -362,7 +362,7 @@ static int on_start(yctx *c, yaml_event_t *ev, bool is_map) {
   int rc = count_node(c, ev->start_mark, 1);
   if (rc)
     return rc;
-  cfg_node *n = cfg_node_new(d->arena, is_map ? CFG_OBJ : CFG_ARR, d->src,
+  cfg_node *n = roster__config_node_new(d->arena, is_map ? CFG_OBJ : CFG_ARR, d->src,
                              mline(ev->start_mark), mcol(ev->start_mark));
   if (!n)
     return oom(c);
@@ -387,7 +387,7 @@ static int on_scalar(yctx *c, yaml_event_t *ev) {
                      ev->data.scalar.length, ev->start_mark);
     if (rc == ROSTER_OK && anchor) {
       cfg_node *k =
-          cfg_str_new(c->d->arena, CFG_STR, (const char *)ev->data.scalar.value,
+          roster__config_str_new(c->d->arena, CFG_STR, (const char *)ev->data.scalar.value,
                       ev->data.scalar.length, c->d->src, mline(ev->start_mark),
                       mcol(ev->start_mark));
       if (!k || !anchor_set(c, anchor, k))
@@ -416,19 +416,19 @@ static int on_alias(yctx *c, yaml_event_t *ev) {
                    "a node that contains it",
                    name);
   if (expects_key(c)) {
-    if (!cfg_is_string(an->node) && an->node->kind != CFG_INT &&
+    if (!roster__config_is_string(an->node) && an->node->kind != CFG_INT &&
         an->node->kind != CFG_BOOL && an->node->kind != CFG_REAL)
       return fail_at(c, ev->start_mark, ROSTER_EPARSE,
                      "alias '*%s' as a "
                      "key must refer to a scalar",
                      name);
     cfg_buf t = {0};
-    cfg_text(an->node, &t);
-    int rc = t.oom ? oom(c) : set_key(c, cfg_buf_str(&t), t.n, ev->start_mark);
-    cfg_buf_free(&t);
+    roster__config_text(an->node, &t);
+    int rc = t.oom ? oom(c) : set_key(c, roster__config_buf_str(&t), t.n, ev->start_mark);
+    roster__config_buf_free(&t);
     return rc;
   }
-  if (c->depth + cfg_depth(an->node) > ROSTER_CONFIG_DEPTH_MAX)
+  if (c->depth + roster__config_depth(an->node) > ROSTER_CONFIG_DEPTH_MAX)
     return fail_at(c, ev->start_mark, ROSTER_EPARSE,
                    "alias '*%s' nests "
                    "deeper than %d levels",
@@ -437,7 +437,7 @@ static int on_alias(yctx *c, yaml_event_t *ev) {
                       ? ROSTER_CONFIG_NODES_MAX - c->nodes
                       : 0;
   size_t before = budget;
-  cfg_node *n = cfg_copy(c->d->arena, an->node, &budget);
+  cfg_node *n = roster__config_copy(c->d->arena, an->node, &budget);
   if (!n) {
     if (budget == 0)
       return count_node(c, ev->start_mark, before + 1);
@@ -461,19 +461,19 @@ static int parser_error(yctx *c, yaml_parser_t *p) {
     for (size_t i = 0; i < off; i++)
       if (d->text[i] == '\n')
         line++, ls = i + 1;
-    col = cfg_column(d->text, ls, off);
+    col = roster__config_column(d->text, ls, off);
   } else {
     line = mline(p->problem_mark);
     col = mcol(p->problem_mark);
   }
   const char *problem = p->problem ? p->problem : "syntax error";
   if (p->context && p->error != YAML_READER_ERROR)
-    return cfg_doc_fail(d, ROSTER_EPARSE, line, col,
+    return roster__config_doc_fail(d, ROSTER_EPARSE, line, col,
                         "%s %s (line %u, column "
                         "%u)",
                         problem, p->context, mline(p->context_mark),
                         mcol(p->context_mark));
-  return cfg_doc_fail(d, ROSTER_EPARSE, line, col, "%s", problem);
+  return roster__config_doc_fail(d, ROSTER_EPARSE, line, col, "%s", problem);
 }
 
 static int on_event(yctx *c, yaml_event_t *ev) {
@@ -503,15 +503,15 @@ static int on_event(yctx *c, yaml_event_t *ev) {
   }
 }
 
-int cfg_parse_yaml(cfg_doc *d) {
+int roster__config_parse_yaml(cfg_doc *d) {
   yctx *c = roster__calloc(1, sizeof *c);
   if (!c)
-    return cfg_doc_fail(d, ROSTER_ENOMEM, 0, 0, "out of memory");
+    return roster__config_doc_fail(d, ROSTER_ENOMEM, 0, 0, "out of memory");
   c->d = d;
   yaml_parser_t p;
   if (!yaml_parser_initialize(&p)) {
     roster__free(c);
-    return cfg_doc_fail(d, ROSTER_ENOMEM, 0, 0, "out of memory");
+    return roster__config_doc_fail(d, ROSTER_ENOMEM, 0, 0, "out of memory");
   }
   yaml_parser_set_input_string(&p, (const unsigned char *)d->text, d->len);
   yaml_parser_set_encoding(&p, YAML_UTF8_ENCODING);
@@ -526,7 +526,7 @@ int cfg_parse_yaml(cfg_doc *d) {
     yaml_event_delete(&ev);
   }
   if (rc == ROSTER_OK && !d->root &&
-      !(d->root = cfg_node_new(d->arena, CFG_OBJ, d->src, 1, 1)))
+      !(d->root = roster__config_node_new(d->arena, CFG_OBJ, d->src, 1, 1)))
     rc = oom(c);
   if (rc)
     d->root = NULL;

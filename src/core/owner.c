@@ -1,6 +1,6 @@
 /*
  * owner.c: owner tokens. Each owned entry has a link (roster__olink) in its
- * owner's list, guarded by the owner's mutex; roster_owner_release walks the
+ * owner's list, guarded by the owner's mutex; roster_owner_drop walks the
  * list and removes every entry from whichever registry holds it.
  *
  * Races with a plain unregister are settled by cds_lfht_del: exactly one
@@ -18,7 +18,7 @@ struct roster_owner {
   atomic_uint refs;
 };
 
-roster_owner *roster_owner_new(void) {
+static roster_owner *owner_make(void) {
   roster_owner *o = roster__calloc(1, sizeof *o);
   if (!o) {
     roster__err(ROSTER_ENOMEM, "out of memory making an owner");
@@ -27,6 +27,13 @@ roster_owner *roster_owner_new(void) {
   pthread_mutex_init(&o->lock, NULL);
   atomic_init(&o->refs, 1);
   return o;
+}
+
+int roster_owner_new(roster_owner **out) {
+  if (!out)
+    return roster__err(ROSTER_EINVAL, "roster_owner_new: out is NULL");
+  *out = owner_make();
+  return *out ? ROSTER_OK : roster_last_code();
 }
 
 void roster__owner_get(roster_owner *o) { atomic_fetch_add(&o->refs, 1); }
@@ -72,7 +79,7 @@ void roster__owner_unlink(roster__entry *e) {
   pthread_mutex_unlock(&o->lock);
 }
 
-int roster_owner_release(roster_owner *o, size_t *removed) {
+int roster_owner_drop(roster_owner *o, size_t *removed) {
   if (removed)
     *removed = 0;
   if (!o)
@@ -109,6 +116,6 @@ int roster_owner_release(roster_owner *o, size_t *removed) {
 void roster_owner_free(roster_owner *o) {
   if (!o)
     return;
-  roster_owner_release(o, NULL);
+  roster_owner_drop(o, NULL);
   roster__owner_put(o);
 }

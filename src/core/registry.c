@@ -168,7 +168,7 @@ roster_ns *roster__ns_get(roster *r, const char *ns, size_t len, bool create) {
 
 /* ---- registries ----------------------------------------------------- */
 
-roster *roster_new(const roster_options *opts) {
+static roster *registry_make(const roster_options *opts) {
   roster_options o = opts ? *opts : (roster_options){0};
   if (o.keys != ROSTER_KEYS_UNIQUE && o.keys != ROSTER_KEYS_DUPLICATE) {
     roster__err(ROSTER_EINVAL, "roster_new: keys mode %d is neither "
@@ -233,6 +233,13 @@ roster *roster_new(const roster_options *opts) {
   }
   roster__live_add(r);
   return r;
+}
+
+int roster_new(const roster_options *opts, roster **out) {
+  if (!out)
+    return roster__err(ROSTER_EINVAL, "roster_new: out is NULL");
+  *out = registry_make(opts);
+  return *out ? ROSTER_OK : roster_last_code();
 }
 
 static bool pred_all(roster__entry *e, void *arg) {
@@ -309,7 +316,7 @@ static roster *global_registry;
 
 static void global_init(void) {
   roster_options o = {.name = "global"};
-  global_registry = roster_new(&o);
+  (void)roster_new(&o, &global_registry); /* NULL: roster_global says */
 }
 
 roster *roster_global(void) {
@@ -526,7 +533,7 @@ static void discard_new(roster__entry *e, roster__meta *m, roster__olink *ol) {
 
 static int do_register(roster *r, const char *ns, const char *name,
                        const roster_type *type, void *instance,
-                       const roster_entry_opts *opts, bool replace,
+                       const roster_entry_options *opts, bool replace,
                        struct roster__inst *inst) {
   if (!r)
     return roster__err(ROSTER_EINVAL, "registry is NULL");
@@ -706,7 +713,7 @@ int roster__register_inst(roster *r, const char *ns, const char *name,
 
 int roster_register_ex(roster *r, const char *ns, const char *name,
                        const roster_type *type, void *instance,
-                       const roster_entry_opts *opts) {
+                       const roster_entry_options *opts) {
   return do_register(r, ns, name, type, instance, opts, false, NULL);
 }
 

@@ -17,7 +17,7 @@ void roster__struct_release(roster *r) {
     roster__struct_destroy(r);
 }
 
-roster *roster_scope_new(roster *parent) {
+static roster *scope_make(roster *parent) {
   if (!parent) {
     roster__err(ROSTER_EINVAL, "roster_scope_new: parent is NULL");
     return NULL;
@@ -30,13 +30,20 @@ roster *roster_scope_new(roster *parent) {
   /* Hold the parent before the scope can be seen, so the parent's memory
    * outlives every lookup that falls through to it. */
   atomic_fetch_add(&parent->holds, 1);
-  roster *s = roster_new(&o);
-  if (!s) {
+  roster *s = NULL;
+  if (roster_new(&o, &s) != ROSTER_OK) {
     roster__struct_release(parent);
     return NULL;
   }
   s->parent = parent;
   return s;
+}
+
+int roster_scope_new(roster *parent, roster **out) {
+  if (!out)
+    return roster__err(ROSTER_EINVAL, "roster_scope_new: out is NULL");
+  *out = scope_make(parent);
+  return *out ? ROSTER_OK : roster_last_code();
 }
 
 roster *roster_parent(const roster *r) { return r ? r->parent : NULL; }

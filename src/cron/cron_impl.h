@@ -25,15 +25,15 @@
 /* RC_OFF_MAX bounds a zone offset (RFC 8536 allows -89999..93599). */
 #define RC_OFF_MAX (26 * 3600)
 
-/* rc_days_from_civil: days since 1970-01-01 of y-m-d (proleptic
+/* roster__cron_days_from_civil: days since 1970-01-01 of y-m-d (proleptic
  * Gregorian; m 1..12, d 1..31). */
-int64_t rc_days_from_civil(int64_t y, unsigned m, unsigned d);
-/* rc_civil_from_days: the inverse. */
-void rc_civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d);
-/* rc_weekday: 0 = Sunday for a day number. */
-unsigned rc_weekday(int64_t days);
-bool rc_leap(int64_t y);
-unsigned rc_mdays(int64_t y, unsigned m);
+int64_t roster__cron_days_from_civil(int64_t y, unsigned m, unsigned d);
+/* roster__cron_civil_from_days: the inverse. */
+void roster__cron_civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d);
+/* roster__cron_weekday: 0 = Sunday for a day number. */
+unsigned roster__cron_weekday(int64_t days);
+bool roster__cron_leap(int64_t y);
+unsigned roster__cron_mdays(int64_t y, unsigned m);
 
 /* ---- expressions (cron_parse.c) ---- */
 
@@ -103,21 +103,21 @@ typedef struct rc_span {
   int32_t off;
 } rc_span;
 
-/* rc_tz_span: the span holding instant t (z may be NULL: UTC). */
-void rc_tz_span(const roster_tz *z, int64_t t, rc_span *s);
+/* roster__cron_tz_span: the span holding instant t (z may be NULL: UTC). */
+void roster__cron_tz_span(const roster_tz *z, int64_t t, rc_span *s);
 
-/* rc_posix_parse parses a POSIX TZ string; false with a reason in err. */
-bool rc_posix_parse(const char *s, rc_posix *p, char *err, size_t errcap);
-/* rc_posix_span: the span of the rule-based offsets holding t. */
-void rc_posix_span(const rc_posix *p, int64_t t, rc_span *s);
+/* roster__cron_posix_parse parses a POSIX TZ string; false with a reason in err. */
+bool roster__cron_posix_parse(const char *s, rc_posix *p, char *err, size_t errcap);
+/* roster__cron_posix_span: the span of the rule-based offsets holding t. */
+void roster__cron_posix_span(const rc_posix *p, int64_t t, rc_span *s);
 
-/* rc_tzif_parse builds z (name not set) from a TZif file's bytes; false
+/* roster__cron_tzif_parse builds z (name not set) from a TZif file's bytes; false
  * with a reason in err. */
-bool rc_tzif_parse(const unsigned char *buf, size_t len, roster_tz *z,
+bool roster__cron_tzif_parse(const unsigned char *buf, size_t len, roster_tz *z,
                    char *err, size_t errcap);
-void rc_tz_release(roster_tz *z); /* frees z's arrays and name, and z */
+void roster__cron_tz_release(roster_tz *z); /* frees z's arrays and name, and z */
 
-/* Local time <-> instants. rc_local_map finds the instants whose local
+/* Local time <-> instants. roster__cron_local_map finds the instants whose local
  * time (t + offset) is L. */
 typedef enum rc_map_kind {
   RC_UNIQUE,  /* one instant: t1 */
@@ -132,15 +132,15 @@ typedef struct rc_map {
   int64_t lbeg, lend; /* GAP: the skipped local times [lbeg, lend);
                          OVERLAP: the repeated ones */
 } rc_map;
-void rc_local_map(const roster_tz *z, int64_t L, rc_map *m);
+void roster__cron_local_map(const roster_tz *z, int64_t L, rc_map *m);
 
 /* ---- scheduler helpers shared by its files ---- */
 
-/* rc_fire_after: roster_cron_next without the argument checks and error
+/* roster__cron_fire_after: roster_cron_next without the argument checks and error
  * details (for the scheduler's hot path); false if none. */
-bool rc_fire_after(const roster_cron *c, int64_t after, const roster_tz *tz,
+bool roster__cron_fire_after(const roster_cron *c, int64_t after, const roster_tz *tz,
                    int64_t *out);
-bool rc_fire_before(const roster_cron *c, int64_t before, const roster_tz *tz,
+bool roster__cron_fire_before(const roster_cron *c, int64_t before, const roster_tz *tz,
                     int64_t *out);
 
 #endif /* ROSTER_CRON_IMPL_H */

@@ -39,7 +39,7 @@
 /* ---- calendar ----------------------------------------------------- */
 
 /* Howard Hinnant's days_from_civil / civil_from_days. */
-int64_t rc_days_from_civil(int64_t y, unsigned m, unsigned d) {
+int64_t roster__cron_days_from_civil(int64_t y, unsigned m, unsigned d) {
   y -= m <= 2;
   int64_t era = (y >= 0 ? y : y - 399) / 400;
   unsigned yoe = (unsigned)(y - era * 400);
@@ -48,7 +48,7 @@ int64_t rc_days_from_civil(int64_t y, unsigned m, unsigned d) {
   return era * 146097 + (int64_t)doe - 719468;
 }
 
-void rc_civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d) {
+void roster__cron_civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d) {
   z += 719468;
   int64_t era = (z >= 0 ? z : z - 146096) / 146097;
   unsigned doe = (unsigned)(z - era * 146097);
@@ -60,17 +60,17 @@ void rc_civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d) {
   *y = (int64_t)yoe + era * 400 + (*m <= 2);
 }
 
-unsigned rc_weekday(int64_t days) {
+unsigned roster__cron_weekday(int64_t days) {
   int64_t w = (days + 4) % 7; /* 1970-01-01 was a Thursday */
   return (unsigned)(w < 0 ? w + 7 : w);
 }
 
-bool rc_leap(int64_t y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
+bool roster__cron_leap(int64_t y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
 
-unsigned rc_mdays(int64_t y, unsigned m) {
+unsigned roster__cron_mdays(int64_t y, unsigned m) {
   static const unsigned n[13] = {0,  31, 28, 31, 30, 31, 30,
                                  31, 31, 30, 31, 30, 31};
-  return m == 2 && rc_leap(y) ? 29 : n[m];
+  return m == 2 && roster__cron_leap(y) ? 29 : n[m];
 }
 
 static int64_t floordiv(int64_t a, int64_t b) {
@@ -93,7 +93,7 @@ static bool next_local(const roster_cron *c, int64_t L0, int64_t *out) {
   int64_t days = floordiv(L0, RC_DAY), sod = L0 - days * RC_DAY;
   int64_t y;
   unsigned mo, d;
-  rc_civil_from_days(days, &y, &mo, &d);
+  roster__cron_civil_from_days(days, &y, &mo, &d);
   unsigned h = (unsigned)(sod / 3600), mi = (unsigned)(sod / 60 % 60),
            s = (unsigned)(sod % 60);
   for (;;) {
@@ -113,9 +113,9 @@ static bool next_local(const roster_cron *c, int64_t L0, int64_t *out) {
       d = 1;
       h = mi = s = 0;
     }
-    unsigned nd = rc_mdays(y, mo);
-    int64_t first = rc_days_from_civil(y, mo, 1);
-    uint32_t dm = c->days[rc_weekday(first)] & (uint32_t)mask_upto((int)nd);
+    unsigned nd = roster__cron_mdays(y, mo);
+    int64_t first = roster__cron_days_from_civil(y, mo, 1);
+    uint32_t dm = c->days[roster__cron_weekday(first)] & (uint32_t)mask_upto((int)nd);
     dm = d <= 31 ? dm >> d << d : 0;
     if (!dm) {
       mo++;
@@ -167,7 +167,7 @@ static bool prev_local(const roster_cron *c, int64_t L0, int64_t *out) {
   int64_t days = floordiv(L0, RC_DAY), sod = L0 - days * RC_DAY;
   int64_t y;
   unsigned um, ud;
-  rc_civil_from_days(days, &y, &um, &ud);
+  roster__cron_civil_from_days(days, &y, &um, &ud);
   int mo = (int)um, d = (int)ud;
   int h = (int)(sod / 3600), mi = (int)(sod / 60 % 60), s = (int)(sod % 60);
   for (;;) {
@@ -189,11 +189,11 @@ static bool prev_local(const roster_cron *c, int64_t L0, int64_t *out) {
       h = 23;
       mi = s = 59;
     }
-    int nd = (int)rc_mdays(y, (unsigned)mo);
+    int nd = (int)roster__cron_mdays(y, (unsigned)mo);
     if (d > nd)
       d = nd; /* only after a month change, when h:mi:s is 23:59:59 */
-    int64_t first = rc_days_from_civil(y, (unsigned)mo, 1);
-    uint32_t dm = d >= 1 ? c->days[rc_weekday(first)] & (uint32_t)mask_upto(d) &
+    int64_t first = roster__cron_days_from_civil(y, (unsigned)mo, 1);
+    uint32_t dm = d >= 1 ? c->days[roster__cron_weekday(first)] & (uint32_t)mask_upto(d) &
                                (uint32_t)mask_upto(nd)
                          : 0;
     if (!dm) {
@@ -246,9 +246,9 @@ static bool prev_local(const roster_cron *c, int64_t L0, int64_t *out) {
 
 /* ---- local time -> instants --------------------------------------- */
 
-void rc_local_map(const roster_tz *z, int64_t L, rc_map *m) {
+void roster__cron_local_map(const roster_tz *z, int64_t L, rc_map *m) {
   rc_span cur;
-  rc_tz_span(z, L - RC_OFF_MAX, &cur);
+  roster__cron_tz_span(z, L - RC_OFF_MAX, &cur);
   if (cur.end == INT64_MAX || cur.end > L + RC_OFF_MAX) {
     m->kind = RC_UNIQUE; /* no transition near: the common case */
     m->t1 = m->t2 = L - cur.off;
@@ -275,7 +275,7 @@ void rc_local_map(const roster_tz *z, int64_t L, rc_map *m) {
     if (cur.end == INT64_MAX || cur.end > L + RC_OFF_MAX)
       break;
     rc_span nx;
-    rc_tz_span(z, cur.end, &nx);
+    roster__cron_tz_span(z, cur.end, &nx);
     if (nsol == 0 && !gap && nx.off > cur.off && L >= cur.end + cur.off &&
         L < cur.end + nx.off) {
       gap = true;
@@ -387,7 +387,7 @@ static int64_t periodic_from(const roster_tz *z) {
  * the spans in order; a bound from the nearest match (offsets are below
  * RC_OFF_MAX) skips those that cannot hold a fire time. */
 
-bool rc_fire_after(const roster_cron *c, int64_t after, const roster_tz *z,
+bool roster__cron_fire_after(const roster_cron *c, int64_t after, const roster_tz *z,
                    int64_t *out) {
   if (c->never)
     return false;
@@ -421,11 +421,11 @@ bool rc_fire_after(const roster_cron *c, int64_t after, const roster_tz *z,
     if (t1 > RC_T_MAX)
       return false;
     rc_span s;
-    rc_tz_span(z, t1, &s);
+    roster__cron_tz_span(z, t1, &s);
     int64_t lo = t1;
     if (s.start != INT64_MIN) {
       rc_span p;
-      rc_tz_span(z, s.start - 1, &p);
+      roster__cron_tz_span(z, s.start - 1, &p);
       if (s.start >= t0 && jump_fires(c, &s, p.off)) {
         *out = s.start;
         return true;
@@ -449,7 +449,7 @@ bool rc_fire_after(const roster_cron *c, int64_t after, const roster_tz *z,
   }
 }
 
-bool rc_fire_before(const roster_cron *c, int64_t before, const roster_tz *z,
+bool roster__cron_fire_before(const roster_cron *c, int64_t before, const roster_tz *z,
                     int64_t *out) {
   if (c->never)
     return false;
@@ -486,11 +486,11 @@ bool rc_fire_before(const roster_cron *c, int64_t before, const roster_tz *z,
     if (t1 < RC_T_MIN)
       return false;
     rc_span s, p;
-    rc_tz_span(z, t1, &s);
+    roster__cron_tz_span(z, t1, &s);
     bool jump = s.start != INT64_MIN;
     int64_t lo = s.start;
     if (jump) {
-      rc_tz_span(z, s.start - 1, &p);
+      roster__cron_tz_span(z, s.start - 1, &p);
       int64_t back = (int64_t)p.off - s.off;
       if (back > 0 && !fires_twice(c, back))
         lo = s.start + back;
@@ -540,7 +540,7 @@ int roster_cron_next(const roster_cron *c, int64_t after, const roster_tz *tz,
                             "roster_cron_next: time %lld is outside the "
                             "years 1 to 9999",
                             (long long)after);
-  if (!rc_fire_after(c, after, tz, out))
+  if (!roster__cron_fire_after(c, after, tz, out))
     return never_error(c, tz, true);
   return ROSTER_OK;
 }
@@ -555,7 +555,7 @@ int roster_cron_prev(const roster_cron *c, int64_t before, const roster_tz *tz,
                             "roster_cron_prev: time %lld is outside the "
                             "years 1 to 9999",
                             (long long)before);
-  if (!rc_fire_before(c, before, tz, out))
+  if (!roster__cron_fire_before(c, before, tz, out))
     return never_error(c, tz, false);
   return ROSTER_OK;
 }

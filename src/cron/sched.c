@@ -46,8 +46,8 @@ static bool wait_done(roster_sched *s, int64_t timeout_ms,
   return pthread_cond_timedwait(&s->done_cv, &s->mu, until) != ETIMEDOUT;
 }
 
-int roster_sched_new(const roster_sched_opts *opts, roster_sched **out) {
-  roster_sched_opts none = {0};
+int roster_sched_new(const roster_sched_options *opts, roster_sched **out) {
+  roster_sched_options none = {0};
   if (!out)
     return roster_error_set(ROSTER_EINVAL, "roster_sched_new: out is NULL");
   *out = NULL;
@@ -87,17 +87,16 @@ int roster_sched_new(const roster_sched_opts *opts, roster_sched **out) {
   s->on_event = opts->on_event;
   s->event_arg = opts->event_arg;
   if (opts->log) {
-    s->log = roster_log_child(opts->log,
-                              RL_FIELDS(RL_STR("component", "cron")));
-    if (!s->log) {
-      rs_destroy(s);
+    if (roster_log_child(opts->log, RL_FIELDS(RL_STR("component", "cron")),
+                         &s->log) != ROSTER_OK) {
+      roster__sched_destroy(s);
       return roster_error_set(ROSTER_ENOMEM, "scheduler: out of memory "
                               "(its logger)");
     }
   }
   s->stop_timeout_ms = opts->stop_timeout_ms ? opts->stop_timeout_ms : 10000;
   s->rng = opts->seed ? opts->seed
-                      : (uint64_t)rs_mono(s) * 0x9e3779b97f4a7c15ull + 1;
+                      : (uint64_t)roster__sched_mono(s) * 0x9e3779b97f4a7c15ull + 1;
   if (!s->rng)
     s->rng = 1;
   *out = s;
@@ -130,14 +129,14 @@ int roster_sched_start(roster_sched *s) {
     return roster_error_set(ROSTER_ENOMEM, "scheduler: out of memory");
   }
   s->state = RS_STARTED;
-  s->mark_ns = rs_wall(s);
-  int64_t from = rs_from_s(s);
+  s->mark_ns = roster__sched_wall(s);
+  int64_t from = roster__sched_from_s(s);
   rs_evq q = {0};
   for (rs_job *j = s->jobs; j; j = j->next)
     if (j->enabled) {
-      rs_schedule(s, j, from);
+      roster__sched_schedule(s, j, from);
       if (j->run_on_start)
-        rs_dispatch(s, j, ROSTER_TRIGGER_START, 0, &q);
+        roster__sched_dispatch(s, j, ROSTER_TRIGGER_START, 0, &q);
     }
   int e = 0;
   unsigned made = 0;
@@ -148,7 +147,7 @@ int roster_sched_start(roster_sched *s) {
       break;
     }
     w->s = s;
-    e = spawn(&w->thread, rs_worker_main, w);
+    e = spawn(&w->thread, roster__sched_worker_main, w);
     if (e) {
       roster_mem_free(w);
       break;
@@ -156,12 +155,12 @@ int roster_sched_start(roster_sched *s) {
     s->workers[made] = w;
   }
   if (!e) {
-    e = spawn(&s->timer, rs_timer_main, s);
+    e = spawn(&s->timer, roster__sched_timer_main, s);
     s->timer_started = e == 0;
   }
   if (e) { /* undo: stop what started */
     s->state = RS_STOPPED;
-    rs_job *gone = rs_drop_runs(s, NULL);
+    rs_job *gone = roster__sched_drop_runs(s, NULL);
     (void)gone; /* no job is removed yet */
     pthread_cond_broadcast(&s->work_cv);
     pthread_mutex_unlock(&s->mu);
@@ -171,20 +170,20 @@ int roster_sched_start(roster_sched *s) {
         roster_mem_free(s->workers[i]);
         s->workers[i] = NULL;
       }
-    rs_evq_free(&q);
+    roster__sched_evq_free(&q);
     return roster_error_set(ROSTER_ESYS, "scheduler: cannot start a thread: %s",
                             strerror(e));
   }
   pthread_mutex_unlock(&s->mu);
-  rs_evq_deliver(s, &q);
-  rs_evq_free(&q);
+  roster__sched_evq_deliver(s, &q);
+  roster__sched_evq_free(&q);
   return ROSTER_OK;
 }
 
 int roster_sched_stop(roster_sched *s, int64_t deadline_ms) {
   if (!s)
     return roster_error_set(ROSTER_EINVAL, "roster_sched_stop: s is NULL");
-  if (rs_self == s)
+  if (roster__sched_self == s)
     return roster_error_set(ROSTER_ESTATE,
                             "roster_sched_stop: called from one of the "
                             "scheduler's own jobs or event callbacks");
@@ -196,7 +195,7 @@ int roster_sched_stop(roster_sched *s, int64_t deadline_ms) {
     return ROSTER_OK;
   }
   s->state = RS_STOPPING;
-  rs_job *gone = rs_drop_runs(s, NULL); /* no new run starts */
+  rs_job *gone = roster__sched_drop_runs(s, NULL); /* no new run starts */
   pthread_cond_broadcast(&s->work_cv);
   pthread_cond_broadcast(&s->timer_cv);
   pthread_mutex_unlock(&s->mu);
@@ -244,7 +243,7 @@ int roster_sched_stop(roster_sched *s, int64_t deadline_ms) {
   }
   while (gone) {
     rs_job *n = gone->next;
-    rs_job_free(gone);
+    roster__sched_job_free(gone);
     gone = n;
   }
   if (rc != ROSTER_OK)
@@ -274,11 +273,11 @@ void roster_sched_free(roster_sched *s) {
   pthread_mutex_unlock(&s->mu);
   while (gone) {
     rs_job *n = gone->next;
-    rs_job_free(gone);
+    roster__sched_job_free(gone);
     gone = n;
   }
   if (last)
-    rs_destroy(s);
+    roster__sched_destroy(s);
 }
 
 /* ---- jobs --------------------------------------------------------- */
@@ -324,9 +323,9 @@ static void changed(roster_sched *s) {
 }
 
 int roster_sched_add(roster_sched *s, const char *name, const char *expr,
-                     roster_job_fn fn, void *arg, const roster_job_opts *opts) {
+                     roster_job_fn fn, void *arg, const roster_job_options *opts) {
   static const char *const me = "roster_sched_add";
-  roster_job_opts none = {0};
+  roster_job_options none = {0};
   if (!opts)
     opts = &none;
   if (!s || !fn)
@@ -365,7 +364,7 @@ int roster_sched_add(roster_sched *s, const char *name, const char *expr,
     return roster_error_set(rc, "job '%s': %s", name, why);
   }
   int64_t probe;
-  if (!rc_fire_after(c, rs_wall(s) / RS_NS, tz, &probe)) {
+  if (!roster__cron_fire_after(c, roster__sched_wall(s) / RS_NS, tz, &probe)) {
     rc = roster_error_set(ROSTER_EINVAL,
                           "job '%s': cron expression '%s' never fires in %s",
                           name, c->text, roster_tz_name(tz));
@@ -400,7 +399,7 @@ int roster_sched_add(roster_sched *s, const char *name, const char *expr,
   if (s->state == RS_STOPPING || s->state == RS_STOPPED) {
     pthread_mutex_unlock(&s->mu);
     j->free_arg = NULL;
-    rs_job_free(j);
+    roster__sched_job_free(j);
     return roster_error_set(ROSTER_ESTATE, "job '%s': the scheduler is stopped",
                             name);
   }
@@ -410,21 +409,21 @@ int roster_sched_add(roster_sched *s, const char *name, const char *expr,
   if (*pp && strcmp((*pp)->name, name) == 0) {
     pthread_mutex_unlock(&s->mu);
     j->free_arg = NULL;
-    rs_job_free(j);
+    roster__sched_job_free(j);
     return roster_error_set(ROSTER_EEXIST, "job '%s' already exists", name);
   }
   j->next = *pp;
   *pp = j;
   rs_evq q = {0};
   if (s->state == RS_STARTED && j->enabled) {
-    rs_schedule(s, j, rs_from_s(s));
+    roster__sched_schedule(s, j, roster__sched_from_s(s));
     if (j->run_on_start)
-      rs_dispatch(s, j, ROSTER_TRIGGER_START, 0, &q);
+      roster__sched_dispatch(s, j, ROSTER_TRIGGER_START, 0, &q);
   }
   changed(s);
   pthread_mutex_unlock(&s->mu);
-  rs_evq_deliver(s, &q);
-  rs_evq_free(&q);
+  roster__sched_evq_deliver(s, &q);
+  roster__sched_evq_free(&q);
   return ROSTER_OK;
 }
 
@@ -440,11 +439,11 @@ int roster_sched_remove(roster_sched *s, const char *name) {
     }
   j->removed = true;
   j->next = NULL;
-  rs_job *gone = rs_drop_runs(s, j);
+  rs_job *gone = roster__sched_drop_runs(s, j);
   changed(s);
   pthread_mutex_unlock(&s->mu);
   if (gone)
-    rs_job_free(gone);
+    roster__sched_job_free(gone);
   return ROSTER_OK;
 }
 
@@ -459,7 +458,7 @@ static int set_enabled(roster_sched *s, const char *fn, const char *name,
     if (!on)
       j->next_at = RS_NONE;
     else if (s->state == RS_STARTED)
-      rs_schedule(s, j, rs_from_s(s));
+      roster__sched_schedule(s, j, roster__sched_from_s(s));
     changed(s);
   }
   pthread_mutex_unlock(&s->mu);
@@ -484,7 +483,7 @@ int roster_sched_run_now(roster_sched *s, const char *name) {
     return roster_error_set(ROSTER_ESTATE,
                             "job '%s': the scheduler is not running", name);
   }
-  rc = rs_dispatch(s, j, ROSTER_TRIGGER_NOW, 0, NULL);
+  rc = roster__sched_dispatch(s, j, ROSTER_TRIGGER_NOW, 0, NULL);
   unsigned running = j->running + j->in_pool, waiting = j->waiting;
   pthread_mutex_unlock(&s->mu);
   if (rc == ROSTER_EBUSY)
@@ -512,12 +511,12 @@ static void fill_stats(roster_sched *s, const rs_job *j, roster_job_stats *o) {
   o->last_error = j->last_error;
 }
 
-int roster_sched_stats(roster_sched *s, const char *name,
+int roster_sched_stats_get(roster_sched *s, const char *name,
                        roster_job_stats *out) {
   if (!out)
-    return roster_error_set(ROSTER_EINVAL, "roster_sched_stats: out is NULL");
+    return roster_error_set(ROSTER_EINVAL, "roster_sched_stats_get: out is NULL");
   rs_job *j;
-  int rc = lookup(s, "roster_sched_stats", name, &j);
+  int rc = lookup(s, "roster_sched_stats_get", name, &j);
   if (rc != ROSTER_OK)
     return rc;
   fill_stats(s, j, out);
@@ -573,7 +572,7 @@ void roster_job_list_free(roster_job_list *list) {
 int roster_sched_tick(roster_sched *s, int64_t timeout_ms) {
   if (!s)
     return roster_error_set(ROSTER_EINVAL, "roster_sched_tick: s is NULL");
-  if (rs_self == s)
+  if (roster__sched_self == s)
     return roster_error_set(ROSTER_ESTATE,
                             "roster_sched_tick: called from one of the "
                             "scheduler's own jobs or event callbacks");
@@ -605,7 +604,7 @@ int roster_sched_tick(roster_sched *s, int64_t timeout_ms) {
 int roster_sched_wait_idle(roster_sched *s, int64_t timeout_ms) {
   if (!s)
     return roster_error_set(ROSTER_EINVAL, "roster_sched_wait_idle: s is NULL");
-  if (rs_self == s)
+  if (roster__sched_self == s)
     return roster_error_set(ROSTER_ESTATE,
                             "roster_sched_wait_idle: called from one of the "
                             "scheduler's own jobs or event callbacks");

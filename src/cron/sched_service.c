@@ -16,9 +16,11 @@ const roster_type roster_sched_type = {
     .destroy = sched_type_destroy,
 };
 
+ROSTER_DEFINE_FIND(roster_sched_find, roster_sched, roster_sched_type)
+
 /* svc: a copy of the options, the provider's argument. */
 typedef struct svc {
-  roster_sched_opts opts;
+  roster_sched_options opts;
   char *tz;
   roster_sched_clock clock;
 } svc;
@@ -60,8 +62,8 @@ static void svc_destroy(void *arg, void *instance) {
 }
 
 int roster_sched_provide(roster *r, const char *ns, const char *name,
-                         const roster_sched_opts *opts) {
-  roster_sched_opts none = {0};
+                         const roster_sched_options *opts) {
+  roster_sched_options none = {0};
   if (!opts)
     opts = &none;
   /* check the options now, as roster_sched_new would at start */

@@ -45,30 +45,30 @@ static void set_due(roster_sched *s, rs_job *j) {
     j->due_ns += (int64_t)(rand64(s) % (uint64_t)(j->jitter_ns + 1));
 }
 
-void rs_schedule(roster_sched *s, rs_job *j, int64_t after_s) {
+void roster__sched_schedule(roster_sched *s, rs_job *j, int64_t after_s) {
   int64_t t;
-  j->next_at = rc_fire_after(j->cron, after_s, j->tz, &t) ? t : RS_NONE;
+  j->next_at = roster__cron_fire_after(j->cron, after_s, j->tz, &t) ? t : RS_NONE;
   set_due(s, j);
 }
 
 static int64_t floor_s(int64_t ns) { return ns / RS_NS - (ns % RS_NS < 0); }
 
-int64_t rs_from_s(roster_sched *s) {
-  int64_t now = rs_wall(s);
+int64_t roster__sched_from_s(roster_sched *s) {
+  int64_t now = roster__sched_wall(s);
   return floor_s(now > s->mark_ns ? now : s->mark_ns);
 }
 
 /* pass handles one wake: runs due, skipped or caught up, slow warnings.
  * Returns the monotonic time of the next wake. Under s->mu. */
 static int64_t pass(roster_sched *s, rs_evq *q) {
-  int64_t now = rs_wall(s), mono = rs_mono(s);
+  int64_t now = roster__sched_wall(s), mono = roster__sched_mono(s);
   int64_t d = now - s->mark_ns, now_s = floor_s(now);
   if (d < 0) {
     if (-d > RS_LARGE_NS) { /* the clock was far off: start again */
       s->mark_ns = now;
       for (rs_job *j = s->jobs; j; j = j->next)
         if (j->enabled)
-          rs_schedule(s, j, now_s);
+          roster__sched_schedule(s, j, now_s);
     }
   } else {
     for (rs_job *j = s->jobs; j; j = j->next) {
@@ -78,17 +78,17 @@ static int64_t pass(roster_sched *s, rs_evq *q) {
         /* bounded: 5 minutes of a per-second job is 300 runs */
         for (int n = 0; j->next_at != RS_NONE && j->due_ns <= now && n < 1000;
              n++) {
-          rs_dispatch(s, j, ROSTER_TRIGGER_SCHEDULE, j->next_at, q);
-          rs_schedule(s, j, j->next_at);
+          roster__sched_dispatch(s, j, ROSTER_TRIGGER_SCHEDULE, j->next_at, q);
+          roster__sched_schedule(s, j, j->next_at);
         }
       } else if (j->next_at <= now_s) {
         int64_t last;
-        if (!rc_fire_before(j->cron, now_s + 1, j->tz, &last))
+        if (!roster__cron_fire_before(j->cron, now_s + 1, j->tz, &last))
           last = j->next_at;
         bool current = last / 60 == now_s / 60;
         if ((d <= RS_LARGE_NS && !j->wildcard) || current)
-          rs_dispatch(s, j, ROSTER_TRIGGER_CATCH_UP, last, q);
-        rs_schedule(s, j, now_s);
+          roster__sched_dispatch(s, j, ROSTER_TRIGGER_CATCH_UP, last, q);
+        roster__sched_schedule(s, j, now_s);
       }
     }
     s->mark_ns = now;
@@ -99,7 +99,7 @@ static int64_t pass(roster_sched *s, rs_evq *q) {
       continue;
     if (mono >= a->slow_at) {
       a->slow_told = true;
-      rs_evq_push(q, a->job, ROSTER_JOB_SLOW, a->trigger, a->scheduled,
+      roster__sched_evq_push(q, a->job, ROSTER_JOB_SLOW, a->trigger, a->scheduled,
                   mono - a->start_mono,
                   "the run is taking longer than "
                   "its timeout_ms");
@@ -118,10 +118,10 @@ static int64_t pass(roster_sched *s, rs_evq *q) {
   return wake;
 }
 
-void *rs_timer_main(void *arg) {
+void *roster__sched_timer_main(void *arg) {
   roster_sched *s = arg;
   rs_evq q = {0};
-  rs_self = s;
+  roster__sched_self = s;
   pthread_mutex_lock(&s->mu);
   while (s->state == RS_STARTED) {
     uint64_t seen = s->tick_req;
@@ -129,7 +129,7 @@ void *rs_timer_main(void *arg) {
     int64_t wake = pass(s, &q);
     if (q.n) {
       pthread_mutex_unlock(&s->mu);
-      rs_evq_deliver(s, &q);
+      roster__sched_evq_deliver(s, &q);
       pthread_mutex_lock(&s->mu);
     }
     s->tick_done = seen;
@@ -146,6 +146,6 @@ void *rs_timer_main(void *arg) {
     }
   }
   pthread_mutex_unlock(&s->mu);
-  rs_evq_free(&q);
+  roster__sched_evq_free(&q);
   return NULL;
 }

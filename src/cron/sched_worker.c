@@ -1,6 +1,6 @@
 /*
  * sched_worker.c: the scheduler's worker threads, the overlap policies
- * (rs_dispatch) and job events.
+ * (roster__sched_dispatch) and job events.
  *
  * Runs wait in one FIFO queue that a fixed number of workers take from;
  * a job's QUEUE-policy backlog waits on the job itself, one run of it
@@ -24,7 +24,7 @@
 #include <string.h>
 #include <time.h>
 
-int64_t rs_wall(roster_sched *s) {
+int64_t roster__sched_wall(roster_sched *s) {
   if (s->custom_clock)
     return s->clock.now_wall_ns(s->clock.arg);
   struct timespec ts;
@@ -32,7 +32,7 @@ int64_t rs_wall(roster_sched *s) {
   return (int64_t)ts.tv_sec * RS_NS + ts.tv_nsec;
 }
 
-int64_t rs_mono(roster_sched *s) {
+int64_t roster__sched_mono(roster_sched *s) {
   if (s->custom_clock)
     return s->clock.now_mono_ns(s->clock.arg);
   struct timespec ts;
@@ -72,7 +72,7 @@ static void log_event(roster_log *log, const roster_job_event *ev) {
                    roster_job_event_name(ev->kind));
 }
 
-void rs_emit(roster_sched *s, const char *job, roster_job_event_kind kind,
+void roster__sched_emit(roster_sched *s, const char *job, roster_job_event_kind kind,
              roster_job_trigger trigger, int64_t scheduled, int64_t duration_ns,
              int error, const char *detail) {
   if ((!s->on_event && !s->log) || atomic_load(&s->quiet))
@@ -82,7 +82,7 @@ void rs_emit(roster_sched *s, const char *job, roster_job_event_kind kind,
       .job = job,
       .trigger = trigger,
       .scheduled = scheduled,
-      .at_unix_ms = rs_wall(s) / RS_MS,
+      .at_unix_ms = roster__sched_wall(s) / RS_MS,
       .duration_ns = duration_ns,
       .error = error,
       .detail = detail ? detail : "",
@@ -93,7 +93,7 @@ void rs_emit(roster_sched *s, const char *job, roster_job_event_kind kind,
     s->on_event(&ev, s->event_arg);
 }
 
-void rs_evq_push(rs_evq *q, const rs_job *j, roster_job_event_kind kind,
+void roster__sched_evq_push(rs_evq *q, const rs_job *j, roster_job_event_kind kind,
                  roster_job_trigger trigger, int64_t scheduled,
                  int64_t duration_ns, const char *detail) {
   if (!q)
@@ -116,14 +116,14 @@ void rs_evq_push(rs_evq *q, const rs_job *j, roster_job_event_kind kind,
   snprintf(e->job, sizeof e->job, "%s", j->name);
 }
 
-void rs_evq_deliver(roster_sched *s, rs_evq *q) {
+void roster__sched_evq_deliver(roster_sched *s, rs_evq *q) {
   for (size_t i = 0; i < q->n; i++)
-    rs_emit(s, q->v[i].job, q->v[i].kind, q->v[i].trigger, q->v[i].scheduled,
+    roster__sched_emit(s, q->v[i].job, q->v[i].kind, q->v[i].trigger, q->v[i].scheduled,
             q->v[i].duration_ns, ROSTER_OK, q->v[i].detail);
   q->n = 0;
 }
 
-void rs_evq_free(rs_evq *q) {
+void roster__sched_evq_free(rs_evq *q) {
   roster_mem_free(q->v);
   q->v = NULL;
   q->n = q->cap = 0;
@@ -135,11 +135,11 @@ static int skip(rs_job *j, rs_evq *q, roster_job_trigger trigger,
                 int64_t scheduled, const char *why) {
   if (trigger != ROSTER_TRIGGER_NOW) /* run_now's caller gets EBUSY */
     j->skipped++;
-  rs_evq_push(q, j, ROSTER_JOB_SKIPPED, trigger, scheduled, 0, why);
+  roster__sched_evq_push(q, j, ROSTER_JOB_SKIPPED, trigger, scheduled, 0, why);
   return ROSTER_EBUSY;
 }
 
-int rs_dispatch(roster_sched *s, rs_job *j, roster_job_trigger trigger,
+int roster__sched_dispatch(roster_sched *s, rs_job *j, roster_job_trigger trigger,
                 int64_t scheduled, rs_evq *q) {
   bool to_wait = false;
   switch (j->overlap) {
@@ -186,7 +186,7 @@ int rs_dispatch(roster_sched *s, rs_job *j, roster_job_trigger trigger,
   return ROSTER_OK;
 }
 
-void rs_job_free(rs_job *j) {
+void roster__sched_job_free(rs_job *j) {
   if (j->free_arg)
     j->free_arg(j->arg);
   roster_cron_free(j->cron);
@@ -194,7 +194,7 @@ void rs_job_free(rs_job *j) {
   roster_mem_free(j);
 }
 
-rs_job *rs_drop_runs(roster_sched *s, rs_job *j) {
+rs_job *roster__sched_drop_runs(roster_sched *s, rs_job *j) {
   rs_run **pp = &s->q_head, *tail = NULL;
   while (*pp) {
     rs_run *r = *pp;
@@ -229,7 +229,7 @@ rs_job *rs_drop_runs(roster_sched *s, rs_job *j) {
   return gone;
 }
 
-void rs_destroy(roster_sched *s) {
+void roster__sched_destroy(roster_sched *s) {
   roster_log_free(s->log);
   pthread_mutex_destroy(&s->mu);
   pthread_cond_destroy(&s->timer_cv);
@@ -256,7 +256,7 @@ static void run_one(roster_sched *s, rs_run *r) {
   j->in_pool--;
   j->running++;
   rs_active a = {.job = j,
-                 .start_mono = rs_mono(s),
+                 .start_mono = roster__sched_mono(s),
                  .trigger = r->trigger,
                  .scheduled = r->scheduled};
   a.slow_at = j->timeout_ns ? a.start_mono + j->timeout_ns : INT64_MAX;
@@ -274,28 +274,28 @@ static void run_one(roster_sched *s, rs_run *r) {
   int64_t start_wall = 0, dur = 0;
   char detail[512] = "";
   if (!go) {
-    rs_emit(s, j->name, ROSTER_JOB_SKIPPED, a.trigger, a.scheduled, 0,
+    roster__sched_emit(s, j->name, ROSTER_JOB_SKIPPED, a.trigger, a.scheduled, 0,
             ROSTER_OK, "its enabled predicate said no");
   } else {
-    start_wall = rs_wall(s);
+    start_wall = roster__sched_wall(s);
     pthread_mutex_lock(&s->mu);
     j->last_start_ms = start_wall / RS_MS;
     pthread_mutex_unlock(&s->mu);
-    rs_emit(s, j->name, ROSTER_JOB_STARTED, a.trigger, a.scheduled, 0,
+    roster__sched_emit(s, j->name, ROSTER_JOB_STARTED, a.trigger, a.scheduled, 0,
             ROSTER_OK, NULL);
     roster_error_clear();
     rc = j->fn(j->arg);
-    dur = rs_mono(s) - a.start_mono;
+    dur = roster__sched_mono(s) - a.start_mono;
     if (rc != ROSTER_OK)
       snprintf(detail, sizeof detail, "%s",
                roster_last_code() == rc && roster_last_error()[0]
                    ? roster_last_error()
                    : roster_strerror(rc));
-    rs_emit(s, j->name, rc ? ROSTER_JOB_FAILED : ROSTER_JOB_FINISHED, a.trigger,
+    roster__sched_emit(s, j->name, rc ? ROSTER_JOB_FAILED : ROSTER_JOB_FINISHED, a.trigger,
             a.scheduled, dur, rc, rc ? detail : NULL);
   }
 
-  int64_t end_wall = go ? rs_wall(s) : 0;
+  int64_t end_wall = go ? roster__sched_wall(s) : 0;
   pthread_mutex_lock(&s->mu);
   unlink_active(s, &a);
   j->running--;
@@ -325,19 +325,19 @@ static void run_one(roster_sched *s, rs_run *r) {
   }
   if (j->removed && j->running == 0 && j->in_pool == 0) {
     pthread_mutex_unlock(&s->mu); /* its last run: free it (free_arg) */
-    rs_job_free(j);
+    roster__sched_job_free(j);
     pthread_mutex_lock(&s->mu);
   }
   s->busy--; /* after free_arg, so wait_idle returns after it too */
   pthread_cond_broadcast(&s->done_cv);
 }
 
-_Thread_local roster_sched *rs_self;
+_Thread_local roster_sched *roster__sched_self;
 
-void *rs_worker_main(void *arg) {
+void *roster__sched_worker_main(void *arg) {
   rs_worker *w = arg;
   roster_sched *s = w->s;
-  rs_self = s;
+  roster__sched_self = s;
   pthread_mutex_lock(&s->mu);
   for (;;) {
     while (!s->q_head && s->state == RS_STARTED)
@@ -359,7 +359,7 @@ void *rs_worker_main(void *arg) {
     pthread_mutex_unlock(&s->mu);
     roster_mem_free(w);
     if (last)
-      rs_destroy(s);
+      roster__sched_destroy(s);
     return NULL;
   }
   pthread_mutex_unlock(&s->mu);

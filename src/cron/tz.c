@@ -33,10 +33,10 @@ static roster_tz *cache; /* loaded zones, never freed */
 
 /* ---- spans -------------------------------------------------------- */
 
-void rc_tz_span(const roster_tz *z, int64_t t, rc_span *s) {
+void roster__cron_tz_span(const roster_tz *z, int64_t t, rc_span *s) {
   if (!z || z->n == 0) {
     if (z && z->has_tail) {
-      rc_posix_span(&z->tail, t, s);
+      roster__cron_posix_span(&z->tail, t, s);
       return;
     }
     *s = (rc_span){INT64_MIN, INT64_MAX, z ? z->off0 : 0};
@@ -59,7 +59,7 @@ void rc_tz_span(const roster_tz *z, int64_t t, rc_span *s) {
     return;
   }
   if (z->has_tail && z->tail.has_dst) {
-    rc_posix_span(&z->tail, t, s);
+    roster__cron_posix_span(&z->tail, t, s);
     if (s->start <= z->at[lo]) { /* the last transition rules until the
                                     rule's next change */
       s->start = z->at[lo];
@@ -85,7 +85,7 @@ static bool tzerr(char *err, size_t cap, const char *msg) {
   return false;
 }
 
-bool rc_tzif_parse(const unsigned char *buf, size_t len, roster_tz *z,
+bool roster__cron_tzif_parse(const unsigned char *buf, size_t len, roster_tz *z,
                    char *err, size_t errcap) {
   if (len < 44 || memcmp(buf, "TZif", 4) != 0)
     return tzerr(err, errcap, "not a TZif file (no 'TZif' magic)");
@@ -173,7 +173,7 @@ bool rc_tzif_parse(const unsigned char *buf, size_t len, roster_tz *z,
     tzs[nl - f - 1] = '\0';
     if (tzs[0]) {
       char why[128];
-      if (!rc_posix_parse(tzs, &z->tail, why, sizeof why)) {
+      if (!roster__cron_posix_parse(tzs, &z->tail, why, sizeof why)) {
         snprintf(err, errcap, "a bad TZ string in the TZif footer: %s", why);
         return false;
       }
@@ -183,7 +183,7 @@ bool rc_tzif_parse(const unsigned char *buf, size_t len, roster_tz *z,
   return true;
 }
 
-void rc_tz_release(roster_tz *z) {
+void roster__cron_tz_release(roster_tz *z) {
   if (!z || z == &utc_zone)
     return;
   roster_mem_free(z->at);
@@ -213,7 +213,7 @@ static const roster_tz *publish(roster_tz *z) {
   }
   pthread_mutex_unlock(&cache_lock);
   if (old) {
-    rc_tz_release(z);
+    roster__cron_tz_release(z);
     return old;
   }
   return z;
@@ -282,7 +282,7 @@ static int load_file(const char *file, const char *zone, roster_tz **out) {
   int rc = ROSTER_OK;
   if (!z || !(z->name = roster_mem_strdup(zone)))
     rc = roster_error_set(ROSTER_ENOMEM, "time zone '%s': out of memory", name);
-  else if (!rc_tzif_parse(buf, len, z, why, sizeof why))
+  else if (!roster__cron_tzif_parse(buf, len, z, why, sizeof why))
     rc = roster_error_set(ROSTER_EINVAL, "time zone '%s': %s: %s", name, path,
                           why);
   roster_mem_free(buf);
@@ -370,7 +370,7 @@ static int posix_zone(const char *tzs, const roster_tz **out) {
   rc_posix p;
   char why[128];
   char q[80];
-  if (!rc_posix_parse(tzs, &p, why, sizeof why))
+  if (!roster__cron_posix_parse(tzs, &p, why, sizeof why))
     return roster_error_set(ROSTER_EINVAL,
                             "TZ='%s' is neither a zone in the tz database "
                             "nor a POSIX TZ string (%s)",
@@ -440,7 +440,7 @@ const char *roster_tz_name(const roster_tz *tz) {
 
 int32_t roster_tz_offset(const roster_tz *tz, int64_t t) {
   rc_span s;
-  rc_tz_span(tz, t, &s);
+  roster__cron_tz_span(tz, t, &s);
   return s.off;
 }
 
@@ -461,7 +461,7 @@ int roster_tz_format(const roster_tz *tz, int64_t t, char *buf, size_t cap) {
   int64_t L = t + off, days = L / RC_DAY - (L % RC_DAY < 0), y;
   int64_t sod = L - days * RC_DAY;
   unsigned m, d;
-  rc_civil_from_days(days, &y, &m, &d);
+  roster__cron_civil_from_days(days, &y, &m, &d);
   if (y < 1 || y > 9999)
     return roster_error_set(ROSTER_ERANGE,
                             "roster_tz_format: %lld is outside the years 1 to "
@@ -569,19 +569,19 @@ int roster_time_parse(const char *text, const roster_tz *tz, int64_t *out) {
     return roster_error_set(
         ROSTER_ERANGE, "time '%s': the year must be 1 to 9999",
         roster__quote(q, sizeof q, text, strnlen(text, 40)));
-  if (mo < 1 || mo > 12 || d < 1 || d > (int)rc_mdays(y, (unsigned)mo) ||
+  if (mo < 1 || mo > 12 || d < 1 || d > (int)roster__cron_mdays(y, (unsigned)mo) ||
       h > 23 || mi > 59 || s > 59)
     return roster_error_set(
         ROSTER_EINVAL, "time '%s': no such date or time of day",
         roster__quote(q, sizeof q, text, strnlen(text, 40)));
-  int64_t L = rc_days_from_civil(y, (unsigned)mo, (unsigned)d) * RC_DAY +
+  int64_t L = roster__cron_days_from_civil(y, (unsigned)mo, (unsigned)d) * RC_DAY +
               h * 3600 + mi * 60 + s;
   if (has_off) {
     *out = L - off;
     return ROSTER_OK;
   }
   rc_map m;
-  rc_local_map(tz, L, &m);
+  roster__cron_local_map(tz, L, &m);
   if (m.kind == RC_GAP)
     return roster_error_set(ROSTER_EINVAL,
                             "time '%s' does not exist in %s: the clocks "

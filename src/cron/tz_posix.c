@@ -146,7 +146,7 @@ static bool rule(cursor *c, rc_rule *r) {
   return true;
 }
 
-bool rc_posix_parse(const char *s, rc_posix *p, char *err, size_t errcap) {
+bool roster__cron_posix_parse(const char *s, rc_posix *p, char *err, size_t errcap) {
   cursor c = {s, err, errcap};
   memset(p, 0, sizeof *p);
   int32_t o;
@@ -184,14 +184,14 @@ bool rc_posix_parse(const char *s, rc_posix *p, char *err, size_t errcap) {
 
 /* rule_day: the day number (since the epoch) rule r picks in year y. */
 static int64_t rule_day(const rc_rule *r, int64_t y) {
-  int64_t jan1 = rc_days_from_civil(y, 1, 1);
+  int64_t jan1 = roster__cron_days_from_civil(y, 1, 1);
   if (r->kind == 'J')
-    return jan1 + r->n - 1 + (rc_leap(y) && r->n >= 60 ? 1 : 0);
+    return jan1 + r->n - 1 + (roster__cron_leap(y) && r->n >= 60 ? 1 : 0);
   if (r->kind == 'D')
     return jan1 + r->n;
-  int64_t first = rc_days_from_civil(y, (unsigned)r->m, 1);
-  int day = 1 + (r->d - (int)rc_weekday(first) + 7) % 7 + (r->w - 1) * 7;
-  int nd = (int)rc_mdays(y, (unsigned)r->m);
+  int64_t first = roster__cron_days_from_civil(y, (unsigned)r->m, 1);
+  int day = 1 + (r->d - (int)roster__cron_weekday(first) + 7) % 7 + (r->w - 1) * 7;
+  int nd = (int)roster__cron_mdays(y, (unsigned)r->m);
   while (day > nd)
     day -= 7;
   return first + day - 1;
@@ -203,7 +203,7 @@ typedef struct change {
   int is_start; /* ties: an end sorts first, so "DST all year" stays DST */
 } change;
 
-void rc_posix_span(const rc_posix *p, int64_t t, rc_span *s) {
+void roster__cron_posix_span(const rc_posix *p, int64_t t, rc_span *s) {
   if (!p->has_dst) {
     *s = (rc_span){INT64_MIN, INT64_MAX, p->std_off};
     return;
@@ -216,7 +216,7 @@ void rc_posix_span(const rc_posix *p, int64_t t, rc_span *s) {
   int64_t tc = t < -lim ? -lim : t > lim ? lim : t;
   int64_t days = tc / RC_DAY - (tc % RC_DAY < 0), y;
   unsigned m, d;
-  rc_civil_from_days(days, &y, &m, &d);
+  roster__cron_civil_from_days(days, &y, &m, &d);
   change ch[10];
   size_t n = 0;
   for (int64_t yy = y - 2; yy <= y + 2; yy++) {

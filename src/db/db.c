@@ -41,7 +41,7 @@ void roster__db_mark_broken(roster_db_conn *c) {
 
 /* ---- options ---- */
 
-/* The settings roster_db_new resolves from the options struct, the URL's
+/* The settings roster_db_open resolves from the options struct, the URL's
  * query and (from a provider) the configuration entry. */
 typedef struct db_conf {
   char name[ROSTER_POOL_NAME_MAX + 1];
@@ -207,10 +207,10 @@ int roster__db_open(const char *text, const roster_db_options *o,
   if (out)
     *out = NULL;
   if (!text || !*text)
-    return roster__err(ROSTER_EINVAL, "roster_db_new: the URL is %s",
+    return roster__err(ROSTER_EINVAL, "roster_db_open: the URL is %s",
                        text ? "empty" : "NULL");
   if (!out && !dry)
-    return roster__err(ROSTER_EINVAL, "roster_db_new: out is NULL");
+    return roster__err(ROSTER_EINVAL, "roster_db_open: out is NULL");
   roster__thread_ensure();
   /* shown: the URL in errors (every query value hidden: one the driver
    * does not know may be a misspelt password); db->url: the URL for
@@ -267,7 +267,7 @@ int roster__db_open(const char *text, const roster_db_options *o,
   if (rc == ROSTER_OK) {
     if (o->name && (!*o->name || strlen(o->name) > ROSTER_POOL_NAME_MAX))
       rc = roster__err(ROSTER_EINVAL,
-                       "roster_db_new: the name must be 1 to "
+                       "roster_db_open: the name must be 1 to "
                        "%d bytes",
                        ROSTER_POOL_NAME_MAX);
     if (o->pool_max) {
@@ -368,10 +368,10 @@ int roster__db_open(const char *text, const roster_db_options *o,
   return ROSTER_OK;
 }
 
-int roster_db_new(const char *url, const roster_db_options *opts,
+int roster_db_open(const char *url, const roster_db_options *opts,
                   roster_db **out) {
   if (!out)
-    return roster__err(ROSTER_EINVAL, "roster_db_new: out is NULL");
+    return roster__err(ROSTER_EINVAL, "roster_db_open: out is NULL");
   return roster__db_open(url, opts, NULL, false, NULL, out);
 }
 
@@ -405,7 +405,7 @@ int roster_db_stats_get(roster_db *db, roster_db_stats *out) {
   return ROSTER_OK;
 }
 
-const char *roster_db_type_name(roster_db_type t) {
+const char *roster_db_kind_name(roster_db_kind t) {
   switch (t) {
   case ROSTER_DB_NULL:
     return "null";

@@ -97,7 +97,7 @@ struct roster_db_result {
 
 enum { R_BEFORE = 1, R_ROW = 2, R_END = 3 };
 
-/* roster__db_open is roster_db_new with the configuration entry's pairs
+/* roster__db_open is roster_db_open with the configuration entry's pairs
  * (extra: NULL-terminated key, value list, or NULL), the driver's face
  * already found (f; NULL: look it up by the URL's scheme) and, for a dry
  * run (a declaration's check), no connection: *out is then left NULL

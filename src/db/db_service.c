@@ -1,6 +1,6 @@
 /*
  * db_service.c: databases in the registry and in the driver table: the
- * roster_db_service_type descriptor, roster_db_find, and the database face
+ * roster_db_type descriptor, roster_db_find, and the database face
  * (roster_db_face): what a database driver must have, and how a URL whose
  * driver has one declares a database service (eager, so that a server
  * that is down fails roster_start with its reason).
@@ -12,18 +12,10 @@
 static void svc_destroy(void *instance) { roster_db_free(instance); }
 static int svc_health(void *instance) { return roster_db_ping(instance); }
 
-const roster_type roster_db_service_type = {
+const roster_type roster_db_type = {
     .name = "roster_db", .destroy = svc_destroy, .health = svc_health};
 
-int roster_db_find(roster *r, const char *ns, const char *name,
-                   roster_db **out) {
-  if (!out)
-    return roster__err(ROSTER_EINVAL, "roster_db_find: out is NULL");
-  void *p = NULL;
-  int rc = roster_get(r, ns, name, &roster_db_service_type, &p);
-  *out = p;
-  return rc;
-}
+ROSTER_DEFINE_FIND(roster_db_find, roster_db, roster_db_type)
 
 /* ---- the database face ---------------------------------------------- */
 
@@ -61,7 +53,7 @@ static int face_validate(const roster_driver *d, const void *ops) {
 
 static const roster_type *face_type(const void *ops) {
   (void)ops;
-  return &roster_db_service_type;
+  return &roster_db_type;
 }
 
 static bool face_lazy(const void *ops) {

@@ -124,8 +124,8 @@ static int stmt_prepare(roster_db_conn *c, uint64_t h, const char *sql,
                     "the statement uses %zu parameter%s; %zu given", want,
                     want == 1 ? "" : "s", nparams));
   }
-  roster_db_type ntypes_buf[16];
-  roster_db_type *ntypes = ntypes_buf;
+  roster_db_kind ntypes_buf[16];
+  roster_db_kind *ntypes = ntypes_buf;
   if (db->drv->typed_prepare && tr.nnative > 16 &&
       !(ntypes = roster__malloc(tr.nnative * sizeof *ntypes))) {
     roster__db_sql_free(&tr);
@@ -133,7 +133,7 @@ static int stmt_prepare(roster_db_conn *c, uint64_t h, const char *sql,
   }
   if (db->drv->typed_prepare)
     for (size_t k = 0; k < tr.nnative; k++)
-      ntypes[k] = (roster_db_type)types[tr.map ? tr.map[k] : k];
+      ntypes[k] = (roster_db_kind)types[tr.map ? tr.map[k] : k];
   void *ds = NULL;
   rc = db->drv->prepare(c->dc, tr.sql, tr.len, tr.nnative,
                         db->drv->typed_prepare ? ntypes : NULL, &ds);
@@ -487,7 +487,7 @@ const char *roster_db_column_name(const roster_db_result *r, size_t col) {
   return r && col < r->cur.ncols ? r->cur.names[col] : NULL;
 }
 
-roster_db_type roster_db_column_type(const roster_db_result *r, size_t col) {
+roster_db_kind roster_db_column_kind(const roster_db_result *r, size_t col) {
   return r && col < r->cur.ncols ? r->cur.types[col] : ROSTER_DB_NULL;
 }
 
@@ -532,7 +532,7 @@ static int type_err(roster_db_result *r, size_t col, const roster_db_value *v,
                      "db '%s': column %zu ('%.64s') is %s in "
                      "this row, not %s",
                      r->db->name, col, r->cur.names[col],
-                     roster_db_type_name(v->type), want);
+                     roster_db_kind_name(v->type), want);
 }
 
 /* text_int: the whole of s is a decimal integer that fits. */
@@ -635,7 +635,7 @@ int roster_db_get_blob(roster_db_result *r, size_t col, const void **out,
   return ROSTER_OK;
 }
 
-roster_db_type roster_db_value_type(roster_db_result *r, size_t col) {
+roster_db_kind roster_db_value_kind(roster_db_result *r, size_t col) {
   roster_db_value v;
   if (!r || r->state != R_ROW || col >= r->cur.ncols ||
       r->db->drv->get(&r->cur, col, &v) != ROSTER_OK)
@@ -644,7 +644,7 @@ roster_db_type roster_db_value_type(roster_db_result *r, size_t col) {
 }
 
 bool roster_db_is_null(roster_db_result *r, size_t col) {
-  return roster_db_value_type(r, col) == ROSTER_DB_NULL;
+  return roster_db_value_kind(r, col) == ROSTER_DB_NULL;
 }
 
 int64_t roster_db_affected(const roster_db_result *r) {

@@ -19,7 +19,7 @@
 #include <strings.h>
 #include <unistd.h>
 
-_Thread_local RL_TLS rl_core *rl_tl_emitting;
+_Thread_local RL_TLS rl_core *roster__log_tl_emitting;
 
 /* The start of each line, per level: {"level":N,"time": */
 static const char *const line_heads[6] = {
@@ -31,7 +31,7 @@ static const char *const line_heads[6] = {
 #define STACK_LINE 2048 /* a line up to this size needs no allocation */
 #define STACK_MSG 1024  /* a formatted message up to this size neither */
 
-void rl_log_ref(roster_log *log) { atomic_fetch_add(&log->refs, 1); }
+void roster__log_log_ref(roster_log *log) { atomic_fetch_add(&log->refs, 1); }
 
 /* ---- the sink set ---------------------------------------------------- */
 
@@ -46,28 +46,28 @@ static rl_set *set_new(size_t n) {
  * one and frees it (not its sinks). */
 static void publish(rl_core *c, rl_set *nw) {
   rl_set *old = atomic_exchange(&c->sinks, nw);
-  rl_sinks_wait(c);
+  roster__log_sinks_wait(c);
   roster_mem_free(old);
 }
 
-int rl_deliver_sync(rl_core *c, int level, char *line, size_t len) {
+int roster__log_deliver_sync(rl_core *c, int level, char *line, size_t len) {
   rl_use u;
   rl_set *set = rl_sinks_enter(c, &u);
-  rl_core *prev = rl_tl_emitting;
-  rl_tl_emitting = c;
+  rl_core *prev = roster__log_tl_emitting;
+  roster__log_tl_emitting = c;
   size_t fails = 0;
   rl_sink *bad = NULL;
   int err = 0;
   for (size_t i = 0; i < set->n; i++) {
     rl_sink *s = set->s[i];
-    if (level >= s->level && rl_sink_line(s, level, line, len) != 0) {
+    if (level >= s->level && roster__log_sink_line(s, level, line, len) != 0) {
       fails++;
       bad = s;
       err = errno;
     }
   }
   int kind = bad ? (int)bad->kind : 0;
-  rl_tl_emitting = prev;
+  roster__log_tl_emitting = prev;
   rl_count_line(c, &u);
   rl_sinks_exit(c, &u);
   if (RL_UNLIKELY(fails)) {
@@ -98,8 +98,8 @@ static _Thread_local RL_TLS struct {
 static atomic_ullong core_serials;
 
 static void put_head(rl_core *c, rl_buf *b, int level) {
-  int64_t ms = rl_now_ms();
-  int pid = rl_pid();
+  int64_t ms = roster__log_now_ms();
+  int pid = roster__log_pid();
   if (RL_LIKELY(head.serial == c->serial && head.ms == ms &&
                 head.level == level && head.pid == pid)) {
     rl_put(b, head.s, head.len);
@@ -107,9 +107,9 @@ static void put_head(rl_core *c, rl_buf *b, int level) {
   }
   size_t start = b->len;
   rl_put(b, line_heads[level / 10 - 1], LINE_HEAD_LEN);
-  rl_put_int(b, ms);
+  roster__log_put_int(b, ms);
   RL_PUTS(b, ",\"pid\":");
-  rl_put_int(b, pid);
+  roster__log_put_int(b, pid);
   rl_put(b, c->fixed, c->fixed_len);
   size_t n = b->len - start;
   if (!b->oom && n <= sizeof head.s) {
@@ -122,12 +122,12 @@ static void put_head(rl_core *c, rl_buf *b, int level) {
   }
 }
 
-void rl_format_record(rl_core *c, rl_buf *b, int level, const char *msg,
+void roster__log_format_record(rl_core *c, rl_buf *b, int level, const char *msg,
                       const roster_log_field *f, size_t n) {
   put_head(c, b, level);
   RL_PUTS(b, ",\"msg\":");
   rl_put_str(b, msg, strlen(msg));
-  rl_put_fields(b, f, n);
+  roster__log_put_fields(b, f, n);
   RL_PUTS(b, "}\n");
 }
 
@@ -138,12 +138,12 @@ static void put_msg(rl_buf *b, const char *fmt, va_list ap) {
   size_t fl = 0;
   unsigned acc = 0;
   for (unsigned char ch; (ch = (unsigned char)fmt[fl]) && ch != '%'; fl++)
-    acc |= rl_cls[ch];
+    acc |= roster__log_cls[ch];
   if (!fmt[fl]) { /* no conversion: the format is the message */
     if (acc == 0)
       rl_put_quoted(b, fmt, fl);
     else
-      rl_put_str_slow(b, fmt, fl);
+      roster__log_put_str_slow(b, fmt, fl);
     return;
   }
   char stack[STACK_MSG];
@@ -187,31 +187,31 @@ int roster_log_writev(roster_log *log, int level,
   if (!roster_log_enabled(log, level))
     return ROSTER_OK;
   rl_core *c = log->core;
-  if (RL_UNLIKELY(rl_tl_emitting == c))
+  if (RL_UNLIKELY(roster__log_tl_emitting == c))
     return ROSTER_OK; /* a sink callback logging to its own tree */
 
   char stack[STACK_LINE];
   rl_buf b;
-  rl_buf_init(&b, stack, sizeof stack);
+  roster__log_buf_init(&b, stack, sizeof stack);
   put_head(c, &b, level);
   if (fmt)
     put_msg(&b, fmt, ap);
   rl_put(&b, log->bound, log->bound_len);
-  rl_put_fields(&b, fields, n);
+  roster__log_put_fields(&b, fields, n);
   RL_PUTS(&b, "}\n");
   int rc;
   if (RL_UNLIKELY(b.oom)) {
     rc = roster_error_set(ROSTER_ENOMEM, "log: out of memory for a line");
-  } else if (c->q && c->pid == rl_pid()) {
-    rc = rl_queue_push(c->q, level, b.p, b.len);
+  } else if (c->q && c->pid == roster__log_pid()) {
+    rc = roster__log_queue_push(c->q, level, b.p, b.len);
     if (level == ROSTER_LOG_FATAL && rc == ROSTER_OK)
-      rc = rl_queue_flush(c->q);
+      rc = roster__log_queue_flush(c->q);
   } else {
     /* sync, or async in a forked child (the writer thread stayed in the
      * parent): write on this thread */
-    rc = rl_deliver_sync(c, level, b.p, b.len);
+    rc = roster__log_deliver_sync(c, level, b.p, b.len);
   }
-  rl_buf_fini(&b);
+  roster__log_buf_fini(&b);
   return rc;
 }
 
@@ -354,11 +354,11 @@ static void core_free(rl_core *c) {
   if (c->sighup_id)
     roster_signal_unwatch(c->sighup_id);
   if (c->q)
-    rl_queue_free(c->q); /* drains and joins the writer */
+    roster__log_queue_free(c->q); /* drains and joins the writer */
   rl_set *set = atomic_load(&c->sinks);
   if (set) {
     for (size_t i = 0; i < set->n; i++)
-      rl_sink_close(set->s[i]);
+      roster__log_sink_close(set->s[i]);
     roster_mem_free(set);
   }
   roster_mem_free(c->fixed);
@@ -374,7 +374,7 @@ static int build_fixed(rl_core *c, const char *name) {
   host[sizeof host - 1] = '\0';
   char stack[512];
   rl_buf b;
-  rl_buf_init(&b, stack, sizeof stack);
+  roster__log_buf_init(&b, stack, sizeof stack);
   RL_PUTS(&b, ",\"hostname\":");
   rl_put_str(&b, host, strlen(host));
   if (name) {
@@ -386,7 +386,7 @@ static int build_fixed(rl_core *c, const char *name) {
     memcpy(c->fixed, b.p, b.len);
     c->fixed_len = b.len;
   }
-  rl_buf_fini(&b);
+  roster__log_buf_fini(&b);
   return c->fixed ? ROSTER_OK
                   : roster_error_set(ROSTER_ENOMEM, "log: out "
                                                     "of memory");
@@ -420,7 +420,7 @@ static int check_options(const roster_log_options *o) {
   return ROSTER_OK;
 }
 
-roster_log *roster_log_new(const roster_log_options *opts) {
+static roster_log *log_make(const roster_log_options *opts) {
   roster_log_options o = {0};
   if (opts)
     o = *opts;
@@ -439,7 +439,7 @@ roster_log *roster_log_new(const roster_log_options *opts) {
   pthread_mutex_init(&c->mu, NULL);
   c->shards = shards;
   c->serial = atomic_fetch_add(&core_serials, 1) + 1; /* never 0 */
-  c->pid = rl_pid();
+  c->pid = roster__log_pid();
   c->next_sink_id = 1;
   roster_log_sink def = {.kind = ROSTER_LOG_SINK_STDOUT};
   if (o.file) {
@@ -454,7 +454,7 @@ roster_log *roster_log_new(const roster_log_options *opts) {
                                                  "memory");
   atomic_store(&c->sinks, set);
   for (size_t i = 0; rc == ROSTER_OK && i < nd; i++) {
-    rl_sink *s = rl_sink_open(&descs[i]);
+    rl_sink *s = roster__log_sink_open(&descs[i]);
     if (!s) {
       rc = roster_last_code();
       break;
@@ -471,7 +471,7 @@ roster_log *roster_log_new(const roster_log_options *opts) {
   }
   if (rc == ROSTER_OK && o.async) {
     size_t lines = o.queue_lines ? o.queue_lines : 4096;
-    c->q = rl_queue_new(c, lines, o.block,
+    c->q = roster__log_queue_new(c, lines, o.block,
                         o.drop_report_ms ? o.drop_report_ms : 1000);
     if (!c->q)
       rc = roster_last_code();
@@ -504,8 +504,14 @@ roster_log *roster_log_new(const roster_log_options *opts) {
   return log;
 }
 
-roster_log *roster_log_child(roster_log *log, const roster_log_field *fields,
-                             size_t n) {
+int roster_log_new(const roster_log_options *opts, roster_log **out) {
+  if (!out)
+    return roster_error_set(ROSTER_EINVAL, "roster_log_new: out is NULL");
+  *out = log_make(opts);
+  return *out ? ROSTER_OK : roster_last_code();
+}
+
+static roster_log *child_make(roster_log *log, const roster_log_field *fields, size_t n) {
   if (!log) {
     roster_error_set(ROSTER_EINVAL, "roster_log_child: the parent is NULL");
     return NULL;
@@ -517,22 +523,22 @@ roster_log *roster_log_child(roster_log *log, const roster_log_field *fields,
   }
   char stack[1024];
   rl_buf b;
-  rl_buf_init(&b, stack, sizeof stack);
+  roster__log_buf_init(&b, stack, sizeof stack);
   rl_put(&b, log->bound, log->bound_len);
-  rl_put_fields(&b, fields, n);
+  roster__log_put_fields(&b, fields, n);
   roster_log *ch = b.oom ? NULL : roster_mem_calloc(1, sizeof *ch + b.len);
   if (!ch) {
-    rl_buf_fini(&b);
+    roster__log_buf_fini(&b);
     roster_error_set(ROSTER_ENOMEM, "roster_log_child: out of memory");
     return NULL;
   }
   memcpy(ch->bound, b.p, b.len);
   ch->bound_len = b.len;
-  rl_buf_fini(&b);
+  roster__log_buf_fini(&b);
   ch->core = log->core;
   ch->parent = log;
   atomic_init(&ch->refs, 1);
-  rl_log_ref(log);
+  roster__log_log_ref(log);
   pthread_mutex_lock(&log->core->mu);
   set_eff(ch, log->head.level);
   ch->next = log->child;
@@ -541,6 +547,14 @@ roster_log *roster_log_child(roster_log *log, const roster_log_field *fields,
   log->child = ch;
   pthread_mutex_unlock(&log->core->mu);
   return ch;
+}
+
+int roster_log_child(roster_log *log, const roster_log_field *fields,
+                     size_t n, roster_log **out) {
+  if (!out)
+    return roster_error_set(ROSTER_EINVAL, "roster_log_child: out is NULL");
+  *out = child_make(log, fields, n);
+  return *out ? ROSTER_OK : roster_last_code();
 }
 
 void roster_log_free(roster_log *log) {
@@ -576,10 +590,10 @@ int roster_log_sink_add(roster_log *log, const roster_log_sink *sink,
     return roster_error_set(ROSTER_EINVAL, "roster_log_sink_add: %s is NULL",
                             log ? "sink" : "the logger");
   rl_core *c = log->core;
-  if (rl_tl_emitting == c)
+  if (roster__log_tl_emitting == c)
     return roster_error_set(ROSTER_ESTATE, "roster_log_sink_add: called "
                                            "from a sink of the same logger");
-  rl_sink *s = rl_sink_open(sink);
+  rl_sink *s = roster__log_sink_open(sink);
   if (!s)
     return roster_last_code();
   pthread_mutex_lock(&c->mu);
@@ -587,7 +601,7 @@ int roster_log_sink_add(roster_log *log, const roster_log_sink *sink,
   if (old->n >= 64) {
     pthread_mutex_unlock(&c->mu);
     s->free_arg = NULL;
-    rl_sink_close(s);
+    roster__log_sink_close(s);
     return roster_error_set(ROSTER_EINVAL, "roster_log_sink_add: the "
                                            "logger has 64 sinks already");
   }
@@ -595,7 +609,7 @@ int roster_log_sink_add(roster_log *log, const roster_log_sink *sink,
   if (!nw) {
     pthread_mutex_unlock(&c->mu);
     s->free_arg = NULL;
-    rl_sink_close(s);
+    roster__log_sink_close(s);
     return roster_error_set(ROSTER_ENOMEM, "roster_log_sink_add: out of "
                                            "memory");
   }
@@ -614,7 +628,7 @@ int roster_log_sink_remove(roster_log *log, uint64_t id) {
     return roster_error_set(ROSTER_EINVAL, "roster_log_sink_remove: the "
                                            "logger is NULL");
   rl_core *c = log->core;
-  if (rl_tl_emitting == c)
+  if (roster__log_tl_emitting == c)
     return roster_error_set(ROSTER_ESTATE, "roster_log_sink_remove: called "
                                            "from a sink of the same logger");
   pthread_mutex_lock(&c->mu);
@@ -642,7 +656,7 @@ int roster_log_sink_remove(roster_log *log, uint64_t id) {
       nw->s[j++] = old->s[i];
   publish(c, nw);
   pthread_mutex_unlock(&c->mu);
-  rl_sink_close(gone);
+  roster__log_sink_close(gone);
   return ROSTER_OK;
 }
 
@@ -657,7 +671,7 @@ int roster_log_reopen(roster_log *log) {
   rl_set *set = atomic_load(&c->sinks);
   for (size_t i = 0; i < set->n; i++)
     if (set->s[i]->kind == ROSTER_LOG_SINK_FILE) {
-      int rc = rl_sink_reopen(set->s[i]);
+      int rc = roster__log_sink_reopen(set->s[i]);
       if (rc && first == ROSTER_OK) {
         first = rc;
         snprintf(detail, sizeof detail, "%s", roster_last_error());
@@ -694,9 +708,9 @@ int roster_log_flush(roster_log *log) {
     return roster_error_set(ROSTER_EINVAL, "roster_log_flush: the logger "
                                            "is NULL");
   rl_core *c = log->core;
-  if (!c->q || c->pid != rl_pid() || rl_tl_emitting == c)
+  if (!c->q || c->pid != roster__log_pid() || roster__log_tl_emitting == c)
     return ROSTER_OK;
-  return rl_queue_flush(c->q);
+  return roster__log_queue_flush(c->q);
 }
 
 int roster_log_stats_get(roster_log *log, roster_log_stats *out) {
@@ -712,7 +726,7 @@ int roster_log_stats_get(roster_log *log, roster_log_stats *out) {
   out->written = lines;
   out->dropped = atomic_load(&c->dropped);
   out->errors = atomic_load(&c->errors);
-  out->queued = c->q ? rl_queue_depth(c->q) : 0;
+  out->queued = c->q ? roster__log_queue_depth(c->q) : 0;
   return ROSTER_OK;
 }
 
@@ -723,12 +737,14 @@ static void log_type_destroy(void *instance) { roster_log_free(instance); }
 const roster_type roster_log_type = {.name = "roster_log",
                                      .destroy = log_type_destroy};
 
+ROSTER_DEFINE_FIND(roster_log_find, roster_log, roster_log_type)
+
 int roster_log_register(roster *r, const char *ns, const char *name,
                         roster_log *log) {
   if (!log)
     return roster_error_set(ROSTER_EINVAL, "roster_log_register: the logger "
                                            "is NULL");
-  rl_log_ref(log);
+  roster__log_log_ref(log);
   int rc = roster_register(r, ns, name, &roster_log_type, log);
   if (rc != ROSTER_OK)
     atomic_fetch_sub(&log->refs, 1); /* the caller's handle remains */

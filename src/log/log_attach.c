@@ -241,7 +241,7 @@ int roster_log_attach(roster *r, roster_log *log) {
   /* listed before listening, so attach_free always finds it */
   a->next = c->attached;
   c->attached = a;
-  rl_log_ref(log);
+  roster__log_log_ref(log);
   pthread_mutex_unlock(&c->mu);
   uint64_t id = 0;
   int rc = roster_listen(

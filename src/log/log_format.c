@@ -23,11 +23,11 @@
 
 /* ---- buffers ------------------------------------------------------- */
 
-__attribute__((noinline)) void rl_copy_big(char *d, const char *s, size_t n) {
+__attribute__((noinline)) void roster__log_copy_big(char *d, const char *s, size_t n) {
   memcpy(d, s, n);
 }
 
-void rl_buf_init(rl_buf *b, char *stack, size_t cap) {
+void roster__log_buf_init(rl_buf *b, char *stack, size_t cap) {
   b->p = stack;
   b->len = 0;
   b->cap = cap;
@@ -35,7 +35,7 @@ void rl_buf_init(rl_buf *b, char *stack, size_t cap) {
   b->oom = false;
 }
 
-void rl_buf_fini(rl_buf *b) {
+void roster__log_buf_fini(rl_buf *b) {
   if (b->heap)
     roster_mem_free(b->p);
   b->p = NULL;
@@ -43,7 +43,7 @@ void rl_buf_fini(rl_buf *b) {
   b->heap = false;
 }
 
-bool rl_buf_grow(rl_buf *b, size_t need) {
+bool roster__log_buf_grow(rl_buf *b, size_t need) {
   if (b->oom)
     return false;
   size_t want = b->len + need;
@@ -79,10 +79,10 @@ bool rl_buf_grow(rl_buf *b, size_t need) {
 
 /* ---- strings ------------------------------------------------------- */
 
-/* rl_cls: 0 = copy as is; 1 = escape; 2 = the lead of a multi-byte sequence
+/* roster__log_cls: 0 = copy as is; 1 = escape; 2 = the lead of a multi-byte sequence
  * (or an invalid byte), validated by put_utf8. */
 /* clang-format off */
-const unsigned char rl_cls[256] = {
+const unsigned char roster__log_cls[256] = {
     /* 0x00-0x1f: control characters */
     1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
     1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
@@ -174,7 +174,7 @@ static int utf8_len(const unsigned char *s, size_t n) {
   return len;
 }
 
-void rl_put_str_slow(rl_buf *b, const char *str, size_t n) {
+void roster__log_put_str_slow(rl_buf *b, const char *str, size_t n) {
   const unsigned char *s = (const unsigned char *)str;
   /* worst case is 6 output bytes per input byte plus the quotes; reserve
    * the common case up front and let the appends grow past it */
@@ -184,7 +184,7 @@ void rl_put_str_slow(rl_buf *b, const char *str, size_t n) {
   size_t i = 0;
   while (i < n) {
     size_t run = i;
-    while (run < n && rl_cls[s[run]] == 0)
+    while (run < n && roster__log_cls[s[run]] == 0)
       run++;
     if (run > i) {
       rl_put(b, s + i, run - i);
@@ -193,7 +193,7 @@ void rl_put_str_slow(rl_buf *b, const char *str, size_t n) {
         break;
     }
     unsigned char c = s[i];
-    if (rl_cls[c] == 1) {
+    if (roster__log_cls[c] == 1) {
       put_escape(b, c);
       i++;
       continue;
@@ -237,13 +237,13 @@ static char *u64_digits(char *end, uint64_t v) {
   return p;
 }
 
-void rl_put_uint(rl_buf *b, uint64_t v) {
+void roster__log_put_uint(rl_buf *b, uint64_t v) {
   char tmp[24];
   char *p = u64_digits(tmp + sizeof tmp, v);
   rl_put(b, p, (size_t)(tmp + sizeof tmp - p));
 }
 
-void rl_put_int(rl_buf *b, int64_t v) {
+void roster__log_put_int(rl_buf *b, int64_t v) {
   char tmp[24];
   uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
   char *p = u64_digits(tmp + sizeof tmp, u);
@@ -256,7 +256,7 @@ static const double pow10s[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,
                                 1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
                                 1e12, 1e13, 1e14, 1e15, 1e16, 1e17};
 
-void rl_put_double(rl_buf *b, double d) {
+void roster__log_put_double(rl_buf *b, double d) {
   if (!isfinite(d)) {
     RL_PUTS(b, "null"); /* as JSON.stringify does */
     return;
@@ -362,11 +362,11 @@ static inline void put_key(rl_buf *b, const char *key) {
     return;
   }
   rl_putc(b, ',');
-  rl_put_str_slow(b, key, kl);
+  roster__log_put_str_slow(b, key, kl);
   rl_putc(b, ':');
 }
 
-void rl_put_fields(rl_buf *b, const roster_log_field *f, size_t n) {
+void roster__log_put_fields(rl_buf *b, const roster_log_field *f, size_t n) {
   for (size_t i = 0; i < n; i++) {
     put_key(b, f[i].key);
     switch (f[i].type) {
@@ -383,10 +383,10 @@ void rl_put_fields(rl_buf *b, const roster_log_field *f, size_t n) {
         RL_PUTS(b, "null");
       break;
     case ROSTER_LOG_T_INT:
-      rl_put_int(b, f[i].v.i);
+      roster__log_put_int(b, f[i].v.i);
       break;
     case ROSTER_LOG_T_DOUBLE:
-      rl_put_double(b, f[i].v.d);
+      roster__log_put_double(b, f[i].v.d);
       break;
     case ROSTER_LOG_T_BOOL:
       if (f[i].v.b)
@@ -414,7 +414,7 @@ void rl_put_fields(rl_buf *b, const roster_log_field *f, size_t n) {
 
 /* ---- time and pid -------------------------------------------------- */
 
-int64_t rl_now_ms(void) {
+int64_t roster__log_now_ms(void) {
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
   return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
@@ -430,7 +430,7 @@ static void pid_init(void) {
   pthread_atfork(NULL, NULL, pid_after_fork);
 }
 
-int rl_pid(void) {
+int roster__log_pid(void) {
   int p = atomic_load_explicit(&cached_pid, memory_order_relaxed);
   if (RL_UNLIKELY(p == 0)) {
     pthread_once(&pid_once, pid_init);

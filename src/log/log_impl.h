@@ -44,16 +44,16 @@ typedef struct rl_buf {
   bool oom;
 } rl_buf;
 
-void rl_buf_init(rl_buf *b, char *stack, size_t cap);
-void rl_buf_fini(rl_buf *b);
-bool rl_buf_grow(rl_buf *b, size_t need);
+void roster__log_buf_init(rl_buf *b, char *stack, size_t cap);
+void roster__log_buf_fini(rl_buf *b);
+bool roster__log_buf_grow(rl_buf *b, size_t need);
 static inline bool rl_buf_reserve(rl_buf *b, size_t n) {
-  return RL_LIKELY(b->len + n <= b->cap) || rl_buf_grow(b, n);
+  return RL_LIKELY(b->len + n <= b->cap) || roster__log_buf_grow(b, n);
 }
 /* rl_copy copies n bytes. Copies up to 64 bytes (most keys, values and
  * the cached prefixes) are done inline with overlapping 8-byte loads and
  * stores, not with a libc call or a rep movs. */
-void rl_copy_big(char *d, const char *s, size_t n); /* memcpy, out of line */
+void roster__log_copy_big(char *d, const char *s, size_t n); /* memcpy, out of line */
 static inline void rl_copy8(char *d, const char *s) {
   uint64_t v;
   __builtin_memcpy(&v, s, 8);
@@ -79,7 +79,7 @@ static inline void rl_copy(char *d, const char *s, size_t n) {
     if (n > 2)
       d[2] = s[2];
   } else {
-    rl_copy_big(d, s, n);
+    roster__log_copy_big(d, s, n);
   }
 }
 static inline void rl_put(rl_buf *b, const void *s, size_t n) {
@@ -94,13 +94,13 @@ static inline void rl_putc(rl_buf *b, char c) {
 }
 #define RL_PUTS(b, lit) rl_put((b), (lit), sizeof(lit) - 1)
 
-/* rl_cls classifies bytes for strings: 0 = written as is, 1 = escaped,
+/* roster__log_cls classifies bytes for strings: 0 = written as is, 1 = escaped,
  * 2 = starts (or breaks) a multi-byte UTF-8 sequence. */
-extern const unsigned char rl_cls[256];
+extern const unsigned char roster__log_cls[256];
 
-/* rl_put_str_slow appends s[0..n) as a JSON string, quotes included,
+/* roster__log_put_str_slow appends s[0..n) as a JSON string, quotes included,
  * escaped as roster/log.h describes. */
-void rl_put_str_slow(rl_buf *b, const char *s, size_t n);
+void roster__log_put_str_slow(rl_buf *b, const char *s, size_t n);
 
 /* rl_special8 is non-zero if one of the 8 bytes in v is >= 0x80, < 0x20,
  * '"' or '\\' (the exact "has zero byte" / "has byte less than" word
@@ -135,7 +135,7 @@ static inline bool rl_plain(const char *s, size_t n) {
 #endif
   unsigned acc = 0;
   for (size_t i = 0; i < n; i++)
-    acc |= rl_cls[(unsigned char)s[i]];
+    acc |= roster__log_cls[(unsigned char)s[i]];
   return acc == 0;
 }
 
@@ -150,25 +150,25 @@ static inline void rl_put_quoted(rl_buf *b, const char *s, size_t n) {
   }
 }
 
-/* rl_put_str: rl_put_str_slow with the common case (short, plain ASCII:
+/* rl_put_str: roster__log_put_str_slow with the common case (short, plain ASCII:
  * most keys and values) inline. */
 static inline void rl_put_str(rl_buf *b, const char *s, size_t n) {
   if (n <= 64 && rl_plain(s, n))
     rl_put_quoted(b, s, n);
   else
-    rl_put_str_slow(b, s, n);
+    roster__log_put_str_slow(b, s, n);
 }
-/* rl_put_int / rl_put_uint / rl_put_double append a JSON number (a double
+/* roster__log_put_int / roster__log_put_uint / roster__log_put_double append a JSON number (a double
  * that is not finite is null). */
-void rl_put_int(rl_buf *b, int64_t v);
-void rl_put_uint(rl_buf *b, uint64_t v);
-void rl_put_double(rl_buf *b, double d);
-/* rl_put_fields appends ,"key":value for each field. */
-void rl_put_fields(rl_buf *b, const roster_log_field *f, size_t n);
-/* rl_now_ms: CLOCK_REALTIME in milliseconds. */
-int64_t rl_now_ms(void);
-/* rl_pid: the process id, refreshed in a forked child. */
-int rl_pid(void);
+void roster__log_put_int(rl_buf *b, int64_t v);
+void roster__log_put_uint(rl_buf *b, uint64_t v);
+void roster__log_put_double(rl_buf *b, double d);
+/* roster__log_put_fields appends ,"key":value for each field. */
+void roster__log_put_fields(rl_buf *b, const roster_log_field *f, size_t n);
+/* roster__log_now_ms: CLOCK_REALTIME in milliseconds. */
+int64_t roster__log_now_ms(void);
+/* roster__log_pid: the process id, refreshed in a forked child. */
+int roster__log_pid(void);
 
 /* ---- sinks (log_sink.c) --------------------------------------------- */
 
@@ -194,24 +194,24 @@ typedef struct rl_set {
   rl_sink *s[];
 } rl_set;
 
-/* rl_sink_open makes a sink from its description (opens the file or the
+/* roster__log_sink_open makes a sink from its description (opens the file or the
  * journald socket). NULL on error with the detail set. */
-rl_sink *rl_sink_open(const roster_log_sink *d);
-/* rl_sink_close closes what the sink owns, runs free_arg, frees it. */
-void rl_sink_close(rl_sink *s);
-/* rl_sink_line writes one line (line[len-1] is '\n', the buffer is
+rl_sink *roster__log_sink_open(const roster_log_sink *d);
+/* roster__log_sink_close closes what the sink owns, runs free_arg, frees it. */
+void roster__log_sink_close(rl_sink *s);
+/* roster__log_sink_line writes one line (line[len-1] is '\n', the buffer is
  * writable) now. Returns 0 or -1 on a failed write. */
-int rl_sink_line(rl_sink *s, int level, char *line, size_t len);
-/* rl_sink_batch_line appends the line to the sink's batch (fd sinks),
+int roster__log_sink_line(rl_sink *s, int level, char *line, size_t len);
+/* roster__log_sink_batch_line appends the line to the sink's batch (fd sinks),
  * writing the batch first when full; other kinds write at once. */
-int rl_sink_batch_line(rl_sink *s, int level, char *line, size_t len);
-/* rl_sink_flush_batch writes the sink's pending batch. */
-int rl_sink_flush_batch(rl_sink *s);
-/* rl_sink_reopen reopens a FILE sink's path onto its descriptor. */
-int rl_sink_reopen(rl_sink *s);
-/* rl_journald_send: the JOURNALD sink's write (log_journald.c). */
-int rl_journald_send(rl_sink *s, int level, const char *line, size_t len);
-int rl_journald_open(rl_sink *s, const char *path);
+int roster__log_sink_batch_line(rl_sink *s, int level, char *line, size_t len);
+/* roster__log_sink_flush_batch writes the sink's pending batch. */
+int roster__log_sink_flush_batch(rl_sink *s);
+/* roster__log_sink_reopen reopens a FILE sink's path onto its descriptor. */
+int roster__log_sink_reopen(rl_sink *s);
+/* roster__log_journald_send: the JOURNALD sink's write (log_journald.c). */
+int roster__log_journald_send(rl_sink *s, int level, const char *line, size_t len);
+int roster__log_journald_open(rl_sink *s, const char *path);
 
 /* ---- the core ------------------------------------------------------- */
 
@@ -254,12 +254,12 @@ struct roster_log {
 /* Thread-local: the core whose sinks this thread is writing to now (sync
  * delivery, or the writer thread). A line logged to that core from a sink
  * callback is ignored instead of recursing or deadlocking. */
-extern _Thread_local RL_TLS rl_core *rl_tl_emitting;
+extern _Thread_local RL_TLS rl_core *roster__log_tl_emitting;
 
 /* ---- sink readers (log_readers.c) ------------------------------------
  * A use of a core's sink set (one line in sync mode, one round of the
  * writer) is bracketed by rl_sinks_enter/exit; a change of the set waits
- * (rl_sinks_wait) until no use that might see the old set is left. Each
+ * (roster__log_sinks_wait) until no use that might see the old set is left. Each
  * thread owns a reader slot (registered on its first line, recycled when
  * it exits): entering bumps the slot's sequence to odd (one atomic add on
  * a line no other thread writes, which also orders it before the load of
@@ -291,16 +291,16 @@ typedef struct rl_use {
   unsigned e;     /* the counters' epoch */
 } rl_use;
 
-extern _Thread_local RL_TLS rl_rslot *rl_my_slot;
-/* rl_slot_claim registers the calling thread's slot (NULL if out of
+extern _Thread_local RL_TLS rl_rslot *roster__log_my_slot;
+/* roster__log_slot_claim registers the calling thread's slot (NULL if out of
  * memory: the counters are used instead). */
-rl_rslot *rl_slot_claim(void);
-void rl_sinks_wait(rl_core *c);
+rl_rslot *roster__log_slot_claim(void);
+void roster__log_sinks_wait(rl_core *c);
 
 static inline rl_set *rl_sinks_enter(rl_core *c, rl_use *u) {
-  rl_rslot *s = rl_my_slot;
+  rl_rslot *s = roster__log_my_slot;
   if (RL_UNLIKELY(!s))
-    s = rl_slot_claim();
+    s = roster__log_slot_claim();
   if (RL_LIKELY(s)) {
     uint64_t q = atomic_load_explicit(&s->seq, memory_order_relaxed);
     if (RL_LIKELY(!(q & 1))) {
@@ -339,25 +339,25 @@ static inline void rl_count_line(rl_core *c, const rl_use *u) {
   }
 }
 
-/* rl_deliver_sync writes a finished line (ending in '\n') to every sink
+/* roster__log_deliver_sync writes a finished line (ending in '\n') to every sink
  * whose level admits it, on the calling thread. */
-int rl_deliver_sync(rl_core *c, int level, char *line, size_t len);
-/* rl_format_record writes a line of the root (no bound fields) into b:
+int roster__log_deliver_sync(rl_core *c, int level, char *line, size_t len);
+/* roster__log_format_record writes a line of the root (no bound fields) into b:
  * the writer's "dropped N lines" record. */
-void rl_format_record(rl_core *c, rl_buf *b, int level, const char *msg,
+void roster__log_format_record(rl_core *c, rl_buf *b, int level, const char *msg,
                       const roster_log_field *f, size_t n);
 
 /* ---- async (log_queue.c) -------------------------------------------- */
 
-rl_queue *rl_queue_new(rl_core *c, size_t lines, bool block, int64_t report_ms);
-/* rl_queue_free drains the queue, writes the last records, stops and joins
+rl_queue *roster__log_queue_new(rl_core *c, size_t lines, bool block, int64_t report_ms);
+/* roster__log_queue_free drains the queue, writes the last records, stops and joins
  * the writer thread. */
-void rl_queue_free(rl_queue *q);
-/* rl_queue_push hands a finished line to the writer. ROSTER_OK,
+void roster__log_queue_free(rl_queue *q);
+/* roster__log_queue_push hands a finished line to the writer. ROSTER_OK,
  * ROSTER_EBUSY (dropped) or ROSTER_ENOMEM. */
-int rl_queue_push(rl_queue *q, int level, const char *line, size_t len);
-int rl_queue_flush(rl_queue *q);
-uint64_t rl_queue_depth(rl_queue *q);
+int roster__log_queue_push(rl_queue *q, int level, const char *line, size_t len);
+int roster__log_queue_flush(rl_queue *q);
+uint64_t roster__log_queue_depth(rl_queue *q);
 
 /* ---- levels --------------------------------------------------------- */
 
@@ -368,7 +368,7 @@ static inline bool rl_level_valid(int level) {
 
 /* ---- shared helpers (log.c) ----------------------------------------- */
 
-/* rl_log_ref takes one more handle on log (roster_log_free drops it). */
-void rl_log_ref(roster_log *log);
+/* roster__log_log_ref takes one more handle on log (roster_log_free drops it). */
+void roster__log_log_ref(roster_log *log);
 
 #endif /* ROSTER_LOG_IMPL_H */

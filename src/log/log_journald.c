@@ -32,7 +32,7 @@ static int connect_to(int fd, const char *path) {
   return connect(fd, (struct sockaddr *)&sa, sizeof sa);
 }
 
-int rl_journald_open(rl_sink *s, const char *path) {
+int roster__log_journald_open(rl_sink *s, const char *path) {
   if (!path)
     path = JOURNALD_SOCKET;
   struct sockaddr_un sa;
@@ -125,7 +125,7 @@ static ssize_t send_dgram(rl_sink *s, const char *p, size_t n) {
   return w;
 }
 
-int rl_journald_send(rl_sink *s, int level, const char *line, size_t len) {
+int roster__log_journald_send(rl_sink *s, int level, const char *line, size_t len) {
   json_t *root = json_loadb(line, len, JSON_ALLOW_NUL, NULL);
   if (!root || !json_is_object(root)) {
     json_decref(root);
@@ -134,7 +134,7 @@ int rl_journald_send(rl_sink *s, int level, const char *line, size_t len) {
   }
   char stack[2048];
   rl_buf b;
-  rl_buf_init(&b, stack, sizeof stack);
+  roster__log_buf_init(&b, stack, sizeof stack);
   char pr[2] = {(char)('0' + priority(level)), 0};
   put_field(&b, "PRIORITY", pr, 1);
   const char *msg = "";
@@ -162,10 +162,10 @@ int rl_journald_send(rl_sink *s, int level, const char *line, size_t len) {
     } else {
       char vs[512];
       rl_buf vb;
-      rl_buf_init(&vb, vs, sizeof vs);
+      roster__log_buf_init(&vb, vs, sizeof vs);
       json_dump_callback(v, dump_cb, &vb, JSON_COMPACT | JSON_ENCODE_ANY);
       put_field(&b, jk, vb.p, vb.len);
-      rl_buf_fini(&vb);
+      roster__log_buf_fini(&vb);
     }
   }
   json_decref(root);
@@ -179,6 +179,6 @@ int rl_journald_send(rl_sink *s, int level, const char *line, size_t len) {
       w = send_dgram(s, b.p, short_len);
     rc = w < 0 ? -1 : 0;
   }
-  rl_buf_fini(&b);
+  roster__log_buf_fini(&b);
   return rc;
 }

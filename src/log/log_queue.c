@@ -115,7 +115,7 @@ static void deliver(rl_set *set, int level, char *line, size_t len,
                     rl_core *c) {
   for (size_t i = 0; i < set->n; i++) {
     rl_sink *s = set->s[i];
-    if (level >= s->level && rl_sink_batch_line(s, level, line, len) != 0)
+    if (level >= s->level && roster__log_sink_batch_line(s, level, line, len) != 0)
       atomic_fetch_add_explicit(&c->errors, 1, memory_order_relaxed);
   }
 }
@@ -152,17 +152,17 @@ static size_t round_once(rl_queue *q, bool force_report, int64_t *last_report) {
     roster_log_field f[] = {
         ROSTER_LOG_INT("dropped", (int64_t)(dropped - reported))};
     rl_buf b;
-    rl_buf_init(&b, stack, sizeof stack);
-    rl_format_record(c, &b, ROSTER_LOG_WARN, msg, f, 1);
+    roster__log_buf_init(&b, stack, sizeof stack);
+    roster__log_format_record(c, &b, ROSTER_LOG_WARN, msg, f, 1);
     if (!b.oom)
       deliver(set, ROSTER_LOG_WARN, b.p, b.len, c);
-    rl_buf_fini(&b);
+    roster__log_buf_fini(&b);
     *last_report = now;
   } else {
     dropped = reported;
   }
   for (size_t i = 0; i < set->n; i++)
-    if (set->s[i]->blen && rl_sink_flush_batch(set->s[i]) != 0)
+    if (set->s[i]->blen && roster__log_sink_flush_batch(set->s[i]) != 0)
       atomic_fetch_add_explicit(&c->errors, 1, memory_order_relaxed);
   rl_sinks_exit(c, &u);
   if (n) {
@@ -187,7 +187,7 @@ static size_t round_once(rl_queue *q, bool force_report, int64_t *last_report) {
 static void *writer_main(void *arg) {
   rl_queue *q = arg;
   rl_core *c = q->core;
-  rl_tl_emitting = c; /* lines its sinks log to this tree are ignored */
+  roster__log_tl_emitting = c; /* lines its sinks log to this tree are ignored */
   int64_t last_report = mono_ns() - q->report_ns;
   for (;;) {
     bool stopping = atomic_load(&q->stop) != 0;
@@ -228,7 +228,7 @@ static void *writer_main(void *arg) {
   return NULL;
 }
 
-rl_queue *rl_queue_new(rl_core *c, size_t lines, bool block,
+rl_queue *roster__log_queue_new(rl_core *c, size_t lines, bool block,
                        int64_t report_ms) {
   size_t cap = 1;
   while (cap < lines)
@@ -275,8 +275,8 @@ rl_queue *rl_queue_new(rl_core *c, size_t lines, bool block,
   return q;
 }
 
-void rl_queue_free(rl_queue *q) {
-  if (q->core->pid == rl_pid()) {
+void roster__log_queue_free(rl_queue *q) {
+  if (q->core->pid == roster__log_pid()) {
     atomic_store(&q->stop, 1);
     atomic_store(&q->sleeping, SLEEP_AWAKE);
     futex_wake(&q->sleeping);
@@ -310,7 +310,7 @@ static void wait_space(rl_queue *q) {
   pthread_mutex_unlock(&q->mu);
 }
 
-int rl_queue_push(rl_queue *q, int level, const char *line, size_t len) {
+int roster__log_queue_push(rl_queue *q, int level, const char *line, size_t len) {
   char *heap = NULL;
   if (len > UINT32_MAX)
     return roster_error_set(ROSTER_ENOMEM,
@@ -352,7 +352,7 @@ int rl_queue_push(rl_queue *q, int level, const char *line, size_t len) {
   return ROSTER_OK;
 }
 
-int rl_queue_flush(rl_queue *q) {
+int roster__log_queue_flush(rl_queue *q) {
   uint64_t target = atomic_load(&q->tail);
   uint64_t drops = atomic_load(&q->core->dropped);
   pthread_mutex_lock(&q->mu);
@@ -365,7 +365,7 @@ int rl_queue_flush(rl_queue *q) {
   return ROSTER_OK;
 }
 
-uint64_t rl_queue_depth(rl_queue *q) {
+uint64_t roster__log_queue_depth(rl_queue *q) {
   size_t n = atomic_load(&q->count);
   return n > q->cap ? q->cap : n;
 }

@@ -1,7 +1,7 @@
 /*
  * log_readers.c: the reader slots behind rl_sinks_enter/exit (see
  * log_impl.h): claiming one per thread, recycling it when the thread
- * exits, and rl_sinks_wait, which a change of a sink set runs before it
+ * exits, and roster__log_sinks_wait, which a change of a sink set runs before it
  * frees the old set or closes a removed sink.
  *
  * Slots live in one process-wide list that only grows (a slot is reused
@@ -16,7 +16,7 @@
 
 #include <time.h>
 
-_Thread_local RL_TLS rl_rslot *rl_my_slot;
+_Thread_local RL_TLS rl_rslot *roster__log_my_slot;
 
 static pthread_mutex_t slots_mu = PTHREAD_MUTEX_INITIALIZER;
 static _Atomic(rl_rslot *) slots_head;
@@ -29,8 +29,8 @@ static bool key_ok;
  * can be in progress) goes back for the next thread. */
 static void slot_release(void *p) {
   rl_rslot *s = p;
-  if (rl_my_slot == s)
-    rl_my_slot = NULL; /* a later line on this thread claims again */
+  if (roster__log_my_slot == s)
+    roster__log_my_slot = NULL; /* a later line on this thread claims again */
   atomic_store_explicit(&s->used, false, memory_order_release);
 }
 
@@ -38,7 +38,7 @@ static void slot_release(void *p) {
  * slots are released (one caught inside a use is closed). */
 static void after_fork(void) {
   for (rl_rslot *s = atomic_load(&slots_head); s; s = s->next)
-    if (s != rl_my_slot) {
+    if (s != roster__log_my_slot) {
       uint64_t q = atomic_load(&s->seq);
       if (q & 1)
         atomic_store(&s->seq, q + 1);
@@ -51,7 +51,7 @@ static void slots_init(void) {
   pthread_atfork(NULL, NULL, after_fork);
 }
 
-rl_rslot *rl_slot_claim(void) {
+rl_rslot *roster__log_slot_claim(void) {
   pthread_once(&slots_once, slots_init);
   if (!key_ok)
     return NULL;
@@ -77,7 +77,7 @@ rl_rslot *rl_slot_claim(void) {
     atomic_store(&s->used, false); /* no destructor: do not keep it */
     s = NULL;
   }
-  rl_my_slot = s;
+  roster__log_my_slot = s;
   return s;
 }
 
@@ -86,7 +86,7 @@ static void pause_briefly(void) {
   nanosleep(&ts, NULL);
 }
 
-void rl_sinks_wait(rl_core *c) {
+void roster__log_sinks_wait(rl_core *c) {
   /* The set was swapped with a seq_cst exchange before this: a use that
    * loaded the old set made its slot odd before that, so it is seen. */
   for (rl_rslot *s = atomic_load(&slots_head); s; s = s->next) {

@@ -48,7 +48,7 @@ static bool sink_level_ok(int level) {
   return level == 0 || level == ROSTER_LOG_SILENT || rl_level_valid(level);
 }
 
-rl_sink *rl_sink_open(const roster_log_sink *d) {
+rl_sink *roster__log_sink_open(const roster_log_sink *d) {
   if (!sink_level_ok(d->level)) {
     roster_error_set(ROSTER_EINVAL,
                      "log sink: level %d is not a level (0 = every line, "
@@ -127,7 +127,7 @@ rl_sink *rl_sink_open(const roster_log_sink *d) {
     s->free_arg = d->free_arg;
     break;
   case ROSTER_LOG_SINK_JOURNALD:
-    if (rl_journald_open(s, d->path) != ROSTER_OK) {
+    if (roster__log_journald_open(s, d->path) != ROSTER_OK) {
       roster_mem_free(s);
       return NULL;
     }
@@ -136,7 +136,7 @@ rl_sink *rl_sink_open(const roster_log_sink *d) {
   return s;
 }
 
-void rl_sink_close(rl_sink *s) {
+void roster__log_sink_close(rl_sink *s) {
   if (!s)
     return;
   if ((s->kind == ROSTER_LOG_SINK_FILE ||
@@ -156,7 +156,7 @@ static bool is_fd_sink(const rl_sink *s) {
          s->kind == ROSTER_LOG_SINK_FD;
 }
 
-int rl_sink_line(rl_sink *s, int level, char *line, size_t len) {
+int roster__log_sink_line(rl_sink *s, int level, char *line, size_t len) {
   if (is_fd_sink(s))
     return write_all(s->fd, line, len);
   if (s->kind == ROSTER_LOG_SINK_CALLBACK) {
@@ -165,10 +165,10 @@ int rl_sink_line(rl_sink *s, int level, char *line, size_t len) {
     line[len - 1] = '\n';
     return 0;
   }
-  return rl_journald_send(s, level, line, len - 1);
+  return roster__log_journald_send(s, level, line, len - 1);
 }
 
-int rl_sink_flush_batch(rl_sink *s) {
+int roster__log_sink_flush_batch(rl_sink *s) {
   if (!s->blen)
     return 0;
   int rc = write_all(s->fd, s->batch, s->blen);
@@ -176,9 +176,9 @@ int rl_sink_flush_batch(rl_sink *s) {
   return rc;
 }
 
-int rl_sink_batch_line(rl_sink *s, int level, char *line, size_t len) {
+int roster__log_sink_batch_line(rl_sink *s, int level, char *line, size_t len) {
   if (!is_fd_sink(s))
-    return rl_sink_line(s, level, line, len);
+    return roster__log_sink_line(s, level, line, len);
   if (!s->batch) {
     s->batch = roster_mem_alloc(RL_BATCH);
     if (!s->batch)
@@ -186,7 +186,7 @@ int rl_sink_batch_line(rl_sink *s, int level, char *line, size_t len) {
   }
   int rc = 0;
   if (s->blen + len > RL_BATCH)
-    rc = rl_sink_flush_batch(s);
+    rc = roster__log_sink_flush_batch(s);
   if (len > RL_BATCH)
     return write_all(s->fd, line, len) | rc;
   memcpy(s->batch + s->blen, line, len);
@@ -194,7 +194,7 @@ int rl_sink_batch_line(rl_sink *s, int level, char *line, size_t len) {
   return rc;
 }
 
-int rl_sink_reopen(rl_sink *s) {
+int roster__log_sink_reopen(rl_sink *s) {
   int nfd = open_file(s->path);
   if (nfd < 0)
     return roster_error_set(ROSTER_ESYS,

@@ -206,15 +206,15 @@ static const roster_driver twin_driver = {
 static void test_kind_selects_face(void **state) {
   (void)state;
   assert_ok(roster_driver_register(&twin_driver));
-  roster *r = roster_new(NULL);
-  assert_non_null(r);
+  roster *r = NULL;
+  assert_ok(roster_new(NULL, &r));
   /* no kind: the service face */
   assert_ok(roster_provide_url(r, NULL, "plain", "twin://p", NULL));
   void *p = NULL;
   assert_ok(roster_get(r, NULL, "plain", &twin_type, &p));
   assert_non_null(p);
   roster_cache *c = NULL;
-  assert_rc(roster_cache_get(r, "plain", &c), ROSTER_ETYPE);
+  assert_rc(roster_cache_find(r, NULL, "plain", &c), ROSTER_ETYPE);
   /* kind=client names it too */
   assert_ok(roster_provide_url(r, NULL, "cli", "twin://c",
                                (const char *[]){"kind", "client", NULL}));
@@ -224,7 +224,7 @@ static void test_kind_selects_face(void **state) {
   assert_ok(roster_provide_url(
       r, NULL, "c1", "twin://c1",
       (const char *[]){"kind", "cache", "max_entries", "5", NULL}));
-  assert_ok(roster_cache_get(r, "c1", &c));
+  assert_ok(roster_cache_find(r, NULL, "c1", &c));
   roster_cache_stats st;
   assert_ok(roster_cache_stats_get(c, &st));
   assert_int_equal(st.max_entries, 5);
@@ -232,7 +232,7 @@ static void test_kind_selects_face(void **state) {
   /* kind=cache in the query: the same, the URL kept as given */
   assert_ok(
       roster_provide_url(r, NULL, "c2", "twin://c2?kind=cache&shards=2", NULL));
-  assert_ok(roster_cache_get(r, "c2", &c));
+  assert_ok(roster_cache_find(r, NULL, "c2", &c));
   char url[64];
   assert_ok(roster_service_url(r, NULL, "c2", url, sizeof url));
   assert_string_equal(url, "twin://c2?kind=cache&shards=2");
@@ -283,7 +283,8 @@ static void test_provide_url(void **state) {
   assert_non_null(roster_driver_find("memory"));
   char schemes[256];
   assert_contains(roster_driver_schemes(schemes, sizeof schemes), "memory");
-  roster *r = roster_new(NULL);
+  roster *r = NULL;
+  assert_ok(roster_new(NULL, &r));
   assert_non_null(r);
   assert_ok(roster_provide_url(r, NULL, "sessions",
                                "memory://sessions?max_entries=1000", NULL));
@@ -293,11 +294,11 @@ static void test_provide_url(void **state) {
   assert_rc(roster_provide_url(r, NULL, "sessions", "memory://sessions", NULL),
             ROSTER_EEXIST);
   roster_cache *c = NULL, *again = NULL;
-  assert_ok(roster_cache_get(r, "sessions", &c));
+  assert_ok(roster_cache_find(r, NULL, "sessions", &c));
   assert_non_null(c);
   assert_string_equal(roster_cache_name(c), "sessions");
   assert_ok(roster_cache_set_bytes(c, CS_K("user:1"), "ada", 3, 0));
-  assert_ok(roster_cache_get(r, "sessions", &again));
+  assert_ok(roster_cache_find(r, NULL, "sessions", &again));
   assert_ptr_equal(c, again);
   roster_cache_stats s;
   assert_ok(roster_cache_stats_get(c, &s));
@@ -314,10 +315,10 @@ static void test_provide_url(void **state) {
   /* options from the configuration entry; a bad one fails at once */
   static const char *const opts[] = {"max_bytes", "1m", NULL};
   assert_ok(roster_provide_url(r, "tenant", "cache", "memory://t", opts));
-  assert_ok(roster_cache_get_ns(r, "tenant", "cache", &c));
+  assert_ok(roster_cache_find(r, "tenant", "cache", &c));
   assert_ok(roster_cache_stats_get(c, &s));
   assert_int_equal(s.max_bytes, 1024 * 1024);
-  assert_rc(roster_cache_get(r, "cache", &c), ROSTER_ENOENT);
+  assert_rc(roster_cache_find(r, NULL, "cache", &c), ROSTER_ENOENT);
   assert_null(c);
   static const char *const bad[] = {"max_entries", "many", NULL};
   assert_rc(roster_provide_url(r, NULL, "b1", "memory://b1", bad),
@@ -331,10 +332,10 @@ static void test_provide_url(void **state) {
 
   /* not a cache */
   assert_ok(roster_register(r, NULL, "counter", &tu_counter_type, NULL));
-  assert_rc(roster_cache_get(r, "counter", &c), ROSTER_ETYPE);
+  assert_rc(roster_cache_find(r, NULL, "counter", &c), ROSTER_ETYPE);
   assert_null(c);
-  assert_rc(roster_cache_get(r, "sessions", NULL), ROSTER_EINVAL);
-  assert_rc(roster_cache_get(NULL, "sessions", &c), ROSTER_EINVAL);
+  assert_rc(roster_cache_find(r, NULL, "sessions", NULL), ROSTER_EINVAL);
+  assert_rc(roster_cache_find(NULL, NULL, "sessions", &c), ROSTER_EINVAL);
 
   /* a cache by kind, and a started registry's shutdown */
   static const char *const as_cache[] = {"kind", "cache", NULL};
@@ -348,7 +349,7 @@ static void test_provide_url(void **state) {
             ROSTER_EINVAL);
   assert_rc(roster_provide_url(NULL, NULL, "x", "memory://d", as_cache),
             ROSTER_EINVAL);
-  assert_ok(roster_cache_get(r, "direct", &c));
+  assert_ok(roster_cache_find(r, NULL, "direct", &c));
   assert_ok(roster_cache_incr(c, CS_K("hits"), NULL));
   assert_ok(roster_start(r, LC_LONG_MS));
   assert_ok(roster_shutdown(r, LC_LONG_MS));
@@ -359,11 +360,12 @@ static void test_provide_url(void **state) {
 
 static void test_registered_instance(void **state) {
   (void)state;
-  roster *r = roster_new(NULL);
+  roster *r = NULL;
+  assert_ok(roster_new(NULL, &r));
   roster_cache *c = NULL, *got = NULL;
   assert_ok(roster_cache_memory_new(NULL, NULL, &c));
   assert_ok(roster_register(r, NULL, "plain", &roster_cache_type, c));
-  assert_ok(roster_cache_get(r, "plain", &got));
+  assert_ok(roster_cache_find(r, NULL, "plain", &got));
   assert_ptr_equal(got, c);
   assert_ok(roster_cache_set_bytes(got, CS_K("k"), "v", 1, 0));
   assert_ok(roster_cache_incr(got, CS_K("n"), NULL));

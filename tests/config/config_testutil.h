@@ -143,7 +143,8 @@ static inline int ct_run_cases(const char *format, const ct_case *cases,
 /* ct_load makes and loads a config from opts; NULL (printing why) if
  * either fails. */
 static inline roster_config *ct_load(const roster_config_options *opts) {
-  roster_config *c = roster_config_new(opts);
+  roster_config *c = NULL;
+  assert_ok(roster_config_new(opts, &c));
   if (!c) {
     print_error("roster_config_new: %s\n", roster_last_error());
     return NULL;

@@ -130,8 +130,9 @@ static void test_layer_errors(void **state) {
   char envp[512];
   assert_non_null(ct_write(envp, sizeof envp, "bad.env",
                            "OK=1\nAPP__LEADING=x\nbroken line\n"));
-  roster_config *c = roster_config_new(&(roster_config_options){
-      .env_file = envp, .env_prefix = "APP", .env = (const char *[]){NULL}});
+  roster_config *c = NULL;
+  assert_ok(roster_config_new(&(roster_config_options){
+      .env_file = envp, .env_prefix = "APP", .env = (const char *[]){NULL}}, &c));
   assert_non_null(c);
   assert_rc(roster_config_load(c), ROSTER_EPARSE);
   char want[600];
@@ -141,8 +142,8 @@ static void test_layer_errors(void **state) {
 
   /* a variable under the prefix with an empty key part */
   assert_non_null(ct_write(envp, sizeof envp, "bad2.env", "APP_DB____URL=1\n"));
-  c = roster_config_new(&(roster_config_options){
-      .env_file = envp, .env_prefix = "APP", .env = (const char *[]){NULL}});
+  assert_ok(roster_config_new(&(roster_config_options){
+      .env_file = envp, .env_prefix = "APP", .env = (const char *[]){NULL}}, &c));
   assert_rc(roster_config_load(c), ROSTER_EINVAL);
   snprintf(want, sizeof want,
            "%s:1: variable APP_DB____URL: '__' must sit "
@@ -154,7 +155,7 @@ static void test_layer_errors(void **state) {
   /* a missing .env: an error, or skipped with missing_ok */
   char gone[512];
   ct_path(gone, sizeof gone, "missing.env");
-  c = roster_config_new(&(roster_config_options){.env_file = gone});
+  assert_ok(roster_config_new(&(roster_config_options){.env_file = gone}, &c));
   assert_rc(roster_config_load(c), ROSTER_EIO);
   assert_contains(roster_last_error(), "missing.env");
   assert_contains(roster_last_error(), "No such file or directory");

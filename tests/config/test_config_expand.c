@@ -132,8 +132,9 @@ static void test_errors(void **state) {
                            "open: \"${OPEN\"\nname: \"${1X}\"\n"
                            "op: \"${A:=b}\"\nok: ${DB_URL:-x}\n"));
   const char *files[] = {p, NULL};
-  roster_config *c = roster_config_new(
-      &(roster_config_options){.files = files, .env = (const char *[]){NULL}});
+  roster_config *c = NULL;
+  assert_ok(roster_config_new(
+      &(roster_config_options){.files = files, .env = (const char *[]){NULL}}, &c));
   assert_rc(roster_config_load(c), ROSTER_ENOENT);
   char *all = roster_config_errors(c);
   assert_non_null(all);
@@ -164,8 +165,8 @@ static void test_errors(void **state) {
     strcat(deep, "}");
   strcat(deep, "\n");
   assert_non_null(ct_write(p, sizeof p, "deep.yaml", deep));
-  c = roster_config_new(
-      &(roster_config_options){.files = files, .env = (const char *[]){NULL}});
+  assert_ok(roster_config_new(
+      &(roster_config_options){.files = files, .env = (const char *[]){NULL}}, &c));
   assert_rc(roster_config_load(c), ROSTER_EPARSE);
   assert_contains(roster_last_error(), "nested deeper than 8 levels");
   roster_config_free(c);
@@ -191,8 +192,9 @@ static void test_errors_hide_secrets(void **state) {
                            "api_key: \"${A+Zs3cr3tQ}\"\n"
                            "name: \"${1:-shown}\"\n"));
   const char *files[] = {p, NULL};
-  roster_config *c = roster_config_new(
-      &(roster_config_options){.files = files, .env = (const char *[]){NULL}});
+  roster_config *c = NULL;
+  assert_ok(roster_config_new(
+      &(roster_config_options){.files = files, .env = (const char *[]){NULL}}, &c));
   assert_rc(roster_config_load(c), ROSTER_EPARSE);
   char *all = roster_config_errors(c);
   assert_non_null(all);

@@ -341,7 +341,7 @@ static void test_has_and_keys(void **state) {
   roster_config_free(c);
 
   /* a config that was never loaded */
-  c = roster_config_new(NULL);
+  assert_ok(roster_config_new(NULL, &c));
   assert_rc(roster_config_int(c, "a", 4, &i), ROSTER_ESTATE);
   assert_int_equal(i, 4);
   assert_contains(roster_last_error(), "not loaded yet");
@@ -406,7 +406,7 @@ typedef struct seen {
   int n;
   char keys[16][64];
   char vals[16][64];
-  roster_config_type types[16];
+  roster_config_kind types[16];
   bool secret[16];
   int stop_at;
 } seen;
@@ -434,7 +434,7 @@ static void test_foreach(void **state) {
   const char *keys[] = {"a.s", "a.i",   "a.d", "a.b",        "a.n",
                         "l.0", "l.1.k", "e",   "db.password"};
   const char *vals[] = {"x", "1", "1.5", "false", "null", "7", "v", "{}", "pw"};
-  roster_config_type types[] = {
+  roster_config_kind types[] = {
       ROSTER_CONFIG_STRING, ROSTER_CONFIG_INT,    ROSTER_CONFIG_DOUBLE,
       ROSTER_CONFIG_BOOL,   ROSTER_CONFIG_NULL,   ROSTER_CONFIG_INT,
       ROSTER_CONFIG_STRING, ROSTER_CONFIG_OBJECT, ROSTER_CONFIG_STRING};

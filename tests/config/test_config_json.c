@@ -133,7 +133,7 @@ static void test_file_in_load(void **state) {
 
   /* a broken file: the load fails with the file's path and position */
   assert_non_null(ct_write(p, sizeof p, "bad.json", "{\n  \"a\": 1,\n}\n"));
-  c = roster_config_new(&(roster_config_options){.files = files});
+  assert_ok(roster_config_new(&(roster_config_options){.files = files}, &c));
   assert_non_null(c);
   assert_rc(roster_config_load(c), ROSTER_EPARSE);
   snprintf(want, sizeof want, "%s:3:1: ", p);

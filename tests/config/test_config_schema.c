@@ -43,12 +43,17 @@ static roster_config *make(const char *yaml, bool strict,
   if (path)
     snprintf(path, 512, "%s", p);
   const char *files[] = {p, NULL};
-  return roster_config_new(
-      &(roster_config_options){.files = files,
-                               .schema = schema,
-                               .strict = strict,
-                               .env_prefix = "APP",
-                               .env = env ? env : (const char *const[]){NULL}});
+  roster_config *c = NULL;
+  if (roster_config_new(
+          &(roster_config_options){.files = files,
+                                   .schema = schema,
+                                   .strict = strict,
+                                   .env_prefix = "APP",
+                                   .env = env ? env
+                                              : (const char *const[]){NULL}},
+          &c) != ROSTER_OK)
+    return NULL;
+  return c;
 }
 
 static void test_valid_and_defaults(void **state) {
@@ -162,8 +167,9 @@ static void test_allowed_container(void **state) {
                            "listen: {password: Zs3cr3tQ, port: 80}\n"
                            "backup: [postgresql://u:Zs3cr3tQ@h/db]\n"));
   const char *files[] = {p, NULL};
-  roster_config *c = roster_config_new(&(roster_config_options){
-      .files = files, .schema = f, .env = (const char *const[]){NULL}});
+  roster_config *c = NULL;
+  assert_ok(roster_config_new(&(roster_config_options){
+      .files = files, .schema = f, .env = (const char *const[]){NULL}}, &c));
   assert_non_null(c);
   assert_rc(roster_config_load(c), ROSTER_ECONSTRAINT);
   char *all = roster_config_errors(c);
@@ -221,7 +227,7 @@ static void test_bad_schemas(void **state) {
   } cases[] = {
       {{.key = ""}, "schema key is empty"},
       {{.key = "a..b"}, "empty segment"},
-      {{.key = "x", .type = (roster_config_type)42}, "unknown type 42"},
+      {{.key = "x", .type = (roster_config_kind)42}, "unknown type 42"},
       {{.key = "x", .min = 5, .max = 1}, "min 5 is above max 1"},
       {{.key = "x", .type = ROSTER_CONFIG_LIST, .allowed = any},
        "allowed values need a scalar type, not list"},
@@ -243,8 +249,9 @@ static void test_bad_schemas(void **state) {
   for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
     roster_config_field s[] = {cases[i].f, {0}};
     roster_error_clear();
-    roster_config *c = roster_config_new(&(roster_config_options){.schema = s});
-    if (c || roster_last_code() != ROSTER_EINVAL ||
+    roster_config *c = NULL;
+    int rc = roster_config_new(&(roster_config_options){.schema = s}, &c);
+    if (c || rc != ROSTER_EINVAL || roster_last_code() != ROSTER_EINVAL ||
         !strstr(roster_last_error(), cases[i].err)) {
       print_error("case %zu: %s (want EINVAL with '%s')\n", i,
                   roster_last_error(), cases[i].err);

@@ -114,7 +114,8 @@ static void test_declare(void **state) {
                           "  short: kv://short/s\n",
                           env);
   assert_non_null(c);
-  roster *r = roster_new(NULL);
+  roster *r = NULL;
+  assert_ok(roster_new(NULL, &r));
   int p0 = atomic_load(&provides);
   assert_ok(roster_config_provide_services(r, c));
   assert_int_equal(atomic_load(&provides), p0 + 4);
@@ -142,7 +143,7 @@ static void test_declare(void **state) {
 
   /* no services section: nothing to do */
   c = load("other: 1\n", NULL);
-  r = roster_new(NULL);
+  assert_ok(roster_new(NULL, &r));
   assert_ok(roster_config_provide_services(r, c));
   assert_int_equal(roster_count(r, NULL), 0);
   roster_free(r);
@@ -162,15 +163,16 @@ static void test_kind(void **state) {
                           "    max_entries: 7\n",
                           NULL);
   assert_non_null(c);
-  roster *r = roster_new(NULL);
+  roster *r = NULL;
+  assert_ok(roster_new(NULL, &r));
   assert_ok(roster_config_provide_services(r, c));
   assert_non_null(get_kv(r, "plain"));
   roster_cache *cache = NULL;
-  assert_ok(roster_cache_get(r, "sessions", &cache));
+  assert_ok(roster_cache_find(r, NULL, "sessions", &cache));
   roster_cache_stats st;
   assert_ok(roster_cache_stats_get(cache, &st));
   assert_int_equal(st.max_entries, 7);
-  assert_rc(roster_cache_get(r, "plain", &cache), ROSTER_ETYPE);
+  assert_rc(roster_cache_find(r, NULL, "plain", &cache), ROSTER_ETYPE);
   roster_free(r);
   roster_config_free(c);
 
@@ -178,7 +180,7 @@ static void test_kind(void **state) {
            "  good: kv://h/ok\n"
            "  odd: {url: \"kv://h/o\", kind: queue}\n",
            NULL);
-  r = roster_new(NULL);
+  assert_ok(roster_new(NULL, &r));
   int p0 = atomic_load(&provides);
   assert_rc(roster_config_provide_services(r, c), ROSTER_ENOTSUP);
   assert_contains(roster_last_error(), "services.odd: URL kv://h/o: scheme "
@@ -205,7 +207,8 @@ static void test_nothing_declared_on_error(void **state) {
                           "    url: 5\n",
                           NULL);
   assert_non_null(c);
-  roster *r = roster_new(NULL);
+  roster *r = NULL;
+  assert_ok(roster_new(NULL, &r));
   int p0 = atomic_load(&provides);
   assert_rc(roster_config_provide_services(r, c), ROSTER_ENOTSUP);
   const char *e = roster_last_error();
@@ -235,7 +238,7 @@ static void test_nothing_declared_on_error(void **state) {
   c = load("services:\n  a: {url: \"kv://h/a\"}\n"
            "  b: {url: \"kv://h/b\", reject: 1}\n  c: kv://h/c\n",
            NULL);
-  r = roster_new(NULL);
+  assert_ok(roster_new(NULL, &r));
   assert_rc(roster_config_provide_services(r, c), ROSTER_EINVAL);
   assert_contains(roster_last_error(), "kv: unknown option 'reject'");
   assert_non_null(get_kv(r, "a"));
@@ -245,7 +248,7 @@ static void test_nothing_declared_on_error(void **state) {
 
   /* services must be an object */
   c = load("services: [1]\n", NULL);
-  r = roster_new(NULL);
+  assert_ok(roster_new(NULL, &r));
   assert_rc(roster_config_provide_services(r, c), ROSTER_ETYPE);
   assert_contains(roster_last_error(), "config key 'services' is a list");
   assert_rc(roster_config_provide_services(NULL, c), ROSTER_EINVAL);
@@ -257,11 +260,12 @@ static void test_nothing_declared_on_error(void **state) {
 static void test_config_as_service(void **state) {
   (void)state;
   roster_config *c = load("name: svc\n", NULL);
-  roster *r = roster_new(NULL);
+  roster *r = NULL;
+  assert_ok(roster_new(NULL, &r));
   assert_ok(roster_config_register(r, NULL, NULL, c));
   void *p = NULL;
   assert_ok(
-      roster_get(r, NULL, ROSTER_CONFIG_NAME, &roster_config_service_type, &p));
+      roster_get(r, NULL, ROSTER_CONFIG_NAME, &roster_config_type, &p));
   assert_ptr_equal(p, c);
   assert_string_equal(ct_str(p, "name"), "svc");
   /* the type is checked like any other */
@@ -296,7 +300,8 @@ static void test_config_provider(void **state) {
   char p[512];
   assert_non_null(ct_write(p, sizeof p, "prov.yaml", "http: {port: 8443}\n"));
   const char *files[] = {p, NULL};
-  roster *r = roster_new(NULL);
+  roster *r = NULL;
+  assert_ok(roster_new(NULL, &r));
   assert_ok(roster_config_provide(r, NULL, NULL,
                                   &(roster_config_options){.files = files}));
   int64_t port = 0;
@@ -310,7 +315,7 @@ static void test_config_provider(void **state) {
   assert_ok(roster_start(r, LC_LONG_MS));
   assert_int_equal(port, 8443);
   void *c = NULL;
-  assert_ok(roster_get(r, NULL, "config", &roster_config_service_type, &c));
+  assert_ok(roster_get(r, NULL, "config", &roster_config_type, &c));
   assert_int_equal(roster_config_generation(c), 1);
   assert_ok(roster_shutdown(r, LC_LONG_MS));
   /* the key is taken now; bad options declare nothing */
@@ -326,7 +331,7 @@ static void test_config_provider(void **state) {
 
   /* a config that does not load fails the start, with the load's detail */
   ct_path(p, sizeof p, "absent.yaml");
-  r = roster_new(NULL);
+  assert_ok(roster_new(NULL, &r));
   assert_ok(roster_config_provide(r, NULL, NULL,
                                   &(roster_config_options){.files = files}));
   assert_rc(roster_start(r, LC_LONG_MS), ROSTER_EIO);

@@ -98,8 +98,9 @@ static void test_env_names(void **state) {
                        "NOEQUALS",    /* not NAME=value */
                        NULL};
   /* "NOEQUALS" is not NAME=value: the options are refused */
-  roster_config *c = roster_config_new(
-      &(roster_config_options){.env_prefix = "APP_", .env = env});
+  roster_config *c = NULL;
+  assert_int_not_equal(roster_config_new(
+      &(roster_config_options){.env_prefix = "APP_", .env = env}, &c), ROSTER_OK);
   assert_null(c);
   assert_contains(roster_last_error(), "env entry 'NOEQUALS' has no '='");
   env[7] = NULL;
@@ -178,8 +179,9 @@ static void test_bad_options(void **state) {
   };
   for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
     roster_error_clear();
-    roster_config *c = roster_config_new(&cases[i].o);
-    if (c || roster_last_code() != ROSTER_EINVAL ||
+    roster_config *c = NULL;
+    int rc = roster_config_new(&cases[i].o, &c);
+    if (c || rc != ROSTER_EINVAL || roster_last_code() != ROSTER_EINVAL ||
         !strstr(roster_last_error(), cases[i].err)) {
       print_error("case %zu: %s: %s (want EINVAL with '%s')\n", i,
                   roster_err_name(roster_last_code()), roster_last_error(),
@@ -208,10 +210,11 @@ static void test_every_problem(void **state) {
       ct_write(good, sizeof good, "good.yaml", "url: ${UNSET_FOR_TEST}\n"));
   ct_path(gone, sizeof gone, "gone.yaml");
   const char *files[] = {bad1, gone, bad2, good, NULL};
-  roster_config *c = roster_config_new(
+  roster_config *c = NULL;
+  assert_ok(roster_config_new(
       &(roster_config_options){.files = files,
                                .env_prefix = "APP",
-                               .env = (const char *[]){"APP_A____B=1", NULL}});
+                               .env = (const char *[]){"APP_A____B=1", NULL}}, &c));
   assert_non_null(c);
   assert_null(roster_config_errors(c));
   assert_rc(roster_config_load(c), ROSTER_EPARSE);
@@ -266,8 +269,9 @@ static void test_long_detail(void **state) {
   char p[512];
   assert_non_null(ct_write(p, sizeof p, "many.yaml", t));
   const char *files[] = {p, NULL};
-  roster_config *c = roster_config_new(
-      &(roster_config_options){.files = files, .env = (const char *[]){NULL}});
+  roster_config *c = NULL;
+  assert_ok(roster_config_new(
+      &(roster_config_options){.files = files, .env = (const char *[]){NULL}}, &c));
   assert_rc(roster_config_load(c), ROSTER_ENOENT);
   assert_true(strlen(roster_last_error()) < 1024);
   assert_contains(roster_last_error(), "more (roster_config_errors lists them "
@@ -308,8 +312,8 @@ static void test_special_files(void **state) {
   assert_int_equal(symlink(fifo, link), 0);
   const char *files[][2] = {{fifo, NULL}, {link, NULL}};
   for (size_t i = 0; i < 2; i++) {
-    roster_config *c =
-        roster_config_new(&(roster_config_options){.files = files[i]});
+    roster_config *c = NULL;
+    assert_ok(roster_config_new(&(roster_config_options){.files = files[i]}, &c));
     assert_non_null(c);
     assert_rc(roster_config_load(c), ROSTER_EIO);
     char want[600];
@@ -319,14 +323,15 @@ static void test_special_files(void **state) {
     roster_config_free(c);
   }
   /* missing_ok skips only what is missing */
-  roster_config *c = roster_config_new(
-      &(roster_config_options){.files = files[0], .missing_ok = true});
+  roster_config *c = NULL;
+  assert_ok(roster_config_new(
+      &(roster_config_options){.files = files[0], .missing_ok = true}, &c));
   assert_rc(roster_config_load(c), ROSTER_EIO);
   roster_config_free(c);
   /* the .env file, and a character device */
   const char *envs[] = {fifo_env, "/dev/zero"};
   for (size_t i = 0; i < 2; i++) {
-    c = roster_config_new(&(roster_config_options){.env_file = envs[i]});
+    assert_ok(roster_config_new(&(roster_config_options){.env_file = envs[i]}, &c));
     assert_rc(roster_config_load(c), ROSTER_EIO);
     char want[600];
     snprintf(want, sizeof want, "'%s' is not a regular file", envs[i]);
@@ -340,8 +345,8 @@ static void test_special_files(void **state) {
   assert_non_null(f);
   assert_int_equal(ftruncate(fileno(f), ROSTER_CONFIG_FILE_MAX + 1), 0);
   fclose(f);
-  c = roster_config_new(
-      &(roster_config_options){.files = (const char *[]){big, NULL}});
+  assert_ok(roster_config_new(
+      &(roster_config_options){.files = (const char *[]){big, NULL}}, &c));
   assert_rc(roster_config_load(c), ROSTER_EIO);
   assert_contains(roster_last_error(), "is larger than 16777216 bytes");
   roster_config_free(c);
@@ -382,8 +387,9 @@ static void test_key_depth(void **state) {
     /* the environment */
     const char *env[] = {env_name(var, sizeof var, parts[i], "s3cretval"),
                          NULL};
-    roster_config *c = roster_config_new(
-        &(roster_config_options){.env_prefix = "APP", .env = env});
+    roster_config *c = NULL;
+    assert_ok(roster_config_new(
+        &(roster_config_options){.env_prefix = "APP", .env = env}, &c));
     assert_non_null(c);
     if (ok) {
       assert_ok(roster_config_load(c));
@@ -402,8 +408,8 @@ static void test_key_depth(void **state) {
     char text[2200];
     snprintf(text, sizeof text, "%s\n", var);
     assert_non_null(ct_write(envp, sizeof envp, "deep.env", text));
-    c = roster_config_new(&(roster_config_options){
-        .env_file = envp, .env_prefix = "APP", .env = (const char *[]){NULL}});
+    assert_ok(roster_config_new(&(roster_config_options){
+        .env_file = envp, .env_prefix = "APP", .env = (const char *[]){NULL}}, &c));
     assert_non_null(c);
     if (ok) {
       assert_ok(roster_config_load(c));
@@ -420,8 +426,9 @@ static void test_key_depth(void **state) {
 
     /* overrides, refused by roster_config_new */
     snprintf(ovr, sizeof ovr, "%s=s3cretval", key);
-    c = roster_config_new(
-        &(roster_config_options){.overrides = (const char *[]){ovr, NULL}});
+    int rc = roster_config_new(
+        &(roster_config_options){.overrides = (const char *[]){ovr, NULL}}, &c);
+    assert_int_equal(rc, ok ? ROSTER_OK : ROSTER_EINVAL);
     if (ok) {
       assert_non_null(c);
       assert_ok(roster_config_load(c));
@@ -438,7 +445,8 @@ static void test_key_depth(void **state) {
 
     /* schema keys */
     roster_config_field schema[] = {{.key = key, .def = "1"}, {0}};
-    c = roster_config_new(&(roster_config_options){.schema = schema});
+    rc = roster_config_new(&(roster_config_options){.schema = schema}, &c);
+    assert_int_equal(rc, ok ? ROSTER_OK : ROSTER_EINVAL);
     if (ok) {
       assert_non_null(c);
       roster_config_free(c);
@@ -482,8 +490,9 @@ static void test_key_depth(void **state) {
   /* a name with '.' cannot make an empty key part either */
   const char *dots[] = {"APP_A..B=1", "APP_A.=1", NULL};
   for (size_t i = 0; dots[i]; i++) {
-    roster_config *c = roster_config_new(&(roster_config_options){
-        .env_prefix = "APP", .env = (const char *[]){dots[i], NULL}});
+    roster_config *c = NULL;
+    assert_ok(roster_config_new(&(roster_config_options){
+        .env_prefix = "APP", .env = (const char *[]){dots[i], NULL}}, &c));
     assert_rc(roster_config_load(c), ROSTER_EINVAL);
     assert_contains(roster_last_error(), "empty");
     roster_config_free(c);

@@ -143,7 +143,8 @@ static void test_hooks_used_and_balanced(void **state) {
   (void)state;
   /* Warm up once: lazily made per-process and per-thread state (the
    * reclaim thread, this thread's slot) may live on after roster_free. */
-  roster *w = roster_new(NULL);
+  roster *w = NULL;
+  assert_ok(roster_new(NULL, &w));
   assert_non_null(w);
   assert_true(allocs_made() > 0); /* the registry came from the hooks */
   assert_ok(roster_register(w, NULL, "warm", &tu_counter_type, NULL));
@@ -156,12 +157,15 @@ static void test_hooks_used_and_balanced(void **state) {
   long base_frees = atomic_load(&n_free);
 
   /* A real workload over both key modes. */
-  roster *r = roster_new(NULL);
+  roster *r = NULL;
+  assert_ok(roster_new(NULL, &r));
   roster_options dopt = {.keys = ROSTER_KEYS_DUPLICATE, .name = "dups"};
-  roster *d = roster_new(&dopt);
+  roster *d = NULL;
+  assert_ok(roster_new(&dopt, &d));
   assert_non_null(r);
   assert_non_null(d);
-  roster_owner *own = roster_owner_new();
+  roster_owner *own = NULL;
+  assert_ok(roster_owner_new(&own));
   assert_non_null(own);
 
   char name[64], meta[128];
@@ -170,7 +174,7 @@ static void test_hooks_used_and_balanced(void **state) {
     snprintf(meta, sizeof meta, "{\"port\":%d}", 8000 + i);
     char ns[16];
     snprintf(ns, sizeof ns, "ns%d", i % 5);
-    roster_entry_opts eo = {.owner = (i % 3 == 0) ? own : NULL,
+    roster_entry_options eo = {.owner = (i % 3 == 0) ? own : NULL,
                             .meta = meta,
                             .meta_len = strlen(meta)};
     assert_ok(roster_register_ex(r, ns, name, &tu_counter_type, NULL, &eo));
@@ -228,7 +232,8 @@ static void test_ebusy_after_use(void **state) {
   /* The installed hooks stay in use. */
   long before = allocs_made();
   long live = atomic_load(&live_blocks);
-  roster *r = roster_new(NULL);
+  roster *r = NULL;
+  assert_ok(roster_new(NULL, &r));
   assert_non_null(r);
   assert_ok(roster_register(r, NULL, "x", &tu_counter_type, NULL));
   assert_true(allocs_made() > before);

@@ -123,7 +123,8 @@ static void test_register_rules(void **state) {
 static void test_provide_url(void **state) {
   (void)state;
   assert_ok(roster_driver_register(&fake_driver));
-  roster *r = roster_new(NULL);
+  roster *r = NULL;
+  assert_ok(roster_new(NULL, &r));
   assert_non_null(r);
   int p0 = atomic_load(&provides);
   static const char *const opts[] = {"pool.max", "8", "mode", "rw", NULL};
@@ -218,7 +219,8 @@ static void test_missing_module(void **state) {
                                  "library roster_redis) to register it"},
       {"rediss://h:6379/0", "TLS"},
   };
-  roster *r = roster_new(NULL);
+  roster *r = NULL;
+  assert_ok(roster_new(NULL, &r));
   assert_non_null(r);
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     assert_rc(roster_provide_url(r, NULL, "svc", cases[i].url, NULL),
@@ -228,9 +230,9 @@ static void test_missing_module(void **state) {
     assert_contains(roster_last_error(), "schemes registered: ");
     assert_null(strstr(roster_last_error(), "Zq1"));
   }
-  /* the same sentence from roster_db_new and roster_cache_open */
+  /* the same sentence from roster_db_open and roster_cache_open */
   roster_db *db = NULL;
-  assert_rc(roster_db_new("postgresql://u:Zq1@h/db", NULL, &db),
+  assert_rc(roster_db_open("postgresql://u:Zq1@h/db", NULL, &db),
             ROSTER_ENOTSUP);
   assert_contains(roster_last_error(), "call roster_pg_init() (<roster/pg.h>, "
                                        "library roster_pg) to register it");
@@ -254,7 +256,8 @@ static void test_missing_module(void **state) {
  * may be a misspelt password), in any error that quotes the URL. */
 static void test_unknown_option_value(void **state) {
   (void)state;
-  roster *r = roster_new(NULL);
+  roster *r = NULL;
+  assert_ok(roster_new(NULL, &r));
   assert_non_null(r);
   assert_rc(roster_provide_url(r, NULL, "c", "memory://c?pasword=Zq1Xw9", NULL),
             ROSTER_EINVAL);
@@ -272,7 +275,8 @@ static void test_unknown_option_value(void **state) {
 /* Outside strings in the driver table's errors are escaped. */
 static void test_errors_escaped(void **state) {
   (void)state;
-  roster *r = roster_new(NULL);
+  roster *r = NULL;
+  assert_ok(roster_new(NULL, &r));
   assert_non_null(r);
   assert_rc(roster_provide_url(r, NULL, "a\nb\x1b[2J", "mongodb://h/db", NULL),
             ROSTER_ENOTSUP);
@@ -302,8 +306,8 @@ static void test_lookup_messages(void **state) {
                      .schemes = schemes,
                      .faces = {{&roster_service_face, &ops}}};
   assert_ok(roster_driver_register(&d));
-  roster *r = roster_new(NULL);
-  assert_non_null(r);
+  roster *r = NULL;
+  assert_ok(roster_new(NULL, &r));
   assert_rc(roster_provide_url(r, NULL, "x", "nosuch://h/", NULL),
             ROSTER_ENOTSUP);
   assert_contains(roster_last_error(),

@@ -85,7 +85,8 @@ static void test_last_error_after_failing_call(void **state) {
   assert_int_equal(roster_last_code(), ROSTER_OK);
   assert_string_equal(roster_last_error(), "");
 
-  roster *r = roster_new(NULL);
+  roster *r = NULL;
+  assert_ok(roster_new(NULL, &r));
   assert_non_null(r);
   void *out = (void *)&out;
   assert_rc(roster_get(r, "errs-ns", "no-such-service", NULL, &out),
@@ -225,8 +226,8 @@ static void test_config_errors_escaped(void **state) {
   assert_int_equal(write(fd, doc, sizeof doc - 1), (ssize_t)(sizeof doc - 1));
   close(fd);
   const char *files[] = {path, NULL};
-  roster_config *c =
-      roster_config_new(&(roster_config_options){.files = files});
+  roster_config *c = NULL;
+  assert_ok(roster_config_new(&(roster_config_options){.files = files}, &c));
   assert_non_null(c);
   assert_int_not_equal(roster_config_load(c), ROSTER_OK);
   assert_contains(roster_last_error(), "'a\\x1bb'");
@@ -271,7 +272,8 @@ static void *failing_thread(void *arg) {
 
 static void test_detail_is_per_thread(void **state) {
   (void)state;
-  roster *r = roster_new(NULL);
+  roster *r = NULL;
+  assert_ok(roster_new(NULL, &r));
   assert_non_null(r);
   assert_int_equal(roster_error_set(ROSTER_EIO, "main-thread detail"), ROSTER_EIO);
 

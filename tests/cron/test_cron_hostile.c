@@ -58,7 +58,7 @@ static void test_offset_far_instants(void **state) {
     assert_true(o == 37800 || o == 39600);
     /* the span holding the instant holds it */
     rc_span s;
-    rc_tz_span(rule, far[i], &s);
+    roster__cron_tz_span(rule, far[i], &s);
     assert_true(s.start <= far[i]);
     assert_true(far[i] < s.end || s.end == INT64_MAX);
   }

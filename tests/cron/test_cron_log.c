@@ -89,11 +89,12 @@ static void test_job_events_logged(void **state) {
   lines = json_array();
   tu_gate_init(&slow_gate);
   roster_log_sink sink = {.kind = ROSTER_LOG_SINK_CALLBACK, .fn = on_line};
-  roster_log *log = roster_log_new(
-      &(roster_log_options){.sinks = &sink, .nsinks = 1, .name = "app"});
+  roster_log *log = NULL;
+  assert_ok(roster_log_new(
+      &(roster_log_options){.sinks = &sink, .nsinks = 1, .name = "app"}, &log));
   assert_non_null(log);
   roster_sched *s = NULL;
-  assert_ok(roster_sched_new(&(roster_sched_opts){.tz = "UTC",
+  assert_ok(roster_sched_new(&(roster_sched_options){.tz = "UTC",
                                                   .clock = &vclock,
                                                   .workers = 2,
                                                   .log = log},
@@ -149,12 +150,13 @@ static void test_debug_level_logs_starts(void **state) {
   (void)state;
   lines = json_array();
   roster_log_sink sink = {.kind = ROSTER_LOG_SINK_CALLBACK, .fn = on_line};
-  roster_log *log = roster_log_new(&(roster_log_options){
-      .sinks = &sink, .nsinks = 1, .level = ROSTER_LOG_DEBUG});
+  roster_log *log = NULL;
+  assert_ok(roster_log_new(&(roster_log_options){
+      .sinks = &sink, .nsinks = 1, .level = ROSTER_LOG_DEBUG}, &log));
   assert_non_null(log);
   roster_sched *s = NULL;
   assert_ok(roster_sched_new(
-      &(roster_sched_opts){.tz = "UTC", .clock = &vclock, .log = log}, &s));
+      &(roster_sched_options){.tz = "UTC", .clock = &vclock, .log = log}, &s));
   assert_ok(roster_sched_add(s, "fine", "* * * * *", ok, NULL, NULL));
   assert_ok(roster_sched_start(s));
   step(s, 60);

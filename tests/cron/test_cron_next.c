@@ -348,8 +348,8 @@ static void test_never_and_range(void **state) {
 static bool match_local(const roster_cron *c, int64_t L) {
   int64_t days = L / RC_DAY - (L % RC_DAY < 0), sod = L - days * RC_DAY, y;
   unsigned m, d;
-  rc_civil_from_days(days, &y, &m, &d);
-  unsigned wd = rc_weekday(days);
+  roster__cron_civil_from_days(days, &y, &m, &d);
+  unsigned wd = roster__cron_weekday(days);
   bool dom = (c->dom >> d) & 1, dow = (c->dow >> wd) & 1;
   bool day =
       (c->flags & (RC_DOM_STAR | RC_DOW_STAR)) ? (dom && dow) : (dom || dow);
@@ -361,12 +361,12 @@ static bool match_local(const roster_cron *c, int64_t L) {
 static bool brute_fires(const roster_cron *c, const roster_tz *z, int64_t t,
                         int64_t step) {
   rc_span s, p;
-  rc_tz_span(z, t, &s);
+  roster__cron_tz_span(z, t, &s);
   int64_t L = t + s.off;
   bool second = false;
   int64_t shift = 0;
   if (s.start != INT64_MIN) {
-    rc_tz_span(z, s.start - 1, &p);
+    roster__cron_tz_span(z, s.start - 1, &p);
     if (p.off > s.off && t < s.start + (p.off - s.off)) {
       second = true;
       shift = p.off - s.off;
@@ -601,7 +601,7 @@ static size_t fire_list(const roster_cron *c, const roster_tz *z, int64_t lo,
   int64_t t = lo;
   while (t <= hi) {
     rc_span s;
-    rc_tz_span(z, t, &s);
+    roster__cron_tz_span(z, t, &s);
     int64_t end = s.end == INT64_MAX || s.end > hi ? hi + 1 : s.end;
     int64_t L = t + s.off, r = L % step;
     int64_t u = t + (r == 0 ? 0 : r < 0 ? -r : step - r);
@@ -747,7 +747,7 @@ static void check_window(const char *expr, const roster_tz *z, int64_t lo,
   size_t i = 0;
   for (int64_t t = lo; t <= hi;) {
     rc_span s;
-    rc_tz_span(z, t, &s);
+    roster__cron_tz_span(z, t, &s);
     if (s.end == INT64_MAX || s.end > hi)
       break;
     while (i < n && fires[i] < s.end)
@@ -937,7 +937,7 @@ static void sweep_zone(const roster_tz *z) {
                           "2399-01-01T00:00:00Z"};
     for (size_t i = 0; i < 3; i++) {
       rc_span s;
-      rc_tz_span(z, at(when[i]), &s);
+      roster__cron_tz_span(z, at(when[i]), &s);
       ts[nt++] = s.end;
     }
   }
@@ -988,7 +988,7 @@ static void test_zone_sweep(void **state) {
 /* close_zone makes a zone from TZif bytes, as roster_tz_get would: nt
  * transitions at times[i] to the offset offs[idx[i]] (offs[0] before the
  * first), then the POSIX rule footer. The caller frees it with
- * rc_tz_release. */
+ * roster__cron_tz_release. */
 static roster_tz *close_zone(const int64_t *times, const uint8_t *idx,
                              size_t nt, const int32_t *offs, size_t ntypes,
                              const char *footer) {
@@ -998,7 +998,7 @@ static roster_tz *close_zone(const int64_t *times, const uint8_t *idx,
   assert_non_null(z);
   z->name = roster_mem_strdup("Close");
   char why[160];
-  if (!rc_tzif_parse(w.b, w.n, z, why, sizeof why)) {
+  if (!roster__cron_tzif_parse(w.b, w.n, z, why, sizeof why)) {
     print_error("synthetic zone: %s\n", why);
     fail();
   }
@@ -1042,7 +1042,7 @@ static void test_close_transitions(void **state) {
       check_window(sweep_exprs[e], z, t0 - RC_DAY, t0 + RC_DAY, 293, 48);
     for (size_t e = 0; e < sizeof exprs / sizeof exprs[0]; e++)
       check_window(exprs[e], z, t0 - RC_DAY, t0 + RC_DAY, 293, 48);
-    rc_tz_release(z);
+    roster__cron_tz_release(z);
   }
 
   /* POSIX rules whose two changes fall an hour apart with a two-hour
@@ -1054,7 +1054,7 @@ static void test_close_transitions(void **state) {
     const roster_tz *z = posix_zone(rules[r]);
     for (int y = 0; y < 2; y++) {
       rc_span s;
-      rc_tz_span(z, at(y ? "2031-03-01T00:00:00Z" : "2030-12-20T00:00:00Z"),
+      roster__cron_tz_span(z, at(y ? "2031-03-01T00:00:00Z" : "2030-12-20T00:00:00Z"),
                  &s);
       for (size_t e = 0; e < SWEEP_EXPRS; e++)
         check_window(sweep_exprs[e], z, s.end - 12 * 3600, s.end + 12 * 3600,
@@ -1099,7 +1099,7 @@ static void test_close_transitions(void **state) {
     check_window(expr, z, t0 - RC_DAY, t + RC_DAY, 293, 48);
     check_window(sweep_exprs[k % SWEEP_EXPRS], z, t0 - RC_DAY, t + RC_DAY, 293,
                  48);
-    rc_tz_release(z);
+    roster__cron_tz_release(z);
   }
 }
 

@@ -169,7 +169,7 @@ static bool job_allowed(void *arg) {
 
 static roster_sched *new_sched(unsigned workers) {
   rec_reset();
-  roster_sched_opts o = {.workers = workers,
+  roster_sched_options o = {.workers = workers,
                          .tz = "UTC",
                          .clock = &vclock,
                          .on_event = on_event,
@@ -202,7 +202,7 @@ static void jump(roster_sched *s, int64_t secs) {
 
 static roster_job_stats stats(roster_sched *s, const char *name) {
   roster_job_stats st;
-  assert_ok(roster_sched_stats(s, name, &st));
+  assert_ok(roster_sched_stats_get(s, name, &st));
   return st;
 }
 
@@ -217,7 +217,7 @@ static void test_fires_exactly(void **state) {
   /* queue: a minute's step brings three of its times due at once */
   assert_ok(
       roster_sched_add(s, "secs", "*/20 * * * * *", job_fn, &b,
-                       &(roster_job_opts){.overlap = ROSTER_OVERLAP_QUEUE}));
+                       &(roster_job_options){.overlap = ROSTER_OVERLAP_QUEUE}));
   assert_ok(roster_sched_start(s));
   assert_int_equal(stats(s, "quarter").next_run, t_of("2026-01-01T00:15:00Z"));
   walk(s, 14 * 60 + 29, 1); /* to 00:14:59 */
@@ -250,7 +250,7 @@ static void test_late_wake_replays(void **state) {
   jstate a = {0};
   assert_ok(
       roster_sched_add(s, "every", "* * * * *", job_fn, &a,
-                       &(roster_job_opts){.overlap = ROSTER_OVERLAP_QUEUE}));
+                       &(roster_job_options){.overlap = ROSTER_OVERLAP_QUEUE}));
   assert_ok(roster_sched_start(s));
   step(s, 4 * 60); /* one wake, four minutes late: each minute once */
   assert_starts("every", "00:01:00 00:02:00 00:03:00 00:04:00");
@@ -334,10 +334,10 @@ static void test_overlap_skip_queue_allow(void **state) {
   assert_ok(roster_sched_add(s, "skip", "* * * * *", job_fn, &sk, NULL));
   assert_ok(roster_sched_add(
       s, "queue", "* * * * *", job_fn, &qu,
-      &(roster_job_opts){.overlap = ROSTER_OVERLAP_QUEUE, .queue_max = 2}));
+      &(roster_job_options){.overlap = ROSTER_OVERLAP_QUEUE, .queue_max = 2}));
   assert_ok(
       roster_sched_add(s, "allow", "* * * * *", job_fn, &al,
-                       &(roster_job_opts){.overlap = ROSTER_OVERLAP_ALLOW}));
+                       &(roster_job_options){.overlap = ROSTER_OVERLAP_ALLOW}));
   assert_ok(roster_sched_start(s));
   for (int m = 0; m < 4; m++) { /* 00:01 .. 00:04, every run blocked */
     atomic_fetch_add(&clk.wall, 60 * S);
@@ -380,9 +380,9 @@ static void test_enable_disable_predicate(void **state) {
   roster_sched *s = new_sched(2);
   jstate a = {0}, p = {0};
   assert_ok(roster_sched_add(s, "a", "*/10 * * * *", job_fn, &a,
-                             &(roster_job_opts){.disabled = true}));
+                             &(roster_job_options){.disabled = true}));
   assert_ok(roster_sched_add(s, "p", "*/10 * * * *", job_fn, &p,
-                             &(roster_job_opts){.enabled = job_allowed}));
+                             &(roster_job_options){.enabled = job_allowed}));
   assert_ok(roster_sched_start(s));
   assert_false(stats(s, "a").enabled);
   assert_int_equal(stats(s, "a").next_run, 0);
@@ -415,9 +415,9 @@ static void test_run_now_and_on_start(void **state) {
   tu_gate_init(&g);
   jstate a = {.gate = &g}, b = {0}, c = {0};
   assert_ok(roster_sched_add(s, "a", "0 0 1 1 *", job_fn, &a,
-                             &(roster_job_opts){.disabled = true}));
+                             &(roster_job_options){.disabled = true}));
   assert_ok(roster_sched_add(s, "b", "0 0 1 1 *", job_fn, &b,
-                             &(roster_job_opts){.run_on_start = true}));
+                             &(roster_job_options){.run_on_start = true}));
   assert_rc(roster_sched_run_now(s, "a"), ROSTER_ESTATE);
   assert_ok(roster_sched_start(s));
   assert_ok(roster_sched_wait_idle(s, WAIT));
@@ -435,7 +435,7 @@ static void test_run_now_and_on_start(void **state) {
   assert_int_equal(stats(s, "a").runs, 1);
   /* added to a running scheduler, run_on_start runs at once */
   assert_ok(roster_sched_add(s, "c", "0 0 1 1 *", job_fn, &c,
-                             &(roster_job_opts){.run_on_start = true}));
+                             &(roster_job_options){.run_on_start = true}));
   assert_ok(roster_sched_wait_idle(s, WAIT));
   assert_starts("c", "s");
   assert_rc(roster_sched_run_now(s, "zzz"), ROSTER_ENOENT);
@@ -451,7 +451,7 @@ static void test_remove_while_running(void **state) {
   jstate a = {.gate = &g}, b = {0};
   assert_ok(
       roster_sched_add(s, "job", "* * * * *", job_fn, &a,
-                       &(roster_job_opts){.free_arg = job_free,
+                       &(roster_job_options){.free_arg = job_free,
                                           .overlap = ROSTER_OVERLAP_QUEUE}));
   assert_ok(roster_sched_start(s));
   atomic_fetch_add(&clk.wall, 60 * S);
@@ -461,7 +461,7 @@ static void test_remove_while_running(void **state) {
   assert_ok(roster_sched_tick(s, WAIT));
   assert_int_equal(stats(s, "job").waiting, 1);
   assert_ok(roster_sched_remove(s, "job"));
-  assert_rc(roster_sched_stats(s, "job", &(roster_job_stats){0}),
+  assert_rc(roster_sched_stats_get(s, "job", &(roster_job_stats){0}),
             ROSTER_ENOENT);
   assert_int_equal(atomic_load(&a.freed), 0); /* still running */
   /* the name is free again */
@@ -486,7 +486,7 @@ static void test_slow_and_failed(void **state) {
   tu_gate_init(&g);
   jstate slow = {.gate = &g}, bad = {.fail_code = ROSTER_EIO};
   assert_ok(roster_sched_add(s, "slow", "* * * * *", job_fn, &slow,
-                             &(roster_job_opts){.timeout_ms = 5000}));
+                             &(roster_job_options){.timeout_ms = 5000}));
   assert_ok(roster_sched_add(s, "bad", "* * * * *", job_fn, &bad, NULL));
   assert_ok(roster_sched_start(s));
   atomic_fetch_add(&clk.wall, 30 * S);
@@ -524,7 +524,7 @@ static void test_jitter(void **state) {
   roster_sched *s = new_sched(2);
   jstate a = {0};
   assert_ok(roster_sched_add(s, "j", "*/5 * * * *", job_fn, &a,
-                             &(roster_job_opts){.jitter_ms = 60000}));
+                             &(roster_job_options){.jitter_ms = 60000}));
   assert_ok(roster_sched_start(s));
   bool some_late = false;
   for (int k = 1; k <= 6; k++) {
@@ -550,7 +550,7 @@ static void test_job_time_zone(void **state) {
   roster_sched *s = new_sched(2);
   jstate a = {0};
   assert_ok(roster_sched_add(s, "ny", "30 2 * * *", job_fn, &a,
-                             &(roster_job_opts){.tz = "America/New_York"}));
+                             &(roster_job_options){.tz = "America/New_York"}));
   roster_job_list l;
   assert_ok(roster_sched_list(s, &l));
   assert_int_equal(l.count, 1);
@@ -634,17 +634,17 @@ static void test_bad_input(void **state) {
             ROSTER_EINVAL);
   assert_contains(roster_last_error(), "never fires");
   assert_rc(roster_sched_add(s, "x", "* * * * *", job_fn, &a,
-                             &(roster_job_opts){.tz = "Nowhere/Land"}),
+                             &(roster_job_options){.tz = "Nowhere/Land"}),
             ROSTER_ENOENT);
   assert_contains(roster_last_error(), "job 'x'");
   assert_rc(roster_sched_add(s, "x", "* * * * *", job_fn, &a,
-                             &(roster_job_opts){.timeout_ms = -1}),
+                             &(roster_job_options){.timeout_ms = -1}),
             ROSTER_EINVAL);
   assert_rc(roster_sched_add(s, "x", "* * * * *", job_fn, &a,
-                             &(roster_job_opts){.overlap = 7}),
+                             &(roster_job_options){.overlap = 7}),
             ROSTER_EINVAL);
   assert_rc(roster_sched_add(s, "x", "* * * * *", job_fn, &a,
-                             &(roster_job_opts){.jitter_ms = -5}),
+                             &(roster_job_options){.jitter_ms = -5}),
             ROSTER_EINVAL);
   /* nothing was added, and free_arg was never called */
   roster_job_list l;
@@ -652,9 +652,9 @@ static void test_bad_input(void **state) {
   assert_int_equal(l.count, 0);
   roster_job_list_free(&l);
   assert_ok(roster_sched_add(s, "x", "* * * * *", job_fn, &a,
-                             &(roster_job_opts){.free_arg = job_free}));
+                             &(roster_job_options){.free_arg = job_free}));
   assert_rc(roster_sched_add(s, "x", "* * * * *", job_fn, &a,
-                             &(roster_job_opts){.free_arg = job_free}),
+                             &(roster_job_options){.free_arg = job_free}),
             ROSTER_EEXIST);
   assert_int_equal(atomic_load(&a.freed), 0);
   assert_rc(roster_sched_tick(s, 100), ROSTER_ESTATE); /* not started */
@@ -670,13 +670,13 @@ static void test_bad_input(void **state) {
   assert_int_equal(atomic_load(&a.freed), 1);
 
   roster_sched *t = (roster_sched *)&t;
-  assert_rc(roster_sched_new(&(roster_sched_opts){.workers = 65}, &t),
+  assert_rc(roster_sched_new(&(roster_sched_options){.workers = 65}, &t),
             ROSTER_EINVAL);
   assert_null(t);
-  assert_rc(roster_sched_new(&(roster_sched_opts){.tz = "Bad/Zone"}, &t),
+  assert_rc(roster_sched_new(&(roster_sched_options){.tz = "Bad/Zone"}, &t),
             ROSTER_ENOENT);
   roster_sched_clock half = {f_wall, NULL, &clk};
-  assert_rc(roster_sched_new(&(roster_sched_opts){.clock = &half}, &t),
+  assert_rc(roster_sched_new(&(roster_sched_options){.clock = &half}, &t),
             ROSTER_EINVAL);
   assert_rc(roster_sched_new(NULL, NULL), ROSTER_EINVAL);
   roster_sched_free(NULL);

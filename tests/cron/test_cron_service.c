@@ -85,7 +85,7 @@ static int setup(roster_sched *s, const roster_deps *deps, void *arg) {
   if (c->fail)
     return roster_error_set(c->fail, "setup refused on purpose");
   return roster_sched_add(s, "work", "0 * * * *", job_fn, c->job,
-                          &(roster_job_opts){.free_arg = job_free});
+                          &(roster_job_options){.free_arg = job_free});
 }
 
 /* shutdown_thread runs roster_shutdown and records its result. */
@@ -104,14 +104,15 @@ static void *shutdown_thread(void *arg) {
 static void test_shutdown_waits_for_running(void **state) {
   (void)state;
   events_reset();
-  roster *r = roster_new(NULL);
+  roster *r = NULL;
+  assert_ok(roster_new(NULL, &r));
   assert_ok(roster_register(r, NULL, "db", &thing_type, (void *)&thing_type));
   tu_gate g;
   tu_gate_init(&g);
   jstate j = {.gate = &g};
   setup_ctx ctx = {.job = &j};
   const char *deps[] = {"db", NULL};
-  roster_sched_opts o = {.tz = "UTC",
+  roster_sched_options o = {.tz = "UTC",
                          .clock = &still,
                          .on_event = on_event,
                          .stop_timeout_ms = WAIT,
@@ -124,11 +125,11 @@ static void test_shutdown_waits_for_running(void **state) {
   roster_sched *s;
   assert_ok(roster_get(r, NULL, "cron", &roster_sched_type, (void **)&s));
   roster_job_stats st;
-  assert_ok(roster_sched_stats(s, "work", &st));      /* setup added it */
+  assert_ok(roster_sched_stats_get(s, "work", &st));      /* setup added it */
   assert_int_equal(st.next_run, 1767225600LL + 3600); /* 01:00 UTC */
   jstate k = {0}; /* a job added at run time */
   assert_ok(roster_sched_add(s, "extra", "@daily", job_fn, &k, NULL));
-  assert_ok(roster_sched_stats(s, "extra", &st));
+  assert_ok(roster_sched_stats_get(s, "extra", &st));
   assert_int_equal(st.next_run, 1767225600LL + 86400);
   assert_ok(roster_sched_run_now(s, "work"));
   tu_wait_until(atomic_load(&j.calls) == 1, WAIT);
@@ -155,28 +156,29 @@ static void test_shutdown_waits_for_running(void **state) {
 
 static void test_setup_failure_and_bad_opts(void **state) {
   (void)state;
-  roster *r = roster_new(NULL);
+  roster *r = NULL;
+  assert_ok(roster_new(NULL, &r));
   jstate j = {0};
   setup_ctx ctx = {.job = &j, .fail = ROSTER_ECONN};
-  roster_sched_opts o = {.tz = "UTC", .setup = setup, .setup_arg = &ctx};
+  roster_sched_options o = {.tz = "UTC", .setup = setup, .setup_arg = &ctx};
   assert_ok(roster_sched_provide(r, NULL, "cron", &o));
   assert_rc(roster_start(r, WAIT), ROSTER_ECONN);
   assert_contains(roster_last_error(), "setup refused on purpose");
   assert_rc(roster_sched_provide(r, NULL, "cron2",
-                                 &(roster_sched_opts){.tz = "Nope/Nope"}),
+                                 &(roster_sched_options){.tz = "Nope/Nope"}),
             ROSTER_ENOENT);
   assert_rc(roster_sched_provide(r, NULL, "cron3",
-                                 &(roster_sched_opts){.workers = 1000}),
+                                 &(roster_sched_options){.workers = 1000}),
             ROSTER_EINVAL);
   assert_rc(roster_sched_provide(r, NULL, "cron", &o), ROSTER_EEXIST);
   roster_free(r);
 
   /* registered directly, the type's destroy frees it (and its jobs) */
-  r = roster_new(NULL);
+  assert_ok(roster_new(NULL, &r));
   roster_sched *s;
-  assert_ok(roster_sched_new(&(roster_sched_opts){.tz = "UTC"}, &s));
+  assert_ok(roster_sched_new(&(roster_sched_options){.tz = "UTC"}, &s));
   assert_ok(roster_sched_add(s, "j", "@hourly", job_fn, &j,
-                             &(roster_job_opts){.free_arg = job_free}));
+                             &(roster_job_options){.free_arg = job_free}));
   assert_ok(roster_sched_start(s));
   assert_ok(roster_register(r, NULL, "sched", &roster_sched_type, s));
   roster_free(r);
@@ -193,10 +195,10 @@ static void test_stop_deadline(void **state) {
   j.gate = &g;
   roster_sched *s;
   assert_ok(roster_sched_new(
-      &(roster_sched_opts){.tz = "UTC", .clock = &still, .on_event = on_event},
+      &(roster_sched_options){.tz = "UTC", .clock = &still, .on_event = on_event},
       &s));
   assert_ok(roster_sched_add(s, "stuck", "@daily", job_fn, &j,
-                             &(roster_job_opts){.free_arg = job_free}));
+                             &(roster_job_options){.free_arg = job_free}));
   assert_ok(roster_sched_start(s));
   assert_ok(roster_sched_run_now(s, "stuck"));
   tu_wait_until(atomic_load(&j.calls) == 1, WAIT);
@@ -216,7 +218,7 @@ static void test_stop_deadline(void **state) {
   tu_gate_init(&g2);
   jstate k = {.gate = &g2};
   assert_ok(roster_sched_new(
-      &(roster_sched_opts){.tz = "UTC", .clock = &still, .on_event = on_event},
+      &(roster_sched_options){.tz = "UTC", .clock = &still, .on_event = on_event},
       &s));
   assert_ok(roster_sched_add(s, "ok", "@daily", job_fn, &k, NULL));
   assert_ok(roster_sched_start(s));
@@ -234,7 +236,7 @@ static void test_real_clock(void **state) {
   events_reset();
   roster_sched *s;
   assert_ok(roster_sched_new(
-      &(roster_sched_opts){.tz = "UTC", .on_event = on_event}, &s));
+      &(roster_sched_options){.tz = "UTC", .on_event = on_event}, &s));
   jstate j = {0};
   assert_ok(roster_sched_add(s, "tick", "* * * * * *", job_fn, &j, NULL));
   assert_ok(roster_sched_start(s));
@@ -294,7 +296,7 @@ static void *churn(void *arg) {
 
 static void test_many_threads(void **state) {
   (void)state;
-  assert_ok(roster_sched_new(&(roster_sched_opts){.tz = "UTC", .workers = 3},
+  assert_ok(roster_sched_new(&(roster_sched_options){.tz = "UTC", .workers = 3},
                              &shared));
   assert_ok(roster_sched_start(shared));
   pthread_t t[THREADS];

@@ -141,7 +141,7 @@ static inline db_ctx *db_use(void **state) {
   if (c->d->server)
     snprintf(c->url, sizeof c->url, "%s", tu_server_url(c->d->server));
   if (!c->db) {
-    int rc = roster_db_new(c->url, NULL, &c->db);
+    int rc = roster_db_open(c->url, NULL, &c->db);
     if (rc != ROSTER_OK) {
       print_error("cannot open %s: %s\n", c->d->name, roster_last_error());
       fail();

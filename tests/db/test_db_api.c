@@ -21,9 +21,9 @@ static int setup(void **state) {
 static void expect_new_fails(const char *url, const roster_db_options *o,
                              int want, const char *needle) {
   roster_db *db = (roster_db *)&db;
-  int rc = roster_db_new(url, o, &db);
+  int rc = roster_db_open(url, o, &db);
   if (rc != want) {
-    print_error("roster_db_new(%s) returned %s, want %s: %s\n",
+    print_error("roster_db_open(%s) returned %s, want %s: %s\n",
                 url ? url : "NULL", roster_err_name(rc), roster_err_name(want),
                 roster_last_error());
     fail();
@@ -37,7 +37,7 @@ static void test_open_errors(void **state) {
   (void)state;
   expect_new_fails(NULL, NULL, ROSTER_EINVAL, "NULL");
   expect_new_fails("", NULL, ROSTER_EINVAL, "empty");
-  assert_rc(roster_db_new("sqlite::memory:", NULL, NULL), ROSTER_EINVAL);
+  assert_rc(roster_db_open("sqlite::memory:", NULL, NULL), ROSTER_EINVAL);
   expect_new_fails("nosuch://h/x", NULL, ROSTER_ENOTSUP, "sqlite");
   expect_new_fails("no scheme at all", NULL, ROSTER_EPARSE, NULL);
   expect_new_fails("sqlite::memory:?pool_max=0", NULL, ROSTER_ERANGE,
@@ -134,7 +134,7 @@ static void test_driver_register(void **state) {
   d.begin = NEVER(int (*)(void *, bool));
   d.commit = d.rollback = NEVER(int (*)(void *));
   d.prepare = NEVER(int (*)(void *, const char *, size_t, size_t,
-                            const roster_db_type *, void **));
+                            const roster_db_kind *, void **));
   d.finalize = NEVER(void (*)(void *, void *, bool));
   d.execute = NEVER(int (*)(void *, void *, const roster_db_value *, size_t,
                             roster_db_cursor *));
@@ -153,7 +153,7 @@ static void test_driver_register(void **state) {
 static void test_bad_arguments(void **state) {
   (void)state;
   roster_db *db;
-  assert_ok(roster_db_new("sqlite::memory:", NULL, &db));
+  assert_ok(roster_db_open("sqlite::memory:", NULL, &db));
   assert_ok(roster_db_exec(db, "CREATE TABLE t(x)", NULL, 0, NULL));
   roster_db_stats s0, s1;
   assert_ok(roster_db_stats_get(db, &s0));
@@ -169,7 +169,7 @@ static void test_bad_arguments(void **state) {
   roster_db_value v = roster_db_int(1);
   assert_rc(roster_db_exec(db, "SELECT $1", &v, ROSTER_DB_PARAMS_MAX + 1, NULL),
             ROSTER_EINVAL);
-  v.type = (roster_db_type)99;
+  v.type = (roster_db_kind)99;
   assert_rc(roster_db_exec(db, "SELECT $1", &v, 1, NULL), ROSTER_EINVAL);
   assert_contains(roster_last_error(), "unknown type 99");
   v = roster_db_textn(NULL, 0);
@@ -217,7 +217,7 @@ static void test_bad_arguments(void **state) {
   assert_rc(roster_db_next(NULL), ROSTER_EINVAL);
   assert_int_equal(roster_db_columns(NULL), 0);
   assert_null(roster_db_column_name(NULL, 0));
-  assert_int_equal(roster_db_column_type(NULL, 0), ROSTER_DB_NULL);
+  assert_int_equal(roster_db_column_kind(NULL, 0), ROSTER_DB_NULL);
   assert_int_equal(roster_db_column_index(NULL, "x"), -1);
   roster_db_value out;
   assert_rc(roster_db_get_value(NULL, 0, &out), ROSTER_EINVAL);
@@ -241,9 +241,10 @@ static void test_bad_arguments(void **state) {
   assert_string_equal(roster_db_url(NULL), "");
   assert_string_equal(roster_db_name(NULL), "");
   assert_null(roster_db_pool(NULL));
-  assert_string_equal(roster_db_type_name(ROSTER_DB_BLOB), "blob");
-  assert_string_equal(roster_db_type_name((roster_db_type)42), "?");
-  roster *r = roster_new(NULL);
+  assert_string_equal(roster_db_kind_name(ROSTER_DB_BLOB), "blob");
+  assert_string_equal(roster_db_kind_name((roster_db_kind)42), "?");
+  roster *r = NULL;
+  assert_ok(roster_new(NULL, &r));
   assert_rc(roster_db_find(r, NULL, "x", NULL), ROSTER_EINVAL);
   roster_db *found = (roster_db *)&found;
   assert_rc(roster_db_find(r, NULL, "x", &found), ROSTER_ENOENT);
@@ -260,7 +261,7 @@ static void test_timeouts(void **state) {
   char url[256];
   snprintf(url, sizeof url, "sqlite://%s/t.db?pool_max=1", dir);
   roster_db *db;
-  assert_ok(roster_db_new(url, &(roster_db_options){.name = "tiny"}, &db));
+  assert_ok(roster_db_open(url, &(roster_db_options){.name = "tiny"}, &db));
   roster_db_conn *a, *b = (roster_db_conn *)&b;
   assert_ok(roster_db_acquire(db, &a));
   assert_rc(roster_db_acquire_timeout(db, 50, &b), ROSTER_ETIMEDOUT);
@@ -272,7 +273,7 @@ static void test_timeouts(void **state) {
   /* a db-level call waits in the queue, then times out too */
   roster_db *q;
   snprintf(url, sizeof url, "sqlite://%s/t.db?pool_max=1&pool_timeout=30", dir);
-  assert_ok(roster_db_new(url, NULL, &q));
+  assert_ok(roster_db_open(url, NULL, &q));
   roster_db_conn *qa;
   assert_ok(roster_db_acquire(q, &qa));
   assert_rc(roster_db_exec(q, "SELECT 1", NULL, 0, NULL), ROSTER_ETIMEDOUT);
@@ -323,7 +324,7 @@ static void test_leak_report(void **state) {
   (void)state;
   leak_rec rec = {.mu = PTHREAD_MUTEX_INITIALIZER};
   roster_db *db;
-  assert_ok(roster_db_new("sqlite::memory:",
+  assert_ok(roster_db_open("sqlite::memory:",
                           &(roster_db_options){.name = "leaky",
                                                .leak_threshold_ms = 50,
                                                .leak_fn = on_leak,
@@ -355,7 +356,7 @@ static void test_leak_report(void **state) {
 static void test_free_with_result_out(void **state) {
   (void)state;
   roster_db *db;
-  assert_ok(roster_db_new("sqlite::memory:?drain_timeout=-1", NULL, &db));
+  assert_ok(roster_db_open("sqlite::memory:?drain_timeout=-1", NULL, &db));
   assert_ok(roster_db_exec(db, "CREATE TABLE t(x)", NULL, 0, NULL));
   assert_ok(roster_db_exec(db, "INSERT INTO t VALUES (1), (2)", NULL, 0, NULL));
   roster_db_result *res;

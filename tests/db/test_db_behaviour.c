@@ -110,7 +110,7 @@ static void test_release_in_tx(void **state) {
   /* a pool of one, so the next acquire gets the same connection */
   roster_db *one;
   assert_ok(
-      roster_db_new(db_url_with(c, "pool_max=1", url, sizeof url), NULL, &one));
+      roster_db_open(db_url_with(c, "pool_max=1", url, sizeof url), NULL, &one));
   roster_db_conn *cn, *again;
   assert_ok(roster_db_acquire(one, &cn));
   assert_ok(roster_db_begin(cn));
@@ -227,7 +227,7 @@ static void test_prepared_cache(void **state) {
   db_ctx *c = db_use(state);
   char url[1200];
   roster_db *db;
-  assert_ok(roster_db_new(
+  assert_ok(roster_db_open(
       db_url_with(c, "pool_max=1&stmt_cache=3", url, sizeof url), NULL, &db));
   roster_db_conn *cn;
   assert_ok(roster_db_acquire(db, &cn));
@@ -273,7 +273,7 @@ static void test_prepared_cache(void **state) {
   assert_ok(roster_db_release(cn));
   roster_db_free(db);
   /* stmt_cache=0: prepared every time */
-  assert_ok(roster_db_new(
+  assert_ok(roster_db_open(
       db_url_with(c, "pool_max=1&stmt_cache=0", url, sizeof url), NULL, &db));
   assert_ok(roster_db_stats_get(db, &s0));
   for (int i = 0; i < 3; i++)
@@ -293,7 +293,7 @@ static void test_read_only(void **state) {
       0, NULL));
   roster_db *ro;
   assert_ok(
-      roster_db_new(db_url_with(c, "read_only=1", url, sizeof url), NULL, &ro));
+      roster_db_open(db_url_with(c, "read_only=1", url, sizeof url), NULL, &ro));
   assert_true(roster_db_read_only(ro));
   assert_false(roster_db_read_only(c->db));
   assert_int_equal(db_count(ro, t, NULL), 1);
@@ -320,7 +320,8 @@ static void test_read_only(void **state) {
 
 static void test_registry(void **state) {
   db_ctx *c = db_use(state);
-  roster *r = roster_new(NULL);
+  roster *r = NULL;
+  assert_ok(roster_new(NULL, &r));
   assert_non_null(r);
   assert_ok(roster_provide_url(r, NULL, "main", c->url, NULL));
   assert_ok(roster_provide_url(r, NULL, "main", c->url, NULL)); /* again */
@@ -370,7 +371,7 @@ static void test_registry(void **state) {
   roster_pool_stats before, after;
   assert_ok(roster_pool_stats_get(roster_db_pool(h), &before));
   assert_int_equal(before.size, 1);
-  assert_ok(roster_db_service_type.health(h));
+  assert_ok(roster_db_type.health(h));
   assert_ok(roster_db_ping(h));
   assert_ok(roster_pool_stats_get(roster_db_pool(h), &after));
   assert_int_equal(after.created, 1);
@@ -401,7 +402,7 @@ static void test_secrets(void **state) {
   roster_db *db = NULL;
   if (c->d == &DB_SQLITE) {
     snprintf(url, sizeof url, "sqlite://u:%s@/tmp/x.db", pw);
-    assert_rc(roster_db_new(url, NULL, &db), ROSTER_EINVAL);
+    assert_rc(roster_db_open(url, NULL, &db), ROSTER_EINVAL);
     assert_null(strstr(roster_last_error(), pw));
     return;
   }
@@ -415,7 +416,7 @@ static void test_secrets(void **state) {
   size_t ulen = (size_t)((colon ? colon : host) - (at + 3));
   snprintf(url, sizeof url, "%.*s%.*s:%s%s", (int)(at + 3 - c->url), c->url,
            (int)ulen, at + 3, pw, host);
-  int rc = roster_db_new(url, NULL, &db);
+  int rc = roster_db_open(url, NULL, &db);
   if (c->d == &DB_MARIADB) {
     assert_contains(roster_db_url(c->db), ":***@");
     assert_null(strstr(roster_db_url(c->db), "roster-test"));

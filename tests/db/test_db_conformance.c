@@ -69,10 +69,10 @@ static void test_types(void **state) {
   assert_string_equal(roster_db_column_name(res, 0), "i");
   assert_string_equal(roster_db_column_name(res, 3), "b");
   assert_null(roster_db_column_name(res, 4));
-  assert_int_equal(roster_db_column_type(res, 0), ROSTER_DB_INT);
-  assert_int_equal(roster_db_column_type(res, 1), ROSTER_DB_DOUBLE);
-  assert_int_equal(roster_db_column_type(res, 2), ROSTER_DB_TEXT);
-  assert_int_equal(roster_db_column_type(res, 3), ROSTER_DB_BLOB);
+  assert_int_equal(roster_db_column_kind(res, 0), ROSTER_DB_INT);
+  assert_int_equal(roster_db_column_kind(res, 1), ROSTER_DB_DOUBLE);
+  assert_int_equal(roster_db_column_kind(res, 2), ROSTER_DB_TEXT);
+  assert_int_equal(roster_db_column_kind(res, 3), ROSTER_DB_BLOB);
   assert_int_equal(roster_db_column_index(res, "s"), 2);
   assert_int_equal(roster_db_column_index(res, "nope"), -1);
   /* values */
@@ -91,8 +91,8 @@ static void test_types(void **state) {
   assert_ok(roster_db_get_blob(res, 3, &b, &n));
   assert_int_equal(n, sizeof bytes);
   assert_memory_equal(b, bytes, sizeof bytes);
-  assert_int_equal(roster_db_value_type(res, 0), ROSTER_DB_INT);
-  assert_int_equal(roster_db_value_type(res, 3), ROSTER_DB_BLOB);
+  assert_int_equal(roster_db_value_kind(res, 0), ROSTER_DB_INT);
+  assert_int_equal(roster_db_value_kind(res, 3), ROSTER_DB_BLOB);
   assert_int_equal(roster_db_next(res), 0);
   assert_int_equal(roster_db_next(res), 0); /* stays at the end */
   roster_db_result_free(res);
@@ -123,9 +123,9 @@ static void test_echo(void **state) {
                                              roster_db_text("t")),
                             &res));
   assert_int_equal(roster_db_next(res), 1);
-  assert_int_equal(roster_db_value_type(res, 0), ROSTER_DB_INT);
-  assert_int_equal(roster_db_value_type(res, 1), ROSTER_DB_DOUBLE);
-  assert_int_equal(roster_db_value_type(res, 2), ROSTER_DB_TEXT);
+  assert_int_equal(roster_db_value_kind(res, 0), ROSTER_DB_INT);
+  assert_int_equal(roster_db_value_kind(res, 1), ROSTER_DB_DOUBLE);
+  assert_int_equal(roster_db_value_kind(res, 2), ROSTER_DB_TEXT);
   int64_t i;
   double d;
   assert_ok(roster_db_get_int(res, 0, &i));
@@ -162,14 +162,14 @@ static void test_nulls(void **state) {
   roster_db_result *res = fetch(c, t, id);
   for (size_t col = 0; col < 4; col++) {
     assert_true(roster_db_is_null(res, col));
-    assert_int_equal(roster_db_value_type(res, col), ROSTER_DB_NULL);
+    assert_int_equal(roster_db_value_kind(res, col), ROSTER_DB_NULL);
     roster_db_value v;
     assert_ok(roster_db_get_value(res, col, &v));
     assert_int_equal(v.type, ROSTER_DB_NULL);
   }
   /* the declared types stay */
-  assert_int_equal(roster_db_column_type(res, 0), ROSTER_DB_INT);
-  assert_int_equal(roster_db_column_type(res, 2), ROSTER_DB_TEXT);
+  assert_int_equal(roster_db_column_kind(res, 0), ROSTER_DB_INT);
+  assert_int_equal(roster_db_column_kind(res, 2), ROSTER_DB_TEXT);
   int64_t i = 7;
   assert_rc(roster_db_get_int(res, 0, &i), ROSTER_ETYPE);
   assert_contains(roster_last_error(), "null");

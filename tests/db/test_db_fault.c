@@ -112,7 +112,7 @@ static void restart_under_load(const char *kind, const char *sessions_sql) {
            "&connect_timeout=3",
            s.url);
   roster_db *db;
-  assert_ok(roster_db_new(url, &(roster_db_options){.name = "fault"}, &db));
+  assert_ok(roster_db_open(url, &(roster_db_options){.name = "fault"}, &db));
   char t[64], sql[200];
   tu_unique_name(t, sizeof t, "fault");
   snprintf(sql, sizeof sql, "CREATE TABLE %s (w BIGINT, n BIGINT)", t);

@@ -170,7 +170,7 @@ static void test_many_threads(void **state) {
            c->d == &DB_PG ? "&application_name=" : "",
            c->d == &DB_PG ? app : "");
   roster_db *db;
-  assert_ok(roster_db_new(db_url_with(c, q, url, sizeof url), NULL, &db));
+  assert_ok(roster_db_open(db_url_with(c, q, url, sizeof url), NULL, &db));
   int64_t committed;
   run_workers(c, db, t, ITERS, &committed);
   assert_int_equal(db_count(db, t, NULL), committed);
@@ -201,7 +201,7 @@ static void test_lifetime_recycling(void **state) {
   make_table(c, t, sizeof t);
   snprintf(q, sizeof q, "pool_max=%d&pool_max_lifetime=150", POOL);
   roster_db *db;
-  assert_ok(roster_db_new(db_url_with(c, q, url, sizeof url), NULL, &db));
+  assert_ok(roster_db_open(db_url_with(c, q, url, sizeof url), NULL, &db));
   /* enough rounds to outlive a lifetime several times */
   int64_t committed = 0, total = 0;
   roster_pool_stats st;
@@ -239,7 +239,7 @@ static void test_exhausted(void **state) {
   db_ctx *c = db_use(state);
   char url[1200];
   roster_db *db;
-  assert_ok(roster_db_new(
+  assert_ok(roster_db_open(
       db_url_with(c, "pool_max=2&pool_timeout=100", url, sizeof url), NULL,
       &db));
   roster_db_conn *a, *b;

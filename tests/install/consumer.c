@@ -67,14 +67,13 @@ int main(void) {
     return 1;
   }
 
-  r = roster_new(NULL);
-  if (r == NULL) {
+  if (roster_new(NULL, &r) != ROSTER_OK) {
     fprintf(stderr, "consumer: roster_new: %s\n", roster_last_error());
     return 1;
   }
   rc = greeter_register(r, NULL, "greeter", &hello);
   if (rc == ROSTER_OK) {
-    rc = greeter_get(r, NULL, "greeter", &g);
+    rc = greeter_find(r, NULL, "greeter", &g);
   }
   if (rc != ROSTER_OK) {
     fprintf(stderr, "consumer: %s: %s\n", roster_err_name(rc),

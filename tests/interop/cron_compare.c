@@ -299,7 +299,7 @@ static void make_case(ecase *c) {
 /* no_transition: tz keeps one offset over [lo, hi]. */
 static bool no_transition(const roster_tz *z, int64_t lo, int64_t hi) {
   rc_span s;
-  rc_tz_span(z, lo, &s);
+  roster__cron_tz_span(z, lo, &s);
   return s.end > hi;
 }
 

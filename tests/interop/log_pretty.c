@@ -95,14 +95,14 @@ static void test_pino_pretty_reads_roster(void **state) {
   roster_log_sink sinks[] = {
       {.kind = ROSTER_LOG_SINK_FD, .fd = in[1]},
       {.kind = ROSTER_LOG_SINK_CALLBACK, .fn = raw_cb, .arg = &r}};
-  roster_log *log =
-      roster_log_new(&(roster_log_options){.name = "interop",
+  roster_log *log = NULL;
+  assert_ok(roster_log_new(&(roster_log_options){.name = "interop",
                                            .level = ROSTER_LOG_TRACE,
                                            .sinks = sinks,
-                                           .nsinks = 2});
+                                           .nsinks = 2}, &log));
   assert_non_null(log);
-  roster_log *cache =
-      roster_log_child(log, RL_FIELDS(RL_STR("service", "cache")));
+  roster_log *cache = NULL;
+  assert_ok(roster_log_child(log, RL_FIELDS(RL_STR("service", "cache")), &cache));
   json_t *tree = json_pack("{s:[i,i]}", "ids", 1, 2);
   RL_INFO_F(cache,
             RL_FIELDS(RL_STR("user", "alice"), RL_INT("status", 200),

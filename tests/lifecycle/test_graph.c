@@ -163,7 +163,8 @@ static bool has_edge(const edge *e, size_t n, const char *from,
 static void test_graph_json_and_dot(void **state) {
   (void)state;
   roster_options o = {.name = "graphreg"};
-  roster *r = roster_new(&o);
+  roster *r = NULL;
+  assert_ok(roster_new(&o, &r));
   assert_non_null(r);
   static int cfg;
   assert_ok(roster_register(r, NULL, "cfg", &tu_other_type, &cfg));
@@ -222,7 +223,8 @@ static void test_graph_json_and_dot(void **state) {
 
 static void test_graph_error_and_quoting(void **state) {
   (void)state;
-  roster *r = roster_new(NULL);
+  roster *r = NULL;
+  assert_ok(roster_new(NULL, &r));
   assert_non_null(r);
   /* Empty: no services, no edges. */
   char *txt = NULL;

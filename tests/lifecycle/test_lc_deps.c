@@ -19,7 +19,8 @@ static void provide_svc(roster *r, const char *ns, tu_svc *s) {
 
 static void test_unknown_dependency(void **state) {
   (void)state;
-  roster *r = roster_new(NULL);
+  roster *r = NULL;
+  assert_ok(roster_new(NULL, &r));
   assert_non_null(r);
   static const char *const d_user[] = {"base", "no-such-thing", NULL};
   tu_svc base, user, other;
@@ -56,7 +57,8 @@ static void test_unknown_dependency(void **state) {
 
 static void test_cycle(void **state) {
   (void)state;
-  roster *r = roster_new(NULL);
+  roster *r = NULL;
+  assert_ok(roster_new(NULL, &r));
   assert_non_null(r);
   static const char *const d_a[] = {"beta-svc", NULL};
   static const char *const d_b[] = {"gamma-svc", NULL};
@@ -110,7 +112,8 @@ static void test_cycle(void **state) {
 
 static void test_self_dependency(void **state) {
   (void)state;
-  roster *r = roster_new(NULL);
+  roster *r = NULL;
+  assert_ok(roster_new(NULL, &r));
   assert_non_null(r);
   static const char *const d_self[] = {"narcissus", NULL};
   tu_svc s, ok;
@@ -137,7 +140,8 @@ static void test_self_dependency(void **state) {
 
 static void test_plain_instance_dependency(void **state) {
   (void)state;
-  roster *r = roster_new(NULL);
+  roster *r = NULL;
+  assert_ok(roster_new(NULL, &r));
   assert_non_null(r);
   static int cfg;
   assert_ok(roster_register(r, "app", "config", &tu_other_type, &cfg));
@@ -162,7 +166,8 @@ static void test_plain_instance_dependency(void **state) {
 /* Dependencies are names in the provider's own namespace. */
 static void test_dependency_namespace(void **state) {
   (void)state;
-  roster *r = roster_new(NULL);
+  roster *r = NULL;
+  assert_ok(roster_new(NULL, &r));
   assert_non_null(r);
   static const char *const d_user[] = {"db", NULL};
   tu_svc db1, db2, user;
@@ -214,7 +219,8 @@ static void assert_untouched(roster *r, const char *name) {
 
 static void test_provide_bad_input(void **state) {
   (void)state;
-  roster *r = roster_new(NULL);
+  roster *r = NULL;
+  assert_ok(roster_new(NULL, &r));
   assert_non_null(r);
   roster_provider good = {.type = &tu_other_type, .create = nop_create};
   assert_ok(roster_provide(r, NULL, "good", &good));
@@ -283,7 +289,8 @@ static void test_provide_taken_key(void **state) {
   static atomic_int accepted_freed, refused_freed;
   atomic_store(&accepted_freed, 0);
   atomic_store(&refused_freed, 0);
-  roster *r = roster_new(NULL);
+  roster *r = NULL;
+  assert_ok(roster_new(NULL, &r));
   assert_non_null(r);
   static int inst;
   roster_provider ok = {.type = &tu_other_type, .create = nop_create,
@@ -326,7 +333,8 @@ static void test_register_provided_key(void **state) {
   (void)state;
   roster_reclaim_wait(); /* earlier tests' destroys are done */
   tu_reset_destroyed();
-  roster *r = roster_new(NULL);
+  roster *r = NULL;
+  assert_ok(roster_new(NULL, &r));
   assert_non_null(r);
   static int inst;
   static tu_svc db, lz;
@@ -347,7 +355,7 @@ static void test_register_provided_key(void **state) {
   assert_contains(err, "provided");
   assert_contains(err, "namespace 'default'");
   assert_contains(err, tu_svc_type.name);
-  roster_entry_opts eo = {.meta = "m", .meta_len = 1};
+  roster_entry_options eo = {.meta = "m", .meta_len = 1};
   assert_rc(
       roster_register_ex(r, "default", "db", &tu_counter_type, &inst, &eo),
       ROSTER_EEXIST);
@@ -388,7 +396,8 @@ static void test_register_provided_key(void **state) {
  * key takes none, and a provider is refused a key that holds entries. */
 static void test_register_provided_key_duplicate(void **state) {
   (void)state;
-  roster *r = roster_new(&(roster_options){.keys = ROSTER_KEYS_DUPLICATE});
+  roster *r = NULL;
+  assert_ok(roster_new(&(roster_options){.keys = ROSTER_KEYS_DUPLICATE}, &r));
   assert_non_null(r);
   static int a, b;
   static tu_svc svc, late;
@@ -418,13 +427,15 @@ static void test_register_provided_key_duplicate(void **state) {
  * parent provides shadows it, as providing it would. */
 static void test_register_shadows_parent_provider(void **state) {
   (void)state;
-  roster *app = roster_new(NULL);
+  roster *app = NULL;
+  assert_ok(roster_new(NULL, &app));
   assert_non_null(app);
   static int fake;
   static tu_svc clock_svc;
   tu_svc_init(&clock_svc, "clock", NULL, NULL);
   provide_svc(app, NULL, &clock_svc);
-  roster *t = roster_scope_new(app);
+  roster *t = NULL;
+  assert_ok(roster_scope_new(app, &t));
   assert_non_null(t);
   assert_ok(roster_register(t, NULL, "clock", &tu_other_type, &fake));
   void *got = NULL;
@@ -471,7 +482,8 @@ static void *race_provide(void *arg) {
 
 static void test_register_provide_race(void **state) {
   (void)state;
-  roster *r = roster_new(NULL);
+  roster *r = NULL;
+  assert_ok(roster_new(NULL, &r));
   assert_non_null(r);
   /* a provider first, so that the registry has its lifecycle already */
   roster_provider p = {

@@ -71,7 +71,8 @@ static void count_kinds(roster *r, const roster_event *ev, void *arg) {
 
 static void test_normal_sequence(void **state) {
   (void)state;
-  roster *r = roster_new(NULL);
+  roster *r = NULL;
+  assert_ok(roster_new(NULL, &r));
   assert_non_null(r);
   tu_events *ev = tu_events_new();
   assert_non_null(ev);
@@ -136,7 +137,8 @@ static void test_normal_sequence(void **state) {
 
 static void test_failure_events(void **state) {
   (void)state;
-  roster *r = roster_new(NULL);
+  roster *r = NULL;
+  assert_ok(roster_new(NULL, &r));
   assert_non_null(r);
   tu_events *ev = tu_events_new();
   assert_ok(roster_listen(r, ROSTER_EV_STATE, tu_events_listener, ev, NULL,
@@ -190,7 +192,8 @@ static bool all_ended_stopped(tu_events *ev, char (*names)[16], int n) {
 static void test_parallel_chains(void **state) {
   (void)state;
   enum { N = 12 };
-  roster *r = roster_new(NULL);
+  roster *r = NULL;
+  assert_ok(roster_new(NULL, &r));
   assert_non_null(r);
   tu_events *ev = tu_events_new();
   assert_ok(roster_listen(r, ROSTER_EV_STATE, tu_events_listener, ev, NULL,
@@ -252,7 +255,8 @@ static void test_parallel_chains(void **state) {
  * change), and may call roster functions. */
 static void test_listener_sees_state(void **state) {
   (void)state;
-  roster *r = roster_new(NULL);
+  roster *r = NULL;
+  assert_ok(roster_new(NULL, &r));
   assert_non_null(r);
   tu_events *ev = tu_events_new();
   assert_ok(roster_listen(r, ROSTER_EV_STATE, tu_events_listener, ev, NULL,

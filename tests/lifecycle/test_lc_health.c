@@ -139,7 +139,8 @@ static int health_item(roster *r, const char *name,
 
 static void test_unhealthy_and_back(void **state) {
   (void)state;
-  roster *r = roster_new(NULL);
+  roster *r = NULL;
+  assert_ok(roster_new(NULL, &r));
   assert_non_null(r);
   tu_events *ev = tu_events_new();
   assert_non_null(ev);
@@ -280,7 +281,8 @@ static int checked_create(void *arg, const roster_deps *deps, void **out) {
 static void test_type_health_fallback(void **state) {
   (void)state;
   static int inst;
-  roster *r = roster_new(NULL);
+  roster *r = NULL;
+  assert_ok(roster_new(NULL, &r));
   assert_non_null(r);
   roster_provider p = {.type = &checked_type, .create = checked_create,
                        .arg = &inst, .check_interval_ms = 20,
@@ -313,7 +315,8 @@ static int odd_check(void *arg, void *instance) {
 
 static void test_check_returns_foreign_code(void **state) {
   (void)state;
-  roster *r = roster_new(NULL);
+  roster *r = NULL;
+  assert_ok(roster_new(NULL, &r));
   assert_non_null(r);
   static tu_svc s;
   tu_svc_init(&s, "odd", NULL, NULL);
@@ -340,7 +343,8 @@ static tu_gate hang_gate;
 static void test_check_timeout(void **state) {
   (void)state;
   tu_gate_init(&hang_gate);
-  roster *r = roster_new(NULL);
+  roster *r = NULL;
+  assert_ok(roster_new(NULL, &r));
   assert_non_null(r);
   static hsvc *h;
   h = hsvc_new("sluggish", NULL);

@@ -64,7 +64,8 @@ static void run_getters(roster *r, const char *name, getter *g) {
 
 static void test_one_create_for_many_getters(void **state) {
   (void)state;
-  roster *r = roster_new(NULL);
+  roster *r = NULL;
+  assert_ok(roster_new(NULL, &r));
   assert_non_null(r);
   static lsvc l;
   memset(&l, 0, sizeof l);
@@ -121,7 +122,8 @@ static void test_one_create_for_many_getters(void **state) {
 
 static void test_failing_lazy_create(void **state) {
   (void)state;
-  roster *r = roster_new(NULL);
+  roster *r = NULL;
+  assert_ok(roster_new(NULL, &r));
   assert_non_null(r);
   static tu_svc s;
   tu_svc_init(&s, "doomed", NULL, NULL);
@@ -154,7 +156,8 @@ static void test_start_skips_lazy(void **state) {
   (void)state;
   tu_log log;
   tu_log_init(&log);
-  roster *r = roster_new(NULL);
+  roster *r = NULL;
+  assert_ok(roster_new(NULL, &r));
   assert_non_null(r);
   static const char *const d_eager[] = {"needed", NULL};
   tu_svc idle, needed, eager;
@@ -227,7 +230,8 @@ static int asker_create(void *arg, const roster_deps *deps, void **out) {
 
 static void test_lazy_chain(void **state) {
   (void)state;
-  roster *r = roster_new(NULL);
+  roster *r = NULL;
+  assert_ok(roster_new(NULL, &r));
   assert_non_null(r);
   static const char *const d_top[] = {"mid", NULL};
   static const char *const d_mid[] = {"leaf", NULL};
@@ -260,7 +264,8 @@ static void test_lazy_chain(void **state) {
   assert_int_equal(atomic_load(&leaf.creates), 1);
 
   /* A lazy create calling roster_get of another lazy service. */
-  roster *r2 = roster_new(NULL);
+  roster *r2 = NULL;
+  assert_ok(roster_new(NULL, &r2));
   assert_non_null(r2);
   static asker ask;
   tu_svc leaf2;
@@ -387,7 +392,8 @@ static int bounded_get(roster *r, const char *name, void **out, char *err,
  * succeed. */
 static void test_lazy_get_retries(void **state) {
   (void)state;
-  roster *r = roster_new(NULL);
+  roster *r = NULL;
+  assert_ok(roster_new(NULL, &r));
   assert_non_null(r);
   static flaky f;
   memset(&f, 0, sizeof f);
@@ -420,7 +426,8 @@ static void test_lazy_get_retries(void **state) {
  * failure), and so does the next roster_start. */
 static void test_lazy_retry_after_failed_start(void **state) {
   (void)state;
-  roster *r = roster_new(NULL);
+  roster *r = NULL;
+  assert_ok(roster_new(NULL, &r));
   assert_non_null(r);
   static const char *const d_user[] = {"backing", NULL};
   static flaky f;
@@ -464,7 +471,8 @@ static void test_lazy_retry_after_failed_start(void **state) {
  * created by a get after the next roster_start. */
 static void test_lazy_after_shutdown(void **state) {
   (void)state;
-  roster *r = roster_new(NULL);
+  roster *r = NULL;
+  assert_ok(roster_new(NULL, &r));
   assert_non_null(r);
   static tu_svc idle, eager;
   tu_svc_init(&idle, "idle", NULL, NULL);
@@ -524,7 +532,8 @@ static void *shut_main(void *arg) {
  * shutdown finishes. */
 static void test_shutdown_during_failing_create(void **state) {
   (void)state;
-  roster *r = roster_new(NULL);
+  roster *r = NULL;
+  assert_ok(roster_new(NULL, &r));
   assert_non_null(r);
   static const char *const d_slow[] = {"db", NULL};
   static gated slow;
@@ -601,7 +610,8 @@ static void *wait_main(void *arg) {
 
 static void test_wait_for_lazy(void **state) {
   (void)state;
-  roster *r = roster_new(NULL);
+  roster *r = NULL;
+  assert_ok(roster_new(NULL, &r));
   assert_non_null(r);
   tu_svc s;
   tu_svc_init(&s, "sleepy", NULL, NULL);

@@ -37,7 +37,7 @@ static dag *dag_new(void) {
   dag *d = calloc(1, sizeof *d);
   assert_non_null(d);
   tu_log_init(&d->log);
-  d->r = roster_new(NULL);
+  assert_ok(roster_new(NULL, &d->r));
   assert_non_null(d->r);
   for (int i = 0; i < N_DAG; i++) {
     tu_svc_init(&d->svc[i], dag_names[i], &d->log, dag_deps[i]);
@@ -181,7 +181,8 @@ static void *start_main(void *arg) {
 
 static void test_independent_start_in_parallel(void **state) {
   (void)state;
-  roster *r = roster_new(NULL);
+  roster *r = NULL;
+  assert_ok(roster_new(NULL, &r));
   assert_non_null(r);
   static tu_svc a, b;
   tu_svc_init(&a, "slow-a", NULL, NULL);
@@ -258,7 +259,8 @@ static void test_longest_chain_first(void **state) {
   tu_log_init(&log);
   hold_log = &log;
   tu_gate_init(&hold_gate);
-  roster *r = roster_new(&(roster_options){.workers = 1});
+  roster *r = NULL;
+  assert_ok(roster_new(&(roster_options){.workers = 1}, &r));
   assert_non_null(r);
   assert_ok(roster_provide(r, NULL, "gate", &(roster_provider){
                                .type = &hold_type, .create = hold_create}));
@@ -305,7 +307,8 @@ static void test_failing_create_rolls_back(void **state) {
   (void)state;
   tu_log log;
   tu_log_init(&log);
-  roster *r = roster_new(NULL);
+  roster *r = NULL;
+  assert_ok(roster_new(NULL, &r));
   assert_non_null(r);
   static const char *const d_second[] = {"first", NULL};
   static const char *const d_bad[] = {"second", NULL};
@@ -414,7 +417,8 @@ static int flaky_create(void *arg, const roster_deps *deps, void **out) {
  * third call; each failed call stops what it started. */
 static void test_start_retries_failed_service(void **state) {
   (void)state;
-  roster *r = roster_new(NULL);
+  roster *r = NULL;
+  assert_ok(roster_new(NULL, &r));
   assert_non_null(r);
   static const char *const d_api[] = {"db", NULL};
   static flaky db;
@@ -496,7 +500,8 @@ static void *retry_main(void *arg) {
 
 static void test_start_retries_without_timeout(void **state) {
   (void)state;
-  roster *r = roster_new(NULL);
+  roster *r = NULL;
+  assert_ok(roster_new(NULL, &r));
   assert_non_null(r);
   static const char *const d_mid[] = {"base", NULL};
   static const char *const d_top[] = {"mid", NULL};
@@ -572,7 +577,8 @@ static void test_create_returns_foreign_code(void **state) {
   static const char *const want[] = {"returned 3,", "returned -1000,",
                                      "returned 7,", "returned -2147483648,"};
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-    roster *r = roster_new(NULL);
+    roster *r = NULL;
+    assert_ok(roster_new(NULL, &r));
     assert_non_null(r);
     roster_provider p = {
         .type = &tu_other_type, .create = odd_create_fn, .arg = &cases[i]};
@@ -619,7 +625,8 @@ static void test_type_destroy_fallback(void **state) {
   (void)state;
   static int inst;
   tu_reset_destroyed();
-  roster *r = roster_new(NULL);
+  roster *r = NULL;
+  assert_ok(roster_new(NULL, &r));
   assert_non_null(r);
   roster_provider p = {.type = &tu_counter_type, .create = plain_create,
                        .arg = &inst};
@@ -652,7 +659,8 @@ static void test_state_names(void **state) {
 
 static void test_service_state_errors(void **state) {
   (void)state;
-  roster *r = roster_new(NULL);
+  roster *r = NULL;
+  assert_ok(roster_new(NULL, &r));
   assert_non_null(r);
   static int inst;
   roster_state st;

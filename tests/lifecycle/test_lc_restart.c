@@ -122,7 +122,8 @@ static void assert_one_final_failed(tu_events *ev, const char *name) {
  * delays, then failed for good. */
 static void run_live_failure(unsigned max_restarts, int64_t bmin,
                              int64_t bmax, const char *name) {
-  roster *r = roster_new(NULL);
+  roster *r = NULL;
+  assert_ok(roster_new(NULL, &r));
   assert_non_null(r);
   tu_events *ev = tu_events_new();
   assert_non_null(ev);
@@ -215,7 +216,8 @@ static void test_intensity_limit(void **state) {
 /* A restarted service that comes back healthy is ready again. */
 static void test_live_recovers(void **state) {
   (void)state;
-  roster *r = roster_new(NULL);
+  roster *r = NULL;
+  assert_ok(roster_new(NULL, &r));
   assert_non_null(r);
   rsvc *s = rsvc_new("phoenix", NULL, NULL);
   roster_provider p = rsvc_provider(s);
@@ -262,7 +264,8 @@ static rsvc *exit_svc(roster *r, const char *name, roster_restart policy) {
 
 static void test_service_exit(void **state) {
   (void)state;
-  roster *r = roster_new(NULL);
+  roster *r = NULL;
+  assert_ok(roster_new(NULL, &r));
   assert_non_null(r);
   tu_events *ev = tu_events_new();
   assert_ok(roster_listen(r, ROSTER_EV_STATE, tu_events_listener, ev, NULL,
@@ -368,7 +371,8 @@ static void test_service_exit(void **state) {
  * ROSTER_EFAILED, and the detail says what was reported. */
 static void test_service_exit_foreign_code(void **state) {
   (void)state;
-  roster *r = roster_new(NULL);
+  roster *r = NULL;
+  assert_ok(roster_new(NULL, &r));
   assert_non_null(r);
   rsvc *odd = exit_svc(r, "odd-exit", ROSTER_RESTART_NEVER);
   rsvc *odd2 = exit_svc(r, "odd-detail", ROSTER_RESTART_NEVER);
@@ -403,7 +407,8 @@ static void test_dependency_restart(void **state) {
   (void)state;
   tu_log log;
   tu_log_init(&log);
-  roster *r = roster_new(NULL);
+  roster *r = NULL;
+  assert_ok(roster_new(NULL, &r));
   assert_non_null(r);
   tu_events *ev = tu_events_new();
   assert_ok(roster_listen(r, ROSTER_EV_STATE, tu_events_listener, ev, NULL,

@@ -82,7 +82,8 @@ static tu_gate g_create;
 static void test_create_timeout(void **state) {
   (void)state;
   tu_gate_init(&g_create);
-  roster *r = roster_new(NULL);
+  roster *r = NULL;
+  assert_ok(roster_new(NULL, &r));
   assert_non_null(r);
   static hung h;
   hung_init(&h, "slowpoke");
@@ -136,7 +137,8 @@ static void test_destroy_timeout(void **state) {
   tu_gate_init(&g_destroy);
   tu_log log;
   tu_log_init(&log);
-  roster *r = roster_new(NULL);
+  roster *r = NULL;
+  assert_ok(roster_new(NULL, &r));
   assert_non_null(r);
   /* base <- stuck (stuck depends on base); other is independent. */
   static hung h;
@@ -191,7 +193,8 @@ static tu_gate g_deadline;
 static void test_shutdown_deadline(void **state) {
   (void)state;
   tu_gate_init(&g_deadline);
-  roster *r = roster_new(NULL);
+  roster *r = NULL;
+  assert_ok(roster_new(NULL, &r));
   assert_non_null(r);
   static hung h1, h2;
   hung_init(&h1, "molasses");
@@ -235,7 +238,8 @@ static tu_gate g_start_deadline;
 static void test_start_deadline(void **state) {
   (void)state;
   tu_gate_init(&g_start_deadline);
-  roster *r = roster_new(NULL);
+  roster *r = NULL;
+  assert_ok(roster_new(NULL, &r));
   assert_non_null(r);
   static hung h;
   hung_init(&h, "glacier");
@@ -288,7 +292,8 @@ static void *shutdown_main(void *arg) {
 
 static void test_acquire_delays_destroy(void **state) {
   (void)state;
-  roster *r = roster_new(NULL);
+  roster *r = NULL;
+  assert_ok(roster_new(NULL, &r));
   assert_non_null(r);
   static tu_svc held;
   tu_svc_init(&held, "held", NULL, NULL);
@@ -326,7 +331,8 @@ static void test_acquire_delays_destroy(void **state) {
  * the instance is destroyed once the reference goes. */
 static void test_acquire_past_stop_timeout(void **state) {
   (void)state;
-  roster *r = roster_new(NULL);
+  roster *r = NULL;
+  assert_ok(roster_new(NULL, &r));
   assert_non_null(r);
   static tu_svc clung;
   tu_svc_init(&clung, "clung", NULL, NULL);
@@ -356,7 +362,8 @@ static tu_gate g_provide;
 static void test_provide_during_shutdown(void **state) {
   (void)state;
   tu_gate_init(&g_provide);
-  roster *r = roster_new(NULL);
+  roster *r = NULL;
+  assert_ok(roster_new(NULL, &r));
   assert_non_null(r);
   static hung h;
   hung_init(&h, "lingering");

@@ -121,7 +121,8 @@ static int child_main(enum mode mode, const char *notify_path) {
   sigaction(SIGTERM, &mk, NULL);
   sigaction(SIGINT, &mk, NULL);
 
-  roster *r = roster_new(NULL);
+  roster *r = NULL;
+  assert_ok(roster_new(NULL, &r));
   if (!r)
     return 90;
   static svc a = {.name = "a"}, b = {.name = "b"};

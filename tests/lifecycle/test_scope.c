@@ -17,11 +17,13 @@ static int pinst[8], sinst[8];
 
 static void test_fall_through_and_shadow(void **state) {
   (void)state;
-  roster *parent = roster_new(NULL);
+  roster *parent = NULL;
+  assert_ok(roster_new(NULL, &parent));
   assert_non_null(parent);
   assert_null(roster_parent(parent));
   assert_null(roster_parent(NULL));
-  roster *scope = roster_scope_new(parent);
+  roster *scope = NULL;
+  assert_ok(roster_scope_new(parent, &scope));
   assert_non_null(scope);
   assert_ptr_equal(roster_parent(scope), parent);
   assert_int_equal(roster_keys_mode(scope), ROSTER_KEYS_UNIQUE);
@@ -86,9 +88,11 @@ static void test_fall_through_and_shadow(void **state) {
 static void test_scope_of_duplicate_registry(void **state) {
   (void)state;
   roster_options o = {.keys = ROSTER_KEYS_DUPLICATE};
-  roster *parent = roster_new(&o);
+  roster *parent = NULL;
+  assert_ok(roster_new(&o, &parent));
   assert_non_null(parent);
-  roster *scope = roster_scope_new(parent);
+  roster *scope = NULL;
+  assert_ok(roster_scope_new(parent, &scope));
   assert_non_null(scope);
   assert_int_equal(roster_keys_mode(scope), ROSTER_KEYS_DUPLICATE);
   assert_ok(roster_register(scope, NULL, "t", &tu_counter_type, &sinst[0]));
@@ -98,7 +102,7 @@ static void test_scope_of_duplicate_registry(void **state) {
   assert_int_equal(count, 2);
   roster_free(scope);
   roster_free(parent);
-  assert_null(roster_scope_new(NULL));
+  { roster *bad_; assert_int_not_equal(roster_scope_new(NULL, &bad_), ROSTER_OK); assert_null(bad_); }
   assert_int_equal(roster_last_code(), ROSTER_EINVAL);
 }
 
@@ -106,7 +110,8 @@ static void test_scope_providers(void **state) {
   (void)state;
   tu_log log;
   tu_log_init(&log);
-  roster *parent = roster_new(NULL);
+  roster *parent = NULL;
+  assert_ok(roster_new(NULL, &parent));
   assert_non_null(parent);
   /* In the parent: an eager "db", a lazy "pool", a plain "cfg". */
   static tu_svc pdb, ppool, sdb, repo, cache;
@@ -122,7 +127,8 @@ static void test_scope_providers(void **state) {
   void *parent_db = NULL;
   assert_ok(roster_get(parent, NULL, "db", &tu_svc_type, &parent_db));
 
-  roster *scope = roster_scope_new(parent);
+  roster *scope = NULL;
+  assert_ok(roster_scope_new(parent, &scope));
   assert_non_null(scope);
   /* A scope provider depending on the parent's services (a provider, a
    * lazy provider not created yet, and a plain instance). */
@@ -151,7 +157,8 @@ static void test_scope_providers(void **state) {
 
   /* A second scope that provides its own "db", shadowing the parent's: its
    * "cache" depends on "db" and must get the scope's. */
-  roster *scope2 = roster_scope_new(parent);
+  roster *scope2 = NULL;
+  assert_ok(roster_scope_new(parent, &scope2));
   assert_non_null(scope2);
   static const char *const d_cache[] = {"db", NULL};
   tu_svc_init(&sdb, "db", &log, NULL);
@@ -199,11 +206,13 @@ static void test_scope_providers(void **state) {
  * hand out the parent's "pool". */
 static void test_scope_shadow_unresolvable(void **state) {
   (void)state;
-  roster *parent = roster_new(NULL);
+  roster *parent = NULL;
+  assert_ok(roster_new(NULL, &parent));
   assert_non_null(parent);
   assert_ok(roster_register(parent, NULL, "pool", &tu_counter_type,
                             &pinst[5]));
-  roster *scope = roster_scope_new(parent);
+  roster *scope = NULL;
+  assert_ok(roster_scope_new(parent, &scope));
   assert_non_null(scope);
   static tu_svc shadow;
   static const char *const d_ghost[] = {"ghost", NULL};
@@ -227,14 +236,16 @@ static void test_scope_shadow_unresolvable(void **state) {
 
 static void test_scope_lazy_from_parent(void **state) {
   (void)state;
-  roster *parent = roster_new(NULL);
+  roster *parent = NULL;
+  assert_ok(roster_new(NULL, &parent));
   assert_non_null(parent);
   static tu_svc lz;
   tu_svc_init(&lz, "lazy", NULL, NULL);
   roster_provider p = tu_svc_provider(&lz);
   p.lazy = true;
   assert_ok(roster_provide(parent, NULL, "lazy", &p));
-  roster *scope = roster_scope_new(parent);
+  roster *scope = NULL;
+  assert_ok(roster_scope_new(parent, &scope));
   assert_non_null(scope);
   void *a = NULL, *b = NULL;
   /* Getting through the scope creates the parent's lazy service, in the
@@ -266,9 +277,11 @@ static void *wait_main(void *arg) {
 
 static void test_scope_wait_for_parent(void **state) {
   (void)state;
-  roster *parent = roster_new(NULL);
+  roster *parent = NULL;
+  assert_ok(roster_new(NULL, &parent));
   assert_non_null(parent);
-  roster *scope = roster_scope_new(parent);
+  roster *scope = NULL;
+  assert_ok(roster_scope_new(parent, &scope));
   assert_non_null(scope);
   waiter w = {.r = scope, .name = "late", .rc = -99};
   pthread_t th;
@@ -285,11 +298,14 @@ static void test_scope_wait_for_parent(void **state) {
 static void test_parent_freed_first(void **state) {
   (void)state;
   tu_reset_destroyed();
-  roster *parent = roster_new(NULL);
+  roster *parent = NULL;
+  assert_ok(roster_new(NULL, &parent));
   assert_non_null(parent);
-  roster *scope = roster_scope_new(parent);
+  roster *scope = NULL;
+  assert_ok(roster_scope_new(parent, &scope));
   assert_non_null(scope);
-  roster *scope2 = roster_scope_new(parent);
+  roster *scope2 = NULL;
+  assert_ok(roster_scope_new(parent, &scope2));
   assert_non_null(scope2);
   assert_ok(roster_register(parent, NULL, "p", &tu_counter_type, &pinst[4]));
   assert_ok(roster_register(scope, NULL, "s", &tu_counter_type, &sinst[2]));

@@ -122,7 +122,8 @@ static inline roster_log_sink lt_sink(lt_lines *l, int level) {
 static inline roster_log *lt_logger(lt_lines *l, int level) {
   roster_log_sink s = lt_sink(l, 0);
   roster_log_options o = {.level = level, .sinks = &s, .nsinks = 1};
-  roster_log *log = roster_log_new(&o);
+  roster_log *log = NULL;
+  assert_ok(roster_log_new(&o, &log));
   if (!log) {
     print_error("roster_log_new: %s\n", roster_last_error());
     fail();

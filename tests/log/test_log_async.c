@@ -61,7 +61,8 @@ static roster_log *gated_logger(gated *g, size_t cap, bool block,
                           .queue_lines = cap,
                           .block = block,
                           .drop_report_ms = report_ms};
-  roster_log *log = roster_log_new(&o);
+  roster_log *log = NULL;
+  assert_ok(roster_log_new(&o, &log));
   assert_non_null(log);
   return log;
 }
@@ -71,11 +72,12 @@ static void test_writer_thread_and_order(void **state) {
   lt_lines l;
   lt_init(&l);
   roster_log_sink s = lt_sink(&l, 0);
-  roster_log *log = roster_log_new(&(roster_log_options){.sinks = &s,
+  roster_log *log = NULL;
+  assert_ok(roster_log_new(&(roster_log_options){.sinks = &s,
                                                          .nsinks = 1,
                                                          .async = true,
                                                          .block = true,
-                                                         .queue_lines = 64});
+                                                         .queue_lines = 64}, &log));
   assert_non_null(log);
   for (int i = 0; i < 1000; i++)
     assert_ok(roster_log_write(log, ROSTER_LOG_INFO, RL_FIELDS(RL_INT("i", i)),
@@ -241,7 +243,8 @@ typedef struct mt_arg {
 
 static void *mt_producer(void *p) {
   mt_arg *a = p;
-  roster_log *c = roster_log_child(a->log, RL_FIELDS(RL_INT("t", a->id)));
+  roster_log *c = NULL;
+  assert_ok(roster_log_child(a->log, RL_FIELDS(RL_INT("t", a->id)), &c));
   for (int i = 0; i < MT_LINES; i++)
     if (roster_log_write(c, ROSTER_LOG_INFO, RL_FIELDS(RL_INT("i", i)), "mt") !=
         ROSTER_OK)
@@ -255,11 +258,12 @@ static void test_many_producers(void **state) {
   lt_lines l;
   lt_init(&l);
   roster_log_sink s = lt_sink(&l, 0);
-  roster_log *log = roster_log_new(&(roster_log_options){.sinks = &s,
+  roster_log *log = NULL;
+  assert_ok(roster_log_new(&(roster_log_options){.sinks = &s,
                                                          .nsinks = 1,
                                                          .async = true,
                                                          .block = true,
-                                                         .queue_lines = 128});
+                                                         .queue_lines = 128}, &log));
   pthread_t th[MT];
   mt_arg args[MT];
   for (int t = 0; t < MT; t++) {
@@ -289,8 +293,9 @@ static void test_fatal_and_free_flush(void **state) {
   lt_lines l;
   lt_init(&l);
   roster_log_sink s = lt_sink(&l, 0);
-  roster_log *log = roster_log_new(
-      &(roster_log_options){.sinks = &s, .nsinks = 1, .async = true});
+  roster_log *log = NULL;
+  assert_ok(roster_log_new(
+      &(roster_log_options){.sinks = &s, .nsinks = 1, .async = true}, &log));
   for (int i = 0; i < 50; i++)
     RL_INFO(log, "before");
   RL_FATAL(log, "the end");
@@ -325,8 +330,9 @@ static void test_fork_child_writes_itself(void **state) {
   int p[2];
   assert_int_equal(pipe(p), 0);
   roster_log_sink s = {.kind = ROSTER_LOG_SINK_FD, .fd = p[1]};
-  roster_log *log = roster_log_new(
-      &(roster_log_options){.sinks = &s, .nsinks = 1, .async = true});
+  roster_log *log = NULL;
+  assert_ok(roster_log_new(
+      &(roster_log_options){.sinks = &s, .nsinks = 1, .async = true}, &log));
   assert_non_null(log);
   RL_INFO(log, "parent");
   assert_ok(roster_log_flush(log));

@@ -68,7 +68,8 @@ static void test_lifecycle_lines(void **state) {
   lt_lines l;
   lt_init(&l);
   roster_log *log = lt_logger(&l, ROSTER_LOG_DEBUG);
-  roster *r = roster_new(NULL);
+  roster *r = NULL;
+  assert_ok(roster_new(NULL, &r));
   assert_non_null(r);
   trans t = {.n = 0};
   pthread_mutex_init(&t.mu, NULL);
@@ -149,7 +150,8 @@ static void test_failed_and_restarted(void **state) {
   lt_lines l;
   lt_init(&l);
   roster_log *log = lt_logger(&l, ROSTER_LOG_INFO);
-  roster *r = roster_new(NULL);
+  roster *r = NULL;
+  assert_ok(roster_new(NULL, &r));
   assert_ok(roster_log_attach(r, log));
 
   tu_svc w;
@@ -225,7 +227,8 @@ static void test_logger_as_service(void **state) {
   lt_lines l;
   lt_init(&l);
   roster_log *log = lt_logger(&l, 0);
-  roster *r = roster_new(NULL);
+  roster *r = NULL;
+  assert_ok(roster_new(NULL, &r));
   assert_ok(roster_log_register(r, NULL, "log", log));
   void *got = NULL;
   assert_ok(roster_get(r, NULL, "log", &roster_log_type, &got));
@@ -267,7 +270,8 @@ static void test_attach_errors(void **state) {
   lt_lines l;
   lt_init(&l);
   roster_log *log = lt_logger(&l, ROSTER_LOG_DEBUG);
-  roster *r = roster_new(NULL);
+  roster *r = NULL;
+  assert_ok(roster_new(NULL, &r));
   assert_ok(roster_log_attach(r, log));
   assert_rc(roster_log_attach(r, log), ROSTER_EEXIST);
   assert_rc(roster_log_attach(NULL, log), ROSTER_EINVAL);
@@ -282,7 +286,8 @@ static void test_attach_errors(void **state) {
   assert_int_equal(lt_count(&l), before); /* detached: nothing more */
   /* attach again after detach, and a child logger separately */
   assert_ok(roster_log_attach(r, log));
-  roster_log *child = roster_log_child(log, RL_FIELDS(RL_STR("c", "1")));
+  roster_log *child = NULL;
+  assert_ok(roster_log_child(log, RL_FIELDS(RL_STR("c", "1")), &child));
   assert_ok(roster_log_attach(r, child));
   roster_log_free(child);
   assert_ok(roster_register(r, NULL, "c", &tu_counter_type, NULL));

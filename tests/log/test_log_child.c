@@ -13,13 +13,16 @@ static void test_bound_fields(void **state) {
   lt_lines l;
   lt_init(&l);
   roster_log *root = lt_logger(&l, 0);
-  roster_log *svc = roster_log_child(
-      root, RL_FIELDS(RL_STR("service", "cache"), RL_INT("shard", 3)));
+  roster_log *svc = NULL;
+  assert_ok(roster_log_child(
+      root, RL_FIELDS(RL_STR("service", "cache"), RL_INT("shard", 3)), &svc));
   assert_non_null(svc);
-  roster_log *req = roster_log_child(
-      svc, RL_FIELDS(RL_STR("req", "r-1"), RL_BOOL("retry", false)));
+  roster_log *req = NULL;
+  assert_ok(roster_log_child(
+      svc, RL_FIELDS(RL_STR("req", "r-1"), RL_BOOL("retry", false)), &req));
   assert_non_null(req);
-  roster_log *plain = roster_log_child(root, RL_NONE);
+  roster_log *plain = NULL;
+  assert_ok(roster_log_child(root, RL_NONE, &plain));
   assert_non_null(plain);
 
   RL_INFO(root, "root");
@@ -57,7 +60,7 @@ static void test_bound_fields(void **state) {
   assert_int_equal(atomic_load(&l.frees), 1);
   lt_fini(&l);
 
-  assert_null(roster_log_child(NULL, RL_NONE));
+  { roster_log *bad_; assert_int_not_equal(roster_log_child(NULL, RL_NONE, &bad_), ROSTER_OK); assert_null(bad_); }
   assert_int_equal(roster_last_code(), ROSTER_EINVAL);
 }
 
@@ -66,9 +69,12 @@ static void test_levels_follow_parent(void **state) {
   lt_lines l;
   lt_init(&l);
   roster_log *root = lt_logger(&l, ROSTER_LOG_INFO);
-  roster_log *a = roster_log_child(root, RL_FIELDS(RL_STR("c", "a")));
-  roster_log *a1 = roster_log_child(a, RL_FIELDS(RL_STR("c1", "a1")));
-  roster_log *b = roster_log_child(root, RL_FIELDS(RL_STR("c", "b")));
+  roster_log *a = NULL;
+  assert_ok(roster_log_child(root, RL_FIELDS(RL_STR("c", "a")), &a));
+  roster_log *a1 = NULL;
+  assert_ok(roster_log_child(a, RL_FIELDS(RL_STR("c1", "a1")), &a1));
+  roster_log *b = NULL;
+  assert_ok(roster_log_child(root, RL_FIELDS(RL_STR("c", "b")), &b));
   assert_int_equal(roster_log_level_get(a1), ROSTER_LOG_INFO);
 
   /* the root's change reaches every follower, grandchildren too */
@@ -100,7 +106,8 @@ static void test_levels_follow_parent(void **state) {
 
   /* a child made now starts at its parent's effective level */
   assert_ok(roster_log_set_level(b, ROSTER_LOG_WARN));
-  roster_log *b1 = roster_log_child(b, RL_NONE);
+  roster_log *b1 = NULL;
+  assert_ok(roster_log_child(b, RL_NONE, &b1));
   assert_int_equal(roster_log_level_get(b1), ROSTER_LOG_WARN);
   roster_log_free(b1);
   roster_log_free(a1);
@@ -115,8 +122,10 @@ static void test_child_keeps_parent_alive(void **state) {
   lt_lines l;
   lt_init(&l);
   roster_log *root = lt_logger(&l, 0);
-  roster_log *mid = roster_log_child(root, RL_FIELDS(RL_STR("m", "1")));
-  roster_log *leaf = roster_log_child(mid, RL_FIELDS(RL_STR("l", "2")));
+  roster_log *mid = NULL;
+  assert_ok(roster_log_child(root, RL_FIELDS(RL_STR("m", "1")), &mid));
+  roster_log *leaf = NULL;
+  assert_ok(roster_log_child(mid, RL_FIELDS(RL_STR("l", "2")), &leaf));
   roster_log_free(mid);
   roster_log_free(root);
   assert_int_equal(atomic_load(&l.frees), 0); /* the sinks are still open */
@@ -147,8 +156,9 @@ static void *child_churn(void *p) {
   for (int i = 0; i < CT_ROUNDS; i++) {
     char req[32];
     snprintf(req, sizeof req, "t%d-%d", a->id, i);
-    roster_log *c = roster_log_child(
-        a->root, RL_FIELDS(RL_STR("req", req), RL_INT("t", a->id)));
+    roster_log *c = NULL;
+    assert_ok(roster_log_child(
+        a->root, RL_FIELDS(RL_STR("req", req), RL_INT("t", a->id)), &c));
     if (!c) {
       atomic_fetch_add(&a->failures, 1);
       continue;

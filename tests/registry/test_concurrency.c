@@ -232,7 +232,7 @@ static void test_writers_and_readers(void **state) {
   s1 s;
   memset(&s, 0, sizeof s);
   fails_reset(&s.f);
-  s.r = roster_new(NULL);
+  assert_ok(roster_new(NULL, &s.r));
   assert_non_null(s.r);
   s.stable = pool_new(S1_STABLE);
   s.wpool = pool_new(S1_WRITERS * S1_WITER);
@@ -317,20 +317,21 @@ static void *s2_owner(void *arg) {
   s2_arg *a = arg;
   s2 *s = a->s;
   for (int i = 0; i < S2_OITER; i++) {
-    roster_owner *o = roster_owner_new();
+    roster_owner *o = NULL;
+    assert_ok(roster_owner_new(&o));
     if (!o) {
       FAIL(&s->f, bad_rc);
       continue;
     }
     cobj *objs = &s->opool[(a->id * S2_OITER + i) * S2_PER];
-    roster_entry_opts eo = {.owner = o};
+    roster_entry_options eo = {.owner = o};
     if (roster_register_ex(s->r, NULL, "room", &cobj_type, &objs[0], &eo) ||
         roster_register_ex(s->r, NULL, "room", &cobj_type, &objs[1], &eo) ||
         roster_register_ex(s->r, "side", "lobby", &cobj_type, &objs[2], &eo))
       FAIL(&s->f, bad_rc);
     if (i % 2 == 0) {
       size_t removed = 0;
-      if (roster_owner_release(o, &removed) != ROSTER_OK)
+      if (roster_owner_drop(o, &removed) != ROSTER_OK)
         FAIL(&s->f, bad_rc);
       else if (removed != S2_PER - 1)
         FAIL(&s->f, wrong);
@@ -346,12 +347,13 @@ static void *s2_owner(void *arg) {
 static void *s2_registrar(void *arg) {
   s2_arg *a = arg;
   s2 *s = a->s;
-  roster_owner *me = roster_owner_new();
+  roster_owner *me = NULL;
+  assert_ok(roster_owner_new(&me));
   if (!me) {
     FAIL(&s->f, bad_rc);
     return NULL;
   }
-  roster_entry_opts eo = {.owner = me};
+  roster_entry_options eo = {.owner = me};
   for (int i = 0; i < S2_REGITER; i++) {
     if (roster_register_ex(s->r, NULL, "room", &cobj_type, &s->regpool[i],
                            &eo) != ROSTER_OK) {
@@ -424,7 +426,7 @@ static void test_owner_release_mid_flight(void **state) {
   memset(&s, 0, sizeof s);
   fails_reset(&s.f);
   roster_options opt = {.keys = ROSTER_KEYS_DUPLICATE};
-  s.r = roster_new(&opt);
+  assert_ok(roster_new(&opt, &s.r));
   assert_non_null(s.r);
   atomic_init(&s.stable[0].magic, LIVE);
   atomic_init(&s.stable[0].destroyed, 0);
@@ -577,7 +579,7 @@ static void test_dispatch_during_writes(void **state) {
   memset(&s, 0, sizeof s);
   fails_reset(&s.f);
   roster_options opt = {.keys = ROSTER_KEYS_DUPLICATE};
-  s.r = roster_new(&opt);
+  assert_ok(roster_new(&opt, &s.r));
   assert_non_null(s.r);
   s.pool = pool_new(S3_WRITERS * S3_WITER);
   pthread_t wt[S3_WRITERS], rt[S3_READERS];
@@ -712,7 +714,7 @@ static void test_ns_drop_during_lookups(void **state) {
   s4 s;
   memset(&s, 0, sizeof s);
   fails_reset(&s.f);
-  s.r = roster_new(NULL);
+  assert_ok(roster_new(NULL, &s.r));
   assert_non_null(s.r);
   s.pool = pool_new(S4_DROPS * S4_PER);
   pthread_t dt, rt[S4_READERS];
@@ -826,7 +828,7 @@ static void test_concurrent_replace(void **state) {
   s5 s;
   memset(&s, 0, sizeof s);
   fails_reset(&s.f);
-  s.r = roster_new(NULL);
+  assert_ok(roster_new(NULL, &s.r));
   assert_non_null(s.r);
   s.pool = pool_new(S5_REPLACERS * S5_RITER);
   for (int k = 0; k < S5_KEYS; k++) {
@@ -941,7 +943,7 @@ static void test_wait_for_across_threads(void **state) {
   (void)state;
   s6 s;
   memset(&s, 0, sizeof s);
-  s.r = roster_new(NULL);
+  assert_ok(roster_new(NULL, &s.r));
   assert_non_null(s.r);
   for (int i = 0; i < S6_WAITERS; i++) {
     atomic_init(&s.pool[i].magic, LIVE);

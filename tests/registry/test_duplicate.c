@@ -19,7 +19,9 @@ static const roster_type member_type = {.name = "room_member",
 
 static roster *new_dup(void) {
   roster_options o = {.keys = ROSTER_KEYS_DUPLICATE};
-  return roster_new(&o);
+  roster *r = NULL;
+  assert_ok(roster_new(&o, &r));
+  return r;
 }
 
 /* How many times p occurs in arr[0..n). */
@@ -37,7 +39,8 @@ static void test_keys_mode(void **state) {
   roster *d = new_dup();
   assert_non_null(d);
   assert_int_equal(roster_keys_mode(d), ROSTER_KEYS_DUPLICATE);
-  roster *u = roster_new(NULL);
+  roster *u = NULL;
+  assert_ok(roster_new(NULL, &u));
   assert_non_null(u);
   assert_int_equal(roster_keys_mode(u), ROSTER_KEYS_UNIQUE);
   roster_free(d);
@@ -200,11 +203,12 @@ static void test_dispatch(void **state) {
   assert_int_equal(s.n, 0);
 
   /* After one leaves, the rest are still reached. */
-  roster_owner *o = roster_owner_new();
+  roster_owner *o = NULL;
+  assert_ok(roster_owner_new(&o));
   assert_non_null(o);
   static tu_obj late;
   tu_obj_init(&late, 10);
-  roster_entry_opts eo = {.owner = o};
+  roster_entry_options eo = {.owner = o};
   assert_ok(roster_register_ex(r, "chat", "topic", &member_type, &late, &eo));
   memset(&s, 0, sizeof s);
   assert_ok(roster_dispatch(r, "chat", "topic", record_visit, &s, &called));
@@ -222,7 +226,8 @@ static void test_dispatch(void **state) {
   assert_rc(roster_dispatch(NULL, "chat", "topic", record_visit, &s, &called), ROSTER_EINVAL);
 
   /* Unique registry: dispatch reaches the one entry. */
-  roster *u = roster_new(NULL);
+  roster *u = NULL;
+  assert_ok(roster_new(NULL, &u));
   assert_non_null(u);
   static tu_obj single;
   tu_obj_init(&single, 12);
@@ -251,15 +256,18 @@ static void test_unregister_owned(void **state) {
   tu_obj_init(&c1, 4);
   roster *r = new_dup();
   assert_non_null(r);
-  roster_owner *oa = roster_owner_new();
-  roster_owner *ob = roster_owner_new();
-  roster_owner *oc = roster_owner_new();
+  roster_owner *oa = NULL;
+  assert_ok(roster_owner_new(&oa));
+  roster_owner *ob = NULL;
+  assert_ok(roster_owner_new(&ob));
+  roster_owner *oc = NULL;
+  assert_ok(roster_owner_new(&oc));
   assert_non_null(oa);
   assert_non_null(ob);
   assert_non_null(oc);
   assert_ptr_not_equal(oa, ob);
 
-  roster_entry_opts ea = {.owner = oa}, eb = {.owner = ob};
+  roster_entry_options ea = {.owner = oa}, eb = {.owner = ob};
   assert_ok(roster_register_ex(r, NULL, "room", &member_type, &a1, &ea));
   assert_ok(roster_register_ex(r, NULL, "room", &member_type, &a2, &ea));
   assert_ok(roster_register_ex(r, NULL, "room", &member_type, &b1, &eb));
@@ -361,15 +369,17 @@ static void test_unique_second_register(void **state) {
   static tu_obj first, second;
   tu_obj_init(&first, 1);
   tu_obj_init(&second, 2);
-  roster *r = roster_new(NULL);
+  roster *r = NULL;
+  assert_ok(roster_new(NULL, &r));
   assert_non_null(r);
   assert_ok(roster_register(r, NULL, "room", &member_type, &first));
   roster_error_clear();
   assert_rc(roster_register(r, NULL, "room", &member_type, &second), ROSTER_EEXIST);
   assert_int_equal(roster_last_code(), ROSTER_EEXIST);
-  roster_owner *o = roster_owner_new();
+  roster_owner *o = NULL;
+  assert_ok(roster_owner_new(&o));
   assert_non_null(o);
-  roster_entry_opts eo = {.owner = o};
+  roster_entry_options eo = {.owner = o};
   assert_rc(roster_register_ex(r, NULL, "room", &member_type, &second, &eo), ROSTER_EEXIST);
 
   void *arr[4] = {0};

@@ -73,7 +73,8 @@ static int child_main(roster *r) {
   if (tu_destroyed() != 1)
     return 17;
   /* A fresh registry in the child, with an acquired reference. */
-  roster *c = roster_new(NULL);
+  roster *c = NULL;
+  assert_ok(roster_new(NULL, &c));
   if (!c)
     return 18;
   if (roster_register(c, "x", "y", &child_type, &inst[2]) != ROSTER_OK)
@@ -161,7 +162,8 @@ static void *parked_main(void *arg) {
 static roster *prepare_parent(void) {
   tu_reset_destroyed();
   atomic_store(&child_destroyed, 0);
-  roster *r = roster_new(NULL);
+  roster *r = NULL;
+  assert_ok(roster_new(NULL, &r));
   assert_non_null(r);
   assert_ok(roster_register(r, NULL, "parent-svc", &tu_counter_type, &inst[0]));
   pthread_t th[2];
@@ -234,7 +236,8 @@ static void test_two_children_in_a_row(void **state) {
   for (int round = 0; round < 2; round++) {
     tu_reset_destroyed();
     atomic_store(&child_destroyed, 0);
-    roster *r = roster_new(NULL);
+    roster *r = NULL;
+    assert_ok(roster_new(NULL, &r));
     assert_non_null(r);
     assert_ok(
         roster_register(r, NULL, "parent-svc", &tu_counter_type, &inst[0]));

@@ -62,7 +62,8 @@ static int setup(void **state) {
 
 static void test_acquire_outlives_unregister(void **state) {
   (void)state;
-  roster *r = roster_new(NULL);
+  roster *r = NULL;
+  assert_ok(roster_new(NULL, &r));
   assert_non_null(r);
   obj o[1];
   obj_init(o, 1);
@@ -90,7 +91,8 @@ static void test_acquire_outlives_unregister(void **state) {
 
 static void test_two_refs(void **state) {
   (void)state;
-  roster *r = roster_new(NULL);
+  roster *r = NULL;
+  assert_ok(roster_new(NULL, &r));
   assert_non_null(r);
   obj o[1];
   obj_init(o, 1);
@@ -124,7 +126,8 @@ static void test_two_refs(void **state) {
 static void test_release_null_and_acquire_errors(void **state) {
   (void)state;
   roster_release(NULL);
-  roster *r = roster_new(NULL);
+  roster *r = NULL;
+  assert_ok(roster_new(NULL, &r));
   assert_non_null(r);
   obj o[1];
   obj_init(o, 1);
@@ -177,7 +180,8 @@ static void *reclaim_main(void *arg) {
 
 static void test_read_lock_nesting(void **state) {
   (void)state;
-  roster *r = roster_new(NULL);
+  roster *r = NULL;
+  assert_ok(roster_new(NULL, &r));
   assert_non_null(r);
   obj o[1];
   obj_init(o, 1);
@@ -186,7 +190,7 @@ static void test_read_lock_nesting(void **state) {
   roster_read_lock();
   roster_read_lock();
   obj *p = NULL;
-  int rc_get = objt_get(r, NULL, "x", &p);
+  int rc_get = objt_find(r, NULL, "x", &p);
   int rc_unreg = roster_unregister(r, NULL, "x");
   bool has_after = roster_has(r, NULL, "x");
 
@@ -231,14 +235,16 @@ static void test_destroy_exactly_once(void **state) {
   (void)state;
   enum { N = 60 };
   roster_options opt = {.keys = ROSTER_KEYS_DUPLICATE};
-  roster *r = roster_new(&opt);
+  roster *r = NULL;
+  assert_ok(roster_new(&opt, &r));
   assert_non_null(r);
-  roster_owner *ow = roster_owner_new();
+  roster_owner *ow = NULL;
+  assert_ok(roster_owner_new(&ow));
   assert_non_null(ow);
   obj *o = calloc(N + 1, sizeof *o);
   assert_non_null(o);
   obj_init(o, N + 1);
-  roster_entry_opts eo = {.owner = ow};
+  roster_entry_options eo = {.owner = ow};
   for (int i = 0; i < N; i++) {
     char name[32];
     snprintf(name, sizeof name, "e%d", i);
@@ -263,7 +269,7 @@ static void test_destroy_exactly_once(void **state) {
     snprintf(name, sizeof name, "e%d", i);
     assert_ok(roster_unregister(r, NULL, name));
   }
-  assert_ok(roster_owner_release(ow, &removed));
+  assert_ok(roster_owner_drop(ow, &removed));
   assert_int_equal(removed, N / 6);
   assert_ok(roster_ns_drop(r, "drop", &removed));
   assert_int_equal(removed, N / 6);
@@ -307,7 +313,7 @@ static void test_destroy_exactly_once(void **state) {
   for (int i = 0; i < 3; i++)
     assert_int_equal(atomic_load(&last[i].destroyed), 1);
   /* The owner's entries went with the registry. */
-  assert_ok(roster_owner_release(ow, &removed));
+  assert_ok(roster_owner_drop(ow, &removed));
   assert_int_equal(removed, 0);
   roster_owner_free(ow);
   roster_reclaim_wait();
@@ -319,7 +325,8 @@ static void test_destroy_exactly_once(void **state) {
 static void test_no_destroy_is_fine(void **state) {
   (void)state;
   static const roster_type plain = {.name = "plain"};
-  roster *r = roster_new(NULL);
+  roster *r = NULL;
+  assert_ok(roster_new(NULL, &r));
   assert_non_null(r);
   int x = 5;
   assert_ok(roster_register(r, NULL, "plain", &plain, &x));

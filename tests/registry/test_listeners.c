@@ -116,7 +116,8 @@ static int inst[32];
 static void test_events_and_reasons(void **state) {
   (void)state;
   tu_reset_destroyed();
-  roster *r = roster_new(NULL);
+  roster *r = NULL;
+  assert_ok(roster_new(NULL, &r));
   assert_non_null(r);
   recorder rec;
   rec_init(&rec);
@@ -138,9 +139,10 @@ static void test_events_and_reasons(void **state) {
   assert_int_equal(rec.ev[1].destroyed_then, 0);
 
   /* NULL namespace is reported as the default one; owner and meta shown. */
-  roster_owner *o = roster_owner_new();
+  roster_owner *o = NULL;
+  assert_ok(roster_owner_new(&o));
   assert_non_null(o);
-  roster_entry_opts eo = {.owner = o, .meta = "m3ta", .meta_len = 4};
+  roster_entry_options eo = {.owner = o, .meta = "m3ta", .meta_len = 4};
   assert_ok(roster_register_ex(r, NULL, "d", &tu_other_type, &inst[1], &eo));
   assert_int_equal(rec.n, 3);
   check_ev(&rec.ev[2], ROSTER_EV_REGISTER, ROSTER_REASON_CALL,
@@ -170,7 +172,7 @@ static void test_events_and_reasons(void **state) {
   /* Owner release, namespace drop, clear. */
   assert_ok(
       roster_register_ex(r, "o", "owned", &tu_counter_type, &inst[3], &eo));
-  assert_ok(roster_owner_release(o, NULL));
+  assert_ok(roster_owner_drop(o, NULL));
   assert_int_equal(rec.n, 7);
   check_ev(&rec.ev[6], ROSTER_EV_UNREGISTER, ROSTER_REASON_OWNER, "o", "owned",
            &tu_counter_type, &inst[3]);
@@ -209,7 +211,8 @@ static void test_events_and_reasons(void **state) {
 
 static void test_masks(void **state) {
   (void)state;
-  roster *r = roster_new(NULL);
+  roster *r = NULL;
+  assert_ok(roster_new(NULL, &r));
   assert_non_null(r);
   recorder reg, unreg, both;
   rec_init(&reg);
@@ -239,8 +242,10 @@ static void test_unlisten_and_free_arg(void **state) {
   (void)state;
   atomic_store(&freed_a, 0);
   atomic_store(&freed_b, 0);
-  roster *r = roster_new(NULL);
-  roster *r2 = roster_new(NULL);
+  roster *r = NULL;
+  assert_ok(roster_new(NULL, &r));
+  roster *r2 = NULL;
+  assert_ok(roster_new(NULL, &r2));
   assert_non_null(r);
   assert_non_null(r2);
   recorder ra, rb;
@@ -283,7 +288,8 @@ static void test_unlisten_and_free_arg(void **state) {
 static void test_listen_failure_does_not_call_free_arg(void **state) {
   (void)state;
   atomic_store(&freed_c, 0);
-  roster *r = roster_new(NULL);
+  roster *r = NULL;
+  assert_ok(roster_new(NULL, &r));
   assert_non_null(r);
   uint64_t id = 12345;
   assert_rc(roster_listen(r, ROSTER_EV_ALL, NULL, &id, free_c, &id),
@@ -343,7 +349,8 @@ static void test_reentrant_listener(void **state) {
   (void)state;
   atomic_store(&freed_a, 0);
   atomic_store(&freed_c, 0);
-  roster *r = roster_new(NULL);
+  roster *r = NULL;
+  assert_ok(roster_new(NULL, &r));
   assert_non_null(r);
   reent c;
   memset(&c, 0, sizeof c);
@@ -425,7 +432,8 @@ static void alive_fn(roster *r, const roster_event *ev, void *arg) {
 static void test_instance_alive_in_unregister_listener(void **state) {
   (void)state;
   roster_options opt = {.keys = ROSTER_KEYS_DUPLICATE};
-  roster *r = roster_new(&opt);
+  roster *r = NULL;
+  assert_ok(roster_new(&opt, &r));
   assert_non_null(r);
   alive_ctx c = {0};
   assert_ok(roster_listen(r, ROSTER_EV_UNREGISTER, alive_fn, &c, NULL, NULL));
@@ -434,9 +442,10 @@ static void test_instance_alive_in_unregister_listener(void **state) {
     objs[i].magic = LIVE;
     atomic_init(&objs[i].destroyed, 0);
   }
-  roster_owner *ow = roster_owner_new();
+  roster_owner *ow = NULL;
+  assert_ok(roster_owner_new(&ow));
   assert_non_null(ow);
-  roster_entry_opts eo = {.owner = ow};
+  roster_entry_options eo = {.owner = ow};
   assert_ok(roster_register(r, NULL, "k", &obj_type, &objs[0]));
   assert_ok(roster_register(r, NULL, "k", &obj_type, &objs[1]));
   assert_ok(roster_register_ex(r, NULL, "o", &obj_type, &objs[2], &eo));
@@ -445,7 +454,7 @@ static void test_instance_alive_in_unregister_listener(void **state) {
   assert_ok(roster_register(r, NULL, "rp", &obj_type, &objs[5]));
 
   assert_ok(roster_unregister(r, NULL, "k"));                    /* 2 */
-  assert_ok(roster_owner_release(ow, NULL));                     /* 1 */
+  assert_ok(roster_owner_drop(ow, NULL));                     /* 1 */
   assert_ok(roster_ns_drop(r, "n", NULL));                       /* 1 */
   assert_ok(roster_replace(r, NULL, "rp", &obj_type, &objs[6])); /* 1 */
   assert_ok(roster_clear(r, NULL)); /* c and rp(6): 2 */
@@ -501,7 +510,8 @@ static void *worker_main(void *arg) {
 
 static void test_events_on_changing_thread(void **state) {
   (void)state;
-  roster *r = roster_new(NULL);
+  roster *r = NULL;
+  assert_ok(roster_new(NULL, &r));
   assert_non_null(r);
   thr_ctx c = {.main_thread = pthread_self()};
   pthread_mutex_init(&c.mu, NULL);

@@ -21,9 +21,10 @@ static const roster_type meta_type = {.name = "meta_holder"};
 
 static void test_register_ex_and_get(void **state) {
   (void)state;
-  roster *r = roster_new(NULL);
+  roster *r = NULL;
+  assert_ok(roster_new(NULL, &r));
   assert_non_null(r);
-  roster_entry_opts eo = {.meta = "hello", .meta_len = 5};
+  roster_entry_options eo = {.meta = "hello", .meta_len = 5};
   assert_ok(roster_register_ex(r, NULL, "svc", &meta_type, NULL, &eo));
   assert_ok(roster_register_ex(r, NULL, "bare", &meta_type, NULL, NULL));
 
@@ -88,7 +89,8 @@ static void test_register_ex_and_get(void **state) {
 
 static void test_meta_set(void **state) {
   (void)state;
-  roster *r = roster_new(NULL);
+  roster *r = NULL;
+  assert_ok(roster_new(NULL, &r));
   assert_non_null(r);
   assert_ok(roster_register(r, "ns", "svc", &meta_type, NULL));
 
@@ -145,7 +147,7 @@ static void test_meta_set(void **state) {
   assert_memory_equal(buf, "keep", 4);
 
   /* register_ex with oversized metadata registers nothing. */
-  roster_entry_opts eo = {.meta = big, .meta_len = ROSTER_META_MAX + 1};
+  roster_entry_options eo = {.meta = big, .meta_len = ROSTER_META_MAX + 1};
   assert_rc(roster_register_ex(r, "ns", "too-big", &meta_type, NULL, &eo), ROSTER_EINVAL);
   assert_false(roster_has(r, "ns", "too-big"));
   assert_int_equal(roster_count(r, "ns"), 1);
@@ -195,7 +197,8 @@ static int failing_fn(const void *old, size_t old_len, void *out, size_t *out_le
 
 static void test_meta_update(void **state) {
   (void)state;
-  roster *r = roster_new(NULL);
+  roster *r = NULL;
+  assert_ok(roster_new(NULL, &r));
   assert_non_null(r);
   assert_ok(roster_register(r, NULL, "svc", &meta_type, NULL));
 
@@ -285,10 +288,11 @@ static void *incr_thread(void *arg) {
 
 static void test_meta_update_concurrent(void **state) {
   (void)state;
-  roster *r = roster_new(NULL);
+  roster *r = NULL;
+  assert_ok(roster_new(NULL, &r));
   assert_non_null(r);
   uint64_t zero = 0;
-  roster_entry_opts eo = {.meta = &zero, .meta_len = sizeof zero};
+  roster_entry_options eo = {.meta = &zero, .meta_len = sizeof zero};
   assert_ok(roster_register_ex(r, "ctr", "counter", &meta_type, NULL, &eo));
 
   atomic_long calls = 0;
@@ -319,16 +323,20 @@ static void test_meta_update_concurrent(void **state) {
 static void test_meta_duplicate_owners(void **state) {
   (void)state;
   roster_options ro = {.keys = ROSTER_KEYS_DUPLICATE};
-  roster *r = roster_new(&ro);
+  roster *r = NULL;
+  assert_ok(roster_new(&ro, &r));
   assert_non_null(r);
-  roster_owner *o1 = roster_owner_new();
-  roster_owner *o2 = roster_owner_new();
-  roster_owner *o3 = roster_owner_new();
+  roster_owner *o1 = NULL;
+  assert_ok(roster_owner_new(&o1));
+  roster_owner *o2 = NULL;
+  assert_ok(roster_owner_new(&o2));
+  roster_owner *o3 = NULL;
+  assert_ok(roster_owner_new(&o3));
   assert_non_null(o1);
   assert_non_null(o2);
   assert_non_null(o3);
-  roster_entry_opts e1 = {.owner = o1, .meta = "one", .meta_len = 3};
-  roster_entry_opts e2 = {.owner = o2, .meta = "two!", .meta_len = 4};
+  roster_entry_options e1 = {.owner = o1, .meta = "one", .meta_len = 3};
+  roster_entry_options e2 = {.owner = o2, .meta = "two!", .meta_len = 4};
   assert_ok(roster_register_ex(r, NULL, "room", &meta_type, NULL, &e1));
   assert_ok(roster_register_ex(r, NULL, "room", &meta_type, NULL, &e2));
 

@@ -67,7 +67,8 @@ static void test_null_is_default(void **state) {
   static tu_obj a, b;
   tu_obj_init(&a, 1);
   tu_obj_init(&b, 2);
-  roster *r = roster_new(NULL);
+  roster *r = NULL;
+  assert_ok(roster_new(NULL, &r));
   assert_non_null(r);
   assert_ok(roster_register(r, NULL, "svc", &obj_type, &a));
   assert_ok(roster_register(r, ROSTER_DEFAULT_NS, "other", &obj_type, &b));
@@ -103,7 +104,8 @@ static void test_same_name_two_namespaces(void **state) {
   static tu_obj prod, test;
   tu_obj_init(&prod, 1);
   tu_obj_init(&test, 2);
-  roster *r = roster_new(NULL);
+  roster *r = NULL;
+  assert_ok(roster_new(NULL, &r));
   assert_non_null(r);
   assert_ok(roster_register(r, "production", "db", &obj_type, &prod));
   assert_ok(roster_register(r, "test", "db", &obj_type, &test));
@@ -137,7 +139,8 @@ static void test_same_name_two_namespaces(void **state) {
 
 static void test_count(void **state) {
   (void)state;
-  roster *r = roster_new(NULL);
+  roster *r = NULL;
+  assert_ok(roster_new(NULL, &r));
   assert_non_null(r);
   assert_int_equal(roster_count(r, NULL), 0);
   assert_int_equal(roster_count(r, "a"), 0);
@@ -163,7 +166,8 @@ static void test_count(void **state) {
 
 static void test_ns_list(void **state) {
   (void)state;
-  roster *r = roster_new(NULL);
+  roster *r = NULL;
+  assert_ok(roster_new(NULL, &r));
   assert_non_null(r);
 
   roster_ns_list nl = {0};
@@ -218,7 +222,8 @@ static void test_ns_drop(void **state) {
   for (int i = 0; i < 2; i++)
     tu_obj_init(&t[i], 10 + i);
   tu_obj_init(&d[0], 20);
-  roster *r = roster_new(NULL);
+  roster *r = NULL;
+  assert_ok(roster_new(NULL, &r));
   assert_non_null(r);
   assert_ok(roster_register(r, "prod", "a", &obj_type, &p[0]));
   assert_ok(roster_register(r, "prod", "b", &obj_type, &p[1]));

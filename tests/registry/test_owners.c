@@ -68,23 +68,25 @@ static int inst[32]; /* distinct instance addresses */
 
 static int reg_owned(roster *r, const char *ns, const char *name,
                      roster_owner *o, void *instance) {
-  roster_entry_opts eo = {.owner = o};
+  roster_entry_options eo = {.owner = o};
   return roster_register_ex(r, ns, name, &tu_counter_type, instance, &eo);
 }
 
 static void test_owner_new_and_free_null(void **state) {
   (void)state;
-  roster_owner *a = roster_owner_new();
-  roster_owner *b = roster_owner_new();
+  roster_owner *a = NULL;
+  assert_ok(roster_owner_new(&a));
+  roster_owner *b = NULL;
+  assert_ok(roster_owner_new(&b));
   assert_non_null(a);
   assert_non_null(b);
   assert_ptr_not_equal(a, b);
   roster_owner_free(NULL); /* no-op */
   /* An owner with no entries releases nothing. */
   size_t removed = 99;
-  assert_ok(roster_owner_release(a, &removed));
+  assert_ok(roster_owner_drop(a, &removed));
   assert_int_equal(removed, 0);
-  assert_ok(roster_owner_release(a, NULL));
+  assert_ok(roster_owner_drop(a, NULL));
   roster_owner_free(a);
   roster_owner_free(b);
 }
@@ -92,9 +94,11 @@ static void test_owner_new_and_free_null(void **state) {
 static void test_release_across_registries_and_namespaces(void **state) {
   (void)state;
   tu_reset_destroyed();
-  roster *r1 = roster_new(NULL);
+  roster *r1 = NULL;
+  assert_ok(roster_new(NULL, &r1));
   roster_options dup = {.keys = ROSTER_KEYS_DUPLICATE, .name = "dup"};
-  roster *r2 = roster_new(&dup);
+  roster *r2 = NULL;
+  assert_ok(roster_new(&dup, &r2));
   assert_non_null(r1);
   assert_non_null(r2);
   recorder rec;
@@ -102,8 +106,10 @@ static void test_release_across_registries_and_namespaces(void **state) {
   assert_ok(roster_listen(r1, ROSTER_EV_ALL, rec_fn, &rec, NULL, NULL));
   assert_ok(roster_listen(r2, ROSTER_EV_ALL, rec_fn, &rec, NULL, NULL));
 
-  roster_owner *o = roster_owner_new();
-  roster_owner *other = roster_owner_new();
+  roster_owner *o = NULL;
+  assert_ok(roster_owner_new(&o));
+  roster_owner *other = NULL;
+  assert_ok(roster_owner_new(&other));
   assert_non_null(o);
   assert_non_null(other);
 
@@ -123,7 +129,7 @@ static void test_release_across_registries_and_namespaces(void **state) {
   assert_int_equal(rec.n, 0);
 
   size_t removed = 0;
-  assert_ok(roster_owner_release(o, &removed));
+  assert_ok(roster_owner_drop(o, &removed));
   assert_int_equal(removed, 6);
 
   /* o's entries are gone everywhere... */
@@ -165,13 +171,13 @@ static void test_release_across_registries_and_namespaces(void **state) {
   /* The owner stays valid and may own new entries. */
   assert_ok(reg_owned(r1, "a", "x", o, &inst[10]));
   assert_ok(reg_owned(r2, "a", "room", o, &inst[11]));
-  assert_ok(roster_owner_release(o, &removed));
+  assert_ok(roster_owner_drop(o, &removed));
   assert_int_equal(removed, 2);
   assert_false(roster_has(r1, "a", "x"));
   assert_ok(roster_lookup(r2, "a", "room", NULL, 0, &count));
   assert_int_equal(count, 2);
   /* Releasing again removes nothing. */
-  assert_ok(roster_owner_release(o, &removed));
+  assert_ok(roster_owner_drop(o, &removed));
   assert_int_equal(removed, 0);
   roster_reclaim_wait();
   assert_int_equal(tu_destroyed(), 8);
@@ -188,12 +194,14 @@ static void test_release_across_registries_and_namespaces(void **state) {
 static void test_owner_free_releases(void **state) {
   (void)state;
   tu_reset_destroyed();
-  roster *r = roster_new(NULL);
+  roster *r = NULL;
+  assert_ok(roster_new(NULL, &r));
   assert_non_null(r);
   recorder rec;
   rec_init(&rec);
   assert_ok(roster_listen(r, ROSTER_EV_UNREGISTER, rec_fn, &rec, NULL, NULL));
-  roster_owner *o = roster_owner_new();
+  roster_owner *o = NULL;
+  assert_ok(roster_owner_new(&o));
   assert_non_null(o);
   assert_ok(reg_owned(r, "p", "one", o, &inst[0]));
   assert_ok(reg_owned(r, "q", "two", o, &inst[1]));
@@ -219,13 +227,16 @@ static void test_unregistered_by_name_not_removed_twice(void **state) {
   (void)state;
   tu_reset_destroyed();
   roster_options dup = {.keys = ROSTER_KEYS_DUPLICATE};
-  roster *r = roster_new(&dup);
+  roster *r = NULL;
+  assert_ok(roster_new(&dup, &r));
   assert_non_null(r);
   recorder rec;
   rec_init(&rec);
   assert_ok(roster_listen(r, ROSTER_EV_UNREGISTER, rec_fn, &rec, NULL, NULL));
-  roster_owner *o = roster_owner_new();
-  roster_owner *p = roster_owner_new();
+  roster_owner *o = NULL;
+  assert_ok(roster_owner_new(&o));
+  roster_owner *p = NULL;
+  assert_ok(roster_owner_new(&p));
   assert_non_null(o);
   assert_non_null(p);
 
@@ -252,7 +263,7 @@ static void test_unregistered_by_name_not_removed_twice(void **state) {
   assert_int_equal(tu_destroyed(), 2);
 
   size_t removed = 0;
-  assert_ok(roster_owner_release(o, &removed));
+  assert_ok(roster_owner_drop(o, &removed));
   assert_int_equal(removed, 1); /* only b is left of o's */
   assert_false(roster_has(r, NULL, "b"));
   assert_true(roster_has(r, NULL, "g"));
@@ -265,7 +276,7 @@ static void test_unregistered_by_name_not_removed_twice(void **state) {
   /* Re-registering a name that o once owned, without an owner, is not
    * removed by o. */
   assert_ok(roster_register(r, NULL, "a", &tu_counter_type, &inst[4]));
-  assert_ok(roster_owner_release(o, &removed));
+  assert_ok(roster_owner_drop(o, &removed));
   assert_int_equal(removed, 0);
   assert_true(roster_has(r, NULL, "a"));
 
@@ -284,11 +295,14 @@ static void test_unregistered_by_name_not_removed_twice(void **state) {
 static void test_free_registry_while_owned_elsewhere(void **state) {
   (void)state;
   tu_reset_destroyed();
-  roster *r1 = roster_new(NULL);
-  roster *r2 = roster_new(NULL);
+  roster *r1 = NULL;
+  assert_ok(roster_new(NULL, &r1));
+  roster *r2 = NULL;
+  assert_ok(roster_new(NULL, &r2));
   assert_non_null(r1);
   assert_non_null(r2);
-  roster_owner *o = roster_owner_new();
+  roster_owner *o = NULL;
+  assert_ok(roster_owner_new(&o));
   assert_non_null(o);
   assert_ok(reg_owned(r1, NULL, "x", o, &inst[0]));
   assert_ok(reg_owned(r1, "n", "y", o, &inst[1]));
@@ -300,7 +314,7 @@ static void test_free_registry_while_owned_elsewhere(void **state) {
   assert_int_equal(tu_destroyed(), 2);
 
   size_t removed = 0;
-  assert_ok(roster_owner_release(o, &removed));
+  assert_ok(roster_owner_drop(o, &removed));
   assert_int_equal(removed, 2); /* only what is left, in r2 */
   assert_false(roster_has(r2, NULL, "x"));
   assert_false(roster_has(r2, "n", "y"));
@@ -311,9 +325,11 @@ static void test_free_registry_while_owned_elsewhere(void **state) {
   /* Owner still usable; then free the owner while it owns entries in a
    * registry that outlives it, and free an owner whose registry is gone. */
   assert_ok(reg_owned(r2, NULL, "z", o, &inst[5]));
-  roster *r3 = roster_new(NULL);
+  roster *r3 = NULL;
+  assert_ok(roster_new(NULL, &r3));
   assert_non_null(r3);
-  roster_owner *q = roster_owner_new();
+  roster_owner *q = NULL;
+  assert_ok(roster_owner_new(&q));
   assert_non_null(q);
   assert_ok(reg_owned(r3, NULL, "w", q, &inst[6]));
   roster_free(r3);
@@ -330,9 +346,11 @@ static void test_free_registry_while_owned_elsewhere(void **state) {
 static void test_owner_free_before_registry(void **state) {
   (void)state;
   tu_reset_destroyed();
-  roster *r = roster_new(NULL);
+  roster *r = NULL;
+  assert_ok(roster_new(NULL, &r));
   assert_non_null(r);
-  roster_owner *o = roster_owner_new();
+  roster_owner *o = NULL;
+  assert_ok(roster_owner_new(&o));
   assert_non_null(o);
   assert_ok(reg_owned(r, NULL, "a", o, &inst[0]));
   /* An acquired reference outlives the owner token. */

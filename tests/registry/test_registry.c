@@ -88,27 +88,28 @@ static void make_names(void) {
 
 static void test_new_defaults_and_options(void **state) {
   (void)state;
-  roster *r = roster_new(NULL);
+  roster *r = NULL;
+  assert_ok(roster_new(NULL, &r));
   assert_non_null(r);
   assert_int_equal(roster_keys_mode(r), ROSTER_KEYS_UNIQUE);
   assert_int_equal(roster_count(r, NULL), 0);
   roster_free(r);
 
   roster_options o = {0};
-  r = roster_new(&o);
+  assert_ok(roster_new(&o, &r));
   assert_non_null(r);
   assert_int_equal(roster_keys_mode(r), ROSTER_KEYS_UNIQUE);
   roster_free(r);
 
   o.keys = ROSTER_KEYS_DUPLICATE;
-  r = roster_new(&o);
+  assert_ok(roster_new(&o, &r));
   assert_non_null(r);
   assert_int_equal(roster_keys_mode(r), ROSTER_KEYS_DUPLICATE);
   roster_free(r);
 
   /* A small, non-power-of-two size hint still holds many entries. */
   o = (roster_options){.name = "svc-registry", .initial_buckets = 3};
-  r = roster_new(&o);
+  assert_ok(roster_new(&o, &r));
   assert_non_null(r);
   static tu_obj objs[300];
   char name[32];
@@ -135,18 +136,18 @@ static void test_new_bad_keys(void **state) {
   (void)state;
   roster_error_clear();
   roster_options o = {.keys = (roster_keys)7};
-  assert_null(roster_new(&o));
+  { roster *bad_; assert_int_not_equal(roster_new(&o, &bad_), ROSTER_OK); assert_null(bad_); }
   assert_int_equal(roster_last_code(), ROSTER_EINVAL);
   assert_true(strlen(roster_last_error()) > 0);
 
   roster_error_clear();
   o.keys = (roster_keys)-1;
-  assert_null(roster_new(&o));
+  { roster *bad_; assert_int_not_equal(roster_new(&o, &bad_), ROSTER_OK); assert_null(bad_); }
   assert_int_equal(roster_last_code(), ROSTER_EINVAL);
 
   roster_error_clear();
   o.keys = (roster_keys)2;
-  assert_null(roster_new(&o));
+  { roster *bad_; assert_int_not_equal(roster_new(&o, &bad_), ROSTER_OK); assert_null(bad_); }
   assert_int_equal(roster_last_code(), ROSTER_EINVAL);
 }
 
@@ -155,7 +156,8 @@ static void test_register_get_has_unregister(void **state) {
   static tu_obj a, b;
   tu_obj_init(&a, 1);
   tu_obj_init(&b, 2);
-  roster *r = roster_new(NULL);
+  roster *r = NULL;
+  assert_ok(roster_new(NULL, &r));
   assert_non_null(r);
 
   roster_error_clear();
@@ -223,7 +225,8 @@ static void test_acquire_holds_instance(void **state) {
   (void)state;
   static tu_obj a;
   tu_obj_init(&a, 1);
-  roster *r = roster_new(NULL);
+  roster *r = NULL;
+  assert_ok(roster_new(NULL, &r));
   assert_non_null(r);
   assert_ok(roster_register(r, NULL, "held", &alpha_type, &a));
   void *out = NULL;
@@ -257,7 +260,7 @@ static void check_bad_key(roster *r, const char *ns, const char *name,
   size_t n = 99;
   void *arr[2] = {NULL, NULL};
   roster_ref *ref = (roster_ref *)&ref;
-  roster_entry_opts eo = {0};
+  roster_entry_options eo = {0};
 
   roster_error_clear();
   assert_rc(roster_register(r, ns, name, &alpha_type, cand), ROSTER_EINVAL);
@@ -295,7 +298,8 @@ static void test_name_validation(void **state) {
   static tu_obj keep, cand;
   tu_obj_init(&keep, 1);
   tu_obj_init(&cand, 2);
-  roster *r = roster_new(NULL);
+  roster *r = NULL;
+  assert_ok(roster_new(NULL, &r));
   assert_non_null(r);
   assert_ok(roster_register(r, NULL, "keep", &alpha_type, &keep));
 
@@ -385,7 +389,8 @@ static void test_bad_type(void **state) {
   static tu_obj keep, cand;
   tu_obj_init(&keep, 1);
   tu_obj_init(&cand, 2);
-  roster *r = roster_new(NULL);
+  roster *r = NULL;
+  assert_ok(roster_new(NULL, &r));
   assert_non_null(r);
   assert_ok(roster_register(r, NULL, "keep", &alpha_type, &keep));
 
@@ -419,7 +424,8 @@ static void test_eexist_names_existing_type(void **state) {
   static tu_obj first, second;
   tu_obj_init(&first, 1);
   tu_obj_init(&second, 2);
-  roster *r = roster_new(NULL);
+  roster *r = NULL;
+  assert_ok(roster_new(NULL, &r));
   assert_non_null(r);
   assert_ok(roster_register(r, "prod", "db", &alpha_type, &first));
 
@@ -427,7 +433,7 @@ static void test_eexist_names_existing_type(void **state) {
   assert_rc(roster_register(r, "prod", "db", &beta_type, &second), ROSTER_EEXIST);
   assert_int_equal(roster_last_code(), ROSTER_EEXIST);
   assert_non_null(strstr(roster_last_error(), "alpha_pool"));
-  roster_entry_opts eo = {0};
+  roster_entry_options eo = {0};
   assert_rc(roster_register_ex(r, "prod", "db", &beta_type, &second, &eo), ROSTER_EEXIST);
   assert_non_null(strstr(roster_last_error(), "alpha_pool"));
   assert_rc(roster_register(r, "prod", "db", &alpha_type, &second), ROSTER_EEXIST);
@@ -447,7 +453,8 @@ static void test_eexist_names_existing_type(void **state) {
 
 static void test_enoent_detail(void **state) {
   (void)state;
-  roster *r = roster_new(NULL);
+  roster *r = NULL;
+  assert_ok(roster_new(NULL, &r));
   assert_non_null(r);
   assert_ok(roster_register(r, "production", "main", &plain_type, NULL));
   assert_ok(roster_register(r, "production", "cache", &plain_type, NULL));
@@ -488,7 +495,8 @@ static void test_unregister_destroys_once(void **state) {
   for (int i = 0; i < 3; i++)
     tu_obj_init(&o[i], i);
   tu_reset_destroyed();
-  roster *r = roster_new(NULL);
+  roster *r = NULL;
+  assert_ok(roster_new(NULL, &r));
   assert_non_null(r);
   assert_ok(roster_register(r, NULL, "a", &alpha_type, &o[0]));
   assert_ok(roster_register(r, NULL, "b", &alpha_type, &o[1]));
@@ -524,7 +532,8 @@ static void test_free_destroys_remaining(void **state) {
   static tu_obj o[5];
   for (int i = 0; i < 5; i++)
     tu_obj_init(&o[i], i);
-  roster *r = roster_new(NULL);
+  roster *r = NULL;
+  assert_ok(roster_new(NULL, &r));
   assert_non_null(r);
   static evlog log;
   evlog_init(&log);
@@ -551,7 +560,8 @@ static void test_replace(void **state) {
   tu_obj_init(&a, 1);
   tu_obj_init(&b, 2);
   tu_obj_init(&c, 3);
-  roster *r = roster_new(NULL);
+  roster *r = NULL;
+  assert_ok(roster_new(NULL, &r));
   assert_non_null(r);
   static evlog log;
   evlog_init(&log);
@@ -615,7 +625,8 @@ static void test_list_entries(void **state) {
   static tu_obj o[4];
   for (int i = 0; i < 4; i++)
     tu_obj_init(&o[i], i);
-  roster *r = roster_new(NULL);
+  roster *r = NULL;
+  assert_ok(roster_new(NULL, &r));
   assert_non_null(r);
   assert_ok(roster_register(r, NULL, "b", &alpha_type, &o[0]));
   assert_ok(roster_register(r, NULL, "a", &beta_type, &o[1]));
@@ -674,7 +685,8 @@ static void test_clear(void **state) {
   static tu_obj o[5];
   for (int i = 0; i < 5; i++)
     tu_obj_init(&o[i], i);
-  roster *r = roster_new(NULL);
+  roster *r = NULL;
+  assert_ok(roster_new(NULL, &r));
   assert_non_null(r);
   assert_ok(roster_register(r, NULL, "a", &alpha_type, &o[0]));
   assert_ok(roster_register(r, NULL, "b", &alpha_type, &o[1]));

@@ -45,14 +45,15 @@ static const fx_entry fixture[] = {
 #define NDEFAULT 10
 
 static roster *make_fixture(void) {
-  roster *r = roster_new(NULL);
+  roster *r = NULL;
+  assert_ok(roster_new(NULL, &r));
   assert_non_null(r);
-  owner_a = roster_owner_new();
-  owner_b = roster_owner_new();
+  assert_ok(roster_owner_new(&owner_a));
+  assert_ok(roster_owner_new(&owner_b));
   assert_non_null(owner_a);
   assert_non_null(owner_b);
   for (size_t i = 0; i < NFIX; i++) {
-    roster_entry_opts eo = {0};
+    roster_entry_options eo = {0};
     eo.owner = fixture[i].owner == 1   ? owner_a
                : fixture[i].owner == 2 ? owner_b
                                        : NULL;
@@ -226,10 +227,11 @@ static void test_type_and_owner_filters(void **state) {
 static void test_select_copies(void **state) {
   (void)state;
   tu_reset_destroyed();
-  roster *r = roster_new(NULL);
+  roster *r = NULL;
+  assert_ok(roster_new(NULL, &r));
   assert_non_null(r);
   char meta[16] = "hello, meta";
-  roster_entry_opts eo = {.meta = meta, .meta_len = 11};
+  roster_entry_options eo = {.meta = meta, .meta_len = 11};
   char ns[32], name[32];
   strcpy(ns, "copyns");
   strcpy(name, "svc-b");

@@ -30,7 +30,8 @@ static void nop_listener(roster *r, const roster_event *ev, void *arg) {
 
 static void test_fresh_registry(void **state) {
   (void)state;
-  roster *r = roster_new(NULL);
+  roster *r = NULL;
+  assert_ok(roster_new(NULL, &r));
   assert_non_null(r);
   roster_stats st = stats(r);
   assert_int_equal(st.entries, 0);
@@ -46,7 +47,8 @@ static void test_fresh_registry(void **state) {
 
 static void test_known_sequence(void **state) {
   (void)state;
-  roster *r = roster_new(NULL);
+  roster *r = NULL;
+  assert_ok(roster_new(NULL, &r));
   assert_non_null(r);
   roster_stats st;
 
@@ -119,16 +121,17 @@ static void test_known_sequence(void **state) {
   assert_int_equal(stats(r).listeners, 1);
 
   /* Owner release counts as unregisters. */
-  roster_owner *o = roster_owner_new();
+  roster_owner *o = NULL;
+  assert_ok(roster_owner_new(&o));
   assert_non_null(o);
-  roster_entry_opts eo = {.owner = o};
+  roster_entry_options eo = {.owner = o};
   assert_ok(roster_register_ex(r, "d", "o1", &tu_counter_type, &inst[7], &eo));
   assert_ok(roster_register_ex(r, "d", "o2", &tu_counter_type, &inst[8], &eo));
   st = stats(r);
   assert_int_equal(st.entries, 5);
   assert_int_equal(st.namespaces, 4);
   assert_int_equal(st.registers, 8);
-  assert_ok(roster_owner_release(o, &removed));
+  assert_ok(roster_owner_drop(o, &removed));
   assert_int_equal(removed, 2);
   roster_owner_free(o);
   st = stats(r);
@@ -158,8 +161,10 @@ static int visit_nop(const roster_info *info, void *arg) {
 
 static void test_non_lookups_do_not_count(void **state) {
   (void)state;
-  roster *r = roster_new(NULL);
-  roster *other = roster_new(NULL);
+  roster *r = NULL;
+  assert_ok(roster_new(NULL, &r));
+  roster *other = NULL;
+  assert_ok(roster_new(NULL, &other));
   assert_non_null(r);
   assert_non_null(other);
   assert_ok(roster_register(r, NULL, "a", &tu_counter_type, &inst[0]));
@@ -205,7 +210,8 @@ static void test_non_lookups_do_not_count(void **state) {
 static void test_memory_bytes(void **state) {
   (void)state;
   enum { N = 100, META = 64 };
-  roster *r = roster_new(NULL);
+  roster *r = NULL;
+  assert_ok(roster_new(NULL, &r));
   assert_non_null(r);
   /* One entry in place first, so the namespace's own record exists in the
    * baseline. */
@@ -221,7 +227,7 @@ static void test_memory_bytes(void **state) {
     int len = snprintf(name, sizeof name,
                        "a-fairly-long-entry-name-for-memory-%03d", i);
     payload += (size_t)len + META;
-    roster_entry_opts eo = {.meta = meta, .meta_len = META};
+    roster_entry_options eo = {.meta = meta, .meta_len = META};
     assert_ok(roster_register_ex(r, "mem", name, &tu_counter_type, &inst[1 + i],
                                  &eo));
   }
@@ -297,7 +303,8 @@ static void *looker_main(void *arg) {
 
 static void test_thread_sums(void **state) {
   (void)state;
-  roster *r = roster_new(NULL);
+  roster *r = NULL;
+  assert_ok(roster_new(NULL, &r));
   assert_non_null(r);
   assert_ok(roster_register(r, "t", "present", &tu_counter_type, &inst[0]));
 

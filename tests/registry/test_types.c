@@ -41,7 +41,8 @@ static void test_get_wrong_type(void **state) {
   (void)state;
   static tu_obj a;
   tu_obj_init(&a, 1);
-  roster *r = roster_new(NULL);
+  roster *r = NULL;
+  assert_ok(roster_new(NULL, &r));
   assert_non_null(r);
   assert_ok(roster_register(r, NULL, "db", &pg_type, &a));
 
@@ -86,7 +87,8 @@ static void test_get_by_type_single_and_none(void **state) {
   static tu_obj p1, r1;
   tu_obj_init(&p1, 1);
   tu_obj_init(&r1, 2);
-  roster *r = roster_new(NULL);
+  roster *r = NULL;
+  assert_ok(roster_new(NULL, &r));
   assert_non_null(r);
 
   void *out = &out;
@@ -129,7 +131,8 @@ static void test_get_by_type_ambiguous_and_default(void **state) {
   tu_obj_init(&replica, 2);
   tu_obj_init(&cache, 3);
   tu_obj_init(&main2, 4);
-  roster *r = roster_new(NULL);
+  roster *r = NULL;
+  assert_ok(roster_new(NULL, &r));
   assert_non_null(r);
   assert_ok(roster_register(r, "prod", "pg_main", &pg_type, &main1));
   assert_ok(roster_register(r, "prod", "pg_replica", &pg_type, &replica));
@@ -208,7 +211,8 @@ static void test_typed_macro(void **state) {
   static tu_obj other;
   tu_obj_init(&other, 1);
 
-  roster *r = roster_new(NULL);
+  roster *r = NULL;
+  assert_ok(roster_new(NULL, &r));
   assert_non_null(r);
   assert_ok(pool_register(r, NULL, "db", &p1));
   assert_ok(pool_register(r, "ns", "db", &p2));
@@ -216,10 +220,10 @@ static void test_typed_macro(void **state) {
   assert_rc(pool_register(r, NULL, "", &p2), ROSTER_EINVAL);
 
   struct pool *got = NULL;
-  assert_ok(pool_get(r, NULL, "db", &got));
+  assert_ok(pool_find(r, NULL, "db", &got));
   assert_ptr_equal(got, &p1);
   assert_int_equal(got->size, 10);
-  assert_ok(pool_get(r, "ns", "db", &got));
+  assert_ok(pool_find(r, "ns", "db", &got));
   assert_ptr_equal(got, &p2);
 
   /* The descriptor travels with the macro: untyped get sees it. */
@@ -230,12 +234,12 @@ static void test_typed_macro(void **state) {
   /* A name of another type: ETYPE, *out NULL. */
   assert_ok(roster_register(r, NULL, "not-a-pool", &pg_type, &other));
   got = &p1;
-  assert_rc(pool_get(r, NULL, "not-a-pool", &got), ROSTER_ETYPE);
+  assert_rc(pool_find(r, NULL, "not-a-pool", &got), ROSTER_ETYPE);
   assert_null(got);
   assert_non_null(strstr(roster_last_error(), "struct_pool"));
   assert_non_null(strstr(roster_last_error(), "pg_pool_t"));
   got = &p1;
-  assert_rc(pool_get(r, NULL, "missing", &got), ROSTER_ENOENT);
+  assert_rc(pool_find(r, NULL, "missing", &got), ROSTER_ENOENT);
   assert_null(got);
 
   /* acquire holds the instance across an unregister. */

@@ -56,7 +56,8 @@ static void start_waiter(waiter *w, roster *r, const char *ns, const char *name,
 
 static void test_already_registered(void **state) {
   (void)state;
-  roster *r = roster_new(NULL);
+  roster *r = NULL;
+  assert_ok(roster_new(NULL, &r));
   assert_non_null(r);
   assert_ok(roster_register(r, NULL, "here", &tu_counter_type, &inst[0]));
   assert_ok(roster_register(r, "ns1", "there", &tu_counter_type, &inst[1]));
@@ -69,7 +70,8 @@ static void test_already_registered(void **state) {
 
 static void test_timeout(void **state) {
   (void)state;
-  roster *r = roster_new(NULL);
+  roster *r = NULL;
+  assert_ok(roster_new(NULL, &r));
   assert_non_null(r);
   assert_ok(roster_register(r, NULL, "here", &tu_counter_type, &inst[0]));
   assert_rc(roster_wait_for(r, NULL, "never", 0), ROSTER_ETIMEDOUT);
@@ -99,7 +101,8 @@ static void *late_register(void *arg) {
 
 static void test_woken_by_registration(void **state) {
   (void)state;
-  roster *r = roster_new(NULL);
+  roster *r = NULL;
+  assert_ok(roster_new(NULL, &r));
   assert_non_null(r);
   pthread_t th;
   late l = {.r = r, .ns = "svc", .name = "db", .delay_ms = 100, .rc = -99};
@@ -121,7 +124,8 @@ static void test_woken_by_registration(void **state) {
 static void test_woken_in_duplicate_registry(void **state) {
   (void)state;
   roster_options o = {.keys = ROSTER_KEYS_DUPLICATE};
-  roster *r = roster_new(&o);
+  roster *r = NULL;
+  assert_ok(roster_new(&o, &r));
   assert_non_null(r);
   pthread_t th;
   late l = {.r = r, .ns = NULL, .name = "topic", .delay_ms = 50, .rc = -99};
@@ -135,7 +139,8 @@ static void test_woken_in_duplicate_registry(void **state) {
 static void test_each_waiter_woken_by_its_own_name(void **state) {
   (void)state;
   enum { N = 4 };
-  roster *r = roster_new(NULL);
+  roster *r = NULL;
+  assert_ok(roster_new(NULL, &r));
   assert_non_null(r);
   waiter w[N];
   waiter other_ns;  /* same name as w[0], other namespace: must time out */
@@ -171,7 +176,8 @@ static void test_each_waiter_woken_by_its_own_name(void **state) {
 static void test_many_waiters_same_name(void **state) {
   (void)state;
   enum { N = 4 };
-  roster *r = roster_new(NULL);
+  roster *r = NULL;
+  assert_ok(roster_new(NULL, &r));
   assert_non_null(r);
   waiter w[N];
   for (int i = 0; i < N; i++)
@@ -188,7 +194,8 @@ static void test_many_waiters_same_name(void **state) {
 
 static void test_bad_names(void **state) {
   (void)state;
-  roster *r = roster_new(NULL);
+  roster *r = NULL;
+  assert_ok(roster_new(NULL, &r));
   assert_non_null(r);
   char longname[ROSTER_NAME_MAX + 2];
   memset(longname, 'n', sizeof longname - 1);

@@ -180,7 +180,7 @@ static char *value_text(const roster_config *v, const char *key) {
 
 static const struct {
   const char *name;
-  roster_config_type type;
+  roster_config_kind type;
 } type_names[] = {
     {"any", ROSTER_CONFIG_ANY},           {"string", ROSTER_CONFIG_STRING},
     {"int", ROSTER_CONFIG_INT},           {"integer", ROSTER_CONFIG_INT},
@@ -250,9 +250,8 @@ static int field(schema *s, roster_config *v, roster_config_field *f, char *err,
 /* load_schema reads the fields of a schema file. */
 static int load_schema(const char *path, schema *s) {
   const char *files[] = {path, NULL};
-  roster_config *sc =
-      roster_config_new(&(roster_config_options){.files = files});
-  if (!sc || roster_config_load(sc)) {
+  roster_config *sc = NULL;
+  if (roster_config_new(&(roster_config_options){.files = files}, &sc) != ROSTER_OK || roster_config_load(sc)) {
     print_errors(sc, "reading the schema");
     roster_config_free(sc);
     return 1;
@@ -305,15 +304,15 @@ static int run(int argc, char **argv, bool check) {
     schema_free(&s);
     return 1;
   }
-  roster_config *cfg = roster_config_new(
+  roster_config *cfg = NULL;
+  if (roster_config_new(
       &(roster_config_options){.files = a.nfiles ? a.files : NULL,
                                .env_file = a.env_file,
                                .missing_ok = a.missing_ok,
                                .env_prefix = a.prefix,
                                .overrides = a.nsets ? a.sets : NULL,
                                .schema = s.f,
-                               .strict = a.strict});
-  if (!cfg) {
+                               .strict = a.strict}, &cfg) != ROSTER_OK) {
     fprintf(stderr, "roster config: %s\n", roster_last_error());
     schema_free(&s);
     return 2;

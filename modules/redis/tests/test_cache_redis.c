@@ -284,9 +284,9 @@ static void t_scripts(void **state) {
   for (int i = 0; i < RR_SCRIPT_COUNT; i++) {
     roster_redis_reply *r = NULL;
     assert_ok(
-        roster_redis_call(cli, &r, "SCRIPT", "LOAD", rr_script_text(i), NULL));
+        roster_redis_call(cli, &r, "SCRIPT", "LOAD", roster__redis_script_text(i), NULL));
     assert_int_equal(r->type, ROSTER_REDIS_STRING);
-    assert_string_equal(r->str, rr_script_sha(i));
+    assert_string_equal(r->str, roster__redis_script_sha(i));
     roster_redis_reply_free(r);
   }
   roster_redis_free(cli);
@@ -320,11 +320,12 @@ static void t_declared(void **state) {
   const char *url = tu_server_url("REDIS");
   char pre[64];
   tu_unique_name(pre, sizeof pre, "decl");
-  roster *r = roster_new(NULL);
+  roster *r = NULL;
+  assert_ok(roster_new(NULL, &r));
   const char *opts[] = {"kind", "cache", "prefix", pre, NULL};
   assert_ok(roster_provide_url(r, NULL, "sessions", url, opts));
   roster_cache *c = NULL;
-  assert_ok(roster_cache_get(r, "sessions", &c));
+  assert_ok(roster_cache_find(r, NULL, "sessions", &c));
   assert_string_equal(roster_cache_name(c), "sessions");
   assert_ok(roster_cache_set_bytes(c, CS_K("k"), "v", 1, 60000));
   roster_cache_buf b = {0};
@@ -333,13 +334,13 @@ static void t_declared(void **state) {
   assert_ok(roster_cache_health(c));
   /* it is a cache, not a client */
   roster_redis *cli = NULL;
-  assert_rc(roster_redis_get(r, "sessions", &cli), ROSTER_ETYPE);
+  assert_rc(roster_redis_find(r, NULL, "sessions", &cli), ROSTER_ETYPE);
   /* a bad option fails the declaration, and declares nothing */
   const char *bad[] = {"kind", "cache", "prefx", "x", NULL};
   assert_rc(roster_provide_url(r, NULL, "other", url, bad), ROSTER_EINVAL);
   assert_contains(roster_last_error(), "prefx");
   roster_cache *none = NULL;
-  assert_rc(roster_cache_get(r, "other", &none), ROSTER_ENOENT);
+  assert_rc(roster_cache_find(r, NULL, "other", &none), ROSTER_ENOENT);
   /* a prefix without kind=cache is refused */
   const char *noc[] = {"prefix", "x", NULL};
   assert_rc(roster_provide_url(r, NULL, "third", url, noc), ROSTER_EINVAL);
@@ -373,7 +374,7 @@ static void t_no_scripts(void **state) {
   assert_int_equal(rate.count, 1);
   roster_redis_reply *r = NULL;
   assert_ok(roster_redis_call(cli, &r, "SCRIPT", "EXISTS",
-                              rr_script_sha(RR_SCRIPT_FIXED), NULL));
+                              roster__redis_script_sha(RR_SCRIPT_FIXED), NULL));
   assert_int_equal(r->type, ROSTER_REDIS_ARRAY);
   assert_int_equal(r->element[0].integer, 1); /* loaded again by EVAL */
   roster_redis_reply_free(r);

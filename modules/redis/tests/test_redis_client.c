@@ -223,11 +223,11 @@ static void t_replies(void **state) {
   assert_true(r->integer == INT64_MAX);
   roster_redis_reply_free(r);
 
-  assert_string_equal(roster_redis_reply_type_name(ROSTER_REDIS_STRING),
+  assert_string_equal(roster_redis_reply_kind_name(ROSTER_REDIS_STRING),
                       "string");
-  assert_string_equal(roster_redis_reply_type_name(ROSTER_REDIS_ERROR),
+  assert_string_equal(roster_redis_reply_kind_name(ROSTER_REDIS_ERROR),
                       "error");
-  assert_string_equal(roster_redis_reply_type_name(0), "?");
+  assert_string_equal(roster_redis_reply_kind_name(0), "?");
   roster_redis_reply_free(NULL);
   del(cli, k);
   del(cli, l);
@@ -613,31 +613,32 @@ static void t_registry(void **state) {
   /* one driver, two faces: the client (the default) and a cache */
   assert_ptr_equal(d->faces[0].kind, &roster_service_face);
   assert_ptr_equal(d->faces[1].kind, &roster_cache_face);
-  roster *r = roster_new(NULL);
+  roster *r = NULL;
+  assert_ok(roster_new(NULL, &r));
   assert_ok(roster_provide_url(r, NULL, "kv", url, NULL));
   assert_ok(roster_provide_url(r, NULL, "kv", url, NULL)); /* same: no-op */
   assert_rc(roster_provide_url(r, NULL, "kv", "redis://:x@127.0.0.1:1", NULL),
             ROSTER_EEXIST);
   assert_null(strstr(roster_last_error(), ":x@"));
   roster_redis *cli = NULL;
-  assert_ok(roster_redis_get(r, "kv", &cli));
+  assert_ok(roster_redis_find(r, NULL, "kv", &cli));
   assert_string_equal(roster_redis_name(cli), "kv");
   roster_redis *again = NULL;
-  assert_ok(roster_redis_get_ns(r, NULL, "kv", &again));
+  assert_ok(roster_redis_find(r, NULL, "kv", &again));
   assert_ptr_equal(cli, again);
   assert_ok(roster_redis_call(cli, NULL, "PING", NULL));
   roster_cache *c = NULL;
-  assert_rc(roster_cache_get(r, "kv", &c), ROSTER_ETYPE);
-  assert_rc(roster_redis_get(r, "kv", NULL), ROSTER_EINVAL);
+  assert_rc(roster_cache_find(r, NULL, "kv", &c), ROSTER_ETYPE);
+  assert_rc(roster_redis_find(r, NULL, "kv", NULL), ROSTER_EINVAL);
   /* bad options fail the declaration */
   assert_rc(roster_provide_url(r, NULL, "bad", url,
                                (const char *[]){"pool_max", "x", NULL}),
             ROSTER_EINVAL);
   assert_contains(roster_last_error(), "service 'bad'");
-  assert_rc(roster_redis_get(r, "bad", &cli), ROSTER_ENOENT);
+  assert_rc(roster_redis_find(r, NULL, "bad", &cli), ROSTER_ENOENT);
   /* a server that is down fails the service's creation with its reason */
   assert_ok(roster_provide_url(r, NULL, "down", "redis://127.0.0.1:1/0", NULL));
-  assert_rc(roster_redis_get(r, "down", &cli), ROSTER_ECONN);
+  assert_rc(roster_redis_find(r, NULL, "down", &cli), ROSTER_ECONN);
   assert_contains(roster_last_error(), "Connection refused");
   roster_free(r);
 }

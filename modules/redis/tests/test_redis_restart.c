@@ -317,10 +317,11 @@ static void t_unix(void **state) {
   assert_ok(roster_cache_incr(c, "k", 1, &n));
   assert_int_equal(n, 42);
   roster_cache_free(c);
-  roster *reg = roster_new(NULL);
+  roster *reg = NULL;
+  assert_ok(roster_new(NULL, &reg));
   assert_ok(roster_provide_url(reg, NULL, "local", url, NULL));
   roster_redis *svc = NULL;
-  assert_ok(roster_redis_get(reg, "local", &svc));
+  assert_ok(roster_redis_find(reg, NULL, "local", &svc));
   assert_ok(roster_redis_call(svc, &r, "GET", "u:k", NULL));
   assert_string_equal(r->str, "42");
   roster_redis_reply_free(r);

@@ -78,7 +78,7 @@ static void test_file_wal(void **state) {
   char url[512];
   roster_db *db;
   assert_ok(
-      roster_db_new(file_url(url, sizeof url, "wal.db", NULL), NULL, &db));
+      roster_db_open(file_url(url, sizeof url, "wal.db", NULL), NULL, &db));
   assert_string_equal(roster_db_driver_name(db), "sqlite");
   char mode[32];
   one_text(db, "PRAGMA journal_mode", mode, sizeof mode);
@@ -98,7 +98,7 @@ static void test_file_wal(void **state) {
   assert_int_equal(info.last_id, 0);
   roster_db_free(db);
   /* the pragmas the URL asks for */
-  assert_ok(roster_db_new(file_url(url, sizeof url, "wal.db",
+  assert_ok(roster_db_open(file_url(url, sizeof url, "wal.db",
                                    "?journal_mode=delete&busy_timeout=250"
                                    "&synchronous=normal&foreign_keys=on"),
                           NULL, &db));
@@ -131,12 +131,12 @@ static void test_busy_timeout(void **state) {
   char url[512];
   roster_db *a, *wait, *nowait;
   assert_ok(
-      roster_db_new(file_url(url, sizeof url, "busy.db", NULL), NULL, &a));
+      roster_db_open(file_url(url, sizeof url, "busy.db", NULL), NULL, &a));
   assert_ok(roster_db_exec(a, "CREATE TABLE t(x)", NULL, 0, NULL));
   assert_ok(
-      roster_db_new(file_url(url, sizeof url, "busy.db", "?busy_timeout=20000"),
+      roster_db_open(file_url(url, sizeof url, "busy.db", "?busy_timeout=20000"),
                     NULL, &wait));
-  assert_ok(roster_db_new(
+  assert_ok(roster_db_open(
       file_url(url, sizeof url, "busy.db", "?busy_timeout=0"), NULL, &nowait));
   holder h = {0};
   assert_ok(roster_db_acquire(a, &h.c));
@@ -183,7 +183,7 @@ static void *mem_writer(void *arg) {
 static void test_memory_pinned(void **state) {
   (void)state;
   roster_db *db;
-  assert_ok(roster_db_new("sqlite::memory:", NULL, &db));
+  assert_ok(roster_db_open("sqlite::memory:", NULL, &db));
   roster_pool_stats st;
   assert_ok(roster_pool_stats_get(roster_db_pool(db), &st));
   assert_int_equal(st.max_size, 1);
@@ -209,8 +209,8 @@ static void test_memory_pinned(void **state) {
   roster_db_free(db);
   /* two :memory: databases are two databases */
   roster_db *x, *y;
-  assert_ok(roster_db_new("sqlite::memory:", NULL, &x));
-  assert_ok(roster_db_new("sqlite::memory:", NULL, &y));
+  assert_ok(roster_db_open("sqlite::memory:", NULL, &x));
+  assert_ok(roster_db_open("sqlite::memory:", NULL, &y));
   assert_ok(roster_db_exec(x, "CREATE TABLE only_x(a)", NULL, 0, NULL));
   assert_rc(roster_db_exec(y, "SELECT * FROM only_x", NULL, 0, NULL),
             ROSTER_EREMOTE);
@@ -219,14 +219,14 @@ static void test_memory_pinned(void **state) {
   roster_db_free(y);
   /* a pool of more than one is refused, so is read-only */
   db = (roster_db *)1;
-  assert_rc(roster_db_new("sqlite::memory:?pool_max=4", NULL, &db),
+  assert_rc(roster_db_open("sqlite::memory:?pool_max=4", NULL, &db),
             ROSTER_EINVAL);
   assert_contains(roster_last_error(), "pool_max must be 1");
   assert_null(db);
-  assert_rc(roster_db_new(
+  assert_rc(roster_db_open(
                 "sqlite::memory:", &(roster_db_options){.pool_max = 2}, &db),
             ROSTER_EINVAL);
-  assert_rc(roster_db_new("sqlite::memory:?mode=ro", NULL, &db), ROSTER_EINVAL);
+  assert_rc(roster_db_open("sqlite::memory:?mode=ro", NULL, &db), ROSTER_EINVAL);
   assert_contains(roster_last_error(), "cannot be read-only");
 }
 
@@ -234,13 +234,13 @@ static void test_read_only(void **state) {
   (void)state;
   char url[512];
   roster_db *rw, *ro, *ro2;
-  assert_ok(roster_db_new(file_url(url, sizeof url, "ro.db", NULL), NULL, &rw));
+  assert_ok(roster_db_open(file_url(url, sizeof url, "ro.db", NULL), NULL, &rw));
   assert_ok(roster_db_exec(rw, "CREATE TABLE t(x)", NULL, 0, NULL));
   assert_ok(roster_db_exec(rw, "INSERT INTO t VALUES (7)", NULL, 0, NULL));
   assert_ok(
-      roster_db_new(file_url(url, sizeof url, "ro.db", "?mode=ro"), NULL, &ro));
+      roster_db_open(file_url(url, sizeof url, "ro.db", "?mode=ro"), NULL, &ro));
   assert_true(roster_db_read_only(ro));
-  assert_ok(roster_db_new(file_url(url, sizeof url, "ro.db", NULL),
+  assert_ok(roster_db_open(file_url(url, sizeof url, "ro.db", NULL),
                           &(roster_db_options){.read_only = true}, &ro2));
   roster_db *dbs[2] = {ro, ro2};
   for (int i = 0; i < 2; i++) {
@@ -262,7 +262,7 @@ static void test_read_only(void **state) {
   roster_db_free(rw);
   /* mode=rw does not create; rwc (the default) does */
   roster_db *db = NULL;
-  assert_rc(roster_db_new(file_url(url, sizeof url, "absent.db", "?mode=rw"),
+  assert_rc(roster_db_open(file_url(url, sizeof url, "absent.db", "?mode=rw"),
                           NULL, &db),
             ROSTER_ECONN);
   assert_contains(roster_last_error(), "unable to open database file");
@@ -276,7 +276,7 @@ static void test_relative_path(void **state) {
   assert_non_null(getcwd(cwd, sizeof cwd));
   assert_int_equal(chdir(g_dir), 0);
   roster_db *db;
-  int rc = roster_db_new("sqlite:rel.db", NULL, &db);
+  int rc = roster_db_open("sqlite:rel.db", NULL, &db);
   int back = chdir(cwd);
   assert_int_equal(back, 0);
   assert_ok(rc);
@@ -317,29 +317,29 @@ static void test_relative_path(void **state) {
 static void test_url_errors(void **state) {
   (void)state;
   roster_db *db = NULL;
-  assert_rc(roster_db_new("sqlite://somehost/x.db", NULL, &db), ROSTER_EINVAL);
+  assert_rc(roster_db_open("sqlite://somehost/x.db", NULL, &db), ROSTER_EINVAL);
   assert_contains(roster_last_error(), "sqlite:///absolute/path.db");
-  assert_rc(roster_db_new("sqlite:", NULL, &db), ROSTER_EINVAL);
+  assert_rc(roster_db_open("sqlite:", NULL, &db), ROSTER_EINVAL);
   assert_contains(roster_last_error(), "no path");
   char url[512];
-  assert_rc(roster_db_new(file_url(url, sizeof url, "e.db", "?colour=blue"),
+  assert_rc(roster_db_open(file_url(url, sizeof url, "e.db", "?colour=blue"),
                           NULL, &db),
             ROSTER_EINVAL);
   assert_contains(roster_last_error(), "unknown URL parameter 'colour'");
   assert_rc(
-      roster_db_new(file_url(url, sizeof url, "e.db", "?journal_mode=fast"),
+      roster_db_open(file_url(url, sizeof url, "e.db", "?journal_mode=fast"),
                     NULL, &db),
       ROSTER_EINVAL);
   assert_contains(roster_last_error(), "journal_mode 'fast' is not one of");
   assert_rc(
-      roster_db_new(file_url(url, sizeof url, "e.db", "?mode=rx"), NULL, &db),
+      roster_db_open(file_url(url, sizeof url, "e.db", "?mode=rx"), NULL, &db),
       ROSTER_EINVAL);
-  assert_rc(roster_db_new(file_url(url, sizeof url, "e.db", "?busy_timeout=-4"),
+  assert_rc(roster_db_open(file_url(url, sizeof url, "e.db", "?busy_timeout=-4"),
                           NULL, &db),
             ROSTER_EINVAL);
   /* an unknown parameter is named, its value (a misspelt password?) is
    * never shown */
-  assert_rc(roster_db_new(
+  assert_rc(roster_db_open(
                 file_url(url, sizeof url, "e.db", "?mode=rw&pasword=Zq1Xw9"),
                 NULL, &db),
             ROSTER_EINVAL);
@@ -347,7 +347,7 @@ static void test_url_errors(void **state) {
   assert_null(strstr(roster_last_error(), "Zq1Xw9"));
   /* an encoded NUL would cut the path: refused, no file "e.db" made */
   assert_rc(
-      roster_db_new(file_url(url, sizeof url, "e.db%00.bak", NULL), NULL, &db),
+      roster_db_open(file_url(url, sizeof url, "e.db%00.bak", NULL), NULL, &db),
       ROSTER_EPARSE);
   assert_null(db);
   /* none of those created the file */
@@ -358,7 +358,7 @@ static void test_url_errors(void **state) {
 static void test_statements(void **state) {
   (void)state;
   roster_db *db;
-  assert_ok(roster_db_new("sqlite::memory:", NULL, &db));
+  assert_ok(roster_db_open("sqlite::memory:", NULL, &db));
   assert_rc(
       roster_db_exec(db, "CREATE TABLE a(x); CREATE TABLE b(y)", NULL, 0, NULL),
       ROSTER_EINVAL);

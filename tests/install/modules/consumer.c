@@ -14,7 +14,7 @@ int main(void) {
   roster_db_result *res;
   int64_t v = 0;
   if (roster_sqlite_init() != ROSTER_OK ||
-      roster_db_new("sqlite::memory:", NULL, &db) != ROSTER_OK) {
+      roster_db_open("sqlite::memory:", NULL, &db) != ROSTER_OK) {
     fprintf(stderr, "consumer: %s\n", roster_last_error());
     return 1;
   }
