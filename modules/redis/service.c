@@ -85,4 +85,6 @@ const roster_driver roster__redis_driver = {
               {&roster_cache_face, &roster__redis_cache_backend}},
 };
 
-int roster_redis_init(void) { return roster_driver_register(&roster__redis_driver); }
+int roster_redis_init(void) {
+  return roster_driver_register(&roster__redis_driver);
+}

@@ -60,15 +60,16 @@ static void precheck(const char *name, size_t nlen, const cfg_node *e,
   }
   /* the one lookup: the scheme's driver and the face kind= picks */
   const char *kind = roster_url_query(url, "kind");
-  cfg_member *km = e->kind == CFG_OBJ ? roster__config_obj_find(e, "kind", 4) : NULL;
+  cfg_member *km =
+      e->kind == CFG_OBJ ? roster__config_obj_find(e, "kind", 4) : NULL;
   if (km && roster__config_is_string(km->val))
     kind = km->val->u.s.p;
   char shown[512];
   roster__face_ref f;
   roster__url_shown(u->u.s.p, shown, sizeof shown);
   if (roster__driver_pick(url->scheme, NULL, kind, shown, &f))
-    roster__config_problem_add(p, roster_last_code(), "%s: services.%.*s: %s", where,
-                    (int)nlen, name, roster_last_error());
+    roster__config_problem_add(p, roster_last_code(), "%s: services.%.*s: %s",
+                               where, (int)nlen, name, roster_last_error());
   roster_url_free(url);
 }
 
