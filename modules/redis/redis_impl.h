@@ -177,8 +177,8 @@ roster_redis_reply *roster__redis_reply_wrap(redisReply **raw, size_t n, bool as
 
 /* ---- the cache backend (cache*.c) ------------------------------------ */
 
-extern const roster_cache_backend
-    roster__redis_cache_backend; /* redis://, unix:// */
+/* roster__redis_cache_backend: the cache face of redis:// and unix://. */
+extern const roster_cache_backend roster__redis_cache_backend;
 /* roster__redis_driver: the module's driver of redis:// and unix://
  * (service.c). */
 extern const roster_driver roster__redis_driver;
