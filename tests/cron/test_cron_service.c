@@ -205,8 +205,7 @@ static void test_stop_deadline(void **state) {
   roster_sched_free(s); /* returns; the run still holds the job */
   assert_int_equal(atomic_load(&j.freed), 0);
   tu_gate_open(&g);
-  tu_wait_until(atomic_load(&j.freed) == 1, WAIT);
-  assert_int_equal(atomic_load(&j.freed), 1);
+  assert_eventually_equal(atomic_load(&j.freed), 1, WAIT);
   assert_int_equal(atomic_load(&j.done), 1);
   assert_int_equal(events(ROSTER_JOB_FINISHED), 0); /* quiet after */
 

@@ -131,6 +131,15 @@ void tu_sleep_ms(long ms);
       tu_sleep_ms(1);                                                          \
   } while (0)
 
+/* assert_eventually_equal waits (polling, bounded by ms) until a == b, then
+ * asserts a == b: the wait bounds how long a broken build can hang, the
+ * assertion is what the test claims. a and b are read again each time. */
+#define assert_eventually_equal(a, b, ms)                                      \
+  do {                                                                         \
+    tu_wait_until((a) == (b), (ms));                                           \
+    assert_int_equal((a), (b));                                                \
+  } while (0)
+
 /* tu_state returns the state of (ns, name), or -1 if roster_service_state
  * fails. */
 int tu_state(roster *r, const char *ns, const char *name);

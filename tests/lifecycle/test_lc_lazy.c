@@ -520,8 +520,7 @@ static void test_shutdown_during_failing_create(void **state) {
   sc->r = r;
   pthread_t tg, ts;
   assert_int_equal(pthread_create(&tg, NULL, bget_main, g), 0);
-  tu_wait_until(atomic_load(&slow.gate.waiting) == 1, WAIT_MS);
-  assert_int_equal(atomic_load(&slow.gate.waiting), 1);
+  assert_eventually_equal(atomic_load(&slow.gate.waiting), 1, WAIT_MS);
   assert_int_equal(tu_state(r, NULL, "slow"), ROSTER_STATE_STARTING);
   assert_int_equal(pthread_create(&ts, NULL, shut_main, sc), 0);
   /* roster_provide refuses once the shutdown has asked everything to stop

@@ -275,8 +275,7 @@ static void test_longest_chain_first(void **state) {
   start_call c = {.r = r, .rc = -99};
   pthread_t th;
   assert_int_equal(pthread_create(&th, NULL, start_main, &c), 0);
-  tu_wait_until(atomic_load(&hold_gate.waiting) == 1, LC_LONG_MS);
-  assert_int_equal(atomic_load(&hold_gate.waiting), 1);
+  assert_eventually_equal(atomic_load(&hold_gate.waiting), 1, LC_LONG_MS);
   /* roster_start queues its services under the lifecycle lock, which
    * roster_service_state takes too: once it returns, all are queued. lone
    * waits behind gate (same rank, declared first); base may have run

@@ -91,8 +91,7 @@ static void test_create_timeout(void **state) {
   assert_ok(tu_health_item(r, "slowpoke", &sh, detail, sizeof detail, NULL));
   assert_int_equal(sh.last_error, ROSTER_ETIMEDOUT);
   /* The service that did start was stopped again. */
-  tu_wait_until(atomic_load(&quick.destroys) == 1, 10000);
-  assert_int_equal(atomic_load(&quick.destroys), 1);
+  assert_eventually_equal(atomic_load(&quick.destroys), 1, 10000);
   assert_state(r, NULL, "quick", ROSTER_STATE_STOPPED, 10000);
 
   /* The abandoned create returns late: what it made is destroyed, and it
@@ -157,8 +156,7 @@ static void test_destroy_timeout(void **state) {
   assert_false(roster_has(r, NULL, "stuck"));
 
   tu_gate_open(&g_destroy);
-  tu_wait_until(atomic_load(&h.destroys) == 1, 10000);
-  assert_int_equal(atomic_load(&h.destroys), 1);
+  assert_eventually_equal(atomic_load(&h.destroys), 1, 10000);
 
   assert_contains(err, "stuck");
 
@@ -320,8 +318,7 @@ static void test_acquire_past_stop_timeout(void **state) {
   assert_int_equal(atomic_load(&clung.destroys), 0);
   assert_ptr_equal(((tu_inst *)inst)->svc, &clung); /* still valid */
   roster_release(ref);
-  tu_wait_until(atomic_load(&clung.destroys) == 1, 10000);
-  assert_int_equal(atomic_load(&clung.destroys), 1);
+  assert_eventually_equal(atomic_load(&clung.destroys), 1, 10000);
   assert_contains(err, "clung");
   roster_free(r);
   assert_int_equal(atomic_load(&clung.destroys), 1);
@@ -347,8 +344,7 @@ static void test_provide_during_shutdown(void **state) {
   c.deadline_ms = LC_LONG_MS;
   pthread_t th;
   assert_int_equal(pthread_create(&th, NULL, shutdown_main, &c), 0);
-  tu_wait_until(atomic_load(&h.destroys_begun) == 1, 10000);
-  assert_int_equal(atomic_load(&h.destroys_begun), 1);
+  assert_eventually_equal(atomic_load(&h.destroys_begun), 1, 10000);
   assert_false(atomic_load(&c.done));
   tu_svc late;
   tu_svc_init(&late, "latecomer", NULL, NULL);

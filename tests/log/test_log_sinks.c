@@ -200,8 +200,7 @@ static void test_reopen_on_sighup(void **state) {
   assert_int_equal(kill(getpid(), SIGHUP), 0);
   /* the signal thread reopens: the path comes back */
   struct stat st;
-  tu_wait_until(stat(path, &st) == 0, LC_LONG_MS);
-  assert_int_equal(stat(path, &st), 0);
+  assert_eventually_equal(stat(path, &st), 0, LC_LONG_MS);
   RL_INFO(log, "after");
   roster_log_free(log); /* removes the watch */
   char *old = read_file(moved), *cur = read_file(path);

@@ -306,8 +306,7 @@ static void test_leak_reported_once(void **state) {
   int line = __LINE__ + 1;
   assert_ok(roster_pool_acquire(p, &again));
   fake_advance_ms(&s, 30001);
-  tu_wait_until(leak_count(&g) == 2, LC_LONG_MS);
-  assert_int_equal(leak_count(&g), 2);
+  assert_eventually_equal(leak_count(&g), 2, LC_LONG_MS);
   assert_int_equal(g.v[1].line, line);
   assert_string_equal(g.func[1], "test_leak_reported_once");
   assert_int_equal(g.v[1].thread_id, (int64_t)gettid());

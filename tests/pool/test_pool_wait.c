@@ -49,8 +49,7 @@ static void *waiter_main(void *arg) {
 static void start_queued(roster_pool *p, pthread_t *t, waiter_arg *w,
                          unsigned queued_before) {
   assert_int_equal(pthread_create(t, NULL, waiter_main, w), 0);
-  tu_wait_until(fake_stats(p).waiters == queued_before + 1, LC_LONG_MS);
-  assert_int_equal(fake_stats(p).waiters, queued_before + 1);
+  assert_eventually_equal(fake_stats(p).waiters, queued_before + 1, LC_LONG_MS);
 }
 
 static void run_fairness(bool broken) {
@@ -233,8 +232,7 @@ static void test_refill_serves_waiter(void **state) {
   /* A broken release makes room; the refill connects (held at the gate)
    * before the waiter arrives, so the waiter queues behind it. */
   assert_ok(roster_pool_release(p, held, true));
-  tu_wait_until(atomic_load(&s.in_connect) == 1, LC_LONG_MS);
-  assert_int_equal(atomic_load(&s.in_connect), 1);
+  assert_eventually_equal(atomic_load(&s.in_connect), 1, LC_LONG_MS);
   assert_int_equal(fake_stats(p).connecting, 1);
   pthread_t t;
   waiter_arg w = {.p = p, .srv = &s, .timeout_ms = LC_LONG_MS};
