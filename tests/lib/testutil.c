@@ -318,6 +318,19 @@ roster_provider tu_svc_provider(tu_svc *s) {
   return p;
 }
 
+void tu_provide_at(roster *r, const char *ns, const char *name, tu_svc *s,
+                   bool lazy, const char *file, int line) {
+  roster_provider p = tu_svc_provider(s);
+  p.lazy = lazy;
+  int rc = roster_provide(r, ns, name, &p);
+  if (rc != ROSTER_OK) {
+    print_error("%s:%d: roster_provide(%s, %s) returned %s (%d); detail: %s\n",
+                file, line, ns ? ns : "NULL", name, roster_err_name(rc), rc,
+                roster_last_error());
+    _fail(file, line);
+  }
+}
+
 int tu_svc_create(void *arg, const roster_deps *deps, void **out) {
   tu_svc *s = arg;
   int gen = atomic_fetch_add(&s->creates, 1) + 1;

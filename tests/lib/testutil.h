@@ -266,6 +266,13 @@ void tu_svc_init(tu_svc *s, const char *name, tu_log *log,
                  const char *const *deps);
 /* tu_svc_provider: an eager provider for s (type tu_svc_type). */
 roster_provider tu_svc_provider(tu_svc *s);
+/* tu_provide declares s as (ns, name) with tu_svc_provider, lazy or eager,
+ * and fails the test (naming the caller's line) unless roster_provide
+ * returns ROSTER_OK. */
+#define tu_provide(r, ns, name, s, lazy)                                       \
+  tu_provide_at((r), (ns), (name), (s), (lazy), __FILE__, __LINE__)
+void tu_provide_at(roster *r, const char *ns, const char *name, tu_svc *s,
+                   bool lazy, const char *file, int line);
 int tu_svc_create(void *arg, const roster_deps *deps, void **out);
 void tu_svc_destroy(void *arg, void *instance);
 

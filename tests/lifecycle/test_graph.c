@@ -173,16 +173,10 @@ static void test_graph_json_and_dot(void **state) {
   tu_svc_init(&b, "b", NULL, d_b);
   tu_svc_init(&c, "c", NULL, NULL);
   tu_svc_init(&d, "d", NULL, NULL);
-  roster_provider p;
-  p = tu_svc_provider(&a);
-  assert_ok(roster_provide(r, NULL, "a", &p));
-  p = tu_svc_provider(&b);
-  assert_ok(roster_provide(r, NULL, "b", &p));
-  p = tu_svc_provider(&c);
-  assert_ok(roster_provide(r, NULL, "c", &p));
-  p = tu_svc_provider(&d);
-  p.lazy = true;
-  assert_ok(roster_provide(r, NULL, "d", &p));
+  tu_provide(r, NULL, "a", &a, false);
+  tu_provide(r, NULL, "b", &b, false);
+  tu_provide(r, NULL, "c", &c, false);
+  tu_provide(r, NULL, "d", &d, true);
 
   want_svc w[] = {
       {"a", "declared", false, {"b", "c", NULL}},
@@ -242,13 +236,9 @@ static void test_graph_error_and_quoting(void **state) {
   tu_svc_init(&bs, "back\\slash", NULL, NULL);
   tu_svc_init(&bad, "bad", NULL, NULL);
   bad.fail_code = ROSTER_EIO;
-  roster_provider p;
-  p = tu_svc_provider(&q);
-  assert_ok(roster_provide(r, NULL, "q\"uote", &p));
-  p = tu_svc_provider(&bs);
-  assert_ok(roster_provide(r, NULL, "back\\slash", &p));
-  p = tu_svc_provider(&bad);
-  assert_ok(roster_provide(r, NULL, "bad", &p));
+  tu_provide(r, NULL, "q\"uote", &q, false);
+  tu_provide(r, NULL, "back\\slash", &bs, false);
+  tu_provide(r, NULL, "bad", &bad, false);
   assert_rc(roster_start(r, LC_LONG_MS), ROSTER_EIO);
 
   assert_ok(roster_graph_json(r, &txt));

@@ -13,8 +13,7 @@
 #include <string.h>
 
 static void provide_svc(roster *r, const char *ns, tu_svc *s) {
-  roster_provider p = tu_svc_provider(s);
-  assert_ok(roster_provide(r, ns, s->name, &p));
+  tu_provide(r, ns, s->name, s, false);
 }
 
 static void test_unknown_dependency(void **state) {
@@ -329,9 +328,7 @@ static void test_register_provided_key(void **state) {
   tu_svc_init(&db, "db", NULL, NULL);
   tu_svc_init(&lz, "lz", NULL, NULL);
   provide_svc(r, NULL, &db);
-  roster_provider p = tu_svc_provider(&lz);
-  p.lazy = true;
-  assert_ok(roster_provide(r, "other", "lz", &p));
+  tu_provide(r, "other", "lz", &lz, true);
 
   roster_error_clear();
   assert_rc(roster_register(r, NULL, "db", &tu_counter_type, &inst),

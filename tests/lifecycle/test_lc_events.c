@@ -90,8 +90,7 @@ static void test_normal_sequence(void **state) {
   tu_svc_init(&d, "d", NULL, NULL);
   tu_svc *all_svc[] = {&a, &b, &c, &d};
   for (int i = 0; i < 4; i++) {
-    roster_provider p = tu_svc_provider(all_svc[i]);
-    assert_ok(roster_provide(r, NULL, all_svc[i]->name, &p));
+    tu_provide(r, NULL, all_svc[i]->name, all_svc[i], false);
   }
   /* Declaring is not a transition. */
   assert_int_equal(tu_events_count(ev, "a", -1), 0);
@@ -137,8 +136,7 @@ static void test_failure_events(void **state) {
   tu_svc bad;
   tu_svc_init(&bad, "bad", NULL, NULL);
   bad.fail_code = ROSTER_ERANGE;
-  roster_provider p = tu_svc_provider(&bad);
-  assert_ok(roster_provide(r, NULL, "bad", &p));
+  tu_provide(r, NULL, "bad", &bad, false);
   assert_rc(roster_start(r, LC_LONG_MS), ROSTER_ERANGE);
   tu_wait_until(tu_events_count(ev, "bad", ROSTER_STATE_FAILED) == 1, WAIT_MS);
   assert_int_equal(check_chain(ev, "bad"), 2);
@@ -246,8 +244,7 @@ static void test_listener_sees_state(void **state) {
   tu_events *ev = tu_events_listen(r);
   tu_svc s;
   tu_svc_init(&s, "observed", NULL, NULL);
-  roster_provider p = tu_svc_provider(&s);
-  assert_ok(roster_provide(r, NULL, "observed", &p));
+  tu_provide(r, NULL, "observed", &s, false);
   assert_ok(roster_start(r, LC_LONG_MS));
   tu_wait_until(tu_events_count(ev, "observed", ROSTER_STATE_READY) == 1,
                 WAIT_MS);

@@ -126,8 +126,7 @@ static void test_unhealthy_and_back(void **state) {
   tu_svc_init(&api, "api", NULL, d_api);
   roster_provider p = hsvc_provider(db);
   assert_ok(roster_provide(r, NULL, "database", &p));
-  roster_provider pa = tu_svc_provider(&api);
-  assert_ok(roster_provide(r, NULL, "api", &pa));
+  tu_provide(r, NULL, "api", &api, false);
   assert_ok(roster_start(r, LC_LONG_MS));
   assert_ok(roster_wait_ready(r, LC_LONG_MS));
 

@@ -125,9 +125,7 @@ static void test_failing_lazy_create(void **state) {
   tu_svc_init(&s, "doomed", NULL, NULL);
   s.sleep_ms = 100;
   s.fail_code = ROSTER_EIO;
-  roster_provider p = tu_svc_provider(&s);
-  p.lazy = true;
-  assert_ok(roster_provide(r, NULL, "doomed", &p));
+  tu_provide(r, NULL, "doomed", &s, true);
   getter g[NTHREADS];
   run_getters(r, "doomed", g);
   assert_true(atomic_load(&s.creates) >= 1);
@@ -158,14 +156,9 @@ static void test_start_skips_lazy(void **state) {
   tu_svc_init(&idle, "idle", &log, NULL);
   tu_svc_init(&needed, "needed", &log, NULL);
   tu_svc_init(&eager, "eager", &log, d_eager);
-  roster_provider p = tu_svc_provider(&idle);
-  p.lazy = true;
-  assert_ok(roster_provide(r, NULL, "idle", &p));
-  p = tu_svc_provider(&needed);
-  p.lazy = true;
-  assert_ok(roster_provide(r, NULL, "needed", &p));
-  p = tu_svc_provider(&eager);
-  assert_ok(roster_provide(r, NULL, "eager", &p));
+  tu_provide(r, NULL, "idle", &idle, true);
+  tu_provide(r, NULL, "needed", &needed, true);
+  tu_provide(r, NULL, "eager", &eager, false);
 
   assert_ok(roster_start(r, LC_LONG_MS));
   assert_int_equal(atomic_load(&idle.creates), 0);
@@ -231,16 +224,9 @@ static void test_lazy_chain(void **state) {
   tu_svc_init(&top, "top", NULL, d_top);
   tu_svc_init(&mid, "mid", NULL, d_mid);
   tu_svc_init(&leaf, "leaf", NULL, NULL);
-  roster_provider p;
-  p = tu_svc_provider(&top);
-  p.lazy = true;
-  assert_ok(roster_provide(r, NULL, "top", &p));
-  p = tu_svc_provider(&mid);
-  p.lazy = true;
-  assert_ok(roster_provide(r, NULL, "mid", &p));
-  p = tu_svc_provider(&leaf);
-  p.lazy = true;
-  assert_ok(roster_provide(r, NULL, "leaf", &p));
+  tu_provide(r, NULL, "top", &top, true);
+  tu_provide(r, NULL, "mid", &mid, true);
+  tu_provide(r, NULL, "leaf", &leaf, true);
 
   void *t = NULL, *m = NULL, *l = NULL;
   assert_ok(roster_get(r, NULL, "top", &tu_svc_type, &t));
@@ -263,13 +249,11 @@ static void test_lazy_chain(void **state) {
   ask.r = r2;
   ask.got = NULL;
   tu_svc_init(&leaf2, "leaf", NULL, NULL);
-  p = tu_svc_provider(&ask.svc);
+  roster_provider p = tu_svc_provider(&ask.svc);
   p.create = asker_create;
   p.lazy = true;
   assert_ok(roster_provide(r2, NULL, "asker", &p));
-  p = tu_svc_provider(&leaf2);
-  p.lazy = true;
-  assert_ok(roster_provide(r2, NULL, "leaf", &p));
+  tu_provide(r2, NULL, "leaf", &leaf2, true);
   void *a = NULL, *l2 = NULL;
   assert_ok(roster_get(r2, NULL, "asker", &tu_svc_type, &a));
   assert_ok(roster_get(r2, NULL, "leaf", &tu_svc_type, &l2));
@@ -283,9 +267,7 @@ static void test_lazy_chain(void **state) {
   static const char *const d_orphan[] = {"ghost", NULL};
   tu_svc orphan;
   tu_svc_init(&orphan, "orphan", NULL, d_orphan);
-  p = tu_svc_provider(&orphan);
-  p.lazy = true;
-  assert_ok(roster_provide(r, NULL, "orphan", &p));
+  tu_provide(r, NULL, "orphan", &orphan, true);
   void *o = (void *)1;
   assert_rc(roster_get(r, NULL, "orphan", &tu_svc_type, &o), ROSTER_ENOENT);
   assert_null(o);
@@ -298,12 +280,8 @@ static void test_lazy_chain(void **state) {
   tu_svc yin, yang;
   tu_svc_init(&yin, "yin", NULL, d_yin);
   tu_svc_init(&yang, "yang", NULL, d_yang);
-  p = tu_svc_provider(&yin);
-  p.lazy = true;
-  assert_ok(roster_provide(r, NULL, "yin", &p));
-  p = tu_svc_provider(&yang);
-  p.lazy = true;
-  assert_ok(roster_provide(r, NULL, "yang", &p));
+  tu_provide(r, NULL, "yin", &yin, true);
+  tu_provide(r, NULL, "yang", &yang, true);
   assert_rc(roster_get(r, NULL, "yin", &tu_svc_type, &o), ROSTER_ECYCLE);
   char cycle_err[1024];
   snprintf(cycle_err, sizeof cycle_err, "%s", roster_last_error());
@@ -405,8 +383,7 @@ static void test_lazy_retry_after_failed_start(void **state) {
   roster_provider p = tu_flaky_provider(&f);
   p.lazy = true;
   assert_ok(roster_provide(r, NULL, "backing", &p));
-  p = tu_svc_provider(&user);
-  assert_ok(roster_provide(r, NULL, "user", &p));
+  tu_provide(r, NULL, "user", &user, false);
 
   assert_rc(roster_start(r, WAIT_MS), ROSTER_EIO);
   assert_contains(roster_last_error(), "service 'backing' failed to start");
@@ -439,11 +416,8 @@ static void test_lazy_after_shutdown(void **state) {
   static tu_svc idle, eager;
   tu_svc_init(&idle, "idle", NULL, NULL);
   tu_svc_init(&eager, "eager", NULL, NULL);
-  roster_provider p = tu_svc_provider(&idle);
-  p.lazy = true;
-  assert_ok(roster_provide(r, NULL, "idle", &p));
-  p = tu_svc_provider(&eager);
-  assert_ok(roster_provide(r, NULL, "eager", &p));
+  tu_provide(r, NULL, "idle", &idle, true);
+  tu_provide(r, NULL, "eager", &eager, false);
   assert_ok(roster_start(r, WAIT_MS));
   assert_ok(roster_shutdown(r, WAIT_MS));
   char err[256];
@@ -508,8 +482,7 @@ static void test_shutdown_during_failing_create(void **state) {
   p.create = gated_create;
   p.lazy = true;
   assert_ok(roster_provide(r, NULL, "slow", &p));
-  p = tu_svc_provider(&db);
-  assert_ok(roster_provide(r, NULL, "db", &p));
+  tu_provide(r, NULL, "db", &db, false);
   assert_ok(roster_start(r, WAIT_MS));
 
   bget *g = calloc(1, sizeof *g); /* leaked if a thread hangs */
@@ -572,9 +545,7 @@ static void test_wait_for_lazy(void **state) {
   roster *r = tu_registry(NULL);
   tu_svc s;
   tu_svc_init(&s, "sleepy", NULL, NULL);
-  roster_provider p = tu_svc_provider(&s);
-  p.lazy = true;
-  assert_ok(roster_provide(r, NULL, "sleepy", &p));
+  tu_provide(r, NULL, "sleepy", &s, true);
   /* Not up yet: a zero wait times out. */
   assert_rc(roster_wait_for(r, NULL, "sleepy", 0), ROSTER_ETIMEDOUT);
   waiter w = {.r = r, .rc = -99};

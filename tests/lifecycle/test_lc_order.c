@@ -269,8 +269,7 @@ static void test_longest_chain_first(void **state) {
   tu_svc_init(&top, "top", &log, on_mid);
   tu_svc *all[] = {&lone, &base, &mid, &top};
   for (int i = 0; i < 4; i++) {
-    roster_provider p = tu_svc_provider(all[i]);
-    assert_ok(roster_provide(r, NULL, all[i]->name, &p));
+    tu_provide(r, NULL, all[i]->name, all[i], false);
   }
   start_call c = {.r = r, .rc = -99};
   pthread_t th;
@@ -312,15 +311,10 @@ static void test_failing_create_rolls_back(void **state) {
   tu_svc_init(&bad, "kaput-svc", &log, d_bad);
   tu_svc_init(&last, "last", &log, d_last);
   bad.fail_code = ROSTER_EIO;
-  roster_provider p;
-  p = tu_svc_provider(&last);
-  assert_ok(roster_provide(r, NULL, "last", &p));
-  p = tu_svc_provider(&bad);
-  assert_ok(roster_provide(r, NULL, "kaput-svc", &p));
-  p = tu_svc_provider(&second);
-  assert_ok(roster_provide(r, NULL, "second", &p));
-  p = tu_svc_provider(&first);
-  assert_ok(roster_provide(r, NULL, "first", &p));
+  tu_provide(r, NULL, "last", &last, false);
+  tu_provide(r, NULL, "kaput-svc", &bad, false);
+  tu_provide(r, NULL, "second", &second, false);
+  tu_provide(r, NULL, "first", &first, false);
 
   roster_error_clear();
   assert_rc(roster_start(r, LC_LONG_MS), ROSTER_EIO);
@@ -405,10 +399,8 @@ static void test_start_retries_failed_service(void **state) {
   tu_svc_init(&cfg, "cfg", NULL, NULL);
   roster_provider p = tu_flaky_provider(&db);
   assert_ok(roster_provide(r, NULL, "db", &p));
-  p = tu_svc_provider(&api);
-  assert_ok(roster_provide(r, NULL, "api", &p));
-  p = tu_svc_provider(&cfg);
-  assert_ok(roster_provide(r, NULL, "cfg", &p));
+  tu_provide(r, NULL, "api", &api, false);
+  tu_provide(r, NULL, "cfg", &cfg, false);
 
   for (int round = 1; round <= 2; round++) {
     roster_error_clear();
@@ -481,12 +473,10 @@ static void test_start_retries_without_timeout(void **state) {
   tu_svc_init(&base, "base", NULL, NULL);
   tu_flaky_init(&mid, "mid", NULL, d_mid, 2);
   tu_svc_init(&top, "top", NULL, d_top);
-  roster_provider p = tu_svc_provider(&top);
-  assert_ok(roster_provide(r, NULL, "top", &p));
-  p = tu_flaky_provider(&mid);
+  tu_provide(r, NULL, "top", &top, false);
+  roster_provider p = tu_flaky_provider(&mid);
   assert_ok(roster_provide(r, NULL, "mid", &p));
-  p = tu_svc_provider(&base);
-  assert_ok(roster_provide(r, NULL, "base", &p));
+  tu_provide(r, NULL, "base", &base, false);
 
   retry_run *t = calloc(1, sizeof *t); /* leaked if the thread hangs */
   assert_non_null(t);

@@ -75,8 +75,7 @@ static void test_create_timeout(void **state) {
   assert_ok(roster_provide(r, NULL, "slowpoke", &p));
   tu_svc quick;
   tu_svc_init(&quick, "quick", NULL, NULL);
-  roster_provider pq = tu_svc_provider(&quick);
-  assert_ok(roster_provide(r, NULL, "quick", &pq));
+  tu_provide(r, NULL, "quick", &quick, false);
 
   assert_rc(roster_start(r, LC_LONG_MS), ROSTER_ETIMEDOUT);
   char err[1024];
@@ -182,8 +181,7 @@ static void test_shutdown_deadline(void **state) {
   assert_ok(roster_provide(r, NULL, "treacle", &p2));
   tu_svc fine;
   tu_svc_init(&fine, "fine", NULL, NULL);
-  roster_provider pf = tu_svc_provider(&fine);
-  assert_ok(roster_provide(r, NULL, "fine", &pf));
+  tu_provide(r, NULL, "fine", &fine, false);
   assert_ok(roster_start(r, LC_LONG_MS));
 
   assert_rc(roster_shutdown(r, 200), ROSTER_ETIMEDOUT);
@@ -268,8 +266,7 @@ static void test_acquire_delays_destroy(void **state) {
   roster *r = tu_registry(NULL);
   static tu_svc held;
   tu_svc_init(&held, "held", NULL, NULL);
-  roster_provider p = tu_svc_provider(&held);
-  assert_ok(roster_provide(r, NULL, "held", &p));
+  tu_provide(r, NULL, "held", &held, false);
   assert_ok(roster_start(r, LC_LONG_MS));
   void *inst = NULL;
   roster_ref *ref = NULL;

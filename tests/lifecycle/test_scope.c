@@ -110,11 +110,8 @@ static void test_scope_providers(void **state) {
   static tu_svc pdb, ppool, sdb, repo, cache;
   tu_svc_init(&pdb, "db", &log, NULL);
   tu_svc_init(&ppool, "pool", &log, NULL);
-  roster_provider p = tu_svc_provider(&pdb);
-  assert_ok(roster_provide(parent, NULL, "db", &p));
-  p = tu_svc_provider(&ppool);
-  p.lazy = true;
-  assert_ok(roster_provide(parent, NULL, "pool", &p));
+  tu_provide(parent, NULL, "db", &pdb, false);
+  tu_provide(parent, NULL, "pool", &ppool, true);
   assert_ok(roster_register(parent, NULL, "cfg", &tu_other_type, &pinst[2]));
   assert_ok(roster_start(parent, LC_LONG_MS));
   void *parent_db = NULL;
@@ -127,8 +124,7 @@ static void test_scope_providers(void **state) {
    * lazy provider not created yet, and a plain instance). */
   static const char *const d_repo[] = {"db", "pool", "cfg", NULL};
   tu_svc_init(&repo, "repo", &log, d_repo);
-  p = tu_svc_provider(&repo);
-  assert_ok(roster_provide(scope, NULL, "repo", &p));
+  tu_provide(scope, NULL, "repo", &repo, false);
   assert_ok(roster_start(scope, LC_LONG_MS));
   assert_int_equal(atomic_load(&repo.creates), 1);
   assert_false(atomic_load(&repo.deps_bad));
@@ -156,10 +152,8 @@ static void test_scope_providers(void **state) {
   static const char *const d_cache[] = {"db", NULL};
   tu_svc_init(&sdb, "db", &log, NULL);
   tu_svc_init(&cache, "cache", &log, d_cache);
-  p = tu_svc_provider(&sdb);
-  assert_ok(roster_provide(scope2, NULL, "db", &p));
-  p = tu_svc_provider(&cache);
-  assert_ok(roster_provide(scope2, NULL, "cache", &p));
+  tu_provide(scope2, NULL, "db", &sdb, false);
+  tu_provide(scope2, NULL, "cache", &cache, false);
   assert_ok(roster_start(scope2, LC_LONG_MS));
   void *s2db = NULL, *c_out = NULL;
   assert_ok(roster_get(scope2, NULL, "db", &tu_svc_type, &s2db));
@@ -207,9 +201,7 @@ static void test_scope_shadow_unresolvable(void **state) {
   static tu_svc shadow;
   static const char *const d_ghost[] = {"ghost", NULL};
   tu_svc_init(&shadow, "pool", NULL, d_ghost);
-  roster_provider p = tu_svc_provider(&shadow);
-  p.lazy = true;
-  assert_ok(roster_provide(scope, NULL, "pool", &p));
+  tu_provide(scope, NULL, "pool", &shadow, true);
   void *sp = (void *)1;
   int rc = roster_get(scope, NULL, "pool", NULL, &sp);
   if (rc == ROSTER_OK)
@@ -229,9 +221,7 @@ static void test_scope_lazy_from_parent(void **state) {
   roster *parent = tu_registry(NULL);
   static tu_svc lz;
   tu_svc_init(&lz, "lazy", NULL, NULL);
-  roster_provider p = tu_svc_provider(&lz);
-  p.lazy = true;
-  assert_ok(roster_provide(parent, NULL, "lazy", &p));
+  tu_provide(parent, NULL, "lazy", &lz, true);
   roster *scope = NULL;
   assert_ok(roster_scope_new(parent, &scope));
   assert_non_null(scope);
@@ -294,8 +284,7 @@ static void test_parent_freed_first(void **state) {
   assert_ok(roster_register(scope, NULL, "s", &tu_counter_type, &sinst[2]));
   static tu_svc ps;
   tu_svc_init(&ps, "psvc", NULL, NULL);
-  roster_provider p = tu_svc_provider(&ps);
-  assert_ok(roster_provide(parent, NULL, "psvc", &p));
+  tu_provide(parent, NULL, "psvc", &ps, false);
   assert_ok(roster_start(parent, LC_LONG_MS));
   void *out = NULL;
   assert_ok(roster_get(scope, NULL, "p", NULL, &out));

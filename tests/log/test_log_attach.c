@@ -184,8 +184,7 @@ static void test_failed_and_restarted(void **state) {
   tu_svc bad;
   tu_svc_init(&bad, "bad", NULL, NULL);
   bad.fail_code = ROSTER_ECONN;
-  roster_provider pb = tu_svc_provider(&bad);
-  assert_ok(roster_provide(r, NULL, "bad", &pb));
+  tu_provide(r, NULL, "bad", &bad, false);
   assert_rc(roster_start(r, LC_LONG_MS), ROSTER_ECONN);
   long b = -1;
   for (size_t k = 0; k < lt_count(&l) && b < 0; k++) {
