@@ -1,0 +1,792 @@
+/*
+ * server.c: the httpd module's server: options, routes, the I/O thread and
+ * its epoll loop (accepting, reading, writing, timers, graceful stop), the
+ * lock-free stack of operations other threads push, and the references
+ * that keep connections and the server alive (see httpd_impl.h).
+ */
+#include "httpd_impl.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "roster/alloc.h"
+#include "roster/error.h"
+
+#define SWEEP_MS 100
+#define LINGER_MS 1000
+#define READ_CHUNK 65536
+#define READS_PER_WAKE 4 /* chunks per connection per wake: fairness */
+
+static _Thread_local const roster_httpd *tls_loop;
+
+int64_t roster__httpd_now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+bool roster__httpd_on_loop(const roster_httpd *s) { return tls_loop == s; }
+
+/* ---- buffers and messages ------------------------------------------- */
+
+int roster__httpd_buf_add(roster__httpd_buf *b, const void *p, size_t n) {
+  if (b->len + n + 1 > b->cap) {
+    size_t cap = b->cap ? b->cap : 256;
+    while (cap < b->len + n + 1)
+      cap *= 2;
+    char *q = roster_mem_realloc(b->p, cap);
+    if (!q)
+      return ROSTER_ENOMEM;
+    b->p = q;
+    b->cap = cap;
+  }
+  if (n)
+    memcpy(b->p + b->len, p, n);
+  b->len += n;
+  b->p[b->len] = '\0';
+  return ROSTER_OK;
+}
+
+void roster__httpd_buf_free(roster__httpd_buf *b) {
+  roster_mem_free(b->p);
+  memset(b, 0, sizeof *b);
+}
+
+roster_httpd_msg *roster__httpd_msg_alloc(size_t len) {
+  roster_httpd_msg *m = roster_mem_alloc(sizeof *m + len);
+  if (!m)
+    return NULL;
+  atomic_init(&m->refs, 1);
+  m->len = len;
+  m->payload = 0;
+  return m;
+}
+
+void roster_httpd_msg_release(roster_httpd_msg *m) {
+  if (m && atomic_fetch_sub_explicit(&m->refs, 1, memory_order_acq_rel) == 1)
+    roster_mem_free(m);
+}
+
+/* ---- references ------------------------------------------------------ */
+
+static void srv_destroy(roster_httpd *s) {
+  for (size_t i = 0; i < s->nroutes; i++)
+    roster_mem_free(s->routes[i].prefix);
+  for (size_t i = 0; i < s->nws_routes; i++)
+    roster_mem_free(s->ws_routes[i].path);
+  roster_mem_free(s->routes);
+  roster_mem_free(s->ws_routes);
+  roster_mem_strv_free(s->origins);
+  roster_mem_free(s->name);
+  pthread_mutex_destroy(&s->stop_mu);
+  roster_mem_free(s);
+}
+
+void roster__httpd_srv_release(roster_httpd *s) {
+  if (atomic_fetch_sub_explicit(&s->refs, 1, memory_order_acq_rel) == 1)
+    srv_destroy(s);
+}
+
+roster_httpd_ws *roster__httpd_conn_ref(roster_httpd_ws *c) {
+  atomic_fetch_add_explicit(&c->refs, 1, memory_order_relaxed);
+  return c;
+}
+
+void roster__httpd_conn_release(roster_httpd_ws *c) {
+  if (atomic_fetch_sub_explicit(&c->refs, 1, memory_order_acq_rel) != 1)
+    return;
+  /* The socket is closed and the loop forgot c: only memory is left. */
+  roster_httpd *s = c->srv;
+  roster__httpd_buf_free(&c->pending);
+  roster__httpd_buf_free(&c->msg);
+  roster_mem_free(c);
+  roster__httpd_srv_release(s);
+}
+
+roster_httpd_ws *roster_httpd_ws_acquire(roster_httpd_ws *ws) {
+  return ws ? roster__httpd_conn_ref(ws) : NULL;
+}
+
+void roster_httpd_ws_release(roster_httpd_ws *ws) {
+  if (ws)
+    roster__httpd_conn_release(ws);
+}
+
+void roster_httpd_ws_set_data(roster_httpd_ws *ws, void *data) {
+  if (ws)
+    atomic_store_explicit(&ws->data, data, memory_order_release);
+}
+
+void *roster_httpd_ws_data(const roster_httpd_ws *ws) {
+  return ws ? atomic_load_explicit(&((roster_httpd_ws *)ws)->data,
+                                   memory_order_acquire)
+            : NULL;
+}
+
+/* ---- the operation stack --------------------------------------------- */
+
+bool roster__httpd_push(roster_httpd *s, roster__httpd_op *op) {
+  roster__httpd_op *head = atomic_load_explicit(&s->ops, memory_order_relaxed);
+  do {
+    if (head == ROSTER__HTTPD_OPS_CLOSED)
+      return false;
+    op->next = head;
+  } while (!atomic_compare_exchange_weak_explicit(
+      &s->ops, &head, op, memory_order_release, memory_order_relaxed));
+  if (!head) { /* the first since the loop last drained: wake it */
+    uint64_t one = 1;
+    ssize_t w = write(s->evfd, &one, sizeof one);
+    (void)w; /* EAGAIN: the counter is already non-zero */
+  }
+  return true;
+}
+
+void roster__httpd_op_free(roster__httpd_op *op) {
+  if (op->req)
+    roster__httpd_request_free(op->req);
+  roster_httpd_msg_release(op->m);
+  if (op->c)
+    roster__httpd_conn_release(op->c);
+  roster_mem_free(op);
+}
+
+static void apply_op(roster__httpd_op *op) {
+  roster_httpd_ws *c = op->c;
+  switch (op->kind) {
+  case ROSTER__HTTPD_OP_SEND:
+    if (c->state == CS_WS && !c->close_notified) {
+      ROSTER__HTTPD_STAT(c->srv, mout, 1);
+      ROSTER__HTTPD_STAT(c->srv, bout, op->m->payload);
+      roster__httpd_queue(c, op->m, true);
+      op->m = NULL;
+    } else {
+      atomic_fetch_sub(&c->queued, op->m->len);
+    }
+    break;
+  case ROSTER__HTTPD_OP_RESPOND:
+    roster__httpd_apply_respond(c, op->req, op->m, op->close);
+    op->req = NULL;
+    op->m = NULL;
+    break;
+  case ROSTER__HTTPD_OP_CLOSE:
+    if (c->state == CS_WS && !c->close_notified)
+      roster__httpd_ws_closing(c, op->code, op->reason, true);
+    break;
+  default:
+    break;
+  }
+  roster__httpd_op_free(op);
+}
+
+/* drain applies every pushed operation in push order; closed: the loop
+ * ends, so later pushes fail. */
+static void drain(roster_httpd *s, bool closed) {
+  uint64_t v;
+  ssize_t r = read(s->evfd, &v, sizeof v);
+  (void)r;
+  roster__httpd_op *list = atomic_exchange_explicit(
+      &s->ops, closed ? ROSTER__HTTPD_OPS_CLOSED : NULL, memory_order_acquire);
+  roster__httpd_op *rev = NULL;
+  while (list && list != ROSTER__HTTPD_OPS_CLOSED) {
+    roster__httpd_op *n = list->next;
+    list->next = rev;
+    rev = list;
+    list = n;
+  }
+  while (rev) {
+    roster__httpd_op *n = rev->next;
+    apply_op(rev);
+    rev = n;
+  }
+}
+
+/* ---- output ------------------------------------------------------------ */
+
+void roster__httpd_set_events(roster_httpd_ws *c, uint32_t ev) {
+  if (c->fd < 0 || ev == c->events)
+    return;
+  struct epoll_event e = {.events = ev, .data.ptr = c};
+  if (epoll_ctl(c->srv->epfd, EPOLL_CTL_MOD, c->fd, &e) == 0)
+    c->events = ev;
+}
+
+/* want_events: what the connection waits for now. */
+static uint32_t want_events(const roster_httpd_ws *c) {
+  uint32_t ev = EPOLLRDHUP;
+  bool paused = c->state == CS_HTTP && (c->held || c->close_after_flush);
+  if (!paused && !c->eof)
+    ev |= EPOLLIN;
+  if (c->out_head)
+    ev |= EPOLLOUT;
+  return ev;
+}
+
+static void start_linger(roster_httpd_ws *c) {
+  shutdown(c->fd, SHUT_WR);
+  c->state = CS_LINGER;
+  c->linger_until = roster__httpd_now() + LINGER_MS;
+  roster__httpd_set_events(c, EPOLLIN | EPOLLRDHUP);
+  if (c->eof)
+    roster__httpd_destroy(c);
+}
+
+static void flush(roster_httpd_ws *c) {
+  roster_httpd *s = c->srv;
+  while (c->out_head && c->fd >= 0) {
+    struct iovec iov[32];
+    int n = 0;
+    for (roster__httpd_out *o = c->out_head; o && n < 32; o = o->next, n++) {
+      iov[n].iov_base = o->m->data + o->off;
+      iov[n].iov_len = o->m->len - o->off;
+    }
+    ssize_t w = writev(c->fd, iov, n);
+    if (w < 0) {
+      if (errno == EINTR)
+        continue;
+      if (errno == EAGAIN)
+        break;
+      roster__httpd_destroy(c); /* EPIPE, ECONNRESET */
+      return;
+    }
+    atomic_fetch_sub(&c->queued, (size_t)w);
+    size_t left = (size_t)w;
+    while (left && c->out_head) {
+      roster__httpd_out *o = c->out_head;
+      size_t take = o->m->len - o->off;
+      if (take > left) {
+        o->off += left;
+        break;
+      }
+      left -= take;
+      c->out_head = o->next;
+      roster_httpd_msg_release(o->m);
+      roster_mem_free(o);
+    }
+    if (!c->out_head)
+      c->out_tail = NULL;
+  }
+  if (atomic_load(&c->queued) <= s->o.max_queue / 2)
+    atomic_store_explicit(&c->over_since, 0, memory_order_relaxed);
+  if (c->fd < 0)
+    return;
+  if (!c->out_head && c->close_after_flush && c->state != CS_LINGER) {
+    start_linger(c);
+    return;
+  }
+  roster__httpd_set_events(c, want_events(c));
+}
+
+void roster__httpd_queue(roster_httpd_ws *c, roster_httpd_msg *m,
+                         bool counted) {
+  roster__httpd_out *o = roster_mem_calloc(1, sizeof *o);
+  if (!o || c->fd < 0 || c->state == CS_LINGER) {
+    roster_mem_free(o);
+    if (counted)
+      atomic_fetch_sub(&c->queued, m->len);
+    roster_httpd_msg_release(m);
+    if (c->fd >= 0 && c->state != CS_LINGER)
+      roster__httpd_destroy(c); /* out of memory: this connection ends */
+    return;
+  }
+  if (!counted)
+    atomic_fetch_add(&c->queued, m->len);
+  o->m = m;
+  if (c->out_tail)
+    c->out_tail->next = o;
+  else
+    c->out_head = o;
+  c->out_tail = o;
+  if (c->fd >= 0 && !c->in_dispatch)
+    flush(c);
+}
+
+/* ---- connections -------------------------------------------------------- */
+
+void roster__httpd_destroy(roster_httpd_ws *c) {
+  if (c->state == CS_DEAD)
+    return;
+  roster_httpd *s = c->srv;
+  if (c->state == CS_WS || c->open_notified)
+    roster__httpd_ws_closing(c, 1006, "", false);
+  c->state = CS_DEAD;
+  atomic_store(&c->closing, true);
+  if (c->held && !c->aborted && c->held->route->o.on_abort) {
+    c->aborted = true;
+    c->held->route->o.on_abort(c->held, c->held->route->o.arg);
+  }
+  if (c->fd >= 0) {
+    epoll_ctl(s->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+    close(c->fd);
+    c->fd = -1;
+    atomic_fetch_sub_explicit(&s->st.open, 1, memory_order_relaxed);
+  }
+  while (c->out_head) {
+    roster__httpd_out *o = c->out_head;
+    c->out_head = o->next;
+    atomic_fetch_sub(&c->queued, o->m->len - o->off);
+    roster_httpd_msg_release(o->m);
+    roster_mem_free(o);
+  }
+  c->out_tail = NULL;
+  if (c->req) {
+    roster__httpd_request_free(c->req);
+    c->req = NULL;
+  }
+  if (c->wf) {
+    wslay_frame_context_free(c->wf);
+    c->wf = NULL;
+  }
+  roster__httpd_buf_free(&c->pending);
+  roster__httpd_buf_free(&c->msg);
+  if (c->prev)
+    c->prev->next = c->next;
+  else if (s->conns == c)
+    s->conns = c->next;
+  if (c->next)
+    c->next->prev = c->prev;
+  c->prev = c->next = NULL;
+  roster__httpd_conn_release(c); /* the loop's reference */
+}
+
+static roster_httpd_ws *conn_new(roster_httpd *s, int fd) {
+  roster_httpd_ws *c = roster_mem_calloc(1, sizeof *c);
+  if (!c)
+    return NULL;
+  atomic_init(&c->refs, 1);
+  atomic_fetch_add(&s->refs, 1);
+  c->srv = s;
+  c->fd = fd;
+  c->state = CS_HTTP;
+  c->last_active = roster__httpd_now();
+  roster__httpd_http_init(c);
+  c->next = s->conns;
+  if (s->conns)
+    s->conns->prev = c;
+  s->conns = c;
+  return c;
+}
+
+roster_httpd_ws *roster__httpd_fake_conn(roster_httpd *s) {
+  return conn_new(s, -1);
+}
+
+void roster__httpd_input(roster_httpd_ws *c, const uint8_t *data, size_t n) {
+  c->last_active = roster__httpd_now();
+  if (c->state == CS_LINGER)
+    return; /* discarded */
+  c->in_dispatch = true;
+  if (c->state == CS_HTTP) {
+    if (roster__httpd_buf_add(&c->pending, data, n) != ROSTER_OK) {
+      c->in_dispatch = false;
+      roster__httpd_destroy(c);
+      return;
+    }
+    roster__httpd_http_input(c);
+  } else if (c->state == CS_WS) {
+    roster__httpd_ws_input(c, data, n);
+  }
+  c->in_dispatch = false;
+  if (c->fd >= 0)
+    flush(c);
+}
+
+static void accept_all(roster_httpd *s) {
+  for (int i = 0; i < 64; i++) {
+    int fd = accept4(s->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0)
+      return; /* EAGAIN, or EMFILE and the like: retried on the next wake */
+    if (atomic_load(&s->st.open) >= s->o.max_connections) {
+      close(fd);
+      ROSTER__HTTPD_STAT(s, refused, 1);
+      continue;
+    }
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    roster_httpd_ws *c = conn_new(s, fd);
+    struct epoll_event e = {.events = EPOLLIN | EPOLLRDHUP, .data.ptr = c};
+    if (!c || epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &e) != 0) {
+      if (c) {
+        c->fd = -1;
+        roster__httpd_destroy(c);
+      }
+      close(fd);
+      continue;
+    }
+    c->events = e.events;
+    ROSTER__HTTPD_STAT(s, open, 1);
+    ROSTER__HTTPD_STAT(s, total, 1);
+  }
+}
+
+static void on_readable(roster_httpd_ws *c, uint8_t *buf) {
+  for (int i = 0; i < READS_PER_WAKE && c->fd >= 0; i++) {
+    ssize_t r = read(c->fd, buf, READ_CHUNK);
+    if (r > 0) {
+      roster__httpd_input(c, buf, (size_t)r);
+      if (c->fd < 0 || (c->state == CS_HTTP && c->held) || r < READ_CHUNK)
+        return;
+      continue;
+    }
+    if (r < 0 && (errno == EAGAIN || errno == EINTR))
+      return;
+    c->eof = true; /* EOF or ECONNRESET */
+    if (c->state == CS_LINGER || r < 0 || !c->out_head)
+      roster__httpd_destroy(c);
+    else
+      roster__httpd_set_events(c, want_events(c));
+    return;
+  }
+}
+
+/* sweep: timeouts of every connection. */
+static void sweep(roster_httpd *s, int64_t now) {
+  roster_httpd_ws *next;
+  for (roster_httpd_ws *c = s->conns; c; c = next) {
+    next = c->next;
+    int64_t over = atomic_load_explicit(&c->over_since, memory_order_relaxed);
+    if (over && now - over >= s->o.slow_timeout_ms) {
+      ROSTER__HTTPD_STAT(s, slow, 1);
+      if (c->state == CS_WS)
+        roster__httpd_ws_closing(c, 1008, "slow consumer", false);
+      roster__httpd_destroy(c);
+    } else if (c->state == CS_LINGER && now >= c->linger_until) {
+      roster__httpd_destroy(c);
+    } else if (c->state == CS_HTTP && !c->held && s->o.idle_timeout_ms > 0 &&
+               now - c->last_active >= s->o.idle_timeout_ms) {
+      roster__httpd_destroy(c);
+    }
+  }
+}
+
+/* begin_stop: the graceful part of roster_httpd_stop. */
+static void begin_stop(roster_httpd *s) {
+  epoll_ctl(s->epfd, EPOLL_CTL_DEL, s->lfd, NULL);
+  close(s->lfd);
+  s->lfd = -1;
+  roster_httpd_ws *next;
+  for (roster_httpd_ws *c = s->conns; c; c = next) {
+    next = c->next;
+    if (c->state == CS_WS && !c->close_notified) {
+      roster__httpd_ws_closing(c, 1001, "server stopping", true);
+    } else if (c->state == CS_HTTP && c->held) {
+      c->close_after_flush = true;
+      if (!c->aborted && c->held->route->o.on_abort) {
+        c->aborted = true;
+        c->held->route->o.on_abort(c->held, c->held->route->o.arg);
+      }
+    } else if (c->state == CS_HTTP && !c->out_head) {
+      roster__httpd_destroy(c);
+    } else if (c->state == CS_HTTP) {
+      c->close_after_flush = true;
+    }
+  }
+}
+
+static void *loop_main(void *arg) {
+  roster_httpd *s = arg;
+  tls_loop = s;
+  uint8_t *buf = roster_mem_alloc(READ_CHUNK);
+  struct epoll_event evs[64];
+  bool stopping = false;
+  int64_t deadline = 0, last_sweep = roster__httpd_now();
+  for (;;) {
+    int n = epoll_wait(s->epfd, evs, 64, SWEEP_MS);
+    for (int i = 0; i < n; i++) {
+      void *p = evs[i].data.ptr;
+      if (p == &s->lfd) {
+        accept_all(s);
+      } else if (p == &s->evfd) {
+        drain(s, false);
+      } else {
+        roster_httpd_ws *c = p;
+        roster__httpd_conn_ref(c); /* destroy must not free it here */
+        uint32_t e = evs[i].events;
+        if ((e & (EPOLLERR | EPOLLHUP)) && !(e & EPOLLIN))
+          roster__httpd_destroy(c);
+        if (c->fd >= 0 && (e & EPOLLOUT))
+          flush(c);
+        if (c->fd >= 0 && (e & EPOLLIN) && buf)
+          on_readable(c, buf);
+        if (c->fd >= 0 && (e & EPOLLRDHUP) && !(e & EPOLLIN)) {
+          c->eof = true;
+          if (c->state == CS_LINGER || !c->out_head)
+            roster__httpd_destroy(c);
+          else
+            roster__httpd_set_events(c, want_events(c));
+        }
+        roster__httpd_conn_release(c);
+      }
+    }
+    int64_t now = roster__httpd_now();
+    if (!stopping && atomic_load(&s->stop_requested)) {
+      stopping = true;
+      deadline = now + atomic_load(&s->stop_deadline);
+      begin_stop(s);
+    }
+    if (now - last_sweep >= SWEEP_MS) {
+      last_sweep = now;
+      sweep(s, now);
+    }
+    if (stopping && (!s->conns || now >= deadline))
+      break;
+  }
+  while (s->conns)
+    roster__httpd_destroy(s->conns);
+  drain(s, true);
+  roster_mem_free(buf);
+  tls_loop = NULL;
+  return NULL;
+}
+
+/* ---- the public calls ---------------------------------------------------- */
+
+static int bind_listen(roster_httpd *s, const char *host) {
+  struct sockaddr_storage ss = {0};
+  socklen_t sl;
+  struct sockaddr_in *a4 = (struct sockaddr_in *)&ss;
+  struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&ss;
+  if (inet_pton(AF_INET, host, &a4->sin_addr) == 1) {
+    a4->sin_family = AF_INET;
+    a4->sin_port = htons(s->o.port);
+    sl = sizeof *a4;
+  } else if (inet_pton(AF_INET6, host, &a6->sin6_addr) == 1) {
+    a6->sin6_family = AF_INET6;
+    a6->sin6_port = htons(s->o.port);
+    sl = sizeof *a6;
+  } else {
+    return roster_error_set(ROSTER_EINVAL,
+                            "httpd '%s': host '%s' is not a numeric IPv4 or "
+                            "IPv6 address",
+                            s->name, host);
+  }
+  s->lfd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  int one = 1;
+  if (s->lfd < 0 ||
+      setsockopt(s->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
+      bind(s->lfd, (struct sockaddr *)&ss, sl) != 0 ||
+      listen(s->lfd, 1024) != 0 ||
+      getsockname(s->lfd, (struct sockaddr *)&ss, &sl) != 0)
+    return roster_error_set(ROSTER_ESYS, "httpd '%s': listening on %s:%u: %s",
+                            s->name, host, (unsigned)s->o.port,
+                            strerror(errno));
+  s->port = ntohs(ss.ss_family == AF_INET ? a4->sin_port : a6->sin6_port);
+  return ROSTER_OK;
+}
+
+static void close_fds(roster_httpd *s) {
+  if (s->lfd >= 0)
+    close(s->lfd);
+  if (s->epfd >= 0)
+    close(s->epfd);
+  if (s->evfd >= 0)
+    close(s->evfd);
+  s->lfd = s->epfd = s->evfd = -1;
+}
+
+int roster_httpd_new(const roster_httpd_options *o, roster_httpd **out) {
+  if (!out)
+    return roster_error_set(ROSTER_EINVAL, "roster_httpd_new: out is NULL");
+  *out = NULL;
+  roster_httpd *s = roster_mem_calloc(1, sizeof *s);
+  if (!s)
+    return roster_error_set(ROSTER_ENOMEM, "httpd: out of memory");
+  if (o)
+    s->o = *o;
+  atomic_init(&s->refs, 1);
+  pthread_mutex_init(&s->stop_mu, NULL);
+  s->lfd = s->epfd = s->evfd = -1;
+  s->o.max_connections = s->o.max_connections ? s->o.max_connections : 1024;
+  s->o.max_head = s->o.max_head ? s->o.max_head : 8192;
+  s->o.max_body = s->o.max_body ? s->o.max_body : 1u << 20;
+  s->o.max_message = s->o.max_message ? s->o.max_message : 1u << 20;
+  s->o.max_queue = s->o.max_queue ? s->o.max_queue : 1u << 20;
+  s->o.idle_timeout_ms = s->o.idle_timeout_ms ? s->o.idle_timeout_ms : 60000;
+  s->o.slow_timeout_ms = s->o.slow_timeout_ms ? s->o.slow_timeout_ms : 5000;
+  s->name = roster_mem_strdup(s->o.name ? s->o.name : "httpd");
+  int rc = s->name ? ROSTER_OK : ROSTER_ENOMEM;
+  if (rc == ROSTER_OK && s->o.origins)
+    rc = (s->origins = roster_mem_strv_dup(s->o.origins)) ? ROSTER_OK
+                                                          : ROSTER_ENOMEM;
+  s->o.name = s->name;
+  s->o.origins = NULL;
+  if (rc != ROSTER_OK) {
+    roster_error_set(rc, "httpd: out of memory");
+  } else if ((rc = bind_listen(s, o && o->host ? o->host : "127.0.0.1")) ==
+             ROSTER_OK) {
+    s->o.host = NULL;
+    s->epfd = epoll_create1(EPOLL_CLOEXEC);
+    s->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    struct epoll_event el = {.events = EPOLLIN, .data.ptr = &s->lfd};
+    struct epoll_event ee = {.events = EPOLLIN, .data.ptr = &s->evfd};
+    if (s->epfd < 0 || s->evfd < 0 ||
+        epoll_ctl(s->epfd, EPOLL_CTL_ADD, s->lfd, &el) != 0 ||
+        epoll_ctl(s->epfd, EPOLL_CTL_ADD, s->evfd, &ee) != 0)
+      rc = roster_error_set(ROSTER_ESYS, "httpd '%s': epoll: %s", s->name,
+                            strerror(errno));
+  }
+  if (rc != ROSTER_OK) {
+    close_fds(s);
+    srv_destroy(s);
+    return rc;
+  }
+  *out = s;
+  return ROSTER_OK;
+}
+
+uint16_t roster_httpd_port(const roster_httpd *s) { return s ? s->port : 0; }
+
+static int route_check(roster_httpd *s, const char *what, const char *path,
+                       bool ok) {
+  if (!s || !path || !*path || !ok)
+    return roster_error_set(ROSTER_EINVAL,
+                            "roster_httpd_%s: NULL server, empty path or no "
+                            "handler",
+                            what);
+  if (s->started)
+    return roster_error_set(ROSTER_ESTATE,
+                            "httpd '%s': routes are added before "
+                            "roster_httpd_start",
+                            s->name);
+  return ROSTER_OK;
+}
+
+int roster_httpd_route(roster_httpd *s, const roster_httpd_route_options *r) {
+  int rc = route_check(s, "route", r ? r->prefix : NULL, r && r->handler);
+  if (rc != ROSTER_OK)
+    return rc;
+  for (size_t i = 0; i < s->nroutes; i++)
+    if (strcmp(s->routes[i].prefix, r->prefix) == 0)
+      return roster_error_set(ROSTER_EEXIST, "httpd '%s': route '%s' exists",
+                              s->name, r->prefix);
+  roster__httpd_route *v =
+      roster_mem_realloc(s->routes, (s->nroutes + 1) * sizeof *v);
+  if (!v)
+    return roster_error_set(ROSTER_ENOMEM, "httpd: out of memory");
+  s->routes = v;
+  roster__httpd_route *n = &v[s->nroutes];
+  n->o = *r;
+  if (!(n->prefix = roster_mem_strdup(r->prefix)))
+    return roster_error_set(ROSTER_ENOMEM, "httpd: out of memory");
+  n->plen = strlen(n->prefix);
+  n->o.prefix = n->prefix;
+  s->nroutes++;
+  return ROSTER_OK;
+}
+
+int roster_httpd_ws_route(roster_httpd *s,
+                          const roster_httpd_ws_route_options *r) {
+  int rc = route_check(s, "ws_route", r ? r->path : NULL, r != NULL);
+  if (rc != ROSTER_OK)
+    return rc;
+  if (roster__httpd_ws_find(s, r->path))
+    return roster_error_set(ROSTER_EEXIST,
+                            "httpd '%s': WebSocket route '%s' exists", s->name,
+                            r->path);
+  roster__httpd_ws_route *v =
+      roster_mem_realloc(s->ws_routes, (s->nws_routes + 1) * sizeof *v);
+  if (!v)
+    return roster_error_set(ROSTER_ENOMEM, "httpd: out of memory");
+  s->ws_routes = v;
+  roster__httpd_ws_route *n = &v[s->nws_routes];
+  n->o = *r;
+  if (!(n->path = roster_mem_strdup(r->path)))
+    return roster_error_set(ROSTER_ENOMEM, "httpd: out of memory");
+  n->o.path = n->path;
+  s->nws_routes++;
+  return ROSTER_OK;
+}
+
+int roster_httpd_start(roster_httpd *s) {
+  if (!s)
+    return roster_error_set(ROSTER_EINVAL, "roster_httpd_start: s is NULL");
+  pthread_mutex_lock(&s->stop_mu);
+  if (s->started) {
+    pthread_mutex_unlock(&s->stop_mu);
+    return roster_error_set(ROSTER_ESTATE, "httpd '%s': started before",
+                            s->name);
+  }
+  /* The thread blocks every signal (they are the program's) and is
+   * named for ps and debuggers. */
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  int e = pthread_create(&s->thread, NULL, loop_main, s);
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  if (e) {
+    pthread_mutex_unlock(&s->stop_mu);
+    return roster_error_set(ROSTER_ESYS,
+                            "httpd '%s': cannot start its thread: %s", s->name,
+                            strerror(e));
+  }
+  pthread_setname_np(s->thread, "roster-httpd");
+  s->started = true;
+  pthread_mutex_unlock(&s->stop_mu);
+  return ROSTER_OK;
+}
+
+int roster_httpd_stop(roster_httpd *s, int64_t deadline_ms) {
+  if (!s)
+    return roster_error_set(ROSTER_EINVAL, "roster_httpd_stop: s is NULL");
+  if (roster__httpd_on_loop(s))
+    return roster_error_set(ROSTER_ESTATE,
+                            "httpd '%s': roster_httpd_stop from its own "
+                            "thread",
+                            s->name);
+  pthread_mutex_lock(&s->stop_mu);
+  if (s->started && !s->stopped) {
+    atomic_store(&s->stop_deadline, deadline_ms > 0 ? deadline_ms : 5000);
+    atomic_store(&s->stop_requested, true);
+    uint64_t one = 1;
+    ssize_t w = write(s->evfd, &one, sizeof one);
+    (void)w;
+    pthread_join(s->thread, NULL);
+  } else if (!s->stopped) {
+    atomic_store(&s->ops, ROSTER__HTTPD_OPS_CLOSED);
+  }
+  if (!s->stopped) {
+    s->stopped = true;
+    close_fds(s);
+  }
+  pthread_mutex_unlock(&s->stop_mu);
+  return ROSTER_OK;
+}
+
+void roster_httpd_free(roster_httpd *s) {
+  if (!s)
+    return;
+  roster_httpd_stop(s, 0);
+  roster__httpd_srv_release(s);
+}
+
+int roster_httpd_stats_get(const roster_httpd *s, roster_httpd_stats *out) {
+  if (!s || !out)
+    return roster_error_set(ROSTER_EINVAL,
+                            "roster_httpd_stats_get: NULL argument");
+  roster_httpd *w = (roster_httpd *)s;
+#define LD(f) atomic_load_explicit(&w->st.f, memory_order_relaxed)
+  *out = (roster_httpd_stats){.connections_open = LD(open),
+                              .connections_total = LD(total),
+                              .connections_refused = LD(refused),
+                              .requests = LD(requests),
+                              .bad_requests = LD(bad),
+                              .ws_open = LD(ws_open),
+                              .ws_messages_in = LD(min),
+                              .ws_messages_out = LD(mout),
+                              .ws_bytes_in = LD(bin),
+                              .ws_bytes_out = LD(bout),
+                              .dropped_sends = LD(dropped),
+                              .slow_consumers = LD(slow)};
+#undef LD
+  return ROSTER_OK;
+}
