@@ -142,8 +142,8 @@ static void t_slow_consumer(void **state) {
   assert_int_equal(g_nws, 2);
   static uint8_t chunk[16 * 1024];
   roster_httpd_msg *m;
-  assert_ok(roster_httpd_msg_new(ROSTER_HTTPD_WS_BINARY, chunk, sizeof chunk,
-                                 &m));
+  assert_ok(
+      roster_httpd_msg_new(ROSTER_HTTPD_WS_BINARY, chunk, sizeof chunk, &m));
   /* A broadcaster that goes on: once the kernel's buffers are full, the
    * queue stays over its bound and sends are refused (the caller may drop
    * them) until the connection is closed. */
@@ -219,8 +219,8 @@ static void t_held_many_threads(void **state) {
     atomic_store(&g_reqs[i], NULL);
   pthread_t t[THREADS];
   for (int i = 0; i < THREADS; i++)
-    assert_int_equal(
-        pthread_create(&t[i], NULL, answerer, (void *)(intptr_t)i), 0);
+    assert_int_equal(pthread_create(&t[i], NULL, answerer, (void *)(intptr_t)i),
+                     0);
   int fds[HELD];
   for (int i = 0; i < HELD; i++) {
     fds[i] = hc_connect(roster_httpd_port(s));
