@@ -126,6 +126,7 @@ struct roster_httpd_ws {
   uint8_t ctl[125];
   size_t ctl_len;
   bool open_notified, close_notified;
+  roster__httpd_buf *capture; /* a fake connection's output */
 };
 
 struct roster_httpd_request {
@@ -185,9 +186,13 @@ void roster__httpd_set_events(roster_httpd_ws *c, uint32_t ev);
 void roster__httpd_destroy(roster_httpd_ws *c);
 /* process_input: feeds data to the connection's parser (HTTP or WS). */
 void roster__httpd_input(roster_httpd_ws *c, const uint8_t *data, size_t n);
-/* fake_conn: a connection with no socket (fd -1) for the fuzz harness;
- * its output is discarded by roster__httpd_destroy. */
-roster_httpd_ws *roster__httpd_fake_conn(roster_httpd *s);
+/* fake_conn: a connection with no socket (fd -1) for the fuzz harness,
+ * its output appended to capture; the calling thread acts as the I/O
+ * thread of s (which is never started). fake_drain applies what was
+ * pushed; roster__httpd_destroy ends the connection. */
+roster_httpd_ws *roster__httpd_fake_conn(roster_httpd *s,
+                                         roster__httpd_buf *capture);
+void roster__httpd_fake_drain(roster_httpd *s);
 
 /* ---- http.c ---- */
 extern const http_parser_settings roster__httpd_parser_settings;

@@ -291,6 +291,8 @@ void roster__httpd_queue(roster_httpd_ws *c, roster_httpd_msg *m,
                          bool counted) {
   roster__httpd_out *o = roster_mem_calloc(1, sizeof *o);
   if (!o || c->fd < 0 || c->state == CS_LINGER) {
+    if (c->capture && c->state != CS_DEAD)
+      roster__httpd_buf_add(c->capture, m->data, m->len);
     roster_mem_free(o);
     if (counted)
       atomic_fetch_sub(&c->queued, m->len);
@@ -377,9 +379,16 @@ static roster_httpd_ws *conn_new(roster_httpd *s, int fd) {
   return c;
 }
 
-roster_httpd_ws *roster__httpd_fake_conn(roster_httpd *s) {
-  return conn_new(s, -1);
+roster_httpd_ws *roster__httpd_fake_conn(roster_httpd *s,
+                                         roster__httpd_buf *capture) {
+  tls_loop = s;
+  roster_httpd_ws *c = conn_new(s, -1);
+  if (c)
+    c->capture = capture;
+  return c;
 }
+
+void roster__httpd_fake_drain(roster_httpd *s) { drain(s, false); }
 
 void roster__httpd_input(roster_httpd_ws *c, const uint8_t *data, size_t n) {
   c->last_active = roster__httpd_now();

@@ -188,7 +188,7 @@ void roster__httpd_ws_closing(roster_httpd_ws *c, int code, const char *reason,
   atomic_store(&c->closing, true);
   if (c->open_notified)
     atomic_fetch_sub_explicit(&c->srv->st.ws_open, 1, memory_order_relaxed);
-  if (send_frame && c->fd >= 0) {
+  if (send_frame && (c->fd >= 0 || c->capture)) {
     uint8_t p[125];
     size_t n = 0;
     if (code != 1005 && code != 1006) {
