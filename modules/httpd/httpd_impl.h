@@ -1,6 +1,7 @@
 /*
  * httpd_impl.h: the internals of the httpd module, shared by server.c
- * (the loop, connections, the queue of operations, writing), http.c
+ * (the public calls), loop.c (the I/O thread, connections, the queue of
+ * operations, writing), http.c
  * (requests and responses) and ws.c (the upgrade and RFC 6455 frames).
  *
  * Ownership and threads:
@@ -169,7 +170,9 @@ struct roster_httpd {
 #define ROSTER__HTTPD_STAT(s, f, n)                                            \
   atomic_fetch_add_explicit(&(s)->st.f, (n), memory_order_relaxed)
 
-/* ---- server.c ---- */
+/* ---- loop.c ---- */
+void *roster__httpd_loop_main(void *arg); /* the I/O thread */
+void roster__httpd_srv_destroy(roster_httpd *s);
 int64_t roster__httpd_now(void);
 bool roster__httpd_on_loop(const roster_httpd *s);
 void roster__httpd_srv_release(roster_httpd *s);
