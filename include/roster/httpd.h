@@ -224,9 +224,11 @@ roster_httpd_request_body(const roster_httpd_request *req, size_t *len);
  * call, whatever it returns). headers: NULL or a NULL-terminated list of
  * name, value pairs (Content-Length is added; a Connection header is
  * roster's). The response is copied. Any thread, exactly once per
- * request. ROSTER_OK; ROSTER_EINVAL (NULL req, status outside 100..599,
- * a header with CR or LF: a 500 goes out instead); ROSTER_ESTATE (the
- * connection is gone: the answer is discarded); ROSTER_ENOMEM. */
+ * request. ROSTER_OK; ROSTER_EINVAL (status outside 100..599, body NULL
+ * with len > 0, a header with CR or LF, an empty name, or one of
+ * Content-Length and Connection: a 500 goes out instead; NULL req);
+ * ROSTER_ESTATE (the connection is gone: the answer is discarded);
+ * ROSTER_ENOMEM. HEAD requests get the headers only. */
 ROSTER_EXTERN int roster_httpd_respond(roster_httpd_request *req, int status,
                                        const char *const *headers,
                                        const void *body, size_t len);

@@ -260,6 +260,7 @@ static void flush(roster_httpd_ws *c) {
       return;
     }
     atomic_fetch_sub(&c->queued, (size_t)w);
+    c->last_active = roster__httpd_now(); /* a long answer is not idle */
     size_t left = (size_t)w;
     while (left && c->out_head) {
       roster__httpd_out *o = c->out_head;
