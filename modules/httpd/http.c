@@ -416,10 +416,13 @@ void roster__httpd_http_input(roster_httpd_ws *c) {
       roster__httpd_http_error(c, 400, NULL); /* e.g. an upgrade with a body */
     }
   }
-  if (c->state != CS_HTTP || c->pending_off == c->pending.len) {
-    if (c->pending.cap > 4096)
-      roster__httpd_buf_free(&c->pending);
-    c->pending.len = c->pending_off = 0;
+  if (c->state != CS_HTTP || c->pending.cap > 4096) {
+    if (c->pending_off == c->pending.len || c->state != CS_HTTP) {
+      roster__httpd_buf_free(&c->pending); /* a WebSocket needs none */
+      c->pending_off = 0;
+    }
+  } else if (c->pending_off == c->pending.len) {
+    c->pending.len = c->pending_off = 0; /* kept for the next request */
   }
 }
 

@@ -282,9 +282,7 @@ static bool frame_end(roster_httpd_ws *c) {
     c->route->o.on_message(c, (roster_httpd_ws_kind)kind,
                            c->msg.p ? c->msg.p : "", c->msg.len,
                            c->route->o.arg);
-  if (c->msg.cap > 4096)
-    roster__httpd_buf_free(&c->msg);
-  c->msg.len = 0;
+  roster__httpd_buf_free(&c->msg); /* an idle connection holds none */
   return !c->close_notified;
 }
 
