@@ -10,6 +10,7 @@
 #include <roster.h>
 #include <roster/sqlite.h>
 
+/* README.md shows from here */
 static int run(roster *r, roster_config *cfg) {
   int rc = roster_config_load(cfg); /* the file, then APP_* variables */
   if (rc == ROSTER_OK)
@@ -33,6 +34,7 @@ static int run(roster *r, roster_config *cfg) {
          roster_cache_scheme(cache), (long long)visits);
   return roster_shutdown(r, 10000); /* reverse order */
 }
+/* README.md shows up to here */
 
 int main(int argc, char **argv) {
   const char *files[] = {argc > 1 ? argv[1] : "config_services.yaml", NULL};

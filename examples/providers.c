@@ -17,10 +17,6 @@ struct names {
   const char *who;
 };
 
-struct greeting {
-  char text[64];
-};
-
 /* The destroy of both providers; arg is the provider's (its name here). */
 static void stop(void *arg, void *instance) {
   printf("stop %s\n", (const char *)arg);
@@ -42,16 +38,17 @@ static int names_create(void *arg, const roster_deps *deps, void **out) {
   return ROSTER_OK;
 }
 
+/* README.md shows from here */
 /* deps holds every dependency the provider names, already up. */
 static int greeting_create(void *arg, const roster_deps *deps, void **out) {
   struct names *n = roster_deps_get(deps, "names");
-  struct greeting *g = malloc(sizeof *g);
+  char *text = malloc(64);
   (void)arg;
-  if (g == NULL)
+  if (text == NULL)
     return roster_error_set(ROSTER_ENOMEM, "greeting: out of memory");
-  snprintf(g->text, sizeof g->text, "hello, %s", n->who);
-  printf("start greeting: %s\n", g->text);
-  *out = g;
+  snprintf(text, 64, "hello, %s", n->who);
+  printf("start greeting: %s\n", text);
+  *out = text;
   kill(getpid(), SIGTERM); /* the work is done: ask roster_run to stop */
   return ROSTER_OK;
 }
@@ -80,3 +77,4 @@ int main(void) {
   roster_free(r);
   return rc == ROSTER_OK ? 0 : 1;
 }
+/* README.md shows up to here */
