@@ -29,6 +29,7 @@ static int count_users(void *arg, const void *key, size_t key_len,
   return roster_cache_buf_set(out, ROSTER_CACHE_BYTES, text, (size_t)len);
 }
 
+/* README.md shows from here */
 static int run(roster_db *db, roster_cache *cache) {
   int rc = roster_db_exec(db, "CREATE TABLE users(name TEXT)", NULL, 0, NULL);
   for (int i = 0; rc == ROSTER_OK && i < 2; i++)
@@ -45,6 +46,7 @@ static int run(roster_db *db, roster_cache *cache) {
   roster_cache_buf_close(&users);
   return rc;
 }
+/* README.md shows up to here */
 
 int main(void) {
   roster_db *db = NULL;
