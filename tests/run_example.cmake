@@ -16,20 +16,10 @@ file(STRINGS "${EXPECT_FILE}" expect)
 if(NOT expect)
   message(FATAL_ERROR "${EXPECT_FILE} expects nothing")
 endif()
-execute_process(
-  COMMAND ${CMAKE_COMMAND} -E env --unset=APP_SERVICE_DB_URL
-          --unset=APP_SERVICE_CACHE_URL ${PROGRAM} ${ARG}
-  OUTPUT_VARIABLE out
-  ERROR_VARIABLE err
-  RESULT_VARIABLE rc
-  TIMEOUT 50)
-message("---- stdout ----\n${out}")
-if(NOT err STREQUAL "")
-  message("---- stderr ----\n${err}")
-endif()
-if(NOT rc STREQUAL "0")
-  message(FATAL_ERROR "${PROGRAM} exited with '${rc}', want 0")
-endif()
+include(${CMAKE_CURRENT_LIST_DIR}/run_program.cmake)
+run_program(${PROGRAM} out err
+  ${CMAKE_COMMAND} -E env --unset=APP_SERVICE_DB_URL
+  --unset=APP_SERVICE_CACHE_URL ${PROGRAM} ${ARG})
 if(NOT err STREQUAL "")
   message(FATAL_ERROR "${PROGRAM} wrote to stderr")
 endif()
