@@ -19,7 +19,7 @@ static void greeter_free(void *p) { free(p); }
 static const roster_type greeter_type = {.name = "greeter",
                                          .destroy = greeter_free};
 
-/* greeter_register, greeter_find and greeter_acquire take a struct
+/* greeter_find (and greeter_register, greeter_acquire) take a struct
  * greeter, so the compiler checks the C type as well. */
 ROSTER_TYPED(greeter, struct greeter, greeter_type)
 
@@ -34,8 +34,8 @@ int main(void) {
   if (g == NULL)
     return 1;
   g->greeting = "hello, world";
-  if (greeter_register(r, NULL, "greeter", g) != ROSTER_OK) {
-    fprintf(stderr, "greeter_register: %s\n", roster_last_error());
+  if (roster_register(r, NULL, "greeter", &greeter_type, g) != ROSTER_OK) {
+    fprintf(stderr, "roster_register: %s\n", roster_last_error());
     free(g); /* a failed register leaves g to the caller */
     return 1;
   } /* from here the registry owns g */
