@@ -1,6 +1,6 @@
 # roster_add_module(<name> SOURCES <files...> PKG <pkg-config modules...>
-#                   LIB <link names...> [INSTALL <packages>]
-#                   DESCRIPTION <text>)
+#                   LIB <link names...> [FIND <lib>:<header>...]
+#                   [INSTALL <packages>] DESCRIPTION <text>)
 #
 # Builds a module the way src/CMakeLists.txt builds the core: one object
 # library, compiled once, made into roster_<name> (shared, linking the
@@ -11,23 +11,47 @@
 # for static links. PKG is looked up with pkg-config and is required: when
 # it is missing, the configure stops naming it, the packages to install
 # (INSTALL, e.g. libpq-dev) and -DROSTER_WITH_<NAME>=OFF, the option that
-# builds without the module (cmake/RosterPkg.cmake).
+# builds without the module (cmake/RosterPkg.cmake). FIND names libraries
+# that ship no .pc file (libhttp-parser, libwslay): each <lib>:<header>
+# is found with find_library and find_path, required the same way, linked
+# privately, and named in the .pc file's Libs.private.
 include_guard(GLOBAL)
 include(${CMAKE_CURRENT_LIST_DIR}/RosterPkg.cmake)
 
 function(roster_add_module name)
-  cmake_parse_arguments(M "" "DESCRIPTION;INSTALL" "SOURCES;PKG;LIB" ${ARGN})
+  cmake_parse_arguments(M "" "DESCRIPTION;INSTALL" "SOURCES;PKG;LIB;FIND"
+                        ${ARGN})
   string(TOUPPER "${name}" _up)
   roster_pkg_require(ROSTER_${_up}_DEP ${M_PKG} OPTION ROSTER_WITH_${_up}
                      FOR "roster_${name}, ${M_DESCRIPTION}"
                      INSTALL "${M_INSTALL}")
+  set(_found_libs "")
+  set(_found_incs "")
+  set(_libs_private "")
+  foreach(_f ${M_FIND})
+    string(REPLACE ":" ";" _parts "${_f}")
+    list(GET _parts 0 _lib)
+    list(GET _parts 1 _hdr)
+    find_library(ROSTER_${_up}_${_lib}_LIBRARY NAMES ${_lib})
+    find_path(ROSTER_${_up}_${_lib}_INCLUDE NAMES ${_hdr})
+    if(NOT ROSTER_${_up}_${_lib}_LIBRARY OR NOT ROSTER_${_up}_${_lib}_INCLUDE)
+      message(FATAL_ERROR "found no library ${_lib} with its header ${_hdr} "
+              "(needed by roster_${name}, ${M_DESCRIPTION}): install "
+              "${M_INSTALL} (Debian, Ubuntu), or add its directories to "
+              "CMAKE_PREFIX_PATH; or configure with -DROSTER_WITH_${_up}=OFF "
+              "to build without it.")
+    endif()
+    list(APPEND _found_libs ${ROSTER_${_up}_${_lib}_LIBRARY})
+    list(APPEND _found_incs ${ROSTER_${_up}_${_lib}_INCLUDE})
+    string(APPEND _libs_private " -l${_lib}")
+  endforeach()
   set(_obj roster_${name}_obj)
   add_library(${_obj} OBJECT ${M_SOURCES})
   set_target_properties(${_obj} PROPERTIES POSITION_INDEPENDENT_CODE ON
                                            C_VISIBILITY_PRESET hidden)
   target_include_directories(${_obj}
     PUBLIC $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}/include>
-    PRIVATE ${ROSTER_${_up}_DEP_INCLUDE_DIRS})
+    PRIVATE ${ROSTER_${_up}_DEP_INCLUDE_DIRS} ${_found_incs})
   target_compile_definitions(${_obj} PRIVATE _GNU_SOURCE)
 
   add_library(roster_${name} SHARED $<TARGET_OBJECTS:${_obj}>)
@@ -45,7 +69,7 @@ function(roster_add_module name)
   target_link_directories(roster_${name} PRIVATE
                           ${ROSTER_${_up}_DEP_LIBRARY_DIRS})
   target_link_libraries(roster_${name} PUBLIC roster
-                        PRIVATE ${ROSTER_${_up}_DEP_LIBRARIES})
+                        PRIVATE ${ROSTER_${_up}_DEP_LIBRARIES} ${_found_libs})
   target_link_libraries(roster_${name}_static PUBLIC roster_static)
   foreach(_lib ${M_LIB})
     target_link_libraries(roster_${name}_static INTERFACE $<LINK_ONLY:${_lib}>)
@@ -75,6 +99,9 @@ function(roster_add_module name)
     endif()
   endforeach()
   string(REPLACE ";" " " _pc_requires "${M_PKG}")
+  if(_libs_private)
+    set(_libs_private "\nLibs.private:${_libs_private}")
+  endif()
   set(_pc "prefix=${_prefix}
 exec_prefix=\${prefix}
 libdir=${_pc_LIBDIR}
@@ -85,7 +112,7 @@ Description: ${M_DESCRIPTION}
 Version: ${PROJECT_VERSION}
 Requires: roster
 Requires.private: ${_pc_requires}
-Libs: -L\${libdir} -lroster_${name}
+Libs: -L\${libdir} -lroster_${name}${_libs_private}
 Cflags: -I\${includedir}
 ")
   file(GENERATE OUTPUT "${CMAKE_CURRENT_BINARY_DIR}/roster_${name}.pc"

@@ -12,6 +12,9 @@ option(ROSTER_WITH_SQLITE "Build the SQLite module (libsqlite3)" ON)
 option(ROSTER_WITH_PG "Build the PostgreSQL module (libpq)" ON)
 option(ROSTER_WITH_MARIADB "Build the MySQL/MariaDB module (libmariadb)" ON)
 option(ROSTER_WITH_REDIS "Build the Redis module (hiredis)" ON)
+option(ROSTER_WITH_HTTPD
+       "Build the HTTP/WebSocket server module (libhttp-parser, libwslay, libcrypto)"
+       ON)
 set(ROSTER_SANITIZE "" CACHE STRING
     "Sanitizers: empty, 'address,undefined' or 'thread'")
 

@@ -20,7 +20,8 @@
 #   headers of src/ and PRIVATE_INCLUDES; the test runs it with ARGS.
 # - A command test: COMMAND runs instead (a script, `cmake -P ...`);
 #   nothing is built.
-# - MODULE names the modules the test needs (sqlite, pg, mariadb, redis).
+# - MODULE names the modules the test needs (sqlite, pg, mariadb, redis,
+#   httpd).
 #   When one is off (ROSTER_WITH_<NAME>=OFF), the test is not defined at
 #   all; otherwise a program test links each roster_<module>_static.
 #

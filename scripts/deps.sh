@@ -14,6 +14,7 @@ PKGS=(
   libpq-dev                                  # module pg
   libmariadb-dev                             # module mariadb
   libhiredis-dev                             # module redis
+  libhttp-parser-dev libwslay-dev libssl-dev # module httpd
   libcmocka-dev                              # tests
   clang libclang-rt-14-dev                   # fuzzing: libFuzzer, sanitizers
   clang-format                               # make format; the source_format test

@@ -3,8 +3,9 @@
 #   cmake -DSRC=<source dir> -DWORK=<scratch dir> -P check.cmake
 #
 # Configures tests/configure/project (LANGUAGES NONE: no compiler runs)
-# three times: a module whose pkg-config module does not exist must fail
+# four times: a module whose pkg-config module does not exist must fail
 # naming that module, the package to install and -DROSTER_WITH_<NAME>=OFF;
+# so must one whose library without a .pc file (FIND) is missing;
 # roster_pkg_require of a missing module must fail the same way; and
 # roster_pkg_require of jansson (a roster dependency, so installed) must
 # succeed and leave jansson's variables in the caller's scope.
@@ -39,6 +40,12 @@ endfunction()
 
 configure(module 1 -DMODE=module -DPKG=${_missing})
 expect("pkg-config found no ${_missing}")
+expect("install libnosuch-dev")
+expect("-DROSTER_WITH_NOSUCH=OFF")
+
+# A library found without pkg-config (roster_add_module's FIND).
+configure(find_missing 1 -DMODE=find -DPKG=jansson)
+expect("found no library nosuchlib with its header nosuch/nosuch.h")
 expect("install libnosuch-dev")
 expect("-DROSTER_WITH_NOSUCH=OFF")
 

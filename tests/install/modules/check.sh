@@ -4,6 +4,9 @@
 # module the ways a user would: pkg-config roster_sqlite (shared, and
 # static with --static), and find_package(roster) with roster::roster_sqlite
 # and roster::roster_sqlite_static. Each build must run and print 42.
+# When the httpd module was built, httpd_consumer.c builds the same two
+# ways with pkg-config roster_httpd (its libraries have no .pc files of
+# their own) and must run.
 set -euo pipefail
 build=$(cd "$1" && pwd)
 src=$(cd "$2" && pwd)
@@ -46,4 +49,22 @@ run cmake -S "$src" -B "$tmp/cmake" -DCMAKE_PREFIX_PATH="$prefix" \
 run cmake --build "$tmp/cmake" >"$tmp/build.log" 2>&1 || { cat "$tmp/build.log"; exit 1; }
 run env LD_LIBRARY_PATH="$libdir" "$tmp/cmake/consumer"
 run "$tmp/cmake/consumer_static"
+httpd_pc=$(dirname "$pcfile")/roster_httpd.pc
+if [[ -f $httpd_pc ]]; then
+  # shellcheck disable=SC2046
+  run "$CC" -std=c11 -Wall -Wextra -Werror "$src/httpd_consumer.c" \
+    -o "$tmp/httpd_shared" $(pkg-config --cflags --libs roster_httpd)
+  run env LD_LIBRARY_PATH="$libdir" "$tmp/httpd_shared"
+  hlibs=$(pkg-config --static --libs roster_httpd)
+  for l in -lhttp_parser -lwslay -lcrypto; do
+    [[ " $hlibs " == *" $l "* ]] ||
+      { echo "check.sh: pkg-config --static roster_httpd lacks $l" >&2; exit 1; }
+  done
+  hlibs=${hlibs//-lroster_httpd/-l:libroster_httpd.a}
+  hlibs=${hlibs//-lroster /-l:libroster.a }
+  # shellcheck disable=SC2086
+  run "$CC" -std=c11 -Wall -Wextra -Werror "$src/httpd_consumer.c" \
+    -o "$tmp/httpd_static" $(pkg-config --cflags roster_httpd) $hlibs
+  run env -u LD_LIBRARY_PATH "$tmp/httpd_static"
+fi
 echo "install_modules: ok"
