@@ -12,6 +12,7 @@ option(ROSTER_WITH_SQLITE "Build the SQLite module (libsqlite3)" ON)
 option(ROSTER_WITH_PG "Build the PostgreSQL module (libpq)" ON)
 option(ROSTER_WITH_MARIADB "Build the MySQL/MariaDB module (libmariadb)" ON)
 option(ROSTER_WITH_REDIS "Build the Redis module (hiredis)" ON)
+option(ROSTER_WITH_SOCKETIO "Build the Socket.IO module (jansson)" ON)
 set(ROSTER_SANITIZE "" CACHE STRING
     "Sanitizers: empty, 'address,undefined' or 'thread'")
 
