@@ -118,6 +118,11 @@ static int on_placeholder(void *ctx, json_t *ph, size_t *num) {
                             "socket.io: illegal attachments: a placeholder's "
                             "num must be an integer below %zu",
                             s->limit);
+  if (s->n == s->limit) /* each would be a copy of a frame */
+    return roster_error_set(s->bad,
+                            "socket.io: more placeholders than the %zu "
+                            "attachments announced",
+                            s->limit);
   if (s->n == s->cap) {
     size_t cap = s->cap ? s->cap * 2 : 8;
     size_t *np = roster_mem_realloc(s->src, cap * sizeof *np);
@@ -198,6 +203,9 @@ static int decode_text(const roster__sio_limits *lim, const uint8_t *s,
                               "socket.io: namespace of %zu bytes (at most "
                               "%zu)",
                               nsp_len, lim->max_nsp);
+    if (!roster__eio_utf8_valid(nsp, nsp_len, NULL))
+      return roster_error_set(ROSTER_EPROTO,
+                              "socket.io: the namespace is not UTF-8");
   }
   int64_t id = -1;
   if (i < n && s[i] >= '0' && s[i] <= '9') {

@@ -40,7 +40,10 @@
  * the kind, attachment count and ack id must be ASCII digits (the parser
  * converts with Number(), so " 1" passes there), an EVENT or ACK must
  * have its payload, an ack id must be at most 2^53 - 1, a placeholder's
- * num an integer. Duplicate object keys are accepted (the last wins, as
+ * num an integer, and a binary packet may hold no more placeholders than
+ * it announced attachments (the parser lets many name one frame; here
+ * each would be a copy, so a small frame named a million times would
+ * cost a million copies). Duplicate object keys are accepted (the last wins, as
  * in JSON.parse). jansson refuses what JSON.parse would take: a lone
  * surrogate escape, a number past the double range, "\u0000" in a key.
  *

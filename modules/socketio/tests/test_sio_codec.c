@@ -191,6 +191,7 @@ static void test_invalid_shapes(void **state) {
   expect_invalid("2[\"a\"]\x1e", ROSTER_EPROTO, "not JSON");
   expect_invalid("2abc", ROSTER_EPROTO, "not JSON");
   expect_invalid("2[\"\xff\"]", ROSTER_EPROTO, "not JSON");
+  expect_invalid("0/a\xff,", ROSTER_EPROTO, "namespace is not UTF-8");
   /* socket.io-parser would read the space as an ack id 0 */
   expect_invalid("2 [\"a\"]", ROSTER_EPROTO, "white space");
   expect_invalid("2/x,\n[\"a\"]", ROSTER_EPROTO, "white space");
@@ -261,11 +262,13 @@ static void test_placeholders(void **state) {
   roster__sio_packet *p = decode("52-[\"a\"," PH(1) "," PH(0) "]", xy, 2);
   expect_encoding(p, "52-[\"a\"," PH(0) "," PH(1) "]", yx, 2);
   roster__sio_packet_free(p);
-  /* one frame named twice: two bins */
-  p = decode("51-[\"a\"," PH(0) ",{\"k\":[" PH(0) "]}]", x, 1);
+  /* one frame named twice: two bins; no more names than frames */
+  p = decode("52-[\"a\"," PH(0) ",{\"k\":[" PH(0) "]}]", xy, 2);
   assert_int_equal(p->nbin, 2);
   expect_encoding(p, "52-[\"a\"," PH(0) ",{\"k\":[" PH(1) "]}]", xx, 2);
   roster__sio_packet_free(p);
+  expect_invalid("51-[\"a\"," PH(0) "," PH(0) "]", ROSTER_EPROTO,
+                 "more placeholders than the 1 attachments");
   /* a frame nobody names is dropped */
   p = decode("52-[\"a\"," PH(1) "]", xy, 2);
   expect_encoding(p, "51-[\"a\"," PH(0) "]", y, 1);
@@ -398,6 +401,9 @@ static void test_encoder(void **state) {
   assert_contains(roster_last_error(), "starts with '/'");
   q.nsp = "/a,b";
   assert_rc(roster__sio_encode(&q, NULL, &e), ROSTER_EINVAL);
+  q.nsp = "/a\xff";
+  assert_rc(roster__sio_encode(&q, NULL, &e), ROSTER_EINVAL);
+  assert_contains(roster_last_error(), "UTF-8");
   q.nsp = NULL;
   q.id = ROSTER__SIO_MAX_ACK_ID + 1;
   assert_rc(roster__sio_encode(&q, NULL, &e), ROSTER_EINVAL);
