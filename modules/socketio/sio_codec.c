@@ -7,7 +7,6 @@
 
 #include <roster.h>
 
-#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -113,7 +112,7 @@ static int on_placeholder(void *ctx, json_t *ph, size_t *num) {
   phs *s = ctx;
   json_t *jn = json_object_get(ph, "num");
   double d = json_is_number(jn) ? json_number_value(jn) : -1;
-  if (!(d >= 0 && d < (double)s->limit && d == floor(d)))
+  if (!(d >= 0 && d < (double)s->limit && (double)(size_t)d == d))
     return roster_error_set(s->bad,
                             "socket.io: illegal attachments: a placeholder's "
                             "num must be an integer below %zu",
