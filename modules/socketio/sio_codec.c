@@ -98,30 +98,25 @@ const char *roster__sio_data_valid(roster__sio_kind kind, const json_t *d) {
 
 /* ---- placeholders ------------------------------------------------------- */
 
-/* phs: the placeholders met by a walk, in order: src[k] is the bin the
- * k-th one names. */
-typedef struct phs {
-  size_t *src;
-  size_t n, cap;
-  size_t limit; /* bins available */
-  bool rewrite; /* decoder: rewrite each as {"_placeholder":true,"num":k} */
-  int bad;      /* the code for a bad num */
-} phs;
-
-static int on_placeholder(void *ctx, json_t *ph, size_t *num) {
-  phs *s = ctx;
+int roster__sio_on_placeholder(void *ctx, json_t *ph, size_t *num) {
+  roster__sio_phs *s = ctx;
+  if (s->counting) {
+    *num = s->n++;
+    return ROSTER_OK;
+  }
   json_t *jn = json_object_get(ph, "num");
   double d = json_is_number(jn) ? json_number_value(jn) : -1;
   if (!(d >= 0 && d < (double)s->limit && (double)(size_t)d == d))
-    return roster_error_set(s->bad,
-                            "socket.io: illegal attachments: a placeholder's "
-                            "num must be an integer below %zu",
-                            s->limit);
-  if (s->n == s->limit) /* each would be a copy of a frame */
+    return roster_error_set(
+        s->bad,
+        "socket.io: %s: a placeholder's num must be an "
+        "integer below %zu",
+        s->bad == ROSTER_EPROTO ? "illegal attachments" : "encode", s->limit);
+  if (s->n == s->max)
     return roster_error_set(s->bad,
                             "socket.io: more placeholders than the %zu "
                             "attachments announced",
-                            s->limit);
+                            s->max);
   if (s->n == s->cap) {
     size_t cap = s->cap ? s->cap * 2 : 8;
     size_t *np = roster_mem_realloc(s->src, cap * sizeof *np);
@@ -159,7 +154,7 @@ static size_t digits(const uint8_t *s, size_t n, size_t *i, uint64_t max,
  * announced (0 otherwise); src lists its placeholders. */
 static int decode_text(const roster__sio_limits *lim, const uint8_t *s,
                        size_t n, roster__sio_packet **out, size_t *attachments,
-                       phs *src) {
+                       roster__sio_phs *src) {
   roster__sio_packet *p = NULL;
   size_t i = 1;
   uint64_t v;
@@ -237,8 +232,11 @@ static int decode_text(const roster__sio_limits *lim, const uint8_t *s,
     return roster_error_set(ROSTER_EPROTO, "socket.io: invalid %s: %s",
                             kind_name[kind], why);
   }
-  roster__sio_walk w = {lim->max_depth, binary, on_placeholder, src, NULL};
-  *src = (phs){NULL, 0, 0, *attachments, true, ROSTER_EPROTO};
+  /* each placeholder would be a copy of a frame: no more than frames */
+  roster__sio_walk w = {lim->max_depth, binary, roster__sio_on_placeholder, src,
+                        NULL};
+  *src = (roster__sio_phs){NULL,         0,    0,     *attachments,
+                           *attachments, true, false, ROSTER_EPROTO};
   if (data && (rc = roster__sio_json_walk(&w, data)))
     goto fail;
   p = roster_mem_calloc(1, sizeof *p);
@@ -322,7 +320,7 @@ static int finish(roster__sio_decoder *d, roster__sio_packet **out) {
 int roster__sio_decoder_text(roster__sio_decoder *d, const uint8_t *s, size_t n,
                              roster__sio_packet **out) {
   size_t att;
-  phs src;
+  roster__sio_phs src;
   *out = NULL;
   if (d->pending) {
     size_t have = d->ngot, want = d->want;

@@ -200,6 +200,24 @@ typedef struct roster__sio_walk {
   roster__eio_buf *out; /* not NULL: write the tree as JSON.stringify */
 } roster__sio_walk;
 
+/* roster__sio_phs: the placeholders a walk meets, in order: src[k] is the
+ * bin the k-th one names. roster__sio_on_placeholder (a walk's callback,
+ * ctx a roster__sio_phs) checks each names a bin below limit, that there
+ * are at most max, records it and numbers it k; with rewrite it makes the
+ * object exactly {"_placeholder":true,"num":k} (the decoder owns its
+ * tree); counting (a second, writing walk) only numbers. A bad one is the
+ * code bad (ROSTER_EPROTO decoding, ROSTER_EINVAL encoding). Free src with
+ * roster_mem_free. */
+typedef struct roster__sio_phs {
+  size_t *src;
+  size_t n, cap;
+  size_t limit, max;
+  bool rewrite, counting;
+  int bad;
+} roster__sio_phs;
+
+int roster__sio_on_placeholder(void *ctx, json_t *ph, size_t *num);
+
 /* roster__sio_json_walk visits v (and writes it when w->out is set);
  * ROSTER_ERANGE past max_depth, the callback's code or ROSTER_ENOMEM. */
 int roster__sio_json_walk(roster__sio_walk *w, json_t *v);

@@ -10,41 +10,6 @@
 #include <stdio.h>
 #include <string.h>
 
-/* the encoder's placeholders: first pass records which bin each names,
- * the writing pass only numbers them */
-typedef struct enc_phs {
-  size_t *src;
-  size_t n, cap;
-  size_t limit;
-  bool counting; /* writing pass: number them, record nothing */
-} enc_phs;
-
-static int enc_placeholder(void *ctx, json_t *ph, size_t *num) {
-  enc_phs *s = ctx;
-  if (s->counting) {
-    *num = s->n++;
-    return ROSTER_OK;
-  }
-  json_t *jn = json_object_get(ph, "num");
-  double d = json_is_number(jn) ? json_number_value(jn) : -1;
-  if (!(d >= 0 && d < (double)s->limit && (double)(size_t)d == d))
-    return roster_error_set(ROSTER_EINVAL,
-                            "socket.io: encode: a placeholder's num must be "
-                            "an integer below nbin (%zu)",
-                            s->limit);
-  if (s->n == s->cap) {
-    size_t cap = s->cap ? s->cap * 2 : 8;
-    size_t *np = roster_mem_realloc(s->src, cap * sizeof *np);
-    if (!np)
-      return roster_error_set(ROSTER_ENOMEM, "socket.io: out of memory");
-    s->src = np;
-    s->cap = cap;
-  }
-  s->src[s->n] = (size_t)d;
-  *num = s->n++;
-  return ROSTER_OK;
-}
-
 /* check_packet: what socket.io-parser's isPacketValid checks, and what
  * the text form needs to read back the same. */
 static int check_packet(const roster__sio_packet *p,
@@ -100,7 +65,7 @@ void roster__sio_encoded_release(roster__sio_encoded *e) {
 
 /* copy_bins gives e the bins named by the placeholders, in order. */
 static int copy_bins(roster__sio_encoded *e, const roster__sio_packet *p,
-                     const enc_phs *ph) {
+                     const roster__sio_phs *ph) {
   if (ph->n == 0)
     return ROSTER_OK;
   e->bins = roster_mem_calloc(ph->n, sizeof *e->bins);
@@ -136,9 +101,10 @@ int roster__sio_encode(const roster__sio_packet *pkt,
     return roster_error_set(ROSTER_EINVAL, "socket.io: encode: %s", why);
 
   /* first pass: depth, and the bins the placeholders name */
-  enc_phs ph = {NULL, 0, 0, pkt->nbin, false};
-  roster__sio_walk w = {lim.max_depth, pkt->nbin > 0, enc_placeholder, &ph,
-                        NULL};
+  roster__sio_phs ph = {NULL,     0,     0,     pkt->nbin,
+                        SIZE_MAX, false, false, ROSTER_EINVAL};
+  roster__sio_walk w = {lim.max_depth, pkt->nbin > 0,
+                        roster__sio_on_placeholder, &ph, NULL};
   if (pkt->data && (rc = roster__sio_json_walk(&w, pkt->data)))
     goto done;
   if (ph.n > lim.max_attachments) {

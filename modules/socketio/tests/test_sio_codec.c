@@ -418,7 +418,8 @@ static void test_encoder(void **state) {
   q.bins = bins;
   q.nbin = 2;
   assert_rc(roster__sio_encode(&q, NULL, &e), ROSTER_EINVAL);
-  assert_contains(roster_last_error(), "below nbin (2)");
+  assert_contains(roster_last_error(),
+                  "encode: a placeholder's num must be an integer below 2");
   q.kind = ROSTER__SIO_CONNECT_ERROR;
   assert_rc(roster__sio_encode(&q, NULL, &e), ROSTER_EINVAL);
   q.kind = ROSTER__SIO_EVENT;
