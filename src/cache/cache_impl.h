@@ -14,6 +14,8 @@
 
 #include "core/roster_impl.h"
 
+#include "core/driver_impl.h"
+
 #include "roster/cache.h"
 
 /* ---- the handle (cache.c) ---- */
@@ -26,6 +28,7 @@ struct roster_cache {
   const roster_cache_backend *be;
   void *impl;                  /* the backend's store */
   char name[64];
+  char scheme[40];             /* the URL's, or the driver's first */
   int64_t load_lock_ttl_ms;
   int64_t load_wait_ms;
   /* get_or_set single flight (cache_patterns.c): loads in progress, by
@@ -36,6 +39,12 @@ struct roster_cache {
   _Atomic uint64_t load_waits;
 };
 
+/* roster__cache_open_with opens the cache at u (text as given) through
+ * backend be: roster_cache_open once the driver is found, and the cache
+ * face's open (cache_driver.c). */
+int roster__cache_open_with(const roster_cache_backend *be, const roster_url *u,
+                            const char *text, const char *const *opts,
+                            const roster_cache_options *o, roster_cache **out);
 /* roster__cache_check_key validates a key for op; on failure sets the
  * detail (naming c and op) and returns ROSTER_EINVAL. c must not be NULL. */
 int roster__cache_check_key(roster_cache *c, const char *op, const void *key,

@@ -393,9 +393,6 @@ int roster__lc_materialize(roster *r, const roster__key *k, bool *provided);
  * holds k with, or NULL when r provides no such key. The caller holds
  * r->claim_lock, so no provider can appear until it is released. */
 const char *roster__provider_type(roster *r, const roster__key *k);
-/* roster__memory_driver: the memory:// cache driver (src/cache), which the
- * driver table holds from its first use (driver.c). */
-extern const roster_driver roster__memory_driver;
 /* roster__urls_free frees r's URL records (driver.c; roster_free). */
 void roster__urls_free(roster *r);
 /* roster__url_shown is roster_url_redact for an error text: the password
@@ -403,13 +400,6 @@ void roster__urls_free(roster *r);
  * be a misspelt secret), control bytes escaped. Every error that quotes a
  * URL quotes it so (url.c). */
 char *roster__url_shown(const char *text, char *buf, size_t cap);
-/* roster__no_module writes the sentence for a URL scheme that no
- * registered driver serves: "no module for URL scheme 's' (shown) is
- * registered", the call that registers it when it is one of roster's
- * modules (roster_pg_init() for postgresql, ...), and the schemes that
- * are registered. Returns buf (driver.c). */
-const char *roster__no_module(char *buf, size_t cap, const char *scheme,
-                              const char *shown);
 /* roster__lc_free shuts down and frees r's lifecycle (roster_free). */
 void roster__lc_free(roster *r);
 /* roster__get_slow: a get/acquire miss in r, when r has providers or a
