@@ -13,8 +13,11 @@
  * would replace bad bytes with U+FFFD), base64 must use the standard
  * alphabet with correct or no padding (Node's decoder skips stray
  * characters), and an empty packet is refused (the parser calls it an
- * error packet too). A payload with one bad packet is refused whole: the
- * server then closes that session, as the protocol says.
+ * error packet too). A WebSocket text frame "b<base64>" (what a client
+ * with engine.io-client's forceBase64 option sends instead of a binary
+ * frame) is not taken: roster__eio_decode_text refuses it as an unknown
+ * kind. A payload with one bad packet is refused whole: the server then
+ * closes that session, as the protocol says.
  *
  * Errors: every call returns a roster code (ROSTER_OK, ROSTER_EPROTO for
  * input that breaks the protocol, ROSTER_ERANGE for input past a limit,

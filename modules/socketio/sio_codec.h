@@ -110,8 +110,9 @@ typedef struct roster__sio_packet {
  * NULL is fine. */
 void roster__sio_packet_free(roster__sio_packet *p);
 
-/* roster__sio_packet_equal: same kind, namespace, id, payload (json_equal)
- * and bins (bytes), placeholders compared by number. */
+/* roster__sio_packet_equal: two decoded packets have the same kind,
+ * namespace, id, payload (json_equal: placeholders compared by number)
+ * and bins (bytes). */
 bool roster__sio_packet_equal(const roster__sio_packet *a,
                               const roster__sio_packet *b);
 
