@@ -96,6 +96,18 @@ const char *roster__sio_data_valid(roster__sio_kind kind, const json_t *d) {
   return "unknown packet type";
 }
 
+const char *roster__sio_nsp_invalid(const char *nsp, size_t len) {
+  if (len == 0 || nsp[0] != '/')
+    return "a namespace starts with '/'";
+  if (memchr(nsp, ',', len))
+    return "a namespace holds no ','";
+  if (memchr(nsp, '\0', len))
+    return "a namespace holds no NUL byte";
+  if (!roster__eio_utf8_valid((const uint8_t *)nsp, len, NULL))
+    return "the namespace is not UTF-8";
+  return NULL;
+}
+
 /* ---- placeholders ------------------------------------------------------- */
 
 int roster__sio_on_placeholder(void *ctx, json_t *ph, size_t *num) {
@@ -197,9 +209,9 @@ static int decode_text(const roster__sio_limits *lim, const uint8_t *s,
                               "socket.io: namespace of %zu bytes (at most "
                               "%zu)",
                               nsp_len, lim->max_nsp);
-    if (!roster__eio_utf8_valid(nsp, nsp_len, NULL))
-      return roster_error_set(ROSTER_EPROTO,
-                              "socket.io: the namespace is not UTF-8");
+    const char *why = roster__sio_nsp_invalid((const char *)nsp, nsp_len);
+    if (why)
+      return roster_error_set(ROSTER_EPROTO, "socket.io: %s", why);
   }
   int64_t id = -1;
   if (i < n && s[i] >= '0' && s[i] <= '9') {

@@ -40,12 +40,14 @@
  * the kind, attachment count and ack id must be ASCII digits (the parser
  * converts with Number(), so " 1" passes there), an EVENT or ACK must
  * have its payload, an ack id must be at most 2^53 - 1, a placeholder's
- * num an integer, and a binary packet may hold no more placeholders than
- * it announced attachments (the parser lets many name one frame; here
- * each would be a copy, so a small frame named a million times would
- * cost a million copies). Duplicate object keys are accepted (the last wins, as
- * in JSON.parse). jansson refuses what JSON.parse would take: a lone
- * surrogate escape, a number past the double range, "\u0000" in a key.
+ * num an integer, a namespace UTF-8 without a NUL byte (a C string
+ * comparison would stop there), and a binary packet may hold no more
+ * placeholders than it announced attachments (the parser lets many name
+ * one frame; here each would be a copy, so a small frame named a million
+ * times would cost a million copies). Duplicate object keys are accepted
+ * (the last wins, as in JSON.parse). jansson refuses what JSON.parse
+ * would take: a lone surrogate escape, a number past the double range,
+ * "\u0000" in a key.
  *
  * Errors: roster codes (ROSTER_EPROTO for a packet that breaks the
  * protocol, ROSTER_ERANGE past a limit, ROSTER_EINVAL for a bad argument
@@ -185,6 +187,11 @@ roster__sio_limits roster__sio_limits_of(const roster__sio_limits *lim);
  * kind (the binary kinds as EVENT and ACK, a missing payload NULL): NULL
  * when valid, else the rule it breaks (a static sentence). */
 const char *roster__sio_data_valid(roster__sio_kind kind, const json_t *d);
+
+/* roster__sio_nsp_invalid: NULL when nsp[0, len) can be a namespace
+ * (starts with '/', no ',' that would end it, no NUL byte that a C string
+ * comparison would stop at, UTF-8), else the rule it breaks. */
+const char *roster__sio_nsp_invalid(const char *nsp, size_t len);
 
 /* roster__sio_is_placeholder: v is an object whose "_placeholder" is true. */
 bool roster__sio_is_placeholder(const json_t *v);

@@ -21,13 +21,14 @@ static int check_packet(const roster__sio_packet *p,
     return roster_error_set(ROSTER_EINVAL, "%s", why_kind);
   const char *nsp = p->nsp ? p->nsp : "/";
   *nsp_len = p->nsp ? p->nsp_len : 1;
-  if (*nsp_len == 0 || nsp[0] != '/' || memchr(nsp, ',', *nsp_len) ||
-      *nsp_len > lim->max_nsp ||
-      !roster__eio_utf8_valid((const uint8_t *)nsp, *nsp_len, NULL))
+  const char *why = roster__sio_nsp_invalid(nsp, *nsp_len);
+  if (why)
+    return roster_error_set(ROSTER_EINVAL, "socket.io: encode: %s", why);
+  if (*nsp_len > lim->max_nsp)
     return roster_error_set(ROSTER_EINVAL,
-                            "socket.io: encode: a namespace is UTF-8, starts "
-                            "with '/', holds no ',' and has at most %zu bytes",
-                            lim->max_nsp);
+                            "socket.io: encode: namespace of %zu bytes (at "
+                            "most %zu)",
+                            *nsp_len, lim->max_nsp);
   if (p->id < -1 || p->id > ROSTER__SIO_MAX_ACK_ID)
     return roster_error_set(ROSTER_EINVAL, "socket.io: encode: ack id must "
                                            "be -1 (none) or 0..2^53 - 1");

@@ -192,6 +192,17 @@ static void test_invalid_shapes(void **state) {
   expect_invalid("2abc", ROSTER_EPROTO, "not JSON");
   expect_invalid("2[\"\xff\"]", ROSTER_EPROTO, "not JSON");
   expect_invalid("0/a\xff,", ROSTER_EPROTO, "namespace is not UTF-8");
+  {
+    static const char nul[] = "0/a\0b,";
+    roster__sio_decoder d;
+    roster__sio_decoder_init(&d, NULL);
+    roster__sio_packet *p = NULL;
+    assert_rc(
+        roster__sio_decoder_text(&d, (const uint8_t *)nul, sizeof nul - 1, &p),
+        ROSTER_EPROTO);
+    assert_null(p);
+    assert_contains(roster_last_error(), "no NUL byte");
+  }
   /* socket.io-parser would read the space as an ack id 0 */
   expect_invalid("2 [\"a\"]", ROSTER_EPROTO, "white space");
   expect_invalid("2/x,\n[\"a\"]", ROSTER_EPROTO, "white space");
@@ -399,9 +410,15 @@ static void test_encoder(void **state) {
   q.nsp_len = 4;
   assert_rc(roster__sio_encode(&q, NULL, &e), ROSTER_EINVAL);
   assert_contains(roster_last_error(), "starts with '/'");
+  q.nsp = "/a\0b";
+  q.nsp_len = 4;
+  assert_rc(roster__sio_encode(&q, NULL, &e), ROSTER_EINVAL);
+  assert_contains(roster_last_error(), "no NUL byte");
   q.nsp = "/a,b";
   assert_rc(roster__sio_encode(&q, NULL, &e), ROSTER_EINVAL);
+  assert_contains(roster_last_error(), "no ','");
   q.nsp = "/a\xff";
+  q.nsp_len = 3;
   assert_rc(roster__sio_encode(&q, NULL, &e), ROSTER_EINVAL);
   assert_contains(roster_last_error(), "UTF-8");
   q.nsp = NULL;
