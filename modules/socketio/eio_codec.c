@@ -10,7 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
-/* ---- buffer ------------------------------------------------------------ */
+/* ---- buffer -------------------------------------------------------------- */
 
 int roster__eio_buf_reserve(roster__eio_buf *b, size_t n) {
   if (n > SIZE_MAX / 2 - b->len)
@@ -49,7 +49,7 @@ void roster__eio_buf_free(roster__eio_buf *b) {
   b->len = b->cap = 0;
 }
 
-/* ---- UTF-8 -------------------------------------------------------------- */
+/* ---- UTF-8 --------------------------------------------------------------- */
 
 bool roster__eio_utf8_valid(const uint8_t *s, size_t n, size_t *bad) {
   size_t i = 0;
@@ -80,8 +80,7 @@ fail:
   return false;
 }
 
-/* ---- base64 ---------------------------------------------------------------
- */
+/* ---- base64 -------------------------------------------------------------- */
 
 static const char b64_alphabet[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";

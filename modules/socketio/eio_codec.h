@@ -56,7 +56,7 @@ typedef struct roster__eio_packet {
   size_t len;
 } roster__eio_packet;
 
-/* ---- growing byte buffer (shared by both codecs) ---------------------- */
+/* ---- growing byte buffer (shared by both codecs) ------------------------- */
 
 /* roster__eio_buf: bytes that grow as they are added. p is NULL until
  * something is added; free p with roster_mem_free (or take it). Adding
@@ -72,7 +72,7 @@ int roster__eio_buf_reserve(roster__eio_buf *b, size_t n);
 int roster__eio_buf_addc(roster__eio_buf *b, char c);
 void roster__eio_buf_free(roster__eio_buf *b);
 
-/* ---- text helpers (shared by both codecs) ----------------------------- */
+/* ---- text helpers (shared by both codecs) -------------------------------- */
 
 /* roster__eio_utf8_valid: s[0, n) is UTF-8 (no overlong form, no
  * surrogate, nothing past U+10FFFF). On false, *bad (if not NULL) is the
@@ -89,7 +89,7 @@ int roster__eio_base64_encode(roster__eio_buf *b, const uint8_t *p, size_t n);
 int roster__eio_base64_decode(const char *s, size_t n, uint8_t *out,
                               size_t *out_len);
 
-/* ---- packets ---------------------------------------------------------- */
+/* ---- packets ------------------------------------------------------------- */
 
 /* roster__eio_decode_text decodes one text packet (a WebSocket text frame,
  * or one packet of a payload that is not "b..."): s[0, n), n >= 1, UTF-8,
@@ -108,7 +108,7 @@ void roster__eio_decode_binary(const uint8_t *p, size_t n,
  * binary only for a message (ROSTER_EINVAL otherwise). */
 int roster__eio_encode(roster__eio_buf *b, const roster__eio_packet *pkt);
 
-/* ---- polling payloads ------------------------------------------------- */
+/* ---- polling payloads ---------------------------------------------------- */
 
 /* roster__eio_payload: the packets of a decoded payload; their data point
  * into the body or into arena (the decoded base64). Free with
@@ -134,7 +134,7 @@ void roster__eio_payload_free(roster__eio_payload *p);
  * ("b<base64>" for a binary message). */
 int roster__eio_payload_add(roster__eio_buf *b, const roster__eio_packet *pkt);
 
-/* ---- the handshake ---------------------------------------------------- */
+/* ---- the handshake ------------------------------------------------------- */
 
 /* roster__eio_handshake: what the open packet tells the client. sid is
  * 1..64 characters of [A-Za-z0-9_-] (what the server generates: base64url

@@ -29,8 +29,7 @@ roster__sio_limits roster__sio_limits_of(const roster__sio_limits *lim) {
   return l;
 }
 
-/* ---- packets --------------------------------------------------------------
- */
+/* ---- packets ------------------------------------------------------------- */
 
 static void bins_free(roster__sio_bin *b, size_t n) {
   for (size_t i = 0; b && i < n; i++)
@@ -108,7 +107,7 @@ const char *roster__sio_nsp_invalid(const char *nsp, size_t len) {
   return NULL;
 }
 
-/* ---- placeholders ------------------------------------------------------- */
+/* ---- placeholders -------------------------------------------------------- */
 
 int roster__sio_on_placeholder(void *ctx, json_t *ph, size_t *num) {
   roster__sio_phs *s = ctx;
@@ -148,8 +147,7 @@ int roster__sio_on_placeholder(void *ctx, json_t *ph, size_t *num) {
   return ROSTER_OK;
 }
 
-/* ---- decoding -------------------------------------------------------------
- */
+/* ---- decoding ------------------------------------------------------------ */
 
 /* digits reads ASCII digits at s[*i, n) into *v (saturating past max);
  * returns how many. */

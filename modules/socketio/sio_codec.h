@@ -118,7 +118,7 @@ void roster__sio_packet_free(roster__sio_packet *p);
 bool roster__sio_packet_equal(const roster__sio_packet *a,
                               const roster__sio_packet *b);
 
-/* ---- decoding --------------------------------------------------------- */
+/* ---- decoding ------------------------------------------------------------ */
 
 /* roster__sio_decoder: the state of one connection's incoming packets: a
  * text packet, then as many binary frames as it announced. */
@@ -151,7 +151,7 @@ int roster__sio_decoder_text(roster__sio_decoder *d, const uint8_t *s, size_t n,
 int roster__sio_decoder_binary(roster__sio_decoder *d, const uint8_t *p,
                                size_t n, roster__sio_packet **out);
 
-/* ---- encoding --------------------------------------------------------- */
+/* ---- encoding ------------------------------------------------------------ */
 
 /* roster__sio_encoded: a packet encoded once. text (text_len bytes, with a
  * NUL after them) is the Engine.IO message "4<socket.io text>": a
@@ -177,7 +177,7 @@ int roster__sio_encode(const roster__sio_packet *pkt,
 roster__sio_encoded *roster__sio_encoded_acquire(roster__sio_encoded *e);
 void roster__sio_encoded_release(roster__sio_encoded *e);
 
-/* ---- shared by the two halves (sio_json.c) ------------------------------ */
+/* ---- shared by the two halves (sio_json.c) ------------------------------- */
 
 /* roster__sio_limits_of: lim (NULL: all defaults) with its zero members
  * given their defaults. */

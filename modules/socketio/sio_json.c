@@ -21,7 +21,7 @@ bool roster__sio_is_placeholder(const json_t *v) {
   return json_is_object(v) && json_is_true(json_object_get(v, "_placeholder"));
 }
 
-/* ---- numbers ------------------------------------------------------------ */
+/* ---- numbers ------------------------------------------------------------- */
 
 /* write_double writes d as Number.prototype.toString does: the shortest
  * digits that read back as d, fixed notation for exponents -7 < e < 21. */
@@ -77,7 +77,7 @@ static int write_double(roster__eio_buf *b, double d) {
   return roster__eio_buf_add(b, o, w);
 }
 
-/* ---- strings ------------------------------------------------------------ */
+/* ---- strings ------------------------------------------------------------- */
 
 static int write_string(roster__eio_buf *b, const char *s, size_t n) {
   int rc = roster__eio_buf_addc(b, '"');
@@ -122,8 +122,7 @@ static int write_string(roster__eio_buf *b, const char *s, size_t n) {
   return rc ? rc : roster__eio_buf_addc(b, '"');
 }
 
-/* ---- key order ------------------------------------------------------------
- */
+/* ---- key order ----------------------------------------------------------- */
 
 /* index_key: key is a canonical array index (0 .. 2^32 - 2), as a
  * JavaScript object orders it; *v is its value. */
@@ -187,8 +186,7 @@ static int ordered_members(json_t *obj, okey **keys, size_t *n) {
   return ROSTER_OK;
 }
 
-/* ---- the walk -------------------------------------------------------------
- */
+/* ---- the walk ------------------------------------------------------------ */
 
 static int walk(roster__sio_walk *w, json_t *v, size_t depth);
 

@@ -37,7 +37,7 @@ static char interop_dir[1024];
 
 #define RANDOM_PACKETS 1500
 
-/* ---- running node ------------------------------------------------------- */
+/* ---- running node -------------------------------------------------------- */
 
 static bool peers_available(void) {
   char p[1200];
@@ -99,8 +99,7 @@ static char *node(const char *a1, const char *a2, const char *a3,
   return res;
 }
 
-/* ---- hex fields -----------------------------------------------------------
- */
+/* ---- hex fields ---------------------------------------------------------- */
 
 static void put_hex(roster__eio_buf *b, const uint8_t *p, size_t n) {
   static const char d[] = "0123456789abcdef";
@@ -130,8 +129,7 @@ static const char *un_hex(const char *s, uint8_t **out, size_t *n) {
   return s + len;
 }
 
-/* ---- one line: decode, encode again, compare --------------------------------
- */
+/* ---- one line: decode, encode again, compare ----------------------------- */
 
 /* roundtrip_line decodes a line of node's (S or E, fields in hex) and
  * checks roster encodes it to the same bytes. */
@@ -198,8 +196,7 @@ static void test_node_to_roster(void **state) {
   free(out);
 }
 
-/* ---- roster's own random packets ------------------------------------------
- */
+/* ---- roster's own random packets ----------------------------------------- */
 
 static uint64_t rng = 0x9e3779b97f4a7c15ull;
 static unsigned rnd(unsigned n) {
@@ -383,8 +380,7 @@ static void test_roster_to_node(void **state) {
   roster__eio_buf_free(&in);
 }
 
-/* ---- malformed packets ------------------------------------------------------
- */
+/* ---- malformed packets --------------------------------------------------- */
 
 /* node_verdicts asks node about each text packet: "OK ..." or "ERR ..." */
 static char *node_verdicts(const char *const *texts, size_t n) {
