@@ -2,9 +2,12 @@
  * cache_impl.h: the cache service's private header (src/cache only).
  *
  * The cache is a built-in service inside the core library, so it shares the
- * core's private plumbing (roster_impl.h): the same liburcu flavour and
+ * library's bottom layer (base/base.h): the same liburcu flavour and
  * per-thread registration, the reclaim thread, the ThreadSanitizer
- * annotations and the allocator wrappers. This header adds the handle
+ * annotations, the allocator wrappers, errors and the glob (Redis mode for
+ * its key patterns); of the core it needs only core/service_impl.h (names,
+ * URLs in errors, the memory driver), never the registry's structures.
+ * This header adds the handle
  * (struct roster_cache), the checks and error sentences the front end
  * (cache.c) shares with the patterns (cache_patterns.c), and the memory
  * backend's entry points. Never installed.
@@ -12,7 +15,8 @@
 #ifndef ROSTER_CACHE_IMPL_H
 #define ROSTER_CACHE_IMPL_H
 
-#include "core/roster_impl.h"
+#include "base/base.h"
+#include "core/service_impl.h"
 
 #include "roster/cache.h"
 
@@ -76,17 +80,6 @@ int64_t roster__cache_backoff_ms(unsigned k);
 void roster__cache_random(void *buf, size_t n);
 /* roster__cache_flights_free frees what is left of the flight table. */
 void roster__cache_flights_free(roster_cache *c);
-
-/* ---- glob (cache_glob.c) ---- */
-
-/* roster__cache_match: does key s[0..slen) match pat[0..plen)? Exactly
- * Redis 7's stringmatchlen(pat, plen, s, slen, 0) as an x86-64 server
- * runs it (ranges compare signed chars) with the nesting guard of the
- * patched releases; the rules are at the top of cache_glob.c. Pure: no
- * allocation, no recursion, no state, O(plen x slen) at worst; any bytes,
- * NUL included; pat and s may be NULL when their length is 0. */
-bool roster__cache_match(const unsigned char *pat, size_t plen,
-                         const unsigned char *s, size_t slen);
 
 /* ---- the memory backend (memory*.c) ---- */
 

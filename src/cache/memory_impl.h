@@ -25,6 +25,7 @@
 #include "cache_impl.h"
 
 #define XXH_INLINE_ALL
+#include <urcu/rculfhash.h>
 #include <xxhash.h>
 
 #define MC_SHARDS_MAX 64

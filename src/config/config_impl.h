@@ -13,7 +13,8 @@
 #ifndef ROSTER_CONFIG_IMPL_H
 #define ROSTER_CONFIG_IMPL_H
 
-#include "core/roster_impl.h"
+#include "base/base.h"
+#include "core/service_impl.h"
 
 #include <stdarg.h>
 #include <stdio.h>

@@ -21,6 +21,13 @@
 
 static _Atomic uint64_t next_serial = 1;
 
+uint64_t roster__count_sum(roster *r, int which) {
+  uint64_t sum = 0;
+  for (int i = 0; i <= ROSTER__SHARDS; i++)
+    sum += atomic_load_explicit(&r->shards[i].c[which], memory_order_relaxed);
+  return sum;
+}
+
 /* ---- keys and matching ---------------------------------------------- */
 
 static int match_entry(struct cds_lfht_node *node, const void *key) {

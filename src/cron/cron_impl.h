@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "core/roster_impl.h" /* roster__quote */
+#include "base/base.h" /* roster__quote */
 #include "roster.h"
 #include "roster/cron.h"
 

@@ -1,5 +1,5 @@
 /*
- * pool.c: the lifecycle's bounded worker pool.
+ * workers.c: the lifecycle's bounded worker pool.
  *
  * N detached worker threads take jobs from a queue ordered by priority
  * (FIFO among equals). A timer thread
@@ -18,11 +18,11 @@
 #include <time.h>
 
 typedef struct worker {
-  roster__pool *pool; /* NULL once abandoned */
+  roster__workers *pool; /* NULL once abandoned */
   roster__job *job;   /* running job, under the pool lock */
 } worker;
 
-struct roster__pool {
+struct roster__workers {
   pthread_mutex_t lock;
   pthread_cond_t work;  /* queue not empty or stopping */
   pthread_cond_t timer; /* running set changed or stopping */
@@ -49,7 +49,7 @@ static void *worker_main(void *arg);
 
 /* spawn starts one detached worker, with every signal blocked. Called with
  * the pool lock held. */
-static bool spawn(roster__pool *p) {
+static bool spawn(roster__workers *p) {
   worker *w = roster__calloc(1, sizeof *w);
   if (!w)
     return false;
@@ -72,7 +72,7 @@ static bool spawn(roster__pool *p) {
   return true;
 }
 
-static void unlink_running(roster__pool *p, roster__job *j) {
+static void unlink_running(roster__workers *p, roster__job *j) {
   for (roster__job **pp = &p->running; *pp; pp = &(*pp)->next)
     if (*pp == j) {
       *pp = j->next;
@@ -83,7 +83,7 @@ static void unlink_running(roster__pool *p, roster__job *j) {
 
 static void *worker_main(void *arg) {
   worker *w = arg;
-  roster__pool *p = w->pool;
+  roster__workers *p = w->pool;
   in_worker = true;
   pthread_mutex_lock(&p->lock);
   for (;;) {
@@ -137,7 +137,7 @@ static void *worker_main(void *arg) {
 }
 
 static void *timer_main(void *arg) {
-  roster__pool *p = arg;
+  roster__workers *p = arg;
   roster__thread_ensure();
   pthread_mutex_lock(&p->lock);
   while (!p->stopping || p->running) {
@@ -187,8 +187,8 @@ static void *timer_main(void *arg) {
   return NULL;
 }
 
-roster__pool *roster__pool_new(unsigned workers) {
-  roster__pool *p = roster__calloc(1, sizeof *p);
+roster__workers *roster__workers_new(unsigned workers) {
+  roster__workers *p = roster__calloc(1, sizeof *p);
   if (!p)
     return NULL;
   pthread_mutex_init(&p->lock, NULL);
@@ -213,13 +213,13 @@ roster__pool *roster__pool_new(unsigned workers) {
     p->timer_started = true;
   pthread_sigmask(SIG_SETMASK, &old, NULL);
   if (!p->timer_started) {
-    roster__pool_free(p);
+    roster__workers_free(p);
     return NULL;
   }
   return p;
 }
 
-void roster__pool_submit(roster__pool *p, roster__job *j) {
+void roster__workers_submit(roster__workers *p, roster__job *j) {
   j->status = ROSTER__JOB_QUEUED;
   j->next = NULL;
   pthread_mutex_lock(&p->lock);
@@ -240,7 +240,7 @@ void roster__pool_submit(roster__pool *p, roster__job *j) {
   pthread_mutex_unlock(&p->lock);
 }
 
-void roster__pool_free(roster__pool *p) {
+void roster__workers_free(roster__workers *p) {
   if (!p)
     return;
   pthread_mutex_lock(&p->lock);

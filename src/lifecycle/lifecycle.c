@@ -169,9 +169,9 @@ roster__lc *roster__lc_get(roster *r, bool create) {
   return lc;
 }
 
-/* roster__lc_pool makes the worker pool on first need. Lock held. */
-bool roster__lc_pool(roster__lc *lc) {
-  if (lc->pool)
+/* roster__lc_workers makes the worker pool on first need. Lock held. */
+bool roster__lc_workers(roster__lc *lc) {
+  if (lc->workers)
     return true;
   unsigned n = lc->r->workers;
   if (!n) {
@@ -179,8 +179,8 @@ bool roster__lc_pool(roster__lc *lc) {
     n = c > 0 ? (unsigned)c * 4 : 8;
     n = n < 8 ? 8 : n > 64 ? 64 : n;
   }
-  lc->pool = roster__pool_new(n);
-  return lc->pool != NULL;
+  lc->workers = roster__workers_new(n);
+  return lc->workers != NULL;
 }
 
 /* ---- provide -------------------------------------------------------- */
@@ -582,7 +582,7 @@ void roster__lc_free(roster *r) {
   lc->phase = ROSTER__LC_CLOSED;
   pthread_mutex_unlock(&lc->lock);
   roster__sup_stop(lc);
-  roster__pool_free(lc->pool); /* waits for in-flight jobs (bounded) */
+  roster__workers_free(lc->workers); /* waits for in-flight jobs (bounded) */
   roster__drain(lc, true);
   pthread_mutex_lock(&lc->lock);
   /* a stop that never finished leaves its record; drop the service's */

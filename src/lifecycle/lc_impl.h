@@ -1,6 +1,6 @@
 /*
  * lc_impl.h: the lifecycle's private structures, shared by lifecycle.c,
- * lc_start.c, lc_supervise.c, pool.c and graph.c. Never installed.
+ * lc_start.c, lc_supervise.c, workers.c and graph.c. Never installed.
  *
  * One mutex per registry (lc->lock) guards every service's state; no user
  * function (create, destroy, check, listener) ever runs with it held. Work
@@ -9,7 +9,7 @@
 #ifndef ROSTER_LC_IMPL_H
 #define ROSTER_LC_IMPL_H
 
-#include "roster_impl.h"
+#include "core/roster_impl.h"
 
 /* lc_copy copies src into dst (cap bytes), cut short if it must be. */
 static inline void lc_copy(char *dst, size_t cap, const char *src) {
@@ -18,9 +18,9 @@ static inline void lc_copy(char *dst, size_t cap, const char *src) {
   dst[n] = '\0';
 }
 
-/* ---- worker pool (pool.c) ------------------------------------------ */
+/* ---- worker pool (workers.c) ------------------------------------------ */
 
-typedef struct roster__pool roster__pool;
+typedef struct roster__workers roster__workers;
 typedef struct roster__job roster__job;
 
 enum { ROSTER__JOB_QUEUED, ROSTER__JOB_RUNNING, ROSTER__JOB_DONE,
@@ -46,13 +46,13 @@ struct roster__job {
   void *worker;
 };
 
-roster__pool *roster__pool_new(unsigned workers);
-/* roster__pool_submit queues j (taking the caller's reference). */
-void roster__pool_submit(roster__pool *p, roster__job *j);
+roster__workers *roster__workers_new(unsigned workers);
+/* roster__workers_submit queues j (taking the caller's reference). */
+void roster__workers_submit(roster__workers *p, roster__job *j);
 void roster__job_put(roster__job *j);
-/* roster__pool_free waits for every worker that is not abandoned; jobs
+/* roster__workers_free waits for every worker that is not abandoned; jobs
  * still queued are dropped without running. */
-void roster__pool_free(roster__pool *p);
+void roster__workers_free(roster__workers *p);
 /* roster__in_worker: the calling thread is a pool worker. */
 bool roster__in_worker(void);
 
@@ -152,7 +152,7 @@ struct roster__lc {
   roster__svc *start_failed; /* its first failure */
   uint64_t seq;
   uint64_t rng;
-  roster__pool *pool;
+  roster__workers *workers;
   /* supervisor (lc_supervise.c) */
   pthread_t sup;
   bool sup_started, sup_stop;
@@ -195,7 +195,7 @@ void roster__svc_fail(roster__lc *lc, roster__svc *s, int code,
 void roster__lc_put(roster__lc *lc);
 int roster__create_inline(roster__lc *lc, roster__svc *s);
 roster__lc *roster__lc_get(roster *r, bool create);
-bool roster__lc_pool(roster__lc *lc);
+bool roster__lc_workers(roster__lc *lc);
 void roster__deadline(struct timespec *ts, int64_t abs_ns);
 /* lc_supervise.c */
 void roster__sup_ensure(roster__lc *lc);

@@ -8,7 +8,7 @@
  * while scopes live empties it at once and leaves the empty shell for the
  * scopes' lookups until the last of them is freed.
  */
-#include "roster_impl.h"
+#include "core/roster_impl.h"
 
 #include <stdio.h>
 

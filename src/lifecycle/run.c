@@ -22,7 +22,7 @@
  * Threads: one roster_run per process at a time (a static flag). The
  * helper blocks every signal, like roster's own threads.
  */
-#include "roster_impl.h"
+#include "core/roster_impl.h"
 
 #include <errno.h>
 #include <fcntl.h>

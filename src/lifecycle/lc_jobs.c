@@ -129,7 +129,7 @@ static int created(roster__lc *lc, roster__svc *s, uint64_t attempt, int rc,
     }
     return ROSTER_ECANCELED;
   }
-  if (rc == ROSTER_OK && !roster__lc_pool(lc)) {
+  if (rc == ROSTER_OK && !roster__lc_workers(lc)) {
     pthread_mutex_unlock(&lc->lock);
     atomic_store(&in->state, ROSTER__INST_ORPHANED);
     roster__unregister_inst(lc->r, s->ns, s->name, in);
@@ -243,7 +243,7 @@ static void start_svc(roster__lc *lc, roster__svc *s) {
   c->type = s->p.type;
   c->arg = s->p.arg;
   roster__set_state(lc, s, ROSTER_STATE_STARTING, ROSTER_OK, NULL);
-  roster__pool_submit(lc->pool, &c->job);
+  roster__workers_submit(lc->workers, &c->job);
 }
 
 /* roster__kick_start starts s if it is wanted, down and its dependencies
@@ -255,7 +255,7 @@ void roster__kick_start(roster__lc *lc, roster__svc *s) {
   if (s->restart_at_ns && s->restart_at_ns > roster__mono_ns())
     return; /* the supervisor starts it when the backoff ends */
   if (lc->phase == ROSTER__LC_STOPPING || lc->phase == ROSTER__LC_CLOSED ||
-      !lc->pool || !roster__deps_up(s))
+      !lc->workers || !roster__deps_up(s))
     return;
   start_svc(lc, s);
 }
@@ -424,7 +424,7 @@ void roster__kick_stop(roster__lc *lc, roster__svc *s) {
   c->inst = s->inst;
   atomic_fetch_add(&c->inst->refs, 1);
   roster__set_state(lc, s, ROSTER_STATE_STOPPING, s->err, s->detail);
-  roster__pool_submit(lc->pool, &c->job);
+  roster__workers_submit(lc->workers, &c->job);
 }
 
 /* roster__request_stop marks s to stop (and, first, everything up that

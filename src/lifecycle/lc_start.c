@@ -107,7 +107,7 @@ int roster_start(roster *r, int64_t timeout_ms) {
                                         : "shutting down");
   }
   int rc = roster__resolve(lc, NULL);
-  if (rc == ROSTER_OK && !roster__lc_pool(lc))
+  if (rc == ROSTER_OK && !roster__lc_workers(lc))
     rc = roster__err(ROSTER_ENOMEM, "out of memory (worker pool)");
   if (rc) {
     pthread_mutex_unlock(&lc->lock);

@@ -193,7 +193,7 @@ static void submit_check(roster__lc *lc, roster__svc *s) {
   c->instance = s->inst->instance;
   s->checking = true;
   s->next_check_ns = 0;
-  roster__pool_submit(lc->pool, &c->job);
+  roster__workers_submit(lc->workers, &c->job);
 }
 
 static void *sup_main(void *arg) {
@@ -206,7 +206,7 @@ static void *sup_main(void *arg) {
                   lc->phase == ROSTER__LC_IDLE;
     for (roster__svc *s = active ? lc->head : NULL; s; s = s->next) {
       if (roster__svc_up(s) && !s->stop_req && s->next_check_ns &&
-          !s->checking && s->inst && lc->pool) {
+          !s->checking && s->inst && lc->workers) {
         if (s->next_check_ns <= now)
           submit_check(lc, s);
         else if (!next || s->next_check_ns < next)
