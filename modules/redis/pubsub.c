@@ -17,6 +17,8 @@
  */
 #include "redis_impl.h"
 
+#include "base/helpers.h" /* roster__thread_start, roster__err_wrap */
+
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -435,19 +437,13 @@ int roster_redis_subscriber_new(roster_redis *cli,
   pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
   pthread_cond_init(&s->cv, &ca);
   pthread_condattr_destroy(&ca);
-  /* The thread blocks every signal: it inherits the mask it starts with. */
-  sigset_t all, old;
-  sigfillset(&all);
-  pthread_sigmask(SIG_SETMASK, &all, &old);
-  int e = pthread_create(&s->thread, NULL, sub_main, s);
-  pthread_sigmask(SIG_SETMASK, &old, NULL);
-  if (e) {
+  rc = roster__thread_start(&s->thread, "roster-redissub", false, sub_main, s);
+  if (rc) {
+    rc = roster__err_wrap(rc, "redis '%s': subscriber: cannot start its thread",
+                          cli->conf.name);
     s->started = false;
     roster_redis_subscriber_free(s);
-    return roster_error_set(ROSTER_ESYS,
-                            "redis '%s': subscriber: cannot "
-                            "start its thread: %s",
-                            cli->conf.name, strerror(e));
+    return rc;
   }
   s->started = true;
   *out = s;

@@ -12,6 +12,8 @@
  */
 #include "redis_impl.h"
 
+#include "base/helpers.h" /* roster__err_wrap, roster__err_save */
+
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
@@ -49,7 +51,7 @@ static void decl_free(void *arg) {
 }
 
 static decl *decl_new(const char *name, const char *url,
-                    const char *const *opts) {
+                      const char *const *opts) {
   decl *d = roster_mem_calloc(1, sizeof *d);
   if (!d)
     return NULL;
@@ -73,10 +75,10 @@ static int decl_create(void *arg, const roster_deps *deps, void **out) {
   if (!rc) {
     rc = roster_redis_health(cli);
     if (rc) {
-      char detail[1024];
-      snprintf(detail, sizeof detail, "%s", roster_last_error());
+      roster__err_saved e;
+      roster__err_save(&e, rc);
       roster_redis_free(cli);
-      return roster_error_set(rc, "%s", detail);
+      return roster__err_restore(&e);
     }
   }
   *out = cli;
@@ -95,11 +97,8 @@ static int provide(roster *r, const char *ns, const char *name,
   rr_conf c;
   roster_redis_options o = {.name = name};
   int rc = roster__redis_conf_from(url, opts, &o, false, &c);
-  if (rc) {
-    char detail[1024];
-    snprintf(detail, sizeof detail, "%s", roster_last_error());
-    return roster_error_set(rc, "service '%s': %s", name, detail);
-  }
+  if (rc)
+    return roster__err_wrap(rc, "service '%s'", name);
   bool cache = c.kind_cache;
   roster__redis_conf_free(&c);
   if (cache)

@@ -5,7 +5,7 @@
  * What every other part of the library writes with: the allocator
  * wrappers, the per-thread error detail and its escaping, the per-thread
  * RCU plumbing and its ThreadSanitizer annotations, starting a library
- * thread (base/thread.h), wrapping another call's error, and the one glob
+ * thread (base/helpers.h), wrapping another call's error, and the one glob
  * matcher. It includes only liburcu and roster's public error, allocator
  * and version headers: nothing of the registry, the lifecycle or a service,
  * so any layer may include it and it never includes a layer above.
@@ -31,7 +31,7 @@
 #include "roster/error.h"
 #include "roster/version.h"
 
-#include "base/thread.h"
+#include "base/helpers.h"
 
 #if defined(__GNUC__) || defined(__clang__)
 #define ROSTER__LIKELY(x) __builtin_expect(!!(x), 1)

@@ -99,9 +99,10 @@ int roster__cache_check_key(roster_cache *c, const char *op, const void *key,
     return roster__err(ROSTER_EINVAL, "cache '%s': %s: key is empty", c->name,
                        op);
   char q[48];
-  return roster__err(ROSTER_EINVAL, "cache '%s': %s: key '%s' is %zu bytes; "
-                     "the longest is %d", c->name, op,
-                     roster__cache_qkey(q, sizeof q, key, 24), len,
+  return roster__err(ROSTER_EINVAL,
+                     "cache '%s': %s: key '%s' is %zu bytes; "
+                     "the longest is %d",
+                     c->name, op, roster__cache_qkey(q, sizeof q, key, 24), len,
                      ROSTER_CACHE_KEY_MAX);
 }
 
@@ -112,19 +113,24 @@ int roster__cache_check_ttl(roster_cache *c, const char *op, const char *what,
   if (ttl_ms == 0 && !positive)
     return ROSTER_OK;
   if (ttl_ms > ROSTER_CACHE_TTL_MAX)
-    return roster__err(ROSTER_ERANGE, "cache '%s': %s: %s %" PRId64 " ms is "
-                       "more than %" PRId64 " ms (100 years)", c->name, op,
-                       what, ttl_ms, ROSTER_CACHE_TTL_MAX);
+    return roster__err(ROSTER_ERANGE,
+                       "cache '%s': %s: %s %" PRId64 " ms is "
+                       "more than %" PRId64 " ms (100 years)",
+                       c->name, op, what, ttl_ms, ROSTER_CACHE_TTL_MAX);
   if (ttl_ms == 0)
-    return roster__err(ROSTER_EINVAL, "cache '%s': %s: %s must be more than "
-                       "0 ms", c->name, op, what);
-  return roster__err(ROSTER_EINVAL, "cache '%s': %s: %s %" PRId64 " ms is "
-                     "negative%s", c->name, op, what, ttl_ms,
+    return roster__err(ROSTER_EINVAL,
+                       "cache '%s': %s: %s must be more than "
+                       "0 ms",
+                       c->name, op, what);
+  return roster__err(ROSTER_EINVAL,
+                     "cache '%s': %s: %s %" PRId64 " ms is "
+                     "negative%s",
+                     c->name, op, what, ttl_ms,
                      positive ? "" : " (0 means no expiry)");
 }
 
-int roster__cache_fail(roster_cache *c, int rc, const char *op,
-                       const void *key, size_t len) {
+int roster__cache_fail(roster_cache *c, int rc, const char *op, const void *key,
+                       size_t len) {
   char q[96];
   const char *qk = key ? roster__cache_qkey(q, sizeof q, key, len) : NULL;
   switch (rc) {
@@ -132,19 +138,22 @@ int roster__cache_fail(roster_cache *c, int rc, const char *op,
     return roster__err(rc, "cache '%s': %s: key '%s' not found", c->name, op,
                        qk ? qk : "");
   case ROSTER_EBUSY:
-    return roster__err(rc, "cache '%s': %s: lock '%s' is held by another "
-                       "holder", c->name, op, qk ? qk : "");
+    return roster__err(rc,
+                       "cache '%s': %s: lock '%s' is held by another "
+                       "holder",
+                       c->name, op, qk ? qk : "");
   case ROSTER_ESTATE:
-    return roster__err(rc, "cache '%s': %s: lock '%s' is no longer held by "
+    return roster__err(rc,
+                       "cache '%s': %s: lock '%s' is no longer held by "
                        "this holder (its TTL passed; another may hold it)",
                        c->name, op, qk ? qk : "");
   default:
     break;
   }
   char detail[768];
-  snprintf(detail, sizeof detail, "%s", roster_last_code() == rc
-                                            ? roster_last_error()
-                                            : roster_strerror(rc));
+  snprintf(detail, sizeof detail, "%s",
+           roster_last_code() == rc ? roster_last_error()
+                                    : roster_strerror(rc));
   if (qk)
     return roster__err(rc, "cache '%s': %s of key '%s': %s", c->name, op, qk,
                        detail);
@@ -159,10 +168,12 @@ int roster__cache_kind_error(roster_cache *c, const void *key, size_t klen,
   char q[96];
   return roster__err(ROSTER_ETYPE, "cache '%s': key '%s' holds %s, not %s%s%s",
                      c->name, roster__cache_qkey(q, sizeof q, key, klen),
-                     have == ROSTER_CACHE_INT ? "an int counter"
-                     : have == ROSTER_CACHE_JSON ? "JSON" : "bytes",
-                     want == ROSTER_CACHE_INT ? "an int counter"
-                     : want == ROSTER_CACHE_JSON ? "JSON" : "bytes",
+                     have == ROSTER_CACHE_INT    ? "an int counter"
+                     : have == ROSTER_CACHE_JSON ? "JSON"
+                                                 : "bytes",
+                     want == ROSTER_CACHE_INT    ? "an int counter"
+                     : want == ROSTER_CACHE_JSON ? "JSON"
+                                                 : "bytes",
                      have > 0 && have <= 3 ? "; read it with " : "",
                      have > 0 && have <= 3 ? readers[have] : "");
 }
@@ -235,14 +246,15 @@ int roster_cache_buf_set(roster_cache_buf *b, roster_cache_kind kind,
   if (!b || (!data && len) || kind < ROSTER_CACHE_BYTES ||
       kind > ROSTER_CACHE_INT)
     return roster__err(ROSTER_EINVAL, "roster_cache_buf_set: %s",
-                       !b ? "buffer is NULL"
+                       !b               ? "buffer is NULL"
                        : (!data && len) ? "data is NULL"
                                         : "kind is not bytes, json or int");
   int64_t num = 0;
   if (kind == ROSTER_CACHE_INT && !parse_i64(data, len, &num))
-    return roster__err(ROSTER_EPARSE, "roster_cache_buf_set: '%.*s' is not a "
-                       "64-bit integer", len > 32 ? 32 : (int)len,
-                       (const char *)data);
+    return roster__err(ROSTER_EPARSE,
+                       "roster_cache_buf_set: '%.*s' is not a "
+                       "64-bit integer",
+                       len > 32 ? 32 : (int)len, (const char *)data);
   int rc = buf_reserve(b, len);
   if (rc)
     return rc;
@@ -258,7 +270,7 @@ int roster_cache_buf_set(roster_cache_buf *b, roster_cache_kind kind,
 int roster_cache_buf_set_int(roster_cache_buf *b, int64_t num) {
   if (!b)
     return roster__err(ROSTER_EINVAL, "roster_cache_buf_set_int: buffer is "
-                       "NULL");
+                                      "NULL");
   int rc = buf_reserve(b, 24);
   if (rc)
     return rc;
@@ -312,8 +324,7 @@ static int jtext_add(const char *s, size_t n, void *arg) {
   return 0;
 }
 
-int roster__cache_json_text(const struct json_t *v, char **text,
-                            size_t *len) {
+int roster__cache_json_text(const struct json_t *v, char **text, size_t *len) {
   jtext t = {0};
   /* json_dump_callback builds the text straight into roster memory: one
    * pass, no jansson-allocated copy. */
@@ -324,7 +335,7 @@ int roster__cache_json_text(const struct json_t *v, char **text,
     if (t.oom)
       return roster__err(ROSTER_ENOMEM, "out of memory serializing JSON");
     return roster__err(ROSTER_EINVAL, "the JSON value cannot be serialized "
-                       "(a loop in the tree?)");
+                                      "(a loop in the tree?)");
   }
   *text = t.p;
   *len = t.n;
@@ -337,10 +348,11 @@ int roster__cache_json_parse(roster_cache *c, const void *key, size_t klen,
   json_t *j = json_loadb((const char *)b->data, b->len, JSON_DECODE_ANY, &err);
   if (!j) {
     char q[96];
-    return roster__err(ROSTER_EPARSE, "cache '%s': key '%s' holds JSON that "
-                       "does not parse: %s (line %d, column %d)", c->name,
-                       roster__cache_qkey(q, sizeof q, key, klen), err.text,
-                       err.line, err.column);
+    return roster__err(ROSTER_EPARSE,
+                       "cache '%s': key '%s' holds JSON that "
+                       "does not parse: %s (line %d, column %d)",
+                       c->name, roster__cache_qkey(q, sizeof q, key, klen),
+                       err.text, err.line, err.column);
   }
   *out = j;
   return ROSTER_OK;
@@ -361,8 +373,8 @@ static bool scheme_ok(const char *s) {
   if (!s || !*s || strlen(s) > 32 || s[0] < 'a' || s[0] > 'z')
     return false;
   for (; *s; s++)
-    if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') ||
-          *s == '+' || *s == '-' || *s == '.'))
+    if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '+' ||
+          *s == '-' || *s == '.'))
       return false;
   return true;
 }
@@ -374,11 +386,13 @@ static int check_backend(const roster_cache_backend *be, bool need_open) {
     return roster__err(ROSTER_EINVAL, "cache backend is NULL");
   const char *s = be->scheme && scheme_ok(be->scheme) ? be->scheme : NULL;
   if (be->version != ROSTER_CACHE_BACKEND_VERSION)
-    return roster__err(ROSTER_EINVAL, "cache backend '%.32s' has version %u; "
-                       "this roster speaks version %d", s ? s : "?",
-                       be->version, ROSTER_CACHE_BACKEND_VERSION);
+    return roster__err(ROSTER_EINVAL,
+                       "cache backend '%.32s' has version %u; "
+                       "this roster speaks version %d",
+                       s ? s : "?", be->version, ROSTER_CACHE_BACKEND_VERSION);
   if (!s)
-    return roster__err(ROSTER_EINVAL, "cache backend scheme '%.40s' must be 1 "
+    return roster__err(ROSTER_EINVAL,
+                       "cache backend scheme '%.40s' must be 1 "
                        "to 32 lower-case letters, digits, '+', '-' or '.', "
                        "starting with a letter",
                        be->scheme ? be->scheme : "");
@@ -406,8 +420,10 @@ static int check_backend(const roster_cache_backend *be, bool need_open) {
   };
   for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)
     if (!ops[i].set)
-      return roster__err(ROSTER_EINVAL, "cache backend '%s' has no %s "
-                         "operation, which is required", s, ops[i].name);
+      return roster__err(ROSTER_EINVAL,
+                         "cache backend '%s' has no %s "
+                         "operation, which is required",
+                         s, ops[i].name);
   return ROSTER_OK;
 }
 
@@ -420,9 +436,11 @@ int roster_cache_backend_register(const roster_cache_backend *be) {
   for (size_t i = 0; i < be_n && rc == ROSTER_OK; i++)
     if (strcmp(be_table[i]->scheme, be->scheme) == 0)
       rc = be_table[i] == be ? 1
-                             : roster__err(ROSTER_EEXIST, "cache scheme '%s' "
+                             : roster__err(ROSTER_EEXIST,
+                                           "cache scheme '%s' "
                                            "is already served by another "
-                                           "backend", be->scheme);
+                                           "backend",
+                                           be->scheme);
   if (rc == ROSTER_OK) {
     if (be_n == BACKENDS_MAX)
       rc = roster__err(ROSTER_ENOMEM, "the cache backend table is full (%d)",
@@ -469,8 +487,8 @@ static void be_schemes(char *buf, size_t cap) {
   buf[0] = '\0';
   pthread_mutex_lock(&be_lock);
   for (size_t i = 0; i < be_n && o + 1 < cap; i++) {
-    int w = snprintf(buf + o, cap - o, "%s%s", i ? ", " : "",
-                     be_table[i]->scheme);
+    int w =
+        snprintf(buf + o, cap - o, "%s%s", i ? ", " : "", be_table[i]->scheme);
     if (w < 0)
       break;
     o += (size_t)w < cap - o ? (size_t)w : cap - o - 1;
@@ -493,7 +511,8 @@ int roster_cache_new(const roster_cache_backend *be, void *impl,
   const char *name = opt.name && *opt.name ? opt.name : be->scheme;
   if (opt.load_lock_ttl_ms < 0 || opt.load_lock_ttl_ms > ROSTER_CACHE_TTL_MAX ||
       opt.load_wait_ms < 0 || opt.load_wait_ms > ROSTER_CACHE_TTL_MAX)
-    return roster__err(ROSTER_EINVAL, "cache '%.63s': load_lock_ttl_ms and "
+    return roster__err(ROSTER_EINVAL,
+                       "cache '%.63s': load_lock_ttl_ms and "
                        "load_wait_ms must be 0 (the default) to %" PRId64,
                        name, ROSTER_CACHE_TTL_MAX);
   roster_cache *c = roster__calloc(1, sizeof *c);
@@ -544,9 +563,7 @@ int roster_cache_open(const char *url, const char *const *opts,
   void *impl = NULL;
   rc = be->open(u, url, opts, &impl);
   if (rc) {
-    char detail[768];
-    snprintf(detail, sizeof detail, "%s", roster_last_error());
-    rc = roster__err(rc, "cache %s: %s", shown, detail);
+    rc = roster__err_wrap(rc, "cache %s", shown);
   } else {
     rc = roster_cache_new(be, impl, &opt, out);
     if (rc)
@@ -557,8 +574,7 @@ int roster_cache_open(const char *url, const char *const *opts,
 }
 
 int roster_cache_memory_new(const roster_cache_memory_options *mo,
-                            const roster_cache_options *o,
-                            roster_cache **out) {
+                            const roster_cache_options *o, roster_cache **out) {
   roster__thread_ensure();
   if (!out)
     return roster__err(ROSTER_EINVAL, "roster_cache_memory_new: out is NULL");

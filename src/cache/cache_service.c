@@ -18,7 +18,9 @@
 
 static void cache_destroy(void *instance) { roster_cache_free(instance); }
 
-static int cache_health(void *instance) { return roster_cache_health(instance); }
+static int cache_health(void *instance) {
+  return roster_cache_health(instance);
+}
 
 const roster_type roster_cache_type = {
     .name = "cache",
@@ -47,7 +49,7 @@ static void decl_free(void *arg) {
 }
 
 static cache_decl *decl_new(const char *name, const char *url,
-                          const char *const *opts) {
+                            const char *const *opts) {
   cache_decl *d = roster__calloc(1, sizeof *d);
   if (!d)
     return NULL;
@@ -106,11 +108,8 @@ int roster_cache_provide(roster *r, const char *ns, const char *name,
      * first use. */
     roster_cache_memory_options mo;
     rc = roster__memory_options(u, opts, &mo);
-    if (rc) {
-      char detail[768];
-      snprintf(detail, sizeof detail, "%s", roster_last_error());
-      rc = roster__err(rc, "cache '%s' (%s): %s", name, shown, detail);
-    }
+    if (rc)
+      rc = roster__err_wrap(rc, "cache '%s' (%s)", name, shown);
   }
   roster_url_free(u);
   if (rc)

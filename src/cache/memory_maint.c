@@ -211,10 +211,7 @@ static void deadline_after(struct timespec *ts, int64_t ms) {
 }
 
 static void *mc_main(void *arg) {
-  mc *m = arg;
-  sigset_t all;
-  sigfillset(&all);
-  pthread_sigmask(SIG_BLOCK, &all, NULL); /* signals are the program's */
+  mc *m = arg; /* started with every signal blocked (roster__thread_start) */
   /* Known to roster without taking one of the 64 counter shards (it counts
    * nothing; they are better left to the program's threads), the way the
    * reclaim thread is; liburcu-bp registers it on its first read section
@@ -319,13 +316,13 @@ int roster__memory_open_with(const roster_cache_memory_options *mo,
   pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
   pthread_cond_init(&m->mcond, &ca);
   pthread_condattr_destroy(&ca);
-  int err = pthread_create(&m->thread, NULL, mc_main, m);
-  if (err) {
+  int rc =
+      roster__thread_start(&m->thread, "roster-memcache", false, mc_main, m);
+  if (rc) {
+    rc = roster__err_wrap(rc,
+                          "memory cache: cannot start its maintenance thread");
     roster__memory_close(m);
-    return roster__err(ROSTER_ESYS,
-                       "memory cache: cannot start its "
-                       "maintenance thread: %s",
-                       strerror(err));
+    return rc;
   }
   m->thread_started = true;
   *impl = m;

@@ -388,17 +388,14 @@ int roster_pool_new(const roster_pool_options *o, roster_pool **out) {
     idle_push(p, roster__cp_slot_add(p, conn, now));
   }
 
-  sigset_t all, old;
-  sigfillset(&all);
-  pthread_sigmask(SIG_SETMASK, &all, &old);
-  int e = pthread_create(&p->maint, NULL, roster__cp_maint_main, p);
-  pthread_sigmask(SIG_SETMASK, &old, NULL);
-  if (e) {
+  rc = roster__thread_start(&p->maint, "roster-pool", false,
+                                roster__cp_maint_main, p);
+  if (rc) {
+    rc = roster__err_wrap(rc, "pool '%s': cannot start its maintenance thread",
+                          name);
     close_all(p);
     free_parts(p);
-    return roster__err(ROSTER_ESYS,
-                       "pool '%s': cannot start its maintenance thread: %s",
-                       name, strerror(e));
+    return rc;
   }
   *out = p;
   return ROSTER_OK;

@@ -69,11 +69,13 @@ int roster_driver_register(const roster_driver *d) {
   pthread_mutex_lock(&table_lock);
   for (size_t i = 0; i < ntable && rc == ROSTER_OK; i++)
     if (strcmp(table[i]->scheme, d->scheme) == 0)
-      rc = table[i] == d ? 1
-                         : roster__err(ROSTER_EEXIST, "scheme '%s' is already "
-                                       "served by module '%s'", d->scheme,
-                                       table[i]->module ? table[i]->module
-                                                        : "?");
+      rc = table[i] == d
+               ? 1
+               : roster__err(ROSTER_EEXIST,
+                             "scheme '%s' is already "
+                             "served by module '%s'",
+                             d->scheme,
+                             table[i]->module ? table[i]->module : "?");
   if (rc == ROSTER_OK) {
     if (ntable == DRIVERS_MAX)
       rc = roster__err(ROSTER_ENOMEM, "the driver table is full (%d)",
@@ -250,11 +252,8 @@ int roster_provide_url(roster *r, const char *ns, const char *name,
   roster__quote(qn, sizeof qn, name, k.name_len);
   roster_url *u = NULL;
   rc = roster_url_parse(url, &u);
-  if (rc) {
-    char detail[1024];
-    snprintf(detail, sizeof detail, "%s", roster_last_error());
-    return roster__err(rc, "service '%s': %s", qn, detail);
-  }
+  if (rc)
+    return roster__err_wrap(rc, "service '%s'", qn);
   char shown[512];
   roster__url_shown(url, shown, sizeof shown);
   const roster_driver *d = roster_driver_find(u->scheme);

@@ -19,7 +19,7 @@
 
 typedef struct worker {
   roster__workers *pool; /* NULL once abandoned */
-  roster__job *job;   /* running job, under the pool lock */
+  roster__job *job;      /* running job, under the pool lock */
 } worker;
 
 struct roster__workers {
@@ -54,17 +54,7 @@ static bool spawn(roster__workers *p) {
   if (!w)
     return false;
   w->pool = p;
-  sigset_t all, old;
-  sigfillset(&all);
-  pthread_sigmask(SIG_SETMASK, &all, &old);
-  pthread_attr_t a;
-  pthread_attr_init(&a);
-  pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
-  pthread_t t;
-  int e = pthread_create(&t, &a, worker_main, w);
-  pthread_attr_destroy(&a);
-  pthread_sigmask(SIG_SETMASK, &old, NULL);
-  if (e) {
+  if (roster__thread_start(NULL, "roster-worker", true, worker_main, w)) {
     roster__free(w);
     return false;
   }
@@ -206,12 +196,9 @@ roster__workers *roster__workers_new(unsigned workers) {
       break;
   bool ok = p->live > 0;
   pthread_mutex_unlock(&p->lock);
-  sigset_t all, old;
-  sigfillset(&all);
-  pthread_sigmask(SIG_SETMASK, &all, &old);
-  if (ok && pthread_create(&p->timer_thread, NULL, timer_main, p) == 0)
+  if (ok && roster__thread_start(&p->timer_thread, "roster-lc-timer", false,
+                                 timer_main, p) == ROSTER_OK)
     p->timer_started = true;
-  pthread_sigmask(SIG_SETMASK, &old, NULL);
   if (!p->timer_started) {
     roster__workers_free(p);
     return NULL;
