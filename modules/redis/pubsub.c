@@ -29,7 +29,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define RR_CHANNEL_MAX 65536
 /* SUBSCRIBE's arguments per command when the whole table is sent. */
 #define RESUB_CHUNK 512
 
@@ -473,17 +472,6 @@ void roster_redis_subscriber_free(roster_redis_subscriber *s) {
   roster_mem_free(s);
 }
 
-static int check_name(const roster_redis_subscriber *s, const char *call,
-                      const void *name, size_t len) {
-  if (!name || !len || len > RR_CHANNEL_MAX)
-    return roster_error_set(ROSTER_EINVAL, "redis '%s': %s: the %s",
-                            s->conf.name, call,
-                            !name  ? "channel is NULL"
-                            : !len ? "channel is empty"
-                                   : "channel is longer than 65536 bytes");
-  return ROSTER_OK;
-}
-
 static int subscribe(roster_redis_subscriber *s, bool pattern, const void *name,
                      size_t len, roster_redis_message_fn fn, void *arg) {
   const char *call = pattern ? "psubscribe" : "subscribe";
@@ -492,7 +480,7 @@ static int subscribe(roster_redis_subscriber *s, bool pattern, const void *name,
                             "roster_redis_%s: the subscriber "
                             "is NULL",
                             call);
-  int rc = check_name(s, call, name, len);
+  int rc = roster__redis_check_channel(s->conf.name, call, name, len);
   if (rc)
     return rc;
   if (!fn)
@@ -589,7 +577,7 @@ static int unsubscribe(roster_redis_subscriber *s, bool pattern,
                             "roster_redis_%s: the subscriber "
                             "is NULL",
                             call);
-  int rc = check_name(s, call, name, len);
+  int rc = roster__redis_check_channel(s->conf.name, call, name, len);
   if (rc)
     return rc;
   pthread_mutex_lock(&s->lock);

@@ -165,6 +165,11 @@ enum {
   RR_CMD_UNWATCH, /* UNWATCH */
 };
 
+/* roster__redis_check_channel: a channel name for call (publish,
+ * subscribe, ...) on client is not NULL, not empty and at most
+ * ROSTER_CACHE_KEY_MAX bytes; ROSTER_EINVAL saying which otherwise. */
+int roster__redis_check_channel(const char *client, const char *call,
+                                const void *name, size_t len);
 /* roster__redis_check_command: whether a command (argv[0], argv[1]) may run on
  * a pooled connection; in_pipeline allows the transaction commands. Sets the
  * detail and returns ROSTER_EINVAL if not; else *cls is its RR_CMD_ class. */

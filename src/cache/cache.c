@@ -609,11 +609,11 @@ const char *roster_cache_scheme(const roster_cache *c) {
 }
 
 int roster_cache_health(roster_cache *c) {
-  if (!c)
-    return roster__err(ROSTER_EINVAL, "roster_cache_health: cache is NULL");
-  roster__thread_ensure();
+  int rc = roster__cache_enter(c, "health");
+  if (rc)
+    return rc;
   if (!c->be->health)
     return ROSTER_OK;
-  int rc = c->be->health(c->impl);
+  rc = c->be->health(c->impl);
   return rc ? roster__cache_fail(c, rc, "health", NULL, 0) : rc;
 }

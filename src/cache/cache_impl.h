@@ -28,7 +28,7 @@ typedef struct roster__flight roster__flight;
 
 struct roster_cache {
   const roster_cache_backend *be;
-  void *impl;                  /* the backend's store */
+  void *impl; /* the backend's store */
   char name[64];
   int64_t load_lock_ttl_ms;
   int64_t load_wait_ms;
@@ -39,6 +39,16 @@ struct roster_cache {
   _Atomic uint64_t loads;
   _Atomic uint64_t load_waits;
 };
+
+/* roster__cache_enter: the prologue of every call on a cache: c is not
+ * NULL ("roster_cache_<fn>: cache is NULL", ROSTER_EINVAL) and the thread
+ * is known to RCU. */
+static inline int roster__cache_enter(roster_cache *c, const char *fn) {
+  if (ROSTER__UNLIKELY(!c))
+    return roster__err(ROSTER_EINVAL, "roster_cache_%s: cache is NULL", fn);
+  roster__thread_ensure();
+  return ROSTER_OK;
+}
 
 /* roster__cache_check_key validates a key for op; on failure sets the
  * detail (naming c and op) and returns ROSTER_EINVAL. c must not be NULL. */
@@ -51,8 +61,8 @@ int roster__cache_check_ttl(roster_cache *c, const char *op, const char *what,
 /* roster__cache_fail turns a backend's code for op on key into the public
  * sentence: ENOENT, EBUSY and ESTATE get the front end's own; any other
  * code keeps the backend's detail behind the cache, op and key. */
-int roster__cache_fail(roster_cache *c, int rc, const char *op,
-                       const void *key, size_t len);
+int roster__cache_fail(roster_cache *c, int rc, const char *op, const void *key,
+                       size_t len);
 /* roster__cache_qkey quotes a key for a detail (escaped, shortened). */
 const char *roster__cache_qkey(char *buf, size_t cap, const void *key,
                                size_t len);

@@ -53,16 +53,15 @@ static void sleep_backoff(unsigned k, int64_t deadline) {
 int roster_cache_lock_acquire(roster_cache *c, const void *key, size_t key_len,
                               int64_t ttl_ms, int64_t wait_ms,
                               roster_cache_lock *lock) {
-  if (!c)
-    return roster__err(ROSTER_EINVAL, "roster_cache_lock_acquire: cache is "
-                                      "NULL");
-  roster__thread_ensure();
+  int rc = roster__cache_enter(c, "lock_acquire");
+  if (rc)
+    return rc;
   if (!lock)
     return roster__err(ROSTER_EINVAL,
                        "cache '%s': lock_acquire: lock is "
                        "NULL",
                        c->name);
-  int rc = roster__cache_check_key(c, "lock_acquire", key, key_len);
+  rc = roster__cache_check_key(c, "lock_acquire", key, key_len);
   if (!rc)
     rc = roster__cache_check_ttl(c, "lock_acquire", "ttl", ttl_ms, true);
   if (!rc && wait_ms > ROSTER_CACHE_TTL_MAX)
@@ -161,13 +160,13 @@ int roster_cache_lock_release(roster_cache_lock *lock) {
 static int rate(roster_cache *c, const char *op, const void *key,
                 size_t key_len, int64_t limit, int64_t window_ms,
                 roster_cache_rate *out, bool sliding) {
-  if (!c)
-    return roster__err(ROSTER_EINVAL, "roster_cache_%s: cache is NULL", op);
-  roster__thread_ensure();
+  int rc = roster__cache_enter(c, op);
+  if (rc)
+    return rc;
   if (!out)
     return roster__err(ROSTER_EINVAL, "cache '%s': %s: the output is NULL",
                        c->name, op);
-  int rc = roster__cache_check_key(c, op, key, key_len);
+  rc = roster__cache_check_key(c, op, key, key_len);
   if (!rc)
     rc = roster__cache_check_ttl(c, op, "window", window_ms, true);
   if (!rc && (limit < 1 || (sliding && limit > ROSTER_CACHE_LIMIT_MAX)))
@@ -390,10 +389,9 @@ static int get_or_set(roster_cache *c, const char *op, const void *key,
                       size_t klen, int64_t ttl_ms, roster_cache_kind want,
                       roster_cache_load_fn fn, void *arg,
                       roster_cache_buf *out) {
-  if (!c)
-    return roster__err(ROSTER_EINVAL, "roster_cache_%s: cache is NULL", op);
-  roster__thread_ensure();
-  int rc = roster__cache_check_key(c, op, key, klen);
+  int rc = roster__cache_enter(c, op);
+  if (!rc)
+    rc = roster__cache_check_key(c, op, key, klen);
   if (!rc && klen > ROSTER_CACHE_KEY_MAX - LOAD_SUFFIX_LEN &&
       (c->be->flags & ROSTER_CACHE_SHARED))
     rc = roster__err(ROSTER_EINVAL,

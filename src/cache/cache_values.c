@@ -8,11 +8,12 @@
 
 #include <stdio.h>
 
+/* NEED_CACHE returns from the calling function unless c is usable. */
 #define NEED_CACHE(c, fn)                                                        \
   do {                                                                           \
-    if (ROSTER__UNLIKELY(!(c)))                                                  \
-      return roster__err(ROSTER_EINVAL, fn ": cache is NULL");                   \
-    roster__thread_ensure();                                                     \
+    int need_rc_ = roster__cache_enter(c, fn);                                   \
+    if (ROSTER__UNLIKELY(need_rc_))                                              \
+      return need_rc_;                                                           \
   } while (0)
 
 #define NEED_OUT(c, p, op)                                                       \
@@ -49,21 +50,21 @@ static int do_set(roster_cache *c, const char *op, const void *key,
 
 int roster_cache_set_bytes(roster_cache *c, const void *key, size_t key_len,
                            const void *data, size_t len, int64_t ttl_ms) {
-  NEED_CACHE(c, "roster_cache_set_bytes");
+  NEED_CACHE(c, "set_bytes");
   roster_cache_val v = {ROSTER_CACHE_BYTES, data, len, 0};
   return do_set(c, "set", key, key_len, &v, ttl_ms);
 }
 
 int roster_cache_set_int(roster_cache *c, const void *key, size_t key_len,
                          int64_t num, int64_t ttl_ms) {
-  NEED_CACHE(c, "roster_cache_set_int");
+  NEED_CACHE(c, "set_int");
   roster_cache_val v = {ROSTER_CACHE_INT, NULL, 0, num};
   return do_set(c, "set_int", key, key_len, &v, ttl_ms);
 }
 
 int roster_cache_set_json(roster_cache *c, const void *key, size_t key_len,
                           const struct json_t *value, int64_t ttl_ms) {
-  NEED_CACHE(c, "roster_cache_set_json");
+  NEED_CACHE(c, "set_json");
   int rc = roster__cache_check_key(c, "set_json", key, key_len);
   if (!rc)
     rc = roster__cache_check_ttl(c, "set_json", "ttl", ttl_ms, false);
@@ -105,21 +106,21 @@ static int get_kind(roster_cache *c, const char *op, const void *key,
 
 int roster_cache_get_bytes(roster_cache *c, const void *key, size_t key_len,
                            roster_cache_buf *out) {
-  NEED_CACHE(c, "roster_cache_get_bytes");
+  NEED_CACHE(c, "get_bytes");
   NEED_OUT(c, out, "get_bytes");
   return get_kind(c, "get_bytes", key, key_len, out, ROSTER_CACHE_BYTES);
 }
 
 int roster_cache_get_value(roster_cache *c, const void *key, size_t key_len,
                            roster_cache_buf *out) {
-  NEED_CACHE(c, "roster_cache_get_value");
+  NEED_CACHE(c, "get_value");
   NEED_OUT(c, out, "get_value");
   return get_kind(c, "get_value", key, key_len, out, ROSTER_CACHE_NONE);
 }
 
 int roster_cache_get_int(roster_cache *c, const void *key, size_t key_len,
                          int64_t *out) {
-  NEED_CACHE(c, "roster_cache_get_int");
+  NEED_CACHE(c, "get_int");
   NEED_OUT(c, out, "get_int");
   roster_cache_buf b = {0};
   int rc = get_kind(c, "get_int", key, key_len, &b, ROSTER_CACHE_INT);
@@ -131,7 +132,7 @@ int roster_cache_get_int(roster_cache *c, const void *key, size_t key_len,
 
 int roster_cache_get_json(roster_cache *c, const void *key, size_t key_len,
                           struct json_t **out) {
-  NEED_CACHE(c, "roster_cache_get_json");
+  NEED_CACHE(c, "get_json");
   NEED_OUT(c, out, "get_json");
   *out = NULL;
   roster_cache_buf b = {0};
@@ -143,7 +144,7 @@ int roster_cache_get_json(roster_cache *c, const void *key, size_t key_len,
 }
 
 int roster_cache_del(roster_cache *c, const void *key, size_t key_len) {
-  NEED_CACHE(c, "roster_cache_del");
+  NEED_CACHE(c, "del");
   int rc = roster__cache_check_key(c, "del", key, key_len);
   if (rc)
     return rc;
@@ -173,7 +174,7 @@ static int check_keys(roster_cache *c, const char *op,
 
 int roster_cache_del_many(roster_cache *c, const roster_cache_key *keys,
                           size_t n, size_t *removed) {
-  NEED_CACHE(c, "roster_cache_del_many");
+  NEED_CACHE(c, "del_many");
   size_t got = 0;
   int rc = check_keys(c, "del_many", keys, n);
   if (rc)
@@ -190,7 +191,7 @@ int roster_cache_del_many(roster_cache *c, const roster_cache_key *keys,
 
 int roster_cache_ttl(roster_cache *c, const void *key, size_t key_len,
                      int64_t *ttl_ms) {
-  NEED_CACHE(c, "roster_cache_ttl");
+  NEED_CACHE(c, "ttl");
   NEED_OUT(c, ttl_ms, "ttl");
   int rc = roster__cache_check_key(c, "ttl", key, key_len);
   if (rc)
@@ -201,7 +202,7 @@ int roster_cache_ttl(roster_cache *c, const void *key, size_t key_len,
 
 int roster_cache_exists(roster_cache *c, const void *key, size_t key_len,
                         bool *out) {
-  NEED_CACHE(c, "roster_cache_exists");
+  NEED_CACHE(c, "exists");
   NEED_OUT(c, out, "exists");
   int64_t t = -2;
   int rc = roster__cache_check_key(c, "exists", key, key_len);
@@ -216,7 +217,7 @@ int roster_cache_exists(roster_cache *c, const void *key, size_t key_len,
 
 int roster_cache_expire(roster_cache *c, const void *key, size_t key_len,
                         int64_t ttl_ms) {
-  NEED_CACHE(c, "roster_cache_expire");
+  NEED_CACHE(c, "expire");
   int rc = roster__cache_check_key(c, "expire", key, key_len);
   if (!rc)
     rc = roster__cache_check_ttl(c, "expire", "ttl", ttl_ms, false);
@@ -228,7 +229,7 @@ int roster_cache_expire(roster_cache *c, const void *key, size_t key_len,
 
 int roster_cache_incr_by(roster_cache *c, const void *key, size_t key_len,
                          int64_t delta, int64_t *out) {
-  NEED_CACHE(c, "roster_cache_incr_by");
+  NEED_CACHE(c, "incr_by");
   int rc = roster__cache_check_key(c, "incr", key, key_len);
   if (rc)
     return rc;
@@ -253,7 +254,7 @@ int roster_cache_decr(roster_cache *c, const void *key, size_t key_len,
 
 int roster_cache_mget(roster_cache *c, const roster_cache_key *keys, size_t n,
                       roster_cache_buf *out) {
-  NEED_CACHE(c, "roster_cache_mget");
+  NEED_CACHE(c, "mget");
   if (n)
     NEED_OUT(c, out, "mget");
   int rc = check_keys(c, "mget", keys, n);
@@ -270,7 +271,7 @@ int roster_cache_mget(roster_cache *c, const roster_cache_key *keys, size_t n,
 
 int roster_cache_mset(roster_cache *c, const roster_cache_item *items,
                       size_t n, int64_t ttl_ms) {
-  NEED_CACHE(c, "roster_cache_mset");
+  NEED_CACHE(c, "mset");
   if (n && !items)
     return roster__err(ROSTER_EINVAL, "cache '%s': mset: items is NULL but n "
                        "is %zu", c->name, n);
@@ -348,7 +349,7 @@ int roster_cache_mset(roster_cache *c, const roster_cache_item *items,
 
 int roster_cache_clear(roster_cache *c, const void *pattern,
                        size_t pattern_len, size_t *removed) {
-  NEED_CACHE(c, "roster_cache_clear");
+  NEED_CACHE(c, "clear");
   if (pattern && (!pattern_len || pattern_len > ROSTER_CACHE_KEY_MAX))
     return roster__err(ROSTER_EINVAL, "cache '%s': clear: the pattern is %s; "
                        "pass NULL to clear every key", c->name,
@@ -366,7 +367,7 @@ int roster_cache_clear(roster_cache *c, const void *pattern,
 }
 
 int roster_cache_stats_get(roster_cache *c, roster_cache_stats *out) {
-  NEED_CACHE(c, "roster_cache_stats_get");
+  NEED_CACHE(c, "stats_get");
   NEED_OUT(c, out, "stats");
   roster_cache_stats s = {0};
   int rc = c->be->stats(c->impl, &s);
@@ -379,7 +380,7 @@ int roster_cache_stats_get(roster_cache *c, roster_cache_stats *out) {
 }
 
 int roster_cache_info(roster_cache *c, struct json_t **out) {
-  NEED_CACHE(c, "roster_cache_info");
+  NEED_CACHE(c, "info");
   NEED_OUT(c, out, "info");
   *out = NULL;
   if (!c->be->info)
