@@ -339,7 +339,10 @@ ROSTER_EXTERN void roster_owner_free(roster_owner *owner);
 
 /* roster_query: which entries a query visits. {0} means every entry of the
  * default namespace. Patterns are byte-wise globs: '*' any run, '?' any one
- * byte, '[abc]', '[a-z]', '[!x]' classes, '\' escapes the next byte. */
+ * byte, '[abc]', '[a-z]' classes, negated by '!' or '^' ('[!x]' and '[^x]'
+ * are the same class: the cache's Redis patterns write '[^x]'), '\'
+ * escapes the next byte. A ']' first in a class is a member; a '[' never
+ * closed is a literal '['. */
 typedef struct roster_query {
   const char *ns;          /* glob over namespaces; NULL = "default",
                               "*" = every namespace */
