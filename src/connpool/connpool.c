@@ -300,6 +300,16 @@ static void close_all(roster_pool *p) {
   }
 }
 
+int roster__cp_connect(roster_pool *p, void **conn) {
+  int rc = p->ops->connect(p->arg, conn);
+  if (rc == ROSTER_OK && !*conn)
+    rc = roster__err(ROSTER_ECONN,
+                     "pool '%s': connect returned ROSTER_OK but no "
+                     "connection",
+                     p->name);
+  return rc;
+}
+
 int roster_pool_new(const roster_pool_options *o, roster_pool **out) {
   if (out)
     *out = NULL;
@@ -373,12 +383,7 @@ int roster_pool_new(const roster_pool_options *o, roster_pool **out) {
   /* min_idle connections, on this thread, before anything else runs. */
   for (unsigned i = 0; i < p->min_idle; i++) {
     void *conn = NULL;
-    rc = p->ops->connect(p->arg, &conn);
-    if (rc == ROSTER_OK && !conn)
-      rc = roster__err(ROSTER_ECONN,
-                       "pool '%s': connect returned ROSTER_OK but no "
-                       "connection",
-                       p->name);
+    rc = roster__cp_connect(p, &conn);
     if (rc != ROSTER_OK) {
       close_all(p);
       free_parts(p);
@@ -389,7 +394,7 @@ int roster_pool_new(const roster_pool_options *o, roster_pool **out) {
   }
 
   rc = roster__thread_start(&p->maint, "roster-pool", false,
-                                roster__cp_maint_main, p);
+                            roster__cp_maint_main, p);
   if (rc) {
     rc = roster__err_wrap(rc, "pool '%s': cannot start its maintenance thread",
                           name);
@@ -507,12 +512,7 @@ int roster_pool_acquire_at(roster_pool *p, int64_t timeout_ms, void **out,
     if (permit) {
       pthread_mutex_unlock(&p->mu);
       void *conn = NULL;
-      rc = p->ops->connect(p->arg, &conn);
-      if (rc == ROSTER_OK && !conn)
-        rc = roster__err(ROSTER_ECONN,
-                         "pool '%s': connect returned ROSTER_OK but no "
-                         "connection",
-                         p->name);
+      rc = roster__cp_connect(p, &conn);
       pthread_mutex_lock(&p->mu);
       p->pending--;
       permit = false;

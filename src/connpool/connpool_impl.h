@@ -234,6 +234,10 @@ void roster__cp_leak_stderr(const roster_pool_leak *leak, void *arg);
  * with W_DRAIN and closes what is idle. Takes and drops mu itself. */
 void roster__cp_drain_begin(roster_pool *p);
 
+/* roster__cp_connect opens one connection through the client's connect
+ * (no pool lock held): ROSTER_ECONN when it says OK but gives none. */
+int roster__cp_connect(roster_pool *p, void **conn);
+
 /* roster__pool_wakeups: how many times the pool's waiters have woken (for
  * the fairness tests: each hand-off wakes exactly one waiter). */
 uint64_t roster__pool_wakeups(roster_pool *p);
