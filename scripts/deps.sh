@@ -16,6 +16,7 @@ PKGS=(
   libhiredis-dev                             # module redis
   libcmocka-dev                              # tests
   clang libclang-rt-14-dev                   # fuzzing: libFuzzer, sanitizers
+  clang-format                               # make format; the source_format test
   postgresql mariadb-server mariadb-client   # test servers (and pgbench,
   redis-server redis-tools                   #   mariadb-slap, redis-benchmark)
   sqlite3                                    # tests: inspect SQLite files

@@ -54,6 +54,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "driver.h"
 #include "registry.h"
 #include "url.h"
 
@@ -144,9 +145,10 @@ typedef struct roster_cache_options {
  * opts is NULL or a NULL-terminated array of key, value pairs the backend
  * reads besides the URL's query ({"max_entries", "1000", NULL}); a key it
  * does not know is ROSTER_EINVAL naming it. o may be NULL. ROSTER_EPARSE
- * for a malformed URL, ROSTER_ENOTSUP for a scheme no cache backend serves
- * (the detail lists those that do), else the backend's error. *out is the
- * new cache, or NULL on failure. Passwords never appear in details. */
+ * for a malformed URL, ROSTER_ENOTSUP for a scheme no driver with a cache
+ * face serves (the detail lists the schemes registered), else the
+ * backend's error. *out is the new cache, or NULL on failure. Passwords
+ * never appear in details. */
 ROSTER_EXTERN int roster_cache_open(const char *url, const char *const *opts,
                                     const roster_cache_options *o,
                                     roster_cache **out);
@@ -190,7 +192,7 @@ ROSTER_EXTERN void roster_cache_free(roster_cache *c);
 /* roster_cache_name returns the name c was given ("" for NULL). */
 ROSTER_EXTERN const char *roster_cache_name(const roster_cache *c);
 
-/* roster_cache_scheme returns the scheme of c's backend ("memory"). */
+/* roster_cache_scheme returns the scheme c was opened with ("memory"). */
 ROSTER_EXTERN const char *roster_cache_scheme(const roster_cache *c);
 
 /* roster_cache_health is ROSTER_OK when the store answers (Redis: PING on
@@ -490,24 +492,12 @@ ROSTER_EXTERN extern const roster_type roster_cache_type;
 ROSTER_EXTERN int roster_cache_find(roster *r, const char *ns,
                                     const char *name, roster_cache **out);
 
-/* roster_cache_provide declares the cache service (ns, name) from url,
- * opened with roster_cache_open when first needed (lazily, on first
- * roster_cache_find, or by roster_start if another service depends on it).
- * This is what the memory:// driver does for roster_provide_url; a module
- * whose URL scheme already names something else (redis:// is the Redis
- * client) can call it to declare a cache. opts as roster_cache_open
- * (copied). Errors as roster_provide, and ROSTER_ENOTSUP for a scheme no
- * cache backend serves. */
-ROSTER_EXTERN int roster_cache_provide(roster *r, const char *ns,
-                                       const char *name, const char *url,
-                                       const char *const *opts);
-
 /* ------------------------------------------------------------------ */
 /* Backends                                                            */
 
 /* ROSTER_CACHE_BACKEND_VERSION: the layout of roster_cache_backend; a
  * backend sets its version field to this. */
-#define ROSTER_CACHE_BACKEND_VERSION 1
+#define ROSTER_CACHE_BACKEND_VERSION 2
 
 /* ROSTER_CACHE_SHARED (roster_cache_backend.flags): other processes may
  * use the same store, so get_or_set serializes loaders with the lock too. */
@@ -521,23 +511,27 @@ typedef struct roster_cache_val {
   int64_t num;            /* INT */
 } roster_cache_val;
 
-/* roster_cache_backend: the operations a store implements, as a vtable
- * registered under a URL scheme (the way nng registers transports). The
- * front end (src/cache/cache.c) checks every argument before calling an
- * operation, so a backend sees only valid keys (1 to ROSTER_CACHE_KEY_MAX
- * bytes), TTLs (0 = none, else 1 to ROSTER_CACHE_TTL_MAX), limits and
- * non-NULL outputs, and never n == 0. It writes the sentences for
- * ROSTER_ENOENT (missing key), ROSTER_EBUSY (lock held) and ROSTER_ESTATE
- * (lock lost), so a backend returns those codes without a detail; for any
- * other failure the backend sets a detail (roster_error_set, a foreign
- * message verbatim) and the front end prefixes the cache and key. Every
- * operation may be called from any thread, concurrently, and must be
+/* roster_cache_backend: the operations a store implements: the cache face
+ * of a driver (roster/driver.h), registered with roster_driver_register
+ * as {&roster_cache_face, &backend} among the driver's faces; the
+ * driver's schemes are the cache's. The front end (src/cache/cache.c) checks
+ * every argument before calling an operation, so a backend sees only valid keys
+ * (1 to ROSTER_CACHE_KEY_MAX bytes), TTLs (0 = none, else 1 to
+ * ROSTER_CACHE_TTL_MAX), limits and non-NULL outputs, and never n == 0. It
+ * writes the sentences for ROSTER_ENOENT (missing key), ROSTER_EBUSY (lock
+ * held) and ROSTER_ESTATE (lock lost), so a backend returns those codes without
+ * a detail; for any other failure the backend sets a detail (roster_error_set,
+ * a foreign message verbatim) and the front end prefixes the cache and key.
+ * Every operation may be called from any thread, concurrently, and must be
  * atomic per key as documented for the public call it serves. Every
  * member is required except where marked optional. */
 typedef struct roster_cache_backend {
   unsigned version; /* ROSTER_CACHE_BACKEND_VERSION */
-  const char *scheme; /* lower case: "memory" */
   unsigned flags;   /* ROSTER_CACHE_SHARED, or 0 */
+  /* check (optional) validates url and opts without I/O, when a cache
+   * service is declared from a URL, so a bad option fails there. */
+  int (*check)(const roster_url *url, const char *text,
+               const char *const *opts);
   /* open makes a store from url (text is the URL as given; opts as for
    * roster_cache_open) into *impl. Required to register; a backend used
    * only through roster_cache_new may leave it NULL. */
@@ -589,25 +583,19 @@ typedef struct roster_cache_backend {
   int (*info)(void *impl, struct json_t **out);   /* optional: ENOTSUP */
 } roster_cache_backend;
 
-/* roster_cache_backend_register adds be to the table of cache backends
- * (the memory backend is always there). Registering the same backend again
- * is a no-op; ROSTER_EEXIST if another holds the scheme; ROSTER_EINVAL for
- * a wrong version, a bad scheme or a missing required operation (the detail
- * names it). be must stay valid until unregistered. Thread-safe. */
-ROSTER_EXTERN int roster_cache_backend_register(const roster_cache_backend *be);
+/* roster_cache_face: the kind of cache faces (roster/driver.h). A URL
+ * whose driver has a cache face opens with roster_cache_open and declares
+ * a cache service (roster_cache_type) with roster_provide_url: lazily,
+ * opened on first roster_cache_find, the backend's check run at once. */
+ROSTER_EXTERN extern const roster_face_kind roster_cache_face;
 
-/* roster_cache_backend_unregister removes be (ROSTER_ENOENT if it is not
- * there). Caches already open keep working. */
-ROSTER_EXTERN int roster_cache_backend_unregister(const roster_cache_backend *be);
-
-/* roster_cache_backend_find returns the backend for scheme, or NULL. */
-ROSTER_EXTERN const roster_cache_backend *roster_cache_backend_find(const char *scheme);
-
-/* roster_cache_new makes a cache over a store impl of backend be (checked
- * as by roster_cache_backend_register, except that open may be NULL); the
- * cache owns impl from now on (be->close frees it with the cache). On
+/* roster_cache_new makes a cache over a store impl that the caller opened
+ * itself through the cache face of driver d (checked as by
+ * roster_driver_register, except that open may be NULL; d need not be
+ * registered). roster_cache_scheme is d's first scheme. The cache owns
+ * impl from now on (the backend's close frees it with the cache). On
  * failure impl is not touched. o may be NULL. */
-ROSTER_EXTERN int roster_cache_new(const roster_cache_backend *be, void *impl,
+ROSTER_EXTERN int roster_cache_new(const roster_driver *d, void *impl,
                                    const roster_cache_options *o,
                                    roster_cache **out);
 

@@ -51,6 +51,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "driver.h"
 #include "pool.h"
 #include "registry.h"
 #include "url.h"
@@ -475,7 +476,7 @@ ROSTER_EXTERN int roster_db_find(roster *r, const char *ns, const char *name,
 
 /* ROSTER_DB_DRIVER_VERSION: the layout of roster_db_driver and the
  * structures it uses; a driver sets its version field to this. */
-#define ROSTER_DB_DRIVER_VERSION 1
+#define ROSTER_DB_DRIVER_VERSION 2
 
 /* roster_db_dialect: how the driver's SQL is lexed (for placeholders) and
  * which placeholders it wants: PostgreSQL $N; SQLite ?N; MySQL ? (roster
@@ -515,8 +516,11 @@ typedef struct roster_db_cursor {
   int64_t last_id;
 } roster_db_cursor;
 
-/* roster_db_driver: one database driver. Every function but native,
- * cfg_free and the optional ones is required. Connections (conn) and
+/* roster_db_driver: the database face of a driver (roster/driver.h),
+ * registered with roster_driver_register as {&roster_db_face, &driver}
+ * among the driver's faces; the driver's name ("postgresql") is the
+ * database's driver name and its schemes are the URLs it opens. Every
+ * function but native is required. Connections (conn) and
  * statements (stmt) are the driver's opaque objects; a statement belongs
  * to the connection that prepared it. roster calls a connection's
  * functions from one thread at a time, and never with a roster lock held.
@@ -524,10 +528,7 @@ typedef struct roster_db_cursor {
  * roster_error_set holding the library's message verbatim (roster
  * prefixes it with the database's name). */
 typedef struct roster_db_driver {
-  unsigned version;           /* ROSTER_DB_DRIVER_VERSION */
-  const char *name;           /* "postgresql" */
-  const char *module;         /* "pg" */
-  const char *const *schemes; /* URL schemes, NULL-terminated */
+  unsigned version; /* ROSTER_DB_DRIVER_VERSION */
   roster_db_dialect dialect;
   bool typed_prepare; /* prepare needs the parameter types, so a
                          statement is cached per SQL text and
@@ -573,13 +574,10 @@ typedef struct roster_db_driver {
   void *(*native)(void *conn);
 } roster_db_driver;
 
-/* roster_db_driver_register checks d (version, name, schemes, required
- * functions) and registers each of its schemes in the URL driver table
- * (roster/driver.h), so that roster_db_open and roster_provide_url find
- * it. Registering the same driver again is a no-op. ROSTER_EINVAL for a
- * bad driver; ROSTER_EEXIST if another module holds one of the schemes
- * (none is registered then). d must stay valid (static) for good. */
-ROSTER_EXTERN int roster_db_driver_register(const roster_db_driver *d);
+/* roster_db_face: the kind of database faces (roster/driver.h). A URL
+ * whose driver has a database face opens with roster_db_open and declares
+ * a database service (roster_db_type) with roster_provide_url. */
+ROSTER_EXTERN extern const roster_face_kind roster_db_face;
 
 /* roster_db_conn_driver: the driver of conn (for a module's typed
  * accessor to check that conn is its own). */

@@ -196,9 +196,6 @@ static const char *const my_schemes[] = {"mysql", "mariadb", NULL};
 
 static const roster_db_driver my_driver = {
     .version = ROSTER_DB_DRIVER_VERSION,
-    .name = "mariadb",
-    .module = "mariadb",
-    .schemes = my_schemes,
     .dialect = ROSTER_DB_DIALECT_MYSQL,
     .typed_prepare = false,
     .setup = my_setup,
@@ -220,6 +217,14 @@ static const roster_db_driver my_driver = {
     .native = my_native,
 };
 
+static const roster_driver my_module = {
+    .version = ROSTER_DRIVER_VERSION,
+    .name = "mariadb",
+    .module = "mariadb",
+    .schemes = my_schemes,
+    .faces = {{&roster_db_face, &my_driver}},
+};
+
 static pthread_once_t lib_once = PTHREAD_ONCE_INIT;
 static int lib_rc;
 
@@ -232,7 +237,7 @@ int roster_mariadb_init(void) {
                             "mariadb: mysql_library_init "
                             "failed (%d)",
                             lib_rc);
-  return roster_db_driver_register(&my_driver);
+  return roster_driver_register(&my_module);
 }
 
 struct st_mysql *roster_mariadb_native(roster_db_conn *conn) {

@@ -430,9 +430,6 @@ static const char *const pg_schemes[] = {"postgresql", "postgres", NULL};
 
 static const roster_db_driver pg_driver = {
     .version = ROSTER_DB_DRIVER_VERSION,
-    .name = "postgresql",
-    .module = "pg",
-    .schemes = pg_schemes,
     .dialect = ROSTER_DB_DIALECT_POSTGRESQL,
     .typed_prepare = true,
     .setup = pg_setup,
@@ -454,7 +451,15 @@ static const roster_db_driver pg_driver = {
     .native = pgd_native,
 };
 
-int roster_pg_init(void) { return roster_db_driver_register(&pg_driver); }
+static const roster_driver pg_module = {
+    .version = ROSTER_DRIVER_VERSION,
+    .name = "postgresql",
+    .module = "pg",
+    .schemes = pg_schemes,
+    .faces = {{&roster_db_face, &pg_driver}},
+};
+
+int roster_pg_init(void) { return roster_driver_register(&pg_module); }
 
 PGconn *roster_pg_native(roster_db_conn *conn) {
   if (!conn || roster_db_conn_driver(conn) != &pg_driver)

@@ -188,6 +188,16 @@ static void rc_close(void *impl) {
   roster_mem_free(s);
 }
 
+static int rc_check(const roster_url *url, const char *text,
+                    const char *const *opts) {
+  (void)text;
+  rr_conf conf;
+  int rc = roster__redis_conf_from(url, opts, NULL, true, &conf);
+  if (!rc)
+    roster__redis_conf_free(&conf);
+  return rc;
+}
+
 static int rc_open(const roster_url *url, const char *text,
                    const char *const *opts, void **impl) {
   (void)text;
@@ -236,7 +246,7 @@ int roster_redis_cache_new(roster_redis *cli, const void *prefix,
   roster_cache_options opt = o ? *o : (roster_cache_options){0};
   if (!opt.name || !*opt.name)
     opt.name = cli->conf.name;
-  rc = roster_cache_new(&roster__redis_cache_backend, s, &opt, out);
+  rc = roster_cache_new(&roster__redis_driver, s, &opt, out);
   if (rc)
     rc_close(s);
   return rc;
@@ -626,14 +636,27 @@ static int rc_health(void *impl) {
   return roster_redis_health(s->cli);
 }
 
-#define RC_OPS                                                                 \
-  .version = ROSTER_CACHE_BACKEND_VERSION, .flags = ROSTER_CACHE_SHARED,       \
-  .open = rc_open, .close = rc_close, .get = rc_get, .set = rc_set,            \
-  .del = rc_del, .pttl = rc_pttl, .expire = rc_expire, .incr = rc_incr,        \
-  .mget = rc_mget, .mset = rc_mset, .clear = roster__rcache_clear, .stats = roster__rcache_stats,      \
-  .lock_acquire = roster__rcache_lock_acquire, .lock_release = roster__rcache_lock_release,            \
-  .lock_extend = roster__rcache_lock_extend, .rate_fixed = roster__rcache_rate_fixed,                  \
-  .rate_sliding = roster__rcache_rate_sliding, .health = rc_health, .info = roster__rcache_info
-
-const roster_cache_backend roster__redis_cache_backend = {.scheme = "redis", RC_OPS};
-const roster_cache_backend roster__redis_cache_backend_unix = {.scheme = "unix", RC_OPS};
+const roster_cache_backend roster__redis_cache_backend = {
+    .version = ROSTER_CACHE_BACKEND_VERSION,
+    .flags = ROSTER_CACHE_SHARED,
+    .check = rc_check,
+    .open = rc_open,
+    .close = rc_close,
+    .get = rc_get,
+    .set = rc_set,
+    .del = rc_del,
+    .pttl = rc_pttl,
+    .expire = rc_expire,
+    .incr = rc_incr,
+    .mget = rc_mget,
+    .mset = rc_mset,
+    .clear = roster__rcache_clear,
+    .stats = roster__rcache_stats,
+    .lock_acquire = roster__rcache_lock_acquire,
+    .lock_release = roster__rcache_lock_release,
+    .lock_extend = roster__rcache_lock_extend,
+    .rate_fixed = roster__rcache_rate_fixed,
+    .rate_sliding = roster__rcache_rate_sliding,
+    .health = rc_health,
+    .info = roster__rcache_info,
+};

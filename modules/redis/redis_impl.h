@@ -193,9 +193,11 @@ roster_redis_reply *roster__redis_reply_wrap(redisReply **raw, size_t n,
 
 /* ---- the cache backend (cache*.c) ------------------------------------ */
 
-extern const roster_cache_backend roster__redis_cache_backend; /* redis:// */
-extern const roster_cache_backend
-    roster__redis_cache_backend_unix; /* unix:// */
+/* roster__redis_cache_backend: the cache face of redis:// and unix://. */
+extern const roster_cache_backend roster__redis_cache_backend;
+/* roster__redis_driver: the module's driver of redis:// and unix://
+ * (service.c). */
+extern const roster_driver roster__redis_driver;
 
 /* rc_store: one cache's store: a client (a reference held) and the prefix
  * of its keys. */

@@ -574,9 +574,6 @@ static const char *const lite_schemes[] = {"sqlite", NULL};
 
 static const roster_db_driver lite_driver = {
     .version = ROSTER_DB_DRIVER_VERSION,
-    .name = "sqlite",
-    .module = "sqlite",
-    .schemes = lite_schemes,
     .dialect = ROSTER_DB_DIALECT_SQLITE,
     .typed_prepare = false,
     .setup = lite_setup,
@@ -598,7 +595,15 @@ static const roster_db_driver lite_driver = {
     .native = lite_native,
 };
 
-int roster_sqlite_init(void) { return roster_db_driver_register(&lite_driver); }
+static const roster_driver lite_module = {
+    .version = ROSTER_DRIVER_VERSION,
+    .name = "sqlite",
+    .module = "sqlite",
+    .schemes = lite_schemes,
+    .faces = {{&roster_db_face, &lite_driver}},
+};
+
+int roster_sqlite_init(void) { return roster_driver_register(&lite_module); }
 
 sqlite3 *roster_sqlite_native(roster_db_conn *conn) {
   if (!conn || roster_db_conn_driver(conn) != &lite_driver)

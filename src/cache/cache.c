@@ -1,11 +1,11 @@
 /*
  * cache.c: the cache service's front end (roster/cache.h): the checks and
- * error sentences every call shares, value buffers, JSON values, the table
- * of backends, and opening and freeing caches. Every public call checks its
- * arguments in the front end, so backends see only valid input, and turns a
- * backend's code into one sentence naming the cache, the operation and the
- * key. The value operations are in cache_values.c, the patterns (locks,
- * rate limiters, get_or_set) in cache_patterns.c.
+ * error sentences every call shares, value buffers, JSON values, and
+ * opening (through the driver table's one lookup) and freeing caches. Every
+ * public call checks its arguments in the front end, so backends see only valid
+ * input, and turns a backend's code into one sentence naming the cache, the
+ * operation and the key. The value operations are in cache_values.c, the
+ * patterns (locks, rate limiters, get_or_set) in cache_patterns.c.
  */
 #include "cache_impl.h"
 
@@ -358,157 +358,13 @@ int roster__cache_json_parse(roster_cache *c, const void *key, size_t klen,
   return ROSTER_OK;
 }
 
-/* ---- the backend table ---------------------------------------------- */
-
-#define BACKENDS_MAX 16
-
-static pthread_mutex_t be_lock = PTHREAD_MUTEX_INITIALIZER;
-static const roster_cache_backend *be_table[BACKENDS_MAX];
-static size_t be_n;
-static pthread_once_t be_once = PTHREAD_ONCE_INIT;
-
-static void be_builtin(void) { be_table[be_n++] = &roster__memory_backend; }
-
-static bool scheme_ok(const char *s) {
-  if (!s || !*s || strlen(s) > 32 || s[0] < 'a' || s[0] > 'z')
-    return false;
-  for (; *s; s++)
-    if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '+' ||
-          *s == '-' || *s == '.'))
-      return false;
-  return true;
-}
-
-/* check_backend: what roster_cache_backend_register and roster_cache_new
- * both require. */
-static int check_backend(const roster_cache_backend *be, bool need_open) {
-  if (!be)
-    return roster__err(ROSTER_EINVAL, "cache backend is NULL");
-  const char *s = be->scheme && scheme_ok(be->scheme) ? be->scheme : NULL;
-  if (be->version != ROSTER_CACHE_BACKEND_VERSION)
-    return roster__err(ROSTER_EINVAL,
-                       "cache backend '%.32s' has version %u; "
-                       "this roster speaks version %d",
-                       s ? s : "?", be->version, ROSTER_CACHE_BACKEND_VERSION);
-  if (!s)
-    return roster__err(ROSTER_EINVAL,
-                       "cache backend scheme '%.40s' must be 1 "
-                       "to 32 lower-case letters, digits, '+', '-' or '.', "
-                       "starting with a letter",
-                       be->scheme ? be->scheme : "");
-  struct {
-    const char *name;
-    bool set;
-  } ops[] = {
-      {"open", be->open || !need_open},
-      {"close", be->close},
-      {"get", be->get},
-      {"set", be->set},
-      {"del", be->del},
-      {"pttl", be->pttl},
-      {"expire", be->expire},
-      {"incr", be->incr},
-      {"mget", be->mget},
-      {"mset", be->mset},
-      {"clear", be->clear},
-      {"stats", be->stats},
-      {"lock_acquire", be->lock_acquire},
-      {"lock_release", be->lock_release},
-      {"lock_extend", be->lock_extend},
-      {"rate_fixed", be->rate_fixed},
-      {"rate_sliding", be->rate_sliding},
-  };
-  for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)
-    if (!ops[i].set)
-      return roster__err(ROSTER_EINVAL,
-                         "cache backend '%s' has no %s "
-                         "operation, which is required",
-                         s, ops[i].name);
-  return ROSTER_OK;
-}
-
-int roster_cache_backend_register(const roster_cache_backend *be) {
-  pthread_once(&be_once, be_builtin);
-  int rc = check_backend(be, true);
-  if (rc)
-    return rc;
-  pthread_mutex_lock(&be_lock);
-  for (size_t i = 0; i < be_n && rc == ROSTER_OK; i++)
-    if (strcmp(be_table[i]->scheme, be->scheme) == 0)
-      rc = be_table[i] == be ? 1
-                             : roster__err(ROSTER_EEXIST,
-                                           "cache scheme '%s' "
-                                           "is already served by another "
-                                           "backend",
-                                           be->scheme);
-  if (rc == ROSTER_OK) {
-    if (be_n == BACKENDS_MAX)
-      rc = roster__err(ROSTER_ENOMEM, "the cache backend table is full (%d)",
-                       BACKENDS_MAX);
-    else
-      be_table[be_n++] = be;
-  }
-  pthread_mutex_unlock(&be_lock);
-  return rc == 1 ? ROSTER_OK : rc;
-}
-
-int roster_cache_backend_unregister(const roster_cache_backend *be) {
-  pthread_once(&be_once, be_builtin);
-  int rc = ROSTER_ENOENT;
-  pthread_mutex_lock(&be_lock);
-  for (size_t i = 0; i < be_n; i++)
-    if (be_table[i] == be) {
-      be_table[i] = be_table[--be_n];
-      rc = ROSTER_OK;
-      break;
-    }
-  pthread_mutex_unlock(&be_lock);
-  if (rc)
-    return roster__err(rc, "cache backend '%.32s' is not registered",
-                       be && be->scheme ? be->scheme : "(null)");
-  return rc;
-}
-
-const roster_cache_backend *roster_cache_backend_find(const char *scheme) {
-  pthread_once(&be_once, be_builtin);
-  const roster_cache_backend *be = NULL;
-  if (!scheme)
-    return NULL;
-  pthread_mutex_lock(&be_lock);
-  for (size_t i = 0; i < be_n && !be; i++)
-    if (strcasecmp(be_table[i]->scheme, scheme) == 0)
-      be = be_table[i];
-  pthread_mutex_unlock(&be_lock);
-  return be;
-}
-
-static void be_schemes(char *buf, size_t cap) {
-  size_t o = 0;
-  buf[0] = '\0';
-  pthread_mutex_lock(&be_lock);
-  for (size_t i = 0; i < be_n && o + 1 < cap; i++) {
-    int w =
-        snprintf(buf + o, cap - o, "%s%s", i ? ", " : "", be_table[i]->scheme);
-    if (w < 0)
-      break;
-    o += (size_t)w < cap - o ? (size_t)w : cap - o - 1;
-  }
-  pthread_mutex_unlock(&be_lock);
-}
-
 /* ---- caches --------------------------------------------------------- */
 
-int roster_cache_new(const roster_cache_backend *be, void *impl,
-                     const roster_cache_options *o, roster_cache **out) {
-  roster__thread_ensure();
-  if (!out)
-    return roster__err(ROSTER_EINVAL, "roster_cache_new: out is NULL");
-  *out = NULL;
-  int rc = check_backend(be, false);
-  if (rc)
-    return rc;
+/* make: a cache over impl of the checked backend be, opened by scheme. */
+static int make(const roster_cache_backend *be, const char *scheme, void *impl,
+                const roster_cache_options *o, roster_cache **out) {
   roster_cache_options opt = o ? *o : (roster_cache_options){0};
-  const char *name = opt.name && *opt.name ? opt.name : be->scheme;
+  const char *name = opt.name && *opt.name ? opt.name : scheme;
   if (opt.load_lock_ttl_ms < 0 || opt.load_lock_ttl_ms > ROSTER_CACHE_TTL_MAX ||
       opt.load_wait_ms < 0 || opt.load_wait_ms > ROSTER_CACHE_TTL_MAX)
     return roster__err(ROSTER_EINVAL,
@@ -521,12 +377,60 @@ int roster_cache_new(const roster_cache_backend *be, void *impl,
   c->be = be;
   c->impl = impl;
   snprintf(c->name, sizeof c->name, "%s", name);
+  snprintf(c->scheme, sizeof c->scheme, "%s", scheme);
   c->load_lock_ttl_ms = opt.load_lock_ttl_ms ? opt.load_lock_ttl_ms : 10000;
   c->load_wait_ms =
       opt.load_wait_ms ? opt.load_wait_ms : 2 * c->load_lock_ttl_ms;
   pthread_mutex_init(&c->flight_lock, NULL);
   *out = c;
   return ROSTER_OK;
+}
+
+int roster_cache_new(const roster_driver *d, void *impl,
+                     const roster_cache_options *o, roster_cache **out) {
+  roster__thread_ensure();
+  if (!out)
+    return roster__err(ROSTER_EINVAL, "roster_cache_new: out is NULL");
+  *out = NULL;
+  if (!d)
+    return roster__err(ROSTER_EINVAL, "roster_cache_new: driver is NULL");
+  const roster_cache_backend *be = NULL;
+  for (size_t i = 0; i < ROSTER_DRIVER_FACES && !be; i++)
+    if (d->faces[i].kind == &roster_cache_face)
+      be = d->faces[i].ops;
+  char qn[80], who[96];
+  snprintf(who, sizeof who, "driver '%s'",
+           d->name ? roster__quote(qn, sizeof qn, d->name, strlen(d->name))
+                   : "?");
+  if (!be)
+    return roster__err(ROSTER_EINVAL, "roster_cache_new: %s has no cache face",
+                       who);
+  int rc = roster__face_check(&roster_cache_face, be, who, "open");
+  if (rc)
+    return rc;
+  const char *scheme = d->schemes && d->schemes[0] ? d->schemes[0]
+                       : d->name                   ? d->name
+                                                   : "";
+  return make(be, scheme, impl, o, out);
+}
+
+int roster__cache_open_with(const roster_cache_backend *be, const roster_url *u,
+                            const char *text, const char *const *opts,
+                            const roster_cache_options *o, roster_cache **out) {
+  roster_cache_options opt = o ? *o : (roster_cache_options){0};
+  if (!opt.name || !*opt.name)
+    opt.name = u->host && *u->host ? u->host : u->scheme;
+  void *impl = NULL;
+  int rc = be->open(u, text, opts, &impl);
+  if (rc) {
+    char shown[512];
+    return roster__err_wrap(rc, "cache %s",
+                            roster__url_shown(text, shown, sizeof shown));
+  }
+  rc = make(be, u->scheme, impl, &opt, out);
+  if (rc)
+    be->close(impl);
+  return rc;
 }
 
 int roster_cache_open(const char *url, const char *const *opts,
@@ -541,34 +445,10 @@ int roster_cache_open(const char *url, const char *const *opts,
     return rc; /* the parser's detail is already redacted */
   char shown[512];
   roster__url_shown(url, shown, sizeof shown);
-  const roster_cache_backend *be = roster_cache_backend_find(u->scheme);
-  if (!be) {
-    char have[256], why[1024];
-    be_schemes(have, sizeof have);
-    if (roster_driver_find(u->scheme))
-      rc = roster__err(ROSTER_ENOTSUP,
-                       "no cache backend serves URL scheme '%s' (%s); cache "
-                       "schemes registered: %s",
-                       u->scheme, shown, have);
-    else
-      rc = roster__err(ROSTER_ENOTSUP,
-                       "no cache backend serves URL scheme '%s': %s", u->scheme,
-                       roster__no_module(why, sizeof why, u->scheme, shown));
-    roster_url_free(u);
-    return rc;
-  }
-  roster_cache_options opt = o ? *o : (roster_cache_options){0};
-  if (!opt.name || !*opt.name)
-    opt.name = u->host && *u->host ? u->host : be->scheme;
-  void *impl = NULL;
-  rc = be->open(u, url, opts, &impl);
-  if (rc) {
-    rc = roster__err_wrap(rc, "cache %s", shown);
-  } else {
-    rc = roster_cache_new(be, impl, &opt, out);
-    if (rc)
-      be->close(impl);
-  }
+  roster__face_ref f;
+  rc = roster__driver_pick(u->scheme, &roster_cache_face, NULL, shown, &f);
+  if (!rc)
+    rc = roster__cache_open_with(f.ops, u, url, opts, o, out);
   roster_url_free(u);
   return rc;
 }
@@ -584,7 +464,7 @@ int roster_cache_memory_new(const roster_cache_memory_options *mo,
   int rc = roster__memory_open_with(&m, &impl);
   if (rc)
     return rc;
-  rc = roster_cache_new(&roster__memory_backend, impl, o, out);
+  rc = make(&roster__memory_backend, "memory", impl, o, out);
   if (rc)
     roster__memory_backend.close(impl);
   return rc;
@@ -605,7 +485,7 @@ const char *roster_cache_name(const roster_cache *c) {
 }
 
 const char *roster_cache_scheme(const roster_cache *c) {
-  return c ? c->be->scheme : "";
+  return c ? c->scheme : "";
 }
 
 int roster_cache_health(roster_cache *c) {

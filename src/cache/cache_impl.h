@@ -6,7 +6,8 @@
  * per-thread registration, the reclaim thread, the ThreadSanitizer
  * annotations, the allocator wrappers, errors and the glob (Redis mode for
  * its key patterns); of the core it needs only core/service_impl.h (names,
- * URLs in errors, the memory driver), never the registry's structures.
+ * URLs in errors) and core/driver_impl.h (the driver table), never the
+ * registry's structures.
  * This header adds the handle
  * (struct roster_cache), the checks and error sentences the front end
  * (cache.c) shares with the patterns (cache_patterns.c), and the memory
@@ -16,6 +17,7 @@
 #define ROSTER_CACHE_IMPL_H
 
 #include "base/base.h"
+#include "core/driver_impl.h"
 #include "core/service_impl.h"
 
 #include "roster/cache.h"
@@ -30,6 +32,7 @@ struct roster_cache {
   const roster_cache_backend *be;
   void *impl; /* the backend's store */
   char name[64];
+  char scheme[40]; /* the URL's, or the driver's first */
   int64_t load_lock_ttl_ms;
   int64_t load_wait_ms;
   /* get_or_set single flight (cache_patterns.c): loads in progress, by
@@ -50,6 +53,12 @@ static inline int roster__cache_enter(roster_cache *c, const char *fn) {
   return ROSTER_OK;
 }
 
+/* roster__cache_open_with opens the cache at u (text as given) through
+ * backend be: roster_cache_open once the driver is found, and the cache
+ * face's open (cache_driver.c). */
+int roster__cache_open_with(const roster_cache_backend *be, const roster_url *u,
+                            const char *text, const char *const *opts,
+                            const roster_cache_options *o, roster_cache **out);
 /* roster__cache_check_key validates a key for op; on failure sets the
  * detail (naming c and op) and returns ROSTER_EINVAL. c must not be NULL. */
 int roster__cache_check_key(roster_cache *c, const char *op, const void *key,

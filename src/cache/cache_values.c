@@ -384,8 +384,10 @@ int roster_cache_info(roster_cache *c, struct json_t **out) {
   NEED_OUT(c, out, "info");
   *out = NULL;
   if (!c->be->info)
-    return roster__err(ROSTER_ENOTSUP, "cache '%s': the %s backend has no "
-                       "info", c->name, c->be->scheme);
+    return roster__err(ROSTER_ENOTSUP,
+                       "cache '%s': the %s%sbackend has no "
+                       "info",
+                       c->name, c->scheme, *c->scheme ? " " : "");
   int rc = c->be->info(c->impl, out);
   return rc ? roster__cache_fail(c, rc, "info", NULL, 0) : rc;
 }

@@ -624,8 +624,8 @@ static int mc_incr(void *impl, const void *key, size_t klen, int64_t delta,
 
 const roster_cache_backend roster__memory_backend = {
     .version = ROSTER_CACHE_BACKEND_VERSION,
-    .scheme = "memory",
     .flags = 0,
+    .check = roster__memory_check,
     .open = roster__memory_open,
     .close = roster__memory_close,
     .get = mc_get,

@@ -225,6 +225,8 @@ int roster__memory_rate_sliding(void *impl, const void *key, size_t klen, int64_
 
 /* ---- memory_maint.c ---- */
 
+int roster__memory_check(const roster_url *url, const char *text,
+                         const char *const *opts);
 int roster__memory_open(const roster_url *url, const char *text, const char *const *opts,
             void **impl);
 void roster__memory_close(void *impl);

@@ -329,6 +329,13 @@ int roster__memory_open_with(const roster_cache_memory_options *mo,
   return ROSTER_OK;
 }
 
+int roster__memory_check(const roster_url *url, const char *text,
+                         const char *const *opts) {
+  (void)text;
+  roster_cache_memory_options mo;
+  return roster__memory_options(url, opts, &mo);
+}
+
 int roster__memory_open(const roster_url *url, const char *text,
                         const char *const *opts, void **impl) {
   (void)text;

@@ -1,12 +1,15 @@
 /*
  * services.c: declarative services. Each entry of the "services" object
- * names a service; its url picks a driver by scheme (roster/driver.h) and
- * its other leaves become the driver's options. Everything that can be
+ * names a service; its url picks a driver by scheme (roster/driver.h), its
+ * kind (if any) one of the driver's faces (redis: kind: cache), and its
+ * other leaves become the face's options. Everything that can be
  * checked without a driver (the entry's shape, the URL's syntax, whether a
  * module serves the scheme) is checked for every entry before the first is
  * declared, so a config with a typo in one URL declares nothing.
  */
 #include "config_impl.h"
+
+#include "core/driver_impl.h"
 
 /* entry_url finds the url of one entry: services.<name>.url, or the entry
  * itself when it is a string (services: {db: "sqlite::memory:"}). */
@@ -55,13 +58,18 @@ static void precheck(const char *name, size_t nlen, const cfg_node *e,
                     (int)nlen, name, roster_last_error());
     return;
   }
-  if (!roster_driver_find(url->scheme)) {
-    char why[1024], shown[512];
-    roster__url_shown(u->u.s.p, shown, sizeof shown);
-    roster__config_problem_add(p, ROSTER_ENOTSUP, "%s: services.%.*s: %s", where,
-                    (int)nlen, name,
-                    roster__no_module(why, sizeof why, url->scheme, shown));
-  }
+  /* the one lookup: the scheme's driver and the face kind= picks */
+  const char *kind = roster_url_query(url, "kind");
+  cfg_member *km =
+      e->kind == CFG_OBJ ? roster__config_obj_find(e, "kind", 4) : NULL;
+  if (km && roster__config_is_string(km->val))
+    kind = km->val->u.s.p;
+  char shown[512];
+  roster__face_ref f;
+  roster__url_shown(u->u.s.p, shown, sizeof shown);
+  if (roster__driver_pick(url->scheme, NULL, kind, shown, &f))
+    roster__config_problem_add(p, roster_last_code(), "%s: services.%.*s: %s",
+                               where, (int)nlen, name, roster_last_error());
   roster_url_free(url);
 }
 

@@ -1,13 +1,17 @@
 /*
- * driver.c: the driver table (roster/driver.h) and roster_provide_url.
+ * driver.c: the driver table (roster/driver.h): registration and its
+ * checks, the one lookup (roster__driver_pick) and its sentences.
  *
- * The table is a small array under one mutex: it is read when a service is
- * declared from a URL, never on a lookup, so a lock costs nothing that
- * matters. Each registry keeps the URL text of every service declared from
- * a URL, so that declaring the same name again with the same URL finds the
- * same service and another URL is refused.
+ * The table is a small array under one mutex: it is read when something
+ * is opened or declared from a URL, never on a registry lookup, so a lock
+ * costs nothing that matters. Core knows no kind of face but its own
+ * service face (driver_url.c) and no driver at all: the layers that own a
+ * kind (cache, database) describe it with a roster_face_kind, and register
+ * their built-in drivers themselves.
  */
 #include "roster_impl.h"
+
+#include "driver_impl.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -20,20 +24,6 @@ static pthread_mutex_t table_lock = PTHREAD_MUTEX_INITIALIZER;
 static const roster_driver *table[DRIVERS_MAX];
 static size_t ntable;
 
-typedef struct roster__urlrec {
-  struct roster__urlrec *next;
-  char *ns, *name, *url;
-} roster__urlrec;
-
-/* Built-in services' drivers (memory://, the cache in src/cache) are in
- * the table from its first use, so no set-up call is needed; referencing
- * them here also keeps them in a static link. */
-static pthread_once_t builtin_once = PTHREAD_ONCE_INIT;
-
-static void builtin_add(void) { table[ntable++] = &roster__memory_driver; }
-
-static inline void builtins(void) { pthread_once(&builtin_once, builtin_add); }
-
 static bool scheme_ok(const char *s) {
   if (!s || !*s || strlen(s) > 32 || !islower((unsigned char)s[0]))
     return false;
@@ -44,38 +34,117 @@ static bool scheme_ok(const char *s) {
   return true;
 }
 
-int roster_driver_register(const roster_driver *d) {
-  builtins();
+static const char *qstr(char *buf, size_t cap, const char *s) {
+  return s ? roster__quote(buf, cap, s, strnlen(s, 64)) : "?";
+}
+
+static size_t nfaces(const roster_driver *d) {
+  size_t n = 0;
+  while (n < ROSTER_DRIVER_FACES && (d->faces[n].kind || d->faces[n].ops))
+    n++;
+  return n;
+}
+
+/* ---- checks ---------------------------------------------------------- */
+
+int roster__face_check(const roster_face_kind *k, const void *ops,
+                       const char *who, const char *skip) {
+  unsigned v;
+  memcpy(&v, ops, sizeof v); /* every vtable begins with its version */
+  if (v != k->version)
+    return roster__err(ROSTER_EINVAL,
+                       "%s: its %s face has version %u; this roster speaks "
+                       "version %u",
+                       who, k->name, v, k->version);
+  for (size_t i = 0; i < k->nrequired; i++) {
+    if (skip && strcmp(skip, k->required[i].name) == 0)
+      continue;
+    const unsigned char *p = (const unsigned char *)ops + k->required[i].offset;
+    bool set = false;
+    for (size_t j = 0; j < sizeof(void (*)(void)) && !set; j++)
+      set = p[j] != 0;
+    if (!set)
+      return roster__err(ROSTER_EINVAL,
+                         "%s: its %s face has no %s, which is required", who,
+                         k->name, k->required[i].name);
+  }
+  return ROSTER_OK;
+}
+
+static int check_driver(const roster_driver *d) {
   if (!d)
     return roster__err(ROSTER_EINVAL, "driver is NULL");
-  char qs[48];
-  if (d->scheme)
-    roster__quote(qs, sizeof qs, d->scheme, strnlen(d->scheme, 40));
+  char qn[80], who[96];
+  snprintf(who, sizeof who, "driver '%s'", qstr(qn, sizeof qn, d->name));
   if (d->version != ROSTER_DRIVER_VERSION)
     return roster__err(ROSTER_EINVAL,
-                       "driver '%s' has version %u; this roster speaks "
-                       "version %d",
-                       d->scheme ? qs : "?", d->version, ROSTER_DRIVER_VERSION);
-  if (!scheme_ok(d->scheme))
-    return roster__err(ROSTER_EINVAL,
-                       "driver scheme '%s' must be 1 to 32 lower-case "
-                       "letters, digits, '+', '-' or '.', starting with a "
-                       "letter",
-                       d->scheme ? qs : "");
-  if (!d->type || !d->provide)
-    return roster__err(ROSTER_EINVAL, "driver '%s' has no %s", d->scheme,
-                       d->type ? "provide function" : "type");
-  int rc = ROSTER_OK;
+                       "%s has version %u; this roster speaks version %d", who,
+                       d->version, ROSTER_DRIVER_VERSION);
+  if (!d->name || !*d->name)
+    return roster__err(ROSTER_EINVAL, "driver has no name");
+  size_t ns = 0;
+  while (d->schemes && ns <= ROSTER_DRIVER_SCHEMES && d->schemes[ns])
+    ns++;
+  if (ns == 0 || ns > ROSTER_DRIVER_SCHEMES)
+    return roster__err(ROSTER_EINVAL, "%s has %s schemes (1 to %d)", who,
+                       ns ? "too many" : "no", ROSTER_DRIVER_SCHEMES);
+  for (size_t i = 0; i < ns; i++)
+    if (!scheme_ok(d->schemes[i])) {
+      char qs[80];
+      return roster__err(ROSTER_EINVAL,
+                         "%s: scheme '%s' must be 1 to 32 lower-case "
+                         "letters, digits, '+', '-' or '.', starting with a "
+                         "letter",
+                         who, qstr(qs, sizeof qs, d->schemes[i]));
+    }
+  size_t nf = nfaces(d);
+  if (nf == 0)
+    return roster__err(ROSTER_EINVAL, "%s offers no face", who);
+  for (size_t i = 0; i < nf; i++) {
+    const roster_driver_face *f = &d->faces[i];
+    if (!f->kind || !f->ops)
+      return roster__err(ROSTER_EINVAL, "%s: face %zu has no %s", who, i + 1,
+                         f->kind ? "vtable (ops)" : "kind");
+    for (size_t j = 0; j < i; j++)
+      if (d->faces[j].kind == f->kind)
+        return roster__err(ROSTER_EINVAL, "%s offers two %s faces", who,
+                           f->kind->name);
+    int rc = roster__face_check(f->kind, f->ops, who, NULL);
+    if (!rc && f->kind->validate)
+      rc = f->kind->validate(d, f->ops);
+    if (rc)
+      return rc;
+  }
+  return ROSTER_OK;
+}
+
+/* ---- the table --------------------------------------------------------- */
+
+/* find_locked: the driver serving scheme (any case), or NULL. */
+static const roster_driver *find_locked(const char *scheme) {
+  for (size_t i = 0; i < ntable; i++)
+    for (const char *const *s = table[i]->schemes; *s; s++)
+      if (strcasecmp(*s, scheme) == 0)
+        return table[i];
+  return NULL;
+}
+
+int roster_driver_register(const roster_driver *d) {
+  int rc = check_driver(d);
+  if (rc)
+    return rc;
   pthread_mutex_lock(&table_lock);
   for (size_t i = 0; i < ntable && rc == ROSTER_OK; i++)
-    if (strcmp(table[i]->scheme, d->scheme) == 0)
-      rc = table[i] == d
-               ? 1
-               : roster__err(ROSTER_EEXIST,
-                             "scheme '%s' is already "
-                             "served by module '%s'",
-                             d->scheme,
-                             table[i]->module ? table[i]->module : "?");
+    if (table[i] == d)
+      rc = 1; /* again: a no-op */
+  for (const char *const *s = d->schemes; *s && rc == ROSTER_OK; s++) {
+    const roster_driver *have = find_locked(*s);
+    char qm[80];
+    if (have)
+      rc = roster__err(
+          ROSTER_EEXIST, "scheme '%s' is already served by module '%s'", *s,
+          qstr(qm, sizeof qm, have->module ? have->module : have->name));
+  }
   if (rc == ROSTER_OK) {
     if (ntable == DRIVERS_MAX)
       rc = roster__err(ROSTER_ENOMEM, "the driver table is full (%d)",
@@ -88,7 +157,6 @@ int roster_driver_register(const roster_driver *d) {
 }
 
 int roster_driver_unregister(const roster_driver *d) {
-  builtins();
   int rc = ROSTER_ENOENT;
   pthread_mutex_lock(&table_lock);
   for (size_t i = 0; i < ntable; i++)
@@ -99,243 +167,163 @@ int roster_driver_unregister(const roster_driver *d) {
     }
   pthread_mutex_unlock(&table_lock);
   if (rc) {
-    char qs[48];
+    char qn[80];
     return roster__err(rc, "driver '%s' is not registered",
-                       d && d->scheme ? roster__quote(qs, sizeof qs, d->scheme,
-                                                      strnlen(d->scheme, 40))
-                                      : "(null)");
+                       d ? qstr(qn, sizeof qn, d->name) : "(null)");
   }
   return rc;
 }
 
 const roster_driver *roster_driver_find(const char *scheme) {
-  const roster_driver *d = NULL;
-  builtins();
   if (!scheme)
     return NULL;
   pthread_mutex_lock(&table_lock);
-  for (size_t i = 0; i < ntable && !d; i++)
-    if (strcasecmp(table[i]->scheme, scheme) == 0)
-      d = table[i];
+  const roster_driver *d = find_locked(scheme);
   pthread_mutex_unlock(&table_lock);
   return d;
 }
 
-static int cmp_str(const void *a, const void *b) {
-  return strcmp(*(const char *const *)a, *(const char *const *)b);
+/* snapshot: every (scheme, module) pair, sorted by scheme. */
+typedef struct pair {
+  const char *scheme, *module;
+} pair;
+
+static int cmp_pair(const void *a, const void *b) {
+  return strcmp(((const pair *)a)->scheme, ((const pair *)b)->scheme);
+}
+
+static size_t snapshot(pair *v, size_t cap) {
+  size_t n = 0;
+  pthread_mutex_lock(&table_lock);
+  for (size_t i = 0; i < ntable; i++)
+    for (const char *const *s = table[i]->schemes; *s && n < cap; s++)
+      v[n++] = (pair){*s, table[i]->module ? table[i]->module : table[i]->name};
+  pthread_mutex_unlock(&table_lock);
+  qsort(v, n, sizeof v[0], cmp_pair);
+  return n;
+}
+
+/* list writes the pairs into buf, "a, b" or with modules "a (module m)". */
+static char *list(char *buf, size_t cap, bool modules) {
+  pair v[DRIVERS_MAX * ROSTER_DRIVER_SCHEMES];
+  size_t n = snapshot(v, sizeof v / sizeof v[0]);
+  size_t o = 0;
+  buf[0] = '\0';
+  for (size_t i = 0; i < n && o + 1 < cap; i++) {
+    char qm[80];
+    int w =
+        modules
+            ? snprintf(buf + o, cap - o, "%s%s (module %s)", i ? ", " : "",
+                       v[i].scheme, qstr(qm, sizeof qm, v[i].module))
+            : snprintf(buf + o, cap - o, "%s%s", i ? ", " : "", v[i].scheme);
+    if (w < 0)
+      break;
+    o += (size_t)w < cap - o ? (size_t)w : cap - o - 1;
+  }
+  return buf;
 }
 
 char *roster_driver_schemes(char *buf, size_t cap) {
-  if (!buf || !cap)
-    return buf;
-  const char *v[DRIVERS_MAX];
-  builtins();
-  pthread_mutex_lock(&table_lock);
-  size_t n = ntable;
-  for (size_t i = 0; i < n; i++)
-    v[i] = table[i]->scheme;
-  pthread_mutex_unlock(&table_lock);
-  qsort(v, n, sizeof v[0], cmp_str);
-  size_t o = 0;
-  buf[0] = '\0';
-  for (size_t i = 0; i < n && o + 1 < cap; i++) {
-    int w = snprintf(buf + o, cap - o, "%s%s", i ? ", " : "", v[i]);
-    if (w < 0)
-      break;
-    o += (size_t)w < cap - o ? (size_t)w : cap - o - 1;
-  }
-  return buf;
+  return buf && cap ? list(buf, cap, false) : buf;
 }
+
+/* ---- the one lookup ------------------------------------------------------ */
 
 /* The URL schemes of roster's own modules, and the call that registers
  * each, so that a scheme whose module was linked but not initialised says
- * what to do. */
+ * what to do. Plain text: core links no module. */
+#define HINT(call, hdr, lib)                                                   \
+  "call " call "() (<roster/" hdr ">, library " lib ") to register it"
 static const struct {
   const char *scheme, *hint;
 } known[] = {
-    {"sqlite", "call roster_sqlite_init() (<roster/sqlite.h>, library "
-               "roster_sqlite) to register it"},
-    {"postgresql", "call roster_pg_init() (<roster/pg.h>, library roster_pg) "
-                   "to register it"},
-    {"postgres", "call roster_pg_init() (<roster/pg.h>, library roster_pg) "
-                 "to register it"},
-    {"mysql", "call roster_mariadb_init() (<roster/mariadb.h>, library "
-              "roster_mariadb) to register it"},
-    {"mariadb", "call roster_mariadb_init() (<roster/mariadb.h>, library "
-                "roster_mariadb) to register it"},
-    {"redis", "call roster_redis_init() (<roster/redis.h>, library "
-              "roster_redis) to register it"},
-    {"unix", "call roster_redis_init() (<roster/redis.h>, library "
-             "roster_redis) to register it"},
+    {"sqlite", HINT("roster_sqlite_init", "sqlite.h", "roster_sqlite")},
+    {"postgresql", HINT("roster_pg_init", "pg.h", "roster_pg")},
+    {"postgres", HINT("roster_pg_init", "pg.h", "roster_pg")},
+    {"mysql", HINT("roster_mariadb_init", "mariadb.h", "roster_mariadb")},
+    {"mariadb", HINT("roster_mariadb_init", "mariadb.h", "roster_mariadb")},
+    {"redis", HINT("roster_redis_init", "redis.h", "roster_redis")},
+    {"unix", HINT("roster_redis_init", "redis.h", "roster_redis")},
     {"rediss", "the Redis module serves redis:// and unix:// only (TLS is "
                "not supported)"},
+    {"memory", "it is built into roster's cache layer, which a static link "
+               "includes once the program calls a roster_cache_ function"},
 };
 
-/* registered writes "scheme (module m), ..." for every driver, sorted by
- * scheme, into buf; "none" if there is none. */
-static const char *registered(char *buf, size_t cap) {
-  const roster_driver *v[DRIVERS_MAX];
-  builtins();
-  pthread_mutex_lock(&table_lock);
-  size_t n = ntable;
-  memcpy(v, table, n * sizeof v[0]);
-  pthread_mutex_unlock(&table_lock);
-  for (size_t i = 1; i < n; i++) /* insertion sort: a few entries */
-    for (size_t j = i; j > 0 && strcmp(v[j - 1]->scheme, v[j]->scheme) > 0;
-         j--) {
-      const roster_driver *t = v[j];
-      v[j] = v[j - 1];
-      v[j - 1] = t;
-    }
+const char *roster__driver_module_hint(const char *scheme) {
+  for (size_t i = 0; scheme && i < sizeof known / sizeof known[0]; i++)
+    if (strcasecmp(known[i].scheme, scheme) == 0)
+      return known[i].hint;
+  return NULL;
+}
+
+/* kinds writes the kind names d offers: "client, cache". */
+static const char *kinds(const roster_driver *d, char *buf, size_t cap) {
   size_t o = 0;
   buf[0] = '\0';
-  for (size_t i = 0; i < n && o + 1 < cap; i++) {
-    char qm[48];
-    const char *m = v[i]->module ? v[i]->module : "?";
-    int w = snprintf(buf + o, cap - o, "%s%s (module %s)", i ? ", " : "",
-                     v[i]->scheme, roster__quote(qm, sizeof qm, m, strlen(m)));
+  for (size_t i = 0, n = nfaces(d); i < n && o + 1 < cap; i++) {
+    const roster_driver_face *f = &d->faces[i];
+    const char *nm = f->kind->name;
+    if (f->kind == &roster_service_face &&
+        ((const roster_service_ops *)f->ops)->kind)
+      nm = ((const roster_service_ops *)f->ops)->kind;
+    int w = snprintf(buf + o, cap - o, "%s%s", i ? ", " : "", nm);
     if (w < 0)
       break;
     o += (size_t)w < cap - o ? (size_t)w : cap - o - 1;
   }
-  return *buf ? buf : "none";
-}
-
-const char *roster__no_module(char *buf, size_t cap, const char *scheme,
-                              const char *shown) {
-  const char *hint = NULL;
-  for (size_t i = 0; scheme && i < sizeof known / sizeof known[0]; i++)
-    if (strcasecmp(known[i].scheme, scheme) == 0)
-      hint = known[i].hint;
-  char have[512], qs[96];
-  snprintf(buf, cap,
-           "no module for URL scheme '%s' (%s) is registered%s%s; "
-           "schemes registered: %s",
-           scheme ? roster__quote(qs, sizeof qs, scheme, strlen(scheme)) : "",
-           shown, hint ? ": " : "", hint ? hint : "",
-           registered(have, sizeof have));
   return buf;
 }
 
-static roster__urlrec *find_rec(roster *r, const char *ns, const char *name) {
-  for (roster__urlrec *u = r->urls; u; u = u->next)
-    if (strcmp(u->ns, ns) == 0 && strcmp(u->name, name) == 0)
-      return u;
-  return NULL;
+static bool face_named(const roster_driver_face *f, const char *kind) {
+  const char *own = f->kind == &roster_service_face
+                        ? ((const roster_service_ops *)f->ops)->kind
+                        : NULL;
+  return strcmp(f->kind->name, kind) == 0 || (own && strcmp(own, kind) == 0);
 }
 
-void roster__urls_free(roster *r) {
-  pthread_mutex_lock(&r->url_lock);
-  roster__urlrec *u = r->urls;
-  r->urls = NULL;
-  pthread_mutex_unlock(&r->url_lock);
-  while (u) {
-    roster__urlrec *nx = u->next;
-    roster__free(u->ns);
-    roster__free(u->name);
-    roster__free(u->url);
-    roster__free(u);
-    u = nx;
-  }
-}
-
-int roster_provide_url(roster *r, const char *ns, const char *name,
-                       const char *url, const char *const *opts) {
-  if (!r)
-    return roster__err(ROSTER_EINVAL, "registry is NULL");
-  roster__thread_ensure();
-  roster__key k;
-  int rc = roster__key_init(r, &k, ns, name);
-  if (rc)
-    return rc;
-  char qn[96];
-  roster__quote(qn, sizeof qn, name, k.name_len);
-  roster_url *u = NULL;
-  rc = roster_url_parse(url, &u);
-  if (rc)
-    return roster__err_wrap(rc, "service '%s'", qn);
-  char shown[512];
-  roster__url_shown(url, shown, sizeof shown);
-  const roster_driver *d = roster_driver_find(u->scheme);
+int roster__driver_pick(const char *scheme, const roster_face_kind *want,
+                        const char *kind, const char *shown,
+                        roster__face_ref *out) {
+  *out = (roster__face_ref){0};
+  char qs[80], qm[80];
+  const roster_driver *d = roster_driver_find(scheme);
   if (!d) {
-    char why[1024];
-    rc = roster__err(ROSTER_ENOTSUP, "service '%s': %s", qn,
-                     roster__no_module(why, sizeof why, u->scheme, shown));
-    roster_url_free(u);
-    return rc;
+    const char *hint = roster__driver_module_hint(scheme);
+    char have[512];
+    list(have, sizeof have, true);
+    return roster__err(ROSTER_ENOTSUP,
+                       "no module for URL scheme '%s' (%s) is registered%s%s; "
+                       "schemes registered: %s",
+                       qstr(qs, sizeof qs, scheme), shown, hint ? ": " : "",
+                       hint ? hint : "", *have ? have : "none");
   }
-  char *kns = roster__strndup(k.ns, k.ns_len);
-  char *kname = roster__strndup(name, k.name_len);
-  if (!kns || !kname) {
-    roster__free(kns);
-    roster__free(kname);
-    roster_url_free(u);
-    return roster__err(ROSTER_ENOMEM, "out of memory");
+  size_t n = nfaces(d), pick = n;
+  for (size_t i = 0; i < n && pick == n; i++)
+    if (want   ? d->faces[i].kind == want
+        : kind ? face_named(&d->faces[i], kind)
+               : d->faces[i].kind == &roster_service_face)
+      pick = i;
+  if (pick == n && !want && !kind)
+    pick = 0; /* no service face: the first */
+  if (pick == n) {
+    char offers[128];
+    kinds(d, offers, sizeof offers);
+    if (want)
+      return roster__err(ROSTER_ENOTSUP,
+                         "URL %s: scheme '%s' (module '%s') is not %s; it "
+                         "offers: %s",
+                         shown, qstr(qs, sizeof qs, scheme),
+                         qstr(qm, sizeof qm, d->module ? d->module : d->name),
+                         want->what, offers);
+    char qk[80];
+    return roster__err(ROSTER_ENOTSUP,
+                       "URL %s: scheme '%s' (module '%s') has no kind '%s'; "
+                       "kind may be: %s",
+                       shown, qstr(qs, sizeof qs, scheme),
+                       qstr(qm, sizeof qm, d->module ? d->module : d->name),
+                       qstr(qk, sizeof qk, kind), offers);
   }
-  pthread_mutex_lock(&r->url_lock);
-  roster__urlrec *rec = find_rec(r, kns, kname);
-  if (rec) {
-    if (strcmp(rec->url, url) == 0) {
-      rc = ROSTER_OK; /* the same service */
-    } else {
-      char was[512], qs[96];
-      roster__url_shown(rec->url, was, sizeof was);
-      rc = roster__err(ROSTER_EEXIST,
-                       "service '%s' in namespace '%s' is already declared "
-                       "with URL %s; refusing %s",
-                       qn, roster__quote(qs, sizeof qs, kns, strlen(kns)), was,
-                       shown);
-    }
-  } else {
-    rc = d->provide(r, kns, kname, u, url, opts, d->arg);
-    if (rc == ROSTER_OK) {
-      rec = roster__calloc(1, sizeof *rec);
-      if (rec && (rec->url = roster__strndup(url, strlen(url)))) {
-        rec->ns = kns;
-        rec->name = kname;
-        kns = kname = NULL;
-        rec->next = r->urls;
-        r->urls = rec;
-      } else {
-        roster__free(rec);
-        rc = roster__err(ROSTER_ENOMEM, "out of memory");
-      }
-    }
-  }
-  pthread_mutex_unlock(&r->url_lock);
-  roster__free(kns);
-  roster__free(kname);
-  roster_url_free(u);
-  return rc;
-}
-
-int roster_service_url(roster *r, const char *ns, const char *name, char *buf,
-                       size_t cap) {
-  if (!r || !buf || !cap)
-    return roster__err(ROSTER_EINVAL, "roster_service_url: %s is NULL",
-                       !r ? "registry" : "buf");
-  roster__key k;
-  int rc = roster__key_init(r, &k, ns, name);
-  if (rc)
-    return rc;
-  char kns[ROSTER_NAME_MAX + 1], kname[ROSTER_NAME_MAX + 1];
-  snprintf(kns, sizeof kns, "%.*s", (int)k.ns_len, k.ns);
-  snprintf(kname, sizeof kname, "%.*s", (int)k.name_len, name);
-  rc = ROSTER_ENOENT;
-  pthread_mutex_lock(&r->url_lock);
-  roster__urlrec *rec = find_rec(r, kns, kname);
-  if (rec) {
-    roster_url_redact(rec->url, buf, cap);
-    rc = ROSTER_OK;
-  }
-  pthread_mutex_unlock(&r->url_lock);
-  if (rc) {
-    char qn[96], qs[96];
-    return roster__err(rc,
-                       "service '%s' in namespace '%s' was not declared from "
-                       "a URL",
-                       roster__quote(qn, sizeof qn, kname, strlen(kname)),
-                       roster__quote(qs, sizeof qs, kns, strlen(kns)));
-  }
-  return rc;
+  *out = (roster__face_ref){d, d->faces[pick].kind, d->faces[pick].ops};
+  return ROSTER_OK;
 }

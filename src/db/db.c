@@ -2,10 +2,9 @@
  * db.c: databases (include/roster/db.h): opening one from a URL and its
  * options, the pool operations that make, check, reset and close
  * connections through the driver, lending and taking back connections,
- * transactions, and the registry glue (the driver table entries, the
- * provider a URL declares, the service type and its health check).
- *
- * Statements and results are in db_stmt.c, placeholders in db_sql.c.
+ * and transactions. The registry glue and the database face of the driver
+ * table are in db_service.c, statements and results in db_stmt.c,
+ * placeholders in db_sql.c.
  */
 #include "db_impl.h"
 
@@ -29,7 +28,7 @@ int roster__db_fail(roster_db *db, roster_db_conn *c, int code) {
     roster__db_mark_broken(c);
   if (!db)
     return roster__err(code, "%s", detail);
-  return roster__err(code, "db '%s' (%s): %s", db->name, db->drv->name, detail);
+  return roster__err(code, "db '%s' (%s): %s", db->name, db->drv_name, detail);
 }
 
 void roster__db_mark_broken(roster_db_conn *c) {
@@ -158,7 +157,7 @@ static int op_connect(void *arg, void **out) {
   int rc = db->drv->connect(db->cfg, db->read_only, &c->dc);
   if (rc) {
     roster__free(c);
-    return roster__err_wrap(rc, "db '%s' (%s)", db->name, db->drv->name);
+    return roster__err_wrap(rc, "db '%s' (%s)", db->name, db->drv_name);
   }
   *out = c;
   return ROSTER_OK;
@@ -197,29 +196,9 @@ static void db_destroy(void *arg) {
 
 /* ---- opening ---- */
 
-static const roster_db_driver *find_driver(const roster_url *u,
-                                           const char *shown) {
-  const roster_driver *d = roster_driver_find(u->scheme);
-  if (d && d->type == &roster_db_type)
-    return d->arg;
-  if (d) {
-    roster__err(ROSTER_ENOTSUP,
-                "URL %s: scheme '%s' (module '%s') is not a "
-                "database",
-                shown, u->scheme, d->module ? d->module : "?");
-  } else {
-    char why[1024];
-    roster__err(ROSTER_ENOTSUP, "%s",
-                roster__no_module(why, sizeof why, u->scheme, shown));
-  }
-  return NULL;
-}
-
-/* db_open is roster_db_open with the configuration entry's pairs (extra,
- * NULL-terminated key, value list, or NULL) and, for a dry run (a
- * provider's declaration), no connection: *out is then left NULL. */
-static int db_open(const char *text, const roster_db_options *o,
-                   const char *const *extra, bool dry, roster_db **out) {
+int roster__db_open(const char *text, const roster_db_options *o,
+                    const char *const *extra, bool dry,
+                    const roster__face_ref *f, roster_db **out) {
   roster_db_options none = {0};
   if (!o)
     o = &none;
@@ -240,11 +219,17 @@ static int db_open(const char *text, const roster_db_options *o,
   int rc = roster_url_parse(text, &u);
   if (rc)
     return rc;
-  const roster_db_driver *drv = find_driver(u, shown);
-  if (!drv) {
-    roster_url_free(u);
-    return ROSTER_ENOTSUP;
+  roster__face_ref got;
+  if (!f) {
+    rc = roster__driver_pick(u->scheme, &roster_db_face, NULL, shown, &got);
+    if (rc) {
+      roster_url_free(u);
+      return rc;
+    }
+    f = &got;
   }
+  const roster_db_driver *drv = f->ops;
+  const char *drv_name = f->driver->name;
   db_conf c = {.pool_max = 10, .pool_min = 1, .drain_ms = 5000};
   /* The URL's query, then the configuration entry's pairs: roster's keys
    * are taken, the others go to the driver in order. */
@@ -343,6 +328,7 @@ static int db_open(const char *text, const roster_db_options *o,
     return roster__err(ROSTER_ENOMEM, "out of memory");
   }
   db->drv = drv;
+  db->drv_name = drv_name;
   db->cfg = su.cfg;
   db->read_only = su.read_only;
   db->single = su.single;
@@ -351,7 +337,7 @@ static int db_open(const char *text, const roster_db_options *o,
                                     : 64;
   db->drain_ms = c.drain_ms;
   db->pool_max = c.pool_max;
-  snprintf(db->name, sizeof db->name, "%s", o->name ? o->name : drv->name);
+  snprintf(db->name, sizeof db->name, "%s", o->name ? o->name : drv_name);
   roster_url_redact(text, db->url, sizeof db->url);
   roster_pool_options po = {
       .name = db->name,
@@ -381,7 +367,7 @@ int roster_db_open(const char *url, const roster_db_options *opts,
                    roster_db **out) {
   if (!out)
     return roster__err(ROSTER_EINVAL, "roster_db_open: out is NULL");
-  return db_open(url, opts, NULL, false, out);
+  return roster__db_open(url, opts, NULL, false, NULL, out);
 }
 
 void roster_db_free(roster_db *db) {
@@ -395,7 +381,7 @@ void roster_db_free(roster_db *db) {
 const char *roster_db_url(const roster_db *db) { return db ? db->url : ""; }
 const char *roster_db_name(const roster_db *db) { return db ? db->name : ""; }
 const char *roster_db_driver_name(const roster_db *db) {
-  return db ? db->drv->name : "";
+  return db ? db->drv_name : "";
 }
 bool roster_db_read_only(const roster_db *db) { return db && db->read_only; }
 roster_pool *roster_db_pool(roster_db *db) { return db ? db->pool : NULL; }
@@ -592,170 +578,5 @@ int roster_db_transaction(roster_db *db, roster_db_tx_fn fn, void *arg) {
     }
   }
   roster_db_release(c);
-  return rc;
-}
-
-/* ---- the registry ---- */
-
-static void svc_destroy(void *instance) { roster_db_free(instance); }
-static int svc_health(void *instance) { return roster_db_ping(instance); }
-
-const roster_type roster_db_type = {
-    .name = "roster_db", .destroy = svc_destroy, .health = svc_health};
-
-ROSTER_DEFINE_FIND(roster_db_find, roster_db, roster_db_type)
-
-/* What a provider declared from a URL keeps: the URL, the configuration
- * entry's pairs, the service's name for the pool. */
-typedef struct db_spec {
-  char *url;
-  char **extra; /* key, value, ..., NULL */
-  char name[ROSTER_POOL_NAME_MAX + 1];
-} db_spec;
-
-static void spec_free(void *arg) {
-  db_spec *s = arg;
-  if (!s)
-    return;
-  for (size_t i = 0; s->extra && s->extra[i]; i++)
-    roster__free(s->extra[i]);
-  roster__free(s->extra);
-  roster__free(s->url);
-  roster__free(s);
-}
-
-static int spec_create(void *arg, const roster_deps *deps, void **out) {
-  (void)deps;
-  db_spec *s = arg;
-  roster_db_options o = {.name = s->name};
-  roster_db *db;
-  int rc = db_open(s->url, &o, (const char *const *)s->extra, false, &db);
-  *out = db;
-  return rc;
-}
-
-static void spec_destroy(void *arg, void *instance) {
-  (void)arg;
-  roster_db_free(instance);
-}
-
-static int db_provide(roster *r, const char *ns, const char *name,
-                      const roster_url *url, const char *text,
-                      const char *const *opts, void *arg) {
-  (void)url;
-  (void)arg;
-  size_t n = 0;
-  while (opts && opts[n] && opts[n + 1])
-    n += 2;
-  if (opts && opts[n])
-    return roster__err(ROSTER_EINVAL,
-                       "service '%s': option '%s' has no "
-                       "value",
-                       name, opts[n]);
-  db_spec *s = roster__calloc(1, sizeof *s);
-  if (s) {
-    s->url = roster__strndup(text, strlen(text));
-    s->extra = roster__calloc(n + 1, sizeof *s->extra);
-  }
-  bool ok = s && s->url && s->extra;
-  for (size_t i = 0; ok && i < n; i++)
-    ok = (s->extra[i] = roster__strndup(opts[i], strlen(opts[i]))) != NULL;
-  if (!ok) {
-    spec_free(s);
-    return roster__err(ROSTER_ENOMEM, "out of memory");
-  }
-  snprintf(s->name, sizeof s->name, "%s", name);
-  /* Check everything but the connection now, so that a bad option is
-   * reported where the service is declared. */
-  int rc = db_open(text, &(roster_db_options){.name = s->name},
-                   (const char *const *)s->extra, true, NULL);
-  if (rc) {
-    rc = roster__err_wrap(rc, "service '%s'", name);
-    spec_free(s);
-    return rc;
-  }
-  roster_provider p = {.type = &roster_db_type,
-                       .create = spec_create,
-                       .destroy = spec_destroy,
-                       .arg = s,
-                       .free_arg = spec_free};
-  rc = roster_provide(r, ns, name, &p);
-  if (rc)
-    spec_free(s);
-  return rc;
-}
-
-/* The URL driver table entries made for database drivers: one per
- * scheme, kept for the life of the process (the table holds pointers). */
-#define DB_SCHEMES_MAX 32
-static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
-static roster_driver reg[DB_SCHEMES_MAX];
-static size_t nreg;
-
-int roster_db_driver_register(const roster_db_driver *d) {
-  if (!d)
-    return roster__err(ROSTER_EINVAL, "roster_db_driver_register: driver is "
-                                      "NULL");
-  const char *nm = d->name ? d->name : "?";
-  if (d->version != ROSTER_DB_DRIVER_VERSION)
-    return roster__err(ROSTER_EINVAL,
-                       "database driver '%.32s' has version "
-                       "%u; this roster speaks version %d",
-                       nm, d->version, ROSTER_DB_DRIVER_VERSION);
-  const char *missing = !d->name                        ? "name"
-                        : !d->schemes || !d->schemes[0] ? "schemes"
-                        : !d->setup                     ? "setup"
-                        : !d->cfg_free                  ? "cfg_free"
-                        : !d->connect                   ? "connect"
-                        : !d->disconnect                ? "disconnect"
-                        : !d->ping                      ? "ping"
-                        : !d->broken                    ? "broken"
-                        : !d->in_transaction            ? "in_transaction"
-                        : !d->begin                     ? "begin"
-                        : !d->commit                    ? "commit"
-                        : !d->rollback                  ? "rollback"
-                        : !d->prepare                   ? "prepare"
-                        : !d->finalize                  ? "finalize"
-                        : !d->execute                   ? "execute"
-                        : !d->next                      ? "next"
-                        : !d->get                       ? "get"
-                        : !d->close                     ? "close"
-                                                        : NULL;
-  if (missing)
-    return roster__err(ROSTER_EINVAL, "database driver '%.32s' has no %s", nm,
-                       missing);
-  if (d->dialect < ROSTER_DB_DIALECT_SQLITE ||
-      d->dialect > ROSTER_DB_DIALECT_MYSQL)
-    return roster__err(ROSTER_EINVAL,
-                       "database driver '%.32s' has an "
-                       "unknown dialect %d",
-                       nm, (int)d->dialect);
-  pthread_mutex_lock(&reg_lock);
-  int rc = ROSTER_OK;
-  size_t first = nreg;
-  for (size_t i = 0; d->schemes[i] && rc == ROSTER_OK; i++) {
-    const roster_driver *have = roster_driver_find(d->schemes[i]);
-    if (have && have->arg == d)
-      continue;
-    if (nreg == DB_SCHEMES_MAX) {
-      rc = roster__err(ROSTER_ENOMEM, "too many database schemes (%d)",
-                       DB_SCHEMES_MAX);
-      break;
-    }
-    reg[nreg] = (roster_driver){.version = ROSTER_DRIVER_VERSION,
-                                .scheme = d->schemes[i],
-                                .module = d->module ? d->module : d->name,
-                                .type = &roster_db_type,
-                                .provide = db_provide,
-                                .arg = (void *)d};
-    rc = roster_driver_register(&reg[nreg]);
-    if (rc == ROSTER_OK)
-      nreg++;
-  }
-  if (rc) { /* take back what this call registered */
-    while (nreg > first)
-      roster_driver_unregister(&reg[--nreg]);
-  }
-  pthread_mutex_unlock(&reg_lock);
   return rc;
 }

@@ -13,6 +13,8 @@
 #include "base/base.h"
 #include "core/service_impl.h"
 
+#include "core/driver_impl.h"
+
 #include "roster/db.h"
 
 /* roster__db_sql: one statement with its placeholders translated for a
@@ -56,7 +58,8 @@ typedef struct roster__db_stmt {
 
 struct roster_db {
   const roster_db_driver *drv;
-  void *cfg; /* the driver's, from setup */
+  const char *drv_name; /* the driver's name (roster_driver.name) */
+  void *cfg;            /* the driver's, from setup */
   roster_pool *pool;
   char name[ROSTER_POOL_NAME_MAX + 1];
   char url[512]; /* redacted */
@@ -95,6 +98,14 @@ struct roster_db_result {
 
 enum { R_BEFORE = 1, R_ROW = 2, R_END = 3 };
 
+/* roster__db_open is roster_db_open with the configuration entry's pairs
+ * (extra: NULL-terminated key, value list, or NULL), the driver's face
+ * already found (f; NULL: look it up by the URL's scheme) and, for a dry
+ * run (a declaration's check), no connection: *out is then left NULL
+ * (out may be NULL). db.c. */
+int roster__db_open(const char *text, const roster_db_options *o,
+                    const char *const *extra, bool dry,
+                    const roster__face_ref *f, roster_db **out);
 /* roster__db_fail prefixes the detail the driver left with the database's
  * name ("db 'main' (postgresql): ..."), counts the error, notes a broken
  * connection (c may be NULL) and returns code. */

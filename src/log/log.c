@@ -506,7 +506,7 @@ static roster_log *log_make(const roster_log_options *opts) {
 
 int roster_log_new(const roster_log_options *opts, roster_log **out) {
   if (!out)
-    return roster__err(ROSTER_EINVAL, "roster_log_new: out is NULL");
+    return roster_error_set(ROSTER_EINVAL, "roster_log_new: out is NULL");
   *out = log_make(opts);
   return *out ? ROSTER_OK : roster_last_code();
 }
@@ -553,7 +553,7 @@ static roster_log *child_make(roster_log *log, const roster_log_field *fields,
 int roster_log_child(roster_log *log, const roster_log_field *fields, size_t n,
                      roster_log **out) {
   if (!out)
-    return roster__err(ROSTER_EINVAL, "roster_log_child: out is NULL");
+    return roster_error_set(ROSTER_EINVAL, "roster_log_child: out is NULL");
   *out = child_make(log, fields, n);
   return *out ? ROSTER_OK : roster_last_code();
 }

@@ -1,11 +1,12 @@
 /*
  * test_cache_service.c: the cache as a service and its backend contract.
  *
- * - The backend table: version and required operations checked at
- *   registration, schemes, re-registration, unregistration.
+ * - Cache faces in the driver table: version and required operations
+ *   checked at registration, schemes, re-registration, unregistration.
+ * - A scheme with a service face and a cache face, kind= picking one.
  * - roster_cache_open's errors (unknown scheme, malformed URL).
- * - Registry integration: memory:// through roster_provide_url and
- *   roster_cache_provide, typed lookups, namespaces, the same URL twice, a
+ * - Registry integration: memory:// through roster_provide_url (also
+ *   with kind=cache), typed lookups, namespaces, the same URL twice, a
  *   bad option refused at declaration, a registered instance destroyed by
  *   roster_free.
  * - Redis's glob semantics of roster_cache_clear, case by case.
@@ -63,12 +64,19 @@ static void shm_hold(void *impl) {
 }
 
 static roster_cache_backend shm_backend;
+static const char *const shm_schemes[] = {"shm", NULL};
+static const roster_driver shm_driver = {
+    .version = ROSTER_DRIVER_VERSION,
+    .name = "shm",
+    .schemes = shm_schemes,
+    .faces = {{&roster_cache_face, &shm_backend}},
+};
 
 static roster_cache *shm_new(void *impl) {
   roster_cache *c = NULL;
   shm_hold(impl);
   roster_cache_options o = {.name = "shm", .load_lock_ttl_ms = 60000};
-  if (roster_cache_new(&shm_backend, impl, &o, &c) != ROSTER_OK) {
+  if (roster_cache_new(&shm_driver, impl, &o, &c) != ROSTER_OK) {
     shm_close(impl);
     return NULL;
   }
@@ -104,50 +112,59 @@ static const cache_suite_env shared_env = {
     .tick_ms = 1000,
 };
 
-/* ---- the backend table ---------------------------------------------- */
+/* ---- caches in the driver table ----------------------------------- */
 
-static void test_backend_table(void **state) {
+static void test_cache_faces(void **state) {
   (void)state;
-  const roster_cache_backend *mem = roster_cache_backend_find("memory");
-  assert_non_null(mem);
-  assert_ptr_equal(roster_cache_backend_find("MEMORY"), mem);
-  assert_null(roster_cache_backend_find("nope"));
-  assert_null(roster_cache_backend_find(NULL));
+  const roster_driver *memd = roster_driver_find("memory");
+  assert_non_null(memd);
+  assert_ptr_equal(roster_driver_find("MEMORY"), memd);
+  assert_null(roster_driver_find("nope"));
+  assert_null(roster_driver_find(NULL));
+  assert_ptr_equal(memd->faces[0].kind, &roster_cache_face);
+  const roster_cache_backend *mem = memd->faces[0].ops;
+  assert_ptr_equal(mem, &roster__memory_backend);
 
   roster_cache_backend be = *mem;
-  be.scheme = "memory";
-  assert_rc(roster_cache_backend_register(&be), ROSTER_EEXIST);
-  assert_ok(roster_cache_backend_register(mem)); /* again: a no-op */
-  be.scheme = "test-kv";
+  const char *schemes[] = {"memory", NULL};
+  roster_driver d = {.version = ROSTER_DRIVER_VERSION,
+                     .name = "test-kv",
+                     .module = "kvtest",
+                     .schemes = schemes,
+                     .faces = {{&roster_cache_face, &be}}};
+  assert_rc(roster_driver_register(&d), ROSTER_EEXIST);
+  assert_ok(roster_driver_register(memd)); /* again: a no-op */
+  schemes[0] = "test-kv";
   be.version = 9;
-  assert_rc(roster_cache_backend_register(&be), ROSTER_EINVAL);
+  assert_rc(roster_driver_register(&d), ROSTER_EINVAL);
   assert_contains(roster_last_error(), "version 9");
   be.version = ROSTER_CACHE_BACKEND_VERSION;
-  be.scheme = "Bad";
-  assert_rc(roster_cache_backend_register(&be), ROSTER_EINVAL);
-  be.scheme = NULL;
-  assert_rc(roster_cache_backend_register(&be), ROSTER_EINVAL);
-  be.scheme = "test-kv";
+  schemes[0] = "Bad";
+  assert_rc(roster_driver_register(&d), ROSTER_EINVAL);
+  d.schemes = NULL;
+  assert_rc(roster_driver_register(&d), ROSTER_EINVAL);
+  d.schemes = schemes;
+  schemes[0] = "test-kv";
   be.lock_release = NULL;
-  assert_rc(roster_cache_backend_register(&be), ROSTER_EINVAL);
+  assert_rc(roster_driver_register(&d), ROSTER_EINVAL);
   assert_contains(roster_last_error(), "lock_release");
   be.lock_release = mem->lock_release;
   be.open = NULL; /* required to register, not for roster_cache_new */
-  assert_rc(roster_cache_backend_register(&be), ROSTER_EINVAL);
+  assert_rc(roster_driver_register(&d), ROSTER_EINVAL);
   assert_contains(roster_last_error(), "open");
-  assert_rc(roster_cache_backend_register(NULL), ROSTER_EINVAL);
-  assert_null(roster_cache_backend_find("test-kv"));
+  assert_rc(roster_driver_register(NULL), ROSTER_EINVAL);
+  assert_null(roster_driver_find("test-kv"));
   be.open = mem->open;
-  assert_ok(roster_cache_backend_register(&be));
-  assert_ptr_equal(roster_cache_backend_find("test-kv"), &be);
+  assert_ok(roster_driver_register(&d));
+  assert_ptr_equal(roster_driver_find("test-kv"), &d);
   roster_cache *c = NULL;
   assert_ok(roster_cache_open("test-kv://kv1", NULL, NULL, &c));
   assert_string_equal(roster_cache_scheme(c), "test-kv");
   assert_string_equal(roster_cache_name(c), "kv1");
   assert_ok(roster_cache_set_int(c, CS_K("n"), 3, 0));
-  assert_ok(roster_cache_backend_unregister(&be));
-  assert_rc(roster_cache_backend_unregister(&be), ROSTER_ENOENT);
-  assert_null(roster_cache_backend_find("test-kv"));
+  assert_ok(roster_driver_unregister(&d));
+  assert_rc(roster_driver_unregister(&d), ROSTER_ENOENT);
+  assert_null(roster_driver_find("test-kv"));
   int64_t n = 0;
   assert_ok(roster_cache_get_int(c, CS_K("n"), &n)); /* still works */
   assert_int_equal(n, 3);
@@ -155,10 +172,92 @@ static void test_backend_table(void **state) {
 
   /* roster_cache_new checks the vtable the same way */
   be.lock_extend = NULL;
-  assert_rc(roster_cache_new(&be, NULL, NULL, &c), ROSTER_EINVAL);
+  assert_rc(roster_cache_new(&d, NULL, NULL, &c), ROSTER_EINVAL);
+  assert_contains(roster_last_error(), "lock_extend");
   assert_null(c);
   assert_rc(roster_cache_new(NULL, NULL, NULL, &c), ROSTER_EINVAL);
-  assert_rc(roster_cache_new(mem, NULL, NULL, NULL), ROSTER_EINVAL);
+  assert_rc(roster_cache_new(memd, NULL, NULL, NULL), ROSTER_EINVAL);
+}
+
+/* A scheme with two faces: a service of its own by default, a cache with
+ * kind=cache (in the options or the URL's query), and nothing else. */
+static const roster_type twin_type = {.name = "twin"};
+static int twin_open(const char *text, const char *const *opts,
+                     const char *name, void **out) {
+  (void)text, (void)opts, (void)name;
+  static int instance;
+  *out = &instance;
+  return ROSTER_OK;
+}
+static const roster_service_ops twin_client = {.version = ROSTER_DRIVER_VERSION,
+                                               .kind = "client",
+                                               .type = &twin_type,
+                                               .open = twin_open};
+static const char *const twin_schemes[] = {"twin", NULL};
+static const roster_driver twin_driver = {
+    .version = ROSTER_DRIVER_VERSION,
+    .name = "twin",
+    .module = "twintest",
+    .schemes = twin_schemes,
+    .faces = {{&roster_service_face, &twin_client},
+              {&roster_cache_face, &roster__memory_backend}},
+};
+
+static void test_kind_selects_face(void **state) {
+  (void)state;
+  assert_ok(roster_driver_register(&twin_driver));
+  roster *r = NULL;
+  assert_ok(roster_new(NULL, &r));
+  /* no kind: the service face */
+  assert_ok(roster_provide_url(r, NULL, "plain", "twin://p", NULL));
+  void *p = NULL;
+  assert_ok(roster_get(r, NULL, "plain", &twin_type, &p));
+  assert_non_null(p);
+  roster_cache *c = NULL;
+  assert_rc(roster_cache_find(r, NULL, "plain", &c), ROSTER_ETYPE);
+  /* kind=client names it too */
+  assert_ok(roster_provide_url(r, NULL, "cli", "twin://c",
+                               (const char *[]){"kind", "client", NULL}));
+  assert_ok(roster_get(r, NULL, "cli", &twin_type, &p));
+  /* kind=cache in the options: a cache, and the face never sees kind
+   * (the memory backend refuses keys it does not know) */
+  assert_ok(roster_provide_url(
+      r, NULL, "c1", "twin://c1",
+      (const char *[]){"kind", "cache", "max_entries", "5", NULL}));
+  assert_ok(roster_cache_find(r, NULL, "c1", &c));
+  roster_cache_stats st;
+  assert_ok(roster_cache_stats_get(c, &st));
+  assert_int_equal(st.max_entries, 5);
+  assert_string_equal(roster_cache_scheme(c), "twin");
+  /* kind=cache in the query: the same, the URL kept as given */
+  assert_ok(
+      roster_provide_url(r, NULL, "c2", "twin://c2?kind=cache&shards=2", NULL));
+  assert_ok(roster_cache_find(r, NULL, "c2", &c));
+  char url[64];
+  assert_ok(roster_service_url(r, NULL, "c2", url, sizeof url));
+  assert_string_equal(url, "twin://c2?kind=cache&shards=2");
+  /* the cache face checks its options at declaration */
+  assert_rc(
+      roster_provide_url(r, NULL, "c3", "twin://c3?kind=cache&size=1", NULL),
+      ROSTER_EINVAL);
+  assert_contains(roster_last_error(), "service 'c3'");
+  assert_contains(roster_last_error(), "'size'");
+  /* a kind it does not offer, and two kinds that differ */
+  assert_rc(roster_provide_url(r, NULL, "x", "twin://x",
+                               (const char *[]){"kind", "db", NULL}),
+            ROSTER_ENOTSUP);
+  assert_contains(roster_last_error(), "has no kind 'db'; kind may be: "
+                                       "client, cache");
+  assert_rc(roster_provide_url(r, NULL, "x", "twin://x?kind=client",
+                               (const char *[]){"kind", "cache", NULL}),
+            ROSTER_EINVAL);
+  assert_contains(roster_last_error(), "kind is given twice");
+  assert_rc(roster_service_url(r, NULL, "x", url, sizeof url), ROSTER_ENOENT);
+  /* roster_cache_open takes the cache face whatever comes first */
+  assert_ok(roster_cache_open("twin://direct", NULL, NULL, &c));
+  roster_cache_free(c);
+  assert_ok(roster_driver_unregister(&twin_driver));
+  roster_free(r);
 }
 
 static void test_open_errors(void **state) {
@@ -238,15 +337,17 @@ static void test_provide_url(void **state) {
   assert_rc(roster_cache_find(r, NULL, "sessions", NULL), ROSTER_EINVAL);
   assert_rc(roster_cache_find(NULL, NULL, "sessions", &c), ROSTER_EINVAL);
 
-  /* roster_cache_provide directly, and a started registry's shutdown */
-  assert_ok(roster_cache_provide(r, NULL, "direct", "memory://d", NULL));
-  assert_rc(roster_cache_provide(r, NULL, "direct", "memory://d", NULL),
+  /* a cache by kind, and a started registry's shutdown */
+  static const char *const as_cache[] = {"kind", "cache", NULL};
+  assert_ok(roster_provide_url(r, NULL, "direct", "memory://d", as_cache));
+  assert_ok(roster_provide_url(r, NULL, "direct", "memory://d", as_cache));
+  assert_rc(roster_provide_url(r, NULL, "direct", "memory://d2", as_cache),
             ROSTER_EEXIST);
-  assert_rc(roster_cache_provide(r, NULL, "x", "nope://d", NULL),
+  assert_rc(roster_provide_url(r, NULL, "x", "nope://d", as_cache),
             ROSTER_ENOTSUP);
-  assert_rc(roster_cache_provide(r, NULL, "", "memory://d", NULL),
+  assert_rc(roster_provide_url(r, NULL, "", "memory://d", as_cache),
             ROSTER_EINVAL);
-  assert_rc(roster_cache_provide(NULL, NULL, "x", "memory://d", NULL),
+  assert_rc(roster_provide_url(NULL, NULL, "x", "memory://d", as_cache),
             ROSTER_EINVAL);
   assert_ok(roster_cache_find(r, NULL, "direct", &c));
   assert_ok(roster_cache_incr(c, CS_K("hits"), NULL));
@@ -360,14 +461,14 @@ static void test_glob_redis_table(void **state) {
 
 int main(void) {
   shm_backend = roster__memory_backend;
-  shm_backend.scheme = "shm";
   shm_backend.flags = ROSTER_CACHE_SHARED;
   shm_backend.open = NULL;
   shm_backend.close = shm_close;
 
   struct CMUnitTest tests[CACHE_SUITE_MAX + 8];
   const struct CMUnitTest own[] = {
-      cmocka_unit_test(test_backend_table),
+      cmocka_unit_test(test_cache_faces),
+      cmocka_unit_test(test_kind_selects_face),
       cmocka_unit_test(test_open_errors),
       cmocka_unit_test(test_provide_url),
       cmocka_unit_test(test_registered_instance),

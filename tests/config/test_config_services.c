@@ -10,6 +10,8 @@
  */
 #include "config_testutil.h"
 
+#include "cache/cache_impl.h"
+
 #include <stdlib.h>
 
 typedef struct kv {
@@ -20,49 +22,60 @@ typedef struct kv {
 
 static atomic_int provides;
 
-static int kv_create(void *arg, const roster_deps *deps, void **out) {
-  (void)deps;
-  *out = arg;
+static int kv_check(const roster_url *url, const char *text,
+                    const char *const *opts, const char *name) {
+  (void)url, (void)text, (void)name;
+  atomic_fetch_add(&provides, 1);
+  for (size_t i = 0; opts && opts[i]; i += 2)
+    if (!strcmp(opts[i], "reject"))
+      return roster_error_set(ROSTER_EINVAL, "kv: unknown option '%s'",
+                              opts[i]);
   return ROSTER_OK;
 }
 
-static void kv_free(void *arg) { free(arg); }
-
-static const roster_type kv_type = {.name = "kv"};
-
-static int kv_provide(roster *r, const char *ns, const char *name,
-                      const roster_url *url, const char *text,
-                      const char *const *opts, void *arg) {
-  (void)text;
-  (void)arg;
-  atomic_fetch_add(&provides, 1);
+static int kv_open(const char *text, const char *const *opts, const char *name,
+                   void **out) {
+  (void)name;
+  roster_url *url = NULL;
+  int rc = roster_url_parse(text, &url);
+  if (rc)
+    return rc;
   kv *k = calloc(1, sizeof *k);
-  if (!k)
+  if (!k) {
+    roster_url_free(url);
     return roster_error_set(ROSTER_ENOMEM, "out of memory");
+  }
   snprintf(k->host, sizeof k->host, "%s", url->host ? url->host : "");
   snprintf(k->path, sizeof k->path, "%s", url->path);
+  roster_url_free(url);
   for (size_t i = 0; opts && opts[i]; i += 2) {
-    if (!strcmp(opts[i], "reject")) {
-      free(k);
-      return roster_error_set(ROSTER_EINVAL, "kv: unknown option '%s'",
-                              opts[i]);
-    }
     size_t o = strlen(k->opts);
     snprintf(k->opts + o, sizeof k->opts - o, "%s=%s;", opts[i], opts[i + 1]);
   }
-  return roster_provide(r, ns, name,
-                        &(roster_provider){.type = &kv_type,
-                                           .create = kv_create,
-                                           .arg = k,
-                                           .free_arg = kv_free,
-                                           .lazy = true});
+  *out = k;
+  return ROSTER_OK;
 }
 
-static const roster_driver kv_driver = {.version = ROSTER_DRIVER_VERSION,
-                                        .scheme = "kv",
-                                        .module = "test",
-                                        .type = &kv_type,
-                                        .provide = kv_provide};
+static void kv_free(void *instance) { free(instance); }
+
+static const roster_type kv_type = {.name = "kv", .destroy = kv_free};
+
+static const roster_service_ops kv_ops = {.version = ROSTER_DRIVER_VERSION,
+                                          .type = &kv_type,
+                                          .check = kv_check,
+                                          .open = kv_open};
+
+static const char *const kv_schemes[] = {"kv", NULL};
+
+/* kv:// is a service of its own, or with kind: cache a memory cache */
+static const roster_driver kv_driver = {
+    .version = ROSTER_DRIVER_VERSION,
+    .name = "kv",
+    .module = "test",
+    .schemes = kv_schemes,
+    .faces = {{&roster_service_face, &kv_ops},
+              {&roster_cache_face, &roster__memory_backend}},
+};
 
 static int setup(void **state) {
   (void)state;
@@ -133,6 +146,48 @@ static void test_declare(void **state) {
   assert_ok(roster_new(NULL, &r));
   assert_ok(roster_config_provide_services(r, c));
   assert_int_equal(roster_count(r, NULL), 0);
+  roster_free(r);
+  roster_config_free(c);
+}
+
+/* kind picks one of a scheme's faces: kv:// is a service of its own, or a
+ * memory cache with kind: cache; a kind the scheme does not offer is a
+ * problem found before anything is declared. */
+static void test_kind(void **state) {
+  (void)state;
+  roster_config *c = load("services:\n"
+                          "  plain: kv://h/p\n"
+                          "  sessions:\n"
+                          "    url: kv://sessions\n"
+                          "    kind: cache\n"
+                          "    max_entries: 7\n",
+                          NULL);
+  assert_non_null(c);
+  roster *r = NULL;
+  assert_ok(roster_new(NULL, &r));
+  assert_ok(roster_config_provide_services(r, c));
+  assert_non_null(get_kv(r, "plain"));
+  roster_cache *cache = NULL;
+  assert_ok(roster_cache_find(r, NULL, "sessions", &cache));
+  roster_cache_stats st;
+  assert_ok(roster_cache_stats_get(cache, &st));
+  assert_int_equal(st.max_entries, 7);
+  assert_rc(roster_cache_find(r, NULL, "plain", &cache), ROSTER_ETYPE);
+  roster_free(r);
+  roster_config_free(c);
+
+  c = load("services:\n"
+           "  good: kv://h/ok\n"
+           "  odd: {url: \"kv://h/o\", kind: queue}\n",
+           NULL);
+  assert_ok(roster_new(NULL, &r));
+  int p0 = atomic_load(&provides);
+  assert_rc(roster_config_provide_services(r, c), ROSTER_ENOTSUP);
+  assert_contains(roster_last_error(), "services.odd: URL kv://h/o: scheme "
+                                       "'kv' (module 'test') has no kind "
+                                       "'queue'; kind may be: service, "
+                                       "cache");
+  assert_int_equal(atomic_load(&provides), p0);
   roster_free(r);
   roster_config_free(c);
 }
@@ -288,6 +343,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_declare),
       cmocka_unit_test(test_nothing_declared_on_error),
+      cmocka_unit_test(test_kind),
       cmocka_unit_test(test_config_as_service),
       cmocka_unit_test(test_config_provider),
   };

@@ -72,14 +72,21 @@ static void test_open_errors(void **state) {
 
 /* A URL driver that is not a database. */
 static const roster_type kv_type = {.name = "kv"};
-static int kv_provide(roster *r, const char *ns, const char *name,
-                      const roster_url *url, const char *text,
-                      const char *const *opts, void *arg) {
-  (void)r, (void)ns, (void)name, (void)url, (void)text, (void)opts, (void)arg;
+static int kv_open(const char *text, const char *const *opts, const char *name,
+                   void **out) {
+  (void)text, (void)opts, (void)name, (void)out;
   return roster_error_set(ROSTER_ENOTSUP, "kv: not here");
 }
+static const roster_service_ops kv_ops = {
+    .version = ROSTER_DRIVER_VERSION, .type = &kv_type, .open = kv_open};
+static const char *const kv_schemes[] = {"kvfake", NULL};
 static const roster_driver kv_driver = {
-    ROSTER_DRIVER_VERSION, "kvfake", "kvtest", &kv_type, kv_provide, NULL};
+    .version = ROSTER_DRIVER_VERSION,
+    .name = "kvfake",
+    .module = "kvtest",
+    .schemes = kv_schemes,
+    .faces = {{&roster_service_face, &kv_ops}},
+};
 
 static void never(void) { abort(); }
 
@@ -95,22 +102,25 @@ static void test_driver_register(void **state) {
   /* the real driver again: a no-op */
   assert_ok(roster_sqlite_init());
   assert_ok(roster_sqlite_init());
-  assert_rc(roster_db_driver_register(NULL), ROSTER_EINVAL);
+  assert_rc(roster_driver_register(NULL), ROSTER_EINVAL);
   /* a driver missing what it must have */
   roster_db_driver d = {0};
   d.version = 99;
-  d.name = "broken";
-  assert_rc(roster_db_driver_register(&d), ROSTER_EINVAL);
-  assert_contains(roster_last_error(), "version 99");
-  d.version = ROSTER_DB_DRIVER_VERSION;
-  assert_rc(roster_db_driver_register(&d), ROSTER_EINVAL);
+  roster_driver w = {.version = ROSTER_DRIVER_VERSION,
+                     .name = "broken",
+                     .module = "brokenmod",
+                     .faces = {{&roster_db_face, &d}}};
+  assert_rc(roster_driver_register(&w), ROSTER_EINVAL);
   assert_contains(roster_last_error(), "has no schemes");
   static const char *const schemes[] = {"dbtestnew", "kvfake", NULL};
-  d.schemes = schemes;
-  assert_rc(roster_db_driver_register(&d), ROSTER_EINVAL);
+  w.schemes = schemes;
+  assert_rc(roster_driver_register(&w), ROSTER_EINVAL);
+  assert_contains(roster_last_error(), "version 99");
+  d.version = ROSTER_DB_DRIVER_VERSION;
+  assert_rc(roster_driver_register(&w), ROSTER_EINVAL);
   assert_contains(roster_last_error(), "has no setup");
   d.setup = nop_setup;
-  assert_rc(roster_db_driver_register(&d), ROSTER_EINVAL);
+  assert_rc(roster_driver_register(&w), ROSTER_EINVAL);
   assert_contains(roster_last_error(), "has no cfg_free");
   /* complete (never called), but one scheme is another module's: none of
    * its schemes is registered */
@@ -131,10 +141,10 @@ static void test_driver_register(void **state) {
   d.next = NEVER(int (*)(roster_db_cursor *));
   d.get = NEVER(int (*)(roster_db_cursor *, size_t, roster_db_value *));
   d.close = NEVER(void (*)(roster_db_cursor *));
-  assert_rc(roster_db_driver_register(&d), ROSTER_EINVAL);
+  assert_rc(roster_driver_register(&w), ROSTER_EINVAL);
   assert_contains(roster_last_error(), "unknown dialect");
   d.dialect = ROSTER_DB_DIALECT_SQLITE;
-  assert_rc(roster_db_driver_register(&d), ROSTER_EEXIST);
+  assert_rc(roster_driver_register(&w), ROSTER_EEXIST);
   assert_contains(roster_last_error(), "kvtest");
   assert_null(roster_driver_find("dbtestnew"));
   assert_ok(roster_driver_unregister(&kv_driver));

@@ -609,8 +609,10 @@ static void t_registry(void **state) {
   const roster_driver *d = roster_driver_find("redis");
   assert_non_null(d);
   assert_string_equal(d->module, "redis");
-  assert_non_null(roster_driver_find("unix"));
-  assert_non_null(roster_cache_backend_find("redis"));
+  assert_ptr_equal(roster_driver_find("unix"), d);
+  /* one driver, two faces: the client (the default) and a cache */
+  assert_ptr_equal(d->faces[0].kind, &roster_service_face);
+  assert_ptr_equal(d->faces[1].kind, &roster_cache_face);
   roster *r = NULL;
   assert_ok(roster_new(NULL, &r));
   assert_ok(roster_provide_url(r, NULL, "kv", url, NULL));
