@@ -9,34 +9,37 @@
 #include <stdio.h>
 
 /* NEED_CACHE returns from the calling function unless c is usable. */
-#define NEED_CACHE(c, fn)                                                        \
-  do {                                                                           \
-    int need_rc_ = roster__cache_enter(c, fn);                                   \
-    if (ROSTER__UNLIKELY(need_rc_))                                              \
-      return need_rc_;                                                           \
+#define NEED_CACHE(c, fn)                                                      \
+  do {                                                                         \
+    int need_rc_ = roster__cache_enter(c, fn);                                 \
+    if (ROSTER__UNLIKELY(need_rc_))                                            \
+      return need_rc_;                                                         \
   } while (0)
 
-#define NEED_OUT(c, p, op)                                                       \
-  do {                                                                           \
-    if (ROSTER__UNLIKELY(!(p)))                                                  \
-      return roster__err(ROSTER_EINVAL, "cache '%s': %s: the output is NULL",   \
-                         (c)->name, op);                                         \
+#define NEED_OUT(c, p, op)                                                     \
+  do {                                                                         \
+    if (ROSTER__UNLIKELY(!(p)))                                                \
+      return roster__err(ROSTER_EINVAL, "cache '%s': %s: the output is NULL",  \
+                         (c)->name, op);                                       \
   } while (0)
 
 static int check_value(roster_cache *c, const char *op, const void *data,
                        size_t len) {
   if (!data && len)
-    return roster__err(ROSTER_EINVAL, "cache '%s': %s: data is NULL but len "
-                       "is %zu", c->name, op, len);
+    return roster__err(ROSTER_EINVAL,
+                       "cache '%s': %s: data is NULL but len "
+                       "is %zu",
+                       c->name, op, len);
   if (len > ROSTER_CACHE_VALUE_MAX)
-    return roster__err(ROSTER_ERANGE, "cache '%s': %s: the value is %zu "
-                       "bytes; the largest is %zu", c->name, op, len,
-                       ROSTER_CACHE_VALUE_MAX);
+    return roster__err(ROSTER_ERANGE,
+                       "cache '%s': %s: the value is %zu "
+                       "bytes; the largest is %zu",
+                       c->name, op, len, ROSTER_CACHE_VALUE_MAX);
   return ROSTER_OK;
 }
 
-static int do_set(roster_cache *c, const char *op, const void *key,
-                  size_t klen, const roster_cache_val *v, int64_t ttl_ms) {
+static int do_set(roster_cache *c, const char *op, const void *key, size_t klen,
+                  const roster_cache_val *v, int64_t ttl_ms) {
   int rc = roster__cache_check_key(c, op, key, klen);
   if (!rc)
     rc = roster__cache_check_ttl(c, op, "ttl", ttl_ms, false);
@@ -159,8 +162,10 @@ int roster_cache_del(roster_cache *c, const void *key, size_t key_len) {
 static int check_keys(roster_cache *c, const char *op,
                       const roster_cache_key *keys, size_t n) {
   if (n && !keys)
-    return roster__err(ROSTER_EINVAL, "cache '%s': %s: keys is NULL but n is "
-                       "%zu", c->name, op, n);
+    return roster__err(ROSTER_EINVAL,
+                       "cache '%s': %s: keys is NULL but n is "
+                       "%zu",
+                       c->name, op, n);
   for (size_t i = 0; i < n; i++) {
     int rc = roster__cache_check_key(c, op, keys[i].data, keys[i].len);
     if (rc) {
@@ -269,18 +274,22 @@ int roster_cache_mget(roster_cache *c, const roster_cache_key *keys, size_t n,
   return ROSTER_OK;
 }
 
-int roster_cache_mset(roster_cache *c, const roster_cache_item *items,
-                      size_t n, int64_t ttl_ms) {
+int roster_cache_mset(roster_cache *c, const roster_cache_item *items, size_t n,
+                      int64_t ttl_ms) {
   NEED_CACHE(c, "mset");
   if (n && !items)
-    return roster__err(ROSTER_EINVAL, "cache '%s': mset: items is NULL but n "
-                       "is %zu", c->name, n);
+    return roster__err(ROSTER_EINVAL,
+                       "cache '%s': mset: items is NULL but n "
+                       "is %zu",
+                       c->name, n);
   int rc = roster__cache_check_ttl(c, "mset", "ttl", ttl_ms, false);
   if (rc || !n)
     return rc;
   if (n > SIZE_MAX / (sizeof(roster_cache_key) + sizeof(roster_cache_val)))
-    return roster__err(ROSTER_ERANGE, "cache '%s': mset: %zu items is too "
-                       "many", c->name, n);
+    return roster__err(ROSTER_ERANGE,
+                       "cache '%s': mset: %zu items is too "
+                       "many",
+                       c->name, n);
   roster_cache_key *keys = roster__calloc(n, sizeof *keys);
   roster_cache_val *vals = roster__calloc(n, sizeof *vals);
   if (!keys || !vals) {
@@ -310,8 +319,10 @@ int roster_cache_mset(roster_cache *c, const roster_cache_item *items,
       char *text = NULL;
       size_t len = 0;
       if (!it->json) {
-        rc = roster__err(ROSTER_EINVAL, "cache '%s': mset: the JSON value is "
-                         "NULL", c->name);
+        rc = roster__err(ROSTER_EINVAL,
+                         "cache '%s': mset: the JSON value is "
+                         "NULL",
+                         c->name);
         break;
       }
       rc = roster__cache_json_text(it->json, &text, &len);
@@ -322,8 +333,10 @@ int roster_cache_mset(roster_cache *c, const roster_cache_item *items,
       break;
     }
     default:
-      rc = roster__err(ROSTER_EINVAL, "cache '%s': mset: kind %d is not "
-                       "bytes, json or int", c->name, (int)it->kind);
+      rc = roster__err(ROSTER_EINVAL,
+                       "cache '%s': mset: kind %d is not "
+                       "bytes, json or int",
+                       c->name, (int)it->kind);
       vals[done].kind = ROSTER_CACHE_NONE;
       break;
     }
@@ -347,16 +360,19 @@ int roster_cache_mset(roster_cache *c, const roster_cache_item *items,
   return rc;
 }
 
-int roster_cache_clear(roster_cache *c, const void *pattern,
-                       size_t pattern_len, size_t *removed) {
+int roster_cache_clear(roster_cache *c, const void *pattern, size_t pattern_len,
+                       size_t *removed) {
   NEED_CACHE(c, "clear");
   if (pattern && (!pattern_len || pattern_len > ROSTER_CACHE_KEY_MAX))
-    return roster__err(ROSTER_EINVAL, "cache '%s': clear: the pattern is %s; "
-                       "pass NULL to clear every key", c->name,
-                       pattern_len ? "too long" : "empty");
+    return roster__err(ROSTER_EINVAL,
+                       "cache '%s': clear: the pattern is %s; "
+                       "pass NULL to clear every key",
+                       c->name, pattern_len ? "too long" : "empty");
   if (!pattern && pattern_len)
-    return roster__err(ROSTER_EINVAL, "cache '%s': clear: pattern is NULL "
-                       "but pattern_len is %zu", c->name, pattern_len);
+    return roster__err(ROSTER_EINVAL,
+                       "cache '%s': clear: pattern is NULL "
+                       "but pattern_len is %zu",
+                       c->name, pattern_len);
   size_t got = 0;
   int rc = c->be->clear(c->impl, pattern, pattern_len, &got);
   if (rc)
