@@ -431,11 +431,7 @@ int roster_redis_subscriber_new(roster_redis *cli,
     return rc;
   }
   pthread_mutex_init(&s->lock, NULL);
-  pthread_condattr_t ca;
-  pthread_condattr_init(&ca);
-  pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-  pthread_cond_init(&s->cv, &ca);
-  pthread_condattr_destroy(&ca);
+  roster__cond_init_mono(&s->cv);
   rc = roster__thread_start(&s->thread, "roster-redissub", false, sub_main, s);
   if (rc) {
     rc = roster__err_wrap(rc, "redis '%s': subscriber: cannot start its thread",

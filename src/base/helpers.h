@@ -1,6 +1,7 @@
 /*
- * helpers.h: starting a library thread and wrapping another call's error,
- * the two pieces the core library and the modules both write.
+ * helpers.h: starting a library thread, a condition variable on the
+ * monotonic clock, and wrapping another call's error: the pieces the core
+ * library and the modules all write.
  *
  * Header-only and built on roster's public API alone (roster_error_set,
  * roster_last_error), so that a module, whose library sees none of the
@@ -17,6 +18,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "roster/error.h"
 
@@ -57,6 +59,19 @@ static inline int roster__thread_start(pthread_t *t, const char *name,
   if (detached)
     pthread_detach(id);
   return ROSTER_OK;
+}
+
+/* roster__cond_init_mono initializes c to time its waits on
+ * CLOCK_MONOTONIC (so a wall-clock step moves no deadline); waits take
+ * deadlines from clock_gettime(CLOCK_MONOTONIC). Returns
+ * pthread_cond_init's result. */
+static inline int roster__cond_init_mono(pthread_cond_t *c) {
+  pthread_condattr_t a;
+  pthread_condattr_init(&a);
+  pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
+  int e = pthread_cond_init(c, &a);
+  pthread_condattr_destroy(&a);
+  return e;
 }
 
 /* roster__err_wrap sets the detail to fmt's text, ": " and the detail the

@@ -311,11 +311,7 @@ int roster__memory_open_with(const roster_cache_memory_options *mo,
   for (unsigned i = 0; i < MC_SHARDS_MAX; i++)
     pthread_mutex_init(&m->shards[i].lock, NULL);
   pthread_mutex_init(&m->mlock, NULL);
-  pthread_condattr_t ca;
-  pthread_condattr_init(&ca);
-  pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-  pthread_cond_init(&m->mcond, &ca);
-  pthread_condattr_destroy(&ca);
+  roster__cond_init_mono(&m->mcond);
   int rc =
       roster__thread_start(&m->thread, "roster-memcache", false, mc_main, m);
   if (rc) {

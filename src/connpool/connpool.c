@@ -372,12 +372,8 @@ int roster_pool_new(const roster_pool_options *o, roster_pool **out) {
   if (!p->rng)
     p->rng = 1;
   pthread_mutex_init(&p->mu, NULL);
-  pthread_condattr_t ca;
-  pthread_condattr_init(&ca);
-  pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-  pthread_cond_init(&p->maint_cv, &ca);
-  pthread_cond_init(&p->drain_cv, &ca);
-  pthread_condattr_destroy(&ca);
+  roster__cond_init_mono(&p->maint_cv);
+  roster__cond_init_mono(&p->drain_cv);
   pthread_once(&tid_once, tid_init);
 
   /* min_idle connections, on this thread, before anything else runs. */

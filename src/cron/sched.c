@@ -16,15 +16,6 @@
 #define DEFAULT_WORKERS 4
 #define DEFAULT_QUEUE_MAX 16
 
-static int cond_init(pthread_cond_t *cv) {
-  pthread_condattr_t a;
-  pthread_condattr_init(&a);
-  pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
-  int e = pthread_cond_init(cv, &a);
-  pthread_condattr_destroy(&a);
-  return e;
-}
-
 /* deadline_of: the CLOCK_MONOTONIC deadline ms from now (real time: a
  * caller's wait is real even with a custom clock). */
 static struct timespec deadline_of(int64_t ms) {
@@ -73,9 +64,9 @@ int roster_sched_new(const roster_sched_options *opts, roster_sched **out) {
   if (!s)
     return roster_error_set(ROSTER_ENOMEM, "scheduler: out of memory");
   pthread_mutex_init(&s->mu, NULL);
-  cond_init(&s->timer_cv);
-  cond_init(&s->work_cv);
-  cond_init(&s->done_cv);
+  roster__cond_init_mono(&s->timer_cv);
+  roster__cond_init_mono(&s->work_cv);
+  roster__cond_init_mono(&s->done_cv);
   s->state = RS_NEW;
   s->refs = 1;
   s->nworkers = opts->workers ? opts->workers : DEFAULT_WORKERS;

@@ -155,12 +155,8 @@ roster__lc *roster__lc_get(roster *r, bool create) {
       lc->r = r;
       atomic_init(&lc->refs, 1);
       pthread_mutex_init(&lc->lock, NULL);
-      pthread_condattr_t ca;
-      pthread_condattr_init(&ca);
-      pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-      pthread_cond_init(&lc->cond, &ca);
-      pthread_cond_init(&lc->sup_cond, &ca);
-      pthread_condattr_destroy(&ca);
+      roster__cond_init_mono(&lc->cond);
+      roster__cond_init_mono(&lc->sup_cond);
       lc->rng = (uint64_t)roster__mono_ns() ^ (uintptr_t)lc;
       atomic_store(&r->lc, lc);
     }

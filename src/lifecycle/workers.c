@@ -182,13 +182,9 @@ roster__workers *roster__workers_new(unsigned workers) {
   if (!p)
     return NULL;
   pthread_mutex_init(&p->lock, NULL);
-  pthread_condattr_t ca;
-  pthread_condattr_init(&ca);
-  pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
   pthread_cond_init(&p->work, NULL);
-  pthread_cond_init(&p->timer, &ca);
+  roster__cond_init_mono(&p->timer);
   pthread_cond_init(&p->idle, NULL);
-  pthread_condattr_destroy(&ca);
   p->want = workers;
   pthread_mutex_lock(&p->lock);
   for (unsigned i = 0; i < workers; i++)

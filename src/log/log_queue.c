@@ -252,12 +252,8 @@ rl_queue *roster__log_queue_new(rl_core *c, size_t lines, bool block,
   q->block = block;
   q->report_ns = report_ms * 1000000;
   pthread_mutex_init(&q->mu, NULL);
-  pthread_condattr_t ca;
-  pthread_condattr_init(&ca);
-  pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-  pthread_cond_init(&q->space_cv, &ca);
-  pthread_cond_init(&q->done_cv, &ca);
-  pthread_condattr_destroy(&ca);
+  roster__cond_init_mono(&q->space_cv);
+  roster__cond_init_mono(&q->done_cv);
   if (roster__thread_start(&q->thread, "roster-log", false, writer_main, q)) {
     roster__err_wrap(ROSTER_ESYS, "log: cannot start the writer thread");
     pthread_cond_destroy(&q->space_cv);
