@@ -2,10 +2,12 @@
  * roster.h: the umbrella header for the core library and its built-in
  * services. It never includes a third-party header.
  *
- * Quick start:
- *   roster *r = roster_new(NULL);
+ * Quick start (examples/hello.c is the whole program):
+ *   roster *r;
+ *   roster_new(NULL, &r);
  *   roster_register(r, NULL, "cache", &cache_type, cache);
  *   roster_get(r, NULL, "cache", &cache_type, (void **)&c);
+ * The names follow one verb per meaning: docs/conventions.md.
  */
 #ifndef ROSTER_H
 #define ROSTER_H

@@ -16,22 +16,10 @@ endif()
 file(REMOVE_RECURSE "${WORK}")
 file(MAKE_DIRECTORY "${WORK}")
 
-execute_process(
-  COMMAND ${CMAKE_COMMAND} -E env DEMO_SECONDS=3 DEMO_DATA_DIR=${WORK}
-          --unset=DEMO_SERVICE_DB_URL --unset=DEMO_SERVICE_CACHE_URL ${DEMO}
-  OUTPUT_VARIABLE out
-  ERROR_VARIABLE err
-  RESULT_VARIABLE rc
-  TIMEOUT 50)
-
-message("---- demo stdout ----\n${out}")
-if(NOT err STREQUAL "")
-  message("---- demo stderr ----\n${err}")
-endif()
-
-if(NOT rc STREQUAL "0")
-  message(FATAL_ERROR "demo exited with '${rc}', want 0")
-endif()
+include(${CMAKE_CURRENT_LIST_DIR}/run_program.cmake)
+run_program(demo out err
+  ${CMAKE_COMMAND} -E env DEMO_SECONDS=3 DEMO_DATA_DIR=${WORK}
+  --unset=DEMO_SERVICE_DB_URL --unset=DEMO_SERVICE_CACHE_URL ${DEMO})
 
 # Plain substrings that must appear.
 set(markers

@@ -24,38 +24,6 @@
 
 #include "demo.h"
 
-atomic_int demo_made;
-atomic_int demo_destroyed;
-
-void heading(const char *title) { printf("\n== %s ==\n", title); }
-
-void show_error(const char *what, int rc) {
-  printf("  %s\n    -> %s: %s\n", what, roster_err_name(rc),
-         roster_last_error());
-}
-
-int64_t now_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-void sleep_ms(long ms) {
-  struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-  while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-  }
-}
-
-void *xcalloc(size_t size) {
-  void *p = calloc(1, size);
-  if (p == NULL) {
-    fprintf(stderr, "demo: out of memory\n");
-    exit(1);
-  }
-  atomic_fetch_add(&demo_made, 1);
-  return p;
-}
-
 int main(void) {
   sigset_t sigs;
   long seconds = 0;
@@ -86,14 +54,60 @@ int main(void) {
 
   heading("12. Shutdown");
   tour_end(&t);
-  printf("  %d instances made, %d destroyed\n", atomic_load(&demo_made),
-         atomic_load(&demo_destroyed));
-  if (atomic_load(&demo_made) != atomic_load(&demo_destroyed)) {
-    fprintf(stderr, "demo: some instances were not destroyed\n");
+  if (!demo_all_freed())
     return 1;
-  }
   if (code != 0)
     return code;
   printf("demo: clean shutdown\n");
   return 0;
+}
+
+void heading(const char *title) { printf("\n== %s ==\n", title); }
+
+void show_error(const char *what, int rc) {
+  printf("  %s\n    -> %s: %s\n", what, roster_err_name(rc),
+         roster_last_error());
+}
+
+int64_t now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void sleep_ms(long ms) {
+  struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+  while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+  }
+}
+
+/* ------------------------------------------------------------------ */
+/* Allocation counts: every instance the tour makes is freed by exit    */
+
+static atomic_int made;
+static atomic_int freed;
+
+void *demo_alloc(size_t size) {
+  void *p = calloc(1, size);
+  if (p == NULL) {
+    fprintf(stderr, "demo: out of memory\n");
+    exit(1);
+  }
+  atomic_fetch_add(&made, 1);
+  return p;
+}
+
+void demo_free(void *p) {
+  free(p);
+  atomic_fetch_add(&freed, 1);
+}
+
+int demo_all_freed(void) {
+  printf("  %d instances made, %d destroyed\n", atomic_load(&made),
+         atomic_load(&freed));
+  if (atomic_load(&made) != atomic_load(&freed)) {
+    fprintf(stderr, "demo: some instances were not destroyed\n");
+    return 0;
+  }
+  return 1;
 }

@@ -1,6 +1,7 @@
 /*
- * demo.h: what the demo's files share: the checks, the output helpers and
- * the counters that prove at exit that every instance was destroyed.
+ * demo.h: what the demo's files share: the two parts of the demo, the
+ * output helpers, and the allocation counts that prove at exit that every
+ * instance was destroyed.
  */
 #ifndef ROSTER_DEMO_H
 #define ROSTER_DEMO_H
@@ -12,29 +13,6 @@
 #include <stdlib.h>
 
 #include "roster.h"
-
-/* Instances made and destroyed by the tour, to prove nothing leaked. */
-extern atomic_int demo_made;
-extern atomic_int demo_destroyed;
-
-/* CHECK stops the demo if a call that should work does not. */
-#define CHECK(expr)                                                            \
-  do {                                                                         \
-    int rc_ = (expr);                                                          \
-    if (rc_ != ROSTER_OK) {                                                    \
-      fprintf(stderr, "demo: %s:%d: %s failed: %s: %s\n", __FILE__, __LINE__, \
-              #expr, roster_err_name(rc_), roster_last_error());               \
-      exit(1);                                                                 \
-    }                                                                          \
-  } while (0)
-
-void heading(const char *title);
-/* show_error prints a failed call with its code and the per-thread detail. */
-void show_error(const char *what, int rc);
-int64_t now_ms(void);
-void sleep_ms(long ms);
-/* xcalloc allocates a tour instance (counted in demo_made) or exits. */
-void *xcalloc(size_t size);
 
 /* demo_tour.c: the registry tour (sections 1-9). tour_start makes the
  * "app" registry (unique keys) and the "hub" (duplicate keys) and walks
@@ -55,5 +33,30 @@ void tour_end(tour *t);
  * signal (or DEMO_SECONDS), stopped in reverse order. Returns the exit
  * code. */
 int app_run(tour *t, const sigset_t *sigs, long seconds);
+
+/* Output */
+void heading(const char *title);
+/* show_error prints a failed call with its code and the per-thread detail. */
+void show_error(const char *what, int rc);
+int64_t now_ms(void);
+void sleep_ms(long ms);
+
+/* CHECK stops the demo if a call that should work does not. */
+#define CHECK(expr)                                                            \
+  do {                                                                         \
+    int rc_ = (expr);                                                          \
+    if (rc_ != ROSTER_OK) {                                                    \
+      fprintf(stderr, "demo: %s:%d: %s failed: %s: %s\n", __FILE__, __LINE__,  \
+              #expr, roster_err_name(rc_), roster_last_error());               \
+      exit(1);                                                                 \
+    }                                                                          \
+  } while (0)
+
+/* demo_alloc allocates a tour instance (zeroed) or exits; demo_free frees
+ * one. Both count, and demo_all_freed (at exit) prints the counts and says
+ * whether every instance made was freed. */
+void *demo_alloc(size_t size);
+void demo_free(void *p);
+int demo_all_freed(void);
 
 #endif

@@ -53,50 +53,45 @@ struct subscriber {
 };
 
 /* Destroy functions run on roster's reclaim thread once nothing can see the
- * instance any more. */
+ * instance any more. (demo_alloc and demo_free are calloc and free that
+ * also count, so the demo can tell at exit that nothing leaked.) */
 static void db_pool_free(void *p) {
   struct db_pool *db = p;
   printf("  [destroy] db_pool %s (closed %d connections, served %ld "
          "queries)\n",
          db->dsn, db->size, atomic_load(&db->queries));
-  free(db);
-  atomic_fetch_add(&demo_destroyed, 1);
+  demo_free(db);
 }
 
 static void cache_free(void *p) {
   struct cache *c = p;
   printf("  [destroy] cache %s (hits: %ld)\n", c->name, atomic_load(&c->hits));
-  free(c);
-  atomic_fetch_add(&demo_destroyed, 1);
+  demo_free(c);
 }
 
 static void logger_free(void *p) {
   struct logger *l = p;
   printf("  [destroy] logger %s\n", l->name);
-  free(l);
-  atomic_fetch_add(&demo_destroyed, 1);
+  demo_free(l);
 }
 
 static void session_free(void *p) {
   struct session *s = p;
   printf("  [destroy] session of %s\n", s->user);
-  free(s);
-  atomic_fetch_add(&demo_destroyed, 1);
+  demo_free(s);
 }
 
 static void mailer_free(void *p) {
   struct mailer *m = p;
   printf("  [destroy] mailer on port %d\n", m->port);
-  free(m);
-  atomic_fetch_add(&demo_destroyed, 1);
+  demo_free(m);
 }
 
 static void subscriber_free(void *p) {
   struct subscriber *s = p;
   printf("  [destroy] subscriber %s in %s (messages received: %d)\n", s->user,
          s->room, s->received);
-  free(s);
-  atomic_fetch_add(&demo_destroyed, 1);
+  demo_free(s);
 }
 
 /* One static descriptor per C type: roster compares them by address. */
@@ -120,20 +115,20 @@ ROSTER_TYPED(logger, struct logger, logger_type)
 ROSTER_TYPED(mailer, struct mailer, mailer_type)
 
 static struct db_pool *db_pool_make(const char *dsn, int size) {
-  struct db_pool *db = xcalloc(sizeof *db);
+  struct db_pool *db = demo_alloc(sizeof *db);
   snprintf(db->dsn, sizeof db->dsn, "%s", dsn);
   db->size = size;
   return db;
 }
 
 static struct cache *cache_make(const char *name) {
-  struct cache *c = xcalloc(sizeof *c);
+  struct cache *c = demo_alloc(sizeof *c);
   snprintf(c->name, sizeof c->name, "%s", name);
   return c;
 }
 
 static struct logger *logger_make(const char *name) {
-  struct logger *l = xcalloc(sizeof *l);
+  struct logger *l = demo_alloc(sizeof *l);
   snprintf(l->name, sizeof l->name, "%s", name);
   return l;
 }
@@ -207,7 +202,7 @@ static void *late_mailer(void *arg) {
   int rc;
 
   sleep_ms(150);
-  m = xcalloc(sizeof *m);
+  m = demo_alloc(sizeof *m);
   m->port = 2525;
   rc = mailer_register(r, NULL, "mailer", m);
   if (rc != ROSTER_OK) {
@@ -315,7 +310,7 @@ static void section_pubsub(roster *hub, roster *r) {
       if (i == 1 && j == 1) {
         continue; /* bob only joins the lobby */
       }
-      struct subscriber *s = xcalloc(sizeof *s);
+      struct subscriber *s = demo_alloc(sizeof *s);
       roster_entry_options eo = {.owner = conns[i]};
       snprintf(s->user, sizeof s->user, "%s", users[i]);
       snprintf(s->room, sizeof s->room, "%s", rooms[j]);
@@ -325,7 +320,7 @@ static void section_pubsub(roster *hub, roster *r) {
   /* alice also has a session in the main registry, owned by her
    * connection too. */
   {
-    struct session *s = xcalloc(sizeof *s);
+    struct session *s = demo_alloc(sizeof *s);
     roster_entry_options eo = {.owner = conns[0]};
     snprintf(s->user, sizeof s->user, "alice");
     CHECK(roster_register_ex(r, NULL, "session:alice", &session_type, s, &eo));
@@ -439,9 +434,9 @@ void tour_tick(tour *t, int tick) {
 void tour_start(tour *t) {
   heading("1. A registry and a listener");
   if (roster_new(&(roster_options){.name = "app"}, &t->app) != ROSTER_OK ||
-      roster_new(&(roster_options){.name = "hub",
-                                   .keys = ROSTER_KEYS_DUPLICATE},
-                 &t->hub) != ROSTER_OK) {
+      roster_new(
+          &(roster_options){.name = "hub", .keys = ROSTER_KEYS_DUPLICATE},
+          &t->hub) != ROSTER_OK) {
     fprintf(stderr, "demo: roster_new: %s\n", roster_last_error());
     exit(1);
   }

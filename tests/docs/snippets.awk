@@ -9,8 +9,14 @@
 #   program LINE FILE    a whole program (it defines main): compiled as it is
 #   fragment LINE FILE   anything else: wrapped as described below
 #   skip LINE REASON     a block after <!-- snippet: skip REASON -->
+#   example LINE PATH FILE  a block after <!-- example: PATH -->: FILE holds
+#                        the block's text, which must be the file PATH of
+#                        the source tree (examples/hello.c) or its marked
+#                        region; snippets.sh compares them (the example is
+#                        compiled and run by its own test)
 # LINE is the line of the block's opening fence. Errors (an unknown marker,
-# a skip without a reason, an unterminated block) go to stderr, exit 2.
+# a skip without a reason, an unterminated block, in README.md a block
+# that is not an example) go to stderr, exit 2.
 #
 # A fragment is cut into top-level items: an item starts at a line that
 # begins in column 0 outside any bracket or comment (a line that starts
@@ -176,6 +182,20 @@ function emit(k, f,    i, s, first, pre) {
 function block(    i, k, f, tname, isprog, line, reason, s, code, newitem,
                    ppcont, nitems, ctxline) {
   line = bstart - 1
+  if (example != "") {
+    if (marker != "")
+      fail("a block is an example or a snippet, not both", markerline)
+    f = out "/" pagestem "_" line ".example"
+    printf "" > f
+    for (i = 1; i <= n; i++)
+      printf "%s\n", L[i] > f
+    close(f)
+    print "example " line " " example " " f
+    return
+  }
+  if (need_example)
+    fail("every C block of " page " is one of examples/: put " \
+         "<!-- example: examples/NAME.c --> before it", line)
   if (marker != "") {
     s = marker
     sub(/^[ \t]*<!--[ \t]*snippet:[ \t]*/, "", s)
@@ -309,7 +329,9 @@ BEGIN {
   inblk = 0
   infence = 0
   marker = ""
+  example = ""
   ninc = 0
+  need_example = (page == "README.md")
 }
 
 {
@@ -330,6 +352,7 @@ BEGIN {
     if (raw ~ /^[ \t]*```/) {
       infence = 1
       marker = ""
+      example = ""
       next
     }
     if (raw ~ /^[ \t]*<!--[ \t]*snippet:/) {
@@ -337,14 +360,26 @@ BEGIN {
       markerline = FNR
       next
     }
-    if (raw !~ /^[ \t]*$/)
+    if (raw ~ /^[ \t]*<!--[ \t]*example:/) {
+      example = raw
+      sub(/^[ \t]*<!--[ \t]*example:[ \t]*/, "", example)
+      sub(/[ \t]*-->[ \t]*$/, "", example)
+      if (example !~ /^[A-Za-z0-9_.\/-]+$/)
+        fail("<!-- example: PATH --> needs one path", FNR)
+      markerline = FNR
+      next
+    }
+    if (raw !~ /^[ \t]*$/) {
       marker = ""
+      example = ""
+    }
     next
   }
   if (raw ~ /^[ \t]*```[ \t]*$/) {
     block()
     inblk = 0
     marker = ""
+    example = ""
     next
   }
   n++

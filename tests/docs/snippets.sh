@@ -19,7 +19,13 @@
 # used by the code around it). -fno-builtin-log: the examples call a
 # logger log. Programs are linked with the LINK_ARGs when there are any
 # (else only compiled). A block right after <!-- snippet: skip REASON -->
-# is not compiled; keep those rare. A block whose only error is a missing
+# is not compiled; keep those rare. A block right after
+# <!-- example: examples/NAME.c --> is not compiled here either: it must be
+# that file of the source tree, or the region of it between the lines
+# /* README.md shows from here */ and /* README.md shows up to here */
+# (without the region's indentation), character for character; the file
+# itself is built and run by its own test (example_NAME). Every C block
+# of README.md is such an example. A block whose only error is a missing
 # third-party header (<sqlite3.h>, <libpq-fe.h>) is skipped, or fails when
 # ROSTER_TEST_REQUIRE_SERVERS=1 (make test, where everything is installed).
 #
@@ -75,6 +81,25 @@ missing_header() {
   echo "$h"
 }
 
+# example_text PATH: the text an example block must equal: the region of
+# PATH between the two marker lines (unindented by the first marker's
+# indentation) if PATH has them, else all of PATH. Fails if PATH is
+# missing or a region is not closed.
+example_text() {
+  [ -f "$1" ] || return 1
+  if grep -q '/\* README.md shows from here \*/' "$1"; then
+    awk '
+      index($0, "/* README.md shows up to here */") { done = 1; exit }
+      on { if (substr($0, 1, length(ind)) == ind) $0 = substr($0, length(ind) + 1)
+           print }
+      index($0, "/* README.md shows from here */") {
+        on = 1; match($0, /^[ \t]*/); ind = substr($0, 1, RLENGTH) }
+      END { exit done ? 0 : 1 }' "$1"
+  else
+    cat "$1"
+  fi
+}
+
 warn="-std=c11 -Wall -Werror -Wimplicit-function-declaration -fno-builtin-log"
 total=0
 failed=0
@@ -85,6 +110,23 @@ while read -r kind line rest; do
   skip)
     skipped=$((skipped + 1))
     echo "skip $page:$line: $rest"
+    continue
+    ;;
+  example)
+    path=${rest%% *}
+    if ! example_text "$src/$path" >"$work/want"; then
+      failed=$((failed + 1))
+      echo "FAIL $page:$line (example): $path is missing, or its region" \
+        "(/* README.md shows from here */) is not closed"
+    elif diff -u --label "$path" --label "$page:$line" "$work/want" \
+      "${rest#* }" >"$work/err"; then
+      echo "ok   $page:$line (example $path)"
+    else
+      failed=$((failed + 1))
+      echo "FAIL $page:$line (example): the block differs from $path;" \
+        "copy the file (or its marked region) into the page"
+      sed 's/^/    /' "$work/err"
+    fi
     continue
     ;;
   fragment)
