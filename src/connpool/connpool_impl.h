@@ -10,7 +10,9 @@
 #ifndef ROSTER_CONNPOOL_IMPL_H
 #define ROSTER_CONNPOOL_IMPL_H
 
-#include "roster_impl.h"
+#include "base/base.h"
+
+#include "roster/pool.h"
 
 #include <linux/futex.h>
 #include <sys/syscall.h>
@@ -231,5 +233,16 @@ void roster__cp_leak_stderr(const roster_pool_leak *leak, void *arg);
 /* roster__cp_drain_begin makes the pool draining (once), wakes the waiters
  * with W_DRAIN and closes what is idle. Takes and drops mu itself. */
 void roster__cp_drain_begin(roster_pool *p);
+
+/* roster__cp_connect opens one connection through the client's connect
+ * (no pool lock held): ROSTER_ECONN when it says OK but gives none. */
+int roster__cp_connect(roster_pool *p, void **conn);
+
+/* roster__pool_wakeups: how many times the pool's waiters have woken (for
+ * the fairness tests: each hand-off wakes exactly one waiter). */
+uint64_t roster__pool_wakeups(roster_pool *p);
+/* roster__pool_passes: how many passes the maintenance thread has made
+ * (so a test can wait for one to have happened). */
+uint64_t roster__pool_passes(roster_pool *p);
 
 #endif /* ROSTER_CONNPOOL_IMPL_H */

@@ -1,22 +1,24 @@
 /*
  * error.c: error names and messages (from ROSTER_ERRNO_MAP), the per-thread
- * detail behind roster_last_error(), and the live-registry set that lets a
- * "not found" detail be composed lazily and safely.
+ * detail behind roster_last_error() (composed lazily when the failure asked
+ * for it: roster__err_lazy), and the escaping every detail goes through.
  */
-#include "roster_impl.h"
+#include "base/base.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 
 #define DETAIL_MAX 1024
+#define LAZY_NAME_MAX                                                          \
+  255 /* ROSTER_NAME_MAX: the longest name a registry keeps */
 
 typedef struct err_state {
   int code;
-  bool lazy;             /* a miss whose sentence is not composed yet */
-  roster *r;             /* ... in this registry */
-  uint64_t serial;       /* ... if it still is the same one */
-  char ns[ROSTER_NAME_MAX + 1];
-  char name[ROSTER_NAME_MAX + 1];
+  roster__err_compose_fn lazy; /* set: the sentence is not composed yet */
+  void *obj;                   /* ... what compose is told */
+  uint64_t serial;
+  char ns[LAZY_NAME_MAX + 1];
+  char name[LAZY_NAME_MAX + 1];
   char detail[DETAIL_MAX];
 } err_state;
 
@@ -116,8 +118,8 @@ void roster__clean(char *d, size_t cap) {
 
 const char *roster_strerror(int code) {
   switch (code) {
-#define X(name, value, msg)                                                      \
-  case value:                                                                    \
+#define X(name, value, msg)                                                    \
+  case value:                                                                  \
     return msg;
     ROSTER_ERRNO_MAP(X)
 #undef X
@@ -138,8 +140,8 @@ bool roster__err_known(int code) {
 
 const char *roster_err_name(int code) {
   switch (code) {
-#define X(name, value, msg)                                                      \
-  case value:                                                                    \
+#define X(name, value, msg)                                                    \
+  case value:                                                                  \
     return #name;
     ROSTER_ERRNO_MAP(X)
 #undef X
@@ -150,7 +152,7 @@ const char *roster_err_name(int code) {
 static int vset(int code, const char *fmt, va_list ap) {
   err_state *e = &tls_err;
   e->code = code;
-  e->lazy = false;
+  e->lazy = NULL;
   if (fmt)
     vsnprintf(e->detail, sizeof e->detail, fmt, ap);
   else
@@ -177,102 +179,38 @@ int roster_error_set(int code, const char *fmt, ...) {
 
 void roster_error_clear(void) {
   tls_err.code = ROSTER_OK;
-  tls_err.lazy = false;
+  tls_err.lazy = NULL;
   tls_err.detail[0] = '\0';
 }
 
 int roster_last_code(void) { return tls_err.code; }
 
-int roster__err_notfound(roster *r, const char *ns, size_t ns_len,
-                         const char *name, size_t name_len) {
+int roster__err_lazy(int code, roster__err_compose_fn compose, void *obj,
+                     uint64_t serial, const char *ns, size_t ns_len,
+                     const char *name, size_t name_len) {
   err_state *e = &tls_err;
-  e->code = ROSTER_ENOENT;
-  e->lazy = true;
-  e->r = r;
-  e->serial = r->serial;
+  e->code = code;
+  e->lazy = compose;
+  e->obj = obj;
+  e->serial = serial;
+  ns_len = ns_len > LAZY_NAME_MAX ? LAZY_NAME_MAX : ns_len;
+  name_len = name_len > LAZY_NAME_MAX ? LAZY_NAME_MAX : name_len;
   memcpy(e->ns, ns, ns_len);
   e->ns[ns_len] = '\0';
   memcpy(e->name, name, name_len);
   e->name[name_len] = '\0';
-  return ROSTER_ENOENT;
+  return code;
 }
 
 const char *roster_last_error(void) {
   err_state *e = &tls_err;
   if (e->lazy) {
-    e->lazy = false;
-    if (roster__live_check_lock(e->r, e->serial)) {
-      roster__describe_missing(e->r, e->ns, e->name, e->detail,
-                               sizeof e->detail);
-      roster__live_unlock();
-    } else {
-      char qn[96], qs[96];
-      snprintf(e->detail, sizeof e->detail,
-               "service '%s' not found in namespace '%s'",
-               roster__quote(qn, sizeof qn, e->name, strlen(e->name)),
-               roster__quote(qs, sizeof qs, e->ns, strlen(e->ns)));
-    }
+    roster__err_compose_fn compose = e->lazy;
+    e->lazy = NULL;
+    compose(e->obj, e->serial, e->ns, e->name, e->detail, sizeof e->detail);
   }
   return e->detail;
 }
-
-/* ---- names ---- */
-
-int roster__check_name(const char *what, const char *name, size_t *len,
-                       bool allow_null) {
-  if (!name) {
-    if (allow_null) {
-      *len = 0;
-      return ROSTER_OK;
-    }
-    return roster__err(ROSTER_EINVAL, "%s is NULL", what);
-  }
-  size_t n = strnlen(name, ROSTER_NAME_MAX + 1);
-  if (n == 0)
-    return roster__err(ROSTER_EINVAL, "%s is empty", what);
-  if (n > ROSTER_NAME_MAX) {
-    char q[40];
-    return roster__err(ROSTER_EINVAL,
-                       "%s '%s' is longer than %d bytes", what,
-                       roster__quote(q, sizeof q, name, 24), ROSTER_NAME_MAX);
-  }
-  *len = n;
-  return ROSTER_OK;
-}
-
-/* ---- live registries ---- */
-
-static pthread_mutex_t live_lock = PTHREAD_MUTEX_INITIALIZER;
-static roster *live_head;
-
-void roster__live_add(roster *r) {
-  pthread_mutex_lock(&live_lock);
-  r->live_next = live_head;
-  live_head = r;
-  pthread_mutex_unlock(&live_lock);
-}
-
-void roster__live_remove(roster *r) {
-  pthread_mutex_lock(&live_lock);
-  for (roster **p = &live_head; *p; p = &(*p)->live_next) {
-    if (*p == r) {
-      *p = r->live_next;
-      break;
-    }
-  }
-  pthread_mutex_unlock(&live_lock);
-}
-
-bool roster__live_check_lock(roster *r, uint64_t serial) {
-  pthread_mutex_lock(&live_lock);
-  for (roster *p = live_head; p; p = p->live_next)
-    if (p == r && p->serial == serial)
-      return true; /* caller unlocks */
-  pthread_mutex_unlock(&live_lock);
-  return false;
-}
-
-void roster__live_unlock(void) { pthread_mutex_unlock(&live_lock); }
 
 const char *roster_version(void) {
 #define S_(x) #x

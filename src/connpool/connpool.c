@@ -300,6 +300,16 @@ static void close_all(roster_pool *p) {
   }
 }
 
+int roster__cp_connect(roster_pool *p, void **conn) {
+  int rc = p->ops->connect(p->arg, conn);
+  if (rc == ROSTER_OK && !*conn)
+    rc = roster__err(ROSTER_ECONN,
+                     "pool '%s': connect returned ROSTER_OK but no "
+                     "connection",
+                     p->name);
+  return rc;
+}
+
 int roster_pool_new(const roster_pool_options *o, roster_pool **out) {
   if (out)
     *out = NULL;
@@ -362,23 +372,14 @@ int roster_pool_new(const roster_pool_options *o, roster_pool **out) {
   if (!p->rng)
     p->rng = 1;
   pthread_mutex_init(&p->mu, NULL);
-  pthread_condattr_t ca;
-  pthread_condattr_init(&ca);
-  pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-  pthread_cond_init(&p->maint_cv, &ca);
-  pthread_cond_init(&p->drain_cv, &ca);
-  pthread_condattr_destroy(&ca);
+  roster__cond_init_mono(&p->maint_cv);
+  roster__cond_init_mono(&p->drain_cv);
   pthread_once(&tid_once, tid_init);
 
   /* min_idle connections, on this thread, before anything else runs. */
   for (unsigned i = 0; i < p->min_idle; i++) {
     void *conn = NULL;
-    rc = p->ops->connect(p->arg, &conn);
-    if (rc == ROSTER_OK && !conn)
-      rc = roster__err(ROSTER_ECONN,
-                       "pool '%s': connect returned ROSTER_OK but no "
-                       "connection",
-                       p->name);
+    rc = roster__cp_connect(p, &conn);
     if (rc != ROSTER_OK) {
       close_all(p);
       free_parts(p);
@@ -388,17 +389,14 @@ int roster_pool_new(const roster_pool_options *o, roster_pool **out) {
     idle_push(p, roster__cp_slot_add(p, conn, now));
   }
 
-  sigset_t all, old;
-  sigfillset(&all);
-  pthread_sigmask(SIG_SETMASK, &all, &old);
-  int e = pthread_create(&p->maint, NULL, roster__cp_maint_main, p);
-  pthread_sigmask(SIG_SETMASK, &old, NULL);
-  if (e) {
+  rc = roster__thread_start(&p->maint, "roster-pool", false,
+                            roster__cp_maint_main, p);
+  if (rc) {
+    rc = roster__err_wrap(rc, "pool '%s': cannot start its maintenance thread",
+                          name);
     close_all(p);
     free_parts(p);
-    return roster__err(ROSTER_ESYS,
-                       "pool '%s': cannot start its maintenance thread: %s",
-                       name, strerror(e));
+    return rc;
   }
   *out = p;
   return ROSTER_OK;
@@ -510,12 +508,7 @@ int roster_pool_acquire_at(roster_pool *p, int64_t timeout_ms, void **out,
     if (permit) {
       pthread_mutex_unlock(&p->mu);
       void *conn = NULL;
-      rc = p->ops->connect(p->arg, &conn);
-      if (rc == ROSTER_OK && !conn)
-        rc = roster__err(ROSTER_ECONN,
-                         "pool '%s': connect returned ROSTER_OK but no "
-                         "connection",
-                         p->name);
+      rc = roster__cp_connect(p, &conn);
       pthread_mutex_lock(&p->mu);
       p->pending--;
       permit = false;

@@ -22,7 +22,7 @@
  * Threads: one roster_run per process at a time (a static flag). The
  * helper blocks every signal, like roster's own threads.
  */
-#include "roster_impl.h"
+#include "core/roster_impl.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -227,12 +227,7 @@ static run_job *job_start(roster *r, int64_t deadline_ms, pthread_t *th) {
   job->r = r;
   job->deadline_ms = deadline_ms;
   atomic_init(&job->refs, 2);
-  sigset_t all, old;
-  sigfillset(&all);
-  pthread_sigmask(SIG_SETMASK, &all, &old);
-  int e = pthread_create(th, NULL, job_main, job);
-  pthread_sigmask(SIG_SETMASK, &old, NULL);
-  if (e != 0) {
+  if (roster__thread_start(th, "roster-shutdown", false, job_main, job)) {
     atomic_store(&job->refs, 1);
     job_put(job);
     return NULL;
@@ -377,10 +372,10 @@ int roster_run(roster *r, const roster_run_options *opts) {
   }
   rc = roster_start(r, start_ms);
   if (rc) {
-    char keep[1024];
-    snprintf(keep, sizeof keep, "%s", roster_last_error());
-    send_status("STATUS=start failed: ", keep);
-    roster__err(rc, "%s", keep); /* the notify may have replaced it */
+    roster__err_saved keep;
+    roster__err_save(&keep, rc);
+    send_status("STATUS=start failed: ", keep.detail);
+    roster__err_restore(&keep); /* the notify may have replaced it */
   } else {
     send_status("READY=1\nSTATUS=", o.status ? o.status : "ready");
     rc = run_wait(r, &o, stop_ms, sig.pipe[0]);

@@ -1,5 +1,5 @@
 /*
- * pool.c: the lifecycle's bounded worker pool.
+ * workers.c: the lifecycle's bounded worker pool.
  *
  * N detached worker threads take jobs from a queue ordered by priority
  * (FIFO among equals). A timer thread
@@ -18,11 +18,11 @@
 #include <time.h>
 
 typedef struct worker {
-  roster__pool *pool; /* NULL once abandoned */
-  roster__job *job;   /* running job, under the pool lock */
+  roster__workers *pool; /* NULL once abandoned */
+  roster__job *job;      /* running job, under the pool lock */
 } worker;
 
-struct roster__pool {
+struct roster__workers {
   pthread_mutex_t lock;
   pthread_cond_t work;  /* queue not empty or stopping */
   pthread_cond_t timer; /* running set changed or stopping */
@@ -49,22 +49,12 @@ static void *worker_main(void *arg);
 
 /* spawn starts one detached worker, with every signal blocked. Called with
  * the pool lock held. */
-static bool spawn(roster__pool *p) {
+static bool spawn(roster__workers *p) {
   worker *w = roster__calloc(1, sizeof *w);
   if (!w)
     return false;
   w->pool = p;
-  sigset_t all, old;
-  sigfillset(&all);
-  pthread_sigmask(SIG_SETMASK, &all, &old);
-  pthread_attr_t a;
-  pthread_attr_init(&a);
-  pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
-  pthread_t t;
-  int e = pthread_create(&t, &a, worker_main, w);
-  pthread_attr_destroy(&a);
-  pthread_sigmask(SIG_SETMASK, &old, NULL);
-  if (e) {
+  if (roster__thread_start(NULL, "roster-worker", true, worker_main, w)) {
     roster__free(w);
     return false;
   }
@@ -72,7 +62,7 @@ static bool spawn(roster__pool *p) {
   return true;
 }
 
-static void unlink_running(roster__pool *p, roster__job *j) {
+static void unlink_running(roster__workers *p, roster__job *j) {
   for (roster__job **pp = &p->running; *pp; pp = &(*pp)->next)
     if (*pp == j) {
       *pp = j->next;
@@ -83,7 +73,7 @@ static void unlink_running(roster__pool *p, roster__job *j) {
 
 static void *worker_main(void *arg) {
   worker *w = arg;
-  roster__pool *p = w->pool;
+  roster__workers *p = w->pool;
   in_worker = true;
   pthread_mutex_lock(&p->lock);
   for (;;) {
@@ -137,7 +127,7 @@ static void *worker_main(void *arg) {
 }
 
 static void *timer_main(void *arg) {
-  roster__pool *p = arg;
+  roster__workers *p = arg;
   roster__thread_ensure();
   pthread_mutex_lock(&p->lock);
   while (!p->stopping || p->running) {
@@ -187,18 +177,14 @@ static void *timer_main(void *arg) {
   return NULL;
 }
 
-roster__pool *roster__pool_new(unsigned workers) {
-  roster__pool *p = roster__calloc(1, sizeof *p);
+roster__workers *roster__workers_new(unsigned workers) {
+  roster__workers *p = roster__calloc(1, sizeof *p);
   if (!p)
     return NULL;
   pthread_mutex_init(&p->lock, NULL);
-  pthread_condattr_t ca;
-  pthread_condattr_init(&ca);
-  pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
   pthread_cond_init(&p->work, NULL);
-  pthread_cond_init(&p->timer, &ca);
+  roster__cond_init_mono(&p->timer);
   pthread_cond_init(&p->idle, NULL);
-  pthread_condattr_destroy(&ca);
   p->want = workers;
   pthread_mutex_lock(&p->lock);
   for (unsigned i = 0; i < workers; i++)
@@ -206,20 +192,17 @@ roster__pool *roster__pool_new(unsigned workers) {
       break;
   bool ok = p->live > 0;
   pthread_mutex_unlock(&p->lock);
-  sigset_t all, old;
-  sigfillset(&all);
-  pthread_sigmask(SIG_SETMASK, &all, &old);
-  if (ok && pthread_create(&p->timer_thread, NULL, timer_main, p) == 0)
+  if (ok && roster__thread_start(&p->timer_thread, "roster-lc-timer", false,
+                                 timer_main, p) == ROSTER_OK)
     p->timer_started = true;
-  pthread_sigmask(SIG_SETMASK, &old, NULL);
   if (!p->timer_started) {
-    roster__pool_free(p);
+    roster__workers_free(p);
     return NULL;
   }
   return p;
 }
 
-void roster__pool_submit(roster__pool *p, roster__job *j) {
+void roster__workers_submit(roster__workers *p, roster__job *j) {
   j->status = ROSTER__JOB_QUEUED;
   j->next = NULL;
   pthread_mutex_lock(&p->lock);
@@ -240,7 +223,7 @@ void roster__pool_submit(roster__pool *p, roster__job *j) {
   pthread_mutex_unlock(&p->lock);
 }
 
-void roster__pool_free(roster__pool *p) {
+void roster__workers_free(roster__workers *p) {
   if (!p)
     return;
   pthread_mutex_lock(&p->lock);

@@ -55,7 +55,7 @@ void roster__deadline(struct timespec *ts, int64_t abs_ns) {
 }
 
 const char *roster_state_name(roster_state s) {
-  static const char *const names[] = {"declared", "starting", "ready",
+  static const char *const names[] = {"declared", "starting",  "ready",
                                       "degraded", "unhealthy", "stopping",
                                       "stopped",  "failed"};
   return (unsigned)s < sizeof names / sizeof names[0] ? names[s] : "?";
@@ -155,12 +155,8 @@ roster__lc *roster__lc_get(roster *r, bool create) {
       lc->r = r;
       atomic_init(&lc->refs, 1);
       pthread_mutex_init(&lc->lock, NULL);
-      pthread_condattr_t ca;
-      pthread_condattr_init(&ca);
-      pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-      pthread_cond_init(&lc->cond, &ca);
-      pthread_cond_init(&lc->sup_cond, &ca);
-      pthread_condattr_destroy(&ca);
+      roster__cond_init_mono(&lc->cond);
+      roster__cond_init_mono(&lc->sup_cond);
       lc->rng = (uint64_t)roster__mono_ns() ^ (uintptr_t)lc;
       atomic_store(&r->lc, lc);
     }
@@ -169,9 +165,9 @@ roster__lc *roster__lc_get(roster *r, bool create) {
   return lc;
 }
 
-/* roster__lc_pool makes the worker pool on first need. Lock held. */
-bool roster__lc_pool(roster__lc *lc) {
-  if (lc->pool)
+/* roster__lc_workers makes the worker pool on first need. Lock held. */
+bool roster__lc_workers(roster__lc *lc) {
+  if (lc->workers)
     return true;
   unsigned n = lc->r->workers;
   if (!n) {
@@ -179,8 +175,8 @@ bool roster__lc_pool(roster__lc *lc) {
     n = c > 0 ? (unsigned)c * 4 : 8;
     n = n < 8 ? 8 : n > 64 ? 64 : n;
   }
-  lc->pool = roster__pool_new(n);
-  return lc->pool != NULL;
+  lc->workers = roster__workers_new(n);
+  return lc->workers != NULL;
 }
 
 /* ---- provide -------------------------------------------------------- */
@@ -220,7 +216,8 @@ int roster_provide(roster *r, const char *ns, const char *name,
       (unsigned)p->on_dep > ROSTER_ON_DEP_NOTIFY)
     return roster__err(ROSTER_EINVAL,
                        "provider for '%s' has an unknown restart or on_dep "
-                       "value", qn);
+                       "value",
+                       qn);
   if (p->check_interval_ms < 0 || p->check_timeout_ms < 0 ||
       p->backoff_min_ms < 0 || p->backoff_max_ms < 0 ||
       p->restart_window_ms < 0 || p->max_restarts > 10000)
@@ -234,7 +231,8 @@ int roster_provide(roster *r, const char *ns, const char *name,
       if (nd == ROSTER_DEPS_MAX)
         return roster__err(ROSTER_EINVAL,
                            "provider for '%s' names more than %d "
-                           "dependencies", qn, ROSTER_DEPS_MAX);
+                           "dependencies",
+                           qn, ROSTER_DEPS_MAX);
       size_t dl;
       rc = roster__check_name("dependency name", p->deps[nd], &dl, false);
       if (rc)
@@ -285,12 +283,12 @@ int roster_provide(roster *r, const char *ns, const char *name,
   rc = ROSTER_OK;
   if (lc->phase == ROSTER__LC_STOPPING || lc->phase == ROSTER__LC_CLOSED)
     rc = roster__err(ROSTER_ESTATE,
-                     "cannot provide '%s': registry '%s' is shutting down",
-                     qn, r->name);
+                     "cannot provide '%s': registry '%s' is shutting down", qn,
+                     r->name);
   else if (roster__svc_find(lc, k.ns, k.ns_len, name, k.name_len))
     rc = roster__err(ROSTER_EEXIST,
-                     "a provider for '%s' already exists in namespace '%s'",
-                     qn, k.ns);
+                     "a provider for '%s' already exists in namespace '%s'", qn,
+                     k.ns);
   else {
     /* only r's own entries count: a parent's may be shadowed */
     struct cds_lfht_iter it;
@@ -359,8 +357,8 @@ static bool exists_outside(roster *r, const char *ns, const char *name) {
 }
 
 /* cycle search: mark 0 = new, 1 = on the path, 2 = done. */
-static roster__svc *find_cycle(roster__svc *s, roster__svc **path,
-                               size_t depth, size_t *plen) {
+static roster__svc *find_cycle(roster__svc *s, roster__svc **path, size_t depth,
+                               size_t *plen) {
   s->mark = 1;
   path[depth] = s;
   for (size_t i = 0; i < s->ndeps; i++) {
@@ -411,8 +409,8 @@ int roster__resolve(roster__lc *lc, roster__svc *only) {
       s->nusers = 0;
     for (roster__svc *s = lc->head; s; s = s->next)
       for (size_t i = 0; i < s->ndeps; i++) {
-        roster__svc *d = roster__svc_find(lc, s->ns, strlen(s->ns),
-                                          s->deps[i], strlen(s->deps[i]));
+        roster__svc *d = roster__svc_find(lc, s->ns, strlen(s->ns), s->deps[i],
+                                          strlen(s->deps[i]));
         s->dep_svc[i] = d;
         if (d && !add_user(d, s))
           return roster__err(ROSTER_ENOMEM, "out of memory");
@@ -443,12 +441,13 @@ int roster__resolve(roster__lc *lc, roster__svc *only) {
       while (path[start] != c)
         start++;
       for (size_t i = start; i < plen && o < sizeof buf; i++)
-        o += (size_t)snprintf(buf + o, sizeof buf - o, "%s -> ",
-                              path[i]->name);
+        o += (size_t)snprintf(buf + o, sizeof buf - o, "%s -> ", path[i]->name);
       if (o < sizeof buf)
         snprintf(buf + o, sizeof buf - o, "%s", c->name);
-      rc = roster__err(ROSTER_ECYCLE, "dependency cycle in namespace '%s': "
-                       "%s", c->ns, buf);
+      rc = roster__err(ROSTER_ECYCLE,
+                       "dependency cycle in namespace '%s': "
+                       "%s",
+                       c->ns, buf);
     }
   }
   /* unknown dependencies, over what was visited */
@@ -491,8 +490,8 @@ roster_state roster__up_state(const roster__svc *s) {
   return roster__deps_ready(s) ? ROSTER_STATE_READY : ROSTER_STATE_DEGRADED;
 }
 
-void roster__set_state(roster__lc *lc, roster__svc *s, roster_state to,
-                       int err, const char *detail) {
+void roster__set_state(roster__lc *lc, roster__svc *s, roster_state to, int err,
+                       const char *detail) {
   roster_state from = s->state;
   int64_t prev_at = s->since_ns;
   bool final = to == ROSTER_STATE_FAILED && !s->restart_at_ns;
@@ -510,11 +509,13 @@ void roster__set_state(roster__lc *lc, roster__svc *s, roster_state to,
     if (ev) {
       ev->svc = s;
       ev->instance = s->inst ? s->inst->instance : NULL;
-      ev->ch = (roster_state_change){.from = from, .to = to,
+      ev->ch = (roster_state_change){.from = from,
+                                     .to = to,
                                      .at_ns = s->since_ns,
                                      .prev_at_ns = prev_at,
                                      .at_unix_ms = s->since_unix_ms,
-                                     .error = err, .final = final};
+                                     .error = err,
+                                     .final = final};
       lc_copy(ev->detail, sizeof ev->detail, s->detail);
       if (lc->ev_tail)
         lc->ev_tail->next = ev;
@@ -555,11 +556,15 @@ void roster__drain(roster__lc *lc, bool wait) {
       lc->ev_tail = NULL;
     pthread_mutex_unlock(&lc->lock);
     roster__svc *s = ev->svc;
-    roster_info info = {.ns = s->ns, .name = s->name, .type = s->p.type,
+    roster_info info = {.ns = s->ns,
+                        .name = s->name,
+                        .type = s->p.type,
                         .instance = ev->instance};
     ev->ch.detail = ev->detail;
-    roster_event e = {.kind = ROSTER_EV_STATE, .reason = ROSTER_REASON_CALL,
-                      .entry = &info, .state = &ev->ch};
+    roster_event e = {.kind = ROSTER_EV_STATE,
+                      .reason = ROSTER_REASON_CALL,
+                      .entry = &info,
+                      .state = &ev->ch};
     roster__notify_event(lc->r, &e);
     roster__free(ev);
     pthread_mutex_lock(&lc->lock);
@@ -582,7 +587,7 @@ void roster__lc_free(roster *r) {
   lc->phase = ROSTER__LC_CLOSED;
   pthread_mutex_unlock(&lc->lock);
   roster__sup_stop(lc);
-  roster__pool_free(lc->pool); /* waits for in-flight jobs (bounded) */
+  roster__workers_free(lc->workers); /* waits for in-flight jobs (bounded) */
   roster__drain(lc, true);
   pthread_mutex_lock(&lc->lock);
   /* a stop that never finished leaves its record; drop the service's */
@@ -592,8 +597,7 @@ void roster__lc_free(roster *r) {
       s->inst = NULL;
       pthread_mutex_unlock(&lc->lock);
       int live = ROSTER__INST_LIVE; /* nobody waits: reclaim destroys it */
-      atomic_compare_exchange_strong(&in->state, &live,
-                                     ROSTER__INST_ORPHANED);
+      atomic_compare_exchange_strong(&in->state, &live, ROSTER__INST_ORPHANED);
       roster__unregister_inst(r, s->ns, s->name, in);
       roster__inst_put(in);
       pthread_mutex_lock(&lc->lock);

@@ -79,8 +79,10 @@ static void apply(roster__lc *lc, roster__svc *s, int live_rc, int ready_rc,
       s->live_ok = true;
     } else if (++s->live_fails >= s->p.fail_threshold) {
       s->live_ok = false;
-      snprintf(msg, sizeof msg, "service '%s': liveness check failed %u "
-               "times: %s", s->name, s->live_fails, detail);
+      snprintf(msg, sizeof msg,
+               "service '%s': liveness check failed %u "
+               "times: %s",
+               s->name, s->live_fails, detail);
       roster__svc_fail(lc, s, live_rc, msg, false);
       return;
     }
@@ -97,9 +99,10 @@ static void apply(roster__lc *lc, roster__svc *s, int live_rc, int ready_rc,
       s->err = ROSTER_OK;
       s->detail[0] = '\0';
       if (!s->stop_req)
-        roster__set_state(lc, s, s->state == ROSTER_STATE_UNHEALTHY
-                                     ? ROSTER_STATE_READY : s->state,
-                          ROSTER_OK, NULL);
+        roster__set_state(
+            lc, s,
+            s->state == ROSTER_STATE_UNHEALTHY ? ROSTER_STATE_READY : s->state,
+            ROSTER_OK, NULL);
       /* set_state's follow-up makes it degraded if a dependency is not
        * ready; recompute from the dependencies once more to be exact */
       for (size_t i = 0; i < s->ndeps; i++)
@@ -113,8 +116,10 @@ static void apply(roster__lc *lc, roster__svc *s, int live_rc, int ready_rc,
     s->ready_passes = 0;
     if (!s->unhealthy && ++s->ready_fails >= s->p.fail_threshold) {
       s->unhealthy = true;
-      snprintf(msg, sizeof msg, "service '%s': readiness check failed %u "
-               "times: %s", s->name, s->ready_fails, detail);
+      snprintf(msg, sizeof msg,
+               "service '%s': readiness check failed %u "
+               "times: %s",
+               s->name, s->ready_fails, detail);
       if (!s->stop_req)
         roster__set_state(lc, s, ROSTER_STATE_UNHEALTHY, ready_rc, msg);
     } else if (s->unhealthy) {
@@ -141,8 +146,8 @@ static void finish(check_job *c, bool timed_out) {
                (long long)s->p.check_timeout_ms);
       s->last_check_ns = now;
       s->last_latency_us = s->p.check_timeout_ms * 1000;
-      apply(lc, s, s->p.live ? ROSTER_ETIMEDOUT : ROSTER_OK,
-            ROSTER_ETIMEDOUT, d);
+      apply(lc, s, s->p.live ? ROSTER_ETIMEDOUT : ROSTER_OK, ROSTER_ETIMEDOUT,
+            d);
     } else {
       s->last_check_ns = c->t1;
       s->last_latency_us = (c->t1 - c->t0) / 1000;
@@ -182,8 +187,10 @@ static void submit_check(roster__lc *lc, roster__svc *s) {
   check_job *c = roster__calloc(1, sizeof *c);
   if (!c)
     return;
-  c->job = (roster__job){.run = check_run, .done = check_done,
-                         .on_timeout = check_timeout, .late = check_late,
+  c->job = (roster__job){.run = check_run,
+                         .done = check_done,
+                         .on_timeout = check_timeout,
+                         .late = check_late,
                          .drop = check_drop};
   atomic_init(&c->job.refs, 1);
   c->job.timeout_ns = s->p.check_timeout_ms * 1000000LL;
@@ -193,7 +200,7 @@ static void submit_check(roster__lc *lc, roster__svc *s) {
   c->instance = s->inst->instance;
   s->checking = true;
   s->next_check_ns = 0;
-  roster__pool_submit(lc->pool, &c->job);
+  roster__workers_submit(lc->workers, &c->job);
 }
 
 static void *sup_main(void *arg) {
@@ -202,11 +209,11 @@ static void *sup_main(void *arg) {
   pthread_mutex_lock(&lc->lock);
   while (!lc->sup_stop) {
     int64_t now = roster__mono_ns(), next = 0;
-    bool active = lc->phase == ROSTER__LC_RUNNING ||
-                  lc->phase == ROSTER__LC_IDLE;
+    bool active =
+        lc->phase == ROSTER__LC_RUNNING || lc->phase == ROSTER__LC_IDLE;
     for (roster__svc *s = active ? lc->head : NULL; s; s = s->next) {
       if (roster__svc_up(s) && !s->stop_req && s->next_check_ns &&
-          !s->checking && s->inst && lc->pool) {
+          !s->checking && s->inst && lc->workers) {
         if (s->next_check_ns <= now)
           submit_check(lc, s);
         else if (!next || s->next_check_ns < next)
@@ -244,11 +251,8 @@ static void *sup_main(void *arg) {
 
 void roster__sup_ensure(roster__lc *lc) {
   if (!lc->sup_started && !lc->sup_stop) {
-    sigset_t all, old;
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old);
-    lc->sup_started = pthread_create(&lc->sup, NULL, sup_main, lc) == 0;
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    lc->sup_started = roster__thread_start(&lc->sup, "roster-sup", false,
+                                           sup_main, lc) == ROSTER_OK;
   }
   pthread_cond_signal(&lc->sup_cond);
 }

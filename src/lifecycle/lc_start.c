@@ -92,7 +92,7 @@ int roster_start(roster *r, int64_t timeout_ms) {
   roster__thread_ensure();
   if (roster__in_worker())
     return roster__err(ROSTER_ESTATE, "roster_start must not be called from "
-                       "a create, destroy or check");
+                                      "a create, destroy or check");
   roster__lc *lc = roster__lc_get(r, false);
   if (!lc)
     return ROSTER_OK; /* nothing provided, nothing to start */
@@ -103,11 +103,10 @@ int roster_start(roster *r, int64_t timeout_ms) {
       lc->start_active) {
     pthread_mutex_unlock(&lc->lock);
     return roster__err(ROSTER_ESTATE, "registry '%s' is %s", r->name,
-                       lc->start_active ? "already starting"
-                                        : "shutting down");
+                       lc->start_active ? "already starting" : "shutting down");
   }
   int rc = roster__resolve(lc, NULL);
-  if (rc == ROSTER_OK && !roster__lc_pool(lc))
+  if (rc == ROSTER_OK && !roster__lc_workers(lc))
     rc = roster__err(ROSTER_ENOMEM, "out of memory (worker pool)");
   if (rc) {
     pthread_mutex_unlock(&lc->lock);
@@ -138,9 +137,10 @@ int roster_start(roster *r, int64_t timeout_ms) {
     } else if (lc->start_pending) {
       char buf[512];
       names(buf, sizeof buf, set, n, not_up);
-      rc = roster__err(ROSTER_ETIMEDOUT, "registry '%s' did not start within "
-                       "%lld ms; not up: %s", r->name,
-                       (long long)timeout_ms, buf);
+      rc = roster__err(ROSTER_ETIMEDOUT,
+                       "registry '%s' did not start within "
+                       "%lld ms; not up: %s",
+                       r->name, (long long)timeout_ms, buf);
     }
   }
   lc->start_active = false;
@@ -222,7 +222,7 @@ int roster_shutdown(roster *r, int64_t deadline_ms) {
   roster__thread_ensure();
   if (roster__in_worker())
     return roster__err(ROSTER_ESTATE, "roster_shutdown must not be called "
-                       "from a create, destroy or check");
+                                      "from a create, destroy or check");
   roster__lc *lc = roster__lc_get(r, false);
   if (!lc)
     return ROSTER_OK;
@@ -261,9 +261,10 @@ int roster_shutdown(roster *r, int64_t deadline_ms) {
           o += (size_t)snprintf(buf + o, sizeof buf - o, "%s%s (%s)",
                                 o ? ", " : "", s->name,
                                 roster_state_name(s->state));
-      rc = roster__err(ROSTER_ETIMEDOUT, "shutdown deadline of %lld ms "
-                       "passed; still running: %s", (long long)deadline_ms,
-                       buf);
+      rc = roster__err(ROSTER_ETIMEDOUT,
+                       "shutdown deadline of %lld ms "
+                       "passed; still running: %s",
+                       (long long)deadline_ms, buf);
       break;
     }
   }
@@ -290,8 +291,7 @@ int roster__lc_materialize(roster *r, const roster__key *k, bool *provided) {
   if (!lc)
     return ROSTER_ENOENT;
   pthread_mutex_lock(&lc->lock);
-  roster__svc *s =
-      roster__svc_find(lc, k->ns, k->ns_len, k->name, k->name_len);
+  roster__svc *s = roster__svc_find(lc, k->ns, k->ns_len, k->name, k->name_len);
   if (!s) {
     pthread_mutex_unlock(&lc->lock);
     return ROSTER_ENOENT;
@@ -303,8 +303,10 @@ int roster__lc_materialize(roster *r, const roster__key *k, bool *provided) {
   for (;;) {
     if (lc->phase == ROSTER__LC_STOPPING || lc->phase == ROSTER__LC_DOWN ||
         lc->phase == ROSTER__LC_CLOSED) {
-      rc = roster__err(ROSTER_ESTATE, "service '%s' is not available: "
-                       "registry '%s' is %s", s->name, r->name,
+      rc = roster__err(ROSTER_ESTATE,
+                       "service '%s' is not available: "
+                       "registry '%s' is %s",
+                       s->name, r->name,
                        lc->phase == ROSTER__LC_STOPPING ? "shutting down"
                                                         : "shut down");
       break;
@@ -365,17 +367,18 @@ static int find_svc(roster *r, const char *ns, const char *name,
   }
   if (!s) {
     char qn[96];
-    return roster__err(ROSTER_ENOENT, "no provider for '%s' in namespace "
-                       "'%s'", roster__quote(qn, sizeof qn, name,
-                                             k.name_len), k.ns);
+    return roster__err(ROSTER_ENOENT,
+                       "no provider for '%s' in namespace "
+                       "'%s'",
+                       roster__quote(qn, sizeof qn, name, k.name_len), k.ns);
   }
   *lcp = lc;
   *sp = s;
   return ROSTER_OK;
 }
 
-int roster_service_exit(roster *r, const char *ns, const char *name,
-                        int code, const char *detail) {
+int roster_service_exit(roster *r, const char *ns, const char *name, int code,
+                        const char *detail) {
   roster__lc *lc = NULL;
   roster__svc *s = NULL;
   int rc = find_svc(r, ns, name, &lc, &s);
@@ -453,8 +456,8 @@ int roster_health(roster *r, roster_health_report *out) {
     h->since_unix_ms = s->since_unix_ms;
     h->last_check_ns = s->last_check_ns;
     h->last_latency_us = s->last_latency_us;
-    h->consecutive_failures = s->live_fails > s->ready_fails ? s->live_fails
-                                                             : s->ready_fails;
+    h->consecutive_failures =
+        s->live_fails > s->ready_fails ? s->live_fails : s->ready_fails;
     h->restarts = s->restarts;
     h->next_restart_ns = s->restart_at_ns;
     h->last_error = s->err;

@@ -30,8 +30,8 @@ bool roster__inst_released(roster__inst *in, roster__entry *e) {
   roster__lc *lc = in->lc;
   pthread_mutex_lock(&lc->lock);
   in->entry = e;
-  bool taken = atomic_compare_exchange_strong(&in->state, &live,
-                                              ROSTER__INST_RELEASED);
+  bool taken =
+      atomic_compare_exchange_strong(&in->state, &live, ROSTER__INST_RELEASED);
   if (taken)
     pthread_cond_broadcast(&lc->cond);
   pthread_mutex_unlock(&lc->lock);
@@ -61,8 +61,8 @@ typedef struct create_job {
 } create_job;
 
 /* call_create gathers the dependencies and calls create, on this thread. */
-static int call_create(roster__lc *lc, roster__svc *s, void **out,
-                       char *detail, size_t cap) {
+static int call_create(roster__lc *lc, roster__svc *s, void **out, char *detail,
+                       size_t cap) {
   const char *names[ROSTER_DEPS_MAX];
   void *insts[ROSTER_DEPS_MAX];
   *out = NULL;
@@ -103,8 +103,8 @@ static int created(roster__lc *lc, roster__svc *s, uint64_t attempt, int rc,
       in->type = s->p.type;
       in->destroy = s->p.destroy;
       in->arg = s->p.arg;
-      rc = roster__register_inst(lc->r, s->ns, s->name, s->p.type, instance,
-                                 in);
+      rc =
+          roster__register_inst(lc->r, s->ns, s->name, s->p.type, instance, in);
       if (rc) {
         lc_copy(detail, sizeof detail, roster_last_error());
         why = detail;
@@ -114,8 +114,10 @@ static int created(roster__lc *lc, roster__svc *s, uint64_t attempt, int rc,
       }
     }
     if (rc) {
-      roster__inst tmp = {.instance = instance, .type = s->p.type,
-                          .destroy = s->p.destroy, .arg = s->p.arg};
+      roster__inst tmp = {.instance = instance,
+                          .type = s->p.type,
+                          .destroy = s->p.destroy,
+                          .arg = s->p.arg};
       inst_destroy_now(&tmp);
     }
   }
@@ -129,7 +131,7 @@ static int created(roster__lc *lc, roster__svc *s, uint64_t attempt, int rc,
     }
     return ROSTER_ECANCELED;
   }
-  if (rc == ROSTER_OK && !roster__lc_pool(lc)) {
+  if (rc == ROSTER_OK && !roster__lc_workers(lc)) {
     pthread_mutex_unlock(&lc->lock);
     atomic_store(&in->state, ROSTER__INST_ORPHANED);
     roster__unregister_inst(lc->r, s->ns, s->name, in);
@@ -142,8 +144,7 @@ static int created(roster__lc *lc, roster__svc *s, uint64_t attempt, int rc,
   if (rc == ROSTER_OK) {
     s->inst = in;
     s->up_seq = ++lc->seq;
-    if (lc->start_active && s->start_gen == lc->start_gen &&
-        lc->start_pending)
+    if (lc->start_active && s->start_gen == lc->start_gen && lc->start_pending)
       lc->start_pending--;
     s->unhealthy = false;
     s->live_ok = true;
@@ -158,8 +159,7 @@ static int created(roster__lc *lc, roster__svc *s, uint64_t attempt, int rc,
     char msg[768];
     snprintf(msg, sizeof msg, "service '%s' failed to start: %s", s->name,
              why ? why : roster_strerror(rc));
-    if (lc->start_active && s->start_gen == lc->start_gen &&
-        !lc->start_failed)
+    if (lc->start_active && s->start_gen == lc->start_gen && !lc->start_failed)
       lc->start_failed = s;
     /* Nothing was made, so nothing is left to stop: a stop asked for while
      * it was starting is done, and what it would have used may stop now. */
@@ -185,8 +185,7 @@ static int created(roster__lc *lc, roster__svc *s, uint64_t attempt, int rc,
 static void create_run(roster__job *j) {
   create_job *c = (create_job *)j;
   roster__thread_ensure();
-  c->rc = call_create(c->lc, c->svc, &c->instance, c->detail,
-                      sizeof c->detail);
+  c->rc = call_create(c->lc, c->svc, &c->instance, c->detail, sizeof c->detail);
 }
 
 static void create_done(roster__job *j) {
@@ -197,16 +196,20 @@ static void create_done(roster__job *j) {
 static void create_timeout(roster__job *j) {
   create_job *c = (create_job *)j;
   char msg[128];
-  snprintf(msg, sizeof msg, "create did not return within %lld ms "
-           "(abandoned)", (long long)c->svc->p.start_timeout_ms);
+  snprintf(msg, sizeof msg,
+           "create did not return within %lld ms "
+           "(abandoned)",
+           (long long)c->svc->p.start_timeout_ms);
   created(c->lc, c->svc, c->attempt, ROSTER_ETIMEDOUT, NULL, msg);
 }
 
 static void create_late(roster__job *j) {
   create_job *c = (create_job *)j;
   if (c->rc == ROSTER_OK) { /* nobody wants it any more */
-    roster__inst tmp = {.instance = c->instance, .type = c->type,
-                        .destroy = c->destroy, .arg = c->arg};
+    roster__inst tmp = {.instance = c->instance,
+                        .type = c->type,
+                        .destroy = c->destroy,
+                        .arg = c->arg};
     inst_destroy_now(&tmp);
   }
 }
@@ -228,8 +231,10 @@ static void start_svc(roster__lc *lc, roster__svc *s) {
                       "out of memory");
     return;
   }
-  c->job = (roster__job){.run = create_run, .done = create_done,
-                         .on_timeout = create_timeout, .late = create_late,
+  c->job = (roster__job){.run = create_run,
+                         .done = create_done,
+                         .on_timeout = create_timeout,
+                         .late = create_late,
                          .drop = create_drop};
   atomic_init(&c->job.refs, 1);
   if (s->p.start_timeout_ms > 0)
@@ -243,7 +248,7 @@ static void start_svc(roster__lc *lc, roster__svc *s) {
   c->type = s->p.type;
   c->arg = s->p.arg;
   roster__set_state(lc, s, ROSTER_STATE_STARTING, ROSTER_OK, NULL);
-  roster__pool_submit(lc->pool, &c->job);
+  roster__workers_submit(lc->workers, &c->job);
 }
 
 /* roster__kick_start starts s if it is wanted, down and its dependencies
@@ -255,7 +260,7 @@ void roster__kick_start(roster__lc *lc, roster__svc *s) {
   if (s->restart_at_ns && s->restart_at_ns > roster__mono_ns())
     return; /* the supervisor starts it when the backoff ends */
   if (lc->phase == ROSTER__LC_STOPPING || lc->phase == ROSTER__LC_CLOSED ||
-      !lc->pool || !roster__deps_up(s))
+      !lc->workers || !roster__deps_up(s))
     return;
   start_svc(lc, s);
 }
@@ -346,16 +351,16 @@ static void stopped(roster__lc *lc, roster__svc *s, roster__inst *in, int rc,
   s->after = ROSTER__AFTER_STAY;
   char msg[400];
   if (rc) {
-    snprintf(msg, sizeof msg, "service '%s' did not stop cleanly: %s",
-             s->name, why);
+    snprintf(msg, sizeof msg, "service '%s' did not stop cleanly: %s", s->name,
+             why);
     roster__set_state(lc, s, ROSTER_STATE_FAILED, rc, msg);
   } else if (after == ROSTER__AFTER_RESTART && s->err == ROSTER_OK) {
     /* a normal exit with a restart to come: a stop, not a failure */
     roster__set_state(lc, s, ROSTER_STATE_STOPPED, ROSTER_OK, s->detail);
   } else if (after == ROSTER__AFTER_RESTART || after == ROSTER__AFTER_FAIL) {
     /* svc_fail decided: the error is already in s->err/detail */
-    roster__set_state(lc, s, ROSTER_STATE_FAILED, s->err ? s->err
-                      : ROSTER_EFAILED, s->detail);
+    roster__set_state(lc, s, ROSTER_STATE_FAILED,
+                      s->err ? s->err : ROSTER_EFAILED, s->detail);
   } else if (after == ROSTER__AFTER_WAIT_DEP) {
     roster__set_state(lc, s, ROSTER_STATE_STOPPED, ROSTER_OK,
                       "waiting for a dependency to restart");
@@ -383,8 +388,10 @@ static void stop_done(roster__job *j) {
 static void stop_timeout(roster__job *j) {
   stop_job *c = (stop_job *)j;
   char msg[128];
-  snprintf(msg, sizeof msg, "stop did not finish within %lld ms "
-           "(abandoned)", (long long)c->svc->p.stop_timeout_ms);
+  snprintf(msg, sizeof msg,
+           "stop did not finish within %lld ms "
+           "(abandoned)",
+           (long long)c->svc->p.stop_timeout_ms);
   stopped(c->lc, c->svc, c->inst, ROSTER_ETIMEDOUT, msg);
 }
 
@@ -402,16 +409,18 @@ void roster__kick_stop(roster__lc *lc, roster__svc *s) {
     return;
   for (size_t i = 0; i < s->nusers; i++) {
     roster__svc *u = s->users[i];
-    if (u->stop_req && (roster__svc_up(u) || u->state ==
-                        ROSTER_STATE_STARTING || u->state ==
-                        ROSTER_STATE_STOPPING))
+    if (u->stop_req &&
+        (roster__svc_up(u) || u->state == ROSTER_STATE_STARTING ||
+         u->state == ROSTER_STATE_STOPPING))
       return;
   }
   stop_job *c = roster__calloc(1, sizeof *c);
   if (!c)
     return; /* retried on the next kick */
-  c->job = (roster__job){.run = stop_run, .done = stop_done,
-                         .on_timeout = stop_timeout, .drop = stop_drop};
+  c->job = (roster__job){.run = stop_run,
+                         .done = stop_done,
+                         .on_timeout = stop_timeout,
+                         .drop = stop_drop};
   atomic_init(&c->job.refs, 1);
   /* the whole stop (release wait + destroy) gets the stop timeout, plus a
    * little so that the release wait reports itself first */
@@ -424,7 +433,7 @@ void roster__kick_stop(roster__lc *lc, roster__svc *s) {
   c->inst = s->inst;
   atomic_fetch_add(&c->inst->refs, 1);
   roster__set_state(lc, s, ROSTER_STATE_STOPPING, s->err, s->detail);
-  roster__pool_submit(lc->pool, &c->job);
+  roster__workers_submit(lc->workers, &c->job);
 }
 
 /* roster__request_stop marks s to stop (and, first, everything up that
@@ -482,9 +491,11 @@ void roster__svc_fail(roster__lc *lc, roster__svc *s, int code,
   lc_copy(msg, sizeof msg, detail ? detail : "");
   if (restart && recent >= s->p.max_restarts) {
     restart = false;
-    snprintf(msg, sizeof msg, "service '%s' restarted %zu times in %lld ms; "
-             "giving up: %s", s->name, recent,
-             (long long)s->p.restart_window_ms, detail ? detail : "");
+    snprintf(msg, sizeof msg,
+             "service '%s' restarted %zu times in %lld ms; "
+             "giving up: %s",
+             s->name, recent, (long long)s->p.restart_window_ms,
+             detail ? detail : "");
     code = ROSTER_EFAILED;
     normal_exit = false;
   }
@@ -500,8 +511,8 @@ void roster__svc_fail(roster__lc *lc, roster__svc *s, int code,
     lc->rng ^= lc->rng >> 7;
     lc->rng ^= lc->rng << 17;
     int64_t half = d * 1000000LL / 2;
-    int64_t delay = half + (half ? (int64_t)(lc->rng % (uint64_t)(half + 1))
-                                 : 0);
+    int64_t delay =
+        half + (half ? (int64_t)(lc->rng % (uint64_t)(half + 1)) : 0);
     /* record the restart */
     if (s->hist_n < s->p.max_restarts) {
       s->hist[s->hist_n++] = now;
@@ -522,13 +533,14 @@ void roster__svc_fail(roster__lc *lc, roster__svc *s, int code,
   s->err = normal_exit ? ROSTER_OK : code;
   lc_copy(s->detail, sizeof s->detail, msg);
   if (roster__svc_up(s)) {
-    roster__request_stop(lc, s, restart ? ROSTER__AFTER_RESTART
-                                : normal_exit ? ROSTER__AFTER_STAY
-                                              : ROSTER__AFTER_FAIL);
+    roster__request_stop(lc, s,
+                         restart       ? ROSTER__AFTER_RESTART
+                         : normal_exit ? ROSTER__AFTER_STAY
+                                       : ROSTER__AFTER_FAIL);
   } else {
     /* it was not up (a restart's create failed): no stop needed */
-    roster__set_state(lc, s, normal_exit ? ROSTER_STATE_STOPPED
-                                         : ROSTER_STATE_FAILED,
+    roster__set_state(lc, s,
+                      normal_exit ? ROSTER_STATE_STOPPED : ROSTER_STATE_FAILED,
                       s->err, s->detail);
     if (restart)
       roster__sup_ensure(lc);
@@ -543,9 +555,9 @@ void roster__svc_fail(roster__lc *lc, roster__svc *s, int code,
         char m[400];
         snprintf(m, sizeof m, "dependency '%s' %s", s->name,
                  normal_exit ? "exited" : "failed");
-        roster__set_state(lc, u, normal_exit ? ROSTER_STATE_STOPPED
-                                             : ROSTER_STATE_FAILED,
-                          normal_exit ? ROSTER_OK : ROSTER_EFAILED, m);
+        roster__set_state(
+            lc, u, normal_exit ? ROSTER_STATE_STOPPED : ROSTER_STATE_FAILED,
+            normal_exit ? ROSTER_OK : ROSTER_EFAILED, m);
       }
     }
   }
@@ -559,4 +571,3 @@ void roster__kick_all(roster__lc *lc) {
     roster__kick_stop(lc, s);
   }
 }
-

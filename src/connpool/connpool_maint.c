@@ -93,9 +93,7 @@ static void refill(roster_pool *p) {
     p->pending++;
     pthread_mutex_unlock(&p->mu);
     void *conn = NULL;
-    int rc = p->ops->connect(p->arg, &conn);
-    if (rc == ROSTER_OK && !conn)
-      rc = ROSTER_ECONN;
+    int rc = roster__cp_connect(p, &conn);
     pthread_mutex_lock(&p->mu);
     p->pending--;
     if (rc != ROSTER_OK) {

@@ -8,7 +8,7 @@
  * to the pool at exit. fork() is wrapped with liburcu's call_rcu hooks so the
  * reclaim thread survives in the child.
  */
-#include "roster_impl.h"
+#include "base/base.h"
 
 _Thread_local roster__tls roster__tls_state;
 int roster__grace_token;
@@ -72,31 +72,12 @@ void roster__thread_slow(void) {
   pthread_setspecific(thread_key, (void *)1);
 }
 
-uint64_t roster__count_sum(roster *r, int which) {
-  uint64_t sum = 0;
-  for (int i = 0; i <= ROSTER__SHARDS; i++)
-    sum += atomic_load_explicit(&r->shards[i].c[which], memory_order_relaxed);
-  return sum;
-}
-
 void roster__defer(struct rcu_head *head, void (*fn)(struct rcu_head *)) {
   ROSTER__TSAN_RELEASE(head);
   urcu_bp_call_rcu(head, fn);
 }
 
-void roster_read_lock(void) {
-  roster__thread_ensure();
-  roster__rlock();
-}
-
-void roster_read_unlock(void) { roster__runlock(); }
-
 void roster__barrier(void) {
   urcu_bp_barrier();
   ROSTER__TSAN_ACQUIRE(&roster__barrier_token);
-}
-
-void roster_reclaim_wait(void) {
-  roster__thread_ensure();
-  roster__barrier();
 }

@@ -8,7 +8,7 @@
  * while scopes live empties it at once and leaves the empty shell for the
  * scopes' lookups until the last of them is freed.
  */
-#include "roster_impl.h"
+#include "core/roster_impl.h"
 
 #include <stdio.h>
 
@@ -25,8 +25,8 @@ static roster *scope_make(roster *parent) {
   roster__thread_ensure();
   char name[96];
   snprintf(name, sizeof name, "%.48s/scope", parent->name);
-  roster_options o = {.keys = parent->keys, .name = name,
-                      .workers = parent->workers};
+  roster_options o = {
+      .keys = parent->keys, .name = name, .workers = parent->workers};
   /* Hold the parent before the scope can be seen, so the parent's memory
    * outlives every lookup that falls through to it. */
   atomic_fetch_add(&parent->holds, 1);

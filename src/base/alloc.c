@@ -3,7 +3,7 @@
  * roster__ wrappers here, so a program can route roster's memory to its own
  * allocator (roster_set_allocator) before the first roster object exists.
  */
-#include "roster_impl.h"
+#include "base/base.h"
 
 #include <stdlib.h>
 
@@ -15,9 +15,9 @@ int roster_set_allocator(const roster_allocator *a) {
     return roster__err(ROSTER_EINVAL,
                        "roster_set_allocator: every hook must be set");
   if (atomic_load(&used))
-    return roster__err(ROSTER_EBUSY,
-                       "roster_set_allocator: roster has already allocated "
-                       "memory; set the allocator before any other roster call");
+    return roster__err(
+        ROSTER_EBUSY, "roster_set_allocator: roster has already allocated "
+                      "memory; set the allocator before any other roster call");
   if (a)
     hooks = *a;
   else
