@@ -51,7 +51,8 @@ function(roster_add_module name)
                                            C_VISIBILITY_PRESET hidden)
   target_include_directories(${_obj}
     PUBLIC $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}/include>
-    PRIVATE ${ROSTER_${_up}_DEP_INCLUDE_DIRS} ${_found_incs})
+    PRIVATE ${PROJECT_SOURCE_DIR}/src ${ROSTER_${_up}_DEP_INCLUDE_DIRS}
+            ${_found_incs})
   target_compile_definitions(${_obj} PRIVATE _GNU_SOURCE)
 
   add_library(roster_${name} SHARED $<TARGET_OBJECTS:${_obj}>)

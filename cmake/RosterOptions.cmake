@@ -15,6 +15,7 @@ option(ROSTER_WITH_REDIS "Build the Redis module (hiredis)" ON)
 option(ROSTER_WITH_HTTPD
        "Build the HTTP/WebSocket server module (libhttp-parser, libwslay, libcrypto)"
        ON)
+option(ROSTER_WITH_SOCKETIO "Build the Socket.IO module (jansson)" ON)
 set(ROSTER_SANITIZE "" CACHE STRING
     "Sanitizers: empty, 'address,undefined' or 'thread'")
 

@@ -91,13 +91,13 @@ typedef struct roster_options {
 
 /* roster_info: one entry as seen by a callback or a listing. */
 typedef struct roster_info {
-  const char *ns;           /* namespace */
-  const char *name;         /* entry name */
-  const roster_type *type;  /* type descriptor, never NULL */
-  void *instance;           /* the registered pointer (may be NULL) */
-  roster_owner *owner;      /* owner, or NULL */
-  const void *meta;         /* metadata bytes, or NULL if none */
-  size_t meta_len;          /* metadata length */
+  const char *ns;          /* namespace */
+  const char *name;        /* entry name */
+  const roster_type *type; /* type descriptor, never NULL */
+  void *instance;          /* the registered pointer (may be NULL) */
+  roster_owner *owner;     /* owner, or NULL */
+  const void *meta;        /* metadata bytes, or NULL if none */
+  size_t meta_len;         /* metadata length */
 } roster_info;
 
 /* roster_list: a snapshot of entries, sorted by namespace then name, made by
@@ -105,8 +105,8 @@ typedef struct roster_info {
  * strings and metadata are copies owned by the list; the instance pointers
  * are only safe while the entries stay registered. */
 typedef struct roster_list {
-  size_t count;        /* number of items */
-  roster_info *items;  /* count items */
+  size_t count;       /* number of items */
+  roster_info *items; /* count items */
 } roster_list;
 
 /* roster_ns_info / roster_ns_list: namespaces that hold at least one entry,
@@ -339,7 +339,10 @@ ROSTER_EXTERN void roster_owner_free(roster_owner *owner);
 
 /* roster_query: which entries a query visits. {0} means every entry of the
  * default namespace. Patterns are byte-wise globs: '*' any run, '?' any one
- * byte, '[abc]', '[a-z]', '[!x]' classes, '\' escapes the next byte. */
+ * byte, '[abc]', '[a-z]' classes, negated by '!' or '^' ('[!x]' and '[^x]'
+ * are the same class: the cache's Redis patterns write '[^x]'), '\'
+ * escapes the next byte. A ']' first in a class is a member; a '[' never
+ * closed is a literal '['. */
 typedef struct roster_query {
   const char *ns;          /* glob over namespaces; NULL = "default",
                               "*" = every namespace */
@@ -408,11 +411,11 @@ typedef enum roster_event_kind {
 
 /* roster_reason: why an unregister happened. */
 typedef enum roster_reason {
-  ROSTER_REASON_CALL = 0,  /* roster_register / roster_unregister */
-  ROSTER_REASON_REPLACED,  /* roster_replace */
-  ROSTER_REASON_OWNER,     /* roster_owner_drop / roster_owner_free */
-  ROSTER_REASON_NS_DROP,   /* roster_ns_drop */
-  ROSTER_REASON_CLEAR,     /* roster_clear */
+  ROSTER_REASON_CALL = 0, /* roster_register / roster_unregister */
+  ROSTER_REASON_REPLACED, /* roster_replace */
+  ROSTER_REASON_OWNER,    /* roster_owner_drop / roster_owner_free */
+  ROSTER_REASON_NS_DROP,  /* roster_ns_drop */
+  ROSTER_REASON_CLEAR,    /* roster_clear */
 } roster_reason;
 
 struct roster_state_change;
@@ -439,9 +442,9 @@ typedef void (*roster_listener_fn)(roster *r, const roster_event *ev,
  * gets an id for roster_unlisten. free_arg (may be NULL) is called with arg
  * once the listener is removed and no call to it is in flight (possibly on
  * roster's reclaim thread). If this call fails, free_arg is not called. */
-ROSTER_EXTERN int roster_listen(roster *r, unsigned mask,
-                                roster_listener_fn fn, void *arg,
-                                void (*free_arg)(void *arg), uint64_t *id);
+ROSTER_EXTERN int roster_listen(roster *r, unsigned mask, roster_listener_fn fn,
+                                void *arg, void (*free_arg)(void *arg),
+                                uint64_t *id);
 
 /* roster_unlisten removes a listener. A call already in flight on another
  * thread may still finish after this returns. ROSTER_ENOENT if id is not a
@@ -516,9 +519,9 @@ ROSTER_EXTERN int roster_stats_get(roster *r, roster_stats *out);
   }                                                                            \
   ROSTER__MAYBE_UNUSED static inline ROSTER_DEFINE_FIND(prefix##_find, ctype,  \
                                                         desc)                  \
-  ROSTER__MAYBE_UNUSED static inline int prefix##_acquire(                     \
-      roster *r_, const char *ns_, const char *name_, ctype **out_,            \
-      roster_ref **ref_) {                                                     \
+      ROSTER__MAYBE_UNUSED static inline int prefix##_acquire(                 \
+          roster *r_, const char *ns_, const char *name_, ctype **out_,        \
+          roster_ref **ref_) {                                                 \
     void *p_ = NULL;                                                           \
     int rc_ = roster_acquire(r_, ns_, name_, &(desc), &p_, ref_);              \
     *out_ = (ctype *)p_;                                                       \

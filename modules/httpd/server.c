@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "base/helpers.h"
 #include "roster/alloc.h"
 #include "roster/error.h"
 
@@ -183,20 +184,13 @@ int roster_httpd_start(roster_httpd *s) {
     return roster_error_set(ROSTER_ESTATE, "httpd '%s': started before",
                             s->name);
   }
-  /* The thread blocks every signal (they are the program's) and is
-   * named for ps and debuggers. */
-  sigset_t all, old;
-  sigfillset(&all);
-  pthread_sigmask(SIG_SETMASK, &all, &old);
-  int e = pthread_create(&s->thread, NULL, roster__httpd_loop_main, s);
-  pthread_sigmask(SIG_SETMASK, &old, NULL);
-  if (e) {
+  int rc = roster__thread_start(&s->thread, "roster-httpd", false,
+                                roster__httpd_loop_main, s);
+  if (rc != ROSTER_OK) {
     pthread_mutex_unlock(&s->stop_mu);
-    return roster_error_set(ROSTER_ESYS,
-                            "httpd '%s': cannot start its thread: %s", s->name,
-                            strerror(e));
+    return roster__err_wrap(rc, "httpd '%s': cannot start its thread",
+                            s->name);
   }
-  pthread_setname_np(s->thread, "roster-httpd");
   s->started = true;
   pthread_mutex_unlock(&s->stop_mu);
   return ROSTER_OK;

@@ -33,7 +33,8 @@ static struct timeval ms_tv(int64_t ms) {
 
 /* ---- error sentences ------------------------------------------------ */
 
-const char *roster__redis_cmd_name(char *buf, size_t cap, const char *arg, size_t len) {
+const char *roster__redis_cmd_name(char *buf, size_t cap, const char *arg,
+                                   size_t len) {
   size_t o = 0;
   for (size_t i = 0; arg && i < len && o + 1 < cap && i < 32; i++) {
     unsigned char ch = (unsigned char)arg[i];
@@ -45,7 +46,8 @@ const char *roster__redis_cmd_name(char *buf, size_t cap, const char *arg, size_
   return buf;
 }
 
-int roster__redis_io_error(const rr_conf *conf, const redisContext *c, const char *what) {
+int roster__redis_io_error(const rr_conf *conf, const redisContext *c,
+                           const char *what) {
   int code = ROSTER_ECONN;
   const char *how = "connection failed";
   switch (c->err) {
@@ -78,7 +80,8 @@ int roster__redis_io_error(const rr_conf *conf, const redisContext *c, const cha
                           c->errstr[0] ? c->errstr : "no detail from hiredis");
 }
 
-int roster__redis_remote(const rr_conf *conf, const redisReply *r, const char *what) {
+int roster__redis_remote(const rr_conf *conf, const redisReply *r,
+                         const char *what) {
   return roster_error_set(
       ROSTER_EREMOTE, "redis '%s' (%s): %s: %.*s", conf->name, conf->where,
       what, (int)(r->len > 700 ? 700 : r->len), r->str ? r->str : "");
@@ -102,7 +105,8 @@ static int setup(const rr_conf *conf, redisContext *c, int argc,
   return rc;
 }
 
-int roster__redis_connect(const rr_conf *conf, bool select_db, redisContext **out) {
+int roster__redis_connect(const rr_conf *conf, bool select_db,
+                          redisContext **out) {
   *out = NULL;
   struct timeval tv = ms_tv(conf->connect_ms);
   redisContext *c = conf->is_unix
@@ -341,8 +345,8 @@ void roster__redis_release(roster_redis *cli, rr_conn *c, bool broken) {
   roster_pool_release(cli->pool, c, broken || c->ctx->err != 0);
 }
 
-int roster__redis_run(roster_redis *cli, const rr_cmd *cmds, size_t n, redisReply **out,
-           const char *what, bool discard) {
+int roster__redis_run(roster_redis *cli, const rr_cmd *cmds, size_t n,
+                      redisReply **out, const char *what, bool discard) {
   for (size_t i = 0; i < n; i++)
     out[i] = NULL;
   rr_conn *conn;
@@ -378,8 +382,8 @@ int roster__redis_run(roster_redis *cli, const rr_cmd *cmds, size_t n, redisRepl
   return rc;
 }
 
-int roster__redis_run1(roster_redis *cli, int argc, const char **argv, const size_t *lens,
-            redisReply **out, const char *what) {
+int roster__redis_run1(roster_redis *cli, int argc, const char **argv,
+                       const size_t *lens, redisReply **out, const char *what) {
   rr_cmd cmd = {argc, argv, lens};
   return roster__redis_run(cli, &cmd, 1, out, what, false);
 }
@@ -391,8 +395,9 @@ static bool is(const char *arg, size_t len, const char *name) {
   return len == n && strncasecmp(arg, name, n) == 0;
 }
 
-int roster__redis_check_command(const rr_conf *conf, size_t argc, const char *const *argv,
-                     const size_t *lens, bool in_pipeline, int *cls) {
+int roster__redis_check_command(const rr_conf *conf, size_t argc,
+                                const char *const *argv, const size_t *lens,
+                                bool in_pipeline, int *cls) {
   static const struct {
     const char *name;
     int cls; /* RR_CMD_ in a pipeline; -1: refused everywhere */
@@ -458,8 +463,8 @@ int roster__redis_check_command(const rr_conf *conf, size_t argc, const char *co
 }
 
 int roster__redis_check_args(const rr_conf *conf, const char *call, size_t argc,
-                  const char *const *argv, const size_t *argvlen,
-                  size_t *lens) {
+                             const char *const *argv, const size_t *argvlen,
+                             size_t *lens) {
   for (size_t i = 0; i < argc; i++) {
     if (!argv[i])
       return roster_error_set(ROSTER_EINVAL,
@@ -499,15 +504,16 @@ int roster_redis_command(roster_redis *cli, size_t argc,
     return roster_error_set(ROSTER_ENOMEM, "redis '%s': out of memory",
                             cli->conf.name);
   int cls;
-  int rc = roster__redis_check_args(&cli->conf, "roster_redis_command", argc, argv,
-                         argvlen, lens);
+  int rc = roster__redis_check_args(&cli->conf, "roster_redis_command", argc,
+                                    argv, argvlen, lens);
   if (!rc)
     rc = roster__redis_check_command(&cli->conf, argc, argv, lens, false, &cls);
   char name[40];
   roster__redis_cmd_name(name, sizeof name, argv[0], argv[0] ? lens[0] : 0);
   redisReply *raw = NULL;
   if (!rc)
-    rc = roster__redis_run1(cli, (int)argc, (const char **)argv, lens, &raw, name);
+    rc = roster__redis_run1(cli, (int)argc, (const char **)argv, lens, &raw,
+                            name);
   if (lens != stack)
     roster_mem_free(lens);
   if (rc)
@@ -576,22 +582,31 @@ int roster_redis_call(roster_redis *cli, roster_redis_reply **out,
   return rc;
 }
 
+int roster__redis_check_channel(const char *client, const char *call,
+                                const void *name, size_t len) {
+  if (RR_LIKELY(name && len && len <= ROSTER_CACHE_KEY_MAX))
+    return ROSTER_OK;
+  return roster_error_set(ROSTER_EINVAL, "redis '%s': %s: the %s", client, call,
+                          !name  ? "channel is NULL"
+                          : !len ? "channel is empty"
+                                 : "channel is longer than 65536 bytes");
+}
+
 int roster_redis_publish(roster_redis *cli, const void *channel,
                          size_t channel_len, const void *message,
                          size_t message_len, int64_t *receivers) {
   if (!cli)
     return roster_error_set(ROSTER_EINVAL, "roster_redis_publish: the client "
                                            "is NULL");
-  if (!channel || !channel_len || channel_len > ROSTER_CACHE_KEY_MAX ||
-      (!message && message_len))
-    return roster_error_set(ROSTER_EINVAL, "redis '%s': publish: %s",
-                            cli->conf.name,
-                            !channel       ? "the channel is NULL"
-                            : !channel_len ? "the channel is empty"
-                            : channel_len > ROSTER_CACHE_KEY_MAX
-                                ? "the channel is longer than 65536 bytes"
-                                : "the message is NULL but its length is not "
-                                  "0");
+  int crc = roster__redis_check_channel(cli->conf.name, "publish", channel,
+                                        channel_len);
+  if (crc)
+    return crc;
+  if (!message && message_len)
+    return roster_error_set(ROSTER_EINVAL,
+                            "redis '%s': publish: the message is NULL but its "
+                            "length is not 0",
+                            cli->conf.name);
   const char *argv[3] = {"PUBLISH", channel, message ? message : ""};
   size_t lens[3] = {7, channel_len, message_len};
   redisReply *r;
@@ -621,8 +636,8 @@ int roster_redis_health(roster_redis *cli) {
     return rc;
   rc = ping(&cli->conf, c->ctx);
   roster__redis_release(cli, c,
-             rc == ROSTER_ECONN || rc == ROSTER_ETIMEDOUT ||
-                 rc == ROSTER_EPROTO);
+                        rc == ROSTER_ECONN || rc == ROSTER_ETIMEDOUT ||
+                            rc == ROSTER_EPROTO);
   return rc;
 }
 

@@ -17,6 +17,8 @@
  */
 #include "redis_impl.h"
 
+#include "base/helpers.h" /* roster__thread_start, roster__err_wrap */
+
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -27,7 +29,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define RR_CHANNEL_MAX 65536
 /* SUBSCRIBE's arguments per command when the whole table is sent. */
 #define RESUB_CHUNK 512
 
@@ -430,24 +431,14 @@ int roster_redis_subscriber_new(roster_redis *cli,
     return rc;
   }
   pthread_mutex_init(&s->lock, NULL);
-  pthread_condattr_t ca;
-  pthread_condattr_init(&ca);
-  pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-  pthread_cond_init(&s->cv, &ca);
-  pthread_condattr_destroy(&ca);
-  /* The thread blocks every signal: it inherits the mask it starts with. */
-  sigset_t all, old;
-  sigfillset(&all);
-  pthread_sigmask(SIG_SETMASK, &all, &old);
-  int e = pthread_create(&s->thread, NULL, sub_main, s);
-  pthread_sigmask(SIG_SETMASK, &old, NULL);
-  if (e) {
+  roster__cond_init_mono(&s->cv);
+  rc = roster__thread_start(&s->thread, "roster-redissub", false, sub_main, s);
+  if (rc) {
+    rc = roster__err_wrap(rc, "redis '%s': subscriber: cannot start its thread",
+                          cli->conf.name);
     s->started = false;
     roster_redis_subscriber_free(s);
-    return roster_error_set(ROSTER_ESYS,
-                            "redis '%s': subscriber: cannot "
-                            "start its thread: %s",
-                            cli->conf.name, strerror(e));
+    return rc;
   }
   s->started = true;
   *out = s;
@@ -477,17 +468,6 @@ void roster_redis_subscriber_free(roster_redis_subscriber *s) {
   roster_mem_free(s);
 }
 
-static int check_name(const roster_redis_subscriber *s, const char *call,
-                      const void *name, size_t len) {
-  if (!name || !len || len > RR_CHANNEL_MAX)
-    return roster_error_set(ROSTER_EINVAL, "redis '%s': %s: the %s",
-                            s->conf.name, call,
-                            !name  ? "channel is NULL"
-                            : !len ? "channel is empty"
-                                   : "channel is longer than 65536 bytes");
-  return ROSTER_OK;
-}
-
 static int subscribe(roster_redis_subscriber *s, bool pattern, const void *name,
                      size_t len, roster_redis_message_fn fn, void *arg) {
   const char *call = pattern ? "psubscribe" : "subscribe";
@@ -496,7 +476,7 @@ static int subscribe(roster_redis_subscriber *s, bool pattern, const void *name,
                             "roster_redis_%s: the subscriber "
                             "is NULL",
                             call);
-  int rc = check_name(s, call, name, len);
+  int rc = roster__redis_check_channel(s->conf.name, call, name, len);
   if (rc)
     return rc;
   if (!fn)
@@ -593,7 +573,7 @@ static int unsubscribe(roster_redis_subscriber *s, bool pattern,
                             "roster_redis_%s: the subscriber "
                             "is NULL",
                             call);
-  int rc = check_name(s, call, name, len);
+  int rc = roster__redis_check_channel(s->conf.name, call, name, len);
   if (rc)
     return rc;
   pthread_mutex_lock(&s->lock);

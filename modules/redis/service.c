@@ -12,6 +12,8 @@
  */
 #include "redis_impl.h"
 
+#include "base/helpers.h" /* roster__err_save */
+
 #include <stdio.h>
 #include <string.h>
 
@@ -54,10 +56,10 @@ static int client_open(const char *text, const char *const *opts,
   if (!rc) {
     rc = roster_redis_health(cli);
     if (rc) {
-      char detail[1024];
-      snprintf(detail, sizeof detail, "%s", roster_last_error());
+      roster__err_saved e;
+      roster__err_save(&e, rc);
       roster_redis_free(cli);
-      return roster_error_set(rc, "%s", detail);
+      return roster__err_restore(&e);
     }
   }
   *out = cli;

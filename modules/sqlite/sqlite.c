@@ -16,6 +16,8 @@
 #include <roster.h>
 #include <roster/sqlite.h>
 
+#include "base/helpers.h" /* roster__err_wrap */
+
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
@@ -259,11 +261,9 @@ static int lite_connect(void *cfg, bool read_only, void **out) {
   if (rc == ROSTER_OK && c->fk)
     rc = lite_run(db, c->fk);
   if (rc) {
-    char detail[512];
-    snprintf(detail, sizeof detail, "%s", roster_last_error());
+    rc = roster__err_wrap(rc, "sqlite: cannot set up '%s'", c->path);
     sqlite3_close(db);
-    return roster_error_set(rc, "sqlite: cannot set up '%s': %s", c->path,
-                            detail);
+    return rc;
   }
   lite_conn *lc = roster_mem_calloc(1, sizeof *lc);
   if (!lc) {

@@ -99,9 +99,10 @@ int roster__cache_check_key(roster_cache *c, const char *op, const void *key,
     return roster__err(ROSTER_EINVAL, "cache '%s': %s: key is empty", c->name,
                        op);
   char q[48];
-  return roster__err(ROSTER_EINVAL, "cache '%s': %s: key '%s' is %zu bytes; "
-                     "the longest is %d", c->name, op,
-                     roster__cache_qkey(q, sizeof q, key, 24), len,
+  return roster__err(ROSTER_EINVAL,
+                     "cache '%s': %s: key '%s' is %zu bytes; "
+                     "the longest is %d",
+                     c->name, op, roster__cache_qkey(q, sizeof q, key, 24), len,
                      ROSTER_CACHE_KEY_MAX);
 }
 
@@ -112,19 +113,24 @@ int roster__cache_check_ttl(roster_cache *c, const char *op, const char *what,
   if (ttl_ms == 0 && !positive)
     return ROSTER_OK;
   if (ttl_ms > ROSTER_CACHE_TTL_MAX)
-    return roster__err(ROSTER_ERANGE, "cache '%s': %s: %s %" PRId64 " ms is "
-                       "more than %" PRId64 " ms (100 years)", c->name, op,
-                       what, ttl_ms, ROSTER_CACHE_TTL_MAX);
+    return roster__err(ROSTER_ERANGE,
+                       "cache '%s': %s: %s %" PRId64 " ms is "
+                       "more than %" PRId64 " ms (100 years)",
+                       c->name, op, what, ttl_ms, ROSTER_CACHE_TTL_MAX);
   if (ttl_ms == 0)
-    return roster__err(ROSTER_EINVAL, "cache '%s': %s: %s must be more than "
-                       "0 ms", c->name, op, what);
-  return roster__err(ROSTER_EINVAL, "cache '%s': %s: %s %" PRId64 " ms is "
-                     "negative%s", c->name, op, what, ttl_ms,
+    return roster__err(ROSTER_EINVAL,
+                       "cache '%s': %s: %s must be more than "
+                       "0 ms",
+                       c->name, op, what);
+  return roster__err(ROSTER_EINVAL,
+                     "cache '%s': %s: %s %" PRId64 " ms is "
+                     "negative%s",
+                     c->name, op, what, ttl_ms,
                      positive ? "" : " (0 means no expiry)");
 }
 
-int roster__cache_fail(roster_cache *c, int rc, const char *op,
-                       const void *key, size_t len) {
+int roster__cache_fail(roster_cache *c, int rc, const char *op, const void *key,
+                       size_t len) {
   char q[96];
   const char *qk = key ? roster__cache_qkey(q, sizeof q, key, len) : NULL;
   switch (rc) {
@@ -132,19 +138,22 @@ int roster__cache_fail(roster_cache *c, int rc, const char *op,
     return roster__err(rc, "cache '%s': %s: key '%s' not found", c->name, op,
                        qk ? qk : "");
   case ROSTER_EBUSY:
-    return roster__err(rc, "cache '%s': %s: lock '%s' is held by another "
-                       "holder", c->name, op, qk ? qk : "");
+    return roster__err(rc,
+                       "cache '%s': %s: lock '%s' is held by another "
+                       "holder",
+                       c->name, op, qk ? qk : "");
   case ROSTER_ESTATE:
-    return roster__err(rc, "cache '%s': %s: lock '%s' is no longer held by "
+    return roster__err(rc,
+                       "cache '%s': %s: lock '%s' is no longer held by "
                        "this holder (its TTL passed; another may hold it)",
                        c->name, op, qk ? qk : "");
   default:
     break;
   }
   char detail[768];
-  snprintf(detail, sizeof detail, "%s", roster_last_code() == rc
-                                            ? roster_last_error()
-                                            : roster_strerror(rc));
+  snprintf(detail, sizeof detail, "%s",
+           roster_last_code() == rc ? roster_last_error()
+                                    : roster_strerror(rc));
   if (qk)
     return roster__err(rc, "cache '%s': %s of key '%s': %s", c->name, op, qk,
                        detail);
@@ -159,10 +168,12 @@ int roster__cache_kind_error(roster_cache *c, const void *key, size_t klen,
   char q[96];
   return roster__err(ROSTER_ETYPE, "cache '%s': key '%s' holds %s, not %s%s%s",
                      c->name, roster__cache_qkey(q, sizeof q, key, klen),
-                     have == ROSTER_CACHE_INT ? "an int counter"
-                     : have == ROSTER_CACHE_JSON ? "JSON" : "bytes",
-                     want == ROSTER_CACHE_INT ? "an int counter"
-                     : want == ROSTER_CACHE_JSON ? "JSON" : "bytes",
+                     have == ROSTER_CACHE_INT    ? "an int counter"
+                     : have == ROSTER_CACHE_JSON ? "JSON"
+                                                 : "bytes",
+                     want == ROSTER_CACHE_INT    ? "an int counter"
+                     : want == ROSTER_CACHE_JSON ? "JSON"
+                                                 : "bytes",
                      have > 0 && have <= 3 ? "; read it with " : "",
                      have > 0 && have <= 3 ? readers[have] : "");
 }
@@ -235,14 +246,15 @@ int roster_cache_buf_set(roster_cache_buf *b, roster_cache_kind kind,
   if (!b || (!data && len) || kind < ROSTER_CACHE_BYTES ||
       kind > ROSTER_CACHE_INT)
     return roster__err(ROSTER_EINVAL, "roster_cache_buf_set: %s",
-                       !b ? "buffer is NULL"
+                       !b               ? "buffer is NULL"
                        : (!data && len) ? "data is NULL"
                                         : "kind is not bytes, json or int");
   int64_t num = 0;
   if (kind == ROSTER_CACHE_INT && !parse_i64(data, len, &num))
-    return roster__err(ROSTER_EPARSE, "roster_cache_buf_set: '%.*s' is not a "
-                       "64-bit integer", len > 32 ? 32 : (int)len,
-                       (const char *)data);
+    return roster__err(ROSTER_EPARSE,
+                       "roster_cache_buf_set: '%.*s' is not a "
+                       "64-bit integer",
+                       len > 32 ? 32 : (int)len, (const char *)data);
   int rc = buf_reserve(b, len);
   if (rc)
     return rc;
@@ -258,7 +270,7 @@ int roster_cache_buf_set(roster_cache_buf *b, roster_cache_kind kind,
 int roster_cache_buf_set_int(roster_cache_buf *b, int64_t num) {
   if (!b)
     return roster__err(ROSTER_EINVAL, "roster_cache_buf_set_int: buffer is "
-                       "NULL");
+                                      "NULL");
   int rc = buf_reserve(b, 24);
   if (rc)
     return rc;
@@ -312,8 +324,7 @@ static int jtext_add(const char *s, size_t n, void *arg) {
   return 0;
 }
 
-int roster__cache_json_text(const struct json_t *v, char **text,
-                            size_t *len) {
+int roster__cache_json_text(const struct json_t *v, char **text, size_t *len) {
   jtext t = {0};
   /* json_dump_callback builds the text straight into roster memory: one
    * pass, no jansson-allocated copy. */
@@ -324,7 +335,7 @@ int roster__cache_json_text(const struct json_t *v, char **text,
     if (t.oom)
       return roster__err(ROSTER_ENOMEM, "out of memory serializing JSON");
     return roster__err(ROSTER_EINVAL, "the JSON value cannot be serialized "
-                       "(a loop in the tree?)");
+                                      "(a loop in the tree?)");
   }
   *text = t.p;
   *len = t.n;
@@ -337,10 +348,11 @@ int roster__cache_json_parse(roster_cache *c, const void *key, size_t klen,
   json_t *j = json_loadb((const char *)b->data, b->len, JSON_DECODE_ANY, &err);
   if (!j) {
     char q[96];
-    return roster__err(ROSTER_EPARSE, "cache '%s': key '%s' holds JSON that "
-                       "does not parse: %s (line %d, column %d)", c->name,
-                       roster__cache_qkey(q, sizeof q, key, klen), err.text,
-                       err.line, err.column);
+    return roster__err(ROSTER_EPARSE,
+                       "cache '%s': key '%s' holds JSON that "
+                       "does not parse: %s (line %d, column %d)",
+                       c->name, roster__cache_qkey(q, sizeof q, key, klen),
+                       err.text, err.line, err.column);
   }
   *out = j;
   return ROSTER_OK;
@@ -355,7 +367,8 @@ static int make(const roster_cache_backend *be, const char *scheme, void *impl,
   const char *name = opt.name && *opt.name ? opt.name : scheme;
   if (opt.load_lock_ttl_ms < 0 || opt.load_lock_ttl_ms > ROSTER_CACHE_TTL_MAX ||
       opt.load_wait_ms < 0 || opt.load_wait_ms > ROSTER_CACHE_TTL_MAX)
-    return roster__err(ROSTER_EINVAL, "cache '%.63s': load_lock_ttl_ms and "
+    return roster__err(ROSTER_EINVAL,
+                       "cache '%.63s': load_lock_ttl_ms and "
                        "load_wait_ms must be 0 (the default) to %" PRId64,
                        name, ROSTER_CACHE_TTL_MAX);
   roster_cache *c = roster__calloc(1, sizeof *c);
@@ -410,10 +423,9 @@ int roster__cache_open_with(const roster_cache_backend *be, const roster_url *u,
   void *impl = NULL;
   int rc = be->open(u, text, opts, &impl);
   if (rc) {
-    char detail[768], shown[512];
-    snprintf(detail, sizeof detail, "%s", roster_last_error());
-    return roster__err(rc, "cache %s: %s",
-                       roster__url_shown(text, shown, sizeof shown), detail);
+    char shown[512];
+    return roster__err_wrap(rc, "cache %s",
+                            roster__url_shown(text, shown, sizeof shown));
   }
   rc = make(be, u->scheme, impl, &opt, out);
   if (rc)
@@ -442,8 +454,7 @@ int roster_cache_open(const char *url, const char *const *opts,
 }
 
 int roster_cache_memory_new(const roster_cache_memory_options *mo,
-                            const roster_cache_options *o,
-                            roster_cache **out) {
+                            const roster_cache_options *o, roster_cache **out) {
   roster__thread_ensure();
   if (!out)
     return roster__err(ROSTER_EINVAL, "roster_cache_memory_new: out is NULL");
@@ -478,11 +489,11 @@ const char *roster_cache_scheme(const roster_cache *c) {
 }
 
 int roster_cache_health(roster_cache *c) {
-  if (!c)
-    return roster__err(ROSTER_EINVAL, "roster_cache_health: cache is NULL");
-  roster__thread_ensure();
+  int rc = roster__cache_enter(c, "health");
+  if (rc)
+    return rc;
   if (!c->be->health)
     return ROSTER_OK;
-  int rc = c->be->health(c->impl);
+  rc = c->be->health(c->impl);
   return rc ? roster__cache_fail(c, rc, "health", NULL, 0) : rc;
 }

@@ -55,10 +55,9 @@ static int face_check(const roster_driver *d, const void *ops,
     return ROSTER_OK;
   int rc = be->check(u, text, opts);
   if (rc) {
-    char detail[768], shown[512];
-    snprintf(detail, sizeof detail, "%s", roster_last_error());
-    return roster__err(rc, "cache %s: %s",
-                       roster__url_shown(text, shown, sizeof shown), detail);
+    char shown[512];
+    return roster__err_wrap(rc, "cache %s",
+                            roster__url_shown(text, shown, sizeof shown));
   }
   return ROSTER_OK;
 }

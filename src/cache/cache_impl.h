@@ -2,9 +2,13 @@
  * cache_impl.h: the cache service's private header (src/cache only).
  *
  * The cache is a built-in service inside the core library, so it shares the
- * core's private plumbing (roster_impl.h): the same liburcu flavour and
+ * library's bottom layer (base/base.h): the same liburcu flavour and
  * per-thread registration, the reclaim thread, the ThreadSanitizer
- * annotations and the allocator wrappers. This header adds the handle
+ * annotations, the allocator wrappers, errors and the glob (Redis mode for
+ * its key patterns); of the core it needs only core/service_impl.h (names,
+ * URLs in errors) and core/driver_impl.h (the driver table), never the
+ * registry's structures.
+ * This header adds the handle
  * (struct roster_cache), the checks and error sentences the front end
  * (cache.c) shares with the patterns (cache_patterns.c), and the memory
  * backend's entry points. Never installed.
@@ -12,9 +16,9 @@
 #ifndef ROSTER_CACHE_IMPL_H
 #define ROSTER_CACHE_IMPL_H
 
-#include "core/roster_impl.h"
-
+#include "base/base.h"
 #include "core/driver_impl.h"
+#include "core/service_impl.h"
 
 #include "roster/cache.h"
 
@@ -26,9 +30,9 @@ typedef struct roster__flight roster__flight;
 
 struct roster_cache {
   const roster_cache_backend *be;
-  void *impl;                  /* the backend's store */
+  void *impl; /* the backend's store */
   char name[64];
-  char scheme[40];             /* the URL's, or the driver's first */
+  char scheme[40]; /* the URL's, or the driver's first */
   int64_t load_lock_ttl_ms;
   int64_t load_wait_ms;
   /* get_or_set single flight (cache_patterns.c): loads in progress, by
@@ -38,6 +42,16 @@ struct roster_cache {
   _Atomic uint64_t loads;
   _Atomic uint64_t load_waits;
 };
+
+/* roster__cache_enter: the prologue of every call on a cache: c is not
+ * NULL ("roster_cache_<fn>: cache is NULL", ROSTER_EINVAL) and the thread
+ * is known to RCU. */
+static inline int roster__cache_enter(roster_cache *c, const char *fn) {
+  if (ROSTER__UNLIKELY(!c))
+    return roster__err(ROSTER_EINVAL, "roster_cache_%s: cache is NULL", fn);
+  roster__thread_ensure();
+  return ROSTER_OK;
+}
 
 /* roster__cache_open_with opens the cache at u (text as given) through
  * backend be: roster_cache_open once the driver is found, and the cache
@@ -56,8 +70,8 @@ int roster__cache_check_ttl(roster_cache *c, const char *op, const char *what,
 /* roster__cache_fail turns a backend's code for op on key into the public
  * sentence: ENOENT, EBUSY and ESTATE get the front end's own; any other
  * code keeps the backend's detail behind the cache, op and key. */
-int roster__cache_fail(roster_cache *c, int rc, const char *op,
-                       const void *key, size_t len);
+int roster__cache_fail(roster_cache *c, int rc, const char *op, const void *key,
+                       size_t len);
 /* roster__cache_qkey quotes a key for a detail (escaped, shortened). */
 const char *roster__cache_qkey(char *buf, size_t cap, const void *key,
                                size_t len);
@@ -85,17 +99,6 @@ int64_t roster__cache_backoff_ms(unsigned k);
 void roster__cache_random(void *buf, size_t n);
 /* roster__cache_flights_free frees what is left of the flight table. */
 void roster__cache_flights_free(roster_cache *c);
-
-/* ---- glob (cache_glob.c) ---- */
-
-/* roster__cache_match: does key s[0..slen) match pat[0..plen)? Exactly
- * Redis 7's stringmatchlen(pat, plen, s, slen, 0) as an x86-64 server
- * runs it (ranges compare signed chars) with the nesting guard of the
- * patched releases; the rules are at the top of cache_glob.c. Pure: no
- * allocation, no recursion, no state, O(plen x slen) at worst; any bytes,
- * NUL included; pat and s may be NULL when their length is 0. */
-bool roster__cache_match(const unsigned char *pat, size_t plen,
-                         const unsigned char *s, size_t slen);
 
 /* ---- the memory backend (memory*.c) ---- */
 

@@ -50,21 +50,23 @@ static void sleep_backoff(unsigned k, int64_t deadline) {
     roster__cache_sleep_ms(d);
 }
 
-int roster_cache_lock_acquire(roster_cache *c, const void *key,
-                              size_t key_len, int64_t ttl_ms, int64_t wait_ms,
+int roster_cache_lock_acquire(roster_cache *c, const void *key, size_t key_len,
+                              int64_t ttl_ms, int64_t wait_ms,
                               roster_cache_lock *lock) {
-  if (!c)
-    return roster__err(ROSTER_EINVAL, "roster_cache_lock_acquire: cache is "
-                       "NULL");
-  roster__thread_ensure();
+  int rc = roster__cache_enter(c, "lock_acquire");
+  if (rc)
+    return rc;
   if (!lock)
-    return roster__err(ROSTER_EINVAL, "cache '%s': lock_acquire: lock is "
-                       "NULL", c->name);
-  int rc = roster__cache_check_key(c, "lock_acquire", key, key_len);
+    return roster__err(ROSTER_EINVAL,
+                       "cache '%s': lock_acquire: lock is "
+                       "NULL",
+                       c->name);
+  rc = roster__cache_check_key(c, "lock_acquire", key, key_len);
   if (!rc)
     rc = roster__cache_check_ttl(c, "lock_acquire", "ttl", ttl_ms, true);
   if (!rc && wait_ms > ROSTER_CACHE_TTL_MAX)
-    rc = roster__err(ROSTER_ERANGE, "cache '%s': lock_acquire: wait %" PRId64
+    rc = roster__err(ROSTER_ERANGE,
+                     "cache '%s': lock_acquire: wait %" PRId64
                      " ms is too long (negative waits without limit)",
                      c->name, wait_ms);
   if (rc)
@@ -73,8 +75,10 @@ int roster_cache_lock_acquire(roster_cache *c, const void *key,
   /* The copy first: once the lock is taken nothing may fail. */
   unsigned char *kc = roster__malloc(key_len);
   if (!kc)
-    return roster__err(ROSTER_ENOMEM, "cache '%s': lock_acquire: out of "
-                       "memory", c->name);
+    return roster__err(ROSTER_ENOMEM,
+                       "cache '%s': lock_acquire: out of "
+                       "memory",
+                       c->name);
   memcpy(kc, key, key_len);
   char token[33];
   make_token(token);
@@ -102,7 +106,8 @@ int roster_cache_lock_acquire(roster_cache *c, const void *key,
   roster__free(kc);
   if (rc == ROSTER_ETIMEDOUT) {
     char q[96];
-    return roster__err(rc, "cache '%s': lock_acquire: lock '%s' is still held "
+    return roster__err(rc,
+                       "cache '%s': lock_acquire: lock '%s' is still held "
                        "by another holder after waiting %" PRId64 " ms",
                        c->name, roster__cache_qkey(q, sizeof q, key, key_len),
                        roster__cache_now_ms() - start);
@@ -115,8 +120,10 @@ static int lock_check(const roster_cache_lock *lock, const char *op) {
     return roster__err(ROSTER_EINVAL, "%s: lock is NULL", op);
   if (!lock->cache || !lock->key || !lock->key_len || lock->token[32] ||
       strlen(lock->token) != 32)
-    return roster__err(ROSTER_EINVAL, "%s: the lock is empty (never "
-                       "acquired, or already released)", op);
+    return roster__err(ROSTER_EINVAL,
+                       "%s: the lock is empty (never "
+                       "acquired, or already released)",
+                       op);
   roster__thread_ensure();
   return ROSTER_OK;
 }
@@ -131,8 +138,7 @@ int roster_cache_lock_extend(roster_cache_lock *lock, int64_t ttl_ms) {
     return rc;
   rc = c->be->lock_extend(c->impl, lock->key, lock->key_len, lock->token,
                           ttl_ms);
-  return rc ? roster__cache_fail(c, rc, "lock_extend", lock->key,
-                                 lock->key_len)
+  return rc ? roster__cache_fail(c, rc, "lock_extend", lock->key, lock->key_len)
             : rc;
 }
 
@@ -154,26 +160,27 @@ int roster_cache_lock_release(roster_cache_lock *lock) {
 static int rate(roster_cache *c, const char *op, const void *key,
                 size_t key_len, int64_t limit, int64_t window_ms,
                 roster_cache_rate *out, bool sliding) {
-  if (!c)
-    return roster__err(ROSTER_EINVAL, "roster_cache_%s: cache is NULL", op);
-  roster__thread_ensure();
+  int rc = roster__cache_enter(c, op);
+  if (rc)
+    return rc;
   if (!out)
     return roster__err(ROSTER_EINVAL, "cache '%s': %s: the output is NULL",
                        c->name, op);
-  int rc = roster__cache_check_key(c, op, key, key_len);
+  rc = roster__cache_check_key(c, op, key, key_len);
   if (!rc)
     rc = roster__cache_check_ttl(c, op, "window", window_ms, true);
   if (!rc && (limit < 1 || (sliding && limit > ROSTER_CACHE_LIMIT_MAX)))
-    rc = roster__err(ROSTER_EINVAL, "cache '%s': %s: limit %" PRId64 " must "
-                     "be 1 to %" PRId64, c->name, op, limit,
+    rc = roster__err(ROSTER_EINVAL,
+                     "cache '%s': %s: limit %" PRId64 " must "
+                     "be 1 to %" PRId64,
+                     c->name, op, limit,
                      sliding ? (int64_t)ROSTER_CACHE_LIMIT_MAX : INT64_MAX);
   if (rc)
     return rc;
   roster_cache_rate r = {0};
-  rc = sliding ? c->be->rate_sliding(c->impl, key, key_len, limit, window_ms,
-                                     &r)
-               : c->be->rate_fixed(c->impl, key, key_len, limit, window_ms,
-                                   &r);
+  rc = sliding
+           ? c->be->rate_sliding(c->impl, key, key_len, limit, window_ms, &r)
+           : c->be->rate_fixed(c->impl, key, key_len, limit, window_ms, &r);
   if (rc)
     return roster__cache_fail(c, rc, op, key, key_len);
   *out = r;
@@ -186,8 +193,8 @@ int roster_cache_rate_fixed(roster_cache *c, const void *key, size_t key_len,
   return rate(c, "rate_fixed", key, key_len, limit, window_ms, out, false);
 }
 
-int roster_cache_rate_sliding(roster_cache *c, const void *key,
-                              size_t key_len, int64_t limit, int64_t window_ms,
+int roster_cache_rate_sliding(roster_cache *c, const void *key, size_t key_len,
+                              int64_t limit, int64_t window_ms,
                               roster_cache_rate *out) {
   return rate(c, "rate_sliding", key, key_len, limit, window_ms, out, true);
 }
@@ -201,9 +208,9 @@ struct roster__flight {
   uint64_t hash;
   unsigned char *key;
   size_t klen;
-  pthread_t leader;     /* the thread running the loader */
-  pthread_cond_t cv;    /* broadcast when done */
-  unsigned refs;        /* the leader + each waiter */
+  pthread_t leader;  /* the thread running the loader */
+  pthread_cond_t cv; /* broadcast when done */
+  unsigned refs;     /* the leader + each waiter */
   bool done;
   int rc;               /* the result */
   char *detail;         /* the error's sentence, when rc != OK */
@@ -235,19 +242,21 @@ static int check_loaded(roster_cache *c, const void *key, size_t klen,
                         const roster_cache_buf *val, roster_cache_kind want) {
   char q[96];
   if (val->kind != want)
-    return roster__err(ROSTER_EINVAL, "cache '%s': the loader for key '%s' "
+    return roster__err(ROSTER_EINVAL,
+                       "cache '%s': the loader for key '%s' "
                        "returned ROSTER_OK with %s; it must store a %s value "
-                       "in its output", c->name,
-                       roster__cache_qkey(q, sizeof q, key, klen),
+                       "in its output",
+                       c->name, roster__cache_qkey(q, sizeof q, key, klen),
                        val->kind == ROSTER_CACHE_NONE ? "no value"
                                                       : "a value of another "
                                                         "kind",
                        roster_cache_kind_name(want));
   if (val->len > ROSTER_CACHE_VALUE_MAX)
-    return roster__err(ROSTER_ERANGE, "cache '%s': the loader for key '%s' "
-                       "made a %zu-byte value; the largest is %zu", c->name,
-                       roster__cache_qkey(q, sizeof q, key, klen), val->len,
-                       ROSTER_CACHE_VALUE_MAX);
+    return roster__err(ROSTER_ERANGE,
+                       "cache '%s': the loader for key '%s' "
+                       "made a %zu-byte value; the largest is %zu",
+                       c->name, roster__cache_qkey(q, sizeof q, key, klen),
+                       val->len, ROSTER_CACHE_VALUE_MAX);
   return ROSTER_OK;
 }
 
@@ -280,8 +289,10 @@ static int load_store(roster_cache *c, const void *key, size_t klen,
   }
   roster_cache_val v = {val->kind, val->data, val->len, val->num};
   rc = c->be->set(c->impl, key, klen, &v, ttl_ms);
-  return rc ? roster__cache_fail(c, rc, "get_or_set (storing the loaded "
-                                 "value)", key, klen)
+  return rc ? roster__cache_fail(c, rc,
+                                 "get_or_set (storing the loaded "
+                                 "value)",
+                                 key, klen)
             : rc;
 }
 
@@ -298,8 +309,8 @@ static int got(roster_cache *c, const void *key, size_t klen,
 /* lead: the in-process leader's load. On a shared store it takes the load
  * lock first and waits for other processes' loads by polling. */
 static int lead(roster_cache *c, const char *op, const void *key, size_t klen,
-                int64_t ttl_ms, roster_cache_kind want,
-                roster_cache_load_fn fn, void *arg, roster_cache_buf *val) {
+                int64_t ttl_ms, roster_cache_kind want, roster_cache_load_fn fn,
+                void *arg, roster_cache_buf *val) {
   int rc = c->be->get(c->impl, key, klen, val);
   if (rc == ROSTER_OK)
     return got(c, key, klen, val, want);
@@ -311,8 +322,8 @@ static int lead(roster_cache *c, const char *op, const void *key, size_t klen,
   size_t lklen = klen + LOAD_SUFFIX_LEN;
   unsigned char *lk = roster__malloc(lklen);
   if (!lk)
-    return roster__err(ROSTER_ENOMEM, "cache '%s': %s: out of memory",
-                       c->name, op);
+    return roster__err(ROSTER_ENOMEM, "cache '%s': %s: out of memory", c->name,
+                       op);
   memcpy(lk, key, klen);
   memcpy(lk + klen, LOAD_SUFFIX, LOAD_SUFFIX_LEN);
   char token[33];
@@ -334,12 +345,12 @@ static int lead(roster_cache *c, const char *op, const void *key, size_t klen,
       /* Release keeps our result's detail: ROSTER_ESTATE (the lock
        * expired while the loader ran) or a failure leaves the lock to its
        * TTL, which is all a release could do anyway. */
-      char detail[1024];
+      roster__err_saved e;
       if (rc)
-        snprintf(detail, sizeof detail, "%s", roster_last_error());
+        roster__err_save(&e, rc);
       c->be->lock_release(c->impl, lk, lklen, token);
       if (rc)
-        roster__err(rc, "%s", detail);
+        roster__err_restore(&e);
       break;
     }
     if (rc != ROSTER_EBUSY) {
@@ -352,9 +363,10 @@ static int lead(roster_cache *c, const char *op, const void *key, size_t klen,
     }
     if (roster__cache_now_ms() >= deadline) {
       char q[96];
-      rc = roster__err(ROSTER_ETIMEDOUT, "cache '%s': %s: waited %" PRId64
-                       " ms for another process to load key '%s'", c->name,
-                       op, roster__cache_now_ms() - start,
+      rc = roster__err(ROSTER_ETIMEDOUT,
+                       "cache '%s': %s: waited %" PRId64
+                       " ms for another process to load key '%s'",
+                       c->name, op, roster__cache_now_ms() - start,
                        roster__cache_qkey(q, sizeof q, key, klen));
       break;
     }
@@ -377,15 +389,15 @@ static int get_or_set(roster_cache *c, const char *op, const void *key,
                       size_t klen, int64_t ttl_ms, roster_cache_kind want,
                       roster_cache_load_fn fn, void *arg,
                       roster_cache_buf *out) {
-  if (!c)
-    return roster__err(ROSTER_EINVAL, "roster_cache_%s: cache is NULL", op);
-  roster__thread_ensure();
-  int rc = roster__cache_check_key(c, op, key, klen);
+  int rc = roster__cache_enter(c, op);
+  if (!rc)
+    rc = roster__cache_check_key(c, op, key, klen);
   if (!rc && klen > ROSTER_CACHE_KEY_MAX - LOAD_SUFFIX_LEN &&
       (c->be->flags & ROSTER_CACHE_SHARED))
-    rc = roster__err(ROSTER_EINVAL, "cache '%s': %s: key is %zu bytes; with "
-                     "the load lock's suffix the longest is %zu", c->name, op,
-                     klen, ROSTER_CACHE_KEY_MAX - LOAD_SUFFIX_LEN);
+    rc = roster__err(ROSTER_EINVAL,
+                     "cache '%s': %s: key is %zu bytes; with "
+                     "the load lock's suffix the longest is %zu",
+                     c->name, op, klen, ROSTER_CACHE_KEY_MAX - LOAD_SUFFIX_LEN);
   if (!rc)
     rc = roster__cache_check_ttl(c, op, "ttl", ttl_ms, false);
   if (!rc && (!fn || !out))
@@ -405,15 +417,17 @@ static int get_or_set(roster_cache *c, const char *op, const void *key,
   roster__flight **bucket = &c->flights[h % ROSTER__FLIGHT_BUCKETS];
   pthread_mutex_lock(&c->flight_lock);
   roster__flight *f = *bucket;
-  while (f && !(f->hash == h && f->klen == klen &&
-                memcmp(f->key, key, klen) == 0))
+  while (f &&
+         !(f->hash == h && f->klen == klen && memcmp(f->key, key, klen) == 0))
     f = f->next;
   if (f) {
     char q[96];
     if (pthread_equal(f->leader, pthread_self())) {
       pthread_mutex_unlock(&c->flight_lock);
-      return roster__err(ROSTER_EBUSY, "cache '%s': %s: the loader for key "
-                         "'%s' asked for its own key", c->name, op,
+      return roster__err(ROSTER_EBUSY,
+                         "cache '%s': %s: the loader for key "
+                         "'%s' asked for its own key",
+                         c->name, op,
                          roster__cache_qkey(q, sizeof q, key, klen));
     }
     f->refs++;
@@ -435,8 +449,8 @@ static int get_or_set(roster_cache *c, const char *op, const void *key,
   if (!kc) {
     pthread_mutex_unlock(&c->flight_lock);
     roster__free(f);
-    return roster__err(ROSTER_ENOMEM, "cache '%s': %s: out of memory",
-                       c->name, op);
+    return roster__err(ROSTER_ENOMEM, "cache '%s': %s: out of memory", c->name,
+                       op);
   }
   memcpy(kc, key, klen);
   f->key = kc;
@@ -495,7 +509,7 @@ static int json_load(void *arg, const void *key, size_t key_len,
   }
   if (!v)
     return roster__err(ROSTER_EINVAL, "the loader returned ROSTER_OK but no "
-                       "JSON value");
+                                      "JSON value");
   char *text = NULL;
   size_t len = 0;
   rc = roster__cache_json_text(v, &text, &len);
@@ -514,23 +528,27 @@ int roster_cache_get_or_set_json(roster_cache *c, const void *key,
   if (out)
     *out = NULL;
   if (c && !out)
-    return roster__err(ROSTER_EINVAL, "cache '%s': get_or_set_json: the "
-                       "output is NULL", c->name);
+    return roster__err(ROSTER_EINVAL,
+                       "cache '%s': get_or_set_json: the "
+                       "output is NULL",
+                       c->name);
   if (c && !fn)
-    return roster__err(ROSTER_EINVAL, "cache '%s': get_or_set_json: the "
-                       "loader is NULL", c->name);
+    return roster__err(ROSTER_EINVAL,
+                       "cache '%s': get_or_set_json: the "
+                       "loader is NULL",
+                       c->name);
   json_loader jl = {fn, arg};
   roster_cache_buf b = {0};
   int rc = get_or_set(c, "get_or_set_json", key, key_len, ttl_ms,
                       ROSTER_CACHE_JSON, json_load, &jl, &b);
   if (b.kind == ROSTER_CACHE_JSON) {
     /* Also when storing failed: out holds the value, as documented. */
-    char detail[1024];
+    roster__err_saved e;
     if (rc)
-      snprintf(detail, sizeof detail, "%s", roster_last_error());
+      roster__err_save(&e, rc);
     int prc = roster__cache_json_parse(c, key, key_len, &b, out);
     if (rc)
-      roster__err(rc, "%s", detail);
+      roster__err_restore(&e);
     else
       rc = prc;
   }

@@ -8,34 +8,38 @@
 
 #include <stdio.h>
 
-#define NEED_CACHE(c, fn)                                                        \
-  do {                                                                           \
-    if (ROSTER__UNLIKELY(!(c)))                                                  \
-      return roster__err(ROSTER_EINVAL, fn ": cache is NULL");                   \
-    roster__thread_ensure();                                                     \
+/* NEED_CACHE returns from the calling function unless c is usable. */
+#define NEED_CACHE(c, fn)                                                      \
+  do {                                                                         \
+    int need_rc_ = roster__cache_enter(c, fn);                                 \
+    if (ROSTER__UNLIKELY(need_rc_))                                            \
+      return need_rc_;                                                         \
   } while (0)
 
-#define NEED_OUT(c, p, op)                                                       \
-  do {                                                                           \
-    if (ROSTER__UNLIKELY(!(p)))                                                  \
-      return roster__err(ROSTER_EINVAL, "cache '%s': %s: the output is NULL",   \
-                         (c)->name, op);                                         \
+#define NEED_OUT(c, p, op)                                                     \
+  do {                                                                         \
+    if (ROSTER__UNLIKELY(!(p)))                                                \
+      return roster__err(ROSTER_EINVAL, "cache '%s': %s: the output is NULL",  \
+                         (c)->name, op);                                       \
   } while (0)
 
 static int check_value(roster_cache *c, const char *op, const void *data,
                        size_t len) {
   if (!data && len)
-    return roster__err(ROSTER_EINVAL, "cache '%s': %s: data is NULL but len "
-                       "is %zu", c->name, op, len);
+    return roster__err(ROSTER_EINVAL,
+                       "cache '%s': %s: data is NULL but len "
+                       "is %zu",
+                       c->name, op, len);
   if (len > ROSTER_CACHE_VALUE_MAX)
-    return roster__err(ROSTER_ERANGE, "cache '%s': %s: the value is %zu "
-                       "bytes; the largest is %zu", c->name, op, len,
-                       ROSTER_CACHE_VALUE_MAX);
+    return roster__err(ROSTER_ERANGE,
+                       "cache '%s': %s: the value is %zu "
+                       "bytes; the largest is %zu",
+                       c->name, op, len, ROSTER_CACHE_VALUE_MAX);
   return ROSTER_OK;
 }
 
-static int do_set(roster_cache *c, const char *op, const void *key,
-                  size_t klen, const roster_cache_val *v, int64_t ttl_ms) {
+static int do_set(roster_cache *c, const char *op, const void *key, size_t klen,
+                  const roster_cache_val *v, int64_t ttl_ms) {
   int rc = roster__cache_check_key(c, op, key, klen);
   if (!rc)
     rc = roster__cache_check_ttl(c, op, "ttl", ttl_ms, false);
@@ -49,21 +53,21 @@ static int do_set(roster_cache *c, const char *op, const void *key,
 
 int roster_cache_set_bytes(roster_cache *c, const void *key, size_t key_len,
                            const void *data, size_t len, int64_t ttl_ms) {
-  NEED_CACHE(c, "roster_cache_set_bytes");
+  NEED_CACHE(c, "set_bytes");
   roster_cache_val v = {ROSTER_CACHE_BYTES, data, len, 0};
   return do_set(c, "set", key, key_len, &v, ttl_ms);
 }
 
 int roster_cache_set_int(roster_cache *c, const void *key, size_t key_len,
                          int64_t num, int64_t ttl_ms) {
-  NEED_CACHE(c, "roster_cache_set_int");
+  NEED_CACHE(c, "set_int");
   roster_cache_val v = {ROSTER_CACHE_INT, NULL, 0, num};
   return do_set(c, "set_int", key, key_len, &v, ttl_ms);
 }
 
 int roster_cache_set_json(roster_cache *c, const void *key, size_t key_len,
                           const struct json_t *value, int64_t ttl_ms) {
-  NEED_CACHE(c, "roster_cache_set_json");
+  NEED_CACHE(c, "set_json");
   int rc = roster__cache_check_key(c, "set_json", key, key_len);
   if (!rc)
     rc = roster__cache_check_ttl(c, "set_json", "ttl", ttl_ms, false);
@@ -105,21 +109,21 @@ static int get_kind(roster_cache *c, const char *op, const void *key,
 
 int roster_cache_get_bytes(roster_cache *c, const void *key, size_t key_len,
                            roster_cache_buf *out) {
-  NEED_CACHE(c, "roster_cache_get_bytes");
+  NEED_CACHE(c, "get_bytes");
   NEED_OUT(c, out, "get_bytes");
   return get_kind(c, "get_bytes", key, key_len, out, ROSTER_CACHE_BYTES);
 }
 
 int roster_cache_get_value(roster_cache *c, const void *key, size_t key_len,
                            roster_cache_buf *out) {
-  NEED_CACHE(c, "roster_cache_get_value");
+  NEED_CACHE(c, "get_value");
   NEED_OUT(c, out, "get_value");
   return get_kind(c, "get_value", key, key_len, out, ROSTER_CACHE_NONE);
 }
 
 int roster_cache_get_int(roster_cache *c, const void *key, size_t key_len,
                          int64_t *out) {
-  NEED_CACHE(c, "roster_cache_get_int");
+  NEED_CACHE(c, "get_int");
   NEED_OUT(c, out, "get_int");
   roster_cache_buf b = {0};
   int rc = get_kind(c, "get_int", key, key_len, &b, ROSTER_CACHE_INT);
@@ -131,7 +135,7 @@ int roster_cache_get_int(roster_cache *c, const void *key, size_t key_len,
 
 int roster_cache_get_json(roster_cache *c, const void *key, size_t key_len,
                           struct json_t **out) {
-  NEED_CACHE(c, "roster_cache_get_json");
+  NEED_CACHE(c, "get_json");
   NEED_OUT(c, out, "get_json");
   *out = NULL;
   roster_cache_buf b = {0};
@@ -143,7 +147,7 @@ int roster_cache_get_json(roster_cache *c, const void *key, size_t key_len,
 }
 
 int roster_cache_del(roster_cache *c, const void *key, size_t key_len) {
-  NEED_CACHE(c, "roster_cache_del");
+  NEED_CACHE(c, "del");
   int rc = roster__cache_check_key(c, "del", key, key_len);
   if (rc)
     return rc;
@@ -158,8 +162,10 @@ int roster_cache_del(roster_cache *c, const void *key, size_t key_len) {
 static int check_keys(roster_cache *c, const char *op,
                       const roster_cache_key *keys, size_t n) {
   if (n && !keys)
-    return roster__err(ROSTER_EINVAL, "cache '%s': %s: keys is NULL but n is "
-                       "%zu", c->name, op, n);
+    return roster__err(ROSTER_EINVAL,
+                       "cache '%s': %s: keys is NULL but n is "
+                       "%zu",
+                       c->name, op, n);
   for (size_t i = 0; i < n; i++) {
     int rc = roster__cache_check_key(c, op, keys[i].data, keys[i].len);
     if (rc) {
@@ -173,7 +179,7 @@ static int check_keys(roster_cache *c, const char *op,
 
 int roster_cache_del_many(roster_cache *c, const roster_cache_key *keys,
                           size_t n, size_t *removed) {
-  NEED_CACHE(c, "roster_cache_del_many");
+  NEED_CACHE(c, "del_many");
   size_t got = 0;
   int rc = check_keys(c, "del_many", keys, n);
   if (rc)
@@ -190,7 +196,7 @@ int roster_cache_del_many(roster_cache *c, const roster_cache_key *keys,
 
 int roster_cache_ttl(roster_cache *c, const void *key, size_t key_len,
                      int64_t *ttl_ms) {
-  NEED_CACHE(c, "roster_cache_ttl");
+  NEED_CACHE(c, "ttl");
   NEED_OUT(c, ttl_ms, "ttl");
   int rc = roster__cache_check_key(c, "ttl", key, key_len);
   if (rc)
@@ -201,7 +207,7 @@ int roster_cache_ttl(roster_cache *c, const void *key, size_t key_len,
 
 int roster_cache_exists(roster_cache *c, const void *key, size_t key_len,
                         bool *out) {
-  NEED_CACHE(c, "roster_cache_exists");
+  NEED_CACHE(c, "exists");
   NEED_OUT(c, out, "exists");
   int64_t t = -2;
   int rc = roster__cache_check_key(c, "exists", key, key_len);
@@ -216,7 +222,7 @@ int roster_cache_exists(roster_cache *c, const void *key, size_t key_len,
 
 int roster_cache_expire(roster_cache *c, const void *key, size_t key_len,
                         int64_t ttl_ms) {
-  NEED_CACHE(c, "roster_cache_expire");
+  NEED_CACHE(c, "expire");
   int rc = roster__cache_check_key(c, "expire", key, key_len);
   if (!rc)
     rc = roster__cache_check_ttl(c, "expire", "ttl", ttl_ms, false);
@@ -228,7 +234,7 @@ int roster_cache_expire(roster_cache *c, const void *key, size_t key_len,
 
 int roster_cache_incr_by(roster_cache *c, const void *key, size_t key_len,
                          int64_t delta, int64_t *out) {
-  NEED_CACHE(c, "roster_cache_incr_by");
+  NEED_CACHE(c, "incr_by");
   int rc = roster__cache_check_key(c, "incr", key, key_len);
   if (rc)
     return rc;
@@ -253,7 +259,7 @@ int roster_cache_decr(roster_cache *c, const void *key, size_t key_len,
 
 int roster_cache_mget(roster_cache *c, const roster_cache_key *keys, size_t n,
                       roster_cache_buf *out) {
-  NEED_CACHE(c, "roster_cache_mget");
+  NEED_CACHE(c, "mget");
   if (n)
     NEED_OUT(c, out, "mget");
   int rc = check_keys(c, "mget", keys, n);
@@ -268,18 +274,22 @@ int roster_cache_mget(roster_cache *c, const roster_cache_key *keys, size_t n,
   return ROSTER_OK;
 }
 
-int roster_cache_mset(roster_cache *c, const roster_cache_item *items,
-                      size_t n, int64_t ttl_ms) {
-  NEED_CACHE(c, "roster_cache_mset");
+int roster_cache_mset(roster_cache *c, const roster_cache_item *items, size_t n,
+                      int64_t ttl_ms) {
+  NEED_CACHE(c, "mset");
   if (n && !items)
-    return roster__err(ROSTER_EINVAL, "cache '%s': mset: items is NULL but n "
-                       "is %zu", c->name, n);
+    return roster__err(ROSTER_EINVAL,
+                       "cache '%s': mset: items is NULL but n "
+                       "is %zu",
+                       c->name, n);
   int rc = roster__cache_check_ttl(c, "mset", "ttl", ttl_ms, false);
   if (rc || !n)
     return rc;
   if (n > SIZE_MAX / (sizeof(roster_cache_key) + sizeof(roster_cache_val)))
-    return roster__err(ROSTER_ERANGE, "cache '%s': mset: %zu items is too "
-                       "many", c->name, n);
+    return roster__err(ROSTER_ERANGE,
+                       "cache '%s': mset: %zu items is too "
+                       "many",
+                       c->name, n);
   roster_cache_key *keys = roster__calloc(n, sizeof *keys);
   roster_cache_val *vals = roster__calloc(n, sizeof *vals);
   if (!keys || !vals) {
@@ -309,8 +319,10 @@ int roster_cache_mset(roster_cache *c, const roster_cache_item *items,
       char *text = NULL;
       size_t len = 0;
       if (!it->json) {
-        rc = roster__err(ROSTER_EINVAL, "cache '%s': mset: the JSON value is "
-                         "NULL", c->name);
+        rc = roster__err(ROSTER_EINVAL,
+                         "cache '%s': mset: the JSON value is "
+                         "NULL",
+                         c->name);
         break;
       }
       rc = roster__cache_json_text(it->json, &text, &len);
@@ -321,8 +333,10 @@ int roster_cache_mset(roster_cache *c, const roster_cache_item *items,
       break;
     }
     default:
-      rc = roster__err(ROSTER_EINVAL, "cache '%s': mset: kind %d is not "
-                       "bytes, json or int", c->name, (int)it->kind);
+      rc = roster__err(ROSTER_EINVAL,
+                       "cache '%s': mset: kind %d is not "
+                       "bytes, json or int",
+                       c->name, (int)it->kind);
       vals[done].kind = ROSTER_CACHE_NONE;
       break;
     }
@@ -346,16 +360,19 @@ int roster_cache_mset(roster_cache *c, const roster_cache_item *items,
   return rc;
 }
 
-int roster_cache_clear(roster_cache *c, const void *pattern,
-                       size_t pattern_len, size_t *removed) {
-  NEED_CACHE(c, "roster_cache_clear");
+int roster_cache_clear(roster_cache *c, const void *pattern, size_t pattern_len,
+                       size_t *removed) {
+  NEED_CACHE(c, "clear");
   if (pattern && (!pattern_len || pattern_len > ROSTER_CACHE_KEY_MAX))
-    return roster__err(ROSTER_EINVAL, "cache '%s': clear: the pattern is %s; "
-                       "pass NULL to clear every key", c->name,
-                       pattern_len ? "too long" : "empty");
+    return roster__err(ROSTER_EINVAL,
+                       "cache '%s': clear: the pattern is %s; "
+                       "pass NULL to clear every key",
+                       c->name, pattern_len ? "too long" : "empty");
   if (!pattern && pattern_len)
-    return roster__err(ROSTER_EINVAL, "cache '%s': clear: pattern is NULL "
-                       "but pattern_len is %zu", c->name, pattern_len);
+    return roster__err(ROSTER_EINVAL,
+                       "cache '%s': clear: pattern is NULL "
+                       "but pattern_len is %zu",
+                       c->name, pattern_len);
   size_t got = 0;
   int rc = c->be->clear(c->impl, pattern, pattern_len, &got);
   if (rc)
@@ -366,7 +383,7 @@ int roster_cache_clear(roster_cache *c, const void *pattern,
 }
 
 int roster_cache_stats_get(roster_cache *c, roster_cache_stats *out) {
-  NEED_CACHE(c, "roster_cache_stats_get");
+  NEED_CACHE(c, "stats_get");
   NEED_OUT(c, out, "stats");
   roster_cache_stats s = {0};
   int rc = c->be->stats(c->impl, &s);
@@ -379,7 +396,7 @@ int roster_cache_stats_get(roster_cache *c, roster_cache_stats *out) {
 }
 
 int roster_cache_info(roster_cache *c, struct json_t **out) {
-  NEED_CACHE(c, "roster_cache_info");
+  NEED_CACHE(c, "info");
   NEED_OUT(c, out, "info");
   *out = NULL;
   if (!c->be->info)

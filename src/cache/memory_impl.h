@@ -25,13 +25,18 @@
 #include "cache_impl.h"
 
 #define XXH_INLINE_ALL
+#include <urcu/rculfhash.h>
 #include <xxhash.h>
 
 #define MC_SHARDS_MAX 64
 
 /* Entry kinds: the first three are roster_cache_kind's values. */
-enum { MC_BYTES = ROSTER_CACHE_BYTES, MC_JSON = ROSTER_CACHE_JSON,
-       MC_INT = ROSTER_CACHE_INT, MC_SLIDE = 4 };
+enum {
+  MC_BYTES = ROSTER_CACHE_BYTES,
+  MC_JSON = ROSTER_CACHE_JSON,
+  MC_INT = ROSTER_CACHE_INT,
+  MC_SLIDE = 4
+};
 /* Entry flags. */
 enum { MC_F_LOCK = 1 }; /* a lock: never evicted */
 
@@ -39,17 +44,17 @@ typedef struct mc_entry mc_entry;
 struct mc_entry {
   /* What a read touches first, together: */
   struct cds_lfht_node node;
-  _Atomic int64_t expire;  /* on the store's clock, ms; 0 = never */
+  _Atomic int64_t expire; /* on the store's clock, ms; 0 = never */
   uint32_t klen;
-  uint32_t vlen;           /* bytes of value after the key */
+  uint32_t vlen; /* bytes of value after the key */
   uint8_t kind;
   uint8_t flags;
-  _Atomic uint8_t ref;     /* CLOCK: read since the hand last passed */
+  _Atomic uint8_t ref; /* CLOCK: read since the hand last passed */
   union {
     struct {
       mc_entry *prev, *next; /* the shard's circular list (shard lock) */
     } l;
-    struct rcu_head rcu;     /* after it left the list, for reclaim */
+    struct rcu_head rcu; /* after it left the list, for reclaim */
   } u;
   unsigned char data[] __attribute__((aligned(8))); /* key, pad, value;
                               an MC_INT's value is its _Atomic int64_t */
@@ -82,24 +87,24 @@ typedef struct mc_ctr {
 typedef struct mc {
   struct cds_lfht *ht;
   uint64_t seed;
-  unsigned shard_bits;     /* log2 of the shard count */
+  unsigned shard_bits; /* log2 of the shard count */
   size_t max_entries, max_bytes;
-  int64_t sweep_ms;        /* < 0: no sweep */
+  int64_t sweep_ms; /* < 0: no sweep */
   int64_t (*clock_ms)(void *);
   void *clock_arg;
   _Atomic size_t entries;
   _Atomic size_t bytes;
   _Atomic uint64_t expired, evicted;
-  atomic_ulong buckets;    /* the table size last asked for */
+  atomic_ulong buckets; /* the table size last asked for */
   atomic_bool grow_wanted;
-  atomic_uint evict_rr;    /* round robin over other shards */
+  atomic_uint evict_rr; /* round robin over other shards */
   /* the maintenance thread: growth and the sweep */
   pthread_mutex_t mlock;
   pthread_cond_t mcond;
   bool stop;
   bool thread_started;
   pthread_t thread;
-  void *raw;               /* the allocation m is aligned within */
+  void *raw; /* the allocation m is aligned within */
   mc_ctr ctr[ROSTER__SHARDS + 1];
   mc_shard shards[MC_SHARDS_MAX];
 } mc;
@@ -180,56 +185,63 @@ static inline const char *mc_kind_phrase(uint8_t kind) {
 
 /* ---- memory.c ---- */
 
-/* roster__memory_find: the live-or-dead entry for k; inside a read section, or holding
- * k's shard lock (then the result stays valid after the section). */
+/* roster__memory_find: the live-or-dead entry for k; inside a read section, or
+ * holding k's shard lock (then the result stays valid after the section). */
 mc_entry *roster__memory_find(mc *m, uint64_t h, const mc_key *k);
-/* roster__memory_find_locked: roster__memory_find with its own read section, under the shard lock. */
+/* roster__memory_find_locked: roster__memory_find with its own read section,
+ * under the shard lock. */
 mc_entry *roster__memory_find_locked(mc *m, uint64_t h, const mc_key *k);
-/* roster__memory_alloc makes an unpublished entry for key with vlen value bytes (an
- * MC_INT gets its counter, 0). */
-mc_entry *roster__memory_alloc(const void *key, size_t klen, uint8_t kind, size_t vlen);
-/* roster__memory_put_locked publishes e (of hash h) in place of whatever holds its key
- * (s locked). */
+/* roster__memory_alloc makes an unpublished entry for key with vlen value bytes
+ * (an MC_INT gets its counter, 0). */
+mc_entry *roster__memory_alloc(const void *key, size_t klen, uint8_t kind,
+                               size_t vlen);
+/* roster__memory_put_locked publishes e (of hash h) in place of whatever holds
+ * its key (s locked). */
 void roster__memory_put_locked(mc *m, mc_shard *s, mc_entry *e, uint64_t h,
-                   const mc_key *k);
-/* roster__memory_remove_locked takes e out of the table and s's list and frees it
- * after a grace period; expired says which counter to bump (or neither:
- * a plain delete passes -1). */
+                               const mc_key *k);
+/* roster__memory_remove_locked takes e out of the table and s's list and frees
+ * it after a grace period; expired says which counter to bump (or neither: a
+ * plain delete passes -1). */
 void roster__memory_remove_locked(mc *m, mc_shard *s, mc_entry *e, int why);
 enum { MC_WHY_DEL = -1, MC_WHY_EXPIRED = 0, MC_WHY_EVICTED = 1 };
-/* roster__memory_reap_shard frees s's batches whose grace period has passed, and
- * starts one for entries still gathering (the maintenance thread). */
+/* roster__memory_reap_shard frees s's batches whose grace period has passed,
+ * and starts one for entries still gathering (the maintenance thread). */
 void roster__memory_reap_shard(mc_shard *s);
-/* roster__memory_free_retired frees everything s has retired at once (close: there
- * are no readers left). */
+/* roster__memory_free_retired frees everything s has retired at once (close:
+ * there are no readers left). */
 void roster__memory_free_retired(mc_shard *s);
 /* roster__memory_after_write: eviction past the limits (s is the shard written,
  * unlocked; keep the entry just written) and table growth. */
 void roster__memory_after_write(mc *m, mc_shard *s, mc_entry *keep);
-/* roster__memory_evict_locked evicts from s while the store is over its limits. */
-void roster__memory_evict_locked(mc *m, mc_shard *s, mc_entry *keep, int64_t *now);
+/* roster__memory_evict_locked evicts from s while the store is over its limits.
+ */
+void roster__memory_evict_locked(mc *m, mc_shard *s, mc_entry *keep,
+                                 int64_t *now);
 
 /* ---- memory_patterns.c ---- */
 
 int roster__memory_lock_acquire(void *impl, const void *key, size_t klen,
-                    const char *token, int64_t ttl_ms);
+                                const char *token, int64_t ttl_ms);
 int roster__memory_lock_release(void *impl, const void *key, size_t klen,
-                    const char *token);
+                                const char *token);
 int roster__memory_lock_extend(void *impl, const void *key, size_t klen,
-                   const char *token, int64_t ttl_ms);
-int roster__memory_rate_fixed(void *impl, const void *key, size_t klen, int64_t limit,
-                  int64_t window_ms, roster_cache_rate *out);
-int roster__memory_rate_sliding(void *impl, const void *key, size_t klen, int64_t limit,
-                    int64_t window_ms, roster_cache_rate *out);
+                               const char *token, int64_t ttl_ms);
+int roster__memory_rate_fixed(void *impl, const void *key, size_t klen,
+                              int64_t limit, int64_t window_ms,
+                              roster_cache_rate *out);
+int roster__memory_rate_sliding(void *impl, const void *key, size_t klen,
+                                int64_t limit, int64_t window_ms,
+                                roster_cache_rate *out);
 
 /* ---- memory_maint.c ---- */
 
 int roster__memory_check(const roster_url *url, const char *text,
                          const char *const *opts);
-int roster__memory_open(const roster_url *url, const char *text, const char *const *opts,
-            void **impl);
+int roster__memory_open(const roster_url *url, const char *text,
+                        const char *const *opts, void **impl);
 void roster__memory_close(void *impl);
-int roster__memory_clear(void *impl, const void *pattern, size_t plen, size_t *removed);
+int roster__memory_clear(void *impl, const void *pattern, size_t plen,
+                         size_t *removed);
 int roster__memory_stats(void *impl, roster_cache_stats *out);
 int roster__memory_info(void *impl, struct json_t **out);
 /* mc_wake asks the maintenance thread to grow the table. */

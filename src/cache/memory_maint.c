@@ -31,8 +31,8 @@
 
 /* parse_num reads a non-negative decimal (with a k/m/g suffix, powers of
  * 1024, optionally followed by "b" or "ib", when bytes is set). */
-static int parse_num(const char *key, const char *v, bool bytes,
-                     uint64_t max, uint64_t *out) {
+static int parse_num(const char *key, const char *v, bool bytes, uint64_t max,
+                     uint64_t *out) {
   const char *p = v;
   uint64_t n = 0;
   if (!v || *v < '0' || *v > '9')
@@ -71,9 +71,11 @@ static int parse_num(const char *key, const char *v, bool bytes,
   *out = n;
   return ROSTER_OK;
 bad:
-  return roster__err(ROSTER_EINVAL, "memory cache: option %s='%.40s' is not "
-                     "a number from 0 to %" PRIu64 "%s", key, v ? v : "",
-                     max, bytes ? " (k, m and g suffixes allowed)" : "");
+  return roster__err(ROSTER_EINVAL,
+                     "memory cache: option %s='%.40s' is not "
+                     "a number from 0 to %" PRIu64 "%s",
+                     key, v ? v : "", max,
+                     bytes ? " (k, m and g suffixes allowed)" : "");
 }
 
 static int set_option(roster_cache_memory_options *mo, const char *key,
@@ -92,7 +94,8 @@ static int set_option(roster_cache_memory_options *mo, const char *key,
                    &n);
     mo->sweep_ms = neg ? -(int64_t)n : (int64_t)n;
     if (!rc && neg && n == 0)
-      rc = roster__err(ROSTER_EINVAL, "memory cache: sweep_ms='-0' is not a "
+      rc = roster__err(ROSTER_EINVAL,
+                       "memory cache: sweep_ms='-0' is not a "
                        "setting; 0 is the default, -1 turns the sweep off");
   } else if (strcmp(key, "shards") == 0) {
     rc = parse_num(key, v, false, MC_SHARDS_MAX, &n);
@@ -101,9 +104,11 @@ static int set_option(roster_cache_memory_options *mo, const char *key,
     rc = parse_num(key, v, false, 1u << 30, &n);
     mo->initial_buckets = (size_t)n;
   } else {
-    return roster__err(ROSTER_EINVAL, "memory cache: unknown option '%.40s' "
+    return roster__err(ROSTER_EINVAL,
+                       "memory cache: unknown option '%.40s' "
                        "(known: max_entries, max_bytes, sweep_ms, shards, "
-                       "buckets)", key);
+                       "buckets)",
+                       key);
   }
   return rc;
 }
@@ -113,10 +118,12 @@ int roster__memory_options(const roster_url *url, const char *const *opts,
   *mo = (roster_cache_memory_options){0};
   if (url) {
     if (url->user || url->password || url->port)
-      return roster__err(ROSTER_EINVAL, "memory cache: a memory:// URL takes "
+      return roster__err(ROSTER_EINVAL,
+                         "memory cache: a memory:// URL takes "
                          "no user, password or port (memory://NAME?options)");
     if (url->path && *url->path && strcmp(url->path, "/") != 0)
-      return roster__err(ROSTER_EINVAL, "memory cache: a memory:// URL takes "
+      return roster__err(ROSTER_EINVAL,
+                         "memory cache: a memory:// URL takes "
                          "no path ('%.40s'); options go in the query",
                          url->path);
     for (size_t i = 0; i < url->nquery; i++) {
@@ -127,8 +134,10 @@ int roster__memory_options(const roster_url *url, const char *const *opts,
   }
   for (size_t i = 0; opts && opts[i]; i += 2) {
     if (!opts[i + 1])
-      return roster__err(ROSTER_EINVAL, "memory cache: option '%.40s' has no "
-                         "value", opts[i]);
+      return roster__err(ROSTER_EINVAL,
+                         "memory cache: option '%.40s' has no "
+                         "value",
+                         opts[i]);
     int rc = set_option(mo, opts[i], opts[i + 1]);
     if (rc)
       return rc;
@@ -202,10 +211,7 @@ static void deadline_after(struct timespec *ts, int64_t ms) {
 }
 
 static void *mc_main(void *arg) {
-  mc *m = arg;
-  sigset_t all;
-  sigfillset(&all);
-  pthread_sigmask(SIG_BLOCK, &all, NULL); /* signals are the program's */
+  mc *m = arg; /* started with every signal blocked (roster__thread_start) */
   /* Known to roster without taking one of the 64 counter shards (it counts
    * nothing; they are better left to the program's threads), the way the
    * reclaim thread is; liburcu-bp registers it on its first read section
@@ -215,8 +221,8 @@ static void *mc_main(void *arg) {
   /* It wakes every tick to free retired batches nobody else frees (of
    * shards no longer written), and sweeps when a sweep is due. */
   int64_t tick = m->sweep_ms > 0 && m->sweep_ms < 1000 ? m->sweep_ms : 1000;
-  int64_t next_sweep = m->sweep_ms > 0 ? roster__cache_now_ms() + m->sweep_ms
-                                       : INT64_MAX;
+  int64_t next_sweep =
+      m->sweep_ms > 0 ? roster__cache_now_ms() + m->sweep_ms : INT64_MAX;
   unsigned ns = 1u << m->shard_bits;
   struct timespec next;
   deadline_after(&next, tick);
@@ -251,16 +257,20 @@ int roster__memory_open_with(const roster_cache_memory_options *mo,
                              void **impl) {
   unsigned shards = mo->shards;
   if (shards > MC_SHARDS_MAX || (shards & (shards - 1)))
-    return roster__err(ROSTER_EINVAL, "memory cache: shards=%u must be a "
-                       "power of two from 1 to %d (0 picks)", shards,
-                       MC_SHARDS_MAX);
+    return roster__err(ROSTER_EINVAL,
+                       "memory cache: shards=%u must be a "
+                       "power of two from 1 to %d (0 picks)",
+                       shards, MC_SHARDS_MAX);
   if (mo->initial_buckets > (1u << 30))
-    return roster__err(ROSTER_EINVAL, "memory cache: initial_buckets=%zu is "
-                       "more than 2^30", mo->initial_buckets);
+    return roster__err(ROSTER_EINVAL,
+                       "memory cache: initial_buckets=%zu is "
+                       "more than 2^30",
+                       mo->initial_buckets);
   if (mo->sweep_ms > ROSTER_CACHE_TTL_MAX)
-    return roster__err(ROSTER_EINVAL, "memory cache: sweep_ms=%" PRId64
-                       " is more than %" PRId64, mo->sweep_ms,
-                       ROSTER_CACHE_TTL_MAX);
+    return roster__err(ROSTER_EINVAL,
+                       "memory cache: sweep_ms=%" PRId64
+                       " is more than %" PRId64,
+                       mo->sweep_ms, ROSTER_CACHE_TTL_MAX);
   if (!shards) {
     /* Each shard evicts on its own: keep at least ~64 entries in each. */
     shards = MC_SHARDS_MAX;
@@ -301,16 +311,14 @@ int roster__memory_open_with(const roster_cache_memory_options *mo,
   for (unsigned i = 0; i < MC_SHARDS_MAX; i++)
     pthread_mutex_init(&m->shards[i].lock, NULL);
   pthread_mutex_init(&m->mlock, NULL);
-  pthread_condattr_t ca;
-  pthread_condattr_init(&ca);
-  pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-  pthread_cond_init(&m->mcond, &ca);
-  pthread_condattr_destroy(&ca);
-  int err = pthread_create(&m->thread, NULL, mc_main, m);
-  if (err) {
+  roster__cond_init_mono(&m->mcond);
+  int rc =
+      roster__thread_start(&m->thread, "roster-memcache", false, mc_main, m);
+  if (rc) {
+    rc = roster__err_wrap(rc,
+                          "memory cache: cannot start its maintenance thread");
     roster__memory_close(m);
-    return roster__err(ROSTER_ESYS, "memory cache: cannot start its "
-                       "maintenance thread: %s", strerror(err));
+    return rc;
   }
   m->thread_started = true;
   *impl = m;
@@ -324,8 +332,8 @@ int roster__memory_check(const roster_url *url, const char *text,
   return roster__memory_options(url, opts, &mo);
 }
 
-int roster__memory_open(const roster_url *url, const char *text, const char *const *opts,
-            void **impl) {
+int roster__memory_open(const roster_url *url, const char *text,
+                        const char *const *opts, void **impl) {
   (void)text;
   roster_cache_memory_options mo;
   int rc = roster__memory_options(url, opts, &mo);
@@ -371,7 +379,8 @@ void roster__memory_close(void *impl) {
 
 /* ---- clear, stats, info --------------------------------------------- */
 
-int roster__memory_clear(void *impl, const void *pattern, size_t plen, size_t *removed) {
+int roster__memory_clear(void *impl, const void *pattern, size_t plen,
+                         size_t *removed) {
   mc *m = impl;
   size_t got = 0;
   unsigned ns = 1u << m->shard_bits;
@@ -383,9 +392,11 @@ int roster__memory_clear(void *impl, const void *pattern, size_t plen, size_t *r
     int64_t now = INT64_MIN;
     for (size_t j = 0; j < n && e; j++) {
       mc_entry *next = e->u.l.next; /* still linked after e goes */
-      if (!pattern || roster__cache_match(pattern, plen, e->data, e->klen)) {
+      if (!pattern ||
+          roster__glob(pattern, plen, e->data, e->klen, ROSTER__GLOB_REDIS)) {
         bool dead = mc_dead(m, e, &now);
-        roster__memory_remove_locked(m, s, e, dead ? MC_WHY_EXPIRED : MC_WHY_DEL);
+        roster__memory_remove_locked(m, s, e,
+                                     dead ? MC_WHY_EXPIRED : MC_WHY_DEL);
         got += !dead;
       }
       e = next;
@@ -422,21 +433,17 @@ int roster__memory_info(void *impl, struct json_t **out) {
   mc *m = impl;
   roster_cache_stats s;
   roster__memory_stats(m, &s);
-  json_t *o = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
-                        "s:I, s:I, s:s}",
-                        "backend", "memory",
-                        "entries", (json_int_t)s.entries,
-                        "bytes", (json_int_t)s.bytes,
-                        "hits", (json_int_t)s.hits,
-                        "misses", (json_int_t)s.misses,
-                        "expired", (json_int_t)s.expired,
-                        "evicted", (json_int_t)s.evicted,
-                        "max_entries", (json_int_t)s.max_entries,
-                        "max_bytes", (json_int_t)s.max_bytes,
-                        "shards", (json_int_t)(1u << m->shard_bits),
-                        "buckets", (json_int_t)atomic_load(&m->buckets),
-                        "sweep_ms", (json_int_t)m->sweep_ms,
-                        "eviction", "clock");
+  json_t *o =
+      json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
+                "s:I, s:I, s:s}",
+                "backend", "memory", "entries", (json_int_t)s.entries, "bytes",
+                (json_int_t)s.bytes, "hits", (json_int_t)s.hits, "misses",
+                (json_int_t)s.misses, "expired", (json_int_t)s.expired,
+                "evicted", (json_int_t)s.evicted, "max_entries",
+                (json_int_t)s.max_entries, "max_bytes", (json_int_t)s.max_bytes,
+                "shards", (json_int_t)(1u << m->shard_bits), "buckets",
+                (json_int_t)atomic_load(&m->buckets), "sweep_ms",
+                (json_int_t)m->sweep_ms, "eviction", "clock");
   if (!o)
     return roster__err(ROSTER_ENOMEM, "out of memory");
   *out = o;

@@ -13,7 +13,8 @@
 #ifndef ROSTER_CONFIG_IMPL_H
 #define ROSTER_CONFIG_IMPL_H
 
-#include "core/roster_impl.h"
+#include "base/base.h"
+#include "core/service_impl.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -104,49 +105,58 @@ struct cfg_node {
   } u;
 };
 
-cfg_src *roster__config_src_new(cfg_arena *a, cfg_src_kind kind, const char *name);
-cfg_node *roster__config_node_new(cfg_arena *a, cfg_kind kind, const cfg_src *src,
-                       uint32_t line, uint32_t col);
-cfg_node *roster__config_str_new(cfg_arena *a, cfg_kind kind, const char *s, size_t len,
-                      const cfg_src *src, uint32_t line, uint32_t col);
-/* roster__config_obj_add appends key -> val (no duplicate check); false on OOM. */
-bool roster__config_obj_add(cfg_arena *a, cfg_node *obj, const char *key, size_t klen,
-                 cfg_node *val);
-cfg_member *roster__config_obj_find(const cfg_node *obj, const char *key, size_t klen);
+cfg_src *roster__config_src_new(cfg_arena *a, cfg_src_kind kind,
+                                const char *name);
+cfg_node *roster__config_node_new(cfg_arena *a, cfg_kind kind,
+                                  const cfg_src *src, uint32_t line,
+                                  uint32_t col);
+cfg_node *roster__config_str_new(cfg_arena *a, cfg_kind kind, const char *s,
+                                 size_t len, const cfg_src *src, uint32_t line,
+                                 uint32_t col);
+/* roster__config_obj_add appends key -> val (no duplicate check); false on OOM.
+ */
+bool roster__config_obj_add(cfg_arena *a, cfg_node *obj, const char *key,
+                            size_t klen, cfg_node *val);
+cfg_member *roster__config_obj_find(const cfg_node *obj, const char *key,
+                                    size_t klen);
 bool roster__config_arr_push(cfg_arena *a, cfg_node *arr, cfg_node *val);
-/* roster__config_lookup follows a dotted key from root; digits index arrays. NULL if
- * absent. key "" is root itself. */
+/* roster__config_lookup follows a dotted key from root; digits index arrays.
+ * NULL if absent. key "" is root itself. */
 const cfg_node *roster__config_lookup(const cfg_node *root, const char *key);
-/* roster__config_find_key is roster__config_lookup for a key from a caller: it checks the key as
- * it walks it, in one pass (-1: empty, an empty segment or too long; the
- * caller runs roster__config_key_check for the detail), else 0 and *out (NULL when
- * missing). */
-int roster__config_find_key(const cfg_node *root, const char *key, const cfg_node **out);
-/* roster__config_set_path puts val at the dotted key below root (an object), making
- * objects on the way and replacing what is not one; an existing array is
+/* roster__config_find_key is roster__config_lookup for a key from a caller: it
+ * checks the key as it walks it, in one pass (-1: empty, an empty segment or
+ * too long; the caller runs roster__config_key_check for the detail), else 0
+ * and *out (NULL when missing). */
+int roster__config_find_key(const cfg_node *root, const char *key,
+                            const cfg_node **out);
+/* roster__config_set_path puts val at the dotted key below root (an object),
+ * making objects on the way and replacing what is not one; an existing array is
  * indexed by a digit segment in range. false on OOM. */
-bool roster__config_set_path(cfg_arena *a, cfg_node *root, const char *key, cfg_node *val);
-/* roster__config_merge merges src (an object) into dst (an object): objects merge,
- * anything else replaces. src's nodes are moved into dst. */
+bool roster__config_set_path(cfg_arena *a, cfg_node *root, const char *key,
+                             cfg_node *val);
+/* roster__config_merge merges src (an object) into dst (an object): objects
+ * merge, anything else replaces. src's nodes are moved into dst. */
 bool roster__config_merge(cfg_arena *a, cfg_node *dst, cfg_node *src);
-/* roster__config_copy deep-copies n into a; *budget is the nodes left, decremented
- * for each copy; NULL on OOM or when the budget runs out (*budget 0). */
+/* roster__config_copy deep-copies n into a; *budget is the nodes left,
+ * decremented for each copy; NULL on OOM or when the budget runs out (*budget
+ * 0). */
 cfg_node *roster__config_copy(cfg_arena *a, const cfg_node *n, size_t *budget);
 /* roster__config_depth: nesting depth of n (a scalar is 0). */
 size_t roster__config_depth(const cfg_node *n);
 
-/* roster__config_text appends n's value as text: a string as is, numbers and bools as
- * written in JSON, null as "null", a container as compact JSON. */
+/* roster__config_text appends n's value as text: a string as is, numbers and
+ * bools as written in JSON, null as "null", a container as compact JSON. */
 void roster__config_text(const cfg_node *n, cfg_buf *out);
 /* roster__config_where writes n's provenance into buf. */
 const char *roster__config_where(const cfg_node *n, char *buf, size_t cap);
-/* roster__config_describe writes "a string (\"abc\")", "an integer (8080)" ... into
- * buf; secret hides the value, and a URL's secrets are always hidden. */
-const char *roster__config_describe(const cfg_node *n, bool secret, char *buf, size_t cap);
-/* roster__config_redact appends s (len bytes, NUL-terminated after them) to out with
- * the secrets of any URL in it replaced by "***" (roster_url_redact);
- * text the redactor cannot take whole (longer than ROSTER_URL_MAX, or
- * holding a NUL) that has an '@' or a '?' becomes "***". */
+/* roster__config_describe writes "a string (\"abc\")", "an integer (8080)" ...
+ * into buf; secret hides the value, and a URL's secrets are always hidden. */
+const char *roster__config_describe(const cfg_node *n, bool secret, char *buf,
+                                    size_t cap);
+/* roster__config_redact appends s (len bytes, NUL-terminated after them) to out
+ * with the secrets of any URL in it replaced by "***" (roster_url_redact); text
+ * the redactor cannot take whole (longer than ROSTER_URL_MAX, or holding a NUL)
+ * that has an '@' or a '?' becomes "***". */
 void roster__config_redact(const char *s, size_t len, cfg_buf *out);
 /* roster__config_equal: same kind class and same text. */
 bool roster__config_equal(const cfg_node *a, const cfg_node *b);
@@ -155,27 +165,29 @@ bool roster__config_equal(const cfg_node *a, const cfg_node *b);
 /* roster__config_key_check validates a dotted key: not NULL, at most
  * ROSTER_CONFIG_KEY_MAX bytes, no empty segment; "" only if allow_empty.
  * Sets the detail naming what (e.g. "key"). */
-int roster__config_key_check(const char *what, const char *key, bool allow_empty);
-/* roster__config_key_parts: the number of dotted segments of key (len bytes); *empty
- * says whether one of them is empty. */
+int roster__config_key_check(const char *what, const char *key,
+                             bool allow_empty);
+/* roster__config_key_parts: the number of dotted segments of key (len bytes);
+ * *empty says whether one of them is empty. */
 size_t roster__config_key_parts(const char *key, size_t len, bool *empty);
-/* roster__config_key_depth_check refuses (ROSTER_EINVAL, naming what and the key) a
- * key a source sets with more than ROSTER_CONFIG_DEPTH_MAX segments: no
+/* roster__config_key_depth_check refuses (ROSTER_EINVAL, naming what and the
+ * key) a key a source sets with more than ROSTER_CONFIG_DEPTH_MAX segments: no
  * document may nest deeper, and no other source either. */
 int roster__config_key_depth_check(const char *what, const char *key);
-/* roster__config_key_secret: key (len bytes, any length), or some segment of it,
- * looks like a secret (roster_url_secret_key). True on OOM. */
+/* roster__config_key_secret: key (len bytes, any length), or some segment of
+ * it, looks like a secret (roster_url_secret_key). True on OOM. */
 bool roster__config_key_secret(const char *key, size_t len);
-/* roster__config_path_secret: roster__config_key_secret of prefix.key (prefix may be NULL or
- * empty; key is klen bytes), however long the two are. */
-bool roster__config_path_secret(const char *prefix, const char *key, size_t klen);
-/* roster__config_key_join_new: prefix.key (either may be empty or NULL), allocated
- * with roster__malloc; NULL on OOM. */
+/* roster__config_path_secret: roster__config_key_secret of prefix.key (prefix
+ * may be NULL or empty; key is klen bytes), however long the two are. */
+bool roster__config_path_secret(const char *prefix, const char *key,
+                                size_t klen);
+/* roster__config_key_join_new: prefix.key (either may be empty or NULL),
+ * allocated with roster__malloc; NULL on OOM. */
 char *roster__config_key_join_new(const char *prefix, const char *key);
-/* roster__config_key_join writes prefix.key (either may be empty) into buf, cut to
- * fit: for messages only. */
+/* roster__config_key_join writes prefix.key (either may be empty) into buf, cut
+ * to fit: for messages only. */
 const char *roster__config_key_join(char *buf, size_t cap, const char *prefix,
-                         const char *key);
+                                    const char *key);
 
 /* ---- problems (tree.c): every error of one load ---- */
 typedef struct cfg_problem {
@@ -190,10 +202,12 @@ typedef struct cfg_problems {
 void roster__config_problem_add(cfg_problems *p, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 void roster__config_problems_free(cfg_problems *p);
-/* roster__config_problems_report sets the thread's detail (the problems joined by
+/* roster__config_problems_report sets the thread's detail (the problems joined
+ * by
  * "; ", shortened to fit) and returns the first code. */
 int roster__config_problems_report(const cfg_problems *p);
-/* roster__config_problems_join: every problem, one per line (roster__malloc). */
+/* roster__config_problems_join: every problem, one per line (roster__malloc).
+ */
 char *roster__config_problems_join(const cfg_problems *p);
 
 /* ---- parsers ---- */
@@ -211,17 +225,18 @@ typedef struct cfg_doc {
 } cfg_doc;
 
 int roster__config_doc_fail(cfg_doc *d, int code, uint32_t line, uint32_t col,
-                 const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+                            const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
 /* roster__config_column counts the characters of text[line_start, pos) + 1. */
 uint32_t roster__config_column(const char *text, size_t line_start, size_t pos);
-/* cfg_colcur: roster__config_column for positions that only move forward on a line,
- * counting each byte once (a long line of many values stays linear). */
+/* cfg_colcur: roster__config_column for positions that only move forward on a
+ * line, counting each byte once (a long line of many values stays linear). */
 typedef struct cfg_colcur {
   size_t ls, pos;
   uint32_t col;
 } cfg_colcur;
-uint32_t roster__config_col_at(cfg_colcur *c, const char *text, size_t line_start,
-                    size_t pos);
+uint32_t roster__config_col_at(cfg_colcur *c, const char *text,
+                               size_t line_start, size_t pos);
 /* roster__config_utf8_check: the first invalid byte offset, or len if valid. */
 size_t roster__config_utf8_check(const char *s, size_t len);
 
@@ -245,23 +260,26 @@ typedef struct cfg_dotenv {
  * double-quoted values is expanded with lookup, then with the variables
  * the file defined before. d->root is not used. */
 int roster__config_parse_dotenv(cfg_doc *d, cfg_lookup_fn lookup, void *arg,
-                     cfg_dotenv *out);
-/* roster__config_dotenv_get: the value of the last definition of name, or NULL. */
-const char *roster__config_dotenv_get(const cfg_dotenv *e, const char *name, size_t len);
+                                cfg_dotenv *out);
+/* roster__config_dotenv_get: the value of the last definition of name, or NULL.
+ */
+const char *roster__config_dotenv_get(const cfg_dotenv *e, const char *name,
+                                      size_t len);
 
 /* ---- ${} expansion (expand.c) ---- */
-/* roster__config_expand expands s into *out (arena); *changed says whether there was
- * anything to expand. On failure returns ROSTER_EPARSE (syntax) or
+/* roster__config_expand expands s into *out (arena); *changed says whether
+ * there was anything to expand. On failure returns ROSTER_EPARSE (syntax) or
  * ROSTER_ENOENT (unset, no default) with a message in err, and *at is the
  * byte offset of the bad ${. secret: s is a secret's value, so err quotes
  * no text of it but variable names. */
-int roster__config_expand(cfg_arena *a, const char *s, size_t len, cfg_lookup_fn fn,
-               void *arg, bool secret, const char **out, size_t *out_len,
-               bool *changed, size_t *at, char *err, size_t errcap);
-/* roster__config_expand_tree expands every string below root (turning expanded ones
- * into text); problems name the key and the value's source. */
-void roster__config_expand_tree(cfg_arena *a, cfg_node *root, cfg_lookup_fn fn, void *arg,
-                     cfg_problems *p);
+int roster__config_expand(cfg_arena *a, const char *s, size_t len,
+                          cfg_lookup_fn fn, void *arg, bool secret,
+                          const char **out, size_t *out_len, bool *changed,
+                          size_t *at, char *err, size_t errcap);
+/* roster__config_expand_tree expands every string below root (turning expanded
+ * ones into text); problems name the key and the value's source. */
+void roster__config_expand_tree(cfg_arena *a, cfg_node *root, cfg_lookup_fn fn,
+                                void *arg, cfg_problems *p);
 
 /* ---- conversions (convert.c), shared by getters and the schema ---- */
 /* Each returns ROSTER_OK, ROSTER_ETYPE (does not convert) or ROSTER_ERANGE
@@ -269,13 +287,15 @@ void roster__config_expand_tree(cfg_arena *a, cfg_node *root, cfg_lookup_fn fn, 
 int roster__config_to_int(const cfg_node *n, int64_t *out);
 int roster__config_to_double(const cfg_node *n, double *out);
 int roster__config_to_bool(const cfg_node *n, bool *out);
-int roster__config_to_duration(const cfg_node *n, int64_t *ms, const char **why);
+int roster__config_to_duration(const cfg_node *n, int64_t *ms,
+                               const char **why);
 int roster__config_to_size(const cfg_node *n, int64_t *out, const char **why);
 bool roster__config_is_string(const cfg_node *n);
-/* roster__config_list_count: items of a list value (array of scalars, or comma text);
- * -1 if it is not one. */
+/* roster__config_list_count: items of a list value (array of scalars, or comma
+ * text); -1 if it is not one. */
 long roster__config_list_count(const cfg_node *n);
-const char *roster__config_type_want(roster_config_kind t); /* "an integer" ... */
+const char *
+roster__config_type_want(roster_config_kind t); /* "an integer" ... */
 
 /* ---- snapshots and configs (config.c) ---- */
 typedef struct cfg_snap {
@@ -348,49 +368,53 @@ int roster__config_pin_take(const roster_config *cfg, cfg_pin *p);
 void roster__config_pin_drop(cfg_pin *p);
 /* roster__config_view_new makes a view of root in snap (taking a reference). */
 roster_config *roster__config_view_new(cfg_snap *snap, const cfg_node *root,
-                            const char *prefix);
+                                       const char *prefix);
 
 /* cfg_build_defaults and the rest of a load live in load.c. */
 int roster__config_load(roster_config *cfg, bool reload);
-/* roster__config_notify runs the watches for the changes from old to nw; load_lock
- * held. */
+/* roster__config_notify runs the watches for the changes from old to nw;
+ * load_lock held. */
 void roster__config_notify(roster_config *cfg, cfg_snap *old, cfg_snap *nw);
 void roster__config_watches_free(roster_config *cfg);
 
 /* ---- schema (schema.c) ---- */
 /* roster__config_schema_defaults adds the fields' defaults below root. */
-bool roster__config_schema_defaults(cfg_arena *a, const roster_config_field *f, size_t n,
-                         const cfg_src *src, cfg_node *root);
-void roster__config_validate(const roster_config_field *f, size_t n, bool strict,
-                  const cfg_node *root, cfg_problems *p);
+bool roster__config_schema_defaults(cfg_arena *a, const roster_config_field *f,
+                                    size_t n, const cfg_src *src,
+                                    cfg_node *root);
+void roster__config_validate(const roster_config_field *f, size_t n,
+                             bool strict, const cfg_node *root,
+                             cfg_problems *p);
 /* roster__config_field_check validates one field at roster_config_new. */
 int roster__config_field_check(const roster_config_field *f);
 
 /* ---- dump (dump.c) ---- */
-int roster__config_dump(const cfg_node *root, const char *prefix, unsigned flags,
-             char **out);
+int roster__config_dump(const cfg_node *root, const char *prefix,
+                        unsigned flags, char **out);
 
 /* ---- walking leaves (tree.c) ---- */
 /* cfg_leaf_fn sees one leaf with its full key; return non-zero to stop. */
 typedef int (*cfg_leaf_fn)(const char *key, size_t klen, const cfg_node *n,
                            void *arg);
-/* roster__config_walk visits the leaves below n (whose key is key, may be ""); returns
- * the first non-zero callback result, or -1 if a key grew too long. */
-int roster__config_walk(const cfg_node *n, cfg_buf *key, cfg_leaf_fn fn, void *arg);
+/* roster__config_walk visits the leaves below n (whose key is key, may be "");
+ * returns the first non-zero callback result, or -1 if a key grew too long. */
+int roster__config_walk(const cfg_node *n, cfg_buf *key, cfg_leaf_fn fn,
+                        void *arg);
 
 /* ---- file reading (load.c) ---- */
-/* roster__config_read_file reads path into a roster__malloc'd buffer (NUL-terminated).
- * Only a regular file (or a symbolic link to one) of at most
+/* roster__config_read_file reads path into a roster__malloc'd buffer
+ * (NUL-terminated). Only a regular file (or a symbolic link to one) of at most
  * ROSTER_CONFIG_FILE_MAX bytes is read: a FIFO, a device, a socket or a
  * directory is refused without blocking. ROSTER_ENOENT if missing,
  * ROSTER_EIO otherwise, with msg filled. */
-int roster__config_read_file(const char *path, char **out, size_t *len, char *msg,
-                  size_t cap);
-/* roster__config_format_of: "json", "yaml", "toml", "env" from a name's extension, or
- * NULL. */
+int roster__config_read_file(const char *path, char **out, size_t *len,
+                             char *msg, size_t cap);
+/* roster__config_format_of: "json", "yaml", "toml", "env" from a name's
+ * extension, or NULL. */
 const char *roster__config_format_of(const char *name);
-/* roster__config_parse_any parses text by format into d (d->root). For "env" every
- * variable becomes a text key. */
-int roster__config_parse_any(cfg_doc *d, const char *format, cfg_lookup_fn fn, void *arg);
+/* roster__config_parse_any parses text by format into d (d->root). For "env"
+ * every variable becomes a text key. */
+int roster__config_parse_any(cfg_doc *d, const char *format, cfg_lookup_fn fn,
+                             void *arg);
 
 #endif /* ROSTER_CONFIG_IMPL_H */

@@ -91,9 +91,7 @@ static int decl_create(void *arg, const roster_deps *deps, void **out) {
 
 /* prefixed puts "service 'qn': " before the detail the last call set. */
 static int prefixed(int rc, const char *qn) {
-  char detail[1024];
-  snprintf(detail, sizeof detail, "%s", roster_last_error());
-  return roster__err(rc, "service '%s': %s", qn, detail);
+  return roster__err_wrap(rc, "service '%s'", qn);
 }
 
 /* declare is the one way a URL becomes a service: the face checks the URL

@@ -21,6 +21,13 @@
 
 static _Atomic uint64_t next_serial = 1;
 
+uint64_t roster__count_sum(roster *r, int which) {
+  uint64_t sum = 0;
+  for (int i = 0; i <= ROSTER__SHARDS; i++)
+    sum += atomic_load_explicit(&r->shards[i].c[which], memory_order_relaxed);
+  return sum;
+}
+
 /* ---- keys and matching ---------------------------------------------- */
 
 static int match_entry(struct cds_lfht_node *node, const void *key) {
@@ -105,8 +112,8 @@ void roster__fill_info(const roster__entry *e, roster_info *info) {
   info->type = e->type;
   info->instance = e->instance;
   info->owner = roster__owner_of(e);
-  roster__meta *m = atomic_load_explicit(
-      &((roster__entry *)e)->meta, memory_order_acquire);
+  roster__meta *m =
+      atomic_load_explicit(&((roster__entry *)e)->meta, memory_order_acquire);
   info->meta = m ? m->data : NULL;
   info->meta_len = m ? m->len : 0;
 }
@@ -171,8 +178,10 @@ roster_ns *roster__ns_get(roster *r, const char *ns, size_t len, bool create) {
 static roster *registry_make(const roster_options *opts) {
   roster_options o = opts ? *opts : (roster_options){0};
   if (o.keys != ROSTER_KEYS_UNIQUE && o.keys != ROSTER_KEYS_DUPLICATE) {
-    roster__err(ROSTER_EINVAL, "roster_new: keys mode %d is neither "
-                "ROSTER_KEYS_UNIQUE nor ROSTER_KEYS_DUPLICATE", (int)o.keys);
+    roster__err(ROSTER_EINVAL,
+                "roster_new: keys mode %d is neither "
+                "ROSTER_KEYS_UNIQUE nor ROSTER_KEYS_DUPLICATE",
+                (int)o.keys);
     return NULL;
   }
   roster__thread_ensure();
@@ -284,8 +293,8 @@ void roster__struct_destroy(roster *r) {
   for (struct cds_lfht_node *n; (n = cds_lfht_iter_get_node(&it));
        cds_lfht_next(r->ns_ht, &it)) {
     if (cds_lfht_del(r->ns_ht, n) == 0)
-      roster__vec_push(&nss, (roster__entry *)(void *)caa_container_of(
-                                 n, roster_ns, node));
+      roster__vec_push(
+          &nss, (roster__entry *)(void *)caa_container_of(n, roster_ns, node));
   }
   roster__runlock();
   cds_lfht_destroy(r->ht, NULL);
@@ -513,7 +522,8 @@ static void maybe_grow(roster *r, size_t n) {
   pthread_mutex_lock(&r->grow_lock);
   if (r->grower_started)
     pthread_join(r->grower, NULL);
-  r->grower_started = pthread_create(&r->grower, NULL, grow_main, r) == 0;
+  r->grower_started = roster__thread_start(&r->grower, "roster-grow", false,
+                                           grow_main, r) == ROSTER_OK;
   if (!r->grower_started)
     atomic_store(&r->growing, false); /* try again on a later register */
   pthread_mutex_unlock(&r->grow_lock);
@@ -552,8 +562,8 @@ static int do_register(roster *r, const char *ns, const char *name,
   if (meta_len > ROSTER_META_MAX)
     return roster__err(ROSTER_EINVAL,
                        "metadata for '%s' is %zu bytes; the limit is %d",
-                       roster__quote(qn, sizeof qn, name, k.name_len),
-                       meta_len, ROSTER_META_MAX);
+                       roster__quote(qn, sizeof qn, name, k.name_len), meta_len,
+                       ROSTER_META_MAX);
   if (!k.nsobj) {
     k.nsobj = roster__ns_get(r, k.ns, k.ns_len, true);
     if (!k.nsobj)
@@ -628,8 +638,8 @@ static int do_register(roster *r, const char *ns, const char *name,
   roster__entry *old = NULL;
   roster__rlock();
   if (r->keys == ROSTER_KEYS_UNIQUE && replace) {
-    struct cds_lfht_node *o = cds_lfht_add_replace(
-        r->ht, (unsigned long)k.hash, match_entry, &k, &e->node);
+    struct cds_lfht_node *o = cds_lfht_add_replace(r->ht, (unsigned long)k.hash,
+                                                   match_entry, &k, &e->node);
     if (o) {
       old = caa_container_of(o, roster__entry, node);
       ROSTER__TSAN_ACQUIRE(old);
@@ -641,13 +651,12 @@ static int do_register(roster *r, const char *ns, const char *name,
       roster__entry *ex = caa_container_of(got, roster__entry, node);
       ROSTER__TSAN_ACQUIRE(ex);
       char qt[96];
-      roster__err(ROSTER_EEXIST,
-                  "service '%s' is already registered in namespace '%s' "
-                  "(type '%s'); use roster_replace to override it",
-                  roster__quote(qn, sizeof qn, name, k.name_len),
-                  k.nsobj->name,
-                  roster__quote(qt, sizeof qt, ex->type->name,
-                                strlen(ex->type->name)));
+      roster__err(
+          ROSTER_EEXIST,
+          "service '%s' is already registered in namespace '%s' "
+          "(type '%s'); use roster_replace to override it",
+          roster__quote(qn, sizeof qn, name, k.name_len), k.nsobj->name,
+          roster__quote(qt, sizeof qt, ex->type->name, strlen(ex->type->name)));
       roster__runlock();
       if (!inst)
         pthread_mutex_unlock(&r->claim_lock);
@@ -839,9 +848,9 @@ static int lookup_one(roster *r, const roster__key *k, const roster_type *type,
         ROSTER_ETYPE, "service '%s' in namespace '%s' is a '%s', not a '%s'",
         roster__quote(qn, sizeof qn, k->name, k->name_len), e->ns->name,
         roster__quote(qt, sizeof qt, e->type->name, strlen(e->type->name)),
-        type->name ? roster__quote(qw, sizeof qw, type->name,
-                                   strlen(type->name))
-                   : "(unnamed type)");
+        type->name
+            ? roster__quote(qw, sizeof qw, type->name, strlen(type->name))
+            : "(unnamed type)");
   }
   *out = e;
   return ROSTER_OK;
@@ -879,7 +888,9 @@ int roster_acquire(roster *r, const char *ns, const char *name,
     *ref = NULL;
   if (!r || !out || !ref)
     return roster__err(ROSTER_EINVAL, "%s is NULL",
-                       !r ? "registry" : !out ? "out" : "ref");
+                       !r     ? "registry"
+                       : !out ? "out"
+                              : "ref");
   roster__thread_ensure();
   roster__key k;
   int rc = roster__key_init(r, &k, ns, name);
@@ -986,7 +997,9 @@ int roster_lookup(roster *r, const char *ns, const char *name, void **out,
     *count = 0;
   if (!r || !count || (cap && !out))
     return roster__err(ROSTER_EINVAL, "%s is NULL",
-                       !r ? "registry" : !count ? "count" : "out");
+                       !r       ? "registry"
+                       : !count ? "count"
+                                : "out");
   roster__thread_ensure();
   roster__key k;
   int rc = roster__key_init(r, &k, ns, name);
@@ -1098,12 +1111,11 @@ int roster_ns_drop(roster *r, const char *ns, size_t *removed) {
     return roster__err(ROSTER_EINVAL, "registry is NULL");
   roster__thread_ensure();
   size_t len;
-  int rc = roster__check_name("namespace", ns ? ns : ROSTER_DEFAULT_NS, &len,
-                              false);
+  int rc =
+      roster__check_name("namespace", ns ? ns : ROSTER_DEFAULT_NS, &len, false);
   if (rc)
     return rc;
-  roster_ns *n =
-      roster__ns_get(r, ns ? ns : ROSTER_DEFAULT_NS, len, false);
+  roster_ns *n = roster__ns_get(r, ns ? ns : ROSTER_DEFAULT_NS, len, false);
   if (!n)
     return ROSTER_OK;
   size_t c = roster__remove_where(r, pred_ns, n, ROSTER_REASON_NS_DROP, true);

@@ -56,11 +56,12 @@ static bool qmatch(roster *r, const qstate *s, const roster__entry *e) {
   if (s->ns_default) {
     if (e->ns != r->default_ns)
       return false;
-  } else if (!s->ns_any &&
-             !roster__glob(s->ns, s->ns_len, e->ns->name, e->ns->len)) {
+  } else if (!s->ns_any && !roster__glob(s->ns, s->ns_len, e->ns->name,
+                                         e->ns->len, ROSTER__GLOB_NAMES)) {
     return false;
   }
-  return s->pat_any || roster__glob(s->pat, s->pat_len, e->name, e->name_len);
+  return s->pat_any || roster__glob(s->pat, s->pat_len, e->name, e->name_len,
+                                    ROSTER__GLOB_NAMES);
 }
 
 int roster_foreach(roster *r, const roster_query *q, roster_visit_fn fn,
@@ -311,7 +312,9 @@ int roster_get_by_type(roster *r, const char *ns, const roster_type *type,
     *out = NULL;
   if (!r || !type || !out)
     return roster__err(ROSTER_EINVAL, "%s is NULL",
-                       !r ? "registry" : !type ? "type" : "out");
+                       !r      ? "registry"
+                       : !type ? "type"
+                               : "out");
   roster__thread_ensure();
   size_t len = 0;
   if (ns && roster__check_name("namespace", ns, &len, false))
@@ -380,8 +383,8 @@ int roster_get_by_type(roster *r, const char *ns, const roster_type *type,
 /* Optimal-string-alignment distance (Levenshtein plus adjacent
  * transpositions, so "mian" is one edit from "main"), with an early exit
  * past limit; names up to 64 bytes. */
-static size_t edit_distance(const char *a, size_t al, const char *b,
-                            size_t bl, size_t limit) {
+static size_t edit_distance(const char *a, size_t al, const char *b, size_t bl,
+                            size_t limit) {
   size_t rows[3][65];
   if (al > 64 || bl > 64)
     return SIZE_MAX;
@@ -457,16 +460,16 @@ void roster__describe_missing(roster *r, const char *ns, const char *name,
   size_t o = 0;
   char q[96];
   for (size_t i = 0; i < nshown; i++)
-    o += (size_t)snprintf(names + o, sizeof names - o, "%s%s", i ? ", " : "",
-                          roster__quote(q, sizeof q, shown[i],
-                                        strlen(shown[i])));
+    o += (size_t)snprintf(
+        names + o, sizeof names - o, "%s%s", i ? ", " : "",
+        roster__quote(q, sizeof q, shown[i], strlen(shown[i])));
   roster__runlock();
 
   char qn[96], qs[96], qg[96];
   roster__quote(qn, sizeof qn, name, nl);
   roster__quote(qs, sizeof qs, ns, nsl);
-  int w = snprintf(buf, cap, "service '%s' not found in namespace '%s'", qn,
-                   qs);
+  int w =
+      snprintf(buf, cap, "service '%s' not found in namespace '%s'", qn, qs);
   if (w < 0 || (size_t)w >= cap)
     return;
   size_t used = (size_t)w;
@@ -483,4 +486,18 @@ void roster__describe_missing(roster *r, const char *ns, const char *name,
              total - nshown);
   else
     snprintf(buf + used, cap - used, "; registered: %s", names);
+}
+
+/* ---- read sections (the public face of base/rcu.c) ---- */
+
+void roster_read_lock(void) {
+  roster__thread_ensure();
+  roster__rlock();
+}
+
+void roster_read_unlock(void) { roster__runlock(); }
+
+void roster_reclaim_wait(void) {
+  roster__thread_ensure();
+  roster__barrier();
 }

@@ -1,162 +1,53 @@
 /*
  * roster_impl.h: the core's private umbrella header.
  *
- * Every core source includes this and nothing else of its own. It defines the
- * registry's internal structures (entries, namespaces, owners' links,
- * listener snapshots), the per-thread RCU and counter plumbing, and the
- * roster__ helpers shared across files. Never installed.
+ * Every registry source (src/core) and the lifecycle (src/lifecycle, through
+ * lc_impl.h) include this. It defines the registry's internal structures
+ * (entries, namespaces, owners' links, listener snapshots), the counter
+ * shards, and the roster__ helpers shared across files. What lies below the
+ * registry (allocator, errors, RCU plumbing, threads, glob) is in
+ * base/base.h; what the built-in services need of the core is in
+ * core/service_impl.h; both are included here. Never installed.
  */
 #ifndef ROSTER_IMPL_H
 #define ROSTER_IMPL_H
 
-#include <pthread.h>
-#include <stdatomic.h>
-#include <stdbool.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <string.h>
+#include "base/base.h"
 
-/* Not _LGPL_SOURCE: liburcu-bp 0.13's inlined read side accesses its reader
- * struct (declared 128-byte aligned) at the arena's smaller alignment, which
- * is undefined behaviour that UBSan reports in our code; the library's own
- * out-of-line read lock/unlock do the same work. */
-#include <urcu/urcu-bp.h> /* must come first: picks the bp flavour */
 #include <urcu/rculfhash.h>
 
 #include "roster.h"
 
-#if defined(__GNUC__) || defined(__clang__)
-#define ROSTER__LIKELY(x) __builtin_expect(!!(x), 1)
-#define ROSTER__UNLIKELY(x) __builtin_expect(!!(x), 0)
-#else
-#define ROSTER__LIKELY(x) (x)
-#define ROSTER__UNLIKELY(x) (x)
-#endif
+#include "core/service_impl.h"
 
-/* ---- ThreadSanitizer annotations ------------------------------------
- * liburcu is not instrumented, so TSan cannot see the ordering that RCU
- * publication (rcu_assign_pointer inside cds_lfht) and grace periods give.
- * We tell it, at the exact points where liburcu provides the ordering:
- * an entry is "released" before it is published and "acquired" by whoever
- * finds it; every read-section exit releases a global token that the reclaim
- * callbacks acquire (the grace period orders them). No-ops otherwise. */
-#if defined(ROSTER_TSAN)
-void __tsan_acquire(void *addr);
-void __tsan_release(void *addr);
-#define ROSTER__TSAN_ACQUIRE(p) __tsan_acquire((void *)(p))
-#define ROSTER__TSAN_RELEASE(p) __tsan_release((void *)(p))
-#else
-#define ROSTER__TSAN_ACQUIRE(p) ((void)0)
-#define ROSTER__TSAN_RELEASE(p) ((void)0)
-#endif
-extern int roster__grace_token;
-extern int roster__barrier_token; /* reclaim callbacks -> rcu_barrier */
+/* Counters: each thread owns one shard (single writer, plain relaxed
+ * load+store, no lock prefix); threads beyond ROSTER__SHARDS share the last
+ * with atomic adds. Each shard fills its own cache line. */
+enum {
+  ROSTER__C_HITS,
+  ROSTER__C_MISSES,
+  ROSTER__C_REGS,
+  ROSTER__C_UNREGS,
+  ROSTER__C_N
+};
+typedef struct roster__shard {
+  _Atomic uint64_t c[ROSTER__C_N];
+} __attribute__((aligned(64))) roster__shard;
 
-/* ---- allocation (alloc.c) ---- */
-void *roster__malloc(size_t n);
-void *roster__calloc(size_t c, size_t n);
-void *roster__realloc(void *p, size_t n);
-void roster__free(void *p);
-char *roster__strndup(const char *s, size_t n);
-
-/* ---- errors (error.c) ---- */
-/* roster__err_known: code is ROSTER_OK or one of the codes in
- * ROSTER_ERRNO_MAP (anything else came from outside: a callback). */
-bool roster__err_known(int code);
-/* roster__err sets the thread's detail from a format and returns code. */
-int roster__err(int code, const char *fmt, ...)
-#if defined(__GNUC__) || defined(__clang__)
-    __attribute__((format(printf, 2, 3)))
-#endif
-    ;
+/* ---- not-found details (names.c) ---- */
 /* roster__err_notfound records a miss cheaply; the sentence (with the names
  * the namespace holds and a "did you mean") is composed only when
  * roster_last_error() is called, so a lookup miss stays fast. */
 int roster__err_notfound(roster *r, const char *ns, size_t ns_len,
                          const char *name, size_t name_len);
-/* roster__escape appends s (n bytes) to buf at *o (cap bytes in all, kept
- * NUL-terminated) in the form every outside string takes in an error: a
- * control byte (C0, DEL), a byte that is not UTF-8, a C1 control, a line
- * separator or a bidi override is written \xNN (each byte), so the text
- * can be printed or logged as is; a backslash too when backslash is set,
- * which makes the form unambiguous. Stops before a character that does
- * not fit; returns how many bytes of s it wrote. Every error detail goes
- * through it (roster__err, roster_error_set), so no detail holds a raw
- * control byte. */
-size_t roster__escape(char *buf, size_t cap, size_t *o, const char *s, size_t n,
-                      bool backslash);
-/* roster__clean escapes in place, as roster__escape does (backslash
- * kept), whatever in the NUL-terminated text d (cap bytes) needs it: a
- * detail composed from outside strings (a foreign message, a name). Text
- * with nothing to escape is left as it is; text that grows past cap is cut
- * before the escape that does not fit. */
-void roster__clean(char *d, size_t cap);
-/* roster__quote writes name into buf (cap >= 8 bytes) escaped by
- * roster__escape (backslash included) and shortened with "..." if it does
- * not fit; returns buf. Use it for every name or key an error quotes. */
-const char *roster__quote(char *buf, size_t cap, const char *name, size_t len);
 /* roster__describe_missing formats the not-found sentence into buf; defined
  * in registry_query.c (it needs to walk the table). */
 void roster__describe_missing(roster *r, const char *ns, const char *name,
                               char *buf, size_t cap);
-/* roster__live_lock guards the set of live registries: roster_free removes
- * itself under it, and lazy error details check liveness under it. */
+/* The set of live registries: roster_free removes itself under its lock,
+ * and a lazy not-found detail is composed only for a registry still in it. */
 void roster__live_add(roster *r);
 void roster__live_remove(roster *r);
-bool roster__live_check_lock(roster *r, uint64_t serial);
-void roster__live_unlock(void);
-
-/* ---- names ---- */
-/* roster__check_name validates a name (what = "name" or "namespace") and
- * stores its length. NULL is an error unless allow_null. */
-int roster__check_name(const char *what, const char *name, size_t *len,
-                       bool allow_null);
-bool roster__glob(const char *pat, size_t plen, const char *s, size_t slen);
-
-/* ---- per-thread plumbing (rcu.c) ---- */
-#define ROSTER__SHARDS 64 /* owned counter shards; one more is shared */
-
-typedef struct roster__tls {
-  int registered; /* rcu_register_thread done */
-  int shard;      /* owned shard, or ROSTER__SHARDS (shared) */
-} roster__tls;
-extern _Thread_local roster__tls roster__tls_state;
-void roster__thread_slow(void);
-static inline void roster__thread_ensure(void) {
-  if (ROSTER__UNLIKELY(!roster__tls_state.registered))
-    roster__thread_slow();
-}
-static inline void roster__rlock(void) { urcu_bp_read_lock(); }
-static inline void roster__runlock(void) {
-  ROSTER__TSAN_RELEASE(&roster__grace_token);
-  urcu_bp_read_unlock();
-}
-/* roster__reclaim_enter marks the reclaim thread (registered with RCU by
- * liburcu itself) as registered, so callbacks may call roster functions. */
-static inline void roster__reclaim_enter(void) {
-  if (!roster__tls_state.registered) {
-    roster__tls_state.registered = 1;
-    roster__tls_state.shard = ROSTER__SHARDS;
-  }
-}
-/* roster__reclaim_exit ends a reclaim callback: what it did happens before
- * the return of any later roster__barrier. */
-static inline void roster__reclaim_exit(void) {
-  ROSTER__TSAN_RELEASE(&roster__barrier_token);
-}
-/* roster__barrier waits for every queued reclaim callback (rcu_barrier). */
-void roster__barrier(void);
-/* roster__defer queues fn(head) after a grace period, on the reclaim thread. */
-void roster__defer(struct rcu_head *head, void (*fn)(struct rcu_head *));
-
-/* Counters: each thread owns one shard (single writer, plain relaxed
- * load+store, no lock prefix); threads beyond ROSTER__SHARDS share the last
- * with atomic adds. Each shard fills its own cache line. */
-enum { ROSTER__C_HITS, ROSTER__C_MISSES, ROSTER__C_REGS, ROSTER__C_UNREGS,
-       ROSTER__C_N };
-typedef struct roster__shard {
-  _Atomic uint64_t c[ROSTER__C_N];
-} __attribute__((aligned(64))) roster__shard;
 
 /* ---- registry structures ---- */
 typedef struct roster_ns roster_ns;
@@ -182,12 +73,12 @@ struct roster__olink {
 /* roster__entry (= roster_ref): one registration. Immutable after publish
  * except refs, removed, meta and the olink list fields. */
 struct roster__entry {
-  struct cds_lfht_node node;  /* in r->ht */
-  roster_ns *ns;              /* interned; lives until roster_free */
+  struct cds_lfht_node node; /* in r->ht */
+  roster_ns *ns;             /* interned; lives until roster_free */
   const roster_type *type;
   void *instance;
   union {
-    roster__olink *olink;     /* plain entries: NULL when unowned */
+    roster__olink *olink;      /* plain entries: NULL when unowned */
     struct roster__inst *inst; /* ROSTER__E_INST: the lifecycle's record */
   };
   roster__meta *_Atomic meta; /* RCU-published metadata or NULL */
@@ -195,8 +86,8 @@ struct roster__entry {
   atomic_bool removed;        /* set by whoever deleted it from the table */
   uint8_t flags;              /* ROSTER__E_* */
   uint16_t name_len;
-  struct rcu_head rcu;        /* reclaim */
-  char name[];                /* name_len bytes + NUL */
+  struct rcu_head rcu; /* reclaim */
+  char name[];         /* name_len bytes + NUL */
 };
 
 /* Entry flags. ROSTER__E_INST: the instance belongs to a provider; reclaim
@@ -213,9 +104,9 @@ struct roster_default {
 struct roster_ns {
   struct cds_lfht_node node; /* in r->ns_ht */
   roster *r;
-  uint64_t hash;             /* XXH3 of the name: the seed of entry hashes */
+  uint64_t hash; /* XXH3 of the name: the seed of entry hashes */
   atomic_size_t entries;
-  pthread_mutex_t lock;      /* guards defaults */
+  pthread_mutex_t lock; /* guards defaults */
   struct roster_default *defaults;
   uint16_t len;
   char name[];
@@ -240,21 +131,21 @@ typedef struct roster__lsnap {
 typedef struct roster__waiter roster__waiter;
 
 struct roster {
-  struct cds_lfht *ht;      /* entries */
-  struct cds_lfht *ns_ht;   /* namespaces */
+  struct cds_lfht *ht;    /* entries */
+  struct cds_lfht *ns_ht; /* namespaces */
   roster_ns *default_ns;
   roster_keys keys;
-  uint64_t serial;          /* unique per registry, for lazy error details */
+  uint64_t serial; /* unique per registry, for lazy error details */
   char name[64];
   atomic_size_t entries;
-  _Atomic uint64_t mem;     /* bytes allocated for entries, metadata, ns */
+  _Atomic uint64_t mem; /* bytes allocated for entries, metadata, ns */
   /* growth: roster sizes the table itself (see registry.c, grow) */
-  atomic_ulong buckets;     /* bucket count last asked for */
-  atomic_bool growing;      /* a resize thread is running */
+  atomic_ulong buckets;      /* bucket count last asked for */
+  atomic_bool growing;       /* a resize thread is running */
   pthread_mutex_t grow_lock; /* guards grower and grower_started */
-  pthread_t grower;         /* the last resize thread, joined before reuse */
+  pthread_t grower;          /* the last resize thread, joined before reuse */
   bool grower_started;
-  pthread_mutex_t ns_lock;  /* serializes namespace creation */
+  pthread_mutex_t ns_lock; /* serializes namespace creation */
   /* listeners */
   pthread_mutex_t listen_lock;
   roster__lsnap *_Atomic lsnap;
@@ -266,16 +157,16 @@ struct roster {
   atomic_size_t nwaiters;
   /* lifecycle and scopes */
   struct roster__lc *_Atomic lc; /* made on first roster_provide */
-  pthread_mutex_t lc_lock;  /* guards making lc */
-  pthread_mutex_t claim_lock; /* a plain registration and roster_provide
-                                 check and take a key under it, so that a
-                                 key is never both registered and provided */
-  unsigned workers;         /* roster_options.workers */
-  roster *parent;           /* scopes: the parent (held), else NULL */
-  pthread_mutex_t url_lock; /* guards urls (driver.c) */
-  struct roster__urlrec *urls; /* services declared by roster_provide_url */
-  atomic_uint holds;        /* 1 until roster_free + 1 per live scope */
-  void *raw;                /* the allocation r was aligned within */
+  pthread_mutex_t lc_lock;       /* guards making lc */
+  pthread_mutex_t claim_lock;    /* a plain registration and roster_provide
+                                    check and take a key under it, so that a
+                                    key is never both registered and provided */
+  unsigned workers;              /* roster_options.workers */
+  roster *parent;                /* scopes: the parent (held), else NULL */
+  pthread_mutex_t url_lock;      /* guards urls (driver.c) */
+  struct roster__urlrec *urls;   /* services declared by roster_provide_url */
+  atomic_uint holds;             /* 1 until roster_free + 1 per live scope */
+  void *raw;                     /* the allocation r was aligned within */
   /* live set (error.c) */
   roster *live_next;
   roster__shard shards[ROSTER__SHARDS + 1];
@@ -286,9 +177,8 @@ static inline void roster__count(roster *r, int which) {
   int s = roster__tls_state.shard;
   _Atomic uint64_t *c = &r->shards[s].c[which];
   if (ROSTER__LIKELY(s < ROSTER__SHARDS))
-    atomic_store_explicit(
-        c, atomic_load_explicit(c, memory_order_relaxed) + 1,
-        memory_order_relaxed);
+    atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + 1,
+                          memory_order_relaxed);
   else
     atomic_fetch_add_explicit(c, 1, memory_order_relaxed);
 }
@@ -296,9 +186,9 @@ uint64_t roster__count_sum(roster *r, int which);
 
 /* ---- registry internals (registry.c) ---- */
 typedef struct roster__key {
-  const char *ns;      /* namespace name */
+  const char *ns; /* namespace name */
   size_t ns_len;
-  roster_ns *nsobj;    /* when known: matched by pointer */
+  roster_ns *nsobj; /* when known: matched by pointer */
   const char *name;
   size_t name_len;
   uint64_t hash;
@@ -395,11 +285,6 @@ int roster__lc_materialize(roster *r, const roster__key *k, bool *provided);
 const char *roster__provider_type(roster *r, const roster__key *k);
 /* roster__urls_free frees r's URL records (driver.c; roster_free). */
 void roster__urls_free(roster *r);
-/* roster__url_shown is roster_url_redact for an error text: the password
- * and the value of every query parameter hidden (an unknown parameter may
- * be a misspelt secret), control bytes escaped. Every error that quotes a
- * URL quotes it so (url.c). */
-char *roster__url_shown(const char *text, char *buf, size_t cap);
 /* roster__lc_free shuts down and frees r's lifecycle (roster_free). */
 void roster__lc_free(roster *r);
 /* roster__get_slow: a get/acquire miss in r, when r has providers or a
@@ -409,14 +294,6 @@ int roster__get_slow(roster *r, const char *ns, const char *name,
 /* roster__struct_release drops a hold on r's memory (scope.c). */
 void roster__struct_release(roster *r);
 void roster__struct_destroy(roster *r);
-
-/* ---- connection pool (connpool.c) ---- */
-/* roster__pool_wakeups: how many times the pool's waiters have woken (for
- * the fairness tests: each hand-off wakes exactly one waiter). */
-uint64_t roster__pool_wakeups(roster_pool *p);
-/* roster__pool_passes: how many passes the maintenance thread has made
- * (so a test can wait for one to have happened). */
-uint64_t roster__pool_passes(roster_pool *p);
 
 /* ---- namespaces ---- */
 roster_ns *roster__ns_get(roster *r, const char *ns, size_t len, bool create);

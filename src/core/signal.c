@@ -32,7 +32,7 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t idle = PTHREAD_COND_INITIALIZER;
 static watch *watches; /* in id order */
 static uint64_t next_id = 1;
-static uint64_t running;  /* id of the watch whose fn runs now, or 0 */
+static uint64_t running; /* id of the watch whose fn runs now, or 0 */
 static bool installed[NSIG_W];
 static struct sigaction old_action[NSIG_W];
 static int pipe_fd[2] = {-1, -1};
@@ -117,18 +117,9 @@ static int setup(void) {
     atomic_store(&wfd, pipe_fd[1]);
   }
   if (!thread_started) {
-    sigset_t all, old;
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old);
-    pthread_attr_t a;
-    pthread_attr_init(&a);
-    pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
-    int e = pthread_create(&thread, &a, signal_main, NULL);
-    pthread_attr_destroy(&a);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    if (e)
-      return roster__err(ROSTER_ESYS, "roster_signal_watch: pthread_create: "
-                         "%s", strerror_r(e, eb, sizeof eb));
+    if (roster__thread_start(&thread, "roster-signal", true, signal_main, NULL))
+      return roster__err_wrap(ROSTER_ESYS, "roster_signal_watch: "
+                                           "pthread_create");
     thread_started = true;
   }
   return ROSTER_OK;
@@ -138,9 +129,11 @@ int roster_signal_watch(int signo, roster_signal_fn fn, void *arg,
                         uint64_t *id) {
   int s = slot(signo);
   if (s < 0)
-    return roster__err(ROSTER_EINVAL, "roster_signal_watch: signal %d cannot "
+    return roster__err(ROSTER_EINVAL,
+                       "roster_signal_watch: signal %d cannot "
                        "be watched (only SIGHUP, SIGUSR1 and SIGUSR2; "
-                       "SIGTERM and SIGINT belong to roster_run)", signo);
+                       "SIGTERM and SIGINT belong to roster_run)",
+                       signo);
   if (!fn || !id)
     return roster__err(ROSTER_EINVAL, "roster_signal_watch: %s is NULL",
                        fn ? "id" : "fn");

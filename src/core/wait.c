@@ -96,11 +96,7 @@ int roster_wait_for(roster *r, const char *ns, const char *name,
   }
   park pk = {.woken = false};
   pthread_mutex_init(&pk.mu, NULL);
-  pthread_condattr_t ca;
-  pthread_condattr_init(&ca);
-  pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-  pthread_cond_init(&pk.cond, &ca);
-  pthread_condattr_destroy(&ca);
+  roster__cond_init_mono(&pk.cond);
 
   struct timespec deadline;
   clock_gettime(CLOCK_MONOTONIC, &deadline);
@@ -115,8 +111,11 @@ int roster_wait_for(roster *r, const char *ns, const char *name,
 
   size_t i = 0;
   for (roster *x = r; x; x = x->parent, i++) {
-    ws[i] = (roster__waiter){.ns = k.ns, .ns_len = k.ns_len, .name = name,
-                             .name_len = k.name_len, .p = &pk};
+    ws[i] = (roster__waiter){.ns = k.ns,
+                             .ns_len = k.ns_len,
+                             .name = name,
+                             .name_len = k.name_len,
+                             .p = &pk};
     pthread_mutex_lock(&x->wait_lock);
     ws[i].next = x->waiters;
     x->waiters = &ws[i];

@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "core/roster_impl.h" /* roster__quote */
+#include "base/base.h" /* roster__quote */
 #include "roster.h"
 #include "roster/cron.h"
 
@@ -29,7 +29,8 @@
  * Gregorian; m 1..12, d 1..31). */
 int64_t roster__cron_days_from_civil(int64_t y, unsigned m, unsigned d);
 /* roster__cron_civil_from_days: the inverse. */
-void roster__cron_civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d);
+void roster__cron_civil_from_days(int64_t z, int64_t *y, unsigned *m,
+                                  unsigned *d);
 /* roster__cron_weekday: 0 = Sunday for a day number. */
 unsigned roster__cron_weekday(int64_t days);
 bool roster__cron_leap(int64_t y);
@@ -106,19 +107,22 @@ typedef struct rc_span {
 /* roster__cron_tz_span: the span holding instant t (z may be NULL: UTC). */
 void roster__cron_tz_span(const roster_tz *z, int64_t t, rc_span *s);
 
-/* roster__cron_posix_parse parses a POSIX TZ string; false with a reason in err. */
-bool roster__cron_posix_parse(const char *s, rc_posix *p, char *err, size_t errcap);
+/* roster__cron_posix_parse parses a POSIX TZ string; false with a reason in
+ * err. */
+bool roster__cron_posix_parse(const char *s, rc_posix *p, char *err,
+                              size_t errcap);
 /* roster__cron_posix_span: the span of the rule-based offsets holding t. */
 void roster__cron_posix_span(const rc_posix *p, int64_t t, rc_span *s);
 
-/* roster__cron_tzif_parse builds z (name not set) from a TZif file's bytes; false
- * with a reason in err. */
+/* roster__cron_tzif_parse builds z (name not set) from a TZif file's bytes;
+ * false with a reason in err. */
 bool roster__cron_tzif_parse(const unsigned char *buf, size_t len, roster_tz *z,
-                   char *err, size_t errcap);
-void roster__cron_tz_release(roster_tz *z); /* frees z's arrays and name, and z */
+                             char *err, size_t errcap);
+void roster__cron_tz_release(
+    roster_tz *z); /* frees z's arrays and name, and z */
 
-/* Local time <-> instants. roster__cron_local_map finds the instants whose local
- * time (t + offset) is L. */
+/* Local time <-> instants. roster__cron_local_map finds the instants whose
+ * local time (t + offset) is L. */
 typedef enum rc_map_kind {
   RC_UNIQUE,  /* one instant: t1 */
   RC_OVERLAP, /* two (a repeated hour): t1 < t2, shift = t2 - t1 */
@@ -136,11 +140,11 @@ void roster__cron_local_map(const roster_tz *z, int64_t L, rc_map *m);
 
 /* ---- scheduler helpers shared by its files ---- */
 
-/* roster__cron_fire_after: roster_cron_next without the argument checks and error
- * details (for the scheduler's hot path); false if none. */
-bool roster__cron_fire_after(const roster_cron *c, int64_t after, const roster_tz *tz,
-                   int64_t *out);
-bool roster__cron_fire_before(const roster_cron *c, int64_t before, const roster_tz *tz,
-                    int64_t *out);
+/* roster__cron_fire_after: roster_cron_next without the argument checks and
+ * error details (for the scheduler's hot path); false if none. */
+bool roster__cron_fire_after(const roster_cron *c, int64_t after,
+                             const roster_tz *tz, int64_t *out);
+bool roster__cron_fire_before(const roster_cron *c, int64_t before,
+                              const roster_tz *tz, int64_t *out);
 
 #endif /* ROSTER_CRON_IMPL_H */

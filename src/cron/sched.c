@@ -16,15 +16,6 @@
 #define DEFAULT_WORKERS 4
 #define DEFAULT_QUEUE_MAX 16
 
-static int cond_init(pthread_cond_t *cv) {
-  pthread_condattr_t a;
-  pthread_condattr_init(&a);
-  pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
-  int e = pthread_cond_init(cv, &a);
-  pthread_condattr_destroy(&a);
-  return e;
-}
-
 /* deadline_of: the CLOCK_MONOTONIC deadline ms from now (real time: a
  * caller's wait is real even with a custom clock). */
 static struct timespec deadline_of(int64_t ms) {
@@ -73,9 +64,9 @@ int roster_sched_new(const roster_sched_options *opts, roster_sched **out) {
   if (!s)
     return roster_error_set(ROSTER_ENOMEM, "scheduler: out of memory");
   pthread_mutex_init(&s->mu, NULL);
-  cond_init(&s->timer_cv);
-  cond_init(&s->work_cv);
-  cond_init(&s->done_cv);
+  roster__cond_init_mono(&s->timer_cv);
+  roster__cond_init_mono(&s->work_cv);
+  roster__cond_init_mono(&s->done_cv);
   s->state = RS_NEW;
   s->refs = 1;
   s->nworkers = opts->workers ? opts->workers : DEFAULT_WORKERS;
@@ -91,26 +82,17 @@ int roster_sched_new(const roster_sched_options *opts, roster_sched **out) {
                          &s->log) != ROSTER_OK) {
       roster__sched_destroy(s);
       return roster_error_set(ROSTER_ENOMEM, "scheduler: out of memory "
-                              "(its logger)");
+                                             "(its logger)");
     }
   }
   s->stop_timeout_ms = opts->stop_timeout_ms ? opts->stop_timeout_ms : 10000;
-  s->rng = opts->seed ? opts->seed
-                      : (uint64_t)roster__sched_mono(s) * 0x9e3779b97f4a7c15ull + 1;
+  s->rng = opts->seed
+               ? opts->seed
+               : (uint64_t)roster__sched_mono(s) * 0x9e3779b97f4a7c15ull + 1;
   if (!s->rng)
     s->rng = 1;
   *out = s;
   return ROSTER_OK;
-}
-
-/* spawn starts a thread with every signal blocked. */
-static int spawn(pthread_t *t, void *(*fn)(void *), void *arg) {
-  sigset_t all, old;
-  sigfillset(&all);
-  pthread_sigmask(SIG_SETMASK, &all, &old);
-  int e = pthread_create(t, NULL, fn, arg);
-  pthread_sigmask(SIG_SETMASK, &old, NULL);
-  return e;
 }
 
 int roster_sched_start(roster_sched *s) {
@@ -138,16 +120,17 @@ int roster_sched_start(roster_sched *s) {
       if (j->run_on_start)
         roster__sched_dispatch(s, j, ROSTER_TRIGGER_START, 0, &q);
     }
-  int e = 0;
+  int e = ROSTER_OK;
   unsigned made = 0;
   for (; made < s->nworkers && !e; made++) {
     rs_worker *w = roster_mem_calloc(1, sizeof *w);
     if (!w) {
-      e = ENOMEM;
+      e = roster_error_set(ROSTER_ESYS, "%s", strerror(ENOMEM));
       break;
     }
     w->s = s;
-    e = spawn(&w->thread, roster__sched_worker_main, w);
+    e = roster__thread_start(&w->thread, "roster-cron", false,
+                             roster__sched_worker_main, w);
     if (e) {
       roster_mem_free(w);
       break;
@@ -155,10 +138,12 @@ int roster_sched_start(roster_sched *s) {
     s->workers[made] = w;
   }
   if (!e) {
-    e = spawn(&s->timer, roster__sched_timer_main, s);
+    e = roster__thread_start(&s->timer, "roster-cron-tmr", false,
+                             roster__sched_timer_main, s);
     s->timer_started = e == 0;
   }
   if (e) { /* undo: stop what started */
+    e = roster__err_wrap(e, "scheduler: cannot start a thread");
     s->state = RS_STOPPED;
     rs_job *gone = roster__sched_drop_runs(s, NULL);
     (void)gone; /* no job is removed yet */
@@ -171,8 +156,7 @@ int roster_sched_start(roster_sched *s) {
         s->workers[i] = NULL;
       }
     roster__sched_evq_free(&q);
-    return roster_error_set(ROSTER_ESYS, "scheduler: cannot start a thread: %s",
-                            strerror(e));
+    return e;
   }
   pthread_mutex_unlock(&s->mu);
   roster__sched_evq_deliver(s, &q);
@@ -323,7 +307,8 @@ static void changed(roster_sched *s) {
 }
 
 int roster_sched_add(roster_sched *s, const char *name, const char *expr,
-                     roster_job_fn fn, void *arg, const roster_job_options *opts) {
+                     roster_job_fn fn, void *arg,
+                     const roster_job_options *opts) {
   static const char *const me = "roster_sched_add";
   roster_job_options none = {0};
   if (!opts)
@@ -358,10 +343,9 @@ int roster_sched_add(roster_sched *s, const char *name, const char *expr,
   }
   const roster_tz *tz = s->tz;
   if (opts->tz && (rc = roster_tz_get(opts->tz, &tz)) != ROSTER_OK) {
-    char why[256];
-    snprintf(why, sizeof why, "%s", roster_last_error());
+    rc = roster__err_wrap(rc, "job '%s'", name);
     roster_cron_free(c);
-    return roster_error_set(rc, "job '%s': %s", name, why);
+    return rc;
   }
   int64_t probe;
   if (!roster__cron_fire_after(c, roster__sched_wall(s) / RS_NS, tz, &probe)) {
@@ -512,9 +496,10 @@ static void fill_stats(roster_sched *s, const rs_job *j, roster_job_stats *o) {
 }
 
 int roster_sched_stats_get(roster_sched *s, const char *name,
-                       roster_job_stats *out) {
+                           roster_job_stats *out) {
   if (!out)
-    return roster_error_set(ROSTER_EINVAL, "roster_sched_stats_get: out is NULL");
+    return roster_error_set(ROSTER_EINVAL,
+                            "roster_sched_stats_get: out is NULL");
   rs_job *j;
   int rc = lookup(s, "roster_sched_stats_get", name, &j);
   if (rc != ROSTER_OK)

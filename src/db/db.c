@@ -157,9 +157,7 @@ static int op_connect(void *arg, void **out) {
   int rc = db->drv->connect(db->cfg, db->read_only, &c->dc);
   if (rc) {
     roster__free(c);
-    char detail[1024];
-    snprintf(detail, sizeof detail, "%s", roster_last_error());
-    return roster__err(rc, "db '%s' (%s): %s", db->name, db->drv_name, detail);
+    return roster__err_wrap(rc, "db '%s' (%s)", db->name, db->drv_name);
   }
   *out = c;
   return ROSTER_OK;
@@ -304,11 +302,8 @@ int roster__db_open(const char *text, const roster_db_options *o,
   roster_db_setup su = {.url = u, .params = dparams, .read_only = c.read_only};
   if (rc == ROSTER_OK) {
     rc = drv->setup(&su);
-    if (rc) {
-      char detail[1024];
-      snprintf(detail, sizeof detail, "%s", roster_last_error());
-      rc = roster__err(rc, "URL %s: %s", shown, detail);
-    }
+    if (rc)
+      rc = roster__err_wrap(rc, "URL %s", shown);
   }
   roster__free(dparams);
   roster__free(keys);
@@ -369,7 +364,7 @@ int roster__db_open(const char *text, const roster_db_options *o,
 }
 
 int roster_db_open(const char *url, const roster_db_options *opts,
-                  roster_db **out) {
+                   roster_db **out) {
   if (!out)
     return roster__err(ROSTER_EINVAL, "roster_db_open: out is NULL");
   return roster__db_open(url, opts, NULL, false, NULL, out);
@@ -575,11 +570,11 @@ int roster_db_transaction(roster_db *db, roster_db_tx_fn fn, void *arg) {
     if (rc == ROSTER_OK) {
       rc = roster_db_commit(c);
     } else if (c->db->drv->in_transaction(c->dc)) {
-      char detail[1024];
-      snprintf(detail, sizeof detail, "%s", roster_last_error());
+      roster__err_saved e;
+      roster__err_save(&e, rc);
       if (c->db->drv->rollback(c->dc) && c->db->drv->broken(c->dc))
         roster__db_mark_broken(c);
-      roster__err(rc, "%s", detail); /* fn's detail, not the rollback's */
+      roster__err_restore(&e); /* fn's detail, not the rollback's */
     }
   }
   roster_db_release(c);

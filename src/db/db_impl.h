@@ -10,7 +10,8 @@
 #ifndef ROSTER_DB_IMPL_H
 #define ROSTER_DB_IMPL_H
 
-#include "core/roster_impl.h"
+#include "base/base.h"
+#include "core/service_impl.h"
 
 #include "core/driver_impl.h"
 

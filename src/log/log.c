@@ -122,8 +122,9 @@ static void put_head(rl_core *c, rl_buf *b, int level) {
   }
 }
 
-void roster__log_format_record(rl_core *c, rl_buf *b, int level, const char *msg,
-                      const roster_log_field *f, size_t n) {
+void roster__log_format_record(rl_core *c, rl_buf *b, int level,
+                               const char *msg, const roster_log_field *f,
+                               size_t n) {
   put_head(c, b, level);
   RL_PUTS(b, ",\"msg\":");
   rl_put_str(b, msg, strlen(msg));
@@ -472,7 +473,7 @@ static roster_log *log_make(const roster_log_options *opts) {
   if (rc == ROSTER_OK && o.async) {
     size_t lines = o.queue_lines ? o.queue_lines : 4096;
     c->q = roster__log_queue_new(c, lines, o.block,
-                        o.drop_report_ms ? o.drop_report_ms : 1000);
+                                 o.drop_report_ms ? o.drop_report_ms : 1000);
     if (!c->q)
       rc = roster_last_code();
   }
@@ -490,15 +491,14 @@ static roster_log *log_make(const roster_log_options *opts) {
   set_eff(log, o.level ? o.level : ROSTER_LOG_INFO);
   atomic_init(&log->refs, 1);
   if (o.reopen_on_sighup && roster_log_reopen_on_sighup(log) != ROSTER_OK) {
-    int err = roster_last_code();
-    char d[1024];
-    snprintf(d, sizeof d, "%s", roster_last_error());
+    roster__err_saved e;
+    roster__err_save(&e, roster_last_code());
     if (set)
       for (size_t i = 0; i < set->n; i++)
         set->s[i]->free_arg = NULL;
     core_free(c);
     roster_mem_free(log);
-    roster_error_set(err, "%s", d);
+    roster__err_restore(&e);
     return NULL;
   }
   return log;
@@ -511,7 +511,8 @@ int roster_log_new(const roster_log_options *opts, roster_log **out) {
   return *out ? ROSTER_OK : roster_last_code();
 }
 
-static roster_log *child_make(roster_log *log, const roster_log_field *fields, size_t n) {
+static roster_log *child_make(roster_log *log, const roster_log_field *fields,
+                              size_t n) {
   if (!log) {
     roster_error_set(ROSTER_EINVAL, "roster_log_child: the parent is NULL");
     return NULL;
@@ -549,8 +550,8 @@ static roster_log *child_make(roster_log *log, const roster_log_field *fields, s
   return ch;
 }
 
-int roster_log_child(roster_log *log, const roster_log_field *fields,
-                     size_t n, roster_log **out) {
+int roster_log_child(roster_log *log, const roster_log_field *fields, size_t n,
+                     roster_log **out) {
   if (!out)
     return roster_error_set(ROSTER_EINVAL, "roster_log_child: out is NULL");
   *out = child_make(log, fields, n);
@@ -665,21 +666,18 @@ int roster_log_reopen(roster_log *log) {
     return roster_error_set(ROSTER_EINVAL, "roster_log_reopen: the logger "
                                            "is NULL");
   rl_core *c = log->core;
-  int first = ROSTER_OK;
-  char detail[1024] = "";
+  roster__err_saved first = {.code = ROSTER_OK};
   pthread_mutex_lock(&c->mu); /* the set cannot change meanwhile */
   rl_set *set = atomic_load(&c->sinks);
   for (size_t i = 0; i < set->n; i++)
     if (set->s[i]->kind == ROSTER_LOG_SINK_FILE) {
       int rc = roster__log_sink_reopen(set->s[i]);
-      if (rc && first == ROSTER_OK) {
-        first = rc;
-        snprintf(detail, sizeof detail, "%s", roster_last_error());
-      }
+      if (rc && first.code == ROSTER_OK)
+        roster__err_save(&first, rc);
     }
   pthread_mutex_unlock(&c->mu);
-  if (first)
-    return roster_error_set(first, "%s", detail);
+  if (first.code)
+    return roster__err_restore(&first);
   return ROSTER_OK;
 }
 

@@ -248,10 +248,10 @@ int roster_log_attach(roster *r, roster_log *log) {
       r, ROSTER_EV_STATE | ROSTER_EV_REGISTER | ROSTER_EV_UNREGISTER, on_event,
       a, attach_free, &id);
   if (rc != ROSTER_OK) {
-    char d[1024];
-    snprintf(d, sizeof d, "%s", roster_last_error());
+    roster__err_saved e;
+    roster__err_save(&e, rc);
     attach_free(a); /* unlists it and drops the handle */
-    return roster_error_set(rc, "%s", d);
+    return roster__err_restore(&e);
   }
   pthread_mutex_lock(&c->mu);
   a->id = id;

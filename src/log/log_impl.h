@@ -17,6 +17,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/base.h"
+
 #include "roster.h"
 #include "roster/log.h"
 
@@ -53,7 +55,8 @@ static inline bool rl_buf_reserve(rl_buf *b, size_t n) {
 /* rl_copy copies n bytes. Copies up to 64 bytes (most keys, values and
  * the cached prefixes) are done inline with overlapping 8-byte loads and
  * stores, not with a libc call or a rep movs. */
-void roster__log_copy_big(char *d, const char *s, size_t n); /* memcpy, out of line */
+void roster__log_copy_big(char *d, const char *s,
+                          size_t n); /* memcpy, out of line */
 static inline void rl_copy8(char *d, const char *s) {
   uint64_t v;
   __builtin_memcpy(&v, s, 8);
@@ -150,16 +153,16 @@ static inline void rl_put_quoted(rl_buf *b, const char *s, size_t n) {
   }
 }
 
-/* rl_put_str: roster__log_put_str_slow with the common case (short, plain ASCII:
- * most keys and values) inline. */
+/* rl_put_str: roster__log_put_str_slow with the common case (short, plain
+ * ASCII: most keys and values) inline. */
 static inline void rl_put_str(rl_buf *b, const char *s, size_t n) {
   if (n <= 64 && rl_plain(s, n))
     rl_put_quoted(b, s, n);
   else
     roster__log_put_str_slow(b, s, n);
 }
-/* roster__log_put_int / roster__log_put_uint / roster__log_put_double append a JSON number (a double
- * that is not finite is null). */
+/* roster__log_put_int / roster__log_put_uint / roster__log_put_double append a
+ * JSON number (a double that is not finite is null). */
 void roster__log_put_int(rl_buf *b, int64_t v);
 void roster__log_put_uint(rl_buf *b, uint64_t v);
 void roster__log_put_double(rl_buf *b, double d);
@@ -194,8 +197,8 @@ typedef struct rl_set {
   rl_sink *s[];
 } rl_set;
 
-/* roster__log_sink_open makes a sink from its description (opens the file or the
- * journald socket). NULL on error with the detail set. */
+/* roster__log_sink_open makes a sink from its description (opens the file or
+ * the journald socket). NULL on error with the detail set. */
 rl_sink *roster__log_sink_open(const roster_log_sink *d);
 /* roster__log_sink_close closes what the sink owns, runs free_arg, frees it. */
 void roster__log_sink_close(rl_sink *s);
@@ -210,7 +213,8 @@ int roster__log_sink_flush_batch(rl_sink *s);
 /* roster__log_sink_reopen reopens a FILE sink's path onto its descriptor. */
 int roster__log_sink_reopen(rl_sink *s);
 /* roster__log_journald_send: the JOURNALD sink's write (log_journald.c). */
-int roster__log_journald_send(rl_sink *s, int level, const char *line, size_t len);
+int roster__log_journald_send(rl_sink *s, int level, const char *line,
+                              size_t len);
 int roster__log_journald_open(rl_sink *s, const char *path);
 
 /* ---- the core ------------------------------------------------------- */
@@ -259,8 +263,8 @@ extern _Thread_local RL_TLS rl_core *roster__log_tl_emitting;
 /* ---- sink readers (log_readers.c) ------------------------------------
  * A use of a core's sink set (one line in sync mode, one round of the
  * writer) is bracketed by rl_sinks_enter/exit; a change of the set waits
- * (roster__log_sinks_wait) until no use that might see the old set is left. Each
- * thread owns a reader slot (registered on its first line, recycled when
+ * (roster__log_sinks_wait) until no use that might see the old set is left.
+ * Each thread owns a reader slot (registered on its first line, recycled when
  * it exits): entering bumps the slot's sequence to odd (one atomic add on
  * a line no other thread writes, which also orders it before the load of
  * the set), leaving bumps it to even with a plain release store. A changer
@@ -339,23 +343,26 @@ static inline void rl_count_line(rl_core *c, const rl_use *u) {
   }
 }
 
-/* roster__log_deliver_sync writes a finished line (ending in '\n') to every sink
- * whose level admits it, on the calling thread. */
+/* roster__log_deliver_sync writes a finished line (ending in '\n') to every
+ * sink whose level admits it, on the calling thread. */
 int roster__log_deliver_sync(rl_core *c, int level, char *line, size_t len);
 /* roster__log_format_record writes a line of the root (no bound fields) into b:
  * the writer's "dropped N lines" record. */
-void roster__log_format_record(rl_core *c, rl_buf *b, int level, const char *msg,
-                      const roster_log_field *f, size_t n);
+void roster__log_format_record(rl_core *c, rl_buf *b, int level,
+                               const char *msg, const roster_log_field *f,
+                               size_t n);
 
 /* ---- async (log_queue.c) -------------------------------------------- */
 
-rl_queue *roster__log_queue_new(rl_core *c, size_t lines, bool block, int64_t report_ms);
-/* roster__log_queue_free drains the queue, writes the last records, stops and joins
- * the writer thread. */
+rl_queue *roster__log_queue_new(rl_core *c, size_t lines, bool block,
+                                int64_t report_ms);
+/* roster__log_queue_free drains the queue, writes the last records, stops and
+ * joins the writer thread. */
 void roster__log_queue_free(rl_queue *q);
 /* roster__log_queue_push hands a finished line to the writer. ROSTER_OK,
  * ROSTER_EBUSY (dropped) or ROSTER_ENOMEM. */
-int roster__log_queue_push(rl_queue *q, int level, const char *line, size_t len);
+int roster__log_queue_push(rl_queue *q, int level, const char *line,
+                           size_t len);
 int roster__log_queue_flush(rl_queue *q);
 uint64_t roster__log_queue_depth(rl_queue *q);
 
@@ -368,7 +375,8 @@ static inline bool rl_level_valid(int level) {
 
 /* ---- shared helpers (log.c) ----------------------------------------- */
 
-/* roster__log_log_ref takes one more handle on log (roster_log_free drops it). */
+/* roster__log_log_ref takes one more handle on log (roster_log_free drops it).
+ */
 void roster__log_log_ref(roster_log *log);
 
 #endif /* ROSTER_LOG_IMPL_H */

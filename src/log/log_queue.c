@@ -115,7 +115,8 @@ static void deliver(rl_set *set, int level, char *line, size_t len,
                     rl_core *c) {
   for (size_t i = 0; i < set->n; i++) {
     rl_sink *s = set->s[i];
-    if (level >= s->level && roster__log_sink_batch_line(s, level, line, len) != 0)
+    if (level >= s->level &&
+        roster__log_sink_batch_line(s, level, line, len) != 0)
       atomic_fetch_add_explicit(&c->errors, 1, memory_order_relaxed);
   }
 }
@@ -187,7 +188,8 @@ static size_t round_once(rl_queue *q, bool force_report, int64_t *last_report) {
 static void *writer_main(void *arg) {
   rl_queue *q = arg;
   rl_core *c = q->core;
-  roster__log_tl_emitting = c; /* lines its sinks log to this tree are ignored */
+  roster__log_tl_emitting =
+      c; /* lines its sinks log to this tree are ignored */
   int64_t last_report = mono_ns() - q->report_ns;
   for (;;) {
     bool stopping = atomic_load(&q->stop) != 0;
@@ -229,7 +231,7 @@ static void *writer_main(void *arg) {
 }
 
 rl_queue *roster__log_queue_new(rl_core *c, size_t lines, bool block,
-                       int64_t report_ms) {
+                                int64_t report_ms) {
   size_t cap = 1;
   while (cap < lines)
     cap <<= 1;
@@ -250,26 +252,15 @@ rl_queue *roster__log_queue_new(rl_core *c, size_t lines, bool block,
   q->block = block;
   q->report_ns = report_ms * 1000000;
   pthread_mutex_init(&q->mu, NULL);
-  pthread_condattr_t ca;
-  pthread_condattr_init(&ca);
-  pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-  pthread_cond_init(&q->space_cv, &ca);
-  pthread_cond_init(&q->done_cv, &ca);
-  pthread_condattr_destroy(&ca);
-  /* the writer blocks every signal: they belong to the program's threads */
-  sigset_t all, old;
-  sigfillset(&all);
-  pthread_sigmask(SIG_SETMASK, &all, &old);
-  int rc = pthread_create(&q->thread, NULL, writer_main, q);
-  pthread_sigmask(SIG_SETMASK, &old, NULL);
-  if (rc != 0) {
+  roster__cond_init_mono(&q->space_cv);
+  roster__cond_init_mono(&q->done_cv);
+  if (roster__thread_start(&q->thread, "roster-log", false, writer_main, q)) {
+    roster__err_wrap(ROSTER_ESYS, "log: cannot start the writer thread");
     pthread_cond_destroy(&q->space_cv);
     pthread_cond_destroy(&q->done_cv);
     pthread_mutex_destroy(&q->mu);
     roster_mem_free(slots);
     roster_mem_free(q);
-    roster_error_set(ROSTER_ESYS, "log: cannot start the writer thread: %s",
-                     strerror(rc));
     return NULL;
   }
   return q;
@@ -310,7 +301,8 @@ static void wait_space(rl_queue *q) {
   pthread_mutex_unlock(&q->mu);
 }
 
-int roster__log_queue_push(rl_queue *q, int level, const char *line, size_t len) {
+int roster__log_queue_push(rl_queue *q, int level, const char *line,
+                           size_t len) {
   char *heap = NULL;
   if (len > UINT32_MAX)
     return roster_error_set(ROSTER_ENOMEM,

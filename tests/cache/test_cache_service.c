@@ -372,8 +372,8 @@ static void test_registered_instance(void **state) {
 /* ---- Redis's glob --------------------------------------------------- */
 
 static bool m(const char *pat, const char *s) {
-  return roster__cache_match((const unsigned char *)pat, strlen(pat),
-                             (const unsigned char *)s, strlen(s));
+  return roster__glob((const unsigned char *)pat, strlen(pat),
+                      (const unsigned char *)s, strlen(s), ROSTER__GLOB_REDIS);
 }
 
 static void test_glob(void **state) {
@@ -407,7 +407,7 @@ static void test_glob(void **state) {
   /* bytes, NUL included */
   static const unsigned char k[] = {'a', 0, 'b'};
   static const unsigned char p[] = {'a', '?', 'b'};
-  assert_true(roster__cache_match(p, 3, k, 3));
+  assert_true(roster__glob(p, 3, k, 3, ROSTER__GLOB_REDIS));
   /* no exponential blow-up on many stars */
   static const char many[] = "*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*b";
   char s[200];
@@ -427,8 +427,9 @@ static void test_glob_redis_table(void **state) {
   char hp[96], hk[96];
   int bad = 0;
   for (size_t i = 0; i < n; i++) {
-    bool got = roster__cache_match((const unsigned char *)t[i].pat, t[i].plen,
-                                   (const unsigned char *)t[i].key, t[i].klen);
+    bool got = roster__glob((const unsigned char *)t[i].pat, t[i].plen,
+                            (const unsigned char *)t[i].key, t[i].klen,
+                            ROSTER__GLOB_REDIS);
     if (got != t[i].match) {
       print_error("row %zu: pattern '%s' key '%s': %d, Redis says %d\n", i,
                   cache_glob_hex(hp, sizeof hp, t[i].pat, t[i].plen),

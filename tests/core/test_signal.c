@@ -2,11 +2,15 @@
  * test_signal.c: roster_signal_watch runs every watch of a real signal, in
  * order, on roster's signal thread; unwatch stops it (also from inside its
  * own callback); the previous handler comes back with the last watch;
- * signals roster_run owns, and bad arguments, are refused.
+ * signals roster_run owns, and bad arguments, are refused. The signal
+ * thread is named, as every thread roster starts is.
  */
 #include "testutil.h"
 
+#include <dirent.h>
 #include <pthread.h>
+#include <stdio.h>
+#include <string.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -76,6 +80,38 @@ static void test_watch_runs_in_order(void **state) {
   assert_ok(roster_signal_unwatch(b));
   assert_ok(roster_signal_unwatch(u));
   tu_log_fini(&log_);
+}
+
+/* thread_named: a thread of this process has the name want
+ * (/proc/self/task/<tid>/comm). */
+static bool thread_named(const char *want) {
+  DIR *d = opendir("/proc/self/task");
+  assert_non_null(d);
+  bool found = false;
+  struct dirent *e;
+  while (!found && (e = readdir(d))) {
+    if (e->d_name[0] == '.')
+      continue;
+    char path[300], name[32] = "";
+    snprintf(path, sizeof path, "/proc/self/task/%s/comm", e->d_name);
+    FILE *f = fopen(path, "r");
+    if (!f)
+      continue; /* the thread has just gone */
+    if (fgets(name, sizeof name, f))
+      name[strcspn(name, "\n")] = '\0';
+    fclose(f);
+    found = strcmp(name, want) == 0;
+  }
+  closedir(d);
+  return found;
+}
+
+static void test_thread_named(void **state) {
+  (void)state;
+  uint64_t id = 0;
+  assert_ok(roster_signal_watch(SIGUSR1, on_usr1, NULL, &id));
+  assert_true(thread_named("roster-signal"));
+  assert_ok(roster_signal_unwatch(id));
 }
 
 static void test_unwatch_from_callback(void **state) {
@@ -152,6 +188,7 @@ int main(void) {
       cmocka_unit_test(test_unwatch_from_callback),
       cmocka_unit_test(test_previous_handler_restored),
       cmocka_unit_test(test_refused),
+      cmocka_unit_test(test_thread_named),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -6,7 +6,7 @@
  * server again for every pair whenever it runs with a server, so the
  * table cannot drift from Redis.
  *
- * Users: test_cache_service (the matcher, roster__cache_match, against
+ * Users: test_cache_service (the matcher, roster__glob in Redis mode, against
  * the table), the conformance suite's clear_glob case (roster_cache_clear
  * on every backend), test_cache_redis (the table and the matcher against
  * the server, over every pattern x key).

@@ -19,7 +19,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "core/roster_impl.h" /* roster__pool_wakeups, roster__pool_passes */
+#include "connpool/connpool_impl.h" /* roster__pool_wakeups, _passes */
 
 #define FAKE_MAGIC 0x66616b65u
 #define FAKE_MAX_CONNS 65536

@@ -124,6 +124,9 @@ static void test_name_globs(void **state) {
   assert_string_equal(sel(r, NULL, "b[!1]"), "b2");
   assert_string_equal(sel(r, NULL, "[a-b]?"), "b1,b2");
   assert_string_equal(sel(r, NULL, "[!a]*"), "b1,b2,beta,gamma");
+  /* '^' negates as '!' does (the cache's Redis syntax). */
+  assert_string_equal(sel(r, NULL, "ab[^c]"), "abd");
+  assert_string_equal(sel(r, NULL, "[^a]*"), "b1,b2,beta,gamma");
   assert_string_equal(sel(r, NULL, "a[A-Z]b"), "aXb");
   /* A backslash escapes the next byte: '\*' is a literal star. */
   assert_string_equal(sel(r, NULL, "a*b"), "a*b,aXb");

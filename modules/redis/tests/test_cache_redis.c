@@ -16,7 +16,7 @@
  *   server without the scripts (SCRIPT FLUSH) still runs them (EVAL).
  * - Caches declared from redis:// URLs with kind=cache, and made over an
  *   existing client (roster_redis_cache_new); info's sections.
- * - The memory backend's glob (roster__cache_match) against the server's
+ * - The memory backend's glob (roster__glob, Redis mode) against the server's
  *   own matching, over every pattern x key of cache_glob_cases.c, and
  *   that table's answers against the server's.
  *
@@ -283,8 +283,8 @@ static void t_scripts(void **state) {
   roster_redis *cli = client();
   for (int i = 0; i < RR_SCRIPT_COUNT; i++) {
     roster_redis_reply *r = NULL;
-    assert_ok(
-        roster_redis_call(cli, &r, "SCRIPT", "LOAD", roster__redis_script_text(i), NULL));
+    assert_ok(roster_redis_call(cli, &r, "SCRIPT", "LOAD",
+                                roster__redis_script_text(i), NULL));
     assert_int_equal(r->type, ROSTER_REDIS_STRING);
     assert_string_equal(r->str, roster__redis_script_sha(i));
     roster_redis_reply_free(r);
@@ -487,8 +487,9 @@ static void t_glob_server(void **state) {
     for (size_t k = 0; k < nk + !star; k++) {
       const char *key = k < nk ? keys[k] : "";
       size_t kl = k < nk ? klens[k] : 0;
-      bool mine = roster__cache_match((const unsigned char *)pats[p], plens[p],
-                                      (const unsigned char *)key, kl);
+      bool mine =
+          roster__glob((const unsigned char *)pats[p], plens[p],
+                       (const unsigned char *)key, kl, ROSTER__GLOB_REDIS);
       if (mine != (row[k] != 0)) {
         print_error("pattern '%s' key '%s': the server says %d, the memory "
                     "backend %d\n",

@@ -1,0 +1,174 @@
+/*
+ * base.h: the bottom layer of the core library (src/base), below the
+ * registry and every service.
+ *
+ * What every other part of the library writes with: the allocator
+ * wrappers, the per-thread error detail and its escaping, the per-thread
+ * RCU plumbing and its ThreadSanitizer annotations, starting a library
+ * thread (base/helpers.h), wrapping another call's error, and the one glob
+ * matcher. It includes only liburcu and roster's public error, allocator
+ * and version headers: nothing of the registry, the lifecycle or a service,
+ * so any layer may include it and it never includes a layer above.
+ * Never installed.
+ */
+#ifndef ROSTER_BASE_H
+#define ROSTER_BASE_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+/* Not _LGPL_SOURCE: liburcu-bp 0.13's inlined read side accesses its reader
+ * struct (declared 128-byte aligned) at the arena's smaller alignment, which
+ * is undefined behaviour that UBSan reports in our code; the library's own
+ * out-of-line read lock/unlock do the same work. */
+#include <urcu/urcu-bp.h> /* must come first: picks the bp flavour */
+
+#include "roster/alloc.h"
+#include "roster/error.h"
+#include "roster/version.h"
+
+#include "base/helpers.h"
+
+#if defined(__GNUC__) || defined(__clang__)
+#define ROSTER__LIKELY(x) __builtin_expect(!!(x), 1)
+#define ROSTER__UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define ROSTER__PRINTF(f, a) __attribute__((format(printf, f, a)))
+#else
+#define ROSTER__LIKELY(x) (x)
+#define ROSTER__UNLIKELY(x) (x)
+#define ROSTER__PRINTF(f, a)
+#endif
+
+/* ---- ThreadSanitizer annotations ------------------------------------
+ * liburcu is not instrumented, so TSan cannot see the ordering that RCU
+ * publication (rcu_assign_pointer inside cds_lfht) and grace periods give.
+ * We tell it, at the exact points where liburcu provides the ordering:
+ * an entry is "released" before it is published and "acquired" by whoever
+ * finds it; every read-section exit releases a global token that the reclaim
+ * callbacks acquire (the grace period orders them). No-ops otherwise. */
+#if defined(ROSTER_TSAN)
+void __tsan_acquire(void *addr);
+void __tsan_release(void *addr);
+#define ROSTER__TSAN_ACQUIRE(p) __tsan_acquire((void *)(p))
+#define ROSTER__TSAN_RELEASE(p) __tsan_release((void *)(p))
+#else
+#define ROSTER__TSAN_ACQUIRE(p) ((void)0)
+#define ROSTER__TSAN_RELEASE(p) ((void)0)
+#endif
+extern int roster__grace_token;
+extern int roster__barrier_token; /* reclaim callbacks -> rcu_barrier */
+
+/* ---- allocation (alloc.c) ---- */
+void *roster__malloc(size_t n);
+void *roster__calloc(size_t c, size_t n);
+void *roster__realloc(void *p, size_t n);
+void roster__free(void *p);
+char *roster__strndup(const char *s, size_t n);
+
+/* ---- errors (error.c) ---- */
+/* roster__err_known: code is ROSTER_OK or one of the codes in
+ * ROSTER_ERRNO_MAP (anything else came from outside: a callback). */
+bool roster__err_known(int code);
+/* roster__err sets the thread's detail from a format and returns code. */
+int roster__err(int code, const char *fmt, ...) ROSTER__PRINTF(2, 3);
+/* roster__err_compose_fn writes a lazily recorded detail into buf (cap
+ * bytes) when roster_last_error() asks for it: obj, serial, ns and name
+ * are what roster__err_lazy recorded. Runs on the thread that asks. */
+typedef void (*roster__err_compose_fn)(void *obj, uint64_t serial,
+                                       const char *ns, const char *name,
+                                       char *buf, size_t cap);
+/* roster__err_lazy records a failure whose sentence is costly (the
+ * registry's not-found with its "did you mean"): only the code and the
+ * two names (each at most 255 bytes, cut there) are kept; compose writes
+ * the sentence if and when roster_last_error() is called. Returns code. */
+int roster__err_lazy(int code, roster__err_compose_fn compose, void *obj,
+                     uint64_t serial, const char *ns, size_t ns_len,
+                     const char *name, size_t name_len);
+/* roster__escape appends s (n bytes) to buf at *o (cap bytes in all, kept
+ * NUL-terminated) in the form every outside string takes in an error: a
+ * control byte (C0, DEL), a byte that is not UTF-8, a C1 control, a line
+ * separator or a bidi override is written \xNN (each byte), so the text
+ * can be printed or logged as is; a backslash too when backslash is set,
+ * which makes the form unambiguous. Stops before a character that does
+ * not fit; returns how many bytes of s it wrote. Every error detail goes
+ * through it (roster__err, roster_error_set), so no detail holds a raw
+ * control byte. */
+size_t roster__escape(char *buf, size_t cap, size_t *o, const char *s, size_t n,
+                      bool backslash);
+/* roster__clean escapes in place, as roster__escape does (backslash
+ * kept), whatever in the NUL-terminated text d (cap bytes) needs it: a
+ * detail composed from outside strings (a foreign message, a name). Text
+ * with nothing to escape is left as it is; text that grows past cap is cut
+ * before the escape that does not fit. */
+void roster__clean(char *d, size_t cap);
+/* roster__quote writes name into buf (cap >= 8 bytes) escaped by
+ * roster__escape (backslash included) and shortened with "..." if it does
+ * not fit; returns buf. Use it for every name or key an error quotes. */
+const char *roster__quote(char *buf, size_t cap, const char *name, size_t len);
+
+/* ---- per-thread plumbing (rcu.c) ---- */
+#define ROSTER__SHARDS 64 /* owned counter shards; one more is shared */
+
+typedef struct roster__tls {
+  int registered; /* rcu_register_thread done */
+  int shard;      /* owned shard, or ROSTER__SHARDS (shared) */
+} roster__tls;
+extern _Thread_local roster__tls roster__tls_state;
+void roster__thread_slow(void);
+/* roster__thread_ensure makes the calling thread known to RCU (and gives
+ * it a counter shard) on its first roster call; every entry point that
+ * reads RCU-protected data calls it first. Threads roster starts
+ * (roster__thread_start) register the same way, on first use. */
+static inline void roster__thread_ensure(void) {
+  if (ROSTER__UNLIKELY(!roster__tls_state.registered))
+    roster__thread_slow();
+}
+static inline void roster__rlock(void) { urcu_bp_read_lock(); }
+static inline void roster__runlock(void) {
+  ROSTER__TSAN_RELEASE(&roster__grace_token);
+  urcu_bp_read_unlock();
+}
+/* roster__reclaim_enter marks the reclaim thread (registered with RCU by
+ * liburcu itself) as registered, so callbacks may call roster functions. */
+static inline void roster__reclaim_enter(void) {
+  if (!roster__tls_state.registered) {
+    roster__tls_state.registered = 1;
+    roster__tls_state.shard = ROSTER__SHARDS;
+  }
+}
+/* roster__reclaim_exit ends a reclaim callback: what it did happens before
+ * the return of any later roster__barrier. */
+static inline void roster__reclaim_exit(void) {
+  ROSTER__TSAN_RELEASE(&roster__barrier_token);
+}
+/* roster__barrier waits for every queued reclaim callback (rcu_barrier). */
+void roster__barrier(void);
+/* roster__defer queues fn(head) after a grace period, on the reclaim thread. */
+void roster__defer(struct rcu_head *head, void (*fn)(struct rcu_head *));
+
+/* ---- glob (glob.c) ---- */
+/* The two dialects of the one matcher; glob.c states every rule. Both:
+ * '*' any run of bytes, '?' one byte, '\' makes the next byte literal,
+ * '[...]' one byte of a class with ranges "x-y".
+ * - ROSTER__GLOB_NAMES (roster_select, roster_count, ...): '!' or '^'
+ *   right after '[' negates; a ']' first in the class is a member; ranges
+ *   compare unsigned bytes; a class with no ']' is a literal '['.
+ * - ROSTER__GLOB_REDIS (roster_cache_clear on every backend): exactly
+ *   Redis 7's stringmatchlen(pat, plen, s, slen, 0) as an x86-64 server
+ *   runs it ('^' negates, signed ranges, an empty key matches only the
+ *   empty pattern, the 1000-run '*' guard of the patched releases). */
+typedef enum roster__glob_mode {
+  ROSTER__GLOB_NAMES,
+  ROSTER__GLOB_REDIS,
+} roster__glob_mode;
+/* roster__glob: does s[0..slen) match pat[0..plen) in mode? Pure: no
+ * allocation, no recursion, no state, O(plen x slen) at worst; any bytes,
+ * NUL included; pat and s may be NULL when their length is 0. */
+bool roster__glob(const void *pat, size_t plen, const void *s, size_t slen,
+                  roster__glob_mode mode);
+
+#endif /* ROSTER_BASE_H */

@@ -1,0 +1,83 @@
+/*
+ * rcu.c: per-thread plumbing over liburcu (bp flavour: the one meant for
+ * libraries, which cannot control their callers' threads or fork()).
+ *
+ * A thread is registered with RCU lazily, on its first roster call, and
+ * unregistered by a pthread key destructor when it exits. The same first call
+ * hands the thread a counter shard of its own (see roster__count), returned
+ * to the pool at exit. fork() is wrapped with liburcu's call_rcu hooks so the
+ * reclaim thread survives in the child.
+ */
+#include "base/base.h"
+
+_Thread_local roster__tls roster__tls_state;
+int roster__grace_token;
+int roster__barrier_token;
+
+static pthread_once_t once = PTHREAD_ONCE_INIT;
+static pthread_key_t thread_key;
+static pthread_mutex_t shard_lock = PTHREAD_MUTEX_INITIALIZER;
+static uint64_t shard_used; /* bit i: shard i is owned by a live thread */
+
+static void thread_exit(void *p) {
+  (void)p;
+  int s = roster__tls_state.shard;
+  if (s < ROSTER__SHARDS) {
+    pthread_mutex_lock(&shard_lock);
+    shard_used &= ~(UINT64_C(1) << s);
+    pthread_mutex_unlock(&shard_lock);
+  }
+  roster__tls_state.shard = ROSTER__SHARDS;
+  if (roster__tls_state.registered) {
+    urcu_bp_unregister_thread();
+    roster__tls_state.registered = 0;
+  }
+}
+
+/* bp's fork hooks drop the registrations of threads that do not exist in the
+ * child (the memb flavour has no such hook, and its child crashed walking
+ * dead threads' state);
+ * the call_rcu hooks restart the reclaim thread. */
+static void fork_prepare(void) {
+  urcu_bp_call_rcu_before_fork();
+  urcu_bp_before_fork();
+}
+static void fork_parent(void) {
+  urcu_bp_after_fork_parent();
+  urcu_bp_call_rcu_after_fork_parent();
+}
+static void fork_child(void) {
+  urcu_bp_after_fork_child();
+  urcu_bp_call_rcu_after_fork_child();
+}
+
+static void init_once(void) {
+  pthread_key_create(&thread_key, thread_exit);
+  pthread_atfork(fork_prepare, fork_parent, fork_child);
+}
+
+void roster__thread_slow(void) {
+  pthread_once(&once, init_once);
+  urcu_bp_register_thread();
+  roster__tls_state.registered = 1;
+  int s = ROSTER__SHARDS;
+  pthread_mutex_lock(&shard_lock);
+  if (~shard_used) {
+    s = __builtin_ctzll(~shard_used);
+    shard_used |= UINT64_C(1) << s;
+  }
+  pthread_mutex_unlock(&shard_lock);
+  roster__tls_state.shard = s;
+  /* Any non-NULL value makes the destructor run at thread exit. */
+  pthread_setspecific(thread_key, (void *)1);
+}
+
+void roster__defer(struct rcu_head *head, void (*fn)(struct rcu_head *)) {
+  ROSTER__TSAN_RELEASE(head);
+  urcu_bp_call_rcu(head, fn);
+}
+
+void roster__barrier(void) {
+  urcu_bp_barrier();
+  ROSTER__TSAN_ACQUIRE(&roster__barrier_token);
+}
