@@ -5,10 +5,13 @@
 #                 [WORKING_DIRECTORY <dir>])
 #
 # Registers the CTest test <name>. Every test of roster is registered
-# here, so what all tests share is written once: the timeout (TIMEOUT,
-# default 120 s) and the sanitizer environment (TSAN_OPTIONS with
-# tests/tsan.supp, ASAN_OPTIONS, UBSAN_OPTIONS; they matter only in a
-# ROSTER_SANITIZE build).
+# here (the benchmarks' smoke tests through roster_add_bench in
+# bench/CMakeLists.txt, the fuzz corpus replays in fuzz/CMakeLists.txt),
+# so what all tests share is written once: the timeout (TIMEOUT, default
+# 120 s) and the sanitizer environment (TSAN_OPTIONS with tests/tsan.supp,
+# ASAN_OPTIONS, UBSAN_OPTIONS; they matter only in a ROSTER_SANITIZE
+# build). ASan and UBSan report through abort(), so a program that
+# catches SIGABRT (the fuzz replay) can name what it was doing.
 #
 # - A program test (no COMMAND): builds the executable <name> from
 #   SOURCES (default <name>.c in the calling directory), linked with
@@ -75,7 +78,7 @@ function(roster_add_test name)
   set(_env
     "TSAN_OPTIONS=halt_on_error=1 second_deadlock_stack=1 suppressions=${PROJECT_SOURCE_DIR}/tests/tsan.supp"
     "ASAN_OPTIONS=detect_leaks=1:abort_on_error=1"
-    "UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1")
+    "UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:abort_on_error=1")
   set_tests_properties(${name} PROPERTIES TIMEOUT ${T_TIMEOUT}
                        ENVIRONMENT "${_env}")
   if(DEFINED T_SKIP_RETURN_CODE)

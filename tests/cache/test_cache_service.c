@@ -206,8 +206,7 @@ static const roster_driver twin_driver = {
 static void test_kind_selects_face(void **state) {
   (void)state;
   assert_ok(roster_driver_register(&twin_driver));
-  roster *r = NULL;
-  assert_ok(roster_new(NULL, &r));
+  roster *r = tu_registry(NULL);
   /* no kind: the service face */
   assert_ok(roster_provide_url(r, NULL, "plain", "twin://p", NULL));
   void *p = NULL;
@@ -283,9 +282,7 @@ static void test_provide_url(void **state) {
   assert_non_null(roster_driver_find("memory"));
   char schemes[256];
   assert_contains(roster_driver_schemes(schemes, sizeof schemes), "memory");
-  roster *r = NULL;
-  assert_ok(roster_new(NULL, &r));
-  assert_non_null(r);
+  roster *r = tu_registry(NULL);
   assert_ok(roster_provide_url(r, NULL, "sessions",
                                "memory://sessions?max_entries=1000", NULL));
   /* the same URL again: the same service */
@@ -360,8 +357,7 @@ static void test_provide_url(void **state) {
 
 static void test_registered_instance(void **state) {
   (void)state;
-  roster *r = NULL;
-  assert_ok(roster_new(NULL, &r));
+  roster *r = tu_registry(NULL);
   roster_cache *c = NULL, *got = NULL;
   assert_ok(roster_cache_memory_new(NULL, NULL, &c));
   assert_ok(roster_register(r, NULL, "plain", &roster_cache_type, c));

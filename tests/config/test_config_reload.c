@@ -464,8 +464,7 @@ static void test_unwatch_waits(void **state) {
   assert_non_null(ct_write(p, sizeof p, "u.yaml", "k: 2\n"));
   pthread_t tr, tu;
   assert_int_equal(pthread_create(&tr, NULL, reloader, c), 0);
-  tu_wait_until(tu_log_len(&s.log) == 1, LC_LONG_MS);
-  assert_int_equal(tu_log_len(&s.log), 1);
+  assert_eventually_equal(tu_log_len(&s.log), 1, LC_LONG_MS);
   assert_int_equal(pthread_create(&tu, NULL, unwatcher, &s), 0);
   /* the unwatcher sleeps on the condition variable until cb ends */
   tu_wait_until(atomic_load(&s.tid) &&
@@ -511,8 +510,7 @@ static void test_sighup(void **state) {
 
   assert_non_null(ct_write(p, sizeof p, "hup.toml", "v = 2\n"));
   assert_int_equal(kill(getpid(), SIGHUP), 0);
-  tu_wait_until(atomic_load(&h.reports) == 1, LC_LONG_MS);
-  assert_int_equal(atomic_load(&h.reports), 1);
+  assert_eventually_equal(atomic_load(&h.reports), 1, LC_LONG_MS);
   assert_int_equal(atomic_load(&h.last_rc), ROSTER_OK);
   assert_true(atomic_load(&h.off_main));
   int64_t v = 0;

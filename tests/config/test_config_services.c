@@ -114,8 +114,7 @@ static void test_declare(void **state) {
                           "  short: kv://short/s\n",
                           env);
   assert_non_null(c);
-  roster *r = NULL;
-  assert_ok(roster_new(NULL, &r));
+  roster *r = tu_registry(NULL);
   int p0 = atomic_load(&provides);
   assert_ok(roster_config_provide_services(r, c));
   assert_int_equal(atomic_load(&provides), p0 + 4);
@@ -143,7 +142,7 @@ static void test_declare(void **state) {
 
   /* no services section: nothing to do */
   c = load("other: 1\n", NULL);
-  assert_ok(roster_new(NULL, &r));
+  r = tu_registry(NULL);
   assert_ok(roster_config_provide_services(r, c));
   assert_int_equal(roster_count(r, NULL), 0);
   roster_free(r);
@@ -163,8 +162,7 @@ static void test_kind(void **state) {
                           "    max_entries: 7\n",
                           NULL);
   assert_non_null(c);
-  roster *r = NULL;
-  assert_ok(roster_new(NULL, &r));
+  roster *r = tu_registry(NULL);
   assert_ok(roster_config_provide_services(r, c));
   assert_non_null(get_kv(r, "plain"));
   roster_cache *cache = NULL;
@@ -180,7 +178,7 @@ static void test_kind(void **state) {
            "  good: kv://h/ok\n"
            "  odd: {url: \"kv://h/o\", kind: queue}\n",
            NULL);
-  assert_ok(roster_new(NULL, &r));
+  r = tu_registry(NULL);
   int p0 = atomic_load(&provides);
   assert_rc(roster_config_provide_services(r, c), ROSTER_ENOTSUP);
   assert_contains(roster_last_error(), "services.odd: URL kv://h/o: scheme "
@@ -207,8 +205,7 @@ static void test_nothing_declared_on_error(void **state) {
                           "    url: 5\n",
                           NULL);
   assert_non_null(c);
-  roster *r = NULL;
-  assert_ok(roster_new(NULL, &r));
+  roster *r = tu_registry(NULL);
   int p0 = atomic_load(&provides);
   assert_rc(roster_config_provide_services(r, c), ROSTER_ENOTSUP);
   const char *e = roster_last_error();
@@ -238,7 +235,7 @@ static void test_nothing_declared_on_error(void **state) {
   c = load("services:\n  a: {url: \"kv://h/a\"}\n"
            "  b: {url: \"kv://h/b\", reject: 1}\n  c: kv://h/c\n",
            NULL);
-  assert_ok(roster_new(NULL, &r));
+  r = tu_registry(NULL);
   assert_rc(roster_config_provide_services(r, c), ROSTER_EINVAL);
   assert_contains(roster_last_error(), "kv: unknown option 'reject'");
   assert_non_null(get_kv(r, "a"));
@@ -248,7 +245,7 @@ static void test_nothing_declared_on_error(void **state) {
 
   /* services must be an object */
   c = load("services: [1]\n", NULL);
-  assert_ok(roster_new(NULL, &r));
+  r = tu_registry(NULL);
   assert_rc(roster_config_provide_services(r, c), ROSTER_ETYPE);
   assert_contains(roster_last_error(), "config key 'services' is a list");
   assert_rc(roster_config_provide_services(NULL, c), ROSTER_EINVAL);
@@ -260,8 +257,7 @@ static void test_nothing_declared_on_error(void **state) {
 static void test_config_as_service(void **state) {
   (void)state;
   roster_config *c = load("name: svc\n", NULL);
-  roster *r = NULL;
-  assert_ok(roster_new(NULL, &r));
+  roster *r = tu_registry(NULL);
   assert_ok(roster_config_register(r, NULL, NULL, c));
   void *p = NULL;
   assert_ok(
@@ -300,8 +296,7 @@ static void test_config_provider(void **state) {
   char p[512];
   assert_non_null(ct_write(p, sizeof p, "prov.yaml", "http: {port: 8443}\n"));
   const char *files[] = {p, NULL};
-  roster *r = NULL;
-  assert_ok(roster_new(NULL, &r));
+  roster *r = tu_registry(NULL);
   assert_ok(roster_config_provide(r, NULL, NULL,
                                   &(roster_config_options){.files = files}));
   int64_t port = 0;
@@ -331,7 +326,7 @@ static void test_config_provider(void **state) {
 
   /* a config that does not load fails the start, with the load's detail */
   ct_path(p, sizeof p, "absent.yaml");
-  assert_ok(roster_new(NULL, &r));
+  r = tu_registry(NULL);
   assert_ok(roster_config_provide(r, NULL, NULL,
                                   &(roster_config_options){.files = files}));
   assert_rc(roster_start(r, LC_LONG_MS), ROSTER_EIO);

@@ -157,13 +157,9 @@ static void test_hooks_used_and_balanced(void **state) {
   long base_frees = atomic_load(&n_free);
 
   /* A real workload over both key modes. */
-  roster *r = NULL;
-  assert_ok(roster_new(NULL, &r));
+  roster *r = tu_registry(NULL);
   roster_options dopt = {.keys = ROSTER_KEYS_DUPLICATE, .name = "dups"};
-  roster *d = NULL;
-  assert_ok(roster_new(&dopt, &d));
-  assert_non_null(r);
-  assert_non_null(d);
+  roster *d = tu_registry(&dopt);
   roster_owner *own = NULL;
   assert_ok(roster_owner_new(&own));
   assert_non_null(own);
@@ -232,9 +228,7 @@ static void test_ebusy_after_use(void **state) {
   /* The installed hooks stay in use. */
   long before = allocs_made();
   long live = atomic_load(&live_blocks);
-  roster *r = NULL;
-  assert_ok(roster_new(NULL, &r));
-  assert_non_null(r);
+  roster *r = tu_registry(NULL);
   assert_ok(roster_register(r, NULL, "x", &tu_counter_type, NULL));
   assert_true(allocs_made() > before);
   roster_free(r);

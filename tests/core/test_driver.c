@@ -123,9 +123,7 @@ static void test_register_rules(void **state) {
 static void test_provide_url(void **state) {
   (void)state;
   assert_ok(roster_driver_register(&fake_driver));
-  roster *r = NULL;
-  assert_ok(roster_new(NULL, &r));
-  assert_non_null(r);
+  roster *r = tu_registry(NULL);
   int p0 = atomic_load(&provides);
   static const char *const opts[] = {"pool.max", "8", "mode", "rw", NULL};
   assert_ok(
@@ -219,9 +217,7 @@ static void test_missing_module(void **state) {
                                  "library roster_redis) to register it"},
       {"rediss://h:6379/0", "TLS"},
   };
-  roster *r = NULL;
-  assert_ok(roster_new(NULL, &r));
-  assert_non_null(r);
+  roster *r = tu_registry(NULL);
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     assert_rc(roster_provide_url(r, NULL, "svc", cases[i].url, NULL),
               ROSTER_ENOTSUP);
@@ -256,9 +252,7 @@ static void test_missing_module(void **state) {
  * may be a misspelt password), in any error that quotes the URL. */
 static void test_unknown_option_value(void **state) {
   (void)state;
-  roster *r = NULL;
-  assert_ok(roster_new(NULL, &r));
-  assert_non_null(r);
+  roster *r = tu_registry(NULL);
   assert_rc(roster_provide_url(r, NULL, "c", "memory://c?pasword=Zq1Xw9", NULL),
             ROSTER_EINVAL);
   assert_contains(roster_last_error(), "'pasword'");
@@ -275,9 +269,7 @@ static void test_unknown_option_value(void **state) {
 /* Outside strings in the driver table's errors are escaped. */
 static void test_errors_escaped(void **state) {
   (void)state;
-  roster *r = NULL;
-  assert_ok(roster_new(NULL, &r));
-  assert_non_null(r);
+  roster *r = tu_registry(NULL);
   assert_rc(roster_provide_url(r, NULL, "a\nb\x1b[2J", "mongodb://h/db", NULL),
             ROSTER_ENOTSUP);
   assert_contains(roster_last_error(), "a\\x0ab\\x1b[2J");
@@ -306,8 +298,7 @@ static void test_lookup_messages(void **state) {
                      .schemes = schemes,
                      .faces = {{&roster_service_face, &ops}}};
   assert_ok(roster_driver_register(&d));
-  roster *r = NULL;
-  assert_ok(roster_new(NULL, &r));
+  roster *r = tu_registry(NULL);
   assert_rc(roster_provide_url(r, NULL, "x", "nosuch://h/", NULL),
             ROSTER_ENOTSUP);
   assert_contains(roster_last_error(),

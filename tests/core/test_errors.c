@@ -85,9 +85,7 @@ static void test_last_error_after_failing_call(void **state) {
   assert_int_equal(roster_last_code(), ROSTER_OK);
   assert_string_equal(roster_last_error(), "");
 
-  roster *r = NULL;
-  assert_ok(roster_new(NULL, &r));
-  assert_non_null(r);
+  roster *r = tu_registry(NULL);
   void *out = (void *)&out;
   assert_rc(roster_get(r, "errs-ns", "no-such-service", NULL, &out),
             ROSTER_ENOENT);
@@ -272,9 +270,7 @@ static void *failing_thread(void *arg) {
 
 static void test_detail_is_per_thread(void **state) {
   (void)state;
-  roster *r = NULL;
-  assert_ok(roster_new(NULL, &r));
-  assert_non_null(r);
+  roster *r = tu_registry(NULL);
   assert_int_equal(roster_error_set(ROSTER_EIO, "main-thread detail"), ROSTER_EIO);
 
   thr_rec t;

@@ -281,9 +281,7 @@ static void check_clean(const hostile_case *c, const char *what,
 
 static void test_hostile(void **state) {
   (void)state;
-  roster *r = NULL;
-  assert_ok(roster_new(NULL, &r));
-  assert_non_null(r);
+  roster *r = tu_registry(NULL);
   for (size_t i = 0; i < sizeof hostile / sizeof hostile[0]; i++) {
     const hostile_case *c = &hostile[i];
     char buf[512];
@@ -352,9 +350,7 @@ static void test_control_bytes(void **state) {
       "x://h/%0a\x9b",
       "\xc2\x9b://h",
   };
-  roster *r = NULL;
-  assert_ok(roster_new(NULL, &r));
-  assert_non_null(r);
+  roster *r = tu_registry(NULL);
   for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
     roster_url *u = NULL;
     assert_int_not_equal(roster_url_parse(texts[i], &u), ROSTER_OK);

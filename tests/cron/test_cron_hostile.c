@@ -10,15 +10,7 @@
 #include <stdlib.h>
 
 #include "cron/cron_impl.h"
-
-static const roster_tz *zone(const char *name) {
-  const roster_tz *z = NULL;
-  if (roster_tz_get(name, &z) != ROSTER_OK) {
-    print_error("zone %s: %s\n", name, roster_last_error());
-    fail();
-  }
-  return z;
-}
+#include "cron_testutil.h"
 
 /* no_control: s holds no control byte (below 0x20, or DEL). */
 static bool no_control(const char *s) {
@@ -45,7 +37,7 @@ static const int64_t far[] = {INT64_MIN,           INT64_MIN + 1,
  * rule's, computed without overflow. */
 static void test_offset_far_instants(void **state) {
   (void)state;
-  const roster_tz *ny = zone("America/New_York");
+  const roster_tz *ny = cron_zone("America/New_York");
   setenv("TZ", "<+1030>-10:30<+11>-11,M10.1.0,M4.1.0", 1);
   const roster_tz *rule = NULL;
   assert_ok(roster_tz_local(&rule));
@@ -68,8 +60,8 @@ static void test_offset_far_instants(void **state) {
  * ROSTER_ERANGE, in every zone (t + offset must not overflow). */
 static void test_format_far_instants(void **state) {
   (void)state;
-  const roster_tz *zs[] = {NULL, zone("America/New_York"),
-                           zone("Pacific/Kiritimati")};
+  const roster_tz *zs[] = {NULL, cron_zone("America/New_York"),
+                           cron_zone("Pacific/Kiritimati")};
   char buf[ROSTER_TIME_STR_MAX];
   for (size_t k = 0; k < sizeof zs / sizeof zs[0]; k++)
     for (size_t i = 0; i < sizeof far / sizeof far[0]; i++) {

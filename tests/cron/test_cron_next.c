@@ -18,30 +18,12 @@
  */
 #include "testutil.h"
 
-#include <ftw.h>
 #include <stdlib.h>
 #include <unistd.h>
 
 #include "cron/cron_impl.h"
+#include "cron_testutil.h"
 #include "tzif_testutil.h"
-
-static const roster_tz *zone(const char *name) {
-  const roster_tz *z = NULL;
-  if (roster_tz_get(name, &z) != ROSTER_OK) {
-    print_error("zone %s: %s\n", name, roster_last_error());
-    fail();
-  }
-  return z;
-}
-
-static int64_t at(const char *iso) {
-  int64_t t = 0;
-  if (roster_time_parse(iso, NULL, &t) != ROSTER_OK) {
-    print_error("bad time in the table '%s': %s\n", iso, roster_last_error());
-    fail();
-  }
-  return t;
-}
 
 typedef struct seq_case {
   const char *expr;
@@ -259,10 +241,10 @@ static const seq_case seqs[] = {
 };
 
 static void check_seq(const seq_case *s) {
-  const roster_tz *z = zone(s->tz);
+  const roster_tz *z = cron_zone(s->tz);
   roster_cron *c;
   assert_ok(roster_cron_parse(s->expr, &c, NULL));
-  int64_t t = at(s->from), prev = t;
+  int64_t t = cron_at(s->from), prev = t;
   char got[ROSTER_TIME_STR_MAX];
   size_t n = 0;
   for (; n < 8 && s->want[n]; n++) {
@@ -312,17 +294,17 @@ static void test_never_and_range(void **state) {
    * second Sunday of March, 02:xx) never fires there after 2007; the
    * search ends at the year 10000 with a clear answer. */
   assert_ok(roster_cron_parse("*/5 2 8-14 3 */7", &c, NULL));
-  const roster_tz *ny = zone("America/New_York");
-  assert_rc(roster_cron_next(c, at("2026-01-01T00:00:00Z"), ny, &out),
+  const roster_tz *ny = cron_zone("America/New_York");
+  assert_rc(roster_cron_next(c, cron_at("2026-01-01T00:00:00Z"), ny, &out),
             ROSTER_ENOENT);
   assert_contains(roster_last_error(), "before the year 10000");
   assert_contains(roster_last_error(), "America/New_York");
   /* ...but it fired before the 2007 rule change, and fires in UTC */
-  assert_ok(roster_cron_prev(c, at("2026-01-01T00:00:00Z"), ny, &out));
+  assert_ok(roster_cron_prev(c, cron_at("2026-01-01T00:00:00Z"), ny, &out));
   char buf[ROSTER_TIME_STR_MAX];
   roster_tz_format(ny, out, buf, sizeof buf);
   assert_string_equal(buf, "2006-03-12T02:55:00-05:00");
-  assert_ok(roster_cron_next(c, at("2026-01-01T00:00:00Z"), NULL, &out));
+  assert_ok(roster_cron_next(c, cron_at("2026-01-01T00:00:00Z"), NULL, &out));
   roster_cron_free(c);
 
   assert_ok(roster_cron_parse("* * * * *", &c, NULL));
@@ -338,8 +320,8 @@ static void test_never_and_range(void **state) {
   assert_rc(roster_cron_next(c, 0, NULL, NULL), ROSTER_EINVAL);
   assert_rc(roster_cron_prev(c, 0, NULL, NULL), ROSTER_EINVAL);
   /* before 1970 too */
-  assert_ok(roster_cron_next(c, at("1900-02-28T23:59:30Z"), NULL, &out));
-  assert_int_equal(out, at("1900-03-01T00:00:00Z"));
+  assert_ok(roster_cron_next(c, cron_at("1900-02-28T23:59:30Z"), NULL, &out));
+  assert_int_equal(out, cron_at("1900-03-01T00:00:00Z"));
   roster_cron_free(c);
 }
 
@@ -422,7 +404,7 @@ static void rand_field(char *out, size_t cap, int lo, int hi, bool star_ok) {
 }
 
 static void oracle_zone(const roster_tz *z, const char *around, int exprs) {
-  int64_t center = at(around);
+  int64_t center = cron_at(around);
   for (int i = 0; i < exprs; i++) {
     char sec[32], min[32], hour[32], expr[128];
     bool secs = rnd(4) == 0;
@@ -484,14 +466,14 @@ static void oracle_zone(const roster_tz *z, const char *around, int exprs) {
 
 static void test_oracle_real_zones(void **state) {
   (void)state;
-  oracle_zone(zone("America/New_York"), "2026-03-08T07:00:00Z", 60);
-  oracle_zone(zone("America/New_York"), "2026-11-01T06:00:00Z", 60);
-  oracle_zone(zone("Europe/London"), "2026-03-29T01:00:00Z", 40);
-  oracle_zone(zone("Europe/London"), "2026-10-25T01:00:00Z", 40);
-  oracle_zone(zone("Australia/Lord_Howe"), "2026-10-03T15:30:00Z", 40);
-  oracle_zone(zone("Australia/Lord_Howe"), "2026-04-04T15:00:00Z", 40);
-  oracle_zone(zone("America/New_York"), "2050-03-13T07:00:00Z", 20);
-  oracle_zone(zone("UTC"), "2026-06-01T00:00:00Z", 20);
+  oracle_zone(cron_zone("America/New_York"), "2026-03-08T07:00:00Z", 60);
+  oracle_zone(cron_zone("America/New_York"), "2026-11-01T06:00:00Z", 60);
+  oracle_zone(cron_zone("Europe/London"), "2026-03-29T01:00:00Z", 40);
+  oracle_zone(cron_zone("Europe/London"), "2026-10-25T01:00:00Z", 40);
+  oracle_zone(cron_zone("Australia/Lord_Howe"), "2026-10-03T15:30:00Z", 40);
+  oracle_zone(cron_zone("Australia/Lord_Howe"), "2026-04-04T15:00:00Z", 40);
+  oracle_zone(cron_zone("America/New_York"), "2050-03-13T07:00:00Z", 20);
+  oracle_zone(cron_zone("UTC"), "2026-06-01T00:00:00Z", 20);
 }
 
 /* POSIX zones (via $TZ) with shifts real zones do not have today: 3
@@ -510,7 +492,7 @@ static void test_oracle_odd_shifts(void **state) {
   assert_ok(roster_cron_parse("* * * * *", &c, NULL));
   int64_t t;
   char buf[40];
-  assert_ok(roster_cron_next(c, at("2026-03-29T00:59:00Z"), z, &t));
+  assert_ok(roster_cron_next(c, cron_at("2026-03-29T00:59:00Z"), z, &t));
   roster_tz_format(z, t, buf, sizeof buf);
   assert_string_equal(buf, "2026-03-29T01:03:00+00:03");
   assert_ok(roster_cron_next(c, t, z, &t));
@@ -525,12 +507,12 @@ static void test_oracle_odd_shifts(void **state) {
   /* a fixed-time job in a 4-hour jump (01:00 -> 05:00) is skipped; in a
    * 4-hour repeat (01:00 -> 21:00 the day before) it runs twice */
   assert_ok(roster_cron_parse("30 2 * * *", &c, NULL));
-  assert_ok(roster_cron_next(c, at("2026-03-28T12:00:00Z"), z, &t));
+  assert_ok(roster_cron_next(c, cron_at("2026-03-28T12:00:00Z"), z, &t));
   roster_tz_format(z, t, buf, sizeof buf);
   assert_string_equal(buf, "2026-03-30T02:30:00+04:00");
   roster_cron_free(c);
   assert_ok(roster_cron_parse("30 22 * * *", &c, NULL));
-  assert_ok(roster_cron_next(c, at("2026-10-24T12:00:00Z"), z, &t));
+  assert_ok(roster_cron_next(c, cron_at("2026-10-24T12:00:00Z"), z, &t));
   roster_tz_format(z, t, buf, sizeof buf);
   assert_string_equal(buf, "2026-10-24T22:30:00+04:00");
   assert_ok(roster_cron_next(c, t, z, &t));
@@ -547,7 +529,7 @@ static void test_next_prev_agree(void **state) {
   const char *zones[] = {"America/New_York", "Europe/London",
                          "Australia/Lord_Howe", "Asia/Kolkata", "UTC"};
   for (size_t zi = 0; zi < 5; zi++) {
-    const roster_tz *z = zone(zones[zi]);
+    const roster_tz *z = cron_zone(zones[zi]);
     for (int i = 0; i < 300; i++) {
       char m[32], h[32], dom[32], dow[32], expr[160];
       rand_field(m, sizeof m, 0, 59, true);
@@ -557,7 +539,7 @@ static void test_next_prev_agree(void **state) {
       snprintf(expr, sizeof expr, "%s %s %s * %s", m, h, dom, dow);
       roster_cron *c;
       assert_ok(roster_cron_parse(expr, &c, NULL));
-      int64_t t = at("2020-01-01T00:00:00Z") + (int64_t)rnd(400000000u);
+      int64_t t = cron_at("2020-01-01T00:00:00Z") + (int64_t)rnd(400000000u);
       int64_t f, p, f2;
       assert_ok(roster_cron_next(c, t, z, &f));
       assert_true(f > t);
@@ -788,14 +770,14 @@ static const roster_tz *posix_zone(const char *tzs) {
 static void test_range_ends(void **state) {
   (void)state;
   const roster_tz *zs[] = {
-      zone("UTC"),
-      zone("America/New_York"),    /* -4:56:02 */
-      zone("Australia/Lord_Howe"), /* +10:36:20, and 30-minute DST later */
-      zone("Pacific/Kiritimati"),  /* +14 at the end */
-      zone("Africa/Monrovia"),     /* -0:43:08 */
-      zone("Europe/Amsterdam"),    /* +0:19:32 */
-      zone("Asia/Manila"),         /* -15:56:00 */
-      zone("Pacific/Apia"),
+      cron_zone("UTC"),
+      cron_zone("America/New_York"),    /* -4:56:02 */
+      cron_zone("Australia/Lord_Howe"), /* +10:36:20, and 30-minute DST later */
+      cron_zone("Pacific/Kiritimati"),  /* +14 at the end */
+      cron_zone("Africa/Monrovia"),     /* -0:43:08 */
+      cron_zone("Europe/Amsterdam"),    /* +0:19:32 */
+      cron_zone("Asia/Manila"),         /* -15:56:00 */
+      cron_zone("Pacific/Apia"),
       /* DST from 23:00 on New Year's Eve to 24:00 on the 31st: the
        * transitions an hour apart shift by two hours */
       posix_zone("<+14>-14<+16>-16,J1/-1,J365/24"),
@@ -828,18 +810,18 @@ static void test_range_ends(void **state) {
   roster_cron *c;
   int64_t t;
   char buf[ROSTER_TIME_STR_MAX];
-  const roster_tz *ny = zone("America/New_York");
+  const roster_tz *ny = cron_zone("America/New_York");
   assert_ok(roster_cron_parse("@hourly", &c, NULL));
-  assert_ok(roster_cron_next(c, at("0001-01-01T00:00:30Z"), ny, &t));
+  assert_ok(roster_cron_next(c, cron_at("0001-01-01T00:00:30Z"), ny, &t));
   assert_ok(roster_tz_format(ny, t, buf, sizeof buf));
   assert_string_equal(buf, "0001-01-01T00:00:00-04:56:02");
   int64_t p;
   assert_ok(roster_cron_next(c, t, ny, &t));
   assert_ok(roster_cron_prev(c, t, ny, &p));
-  assert_int_equal(p, at("0001-01-01T04:56:02Z"));
+  assert_int_equal(p, cron_at("0001-01-01T04:56:02Z"));
   /* Lord Howe's year 1 begins at 0001-01-01T10:36:20 local: nothing fires
    * before the range, and the first hour fires at 11:00 */
-  const roster_tz *lh = zone("Australia/Lord_Howe");
+  const roster_tz *lh = cron_zone("Australia/Lord_Howe");
   assert_rc(roster_cron_prev(c, RC_T_MIN + 30, lh, &t), ROSTER_ENOENT);
   assert_contains(roster_last_error(), "after the year 1");
   assert_ok(roster_cron_next(c, RC_T_MIN, lh, &t));
@@ -847,7 +829,7 @@ static void test_range_ends(void **state) {
   assert_string_equal(buf, "0001-01-01T11:00:00+10:36:20");
   assert_rc(roster_cron_prev(c, t, lh, &p), ROSTER_ENOENT);
   /* Kiritimati reaches the year 10000 at 9999-12-31T10:00:00Z */
-  const roster_tz *kt = zone("Pacific/Kiritimati");
+  const roster_tz *kt = cron_zone("Pacific/Kiritimati");
   assert_ok(roster_cron_prev(c, RC_T_MAX + 1, kt, &t));
   assert_ok(roster_tz_format(kt, t, buf, sizeof buf));
   assert_string_equal(buf, "9999-12-31T23:00:00+14:00");
@@ -869,13 +851,13 @@ static void test_no_fire_for_centuries(void **state) {
   /* 02:xx on the second Sunday of March: New York's skipped hour since
    * 2007, a wildcard job, so none after 2006 */
   assert_ok(roster_cron_parse("*/5 2 8-14 3 */7", &c, NULL));
-  const roster_tz *ny = zone("America/New_York");
+  const roster_tz *ny = cron_zone("America/New_York");
   assert_ok(roster_cron_prev(c, RC_T_MAX + 1, ny, &t));
   assert_ok(roster_tz_format(ny, t, buf, sizeof buf));
   assert_string_equal(buf, "2006-03-12T02:55:00-05:00");
-  assert_rc(roster_cron_next(c, at("2007-01-01T00:00:00Z"), ny, &t),
+  assert_rc(roster_cron_next(c, cron_at("2007-01-01T00:00:00Z"), ny, &t),
             ROSTER_ENOENT);
-  assert_ok(roster_cron_next(c, at("2006-01-01T00:00:00Z"), ny, &t));
+  assert_ok(roster_cron_next(c, cron_at("2006-01-01T00:00:00Z"), ny, &t));
   assert_ok(roster_tz_format(ny, t, buf, sizeof buf));
   assert_string_equal(buf, "2006-03-12T02:00:00-05:00");
   /* a zone that is its rule alone: none in any year */
@@ -937,7 +919,7 @@ static void sweep_zone(const roster_tz *z) {
                           "2399-01-01T00:00:00Z"};
     for (size_t i = 0; i < 3; i++) {
       rc_span s;
-      roster__cron_tz_span(z, at(when[i]), &s);
+      roster__cron_tz_span(z, cron_at(when[i]), &s);
       ts[nt++] = s.end;
     }
   }
@@ -950,26 +932,6 @@ static void sweep_zone(const roster_tz *z) {
   }
 }
 
-static int sweep_zones;
-
-static int sweep_one(const char *path, const struct stat *st, int flag,
-                     struct FTW *ftw) {
-  (void)st;
-  (void)ftw;
-  const char *dir = "/usr/share/zoneinfo/";
-  if (flag != FTW_F || strncmp(path, dir, strlen(dir)) != 0)
-    return 0;
-  const char *name = path + strlen(dir);
-  if (strncmp(name, "posix/", 6) == 0 || strncmp(name, "right/", 6) == 0)
-    return 0;
-  const roster_tz *z;
-  if (roster_tz_get(name, &z) != ROSTER_OK)
-    return 0; /* zone.tab, leapseconds and the like */
-  sweep_zone(z);
-  sweep_zones++;
-  return 0;
-}
-
 /* test_zone_sweep: every zone of the system's database (links are the same
  * files), by the predicate, around its transitions. */
 static void test_zone_sweep(void **state) {
@@ -978,9 +940,7 @@ static void test_zone_sweep(void **state) {
     print_message("no tz database in /usr/share/zoneinfo: skipped\n");
     skip();
   }
-  sweep_zones = 0;
-  assert_int_equal(nftw("/usr/share/zoneinfo", sweep_one, 16, FTW_PHYS), 0);
-  assert_true(sweep_zones > 300);
+  assert_true(cron_each_zone(sweep_zone) > 300);
 }
 
 /* ---- transitions closer together than their shifts ------------------ */
@@ -1013,7 +973,7 @@ static roster_tz *close_zone(const int64_t *times, const uint8_t *idx,
  * ones from a fixed seed. */
 static void test_close_transitions(void **state) {
   (void)state;
-  int64_t t0 = at("2026-06-01T00:00:00Z");
+  int64_t t0 = cron_at("2026-06-01T00:00:00Z");
   struct {
     size_t nt;
     int64_t times[8];
@@ -1054,8 +1014,8 @@ static void test_close_transitions(void **state) {
     const roster_tz *z = posix_zone(rules[r]);
     for (int y = 0; y < 2; y++) {
       rc_span s;
-      roster__cron_tz_span(z, at(y ? "2031-03-01T00:00:00Z" : "2030-12-20T00:00:00Z"),
-                 &s);
+      roster__cron_tz_span(
+          z, cron_at(y ? "2031-03-01T00:00:00Z" : "2030-12-20T00:00:00Z"), &s);
       for (size_t e = 0; e < SWEEP_EXPRS; e++)
         check_window(sweep_exprs[e], z, s.end - 12 * 3600, s.end + 12 * 3600,
                      293, 48);

@@ -104,8 +104,7 @@ static void *shutdown_thread(void *arg) {
 static void test_shutdown_waits_for_running(void **state) {
   (void)state;
   events_reset();
-  roster *r = NULL;
-  assert_ok(roster_new(NULL, &r));
+  roster *r = tu_registry(NULL);
   assert_ok(roster_register(r, NULL, "db", &thing_type, (void *)&thing_type));
   tu_gate g;
   tu_gate_init(&g);
@@ -156,8 +155,7 @@ static void test_shutdown_waits_for_running(void **state) {
 
 static void test_setup_failure_and_bad_opts(void **state) {
   (void)state;
-  roster *r = NULL;
-  assert_ok(roster_new(NULL, &r));
+  roster *r = tu_registry(NULL);
   jstate j = {0};
   setup_ctx ctx = {.job = &j, .fail = ROSTER_ECONN};
   roster_sched_options o = {.tz = "UTC", .setup = setup, .setup_arg = &ctx};
@@ -174,7 +172,7 @@ static void test_setup_failure_and_bad_opts(void **state) {
   roster_free(r);
 
   /* registered directly, the type's destroy frees it (and its jobs) */
-  assert_ok(roster_new(NULL, &r));
+  r = tu_registry(NULL);
   roster_sched *s;
   assert_ok(roster_sched_new(&(roster_sched_options){.tz = "UTC"}, &s));
   assert_ok(roster_sched_add(s, "j", "@hourly", job_fn, &j,
@@ -207,8 +205,7 @@ static void test_stop_deadline(void **state) {
   roster_sched_free(s); /* returns; the run still holds the job */
   assert_int_equal(atomic_load(&j.freed), 0);
   tu_gate_open(&g);
-  tu_wait_until(atomic_load(&j.freed) == 1, WAIT);
-  assert_int_equal(atomic_load(&j.freed), 1);
+  assert_eventually_equal(atomic_load(&j.freed), 1, WAIT);
   assert_int_equal(atomic_load(&j.done), 1);
   assert_int_equal(events(ROSTER_JOB_FINISHED), 0); /* quiet after */
 

@@ -11,56 +11,48 @@
  */
 #include "testutil.h"
 
-#include <ftw.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "cron/cron_impl.h"
+#include "cron_testutil.h"
 #include "tzif_testutil.h"
-
-static const roster_tz *zone(const char *name) {
-  const roster_tz *z = NULL;
-  if (roster_tz_get(name, &z) != ROSTER_OK) {
-    print_error("zone %s: %s\n", name, roster_last_error());
-    fail();
-  }
-  return z;
-}
-
-static int64_t at(const char *iso) {
-  int64_t t = 0;
-  if (roster_time_parse(iso, NULL, &t) != ROSTER_OK) {
-    print_error("bad time '%s': %s\n", iso, roster_last_error());
-    fail();
-  }
-  return t;
-}
 
 static void test_real_offsets(void **state) {
   (void)state;
-  const roster_tz *ny = zone("America/New_York");
-  assert_int_equal(roster_tz_offset(ny, at("2026-01-15T12:00:00Z")), -18000);
-  assert_int_equal(roster_tz_offset(ny, at("2026-07-15T12:00:00Z")), -14400);
-  /* the transition instants themselves */
-  assert_int_equal(roster_tz_offset(ny, at("2026-03-08T06:59:59Z")), -18000);
-  assert_int_equal(roster_tz_offset(ny, at("2026-03-08T07:00:00Z")), -14400);
-  assert_int_equal(roster_tz_offset(ny, at("2026-11-01T05:59:59Z")), -14400);
-  assert_int_equal(roster_tz_offset(ny, at("2026-11-01T06:00:00Z")), -18000);
-  /* local mean time before 1883: -4:56:02 */
-  assert_int_equal(roster_tz_offset(ny, at("1850-01-01T00:00:00Z")),
-                   -(4 * 3600 + 56 * 60 + 2));
-  /* past the last explicit transition: the footer's rule */
-  assert_int_equal(roster_tz_offset(ny, at("2300-07-01T00:00:00Z")), -14400);
-  assert_int_equal(roster_tz_offset(ny, at("2300-12-01T00:00:00Z")), -18000);
-  const roster_tz *lh = zone("Australia/Lord_Howe");
-  assert_int_equal(roster_tz_offset(lh, at("2026-07-01T00:00:00Z")), 37800);
-  assert_int_equal(roster_tz_offset(lh, at("2026-12-01T00:00:00Z")), 39600);
-  assert_int_equal(roster_tz_offset(zone("Asia/Kolkata"), 0), 19800);
-  assert_int_equal(
-      roster_tz_offset(zone("Europe/London"), at("2026-06-01T00:00:00Z")),
-      3600);
+  static const struct {
+    const char *zone, *at;
+    int32_t want; /* the offset at that instant, in seconds */
+  } cases[] = {
+      {"America/New_York", "2026-01-15T12:00:00Z", -18000},
+      {"America/New_York", "2026-07-15T12:00:00Z", -14400},
+      /* the transition instants themselves */
+      {"America/New_York", "2026-03-08T06:59:59Z", -18000},
+      {"America/New_York", "2026-03-08T07:00:00Z", -14400},
+      {"America/New_York", "2026-11-01T05:59:59Z", -14400},
+      {"America/New_York", "2026-11-01T06:00:00Z", -18000},
+      /* local mean time before 1883: -4:56:02 */
+      {"America/New_York", "1850-01-01T00:00:00Z", -(4 * 3600 + 56 * 60 + 2)},
+      /* past the last explicit transition: the footer's rule */
+      {"America/New_York", "2300-07-01T00:00:00Z", -14400},
+      {"America/New_York", "2300-12-01T00:00:00Z", -18000},
+      {"Australia/Lord_Howe", "2026-07-01T00:00:00Z", 37800},
+      {"Australia/Lord_Howe", "2026-12-01T00:00:00Z", 39600},
+      {"Asia/Kolkata", "1970-01-01T00:00:00Z", 19800},
+      {"Europe/London", "2026-06-01T00:00:00Z", 3600},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    int32_t got =
+        roster_tz_offset(cron_zone(cases[i].zone), cron_at(cases[i].at));
+    if (got != cases[i].want) {
+      print_error("%s at %s: offset %d, want %d\n", cases[i].zone, cases[i].at,
+                  (int)got, (int)cases[i].want);
+      fail();
+    }
+  }
+  const roster_tz *ny = cron_zone("America/New_York");
   assert_int_equal(roster_tz_offset(NULL, 12345), 0);
   assert_int_equal(roster_tz_offset(roster_tz_utc(), 12345), 0);
   assert_string_equal(roster_tz_name(ny), "America/New_York");
@@ -69,9 +61,10 @@ static void test_real_offsets(void **state) {
 
 static void test_names_and_cache(void **state) {
   (void)state;
-  const roster_tz *a = zone("Europe/Paris"), *b = zone("Europe/Paris");
+  const roster_tz *a = cron_zone("Europe/Paris"),
+                  *b = cron_zone("Europe/Paris");
   assert_ptr_equal(a, b);
-  assert_ptr_equal(zone("UTC"), roster_tz_utc());
+  assert_ptr_equal(cron_zone("UTC"), roster_tz_utc());
   const roster_tz *z = (const roster_tz *)&z;
   assert_rc(roster_tz_get("Mars/Olympus_Mons", &z), ROSTER_ENOENT);
   assert_null(z);
@@ -133,7 +126,7 @@ static void test_tzif_files(void **state) {
   const int32_t o1[] = {0, 3600, 7200};
   make_tzif(&w, &(tzspec){1, 2, t1, i1, 3, o1, 0, ""});
   write_zone("V1", w.b, w.n);
-  const roster_tz *z = zone("V1");
+  const roster_tz *z = cron_zone("V1");
   assert_int_equal(roster_tz_offset(z, 999999999), 0);
   assert_int_equal(roster_tz_offset(z, 1000000000), 3600);
   assert_int_equal(roster_tz_offset(z, 1999999999), 3600);
@@ -146,20 +139,22 @@ static void test_tzif_files(void **state) {
   const int32_t o2[] = {-18000, -14400};
   make_tzif(&w, &(tzspec){2, 3, t2, i2, 2, o2, 0, "EST5EDT,M3.2.0,M11.1.0"});
   write_zone("V2", w.b, w.n);
-  z = zone("V2");
+  z = cron_zone("V2");
   assert_int_equal(roster_tz_offset(z, -6000000000LL), -18000);
   assert_int_equal(roster_tz_offset(z, -5000000000LL), -14400);
   assert_int_equal(roster_tz_offset(z, 50), -14400);
   assert_int_equal(roster_tz_offset(z, 100), -18000); /* 1970-01-01 */
-  assert_int_equal(roster_tz_offset(z, at("2026-07-01T00:00:00Z")), -14400);
-  assert_int_equal(roster_tz_offset(z, at("2026-12-01T00:00:00Z")), -18000);
+  assert_int_equal(roster_tz_offset(z, cron_at("2026-07-01T00:00:00Z")),
+                   -14400);
+  assert_int_equal(roster_tz_offset(z, cron_at("2026-12-01T00:00:00Z")),
+                   -18000);
   assert_int_equal(z->n, 2);
 
   /* version 3, no transitions, a fixed footer */
   make_tzif(&w, &(tzspec){3, 0, NULL, NULL, 1, (const int32_t[]){19800}, 0,
                           "IST-5:30"});
   write_zone("V3", w.b, w.n);
-  assert_int_equal(roster_tz_offset(zone("V3"), 0), 19800);
+  assert_int_equal(roster_tz_offset(cron_zone("V3"), 0), 19800);
 
   /* broken files: each refused with EINVAL and a reason, nothing cached */
 
@@ -218,7 +213,7 @@ static void test_tzif_files(void **state) {
   make_tzif(
       &w, &(tzspec){2, 0, NULL, NULL, 1, (const int32_t[]){3600}, 0, "CET-1"});
   write_zone("Magic", w.b, w.n);
-  assert_int_equal(roster_tz_offset(zone("Magic"), 0), 3600);
+  assert_int_equal(roster_tz_offset(cron_zone("Magic"), 0), 3600);
 }
 
 /* ---- POSIX rules -------------------------------------------------- */
@@ -239,8 +234,8 @@ static const roster_tz *posix(const char *tzs) {
  * instants between two years (where the zone follows that rule). */
 static void rules_agree(const char *tzs, const char *name, const char *from,
                         const char *to) {
-  const roster_tz *p = posix(tzs), *z = zone(name);
-  int64_t a = at(from), b = at(to);
+  const roster_tz *p = posix(tzs), *z = cron_zone(name);
+  int64_t a = cron_at(from), b = cron_at(to);
   uint64_t x = 88172645463325252ull;
   for (int i = 0; i < 20000; i++) {
     x ^= x << 13;
@@ -271,24 +266,26 @@ static void test_posix_rules(void **state) {
 
   /* Jn skips February 29; n counts it */
   const roster_tz *j = posix("AAA0BBB,J60/0,J300/0");
-  assert_int_equal(roster_tz_offset(j, at("2028-02-29T12:00:00Z")), 0);
-  assert_int_equal(roster_tz_offset(j, at("2028-03-01T00:00:00Z")), 3600);
+  assert_int_equal(roster_tz_offset(j, cron_at("2028-02-29T12:00:00Z")), 0);
+  assert_int_equal(roster_tz_offset(j, cron_at("2028-03-01T00:00:00Z")), 3600);
   const roster_tz *n = posix("CCC0DDD,59/0,300/0");
-  assert_int_equal(roster_tz_offset(n, at("2028-02-29T00:00:00Z")), 3600);
-  assert_int_equal(roster_tz_offset(n, at("2027-02-28T23:59:59Z")), 0);
-  assert_int_equal(roster_tz_offset(n, at("2027-03-01T00:00:00Z")), 3600);
+  assert_int_equal(roster_tz_offset(n, cron_at("2028-02-29T00:00:00Z")), 3600);
+  assert_int_equal(roster_tz_offset(n, cron_at("2027-02-28T23:59:59Z")), 0);
+  assert_int_equal(roster_tz_offset(n, cron_at("2027-03-01T00:00:00Z")), 3600);
   /* DST all year (RFC 8536's form), and no rule at all */
   const roster_tz *all = posix("EST5EDT,0/0,J365/25");
   for (int m = 1; m <= 12; m++) {
     char iso[32];
     snprintf(iso, sizeof iso, "2026-%02d-01T00:30:00Z", m);
-    assert_int_equal(roster_tz_offset(all, at(iso)), -14400);
+    assert_int_equal(roster_tz_offset(all, cron_at(iso)), -14400);
   }
-  assert_int_equal(roster_tz_offset(all, at("2027-01-01T04:59:00Z")), -14400);
+  assert_int_equal(roster_tz_offset(all, cron_at("2027-01-01T04:59:00Z")),
+                   -14400);
   assert_int_equal(roster_tz_offset(posix("<+0545>-5:45"), 0), 20700);
   /* DST without a rule: the US rule, one hour ahead */
   assert_int_equal(
-      roster_tz_offset(posix("PST8PDT"), at("2026-07-01T00:00:00Z")), -25200);
+      roster_tz_offset(posix("PST8PDT"), cron_at("2026-07-01T00:00:00Z")),
+      -25200);
 
   const char *bad[] = {"X5",
                        "ESTX",
@@ -317,10 +314,10 @@ static void test_tz_env(void **state) {
   const roster_tz *z;
   setenv("TZ", "Asia/Tokyo", 1);
   assert_ok(roster_tz_local(&z));
-  assert_ptr_equal(z, zone("Asia/Tokyo"));
+  assert_ptr_equal(z, cron_zone("Asia/Tokyo"));
   setenv("TZ", ":Asia/Tokyo", 1);
   assert_ok(roster_tz_local(&z));
-  assert_ptr_equal(z, zone("Asia/Tokyo"));
+  assert_ptr_equal(z, cron_zone("Asia/Tokyo"));
   setenv("TZ", "/usr/share/zoneinfo/Asia/Seoul", 1);
   assert_ok(roster_tz_local(&z));
   assert_string_equal(roster_tz_name(z), "Asia/Seoul");
@@ -371,14 +368,16 @@ static void test_concurrent_load(void **state) {
 static void test_format_parse(void **state) {
   (void)state;
   char buf[ROSTER_TIME_STR_MAX];
-  const roster_tz *ny = zone("America/New_York");
-  assert_ok(roster_tz_format(ny, at("2026-03-08T07:00:00Z"), buf, sizeof buf));
+  const roster_tz *ny = cron_zone("America/New_York");
+  assert_ok(
+      roster_tz_format(ny, cron_at("2026-03-08T07:00:00Z"), buf, sizeof buf));
   assert_string_equal(buf, "2026-03-08T03:00:00-04:00");
   assert_ok(roster_tz_format(NULL, 0, buf, sizeof buf));
   assert_string_equal(buf, "1970-01-01T00:00:00+00:00");
-  assert_ok(roster_tz_format(ny, at("1850-06-01T12:00:00Z"), buf, sizeof buf));
+  assert_ok(
+      roster_tz_format(ny, cron_at("1850-06-01T12:00:00Z"), buf, sizeof buf));
   assert_string_equal(buf, "1850-06-01T07:03:58-04:56:02");
-  assert_ok(roster_tz_format(zone("Asia/Kolkata"), 0, buf, sizeof buf));
+  assert_ok(roster_tz_format(cron_zone("Asia/Kolkata"), 0, buf, sizeof buf));
   assert_string_equal(buf, "1970-01-01T05:30:00+05:30");
   assert_ok(roster_tz_format(NULL, RC_T_MIN, buf, sizeof buf));
   assert_string_equal(buf, "0001-01-01T00:00:00+00:00");
@@ -399,7 +398,7 @@ static void test_format_parse(void **state) {
   /* local times: the repeated hour means its first time; a skipped one
    * does not exist */
   assert_ok(roster_time_parse("2026-11-01T01:30:00", ny, &t));
-  assert_int_equal(t, at("2026-11-01T05:30:00Z"));
+  assert_int_equal(t, cron_at("2026-11-01T05:30:00Z"));
   assert_rc(roster_time_parse("2026-03-08T02:30:00", ny, &t), ROSTER_EINVAL);
   assert_contains(roster_last_error(), "does not exist in America/New_York");
 
@@ -431,7 +430,7 @@ static void test_format_parse(void **state) {
   const char *zones[] = {"America/New_York", "Australia/Lord_Howe",
                          "Europe/London", "Pacific/Chatham", "UTC"};
   for (size_t zi = 0; zi < 5; zi++) {
-    const roster_tz *z = zone(zones[zi]);
+    const roster_tz *z = cron_zone(zones[zi]);
     for (int64_t u = -2000000000LL; u < 4000000000LL; u += 7777777) {
       assert_ok(roster_tz_format(z, u, buf, sizeof buf));
       assert_ok(roster_time_parse(buf, NULL, &t));
@@ -487,26 +486,6 @@ static void round_trip_zone(const roster_tz *z) {
       round_trip(z, z->at[z->n - 1] + d * 3601);
 }
 
-static int rt_zones;
-
-static int round_trip_file(const char *path, const struct stat *st, int flag,
-                           struct FTW *ftw) {
-  (void)st;
-  (void)ftw;
-  const char *dir = "/usr/share/zoneinfo/";
-  if (flag != FTW_F || strncmp(path, dir, strlen(dir)) != 0)
-    return 0;
-  const char *name = path + strlen(dir);
-  if (strncmp(name, "posix/", 6) == 0 || strncmp(name, "right/", 6) == 0)
-    return 0;
-  const roster_tz *z;
-  if (roster_tz_get(name, &z) != ROSTER_OK)
-    return 0; /* zone.tab, leapseconds and the like */
-  round_trip_zone(z);
-  rt_zones++;
-  return 0;
-}
-
 /* Offsets with seconds (local mean time: -04:56:02 in New York until
  * 1883), and beyond 23:59 (a POSIX rule allows 24:59:59 either way, a
  * TZif file up to 25:59:59): roster_tz_format writes them as +hh:mm:ss
@@ -516,13 +495,13 @@ static void test_offset_round_trip(void **state) {
   (void)state;
   int64_t t;
   assert_ok(roster_time_parse("1850-06-01T07:03:58-04:56:02", NULL, &t));
-  assert_int_equal(t, at("1850-06-01T12:00:00Z"));
+  assert_int_equal(t, cron_at("1850-06-01T12:00:00Z"));
   assert_ok(roster_time_parse("1850-06-01T07:03:58-045602", NULL, &t));
-  assert_int_equal(t, at("1850-06-01T12:00:00Z"));
+  assert_int_equal(t, cron_at("1850-06-01T12:00:00Z"));
   assert_ok(roster_time_parse("2026-01-01T00:00:00-24:00", NULL, &t));
-  assert_int_equal(t, at("2026-01-02T00:00:00Z"));
+  assert_int_equal(t, cron_at("2026-01-02T00:00:00Z"));
   assert_ok(roster_time_parse("2026-01-02T01:59:59+25:59:59", NULL, &t));
-  assert_int_equal(t, at("2026-01-01T00:00:00Z"));
+  assert_int_equal(t, cron_at("2026-01-01T00:00:00Z"));
   struct {
     const char *text, *why;
   } bad[] = {
@@ -540,10 +519,7 @@ static void test_offset_round_trip(void **state) {
   }
 
   if (access("/usr/share/zoneinfo/America/New_York", R_OK) == 0) {
-    rt_zones = 0;
-    assert_int_equal(nftw("/usr/share/zoneinfo", round_trip_file, 16, FTW_PHYS),
-                     0);
-    assert_true(rt_zones > 300);
+    assert_true(cron_each_zone(round_trip_zone) > 300);
   }
 
   const char *rules[] = {"<+245959>-24:59:59",
@@ -572,7 +548,7 @@ static void test_offset_round_trip(void **state) {
   assert_non_null(f);
   assert_int_equal(fwrite(w.b, 1, w.n, f), w.n);
   fclose(f);
-  const roster_tz *z = zone("Limits");
+  const roster_tz *z = cron_zone("Limits");
   unlink(path);
   rmdir(dir);
   unsetenv("TZDIR");

@@ -243,8 +243,7 @@ static void test_bad_arguments(void **state) {
   assert_null(roster_db_pool(NULL));
   assert_string_equal(roster_db_kind_name(ROSTER_DB_BLOB), "blob");
   assert_string_equal(roster_db_kind_name((roster_db_kind)42), "?");
-  roster *r = NULL;
-  assert_ok(roster_new(NULL, &r));
+  roster *r = tu_registry(NULL);
   assert_rc(roster_db_find(r, NULL, "x", NULL), ROSTER_EINVAL);
   roster_db *found = (roster_db *)&found;
   assert_rc(roster_db_find(r, NULL, "x", &found), ROSTER_ENOENT);

@@ -320,9 +320,7 @@ static void test_read_only(void **state) {
 
 static void test_registry(void **state) {
   db_ctx *c = db_use(state);
-  roster *r = NULL;
-  assert_ok(roster_new(NULL, &r));
-  assert_non_null(r);
+  roster *r = tu_registry(NULL);
   assert_ok(roster_provide_url(r, NULL, "main", c->url, NULL));
   assert_ok(roster_provide_url(r, NULL, "main", c->url, NULL)); /* again */
   roster_db *a, *b;

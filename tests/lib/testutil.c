@@ -13,11 +13,79 @@ static void counter_destroy(void *p) {
   atomic_fetch_add(&destroyed, 1);
 }
 
-const roster_type tu_counter_type = {.name = "counter", .destroy = counter_destroy};
+const roster_type tu_counter_type = {.name = "counter",
+                                     .destroy = counter_destroy};
 const roster_type tu_other_type = {.name = "other", .destroy = counter_destroy};
 
 int tu_destroyed(void) { return atomic_load(&destroyed); }
 void tu_reset_destroyed(void) { atomic_store(&destroyed, 0); }
+
+roster *tu_registry_at(const roster_options *options, const char *file,
+                       int line) {
+  roster *r = NULL;
+  int rc = roster_new(options, &r);
+  if (rc != ROSTER_OK || !r) {
+    print_error("%s:%d: roster_new returned %s (%d) and %s; detail: %s\n", file,
+                line, roster_err_name(rc), rc, r ? "a registry" : "no registry",
+                roster_last_error());
+    _fail(file, line);
+  }
+  return r;
+}
+
+void tu_reglog_init(tu_reglog *l) {
+  memset(l, 0, sizeof *l);
+  pthread_mutex_init(&l->mu, NULL);
+}
+
+void tu_reglog_fini(tu_reglog *l) { pthread_mutex_destroy(&l->mu); }
+
+size_t tu_reglog_count(tu_reglog *l) {
+  pthread_mutex_lock(&l->mu);
+  size_t n = l->n;
+  pthread_mutex_unlock(&l->mu);
+  return n;
+}
+
+void tu_reglog_listener(roster *r, const roster_event *ev, void *arg) {
+  tu_reglog *l = arg;
+  const roster_info *en = ev->entry;
+  bool vis = en && en->ns && en->name && roster_has(r, en->ns, en->name);
+  int destroyed_then = tu_destroyed();
+  pthread_mutex_lock(&l->mu);
+  if (l->n < TU_REGLOG_MAX) {
+    tu_regev *e = &l->ev[l->n];
+    e->r = r;
+    e->kind = (int)ev->kind;
+    e->reason = (int)ev->reason;
+    snprintf(e->ns, sizeof e->ns, "%s", en && en->ns ? en->ns : "(null)");
+    snprintf(e->name, sizeof e->name, "%s",
+             en && en->name ? en->name : "(null)");
+    e->type = en ? en->type : NULL;
+    e->instance = en ? en->instance : NULL;
+    e->owner = en ? en->owner : NULL;
+    e->meta_len = en ? en->meta_len : 0;
+    if (en && en->meta && en->meta_len <= sizeof e->meta)
+      memcpy(e->meta, en->meta, en->meta_len);
+    e->visible = vis;
+    e->destroyed_then = destroyed_then;
+    e->thread = pthread_self();
+  }
+  l->n++;
+  pthread_mutex_unlock(&l->mu);
+}
+
+roster_owner *tu_owner_at(const char *file, int line) {
+  roster_owner *o = NULL;
+  int rc = roster_owner_new(&o);
+  if (rc != ROSTER_OK || !o) {
+    print_error("%s:%d: roster_owner_new returned %s (%d) and %s; detail: %s\n",
+                file, line, roster_err_name(rc), rc,
+                o ? "an owner" : "no owner", roster_last_error());
+    _fail(file, line);
+  }
+  return o;
+}
 
 uint64_t tu_now_ns(void) {
   struct timespec ts;
@@ -250,6 +318,19 @@ roster_provider tu_svc_provider(tu_svc *s) {
   return p;
 }
 
+void tu_provide_at(roster *r, const char *ns, const char *name, tu_svc *s,
+                   bool lazy, const char *file, int line) {
+  roster_provider p = tu_svc_provider(s);
+  p.lazy = lazy;
+  int rc = roster_provide(r, ns, name, &p);
+  if (rc != ROSTER_OK) {
+    print_error("%s:%d: roster_provide(%s, %s) returned %s (%d); detail: %s\n",
+                file, line, ns ? ns : "NULL", name, roster_err_name(rc), rc,
+                roster_last_error());
+    _fail(file, line);
+  }
+}
+
 int tu_svc_create(void *arg, const roster_deps *deps, void **out) {
   tu_svc *s = arg;
   int gen = atomic_fetch_add(&s->creates, 1) + 1;
@@ -366,7 +447,8 @@ const char *tu_server_url(const char *which) {
     fail();
   }
   print_message("skipping: %s is not set (run the tests through "
-                "scripts/test.sh to start the servers)\n", var);
+                "scripts/test.sh to start the servers)\n",
+                var);
   skip();
   return NULL;
 }
@@ -376,4 +458,53 @@ char *tu_unique_name(char *buf, size_t cap, const char *prefix) {
   snprintf(buf, cap, "%s_%ld_%u", prefix, (long)getpid(),
            atomic_fetch_add(&counter, 1));
   return buf;
+}
+
+int tu_health_item(roster *r, const char *name, roster_service_health *out,
+                   char *detail, size_t cap, bool *ready) {
+  roster_health_report rep;
+  int rc = roster_health(r, &rep);
+  if (rc)
+    return rc;
+  rc = ROSTER_ENOENT;
+  for (size_t i = 0; i < rep.count; i++)
+    if (strcmp(rep.items[i].name, name) == 0) {
+      *out = rep.items[i];
+      snprintf(detail, cap, "%s", rep.items[i].last_detail);
+      out->ns = out->name = out->type = out->last_detail = NULL;
+      rc = ROSTER_OK;
+    }
+  if (ready)
+    *ready = rep.ready;
+  roster_health_report_free(&rep);
+  return rc;
+}
+
+tu_events *tu_events_listen(roster *r) {
+  tu_events *e = tu_events_new();
+  assert_non_null(e);
+  assert_ok(
+      roster_listen(r, ROSTER_EV_STATE, tu_events_listener, e, NULL, NULL));
+  return e;
+}
+
+static int flaky_create(void *arg, const roster_deps *deps, void **out) {
+  tu_flaky *f = arg;
+  f->svc.fail_code =
+      atomic_load(&f->svc.creates) < f->fail_first ? ROSTER_EIO : 0;
+  return tu_svc_create(&f->svc, deps, out);
+}
+
+void tu_flaky_init(tu_flaky *f, const char *name, tu_log *log,
+                   const char *const *deps, int fail_first) {
+  memset(f, 0, sizeof *f);
+  tu_svc_init(&f->svc, name, log, deps);
+  f->fail_first = fail_first;
+}
+
+roster_provider tu_flaky_provider(tu_flaky *f) {
+  roster_provider p = tu_svc_provider(&f->svc);
+  p.arg = f;
+  p.create = flaky_create;
+  return p;
 }

@@ -21,19 +21,42 @@
 #include "roster.h"
 
 /* assert_rc fails the test unless expr returns want, printing the detail. */
-#define assert_rc(expr, want)                                                    \
-  do {                                                                           \
-    int rc_ = (expr);                                                            \
-    int want_ = (want);                                                          \
-    if (rc_ != want_) {                                                          \
-      print_error("%s:%d: %s returned %s (%d), want %s; detail: %s\n",           \
-                  __FILE__, __LINE__, #expr, roster_err_name(rc_), rc_,          \
-                  roster_err_name(want_), roster_last_error());                  \
-      fail();                                                                    \
-    }                                                                            \
+#define assert_rc(expr, want)                                                  \
+  do {                                                                         \
+    int rc_ = (expr);                                                          \
+    int want_ = (want);                                                        \
+    if (rc_ != want_) {                                                        \
+      print_error("%s:%d: %s returned %s (%d), want %s; detail: %s\n",         \
+                  __FILE__, __LINE__, #expr, roster_err_name(rc_), rc_,        \
+                  roster_err_name(want_), roster_last_error());                \
+      fail();                                                                  \
+    }                                                                          \
   } while (0)
 
 #define assert_ok(expr) assert_rc((expr), ROSTER_OK)
+
+/* tu_registry makes a registry with roster_new(options, &r) and fails the
+ * test (naming the caller's line and roster's detail) unless it returns
+ * ROSTER_OK and a registry. For the tests that need a registry; the tests
+ * of roster_new itself call it directly. Test thread only. */
+#define tu_registry(options) tu_registry_at((options), __FILE__, __LINE__)
+roster *tu_registry_at(const roster_options *options, const char *file,
+                       int line);
+
+/* tu_owner makes an owner with roster_owner_new and fails the test (naming
+ * the caller's line) unless it returns ROSTER_OK and an owner. */
+#define tu_owner() tu_owner_at(__FILE__, __LINE__)
+roster_owner *tu_owner_at(const char *file, int line);
+
+/* assert_new_fails(T, call): call, a constructor given &bad_ (a T *, set
+ * to a non-NULL value first) as its out-parameter, must fail and set bad_
+ * to NULL. For the tests of a constructor's errors. */
+#define assert_new_fails(T, call)                                              \
+  do {                                                                         \
+    T *bad_ = (T *)&bad_;                                                      \
+    assert_int_not_equal((call), ROSTER_OK);                                   \
+    assert_null(bad_);                                                         \
+  } while (0)
 
 /* tu_counter_type: a type whose destroy counts calls in tu_destroyed. */
 extern const roster_type tu_counter_type;
@@ -58,12 +81,42 @@ int tu_wait_destroyed(int n);
 /* tu_now_ns: CLOCK_MONOTONIC in nanoseconds. */
 uint64_t tu_now_ns(void);
 
+#include <pthread.h>
+#include <stdbool.h>
+
+/* tu_reglog: a recorder of registry events. Pass tu_reglog_listener with
+ * the recorder as arg to roster_listen. It counts every event in n and
+ * keeps the first TU_REGLOG_MAX, each with what the listener could see
+ * then: whether roster_has finds the entry, and tu_destroyed(). Fields of
+ * an event without an entry are "(null)" / NULL. */
+#define TU_REGLOG_MAX 64
+typedef struct tu_regev {
+  roster *r;
+  int kind;   /* roster_event_kind */
+  int reason; /* roster_reason */
+  char ns[ROSTER_NAME_MAX + 1];
+  char name[ROSTER_NAME_MAX + 1];
+  const roster_type *type;
+  void *instance;
+  roster_owner *owner;
+  char meta[32]; /* the first meta_len bytes, when they fit */
+  size_t meta_len;
+  bool visible;       /* roster_has(ns, name) inside the listener */
+  int destroyed_then; /* tu_destroyed() inside the listener */
+  pthread_t thread;   /* the thread the listener ran on */
+} tu_regev;
+typedef struct tu_reglog {
+  pthread_mutex_t mu;
+  size_t n; /* events seen (ev holds the first TU_REGLOG_MAX) */
+  tu_regev ev[TU_REGLOG_MAX];
+} tu_reglog;
+void tu_reglog_init(tu_reglog *l);
+void tu_reglog_fini(tu_reglog *l);
+size_t tu_reglog_count(tu_reglog *l); /* n, read under the lock */
+void tu_reglog_listener(roster *r, const roster_event *ev, void *arg);
+
 /* ------------------------------------------------------------------ */
 /* Lifecycle helpers (tests/lifecycle) */
-
-#include <pthread.h>
-#include <stdatomic.h>
-#include <stdbool.h>
 
 /* tu_sleep_ms sleeps ms milliseconds. */
 void tu_sleep_ms(long ms);
@@ -71,11 +124,20 @@ void tu_sleep_ms(long ms);
 /* tu_wait_until polls cond every millisecond until it holds or ms pass.
  * A bound on how long a broken build can hang, never a timing assertion:
  * assert the condition afterwards. */
-#define tu_wait_until(cond, ms)                                                  \
-  do {                                                                           \
-    uint64_t tu_end_ = tu_now_ns() + (uint64_t)(ms) * 1000000u;                  \
-    while (!(cond) && tu_now_ns() < tu_end_)                                     \
-      tu_sleep_ms(1);                                                            \
+#define tu_wait_until(cond, ms)                                                \
+  do {                                                                         \
+    uint64_t tu_end_ = tu_now_ns() + (uint64_t)(ms)*1000000u;                  \
+    while (!(cond) && tu_now_ns() < tu_end_)                                   \
+      tu_sleep_ms(1);                                                          \
+  } while (0)
+
+/* assert_eventually_equal waits (polling, bounded by ms) until a == b, then
+ * asserts a == b: the wait bounds how long a broken build can hang, the
+ * assertion is what the test claims. a and b are read again each time. */
+#define assert_eventually_equal(a, b, ms)                                      \
+  do {                                                                         \
+    tu_wait_until((a) == (b), (ms));                                           \
+    assert_int_equal((a), (b));                                                \
   } while (0)
 
 /* tu_state returns the state of (ns, name), or -1 if roster_service_state
@@ -89,28 +151,28 @@ int tu_wait_state(roster *r, const char *ns, const char *name,
 
 /* assert_state fails unless (ns, name) reaches want within ms, printing the
  * state it is in. */
-#define assert_state(r, ns, name, want, ms)                                      \
-  do {                                                                           \
-    int st_ = tu_wait_state((r), (ns), (name), (want), (ms));                    \
-    if (st_ != (int)(want)) {                                                    \
-      print_error("%s:%d: service '%s' is %s, want %s\n", __FILE__, __LINE__,   \
-                  (name), st_ < 0 ? "(no provider)"                              \
-                                  : roster_state_name((roster_state)st_),        \
-                  roster_state_name(want));                                      \
-      fail();                                                                    \
-    }                                                                            \
+#define assert_state(r, ns, name, want, ms)                                    \
+  do {                                                                         \
+    int st_ = tu_wait_state((r), (ns), (name), (want), (ms));                  \
+    if (st_ != (int)(want)) {                                                  \
+      print_error(                                                             \
+          "%s:%d: service '%s' is %s, want %s\n", __FILE__, __LINE__, (name),  \
+          st_ < 0 ? "(no provider)" : roster_state_name((roster_state)st_),    \
+          roster_state_name(want));                                            \
+      fail();                                                                  \
+    }                                                                          \
   } while (0)
 
 /* assert_contains fails unless needle occurs in haystack. */
-#define assert_contains(haystack, needle)                                        \
-  do {                                                                           \
-    const char *h_ = (haystack);                                                 \
-    const char *n_ = (needle);                                                   \
-    if (!h_ || !strstr(h_, n_)) {                                                \
-      print_error("%s:%d: \"%s\" does not contain \"%s\"\n", __FILE__,          \
-                  __LINE__, h_ ? h_ : "(null)", n_);                             \
-      fail();                                                                    \
-    }                                                                            \
+#define assert_contains(haystack, needle)                                      \
+  do {                                                                         \
+    const char *h_ = (haystack);                                               \
+    const char *n_ = (needle);                                                 \
+    if (!h_ || !strstr(h_, n_)) {                                              \
+      print_error("%s:%d: \"%s\" does not contain \"%s\"\n", __FILE__,         \
+                  __LINE__, h_ ? h_ : "(null)", n_);                           \
+      fail();                                                                  \
+    }                                                                          \
   } while (0)
 
 /* tu_log: an ordered record of what happened (e.g. "create:db"), appended
@@ -135,6 +197,14 @@ int tu_log_count(tu_log *l, const char *s);
 /* tu_log_dump prints the log (for failure messages). */
 void tu_log_dump(tu_log *l);
 
+/* tu_health_item finds name in roster_health's report: copies its item to
+ * out (its strings set to NULL, as the report is freed), its last detail
+ * to detail[cap], and the report's ready flag to *ready (when not NULL).
+ * Returns roster_health's error, ROSTER_ENOENT when name is not in the
+ * report, or ROSTER_OK. */
+int tu_health_item(roster *r, const char *name, roster_service_health *out,
+                   char *detail, size_t cap, bool *ready);
+
 /* tu_events: a ROSTER_EV_STATE recorder. Pass tu_events_listener with the
  * recorder as arg to roster_listen. */
 #define TU_EV_MAX 1024
@@ -146,8 +216,8 @@ typedef struct tu_ev {
   int error;
   char detail[256];
   bool final;
-  bool kind_ok;       /* ev->kind == ROSTER_EV_STATE, state != NULL */
-  int seen_state;     /* roster_service_state from inside the listener */
+  bool kind_ok;   /* ev->kind == ROSTER_EV_STATE, state != NULL */
+  int seen_state; /* roster_service_state from inside the listener */
 } tu_ev;
 typedef struct tu_events {
   pthread_mutex_t mu;
@@ -157,6 +227,9 @@ typedef struct tu_events {
 } tu_events;
 tu_events *tu_events_new(void); /* calloc'd; free with tu_events_free */
 void tu_events_free(tu_events *e);
+/* tu_events_listen makes a recorder and listens with it to r's
+ * ROSTER_EV_STATE events, failing the test if either fails. */
+tu_events *tu_events_listen(roster *r);
 void tu_events_listener(roster *r, const roster_event *ev, void *arg);
 /* tu_events_count: transitions of name into to (to < 0: any). */
 size_t tu_events_count(tu_events *e, const char *name, int to);
@@ -171,21 +244,21 @@ void tu_events_dump(tu_events *e, const char *name);
 #define TU_SVC_DEPS 8
 typedef struct tu_svc {
   const char *name;
-  tu_log *log;           /* may be NULL */
+  tu_log *log;                       /* may be NULL */
   const char *deps[TU_SVC_DEPS + 1]; /* NULL-terminated */
-  int fail_code;         /* create returns this (with a detail) if != 0 */
-  long sleep_ms;         /* create sleeps this long first */
-  atomic_int creates;    /* create calls begun */
-  atomic_int destroys;   /* destroy calls finished */
-  atomic_bool deps_bad;  /* what create got in deps was wrong */
+  int fail_code;        /* create returns this (with a detail) if != 0 */
+  long sleep_ms;        /* create sleeps this long first */
+  atomic_int creates;   /* create calls begun */
+  atomic_int destroys;  /* destroy calls finished */
+  atomic_bool deps_bad; /* what create got in deps was wrong */
   atomic_llong start_ns, end_ns; /* the last create's span */
   atomic_int live_instances;
 } tu_svc;
 typedef struct tu_inst {
   tu_svc *svc;
-  int gen;                       /* which create made it (1, 2, ...) */
+  int gen; /* which create made it (1, 2, ...) */
   size_t ndeps;
-  void *deps[TU_SVC_DEPS];       /* what roster_deps_get returned */
+  void *deps[TU_SVC_DEPS]; /* what roster_deps_get returned */
 } tu_inst;
 extern const roster_type tu_svc_type;
 /* tu_svc_init sets up s; deps is a NULL-terminated list (NULL: none). */
@@ -193,8 +266,27 @@ void tu_svc_init(tu_svc *s, const char *name, tu_log *log,
                  const char *const *deps);
 /* tu_svc_provider: an eager provider for s (type tu_svc_type). */
 roster_provider tu_svc_provider(tu_svc *s);
+/* tu_provide declares s as (ns, name) with tu_svc_provider, lazy or eager,
+ * and fails the test (naming the caller's line) unless roster_provide
+ * returns ROSTER_OK. */
+#define tu_provide(r, ns, name, s, lazy)                                       \
+  tu_provide_at((r), (ns), (name), (s), (lazy), __FILE__, __LINE__)
+void tu_provide_at(roster *r, const char *ns, const char *name, tu_svc *s,
+                   bool lazy, const char *file, int line);
 int tu_svc_create(void *arg, const roster_deps *deps, void **out);
 void tu_svc_destroy(void *arg, void *instance);
+
+/* tu_flaky: a tu_svc whose first fail_first creates fail with ROSTER_EIO.
+ * One create of a service runs at a time, so fail_code needs no lock. */
+typedef struct tu_flaky {
+  tu_svc svc; /* first: tu_svc_destroy takes the same arg */
+  int fail_first;
+} tu_flaky;
+/* tu_flaky_init clears f and sets it up as tu_svc_init does. */
+void tu_flaky_init(tu_flaky *f, const char *name, tu_log *log,
+                   const char *const *deps, int fail_first);
+/* tu_flaky_provider: an eager provider for f (type tu_svc_type). */
+roster_provider tu_flaky_provider(tu_flaky *f);
 
 /* tu_gate: a one-shot gate a callback blocks on until the test opens it.
  * tu_gate_wait gives up after max_ms (so a failed test cannot hang the

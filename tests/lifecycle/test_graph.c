@@ -22,8 +22,8 @@ static json_t *parse(const char *txt) {
   json_error_t err;
   json_t *root = json_loads(txt, 0, &err);
   if (!root)
-    fail_msg("graph JSON does not parse (line %d: %s):\n%s", err.line,
-             err.text, txt);
+    fail_msg("graph JSON does not parse (line %d: %s):\n%s", err.line, err.text,
+             txt);
   return root;
 }
 
@@ -163,9 +163,7 @@ static bool has_edge(const edge *e, size_t n, const char *from,
 static void test_graph_json_and_dot(void **state) {
   (void)state;
   roster_options o = {.name = "graphreg"};
-  roster *r = NULL;
-  assert_ok(roster_new(&o, &r));
-  assert_non_null(r);
+  roster *r = tu_registry(&o);
   static int cfg;
   assert_ok(roster_register(r, NULL, "cfg", &tu_other_type, &cfg));
   static const char *const d_a[] = {"b", "c", NULL};
@@ -175,16 +173,10 @@ static void test_graph_json_and_dot(void **state) {
   tu_svc_init(&b, "b", NULL, d_b);
   tu_svc_init(&c, "c", NULL, NULL);
   tu_svc_init(&d, "d", NULL, NULL);
-  roster_provider p;
-  p = tu_svc_provider(&a);
-  assert_ok(roster_provide(r, NULL, "a", &p));
-  p = tu_svc_provider(&b);
-  assert_ok(roster_provide(r, NULL, "b", &p));
-  p = tu_svc_provider(&c);
-  assert_ok(roster_provide(r, NULL, "c", &p));
-  p = tu_svc_provider(&d);
-  p.lazy = true;
-  assert_ok(roster_provide(r, NULL, "d", &p));
+  tu_provide(r, NULL, "a", &a, false);
+  tu_provide(r, NULL, "b", &b, false);
+  tu_provide(r, NULL, "c", &c, false);
+  tu_provide(r, NULL, "d", &d, true);
 
   want_svc w[] = {
       {"a", "declared", false, {"b", "c", NULL}},
@@ -223,9 +215,7 @@ static void test_graph_json_and_dot(void **state) {
 
 static void test_graph_error_and_quoting(void **state) {
   (void)state;
-  roster *r = NULL;
-  assert_ok(roster_new(NULL, &r));
-  assert_non_null(r);
+  roster *r = tu_registry(NULL);
   /* Empty: no services, no edges. */
   char *txt = NULL;
   assert_ok(roster_graph_json(r, &txt));
@@ -246,13 +236,9 @@ static void test_graph_error_and_quoting(void **state) {
   tu_svc_init(&bs, "back\\slash", NULL, NULL);
   tu_svc_init(&bad, "bad", NULL, NULL);
   bad.fail_code = ROSTER_EIO;
-  roster_provider p;
-  p = tu_svc_provider(&q);
-  assert_ok(roster_provide(r, NULL, "q\"uote", &p));
-  p = tu_svc_provider(&bs);
-  assert_ok(roster_provide(r, NULL, "back\\slash", &p));
-  p = tu_svc_provider(&bad);
-  assert_ok(roster_provide(r, NULL, "bad", &p));
+  tu_provide(r, NULL, "q\"uote", &q, false);
+  tu_provide(r, NULL, "back\\slash", &bs, false);
+  tu_provide(r, NULL, "bad", &bad, false);
   assert_rc(roster_start(r, LC_LONG_MS), ROSTER_EIO);
 
   assert_ok(roster_graph_json(r, &txt));

@@ -13,15 +13,12 @@
 #include <string.h>
 
 static void provide_svc(roster *r, const char *ns, tu_svc *s) {
-  roster_provider p = tu_svc_provider(s);
-  assert_ok(roster_provide(r, ns, s->name, &p));
+  tu_provide(r, ns, s->name, s, false);
 }
 
 static void test_unknown_dependency(void **state) {
   (void)state;
-  roster *r = NULL;
-  assert_ok(roster_new(NULL, &r));
-  assert_non_null(r);
+  roster *r = tu_registry(NULL);
   static const char *const d_user[] = {"base", "no-such-thing", NULL};
   tu_svc base, user, other;
   tu_svc_init(&base, "base", NULL, NULL);
@@ -57,9 +54,7 @@ static void test_unknown_dependency(void **state) {
 
 static void test_cycle(void **state) {
   (void)state;
-  roster *r = NULL;
-  assert_ok(roster_new(NULL, &r));
-  assert_non_null(r);
+  roster *r = tu_registry(NULL);
   static const char *const d_a[] = {"beta-svc", NULL};
   static const char *const d_b[] = {"gamma-svc", NULL};
   static const char *const d_c[] = {"alpha-svc", NULL};
@@ -112,9 +107,7 @@ static void test_cycle(void **state) {
 
 static void test_self_dependency(void **state) {
   (void)state;
-  roster *r = NULL;
-  assert_ok(roster_new(NULL, &r));
-  assert_non_null(r);
+  roster *r = tu_registry(NULL);
   static const char *const d_self[] = {"narcissus", NULL};
   tu_svc s, ok;
   tu_svc_init(&s, "narcissus", NULL, d_self);
@@ -140,9 +133,7 @@ static void test_self_dependency(void **state) {
 
 static void test_plain_instance_dependency(void **state) {
   (void)state;
-  roster *r = NULL;
-  assert_ok(roster_new(NULL, &r));
-  assert_non_null(r);
+  roster *r = tu_registry(NULL);
   static int cfg;
   assert_ok(roster_register(r, "app", "config", &tu_other_type, &cfg));
   static const char *const d_user[] = {"config", NULL};
@@ -166,9 +157,7 @@ static void test_plain_instance_dependency(void **state) {
 /* Dependencies are names in the provider's own namespace. */
 static void test_dependency_namespace(void **state) {
   (void)state;
-  roster *r = NULL;
-  assert_ok(roster_new(NULL, &r));
-  assert_non_null(r);
+  roster *r = tu_registry(NULL);
   static const char *const d_user[] = {"db", NULL};
   tu_svc db1, db2, user;
   tu_svc_init(&db1, "db", NULL, NULL);
@@ -205,7 +194,9 @@ static int nop_create(void *arg, const roster_deps *deps, void **out) {
   return ROSTER_OK;
 }
 
-static void count_free_arg(void *arg) { atomic_fetch_add((atomic_int *)arg, 1); }
+static void count_free_arg(void *arg) {
+  atomic_fetch_add((atomic_int *)arg, 1);
+}
 
 /* After a refused roster_provide nothing changed: no provider, no entry. */
 static void assert_untouched(roster *r, const char *name) {
@@ -219,9 +210,7 @@ static void assert_untouched(roster *r, const char *name) {
 
 static void test_provide_bad_input(void **state) {
   (void)state;
-  roster *r = NULL;
-  assert_ok(roster_new(NULL, &r));
-  assert_non_null(r);
+  roster *r = tu_registry(NULL);
   roster_provider good = {.type = &tu_other_type, .create = nop_create};
   assert_ok(roster_provide(r, NULL, "good", &good));
 
@@ -289,12 +278,12 @@ static void test_provide_taken_key(void **state) {
   static atomic_int accepted_freed, refused_freed;
   atomic_store(&accepted_freed, 0);
   atomic_store(&refused_freed, 0);
-  roster *r = NULL;
-  assert_ok(roster_new(NULL, &r));
-  assert_non_null(r);
+  roster *r = tu_registry(NULL);
   static int inst;
-  roster_provider ok = {.type = &tu_other_type, .create = nop_create,
-                        .free_arg = count_free_arg, .arg = &accepted_freed};
+  roster_provider ok = {.type = &tu_other_type,
+                        .create = nop_create,
+                        .free_arg = count_free_arg,
+                        .arg = &accepted_freed};
   roster_provider p = ok;
   p.arg = &refused_freed; /* whatever a refused call does with its arg */
   assert_ok(roster_provide(r, NULL, "svc", &ok));
@@ -333,17 +322,13 @@ static void test_register_provided_key(void **state) {
   (void)state;
   roster_reclaim_wait(); /* earlier tests' destroys are done */
   tu_reset_destroyed();
-  roster *r = NULL;
-  assert_ok(roster_new(NULL, &r));
-  assert_non_null(r);
+  roster *r = tu_registry(NULL);
   static int inst;
   static tu_svc db, lz;
   tu_svc_init(&db, "db", NULL, NULL);
   tu_svc_init(&lz, "lz", NULL, NULL);
   provide_svc(r, NULL, &db);
-  roster_provider p = tu_svc_provider(&lz);
-  p.lazy = true;
-  assert_ok(roster_provide(r, "other", "lz", &p));
+  tu_provide(r, "other", "lz", &lz, true);
 
   roster_error_clear();
   assert_rc(roster_register(r, NULL, "db", &tu_counter_type, &inst),
@@ -396,9 +381,7 @@ static void test_register_provided_key(void **state) {
  * key takes none, and a provider is refused a key that holds entries. */
 static void test_register_provided_key_duplicate(void **state) {
   (void)state;
-  roster *r = NULL;
-  assert_ok(roster_new(&(roster_options){.keys = ROSTER_KEYS_DUPLICATE}, &r));
-  assert_non_null(r);
+  roster *r = tu_registry(&(roster_options){.keys = ROSTER_KEYS_DUPLICATE});
   static int a, b;
   static tu_svc svc, late;
   tu_svc_init(&svc, "svc", NULL, NULL);
@@ -427,9 +410,7 @@ static void test_register_provided_key_duplicate(void **state) {
  * parent provides shadows it, as providing it would. */
 static void test_register_shadows_parent_provider(void **state) {
   (void)state;
-  roster *app = NULL;
-  assert_ok(roster_new(NULL, &app));
-  assert_non_null(app);
+  roster *app = tu_registry(NULL);
   static int fake;
   static tu_svc clock_svc;
   tu_svc_init(&clock_svc, "clock", NULL, NULL);
@@ -482,9 +463,7 @@ static void *race_provide(void *arg) {
 
 static void test_register_provide_race(void **state) {
   (void)state;
-  roster *r = NULL;
-  assert_ok(roster_new(NULL, &r));
-  assert_non_null(r);
+  roster *r = tu_registry(NULL);
   /* a provider first, so that the registry has its lifecycle already */
   roster_provider p = {
       .type = &tu_other_type, .create = nop_create, .lazy = true};

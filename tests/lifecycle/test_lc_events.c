@@ -28,8 +28,8 @@ static size_t check_chain(tu_events *ev, const char *name) {
     if (!e->kind_ok || e->from == e->to || e->from != prev ||
         e->at_ns < prev_at || e->at_ns <= 0 || e->at_unix_ms <= 0) {
       tu_events_dump(ev, name);
-      fail_msg("%s: bad transition %zu (%s -> %s, previous state %s)", name,
-               i, roster_state_name(e->from), roster_state_name(e->to),
+      fail_msg("%s: bad transition %zu (%s -> %s, previous state %s)", name, i,
+               roster_state_name(e->from), roster_state_name(e->to),
                roster_state_name(prev));
     }
     assert_string_equal(e->ns, ROSTER_DEFAULT_NS);
@@ -71,18 +71,13 @@ static void count_kinds(roster *r, const roster_event *ev, void *arg) {
 
 static void test_normal_sequence(void **state) {
   (void)state;
-  roster *r = NULL;
-  assert_ok(roster_new(NULL, &r));
-  assert_non_null(r);
-  tu_events *ev = tu_events_new();
-  assert_non_null(ev);
-  assert_ok(roster_listen(r, ROSTER_EV_STATE, tu_events_listener, ev, NULL,
-                          NULL));
+  roster *r = tu_registry(NULL);
+  tu_events *ev = tu_events_listen(r);
   static kinds reg_only, state_only, all;
   assert_ok(roster_listen(r, ROSTER_EV_REGISTER | ROSTER_EV_UNREGISTER,
                           count_kinds, &reg_only, NULL, NULL));
-  assert_ok(roster_listen(r, ROSTER_EV_STATE, count_kinds, &state_only, NULL,
-                          NULL));
+  assert_ok(
+      roster_listen(r, ROSTER_EV_STATE, count_kinds, &state_only, NULL, NULL));
   assert_ok(roster_listen(r, ROSTER_EV_ALL, count_kinds, &all, NULL, NULL));
 
   /* a <- b <- c, and d on its own. */
@@ -95,8 +90,7 @@ static void test_normal_sequence(void **state) {
   tu_svc_init(&d, "d", NULL, NULL);
   tu_svc *all_svc[] = {&a, &b, &c, &d};
   for (int i = 0; i < 4; i++) {
-    roster_provider p = tu_svc_provider(all_svc[i]);
-    assert_ok(roster_provide(r, NULL, all_svc[i]->name, &p));
+    tu_provide(r, NULL, all_svc[i]->name, all_svc[i], false);
   }
   /* Declaring is not a transition. */
   assert_int_equal(tu_events_count(ev, "a", -1), 0);
@@ -137,17 +131,12 @@ static void test_normal_sequence(void **state) {
 
 static void test_failure_events(void **state) {
   (void)state;
-  roster *r = NULL;
-  assert_ok(roster_new(NULL, &r));
-  assert_non_null(r);
-  tu_events *ev = tu_events_new();
-  assert_ok(roster_listen(r, ROSTER_EV_STATE, tu_events_listener, ev, NULL,
-                          NULL));
+  roster *r = tu_registry(NULL);
+  tu_events *ev = tu_events_listen(r);
   tu_svc bad;
   tu_svc_init(&bad, "bad", NULL, NULL);
   bad.fail_code = ROSTER_ERANGE;
-  roster_provider p = tu_svc_provider(&bad);
-  assert_ok(roster_provide(r, NULL, "bad", &p));
+  tu_provide(r, NULL, "bad", &bad, false);
   assert_rc(roster_start(r, LC_LONG_MS), ROSTER_ERANGE);
   tu_wait_until(tu_events_count(ev, "bad", ROSTER_STATE_FAILED) == 1, WAIT_MS);
   assert_int_equal(check_chain(ev, "bad"), 2);
@@ -192,12 +181,8 @@ static bool all_ended_stopped(tu_events *ev, char (*names)[16], int n) {
 static void test_parallel_chains(void **state) {
   (void)state;
   enum { N = 12 };
-  roster *r = NULL;
-  assert_ok(roster_new(NULL, &r));
-  assert_non_null(r);
-  tu_events *ev = tu_events_new();
-  assert_ok(roster_listen(r, ROSTER_EV_STATE, tu_events_listener, ev, NULL,
-                          NULL));
+  roster *r = tu_registry(NULL);
+  tu_events *ev = tu_events_listen(r);
   static tu_svc s[N];
   static char names[N][16];
   for (int i = 0; i < N; i++) {
@@ -255,16 +240,11 @@ static void test_parallel_chains(void **state) {
  * change), and may call roster functions. */
 static void test_listener_sees_state(void **state) {
   (void)state;
-  roster *r = NULL;
-  assert_ok(roster_new(NULL, &r));
-  assert_non_null(r);
-  tu_events *ev = tu_events_new();
-  assert_ok(roster_listen(r, ROSTER_EV_STATE, tu_events_listener, ev, NULL,
-                          NULL));
+  roster *r = tu_registry(NULL);
+  tu_events *ev = tu_events_listen(r);
   tu_svc s;
   tu_svc_init(&s, "observed", NULL, NULL);
-  roster_provider p = tu_svc_provider(&s);
-  assert_ok(roster_provide(r, NULL, "observed", &p));
+  tu_provide(r, NULL, "observed", &s, false);
   assert_ok(roster_start(r, LC_LONG_MS));
   tu_wait_until(tu_events_count(ev, "observed", ROSTER_STATE_READY) == 1,
                 WAIT_MS);

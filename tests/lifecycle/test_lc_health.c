@@ -116,44 +116,17 @@ static bool last_into(tu_events *e, const char *name, roster_state to,
   return false;
 }
 
-static int health_item(roster *r, const char *name,
-                       roster_service_health *out, char *detail, size_t cap,
-                       bool *ready) {
-  roster_health_report rep;
-  int rc = roster_health(r, &rep);
-  if (rc)
-    return rc;
-  rc = ROSTER_ENOENT;
-  for (size_t i = 0; i < rep.count; i++)
-    if (strcmp(rep.items[i].name, name) == 0) {
-      *out = rep.items[i];
-      snprintf(detail, cap, "%s", rep.items[i].last_detail);
-      out->ns = out->name = out->type = out->last_detail = NULL;
-      rc = ROSTER_OK;
-    }
-  if (ready)
-    *ready = rep.ready;
-  roster_health_report_free(&rep);
-  return rc;
-}
-
 static void test_unhealthy_and_back(void **state) {
   (void)state;
-  roster *r = NULL;
-  assert_ok(roster_new(NULL, &r));
-  assert_non_null(r);
-  tu_events *ev = tu_events_new();
-  assert_non_null(ev);
-  assert_ok(roster_listen(r, ROSTER_EV_STATE, tu_events_listener, ev, NULL,
-                          NULL));
+  roster *r = tu_registry(NULL);
+  tu_events *ev = tu_events_listen(r);
   hsvc *db = hsvc_new("database", NULL);
   static const char *const d_api[] = {"database", NULL};
   tu_svc api;
   tu_svc_init(&api, "api", NULL, d_api);
   roster_provider p = hsvc_provider(db);
   assert_ok(roster_provide(r, NULL, "database", &p));
-  roster_provider pa = tu_svc_provider(&api);
-  assert_ok(roster_provide(r, NULL, "api", &pa));
+  tu_provide(r, NULL, "api", &api, false);
   assert_ok(roster_start(r, LC_LONG_MS));
   assert_ok(roster_wait_ready(r, LC_LONG_MS));
 
@@ -163,7 +136,8 @@ static void test_unhealthy_and_back(void **state) {
   roster_service_health h;
   char detail[512];
   bool all_ready = false;
-  assert_ok(health_item(r, "database", &h, detail, sizeof detail, &all_ready));
+  assert_ok(
+      tu_health_item(r, "database", &h, detail, sizeof detail, &all_ready));
   assert_true(h.last_check_ns > 0);
   assert_true(h.last_latency_us >= 0);
   assert_int_equal(h.consecutive_failures, 0);
@@ -205,14 +179,15 @@ static void test_unhealthy_and_back(void **state) {
   assert_int_equal(d.from, ROSTER_STATE_READY);
   assert_true(d.at_ns >= e.at_ns);
 
-  assert_ok(health_item(r, "database", &h, detail, sizeof detail, &all_ready));
+  assert_ok(
+      tu_health_item(r, "database", &h, detail, sizeof detail, &all_ready));
   assert_int_equal(h.state, ROSTER_STATE_UNHEALTHY);
   assert_int_equal(h.last_error, ROSTER_EIO);
   assert_contains(detail, "check says no");
   assert_true(h.consecutive_failures >= 3);
   assert_true(h.last_check_ns > 0);
   assert_true(h.since_ns >= third); /* it entered unhealthy after that */
-  assert_true(h.live); /* readiness, not liveness */
+  assert_true(h.live);              /* readiness, not liveness */
   assert_false(all_ready);
   /* Still up: still registered, nothing restarted. */
   void *inst = NULL;
@@ -243,7 +218,8 @@ static void test_unhealthy_and_back(void **state) {
   assert_int_equal(d.from, ROSTER_STATE_DEGRADED);
   assert_true(d.at_ns >= e.at_ns);
   assert_ok(roster_wait_ready(r, LC_LONG_MS));
-  assert_ok(health_item(r, "database", &h, detail, sizeof detail, &all_ready));
+  assert_ok(
+      tu_health_item(r, "database", &h, detail, sizeof detail, &all_ready));
   assert_int_equal(h.consecutive_failures, 0);
   assert_true(all_ready);
   assert_int_equal(atomic_load(&db->svc.creates), 1);
@@ -281,12 +257,13 @@ static int checked_create(void *arg, const roster_deps *deps, void **out) {
 static void test_type_health_fallback(void **state) {
   (void)state;
   static int inst;
-  roster *r = NULL;
-  assert_ok(roster_new(NULL, &r));
-  assert_non_null(r);
-  roster_provider p = {.type = &checked_type, .create = checked_create,
-                       .arg = &inst, .check_interval_ms = 20,
-                       .fail_threshold = 2, .pass_threshold = 1};
+  roster *r = tu_registry(NULL);
+  roster_provider p = {.type = &checked_type,
+                       .create = checked_create,
+                       .arg = &inst,
+                       .check_interval_ms = 20,
+                       .fail_threshold = 2,
+                       .pass_threshold = 1};
   assert_ok(roster_provide(r, NULL, "typed", &p));
   assert_ok(roster_start(r, LC_LONG_MS));
   tu_wait_until(atomic_load(&type_health_calls) >= 2, WAIT_MS);
@@ -296,7 +273,7 @@ static void test_type_health_fallback(void **state) {
   assert_state(r, NULL, "typed", ROSTER_STATE_UNHEALTHY, WAIT_MS);
   roster_service_health h;
   char detail[512];
-  assert_ok(health_item(r, "typed", &h, detail, sizeof detail, NULL));
+  assert_ok(tu_health_item(r, "typed", &h, detail, sizeof detail, NULL));
   assert_int_equal(h.last_error, ROSTER_EBUSY);
   assert_contains(detail, "type says busy");
   atomic_store(&type_health_fail, 0);
@@ -315,9 +292,7 @@ static int odd_check(void *arg, void *instance) {
 
 static void test_check_returns_foreign_code(void **state) {
   (void)state;
-  roster *r = NULL;
-  assert_ok(roster_new(NULL, &r));
-  assert_non_null(r);
+  roster *r = tu_registry(NULL);
   static tu_svc s;
   tu_svc_init(&s, "odd", NULL, NULL);
   roster_provider p = tu_svc_provider(&s);
@@ -329,7 +304,7 @@ static void test_check_returns_foreign_code(void **state) {
   assert_state(r, NULL, "odd", ROSTER_STATE_UNHEALTHY, WAIT_MS);
   roster_service_health h;
   char detail[512];
-  assert_ok(health_item(r, "odd", &h, detail, sizeof detail, NULL));
+  assert_ok(tu_health_item(r, "odd", &h, detail, sizeof detail, NULL));
   assert_int_equal(h.last_error, ROSTER_EFAILED);
   assert_contains(detail, "readiness check of 'odd' returned 4, not a "
                           "roster error code");
@@ -343,9 +318,7 @@ static tu_gate hang_gate;
 static void test_check_timeout(void **state) {
   (void)state;
   tu_gate_init(&hang_gate);
-  roster *r = NULL;
-  assert_ok(roster_new(NULL, &r));
-  assert_non_null(r);
+  roster *r = tu_registry(NULL);
   static hsvc *h;
   h = hsvc_new("sluggish", NULL);
   h->gate = &hang_gate;
@@ -360,7 +333,7 @@ static void test_check_timeout(void **state) {
   assert_state(r, NULL, "sluggish", ROSTER_STATE_UNHEALTHY, WAIT_MS);
   roster_service_health sh;
   char detail[512];
-  assert_ok(health_item(r, "sluggish", &sh, detail, sizeof detail, NULL));
+  assert_ok(tu_health_item(r, "sluggish", &sh, detail, sizeof detail, NULL));
   assert_int_not_equal(sh.last_error, ROSTER_OK);
   /* The hung check is still blocked: it was abandoned, not awaited. */
   assert_true(atomic_load(&hang_gate.waiting) >= 1);
@@ -368,8 +341,7 @@ static void test_check_timeout(void **state) {
   tu_gate_open(&hang_gate);
   assert_state(r, NULL, "sluggish", ROSTER_STATE_READY, WAIT_MS);
   assert_ok(roster_shutdown(r, LC_LONG_MS));
-  tu_wait_until(atomic_load(&hang_gate.waiting) == 0, WAIT_MS);
-  assert_int_equal(atomic_load(&hang_gate.waiting), 0);
+  assert_eventually_equal(atomic_load(&hang_gate.waiting), 0, WAIT_MS);
   roster_free(r);
   /* h stays allocated (reachable from the static pointer): an abandoned
    * check may still be on its way out of check_fn. */

@@ -64,9 +64,7 @@ static void run_getters(roster *r, const char *name, getter *g) {
 
 static void test_one_create_for_many_getters(void **state) {
   (void)state;
-  roster *r = NULL;
-  assert_ok(roster_new(NULL, &r));
-  assert_non_null(r);
+  roster *r = tu_registry(NULL);
   static lsvc l;
   memset(&l, 0, sizeof l);
   tu_svc_init(&l.svc, "lazybones", NULL, NULL);
@@ -122,16 +120,12 @@ static void test_one_create_for_many_getters(void **state) {
 
 static void test_failing_lazy_create(void **state) {
   (void)state;
-  roster *r = NULL;
-  assert_ok(roster_new(NULL, &r));
-  assert_non_null(r);
+  roster *r = tu_registry(NULL);
   static tu_svc s;
   tu_svc_init(&s, "doomed", NULL, NULL);
   s.sleep_ms = 100;
   s.fail_code = ROSTER_EIO;
-  roster_provider p = tu_svc_provider(&s);
-  p.lazy = true;
-  assert_ok(roster_provide(r, NULL, "doomed", &p));
+  tu_provide(r, NULL, "doomed", &s, true);
   getter g[NTHREADS];
   run_getters(r, "doomed", g);
   assert_true(atomic_load(&s.creates) >= 1);
@@ -156,22 +150,15 @@ static void test_start_skips_lazy(void **state) {
   (void)state;
   tu_log log;
   tu_log_init(&log);
-  roster *r = NULL;
-  assert_ok(roster_new(NULL, &r));
-  assert_non_null(r);
+  roster *r = tu_registry(NULL);
   static const char *const d_eager[] = {"needed", NULL};
   tu_svc idle, needed, eager;
   tu_svc_init(&idle, "idle", &log, NULL);
   tu_svc_init(&needed, "needed", &log, NULL);
   tu_svc_init(&eager, "eager", &log, d_eager);
-  roster_provider p = tu_svc_provider(&idle);
-  p.lazy = true;
-  assert_ok(roster_provide(r, NULL, "idle", &p));
-  p = tu_svc_provider(&needed);
-  p.lazy = true;
-  assert_ok(roster_provide(r, NULL, "needed", &p));
-  p = tu_svc_provider(&eager);
-  assert_ok(roster_provide(r, NULL, "eager", &p));
+  tu_provide(r, NULL, "idle", &idle, true);
+  tu_provide(r, NULL, "needed", &needed, true);
+  tu_provide(r, NULL, "eager", &eager, false);
 
   assert_ok(roster_start(r, LC_LONG_MS));
   assert_int_equal(atomic_load(&idle.creates), 0);
@@ -230,25 +217,16 @@ static int asker_create(void *arg, const roster_deps *deps, void **out) {
 
 static void test_lazy_chain(void **state) {
   (void)state;
-  roster *r = NULL;
-  assert_ok(roster_new(NULL, &r));
-  assert_non_null(r);
+  roster *r = tu_registry(NULL);
   static const char *const d_top[] = {"mid", NULL};
   static const char *const d_mid[] = {"leaf", NULL};
   tu_svc top, mid, leaf;
   tu_svc_init(&top, "top", NULL, d_top);
   tu_svc_init(&mid, "mid", NULL, d_mid);
   tu_svc_init(&leaf, "leaf", NULL, NULL);
-  roster_provider p;
-  p = tu_svc_provider(&top);
-  p.lazy = true;
-  assert_ok(roster_provide(r, NULL, "top", &p));
-  p = tu_svc_provider(&mid);
-  p.lazy = true;
-  assert_ok(roster_provide(r, NULL, "mid", &p));
-  p = tu_svc_provider(&leaf);
-  p.lazy = true;
-  assert_ok(roster_provide(r, NULL, "leaf", &p));
+  tu_provide(r, NULL, "top", &top, true);
+  tu_provide(r, NULL, "mid", &mid, true);
+  tu_provide(r, NULL, "leaf", &leaf, true);
 
   void *t = NULL, *m = NULL, *l = NULL;
   assert_ok(roster_get(r, NULL, "top", &tu_svc_type, &t));
@@ -264,22 +242,18 @@ static void test_lazy_chain(void **state) {
   assert_int_equal(atomic_load(&leaf.creates), 1);
 
   /* A lazy create calling roster_get of another lazy service. */
-  roster *r2 = NULL;
-  assert_ok(roster_new(NULL, &r2));
-  assert_non_null(r2);
+  roster *r2 = tu_registry(NULL);
   static asker ask;
   tu_svc leaf2;
   tu_svc_init(&ask.svc, "asker", NULL, NULL);
   ask.r = r2;
   ask.got = NULL;
   tu_svc_init(&leaf2, "leaf", NULL, NULL);
-  p = tu_svc_provider(&ask.svc);
+  roster_provider p = tu_svc_provider(&ask.svc);
   p.create = asker_create;
   p.lazy = true;
   assert_ok(roster_provide(r2, NULL, "asker", &p));
-  p = tu_svc_provider(&leaf2);
-  p.lazy = true;
-  assert_ok(roster_provide(r2, NULL, "leaf", &p));
+  tu_provide(r2, NULL, "leaf", &leaf2, true);
   void *a = NULL, *l2 = NULL;
   assert_ok(roster_get(r2, NULL, "asker", &tu_svc_type, &a));
   assert_ok(roster_get(r2, NULL, "leaf", &tu_svc_type, &l2));
@@ -293,9 +267,7 @@ static void test_lazy_chain(void **state) {
   static const char *const d_orphan[] = {"ghost", NULL};
   tu_svc orphan;
   tu_svc_init(&orphan, "orphan", NULL, d_orphan);
-  p = tu_svc_provider(&orphan);
-  p.lazy = true;
-  assert_ok(roster_provide(r, NULL, "orphan", &p));
+  tu_provide(r, NULL, "orphan", &orphan, true);
   void *o = (void *)1;
   assert_rc(roster_get(r, NULL, "orphan", &tu_svc_type, &o), ROSTER_ENOENT);
   assert_null(o);
@@ -308,12 +280,8 @@ static void test_lazy_chain(void **state) {
   tu_svc yin, yang;
   tu_svc_init(&yin, "yin", NULL, d_yin);
   tu_svc_init(&yang, "yang", NULL, d_yang);
-  p = tu_svc_provider(&yin);
-  p.lazy = true;
-  assert_ok(roster_provide(r, NULL, "yin", &p));
-  p = tu_svc_provider(&yang);
-  p.lazy = true;
-  assert_ok(roster_provide(r, NULL, "yang", &p));
+  tu_provide(r, NULL, "yin", &yin, true);
+  tu_provide(r, NULL, "yang", &yang, true);
   assert_rc(roster_get(r, NULL, "yin", &tu_svc_type, &o), ROSTER_ECYCLE);
   char cycle_err[1024];
   snprintf(cycle_err, sizeof cycle_err, "%s", roster_last_error());
@@ -330,20 +298,6 @@ static void test_lazy_chain(void **state) {
   assert_int_equal(atomic_load(&mid.destroys), 1);
   assert_int_equal(atomic_load(&leaf.destroys), 1);
   roster_free(r);
-}
-
-/* A flaky tu_svc: its first fail_first creates fail with ROSTER_EIO. One
- * create of a service runs at a time, so fail_code needs no lock. */
-typedef struct flaky {
-  tu_svc svc; /* first: tu_svc_destroy takes the same arg */
-  int fail_first;
-} flaky;
-
-static int flaky_create(void *arg, const roster_deps *deps, void **out) {
-  flaky *f = arg;
-  f->svc.fail_code =
-      atomic_load(&f->svc.creates) < f->fail_first ? ROSTER_EIO : 0;
-  return tu_svc_create(&f->svc, deps, out);
 }
 
 /* bounded_get runs roster_get on a thread and fails the test if it does not
@@ -392,16 +346,10 @@ static int bounded_get(roster *r, const char *name, void **out, char *err,
  * succeed. */
 static void test_lazy_get_retries(void **state) {
   (void)state;
-  roster *r = NULL;
-  assert_ok(roster_new(NULL, &r));
-  assert_non_null(r);
-  static flaky f;
-  memset(&f, 0, sizeof f);
-  tu_svc_init(&f.svc, "shaky", NULL, NULL);
-  f.fail_first = 2;
-  roster_provider p = tu_svc_provider(&f.svc);
-  p.arg = &f;
-  p.create = flaky_create;
+  roster *r = tu_registry(NULL);
+  static tu_flaky f;
+  tu_flaky_init(&f, "shaky", NULL, NULL, 2);
+  roster_provider p = tu_flaky_provider(&f);
   p.lazy = true;
   assert_ok(roster_provide(r, NULL, "shaky", &p));
   char err[256];
@@ -426,23 +374,16 @@ static void test_lazy_get_retries(void **state) {
  * failure), and so does the next roster_start. */
 static void test_lazy_retry_after_failed_start(void **state) {
   (void)state;
-  roster *r = NULL;
-  assert_ok(roster_new(NULL, &r));
-  assert_non_null(r);
+  roster *r = tu_registry(NULL);
   static const char *const d_user[] = {"backing", NULL};
-  static flaky f;
+  static tu_flaky f;
   static tu_svc user;
-  memset(&f, 0, sizeof f);
-  tu_svc_init(&f.svc, "backing", NULL, NULL);
-  f.fail_first = 2;
+  tu_flaky_init(&f, "backing", NULL, NULL, 2);
   tu_svc_init(&user, "user", NULL, d_user);
-  roster_provider p = tu_svc_provider(&f.svc);
-  p.arg = &f;
-  p.create = flaky_create;
+  roster_provider p = tu_flaky_provider(&f);
   p.lazy = true;
   assert_ok(roster_provide(r, NULL, "backing", &p));
-  p = tu_svc_provider(&user);
-  assert_ok(roster_provide(r, NULL, "user", &p));
+  tu_provide(r, NULL, "user", &user, false);
 
   assert_rc(roster_start(r, WAIT_MS), ROSTER_EIO);
   assert_contains(roster_last_error(), "service 'backing' failed to start");
@@ -471,17 +412,12 @@ static void test_lazy_retry_after_failed_start(void **state) {
  * created by a get after the next roster_start. */
 static void test_lazy_after_shutdown(void **state) {
   (void)state;
-  roster *r = NULL;
-  assert_ok(roster_new(NULL, &r));
-  assert_non_null(r);
+  roster *r = tu_registry(NULL);
   static tu_svc idle, eager;
   tu_svc_init(&idle, "idle", NULL, NULL);
   tu_svc_init(&eager, "eager", NULL, NULL);
-  roster_provider p = tu_svc_provider(&idle);
-  p.lazy = true;
-  assert_ok(roster_provide(r, NULL, "idle", &p));
-  p = tu_svc_provider(&eager);
-  assert_ok(roster_provide(r, NULL, "eager", &p));
+  tu_provide(r, NULL, "idle", &idle, true);
+  tu_provide(r, NULL, "eager", &eager, false);
   assert_ok(roster_start(r, WAIT_MS));
   assert_ok(roster_shutdown(r, WAIT_MS));
   char err[256];
@@ -532,9 +468,7 @@ static void *shut_main(void *arg) {
  * shutdown finishes. */
 static void test_shutdown_during_failing_create(void **state) {
   (void)state;
-  roster *r = NULL;
-  assert_ok(roster_new(NULL, &r));
-  assert_non_null(r);
+  roster *r = tu_registry(NULL);
   static const char *const d_slow[] = {"db", NULL};
   static gated slow;
   static tu_svc db, probe;
@@ -548,8 +482,7 @@ static void test_shutdown_during_failing_create(void **state) {
   p.create = gated_create;
   p.lazy = true;
   assert_ok(roster_provide(r, NULL, "slow", &p));
-  p = tu_svc_provider(&db);
-  assert_ok(roster_provide(r, NULL, "db", &p));
+  tu_provide(r, NULL, "db", &db, false);
   assert_ok(roster_start(r, WAIT_MS));
 
   bget *g = calloc(1, sizeof *g); /* leaked if a thread hangs */
@@ -560,8 +493,7 @@ static void test_shutdown_during_failing_create(void **state) {
   sc->r = r;
   pthread_t tg, ts;
   assert_int_equal(pthread_create(&tg, NULL, bget_main, g), 0);
-  tu_wait_until(atomic_load(&slow.gate.waiting) == 1, WAIT_MS);
-  assert_int_equal(atomic_load(&slow.gate.waiting), 1);
+  assert_eventually_equal(atomic_load(&slow.gate.waiting), 1, WAIT_MS);
   assert_int_equal(tu_state(r, NULL, "slow"), ROSTER_STATE_STARTING);
   assert_int_equal(pthread_create(&ts, NULL, shut_main, sc), 0);
   /* roster_provide refuses once the shutdown has asked everything to stop
@@ -610,14 +542,10 @@ static void *wait_main(void *arg) {
 
 static void test_wait_for_lazy(void **state) {
   (void)state;
-  roster *r = NULL;
-  assert_ok(roster_new(NULL, &r));
-  assert_non_null(r);
+  roster *r = tu_registry(NULL);
   tu_svc s;
   tu_svc_init(&s, "sleepy", NULL, NULL);
-  roster_provider p = tu_svc_provider(&s);
-  p.lazy = true;
-  assert_ok(roster_provide(r, NULL, "sleepy", &p));
+  tu_provide(r, NULL, "sleepy", &s, true);
   /* Not up yet: a zero wait times out. */
   assert_rc(roster_wait_for(r, NULL, "sleepy", 0), ROSTER_ETIMEDOUT);
   waiter w = {.r = r, .rc = -99};

@@ -21,11 +21,11 @@
  *   config, log: none
  * Declared in an order that is not topological on purpose. */
 enum { N_DAG = 6 };
-static const char *const dag_names[N_DAG] = {"api", "worker", "db",
+static const char *const dag_names[N_DAG] = {"api",   "worker", "db",
                                              "cache", "config", "log"};
 static const char *const dag_deps[N_DAG][3] = {
-    {"db", "cache", NULL}, {"db", "log", NULL}, {"config", "log", NULL},
-    {"config", NULL, NULL}, {NULL, NULL, NULL}, {NULL, NULL, NULL}};
+    {"db", "cache", NULL},  {"db", "log", NULL}, {"config", "log", NULL},
+    {"config", NULL, NULL}, {NULL, NULL, NULL},  {NULL, NULL, NULL}};
 
 typedef struct dag {
   tu_log log;
@@ -37,8 +37,7 @@ static dag *dag_new(void) {
   dag *d = calloc(1, sizeof *d);
   assert_non_null(d);
   tu_log_init(&d->log);
-  assert_ok(roster_new(NULL, &d->r));
-  assert_non_null(d->r);
+  d->r = tu_registry(NULL);
   for (int i = 0; i < N_DAG; i++) {
     tu_svc_init(&d->svc[i], dag_names[i], &d->log, dag_deps[i]);
     roster_provider p = tu_svc_provider(&d->svc[i]);
@@ -98,8 +97,8 @@ static void test_dag_order(void **state) {
       assert_true(begun >= 0);
       if (dep_done > begun) {
         tu_log_dump(&d->log);
-        fail_msg("%s began before its dependency %s was created",
-                 dag_names[i], dep);
+        fail_msg("%s began before its dependency %s was created", dag_names[i],
+                 dep);
       }
       void *depinst = NULL;
       assert_ok(roster_get(d->r, NULL, dep, &tu_svc_type, &depinst));
@@ -181,9 +180,7 @@ static void *start_main(void *arg) {
 
 static void test_independent_start_in_parallel(void **state) {
   (void)state;
-  roster *r = NULL;
-  assert_ok(roster_new(NULL, &r));
-  assert_non_null(r);
+  roster *r = tu_registry(NULL);
   static tu_svc a, b;
   tu_svc_init(&a, "slow-a", NULL, NULL);
   tu_svc_init(&b, "slow-b", NULL, NULL);
@@ -259,11 +256,10 @@ static void test_longest_chain_first(void **state) {
   tu_log_init(&log);
   hold_log = &log;
   tu_gate_init(&hold_gate);
-  roster *r = NULL;
-  assert_ok(roster_new(&(roster_options){.workers = 1}, &r));
-  assert_non_null(r);
-  assert_ok(roster_provide(r, NULL, "gate", &(roster_provider){
-                               .type = &hold_type, .create = hold_create}));
+  roster *r = tu_registry(&(roster_options){.workers = 1});
+  assert_ok(roster_provide(
+      r, NULL, "gate",
+      &(roster_provider){.type = &hold_type, .create = hold_create}));
   static tu_svc lone, base, mid, top;
   static const char *const on_base[] = {"base", NULL};
   static const char *const on_mid[] = {"mid", NULL};
@@ -273,14 +269,12 @@ static void test_longest_chain_first(void **state) {
   tu_svc_init(&top, "top", &log, on_mid);
   tu_svc *all[] = {&lone, &base, &mid, &top};
   for (int i = 0; i < 4; i++) {
-    roster_provider p = tu_svc_provider(all[i]);
-    assert_ok(roster_provide(r, NULL, all[i]->name, &p));
+    tu_provide(r, NULL, all[i]->name, all[i], false);
   }
   start_call c = {.r = r, .rc = -99};
   pthread_t th;
   assert_int_equal(pthread_create(&th, NULL, start_main, &c), 0);
-  tu_wait_until(atomic_load(&hold_gate.waiting) == 1, LC_LONG_MS);
-  assert_int_equal(atomic_load(&hold_gate.waiting), 1);
+  assert_eventually_equal(atomic_load(&hold_gate.waiting), 1, LC_LONG_MS);
   /* roster_start queues its services under the lifecycle lock, which
    * roster_service_state takes too: once it returns, all are queued. lone
    * waits behind gate (same rank, declared first); base may have run
@@ -307,9 +301,7 @@ static void test_failing_create_rolls_back(void **state) {
   (void)state;
   tu_log log;
   tu_log_init(&log);
-  roster *r = NULL;
-  assert_ok(roster_new(NULL, &r));
-  assert_non_null(r);
+  roster *r = tu_registry(NULL);
   static const char *const d_second[] = {"first", NULL};
   static const char *const d_bad[] = {"second", NULL};
   static const char *const d_last[] = {"kaput-svc", NULL};
@@ -319,15 +311,10 @@ static void test_failing_create_rolls_back(void **state) {
   tu_svc_init(&bad, "kaput-svc", &log, d_bad);
   tu_svc_init(&last, "last", &log, d_last);
   bad.fail_code = ROSTER_EIO;
-  roster_provider p;
-  p = tu_svc_provider(&last);
-  assert_ok(roster_provide(r, NULL, "last", &p));
-  p = tu_svc_provider(&bad);
-  assert_ok(roster_provide(r, NULL, "kaput-svc", &p));
-  p = tu_svc_provider(&second);
-  assert_ok(roster_provide(r, NULL, "second", &p));
-  p = tu_svc_provider(&first);
-  assert_ok(roster_provide(r, NULL, "first", &p));
+  tu_provide(r, NULL, "last", &last, false);
+  tu_provide(r, NULL, "kaput-svc", &bad, false);
+  tu_provide(r, NULL, "second", &second, false);
+  tu_provide(r, NULL, "first", &first, false);
 
   roster_error_clear();
   assert_rc(roster_start(r, LC_LONG_MS), ROSTER_EIO);
@@ -394,20 +381,6 @@ static void test_failing_create_rolls_back(void **state) {
   tu_log_fini(&log);
 }
 
-/* A flaky tu_svc: its first fail_first creates fail with ROSTER_EIO. One
- * create of a service runs at a time, so fail_code needs no lock. */
-typedef struct flaky {
-  tu_svc svc; /* first: tu_svc_destroy takes the same arg */
-  int fail_first;
-} flaky;
-
-static int flaky_create(void *arg, const roster_deps *deps, void **out) {
-  flaky *f = arg;
-  f->svc.fail_code =
-      atomic_load(&f->svc.creates) < f->fail_first ? ROSTER_EIO : 0;
-  return tu_svc_create(&f->svc, deps, out);
-}
-
 /* RETRY_MS bounds each roster_start of the retry test: a start that no
  * longer creates the failed service waits it out and fails the test. */
 #define RETRY_MS 10000
@@ -417,25 +390,17 @@ static int flaky_create(void *arg, const roster_deps *deps, void **out) {
  * third call; each failed call stops what it started. */
 static void test_start_retries_failed_service(void **state) {
   (void)state;
-  roster *r = NULL;
-  assert_ok(roster_new(NULL, &r));
-  assert_non_null(r);
+  roster *r = tu_registry(NULL);
   static const char *const d_api[] = {"db", NULL};
-  static flaky db;
+  static tu_flaky db;
   static tu_svc api, cfg;
-  memset(&db, 0, sizeof db);
-  tu_svc_init(&db.svc, "db", NULL, NULL);
-  db.fail_first = 2;
+  tu_flaky_init(&db, "db", NULL, NULL, 2);
   tu_svc_init(&api, "api", NULL, d_api);
   tu_svc_init(&cfg, "cfg", NULL, NULL);
-  roster_provider p = tu_svc_provider(&db.svc);
-  p.arg = &db;
-  p.create = flaky_create;
+  roster_provider p = tu_flaky_provider(&db);
   assert_ok(roster_provide(r, NULL, "db", &p));
-  p = tu_svc_provider(&api);
-  assert_ok(roster_provide(r, NULL, "api", &p));
-  p = tu_svc_provider(&cfg);
-  assert_ok(roster_provide(r, NULL, "cfg", &p));
+  tu_provide(r, NULL, "api", &api, false);
+  tu_provide(r, NULL, "cfg", &cfg, false);
 
   for (int round = 1; round <= 2; round++) {
     roster_error_clear();
@@ -500,26 +465,18 @@ static void *retry_main(void *arg) {
 
 static void test_start_retries_without_timeout(void **state) {
   (void)state;
-  roster *r = NULL;
-  assert_ok(roster_new(NULL, &r));
-  assert_non_null(r);
+  roster *r = tu_registry(NULL);
   static const char *const d_mid[] = {"base", NULL};
   static const char *const d_top[] = {"mid", NULL};
-  static flaky mid;
+  static tu_flaky mid;
   static tu_svc base, top;
-  memset(&mid, 0, sizeof mid);
   tu_svc_init(&base, "base", NULL, NULL);
-  tu_svc_init(&mid.svc, "mid", NULL, d_mid);
+  tu_flaky_init(&mid, "mid", NULL, d_mid, 2);
   tu_svc_init(&top, "top", NULL, d_top);
-  mid.fail_first = 2;
-  roster_provider p = tu_svc_provider(&top);
-  assert_ok(roster_provide(r, NULL, "top", &p));
-  p = tu_svc_provider(&mid.svc);
-  p.arg = &mid;
-  p.create = flaky_create;
+  tu_provide(r, NULL, "top", &top, false);
+  roster_provider p = tu_flaky_provider(&mid);
   assert_ok(roster_provide(r, NULL, "mid", &p));
-  p = tu_svc_provider(&base);
-  assert_ok(roster_provide(r, NULL, "base", &p));
+  tu_provide(r, NULL, "base", &base, false);
 
   retry_run *t = calloc(1, sizeof *t); /* leaked if the thread hangs */
   assert_non_null(t);
@@ -577,9 +534,7 @@ static void test_create_returns_foreign_code(void **state) {
   static const char *const want[] = {"returned 3,", "returned -1000,",
                                      "returned 7,", "returned -2147483648,"};
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-    roster *r = NULL;
-    assert_ok(roster_new(NULL, &r));
-    assert_non_null(r);
+    roster *r = tu_registry(NULL);
     roster_provider p = {
         .type = &tu_other_type, .create = odd_create_fn, .arg = &cases[i]};
     assert_ok(roster_provide(r, NULL, "db", &p));
@@ -625,11 +580,9 @@ static void test_type_destroy_fallback(void **state) {
   (void)state;
   static int inst;
   tu_reset_destroyed();
-  roster *r = NULL;
-  assert_ok(roster_new(NULL, &r));
-  assert_non_null(r);
-  roster_provider p = {.type = &tu_counter_type, .create = plain_create,
-                       .arg = &inst};
+  roster *r = tu_registry(NULL);
+  roster_provider p = {
+      .type = &tu_counter_type, .create = plain_create, .arg = &inst};
   assert_ok(roster_provide(r, "ns1", "counted", &p));
   assert_ok(roster_start(r, LC_LONG_MS));
   void *got = NULL;
@@ -659,9 +612,7 @@ static void test_state_names(void **state) {
 
 static void test_service_state_errors(void **state) {
   (void)state;
-  roster *r = NULL;
-  assert_ok(roster_new(NULL, &r));
-  assert_non_null(r);
+  roster *r = tu_registry(NULL);
   static int inst;
   roster_state st;
   assert_rc(roster_service_state(r, NULL, "nobody", &st), ROSTER_ENOENT);

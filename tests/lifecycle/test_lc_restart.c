@@ -18,7 +18,7 @@
 #define MAX_CREATES 64
 
 typedef struct rsvc {
-  tu_svc svc; /* first: the provider's arg is also a tu_svc */
+  tu_svc svc;           /* first: the provider's arg is also a tu_svc */
   atomic_int live_fail; /* liveness check fails while set */
   atomic_int live_checks;
   pthread_mutex_t mu;
@@ -72,24 +72,6 @@ static size_t creates_of(rsvc *s, int64_t *out, size_t cap) {
   return n;
 }
 
-static int health_item(roster *r, const char *name,
-                       roster_service_health *out, char *detail, size_t cap) {
-  roster_health_report rep;
-  int rc = roster_health(r, &rep);
-  if (rc)
-    return rc;
-  rc = ROSTER_ENOENT;
-  for (size_t i = 0; i < rep.count; i++)
-    if (strcmp(rep.items[i].name, name) == 0) {
-      *out = rep.items[i];
-      snprintf(detail, cap, "%s", rep.items[i].last_detail);
-      out->ns = out->name = out->type = out->last_detail = NULL;
-      rc = ROSTER_OK;
-    }
-  roster_health_report_free(&rep);
-  return rc;
-}
-
 static bool has_final(tu_events *ev, const char *name) {
   static tu_ev evs[TU_EV_MAX];
   size_t n = tu_events_get(ev, name, evs, TU_EV_MAX);
@@ -120,15 +102,10 @@ static void assert_one_final_failed(tu_events *ev, const char *name) {
 
 /* Liveness fails every time: restarted max_restarts times with growing
  * delays, then failed for good. */
-static void run_live_failure(unsigned max_restarts, int64_t bmin,
-                             int64_t bmax, const char *name) {
-  roster *r = NULL;
-  assert_ok(roster_new(NULL, &r));
-  assert_non_null(r);
-  tu_events *ev = tu_events_new();
-  assert_non_null(ev);
-  assert_ok(roster_listen(r, ROSTER_EV_STATE, tu_events_listener, ev, NULL,
-                          NULL));
+static void run_live_failure(unsigned max_restarts, int64_t bmin, int64_t bmax,
+                             const char *name) {
+  roster *r = tu_registry(NULL);
+  tu_events *ev = tu_events_listen(r);
   rsvc *s = rsvc_new(name, NULL, NULL);
   roster_provider p = rsvc_provider(s);
   p.live = rsvc_live;
@@ -162,9 +139,8 @@ static void run_live_failure(unsigned max_restarts, int64_t bmin,
   assert_int_equal(tu_state(r, NULL, name), ROSTER_STATE_FAILED);
   assert_false(roster_has(r, NULL, name));
   /* Every instance made was destroyed. */
-  tu_wait_until(atomic_load(&s->svc.destroys) == (int)max_restarts + 1,
-                WAIT_MS);
-  assert_int_equal(atomic_load(&s->svc.destroys), (int)max_restarts + 1);
+  assert_eventually_equal(atomic_load(&s->svc.destroys), (int)max_restarts + 1,
+                          WAIT_MS);
 
   /* Backoff: the k-th restart waited at least half its nominal delay. */
   for (size_t k = 0; k + 1 < n; k++) {
@@ -184,7 +160,7 @@ static void run_live_failure(unsigned max_restarts, int64_t bmin,
   assert_one_final_failed(ev, name);
   roster_service_health h;
   char detail[512];
-  assert_ok(health_item(r, name, &h, detail, sizeof detail));
+  assert_ok(tu_health_item(r, name, &h, detail, sizeof detail, NULL));
   assert_int_equal(h.state, ROSTER_STATE_FAILED);
   assert_int_equal(h.restarts, max_restarts);
   /* The last failure is the liveness check's (EIO); a code saying the
@@ -216,9 +192,7 @@ static void test_intensity_limit(void **state) {
 /* A restarted service that comes back healthy is ready again. */
 static void test_live_recovers(void **state) {
   (void)state;
-  roster *r = NULL;
-  assert_ok(roster_new(NULL, &r));
-  assert_non_null(r);
+  roster *r = tu_registry(NULL);
   rsvc *s = rsvc_new("phoenix", NULL, NULL);
   roster_provider p = rsvc_provider(s);
   p.live = rsvc_live;
@@ -243,7 +217,7 @@ static void test_live_recovers(void **state) {
   assert_true(((tu_inst *)now)->gen >= 2);
   roster_service_health h;
   char detail[512];
-  assert_ok(health_item(r, "phoenix", &h, detail, sizeof detail));
+  assert_ok(tu_health_item(r, "phoenix", &h, detail, sizeof detail, NULL));
   assert_true(h.restarts >= 1);
   assert_ok(roster_shutdown(r, LC_LONG_MS));
   roster_free(r);
@@ -264,12 +238,8 @@ static rsvc *exit_svc(roster *r, const char *name, roster_restart policy) {
 
 static void test_service_exit(void **state) {
   (void)state;
-  roster *r = NULL;
-  assert_ok(roster_new(NULL, &r));
-  assert_non_null(r);
-  tu_events *ev = tu_events_new();
-  assert_ok(roster_listen(r, ROSTER_EV_STATE, tu_events_listener, ev, NULL,
-                          NULL));
+  roster *r = tu_registry(NULL);
+  tu_events *ev = tu_events_listen(r);
   rsvc *always = exit_svc(r, "always", ROSTER_RESTART_ALWAYS);
   rsvc *onfail_ok = exit_svc(r, "onfail-ok", ROSTER_RESTART_ON_FAILURE);
   rsvc *onfail_bad = exit_svc(r, "onfail-bad", ROSTER_RESTART_ON_FAILURE);
@@ -322,10 +292,10 @@ static void test_service_exit(void **state) {
 
   roster_service_health h;
   char detail[512];
-  assert_ok(health_item(r, "never-bad", &h, detail, sizeof detail));
+  assert_ok(tu_health_item(r, "never-bad", &h, detail, sizeof detail, NULL));
   assert_int_equal(h.last_error, ROSTER_EIO);
   assert_contains(detail, "boom");
-  assert_ok(health_item(r, "always", &h, detail, sizeof detail));
+  assert_ok(tu_health_item(r, "always", &h, detail, sizeof detail, NULL));
   assert_int_equal(h.restarts, 1);
   tu_wait_until(has_final(ev, "never-bad"), WAIT_MS);
   assert_one_final_failed(ev, "never-bad");
@@ -371,9 +341,7 @@ static void test_service_exit(void **state) {
  * ROSTER_EFAILED, and the detail says what was reported. */
 static void test_service_exit_foreign_code(void **state) {
   (void)state;
-  roster *r = NULL;
-  assert_ok(roster_new(NULL, &r));
-  assert_non_null(r);
+  roster *r = tu_registry(NULL);
   rsvc *odd = exit_svc(r, "odd-exit", ROSTER_RESTART_NEVER);
   rsvc *odd2 = exit_svc(r, "odd-detail", ROSTER_RESTART_NEVER);
   assert_ok(roster_start(r, LC_LONG_MS));
@@ -383,13 +351,13 @@ static void test_service_exit_foreign_code(void **state) {
   assert_state(r, NULL, "odd-detail", ROSTER_STATE_FAILED, WAIT_MS);
   roster_service_health h;
   char detail[512];
-  assert_ok(health_item(r, "odd-exit", &h, detail, sizeof detail));
+  assert_ok(tu_health_item(r, "odd-exit", &h, detail, sizeof detail, NULL));
   assert_int_equal(h.last_error, ROSTER_EFAILED);
   assert_contains(detail, "service 'odd-exit' failed");
   assert_contains(detail, "5, not a roster error code");
   if (strstr(detail, "unknown error"))
     fail_msg("detail says \"unknown error\": %s", detail);
-  assert_ok(health_item(r, "odd-detail", &h, detail, sizeof detail));
+  assert_ok(tu_health_item(r, "odd-detail", &h, detail, sizeof detail, NULL));
   assert_int_equal(h.last_error, ROSTER_EFAILED);
   assert_contains(detail, "-999, not a roster error code");
   assert_contains(detail, "lost it");
@@ -407,12 +375,8 @@ static void test_dependency_restart(void **state) {
   (void)state;
   tu_log log;
   tu_log_init(&log);
-  roster *r = NULL;
-  assert_ok(roster_new(NULL, &r));
-  assert_non_null(r);
-  tu_events *ev = tu_events_new();
-  assert_ok(roster_listen(r, ROSTER_EV_STATE, tu_events_listener, ev, NULL,
-                          NULL));
+  roster *r = tu_registry(NULL);
+  tu_events *ev = tu_events_listen(r);
   static const char *const d_base[] = {"base", NULL};
   rsvc *base = rsvc_new("base", &log, NULL);
   tu_svc user, watcher;

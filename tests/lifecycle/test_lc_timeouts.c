@@ -54,27 +54,11 @@ static void hung_destroy(void *arg, void *instance) {
 }
 
 static roster_provider hung_provider(hung *h) {
-  roster_provider p = {.type = &hung_type, .create = hung_create,
-                       .destroy = hung_destroy, .arg = h};
+  roster_provider p = {.type = &hung_type,
+                       .create = hung_create,
+                       .destroy = hung_destroy,
+                       .arg = h};
   return p;
-}
-
-static int health_of(roster *r, const char *name, roster_service_health *out,
-                     char *detail, size_t cap) {
-  roster_health_report rep;
-  int rc = roster_health(r, &rep);
-  if (rc)
-    return rc;
-  rc = ROSTER_ENOENT;
-  for (size_t i = 0; i < rep.count; i++)
-    if (strcmp(rep.items[i].name, name) == 0) {
-      *out = rep.items[i];
-      snprintf(detail, cap, "%s", rep.items[i].last_detail);
-      out->ns = out->name = out->type = out->last_detail = NULL;
-      rc = ROSTER_OK;
-    }
-  roster_health_report_free(&rep);
-  return rc;
 }
 
 static tu_gate g_create;
@@ -82,9 +66,7 @@ static tu_gate g_create;
 static void test_create_timeout(void **state) {
   (void)state;
   tu_gate_init(&g_create);
-  roster *r = NULL;
-  assert_ok(roster_new(NULL, &r));
-  assert_non_null(r);
+  roster *r = tu_registry(NULL);
   static hung h;
   hung_init(&h, "slowpoke");
   h.create_gate = &g_create;
@@ -93,8 +75,7 @@ static void test_create_timeout(void **state) {
   assert_ok(roster_provide(r, NULL, "slowpoke", &p));
   tu_svc quick;
   tu_svc_init(&quick, "quick", NULL, NULL);
-  roster_provider pq = tu_svc_provider(&quick);
-  assert_ok(roster_provide(r, NULL, "quick", &pq));
+  tu_provide(r, NULL, "quick", &quick, false);
 
   assert_rc(roster_start(r, LC_LONG_MS), ROSTER_ETIMEDOUT);
   char err[1024];
@@ -106,11 +87,10 @@ static void test_create_timeout(void **state) {
   assert_int_equal(tu_state(r, NULL, "slowpoke"), ROSTER_STATE_FAILED);
   roster_service_health sh;
   char detail[512];
-  assert_ok(health_of(r, "slowpoke", &sh, detail, sizeof detail));
+  assert_ok(tu_health_item(r, "slowpoke", &sh, detail, sizeof detail, NULL));
   assert_int_equal(sh.last_error, ROSTER_ETIMEDOUT);
   /* The service that did start was stopped again. */
-  tu_wait_until(atomic_load(&quick.destroys) == 1, 10000);
-  assert_int_equal(atomic_load(&quick.destroys), 1);
+  assert_eventually_equal(atomic_load(&quick.destroys), 1, 10000);
   assert_state(r, NULL, "quick", ROSTER_STATE_STOPPED, 10000);
 
   /* The abandoned create returns late: what it made is destroyed, and it
@@ -137,9 +117,7 @@ static void test_destroy_timeout(void **state) {
   tu_gate_init(&g_destroy);
   tu_log log;
   tu_log_init(&log);
-  roster *r = NULL;
-  assert_ok(roster_new(NULL, &r));
-  assert_non_null(r);
+  roster *r = tu_registry(NULL);
   /* base <- stuck (stuck depends on base); other is independent. */
   static hung h;
   hung_init(&h, "stuck");
@@ -177,8 +155,7 @@ static void test_destroy_timeout(void **state) {
   assert_false(roster_has(r, NULL, "stuck"));
 
   tu_gate_open(&g_destroy);
-  tu_wait_until(atomic_load(&h.destroys) == 1, 10000);
-  assert_int_equal(atomic_load(&h.destroys), 1);
+  assert_eventually_equal(atomic_load(&h.destroys), 1, 10000);
 
   assert_contains(err, "stuck");
 
@@ -193,9 +170,7 @@ static tu_gate g_deadline;
 static void test_shutdown_deadline(void **state) {
   (void)state;
   tu_gate_init(&g_deadline);
-  roster *r = NULL;
-  assert_ok(roster_new(NULL, &r));
-  assert_non_null(r);
+  roster *r = tu_registry(NULL);
   static hung h1, h2;
   hung_init(&h1, "molasses");
   hung_init(&h2, "treacle");
@@ -206,8 +181,7 @@ static void test_shutdown_deadline(void **state) {
   assert_ok(roster_provide(r, NULL, "treacle", &p2));
   tu_svc fine;
   tu_svc_init(&fine, "fine", NULL, NULL);
-  roster_provider pf = tu_svc_provider(&fine);
-  assert_ok(roster_provide(r, NULL, "fine", &pf));
+  tu_provide(r, NULL, "fine", &fine, false);
   assert_ok(roster_start(r, LC_LONG_MS));
 
   assert_rc(roster_shutdown(r, 200), ROSTER_ETIMEDOUT);
@@ -221,9 +195,8 @@ static void test_shutdown_deadline(void **state) {
   assert_false(roster_has(r, NULL, "treacle"));
 
   tu_gate_open(&g_deadline);
-  tu_wait_until(atomic_load(&h1.destroys) == 1 &&
-                    atomic_load(&h2.destroys) == 1,
-                10000);
+  tu_wait_until(
+      atomic_load(&h1.destroys) == 1 && atomic_load(&h2.destroys) == 1, 10000);
   assert_int_equal(atomic_load(&h1.destroys), 1);
   assert_int_equal(atomic_load(&h2.destroys), 1);
 
@@ -238,9 +211,7 @@ static tu_gate g_start_deadline;
 static void test_start_deadline(void **state) {
   (void)state;
   tu_gate_init(&g_start_deadline);
-  roster *r = NULL;
-  assert_ok(roster_new(NULL, &r));
-  assert_non_null(r);
+  roster *r = tu_registry(NULL);
   static hung h;
   hung_init(&h, "glacier");
   h.create_gate = &g_start_deadline;
@@ -292,13 +263,10 @@ static void *shutdown_main(void *arg) {
 
 static void test_acquire_delays_destroy(void **state) {
   (void)state;
-  roster *r = NULL;
-  assert_ok(roster_new(NULL, &r));
-  assert_non_null(r);
+  roster *r = tu_registry(NULL);
   static tu_svc held;
   tu_svc_init(&held, "held", NULL, NULL);
-  roster_provider p = tu_svc_provider(&held);
-  assert_ok(roster_provide(r, NULL, "held", &p));
+  tu_provide(r, NULL, "held", &held, false);
   assert_ok(roster_start(r, LC_LONG_MS));
   void *inst = NULL;
   roster_ref *ref = NULL;
@@ -331,9 +299,7 @@ static void test_acquire_delays_destroy(void **state) {
  * the instance is destroyed once the reference goes. */
 static void test_acquire_past_stop_timeout(void **state) {
   (void)state;
-  roster *r = NULL;
-  assert_ok(roster_new(NULL, &r));
-  assert_non_null(r);
+  roster *r = tu_registry(NULL);
   static tu_svc clung;
   tu_svc_init(&clung, "clung", NULL, NULL);
   roster_provider p = tu_svc_provider(&clung);
@@ -349,8 +315,7 @@ static void test_acquire_past_stop_timeout(void **state) {
   assert_int_equal(atomic_load(&clung.destroys), 0);
   assert_ptr_equal(((tu_inst *)inst)->svc, &clung); /* still valid */
   roster_release(ref);
-  tu_wait_until(atomic_load(&clung.destroys) == 1, 10000);
-  assert_int_equal(atomic_load(&clung.destroys), 1);
+  assert_eventually_equal(atomic_load(&clung.destroys), 1, 10000);
   assert_contains(err, "clung");
   roster_free(r);
   assert_int_equal(atomic_load(&clung.destroys), 1);
@@ -362,9 +327,7 @@ static tu_gate g_provide;
 static void test_provide_during_shutdown(void **state) {
   (void)state;
   tu_gate_init(&g_provide);
-  roster *r = NULL;
-  assert_ok(roster_new(NULL, &r));
-  assert_non_null(r);
+  roster *r = tu_registry(NULL);
   static hung h;
   hung_init(&h, "lingering");
   h.destroy_gate = &g_provide;
@@ -378,8 +341,7 @@ static void test_provide_during_shutdown(void **state) {
   c.deadline_ms = LC_LONG_MS;
   pthread_t th;
   assert_int_equal(pthread_create(&th, NULL, shutdown_main, &c), 0);
-  tu_wait_until(atomic_load(&h.destroys_begun) == 1, 10000);
-  assert_int_equal(atomic_load(&h.destroys_begun), 1);
+  assert_eventually_equal(atomic_load(&h.destroys_begun), 1, 10000);
   assert_false(atomic_load(&c.done));
   tu_svc late;
   tu_svc_init(&late, "latecomer", NULL, NULL);

@@ -17,9 +17,7 @@ static int pinst[8], sinst[8];
 
 static void test_fall_through_and_shadow(void **state) {
   (void)state;
-  roster *parent = NULL;
-  assert_ok(roster_new(NULL, &parent));
-  assert_non_null(parent);
+  roster *parent = tu_registry(NULL);
   assert_null(roster_parent(parent));
   assert_null(roster_parent(NULL));
   roster *scope = NULL;
@@ -37,8 +35,7 @@ static void test_fall_through_and_shadow(void **state) {
   assert_ptr_equal(out, &pinst[1]);
   assert_true(roster_has(scope, NULL, "db"));
   /* The parent's type check applies through the scope. */
-  assert_rc(roster_get(scope, NULL, "db", &tu_other_type, &out),
-            ROSTER_ETYPE);
+  assert_rc(roster_get(scope, NULL, "db", &tu_other_type, &out), ROSTER_ETYPE);
   /* acquire falls through too. */
   roster_ref *ref = NULL;
   assert_ok(roster_acquire(scope, NULL, "db", &tu_counter_type, &out, &ref));
@@ -62,8 +59,8 @@ static void test_fall_through_and_shadow(void **state) {
   assert_ok(roster_get(parent, NULL, "db", &tu_counter_type, &out));
   assert_ptr_equal(out, &pinst[0]);
   /* The scope's own entries are not visible from the parent. */
-  assert_ok(roster_register(scope, NULL, "scoped", &tu_counter_type,
-                            &sinst[1]));
+  assert_ok(
+      roster_register(scope, NULL, "scoped", &tu_counter_type, &sinst[1]));
   assert_false(roster_has(parent, NULL, "scoped"));
   /* Counts and listings see only the scope. */
   assert_int_equal(roster_count(scope, NULL), 2);
@@ -88,9 +85,7 @@ static void test_fall_through_and_shadow(void **state) {
 static void test_scope_of_duplicate_registry(void **state) {
   (void)state;
   roster_options o = {.keys = ROSTER_KEYS_DUPLICATE};
-  roster *parent = NULL;
-  assert_ok(roster_new(&o, &parent));
-  assert_non_null(parent);
+  roster *parent = tu_registry(&o);
   roster *scope = NULL;
   assert_ok(roster_scope_new(parent, &scope));
   assert_non_null(scope);
@@ -102,7 +97,7 @@ static void test_scope_of_duplicate_registry(void **state) {
   assert_int_equal(count, 2);
   roster_free(scope);
   roster_free(parent);
-  { roster *bad_; assert_int_not_equal(roster_scope_new(NULL, &bad_), ROSTER_OK); assert_null(bad_); }
+  assert_new_fails(roster, roster_scope_new(NULL, &bad_));
   assert_int_equal(roster_last_code(), ROSTER_EINVAL);
 }
 
@@ -110,18 +105,13 @@ static void test_scope_providers(void **state) {
   (void)state;
   tu_log log;
   tu_log_init(&log);
-  roster *parent = NULL;
-  assert_ok(roster_new(NULL, &parent));
-  assert_non_null(parent);
+  roster *parent = tu_registry(NULL);
   /* In the parent: an eager "db", a lazy "pool", a plain "cfg". */
   static tu_svc pdb, ppool, sdb, repo, cache;
   tu_svc_init(&pdb, "db", &log, NULL);
   tu_svc_init(&ppool, "pool", &log, NULL);
-  roster_provider p = tu_svc_provider(&pdb);
-  assert_ok(roster_provide(parent, NULL, "db", &p));
-  p = tu_svc_provider(&ppool);
-  p.lazy = true;
-  assert_ok(roster_provide(parent, NULL, "pool", &p));
+  tu_provide(parent, NULL, "db", &pdb, false);
+  tu_provide(parent, NULL, "pool", &ppool, true);
   assert_ok(roster_register(parent, NULL, "cfg", &tu_other_type, &pinst[2]));
   assert_ok(roster_start(parent, LC_LONG_MS));
   void *parent_db = NULL;
@@ -134,8 +124,7 @@ static void test_scope_providers(void **state) {
    * lazy provider not created yet, and a plain instance). */
   static const char *const d_repo[] = {"db", "pool", "cfg", NULL};
   tu_svc_init(&repo, "repo", &log, d_repo);
-  p = tu_svc_provider(&repo);
-  assert_ok(roster_provide(scope, NULL, "repo", &p));
+  tu_provide(scope, NULL, "repo", &repo, false);
   assert_ok(roster_start(scope, LC_LONG_MS));
   assert_int_equal(atomic_load(&repo.creates), 1);
   assert_false(atomic_load(&repo.deps_bad));
@@ -163,10 +152,8 @@ static void test_scope_providers(void **state) {
   static const char *const d_cache[] = {"db", NULL};
   tu_svc_init(&sdb, "db", &log, NULL);
   tu_svc_init(&cache, "cache", &log, d_cache);
-  p = tu_svc_provider(&sdb);
-  assert_ok(roster_provide(scope2, NULL, "db", &p));
-  p = tu_svc_provider(&cache);
-  assert_ok(roster_provide(scope2, NULL, "cache", &p));
+  tu_provide(scope2, NULL, "db", &sdb, false);
+  tu_provide(scope2, NULL, "cache", &cache, false);
   assert_ok(roster_start(scope2, LC_LONG_MS));
   void *s2db = NULL, *c_out = NULL;
   assert_ok(roster_get(scope2, NULL, "db", &tu_svc_type, &s2db));
@@ -206,20 +193,15 @@ static void test_scope_providers(void **state) {
  * hand out the parent's "pool". */
 static void test_scope_shadow_unresolvable(void **state) {
   (void)state;
-  roster *parent = NULL;
-  assert_ok(roster_new(NULL, &parent));
-  assert_non_null(parent);
-  assert_ok(roster_register(parent, NULL, "pool", &tu_counter_type,
-                            &pinst[5]));
+  roster *parent = tu_registry(NULL);
+  assert_ok(roster_register(parent, NULL, "pool", &tu_counter_type, &pinst[5]));
   roster *scope = NULL;
   assert_ok(roster_scope_new(parent, &scope));
   assert_non_null(scope);
   static tu_svc shadow;
   static const char *const d_ghost[] = {"ghost", NULL};
   tu_svc_init(&shadow, "pool", NULL, d_ghost);
-  roster_provider p = tu_svc_provider(&shadow);
-  p.lazy = true;
-  assert_ok(roster_provide(scope, NULL, "pool", &p));
+  tu_provide(scope, NULL, "pool", &shadow, true);
   void *sp = (void *)1;
   int rc = roster_get(scope, NULL, "pool", NULL, &sp);
   if (rc == ROSTER_OK)
@@ -236,14 +218,10 @@ static void test_scope_shadow_unresolvable(void **state) {
 
 static void test_scope_lazy_from_parent(void **state) {
   (void)state;
-  roster *parent = NULL;
-  assert_ok(roster_new(NULL, &parent));
-  assert_non_null(parent);
+  roster *parent = tu_registry(NULL);
   static tu_svc lz;
   tu_svc_init(&lz, "lazy", NULL, NULL);
-  roster_provider p = tu_svc_provider(&lz);
-  p.lazy = true;
-  assert_ok(roster_provide(parent, NULL, "lazy", &p));
+  tu_provide(parent, NULL, "lazy", &lz, true);
   roster *scope = NULL;
   assert_ok(roster_scope_new(parent, &scope));
   assert_non_null(scope);
@@ -277,9 +255,7 @@ static void *wait_main(void *arg) {
 
 static void test_scope_wait_for_parent(void **state) {
   (void)state;
-  roster *parent = NULL;
-  assert_ok(roster_new(NULL, &parent));
-  assert_non_null(parent);
+  roster *parent = tu_registry(NULL);
   roster *scope = NULL;
   assert_ok(roster_scope_new(parent, &scope));
   assert_non_null(scope);
@@ -287,8 +263,7 @@ static void test_scope_wait_for_parent(void **state) {
   pthread_t th;
   assert_int_equal(pthread_create(&th, NULL, wait_main, &w), 0);
   tu_sleep_ms(50); /* let it block (not needed for correctness) */
-  assert_ok(roster_register(parent, NULL, "late", &tu_counter_type,
-                            &pinst[3]));
+  assert_ok(roster_register(parent, NULL, "late", &tu_counter_type, &pinst[3]));
   assert_int_equal(pthread_join(th, NULL), 0);
   assert_ok(w.rc);
   roster_free(scope);
@@ -298,9 +273,7 @@ static void test_scope_wait_for_parent(void **state) {
 static void test_parent_freed_first(void **state) {
   (void)state;
   tu_reset_destroyed();
-  roster *parent = NULL;
-  assert_ok(roster_new(NULL, &parent));
-  assert_non_null(parent);
+  roster *parent = tu_registry(NULL);
   roster *scope = NULL;
   assert_ok(roster_scope_new(parent, &scope));
   assert_non_null(scope);
@@ -311,8 +284,7 @@ static void test_parent_freed_first(void **state) {
   assert_ok(roster_register(scope, NULL, "s", &tu_counter_type, &sinst[2]));
   static tu_svc ps;
   tu_svc_init(&ps, "psvc", NULL, NULL);
-  roster_provider p = tu_svc_provider(&ps);
-  assert_ok(roster_provide(parent, NULL, "psvc", &p));
+  tu_provide(parent, NULL, "psvc", &ps, false);
   assert_ok(roster_start(parent, LC_LONG_MS));
   void *out = NULL;
   assert_ok(roster_get(scope, NULL, "p", NULL, &out));
@@ -329,8 +301,7 @@ static void test_parent_freed_first(void **state) {
   assert_false(roster_has(scope2, NULL, "p"));
   assert_ok(roster_get(scope, NULL, "s", NULL, &out));
   assert_ptr_equal(out, &sinst[2]);
-  assert_ok(roster_register(scope2, NULL, "new", &tu_counter_type,
-                            &sinst[3]));
+  assert_ok(roster_register(scope2, NULL, "new", &tu_counter_type, &sinst[3]));
   assert_true(roster_has(scope2, NULL, "new"));
   assert_rc(roster_wait_for(scope, NULL, "p", 10), ROSTER_ETIMEDOUT);
   assert_ptr_equal(roster_parent(scope), roster_parent(scope2));

@@ -118,17 +118,33 @@ static inline roster_log_sink lt_sink(lt_lines *l, int level) {
   return s;
 }
 
+/* lt_new makes a logger with o and fails the test unless roster_log_new
+ * returns ROSTER_OK and a logger. */
+static inline roster_log *lt_new(const roster_log_options *o) {
+  roster_log *log = NULL;
+  assert_ok(roster_log_new(o, &log));
+  assert_non_null(log);
+  return log;
+}
+
 /* lt_logger: a sync logger at level whose only sink records into l. */
 static inline roster_log *lt_logger(lt_lines *l, int level) {
   roster_log_sink s = lt_sink(l, 0);
-  roster_log_options o = {.level = level, .sinks = &s, .nsinks = 1};
-  roster_log *log = NULL;
-  assert_ok(roster_log_new(&o, &log));
-  if (!log) {
-    print_error("roster_log_new: %s\n", roster_last_error());
-    fail();
-  }
-  return log;
+  return lt_new(
+      &(roster_log_options){.level = level, .sinks = &s, .nsinks = 1});
+}
+
+/* lt_async_logger: an async logger (queue_lines, 0: the default; block:
+ * writers wait for room instead of dropping) whose only sink records into
+ * l. */
+static inline roster_log *lt_async_logger(lt_lines *l, bool block,
+                                          size_t queue_lines) {
+  roster_log_sink s = lt_sink(l, 0);
+  return lt_new(&(roster_log_options){.sinks = &s,
+                                      .nsinks = 1,
+                                      .async = true,
+                                      .block = block,
+                                      .queue_lines = queue_lines});
 }
 
 /* lt_str returns the string member key of j, or NULL. */

@@ -61,24 +61,14 @@ static roster_log *gated_logger(gated *g, size_t cap, bool block,
                           .queue_lines = cap,
                           .block = block,
                           .drop_report_ms = report_ms};
-  roster_log *log = NULL;
-  assert_ok(roster_log_new(&o, &log));
-  assert_non_null(log);
-  return log;
+  return lt_new(&o);
 }
 
 static void test_writer_thread_and_order(void **state) {
   (void)state;
   lt_lines l;
   lt_init(&l);
-  roster_log_sink s = lt_sink(&l, 0);
-  roster_log *log = NULL;
-  assert_ok(roster_log_new(&(roster_log_options){.sinks = &s,
-                                                         .nsinks = 1,
-                                                         .async = true,
-                                                         .block = true,
-                                                         .queue_lines = 64}, &log));
-  assert_non_null(log);
+  roster_log *log = lt_async_logger(&l, true, 64);
   for (int i = 0; i < 1000; i++)
     assert_ok(roster_log_write(log, ROSTER_LOG_INFO, RL_FIELDS(RL_INT("i", i)),
                                "n%d", i));
@@ -158,8 +148,7 @@ static void test_drop_record_is_periodic(void **state) {
     RL_INFO(log, "more");
   gate_set(&g, true);
   /* no flush: the writer writes the record by itself */
-  tu_wait_until(lt_count(&g.lines) == 5, LC_LONG_MS);
-  assert_int_equal(lt_count(&g.lines), 5);
+  assert_eventually_equal(lt_count(&g.lines), 5, LC_LONG_MS);
   json_t *j = lt_parse(&g.lines, 4);
   assert_string_equal(lt_str(j, "msg"), "dropped 7 lines");
   json_decref(j);
@@ -171,8 +160,7 @@ static void test_drop_record_is_periodic(void **state) {
   for (int i = 0; i < 5; i++)
     RL_INFO(log, "more");
   gate_set(&g, true);
-  tu_wait_until(lt_count(&g.lines) == 10, LC_LONG_MS);
-  assert_int_equal(lt_count(&g.lines), 10);
+  assert_eventually_equal(lt_count(&g.lines), 10, LC_LONG_MS);
   j = lt_parse(&g.lines, 9);
   assert_string_equal(lt_str(j, "msg"), "dropped 2 lines");
   json_decref(j);
@@ -257,13 +245,7 @@ static void test_many_producers(void **state) {
   (void)state;
   lt_lines l;
   lt_init(&l);
-  roster_log_sink s = lt_sink(&l, 0);
-  roster_log *log = NULL;
-  assert_ok(roster_log_new(&(roster_log_options){.sinks = &s,
-                                                         .nsinks = 1,
-                                                         .async = true,
-                                                         .block = true,
-                                                         .queue_lines = 128}, &log));
+  roster_log *log = lt_async_logger(&l, true, 128);
   pthread_t th[MT];
   mt_arg args[MT];
   for (int t = 0; t < MT; t++) {
@@ -292,10 +274,7 @@ static void test_fatal_and_free_flush(void **state) {
   (void)state;
   lt_lines l;
   lt_init(&l);
-  roster_log_sink s = lt_sink(&l, 0);
-  roster_log *log = NULL;
-  assert_ok(roster_log_new(
-      &(roster_log_options){.sinks = &s, .nsinks = 1, .async = true}, &log));
+  roster_log *log = lt_async_logger(&l, false, 0);
   for (int i = 0; i < 50; i++)
     RL_INFO(log, "before");
   RL_FATAL(log, "the end");
@@ -330,10 +309,8 @@ static void test_fork_child_writes_itself(void **state) {
   int p[2];
   assert_int_equal(pipe(p), 0);
   roster_log_sink s = {.kind = ROSTER_LOG_SINK_FD, .fd = p[1]};
-  roster_log *log = NULL;
-  assert_ok(roster_log_new(
-      &(roster_log_options){.sinks = &s, .nsinks = 1, .async = true}, &log));
-  assert_non_null(log);
+  roster_log *log =
+      lt_new(&(roster_log_options){.sinks = &s, .nsinks = 1, .async = true});
   RL_INFO(log, "parent");
   assert_ok(roster_log_flush(log));
   pid_t child = fork();

@@ -68,9 +68,7 @@ static void test_lifecycle_lines(void **state) {
   lt_lines l;
   lt_init(&l);
   roster_log *log = lt_logger(&l, ROSTER_LOG_DEBUG);
-  roster *r = NULL;
-  assert_ok(roster_new(NULL, &r));
-  assert_non_null(r);
+  roster *r = tu_registry(NULL);
   trans t = {.n = 0};
   pthread_mutex_init(&t.mu, NULL);
   assert_ok(roster_listen(r, ROSTER_EV_STATE, trans_listener, &t, NULL, NULL));
@@ -150,8 +148,7 @@ static void test_failed_and_restarted(void **state) {
   lt_lines l;
   lt_init(&l);
   roster_log *log = lt_logger(&l, ROSTER_LOG_INFO);
-  roster *r = NULL;
-  assert_ok(roster_new(NULL, &r));
+  roster *r = tu_registry(NULL);
   assert_ok(roster_log_attach(r, log));
 
   tu_svc w;
@@ -187,8 +184,7 @@ static void test_failed_and_restarted(void **state) {
   tu_svc bad;
   tu_svc_init(&bad, "bad", NULL, NULL);
   bad.fail_code = ROSTER_ECONN;
-  roster_provider pb = tu_svc_provider(&bad);
-  assert_ok(roster_provide(r, NULL, "bad", &pb));
+  tu_provide(r, NULL, "bad", &bad, false);
   assert_rc(roster_start(r, LC_LONG_MS), ROSTER_ECONN);
   long b = -1;
   for (size_t k = 0; k < lt_count(&l) && b < 0; k++) {
@@ -227,8 +223,7 @@ static void test_logger_as_service(void **state) {
   lt_lines l;
   lt_init(&l);
   roster_log *log = lt_logger(&l, 0);
-  roster *r = NULL;
-  assert_ok(roster_new(NULL, &r));
+  roster *r = tu_registry(NULL);
   assert_ok(roster_log_register(r, NULL, "log", log));
   void *got = NULL;
   assert_ok(roster_get(r, NULL, "log", &roster_log_type, &got));
@@ -270,8 +265,7 @@ static void test_attach_errors(void **state) {
   lt_lines l;
   lt_init(&l);
   roster_log *log = lt_logger(&l, ROSTER_LOG_DEBUG);
-  roster *r = NULL;
-  assert_ok(roster_new(NULL, &r));
+  roster *r = tu_registry(NULL);
   assert_ok(roster_log_attach(r, log));
   assert_rc(roster_log_attach(r, log), ROSTER_EEXIST);
   assert_rc(roster_log_attach(NULL, log), ROSTER_EINVAL);

@@ -60,7 +60,7 @@ static void test_bound_fields(void **state) {
   assert_int_equal(atomic_load(&l.frees), 1);
   lt_fini(&l);
 
-  { roster_log *bad_; assert_int_not_equal(roster_log_child(NULL, RL_NONE, &bad_), ROSTER_OK); assert_null(bad_); }
+  assert_new_fails(roster_log, roster_log_child(NULL, RL_NONE, &bad_));
   assert_int_equal(roster_last_code(), ROSTER_EINVAL);
 }
 

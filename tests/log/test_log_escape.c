@@ -488,9 +488,7 @@ static void test_line_shape(void **state) {
   lt_init(&l);
   roster_log_sink sink = lt_sink(&l, 0);
   roster_log_options o = {.name = "api", .sinks = &sink, .nsinks = 1};
-  roster_log *log = NULL;
-  assert_ok(roster_log_new(&o, &log));
-  assert_non_null(log);
+  roster_log *log = lt_new(&o);
   int64_t before = (int64_t)time(NULL) * 1000 - 1000;
   RL_WARN_F(log, RL_FIELDS(RL_STR("user", "alice"), RL_INT("n", 3)), "hello %s",
             "world");

@@ -92,9 +92,7 @@ static void test_file_append_and_reopen(void **state) {
   fputs("{\"old\":true}\n", f);
   fclose(f);
   roster_log_options o = {.file = path};
-  roster_log *log = NULL;
-  assert_ok(roster_log_new(&o, &log));
-  assert_non_null(log);
+  roster_log *log = lt_new(&o);
   RL_INFO(log, "one");
   RL_INFO(log, "two");
   assert_int_equal(rename(path, moved), 0);
@@ -144,9 +142,7 @@ static void reopen_while_writing(bool async) {
   path_of(path, sizeof path, async ? "rw_async.log" : "rw_sync.log");
   roster_log_options o = {
       .file = path, .async = async, .block = true, .queue_lines = 256};
-  roster_log *log = NULL;
-  assert_ok(roster_log_new(&o, &log));
-  assert_non_null(log);
+  roster_log *log = lt_new(&o);
   rw_arg a = {.log = log};
   pthread_t th[RW_THREADS];
   for (int t = 0; t < RW_THREADS; t++)
@@ -197,17 +193,14 @@ static void test_reopen_on_sighup(void **state) {
   path_of(path, sizeof path, "hup.log");
   path_of(moved, sizeof moved, "hup.log.1");
   roster_log_options o = {.file = path, .reopen_on_sighup = true};
-  roster_log *log = NULL;
-  assert_ok(roster_log_new(&o, &log));
-  assert_non_null(log);
+  roster_log *log = lt_new(&o);
   assert_ok(roster_log_reopen_on_sighup(log)); /* again: a no-op */
   RL_INFO(log, "before");
   assert_int_equal(rename(path, moved), 0);
   assert_int_equal(kill(getpid(), SIGHUP), 0);
   /* the signal thread reopens: the path comes back */
   struct stat st;
-  tu_wait_until(stat(path, &st) == 0, LC_LONG_MS);
-  assert_int_equal(stat(path, &st), 0);
+  assert_eventually_equal(stat(path, &st), 0, LC_LONG_MS);
   RL_INFO(log, "after");
   roster_log_free(log); /* removes the watch */
   char *old = read_file(moved), *cur = read_file(path);
@@ -226,9 +219,7 @@ static void test_reopen_failure_keeps_file(void **state) {
   path_of(moved, sizeof moved, "sub.gone");
   assert_int_equal(mkdir(dir, 0755), 0);
   snprintf(path, sizeof path, "%s/x.log", dir);
-  roster_log *log = NULL;
-  assert_ok(roster_log_new(&(roster_log_options){.file = path}, &log));
-  assert_non_null(log);
+  roster_log *log = lt_new(&(roster_log_options){.file = path});
   assert_int_equal(rename(dir, moved), 0);
   assert_rc(roster_log_reopen(log), ROSTER_ESYS);
   assert_contains(roster_last_error(), path);
@@ -242,7 +233,7 @@ static void test_reopen_failure_keeps_file(void **state) {
 
   /* a file that cannot be opened at all */
   roster_log_options o = {.file = "/nonexistent-dir/roster/x.log"};
-  { roster_log *bad_; assert_int_not_equal(roster_log_new(&o, &bad_), ROSTER_OK); assert_null(bad_); }
+  assert_new_fails(roster_log, roster_log_new(&o, &bad_));
   assert_int_equal(roster_last_code(), ROSTER_ESYS);
   assert_contains(roster_last_error(), "/nonexistent-dir/roster/x.log");
 }
@@ -256,8 +247,7 @@ static char *capture(int target, roster_log_sink_kind kind) {
   int saved = dup(target);
   assert_int_equal(dup2(p[1], target), target);
   roster_log_sink s = {.kind = kind};
-  roster_log *log = NULL;
-  assert_ok(roster_log_new(&(roster_log_options){.sinks = &s, .nsinks = 1}, &log));
+  roster_log *log = lt_new(&(roster_log_options){.sinks = &s, .nsinks = 1});
   RL_INFO_F(log, RL_FIELDS(RL_INT("fd", target)), "to %d", target);
   roster_log_free(log);
   dup2(saved, target);
@@ -288,8 +278,7 @@ static void test_std_and_fd_sinks(void **state) {
   fflush(NULL);
   int saved = dup(STDOUT_FILENO);
   dup2(p[1], STDOUT_FILENO);
-  roster_log *log = NULL;
-  assert_ok(roster_log_new(NULL, &log));
+  roster_log *log = lt_new(NULL);
   RL_INFO(log, "default");
   roster_log_free(log);
   dup2(saved, STDOUT_FILENO);
@@ -309,9 +298,7 @@ static void test_write_errors_counted(void **state) {
   assert_true(ro >= 0);
   roster_log_sink sinks[] = {{.kind = ROSTER_LOG_SINK_FD, .fd = ro},
                              lt_sink(&l, 0)};
-  roster_log *log = NULL;
-  assert_ok(roster_log_new(&(roster_log_options){.sinks = sinks, .nsinks = 2}, &log));
-  assert_non_null(log);
+  roster_log *log = lt_new(&(roster_log_options){.sinks = sinks, .nsinks = 2});
   assert_rc(roster_log_write(log, ROSTER_LOG_INFO, RL_NONE, "x"), ROSTER_EIO);
   assert_contains(roster_last_error(), "fd sink");
   assert_contains(roster_last_error(), "Bad file descriptor");
@@ -347,8 +334,7 @@ static void test_callback_no_recursion(void **state) {
   lt_init(&l);
   roster_log_sink s = {
       .kind = ROSTER_LOG_SINK_CALLBACK, .fn = recursing_cb, .arg = &l};
-  assert_ok(roster_log_new(&(roster_log_options){.sinks = &s, .nsinks = 1}, &recursing_log));
-  assert_non_null(recursing_log);
+  recursing_log = lt_new(&(roster_log_options){.sinks = &s, .nsinks = 1});
   roster_log_sink s2 = lt_sink(&l, 0);
   assert_ok(roster_log_sink_add(recursing_log, &s2, &recursing_sink));
   RL_INFO(recursing_log, "outer");
@@ -401,10 +387,8 @@ static void counted_free(void *arg) {
 static void sinks_come_and_go(bool async) {
   int null = open("/dev/null", O_WRONLY);
   roster_log_sink base = {.kind = ROSTER_LOG_SINK_FD, .fd = null};
-  roster_log *log = NULL;
-  assert_ok(roster_log_new(&(roster_log_options){
-      .sinks = &base, .nsinks = 1, .async = async, .block = true}, &log));
-  assert_non_null(log);
+  roster_log *log = lt_new(&(roster_log_options){
+      .sinks = &base, .nsinks = 1, .async = async, .block = true});
   sr_arg a = {.log = log};
   pthread_t th[SR_THREADS];
   for (int t = 0; t < SR_THREADS; t++)
@@ -463,7 +447,10 @@ static void test_bad_sinks(void **state) {
     uint64_t id = 77;
     assert_rc(roster_log_sink_add(log, &bad[i], &id), ROSTER_EINVAL);
     assert_int_equal(id, 77);
-    { roster_log *bad_; assert_int_not_equal(roster_log_new(&(roster_log_options){.sinks = &bad[i], .nsinks = 1}, &bad_), ROSTER_OK); assert_null(bad_); }
+    assert_new_fails(
+        roster_log,
+        roster_log_new(&(roster_log_options){.sinks = &bad[i], .nsinks = 1},
+                       &bad_));
     assert_int_equal(roster_last_code(), ROSTER_EINVAL);
   }
   assert_int_equal(atomic_load(&l.frees), 0); /* a failed call never frees */
@@ -476,13 +463,21 @@ static void test_bad_sinks(void **state) {
   roster_log_sink list[] = {
       lt_sink(&l2, 0),
       {.kind = ROSTER_LOG_SINK_FILE, .path = "/nonexistent-dir/x.log"}};
-  { roster_log *bad_; assert_int_not_equal(roster_log_new(&(roster_log_options){.sinks = list, .nsinks = 2}, &bad_), ROSTER_OK); assert_null(bad_); }
+  assert_new_fails(
+      roster_log,
+      roster_log_new(&(roster_log_options){.sinks = list, .nsinks = 2}, &bad_));
   assert_int_equal(roster_last_code(), ROSTER_ESYS);
   assert_int_equal(atomic_load(&l2.frees), 0);
-  { roster_log *bad_; assert_int_not_equal(roster_log_new(&(roster_log_options){.nsinks = 1}, &bad_), ROSTER_OK); assert_null(bad_); }
-  { roster_log *bad_; assert_int_not_equal(roster_log_new(&(roster_log_options){.file = ""}, &bad_), ROSTER_OK); assert_null(bad_); }
-  { roster_log *bad_; assert_int_not_equal(roster_log_new(&(roster_log_options){.queue_lines = 1u << 25}, &bad_), ROSTER_OK); assert_null(bad_); }
-  { roster_log *bad_; assert_int_not_equal(roster_log_new(&(roster_log_options){.drop_report_ms = -1}, &bad_), ROSTER_OK); assert_null(bad_); }
+  assert_new_fails(roster_log,
+                   roster_log_new(&(roster_log_options){.nsinks = 1}, &bad_));
+  assert_new_fails(roster_log,
+                   roster_log_new(&(roster_log_options){.file = ""}, &bad_));
+  assert_new_fails(
+      roster_log,
+      roster_log_new(&(roster_log_options){.queue_lines = 1u << 25}, &bad_));
+  assert_new_fails(
+      roster_log,
+      roster_log_new(&(roster_log_options){.drop_report_ms = -1}, &bad_));
   roster_log_free(log);
   assert_int_equal(atomic_load(&l.frees), 1);
   lt_fini(&l);
@@ -493,8 +488,7 @@ static void test_many_threads_one_file(void **state) {
   (void)state;
   char path[300];
   path_of(path, sizeof path, "mt.log");
-  roster_log *log = NULL;
-  assert_ok(roster_log_new(&(roster_log_options){.file = path}, &log));
+  roster_log *log = lt_new(&(roster_log_options){.file = path});
   rw_arg a = {.log = log};
   pthread_t th[RW_THREADS];
   for (int t = 0; t < RW_THREADS; t++)
@@ -521,10 +515,8 @@ static void test_journald(void **state) {
   memcpy(sa.sun_path, sock, strlen(sock) + 1);
   assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
   roster_log_sink s = {.kind = ROSTER_LOG_SINK_JOURNALD, .path = sock};
-  roster_log *log = NULL;
-  assert_ok(roster_log_new(
-      &(roster_log_options){.sinks = &s, .nsinks = 1, .name = "demo"}, &log));
-  assert_non_null(log);
+  roster_log *log =
+      lt_new(&(roster_log_options){.sinks = &s, .nsinks = 1, .name = "demo"});
   RL_ERROR_F(log,
              RL_FIELDS(RL_STR("user", "alice"), RL_INT("status", 500),
                        RL_STR("multi", "a\nb"), RL_STR("9lives", "x"),
@@ -551,7 +543,10 @@ static void test_journald(void **state) {
   /* no journald listening: a clear error */
   roster_log_sink none = {.kind = ROSTER_LOG_SINK_JOURNALD,
                           .path = "/nonexistent-dir/journal.sock"};
-  { roster_log *bad_; assert_int_not_equal(roster_log_new(&(roster_log_options){.sinks = &none, .nsinks = 1}, &bad_), ROSTER_OK); assert_null(bad_); }
+  assert_new_fails(
+      roster_log,
+      roster_log_new(&(roster_log_options){.sinks = &none, .nsinks = 1},
+                     &bad_));
   assert_int_equal(roster_last_code(), ROSTER_ESYS);
   assert_contains(roster_last_error(), "journald");
   assert_contains(roster_last_error(), "/nonexistent-dir/journal.sock");
@@ -612,9 +607,7 @@ static void test_remove_waits_for_writer(void **state) {
                        .free_arg = slow_free};
   int null = open("/dev/null", O_WRONLY);
   roster_log_sink base = {.kind = ROSTER_LOG_SINK_FD, .fd = null};
-  roster_log *log = NULL;
-  assert_ok(roster_log_new(&(roster_log_options){.sinks = &base, .nsinks = 1}, &log));
-  assert_non_null(log);
+  roster_log *log = lt_new(&(roster_log_options){.sinks = &base, .nsinks = 1});
   uint64_t id;
   assert_ok(roster_log_sink_add(log, &s, &id));
   pthread_t writer, rem;
@@ -663,9 +656,7 @@ static void test_nested_and_short_threads(void **state) {
   lt_init(&l);
   inner_log = lt_logger(&l, 0);
   roster_log_sink fwd = {.kind = ROSTER_LOG_SINK_CALLBACK, .fn = forward_cb};
-  roster_log *outer = NULL;
-  assert_ok(roster_log_new(&(roster_log_options){.sinks = &fwd, .nsinks = 1}, &outer));
-  assert_non_null(outer);
+  roster_log *outer = lt_new(&(roster_log_options){.sinks = &fwd, .nsinks = 1});
   pthread_t th[SHORT_THREADS];
   for (int round = 0; round < 3; round++) {
     /* the threads overlap: more live slots than counter shards */

@@ -184,6 +184,35 @@ static inline roster_pool_options fake_opts(fake_srv *s) {
   return o;
 }
 
+/* fake_pool makes a pool with o and fails the test unless
+ * roster_pool_new returns ROSTER_OK and a pool. */
+static inline roster_pool *fake_pool(const roster_pool_options *o) {
+  roster_pool *p = NULL;
+  assert_ok(roster_pool_new(o, &p));
+  assert_non_null(p);
+  return p;
+}
+
+/* fake_srv_done asserts that the test touched no connection wrongly (the
+ * misuse count of every test is 0), then frees s. */
+static inline void fake_srv_done(fake_srv *s) {
+  assert_int_equal(atomic_load(&s->misuse), 0);
+  fake_srv_fini(s);
+}
+
+/* fake_pool_free frees p, asserts that s saw `closes` closes by then
+ * (FAKE_ALL_CLOSED: as many as connects, every connection made was
+ * closed), then fake_srv_done(s). */
+#define FAKE_ALL_CLOSED (-1)
+static inline void fake_pool_free(roster_pool *p, fake_srv *s, int closes) {
+  roster_pool_free(p);
+  if (closes == FAKE_ALL_CLOSED)
+    assert_int_equal(atomic_load(&s->closes), atomic_load(&s->connects));
+  else
+    assert_int_equal(atomic_load(&s->closes), closes);
+  fake_srv_done(s);
+}
+
 /* fake_hold marks c held by a test thread; false if someone else holds it
  * (and counts the misuse). fake_unhold undoes it. */
 static inline bool fake_hold(fake_srv *s, void *c) {

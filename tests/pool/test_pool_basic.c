@@ -14,9 +14,7 @@ static void test_min_idle_and_reuse(void **state) {
   roster_pool_options o = fake_opts(&s);
   o.min_idle = 3;
   o.max_size = 5;
-  roster_pool *p = NULL;
-  assert_ok(roster_pool_new(&o, &p));
-  assert_non_null(p);
+  roster_pool *p = fake_pool(&o);
   assert_string_equal(roster_pool_name(p), "test");
   assert_int_equal(atomic_load(&s.connects), 3);
   roster_pool_stats st = fake_stats(p);
@@ -53,10 +51,7 @@ static void test_min_idle_and_reuse(void **state) {
   assert_int_equal(st.wait_hist[0], 3); /* none of them queued */
   assert_int_equal(fake_hist_total(&st), 3);
 
-  roster_pool_free(p);
-  assert_int_equal(atomic_load(&s.closes), atomic_load(&s.connects));
-  assert_int_equal(atomic_load(&s.misuse), 0);
-  fake_srv_fini(&s);
+  fake_pool_free(p, &s, FAKE_ALL_CLOSED);
 }
 
 static void test_max_size(void **state) {
@@ -65,8 +60,7 @@ static void test_max_size(void **state) {
   fake_srv_init(&s);
   roster_pool_options o = fake_opts(&s);
   o.max_size = 2;
-  roster_pool *p = NULL;
-  assert_ok(roster_pool_new(&o, &p));
+  roster_pool *p = fake_pool(&o);
   assert_int_equal(atomic_load(&s.connects), 0); /* min_idle 0: lazy */
   void *a = NULL, *b = NULL, *c = (void *)1;
   assert_ok(roster_pool_acquire(p, &a));
@@ -86,10 +80,7 @@ static void test_max_size(void **state) {
   assert_int_equal(st.waiters, 0);
   assert_ok(roster_pool_release(p, a, false));
   assert_ok(roster_pool_release(p, b, false));
-  roster_pool_free(p);
-  assert_int_equal(atomic_load(&s.closes), 2);
-  assert_int_equal(atomic_load(&s.misuse), 0);
-  fake_srv_fini(&s);
+  fake_pool_free(p, &s, 2);
 }
 
 static void test_broken_replaced(void **state) {
@@ -99,8 +90,7 @@ static void test_broken_replaced(void **state) {
   roster_pool_options o = fake_opts(&s);
   o.min_idle = 1;
   o.max_size = 1;
-  roster_pool *p = NULL;
-  assert_ok(roster_pool_new(&o, &p));
+  roster_pool *p = fake_pool(&o);
   void *a = NULL, *b = NULL;
   assert_ok(roster_pool_acquire(p, &a));
   assert_ok(roster_pool_release(p, a, true));
@@ -118,10 +108,7 @@ static void test_broken_replaced(void **state) {
   assert_int_equal(st.created, 2);
   assert_int_equal(st.size, 1);
   assert_ok(roster_pool_release(p, b, false));
-  roster_pool_free(p);
-  assert_int_equal(atomic_load(&s.closes), 2);
-  assert_int_equal(atomic_load(&s.misuse), 0);
-  fake_srv_fini(&s);
+  fake_pool_free(p, &s, 2);
 }
 
 static void test_refill_after_broken(void **state) {
@@ -132,8 +119,7 @@ static void test_refill_after_broken(void **state) {
   o.min_idle = 2;
   o.max_size = 4;
   o.maintenance_ms = 5;
-  roster_pool *p = NULL;
-  assert_ok(roster_pool_new(&o, &p));
+  roster_pool *p = fake_pool(&o);
   void *a = NULL;
   assert_ok(roster_pool_acquire(p, &a));
   /* One idle left: the maintenance thread tops the idle set up to 2. */
@@ -146,10 +132,7 @@ static void test_refill_after_broken(void **state) {
   assert_int_equal(st.size, 2);
   assert_int_equal(st.idle, 2);
   assert_int_equal(atomic_load(&s.connects), 3);
-  roster_pool_free(p);
-  assert_int_equal(atomic_load(&s.closes), 3);
-  assert_int_equal(atomic_load(&s.misuse), 0);
-  fake_srv_fini(&s);
+  fake_pool_free(p, &s, 3);
 }
 
 static void test_reset_failure_closes(void **state) {
@@ -158,8 +141,7 @@ static void test_reset_failure_closes(void **state) {
   fake_srv_init(&s);
   roster_pool_options o = fake_opts(&s);
   o.max_size = 1;
-  roster_pool *p = NULL;
-  assert_ok(roster_pool_new(&o, &p));
+  roster_pool *p = fake_pool(&o);
   void *a = NULL, *b = NULL;
   assert_ok(roster_pool_acquire(p, &a));
   atomic_store(&s.reset_fails, true);
@@ -172,10 +154,7 @@ static void test_reset_failure_closes(void **state) {
   roster_pool_stats st = fake_stats(p);
   assert_int_equal(st.reset_failures, 1);
   assert_ok(roster_pool_release(p, b, false));
-  roster_pool_free(p);
-  assert_int_equal(atomic_load(&s.closes), 2);
-  assert_int_equal(atomic_load(&s.misuse), 0);
-  fake_srv_fini(&s);
+  fake_pool_free(p, &s, 2);
 }
 
 static void test_connect_failure(void **state) {
@@ -184,8 +163,7 @@ static void test_connect_failure(void **state) {
   fake_srv_init(&s);
   roster_pool_options o = fake_opts(&s);
   o.max_size = 2;
-  roster_pool *p = NULL;
-  assert_ok(roster_pool_new(&o, &p));
+  roster_pool *p = fake_pool(&o);
   void *c = (void *)1;
   atomic_store(&s.refuse, true);
   /* The module's code and detail, verbatim. */
@@ -211,10 +189,7 @@ static void test_connect_failure(void **state) {
   assert_ok(roster_pool_acquire(p, &b));
   assert_ok(roster_pool_release(p, a, false));
   assert_ok(roster_pool_release(p, b, false));
-  roster_pool_free(p);
-  assert_int_equal(atomic_load(&s.closes), 2);
-  assert_int_equal(atomic_load(&s.misuse), 0);
-  fake_srv_fini(&s);
+  fake_pool_free(p, &s, 2);
 }
 
 static void test_new_connect_failure(void **state) {
@@ -243,8 +218,7 @@ static void test_new_connect_failure(void **state) {
   roster_pool_free(p);
   assert_int_equal(atomic_load(&s.freed_args), 1);
   assert_int_equal(atomic_load(&s.closes_at_free), 5);
-  assert_int_equal(atomic_load(&s.misuse), 0);
-  fake_srv_fini(&s);
+  fake_srv_done(&s);
 }
 
 static void test_free_with_connection_out(void **state) {
@@ -253,8 +227,7 @@ static void test_free_with_connection_out(void **state) {
   fake_srv_init(&s);
   roster_pool_options o = fake_opts(&s);
   o.free_arg = fake_free_arg;
-  roster_pool *p = NULL;
-  assert_ok(roster_pool_new(&o, &p));
+  roster_pool *p = fake_pool(&o);
   void *a = NULL, *b = NULL;
   assert_ok(roster_pool_acquire(p, &a));
   assert_ok(roster_pool_acquire(p, &b));
@@ -268,8 +241,7 @@ static void test_free_with_connection_out(void **state) {
   assert_int_equal(atomic_load(&s.closes), 2);
   assert_int_equal(atomic_load(&s.freed_args), 1);
   assert_int_equal(atomic_load(&s.closes_at_free), 2);
-  assert_int_equal(atomic_load(&s.misuse), 0);
-  fake_srv_fini(&s);
+  fake_srv_done(&s);
 }
 
 static void test_bad_options(void **state) {
@@ -401,14 +373,8 @@ static void test_bad_calls(void **state) {
   assert_int_equal(atomic_load(&s.closes), 1);
 
   assert_ok(roster_pool_release(q, b, false));
-  roster_pool_free(p);
-  roster_pool_free(q);
-  assert_int_equal(atomic_load(&s.closes), atomic_load(&s.connects));
-  assert_int_equal(atomic_load(&s2.closes), atomic_load(&s2.connects));
-  assert_int_equal(atomic_load(&s.misuse), 0);
-  assert_int_equal(atomic_load(&s2.misuse), 0);
-  fake_srv_fini(&s);
-  fake_srv_fini(&s2);
+  fake_pool_free(p, &s, FAKE_ALL_CLOSED);
+  fake_pool_free(q, &s2, FAKE_ALL_CLOSED);
 }
 
 /* Many connections in one pool: the map from connection to slot keeps
@@ -421,8 +387,7 @@ static void test_many_connections(void **state) {
   roster_pool_options o = fake_opts(&s);
   o.ops = &fake_ops_min;
   o.max_size = N;
-  roster_pool *p = NULL;
-  assert_ok(roster_pool_new(&o, &p));
+  roster_pool *p = fake_pool(&o);
   static void *held[N];
   for (int round = 0; round < 5; round++) {
     for (int i = 0; i < N; i++)
@@ -440,10 +405,7 @@ static void test_many_connections(void **state) {
     assert_int_equal(st.in_use, 0);
     assert_int_equal(st.size, st.created - st.destroyed);
   }
-  roster_pool_free(p);
-  assert_int_equal(atomic_load(&s.closes), atomic_load(&s.connects));
-  assert_int_equal(atomic_load(&s.misuse), 0);
-  fake_srv_fini(&s);
+  fake_pool_free(p, &s, FAKE_ALL_CLOSED);
 }
 
 int main(void) {

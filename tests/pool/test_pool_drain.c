@@ -42,8 +42,7 @@ static void test_drain_idle_and_refuse(void **state) {
   roster_pool_options o = fake_opts(&s);
   o.min_idle = 3;
   o.free_arg = fake_free_arg;
-  roster_pool *p = NULL;
-  assert_ok(roster_pool_new(&o, &p));
+  roster_pool *p = fake_pool(&o);
   assert_ok(roster_pool_drain(p, 0));
   assert_int_equal(atomic_load(&s.closes), 3);
   roster_pool_stats st = fake_stats(p);
@@ -61,8 +60,7 @@ static void test_drain_idle_and_refuse(void **state) {
   assert_ok(roster_pool_drain(p, -1));
   roster_pool_free(p);
   assert_int_equal(atomic_load(&s.freed_args), 1);
-  assert_int_equal(atomic_load(&s.misuse), 0);
-  fake_srv_fini(&s);
+  fake_srv_done(&s);
 }
 
 static void test_drain_waits_for_release(void **state) {
@@ -73,8 +71,7 @@ static void test_drain_waits_for_release(void **state) {
   o.min_idle = 2;
   o.max_size = 3;
   o.maintenance_ms = 5;
-  roster_pool *p = NULL;
-  assert_ok(roster_pool_new(&o, &p));
+  roster_pool *p = fake_pool(&o);
   holder h = {.p = p, .srv = &s};
   assert_ok(roster_pool_acquire(p, &h.conn));
   pthread_t t;
@@ -90,10 +87,7 @@ static void test_drain_waits_for_release(void **state) {
   assert_int_equal(st.size, 0);
   assert_int_equal(st.in_use, 0);
   assert_int_equal(st.created, st.destroyed);
-  roster_pool_free(p);
-  assert_int_equal(atomic_load(&s.closes), atomic_load(&s.connects));
-  assert_int_equal(atomic_load(&s.misuse), 0);
-  fake_srv_fini(&s);
+  fake_pool_free(p, &s, FAKE_ALL_CLOSED);
 }
 
 static void test_drain_deadline(void **state) {
@@ -104,8 +98,7 @@ static void test_drain_deadline(void **state) {
   o.name = "pg";
   o.min_idle = 1;
   o.max_size = 4;
-  roster_pool *p = NULL;
-  assert_ok(roster_pool_new(&o, &p));
+  roster_pool *p = fake_pool(&o);
   void *a = NULL, *b = NULL;
   int line = __LINE__ + 1;
   assert_ok(roster_pool_acquire(p, &a));
@@ -137,8 +130,7 @@ static void test_drain_deadline(void **state) {
   assert_ok(roster_pool_drain(p, 0));
   assert_int_equal(atomic_load(&s.closes), atomic_load(&s.connects));
   roster_pool_free(p);
-  assert_int_equal(atomic_load(&s.misuse), 0);
-  fake_srv_fini(&s);
+  fake_srv_done(&s);
 }
 
 typedef struct connector {
@@ -178,8 +170,7 @@ static void test_drain_waits_for_connect(void **state) {
   tu_gate_init(&gate);
   s.connect_gate = &gate;
   roster_pool_options o = fake_opts(&s);
-  roster_pool *p = NULL;
-  assert_ok(roster_pool_new(&o, &p));
+  roster_pool *p = fake_pool(&o);
   connector c = {.p = p};
   pthread_t tc, td;
   assert_int_equal(pthread_create(&tc, NULL, connector_main, &c), 0);
@@ -204,8 +195,7 @@ static void test_drain_waits_for_connect(void **state) {
   assert_int_equal(st.connecting, 0);
   assert_int_equal(st.created, st.destroyed);
   roster_pool_free(p);
-  assert_int_equal(atomic_load(&s.misuse), 0);
-  fake_srv_fini(&s);
+  fake_srv_done(&s);
 }
 
 /* free without a drain closes the idle connections, stops the maintenance
@@ -217,14 +207,12 @@ static void test_free_drains(void **state) {
   roster_pool_options o = fake_opts(&s);
   o.min_idle = 4;
   o.free_arg = fake_free_arg;
-  roster_pool *p = NULL;
-  assert_ok(roster_pool_new(&o, &p));
+  roster_pool *p = fake_pool(&o);
   roster_pool_free(p);
   assert_int_equal(atomic_load(&s.closes), 4);
   assert_int_equal(atomic_load(&s.freed_args), 1);
   assert_int_equal(atomic_load(&s.closes_at_free), 4);
-  assert_int_equal(atomic_load(&s.misuse), 0);
-  fake_srv_fini(&s);
+  fake_srv_done(&s);
 }
 
 int main(void) {

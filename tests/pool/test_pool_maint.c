@@ -29,8 +29,7 @@ static void test_validate_after_idle_threshold(void **state) {
   o.min_idle = 1;
   o.max_size = 1;
   o.validate_after_ms = 1000;
-  roster_pool *p = NULL;
-  assert_ok(roster_pool_new(&o, &p));
+  roster_pool *p = fake_pool(&o);
   void *c = NULL;
   /* Just made, then idle for up to the threshold: not validated. */
   assert_ok(roster_pool_acquire(p, &c));
@@ -64,10 +63,7 @@ static void test_validate_after_idle_threshold(void **state) {
   assert_int_equal(st.validation_failures, 1);
   assert_int_equal(st.size, 1);
   assert_ok(roster_pool_release(p, d, false));
-  roster_pool_free(p);
-  assert_int_equal(atomic_load(&s.closes), atomic_load(&s.connects));
-  assert_int_equal(atomic_load(&s.misuse), 0);
-  fake_srv_fini(&s);
+  fake_pool_free(p, &s, FAKE_ALL_CLOSED);
 }
 
 static void test_validate_never(void **state) {
@@ -77,8 +73,7 @@ static void test_validate_never(void **state) {
   roster_pool_options o = clock_opts(&s);
   o.min_idle = 1;
   o.validate_after_ms = -1;
-  roster_pool *p = NULL;
-  assert_ok(roster_pool_new(&o, &p));
+  roster_pool *p = fake_pool(&o);
   fake_advance_ms(&s, 100000);
   void *c = NULL;
   assert_ok(roster_pool_acquire(p, &c));
@@ -100,8 +95,7 @@ static void test_lifetime_recycling(void **state) {
   o.max_size = N + 1;
   o.max_lifetime_ms = 10000;
   o.idle_timeout_ms = -1;
-  roster_pool *p = NULL;
-  assert_ok(roster_pool_new(&o, &p));
+  roster_pool *p = fake_pool(&o);
   void *c[N], *held = NULL;
   for (int i = 0; i < N; i++)
     assert_ok(roster_pool_acquire(p, &c[i]));
@@ -150,10 +144,7 @@ static void test_lifetime_recycling(void **state) {
   fake_advance_ms(&s, 8999);
   fake_wait_passes(p);
   assert_false(atomic_load(&((fake_conn *)d)->closed));
-  roster_pool_free(p);
-  assert_int_equal(atomic_load(&s.closes), atomic_load(&s.connects));
-  assert_int_equal(atomic_load(&s.misuse), 0);
-  fake_srv_fini(&s);
+  fake_pool_free(p, &s, FAKE_ALL_CLOSED);
 }
 
 /* An expired connection found idle on borrow is closed, not handed out,
@@ -167,8 +158,7 @@ static void test_lifetime_on_borrow(void **state) {
   o.min_idle = 1;
   o.max_size = 1;
   o.max_lifetime_ms = 1000;
-  roster_pool *p = NULL;
-  assert_ok(roster_pool_new(&o, &p));
+  roster_pool *p = fake_pool(&o);
   fake_advance_ms(&s, 1000);
   void *c = NULL;
   assert_ok(roster_pool_acquire(p, &c));
@@ -176,10 +166,7 @@ static void test_lifetime_on_borrow(void **state) {
   assert_int_equal(atomic_load(&s.closes), 1);
   assert_int_equal(fake_stats(p).expired, 1);
   assert_ok(roster_pool_release(p, c, false));
-  roster_pool_free(p);
-  assert_int_equal(atomic_load(&s.closes), 2);
-  assert_int_equal(atomic_load(&s.misuse), 0);
-  fake_srv_fini(&s);
+  fake_pool_free(p, &s, 2);
 }
 
 /* Idle connections past the idle timeout close, oldest first, down to
@@ -192,8 +179,7 @@ static void test_idle_timeout(void **state) {
   o.min_idle = 2;
   o.max_size = 6;
   o.idle_timeout_ms = 5000;
-  roster_pool *p = NULL;
-  assert_ok(roster_pool_new(&o, &p));
+  roster_pool *p = fake_pool(&o);
   void *c[6];
   for (int i = 0; i < 6; i++)
     assert_ok(roster_pool_acquire(p, &c[i]));
@@ -226,10 +212,7 @@ static void test_idle_timeout(void **state) {
   fake_advance_ms(&s, 60000);
   fake_wait_passes(p);
   assert_int_equal(fake_stats(p).idle, 2);
-  roster_pool_free(p);
-  assert_int_equal(atomic_load(&s.closes), atomic_load(&s.connects));
-  assert_int_equal(atomic_load(&s.misuse), 0);
-  fake_srv_fini(&s);
+  fake_pool_free(p, &s, FAKE_ALL_CLOSED);
 }
 
 /* ---- leaks ---- */
@@ -287,8 +270,7 @@ static void test_leak_reported_once(void **state) {
   o.leak_threshold_ms = 30000;
   o.leak_fn = on_leak;
   o.leak_arg = &g;
-  roster_pool *p = NULL;
-  assert_ok(roster_pool_new(&o, &p));
+  roster_pool *p = fake_pool(&o);
   leaker k = {.p = p};
   pthread_t t;
   assert_int_equal(pthread_create(&t, NULL, leaker_main, &k), 0);
@@ -324,17 +306,13 @@ static void test_leak_reported_once(void **state) {
   int line = __LINE__ + 1;
   assert_ok(roster_pool_acquire(p, &again));
   fake_advance_ms(&s, 30001);
-  tu_wait_until(leak_count(&g) == 2, LC_LONG_MS);
-  assert_int_equal(leak_count(&g), 2);
+  assert_eventually_equal(leak_count(&g), 2, LC_LONG_MS);
   assert_int_equal(g.v[1].line, line);
   assert_string_equal(g.func[1], "test_leak_reported_once");
   assert_int_equal(g.v[1].thread_id, (int64_t)gettid());
   assert_ok(roster_pool_release(p, again, false));
-  roster_pool_free(p);
-  assert_int_equal(atomic_load(&s.closes), atomic_load(&s.connects));
-  assert_int_equal(atomic_load(&s.misuse), 0);
+  fake_pool_free(p, &s, FAKE_ALL_CLOSED);
   pthread_mutex_destroy(&g.mu);
-  fake_srv_fini(&s);
 }
 
 /* With a threshold and no callback, the report is one line on stderr. */
@@ -353,8 +331,7 @@ static void test_leak_on_stderr(void **state) {
   roster_pool_options o = clock_opts(&s);
   o.name = "cache-db";
   o.leak_threshold_ms = 1000;
-  roster_pool *p = NULL;
-  assert_ok(roster_pool_new(&o, &p));
+  roster_pool *p = fake_pool(&o);
   void *c = NULL;
   int line = __LINE__ + 1;
   assert_ok(roster_pool_acquire(p, &c));
@@ -380,8 +357,7 @@ static void test_leak_on_stderr(void **state) {
   assert_contains(buf, want);
   assert_ok(roster_pool_release(p, c, false));
   roster_pool_free(p);
-  assert_int_equal(atomic_load(&s.misuse), 0);
-  fake_srv_fini(&s);
+  fake_srv_done(&s);
 }
 
 /* A refill that fails is counted and retried on a later pass. */
@@ -393,8 +369,7 @@ static void test_refill_retries(void **state) {
   o.maintenance_ms = 2;
   o.min_idle = 2;
   o.max_size = 4;
-  roster_pool *p = NULL;
-  assert_ok(roster_pool_new(&o, &p));
+  roster_pool *p = fake_pool(&o);
   atomic_store(&s.refuse, true);
   void *a = NULL, *b = NULL;
   assert_ok(roster_pool_acquire(p, &a));
@@ -411,10 +386,7 @@ static void test_refill_retries(void **state) {
   assert_int_equal(st.size, 4);
   assert_ok(roster_pool_release(p, a, false));
   assert_ok(roster_pool_release(p, b, false));
-  roster_pool_free(p);
-  assert_int_equal(atomic_load(&s.closes), atomic_load(&s.connects));
-  assert_int_equal(atomic_load(&s.misuse), 0);
-  fake_srv_fini(&s);
+  fake_pool_free(p, &s, FAKE_ALL_CLOSED);
 }
 
 int main(void) {

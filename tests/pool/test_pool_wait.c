@@ -49,8 +49,7 @@ static void *waiter_main(void *arg) {
 static void start_queued(roster_pool *p, pthread_t *t, waiter_arg *w,
                          unsigned queued_before) {
   assert_int_equal(pthread_create(t, NULL, waiter_main, w), 0);
-  tu_wait_until(fake_stats(p).waiters == queued_before + 1, LC_LONG_MS);
-  assert_int_equal(fake_stats(p).waiters, queued_before + 1);
+  assert_eventually_equal(fake_stats(p).waiters, queued_before + 1, LC_LONG_MS);
 }
 
 static void run_fairness(bool broken) {
@@ -59,8 +58,7 @@ static void run_fairness(bool broken) {
   roster_pool_options o = fake_opts(&s);
   o.max_size = 1;
   o.min_idle = broken ? 0 : 1; /* no refill racing the permits */
-  roster_pool *p = NULL;
-  assert_ok(roster_pool_new(&o, &p));
+  roster_pool *p = fake_pool(&o);
   void *held = NULL;
   assert_ok(roster_pool_acquire(p, &held));
 
@@ -110,11 +108,8 @@ static void run_fairness(bool broken) {
     assert_int_equal(atomic_load(&s.connects), 1);
     assert_int_equal(st.size, 1);
   }
-  roster_pool_free(p);
-  assert_int_equal(atomic_load(&s.closes), atomic_load(&s.connects));
-  assert_int_equal(atomic_load(&s.misuse), 0);
+  fake_pool_free(p, &s, FAKE_ALL_CLOSED);
   pthread_mutex_destroy(&mu);
-  fake_srv_fini(&s);
 }
 
 static void test_fifo_handoff(void **state) {
@@ -135,8 +130,7 @@ static void test_timeout(void **state) {
   o.name = "db";
   o.max_size = 2;
   o.acquire_timeout_ms = 30;
-  roster_pool *p = NULL;
-  assert_ok(roster_pool_new(&o, &p));
+  roster_pool *p = fake_pool(&o);
   void *a = NULL, *b = NULL, *c = (void *)1;
   assert_ok(roster_pool_acquire(p, &a));
   assert_ok(roster_pool_acquire(p, &b));
@@ -183,8 +177,7 @@ static void test_timeout(void **state) {
   roster_pool_free(p);
   assert_int_equal(atomic_load(&s.connects), 2);
   assert_int_equal(atomic_load(&s.closes), 2);
-  assert_int_equal(atomic_load(&s.misuse), 0);
-  fake_srv_fini(&s);
+  fake_srv_done(&s);
 }
 
 /* The head waiter's permit to connect fails: it gets the connect's error;
@@ -195,8 +188,7 @@ static void test_permit_connect_failure(void **state) {
   fake_srv_init(&s);
   roster_pool_options o = fake_opts(&s);
   o.max_size = 1;
-  roster_pool *p = NULL;
-  assert_ok(roster_pool_new(&o, &p));
+  roster_pool *p = fake_pool(&o);
   void *held = NULL;
   assert_ok(roster_pool_acquire(p, &held));
   pthread_t t1, t2;
@@ -218,10 +210,7 @@ static void test_permit_connect_failure(void **state) {
   assert_int_equal(st.connecting, 0);
   assert_int_equal(st.size, 1);
   assert_int_equal(roster__pool_wakeups(p), 2);
-  roster_pool_free(p);
-  assert_int_equal(atomic_load(&s.closes), atomic_load(&s.connects));
-  assert_int_equal(atomic_load(&s.misuse), 0);
-  fake_srv_fini(&s);
+  fake_pool_free(p, &s, FAKE_ALL_CLOSED);
 }
 
 /* A connect made for a waiter by the maintenance thread (refilling
@@ -236,16 +225,14 @@ static void test_refill_serves_waiter(void **state) {
   o.max_size = 1;
   o.min_idle = 1;
   o.maintenance_ms = 5;
-  roster_pool *p = NULL;
-  assert_ok(roster_pool_new(&o, &p));
+  roster_pool *p = fake_pool(&o);
   void *held = NULL;
   assert_ok(roster_pool_acquire(p, &held));
   s.connect_gate = &gate;
   /* A broken release makes room; the refill connects (held at the gate)
    * before the waiter arrives, so the waiter queues behind it. */
   assert_ok(roster_pool_release(p, held, true));
-  tu_wait_until(atomic_load(&s.in_connect) == 1, LC_LONG_MS);
-  assert_int_equal(atomic_load(&s.in_connect), 1);
+  assert_eventually_equal(atomic_load(&s.in_connect), 1, LC_LONG_MS);
   assert_int_equal(fake_stats(p).connecting, 1);
   pthread_t t;
   waiter_arg w = {.p = p, .srv = &s, .timeout_ms = LC_LONG_MS};
@@ -255,10 +242,7 @@ static void test_refill_serves_waiter(void **state) {
   assert_rc(w.rc, ROSTER_OK);
   assert_int_equal(fake_id(w.conn), 2);
   assert_int_equal(atomic_load(&s.connect_calls), 2);
-  roster_pool_free(p);
-  assert_int_equal(atomic_load(&s.closes), atomic_load(&s.connects));
-  assert_int_equal(atomic_load(&s.misuse), 0);
-  fake_srv_fini(&s);
+  fake_pool_free(p, &s, FAKE_ALL_CLOSED);
 }
 
 /* Waiters queued when the pool drains are woken with ROSTER_ESTATE. */
@@ -268,8 +252,7 @@ static void test_drain_wakes_waiters(void **state) {
   fake_srv_init(&s);
   roster_pool_options o = fake_opts(&s);
   o.max_size = 1;
-  roster_pool *p = NULL;
-  assert_ok(roster_pool_new(&o, &p));
+  roster_pool *p = fake_pool(&o);
   void *held = NULL;
   assert_ok(roster_pool_acquire(p, &held));
   pthread_t t[3];
@@ -289,10 +272,7 @@ static void test_drain_wakes_waiters(void **state) {
   assert_int_equal(st.timeouts, 0);
   assert_ok(roster_pool_release(p, held, false));
   assert_ok(roster_pool_drain(p, 0));
-  roster_pool_free(p);
-  assert_int_equal(atomic_load(&s.closes), 1);
-  assert_int_equal(atomic_load(&s.misuse), 0);
-  fake_srv_fini(&s);
+  fake_pool_free(p, &s, 1);
 }
 
 /* Many threads over few connections with tight timeouts: timeouts racing
@@ -337,8 +317,7 @@ static void test_timeouts_race_handoffs(void **state) {
   roster_pool_options o = fake_opts(&s);
   o.ops = &fake_ops_min;
   o.max_size = 2;
-  roster_pool *p = NULL;
-  assert_ok(roster_pool_new(&o, &p));
+  roster_pool *p = fake_pool(&o);
   pthread_t t[T];
   churn_arg c[T];
   for (int i = 0; i < T; i++) {
@@ -362,10 +341,7 @@ static void test_timeouts_race_handoffs(void **state) {
   assert_int_equal(st.idle, st.size);
   assert_true(st.size <= 2);
   assert_int_equal(atomic_load(&s.connects), (int)st.size);
-  roster_pool_free(p);
-  assert_int_equal(atomic_load(&s.closes), atomic_load(&s.connects));
-  assert_int_equal(atomic_load(&s.misuse), 0);
-  fake_srv_fini(&s);
+  fake_pool_free(p, &s, FAKE_ALL_CLOSED);
 }
 
 int main(void) {

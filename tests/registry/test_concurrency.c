@@ -54,6 +54,41 @@ static bool live(const void *p) {
   return p && atomic_load(&((const cobj *)p)->magic) == LIVE;
 }
 
+/* A crew: n threads running one worker function; thread i is given a
+ * crew_arg {state, i}. Started and joined on the test's thread, which
+ * asserts that each pthread call succeeded. */
+enum { CREW_MAX = 8 };
+typedef struct crew_arg {
+  void *s; /* the scenario's state */
+  int id;  /* 0 .. n-1 */
+} crew_arg;
+typedef struct crew {
+  int n;
+  pthread_t t[CREW_MAX];
+  crew_arg a[CREW_MAX];
+} crew;
+
+static void crew_start(crew *c, int n, void *(*fn)(void *), void *s) {
+  assert_in_range(n, 1, CREW_MAX);
+  c->n = n;
+  for (int i = 0; i < n; i++) {
+    c->a[i] = (crew_arg){s, i};
+    assert_int_equal(pthread_create(&c->t[i], NULL, fn, &c->a[i]), 0);
+  }
+}
+
+static void crew_join(crew *c) {
+  for (int i = 0; i < c->n; i++)
+    assert_int_equal(pthread_join(c->t[i], NULL), 0);
+}
+
+/* crew_stop tells a crew that runs until told (readers, dispatchers) to
+ * stop, through its scenario's stop flag, and joins it. */
+static void crew_stop(crew *c, atomic_bool *stop) {
+  atomic_store(stop, true);
+  crew_join(c);
+}
+
 /* Failure counters shared by the workers of one scenario. */
 typedef struct fails {
   atomic_long miss;   /* a name that must be present was not found */
@@ -113,13 +148,8 @@ typedef struct s1 {
   atomic_long registers, unregisters;
 } s1;
 
-typedef struct s1_arg {
-  s1 *s;
-  int id;
-} s1_arg;
-
 static void *s1_writer(void *arg) {
-  s1_arg *a = arg;
+  crew_arg *a = arg;
   s1 *s = a->s;
   long regs = 0, unregs = 0, lookups = 0;
   for (int i = 0; i < S1_WITER; i++) {
@@ -150,7 +180,7 @@ static void *s1_writer(void *arg) {
 }
 
 static void *s1_reader(void *arg) {
-  s1_arg *a = arg;
+  crew_arg *a = arg;
   s1 *s = a->s;
   long lookups = 0, hits = 0, misses = 0;
   unsigned seed = (unsigned)a->id * 7919u + 1;
@@ -232,8 +262,7 @@ static void test_writers_and_readers(void **state) {
   s1 s;
   memset(&s, 0, sizeof s);
   fails_reset(&s.f);
-  assert_ok(roster_new(NULL, &s.r));
-  assert_non_null(s.r);
+  s.r = tu_registry(NULL);
   s.stable = pool_new(S1_STABLE);
   s.wpool = pool_new(S1_WRITERS * S1_WITER);
   for (int k = 0; k < S1_STABLE; k++) {
@@ -241,21 +270,11 @@ static void test_writers_and_readers(void **state) {
     snprintf(name, sizeof name, "stable-%d", k);
     assert_ok(roster_register(s.r, NULL, name, &cobj_type, &s.stable[k]));
   }
-  pthread_t wt[S1_WRITERS], rt[S1_READERS];
-  s1_arg wa[S1_WRITERS], ra[S1_READERS];
-  for (int i = 0; i < S1_READERS; i++) {
-    ra[i] = (s1_arg){&s, i};
-    assert_int_equal(pthread_create(&rt[i], NULL, s1_reader, &ra[i]), 0);
-  }
-  for (int i = 0; i < S1_WRITERS; i++) {
-    wa[i] = (s1_arg){&s, i};
-    assert_int_equal(pthread_create(&wt[i], NULL, s1_writer, &wa[i]), 0);
-  }
-  for (int i = 0; i < S1_WRITERS; i++)
-    assert_int_equal(pthread_join(wt[i], NULL), 0);
-  atomic_store(&s.stop, true);
-  for (int i = 0; i < S1_READERS; i++)
-    assert_int_equal(pthread_join(rt[i], NULL), 0);
+  crew writers, readers;
+  crew_start(&readers, S1_READERS, s1_reader, &s);
+  crew_start(&writers, S1_WRITERS, s1_writer, &s);
+  crew_join(&writers);
+  crew_stop(&readers, &s.stop);
 
   roster_reclaim_wait();
   assert_no_fails(&s.f);
@@ -308,13 +327,8 @@ typedef struct s2 {
   atomic_long dispatches;
 } s2;
 
-typedef struct s2_arg {
-  s2 *s;
-  int id;
-} s2_arg;
-
 static void *s2_owner(void *arg) {
-  s2_arg *a = arg;
+  crew_arg *a = arg;
   s2 *s = a->s;
   for (int i = 0; i < S2_OITER; i++) {
     roster_owner *o = NULL;
@@ -345,7 +359,7 @@ static void *s2_owner(void *arg) {
 }
 
 static void *s2_registrar(void *arg) {
-  s2_arg *a = arg;
+  crew_arg *a = arg;
   s2 *s = a->s;
   roster_owner *me = NULL;
   assert_ok(roster_owner_new(&me));
@@ -384,7 +398,7 @@ static int s2_visit(const roster_info *info, void *arg) {
 }
 
 static void *s2_dispatcher(void *arg) {
-  s2_arg *a = arg;
+  crew_arg *a = arg;
   s2 *s = a->s;
   long n = 0;
   for (int it = 0; it < READER_MAX_ITERS && !atomic_load(&s->stop); it++) {
@@ -426,31 +440,20 @@ static void test_owner_release_mid_flight(void **state) {
   memset(&s, 0, sizeof s);
   fails_reset(&s.f);
   roster_options opt = {.keys = ROSTER_KEYS_DUPLICATE};
-  assert_ok(roster_new(&opt, &s.r));
-  assert_non_null(s.r);
+  s.r = tu_registry(&opt);
   atomic_init(&s.stable[0].magic, LIVE);
   atomic_init(&s.stable[0].destroyed, 0);
   s.opool = pool_new(S2_OWNERS * S2_OITER * S2_PER);
   s.regpool = pool_new(S2_REGITER);
   assert_ok(roster_register(s.r, NULL, "room", &cobj_type, &s.stable[0]));
 
-  pthread_t ot[S2_OWNERS], dt[S2_DISPATCHERS], rt;
-  s2_arg oa[S2_OWNERS], da[S2_DISPATCHERS], ra = {&s, 0};
-  for (int i = 0; i < S2_DISPATCHERS; i++) {
-    da[i] = (s2_arg){&s, i};
-    assert_int_equal(pthread_create(&dt[i], NULL, s2_dispatcher, &da[i]), 0);
-  }
-  for (int i = 0; i < S2_OWNERS; i++) {
-    oa[i] = (s2_arg){&s, i};
-    assert_int_equal(pthread_create(&ot[i], NULL, s2_owner, &oa[i]), 0);
-  }
-  assert_int_equal(pthread_create(&rt, NULL, s2_registrar, &ra), 0);
-  for (int i = 0; i < S2_OWNERS; i++)
-    assert_int_equal(pthread_join(ot[i], NULL), 0);
-  assert_int_equal(pthread_join(rt, NULL), 0);
-  atomic_store(&s.stop, true);
-  for (int i = 0; i < S2_DISPATCHERS; i++)
-    assert_int_equal(pthread_join(dt[i], NULL), 0);
+  crew owners, dispatchers, registrar;
+  crew_start(&dispatchers, S2_DISPATCHERS, s2_dispatcher, &s);
+  crew_start(&owners, S2_OWNERS, s2_owner, &s);
+  crew_start(&registrar, 1, s2_registrar, &s);
+  crew_join(&owners);
+  crew_join(&registrar);
+  crew_stop(&dispatchers, &s.stop);
 
   roster_reclaim_wait();
   assert_no_fails(&s.f);
@@ -491,13 +494,8 @@ typedef struct s3 {
   atomic_long registered;
 } s3;
 
-typedef struct s3_arg {
-  s3 *s;
-  int id;
-} s3_arg;
-
 static void *s3_writer(void *arg) {
-  s3_arg *a = arg;
+  crew_arg *a = arg;
   s3 *s = a->s;
   long regs = 0;
   for (int i = 0; i < S3_WITER; i++) {
@@ -536,7 +534,7 @@ static int s3_fn(const roster_info *info, void *arg) {
 }
 
 static void *s3_reader(void *arg) {
-  s3_arg *a = arg;
+  crew_arg *a = arg;
   s3 *s = a->s;
   for (int it = 0; it < READER_MAX_ITERS && !atomic_load(&s->stop); it++) {
     char key[32];
@@ -579,24 +577,13 @@ static void test_dispatch_during_writes(void **state) {
   memset(&s, 0, sizeof s);
   fails_reset(&s.f);
   roster_options opt = {.keys = ROSTER_KEYS_DUPLICATE};
-  assert_ok(roster_new(&opt, &s.r));
-  assert_non_null(s.r);
+  s.r = tu_registry(&opt);
   s.pool = pool_new(S3_WRITERS * S3_WITER);
-  pthread_t wt[S3_WRITERS], rt[S3_READERS];
-  s3_arg wa[S3_WRITERS], ra[S3_READERS];
-  for (int i = 0; i < S3_READERS; i++) {
-    ra[i] = (s3_arg){&s, i};
-    assert_int_equal(pthread_create(&rt[i], NULL, s3_reader, &ra[i]), 0);
-  }
-  for (int i = 0; i < S3_WRITERS; i++) {
-    wa[i] = (s3_arg){&s, i};
-    assert_int_equal(pthread_create(&wt[i], NULL, s3_writer, &wa[i]), 0);
-  }
-  for (int i = 0; i < S3_WRITERS; i++)
-    assert_int_equal(pthread_join(wt[i], NULL), 0);
-  atomic_store(&s.stop, true);
-  for (int i = 0; i < S3_READERS; i++)
-    assert_int_equal(pthread_join(rt[i], NULL), 0);
+  crew writers, readers;
+  crew_start(&readers, S3_READERS, s3_reader, &s);
+  crew_start(&writers, S3_WRITERS, s3_writer, &s);
+  crew_join(&writers);
+  crew_stop(&readers, &s.stop);
 
   assert_int_equal(atomic_load(&s.registered), S3_WRITERS * S3_WITER);
   roster_stats st;
@@ -630,13 +617,8 @@ typedef struct s4 {
   atomic_long acquired;
 } s4;
 
-typedef struct s4_arg {
-  s4 *s;
-  int id;
-} s4_arg;
-
 static void *s4_dropper(void *arg) {
-  s4_arg *a = arg;
+  crew_arg *a = arg;
   s4 *s = a->s;
   for (int d = 0; d < S4_DROPS; d++) {
     for (int k = 0; k < S4_PER; k++) {
@@ -656,7 +638,7 @@ static void *s4_dropper(void *arg) {
 }
 
 static void *s4_reader(void *arg) {
-  s4_arg *a = arg;
+  crew_arg *a = arg;
   s4 *s = a->s;
   long acquired = 0;
   for (int it = 0; it < READER_MAX_ITERS && !atomic_load(&s->stop); it++) {
@@ -714,20 +696,13 @@ static void test_ns_drop_during_lookups(void **state) {
   s4 s;
   memset(&s, 0, sizeof s);
   fails_reset(&s.f);
-  assert_ok(roster_new(NULL, &s.r));
-  assert_non_null(s.r);
+  s.r = tu_registry(NULL);
   s.pool = pool_new(S4_DROPS * S4_PER);
-  pthread_t dt, rt[S4_READERS];
-  s4_arg da = {&s, 0}, ra[S4_READERS];
-  for (int i = 0; i < S4_READERS; i++) {
-    ra[i] = (s4_arg){&s, i};
-    assert_int_equal(pthread_create(&rt[i], NULL, s4_reader, &ra[i]), 0);
-  }
-  assert_int_equal(pthread_create(&dt, NULL, s4_dropper, &da), 0);
-  assert_int_equal(pthread_join(dt, NULL), 0);
-  atomic_store(&s.stop, true);
-  for (int i = 0; i < S4_READERS; i++)
-    assert_int_equal(pthread_join(rt[i], NULL), 0);
+  crew dropper, readers;
+  crew_start(&readers, S4_READERS, s4_reader, &s);
+  crew_start(&dropper, 1, s4_dropper, &s);
+  crew_join(&dropper);
+  crew_stop(&readers, &s.stop);
 
   roster_reclaim_wait();
   assert_no_fails(&s.f);
@@ -761,13 +736,8 @@ typedef struct s5 {
   atomic_bool stop;
 } s5;
 
-typedef struct s5_arg {
-  s5 *s;
-  int id;
-} s5_arg;
-
 static void *s5_replacer(void *arg) {
-  s5_arg *a = arg;
+  crew_arg *a = arg;
   s5 *s = a->s;
   for (int i = 0; i < S5_RITER; i++) {
     char key[32];
@@ -780,7 +750,7 @@ static void *s5_replacer(void *arg) {
 }
 
 static void *s5_reader(void *arg) {
-  s5_arg *a = arg;
+  crew_arg *a = arg;
   s5 *s = a->s;
   for (int it = 0; it < READER_MAX_ITERS && !atomic_load(&s->stop); it++) {
     char key[32];
@@ -828,8 +798,7 @@ static void test_concurrent_replace(void **state) {
   s5 s;
   memset(&s, 0, sizeof s);
   fails_reset(&s.f);
-  assert_ok(roster_new(NULL, &s.r));
-  assert_non_null(s.r);
+  s.r = tu_registry(NULL);
   s.pool = pool_new(S5_REPLACERS * S5_RITER);
   for (int k = 0; k < S5_KEYS; k++) {
     char key[32];
@@ -838,21 +807,11 @@ static void test_concurrent_replace(void **state) {
     atomic_init(&s.initial[k].destroyed, 0);
     assert_ok(roster_register(s.r, NULL, key, &cobj_type, &s.initial[k]));
   }
-  pthread_t pt[S5_REPLACERS], rt[S5_READERS];
-  s5_arg pa[S5_REPLACERS], ra[S5_READERS];
-  for (int i = 0; i < S5_READERS; i++) {
-    ra[i] = (s5_arg){&s, i};
-    assert_int_equal(pthread_create(&rt[i], NULL, s5_reader, &ra[i]), 0);
-  }
-  for (int i = 0; i < S5_REPLACERS; i++) {
-    pa[i] = (s5_arg){&s, i};
-    assert_int_equal(pthread_create(&pt[i], NULL, s5_replacer, &pa[i]), 0);
-  }
-  for (int i = 0; i < S5_REPLACERS; i++)
-    assert_int_equal(pthread_join(pt[i], NULL), 0);
-  atomic_store(&s.stop, true);
-  for (int i = 0; i < S5_READERS; i++)
-    assert_int_equal(pthread_join(rt[i], NULL), 0);
+  crew replacers, readers;
+  crew_start(&readers, S5_READERS, s5_reader, &s);
+  crew_start(&replacers, S5_REPLACERS, s5_replacer, &s);
+  crew_join(&replacers);
+  crew_stop(&readers, &s.stop);
 
   roster_reclaim_wait();
   assert_no_fails(&s.f);
@@ -901,40 +860,35 @@ typedef struct s6 {
   int stray_rc;
 } s6;
 
-typedef struct s6_arg {
-  s6 *s;
-  int id;
-} s6_arg;
-
 static void *s6_waiter(void *arg) {
-  s6_arg *a = arg;
+  crew_arg *a = arg;
+  s6 *s = a->s;
   char name[32];
   snprintf(name, sizeof name, "late-%d", a->id);
-  a->s->wait_rc[a->id] = roster_wait_for(a->s->r, "svc", name, 30000);
-  a->s->get_rc[a->id] =
-      roster_get(a->s->r, "svc", name, &cobj_type, &a->s->got[a->id]);
+  s->wait_rc[a->id] = roster_wait_for(s->r, "svc", name, 30000);
+  s->get_rc[a->id] = roster_get(s->r, "svc", name, &cobj_type, &s->got[a->id]);
   return NULL;
 }
 
 static void *s6_stray(void *arg) {
-  s6 *s = arg;
+  s6 *s = ((crew_arg *)arg)->s;
   /* Same names, other namespace: never registered. */
   s->stray_rc = roster_wait_for(s->r, "elsewhere", "late-0", 300);
   return NULL;
 }
 
 static void *s6_registrar(void *arg) {
-  s6_arg *a = arg;
+  crew_arg *a = arg;
+  s6 *s = a->s;
   struct timespec ts = {0, 30 * 1000000L};
   nanosleep(&ts, NULL);
   for (int i = a->id; i < S6_WAITERS; i += S6_REGISTRARS) {
     char name[32];
     snprintf(name, sizeof name, "late-%d", i);
-    a->s->reg_rc[i] =
-        roster_register(a->s->r, "svc", name, &cobj_type, &a->s->pool[i]);
+    s->reg_rc[i] = roster_register(s->r, "svc", name, &cobj_type, &s->pool[i]);
     /* Some noise that wakes nobody. */
     snprintf(name, sizeof name, "noise-%d", i);
-    roster_register(a->s->r, "svc", name, &tu_counter_type, NULL);
+    roster_register(s->r, "svc", name, &tu_counter_type, NULL);
   }
   return NULL;
 }
@@ -943,29 +897,19 @@ static void test_wait_for_across_threads(void **state) {
   (void)state;
   s6 s;
   memset(&s, 0, sizeof s);
-  assert_ok(roster_new(NULL, &s.r));
-  assert_non_null(s.r);
+  s.r = tu_registry(NULL);
   for (int i = 0; i < S6_WAITERS; i++) {
     atomic_init(&s.pool[i].magic, LIVE);
     atomic_init(&s.pool[i].destroyed, 0);
     s.wait_rc[i] = s.get_rc[i] = s.reg_rc[i] = -99;
   }
-  pthread_t wt[S6_WAITERS], rt[S6_REGISTRARS], st;
-  s6_arg wa[S6_WAITERS], ra[S6_REGISTRARS];
-  for (int i = 0; i < S6_WAITERS; i++) {
-    wa[i] = (s6_arg){&s, i};
-    assert_int_equal(pthread_create(&wt[i], NULL, s6_waiter, &wa[i]), 0);
-  }
-  assert_int_equal(pthread_create(&st, NULL, s6_stray, &s), 0);
-  for (int i = 0; i < S6_REGISTRARS; i++) {
-    ra[i] = (s6_arg){&s, i};
-    assert_int_equal(pthread_create(&rt[i], NULL, s6_registrar, &ra[i]), 0);
-  }
-  for (int i = 0; i < S6_REGISTRARS; i++)
-    assert_int_equal(pthread_join(rt[i], NULL), 0);
-  for (int i = 0; i < S6_WAITERS; i++)
-    assert_int_equal(pthread_join(wt[i], NULL), 0);
-  assert_int_equal(pthread_join(st, NULL), 0);
+  crew waiters, stray, registrars;
+  crew_start(&waiters, S6_WAITERS, s6_waiter, &s);
+  crew_start(&stray, 1, s6_stray, &s);
+  crew_start(&registrars, S6_REGISTRARS, s6_registrar, &s);
+  crew_join(&registrars);
+  crew_join(&waiters);
+  crew_join(&stray);
   for (int i = 0; i < S6_WAITERS; i++) {
     assert_ok(s.reg_rc[i]);
     assert_ok(s.wait_rc[i]);

@@ -19,8 +19,7 @@ static const roster_type member_type = {.name = "room_member",
 
 static roster *new_dup(void) {
   roster_options o = {.keys = ROSTER_KEYS_DUPLICATE};
-  roster *r = NULL;
-  assert_ok(roster_new(&o, &r));
+  roster *r = tu_registry(&o);
   return r;
 }
 
@@ -28,7 +27,8 @@ static roster *new_dup(void) {
 static int occurrences(void *const *arr, size_t n, const void *p) {
   int c = 0;
   for (size_t i = 0; i < n; i++)
-    if (arr[i] == p) c++;
+    if (arr[i] == p)
+      c++;
   return c;
 }
 
@@ -39,9 +39,7 @@ static void test_keys_mode(void **state) {
   roster *d = new_dup();
   assert_non_null(d);
   assert_int_equal(roster_keys_mode(d), ROSTER_KEYS_DUPLICATE);
-  roster *u = NULL;
-  assert_ok(roster_new(NULL, &u));
-  assert_non_null(u);
+  roster *u = tu_registry(NULL);
   assert_int_equal(roster_keys_mode(u), ROSTER_KEYS_UNIQUE);
   roster_free(d);
   roster_free(u);
@@ -67,7 +65,8 @@ static void test_many_entries_per_key(void **state) {
   memset(arr, 0, sizeof arr);
   assert_ok(roster_lookup(r, NULL, "room", arr, 8, &n));
   assert_int_equal(n, 3);
-  for (int i = 0; i < 3; i++) assert_int_equal(occurrences(arr, 3, &m[i]), 1);
+  for (int i = 0; i < 3; i++)
+    assert_int_equal(occurrences(arr, 3, &m[i]), 1);
   assert_null(arr[3]);
 
   memset(arr, 0, sizeof arr);
@@ -101,7 +100,8 @@ static void test_many_entries_per_key(void **state) {
   assert_null(out);
   assert_int_equal(roster_last_code(), ROSTER_EAMBIGUOUS);
   roster_ref *ref = (roster_ref *)&ref;
-  assert_rc(roster_acquire(r, NULL, "room", &member_type, &out, &ref), ROSTER_EAMBIGUOUS);
+  assert_rc(roster_acquire(r, NULL, "room", &member_type, &out, &ref),
+            ROSTER_EAMBIGUOUS);
   assert_null(ref);
   assert_ok(roster_get(r, NULL, "solo", &member_type, &out));
   assert_ptr_equal(out, &solo);
@@ -114,7 +114,8 @@ static void test_many_entries_per_key(void **state) {
   assert_ok(roster_get(r, "ns2", "pair", &member_type, &out));
   assert_ptr_equal(out, &two[0]);
   assert_ok(roster_register(r, "ns2", "pair", &member_type, &two[1]));
-  assert_rc(roster_get(r, "ns2", "pair", &member_type, &out), ROSTER_EAMBIGUOUS);
+  assert_rc(roster_get(r, "ns2", "pair", &member_type, &out),
+            ROSTER_EAMBIGUOUS);
 
   /* The listing shows every entry. */
   roster_list list = {0};
@@ -122,7 +123,8 @@ static void test_many_entries_per_key(void **state) {
   assert_int_equal(list.count, 4);
   int rooms = 0;
   for (size_t i = 0; i < list.count; i++)
-    if (strcmp(list.items[i].name, "room") == 0) rooms++;
+    if (strcmp(list.items[i].name, "room") == 0)
+      rooms++;
   assert_int_equal(rooms, 3);
   roster_list_free(&list);
 
@@ -157,10 +159,13 @@ typedef struct seen {
 
 static int record_visit(const roster_info *info, void *arg) {
   seen *s = arg;
-  if (s->n < 16) s->inst[s->n] = info->instance;
+  if (s->n < 16)
+    s->inst[s->n] = info->instance;
   s->n++;
-  if (info->name == NULL || strcmp(info->name, "topic") != 0) s->bad_name++;
-  if (info->type != &member_type) s->bad_type++;
+  if (info->name == NULL || strcmp(info->name, "topic") != 0)
+    s->bad_name++;
+  if (info->type != &member_type)
+    s->bad_type++;
   return 1; /* ignored by dispatch: every entry is still visited */
 }
 
@@ -184,7 +189,8 @@ static void test_dispatch(void **state) {
   assert_ok(roster_dispatch(r, "chat", "topic", record_visit, &s, &called));
   assert_int_equal(called, 4);
   assert_int_equal(s.n, 4);
-  for (int i = 0; i < 4; i++) assert_int_equal(occurrences(s.inst, 4, &sub[i]), 1);
+  for (int i = 0; i < 4; i++)
+    assert_int_equal(occurrences(s.inst, 4, &sub[i]), 1);
   assert_int_equal(occurrences(s.inst, 4, &other), 0);
   assert_int_equal(occurrences(s.inst, 4, &other2), 0);
   assert_int_equal(s.bad_name, 0);
@@ -203,9 +209,7 @@ static void test_dispatch(void **state) {
   assert_int_equal(s.n, 0);
 
   /* After one leaves, the rest are still reached. */
-  roster_owner *o = NULL;
-  assert_ok(roster_owner_new(&o));
-  assert_non_null(o);
+  roster_owner *o = tu_owner();
   static tu_obj late;
   tu_obj_init(&late, 10);
   roster_entry_options eo = {.owner = o};
@@ -222,13 +226,13 @@ static void test_dispatch(void **state) {
   roster_owner_free(o);
 
   /* Bad names are refused. */
-  assert_rc(roster_dispatch(r, "chat", "", record_visit, &s, &called), ROSTER_EINVAL);
-  assert_rc(roster_dispatch(NULL, "chat", "topic", record_visit, &s, &called), ROSTER_EINVAL);
+  assert_rc(roster_dispatch(r, "chat", "", record_visit, &s, &called),
+            ROSTER_EINVAL);
+  assert_rc(roster_dispatch(NULL, "chat", "topic", record_visit, &s, &called),
+            ROSTER_EINVAL);
 
   /* Unique registry: dispatch reaches the one entry. */
-  roster *u = NULL;
-  assert_ok(roster_new(NULL, &u));
-  assert_non_null(u);
+  roster *u = tu_registry(NULL);
   static tu_obj single;
   tu_obj_init(&single, 12);
   assert_ok(roster_register(u, NULL, "topic", &member_type, &single));
@@ -256,15 +260,9 @@ static void test_unregister_owned(void **state) {
   tu_obj_init(&c1, 4);
   roster *r = new_dup();
   assert_non_null(r);
-  roster_owner *oa = NULL;
-  assert_ok(roster_owner_new(&oa));
-  roster_owner *ob = NULL;
-  assert_ok(roster_owner_new(&ob));
-  roster_owner *oc = NULL;
-  assert_ok(roster_owner_new(&oc));
-  assert_non_null(oa);
-  assert_non_null(ob);
-  assert_non_null(oc);
+  roster_owner *oa = tu_owner();
+  roster_owner *ob = tu_owner();
+  roster_owner *oc = tu_owner();
   assert_ptr_not_equal(oa, ob);
 
   roster_entry_options ea = {.owner = oa}, eb = {.owner = ob};
@@ -279,9 +277,12 @@ static void test_unregister_owned(void **state) {
   assert_int_equal(list.count, 4);
   int owned_a = 0, owned_b = 0, unowned = 0;
   for (size_t i = 0; i < list.count; i++) {
-    if (list.items[i].owner == oa) owned_a++;
-    else if (list.items[i].owner == ob) owned_b++;
-    else if (list.items[i].owner == NULL) unowned++;
+    if (list.items[i].owner == oa)
+      owned_a++;
+    else if (list.items[i].owner == ob)
+      owned_b++;
+    else if (list.items[i].owner == NULL)
+      unowned++;
   }
   assert_int_equal(owned_a, 2);
   assert_int_equal(owned_b, 1);
@@ -369,18 +370,16 @@ static void test_unique_second_register(void **state) {
   static tu_obj first, second;
   tu_obj_init(&first, 1);
   tu_obj_init(&second, 2);
-  roster *r = NULL;
-  assert_ok(roster_new(NULL, &r));
-  assert_non_null(r);
+  roster *r = tu_registry(NULL);
   assert_ok(roster_register(r, NULL, "room", &member_type, &first));
   roster_error_clear();
-  assert_rc(roster_register(r, NULL, "room", &member_type, &second), ROSTER_EEXIST);
+  assert_rc(roster_register(r, NULL, "room", &member_type, &second),
+            ROSTER_EEXIST);
   assert_int_equal(roster_last_code(), ROSTER_EEXIST);
-  roster_owner *o = NULL;
-  assert_ok(roster_owner_new(&o));
-  assert_non_null(o);
+  roster_owner *o = tu_owner();
   roster_entry_options eo = {.owner = o};
-  assert_rc(roster_register_ex(r, NULL, "room", &member_type, &second, &eo), ROSTER_EEXIST);
+  assert_rc(roster_register_ex(r, NULL, "room", &member_type, &second, &eo),
+            ROSTER_EEXIST);
 
   void *arr[4] = {0};
   size_t n = 0;

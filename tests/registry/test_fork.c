@@ -162,9 +162,7 @@ static void *parked_main(void *arg) {
 static roster *prepare_parent(void) {
   tu_reset_destroyed();
   atomic_store(&child_destroyed, 0);
-  roster *r = NULL;
-  assert_ok(roster_new(NULL, &r));
-  assert_non_null(r);
+  roster *r = tu_registry(NULL);
   assert_ok(roster_register(r, NULL, "parent-svc", &tu_counter_type, &inst[0]));
   pthread_t th[2];
   for (int i = 0; i < 2; i++)
@@ -236,9 +234,7 @@ static void test_two_children_in_a_row(void **state) {
   for (int round = 0; round < 2; round++) {
     tu_reset_destroyed();
     atomic_store(&child_destroyed, 0);
-    roster *r = NULL;
-    assert_ok(roster_new(NULL, &r));
-    assert_non_null(r);
+    roster *r = tu_registry(NULL);
     assert_ok(
         roster_register(r, NULL, "parent-svc", &tu_counter_type, &inst[0]));
     assert_int_equal(run_child(r), 0);

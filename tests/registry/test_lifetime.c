@@ -62,9 +62,7 @@ static int setup(void **state) {
 
 static void test_acquire_outlives_unregister(void **state) {
   (void)state;
-  roster *r = NULL;
-  assert_ok(roster_new(NULL, &r));
-  assert_non_null(r);
+  roster *r = tu_registry(NULL);
   obj o[1];
   obj_init(o, 1);
   assert_ok(objt_register(r, NULL, "x", &o[0]));
@@ -91,9 +89,7 @@ static void test_acquire_outlives_unregister(void **state) {
 
 static void test_two_refs(void **state) {
   (void)state;
-  roster *r = NULL;
-  assert_ok(roster_new(NULL, &r));
-  assert_non_null(r);
+  roster *r = tu_registry(NULL);
   obj o[1];
   obj_init(o, 1);
   assert_ok(objt_register(r, "n", "x", &o[0]));
@@ -126,9 +122,7 @@ static void test_two_refs(void **state) {
 static void test_release_null_and_acquire_errors(void **state) {
   (void)state;
   roster_release(NULL);
-  roster *r = NULL;
-  assert_ok(roster_new(NULL, &r));
-  assert_non_null(r);
+  roster *r = tu_registry(NULL);
   obj o[1];
   obj_init(o, 1);
   assert_ok(objt_register(r, NULL, "x", &o[0]));
@@ -180,9 +174,7 @@ static void *reclaim_main(void *arg) {
 
 static void test_read_lock_nesting(void **state) {
   (void)state;
-  roster *r = NULL;
-  assert_ok(roster_new(NULL, &r));
-  assert_non_null(r);
+  roster *r = tu_registry(NULL);
   obj o[1];
   obj_init(o, 1);
   assert_ok(objt_register(r, NULL, "x", &o[0]));
@@ -235,12 +227,8 @@ static void test_destroy_exactly_once(void **state) {
   (void)state;
   enum { N = 60 };
   roster_options opt = {.keys = ROSTER_KEYS_DUPLICATE};
-  roster *r = NULL;
-  assert_ok(roster_new(&opt, &r));
-  assert_non_null(r);
-  roster_owner *ow = NULL;
-  assert_ok(roster_owner_new(&ow));
-  assert_non_null(ow);
+  roster *r = tu_registry(&opt);
+  roster_owner *ow = tu_owner();
   obj *o = calloc(N + 1, sizeof *o);
   assert_non_null(o);
   obj_init(o, N + 1);
@@ -325,9 +313,7 @@ static void test_destroy_exactly_once(void **state) {
 static void test_no_destroy_is_fine(void **state) {
   (void)state;
   static const roster_type plain = {.name = "plain"};
-  roster *r = NULL;
-  assert_ok(roster_new(NULL, &r));
-  assert_non_null(r);
+  roster *r = tu_registry(NULL);
   int x = 5;
   assert_ok(roster_register(r, NULL, "plain", &plain, &x));
   assert_ok(roster_register(r, NULL, "null", &plain, NULL));

@@ -17,58 +17,9 @@
 #include <string.h>
 #include <time.h>
 
-/* ---- recording listener ------------------------------------------------ */
+/* ---- recording listener: tu_reglog (testutil.h) ---------------------- */
 
-typedef struct rec_ev {
-  roster *r;
-  roster_event_kind kind;
-  roster_reason reason;
-  char ns[ROSTER_NAME_MAX + 1];
-  char name[ROSTER_NAME_MAX + 1];
-  const roster_type *type;
-  void *instance;
-  roster_owner *owner;
-  char meta[32];
-  size_t meta_len;
-  bool visible;       /* roster_has(ns, name) inside the listener */
-  int destroyed_then; /* tu_destroyed() inside the listener */
-} rec_ev;
-
-typedef struct recorder {
-  pthread_mutex_t mu;
-  size_t n;
-  rec_ev ev[64];
-} recorder;
-
-static void rec_init(recorder *rc) {
-  memset(rc, 0, sizeof *rc);
-  pthread_mutex_init(&rc->mu, NULL);
-}
-
-static void rec_fn(roster *r, const roster_event *ev, void *arg) {
-  recorder *rc = arg;
-  bool vis = roster_has(r, ev->entry->ns, ev->entry->name);
-  pthread_mutex_lock(&rc->mu);
-  if (rc->n < 64) {
-    rec_ev *e = &rc->ev[rc->n++];
-    e->r = r;
-    e->kind = ev->kind;
-    e->reason = ev->reason;
-    snprintf(e->ns, sizeof e->ns, "%s", ev->entry->ns);
-    snprintf(e->name, sizeof e->name, "%s", ev->entry->name);
-    e->type = ev->entry->type;
-    e->instance = ev->entry->instance;
-    e->owner = ev->entry->owner;
-    e->meta_len = ev->entry->meta_len;
-    if (ev->entry->meta && ev->entry->meta_len <= sizeof e->meta)
-      memcpy(e->meta, ev->entry->meta, ev->entry->meta_len);
-    e->visible = vis;
-    e->destroyed_then = tu_destroyed();
-  }
-  pthread_mutex_unlock(&rc->mu);
-}
-
-static void check_ev(const rec_ev *e, roster_event_kind kind,
+static void check_ev(const tu_regev *e, roster_event_kind kind,
                      roster_reason reason, const char *ns, const char *name,
                      const roster_type *type, void *instance) {
   assert_int_equal(e->kind, kind);
@@ -116,13 +67,12 @@ static int inst[32];
 static void test_events_and_reasons(void **state) {
   (void)state;
   tu_reset_destroyed();
-  roster *r = NULL;
-  assert_ok(roster_new(NULL, &r));
-  assert_non_null(r);
-  recorder rec;
-  rec_init(&rec);
+  roster *r = tu_registry(NULL);
+  tu_reglog rec;
+  tu_reglog_init(&rec);
   uint64_t id = 0;
-  assert_ok(roster_listen(r, ROSTER_EV_ALL, rec_fn, &rec, NULL, &id));
+  assert_ok(
+      roster_listen(r, ROSTER_EV_ALL, tu_reglog_listener, &rec, NULL, &id));
 
   assert_ok(roster_register(r, "a", "x", &tu_counter_type, &inst[0]));
   assert_int_equal(rec.n, 1); /* runs on this thread before register returns */
@@ -139,9 +89,7 @@ static void test_events_and_reasons(void **state) {
   assert_int_equal(rec.ev[1].destroyed_then, 0);
 
   /* NULL namespace is reported as the default one; owner and meta shown. */
-  roster_owner *o = NULL;
-  assert_ok(roster_owner_new(&o));
-  assert_non_null(o);
+  roster_owner *o = tu_owner();
   roster_entry_options eo = {.owner = o, .meta = "m3ta", .meta_len = 4};
   assert_ok(roster_register_ex(r, NULL, "d", &tu_other_type, &inst[1], &eo));
   assert_int_equal(rec.n, 3);
@@ -206,22 +154,22 @@ static void test_events_and_reasons(void **state) {
   roster_free(r);
   assert_int_equal(rec.n, 11);
   roster_owner_free(o);
-  pthread_mutex_destroy(&rec.mu);
+  tu_reglog_fini(&rec);
 }
 
 static void test_masks(void **state) {
   (void)state;
-  roster *r = NULL;
-  assert_ok(roster_new(NULL, &r));
-  assert_non_null(r);
-  recorder reg, unreg, both;
-  rec_init(&reg);
-  rec_init(&unreg);
-  rec_init(&both);
-  assert_ok(roster_listen(r, ROSTER_EV_REGISTER, rec_fn, &reg, NULL, NULL));
-  assert_ok(roster_listen(r, ROSTER_EV_UNREGISTER, rec_fn, &unreg, NULL, NULL));
-  assert_ok(roster_listen(r, ROSTER_EV_REGISTER | ROSTER_EV_UNREGISTER, rec_fn,
-                          &both, NULL, NULL));
+  roster *r = tu_registry(NULL);
+  tu_reglog reg, unreg, both;
+  tu_reglog_init(&reg);
+  tu_reglog_init(&unreg);
+  tu_reglog_init(&both);
+  assert_ok(roster_listen(r, ROSTER_EV_REGISTER, tu_reglog_listener, &reg, NULL,
+                          NULL));
+  assert_ok(roster_listen(r, ROSTER_EV_UNREGISTER, tu_reglog_listener, &unreg,
+                          NULL, NULL));
+  assert_ok(roster_listen(r, ROSTER_EV_REGISTER | ROSTER_EV_UNREGISTER,
+                          tu_reglog_listener, &both, NULL, NULL));
   assert_ok(roster_register(r, NULL, "a", &tu_counter_type, &inst[0]));
   assert_ok(roster_register(r, NULL, "b", &tu_counter_type, &inst[1]));
   assert_ok(roster_unregister(r, NULL, "a"));
@@ -233,27 +181,27 @@ static void test_masks(void **state) {
   assert_int_equal(unreg.ev[0].kind, ROSTER_EV_UNREGISTER);
   assert_string_equal(unreg.ev[0].name, "a");
   roster_free(r);
-  pthread_mutex_destroy(&reg.mu);
-  pthread_mutex_destroy(&unreg.mu);
-  pthread_mutex_destroy(&both.mu);
+  tu_reglog_fini(&reg);
+  tu_reglog_fini(&unreg);
+  tu_reglog_fini(&both);
 }
 
 static void test_unlisten_and_free_arg(void **state) {
   (void)state;
   atomic_store(&freed_a, 0);
   atomic_store(&freed_b, 0);
-  roster *r = NULL;
-  assert_ok(roster_new(NULL, &r));
-  roster *r2 = NULL;
-  assert_ok(roster_new(NULL, &r2));
+  roster *r = tu_registry(NULL);
+  roster *r2 = tu_registry(NULL);
   assert_non_null(r);
   assert_non_null(r2);
-  recorder ra, rb;
-  rec_init(&ra);
-  rec_init(&rb);
+  tu_reglog ra, rb;
+  tu_reglog_init(&ra);
+  tu_reglog_init(&rb);
   uint64_t ida = 0, idb = 0;
-  assert_ok(roster_listen(r, ROSTER_EV_ALL, rec_fn, &ra, free_a, &ida));
-  assert_ok(roster_listen(r, ROSTER_EV_ALL, rec_fn, &rb, free_b, &idb));
+  assert_ok(
+      roster_listen(r, ROSTER_EV_ALL, tu_reglog_listener, &ra, free_a, &ida));
+  assert_ok(
+      roster_listen(r, ROSTER_EV_ALL, tu_reglog_listener, &rb, free_b, &idb));
   assert_true(ida != idb);
   assert_ok(roster_register(r, NULL, "x", &tu_counter_type, &inst[0]));
   assert_int_equal(ra.n, 1);
@@ -281,21 +229,20 @@ static void test_unlisten_and_free_arg(void **state) {
   assert_int_equal(atomic_load(&freed_a), 1);
   assert_int_equal(rb.n, 2);
   roster_free(r2);
-  pthread_mutex_destroy(&ra.mu);
-  pthread_mutex_destroy(&rb.mu);
+  tu_reglog_fini(&ra);
+  tu_reglog_fini(&rb);
 }
 
 static void test_listen_failure_does_not_call_free_arg(void **state) {
   (void)state;
   atomic_store(&freed_c, 0);
-  roster *r = NULL;
-  assert_ok(roster_new(NULL, &r));
-  assert_non_null(r);
+  roster *r = tu_registry(NULL);
   uint64_t id = 12345;
   assert_rc(roster_listen(r, ROSTER_EV_ALL, NULL, &id, free_c, &id),
             ROSTER_EINVAL);
-  assert_rc(roster_listen(NULL, ROSTER_EV_ALL, rec_fn, &id, free_c, &id),
-            ROSTER_EINVAL);
+  assert_rc(
+      roster_listen(NULL, ROSTER_EV_ALL, tu_reglog_listener, &id, free_c, &id),
+      ROSTER_EINVAL);
   roster_stats st;
   assert_ok(roster_stats_get(r, &st));
   assert_int_equal(st.listeners, 0);
@@ -314,7 +261,7 @@ typedef struct reent {
   int rc_register, rc_get, rc_get_side, rc_listen, rc_unlisten_tmp;
   int rc_unregister, rc_unlisten_self, rc_has_side;
   void *got;
-  recorder tmp; /* the temporary listener's record */
+  tu_reglog tmp; /* the temporary listener's record */
 } reent;
 
 static void reent_fn(roster *r, const roster_event *ev, void *arg) {
@@ -332,8 +279,8 @@ static void reent_fn(roster *r, const roster_event *ev, void *arg) {
     c->rc_get_side = roster_get(r, NULL, "side", NULL, &p);
     /* Add a listener, let it see one event, remove it. */
     uint64_t tid = 0;
-    c->rc_listen =
-        roster_listen(r, ROSTER_EV_ALL, rec_fn, &c->tmp, free_c, &tid);
+    c->rc_listen = roster_listen(r, ROSTER_EV_ALL, tu_reglog_listener, &c->tmp,
+                                 free_c, &tid);
     roster_register(r, NULL, "seen-by-tmp", &tu_counter_type, &inst[11]);
     c->rc_unlisten_tmp = roster_unlisten(r, tid);
   } else if (ev->kind == ROSTER_EV_UNREGISTER &&
@@ -349,12 +296,10 @@ static void test_reentrant_listener(void **state) {
   (void)state;
   atomic_store(&freed_a, 0);
   atomic_store(&freed_c, 0);
-  roster *r = NULL;
-  assert_ok(roster_new(NULL, &r));
-  assert_non_null(r);
+  roster *r = tu_registry(NULL);
   reent c;
   memset(&c, 0, sizeof c);
-  rec_init(&c.tmp);
+  tu_reglog_init(&c.tmp);
   c.rc_register = c.rc_get = c.rc_get_side = c.rc_listen = -99;
   c.rc_unlisten_tmp = c.rc_unregister = c.rc_unlisten_self = -99;
   assert_ok(roster_listen(r, ROSTER_EV_ALL, reent_fn, &c, free_a, &c.self_id));
@@ -396,7 +341,7 @@ static void test_reentrant_listener(void **state) {
   roster_free(r);
   assert_int_equal(wait_count(&freed_a, 1), 1);
   assert_int_equal(wait_count(&freed_c, 1), 1);
-  pthread_mutex_destroy(&c.tmp.mu);
+  tu_reglog_fini(&c.tmp);
 }
 
 /* ---- instance alive during unregister ---------------------------------- */
@@ -432,9 +377,7 @@ static void alive_fn(roster *r, const roster_event *ev, void *arg) {
 static void test_instance_alive_in_unregister_listener(void **state) {
   (void)state;
   roster_options opt = {.keys = ROSTER_KEYS_DUPLICATE};
-  roster *r = NULL;
-  assert_ok(roster_new(&opt, &r));
-  assert_non_null(r);
+  roster *r = tu_registry(&opt);
   alive_ctx c = {0};
   assert_ok(roster_listen(r, ROSTER_EV_UNREGISTER, alive_fn, &c, NULL, NULL));
   obj objs[8];
@@ -442,9 +385,7 @@ static void test_instance_alive_in_unregister_listener(void **state) {
     objs[i].magic = LIVE;
     atomic_init(&objs[i].destroyed, 0);
   }
-  roster_owner *ow = NULL;
-  assert_ok(roster_owner_new(&ow));
-  assert_non_null(ow);
+  roster_owner *ow = tu_owner();
   roster_entry_options eo = {.owner = ow};
   assert_ok(roster_register(r, NULL, "k", &obj_type, &objs[0]));
   assert_ok(roster_register(r, NULL, "k", &obj_type, &objs[1]));
@@ -454,7 +395,7 @@ static void test_instance_alive_in_unregister_listener(void **state) {
   assert_ok(roster_register(r, NULL, "rp", &obj_type, &objs[5]));
 
   assert_ok(roster_unregister(r, NULL, "k"));                    /* 2 */
-  assert_ok(roster_owner_drop(ow, NULL));                     /* 1 */
+  assert_ok(roster_owner_drop(ow, NULL));                        /* 1 */
   assert_ok(roster_ns_drop(r, "n", NULL));                       /* 1 */
   assert_ok(roster_replace(r, NULL, "rp", &obj_type, &objs[6])); /* 1 */
   assert_ok(roster_clear(r, NULL)); /* c and rp(6): 2 */
@@ -510,9 +451,7 @@ static void *worker_main(void *arg) {
 
 static void test_events_on_changing_thread(void **state) {
   (void)state;
-  roster *r = NULL;
-  assert_ok(roster_new(NULL, &r));
-  assert_non_null(r);
+  roster *r = tu_registry(NULL);
   thr_ctx c = {.main_thread = pthread_self()};
   pthread_mutex_init(&c.mu, NULL);
   assert_ok(roster_listen(r, ROSTER_EV_ALL, thr_fn, &c, NULL, NULL));

@@ -21,9 +21,7 @@ static const roster_type meta_type = {.name = "meta_holder"};
 
 static void test_register_ex_and_get(void **state) {
   (void)state;
-  roster *r = NULL;
-  assert_ok(roster_new(NULL, &r));
-  assert_non_null(r);
+  roster *r = tu_registry(NULL);
   roster_entry_options eo = {.meta = "hello", .meta_len = 5};
   assert_ok(roster_register_ex(r, NULL, "svc", &meta_type, NULL, &eo));
   assert_ok(roster_register_ex(r, NULL, "bare", &meta_type, NULL, NULL));
@@ -48,11 +46,13 @@ static void test_register_ex_and_get(void **state) {
   assert_rc(roster_meta_get(r, NULL, "svc", NULL, buf, 4, &len), ROSTER_ERANGE);
   assert_int_equal(roster_last_code(), ROSTER_ERANGE);
   assert_int_equal(len, 5);
-  for (size_t i = 0; i < sizeof buf; i++) assert_int_equal((unsigned char)buf[i], 0xAA);
+  for (size_t i = 0; i < sizeof buf; i++)
+    assert_int_equal((unsigned char)buf[i], 0xAA);
   len = 0;
   assert_rc(roster_meta_get(r, NULL, "svc", NULL, buf, 0, &len), ROSTER_ERANGE);
   assert_int_equal(len, 5);
-  for (size_t i = 0; i < sizeof buf; i++) assert_int_equal((unsigned char)buf[i], 0xAA);
+  for (size_t i = 0; i < sizeof buf; i++)
+    assert_int_equal((unsigned char)buf[i], 0xAA);
 
   /* An entry without metadata: len 0. */
   len = 99;
@@ -60,10 +60,14 @@ static void test_register_ex_and_get(void **state) {
   assert_int_equal(len, 0);
 
   /* Errors. */
-  assert_rc(roster_meta_get(r, NULL, "missing", NULL, buf, sizeof buf, &len), ROSTER_ENOENT);
-  assert_rc(roster_meta_get(r, NULL, "", NULL, buf, sizeof buf, &len), ROSTER_EINVAL);
-  assert_rc(roster_meta_get(r, "", "svc", NULL, buf, sizeof buf, &len), ROSTER_EINVAL);
-  assert_rc(roster_meta_get(NULL, NULL, "svc", NULL, buf, sizeof buf, &len), ROSTER_EINVAL);
+  assert_rc(roster_meta_get(r, NULL, "missing", NULL, buf, sizeof buf, &len),
+            ROSTER_ENOENT);
+  assert_rc(roster_meta_get(r, NULL, "", NULL, buf, sizeof buf, &len),
+            ROSTER_EINVAL);
+  assert_rc(roster_meta_get(r, "", "svc", NULL, buf, sizeof buf, &len),
+            ROSTER_EINVAL);
+  assert_rc(roster_meta_get(NULL, NULL, "svc", NULL, buf, sizeof buf, &len),
+            ROSTER_EINVAL);
   assert_rc(roster_meta_set(r, NULL, "missing", NULL, "x", 1), ROSTER_ENOENT);
   assert_rc(roster_meta_set(r, NULL, "", NULL, "x", 1), ROSTER_EINVAL);
   assert_rc(roster_meta_set(NULL, NULL, "svc", NULL, "x", 1), ROSTER_EINVAL);
@@ -89,9 +93,7 @@ static void test_register_ex_and_get(void **state) {
 
 static void test_meta_set(void **state) {
   (void)state;
-  roster *r = NULL;
-  assert_ok(roster_new(NULL, &r));
-  assert_non_null(r);
+  roster *r = tu_registry(NULL);
   assert_ok(roster_register(r, "ns", "svc", &meta_type, NULL));
 
   char buf[ROSTER_META_MAX + 8];
@@ -130,7 +132,8 @@ static void test_meta_set(void **state) {
 
   /* Exactly ROSTER_META_MAX is allowed. */
   static unsigned char big[ROSTER_META_MAX + 1];
-  for (size_t i = 0; i < sizeof big; i++) big[i] = (unsigned char)(i * 7 + 3);
+  for (size_t i = 0; i < sizeof big; i++)
+    big[i] = (unsigned char)(i * 7 + 3);
   assert_ok(roster_meta_set(r, "ns", "svc", NULL, big, ROSTER_META_MAX));
   assert_ok(roster_meta_get(r, "ns", "svc", NULL, buf, sizeof buf, &len));
   assert_int_equal(len, ROSTER_META_MAX);
@@ -139,7 +142,8 @@ static void test_meta_set(void **state) {
   /* One more byte: EINVAL, the old value is kept. */
   assert_ok(roster_meta_set(r, "ns", "svc", NULL, "keep", 4));
   roster_error_clear();
-  assert_rc(roster_meta_set(r, "ns", "svc", NULL, big, ROSTER_META_MAX + 1), ROSTER_EINVAL);
+  assert_rc(roster_meta_set(r, "ns", "svc", NULL, big, ROSTER_META_MAX + 1),
+            ROSTER_EINVAL);
   assert_int_equal(roster_last_code(), ROSTER_EINVAL);
   assert_true(strlen(roster_last_error()) > 0);
   assert_ok(roster_meta_get(r, "ns", "svc", NULL, buf, sizeof buf, &len));
@@ -148,7 +152,8 @@ static void test_meta_set(void **state) {
 
   /* register_ex with oversized metadata registers nothing. */
   roster_entry_options eo = {.meta = big, .meta_len = ROSTER_META_MAX + 1};
-  assert_rc(roster_register_ex(r, "ns", "too-big", &meta_type, NULL, &eo), ROSTER_EINVAL);
+  assert_rc(roster_register_ex(r, "ns", "too-big", &meta_type, NULL, &eo),
+            ROSTER_EINVAL);
   assert_false(roster_has(r, "ns", "too-big"));
   assert_int_equal(roster_count(r, "ns"), 1);
   eo.meta_len = ROSTER_META_MAX;
@@ -171,21 +176,25 @@ typedef struct upd {
   int ret;
 } upd;
 
-static int upd_fn(const void *old, size_t old_len, void *out, size_t *out_len, void *arg) {
+static int upd_fn(const void *old, size_t old_len, void *out, size_t *out_len,
+                  void *arg) {
   upd *u = arg;
   u->calls++;
   u->old_len = old_len;
   u->old_was_null = old == NULL;
   memset(u->old, 0, sizeof u->old);
-  if (old && old_len < sizeof u->old) memcpy(u->old, old, old_len);
-  if (u->ret != ROSTER_OK) return u->ret;
+  if (old && old_len < sizeof u->old)
+    memcpy(u->old, old, old_len);
+  if (u->ret != ROSTER_OK)
+    return u->ret;
   size_t n = strlen(u->new_value);
   memcpy(out, u->new_value, n);
   *out_len = n;
   return ROSTER_OK;
 }
 
-static int failing_fn(const void *old, size_t old_len, void *out, size_t *out_len, void *arg) {
+static int failing_fn(const void *old, size_t old_len, void *out,
+                      size_t *out_len, void *arg) {
   (void)old;
   (void)old_len;
   (void)arg;
@@ -197,9 +206,7 @@ static int failing_fn(const void *old, size_t old_len, void *out, size_t *out_le
 
 static void test_meta_update(void **state) {
   (void)state;
-  roster *r = NULL;
-  assert_ok(roster_new(NULL, &r));
-  assert_non_null(r);
+  roster *r = tu_registry(NULL);
   assert_ok(roster_register(r, NULL, "svc", &meta_type, NULL));
 
   /* No value yet: old is NULL / 0. */
@@ -226,23 +233,27 @@ static void test_meta_update(void **state) {
 
   /* fn's error aborts and is returned; the value is unchanged. */
   u = (upd){.new_value = "never", .ret = ROSTER_ECANCELED};
-  assert_rc(roster_meta_update(r, NULL, "svc", NULL, upd_fn, &u), ROSTER_ECANCELED);
+  assert_rc(roster_meta_update(r, NULL, "svc", NULL, upd_fn, &u),
+            ROSTER_ECANCELED);
   assert_int_equal(u.calls, 1);
   assert_memory_equal(u.old, "second-value", 12);
   assert_ok(roster_meta_get(r, NULL, "svc", NULL, buf, sizeof buf, &len));
   assert_int_equal(len, 12);
   assert_memory_equal(buf, "second-value", 12);
 
-  assert_rc(roster_meta_update(r, NULL, "svc", NULL, failing_fn, NULL), ROSTER_EIO);
+  assert_rc(roster_meta_update(r, NULL, "svc", NULL, failing_fn, NULL),
+            ROSTER_EIO);
   assert_ok(roster_meta_get(r, NULL, "svc", NULL, buf, sizeof buf, &len));
   assert_int_equal(len, 12);
   assert_memory_equal(buf, "second-value", 12);
 
   /* A failing call never runs fn. */
   u = (upd){.new_value = "x", .ret = ROSTER_OK};
-  assert_rc(roster_meta_update(r, NULL, "missing", NULL, upd_fn, &u), ROSTER_ENOENT);
+  assert_rc(roster_meta_update(r, NULL, "missing", NULL, upd_fn, &u),
+            ROSTER_ENOENT);
   assert_rc(roster_meta_update(r, NULL, "", NULL, upd_fn, &u), ROSTER_EINVAL);
-  assert_rc(roster_meta_update(NULL, NULL, "svc", NULL, upd_fn, &u), ROSTER_EINVAL);
+  assert_rc(roster_meta_update(NULL, NULL, "svc", NULL, upd_fn, &u),
+            ROSTER_EINVAL);
   assert_int_equal(u.calls, 0);
 
   /* fn may write an empty value: removes it. */
@@ -266,11 +277,13 @@ typedef struct uthr {
   atomic_long *fn_calls;
 } uthr;
 
-static int incr_fn(const void *old, size_t old_len, void *out, size_t *out_len, void *arg) {
+static int incr_fn(const void *old, size_t old_len, void *out, size_t *out_len,
+                   void *arg) {
   atomic_long *calls = arg;
   atomic_fetch_add(calls, 1);
   uint64_t v = 0;
-  if (old != NULL && old_len == sizeof v) memcpy(&v, old, sizeof v);
+  if (old != NULL && old_len == sizeof v)
+    memcpy(&v, old, sizeof v);
   v++;
   memcpy(out, &v, sizeof v);
   *out_len = sizeof v;
@@ -281,16 +294,15 @@ static void *incr_thread(void *arg) {
   uthr *t = arg;
   pthread_barrier_wait(t->start);
   for (int i = 0; i < UITERS; i++)
-    if (roster_meta_update(t->r, "ctr", "counter", NULL, incr_fn, t->fn_calls) != ROSTER_OK)
+    if (roster_meta_update(t->r, "ctr", "counter", NULL, incr_fn,
+                           t->fn_calls) != ROSTER_OK)
       t->failures++;
   return NULL;
 }
 
 static void test_meta_update_concurrent(void **state) {
   (void)state;
-  roster *r = NULL;
-  assert_ok(roster_new(NULL, &r));
-  assert_non_null(r);
+  roster *r = tu_registry(NULL);
   uint64_t zero = 0;
   roster_entry_options eo = {.meta = &zero, .meta_len = sizeof zero};
   assert_ok(roster_register_ex(r, "ctr", "counter", &meta_type, NULL, &eo));
@@ -304,10 +316,12 @@ static void test_meta_update_concurrent(void **state) {
     t[i] = (uthr){.r = r, .start = &start, .failures = 0, .fn_calls = &calls};
     assert_int_equal(pthread_create(&th[i], NULL, incr_thread, &t[i]), 0);
   }
-  for (int i = 0; i < UTHREADS; i++) assert_int_equal(pthread_join(th[i], NULL), 0);
+  for (int i = 0; i < UTHREADS; i++)
+    assert_int_equal(pthread_join(th[i], NULL), 0);
   pthread_barrier_destroy(&start);
 
-  for (int i = 0; i < UTHREADS; i++) assert_int_equal(t[i].failures, 0);
+  for (int i = 0; i < UTHREADS; i++)
+    assert_int_equal(t[i].failures, 0);
   uint64_t v = 0;
   size_t len = 0;
   assert_ok(roster_meta_get(r, "ctr", "counter", NULL, &v, sizeof v, &len));
@@ -323,18 +337,10 @@ static void test_meta_update_concurrent(void **state) {
 static void test_meta_duplicate_owners(void **state) {
   (void)state;
   roster_options ro = {.keys = ROSTER_KEYS_DUPLICATE};
-  roster *r = NULL;
-  assert_ok(roster_new(&ro, &r));
-  assert_non_null(r);
-  roster_owner *o1 = NULL;
-  assert_ok(roster_owner_new(&o1));
-  roster_owner *o2 = NULL;
-  assert_ok(roster_owner_new(&o2));
-  roster_owner *o3 = NULL;
-  assert_ok(roster_owner_new(&o3));
-  assert_non_null(o1);
-  assert_non_null(o2);
-  assert_non_null(o3);
+  roster *r = tu_registry(&ro);
+  roster_owner *o1 = tu_owner();
+  roster_owner *o2 = tu_owner();
+  roster_owner *o3 = tu_owner();
   roster_entry_options e1 = {.owner = o1, .meta = "one", .meta_len = 3};
   roster_entry_options e2 = {.owner = o2, .meta = "two!", .meta_len = 4};
   assert_ok(roster_register_ex(r, NULL, "room", &meta_type, NULL, &e1));
@@ -343,11 +349,13 @@ static void test_meta_duplicate_owners(void **state) {
   char buf[32];
   size_t len = 0;
   roster_error_clear();
-  assert_rc(roster_meta_get(r, NULL, "room", NULL, buf, sizeof buf, &len), ROSTER_EAMBIGUOUS);
+  assert_rc(roster_meta_get(r, NULL, "room", NULL, buf, sizeof buf, &len),
+            ROSTER_EAMBIGUOUS);
   assert_int_equal(roster_last_code(), ROSTER_EAMBIGUOUS);
   assert_rc(roster_meta_set(r, NULL, "room", NULL, "x", 1), ROSTER_EAMBIGUOUS);
   upd u = {.new_value = "y", .ret = ROSTER_OK};
-  assert_rc(roster_meta_update(r, NULL, "room", NULL, upd_fn, &u), ROSTER_EAMBIGUOUS);
+  assert_rc(roster_meta_update(r, NULL, "room", NULL, upd_fn, &u),
+            ROSTER_EAMBIGUOUS);
   assert_int_equal(u.calls, 0);
 
   assert_ok(roster_meta_get(r, NULL, "room", o1, buf, sizeof buf, &len));
@@ -356,7 +364,8 @@ static void test_meta_duplicate_owners(void **state) {
   assert_ok(roster_meta_get(r, NULL, "room", o2, buf, sizeof buf, &len));
   assert_int_equal(len, 4);
   assert_memory_equal(buf, "two!", 4);
-  assert_rc(roster_meta_get(r, NULL, "room", o3, buf, sizeof buf, &len), ROSTER_ENOENT);
+  assert_rc(roster_meta_get(r, NULL, "room", o3, buf, sizeof buf, &len),
+            ROSTER_ENOENT);
 
   /* Setting through o1 changes only o1's entry. */
   assert_ok(roster_meta_set(r, NULL, "room", o1, "uno", 3));
@@ -382,7 +391,8 @@ static void test_meta_duplicate_owners(void **state) {
   assert_ok(roster_meta_get(r, NULL, "room", NULL, buf, sizeof buf, &len));
   assert_int_equal(len, 3);
   assert_memory_equal(buf, "dos", 3);
-  assert_rc(roster_meta_get(r, NULL, "room", o1, buf, sizeof buf, &len), ROSTER_ENOENT);
+  assert_rc(roster_meta_get(r, NULL, "room", o1, buf, sizeof buf, &len),
+            ROSTER_ENOENT);
 
   roster_owner_free(o1);
   roster_owner_free(o2);

@@ -17,49 +17,6 @@
 static const roster_type obj_type = {.name = "ns_obj",
                                      .destroy = tu_obj_destroy};
 
-typedef struct evrec {
-  int kind;
-  int reason;
-  char ns[300];
-  char name[300];
-  void *instance;
-} evrec;
-
-typedef struct evlog {
-  pthread_mutex_t mu;
-  size_t n;
-  evrec ev[64];
-} evlog;
-
-static void evlog_init(evlog *l) {
-  memset(l, 0, sizeof *l);
-  pthread_mutex_init(&l->mu, NULL);
-}
-
-static size_t evlog_count(evlog *l) {
-  pthread_mutex_lock(&l->mu);
-  size_t n = l->n;
-  pthread_mutex_unlock(&l->mu);
-  return n;
-}
-
-static void log_listener(roster *r, const roster_event *ev, void *arg) {
-  (void)r;
-  evlog *l = arg;
-  pthread_mutex_lock(&l->mu);
-  if (l->n < sizeof l->ev / sizeof l->ev[0]) {
-    evrec *e = &l->ev[l->n];
-    e->kind = (int)ev->kind;
-    e->reason = (int)ev->reason;
-    snprintf(e->ns, sizeof e->ns, "%s", ev->entry && ev->entry->ns ? ev->entry->ns : "(null)");
-    snprintf(e->name, sizeof e->name, "%s",
-             ev->entry && ev->entry->name ? ev->entry->name : "(null)");
-    e->instance = ev->entry ? ev->entry->instance : NULL;
-  }
-  l->n++;
-  pthread_mutex_unlock(&l->mu);
-}
-
 /* ---------------------------------------------------------------- */
 
 static void test_null_is_default(void **state) {
@@ -67,9 +24,7 @@ static void test_null_is_default(void **state) {
   static tu_obj a, b;
   tu_obj_init(&a, 1);
   tu_obj_init(&b, 2);
-  roster *r = NULL;
-  assert_ok(roster_new(NULL, &r));
-  assert_non_null(r);
+  roster *r = tu_registry(NULL);
   assert_ok(roster_register(r, NULL, "svc", &obj_type, &a));
   assert_ok(roster_register(r, ROSTER_DEFAULT_NS, "other", &obj_type, &b));
 
@@ -104,9 +59,7 @@ static void test_same_name_two_namespaces(void **state) {
   static tu_obj prod, test;
   tu_obj_init(&prod, 1);
   tu_obj_init(&test, 2);
-  roster *r = NULL;
-  assert_ok(roster_new(NULL, &r));
-  assert_non_null(r);
+  roster *r = tu_registry(NULL);
   assert_ok(roster_register(r, "production", "db", &obj_type, &prod));
   assert_ok(roster_register(r, "test", "db", &obj_type, &test));
   assert_false(roster_has(r, NULL, "db"));
@@ -139,9 +92,7 @@ static void test_same_name_two_namespaces(void **state) {
 
 static void test_count(void **state) {
   (void)state;
-  roster *r = NULL;
-  assert_ok(roster_new(NULL, &r));
-  assert_non_null(r);
+  roster *r = tu_registry(NULL);
   assert_int_equal(roster_count(r, NULL), 0);
   assert_int_equal(roster_count(r, "a"), 0);
   char name[32];
@@ -166,9 +117,7 @@ static void test_count(void **state) {
 
 static void test_ns_list(void **state) {
   (void)state;
-  roster *r = NULL;
-  assert_ok(roster_new(NULL, &r));
-  assert_non_null(r);
+  roster *r = tu_registry(NULL);
 
   roster_ns_list nl = {0};
   assert_ok(roster_ns_list_get(r, &nl));
@@ -222,9 +171,7 @@ static void test_ns_drop(void **state) {
   for (int i = 0; i < 2; i++)
     tu_obj_init(&t[i], 10 + i);
   tu_obj_init(&d[0], 20);
-  roster *r = NULL;
-  assert_ok(roster_new(NULL, &r));
-  assert_non_null(r);
+  roster *r = tu_registry(NULL);
   assert_ok(roster_register(r, "prod", "a", &obj_type, &p[0]));
   assert_ok(roster_register(r, "prod", "b", &obj_type, &p[1]));
   assert_ok(roster_register(r, "prod", "c", &obj_type, &p[2]));
@@ -232,10 +179,11 @@ static void test_ns_drop(void **state) {
   assert_ok(roster_register(r, "test", "b", &obj_type, &t[1]));
   assert_ok(roster_register(r, NULL, "a", &obj_type, &d[0]));
 
-  static evlog log;
-  evlog_init(&log);
+  static tu_reglog log;
+  tu_reglog_init(&log);
   uint64_t id = 0;
-  assert_ok(roster_listen(r, ROSTER_EV_UNREGISTER, log_listener, &log, NULL, &id));
+  assert_ok(roster_listen(r, ROSTER_EV_UNREGISTER, tu_reglog_listener, &log,
+                          NULL, &id));
 
   size_t removed = 0;
   assert_ok(roster_ns_drop(r, "prod", &removed));
@@ -246,7 +194,7 @@ static void test_ns_drop(void **state) {
   assert_false(roster_has(r, "prod", "c"));
 
   /* Listeners saw three unregisters from "prod", reason NS_DROP. */
-  assert_int_equal(evlog_count(&log), 3);
+  assert_int_equal(tu_reglog_count(&log), 3);
   int seen[3] = {0, 0, 0};
   for (size_t i = 0; i < 3; i++) {
     assert_int_equal(log.ev[i].kind, ROSTER_EV_UNREGISTER);
@@ -263,7 +211,8 @@ static void test_ns_drop(void **state) {
     }
     assert_true(found);
   }
-  for (int k = 0; k < 3; k++) assert_int_equal(seen[k], 1);
+  for (int k = 0; k < 3; k++)
+    assert_int_equal(seen[k], 1);
 
   /* The others are untouched. */
   assert_int_equal(roster_count(r, "test"), 2);
@@ -289,19 +238,19 @@ static void test_ns_drop(void **state) {
   assert_ok(roster_ns_drop(r, "prod", &removed));
   assert_int_equal(removed, 0);
   assert_ok(roster_ns_drop(r, "never-existed", NULL));
-  assert_int_equal(evlog_count(&log), 3);
+  assert_int_equal(tu_reglog_count(&log), 3);
 
   /* The listener mask excludes registers. */
   static tu_obj again;
   tu_obj_init(&again, 30);
   assert_ok(roster_register(r, "prod", "a", &obj_type, &again));
-  assert_int_equal(evlog_count(&log), 3);
+  assert_int_equal(tu_reglog_count(&log), 3);
   assert_int_equal(roster_count(r, "prod"), 1);
 
   /* Dropping the default namespace by NULL; removed may be NULL. */
   assert_ok(roster_ns_drop(r, NULL, NULL));
   assert_int_equal(roster_count(r, NULL), 0);
-  assert_int_equal(evlog_count(&log), 4);
+  assert_int_equal(tu_reglog_count(&log), 4);
   assert_int_equal(log.ev[3].reason, ROSTER_REASON_NS_DROP);
   assert_string_equal(log.ev[3].ns, "default");
   assert_ptr_equal(log.ev[3].instance, &d[0]);

@@ -14,49 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* One recorded unregister event. */
-typedef struct seen {
-  roster *r;
-  char ns[ROSTER_NAME_MAX + 1];
-  char name[ROSTER_NAME_MAX + 1];
-  roster_reason reason;
-  roster_owner *owner;
-  void *instance;
-  int destroyed_then; /* tu_destroyed() when the listener ran */
-} seen;
-
-typedef struct recorder {
-  pthread_mutex_t mu;
-  size_t n;
-  seen ev[64];
-  size_t registers;
-} recorder;
-
-static void rec_init(recorder *rc) {
-  memset(rc, 0, sizeof *rc);
-  pthread_mutex_init(&rc->mu, NULL);
-}
-
-static void rec_fn(roster *r, const roster_event *ev, void *arg) {
-  recorder *rc = arg;
-  pthread_mutex_lock(&rc->mu);
-  if (ev->kind == ROSTER_EV_REGISTER) {
-    rc->registers++;
-  } else if (ev->kind == ROSTER_EV_UNREGISTER && rc->n < 64) {
-    seen *s = &rc->ev[rc->n++];
-    s->r = r;
-    snprintf(s->ns, sizeof s->ns, "%s", ev->entry->ns);
-    snprintf(s->name, sizeof s->name, "%s", ev->entry->name);
-    s->reason = ev->reason;
-    s->owner = ev->entry->owner;
-    s->instance = ev->entry->instance;
-    s->destroyed_then = tu_destroyed();
-  }
-  pthread_mutex_unlock(&rc->mu);
-}
-
 /* rec_has tells whether an unregister of (r, ns, name) was recorded. */
-static bool rec_has(recorder *rc, roster *r, const char *ns, const char *name) {
+static bool rec_has(tu_reglog *rc, roster *r, const char *ns,
+                    const char *name) {
   for (size_t i = 0; i < rc->n; i++)
     if (rc->ev[i].r == r && strcmp(rc->ev[i].ns, ns) == 0 &&
         strcmp(rc->ev[i].name, name) == 0)
@@ -94,24 +54,24 @@ static void test_owner_new_and_free_null(void **state) {
 static void test_release_across_registries_and_namespaces(void **state) {
   (void)state;
   tu_reset_destroyed();
-  roster *r1 = NULL;
-  assert_ok(roster_new(NULL, &r1));
+  roster *r1 = tu_registry(NULL);
   roster_options dup = {.keys = ROSTER_KEYS_DUPLICATE, .name = "dup"};
-  roster *r2 = NULL;
-  assert_ok(roster_new(&dup, &r2));
+  roster *r2 = tu_registry(&dup);
   assert_non_null(r1);
   assert_non_null(r2);
-  recorder rec;
-  rec_init(&rec);
-  assert_ok(roster_listen(r1, ROSTER_EV_ALL, rec_fn, &rec, NULL, NULL));
-  assert_ok(roster_listen(r2, ROSTER_EV_ALL, rec_fn, &rec, NULL, NULL));
+  tu_reglog regs, rec; /* registers; unregisters */
+  tu_reglog_init(&regs);
+  tu_reglog_init(&rec);
+  for (int i = 0; i < 2; i++) {
+    roster *ri = i ? r2 : r1;
+    assert_ok(roster_listen(ri, ROSTER_EV_REGISTER, tu_reglog_listener, &regs,
+                            NULL, NULL));
+    assert_ok(roster_listen(ri, ROSTER_EV_UNREGISTER, tu_reglog_listener, &rec,
+                            NULL, NULL));
+  }
 
-  roster_owner *o = NULL;
-  assert_ok(roster_owner_new(&o));
-  roster_owner *other = NULL;
-  assert_ok(roster_owner_new(&other));
-  assert_non_null(o);
-  assert_non_null(other);
+  roster_owner *o = tu_owner();
+  roster_owner *other = tu_owner();
 
   /* Owned by o: 6 entries over 2 registries and 3 namespaces. */
   assert_ok(reg_owned(r1, "a", "x", o, &inst[0]));
@@ -125,7 +85,7 @@ static void test_release_across_registries_and_namespaces(void **state) {
   assert_ok(reg_owned(r1, "b", "theirs", other, &inst[7]));
   assert_ok(roster_register(r2, "a", "room", &tu_counter_type, &inst[8]));
   assert_ok(reg_owned(r2, "a", "room", other, &inst[9]));
-  assert_int_equal(rec.registers, 10);
+  assert_int_equal(regs.n, 10);
   assert_int_equal(rec.n, 0);
 
   size_t removed = 0;
@@ -188,21 +148,19 @@ static void test_release_across_registries_and_namespaces(void **state) {
   /* roster_free waited for the 4 remaining instances. */
   assert_int_equal(tu_destroyed(), 12);
   roster_owner_free(other);
-  pthread_mutex_destroy(&rec.mu);
+  tu_reglog_fini(&regs);
+  tu_reglog_fini(&rec);
 }
 
 static void test_owner_free_releases(void **state) {
   (void)state;
   tu_reset_destroyed();
-  roster *r = NULL;
-  assert_ok(roster_new(NULL, &r));
-  assert_non_null(r);
-  recorder rec;
-  rec_init(&rec);
-  assert_ok(roster_listen(r, ROSTER_EV_UNREGISTER, rec_fn, &rec, NULL, NULL));
-  roster_owner *o = NULL;
-  assert_ok(roster_owner_new(&o));
-  assert_non_null(o);
+  roster *r = tu_registry(NULL);
+  tu_reglog rec;
+  tu_reglog_init(&rec);
+  assert_ok(roster_listen(r, ROSTER_EV_UNREGISTER, tu_reglog_listener, &rec,
+                          NULL, NULL));
+  roster_owner *o = tu_owner();
   assert_ok(reg_owned(r, "p", "one", o, &inst[0]));
   assert_ok(reg_owned(r, "q", "two", o, &inst[1]));
   assert_ok(roster_register(r, "p", "keep", &tu_counter_type, &inst[2]));
@@ -220,25 +178,20 @@ static void test_owner_free_releases(void **state) {
   assert_int_equal(tu_destroyed(), 2);
   roster_free(r);
   assert_int_equal(tu_destroyed(), 3);
-  pthread_mutex_destroy(&rec.mu);
+  tu_reglog_fini(&rec);
 }
 
 static void test_unregistered_by_name_not_removed_twice(void **state) {
   (void)state;
   tu_reset_destroyed();
   roster_options dup = {.keys = ROSTER_KEYS_DUPLICATE};
-  roster *r = NULL;
-  assert_ok(roster_new(&dup, &r));
-  assert_non_null(r);
-  recorder rec;
-  rec_init(&rec);
-  assert_ok(roster_listen(r, ROSTER_EV_UNREGISTER, rec_fn, &rec, NULL, NULL));
-  roster_owner *o = NULL;
-  assert_ok(roster_owner_new(&o));
-  roster_owner *p = NULL;
-  assert_ok(roster_owner_new(&p));
-  assert_non_null(o);
-  assert_non_null(p);
+  roster *r = tu_registry(&dup);
+  tu_reglog rec;
+  tu_reglog_init(&rec);
+  assert_ok(roster_listen(r, ROSTER_EV_UNREGISTER, tu_reglog_listener, &rec,
+                          NULL, NULL));
+  roster_owner *o = tu_owner();
+  roster_owner *p = tu_owner();
 
   assert_ok(reg_owned(r, NULL, "a", o, &inst[0]));
   assert_ok(reg_owned(r, NULL, "b", o, &inst[1]));
@@ -289,21 +242,17 @@ static void test_unregistered_by_name_not_removed_twice(void **state) {
   assert_false(roster_has(r, NULL, "g"));
   roster_free(r);
   assert_int_equal(tu_destroyed(), 5); /* each instance exactly once */
-  pthread_mutex_destroy(&rec.mu);
+  tu_reglog_fini(&rec);
 }
 
 static void test_free_registry_while_owned_elsewhere(void **state) {
   (void)state;
   tu_reset_destroyed();
-  roster *r1 = NULL;
-  assert_ok(roster_new(NULL, &r1));
-  roster *r2 = NULL;
-  assert_ok(roster_new(NULL, &r2));
+  roster *r1 = tu_registry(NULL);
+  roster *r2 = tu_registry(NULL);
   assert_non_null(r1);
   assert_non_null(r2);
-  roster_owner *o = NULL;
-  assert_ok(roster_owner_new(&o));
-  assert_non_null(o);
+  roster_owner *o = tu_owner();
   assert_ok(reg_owned(r1, NULL, "x", o, &inst[0]));
   assert_ok(reg_owned(r1, "n", "y", o, &inst[1]));
   assert_ok(reg_owned(r2, NULL, "x", o, &inst[2]));
@@ -325,12 +274,8 @@ static void test_free_registry_while_owned_elsewhere(void **state) {
   /* Owner still usable; then free the owner while it owns entries in a
    * registry that outlives it, and free an owner whose registry is gone. */
   assert_ok(reg_owned(r2, NULL, "z", o, &inst[5]));
-  roster *r3 = NULL;
-  assert_ok(roster_new(NULL, &r3));
-  assert_non_null(r3);
-  roster_owner *q = NULL;
-  assert_ok(roster_owner_new(&q));
-  assert_non_null(q);
+  roster *r3 = tu_registry(NULL);
+  roster_owner *q = tu_owner();
   assert_ok(reg_owned(r3, NULL, "w", q, &inst[6]));
   roster_free(r3);
   assert_int_equal(tu_destroyed(), 5);
@@ -346,12 +291,8 @@ static void test_free_registry_while_owned_elsewhere(void **state) {
 static void test_owner_free_before_registry(void **state) {
   (void)state;
   tu_reset_destroyed();
-  roster *r = NULL;
-  assert_ok(roster_new(NULL, &r));
-  assert_non_null(r);
-  roster_owner *o = NULL;
-  assert_ok(roster_owner_new(&o));
-  assert_non_null(o);
+  roster *r = tu_registry(NULL);
+  roster_owner *o = tu_owner();
   assert_ok(reg_owned(r, NULL, "a", o, &inst[0]));
   /* An acquired reference outlives the owner token. */
   void *out = NULL;

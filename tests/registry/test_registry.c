@@ -24,55 +24,6 @@ static const roster_type plain_type = {.name = "plain_no_destroy"};
 static const roster_type nameless_type = {.name = NULL,
                                           .destroy = tu_obj_destroy};
 
-/* ---- listener log ---- */
-
-typedef struct evrec {
-  int kind;
-  int reason;
-  char ns[300];
-  char name[300];
-  void *instance;
-  const roster_type *type;
-  pthread_t thread;
-} evrec;
-
-typedef struct evlog {
-  pthread_mutex_t mu;
-  size_t n;
-  evrec ev[64];
-} evlog;
-
-static void evlog_init(evlog *l) {
-  memset(l, 0, sizeof *l);
-  pthread_mutex_init(&l->mu, NULL);
-}
-
-static size_t evlog_count(evlog *l) {
-  pthread_mutex_lock(&l->mu);
-  size_t n = l->n;
-  pthread_mutex_unlock(&l->mu);
-  return n;
-}
-
-static void log_listener(roster *r, const roster_event *ev, void *arg) {
-  (void)r;
-  evlog *l = arg;
-  pthread_mutex_lock(&l->mu);
-  if (l->n < sizeof l->ev / sizeof l->ev[0]) {
-    evrec *e = &l->ev[l->n];
-    e->kind = (int)ev->kind;
-    e->reason = (int)ev->reason;
-    snprintf(e->ns, sizeof e->ns, "%s", ev->entry && ev->entry->ns ? ev->entry->ns : "(null)");
-    snprintf(e->name, sizeof e->name, "%s",
-             ev->entry && ev->entry->name ? ev->entry->name : "(null)");
-    e->instance = ev->entry ? ev->entry->instance : NULL;
-    e->type = ev->entry ? ev->entry->type : NULL;
-    e->thread = pthread_self();
-  }
-  l->n++;
-  pthread_mutex_unlock(&l->mu);
-}
-
 /* Names of given lengths. */
 static char name255[ROSTER_NAME_MAX + 1];
 static char name256[ROSTER_NAME_MAX + 2];
@@ -136,18 +87,18 @@ static void test_new_bad_keys(void **state) {
   (void)state;
   roster_error_clear();
   roster_options o = {.keys = (roster_keys)7};
-  { roster *bad_; assert_int_not_equal(roster_new(&o, &bad_), ROSTER_OK); assert_null(bad_); }
+  assert_new_fails(roster, roster_new(&o, &bad_));
   assert_int_equal(roster_last_code(), ROSTER_EINVAL);
   assert_true(strlen(roster_last_error()) > 0);
 
   roster_error_clear();
   o.keys = (roster_keys)-1;
-  { roster *bad_; assert_int_not_equal(roster_new(&o, &bad_), ROSTER_OK); assert_null(bad_); }
+  assert_new_fails(roster, roster_new(&o, &bad_));
   assert_int_equal(roster_last_code(), ROSTER_EINVAL);
 
   roster_error_clear();
   o.keys = (roster_keys)2;
-  { roster *bad_; assert_int_not_equal(roster_new(&o, &bad_), ROSTER_OK); assert_null(bad_); }
+  assert_new_fails(roster, roster_new(&o, &bad_));
   assert_int_equal(roster_last_code(), ROSTER_EINVAL);
 }
 
@@ -156,9 +107,7 @@ static void test_register_get_has_unregister(void **state) {
   static tu_obj a, b;
   tu_obj_init(&a, 1);
   tu_obj_init(&b, 2);
-  roster *r = NULL;
-  assert_ok(roster_new(NULL, &r));
-  assert_non_null(r);
+  roster *r = tu_registry(NULL);
 
   roster_error_clear();
   assert_false(roster_has(r, NULL, "db")); /* a miss sets no detail */
@@ -225,9 +174,7 @@ static void test_acquire_holds_instance(void **state) {
   (void)state;
   static tu_obj a;
   tu_obj_init(&a, 1);
-  roster *r = NULL;
-  assert_ok(roster_new(NULL, &r));
-  assert_non_null(r);
+  roster *r = tu_registry(NULL);
   assert_ok(roster_register(r, NULL, "held", &alpha_type, &a));
   void *out = NULL;
   roster_ref *ref = NULL;
@@ -245,7 +192,8 @@ static void test_acquire_holds_instance(void **state) {
   /* Errors leave *ref and *out NULL. */
   ref = (roster_ref *)&ref;
   out = &out;
-  assert_rc(roster_acquire(r, NULL, "held", &alpha_type, &out, &ref), ROSTER_ENOENT);
+  assert_rc(roster_acquire(r, NULL, "held", &alpha_type, &out, &ref),
+            ROSTER_ENOENT);
   assert_null(ref);
   assert_null(out);
   roster_free(r);
@@ -266,11 +214,13 @@ static void check_bad_key(roster *r, const char *ns, const char *name,
   assert_rc(roster_register(r, ns, name, &alpha_type, cand), ROSTER_EINVAL);
   assert_int_equal(roster_last_code(), ROSTER_EINVAL);
   assert_true(strlen(roster_last_error()) > 0);
-  assert_rc(roster_register_ex(r, ns, name, &alpha_type, cand, &eo), ROSTER_EINVAL);
+  assert_rc(roster_register_ex(r, ns, name, &alpha_type, cand, &eo),
+            ROSTER_EINVAL);
   assert_rc(roster_replace(r, ns, name, &alpha_type, cand), ROSTER_EINVAL);
   assert_rc(roster_get(r, ns, name, &alpha_type, &out), ROSTER_EINVAL);
   assert_null(out);
-  assert_rc(roster_acquire(r, ns, name, &alpha_type, &out, &ref), ROSTER_EINVAL);
+  assert_rc(roster_acquire(r, ns, name, &alpha_type, &out, &ref),
+            ROSTER_EINVAL);
   assert_null(ref);
   assert_rc(roster_lookup(r, ns, name, arr, 2, &n), ROSTER_EINVAL);
   assert_rc(roster_unregister(r, ns, name), ROSTER_EINVAL);
@@ -298,9 +248,7 @@ static void test_name_validation(void **state) {
   static tu_obj keep, cand;
   tu_obj_init(&keep, 1);
   tu_obj_init(&cand, 2);
-  roster *r = NULL;
-  assert_ok(roster_new(NULL, &r));
-  assert_non_null(r);
+  roster *r = tu_registry(NULL);
   assert_ok(roster_register(r, NULL, "keep", &alpha_type, &keep));
 
   check_bad_key(r, NULL, NULL, &keep, &cand);
@@ -365,7 +313,8 @@ static void test_null_registry(void **state) {
   assert_rc(roster_register(NULL, NULL, "x", &alpha_type, &a), ROSTER_EINVAL);
   assert_int_equal(roster_last_code(), ROSTER_EINVAL);
   assert_true(strlen(roster_last_error()) > 0);
-  assert_rc(roster_register_ex(NULL, NULL, "x", &alpha_type, &a, NULL), ROSTER_EINVAL);
+  assert_rc(roster_register_ex(NULL, NULL, "x", &alpha_type, &a, NULL),
+            ROSTER_EINVAL);
   assert_rc(roster_replace(NULL, NULL, "x", &alpha_type, &a), ROSTER_EINVAL);
   assert_rc(roster_unregister(NULL, NULL, "x"), ROSTER_EINVAL);
   assert_rc(roster_get(NULL, NULL, "x", NULL, &out), ROSTER_EINVAL);
@@ -389,22 +338,23 @@ static void test_bad_type(void **state) {
   static tu_obj keep, cand;
   tu_obj_init(&keep, 1);
   tu_obj_init(&cand, 2);
-  roster *r = NULL;
-  assert_ok(roster_new(NULL, &r));
-  assert_non_null(r);
+  roster *r = tu_registry(NULL);
   assert_ok(roster_register(r, NULL, "keep", &alpha_type, &keep));
 
   roster_error_clear();
   assert_rc(roster_register(r, NULL, "x", NULL, &cand), ROSTER_EINVAL);
   assert_true(strlen(roster_last_error()) > 0);
-  assert_rc(roster_register(r, NULL, "x", &nameless_type, &cand), ROSTER_EINVAL);
+  assert_rc(roster_register(r, NULL, "x", &nameless_type, &cand),
+            ROSTER_EINVAL);
   assert_rc(roster_register_ex(r, NULL, "x", NULL, &cand, NULL), ROSTER_EINVAL);
-  assert_rc(roster_register_ex(r, NULL, "x", &nameless_type, &cand, NULL), ROSTER_EINVAL);
+  assert_rc(roster_register_ex(r, NULL, "x", &nameless_type, &cand, NULL),
+            ROSTER_EINVAL);
   assert_rc(roster_replace(r, NULL, "x", NULL, &cand), ROSTER_EINVAL);
   assert_rc(roster_replace(r, NULL, "x", &nameless_type, &cand), ROSTER_EINVAL);
   /* A replace that fails leaves the old entry in place. */
   assert_rc(roster_replace(r, NULL, "keep", NULL, &cand), ROSTER_EINVAL);
-  assert_rc(roster_replace(r, NULL, "keep", &nameless_type, &cand), ROSTER_EINVAL);
+  assert_rc(roster_replace(r, NULL, "keep", &nameless_type, &cand),
+            ROSTER_EINVAL);
 
   assert_false(roster_has(r, NULL, "x"));
   assert_int_equal(roster_count(r, NULL), 1);
@@ -424,19 +374,20 @@ static void test_eexist_names_existing_type(void **state) {
   static tu_obj first, second;
   tu_obj_init(&first, 1);
   tu_obj_init(&second, 2);
-  roster *r = NULL;
-  assert_ok(roster_new(NULL, &r));
-  assert_non_null(r);
+  roster *r = tu_registry(NULL);
   assert_ok(roster_register(r, "prod", "db", &alpha_type, &first));
 
   roster_error_clear();
-  assert_rc(roster_register(r, "prod", "db", &beta_type, &second), ROSTER_EEXIST);
+  assert_rc(roster_register(r, "prod", "db", &beta_type, &second),
+            ROSTER_EEXIST);
   assert_int_equal(roster_last_code(), ROSTER_EEXIST);
   assert_non_null(strstr(roster_last_error(), "alpha_pool"));
   roster_entry_options eo = {0};
-  assert_rc(roster_register_ex(r, "prod", "db", &beta_type, &second, &eo), ROSTER_EEXIST);
+  assert_rc(roster_register_ex(r, "prod", "db", &beta_type, &second, &eo),
+            ROSTER_EEXIST);
   assert_non_null(strstr(roster_last_error(), "alpha_pool"));
-  assert_rc(roster_register(r, "prod", "db", &alpha_type, &second), ROSTER_EEXIST);
+  assert_rc(roster_register(r, "prod", "db", &alpha_type, &second),
+            ROSTER_EEXIST);
 
   /* Nothing changed: the first instance is still there and untouched. */
   assert_int_equal(roster_count(r, "prod"), 1);
@@ -453,9 +404,7 @@ static void test_eexist_names_existing_type(void **state) {
 
 static void test_enoent_detail(void **state) {
   (void)state;
-  roster *r = NULL;
-  assert_ok(roster_new(NULL, &r));
-  assert_non_null(r);
+  roster *r = tu_registry(NULL);
   assert_ok(roster_register(r, "production", "main", &plain_type, NULL));
   assert_ok(roster_register(r, "production", "cache", &plain_type, NULL));
   assert_ok(roster_register(r, "staging", "zzz-elsewhere", &plain_type, NULL));
@@ -474,7 +423,8 @@ static void test_enoent_detail(void **state) {
   assert_non_null(strstr(d, "cache"));
 
   /* The listing is of the asked namespace only. */
-  assert_rc(roster_get(r, "production", "nothing-like-it", NULL, &out), ROSTER_ENOENT);
+  assert_rc(roster_get(r, "production", "nothing-like-it", NULL, &out),
+            ROSTER_ENOENT);
   d = roster_last_error();
   assert_non_null(strstr(d, "nothing-like-it"));
   assert_non_null(strstr(d, "main"));
@@ -495,9 +445,7 @@ static void test_unregister_destroys_once(void **state) {
   for (int i = 0; i < 3; i++)
     tu_obj_init(&o[i], i);
   tu_reset_destroyed();
-  roster *r = NULL;
-  assert_ok(roster_new(NULL, &r));
-  assert_non_null(r);
+  roster *r = tu_registry(NULL);
   assert_ok(roster_register(r, NULL, "a", &alpha_type, &o[0]));
   assert_ok(roster_register(r, NULL, "b", &alpha_type, &o[1]));
   assert_ok(roster_register(r, NULL, "c", &alpha_type, &o[2]));
@@ -532,23 +480,22 @@ static void test_free_destroys_remaining(void **state) {
   static tu_obj o[5];
   for (int i = 0; i < 5; i++)
     tu_obj_init(&o[i], i);
-  roster *r = NULL;
-  assert_ok(roster_new(NULL, &r));
-  assert_non_null(r);
-  static evlog log;
-  evlog_init(&log);
-  assert_ok(roster_listen(r, ROSTER_EV_ALL, log_listener, &log, NULL, NULL));
+  roster *r = tu_registry(NULL);
+  static tu_reglog log;
+  tu_reglog_init(&log);
+  assert_ok(
+      roster_listen(r, ROSTER_EV_ALL, tu_reglog_listener, &log, NULL, NULL));
   assert_ok(roster_register(r, NULL, "a", &alpha_type, &o[0]));
   assert_ok(roster_register(r, NULL, "b", &beta_type, &o[1]));
   assert_ok(roster_register(r, "ns1", "a", &alpha_type, &o[2]));
   assert_ok(roster_register(r, "ns2", "z", &alpha_type, &o[3]));
   assert_ok(roster_register(r, "ns2", "y", &alpha_type, &o[4]));
-  size_t before = evlog_count(&log);
+  size_t before = tu_reglog_count(&log);
   assert_int_equal(before, 5);
   roster_free(r); /* waits for every destroy; listeners are not told */
   for (int i = 0; i < 5; i++)
     assert_int_equal(tu_obj_destroyed(&o[i]), 1);
-  assert_int_equal(evlog_count(&log), before);
+  assert_int_equal(tu_reglog_count(&log), before);
   roster_reclaim_wait();
   for (int i = 0; i < 5; i++)
     assert_int_equal(tu_obj_destroyed(&o[i]), 1);
@@ -560,20 +507,19 @@ static void test_replace(void **state) {
   tu_obj_init(&a, 1);
   tu_obj_init(&b, 2);
   tu_obj_init(&c, 3);
-  roster *r = NULL;
-  assert_ok(roster_new(NULL, &r));
-  assert_non_null(r);
-  static evlog log;
-  evlog_init(&log);
+  roster *r = tu_registry(NULL);
+  static tu_reglog log;
+  tu_reglog_init(&log);
   uint64_t id = 0;
-  assert_ok(roster_listen(r, ROSTER_EV_ALL, log_listener, &log, NULL, &id));
+  assert_ok(
+      roster_listen(r, ROSTER_EV_ALL, tu_reglog_listener, &log, NULL, &id));
 
   /* The key need not exist. */
   assert_ok(roster_replace(r, NULL, "svc", &alpha_type, &a));
   void *out = NULL;
   assert_ok(roster_get(r, NULL, "svc", &alpha_type, &out));
   assert_ptr_equal(out, &a);
-  assert_int_equal(evlog_count(&log), 1);
+  assert_int_equal(tu_reglog_count(&log), 1);
   assert_int_equal(log.ev[0].kind, ROSTER_EV_REGISTER);
   assert_true(pthread_equal(log.ev[0].thread, pthread_self()));
 
@@ -583,7 +529,7 @@ static void test_replace(void **state) {
   assert_ptr_equal(out, &b);
   assert_rc(roster_get(r, NULL, "svc", &alpha_type, &out), ROSTER_ETYPE);
   assert_int_equal(roster_count(r, NULL), 1);
-  assert_int_equal(evlog_count(&log), 3);
+  assert_int_equal(tu_reglog_count(&log), 3);
   assert_int_equal(log.ev[1].kind, ROSTER_EV_REGISTER);
   assert_ptr_equal(log.ev[1].instance, &b);
   assert_ptr_equal(log.ev[1].type, &beta_type);
@@ -602,11 +548,11 @@ static void test_replace(void **state) {
   assert_rc(roster_replace(r, NULL, "svc", NULL, &c), ROSTER_EINVAL);
   assert_ok(roster_get(r, NULL, "svc", NULL, &out));
   assert_ptr_equal(out, &b);
-  assert_int_equal(evlog_count(&log), 3);
+  assert_int_equal(tu_reglog_count(&log), 3);
 
   /* Plain unregister is reason CALL. */
   assert_ok(roster_unregister(r, NULL, "svc"));
-  assert_int_equal(evlog_count(&log), 4);
+  assert_int_equal(tu_reglog_count(&log), 4);
   assert_int_equal(log.ev[3].kind, ROSTER_EV_UNREGISTER);
   assert_int_equal(log.ev[3].reason, ROSTER_REASON_CALL);
   assert_ptr_equal(log.ev[3].instance, &b);
@@ -625,9 +571,7 @@ static void test_list_entries(void **state) {
   static tu_obj o[4];
   for (int i = 0; i < 4; i++)
     tu_obj_init(&o[i], i);
-  roster *r = NULL;
-  assert_ok(roster_new(NULL, &r));
-  assert_non_null(r);
+  roster *r = tu_registry(NULL);
   assert_ok(roster_register(r, NULL, "b", &alpha_type, &o[0]));
   assert_ok(roster_register(r, NULL, "a", &beta_type, &o[1]));
   assert_ok(roster_register(r, NULL, "c", &alpha_type, &o[2]));
@@ -685,18 +629,17 @@ static void test_clear(void **state) {
   static tu_obj o[5];
   for (int i = 0; i < 5; i++)
     tu_obj_init(&o[i], i);
-  roster *r = NULL;
-  assert_ok(roster_new(NULL, &r));
-  assert_non_null(r);
+  roster *r = tu_registry(NULL);
   assert_ok(roster_register(r, NULL, "a", &alpha_type, &o[0]));
   assert_ok(roster_register(r, NULL, "b", &alpha_type, &o[1]));
   assert_ok(roster_register(r, NULL, "c", &beta_type, &o[2]));
   assert_ok(roster_register(r, "other", "a", &alpha_type, &o[3]));
   assert_ok(roster_register(r, "other", "d", &alpha_type, &o[4]));
 
-  static evlog log;
-  evlog_init(&log);
-  assert_ok(roster_listen(r, ROSTER_EV_ALL, log_listener, &log, NULL, NULL));
+  static tu_reglog log;
+  tu_reglog_init(&log);
+  assert_ok(
+      roster_listen(r, ROSTER_EV_ALL, tu_reglog_listener, &log, NULL, NULL));
   size_t removed = 0;
   assert_ok(roster_clear(r, &removed));
   assert_int_equal(removed, 5);
@@ -704,7 +647,7 @@ static void test_clear(void **state) {
   assert_int_equal(roster_count(r, "other"), 0);
   assert_false(roster_has(r, NULL, "a"));
   assert_false(roster_has(r, "other", "d"));
-  assert_int_equal(evlog_count(&log), 5);
+  assert_int_equal(tu_reglog_count(&log), 5);
   for (size_t i = 0; i < 5; i++) {
     assert_int_equal(log.ev[i].kind, ROSTER_EV_UNREGISTER);
     assert_int_equal(log.ev[i].reason, ROSTER_REASON_CLEAR);
@@ -750,8 +693,10 @@ static void *global_thread(void *arg) {
   g->seen = roster_global();
   char name[32];
   snprintf(name, sizeof name, "thread-%d", g->idx);
-  g->reg_rc = roster_register(g->seen, "test_registry.global", name, &alpha_type, g->obj);
-  g->get_rc = roster_get(g->seen, "test_registry.global", name, &alpha_type, &g->got);
+  g->reg_rc = roster_register(g->seen, "test_registry.global", name,
+                              &alpha_type, g->obj);
+  g->get_rc =
+      roster_get(g->seen, "test_registry.global", name, &alpha_type, &g->got);
   g->seen_again = roster_global();
   return NULL;
 }
@@ -768,7 +713,8 @@ static void test_global(void **state) {
     g[i] = (gthr){.idx = i, .start = &start, .obj = &objs[i]};
     assert_int_equal(pthread_create(&th[i], NULL, global_thread, &g[i]), 0);
   }
-  for (int i = 0; i < GTHREADS; i++) assert_int_equal(pthread_join(th[i], NULL), 0);
+  for (int i = 0; i < GTHREADS; i++)
+    assert_int_equal(pthread_join(th[i], NULL), 0);
   pthread_barrier_destroy(&start);
 
   roster *mine = roster_global();
@@ -788,7 +734,8 @@ static void test_global(void **state) {
     char name[32];
     snprintf(name, sizeof name, "thread-%d", i);
     void *out = NULL;
-    assert_ok(roster_get(mine, "test_registry.global", name, &alpha_type, &out));
+    assert_ok(
+        roster_get(mine, "test_registry.global", name, &alpha_type, &out));
     assert_ptr_equal(out, &objs[i]);
     assert_ok(roster_unregister(mine, "test_registry.global", name));
   }

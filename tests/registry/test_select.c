@@ -45,13 +45,9 @@ static const fx_entry fixture[] = {
 #define NDEFAULT 10
 
 static roster *make_fixture(void) {
-  roster *r = NULL;
-  assert_ok(roster_new(NULL, &r));
-  assert_non_null(r);
-  assert_ok(roster_owner_new(&owner_a));
-  assert_ok(roster_owner_new(&owner_b));
-  assert_non_null(owner_a);
-  assert_non_null(owner_b);
+  roster *r = tu_registry(NULL);
+  owner_a = tu_owner();
+  owner_b = tu_owner();
   for (size_t i = 0; i < NFIX; i++) {
     roster_entry_options eo = {0};
     eo.owner = fixture[i].owner == 1   ? owner_a
@@ -230,9 +226,7 @@ static void test_type_and_owner_filters(void **state) {
 static void test_select_copies(void **state) {
   (void)state;
   tu_reset_destroyed();
-  roster *r = NULL;
-  assert_ok(roster_new(NULL, &r));
-  assert_non_null(r);
+  roster *r = tu_registry(NULL);
   char meta[16] = "hello, meta";
   roster_entry_options eo = {.meta = meta, .meta_len = 11};
   char ns[32], name[32];

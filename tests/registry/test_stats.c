@@ -22,6 +22,47 @@ static roster_stats stats(roster *r) {
   return st;
 }
 
+/* expect_stats asserts every counter of r's stats against the fields
+ * named (the others: 0), naming the caller's line; memory_bytes is left
+ * to test_memory_bytes. */
+#define expect_stats(r, ...)                                                   \
+  check_stats((r), (roster_stats){.memory_bytes = 0, __VA_ARGS__}, __LINE__)
+
+static void check_stats(roster *r, roster_stats want, int line) {
+  roster_stats st = stats(r);
+  const struct {
+    const char *name;
+    uint64_t got, want;
+  } f[] = {
+      {"entries", st.entries, want.entries},
+      {"namespaces", st.namespaces, want.namespaces},
+      {"lookups", st.lookups, want.lookups},
+      {"hits", st.hits, want.hits},
+      {"misses", st.misses, want.misses},
+      {"registers", st.registers, want.registers},
+      {"unregisters", st.unregisters, want.unregisters},
+      {"listeners", st.listeners, want.listeners},
+  };
+  bool ok = true;
+  for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
+    if (f[i].got != f[i].want) {
+      print_error("%s:%d: stats.%s is %llu, want %llu\n", __FILE__, line,
+                  f[i].name, (unsigned long long)f[i].got,
+                  (unsigned long long)f[i].want);
+      ok = false;
+    }
+  if (!ok)
+    _fail(__FILE__, line);
+}
+
+/* expect_lookups asserts st's lookup counters: hits + misses lookups. */
+static void expect_lookups(const roster_stats *st, uint64_t hits,
+                           uint64_t misses) {
+  assert_int_equal(st->lookups, hits + misses);
+  assert_int_equal(st->hits, hits);
+  assert_int_equal(st->misses, misses);
+}
+
 static void nop_listener(roster *r, const roster_event *ev, void *arg) {
   (void)r;
   (void)ev;
@@ -30,27 +71,14 @@ static void nop_listener(roster *r, const roster_event *ev, void *arg) {
 
 static void test_fresh_registry(void **state) {
   (void)state;
-  roster *r = NULL;
-  assert_ok(roster_new(NULL, &r));
-  assert_non_null(r);
-  roster_stats st = stats(r);
-  assert_int_equal(st.entries, 0);
-  assert_int_equal(st.namespaces, 0);
-  assert_int_equal(st.lookups, 0);
-  assert_int_equal(st.hits, 0);
-  assert_int_equal(st.misses, 0);
-  assert_int_equal(st.registers, 0);
-  assert_int_equal(st.unregisters, 0);
-  assert_int_equal(st.listeners, 0);
+  roster *r = tu_registry(NULL);
+  expect_stats(r, .entries = 0); /* every counter 0 */
   roster_free(r);
 }
 
 static void test_known_sequence(void **state) {
   (void)state;
-  roster *r = NULL;
-  assert_ok(roster_new(NULL, &r));
-  assert_non_null(r);
-  roster_stats st;
+  roster *r = tu_registry(NULL);
 
   assert_ok(roster_register(r, "a", "x", &tu_counter_type, &inst[0]));
   assert_ok(roster_register(r, "a", "y", &tu_counter_type, &inst[1]));
@@ -61,12 +89,7 @@ static void test_known_sequence(void **state) {
             ROSTER_EEXIST);
   assert_rc(roster_register(r, "a", "", &tu_counter_type, &inst[4]),
             ROSTER_EINVAL);
-  st = stats(r);
-  assert_int_equal(st.entries, 4);
-  assert_int_equal(st.namespaces, 3);
-  assert_int_equal(st.registers, 4);
-  assert_int_equal(st.unregisters, 0);
-  assert_int_equal(st.lookups, 0);
+  expect_stats(r, .entries = 4, .namespaces = 3, .registers = 4);
 
   /* Lookups: get/acquire/has/lookup, 4 hits and 3 misses. */
   void *p = NULL;
@@ -82,31 +105,24 @@ static void test_known_sequence(void **state) {
   assert_int_equal(n, 0);
   assert_ok(roster_acquire(r, NULL, "w", NULL, &p, &ref)); /* hit */
   roster_release(ref);
-  st = stats(r);
-  assert_int_equal(st.lookups, 7);
-  assert_int_equal(st.hits, 4);
-  assert_int_equal(st.misses, 3);
+  expect_stats(r, .entries = 4, .namespaces = 3, .registers = 4, .lookups = 7,
+               .hits = 4, .misses = 3);
 
   /* Unregister, replace, drop, clear. */
   assert_ok(roster_unregister(r, "a", "x"));
   assert_rc(roster_unregister(r, "a", "x"), ROSTER_ENOENT);
-  st = stats(r);
-  assert_int_equal(st.entries, 3);
-  assert_int_equal(st.unregisters, 1);
+  expect_stats(r, .entries = 3, .namespaces = 3, .registers = 4,
+               .unregisters = 1, .lookups = 7, .hits = 4, .misses = 3);
   assert_ok(roster_replace(r, "a", "y", &tu_counter_type, &inst[5]));
   assert_ok(roster_replace(r, "c", "new", &tu_counter_type, &inst[6]));
-  st = stats(r);
-  assert_int_equal(st.entries, 4);
-  assert_int_equal(st.namespaces, 4); /* a, b, c, default */
-  assert_int_equal(st.registers, 6);
-  assert_int_equal(st.unregisters, 2);
+  expect_stats(r, .entries = 4, .namespaces = 4, /* a, b, c, default */
+               .registers = 6, .unregisters = 2, .lookups = 7, .hits = 4,
+               .misses = 3);
   size_t removed = 0;
   assert_ok(roster_ns_drop(r, "b", &removed));
   assert_int_equal(removed, 1);
-  st = stats(r);
-  assert_int_equal(st.entries, 3);
-  assert_int_equal(st.namespaces, 3);
-  assert_int_equal(st.unregisters, 3);
+  expect_stats(r, .entries = 3, .namespaces = 3, .registers = 6,
+               .unregisters = 3, .lookups = 7, .hits = 4, .misses = 3);
 
   /* Listeners attached now. */
   uint64_t id1 = 0, id2 = 0;
@@ -121,35 +137,24 @@ static void test_known_sequence(void **state) {
   assert_int_equal(stats(r).listeners, 1);
 
   /* Owner release counts as unregisters. */
-  roster_owner *o = NULL;
-  assert_ok(roster_owner_new(&o));
-  assert_non_null(o);
+  roster_owner *o = tu_owner();
   roster_entry_options eo = {.owner = o};
   assert_ok(roster_register_ex(r, "d", "o1", &tu_counter_type, &inst[7], &eo));
   assert_ok(roster_register_ex(r, "d", "o2", &tu_counter_type, &inst[8], &eo));
-  st = stats(r);
-  assert_int_equal(st.entries, 5);
-  assert_int_equal(st.namespaces, 4);
-  assert_int_equal(st.registers, 8);
+  expect_stats(r, .entries = 5, .namespaces = 4, .registers = 8,
+               .unregisters = 3, .lookups = 7, .hits = 4, .misses = 3,
+               .listeners = 1);
   assert_ok(roster_owner_drop(o, &removed));
   assert_int_equal(removed, 2);
   roster_owner_free(o);
-  st = stats(r);
-  assert_int_equal(st.entries, 3);
-  assert_int_equal(st.namespaces, 3);
-  assert_int_equal(st.unregisters, 5);
+  expect_stats(r, .entries = 3, .namespaces = 3, .registers = 8,
+               .unregisters = 5, .lookups = 7, .hits = 4, .misses = 3,
+               .listeners = 1);
 
   assert_ok(roster_clear(r, &removed));
   assert_int_equal(removed, 3);
-  st = stats(r);
-  assert_int_equal(st.entries, 0);
-  assert_int_equal(st.namespaces, 0);
-  assert_int_equal(st.registers, 8);
-  assert_int_equal(st.unregisters, 8);
-  assert_int_equal(st.lookups, 7);
-  assert_int_equal(st.hits, 4);
-  assert_int_equal(st.misses, 3);
-  assert_int_equal(st.listeners, 1);
+  expect_stats(r, .registers = 8, .unregisters = 8, .lookups = 7, .hits = 4,
+               .misses = 3, .listeners = 1);
   roster_free(r);
 }
 
@@ -161,10 +166,8 @@ static int visit_nop(const roster_info *info, void *arg) {
 
 static void test_non_lookups_do_not_count(void **state) {
   (void)state;
-  roster *r = NULL;
-  assert_ok(roster_new(NULL, &r));
-  roster *other = NULL;
-  assert_ok(roster_new(NULL, &other));
+  roster *r = tu_registry(NULL);
+  roster *other = tu_registry(NULL);
   assert_non_null(r);
   assert_non_null(other);
   assert_ok(roster_register(r, NULL, "a", &tu_counter_type, &inst[0]));
@@ -210,9 +213,7 @@ static void test_non_lookups_do_not_count(void **state) {
 static void test_memory_bytes(void **state) {
   (void)state;
   enum { N = 100, META = 64 };
-  roster *r = NULL;
-  assert_ok(roster_new(NULL, &r));
-  assert_non_null(r);
+  roster *r = tu_registry(NULL);
   /* One entry in place first, so the namespace's own record exists in the
    * baseline. */
   assert_ok(roster_register(r, "mem", "anchor", &tu_counter_type, &inst[0]));
@@ -303,9 +304,7 @@ static void *looker_main(void *arg) {
 
 static void test_thread_sums(void **state) {
   (void)state;
-  roster *r = NULL;
-  assert_ok(roster_new(NULL, &r));
-  assert_non_null(r);
+  roster *r = tu_registry(NULL);
   assert_ok(roster_register(r, "t", "present", &tu_counter_type, &inst[0]));
 
   /* Round 1: threads that have exited. */
@@ -325,9 +324,7 @@ static void test_thread_sums(void **state) {
   assert_int_equal(hits, (uint64_t)THREADS * HITS);
   assert_int_equal(misses, (uint64_t)THREADS * MISSES);
   roster_stats st = stats(r);
-  assert_int_equal(st.lookups, hits + misses);
-  assert_int_equal(st.hits, hits);
-  assert_int_equal(st.misses, misses);
+  expect_lookups(&st, hits, misses);
 
   /* Round 2: threads still alive (quiet, parked on a barrier). */
   pthread_barrier_t done, go_exit;
@@ -344,14 +341,10 @@ static void test_thread_sums(void **state) {
     assert_int_equal(pthread_join(th[i], NULL), 0);
     assert_int_equal(lk[i].errors, 0);
   }
-  assert_int_equal(st.lookups, 2 * (hits + misses));
-  assert_int_equal(st.hits, 2 * hits);
-  assert_int_equal(st.misses, 2 * misses);
+  expect_lookups(&st, 2 * hits, 2 * misses);
   /* And after they exit, nothing is lost or counted twice. */
   st = stats(r);
-  assert_int_equal(st.lookups, 2 * (hits + misses));
-  assert_int_equal(st.hits, 2 * hits);
-  assert_int_equal(st.misses, 2 * misses);
+  expect_lookups(&st, 2 * hits, 2 * misses);
   assert_int_equal(st.entries, 1);
   pthread_barrier_destroy(&done);
   pthread_barrier_destroy(&go_exit);

@@ -32,7 +32,8 @@ static void pool_destroy(void *p) {
   atomic_fetch_add(&pl->destroyed, 1);
 }
 
-static const roster_type pool_type = {.name = "struct_pool", .destroy = pool_destroy};
+static const roster_type pool_type = {.name = "struct_pool",
+                                      .destroy = pool_destroy};
 ROSTER_TYPED(pool, struct pool, pool_type)
 
 /* ---------------------------------------------------------------- */
@@ -41,9 +42,7 @@ static void test_get_wrong_type(void **state) {
   (void)state;
   static tu_obj a;
   tu_obj_init(&a, 1);
-  roster *r = NULL;
-  assert_ok(roster_new(NULL, &r));
-  assert_non_null(r);
+  roster *r = tu_registry(NULL);
   assert_ok(roster_register(r, NULL, "db", &pg_type, &a));
 
   void *out = &out;
@@ -58,7 +57,8 @@ static void test_get_wrong_type(void **state) {
   /* acquire checks the type the same way and takes no reference. */
   roster_ref *ref = (roster_ref *)&ref;
   out = &out;
-  assert_rc(roster_acquire(r, NULL, "db", &redis_type, &out, &ref), ROSTER_ETYPE);
+  assert_rc(roster_acquire(r, NULL, "db", &redis_type, &out, &ref),
+            ROSTER_ETYPE);
   assert_null(ref);
   assert_null(out);
 
@@ -87,9 +87,7 @@ static void test_get_by_type_single_and_none(void **state) {
   static tu_obj p1, r1;
   tu_obj_init(&p1, 1);
   tu_obj_init(&r1, 2);
-  roster *r = NULL;
-  assert_ok(roster_new(NULL, &r));
-  assert_non_null(r);
+  roster *r = tu_registry(NULL);
 
   void *out = &out;
   roster_error_clear();
@@ -131,9 +129,7 @@ static void test_get_by_type_ambiguous_and_default(void **state) {
   tu_obj_init(&replica, 2);
   tu_obj_init(&cache, 3);
   tu_obj_init(&main2, 4);
-  roster *r = NULL;
-  assert_ok(roster_new(NULL, &r));
-  assert_non_null(r);
+  roster *r = tu_registry(NULL);
   assert_ok(roster_register(r, "prod", "pg_main", &pg_type, &main1));
   assert_ok(roster_register(r, "prod", "pg_replica", &pg_type, &replica));
   assert_ok(roster_register(r, "prod", "cache", &redis_type, &cache));
@@ -169,7 +165,8 @@ static void test_get_by_type_ambiguous_and_default(void **state) {
 
   /* The mark follows the name: unregister, register again, default again. */
   assert_ok(roster_unregister(r, "prod", "pg_main"));
-  assert_ok(roster_get_by_type(r, "prod", &pg_type, &out)); /* only replica left */
+  assert_ok(
+      roster_get_by_type(r, "prod", &pg_type, &out)); /* only replica left */
   assert_ptr_equal(out, &replica);
   static tu_obj extra;
   tu_obj_init(&extra, 5);
@@ -211,9 +208,7 @@ static void test_typed_macro(void **state) {
   static tu_obj other;
   tu_obj_init(&other, 1);
 
-  roster *r = NULL;
-  assert_ok(roster_new(NULL, &r));
-  assert_non_null(r);
+  roster *r = tu_registry(NULL);
   assert_ok(pool_register(r, NULL, "db", &p1));
   assert_ok(pool_register(r, "ns", "db", &p2));
   assert_rc(pool_register(r, NULL, "db", &p2), ROSTER_EEXIST);

@@ -56,9 +56,7 @@ static void start_waiter(waiter *w, roster *r, const char *ns, const char *name,
 
 static void test_already_registered(void **state) {
   (void)state;
-  roster *r = NULL;
-  assert_ok(roster_new(NULL, &r));
-  assert_non_null(r);
+  roster *r = tu_registry(NULL);
   assert_ok(roster_register(r, NULL, "here", &tu_counter_type, &inst[0]));
   assert_ok(roster_register(r, "ns1", "there", &tu_counter_type, &inst[1]));
   assert_ok(roster_wait_for(r, NULL, "here", 0));
@@ -70,9 +68,7 @@ static void test_already_registered(void **state) {
 
 static void test_timeout(void **state) {
   (void)state;
-  roster *r = NULL;
-  assert_ok(roster_new(NULL, &r));
-  assert_non_null(r);
+  roster *r = tu_registry(NULL);
   assert_ok(roster_register(r, NULL, "here", &tu_counter_type, &inst[0]));
   assert_rc(roster_wait_for(r, NULL, "never", 0), ROSTER_ETIMEDOUT);
   assert_rc(roster_wait_for(r, NULL, "never", 50), ROSTER_ETIMEDOUT);
@@ -101,9 +97,7 @@ static void *late_register(void *arg) {
 
 static void test_woken_by_registration(void **state) {
   (void)state;
-  roster *r = NULL;
-  assert_ok(roster_new(NULL, &r));
-  assert_non_null(r);
+  roster *r = tu_registry(NULL);
   pthread_t th;
   late l = {.r = r, .ns = "svc", .name = "db", .delay_ms = 100, .rc = -99};
   assert_int_equal(pthread_create(&th, NULL, late_register, &l), 0);
@@ -124,9 +118,7 @@ static void test_woken_by_registration(void **state) {
 static void test_woken_in_duplicate_registry(void **state) {
   (void)state;
   roster_options o = {.keys = ROSTER_KEYS_DUPLICATE};
-  roster *r = NULL;
-  assert_ok(roster_new(&o, &r));
-  assert_non_null(r);
+  roster *r = tu_registry(&o);
   pthread_t th;
   late l = {.r = r, .ns = NULL, .name = "topic", .delay_ms = 50, .rc = -99};
   assert_int_equal(pthread_create(&th, NULL, late_register, &l), 0);
@@ -139,9 +131,7 @@ static void test_woken_in_duplicate_registry(void **state) {
 static void test_each_waiter_woken_by_its_own_name(void **state) {
   (void)state;
   enum { N = 4 };
-  roster *r = NULL;
-  assert_ok(roster_new(NULL, &r));
-  assert_non_null(r);
+  roster *r = tu_registry(NULL);
   waiter w[N];
   waiter other_ns;  /* same name as w[0], other namespace: must time out */
   waiter unrelated; /* a name nobody registers: must time out */
@@ -176,9 +166,7 @@ static void test_each_waiter_woken_by_its_own_name(void **state) {
 static void test_many_waiters_same_name(void **state) {
   (void)state;
   enum { N = 4 };
-  roster *r = NULL;
-  assert_ok(roster_new(NULL, &r));
-  assert_non_null(r);
+  roster *r = tu_registry(NULL);
   waiter w[N];
   for (int i = 0; i < N; i++)
     start_waiter(&w[i], r, "grp", "shared", LONG_MS);
@@ -194,9 +182,7 @@ static void test_many_waiters_same_name(void **state) {
 
 static void test_bad_names(void **state) {
   (void)state;
-  roster *r = NULL;
-  assert_ok(roster_new(NULL, &r));
-  assert_non_null(r);
+  roster *r = tu_registry(NULL);
   char longname[ROSTER_NAME_MAX + 2];
   memset(longname, 'n', sizeof longname - 1);
   longname[sizeof longname - 1] = '\0';

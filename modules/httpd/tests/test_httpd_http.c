@@ -310,8 +310,7 @@ static void t_abort(void **state) {
   assert_true(hc_sends(fd, "GET /hold HTTP/1.1\r\nHost: x\r\n\r\n"));
   roster_httpd_request *req = wait_held();
   close(fd); /* the client leaves */
-  tu_wait_until(atomic_load(&g_aborts) == 1, 3000);
-  assert_int_equal(atomic_load(&g_aborts), 1);
+  assert_eventually_equal(atomic_load(&g_aborts), 1, 3000);
   assert_string_equal(roster_httpd_request_path(req), "/hold");
   assert_rc(roster_httpd_respond(req, 200, NULL, NULL, 0), ROSTER_ESTATE);
 

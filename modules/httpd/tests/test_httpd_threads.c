@@ -119,8 +119,7 @@ static void t_broadcast(void **state) {
   assert_int_equal(st.dropped_sends, 0);
   for (int i = 0; i < CLIENTS; i++)
     close(fds[i]);
-  tu_wait_until(atomic_load(&g_closes) == CLIENTS, 3000);
-  assert_int_equal(atomic_load(&g_closes), CLIENTS);
+  assert_eventually_equal(atomic_load(&g_closes), CLIENTS, 3000);
   /* Gone: sends say so, the handles stay valid until released. */
   assert_rc(roster_httpd_ws_send(g_ws[0], ROSTER_HTTPD_WS_TEXT, "x", 1),
             ROSTER_ESTATE);
@@ -138,8 +137,7 @@ static void t_slow_consumer(void **state) {
   /* The slow one never reads. */
   int slow = hc_ws_open(roster_httpd_port(s), "/ws", NULL, NULL);
   int fast = hc_ws_open(roster_httpd_port(s), "/ws", NULL, NULL);
-  tu_wait_until(g_nws == 2, 3000);
-  assert_int_equal(g_nws, 2);
+  assert_eventually_equal(g_nws, 2, 3000);
   static uint8_t chunk[16 * 1024];
   roster_httpd_msg *m;
   assert_ok(
@@ -167,8 +165,7 @@ static void t_slow_consumer(void **state) {
   assert_int_equal(f.len, sizeof chunk);
   hc_frame_free(&f);
   /* Still over its bound after slow_timeout_ms: closed. */
-  tu_wait_until(atomic_load(&g_closes) == 1, 3000);
-  assert_int_equal(atomic_load(&g_closes), 1);
+  assert_eventually_equal(atomic_load(&g_closes), 1, 3000);
   assert_int_equal(atomic_load(&g_last_code), 1008);
   assert_rc(roster_httpd_ws_send_msg(g_ws[0], m), ROSTER_ESTATE);
   roster_httpd_stats st;

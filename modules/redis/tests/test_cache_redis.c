@@ -320,8 +320,7 @@ static void t_declared(void **state) {
   const char *url = tu_server_url("REDIS");
   char pre[64];
   tu_unique_name(pre, sizeof pre, "decl");
-  roster *r = NULL;
-  assert_ok(roster_new(NULL, &r));
+  roster *r = tu_registry(NULL);
   const char *opts[] = {"kind", "cache", "prefix", pre, NULL};
   assert_ok(roster_provide_url(r, NULL, "sessions", url, opts));
   roster_cache *c = NULL;

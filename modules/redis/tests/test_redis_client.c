@@ -613,8 +613,7 @@ static void t_registry(void **state) {
   /* one driver, two faces: the client (the default) and a cache */
   assert_ptr_equal(d->faces[0].kind, &roster_service_face);
   assert_ptr_equal(d->faces[1].kind, &roster_cache_face);
-  roster *r = NULL;
-  assert_ok(roster_new(NULL, &r));
+  roster *r = tu_registry(NULL);
   assert_ok(roster_provide_url(r, NULL, "kv", url, NULL));
   assert_ok(roster_provide_url(r, NULL, "kv", url, NULL)); /* same: no-op */
   assert_rc(roster_provide_url(r, NULL, "kv", "redis://:x@127.0.0.1:1", NULL),

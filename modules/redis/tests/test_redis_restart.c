@@ -156,8 +156,7 @@ static void t_restart(void **state) {
   assert_ok(roster_redis_subscribe(sub, "events", 6, on_msg, &g));
   assert_ok(roster_redis_psubscribe(sub, "news.*", 6, on_msg, &g));
   assert_ok(roster_redis_publish(cli, "events", 6, "1", 1, NULL));
-  tu_wait_until(msgs_get(&g, false) == 1, LC_LONG_MS);
-  assert_int_equal(msgs_get(&g, false), 1);
+  assert_eventually_equal(msgs_get(&g, false), 1, LC_LONG_MS);
 
   atomic_bool stop = false;
   worker w[WORKERS];
@@ -185,8 +184,7 @@ static void t_restart(void **state) {
   tu_wait_until(total_failed(w) > failed_before, LC_LONG_MS);
   assert_true(total_failed(w) > failed_before);
   uint64_t connects = 0;
-  tu_wait_until(sub_connected(sub, &connects) == 0, LC_LONG_MS);
-  assert_int_equal(sub_connected(sub, &connects), 0);
+  assert_eventually_equal(sub_connected(sub, &connects), 0, LC_LONG_MS);
   tu_wait_until(atomic_load(&st.downs) >= 1, LC_LONG_MS);
   assert_true(atomic_load(&st.downs) >= 1);
 
@@ -248,8 +246,7 @@ static void t_restart(void **state) {
   assert_ok(roster_cache_lock_release(&lk));
 
   /* the subscriber is back, with both subscriptions */
-  tu_wait_until(sub_connected(sub, &connects) == 1, LC_LONG_MS);
-  assert_int_equal(sub_connected(sub, &connects), 1);
+  assert_eventually_equal(sub_connected(sub, &connects), 1, LC_LONG_MS);
   assert_true(connects >= 2);
   assert_true(atomic_load(&st.ups) >= 2);
   int64_t receivers = 0;
@@ -317,8 +314,7 @@ static void t_unix(void **state) {
   assert_ok(roster_cache_incr(c, "k", 1, &n));
   assert_int_equal(n, 42);
   roster_cache_free(c);
-  roster *reg = NULL;
-  assert_ok(roster_new(NULL, &reg));
+  roster *reg = tu_registry(NULL);
   assert_ok(roster_provide_url(reg, NULL, "local", url, NULL));
   roster_redis *svc = NULL;
   assert_ok(roster_redis_find(reg, NULL, "local", &svc));
@@ -383,8 +379,7 @@ static void t_acl(void **state) {
   int64_t n = 0;
   assert_ok(roster_redis_publish(admin, "allowed", 7, "x", 1, &n));
   assert_int_equal(n, 1);
-  tu_wait_until(atomic_load(&got) == 1, LC_LONG_MS);
-  assert_int_equal(atomic_load(&got), 1);
+  assert_eventually_equal(atomic_load(&got), 1, LC_LONG_MS);
   roster_redis_subscriber_free(sub);
   roster_redis_free(cli);
   assert_ok(roster_redis_call(admin, NULL, "ACL", "DELUSER", "limited", NULL));
