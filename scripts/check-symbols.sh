@@ -14,9 +14,10 @@ fi
 bad=0
 for lib in "${libs[@]}"; do
   # Defined, global symbols only (nm -g --defined-only); the third field is
-  # the name. ASan adds __odr_asan_gen_<global> beside each global.
+  # the name. ASan adds __odr_asan.<global> (or __odr_asan_gen_<global>)
+  # beside each global.
   stray=$(nm -g --defined-only "$lib" 2>/dev/null | awk 'NF == 3 { print $3 }' |
-    grep -vE '^roster_|^__odr_asan_gen_roster_' | sort -u || true)
+    grep -vE '^roster_|^__odr_asan[._](gen_)?roster_' | sort -u || true)
   if [[ -n $stray ]]; then
     echo "check-symbols: $lib exports names outside roster_/roster__:" >&2
     sed 's/^/  /' <<<"$stray" >&2
