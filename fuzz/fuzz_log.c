@@ -425,7 +425,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (lv & 1) {
       static const int settable[] = {0, 10, 20, 30, 40, 50, 60, 100};
       own_level[d] = settable[(lv >> 1) % 8];
-      FUZZ_CHECK(roster_log_set_level(chain[d], own_level[d]) == ROSTER_OK,
+      FUZZ_CHECK(roster_log_level_set(chain[d], own_level[d]) == ROSTER_OK,
                  "set_level %d: %s", own_level[d], roster_last_error());
     }
   }

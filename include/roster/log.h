@@ -319,7 +319,7 @@ ROSTER_EXTERN int roster_log_new(const roster_log_options *opts,
 /* roster_log_child makes a logger that writes through log's sinks with
  * fields[0..n) bound: they are encoded once, now, and written on each of
  * its lines after the parent's bound fields. The child follows its
- * parent's level until roster_log_set_level gives it its own. One
+ * parent's level until roster_log_level_set gives it its own. One
  * allocation; it holds a reference to log. Stores it in *out (NULL on
  * failure): ROSTER_OK, ROSTER_EINVAL for a NULL log or out or NULL fields
  * with n > 0, ROSTER_ENOMEM. The caller owns the child (roster_log_free). */
@@ -334,11 +334,11 @@ ROSTER_EXTERN int roster_log_child(roster_log *log,
  * Must not be called from a sink callback of the same tree. */
 ROSTER_EXTERN void roster_log_free(roster_log *log);
 
-/* roster_log_set_level sets log's minimum level (ROSTER_LOG_TRACE ...
+/* roster_log_level_set sets log's minimum level (ROSTER_LOG_TRACE ...
  * ROSTER_LOG_FATAL, ROSTER_LOG_SILENT; 0 = follow the parent again, or info
  * for a root). Children that follow log follow the change at once.
  * ROSTER_EINVAL for another value. */
-ROSTER_EXTERN int roster_log_set_level(roster_log *log, int level);
+ROSTER_EXTERN int roster_log_level_set(roster_log *log, int level);
 
 /* roster_log_level_parse reads a level name into *out: "trace", "debug",
  * "info", "warn" (or "warning"), "error", "fatal", "silent" (or "off"), in

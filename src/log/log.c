@@ -264,13 +264,13 @@ static void propagate(roster_log *top) {
   }
 }
 
-int roster_log_set_level(roster_log *log, int level) {
+int roster_log_level_set(roster_log *log, int level) {
   if (!log)
-    return roster_error_set(ROSTER_EINVAL, "roster_log_set_level: the "
+    return roster_error_set(ROSTER_EINVAL, "roster_log_level_set: the "
                                            "logger is NULL");
   if (!level_settable(level))
     return roster_error_set(ROSTER_EINVAL,
-                            "roster_log_set_level: %d is not a level "
+                            "roster_log_level_set: %d is not a level "
                             "(0 to follow the parent, 10 trace ... 60 "
                             "fatal, 100 silent)",
                             level);

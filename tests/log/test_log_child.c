@@ -78,14 +78,14 @@ static void test_levels_follow_parent(void **state) {
   assert_int_equal(roster_log_level_get(a1), ROSTER_LOG_INFO);
 
   /* the root's change reaches every follower, grandchildren too */
-  assert_ok(roster_log_set_level(root, ROSTER_LOG_DEBUG));
+  assert_ok(roster_log_level_set(root, ROSTER_LOG_DEBUG));
   assert_int_equal(roster_log_level_get(a), ROSTER_LOG_DEBUG);
   assert_int_equal(roster_log_level_get(a1), ROSTER_LOG_DEBUG);
   assert_int_equal(roster_log_level_get(b), ROSTER_LOG_DEBUG);
 
   /* a's own level shields a and a1, not b */
-  assert_ok(roster_log_set_level(a, ROSTER_LOG_ERROR));
-  assert_ok(roster_log_set_level(root, ROSTER_LOG_TRACE));
+  assert_ok(roster_log_level_set(a, ROSTER_LOG_ERROR));
+  assert_ok(roster_log_level_set(root, ROSTER_LOG_TRACE));
   assert_int_equal(roster_log_level_get(a), ROSTER_LOG_ERROR);
   assert_int_equal(roster_log_level_get(a1), ROSTER_LOG_ERROR);
   assert_int_equal(roster_log_level_get(b), ROSTER_LOG_TRACE);
@@ -100,12 +100,12 @@ static void test_levels_follow_parent(void **state) {
   json_decref(j);
 
   /* back to following: a and a1 take the root's level again */
-  assert_ok(roster_log_set_level(a, 0));
+  assert_ok(roster_log_level_set(a, 0));
   assert_int_equal(roster_log_level_get(a), ROSTER_LOG_TRACE);
   assert_int_equal(roster_log_level_get(a1), ROSTER_LOG_TRACE);
 
   /* a child made now starts at its parent's effective level */
-  assert_ok(roster_log_set_level(b, ROSTER_LOG_WARN));
+  assert_ok(roster_log_level_set(b, ROSTER_LOG_WARN));
   roster_log *b1 = NULL;
   assert_ok(roster_log_child(b, RL_NONE, &b1));
   assert_int_equal(roster_log_level_get(b1), ROSTER_LOG_WARN);
@@ -167,7 +167,7 @@ static void *child_churn(void *p) {
                          "handled") != ROSTER_OK)
       atomic_fetch_add(&a->failures, 1);
     if (i % 100 == 0 &&
-        roster_log_set_level(c, i % 200 ? ROSTER_LOG_WARN : 0) != ROSTER_OK)
+        roster_log_level_set(c, i % 200 ? ROSTER_LOG_WARN : 0) != ROSTER_OK)
       atomic_fetch_add(&a->failures, 1);
     roster_log_free(c);
   }
@@ -188,8 +188,8 @@ static void test_children_from_many_threads(void **state) {
   /* the root's level changes meanwhile (propagation under the lock) */
   for (int i = 0; i < 200; i++)
     assert_ok(
-        roster_log_set_level(root, i % 2 ? ROSTER_LOG_INFO : ROSTER_LOG_DEBUG));
-  assert_ok(roster_log_set_level(root, ROSTER_LOG_INFO));
+        roster_log_level_set(root, i % 2 ? ROSTER_LOG_INFO : ROSTER_LOG_DEBUG));
+  assert_ok(roster_log_level_set(root, ROSTER_LOG_INFO));
   for (int t = 0; t < CT_THREADS; t++) {
     pthread_join(th[t], NULL);
     assert_int_equal(atomic_load(&args[t].failures), 0);

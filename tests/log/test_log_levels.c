@@ -55,7 +55,7 @@ static void test_levels_and_numbers(void **state) {
   }
 
   lt_clear(&l);
-  assert_ok(roster_log_set_level(log, ROSTER_LOG_TRACE));
+  assert_ok(roster_log_level_set(log, ROSTER_LOG_TRACE));
   RL_TRACE_F(log, RL_FIELDS(RL_INT("x", 1)), "t%d", 1);
   RL_DEBUG_F(log, RL_FIELDS(RL_INT("x", 2)), "d%d", 2);
   assert_int_equal(lt_count(&l), 2);
@@ -70,14 +70,14 @@ static void test_levels_and_numbers(void **state) {
 
   /* silent: nothing, fatal included */
   lt_clear(&l);
-  assert_ok(roster_log_set_level(log, ROSTER_LOG_SILENT));
+  assert_ok(roster_log_level_set(log, ROSTER_LOG_SILENT));
   RL_FATAL(log, "no");
   assert_ok(roster_log_write(log, ROSTER_LOG_FATAL, RL_NONE, "no"));
   assert_int_equal(lt_count(&l), 0);
   assert_false(roster_log_enabled(log, ROSTER_LOG_FATAL));
 
   /* 0 on a root goes back to info */
-  assert_ok(roster_log_set_level(log, 0));
+  assert_ok(roster_log_level_set(log, 0));
   assert_int_equal(roster_log_level_get(log), ROSTER_LOG_INFO);
   assert_true(roster_log_enabled(log, ROSTER_LOG_INFO));
   assert_false(roster_log_enabled(log, ROSTER_LOG_DEBUG));
@@ -228,9 +228,9 @@ static void test_bad_levels_refused(void **state) {
   assert_int_equal(lt_count(&l), 0);
   RL_INFO((roster_log *)NULL, "nothing happens");
 
-  assert_rc(roster_log_set_level(log, 35), ROSTER_EINVAL);
-  assert_rc(roster_log_set_level(log, -1), ROSTER_EINVAL);
-  assert_rc(roster_log_set_level(NULL, 30), ROSTER_EINVAL);
+  assert_rc(roster_log_level_set(log, 35), ROSTER_EINVAL);
+  assert_rc(roster_log_level_set(log, -1), ROSTER_EINVAL);
+  assert_rc(roster_log_level_set(NULL, 30), ROSTER_EINVAL);
   assert_int_equal(roster_log_level_get(log), ROSTER_LOG_INFO);
   assert_int_equal(roster_log_level_get(NULL), ROSTER_LOG_SILENT);
 
