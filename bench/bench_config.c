@@ -296,7 +296,9 @@ int main(int argc, char **argv) {
   const char *files[] = {g_yaml, NULL};
   roster_config *cfg = NULL;
   if (roster_config_new(
-      &(roster_config_options){.files = files, .schema = schema}, &cfg) != ROSTER_OK || roster_config_load(cfg) != ROSTER_OK)
+          &(roster_config_options){.files = files, .schema = schema}, &cfg) !=
+          ROSTER_OK ||
+      roster_config_load(cfg) != ROSTER_OK)
     bench_die("load: %s", roster_last_error());
   g_tree = parse_json_file();
   if (!g_tree)

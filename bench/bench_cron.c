@@ -243,7 +243,8 @@ static void bench_delay(unsigned jobs) {
                  0, cap};
 
   roster_sched *s;
-  roster_sched_options o = {.tz = "UTC", .on_event = on_event, .event_arg = &got};
+  roster_sched_options o = {
+      .tz = "UTC", .on_event = on_event, .event_arg = &got};
   if (roster_sched_new(&o, &s) != ROSTER_OK)
     die("roster_sched_new");
   for (unsigned j = 0; j < jobs; j++) {

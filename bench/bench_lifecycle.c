@@ -300,7 +300,8 @@ static void dag_reset(dag *g) {
 
 static roster *dag_registry(dag *g, unsigned workers, bool lazy) {
   roster *r = NULL;
-  if (roster_new(&(roster_options){.name = "bench", .workers = workers}, &r) != ROSTER_OK)
+  if (roster_new(&(roster_options){.name = "bench", .workers = workers}, &r) !=
+      ROSTER_OK)
     die_rc("roster_new", roster_last_code());
   for (size_t k = 0; k < g->n; k++) {
     size_t i = g->order[k];

@@ -125,7 +125,9 @@ static void measure_line(void) {
                        .fn = count_cb,
                        .arg = &roster_line_bytes};
   roster_log *log = NULL;
-  if (roster_log_new(&(roster_log_options){.sinks = &s, .nsinks = 1}, &log) != ROSTER_OK || typical_line(log) != ROSTER_OK)
+  if (roster_log_new(&(roster_log_options){.sinks = &s, .nsinks = 1}, &log) !=
+          ROSTER_OK ||
+      typical_line(log) != ROSTER_OK)
     bench_die("measuring the line: %s", roster_last_error());
   roster_log_free(log);
 }

@@ -3,14 +3,15 @@
  * roster__config_expand itself, and the same string through a config load.
  *
  * Input: the first byte holds flags (bit 0: the string is the default of
- * the secret key "db_password" rather than of "name"; bit 1: roster__config_expand
- * is told it expands a secret's value); the rest is cut at NUL bytes into
- * the string to expand and up to eight variables "NAME=value" (values may
- * themselves hold ${...}: cycles, references to unset names, long
+ * the secret key "db_password" rather than of "name"; bit 1:
+ * roster__config_expand is told it expands a secret's value); the rest is cut
+ * at NUL bytes into the string to expand and up to eight variables "NAME=value"
+ * (values may themselves hold ${...}: cycles, references to unset names, long
  * chains).
  *
  * Properties:
- *  - roster__config_expand agrees with a reference written from the documented rules
+ *  - roster__config_expand agrees with a reference written from the
+ *    documented rules
  *    (${NAME}, ${NAME:-default}, ${NAME-default}, $${ for a literal "${",
  *    defaults nested up to 8 levels, inserted values never expanded again,
  *    names [A-Za-z_][A-Za-z0-9_]* of at most 255 bytes, a NUL in the result
@@ -161,7 +162,8 @@ static void check_public(const char *s, size_t len, env *e, bool secret) {
   roster_config_options o = {.defaults_json = defaults,
                              .env = (const char *const *)e->v};
   roster_config *cfg = NULL;
-  FUZZ_CHECK(roster_config_new(&o, &cfg) == ROSTER_OK, "roster_config_new: %s", roster_last_error());
+  FUZZ_CHECK(roster_config_new(&o, &cfg) == ROSTER_OK, "roster_config_new: %s",
+             roster_last_error());
   int rc = roster_config_load(cfg);
   if (rc == ROSTER_OK) {
     fuzz_config_check(cfg, FUZZ_MARKER);
@@ -202,8 +204,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   size_t out_len = 0, at = 0;
   bool changed = false;
   char err[512] = "";
-  int rc = roster__config_expand(&a, s, len, lookup, &e, (flags & 2) != 0, &out, &out_len,
-                      &changed, &at, err, sizeof err);
+  int rc = roster__config_expand(&a, s, len, lookup, &e, (flags & 2) != 0, &out,
+                                 &out_len, &changed, &at, err, sizeof err);
   fuzz_buf ref = {0};
   fuzz_buf_reset(&ref);
   bool any = false;
@@ -212,7 +214,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   int want = any ? ref_expand(&e, &ref, s, len, 0) : ROSTER_OK;
   if (want == ROSTER_OK && any && memchr(ref.p, '\0', ref.n))
     want = ROSTER_EINVAL;
-  FUZZ_CHECK(rc == want, "roster__config_expand gives %d, the reference %d (%s)", rc, want,
+  FUZZ_CHECK(rc == want,
+             "roster__config_expand gives %d, the reference %d (%s)", rc, want,
              err);
   if (rc == ROSTER_OK) {
     FUZZ_CHECK(changed == any, "changed is %d with%s a ${", changed,

@@ -142,7 +142,8 @@ static roster_log *new_root(const char *name, bool async, capture *c) {
                           .async = async,
                           .block = true};
   roster_log *log = NULL;
-  FUZZ_CHECK(roster_log_new(&o, &log) == ROSTER_OK, "roster_log_new: %s", roster_last_error());
+  FUZZ_CHECK(roster_log_new(&o, &log) == ROSTER_OK, "roster_log_new: %s",
+             roster_last_error());
   return log;
 }
 
@@ -418,7 +419,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       expect_field(want, &xs[i]);
     }
     FUZZ_CHECK(roster_log_child(chain[d - 1], nf ? fs : NULL, nf, &chain[d]) ==
-                   ROSTER_OK, "roster_log_child: %s", roster_last_error());
+                   ROSTER_OK,
+               "roster_log_child: %s", roster_last_error());
     for (size_t i = 0; i < nf; i++)
       free_field(&xs[i]);
     own_level[d] = 0;

@@ -1,8 +1,8 @@
 /*
- * fuzz_tz.c: time zones: TZif files (roster__cron_tzif_parse, what roster_tz_get
- * reads) and POSIX TZ strings (roster__cron_posix_parse: a TZif footer, or $TZ for
- * roster_tz_local), then the public calls on the zone they make:
- * roster_tz_offset, roster_tz_format, roster_time_parse.
+ * fuzz_tz.c: time zones: TZif files (roster__cron_tzif_parse, what
+ * roster_tz_get reads) and POSIX TZ strings (roster__cron_posix_parse: a TZif
+ * footer, or $TZ for roster_tz_local), then the public calls on the zone they
+ * make: roster_tz_offset, roster_tz_format, roster_time_parse.
  *
  * Input: a TZif file (it starts with "TZif": seeds are real small zones
  * from /usr/share/zoneinfo), or a POSIX TZ string up to a newline or NUL

@@ -84,8 +84,7 @@ static int store_create(void *arg, const roster_deps *deps, void **out) {
   st->db = roster_deps_get(deps, "db");
   st->cache = roster_deps_get(deps, "cache");
   st->log = roster_deps_get(deps, "log");
-  snprintf(st->driver, sizeof st->driver, "%s",
-           roster_db_driver_name(st->db));
+  snprintf(st->driver, sizeof st->driver, "%s", roster_db_driver_name(st->db));
   int rc = roster_db_exec(st->db, CREATE_SQL, NULL, 0, NULL);
   if (rc != ROSTER_OK) {
     free(st);
@@ -111,8 +110,8 @@ static int load_count(void *arg, const void *key, size_t key_len,
   roster_db_result *res = NULL;
   (void)key;
   (void)key_len;
-  int rc = roster_db_query(st->db, "SELECT COUNT(*) FROM demo_visits", NULL,
-                           0, &res);
+  int rc = roster_db_query(st->db, "SELECT COUNT(*) FROM demo_visits", NULL, 0,
+                           &res);
   if (rc != ROSTER_OK)
     return rc;
   int64_t n = 0;
@@ -200,8 +199,8 @@ static int visit(void *arg) {
   roster_cache_stats before, after;
   roster_cache_stats_get(st->cache, &before);
   roster_cache_buf count = {0};
-  rc = roster_cache_get_or_set(st->cache, "visits:count", 12, 1500,
-                               load_count, st, &count);
+  rc = roster_cache_get_or_set(st->cache, "visits:count", 12, 1500, load_count,
+                               st, &count);
   if (rc != ROSTER_OK)
     return rc;
   roster_cache_stats_get(st->cache, &after);
@@ -243,21 +242,20 @@ static int jobs_setup(roster_sched *s, const roster_deps *deps, void *arg) {
   v->store = roster_deps_get(deps, "store");
   v->clock = roster_deps_get(deps, "clock");
   roster_config *cfg = NULL;
-  int rc = roster_get(v->svc, NULL, "config", &roster_config_type,
-                      (void **)&cfg);
+  int rc =
+      roster_get(v->svc, NULL, "config", &roster_config_type, (void **)&cfg);
   if (rc != ROSTER_OK)
     return rc;
   char *expr = NULL;
-  rc = roster_config_string(cfg, "jobs.visit.schedule", "*/2 * * * * *",
-                            &expr);
+  rc = roster_config_string(cfg, "jobs.visit.schedule", "*/2 * * * * *", &expr);
   if (rc != ROSTER_OK)
     return rc;
   /* Added disabled: serve enables it (and runs it once) after the start
    * report, so its first run, which makes the lazy audit service, cannot
    * come before the report shows audit still declared. */
-  rc = roster_sched_add(s, "visit", expr, visit, v,
-                        &(roster_job_options){.disabled = true,
-                                           .timeout_ms = 1000});
+  rc = roster_sched_add(
+      s, "visit", expr, visit, v,
+      &(roster_job_options){.disabled = true, .timeout_ms = 1000});
   printf("  start jobs (job \"visit\" on \"%s\", from when serving "
          "begins)\n",
          expr);
@@ -286,7 +284,8 @@ static roster_config *load_config(void) {
   const char *files[] = {path, NULL};
   roster_config *cfg = NULL;
   if (roster_config_new(
-      &(roster_config_options){.files = files, .env_prefix = "DEMO"}, &cfg) != ROSTER_OK) {
+          &(roster_config_options){.files = files, .env_prefix = "DEMO"},
+          &cfg) != ROSTER_OK) {
     fprintf(stderr, "demo: roster_config_new: %s\n", roster_last_error());
     exit(1);
   }
@@ -329,7 +328,8 @@ static roster_log *make_log(const roster_config *cfg) {
   }
   roster_mem_free(level_text);
   roster_log *log = NULL;
-  if (roster_log_new(&(roster_log_options){.name = "demo", .level = level}, &log) != ROSTER_OK) {
+  if (roster_log_new(&(roster_log_options){.name = "demo", .level = level},
+                     &log) != ROSTER_OK) {
     fprintf(stderr, "demo: roster_log_new: %s\n", roster_last_error());
     exit(1);
   }
@@ -363,10 +363,10 @@ static void declare_services(roster *svc, roster_config *cfg, roster_log *log,
                              .lazy = true});
   CHECK(roster_sched_provide(svc, NULL, "jobs",
                              &(roster_sched_options){.workers = 2,
-                                                  .log = log,
-                                                  .setup = jobs_setup,
-                                                  .setup_arg = v,
-                                                  .deps = jobs_deps}));
+                                                     .log = log,
+                                                     .setup = jobs_setup,
+                                                     .setup_arg = v,
+                                                     .deps = jobs_deps}));
 }
 
 /* print_health prints one line per service from roster_health. Returns how

@@ -120,8 +120,8 @@ ROSTER_EXTERN void roster_cache_buf_close(roster_cache_buf *b);
  * backends. ROSTER_EINVAL for a NULL b, kind NONE, or data NULL with len >
  * 0; ROSTER_ENOMEM. */
 ROSTER_EXTERN int roster_cache_buf_set(roster_cache_buf *b,
-                                       roster_cache_kind kind,
-                                       const void *data, size_t len);
+                                       roster_cache_kind kind, const void *data,
+                                       size_t len);
 
 /* roster_cache_buf_set_int stores the counter value num in b. */
 ROSTER_EXTERN int roster_cache_buf_set_int(roster_cache_buf *b, int64_t num);
@@ -158,22 +158,22 @@ ROSTER_EXTERN int roster_cache_open(const char *url, const char *const *opts,
  * max_bytes=N&sweep_ms=N&shards=N&buckets=N (max_bytes takes k, m, g
  * suffixes: 64m). */
 typedef struct roster_cache_memory_options {
-  size_t max_entries;      /* 0: no limit. Past it, writes evict (CLOCK,
-                              see docs/cache.md); locks are never evicted */
-  size_t max_bytes;        /* 0: no limit. Counts keys, values and each
-                              entry's overhead (roster_cache_stats.bytes) */
-  int64_t sweep_ms;        /* how often a background thread frees expired
-                              keys; 0 = 1000; < 0: never (expired keys are
-                              still invisible, and freed when touched) */
-  unsigned shards;         /* write shards, a power of two up to 64; 0 =
-                              64, or fewer when max_entries is small (each
-                              shard evicts on its own) */
-  size_t initial_buckets;  /* hash table size hint; 0 = 1024; it grows */
+  size_t max_entries;             /* 0: no limit. Past it, writes evict (CLOCK,
+                                     see docs/cache.md); locks are never evicted */
+  size_t max_bytes;               /* 0: no limit. Counts keys, values and each
+                                     entry's overhead (roster_cache_stats.bytes) */
+  int64_t sweep_ms;               /* how often a background thread frees expired
+                                     keys; 0 = 1000; < 0: never (expired keys are
+                                     still invisible, and freed when touched) */
+  unsigned shards;                /* write shards, a power of two up to 64; 0 =
+                                     64, or fewer when max_entries is small (each
+                                     shard evicts on its own) */
+  size_t initial_buckets;         /* hash table size hint; 0 = 1024; it grows */
   int64_t (*clock_ms)(void *arg); /* the clock TTLs run on, in ms, never
                               going back; NULL = CLOCK_MONOTONIC. Tests
                               pass a clock they move by hand. Called on
                               any thread, with a shard lock possibly held */
-  void *clock_arg;         /* passed to clock_ms */
+  void *clock_arg;                /* passed to clock_ms */
 } roster_cache_memory_options;
 
 /* roster_cache_memory_new makes an empty memory cache. mo and o may be
@@ -304,13 +304,13 @@ ROSTER_EXTERN int roster_cache_mget(roster_cache *c,
 
 /* roster_cache_item: one key and value for roster_cache_mset. */
 typedef struct roster_cache_item {
-  const void *key;            /* the key */
+  const void *key; /* the key */
   size_t key_len;
-  roster_cache_kind kind;     /* BYTES, JSON or INT */
-  const void *data;           /* BYTES: the bytes */
-  size_t len;                 /* BYTES: how many */
-  const struct json_t *json;  /* JSON: the tree */
-  int64_t num;                /* INT: the counter */
+  roster_cache_kind kind;    /* BYTES, JSON or INT */
+  const void *data;          /* BYTES: the bytes */
+  size_t len;                /* BYTES: how many */
+  const struct json_t *json; /* JSON: the tree */
+  int64_t num;               /* INT: the counter */
 } roster_cache_item;
 
 /* roster_cache_mset stores n items in one call (one round trip on Redis),
@@ -347,9 +347,9 @@ typedef struct roster_cache_stats {
   uint64_t evicted;     /* keys removed to stay within the limits */
   uint64_t max_entries; /* the limits; 0 = none */
   uint64_t max_bytes;
-  uint64_t loads;       /* get_or_set loader calls made through c */
-  uint64_t load_waits;  /* get_or_set calls through c that waited for
-                           another caller's loader instead of running one */
+  uint64_t loads;      /* get_or_set loader calls made through c */
+  uint64_t load_waits; /* get_or_set calls through c that waited for
+                          another caller's loader instead of running one */
 } roster_cache_stats;
 
 /* roster_cache_stats_get fills *out. */
@@ -368,10 +368,10 @@ ROSTER_EXTERN int roster_cache_info(roster_cache *c, struct json_t **out);
 /* roster_cache_lock: a held lock. Caller-allocated; filled by
  * roster_cache_lock_acquire, emptied by roster_cache_lock_release. */
 typedef struct roster_cache_lock {
-  roster_cache *cache;  /* where it was taken */
-  unsigned char *key;   /* a copy of the key (owned) */
+  roster_cache *cache; /* where it was taken */
+  unsigned char *key;  /* a copy of the key (owned) */
   size_t key_len;
-  char token[33];       /* 128 random bits, hex: who holds it */
+  char token[33]; /* 128 random bits, hex: who holds it */
 } roster_cache_lock;
 
 /* roster_cache_lock_acquire takes the lock named key for ttl_ms (> 0):
@@ -442,8 +442,8 @@ ROSTER_EXTERN int roster_cache_rate_sliding(roster_cache *c, const void *key,
  * out (roster_cache_buf_set with ROSTER_CACHE_BYTES) and returns ROSTER_OK,
  * or returns an error code with a detail (roster_error_set). It runs on the
  * calling thread with no lock held, and may use the cache (other keys). */
-typedef int (*roster_cache_load_fn)(void *arg, const void *key,
-                                    size_t key_len, roster_cache_buf *out);
+typedef int (*roster_cache_load_fn)(void *arg, const void *key, size_t key_len,
+                                    roster_cache_buf *out);
 
 /* roster_cache_get_or_set reads the bytes value under key into out; on a
  * miss it calls fn to make it, stores it with ttl_ms and returns it. Only
@@ -469,9 +469,8 @@ typedef int (*roster_cache_load_json_fn)(void *arg, const void *key,
 
 /* roster_cache_get_or_set_json is roster_cache_get_or_set for JSON values:
  * *out is a new tree (json_decref it), each caller its own. */
-ROSTER_EXTERN int roster_cache_get_or_set_json(roster_cache *c,
-                                               const void *key, size_t key_len,
-                                               int64_t ttl_ms,
+ROSTER_EXTERN int roster_cache_get_or_set_json(roster_cache *c, const void *key,
+                                               size_t key_len, int64_t ttl_ms,
                                                roster_cache_load_json_fn fn,
                                                void *arg, struct json_t **out);
 
@@ -489,8 +488,8 @@ ROSTER_EXTERN extern const roster_type roster_cache_type;
  * roster_get (ROSTER_ETYPE if the service is not a cache). The pointer is
  * valid while the service is up; hold it across a shutdown with
  * roster_acquire. */
-ROSTER_EXTERN int roster_cache_find(roster *r, const char *ns,
-                                    const char *name, roster_cache **out);
+ROSTER_EXTERN int roster_cache_find(roster *r, const char *ns, const char *name,
+                                    roster_cache **out);
 
 /* ------------------------------------------------------------------ */
 /* Backends                                                            */
@@ -508,7 +507,7 @@ typedef struct roster_cache_val {
   roster_cache_kind kind; /* BYTES, JSON or INT */
   const void *data;       /* BYTES: the bytes; JSON: compact JSON text */
   size_t len;
-  int64_t num;            /* INT */
+  int64_t num; /* INT */
 } roster_cache_val;
 
 /* roster_cache_backend: the operations a store implements: the cache face
@@ -535,8 +534,8 @@ typedef struct roster_cache_backend {
   /* open makes a store from url (text is the URL as given; opts as for
    * roster_cache_open) into *impl. Required to register; a backend used
    * only through roster_cache_new may leave it NULL. */
-  int (*open)(const roster_url *url, const char *text,
-              const char *const *opts, void **impl);
+  int (*open)(const roster_url *url, const char *text, const char *const *opts,
+              void **impl);
   void (*close)(void *impl); /* frees the store: roster_cache_free */
   /* get: the value into out (roster_cache_buf_set/_set_int); ENOENT if
    * missing; ETYPE for a key that holds no value. */
@@ -574,13 +573,12 @@ typedef struct roster_cache_backend {
                      const char *token, int64_t ttl_ms);
   /* rate_fixed / rate_sliding: as the public calls, each one atomic step
    * (one round trip on Redis). */
-  int (*rate_fixed)(void *impl, const void *key, size_t key_len,
-                    int64_t limit, int64_t window_ms, roster_cache_rate *out);
+  int (*rate_fixed)(void *impl, const void *key, size_t key_len, int64_t limit,
+                    int64_t window_ms, roster_cache_rate *out);
   int (*rate_sliding)(void *impl, const void *key, size_t key_len,
-                      int64_t limit, int64_t window_ms,
-                      roster_cache_rate *out);
-  int (*health)(void *impl);                      /* optional: OK */
-  int (*info)(void *impl, struct json_t **out);   /* optional: ENOTSUP */
+                      int64_t limit, int64_t window_ms, roster_cache_rate *out);
+  int (*health)(void *impl);                    /* optional: OK */
+  int (*info)(void *impl, struct json_t **out); /* optional: ENOTSUP */
 } roster_cache_backend;
 
 /* roster_cache_face: the kind of cache faces (roster/driver.h). A URL

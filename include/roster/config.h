@@ -135,12 +135,12 @@ typedef struct roster_config_options {
 
 /* roster_config_new makes a config from opts (NULL: empty), copied, in
  * *out (NULL on failure). It reads nothing yet: call roster_config_load.
- * Returns ROSTER_OK, or ROSTER_EINVAL for a NULL out or a bad option (an empty path, a file of unknown format,
- * a prefix that is not letters, digits and '_', an override without '=',
- * an override or schema key of more than ROSTER_CONFIG_DEPTH_MAX parts, a
- * schema field without a valid key or with a bad default), or
- * ROSTER_ENOMEM; the detail says which. The caller owns the config
- * (roster_config_free). */
+ * Returns ROSTER_OK, or ROSTER_EINVAL for a NULL out or a bad option (an empty
+ * path, a file of unknown format, a prefix that is not letters, digits and '_',
+ * an override without '=', an override or schema key of more than
+ * ROSTER_CONFIG_DEPTH_MAX parts, a schema field without a valid key or with a
+ * bad default), or ROSTER_ENOMEM; the detail says which. The caller owns the
+ * config (roster_config_free). */
 ROSTER_EXTERN int roster_config_new(const roster_config_options *opts,
                                     roster_config **out);
 

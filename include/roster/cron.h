@@ -378,7 +378,7 @@ ROSTER_EXTERN int roster_sched_run_now(roster_sched *s, const char *name);
 /* roster_sched_stats_get copies job `name`'s counters into *out.
  * ROSTER_ENOENT if there is no such job. */
 ROSTER_EXTERN int roster_sched_stats_get(roster_sched *s, const char *name,
-                                     roster_job_stats *out);
+                                         roster_job_stats *out);
 
 /* roster_sched_list fills *out with every job (a copy the caller frees
  * with roster_job_list_free). */
@@ -407,9 +407,10 @@ ROSTER_EXTERN extern const roster_type roster_sched_type;
  * roster_start makes it (roster_sched_new with opts), calls opts->setup,
  * and starts it after opts->deps are ready; roster_shutdown stops it before
  * them, giving running jobs stop_timeout_ms (the provider's stop timeout is
- * a second longer). Get it with roster_sched_find to add jobs at run time; a restart makes a new
- * scheduler, with only the jobs setup adds. Errors as roster_provide, and
- * ROSTER_EINVAL for bad opts (checked now, as roster_sched_new would). */
+ * a second longer). Get it with roster_sched_find to add jobs at run time; a
+ * restart makes a new scheduler, with only the jobs setup adds. Errors as
+ * roster_provide, and ROSTER_EINVAL for bad opts (checked now, as
+ * roster_sched_new would). */
 ROSTER_EXTERN int roster_sched_provide(roster *r, const char *ns,
                                        const char *name,
                                        const roster_sched_options *opts);
@@ -418,8 +419,8 @@ ROSTER_EXTERN int roster_sched_provide(roster *r, const char *ns,
  * NULL: the default namespace), borrowed while the service is up: the
  * typed lookup of every area (ROSTER_DEFINE_FIND). Errors as roster_get
  * (ROSTER_ETYPE if the entry is not a scheduler). */
-ROSTER_EXTERN int roster_sched_find(roster *r, const char *ns,
-                                    const char *name, roster_sched **out);
+ROSTER_EXTERN int roster_sched_find(roster *r, const char *ns, const char *name,
+                                    roster_sched **out);
 
 /* roster_job_event_name: "started", "finished", "failed", "slow",
  * "skipped" ("?" otherwise). roster_job_trigger_name: "schedule",

@@ -217,7 +217,7 @@ typedef struct roster_db_options {
  * code) when the first connections cannot be made, with the library's
  * message; ROSTER_ENOMEM. The URL is kept only redacted. */
 ROSTER_EXTERN int roster_db_open(const char *url, const roster_db_options *opts,
-                                roster_db **out);
+                                 roster_db **out);
 
 /* roster_db_free closes db: new acquires fail with ROSTER_ESTATE, idle
  * connections are closed, and connections in use get drain_timeout_ms to

@@ -18,29 +18,29 @@ extern "C" {
 #endif
 
 /* X(name, value, message). Append only. */
-#define ROSTER_ERRNO_MAP(X)                                                      \
-  X(OK, 0, "success")                                                            \
-  X(EINVAL, -1, "invalid argument")                                              \
-  X(ENOMEM, -2, "out of memory")                                                 \
-  X(ENOENT, -3, "not found")                                                     \
-  X(EEXIST, -4, "already exists")                                                \
-  X(ETYPE, -5, "wrong type")                                                     \
-  X(ETIMEDOUT, -6, "timed out")                                                  \
-  X(ENOTSUP, -7, "not supported in this build")                                  \
-  X(EBUSY, -8, "resource busy")                                                  \
-  X(EAMBIGUOUS, -9, "more than one match")                                       \
-  X(ESTATE, -10, "invalid state for this call")                                  \
-  X(ECANCELED, -11, "canceled")                                                  \
-  X(EIO, -12, "input/output error")                                              \
-  X(ERANGE, -13, "value out of range")                                           \
-  X(ESYS, -14, "system call failed")                                            \
-  X(ECYCLE, -15, "dependency cycle")                                             \
+#define ROSTER_ERRNO_MAP(X)                                                    \
+  X(OK, 0, "success")                                                          \
+  X(EINVAL, -1, "invalid argument")                                            \
+  X(ENOMEM, -2, "out of memory")                                               \
+  X(ENOENT, -3, "not found")                                                   \
+  X(EEXIST, -4, "already exists")                                              \
+  X(ETYPE, -5, "wrong type")                                                   \
+  X(ETIMEDOUT, -6, "timed out")                                                \
+  X(ENOTSUP, -7, "not supported in this build")                                \
+  X(EBUSY, -8, "resource busy")                                                \
+  X(EAMBIGUOUS, -9, "more than one match")                                     \
+  X(ESTATE, -10, "invalid state for this call")                                \
+  X(ECANCELED, -11, "canceled")                                                \
+  X(EIO, -12, "input/output error")                                            \
+  X(ERANGE, -13, "value out of range")                                         \
+  X(ESYS, -14, "system call failed")                                           \
+  X(ECYCLE, -15, "dependency cycle")                                           \
   X(EFAILED, -16, "service failed")                                            \
-  X(EPARSE, -17, "parse error")                                                  \
-  X(ECONN, -18, "connection failed")                                             \
-  X(EREMOTE, -19, "the server reported an error")                                \
-  X(EREADONLY, -20, "read-only")                                                 \
-  X(ECONSTRAINT, -21, "constraint violated")                                     \
+  X(EPARSE, -17, "parse error")                                                \
+  X(ECONN, -18, "connection failed")                                           \
+  X(EREMOTE, -19, "the server reported an error")                              \
+  X(EREADONLY, -20, "read-only")                                               \
+  X(ECONSTRAINT, -21, "constraint violated")                                   \
   X(EPROTO, -22, "protocol error")
 
 /* roster_err: every code the library returns. */

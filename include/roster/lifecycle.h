@@ -85,8 +85,7 @@ ROSTER_EXTERN void *roster_deps_get(const roster_deps *deps, const char *name);
  * the service's last error). deps holds every named dependency, ready. A
  * value that is not a roster_err (positive, or an unknown negative one)
  * fails the service with ROSTER_EFAILED, the detail saying what it was. */
-typedef int (*roster_create_fn)(void *arg, const roster_deps *deps,
-                                void **out);
+typedef int (*roster_create_fn)(void *arg, const roster_deps *deps, void **out);
 /* roster_destroy_fn stops and frees an instance create made. */
 typedef void (*roster_destroy_fn)(void *arg, void *instance);
 /* roster_check_fn returns ROSTER_OK when the check passes, else a code
@@ -116,31 +115,31 @@ typedef enum roster_on_dep {
  * duration is in milliseconds; 0 picks the default shown. Strings and the
  * deps array are copied. */
 typedef struct roster_provider {
-  const roster_type *type;    /* required: the instance's type; roster_get
-                                 checks it as for any registration */
-  roster_create_fn create;    /* required */
-  roster_destroy_fn destroy;  /* NULL: type->destroy(instance), if set */
-  roster_check_fn ready;      /* readiness; NULL: type->health, if set.
-                                 Failing -> unhealthy; dependents degraded */
-  roster_check_fn live;       /* liveness, optional. Failing -> the service
-                                 is failed and restarted by policy */
-  void *arg;                  /* passed to every function above */
+  const roster_type *type;     /* required: the instance's type; roster_get
+                                  checks it as for any registration */
+  roster_create_fn create;     /* required */
+  roster_destroy_fn destroy;   /* NULL: type->destroy(instance), if set */
+  roster_check_fn ready;       /* readiness; NULL: type->health, if set.
+                                  Failing -> unhealthy; dependents degraded */
+  roster_check_fn live;        /* liveness, optional. Failing -> the service
+                                  is failed and restarted by policy */
+  void *arg;                   /* passed to every function above */
   void (*free_arg)(void *arg); /* called when the provider is freed */
-  const char *const *deps;    /* NULL-terminated dependency names, or NULL */
-  bool lazy;                  /* create on first roster_get, not in start */
-  int64_t start_timeout_ms;   /* create on the pool; 30000; <0: none */
-  int64_t stop_timeout_ms;    /* release wait + destroy; 10000; <0: none */
-  int64_t check_interval_ms;  /* between checks; 5000 */
-  int64_t check_timeout_ms;   /* a check that overruns fails; 1000 */
-  unsigned fail_threshold;    /* consecutive failures to change state; 3 */
-  unsigned pass_threshold;    /* consecutive passes to recover; 2 */
-  roster_restart restart;     /* ROSTER_RESTART_NEVER */
-  int64_t backoff_min_ms;     /* first restart delay; 100 */
-  int64_t backoff_max_ms;     /* delay cap (doubles each time); 30000 */
-  unsigned max_restarts;      /* intensity: at most this many restarts... */
-  int64_t restart_window_ms;  /* ...in this window (5 in 60000), else the
-                                 service is failed for good */
-  roster_on_dep on_dep;       /* ROSTER_ON_DEP_RESTART */
+  const char *const *deps;     /* NULL-terminated dependency names, or NULL */
+  bool lazy;                   /* create on first roster_get, not in start */
+  int64_t start_timeout_ms;    /* create on the pool; 30000; <0: none */
+  int64_t stop_timeout_ms;     /* release wait + destroy; 10000; <0: none */
+  int64_t check_interval_ms;   /* between checks; 5000 */
+  int64_t check_timeout_ms;    /* a check that overruns fails; 1000 */
+  unsigned fail_threshold;     /* consecutive failures to change state; 3 */
+  unsigned pass_threshold;     /* consecutive passes to recover; 2 */
+  roster_restart restart;      /* ROSTER_RESTART_NEVER */
+  int64_t backoff_min_ms;      /* first restart delay; 100 */
+  int64_t backoff_max_ms;      /* delay cap (doubles each time); 30000 */
+  unsigned max_restarts;       /* intensity: at most this many restarts... */
+  int64_t restart_window_ms;   /* ...in this window (5 in 60000), else the
+                                  service is failed for good */
+  roster_on_dep on_dep;        /* ROSTER_ON_DEP_RESTART */
 } roster_provider;
 
 /* roster_provide declares a service under (ns, name). The key must be free:
@@ -209,19 +208,19 @@ ROSTER_EXTERN int roster_service_state(roster *r, const char *ns,
 typedef struct roster_service_health {
   const char *ns;
   const char *name;
-  const char *type;          /* the type descriptor's name */
+  const char *type; /* the type descriptor's name */
   roster_state state;
   bool lazy;
-  bool live;                 /* false once liveness failed, until restart */
-  int64_t since_ns;          /* when it entered state */
-  int64_t since_unix_ms;     /* the same, wall clock */
-  int64_t last_check_ns;     /* last readiness/liveness check finished */
-  int64_t last_latency_us;   /* how long that check took */
+  bool live;               /* false once liveness failed, until restart */
+  int64_t since_ns;        /* when it entered state */
+  int64_t since_unix_ms;   /* the same, wall clock */
+  int64_t last_check_ns;   /* last readiness/liveness check finished */
+  int64_t last_latency_us; /* how long that check took */
   unsigned consecutive_failures;
-  unsigned restarts;         /* restarts so far */
-  int64_t next_restart_ns;   /* a restart is scheduled for then, or 0 */
-  int last_error;            /* ROSTER_OK, or the last failure's code */
-  const char *last_detail;   /* its sentence ("" if none) */
+  unsigned restarts;       /* restarts so far */
+  int64_t next_restart_ns; /* a restart is scheduled for then, or 0 */
+  int last_error;          /* ROSTER_OK, or the last failure's code */
+  const char *last_detail; /* its sentence ("" if none) */
 } roster_service_health;
 
 /* roster_health_report: from roster_health, freed by
@@ -250,13 +249,13 @@ ROSTER_EXTERN void roster_health_report_free(roster_health_report *report);
 typedef struct roster_state_change {
   roster_state from;
   roster_state to;
-  int64_t at_ns;       /* CLOCK_MONOTONIC */
-  int64_t prev_at_ns;  /* CLOCK_MONOTONIC: when the service entered from,
-                          so at_ns - prev_at_ns is the time spent there */
-  int64_t at_unix_ms;  /* wall clock */
-  int error;           /* ROSTER_OK, or why (failed, unhealthy...) */
-  const char *detail;  /* sentence for error ("" if none) */
-  bool final;          /* failed with no restart to come */
+  int64_t at_ns;      /* CLOCK_MONOTONIC */
+  int64_t prev_at_ns; /* CLOCK_MONOTONIC: when the service entered from,
+                         so at_ns - prev_at_ns is the time spent there */
+  int64_t at_unix_ms; /* wall clock */
+  int error;          /* ROSTER_OK, or why (failed, unhealthy...) */
+  const char *detail; /* sentence for error ("" if none) */
+  bool final;         /* failed with no restart to come */
 } roster_state_change;
 
 /* ------------------------------------------------------------------ */
@@ -264,11 +263,11 @@ typedef struct roster_state_change {
 
 /* roster_run_options: {0} means the defaults. */
 typedef struct roster_run_options {
-  int64_t start_timeout_ms;    /* roster_start's; <=0: 60000 */
+  int64_t start_timeout_ms;     /* roster_start's; <=0: 60000 */
   int64_t shutdown_deadline_ms; /* roster_shutdown's; <=0: 30000 */
-  bool no_force_exit;          /* a second signal makes roster_run return
-                                  ROSTER_ECANCELED instead of _exit(128+sig) */
-  const char *status;          /* systemd STATUS= once ready; NULL: "ready" */
+  bool no_force_exit;           /* a second signal makes roster_run return
+                                   ROSTER_ECANCELED instead of _exit(128+sig) */
+  const char *status;           /* systemd STATUS= once ready; NULL: "ready" */
 } roster_run_options;
 
 /* roster_run is a program's main loop: it catches SIGTERM and SIGINT (a

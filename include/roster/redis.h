@@ -419,8 +419,8 @@ ROSTER_EXTERN extern const roster_type roster_redis_type;
  * (ns NULL: the default namespace), creating it if it is lazy and not yet
  * up (ROSTER_DEFINE_FIND). Errors as roster_get (ROSTER_ETYPE if the
  * service is not a Redis client). */
-ROSTER_EXTERN int roster_redis_find(roster *r, const char *ns,
-                                    const char *name, roster_redis **out);
+ROSTER_EXTERN int roster_redis_find(roster *r, const char *ns, const char *name,
+                                    roster_redis **out);
 
 #ifdef __cplusplus
 }

@@ -35,8 +35,8 @@ typedef void (*roster_signal_fn)(int signo, void *arg);
  * and restored when the last goes. ROSTER_EINVAL for another signal or a
  * NULL fn or id; ROSTER_ESYS if the handler, pipe or thread cannot be set
  * up (then fn never runs). */
-ROSTER_EXTERN int roster_signal_watch(int signo, roster_signal_fn fn,
-                                      void *arg, uint64_t *id);
+ROSTER_EXTERN int roster_signal_watch(int signo, roster_signal_fn fn, void *arg,
+                                      uint64_t *id);
 
 /* roster_signal_unwatch removes watch id. Once it returns, its fn is not
  * running and will not run again (unless it is called from that very fn,

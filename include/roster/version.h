@@ -12,8 +12,8 @@
 #define ROSTER_VERSION_PATCH 0
 
 /* ROSTER_VERSION_HEX is 0xMMmmpp, for compile-time comparisons. */
-#define ROSTER_VERSION_HEX                                                       \
-  ((ROSTER_VERSION_MAJOR << 16) | (ROSTER_VERSION_MINOR << 8) |                  \
+#define ROSTER_VERSION_HEX                                                     \
+  ((ROSTER_VERSION_MAJOR << 16) | (ROSTER_VERSION_MINOR << 8) |                \
    ROSTER_VERSION_PATCH)
 
 /* ROSTER_EXTERN marks every public symbol; the library is built with

@@ -188,8 +188,7 @@ int roster_httpd_start(roster_httpd *s) {
                                 roster__httpd_loop_main, s);
   if (rc != ROSTER_OK) {
     pthread_mutex_unlock(&s->stop_mu);
-    return roster__err_wrap(rc, "httpd '%s': cannot start its thread",
-                            s->name);
+    return roster__err_wrap(rc, "httpd '%s': cannot start its thread", s->name);
   }
   s->started = true;
   pthread_mutex_unlock(&s->stop_mu);

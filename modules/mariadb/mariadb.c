@@ -137,7 +137,8 @@ static int my_connect(void *cfg, bool read_only, void **out) {
   if (read_only) {
     static const char ro[] = "SET SESSION TRANSACTION READ ONLY";
     if (mysql_real_query(m, ro, sizeof ro - 1)) {
-      int rc = roster__mariadb_err_conn(cn, "mariadb: cannot make the session read-only");
+      int rc = roster__mariadb_err_conn(
+          cn, "mariadb: cannot make the session read-only");
       mysql_close(m);
       roster_mem_free(cn);
       return rc;
@@ -155,7 +156,8 @@ static void my_disconnect(void *conn) {
 
 static int my_ping(void *conn) {
   my_cn *cn = conn;
-  return mysql_ping(cn->m) ? roster__mariadb_err_conn(cn, "mariadb: ping") : ROSTER_OK;
+  return mysql_ping(cn->m) ? roster__mariadb_err_conn(cn, "mariadb: ping")
+                           : ROSTER_OK;
 }
 
 static bool my_broken(void *conn) { return ((my_cn *)conn)->lost; }

@@ -49,19 +49,21 @@ typedef struct my_stmt {
   roster_db_kind *types;
 } my_stmt;
 
-/* roster__mariadb_err_conn / roster__mariadb_err_stmt set the detail from libmariadb's message,
- * error number and SQLSTATE, note a lost connection in cn, and return the
- * roster code. */
+/* roster__mariadb_err_conn / roster__mariadb_err_stmt set the detail from
+ * libmariadb's message, error number and SQLSTATE, note a lost connection in
+ * cn, and return the roster code. */
 int roster__mariadb_err_conn(my_cn *cn, const char *what);
 int roster__mariadb_err_stmt(my_cn *cn, MYSQL_STMT *st);
 
-int roster__mariadb_prepare(void *conn, const char *sql, size_t len, size_t nparams,
-               const roster_db_kind *types, void **out);
+int roster__mariadb_prepare(void *conn, const char *sql, size_t len,
+                            size_t nparams, const roster_db_kind *types,
+                            void **out);
 void roster__mariadb_finalize(void *conn, void *stmt, bool closing);
-int roster__mariadb_execute(void *conn, void *stmt, const roster_db_value *p, size_t n,
-               roster_db_cursor *cur);
+int roster__mariadb_execute(void *conn, void *stmt, const roster_db_value *p,
+                            size_t n, roster_db_cursor *cur);
 int roster__mariadb_next(roster_db_cursor *cur);
-int roster__mariadb_get(roster_db_cursor *cur, size_t col, roster_db_value *out);
+int roster__mariadb_get(roster_db_cursor *cur, size_t col,
+                        roster_db_value *out);
 void roster__mariadb_close(roster_db_cursor *cur);
 
 #endif /* ROSTER_MARIADB_IMPL_H */

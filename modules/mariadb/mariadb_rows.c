@@ -80,8 +80,9 @@ int roster__mariadb_err_stmt(my_cn *cn, MYSQL_STMT *st) {
 
 /* ---- statements ---- */
 
-int roster__mariadb_prepare(void *conn, const char *sql, size_t len, size_t nparams,
-               const roster_db_kind *types, void **out) {
+int roster__mariadb_prepare(void *conn, const char *sql, size_t len,
+                            size_t nparams, const roster_db_kind *types,
+                            void **out) {
   (void)types;
   my_cn *cn = conn;
   MYSQL_STMT *st = mysql_stmt_init(cn->m);
@@ -217,8 +218,8 @@ static int bind_col(my_stmt *s, size_t i, unsigned long want) {
   return ROSTER_OK;
 }
 
-int roster__mariadb_execute(void *conn, void *stmt, const roster_db_value *p, size_t n,
-               roster_db_cursor *cur) {
+int roster__mariadb_execute(void *conn, void *stmt, const roster_db_value *p,
+                            size_t n, roster_db_cursor *cur) {
   my_cn *cn = conn;
   my_stmt *s = stmt;
   MYSQL_STMT *st = s->st;
@@ -352,7 +353,8 @@ int roster__mariadb_next(roster_db_cursor *cur) {
   return 1;
 }
 
-int roster__mariadb_get(roster_db_cursor *cur, size_t col, roster_db_value *out) {
+int roster__mariadb_get(roster_db_cursor *cur, size_t col,
+                        roster_db_value *out) {
   my_stmt *s = cur->impl;
   my_col *c = &s->cols[col];
   if (c->is_null) {

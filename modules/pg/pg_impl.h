@@ -65,8 +65,8 @@ Oid roster__pg_param_oid(roster_db_kind t);
 
 /* roster__pg_bind fills the libpq parameter arrays for p (n values) into
  * s->arena; returns ROSTER_ENOMEM on failure. */
-int roster__pg_bind(pg_stmt *s, const roster_db_value *p, size_t n, const char **vals,
-            int *lens, int *fmts);
+int roster__pg_bind(pg_stmt *s, const roster_db_value *p, size_t n,
+                    const char **vals, int *lens, int *fmts);
 
 /* roster__pg_get reads column col of the current row. */
 int roster__pg_get(pg_cur *c, size_t col, roster_db_value *out);

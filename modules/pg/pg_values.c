@@ -116,8 +116,8 @@ Oid roster__pg_param_oid(roster_db_kind t) {
 
 /* ---- parameters ---- */
 
-int roster__pg_bind(pg_stmt *s, const roster_db_value *p, size_t n, const char **vals,
-            int *lens, int *fmts) {
+int roster__pg_bind(pg_stmt *s, const roster_db_value *p, size_t n,
+                    const char **vals, int *lens, int *fmts) {
   /* One pass to size the arena (numbers take at most 32 bytes), one to
    * fill it, so that pointers into it stay put. */
   size_t need = 0;

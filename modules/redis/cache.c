@@ -19,7 +19,7 @@
 /* ---- argument buffers ----------------------------------------------- */
 
 int roster__rcache_cat(rc_buf *b, const void *a, size_t alen, const void *b2,
-           size_t b2len) {
+                       size_t b2len) {
   b->n = alen + b2len;
   b->p = b->n <= sizeof b->stack ? b->stack : roster_mem_alloc(b->n ? b->n : 1);
   if (!b->p)
@@ -40,7 +40,8 @@ void roster__rcache_buf_done(rc_buf *b) {
   b->p = NULL;
 }
 
-int roster__rcache_key(const rc_store *s, const void *key, size_t klen, rc_buf *b) {
+int roster__rcache_key(const rc_store *s, const void *key, size_t klen,
+                       rc_buf *b) {
   return roster__rcache_cat(b, s->prefix, s->plen, key, klen);
 }
 
@@ -108,7 +109,8 @@ static void buf_none(roster_cache_buf *b) {
 
 /* ---- errors --------------------------------------------------------- */
 
-int roster__rcache_type_error(const rc_store *s, const redisReply *r, const char *want) {
+int roster__rcache_type_error(const rc_store *s, const redisReply *r,
+                              const char *want) {
   (void)s;
   bool wrongtype = r->len >= 9 && memcmp(r->str, "WRONGTYPE", 9) == 0;
   return roster_error_set(ROSTER_ETYPE, "it holds %s, not %s (Redis: %.*s)",
@@ -118,8 +120,8 @@ int roster__rcache_type_error(const rc_store *s, const redisReply *r, const char
                           want, (int)(r->len > 300 ? 300 : r->len), r->str);
 }
 
-int roster__rcache_reply_error(const rc_store *s, const redisReply *r, const char *what,
-                   const char *want) {
+int roster__rcache_reply_error(const rc_store *s, const redisReply *r,
+                               const char *what, const char *want) {
   if (strstr(r->str, "WRONGTYPE") || strstr(r->str, "not an integer"))
     return roster__rcache_type_error(s, r, want ? want : "a value");
   if (strstr(r->str, "overflow"))
@@ -130,7 +132,8 @@ int roster__rcache_reply_error(const rc_store *s, const redisReply *r, const cha
   return roster__redis_remote(&s->cli->conf, r, what);
 }
 
-int roster__rcache_unexpected(const rc_store *s, const redisReply *r, const char *what) {
+int roster__rcache_unexpected(const rc_store *s, const redisReply *r,
+                              const char *what) {
   return roster_error_set(ROSTER_EPROTO,
                           "redis '%s' (%s): %s: unexpected "
                           "reply of type %d",
@@ -392,8 +395,9 @@ static int rc_del(void *impl, const roster_cache_key *keys, size_t n,
   if (r->type == REDIS_REPLY_INTEGER)
     *removed = (size_t)r->integer;
   else
-    rc = r->type == REDIS_REPLY_ERROR ? roster__rcache_reply_error(s, r, "UNLINK", NULL)
-                                      : roster__rcache_unexpected(s, r, "UNLINK");
+    rc = r->type == REDIS_REPLY_ERROR
+             ? roster__rcache_reply_error(s, r, "UNLINK", NULL)
+             : roster__rcache_unexpected(s, r, "UNLINK");
   freeReplyObject(r);
   return rc;
 }
@@ -416,8 +420,9 @@ static int int_cmd(const rc_store *s, const char *cmd, const void *key,
   if (r->type == REDIS_REPLY_INTEGER)
     *out = r->integer;
   else
-    rc = r->type == REDIS_REPLY_ERROR ? roster__rcache_reply_error(s, r, cmd, want)
-                                      : roster__rcache_unexpected(s, r, cmd);
+    rc = r->type == REDIS_REPLY_ERROR
+             ? roster__rcache_reply_error(s, r, cmd, want)
+             : roster__rcache_unexpected(s, r, cmd);
   freeReplyObject(r);
   return rc;
 }
@@ -441,14 +446,16 @@ static int rc_expire(void *impl, const void *key, size_t klen, int64_t ttl_ms) {
     /* PERSIST answers 0 both for a missing key and for one with no TTL:
      * a script tells them apart in the same step. */
     redisReply *r;
-    rc = roster__rcache_script(s, RR_SCRIPT_PERSIST, key, klen, 0, NULL, NULL, &r);
+    rc = roster__rcache_script(s, RR_SCRIPT_PERSIST, key, klen, 0, NULL, NULL,
+                               &r);
     if (rc)
       return rc;
     if (r->type == REDIS_REPLY_INTEGER)
       n = r->integer;
     else
-      rc = r->type == REDIS_REPLY_ERROR ? roster__rcache_reply_error(s, r, "PERSIST", NULL)
-                                        : roster__rcache_unexpected(s, r, "PERSIST");
+      rc = r->type == REDIS_REPLY_ERROR
+               ? roster__rcache_reply_error(s, r, "PERSIST", NULL)
+               : roster__rcache_unexpected(s, r, "PERSIST");
     freeReplyObject(r);
   }
   if (rc)
@@ -484,8 +491,9 @@ static int rc_mget(void *impl, const roster_cache_key *keys, size_t n,
   if (rc)
     return rc;
   if (r->type != REDIS_REPLY_ARRAY || r->elements != n) {
-    rc = r->type == REDIS_REPLY_ERROR ? roster__rcache_reply_error(s, r, "MGET", NULL)
-                                      : roster__rcache_unexpected(s, r, "MGET");
+    rc = r->type == REDIS_REPLY_ERROR
+             ? roster__rcache_reply_error(s, r, "MGET", NULL)
+             : roster__rcache_unexpected(s, r, "MGET");
     freeReplyObject(r);
     return rc;
   }
@@ -596,7 +604,8 @@ static int rc_mset(void *impl, const roster_cache_key *keys,
         cmds[1 + i] = (rr_cmd){5, a, l};
       }
       cmds[n + 1] = (rr_cmd){1, exec, exec_len};
-      rc = roster__redis_run(s->cli, cmds, n + 2, rs, "MSET (MULTI ... EXEC)", false);
+      rc = roster__redis_run(s->cli, cmds, n + 2, rs, "MSET (MULTI ... EXEC)",
+                             false);
       if (!rc) {
         const redisReply *ex = rs[n + 1];
         if (ex->type == REDIS_REPLY_ARRAY && ex->elements == n) {

@@ -76,9 +76,9 @@ static const struct {
 const char *roster__redis_script_text(int which) { return scripts[which].text; }
 const char *roster__redis_script_sha(int which) { return scripts[which].sha; }
 
-int roster__rcache_script(const rc_store *s, int which, const void *key, size_t klen,
-              size_t nargs, const char *const *args, const size_t *lens,
-              redisReply **out) {
+int roster__rcache_script(const rc_store *s, int which, const void *key,
+                          size_t klen, size_t nargs, const char *const *args,
+                          const size_t *lens, redisReply **out) {
   *out = NULL;
   rc_buf k;
   int rc = roster__rcache_key(s, key, klen, &k);
@@ -111,8 +111,8 @@ int roster__rcache_script(const rc_store *s, int which, const void *key, size_t 
 
 #define TOKEN_LEN 32
 
-int roster__rcache_lock_acquire(void *impl, const void *key, size_t klen, const char *token,
-                    int64_t ttl_ms) {
+int roster__rcache_lock_acquire(void *impl, const void *key, size_t klen,
+                                const char *token, int64_t ttl_ms) {
   rc_store *s = impl;
   rc_buf k;
   int rc = roster__rcache_key(s, key, klen, &k);
@@ -154,8 +154,8 @@ static int holder_script(rc_store *s, int which, const void *key, size_t klen,
   const char *args[2] = {val, ttl};
   size_t lens[2] = {sizeof val, (size_t)tl};
   redisReply *r;
-  int rc = roster__rcache_script(s, which, key, klen, which == RR_SCRIPT_EXTEND ? 2 : 1,
-                     args, lens, &r);
+  int rc = roster__rcache_script(
+      s, which, key, klen, which == RR_SCRIPT_EXTEND ? 2 : 1, args, lens, &r);
   if (rc)
     return rc;
   if (r->type == REDIS_REPLY_INTEGER)
@@ -169,12 +169,12 @@ static int holder_script(rc_store *s, int which, const void *key, size_t klen,
 }
 
 int roster__rcache_lock_release(void *impl, const void *key, size_t klen,
-                    const char *token) {
+                                const char *token) {
   return holder_script(impl, RR_SCRIPT_UNLOCK, key, klen, token, 0);
 }
 
-int roster__rcache_lock_extend(void *impl, const void *key, size_t klen, const char *token,
-                   int64_t ttl_ms) {
+int roster__rcache_lock_extend(void *impl, const void *key, size_t klen,
+                               const char *token, int64_t ttl_ms) {
   return holder_script(impl, RR_SCRIPT_EXTEND, key, klen, token, ttl_ms);
 }
 
@@ -203,15 +203,17 @@ static bool ints(const redisReply *r, size_t n, int64_t *v) {
   return true;
 }
 
-int roster__rcache_rate_fixed(void *impl, const void *key, size_t klen, int64_t limit,
-                  int64_t window_ms, roster_cache_rate *out) {
+int roster__rcache_rate_fixed(void *impl, const void *key, size_t klen,
+                              int64_t limit, int64_t window_ms,
+                              roster_cache_rate *out) {
   rc_store *s = impl;
   char w[24];
   int wl = snprintf(w, sizeof w, "%" PRId64, window_ms);
   const char *args[1] = {w};
   size_t lens[1] = {(size_t)wl};
   redisReply *r;
-  int rc = roster__rcache_script(s, RR_SCRIPT_FIXED, key, klen, 1, args, lens, &r);
+  int rc =
+      roster__rcache_script(s, RR_SCRIPT_FIXED, key, klen, 1, args, lens, &r);
   if (rc)
     return rc;
   int64_t v[2];
@@ -219,7 +221,7 @@ int roster__rcache_rate_fixed(void *impl, const void *key, size_t klen, int64_t 
     fill(out, v[0] <= limit, v[0], limit, v[1]);
   else if (r->type == REDIS_REPLY_ERROR)
     rc = roster__rcache_reply_error(s, r, "the fixed window's script",
-                        "a fixed window's counter");
+                                    "a fixed window's counter");
   else
     rc = roster__rcache_unexpected(s, r, "the fixed window's script");
   freeReplyObject(r);
@@ -237,8 +239,9 @@ static size_t member(char *buf, size_t cap) {
                           atomic_fetch_add(&ctr, 1));
 }
 
-int roster__rcache_rate_sliding(void *impl, const void *key, size_t klen, int64_t limit,
-                    int64_t window_ms, roster_cache_rate *out) {
+int roster__rcache_rate_sliding(void *impl, const void *key, size_t klen,
+                                int64_t limit, int64_t window_ms,
+                                roster_cache_rate *out) {
   rc_store *s = impl;
   char l[24], w[24], m[48];
   int ll = snprintf(l, sizeof l, "%" PRId64, limit);
@@ -247,7 +250,8 @@ int roster__rcache_rate_sliding(void *impl, const void *key, size_t klen, int64_
   const char *args[3] = {l, w, m};
   size_t lens[3] = {(size_t)ll, (size_t)wl, ml};
   redisReply *r;
-  int rc = roster__rcache_script(s, RR_SCRIPT_SLIDING, key, klen, 3, args, lens, &r);
+  int rc =
+      roster__rcache_script(s, RR_SCRIPT_SLIDING, key, klen, 3, args, lens, &r);
   if (rc)
     return rc;
   int64_t v[3];
@@ -255,7 +259,7 @@ int roster__rcache_rate_sliding(void *impl, const void *key, size_t klen, int64_
     fill(out, v[0] != 0, v[1], limit, v[2]);
   else if (r->type == REDIS_REPLY_ERROR)
     rc = roster__rcache_reply_error(s, r, "the sliding window's script",
-                        "a sliding window's log");
+                                    "a sliding window's log");
   else
     rc = roster__rcache_unexpected(s, r, "the sliding window's script");
   freeReplyObject(r);
@@ -266,7 +270,8 @@ int roster__rcache_rate_sliding(void *impl, const void *key, size_t klen, int64_
 
 #define SCAN_COUNT "1000"
 
-int roster__rcache_clear(void *impl, const void *pattern, size_t plen, size_t *removed) {
+int roster__rcache_clear(void *impl, const void *pattern, size_t plen,
+                         size_t *removed) {
   rc_store *s = impl;
   rc_buf m;
   int rc = pattern ? roster__rcache_cat(&m, s->match, s->mlen, pattern, plen)
@@ -314,7 +319,8 @@ int roster__rcache_clear(void *impl, const void *pattern, size_t plen, size_t *r
     if (!n)
       break;
     redisReply *rs[2] = {NULL, NULL};
-    rc = roster__redis_run(s->cli, cmds, n, rs, last ? "UNLINK" : "SCAN", false);
+    rc =
+        roster__redis_run(s->cli, cmds, n, rs, last ? "UNLINK" : "SCAN", false);
     if (rc)
       break;
     if (nk) {
@@ -339,8 +345,9 @@ int roster__rcache_clear(void *impl, const void *pattern, size_t plen, size_t *r
     if (sc->type != REDIS_REPLY_ARRAY || sc->elements != 2 ||
         sc->element[0]->type != REDIS_REPLY_STRING ||
         sc->element[1]->type != REDIS_REPLY_ARRAY) {
-      rc = sc->type == REDIS_REPLY_ERROR ? roster__rcache_reply_error(s, sc, "SCAN", NULL)
-                                         : roster__rcache_unexpected(s, sc, "SCAN");
+      rc = sc->type == REDIS_REPLY_ERROR
+               ? roster__rcache_reply_error(s, sc, "SCAN", NULL)
+               : roster__rcache_unexpected(s, sc, "SCAN");
       freeReplyObject(sc);
       break;
     }

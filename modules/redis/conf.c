@@ -230,7 +230,8 @@ static void make_where(rr_conf *c) {
 }
 
 int roster__redis_conf_from(const roster_url *u, const char *const *opts,
-                 const roster_redis_options *o, bool allow_cache, rr_conf *c) {
+                            const roster_redis_options *o, bool allow_cache,
+                            rr_conf *c) {
   *c = (rr_conf){0};
   roster_redis_options def = o ? *o : (roster_redis_options){0};
   char shown[512];
@@ -366,7 +367,8 @@ int roster__redis_conf_from(const roster_url *u, const char *const *opts,
 }
 
 int roster__redis_conf_parse(const char *url, const char *const *opts,
-                  const roster_redis_options *o, bool allow_cache, rr_conf *c) {
+                             const roster_redis_options *o, bool allow_cache,
+                             rr_conf *c) {
   *c = (rr_conf){0};
   if (!url)
     return roster_error_set(ROSTER_EINVAL, "redis: the URL is NULL");

@@ -100,7 +100,8 @@ static void fill(rr_block *b, roster_redis_reply *node, const redisReply *r) {
   }
 }
 
-roster_redis_reply *roster__redis_reply_wrap(redisReply **raw, size_t n, bool as_array) {
+roster_redis_reply *roster__redis_reply_wrap(redisReply **raw, size_t n,
+                                             bool as_array) {
   bool one = n == 1 && !as_array;
   size_t nodes = one ? 0 : n;
   for (size_t i = 0; i < n; i++)

@@ -10,7 +10,9 @@
 
 static void cache_destroy(void *instance) { roster_cache_free(instance); }
 
-static int cache_health(void *instance) { return roster_cache_health(instance); }
+static int cache_health(void *instance) {
+  return roster_cache_health(instance);
+}
 
 const roster_type roster_cache_type = {
     .name = "cache",

@@ -36,7 +36,8 @@ mc_entry *roster__memory_find_locked(mc *m, uint64_t h, const mc_key *k) {
   return e;
 }
 
-mc_entry *roster__memory_alloc(const void *key, size_t klen, uint8_t kind, size_t vlen) {
+mc_entry *roster__memory_alloc(const void *key, size_t klen, uint8_t kind,
+                               size_t vlen) {
   if (kind == MC_INT)
     vlen = sizeof(int64_t);
   mc_entry *e = roster__malloc(sizeof *e + mc_voff(klen) + vlen);
@@ -80,9 +81,9 @@ enum { MC_B_PENDING = 0, MC_B_READY = 1, MC_B_ORPHAN = 2 };
 
 typedef struct mc_batch {
   struct rcu_head rcu;
-  struct mc_batch *next;  /* in the shard's pending list (shard lock) */
+  struct mc_batch *next; /* in the shard's pending list (shard lock) */
   mc_entry *first;
-  _Atomic int state;      /* MC_B_*: the callback and close race on it */
+  _Atomic int state; /* MC_B_*: the callback and close race on it */
 } mc_batch;
 
 static void mc_batch_ready(struct rcu_head *head) {
@@ -133,9 +134,8 @@ static void mc_flush(mc_shard *s) {
  * them, after the unlock if it likes. */
 static mc_batch *mc_take_ready(mc_shard *s) {
   mc_batch *first = s->pend_head, *last = NULL;
-  for (mc_batch *b = first; b && atomic_load_explicit(&b->state,
-                                                      memory_order_acquire) ==
-                                     MC_B_READY;
+  for (mc_batch *b = first;
+       b && atomic_load_explicit(&b->state, memory_order_acquire) == MC_B_READY;
        b = b->next)
     last = b;
   if (!last)
@@ -243,13 +243,12 @@ static void mc_swap(mc_shard *s, mc_entry *o, mc_entry *e) {
 }
 
 void roster__memory_put_locked(mc *m, mc_shard *s, mc_entry *e, uint64_t h,
-                   const mc_key *k) {
+                               const mc_key *k) {
   size_t charge = mc_charge(e->klen, e->vlen);
   ROSTER__TSAN_RELEASE(e);
   roster__rlock();
   struct cds_lfht_node *old =
-      cds_lfht_add_replace(m->ht, (unsigned long)h, mc_match, k,
-                           &e->node);
+      cds_lfht_add_replace(m->ht, (unsigned long)h, mc_match, k, &e->node);
   roster__runlock();
   if (old) {
     mc_entry *o = caa_container_of(old, mc_entry, node);
@@ -291,9 +290,9 @@ void roster__memory_remove_locked(mc *m, mc_shard *s, mc_entry *e, int why) {
 /* ---- limits and growth ---------------------------------------------- */
 
 static inline bool mc_over(mc *m) {
-  return (m->max_entries && atomic_load_explicit(&m->entries,
-                                                 memory_order_relaxed) >
-                                m->max_entries) ||
+  return (m->max_entries &&
+          atomic_load_explicit(&m->entries, memory_order_relaxed) >
+              m->max_entries) ||
          (m->max_bytes &&
           atomic_load_explicit(&m->bytes, memory_order_relaxed) > m->max_bytes);
 }
@@ -321,13 +320,14 @@ static mc_entry *mc_victim(mc *m, mc_shard *s, mc_entry *keep, int64_t *now) {
   return NULL;
 }
 
-void roster__memory_evict_locked(mc *m, mc_shard *s, mc_entry *keep, int64_t *now) {
+void roster__memory_evict_locked(mc *m, mc_shard *s, mc_entry *keep,
+                                 int64_t *now) {
   while (mc_over(m)) {
     mc_entry *v = mc_victim(m, s, keep, now);
     if (!v)
       return;
-    roster__memory_remove_locked(m, s, v,
-                     mc_dead(m, v, now) ? MC_WHY_EXPIRED : MC_WHY_EVICTED);
+    roster__memory_remove_locked(
+        m, s, v, mc_dead(m, v, now) ? MC_WHY_EXPIRED : MC_WHY_EVICTED);
   }
 }
 
@@ -351,8 +351,8 @@ void roster__memory_after_write(mc *m, mc_shard *s, mc_entry *keep) {
     }
   }
   size_t e = atomic_load_explicit(&m->entries, memory_order_relaxed);
-  if (ROSTER__UNLIKELY(e > atomic_load_explicit(&m->buckets,
-                                                    memory_order_relaxed)))
+  if (ROSTER__UNLIKELY(e >
+                       atomic_load_explicit(&m->buckets, memory_order_relaxed)))
     roster__memory_wake_grow(m);
 }
 
@@ -382,13 +382,13 @@ static int mc_copy(mc_entry *e, roster_cache_buf *out) {
   default:
     roster__cache_buf_clear(out);
     return roster__err(ROSTER_ETYPE, "it holds a sliding-window rate "
-                       "limiter's log, not a value");
+                                     "limiter's log, not a value");
   }
 }
 
 /* mc_read: one key's read: OK, ENOENT, or a copy's error. */
-static int mc_read(mc *m, const void *key, size_t klen,
-                   roster_cache_buf *out, bool values_only) {
+static int mc_read(mc *m, const void *key, size_t klen, roster_cache_buf *out,
+                   bool values_only) {
   mc_key k = {key, klen};
   uint64_t h = mc_hash(m, key, klen);
   int64_t now = INT64_MIN;
@@ -465,8 +465,10 @@ static int mc_fill(mc *m, const void *key, size_t klen,
   size_t vlen = is_int ? sizeof(int64_t) : v->len;
   size_t charge = mc_charge(klen, vlen);
   if (m->max_bytes && charge > m->max_bytes)
-    return roster__err(ROSTER_ERANGE, "the entry needs %zu bytes and the "
-                       "cache's max_bytes is %zu", charge, m->max_bytes);
+    return roster__err(ROSTER_ERANGE,
+                       "the entry needs %zu bytes and the "
+                       "cache's max_bytes is %zu",
+                       charge, m->max_bytes);
   mc_entry *e = roster__memory_alloc(key, klen, (uint8_t)v->kind, vlen);
   if (!e)
     return roster__err(ROSTER_ENOMEM, "out of memory for a %zu-byte entry",
@@ -550,8 +552,7 @@ static int mc_del(void *impl, const roster_cache_key *keys, size_t n,
   return ROSTER_OK;
 }
 
-static int mc_expire(void *impl, const void *key, size_t klen,
-                     int64_t ttl_ms) {
+static int mc_expire(void *impl, const void *key, size_t klen, int64_t ttl_ms) {
   mc *m = impl;
   mc_key k = {key, klen};
   uint64_t h = mc_hash(m, key, klen);
@@ -587,7 +588,8 @@ static int mc_incr_locked(mc *m, mc_shard *s, const mc_key *k, uint64_t h,
     int64_t v = atomic_load_explicit(mc_num(e), memory_order_relaxed);
     if ((delta > 0 && v > INT64_MAX - delta) ||
         (delta < 0 && v < INT64_MIN - delta))
-      return roster__err(ROSTER_ERANGE, "adding %" PRId64 " to %" PRId64
+      return roster__err(ROSTER_ERANGE,
+                         "adding %" PRId64 " to %" PRId64
                          " would overflow a 64-bit counter (it is unchanged)",
                          delta, v);
     atomic_store_explicit(mc_num(e), v + delta, memory_order_relaxed);

@@ -13,7 +13,7 @@
 /* ---- locks ---------------------------------------------------------- */
 
 int roster__memory_lock_acquire(void *impl, const void *key, size_t klen,
-                    const char *token, int64_t ttl_ms) {
+                                const char *token, int64_t ttl_ms) {
   mc *m = impl;
   mc_key k = {key, klen};
   uint64_t h = mc_hash(m, key, klen);
@@ -34,7 +34,8 @@ int roster__memory_lock_acquire(void *impl, const void *key, size_t klen,
   memcpy(mc_val(ne), token, TOKEN_LEN);
   ne->flags = MC_F_LOCK;
   atomic_init(&ne->expire, now + ttl_ms);
-  roster__memory_put_locked(m, s, ne, h, &k); /* replaces an expired holder, if any */
+  roster__memory_put_locked(m, s, ne, h,
+                            &k); /* replaces an expired holder, if any */
   pthread_mutex_unlock(&s->lock);
   roster__memory_after_write(m, s, ne);
   return ROSTER_OK;
@@ -58,7 +59,7 @@ static mc_entry *holder(mc *m, mc_shard *s, const mc_key *k, uint64_t h,
 }
 
 int roster__memory_lock_release(void *impl, const void *key, size_t klen,
-                    const char *token) {
+                                const char *token) {
   mc *m = impl;
   mc_key k = {key, klen};
   uint64_t h = mc_hash(m, key, klen);
@@ -73,7 +74,7 @@ int roster__memory_lock_release(void *impl, const void *key, size_t klen,
 }
 
 int roster__memory_lock_extend(void *impl, const void *key, size_t klen,
-                   const char *token, int64_t ttl_ms) {
+                               const char *token, int64_t ttl_ms) {
   mc *m = impl;
   mc_key k = {key, klen};
   uint64_t h = mc_hash(m, key, klen);
@@ -98,8 +99,9 @@ static void fill(roster_cache_rate *out, bool allowed, int64_t count,
   out->retry_ms = allowed ? 0 : reset_ms;
 }
 
-int roster__memory_rate_fixed(void *impl, const void *key, size_t klen, int64_t limit,
-                  int64_t window_ms, roster_cache_rate *out) {
+int roster__memory_rate_fixed(void *impl, const void *key, size_t klen,
+                              int64_t limit, int64_t window_ms,
+                              roster_cache_rate *out) {
   mc *m = impl;
   mc_key k = {key, klen};
   uint64_t h = mc_hash(m, key, klen);
@@ -119,7 +121,7 @@ int roster__memory_rate_fixed(void *impl, const void *key, size_t klen, int64_t 
       int64_t n = atomic_load_explicit(mc_num(e), memory_order_relaxed);
       if (n == INT64_MAX) {
         rc = roster__err(ROSTER_ERANGE, "the window's counter is at its "
-                         "largest value");
+                                        "largest value");
       } else {
         atomic_store_explicit(mc_num(e), ++n, memory_order_relaxed);
         int64_t exp = atomic_load_explicit(&e->expire, memory_order_relaxed);
@@ -150,10 +152,10 @@ int roster__memory_rate_fixed(void *impl, const void *key, size_t klen, int64_t 
 
 /* new_log makes a log entry of capacity cap holding the times of old (if
  * any) that are still in the window, newest first kept. */
-static mc_entry *new_log(const mc_key *k, uint32_t cap,
-                         mc_entry *old, int64_t floor) {
-  mc_entry *e = roster__memory_alloc(k->p, k->n, MC_SLIDE,
-                         sizeof(mc_slide) + (size_t)cap * sizeof(int64_t));
+static mc_entry *new_log(const mc_key *k, uint32_t cap, mc_entry *old,
+                         int64_t floor) {
+  mc_entry *e = roster__memory_alloc(
+      k->p, k->n, MC_SLIDE, sizeof(mc_slide) + (size_t)cap * sizeof(int64_t));
   if (!e)
     return NULL;
   mc_slide *sl = mc_slide_of(e);
@@ -173,8 +175,9 @@ static mc_entry *new_log(const mc_key *k, uint32_t cap,
   return e;
 }
 
-int roster__memory_rate_sliding(void *impl, const void *key, size_t klen, int64_t limit,
-                    int64_t window_ms, roster_cache_rate *out) {
+int roster__memory_rate_sliding(void *impl, const void *key, size_t klen,
+                                int64_t limit, int64_t window_ms,
+                                roster_cache_rate *out) {
   mc *m = impl;
   mc_key k = {key, klen};
   uint64_t h = mc_hash(m, key, klen);
@@ -199,8 +202,9 @@ int roster__memory_rate_sliding(void *impl, const void *key, size_t klen, int64_
     made = new_log(&k, cap, e, floor);
     if (!made) {
       pthread_mutex_unlock(&s->lock);
-      return roster__err(ROSTER_ENOMEM, "out of memory for a window of %"
-                         PRId64 " requests", limit);
+      return roster__err(ROSTER_ENOMEM,
+                         "out of memory for a window of %" PRId64 " requests",
+                         limit);
     }
     if (e) /* the old log's expiry, until an allowed request moves it */
       atomic_init(&made->expire,

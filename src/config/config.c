@@ -71,7 +71,7 @@ void roster__config_pin_drop(cfg_pin *p) {
 }
 
 roster_config *roster__config_view_new(cfg_snap *snap, const cfg_node *root,
-                            const char *prefix) {
+                                       const char *prefix) {
   roster_config *v = roster__calloc(1, sizeof *v);
   if (!v)
     return NULL;
@@ -129,13 +129,14 @@ int roster_config_sub(const roster_config *cfg, const char *key,
     rc = roster__err(ROSTER_ENOENT, "config key '%s' is not set", full);
   } else if (n->kind != CFG_OBJ && n->kind != CFG_ARR) {
     char what[128], where[512];
-    rc = roster__err(
-        ROSTER_ETYPE,
-        "config key '%s' is %s from %s; want an "
-        "object or a list",
-        full,
-        roster__config_describe(n, roster__config_key_secret(full, strlen(full)), what, sizeof what),
-        roster__config_where(n, where, sizeof where));
+    rc = roster__err(ROSTER_ETYPE,
+                     "config key '%s' is %s from %s; want an "
+                     "object or a list",
+                     full,
+                     roster__config_describe(
+                         n, roster__config_key_secret(full, strlen(full)), what,
+                         sizeof what),
+                     roster__config_where(n, where, sizeof where));
   } else if (!(*view = roster__config_view_new(p.snap, n, full))) {
     rc = roster__err(ROSTER_ENOMEM, "out of memory");
   }
@@ -372,8 +373,7 @@ static roster_config *config_make(const roster_config_options *opts) {
   return cfg;
 }
 
-int roster_config_new(const roster_config_options *opts,
-                      roster_config **out) {
+int roster_config_new(const roster_config_options *opts, roster_config **out) {
   if (!out)
     return roster__err(ROSTER_EINVAL, "roster_config_new: out is NULL");
   *out = config_make(opts);
@@ -415,8 +415,8 @@ char *roster_config_errors(roster_config *cfg) {
 
 static void config_service_destroy(void *p) { roster_config_free(p); }
 
-const roster_type roster_config_type = {
-    .name = "roster_config", .destroy = config_service_destroy};
+const roster_type roster_config_type = {.name = "roster_config",
+                                        .destroy = config_service_destroy};
 
 ROSTER_DEFINE_FIND(roster_config_find, roster_config, roster_config_type)
 
@@ -457,13 +457,12 @@ int roster_config_provide(roster *r, const char *ns, const char *name,
   int rc0 = roster_config_new(opts, &cfg);
   if (rc0 != ROSTER_OK)
     return rc0;
-  int rc =
-      roster_provide(r, ns, name ? name : ROSTER_CONFIG_NAME,
-                     &(roster_provider){.type = &roster_config_type,
-                                        .create = provider_create,
-                                        .destroy = provider_destroy,
-                                        .arg = cfg,
-                                        .free_arg = provider_free});
+  int rc = roster_provide(r, ns, name ? name : ROSTER_CONFIG_NAME,
+                          &(roster_provider){.type = &roster_config_type,
+                                             .create = provider_create,
+                                             .destroy = provider_destroy,
+                                             .arg = cfg,
+                                             .free_arg = provider_free});
   if (rc)
     roster_config_free(cfg); /* roster_provide kept nothing */
   return rc;

@@ -314,7 +314,8 @@ static int parse_duration(const char *s, size_t len, int64_t *ms,
   return ROSTER_OK;
 }
 
-int roster__config_to_duration(const cfg_node *n, int64_t *ms, const char **why) {
+int roster__config_to_duration(const cfg_node *n, int64_t *ms,
+                               const char **why) {
   const char *dummy;
   if (!why)
     why = &dummy;

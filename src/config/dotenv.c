@@ -95,7 +95,8 @@ static const char *lookup2(void *arg, const char *name, size_t len) {
   return v ? v : roster__config_dotenv_get(l->file, name, len);
 }
 
-const char *roster__config_dotenv_get(const cfg_dotenv *e, const char *name, size_t len) {
+const char *roster__config_dotenv_get(const cfg_dotenv *e, const char *name,
+                                      size_t len) {
   for (size_t i = e->n; i-- > 0;)
     if (strlen(e->v[i].name) == len && memcmp(e->v[i].name, name, len) == 0)
       return e->v[i].value;
@@ -158,7 +159,8 @@ static int quoted(dp *p, cfg_buf *b) {
         break;
       case '$':
         /* a literal '$': "$${" keeps a following "{" from expanding */
-        roster__config_buf_adds(b, p->pos < p->len && p->s[p->pos] == '{' ? "$$" : "$");
+        roster__config_buf_adds(
+            b, p->pos < p->len && p->s[p->pos] == '{' ? "$$" : "$");
         break;
       default:
         roster__config_buf_addc(b, '\\');
@@ -174,7 +176,7 @@ static int quoted(dp *p, cfg_buf *b) {
 }
 
 int roster__config_parse_dotenv(cfg_doc *d, cfg_lookup_fn lookup, void *arg,
-                     cfg_dotenv *out) {
+                                cfg_dotenv *out) {
   dp p = {.d = d, .s = d->text, .len = d->len, .line = 1};
   lk l = {lookup, arg, out};
   cfg_buf b = {0};
@@ -258,9 +260,10 @@ int roster__config_parse_dotenv(cfg_doc *d, cfg_lookup_fn lookup, void *arg,
       bool changed;
       size_t at;
       char err[400];
-      int erc = roster__config_expand(d->arena, roster__config_buf_str(&b), b.n, lookup2, &l,
-                           roster__config_key_secret(p.s + nat, nlen), &v, &vlen, &changed,
-                           &at, err, sizeof err);
+      int erc = roster__config_expand(
+          d->arena, roster__config_buf_str(&b), b.n, lookup2, &l,
+          roster__config_key_secret(p.s + nat, nlen), &v, &vlen, &changed, &at,
+          err, sizeof err);
       if (erc) {
         rc = dfail(&p, vat, erc, "%.*s: %s", (int)(nlen > 60 ? 60 : nlen),
                    p.s + nat, err);

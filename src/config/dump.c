@@ -71,7 +71,8 @@ static json_t *to_json(dctx *c, const cfg_node *n) {
               (n->kind != CFG_ARR || n->u.arr.n == 0);
   if (leaf && c->prov && c->key.n > c->plen) {
     /* provenance keys are relative to the dumped tree */
-    const char *rel = roster__config_buf_str(&c->key) + c->plen + (c->plen ? 1 : 0);
+    const char *rel =
+        roster__config_buf_str(&c->key) + c->plen + (c->plen ? 1 : 0);
     char where[512];
     roster__config_where(n, where, sizeof where);
     /* a key or a file name need not be UTF-8, and a long file name may
@@ -156,8 +157,8 @@ static json_t *to_json(dctx *c, const cfg_node *n) {
   return NULL;
 }
 
-int roster__config_dump(const cfg_node *root, const char *prefix, unsigned flags,
-             char **out) {
+int roster__config_dump(const cfg_node *root, const char *prefix,
+                        unsigned flags, char **out) {
   dctx c = {.flags = flags};
   /* keys are relative to root, but a secret may sit above it */
   roster__config_buf_adds(&c.key, prefix);

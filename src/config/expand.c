@@ -148,9 +148,10 @@ static int expand_into(exp_ctx *c, cfg_buf *out, const char *s, size_t len,
   return ROSTER_OK;
 }
 
-int roster__config_expand(cfg_arena *a, const char *s, size_t len, cfg_lookup_fn fn,
-               void *arg, bool secret, const char **out, size_t *out_len,
-               bool *changed, size_t *at, char *err, size_t errcap) {
+int roster__config_expand(cfg_arena *a, const char *s, size_t len,
+                          cfg_lookup_fn fn, void *arg, bool secret,
+                          const char **out, size_t *out_len, bool *changed,
+                          size_t *at, char *err, size_t errcap) {
   *changed = false;
   *out = s;
   *out_len = len;
@@ -223,13 +224,15 @@ static void expand_node(tree_ctx *t, cfg_node *n, cfg_buf *key) {
   size_t vlen, at;
   bool changed;
   char err[512];
-  int rc = roster__config_expand(t->a, n->u.s.p, n->u.s.len, t->fn, t->arg,
-                      roster__config_key_secret(roster__config_buf_str(key), key->n), &v, &vlen,
-                      &changed, &at, err, sizeof err);
+  int rc = roster__config_expand(
+      t->a, n->u.s.p, n->u.s.len, t->fn, t->arg,
+      roster__config_key_secret(roster__config_buf_str(key), key->n), &v, &vlen,
+      &changed, &at, err, sizeof err);
   if (rc) {
     char where[512];
     roster__config_where(n, where, sizeof where);
-    roster__config_problem_add(t->p, rc, "%s: %s: %s", where, roster__config_buf_str(key), err);
+    roster__config_problem_add(t->p, rc, "%s: %s: %s", where,
+                               roster__config_buf_str(key), err);
     return;
   }
   if (changed) {
@@ -239,12 +242,13 @@ static void expand_node(tree_ctx *t, cfg_node *n, cfg_buf *key) {
   }
 }
 
-void roster__config_expand_tree(cfg_arena *a, cfg_node *root, cfg_lookup_fn fn, void *arg,
-                     cfg_problems *p) {
+void roster__config_expand_tree(cfg_arena *a, cfg_node *root, cfg_lookup_fn fn,
+                                void *arg, cfg_problems *p) {
   tree_ctx t = {a, fn, arg, p};
   cfg_buf key = {0};
   expand_node(&t, root, &key);
   if (key.oom)
-    roster__config_problem_add(p, ROSTER_ENOMEM, "out of memory (expanding ${})");
+    roster__config_problem_add(p, ROSTER_ENOMEM,
+                               "out of memory (expanding ${})");
   roster__config_buf_free(&key);
 }

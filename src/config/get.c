@@ -51,8 +51,8 @@ static int wrong(const cfg_pin *p, const char *key, const cfg_node *n, int code,
                        "fit %s",
                        full, what, where, roster__config_type_want(want));
   return roster__err(code, "config key '%s' is %s from %s; want %s%s%s", full,
-                     what, where, roster__config_type_want(want), why ? ": " : "",
-                     why ? why : "");
+                     what, where, roster__config_type_want(want),
+                     why ? ": " : "", why ? why : "");
 }
 
 int roster_config_string(const roster_config *cfg, const char *key,
@@ -271,13 +271,14 @@ bool roster_config_has(const roster_config *cfg, const char *key) {
     return false;
   const cfg_node *n;
   if (cfg->is_view)
-    return roster__config_find_key(cfg->root, key, &n) == 0 && n && n->kind != CFG_NULL;
+    return roster__config_find_key(cfg->root, key, &n) == 0 && n &&
+           n->kind != CFG_NULL;
   roster__thread_ensure();
   roster__rlock();
   cfg_snap *s = atomic_load_explicit(&cfg->cur, memory_order_acquire);
   ROSTER__TSAN_ACQUIRE(s);
-  bool has =
-      s && roster__config_find_key(s->root, key, &n) == 0 && n && n->kind != CFG_NULL;
+  bool has = s && roster__config_find_key(s->root, key, &n) == 0 && n &&
+             n->kind != CFG_NULL;
   roster__runlock();
   return has;
 }

@@ -81,15 +81,15 @@ static cfg_node *conv(jctx *c, json_t *j, size_t depth) {
   cfg_doc *d = c->d;
   if (depth > ROSTER_CONFIG_DEPTH_MAX) {
     roster__config_doc_fail(d, ROSTER_EPARSE, p.line, p.col,
-                 "nested deeper than %d "
-                 "levels",
-                 ROSTER_CONFIG_DEPTH_MAX);
+                            "nested deeper than %d "
+                            "levels",
+                            ROSTER_CONFIG_DEPTH_MAX);
     c->failed = true;
     return NULL;
   }
   if (++c->nodes > ROSTER_CONFIG_NODES_MAX) {
-    roster__config_doc_fail(d, ROSTER_EPARSE, p.line, p.col, "more than %d values",
-                 ROSTER_CONFIG_NODES_MAX);
+    roster__config_doc_fail(d, ROSTER_EPARSE, p.line, p.col,
+                            "more than %d values", ROSTER_CONFIG_NODES_MAX);
     c->failed = true;
     return NULL;
   }
@@ -123,19 +123,21 @@ static cfg_node *conv(jctx *c, json_t *j, size_t depth) {
   }
   case JSON_STRING:
     n = roster__config_str_new(d->arena, CFG_STR, json_string_value(j),
-                    json_string_length(j), d->src, p.line, p.col);
+                               json_string_length(j), d->src, p.line, p.col);
     break;
   case JSON_INTEGER:
     if ((n = roster__config_node_new(d->arena, CFG_INT, d->src, p.line, p.col)))
       n->u.i = (int64_t)json_integer_value(j);
     break;
   case JSON_REAL:
-    if ((n = roster__config_node_new(d->arena, CFG_REAL, d->src, p.line, p.col)))
+    if ((n = roster__config_node_new(d->arena, CFG_REAL, d->src, p.line,
+                                     p.col)))
       n->u.d = json_real_value(j);
     break;
   case JSON_TRUE:
   case JSON_FALSE:
-    if ((n = roster__config_node_new(d->arena, CFG_BOOL, d->src, p.line, p.col)))
+    if ((n = roster__config_node_new(d->arena, CFG_BOOL, d->src, p.line,
+                                     p.col)))
       n->u.b = json_is_true(j);
     break;
   case JSON_NULL:
@@ -149,13 +151,14 @@ int roster__config_parse_json(cfg_doc *d) {
   json_error_t e;
   json_t *j = json_loadb(d->text, d->len, JSON_REJECT_DUPLICATES, &e);
   if (!j)
-    return roster__config_doc_fail(d, ROSTER_EPARSE, e.line > 0 ? (uint32_t)e.line : 1,
-                        e.column > 0 ? (uint32_t)e.column : 1, "%s", e.text);
+    return roster__config_doc_fail(
+        d, ROSTER_EPARSE, e.line > 0 ? (uint32_t)e.line : 1,
+        e.column > 0 ? (uint32_t)e.column : 1, "%s", e.text);
   if (!json_is_object(j)) {
     json_decref(j);
     return roster__config_doc_fail(d, ROSTER_EPARSE, 1, 1,
-                        "the top level must be an "
-                        "object ({...})");
+                                   "the top level must be an "
+                                   "object ({...})");
   }
   jctx c = {.d = d};
   int rc = ROSTER_OK;
@@ -165,7 +168,8 @@ int roster__config_parse_json(cfg_doc *d) {
     d->root = conv(&c, j, 0);
     if (!d->root)
       rc = c.failed ? ROSTER_EPARSE
-                    : roster__config_doc_fail(d, ROSTER_ENOMEM, 0, 0, "out of memory");
+                    : roster__config_doc_fail(d, ROSTER_ENOMEM, 0, 0,
+                                              "out of memory");
   }
   roster__free(c.pos);
   json_decref(j);

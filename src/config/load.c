@@ -21,8 +21,8 @@ extern char **environ;
 
 /* ---- files ---- */
 
-int roster__config_read_file(const char *path, char **out, size_t *len, char *msg,
-                  size_t cap) {
+int roster__config_read_file(const char *path, char **out, size_t *len,
+                             char *msg, size_t cap) {
   *out = NULL;
   *len = 0;
   char eb[128];
@@ -127,7 +127,8 @@ const char *roster__config_format_of(const char *name) {
   return NULL;
 }
 
-int roster__config_parse_any(cfg_doc *d, const char *format, cfg_lookup_fn fn, void *arg) {
+int roster__config_parse_any(cfg_doc *d, const char *format, cfg_lookup_fn fn,
+                             void *arg) {
   /* a UTF-8 byte order mark is not part of the document */
   if (d->len >= 3 && !memcmp(d->text, "\xEF\xBB\xBF", 3)) {
     d->text += 3;
@@ -135,8 +136,8 @@ int roster__config_parse_any(cfg_doc *d, const char *format, cfg_lookup_fn fn, v
   }
   if (memchr(d->text, '\0', d->len) && strcmp(format, "env"))
     return roster__config_doc_fail(d, ROSTER_EPARSE, 1, 1,
-                        "the file holds a NUL byte "
-                        "(binary data?)");
+                                   "the file holds a NUL byte "
+                                   "(binary data?)");
   if (!strcmp(format, "json"))
     return roster__config_parse_json(d);
   if (!strcmp(format, "yaml"))
@@ -145,9 +146,9 @@ int roster__config_parse_any(cfg_doc *d, const char *format, cfg_lookup_fn fn, v
     return roster__config_parse_toml(d);
   if (strcmp(format, "env"))
     return roster__config_doc_fail(d, ROSTER_EINVAL, 0, 0,
-                        "unknown format '%s' (want "
-                        "json, yaml, toml or env)",
-                        format);
+                                   "unknown format '%s' (want "
+                                   "json, yaml, toml or env)",
+                                   format);
   cfg_dotenv e = {0};
   int rc = roster__config_parse_dotenv(d, fn, arg, &e);
   if (rc)
@@ -156,13 +157,14 @@ int roster__config_parse_any(cfg_doc *d, const char *format, cfg_lookup_fn fn, v
   if (!d->root)
     return roster__config_doc_fail(d, ROSTER_ENOMEM, 0, 0, "out of memory");
   for (size_t i = 0; i < e.n; i++) {
-    cfg_node *v =
-        roster__config_str_new(d->arena, CFG_TEXT, e.v[i].value, strlen(e.v[i].value),
-                    d->src, e.v[i].line, e.v[i].col);
+    cfg_node *v = roster__config_str_new(d->arena, CFG_TEXT, e.v[i].value,
+                                         strlen(e.v[i].value), d->src,
+                                         e.v[i].line, e.v[i].col);
     size_t kl = strlen(e.v[i].name);
     cfg_member *m = roster__config_obj_find(d->root, e.v[i].name, kl);
-    if (!v || (m ? (m->val = v, false)
-                 : !roster__config_obj_add(d->arena, d->root, e.v[i].name, kl, v)))
+    if (!v ||
+        (m ? (m->val = v, false)
+           : !roster__config_obj_add(d->arena, d->root, e.v[i].name, kl, v)))
       return roster__config_doc_fail(d, ROSTER_ENOMEM, 0, 0, "out of memory");
   }
   return ROSTER_OK;
@@ -265,7 +267,8 @@ typedef struct build {
 
 static void add_text(build *b, const char *key, const char *val,
                      const cfg_src *src, uint32_t line, uint32_t col) {
-  cfg_node *n = roster__config_str_new(b->a, CFG_TEXT, val, strlen(val), src, line, col);
+  cfg_node *n =
+      roster__config_str_new(b->a, CFG_TEXT, val, strlen(val), src, line, col);
   if (!n || !roster__config_set_path(b->a, b->root, key, n))
     roster__config_problem_add(b->p, ROSTER_ENOMEM, "out of memory");
 }
@@ -277,8 +280,8 @@ static void load_defaults(build *b) {
     roster__config_problem_add(b->p, ROSTER_ENOMEM, "out of memory");
     return;
   }
-  if (!roster__config_schema_defaults(b->a, cfg->live->schema, cfg->live->nschema, src,
-                           b->root))
+  if (!roster__config_schema_defaults(b->a, cfg->live->schema,
+                                      cfg->live->nschema, src, b->root))
     roster__config_problem_add(b->p, ROSTER_ENOMEM, "out of memory");
   if (!cfg->live->defaults_json)
     return;
@@ -288,7 +291,8 @@ static void load_defaults(build *b) {
                .len = strlen(cfg->live->defaults_json)};
   int rc = roster__config_parse_json(&d);
   if (rc) {
-    roster__config_problem_add(b->p, rc, "defaults_json:%u:%u: %s", d.line, d.col, d.msg);
+    roster__config_problem_add(b->p, rc, "defaults_json:%u:%u: %s", d.line,
+                               d.col, d.msg);
     return;
   }
   roster__config_expand_tree(b->a, d.root, lookup_all, &b->v, b->p);
@@ -304,7 +308,8 @@ static bool read_doc(build *b, const char *path, char **text, size_t *len) {
   if (rc == ROSTER_ENOENT && b->cfg->live->missing_ok)
     return false;
   if (rc) {
-    roster__config_problem_add(b->p, rc == ROSTER_ENOMEM ? rc : ROSTER_EIO, "%s", msg);
+    roster__config_problem_add(b->p, rc == ROSTER_ENOMEM ? rc : ROSTER_EIO,
+                               "%s", msg);
     return false;
   }
   return true;
@@ -322,10 +327,11 @@ static void load_dotenv(build *b) {
     d.text += 3;
     d.len -= 3;
   }
-  int rc =
-      src ? roster__config_parse_dotenv(&d, lookup_env, &b->v, &b->dot) : ROSTER_ENOMEM;
+  int rc = src ? roster__config_parse_dotenv(&d, lookup_env, &b->v, &b->dot)
+               : ROSTER_ENOMEM;
   if (rc)
-    roster__config_problem_add(b->p, rc, "%s:%u:%u: %s", path, d.line, d.col, d.msg);
+    roster__config_problem_add(b->p, rc, "%s:%u:%u: %s", path, d.line, d.col,
+                               d.msg);
   else
     b->dot_name = src->name;
   roster__free(text);
@@ -338,11 +344,13 @@ static void load_file(build *b, const char *path) {
     return;
   cfg_src *src = roster__config_src_new(b->a, CFG_SRC_FILE, path);
   cfg_doc d = {.arena = b->a, .src = src, .text = text, .len = len};
-  int rc =
-      src ? roster__config_parse_any(&d, roster__config_format_of(path), NULL, NULL) : ROSTER_ENOMEM;
+  int rc = src ? roster__config_parse_any(&d, roster__config_format_of(path),
+                                          NULL, NULL)
+               : ROSTER_ENOMEM;
   if (rc) {
     if (d.line)
-      roster__config_problem_add(b->p, rc, "%s:%u:%u: %s", path, d.line, d.col, d.msg);
+      roster__config_problem_add(b->p, rc, "%s:%u:%u: %s", path, d.line, d.col,
+                                 d.msg);
     else
       roster__config_problem_add(b->p, rc, "%s: %s", path, d.msg);
   } else {
@@ -365,9 +373,10 @@ static void load_env(build *b) {
     size_t nl = strlen(e->name);
     int k = env_key(prefix, e->name, nl, key, sizeof key, why, sizeof why);
     if (k < 0) {
-      roster__config_problem_add(b->p, ROSTER_EINVAL, "%s:%u: variable %.*s%s: %s",
-                      b->dot_name, e->line, (int)(nl > 200 ? 200 : nl), e->name,
-                      nl > 200 ? "..." : "", why);
+      roster__config_problem_add(b->p, ROSTER_EINVAL,
+                                 "%s:%u: variable %.*s%s: %s", b->dot_name,
+                                 e->line, (int)(nl > 200 ? 200 : nl), e->name,
+                                 nl > 200 ? "..." : "", why);
     } else if (k > 0) {
       cfg_src *src = roster__config_src_new(b->a, CFG_SRC_DOTENV, b->dot_name);
       if (src)
@@ -382,9 +391,9 @@ static void load_env(build *b) {
     size_t nl = (size_t)(eq - ent);
     int k = env_key(prefix, ent, nl, key, sizeof key, why, sizeof why);
     if (k < 0) {
-      roster__config_problem_add(b->p, ROSTER_EINVAL, "environment variable %.*s%s: %s",
-                      (int)(nl > 200 ? 200 : nl), ent, nl > 200 ? "..." : "",
-                      why);
+      roster__config_problem_add(
+          b->p, ROSTER_EINVAL, "environment variable %.*s%s: %s",
+          (int)(nl > 200 ? 200 : nl), ent, nl > 200 ? "..." : "", why);
     } else if (k > 0) {
       char name[256];
       snprintf(name, sizeof name, "%.*s", (int)nl, ent);
@@ -432,8 +441,8 @@ static void build_tree(roster_config *cfg, cfg_snap *s, cfg_problems *p) {
   if (b.a->oom)
     roster__config_problem_add(p, ROSTER_ENOMEM, "out of memory (config tree)");
   if (p->n == 0)
-    roster__config_validate(cfg->live->schema, cfg->live->nschema, cfg->live->strict,
-                 b.root, p);
+    roster__config_validate(cfg->live->schema, cfg->live->nschema,
+                            cfg->live->strict, b.root, p);
   s->root = b.root;
 }
 
@@ -513,8 +522,12 @@ out:
   return rc;
 }
 
-int roster_config_load(roster_config *cfg) { return roster__config_load(cfg, false); }
-int roster_config_reload(roster_config *cfg) { return roster__config_load(cfg, true); }
+int roster_config_load(roster_config *cfg) {
+  return roster__config_load(cfg, false);
+}
+int roster_config_reload(roster_config *cfg) {
+  return roster__config_load(cfg, true);
+}
 
 /* ---- SIGHUP ---- */
 

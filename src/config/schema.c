@@ -38,7 +38,8 @@ int roster__config_field_check(const roster_config_field *f) {
                          f->key);
     /* the default must pass the field's own checks */
     cfg_arena a = {0};
-    cfg_node *n = roster__config_str_new(&a, CFG_TEXT, f->def, strlen(f->def), NULL, 0, 0);
+    cfg_node *n = roster__config_str_new(&a, CFG_TEXT, f->def, strlen(f->def),
+                                         NULL, 0, 0);
     cfg_node *root = roster__config_node_new(&a, CFG_OBJ, NULL, 0, 0);
     cfg_problems p = {0};
     if (!n || !root || !roster__config_set_path(&a, root, f->key, n)) {
@@ -66,13 +67,14 @@ int roster__config_field_check(const roster_config_field *f) {
   return rc;
 }
 
-bool roster__config_schema_defaults(cfg_arena *a, const roster_config_field *f, size_t n,
-                         const cfg_src *src, cfg_node *root) {
+bool roster__config_schema_defaults(cfg_arena *a, const roster_config_field *f,
+                                    size_t n, const cfg_src *src,
+                                    cfg_node *root) {
   for (size_t i = 0; i < n; i++) {
     if (!f[i].def)
       continue;
-    cfg_node *v =
-        roster__config_str_new(a, CFG_TEXT, f[i].def, strlen(f[i].def), src, 0, 0);
+    cfg_node *v = roster__config_str_new(a, CFG_TEXT, f[i].def,
+                                         strlen(f[i].def), src, 0, 0);
     if (!v || !roster__config_set_path(a, root, f[i].key, v))
       return false;
   }
@@ -158,8 +160,8 @@ static void check_field(const roster_config_field *f, const cfg_node *root,
   const cfg_node *n = roster__config_lookup(root, f->key);
   if (!n || n->kind == CFG_NULL) {
     if (f->required)
-      roster__config_problem_add(p, ROSTER_ECONSTRAINT, "%s: required, but not set",
-                      f->key);
+      roster__config_problem_add(p, ROSTER_ECONSTRAINT,
+                                 "%s: required, but not set", f->key);
     return;
   }
   char where[512], what[160];
@@ -169,9 +171,10 @@ static void check_field(const roster_config_field *f, const cfg_node *root,
   const char *why;
   int rc = measure(f, n, &v, &why);
   if (rc) {
-    roster__config_problem_add(p, ROSTER_ECONSTRAINT, "%s: %s: is %s; want %s%s%s", where,
-                    f->key, roster__config_describe(n, secret, what, sizeof what),
-                    roster__config_type_want(f->type), why ? ": " : "", why ? why : "");
+    roster__config_problem_add(
+        p, ROSTER_ECONSTRAINT, "%s: %s: is %s; want %s%s%s", where, f->key,
+        roster__config_describe(n, secret, what, sizeof what),
+        roster__config_type_want(f->type), why ? ": " : "", why ? why : "");
     return;
   }
   if (f->min < f->max && (v < f->min || v > f->max)) {
@@ -182,15 +185,15 @@ static void check_field(const roster_config_field *f, const cfg_node *root,
     num(hi, sizeof hi, f->max);
     if (secret && !len)
       roster__config_problem_add(p, ROSTER_ECONSTRAINT,
-                      "%s: %s: the value (secret) is "
-                      "out of range [%s, %s]%s",
-                      where, f->key, lo, hi, u);
+                                 "%s: %s: the value (secret) is "
+                                 "out of range [%s, %s]%s",
+                                 where, f->key, lo, hi, u);
     else
       roster__config_problem_add(p, ROSTER_ECONSTRAINT,
-                      "%s: %s: %s%s%s is out of range "
-                      "[%s, %s]",
-                      where, f->key, len ? "length " : "", num(a, sizeof a, v),
-                      len ? "" : u, lo, hi);
+                                 "%s: %s: %s%s%s is out of range "
+                                 "[%s, %s]",
+                                 where, f->key, len ? "length " : "",
+                                 num(a, sizeof a, v), len ? "" : u, lo, hi);
     return;
   }
   if (f->allowed) {
@@ -215,17 +218,18 @@ static void check_field(const roster_config_field *f, const cfg_node *root,
       }
       if (n->kind == CFG_OBJ || n->kind == CFG_ARR)
         /* a container's text would show what is below it, secrets too */
-        roster__config_problem_add(p, ROSTER_ECONSTRAINT, "%s: %s: %s is not one of: %s",
-                        where, f->key,
-                        roster__config_describe(n, secret, what, sizeof what),
-                        roster__config_buf_str(&list));
+        roster__config_problem_add(
+            p, ROSTER_ECONSTRAINT, "%s: %s: %s is not one of: %s", where,
+            f->key, roster__config_describe(n, secret, what, sizeof what),
+            roster__config_buf_str(&list));
       else
-        roster__config_problem_add(p, ROSTER_ECONSTRAINT,
-                        "%s: %s: %s%s%s is not one of: "
-                        "%s",
-                        where, f->key, secret ? "" : "\"",
-                        secret ? "the value (secret)" : roster__config_buf_str(&t),
-                        secret ? "" : "\"", roster__config_buf_str(&list));
+        roster__config_problem_add(
+            p, ROSTER_ECONSTRAINT,
+            "%s: %s: %s%s%s is not one of: "
+            "%s",
+            where, f->key, secret ? "" : "\"",
+            secret ? "the value (secret)" : roster__config_buf_str(&t),
+            secret ? "" : "\"", roster__config_buf_str(&list));
       roster__config_buf_free(&list);
     }
     roster__config_buf_free(&t);
@@ -264,14 +268,15 @@ static int strict_leaf(const char *key, size_t klen, const cfg_node *n,
     return 0;
   char where[512];
   roster__config_problem_add(c->p, ROSTER_ECONSTRAINT,
-                  "%s: %s: unknown key (the schema "
-                  "does not declare it)",
-                  roster__config_where(n, where, sizeof where), key);
+                             "%s: %s: unknown key (the schema "
+                             "does not declare it)",
+                             roster__config_where(n, where, sizeof where), key);
   return 0;
 }
 
-void roster__config_validate(const roster_config_field *f, size_t n, bool strict,
-                  const cfg_node *root, cfg_problems *p) {
+void roster__config_validate(const roster_config_field *f, size_t n,
+                             bool strict, const cfg_node *root,
+                             cfg_problems *p) {
   for (size_t i = 0; i < n; i++)
     check_field(&f[i], root, p);
   if (strict && f) {

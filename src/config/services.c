@@ -29,33 +29,36 @@ static void precheck(const char *name, size_t nlen, const cfg_node *e,
   roster__config_where(e, where, sizeof where);
   if (nlen == 0 || nlen > ROSTER_NAME_MAX) {
     roster__config_problem_add(p, ROSTER_EINVAL,
-                    "%s: services: a service name must be "
-                    "1 to %d bytes",
-                    where, ROSTER_NAME_MAX);
+                               "%s: services: a service name must be "
+                               "1 to %d bytes",
+                               where, ROSTER_NAME_MAX);
     return;
   }
   const cfg_node *u = entry_url(e);
   if (!u) {
-    cfg_member *m = e->kind == CFG_OBJ ? roster__config_obj_find(e, "url", 3) : NULL;
+    cfg_member *m =
+        e->kind == CFG_OBJ ? roster__config_obj_find(e, "url", 3) : NULL;
     if (m)
       roster__config_problem_add(
           p, ROSTER_EINVAL,
           "%s: services.%.*s.url is %s; want a "
           "URL string",
           roster__config_where(m->val, where, sizeof where), (int)nlen, name,
-          roster__config_describe(m->val, roster__config_key_secret(name, nlen), what, sizeof what));
+          roster__config_describe(m->val, roster__config_key_secret(name, nlen),
+                                  what, sizeof what));
     else
       roster__config_problem_add(p, ROSTER_EINVAL,
-                      "%s: services.%.*s has no url (want "
-                      "services.%.*s.url: scheme://...)",
-                      where, (int)nlen, name, (int)nlen, name);
+                                 "%s: services.%.*s has no url (want "
+                                 "services.%.*s.url: scheme://...)",
+                                 where, (int)nlen, name, (int)nlen, name);
     return;
   }
   roster__config_where(u, where, sizeof where);
   roster_url *url = NULL;
   if (roster_url_parse(u->u.s.p, &url) != ROSTER_OK) {
-    roster__config_problem_add(p, roster_last_code(), "%s: services.%.*s.url: %s", where,
-                    (int)nlen, name, roster_last_error());
+    roster__config_problem_add(p, roster_last_code(),
+                               "%s: services.%.*s.url: %s", where, (int)nlen,
+                               name, roster_last_error());
     return;
   }
   /* the one lookup: the scheme's driver and the face kind= picks */
@@ -157,11 +160,12 @@ int roster_config_provide_services(roster *r, const roster_config *cfg) {
   }
   if (s->kind != CFG_OBJ) {
     char what[160], where[512];
-    rc = roster__err(ROSTER_ETYPE,
-                     "config key '%s' is %s from %s; want an "
-                     "object of services (name: {url: ...})",
-                     full, roster__config_describe(s, secret, what, sizeof what),
-                     roster__config_where(s, where, sizeof where));
+    rc =
+        roster__err(ROSTER_ETYPE,
+                    "config key '%s' is %s from %s; want an "
+                    "object of services (name: {url: ...})",
+                    full, roster__config_describe(s, secret, what, sizeof what),
+                    roster__config_where(s, where, sizeof where));
     roster__config_snap_put(held);
     return rc;
   }

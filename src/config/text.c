@@ -33,8 +33,12 @@ void roster__config_buf_add(cfg_buf *b, const char *s, size_t n) {
   b->p[b->n] = '\0';
 }
 
-void roster__config_buf_adds(cfg_buf *b, const char *s) { roster__config_buf_add(b, s, strlen(s)); }
-void roster__config_buf_addc(cfg_buf *b, char c) { roster__config_buf_add(b, &c, 1); }
+void roster__config_buf_adds(cfg_buf *b, const char *s) {
+  roster__config_buf_add(b, s, strlen(s));
+}
+void roster__config_buf_addc(cfg_buf *b, char c) {
+  roster__config_buf_add(b, &c, 1);
+}
 
 void roster__config_buf_addf(cfg_buf *b, const char *fmt, ...) {
   char tmp[256];
@@ -148,7 +152,9 @@ static void text_in(const cfg_node *n, cfg_buf *out, bool nested) {
   }
 }
 
-void roster__config_text(const cfg_node *n, cfg_buf *out) { text_in(n, out, false); }
+void roster__config_text(const cfg_node *n, cfg_buf *out) {
+  text_in(n, out, false);
+}
 
 const char *roster__config_where(const cfg_node *n, char *buf, size_t cap) {
   const cfg_src *s = n ? n->src : NULL;
@@ -238,7 +244,7 @@ void roster__config_redact(const char *s, size_t len, cfg_buf *out) {
 }
 
 const char *roster__config_describe(const cfg_node *n, bool secret, char *buf,
-                         size_t cap) {
+                                    size_t cap) {
   if (n->kind == CFG_NULL || n->kind == CFG_OBJ || n->kind == CFG_ARR) {
     snprintf(buf, cap, "%s", kind_name(n));
     return buf;
@@ -286,7 +292,8 @@ bool roster__config_equal(const cfg_node *a, const cfg_node *b) {
     if (a->u.obj.n != b->u.obj.n)
       return false;
     for (size_t i = 0; i < a->u.obj.n; i++) {
-      cfg_member *m = roster__config_obj_find(b, a->u.obj.v[i].key, a->u.obj.v[i].klen);
+      cfg_member *m =
+          roster__config_obj_find(b, a->u.obj.v[i].key, a->u.obj.v[i].klen);
       if (!m || !roster__config_equal(a->u.obj.v[i].val, m->val))
         return false;
     }
@@ -304,7 +311,8 @@ bool roster__config_equal(const cfg_node *a, const cfg_node *b) {
 
 /* ---- problems ---- */
 
-void roster__config_problem_add(cfg_problems *p, int code, const char *fmt, ...) {
+void roster__config_problem_add(cfg_problems *p, int code, const char *fmt,
+                                ...) {
   if (p->oom)
     return;
   if (p->n == p->cap) {
@@ -373,7 +381,8 @@ char *roster__config_problems_join(const cfg_problems *p) {
     roster__config_buf_addc(&b, '\n');
   }
   if (p->oom)
-    roster__config_buf_adds(&b, "(out of memory: some problems were not recorded)\n");
+    roster__config_buf_adds(
+        &b, "(out of memory: some problems were not recorded)\n");
   if (b.oom) {
     roster__config_buf_free(&b);
     return NULL;
@@ -384,7 +393,7 @@ char *roster__config_problems_join(const cfg_problems *p) {
 /* ---- documents ---- */
 
 int roster__config_doc_fail(cfg_doc *d, int code, uint32_t line, uint32_t col,
-                 const char *fmt, ...) {
+                            const char *fmt, ...) {
   d->line = line;
   d->col = col;
   va_list ap;
@@ -394,7 +403,8 @@ int roster__config_doc_fail(cfg_doc *d, int code, uint32_t line, uint32_t col,
   return code;
 }
 
-uint32_t roster__config_column(const char *text, size_t line_start, size_t pos) {
+uint32_t roster__config_column(const char *text, size_t line_start,
+                               size_t pos) {
   uint32_t col = 1;
   for (size_t i = line_start; i < pos; i++)
     if (((unsigned char)text[i] & 0xC0) != 0x80)
@@ -402,8 +412,8 @@ uint32_t roster__config_column(const char *text, size_t line_start, size_t pos) 
   return col;
 }
 
-uint32_t roster__config_col_at(cfg_colcur *c, const char *text, size_t line_start,
-                    size_t pos) {
+uint32_t roster__config_col_at(cfg_colcur *c, const char *text,
+                               size_t line_start, size_t pos) {
   if (c->col == 0 || c->ls != line_start || pos < c->pos) {
     c->ls = c->pos = line_start;
     c->col = 1;

@@ -50,13 +50,15 @@ bool roster__toml_newline(tp *p) {
 }
 
 cfg_node *roster__toml_node(tp *p, cfg_kind kind, size_t at) {
-  uint32_t col = at >= p->ls ? roster__config_col_at(&p->cc, p->s, p->ls, at) : 1;
+  uint32_t col =
+      at >= p->ls ? roster__config_col_at(&p->cc, p->s, p->ls, at) : 1;
   return roster__config_node_new(p->d->arena, kind, p->d->src, p->line, col);
 }
 
 int roster__toml_count(tp *p, size_t at) {
   if (++p->nodes > ROSTER_CONFIG_NODES_MAX)
-    return roster__toml_fail(p, at, "more than %d values", ROSTER_CONFIG_NODES_MAX);
+    return roster__toml_fail(p, at, "more than %d values",
+                             ROSTER_CONFIG_NODES_MAX);
   return ROSTER_OK;
 }
 
@@ -74,7 +76,8 @@ static int skip_comment(tp *p) {
     if (c == '\r' && tp_at(p, 1) == '\n')
       break;
     if ((c < 0x20 && c != '\t') || c == 0x7F)
-      return roster__toml_fail(p, p->pos, "control character U+%04X in a comment", c);
+      return roster__toml_fail(p, p->pos,
+                               "control character U+%04X in a comment", c);
     p->pos++;
   }
   return ROSTER_OK;
@@ -100,8 +103,8 @@ static int end_of_line(tp *p) {
     return rc;
   if (p->pos >= p->len || roster__toml_newline(p))
     return ROSTER_OK;
-  return roster__toml_fail(p, p->pos, "expected the end of the line, found '%c'",
-                 p->s[p->pos]);
+  return roster__toml_fail(
+      p, p->pos, "expected the end of the line, found '%c'", p->s[p->pos]);
 }
 
 /* ---- keys ---- */
@@ -124,7 +127,8 @@ static int parse_key(tp *p, tkey *segs, size_t *n) {
   for (;;) {
     skip_ws(p);
     if (*n == KEY_SEGS)
-      return roster__toml_fail(p, p->pos, "a key with more than %d parts", KEY_SEGS);
+      return roster__toml_fail(p, p->pos, "a key with more than %d parts",
+                               KEY_SEGS);
     tkey *k = &segs[(*n)++];
     k->at = p->pos;
     k->line = p->line;
@@ -140,11 +144,11 @@ static int parse_key(tp *p, tkey *segs, size_t *n) {
         p->pos++;
       if (p->pos == st)
         return roster__toml_fail(p, st,
-                       c < 0 || c == '\n' || c == '\r'
-                           ? "expected a key"
-                           : "expected a key, found '%c' (bare keys "
-                             "are A-Z a-z 0-9 _ -; quote others)",
-                       c);
+                                 c < 0 || c == '\n' || c == '\r'
+                                     ? "expected a key"
+                                     : "expected a key, found '%c' (bare keys "
+                                       "are A-Z a-z 0-9 _ -; quote others)",
+                                 c);
       k->s = p->s + st;
       k->len = p->pos - st;
     }
@@ -193,7 +197,7 @@ static int keyval(tp *p, cfg_node *t, size_t depth) {
   skip_ws(p);
   if (tp_peek(p) != '=')
     return roster__toml_fail(p, p->pos, "expected '=' after the key '%s'",
-                   show(&segs[n - 1], kb, sizeof kb));
+                             show(&segs[n - 1], kb, sizeof kb));
   p->pos++;
   skip_ws(p);
   size_t vat = p->pos;
@@ -209,9 +213,10 @@ static int keyval(tp *p, cfg_node *t, size_t depth) {
     if (!m) {
       if ((rc = roster__toml_count(p, segs[i].at)))
         return rc;
-      cfg_node *nt = roster__config_node_new(p->d->arena, CFG_OBJ, p->d->src, segs[i].line,
-                                  segs[i].col);
-      if (!nt || !roster__config_obj_add(p->d->arena, t, segs[i].s, segs[i].len, nt))
+      cfg_node *nt = roster__config_node_new(p->d->arena, CFG_OBJ, p->d->src,
+                                             segs[i].line, segs[i].col);
+      if (!nt ||
+          !roster__config_obj_add(p->d->arena, t, segs[i].s, segs[i].len, nt))
         return roster__toml_oom(p);
       nt->flags = T_DOTTED;
       t = nt;
@@ -224,21 +229,22 @@ static int keyval(tp *p, cfg_node *t, size_t depth) {
     }
     if (x->kind == CFG_OBJ && !(x->flags & T_INLINE))
       return roster__toml_fail(p, segs[i].at,
-                     "dotted keys cannot add to table '%s', "
-                     "defined with a [header] (line %u)",
-                     show(&segs[i], kb, sizeof kb), x->line);
+                               "dotted keys cannot add to table '%s', "
+                               "defined with a [header] (line %u)",
+                               show(&segs[i], kb, sizeof kb), x->line);
     return roster__toml_fail(p, segs[i].at,
-                   "key '%s' is already %s (line %u, column "
-                   "%u), which cannot be extended",
-                   show(&segs[i], kb, sizeof kb), what_is(x), x->line, x->col);
+                             "key '%s' is already %s (line %u, column "
+                             "%u), which cannot be extended",
+                             show(&segs[i], kb, sizeof kb), what_is(x), x->line,
+                             x->col);
   }
   tkey *last = &segs[n - 1];
   cfg_member *m = roster__config_obj_find(t, last->s, last->len);
   if (m)
     return roster__toml_fail(p, last->at,
-                   "key '%s' is defined twice (first on line "
-                   "%u)",
-                   show(last, kb, sizeof kb), m->val->line);
+                             "key '%s' is defined twice (first on line "
+                             "%u)",
+                             show(last, kb, sizeof kb), m->val->line);
   if (!roster__config_obj_add(p->d->arena, t, last->s, last->len, v))
     return roster__toml_oom(p);
   return ROSTER_OK;
@@ -276,9 +282,10 @@ static int array(tp *p, size_t depth, cfg_node **out) {
       break;
     }
     return roster__toml_fail(p, p->pos,
-                   p->pos >= p->len ? "unterminated array "
-                                      "(expected ']')"
-                                    : "expected ',' or ']' in the array");
+                             p->pos >= p->len
+                                 ? "unterminated array "
+                                   "(expected ']')"
+                                 : "expected ',' or ']' in the array");
   }
   *out = a;
   return ROSTER_OK;
@@ -304,8 +311,8 @@ static int inline_table(tp *p, size_t depth, cfg_node **out) {
         skip_ws(p);
         if (tp_peek(p) == '}')
           return roster__toml_fail(p, p->pos,
-                         "a trailing comma is not allowed in an "
-                         "inline table");
+                                   "a trailing comma is not allowed in an "
+                                   "inline table");
         continue;
       }
       if (tp_peek(p) == '}') {
@@ -314,9 +321,10 @@ static int inline_table(tp *p, size_t depth, cfg_node **out) {
       }
       if (p->pos >= p->len || tp_peek(p) == '\n' || tp_peek(p) == '\r')
         return roster__toml_fail(p, start,
-                       "unterminated inline table (an inline "
-                       "table must end on its line)");
-      return roster__toml_fail(p, p->pos, "expected ',' or '}' in the inline table");
+                                 "unterminated inline table (an inline "
+                                 "table must end on its line)");
+      return roster__toml_fail(p, p->pos,
+                               "expected ',' or '}' in the inline table");
     }
   }
   freeze(t);
@@ -328,7 +336,7 @@ static int parse_value(tp *p, size_t depth, cfg_node **out) {
   size_t at = p->pos;
   if (depth > ROSTER_CONFIG_DEPTH_MAX)
     return roster__toml_fail(p, at, "nested deeper than %d levels",
-                   ROSTER_CONFIG_DEPTH_MAX);
+                             ROSTER_CONFIG_DEPTH_MAX);
   int rc = roster__toml_count(p, at);
   if (rc)
     return rc;
@@ -368,8 +376,8 @@ static int header(tp *p, cfg_node **cur) {
     return rc;
   skip_ws(p);
   if (tp_peek(p) != ']' || (aot && tp_at(p, 1) != ']'))
-    return roster__toml_fail(p, p->pos, "expected '%s' to close the table header",
-                   aot ? "]]" : "]");
+    return roster__toml_fail(
+        p, p->pos, "expected '%s' to close the table header", aot ? "]]" : "]");
   p->pos += aot ? 2 : 1;
   if ((rc = end_of_line(p)))
     return rc;
@@ -395,10 +403,10 @@ static int header(tp *p, cfg_node **cur) {
       t = x->u.arr.v[x->u.arr.n - 1];
     } else {
       return roster__toml_fail(p, segs[i].at,
-                     "key '%s' is already %s (line %u, "
-                     "column %u), not a table",
-                     show(&segs[i], kb, sizeof kb), what_is(x), x->line,
-                     x->col);
+                               "key '%s' is already %s (line %u, "
+                               "column %u), not a table",
+                               show(&segs[i], kb, sizeof kb), what_is(x),
+                               x->line, x->col);
     }
   }
   tkey *last = &segs[n - 1];
@@ -418,18 +426,19 @@ static int header(tp *p, cfg_node **cur) {
       }
       if (x->kind == CFG_OBJ && (x->flags & T_DOTTED))
         return roster__toml_fail(p, last->at,
-                       "table '%s' was already made by dotted "
-                       "keys (line %u); a [header] cannot reopen it",
-                       show(last, kb, sizeof kb), x->line);
+                                 "table '%s' was already made by dotted "
+                                 "keys (line %u); a [header] cannot reopen it",
+                                 show(last, kb, sizeof kb), x->line);
       if (x->kind == CFG_OBJ && !(x->flags & T_INLINE))
         return roster__toml_fail(p, at,
-                       "table [%s] is defined twice (first at line "
-                       "%u)",
-                       show(last, kb, sizeof kb), x->line);
+                                 "table [%s] is defined twice (first at line "
+                                 "%u)",
+                                 show(last, kb, sizeof kb), x->line);
       return roster__toml_fail(p, last->at,
-                     "key '%s' is already %s (line %u, column "
-                     "%u)",
-                     show(last, kb, sizeof kb), what_is(x), x->line, x->col);
+                               "key '%s' is already %s (line %u, column "
+                               "%u)",
+                               show(last, kb, sizeof kb), what_is(x), x->line,
+                               x->col);
     }
     if ((rc = roster__toml_count(p, last->at)))
       return rc;
@@ -452,10 +461,11 @@ static int header(tp *p, cfg_node **cur) {
     arr = m->val;
   } else {
     return roster__toml_fail(p, last->at,
-                   "[[%s]] cannot append: '%s' is already %s "
-                   "(line %u, column %u)",
-                   show(last, kb, sizeof kb), show(last, kb, sizeof kb),
-                   what_is(m->val), m->val->line, m->val->col);
+                             "[[%s]] cannot append: '%s' is already %s "
+                             "(line %u, column %u)",
+                             show(last, kb, sizeof kb),
+                             show(last, kb, sizeof kb), what_is(m->val),
+                             m->val->line, m->val->col);
   }
   if ((rc = roster__toml_count(p, at)))
     return rc;
@@ -489,8 +499,8 @@ int roster__config_parse_toml(cfg_doc *d) {
       continue;
     } else if (c == '\r') {
       rc = roster__toml_fail(&p, p.pos,
-                   "a carriage return must be followed by a "
-                   "line feed");
+                             "a carriage return must be followed by a "
+                             "line feed");
     } else if (c == '[') {
       rc = header(&p, &cur);
     } else {
@@ -499,9 +509,10 @@ int roster__config_parse_toml(cfg_doc *d) {
         rc = end_of_line(&p);
     }
   }
-  if (rc == ROSTER_OK && roster__config_depth(d->root) > ROSTER_CONFIG_DEPTH_MAX)
-    rc =
-        roster__toml_fail(&p, 0, "nested deeper than %d levels", ROSTER_CONFIG_DEPTH_MAX);
+  if (rc == ROSTER_OK &&
+      roster__config_depth(d->root) > ROSTER_CONFIG_DEPTH_MAX)
+    rc = roster__toml_fail(&p, 0, "nested deeper than %d levels",
+                           ROSTER_CONFIG_DEPTH_MAX);
   if (rc)
     d->root = NULL;
   return rc;

@@ -34,7 +34,8 @@ static inline int tp_at(const tp *p, size_t k) {
   return p->pos + k < p->len ? (unsigned char)p->s[p->pos + k] : -1;
 }
 
-/* roster__toml_fail records an error at byte offset at and returns ROSTER_EPARSE. */
+/* roster__toml_fail records an error at byte offset at and returns
+ * ROSTER_EPARSE. */
 int roster__toml_fail(tp *p, size_t at, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 int roster__toml_oom(tp *p);
@@ -46,8 +47,8 @@ cfg_node *roster__toml_node(tp *p, cfg_kind kind, size_t at);
 int roster__toml_count(tp *p, size_t at);
 
 /* toml_value.c */
-/* roster__toml_string parses any of the four string forms at pos into *out (arena),
- * multi-line forms only if multiline. */
+/* roster__toml_string parses any of the four string forms at pos into *out
+ * (arena), multi-line forms only if multiline. */
 int roster__toml_string(tp *p, bool multiline, const char **out, size_t *len);
 /* roster__toml_scalar parses a boolean, number, inf/nan or date at pos. */
 int roster__toml_scalar(tp *p, cfg_node **out);

@@ -83,24 +83,24 @@ static int escape(tp *p, cfg_buf *b) {
       p->pos++;
     }
     if (cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-      return roster__toml_fail(p, at, "\\%c%0*X is not a Unicode scalar value", e, (int)n,
-                     cp);
+      return roster__toml_fail(p, at, "\\%c%0*X is not a Unicode scalar value",
+                               e, (int)n, cp);
     if (cp == 0)
       return roster__toml_fail(p, at,
-                     "a NUL character is not supported in config "
-                     "values");
+                               "a NUL character is not supported in config "
+                               "values");
     put_utf8(b, cp);
     return ROSTER_OK;
   }
   default:
     if (e < 0 || e == '\n' || e == '\r')
       return roster__toml_fail(p, at,
-                     "a backslash at the end of a line is only "
-                     "allowed in multi-line basic strings (\"\"\")");
+                               "a backslash at the end of a line is only "
+                               "allowed in multi-line basic strings (\"\"\")");
     return roster__toml_fail(p, at,
-                   "unknown escape '\\%c' (use \\b \\t \\n \\f \\r "
-                   "\\\" \\\\ \\uXXXX \\UXXXXXXXX)",
-                   e);
+                             "unknown escape '\\%c' (use \\b \\t \\n \\f \\r "
+                             "\\\" \\\\ \\uXXXX \\UXXXXXXXX)",
+                             e);
   }
 }
 
@@ -118,8 +118,8 @@ static int ml_close(tp *p, char quote, cfg_buf *b, bool *done) {
   }
   if (q > 5)
     return roster__toml_fail(p, p->pos + 5,
-                   "too many quotes at the end of a "
-                   "multi-line string");
+                             "too many quotes at the end of a "
+                             "multi-line string");
   roster__config_buf_add(b, p->s + p->pos, q - 3);
   p->pos += q;
   *done = true;
@@ -150,8 +150,8 @@ static int string_body(tp *p, bool basic, bool ml, cfg_buf *b) {
     if (c == '\n' || (c == '\r' && tp_at(p, 1) == '\n')) {
       if (!ml)
         return roster__toml_fail(p, start,
-                       "unterminated string (a single-line "
-                       "string ends on its line)");
+                                 "unterminated string (a single-line "
+                                 "string ends on its line)");
       roster__toml_newline(p);
       roster__config_buf_addc(b, '\n');
       continue;
@@ -183,9 +183,9 @@ static int string_body(tp *p, bool basic, bool ml, cfg_buf *b) {
     }
     if (ctrl(c))
       return roster__toml_fail(p, p->pos,
-                     "control character U+%04X in a string "
-                     "(write it as an escape)",
-                     c);
+                               "control character U+%04X in a string "
+                               "(write it as an escape)",
+                               c);
     roster__config_buf_addc(b, (char)c);
     p->pos++;
   }
@@ -198,7 +198,9 @@ int roster__toml_string(tp *p, bool multiline, const char **out, size_t *len) {
   cfg_buf b = {0};
   int rc = string_body(p, basic, ml, &b);
   if (rc == ROSTER_OK) {
-    char *s = b.oom ? NULL : roster__config_strndup(p->d->arena, roster__config_buf_str(&b), b.n);
+    char *s = b.oom ? NULL
+                    : roster__config_strndup(p->d->arena,
+                                             roster__config_buf_str(&b), b.n);
     if (!s) {
       rc = roster__toml_oom(p);
     } else {
@@ -265,16 +267,16 @@ static int number(tp *p, size_t at, size_t n, cfg_node **out) {
     int (*cls)(int) = base == 16 ? is_hex : base == 8 ? is_oct : is_bin;
     if (!digits_ok(t + 2, n - 2, cls))
       return roster__toml_fail(p, at, "invalid %s integer '%.*s'",
-                     base == 16  ? "hexadecimal"
-                     : base == 8 ? "octal"
-                                 : "binary",
-                     (int)n, t);
+                               base == 16  ? "hexadecimal"
+                               : base == 8 ? "octal"
+                                           : "binary",
+                               (int)n, t);
     strip(buf, t + 2, n - 2);
     errno = 0;
     unsigned long long v = strtoull(buf, NULL, base);
     if (errno == ERANGE || v > (unsigned long long)INT64_MAX)
-      return roster__toml_fail(p, at, "integer '%.*s' does not fit in 64 bits", (int)n,
-                     t);
+      return roster__toml_fail(p, at, "integer '%.*s' does not fit in 64 bits",
+                               (int)n, t);
     cfg_node *nd = roster__toml_node(p, CFG_INT, at);
     if (!nd)
       return roster__toml_oom(p);
@@ -289,15 +291,16 @@ static int number(tp *p, size_t at, size_t n, cfg_node **out) {
   if (ip == n) {
     if (!dec_int_ok(t + i, n - i))
       return roster__toml_fail(p, at, "invalid integer '%.*s'%s", (int)n, t,
-                     n - i > 1 && t[i] == '0' ? " (leading zeros are not "
-                                                "allowed)"
-                                              : "");
+                               n - i > 1 && t[i] == '0'
+                                   ? " (leading zeros are not "
+                                     "allowed)"
+                                   : "");
     strip(buf, t, n);
     errno = 0;
     long long v = strtoll(buf, NULL, 10);
     if (errno == ERANGE)
-      return roster__toml_fail(p, at, "integer '%.*s' does not fit in 64 bits", (int)n,
-                     t);
+      return roster__toml_fail(p, at, "integer '%.*s' does not fit in 64 bits",
+                               (int)n, t);
     cfg_node *nd = roster__toml_node(p, CFG_INT, at);
     if (!nd)
       return roster__toml_oom(p);
@@ -423,8 +426,8 @@ static int datetime(tp *p, size_t at, cfg_node **out) {
             num(s + k + 4, 2) > 59) {
           roster__config_buf_free(&b);
           return roster__toml_fail(p, at + k,
-                         "invalid time offset (want +HH:MM, "
-                         "-HH:MM or Z)");
+                                   "invalid time offset (want +HH:MM, "
+                                   "-HH:MM or Z)");
         }
         roster__config_buf_add(&b, s + k, 6);
         k += 6;
@@ -441,11 +444,13 @@ static int datetime(tp *p, size_t at, cfg_node **out) {
   }
   if (!is_delim(k < n ? (unsigned char)s[k] : -1)) {
     roster__config_buf_free(&b);
-    return roster__toml_fail(p, at + k, "unexpected '%c' after a date or time", s[k]);
+    return roster__toml_fail(p, at + k, "unexpected '%c' after a date or time",
+                             s[k]);
   }
   cfg_node *nd = b.oom ? NULL : roster__toml_node(p, CFG_STR, at);
   if (nd) {
-    nd->u.s.p = roster__config_strndup(p->d->arena, roster__config_buf_str(&b), b.n);
+    nd->u.s.p =
+        roster__config_strndup(p->d->arena, roster__config_buf_str(&b), b.n);
     nd->u.s.len = b.n;
   }
   roster__config_buf_free(&b);
@@ -490,8 +495,8 @@ int roster__toml_scalar(tp *p, cfg_node **out) {
     return datetime(p, at, out);
   if (sign >= left || !is_dec(s[sign]))
     return roster__toml_fail(p, at,
-                   "expected a value (a string, number, boolean, "
-                   "date, array or inline table)");
+                             "expected a value (a string, number, boolean, "
+                             "date, array or inline table)");
   size_t n = 0;
   while (at + n < p->len) {
     char c = p->s[at + n];

@@ -71,7 +71,8 @@ void roster__config_arena_free(cfg_arena *a) {
 
 /* ---- nodes ---- */
 
-cfg_src *roster__config_src_new(cfg_arena *a, cfg_src_kind kind, const char *name) {
+cfg_src *roster__config_src_new(cfg_arena *a, cfg_src_kind kind,
+                                const char *name) {
   cfg_src *s = roster__config_alloc(a, sizeof *s);
   if (!s)
     return NULL;
@@ -82,8 +83,9 @@ cfg_src *roster__config_src_new(cfg_arena *a, cfg_src_kind kind, const char *nam
   return s;
 }
 
-cfg_node *roster__config_node_new(cfg_arena *a, cfg_kind kind, const cfg_src *src,
-                       uint32_t line, uint32_t col) {
+cfg_node *roster__config_node_new(cfg_arena *a, cfg_kind kind,
+                                  const cfg_src *src, uint32_t line,
+                                  uint32_t col) {
   cfg_node *n = roster__config_alloc(a, sizeof *n);
   if (!n)
     return NULL;
@@ -95,8 +97,9 @@ cfg_node *roster__config_node_new(cfg_arena *a, cfg_kind kind, const cfg_src *sr
   return n;
 }
 
-cfg_node *roster__config_str_new(cfg_arena *a, cfg_kind kind, const char *s, size_t len,
-                      const cfg_src *src, uint32_t line, uint32_t col) {
+cfg_node *roster__config_str_new(cfg_arena *a, cfg_kind kind, const char *s,
+                                 size_t len, const cfg_src *src, uint32_t line,
+                                 uint32_t col) {
   cfg_node *n = roster__config_node_new(a, kind, src, line, col);
   if (!n)
     return NULL;
@@ -129,8 +132,8 @@ static bool idx_build(cfg_arena *a, cfg_node *obj, size_t icap) {
   return true;
 }
 
-bool roster__config_obj_add(cfg_arena *a, cfg_node *obj, const char *key, size_t klen,
-                 cfg_node *val) {
+bool roster__config_obj_add(cfg_arena *a, cfg_node *obj, const char *key,
+                            size_t klen, cfg_node *val) {
   if (obj->u.obj.n == obj->u.obj.cap) {
     size_t cap = obj->u.obj.cap ? obj->u.obj.cap * 2 : 4;
     cfg_member *v = roster__config_alloc(a, cap * sizeof *v);
@@ -161,7 +164,8 @@ bool roster__config_obj_add(cfg_arena *a, cfg_node *obj, const char *key, size_t
   return true;
 }
 
-cfg_member *roster__config_obj_find(const cfg_node *obj, const char *key, size_t klen) {
+cfg_member *roster__config_obj_find(const cfg_node *obj, const char *key,
+                                    size_t klen) {
   if (!obj || obj->kind != CFG_OBJ)
     return NULL;
   if (obj->u.obj.idx) {
@@ -243,7 +247,8 @@ const cfg_node *roster__config_lookup(const cfg_node *root, const char *key) {
   return NULL;
 }
 
-int roster__config_find_key(const cfg_node *root, const char *key, const cfg_node **out) {
+int roster__config_find_key(const cfg_node *root, const char *key,
+                            const cfg_node **out) {
   const cfg_node *n = root;
   const char *p = key;
   size_t total = 0;
@@ -269,7 +274,7 @@ int roster__config_find_key(const cfg_node *root, const char *key, const cfg_nod
 }
 
 bool roster__config_set_path(cfg_arena *a, cfg_node *root, const char *key,
-                  cfg_node *val) {
+                             cfg_node *val) {
   cfg_node *n = root;
   const char *p = key;
   for (;;) {
@@ -284,7 +289,8 @@ bool roster__config_set_path(cfg_arena *a, cfg_node *root, const char *key,
         }
         cfg_node *c = n->u.arr.v[i];
         if (c->kind != CFG_OBJ && c->kind != CFG_ARR) {
-          c = roster__config_node_new(a, CFG_OBJ, val->src, val->line, val->col);
+          c = roster__config_node_new(a, CFG_OBJ, val->src, val->line,
+                                      val->col);
           if (!c)
             return false;
           n->u.arr.v[i] = c;
@@ -307,7 +313,8 @@ bool roster__config_set_path(cfg_arena *a, cfg_node *root, const char *key,
     }
     cfg_node *c = m ? m->val : NULL;
     if (!c || (c->kind != CFG_OBJ && c->kind != CFG_ARR)) {
-      cfg_node *o = roster__config_node_new(a, CFG_OBJ, val->src, val->line, val->col);
+      cfg_node *o =
+          roster__config_node_new(a, CFG_OBJ, val->src, val->line, val->col);
       if (!o)
         return false;
       if (m)
@@ -342,7 +349,8 @@ cfg_node *roster__config_copy(cfg_arena *a, const cfg_node *n, size_t *budget) {
   if (*budget == 0)
     return NULL;
   (*budget)--;
-  cfg_node *c = roster__config_node_new(a, (cfg_kind)n->kind, n->src, n->line, n->col);
+  cfg_node *c =
+      roster__config_node_new(a, (cfg_kind)n->kind, n->src, n->line, n->col);
   if (!c)
     return NULL;
   c->flags = n->flags;
@@ -350,7 +358,8 @@ cfg_node *roster__config_copy(cfg_arena *a, const cfg_node *n, size_t *budget) {
   case CFG_OBJ:
     for (size_t i = 0; i < n->u.obj.n; i++) {
       cfg_node *v = roster__config_copy(a, n->u.obj.v[i].val, budget);
-      if (!v || !roster__config_obj_add(a, c, n->u.obj.v[i].key, n->u.obj.v[i].klen, v))
+      if (!v || !roster__config_obj_add(a, c, n->u.obj.v[i].key,
+                                        n->u.obj.v[i].klen, v))
         return NULL;
     }
     break;
@@ -386,7 +395,8 @@ size_t roster__config_depth(const cfg_node *n) {
 
 /* ---- keys ---- */
 
-int roster__config_key_check(const char *what, const char *key, bool allow_empty) {
+int roster__config_key_check(const char *what, const char *key,
+                             bool allow_empty) {
   if (!key)
     return roster__err(ROSTER_EINVAL, "config %s is NULL", what);
   size_t len = strnlen(key, ROSTER_CONFIG_KEY_MAX + 1);
@@ -451,7 +461,8 @@ bool roster__config_key_secret(const char *key, size_t len) {
   return secret;
 }
 
-bool roster__config_path_secret(const char *prefix, const char *key, size_t klen) {
+bool roster__config_path_secret(const char *prefix, const char *key,
+                                size_t klen) {
   size_t pl = prefix ? strlen(prefix) : 0;
   if (!pl)
     return roster__config_key_secret(key, klen);
@@ -484,7 +495,7 @@ char *roster__config_key_join_new(const char *prefix, const char *key) {
 }
 
 const char *roster__config_key_join(char *buf, size_t cap, const char *prefix,
-                         const char *key) {
+                                    const char *key) {
   if (prefix && *prefix && key && *key)
     snprintf(buf, cap, "%s.%s", prefix, key);
   else
@@ -494,7 +505,8 @@ const char *roster__config_key_join(char *buf, size_t cap, const char *prefix,
 
 /* ---- leaves ---- */
 
-int roster__config_walk(const cfg_node *n, cfg_buf *key, cfg_leaf_fn fn, void *arg) {
+int roster__config_walk(const cfg_node *n, cfg_buf *key, cfg_leaf_fn fn,
+                        void *arg) {
   bool container = n->kind == CFG_OBJ || n->kind == CFG_ARR;
   size_t count = n->kind == CFG_OBJ   ? n->u.obj.n
                  : n->kind == CFG_ARR ? n->u.arr.n

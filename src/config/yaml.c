@@ -293,8 +293,8 @@ static int add_value(yctx *c, cfg_node *n, yaml_mark_t m) {
         return oom(c);
     } else if (n->kind != CFG_OBJ) {
       return roster__config_doc_fail(d, ROSTER_EPARSE, n->line, n->col,
-                          "the top level "
-                          "must be a mapping (key: value)");
+                                     "the top level "
+                                     "must be a mapping (key: value)");
     }
     d->root = n;
     return ROSTER_OK;
@@ -313,8 +313,9 @@ static int add_value(yctx *c, cfg_node *n, yaml_mark_t m) {
     return ROSTER_EPARSE;
   }
   f->have_key = false;
-  return roster__config_obj_add(d->arena, f->node, f->key, f->klen, n) ? ROSTER_OK
-                                                            : oom(c);
+  return roster__config_obj_add(d->arena, f->node, f->key, f->klen, n)
+             ? ROSTER_OK
+             : oom(c);
 }
 
 static bool expects_key(yctx *c) {
@@ -362,8 +363,9 @@ static int on_start(yctx *c, yaml_event_t *ev, bool is_map) {
   int rc = count_node(c, ev->start_mark, 1);
   if (rc)
     return rc;
-  cfg_node *n = roster__config_node_new(d->arena, is_map ? CFG_OBJ : CFG_ARR, d->src,
-                             mline(ev->start_mark), mcol(ev->start_mark));
+  cfg_node *n =
+      roster__config_node_new(d->arena, is_map ? CFG_OBJ : CFG_ARR, d->src,
+                              mline(ev->start_mark), mcol(ev->start_mark));
   if (!n)
     return oom(c);
   if (anchor && !anchor_set(c, anchor, NULL))
@@ -386,10 +388,10 @@ static int on_scalar(yctx *c, yaml_event_t *ev) {
     int rc = set_key(c, (const char *)ev->data.scalar.value,
                      ev->data.scalar.length, ev->start_mark);
     if (rc == ROSTER_OK && anchor) {
-      cfg_node *k =
-          roster__config_str_new(c->d->arena, CFG_STR, (const char *)ev->data.scalar.value,
-                      ev->data.scalar.length, c->d->src, mline(ev->start_mark),
-                      mcol(ev->start_mark));
+      cfg_node *k = roster__config_str_new(
+          c->d->arena, CFG_STR, (const char *)ev->data.scalar.value,
+          ev->data.scalar.length, c->d->src, mline(ev->start_mark),
+          mcol(ev->start_mark));
       if (!k || !anchor_set(c, anchor, k))
         return oom(c);
     }
@@ -424,7 +426,9 @@ static int on_alias(yctx *c, yaml_event_t *ev) {
                      name);
     cfg_buf t = {0};
     roster__config_text(an->node, &t);
-    int rc = t.oom ? oom(c) : set_key(c, roster__config_buf_str(&t), t.n, ev->start_mark);
+    int rc = t.oom
+                 ? oom(c)
+                 : set_key(c, roster__config_buf_str(&t), t.n, ev->start_mark);
     roster__config_buf_free(&t);
     return rc;
   }
@@ -469,10 +473,10 @@ static int parser_error(yctx *c, yaml_parser_t *p) {
   const char *problem = p->problem ? p->problem : "syntax error";
   if (p->context && p->error != YAML_READER_ERROR)
     return roster__config_doc_fail(d, ROSTER_EPARSE, line, col,
-                        "%s %s (line %u, column "
-                        "%u)",
-                        problem, p->context, mline(p->context_mark),
-                        mcol(p->context_mark));
+                                   "%s %s (line %u, column "
+                                   "%u)",
+                                   problem, p->context, mline(p->context_mark),
+                                   mcol(p->context_mark));
   return roster__config_doc_fail(d, ROSTER_EPARSE, line, col, "%s", problem);
 }
 

@@ -66,8 +66,8 @@ int roster_listen(roster *r, unsigned mask, roster_listener_fn fn, void *arg,
   roster__listener *l = roster__malloc(sizeof *l);
   if (!l)
     return roster__err(ROSTER_ENOMEM, "out of memory");
-  *l = (roster__listener){.mask = mask, .fn = fn, .arg = arg,
-                          .free_arg = free_arg};
+  *l = (roster__listener){
+      .mask = mask, .fn = fn, .arg = arg, .free_arg = free_arg};
   atomic_init(&l->refs, 1);
   pthread_mutex_lock(&r->listen_lock);
   roster__lsnap *cur = atomic_load(&r->lsnap);

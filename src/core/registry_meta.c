@@ -39,10 +39,9 @@ static int target(roster *r, const roster__key *k, roster_owner *owner,
                        roster__quote(qn, sizeof qn, k->name, k->name_len),
                        (*out)->ns->name, n);
   if (owner)
-    return roster__err(ROSTER_ENOENT,
-                       "no entry of '%s' in namespace '%s' has that owner",
-                       roster__quote(qn, sizeof qn, k->name, k->name_len),
-                       k->ns);
+    return roster__err(
+        ROSTER_ENOENT, "no entry of '%s' in namespace '%s' has that owner",
+        roster__quote(qn, sizeof qn, k->name, k->name_len), k->ns);
   return roster__err_notfound(r, k->ns, k->ns_len, k->name, k->name_len);
 }
 
@@ -105,9 +104,8 @@ int roster_meta_set(roster *r, const char *ns, const char *name,
   if (rc)
     return rc;
   if (len > ROSTER_META_MAX)
-    return roster__err(ROSTER_EINVAL,
-                       "metadata is %zu bytes; the limit is %d", len,
-                       ROSTER_META_MAX);
+    return roster__err(ROSTER_EINVAL, "metadata is %zu bytes; the limit is %d",
+                       len, ROSTER_META_MAX);
   if (len && !data)
     return roster__err(ROSTER_EINVAL, "data is NULL");
   roster__meta *m = NULL;
@@ -143,8 +141,8 @@ int roster_meta_update(roster *r, const char *ns, const char *name,
     roster__meta *old = atomic_load(&e->meta);
     ROSTER__TSAN_ACQUIRE(old);
     size_t out_len = 0;
-    int frc = fn(old ? old->data : NULL, old ? old->len : 0, out, &out_len,
-                 arg);
+    int frc =
+        fn(old ? old->data : NULL, old ? old->len : 0, out, &out_len, arg);
     if (frc != ROSTER_OK) {
       rc = roster_last_code() == frc
                ? frc

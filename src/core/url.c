@@ -82,8 +82,8 @@ static bool fill(roster_url *u, const UriUriA *p) {
   u->path[o] = '\0';
   uriUnescapeInPlaceExA(u->path, URI_FALSE, URI_BR_DONT_TOUCH);
   if (range_set(&p->fragment) &&
-      !(u->fragment = dup_range(p->fragment.first, p->fragment.afterLast,
-                                true)))
+      !(u->fragment =
+            dup_range(p->fragment.first, p->fragment.afterLast, true)))
     return false;
   if (range_set(&p->query) && p->query.afterLast > p->query.first) {
     UriQueryListA *list = NULL;
@@ -97,9 +97,8 @@ static bool fill(roster_url *u, const UriUriA *p) {
     bool ok = u->query_keys && u->query_values;
     for (UriQueryListA *q = list; ok && q; q = q->next) {
       u->query_keys[u->nquery] = roster__strndup(q->key, strlen(q->key));
-      u->query_values[u->nquery] =
-          roster__strndup(q->value ? q->value : "",
-                          q->value ? strlen(q->value) : 0);
+      u->query_values[u->nquery] = roster__strndup(
+          q->value ? q->value : "", q->value ? strlen(q->value) : 0);
       ok = u->query_keys[u->nquery] && u->query_values[u->nquery];
       u->nquery++;
     }
@@ -241,9 +240,9 @@ static bool contains_ci(const char *s, size_t n, const char *needle) {
 }
 
 static bool secret_n(const char *k, size_t n) {
-  static const char *const words[] = {"password", "passwd", "pwd", "secret",
-                                      "token", "apikey", "api_key",
-                                      "credential"};
+  static const char *const words[] = {"password", "passwd",    "pwd",
+                                      "secret",   "token",     "apikey",
+                                      "api_key",  "credential"};
   for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
     if (contains_ci(k, n, words[i]))
       return true;

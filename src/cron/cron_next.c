@@ -48,7 +48,8 @@ int64_t roster__cron_days_from_civil(int64_t y, unsigned m, unsigned d) {
   return era * 146097 + (int64_t)doe - 719468;
 }
 
-void roster__cron_civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d) {
+void roster__cron_civil_from_days(int64_t z, int64_t *y, unsigned *m,
+                                  unsigned *d) {
   z += 719468;
   int64_t era = (z >= 0 ? z : z - 146096) / 146097;
   unsigned doe = (unsigned)(z - era * 146097);
@@ -65,7 +66,9 @@ unsigned roster__cron_weekday(int64_t days) {
   return (unsigned)(w < 0 ? w + 7 : w);
 }
 
-bool roster__cron_leap(int64_t y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
+bool roster__cron_leap(int64_t y) {
+  return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
 
 unsigned roster__cron_mdays(int64_t y, unsigned m) {
   static const unsigned n[13] = {0,  31, 28, 31, 30, 31, 30,
@@ -115,7 +118,8 @@ static bool next_local(const roster_cron *c, int64_t L0, int64_t *out) {
     }
     unsigned nd = roster__cron_mdays(y, mo);
     int64_t first = roster__cron_days_from_civil(y, mo, 1);
-    uint32_t dm = c->days[roster__cron_weekday(first)] & (uint32_t)mask_upto((int)nd);
+    uint32_t dm =
+        c->days[roster__cron_weekday(first)] & (uint32_t)mask_upto((int)nd);
     dm = d <= 31 ? dm >> d << d : 0;
     if (!dm) {
       mo++;
@@ -193,8 +197,8 @@ static bool prev_local(const roster_cron *c, int64_t L0, int64_t *out) {
     if (d > nd)
       d = nd; /* only after a month change, when h:mi:s is 23:59:59 */
     int64_t first = roster__cron_days_from_civil(y, (unsigned)mo, 1);
-    uint32_t dm = d >= 1 ? c->days[roster__cron_weekday(first)] & (uint32_t)mask_upto(d) &
-                               (uint32_t)mask_upto(nd)
+    uint32_t dm = d >= 1 ? c->days[roster__cron_weekday(first)] &
+                               (uint32_t)mask_upto(d) & (uint32_t)mask_upto(nd)
                          : 0;
     if (!dm) {
       mo--;
@@ -387,8 +391,8 @@ static int64_t periodic_from(const roster_tz *z) {
  * the spans in order; a bound from the nearest match (offsets are below
  * RC_OFF_MAX) skips those that cannot hold a fire time. */
 
-bool roster__cron_fire_after(const roster_cron *c, int64_t after, const roster_tz *z,
-                   int64_t *out) {
+bool roster__cron_fire_after(const roster_cron *c, int64_t after,
+                             const roster_tz *z, int64_t *out) {
   if (c->never)
     return false;
   int32_t off;
@@ -449,8 +453,8 @@ bool roster__cron_fire_after(const roster_cron *c, int64_t after, const roster_t
   }
 }
 
-bool roster__cron_fire_before(const roster_cron *c, int64_t before, const roster_tz *z,
-                    int64_t *out) {
+bool roster__cron_fire_before(const roster_cron *c, int64_t before,
+                              const roster_tz *z, int64_t *out) {
   if (c->never)
     return false;
   int64_t x = before - 1; /* the answer is <= x */

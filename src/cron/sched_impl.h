@@ -116,16 +116,17 @@ struct roster_sched {
 
 /* ---- sched_timer.c ---- */
 void *roster__sched_timer_main(void *arg);
-/* roster__sched_schedule sets j's next fire time to the first after `after_s` (with
- * a fresh jitter), or RS_NONE. Under s->mu. */
+/* roster__sched_schedule sets j's next fire time to the first after `after_s`
+ * (with a fresh jitter), or RS_NONE. Under s->mu. */
 void roster__sched_schedule(roster_sched *s, rs_job *j, int64_t after_s);
-/* roster__sched_from_s: the time new and re-enabled jobs are scheduled from: now, or
- * the timer's mark after a backward clock step (no minute fires twice). */
+/* roster__sched_from_s: the time new and re-enabled jobs are scheduled from:
+ * now, or the timer's mark after a backward clock step (no minute fires twice).
+ */
 int64_t roster__sched_from_s(roster_sched *s);
 
 /* ---- sched_worker.c ---- */
-/* roster__sched_self: the scheduler whose worker or timer this thread is, or NULL
- * (stop and wait_idle from inside would wait for themselves). */
+/* roster__sched_self: the scheduler whose worker or timer this thread is, or
+ * NULL (stop and wait_idle from inside would wait for themselves). */
 extern _Thread_local roster_sched *roster__sched_self;
 int64_t roster__sched_wall(roster_sched *s);
 int64_t roster__sched_mono(roster_sched *s);
@@ -143,27 +144,32 @@ typedef struct rs_evq {
   rs_ev *v;
   size_t n, cap;
 } rs_evq;
-void roster__sched_evq_push(rs_evq *q, const rs_job *j, roster_job_event_kind kind,
-                 roster_job_trigger trigger, int64_t scheduled,
-                 int64_t duration_ns, const char *detail);
-/* roster__sched_evq_deliver emits q's events (s->mu NOT held) and empties it. */
+void roster__sched_evq_push(rs_evq *q, const rs_job *j,
+                            roster_job_event_kind kind,
+                            roster_job_trigger trigger, int64_t scheduled,
+                            int64_t duration_ns, const char *detail);
+/* roster__sched_evq_deliver emits q's events (s->mu NOT held) and empties it.
+ */
 void roster__sched_evq_deliver(roster_sched *s, rs_evq *q);
 void roster__sched_evq_free(rs_evq *q);
 /* roster__sched_emit delivers one event now (s->mu NOT held). */
-void roster__sched_emit(roster_sched *s, const char *job, roster_job_event_kind kind,
-             roster_job_trigger trigger, int64_t scheduled, int64_t duration_ns,
-             int error, const char *detail);
+void roster__sched_emit(roster_sched *s, const char *job,
+                        roster_job_event_kind kind, roster_job_trigger trigger,
+                        int64_t scheduled, int64_t duration_ns, int error,
+                        const char *detail);
 
-/* roster__sched_dispatch hands one run of j to the workers under j's overlap policy.
- * ROSTER_EBUSY (and a SKIPPED event in q, if q) when the policy skips it.
- * Under s->mu. */
-int roster__sched_dispatch(roster_sched *s, rs_job *j, roster_job_trigger trigger,
-                int64_t scheduled, rs_evq *q);
-/* roster__sched_job_free frees a removed job (s->mu NOT held), calling free_arg. */
+/* roster__sched_dispatch hands one run of j to the workers under j's overlap
+ * policy. ROSTER_EBUSY (and a SKIPPED event in q, if q) when the policy skips
+ * it. Under s->mu. */
+int roster__sched_dispatch(roster_sched *s, rs_job *j,
+                           roster_job_trigger trigger, int64_t scheduled,
+                           rs_evq *q);
+/* roster__sched_job_free frees a removed job (s->mu NOT held), calling
+ * free_arg. */
 void roster__sched_job_free(rs_job *j);
-/* roster__sched_drop_runs drops j's waiting runs (all jobs' if j is NULL); returns
- * the removed jobs that no run holds any more (to free after unlocking).
- * Under s->mu. */
+/* roster__sched_drop_runs drops j's waiting runs (all jobs' if j is NULL);
+ * returns the removed jobs that no run holds any more (to free after
+ * unlocking). Under s->mu. */
 rs_job *roster__sched_drop_runs(roster_sched *s, rs_job *j);
 /* roster__sched_destroy frees s itself once nothing refers to it. */
 void roster__sched_destroy(roster_sched *s);

@@ -47,7 +47,8 @@ static void set_due(roster_sched *s, rs_job *j) {
 
 void roster__sched_schedule(roster_sched *s, rs_job *j, int64_t after_s) {
   int64_t t;
-  j->next_at = roster__cron_fire_after(j->cron, after_s, j->tz, &t) ? t : RS_NONE;
+  j->next_at =
+      roster__cron_fire_after(j->cron, after_s, j->tz, &t) ? t : RS_NONE;
   set_due(s, j);
 }
 
@@ -99,10 +100,10 @@ static int64_t pass(roster_sched *s, rs_evq *q) {
       continue;
     if (mono >= a->slow_at) {
       a->slow_told = true;
-      roster__sched_evq_push(q, a->job, ROSTER_JOB_SLOW, a->trigger, a->scheduled,
-                  mono - a->start_mono,
-                  "the run is taking longer than "
-                  "its timeout_ms");
+      roster__sched_evq_push(q, a->job, ROSTER_JOB_SLOW, a->trigger,
+                             a->scheduled, mono - a->start_mono,
+                             "the run is taking longer than "
+                             "its timeout_ms");
     } else if (a->slow_at < wake) {
       wake = a->slow_at;
     }

@@ -72,9 +72,10 @@ static void log_event(roster_log *log, const roster_job_event *ev) {
                    roster_job_event_name(ev->kind));
 }
 
-void roster__sched_emit(roster_sched *s, const char *job, roster_job_event_kind kind,
-             roster_job_trigger trigger, int64_t scheduled, int64_t duration_ns,
-             int error, const char *detail) {
+void roster__sched_emit(roster_sched *s, const char *job,
+                        roster_job_event_kind kind, roster_job_trigger trigger,
+                        int64_t scheduled, int64_t duration_ns, int error,
+                        const char *detail) {
   if ((!s->on_event && !s->log) || atomic_load(&s->quiet))
     return;
   roster_job_event ev = {
@@ -93,9 +94,10 @@ void roster__sched_emit(roster_sched *s, const char *job, roster_job_event_kind 
     s->on_event(&ev, s->event_arg);
 }
 
-void roster__sched_evq_push(rs_evq *q, const rs_job *j, roster_job_event_kind kind,
-                 roster_job_trigger trigger, int64_t scheduled,
-                 int64_t duration_ns, const char *detail) {
+void roster__sched_evq_push(rs_evq *q, const rs_job *j,
+                            roster_job_event_kind kind,
+                            roster_job_trigger trigger, int64_t scheduled,
+                            int64_t duration_ns, const char *detail) {
   if (!q)
     return;
   if (q->n == q->cap) {
@@ -118,8 +120,9 @@ void roster__sched_evq_push(rs_evq *q, const rs_job *j, roster_job_event_kind ki
 
 void roster__sched_evq_deliver(roster_sched *s, rs_evq *q) {
   for (size_t i = 0; i < q->n; i++)
-    roster__sched_emit(s, q->v[i].job, q->v[i].kind, q->v[i].trigger, q->v[i].scheduled,
-            q->v[i].duration_ns, ROSTER_OK, q->v[i].detail);
+    roster__sched_emit(s, q->v[i].job, q->v[i].kind, q->v[i].trigger,
+                       q->v[i].scheduled, q->v[i].duration_ns, ROSTER_OK,
+                       q->v[i].detail);
   q->n = 0;
 }
 
@@ -139,8 +142,9 @@ static int skip(rs_job *j, rs_evq *q, roster_job_trigger trigger,
   return ROSTER_EBUSY;
 }
 
-int roster__sched_dispatch(roster_sched *s, rs_job *j, roster_job_trigger trigger,
-                int64_t scheduled, rs_evq *q) {
+int roster__sched_dispatch(roster_sched *s, rs_job *j,
+                           roster_job_trigger trigger, int64_t scheduled,
+                           rs_evq *q) {
   bool to_wait = false;
   switch (j->overlap) {
   case ROSTER_OVERLAP_QUEUE:
@@ -274,15 +278,15 @@ static void run_one(roster_sched *s, rs_run *r) {
   int64_t start_wall = 0, dur = 0;
   char detail[512] = "";
   if (!go) {
-    roster__sched_emit(s, j->name, ROSTER_JOB_SKIPPED, a.trigger, a.scheduled, 0,
-            ROSTER_OK, "its enabled predicate said no");
+    roster__sched_emit(s, j->name, ROSTER_JOB_SKIPPED, a.trigger, a.scheduled,
+                       0, ROSTER_OK, "its enabled predicate said no");
   } else {
     start_wall = roster__sched_wall(s);
     pthread_mutex_lock(&s->mu);
     j->last_start_ms = start_wall / RS_MS;
     pthread_mutex_unlock(&s->mu);
-    roster__sched_emit(s, j->name, ROSTER_JOB_STARTED, a.trigger, a.scheduled, 0,
-            ROSTER_OK, NULL);
+    roster__sched_emit(s, j->name, ROSTER_JOB_STARTED, a.trigger, a.scheduled,
+                       0, ROSTER_OK, NULL);
     roster_error_clear();
     rc = j->fn(j->arg);
     dur = roster__sched_mono(s) - a.start_mono;
@@ -291,8 +295,8 @@ static void run_one(roster_sched *s, rs_run *r) {
                roster_last_code() == rc && roster_last_error()[0]
                    ? roster_last_error()
                    : roster_strerror(rc));
-    roster__sched_emit(s, j->name, rc ? ROSTER_JOB_FAILED : ROSTER_JOB_FINISHED, a.trigger,
-            a.scheduled, dur, rc, rc ? detail : NULL);
+    roster__sched_emit(s, j->name, rc ? ROSTER_JOB_FAILED : ROSTER_JOB_FINISHED,
+                       a.trigger, a.scheduled, dur, rc, rc ? detail : NULL);
   }
 
   int64_t end_wall = go ? roster__sched_wall(s) : 0;

@@ -86,7 +86,7 @@ static bool tzerr(char *err, size_t cap, const char *msg) {
 }
 
 bool roster__cron_tzif_parse(const unsigned char *buf, size_t len, roster_tz *z,
-                   char *err, size_t errcap) {
+                             char *err, size_t errcap) {
   if (len < 44 || memcmp(buf, "TZif", 4) != 0)
     return tzerr(err, errcap, "not a TZif file (no 'TZif' magic)");
   int version = buf[4];
@@ -569,13 +569,15 @@ int roster_time_parse(const char *text, const roster_tz *tz, int64_t *out) {
     return roster_error_set(
         ROSTER_ERANGE, "time '%s': the year must be 1 to 9999",
         roster__quote(q, sizeof q, text, strnlen(text, 40)));
-  if (mo < 1 || mo > 12 || d < 1 || d > (int)roster__cron_mdays(y, (unsigned)mo) ||
-      h > 23 || mi > 59 || s > 59)
+  if (mo < 1 || mo > 12 || d < 1 ||
+      d > (int)roster__cron_mdays(y, (unsigned)mo) || h > 23 || mi > 59 ||
+      s > 59)
     return roster_error_set(
         ROSTER_EINVAL, "time '%s': no such date or time of day",
         roster__quote(q, sizeof q, text, strnlen(text, 40)));
-  int64_t L = roster__cron_days_from_civil(y, (unsigned)mo, (unsigned)d) * RC_DAY +
-              h * 3600 + mi * 60 + s;
+  int64_t L =
+      roster__cron_days_from_civil(y, (unsigned)mo, (unsigned)d) * RC_DAY +
+      h * 3600 + mi * 60 + s;
   if (has_off) {
     *out = L - off;
     return ROSTER_OK;

@@ -146,7 +146,8 @@ static bool rule(cursor *c, rc_rule *r) {
   return true;
 }
 
-bool roster__cron_posix_parse(const char *s, rc_posix *p, char *err, size_t errcap) {
+bool roster__cron_posix_parse(const char *s, rc_posix *p, char *err,
+                              size_t errcap) {
   cursor c = {s, err, errcap};
   memset(p, 0, sizeof *p);
   int32_t o;
@@ -190,7 +191,8 @@ static int64_t rule_day(const rc_rule *r, int64_t y) {
   if (r->kind == 'D')
     return jan1 + r->n;
   int64_t first = roster__cron_days_from_civil(y, (unsigned)r->m, 1);
-  int day = 1 + (r->d - (int)roster__cron_weekday(first) + 7) % 7 + (r->w - 1) * 7;
+  int day =
+      1 + (r->d - (int)roster__cron_weekday(first) + 7) % 7 + (r->w - 1) * 7;
   int nd = (int)roster__cron_mdays(y, (unsigned)r->m);
   while (day > nd)
     day -= 7;

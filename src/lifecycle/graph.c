@@ -29,12 +29,11 @@ static int json_graph(roster *r, roster__lc *lc, char **out) {
     bad |= json_object_set_new(o, "lazy", json_boolean(s->p.lazy));
     bad |= json_object_set_new(o, "deps", deps);
     bad |= json_object_set_new(o, "restarts", json_integer(s->restarts));
-    bad |= json_object_set_new(o, "error",
-                               s->err || s->detail[0]
-                                   ? json_string(s->detail[0]
-                                                     ? s->detail
-                                                     : roster_strerror(s->err))
-                                   : json_null());
+    bad |= json_object_set_new(
+        o, "error",
+        s->err || s->detail[0]
+            ? json_string(s->detail[0] ? s->detail : roster_strerror(s->err))
+            : json_null());
     bad |= json_array_append_new(arr, o);
   }
   json_decref(arr);
@@ -96,13 +95,19 @@ static void sb_id(sbuf *b, const char *s) {
 
 static const char *colour(roster_state s) {
   switch (s) {
-  case ROSTER_STATE_READY: return "palegreen";
-  case ROSTER_STATE_DEGRADED: return "khaki";
-  case ROSTER_STATE_UNHEALTHY: return "orange";
-  case ROSTER_STATE_FAILED: return "tomato";
+  case ROSTER_STATE_READY:
+    return "palegreen";
+  case ROSTER_STATE_DEGRADED:
+    return "khaki";
+  case ROSTER_STATE_UNHEALTHY:
+    return "orange";
+  case ROSTER_STATE_FAILED:
+    return "tomato";
   case ROSTER_STATE_STARTING:
-  case ROSTER_STATE_STOPPING: return "lightblue";
-  default: return "white";
+  case ROSTER_STATE_STOPPING:
+    return "lightblue";
+  default:
+    return "white";
   }
 }
 

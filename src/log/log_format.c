@@ -23,7 +23,8 @@
 
 /* ---- buffers ------------------------------------------------------- */
 
-__attribute__((noinline)) void roster__log_copy_big(char *d, const char *s, size_t n) {
+__attribute__((noinline)) void roster__log_copy_big(char *d, const char *s,
+                                                    size_t n) {
   memcpy(d, s, n);
 }
 
@@ -79,8 +80,8 @@ bool roster__log_buf_grow(rl_buf *b, size_t need) {
 
 /* ---- strings ------------------------------------------------------- */
 
-/* roster__log_cls: 0 = copy as is; 1 = escape; 2 = the lead of a multi-byte sequence
- * (or an invalid byte), validated by put_utf8. */
+/* roster__log_cls: 0 = copy as is; 1 = escape; 2 = the lead of a multi-byte
+ * sequence (or an invalid byte), validated by put_utf8. */
 /* clang-format off */
 const unsigned char roster__log_cls[256] = {
     /* 0x00-0x1f: control characters */

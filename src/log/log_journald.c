@@ -125,7 +125,8 @@ static ssize_t send_dgram(rl_sink *s, const char *p, size_t n) {
   return w;
 }
 
-int roster__log_journald_send(rl_sink *s, int level, const char *line, size_t len) {
+int roster__log_journald_send(rl_sink *s, int level, const char *line,
+                              size_t len) {
   json_t *root = json_loadb(line, len, JSON_ALLOW_NUL, NULL);
   if (!root || !json_is_object(root)) {
     json_decref(root);

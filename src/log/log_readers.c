@@ -1,8 +1,8 @@
 /*
  * log_readers.c: the reader slots behind rl_sinks_enter/exit (see
  * log_impl.h): claiming one per thread, recycling it when the thread
- * exits, and roster__log_sinks_wait, which a change of a sink set runs before it
- * frees the old set or closes a removed sink.
+ * exits, and roster__log_sinks_wait, which a change of a sink set runs before
+ * it frees the old set or closes a removed sink.
  *
  * Slots live in one process-wide list that only grows (a slot is reused
  * by the next thread after its owner exits), so a changer can walk it

@@ -24,12 +24,12 @@ static int64_t test_clock(void *arg) {
 static void advance(int64_t ms) { atomic_fetch_add(&now_ms, ms); }
 
 static roster_cache *open_mem(const roster_cache_memory_options *extra) {
-  roster_cache_memory_options mo = extra ? *extra
-                                         : (roster_cache_memory_options){0};
+  roster_cache_memory_options mo =
+      extra ? *extra : (roster_cache_memory_options){0};
   mo.clock_ms = test_clock;
   roster_cache *c = NULL;
-  int rc = roster_cache_memory_new(&mo, &(roster_cache_options){.name = "mem"},
-                                   &c);
+  int rc =
+      roster_cache_memory_new(&mo, &(roster_cache_options){.name = "mem"}, &c);
   if (rc)
     print_error("roster_cache_memory_new: %s\n", roster_last_error());
   return c;
@@ -169,8 +169,8 @@ static void test_no_sweep(void **state) {
 
 static void test_evict_clock(void **state) {
   (void)state;
-  roster_cache *c = open_mem(
-      &(roster_cache_memory_options){.max_entries = 100, .shards = 1});
+  roster_cache *c =
+      open_mem(&(roster_cache_memory_options){.max_entries = 100, .shards = 1});
   assert_non_null(c);
   char k[16];
   roster_cache_buf b = {0};
@@ -247,8 +247,8 @@ static void test_evict_bytes(void **state) {
 
 static void test_locks_pinned(void **state) {
   (void)state;
-  roster_cache *c = open_mem(
-      &(roster_cache_memory_options){.max_entries = 10, .shards = 1});
+  roster_cache *c =
+      open_mem(&(roster_cache_memory_options){.max_entries = 10, .shards = 1});
   assert_non_null(c);
   roster_cache_lock locks[10];
   char k[16];
@@ -359,10 +359,10 @@ static void *race_writer(void *p) {
     unsigned key = (s >> 8) % RACE_KEYS;
     snprintf(k, sizeof k, "r%u", key);
     race_value(v, key, gen);
-    int rc = (gen % 10 == 0) ? roster_cache_del(r->c, k, strlen(k))
-                             : roster_cache_set_bytes(r->c, k, strlen(k), v,
-                                                      RACE_VLEN,
-                                                      gen % 3 ? 0 : 5);
+    int rc = (gen % 10 == 0)
+                 ? roster_cache_del(r->c, k, strlen(k))
+                 : roster_cache_set_bytes(r->c, k, strlen(k), v, RACE_VLEN,
+                                          gen % 3 ? 0 : 5);
     if (rc && rc != ROSTER_ENOENT)
       atomic_fetch_add(&r->errors, 1);
     if (gen % 64 == 0)
@@ -401,8 +401,8 @@ static void *race_reader(void *p) {
 static void test_race(void **state) {
   (void)state;
   /* Eviction (a limit below the key count) and the sweep run too. */
-  race r = {.c = open_mem(&(roster_cache_memory_options){
-                .max_entries = 400, .sweep_ms = 1})};
+  race r = {.c = open_mem(&(roster_cache_memory_options){.max_entries = 400,
+                                                         .sweep_ms = 1})};
   assert_non_null(r.c);
   atomic_init(&r.writers_left, 2);
   pthread_t th[4];
@@ -471,12 +471,11 @@ static void test_url_options(void **state) {
   static const char *const odd[] = {"max_entries", NULL};
   assert_rc(roster_cache_open("memory://x", odd, NULL, &c), ROSTER_EINVAL);
   assert_rc(roster_cache_open("memory://x", NULL, NULL, NULL), ROSTER_EINVAL);
-  assert_rc(roster_cache_memory_new(
-                &(roster_cache_memory_options){.shards = 6}, NULL, &c),
+  assert_rc(roster_cache_memory_new(&(roster_cache_memory_options){.shards = 6},
+                                    NULL, &c),
             ROSTER_EINVAL);
-  assert_rc(roster_cache_memory_new(NULL, &(roster_cache_options){
-                                              .load_lock_ttl_ms = -1},
-                                    &c),
+  assert_rc(roster_cache_memory_new(
+                NULL, &(roster_cache_options){.load_lock_ttl_ms = -1}, &c),
             ROSTER_EINVAL);
   assert_null(c);
   /* defaults */

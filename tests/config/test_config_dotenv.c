@@ -131,8 +131,10 @@ static void test_layer_errors(void **state) {
   assert_non_null(ct_write(envp, sizeof envp, "bad.env",
                            "OK=1\nAPP__LEADING=x\nbroken line\n"));
   roster_config *c = NULL;
-  assert_ok(roster_config_new(&(roster_config_options){
-      .env_file = envp, .env_prefix = "APP", .env = (const char *[]){NULL}}, &c));
+  assert_ok(roster_config_new(
+      &(roster_config_options){
+          .env_file = envp, .env_prefix = "APP", .env = (const char *[]){NULL}},
+      &c));
   assert_non_null(c);
   assert_rc(roster_config_load(c), ROSTER_EPARSE);
   char want[600];
@@ -142,8 +144,10 @@ static void test_layer_errors(void **state) {
 
   /* a variable under the prefix with an empty key part */
   assert_non_null(ct_write(envp, sizeof envp, "bad2.env", "APP_DB____URL=1\n"));
-  assert_ok(roster_config_new(&(roster_config_options){
-      .env_file = envp, .env_prefix = "APP", .env = (const char *[]){NULL}}, &c));
+  assert_ok(roster_config_new(
+      &(roster_config_options){
+          .env_file = envp, .env_prefix = "APP", .env = (const char *[]){NULL}},
+      &c));
   assert_rc(roster_config_load(c), ROSTER_EINVAL);
   snprintf(want, sizeof want,
            "%s:1: variable APP_DB____URL: '__' must sit "

@@ -134,7 +134,8 @@ static void test_errors(void **state) {
   const char *files[] = {p, NULL};
   roster_config *c = NULL;
   assert_ok(roster_config_new(
-      &(roster_config_options){.files = files, .env = (const char *[]){NULL}}, &c));
+      &(roster_config_options){.files = files, .env = (const char *[]){NULL}},
+      &c));
   assert_rc(roster_config_load(c), ROSTER_ENOENT);
   char *all = roster_config_errors(c);
   assert_non_null(all);
@@ -166,7 +167,8 @@ static void test_errors(void **state) {
   strcat(deep, "\n");
   assert_non_null(ct_write(p, sizeof p, "deep.yaml", deep));
   assert_ok(roster_config_new(
-      &(roster_config_options){.files = files, .env = (const char *[]){NULL}}, &c));
+      &(roster_config_options){.files = files, .env = (const char *[]){NULL}},
+      &c));
   assert_rc(roster_config_load(c), ROSTER_EPARSE);
   assert_contains(roster_last_error(), "nested deeper than 8 levels");
   roster_config_free(c);
@@ -194,7 +196,8 @@ static void test_errors_hide_secrets(void **state) {
   const char *files[] = {p, NULL};
   roster_config *c = NULL;
   assert_ok(roster_config_new(
-      &(roster_config_options){.files = files, .env = (const char *[]){NULL}}, &c));
+      &(roster_config_options){.files = files, .env = (const char *[]){NULL}},
+      &c));
   assert_rc(roster_config_load(c), ROSTER_EPARSE);
   char *all = roster_config_errors(c);
   assert_non_null(all);

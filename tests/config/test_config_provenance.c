@@ -349,8 +349,10 @@ static void test_urls_in_errors(void **state) {
   roster_config_field schema[] = {
       {.key = "url", .type = ROSTER_CONFIG_STRING, .allowed = allowed}, {0}};
   roster_config *c = NULL;
-  assert_ok(roster_config_new(&(roster_config_options){
-      .files = (const char *[]){p, NULL}, .schema = schema}, &c));
+  assert_ok(roster_config_new(
+      &(roster_config_options){.files = (const char *[]){p, NULL},
+                               .schema = schema},
+      &c));
   assert_non_null(c);
   assert_rc(roster_config_load(c), ROSTER_ECONSTRAINT);
   assert_null(strstr(roster_last_error(), "s3cr3tpw"));

@@ -49,8 +49,8 @@ static roster_config *make(const char *yaml, bool strict,
                                    .schema = schema,
                                    .strict = strict,
                                    .env_prefix = "APP",
-                                   .env = env ? env
-                                              : (const char *const[]){NULL}},
+                                   .env =
+                                       env ? env : (const char *const[]){NULL}},
           &c) != ROSTER_OK)
     return NULL;
   return c;
@@ -168,8 +168,10 @@ static void test_allowed_container(void **state) {
                            "backup: [postgresql://u:Zs3cr3tQ@h/db]\n"));
   const char *files[] = {p, NULL};
   roster_config *c = NULL;
-  assert_ok(roster_config_new(&(roster_config_options){
-      .files = files, .schema = f, .env = (const char *const[]){NULL}}, &c));
+  assert_ok(roster_config_new(
+      &(roster_config_options){
+          .files = files, .schema = f, .env = (const char *const[]){NULL}},
+      &c));
   assert_non_null(c);
   assert_rc(roster_config_load(c), ROSTER_ECONSTRAINT);
   char *all = roster_config_errors(c);

@@ -260,8 +260,7 @@ static void test_config_as_service(void **state) {
   roster *r = tu_registry(NULL);
   assert_ok(roster_config_register(r, NULL, NULL, c));
   void *p = NULL;
-  assert_ok(
-      roster_get(r, NULL, ROSTER_CONFIG_NAME, &roster_config_type, &p));
+  assert_ok(roster_get(r, NULL, ROSTER_CONFIG_NAME, &roster_config_type, &p));
   assert_ptr_equal(p, c);
   assert_string_equal(ct_str(p, "name"), "svc");
   /* the type is checked like any other */

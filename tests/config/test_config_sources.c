@@ -99,8 +99,10 @@ static void test_env_names(void **state) {
                        NULL};
   /* "NOEQUALS" is not NAME=value: the options are refused */
   roster_config *c = NULL;
-  assert_int_not_equal(roster_config_new(
-      &(roster_config_options){.env_prefix = "APP_", .env = env}, &c), ROSTER_OK);
+  assert_int_not_equal(
+      roster_config_new(
+          &(roster_config_options){.env_prefix = "APP_", .env = env}, &c),
+      ROSTER_OK);
   assert_null(c);
   assert_contains(roster_last_error(), "env entry 'NOEQUALS' has no '='");
   env[7] = NULL;
@@ -214,7 +216,8 @@ static void test_every_problem(void **state) {
   assert_ok(roster_config_new(
       &(roster_config_options){.files = files,
                                .env_prefix = "APP",
-                               .env = (const char *[]){"APP_A____B=1", NULL}}, &c));
+                               .env = (const char *[]){"APP_A____B=1", NULL}},
+      &c));
   assert_non_null(c);
   assert_null(roster_config_errors(c));
   assert_rc(roster_config_load(c), ROSTER_EPARSE);
@@ -271,7 +274,8 @@ static void test_long_detail(void **state) {
   const char *files[] = {p, NULL};
   roster_config *c = NULL;
   assert_ok(roster_config_new(
-      &(roster_config_options){.files = files, .env = (const char *[]){NULL}}, &c));
+      &(roster_config_options){.files = files, .env = (const char *[]){NULL}},
+      &c));
   assert_rc(roster_config_load(c), ROSTER_ENOENT);
   assert_true(strlen(roster_last_error()) < 1024);
   assert_contains(roster_last_error(), "more (roster_config_errors lists them "
@@ -313,7 +317,8 @@ static void test_special_files(void **state) {
   const char *files[][2] = {{fifo, NULL}, {link, NULL}};
   for (size_t i = 0; i < 2; i++) {
     roster_config *c = NULL;
-    assert_ok(roster_config_new(&(roster_config_options){.files = files[i]}, &c));
+    assert_ok(
+        roster_config_new(&(roster_config_options){.files = files[i]}, &c));
     assert_non_null(c);
     assert_rc(roster_config_load(c), ROSTER_EIO);
     char want[600];
@@ -331,7 +336,8 @@ static void test_special_files(void **state) {
   /* the .env file, and a character device */
   const char *envs[] = {fifo_env, "/dev/zero"};
   for (size_t i = 0; i < 2; i++) {
-    assert_ok(roster_config_new(&(roster_config_options){.env_file = envs[i]}, &c));
+    assert_ok(
+        roster_config_new(&(roster_config_options){.env_file = envs[i]}, &c));
     assert_rc(roster_config_load(c), ROSTER_EIO);
     char want[600];
     snprintf(want, sizeof want, "'%s' is not a regular file", envs[i]);
@@ -408,8 +414,11 @@ static void test_key_depth(void **state) {
     char text[2200];
     snprintf(text, sizeof text, "%s\n", var);
     assert_non_null(ct_write(envp, sizeof envp, "deep.env", text));
-    assert_ok(roster_config_new(&(roster_config_options){
-        .env_file = envp, .env_prefix = "APP", .env = (const char *[]){NULL}}, &c));
+    assert_ok(roster_config_new(
+        &(roster_config_options){.env_file = envp,
+                                 .env_prefix = "APP",
+                                 .env = (const char *[]){NULL}},
+        &c));
     assert_non_null(c);
     if (ok) {
       assert_ok(roster_config_load(c));
@@ -491,8 +500,10 @@ static void test_key_depth(void **state) {
   const char *dots[] = {"APP_A..B=1", "APP_A.=1", NULL};
   for (size_t i = 0; dots[i]; i++) {
     roster_config *c = NULL;
-    assert_ok(roster_config_new(&(roster_config_options){
-        .env_prefix = "APP", .env = (const char *[]){dots[i], NULL}}, &c));
+    assert_ok(roster_config_new(
+        &(roster_config_options){.env_prefix = "APP",
+                                 .env = (const char *[]){dots[i], NULL}},
+        &c));
     assert_rc(roster_config_load(c), ROSTER_EINVAL);
     assert_contains(roster_last_error(), "empty");
     roster_config_free(c);

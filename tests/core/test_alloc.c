@@ -59,7 +59,8 @@ static void *count_malloc(size_t size) {
 
 static void *count_calloc(size_t count, size_t size) {
   atomic_fetch_add(&n_calloc, 1);
-  if (size != 0 && count > (SIZE_MAX - sizeof(hdr)) / size) return NULL;
+  if (size != 0 && count > (SIZE_MAX - sizeof(hdr)) / size)
+    return NULL;
   hdr *h = calloc(1, sizeof(hdr) + count * size);
   return h ? tag_block(h, count * size) : NULL;
 }
@@ -71,24 +72,28 @@ static void *count_realloc(void *p, size_t size) {
     return h ? tag_block(h, size) : NULL;
   }
   hdr *h = block_of(p);
-  if (h == NULL) return NULL; /* not ours: refuse rather than corrupt */
-  if (size == 0) {            /* glibc semantics: frees, returns NULL */
+  if (h == NULL)
+    return NULL;   /* not ours: refuse rather than corrupt */
+  if (size == 0) { /* glibc semantics: frees, returns NULL */
     h->h.tag = TAG_DEAD;
     atomic_fetch_sub(&live_blocks, 1);
     free(h);
     return NULL;
   }
   hdr *nh = realloc(h, sizeof(hdr) + size);
-  if (nh == NULL) return NULL;
+  if (nh == NULL)
+    return NULL;
   nh->h.size = size;
   return nh + 1;
 }
 
 static void count_free(void *p) {
   atomic_fetch_add(&n_free, 1);
-  if (p == NULL) return;
+  if (p == NULL)
+    return;
   hdr *h = block_of(p);
-  if (h == NULL) return; /* leak it rather than free a foreign block */
+  if (h == NULL)
+    return; /* leak it rather than free a foreign block */
   h->h.tag = TAG_DEAD;
   atomic_fetch_sub(&live_blocks, 1);
   free(h);
@@ -102,7 +107,8 @@ static const roster_allocator counting = {
 };
 
 static long allocs_made(void) {
-  return atomic_load(&n_malloc) + atomic_load(&n_calloc) + atomic_load(&n_realloc);
+  return atomic_load(&n_malloc) + atomic_load(&n_calloc) +
+         atomic_load(&n_realloc);
 }
 
 /* Results of the calls main() makes before any roster object exists. */
@@ -115,7 +121,8 @@ static long early_allocs;
 
 static void test_early_calls(void **state) {
   (void)state;
-  for (int i = 0; i < 4; i++) assert_int_equal(early_missing_rc[i], ROSTER_EINVAL);
+  for (int i = 0; i < 4; i++)
+    assert_int_equal(early_missing_rc[i], ROSTER_EINVAL);
   assert_int_equal(early_null_rc, ROSTER_OK);
   assert_int_equal(early_install_rc, ROSTER_OK);
   /* Installing allocated nothing. */
@@ -135,7 +142,8 @@ static void *register_thread(void *arg) {
     snprintf(name, sizeof name, "w-%d", i);
     w->rc = roster_register(w->r, "worker", name, &tu_counter_type, NULL);
   }
-  if (w->rc == ROSTER_OK) w->rc = roster_unregister(w->r, "worker", "w-0");
+  if (w->rc == ROSTER_OK)
+    w->rc = roster_unregister(w->r, "worker", "w-0");
   return NULL;
 }
 
@@ -171,10 +179,11 @@ static void test_hooks_used_and_balanced(void **state) {
     char ns[16];
     snprintf(ns, sizeof ns, "ns%d", i % 5);
     roster_entry_options eo = {.owner = (i % 3 == 0) ? own : NULL,
-                            .meta = meta,
-                            .meta_len = strlen(meta)};
+                               .meta = meta,
+                               .meta_len = strlen(meta)};
     assert_ok(roster_register_ex(r, ns, name, &tu_counter_type, NULL, &eo));
-    assert_ok(roster_register_ex(d, "room", "members", &tu_counter_type, NULL, &eo));
+    assert_ok(
+        roster_register_ex(d, "room", "members", &tu_counter_type, NULL, &eo));
   }
   assert_true(allocs_made() > base_allocs);
   assert_true(atomic_load(&live_blocks) > base_live);
@@ -197,7 +206,8 @@ static void test_hooks_used_and_balanced(void **state) {
   size_t removed = 0;
   assert_ok(roster_ns_drop(r, "ns4", &removed));
   assert_int_equal(removed, 40);
-  assert_rc(roster_get(r, "ns4", "svc-4", NULL, &out), ROSTER_ENOENT); /* detail */
+  assert_rc(roster_get(r, "ns4", "svc-4", NULL, &out),
+            ROSTER_ENOENT); /* detail */
 
   /* Another thread registers and exits. */
   worker wk = {.r = r};
@@ -268,7 +278,8 @@ int main(void) {
   partial[1].calloc_fn = NULL;
   partial[2].realloc_fn = NULL;
   partial[3].free_fn = NULL;
-  for (int i = 0; i < 4; i++) early_missing_rc[i] = roster_set_allocator(&partial[i]);
+  for (int i = 0; i < 4; i++)
+    early_missing_rc[i] = roster_set_allocator(&partial[i]);
   early_null_rc = roster_set_allocator(NULL);
   early_install_rc = roster_set_allocator(&counting);
   early_allocs = allocs_made();

@@ -71,7 +71,8 @@ static void test_unknown_codes(void **state) {
   (void)state;
   int lowest = 0;
   for (size_t i = 0; i < NCODES; i++)
-    if (codes[i].value < lowest) lowest = codes[i].value;
+    if (codes[i].value < lowest)
+      lowest = codes[i].value;
   const int unknown[] = {1, 2, 42, lowest - 1, lowest - 100, INT_MIN, INT_MAX};
   for (size_t i = 0; i < sizeof unknown / sizeof unknown[0]; i++) {
     assert_string_equal(roster_strerror(unknown[i]), "unknown error");
@@ -110,7 +111,8 @@ static void test_last_error_after_failing_call(void **state) {
   assert_string_equal(roster_last_error(), copy);
 
   /* A different failure replaces the code and the detail. */
-  assert_rc(roster_register(r, NULL, "", &tu_counter_type, NULL), ROSTER_EINVAL);
+  assert_rc(roster_register(r, NULL, "", &tu_counter_type, NULL),
+            ROSTER_EINVAL);
   assert_int_equal(roster_last_code(), ROSTER_EINVAL);
   assert_true(strlen(roster_last_error()) > 0);
   assert_string_not_equal(roster_last_error(), copy);
@@ -131,7 +133,8 @@ static void test_error_set_and_clear(void **state) {
                             "connection refused", 5432);
   assert_int_equal(rc, ROSTER_EIO);
   assert_int_equal(roster_last_code(), ROSTER_EIO);
-  assert_string_equal(roster_last_error(), "pg said: connection refused (port 5432)");
+  assert_string_equal(roster_last_error(),
+                      "pg said: connection refused (port 5432)");
 
   rc = roster_error_set(ROSTER_ETIMEDOUT, "plain text, no args");
   assert_int_equal(rc, ROSTER_ETIMEDOUT);
@@ -257,7 +260,8 @@ typedef struct thr_rec {
 static void *failing_thread(void *arg) {
   thr_rec *t = arg;
   t->initial_code = roster_last_code();
-  snprintf(t->initial_detail, sizeof t->initial_detail, "%s", roster_last_error());
+  snprintf(t->initial_detail, sizeof t->initial_detail, "%s",
+           roster_last_error());
   void *out = NULL;
   t->fail_rc = roster_get(t->r, NULL, "missing-in-thread", NULL, &out);
   t->fail_code = roster_last_code();
@@ -271,7 +275,8 @@ static void *failing_thread(void *arg) {
 static void test_detail_is_per_thread(void **state) {
   (void)state;
   roster *r = tu_registry(NULL);
-  assert_int_equal(roster_error_set(ROSTER_EIO, "main-thread detail"), ROSTER_EIO);
+  assert_int_equal(roster_error_set(ROSTER_EIO, "main-thread detail"),
+                   ROSTER_EIO);
 
   thr_rec t;
   memset(&t, 0, sizeof t);
@@ -319,8 +324,10 @@ static void *stress_thread(void *arg) {
     int code = thread_codes[s->id];
     if (roster_error_set(code, "thread %d iteration %d", s->id, k) != code)
       s->mismatches++;
-    if (roster_last_code() != code) s->mismatches++;
-    if (strcmp(roster_last_error(), want) != 0) s->mismatches++;
+    if (roster_last_code() != code)
+      s->mismatches++;
+    if (strcmp(roster_last_error(), want) != 0)
+      s->mismatches++;
   }
   return NULL;
 }

@@ -42,8 +42,7 @@ static void test_parse_good(void **state) {
     roster_url *u = NULL;
     int rc = roster_url_parse(c->text, &u);
     if (rc != ROSTER_OK)
-      fail_msg("%s: %s: %s", c->text, roster_err_name(rc),
-               roster_last_error());
+      fail_msg("%s: %s: %s", c->text, roster_err_name(rc), roster_last_error());
     assert_string_equal(u->scheme, c->scheme);
 #define OPT_EQ(field)                                                          \
   do {                                                                         \
@@ -105,9 +104,8 @@ static void test_parse_bad(void **state) {
     roster_url *u = (roster_url *)1;
     int rc = roster_url_parse(cases[i].text, &u);
     if (rc != cases[i].code)
-      fail_msg("'%s': got %s (%s), want %s", cases[i].text,
-               roster_err_name(rc), roster_last_error(),
-               roster_err_name(cases[i].code));
+      fail_msg("'%s': got %s (%s), want %s", cases[i].text, roster_err_name(rc),
+               roster_last_error(), roster_err_name(cases[i].code));
     assert_null(u);
     assert_contains(roster_last_error(), cases[i].needle);
     /* the password never shows */
@@ -183,12 +181,20 @@ static void test_redact(void **state) {
 
 static void test_secret_key(void **state) {
   (void)state;
-  static const char *const yes[] = {"password", "db.password", "PASSWORD",
-                                    "passwd", "client_secret", "token",
-                                    "apiKey", "api_key", "key", "redis.key",
-                                    "aws_secret_access_key", "signing-key"};
+  static const char *const yes[] = {"password",
+                                    "db.password",
+                                    "PASSWORD",
+                                    "passwd",
+                                    "client_secret",
+                                    "token",
+                                    "apiKey",
+                                    "api_key",
+                                    "key",
+                                    "redis.key",
+                                    "aws_secret_access_key",
+                                    "signing-key"};
   static const char *const no[] = {"keys", "monkey", "keyboard", "host",
-                                   "user", "url", "pool.max", ""};
+                                   "user", "url",    "pool.max", ""};
   for (size_t i = 0; i < sizeof yes / sizeof yes[0]; i++)
     if (!roster_url_secret_key(yes[i]))
       fail_msg("'%s' should look secret", yes[i]);

@@ -94,11 +94,10 @@ static void test_job_events_logged(void **state) {
       &(roster_log_options){.sinks = &sink, .nsinks = 1, .name = "app"}, &log));
   assert_non_null(log);
   roster_sched *s = NULL;
-  assert_ok(roster_sched_new(&(roster_sched_options){.tz = "UTC",
-                                                  .clock = &vclock,
-                                                  .workers = 2,
-                                                  .log = log},
-                             &s));
+  assert_ok(roster_sched_new(
+      &(roster_sched_options){
+          .tz = "UTC", .clock = &vclock, .workers = 2, .log = log},
+      &s));
   roster_log_free(log); /* the scheduler keeps its own handle */
   assert_ok(roster_sched_add(s, "breaks", "* * * * *", fails, NULL, NULL));
   assert_ok(roster_sched_add(s, "fine", "* * * * *", ok, NULL, NULL));
@@ -151,8 +150,10 @@ static void test_debug_level_logs_starts(void **state) {
   lines = json_array();
   roster_log_sink sink = {.kind = ROSTER_LOG_SINK_CALLBACK, .fn = on_line};
   roster_log *log = NULL;
-  assert_ok(roster_log_new(&(roster_log_options){
-      .sinks = &sink, .nsinks = 1, .level = ROSTER_LOG_DEBUG}, &log));
+  assert_ok(roster_log_new(&(roster_log_options){.sinks = &sink,
+                                                 .nsinks = 1,
+                                                 .level = ROSTER_LOG_DEBUG},
+                           &log));
   assert_non_null(log);
   roster_sched *s = NULL;
   assert_ok(roster_sched_new(

@@ -170,10 +170,10 @@ static bool job_allowed(void *arg) {
 static roster_sched *new_sched(unsigned workers) {
   rec_reset();
   roster_sched_options o = {.workers = workers,
-                         .tz = "UTC",
-                         .clock = &vclock,
-                         .on_event = on_event,
-                         .seed = 42};
+                            .tz = "UTC",
+                            .clock = &vclock,
+                            .on_event = on_event,
+                            .seed = 42};
   roster_sched *s;
   assert_ok(roster_sched_new(&o, &s));
   return s;
@@ -452,7 +452,7 @@ static void test_remove_while_running(void **state) {
   assert_ok(
       roster_sched_add(s, "job", "* * * * *", job_fn, &a,
                        &(roster_job_options){.free_arg = job_free,
-                                          .overlap = ROSTER_OVERLAP_QUEUE}));
+                                             .overlap = ROSTER_OVERLAP_QUEUE}));
   assert_ok(roster_sched_start(s));
   atomic_fetch_add(&clk.wall, 60 * S);
   assert_ok(roster_sched_tick(s, WAIT));

@@ -112,19 +112,19 @@ static void test_shutdown_waits_for_running(void **state) {
   setup_ctx ctx = {.job = &j};
   const char *deps[] = {"db", NULL};
   roster_sched_options o = {.tz = "UTC",
-                         .clock = &still,
-                         .on_event = on_event,
-                         .stop_timeout_ms = WAIT,
-                         .setup = setup,
-                         .setup_arg = &ctx,
-                         .deps = deps};
+                            .clock = &still,
+                            .on_event = on_event,
+                            .stop_timeout_ms = WAIT,
+                            .setup = setup,
+                            .setup_arg = &ctx,
+                            .deps = deps};
   assert_ok(roster_sched_provide(r, NULL, "cron", &o));
   assert_ok(roster_start(r, WAIT));
   assert_true(atomic_load(&ctx.saw_dep));
   roster_sched *s;
   assert_ok(roster_get(r, NULL, "cron", &roster_sched_type, (void **)&s));
   roster_job_stats st;
-  assert_ok(roster_sched_stats_get(s, "work", &st));      /* setup added it */
+  assert_ok(roster_sched_stats_get(s, "work", &st));  /* setup added it */
   assert_int_equal(st.next_run, 1767225600LL + 3600); /* 01:00 UTC */
   jstate k = {0}; /* a job added at run time */
   assert_ok(roster_sched_add(s, "extra", "@daily", job_fn, &k, NULL));
@@ -192,9 +192,10 @@ static void test_stop_deadline(void **state) {
   memset(&j, 0, sizeof j);
   j.gate = &g;
   roster_sched *s;
-  assert_ok(roster_sched_new(
-      &(roster_sched_options){.tz = "UTC", .clock = &still, .on_event = on_event},
-      &s));
+  assert_ok(roster_sched_new(&(roster_sched_options){.tz = "UTC",
+                                                     .clock = &still,
+                                                     .on_event = on_event},
+                             &s));
   assert_ok(roster_sched_add(s, "stuck", "@daily", job_fn, &j,
                              &(roster_job_options){.free_arg = job_free}));
   assert_ok(roster_sched_start(s));
@@ -214,9 +215,10 @@ static void test_stop_deadline(void **state) {
   tu_gate g2;
   tu_gate_init(&g2);
   jstate k = {.gate = &g2};
-  assert_ok(roster_sched_new(
-      &(roster_sched_options){.tz = "UTC", .clock = &still, .on_event = on_event},
-      &s));
+  assert_ok(roster_sched_new(&(roster_sched_options){.tz = "UTC",
+                                                     .clock = &still,
+                                                     .on_event = on_event},
+                             &s));
   assert_ok(roster_sched_add(s, "ok", "@daily", job_fn, &k, NULL));
   assert_ok(roster_sched_start(s));
   assert_ok(roster_sched_run_now(s, "ok"));

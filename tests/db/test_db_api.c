@@ -324,11 +324,11 @@ static void test_leak_report(void **state) {
   leak_rec rec = {.mu = PTHREAD_MUTEX_INITIALIZER};
   roster_db *db;
   assert_ok(roster_db_open("sqlite::memory:",
-                          &(roster_db_options){.name = "leaky",
-                                               .leak_threshold_ms = 50,
-                                               .leak_fn = on_leak,
-                                               .leak_arg = &rec},
-                          &db));
+                           &(roster_db_options){.name = "leaky",
+                                                .leak_threshold_ms = 50,
+                                                .leak_fn = on_leak,
+                                                .leak_arg = &rec},
+                           &db));
   roster_db_conn *c;
   int line = __LINE__ + 1;
   assert_ok(roster_db_acquire(db, &c));

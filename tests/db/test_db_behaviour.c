@@ -109,8 +109,8 @@ static void test_release_in_tx(void **state) {
   make_table(c, t, sizeof t);
   /* a pool of one, so the next acquire gets the same connection */
   roster_db *one;
-  assert_ok(
-      roster_db_open(db_url_with(c, "pool_max=1", url, sizeof url), NULL, &one));
+  assert_ok(roster_db_open(db_url_with(c, "pool_max=1", url, sizeof url), NULL,
+                           &one));
   roster_db_conn *cn, *again;
   assert_ok(roster_db_acquire(one, &cn));
   assert_ok(roster_db_begin(cn));
@@ -292,8 +292,8 @@ static void test_read_only(void **state) {
       c->db, db_sqlf(sql, sizeof sql, "INSERT INTO %s (k) VALUES (5)", t), NULL,
       0, NULL));
   roster_db *ro;
-  assert_ok(
-      roster_db_open(db_url_with(c, "read_only=1", url, sizeof url), NULL, &ro));
+  assert_ok(roster_db_open(db_url_with(c, "read_only=1", url, sizeof url), NULL,
+                           &ro));
   assert_true(roster_db_read_only(ro));
   assert_false(roster_db_read_only(c->db));
   assert_int_equal(db_count(ro, t, NULL), 1);

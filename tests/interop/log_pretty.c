@@ -97,12 +97,14 @@ static void test_pino_pretty_reads_roster(void **state) {
       {.kind = ROSTER_LOG_SINK_CALLBACK, .fn = raw_cb, .arg = &r}};
   roster_log *log = NULL;
   assert_ok(roster_log_new(&(roster_log_options){.name = "interop",
-                                           .level = ROSTER_LOG_TRACE,
-                                           .sinks = sinks,
-                                           .nsinks = 2}, &log));
+                                                 .level = ROSTER_LOG_TRACE,
+                                                 .sinks = sinks,
+                                                 .nsinks = 2},
+                           &log));
   assert_non_null(log);
   roster_log *cache = NULL;
-  assert_ok(roster_log_child(log, RL_FIELDS(RL_STR("service", "cache")), &cache));
+  assert_ok(
+      roster_log_child(log, RL_FIELDS(RL_STR("service", "cache")), &cache));
   json_t *tree = json_pack("{s:[i,i]}", "ids", 1, 2);
   RL_INFO_F(cache,
             RL_FIELDS(RL_STR("user", "alice"), RL_INT("status", 200),

@@ -99,9 +99,15 @@ static void t_big_values(void **state) {
   assert_bytes(&b, v, MB);
   /* a 1 MB key's worth of neighbours through mset/mget */
   roster_cache_item items[2] = {
-      {.key = "big1", .key_len = 4, .kind = ROSTER_CACHE_BYTES, .data = v,
+      {.key = "big1",
+       .key_len = 4,
+       .kind = ROSTER_CACHE_BYTES,
+       .data = v,
        .len = MB},
-      {.key = "big2", .key_len = 4, .kind = ROSTER_CACHE_BYTES, .data = w,
+      {.key = "big2",
+       .key_len = 4,
+       .kind = ROSTER_CACHE_BYTES,
+       .data = w,
        .len = MB},
   };
   assert_ok(roster_cache_mset(c, items, 2, 0));
@@ -114,8 +120,8 @@ static void t_big_values(void **state) {
   unsigned char *longkey = malloc(ROSTER_CACHE_KEY_MAX);
   assert_non_null(longkey);
   fill_random(longkey, ROSTER_CACHE_KEY_MAX, 7);
-  assert_ok(roster_cache_set_bytes(c, longkey, ROSTER_CACHE_KEY_MAX, "L", 1,
-                                   0));
+  assert_ok(
+      roster_cache_set_bytes(c, longkey, ROSTER_CACHE_KEY_MAX, "L", 1, 0));
   assert_ok(roster_cache_get_bytes(c, longkey, ROSTER_CACHE_KEY_MAX, &b));
   assert_bytes(&b, "L", 1);
   free(longkey);
@@ -131,11 +137,10 @@ static void t_big_values(void **state) {
 
 static void t_kinds(void **state) {
   roster_cache *c = cs_open(state);
-  json_t *doc = json_pack("{s:s, s:I, s:f, s:[i,i,{s:b}], s:n, s:s}",
-                          "name", "Ada \xc3\xa9", "big",
-                          (json_int_t)1152921504606846977LL, "pi", 3.25,
-                          "list", 1, 2, "deep", 1, "none", "raw",
-                          "with \"quotes\"\n");
+  json_t *doc = json_pack("{s:s, s:I, s:f, s:[i,i,{s:b}], s:n, s:s}", "name",
+                          "Ada \xc3\xa9", "big",
+                          (json_int_t)1152921504606846977LL, "pi", 3.25, "list",
+                          1, 2, "deep", 1, "none", "raw", "with \"quotes\"\n");
   assert_non_null(doc);
   assert_ok(roster_cache_set_json(c, CS_K("doc"), doc, 0));
   json_t *back = NULL;
@@ -354,7 +359,10 @@ static void t_mget_mset(void **state) {
   roster_cache *c = cs_open(state);
   json_t *j = json_pack("{s:i}", "v", 7);
   roster_cache_item items[] = {
-      {.key = "m1", .key_len = 2, .kind = ROSTER_CACHE_BYTES, .data = "one",
+      {.key = "m1",
+       .key_len = 2,
+       .kind = ROSTER_CACHE_BYTES,
+       .data = "one",
        .len = 3},
       {.key = "m2", .key_len = 2, .kind = ROSTER_CACHE_JSON, .json = j},
       {.key = "m3", .key_len = 2, .kind = ROSTER_CACHE_INT, .num = 33},
@@ -374,9 +382,15 @@ static void t_mget_mset(void **state) {
   assert_true(t > 0);
   /* one bad item: nothing is stored, the detail names the item */
   roster_cache_item bad[] = {
-      {.key = "ok1", .key_len = 3, .kind = ROSTER_CACHE_BYTES, .data = "x",
+      {.key = "ok1",
+       .key_len = 3,
+       .kind = ROSTER_CACHE_BYTES,
+       .data = "x",
        .len = 1},
-      {.key = "", .key_len = 0, .kind = ROSTER_CACHE_BYTES, .data = "y",
+      {.key = "",
+       .key_len = 0,
+       .kind = ROSTER_CACHE_BYTES,
+       .data = "y",
        .len = 1},
   };
   assert_rc(roster_cache_mset(c, bad, 2, 0), ROSTER_EINVAL);
@@ -384,8 +398,8 @@ static void t_mget_mset(void **state) {
   assert_false(key_exists(c, CS_K("ok1")));
   bad[1] = (roster_cache_item){.key = "k", .key_len = 1, .kind = 99};
   assert_rc(roster_cache_mset(c, bad, 2, 0), ROSTER_EINVAL);
-  bad[1] = (roster_cache_item){.key = "k", .key_len = 1,
-                               .kind = ROSTER_CACHE_JSON};
+  bad[1] =
+      (roster_cache_item){.key = "k", .key_len = 1, .kind = ROSTER_CACHE_JSON};
   assert_rc(roster_cache_mset(c, bad, 2, 0), ROSTER_EINVAL);
   assert_false(key_exists(c, CS_K("ok1")));
   assert_false(key_exists(c, CS_K("k")));
@@ -402,11 +416,10 @@ static void t_mget_mset(void **state) {
 
 static void t_clear(void **state) {
   roster_cache *c = cs_open(state);
-  static const char *const names[] = {"user:1", "user:2", "user:10",
-                                      "session:1", "a*b", "axb", "u"};
+  static const char *const names[] = {
+      "user:1", "user:2", "user:10", "session:1", "a*b", "axb", "u"};
   for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-    assert_ok(roster_cache_set_bytes(c, names[i], strlen(names[i]), "v", 1,
-                                     0));
+    assert_ok(roster_cache_set_bytes(c, names[i], strlen(names[i]), "v", 1, 0));
   static const unsigned char bin[] = {'u', 's', 'e', 'r', ':', 0, 0xff};
   assert_ok(roster_cache_set_bytes(c, bin, sizeof bin, "v", 1, 0));
   size_t n = 0;
@@ -560,21 +573,22 @@ static void t_bad_input(void **state) {
   /* TTLs: negative, and more than 100 years */
   assert_rc(roster_cache_set_bytes(c, CS_K("k"), "v", 1, -1), ROSTER_EINVAL);
   assert_contains(roster_last_error(), "negative");
-  assert_rc(roster_cache_set_bytes(c, CS_K("k"), "v", 1,
-                                   ROSTER_CACHE_TTL_MAX + 1),
-            ROSTER_ERANGE);
+  assert_rc(
+      roster_cache_set_bytes(c, CS_K("k"), "v", 1, ROSTER_CACHE_TTL_MAX + 1),
+      ROSTER_ERANGE);
   assert_rc(roster_cache_set_json(c, CS_K("k"), j, -5), ROSTER_EINVAL);
   assert_rc(roster_cache_set_int(c, CS_K("k"), 1, INT64_MAX), ROSTER_ERANGE);
-  assert_rc(roster_cache_mset(c, &(roster_cache_item){.key = "k",
-                                                      .key_len = 1,
-                                                      .kind = ROSTER_CACHE_INT},
+  assert_rc(roster_cache_mset(c,
+                              &(roster_cache_item){.key = "k",
+                                                   .key_len = 1,
+                                                   .kind = ROSTER_CACHE_INT},
                               1, -1),
             ROSTER_EINVAL);
   /* values: NULL data with a length, too large, a NULL tree */
   assert_rc(roster_cache_set_bytes(c, CS_K("k"), NULL, 5, 0), ROSTER_EINVAL);
-  assert_rc(roster_cache_set_bytes(c, CS_K("k"), huge,
-                                   ROSTER_CACHE_VALUE_MAX + 1, 0),
-            ROSTER_ERANGE); /* refused before a byte is read */
+  assert_rc(
+      roster_cache_set_bytes(c, CS_K("k"), huge, ROSTER_CACHE_VALUE_MAX + 1, 0),
+      ROSTER_ERANGE); /* refused before a byte is read */
   assert_rc(roster_cache_set_json(c, CS_K("k"), NULL, 0), ROSTER_EINVAL);
   /* none of that stored anything */
   assert_false(key_exists(c, CS_K("k")));
@@ -602,15 +616,14 @@ static void t_bad_input(void **state) {
   /* buffers */
   assert_rc(roster_cache_buf_set(NULL, ROSTER_CACHE_BYTES, "x", 1),
             ROSTER_EINVAL);
-  assert_rc(roster_cache_buf_set(&b, ROSTER_CACHE_NONE, "x", 1),
-            ROSTER_EINVAL);
+  assert_rc(roster_cache_buf_set(&b, ROSTER_CACHE_NONE, "x", 1), ROSTER_EINVAL);
   assert_rc(roster_cache_buf_set(&b, ROSTER_CACHE_INT, "12x", 3),
             ROSTER_EPARSE);
-  assert_rc(roster_cache_buf_set(&b, ROSTER_CACHE_INT, "99999999999999999999",
-                                 20),
-            ROSTER_EPARSE);
-  assert_ok(roster_cache_buf_set(&b, ROSTER_CACHE_INT, "-9223372036854775808",
-                                 20));
+  assert_rc(
+      roster_cache_buf_set(&b, ROSTER_CACHE_INT, "99999999999999999999", 20),
+      ROSTER_EPARSE);
+  assert_ok(
+      roster_cache_buf_set(&b, ROSTER_CACHE_INT, "-9223372036854775808", 20));
   assert_true(b.num == INT64_MIN);
   roster_cache_buf_close(&b);
   roster_cache_buf_close(NULL);
@@ -643,8 +656,7 @@ size_t cache_suite_tests(const cache_suite_env *env, struct CMUnitTest *tests,
   size_t n = 0;
   for (size_t g = 0; g < 2; g++)
     for (const cache_suite_case *k = groups[g]; k->name && n < cap; k++)
-      tests[n++] = (struct CMUnitTest){.name = k->name,
-                                       .test_func = k->fn,
-                                       .initial_state = (void *)env};
+      tests[n++] = (struct CMUnitTest){
+          .name = k->name, .test_func = k->fn, .initial_state = (void *)env};
   return n;
 }

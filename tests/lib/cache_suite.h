@@ -35,8 +35,8 @@ struct cache_suite_env {
   roster_cache *(*open_peer)(const cache_suite_env *env, roster_cache *c);
   /* advance lets ms of the store's time pass. */
   void (*advance)(const cache_suite_env *env, roster_cache *c, int64_t ms);
-  int64_t tick_ms;  /* see above; at least 1 */
-  void *arg;        /* the backend test's own */
+  int64_t tick_ms; /* see above; at least 1 */
+  void *arg;       /* the backend test's own */
 };
 
 /* CACHE_SUITE_MAX: room for every case. */
@@ -67,17 +67,17 @@ const cache_suite_env *cs_env(void **state);
 
 /* assert_bytes fails unless buf_ holds a bytes value equal to (want_,
  * want_len_). */
-#define assert_bytes(buf_, want_, want_len_)                                     \
-  do {                                                                           \
-    const roster_cache_buf *b_ = (buf_);                                         \
-    size_t l_ = (want_len_);                                                     \
-    if (b_->kind != ROSTER_CACHE_BYTES || b_->len != l_ ||                      \
-        (l_ && memcmp(b_->data, (want_), l_) != 0)) {                           \
-      print_error("%s:%d: value is %s of %zu bytes, want %zu bytes\n",          \
-                  __FILE__, __LINE__, roster_cache_kind_name(b_->kind),          \
-                  b_->len, l_);                                                  \
-      fail();                                                                    \
-    }                                                                            \
+#define assert_bytes(buf_, want_, want_len_)                                   \
+  do {                                                                         \
+    const roster_cache_buf *b_ = (buf_);                                       \
+    size_t l_ = (want_len_);                                                   \
+    if (b_->kind != ROSTER_CACHE_BYTES || b_->len != l_ ||                     \
+        (l_ && memcmp(b_->data, (want_), l_) != 0)) {                          \
+      print_error("%s:%d: value is %s of %zu bytes, want %zu bytes\n",         \
+                  __FILE__, __LINE__, roster_cache_kind_name(b_->kind),        \
+                  b_->len, l_);                                                \
+      fail();                                                                  \
+    }                                                                          \
   } while (0)
 
 #endif /* ROSTER_CACHE_SUITE_H */

@@ -31,8 +31,8 @@ static void t_lock(void **state) {
   assert_contains(roster_last_error(), "lock:job");
   assert_null(b.key);
   roster_cache_lock l2 = {0};
-  assert_ok(roster_cache_lock_acquire(c, CS_K("lock:long"),
-                                      1000 * env->tick_ms, 0, &l2));
+  assert_ok(roster_cache_lock_acquire(c, CS_K("lock:long"), 1000 * env->tick_ms,
+                                      0, &l2));
   assert_rc(roster_cache_lock_acquire(c, CS_K("lock:long"), ttl, 20, &b),
             ROSTER_ETIMEDOUT); /* held far longer than the wait */
   assert_contains(roster_last_error(), "after waiting");
@@ -164,15 +164,12 @@ static void t_rate_fixed(void **state) {
   assert_ok(roster_cache_get_int(c, CS_K("rf"), &n)); /* an int counter */
   assert_int_equal(n, 5);
   /* the window ends: a new one starts */
-  assert_ok(roster_cache_rate_fixed(c, CS_K("short"), 1, 2 * env->tick_ms,
-                                    &r));
+  assert_ok(roster_cache_rate_fixed(c, CS_K("short"), 1, 2 * env->tick_ms, &r));
   assert_true(r.allowed);
-  assert_ok(roster_cache_rate_fixed(c, CS_K("short"), 1, 2 * env->tick_ms,
-                                    &r));
+  assert_ok(roster_cache_rate_fixed(c, CS_K("short"), 1, 2 * env->tick_ms, &r));
   assert_false(r.allowed);
   env->advance(env, c, 3 * env->tick_ms);
-  assert_ok(roster_cache_rate_fixed(c, CS_K("short"), 1, 2 * env->tick_ms,
-                                    &r));
+  assert_ok(roster_cache_rate_fixed(c, CS_K("short"), 1, 2 * env->tick_ms, &r));
   assert_true(r.allowed);
   assert_int_equal(r.count, 1);
   /* a counter with no expiry gets the window's */
@@ -191,9 +188,9 @@ static void t_rate_fixed(void **state) {
   assert_rc(roster_cache_rate_fixed(c, CS_K("n"), 0, w, &r), ROSTER_EINVAL);
   assert_rc(roster_cache_rate_fixed(c, CS_K("n"), 3, 0, &r), ROSTER_EINVAL);
   assert_rc(roster_cache_rate_fixed(c, CS_K("n"), 3, -5, &r), ROSTER_EINVAL);
-  assert_rc(roster_cache_rate_fixed(c, CS_K("n"), 3, ROSTER_CACHE_TTL_MAX + 1,
-                                    &r),
-            ROSTER_ERANGE);
+  assert_rc(
+      roster_cache_rate_fixed(c, CS_K("n"), 3, ROSTER_CACHE_TTL_MAX + 1, &r),
+      ROSTER_ERANGE);
   assert_rc(roster_cache_rate_fixed(c, CS_K("n"), 3, w, NULL), ROSTER_EINVAL);
   bool e = true;
   assert_ok(roster_cache_exists(c, CS_K("n"), &e));
@@ -293,8 +290,8 @@ static void *rate_main(void *p) {
     roster_cache_rate r;
     int rc = a->sliding ? roster_cache_rate_sliding(a->c, CS_K("api"),
                                                     RATE_LIMIT, a->window, &r)
-                        : roster_cache_rate_fixed(a->c, CS_K("api"),
-                                                  RATE_LIMIT, a->window, &r);
+                        : roster_cache_rate_fixed(a->c, CS_K("api"), RATE_LIMIT,
+                                                  a->window, &r);
     if (rc)
       a->errors++;
     else
@@ -338,13 +335,13 @@ static void t_rate_sliding_threads(void **state) { rate_threads(state, true); }
 
 typedef struct loader {
   atomic_int calls;
-  int fail;              /* return this (with a detail) instead */
-  const char *value;     /* what to load */
-  bool no_value;         /* return OK with nothing */
-  roster_cache *c;       /* for the cases that look at the cache */
-  int waiters;           /* wait until c's load_waits reach this */
-  tu_gate *gate;         /* or until this opens */
-  int inner_rc;          /* get_or_set of the same key, from inside */
+  int fail;          /* return this (with a detail) instead */
+  const char *value; /* what to load */
+  bool no_value;     /* return OK with nothing */
+  roster_cache *c;   /* for the cases that look at the cache */
+  int waiters;       /* wait until c's load_waits reach this */
+  tu_gate *gate;     /* or until this opens */
+  int inner_rc;      /* get_or_set of the same key, from inside */
   bool recurse;
 } loader;
 
@@ -355,17 +352,16 @@ static int load_fn(void *arg, const void *key, size_t klen,
   if (l->waiters) {
     roster_cache_stats s = {0};
     uint64_t end = tu_now_ns() + 10ull * 1000000000u; /* a hang guard */
-    while (tu_now_ns() < end &&
-           (roster_cache_stats_get(l->c, &s) || s.load_waits <
-                                                     (uint64_t)l->waiters))
+    while (tu_now_ns() < end && (roster_cache_stats_get(l->c, &s) ||
+                                 s.load_waits < (uint64_t)l->waiters))
       tu_sleep_ms(1);
   }
   if (l->gate)
     tu_gate_wait(l->gate, LC_LONG_MS);
   if (l->recurse) {
     roster_cache_buf inner = {0};
-    l->inner_rc = roster_cache_get_or_set(l->c, key, klen, 0, load_fn, l,
-                                          &inner);
+    l->inner_rc =
+        roster_cache_get_or_set(l->c, key, klen, 0, load_fn, l, &inner);
     roster_cache_buf_close(&inner);
   }
   if (l->fail)
@@ -475,9 +471,9 @@ static void t_get_or_set(void **state) {
             ROSTER_ENOENT);
   assert_null(out);
   assert_contains(roster_last_error(), "no row");
-  assert_rc(roster_cache_get_or_set_json(c, CS_K("k"), ttl, load_json_fn, &j,
-                                         &out),
-            ROSTER_ETYPE); /* "k" holds bytes */
+  assert_rc(
+      roster_cache_get_or_set_json(c, CS_K("k"), ttl, load_json_fn, &j, &out),
+      ROSTER_ETYPE); /* "k" holds bytes */
   roster_cache_buf_close(&b);
   roster_cache_free(c);
 }
@@ -507,7 +503,9 @@ static void single_flight(void **state, int fail) {
   roster_cache_stats s0, s1;
   assert_ok(roster_cache_stats_get(c, &s0));
   /* The loader returns only once every other caller is waiting for it. */
-  loader l = {.value = "the one value", .c = c, .fail = fail,
+  loader l = {.value = "the one value",
+              .c = c,
+              .fail = fail,
               .waiters = (int)s0.load_waits + FLIGHT_THREADS - 1};
   pthread_barrier_t go;
   pthread_barrier_init(&go, NULL, FLIGHT_THREADS);
@@ -578,15 +576,15 @@ static void peer_case(void **state, bool a_fails) {
   assert_non_null(cb);
   tu_gate gate;
   tu_gate_init(&gate);
-  loader la = {.value = "from A", .gate = &gate,
-               .fail = a_fails ? ROSTER_EIO : 0};
+  loader la = {
+      .value = "from A", .gate = &gate, .fail = a_fails ? ROSTER_EIO : 0};
   loader lb = {.value = "from B"};
   peer_arg pa = {.c = ca, .l = &la}, pb = {.c = cb, .l = &lb};
   pthread_t ta, tb;
   assert_int_equal(pthread_create(&ta, NULL, peer_main, &pa), 0);
   tu_wait_until(stat_of(ca, false) == 1, LC_LONG_MS); /* A is loading */
   assert_int_equal(pthread_create(&tb, NULL, peer_main, &pb), 0);
-  tu_wait_until(stat_of(cb, true) >= 1, LC_LONG_MS);  /* B is waiting */
+  tu_wait_until(stat_of(cb, true) >= 1, LC_LONG_MS); /* B is waiting */
   assert_true(stat_of(cb, true) >= 1);
   assert_int_equal(atomic_load(&lb.calls), 0);
   tu_gate_open(&gate);

@@ -251,7 +251,9 @@ static int field(schema *s, roster_config *v, roster_config_field *f, char *err,
 static int load_schema(const char *path, schema *s) {
   const char *files[] = {path, NULL};
   roster_config *sc = NULL;
-  if (roster_config_new(&(roster_config_options){.files = files}, &sc) != ROSTER_OK || roster_config_load(sc)) {
+  if (roster_config_new(&(roster_config_options){.files = files}, &sc) !=
+          ROSTER_OK ||
+      roster_config_load(sc)) {
     print_errors(sc, "reading the schema");
     roster_config_free(sc);
     return 1;
@@ -306,13 +308,14 @@ static int run(int argc, char **argv, bool check) {
   }
   roster_config *cfg = NULL;
   if (roster_config_new(
-      &(roster_config_options){.files = a.nfiles ? a.files : NULL,
-                               .env_file = a.env_file,
-                               .missing_ok = a.missing_ok,
-                               .env_prefix = a.prefix,
-                               .overrides = a.nsets ? a.sets : NULL,
-                               .schema = s.f,
-                               .strict = a.strict}, &cfg) != ROSTER_OK) {
+          &(roster_config_options){.files = a.nfiles ? a.files : NULL,
+                                   .env_file = a.env_file,
+                                   .missing_ok = a.missing_ok,
+                                   .env_prefix = a.prefix,
+                                   .overrides = a.nsets ? a.sets : NULL,
+                                   .schema = s.f,
+                                   .strict = a.strict},
+          &cfg) != ROSTER_OK) {
     fprintf(stderr, "roster config: %s\n", roster_last_error());
     schema_free(&s);
     return 2;

@@ -99,9 +99,9 @@ static void test_file_wal(void **state) {
   roster_db_free(db);
   /* the pragmas the URL asks for */
   assert_ok(roster_db_open(file_url(url, sizeof url, "wal.db",
-                                   "?journal_mode=delete&busy_timeout=250"
-                                   "&synchronous=normal&foreign_keys=on"),
-                          NULL, &db));
+                                    "?journal_mode=delete&busy_timeout=250"
+                                    "&synchronous=normal&foreign_keys=on"),
+                           NULL, &db));
   one_text(db, "PRAGMA journal_mode", mode, sizeof mode);
   assert_string_equal(mode, "delete");
   assert_int_equal(one_int(db, "PRAGMA busy_timeout"), 250);
@@ -133,9 +133,9 @@ static void test_busy_timeout(void **state) {
   assert_ok(
       roster_db_open(file_url(url, sizeof url, "busy.db", NULL), NULL, &a));
   assert_ok(roster_db_exec(a, "CREATE TABLE t(x)", NULL, 0, NULL));
-  assert_ok(
-      roster_db_open(file_url(url, sizeof url, "busy.db", "?busy_timeout=20000"),
-                    NULL, &wait));
+  assert_ok(roster_db_open(
+      file_url(url, sizeof url, "busy.db", "?busy_timeout=20000"), NULL,
+      &wait));
   assert_ok(roster_db_open(
       file_url(url, sizeof url, "busy.db", "?busy_timeout=0"), NULL, &nowait));
   holder h = {0};
@@ -226,7 +226,8 @@ static void test_memory_pinned(void **state) {
   assert_rc(roster_db_open(
                 "sqlite::memory:", &(roster_db_options){.pool_max = 2}, &db),
             ROSTER_EINVAL);
-  assert_rc(roster_db_open("sqlite::memory:?mode=ro", NULL, &db), ROSTER_EINVAL);
+  assert_rc(roster_db_open("sqlite::memory:?mode=ro", NULL, &db),
+            ROSTER_EINVAL);
   assert_contains(roster_last_error(), "cannot be read-only");
 }
 
@@ -234,14 +235,15 @@ static void test_read_only(void **state) {
   (void)state;
   char url[512];
   roster_db *rw, *ro, *ro2;
-  assert_ok(roster_db_open(file_url(url, sizeof url, "ro.db", NULL), NULL, &rw));
+  assert_ok(
+      roster_db_open(file_url(url, sizeof url, "ro.db", NULL), NULL, &rw));
   assert_ok(roster_db_exec(rw, "CREATE TABLE t(x)", NULL, 0, NULL));
   assert_ok(roster_db_exec(rw, "INSERT INTO t VALUES (7)", NULL, 0, NULL));
-  assert_ok(
-      roster_db_open(file_url(url, sizeof url, "ro.db", "?mode=ro"), NULL, &ro));
+  assert_ok(roster_db_open(file_url(url, sizeof url, "ro.db", "?mode=ro"), NULL,
+                           &ro));
   assert_true(roster_db_read_only(ro));
   assert_ok(roster_db_open(file_url(url, sizeof url, "ro.db", NULL),
-                          &(roster_db_options){.read_only = true}, &ro2));
+                           &(roster_db_options){.read_only = true}, &ro2));
   roster_db *dbs[2] = {ro, ro2};
   for (int i = 0; i < 2; i++) {
     assert_int_equal(one_int(dbs[i], "SELECT x FROM t"), 7);
@@ -263,7 +265,7 @@ static void test_read_only(void **state) {
   /* mode=rw does not create; rwc (the default) does */
   roster_db *db = NULL;
   assert_rc(roster_db_open(file_url(url, sizeof url, "absent.db", "?mode=rw"),
-                          NULL, &db),
+                           NULL, &db),
             ROSTER_ECONN);
   assert_contains(roster_last_error(), "unable to open database file");
   assert_null(db);
@@ -323,20 +325,21 @@ static void test_url_errors(void **state) {
   assert_contains(roster_last_error(), "no path");
   char url[512];
   assert_rc(roster_db_open(file_url(url, sizeof url, "e.db", "?colour=blue"),
-                          NULL, &db),
+                           NULL, &db),
             ROSTER_EINVAL);
   assert_contains(roster_last_error(), "unknown URL parameter 'colour'");
   assert_rc(
       roster_db_open(file_url(url, sizeof url, "e.db", "?journal_mode=fast"),
-                    NULL, &db),
+                     NULL, &db),
       ROSTER_EINVAL);
   assert_contains(roster_last_error(), "journal_mode 'fast' is not one of");
   assert_rc(
       roster_db_open(file_url(url, sizeof url, "e.db", "?mode=rx"), NULL, &db),
       ROSTER_EINVAL);
-  assert_rc(roster_db_open(file_url(url, sizeof url, "e.db", "?busy_timeout=-4"),
-                          NULL, &db),
-            ROSTER_EINVAL);
+  assert_rc(
+      roster_db_open(file_url(url, sizeof url, "e.db", "?busy_timeout=-4"),
+                     NULL, &db),
+      ROSTER_EINVAL);
   /* an unknown parameter is named, its value (a misspelt password?) is
    * never shown */
   assert_rc(roster_db_open(
