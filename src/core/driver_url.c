@@ -266,11 +266,8 @@ static int record(roster *r, char **ns, char **name, const char *url) {
 
 int roster_provide_url(roster *r, const char *ns, const char *name,
                        const char *url, const char *const *opts) {
-  if (!r)
-    return roster__err(ROSTER_EINVAL, "registry is NULL");
-  roster__thread_ensure();
   roster__key k;
-  int rc = roster__key_init(r, &k, ns, name);
+  int rc = roster__key_enter(r, &k, ns, name);
   if (rc)
     return rc;
   char qn[96];

@@ -545,11 +545,8 @@ static int do_register(roster *r, const char *ns, const char *name,
                        const roster_type *type, void *instance,
                        const roster_entry_options *opts, bool replace,
                        struct roster__inst *inst) {
-  if (!r)
-    return roster__err(ROSTER_EINVAL, "registry is NULL");
-  roster__thread_ensure();
   roster__key k;
-  int rc = roster__key_init(r, &k, ns, name);
+  int rc = roster__key_enter(r, &k, ns, name);
   if (rc)
     return rc;
   char qn[96];
@@ -776,11 +773,8 @@ size_t roster__unregister_inst(roster *r, const char *ns, const char *name,
 
 static int do_unregister(roster *r, const char *ns, const char *name,
                          roster_owner *owner, bool by_owner) {
-  if (!r)
-    return roster__err(ROSTER_EINVAL, "registry is NULL");
-  roster__thread_ensure();
   roster__key k;
-  int rc = roster__key_init(r, &k, ns, name);
+  int rc = roster__key_enter(r, &k, ns, name);
   if (rc)
     return rc;
   if (by_owner && !owner)

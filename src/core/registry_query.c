@@ -267,11 +267,8 @@ int roster_dispatch(roster *r, const char *ns, const char *name,
 /* ---- by type and defaults ------------------------------------------- */
 
 int roster_set_default(roster *r, const char *ns, const char *name) {
-  if (!r)
-    return roster__err(ROSTER_EINVAL, "registry is NULL");
-  roster__thread_ensure();
   roster__key k;
-  int rc = roster__key_init(r, &k, ns, name);
+  int rc = roster__key_enter(r, &k, ns, name);
   if (rc)
     return rc;
   struct cds_lfht_iter it;

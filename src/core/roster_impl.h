@@ -197,6 +197,17 @@ typedef struct roster__key {
 /* roster__key_init validates and hashes (ns, name) into k. */
 int roster__key_init(roster *r, roster__key *k, const char *ns,
                      const char *name);
+/* roster__key_enter is the opening of every public call that takes (r,
+ * ns, name): r must not be NULL, the thread is made known to RCU, and
+ * (ns, name) is checked and hashed into k. Returns ROSTER_OK or the
+ * code, with the detail set. */
+static inline int roster__key_enter(roster *r, roster__key *k, const char *ns,
+                                    const char *name) {
+  if (!r)
+    return roster__err(ROSTER_EINVAL, "registry is NULL");
+  roster__thread_ensure();
+  return roster__key_init(r, k, ns, name);
+}
 /* Table walks; all must be called inside a read section. */
 roster__entry *roster__find_first(roster *r, const roster__key *k,
                                   struct cds_lfht_iter *it);

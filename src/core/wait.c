@@ -74,11 +74,8 @@ static bool present_chain(roster *r, const char *ns, const char *name) {
 
 int roster_wait_for(roster *r, const char *ns, const char *name,
                     int64_t timeout_ms) {
-  if (!r)
-    return roster__err(ROSTER_EINVAL, "registry is NULL");
-  roster__thread_ensure();
   roster__key k;
-  int rc = roster__key_init(r, &k, ns, name);
+  int rc = roster__key_enter(r, &k, ns, name);
   if (rc)
     return rc;
   if (present_chain(r, ns, name))

@@ -350,11 +350,8 @@ int roster__lc_materialize(roster *r, const roster__key *k, bool *provided) {
 /* find_svc resolves (ns, name) to r's provider, lock taken on success. */
 static int find_svc(roster *r, const char *ns, const char *name,
                     roster__lc **lcp, roster__svc **sp) {
-  if (!r)
-    return roster__err(ROSTER_EINVAL, "registry is NULL");
-  roster__thread_ensure();
   roster__key k;
-  int rc = roster__key_init(r, &k, ns, name);
+  int rc = roster__key_enter(r, &k, ns, name);
   if (rc)
     return rc;
   roster__lc *lc = roster__lc_get(r, false);

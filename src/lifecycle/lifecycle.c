@@ -196,11 +196,8 @@ const char *roster__provider_type(roster *r, const roster__key *k) {
 
 int roster_provide(roster *r, const char *ns, const char *name,
                    const roster_provider *p) {
-  if (!r)
-    return roster__err(ROSTER_EINVAL, "registry is NULL");
-  roster__thread_ensure();
   roster__key k;
-  int rc = roster__key_init(r, &k, ns, name);
+  int rc = roster__key_enter(r, &k, ns, name);
   if (rc)
     return rc;
   char qn[96];
