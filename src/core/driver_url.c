@@ -12,6 +12,7 @@
 
 #include "driver_impl.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -146,6 +147,29 @@ static void kindsel_free(kindsel *k) {
   roster_url_free(k->u);
 }
 
+/* key_is_kind: whether the query parameter p[0..n) is kind or kind=...,
+ * its name judged percent-decoded (k%69nd is kind, as the parsed URL's
+ * keys say). */
+static bool key_is_kind(const char *p, size_t n) {
+  static const char want[] = "kind";
+  size_t w = 0, i = 0;
+  while (i < n && p[i] != '=') {
+    int c = (unsigned char)p[i];
+    if (c == '%' && i + 2 < n && isxdigit((unsigned char)p[i + 1]) &&
+        isxdigit((unsigned char)p[i + 2])) {
+      char hex[3] = {p[i + 1], p[i + 2], 0};
+      c = (int)strtol(hex, NULL, 16);
+      i += 3;
+    } else {
+      i++;
+    }
+    if (w >= 4 || c != want[w])
+      return false;
+    w++;
+  }
+  return w == 4;
+}
+
 /* strip_query_kind copies text without its query's kind=... parameters. */
 static char *strip_query_kind(const char *text) {
   size_t len = strlen(text);
@@ -163,8 +187,7 @@ static char *strip_query_kind(const char *text) {
     const char *amp = memchr(p, '&', (size_t)(end - p));
     const char *e = amp ? amp : end;
     size_t n = (size_t)(e - p);
-    bool is_kind =
-        (n >= 4 && memcmp(p, "kind", 4) == 0 && (n == 4 || p[4] == '='));
+    bool is_kind = key_is_kind(p, n);
     if (n && !is_kind) {
       out[o++] = first ? '?' : '&';
       memcpy(out + o, p, n);

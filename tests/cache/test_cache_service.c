@@ -235,6 +235,10 @@ static void test_kind_selects_face(void **state) {
   char url[64];
   assert_ok(roster_service_url(r, NULL, "c2", url, sizeof url));
   assert_string_equal(url, "twin://c2?kind=cache&shards=2");
+  /* kind spelt with a percent escape is kind too: taken out as well */
+  assert_ok(roster_provide_url(r, NULL, "c4", "twin://c4?k%69nd=cache&shards=2",
+                               NULL));
+  assert_ok(roster_cache_find(r, NULL, "c4", &c));
   /* the cache face checks its options at declaration */
   assert_rc(
       roster_provide_url(r, NULL, "c3", "twin://c3?kind=cache&size=1", NULL),
