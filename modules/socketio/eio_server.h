@@ -35,7 +35,8 @@
 typedef struct roster__eio_server roster__eio_server;
 /* roster__eio_session: one Engine.IO connection, whatever its transport.
  * Valid from on_open until on_close returns (longer with
- * roster__eio_session_acquire). */
+ * roster__eio_session_acquire, but never past roster__eio_server_free:
+ * a session's calls use its server). */
 typedef struct roster__eio_session roster__eio_session;
 
 typedef struct roster__eio_options {

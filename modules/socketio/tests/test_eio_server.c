@@ -138,6 +138,26 @@ static void poll_send(int fd, const char *sid) {
   assert_true(hc_sends(fd, raw));
 }
 
+static uint64_t stat_requests(fixture *f) {
+  roster_httpd_stats st;
+  assert_ok(roster_httpd_stats_get(f->h, &st));
+  return st.requests;
+}
+
+static uint64_t stat_ws_open(fixture *f) {
+  roster_httpd_stats st;
+  assert_ok(roster_httpd_stats_get(f->h, &st));
+  return st.ws_open;
+}
+
+/* poll_held: a GET on fd that the server has taken (and holds, with
+ * nothing queued); the I/O thread handles what comes next after it. */
+static void poll_held(fixture *f, int fd, const char *sid) {
+  uint64_t before = stat_requests(f);
+  poll_send(fd, sid);
+  assert_eventually_equal(stat_requests(f), before + 1, 3000);
+}
+
 static void poll_read(int fd, const char *want) {
   hc_resp r;
   assert_int_equal(hc_read_response(fd, &r), 0);
@@ -263,8 +283,7 @@ static void t_long_poll(void **state) {
   poll_read(fd, "4a\x1e"
                 "bAQID");
   /* a held GET answered when a message comes */
-  poll_send(fd, sid);
-  tu_sleep_ms(50);
+  poll_held(&f, fd, sid);
   assert_ok(roster__eio_send(last(), "h\xc3\xa9llo", 6, false));
   poll_read(fd, "4h\xc3\xa9llo");
   assert_rc(roster__eio_send(last(), "\xff", 1, false), ROSTER_EINVAL);
@@ -299,8 +318,7 @@ static void t_second_get_and_bad_payload(void **state) {
   char sid[21];
   handshake(f.port, sid);
   int fd = hc_connect(f.port);
-  poll_send(fd, sid);
-  tu_sleep_ms(50); /* held */
+  poll_held(&f, fd, sid);
   char q[128], body[256];
   snprintf(q, sizeof q, "EIO=4&transport=polling&sid=%s", sid);
   assert_int_equal(get(f.port, "GET", q, NULL, body, sizeof body), 400);
@@ -319,8 +337,7 @@ static void t_second_get_and_bad_payload(void **state) {
   /* a held GET whose client leaves ends the session */
   handshake(f.port, sid);
   fd = hc_connect(f.port);
-  poll_send(fd, sid);
-  tu_sleep_ms(50);
+  poll_held(&f, fd, sid);
   close(fd);
   tu_wait_until(tu_log_count(&g_log, "close:transport error") == 2, 3000);
   assert_int_equal(tu_log_count(&g_log, "close:transport error"), 2);
@@ -387,8 +404,7 @@ static void t_upgrade(void **state) {
   char sid[21], path[128];
   handshake(f.port, sid);
   int pfd = hc_connect(f.port);
-  poll_send(pfd, sid);
-  tu_sleep_ms(50); /* held */
+  poll_held(&f, pfd, sid);
   snprintf(path, sizeof path, "/engine.io/?EIO=4&transport=websocket&sid=%s",
            sid);
   int fd = hc_ws_open(f.port, path, NULL, NULL);
@@ -420,7 +436,7 @@ static void t_upgrade(void **state) {
   int fd2 = hc_ws_open(f.port, path, NULL, NULL);
   assert_true(fd2 >= 0);
   close(fd2);
-  tu_sleep_ms(50);
+  assert_eventually_equal(stat_ws_open(&f), 1, 3000); /* fd only */
   assert_ok(roster__eio_send(last(), "still", 5, false));
   poll_send(pfd, sid2);
   poll_read(pfd, "4still");
