@@ -413,9 +413,11 @@ static void handshake(roster__eio_server *e, roster_httpd_request *req,
   pthread_mutex_unlock(&e->lock);
   roster__eio_buf_free(&b);
   pthread_mutex_lock(&s->cb_lock);
-  s->open_called = true;
-  if (e->o.on_open)
-    e->o.on_open(s, e->o.arg);
+  if (!s->close_called) { /* not closed by another thread meanwhile */
+    s->open_called = true;
+    if (e->o.on_open)
+      e->o.on_open(s, e->o.arg);
+  }
   pthread_mutex_unlock(&s->cb_lock);
 }
 

@@ -287,6 +287,18 @@ static void t_long_poll(void **state) {
   assert_ok(roster__eio_send(last(), "h\xc3\xa9llo", 6, false));
   poll_read(fd, "4h\xc3\xa9llo");
   assert_rc(roster__eio_send(last(), "\xff", 1, false), ROSTER_EINVAL);
+  /* the polling queue holds at most maxPayload bytes of messages */
+  char *big = calloc(1, 1000001);
+  assert_non_null(big);
+  assert_rc(roster__eio_send(last(), big, 1000001, true), ROSTER_ERANGE);
+  assert_ok(roster__eio_send(last(), big, 1000000, true));
+  assert_rc(roster__eio_send(last(), big, 1, true), ROSTER_ERANGE);
+  free(big);
+  hc_resp r;
+  poll_send(fd, sid);
+  assert_int_equal(hc_read_response(fd, &r), 0);
+  assert_int_equal(r.body_len, 1 + 1333336); /* "b" and the base64 */
+  hc_resp_free(&r);
   /* the client's packets */
   post(f.port, sid,
        "4hi\x1e"
