@@ -1,6 +1,7 @@
 # roster_add_module(<name> SOURCES <files...> PKG <pkg-config modules...>
 #                   LIB <link names...> [FIND <lib>:<header>...]
-#                   [INSTALL <packages>] DESCRIPTION <text>)
+#                   [INSTALL <packages>] [REQUIRES <modules...>]
+#                   DESCRIPTION <text>)
 #
 # Builds a module the way src/CMakeLists.txt builds the core: one object
 # library, compiled once, made into roster_<name> (shared, linking the
@@ -14,12 +15,15 @@
 # builds without the module (cmake/RosterPkg.cmake). FIND names libraries
 # that ship no .pc file (libhttp-parser, libwslay): each <lib>:<header>
 # is found with find_library and find_path, required the same way, linked
-# privately, and named in the .pc file's Libs.private.
+# privately, and named in the .pc file's Libs.private. REQUIRES names
+# roster modules this one is built on (httpd): linked publicly (shared to
+# shared, static to static) and required by the .pc file.
 include_guard(GLOBAL)
 include(${CMAKE_CURRENT_LIST_DIR}/RosterPkg.cmake)
 
 function(roster_add_module name)
-  cmake_parse_arguments(M "" "DESCRIPTION;INSTALL" "SOURCES;PKG;LIB;FIND"
+  cmake_parse_arguments(M "" "DESCRIPTION;INSTALL"
+                        "SOURCES;PKG;LIB;FIND;REQUIRES"
                         ${ARGN})
   string(TOUPPER "${name}" _up)
   roster_pkg_require(ROSTER_${_up}_DEP ${M_PKG} OPTION ROSTER_WITH_${_up}
@@ -72,6 +76,17 @@ function(roster_add_module name)
   target_link_libraries(roster_${name} PUBLIC roster
                         PRIVATE ${ROSTER_${_up}_DEP_LIBRARIES} ${_found_libs})
   target_link_libraries(roster_${name}_static PUBLIC roster_static)
+  set(_pc_roster_requires "roster")
+  foreach(_m ${M_REQUIRES})
+    if(NOT TARGET roster_${_m})
+      string(TOUPPER "${_m}" _mup)
+      message(FATAL_ERROR "roster_${name} needs roster_${_m}: configure with "
+              "-DROSTER_WITH_${_mup}=ON, or -DROSTER_WITH_${_up}=OFF")
+    endif()
+    target_link_libraries(roster_${name} PUBLIC roster_${_m})
+    target_link_libraries(roster_${name}_static PUBLIC roster_${_m}_static)
+    string(APPEND _pc_roster_requires " roster_${_m}")
+  endforeach()
   foreach(_lib ${M_LIB})
     target_link_libraries(roster_${name}_static INTERFACE $<LINK_ONLY:${_lib}>)
   endforeach()
@@ -111,7 +126,7 @@ includedir=${_pc_INCLUDEDIR}
 Name: roster_${name}
 Description: ${M_DESCRIPTION}
 Version: ${PROJECT_VERSION}
-Requires: roster
+Requires: ${_pc_roster_requires}
 Requires.private: ${_pc_requires}
 Libs: -L\${libdir} -lroster_${name}${_libs_private}
 Cflags: -I\${includedir}

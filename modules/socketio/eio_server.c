@@ -1,0 +1,795 @@
+/*
+ * eio_server.c: the Engine.IO 4 transport server (eio_server.h). One lock
+ * per server (e->lock) guards the session table and every session's
+ * transport state; callbacks run without it, under the session's own
+ * recursive cb_lock. A session has one reference for the table and one
+ * per WebSocket whose data points to it; the layer above may add its own.
+ *
+ * A polling session queues packets (qpkt list) until a GET takes them; a
+ * GET with nothing queued is held until something is (the heartbeat's
+ * ping at the latest, every ping_interval_ms). A WebSocket session sends
+ * at once through roster_httpd_ws_send. During an upgrade the probe
+ * WebSocket answers "3probe", the held GET gets a noop, and packets stay
+ * queued until the client's upgrade packet, when they go out over the
+ * WebSocket in order.
+ */
+#include "eio_server.h"
+#include "eio_codec.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include <roster.h>
+
+#define NBUCKETS 256
+
+typedef struct qpkt {
+  struct qpkt *next;
+  roster__eio_kind kind;
+  bool binary;
+  size_t len;
+  uint8_t data[];
+} qpkt;
+
+enum { ST_POLLING, ST_WS, ST_CLOSED };
+
+struct roster__eio_session {
+  roster__eio_server *e;
+  atomic_int refs;
+  char sid[24];
+  _Atomic(void *) data;
+  pthread_mutex_t cb_lock;        /* recursive: callbacks may call back in */
+  bool open_called, close_called; /* under cb_lock */
+  /* under e->lock */
+  int state;
+  bool upgrading; /* the probe was answered */
+  bool on_ws;     /* the transport is (or was) a WebSocket */
+  roster__eio_session *hnext, *tnext;
+  qpkt *qhead, **qtail;
+  size_t qbytes;
+  roster_httpd_request *held;       /* the long-poll GET */
+  roster_httpd_ws *ws;              /* the WebSocket transport (acquired) */
+  roster_httpd_ws *probe_ws;        /* the upgrade under way (acquired) */
+  int64_t next_ping, pong_deadline; /* ms; pong_deadline 0: none */
+};
+
+struct roster__eio_server {
+  roster_httpd *h;
+  roster__eio_options o;
+  char *path;
+  pthread_mutex_t lock;
+  pthread_cond_t cond;
+  pthread_t thread;
+  bool stop;
+  size_t n;
+  roster__eio_session *buckets[NBUCKETS];
+};
+
+static int64_t now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---- sessions ------------------------------------------------------------ */
+
+static unsigned bucket_of(const char *sid) {
+  unsigned h = 2166136261u;
+  for (; *sid; sid++)
+    h = (h ^ (unsigned char)*sid) * 16777619u;
+  return h % NBUCKETS;
+}
+
+static void queue_free(roster__eio_session *s) {
+  for (qpkt *q = s->qhead, *n; q; q = n) {
+    n = q->next;
+    roster_mem_free(q);
+  }
+  s->qhead = NULL;
+  s->qtail = &s->qhead;
+  s->qbytes = 0;
+}
+
+roster__eio_session *roster__eio_session_acquire(roster__eio_session *s) {
+  atomic_fetch_add(&s->refs, 1);
+  return s;
+}
+
+void roster__eio_session_release(roster__eio_session *s) {
+  if (!s || atomic_fetch_sub(&s->refs, 1) != 1)
+    return;
+  queue_free(s);
+  pthread_mutex_destroy(&s->cb_lock);
+  roster_mem_free(s);
+}
+
+static roster__eio_session *session_new(roster__eio_server *e) {
+  roster__eio_session *s = roster_mem_calloc(1, sizeof *s);
+  if (!s)
+    return NULL;
+  uint8_t rnd[15];
+  size_t got = 0;
+  while (got < sizeof rnd) {
+    ssize_t r = getrandom(rnd + got, sizeof rnd - got, 0);
+    if (r < 0 && errno != EINTR) {
+      roster_mem_free(s);
+      return NULL;
+    }
+    if (r > 0)
+      got += (size_t)r;
+  }
+  static const char a[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  for (size_t i = 0, o = 0; i < sizeof rnd; i += 3) {
+    uint32_t v =
+        (uint32_t)rnd[i] << 16 | (uint32_t)rnd[i + 1] << 8 | rnd[i + 2];
+    for (int k = 3; k >= 0; k--)
+      s->sid[o++] = a[(v >> (6 * k)) & 63];
+  }
+  pthread_mutexattr_t ma;
+  pthread_mutexattr_init(&ma);
+  pthread_mutexattr_settype(&ma, PTHREAD_MUTEX_RECURSIVE);
+  pthread_mutex_init(&s->cb_lock, &ma);
+  pthread_mutexattr_destroy(&ma);
+  s->e = e;
+  atomic_init(&s->refs, 1); /* the table's */
+  s->qtail = &s->qhead;
+  s->next_ping = now_ms() + e->o.ping_interval_ms;
+  return s;
+}
+
+static void table_add(roster__eio_server *e, roster__eio_session *s) {
+  unsigned b = bucket_of(s->sid);
+  s->hnext = e->buckets[b];
+  e->buckets[b] = s;
+  e->n++;
+  pthread_cond_signal(&e->cond);
+}
+
+static void table_remove(roster__eio_server *e, roster__eio_session *s) {
+  for (roster__eio_session **p = &e->buckets[bucket_of(s->sid)]; *p;
+       p = &(*p)->hnext)
+    if (*p == s) {
+      *p = s->hnext;
+      e->n--;
+      return;
+    }
+}
+
+/* lookup: the open session called sid, with a reference, or NULL. */
+static roster__eio_session *lookup(roster__eio_server *e, const char *sid) {
+  pthread_mutex_lock(&e->lock);
+  roster__eio_session *s = e->buckets[bucket_of(sid)];
+  while (s && strcmp(s->sid, sid) != 0)
+    s = s->hnext;
+  if (s)
+    roster__eio_session_acquire(s);
+  pthread_mutex_unlock(&e->lock);
+  return s;
+}
+
+/* ---- sending ------------------------------------------------------------- */
+
+static const char *const poll_headers[] = {"Content-Type",
+                                           "text/plain; charset=UTF-8", NULL};
+
+/* ws_send_pkt sends one packet as a WebSocket frame. */
+static int ws_send_pkt(roster_httpd_ws *ws, roster__eio_kind kind, bool binary,
+                       const uint8_t *data, size_t len) {
+  if (binary)
+    return roster_httpd_ws_send(ws, ROSTER_HTTPD_WS_BINARY, data, len);
+  roster__eio_buf b = {0};
+  roster__eio_packet p = {.kind = kind, .data = data, .len = len};
+  int rc = roster__eio_encode(&b, &p);
+  if (rc == ROSTER_OK)
+    rc = roster_httpd_ws_send(ws, ROSTER_HTTPD_WS_TEXT, b.p, b.len);
+  roster__eio_buf_free(&b);
+  return rc;
+}
+
+/* answer_poll_locked answers req with the queued packets (a noop when
+ * there are none) and empties the queue. */
+static void answer_poll_locked(roster__eio_session *s,
+                               roster_httpd_request *req) {
+  roster__eio_buf b = {0};
+  int rc = ROSTER_OK;
+  if (!s->qhead)
+    rc = roster__eio_buf_addc(&b, '6');
+  for (qpkt *q = s->qhead; q && rc == ROSTER_OK; q = q->next) {
+    roster__eio_packet p = {
+        .kind = q->kind, .binary = q->binary, .data = q->data, .len = q->len};
+    rc = roster__eio_payload_add(&b, &p);
+  }
+  if (rc == ROSTER_OK) {
+    queue_free(s);
+    roster_httpd_respond(req, 200, poll_headers, b.p, b.len);
+  } else {
+    roster_httpd_respond(req, 500, NULL, NULL, 0);
+  }
+  roster__eio_buf_free(&b);
+}
+
+/* queue_locked sends or queues one packet, by the session's transport. */
+static int queue_locked(roster__eio_session *s, roster__eio_kind kind,
+                        bool binary, const void *data, size_t len) {
+  if (s->state == ST_CLOSED)
+    return roster_error_set(ROSTER_ESTATE, "engine.io session %s is closed",
+                            s->sid);
+  if (s->state == ST_WS)
+    return ws_send_pkt(s->ws, kind, binary, data, len);
+  if (kind == ROSTER__EIO_MESSAGE && s->qbytes + len > s->e->o.max_payload)
+    return roster_error_set(ROSTER_ERANGE,
+                            "engine.io session %s: %zu bytes wait for the "
+                            "next poll (bound %llu)",
+                            s->sid, s->qbytes,
+                            (unsigned long long)s->e->o.max_payload);
+  qpkt *q = roster_mem_alloc(sizeof *q + len);
+  if (!q)
+    return roster_error_set(ROSTER_ENOMEM, "engine.io: out of memory");
+  q->next = NULL;
+  q->kind = kind;
+  q->binary = binary;
+  q->len = len;
+  if (len)
+    memcpy(q->data, data, len);
+  *s->qtail = q;
+  s->qtail = &q->next;
+  s->qbytes += len;
+  if (s->held && !s->upgrading) {
+    roster_httpd_request *req = s->held;
+    s->held = NULL;
+    answer_poll_locked(s, req);
+  }
+  return ROSTER_OK;
+}
+
+int roster__eio_send(roster__eio_session *s, const void *data, size_t len,
+                     bool binary) {
+  if (!s || (!data && len))
+    return roster_error_set(ROSTER_EINVAL, "roster__eio_send: NULL argument");
+  if (!binary && !roster__eio_utf8_valid(data, len, NULL))
+    return roster_error_set(ROSTER_EINVAL,
+                            "roster__eio_send: text that is not UTF-8");
+  pthread_mutex_lock(&s->e->lock);
+  int rc = queue_locked(s, ROSTER__EIO_MESSAGE, binary, data, len);
+  pthread_mutex_unlock(&s->e->lock);
+  return rc;
+}
+
+/* ---- closing ------------------------------------------------------------- */
+
+/* close_session ends s once: the held GET gets a close packet, the
+ * WebSockets close, on_close runs (if on_open did), the table's reference
+ * goes. */
+static void close_session(roster__eio_session *s, const char *reason) {
+  roster__eio_server *e = s->e;
+  pthread_mutex_lock(&e->lock);
+  if (s->state == ST_CLOSED) {
+    pthread_mutex_unlock(&e->lock);
+    return;
+  }
+  s->state = ST_CLOSED;
+  table_remove(e, s);
+  if (s->held)
+    roster_httpd_respond(s->held, 200, poll_headers, "1", 1);
+  s->held = NULL;
+  roster_httpd_ws *ws = s->ws, *probe = s->probe_ws;
+  s->ws = s->probe_ws = NULL;
+  queue_free(s);
+  pthread_mutex_unlock(&e->lock);
+  for (int i = 0; i < 2; i++) {
+    roster_httpd_ws *w = i ? probe : ws;
+    if (w) {
+      roster_httpd_ws_close(w, 1000, NULL); /* ESTATE: closing already */
+      roster_httpd_ws_release(w);
+    }
+  }
+  pthread_mutex_lock(&s->cb_lock);
+  if (s->open_called && !s->close_called && e->o.on_close) {
+    s->close_called = true;
+    e->o.on_close(s, reason, e->o.arg);
+  }
+  s->close_called = true;
+  pthread_mutex_unlock(&s->cb_lock);
+  roster__eio_session_release(s);
+}
+
+void roster__eio_close(roster__eio_session *s) {
+  if (s)
+    close_session(s, "forced close");
+}
+
+/* ---- packets from the client --------------------------------------------- */
+
+static void deliver(roster__eio_session *s, const roster__eio_packet *p) {
+  roster__eio_server *e = s->e;
+  pthread_mutex_lock(&s->cb_lock);
+  if (!s->close_called && e->o.on_message)
+    e->o.on_message(s, p->data, p->len, p->binary, e->o.arg);
+  pthread_mutex_unlock(&s->cb_lock);
+}
+
+/* on_packet handles one packet of the session's transport. I/O thread. */
+static void on_packet(roster__eio_session *s, const roster__eio_packet *p) {
+  switch (p->kind) {
+  case ROSTER__EIO_MESSAGE:
+    deliver(s, p);
+    break;
+  case ROSTER__EIO_PONG:
+    pthread_mutex_lock(&s->e->lock);
+    if (s->pong_deadline) {
+      s->pong_deadline = 0;
+      s->next_ping = now_ms() + s->e->o.ping_interval_ms;
+      pthread_cond_signal(&s->e->cond);
+    }
+    pthread_mutex_unlock(&s->e->lock);
+    break;
+  case ROSTER__EIO_CLOSE:
+    close_session(s, "transport close");
+    break;
+  default: /* open, ping, upgrade, noop: nothing to do */
+    break;
+  }
+}
+
+/* ---- HTTP: handshake and polling ----------------------------------------- */
+
+/* query_get copies the value of name in query into buf ("" when empty);
+ * false when absent or too long. */
+static bool query_get(const char *query, const char *name, char *buf,
+                      size_t cap) {
+  size_t nl = strlen(name);
+  for (const char *p = query; p && *p;) {
+    const char *end = strchr(p, '&');
+    size_t l = end ? (size_t)(end - p) : strlen(p);
+    if (l > nl && strncmp(p, name, nl) == 0 && p[nl] == '=') {
+      size_t vl = l - nl - 1;
+      if (vl >= cap)
+        return false;
+      memcpy(buf, p + nl + 1, vl);
+      buf[vl] = 0;
+      return true;
+    }
+    p = end ? end + 1 : NULL;
+  }
+  return false;
+}
+
+/* The protocol's errors, as engine.io 6 answers them. */
+enum { E_TRANSPORT = 0, E_SID = 1, E_METHOD = 2, E_BAD = 3, E_PROTOCOL = 5 };
+
+static void respond_error(roster_httpd_request *req, int code) {
+  static const char *const msg[] = {"Transport unknown",
+                                    "Session ID unknown",
+                                    "Bad handshake method",
+                                    "Bad request",
+                                    "",
+                                    "Unsupported protocol version"};
+  static const char *const hdr[] = {"Content-Type", "application/json", NULL};
+  char body[96];
+  int n = snprintf(body, sizeof body, "{\"code\":%d,\"message\":\"%s\"}", code,
+                   msg[code]);
+  roster_httpd_respond(req, 400, hdr, body, (size_t)n);
+}
+
+static void handshake(roster__eio_server *e, roster_httpd_request *req,
+                      roster_httpd_ws *ws) {
+  roster__eio_session *s = session_new(e);
+  roster__eio_buf b = {0};
+  static const char *const up[] = {"websocket"};
+  int rc = s ? ROSTER_OK : ROSTER_ENOMEM;
+  if (rc == ROSTER_OK) {
+    roster__eio_handshake hs = {.sid = s->sid,
+                                .upgrades = up,
+                                .n_upgrades = ws ? 0 : 1,
+                                .ping_interval_ms = e->o.ping_interval_ms,
+                                .ping_timeout_ms = e->o.ping_timeout_ms,
+                                .max_payload = e->o.max_payload};
+    rc = roster__eio_open_encode(&b, &hs);
+  }
+  if (rc != ROSTER_OK) {
+    if (req)
+      roster_httpd_respond(req, 500, NULL, NULL, 0);
+    roster__eio_buf_free(&b);
+    roster__eio_session_release(s);
+    return;
+  }
+  pthread_mutex_lock(&e->lock);
+  if (ws) {
+    s->state = ST_WS;
+    s->on_ws = true;
+    s->ws = roster_httpd_ws_acquire(ws);
+    roster_httpd_ws_set_data(ws, roster__eio_session_acquire(s));
+    roster_httpd_ws_send(ws, ROSTER_HTTPD_WS_TEXT, b.p, b.len);
+  } else {
+    roster_httpd_respond(req, 200, poll_headers, b.p, b.len);
+  }
+  table_add(e, s);
+  pthread_mutex_unlock(&e->lock);
+  roster__eio_buf_free(&b);
+  pthread_mutex_lock(&s->cb_lock);
+  if (!s->close_called) { /* not closed by another thread meanwhile */
+    s->open_called = true;
+    if (e->o.on_open)
+      e->o.on_open(s, e->o.arg);
+  }
+  pthread_mutex_unlock(&s->cb_lock);
+}
+
+static void poll_get(roster__eio_session *s, roster_httpd_request *req) {
+  pthread_mutex_lock(&s->e->lock);
+  if (s->held) {
+    pthread_mutex_unlock(&s->e->lock);
+    respond_error(req, E_BAD);
+    close_session(s, "transport error");
+    return;
+  }
+  if (s->qhead || s->upgrading)
+    answer_poll_locked(s, req);
+  else
+    s->held = req;
+  pthread_mutex_unlock(&s->e->lock);
+}
+
+static void poll_post(roster__eio_session *s, roster_httpd_request *req) {
+  size_t len;
+  const uint8_t *body = roster_httpd_request_body(req, &len);
+  roster__eio_payload pl;
+  if (roster__eio_payload_decode(body, len, s->e->o.max_payload, &pl) !=
+      ROSTER_OK) {
+    respond_error(req, E_BAD);
+    close_session(s, "parse error");
+    return;
+  }
+  for (size_t i = 0; i < pl.n; i++) /* the packets point into the body */
+    on_packet(s, &pl.pkts[i]);
+  roster__eio_payload_free(&pl);
+  static const char *const hdr[] = {"Content-Type", "text/html", NULL};
+  roster_httpd_respond(req, 200, hdr, "ok", 2);
+}
+
+/* http_handler: every non-upgrade request on the path. I/O thread. */
+static void http_handler(roster_httpd_request *req, void *arg) {
+  roster__eio_server *e = arg;
+  const char *q = roster_httpd_request_query(req);
+  const char *method = roster_httpd_request_method(req);
+  char transport[16], sid[32], eio[8];
+  if (strcmp(roster_httpd_request_path(req), e->path) != 0) {
+    roster_httpd_respond(req, 404, NULL, NULL, 0);
+    return;
+  }
+  if (!query_get(q, "transport", transport, sizeof transport) ||
+      (strcmp(transport, "polling") != 0 &&
+       strcmp(transport, "websocket") != 0)) {
+    respond_error(req, E_TRANSPORT);
+    return;
+  }
+  if (query_get(q, "sid", sid, sizeof sid)) {
+    roster__eio_session *s = lookup(e, sid);
+    if (!s) {
+      respond_error(req, E_SID);
+      return;
+    }
+    pthread_mutex_lock(&e->lock);
+    bool polling = s->state == ST_POLLING;
+    pthread_mutex_unlock(&e->lock);
+    if (!polling || strcmp(transport, "polling") != 0)
+      respond_error(req, E_BAD);
+    else if (strcmp(method, "GET") == 0)
+      poll_get(s, req);
+    else if (strcmp(method, "POST") == 0)
+      poll_post(s, req);
+    else
+      respond_error(req, E_BAD);
+    roster__eio_session_release(s);
+    return;
+  }
+  if (strcmp(method, "GET") != 0)
+    respond_error(req, E_METHOD);
+  else if (strcmp(transport, "polling") != 0)
+    respond_error(req, E_BAD); /* websocket without the upgrade */
+  else if (!query_get(q, "EIO", eio, sizeof eio) || strcmp(eio, "4") != 0)
+    respond_error(req, E_PROTOCOL);
+  else
+    handshake(e, req, NULL);
+}
+
+/* http_abort: a held GET's connection closed: the session ends, as
+ * engine.io's does ("poll connection closed prematurely"). I/O thread. */
+static void http_abort(roster_httpd_request *req, void *arg) {
+  roster__eio_server *e = arg;
+  char sid[32];
+  roster__eio_session *s = NULL;
+  if (query_get(roster_httpd_request_query(req), "sid", sid, sizeof sid))
+    s = lookup(e, sid);
+  bool mine = false;
+  if (s) {
+    pthread_mutex_lock(&e->lock);
+    mine = s->held == req;
+    if (mine)
+      s->held = NULL;
+    pthread_mutex_unlock(&e->lock);
+  }
+  if (mine) {
+    roster_httpd_respond(req, 200, poll_headers, "6", 1); /* discarded */
+    close_session(s, "transport error");
+  }
+  roster__eio_session_release(s);
+}
+
+/* ---- WebSocket ----------------------------------------------------------- */
+
+/* ws_open: a direct WebSocket (no sid) opens a session; one with a sid
+ * is a probe for that polling session. I/O thread. */
+static int ws_open(roster_httpd_ws *ws, const roster_httpd_request *req,
+                   void *arg) {
+  roster__eio_server *e = arg;
+  const char *q = roster_httpd_request_query(req);
+  char transport[16], sid[32], eio[8];
+  if (!query_get(q, "transport", transport, sizeof transport) ||
+      strcmp(transport, "websocket") != 0 ||
+      !query_get(q, "EIO", eio, sizeof eio) || strcmp(eio, "4") != 0)
+    return 400;
+  if (!query_get(q, "sid", sid, sizeof sid)) {
+    handshake(e, NULL, ws);
+    return 0;
+  }
+  roster__eio_session *s = lookup(e, sid);
+  if (!s)
+    return 400;
+  pthread_mutex_lock(&e->lock);
+  bool ok = s->state == ST_POLLING && !s->probe_ws;
+  if (ok) {
+    s->probe_ws = roster_httpd_ws_acquire(ws);
+    roster_httpd_ws_set_data(ws, s); /* the lookup's reference */
+  }
+  pthread_mutex_unlock(&e->lock);
+  if (!ok) {
+    roster__eio_session_release(s);
+    return 400;
+  }
+  return 0;
+}
+
+/* probe_packet: a packet on the upgrade's WebSocket (e->lock held). */
+static void probe_packet_locked(roster__eio_session *s,
+                                const roster__eio_packet *p) {
+  if (p->kind == ROSTER__EIO_PING && p->len == 5 &&
+      memcmp(p->data, "probe", 5) == 0) {
+    ws_send_pkt(s->probe_ws, ROSTER__EIO_PONG, false, p->data, p->len);
+    s->upgrading = true;
+    if (s->held) { /* the client pauses polling: let the poll end */
+      roster_httpd_request *req = s->held;
+      s->held = NULL;
+      roster_httpd_respond(req, 200, poll_headers, "6", 1);
+    }
+  } else if (p->kind == ROSTER__EIO_UPGRADE && s->upgrading) {
+    s->state = ST_WS;
+    s->on_ws = true;
+    s->ws = s->probe_ws;
+    s->probe_ws = NULL;
+    s->upgrading = false;
+    for (qpkt *q = s->qhead; q; q = q->next)
+      ws_send_pkt(s->ws, q->kind, q->binary, q->data, q->len);
+    queue_free(s);
+    if (s->held) {
+      roster_httpd_respond(s->held, 200, poll_headers, "6", 1);
+      s->held = NULL;
+    }
+  }
+}
+
+static void ws_message(roster_httpd_ws *ws, roster_httpd_ws_kind kind,
+                       const void *data, size_t len, void *arg) {
+  (void)arg;
+  roster__eio_session *s = roster_httpd_ws_data(ws);
+  if (!s)
+    return;
+  roster__eio_packet p;
+  bool ok = true;
+  if (kind == ROSTER_HTTPD_WS_BINARY)
+    roster__eio_decode_binary(data, len, &p);
+  else
+    ok = len > 0 && roster__eio_decode_text(data, len, &p) == ROSTER_OK;
+  pthread_mutex_lock(&s->e->lock);
+  bool is_main = s->ws == ws, probe = s->probe_ws == ws;
+  if (probe && ok)
+    probe_packet_locked(s, &p);
+  pthread_mutex_unlock(&s->e->lock);
+  if (probe && !ok)
+    roster_httpd_ws_close(ws, 1000, NULL); /* the session keeps polling */
+  else if (is_main && !ok)
+    close_session(s, "parse error");
+  else if (is_main)
+    on_packet(s, &p);
+}
+
+static void ws_closed(roster_httpd_ws *ws, int code, const char *reason,
+                      void *arg) {
+  (void)code;
+  (void)reason;
+  (void)arg;
+  roster__eio_session *s = roster_httpd_ws_data(ws);
+  if (!s)
+    return;
+  roster_httpd_ws_set_data(ws, NULL);
+  pthread_mutex_lock(&s->e->lock);
+  bool is_main = s->ws == ws, probe = s->probe_ws == ws;
+  if (probe) {
+    s->probe_ws = NULL;
+    s->upgrading = false;
+  }
+  pthread_mutex_unlock(&s->e->lock);
+  if (probe)
+    roster_httpd_ws_release(ws);
+  if (is_main)
+    close_session(s, "transport close");
+  roster__eio_session_release(s); /* the WebSocket's reference */
+}
+
+/* ---- the heartbeat thread ------------------------------------------------ */
+
+static void *heartbeat(void *arg) {
+  roster__eio_server *e = arg;
+  pthread_mutex_lock(&e->lock);
+  while (!e->stop) {
+    int64_t now = now_ms(), next = now + 1000;
+    roster__eio_session *dead = NULL;
+    for (unsigned b = 0; b < NBUCKETS; b++)
+      for (roster__eio_session *s = e->buckets[b]; s; s = s->hnext) {
+        if (s->pong_deadline && now >= s->pong_deadline) {
+          s->tnext = dead;
+          dead = roster__eio_session_acquire(s);
+          continue;
+        }
+        if (!s->pong_deadline && now >= s->next_ping) {
+          queue_locked(s, ROSTER__EIO_PING, false, NULL, 0);
+          s->pong_deadline = now + s->e->o.ping_timeout_ms;
+        }
+        int64_t t = s->pong_deadline ? s->pong_deadline : s->next_ping;
+        if (t < next)
+          next = t;
+      }
+    pthread_mutex_unlock(&e->lock);
+    while (dead) {
+      roster__eio_session *s = dead;
+      dead = s->tnext;
+      close_session(s, "ping timeout");
+      roster__eio_session_release(s);
+    }
+    pthread_mutex_lock(&e->lock);
+    if (e->stop)
+      break;
+    struct timespec ts = {.tv_sec = next / 1000,
+                          .tv_nsec = (long)(next % 1000) * 1000000};
+    pthread_cond_timedwait(&e->cond, &e->lock, &ts);
+  }
+  pthread_mutex_unlock(&e->lock);
+  return NULL;
+}
+
+/* ---- the server ---------------------------------------------------------- */
+
+int roster__eio_server_new(roster_httpd *h, const roster__eio_options *o,
+                           roster__eio_server **out) {
+  if (out)
+    *out = NULL;
+  if (!h || !out)
+    return roster_error_set(ROSTER_EINVAL,
+                            "roster__eio_server_new: NULL argument");
+  const char *path = o && o->path ? o->path : "/engine.io/";
+  size_t pl = strlen(path);
+  if (pl < 1 || path[0] != '/' || path[pl - 1] != '/')
+    return roster_error_set(ROSTER_EINVAL,
+                            "engine.io: path \"%s\" must start and end "
+                            "with '/'",
+                            path);
+  roster__eio_server *e = roster_mem_calloc(1, sizeof *e);
+  if (!e || !(e->path = roster_mem_strdup(path))) {
+    roster_mem_free(e);
+    return roster_error_set(ROSTER_ENOMEM, "engine.io: out of memory");
+  }
+  if (o)
+    e->o = *o;
+  e->o.path = e->path;
+  if (!e->o.ping_interval_ms)
+    e->o.ping_interval_ms = 25000;
+  if (!e->o.ping_timeout_ms)
+    e->o.ping_timeout_ms = 20000;
+  if (!e->o.max_payload)
+    e->o.max_payload = ROSTER__EIO_MAX_PAYLOAD_DEFAULT;
+  e->h = h;
+  int rc = roster_httpd_route(
+      h, &(roster_httpd_route_options){.prefix = e->path,
+                                       .handler = http_handler,
+                                       .on_abort = http_abort,
+                                       .arg = e});
+  if (rc == ROSTER_OK)
+    rc = roster_httpd_ws_route(
+        h, &(roster_httpd_ws_route_options){.path = e->path,
+                                            .on_open = ws_open,
+                                            .on_message = ws_message,
+                                            .on_close = ws_closed,
+                                            .arg = e});
+  if (rc != ROSTER_OK) {
+    /* routes cannot be removed: free only before any request can come */
+    roster_mem_free(e->path);
+    roster_mem_free(e);
+    return rc;
+  }
+  pthread_mutex_init(&e->lock, NULL);
+  pthread_condattr_t ca;
+  pthread_condattr_init(&ca);
+  pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+  pthread_cond_init(&e->cond, &ca);
+  pthread_condattr_destroy(&ca);
+  int pe = pthread_create(&e->thread, NULL, heartbeat, e);
+  if (pe != 0) {
+    pthread_cond_destroy(&e->cond);
+    pthread_mutex_destroy(&e->lock);
+    roster_mem_free(e->path);
+    roster_mem_free(e);
+    return roster_error_set(ROSTER_ESYS, "engine.io: thread: %s", strerror(pe));
+  }
+  pthread_setname_np(e->thread, "roster-eio");
+  *out = e;
+  return ROSTER_OK;
+}
+
+void roster__eio_server_free(roster__eio_server *e) {
+  if (!e)
+    return;
+  pthread_mutex_lock(&e->lock);
+  e->stop = true;
+  pthread_cond_signal(&e->cond);
+  pthread_mutex_unlock(&e->lock);
+  pthread_join(e->thread, NULL);
+  for (;;) {
+    pthread_mutex_lock(&e->lock);
+    roster__eio_session *s = NULL;
+    for (unsigned b = 0; b < NBUCKETS && !s; b++)
+      s = e->buckets[b];
+    if (s)
+      roster__eio_session_acquire(s);
+    pthread_mutex_unlock(&e->lock);
+    if (!s)
+      break;
+    close_session(s, "server shutting down");
+    roster__eio_session_release(s);
+  }
+  pthread_cond_destroy(&e->cond);
+  pthread_mutex_destroy(&e->lock);
+  roster_mem_free(e->path);
+  roster_mem_free(e);
+}
+
+size_t roster__eio_sessions(roster__eio_server *e) {
+  pthread_mutex_lock(&e->lock);
+  size_t n = e->n;
+  pthread_mutex_unlock(&e->lock);
+  return n;
+}
+
+const char *roster__eio_session_sid(const roster__eio_session *s) {
+  return s->sid;
+}
+
+const char *roster__eio_session_transport(roster__eio_session *s) {
+  pthread_mutex_lock(&s->e->lock);
+  bool ws = s->on_ws;
+  pthread_mutex_unlock(&s->e->lock);
+  return ws ? "websocket" : "polling";
+}
+
+void roster__eio_session_set_data(roster__eio_session *s, void *data) {
+  atomic_store(&s->data, data);
+}
+
+void *roster__eio_session_data(const roster__eio_session *s) {
+  return atomic_load(&((roster__eio_session *)s)->data);
+}
