@@ -15,6 +15,7 @@
  */
 #include "eio_server.h"
 #include "eio_codec.h"
+#include "eio_http.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -179,43 +180,6 @@ static roster__eio_session *lookup(roster__eio_server *e, const char *sid) {
 
 /* ---- sending ------------------------------------------------------------- */
 
-#define TEXT_PLAIN "text/plain; charset=UTF-8"
-
-/* respond answers req with a body of type ctype (NULL: none) and, when
- * the request has an Origin (checked before: allowed), the CORS headers
- * engine.io's cors option {origin, credentials: true} gives. Any thread
- * while req is kept. */
-static void respond(roster_httpd_request *req, int status, const char *ctype,
-                    const void *body, size_t len) {
-  const char *h[16];
-  size_t n = 0;
-  if (ctype) {
-    h[n++] = "Content-Type";
-    h[n++] = ctype;
-  }
-  const char *origin = roster_httpd_request_header(req, "Origin");
-  if (origin) {
-    h[n++] = "Access-Control-Allow-Origin";
-    h[n++] = origin;
-    h[n++] = "Access-Control-Allow-Credentials";
-    h[n++] = "true";
-    h[n++] = "Vary";
-    h[n++] = "Origin";
-  }
-  if (strcmp(roster_httpd_request_method(req), "OPTIONS") == 0) {
-    const char *rh =
-        roster_httpd_request_header(req, "Access-Control-Request-Headers");
-    h[n++] = "Access-Control-Allow-Methods";
-    h[n++] = "GET,POST";
-    if (rh) {
-      h[n++] = "Access-Control-Allow-Headers";
-      h[n++] = rh;
-    }
-  }
-  h[n] = NULL;
-  roster_httpd_respond(req, status, h, body, len);
-}
-
 /* ws_send_pkt sends one packet as a WebSocket frame. */
 static int ws_send_pkt(roster_httpd_ws *ws, roster__eio_kind kind, bool binary,
                        const uint8_t *data, size_t len) {
@@ -245,9 +209,9 @@ static void answer_poll_locked(roster__eio_session *s,
   }
   if (rc == ROSTER_OK) {
     queue_free(s);
-    respond(req, 200, TEXT_PLAIN, b.p, b.len);
+    roster__eio_respond(req, 200, ROSTER__EIO_TEXT_PLAIN, b.p, b.len);
   } else {
-    respond(req, 500, NULL, NULL, 0);
+    roster__eio_respond(req, 500, NULL, NULL, 0);
   }
   roster__eio_buf_free(&b);
 }
@@ -316,7 +280,7 @@ static void close_session(roster__eio_session *s, const char *reason) {
   s->state = ST_CLOSED;
   table_remove(e, s);
   if (s->held)
-    respond(s->held, 200, TEXT_PLAIN, "1", 1);
+    roster__eio_respond(s->held, 200, ROSTER__EIO_TEXT_PLAIN, "1", 1);
   s->held = NULL;
   roster_httpd_ws *ws = s->ws, *probe = s->probe_ws;
   s->ws = s->probe_ws = NULL;
@@ -384,55 +348,6 @@ static void on_packet(roster__eio_session *s, const roster__eio_packet *p) {
 
 /* ---- HTTP: handshake and polling ----------------------------------------- */
 
-/* query_get copies the value of name in query into buf ("" when empty);
- * false when absent or too long. */
-static bool query_get(const char *query, const char *name, char *buf,
-                      size_t cap) {
-  size_t nl = strlen(name);
-  for (const char *p = query; p && *p;) {
-    const char *end = strchr(p, '&');
-    size_t l = end ? (size_t)(end - p) : strlen(p);
-    if (l > nl && strncmp(p, name, nl) == 0 && p[nl] == '=') {
-      size_t vl = l - nl - 1;
-      if (vl >= cap)
-        return false;
-      memcpy(buf, p + nl + 1, vl);
-      buf[vl] = 0;
-      return true;
-    }
-    p = end ? end + 1 : NULL;
-  }
-  return false;
-}
-
-/* The protocol's errors, as engine.io 6 answers them: 400, but 403 for
- * E_FORBIDDEN (its abortRequest). */
-enum {
-  E_TRANSPORT = 0,
-  E_SID = 1,
-  E_METHOD = 2,
-  E_BAD = 3,
-  E_FORBIDDEN = 4,
-  E_PROTOCOL = 5
-};
-
-static void respond_error(roster_httpd_request *req, int code) {
-  static const char *const msg[] = {"Transport unknown",
-                                    "Session ID unknown",
-                                    "Bad handshake method",
-                                    "Bad request",
-                                    "Forbidden",
-                                    "Unsupported protocol version"};
-  char body[96];
-  int n = snprintf(body, sizeof body, "{\"code\":%d,\"message\":\"%s\"}", code,
-                   msg[code]);
-  static const char *const json[] = {"Content-Type", "application/json", NULL};
-  if (code == E_FORBIDDEN) /* no CORS headers for a refused origin */
-    roster_httpd_respond(req, 403, json, body, (size_t)n);
-  else
-    respond(req, 400, "application/json", body, (size_t)n);
-}
-
 /* handshake opens a session on req (polling) or ws; 0, or the status
  * refusing it (answered on req). I/O thread (so the bound holds). */
 static int handshake(roster__eio_server *e, roster_httpd_request *req,
@@ -440,7 +355,7 @@ static int handshake(roster__eio_server *e, roster_httpd_request *req,
   if (e->o.max_sessions && roster__eio_sessions(e) >= e->o.max_sessions) {
     atomic_fetch_add(&e->st_refused, 1);
     if (req)
-      respond(req, 503, NULL, NULL, 0);
+      roster__eio_respond(req, 503, NULL, NULL, 0);
     return 503;
   }
   roster__eio_session *s = session_new(e);
@@ -458,7 +373,7 @@ static int handshake(roster__eio_server *e, roster_httpd_request *req,
   }
   if (rc != ROSTER_OK) {
     if (req)
-      respond(req, 500, NULL, NULL, 0);
+      roster__eio_respond(req, 500, NULL, NULL, 0);
     roster__eio_buf_free(&b);
     roster__eio_session_release(s);
     return 500;
@@ -471,7 +386,7 @@ static int handshake(roster__eio_server *e, roster_httpd_request *req,
     roster_httpd_ws_set_data(ws, roster__eio_session_acquire(s));
     roster_httpd_ws_send(ws, ROSTER_HTTPD_WS_TEXT, b.p, b.len);
   } else {
-    respond(req, 200, TEXT_PLAIN, b.p, b.len);
+    roster__eio_respond(req, 200, ROSTER__EIO_TEXT_PLAIN, b.p, b.len);
   }
   table_add(e, s);
   pthread_mutex_unlock(&e->lock);
@@ -490,7 +405,7 @@ static void poll_get(roster__eio_session *s, roster_httpd_request *req) {
   pthread_mutex_lock(&s->e->lock);
   if (s->held) {
     pthread_mutex_unlock(&s->e->lock);
-    respond_error(req, E_BAD);
+    roster__eio_respond_error(req, ROSTER__EIO_E_BAD);
     close_session(s, "transport error");
     return;
   }
@@ -505,21 +420,21 @@ static void poll_post(roster__eio_session *s, roster_httpd_request *req) {
   size_t len;
   const uint8_t *body = roster_httpd_request_body(req, &len);
   if (len > s->e->o.max_payload) { /* engine.io: 413, "payload too large" */
-    respond(req, 413, NULL, NULL, 0);
+    roster__eio_respond(req, 413, NULL, NULL, 0);
     close_session(s, "transport error");
     return;
   }
   roster__eio_payload pl;
   if (roster__eio_payload_decode(body, len, s->e->o.max_payload, &pl) !=
       ROSTER_OK) {
-    respond_error(req, E_BAD);
+    roster__eio_respond_error(req, ROSTER__EIO_E_BAD);
     close_session(s, "parse error");
     return;
   }
   for (size_t i = 0; i < pl.n; i++) /* the packets point into the body */
     on_packet(s, &pl.pkts[i]);
   roster__eio_payload_free(&pl);
-  respond(req, 200, "text/html", "ok", 2);
+  roster__eio_respond(req, 200, "text/html", "ok", 2);
 }
 
 /* http_handler: every non-upgrade request on the path. I/O thread. */
@@ -533,45 +448,47 @@ static void http_handler(roster_httpd_request *req, void *arg) {
     return;
   }
   if (!roster_httpd_request_origin_ok(req)) { /* the httpd's origins */
-    respond_error(req, E_FORBIDDEN);
+    roster__eio_respond_error(req, ROSTER__EIO_E_FORBIDDEN);
     return;
   }
   if (strcmp(method, "OPTIONS") == 0) { /* a CORS preflight */
-    respond(req, 204, NULL, NULL, 0);
+    roster__eio_respond(req, 204, NULL, NULL, 0);
     return;
   }
-  if (!query_get(q, "transport", transport, sizeof transport) ||
+  if (!roster__eio_query_get(q, "transport", transport, sizeof transport) ||
       (strcmp(transport, "polling") != 0 &&
        strcmp(transport, "websocket") != 0)) {
-    respond_error(req, E_TRANSPORT);
+    roster__eio_respond_error(req, ROSTER__EIO_E_TRANSPORT);
     return;
   }
-  if (query_get(q, "sid", sid, sizeof sid)) {
+  if (roster__eio_query_get(q, "sid", sid, sizeof sid)) {
     roster__eio_session *s = lookup(e, sid);
     if (!s) {
-      respond_error(req, E_SID);
+      roster__eio_respond_error(req, ROSTER__EIO_E_SID);
       return;
     }
     pthread_mutex_lock(&e->lock);
     bool polling = s->state == ST_POLLING;
     pthread_mutex_unlock(&e->lock);
     if (!polling || strcmp(transport, "polling") != 0)
-      respond_error(req, E_BAD);
+      roster__eio_respond_error(req, ROSTER__EIO_E_BAD);
     else if (strcmp(method, "GET") == 0)
       poll_get(s, req);
     else if (strcmp(method, "POST") == 0)
       poll_post(s, req);
     else
-      respond_error(req, E_BAD);
+      roster__eio_respond_error(req, ROSTER__EIO_E_BAD);
     roster__eio_session_release(s);
     return;
   }
   if (strcmp(method, "GET") != 0)
-    respond_error(req, E_METHOD);
+    roster__eio_respond_error(req, ROSTER__EIO_E_METHOD);
   else if (strcmp(transport, "polling") != 0)
-    respond_error(req, E_BAD); /* websocket without the upgrade */
-  else if (!query_get(q, "EIO", eio, sizeof eio) || strcmp(eio, "4") != 0)
-    respond_error(req, E_PROTOCOL);
+    roster__eio_respond_error(
+        req, ROSTER__EIO_E_BAD); /* websocket without the upgrade */
+  else if (!roster__eio_query_get(q, "EIO", eio, sizeof eio) ||
+           strcmp(eio, "4") != 0)
+    roster__eio_respond_error(req, ROSTER__EIO_E_PROTOCOL);
   else
     handshake(e, req, NULL);
 }
@@ -582,7 +499,8 @@ static void http_abort(roster_httpd_request *req, void *arg) {
   roster__eio_server *e = arg;
   char sid[32];
   roster__eio_session *s = NULL;
-  if (query_get(roster_httpd_request_query(req), "sid", sid, sizeof sid))
+  if (roster__eio_query_get(roster_httpd_request_query(req), "sid", sid,
+                            sizeof sid))
     s = lookup(e, sid);
   bool mine = false;
   if (s) {
@@ -593,7 +511,8 @@ static void http_abort(roster_httpd_request *req, void *arg) {
     pthread_mutex_unlock(&e->lock);
   }
   if (mine) {
-    respond(req, 200, TEXT_PLAIN, "6", 1); /* discarded */
+    roster__eio_respond(req, 200, ROSTER__EIO_TEXT_PLAIN, "6",
+                        1); /* discarded */
     close_session(s, "transport error");
   }
   roster__eio_session_release(s);
@@ -608,11 +527,12 @@ static int ws_open(roster_httpd_ws *ws, const roster_httpd_request *req,
   roster__eio_server *e = arg;
   const char *q = roster_httpd_request_query(req);
   char transport[16], sid[32], eio[8];
-  if (!query_get(q, "transport", transport, sizeof transport) ||
+  if (!roster__eio_query_get(q, "transport", transport, sizeof transport) ||
       strcmp(transport, "websocket") != 0 ||
-      !query_get(q, "EIO", eio, sizeof eio) || strcmp(eio, "4") != 0)
+      !roster__eio_query_get(q, "EIO", eio, sizeof eio) ||
+      strcmp(eio, "4") != 0)
     return 400;
-  if (!query_get(q, "sid", sid, sizeof sid)) {
+  if (!roster__eio_query_get(q, "sid", sid, sizeof sid)) {
     return handshake(e, NULL, ws);
   }
   roster__eio_session *s = lookup(e, sid);
@@ -644,7 +564,7 @@ static void probe_packet_locked(roster__eio_session *s,
     if (s->held) { /* the client pauses polling: let the poll end */
       roster_httpd_request *req = s->held;
       s->held = NULL;
-      respond(req, 200, TEXT_PLAIN, "6", 1);
+      roster__eio_respond(req, 200, ROSTER__EIO_TEXT_PLAIN, "6", 1);
     }
   } else if (p->kind == ROSTER__EIO_UPGRADE && s->upgrading) {
     atomic_fetch_add(&s->e->st_upgrades, 1);
@@ -657,7 +577,7 @@ static void probe_packet_locked(roster__eio_session *s,
       ws_send_pkt(s->ws, q->kind, q->binary, q->data, q->len);
     queue_free(s);
     if (s->held) {
-      respond(s->held, 200, TEXT_PLAIN, "6", 1);
+      roster__eio_respond(s->held, 200, ROSTER__EIO_TEXT_PLAIN, "6", 1);
       s->held = NULL;
     }
   }
