@@ -215,6 +215,13 @@ roster_httpd_request_query(const roster_httpd_request *req);
  * (any case), or NULL. */
 ROSTER_EXTERN const char *
 roster_httpd_request_header(const roster_httpd_request *req, const char *name);
+/* roster_httpd_request_origin_ok: true when the request has no Origin
+ * header or its Origin is allowed by the server's options.origins (by
+ * default the same origin: Origin's host[:port] equal to Host). The check
+ * WebSocket upgrades get, for handlers doing CORS. Any thread while req
+ * is alive. */
+ROSTER_EXTERN bool
+roster_httpd_request_origin_ok(const roster_httpd_request *req);
 /* roster_httpd_request_body: the body (decoded when it was chunked) and
  * its length; never NULL (an empty body is ""). */
 ROSTER_EXTERN const void *

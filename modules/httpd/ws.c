@@ -374,7 +374,8 @@ static bool has_token(const char *v, const char *tok) {
   return false;
 }
 
-static bool origin_ok(const roster_httpd *s, const roster_httpd_request *req) {
+bool roster_httpd_request_origin_ok(const roster_httpd_request *req) {
+  const roster_httpd *s = req->c->srv;
   const char *origin = roster_httpd_request_header(req, "Origin");
   if (!origin)
     return true; /* not a browser */
@@ -415,7 +416,7 @@ void roster__httpd_ws_upgrade(roster_httpd_ws *c, roster_httpd_request *req,
     status = 400;
   else if (!ver || strcmp(ver, "13") != 0)
     status = 426, extra = "Sec-WebSocket-Version: 13";
-  else if (!origin_ok(s, req))
+  else if (!roster_httpd_request_origin_ok(req))
     status = 403;
   if (!status) {
     c->route = r;

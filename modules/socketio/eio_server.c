@@ -15,6 +15,7 @@
  */
 #include "eio_server.h"
 #include "eio_codec.h"
+#include "eio_http.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -56,6 +57,7 @@ struct roster__eio_session {
   roster_httpd_ws *ws;              /* the WebSocket transport (acquired) */
   roster_httpd_ws *probe_ws;        /* the upgrade under way (acquired) */
   int64_t next_ping, pong_deadline; /* ms; pong_deadline 0: none */
+  int64_t probe_deadline;           /* ms: probe_ws must upgrade by then */
 };
 
 struct roster__eio_server {
@@ -67,6 +69,8 @@ struct roster__eio_server {
   pthread_t thread;
   bool stop;
   size_t n;
+  _Atomic uint64_t st_total, st_pin, st_pout, st_bin, st_bout, st_upgrades,
+      st_refused, st_closes[ROSTER__EIO_NREASONS];
   roster__eio_session *buckets[NBUCKETS];
 };
 
@@ -148,6 +152,7 @@ static void table_add(roster__eio_server *e, roster__eio_session *s) {
   s->hnext = e->buckets[b];
   e->buckets[b] = s;
   e->n++;
+  atomic_fetch_add(&e->st_total, 1);
   pthread_cond_signal(&e->cond);
 }
 
@@ -174,9 +179,6 @@ static roster__eio_session *lookup(roster__eio_server *e, const char *sid) {
 }
 
 /* ---- sending ------------------------------------------------------------- */
-
-static const char *const poll_headers[] = {"Content-Type",
-                                           "text/plain; charset=UTF-8", NULL};
 
 /* ws_send_pkt sends one packet as a WebSocket frame. */
 static int ws_send_pkt(roster_httpd_ws *ws, roster__eio_kind kind, bool binary,
@@ -207,9 +209,9 @@ static void answer_poll_locked(roster__eio_session *s,
   }
   if (rc == ROSTER_OK) {
     queue_free(s);
-    roster_httpd_respond(req, 200, poll_headers, b.p, b.len);
+    roster__eio_respond(req, 200, ROSTER__EIO_TEXT_PLAIN, b.p, b.len);
   } else {
-    roster_httpd_respond(req, 500, NULL, NULL, 0);
+    roster__eio_respond(req, 500, NULL, NULL, 0);
   }
   roster__eio_buf_free(&b);
 }
@@ -220,6 +222,8 @@ static int queue_locked(roster__eio_session *s, roster__eio_kind kind,
   if (s->state == ST_CLOSED)
     return roster_error_set(ROSTER_ESTATE, "engine.io session %s is closed",
                             s->sid);
+  atomic_fetch_add(&s->e->st_pout, 1);
+  atomic_fetch_add(&s->e->st_bout, len);
   if (s->state == ST_WS)
     return ws_send_pkt(s->ws, kind, binary, data, len);
   if (kind == ROSTER__EIO_MESSAGE && s->qbytes + len > s->e->o.max_payload)
@@ -276,7 +280,7 @@ static void close_session(roster__eio_session *s, const char *reason) {
   s->state = ST_CLOSED;
   table_remove(e, s);
   if (s->held)
-    roster_httpd_respond(s->held, 200, poll_headers, "1", 1);
+    roster__eio_respond(s->held, 200, ROSTER__EIO_TEXT_PLAIN, "1", 1);
   s->held = NULL;
   roster_httpd_ws *ws = s->ws, *probe = s->probe_ws;
   s->ws = s->probe_ws = NULL;
@@ -296,6 +300,9 @@ static void close_session(roster__eio_session *s, const char *reason) {
   }
   s->close_called = true;
   pthread_mutex_unlock(&s->cb_lock);
+  for (int i = 0; i < ROSTER__EIO_NREASONS; i++)
+    if (strcmp(reason, roster__eio_reasons[i]) == 0)
+      atomic_fetch_add(&e->st_closes[i], 1);
   roster__eio_session_release(s);
 }
 
@@ -316,6 +323,8 @@ static void deliver(roster__eio_session *s, const roster__eio_packet *p) {
 
 /* on_packet handles one packet of the session's transport. I/O thread. */
 static void on_packet(roster__eio_session *s, const roster__eio_packet *p) {
+  atomic_fetch_add(&s->e->st_pin, 1);
+  atomic_fetch_add(&s->e->st_bin, p->len);
   switch (p->kind) {
   case ROSTER__EIO_MESSAGE:
     deliver(s, p);
@@ -339,46 +348,16 @@ static void on_packet(roster__eio_session *s, const roster__eio_packet *p) {
 
 /* ---- HTTP: handshake and polling ----------------------------------------- */
 
-/* query_get copies the value of name in query into buf ("" when empty);
- * false when absent or too long. */
-static bool query_get(const char *query, const char *name, char *buf,
-                      size_t cap) {
-  size_t nl = strlen(name);
-  for (const char *p = query; p && *p;) {
-    const char *end = strchr(p, '&');
-    size_t l = end ? (size_t)(end - p) : strlen(p);
-    if (l > nl && strncmp(p, name, nl) == 0 && p[nl] == '=') {
-      size_t vl = l - nl - 1;
-      if (vl >= cap)
-        return false;
-      memcpy(buf, p + nl + 1, vl);
-      buf[vl] = 0;
-      return true;
-    }
-    p = end ? end + 1 : NULL;
+/* handshake opens a session on req (polling) or ws; 0, or the status
+ * refusing it (answered on req). I/O thread (so the bound holds). */
+static int handshake(roster__eio_server *e, roster_httpd_request *req,
+                     roster_httpd_ws *ws) {
+  if (e->o.max_sessions && roster__eio_sessions(e) >= e->o.max_sessions) {
+    atomic_fetch_add(&e->st_refused, 1);
+    if (req)
+      roster__eio_respond(req, 503, NULL, NULL, 0);
+    return 503;
   }
-  return false;
-}
-
-/* The protocol's errors, as engine.io 6 answers them. */
-enum { E_TRANSPORT = 0, E_SID = 1, E_METHOD = 2, E_BAD = 3, E_PROTOCOL = 5 };
-
-static void respond_error(roster_httpd_request *req, int code) {
-  static const char *const msg[] = {"Transport unknown",
-                                    "Session ID unknown",
-                                    "Bad handshake method",
-                                    "Bad request",
-                                    "",
-                                    "Unsupported protocol version"};
-  static const char *const hdr[] = {"Content-Type", "application/json", NULL};
-  char body[96];
-  int n = snprintf(body, sizeof body, "{\"code\":%d,\"message\":\"%s\"}", code,
-                   msg[code]);
-  roster_httpd_respond(req, 400, hdr, body, (size_t)n);
-}
-
-static void handshake(roster__eio_server *e, roster_httpd_request *req,
-                      roster_httpd_ws *ws) {
   roster__eio_session *s = session_new(e);
   roster__eio_buf b = {0};
   static const char *const up[] = {"websocket"};
@@ -394,10 +373,10 @@ static void handshake(roster__eio_server *e, roster_httpd_request *req,
   }
   if (rc != ROSTER_OK) {
     if (req)
-      roster_httpd_respond(req, 500, NULL, NULL, 0);
+      roster__eio_respond(req, 500, NULL, NULL, 0);
     roster__eio_buf_free(&b);
     roster__eio_session_release(s);
-    return;
+    return 500;
   }
   pthread_mutex_lock(&e->lock);
   if (ws) {
@@ -407,7 +386,7 @@ static void handshake(roster__eio_server *e, roster_httpd_request *req,
     roster_httpd_ws_set_data(ws, roster__eio_session_acquire(s));
     roster_httpd_ws_send(ws, ROSTER_HTTPD_WS_TEXT, b.p, b.len);
   } else {
-    roster_httpd_respond(req, 200, poll_headers, b.p, b.len);
+    roster__eio_respond(req, 200, ROSTER__EIO_TEXT_PLAIN, b.p, b.len);
   }
   table_add(e, s);
   pthread_mutex_unlock(&e->lock);
@@ -419,13 +398,14 @@ static void handshake(roster__eio_server *e, roster_httpd_request *req,
       e->o.on_open(s, e->o.arg);
   }
   pthread_mutex_unlock(&s->cb_lock);
+  return 0;
 }
 
 static void poll_get(roster__eio_session *s, roster_httpd_request *req) {
   pthread_mutex_lock(&s->e->lock);
   if (s->held) {
     pthread_mutex_unlock(&s->e->lock);
-    respond_error(req, E_BAD);
+    roster__eio_respond_error(req, ROSTER__EIO_E_BAD);
     close_session(s, "transport error");
     return;
   }
@@ -439,18 +419,22 @@ static void poll_get(roster__eio_session *s, roster_httpd_request *req) {
 static void poll_post(roster__eio_session *s, roster_httpd_request *req) {
   size_t len;
   const uint8_t *body = roster_httpd_request_body(req, &len);
+  if (len > s->e->o.max_payload) { /* engine.io: 413, "payload too large" */
+    roster__eio_respond(req, 413, NULL, NULL, 0);
+    close_session(s, "transport error");
+    return;
+  }
   roster__eio_payload pl;
   if (roster__eio_payload_decode(body, len, s->e->o.max_payload, &pl) !=
       ROSTER_OK) {
-    respond_error(req, E_BAD);
+    roster__eio_respond_error(req, ROSTER__EIO_E_BAD);
     close_session(s, "parse error");
     return;
   }
   for (size_t i = 0; i < pl.n; i++) /* the packets point into the body */
     on_packet(s, &pl.pkts[i]);
   roster__eio_payload_free(&pl);
-  static const char *const hdr[] = {"Content-Type", "text/html", NULL};
-  roster_httpd_respond(req, 200, hdr, "ok", 2);
+  roster__eio_respond(req, 200, "text/html", "ok", 2);
 }
 
 /* http_handler: every non-upgrade request on the path. I/O thread. */
@@ -463,38 +447,48 @@ static void http_handler(roster_httpd_request *req, void *arg) {
     roster_httpd_respond(req, 404, NULL, NULL, 0);
     return;
   }
-  if (!query_get(q, "transport", transport, sizeof transport) ||
-      (strcmp(transport, "polling") != 0 &&
-       strcmp(transport, "websocket") != 0)) {
-    respond_error(req, E_TRANSPORT);
+  if (!roster_httpd_request_origin_ok(req)) { /* the httpd's origins */
+    roster__eio_respond_error(req, ROSTER__EIO_E_FORBIDDEN);
     return;
   }
-  if (query_get(q, "sid", sid, sizeof sid)) {
+  if (strcmp(method, "OPTIONS") == 0) { /* a CORS preflight */
+    roster__eio_respond(req, 204, NULL, NULL, 0);
+    return;
+  }
+  if (!roster__eio_query_get(q, "transport", transport, sizeof transport) ||
+      (strcmp(transport, "polling") != 0 &&
+       strcmp(transport, "websocket") != 0)) {
+    roster__eio_respond_error(req, ROSTER__EIO_E_TRANSPORT);
+    return;
+  }
+  if (roster__eio_query_get(q, "sid", sid, sizeof sid)) {
     roster__eio_session *s = lookup(e, sid);
     if (!s) {
-      respond_error(req, E_SID);
+      roster__eio_respond_error(req, ROSTER__EIO_E_SID);
       return;
     }
     pthread_mutex_lock(&e->lock);
     bool polling = s->state == ST_POLLING;
     pthread_mutex_unlock(&e->lock);
     if (!polling || strcmp(transport, "polling") != 0)
-      respond_error(req, E_BAD);
+      roster__eio_respond_error(req, ROSTER__EIO_E_BAD);
     else if (strcmp(method, "GET") == 0)
       poll_get(s, req);
     else if (strcmp(method, "POST") == 0)
       poll_post(s, req);
     else
-      respond_error(req, E_BAD);
+      roster__eio_respond_error(req, ROSTER__EIO_E_BAD);
     roster__eio_session_release(s);
     return;
   }
   if (strcmp(method, "GET") != 0)
-    respond_error(req, E_METHOD);
+    roster__eio_respond_error(req, ROSTER__EIO_E_METHOD);
   else if (strcmp(transport, "polling") != 0)
-    respond_error(req, E_BAD); /* websocket without the upgrade */
-  else if (!query_get(q, "EIO", eio, sizeof eio) || strcmp(eio, "4") != 0)
-    respond_error(req, E_PROTOCOL);
+    roster__eio_respond_error(
+        req, ROSTER__EIO_E_BAD); /* websocket without the upgrade */
+  else if (!roster__eio_query_get(q, "EIO", eio, sizeof eio) ||
+           strcmp(eio, "4") != 0)
+    roster__eio_respond_error(req, ROSTER__EIO_E_PROTOCOL);
   else
     handshake(e, req, NULL);
 }
@@ -505,7 +499,8 @@ static void http_abort(roster_httpd_request *req, void *arg) {
   roster__eio_server *e = arg;
   char sid[32];
   roster__eio_session *s = NULL;
-  if (query_get(roster_httpd_request_query(req), "sid", sid, sizeof sid))
+  if (roster__eio_query_get(roster_httpd_request_query(req), "sid", sid,
+                            sizeof sid))
     s = lookup(e, sid);
   bool mine = false;
   if (s) {
@@ -516,7 +511,8 @@ static void http_abort(roster_httpd_request *req, void *arg) {
     pthread_mutex_unlock(&e->lock);
   }
   if (mine) {
-    roster_httpd_respond(req, 200, poll_headers, "6", 1); /* discarded */
+    roster__eio_respond(req, 200, ROSTER__EIO_TEXT_PLAIN, "6",
+                        1); /* discarded */
     close_session(s, "transport error");
   }
   roster__eio_session_release(s);
@@ -531,13 +527,13 @@ static int ws_open(roster_httpd_ws *ws, const roster_httpd_request *req,
   roster__eio_server *e = arg;
   const char *q = roster_httpd_request_query(req);
   char transport[16], sid[32], eio[8];
-  if (!query_get(q, "transport", transport, sizeof transport) ||
+  if (!roster__eio_query_get(q, "transport", transport, sizeof transport) ||
       strcmp(transport, "websocket") != 0 ||
-      !query_get(q, "EIO", eio, sizeof eio) || strcmp(eio, "4") != 0)
+      !roster__eio_query_get(q, "EIO", eio, sizeof eio) ||
+      strcmp(eio, "4") != 0)
     return 400;
-  if (!query_get(q, "sid", sid, sizeof sid)) {
-    handshake(e, NULL, ws);
-    return 0;
+  if (!roster__eio_query_get(q, "sid", sid, sizeof sid)) {
+    return handshake(e, NULL, ws);
   }
   roster__eio_session *s = lookup(e, sid);
   if (!s)
@@ -546,7 +542,9 @@ static int ws_open(roster_httpd_ws *ws, const roster_httpd_request *req,
   bool ok = s->state == ST_POLLING && !s->probe_ws;
   if (ok) {
     s->probe_ws = roster_httpd_ws_acquire(ws);
+    s->probe_deadline = now_ms() + e->o.upgrade_timeout_ms;
     roster_httpd_ws_set_data(ws, s); /* the lookup's reference */
+    pthread_cond_signal(&e->cond);
   }
   pthread_mutex_unlock(&e->lock);
   if (!ok) {
@@ -566,9 +564,10 @@ static void probe_packet_locked(roster__eio_session *s,
     if (s->held) { /* the client pauses polling: let the poll end */
       roster_httpd_request *req = s->held;
       s->held = NULL;
-      roster_httpd_respond(req, 200, poll_headers, "6", 1);
+      roster__eio_respond(req, 200, ROSTER__EIO_TEXT_PLAIN, "6", 1);
     }
   } else if (p->kind == ROSTER__EIO_UPGRADE && s->upgrading) {
+    atomic_fetch_add(&s->e->st_upgrades, 1);
     s->state = ST_WS;
     s->on_ws = true;
     s->ws = s->probe_ws;
@@ -578,7 +577,7 @@ static void probe_packet_locked(roster__eio_session *s,
       ws_send_pkt(s->ws, q->kind, q->binary, q->data, q->len);
     queue_free(s);
     if (s->held) {
-      roster_httpd_respond(s->held, 200, poll_headers, "6", 1);
+      roster__eio_respond(s->held, 200, ROSTER__EIO_TEXT_PLAIN, "6", 1);
       s->held = NULL;
     }
   }
@@ -647,6 +646,15 @@ static void *heartbeat(void *arg) {
           dead = roster__eio_session_acquire(s);
           continue;
         }
+        if (s->probe_ws && now >= s->probe_deadline) {
+          /* no upgrade packet in time: the probe goes, polling stays */
+          roster_httpd_ws_close(s->probe_ws, 1000, NULL);
+          roster_httpd_ws_release(s->probe_ws);
+          s->probe_ws = NULL;
+          s->upgrading = false;
+        }
+        if (s->probe_ws && s->probe_deadline < next)
+          next = s->probe_deadline;
         if (!s->pong_deadline && now >= s->next_ping) {
           queue_locked(s, ROSTER__EIO_PING, false, NULL, 0);
           s->pong_deadline = now + s->e->o.ping_timeout_ms;
@@ -703,6 +711,8 @@ int roster__eio_server_new(roster_httpd *h, const roster__eio_options *o,
     e->o.ping_timeout_ms = 20000;
   if (!e->o.max_payload)
     e->o.max_payload = ROSTER__EIO_MAX_PAYLOAD_DEFAULT;
+  if (!e->o.upgrade_timeout_ms)
+    e->o.upgrade_timeout_ms = 10000;
   e->h = h;
   int rc = roster_httpd_route(
       h, &(roster_httpd_route_options){.prefix = e->path,
@@ -773,6 +783,23 @@ size_t roster__eio_sessions(roster__eio_server *e) {
   size_t n = e->n;
   pthread_mutex_unlock(&e->lock);
   return n;
+}
+
+const char *const roster__eio_reasons[ROSTER__EIO_NREASONS] = {
+    "transport close", "transport error", "ping timeout",
+    "parse error",     "forced close",    "server shutting down"};
+
+void roster__eio_stats_get(roster__eio_server *e, roster__eio_stats *out) {
+  out->sessions_open = roster__eio_sessions(e);
+  out->sessions_total = atomic_load(&e->st_total);
+  out->packets_in = atomic_load(&e->st_pin);
+  out->packets_out = atomic_load(&e->st_pout);
+  out->bytes_in = atomic_load(&e->st_bin);
+  out->bytes_out = atomic_load(&e->st_bout);
+  out->upgrades = atomic_load(&e->st_upgrades);
+  out->refused_handshakes = atomic_load(&e->st_refused);
+  for (int i = 0; i < ROSTER__EIO_NREASONS; i++)
+    out->closes[i] = atomic_load(&e->st_closes[i]);
 }
 
 const char *roster__eio_session_sid(const roster__eio_session *s) {

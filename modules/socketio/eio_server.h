@@ -40,10 +40,17 @@ typedef struct roster__eio_server roster__eio_server;
 typedef struct roster__eio_session roster__eio_session;
 
 typedef struct roster__eio_options {
-  const char *path;          /* NULL: "/engine.io/"; copied */
-  uint32_t ping_interval_ms; /* 0: 25000 */
-  uint32_t ping_timeout_ms;  /* 0: 20000 */
-  uint64_t max_payload;      /* 0: 1e6 (ROSTER__EIO_MAX_PAYLOAD_DEFAULT) */
+  const char *path;            /* NULL: "/engine.io/"; copied */
+  uint32_t ping_interval_ms;   /* 0: 25000 */
+  uint32_t ping_timeout_ms;    /* 0: 20000 */
+  uint64_t max_payload;        /* 0: 1e6 (ROSTER__EIO_MAX_PAYLOAD_DEFAULT);
+                                  a POST over it: 413, "transport error" */
+  uint32_t upgrade_timeout_ms; /* 0: 10000; a probe WebSocket without the
+                                  upgrade packet by then is closed and
+                                  the session keeps polling */
+  size_t max_sessions;         /* open at once; 0: no bound. Past it a handshake
+                                  is refused: 503 (polling; the upgrade refused
+                                  503 for WebSocket), counted in the stats */
   /* on_open: a session is open (its open packet is queued). I/O thread. */
   void (*on_open)(roster__eio_session *s, void *arg);
   /* on_message: one message packet; data is valid during the call only;
@@ -71,6 +78,26 @@ void roster__eio_server_free(roster__eio_server *e);
 
 /* roster__eio_sessions: sessions open now. Any thread. */
 size_t roster__eio_sessions(roster__eio_server *e);
+
+/* The close reasons, in the order of roster__eio_stats.closes. */
+#define ROSTER__EIO_NREASONS 6
+extern const char *const roster__eio_reasons[ROSTER__EIO_NREASONS];
+
+/* roster__eio_stats: counters since roster__eio_server_new. Packets and
+ * bytes (packet data) in are the client's packets taken; out are the
+ * packets the server sent or queued (pings, messages), not the open
+ * packet or the probe's answer. */
+typedef struct roster__eio_stats {
+  uint64_t sessions_open, sessions_total;
+  uint64_t packets_in, packets_out, bytes_in, bytes_out;
+  uint64_t upgrades;           /* polling sessions moved to WebSocket */
+  uint64_t refused_handshakes; /* over max_sessions */
+  uint64_t closes[ROSTER__EIO_NREASONS]; /* by roster__eio_reasons */
+} roster__eio_stats;
+
+/* roster__eio_stats_get fills *out (each counter read atomically; the
+ * whole not one instant). Any thread. */
+void roster__eio_stats_get(roster__eio_server *e, roster__eio_stats *out);
 
 /* roster__eio_send queues one message packet: over polling it goes out
  * with the next GET, over WebSocket through roster_httpd_ws_send (during

@@ -59,19 +59,23 @@ typedef struct fixture {
   uint16_t port;
 } fixture;
 
-static void setup(fixture *f, uint32_t interval, uint32_t timeout) {
+/* setup_with: a server with o's limits and the recording callbacks. */
+static void setup_with(fixture *f, const roster_httpd_options *ho,
+                       roster__eio_options o) {
   tu_log_init(&g_log);
-  assert_ok(roster_httpd_new(NULL, &f->h));
-  assert_ok(roster__eio_server_new(
-      f->h,
-      &(roster__eio_options){.ping_interval_ms = interval,
-                             .ping_timeout_ms = timeout,
-                             .on_open = on_open,
-                             .on_message = on_message,
-                             .on_close = on_close},
-      &f->e));
+  assert_ok(roster_httpd_new(ho, &f->h));
+  o.on_open = on_open;
+  o.on_message = on_message;
+  o.on_close = on_close;
+  assert_ok(roster__eio_server_new(f->h, &o, &f->e));
   assert_ok(roster_httpd_start(f->h));
   f->port = roster_httpd_port(f->h);
+}
+
+static void setup(fixture *f, uint32_t interval, uint32_t timeout) {
+  setup_with(f, NULL,
+             (roster__eio_options){.ping_interval_ms = interval,
+                                   .ping_timeout_ms = timeout});
 }
 
 static void stop_servers(fixture *f) {
@@ -97,6 +101,12 @@ static roster__eio_session *last(void) {
   roster__eio_session *s = g_last;
   pthread_mutex_unlock(&g_mu);
   return s;
+}
+
+static roster__eio_stats stats(fixture *f) {
+  roster__eio_stats st;
+  roster__eio_stats_get(f->e, &st);
+  return st;
 }
 
 /* get: one request on a new connection; the status, the body in buf. */
@@ -430,6 +440,7 @@ static void t_upgrade(void **state) {
   assert_true(hc_ws_frame(fd, true, 0, 1, true, "5", 1));
   ws_expect(fd, 1, "4early", 6);
   assert_string_equal(roster__eio_session_transport(last()), "websocket");
+  assert_int_equal(stats(&f).upgrades, 1);
   assert_ok(roster__eio_send(last(), "late", 4, false));
   ws_expect(fd, 1, "4late", 5);
   assert_true(hc_ws_frame(fd, true, 0, 1, true, "4up", 3));
@@ -515,6 +526,194 @@ static void t_shutdown(void **state) {
   teardown(&f);
 }
 
+/* A probe that never sends the upgrade packet is closed after
+ * upgrade_timeout_ms; the session keeps polling. */
+static void t_upgrade_timeout(void **state) {
+  (void)state;
+  fixture f;
+  setup_with(&f, NULL, (roster__eio_options){.upgrade_timeout_ms = 200});
+  char sid[21], path[128];
+  handshake(f.port, sid);
+  snprintf(path, sizeof path, "/engine.io/?EIO=4&transport=websocket&sid=%s",
+           sid);
+  int fd = hc_ws_open(f.port, path, NULL, NULL);
+  assert_true(fd >= 0);
+  assert_true(hc_ws_frame(fd, true, 0, 1, true, "2probe", 6));
+  ws_expect(fd, 1, "3probe", 6);
+  uint64_t t0 = tu_now_ns();
+  assert_int_equal(hc_ws_close_code(fd), 1000); /* no "5": cut off */
+  assert_true(tu_now_ns() - t0 >= 100000000u);
+  close(fd);
+  assert_string_equal(roster__eio_session_transport(last()), "polling");
+  assert_ok(roster__eio_send(last(), "still", 5, false));
+  int pfd = hc_connect(f.port);
+  poll_send(pfd, sid);
+  poll_read(pfd, "4still");
+  close(pfd);
+  post(f.port, sid, "4after", 200);
+  assert_int_equal(tu_log_count(&g_log, "t:after"), 1);
+  assert_int_equal(roster__eio_sessions(f.e), 1);
+  assert_int_equal(tu_log_count(&g_log, "close:transport close"), 0);
+  teardown(&f);
+}
+
+/* A POST over max_payload is answered 413 and ends the session. */
+static void t_post_too_large(void **state) {
+  (void)state;
+  fixture f;
+  setup_with(&f, NULL, (roster__eio_options){.max_payload = 16});
+  char sid[21];
+  handshake(f.port, sid);
+  post(f.port, sid, "4exactly-16-byte", 200); /* 16 bytes: at the bound */
+  assert_int_equal(tu_log_count(&g_log, "t:exactly-16-byte"), 1);
+  post(f.port, sid, "4seventeen-bytes!", 413);
+  assert_int_equal(tu_log_count(&g_log, "close:transport error"), 1);
+  assert_int_equal(tu_log_count(&g_log, "t:seventeen-bytes!"), 0);
+  assert_int_equal(roster__eio_sessions(f.e), 0);
+  post(f.port, sid, "4late", 400); /* the session is gone */
+  teardown(&f);
+}
+
+/* cors: a request on a new connection with an Origin header (and extra
+ * header lines); the status, the response in r. */
+static int cors(uint16_t port, const char *method, const char *origin,
+                const char *extra, hc_resp *r) {
+  char raw[1024];
+  snprintf(raw, sizeof raw,
+           "%s /engine.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: x\r\n"
+           "Origin: %s\r\n%sContent-Length: 0\r\n\r\n",
+           method, origin, extra ? extra : "");
+  return hc_request(port, raw, r);
+}
+
+/* cors_expect: the status, and the CORS headers when allowed. */
+static void cors_expect(uint16_t port, const char *method, const char *origin,
+                        int want) {
+  hc_resp r;
+  char v[128];
+  assert_int_equal(cors(port, method, origin, NULL, &r), want);
+  if (want == 403) {
+    assert_string_equal(r.body, "{\"code\":4,\"message\":\"Forbidden\"}");
+    assert_null(hc_header(&r, "Access-Control-Allow-Origin", v, sizeof v));
+  } else {
+    assert_string_equal(
+        hc_header(&r, "Access-Control-Allow-Origin", v, sizeof v), origin);
+    assert_string_equal(
+        hc_header(&r, "Access-Control-Allow-Credentials", v, sizeof v), "true");
+  }
+  hc_resp_free(&r);
+}
+
+/* By default only the same origin: another gets 403 (polling and
+ * WebSocket alike); the allowed one gets the CORS headers, a preflight
+ * 204 with the allow headers. */
+static void t_origins_default(void **state) {
+  (void)state;
+  fixture f;
+  setup(&f, 0, 0);
+  cors_expect(f.port, "GET", "http://x", 200);
+  cors_expect(f.port, "GET", "http://evil.example", 403);
+  cors_expect(f.port, "POST", "http://evil.example", 403);
+  cors_expect(f.port, "OPTIONS", "http://evil.example", 403);
+  assert_int_equal(tu_log_count(&g_log, "open"), 1); /* the first only */
+  hc_resp r;
+  char v[128];
+  assert_int_equal(cors(f.port, "OPTIONS", "http://x",
+                        "Access-Control-Request-Headers: content-type\r\n", &r),
+                   204);
+  assert_string_equal(hc_header(&r, "Access-Control-Allow-Origin", v, sizeof v),
+                      "http://x");
+  assert_string_equal(
+      hc_header(&r, "Access-Control-Allow-Methods", v, sizeof v), "GET,POST");
+  assert_string_equal(
+      hc_header(&r, "Access-Control-Allow-Headers", v, sizeof v),
+      "content-type");
+  hc_resp_free(&r);
+  int st = 0;
+  assert_int_equal(hc_ws_open(f.port, "/engine.io/?EIO=4&transport=websocket",
+                              "Origin: http://evil.example\r\n", &st),
+                   -1);
+  assert_int_equal(st, 403);
+  assert_int_equal(tu_log_count(&g_log, "open"), 1);
+  teardown(&f);
+}
+
+/* A list of origins (the httpd's, so polling and WebSocket agree): only
+ * those are allowed, the same origin no more. */
+static void t_origins_list(void **state) {
+  (void)state;
+  fixture f;
+  static const char *const origins[] = {"https://app.example", NULL};
+  setup_with(&f, &(roster_httpd_options){.origins = origins},
+             (roster__eio_options){0});
+  cors_expect(f.port, "GET", "https://app.example", 200);
+  cors_expect(f.port, "GET", "http://x", 403);
+  int fd = hc_ws_open(f.port, "/engine.io/?EIO=4&transport=websocket",
+                      "Origin: https://app.example\r\n", NULL);
+  assert_true(fd >= 0);
+  hc_frame fr;
+  assert_int_equal(hc_ws_read(fd, &fr), 0);
+  assert_int_equal(fr.p[0], '0'); /* the open packet */
+  hc_frame_free(&fr);
+  close(fd);
+  int st = 0;
+  assert_int_equal(hc_ws_open(f.port, "/engine.io/?EIO=4&transport=websocket",
+                              "Origin: http://x\r\n", &st),
+                   -1);
+  assert_int_equal(st, 403);
+  assert_int_equal(tu_log_count(&g_log, "open"), 2);
+  teardown(&f);
+}
+
+/* Past max_sessions a handshake gets 503, polling or WebSocket; the
+ * stats count sessions, packets, bytes, closes by reason, refusals. */
+static void t_max_sessions_and_stats(void **state) {
+  (void)state;
+  fixture f;
+  setup_with(&f, NULL, (roster__eio_options){.max_sessions = 2});
+  char sid1[21], sid2[21], body[256];
+  handshake(f.port, sid1);
+  handshake(f.port, sid2);
+  assert_int_equal(
+      get(f.port, "GET", "EIO=4&transport=polling", NULL, body, sizeof body),
+      503);
+  int st = 0;
+  assert_int_equal(
+      hc_ws_open(f.port, "/engine.io/?EIO=4&transport=websocket", NULL, &st),
+      -1);
+  assert_int_equal(st, 503);
+  assert_int_equal(tu_log_count(&g_log, "open"), 2);
+  roster__eio_stats s = stats(&f);
+  assert_int_equal(s.refused_handshakes, 2);
+  assert_int_equal(s.sessions_open, 2);
+  assert_int_equal(s.sessions_total, 2);
+  assert_int_equal(s.packets_in, 0);
+  post(f.port, sid1,
+       "4hey\x1e"
+       "4you",
+       200);
+  assert_ok(roster__eio_send(last(), "abc", 3, false));
+  s = stats(&f);
+  assert_int_equal(s.packets_in, 2);
+  assert_int_equal(s.bytes_in, 6);
+  assert_int_equal(s.packets_out, 1);
+  assert_int_equal(s.bytes_out, 3);
+  roster__eio_close(last()); /* sid2 */
+  post(f.port, sid1, "1", 200);
+  s = stats(&f);
+  assert_int_equal(s.sessions_open, 0);
+  assert_int_equal(s.packets_in, 3);
+  assert_string_equal(roster__eio_reasons[4], "forced close");
+  assert_int_equal(s.closes[4], 1);
+  assert_string_equal(roster__eio_reasons[0], "transport close");
+  assert_int_equal(s.closes[0], 1);
+  assert_int_equal(s.closes[1] + s.closes[2] + s.closes[3] + s.closes[5], 0);
+  handshake(f.port, sid1); /* room again */
+  assert_int_equal(stats(&f).sessions_total, 3);
+  assert_int_equal(stats(&f).upgrades, 0);
+  teardown(&f);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(t_handshake),
@@ -525,6 +724,11 @@ int main(void) {
       cmocka_unit_test(t_upgrade),
       cmocka_unit_test(t_heartbeat),
       cmocka_unit_test(t_shutdown),
+      cmocka_unit_test(t_upgrade_timeout),
+      cmocka_unit_test(t_post_too_large),
+      cmocka_unit_test(t_origins_default),
+      cmocka_unit_test(t_origins_list),
+      cmocka_unit_test(t_max_sessions_and_stats),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
