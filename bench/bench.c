@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-bench_state bench = {.prog = "roster-bench", .out = NULL};
+bench_state roster__bench = {.prog = "roster-bench", .out = NULL};
 
 static atomic_uint_fast64_t g_failures;
 static atomic_uint g_messages;
@@ -41,13 +41,13 @@ static void usage(const bench_spec *s, FILE *f) {
       s->more_help ? s->more_help : "");
 }
 
-void bench_init(const bench_spec *spec, int argc, char **argv) {
-  bench.prog = spec->prog;
+void roster__bench_init(const bench_spec *spec, int argc, char **argv) {
+  roster__bench.prog = spec->prog;
   for (int i = 1; i < argc; i++) {
     if (strcmp(argv[i], "--json") == 0) {
-      bench.json = true;
+      roster__bench.json = true;
     } else if (strcmp(argv[i], "--quick") == 0) {
-      bench.quick = true;
+      roster__bench.quick = true;
     } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
       usage(spec, stdout);
       exit(0);
@@ -63,33 +63,34 @@ void bench_init(const bench_spec *spec, int argc, char **argv) {
       exit(2);
     }
   }
-  bench.verbose = getenv("ROSTER_BENCH_VERBOSE") != NULL;
-  bench.out = bench.json ? stderr : stdout;
-  bench.start = bench_now();
+  roster__bench.verbose = getenv("ROSTER_BENCH_VERBOSE") != NULL;
+  roster__bench.out = roster__bench.json ? stderr : stdout;
+  roster__bench.start = bench_now();
 }
 
-int bench_finish(void) {
-  fprintf(bench.out, "\ntotal time %.1f s\n", bench_now() - bench.start);
-  fflush(bench.out);
-  uint64_t n = bench_failures();
+int roster__bench_finish(void) {
+  fprintf(roster__bench.out, "\ntotal time %.1f s\n",
+          bench_now() - roster__bench.start);
+  fflush(roster__bench.out);
+  uint64_t n = roster__bench_failures();
   if (!n)
     return 0;
   fprintf(stderr,
           "%s: failures: %" PRIu64 " (wrong answers, failed calls or runs); "
           "the figures above are not valid\n",
-          bench.prog, n);
+          roster__bench.prog, n);
   return 1;
 }
 
 static void vsay(const char *fmt, va_list ap) {
   flockfile(stderr);
-  fprintf(stderr, "%s: ", bench.prog);
+  fprintf(stderr, "%s: ", roster__bench.prog);
   vfprintf(stderr, fmt, ap);
   fputc('\n', stderr);
   funlockfile(stderr);
 }
 
-void bench_fail(uint64_t n, const char *fmt, ...) {
+void roster__bench_fail(uint64_t n, const char *fmt, ...) {
   atomic_fetch_add(&g_failures, n);
   if (atomic_fetch_add(&g_messages, 1) >= MAX_MESSAGES)
     return;
@@ -99,16 +100,16 @@ void bench_fail(uint64_t n, const char *fmt, ...) {
   va_end(ap);
 }
 
-uint64_t bench_failures(void) { return atomic_load(&g_failures); }
+uint64_t roster__bench_failures(void) { return atomic_load(&g_failures); }
 
-void bench_warn(const char *fmt, ...) {
+void roster__bench_warn(const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
   vsay(fmt, ap);
   va_end(ap);
 }
 
-void bench_die(const char *fmt, ...) {
+void roster__bench_die(const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
   vsay(fmt, ap);
@@ -116,13 +117,13 @@ void bench_die(const char *fmt, ...) {
   exit(1);
 }
 
-bool bench_have_tool(const char *name) {
+bool roster__bench_have_tool(const char *name) {
   char cmd[512];
   snprintf(cmd, sizeof cmd, "command -v '%s' >/dev/null 2>&1", name);
   return system(cmd) == 0;
 }
 
-int bench_tool(const char *cmd, char *out, size_t cap) {
+int roster__bench_tool(const char *cmd, char *out, size_t cap) {
   size_t len = 0;
   out[0] = '\0';
   FILE *f = popen(cmd, "r");
@@ -149,30 +150,30 @@ int bench_tool(const char *cmd, char *out, size_t cap) {
   return st == 0 ? 0 : (st == -1 ? -1 : 1);
 }
 
-void *bench_xmalloc(size_t size) {
+void *roster__bench_xmalloc(size_t size) {
   void *p = malloc(size ? size : 1);
   if (!p)
-    bench_die("out of memory");
+    roster__bench_die("out of memory");
   return p;
 }
 
-void *bench_xcalloc(size_t n, size_t size) {
+void *roster__bench_xcalloc(size_t n, size_t size) {
   void *p = calloc(n ? n : 1, size ? size : 1);
   if (!p)
-    bench_die("out of memory");
+    roster__bench_die("out of memory");
   return p;
 }
 
 /* ------------------------------------------------------------------ */
 /* Clock, random numbers                                               */
 
-void bench_sleep(double s) {
+void roster__bench_sleep(double s) {
   struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
   while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
   }
 }
 
-void bench_shuffle(uint32_t *v, size_t n, uint64_t *state) {
+void roster__bench_shuffle(uint32_t *v, size_t n, uint64_t *state) {
   for (size_t i = 0; i < n; i++)
     v[i] = (uint32_t)i;
   for (size_t i = n; i > 1; i--) {
@@ -183,7 +184,7 @@ void bench_shuffle(uint32_t *v, size_t n, uint64_t *state) {
   }
 }
 
-void bench_keep(uint64_t v) { g_sink ^= v; }
+void roster__bench_keep(uint64_t v) { g_sink ^= v; }
 
 /* ------------------------------------------------------------------ */
 /* Threads                                                             */
@@ -203,7 +204,7 @@ static void *slot_main(void *p) {
   return NULL;
 }
 
-void bench_start(bench_thread *t) {
+void roster__bench_start(bench_thread *t) {
   pthread_barrier_wait(t->go);
   t->t0 = bench_now();
 }
@@ -213,10 +214,10 @@ void bench_start(bench_thread *t) {
 static slot *start_all(bench_body body, void *arg, unsigned threads,
                        uint64_t ops, pthread_barrier_t *go, unsigned parties) {
   if (threads == 0)
-    bench_die("a run needs a thread");
-  slot *s = bench_xcalloc(threads, sizeof *s);
+    roster__bench_die("a run needs a thread");
+  slot *s = roster__bench_xcalloc(threads, sizeof *s);
   if (pthread_barrier_init(go, NULL, parties) != 0)
-    bench_die("pthread_barrier_init failed");
+    roster__bench_die("pthread_barrier_init failed");
   for (unsigned i = 0; i < threads; i++) {
     s[i].body = body;
     s[i].t.arg = arg;
@@ -226,7 +227,7 @@ static slot *start_all(bench_body body, void *arg, unsigned threads,
     s[i].t.go = go;
     atomic_init(&s[i].t.stop, false);
     if (pthread_create(&s[i].t.tid, NULL, slot_main, &s[i]) != 0)
-      bench_die("pthread_create failed");
+      roster__bench_die("pthread_create failed");
   }
   return s;
 }
@@ -250,27 +251,27 @@ static bench_sample join_all(slot *s, unsigned threads, pthread_barrier_t *go) {
       r.least = t->ops;
     sink ^= t->sink;
   }
-  bench_keep(sink);
+  roster__bench_keep(sink);
   pthread_barrier_destroy(go);
   free(s);
   r.wall = t1 - r.t0 > 1e-9 ? t1 - r.t0 : 1e-9;
   return r;
 }
 
-bench_sample bench_threads(bench_body body, void *arg, unsigned threads,
-                           uint64_t ops) {
+bench_sample roster__bench_threads(bench_body body, void *arg, unsigned threads,
+                                   uint64_t ops) {
   pthread_barrier_t go;
   slot *s = start_all(body, arg, threads, ops, &go, threads);
   return join_all(s, threads, &go);
 }
 
-bench_sample bench_threads_for(bench_body body, void *arg, unsigned threads,
-                               double seconds) {
+bench_sample roster__bench_threads_for(bench_body body, void *arg,
+                                       unsigned threads, double seconds) {
   pthread_barrier_t go;
   slot *s = start_all(body, arg, threads, 0, &go, threads + 1);
   pthread_barrier_wait(&go);
   double t0 = bench_now();
-  bench_sleep(seconds);
+  roster__bench_sleep(seconds);
   for (unsigned i = 0; i < threads; i++)
     atomic_store(&s[i].t.stop, true);
   bench_sample r = join_all(s, threads, &go);
@@ -280,17 +281,19 @@ bench_sample bench_threads_for(bench_body body, void *arg, unsigned threads,
   return r;
 }
 
-void bench_check(const bench_sample *s, const char *impl, const char *op) {
+void roster__bench_check(const bench_sample *s, const char *impl,
+                         const char *op) {
   if (s->errors)
-    bench_fail(s->errors,
-               "%s %s, %u threads: %" PRIu64 " wrong answers or failed calls",
-               impl, op, s->threads, s->errors);
+    roster__bench_fail(s->errors,
+                       "%s %s, %u threads: %" PRIu64
+                       " wrong answers or failed calls",
+                       impl, op, s->threads, s->errors);
 }
 
 /* ------------------------------------------------------------------ */
 /* Calibration and repeats                                             */
 
-void bench_calibrate(bench_case *c, double target_s, int tries) {
+void roster__bench_calibrate(bench_case *c, double target_s, int tries) {
   uint64_t ops = c->ops ? c->ops : 16;
   double best = 0;
   for (int done = 0; done < (tries > 0 ? tries : 1);) {
@@ -308,7 +311,7 @@ void bench_calibrate(bench_case *c, double target_s, int tries) {
   c->ops = want < 1 ? 1 : (uint64_t)want;
 }
 
-void bench_measure(bench_case *cases, size_t n, int repeats) {
+void roster__bench_measure(bench_case *cases, size_t n, int repeats) {
   for (size_t k = 0; k < n; k++)
     cases[k].runs = 0;
   for (int rep = 0; rep < repeats; rep++) {
@@ -317,7 +320,7 @@ void bench_measure(bench_case *cases, size_t n, int repeats) {
       bench_sample s = c->fn(c->arg, c->ops);
       if (s.ops == 0)
         continue;
-      if (bench.verbose)
+      if (roster__bench.verbose)
         fprintf(stderr, "  rep %d %-16s %-8s %u: %.0f ops/s\n", rep,
                 c->impl ? c->impl : "", c->op ? c->op : "", s.threads,
                 bench_rate(&s));
@@ -330,16 +333,17 @@ void bench_measure(bench_case *cases, size_t n, int repeats) {
   }
 }
 
-void bench_compare(bench_case *cases, size_t n, double target_s, int repeats) {
+void roster__bench_compare(bench_case *cases, size_t n, double target_s,
+                           int repeats) {
   for (size_t k = 0; target_s > 0 && k < n; k++)
-    bench_calibrate(&cases[k], target_s, 1);
-  bench_measure(cases, n, repeats);
+    roster__bench_calibrate(&cases[k], target_s, 1);
+  roster__bench_measure(cases, n, repeats);
   for (size_t k = 0; k < n; k++)
     if (cases[k].runs)
-      bench_add_case(&cases[k]);
+      roster__bench_add_case(&cases[k]);
 }
 
-double bench_spread(const bench_case *c) {
+double roster__bench_spread(const bench_case *c) {
   if (c->runs == 0)
     return 0;
   return bench_rate(&c->best) / bench_rate(&c->worst) - 1;
@@ -350,9 +354,11 @@ static int cmp_double(const void *a, const void *b) {
   return (x > y) - (x < y);
 }
 
-void bench_sort(double *v, size_t n) { qsort(v, n, sizeof *v, cmp_double); }
+void roster__bench_sort(double *v, size_t n) {
+  qsort(v, n, sizeof *v, cmp_double);
+}
 
-double bench_percentile(const double *sorted, size_t n, double p) {
+double roster__bench_percentile(const double *sorted, size_t n, double p) {
   if (n == 0)
     return 0;
   size_t i = (size_t)(p * (double)(n - 1) + 0.5);
@@ -365,23 +371,23 @@ double bench_percentile(const double *sorted, size_t n, double p) {
 static bench_result g_res[MAX_RESULTS];
 static size_t g_nres;
 
-void bench_add(const bench_result *r) {
+void roster__bench_add(const bench_result *r) {
   if (g_nres == MAX_RESULTS)
-    bench_die("too many results");
+    roster__bench_die("too many results");
   g_res[g_nres++] = *r;
 }
 
-void bench_add_case(const bench_case *c) {
-  bench_add(&(bench_result){.impl = c->impl,
-                            .op = c->op,
-                            .threads = c->best.threads,
-                            .size = c->size,
-                            .rate = bench_rate(&c->best),
-                            .ns_per_op = bench_ns_per_op(&c->best)});
+void roster__bench_add_case(const bench_case *c) {
+  roster__bench_add(&(bench_result){.impl = c->impl,
+                                    .op = c->op,
+                                    .threads = c->best.threads,
+                                    .size = c->size,
+                                    .rate = bench_rate(&c->best),
+                                    .ns_per_op = bench_ns_per_op(&c->best)});
 }
 
-const bench_result *bench_find(const char *impl, const char *op,
-                               unsigned threads, size_t size) {
+const bench_result *roster__bench_find(const char *impl, const char *op,
+                                       unsigned threads, size_t size) {
   for (size_t i = 0; i < g_nres; i++) {
     const bench_result *r = &g_res[i];
     if ((!impl || strcmp(r->impl, impl) == 0) &&
@@ -392,34 +398,36 @@ const bench_result *bench_find(const char *impl, const char *op,
   return NULL;
 }
 
-double bench_ratio(const char *a, const char *b, const char *op,
-                   unsigned threads, size_t size) {
-  const bench_result *x = bench_find(a, op, threads, size);
-  const bench_result *y = bench_find(b, op, threads, size);
+double roster__bench_ratio(const char *a, const char *b, const char *op,
+                           unsigned threads, size_t size) {
+  const bench_result *x = roster__bench_find(a, op, threads, size);
+  const bench_result *y = roster__bench_find(b, op, threads, size);
   if (!x || !y || y->rate <= 0)
     return 0;
   return x->rate / y->rate;
 }
 
-void bench_targets(void) {
-  fprintf(bench.out, "\nTargets (informational; the exit code does not "
-                     "depend on them):\n");
-  fprintf(bench.out, "  %-46s %15s %-10s %s\n", "measure", "value", "goal",
-          "result");
+void roster__bench_targets(void) {
+  fprintf(roster__bench.out, "\nTargets (informational; the exit code does not "
+                             "depend on them):\n");
+  fprintf(roster__bench.out, "  %-46s %15s %-10s %s\n", "measure", "value",
+          "goal", "result");
 }
 
-void bench_target(const char *what, double value, const char *unit,
-                  const char *goal, bool pass) {
+void roster__bench_target(const char *what, double value, const char *unit,
+                          const char *goal, bool pass) {
   if (isnan(value))
-    fprintf(bench.out, "  %-46s %15s %-10s %s\n", what, "n/a", goal, "n/a");
+    fprintf(roster__bench.out, "  %-46s %15s %-10s %s\n", what, "n/a", goal,
+            "n/a");
   else
-    fprintf(bench.out, "  %-46s %10.2f%-5s %-10s %s\n", what, value, unit, goal,
-            pass ? "PASS" : "MISS");
-  fflush(bench.out);
+    fprintf(roster__bench.out, "  %-46s %10.2f%-5s %-10s %s\n", what, value,
+            unit, goal, pass ? "PASS" : "MISS");
+  fflush(roster__bench.out);
 }
 
-void bench_context(const char *what, double value, int decimals,
-                   const char *unit) {
-  fprintf(bench.out, "  %-46s %10.*f%-5s\n", what, decimals, value, unit);
-  fflush(bench.out);
+void roster__bench_context(const char *what, double value, int decimals,
+                           const char *unit) {
+  fprintf(roster__bench.out, "  %-46s %10.*f%-5s\n", what, decimals, value,
+          unit);
+  fflush(roster__bench.out);
 }

@@ -9,10 +9,11 @@
  * counting and the closing line. A program keeps its workloads, its
  * baselines and its rows (the table columns and JSON keys are its own).
  *
- * Threading: bench_init, bench_measure, bench_calibrate, the result store,
- * the targets and bench_finish are for the main thread. bench_fail,
- * bench_warn, bench_die and the inline helpers may be called from any
- * thread. See bench/README.md.
+ * Threading: roster__bench_init, roster__bench_measure,
+ * roster__bench_calibrate, the result store, the targets and
+ * roster__bench_finish are for the main thread. roster__bench_fail,
+ * roster__bench_warn, roster__bench_die and the inline helpers may be called
+ * from any thread. See bench/README.md.
  */
 #ifndef ROSTER_BENCH_H
 #define ROSTER_BENCH_H
@@ -28,7 +29,7 @@
 /* ------------------------------------------------------------------ */
 /* The program                                                         */
 
-/* bench_spec: what bench_init needs to know about a program. */
+/* bench_spec: what roster__bench_init needs to know about a program. */
 typedef struct bench_spec {
   const char *prog;  /* "roster-bench-x": the usage line, every message */
   const char *about; /* the help text's description: lines of "  ...\n" */
@@ -42,59 +43,62 @@ typedef struct bench_spec {
   int (*more)(int argc, char **argv, int i);
 } bench_spec;
 
-/* bench_state: the run's settings (set by bench_init, then read-only). */
+/* bench_state: the run's settings (set by roster__bench_init, then read-only).
+ */
 typedef struct bench_state {
   const char *prog; /* the spec's */
   bool json;        /* --json: JSON lines on stdout, nothing else there */
   bool quick;       /* --quick: short runs (the smoke tests) */
   bool verbose;     /* ROSTER_BENCH_VERBOSE is set: every repeat on stderr */
   FILE *out;        /* human text: stdout, or stderr with --json */
-  double start;     /* bench_init's clock reading, for bench_finish */
+  double
+      start; /* roster__bench_init's clock reading, for roster__bench_finish */
 } bench_state;
 
-extern bench_state bench;
+extern bench_state roster__bench;
 
-/* bench_init parses the command line: --json, --quick, --help (-h) and the
- * program's own options. On --help it prints the usage on stdout and exits
+/* roster__bench_init parses the command line: --json, --quick, --help (-h) and
+ * the program's own options. On --help it prints the usage on stdout and exits
  * 0; on anything else it does not know, the usage on stderr and exits 2. */
-void bench_init(const bench_spec *spec, int argc, char **argv);
+void roster__bench_init(const bench_spec *spec, int argc, char **argv);
 
-/* bench_finish prints the total time to bench.out and, when anything
- * failed (bench_fail), says that the figures are not valid. Returns the
- * exit code: 0, or 1 after a failure. */
-int bench_finish(void);
+/* roster__bench_finish prints the total time to roster__bench.out and, when
+ * anything failed (roster__bench_fail), says that the figures are not valid.
+ * Returns the exit code: 0, or 1 after a failure. */
+int roster__bench_finish(void);
 
-/* bench_fail counts n failures (wrong answers, failed calls, runs gone
+/* roster__bench_fail counts n failures (wrong answers, failed calls, runs gone
  * wrong; 0 only prints) and prints "<prog>: <message>" on stderr: the
  * first 10 messages, so a broken loop does not flood the output. Any
  * thread. */
-void bench_fail(uint64_t n, const char *fmt, ...)
+void roster__bench_fail(uint64_t n, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
-/* bench_failures: the failures counted so far. */
-uint64_t bench_failures(void);
+/* roster__bench_failures: the failures counted so far. */
+uint64_t roster__bench_failures(void);
 
-/* bench_warn prints "<prog>: <message>" on stderr and counts nothing (a
+/* roster__bench_warn prints "<prog>: <message>" on stderr and counts nothing (a
  * missing server or tool: the rows that need it are left out). */
-void bench_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-/* bench_die prints "<prog>: <message>" on stderr and exits 1 (a setup
- * that cannot go on). */
-_Noreturn void bench_die(const char *fmt, ...)
+void roster__bench_warn(const char *fmt, ...)
     __attribute__((format(printf, 1, 2)));
 
-/* bench_have_tool: whether the command name is on PATH. */
-bool bench_have_tool(const char *name);
+/* roster__bench_die prints "<prog>: <message>" on stderr and exits 1 (a setup
+ * that cannot go on). */
+_Noreturn void roster__bench_die(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
 
-/* bench_tool runs cmd with the shell and keeps the end of its output (what
- * it writes on stdout; add 2>&1 for stderr) in out, NUL-terminated, at
+/* roster__bench_have_tool: whether the command name is on PATH. */
+bool roster__bench_have_tool(const char *name);
+
+/* roster__bench_tool runs cmd with the shell and keeps the end of its output
+ * (what it writes on stdout; add 2>&1 for stderr) in out, NUL-terminated, at
  * most cap - 1 bytes. Returns 0 when the command ran and exited 0. */
-int bench_tool(const char *cmd, char *out, size_t cap);
+int roster__bench_tool(const char *cmd, char *out, size_t cap);
 
-/* bench_xmalloc, bench_xcalloc: malloc and calloc that die when out of
- * memory (a size of 0 allocates 1 byte). */
-void *bench_xmalloc(size_t size);
-void *bench_xcalloc(size_t n, size_t size);
+/* roster__bench_xmalloc, roster__bench_xcalloc: malloc and calloc that die when
+ * out of memory (a size of 0 allocates 1 byte). */
+void *roster__bench_xmalloc(size_t size);
+void *roster__bench_xcalloc(size_t n, size_t size);
 
 /* ------------------------------------------------------------------ */
 /* Clock, sleep, random numbers                                        */
@@ -113,8 +117,9 @@ static inline int64_t bench_now_ns(void) {
   return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
-/* bench_sleep sleeps s seconds, all of them (resumed after a signal). */
-void bench_sleep(double s);
+/* roster__bench_sleep sleeps s seconds, all of them (resumed after a signal).
+ */
+void roster__bench_sleep(double s);
 
 /* bench_rand: the next number of a xorshift64 stream; *state must not be
  * 0. Fixed seeds make every run of a program use the same data. */
@@ -126,13 +131,13 @@ static inline uint64_t bench_rand(uint64_t *state) {
   return *state = x;
 }
 
-/* bench_shuffle fills v with 0..n-1 in the order of a Fisher-Yates shuffle
- * drawn from *state. */
-void bench_shuffle(uint32_t *v, size_t n, uint64_t *state);
+/* roster__bench_shuffle fills v with 0..n-1 in the order of a Fisher-Yates
+ * shuffle drawn from *state. */
+void roster__bench_shuffle(uint32_t *v, size_t n, uint64_t *state);
 
-/* bench_keep folds v into a volatile sink, so that the compiler keeps the
- * work that computed it. Any thread. */
-void bench_keep(uint64_t v);
+/* roster__bench_keep folds v into a volatile sink, so that the compiler keeps
+ * the work that computed it. Any thread. */
+void roster__bench_keep(uint64_t v);
 
 /* ------------------------------------------------------------------ */
 /* Threads started together                                            */
@@ -153,9 +158,10 @@ static inline double bench_rate(const bench_sample *s) {
   return (double)s->ops / s->wall;
 }
 
-/* bench_check counts a run's errors (wrong answers, failed calls) as
+/* roster__bench_check counts a run's errors (wrong answers, failed calls) as
  * failures, with a line naming the run. */
-void bench_check(const bench_sample *s, const char *impl, const char *op);
+void roster__bench_check(const bench_sample *s, const char *impl,
+                         const char *op);
 
 /* bench_ns_per_op: one thread's time per operation, in ns: wall x threads
  * / ops (at 1 thread, the latency; with perfect scaling it does not change
@@ -166,8 +172,8 @@ static inline double bench_ns_per_op(const bench_sample *s) {
 
 /* bench_thread: one thread of a run, handed to its body. The body reads
  * arg, id, threads and (counted runs) ops; does its untimed set-up (a first
- * call: roster registers a thread with RCU lazily); calls bench_start; runs
- * its loop; and (optionally) calls bench_stop before an untimed clean-up.
+ * call: roster registers a thread with RCU lazily); calls roster__bench_start;
+ * runs its loop; and (optionally) calls bench_stop before an untimed clean-up.
  * It sets errors, sink and (timed runs) ops. */
 typedef struct bench_thread {
   void *arg;        /* the run's argument */
@@ -176,7 +182,7 @@ typedef struct bench_thread {
   uint64_t ops;     /* counted runs: to do; timed runs: the body's count */
   uint64_t errors;  /* set by the body: wrong answers, failed calls */
   uint64_t sink;    /* set by the body: its results folded together */
-  double t0, t1;    /* set by bench_start, bench_stop */
+  double t0, t1;    /* set by roster__bench_start, bench_stop */
   /* The harness's: */
   pthread_barrier_t *go;
   atomic_bool stop;
@@ -185,83 +191,84 @@ typedef struct bench_thread {
 
 typedef void (*bench_body)(bench_thread *t);
 
-/* bench_start waits until every thread of the run is ready, then reads the
- * clock: the timed part begins. */
-void bench_start(bench_thread *t);
+/* roster__bench_start waits until every thread of the run is ready, then reads
+ * the clock: the timed part begins. */
+void roster__bench_start(bench_thread *t);
 
 /* bench_stop reads the clock: the timed part ends (when the body does not
  * call it, it ends when the body returns). */
 static inline void bench_stop(bench_thread *t) { t->t1 = bench_now(); }
 
-/* bench_running: whether a timed run (bench_threads_for) goes on; the
+/* bench_running: whether a timed run (roster__bench_threads_for) goes on; the
  * body's loop condition. */
 static inline bool bench_running(const bench_thread *t) {
   return !atomic_load_explicit(&t->stop, memory_order_relaxed);
 }
 
-/* bench_threads runs body on threads threads, ops operations each (a
+/* roster__bench_threads runs body on threads threads, ops operations each (a
  * counted run); wall is from the first thread's start to the last one's
  * stop. ops in the sample is threads x ops. */
-bench_sample bench_threads(bench_body body, void *arg, unsigned threads,
-                           uint64_t ops);
+bench_sample roster__bench_threads(bench_body body, void *arg, unsigned threads,
+                                   uint64_t ops);
 
-/* bench_threads_for runs body on threads threads for seconds (a timed
+/* roster__bench_threads_for runs body on threads threads for seconds (a timed
  * run): they start together, and bench_running turns false after that
  * long; wall is what the main thread measured from the start to the last
  * thread's end. ops in the sample is the bodies' counts together. */
-bench_sample bench_threads_for(bench_body body, void *arg, unsigned threads,
-                               double seconds);
+bench_sample roster__bench_threads_for(bench_body body, void *arg,
+                                       unsigned threads, double seconds);
 
 /* ------------------------------------------------------------------ */
 /* Calibration and repeats                                             */
 
 /* bench_fn: one run of a measurement, ops operations (a counted run;
- * timed runs ignore it). A run that fails says so (bench_fail) and returns
- * ops 0. */
+ * timed runs ignore it). A run that fails says so (roster__bench_fail) and
+ * returns ops 0. */
 typedef bench_sample (*bench_fn)(void *arg, uint64_t ops);
 
-/* bench_case: one implementation on one workload, for bench_measure. */
+/* bench_case: one implementation on one workload, for roster__bench_measure. */
 typedef struct bench_case {
   const char *impl;   /* "roster", or the baseline's name */
   const char *op;     /* the workload */
   size_t size;        /* entries, connections... (0: none) */
   bench_fn fn;        /* one run */
   void *arg;          /* fn's */
-  uint64_t ops;       /* per run: from bench_calibrate, or set */
+  uint64_t ops;       /* per run: from roster__bench_calibrate, or set */
   int runs;           /* out: the runs kept (those with ops > 0) */
   bench_sample best;  /* out: the run with the most operations per second */
   bench_sample worst; /* out: the one with the fewest */
 } bench_case;
 
-/* bench_calibrate sets c->ops to the operations a run of about target_s
+/* roster__bench_calibrate sets c->ops to the operations a run of about target_s
  * seconds needs: it grows a trial run from c->ops operations (16 when 0)
  * until it takes a tenth of the target, then scales. With tries > 1 it
  * makes that many runs at the size found and scales by the best rate (a
  * shared machine runs at two speeds, busy and idle: runs sized at the busy
  * one would be too short on the idle one). */
-void bench_calibrate(bench_case *c, double target_s, int tries);
+void roster__bench_calibrate(bench_case *c, double target_s, int tries);
 
-/* bench_measure runs each of the n cases repeats times, interleaved (a
+/* roster__bench_measure runs each of the n cases repeats times, interleaved (a
  * round runs each case once, so a noisy moment of a shared machine falls
  * on all of them alike), and keeps each one's best and worst run. With
  * ROSTER_BENCH_VERBOSE set, every run's rate goes to stderr. */
-void bench_measure(bench_case *cases, size_t n, int repeats);
+void roster__bench_measure(bench_case *cases, size_t n, int repeats);
 
-/* bench_compare is what a row group does: calibrates each case to
+/* roster__bench_compare is what a row group does: calibrates each case to
  * target_s (when > 0; else each keeps its ops), measures them
- * (bench_measure) and keeps each measured one's best in the result store
- * (bench_add_case). */
-void bench_compare(bench_case *cases, size_t n, double target_s, int repeats);
+ * (roster__bench_measure) and keeps each measured one's best in the result
+ * store (roster__bench_add_case). */
+void roster__bench_compare(bench_case *cases, size_t n, double target_s,
+                           int repeats);
 
-/* bench_spread: (worst - best) / best of a case's time per operation, a
+/* roster__bench_spread: (worst - best) / best of a case's time per operation, a
  * hint of how noisy the machine was; 0 without runs. */
-double bench_spread(const bench_case *c);
+double roster__bench_spread(const bench_case *c);
 
-/* bench_sort sorts v ascending; bench_percentile reads the p-quantile
- * (0..1, nearest rank) of sorted values: 0 is the minimum, 0.5 the
+/* roster__bench_sort sorts v ascending; roster__bench_percentile reads the
+ * p-quantile (0..1, nearest rank) of sorted values: 0 is the minimum, 0.5 the
  * median, 1 the maximum (0 when n is 0). */
-void bench_sort(double *v, size_t n);
-double bench_percentile(const double *sorted, size_t n, double p);
+void roster__bench_sort(double *v, size_t n);
+double roster__bench_percentile(const double *sorted, size_t n, double p);
 
 /* ------------------------------------------------------------------ */
 /* Results, ratios, targets                                            */
@@ -279,31 +286,32 @@ typedef struct bench_result {
   double value;     /* a figure of the program's own (ms, a ratio...) */
 } bench_result;
 
-/* bench_add keeps a copy of r (dies past 256 results). */
-void bench_add(const bench_result *r);
+/* roster__bench_add keeps a copy of r (dies past 256 results). */
+void roster__bench_add(const bench_result *r);
 
-/* bench_add_case keeps a measured case's best run (its impl, op, size and
- * thread count). */
-void bench_add_case(const bench_case *c);
+/* roster__bench_add_case keeps a measured case's best run (its impl, op, size
+ * and thread count). */
+void roster__bench_add_case(const bench_case *c);
 
-/* bench_find: the first result with these fields (impl or op NULL: any),
- * or NULL. */
-const bench_result *bench_find(const char *impl, const char *op,
-                               unsigned threads, size_t size);
+/* roster__bench_find: the first result with these fields (impl or op NULL:
+ * any), or NULL. */
+const bench_result *roster__bench_find(const char *impl, const char *op,
+                                       unsigned threads, size_t size);
 
-/* bench_ratio: the rate of impl a over impl b on the same op, threads and
- * size (above 1: a is faster); 0 when either is missing. */
-double bench_ratio(const char *a, const char *b, const char *op,
-                   unsigned threads, size_t size);
+/* roster__bench_ratio: the rate of impl a over impl b on the same op, threads
+ * and size (above 1: a is faster); 0 when either is missing. */
+double roster__bench_ratio(const char *a, const char *b, const char *op,
+                           unsigned threads, size_t size);
 
-/* The targets summary, on bench.out: bench_targets opens it ("Targets
- * (informational; ...)" and the column heads); bench_target prints one
- * target with its value and PASS or MISS (value NAN: n/a); bench_context
- * one figure beside them without a goal, with decimals digits. */
-void bench_targets(void);
-void bench_target(const char *what, double value, const char *unit,
-                  const char *goal, bool pass);
-void bench_context(const char *what, double value, int decimals,
-                   const char *unit);
+/* The targets summary, on roster__bench.out: roster__bench_targets opens it
+ * ("Targets (informational; ...)" and the column heads); roster__bench_target
+ * prints one target with its value and PASS or MISS (value NAN: n/a);
+ * roster__bench_context one figure beside them without a goal, with decimals
+ * digits. */
+void roster__bench_targets(void);
+void roster__bench_target(const char *what, double value, const char *unit,
+                          const char *goal, bool pass);
+void roster__bench_context(const char *what, double value, int decimals,
+                           const char *unit);
 
 #endif

@@ -58,13 +58,13 @@ typedef struct keyset {
 
 static void keyset_make(keyset *ks, size_t n) {
   ks->n = n;
-  ks->keys = bench_xmalloc(n * sizeof *ks->keys);
-  ks->lens = bench_xmalloc(n * sizeof *ks->lens);
-  ks->perm = bench_xmalloc(n * sizeof *ks->perm);
+  ks->keys = roster__bench_xmalloc(n * sizeof *ks->keys);
+  ks->lens = roster__bench_xmalloc(n * sizeof *ks->lens);
+  ks->perm = roster__bench_xmalloc(n * sizeof *ks->perm);
   for (size_t i = 0; i < n; i++)
     ks->lens[i] = (size_t)snprintf(ks->keys[i], 16, "key:%zu", i);
   uint64_t s = 0x9e3779b97f4a7c15ull;
-  bench_shuffle(ks->perm, n, &s);
+  roster__bench_shuffle(ks->perm, n, &s);
 }
 
 static void keyset_free(keyset *ks) {
@@ -99,12 +99,12 @@ typedef struct mxmap {
 } mxmap;
 
 static mxmap *mx_new(void) {
-  mxmap *t = bench_xmalloc(sizeof *t);
+  mxmap *t = roster__bench_xmalloc(sizeof *t);
   pthread_mutex_init(&t->lock, NULL);
   t->mask = 1023;
   t->buckets = calloc(t->mask + 1, sizeof *t->buckets);
   if (!t->buckets)
-    bench_die("out of memory");
+    roster__bench_die("out of memory");
   t->count = 0;
   return t;
 }
@@ -236,7 +236,7 @@ static void worker_main(bench_thread *k) {
   if (w->im == IMPL_MEMORY &&
       roster_cache_get_bytes(w->c, ks->keys[0], ks->lens[0], &buf) != ROSTER_OK)
     errors++;
-  bench_start(k);
+  roster__bench_start(k);
   for (uint64_t i = 0; i < k->ops; i++) {
     uint32_t idx = ks->perm[j];
     if (++j == n)
@@ -270,8 +270,8 @@ static void worker_main(bench_thread *k) {
 /* run_once (a bench_fn): ops operations on each of the work's threads. */
 static bench_sample run_once(void *arg, uint64_t ops) {
   const work *w = arg;
-  bench_sample s = bench_threads(worker_main, arg, w->threads, ops);
-  bench_check(&s, impl_name[w->im], op_name[w->o]);
+  bench_sample s = roster__bench_threads(worker_main, arg, w->threads, ops);
+  roster__bench_check(&s, impl_name[w->im], op_name[w->o]);
   /* Replaced entries are freed after a grace period: let that happen
    * between runs, untimed, so a run's backlog does not land on the next. */
   if (w->im == IMPL_MEMORY && w->o == OP_SET)
@@ -281,7 +281,7 @@ static bench_sample run_once(void *arg, uint64_t ops) {
 
 static void print_result(const work *w, const bench_case *c) {
   const bench_sample *b = &c->best;
-  if (bench.json) {
+  if (roster__bench.json) {
     printf("{\"impl\":\"%s\",\"op\":\"%s\",\"threads\":%u,\"entries\":%zu,"
            "\"value_bytes\":%d,\"ns_per_op\":%.2f,\"ops_per_sec\":%.0f,"
            "\"ops\":%" PRIu64 ",\"best_of\":%d}\n",
@@ -290,7 +290,7 @@ static void print_result(const work *w, const bench_case *c) {
   } else {
     printf("%-10s %-5s %7u %8zu %10.1f %12.0f %6.0f%%\n", impl_name[w->im],
            op_name[w->o], b->threads, w->ks->n, bench_ns_per_op(b),
-           bench_rate(b), 100.0 * bench_spread(c));
+           bench_rate(b), 100.0 * roster__bench_spread(c));
   }
   fflush(stdout);
 }
@@ -309,7 +309,7 @@ static void measure_pair(work *wa, work *wb, unsigned threads) {
        .fn = run_once,
        .arg = wb},
   };
-  bench_compare(c, 2, S.target_s, REPEATS);
+  roster__bench_compare(c, 2, S.target_s, REPEATS);
   print_result(wa, &c[0]);
   print_result(wb, &c[1]);
 }
@@ -320,15 +320,15 @@ static void memory_size(size_t entries) {
   roster_cache *c = NULL;
   if (roster_cache_memory_new(NULL, &(roster_cache_options){.name = "bench"},
                               &c) != ROSTER_OK)
-    bench_die("roster_cache_memory_new: %s", roster_last_error());
+    roster__bench_die("roster_cache_memory_new: %s", roster_last_error());
   mxmap *t = mx_new();
   unsigned char v[VALUE_LEN];
   for (size_t i = 0; i < ks.n; i++) {
     value_of(v, (uint32_t)i);
     if (roster_cache_set_bytes(c, ks.keys[i], ks.lens[i], v, VALUE_LEN, 0))
-      bench_die("roster_cache_set_bytes: %s", roster_last_error());
+      roster__bench_die("roster_cache_set_bytes: %s", roster_last_error());
     if (mx_set(t, ks.keys[i], ks.lens[i], v, VALUE_LEN))
-      bench_die("baseline set failed");
+      roster__bench_die("baseline set failed");
   }
   roster_reclaim_wait();
   for (int o = OP_GET; o <= OP_SET; o++)
@@ -344,27 +344,27 @@ static void memory_size(size_t entries) {
 }
 
 static void section_memory(void) {
-  if (!bench.json)
+  if (!roster__bench.json)
     printf("%-10s %-5s %7s %8s %10s %12s %7s\n", "impl", "op", "threads",
            "entries", "ns/op", "ops/s", "spread");
   for (int i = 0; i < 2; i++)
     memory_size(S.sizes[i]);
 
   /* Ratios, to stderr with --json (stdout holds only the rows). */
-  FILE *f = bench.out;
+  FILE *f = roster__bench.out;
   fprintf(f, "\nratios (memory backend / mutex map, ops/s; >1 is faster):\n");
   for (int i = 0; i < 2; i++)
     for (int o = OP_GET; o <= OP_SET; o++)
       for (unsigned th = 1; th <= MAX_THREADS; th++) {
-        double r =
-            bench_ratio("memory", "mutex_map", op_name[o], th, S.sizes[i]);
+        double r = roster__bench_ratio("memory", "mutex_map", op_name[o], th,
+                                       S.sizes[i]);
         if (r > 0)
           fprintf(f, "  %-3s, %zu entries, %u thread%s: %.2fx\n", op_name[o],
                   S.sizes[i], th, th > 1 ? "s" : "", r);
       }
   for (int i = 0; i < 2; i++) {
-    const bench_result *g1 = bench_find("memory", "get", 1, S.sizes[i]);
-    const bench_result *g2 = bench_find("memory", "get", 2, S.sizes[i]);
+    const bench_result *g1 = roster__bench_find("memory", "get", 1, S.sizes[i]);
+    const bench_result *g2 = roster__bench_find("memory", "get", 2, S.sizes[i]);
     if (g1 && g2)
       fprintf(f,
               "  memory get, %zu entries, 2 threads / 1 thread: %.2fx "
@@ -384,16 +384,16 @@ static const bench_spec spec = {
 };
 
 int main(int argc, char **argv) {
-  bench_init(&spec, argc, argv);
-  S.sizes[0] = bench.quick ? 1000 : 10000;
-  S.sizes[1] = bench.quick ? 10000 : 100000;
-  S.target_s = bench.quick ? 0.01 : 0.25;
-  fprintf(bench.out,
+  roster__bench_init(&spec, argc, argv);
+  S.sizes[0] = roster__bench.quick ? 1000 : 10000;
+  S.sizes[1] = roster__bench.quick ? 10000 : 100000;
+  S.target_s = roster__bench.quick ? 0.01 : 0.25;
+  fprintf(roster__bench.out,
           "roster-bench-cache: %zu and %zu keys, %d-byte values, best of %d\n",
           S.sizes[0], S.sizes[1], VALUE_LEN, REPEATS);
   section_memory();
 #ifdef ROSTER_BENCH_REDIS
   bench_cache_redis();
 #endif
-  return bench_finish();
+  return roster__bench_finish();
 }

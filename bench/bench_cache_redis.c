@@ -18,8 +18,8 @@
  * picked at random as -r picks them, values 64 bytes; every GET through
  * roster checks the value it read. Each measurement is repeated nine
  * times interleaved with the others of its row group and the best is
- * reported (bench_measure, bench.h). The keys are removed at the end (SCAN +
- * UNLINK on the run's prefix; never FLUSHDB: the server may be shared).
+ * reported (roster__bench_measure, bench.h). The keys are removed at the end
+ * (SCAN + UNLINK on the run's prefix; never FLUSHDB: the server may be shared).
  */
 #include "bench.h"
 
@@ -44,7 +44,7 @@ static struct {
 } R;
 
 static void fail_call(const char *what) {
-  bench_fail(1, "redis: %s failed: %s", what, roster_last_error());
+  roster__bench_fail(1, "redis: %s failed: %s", what, roster_last_error());
 }
 
 /* value_of: key i's 64-byte value: 'v', its number, a pattern. Never
@@ -108,7 +108,7 @@ static void worker_main(bench_thread *w) {
   roster_cache_key mk[MGET_N];
   uint32_t mi[MGET_N];
   uint64_t errors = 0;
-  bench_start(w);
+  roster__bench_start(w);
   for (uint64_t n = 0; n < w->ops; n++) {
     uint32_t i = next_rand(&seed);
     if (r->o == OP_MGET) {
@@ -169,8 +169,10 @@ static bench_sample roster_rate(void *arg, uint64_t ops) {
   run_arg a = {.r = c->r};
   for (unsigned i = 0; i < c->clients; i++)
     a.seed[i] = (seed += 0x1234567ull) | 1;
-  bench_sample s = bench_threads(worker_main, &a, c->clients, ops / c->clients);
-  bench_check(&s, c->r->raw ? "roster_client" : "roster", op_name[c->r->o]);
+  bench_sample s =
+      roster__bench_threads(worker_main, &a, c->clients, ops / c->clients);
+  roster__bench_check(&s, c->r->raw ? "roster_client" : "roster",
+                      op_name[c->r->o]);
   return s;
 }
 
@@ -210,7 +212,7 @@ static bench_sample rb_rate(void *arg, uint64_t ops) {
   snprintf(cmd + n, sizeof cmd - (size_t)n, " 2>/dev/null");
   static char out[8192];
   double rps = -1;
-  if (bench_tool(cmd, out, sizeof out) == 0) {
+  if (roster__bench_tool(cmd, out, sizeof out) == 0) {
     char *save = NULL;
     for (char *line = strtok_r(out, "\n", &save); line;
          line = strtok_r(NULL, "\n", &save)) {
@@ -223,7 +225,7 @@ static bench_sample rb_rate(void *arg, uint64_t ops) {
     }
   }
   if (rps <= 0) {
-    bench_fail(1, "redis-benchmark failed");
+    roster__bench_fail(1, "redis-benchmark failed");
     return (bench_sample){.wall = 1};
   }
   return (bench_sample){
@@ -234,21 +236,21 @@ static bench_sample rb_rate(void *arg, uint64_t ops) {
 
 static void print_row(const bench_case *c, unsigned clients) {
   double best = bench_rate(&c->best);
-  if (bench.json)
+  if (roster__bench.json)
     printf("{\"impl\":\"%s\",\"op\":\"%s\",\"clients\":%u,\"ops_per_sec\":%.0f,"
            "\"ops\":%" PRIu64 ",\"value_bytes\":%d,\"keys\":%d,"
            "\"best_of\":%d}\n",
            c->impl, c->op, clients, best, c->ops, VLEN, KEYS, REPEATS);
   else
     printf("%-16s %-8s %7u %12.0f %10" PRIu64 " %6.0f%%\n", c->impl, c->op,
-           clients, best, c->ops, 100.0 * bench_spread(c));
+           clients, best, c->ops, 100.0 * roster__bench_spread(c));
   fflush(stdout);
 }
 
 /* measure: one row group, roster's cache, roster's client (not for MGET)
  * and redis-benchmark (when installed) with the same number of calls,
  * sized to take about target_s through roster at the best rate of three
- * calibration runs (bench_calibrate). */
+ * calibration runs (roster__bench_calibrate). */
 static void measure(op o, unsigned clients, roster_cache *c,
                     roster_redis *cli) {
   rrun rc = {.o = o, .c = c};
@@ -277,11 +279,11 @@ static void measure(op o, unsigned clients, roster_cache *c,
   for (int k = 0; k < 3; k++)
     if (on[k])
       cs[n++] = all[k];
-  bench_calibrate(&cs[0], R.target_s, 3);
+  roster__bench_calibrate(&cs[0], R.target_s, 3);
   uint64_t ops = cs[0].ops - cs[0].ops % clients;
   for (size_t i = 0; i < n; i++)
     cs[i].ops = ops < clients ? clients : ops;
-  bench_compare(cs, n, 0, REPEATS);
+  roster__bench_compare(cs, n, 0, REPEATS);
   for (size_t i = 0; i < n; i++)
     if (cs[i].runs)
       print_row(&cs[i], clients);
@@ -330,27 +332,29 @@ static void populate(roster_cache *c, roster_redis *cli) {
 }
 
 void bench_cache_redis(void) {
-  R.target_s = bench.quick ? 0.02 : 0.15;
+  R.target_s = roster__bench.quick ? 0.02 : 0.15;
   R.url = getenv("ROSTER_TEST_REDIS_URL");
-  FILE *note = bench.out;
+  FILE *note = roster__bench.out;
   if (!R.url || !*R.url) {
     const char *req = getenv("ROSTER_TEST_REQUIRE_SERVERS");
     if (req && !strcmp(req, "1"))
-      bench_fail(1, "redis: ROSTER_TEST_REDIS_URL is not set, and "
-                    "ROSTER_TEST_REQUIRE_SERVERS=1: failing");
+      roster__bench_fail(1, "redis: ROSTER_TEST_REDIS_URL is not set, and "
+                            "ROSTER_TEST_REQUIRE_SERVERS=1: failing");
     else
-      bench_warn("redis: ROSTER_TEST_REDIS_URL is not set; skipping the "
-                 "Redis rows (scripts/services.sh start DIR redis starts "
-                 "one)");
+      roster__bench_warn(
+          "redis: ROSTER_TEST_REDIS_URL is not set; skipping the "
+          "Redis rows (scripts/services.sh start DIR redis starts "
+          "one)");
     return;
   }
   if (roster_url_parse(R.url, &R.u) != ROSTER_OK) {
     fail_call("roster_url_parse");
     return;
   }
-  R.have_rb = bench_have_tool("redis-benchmark");
+  R.have_rb = roster__bench_have_tool("redis-benchmark");
   if (!R.have_rb)
-    bench_warn("redis: redis-benchmark is not installed: no baseline rows");
+    roster__bench_warn(
+        "redis: redis-benchmark is not installed: no baseline rows");
   snprintf(R.prefix, sizeof R.prefix, "bench:%ld:", (long)getpid());
   tables();
   char shown[512];
@@ -359,7 +363,7 @@ void bench_cache_redis(void) {
           "\nroster-bench-cache: redis at %s, %d keys per impl, "
           "%d-byte values, best of %d\n",
           shown, KEYS, VLEN, REPEATS);
-  if (!bench.json)
+  if (!roster__bench.json)
     printf("%-16s %-8s %7s %12s %10s %7s\n", "impl", "op", "clients", "ops/s",
            "ops", "spread");
 
@@ -404,10 +408,10 @@ void bench_cache_redis(void) {
                 ">= 0.9):\n");
   for (int o = OP_GET; o <= OP_MGET; o++)
     for (unsigned clients = 1; clients <= MAX_CLIENTS; clients *= 4) {
-      double a =
-          bench_ratio("roster", "redis-benchmark", op_name[o], clients, 0);
-      double k = bench_ratio("roster_client", "redis-benchmark", op_name[o],
-                             clients, 0);
+      double a = roster__bench_ratio("roster", "redis-benchmark", op_name[o],
+                                     clients, 0);
+      double k = roster__bench_ratio("roster_client", "redis-benchmark",
+                                     op_name[o], clients, 0);
       if (a > 0)
         fprintf(note, "  %-7s %u client%s: cache %.2fx%s", op_name[o], clients,
                 clients > 1 ? "s" : " ", a, k > 0 ? "" : "\n");

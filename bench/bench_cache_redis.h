@@ -7,8 +7,8 @@
 #define ROSTER_BENCH_CACHE_REDIS_H
 
 /* bench_cache_redis runs the Redis rows against $ROSTER_TEST_REDIS_URL; a
- * wrong answer or a failed call counts as a failure (bench_fail). Without
- * the URL it says why on stderr and returns, which is a failure when
+ * wrong answer or a failed call counts as a failure (roster__bench_fail).
+ * Without the URL it says why on stderr and returns, which is a failure when
  * ROSTER_TEST_REQUIRE_SERVERS=1. */
 void bench_cache_redis(void);
 

@@ -36,14 +36,14 @@ enum { REPEATS = 3 };
 
 static char g_yaml[4096], g_jsonpath[4096];
 
-static void bad(const char *what) { bench_fail(1, "%s", what); }
+static void bad(const char *what) { roster__bench_fail(1, "%s", what); }
 
 /* The tree: 25 services x 10 keys, plus service.http.port. Both files hold
  * the same values; port is 8080 or 8081 depending on the generation. */
 static void write_files(int port) {
   FILE *y = fopen(g_yaml, "w"), *j = fopen(g_jsonpath, "w");
   if (!y || !j)
-    bench_die("cannot write the config files in %s", g_yaml);
+    roster__bench_die("cannot write the config files in %s", g_yaml);
   fprintf(y, "service:\n  http:\n    port: %d\n    peer: %d\n", port, port);
   fprintf(j, "{\"service\":{\"http\":{\"port\":%d,\"peer\":%d}}", port, port);
   for (int s = 0; s < 25; s++) {
@@ -120,7 +120,7 @@ static void reader(bench_thread *t) {
   int64_t v = 0, w = 0;
   /* one untimed call: roster registers the thread with RCU lazily */
   roster_config_int(j->cfg, "service.http.port", 0, &v);
-  bench_start(t);
+  roster__bench_start(t);
   long wrong = 0;
   for (uint64_t i = 0; i < t->ops; i++) {
     if (j->op == OP_GET) {
@@ -175,8 +175,8 @@ static bench_sample read_run(void *arg, uint64_t ops) {
   writer w = {.ours = j->ours, .cfg = j->cfg};
   pthread_t wt;
   if (j->reloading && pthread_create(&wt, NULL, write_loop, &w) != 0)
-    bench_die("pthread_create failed");
-  bench_sample s = bench_threads(reader, arg, j->threads, ops);
+    roster__bench_die("pthread_create failed");
+  bench_sample s = roster__bench_threads(reader, arg, j->threads, ops);
   if (j->reloading) {
     atomic_store(&w.stop, true);
     pthread_join(wt, NULL);
@@ -188,7 +188,7 @@ static bench_sample read_run(void *arg, uint64_t ops) {
 static void report(const char *impl, const char *op, const bench_case *c,
                    bool reloading) {
   const bench_sample *r = &c->best;
-  if (bench.json) {
+  if (roster__bench.json) {
     printf("{\"impl\":\"%s\",\"op\":\"%s\",\"threads\":%u,\"ns_per_op\":%.2f,"
            "\"ops_per_sec\":%.0f",
            impl, op, r->threads, bench_ns_per_op(r), bench_rate(r));
@@ -199,7 +199,7 @@ static void report(const char *impl, const char *op, const bench_case *c,
   }
   printf("%-7s %-18s %7u %10.1f %14.0f %8s %6.0f%%\n", impl, op, r->threads,
          bench_ns_per_op(r), bench_rate(r), reloading ? "" : "-",
-         bench_spread(c) * 100);
+         roster__bench_spread(c) * 100);
   if (reloading)
     printf("%-7s %-18s %7s %10s %14s %8" PRIu64 "\n", "",
            "  (reloads meanwhile)", "", "", "", r->aux);
@@ -220,7 +220,7 @@ static void measure(const char *name, op_kind op, roster_config *cfg,
                         .fn = read_run,
                         .arg = &jobs[k]};
   }
-  bench_compare(c, 2, bench.quick ? 0.02 : 0.25, REPEATS);
+  roster__bench_compare(c, 2, roster__bench.quick ? 0.02 : 0.25, REPEATS);
   report(impl[0], name, &c[0], reloading);
   report(impl[1], name, &c[1], reloading);
 }
@@ -245,7 +245,7 @@ static bench_sample reload_run(void *arg, uint64_t ops) {
 
 static void measure_reload(roster_config *cfg) {
   reloader r[2] = {{true, cfg}, {false, cfg}};
-  uint64_t n = bench.quick ? 20 : 200;
+  uint64_t n = roster__bench.quick ? 20 : 200;
   static const char *const note[2] = {
       "read+parse YAML, merge, validate, swap",
       "read+parse JSON, swap under the write lock"};
@@ -256,10 +256,10 @@ static void measure_reload(roster_config *cfg) {
                         .fn = reload_run,
                         .arg = &r[k],
                         .ops = n};
-  bench_measure(c, 2, REPEATS);
+  roster__bench_measure(c, 2, REPEATS);
   for (int k = 0; k < 2; k++) {
     double us = bench_ns_per_op(&c[k].best) / 1e3;
-    if (bench.json)
+    if (roster__bench.json)
       printf("{\"impl\":\"%s\",\"op\":\"reload\",\"us_per_op\":%.1f,"
              "\"best_of\":%d}\n",
              c[k].impl, us, REPEATS);
@@ -277,13 +277,13 @@ static const bench_spec spec = {
 };
 
 int main(int argc, char **argv) {
-  bench_init(&spec, argc, argv);
+  roster__bench_init(&spec, argc, argv);
   const char *tmp = getenv("TMPDIR");
   char dir[2048];
   snprintf(dir, sizeof dir, "%s/roster-bench-config-XXXXXX",
            tmp && *tmp ? tmp : "/tmp");
   if (!mkdtemp(dir))
-    bench_die("mkdtemp %s failed", dir);
+    roster__bench_die("mkdtemp %s failed", dir);
   snprintf(g_yaml, sizeof g_yaml, "%s/app.yaml", dir);
   snprintf(g_jsonpath, sizeof g_jsonpath, "%s/app.json", dir);
   write_files(8080);
@@ -299,11 +299,11 @@ int main(int argc, char **argv) {
           &(roster_config_options){.files = files, .schema = schema}, &cfg) !=
           ROSTER_OK ||
       roster_config_load(cfg) != ROSTER_OK)
-    bench_die("load: %s", roster_last_error());
+    roster__bench_die("load: %s", roster_last_error());
   g_tree = parse_json_file();
   if (!g_tree)
     return 1;
-  if (!bench.json)
+  if (!roster__bench.json)
     printf("%-7s %-18s %7s %10s %14s %8s %7s\n", "impl", "op", "threads",
            "ns/op", "ops/s", "reloads", "spread");
   measure("get_int", OP_GET, cfg, 1, false);
@@ -312,20 +312,20 @@ int main(int argc, char **argv) {
   measure("get_int_reloading", OP_GET, cfg, 2, true);
   measure("view_pair", OP_PAIR, cfg, 1, false);
   measure_reload(cfg);
-  fprintf(bench.out,
+  fprintf(roster__bench.out,
           "\nrwlock ns/op / roster ns/op (above 1: roster is faster):\n"
           "  get_int 1 thread %.2f, 2 threads %.2f; while reloading 1 "
           "thread %.2f, 2 threads %.2f; view_pair %.2f\n",
-          bench_ratio("roster", "rwlock", "get_int", 1, 0),
-          bench_ratio("roster", "rwlock", "get_int", 2, 0),
-          bench_ratio("roster", "rwlock", "get_int_reloading", 1, 0),
-          bench_ratio("roster", "rwlock", "get_int_reloading", 2, 0),
-          bench_ratio("roster", "rwlock", "view_pair", 1, 0));
+          roster__bench_ratio("roster", "rwlock", "get_int", 1, 0),
+          roster__bench_ratio("roster", "rwlock", "get_int", 2, 0),
+          roster__bench_ratio("roster", "rwlock", "get_int_reloading", 1, 0),
+          roster__bench_ratio("roster", "rwlock", "get_int_reloading", 2, 0),
+          roster__bench_ratio("roster", "rwlock", "view_pair", 1, 0));
   roster_config_free(cfg);
   json_decref(g_tree);
   unlink(g_yaml);
   unlink(g_jsonpath);
   rmdir(dir);
   roster_reclaim_wait();
-  return bench_finish();
+  return roster__bench_finish();
 }

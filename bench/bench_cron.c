@@ -46,7 +46,7 @@ static int64_t wall_ns(void) {
 }
 
 static void die(const char *what) {
-  bench_die("%s: %s", what, roster_last_error());
+  roster__bench_die("%s: %s", what, roster_last_error());
 }
 
 static uint64_t rng = 0x63726f6e62656e63ull; /* "cronbenc" */
@@ -111,7 +111,7 @@ static bench_sample pass_run(void *arg, uint64_t reps) {
         die(a->prev ? "roster_cron_prev" : "roster_cron_next");
       acc += out;
     }
-  bench_keep((uint64_t)acc);
+  roster__bench_keep((uint64_t)acc);
   return (bench_sample){
       .wall = bench_now() - t0, .ops = reps * STARTS, .threads = 1};
 }
@@ -126,8 +126,8 @@ static double best_of_3(const roster_cron *c, const roster_tz *z,
                   .fn = pass_run,
                   .arg = &a,
                   .ops = 1};
-  bench_calibrate(&k, S.pass_s, 1);
-  bench_measure(&k, 1, 3);
+  roster__bench_calibrate(&k, S.pass_s, 1);
+  roster__bench_measure(&k, 1, 3);
   return bench_ns_per_op(&k.best);
 }
 
@@ -138,9 +138,9 @@ static void bench_next(void) {
   int64_t lo = 1767225600LL; /* 2026-01-01 */
   for (size_t i = 0; i < STARTS; i++)
     starts[i] = lo + (int64_t)(bench_rand(&rng) % (2u * 365 * 86400));
-  if (!bench.json)
-    fprintf(bench.out, "%-4s %-24s %-20s %10s %14s %9s\n", "op", "expr", "tz",
-            "ns/op", "naive ns/op", "speedup");
+  if (!roster__bench.json)
+    fprintf(roster__bench.out, "%-4s %-24s %-20s %10s %14s %9s\n", "op", "expr",
+            "tz", "ns/op", "naive ns/op", "speedup");
   for (size_t zi = 0; zi < sizeof zones / sizeof zones[0]; zi++) {
     const roster_tz *z;
     if (roster_tz_get(zones[zi], &z) != ROSTER_OK)
@@ -157,9 +157,9 @@ static void bench_next(void) {
         if (zi == 0 &&
             (roster_cron_next(c, starts[calls], z, &got) != ROSTER_OK ||
              got != want)) {
-          bench_fail(1, "'%s' after %lld: roster %lld, naive %lld",
-                     rows[ri].expr, (long long)starts[calls], (long long)got,
-                     (long long)want);
+          roster__bench_fail(1, "'%s' after %lld: roster %lld, naive %lld",
+                             rows[ri].expr, (long long)starts[calls],
+                             (long long)got, (long long)want);
         }
         calls++;
       }
@@ -169,15 +169,15 @@ static void bench_next(void) {
         if (op == 0 && rows[ri].ordinary && ns > g_worst_ordinary)
           g_worst_ordinary = ns;
         const char *name = op ? "prev" : "next";
-        if (bench.json)
+        if (roster__bench.json)
           printf("{\"op\":\"%s\",\"expr\":\"%s\",\"tz\":\"%s\","
                  "\"ns_per_op\":%.1f,\"baseline\":\"minute_walk\","
                  "\"baseline_ns_per_op\":%.1f,\"speedup\":%.1f,"
                  "\"baseline_calls\":%zu}\n",
                  name, rows[ri].expr, zones[zi], ns, naive, naive / ns, calls);
         else
-          fprintf(bench.out, "%-4s %-24s %-20s %10.1f %14.0f %8.0fx\n", name,
-                  rows[ri].expr, zones[zi], ns, naive, naive / ns);
+          fprintf(roster__bench.out, "%-4s %-24s %-20s %10.1f %14.0f %8.0fx\n",
+                  name, rows[ri].expr, zones[zi], ns, naive, naive / ns);
       }
       roster_cron_free(c);
     }
@@ -201,7 +201,7 @@ static void add_sample(samples *s, int64_t ns) {
 }
 
 static double pct(const samples *s, double p) {
-  return bench_percentile(s->v, s->n, p);
+  return roster__bench_percentile(s->v, s->n, p);
 }
 
 static void on_event(const roster_job_event *ev, void *arg) {
@@ -237,10 +237,10 @@ static void *sleep_baseline(void *arg) {
 static void bench_delay(unsigned jobs) {
   size_t cap = (size_t)jobs * (size_t)(S.delay_s + 2);
   samples base = {PTHREAD_MUTEX_INITIALIZER,
-                  bench_xcalloc((size_t)S.delay_s + 2, sizeof(double)), 0,
-                  (size_t)S.delay_s + 2};
-  samples got = {PTHREAD_MUTEX_INITIALIZER, bench_xcalloc(cap, sizeof(double)),
-                 0, cap};
+                  roster__bench_xcalloc((size_t)S.delay_s + 2, sizeof(double)),
+                  0, (size_t)S.delay_s + 2};
+  samples got = {PTHREAD_MUTEX_INITIALIZER,
+                 roster__bench_xcalloc(cap, sizeof(double)), 0, cap};
 
   roster_sched *s;
   roster_sched_options o = {
@@ -266,15 +266,15 @@ static void bench_delay(unsigned jobs) {
   if (roster_sched_stop(s, 10000) != ROSTER_OK)
     die("roster_sched_stop");
   roster_sched_free(s);
-  bench_sort(got.v, got.n);
-  bench_sort(base.v, base.n);
+  roster__bench_sort(got.v, got.n);
+  roster__bench_sort(base.v, base.n);
   if (got.n == 0)
-    bench_fail(1, "fire_delay: no run started");
+    roster__bench_fail(1, "fire_delay: no run started");
   /* the scheduler's p50, p90, p99, max; the baseline's p50, p99, max */
   double v[7] = {pct(&got, 0.5), pct(&got, 0.9),  pct(&got, 0.99),
                  pct(&got, 1.0), pct(&base, 0.5), pct(&base, 0.99),
                  pct(&base, 1.0)};
-  if (bench.json)
+  if (roster__bench.json)
     printf("{\"op\":\"fire_delay\",\"jobs\":%u,\"seconds\":%d,"
            "\"samples\":%zu,\"p50_us\":%.1f,\"p90_us\":%.1f,"
            "\"p99_us\":%.1f,\"max_us\":%.1f,\"baseline\":\"clock_nanosleep\","
@@ -282,7 +282,7 @@ static void bench_delay(unsigned jobs) {
            "\"baseline_max_us\":%.1f}\n",
            jobs, S.delay_s, got.n, v[0], v[1], v[2], v[3], v[4], v[5], v[6]);
   else
-    fprintf(bench.out,
+    fprintf(roster__bench.out,
             "fire_delay  %2u jobs x %d s: %zu runs, p50 %.0f us, p90 %.0f "
             "us, p99 %.0f us, max %.0f us (clock_nanosleep alone: p50 %.0f "
             "us, p99 %.0f us, max %.0f us)\n",
@@ -315,21 +315,22 @@ static const bench_spec spec = {
 };
 
 int main(int argc, char **argv) {
-  bench_init(&spec, argc, argv);
-  if (bench.quick) {
+  roster__bench_init(&spec, argc, argv);
+  if (roster__bench.quick) {
     S.pass_s = 0.005;
     S.naive_s = 0.02;
     S.delay_s = 2;
   }
   if (g_seconds)
     S.delay_s = g_seconds;
-  fprintf(bench.out, "%s, seed 0x%016llx%s\n", bench.prog,
-          (unsigned long long)rng, bench.quick ? " (quick)" : "");
+  fprintf(roster__bench.out, "%s, seed 0x%016llx%s\n", roster__bench.prog,
+          (unsigned long long)rng, roster__bench.quick ? " (quick)" : "");
   bench_next();
   bench_delay(1);
   bench_delay(16);
-  bench_targets();
-  bench_target("roster_cron_next, worst ordinary expression", g_worst_ordinary,
-               " ns", "<= 1000", g_worst_ordinary <= 1000);
-  return bench_finish();
+  roster__bench_targets();
+  roster__bench_target("roster_cron_next, worst ordinary expression",
+                       g_worst_ordinary, " ns", "<= 1000",
+                       g_worst_ordinary <= 1000);
+  return roster__bench_finish();
 }

@@ -58,7 +58,7 @@ typedef struct mpool {
 } mpool;
 
 static void *mpool_make(bconn *conns, unsigned n) {
-  mpool *p = bench_xcalloc(1, sizeof *p);
+  mpool *p = roster__bench_xcalloc(1, sizeof *p);
   pthread_mutex_init(&p->mu, NULL);
   pthread_condattr_t a;
   pthread_condattr_init(&a);
@@ -140,7 +140,7 @@ typedef struct rpool {
 } rpool;
 
 static void *rpool_make(bconn *conns, unsigned n) {
-  rpool *p = bench_xcalloc(1, sizeof *p);
+  rpool *p = roster__bench_xcalloc(1, sizeof *p);
   p->src = (rsrc){.conns = conns, .n = n};
   roster_pool_options o = {0};
   o.name = "bench";
@@ -149,7 +149,7 @@ static void *rpool_make(bconn *conns, unsigned n) {
   o.min_idle = n; /* all made up front, like the baseline's */
   o.max_size = n;
   if (roster_pool_new(&o, &p->pool) != ROSTER_OK)
-    bench_die("roster_pool_new: %s", roster_last_error());
+    roster__bench_die("roster_pool_new: %s", roster_last_error());
   return p;
 }
 
@@ -159,7 +159,7 @@ static int rpool_acquire(void *pool, void **conn) {
 
 static void rpool_release(void *pool, void *conn) {
   if (roster_pool_release(((rpool *)pool)->pool, conn, false) != ROSTER_OK)
-    bench_die("roster_pool_release failed");
+    roster__bench_die("roster_pool_release failed");
 }
 
 static void rpool_destroy(void *pool) {
@@ -233,7 +233,7 @@ static void thr_main(bench_thread *me) {
   void *pool = c->pool;
   uint64_t n = 0, fail = 0;
   lat_hist *h = c->lat[me->id];
-  bench_start(me);
+  roster__bench_start(me);
   while (bench_running(me)) {
     void *conn;
     int64_t t0 = h ? bench_now_ns() : 0;
@@ -272,8 +272,8 @@ static bench_sample run_once(const impl *im, unsigned threads, unsigned size,
   memset(conns, 0, sizeof conns);
   run_ctx c = {.im = im, .pool = im->make(conns, size), .hold_us = hold_us};
   for (unsigned i = 0; lat && i < threads; i++)
-    c.lat[i] = bench_xcalloc(1, sizeof *c.lat[i]);
-  bench_sample s = bench_threads_for(thr_main, &c, threads, g_run_s);
+    c.lat[i] = roster__bench_xcalloc(1, sizeof *c.lat[i]);
+  bench_sample s = roster__bench_threads_for(thr_main, &c, threads, g_run_s);
   for (unsigned i = 0; lat && i < threads; i++) {
     for (unsigned b = 0; b < LAT_BUCKETS; b++)
       lat->n[b] += c.lat[i]->n[b];
@@ -286,13 +286,13 @@ static bench_sample run_once(const impl *im, unsigned threads, unsigned size,
   for (unsigned i = 0; i < size; i++)
     uses += conns[i].uses;
   if (uses != s.ops || s.errors)
-    bench_fail(1,
-               "%s, %u threads, %u connections: %" PRIu64
-               " operations but %" PRIu64 " uses counted, %" PRIu64
-               " failed acquires",
-               im->name, threads, size, s.ops, uses, s.errors);
+    roster__bench_fail(1,
+                       "%s, %u threads, %u connections: %" PRIu64
+                       " operations but %" PRIu64 " uses counted, %" PRIu64
+                       " failed acquires",
+                       im->name, threads, size, s.ops, uses, s.errors);
   if (s.ops == 0)
-    bench_die("no operation completed");
+    roster__bench_die("no operation completed");
   return s;
 }
 
@@ -314,7 +314,7 @@ static bench_sample pool_run(void *arg, uint64_t ops) {
 }
 
 static void print_header(void) {
-  if (bench.json)
+  if (roster__bench.json)
     return;
   printf("%-11s %-15s %7s %5s %9s %10s %9s %7s\n", "impl", "op", "threads",
          "size", "ns/op", "ops/s", "min_share", "spread");
@@ -323,7 +323,7 @@ static void print_header(void) {
 
 static void print_result(const bench_case *c, const char *name, unsigned size) {
   const bench_sample *b = &c->best;
-  if (bench.json) {
+  if (roster__bench.json) {
     printf(
         "{\"impl\":\"%s\",\"op\":\"acquire_release\",\"threads\":%u,"
         "\"size\":%u,\"ns_per_op\":%.2f,\"ops_per_sec\":%.0f,\"ops\":%" PRIu64
@@ -333,7 +333,7 @@ static void print_result(const bench_case *c, const char *name, unsigned size) {
   } else {
     printf("%-11s %-15s %7u %5u %9.1f %9.2fM %9.3f %6.0f%%\n", name,
            "acquire_release", b->threads, size, bench_ns_per_op(b),
-           bench_rate(b) / 1e6, min_share(b), 100.0 * bench_spread(c));
+           bench_rate(b) / 1e6, min_share(b), 100.0 * roster__bench_spread(c));
   }
   fflush(stdout);
 }
@@ -351,7 +351,7 @@ static void measure(unsigned threads, unsigned size) {
                         .fn = pool_run,
                         .arg = &pc[k]};
   }
-  bench_compare(c, 2, 0, REPEATS);
+  roster__bench_compare(c, 2, 0, REPEATS);
   print_result(&c[0], IMPLS[0].name, size);
   print_result(&c[1], IMPLS[1].name, size);
 }
@@ -363,7 +363,7 @@ static void measure_latency(unsigned threads, unsigned size, long hold_us) {
   lat_hist *h[2];
   uint64_t ops[2] = {0, 0};
   for (int k = 0; k < 2; k++)
-    h[k] = bench_xcalloc(1, sizeof *h[k]);
+    h[k] = roster__bench_xcalloc(1, sizeof *h[k]);
   double least[2] = {1, 1};
   for (int rep = 0; rep < REPEATS; rep++)
     for (int k = 0; k < 2; k++) {
@@ -375,7 +375,7 @@ static void measure_latency(unsigned threads, unsigned size, long hold_us) {
   for (int k = 0; k < 2; k++) {
     uint64_t p50 = lat_percentile(h[k], 0.50), p99 = lat_percentile(h[k], 0.99),
              p999 = lat_percentile(h[k], 0.999);
-    if (bench.json)
+    if (roster__bench.json)
       printf("{\"impl\":\"%s\",\"op\":\"acquire_wait\",\"threads\":%u,"
              "\"size\":%u,\"hold_us\":%ld,\"p50_ns\":%" PRIu64
              ",\"p99_ns\":%" PRIu64 ",\"p999_ns\":%" PRIu64
@@ -393,19 +393,21 @@ static void measure_latency(unsigned threads, unsigned size, long hold_us) {
 }
 
 static void print_ratios(void) {
-  fprintf(bench.out, "\nroster / mutex_pool, ns per acquire+release:\n");
+  fprintf(roster__bench.out,
+          "\nroster / mutex_pool, ns per acquire+release:\n");
   for (size_t i = 0; i < sizeof POOL_ROWS / sizeof POOL_ROWS[0]; i++) {
     unsigned th = POOL_ROWS[i].threads, size = POOL_ROWS[i].size;
-    const bench_result *a = bench_find("roster", "acquire_release", th, size);
+    const bench_result *a =
+        roster__bench_find("roster", "acquire_release", th, size);
     const bench_result *b =
-        bench_find("mutex_pool", "acquire_release", th, size);
+        roster__bench_find("mutex_pool", "acquire_release", th, size);
     if (a && b)
-      fprintf(bench.out,
+      fprintf(roster__bench.out,
               "  %u thread%s, %u connections: %.2fx (%.1f vs %.1f ns)\n", th,
               th == 1 ? "" : "s", size, a->ns_per_op / b->ns_per_op,
               a->ns_per_op, b->ns_per_op);
   }
-  fflush(bench.out);
+  fflush(roster__bench.out);
 }
 
 /* ------------------------------------------------------------------ */
@@ -424,9 +426,9 @@ static const bench_spec spec = {
 };
 
 int main(int argc, char **argv) {
-  bench_init(&spec, argc, argv);
-  g_run_s = bench.quick ? 0.03 : 0.3;
-  if (!bench.json) {
+  roster__bench_init(&spec, argc, argv);
+  g_run_s = roster__bench.quick ? 0.03 : 0.3;
+  if (!roster__bench.json) {
     printf("roster %s database benchmark: %ld CPUs online, best of %d runs "
            "of %.2f s, CLOCK_MONOTONIC\n",
            roster_version(), sysconf(_SC_NPROCESSORS_ONLN), REPEATS, g_run_s);
@@ -439,7 +441,7 @@ int main(int argc, char **argv) {
   print_header();
   for (size_t i = 0; i < sizeof POOL_ROWS / sizeof POOL_ROWS[0]; i++)
     measure(POOL_ROWS[i].threads, POOL_ROWS[i].size);
-  if (!bench.json)
+  if (!roster__bench.json)
     printf("\nacquire_wait: how long one acquire takes, in us (each one timed; "
            "%d runs together; min_share of the worst run):\n"
            "%-11s %7s %5s %7s %9s %9s %9s %10s %9s\n",
@@ -449,5 +451,5 @@ int main(int argc, char **argv) {
   measure_latency(8, 2, 50);
   print_ratios();
   bench_db_select1();
-  return bench_finish();
+  return roster__bench_finish();
 }

@@ -69,7 +69,7 @@ static void sel_main(bench_thread *me) {
   }
   for (int i = 0; i < 200; i++) /* warm: prepare on every connection */
     select1(c->db, conn);
-  bench_start(me);
+  roster__bench_start(me);
   while (!e && bench_running(me)) {
     int rc = select1(c->db, conn);
     if (rc == ROSTER_OK) {
@@ -96,11 +96,11 @@ static bench_sample sel_run(void *arg, uint64_t ops) {
   roster_arg *a = arg;
   (void)ops;
   sel_ctx c = {.db = a->db, .held = a->held};
-  bench_sample s = bench_threads_for(sel_main, &c, CLIENTS, a->secs);
+  bench_sample s = roster__bench_threads_for(sel_main, &c, CLIENTS, a->secs);
   if (s.errors) {
     for (int i = 0; i < CLIENTS; i++)
       if (c.err[i][0]) {
-        bench_fail(1, "select1 through roster failed: %s", c.err[i]);
+        roster__bench_fail(1, "select1 through roster failed: %s", c.err[i]);
         break;
       }
     s.ops = 0;
@@ -135,7 +135,7 @@ static bool secret_file(char *path, size_t cap, const char *text) {
  * output (its last one; -1 if absent or the command failed). */
 static double run_tool(const char *cmd, const char *key) {
   static char out[16384];
-  int st = bench_tool(cmd, out, sizeof out);
+  int st = roster__bench_tool(cmd, out, sizeof out);
   double v = -1;
   for (const char *p = strstr(out, key); p; p = strstr(p + 1, key))
     v = strtod(p + strlen(key), NULL);
@@ -144,7 +144,7 @@ static double run_tool(const char *cmd, const char *key) {
     while (len && out[len - 1] == '\n')
       out[--len] = '\0';
     char *last = strrchr(out, '\n');
-    bench_fail(1, "'%.60s...' failed: %s", cmd, last ? last + 1 : out);
+    roster__bench_fail(1, "'%.60s...' failed: %s", cmd, last ? last + 1 : out);
     return -1;
   }
   return v;
@@ -158,8 +158,9 @@ static double pgbench_rate(const roster_url *u, const char *script,
            "%s%s%s pgbench -n -c %d -j %d -M prepared %s%d -f '%s' "
            "'postgresql://%s@%s:%d%s' 2>&1",
            passfile ? "PGPASSFILE='" : "", passfile ? passfile : "",
-           passfile ? "'" : "", CLIENTS, CLIENTS, bench.quick ? "-t " : "-T ",
-           bench.quick ? 2000 : (int)(secs + 0.5), script,
+           passfile ? "'" : "", CLIENTS, CLIENTS,
+           roster__bench.quick ? "-t " : "-T ",
+           roster__bench.quick ? 2000 : (int)(secs + 0.5), script,
            u->user ? u->user : "postgres", u->host ? u->host : "127.0.0.1",
            u->port ? u->port : 5432, u->path ? u->path : "");
   return run_tool(cmd, "tps = ");
@@ -217,11 +218,12 @@ static void print_row(const bench_case *c, const char *impl, const char *driver,
   if (c->runs == 0)
     return;
   double rate = bench_rate(&c->best);
-  if (bench.json)
+  if (roster__bench.json)
     printf("{\"impl\":\"%s\",\"driver\":\"%s\",\"op\":\"select1\","
            "\"clients\":%d,\"ops_per_sec\":%.0f,\"mode\":\"%s\","
            "\"protocol\":\"%s\",\"best_of\":%d}\n",
-           impl, driver, CLIENTS, rate, mode, protocol, bench.quick ? 1 : 3);
+           impl, driver, CLIENTS, rate, mode, protocol,
+           roster__bench.quick ? 1 : 3);
   else
     printf("%-13s %-11s %-8s %7d %12.0f  %-17s %s\n", impl, driver, "select1",
            CLIENTS, rate, mode, protocol);
@@ -241,7 +243,7 @@ static void duel(const char *driver, roster_db *db, const char *tool,
       {.impl = "roster", .op = "borrowed", .fn = sel_run, .arg = &per_query},
       {.impl = tool, .op = "select1", .fn = fn, .arg = arg},
   };
-  bench_measure(c, fn ? 3 : 2, bench.quick ? 1 : 3);
+  roster__bench_measure(c, fn ? 3 : 2, roster__bench.quick ? 1 : 3);
   print_row(&c[0], "roster", driver, "conn_per_client", "prepared");
   print_row(&c[1], "roster", driver, "acquire_per_query", "prepared");
   if (fn)
@@ -249,7 +251,7 @@ static void duel(const char *driver, roster_db *db, const char *tool,
   if (c[0].runs && fn && c[2].runs) {
     double r_held = bench_rate(&c[0].best), r_tool = bench_rate(&c[2].best);
     double r_query = c[1].runs ? bench_rate(&c[1].best) : -1;
-    fprintf(bench.out,
+    fprintf(roster__bench.out,
             "  %s select1, %d clients: roster / %s = %.2fx "
             "(%.0f vs %.0f per second), a connection per client; %.2fx "
             "borrowing one per query (%.0f)\n",
@@ -269,12 +271,13 @@ static bool open_server(int (*init)(void), const char *var, const char *driver,
                         roster_url **u, roster_db **db) {
   const char *url = getenv(var);
   if (!init) {
-    fprintf(bench.out, "select1 %s: skipped, this build has no %s module\n",
-            driver, driver);
+    fprintf(roster__bench.out,
+            "select1 %s: skipped, this build has no %s module\n", driver,
+            driver);
     return false;
   }
   if (!url || !*url) {
-    fprintf(bench.out,
+    fprintf(roster__bench.out,
             "select1 %s: skipped, %s is not set (make bench "
             "starts the servers; or scripts/services.sh start DIR "
             "and source DIR/env)\n",
@@ -283,14 +286,14 @@ static bool open_server(int (*init)(void), const char *var, const char *driver,
   }
   (void)init();
   if (roster_url_parse(url, u)) {
-    bench_fail(1, "%s: %s", var, roster_last_error());
+    roster__bench_fail(1, "%s: %s", var, roster_last_error());
     return false;
   }
   char full[4200];
   snprintf(full, sizeof full, "%s%spool_max=%d&pool_min=%d", url,
            strchr(url, '?') ? "&" : "?", CLIENTS, CLIENTS);
   if (roster_db_open(full, &(roster_db_options){.name = "bench"}, db)) {
-    bench_fail(1, "cannot open the database: %s", roster_last_error());
+    roster__bench_fail(1, "cannot open the database: %s", roster_last_error());
     roster_url_free(*u);
     return false;
   }
@@ -310,10 +313,10 @@ static void close_server(roster_url *u, roster_db *db, char (*files)[64],
 /* have_tool: whether the server's tool is there (else a line says that
  * only roster's rows are printed). */
 static bool have_tool(const char *driver, const char *tool) {
-  if (bench_have_tool(tool))
+  if (roster__bench_have_tool(tool))
     return true;
-  fprintf(bench.out, "select1 %s: %s is not installed; roster's row only\n",
-          driver, tool);
+  fprintf(roster__bench.out,
+          "select1 %s: %s is not installed; roster's row only\n", driver, tool);
   return false;
 }
 
@@ -369,16 +372,16 @@ static void bench_mariadb(double secs) {
 }
 
 void bench_db_select1(void) {
-  double secs = bench.quick ? 0.3 : 3.0;
-  if (!bench.json)
+  double secs = roster__bench.quick ? 0.3 : 3.0;
+  if (!roster__bench.json)
     printf("\nselect1: SELECT 1 round trips per second, %d clients, "
            "best of %d runs of %.1f s, interleaved with the server's tool\n"
            "%-13s %-11s %-8s %7s %12s  %-17s %s\n",
-           CLIENTS, bench.quick ? 1 : 3, secs, "impl", "driver", "op",
+           CLIENTS, roster__bench.quick ? 1 : 3, secs, "impl", "driver", "op",
            "clients", "ops/s", "mode", "protocol");
-  if (bench.json)
-    fprintf(bench.out, "\nroster / the server's own tool, SELECT 1 per "
-                       "second:\n");
+  if (roster__bench.json)
+    fprintf(roster__bench.out, "\nroster / the server's own tool, SELECT 1 per "
+                               "second:\n");
   bench_pg(secs);
   bench_mariadb(secs);
 }

@@ -78,21 +78,22 @@ static settings S;
 
 /* die_rc: a roster call failed; say which, with the library's detail. */
 static void die_rc(const char *what, int rc) {
-  bench_die("%s: %s: %s", what, roster_err_name(rc), roster_last_error());
+  roster__bench_die("%s: %s: %s", what, roster_err_name(rc),
+                    roster_last_error());
 }
 
 /* die_rc_on: the same for call on the services named by what. */
 static void die_rc_on(const char *call, const char *what, int rc) {
-  bench_die("%s (%s): %s: %s", call, what, roster_err_name(rc),
-            roster_last_error());
+  roster__bench_die("%s (%s): %s: %s", call, what, roster_err_name(rc),
+                    roster_last_error());
 }
 
 /* median_min sorts the n values of v and returns their median; *min gets
  * the smallest. */
 static double median_min(double *v, int n, double *min) {
-  bench_sort(v, (size_t)n);
-  *min = bench_percentile(v, (size_t)n, 0);
-  return bench_percentile(v, (size_t)n, 0.5);
+  roster__bench_sort(v, (size_t)n);
+  *min = roster__bench_percentile(v, (size_t)n, 0);
+  return roster__bench_percentile(v, (size_t)n, 0.5);
 }
 
 /* ------------------------------------------------------------------ */
@@ -132,17 +133,17 @@ static void dag_make(dag *g, size_t n, size_t maxdeps, uint64_t seed) {
   uint64_t s = seed | 1;
   memset(g, 0, sizeof *g);
   g->n = n;
-  g->names = bench_xcalloc(n, sizeof *g->names);
-  g->ndeps = bench_xcalloc(n, sizeof *g->ndeps);
-  g->deps = bench_xcalloc(n, sizeof *g->deps);
-  g->dep_names = bench_xcalloc(n, sizeof *g->dep_names);
-  g->dep_inst = bench_xcalloc(n, sizeof *g->dep_inst);
-  g->users = bench_xcalloc(n, sizeof *g->users);
-  g->nusers = bench_xcalloc(n, sizeof *g->nusers);
-  g->order = bench_xcalloc(n, sizeof *g->order);
-  g->depth = bench_xcalloc(n, sizeof *g->depth);
-  g->args = bench_xcalloc(n, sizeof *g->args);
-  g->alive = bench_xcalloc(n, sizeof *g->alive);
+  g->names = roster__bench_xcalloc(n, sizeof *g->names);
+  g->ndeps = roster__bench_xcalloc(n, sizeof *g->ndeps);
+  g->deps = roster__bench_xcalloc(n, sizeof *g->deps);
+  g->dep_names = roster__bench_xcalloc(n, sizeof *g->dep_names);
+  g->dep_inst = roster__bench_xcalloc(n, sizeof *g->dep_inst);
+  g->users = roster__bench_xcalloc(n, sizeof *g->users);
+  g->nusers = roster__bench_xcalloc(n, sizeof *g->nusers);
+  g->order = roster__bench_xcalloc(n, sizeof *g->order);
+  g->depth = roster__bench_xcalloc(n, sizeof *g->depth);
+  g->args = roster__bench_xcalloc(n, sizeof *g->args);
+  g->alive = roster__bench_xcalloc(n, sizeof *g->alive);
   for (size_t i = 0; i < n; i++) {
     snprintf(g->names[i], sizeof g->names[i], "svc-%04zu", i);
     g->args[i] = (svc){.g = g, .idx = i};
@@ -173,7 +174,7 @@ static void dag_make(dag *g, size_t n, size_t maxdeps, uint64_t seed) {
     g->critical = g->depth[i] > g->critical ? g->depth[i] : g->critical;
   }
   for (size_t i = 0; i < n; i++) {
-    g->users[i] = bench_xcalloc(g->nusers[i], sizeof *g->users[i]);
+    g->users[i] = roster__bench_xcalloc(g->nusers[i], sizeof *g->users[i]);
     g->nusers[i] = 0;
   }
   for (size_t i = 0; i < n; i++)
@@ -182,7 +183,7 @@ static void dag_make(dag *g, size_t n, size_t maxdeps, uint64_t seed) {
       g->users[d][g->nusers[d]++] = i;
     }
   /* Declaration order: a Fisher-Yates shuffle of 0..n-1. */
-  bench_shuffle(g->order, n, &s);
+  roster__bench_shuffle(g->order, n, &s);
 }
 
 static void dag_free(dag *g) {
@@ -212,7 +213,8 @@ static size_t dag_edges(const dag *g) {
  * that keeps w workers busy whenever a service is startable (all creates
  * take the same time, so the schedule advances in whole steps). */
 static unsigned greedy_steps(const dag *g, unsigned w) {
-  unsigned *done_at = bench_xcalloc(g->n, sizeof *done_at); /* 0: not yet */
+  unsigned *done_at =
+      roster__bench_xcalloc(g->n, sizeof *done_at); /* 0: not yet */
   size_t left = g->n;
   unsigned step = 0;
   while (left) {
@@ -249,24 +251,26 @@ static int svc_create(void *arg, const roster_deps *deps, void **out) {
   dag *g = a->g;
   size_t i = a->idx;
   if (!deps || deps->count != g->ndeps[i]) {
-    bench_fail(1, "create %s: got %zu dependencies, want %zu", g->names[i],
-               deps ? deps->count : 0, g->ndeps[i]);
+    roster__bench_fail(1, "create %s: got %zu dependencies, want %zu",
+                       g->names[i], deps ? deps->count : 0, g->ndeps[i]);
   } else {
     for (size_t j = 0; j < deps->count; j++) {
       size_t d = g->deps[i][j];
       if (deps->instances[j] != inst_of(d) ||
           atomic_load_explicit(&g->alive[d], memory_order_acquire) != 1)
-        bench_fail(1, "create %s: dependency %s not alive or not its instance",
-                   g->names[i], g->names[d]);
+        roster__bench_fail(
+            1, "create %s: dependency %s not alive or not its instance",
+            g->names[i], g->names[d]);
     }
   }
   if (g->sleep_ns) {
     int64_t t0 = bench_now_ns();
-    bench_sleep((double)g->sleep_ns / 1e9);
+    roster__bench_sleep((double)g->sleep_ns / 1e9);
     atomic_fetch_add(&g->slept_ns, bench_now_ns() - t0);
   }
   if (atomic_fetch_add_explicit(&g->alive[i], 1, memory_order_acq_rel) != 0)
-    bench_fail(1, "create %s: created twice without a destroy", g->names[i]);
+    roster__bench_fail(1, "create %s: created twice without a destroy",
+                       g->names[i]);
   atomic_fetch_add_explicit(&g->creates, 1, memory_order_relaxed);
   *out = inst_of(i);
   return ROSTER_OK;
@@ -278,13 +282,14 @@ static void svc_destroy(void *arg, void *instance) {
   dag *g = a->g;
   size_t i = a->idx;
   if (instance != inst_of(i))
-    bench_fail(1, "destroy %s: got instance %p, not its own", g->names[i],
-               instance);
+    roster__bench_fail(1, "destroy %s: got instance %p, not its own",
+                       g->names[i], instance);
   for (size_t k = 0; k < g->nusers[i]; k++) {
     size_t u = g->users[i][k];
     if (atomic_load_explicit(&g->alive[u], memory_order_acquire) != 0)
-      bench_fail(1, "destroy %s: %s, which depends on it, is still alive",
-                 g->names[i], g->names[u]);
+      roster__bench_fail(1,
+                         "destroy %s: %s, which depends on it, is still alive",
+                         g->names[i], g->names[u]);
   }
   atomic_fetch_sub_explicit(&g->alive[i], 1, memory_order_acq_rel);
   atomic_fetch_add_explicit(&g->destroys, 1, memory_order_relaxed);
@@ -327,7 +332,7 @@ enum { NWORKERS = sizeof WORKERS / sizeof WORKERS[0] };
 /* keep stores a row's figure for the targets: value is what the target
  * or context line reads (ms, or a ratio). */
 static void keep(const char *op, unsigned workers, double value) {
-  bench_add(&(bench_result){
+  roster__bench_add(&(bench_result){
       .impl = "roster", .op = op, .threads = workers, .value = value});
 }
 
@@ -343,10 +348,10 @@ static void check_all_ready(roster *r, size_t n) {
   for (size_t i = 0; i < rep.count; i++)
     ready += rep.items[i].state == ROSTER_STATE_READY;
   if (rep.count != n || ready != n || !rep.ready)
-    bench_fail(1,
-               "after roster_start: %zu services reported, %zu ready, "
-               "report.ready=%d (want %zu, %zu, 1)",
-               rep.count, ready, (int)rep.ready, n, n);
+    roster__bench_fail(1,
+                       "after roster_start: %zu services reported, %zu ready, "
+                       "report.ready=%d (want %zu, %zu, 1)",
+                       rep.count, ready, (int)rep.ready, n, n);
   roster_health_report_free(&rep);
 }
 
@@ -363,10 +368,10 @@ static roster *start_dag(dag *g, unsigned workers, const char *what,
   if (rc != ROSTER_OK)
     die_rc_on("roster_start", what, rc);
   if (atomic_load(&g->creates) != g->n)
-    bench_fail(1,
-               "%s: roster_start returned OK with %lu of %zu services "
-               "created",
-               what, atomic_load(&g->creates), g->n);
+    roster__bench_fail(1,
+                       "%s: roster_start returned OK with %lu of %zu services "
+                       "created",
+                       what, atomic_load(&g->creates), g->n);
   *ms = (double)(t1 - t0) / 1e6;
   return r;
 }
@@ -380,18 +385,19 @@ static double stop_dag(roster *r, dag *g, const char *what) {
   if (rc != ROSTER_OK)
     die_rc_on("roster_shutdown", what, rc);
   if (atomic_load(&g->destroys) != atomic_load(&g->creates))
-    bench_fail(1,
-               "%s: roster_shutdown returned OK with %lu of %lu services "
-               "destroyed",
-               what, atomic_load(&g->destroys), atomic_load(&g->creates));
+    roster__bench_fail(
+        1,
+        "%s: roster_shutdown returned OK with %lu of %lu services "
+        "destroyed",
+        what, atomic_load(&g->destroys), atomic_load(&g->creates));
   roster_free(r);
   return (double)(t1 - t0) / 1e6;
 }
 
 static void bench_noop(dag *g, unsigned workers) {
   int reps = S.noop_repeats;
-  double *start = bench_xcalloc((size_t)reps, sizeof *start);
-  double *stop = bench_xcalloc((size_t)reps, sizeof *stop);
+  double *start = roster__bench_xcalloc((size_t)reps, sizeof *start);
+  double *stop = roster__bench_xcalloc((size_t)reps, sizeof *stop);
   for (int k = 0; k < reps; k++) {
     roster *r = start_dag(g, workers, "no-op DAG", &start[k]);
     if (k == 0)
@@ -403,7 +409,7 @@ static void bench_noop(dag *g, unsigned workers) {
   double tmed = median_min(stop, reps, &tmin);
   keep("start_dag_noop", workers, smed);
   keep("shutdown_dag_noop", workers, tmed);
-  if (bench.json) {
+  if (roster__bench.json) {
     printf("{\"op\":\"start_dag_noop\",\"services\":%zu,\"workers\":%u,"
            "\"ready_ms\":%.3f,\"min_ms\":%.3f,\"edges\":%zu,"
            "\"critical_path\":%u,\"repeats\":%d,\"seed\":%" PRIu64 "}\n",
@@ -427,8 +433,8 @@ static void bench_noop(dag *g, unsigned workers) {
  * order: every dependency has a smaller index), on this thread, no roster. */
 static void bench_baseline(dag *g) {
   int reps = S.base_repeats;
-  double *t = bench_xcalloc((size_t)reps, sizeof *t);
-  double *td = bench_xcalloc((size_t)reps, sizeof *td);
+  double *t = roster__bench_xcalloc((size_t)reps, sizeof *t);
+  double *td = roster__bench_xcalloc((size_t)reps, sizeof *td);
   int (*volatile create)(void *, const roster_deps *, void **) = svc_create;
   void (*volatile destroy)(void *, void *) = svc_destroy;
   for (int k = 0; k < reps; k++) {
@@ -440,8 +446,8 @@ static void bench_baseline(dag *g) {
                        .instances = g->dep_inst[i]};
       void *out = NULL;
       if (create(&g->args[i], &d, &out) != ROSTER_OK)
-        bench_die("baseline create failed");
-      bench_keep((uintptr_t)out);
+        roster__bench_die("baseline create failed");
+      roster__bench_keep((uintptr_t)out);
     }
     int64_t t1 = bench_now_ns();
     for (size_t i = g->n; i-- > 0;)
@@ -454,7 +460,7 @@ static void bench_baseline(dag *g) {
   double med = median_min(t, reps, &mn);
   double dmed = median_min(td, reps, &dmin);
   keep("baseline_sequential_noop", 1, med);
-  if (bench.json) {
+  if (roster__bench.json) {
     printf("{\"op\":\"baseline_sequential_noop\",\"services\":%zu,"
            "\"ms\":%.4f,\"min_ms\":%.4f,\"destroy_ms\":%.4f,"
            "\"repeats\":%d}\n",
@@ -474,7 +480,7 @@ static void bench_baseline(dag *g) {
 
 static void bench_sleep_dag(dag *g, unsigned workers) {
   int reps = S.sleep_repeats;
-  double *t = bench_xcalloc((size_t)reps, sizeof *t);
+  double *t = roster__bench_xcalloc((size_t)reps, sizeof *t);
   double slept = 0;
   for (int k = 0; k < reps; k++) {
     roster *r = start_dag(g, workers, "sleep DAG", &t[k]);
@@ -491,7 +497,7 @@ static void bench_sleep_dag(dag *g, unsigned workers) {
   double seq = (double)g->n * sl;
   double ratio = med / ideal;
   keep("start_dag_sleep", workers, ratio);
-  if (bench.json) {
+  if (roster__bench.json) {
     printf("{\"op\":\"start_dag_sleep\",\"services\":%zu,\"workers\":%u,"
            "\"ready_ms\":%.2f,\"ideal_ms\":%.2f,\"ratio\":%.3f,"
            "\"min_ms\":%.2f,\"greedy_ms\":%.2f,\"sequential_ms\":%.2f,"
@@ -525,13 +531,13 @@ static void bench_lazy(dag *g) {
     if (rc != ROSTER_OK)
       die_rc("roster_get (first, lazy)", rc);
     if (out != inst_of(i))
-      bench_fail(1, "lazy get %s: got instance %p, not its own", g->names[i],
-                 out);
+      roster__bench_fail(1, "lazy get %s: got instance %p, not its own",
+                         g->names[i], out);
   }
   int64_t t1 = bench_now_ns();
   if (atomic_load(&g->creates) != n)
-    bench_fail(1, "first lazy gets made %lu creates, want %zu",
-               atomic_load(&g->creates), n);
+    roster__bench_fail(1, "first lazy gets made %lu creates, want %zu",
+                       atomic_load(&g->creates), n);
   uintptr_t sink = 0;
   int rounds = S.hit_rounds;
   int64_t t2 = bench_now_ns();
@@ -545,15 +551,16 @@ static void bench_lazy(dag *g) {
     }
   }
   int64_t t3 = bench_now_ns();
-  bench_keep(sink);
+  roster__bench_keep(sink);
   if (atomic_load(&g->creates) != n)
-    bench_fail(1, "hits on lazy services made more creates (%lu, want %zu)",
-               atomic_load(&g->creates), n);
+    roster__bench_fail(
+        1, "hits on lazy services made more creates (%lu, want %zu)",
+        atomic_load(&g->creates), n);
   stop_dag(r, g, "lazy services");
   double first = (double)(t1 - t0) / (double)n;
   double hit = (double)(t3 - t2) / ((double)n * rounds);
   keep("lazy_get", 0, first / hit);
-  if (bench.json) {
+  if (roster__bench.json) {
     printf("{\"op\":\"lazy_get\",\"services\":%zu,\"first_ns_per_op\":%.1f,"
            "\"hit_ns_per_op\":%.1f,\"ratio\":%.1f,\"hit_ops\":%zu}\n",
            n, first, hit, first / hit, n * (size_t)rounds);
@@ -574,33 +581,34 @@ static void bench_lazy(dag *g) {
 static void print_targets(void) {
   char label[128];
   const bench_result *x;
-  bench_targets();
+  roster__bench_targets();
   for (size_t i = 0; i < NWORKERS; i++) {
-    if (!(x = bench_find("roster", "start_dag_noop", WORKERS[i], 0)))
+    if (!(x = roster__bench_find("roster", "start_dag_noop", WORKERS[i], 0)))
       continue;
     snprintf(label, sizeof label, "start_dag_noop median, %zu svc, %u wrk",
              S.noop_n, WORKERS[i]);
-    bench_target(label, x->value, " ms", "<= 20", x->value <= 20.0);
+    roster__bench_target(label, x->value, " ms", "<= 20", x->value <= 20.0);
   }
   for (size_t i = 0; i < NWORKERS; i++) {
-    if (!(x = bench_find("roster", "start_dag_sleep", WORKERS[i], 0)))
+    if (!(x = roster__bench_find("roster", "start_dag_sleep", WORKERS[i], 0)))
       continue;
     snprintf(label, sizeof label,
              "start_dag_sleep ready/ideal, %zu svc, %u wrk", S.sleep_n,
              WORKERS[i]);
-    bench_target(label, x->value, "x", "<= 1.3x", x->value <= 1.3);
+    roster__bench_target(label, x->value, "x", "<= 1.3x", x->value <= 1.3);
   }
-  if ((x = bench_find("roster", "baseline_sequential_noop", 1, 0)))
-    bench_context("(context) baseline_sequential_noop", x->value, 3, " ms");
+  if ((x = roster__bench_find("roster", "baseline_sequential_noop", 1, 0)))
+    roster__bench_context("(context) baseline_sequential_noop", x->value, 3,
+                          " ms");
   for (size_t i = 0; i < NWORKERS; i++) {
-    if (!(x = bench_find("roster", "shutdown_dag_noop", WORKERS[i], 0)))
+    if (!(x = roster__bench_find("roster", "shutdown_dag_noop", WORKERS[i], 0)))
       continue;
     snprintf(label, sizeof label, "(context) shutdown_dag_noop, %u wrk",
              WORKERS[i]);
-    bench_context(label, x->value, 2, " ms");
+    roster__bench_context(label, x->value, 2, " ms");
   }
-  if ((x = bench_find("roster", "lazy_get", 0, 0)))
-    bench_context("(context) lazy_get first / hit", x->value, 0, "x");
+  if ((x = roster__bench_find("roster", "lazy_get", 0, 0)))
+    roster__bench_context("(context) lazy_get first / hit", x->value, 0, "x");
 }
 
 /* ------------------------------------------------------------------ */
@@ -618,8 +626,8 @@ static const bench_spec spec = {
 };
 
 int main(int argc, char **argv) {
-  bench_init(&spec, argc, argv);
-  S = bench.quick ? QUICK : FULL;
+  roster__bench_init(&spec, argc, argv);
+  S = roster__bench.quick ? QUICK : FULL;
 
   dag noop, sleepy, lazy;
   dag_make(&noop, S.noop_n, MAX_DEPS, SEED);
@@ -627,7 +635,7 @@ int main(int argc, char **argv) {
   sleepy.sleep_ns = S.sleep_ms * 1000000LL;
   dag_make(&lazy, S.lazy_n, 0, SEED); /* no edges */
 
-  if (!bench.json) {
+  if (!roster__bench.json) {
     printf("roster %s lifecycle benchmark: %ld CPUs online, seed %" PRIu64
            ", CLOCK_MONOTONIC\n",
            roster_version(), sysconf(_SC_NPROCESSORS_ONLN), SEED);
@@ -652,5 +660,5 @@ int main(int argc, char **argv) {
   dag_free(&noop);
   dag_free(&sleepy);
   dag_free(&lazy);
-  return bench_finish();
+  return roster__bench_finish();
 }

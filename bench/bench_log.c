@@ -51,7 +51,7 @@ static int typical_line(roster_log *log) {
 static void writer(bench_thread *t) {
   roster_log *log = t->arg;
   typical_line(log); /* untimed: first-call costs of this thread */
-  bench_start(t);
+  roster__bench_start(t);
   uint64_t errors = 0;
   for (uint64_t i = 0; i < t->ops; i++)
     if (typical_line(log) != ROSTER_OK)
@@ -77,22 +77,23 @@ static bench_sample log_run(void *arg, uint64_t lines) {
                           .queue_lines = 8192};
   roster_log *log = NULL;
   if (roster_log_new(&o, &log) != ROSTER_OK)
-    bench_die("roster_log_new: %s", roster_last_error());
-  bench_sample r = bench_threads(writer, log, m->threads, lines);
+    roster__bench_die("roster_log_new: %s", roster_last_error());
+  bench_sample r = roster__bench_threads(writer, log, m->threads, lines);
   if (async) {
     if (roster_log_flush(log) != ROSTER_OK)
-      bench_die("roster_log_flush: %s", roster_last_error());
+      roster__bench_die("roster_log_flush: %s", roster_last_error());
     r.wall = bench_now() - r.t0; /* every line is written now */
   }
   roster_log_stats st;
   roster_log_stats_get(log, &st);
   uint64_t want = (uint64_t)m->threads * (lines + 1);
   if (r.errors || st.dropped || st.errors || st.written != want)
-    bench_die("%s %u threads: %llu failed calls, %llu dropped, %llu write "
-              "errors, %llu of %llu lines written",
-              m->name, m->threads, (unsigned long long)r.errors,
-              (unsigned long long)st.dropped, (unsigned long long)st.errors,
-              (unsigned long long)st.written, (unsigned long long)want);
+    roster__bench_die(
+        "%s %u threads: %llu failed calls, %llu dropped, %llu write "
+        "errors, %llu of %llu lines written",
+        m->name, m->threads, (unsigned long long)r.errors,
+        (unsigned long long)st.dropped, (unsigned long long)st.errors,
+        (unsigned long long)st.written, (unsigned long long)want);
   roster_log_free(log);
   return r;
 }
@@ -100,9 +101,9 @@ static bench_sample log_run(void *arg, uint64_t lines) {
 /* emit prints a row and keeps its rate for the targets. */
 static void emit(const char *impl, const char *mode, unsigned threads,
                  double lps, double spread, size_t line_bytes) {
-  bench_add(&(bench_result){
+  roster__bench_add(&(bench_result){
       .impl = impl, .op = mode, .threads = threads, .rate = lps});
-  if (bench.json)
+  if (roster__bench.json)
     printf("{\"impl\":\"%s\",\"mode\":\"%s\",\"threads\":%u,"
            "\"lines_per_sec\":%.0f}\n",
            impl, mode, threads, lps);
@@ -128,7 +129,7 @@ static void measure_line(void) {
   if (roster_log_new(&(roster_log_options){.sinks = &s, .nsinks = 1}, &log) !=
           ROSTER_OK ||
       typical_line(log) != ROSTER_OK)
-    bench_die("measuring the line: %s", roster_last_error());
+    roster__bench_die("measuring the line: %s", roster_last_error());
   roster_log_free(log);
 }
 
@@ -140,8 +141,8 @@ static void measure(const char *name, unsigned threads, uint64_t lines) {
                   .fn = log_run,
                   .arg = &m,
                   .ops = lines};
-  bench_measure(&c, 1, REPEATS);
-  emit("roster", name, threads, bench_rate(&c.best), bench_spread(&c),
+  roster__bench_measure(&c, 1, REPEATS);
+  emit("roster", name, threads, bench_rate(&c.best), roster__bench_spread(&c),
        roster_line_bytes);
 }
 
@@ -187,7 +188,7 @@ static bench_sample floor_run(void *arg, uint64_t lines) {
     p = put_u(p, 200);
     p = FLOOR_PUT(p, ",\"latency\":12.5,\"cached\":true}\n");
     if (write(f->fd, b, (size_t)(p - b)) != p - b)
-      bench_die("the floor's write failed");
+      roster__bench_die("the floor's write failed");
   }
   return (bench_sample){.wall = bench_now() - t0, .ops = lines, .threads = 1};
 }
@@ -196,7 +197,7 @@ static bench_sample floor_run(void *arg, uint64_t lines) {
 static void measure_floor(uint64_t lines) {
   FILE *f = fopen("/dev/null", "a");
   if (!f)
-    bench_die("cannot open /dev/null");
+    roster__bench_die("cannot open /dev/null");
   floor_arg a = {.fd = fileno(f), .pid = (long)getpid(), .host = "localhost"};
   gethostname(a.host, sizeof a.host - 1);
   bench_case c = {.impl = "floor",
@@ -205,30 +206,32 @@ static void measure_floor(uint64_t lines) {
                   .fn = floor_run,
                   .arg = &a,
                   .ops = lines};
-  bench_measure(&c, 1, REPEATS);
+  roster__bench_measure(&c, 1, REPEATS);
   fclose(f);
-  emit("floor", "sync", 1, bench_rate(&c.best), bench_spread(&c),
+  emit("floor", "sync", 1, bench_rate(&c.best), roster__bench_spread(&c),
        roster_line_bytes);
 }
 
 /* pino: run the node script and read its one JSON line. Without node or
  * pino, a line on stderr says so and there is no row. */
 static void measure_pino(uint64_t lines) {
-  if (!bench_have_tool("node")) {
-    bench_warn("node is not on PATH: no pino baseline (install nodejs, then "
-               "run scripts/npm.sh)");
+  if (!roster__bench_have_tool("node")) {
+    roster__bench_warn(
+        "node is not on PATH: no pino baseline (install nodejs, then "
+        "run scripts/npm.sh)");
     return;
   }
   char cmd[1024], buf[512];
   snprintf(cmd, sizeof cmd, "node '%s/pino_baseline.js' %llu 3",
            ROSTER_BENCH_DIR, (unsigned long long)lines);
-  int st = bench_tool(cmd, buf, sizeof buf);
+  int st = roster__bench_tool(cmd, buf, sizeof buf);
   double lps = 0;
   size_t bytes = 0;
   const char *at = strstr(buf, "\"lines_per_sec\":");
   const char *lb = strstr(buf, "\"line_bytes\":");
   if (st != 0 || !at || sscanf(at + 16, "%lf", &lps) != 1 || lps <= 0) {
-    bench_warn("the pino baseline did not run (see above): no pino row");
+    roster__bench_warn(
+        "the pino baseline did not run (see above): no pino row");
     return;
   }
   if (lb)
@@ -237,15 +240,17 @@ static void measure_pino(uint64_t lines) {
 }
 
 static void print_targets(void) {
-  double pino = bench_ratio("roster", "pino", "sync", 1, 0);
-  double floor = bench_ratio("roster", "floor", "sync", 1, 0);
-  bench_targets();
-  bench_target("roster sync / pino lines/s, 1 thread", pino > 0 ? pino : NAN,
-               "x", ">= 10x", pino >= 10);
-  bench_context("(context) roster sync / floor sync, 1 thread", floor, 2, "x");
+  double pino = roster__bench_ratio("roster", "pino", "sync", 1, 0);
+  double floor = roster__bench_ratio("roster", "floor", "sync", 1, 0);
+  roster__bench_targets();
+  roster__bench_target("roster sync / pino lines/s, 1 thread",
+                       pino > 0 ? pino : NAN, "x", ">= 10x", pino >= 10);
+  roster__bench_context("(context) roster sync / floor sync, 1 thread", floor,
+                        2, "x");
   if (pino > 0)
-    bench_context("(context) floor sync / pino, 1 thread",
-                  bench_ratio("floor", "pino", "sync", 1, 0), 1, "x");
+    roster__bench_context("(context) floor sync / pino, 1 thread",
+                          roster__bench_ratio("floor", "pino", "sync", 1, 0), 1,
+                          "x");
 }
 
 static const bench_spec spec = {
@@ -256,17 +261,17 @@ static const bench_spec spec = {
 };
 
 int main(int argc, char **argv) {
-  bench_init(&spec, argc, argv);
+  roster__bench_init(&spec, argc, argv);
   measure_line();
   log_mode m = {"sync", 1};
   bench_case cal = {.fn = log_run, .arg = &m};
-  bench_calibrate(&cal, bench.quick ? 0.02 : 0.3, 1);
+  roster__bench_calibrate(&cal, roster__bench.quick ? 0.02 : 0.3, 1);
   uint64_t lines = cal.ops;
-  fprintf(bench.out,
+  fprintf(roster__bench.out,
           "# roster-bench-log: %llu lines per thread per run, best of "
           "%d; /dev/null\n",
           (unsigned long long)lines, REPEATS);
-  if (!bench.json)
+  if (!roster__bench.json)
     printf("%-7s %-6s %7s %16s %9s %10s\n", "impl", "mode", "threads",
            "lines_per_sec", "spread", "line_bytes");
   measure("sync", 1, lines);
@@ -276,5 +281,5 @@ int main(int argc, char **argv) {
   measure_floor(lines);
   measure_pino(lines);
   print_targets();
-  return bench_finish();
+  return roster__bench_finish();
 }

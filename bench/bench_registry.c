@@ -5,15 +5,15 @@
  * hash table (XXH3, power-of-two buckets, grown at load factor 1) behind one
  * pthread_rwlock_t, fed the same pre-generated keys ("service-%u") in the
  * same shuffled order, at the same thread counts. Every measurement runs a
- * fixed number of operations sized to last ~0.25 s (bench_calibrate), is
- * repeated three times interleaved with the baseline, and the best (shortest)
- * repeat is reported (bench_measure). ns_per_op = wall time x threads / total
- * ops (the time one thread spends per operation); ops_per_sec = total ops /
- * wall time (the aggregate of all threads). Memory is the glibc mallinfo2()
- * delta (heap plus mmapped chunks, so hash-table bucket arrays count) across
- * inserting the entries, per entry, minus the names' own bytes. A program, not
- * a test: the targets are printed as PASS/MISS and the exit code is 0 unless a
- * lookup returns a wrong answer. See bench/README.md.
+ * fixed number of operations sized to last ~0.25 s (roster__bench_calibrate),
+ * is repeated three times interleaved with the baseline, and the best
+ * (shortest) repeat is reported (roster__bench_measure). ns_per_op = wall time
+ * x threads / total ops (the time one thread spends per operation); ops_per_sec
+ * = total ops / wall time (the aggregate of all threads). Memory is the glibc
+ * mallinfo2() delta (heap plus mmapped chunks, so hash-table bucket arrays
+ * count) across inserting the entries, per entry, minus the names' own bytes. A
+ * program, not a test: the targets are printed as PASS/MISS and the exit code
+ * is 0 unless a lookup returns a wrong answer. See bench/README.md.
  */
 #include "bench.h"
 
@@ -50,7 +50,7 @@ static settings S;
 /* ------------------------------------------------------------------ */
 /* Helpers                                                             */
 
-#define xmalloc bench_xmalloc
+#define xmalloc roster__bench_xmalloc
 
 /* Memory in use by malloc: heap chunks plus mmapped chunks (big arrays). */
 static long long heap_bytes(void) {
@@ -107,7 +107,7 @@ static void keyset_free(keyset *ks) {
 static uint32_t *make_perm(size_t n, uint64_t seed) {
   uint32_t *p = xmalloc(n * sizeof *p);
   uint64_t s = seed | 1;
-  bench_shuffle(p, n, &s);
+  roster__bench_shuffle(p, n, &s);
   return p;
 }
 
@@ -138,11 +138,11 @@ typedef struct rwtable {
 static rwtable *rw_new(bool unique) {
   rwtable *t = xmalloc(sizeof *t);
   if (pthread_rwlock_init(&t->lock, NULL) != 0)
-    bench_die("pthread_rwlock_init failed");
+    roster__bench_die("pthread_rwlock_init failed");
   t->mask = 1023; /* the same 1024 buckets roster starts with */
   t->buckets = calloc(t->mask + 1, sizeof *t->buckets);
   if (!t->buckets)
-    bench_die("out of memory");
+    roster__bench_die("out of memory");
   t->count = 0;
   t->unique = unique;
   return t;
@@ -386,7 +386,7 @@ static void worker_main(bench_thread *k) {
   const work *w = k->arg;
   if (w->im == IMPL_ROSTER)
     (void)roster_has(w->r, NULL, w->keys->names[0]);
-  bench_start(k);
+  roster__bench_start(k);
   switch (w->o) {
   case OP_HIT:
   case OP_MISS:
@@ -406,8 +406,9 @@ static void worker_main(bench_thread *k) {
  * threads, started together. */
 static bench_sample run_once(void *arg, uint64_t ops_per_thread) {
   const work *w = arg;
-  bench_sample s = bench_threads(worker_main, arg, w->threads, ops_per_thread);
-  bench_check(&s, impl_name[w->im], op_name[w->o]);
+  bench_sample s =
+      roster__bench_threads(worker_main, arg, w->threads, ops_per_thread);
+  roster__bench_check(&s, impl_name[w->im], op_name[w->o]);
   /* Unregistered entries wait for a grace period; reclaim them between
    * runs, untimed, so one run's backlog does not land on the next. */
   if (w->im == IMPL_ROSTER && w->o == OP_REGUNREG)
@@ -430,7 +431,7 @@ static void fmt_rate(char *buf, size_t cap, double v) {
 }
 
 static void print_header(void) {
-  if (bench.json)
+  if (roster__bench.json)
     return;
   printf("%-7s %-20s %7s %8s %11s %10s %7s  %s\n", "impl", "op", "threads",
          "entries", "ns/op", "ops/s", "spread", "note");
@@ -440,7 +441,7 @@ static void print_header(void) {
 static void print_result(const work *w, const bench_case *c) {
   const bench_sample *b = &c->best;
   double ns = bench_ns_per_op(b), rate = bench_rate(b);
-  if (bench.json) {
+  if (roster__bench.json) {
     printf("{\"impl\":\"%s\",\"op\":\"%s\",\"threads\":%u,\"entries\":%zu,"
            "\"ns_per_op\":%.2f,\"ops_per_sec\":%.0f,\"ops\":%" PRIu64
            ",\"best_of\":%d}\n",
@@ -456,7 +457,7 @@ static void print_result(const work *w, const bench_case *c) {
       snprintf(note, sizeof note, "op = one register + one unregister");
     printf("%-7s %-20s %7u %8zu %11.1f %10s %6.0f%%  %s\n", impl_name[w->im],
            op_name[w->o], b->threads, w->entries, ns, srate,
-           100.0 * bench_spread(c), note);
+           100.0 * roster__bench_spread(c), note);
   }
   fflush(stdout);
 }
@@ -478,7 +479,7 @@ static void measure_pair(work *wr, work *wb, unsigned threads) {
        .fn = run_once,
        .arg = wb},
   };
-  bench_compare(c, 2, S.target_s, REPEATS);
+  roster__bench_compare(c, 2, S.target_s, REPEATS);
   print_result(wr, &c[0]);
   print_result(wb, &c[1]);
 }
@@ -510,7 +511,7 @@ static rwtable *rw_fill(const keyset *ks, bool unique, const char *dup_name) {
   rwtable *t = rw_new(unique);
   for (size_t i = 0; i < ks->n; i++) {
     if (rw_insert(t, dup_name ? dup_name : ks->names[i], inst_of(i)) != 0)
-      bench_die("baseline insert failed");
+      roster__bench_die("baseline insert failed");
   }
   return t;
 }
@@ -543,7 +544,7 @@ static memres g_mem[2];
 
 static void print_mem(impl im, const memres *m) {
   double beyond = m->heap_per - m->name_bytes;
-  if (bench.json) {
+  if (roster__bench.json) {
     if (m->valid)
       printf("{\"impl\":\"%s\",\"op\":\"memory\",\"entries\":%zu,"
              "\"bytes_per_entry\":%.1f}\n",
@@ -699,53 +700,58 @@ static const char *label(char *buf, size_t cap, const char *what, size_t n) {
 
 static void print_targets(void) {
   char l[128];
-  bench_targets();
+  roster__bench_targets();
   /* 1. lookup hit latency at 1 thread, smallest size */
-  const bench_result *x = bench_find("roster", "lookup_hit", 1, S.sizes[0]);
+  const bench_result *x =
+      roster__bench_find("roster", "lookup_hit", 1, S.sizes[0]);
   if (x)
-    bench_target(
+    roster__bench_target(
         label(l, sizeof l, "roster lookup_hit ns/op, 1 thread", S.sizes[0]),
         x->ns_per_op, " ns", "<= 40", x->ns_per_op <= 40.0);
   /* 2. scaling: 2-thread aggregate / 1-thread rate */
   for (size_t i = 0; i < S.nsizes; i++) {
-    const bench_result *a = bench_find("roster", "lookup_hit", 1, S.sizes[i]);
-    const bench_result *b = bench_find("roster", "lookup_hit", 2, S.sizes[i]);
+    const bench_result *a =
+        roster__bench_find("roster", "lookup_hit", 1, S.sizes[i]);
+    const bench_result *b =
+        roster__bench_find("roster", "lookup_hit", 2, S.sizes[i]);
     if (a && b)
-      bench_target(
+      roster__bench_target(
           label(l, sizeof l, "roster hit rate 2 thr / 1 thr", S.sizes[i]),
           b->rate / a->rate, "x", ">= 1.7x", b->rate / a->rate >= 1.7);
   }
   /* 3. roster vs rwlock at 2 threads */
   for (size_t i = 0; i < S.nsizes; i++) {
-    double r = bench_ratio("roster", "rwlock", "lookup_hit", 2, S.sizes[i]);
+    double r =
+        roster__bench_ratio("roster", "rwlock", "lookup_hit", 2, S.sizes[i]);
     if (r > 0)
-      bench_target(
+      roster__bench_target(
           label(l, sizeof l, "hit rate roster / rwlock, 2 thr", S.sizes[i]), r,
           "x", ">= 2.5x", r >= 2.5);
   }
   /* 4. memory */
   const memres *m = &g_mem[IMPL_ROSTER];
   double beyond = m->valid ? m->heap_per - m->name_bytes : NAN;
-  bench_target(
+  roster__bench_target(
       label(l, sizeof l, "roster bytes/entry beyond the name", m->entries),
       beyond, " B", "<= 128", beyond <= 128.0);
   /* 5. register + unregister pairs per second */
   for (size_t i = 0; i < S.nsizes; i++) {
     const bench_result *a =
-        bench_find("roster", "register_unregister", 1, S.sizes[i]);
+        roster__bench_find("roster", "register_unregister", 1, S.sizes[i]);
     if (a)
-      bench_target(
+      roster__bench_target(
           label(l, sizeof l, "roster register+unregister pairs/s", S.sizes[i]),
           a->rate / 1e6, " M/s", ">= 1M/s", a->rate >= 1e6);
   }
   /* context, no target */
   for (size_t i = 0; i < S.nsizes; i++) {
-    double r = bench_ratio("roster", "rwlock", "lookup_hit", 1, S.sizes[i]);
+    double r =
+        roster__bench_ratio("roster", "rwlock", "lookup_hit", 1, S.sizes[i]);
     if (r > 0)
-      bench_context(label(l, sizeof l,
-                          "(context) hit rate roster / rwlock, 1 thr",
-                          S.sizes[i]),
-                    r, 2, "x");
+      roster__bench_context(label(l, sizeof l,
+                                  "(context) hit rate roster / rwlock, 1 thr",
+                                  S.sizes[i]),
+                            r, 2, "x");
   }
 }
 
@@ -764,8 +770,8 @@ static const bench_spec spec = {
 };
 
 int main(int argc, char **argv) {
-  bench_init(&spec, argc, argv);
-  if (bench.quick) {
+  roster__bench_init(&spec, argc, argv);
+  if (roster__bench.quick) {
     S.sizes[0] = 1000;
     S.sizes[1] = 10000;
     S.nsizes = 2;
@@ -778,7 +784,7 @@ int main(int argc, char **argv) {
     S.target_s = 0.25;
   }
 
-  if (!bench.json) {
+  if (!roster__bench.json) {
     printf("roster %s registry benchmark: %ld CPUs online, best of %d runs "
            "of ~%.2f s each, CLOCK_MONOTONIC\n",
            roster_version(), sysconf(_SC_NPROCESSORS_ONLN), REPEATS,
@@ -794,7 +800,7 @@ int main(int argc, char **argv) {
   sized big;
   size_t nbig = S.sizes[S.nsizes - 1];
   sized_make(&big, nbig, true);
-  if (!bench.json)
+  if (!roster__bench.json)
     printf("\n");
 
   keyset fresh;
@@ -816,5 +822,5 @@ int main(int argc, char **argv) {
   bench_dispatch();
 
   print_targets();
-  return bench_finish();
+  return roster__bench_finish();
 }

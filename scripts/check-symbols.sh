@@ -6,7 +6,10 @@
 # Usage: scripts/check-symbols.sh BUILD_DIR
 set -euo pipefail
 dir=${1:-build}
-mapfile -t libs < <(find "$dir/src" "$dir/modules" -name 'libroster*.a' -o -name 'libroster*.so' 2>/dev/null | sort)
+# Every roster library of the build: the core, the modules, and the
+# helpers the tests and benchmarks link (roster_testutil, roster_bench).
+mapfile -t libs < <(find "$dir" -path '*/node_modules' -prune -o \
+  \( -name 'libroster*.a' -o -name 'libroster*.so' \) -print 2>/dev/null | sort)
 if ((${#libs[@]} == 0)); then
   echo "check-symbols: no roster library under $dir" >&2
   exit 1

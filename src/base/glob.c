@@ -44,8 +44,8 @@
  * once the last '*' has tried every start; that is the classic two-pointer
  * walk with one backtrack point (every token but '*' consumes exactly one
  * byte), which this is, in both dialects. O(pattern x key) at worst, no
- * recursion, never exponential. tests/lib/cache_glob_cases.c holds the real
- * server's answers for hostile pairs; test_cache_redis asks the server
+ * recursion, never exponential. tests/lib/cache_glob_cases.c holds the
+ * real server's answers for hostile pairs; test_cache_redis asks the server
  * again.
  */
 #include "base/base.h"

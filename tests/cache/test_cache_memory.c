@@ -488,7 +488,7 @@ static void test_url_options(void **state) {
 
 int main(void) {
   struct CMUnitTest tests[CACHE_SUITE_MAX + 16];
-  size_t n = cache_suite_tests(&memory_env, tests, CACHE_SUITE_MAX);
+  size_t n = roster__cache_suite_tests(&memory_env, tests, CACHE_SUITE_MAX);
   const struct CMUnitTest own[] = {
       cmocka_unit_test(test_clock_ttl),
       cmocka_unit_test(test_sweep),

@@ -332,7 +332,8 @@ static void test_provide_url(void **state) {
   assert_rc(roster_service_state(r, NULL, "b2", &st), ROSTER_ENOENT);
 
   /* not a cache */
-  assert_ok(roster_register(r, NULL, "counter", &tu_counter_type, NULL));
+  assert_ok(
+      roster_register(r, NULL, "counter", &roster__tu_counter_type, NULL));
   assert_rc(roster_cache_find(r, NULL, "counter", &c), ROSTER_ETYPE);
   assert_null(c);
   assert_rc(roster_cache_find(r, NULL, "sessions", NULL), ROSTER_EINVAL);
@@ -421,13 +422,13 @@ static void test_glob(void **state) {
 }
 
 /* test_glob_redis_table: the matcher gives Redis 7's answer for every
- * hostile pattern/key pair of cache_glob_cases.c (signed ranges over high
- * bytes, escapes, empty and unterminated classes, star runs, NUL bytes,
+ * hostile pattern/key pair of cache_glob_cases.c (signed ranges over
+ * high bytes, escapes, empty and unterminated classes, star runs, NUL bytes,
  * the limit of 1000 runs of '*'). */
 static void test_glob_redis_table(void **state) {
   (void)state;
   size_t n = 0;
-  const cache_glob_case *t = cache_glob_cases(&n);
+  const cache_glob_case *t = roster__cache_glob_cases(&n);
   char hp[96], hk[96];
   int bad = 0;
   for (size_t i = 0; i < n; i++) {
@@ -436,9 +437,9 @@ static void test_glob_redis_table(void **state) {
                             ROSTER__GLOB_REDIS);
     if (got != t[i].match) {
       print_error("row %zu: pattern '%s' key '%s': %d, Redis says %d\n", i,
-                  cache_glob_hex(hp, sizeof hp, t[i].pat, t[i].plen),
-                  cache_glob_hex(hk, sizeof hk, t[i].key, t[i].klen), got,
-                  t[i].match);
+                  roster__cache_glob_hex(hp, sizeof hp, t[i].pat, t[i].plen),
+                  roster__cache_glob_hex(hk, sizeof hk, t[i].key, t[i].klen),
+                  got, t[i].match);
       bad++;
     }
   }
@@ -478,7 +479,7 @@ int main(void) {
   size_t n = 0;
   for (size_t i = 0; i < sizeof own / sizeof own[0]; i++)
     tests[n++] = own[i];
-  n += cache_suite_tests(&shared_env, tests + n, CACHE_SUITE_MAX);
+  n += roster__cache_suite_tests(&shared_env, tests + n, CACHE_SUITE_MAX);
   int rc = _cmocka_run_group_tests("cache_service", tests, n, NULL, NULL);
   roster_reclaim_wait();
   return rc;

@@ -319,15 +319,16 @@ static void on_change(const roster_config_change *ch, void *arg) {
   r->calls++;
   if (!pthread_equal(pthread_self(), r->thread))
     r->other_thread = true;
-  tu_log_add(&r->log, "%s:%s->%s", ch->key, ch->old_value ? ch->old_value : "-",
-             ch->new_value ? ch->new_value : "-");
+  roster__tu_log_add(&r->log, "%s:%s->%s", ch->key,
+                     ch->old_value ? ch->old_value : "-",
+                     ch->new_value ? ch->new_value : "-");
   if (ch->new_value && !strcmp(ch->key, "db.url")) {
     char *s = NULL;
     roster_config_string(ch->config, "db.url", NULL, &s);
     snprintf(r->new_via_view, sizeof r->new_via_view, "%s", s ? s : "");
     roster_mem_free(s);
-    tu_log_add(&r->log, "src:%s|%s", ch->old_source ? "old" : "-",
-               ch->new_source ? ch->new_source : "-");
+    roster__tu_log_add(&r->log, "src:%s|%s", ch->old_source ? "old" : "-",
+                       ch->new_source ? ch->new_source : "-");
   }
 }
 
@@ -354,9 +355,9 @@ static void test_callbacks(void **state) {
   roster_config *c = ct_load(&(roster_config_options){.files = files});
   rec rdb = {.thread = pthread_self()}, rall = {.thread = pthread_self()};
   rec rnone = {.thread = pthread_self()};
-  tu_log_init(&rdb.log);
-  tu_log_init(&rall.log);
-  tu_log_init(&rnone.log);
+  roster__tu_log_init(&rdb.log);
+  roster__tu_log_init(&rall.log);
+  roster__tu_log_init(&rnone.log);
   uint64_t idb = 0, iall = 0, inone = 0;
   assert_ok(roster_config_watch(c, "db", on_change, &rdb, &idb));
   assert_ok(roster_config_watch(c, NULL, on_change, &rall, &iall));
@@ -372,18 +373,18 @@ static void test_callbacks(void **state) {
                            "dbx: {a: 2}\nlog: {level: debug}\n"));
   assert_ok(roster_config_reload(c));
   /* "db" sees db.* only (not dbx), in key order: changed, removed, added */
-  assert_int_equal(tu_log_len(&rdb.log), 4);
-  assert_int_equal(tu_log_find(&rdb.log, "db.old:x->-", 0), 0);
-  assert_int_equal(tu_log_find(&rdb.log, "db.pool:-->8", 0), 1);
-  assert_int_equal(tu_log_find(&rdb.log, "db.url:one->two", 0), 2);
+  assert_int_equal(roster__tu_log_len(&rdb.log), 4);
+  assert_int_equal(roster__tu_log_find(&rdb.log, "db.old:x->-", 0), 0);
+  assert_int_equal(roster__tu_log_find(&rdb.log, "db.pool:-->8", 0), 1);
+  assert_int_equal(roster__tu_log_find(&rdb.log, "db.url:one->two", 0), 2);
   char want[700];
   snprintf(want, sizeof want, "src:old|%s:1:11", p);
-  assert_int_equal(tu_log_find(&rdb.log, want, 0), 3);
+  assert_int_equal(roster__tu_log_find(&rdb.log, want, 0), 3);
   assert_string_equal(rdb.new_via_view, "two");
   assert_false(rdb.other_thread); /* on the reloading thread */
-  assert_int_equal(tu_log_len(&rall.log), 6);
-  assert_true(tu_log_find(&rall.log, "dbx.a:1->2", 0) >= 0);
-  assert_true(tu_log_find(&rall.log, "log.level:info->debug", 0) >= 0);
+  assert_int_equal(roster__tu_log_len(&rall.log), 6);
+  assert_true(roster__tu_log_find(&rall.log, "dbx.a:1->2", 0) >= 0);
+  assert_true(roster__tu_log_find(&rall.log, "log.level:info->debug", 0) >= 0);
   assert_int_equal(rnone.calls, 0);
 
   /* unwatched, a callback is not called again */
@@ -413,9 +414,9 @@ static void test_callbacks(void **state) {
   assert_rc(roster_config_watch(c, NULL, on_change, &rall, NULL),
             ROSTER_EINVAL);
   roster_config_free(c); /* drops the remaining watches */
-  tu_log_fini(&rdb.log);
-  tu_log_fini(&rall.log);
-  tu_log_fini(&rnone.log);
+  roster__tu_log_fini(&rdb.log);
+  roster__tu_log_fini(&rall.log);
+  roster__tu_log_fini(&rnone.log);
 }
 
 /* unwatch from another thread waits for a callback that is running */
@@ -433,16 +434,16 @@ static void on_change_slow(const roster_config_change *ch, void *arg) {
   slow *s = arg;
   if (atomic_exchange(&s->in_cb, true))
     return; /* once */
-  tu_log_add(&s->log, "cb-start");
-  tu_gate_wait(&s->gate, LC_LONG_MS);
-  tu_log_add(&s->log, "cb-end");
+  roster__tu_log_add(&s->log, "cb-start");
+  roster__tu_gate_wait(&s->gate, LC_LONG_MS);
+  roster__tu_log_add(&s->log, "cb-end");
 }
 
 static void *unwatcher(void *arg) {
   slow *s = arg;
   atomic_store(&s->tid, (long)syscall(SYS_gettid));
   int rc = roster_config_unwatch(s->cfg, s->id);
-  tu_log_add(&s->log, "unwatched:%d", rc);
+  roster__tu_log_add(&s->log, "unwatched:%d", rc);
   return NULL;
 }
 
@@ -458,26 +459,26 @@ static void test_unwatch_waits(void **state) {
   const char *files[] = {p, NULL};
   roster_config *c = ct_load(&(roster_config_options){.files = files});
   slow s = {.cfg = c};
-  tu_gate_init(&s.gate);
-  tu_log_init(&s.log);
+  roster__tu_gate_init(&s.gate);
+  roster__tu_log_init(&s.log);
   assert_ok(roster_config_watch(c, NULL, on_change_slow, &s, &s.id));
   assert_non_null(ct_write(p, sizeof p, "u.yaml", "k: 2\n"));
   pthread_t tr, tu;
   assert_int_equal(pthread_create(&tr, NULL, reloader, c), 0);
-  assert_eventually_equal(tu_log_len(&s.log), 1, LC_LONG_MS);
+  assert_eventually_equal(roster__tu_log_len(&s.log), 1, LC_LONG_MS);
   assert_int_equal(pthread_create(&tu, NULL, unwatcher, &s), 0);
   /* the unwatcher sleeps on the condition variable until cb ends */
   tu_wait_until(atomic_load(&s.tid) &&
                     in_syscall(atomic_load(&s.tid), SYS_futex),
                 LC_LONG_MS);
-  tu_gate_open(&s.gate);
+  roster__tu_gate_open(&s.gate);
   pthread_join(tu, NULL);
   pthread_join(tr, NULL);
-  assert_int_equal(tu_log_find(&s.log, "cb-start", 0), 0);
-  assert_int_equal(tu_log_find(&s.log, "cb-end", 0), 1);
-  assert_int_equal(tu_log_find(&s.log, "unwatched:0", 0), 2);
+  assert_int_equal(roster__tu_log_find(&s.log, "cb-start", 0), 0);
+  assert_int_equal(roster__tu_log_find(&s.log, "cb-end", 0), 1);
+  assert_int_equal(roster__tu_log_find(&s.log, "unwatched:0", 0), 2);
   roster_config_free(c);
-  tu_log_fini(&s.log);
+  roster__tu_log_fini(&s.log);
 }
 
 /* ---- SIGHUP ---- */

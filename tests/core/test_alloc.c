@@ -140,7 +140,8 @@ static void *register_thread(void *arg) {
   w->rc = ROSTER_OK;
   for (int i = 0; i < 50 && w->rc == ROSTER_OK; i++) {
     snprintf(name, sizeof name, "w-%d", i);
-    w->rc = roster_register(w->r, "worker", name, &tu_counter_type, NULL);
+    w->rc =
+        roster_register(w->r, "worker", name, &roster__tu_counter_type, NULL);
   }
   if (w->rc == ROSTER_OK)
     w->rc = roster_unregister(w->r, "worker", "w-0");
@@ -155,7 +156,7 @@ static void test_hooks_used_and_balanced(void **state) {
   assert_ok(roster_new(NULL, &w));
   assert_non_null(w);
   assert_true(allocs_made() > 0); /* the registry came from the hooks */
-  assert_ok(roster_register(w, NULL, "warm", &tu_counter_type, NULL));
+  assert_ok(roster_register(w, NULL, "warm", &roster__tu_counter_type, NULL));
   assert_ok(roster_unregister(w, NULL, "warm"));
   roster_free(w);
   roster_reclaim_wait();
@@ -181,15 +182,16 @@ static void test_hooks_used_and_balanced(void **state) {
     roster_entry_options eo = {.owner = (i % 3 == 0) ? own : NULL,
                                .meta = meta,
                                .meta_len = strlen(meta)};
-    assert_ok(roster_register_ex(r, ns, name, &tu_counter_type, NULL, &eo));
     assert_ok(
-        roster_register_ex(d, "room", "members", &tu_counter_type, NULL, &eo));
+        roster_register_ex(r, ns, name, &roster__tu_counter_type, NULL, &eo));
+    assert_ok(roster_register_ex(d, "room", "members", &roster__tu_counter_type,
+                                 NULL, &eo));
   }
   assert_true(allocs_made() > base_allocs);
   assert_true(atomic_load(&live_blocks) > base_live);
 
   assert_ok(roster_meta_set(r, "ns1", "svc-1", NULL, "changed", 7));
-  assert_ok(roster_replace(r, "ns2", "svc-2", &tu_other_type, NULL));
+  assert_ok(roster_replace(r, "ns2", "svc-2", &roster__tu_other_type, NULL));
   assert_ok(roster_unregister(r, "ns0", "svc-0"));
   roster_list list = {0};
   assert_ok(roster_list_entries(r, "ns3", &list));
@@ -239,7 +241,7 @@ static void test_ebusy_after_use(void **state) {
   long before = allocs_made();
   long live = atomic_load(&live_blocks);
   roster *r = tu_registry(NULL);
-  assert_ok(roster_register(r, NULL, "x", &tu_counter_type, NULL));
+  assert_ok(roster_register(r, NULL, "x", &roster__tu_counter_type, NULL));
   assert_true(allocs_made() > before);
   roster_free(r);
   roster_reclaim_wait();

@@ -104,14 +104,15 @@ static void test_last_error_after_failing_call(void **state) {
   assert_int_equal(roster_last_code(), ROSTER_ENOENT);
 
   /* Successful calls do not clear it either (like errno). */
-  assert_ok(roster_register(r, NULL, "present", &tu_counter_type, NULL));
+  assert_ok(
+      roster_register(r, NULL, "present", &roster__tu_counter_type, NULL));
   assert_ok(roster_get(r, NULL, "present", NULL, &out));
   assert_true(roster_has(r, NULL, "present"));
   assert_int_equal(roster_last_code(), ROSTER_ENOENT);
   assert_string_equal(roster_last_error(), copy);
 
   /* A different failure replaces the code and the detail. */
-  assert_rc(roster_register(r, NULL, "", &tu_counter_type, NULL),
+  assert_rc(roster_register(r, NULL, "", &roster__tu_counter_type, NULL),
             ROSTER_EINVAL);
   assert_int_equal(roster_last_code(), ROSTER_EINVAL);
   assert_true(strlen(roster_last_error()) > 0);
@@ -119,7 +120,7 @@ static void test_last_error_after_failing_call(void **state) {
 
   /* A NULL registry is a failure with a detail too. */
   roster_error_clear();
-  assert_rc(roster_register(NULL, NULL, "x", &tu_counter_type, NULL),
+  assert_rc(roster_register(NULL, NULL, "x", &roster__tu_counter_type, NULL),
             ROSTER_EINVAL);
   assert_int_equal(roster_last_code(), ROSTER_EINVAL);
   assert_true(strlen(roster_last_error()) > 0);

@@ -24,12 +24,12 @@ static void on_hup_a(int signo, void *arg) {
   (void)arg;
   if (pthread_equal(pthread_self(), main_thread))
     atomic_store(&off_main_thread, false);
-  tu_log_add(&log_, "a:%d", signo);
+  roster__tu_log_add(&log_, "a:%d", signo);
   atomic_fetch_add(&hup_a, 1);
 }
 
 static void on_hup_b(int signo, void *arg) {
-  tu_log_add(&log_, "b:%d:%s", signo, (const char *)arg);
+  roster__tu_log_add(&log_, "b:%d:%s", signo, (const char *)arg);
   atomic_fetch_add(&hup_b, 1);
 }
 
@@ -49,7 +49,7 @@ static void on_self(int signo, void *arg) {
 static void test_watch_runs_in_order(void **state) {
   (void)state;
   main_thread = pthread_self();
-  tu_log_init(&log_);
+  roster__tu_log_init(&log_);
   uint64_t a = 0, b = 0, u = 0;
   assert_ok(roster_signal_watch(SIGHUP, on_hup_a, NULL, &a));
   assert_ok(roster_signal_watch(SIGHUP, on_hup_b, "arg", &b));
@@ -62,10 +62,10 @@ static void test_watch_runs_in_order(void **state) {
   assert_int_equal(atomic_load(&hup_b), 1);
   assert_int_equal(atomic_load(&usr1), 0);
   assert_true(atomic_load(&off_main_thread));
-  assert_int_equal(tu_log_find(&log_, "a:1", 0), 0); /* SIGHUP is 1 */
+  assert_int_equal(roster__tu_log_find(&log_, "a:1", 0), 0); /* SIGHUP is 1 */
   char want[32];
   snprintf(want, sizeof want, "b:%d:arg", SIGHUP);
-  assert_int_equal(tu_log_find(&log_, want, 0), 1);
+  assert_int_equal(roster__tu_log_find(&log_, want, 0), 1);
 
   assert_int_equal(kill(getpid(), SIGUSR1), 0);
   assert_eventually_equal(atomic_load(&usr1), 1, LC_LONG_MS);
@@ -79,7 +79,7 @@ static void test_watch_runs_in_order(void **state) {
   assert_int_equal(atomic_load(&hup_a), 1);
   assert_ok(roster_signal_unwatch(b));
   assert_ok(roster_signal_unwatch(u));
-  tu_log_fini(&log_);
+  roster__tu_log_fini(&log_);
 }
 
 /* thread_named: a thread of this process has the name want

@@ -74,7 +74,7 @@ static int ok(void *arg) {
 }
 static int held(void *arg) {
   (void)arg;
-  tu_gate_wait(&slow_gate, WAIT);
+  roster__tu_gate_wait(&slow_gate, WAIT);
   return ROSTER_OK;
 }
 
@@ -87,7 +87,7 @@ static void step(roster_sched *s, int64_t secs) {
 static void test_job_events_logged(void **state) {
   (void)state;
   lines = json_array();
-  tu_gate_init(&slow_gate);
+  roster__tu_gate_init(&slow_gate);
   roster_log_sink sink = {.kind = ROSTER_LOG_SINK_CALLBACK, .fn = on_line};
   roster_log *log = NULL;
   assert_ok(roster_log_new(
@@ -107,7 +107,7 @@ static void test_job_events_logged(void **state) {
   tu_wait_until(has("job breaks failed"), WAIT);
   step(s, 60); /* 00:02:00: stuck is still running: skipped */
   tu_wait_until(has("job stuck skipped"), WAIT);
-  tu_gate_open(&slow_gate);
+  roster__tu_gate_open(&slow_gate);
   assert_ok(roster_sched_wait_idle(s, WAIT));
 
   json_t *f = find("job breaks failed");

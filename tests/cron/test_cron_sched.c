@@ -153,7 +153,7 @@ static int job_fn(void *arg) {
     ;
   atomic_store(&j->started_wall_s, atomic_load(&clk.wall) / S);
   if (j->gate)
-    tu_gate_wait(j->gate, WAIT);
+    roster__tu_gate_wait(j->gate, WAIT);
   atomic_fetch_sub(&j->inside, 1);
   if (j->fail_code)
     return roster_error_set(j->fail_code, "the job broke on purpose");
@@ -327,9 +327,9 @@ static void test_overlap_skip_queue_allow(void **state) {
   clock_set("2026-01-01T00:00:30Z");
   roster_sched *s = new_sched(4);
   tu_gate g1, g2, g3;
-  tu_gate_init(&g1);
-  tu_gate_init(&g2);
-  tu_gate_init(&g3);
+  roster__tu_gate_init(&g1);
+  roster__tu_gate_init(&g2);
+  roster__tu_gate_init(&g3);
   jstate sk = {.gate = &g1}, qu = {.gate = &g2}, al = {.gate = &g3};
   assert_ok(roster_sched_add(s, "skip", "* * * * *", job_fn, &sk, NULL));
   assert_ok(roster_sched_add(
@@ -356,9 +356,9 @@ static void test_overlap_skip_queue_allow(void **state) {
   /* allow: runs side by side, as far as the 4 workers go (2 are taken) */
   assert_int_equal(atomic_load(&al.calls), 2);
   assert_int_equal(atomic_load(&al.max_inside), 2);
-  tu_gate_open(&g1);
-  tu_gate_open(&g2);
-  tu_gate_open(&g3);
+  roster__tu_gate_open(&g1);
+  roster__tu_gate_open(&g2);
+  roster__tu_gate_open(&g3);
   assert_ok(roster_sched_wait_idle(s, WAIT));
   assert_starts("skip", "00:01:00");
   assert_starts("queue", "00:01:00 00:02:00 00:03:00"); /* in order */
@@ -412,7 +412,7 @@ static void test_run_now_and_on_start(void **state) {
   clock_set("2026-01-01T00:00:30Z");
   roster_sched *s = new_sched(2);
   tu_gate g;
-  tu_gate_init(&g);
+  roster__tu_gate_init(&g);
   jstate a = {.gate = &g}, b = {0}, c = {0};
   assert_ok(roster_sched_add(s, "a", "0 0 1 1 *", job_fn, &a,
                              &(roster_job_options){.disabled = true}));
@@ -429,7 +429,7 @@ static void test_run_now_and_on_start(void **state) {
   assert_contains(roster_last_error(), "job 'a' is busy");
   assert_int_equal(stats(s, "a").skipped, 0); /* the caller's answer */
   assert_int_equal(count("a", ROSTER_JOB_SKIPPED), 0);
-  tu_gate_open(&g);
+  roster__tu_gate_open(&g);
   assert_ok(roster_sched_wait_idle(s, WAIT));
   assert_starts("a", "n");
   assert_int_equal(stats(s, "a").runs, 1);
@@ -447,7 +447,7 @@ static void test_remove_while_running(void **state) {
   clock_set("2026-01-01T00:00:30Z");
   roster_sched *s = new_sched(2);
   tu_gate g;
-  tu_gate_init(&g);
+  roster__tu_gate_init(&g);
   jstate a = {.gate = &g}, b = {0};
   assert_ok(
       roster_sched_add(s, "job", "* * * * *", job_fn, &a,
@@ -466,7 +466,7 @@ static void test_remove_while_running(void **state) {
   assert_int_equal(atomic_load(&a.freed), 0); /* still running */
   /* the name is free again */
   assert_ok(roster_sched_add(s, "job", "* * * * *", job_fn, &b, NULL));
-  tu_gate_open(&g);
+  roster__tu_gate_open(&g);
   assert_ok(roster_sched_wait_idle(s, WAIT));
   assert_int_equal(atomic_load(&a.freed), 1);
   assert_int_equal(atomic_load(&a.calls), 1); /* the waiting run dropped */
@@ -483,7 +483,7 @@ static void test_slow_and_failed(void **state) {
   clock_set("2026-01-01T00:00:30Z");
   roster_sched *s = new_sched(2);
   tu_gate g;
-  tu_gate_init(&g);
+  roster__tu_gate_init(&g);
   jstate slow = {.gate = &g}, bad = {.fail_code = ROSTER_EIO};
   assert_ok(roster_sched_add(s, "slow", "* * * * *", job_fn, &slow,
                              &(roster_job_options){.timeout_ms = 5000}));
@@ -502,7 +502,7 @@ static void test_slow_and_failed(void **state) {
   assert_ok(roster_sched_tick(s, WAIT));
   assert_ok(roster_sched_tick(s, WAIT));
   assert_int_equal(count("slow", ROSTER_JOB_SLOW), 1); /* once */
-  tu_gate_open(&g);
+  roster__tu_gate_open(&g);
   assert_ok(roster_sched_wait_idle(s, WAIT));
   assert_int_equal(count("slow", ROSTER_JOB_FINISHED), 1);
   roster_job_stats st = stats(s, "bad");

@@ -23,7 +23,7 @@ static int job_fn(void *arg) {
   jstate *j = arg;
   atomic_fetch_add(&j->calls, 1);
   if (j->gate)
-    tu_gate_wait(j->gate, WAIT);
+    roster__tu_gate_wait(j->gate, WAIT);
   atomic_fetch_add(&j->done, 1);
   return ROSTER_OK;
 }
@@ -107,7 +107,7 @@ static void test_shutdown_waits_for_running(void **state) {
   roster *r = tu_registry(NULL);
   assert_ok(roster_register(r, NULL, "db", &thing_type, (void *)&thing_type));
   tu_gate g;
-  tu_gate_init(&g);
+  roster__tu_gate_init(&g);
   jstate j = {.gate = &g};
   setup_ctx ctx = {.job = &j};
   const char *deps[] = {"db", NULL};
@@ -142,7 +142,7 @@ static void test_shutdown_waits_for_running(void **state) {
   assert_rc(roster_sched_run_now(s, "work"), ROSTER_ESTATE); /* no new */
   assert_false(atomic_load(&sh.done));
   assert_int_equal(atomic_load(&j.done), 0);
-  tu_gate_open(&g);
+  roster__tu_gate_open(&g);
   pthread_join(t, NULL);
   assert_ok(sh.rc);
   assert_int_equal(atomic_load(&j.done), 1);
@@ -187,7 +187,7 @@ static void test_stop_deadline(void **state) {
   (void)state;
   events_reset();
   tu_gate g;
-  tu_gate_init(&g);
+  roster__tu_gate_init(&g);
   static jstate j; /* outlives the scheduler: its orphaned run uses it */
   memset(&j, 0, sizeof j);
   j.gate = &g;
@@ -205,7 +205,7 @@ static void test_stop_deadline(void **state) {
   assert_contains(roster_last_error(), "'stuck'");
   roster_sched_free(s); /* returns; the run still holds the job */
   assert_int_equal(atomic_load(&j.freed), 0);
-  tu_gate_open(&g);
+  roster__tu_gate_open(&g);
   assert_eventually_equal(atomic_load(&j.freed), 1, WAIT);
   assert_int_equal(atomic_load(&j.done), 1);
   assert_int_equal(events(ROSTER_JOB_FINISHED), 0); /* quiet after */
@@ -213,7 +213,7 @@ static void test_stop_deadline(void **state) {
   /* a job that ends within the deadline: stop returns OK after it */
   events_reset();
   tu_gate g2;
-  tu_gate_init(&g2);
+  roster__tu_gate_init(&g2);
   jstate k = {.gate = &g2};
   assert_ok(roster_sched_new(&(roster_sched_options){.tz = "UTC",
                                                      .clock = &still,
@@ -223,7 +223,7 @@ static void test_stop_deadline(void **state) {
   assert_ok(roster_sched_start(s));
   assert_ok(roster_sched_run_now(s, "ok"));
   tu_wait_until(atomic_load(&k.calls) == 1, WAIT);
-  tu_gate_open(&g2);
+  roster__tu_gate_open(&g2);
   assert_ok(roster_sched_stop(s, WAIT));
   assert_int_equal(atomic_load(&k.done), 1);
   assert_int_equal(events(ROSTER_JOB_FINISHED), 1);

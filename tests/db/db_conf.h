@@ -26,7 +26,7 @@
 
 typedef struct db_drv {
   const char *name;   /* roster_db_driver_name */
-  const char *server; /* tu_server_url's argument; NULL: SQLite */
+  const char *server; /* roster__tu_server_url's argument; NULL: SQLite */
   const char *pk;     /* an auto-increment integer key */
   const char *blob, *dbl, *text;
   const char *returning; /* appended to an INSERT to learn its id */
@@ -139,7 +139,7 @@ static inline db_ctx *db_use(void **state) {
     skip();
   }
   if (c->d->server)
-    snprintf(c->url, sizeof c->url, "%s", tu_server_url(c->d->server));
+    snprintf(c->url, sizeof c->url, "%s", roster__tu_server_url(c->d->server));
   if (!c->db) {
     int rc = roster_db_open(c->url, NULL, &c->db);
     if (rc != ROSTER_OK) {
@@ -160,7 +160,7 @@ static inline const char *db_url_with(const db_ctx *c, const char *q, char *buf,
 
 /* db_table makes a table name no other test process uses. */
 static inline const char *db_table(char *buf, size_t cap) {
-  return tu_unique_name(buf, cap, "rt");
+  return roster__tu_unique_name(buf, cap, "rt");
 }
 
 /* db_sqlf formats SQL (table names only: values go in parameters). */

@@ -357,7 +357,8 @@ static void test_registry(void **state) {
   assert_rc(roster_service_state(r, NULL, "bad", &sst), ROSTER_ENOENT);
   /* a typed get refuses another type */
   void *p;
-  assert_rc(roster_get(r, NULL, "main", &tu_counter_type, &p), ROSTER_ETYPE);
+  assert_rc(roster_get(r, NULL, "main", &roster__tu_counter_type, &p),
+            ROSTER_ETYPE);
   /* health: a round trip on a pooled connection, not a new one (a pool
    * kept at no idle minimum, so that no refill makes one meanwhile) */
   static const char *const lean[] = {"pool_min", "0", NULL};

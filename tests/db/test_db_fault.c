@@ -14,7 +14,7 @@
  * The private server is stopped even if the test fails or crashes: a
  * guardian process, forked first, waits for the test process's end (a
  * pipe closing) and then runs stop-one and removes the directory
- * (tu_private_open, tests/lib/private_server.c).
+ * (roster__tu_private_open, tests/lib/private_server.c).
  */
 #include "testutil.h"
 
@@ -67,7 +67,7 @@ static void *write_loop(void *arg) {
       snprintf(w->other_err, sizeof w->other_err, "%s: %s", roster_err_name(rc),
                roster_last_error());
     }
-    tu_sleep_ms(5); /* the server is away: do not spin */
+    roster__tu_sleep_ms(5); /* the server is away: do not spin */
   }
   return NULL;
 }
@@ -105,7 +105,7 @@ static int64_t one_int(roster_db *db, const char *sql) {
 
 static void restart_under_load(const char *kind, const char *sessions_sql) {
   tu_private_server s;
-  assert_int_equal(tu_private_open(&s, kind, "roster-fault"), 0);
+  assert_int_equal(roster__tu_private_open(&s, kind, "roster-fault"), 0);
   char url[700];
   snprintf(url, sizeof url,
            "%s?pool_max=4&pool_min=2&pool_timeout=5000"
@@ -114,7 +114,7 @@ static void restart_under_load(const char *kind, const char *sessions_sql) {
   roster_db *db;
   assert_ok(roster_db_open(url, &(roster_db_options){.name = "fault"}, &db));
   char t[64], sql[200];
-  tu_unique_name(t, sizeof t, "fault");
+  roster__tu_unique_name(t, sizeof t, "fault");
   snprintf(sql, sizeof sql, "CREATE TABLE %s (w BIGINT, n BIGINT)", t);
   assert_ok(roster_db_exec(db, sql, NULL, 0, NULL));
 
@@ -130,7 +130,7 @@ static void restart_under_load(const char *kind, const char *sessions_sql) {
   assert_true(sum(w, 0) >= 200);
 
   /* down: the statements in flight fail, and so does the health check */
-  assert_int_equal(tu_private_stop(&s), 0);
+  assert_int_equal(roster__tu_private_stop(&s), 0);
   tu_wait_until(sum(w, 1) >= 3, 30000);
   assert_true(sum(w, 1) >= 3);
   int ping = roster_db_ping(db);
@@ -138,7 +138,7 @@ static void restart_under_load(const char *kind, const char *sessions_sql) {
   snprintf(ping_err, sizeof ping_err, "%s", roster_last_error());
 
   /* up again, on the same directory and port */
-  assert_int_equal(tu_private_start(&s), 0);
+  assert_int_equal(roster__tu_private_start(&s), 0);
   atomic_store(&epoch, 1);
   tu_wait_until(all_ok_after(w), 60000);
   bool recovered = all_ok_after(w);
@@ -197,7 +197,7 @@ static void restart_under_load(const char *kind, const char *sessions_sql) {
   assert_ok(roster_pool_stats_get(roster_db_pool(db), &st));
   assert_int_equal(sessions, st.size);
   roster_db_free(db);
-  assert_int_equal(tu_private_close(&s), 0);
+  assert_int_equal(roster__tu_private_close(&s), 0);
 }
 
 static void test_pg_restart(void **state) {
@@ -206,7 +206,8 @@ static void test_pg_restart(void **state) {
   print_message("skipping: no PostgreSQL module in this build\n");
   skip();
 #else
-  tu_server_url("PG"); /* skips (or fails in make test) without servers */
+  roster__tu_server_url(
+      "PG"); /* skips (or fails in make test) without servers */
   assert_ok(roster_pg_init());
   restart_under_load("pg", "SELECT count(*) FROM pg_stat_activity WHERE "
                            "backend_type = 'client backend'");
@@ -219,7 +220,7 @@ static void test_mariadb_restart(void **state) {
   print_message("skipping: no MariaDB module in this build\n");
   skip();
 #else
-  tu_server_url("MARIADB");
+  roster__tu_server_url("MARIADB");
   assert_ok(roster_mariadb_init());
   restart_under_load("mariadb", "SELECT count(*) FROM "
                                 "information_schema.PROCESSLIST WHERE "

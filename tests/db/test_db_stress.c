@@ -165,7 +165,7 @@ static void test_many_threads(void **state) {
   db_ctx *c = db_use(state);
   char t[64], url[1200], q[128], app[64];
   make_table(c, t, sizeof t);
-  tu_unique_name(app, sizeof app, "stress");
+  roster__tu_unique_name(app, sizeof app, "stress");
   snprintf(q, sizeof q, "pool_max=%d&pool_min=1%s%s", POOL,
            c->d == &DB_PG ? "&application_name=" : "",
            c->d == &DB_PG ? app : "");
@@ -211,7 +211,7 @@ static void test_lifetime_recycling(void **state) {
     assert_ok(roster_pool_stats_get(roster_db_pool(db), &st));
     if (st.expired >= 2 * POOL && round >= 3)
       break;
-    tu_sleep_ms(40);
+    roster__tu_sleep_ms(40);
   }
   assert_true(st.expired >= 2 * POOL);
   assert_true(st.created > POOL);

@@ -54,14 +54,15 @@ static void on_open(roster__eio_session *s, void *arg) {
 static void on_message(roster__eio_session *s, const void *data, size_t len,
                        bool binary, void *arg) {
   (void)arg;
-  tu_log_add(&g_log, "%s:%s:%zu", roster__eio_session_transport(s),
-             binary ? "b" : "t", len);
+  roster__tu_log_add(&g_log, "%s:%s:%zu", roster__eio_session_transport(s),
+                     binary ? "b" : "t", len);
   assert_ok(roster__eio_send(s, data, len, binary));
 }
 
 static void on_close(roster__eio_session *s, const char *reason, void *arg) {
   (void)arg;
-  tu_log_add(&g_log, "close:%s:%s", roster__eio_session_transport(s), reason);
+  roster__tu_log_add(&g_log, "close:%s:%s", roster__eio_session_transport(s),
+                     reason);
 }
 
 static void t_engine_io_client(void **state) {
@@ -70,7 +71,7 @@ static void t_engine_io_client(void **state) {
     skip();
     return;
   }
-  tu_log_init(&g_log);
+  roster__tu_log_init(&g_log);
   roster_httpd *h;
   roster__eio_server *e;
   assert_ok(roster_httpd_new(NULL, &h));
@@ -100,22 +101,25 @@ static void t_engine_io_client(void **state) {
   assert_int_equal(WEXITSTATUS(st), 0);
   /* "text from polling é": 20 bytes, "text from websocket é" 22, "text
    * from upgrade é" 20 (after the upgrade, so over the WebSocket) */
-  tu_wait_until(tu_log_count(&g_log, "close:websocket:transport close") == 2,
-                3000);
-  assert_int_equal(tu_log_count(&g_log, "polling:t:20"), 1);
-  assert_int_equal(tu_log_count(&g_log, "polling:b:4"), 1);
-  assert_int_equal(tu_log_count(&g_log, "polling:t:100000"), 1);
-  assert_int_equal(tu_log_count(&g_log, "websocket:t:22"), 1);
-  assert_int_equal(tu_log_count(&g_log, "websocket:t:20"), 1);
-  assert_int_equal(tu_log_count(&g_log, "websocket:b:4"), 2);
-  assert_int_equal(tu_log_count(&g_log, "websocket:t:100000"), 2);
-  assert_int_equal(tu_log_count(&g_log, "close:polling:transport close"), 1);
-  assert_int_equal(tu_log_count(&g_log, "close:websocket:transport close"), 2);
+  tu_wait_until(
+      roster__tu_log_count(&g_log, "close:websocket:transport close") == 2,
+      3000);
+  assert_int_equal(roster__tu_log_count(&g_log, "polling:t:20"), 1);
+  assert_int_equal(roster__tu_log_count(&g_log, "polling:b:4"), 1);
+  assert_int_equal(roster__tu_log_count(&g_log, "polling:t:100000"), 1);
+  assert_int_equal(roster__tu_log_count(&g_log, "websocket:t:22"), 1);
+  assert_int_equal(roster__tu_log_count(&g_log, "websocket:t:20"), 1);
+  assert_int_equal(roster__tu_log_count(&g_log, "websocket:b:4"), 2);
+  assert_int_equal(roster__tu_log_count(&g_log, "websocket:t:100000"), 2);
+  assert_int_equal(
+      roster__tu_log_count(&g_log, "close:polling:transport close"), 1);
+  assert_int_equal(
+      roster__tu_log_count(&g_log, "close:websocket:transport close"), 2);
   assert_int_equal(roster__eio_sessions(e), 0);
   assert_ok(roster_httpd_stop(h, 1000));
   roster__eio_server_free(e);
   roster_httpd_free(h);
-  tu_log_fini(&g_log);
+  roster__tu_log_fini(&g_log);
 }
 
 int main(int argc, char **argv) {

@@ -1,7 +1,7 @@
 /*
- * cache_glob_cases.c: the table of cache_glob_cases.h. Every answer is a
- * real Redis 7.0.15 server's (Debian's, x86-64: KEYS over the keys SET
- * under a prefix, the empty key through HSCAN), but for '*' against the
+ * cache_glob_cases.c: the table of cache_glob_cases.h. Every
+ * answer is a real Redis 7.0.15 server's (Debian's, x86-64: KEYS over the keys
+ * SET under a prefix, the empty key through HSCAN), but for '*' against the
  * empty key, which SCAN and HSCAN do not filter at all: that answer is
  * stringmatchlen's, read in util.c. test_cache_redis checks them all
  * again.
@@ -301,13 +301,13 @@ static void build(void) {
   table_len = n;
 }
 
-const cache_glob_case *cache_glob_cases(size_t *n) {
+const cache_glob_case *roster__cache_glob_cases(size_t *n) {
   pthread_once(&table_once, build);
   *n = table_len;
   return table;
 }
 
-char *cache_glob_hex(char *buf, size_t cap, const void *p, size_t n) {
+char *roster__cache_glob_hex(char *buf, size_t cap, const void *p, size_t n) {
   const unsigned char *s = p;
   size_t o = 0, i = 0;
   if (cap < 32) {

@@ -1,6 +1,6 @@
 /*
- * cache_glob_cases.h: hostile pattern/key pairs for the cache's glob, each
- * with the answer a real Redis 7 server gives (x86-64, where char is
+ * cache_glob_cases.h: hostile pattern/key pairs for the cache's glob,
+ * each with the answer a real Redis 7 server gives (x86-64, where char is
  * signed; with the nesting guard of the patched releases). The answers
  * were taken from the server with KEYS, and test_cache_redis asks the
  * server again for every pair whenever it runs with a server, so the
@@ -27,13 +27,13 @@ typedef struct cache_glob_case {
   bool match; /* what Redis 7 answers */
 } cache_glob_case;
 
-/* cache_glob_cases returns the table (built once, thread-safe, kept until
- * the process ends) and stores its length in *n. */
-const cache_glob_case *cache_glob_cases(size_t *n);
+/* roster__cache_glob_cases returns the table (built once, thread-safe, kept
+ * until the process ends) and stores its length in *n. */
+const cache_glob_case *roster__cache_glob_cases(size_t *n);
 
-/* cache_glob_hex writes up to cap-1 bytes of a printable form of (p, n)
+/* roster__cache_glob_hex writes up to cap-1 bytes of a printable form of (p, n)
  * into buf (printable ASCII as is, other bytes as \xHH, long runs cut
  * with their length) for failure messages; returns buf. */
-char *cache_glob_hex(char *buf, size_t cap, const void *p, size_t n);
+char *roster__cache_glob_hex(char *buf, size_t cap, const void *p, size_t n);
 
 #endif /* ROSTER_CACHE_GLOB_CASES_H */

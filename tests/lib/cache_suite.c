@@ -14,10 +14,10 @@
 #include <jansson.h>
 #include <stdlib.h>
 
-const cache_suite_env *cs_env(void **state) { return *state; }
+const cache_suite_env *roster__cs_env(void **state) { return *state; }
 
-roster_cache *cs_open(void **state) {
-  const cache_suite_env *env = cs_env(state);
+roster_cache *roster__cs_open(void **state) {
+  const cache_suite_env *env = roster__cs_env(state);
   roster_cache *c = env->open(env);
   if (!c) {
     print_error("%s: cannot open a cache: %s\n", env->name,
@@ -36,7 +36,7 @@ static bool key_exists(roster_cache *c, const void *k, size_t n) {
 /* ---- bytes ---------------------------------------------------------- */
 
 static void t_bytes(void **state) {
-  roster_cache *c = cs_open(state);
+  roster_cache *c = roster__cs_open(state);
   roster_cache_buf b = {0};
   assert_ok(roster_cache_set_bytes(c, CS_K("greeting"), "hello", 5, 0));
   assert_ok(roster_cache_get_bytes(c, CS_K("greeting"), &b));
@@ -85,7 +85,7 @@ static void fill_random(unsigned char *p, size_t n, uint64_t seed) {
 }
 
 static void t_big_values(void **state) {
-  roster_cache *c = cs_open(state);
+  roster_cache *c = roster__cs_open(state);
   enum { MB = 1024 * 1024 };
   unsigned char *v = malloc(MB);
   unsigned char *w = malloc(MB);
@@ -136,7 +136,7 @@ static void t_big_values(void **state) {
 /* ---- kinds ---------------------------------------------------------- */
 
 static void t_kinds(void **state) {
-  roster_cache *c = cs_open(state);
+  roster_cache *c = roster__cs_open(state);
   json_t *doc = json_pack("{s:s, s:I, s:f, s:[i,i,{s:b}], s:n, s:s}", "name",
                           "Ada \xc3\xa9", "big",
                           (json_int_t)1152921504606846977LL, "pi", 3.25, "list",
@@ -204,7 +204,7 @@ static void t_kinds(void **state) {
 /* ---- del, exists, ttl ----------------------------------------------- */
 
 static void t_del_exists(void **state) {
-  roster_cache *c = cs_open(state);
+  roster_cache *c = roster__cs_open(state);
   assert_ok(roster_cache_set_bytes(c, CS_K("a"), "1", 1, 0));
   assert_ok(roster_cache_set_bytes(c, CS_K("b"), "2", 1, 0));
   assert_ok(roster_cache_set_int(c, CS_K("c"), 3, 0));
@@ -228,8 +228,8 @@ static void t_del_exists(void **state) {
 }
 
 static void t_ttl(void **state) {
-  const cache_suite_env *env = cs_env(state);
-  roster_cache *c = cs_open(state);
+  const cache_suite_env *env = roster__cs_env(state);
+  roster_cache *c = roster__cs_open(state);
   int64_t t = 0, n = 0;
   roster_cache_buf b = {0};
   const int64_t long_ms = 1000 * env->tick_ms; /* never passes in a case */
@@ -285,7 +285,7 @@ static void t_ttl(void **state) {
 /* ---- incr ----------------------------------------------------------- */
 
 static void t_incr(void **state) {
-  roster_cache *c = cs_open(state);
+  roster_cache *c = roster__cs_open(state);
   int64_t n = 0;
   assert_ok(roster_cache_incr(c, CS_K("n"), &n));
   assert_int_equal(n, 1);
@@ -332,7 +332,7 @@ static void *incr_main(void *p) {
 }
 
 static void t_incr_threads(void **state) {
-  roster_cache *c = cs_open(state);
+  roster_cache *c = roster__cs_open(state);
   pthread_barrier_t go;
   pthread_barrier_init(&go, NULL, INCR_THREADS);
   pthread_t th[INCR_THREADS];
@@ -355,8 +355,8 @@ static void t_incr_threads(void **state) {
 /* ---- mget / mset ---------------------------------------------------- */
 
 static void t_mget_mset(void **state) {
-  const cache_suite_env *env = cs_env(state);
-  roster_cache *c = cs_open(state);
+  const cache_suite_env *env = roster__cs_env(state);
+  roster_cache *c = roster__cs_open(state);
   json_t *j = json_pack("{s:i}", "v", 7);
   roster_cache_item items[] = {
       {.key = "m1",
@@ -415,7 +415,7 @@ static void t_mget_mset(void **state) {
 /* ---- clear ---------------------------------------------------------- */
 
 static void t_clear(void **state) {
-  roster_cache *c = cs_open(state);
+  roster_cache *c = roster__cs_open(state);
   static const char *const names[] = {
       "user:1", "user:2", "user:10", "session:1", "a*b", "axb", "u"};
   for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
@@ -452,9 +452,9 @@ static void t_clear(void **state) {
  * bytes, 1000 runs of '*' and more), the keys of its rows are set, clear
  * runs, and exactly the keys Redis 7 matches are gone. */
 static void t_clear_glob(void **state) {
-  roster_cache *c = cs_open(state);
+  roster_cache *c = roster__cs_open(state);
   size_t n = 0;
-  const cache_glob_case *t = cache_glob_cases(&n);
+  const cache_glob_case *t = roster__cache_glob_cases(&n);
   char hp[96], hk[96];
   int bad = 0;
   for (size_t i = 0, j; i < n; i = j) {
@@ -471,17 +471,17 @@ static void t_clear_glob(void **state) {
         want += t[r].match;
       }
     assert_ok(roster_cache_clear(c, t[i].pat, t[i].plen, &removed));
-    cache_glob_hex(hp, sizeof hp, t[i].pat, t[i].plen);
+    roster__cache_glob_hex(hp, sizeof hp, t[i].pat, t[i].plen);
     for (size_t r = i; r < j; r++)
       if (t[r].klen && key_exists(c, t[r].key, t[r].klen) == t[r].match) {
-        print_error("%s: clear '%s' %s key '%s'\n", cs_env(state)->name, hp,
-                    t[r].match ? "kept" : "removed",
-                    cache_glob_hex(hk, sizeof hk, t[r].key, t[r].klen));
+        print_error("%s: clear '%s' %s key '%s'\n", roster__cs_env(state)->name,
+                    hp, t[r].match ? "kept" : "removed",
+                    roster__cache_glob_hex(hk, sizeof hk, t[r].key, t[r].klen));
         bad++;
       }
     if (removed != want) {
-      print_error("%s: clear '%s' counted %zu, want %zu\n", cs_env(state)->name,
-                  hp, removed, want);
+      print_error("%s: clear '%s' counted %zu, want %zu\n",
+                  roster__cs_env(state)->name, hp, removed, want);
       bad++;
     }
     assert_ok(roster_cache_clear(c, NULL, 0, NULL));
@@ -493,7 +493,7 @@ static void t_clear_glob(void **state) {
 /* ---- stats and health ----------------------------------------------- */
 
 static void t_stats(void **state) {
-  roster_cache *c = cs_open(state);
+  roster_cache *c = roster__cs_open(state);
   roster_cache_stats s0, s1;
   roster_cache_buf b = {0};
   assert_ok(roster_cache_stats_get(c, &s0));
@@ -528,8 +528,8 @@ static void t_stats(void **state) {
 /* ---- bad input ------------------------------------------------------ */
 
 static void t_bad_input(void **state) {
-  const cache_suite_env *env = cs_env(state);
-  roster_cache *c = cs_open(state);
+  const cache_suite_env *env = roster__cs_env(state);
+  roster_cache *c = roster__cs_open(state);
   roster_cache_buf b = {0};
   int64_t n = 0;
   bool e = false;
@@ -633,7 +633,7 @@ static void t_bad_input(void **state) {
   roster_cache_free(NULL);
 }
 
-const cache_suite_case cache_suite_value_cases[] = {
+const cache_suite_case roster__cache_suite_value_cases[] = {
     {"bytes", t_bytes},
     {"big_values", t_big_values},
     {"kinds", t_kinds},
@@ -649,10 +649,10 @@ const cache_suite_case cache_suite_value_cases[] = {
     {NULL, NULL},
 };
 
-size_t cache_suite_tests(const cache_suite_env *env, struct CMUnitTest *tests,
-                         size_t cap) {
-  static const cache_suite_case *const groups[] = {cache_suite_value_cases,
-                                                   cache_suite_pattern_cases};
+size_t roster__cache_suite_tests(const cache_suite_env *env,
+                                 struct CMUnitTest *tests, size_t cap) {
+  static const cache_suite_case *const groups[] = {
+      roster__cache_suite_value_cases, roster__cache_suite_pattern_cases};
   size_t n = 0;
   for (size_t g = 0; g < 2; g++)
     for (const cache_suite_case *k = groups[g]; k->name && n < cap; k++)

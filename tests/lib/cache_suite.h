@@ -6,7 +6,7 @@
  *
  *   static cache_suite_env env = {.name = "memory", .open = ..., ...};
  *   struct CMUnitTest t[CACHE_SUITE_MAX];
- *   size_t n = cache_suite_tests(&env, t, CACHE_SUITE_MAX);
+ *   size_t n = roster__cache_suite_tests(&env, t, CACHE_SUITE_MAX);
  *   return _cmocka_run_group_tests("cache_memory", t, n, NULL, NULL);
  *
  * Each case opens its own cache with env->open, so cases never see each
@@ -42,10 +42,10 @@ struct cache_suite_env {
 /* CACHE_SUITE_MAX: room for every case. */
 #define CACHE_SUITE_MAX 64
 
-/* cache_suite_tests writes the suite's cases into tests (at most cap),
+/* roster__cache_suite_tests writes the suite's cases into tests (at most cap),
  * each with env as its state, and returns how many it wrote. */
-size_t cache_suite_tests(const cache_suite_env *env, struct CMUnitTest *tests,
-                         size_t cap);
+size_t roster__cache_suite_tests(const cache_suite_env *env,
+                                 struct CMUnitTest *tests, size_t cap);
 
 /* ---- shared between the suite's files ---- */
 
@@ -54,13 +54,13 @@ typedef struct cache_suite_case {
   void (*fn)(void **state);
 } cache_suite_case;
 
-extern const cache_suite_case cache_suite_value_cases[];
-extern const cache_suite_case cache_suite_pattern_cases[];
+extern const cache_suite_case roster__cache_suite_value_cases[];
+extern const cache_suite_case roster__cache_suite_pattern_cases[];
 
-/* cs_open opens a cache from the case's env, failing the case if it
+/* roster__cs_open opens a cache from the case's env, failing the case if it
  * cannot. */
-roster_cache *cs_open(void **state);
-const cache_suite_env *cs_env(void **state);
+roster_cache *roster__cs_open(void **state);
+const cache_suite_env *roster__cs_env(void **state);
 
 /* CS_K(lit): a string literal as (key, key_len). */
 #define CS_K(lit) (lit), (sizeof(lit) - 1)

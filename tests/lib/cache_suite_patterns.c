@@ -17,8 +17,8 @@
 /* ---- locks ---------------------------------------------------------- */
 
 static void t_lock(void **state) {
-  const cache_suite_env *env = cs_env(state);
-  roster_cache *c = cs_open(state);
+  const cache_suite_env *env = roster__cs_env(state);
+  roster_cache *c = roster__cs_open(state);
   const int64_t ttl = 2 * env->tick_ms;
   roster_cache_lock a = {0}, b = {0};
   roster_cache_buf v = {0};
@@ -119,8 +119,8 @@ static void *lock_main(void *p) {
 }
 
 static void t_lock_threads(void **state) {
-  const cache_suite_env *env = cs_env(state);
-  roster_cache *c = cs_open(state);
+  const cache_suite_env *env = roster__cs_env(state);
+  roster_cache *c = roster__cs_open(state);
   pthread_barrier_t go;
   pthread_barrier_init(&go, NULL, LOCK_THREADS);
   atomic_long counter = 0;
@@ -145,8 +145,8 @@ static void t_lock_threads(void **state) {
 /* ---- rate limiters -------------------------------------------------- */
 
 static void t_rate_fixed(void **state) {
-  const cache_suite_env *env = cs_env(state);
-  roster_cache *c = cs_open(state);
+  const cache_suite_env *env = roster__cs_env(state);
+  roster_cache *c = roster__cs_open(state);
   const int64_t w = 1000 * env->tick_ms;
   roster_cache_rate r;
   for (int i = 1; i <= 5; i++) {
@@ -200,8 +200,8 @@ static void t_rate_fixed(void **state) {
 }
 
 static void t_rate_sliding(void **state) {
-  const cache_suite_env *env = cs_env(state);
-  roster_cache *c = cs_open(state);
+  const cache_suite_env *env = roster__cs_env(state);
+  roster_cache *c = roster__cs_open(state);
   const int64_t tick = env->tick_ms, w = 4 * tick;
   roster_cache_rate r;
   /* two at t0, the third denied */
@@ -301,8 +301,8 @@ static void *rate_main(void *p) {
 }
 
 static void rate_threads(void **state, bool sliding) {
-  const cache_suite_env *env = cs_env(state);
-  roster_cache *c = cs_open(state);
+  const cache_suite_env *env = roster__cs_env(state);
+  roster_cache *c = roster__cs_open(state);
   pthread_barrier_t go;
   pthread_barrier_init(&go, NULL, RATE_THREADS);
   pthread_t th[RATE_THREADS];
@@ -351,13 +351,13 @@ static int load_fn(void *arg, const void *key, size_t klen,
   atomic_fetch_add(&l->calls, 1);
   if (l->waiters) {
     roster_cache_stats s = {0};
-    uint64_t end = tu_now_ns() + 10ull * 1000000000u; /* a hang guard */
-    while (tu_now_ns() < end && (roster_cache_stats_get(l->c, &s) ||
-                                 s.load_waits < (uint64_t)l->waiters))
-      tu_sleep_ms(1);
+    uint64_t end = roster__tu_now_ns() + 10ull * 1000000000u; /* a hang guard */
+    while (roster__tu_now_ns() < end && (roster_cache_stats_get(l->c, &s) ||
+                                         s.load_waits < (uint64_t)l->waiters))
+      roster__tu_sleep_ms(1);
   }
   if (l->gate)
-    tu_gate_wait(l->gate, LC_LONG_MS);
+    roster__tu_gate_wait(l->gate, LC_LONG_MS);
   if (l->recurse) {
     roster_cache_buf inner = {0};
     l->inner_rc =
@@ -385,8 +385,8 @@ static int load_json_fn(void *arg, const void *key, size_t klen,
 }
 
 static void t_get_or_set(void **state) {
-  const cache_suite_env *env = cs_env(state);
-  roster_cache *c = cs_open(state);
+  const cache_suite_env *env = roster__cs_env(state);
+  roster_cache *c = roster__cs_open(state);
   const int64_t ttl = 1000 * env->tick_ms;
   roster_cache_buf b = {0};
   loader l = {.value = "loaded", .c = c};
@@ -499,7 +499,7 @@ static void *flight_main(void *p) {
 }
 
 static void single_flight(void **state, int fail) {
-  roster_cache *c = cs_open(state);
+  roster_cache *c = roster__cs_open(state);
   roster_cache_stats s0, s1;
   assert_ok(roster_cache_stats_get(c, &s0));
   /* The loader returns only once every other caller is waiting for it. */
@@ -568,14 +568,14 @@ static uint64_t stat_of(roster_cache *c, bool waits) {
 /* peer_case: A's loader holds the load until the gate opens (then fails
  * if a_fails); B asks for the same key meanwhile through its own handle. */
 static void peer_case(void **state, bool a_fails) {
-  const cache_suite_env *env = cs_env(state);
+  const cache_suite_env *env = roster__cs_env(state);
   if (!env->open_peer)
     skip(); /* one handle per store: nothing to share with */
-  roster_cache *ca = cs_open(state);
+  roster_cache *ca = roster__cs_open(state);
   roster_cache *cb = env->open_peer(env, ca);
   assert_non_null(cb);
   tu_gate gate;
-  tu_gate_init(&gate);
+  roster__tu_gate_init(&gate);
   loader la = {
       .value = "from A", .gate = &gate, .fail = a_fails ? ROSTER_EIO : 0};
   loader lb = {.value = "from B"};
@@ -587,7 +587,7 @@ static void peer_case(void **state, bool a_fails) {
   tu_wait_until(stat_of(cb, true) >= 1, LC_LONG_MS); /* B is waiting */
   assert_true(stat_of(cb, true) >= 1);
   assert_int_equal(atomic_load(&lb.calls), 0);
-  tu_gate_open(&gate);
+  roster__tu_gate_open(&gate);
   pthread_join(ta, NULL);
   pthread_join(tb, NULL);
   assert_int_equal(atomic_load(&la.calls), 1);
@@ -614,7 +614,7 @@ static void peer_case(void **state, bool a_fails) {
 static void t_peer_get_or_set(void **state) { peer_case(state, false); }
 static void t_peer_loader_fails(void **state) { peer_case(state, true); }
 
-const cache_suite_case cache_suite_pattern_cases[] = {
+const cache_suite_case roster__cache_suite_pattern_cases[] = {
     {"lock", t_lock},
     {"lock_threads", t_lock_threads},
     {"rate_fixed", t_rate_fixed},

@@ -23,7 +23,7 @@
 
 #define SERVICES ROSTER_SOURCE_DIR "/scripts/services.sh"
 
-int tu_free_port(void) {
+int roster__tu_free_port(void) {
   for (int tries = 0; tries < 50; tries++) {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     if (fd < 0)
@@ -81,8 +81,8 @@ static int guard(const tu_private_server *s) {
   return 0;
 }
 
-int tu_private_open(tu_private_server *s, const char *kind,
-                    const char *prefix) {
+int roster__tu_private_open(tu_private_server *s, const char *kind,
+                            const char *prefix) {
   memset(s, 0, sizeof *s);
   s->kind = kind;
   snprintf(s->top, sizeof s->top, "/tmp/%s-XXXXXX", prefix);
@@ -102,15 +102,15 @@ int tu_private_open(tu_private_server *s, const char *kind,
                 strerror(errno));
     return -1;
   }
-  s->port = tu_free_port();
+  s->port = roster__tu_free_port();
   if (s->port <= 0) {
     print_error("private %s server: no free port\n", kind);
     return -1;
   }
-  return tu_private_start(s);
+  return roster__tu_private_start(s);
 }
 
-int tu_private_start(tu_private_server *s) {
+int roster__tu_private_start(tu_private_server *s) {
   char cmd[600];
   snprintf(cmd, sizeof cmd, "'%s' start-one %s '%s' %d 2>&1", SERVICES, s->kind,
            s->dir, s->port);
@@ -132,7 +132,7 @@ int tu_private_start(tu_private_server *s) {
   return 0;
 }
 
-int tu_private_stop(tu_private_server *s) {
+int roster__tu_private_stop(tu_private_server *s) {
   char cmd[600];
   snprintf(cmd, sizeof cmd, "'%s' stop-one '%s' >/dev/null 2>&1", SERVICES,
            s->dir);
@@ -140,8 +140,8 @@ int tu_private_stop(tu_private_server *s) {
   return system(cmd);
 }
 
-int tu_private_close(tu_private_server *s) {
-  tu_private_stop(s);
+int roster__tu_private_close(tu_private_server *s) {
+  roster__tu_private_stop(s);
   char cmd[300];
   snprintf(cmd, sizeof cmd, "rm -rf '%s'", s->top);
   if (system(cmd) != 0) {

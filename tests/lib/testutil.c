@@ -13,15 +13,16 @@ static void counter_destroy(void *p) {
   atomic_fetch_add(&destroyed, 1);
 }
 
-const roster_type tu_counter_type = {.name = "counter",
-                                     .destroy = counter_destroy};
-const roster_type tu_other_type = {.name = "other", .destroy = counter_destroy};
+const roster_type roster__tu_counter_type = {.name = "counter",
+                                             .destroy = counter_destroy};
+const roster_type roster__tu_other_type = {.name = "other",
+                                           .destroy = counter_destroy};
 
-int tu_destroyed(void) { return atomic_load(&destroyed); }
-void tu_reset_destroyed(void) { atomic_store(&destroyed, 0); }
+int roster__tu_destroyed(void) { return atomic_load(&destroyed); }
+void roster__tu_reset_destroyed(void) { atomic_store(&destroyed, 0); }
 
-roster *tu_registry_at(const roster_options *options, const char *file,
-                       int line) {
+roster *roster__tu_registry_at(const roster_options *options, const char *file,
+                               int line) {
   roster *r = NULL;
   int rc = roster_new(options, &r);
   if (rc != ROSTER_OK || !r) {
@@ -33,25 +34,25 @@ roster *tu_registry_at(const roster_options *options, const char *file,
   return r;
 }
 
-void tu_reglog_init(tu_reglog *l) {
+void roster__tu_reglog_init(tu_reglog *l) {
   memset(l, 0, sizeof *l);
   pthread_mutex_init(&l->mu, NULL);
 }
 
-void tu_reglog_fini(tu_reglog *l) { pthread_mutex_destroy(&l->mu); }
+void roster__tu_reglog_fini(tu_reglog *l) { pthread_mutex_destroy(&l->mu); }
 
-size_t tu_reglog_count(tu_reglog *l) {
+size_t roster__tu_reglog_count(tu_reglog *l) {
   pthread_mutex_lock(&l->mu);
   size_t n = l->n;
   pthread_mutex_unlock(&l->mu);
   return n;
 }
 
-void tu_reglog_listener(roster *r, const roster_event *ev, void *arg) {
+void roster__tu_reglog_listener(roster *r, const roster_event *ev, void *arg) {
   tu_reglog *l = arg;
   const roster_info *en = ev->entry;
   bool vis = en && en->ns && en->name && roster_has(r, en->ns, en->name);
-  int destroyed_then = tu_destroyed();
+  int destroyed_then = roster__tu_destroyed();
   pthread_mutex_lock(&l->mu);
   if (l->n < TU_REGLOG_MAX) {
     tu_regev *e = &l->ev[l->n];
@@ -75,7 +76,7 @@ void tu_reglog_listener(roster *r, const roster_event *ev, void *arg) {
   pthread_mutex_unlock(&l->mu);
 }
 
-roster_owner *tu_owner_at(const char *file, int line) {
+roster_owner *roster__tu_owner_at(const char *file, int line) {
   roster_owner *o = NULL;
   int rc = roster_owner_new(&o);
   if (rc != ROSTER_OK || !o) {
@@ -87,27 +88,27 @@ roster_owner *tu_owner_at(const char *file, int line) {
   return o;
 }
 
-uint64_t tu_now_ns(void) {
+uint64_t roster__tu_now_ns(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-void tu_obj_init(tu_obj *o, int id) {
+void roster__tu_obj_init(tu_obj *o, int id) {
   atomic_store(&o->destroyed, 0);
   o->id = id;
 }
 
-void tu_obj_destroy(void *p) {
+void roster__tu_obj_destroy(void *p) {
   tu_obj *o = p;
   atomic_fetch_add(&o->destroyed, 1);
 }
 
-int tu_obj_destroyed(tu_obj *o) { return atomic_load(&o->destroyed); }
+int roster__tu_obj_destroyed(tu_obj *o) { return atomic_load(&o->destroyed); }
 
-int tu_wait_destroyed(int n) {
-  uint64_t end = tu_now_ns() + 10ull * 1000000000u;
-  while (atomic_load(&destroyed) < n && tu_now_ns() < end) {
+int roster__tu_wait_destroyed(int n) {
+  uint64_t end = roster__tu_now_ns() + 10ull * 1000000000u;
+  while (atomic_load(&destroyed) < n && roster__tu_now_ns() < end) {
     struct timespec ts = {0, 1000000};
     nanosleep(&ts, NULL);
   }
@@ -119,40 +120,40 @@ int tu_wait_destroyed(int n) {
 #include <stdlib.h>
 #include <string.h>
 
-void tu_sleep_ms(long ms) {
+void roster__tu_sleep_ms(long ms) {
   struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
   while (nanosleep(&ts, &ts) != 0) {
   }
 }
 
-int tu_state(roster *r, const char *ns, const char *name) {
+int roster__tu_state(roster *r, const char *ns, const char *name) {
   roster_state st;
   if (roster_service_state(r, ns, name, &st) != ROSTER_OK)
     return -1;
   return (int)st;
 }
 
-int tu_wait_state(roster *r, const char *ns, const char *name,
-                  roster_state want, long ms) {
-  int st = tu_state(r, ns, name);
-  uint64_t end = tu_now_ns() + (uint64_t)ms * 1000000u;
-  while (st != (int)want && tu_now_ns() < end) {
-    tu_sleep_ms(1);
-    st = tu_state(r, ns, name);
+int roster__tu_wait_state(roster *r, const char *ns, const char *name,
+                          roster_state want, long ms) {
+  int st = roster__tu_state(r, ns, name);
+  uint64_t end = roster__tu_now_ns() + (uint64_t)ms * 1000000u;
+  while (st != (int)want && roster__tu_now_ns() < end) {
+    roster__tu_sleep_ms(1);
+    st = roster__tu_state(r, ns, name);
   }
   return st;
 }
 
 /* tu_log */
 
-void tu_log_init(tu_log *l) {
+void roster__tu_log_init(tu_log *l) {
   memset(l, 0, sizeof *l);
   pthread_mutex_init(&l->mu, NULL);
 }
 
-void tu_log_fini(tu_log *l) { pthread_mutex_destroy(&l->mu); }
+void roster__tu_log_fini(tu_log *l) { pthread_mutex_destroy(&l->mu); }
 
-void tu_log_add(tu_log *l, const char *fmt, ...) {
+void roster__tu_log_add(tu_log *l, const char *fmt, ...) {
   char buf[64];
   va_list ap;
   va_start(ap, fmt);
@@ -164,14 +165,14 @@ void tu_log_add(tu_log *l, const char *fmt, ...) {
   pthread_mutex_unlock(&l->mu);
 }
 
-size_t tu_log_len(tu_log *l) {
+size_t roster__tu_log_len(tu_log *l) {
   pthread_mutex_lock(&l->mu);
   size_t n = l->n;
   pthread_mutex_unlock(&l->mu);
   return n;
 }
 
-int tu_log_find(tu_log *l, const char *s, size_t from) {
+int roster__tu_log_find(tu_log *l, const char *s, size_t from) {
   int at = -1;
   pthread_mutex_lock(&l->mu);
   for (size_t i = from; i < l->n; i++)
@@ -183,7 +184,7 @@ int tu_log_find(tu_log *l, const char *s, size_t from) {
   return at;
 }
 
-int tu_log_rfind(tu_log *l, const char *s) {
+int roster__tu_log_rfind(tu_log *l, const char *s) {
   int at = -1;
   pthread_mutex_lock(&l->mu);
   for (size_t i = 0; i < l->n; i++)
@@ -193,7 +194,7 @@ int tu_log_rfind(tu_log *l, const char *s) {
   return at;
 }
 
-int tu_log_count(tu_log *l, const char *s) {
+int roster__tu_log_count(tu_log *l, const char *s) {
   int c = 0;
   pthread_mutex_lock(&l->mu);
   for (size_t i = 0; i < l->n; i++)
@@ -202,7 +203,7 @@ int tu_log_count(tu_log *l, const char *s) {
   return c;
 }
 
-void tu_log_dump(tu_log *l) {
+void roster__tu_log_dump(tu_log *l) {
   pthread_mutex_lock(&l->mu);
   for (size_t i = 0; i < l->n; i++)
     print_message("  log[%zu] %s\n", i, l->items[i]);
@@ -211,21 +212,21 @@ void tu_log_dump(tu_log *l) {
 
 /* tu_events */
 
-tu_events *tu_events_new(void) {
+tu_events *roster__tu_events_new(void) {
   tu_events *e = calloc(1, sizeof *e);
   if (e)
     pthread_mutex_init(&e->mu, NULL);
   return e;
 }
 
-void tu_events_free(tu_events *e) {
+void roster__tu_events_free(tu_events *e) {
   if (!e)
     return;
   pthread_mutex_destroy(&e->mu);
   free(e);
 }
 
-void tu_events_listener(roster *r, const roster_event *ev, void *arg) {
+void roster__tu_events_listener(roster *r, const roster_event *ev, void *arg) {
   tu_events *e = arg;
   if (ev->kind != ROSTER_EV_STATE)
     return;
@@ -247,7 +248,8 @@ void tu_events_listener(roster *r, const roster_event *ev, void *arg) {
              ev->state->detail ? ev->state->detail : "(null)");
     x.final = ev->state->final;
   }
-  x.seen_state = ev->entry ? tu_state(r, ev->entry->ns, ev->entry->name) : -1;
+  x.seen_state =
+      ev->entry ? roster__tu_state(r, ev->entry->ns, ev->entry->name) : -1;
   pthread_mutex_lock(&e->mu);
   if (e->n < TU_EV_MAX)
     e->v[e->n++] = x;
@@ -256,7 +258,7 @@ void tu_events_listener(roster *r, const roster_event *ev, void *arg) {
   pthread_mutex_unlock(&e->mu);
 }
 
-size_t tu_events_count(tu_events *e, const char *name, int to) {
+size_t roster__tu_events_count(tu_events *e, const char *name, int to) {
   size_t c = 0;
   pthread_mutex_lock(&e->mu);
   for (size_t i = 0; i < e->n; i++)
@@ -266,7 +268,8 @@ size_t tu_events_count(tu_events *e, const char *name, int to) {
   return c;
 }
 
-size_t tu_events_get(tu_events *e, const char *name, tu_ev *out, size_t cap) {
+size_t roster__tu_events_get(tu_events *e, const char *name, tu_ev *out,
+                             size_t cap) {
   size_t c = 0;
   pthread_mutex_lock(&e->mu);
   for (size_t i = 0; i < e->n && c < cap; i++)
@@ -276,7 +279,7 @@ size_t tu_events_get(tu_events *e, const char *name, tu_ev *out, size_t cap) {
   return c;
 }
 
-void tu_events_dump(tu_events *e, const char *name) {
+void roster__tu_events_dump(tu_events *e, const char *name) {
   pthread_mutex_lock(&e->mu);
   for (size_t i = 0; i < e->n; i++)
     if (!name || strcmp(e->v[i].name, name) == 0)
@@ -289,10 +292,10 @@ void tu_events_dump(tu_events *e, const char *name) {
 
 /* tu_svc */
 
-const roster_type tu_svc_type = {.name = "tu_svc"};
+const roster_type roster__tu_svc_type = {.name = "tu_svc"};
 
-void tu_svc_init(tu_svc *s, const char *name, tu_log *log,
-                 const char *const *deps) {
+void roster__tu_svc_init(tu_svc *s, const char *name, tu_log *log,
+                         const char *const *deps) {
   memset(s, 0, sizeof *s);
   s->name = name;
   s->log = log;
@@ -308,19 +311,19 @@ void tu_svc_init(tu_svc *s, const char *name, tu_log *log,
   atomic_init(&s->live_instances, 0);
 }
 
-roster_provider tu_svc_provider(tu_svc *s) {
+roster_provider roster__tu_svc_provider(tu_svc *s) {
   roster_provider p = {0};
-  p.type = &tu_svc_type;
-  p.create = tu_svc_create;
-  p.destroy = tu_svc_destroy;
+  p.type = &roster__tu_svc_type;
+  p.create = roster__tu_svc_create;
+  p.destroy = roster__tu_svc_destroy;
   p.arg = s;
   p.deps = s->deps[0] ? s->deps : NULL;
   return p;
 }
 
-void tu_provide_at(roster *r, const char *ns, const char *name, tu_svc *s,
-                   bool lazy, const char *file, int line) {
-  roster_provider p = tu_svc_provider(s);
+void roster__tu_provide_at(roster *r, const char *ns, const char *name,
+                           tu_svc *s, bool lazy, const char *file, int line) {
+  roster_provider p = roster__tu_svc_provider(s);
   p.lazy = lazy;
   int rc = roster_provide(r, ns, name, &p);
   if (rc != ROSTER_OK) {
@@ -331,14 +334,14 @@ void tu_provide_at(roster *r, const char *ns, const char *name, tu_svc *s,
   }
 }
 
-int tu_svc_create(void *arg, const roster_deps *deps, void **out) {
+int roster__tu_svc_create(void *arg, const roster_deps *deps, void **out) {
   tu_svc *s = arg;
   int gen = atomic_fetch_add(&s->creates, 1) + 1;
-  atomic_store(&s->start_ns, (long long)tu_now_ns());
+  atomic_store(&s->start_ns, (long long)roster__tu_now_ns());
   if (s->log)
-    tu_log_add(s->log, "create:%s", s->name);
+    roster__tu_log_add(s->log, "create:%s", s->name);
   if (s->sleep_ms)
-    tu_sleep_ms(s->sleep_ms);
+    roster__tu_sleep_ms(s->sleep_ms);
   /* What create is given must be exactly the named dependencies, ready. */
   size_t n = 0;
   while (s->deps[n])
@@ -355,10 +358,10 @@ int tu_svc_create(void *arg, const roster_deps *deps, void **out) {
     bad = true;
   if (bad)
     atomic_store(&s->deps_bad, true);
-  atomic_store(&s->end_ns, (long long)tu_now_ns());
+  atomic_store(&s->end_ns, (long long)roster__tu_now_ns());
   if (s->fail_code) {
     if (s->log)
-      tu_log_add(s->log, "failed:%s", s->name);
+      roster__tu_log_add(s->log, "failed:%s", s->name);
     /* The detail does not name the service: roster must add that. */
     return roster_error_set(s->fail_code, "create went wrong on purpose");
   }
@@ -372,28 +375,28 @@ int tu_svc_create(void *arg, const roster_deps *deps, void **out) {
     in->deps[i] = roster_deps_get(deps, s->deps[i]);
   atomic_fetch_add(&s->live_instances, 1);
   if (s->log)
-    tu_log_add(s->log, "created:%s", s->name);
+    roster__tu_log_add(s->log, "created:%s", s->name);
   *out = in;
   return ROSTER_OK;
 }
 
-void tu_svc_destroy(void *arg, void *instance) {
+void roster__tu_svc_destroy(void *arg, void *instance) {
   tu_svc *s = arg;
   tu_inst *in = instance;
   if (s->log)
-    tu_log_add(s->log, "destroy:%s", s->name);
+    roster__tu_log_add(s->log, "destroy:%s", s->name);
   if (!in || in->svc != s)
     atomic_store(&s->deps_bad, true); /* destroy given a foreign instance */
   free(in);
   atomic_fetch_sub(&s->live_instances, 1);
   if (s->log)
-    tu_log_add(s->log, "destroyed:%s", s->name);
+    roster__tu_log_add(s->log, "destroyed:%s", s->name);
   atomic_fetch_add(&s->destroys, 1);
 }
 
 /* tu_gate */
 
-void tu_gate_init(tu_gate *g) {
+void roster__tu_gate_init(tu_gate *g) {
   memset(g, 0, sizeof *g);
   pthread_mutex_init(&g->mu, NULL);
   pthread_condattr_t ca;
@@ -405,14 +408,14 @@ void tu_gate_init(tu_gate *g) {
   atomic_init(&g->passed, 0);
 }
 
-void tu_gate_open(tu_gate *g) {
+void roster__tu_gate_open(tu_gate *g) {
   pthread_mutex_lock(&g->mu);
   g->open = true;
   pthread_cond_broadcast(&g->cv);
   pthread_mutex_unlock(&g->mu);
 }
 
-bool tu_gate_wait(tu_gate *g, long max_ms) {
+bool roster__tu_gate_wait(tu_gate *g, long max_ms) {
   atomic_fetch_add(&g->waiting, 1);
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -433,7 +436,7 @@ bool tu_gate_wait(tu_gate *g, long max_ms) {
   return open;
 }
 
-const char *tu_server_url(const char *which) {
+const char *roster__tu_server_url(const char *which) {
   char var[64];
   snprintf(var, sizeof var, "ROSTER_TEST_%s_URL", which);
   const char *url = getenv(var);
@@ -453,15 +456,16 @@ const char *tu_server_url(const char *which) {
   return NULL;
 }
 
-char *tu_unique_name(char *buf, size_t cap, const char *prefix) {
+char *roster__tu_unique_name(char *buf, size_t cap, const char *prefix) {
   static atomic_uint counter;
   snprintf(buf, cap, "%s_%ld_%u", prefix, (long)getpid(),
            atomic_fetch_add(&counter, 1));
   return buf;
 }
 
-int tu_health_item(roster *r, const char *name, roster_service_health *out,
-                   char *detail, size_t cap, bool *ready) {
+int roster__tu_health_item(roster *r, const char *name,
+                           roster_service_health *out, char *detail, size_t cap,
+                           bool *ready) {
   roster_health_report rep;
   int rc = roster_health(r, &rep);
   if (rc)
@@ -480,11 +484,11 @@ int tu_health_item(roster *r, const char *name, roster_service_health *out,
   return rc;
 }
 
-tu_events *tu_events_listen(roster *r) {
-  tu_events *e = tu_events_new();
+tu_events *roster__tu_events_listen(roster *r) {
+  tu_events *e = roster__tu_events_new();
   assert_non_null(e);
-  assert_ok(
-      roster_listen(r, ROSTER_EV_STATE, tu_events_listener, e, NULL, NULL));
+  assert_ok(roster_listen(r, ROSTER_EV_STATE, roster__tu_events_listener, e,
+                          NULL, NULL));
   return e;
 }
 
@@ -492,18 +496,18 @@ static int flaky_create(void *arg, const roster_deps *deps, void **out) {
   tu_flaky *f = arg;
   f->svc.fail_code =
       atomic_load(&f->svc.creates) < f->fail_first ? ROSTER_EIO : 0;
-  return tu_svc_create(&f->svc, deps, out);
+  return roster__tu_svc_create(&f->svc, deps, out);
 }
 
-void tu_flaky_init(tu_flaky *f, const char *name, tu_log *log,
-                   const char *const *deps, int fail_first) {
+void roster__tu_flaky_init(tu_flaky *f, const char *name, tu_log *log,
+                           const char *const *deps, int fail_first) {
   memset(f, 0, sizeof *f);
-  tu_svc_init(&f->svc, name, log, deps);
+  roster__tu_svc_init(&f->svc, name, log, deps);
   f->fail_first = fail_first;
 }
 
-roster_provider tu_flaky_provider(tu_flaky *f) {
-  roster_provider p = tu_svc_provider(&f->svc);
+roster_provider roster__tu_flaky_provider(tu_flaky *f) {
+  roster_provider p = roster__tu_svc_provider(&f->svc);
   p.arg = f;
   p.create = flaky_create;
   return p;

@@ -63,7 +63,7 @@ static void check_json(roster *r, const char *regname, const want_svc *w,
     assert_string_equal(json_string_value(ns), ROSTER_DEFAULT_NS);
     json_t *type = json_object_get(s, "type");
     assert_true(json_is_string(type));
-    assert_string_equal(json_string_value(type), tu_svc_type.name);
+    assert_string_equal(json_string_value(type), roster__tu_svc_type.name);
     json_t *st = json_object_get(s, "state");
     assert_true(json_is_string(st));
     if (strcmp(json_string_value(st), w[k].state) != 0)
@@ -165,14 +165,14 @@ static void test_graph_json_and_dot(void **state) {
   roster_options o = {.name = "graphreg"};
   roster *r = tu_registry(&o);
   static int cfg;
-  assert_ok(roster_register(r, NULL, "cfg", &tu_other_type, &cfg));
+  assert_ok(roster_register(r, NULL, "cfg", &roster__tu_other_type, &cfg));
   static const char *const d_a[] = {"b", "c", NULL};
   static const char *const d_b[] = {"c", "cfg", NULL};
   static tu_svc a, b, c, d;
-  tu_svc_init(&a, "a", NULL, d_a);
-  tu_svc_init(&b, "b", NULL, d_b);
-  tu_svc_init(&c, "c", NULL, NULL);
-  tu_svc_init(&d, "d", NULL, NULL);
+  roster__tu_svc_init(&a, "a", NULL, d_a);
+  roster__tu_svc_init(&b, "b", NULL, d_b);
+  roster__tu_svc_init(&c, "c", NULL, NULL);
+  roster__tu_svc_init(&d, "d", NULL, NULL);
   tu_provide(r, NULL, "a", &a, false);
   tu_provide(r, NULL, "b", &b, false);
   tu_provide(r, NULL, "c", &c, false);
@@ -232,9 +232,9 @@ static void test_graph_error_and_quoting(void **state) {
   /* Names that need escaping, and a failed service with its error. */
   static const char *const d_q[] = {"back\\slash", NULL};
   static tu_svc q, bs, bad;
-  tu_svc_init(&q, "q\"uote", NULL, d_q);
-  tu_svc_init(&bs, "back\\slash", NULL, NULL);
-  tu_svc_init(&bad, "bad", NULL, NULL);
+  roster__tu_svc_init(&q, "q\"uote", NULL, d_q);
+  roster__tu_svc_init(&bs, "back\\slash", NULL, NULL);
+  roster__tu_svc_init(&bad, "bad", NULL, NULL);
   bad.fail_code = ROSTER_EIO;
   tu_provide(r, NULL, "q\"uote", &q, false);
   tu_provide(r, NULL, "back\\slash", &bs, false);

@@ -21,9 +21,9 @@ static void test_unknown_dependency(void **state) {
   roster *r = tu_registry(NULL);
   static const char *const d_user[] = {"base", "no-such-thing", NULL};
   tu_svc base, user, other;
-  tu_svc_init(&base, "base", NULL, NULL);
-  tu_svc_init(&user, "user-svc", NULL, d_user);
-  tu_svc_init(&other, "other", NULL, NULL);
+  roster__tu_svc_init(&base, "base", NULL, NULL);
+  roster__tu_svc_init(&user, "user-svc", NULL, d_user);
+  roster__tu_svc_init(&other, "other", NULL, NULL);
   provide_svc(r, NULL, &base);
   provide_svc(r, NULL, &user);
   provide_svc(r, NULL, &other);
@@ -35,18 +35,19 @@ static void test_unknown_dependency(void **state) {
   assert_int_equal(atomic_load(&base.creates), 0);
   assert_int_equal(atomic_load(&user.creates), 0);
   assert_int_equal(atomic_load(&other.creates), 0);
-  assert_int_equal(tu_state(r, NULL, "base"), ROSTER_STATE_DECLARED);
-  assert_int_equal(tu_state(r, NULL, "other"), ROSTER_STATE_DECLARED);
+  assert_int_equal(roster__tu_state(r, NULL, "base"), ROSTER_STATE_DECLARED);
+  assert_int_equal(roster__tu_state(r, NULL, "other"), ROSTER_STATE_DECLARED);
   assert_false(roster_has(r, NULL, "other"));
 
   /* Once the dependency exists (here a plain instance), start works. */
   static int thing;
-  assert_ok(roster_register(r, NULL, "no-such-thing", &tu_other_type, &thing));
+  assert_ok(roster_register(r, NULL, "no-such-thing", &roster__tu_other_type,
+                            &thing));
   assert_ok(roster_start(r, LC_LONG_MS));
   assert_int_equal(atomic_load(&user.creates), 1);
   assert_false(atomic_load(&user.deps_bad));
   void *p = NULL;
-  assert_ok(roster_get(r, NULL, "user-svc", &tu_svc_type, &p));
+  assert_ok(roster_get(r, NULL, "user-svc", &roster__tu_svc_type, &p));
   assert_ptr_equal(((tu_inst *)p)->deps[1], &thing);
   assert_ok(roster_shutdown(r, LC_LONG_MS));
   roster_free(r);
@@ -60,11 +61,11 @@ static void test_cycle(void **state) {
   static const char *const d_c[] = {"alpha-svc", NULL};
   static const char *const d_d[] = {"alpha-svc", NULL}; /* hangs off it */
   tu_svc a, b, c, d, free_one;
-  tu_svc_init(&a, "alpha-svc", NULL, d_a);
-  tu_svc_init(&b, "beta-svc", NULL, d_b);
-  tu_svc_init(&c, "gamma-svc", NULL, d_c);
-  tu_svc_init(&d, "delta-svc", NULL, d_d);
-  tu_svc_init(&free_one, "unrelated", NULL, NULL);
+  roster__tu_svc_init(&a, "alpha-svc", NULL, d_a);
+  roster__tu_svc_init(&b, "beta-svc", NULL, d_b);
+  roster__tu_svc_init(&c, "gamma-svc", NULL, d_c);
+  roster__tu_svc_init(&d, "delta-svc", NULL, d_d);
+  roster__tu_svc_init(&free_one, "unrelated", NULL, NULL);
   provide_svc(r, NULL, &free_one);
   provide_svc(r, NULL, &d);
   provide_svc(r, NULL, &a);
@@ -97,8 +98,10 @@ static void test_cycle(void **state) {
                        atomic_load(&c.creates) + atomic_load(&d.creates) +
                        atomic_load(&free_one.creates),
                    0);
-  assert_int_equal(tu_state(r, NULL, "unrelated"), ROSTER_STATE_DECLARED);
-  assert_int_equal(tu_state(r, NULL, "alpha-svc"), ROSTER_STATE_DECLARED);
+  assert_int_equal(roster__tu_state(r, NULL, "unrelated"),
+                   ROSTER_STATE_DECLARED);
+  assert_int_equal(roster__tu_state(r, NULL, "alpha-svc"),
+                   ROSTER_STATE_DECLARED);
   /* Asking again gives the same answer. */
   assert_rc(roster_start(r, LC_LONG_MS), ROSTER_ECYCLE);
   assert_int_equal(atomic_load(&free_one.creates), 0);
@@ -110,15 +113,15 @@ static void test_self_dependency(void **state) {
   roster *r = tu_registry(NULL);
   static const char *const d_self[] = {"narcissus", NULL};
   tu_svc s, ok;
-  tu_svc_init(&s, "narcissus", NULL, d_self);
-  tu_svc_init(&ok, "fine", NULL, NULL);
+  roster__tu_svc_init(&s, "narcissus", NULL, d_self);
+  roster__tu_svc_init(&ok, "fine", NULL, NULL);
   provide_svc(r, NULL, &ok);
-  roster_provider p = tu_svc_provider(&s);
+  roster_provider p = roster__tu_svc_provider(&s);
   int rc = roster_provide(r, NULL, "narcissus", &p);
   /* Either refused as a bad dependency name, or reported by start as the
    * shortest cycle. Both are allowed by the contract; silence is not. */
   if (rc == ROSTER_EINVAL) {
-    assert_int_equal(tu_state(r, NULL, "narcissus"), -1);
+    assert_int_equal(roster__tu_state(r, NULL, "narcissus"), -1);
     assert_ok(roster_start(r, LC_LONG_MS));
   } else {
     assert_ok(rc);
@@ -135,17 +138,17 @@ static void test_plain_instance_dependency(void **state) {
   (void)state;
   roster *r = tu_registry(NULL);
   static int cfg;
-  assert_ok(roster_register(r, "app", "config", &tu_other_type, &cfg));
+  assert_ok(roster_register(r, "app", "config", &roster__tu_other_type, &cfg));
   static const char *const d_user[] = {"config", NULL};
   tu_svc user;
-  tu_svc_init(&user, "reader", NULL, d_user);
+  roster__tu_svc_init(&user, "reader", NULL, d_user);
   provide_svc(r, "app", &user);
   assert_ok(roster_start(r, LC_LONG_MS));
   assert_ok(roster_wait_ready(r, LC_LONG_MS));
   assert_int_equal(atomic_load(&user.creates), 1);
   assert_false(atomic_load(&user.deps_bad));
   void *p = NULL;
-  assert_ok(roster_get(r, "app", "reader", &tu_svc_type, &p));
+  assert_ok(roster_get(r, "app", "reader", &roster__tu_svc_type, &p));
   assert_ptr_equal(((tu_inst *)p)->deps[0], &cfg);
   /* A plain instance is not a provider: shutdown leaves it registered. */
   assert_ok(roster_shutdown(r, LC_LONG_MS));
@@ -160,17 +163,17 @@ static void test_dependency_namespace(void **state) {
   roster *r = tu_registry(NULL);
   static const char *const d_user[] = {"db", NULL};
   tu_svc db1, db2, user;
-  tu_svc_init(&db1, "db", NULL, NULL);
-  tu_svc_init(&db2, "db", NULL, NULL);
-  tu_svc_init(&user, "user", NULL, d_user);
+  roster__tu_svc_init(&db1, "db", NULL, NULL);
+  roster__tu_svc_init(&db2, "db", NULL, NULL);
+  roster__tu_svc_init(&user, "user", NULL, d_user);
   provide_svc(r, "one", &db1);
   provide_svc(r, "two", &db2);
   provide_svc(r, "two", &user);
   assert_ok(roster_start(r, LC_LONG_MS));
   void *u = NULL, *d2 = NULL, *d1 = NULL;
-  assert_ok(roster_get(r, "two", "user", &tu_svc_type, &u));
-  assert_ok(roster_get(r, "two", "db", &tu_svc_type, &d2));
-  assert_ok(roster_get(r, "one", "db", &tu_svc_type, &d1));
+  assert_ok(roster_get(r, "two", "user", &roster__tu_svc_type, &u));
+  assert_ok(roster_get(r, "two", "db", &roster__tu_svc_type, &d2));
+  assert_ok(roster_get(r, "one", "db", &roster__tu_svc_type, &d1));
   assert_ptr_equal(((tu_inst *)u)->deps[0], d2);
   assert_ptr_not_equal(d1, d2);
   assert_ok(roster_shutdown(r, LC_LONG_MS));
@@ -178,7 +181,7 @@ static void test_dependency_namespace(void **state) {
   /* A dependency living only in another namespace is unknown. */
   static const char *const d_lonely[] = {"db", NULL};
   tu_svc lonely;
-  tu_svc_init(&lonely, "lonely", NULL, d_lonely);
+  roster__tu_svc_init(&lonely, "lonely", NULL, d_lonely);
   provide_svc(r, "three", &lonely);
   assert_rc(roster_start(r, LC_LONG_MS), ROSTER_ENOENT);
   assert_contains(roster_last_error(), "lonely");
@@ -200,7 +203,7 @@ static void count_free_arg(void *arg) {
 
 /* After a refused roster_provide nothing changed: no provider, no entry. */
 static void assert_untouched(roster *r, const char *name) {
-  assert_int_equal(tu_state(r, NULL, name), -1);
+  assert_int_equal(roster__tu_state(r, NULL, name), -1);
   assert_false(roster_has(r, NULL, name));
   roster_health_report h;
   assert_ok(roster_health(r, &h));
@@ -211,7 +214,7 @@ static void assert_untouched(roster *r, const char *name) {
 static void test_provide_bad_input(void **state) {
   (void)state;
   roster *r = tu_registry(NULL);
-  roster_provider good = {.type = &tu_other_type, .create = nop_create};
+  roster_provider good = {.type = &roster__tu_other_type, .create = nop_create};
   assert_ok(roster_provide(r, NULL, "good", &good));
 
   char longname[ROSTER_NAME_MAX + 2];
@@ -253,23 +256,23 @@ static void test_provide_bad_input(void **state) {
   assert_untouched(r, "x");
   deps[ROSTER_DEPS_MAX] = NULL;
   assert_ok(roster_provide(r, NULL, "wide", &p));
-  assert_int_equal(tu_state(r, NULL, "wide"), ROSTER_STATE_DECLARED);
+  assert_int_equal(roster__tu_state(r, NULL, "wide"), ROSTER_STATE_DECLARED);
 
   /* Bad dependency names. */
   static const char *const d_empty[] = {"good", "", NULL};
   p = good;
   p.deps = d_empty;
   assert_rc(roster_provide(r, NULL, "y", &p), ROSTER_EINVAL);
-  assert_int_equal(tu_state(r, NULL, "y"), -1);
+  assert_int_equal(roster__tu_state(r, NULL, "y"), -1);
   const char *d_long[] = {longname, NULL};
   p.deps = d_long;
   assert_rc(roster_provide(r, NULL, "y", &p), ROSTER_EINVAL);
-  assert_int_equal(tu_state(r, NULL, "y"), -1);
+  assert_int_equal(roster__tu_state(r, NULL, "y"), -1);
 
   /* A name of exactly ROSTER_NAME_MAX bytes is fine. */
   longname[ROSTER_NAME_MAX] = '\0';
   assert_ok(roster_provide(r, NULL, longname, &good));
-  assert_int_equal(tu_state(r, NULL, longname), ROSTER_STATE_DECLARED);
+  assert_int_equal(roster__tu_state(r, NULL, longname), ROSTER_STATE_DECLARED);
   roster_free(r);
 }
 
@@ -280,7 +283,7 @@ static void test_provide_taken_key(void **state) {
   atomic_store(&refused_freed, 0);
   roster *r = tu_registry(NULL);
   static int inst;
-  roster_provider ok = {.type = &tu_other_type,
+  roster_provider ok = {.type = &roster__tu_other_type,
                         .create = nop_create,
                         .free_arg = count_free_arg,
                         .arg = &accepted_freed};
@@ -292,9 +295,9 @@ static void test_provide_taken_key(void **state) {
   /* The same name in another namespace is another key. */
   assert_ok(roster_provide(r, "elsewhere", "svc", &ok));
   /* A registered instance holds its key. */
-  assert_ok(roster_register(r, NULL, "plain", &tu_other_type, &inst));
+  assert_ok(roster_register(r, NULL, "plain", &roster__tu_other_type, &inst));
   assert_rc(roster_provide(r, NULL, "plain", &p), ROSTER_EEXIST);
-  assert_int_equal(tu_state(r, NULL, "plain"), -1);
+  assert_int_equal(roster__tu_state(r, NULL, "plain"), -1);
   /* A provider that is up holds its key too. */
   assert_ok(roster_start(r, LC_LONG_MS));
   assert_rc(roster_provide(r, NULL, "svc", &p), ROSTER_EEXIST);
@@ -302,11 +305,11 @@ static void test_provide_taken_key(void **state) {
   assert_rc(roster_provide(r, NULL, "svc", &p), ROSTER_EEXIST);
   /* A service declared after roster_start is started by the next one. */
   tu_svc late;
-  tu_svc_init(&late, "late", NULL, NULL);
+  roster__tu_svc_init(&late, "late", NULL, NULL);
   provide_svc(r, NULL, &late);
   assert_ok(roster_start(r, LC_LONG_MS));
   assert_int_equal(atomic_load(&late.creates), 1);
-  assert_int_equal(tu_state(r, NULL, "late"), ROSTER_STATE_READY);
+  assert_int_equal(roster__tu_state(r, NULL, "late"), ROSTER_STATE_READY);
   assert_ok(roster_shutdown(r, LC_LONG_MS));
   /* free_arg runs once per accepted provider, when it is freed (with the
    * registry), not before. */
@@ -321,17 +324,17 @@ static void test_provide_taken_key(void **state) {
 static void test_register_provided_key(void **state) {
   (void)state;
   roster_reclaim_wait(); /* earlier tests' destroys are done */
-  tu_reset_destroyed();
+  roster__tu_reset_destroyed();
   roster *r = tu_registry(NULL);
   static int inst;
   static tu_svc db, lz;
-  tu_svc_init(&db, "db", NULL, NULL);
-  tu_svc_init(&lz, "lz", NULL, NULL);
+  roster__tu_svc_init(&db, "db", NULL, NULL);
+  roster__tu_svc_init(&lz, "lz", NULL, NULL);
   provide_svc(r, NULL, &db);
   tu_provide(r, "other", "lz", &lz, true);
 
   roster_error_clear();
-  assert_rc(roster_register(r, NULL, "db", &tu_counter_type, &inst),
+  assert_rc(roster_register(r, NULL, "db", &roster__tu_counter_type, &inst),
             ROSTER_EEXIST);
   assert_int_equal(roster_last_code(), ROSTER_EEXIST);
   char err[512];
@@ -339,42 +342,42 @@ static void test_register_provided_key(void **state) {
   assert_contains(err, "'db'");
   assert_contains(err, "provided");
   assert_contains(err, "namespace 'default'");
-  assert_contains(err, tu_svc_type.name);
+  assert_contains(err, roster__tu_svc_type.name);
   roster_entry_options eo = {.meta = "m", .meta_len = 1};
-  assert_rc(
-      roster_register_ex(r, "default", "db", &tu_counter_type, &inst, &eo),
-      ROSTER_EEXIST);
-  assert_contains(roster_last_error(), "provided");
-  assert_rc(roster_replace(r, NULL, "db", &tu_counter_type, &inst),
+  assert_rc(roster_register_ex(r, "default", "db", &roster__tu_counter_type,
+                               &inst, &eo),
             ROSTER_EEXIST);
   assert_contains(roster_last_error(), "provided");
-  assert_rc(roster_register(r, "other", "lz", &tu_counter_type, &inst),
+  assert_rc(roster_replace(r, NULL, "db", &roster__tu_counter_type, &inst),
+            ROSTER_EEXIST);
+  assert_contains(roster_last_error(), "provided");
+  assert_rc(roster_register(r, "other", "lz", &roster__tu_counter_type, &inst),
             ROSTER_EEXIST);
   assert_contains(roster_last_error(), "namespace 'other'");
   /* The same name elsewhere is another key. */
-  assert_ok(roster_register(r, "other", "db", &tu_counter_type, &inst));
-  assert_ok(roster_register(r, NULL, "lz", &tu_counter_type, &inst));
+  assert_ok(roster_register(r, "other", "db", &roster__tu_counter_type, &inst));
+  assert_ok(roster_register(r, NULL, "lz", &roster__tu_counter_type, &inst));
   roster_reclaim_wait();
-  assert_int_equal(tu_destroyed(), 0); /* refused instances untouched */
+  assert_int_equal(roster__tu_destroyed(), 0); /* refused instances untouched */
   assert_int_equal(roster_count(r, NULL), 1);
 
   /* Nothing shows up at start: the service starts and is the entry. */
   assert_ok(roster_start(r, LC_LONG_MS));
   void *got = NULL;
-  assert_ok(roster_get(r, NULL, "db", &tu_svc_type, &got));
+  assert_ok(roster_get(r, NULL, "db", &roster__tu_svc_type, &got));
   assert_ptr_equal(((tu_inst *)got)->svc, &db);
   /* Up, or stopped again, the key stays the provider's. */
-  assert_rc(roster_register(r, NULL, "db", &tu_counter_type, &inst),
+  assert_rc(roster_register(r, NULL, "db", &roster__tu_counter_type, &inst),
             ROSTER_EEXIST);
   assert_ok(roster_shutdown(r, LC_LONG_MS));
-  assert_rc(roster_register(r, NULL, "db", &tu_counter_type, &inst),
+  assert_rc(roster_register(r, NULL, "db", &roster__tu_counter_type, &inst),
             ROSTER_EEXIST);
   assert_ok(roster_start(r, LC_LONG_MS));
   assert_int_equal(atomic_load(&db.creates), 2);
   assert_ok(roster_shutdown(r, LC_LONG_MS));
   roster_free(r);
   /* the two accepted registrations */
-  assert_int_equal(tu_wait_destroyed(2), 2);
+  assert_int_equal(roster__tu_wait_destroyed(2), 2);
 }
 
 /* Under duplicate keys a plain key still takes many entries, but a provided
@@ -384,20 +387,21 @@ static void test_register_provided_key_duplicate(void **state) {
   roster *r = tu_registry(&(roster_options){.keys = ROSTER_KEYS_DUPLICATE});
   static int a, b;
   static tu_svc svc, late;
-  tu_svc_init(&svc, "svc", NULL, NULL);
-  tu_svc_init(&late, "grp", NULL, NULL);
+  roster__tu_svc_init(&svc, "svc", NULL, NULL);
+  roster__tu_svc_init(&late, "grp", NULL, NULL);
   provide_svc(r, NULL, &svc);
-  assert_ok(roster_register(r, NULL, "grp", &tu_other_type, &a));
-  assert_ok(roster_register(r, NULL, "grp", &tu_other_type, &b));
-  assert_rc(roster_register(r, NULL, "svc", &tu_other_type, &a), ROSTER_EEXIST);
+  assert_ok(roster_register(r, NULL, "grp", &roster__tu_other_type, &a));
+  assert_ok(roster_register(r, NULL, "grp", &roster__tu_other_type, &b));
+  assert_rc(roster_register(r, NULL, "svc", &roster__tu_other_type, &a),
+            ROSTER_EEXIST);
   assert_contains(roster_last_error(), "provided");
-  roster_provider p = tu_svc_provider(&late);
+  roster_provider p = roster__tu_svc_provider(&late);
   assert_rc(roster_provide(r, NULL, "grp", &p), ROSTER_EEXIST);
   assert_contains(roster_last_error(), "service 'grp' is already registered");
   assert_contains(roster_last_error(), "type 'other'");
   assert_ok(roster_start(r, LC_LONG_MS));
   void *got = NULL;
-  assert_ok(roster_get(r, NULL, "svc", &tu_svc_type, &got));
+  assert_ok(roster_get(r, NULL, "svc", &roster__tu_svc_type, &got));
   size_t n = 0;
   void *v[4];
   assert_ok(roster_lookup(r, NULL, "grp", v, 4, &n));
@@ -413,16 +417,16 @@ static void test_register_shadows_parent_provider(void **state) {
   roster *app = tu_registry(NULL);
   static int fake;
   static tu_svc clock_svc;
-  tu_svc_init(&clock_svc, "clock", NULL, NULL);
+  roster__tu_svc_init(&clock_svc, "clock", NULL, NULL);
   provide_svc(app, NULL, &clock_svc);
   roster *t = NULL;
   assert_ok(roster_scope_new(app, &t));
   assert_non_null(t);
-  assert_ok(roster_register(t, NULL, "clock", &tu_other_type, &fake));
+  assert_ok(roster_register(t, NULL, "clock", &roster__tu_other_type, &fake));
   void *got = NULL;
-  assert_ok(roster_get(t, NULL, "clock", &tu_other_type, &got));
+  assert_ok(roster_get(t, NULL, "clock", &roster__tu_other_type, &got));
   assert_ptr_equal(got, &fake);
-  assert_rc(roster_register(app, NULL, "clock", &tu_other_type, &fake),
+  assert_rc(roster_register(app, NULL, "clock", &roster__tu_other_type, &fake),
             ROSTER_EEXIST);
   roster_free(t);
   roster_free(app);
@@ -443,7 +447,7 @@ static void *race_register(void *arg) {
   for (int i = 0; i < RACE_KEYS; i++) {
     char name[32];
     snprintf(name, sizeof name, "k%d", i);
-    x->rc[i] = roster_register(x->r, NULL, name, &tu_other_type, &inst);
+    x->rc[i] = roster_register(x->r, NULL, name, &roster__tu_other_type, &inst);
   }
   return NULL;
 }
@@ -451,7 +455,7 @@ static void *race_register(void *arg) {
 static void *race_provide(void *arg) {
   race *x = arg;
   roster_provider p = {
-      .type = &tu_other_type, .create = nop_create, .lazy = true};
+      .type = &roster__tu_other_type, .create = nop_create, .lazy = true};
   pthread_barrier_wait(x->go);
   for (int i = 0; i < RACE_KEYS; i++) {
     char name[32];
@@ -466,7 +470,7 @@ static void test_register_provide_race(void **state) {
   roster *r = tu_registry(NULL);
   /* a provider first, so that the registry has its lifecycle already */
   roster_provider p = {
-      .type = &tu_other_type, .create = nop_create, .lazy = true};
+      .type = &roster__tu_other_type, .create = nop_create, .lazy = true};
   assert_ok(roster_provide(r, NULL, "first", &p));
   pthread_barrier_t go;
   assert_int_equal(pthread_barrier_init(&go, NULL, 2), 0);

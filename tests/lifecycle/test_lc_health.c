@@ -18,7 +18,7 @@ enum { PASS = 0, FAIL = 1, HANG = 2 };
 #define MAX_T 4096
 
 /* A tu_svc with a readiness check. tu_svc is the first member, so the
- * provider's arg serves both tu_svc_create and the check. */
+ * provider's arg serves both roster__tu_svc_create and the check. */
 typedef struct hsvc {
   tu_svc svc;
   atomic_int mode;        /* PASS, FAIL or HANG */
@@ -33,14 +33,14 @@ typedef struct hsvc {
 
 static int check_fn(void *arg, void *instance) {
   hsvc *h = arg;
-  int64_t now = (int64_t)tu_now_ns();
+  int64_t now = (int64_t)roster__tu_now_ns();
   atomic_fetch_add(&h->checks, 1);
   tu_inst *in = instance;
   if (!in || in->svc != &h->svc)
     atomic_store(&h->bad_instance, 1);
   int mode = atomic_load(&h->mode);
   if (mode == HANG && h->gate)
-    tu_gate_wait(h->gate, 20000);
+    roster__tu_gate_wait(h->gate, 20000);
   bool fail = mode == FAIL;
   if (!fail && atomic_load(&h->fail_budget) > 0 &&
       atomic_fetch_sub(&h->fail_budget, 1) > 0)
@@ -65,7 +65,7 @@ static int check_fn(void *arg, void *instance) {
 static hsvc *hsvc_new(const char *name, const char *const *deps) {
   hsvc *h = calloc(1, sizeof *h);
   assert_non_null(h);
-  tu_svc_init(&h->svc, name, NULL, deps);
+  roster__tu_svc_init(&h->svc, name, NULL, deps);
   pthread_mutex_init(&h->mu, NULL);
   return h;
 }
@@ -76,7 +76,7 @@ static void hsvc_free(hsvc *h) {
 }
 
 static roster_provider hsvc_provider(hsvc *h) {
-  roster_provider p = tu_svc_provider(&h->svc);
+  roster_provider p = roster__tu_svc_provider(&h->svc);
   p.arg = h;
   p.ready = check_fn;
   p.check_interval_ms = 20;
@@ -107,7 +107,7 @@ static size_t count_of(hsvc *h, bool pass) {
 static bool last_into(tu_events *e, const char *name, roster_state to,
                       tu_ev *out) {
   static tu_ev evs[TU_EV_MAX];
-  size_t n = tu_events_get(e, name, evs, TU_EV_MAX);
+  size_t n = roster__tu_events_get(e, name, evs, TU_EV_MAX);
   for (size_t i = n; i-- > 0;)
     if (evs[i].to == to) {
       *out = evs[i];
@@ -119,11 +119,11 @@ static bool last_into(tu_events *e, const char *name, roster_state to,
 static void test_unhealthy_and_back(void **state) {
   (void)state;
   roster *r = tu_registry(NULL);
-  tu_events *ev = tu_events_listen(r);
+  tu_events *ev = roster__tu_events_listen(r);
   hsvc *db = hsvc_new("database", NULL);
   static const char *const d_api[] = {"database", NULL};
   tu_svc api;
-  tu_svc_init(&api, "api", NULL, d_api);
+  roster__tu_svc_init(&api, "api", NULL, d_api);
   roster_provider p = hsvc_provider(db);
   assert_ok(roster_provide(r, NULL, "database", &p));
   tu_provide(r, NULL, "api", &api, false);
@@ -136,8 +136,8 @@ static void test_unhealthy_and_back(void **state) {
   roster_service_health h;
   char detail[512];
   bool all_ready = false;
-  assert_ok(
-      tu_health_item(r, "database", &h, detail, sizeof detail, &all_ready));
+  assert_ok(roster__tu_health_item(r, "database", &h, detail, sizeof detail,
+                                   &all_ready));
   assert_true(h.last_check_ns > 0);
   assert_true(h.last_latency_us >= 0);
   assert_int_equal(h.consecutive_failures, 0);
@@ -153,10 +153,12 @@ static void test_unhealthy_and_back(void **state) {
                 WAIT_MS);
   assert_int_equal(atomic_load(&db->fails), 1);
   assert_true(count_of(db, true) >= passes_before + 3);
-  assert_int_equal(tu_state(r, NULL, "database"), ROSTER_STATE_READY);
-  assert_int_equal(tu_state(r, NULL, "api"), ROSTER_STATE_READY);
-  assert_int_equal(tu_events_count(ev, "database", ROSTER_STATE_UNHEALTHY), 0);
-  assert_int_equal(tu_events_count(ev, "api", ROSTER_STATE_DEGRADED), 0);
+  assert_int_equal(roster__tu_state(r, NULL, "database"), ROSTER_STATE_READY);
+  assert_int_equal(roster__tu_state(r, NULL, "api"), ROSTER_STATE_READY);
+  assert_int_equal(
+      roster__tu_events_count(ev, "database", ROSTER_STATE_UNHEALTHY), 0);
+  assert_int_equal(roster__tu_events_count(ev, "api", ROSTER_STATE_DEGRADED),
+                   0);
 
   /* Failing for good: unhealthy after fail_threshold failures in a row. */
   size_t fails_before = count_of(db, false);
@@ -179,8 +181,8 @@ static void test_unhealthy_and_back(void **state) {
   assert_int_equal(d.from, ROSTER_STATE_READY);
   assert_true(d.at_ns >= e.at_ns);
 
-  assert_ok(
-      tu_health_item(r, "database", &h, detail, sizeof detail, &all_ready));
+  assert_ok(roster__tu_health_item(r, "database", &h, detail, sizeof detail,
+                                   &all_ready));
   assert_int_equal(h.state, ROSTER_STATE_UNHEALTHY);
   assert_int_equal(h.last_error, ROSTER_EIO);
   assert_contains(detail, "check says no");
@@ -191,7 +193,7 @@ static void test_unhealthy_and_back(void **state) {
   assert_false(all_ready);
   /* Still up: still registered, nothing restarted. */
   void *inst = NULL;
-  assert_ok(roster_get(r, NULL, "database", &tu_svc_type, &inst));
+  assert_ok(roster_get(r, NULL, "database", &roster__tu_svc_type, &inst));
   assert_int_equal(atomic_load(&db->svc.creates), 1);
   assert_int_equal(atomic_load(&api.creates), 1);
   /* wait_ready counts unhealthy and degraded as not ready. */
@@ -218,8 +220,8 @@ static void test_unhealthy_and_back(void **state) {
   assert_int_equal(d.from, ROSTER_STATE_DEGRADED);
   assert_true(d.at_ns >= e.at_ns);
   assert_ok(roster_wait_ready(r, LC_LONG_MS));
-  assert_ok(
-      tu_health_item(r, "database", &h, detail, sizeof detail, &all_ready));
+  assert_ok(roster__tu_health_item(r, "database", &h, detail, sizeof detail,
+                                   &all_ready));
   assert_int_equal(h.consecutive_failures, 0);
   assert_true(all_ready);
   assert_int_equal(atomic_load(&db->svc.creates), 1);
@@ -229,10 +231,10 @@ static void test_unhealthy_and_back(void **state) {
   assert_ok(roster_shutdown(r, LC_LONG_MS));
   /* Checks stop with the service. */
   int checks = atomic_load(&db->checks);
-  tu_sleep_ms(100);
+  roster__tu_sleep_ms(100);
   assert_int_equal(atomic_load(&db->checks), checks);
   roster_free(r);
-  tu_events_free(ev);
+  roster__tu_events_free(ev);
   hsvc_free(db);
 }
 
@@ -268,12 +270,13 @@ static void test_type_health_fallback(void **state) {
   assert_ok(roster_start(r, LC_LONG_MS));
   tu_wait_until(atomic_load(&type_health_calls) >= 2, WAIT_MS);
   assert_true(atomic_load(&type_health_calls) >= 2);
-  assert_int_equal(tu_state(r, NULL, "typed"), ROSTER_STATE_READY);
+  assert_int_equal(roster__tu_state(r, NULL, "typed"), ROSTER_STATE_READY);
   atomic_store(&type_health_fail, 1);
   assert_state(r, NULL, "typed", ROSTER_STATE_UNHEALTHY, WAIT_MS);
   roster_service_health h;
   char detail[512];
-  assert_ok(tu_health_item(r, "typed", &h, detail, sizeof detail, NULL));
+  assert_ok(
+      roster__tu_health_item(r, "typed", &h, detail, sizeof detail, NULL));
   assert_int_equal(h.last_error, ROSTER_EBUSY);
   assert_contains(detail, "type says busy");
   atomic_store(&type_health_fail, 0);
@@ -294,8 +297,8 @@ static void test_check_returns_foreign_code(void **state) {
   (void)state;
   roster *r = tu_registry(NULL);
   static tu_svc s;
-  tu_svc_init(&s, "odd", NULL, NULL);
-  roster_provider p = tu_svc_provider(&s);
+  roster__tu_svc_init(&s, "odd", NULL, NULL);
+  roster_provider p = roster__tu_svc_provider(&s);
   p.ready = odd_check;
   p.check_interval_ms = 20;
   p.fail_threshold = 1;
@@ -304,7 +307,7 @@ static void test_check_returns_foreign_code(void **state) {
   assert_state(r, NULL, "odd", ROSTER_STATE_UNHEALTHY, WAIT_MS);
   roster_service_health h;
   char detail[512];
-  assert_ok(tu_health_item(r, "odd", &h, detail, sizeof detail, NULL));
+  assert_ok(roster__tu_health_item(r, "odd", &h, detail, sizeof detail, NULL));
   assert_int_equal(h.last_error, ROSTER_EFAILED);
   assert_contains(detail, "readiness check of 'odd' returned 4, not a "
                           "roster error code");
@@ -317,7 +320,7 @@ static tu_gate hang_gate;
 
 static void test_check_timeout(void **state) {
   (void)state;
-  tu_gate_init(&hang_gate);
+  roster__tu_gate_init(&hang_gate);
   roster *r = tu_registry(NULL);
   static hsvc *h;
   h = hsvc_new("sluggish", NULL);
@@ -328,17 +331,18 @@ static void test_check_timeout(void **state) {
   p.pass_threshold = 1;
   assert_ok(roster_provide(r, NULL, "sluggish", &p));
   assert_ok(roster_start(r, LC_LONG_MS));
-  assert_int_equal(tu_state(r, NULL, "sluggish"), ROSTER_STATE_READY);
+  assert_int_equal(roster__tu_state(r, NULL, "sluggish"), ROSTER_STATE_READY);
   atomic_store(&h->mode, HANG);
   assert_state(r, NULL, "sluggish", ROSTER_STATE_UNHEALTHY, WAIT_MS);
   roster_service_health sh;
   char detail[512];
-  assert_ok(tu_health_item(r, "sluggish", &sh, detail, sizeof detail, NULL));
+  assert_ok(
+      roster__tu_health_item(r, "sluggish", &sh, detail, sizeof detail, NULL));
   assert_int_not_equal(sh.last_error, ROSTER_OK);
   /* The hung check is still blocked: it was abandoned, not awaited. */
   assert_true(atomic_load(&hang_gate.waiting) >= 1);
   atomic_store(&h->mode, PASS);
-  tu_gate_open(&hang_gate);
+  roster__tu_gate_open(&hang_gate);
   assert_state(r, NULL, "sluggish", ROSTER_STATE_READY, WAIT_MS);
   assert_ok(roster_shutdown(r, LC_LONG_MS));
   assert_eventually_equal(atomic_load(&hang_gate.waiting), 0, WAIT_MS);

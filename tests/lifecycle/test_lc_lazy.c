@@ -29,7 +29,7 @@ static void *getter_main(void *arg) {
   getter *g = arg;
   pthread_barrier_wait(g->barrier);
   g->out = (void *)1;
-  g->rc = roster_get(g->r, NULL, g->name, &tu_svc_type, &g->out);
+  g->rc = roster_get(g->r, NULL, g->name, &roster__tu_svc_type, &g->out);
   return NULL;
 }
 
@@ -47,7 +47,7 @@ static int lsvc_create(void *arg, const roster_deps *deps, void **out) {
   l->creator = pthread_self();
   l->have_creator = true;
   pthread_mutex_unlock(&l->mu);
-  return tu_svc_create(&l->svc, deps, out);
+  return roster__tu_svc_create(&l->svc, deps, out);
 }
 
 static void run_getters(roster *r, const char *name, getter *g) {
@@ -67,15 +67,16 @@ static void test_one_create_for_many_getters(void **state) {
   roster *r = tu_registry(NULL);
   static lsvc l;
   memset(&l, 0, sizeof l);
-  tu_svc_init(&l.svc, "lazybones", NULL, NULL);
+  roster__tu_svc_init(&l.svc, "lazybones", NULL, NULL);
   pthread_mutex_init(&l.mu, NULL);
   l.svc.sleep_ms = 100;
-  roster_provider p = tu_svc_provider(&l.svc);
+  roster_provider p = roster__tu_svc_provider(&l.svc);
   p.arg = &l;
   p.create = lsvc_create;
   p.lazy = true;
   assert_ok(roster_provide(r, NULL, "lazybones", &p));
-  assert_int_equal(tu_state(r, NULL, "lazybones"), ROSTER_STATE_DECLARED);
+  assert_int_equal(roster__tu_state(r, NULL, "lazybones"),
+                   ROSTER_STATE_DECLARED);
   assert_false(roster_has(r, NULL, "lazybones"));
 
   getter g[NTHREADS];
@@ -95,22 +96,23 @@ static void test_one_create_for_many_getters(void **state) {
     on_getter |= pthread_equal(l.creator, g[i].th) != 0;
   pthread_mutex_unlock(&l.mu);
   assert_true(on_getter);
-  assert_int_equal(tu_state(r, NULL, "lazybones"), ROSTER_STATE_READY);
+  assert_int_equal(roster__tu_state(r, NULL, "lazybones"), ROSTER_STATE_READY);
 
   /* Later gets find it without creating again. */
   void *again = NULL;
-  assert_ok(roster_get(r, NULL, "lazybones", &tu_svc_type, &again));
+  assert_ok(roster_get(r, NULL, "lazybones", &roster__tu_svc_type, &again));
   assert_ptr_equal(again, g[0].out);
   assert_int_equal(atomic_load(&l.svc.creates), 1);
 
   /* Shutdown destroys it; the next get creates it again. */
   assert_ok(roster_shutdown(r, LC_LONG_MS));
   assert_int_equal(atomic_load(&l.svc.destroys), 1);
-  assert_int_equal(tu_state(r, NULL, "lazybones"), ROSTER_STATE_STOPPED);
+  assert_int_equal(roster__tu_state(r, NULL, "lazybones"),
+                   ROSTER_STATE_STOPPED);
   l.svc.sleep_ms = 0;
   assert_ok(roster_start(r, LC_LONG_MS)); /* lazy: nothing to create */
   assert_int_equal(atomic_load(&l.svc.creates), 1);
-  assert_ok(roster_get(r, NULL, "lazybones", &tu_svc_type, &again));
+  assert_ok(roster_get(r, NULL, "lazybones", &roster__tu_svc_type, &again));
   assert_int_equal(atomic_load(&l.svc.creates), 2);
   assert_ok(roster_shutdown(r, LC_LONG_MS));
   roster_free(r);
@@ -122,7 +124,7 @@ static void test_failing_lazy_create(void **state) {
   (void)state;
   roster *r = tu_registry(NULL);
   static tu_svc s;
-  tu_svc_init(&s, "doomed", NULL, NULL);
+  roster__tu_svc_init(&s, "doomed", NULL, NULL);
   s.sleep_ms = 100;
   s.fail_code = ROSTER_EIO;
   tu_provide(r, NULL, "doomed", &s, true);
@@ -134,11 +136,12 @@ static void test_failing_lazy_create(void **state) {
       fail_msg("getter %d: %s, want EIO", i, roster_err_name(g[i].rc));
     assert_null(g[i].out);
   }
-  assert_int_equal(tu_state(r, NULL, "doomed"), ROSTER_STATE_FAILED);
+  assert_int_equal(roster__tu_state(r, NULL, "doomed"), ROSTER_STATE_FAILED);
   assert_false(roster_has(r, NULL, "doomed"));
   /* The detail on the caller's thread names the service and the cause. */
   void *out = (void *)1;
-  assert_rc(roster_get(r, NULL, "doomed", &tu_svc_type, &out), ROSTER_EIO);
+  assert_rc(roster_get(r, NULL, "doomed", &roster__tu_svc_type, &out),
+            ROSTER_EIO);
   assert_null(out);
   assert_contains(roster_last_error(), "doomed");
   assert_contains(roster_last_error(), "went wrong on purpose");
@@ -149,27 +152,27 @@ static void test_failing_lazy_create(void **state) {
 static void test_start_skips_lazy(void **state) {
   (void)state;
   tu_log log;
-  tu_log_init(&log);
+  roster__tu_log_init(&log);
   roster *r = tu_registry(NULL);
   static const char *const d_eager[] = {"needed", NULL};
   tu_svc idle, needed, eager;
-  tu_svc_init(&idle, "idle", &log, NULL);
-  tu_svc_init(&needed, "needed", &log, NULL);
-  tu_svc_init(&eager, "eager", &log, d_eager);
+  roster__tu_svc_init(&idle, "idle", &log, NULL);
+  roster__tu_svc_init(&needed, "needed", &log, NULL);
+  roster__tu_svc_init(&eager, "eager", &log, d_eager);
   tu_provide(r, NULL, "idle", &idle, true);
   tu_provide(r, NULL, "needed", &needed, true);
   tu_provide(r, NULL, "eager", &eager, false);
 
   assert_ok(roster_start(r, LC_LONG_MS));
   assert_int_equal(atomic_load(&idle.creates), 0);
-  assert_int_equal(tu_state(r, NULL, "idle"), ROSTER_STATE_DECLARED);
+  assert_int_equal(roster__tu_state(r, NULL, "idle"), ROSTER_STATE_DECLARED);
   assert_false(roster_has(r, NULL, "idle"));
   assert_int_equal(atomic_load(&needed.creates), 1);
   assert_int_equal(atomic_load(&eager.creates), 1);
-  assert_int_equal(tu_state(r, NULL, "needed"), ROSTER_STATE_READY);
+  assert_int_equal(roster__tu_state(r, NULL, "needed"), ROSTER_STATE_READY);
   assert_false(atomic_load(&eager.deps_bad));
-  assert_true(tu_log_find(&log, "created:needed", 0) <
-              tu_log_find(&log, "create:eager", 0));
+  assert_true(roster__tu_log_find(&log, "created:needed", 0) <
+              roster__tu_log_find(&log, "create:eager", 0));
   /* wait_ready waits for eager services only. */
   assert_ok(roster_wait_ready(r, LC_LONG_MS));
   roster_health_report h;
@@ -182,19 +185,19 @@ static void test_start_skips_lazy(void **state) {
 
   /* The lazy one is made by the first get. */
   void *out = NULL;
-  assert_ok(roster_get(r, NULL, "idle", &tu_svc_type, &out));
+  assert_ok(roster_get(r, NULL, "idle", &roster__tu_svc_type, &out));
   assert_int_equal(atomic_load(&idle.creates), 1);
-  assert_int_equal(tu_state(r, NULL, "idle"), ROSTER_STATE_READY);
+  assert_int_equal(roster__tu_state(r, NULL, "idle"), ROSTER_STATE_READY);
 
   assert_ok(roster_shutdown(r, LC_LONG_MS));
   assert_int_equal(atomic_load(&idle.destroys), 1);
   assert_int_equal(atomic_load(&needed.destroys), 1);
   assert_int_equal(atomic_load(&eager.destroys), 1);
   /* needed outlived eager, which depends on it. */
-  assert_true(tu_log_find(&log, "destroyed:eager", 0) <
-              tu_log_find(&log, "destroy:needed", 0));
+  assert_true(roster__tu_log_find(&log, "destroyed:eager", 0) <
+              roster__tu_log_find(&log, "destroy:needed", 0));
   roster_free(r);
-  tu_log_fini(&log);
+  roster__tu_log_fini(&log);
 }
 
 /* A lazy service whose dependencies are lazy too: they come first, and its
@@ -208,11 +211,11 @@ typedef struct asker {
 static int asker_create(void *arg, const roster_deps *deps, void **out) {
   asker *a = arg;
   void *other = NULL;
-  int rc = roster_get(a->r, NULL, "leaf", &tu_svc_type, &other);
+  int rc = roster_get(a->r, NULL, "leaf", &roster__tu_svc_type, &other);
   if (rc)
     return rc;
   a->got = other;
-  return tu_svc_create(&a->svc, deps, out);
+  return roster__tu_svc_create(&a->svc, deps, out);
 }
 
 static void test_lazy_chain(void **state) {
@@ -221,22 +224,22 @@ static void test_lazy_chain(void **state) {
   static const char *const d_top[] = {"mid", NULL};
   static const char *const d_mid[] = {"leaf", NULL};
   tu_svc top, mid, leaf;
-  tu_svc_init(&top, "top", NULL, d_top);
-  tu_svc_init(&mid, "mid", NULL, d_mid);
-  tu_svc_init(&leaf, "leaf", NULL, NULL);
+  roster__tu_svc_init(&top, "top", NULL, d_top);
+  roster__tu_svc_init(&mid, "mid", NULL, d_mid);
+  roster__tu_svc_init(&leaf, "leaf", NULL, NULL);
   tu_provide(r, NULL, "top", &top, true);
   tu_provide(r, NULL, "mid", &mid, true);
   tu_provide(r, NULL, "leaf", &leaf, true);
 
   void *t = NULL, *m = NULL, *l = NULL;
-  assert_ok(roster_get(r, NULL, "top", &tu_svc_type, &t));
+  assert_ok(roster_get(r, NULL, "top", &roster__tu_svc_type, &t));
   assert_int_equal(atomic_load(&top.creates), 1);
   assert_int_equal(atomic_load(&mid.creates), 1);
   assert_int_equal(atomic_load(&leaf.creates), 1);
   assert_false(atomic_load(&top.deps_bad));
   assert_false(atomic_load(&mid.deps_bad));
-  assert_ok(roster_get(r, NULL, "mid", &tu_svc_type, &m));
-  assert_ok(roster_get(r, NULL, "leaf", &tu_svc_type, &l));
+  assert_ok(roster_get(r, NULL, "mid", &roster__tu_svc_type, &m));
+  assert_ok(roster_get(r, NULL, "leaf", &roster__tu_svc_type, &l));
   assert_ptr_equal(((tu_inst *)t)->deps[0], m);
   assert_ptr_equal(((tu_inst *)m)->deps[0], l);
   assert_int_equal(atomic_load(&leaf.creates), 1);
@@ -245,18 +248,18 @@ static void test_lazy_chain(void **state) {
   roster *r2 = tu_registry(NULL);
   static asker ask;
   tu_svc leaf2;
-  tu_svc_init(&ask.svc, "asker", NULL, NULL);
+  roster__tu_svc_init(&ask.svc, "asker", NULL, NULL);
   ask.r = r2;
   ask.got = NULL;
-  tu_svc_init(&leaf2, "leaf", NULL, NULL);
-  roster_provider p = tu_svc_provider(&ask.svc);
+  roster__tu_svc_init(&leaf2, "leaf", NULL, NULL);
+  roster_provider p = roster__tu_svc_provider(&ask.svc);
   p.create = asker_create;
   p.lazy = true;
   assert_ok(roster_provide(r2, NULL, "asker", &p));
   tu_provide(r2, NULL, "leaf", &leaf2, true);
   void *a = NULL, *l2 = NULL;
-  assert_ok(roster_get(r2, NULL, "asker", &tu_svc_type, &a));
-  assert_ok(roster_get(r2, NULL, "leaf", &tu_svc_type, &l2));
+  assert_ok(roster_get(r2, NULL, "asker", &roster__tu_svc_type, &a));
+  assert_ok(roster_get(r2, NULL, "leaf", &roster__tu_svc_type, &l2));
   assert_ptr_equal(((tu_inst *)a)->svc, &ask.svc);
   assert_ptr_equal(ask.got, l2);
   assert_int_equal(atomic_load(&leaf2.creates), 1);
@@ -266,10 +269,11 @@ static void test_lazy_chain(void **state) {
   /* Unknown and cyclic lazy dependencies fail the get. */
   static const char *const d_orphan[] = {"ghost", NULL};
   tu_svc orphan;
-  tu_svc_init(&orphan, "orphan", NULL, d_orphan);
+  roster__tu_svc_init(&orphan, "orphan", NULL, d_orphan);
   tu_provide(r, NULL, "orphan", &orphan, true);
   void *o = (void *)1;
-  assert_rc(roster_get(r, NULL, "orphan", &tu_svc_type, &o), ROSTER_ENOENT);
+  assert_rc(roster_get(r, NULL, "orphan", &roster__tu_svc_type, &o),
+            ROSTER_ENOENT);
   assert_null(o);
   char orphan_err[1024];
   snprintf(orphan_err, sizeof orphan_err, "%s", roster_last_error());
@@ -278,11 +282,12 @@ static void test_lazy_chain(void **state) {
   static const char *const d_yin[] = {"yang", NULL};
   static const char *const d_yang[] = {"yin", NULL};
   tu_svc yin, yang;
-  tu_svc_init(&yin, "yin", NULL, d_yin);
-  tu_svc_init(&yang, "yang", NULL, d_yang);
+  roster__tu_svc_init(&yin, "yin", NULL, d_yin);
+  roster__tu_svc_init(&yang, "yang", NULL, d_yang);
   tu_provide(r, NULL, "yin", &yin, true);
   tu_provide(r, NULL, "yang", &yang, true);
-  assert_rc(roster_get(r, NULL, "yin", &tu_svc_type, &o), ROSTER_ECYCLE);
+  assert_rc(roster_get(r, NULL, "yin", &roster__tu_svc_type, &o),
+            ROSTER_ECYCLE);
   char cycle_err[1024];
   snprintf(cycle_err, sizeof cycle_err, "%s", roster_last_error());
   assert_int_equal(atomic_load(&yin.creates) + atomic_load(&yang.creates), 0);
@@ -314,7 +319,7 @@ typedef struct bget {
 
 static void *bget_main(void *arg) {
   bget *g = arg;
-  g->rc = roster_get(g->r, NULL, g->name, &tu_svc_type, &g->out);
+  g->rc = roster_get(g->r, NULL, g->name, &roster__tu_svc_type, &g->out);
   snprintf(g->err, sizeof g->err, "%s", g->rc ? roster_last_error() : "");
   atomic_store(&g->done, true);
   return NULL;
@@ -332,7 +337,8 @@ static int bounded_get(roster *r, const char *name, void **out, char *err,
   tu_wait_until(atomic_load(&g->done), WAIT_MS);
   if (!atomic_load(&g->done))
     fail_msg("roster_get('%s') did not return within %d ms (state %s)", name,
-             WAIT_MS, roster_state_name((roster_state)tu_state(r, NULL, name)));
+             WAIT_MS,
+             roster_state_name((roster_state)roster__tu_state(r, NULL, name)));
   assert_int_equal(pthread_join(th, NULL), 0);
   int rc = g->rc;
   if (out)
@@ -348,8 +354,8 @@ static void test_lazy_get_retries(void **state) {
   (void)state;
   roster *r = tu_registry(NULL);
   static tu_flaky f;
-  tu_flaky_init(&f, "shaky", NULL, NULL, 2);
-  roster_provider p = tu_flaky_provider(&f);
+  roster__tu_flaky_init(&f, "shaky", NULL, NULL, 2);
+  roster_provider p = roster__tu_flaky_provider(&f);
   p.lazy = true;
   assert_ok(roster_provide(r, NULL, "shaky", &p));
   char err[256];
@@ -358,12 +364,12 @@ static void test_lazy_get_retries(void **state) {
     assert_rc(bounded_get(r, "shaky", &out, err, sizeof err), ROSTER_EIO);
     assert_contains(err, "service 'shaky' failed to start");
     assert_int_equal(atomic_load(&f.svc.creates), round);
-    assert_int_equal(tu_state(r, NULL, "shaky"), ROSTER_STATE_FAILED);
+    assert_int_equal(roster__tu_state(r, NULL, "shaky"), ROSTER_STATE_FAILED);
   }
   assert_rc(bounded_get(r, "shaky", &out, err, sizeof err), ROSTER_OK);
   assert_non_null(out);
   assert_int_equal(((tu_inst *)out)->gen, 3);
-  assert_int_equal(tu_state(r, NULL, "shaky"), ROSTER_STATE_READY);
+  assert_int_equal(roster__tu_state(r, NULL, "shaky"), ROSTER_STATE_READY);
   assert_ok(roster_shutdown(r, LC_LONG_MS));
   roster_free(r);
   assert_int_equal(atomic_load(&f.svc.live_instances), 0);
@@ -378,9 +384,9 @@ static void test_lazy_retry_after_failed_start(void **state) {
   static const char *const d_user[] = {"backing", NULL};
   static tu_flaky f;
   static tu_svc user;
-  tu_flaky_init(&f, "backing", NULL, NULL, 2);
-  tu_svc_init(&user, "user", NULL, d_user);
-  roster_provider p = tu_flaky_provider(&f);
+  roster__tu_flaky_init(&f, "backing", NULL, NULL, 2);
+  roster__tu_svc_init(&user, "user", NULL, d_user);
+  roster_provider p = roster__tu_flaky_provider(&f);
   p.lazy = true;
   assert_ok(roster_provide(r, NULL, "backing", &p));
   tu_provide(r, NULL, "user", &user, false);
@@ -388,20 +394,20 @@ static void test_lazy_retry_after_failed_start(void **state) {
   assert_rc(roster_start(r, WAIT_MS), ROSTER_EIO);
   assert_contains(roster_last_error(), "service 'backing' failed to start");
   assert_int_equal(atomic_load(&f.svc.creates), 1);
-  assert_int_equal(tu_state(r, NULL, "user"), ROSTER_STATE_DECLARED);
+  assert_int_equal(roster__tu_state(r, NULL, "user"), ROSTER_STATE_DECLARED);
   char err[256];
   void *out = NULL;
   assert_rc(bounded_get(r, "backing", &out, err, sizeof err), ROSTER_EIO);
   assert_contains(err, "service 'backing' failed to start");
   assert_int_equal(atomic_load(&f.svc.creates), 2);
   /* the dependent was not wanted by that get and was left alone */
-  assert_int_equal(tu_state(r, NULL, "user"), ROSTER_STATE_DECLARED);
+  assert_int_equal(roster__tu_state(r, NULL, "user"), ROSTER_STATE_DECLARED);
   assert_ok(roster_start(r, WAIT_MS));
   assert_int_equal(atomic_load(&f.svc.creates), 3);
   assert_int_equal(atomic_load(&user.creates), 1);
   assert_rc(bounded_get(r, "backing", &out, err, sizeof err), ROSTER_OK);
   assert_int_equal(((tu_inst *)out)->gen, 3);
-  assert_int_equal(tu_state(r, NULL, "user"), ROSTER_STATE_READY);
+  assert_int_equal(roster__tu_state(r, NULL, "user"), ROSTER_STATE_READY);
   assert_ok(roster_shutdown(r, LC_LONG_MS));
   roster_free(r);
   assert_int_equal(atomic_load(&f.svc.live_instances), 0);
@@ -414,8 +420,8 @@ static void test_lazy_after_shutdown(void **state) {
   (void)state;
   roster *r = tu_registry(NULL);
   static tu_svc idle, eager;
-  tu_svc_init(&idle, "idle", NULL, NULL);
-  tu_svc_init(&eager, "eager", NULL, NULL);
+  roster__tu_svc_init(&idle, "idle", NULL, NULL);
+  roster__tu_svc_init(&eager, "eager", NULL, NULL);
   tu_provide(r, NULL, "idle", &idle, true);
   tu_provide(r, NULL, "eager", &eager, false);
   assert_ok(roster_start(r, WAIT_MS));
@@ -428,7 +434,7 @@ static void test_lazy_after_shutdown(void **state) {
   assert_int_equal(atomic_load(&eager.creates), 2);
   assert_rc(bounded_get(r, "idle", &out, err, sizeof err), ROSTER_OK);
   assert_int_equal(atomic_load(&idle.creates), 1);
-  assert_int_equal(tu_state(r, NULL, "idle"), ROSTER_STATE_READY);
+  assert_int_equal(roster__tu_state(r, NULL, "idle"), ROSTER_STATE_READY);
   assert_ok(roster_shutdown(r, LC_LONG_MS));
   roster_free(r);
   assert_int_equal(atomic_load(&idle.live_instances), 0);
@@ -436,16 +442,16 @@ static void test_lazy_after_shutdown(void **state) {
 
 /* A create that blocks on a gate and then fails. */
 typedef struct gated {
-  tu_svc svc; /* first: tu_svc_destroy takes the same arg */
+  tu_svc svc; /* first: roster__tu_svc_destroy takes the same arg */
   tu_gate gate;
 } gated;
 
 static int gated_create(void *arg, const roster_deps *deps, void **out) {
   gated *g = arg;
-  if (!tu_gate_wait(&g->gate, WAIT_MS))
+  if (!roster__tu_gate_wait(&g->gate, WAIT_MS))
     return roster_error_set(ROSTER_ETIMEDOUT, "gate never opened");
   g->svc.fail_code = ROSTER_EIO;
-  return tu_svc_create(&g->svc, deps, out);
+  return roster__tu_svc_create(&g->svc, deps, out);
 }
 
 typedef struct shut_call {
@@ -473,11 +479,11 @@ static void test_shutdown_during_failing_create(void **state) {
   static gated slow;
   static tu_svc db, probe;
   memset(&slow, 0, sizeof slow);
-  tu_svc_init(&slow.svc, "slow", NULL, d_slow);
-  tu_gate_init(&slow.gate);
-  tu_svc_init(&db, "db", NULL, NULL);
-  tu_svc_init(&probe, "probe", NULL, NULL);
-  roster_provider p = tu_svc_provider(&slow.svc);
+  roster__tu_svc_init(&slow.svc, "slow", NULL, d_slow);
+  roster__tu_gate_init(&slow.gate);
+  roster__tu_svc_init(&db, "db", NULL, NULL);
+  roster__tu_svc_init(&probe, "probe", NULL, NULL);
+  roster_provider p = roster__tu_svc_provider(&slow.svc);
   p.arg = &slow;
   p.create = gated_create;
   p.lazy = true;
@@ -494,21 +500,21 @@ static void test_shutdown_during_failing_create(void **state) {
   pthread_t tg, ts;
   assert_int_equal(pthread_create(&tg, NULL, bget_main, g), 0);
   assert_eventually_equal(atomic_load(&slow.gate.waiting), 1, WAIT_MS);
-  assert_int_equal(tu_state(r, NULL, "slow"), ROSTER_STATE_STARTING);
+  assert_int_equal(roster__tu_state(r, NULL, "slow"), ROSTER_STATE_STARTING);
   assert_int_equal(pthread_create(&ts, NULL, shut_main, sc), 0);
   /* roster_provide refuses once the shutdown has asked everything to stop
    * (the same locked step) */
-  p = tu_svc_provider(&probe);
+  p = roster__tu_svc_provider(&probe);
   int rc = ROSTER_OK;
-  for (uint64_t end = tu_now_ns() + WAIT_MS * 1000000ull;
-       rc != ROSTER_ESTATE && tu_now_ns() < end; tu_sleep_ms(1))
+  for (uint64_t end = roster__tu_now_ns() + WAIT_MS * 1000000ull;
+       rc != ROSTER_ESTATE && roster__tu_now_ns() < end; roster__tu_sleep_ms(1))
     rc = roster_provide(r, NULL, "probe", &p);
   assert_int_equal(rc, ROSTER_ESTATE);
-  tu_gate_open(&slow.gate);
+  roster__tu_gate_open(&slow.gate);
   tu_wait_until(atomic_load(&g->done) && atomic_load(&sc->done), 2 * WAIT_MS);
   if (!atomic_load(&sc->done))
     fail_msg("roster_shutdown did not return (db is %s)",
-             roster_state_name((roster_state)tu_state(r, NULL, "db")));
+             roster_state_name((roster_state)roster__tu_state(r, NULL, "db")));
   assert_true(atomic_load(&g->done));
   assert_int_equal(pthread_join(tg, NULL), 0);
   assert_int_equal(pthread_join(ts, NULL), 0);
@@ -517,8 +523,8 @@ static void test_shutdown_during_failing_create(void **state) {
   assert_int_equal(g->rc, ROSTER_EIO);
   assert_contains(g->err, "service 'slow' failed to start");
   assert_int_equal(atomic_load(&db.destroys), 1);
-  assert_int_equal(tu_state(r, NULL, "db"), ROSTER_STATE_STOPPED);
-  assert_int_equal(tu_state(r, NULL, "slow"), ROSTER_STATE_FAILED);
+  assert_int_equal(roster__tu_state(r, NULL, "db"), ROSTER_STATE_STOPPED);
+  assert_int_equal(roster__tu_state(r, NULL, "slow"), ROSTER_STATE_FAILED);
   free(g);
   free(sc);
   roster_free(r);
@@ -544,7 +550,7 @@ static void test_wait_for_lazy(void **state) {
   (void)state;
   roster *r = tu_registry(NULL);
   tu_svc s;
-  tu_svc_init(&s, "sleepy", NULL, NULL);
+  roster__tu_svc_init(&s, "sleepy", NULL, NULL);
   tu_provide(r, NULL, "sleepy", &s, true);
   /* Not up yet: a zero wait times out. */
   assert_rc(roster_wait_for(r, NULL, "sleepy", 0), ROSTER_ETIMEDOUT);
@@ -552,9 +558,9 @@ static void test_wait_for_lazy(void **state) {
   atomic_init(&w.done, false);
   pthread_t th;
   assert_int_equal(pthread_create(&th, NULL, wait_main, &w), 0);
-  tu_sleep_ms(50); /* let it block (not needed for correctness) */
+  roster__tu_sleep_ms(50); /* let it block (not needed for correctness) */
   void *out = NULL;
-  assert_ok(roster_get(r, NULL, "sleepy", &tu_svc_type, &out));
+  assert_ok(roster_get(r, NULL, "sleepy", &roster__tu_svc_type, &out));
   assert_int_equal(pthread_join(th, NULL), 0);
   assert_ok(w.rc);
   assert_true(w.present_after);

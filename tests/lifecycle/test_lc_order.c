@@ -36,11 +36,11 @@ typedef struct dag {
 static dag *dag_new(void) {
   dag *d = calloc(1, sizeof *d);
   assert_non_null(d);
-  tu_log_init(&d->log);
+  roster__tu_log_init(&d->log);
   d->r = tu_registry(NULL);
   for (int i = 0; i < N_DAG; i++) {
-    tu_svc_init(&d->svc[i], dag_names[i], &d->log, dag_deps[i]);
-    roster_provider p = tu_svc_provider(&d->svc[i]);
+    roster__tu_svc_init(&d->svc[i], dag_names[i], &d->log, dag_deps[i]);
+    roster_provider p = roster__tu_svc_provider(&d->svc[i]);
     assert_ok(roster_provide(d->r, NULL, dag_names[i], &p));
   }
   return d;
@@ -50,14 +50,14 @@ static void dag_free(dag *d) {
   roster_free(d->r);
   for (int i = 0; i < N_DAG; i++)
     assert_int_equal(atomic_load(&d->svc[i].live_instances), 0);
-  tu_log_fini(&d->log);
+  roster__tu_log_fini(&d->log);
   free(d);
 }
 
 static int idx(tu_log *l, const char *what, const char *name) {
   char buf[64];
   snprintf(buf, sizeof buf, "%s:%s", what, name);
-  return tu_log_find(l, buf, 0);
+  return roster__tu_log_find(l, buf, 0);
 }
 
 static void test_dag_order(void **state) {
@@ -66,7 +66,8 @@ static void test_dag_order(void **state) {
   /* Nothing is created by roster_provide. */
   for (int i = 0; i < N_DAG; i++) {
     assert_int_equal(atomic_load(&d->svc[i].creates), 0);
-    assert_int_equal(tu_state(d->r, NULL, dag_names[i]), ROSTER_STATE_DECLARED);
+    assert_int_equal(roster__tu_state(d->r, NULL, dag_names[i]),
+                     ROSTER_STATE_DECLARED);
     assert_false(roster_has(d->r, NULL, dag_names[i]));
   }
 
@@ -77,14 +78,15 @@ static void test_dag_order(void **state) {
     tu_svc *s = &d->svc[i];
     assert_int_equal(atomic_load(&s->creates), 1);
     assert_false(atomic_load(&s->deps_bad));
-    assert_int_equal(tu_state(d->r, NULL, dag_names[i]), ROSTER_STATE_READY);
+    assert_int_equal(roster__tu_state(d->r, NULL, dag_names[i]),
+                     ROSTER_STATE_READY);
     /* Registered under its name with its type. */
     void *p = NULL;
-    assert_ok(roster_get(d->r, NULL, dag_names[i], &tu_svc_type, &p));
+    assert_ok(roster_get(d->r, NULL, dag_names[i], &roster__tu_svc_type, &p));
     assert_non_null(p);
     tu_inst *in = p;
     assert_ptr_equal(in->svc, s);
-    assert_rc(roster_get(d->r, NULL, dag_names[i], &tu_other_type, &p),
+    assert_rc(roster_get(d->r, NULL, dag_names[i], &roster__tu_other_type, &p),
               ROSTER_ETYPE);
     assert_null(p);
     /* Every dependency was created (finished) before it began, and create
@@ -96,12 +98,12 @@ static void test_dag_order(void **state) {
       assert_true(dep_done >= 0);
       assert_true(begun >= 0);
       if (dep_done > begun) {
-        tu_log_dump(&d->log);
+        roster__tu_log_dump(&d->log);
         fail_msg("%s began before its dependency %s was created", dag_names[i],
                  dep);
       }
       void *depinst = NULL;
-      assert_ok(roster_get(d->r, NULL, dep, &tu_svc_type, &depinst));
+      assert_ok(roster_get(d->r, NULL, dep, &roster__tu_svc_type, &depinst));
       assert_ptr_equal(in->deps[k], depinst);
       assert_string_equal(((tu_inst *)depinst)->svc->name, dep);
     }
@@ -112,12 +114,13 @@ static void test_dag_order(void **state) {
   assert_ok(roster_shutdown(d->r, LC_LONG_MS));
   for (int i = 0; i < N_DAG; i++) {
     assert_int_equal(atomic_load(&d->svc[i].destroys), 1);
-    assert_int_equal(tu_state(d->r, NULL, dag_names[i]), ROSTER_STATE_STOPPED);
+    assert_int_equal(roster__tu_state(d->r, NULL, dag_names[i]),
+                     ROSTER_STATE_STOPPED);
     assert_false(roster_has(d->r, NULL, dag_names[i]));
     /* Not up, so not found. (registry.h documents ROSTER_ENOENT; a
      * shut-down registry answering ROSTER_ESTATE is tolerated.) */
     void *p = (void *)1;
-    int rc = roster_get(d->r, NULL, dag_names[i], &tu_svc_type, &p);
+    int rc = roster_get(d->r, NULL, dag_names[i], &roster__tu_svc_type, &p);
     if (rc != ROSTER_ENOENT && rc != ROSTER_ESTATE)
       fail_msg("roster_get of a stopped service: %s", roster_err_name(rc));
     assert_null(p);
@@ -126,7 +129,7 @@ static void test_dag_order(void **state) {
       int dep_begun = idx(&d->log, "destroy", dag_deps[i][k]);
       assert_true(user_done >= 0 && dep_begun >= 0);
       if (user_done > dep_begun) {
-        tu_log_dump(&d->log);
+        roster__tu_log_dump(&d->log);
         fail_msg("%s destroyed before its dependent %s", dag_deps[i][k],
                  dag_names[i]);
       }
@@ -136,9 +139,9 @@ static void test_dag_order(void **state) {
   for (int i = 0; i < N_DAG; i++) {
     char buf[64];
     snprintf(buf, sizeof buf, "create:%s", dag_names[i]);
-    assert_int_equal(tu_log_count(&d->log, buf), 1);
+    assert_int_equal(roster__tu_log_count(&d->log, buf), 1);
     snprintf(buf, sizeof buf, "destroy:%s", dag_names[i]);
-    assert_int_equal(tu_log_count(&d->log, buf), 1);
+    assert_int_equal(roster__tu_log_count(&d->log, buf), 1);
   }
   dag_free(d);
 }
@@ -152,7 +155,8 @@ static void test_start_again_after_shutdown(void **state) {
   assert_ok(roster_start(d->r, LC_LONG_MS));
   for (int i = 0; i < N_DAG; i++) {
     assert_int_equal(atomic_load(&d->svc[i].creates), 2);
-    assert_int_equal(tu_state(d->r, NULL, dag_names[i]), ROSTER_STATE_READY);
+    assert_int_equal(roster__tu_state(d->r, NULL, dag_names[i]),
+                     ROSTER_STATE_READY);
     assert_false(atomic_load(&d->svc[i].deps_bad));
   }
   /* A second roster_start with everything up creates nothing. */
@@ -182,10 +186,11 @@ static void test_independent_start_in_parallel(void **state) {
   (void)state;
   roster *r = tu_registry(NULL);
   static tu_svc a, b;
-  tu_svc_init(&a, "slow-a", NULL, NULL);
-  tu_svc_init(&b, "slow-b", NULL, NULL);
+  roster__tu_svc_init(&a, "slow-a", NULL, NULL);
+  roster__tu_svc_init(&b, "slow-b", NULL, NULL);
   a.sleep_ms = b.sleep_ms = 200;
-  roster_provider pa = tu_svc_provider(&a), pb = tu_svc_provider(&b);
+  roster_provider pa = roster__tu_svc_provider(&a),
+                  pb = roster__tu_svc_provider(&b);
   assert_ok(roster_provide(r, NULL, "slow-a", &pa));
   assert_ok(roster_provide(r, NULL, "slow-b", &pb));
   /* Not ready before anything started. */
@@ -195,8 +200,8 @@ static void test_independent_start_in_parallel(void **state) {
   pthread_t th;
   assert_int_equal(pthread_create(&th, NULL, start_main, &c), 0);
   assert_ok(roster_wait_ready(r, LC_LONG_MS));
-  assert_int_equal(tu_state(r, NULL, "slow-a"), ROSTER_STATE_READY);
-  assert_int_equal(tu_state(r, NULL, "slow-b"), ROSTER_STATE_READY);
+  assert_int_equal(roster__tu_state(r, NULL, "slow-a"), ROSTER_STATE_READY);
+  assert_int_equal(roster__tu_state(r, NULL, "slow-b"), ROSTER_STATE_READY);
   assert_int_equal(pthread_join(th, NULL), 0);
   assert_ok(c.rc);
   /* The health report describes both. */
@@ -242,8 +247,8 @@ static tu_log *hold_log;
 static int hold_create(void *arg, const roster_deps *deps, void **out) {
   (void)arg;
   (void)deps;
-  tu_log_add(hold_log, "create:gate");
-  if (!tu_gate_wait(&hold_gate, LC_LONG_MS))
+  roster__tu_log_add(hold_log, "create:gate");
+  if (!roster__tu_gate_wait(&hold_gate, LC_LONG_MS))
     return roster_error_set(ROSTER_ETIMEDOUT, "the test never opened");
   *out = &hold_gate;
   return ROSTER_OK;
@@ -253,9 +258,9 @@ static const roster_type hold_type = {.name = "hold"};
 static void test_longest_chain_first(void **state) {
   (void)state;
   static tu_log log;
-  tu_log_init(&log);
+  roster__tu_log_init(&log);
   hold_log = &log;
-  tu_gate_init(&hold_gate);
+  roster__tu_gate_init(&hold_gate);
   roster *r = tu_registry(&(roster_options){.workers = 1});
   assert_ok(roster_provide(
       r, NULL, "gate",
@@ -263,10 +268,10 @@ static void test_longest_chain_first(void **state) {
   static tu_svc lone, base, mid, top;
   static const char *const on_base[] = {"base", NULL};
   static const char *const on_mid[] = {"mid", NULL};
-  tu_svc_init(&lone, "lone", &log, NULL);
-  tu_svc_init(&base, "base", &log, NULL);
-  tu_svc_init(&mid, "mid", &log, on_base);
-  tu_svc_init(&top, "top", &log, on_mid);
+  roster__tu_svc_init(&lone, "lone", &log, NULL);
+  roster__tu_svc_init(&base, "base", &log, NULL);
+  roster__tu_svc_init(&mid, "mid", &log, on_base);
+  roster__tu_svc_init(&top, "top", &log, on_mid);
   tu_svc *all[] = {&lone, &base, &mid, &top};
   for (int i = 0; i < 4; i++) {
     tu_provide(r, NULL, all[i]->name, all[i], false);
@@ -279,19 +284,19 @@ static void test_longest_chain_first(void **state) {
    * roster_service_state takes too: once it returns, all are queued. lone
    * waits behind gate (same rank, declared first); base may have run
    * before gate did (it outranks it). */
-  assert_int_equal(tu_state(r, NULL, "lone"), ROSTER_STATE_STARTING);
-  tu_gate_open(&hold_gate);
+  assert_int_equal(roster__tu_state(r, NULL, "lone"), ROSTER_STATE_STARTING);
+  roster__tu_gate_open(&hold_gate);
   assert_int_equal(pthread_join(th, NULL), 0);
   assert_ok(c.rc);
   int g = idx(&log, "create", "gate"), b = idx(&log, "create", "base"),
       m = idx(&log, "create", "mid"), l = idx(&log, "create", "lone"),
       t = idx(&log, "create", "top");
   if (!(g >= 0 && g < l && b < m && m < l && l < t)) {
-    tu_log_dump(&log);
+    roster__tu_log_dump(&log);
     fail_msg("want base, mid, lone, top in that order, gate before lone");
   }
   roster_free(r);
-  tu_log_fini(&log);
+  roster__tu_log_fini(&log);
 }
 
 /* A chain first <- second <- bad <- last (bad's create fails), plus an
@@ -300,16 +305,16 @@ static void test_longest_chain_first(void **state) {
 static void test_failing_create_rolls_back(void **state) {
   (void)state;
   tu_log log;
-  tu_log_init(&log);
+  roster__tu_log_init(&log);
   roster *r = tu_registry(NULL);
   static const char *const d_second[] = {"first", NULL};
   static const char *const d_bad[] = {"second", NULL};
   static const char *const d_last[] = {"kaput-svc", NULL};
   tu_svc first, second, bad, last;
-  tu_svc_init(&first, "first", &log, NULL);
-  tu_svc_init(&second, "second", &log, d_second);
-  tu_svc_init(&bad, "kaput-svc", &log, d_bad);
-  tu_svc_init(&last, "last", &log, d_last);
+  roster__tu_svc_init(&first, "first", &log, NULL);
+  roster__tu_svc_init(&second, "second", &log, d_second);
+  roster__tu_svc_init(&bad, "kaput-svc", &log, d_bad);
+  roster__tu_svc_init(&last, "last", &log, d_last);
   bad.fail_code = ROSTER_EIO;
   tu_provide(r, NULL, "last", &last, false);
   tu_provide(r, NULL, "kaput-svc", &bad, false);
@@ -332,21 +337,21 @@ static void test_failing_create_rolls_back(void **state) {
   assert_int_equal(atomic_load(&first.destroys), 1);
   assert_int_equal(atomic_load(&second.destroys), 1);
   assert_int_equal(atomic_load(&bad.destroys), 0); /* nothing was made */
-  int sd = tu_log_find(&log, "destroyed:second", 0);
-  int fd = tu_log_find(&log, "destroy:first", 0);
+  int sd = roster__tu_log_find(&log, "destroyed:second", 0);
+  int fd = roster__tu_log_find(&log, "destroy:first", 0);
   assert_true(sd >= 0 && fd >= 0);
   if (sd > fd) {
-    tu_log_dump(&log);
+    roster__tu_log_dump(&log);
     fail_msg("first destroyed before second, which depends on it");
   }
   /* The service after the failure was never created. */
   assert_int_equal(atomic_load(&last.creates), 0);
-  assert_int_equal(tu_log_find(&log, "create:last", 0), -1);
+  assert_int_equal(roster__tu_log_find(&log, "create:last", 0), -1);
 
   assert_state(r, NULL, "first", ROSTER_STATE_STOPPED, 10000);
   assert_state(r, NULL, "second", ROSTER_STATE_STOPPED, 10000);
-  assert_int_equal(tu_state(r, NULL, "kaput-svc"), ROSTER_STATE_FAILED);
-  assert_int_equal(tu_state(r, NULL, "last"), ROSTER_STATE_DECLARED);
+  assert_int_equal(roster__tu_state(r, NULL, "kaput-svc"), ROSTER_STATE_FAILED);
+  assert_int_equal(roster__tu_state(r, NULL, "last"), ROSTER_STATE_DECLARED);
   for (int i = 0; i < 4; i++) {
     static const char *const n[] = {"first", "second", "kaput-svc", "last"};
     assert_false(roster_has(r, NULL, n[i]));
@@ -378,7 +383,7 @@ static void test_failing_create_rolls_back(void **state) {
   roster_free(r);
   assert_int_equal(atomic_load(&first.live_instances), 0);
   assert_int_equal(atomic_load(&second.live_instances), 0);
-  tu_log_fini(&log);
+  roster__tu_log_fini(&log);
 }
 
 /* RETRY_MS bounds each roster_start of the retry test: a start that no
@@ -394,10 +399,10 @@ static void test_start_retries_failed_service(void **state) {
   static const char *const d_api[] = {"db", NULL};
   static tu_flaky db;
   static tu_svc api, cfg;
-  tu_flaky_init(&db, "db", NULL, NULL, 2);
-  tu_svc_init(&api, "api", NULL, d_api);
-  tu_svc_init(&cfg, "cfg", NULL, NULL);
-  roster_provider p = tu_flaky_provider(&db);
+  roster__tu_flaky_init(&db, "db", NULL, NULL, 2);
+  roster__tu_svc_init(&api, "api", NULL, d_api);
+  roster__tu_svc_init(&cfg, "cfg", NULL, NULL);
+  roster_provider p = roster__tu_flaky_provider(&db);
   assert_ok(roster_provide(r, NULL, "db", &p));
   tu_provide(r, NULL, "api", &api, false);
   tu_provide(r, NULL, "cfg", &cfg, false);
@@ -407,11 +412,11 @@ static void test_start_retries_failed_service(void **state) {
     assert_rc(roster_start(r, RETRY_MS), ROSTER_EIO);
     assert_contains(roster_last_error(), "service 'db' failed to start");
     assert_int_equal(atomic_load(&db.svc.creates), round);
-    assert_int_equal(tu_state(r, NULL, "db"), ROSTER_STATE_FAILED);
+    assert_int_equal(roster__tu_state(r, NULL, "db"), ROSTER_STATE_FAILED);
     assert_false(roster_has(r, NULL, "db"));
     /* api never ran: its dependency was never up */
     assert_int_equal(atomic_load(&api.creates), 0);
-    assert_int_equal(tu_state(r, NULL, "api"), ROSTER_STATE_DECLARED);
+    assert_int_equal(roster__tu_state(r, NULL, "api"), ROSTER_STATE_DECLARED);
     assert_state(r, NULL, "cfg", ROSTER_STATE_STOPPED, RETRY_MS);
     assert_false(roster_has(r, NULL, "cfg"));
   }
@@ -421,15 +426,15 @@ static void test_start_retries_failed_service(void **state) {
   assert_int_equal(atomic_load(&cfg.creates), 3);
   const char *const names[] = {"db", "api", "cfg"};
   for (int i = 0; i < 3; i++) {
-    assert_int_equal(tu_state(r, NULL, names[i]), ROSTER_STATE_READY);
+    assert_int_equal(roster__tu_state(r, NULL, names[i]), ROSTER_STATE_READY);
     void *got = NULL;
-    assert_ok(roster_get(r, NULL, names[i], &tu_svc_type, &got));
+    assert_ok(roster_get(r, NULL, names[i], &roster__tu_svc_type, &got));
     assert_non_null(got);
   }
   tu_inst *a = NULL;
-  assert_ok(roster_get(r, NULL, "api", &tu_svc_type, (void **)&a));
+  assert_ok(roster_get(r, NULL, "api", &roster__tu_svc_type, (void **)&a));
   tu_inst *d = NULL;
-  assert_ok(roster_get(r, NULL, "db", &tu_svc_type, (void **)&d));
+  assert_ok(roster_get(r, NULL, "db", &roster__tu_svc_type, (void **)&d));
   assert_ptr_equal(a->deps[0], d);
   assert_int_equal(d->gen, 3);
   assert_ok(roster_wait_ready(r, RETRY_MS));
@@ -470,11 +475,11 @@ static void test_start_retries_without_timeout(void **state) {
   static const char *const d_top[] = {"mid", NULL};
   static tu_flaky mid;
   static tu_svc base, top;
-  tu_svc_init(&base, "base", NULL, NULL);
-  tu_flaky_init(&mid, "mid", NULL, d_mid, 2);
-  tu_svc_init(&top, "top", NULL, d_top);
+  roster__tu_svc_init(&base, "base", NULL, NULL);
+  roster__tu_flaky_init(&mid, "mid", NULL, d_mid, 2);
+  roster__tu_svc_init(&top, "top", NULL, d_top);
   tu_provide(r, NULL, "top", &top, false);
-  roster_provider p = tu_flaky_provider(&mid);
+  roster_provider p = roster__tu_flaky_provider(&mid);
   assert_ok(roster_provide(r, NULL, "mid", &p));
   tu_provide(r, NULL, "base", &base, false);
 
@@ -488,7 +493,7 @@ static void test_start_retries_without_timeout(void **state) {
     fail_msg("roster_start(-1) call %d of 3 did not return after a failed "
              "start (mid is %s)",
              atomic_load(&t->done) + 1,
-             roster_state_name((roster_state)tu_state(r, NULL, "mid")));
+             roster_state_name((roster_state)roster__tu_state(r, NULL, "mid")));
   assert_int_equal(pthread_join(th, NULL), 0);
   for (int i = 0; i < 2; i++) {
     if (t->rc[i] != ROSTER_EIO)
@@ -535,8 +540,9 @@ static void test_create_returns_foreign_code(void **state) {
                                      "returned 7,", "returned -2147483648,"};
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     roster *r = tu_registry(NULL);
-    roster_provider p = {
-        .type = &tu_other_type, .create = odd_create_fn, .arg = &cases[i]};
+    roster_provider p = {.type = &roster__tu_other_type,
+                         .create = odd_create_fn,
+                         .arg = &cases[i]};
     assert_ok(roster_provide(r, NULL, "db", &p));
     roster_error_clear();
     assert_rc(roster_start(r, LC_LONG_MS), ROSTER_EFAILED);
@@ -550,7 +556,7 @@ static void test_create_returns_foreign_code(void **state) {
       fail_msg("case %zu: detail says \"unknown error\": %s", i, err);
     if (cases[i].detail)
       assert_contains(err, cases[i].detail);
-    assert_int_equal(tu_state(r, NULL, "db"), ROSTER_STATE_FAILED);
+    assert_int_equal(roster__tu_state(r, NULL, "db"), ROSTER_STATE_FAILED);
     roster_health_report h;
     assert_ok(roster_health(r, &h));
     assert_int_equal(h.count, 1);
@@ -579,21 +585,21 @@ static int plain_create(void *arg, const roster_deps *deps, void **out) {
 static void test_type_destroy_fallback(void **state) {
   (void)state;
   static int inst;
-  tu_reset_destroyed();
+  roster__tu_reset_destroyed();
   roster *r = tu_registry(NULL);
   roster_provider p = {
-      .type = &tu_counter_type, .create = plain_create, .arg = &inst};
+      .type = &roster__tu_counter_type, .create = plain_create, .arg = &inst};
   assert_ok(roster_provide(r, "ns1", "counted", &p));
   assert_ok(roster_start(r, LC_LONG_MS));
   void *got = NULL;
-  assert_ok(roster_get(r, "ns1", "counted", &tu_counter_type, &got));
+  assert_ok(roster_get(r, "ns1", "counted", &roster__tu_counter_type, &got));
   assert_ptr_equal(got, &inst);
   assert_rc(roster_get(r, NULL, "counted", NULL, &got), ROSTER_ENOENT);
-  assert_int_equal(tu_destroyed(), 0);
+  assert_int_equal(roster__tu_destroyed(), 0);
   assert_ok(roster_shutdown(r, LC_LONG_MS));
-  assert_int_equal(tu_wait_destroyed(1), 1);
+  assert_int_equal(roster__tu_wait_destroyed(1), 1);
   roster_free(r);
-  assert_int_equal(tu_destroyed(), 1);
+  assert_int_equal(roster__tu_destroyed(), 1);
 }
 
 static void test_state_names(void **state) {
@@ -617,7 +623,7 @@ static void test_service_state_errors(void **state) {
   roster_state st;
   assert_rc(roster_service_state(r, NULL, "nobody", &st), ROSTER_ENOENT);
   /* A plain registered instance is not a provider. */
-  assert_ok(roster_register(r, NULL, "plain", &tu_other_type, &inst));
+  assert_ok(roster_register(r, NULL, "plain", &roster__tu_other_type, &inst));
   assert_rc(roster_service_state(r, NULL, "plain", &st), ROSTER_ENOENT);
   /* Empty registry: start, wait_ready and shutdown have nothing to do. */
   assert_ok(roster_start(r, LC_LONG_MS));

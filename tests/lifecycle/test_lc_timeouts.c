@@ -34,7 +34,7 @@ static int hung_create(void *arg, const roster_deps *deps, void **out) {
   hung *h = arg;
   atomic_fetch_add(&h->creates, 1);
   if (h->create_gate)
-    tu_gate_wait(h->create_gate, 20000);
+    roster__tu_gate_wait(h->create_gate, 20000);
   int *inst = malloc(sizeof *inst);
   if (!inst)
     return ROSTER_ENOMEM;
@@ -48,7 +48,7 @@ static void hung_destroy(void *arg, void *instance) {
   hung *h = arg;
   atomic_fetch_add(&h->destroys_begun, 1);
   if (h->destroy_gate)
-    tu_gate_wait(h->destroy_gate, 20000);
+    roster__tu_gate_wait(h->destroy_gate, 20000);
   free(instance);
   atomic_fetch_add(&h->destroys, 1);
 }
@@ -65,7 +65,7 @@ static tu_gate g_create;
 
 static void test_create_timeout(void **state) {
   (void)state;
-  tu_gate_init(&g_create);
+  roster__tu_gate_init(&g_create);
   roster *r = tu_registry(NULL);
   static hung h;
   hung_init(&h, "slowpoke");
@@ -74,7 +74,7 @@ static void test_create_timeout(void **state) {
   p.start_timeout_ms = 100;
   assert_ok(roster_provide(r, NULL, "slowpoke", &p));
   tu_svc quick;
-  tu_svc_init(&quick, "quick", NULL, NULL);
+  roster__tu_svc_init(&quick, "quick", NULL, NULL);
   tu_provide(r, NULL, "quick", &quick, false);
 
   assert_rc(roster_start(r, LC_LONG_MS), ROSTER_ETIMEDOUT);
@@ -84,10 +84,11 @@ static void test_create_timeout(void **state) {
   assert_int_equal(atomic_load(&h.creates), 1);
   assert_int_equal(atomic_load(&h.creates_returned), 0);
   assert_false(roster_has(r, NULL, "slowpoke"));
-  assert_int_equal(tu_state(r, NULL, "slowpoke"), ROSTER_STATE_FAILED);
+  assert_int_equal(roster__tu_state(r, NULL, "slowpoke"), ROSTER_STATE_FAILED);
   roster_service_health sh;
   char detail[512];
-  assert_ok(tu_health_item(r, "slowpoke", &sh, detail, sizeof detail, NULL));
+  assert_ok(
+      roster__tu_health_item(r, "slowpoke", &sh, detail, sizeof detail, NULL));
   assert_int_equal(sh.last_error, ROSTER_ETIMEDOUT);
   /* The service that did start was stopped again. */
   assert_eventually_equal(atomic_load(&quick.destroys), 1, 10000);
@@ -95,12 +96,12 @@ static void test_create_timeout(void **state) {
 
   /* The abandoned create returns late: what it made is destroyed, and it
    * never shows up in the registry. */
-  tu_gate_open(&g_create);
+  roster__tu_gate_open(&g_create);
   tu_wait_until(atomic_load(&h.destroys) == 1, 10000);
   assert_int_equal(atomic_load(&h.creates_returned), 1);
   assert_int_equal(atomic_load(&h.destroys), 1);
   assert_false(roster_has(r, NULL, "slowpoke"));
-  assert_int_equal(tu_state(r, NULL, "slowpoke"), ROSTER_STATE_FAILED);
+  assert_int_equal(roster__tu_state(r, NULL, "slowpoke"), ROSTER_STATE_FAILED);
 
   assert_int_equal(roster_last_code(), ROSTER_ETIMEDOUT);
   assert_contains(err, "slowpoke");
@@ -114,9 +115,9 @@ static tu_gate g_destroy;
 
 static void test_destroy_timeout(void **state) {
   (void)state;
-  tu_gate_init(&g_destroy);
+  roster__tu_gate_init(&g_destroy);
   tu_log log;
-  tu_log_init(&log);
+  roster__tu_log_init(&log);
   roster *r = tu_registry(NULL);
   /* base <- stuck (stuck depends on base); other is independent. */
   static hung h;
@@ -128,13 +129,14 @@ static void test_destroy_timeout(void **state) {
   p.deps = d_stuck;
   assert_ok(roster_provide(r, NULL, "stuck", &p));
   tu_svc base, other;
-  tu_svc_init(&base, "base", &log, NULL);
-  tu_svc_init(&other, "other", &log, NULL);
-  roster_provider pb = tu_svc_provider(&base), po = tu_svc_provider(&other);
+  roster__tu_svc_init(&base, "base", &log, NULL);
+  roster__tu_svc_init(&other, "other", &log, NULL);
+  roster_provider pb = roster__tu_svc_provider(&base),
+                  po = roster__tu_svc_provider(&other);
   assert_ok(roster_provide(r, NULL, "base", &pb));
   assert_ok(roster_provide(r, NULL, "other", &po));
   assert_ok(roster_start(r, LC_LONG_MS));
-  assert_int_equal(tu_state(r, NULL, "stuck"), ROSTER_STATE_READY);
+  assert_int_equal(roster__tu_state(r, NULL, "stuck"), ROSTER_STATE_READY);
 
   assert_rc(roster_shutdown(r, LC_LONG_MS), ROSTER_ETIMEDOUT);
   char err[1024];
@@ -146,15 +148,15 @@ static void test_destroy_timeout(void **state) {
    * included. */
   assert_int_equal(atomic_load(&base.destroys), 1);
   assert_int_equal(atomic_load(&other.destroys), 1);
-  assert_int_equal(tu_state(r, NULL, "base"), ROSTER_STATE_STOPPED);
-  assert_int_equal(tu_state(r, NULL, "other"), ROSTER_STATE_STOPPED);
-  int st = tu_state(r, NULL, "stuck");
+  assert_int_equal(roster__tu_state(r, NULL, "base"), ROSTER_STATE_STOPPED);
+  assert_int_equal(roster__tu_state(r, NULL, "other"), ROSTER_STATE_STOPPED);
+  int st = roster__tu_state(r, NULL, "stuck");
   if (st != ROSTER_STATE_STOPPED && st != ROSTER_STATE_FAILED)
     fail_msg("overrun service is %s after shutdown",
              st < 0 ? "?" : roster_state_name((roster_state)st));
   assert_false(roster_has(r, NULL, "stuck"));
 
-  tu_gate_open(&g_destroy);
+  roster__tu_gate_open(&g_destroy);
   assert_eventually_equal(atomic_load(&h.destroys), 1, 10000);
 
   assert_contains(err, "stuck");
@@ -162,14 +164,14 @@ static void test_destroy_timeout(void **state) {
   roster_free(r);
   assert_int_equal(atomic_load(&h.destroys), 1);
   assert_int_equal(atomic_load(&base.live_instances), 0);
-  tu_log_fini(&log);
+  roster__tu_log_fini(&log);
 }
 
 static tu_gate g_deadline;
 
 static void test_shutdown_deadline(void **state) {
   (void)state;
-  tu_gate_init(&g_deadline);
+  roster__tu_gate_init(&g_deadline);
   roster *r = tu_registry(NULL);
   static hung h1, h2;
   hung_init(&h1, "molasses");
@@ -180,7 +182,7 @@ static void test_shutdown_deadline(void **state) {
   assert_ok(roster_provide(r, NULL, "molasses", &p1));
   assert_ok(roster_provide(r, NULL, "treacle", &p2));
   tu_svc fine;
-  tu_svc_init(&fine, "fine", NULL, NULL);
+  roster__tu_svc_init(&fine, "fine", NULL, NULL);
   tu_provide(r, NULL, "fine", &fine, false);
   assert_ok(roster_start(r, LC_LONG_MS));
 
@@ -190,11 +192,11 @@ static void test_shutdown_deadline(void **state) {
   assert_int_equal(atomic_load(&h1.destroys), 0);
   assert_int_equal(atomic_load(&h2.destroys), 0);
   assert_int_equal(atomic_load(&fine.destroys), 1);
-  assert_int_equal(tu_state(r, NULL, "fine"), ROSTER_STATE_STOPPED);
+  assert_int_equal(roster__tu_state(r, NULL, "fine"), ROSTER_STATE_STOPPED);
   assert_false(roster_has(r, NULL, "molasses"));
   assert_false(roster_has(r, NULL, "treacle"));
 
-  tu_gate_open(&g_deadline);
+  roster__tu_gate_open(&g_deadline);
   tu_wait_until(
       atomic_load(&h1.destroys) == 1 && atomic_load(&h2.destroys) == 1, 10000);
   assert_int_equal(atomic_load(&h1.destroys), 1);
@@ -210,7 +212,7 @@ static tu_gate g_start_deadline;
 /* roster_start's own timeout bounds the whole call. */
 static void test_start_deadline(void **state) {
   (void)state;
-  tu_gate_init(&g_start_deadline);
+  roster__tu_gate_init(&g_start_deadline);
   roster *r = tu_registry(NULL);
   static hung h;
   hung_init(&h, "glacier");
@@ -224,13 +226,14 @@ static void test_start_deadline(void **state) {
   assert_int_equal(atomic_load(&h.creates_returned), 0);
   assert_false(roster_has(r, NULL, "glacier"));
 
-  tu_gate_open(&g_start_deadline);
+  roster__tu_gate_open(&g_start_deadline);
   tu_wait_until(atomic_load(&h.creates_returned) >= 1, 10000);
   assert_true(atomic_load(&h.creates_returned) >= 1);
   /* The failed start asked for nothing more: once the late create has
    * settled (the instance kept or destroyed), no new create begins. */
-  tu_wait_until(tu_state(r, NULL, "glacier") != ROSTER_STATE_STARTING, 10000);
-  tu_sleep_ms(100);
+  tu_wait_until(roster__tu_state(r, NULL, "glacier") != ROSTER_STATE_STARTING,
+                10000);
+  roster__tu_sleep_ms(100);
   assert_int_equal(atomic_load(&h.creates), 1);
   /* Whatever became of the late instance, after shutdown it is gone. */
   assert_ok(roster_shutdown(r, LC_LONG_MS));
@@ -265,12 +268,12 @@ static void test_acquire_delays_destroy(void **state) {
   (void)state;
   roster *r = tu_registry(NULL);
   static tu_svc held;
-  tu_svc_init(&held, "held", NULL, NULL);
+  roster__tu_svc_init(&held, "held", NULL, NULL);
   tu_provide(r, NULL, "held", &held, false);
   assert_ok(roster_start(r, LC_LONG_MS));
   void *inst = NULL;
   roster_ref *ref = NULL;
-  assert_ok(roster_acquire(r, NULL, "held", &tu_svc_type, &inst, &ref));
+  assert_ok(roster_acquire(r, NULL, "held", &roster__tu_svc_type, &inst, &ref));
   assert_non_null(ref);
 
   static shutdown_call c;
@@ -283,7 +286,7 @@ static void test_acquire_delays_destroy(void **state) {
   tu_wait_until(!roster_has(r, NULL, "held"), 10000);
   assert_false(roster_has(r, NULL, "held"));
   /* ...but not destroyed while the reference is held. */
-  tu_sleep_ms(150);
+  roster__tu_sleep_ms(150);
   assert_int_equal(atomic_load(&held.destroys), 0);
   assert_false(atomic_load(&c.done));
   assert_ptr_equal(((tu_inst *)inst)->svc, &held); /* still valid */
@@ -291,7 +294,7 @@ static void test_acquire_delays_destroy(void **state) {
   assert_int_equal(pthread_join(th, NULL), 0);
   assert_ok(c.rc);
   assert_int_equal(atomic_load(&held.destroys), 1);
-  assert_int_equal(tu_state(r, NULL, "held"), ROSTER_STATE_STOPPED);
+  assert_int_equal(roster__tu_state(r, NULL, "held"), ROSTER_STATE_STOPPED);
   roster_free(r);
 }
 
@@ -301,14 +304,15 @@ static void test_acquire_past_stop_timeout(void **state) {
   (void)state;
   roster *r = tu_registry(NULL);
   static tu_svc clung;
-  tu_svc_init(&clung, "clung", NULL, NULL);
-  roster_provider p = tu_svc_provider(&clung);
+  roster__tu_svc_init(&clung, "clung", NULL, NULL);
+  roster_provider p = roster__tu_svc_provider(&clung);
   p.stop_timeout_ms = 100;
   assert_ok(roster_provide(r, NULL, "clung", &p));
   assert_ok(roster_start(r, LC_LONG_MS));
   void *inst = NULL;
   roster_ref *ref = NULL;
-  assert_ok(roster_acquire(r, NULL, "clung", &tu_svc_type, &inst, &ref));
+  assert_ok(
+      roster_acquire(r, NULL, "clung", &roster__tu_svc_type, &inst, &ref));
   assert_rc(roster_shutdown(r, LC_LONG_MS), ROSTER_ETIMEDOUT);
   char err[512];
   snprintf(err, sizeof err, "%s", roster_last_error());
@@ -326,7 +330,7 @@ static tu_gate g_provide;
 
 static void test_provide_during_shutdown(void **state) {
   (void)state;
-  tu_gate_init(&g_provide);
+  roster__tu_gate_init(&g_provide);
   roster *r = tu_registry(NULL);
   static hung h;
   hung_init(&h, "lingering");
@@ -344,14 +348,14 @@ static void test_provide_during_shutdown(void **state) {
   assert_eventually_equal(atomic_load(&h.destroys_begun), 1, 10000);
   assert_false(atomic_load(&c.done));
   tu_svc late;
-  tu_svc_init(&late, "latecomer", NULL, NULL);
-  roster_provider pl = tu_svc_provider(&late);
+  roster__tu_svc_init(&late, "latecomer", NULL, NULL);
+  roster_provider pl = roster__tu_svc_provider(&late);
   int rc = roster_provide(r, NULL, "latecomer", &pl);
-  tu_gate_open(&g_provide);
+  roster__tu_gate_open(&g_provide);
   assert_int_equal(pthread_join(th, NULL), 0);
   assert_ok(c.rc);
   assert_rc(rc, ROSTER_ESTATE);
-  assert_int_equal(tu_state(r, NULL, "latecomer"), -1);
+  assert_int_equal(roster__tu_state(r, NULL, "latecomer"), -1);
   roster_free(r);
 }
 

@@ -270,9 +270,9 @@ static int count_msgs(const char *exact) {
 /* wait_msg waits (bounded) until a datagram containing needle came;
  * gives up early if the child exits. */
 static bool wait_msg(const char *needle) {
-  uint64_t end = tu_now_ns() + (uint64_t)WAIT_MS * 1000000u;
+  uint64_t end = roster__tu_now_ns() + (uint64_t)WAIT_MS * 1000000u;
   while (has_msg(needle, 0) < 0) {
-    if (ctx.exited || tu_now_ns() > end)
+    if (ctx.exited || roster__tu_now_ns() > end)
       return false;
     struct pollfd p = {.fd = ctx.sock, .events = POLLIN};
     if (poll(&p, 1, 50) == 1)
@@ -293,8 +293,8 @@ static void read_all(int fd, char *buf, size_t cap) {
 /* finish waits (bounded) for the child, then collects everything it left.
  * A child still alive after WAIT_MS is killed and the test fails. */
 static void finish(void) {
-  uint64_t end = tu_now_ns() + (uint64_t)WAIT_MS * 1000000u;
-  while (!ctx.exited && tu_now_ns() < end) {
+  uint64_t end = roster__tu_now_ns() + (uint64_t)WAIT_MS * 1000000u;
+  while (!ctx.exited && roster__tu_now_ns() < end) {
     struct pollfd p = {.fd = ctx.sock, .events = POLLIN};
     if (poll(&p, 1, 20) == 1)
       take_msg();

@@ -31,11 +31,11 @@ static void gate_set(gated *g, bool open) {
 static void gate_cb(int level, const char *line, size_t len, void *arg) {
   gated *g = arg;
   atomic_fetch_add(&g->entered, 1);
-  uint64_t end = tu_now_ns() + (uint64_t)LC_LONG_MS * 1000000u;
+  uint64_t end = roster__tu_now_ns() + (uint64_t)LC_LONG_MS * 1000000u;
   pthread_mutex_lock(&g->mu);
-  while (!g->open && tu_now_ns() < end) {
+  while (!g->open && roster__tu_now_ns() < end) {
     pthread_mutex_unlock(&g->mu);
-    tu_sleep_ms(1);
+    roster__tu_sleep_ms(1);
     pthread_mutex_lock(&g->mu);
   }
   pthread_mutex_unlock(&g->mu);
@@ -200,7 +200,7 @@ static void test_block_mode(void **state) {
   tu_wait_until(roster_log_stats_get(log, &st) == ROSTER_OK && st.queued == 4,
                 LC_LONG_MS);
   assert_int_equal(st.queued, 4);
-  tu_sleep_ms(20);
+  roster__tu_sleep_ms(20);
   /* the queue is full and the sink blocked: the producer cannot be past
    * its fifth line, however long it had */
   assert_true(atomic_load(&a.done) <= 4);

@@ -72,13 +72,14 @@ static void test_lifecycle_lines(void **state) {
   trans t = {.n = 0};
   pthread_mutex_init(&t.mu, NULL);
   assert_ok(roster_listen(r, ROSTER_EV_STATE, trans_listener, &t, NULL, NULL));
-  int64_t declared = (int64_t)tu_now_ns();
+  int64_t declared = (int64_t)roster__tu_now_ns();
   tu_svc db, api;
-  tu_svc_init(&db, "db", NULL, NULL);
+  roster__tu_svc_init(&db, "db", NULL, NULL);
   db.sleep_ms = 30;
   const char *api_deps[] = {"db", NULL};
-  tu_svc_init(&api, "api", NULL, api_deps);
-  roster_provider pdb = tu_svc_provider(&db), papi = tu_svc_provider(&api);
+  roster__tu_svc_init(&api, "api", NULL, api_deps);
+  roster_provider pdb = roster__tu_svc_provider(&db),
+                  papi = roster__tu_svc_provider(&api);
   assert_ok(roster_provide(r, NULL, "db", &pdb));
   assert_ok(roster_provide(r, NULL, "api", &papi));
   assert_ok(roster_log_attach(r, log));
@@ -104,7 +105,7 @@ static void test_lifecycle_lines(void **state) {
   i = assert_line(&l, "db registered");
   j = lt_parse(&l, (size_t)i);
   assert_int_equal(lt_int(j, "level"), 20);
-  assert_string_equal(lt_str(j, "type"), tu_svc_type.name);
+  assert_string_equal(lt_str(j, "type"), roster__tu_svc_type.name);
   json_decref(j);
 
   assert_ok(roster_shutdown(r, LC_LONG_MS));
@@ -152,8 +153,8 @@ static void test_failed_and_restarted(void **state) {
   assert_ok(roster_log_attach(r, log));
 
   tu_svc w;
-  tu_svc_init(&w, "worker", NULL, NULL);
-  roster_provider p = tu_svc_provider(&w);
+  roster__tu_svc_init(&w, "worker", NULL, NULL);
+  roster_provider p = roster__tu_svc_provider(&w);
   p.restart = ROSTER_RESTART_ON_FAILURE;
   p.backoff_min_ms = 5;
   assert_ok(roster_provide(r, NULL, "worker", &p));
@@ -182,7 +183,7 @@ static void test_failed_and_restarted(void **state) {
 
   /* a create that fails: a final failure at error level */
   tu_svc bad;
-  tu_svc_init(&bad, "bad", NULL, NULL);
+  roster__tu_svc_init(&bad, "bad", NULL, NULL);
   bad.fail_code = ROSTER_ECONN;
   tu_provide(r, NULL, "bad", &bad, false);
   assert_rc(roster_start(r, LC_LONG_MS), ROSTER_ECONN);
@@ -228,7 +229,8 @@ static void test_logger_as_service(void **state) {
   void *got = NULL;
   assert_ok(roster_get(r, NULL, "log", &roster_log_type, &got));
   assert_ptr_equal(got, log);
-  assert_rc(roster_get(r, NULL, "log", &tu_counter_type, &got), ROSTER_ETYPE);
+  assert_rc(roster_get(r, NULL, "log", &roster__tu_counter_type, &got),
+            ROSTER_ETYPE);
   assert_contains(roster_last_error(), "roster_log");
   /* the key is taken: no handle is taken either */
   assert_rc(roster_log_register(r, NULL, "log", log), ROSTER_EEXIST);
@@ -270,13 +272,13 @@ static void test_attach_errors(void **state) {
   assert_rc(roster_log_attach(r, log), ROSTER_EEXIST);
   assert_rc(roster_log_attach(NULL, log), ROSTER_EINVAL);
   assert_rc(roster_log_attach(r, NULL), ROSTER_EINVAL);
-  assert_ok(roster_register(r, NULL, "a", &tu_counter_type, NULL));
+  assert_ok(roster_register(r, NULL, "a", &roster__tu_counter_type, NULL));
   assert_line(&l, "a registered");
   assert_ok(roster_log_detach(r, log));
   assert_rc(roster_log_detach(r, log), ROSTER_ENOENT);
   assert_rc(roster_log_detach(NULL, log), ROSTER_EINVAL);
   size_t before = lt_count(&l);
-  assert_ok(roster_register(r, NULL, "b", &tu_counter_type, NULL));
+  assert_ok(roster_register(r, NULL, "b", &roster__tu_counter_type, NULL));
   assert_int_equal(lt_count(&l), before); /* detached: nothing more */
   /* attach again after detach, and a child logger separately */
   assert_ok(roster_log_attach(r, log));
@@ -284,7 +286,7 @@ static void test_attach_errors(void **state) {
   assert_ok(roster_log_child(log, RL_FIELDS(RL_STR("c", "1")), &child));
   assert_ok(roster_log_attach(r, child));
   roster_log_free(child);
-  assert_ok(roster_register(r, NULL, "c", &tu_counter_type, NULL));
+  assert_ok(roster_register(r, NULL, "c", &roster__tu_counter_type, NULL));
   assert_int_equal(lt_count(&l), before + 2);
   roster_log_free(log);
   assert_int_equal(atomic_load(&l.frees), 0); /* attachments hold it */

@@ -155,7 +155,7 @@ static void reopen_while_writing(bool async) {
       break;
     rotations++;
     assert_ok(roster_log_reopen(log));
-    tu_sleep_ms(1);
+    roster__tu_sleep_ms(1);
   }
   for (int t = 0; t < RW_THREADS; t++)
     pthread_join(th[t], NULL);
@@ -407,7 +407,7 @@ static void sinks_come_and_go(bool async) {
     /* removed: free_arg has run, and the callback never runs again */
     assert_int_equal(atomic_load(&c.freed), 1);
     long calls = atomic_load(&c.calls);
-    tu_sleep_ms(1);
+    roster__tu_sleep_ms(1);
     assert_int_equal(atomic_load(&c.calls), calls);
     assert_int_equal(atomic_load(&c.calls_after_free), 0);
     assert_rc(roster_log_sink_remove(log, id), ROSTER_ENOENT);
@@ -567,7 +567,7 @@ static void slow_cb(int level, const char *line, size_t len, void *arg) {
   (void)len;
   slow_sink *s = arg;
   atomic_store(&s->inside, 1);
-  tu_gate_wait(&s->gate, LC_LONG_MS);
+  roster__tu_gate_wait(&s->gate, LC_LONG_MS);
   atomic_store(&s->done, 1);
 }
 
@@ -600,7 +600,7 @@ static void *log_one(void *p) {
 static void test_remove_waits_for_writer(void **state) {
   (void)state;
   slow_sink ss = {0};
-  tu_gate_init(&ss.gate);
+  roster__tu_gate_init(&ss.gate);
   roster_log_sink s = {.kind = ROSTER_LOG_SINK_CALLBACK,
                        .fn = slow_cb,
                        .arg = &ss,
@@ -616,11 +616,11 @@ static void test_remove_waits_for_writer(void **state) {
   assert_int_equal(atomic_load(&ss.inside), 1);
   remover r = {.log = log, .id = id};
   assert_int_equal(pthread_create(&rem, NULL, remove_thread, &r), 0);
-  tu_sleep_ms(30);
+  roster__tu_sleep_ms(30);
   /* the write is still in the callback: remove cannot have finished */
   assert_int_equal(atomic_load(&r.returned), 0);
   assert_int_equal(atomic_load(&ss.freed), 0);
-  tu_gate_open(&ss.gate);
+  roster__tu_gate_open(&ss.gate);
   pthread_join(rem, NULL);
   pthread_join(writer, NULL);
   assert_ok(r.rc);

@@ -101,7 +101,7 @@ static inline int fake_connect(void *arg, void **out) {
   int call = atomic_fetch_add(&s->connect_calls, 1) + 1;
   if (s->connect_gate) {
     atomic_fetch_add(&s->in_connect, 1);
-    tu_gate_wait(s->connect_gate, LC_LONG_MS);
+    roster__tu_gate_wait(s->connect_gate, LC_LONG_MS);
     atomic_fetch_sub(&s->in_connect, 1);
   }
   if (atomic_load(&s->refuse))

@@ -20,8 +20,8 @@ typedef struct holder {
 static void *holder_main(void *arg) {
   holder *h = arg;
   void *probe = NULL;
-  uint64_t end = tu_now_ns() + (uint64_t)LC_LONG_MS * 1000000u;
-  while (tu_now_ns() < end) {
+  uint64_t end = roster__tu_now_ns() + (uint64_t)LC_LONG_MS * 1000000u;
+  while (roster__tu_now_ns() < end) {
     h->rc_probe = roster_pool_acquire_timeout(h->p, 0, &probe);
     if (h->rc_probe == ROSTER_ESTATE) {
       h->saw_draining = true;
@@ -29,7 +29,7 @@ static void *holder_main(void *arg) {
     }
     if (h->rc_probe == ROSTER_OK)
       roster_pool_release(h->p, probe, false);
-    tu_sleep_ms(1);
+    roster__tu_sleep_ms(1);
   }
   h->rc_release = roster_pool_release(h->p, h->conn, false);
   return NULL;
@@ -167,7 +167,7 @@ static void test_drain_waits_for_connect(void **state) {
   fake_srv s;
   fake_srv_init(&s);
   tu_gate gate;
-  tu_gate_init(&gate);
+  roster__tu_gate_init(&gate);
   s.connect_gate = &gate;
   roster_pool_options o = fake_opts(&s);
   roster_pool *p = fake_pool(&o);
@@ -182,7 +182,7 @@ static void test_drain_waits_for_connect(void **state) {
   assert_rc(roster_pool_drain(p, 10), ROSTER_ETIMEDOUT);
   assert_contains(roster_last_error(), "1 connects and 0 closes are still");
   assert_false(atomic_load(&d.done));
-  tu_gate_open(&gate);
+  roster__tu_gate_open(&gate);
   pthread_join(tc, NULL);
   pthread_join(td, NULL);
   assert_rc(c.rc, ROSTER_ESTATE);

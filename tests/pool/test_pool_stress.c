@@ -55,7 +55,7 @@ static void *worker_main(void *arg) {
       if (r % 7 == 0)
         sched_yield();
       if (r % 97 == 0)
-        tu_sleep_ms(1);
+        roster__tu_sleep_ms(1);
       fake_unhold(conn);
     }
     if (r % 53 == 0) /* the server dropped it, unseen: validate will see */
@@ -84,7 +84,7 @@ static void *chaos_main(void *arg) {
       atomic_store(&c->srv->fail_connects, 1);
     atomic_store(&c->srv->reset_fails, r % 16 == 1);
     fake_advance_ms(c->srv, 5);
-    tu_sleep_ms(1);
+    roster__tu_sleep_ms(1);
   }
   atomic_store(&c->srv->fail_connects, 0);
   atomic_store(&c->srv->reset_fails, false);
@@ -205,7 +205,7 @@ typedef struct late {
 
 static void *late_main(void *arg) {
   late *l = arg;
-  tu_gate_wait(l->go, LC_LONG_MS);
+  roster__tu_gate_wait(l->go, LC_LONG_MS);
   l->rc = roster_pool_release(l->p, l->conn, false);
   return NULL;
 }
@@ -221,7 +221,7 @@ static void test_free_races_releases(void **state) {
     o.free_arg = fake_free_arg;
     roster_pool *p = fake_pool(&o);
     tu_gate go;
-    tu_gate_init(&go);
+    roster__tu_gate_init(&go);
     late l[HOLD];
     pthread_t t[HOLD];
     for (int i = 0; i < HOLD; i++) {
@@ -229,7 +229,7 @@ static void test_free_races_releases(void **state) {
       assert_ok(roster_pool_acquire(p, &l[i].conn));
       assert_int_equal(pthread_create(&t[i], NULL, late_main, &l[i]), 0);
     }
-    tu_gate_open(&go);
+    roster__tu_gate_open(&go);
     roster_pool_free(p); /* races the releases */
     for (int i = 0; i < HOLD; i++) {
       pthread_join(t[i], NULL);

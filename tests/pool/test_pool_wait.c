@@ -220,7 +220,7 @@ static void test_refill_serves_waiter(void **state) {
   fake_srv s;
   fake_srv_init(&s);
   tu_gate gate;
-  tu_gate_init(&gate);
+  roster__tu_gate_init(&gate);
   roster_pool_options o = fake_opts(&s);
   o.max_size = 1;
   o.min_idle = 1;
@@ -237,7 +237,7 @@ static void test_refill_serves_waiter(void **state) {
   pthread_t t;
   waiter_arg w = {.p = p, .srv = &s, .timeout_ms = LC_LONG_MS};
   start_queued(p, &t, &w, 0);
-  tu_gate_open(&gate);
+  roster__tu_gate_open(&gate);
   pthread_join(t, NULL);
   assert_rc(w.rc, ROSTER_OK);
   assert_int_equal(fake_id(w.conn), 2);

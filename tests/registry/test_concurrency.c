@@ -888,7 +888,7 @@ static void *s6_registrar(void *arg) {
     s->reg_rc[i] = roster_register(s->r, "svc", name, &cobj_type, &s->pool[i]);
     /* Some noise that wakes nobody. */
     snprintf(name, sizeof name, "noise-%d", i);
-    roster_register(s->r, "svc", name, &tu_counter_type, NULL);
+    roster_register(s->r, "svc", name, &roster__tu_counter_type, NULL);
   }
   return NULL;
 }

@@ -15,7 +15,7 @@
 #include <string.h>
 
 static const roster_type member_type = {.name = "room_member",
-                                        .destroy = tu_obj_destroy};
+                                        .destroy = roster__tu_obj_destroy};
 
 static roster *new_dup(void) {
   roster_options o = {.keys = ROSTER_KEYS_DUPLICATE};
@@ -49,8 +49,8 @@ static void test_many_entries_per_key(void **state) {
   (void)state;
   static tu_obj m[3], solo;
   for (int i = 0; i < 3; i++)
-    tu_obj_init(&m[i], i);
-  tu_obj_init(&solo, 9);
+    roster__tu_obj_init(&m[i], i);
+  roster__tu_obj_init(&solo, 9);
   roster *r = new_dup();
   assert_non_null(r);
   for (int i = 0; i < 3; i++)
@@ -108,8 +108,8 @@ static void test_many_entries_per_key(void **state) {
 
   /* Two entries exactly: still ambiguous. */
   static tu_obj two[2];
-  tu_obj_init(&two[0], 20);
-  tu_obj_init(&two[1], 21);
+  roster__tu_obj_init(&two[0], 20);
+  roster__tu_obj_init(&two[1], 21);
   assert_ok(roster_register(r, "ns2", "pair", &member_type, &two[0]));
   assert_ok(roster_get(r, "ns2", "pair", &member_type, &out));
   assert_ptr_equal(out, &two[0]);
@@ -137,15 +137,15 @@ static void test_many_entries_per_key(void **state) {
   assert_int_equal(roster_count(r, NULL), 1);
   roster_reclaim_wait();
   for (int i = 0; i < 3; i++)
-    assert_int_equal(tu_obj_destroyed(&m[i]), 1);
-  assert_int_equal(tu_obj_destroyed(&solo), 0);
+    assert_int_equal(roster__tu_obj_destroyed(&m[i]), 1);
+  assert_int_equal(roster__tu_obj_destroyed(&solo), 0);
 
   roster_free(r);
-  assert_int_equal(tu_obj_destroyed(&solo), 1);
-  assert_int_equal(tu_obj_destroyed(&two[0]), 1);
-  assert_int_equal(tu_obj_destroyed(&two[1]), 1);
+  assert_int_equal(roster__tu_obj_destroyed(&solo), 1);
+  assert_int_equal(roster__tu_obj_destroyed(&two[0]), 1);
+  assert_int_equal(roster__tu_obj_destroyed(&two[1]), 1);
   for (int i = 0; i < 3; i++)
-    assert_int_equal(tu_obj_destroyed(&m[i]), 1);
+    assert_int_equal(roster__tu_obj_destroyed(&m[i]), 1);
 }
 
 /* ---- dispatch ---- */
@@ -173,9 +173,9 @@ static void test_dispatch(void **state) {
   (void)state;
   static tu_obj sub[4], other, other2;
   for (int i = 0; i < 4; i++)
-    tu_obj_init(&sub[i], i);
-  tu_obj_init(&other, 9);
-  tu_obj_init(&other2, 11);
+    roster__tu_obj_init(&sub[i], i);
+  roster__tu_obj_init(&other, 9);
+  roster__tu_obj_init(&other2, 11);
   roster *r = new_dup();
   assert_non_null(r);
   for (int i = 0; i < 4; i++)
@@ -211,7 +211,7 @@ static void test_dispatch(void **state) {
   /* After one leaves, the rest are still reached. */
   roster_owner *o = tu_owner();
   static tu_obj late;
-  tu_obj_init(&late, 10);
+  roster__tu_obj_init(&late, 10);
   roster_entry_options eo = {.owner = o};
   assert_ok(roster_register_ex(r, "chat", "topic", &member_type, &late, &eo));
   memset(&s, 0, sizeof s);
@@ -234,30 +234,30 @@ static void test_dispatch(void **state) {
   /* Unique registry: dispatch reaches the one entry. */
   roster *u = tu_registry(NULL);
   static tu_obj single;
-  tu_obj_init(&single, 12);
+  roster__tu_obj_init(&single, 12);
   assert_ok(roster_register(u, NULL, "topic", &member_type, &single));
   memset(&s, 0, sizeof s);
   assert_ok(roster_dispatch(u, NULL, "topic", record_visit, &s, &called));
   assert_int_equal(called, 1);
   assert_ptr_equal(s.inst[0], &single);
   roster_free(u);
-  assert_int_equal(tu_obj_destroyed(&single), 1);
+  assert_int_equal(roster__tu_obj_destroyed(&single), 1);
 
   roster_free(r);
   for (int i = 0; i < 4; i++)
-    assert_int_equal(tu_obj_destroyed(&sub[i]), 1);
-  assert_int_equal(tu_obj_destroyed(&late), 1);
-  assert_int_equal(tu_obj_destroyed(&other), 1);
-  assert_int_equal(tu_obj_destroyed(&other2), 1);
+    assert_int_equal(roster__tu_obj_destroyed(&sub[i]), 1);
+  assert_int_equal(roster__tu_obj_destroyed(&late), 1);
+  assert_int_equal(roster__tu_obj_destroyed(&other), 1);
+  assert_int_equal(roster__tu_obj_destroyed(&other2), 1);
 }
 
 static void test_unregister_owned(void **state) {
   (void)state;
   static tu_obj a1, a2, b1, c1;
-  tu_obj_init(&a1, 1);
-  tu_obj_init(&a2, 2);
-  tu_obj_init(&b1, 3);
-  tu_obj_init(&c1, 4);
+  roster__tu_obj_init(&a1, 1);
+  roster__tu_obj_init(&a2, 2);
+  roster__tu_obj_init(&b1, 3);
+  roster__tu_obj_init(&c1, 4);
   roster *r = new_dup();
   assert_non_null(r);
   roster_owner *oa = tu_owner();
@@ -298,10 +298,10 @@ static void test_unregister_owned(void **state) {
   assert_int_equal(occurrences(arr, 2, &b1), 1);
   assert_int_equal(occurrences(arr, 2, &c1), 1);
   roster_reclaim_wait();
-  assert_int_equal(tu_obj_destroyed(&a1), 1);
-  assert_int_equal(tu_obj_destroyed(&a2), 1);
-  assert_int_equal(tu_obj_destroyed(&b1), 0);
-  assert_int_equal(tu_obj_destroyed(&c1), 0);
+  assert_int_equal(roster__tu_obj_destroyed(&a1), 1);
+  assert_int_equal(roster__tu_obj_destroyed(&a2), 1);
+  assert_int_equal(roster__tu_obj_destroyed(&b1), 0);
+  assert_int_equal(roster__tu_obj_destroyed(&c1), 0);
 
   /* Nothing left for oa, none ever for oc, none of ob's under another key. */
   roster_error_clear();
@@ -323,30 +323,30 @@ static void test_unregister_owned(void **state) {
 
   /* roster_owner_free releases what the owner still holds. */
   static tu_obj a3;
-  tu_obj_init(&a3, 5);
+  roster__tu_obj_init(&a3, 5);
   assert_ok(roster_register_ex(r, NULL, "hall", &member_type, &a3, &ea));
   roster_owner_free(oa);
   assert_false(roster_has(r, NULL, "hall"));
   roster_reclaim_wait();
-  assert_int_equal(tu_obj_destroyed(&a3), 1);
+  assert_int_equal(roster__tu_obj_destroyed(&a3), 1);
   roster_owner_free(ob);
   roster_owner_free(oc);
   roster_owner_free(NULL); /* no-op */
 
   roster_free(r);
-  assert_int_equal(tu_obj_destroyed(&a1), 1);
-  assert_int_equal(tu_obj_destroyed(&a2), 1);
-  assert_int_equal(tu_obj_destroyed(&b1), 1);
-  assert_int_equal(tu_obj_destroyed(&c1), 1);
-  assert_int_equal(tu_obj_destroyed(&a3), 1);
+  assert_int_equal(roster__tu_obj_destroyed(&a1), 1);
+  assert_int_equal(roster__tu_obj_destroyed(&a2), 1);
+  assert_int_equal(roster__tu_obj_destroyed(&b1), 1);
+  assert_int_equal(roster__tu_obj_destroyed(&c1), 1);
+  assert_int_equal(roster__tu_obj_destroyed(&a3), 1);
 }
 
 static void test_replace_duplicate(void **state) {
   (void)state;
   static tu_obj old[3], fresh;
   for (int i = 0; i < 3; i++)
-    tu_obj_init(&old[i], i);
-  tu_obj_init(&fresh, 9);
+    roster__tu_obj_init(&old[i], i);
+  roster__tu_obj_init(&fresh, 9);
   roster *r = new_dup();
   assert_non_null(r);
   for (int i = 0; i < 3; i++)
@@ -359,17 +359,17 @@ static void test_replace_duplicate(void **state) {
   assert_ptr_equal(arr[0], &fresh);
   roster_reclaim_wait();
   for (int i = 0; i < 3; i++)
-    assert_int_equal(tu_obj_destroyed(&old[i]), 1);
-  assert_int_equal(tu_obj_destroyed(&fresh), 0);
+    assert_int_equal(roster__tu_obj_destroyed(&old[i]), 1);
+  assert_int_equal(roster__tu_obj_destroyed(&fresh), 0);
   roster_free(r);
-  assert_int_equal(tu_obj_destroyed(&fresh), 1);
+  assert_int_equal(roster__tu_obj_destroyed(&fresh), 1);
 }
 
 static void test_unique_second_register(void **state) {
   (void)state;
   static tu_obj first, second;
-  tu_obj_init(&first, 1);
-  tu_obj_init(&second, 2);
+  roster__tu_obj_init(&first, 1);
+  roster__tu_obj_init(&second, 2);
   roster *r = tu_registry(NULL);
   assert_ok(roster_register(r, NULL, "room", &member_type, &first));
   roster_error_clear();
@@ -393,13 +393,13 @@ static void test_unique_second_register(void **state) {
   assert_rc(roster_unregister_owned(r, NULL, "room", o), ROSTER_ENOENT);
   assert_true(roster_has(r, NULL, "room"));
   roster_reclaim_wait();
-  assert_int_equal(tu_obj_destroyed(&first), 0);
-  assert_int_equal(tu_obj_destroyed(&second), 0);
+  assert_int_equal(roster__tu_obj_destroyed(&first), 0);
+  assert_int_equal(roster__tu_obj_destroyed(&second), 0);
   roster_owner_free(o);
   assert_true(roster_has(r, NULL, "room"));
   roster_free(r);
-  assert_int_equal(tu_obj_destroyed(&first), 1);
-  assert_int_equal(tu_obj_destroyed(&second), 0);
+  assert_int_equal(roster__tu_obj_destroyed(&first), 1);
+  assert_int_equal(roster__tu_obj_destroyed(&second), 0);
 }
 
 int main(void) {

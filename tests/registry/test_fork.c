@@ -51,7 +51,8 @@ static int inst[16];
  * step's number. */
 static int child_main(roster *r) {
   void *p = NULL;
-  if (roster_get(r, NULL, "parent-svc", &tu_counter_type, &p) != ROSTER_OK ||
+  if (roster_get(r, NULL, "parent-svc", &roster__tu_counter_type, &p) !=
+          ROSTER_OK ||
       p != &inst[0])
     return 10;
   if (roster_register(r, NULL, "child-svc", &child_type, &inst[1]) != ROSTER_OK)
@@ -70,7 +71,7 @@ static int child_main(roster *r) {
   if (roster_unregister(r, NULL, "parent-svc") != ROSTER_OK)
     return 16;
   roster_reclaim_wait();
-  if (tu_destroyed() != 1)
+  if (roster__tu_destroyed() != 1)
     return 17;
   /* A fresh registry in the child, with an acquired reference. */
   roster *c = NULL;
@@ -131,7 +132,7 @@ static void *touch_main(void *arg) {
   for (int i = 0; i < 100; i++) {
     char name[32];
     snprintf(name, sizeof name, "t%d", i);
-    roster_register(r, "threads", name, &tu_counter_type, &inst[3]);
+    roster_register(r, "threads", name, &roster__tu_counter_type, &inst[3]);
     roster_unregister(r, "threads", name);
   }
   return NULL;
@@ -160,17 +161,18 @@ static void *parked_main(void *arg) {
 /* prepare_parent registers parent-svc and uses roster from two threads that
  * then exit, so every runtime thread exists before the fork. */
 static roster *prepare_parent(void) {
-  tu_reset_destroyed();
+  roster__tu_reset_destroyed();
   atomic_store(&child_destroyed, 0);
   roster *r = tu_registry(NULL);
-  assert_ok(roster_register(r, NULL, "parent-svc", &tu_counter_type, &inst[0]));
+  assert_ok(roster_register(r, NULL, "parent-svc", &roster__tu_counter_type,
+                            &inst[0]));
   pthread_t th[2];
   for (int i = 0; i < 2; i++)
     assert_int_equal(pthread_create(&th[i], NULL, touch_main, r), 0);
   for (int i = 0; i < 2; i++)
     assert_int_equal(pthread_join(th[i], NULL), 0);
   roster_reclaim_wait();
-  tu_reset_destroyed();
+  roster__tu_reset_destroyed();
   return r;
 }
 
@@ -178,17 +180,18 @@ static roster *prepare_parent(void) {
  * works; frees r. */
 static void check_parent(roster *r) {
   void *p = NULL;
-  assert_ok(roster_get(r, NULL, "parent-svc", &tu_counter_type, &p));
+  assert_ok(roster_get(r, NULL, "parent-svc", &roster__tu_counter_type, &p));
   assert_ptr_equal(p, &inst[0]);
   assert_false(roster_has(r, NULL, "child-svc"));
   assert_int_equal(atomic_load(&child_destroyed), 0);
-  assert_int_equal(tu_destroyed(), 0);
-  assert_ok(roster_register(r, NULL, "after-fork", &tu_counter_type, &inst[4]));
+  assert_int_equal(roster__tu_destroyed(), 0);
+  assert_ok(roster_register(r, NULL, "after-fork", &roster__tu_counter_type,
+                            &inst[4]));
   assert_ok(roster_unregister(r, NULL, "parent-svc"));
   roster_reclaim_wait();
-  assert_int_equal(tu_destroyed(), 1);
+  assert_int_equal(roster__tu_destroyed(), 1);
   roster_free(r);
-  assert_int_equal(tu_destroyed(), 2);
+  assert_int_equal(roster__tu_destroyed(), 2);
 }
 
 static void test_child_after_threads_exited(void **state) {
@@ -232,16 +235,16 @@ static void test_two_children_in_a_row(void **state) {
   (void)state;
   SKIP_UNDER_TSAN();
   for (int round = 0; round < 2; round++) {
-    tu_reset_destroyed();
+    roster__tu_reset_destroyed();
     atomic_store(&child_destroyed, 0);
     roster *r = tu_registry(NULL);
-    assert_ok(
-        roster_register(r, NULL, "parent-svc", &tu_counter_type, &inst[0]));
+    assert_ok(roster_register(r, NULL, "parent-svc", &roster__tu_counter_type,
+                              &inst[0]));
     assert_int_equal(run_child(r), 0);
     /* Parent side keeps working between forks. */
     assert_true(roster_has(r, NULL, "parent-svc"));
     roster_free(r);
-    assert_int_equal(tu_destroyed(), 1);
+    assert_int_equal(roster__tu_destroyed(), 1);
   }
 }
 

@@ -56,7 +56,7 @@ static int setup(void **state) {
   (void)state;
   main_thread = pthread_self();
   atomic_store(&total_destroyed, 0);
-  tu_reset_destroyed();
+  roster__tu_reset_destroyed();
   return 0;
 }
 
@@ -136,7 +136,7 @@ static void test_release_null_and_acquire_errors(void **state) {
 
   out = (void *)&out;
   ref = (roster_ref *)&out;
-  assert_rc(roster_acquire(r, NULL, "x", &tu_other_type, &out, &ref),
+  assert_rc(roster_acquire(r, NULL, "x", &roster__tu_other_type, &out, &ref),
             ROSTER_ETYPE);
   assert_null(ref);
   assert_null(out);

@@ -66,35 +66,36 @@ static int inst[32];
 
 static void test_events_and_reasons(void **state) {
   (void)state;
-  tu_reset_destroyed();
+  roster__tu_reset_destroyed();
   roster *r = tu_registry(NULL);
   tu_reglog rec;
-  tu_reglog_init(&rec);
+  roster__tu_reglog_init(&rec);
   uint64_t id = 0;
-  assert_ok(
-      roster_listen(r, ROSTER_EV_ALL, tu_reglog_listener, &rec, NULL, &id));
+  assert_ok(roster_listen(r, ROSTER_EV_ALL, roster__tu_reglog_listener, &rec,
+                          NULL, &id));
 
-  assert_ok(roster_register(r, "a", "x", &tu_counter_type, &inst[0]));
+  assert_ok(roster_register(r, "a", "x", &roster__tu_counter_type, &inst[0]));
   assert_int_equal(rec.n, 1); /* runs on this thread before register returns */
   check_ev(&rec.ev[0], ROSTER_EV_REGISTER, ROSTER_REASON_CALL, "a", "x",
-           &tu_counter_type, &inst[0]);
+           &roster__tu_counter_type, &inst[0]);
   assert_true(rec.ev[0].visible);
   assert_null(rec.ev[0].owner);
 
   assert_ok(roster_unregister(r, "a", "x"));
   assert_int_equal(rec.n, 2);
   check_ev(&rec.ev[1], ROSTER_EV_UNREGISTER, ROSTER_REASON_CALL, "a", "x",
-           &tu_counter_type, &inst[0]);
+           &roster__tu_counter_type, &inst[0]);
   assert_false(rec.ev[1].visible); /* after the change is visible */
   assert_int_equal(rec.ev[1].destroyed_then, 0);
 
   /* NULL namespace is reported as the default one; owner and meta shown. */
   roster_owner *o = tu_owner();
   roster_entry_options eo = {.owner = o, .meta = "m3ta", .meta_len = 4};
-  assert_ok(roster_register_ex(r, NULL, "d", &tu_other_type, &inst[1], &eo));
+  assert_ok(
+      roster_register_ex(r, NULL, "d", &roster__tu_other_type, &inst[1], &eo));
   assert_int_equal(rec.n, 3);
   check_ev(&rec.ev[2], ROSTER_EV_REGISTER, ROSTER_REASON_CALL,
-           ROSTER_DEFAULT_NS, "d", &tu_other_type, &inst[1]);
+           ROSTER_DEFAULT_NS, "d", &roster__tu_other_type, &inst[1]);
   assert_ptr_equal(rec.ev[2].owner, o);
   assert_int_equal(rec.ev[2].meta_len, 4);
   assert_memory_equal(rec.ev[2].meta, "m3ta", 4);
@@ -102,35 +103,35 @@ static void test_events_and_reasons(void **state) {
   /* Replace: the new register, then the old one's unregister. Earlier
    * removals are reclaimed first, so the count is this replace's alone. */
   roster_reclaim_wait();
-  int before = tu_destroyed();
+  int before = roster__tu_destroyed();
   assert_int_equal(before, 1);
-  assert_ok(roster_replace(r, NULL, "d", &tu_counter_type, &inst[2]));
+  assert_ok(roster_replace(r, NULL, "d", &roster__tu_counter_type, &inst[2]));
   assert_int_equal(rec.n, 5);
   /* (The header names no reason for the register half of a replace.) */
   assert_int_equal(rec.ev[3].kind, ROSTER_EV_REGISTER);
   assert_string_equal(rec.ev[3].name, "d");
-  assert_ptr_equal(rec.ev[3].type, &tu_counter_type);
+  assert_ptr_equal(rec.ev[3].type, &roster__tu_counter_type);
   assert_ptr_equal(rec.ev[3].instance, &inst[2]);
   check_ev(&rec.ev[4], ROSTER_EV_UNREGISTER, ROSTER_REASON_REPLACED,
-           ROSTER_DEFAULT_NS, "d", &tu_other_type, &inst[1]);
+           ROSTER_DEFAULT_NS, "d", &roster__tu_other_type, &inst[1]);
   assert_ptr_equal(rec.ev[4].owner, o);
   assert_true(rec.ev[4].visible); /* the new entry holds the key */
   assert_int_equal(rec.ev[4].destroyed_then, before);
 
   /* Owner release, namespace drop, clear. */
-  assert_ok(
-      roster_register_ex(r, "o", "owned", &tu_counter_type, &inst[3], &eo));
+  assert_ok(roster_register_ex(r, "o", "owned", &roster__tu_counter_type,
+                               &inst[3], &eo));
   assert_ok(roster_owner_drop(o, NULL));
   assert_int_equal(rec.n, 7);
   check_ev(&rec.ev[6], ROSTER_EV_UNREGISTER, ROSTER_REASON_OWNER, "o", "owned",
-           &tu_counter_type, &inst[3]);
+           &roster__tu_counter_type, &inst[3]);
   assert_false(rec.ev[6].visible);
 
-  assert_ok(roster_register(r, "t", "t1", &tu_counter_type, &inst[4]));
+  assert_ok(roster_register(r, "t", "t1", &roster__tu_counter_type, &inst[4]));
   assert_ok(roster_ns_drop(r, "t", NULL));
   assert_int_equal(rec.n, 9);
   check_ev(&rec.ev[8], ROSTER_EV_UNREGISTER, ROSTER_REASON_NS_DROP, "t", "t1",
-           &tu_counter_type, &inst[4]);
+           &roster__tu_counter_type, &inst[4]);
   assert_false(rec.ev[8].visible);
 
   size_t removed = 0;
@@ -138,14 +139,14 @@ static void test_events_and_reasons(void **state) {
   assert_int_equal(removed, 1); /* default/d */
   assert_int_equal(rec.n, 10);
   check_ev(&rec.ev[9], ROSTER_EV_UNREGISTER, ROSTER_REASON_CLEAR,
-           ROSTER_DEFAULT_NS, "d", &tu_counter_type, &inst[2]);
+           ROSTER_DEFAULT_NS, "d", &roster__tu_counter_type, &inst[2]);
   assert_false(rec.ev[9].visible);
   for (size_t i = 0; i < rec.n; i++)
     assert_ptr_equal(rec.ev[i].r, r);
 
   /* Failed calls send nothing. */
-  assert_ok(roster_register(r, NULL, "u", &tu_counter_type, &inst[5]));
-  assert_rc(roster_register(r, NULL, "u", &tu_counter_type, &inst[6]),
+  assert_ok(roster_register(r, NULL, "u", &roster__tu_counter_type, &inst[5]));
+  assert_rc(roster_register(r, NULL, "u", &roster__tu_counter_type, &inst[6]),
             ROSTER_EEXIST);
   assert_rc(roster_unregister(r, NULL, "nope"), ROSTER_ENOENT);
   assert_int_equal(rec.n, 11);
@@ -154,24 +155,24 @@ static void test_events_and_reasons(void **state) {
   roster_free(r);
   assert_int_equal(rec.n, 11);
   roster_owner_free(o);
-  tu_reglog_fini(&rec);
+  roster__tu_reglog_fini(&rec);
 }
 
 static void test_masks(void **state) {
   (void)state;
   roster *r = tu_registry(NULL);
   tu_reglog reg, unreg, both;
-  tu_reglog_init(&reg);
-  tu_reglog_init(&unreg);
-  tu_reglog_init(&both);
-  assert_ok(roster_listen(r, ROSTER_EV_REGISTER, tu_reglog_listener, &reg, NULL,
-                          NULL));
-  assert_ok(roster_listen(r, ROSTER_EV_UNREGISTER, tu_reglog_listener, &unreg,
-                          NULL, NULL));
+  roster__tu_reglog_init(&reg);
+  roster__tu_reglog_init(&unreg);
+  roster__tu_reglog_init(&both);
+  assert_ok(roster_listen(r, ROSTER_EV_REGISTER, roster__tu_reglog_listener,
+                          &reg, NULL, NULL));
+  assert_ok(roster_listen(r, ROSTER_EV_UNREGISTER, roster__tu_reglog_listener,
+                          &unreg, NULL, NULL));
   assert_ok(roster_listen(r, ROSTER_EV_REGISTER | ROSTER_EV_UNREGISTER,
-                          tu_reglog_listener, &both, NULL, NULL));
-  assert_ok(roster_register(r, NULL, "a", &tu_counter_type, &inst[0]));
-  assert_ok(roster_register(r, NULL, "b", &tu_counter_type, &inst[1]));
+                          roster__tu_reglog_listener, &both, NULL, NULL));
+  assert_ok(roster_register(r, NULL, "a", &roster__tu_counter_type, &inst[0]));
+  assert_ok(roster_register(r, NULL, "b", &roster__tu_counter_type, &inst[1]));
   assert_ok(roster_unregister(r, NULL, "a"));
   assert_int_equal(reg.n, 2);
   assert_int_equal(unreg.n, 1);
@@ -181,9 +182,9 @@ static void test_masks(void **state) {
   assert_int_equal(unreg.ev[0].kind, ROSTER_EV_UNREGISTER);
   assert_string_equal(unreg.ev[0].name, "a");
   roster_free(r);
-  tu_reglog_fini(&reg);
-  tu_reglog_fini(&unreg);
-  tu_reglog_fini(&both);
+  roster__tu_reglog_fini(&reg);
+  roster__tu_reglog_fini(&unreg);
+  roster__tu_reglog_fini(&both);
 }
 
 static void test_unlisten_and_free_arg(void **state) {
@@ -195,15 +196,15 @@ static void test_unlisten_and_free_arg(void **state) {
   assert_non_null(r);
   assert_non_null(r2);
   tu_reglog ra, rb;
-  tu_reglog_init(&ra);
-  tu_reglog_init(&rb);
+  roster__tu_reglog_init(&ra);
+  roster__tu_reglog_init(&rb);
   uint64_t ida = 0, idb = 0;
-  assert_ok(
-      roster_listen(r, ROSTER_EV_ALL, tu_reglog_listener, &ra, free_a, &ida));
-  assert_ok(
-      roster_listen(r, ROSTER_EV_ALL, tu_reglog_listener, &rb, free_b, &idb));
+  assert_ok(roster_listen(r, ROSTER_EV_ALL, roster__tu_reglog_listener, &ra,
+                          free_a, &ida));
+  assert_ok(roster_listen(r, ROSTER_EV_ALL, roster__tu_reglog_listener, &rb,
+                          free_b, &idb));
   assert_true(ida != idb);
-  assert_ok(roster_register(r, NULL, "x", &tu_counter_type, &inst[0]));
+  assert_ok(roster_register(r, NULL, "x", &roster__tu_counter_type, &inst[0]));
   assert_int_equal(ra.n, 1);
   assert_int_equal(rb.n, 1);
   assert_int_equal(atomic_load(&freed_a), 0);
@@ -229,8 +230,8 @@ static void test_unlisten_and_free_arg(void **state) {
   assert_int_equal(atomic_load(&freed_a), 1);
   assert_int_equal(rb.n, 2);
   roster_free(r2);
-  tu_reglog_fini(&ra);
-  tu_reglog_fini(&rb);
+  roster__tu_reglog_fini(&ra);
+  roster__tu_reglog_fini(&rb);
 }
 
 static void test_listen_failure_does_not_call_free_arg(void **state) {
@@ -240,9 +241,9 @@ static void test_listen_failure_does_not_call_free_arg(void **state) {
   uint64_t id = 12345;
   assert_rc(roster_listen(r, ROSTER_EV_ALL, NULL, &id, free_c, &id),
             ROSTER_EINVAL);
-  assert_rc(
-      roster_listen(NULL, ROSTER_EV_ALL, tu_reglog_listener, &id, free_c, &id),
-      ROSTER_EINVAL);
+  assert_rc(roster_listen(NULL, ROSTER_EV_ALL, roster__tu_reglog_listener, &id,
+                          free_c, &id),
+            ROSTER_EINVAL);
   roster_stats st;
   assert_ok(roster_stats_get(r, &st));
   assert_int_equal(st.listeners, 0);
@@ -273,15 +274,17 @@ static void reent_fn(roster *r, const roster_event *ev, void *arg) {
       strcmp(ev->entry->name, "trigger") == 0) {
     /* Register another name (this listener runs again for it, nested). */
     c->rc_register =
-        roster_register(r, NULL, "side", &tu_counter_type, &inst[10]);
-    c->rc_get = roster_get(r, NULL, "trigger", &tu_counter_type, &c->got);
+        roster_register(r, NULL, "side", &roster__tu_counter_type, &inst[10]);
+    c->rc_get =
+        roster_get(r, NULL, "trigger", &roster__tu_counter_type, &c->got);
     void *p = NULL;
     c->rc_get_side = roster_get(r, NULL, "side", NULL, &p);
     /* Add a listener, let it see one event, remove it. */
     uint64_t tid = 0;
-    c->rc_listen = roster_listen(r, ROSTER_EV_ALL, tu_reglog_listener, &c->tmp,
-                                 free_c, &tid);
-    roster_register(r, NULL, "seen-by-tmp", &tu_counter_type, &inst[11]);
+    c->rc_listen = roster_listen(r, ROSTER_EV_ALL, roster__tu_reglog_listener,
+                                 &c->tmp, free_c, &tid);
+    roster_register(r, NULL, "seen-by-tmp", &roster__tu_counter_type,
+                    &inst[11]);
     c->rc_unlisten_tmp = roster_unlisten(r, tid);
   } else if (ev->kind == ROSTER_EV_UNREGISTER &&
              strcmp(ev->entry->name, "trigger") == 0) {
@@ -299,12 +302,13 @@ static void test_reentrant_listener(void **state) {
   roster *r = tu_registry(NULL);
   reent c;
   memset(&c, 0, sizeof c);
-  tu_reglog_init(&c.tmp);
+  roster__tu_reglog_init(&c.tmp);
   c.rc_register = c.rc_get = c.rc_get_side = c.rc_listen = -99;
   c.rc_unlisten_tmp = c.rc_unregister = c.rc_unlisten_self = -99;
   assert_ok(roster_listen(r, ROSTER_EV_ALL, reent_fn, &c, free_a, &c.self_id));
 
-  assert_ok(roster_register(r, NULL, "trigger", &tu_counter_type, &inst[0]));
+  assert_ok(
+      roster_register(r, NULL, "trigger", &roster__tu_counter_type, &inst[0]));
   assert_ok(c.rc_register);
   assert_ok(c.rc_get);
   assert_ptr_equal(c.got, &inst[0]);
@@ -332,7 +336,8 @@ static void test_reentrant_listener(void **state) {
   assert_int_equal(wait_count(&freed_a, 1), 1);
 
   /* Removed: no further calls. */
-  assert_ok(roster_register(r, NULL, "later", &tu_counter_type, &inst[1]));
+  assert_ok(
+      roster_register(r, NULL, "later", &roster__tu_counter_type, &inst[1]));
   assert_int_equal(c.calls, 5);
   assert_int_equal(c.tmp.n, 1);
   roster_stats st;
@@ -341,7 +346,7 @@ static void test_reentrant_listener(void **state) {
   roster_free(r);
   assert_int_equal(wait_count(&freed_a, 1), 1);
   assert_int_equal(wait_count(&freed_c, 1), 1);
-  tu_reglog_fini(&c.tmp);
+  roster__tu_reglog_fini(&c.tmp);
 }
 
 /* ---- instance alive during unregister ---------------------------------- */
@@ -441,7 +446,8 @@ static void *worker_main(void *arg) {
   for (int i = 0; i < 50; i++) {
     char name[32];
     snprintf(name, sizeof name, "w%d-%d", w->id, i);
-    if (roster_register(w->r, NULL, name, &tu_counter_type, &inst[0]) != 0)
+    if (roster_register(w->r, NULL, name, &roster__tu_counter_type, &inst[0]) !=
+        0)
       w->failures++;
     if (roster_unregister(w->r, NULL, name) != 0)
       w->failures++;

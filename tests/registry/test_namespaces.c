@@ -15,15 +15,15 @@
 #include <string.h>
 
 static const roster_type obj_type = {.name = "ns_obj",
-                                     .destroy = tu_obj_destroy};
+                                     .destroy = roster__tu_obj_destroy};
 
 /* ---------------------------------------------------------------- */
 
 static void test_null_is_default(void **state) {
   (void)state;
   static tu_obj a, b;
-  tu_obj_init(&a, 1);
-  tu_obj_init(&b, 2);
+  roster__tu_obj_init(&a, 1);
+  roster__tu_obj_init(&b, 2);
   roster *r = tu_registry(NULL);
   assert_ok(roster_register(r, NULL, "svc", &obj_type, &a));
   assert_ok(roster_register(r, ROSTER_DEFAULT_NS, "other", &obj_type, &b));
@@ -50,15 +50,15 @@ static void test_null_is_default(void **state) {
   assert_ok(roster_unregister(r, "default", "svc"));
   assert_false(roster_has(r, NULL, "svc"));
   roster_free(r);
-  assert_int_equal(tu_obj_destroyed(&a), 1);
-  assert_int_equal(tu_obj_destroyed(&b), 1);
+  assert_int_equal(roster__tu_obj_destroyed(&a), 1);
+  assert_int_equal(roster__tu_obj_destroyed(&b), 1);
 }
 
 static void test_same_name_two_namespaces(void **state) {
   (void)state;
   static tu_obj prod, test;
-  tu_obj_init(&prod, 1);
-  tu_obj_init(&test, 2);
+  roster__tu_obj_init(&prod, 1);
+  roster__tu_obj_init(&test, 2);
   roster *r = tu_registry(NULL);
   assert_ok(roster_register(r, "production", "db", &obj_type, &prod));
   assert_ok(roster_register(r, "test", "db", &obj_type, &test));
@@ -82,12 +82,12 @@ static void test_same_name_two_namespaces(void **state) {
   assert_false(roster_has(r, "test", "db"));
   assert_true(roster_has(r, "production", "db"));
   roster_reclaim_wait();
-  assert_int_equal(tu_obj_destroyed(&test), 1);
-  assert_int_equal(tu_obj_destroyed(&prod), 0);
+  assert_int_equal(roster__tu_obj_destroyed(&test), 1);
+  assert_int_equal(roster__tu_obj_destroyed(&prod), 0);
   assert_ok(roster_get(r, "production", "db", &obj_type, &out));
   assert_ptr_equal(out, &prod);
   roster_free(r);
-  assert_int_equal(tu_obj_destroyed(&prod), 1);
+  assert_int_equal(roster__tu_obj_destroyed(&prod), 1);
 }
 
 static void test_count(void **state) {
@@ -98,11 +98,11 @@ static void test_count(void **state) {
   char name[32];
   for (int i = 0; i < 7; i++) {
     snprintf(name, sizeof name, "e%d", i);
-    assert_ok(roster_register(r, "a", name, &tu_counter_type, NULL));
+    assert_ok(roster_register(r, "a", name, &roster__tu_counter_type, NULL));
   }
   for (int i = 0; i < 3; i++) {
     snprintf(name, sizeof name, "e%d", i);
-    assert_ok(roster_register(r, "b", name, &tu_counter_type, NULL));
+    assert_ok(roster_register(r, "b", name, &roster__tu_counter_type, NULL));
   }
   assert_int_equal(roster_count(r, "a"), 7);
   assert_int_equal(roster_count(r, "b"), 3);
@@ -124,13 +124,13 @@ static void test_ns_list(void **state) {
   assert_int_equal(nl.count, 0);
   roster_ns_list_free(&nl);
 
-  assert_ok(roster_register(r, "zeta", "x", &tu_counter_type, NULL));
-  assert_ok(roster_register(r, "alpha", "x", &tu_counter_type, NULL));
-  assert_ok(roster_register(r, "alpha", "y", &tu_counter_type, NULL));
-  assert_ok(roster_register(r, "mid", "x", &tu_counter_type, NULL));
-  assert_ok(roster_register(r, NULL, "x", &tu_counter_type, NULL));
-  assert_ok(roster_register(r, NULL, "y", &tu_counter_type, NULL));
-  assert_ok(roster_register(r, NULL, "z", &tu_counter_type, NULL));
+  assert_ok(roster_register(r, "zeta", "x", &roster__tu_counter_type, NULL));
+  assert_ok(roster_register(r, "alpha", "x", &roster__tu_counter_type, NULL));
+  assert_ok(roster_register(r, "alpha", "y", &roster__tu_counter_type, NULL));
+  assert_ok(roster_register(r, "mid", "x", &roster__tu_counter_type, NULL));
+  assert_ok(roster_register(r, NULL, "x", &roster__tu_counter_type, NULL));
+  assert_ok(roster_register(r, NULL, "y", &roster__tu_counter_type, NULL));
+  assert_ok(roster_register(r, NULL, "z", &roster__tu_counter_type, NULL));
   /* "mid" becomes empty again and must not be listed. */
   assert_ok(roster_unregister(r, "mid", "x"));
 
@@ -167,10 +167,10 @@ static void test_ns_drop(void **state) {
   (void)state;
   static tu_obj p[3], t[2], d[1];
   for (int i = 0; i < 3; i++)
-    tu_obj_init(&p[i], i);
+    roster__tu_obj_init(&p[i], i);
   for (int i = 0; i < 2; i++)
-    tu_obj_init(&t[i], 10 + i);
-  tu_obj_init(&d[0], 20);
+    roster__tu_obj_init(&t[i], 10 + i);
+  roster__tu_obj_init(&d[0], 20);
   roster *r = tu_registry(NULL);
   assert_ok(roster_register(r, "prod", "a", &obj_type, &p[0]));
   assert_ok(roster_register(r, "prod", "b", &obj_type, &p[1]));
@@ -180,10 +180,10 @@ static void test_ns_drop(void **state) {
   assert_ok(roster_register(r, NULL, "a", &obj_type, &d[0]));
 
   static tu_reglog log;
-  tu_reglog_init(&log);
+  roster__tu_reglog_init(&log);
   uint64_t id = 0;
-  assert_ok(roster_listen(r, ROSTER_EV_UNREGISTER, tu_reglog_listener, &log,
-                          NULL, &id));
+  assert_ok(roster_listen(r, ROSTER_EV_UNREGISTER, roster__tu_reglog_listener,
+                          &log, NULL, &id));
 
   size_t removed = 0;
   assert_ok(roster_ns_drop(r, "prod", &removed));
@@ -194,7 +194,7 @@ static void test_ns_drop(void **state) {
   assert_false(roster_has(r, "prod", "c"));
 
   /* Listeners saw three unregisters from "prod", reason NS_DROP. */
-  assert_int_equal(tu_reglog_count(&log), 3);
+  assert_int_equal(roster__tu_reglog_count(&log), 3);
   int seen[3] = {0, 0, 0};
   for (size_t i = 0; i < 3; i++) {
     assert_int_equal(log.ev[i].kind, ROSTER_EV_UNREGISTER);
@@ -225,10 +225,10 @@ static void test_ns_drop(void **state) {
 
   roster_reclaim_wait();
   for (int k = 0; k < 3; k++)
-    assert_int_equal(tu_obj_destroyed(&p[k]), 1);
+    assert_int_equal(roster__tu_obj_destroyed(&p[k]), 1);
   for (int k = 0; k < 2; k++)
-    assert_int_equal(tu_obj_destroyed(&t[k]), 0);
-  assert_int_equal(tu_obj_destroyed(&d[0]), 0);
+    assert_int_equal(roster__tu_obj_destroyed(&t[k]), 0);
+  assert_int_equal(roster__tu_obj_destroyed(&d[0]), 0);
 
   /* An unknown or already-empty namespace: OK, removed 0, no events. */
   removed = 99;
@@ -238,24 +238,24 @@ static void test_ns_drop(void **state) {
   assert_ok(roster_ns_drop(r, "prod", &removed));
   assert_int_equal(removed, 0);
   assert_ok(roster_ns_drop(r, "never-existed", NULL));
-  assert_int_equal(tu_reglog_count(&log), 3);
+  assert_int_equal(roster__tu_reglog_count(&log), 3);
 
   /* The listener mask excludes registers. */
   static tu_obj again;
-  tu_obj_init(&again, 30);
+  roster__tu_obj_init(&again, 30);
   assert_ok(roster_register(r, "prod", "a", &obj_type, &again));
-  assert_int_equal(tu_reglog_count(&log), 3);
+  assert_int_equal(roster__tu_reglog_count(&log), 3);
   assert_int_equal(roster_count(r, "prod"), 1);
 
   /* Dropping the default namespace by NULL; removed may be NULL. */
   assert_ok(roster_ns_drop(r, NULL, NULL));
   assert_int_equal(roster_count(r, NULL), 0);
-  assert_int_equal(tu_reglog_count(&log), 4);
+  assert_int_equal(roster__tu_reglog_count(&log), 4);
   assert_int_equal(log.ev[3].reason, ROSTER_REASON_NS_DROP);
   assert_string_equal(log.ev[3].ns, "default");
   assert_ptr_equal(log.ev[3].instance, &d[0]);
   roster_reclaim_wait();
-  assert_int_equal(tu_obj_destroyed(&d[0]), 1);
+  assert_int_equal(roster__tu_obj_destroyed(&d[0]), 1);
 
   /* Bad namespace names are refused. */
   assert_rc(roster_ns_drop(r, "", &removed), ROSTER_EINVAL);
@@ -263,10 +263,10 @@ static void test_ns_drop(void **state) {
   assert_ok(roster_unlisten(r, id));
   roster_free(r);
   for (int k = 0; k < 3; k++)
-    assert_int_equal(tu_obj_destroyed(&p[k]), 1);
+    assert_int_equal(roster__tu_obj_destroyed(&p[k]), 1);
   for (int k = 0; k < 2; k++)
-    assert_int_equal(tu_obj_destroyed(&t[k]), 1);
-  assert_int_equal(tu_obj_destroyed(&again), 1);
+    assert_int_equal(roster__tu_obj_destroyed(&t[k]), 1);
+  assert_int_equal(roster__tu_obj_destroyed(&again), 1);
 }
 
 int main(void) {

@@ -29,7 +29,8 @@ static int inst[32]; /* distinct instance addresses */
 static int reg_owned(roster *r, const char *ns, const char *name,
                      roster_owner *o, void *instance) {
   roster_entry_options eo = {.owner = o};
-  return roster_register_ex(r, ns, name, &tu_counter_type, instance, &eo);
+  return roster_register_ex(r, ns, name, &roster__tu_counter_type, instance,
+                            &eo);
 }
 
 static void test_owner_new_and_free_null(void **state) {
@@ -53,21 +54,21 @@ static void test_owner_new_and_free_null(void **state) {
 
 static void test_release_across_registries_and_namespaces(void **state) {
   (void)state;
-  tu_reset_destroyed();
+  roster__tu_reset_destroyed();
   roster *r1 = tu_registry(NULL);
   roster_options dup = {.keys = ROSTER_KEYS_DUPLICATE, .name = "dup"};
   roster *r2 = tu_registry(&dup);
   assert_non_null(r1);
   assert_non_null(r2);
   tu_reglog regs, rec; /* registers; unregisters */
-  tu_reglog_init(&regs);
-  tu_reglog_init(&rec);
+  roster__tu_reglog_init(&regs);
+  roster__tu_reglog_init(&rec);
   for (int i = 0; i < 2; i++) {
     roster *ri = i ? r2 : r1;
-    assert_ok(roster_listen(ri, ROSTER_EV_REGISTER, tu_reglog_listener, &regs,
-                            NULL, NULL));
-    assert_ok(roster_listen(ri, ROSTER_EV_UNREGISTER, tu_reglog_listener, &rec,
-                            NULL, NULL));
+    assert_ok(roster_listen(ri, ROSTER_EV_REGISTER, roster__tu_reglog_listener,
+                            &regs, NULL, NULL));
+    assert_ok(roster_listen(ri, ROSTER_EV_UNREGISTER,
+                            roster__tu_reglog_listener, &rec, NULL, NULL));
   }
 
   roster_owner *o = tu_owner();
@@ -81,9 +82,11 @@ static void test_release_across_registries_and_namespaces(void **state) {
   assert_ok(reg_owned(r2, "a", "room", o, &inst[4]));
   assert_ok(reg_owned(r2, "c", "room", o, &inst[5]));
   /* Not owned by o: no owner, or another owner, some under the same keys. */
-  assert_ok(roster_register(r1, "a", "free", &tu_counter_type, &inst[6]));
+  assert_ok(
+      roster_register(r1, "a", "free", &roster__tu_counter_type, &inst[6]));
   assert_ok(reg_owned(r1, "b", "theirs", other, &inst[7]));
-  assert_ok(roster_register(r2, "a", "room", &tu_counter_type, &inst[8]));
+  assert_ok(
+      roster_register(r2, "a", "room", &roster__tu_counter_type, &inst[8]));
   assert_ok(reg_owned(r2, "a", "room", other, &inst[9]));
   assert_int_equal(regs.n, 10);
   assert_int_equal(rec.n, 0);
@@ -126,7 +129,7 @@ static void test_release_across_registries_and_namespaces(void **state) {
   assert_true(rec_has(&rec, r2, "c", "room"));
 
   roster_reclaim_wait();
-  assert_int_equal(tu_destroyed(), 6);
+  assert_int_equal(roster__tu_destroyed(), 6);
 
   /* The owner stays valid and may own new entries. */
   assert_ok(reg_owned(r1, "a", "x", o, &inst[10]));
@@ -140,30 +143,31 @@ static void test_release_across_registries_and_namespaces(void **state) {
   assert_ok(roster_owner_drop(o, &removed));
   assert_int_equal(removed, 0);
   roster_reclaim_wait();
-  assert_int_equal(tu_destroyed(), 8);
+  assert_int_equal(roster__tu_destroyed(), 8);
 
   roster_owner_free(o);
   roster_free(r1);
   roster_free(r2);
   /* roster_free waited for the 4 remaining instances. */
-  assert_int_equal(tu_destroyed(), 12);
+  assert_int_equal(roster__tu_destroyed(), 12);
   roster_owner_free(other);
-  tu_reglog_fini(&regs);
-  tu_reglog_fini(&rec);
+  roster__tu_reglog_fini(&regs);
+  roster__tu_reglog_fini(&rec);
 }
 
 static void test_owner_free_releases(void **state) {
   (void)state;
-  tu_reset_destroyed();
+  roster__tu_reset_destroyed();
   roster *r = tu_registry(NULL);
   tu_reglog rec;
-  tu_reglog_init(&rec);
-  assert_ok(roster_listen(r, ROSTER_EV_UNREGISTER, tu_reglog_listener, &rec,
-                          NULL, NULL));
+  roster__tu_reglog_init(&rec);
+  assert_ok(roster_listen(r, ROSTER_EV_UNREGISTER, roster__tu_reglog_listener,
+                          &rec, NULL, NULL));
   roster_owner *o = tu_owner();
   assert_ok(reg_owned(r, "p", "one", o, &inst[0]));
   assert_ok(reg_owned(r, "q", "two", o, &inst[1]));
-  assert_ok(roster_register(r, "p", "keep", &tu_counter_type, &inst[2]));
+  assert_ok(
+      roster_register(r, "p", "keep", &roster__tu_counter_type, &inst[2]));
 
   roster_owner_free(o);
   assert_false(roster_has(r, "p", "one"));
@@ -175,21 +179,21 @@ static void test_owner_free_releases(void **state) {
   /* The instances were not destroyed before the listener ran. */
   assert_int_equal(rec.ev[0].destroyed_then, 0);
   roster_reclaim_wait();
-  assert_int_equal(tu_destroyed(), 2);
+  assert_int_equal(roster__tu_destroyed(), 2);
   roster_free(r);
-  assert_int_equal(tu_destroyed(), 3);
-  tu_reglog_fini(&rec);
+  assert_int_equal(roster__tu_destroyed(), 3);
+  roster__tu_reglog_fini(&rec);
 }
 
 static void test_unregistered_by_name_not_removed_twice(void **state) {
   (void)state;
-  tu_reset_destroyed();
+  roster__tu_reset_destroyed();
   roster_options dup = {.keys = ROSTER_KEYS_DUPLICATE};
   roster *r = tu_registry(&dup);
   tu_reglog rec;
-  tu_reglog_init(&rec);
-  assert_ok(roster_listen(r, ROSTER_EV_UNREGISTER, tu_reglog_listener, &rec,
-                          NULL, NULL));
+  roster__tu_reglog_init(&rec);
+  assert_ok(roster_listen(r, ROSTER_EV_UNREGISTER, roster__tu_reglog_listener,
+                          &rec, NULL, NULL));
   roster_owner *o = tu_owner();
   roster_owner *p = tu_owner();
 
@@ -213,7 +217,7 @@ static void test_unregistered_by_name_not_removed_twice(void **state) {
   assert_int_equal(rec.ev[1].reason, ROSTER_REASON_CALL);
 
   roster_reclaim_wait();
-  assert_int_equal(tu_destroyed(), 2);
+  assert_int_equal(roster__tu_destroyed(), 2);
 
   size_t removed = 0;
   assert_ok(roster_owner_drop(o, &removed));
@@ -224,30 +228,30 @@ static void test_unregistered_by_name_not_removed_twice(void **state) {
   assert_string_equal(rec.ev[2].name, "b");
   assert_int_equal(rec.ev[2].reason, ROSTER_REASON_OWNER);
   roster_reclaim_wait();
-  assert_int_equal(tu_destroyed(), 3);
+  assert_int_equal(roster__tu_destroyed(), 3);
 
   /* Re-registering a name that o once owned, without an owner, is not
    * removed by o. */
-  assert_ok(roster_register(r, NULL, "a", &tu_counter_type, &inst[4]));
+  assert_ok(roster_register(r, NULL, "a", &roster__tu_counter_type, &inst[4]));
   assert_ok(roster_owner_drop(o, &removed));
   assert_int_equal(removed, 0);
   assert_true(roster_has(r, NULL, "a"));
 
   roster_owner_free(o);
   roster_reclaim_wait();
-  assert_int_equal(tu_destroyed(), 3);
+  assert_int_equal(roster__tu_destroyed(), 3);
   assert_int_equal(rec.n, 3);
 
   roster_owner_free(p);
   assert_false(roster_has(r, NULL, "g"));
   roster_free(r);
-  assert_int_equal(tu_destroyed(), 5); /* each instance exactly once */
-  tu_reglog_fini(&rec);
+  assert_int_equal(roster__tu_destroyed(), 5); /* each instance exactly once */
+  roster__tu_reglog_fini(&rec);
 }
 
 static void test_free_registry_while_owned_elsewhere(void **state) {
   (void)state;
-  tu_reset_destroyed();
+  roster__tu_reset_destroyed();
   roster *r1 = tu_registry(NULL);
   roster *r2 = tu_registry(NULL);
   assert_non_null(r1);
@@ -257,10 +261,11 @@ static void test_free_registry_while_owned_elsewhere(void **state) {
   assert_ok(reg_owned(r1, "n", "y", o, &inst[1]));
   assert_ok(reg_owned(r2, NULL, "x", o, &inst[2]));
   assert_ok(reg_owned(r2, "n", "y", o, &inst[3]));
-  assert_ok(roster_register(r2, NULL, "keep", &tu_counter_type, &inst[4]));
+  assert_ok(
+      roster_register(r2, NULL, "keep", &roster__tu_counter_type, &inst[4]));
 
   roster_free(r1);
-  assert_int_equal(tu_destroyed(), 2);
+  assert_int_equal(roster__tu_destroyed(), 2);
 
   size_t removed = 0;
   assert_ok(roster_owner_drop(o, &removed));
@@ -269,7 +274,7 @@ static void test_free_registry_while_owned_elsewhere(void **state) {
   assert_false(roster_has(r2, "n", "y"));
   assert_true(roster_has(r2, NULL, "keep"));
   roster_reclaim_wait();
-  assert_int_equal(tu_destroyed(), 4);
+  assert_int_equal(roster__tu_destroyed(), 4);
 
   /* Owner still usable; then free the owner while it owns entries in a
    * registry that outlives it, and free an owner whose registry is gone. */
@@ -278,34 +283,34 @@ static void test_free_registry_while_owned_elsewhere(void **state) {
   roster_owner *q = tu_owner();
   assert_ok(reg_owned(r3, NULL, "w", q, &inst[6]));
   roster_free(r3);
-  assert_int_equal(tu_destroyed(), 5);
+  assert_int_equal(roster__tu_destroyed(), 5);
   roster_owner_free(q); /* its registry is gone: nothing to remove */
   roster_owner_free(o);
   assert_false(roster_has(r2, NULL, "z"));
   roster_reclaim_wait();
-  assert_int_equal(tu_destroyed(), 6);
+  assert_int_equal(roster__tu_destroyed(), 6);
   roster_free(r2);
-  assert_int_equal(tu_destroyed(), 7);
+  assert_int_equal(roster__tu_destroyed(), 7);
 }
 
 static void test_owner_free_before_registry(void **state) {
   (void)state;
-  tu_reset_destroyed();
+  roster__tu_reset_destroyed();
   roster *r = tu_registry(NULL);
   roster_owner *o = tu_owner();
   assert_ok(reg_owned(r, NULL, "a", o, &inst[0]));
   /* An acquired reference outlives the owner token. */
   void *out = NULL;
   roster_ref *ref = NULL;
-  assert_ok(roster_acquire(r, NULL, "a", &tu_counter_type, &out, &ref));
+  assert_ok(roster_acquire(r, NULL, "a", &roster__tu_counter_type, &out, &ref));
   assert_ptr_equal(out, &inst[0]);
   roster_owner_free(o);
   assert_false(roster_has(r, NULL, "a"));
   roster_reclaim_wait();
-  assert_int_equal(tu_destroyed(), 0);
+  assert_int_equal(roster__tu_destroyed(), 0);
   roster_release(ref);
   roster_reclaim_wait();
-  assert_int_equal(tu_destroyed(), 1);
+  assert_int_equal(roster__tu_destroyed(), 1);
   roster_free(r);
 }
 

@@ -17,12 +17,12 @@
 #include <string.h>
 
 static const roster_type alpha_type = {.name = "alpha_pool",
-                                       .destroy = tu_obj_destroy};
+                                       .destroy = roster__tu_obj_destroy};
 static const roster_type beta_type = {.name = "beta_client",
-                                      .destroy = tu_obj_destroy};
+                                      .destroy = roster__tu_obj_destroy};
 static const roster_type plain_type = {.name = "plain_no_destroy"};
 static const roster_type nameless_type = {.name = NULL,
-                                          .destroy = tu_obj_destroy};
+                                          .destroy = roster__tu_obj_destroy};
 
 /* Names of given lengths. */
 static char name255[ROSTER_NAME_MAX + 1];
@@ -65,7 +65,7 @@ static void test_new_defaults_and_options(void **state) {
   static tu_obj objs[300];
   char name[32];
   for (int i = 0; i < 300; i++) {
-    tu_obj_init(&objs[i], i);
+    roster__tu_obj_init(&objs[i], i);
     snprintf(name, sizeof name, "svc-%d", i);
     assert_ok(roster_register(r, NULL, name, &alpha_type, &objs[i]));
   }
@@ -78,7 +78,7 @@ static void test_new_defaults_and_options(void **state) {
   }
   roster_free(r);
   for (int i = 0; i < 300; i++)
-    assert_int_equal(tu_obj_destroyed(&objs[i]), 1);
+    assert_int_equal(roster__tu_obj_destroyed(&objs[i]), 1);
 
   roster_free(NULL); /* no-op */
 }
@@ -105,8 +105,8 @@ static void test_new_bad_keys(void **state) {
 static void test_register_get_has_unregister(void **state) {
   (void)state;
   static tu_obj a, b;
-  tu_obj_init(&a, 1);
-  tu_obj_init(&b, 2);
+  roster__tu_obj_init(&a, 1);
+  roster__tu_obj_init(&b, 2);
   roster *r = tu_registry(NULL);
 
   roster_error_clear();
@@ -138,12 +138,12 @@ static void test_register_get_has_unregister(void **state) {
   assert_rc(roster_unregister(r, NULL, "db"), ROSTER_ENOENT);
 
   roster_reclaim_wait();
-  assert_int_equal(tu_obj_destroyed(&a), 1);
-  assert_int_equal(tu_obj_destroyed(&b), 0);
+  assert_int_equal(roster__tu_obj_destroyed(&a), 1);
+  assert_int_equal(roster__tu_obj_destroyed(&b), 0);
 
   /* The name can be registered again afterwards. */
   static tu_obj a2;
-  tu_obj_init(&a2, 3);
+  roster__tu_obj_init(&a2, 3);
   assert_ok(roster_register(r, NULL, "db", &alpha_type, &a2));
   assert_ok(roster_get(r, NULL, "db", &alpha_type, &out));
   assert_ptr_equal(out, &a2);
@@ -158,22 +158,22 @@ static void test_register_get_has_unregister(void **state) {
   /* Any byte but NUL is allowed in a name. */
   const char odd[] = "\x01 odd/name:*?[]\\\xff";
   static tu_obj c;
-  tu_obj_init(&c, 4);
+  roster__tu_obj_init(&c, 4);
   assert_ok(roster_register(r, "ns with spaces/\xfe", odd, &alpha_type, &c));
   assert_ok(roster_get(r, "ns with spaces/\xfe", odd, &alpha_type, &out));
   assert_ptr_equal(out, &c);
 
   roster_free(r);
-  assert_int_equal(tu_obj_destroyed(&a), 1);
-  assert_int_equal(tu_obj_destroyed(&a2), 1);
-  assert_int_equal(tu_obj_destroyed(&b), 1);
-  assert_int_equal(tu_obj_destroyed(&c), 1);
+  assert_int_equal(roster__tu_obj_destroyed(&a), 1);
+  assert_int_equal(roster__tu_obj_destroyed(&a2), 1);
+  assert_int_equal(roster__tu_obj_destroyed(&b), 1);
+  assert_int_equal(roster__tu_obj_destroyed(&c), 1);
 }
 
 static void test_acquire_holds_instance(void **state) {
   (void)state;
   static tu_obj a;
-  tu_obj_init(&a, 1);
+  roster__tu_obj_init(&a, 1);
   roster *r = tu_registry(NULL);
   assert_ok(roster_register(r, NULL, "held", &alpha_type, &a));
   void *out = NULL;
@@ -183,10 +183,10 @@ static void test_acquire_holds_instance(void **state) {
   assert_non_null(ref);
   assert_ok(roster_unregister(r, NULL, "held"));
   roster_reclaim_wait();
-  assert_int_equal(tu_obj_destroyed(&a), 0); /* still referenced */
+  assert_int_equal(roster__tu_obj_destroyed(&a), 0); /* still referenced */
   roster_release(ref);
   roster_reclaim_wait();
-  assert_int_equal(tu_obj_destroyed(&a), 1);
+  assert_int_equal(roster__tu_obj_destroyed(&a), 1);
   roster_release(NULL); /* no-op */
 
   /* Errors leave *ref and *out NULL. */
@@ -197,7 +197,7 @@ static void test_acquire_holds_instance(void **state) {
   assert_null(ref);
   assert_null(out);
   roster_free(r);
-  assert_int_equal(tu_obj_destroyed(&a), 1);
+  assert_int_equal(roster__tu_obj_destroyed(&a), 1);
 }
 
 /* Every call that takes a key must refuse this key with EINVAL and change
@@ -238,16 +238,16 @@ static void check_bad_key(roster *r, const char *ns, const char *name,
   assert_ok(roster_get(r, NULL, "keep", &alpha_type, &out));
   assert_ptr_equal(out, keep);
   roster_reclaim_wait();
-  assert_int_equal(tu_obj_destroyed(keep), 0);
-  assert_int_equal(tu_obj_destroyed(cand), 0);
+  assert_int_equal(roster__tu_obj_destroyed(keep), 0);
+  assert_int_equal(roster__tu_obj_destroyed(cand), 0);
 }
 
 static void test_name_validation(void **state) {
   (void)state;
   make_names();
   static tu_obj keep, cand;
-  tu_obj_init(&keep, 1);
-  tu_obj_init(&cand, 2);
+  roster__tu_obj_init(&keep, 1);
+  roster__tu_obj_init(&cand, 2);
   roster *r = tu_registry(NULL);
   assert_ok(roster_register(r, NULL, "keep", &alpha_type, &keep));
 
@@ -271,8 +271,8 @@ static void test_name_validation(void **state) {
 
   /* 255 bytes is fine, as name and as namespace. */
   static tu_obj x, y;
-  tu_obj_init(&x, 3);
-  tu_obj_init(&y, 4);
+  roster__tu_obj_init(&x, 3);
+  roster__tu_obj_init(&y, 4);
   assert_ok(roster_register(r, NULL, name255, &alpha_type, &x));
   assert_ok(roster_register(r, name255, name255, &alpha_type, &y));
   assert_true(roster_has(r, NULL, name255));
@@ -291,18 +291,18 @@ static void test_name_validation(void **state) {
   assert_ok(roster_unregister(r, name255, name255));
   assert_ok(roster_unregister(r, NULL, name255));
   roster_reclaim_wait();
-  assert_int_equal(tu_obj_destroyed(&x), 1);
-  assert_int_equal(tu_obj_destroyed(&y), 1);
+  assert_int_equal(roster__tu_obj_destroyed(&x), 1);
+  assert_int_equal(roster__tu_obj_destroyed(&y), 1);
 
   roster_free(r);
-  assert_int_equal(tu_obj_destroyed(&keep), 1);
-  assert_int_equal(tu_obj_destroyed(&cand), 0);
+  assert_int_equal(roster__tu_obj_destroyed(&keep), 1);
+  assert_int_equal(roster__tu_obj_destroyed(&cand), 0);
 }
 
 static void test_null_registry(void **state) {
   (void)state;
   static tu_obj a;
-  tu_obj_init(&a, 1);
+  roster__tu_obj_init(&a, 1);
   void *out = &out;
   size_t n = 99;
   roster_ref *ref = (roster_ref *)&ref;
@@ -330,14 +330,14 @@ static void test_null_registry(void **state) {
   assert_rc(roster_ns_drop(NULL, NULL, NULL), ROSTER_EINVAL);
   assert_false(roster_has(NULL, NULL, "x"));
   roster_reclaim_wait();
-  assert_int_equal(tu_obj_destroyed(&a), 0);
+  assert_int_equal(roster__tu_obj_destroyed(&a), 0);
 }
 
 static void test_bad_type(void **state) {
   (void)state;
   static tu_obj keep, cand;
-  tu_obj_init(&keep, 1);
-  tu_obj_init(&cand, 2);
+  roster__tu_obj_init(&keep, 1);
+  roster__tu_obj_init(&cand, 2);
   roster *r = tu_registry(NULL);
   assert_ok(roster_register(r, NULL, "keep", &alpha_type, &keep));
 
@@ -362,18 +362,18 @@ static void test_bad_type(void **state) {
   assert_ok(roster_get(r, NULL, "keep", &alpha_type, &out));
   assert_ptr_equal(out, &keep);
   roster_reclaim_wait();
-  assert_int_equal(tu_obj_destroyed(&keep), 0);
-  assert_int_equal(tu_obj_destroyed(&cand), 0);
+  assert_int_equal(roster__tu_obj_destroyed(&keep), 0);
+  assert_int_equal(roster__tu_obj_destroyed(&cand), 0);
   roster_free(r);
-  assert_int_equal(tu_obj_destroyed(&keep), 1);
-  assert_int_equal(tu_obj_destroyed(&cand), 0);
+  assert_int_equal(roster__tu_obj_destroyed(&keep), 1);
+  assert_int_equal(roster__tu_obj_destroyed(&cand), 0);
 }
 
 static void test_eexist_names_existing_type(void **state) {
   (void)state;
   static tu_obj first, second;
-  tu_obj_init(&first, 1);
-  tu_obj_init(&second, 2);
+  roster__tu_obj_init(&first, 1);
+  roster__tu_obj_init(&second, 2);
   roster *r = tu_registry(NULL);
   assert_ok(roster_register(r, "prod", "db", &alpha_type, &first));
 
@@ -395,11 +395,11 @@ static void test_eexist_names_existing_type(void **state) {
   assert_ok(roster_get(r, "prod", "db", &alpha_type, &out));
   assert_ptr_equal(out, &first);
   roster_reclaim_wait();
-  assert_int_equal(tu_obj_destroyed(&first), 0);
-  assert_int_equal(tu_obj_destroyed(&second), 0);
+  assert_int_equal(roster__tu_obj_destroyed(&first), 0);
+  assert_int_equal(roster__tu_obj_destroyed(&second), 0);
   roster_free(r);
-  assert_int_equal(tu_obj_destroyed(&first), 1);
-  assert_int_equal(tu_obj_destroyed(&second), 0);
+  assert_int_equal(roster__tu_obj_destroyed(&first), 1);
+  assert_int_equal(roster__tu_obj_destroyed(&second), 0);
 }
 
 static void test_enoent_detail(void **state) {
@@ -443,83 +443,84 @@ static void test_unregister_destroys_once(void **state) {
   (void)state;
   static tu_obj o[3];
   for (int i = 0; i < 3; i++)
-    tu_obj_init(&o[i], i);
-  tu_reset_destroyed();
+    roster__tu_obj_init(&o[i], i);
+  roster__tu_reset_destroyed();
   roster *r = tu_registry(NULL);
   assert_ok(roster_register(r, NULL, "a", &alpha_type, &o[0]));
   assert_ok(roster_register(r, NULL, "b", &alpha_type, &o[1]));
   assert_ok(roster_register(r, NULL, "c", &alpha_type, &o[2]));
-  assert_ok(roster_register(r, NULL, "counted", &tu_counter_type, NULL));
+  assert_ok(
+      roster_register(r, NULL, "counted", &roster__tu_counter_type, NULL));
 
   assert_ok(roster_unregister(r, NULL, "a"));
   assert_ok(roster_unregister(r, NULL, "counted"));
   roster_reclaim_wait();
-  assert_int_equal(tu_obj_destroyed(&o[0]), 1);
-  assert_int_equal(tu_obj_destroyed(&o[1]), 0);
-  assert_int_equal(tu_obj_destroyed(&o[2]), 0);
-  assert_int_equal(tu_destroyed(), 1);
+  assert_int_equal(roster__tu_obj_destroyed(&o[0]), 1);
+  assert_int_equal(roster__tu_obj_destroyed(&o[1]), 0);
+  assert_int_equal(roster__tu_obj_destroyed(&o[2]), 0);
+  assert_int_equal(roster__tu_destroyed(), 1);
 
   /* Nothing is destroyed twice. */
   assert_rc(roster_unregister(r, NULL, "a"), ROSTER_ENOENT);
   roster_reclaim_wait();
   roster_reclaim_wait();
-  assert_int_equal(tu_obj_destroyed(&o[0]), 1);
-  assert_int_equal(tu_destroyed(), 1);
+  assert_int_equal(roster__tu_obj_destroyed(&o[0]), 1);
+  assert_int_equal(roster__tu_destroyed(), 1);
 
   /* roster_free destroys the rest, once each. */
   roster_free(r);
-  assert_int_equal(tu_obj_destroyed(&o[0]), 1);
-  assert_int_equal(tu_obj_destroyed(&o[1]), 1);
-  assert_int_equal(tu_obj_destroyed(&o[2]), 1);
+  assert_int_equal(roster__tu_obj_destroyed(&o[0]), 1);
+  assert_int_equal(roster__tu_obj_destroyed(&o[1]), 1);
+  assert_int_equal(roster__tu_obj_destroyed(&o[2]), 1);
   roster_reclaim_wait();
-  assert_int_equal(tu_destroyed(), 1);
+  assert_int_equal(roster__tu_destroyed(), 1);
 }
 
 static void test_free_destroys_remaining(void **state) {
   (void)state;
   static tu_obj o[5];
   for (int i = 0; i < 5; i++)
-    tu_obj_init(&o[i], i);
+    roster__tu_obj_init(&o[i], i);
   roster *r = tu_registry(NULL);
   static tu_reglog log;
-  tu_reglog_init(&log);
-  assert_ok(
-      roster_listen(r, ROSTER_EV_ALL, tu_reglog_listener, &log, NULL, NULL));
+  roster__tu_reglog_init(&log);
+  assert_ok(roster_listen(r, ROSTER_EV_ALL, roster__tu_reglog_listener, &log,
+                          NULL, NULL));
   assert_ok(roster_register(r, NULL, "a", &alpha_type, &o[0]));
   assert_ok(roster_register(r, NULL, "b", &beta_type, &o[1]));
   assert_ok(roster_register(r, "ns1", "a", &alpha_type, &o[2]));
   assert_ok(roster_register(r, "ns2", "z", &alpha_type, &o[3]));
   assert_ok(roster_register(r, "ns2", "y", &alpha_type, &o[4]));
-  size_t before = tu_reglog_count(&log);
+  size_t before = roster__tu_reglog_count(&log);
   assert_int_equal(before, 5);
   roster_free(r); /* waits for every destroy; listeners are not told */
   for (int i = 0; i < 5; i++)
-    assert_int_equal(tu_obj_destroyed(&o[i]), 1);
-  assert_int_equal(tu_reglog_count(&log), before);
+    assert_int_equal(roster__tu_obj_destroyed(&o[i]), 1);
+  assert_int_equal(roster__tu_reglog_count(&log), before);
   roster_reclaim_wait();
   for (int i = 0; i < 5; i++)
-    assert_int_equal(tu_obj_destroyed(&o[i]), 1);
+    assert_int_equal(roster__tu_obj_destroyed(&o[i]), 1);
 }
 
 static void test_replace(void **state) {
   (void)state;
   static tu_obj a, b, c;
-  tu_obj_init(&a, 1);
-  tu_obj_init(&b, 2);
-  tu_obj_init(&c, 3);
+  roster__tu_obj_init(&a, 1);
+  roster__tu_obj_init(&b, 2);
+  roster__tu_obj_init(&c, 3);
   roster *r = tu_registry(NULL);
   static tu_reglog log;
-  tu_reglog_init(&log);
+  roster__tu_reglog_init(&log);
   uint64_t id = 0;
-  assert_ok(
-      roster_listen(r, ROSTER_EV_ALL, tu_reglog_listener, &log, NULL, &id));
+  assert_ok(roster_listen(r, ROSTER_EV_ALL, roster__tu_reglog_listener, &log,
+                          NULL, &id));
 
   /* The key need not exist. */
   assert_ok(roster_replace(r, NULL, "svc", &alpha_type, &a));
   void *out = NULL;
   assert_ok(roster_get(r, NULL, "svc", &alpha_type, &out));
   assert_ptr_equal(out, &a);
-  assert_int_equal(tu_reglog_count(&log), 1);
+  assert_int_equal(roster__tu_reglog_count(&log), 1);
   assert_int_equal(log.ev[0].kind, ROSTER_EV_REGISTER);
   assert_true(pthread_equal(log.ev[0].thread, pthread_self()));
 
@@ -529,7 +530,7 @@ static void test_replace(void **state) {
   assert_ptr_equal(out, &b);
   assert_rc(roster_get(r, NULL, "svc", &alpha_type, &out), ROSTER_ETYPE);
   assert_int_equal(roster_count(r, NULL), 1);
-  assert_int_equal(tu_reglog_count(&log), 3);
+  assert_int_equal(roster__tu_reglog_count(&log), 3);
   assert_int_equal(log.ev[1].kind, ROSTER_EV_REGISTER);
   assert_ptr_equal(log.ev[1].instance, &b);
   assert_ptr_equal(log.ev[1].type, &beta_type);
@@ -541,36 +542,36 @@ static void test_replace(void **state) {
   assert_ptr_equal(log.ev[2].type, &alpha_type);
 
   roster_reclaim_wait();
-  assert_int_equal(tu_obj_destroyed(&a), 1);
-  assert_int_equal(tu_obj_destroyed(&b), 0);
+  assert_int_equal(roster__tu_obj_destroyed(&a), 1);
+  assert_int_equal(roster__tu_obj_destroyed(&b), 0);
 
   /* A failed replace keeps the current entry. */
   assert_rc(roster_replace(r, NULL, "svc", NULL, &c), ROSTER_EINVAL);
   assert_ok(roster_get(r, NULL, "svc", NULL, &out));
   assert_ptr_equal(out, &b);
-  assert_int_equal(tu_reglog_count(&log), 3);
+  assert_int_equal(roster__tu_reglog_count(&log), 3);
 
   /* Plain unregister is reason CALL. */
   assert_ok(roster_unregister(r, NULL, "svc"));
-  assert_int_equal(tu_reglog_count(&log), 4);
+  assert_int_equal(roster__tu_reglog_count(&log), 4);
   assert_int_equal(log.ev[3].kind, ROSTER_EV_UNREGISTER);
   assert_int_equal(log.ev[3].reason, ROSTER_REASON_CALL);
   assert_ptr_equal(log.ev[3].instance, &b);
   roster_reclaim_wait();
-  assert_int_equal(tu_obj_destroyed(&b), 1);
+  assert_int_equal(roster__tu_obj_destroyed(&b), 1);
 
   assert_ok(roster_unlisten(r, id));
   roster_free(r);
-  assert_int_equal(tu_obj_destroyed(&a), 1);
-  assert_int_equal(tu_obj_destroyed(&b), 1);
-  assert_int_equal(tu_obj_destroyed(&c), 0);
+  assert_int_equal(roster__tu_obj_destroyed(&a), 1);
+  assert_int_equal(roster__tu_obj_destroyed(&b), 1);
+  assert_int_equal(roster__tu_obj_destroyed(&c), 0);
 }
 
 static void test_list_entries(void **state) {
   (void)state;
   static tu_obj o[4];
   for (int i = 0; i < 4; i++)
-    tu_obj_init(&o[i], i);
+    roster__tu_obj_init(&o[i], i);
   roster *r = tu_registry(NULL);
   assert_ok(roster_register(r, NULL, "b", &alpha_type, &o[0]));
   assert_ok(roster_register(r, NULL, "a", &beta_type, &o[1]));
@@ -628,7 +629,7 @@ static void test_clear(void **state) {
   (void)state;
   static tu_obj o[5];
   for (int i = 0; i < 5; i++)
-    tu_obj_init(&o[i], i);
+    roster__tu_obj_init(&o[i], i);
   roster *r = tu_registry(NULL);
   assert_ok(roster_register(r, NULL, "a", &alpha_type, &o[0]));
   assert_ok(roster_register(r, NULL, "b", &alpha_type, &o[1]));
@@ -637,9 +638,9 @@ static void test_clear(void **state) {
   assert_ok(roster_register(r, "other", "d", &alpha_type, &o[4]));
 
   static tu_reglog log;
-  tu_reglog_init(&log);
-  assert_ok(
-      roster_listen(r, ROSTER_EV_ALL, tu_reglog_listener, &log, NULL, NULL));
+  roster__tu_reglog_init(&log);
+  assert_ok(roster_listen(r, ROSTER_EV_ALL, roster__tu_reglog_listener, &log,
+                          NULL, NULL));
   size_t removed = 0;
   assert_ok(roster_clear(r, &removed));
   assert_int_equal(removed, 5);
@@ -647,14 +648,14 @@ static void test_clear(void **state) {
   assert_int_equal(roster_count(r, "other"), 0);
   assert_false(roster_has(r, NULL, "a"));
   assert_false(roster_has(r, "other", "d"));
-  assert_int_equal(tu_reglog_count(&log), 5);
+  assert_int_equal(roster__tu_reglog_count(&log), 5);
   for (size_t i = 0; i < 5; i++) {
     assert_int_equal(log.ev[i].kind, ROSTER_EV_UNREGISTER);
     assert_int_equal(log.ev[i].reason, ROSTER_REASON_CLEAR);
   }
   roster_reclaim_wait();
   for (int i = 0; i < 5; i++)
-    assert_int_equal(tu_obj_destroyed(&o[i]), 1);
+    assert_int_equal(roster__tu_obj_destroyed(&o[i]), 1);
 
   removed = 99;
   assert_ok(roster_clear(r, &removed));
@@ -663,13 +664,13 @@ static void test_clear(void **state) {
 
   /* Still usable afterwards. */
   static tu_obj again;
-  tu_obj_init(&again, 9);
+  roster__tu_obj_init(&again, 9);
   assert_ok(roster_register(r, NULL, "a", &alpha_type, &again));
   assert_int_equal(roster_count(r, NULL), 1);
   roster_free(r);
   for (int i = 0; i < 5; i++)
-    assert_int_equal(tu_obj_destroyed(&o[i]), 1);
-  assert_int_equal(tu_obj_destroyed(&again), 1);
+    assert_int_equal(roster__tu_obj_destroyed(&o[i]), 1);
+  assert_int_equal(roster__tu_obj_destroyed(&again), 1);
 }
 
 /* ---- roster_global from several threads ---- */
@@ -709,7 +710,7 @@ static void test_global(void **state) {
   pthread_t th[GTHREADS];
   gthr g[GTHREADS];
   for (int i = 0; i < GTHREADS; i++) {
-    tu_obj_init(&objs[i], i);
+    roster__tu_obj_init(&objs[i], i);
     g[i] = (gthr){.idx = i, .start = &start, .obj = &objs[i]};
     assert_int_equal(pthread_create(&th[i], NULL, global_thread, &g[i]), 0);
   }
@@ -741,7 +742,7 @@ static void test_global(void **state) {
   }
   roster_reclaim_wait();
   for (int i = 0; i < GTHREADS; i++)
-    assert_int_equal(tu_obj_destroyed(&objs[i]), 1);
+    assert_int_equal(roster__tu_obj_destroyed(&objs[i]), 1);
   assert_int_equal(roster_count(mine, "test_registry.global"), 0);
 }
 

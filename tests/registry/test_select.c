@@ -25,21 +25,21 @@ typedef struct fx_entry {
 } fx_entry;
 
 static const fx_entry fixture[] = {
-    {NULL, "alpha", &tu_counter_type, 1},
-    {NULL, "beta", &tu_counter_type, 0},
-    {NULL, "gamma", &tu_other_type, 2},
-    {NULL, "a*b", &tu_counter_type, 0},
-    {NULL, "aXb", &tu_other_type, 0},
-    {NULL, "abc", &tu_counter_type, 1},
-    {NULL, "abd", &tu_counter_type, 0},
-    {NULL, "axe", &tu_other_type, 0},
-    {NULL, "b1", &tu_counter_type, 0},
-    {NULL, "b2", &tu_counter_type, 1},
-    {"prod", "alpha", &tu_counter_type, 1},
-    {"prod", "db", &tu_other_type, 0},
-    {"prod-eu", "db", &tu_other_type, 2},
-    {"test", "alpha", &tu_counter_type, 0},
-    {"te?t", "q", &tu_counter_type, 0},
+    {NULL, "alpha", &roster__tu_counter_type, 1},
+    {NULL, "beta", &roster__tu_counter_type, 0},
+    {NULL, "gamma", &roster__tu_other_type, 2},
+    {NULL, "a*b", &roster__tu_counter_type, 0},
+    {NULL, "aXb", &roster__tu_other_type, 0},
+    {NULL, "abc", &roster__tu_counter_type, 1},
+    {NULL, "abd", &roster__tu_counter_type, 0},
+    {NULL, "axe", &roster__tu_other_type, 0},
+    {NULL, "b1", &roster__tu_counter_type, 0},
+    {NULL, "b2", &roster__tu_counter_type, 1},
+    {"prod", "alpha", &roster__tu_counter_type, 1},
+    {"prod", "db", &roster__tu_other_type, 0},
+    {"prod-eu", "db", &roster__tu_other_type, 2},
+    {"test", "alpha", &roster__tu_counter_type, 0},
+    {"te?t", "q", &roster__tu_counter_type, 0},
 };
 #define NFIX (sizeof fixture / sizeof fixture[0])
 #define NDEFAULT 10
@@ -192,7 +192,7 @@ static void test_namespace_globs(void **state) {
 static void test_type_and_owner_filters(void **state) {
   (void)state;
   roster *r = make_fixture();
-  roster_query q = {.type = &tu_other_type};
+  roster_query q = {.type = &roster__tu_other_type};
   assert_string_equal(names_of(r, &q, false), "aXb,axe,gamma");
   q.ns = "*";
   assert_string_equal(names_of(r, &q, true),
@@ -201,12 +201,13 @@ static void test_type_and_owner_filters(void **state) {
   q = (roster_query){.ns = "*", .owner = owner_a};
   assert_string_equal(names_of(r, &q, true),
                       "default/abc,default/alpha,default/b2,prod/alpha");
-  q = (roster_query){.ns = "*", .owner = owner_b, .type = &tu_other_type};
+  q = (roster_query){
+      .ns = "*", .owner = owner_b, .type = &roster__tu_other_type};
   assert_string_equal(names_of(r, &q, true), "default/gamma,prod-eu/db");
-  q = (roster_query){.owner = owner_b, .type = &tu_counter_type};
+  q = (roster_query){.owner = owner_b, .type = &roster__tu_counter_type};
   assert_string_equal(names_of(r, &q, true), "");
   q = (roster_query){
-      .pattern = "a*", .type = &tu_counter_type, .owner = owner_a};
+      .pattern = "a*", .type = &roster__tu_counter_type, .owner = owner_a};
   assert_string_equal(names_of(r, &q, false), "abc,alpha");
 
   /* The info carries type, instance and owner. */
@@ -214,7 +215,7 @@ static void test_type_and_owner_filters(void **state) {
   q = (roster_query){.ns = "prod-eu", .pattern = "db"};
   assert_ok(roster_select(r, &q, &l));
   assert_int_equal(l.count, 1);
-  assert_ptr_equal(l.items[0].type, &tu_other_type);
+  assert_ptr_equal(l.items[0].type, &roster__tu_other_type);
   assert_ptr_equal(l.items[0].instance, &inst[12]);
   assert_ptr_equal(l.items[0].owner, owner_b);
   assert_null(l.items[0].meta);
@@ -225,16 +226,17 @@ static void test_type_and_owner_filters(void **state) {
 
 static void test_select_copies(void **state) {
   (void)state;
-  tu_reset_destroyed();
+  roster__tu_reset_destroyed();
   roster *r = tu_registry(NULL);
   char meta[16] = "hello, meta";
   roster_entry_options eo = {.meta = meta, .meta_len = 11};
   char ns[32], name[32];
   strcpy(ns, "copyns");
   strcpy(name, "svc-b");
-  assert_ok(roster_register_ex(r, ns, name, &tu_counter_type, &inst[1], &eo));
+  assert_ok(
+      roster_register_ex(r, ns, name, &roster__tu_counter_type, &inst[1], &eo));
   strcpy(name, "svc-a");
-  assert_ok(roster_register(r, ns, name, &tu_counter_type, &inst[0]));
+  assert_ok(roster_register(r, ns, name, &roster__tu_counter_type, &inst[0]));
   /* Our buffers change; the registry copied them. */
   strcpy(ns, "XXXXXX");
   strcpy(name, "XXXXX");
@@ -258,7 +260,7 @@ static void test_select_copies(void **state) {
   assert_ok(roster_clear(r, &removed));
   assert_int_equal(removed, 2);
   roster_reclaim_wait();
-  assert_int_equal(tu_destroyed(), 2);
+  assert_int_equal(roster__tu_destroyed(), 2);
   assert_string_equal(l.items[0].ns, "copyns");
   assert_string_equal(l.items[0].name, "svc-a");
   assert_string_equal(l.items[1].ns, "copyns");
@@ -266,7 +268,7 @@ static void test_select_copies(void **state) {
   assert_int_equal(l.items[1].meta_len, 11);
   assert_memory_equal(l.items[1].meta, "hello, meta", 11);
   assert_ptr_equal(l.items[0].instance, &inst[0]);
-  assert_ptr_equal(l.items[1].type, &tu_counter_type);
+  assert_ptr_equal(l.items[1].type, &roster__tu_counter_type);
   roster_list_free(&l);
 
   /* An empty result is a valid, freeable list; NULL is a no-op. */
@@ -367,9 +369,10 @@ static void test_count_match(void **state) {
   assert_int_equal(roster_count_match(r, &(roster_query){.ns = "*"}), NFIX);
   assert_int_equal(
       roster_count_match(r, &(roster_query){.ns = "*", .pattern = "db"}), 2);
-  assert_int_equal(roster_count_match(
-                       r, &(roster_query){.ns = "*", .type = &tu_counter_type}),
-                   10);
+  assert_int_equal(
+      roster_count_match(
+          r, &(roster_query){.ns = "*", .type = &roster__tu_counter_type}),
+      10);
   assert_int_equal(
       roster_count_match(r, &(roster_query){.ns = "*", .owner = owner_a}), 4);
   assert_int_equal(roster_count_match(r, &(roster_query){.ns = "empty"}), 0);

@@ -80,14 +80,14 @@ static void test_known_sequence(void **state) {
   (void)state;
   roster *r = tu_registry(NULL);
 
-  assert_ok(roster_register(r, "a", "x", &tu_counter_type, &inst[0]));
-  assert_ok(roster_register(r, "a", "y", &tu_counter_type, &inst[1]));
-  assert_ok(roster_register(r, "b", "z", &tu_counter_type, &inst[2]));
-  assert_ok(roster_register(r, NULL, "w", &tu_counter_type, &inst[3]));
+  assert_ok(roster_register(r, "a", "x", &roster__tu_counter_type, &inst[0]));
+  assert_ok(roster_register(r, "a", "y", &roster__tu_counter_type, &inst[1]));
+  assert_ok(roster_register(r, "b", "z", &roster__tu_counter_type, &inst[2]));
+  assert_ok(roster_register(r, NULL, "w", &roster__tu_counter_type, &inst[3]));
   /* Failed registrations do not count. */
-  assert_rc(roster_register(r, "a", "x", &tu_counter_type, &inst[4]),
+  assert_rc(roster_register(r, "a", "x", &roster__tu_counter_type, &inst[4]),
             ROSTER_EEXIST);
-  assert_rc(roster_register(r, "a", "", &tu_counter_type, &inst[4]),
+  assert_rc(roster_register(r, "a", "", &roster__tu_counter_type, &inst[4]),
             ROSTER_EINVAL);
   expect_stats(r, .entries = 4, .namespaces = 3, .registers = 4);
 
@@ -113,8 +113,8 @@ static void test_known_sequence(void **state) {
   assert_rc(roster_unregister(r, "a", "x"), ROSTER_ENOENT);
   expect_stats(r, .entries = 3, .namespaces = 3, .registers = 4,
                .unregisters = 1, .lookups = 7, .hits = 4, .misses = 3);
-  assert_ok(roster_replace(r, "a", "y", &tu_counter_type, &inst[5]));
-  assert_ok(roster_replace(r, "c", "new", &tu_counter_type, &inst[6]));
+  assert_ok(roster_replace(r, "a", "y", &roster__tu_counter_type, &inst[5]));
+  assert_ok(roster_replace(r, "c", "new", &roster__tu_counter_type, &inst[6]));
   expect_stats(r, .entries = 4, .namespaces = 4, /* a, b, c, default */
                .registers = 6, .unregisters = 2, .lookups = 7, .hits = 4,
                .misses = 3);
@@ -139,8 +139,10 @@ static void test_known_sequence(void **state) {
   /* Owner release counts as unregisters. */
   roster_owner *o = tu_owner();
   roster_entry_options eo = {.owner = o};
-  assert_ok(roster_register_ex(r, "d", "o1", &tu_counter_type, &inst[7], &eo));
-  assert_ok(roster_register_ex(r, "d", "o2", &tu_counter_type, &inst[8], &eo));
+  assert_ok(roster_register_ex(r, "d", "o1", &roster__tu_counter_type, &inst[7],
+                               &eo));
+  assert_ok(roster_register_ex(r, "d", "o2", &roster__tu_counter_type, &inst[8],
+                               &eo));
   expect_stats(r, .entries = 5, .namespaces = 4, .registers = 8,
                .unregisters = 3, .lookups = 7, .hits = 4, .misses = 3,
                .listeners = 1);
@@ -170,8 +172,8 @@ static void test_non_lookups_do_not_count(void **state) {
   roster *other = tu_registry(NULL);
   assert_non_null(r);
   assert_non_null(other);
-  assert_ok(roster_register(r, NULL, "a", &tu_counter_type, &inst[0]));
-  assert_ok(roster_register(r, NULL, "b", &tu_counter_type, &inst[1]));
+  assert_ok(roster_register(r, NULL, "a", &roster__tu_counter_type, &inst[0]));
+  assert_ok(roster_register(r, NULL, "b", &roster__tu_counter_type, &inst[1]));
   roster_stats before = stats(r);
 
   /* Listing, counting, dispatch and metadata are not lookups. */
@@ -191,7 +193,8 @@ static void test_non_lookups_do_not_count(void **state) {
   roster_ns_list_free(&nl);
   /* Lookups on another registry do not count here. */
   void *p = NULL;
-  assert_ok(roster_register(other, NULL, "a", &tu_counter_type, &inst[2]));
+  assert_ok(
+      roster_register(other, NULL, "a", &roster__tu_counter_type, &inst[2]));
   assert_ok(roster_get(other, NULL, "a", NULL, &p));
   assert_false(roster_has(other, NULL, "zz"));
 
@@ -216,7 +219,8 @@ static void test_memory_bytes(void **state) {
   roster *r = tu_registry(NULL);
   /* One entry in place first, so the namespace's own record exists in the
    * baseline. */
-  assert_ok(roster_register(r, "mem", "anchor", &tu_counter_type, &inst[0]));
+  assert_ok(
+      roster_register(r, "mem", "anchor", &roster__tu_counter_type, &inst[0]));
   roster_reclaim_wait();
   uint64_t base = stats(r).memory_bytes;
 
@@ -229,8 +233,8 @@ static void test_memory_bytes(void **state) {
                        "a-fairly-long-entry-name-for-memory-%03d", i);
     payload += (size_t)len + META;
     roster_entry_options eo = {.meta = meta, .meta_len = META};
-    assert_ok(roster_register_ex(r, "mem", name, &tu_counter_type, &inst[1 + i],
-                                 &eo));
+    assert_ok(roster_register_ex(r, "mem", name, &roster__tu_counter_type,
+                                 &inst[1 + i], &eo));
   }
   uint64_t full = stats(r).memory_bytes;
   assert_true(full > base);
@@ -272,7 +276,7 @@ static void *looker_main(void *arg) {
     int rc;
     switch (i % 3) {
     case 0:
-      rc = roster_get(lk->r, "t", "present", &tu_counter_type, &p);
+      rc = roster_get(lk->r, "t", "present", &roster__tu_counter_type, &p);
       break;
     case 1:
       rc = roster_has(lk->r, "t", "present") ? ROSTER_OK : ROSTER_ENOENT;
@@ -305,7 +309,8 @@ static void *looker_main(void *arg) {
 static void test_thread_sums(void **state) {
   (void)state;
   roster *r = tu_registry(NULL);
-  assert_ok(roster_register(r, "t", "present", &tu_counter_type, &inst[0]));
+  assert_ok(
+      roster_register(r, "t", "present", &roster__tu_counter_type, &inst[0]));
 
   /* Round 1: threads that have exited. */
   pthread_t th[THREADS];

@@ -14,12 +14,12 @@
 #include <string.h>
 
 static const roster_type pg_type = {.name = "pg_pool_t",
-                                    .destroy = tu_obj_destroy};
+                                    .destroy = roster__tu_obj_destroy};
 static const roster_type redis_type = {.name = "redis_client_t",
-                                       .destroy = tu_obj_destroy};
+                                       .destroy = roster__tu_obj_destroy};
 /* Same name as pg_type, but a different descriptor: a different type. */
 static const roster_type pg_lookalike = {.name = "pg_pool_t",
-                                         .destroy = tu_obj_destroy};
+                                         .destroy = roster__tu_obj_destroy};
 
 /* A real struct for ROSTER_TYPED. */
 struct pool {
@@ -41,7 +41,7 @@ ROSTER_TYPED(pool, struct pool, pool_type)
 static void test_get_wrong_type(void **state) {
   (void)state;
   static tu_obj a;
-  tu_obj_init(&a, 1);
+  roster__tu_obj_init(&a, 1);
   roster *r = tu_registry(NULL);
   assert_ok(roster_register(r, NULL, "db", &pg_type, &a));
 
@@ -77,16 +77,16 @@ static void test_get_wrong_type(void **state) {
   /* The failed gets changed nothing. */
   assert_true(roster_has(r, NULL, "db"));
   roster_reclaim_wait();
-  assert_int_equal(tu_obj_destroyed(&a), 0);
+  assert_int_equal(roster__tu_obj_destroyed(&a), 0);
   roster_free(r);
-  assert_int_equal(tu_obj_destroyed(&a), 1);
+  assert_int_equal(roster__tu_obj_destroyed(&a), 1);
 }
 
 static void test_get_by_type_single_and_none(void **state) {
   (void)state;
   static tu_obj p1, r1;
-  tu_obj_init(&p1, 1);
-  tu_obj_init(&r1, 2);
+  roster__tu_obj_init(&p1, 1);
+  roster__tu_obj_init(&r1, 2);
   roster *r = tu_registry(NULL);
 
   void *out = &out;
@@ -109,7 +109,7 @@ static void test_get_by_type_single_and_none(void **state) {
   /* Only the namespace asked is searched. */
   assert_rc(roster_get_by_type(r, "elsewhere", &pg_type, &out), ROSTER_ENOENT);
   static tu_obj p2;
-  tu_obj_init(&p2, 3);
+  roster__tu_obj_init(&p2, 3);
   assert_ok(roster_register(r, "elsewhere", "primary", &pg_type, &p2));
   assert_ok(roster_get_by_type(r, "elsewhere", &pg_type, &out));
   assert_ptr_equal(out, &p2);
@@ -117,18 +117,18 @@ static void test_get_by_type_single_and_none(void **state) {
   assert_ptr_equal(out, &p1);
 
   roster_free(r);
-  assert_int_equal(tu_obj_destroyed(&p1), 1);
-  assert_int_equal(tu_obj_destroyed(&p2), 1);
-  assert_int_equal(tu_obj_destroyed(&r1), 1);
+  assert_int_equal(roster__tu_obj_destroyed(&p1), 1);
+  assert_int_equal(roster__tu_obj_destroyed(&p2), 1);
+  assert_int_equal(roster__tu_obj_destroyed(&r1), 1);
 }
 
 static void test_get_by_type_ambiguous_and_default(void **state) {
   (void)state;
   static tu_obj main1, replica, cache, main2;
-  tu_obj_init(&main1, 1);
-  tu_obj_init(&replica, 2);
-  tu_obj_init(&cache, 3);
-  tu_obj_init(&main2, 4);
+  roster__tu_obj_init(&main1, 1);
+  roster__tu_obj_init(&replica, 2);
+  roster__tu_obj_init(&cache, 3);
+  roster__tu_obj_init(&main2, 4);
   roster *r = tu_registry(NULL);
   assert_ok(roster_register(r, "prod", "pg_main", &pg_type, &main1));
   assert_ok(roster_register(r, "prod", "pg_replica", &pg_type, &replica));
@@ -169,7 +169,7 @@ static void test_get_by_type_ambiguous_and_default(void **state) {
       roster_get_by_type(r, "prod", &pg_type, &out)); /* only replica left */
   assert_ptr_equal(out, &replica);
   static tu_obj extra;
-  tu_obj_init(&extra, 5);
+  roster__tu_obj_init(&extra, 5);
   assert_ok(roster_register(r, "prod", "pg_extra", &pg_type, &extra));
   assert_rc(roster_get_by_type(r, "prod", &pg_type, &out), ROSTER_EAMBIGUOUS);
   assert_ok(roster_register(r, "prod", "pg_main", &pg_type, &main2));
@@ -180,7 +180,7 @@ static void test_get_by_type_ambiguous_and_default(void **state) {
   /* Re-registered under another type it is not of this type at all. */
   assert_ok(roster_unregister(r, "prod", "pg_main"));
   static tu_obj as_redis;
-  tu_obj_init(&as_redis, 6);
+  roster__tu_obj_init(&as_redis, 6);
   assert_ok(roster_register(r, "prod", "pg_main", &redis_type, &as_redis));
   assert_rc(roster_get_by_type(r, "prod", &pg_type, &out), ROSTER_EAMBIGUOUS);
   d = roster_last_error();
@@ -188,14 +188,14 @@ static void test_get_by_type_ambiguous_and_default(void **state) {
   assert_non_null(strstr(d, "pg_extra"));
 
   roster_reclaim_wait();
-  assert_int_equal(tu_obj_destroyed(&main1), 1);
-  assert_int_equal(tu_obj_destroyed(&main2), 1);
-  assert_int_equal(tu_obj_destroyed(&replica), 0);
+  assert_int_equal(roster__tu_obj_destroyed(&main1), 1);
+  assert_int_equal(roster__tu_obj_destroyed(&main2), 1);
+  assert_int_equal(roster__tu_obj_destroyed(&replica), 0);
   roster_free(r);
-  assert_int_equal(tu_obj_destroyed(&replica), 1);
-  assert_int_equal(tu_obj_destroyed(&cache), 1);
-  assert_int_equal(tu_obj_destroyed(&extra), 1);
-  assert_int_equal(tu_obj_destroyed(&as_redis), 1);
+  assert_int_equal(roster__tu_obj_destroyed(&replica), 1);
+  assert_int_equal(roster__tu_obj_destroyed(&cache), 1);
+  assert_int_equal(roster__tu_obj_destroyed(&extra), 1);
+  assert_int_equal(roster__tu_obj_destroyed(&as_redis), 1);
 }
 
 static void test_typed_macro(void **state) {
@@ -206,7 +206,7 @@ static void test_typed_macro(void **state) {
   p1.size = 10;
   p2.size = 20;
   static tu_obj other;
-  tu_obj_init(&other, 1);
+  roster__tu_obj_init(&other, 1);
 
   roster *r = tu_registry(NULL);
   assert_ok(pool_register(r, NULL, "db", &p1));
@@ -259,7 +259,7 @@ static void test_typed_macro(void **state) {
   roster_free(r);
   assert_int_equal(atomic_load(&p1.destroyed), 1);
   assert_int_equal(atomic_load(&p2.destroyed), 1);
-  assert_int_equal(tu_obj_destroyed(&other), 1);
+  assert_int_equal(roster__tu_obj_destroyed(&other), 1);
 }
 
 int main(void) {

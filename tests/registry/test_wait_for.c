@@ -57,8 +57,10 @@ static void start_waiter(waiter *w, roster *r, const char *ns, const char *name,
 static void test_already_registered(void **state) {
   (void)state;
   roster *r = tu_registry(NULL);
-  assert_ok(roster_register(r, NULL, "here", &tu_counter_type, &inst[0]));
-  assert_ok(roster_register(r, "ns1", "there", &tu_counter_type, &inst[1]));
+  assert_ok(
+      roster_register(r, NULL, "here", &roster__tu_counter_type, &inst[0]));
+  assert_ok(
+      roster_register(r, "ns1", "there", &roster__tu_counter_type, &inst[1]));
   assert_ok(roster_wait_for(r, NULL, "here", 0));
   assert_ok(roster_wait_for(r, ROSTER_DEFAULT_NS, "here", LONG_MS));
   assert_ok(roster_wait_for(r, "ns1", "there", -1));
@@ -69,7 +71,8 @@ static void test_already_registered(void **state) {
 static void test_timeout(void **state) {
   (void)state;
   roster *r = tu_registry(NULL);
-  assert_ok(roster_register(r, NULL, "here", &tu_counter_type, &inst[0]));
+  assert_ok(
+      roster_register(r, NULL, "here", &roster__tu_counter_type, &inst[0]));
   assert_rc(roster_wait_for(r, NULL, "never", 0), ROSTER_ETIMEDOUT);
   assert_rc(roster_wait_for(r, NULL, "never", 50), ROSTER_ETIMEDOUT);
   /* The same name in another namespace does not count. */
@@ -91,7 +94,8 @@ typedef struct late {
 static void *late_register(void *arg) {
   late *l = arg;
   sleep_ms(l->delay_ms);
-  l->rc = roster_register(l->r, l->ns, l->name, &tu_counter_type, &inst[5]);
+  l->rc =
+      roster_register(l->r, l->ns, l->name, &roster__tu_counter_type, &inst[5]);
   return NULL;
 }
 
@@ -148,7 +152,8 @@ static void test_each_waiter_woken_by_its_own_name(void **state) {
   for (int i = N - 1; i >= 0; i--) {
     char name[32];
     snprintf(name, sizeof name, "svc-%d", i);
-    assert_ok(roster_register(r, NULL, name, &tu_counter_type, &inst[i]));
+    assert_ok(
+        roster_register(r, NULL, name, &roster__tu_counter_type, &inst[i]));
     assert_int_equal(pthread_join(w[i].th, NULL), 0);
     assert_ok(w[i].rc);
     assert_true(w[i].present_after);
@@ -171,7 +176,8 @@ static void test_many_waiters_same_name(void **state) {
   for (int i = 0; i < N; i++)
     start_waiter(&w[i], r, "grp", "shared", LONG_MS);
   sleep_ms(30);
-  assert_ok(roster_register(r, "grp", "shared", &tu_counter_type, &inst[0]));
+  assert_ok(
+      roster_register(r, "grp", "shared", &roster__tu_counter_type, &inst[0]));
   for (int i = 0; i < N; i++) {
     assert_int_equal(pthread_join(w[i].th, NULL), 0);
     assert_ok(w[i].rc);
@@ -197,7 +203,8 @@ static void test_bad_names(void **state) {
   /* A name of exactly ROSTER_NAME_MAX bytes is fine. */
   longname[ROSTER_NAME_MAX] = '\0';
   assert_rc(roster_wait_for(r, NULL, longname, 0), ROSTER_ETIMEDOUT);
-  assert_ok(roster_register(r, NULL, longname, &tu_counter_type, &inst[0]));
+  assert_ok(
+      roster_register(r, NULL, longname, &roster__tu_counter_type, &inst[0]));
   assert_ok(roster_wait_for(r, NULL, longname, 0));
   roster_free(r);
 }

@@ -80,7 +80,7 @@ static roster_httpd *start(const roster_httpd_options *o) {
 static roster_httpd_request *wait_held(void) {
   roster_httpd_request *req = NULL;
   for (int i = 0; i < 500 && !(req = atomic_load(&g_held)); i++)
-    tu_sleep_ms(10);
+    roster__tu_sleep_ms(10);
   assert_non_null(req);
   atomic_store(&g_held, NULL);
   return req;
@@ -269,7 +269,7 @@ typedef struct answer_arg {
 
 static void *answer_later(void *p) {
   answer_arg *a = p;
-  tu_sleep_ms(100);
+  roster__tu_sleep_ms(100);
   a->rc = roster_httpd_respond(a->req, 202, NULL, "later", 5);
   return NULL;
 }
@@ -282,7 +282,8 @@ static void t_held_from_another_thread(void **state) {
   assert_true(hc_sends(fd, "GET /hold HTTP/1.1\r\nHost: x\r\n\r\n"
                            "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n"));
   answer_arg a = {.req = wait_held()};
-  tu_sleep_ms(300); /* longer than the idle timeout: held requests stay */
+  roster__tu_sleep_ms(
+      300); /* longer than the idle timeout: held requests stay */
   pthread_t t;
   assert_int_equal(pthread_create(&t, NULL, answer_later, &a), 0);
   hc_resp r;

@@ -151,7 +151,7 @@ static void t_slow_consumer(void **state) {
     if (rc == ROSTER_OK)
       sent++;
     else if (rc == ROSTER_EBUSY)
-      busy++, tu_sleep_ms(1);
+      busy++, roster__tu_sleep_ms(1);
     else
       break;
   }
@@ -196,7 +196,7 @@ static void *answerer(void *p) {
   for (int i = id; i < HELD; i += THREADS) {
     roster_httpd_request *req;
     while (!(req = atomic_load(&g_reqs[i])))
-      tu_sleep_ms(1);
+      roster__tu_sleep_ms(1);
     const char *q = roster_httpd_request_query(req);
     if (roster_httpd_respond(req, 200, NULL, q, strlen(q)) != ROSTER_OK)
       return (void *)1;

@@ -4,7 +4,7 @@
  * backend's own.
  *
  * - The suite (tests/lib/cache_suite*.c): each case opens a cache under
- *   a fresh key prefix (tu_unique_name), its peer is a second cache on
+ *   a fresh key prefix (roster__tu_unique_name), its peer is a second cache on
  *   the same prefix with its own client (another process's view, so the
  *   cross-process get_or_set cases run), and time passes by sleeping.
  * - Prefixes keep caches apart: clear(NULL) of one leaves another's keys
@@ -65,7 +65,7 @@ static const char *prefix_of(roster_cache *c) {
 }
 
 static roster_cache *open_prefix(const char *prefix) {
-  const char *url = tu_server_url("REDIS");
+  const char *url = roster__tu_server_url("REDIS");
   const char *opts[] = {"prefix", prefix, NULL};
   roster_cache_options o = {.name = "suite", .load_lock_ttl_ms = 60000};
   roster_cache *c = NULL;
@@ -77,7 +77,7 @@ static roster_cache *open_prefix(const char *prefix) {
 static roster_cache *suite_open(const cache_suite_env *env) {
   (void)env;
   char prefix[64];
-  tu_unique_name(prefix, sizeof prefix - 1, "cs");
+  roster__tu_unique_name(prefix, sizeof prefix - 1, "cs");
   strcat(prefix, ":");
   roster_cache *c = open_prefix(prefix);
   if (c)
@@ -95,7 +95,7 @@ static void suite_advance(const cache_suite_env *env, roster_cache *c,
                           int64_t ms) {
   (void)env;
   (void)c;
-  tu_sleep_ms(ms);
+  roster__tu_sleep_ms(ms);
 }
 
 static const cache_suite_env redis_env = {
@@ -110,7 +110,7 @@ static const cache_suite_env redis_env = {
 
 static roster_redis *client(void) {
   roster_redis *cli = NULL;
-  assert_ok(roster_redis_open(tu_server_url("REDIS"), NULL,
+  assert_ok(roster_redis_open(roster__tu_server_url("REDIS"), NULL,
                               &(roster_redis_options){.name = "t"}, &cli));
   return cli;
 }
@@ -135,7 +135,7 @@ static void t_stored_forms(void **state) {
   (void)state;
   roster_redis *cli = client();
   char pre[64], k[96];
-  tu_unique_name(pre, sizeof pre, "forms");
+  roster__tu_unique_name(pre, sizeof pre, "forms");
   strcat(pre, ":");
   roster_cache *c = NULL;
   assert_ok(roster_redis_cache_new(cli, pre, strlen(pre), NULL, &c));
@@ -196,7 +196,7 @@ static void t_prefixes(void **state) {
   (void)state;
   roster_redis *cli = client();
   char u[48], pa[64], pb[64], outside[96];
-  tu_unique_name(u, sizeof u, "pre");
+  roster__tu_unique_name(u, sizeof u, "pre");
   /* As a glob, a's prefix would match b's keys ('*' matching "-b"). */
   snprintf(pa, sizeof pa, "%s*:", u);
   snprintf(pb, sizeof pb, "%s-b:", u);
@@ -250,7 +250,7 @@ static void t_prefixes(void **state) {
 static void t_clear_many(void **state) {
   (void)state;
   char pre[64];
-  tu_unique_name(pre, sizeof pre, "many");
+  roster__tu_unique_name(pre, sizeof pre, "many");
   strcat(pre, ":");
   roster_cache *c = open_prefix(pre);
   assert_non_null(c);
@@ -295,7 +295,7 @@ static void t_scripts(void **state) {
 static void t_info(void **state) {
   (void)state;
   char pre[64];
-  tu_unique_name(pre, sizeof pre, "info");
+  roster__tu_unique_name(pre, sizeof pre, "info");
   roster_cache *c = open_prefix(pre);
   assert_non_null(c);
   json_t *info = NULL;
@@ -317,9 +317,9 @@ static void t_info(void **state) {
 
 static void t_declared(void **state) {
   (void)state;
-  const char *url = tu_server_url("REDIS");
+  const char *url = roster__tu_server_url("REDIS");
   char pre[64];
-  tu_unique_name(pre, sizeof pre, "decl");
+  roster__tu_unique_name(pre, sizeof pre, "decl");
   roster *r = tu_registry(NULL);
   const char *opts[] = {"kind", "cache", "prefix", pre, NULL};
   assert_ok(roster_provide_url(r, NULL, "sessions", url, opts));
@@ -360,7 +360,7 @@ static void t_declared(void **state) {
 static void t_no_scripts(void **state) {
   (void)state;
   char pre[64];
-  tu_unique_name(pre, sizeof pre, "noscript");
+  roster__tu_unique_name(pre, sizeof pre, "noscript");
   roster_cache *c = open_prefix(pre);
   assert_non_null(c);
   roster_redis *cli = client();
@@ -418,9 +418,9 @@ static void t_glob_server(void **state) {
   (void)state;
   roster_redis *cli = client();
   size_t n = 0;
-  const cache_glob_case *t = cache_glob_cases(&n);
+  const cache_glob_case *t = roster__cache_glob_cases(&n);
   char hash[48], pre[64], hp[96], hk[96];
-  tu_unique_name(hash, sizeof hash, "glob");
+  roster__tu_unique_name(hash, sizeof hash, "glob");
   snprintf(pre, sizeof pre, "%s:", hash); /* no glob characters in it */
   const size_t pl = strlen(pre);
   const char **keys = calloc(n, sizeof *keys), **pats = calloc(n, sizeof *pats);
@@ -493,8 +493,9 @@ static void t_glob_server(void **state) {
       if (mine != (row[k] != 0)) {
         print_error("pattern '%s' key '%s': the server says %d, the memory "
                     "backend %d\n",
-                    cache_glob_hex(hp, sizeof hp, pats[p], plens[p]),
-                    cache_glob_hex(hk, sizeof hk, key, kl), row[k], mine);
+                    roster__cache_glob_hex(hp, sizeof hp, pats[p], plens[p]),
+                    roster__cache_glob_hex(hk, sizeof hk, key, kl), row[k],
+                    mine);
         bad++;
       }
     }
@@ -508,8 +509,8 @@ static void t_glob_server(void **state) {
     if (s != t[i].match) {
       print_error("table row %zu, pattern '%s' key '%s': the table says %d, "
                   "the server %d\n",
-                  i, cache_glob_hex(hp, sizeof hp, t[i].pat, t[i].plen),
-                  cache_glob_hex(hk, sizeof hk, t[i].key, t[i].klen),
+                  i, roster__cache_glob_hex(hp, sizeof hp, t[i].pat, t[i].plen),
+                  roster__cache_glob_hex(hk, sizeof hk, t[i].key, t[i].klen),
                   t[i].match, s);
       bad++;
     }
@@ -540,7 +541,7 @@ int main(void) {
     return 1;
   }
   struct CMUnitTest t[CACHE_SUITE_MAX + 16];
-  size_t n = cache_suite_tests(&redis_env, t, CACHE_SUITE_MAX);
+  size_t n = roster__cache_suite_tests(&redis_env, t, CACHE_SUITE_MAX);
   const struct CMUnitTest own[] = {
       cmocka_unit_test(t_stored_forms), cmocka_unit_test(t_prefixes),
       cmocka_unit_test(t_clear_many),   cmocka_unit_test(t_scripts),

@@ -16,7 +16,7 @@
  *   connections, health, a wrong password, a down server, databases.
  * - The registry: redis:// declares a client service.
  *
- * Keys carry tu_unique_name prefixes; the server is never flushed.
+ * Keys carry roster__tu_unique_name prefixes; the server is never flushed.
  */
 #include "testutil.h"
 
@@ -27,14 +27,14 @@
 
 static roster_redis *client(const char *const *opts) {
   roster_redis *cli = NULL;
-  assert_ok(roster_redis_open(tu_server_url("REDIS"), opts,
+  assert_ok(roster_redis_open(roster__tu_server_url("REDIS"), opts,
                               &(roster_redis_options){.name = "test"}, &cli));
   return cli;
 }
 
 static char *key(char *buf, size_t cap, const char *what) {
   char u[64];
-  tu_unique_name(u, sizeof u, "rc");
+  roster__tu_unique_name(u, sizeof u, "rc");
   snprintf(buf, cap, "%s:%s", u, what);
   return buf;
 }
@@ -536,7 +536,7 @@ static void t_raw_and_health(void **state) {
 
   /* a wrong password: the server's refusal, never the password */
   roster_url *u = NULL;
-  assert_ok(roster_url_parse(tu_server_url("REDIS"), &u));
+  assert_ok(roster_url_parse(roster__tu_server_url("REDIS"), &u));
   char url[256];
   snprintf(url, sizeof url, "redis://:n0t-the-pw@%s:%d/0", u->host, u->port);
   assert_ok(roster_redis_open(url, NULL, NULL, &cli));
@@ -603,7 +603,7 @@ static void t_timeout(void **state) {
 
 static void t_registry(void **state) {
   (void)state;
-  const char *url = tu_server_url("REDIS");
+  const char *url = roster__tu_server_url("REDIS");
   assert_ok(roster_redis_init());
   assert_ok(roster_redis_init()); /* again: a no-op */
   const roster_driver *d = roster_driver_find("redis");

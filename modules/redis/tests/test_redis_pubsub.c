@@ -60,7 +60,7 @@ static void on_msg(void *arg, const roster_redis_message *m) {
   rec *r = arg;
   if (r->gate) {
     atomic_store(&r->entered, true);
-    tu_gate_wait(r->gate, LC_LONG_MS);
+    roster__tu_gate_wait(r->gate, LC_LONG_MS);
   }
   pthread_mutex_lock(&r->mu);
   if (pthread_equal(pthread_self(), r->expect_not))
@@ -108,7 +108,8 @@ static int rec_count(rec *r) {
 
 static roster_redis *client(void) {
   roster_redis *cli = NULL;
-  assert_ok(roster_redis_open(tu_server_url("REDIS"), NULL, NULL, &cli));
+  assert_ok(
+      roster_redis_open(roster__tu_server_url("REDIS"), NULL, NULL, &cli));
   return cli;
 }
 
@@ -138,7 +139,7 @@ static void t_channels(void **state) {
   roster_redis_subscriber *sub = NULL;
   assert_ok(roster_redis_subscriber_new(cli, &o, &sub));
   char ch[64];
-  tu_unique_name(ch, sizeof ch, "ch");
+  roster__tu_unique_name(ch, sizeof ch, "ch");
   rec r;
   rec_init(&r);
   assert_ok(roster_redis_subscribe(sub, ch, strlen(ch), on_msg, &r));
@@ -181,7 +182,7 @@ static void t_patterns(void **state) {
   roster_redis_subscriber *sub = NULL;
   assert_ok(roster_redis_subscriber_new(cli, NULL, &sub));
   char base[64], pat[80], ch[96], other[96];
-  tu_unique_name(base, sizeof base, "news");
+  roster__tu_unique_name(base, sizeof base, "news");
   snprintf(pat, sizeof pat, "%s.*", base);
   snprintf(ch, sizeof ch, "%s.tech", base);
   snprintf(other, sizeof other, "%s-sports", base);
@@ -223,8 +224,8 @@ static void t_unsubscribe(void **state) {
   roster_redis_subscriber *sub = NULL;
   assert_ok(roster_redis_subscriber_new(cli, NULL, &sub));
   char a[64], b[64];
-  tu_unique_name(a, sizeof a, "ua");
-  tu_unique_name(b, sizeof b, "ub");
+  roster__tu_unique_name(a, sizeof a, "ua");
+  roster__tu_unique_name(b, sizeof b, "ub");
   rec ra, rb;
   rec_init(&ra);
   rec_init(&rb);
@@ -298,9 +299,9 @@ static void t_unsubscribe_waits(void **state) {
   roster_redis_subscriber *sub = NULL;
   assert_ok(roster_redis_subscriber_new(cli, NULL, &sub));
   char ch[64];
-  tu_unique_name(ch, sizeof ch, "uw");
+  roster__tu_unique_name(ch, sizeof ch, "uw");
   tu_gate gate;
-  tu_gate_init(&gate);
+  roster__tu_gate_init(&gate);
   rec r;
   rec_init(&r);
   r.gate = &gate;
@@ -314,8 +315,8 @@ static void t_unsubscribe_waits(void **state) {
   tu_wait_until(atomic_load(&u.started), LC_LONG_MS);
   /* Give a broken unsubscribe the chance to return early (no timing is
    * asserted: a correct one cannot return before the gate opens). */
-  tu_sleep_ms(50);
-  tu_gate_open(&gate);
+  roster__tu_sleep_ms(50);
+  roster__tu_gate_open(&gate);
   pthread_join(th, NULL);
   assert_ok(u.rc);
   assert_true(u.callback_returned);
@@ -336,8 +337,8 @@ static void t_from_callback(void **state) {
   r.other = &r2;
   r2.sub_rc = 0; /* r2's callback subscribes nothing */
   char ch[64];
-  tu_unique_name(ch, sizeof ch, "cb");
-  tu_unique_name(r.sub_ch, sizeof r.sub_ch, "cb2");
+  roster__tu_unique_name(ch, sizeof ch, "cb");
+  roster__tu_unique_name(r.sub_ch, sizeof r.sub_ch, "cb2");
   const char *ch2 = r.sub_ch;
   assert_ok(roster_redis_subscribe(sub, ch, strlen(ch), on_msg, &r));
   publish(cli, ch, "go", 2, 1);
@@ -348,7 +349,7 @@ static void t_from_callback(void **state) {
   for (int i = 0; i < 1000 && n == 0; i++) {
     assert_ok(roster_redis_publish(cli, ch2, strlen(ch2), "hi", 2, &n));
     if (n == 0)
-      tu_sleep_ms(5);
+      roster__tu_sleep_ms(5);
   }
   assert_true(n >= 1);
   assert_true(rec_wait(&r2, 1) >= 1);

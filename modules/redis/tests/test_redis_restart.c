@@ -25,7 +25,7 @@
  * The private server is stopped even if the test fails or crashes: a
  * guardian process, forked before anything else, waits for this process
  * to end (a pipe closing) and then runs stop-one and removes the
- * directory (tu_private_open, tests/lib/private_server.c).
+ * directory (roster__tu_private_open, tests/lib/private_server.c).
  */
 #include "testutil.h"
 
@@ -69,7 +69,7 @@ static void *worker_main(void *p) {
       atomic_store(&w->has_detail, true);
     }
     atomic_fetch_add(&w->failed, 1);
-    tu_sleep_ms(2);
+    roster__tu_sleep_ms(2);
   }
   return NULL;
 }
@@ -174,7 +174,7 @@ static void t_restart(void **state) {
   assert_ok(roster_pool_stats_get(roster_redis_pool(cli), &before));
 
   /* down */
-  assert_int_equal(tu_private_stop(&S), 0);
+  assert_int_equal(roster__tu_private_stop(&S), 0);
   int hrc = ROSTER_OK;
   tu_wait_until((hrc = roster_redis_health(cli)) != ROSTER_OK, LC_LONG_MS);
   assert_rc(hrc, ROSTER_ECONN);
@@ -195,7 +195,7 @@ static void t_restart(void **state) {
   assert_contains(roster_last_error(), "when the connection is back");
 
   /* up again, on the same directory and port */
-  assert_int_equal(tu_private_start(&S), 0);
+  assert_int_equal(roster__tu_private_start(&S), 0);
   tu_wait_until((hrc = roster_redis_health(cli)) == ROSTER_OK, LC_LONG_MS);
   assert_ok(hrc);
   /* the idle client's connection died with the old server; the first
@@ -388,7 +388,7 @@ static void t_acl(void **state) {
 
 int main(void) {
   /* No redis-server at all: skipped, unless the servers are required (as
-   * in make test and CI), like tu_server_url. */
+   * in make test and CI), like roster__tu_server_url. */
   if (system("command -v redis-server >/dev/null 2>&1") != 0) {
     const char *req = getenv("ROSTER_TEST_REQUIRE_SERVERS");
     bool required = req && strcmp(req, "1") == 0;
@@ -397,7 +397,7 @@ int main(void) {
                      : ": skipping");
     return required ? 1 : 0;
   }
-  if (tu_private_open(&S, "redis", "roster-redis-restart") != 0) {
+  if (roster__tu_private_open(&S, "redis", "roster-redis-restart") != 0) {
     fprintf(stderr, "test_redis_restart: cannot start a private Redis\n");
     return 1;
   }
@@ -407,7 +407,7 @@ int main(void) {
       cmocka_unit_test(t_acl),
   };
   int rc = cmocka_run_group_tests(tests, NULL, NULL);
-  if (tu_private_close(&S) != 0)
+  if (roster__tu_private_close(&S) != 0)
     fprintf(stderr, "test_redis_restart: could not remove %s\n", S.top);
   return rc;
 }

@@ -25,7 +25,7 @@ static void on_open(roster__eio_session *s, void *arg) {
     roster__eio_session_release(g_last);
   g_last = roster__eio_session_acquire(s);
   pthread_mutex_unlock(&g_mu);
-  tu_log_add(&g_log, "open");
+  roster__tu_log_add(&g_log, "open");
 }
 
 static void on_message(roster__eio_session *s, const void *data, size_t len,
@@ -39,9 +39,9 @@ static void on_message(roster__eio_session *s, const void *data, size_t len,
       o += (size_t)snprintf(buf + o, sizeof buf - o, "%02x",
                             ((const uint8_t *)data)[i]);
     buf[o] = 0;
-    tu_log_add(&g_log, "b:%s", buf);
+    roster__tu_log_add(&g_log, "b:%s", buf);
   } else {
-    tu_log_add(&g_log, "t:%.*s", (int)len, (const char *)data);
+    roster__tu_log_add(&g_log, "t:%.*s", (int)len, (const char *)data);
   }
   if (len == 4 && memcmp(data, "echo", 4) == 0)
     assert_ok(roster__eio_send(s, "echoed", 6, false));
@@ -50,7 +50,7 @@ static void on_message(roster__eio_session *s, const void *data, size_t len,
 static void on_close(roster__eio_session *s, const char *reason, void *arg) {
   (void)s;
   (void)arg;
-  tu_log_add(&g_log, "close:%s", reason);
+  roster__tu_log_add(&g_log, "close:%s", reason);
 }
 
 typedef struct fixture {
@@ -62,7 +62,7 @@ typedef struct fixture {
 /* setup_with: a server with o's limits and the recording callbacks. */
 static void setup_with(fixture *f, const roster_httpd_options *ho,
                        roster__eio_options o) {
-  tu_log_init(&g_log);
+  roster__tu_log_init(&g_log);
   assert_ok(roster_httpd_new(ho, &f->h));
   o.on_open = on_open;
   o.on_message = on_message;
@@ -93,7 +93,7 @@ static void teardown(fixture *f) {
   roster__eio_session_release(g_last);
   g_last = NULL;
   pthread_mutex_unlock(&g_mu);
-  tu_log_fini(&g_log);
+  roster__tu_log_fini(&g_log);
 }
 
 static roster__eio_session *last(void) {
@@ -207,7 +207,7 @@ static void t_handshake(void **state) {
         strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
                "0123456789-_",
                sid[i]));
-  assert_int_equal(tu_log_count(&g_log, "open"), 1);
+  assert_int_equal(roster__tu_log_count(&g_log, "open"), 1);
   assert_string_equal(roster__eio_session_sid(last()), sid);
   assert_string_equal(roster__eio_session_transport(last()), "polling");
   assert_int_equal(roster__eio_sessions(f.e), 1);
@@ -315,14 +315,14 @@ static void t_long_poll(void **state) {
        "bAQI=\x1e"
        "4echo",
        200);
-  assert_int_equal(tu_log_find(&g_log, "t:hi", 0), 1);
-  assert_int_equal(tu_log_find(&g_log, "b:0102", 0), 2);
-  assert_int_equal(tu_log_find(&g_log, "t:echo", 0), 3);
+  assert_int_equal(roster__tu_log_find(&g_log, "t:hi", 0), 1);
+  assert_int_equal(roster__tu_log_find(&g_log, "b:0102", 0), 2);
+  assert_int_equal(roster__tu_log_find(&g_log, "t:echo", 0), 3);
   poll_send(fd, sid);
   poll_read(fd, "4echoed");
   /* the client's close packet ends the session */
   post(f.port, sid, "1", 200);
-  assert_int_equal(tu_log_count(&g_log, "close:transport close"), 1);
+  assert_int_equal(roster__tu_log_count(&g_log, "close:transport close"), 1);
   assert_rc(roster__eio_send(last(), "x", 1, false), ROSTER_ESTATE);
   char q[128], body[256];
   snprintf(q, sizeof q, "EIO=4&transport=polling&sid=%s", sid);
@@ -346,7 +346,7 @@ static void t_second_get_and_bad_payload(void **state) {
   assert_int_equal(get(f.port, "GET", q, NULL, body, sizeof body), 400);
   assert_string_equal(body, "{\"code\":3,\"message\":\"Bad request\"}");
   poll_read(fd, "1"); /* the held GET gets the close packet */
-  assert_int_equal(tu_log_count(&g_log, "close:transport error"), 1);
+  assert_int_equal(roster__tu_log_count(&g_log, "close:transport error"), 1);
   close(fd);
   /* an invalid payload closes the session */
   handshake(f.port, sid);
@@ -354,15 +354,16 @@ static void t_second_get_and_bad_payload(void **state) {
        "4ok\x1e\x1e"
        "4x",
        400);
-  assert_int_equal(tu_log_count(&g_log, "close:parse error"), 1);
-  assert_int_equal(tu_log_count(&g_log, "t:ok"), 0); /* refused whole */
+  assert_int_equal(roster__tu_log_count(&g_log, "close:parse error"), 1);
+  assert_int_equal(roster__tu_log_count(&g_log, "t:ok"), 0); /* refused whole */
   /* a held GET whose client leaves ends the session */
   handshake(f.port, sid);
   fd = hc_connect(f.port);
   poll_held(&f, fd, sid);
   close(fd);
-  tu_wait_until(tu_log_count(&g_log, "close:transport error") == 2, 3000);
-  assert_int_equal(tu_log_count(&g_log, "close:transport error"), 2);
+  tu_wait_until(roster__tu_log_count(&g_log, "close:transport error") == 2,
+                3000);
+  assert_int_equal(roster__tu_log_count(&g_log, "close:transport error"), 2);
   teardown(&f);
 }
 
@@ -394,28 +395,29 @@ static void t_websocket_direct(void **state) {
   assert_int_equal(fr.len, strlen(want));
   assert_memory_equal(fr.p, want, fr.len);
   hc_frame_free(&fr);
-  assert_int_equal(tu_log_count(&g_log, "open"), 1);
+  assert_int_equal(roster__tu_log_count(&g_log, "open"), 1);
   assert_string_equal(roster__eio_session_transport(last()), "websocket");
   assert_true(hc_ws_frame(fd, true, 0, 1, true, "4hey", 4));
   assert_true(hc_ws_frame(fd, true, 0, 2, true, "\x05\x06", 2));
   assert_true(hc_ws_frame(fd, true, 0, 1, true, "4echo", 5));
   ws_expect(fd, 1, "4echoed", 7);
-  assert_int_equal(tu_log_find(&g_log, "t:hey", 0), 1);
-  assert_int_equal(tu_log_find(&g_log, "b:0506", 0), 2);
+  assert_int_equal(roster__tu_log_find(&g_log, "t:hey", 0), 1);
+  assert_int_equal(roster__tu_log_find(&g_log, "b:0506", 0), 2);
   assert_ok(roster__eio_send(last(), "\x00\xff", 2, true));
   ws_expect(fd, 2, "\x00\xff", 2);
   /* a frame that is no packet closes the session */
   assert_true(hc_ws_frame(fd, true, 0, 1, true, "9", 1));
-  tu_wait_until(tu_log_count(&g_log, "close:parse error") == 1, 3000);
-  assert_int_equal(tu_log_count(&g_log, "close:parse error"), 1);
+  tu_wait_until(roster__tu_log_count(&g_log, "close:parse error") == 1, 3000);
+  assert_int_equal(roster__tu_log_count(&g_log, "close:parse error"), 1);
   close(fd);
   /* the client closing the WebSocket ends its session */
   fd = hc_ws_open(f.port, "/engine.io/?EIO=4&transport=websocket", NULL, NULL);
   assert_int_equal(hc_ws_read(fd, &fr), 0);
   hc_frame_free(&fr);
   close(fd);
-  tu_wait_until(tu_log_count(&g_log, "close:transport close") == 1, 3000);
-  assert_int_equal(tu_log_count(&g_log, "close:transport close"), 1);
+  tu_wait_until(roster__tu_log_count(&g_log, "close:transport close") == 1,
+                3000);
+  assert_int_equal(roster__tu_log_count(&g_log, "close:transport close"), 1);
   teardown(&f);
 }
 
@@ -444,8 +446,8 @@ static void t_upgrade(void **state) {
   assert_ok(roster__eio_send(last(), "late", 4, false));
   ws_expect(fd, 1, "4late", 5);
   assert_true(hc_ws_frame(fd, true, 0, 1, true, "4up", 3));
-  tu_wait_until(tu_log_count(&g_log, "t:up") == 1, 3000);
-  assert_int_equal(tu_log_count(&g_log, "t:up"), 1);
+  tu_wait_until(roster__tu_log_count(&g_log, "t:up") == 1, 3000);
+  assert_int_equal(roster__tu_log_count(&g_log, "t:up"), 1);
   /* polling is over for this session */
   char q[128], body[256];
   snprintf(q, sizeof q, "EIO=4&transport=polling&sid=%s", sid);
@@ -463,7 +465,7 @@ static void t_upgrade(void **state) {
   assert_ok(roster__eio_send(last(), "still", 5, false));
   poll_send(pfd, sid2);
   poll_read(pfd, "4still");
-  assert_int_equal(tu_log_count(&g_log, "close:transport close"), 0);
+  assert_int_equal(roster__tu_log_count(&g_log, "close:transport close"), 0);
   close(pfd);
   close(fd);
   teardown(&f);
@@ -476,17 +478,17 @@ static void t_heartbeat(void **state) {
   char sid[21];
   handshake(f.port, sid);
   int fd = hc_connect(f.port);
-  uint64_t t0 = tu_now_ns();
+  uint64_t t0 = roster__tu_now_ns();
   poll_send(fd, sid);
   poll_read(fd, "2"); /* the ping answers the held GET */
-  assert_true(tu_now_ns() - t0 >= 90u * 1000000u);
+  assert_true(roster__tu_now_ns() - t0 >= 90u * 1000000u);
   post(f.port, sid, "3", 200);
   poll_send(fd, sid);
   poll_read(fd, "2"); /* the pong was taken: a second ping */
-  assert_int_equal(tu_log_count(&g_log, "close:ping timeout"), 0);
+  assert_int_equal(roster__tu_log_count(&g_log, "close:ping timeout"), 0);
   /* no pong: closed after ping_timeout_ms */
-  tu_wait_until(tu_log_count(&g_log, "close:ping timeout") == 1, 3000);
-  assert_int_equal(tu_log_count(&g_log, "close:ping timeout"), 1);
+  tu_wait_until(roster__tu_log_count(&g_log, "close:ping timeout") == 1, 3000);
+  assert_int_equal(roster__tu_log_count(&g_log, "close:ping timeout"), 1);
   close(fd);
   /* the same over WebSocket */
   fd = hc_ws_open(f.port, "/engine.io/?EIO=4&transport=websocket", NULL, NULL);
@@ -497,8 +499,8 @@ static void t_heartbeat(void **state) {
   assert_true(hc_ws_frame(fd, true, 0, 1, true, "3", 1));
   ws_expect(fd, 1, "2", 1);
   assert_int_equal(hc_ws_close_code(fd), 1000);
-  tu_wait_until(tu_log_count(&g_log, "close:ping timeout") == 2, 3000);
-  assert_int_equal(tu_log_count(&g_log, "close:ping timeout"), 2);
+  tu_wait_until(roster__tu_log_count(&g_log, "close:ping timeout") == 2, 3000);
+  assert_int_equal(roster__tu_log_count(&g_log, "close:ping timeout"), 2);
   close(fd);
   teardown(&f);
 }
@@ -512,17 +514,18 @@ static void t_shutdown(void **state) {
   int fd =
       hc_ws_open(f.port, "/engine.io/?EIO=4&transport=websocket", NULL, NULL);
   assert_true(fd >= 0);
-  tu_wait_until(tu_log_count(&g_log, "open") == 2, 3000);
+  tu_wait_until(roster__tu_log_count(&g_log, "open") == 2, 3000);
   roster__eio_close(last());
   assert_int_equal(hc_ws_close_code(fd), 1000);
-  tu_wait_until(tu_log_count(&g_log, "close:forced close") == 1, 3000);
-  assert_int_equal(tu_log_count(&g_log, "close:forced close"), 1);
+  tu_wait_until(roster__tu_log_count(&g_log, "close:forced close") == 1, 3000);
+  assert_int_equal(roster__tu_log_count(&g_log, "close:forced close"), 1);
   roster__eio_close(last()); /* a second close: nothing */
-  assert_int_equal(tu_log_count(&g_log, "close:forced close"), 1);
+  assert_int_equal(roster__tu_log_count(&g_log, "close:forced close"), 1);
   close(fd);
   assert_int_equal(roster__eio_sessions(f.e), 1);
   stop_servers(&f); /* the polling session ends with the server */
-  assert_int_equal(tu_log_count(&g_log, "close:server shutting down"), 1);
+  assert_int_equal(roster__tu_log_count(&g_log, "close:server shutting down"),
+                   1);
   teardown(&f);
 }
 
@@ -540,9 +543,9 @@ static void t_upgrade_timeout(void **state) {
   assert_true(fd >= 0);
   assert_true(hc_ws_frame(fd, true, 0, 1, true, "2probe", 6));
   ws_expect(fd, 1, "3probe", 6);
-  uint64_t t0 = tu_now_ns();
+  uint64_t t0 = roster__tu_now_ns();
   assert_int_equal(hc_ws_close_code(fd), 1000); /* no "5": cut off */
-  assert_true(tu_now_ns() - t0 >= 100000000u);
+  assert_true(roster__tu_now_ns() - t0 >= 100000000u);
   close(fd);
   assert_string_equal(roster__eio_session_transport(last()), "polling");
   assert_ok(roster__eio_send(last(), "still", 5, false));
@@ -551,9 +554,9 @@ static void t_upgrade_timeout(void **state) {
   poll_read(pfd, "4still");
   close(pfd);
   post(f.port, sid, "4after", 200);
-  assert_int_equal(tu_log_count(&g_log, "t:after"), 1);
+  assert_int_equal(roster__tu_log_count(&g_log, "t:after"), 1);
   assert_int_equal(roster__eio_sessions(f.e), 1);
-  assert_int_equal(tu_log_count(&g_log, "close:transport close"), 0);
+  assert_int_equal(roster__tu_log_count(&g_log, "close:transport close"), 0);
   teardown(&f);
 }
 
@@ -565,10 +568,10 @@ static void t_post_too_large(void **state) {
   char sid[21];
   handshake(f.port, sid);
   post(f.port, sid, "4exactly-16-byte", 200); /* 16 bytes: at the bound */
-  assert_int_equal(tu_log_count(&g_log, "t:exactly-16-byte"), 1);
+  assert_int_equal(roster__tu_log_count(&g_log, "t:exactly-16-byte"), 1);
   post(f.port, sid, "4seventeen-bytes!", 413);
-  assert_int_equal(tu_log_count(&g_log, "close:transport error"), 1);
-  assert_int_equal(tu_log_count(&g_log, "t:seventeen-bytes!"), 0);
+  assert_int_equal(roster__tu_log_count(&g_log, "close:transport error"), 1);
+  assert_int_equal(roster__tu_log_count(&g_log, "t:seventeen-bytes!"), 0);
   assert_int_equal(roster__eio_sessions(f.e), 0);
   post(f.port, sid, "4late", 400); /* the session is gone */
   teardown(&f);
@@ -615,7 +618,8 @@ static void t_origins_default(void **state) {
   cors_expect(f.port, "GET", "http://evil.example", 403);
   cors_expect(f.port, "POST", "http://evil.example", 403);
   cors_expect(f.port, "OPTIONS", "http://evil.example", 403);
-  assert_int_equal(tu_log_count(&g_log, "open"), 1); /* the first only */
+  assert_int_equal(roster__tu_log_count(&g_log, "open"),
+                   1); /* the first only */
   hc_resp r;
   char v[128];
   assert_int_equal(cors(f.port, "OPTIONS", "http://x",
@@ -634,7 +638,7 @@ static void t_origins_default(void **state) {
                               "Origin: http://evil.example\r\n", &st),
                    -1);
   assert_int_equal(st, 403);
-  assert_int_equal(tu_log_count(&g_log, "open"), 1);
+  assert_int_equal(roster__tu_log_count(&g_log, "open"), 1);
   teardown(&f);
 }
 
@@ -661,7 +665,7 @@ static void t_origins_list(void **state) {
                               "Origin: http://x\r\n", &st),
                    -1);
   assert_int_equal(st, 403);
-  assert_int_equal(tu_log_count(&g_log, "open"), 2);
+  assert_int_equal(roster__tu_log_count(&g_log, "open"), 2);
   teardown(&f);
 }
 
@@ -682,7 +686,7 @@ static void t_max_sessions_and_stats(void **state) {
       hc_ws_open(f.port, "/engine.io/?EIO=4&transport=websocket", NULL, &st),
       -1);
   assert_int_equal(st, 503);
-  assert_int_equal(tu_log_count(&g_log, "open"), 2);
+  assert_int_equal(roster__tu_log_count(&g_log, "open"), 2);
   roster__eio_stats s = stats(&f);
   assert_int_equal(s.refused_handshakes, 2);
   assert_int_equal(s.sessions_open, 2);

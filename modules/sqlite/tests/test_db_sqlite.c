@@ -120,7 +120,7 @@ typedef struct holder {
 
 static void *commit_later(void *arg) {
   holder *h = arg;
-  tu_sleep_ms(150);
+  roster__tu_sleep_ms(150);
   h->rc = roster_db_commit(h->c);
   atomic_store(&h->committed, true);
   return NULL;
