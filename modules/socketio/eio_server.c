@@ -112,28 +112,36 @@ void roster__eio_session_release(roster__eio_session *s) {
   roster_mem_free(s);
 }
 
-static roster__eio_session *session_new(roster__eio_server *e) {
-  roster__eio_session *s = roster_mem_calloc(1, sizeof *s);
-  if (!s)
-    return NULL;
+int roster__eio_random_id(char out[ROSTER__EIO_ID_LEN + 1]) {
   uint8_t rnd[15];
   size_t got = 0;
   while (got < sizeof rnd) {
     ssize_t r = getrandom(rnd + got, sizeof rnd - got, 0);
-    if (r < 0 && errno != EINTR) {
-      roster_mem_free(s);
-      return NULL;
-    }
+    if (r < 0 && errno != EINTR)
+      return roster_error_set(ROSTER_ESYS, "getrandom: %s", strerror(errno));
     if (r > 0)
       got += (size_t)r;
   }
   static const char a[] =
       "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-  for (size_t i = 0, o = 0; i < sizeof rnd; i += 3) {
+  size_t o = 0;
+  for (size_t i = 0; i < sizeof rnd; i += 3) {
     uint32_t v =
         (uint32_t)rnd[i] << 16 | (uint32_t)rnd[i + 1] << 8 | rnd[i + 2];
     for (int k = 3; k >= 0; k--)
-      s->sid[o++] = a[(v >> (6 * k)) & 63];
+      out[o++] = a[(v >> (6 * k)) & 63];
+  }
+  out[o] = '\0';
+  return ROSTER_OK;
+}
+
+static roster__eio_session *session_new(roster__eio_server *e) {
+  roster__eio_session *s = roster_mem_calloc(1, sizeof *s);
+  if (!s)
+    return NULL;
+  if (roster__eio_random_id(s->sid) != ROSTER_OK) {
+    roster_mem_free(s);
+    return NULL;
   }
   pthread_mutexattr_t ma;
   pthread_mutexattr_init(&ma);
@@ -179,6 +187,8 @@ static roster__eio_session *lookup(roster__eio_server *e, const char *sid) {
 }
 
 /* ---- sending ------------------------------------------------------------- */
+
+static void close_session(roster__eio_session *s, const char *reason);
 
 /* ws_send_pkt sends one packet as a WebSocket frame. */
 static int ws_send_pkt(roster_httpd_ws *ws, roster__eio_kind kind, bool binary,
@@ -252,6 +262,38 @@ static int queue_locked(roster__eio_session *s, roster__eio_kind kind,
   return ROSTER_OK;
 }
 
+/* send_part_locked: one message of a multi-part send; a WebSocket gets the
+ * shared frame when there is one. */
+static int send_part_locked(roster__eio_session *s, const roster__eio_part *p) {
+  if (s->state == ST_WS && p->ws) {
+    atomic_fetch_add(&s->e->st_pout, 1);
+    atomic_fetch_add(&s->e->st_bout, p->len);
+    return roster_httpd_ws_send_msg(s->ws, p->ws);
+  }
+  return queue_locked(s, ROSTER__EIO_MESSAGE, p->binary, p->data, p->len);
+}
+
+int roster__eio_send_parts(roster__eio_session *s,
+                           const roster__eio_part *parts, size_t n) {
+  if (!s || (!parts && n))
+    return roster_error_set(ROSTER_EINVAL,
+                            "roster__eio_send_parts: NULL argument");
+  pthread_mutex_lock(&s->e->lock);
+  int rc = ROSTER_OK;
+  for (size_t i = 0; i < n && rc == ROSTER_OK; i++) {
+    rc = send_part_locked(s, &parts[i]);
+    if (rc != ROSTER_OK && i > 0) {
+      /* the peer has the head of a message and not its attachments: its
+       * stream cannot be mended; end the session */
+      pthread_mutex_unlock(&s->e->lock);
+      close_session(s, "transport error");
+      return rc;
+    }
+  }
+  pthread_mutex_unlock(&s->e->lock);
+  return rc;
+}
+
 int roster__eio_send(roster__eio_session *s, const void *data, size_t len,
                      bool binary) {
   if (!s || (!data && len))
@@ -309,6 +351,11 @@ static void close_session(roster__eio_session *s, const char *reason) {
 void roster__eio_close(roster__eio_session *s) {
   if (s)
     close_session(s, "forced close");
+}
+
+void roster__eio_close_reason(roster__eio_session *s, const char *reason) {
+  if (s)
+    close_session(s, reason ? reason : "forced close");
 }
 
 /* ---- packets from the client --------------------------------------------- */
