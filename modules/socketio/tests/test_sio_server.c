@@ -220,9 +220,8 @@ static void t_connect_event_ack(void **state) {
   free(ok);
   assert_string_equal(roster_socketio_socket_nsp(s), "/");
   assert_string_equal(roster_socketio_socket_transport(s), "websocket");
-  assert_true(
-      json_equal((json_t *)roster_socketio_socket_auth(s), json_object()) ||
-      json_object_size(roster_socketio_socket_auth(s)) == 0);
+  assert_true(json_is_object(roster_socketio_socket_auth(s)));
+  assert_int_equal(json_object_size(roster_socketio_socket_auth(s)), 0);
   /* an event with an ack id comes back as the ACK of that id */
   cli_send(fd, "421[\"echo\",{\"x\":1},\"two\"]");
   cli_expect_free(fd, "431[{\"x\":1},\"two\"]");
@@ -754,6 +753,22 @@ static void t_driver(void **state) {
   close(fd);
   assert_ok(roster_shutdown(r, 5000));
   roster_free(r);
+  /* registered by hand and unregistered: destroy runs on the reclaim
+   * thread, stops the server and frees it without waiting on itself */
+  r = tu_registry(NULL);
+  roster_socketio *mine = NULL;
+  assert_ok(roster_socketio_new(NULL, &mine));
+  assert_ok(roster_socketio_start(mine));
+  uint16_t p2 = roster_socketio_port(mine);
+  assert_ok(roster_register(r, NULL, "mine", &roster_socketio_type, mine));
+  assert_ok(roster_socketio_find(r, NULL, "mine", &io));
+  assert_ptr_equal(io, mine);
+  assert_ok(roster_unregister(r, NULL, "mine"));
+  roster_reclaim_wait();
+  int gone = hc_connect(p2);
+  assert_int_equal(gone, -1); /* stopped: nothing listens */
+  roster_free(r);
+  roster__tu_sleep_ms(200); /* the free's own thread ends */
 }
 
 int main(void) {
