@@ -248,25 +248,33 @@ static void on_connect_packet(sio_conn *c, roster__sio_packet *p) {
       return;
     }
   }
-  if (roster__sio_socket_enter(s) != ROSTER_OK) {
-    connect_error(c, p->nsp, "server error");
-    roster_socketio_socket_release(s);
-    return;
-  }
-  SIO_STAT(io, sockets_total, 1);
+  /* CONNECT goes out before the socket joins its rooms: an emit from
+   * another thread may reach it as soon as it is in them, and the client
+   * must see CONNECT first (sends from this thread keep their order) */
   json_t *d = json_pack("{ss}", "sid", s->id);
   roster__sio_packet ok = {
       .kind = ROSTER__SIO_CONNECT, .nsp = nsp->name, .id = -1, .data = d};
   ok.nsp_len = strlen(nsp->name);
   int rc = d ? roster__sio_send_packet(s, &ok, false) : ROSTER_ENOMEM;
   json_decref(d);
-  if (rc == ROSTER_OK)
-    HOOKS(nsp, h) {
-      if (h->kind == HOOK_CONNECT && atomic_load(&s->connected))
-        ((roster_socketio_connect_fn)h->fn)(s, h->arg);
-    }
-  else
-    roster__sio_socket_end(s, "transport error", false);
+  if (rc == ROSTER_OK && roster__sio_socket_enter(s) != ROSTER_OK) {
+    roster__sio_packet bye = {.kind = ROSTER__SIO_DISCONNECT,
+                              .nsp = nsp->name,
+                              .nsp_len = ok.nsp_len,
+                              .id = -1};
+    roster__sio_send_packet(s, &bye, true);
+    rc = ROSTER_ENOMEM;
+  }
+  if (rc != ROSTER_OK) {
+    SIO_STAT(io, refused, 1);
+    roster_socketio_socket_release(s);
+    return;
+  }
+  SIO_STAT(io, sockets_total, 1);
+  HOOKS(nsp, h) {
+    if (h->kind == HOOK_CONNECT && atomic_load(&s->connected))
+      ((roster_socketio_connect_fn)h->fn)(s, h->arg);
+  }
   roster_socketio_socket_release(s);
 }
 
