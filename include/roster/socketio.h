@@ -133,7 +133,7 @@ ROSTER_EXTERN int roster_socketio_start(roster_socketio *io);
  * DISCONNECT packet and its on_disconnect ("server shutting down");
  * what is queued is written out; then the connections close (WebSocket
  * 1001). Returns when every handler has returned. A second stop is
- * ROSTER_OK. Not from a handler (ROSTER_ESTATE). */
+ * ROSTER_OK. Never from a handler of io: it waits for them. */
 ROSTER_EXTERN int roster_socketio_stop(roster_socketio *io,
                                        int64_t deadline_ms);
 

@@ -418,6 +418,7 @@ static void server_free_parts(roster_socketio *io) {
   pthread_mutex_destroy(&io->setup_lock);
   pthread_mutex_destroy(&io->room_lock);
   pthread_mutex_destroy(&io->stop_lock);
+  pthread_mutex_destroy(&io->e_lock);
   pthread_mutex_destroy(&io->tlock);
   pthread_cond_destroy(&io->tcond);
   origins_free((char **)io->o.origins);
@@ -446,6 +447,7 @@ int roster_socketio_new(const roster_socketio_options *o,
   pthread_mutex_init(&io->setup_lock, NULL);
   pthread_mutex_init(&io->room_lock, NULL);
   pthread_mutex_init(&io->stop_lock, NULL);
+  pthread_mutex_init(&io->e_lock, NULL);
   pthread_mutex_init(&io->tlock, NULL);
   roster__cond_init_mono(&io->tcond);
   io->name = roster_mem_strdup(o->name ? o->name : "socketio");
@@ -573,8 +575,13 @@ int roster_socketio_stop(roster_socketio *io, int64_t deadline_ms) {
   }
   int rc = roster_httpd_stop(io->h, deadline_ms);
   if (rc == ROSTER_OK) {
-    roster__eio_server_free(io->e); /* sessions left: closed */
+    pthread_mutex_lock(&io->e_lock);
+    roster__eio_server *e = io->e;
+    roster__eio_stats_get(e, &io->e_last);
+    io->e_last.sessions_open = 0;
     io->e = NULL;
+    pthread_mutex_unlock(&io->e_lock);
+    roster__eio_server_free(e); /* sessions left: closed */
     roster__sio_timer_stop(io);
     atomic_store(&io->stopped, true);
   }
@@ -613,9 +620,13 @@ int roster_socketio_stats_get(roster_socketio *io, roster_socketio_stats *out) {
   if (!io || !out)
     return roster_error_set(ROSTER_EINVAL,
                             "roster_socketio_stats_get: NULL argument");
-  roster__eio_stats es = {0};
+  roster__eio_stats es;
+  pthread_mutex_lock(&io->e_lock);
   if (io->e)
     roster__eio_stats_get(io->e, &es);
+  else
+    es = io->e_last;
+  pthread_mutex_unlock(&io->e_lock);
 #define LD(f) atomic_load_explicit(&io->st.f, memory_order_relaxed)
   *out = (roster_socketio_stats){.connections = es.sessions_open,
                                  .connections_total = es.sessions_total,
