@@ -144,6 +144,11 @@ ROSTER_EXTERN void roster_socketio_free(roster_socketio *io);
 /* roster_socketio_port: the bound port. */
 ROSTER_EXTERN uint16_t roster_socketio_port(const roster_socketio *io);
 
+/* roster_socketio_httpd: the server's HTTP layer, to add routes of one's
+ * own (an admin page beside its live updates) with roster_httpd_route
+ * before roster_socketio_start; the server owns, starts and stops it. */
+ROSTER_EXTERN roster_httpd *roster_socketio_httpd(roster_socketio *io);
+
 /* roster_socketio_rooms: the server's room registry (duplicate keys), for
  * queries only; valid until roster_socketio_free. */
 ROSTER_EXTERN roster *roster_socketio_rooms(roster_socketio *io);

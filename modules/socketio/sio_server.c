@@ -601,6 +601,10 @@ uint16_t roster_socketio_port(const roster_socketio *io) {
   return io ? roster_httpd_port(io->h) : 0;
 }
 
+roster_httpd *roster_socketio_httpd(roster_socketio *io) {
+  return io ? io->h : NULL;
+}
+
 roster *roster_socketio_rooms(roster_socketio *io) {
   return io ? io->rooms : NULL;
 }
