@@ -164,6 +164,11 @@ typedef struct fixture {
   uint16_t port;
 } fixture;
 
+static void hello(roster_httpd_request *req, void *arg) {
+  (void)arg;
+  roster_httpd_respond(req, 200, NULL, "hello", 5);
+}
+
 static void setup_with(fixture *f, const roster_socketio_options *o) {
   roster__tu_log_init(&g_log);
   assert_ok(roster_socketio_new(o, &f->io));
@@ -186,11 +191,6 @@ static void setup_with(fixture *f, const roster_socketio_options *o) {
       &(roster_httpd_route_options){.prefix = "/hello", .handler = hello}));
   assert_ok(roster_socketio_start(f->io));
   f->port = roster_socketio_port(f->io);
-}
-
-static void hello(roster_httpd_request *req, void *arg) {
-  (void)arg;
-  roster_httpd_respond(req, 200, NULL, "hello", 5);
 }
 
 static void setup(fixture *f) { setup_with(f, NULL); }
