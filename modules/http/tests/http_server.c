@@ -71,6 +71,13 @@ static void h_hold_abort(roster_httpd_request *req, void *arg) {
   roster_httpd_respond(req, 200, NULL, "late", 4);
 }
 
+static void h_redir(roster_httpd_request *req, void *arg) {
+  hs *s = arg;
+  atomic_fetch_add(&s->hits, 1);
+  const char *h[] = {"Location", "/landed", NULL};
+  roster_httpd_respond(req, 302, h, "moved", 5);
+}
+
 static void h_echo(roster_httpd_request *req, void *arg) {
   hs *s = arg;
   atomic_fetch_add(&s->hits, 1);
@@ -110,7 +117,8 @@ void hs_start(hs *s) {
     roster_httpd_handler h;
   } routes[] = {{"/status", h_status}, {"/api/status", h_status},
                 {"/flaky", h_flaky},   {"/big", h_big},
-                {"/hold", h_hold},     {"/", h_echo}};
+                {"/hold", h_hold},     {"/redir", h_redir},
+                {"/", h_echo}};
   for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
     roster_httpd_route_options r = {
         .prefix = routes[i].prefix,

@@ -6,6 +6,7 @@
  *   /flaky   answers `fail_status` (and Retry-After as /status) to the
  *            first `fail_first` requests, then 200 "ok"
  *   /big     answers ?n=<bytes> bytes of hs_byte(i)
+ *   /redir   answers 302 to /landed
  *   /hold    never answers (the client times out; answered on abort)
  *   /        echoes: the body back, and X-Method, X-Path, X-Query, X-Auth
  *            (the Authorization received), X-Tenant, X-Api-Key, X-Type

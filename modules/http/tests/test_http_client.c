@@ -11,8 +11,11 @@
  * - JSON in and out; a status outside 2xx; an answer that is not JSON.
  * - Auth: bearer and basic (options or the URL's user info) reach the
  *   server, and no secret shows in an error detail or the service's URL.
+ * - Redirects followed (or not, with no_redirects).
  * - The driver: http:// declares a client service found by
- *   roster_http_find; same name and URL is the same service; health.
+ *   roster_http_find; same name and URL is the same service; health; a
+ *   `services:` config entry with headers and a token, whose dump hides
+ *   the token and the Authorization header.
  */
 #include "testutil.h"
 
@@ -22,6 +25,7 @@
 #include <roster/driver.h>
 #include <roster/http.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 static hs srv;
 
@@ -448,12 +452,72 @@ static void t_driver(void **state) {
   roster_free(reg);
 }
 
+static void t_redirect(void **state) {
+  (void)state;
+  roster_http *c = client((roster_http_options){0});
+  roster_http_response *r = call(c, (roster_http_req){.path = "/redir"});
+  assert_int_equal(r->status, 200);
+  assert_string_equal(roster_http_response_header(r, "X-Path"), "/landed");
+  roster_http_response_free(r);
+  roster_http_free(c);
+  c = client((roster_http_options){.no_redirects = true});
+  r = call(c, (roster_http_req){.path = "/redir"});
+  assert_int_equal(r->status, 302);
+  assert_string_equal(roster_http_response_header(r, "Location"), "/landed");
+  assert_string_equal(r->body, "moved");
+  roster_http_response_free(r);
+  roster_http_free(c);
+}
+
+static void t_config(void **state) {
+  (void)state;
+  assert_ok(roster_http_init());
+  char path[] = "/tmp/roster-http-XXXXXX.json";
+  int fd = mkstemps(path, 5);
+  assert_true(fd >= 0);
+  char text[512];
+  int n = snprintf(text, sizeof text,
+                   "{\"services\": {\"users\": {\"url\": \"%s/api\", "
+                   "\"retries\": 1, \"token\": \"tok-S3CRET\", "
+                   "\"headers\": {\"X-Tenant\": \"acme\", "
+                   "\"Authorization\": \"Bearer tok-S3CRET\"}}}}",
+                   srv.base);
+  assert_int_equal(write(fd, text, (size_t)n), n);
+  close(fd);
+  const char *files[] = {path, NULL};
+  roster_config *cfg = NULL;
+  assert_ok(roster_config_new(
+      &(roster_config_options){.files = files,
+                               .env = (const char *const[]){NULL}},
+      &cfg));
+  assert_ok(roster_config_load(cfg));
+  char *dump = NULL;
+  assert_ok(roster_config_dump(cfg, ROSTER_CONFIG_DUMP_COMPACT, &dump));
+  assert_no_secret(dump);
+  assert_contains(dump, "acme");
+  roster_mem_free(dump);
+  roster *reg = tu_registry(NULL);
+  assert_ok(roster_config_provide_services(reg, cfg));
+  roster_http *c = NULL;
+  assert_ok(roster_http_find(reg, NULL, "users", &c));
+  roster_http_response *r = call(c, (roster_http_req){.path = "/me"});
+  assert_string_equal(roster_http_response_header(r, "X-Path"), "/api/me");
+  assert_string_equal(roster_http_response_header(r, "X-Tenant"), "acme");
+  assert_string_equal(roster_http_response_header(r, "X-Auth"),
+                      "Bearer tok-S3CRET");
+  roster_http_response_free(r);
+  roster_free(reg);
+  roster_config_free(cfg);
+  unlink(path);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(t_new_errors), cmocka_unit_test(t_bad_requests),
       cmocka_unit_test(t_echo),       cmocka_unit_test(t_bodies),
       cmocka_unit_test(t_streaming),  cmocka_unit_test(t_json),
       cmocka_unit_test(t_auth),       cmocka_unit_test(t_driver),
+      cmocka_unit_test(t_redirect),   cmocka_unit_test(t_config),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
