@@ -89,6 +89,7 @@ static void t_new_errors(void **state) {
   assert_rc(roster_http_new(NULL, &c), ROSTER_EINVAL);
   assert_null(c);
   assert_rc(roster_http_new(&(roster_http_options){0}, NULL), ROSTER_EINVAL);
+  assert_contains(roster_last_error(), "roster_http_new: out is NULL");
   bad_new((roster_http_options){0}, ROSTER_EINVAL, "base_url is required");
   bad_new((roster_http_options){.base_url = "ftp://h/x"}, ROSTER_EINVAL,
           "must be http or https");
@@ -449,6 +450,14 @@ static void t_driver(void **state) {
   assert_contains(roster_last_error(), "probe /status answered 503");
   atomic_store(&srv.status, 200);
   assert_rc(roster_http_find(reg, NULL, "nope", &c), ROSTER_ENOENT);
+  /* another type's entry: ETYPE, *out NULL; a NULL out names the call */
+  static const roster_type other_type = {.name = "other"};
+  static int thing;
+  assert_ok(roster_register(reg, NULL, "thing", &other_type, &thing));
+  assert_rc(roster_http_find(reg, NULL, "thing", &c), ROSTER_ETYPE);
+  assert_null(c);
+  assert_rc(roster_http_find(reg, NULL, "payments", NULL), ROSTER_EINVAL);
+  assert_contains(roster_last_error(), "roster_http_find: out is NULL");
   roster_free(reg);
 }
 
