@@ -11,6 +11,7 @@
  * - Timeouts: a server that never answers; a slot that stays busy.
  * - A server that is down: a clear ECONN after every retry.
  * - A server that drops connections: GET is retried, POST never.
+ * - https:// to a plain HTTP server: EPROTO, not retried.
  * - Many threads on one client: every answer right, connections bounded
  *   by max_connections and reused.
  */
@@ -306,6 +307,25 @@ static void t_drop(void **state) {
   drop_stop(&d);
 }
 
+/* https:// to a server that speaks plain HTTP: a TLS failure, EPROTO,
+ * not retried. */
+static void t_tls_mismatch(void **state) {
+  (void)state;
+  char url[64];
+  snprintf(url, sizeof url, "https://127.0.0.1:%u", srv.port);
+  roster_http *c = client((roster_http_options){
+      .name = "tls", .base_url = url, .retry_base_ms = 5});
+  assert_rc(roster_http_request(c, &(roster_http_req){.path = "/t"}, NULL),
+            ROSTER_EPROTO);
+  assert_contains(roster_last_error(), "HTTP client 'tls': GET /t: ");
+  assert_contains(roster_last_error(), "(1 attempt)");
+  roster_http_stats st;
+  assert_ok(roster_http_stats_get(c, &st));
+  assert_int_equal(st.errors_protocol, 1);
+  assert_int_equal(st.retries, 0);
+  roster_http_free(c);
+}
+
 /* ---- threads ---- */
 
 #define THREADS 8
@@ -384,6 +404,7 @@ int main(void) {
       cmocka_unit_test_setup(t_timeouts, reset),
       cmocka_unit_test_setup(t_down, reset),
       cmocka_unit_test_setup(t_drop, reset),
+      cmocka_unit_test_setup(t_tls_mismatch, reset),
       cmocka_unit_test_setup(t_threads, reset),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
