@@ -347,9 +347,7 @@ int roster__http_handle_get(roster_http *c, int64_t timeout_ms, CURL **out) {
   c->in_flight++;
   CURL *h = c->nidle ? c->idle[--c->nidle] : NULL;
   pthread_mutex_unlock(&c->mu);
-  if (h)
-    curl_easy_reset(h);
-  else if (!(h = curl_easy_init())) {
+  if (!h && !(h = curl_easy_init())) {
     roster__http_handle_put(c, NULL);
     return roster_error_set(ROSTER_ENOMEM, "HTTP client '%s': curl_easy_init",
                             c->name);
@@ -360,6 +358,8 @@ int roster__http_handle_get(roster_http *c, int64_t timeout_ms, CURL **out) {
 }
 
 void roster__http_handle_put(roster_http *c, CURL *h) {
+  if (h) /* no pointer into the caller's request stays behind */
+    curl_easy_reset(h);
   pthread_mutex_lock(&c->mu);
   if (h && c->nidle < c->max_connections) {
     c->idle[c->nidle++] = h;

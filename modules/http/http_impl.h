@@ -63,7 +63,8 @@ uint64_t roster__http_now_ns(void);
  * to the client's defaults (share, timeouts, auth, TLS, redirects);
  * waits up to timeout_ms (< 0: no limit) for a slot: ROSTER_ETIMEDOUT. */
 int roster__http_handle_get(roster_http *c, int64_t timeout_ms, CURL **out);
-/* Gives the handle and its slot back. */
+/* Gives the handle (reset: it keeps no pointer of the request's) and its
+ * slot back. */
 void roster__http_handle_put(roster_http *c, CURL *h);
 
 /* The breaker: admit returns ROSTER_OK (with *trial set when this is the
