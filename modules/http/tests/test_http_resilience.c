@@ -160,7 +160,7 @@ static void t_backoff(void **state) {
 static void t_breaker(void **state) {
   (void)state;
   roster_http *c = client((roster_http_options){
-      .retries = -1, .breaker_failures = 3, .breaker_cooldown_ms = 300});
+      .retries = -1, .breaker_failures = 3, .breaker_cooldown_ms = 1000});
   atomic_store(&srv.status, 500);
   roster_http_response *r;
   for (int i = 0; i < 3; i++) {
@@ -180,7 +180,7 @@ static void t_breaker(void **state) {
   assert_contains(roster_last_error(), "circuit breaker is open after 3");
   assert_int_equal(atomic_load(&srv.hits), 3);
   /* half-open: the trial fails, open again */
-  roster__tu_sleep_ms(350);
+  roster__tu_sleep_ms(1100);
   assert_ok(roster_http_stats_get(c, &st));
   assert_int_equal(st.breaker, ROSTER_HTTP_BREAKER_HALF_OPEN);
   r = get(c, "/status");
@@ -190,7 +190,7 @@ static void t_breaker(void **state) {
             ROSTER_EBUSY);
   assert_int_equal(atomic_load(&srv.hits), 4);
   /* half-open again: the trial succeeds, closed */
-  roster__tu_sleep_ms(350);
+  roster__tu_sleep_ms(1100);
   atomic_store(&srv.status, 200);
   r = get(c, "/status");
   assert_int_equal(r->status, 200);
