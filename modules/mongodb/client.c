@@ -150,8 +150,9 @@ mongoc_client_t *roster__mg_client_get(roster_mongodb *m) {
 }
 
 void roster__mg_client_put(roster_mongodb *m, mongoc_client_t *c) {
-  mongoc_client_pool_push(m->pool, c);
+  /* counted back first: once pushed, another thread may take it */
   atomic_fetch_sub(&m->clients_out, 1);
+  mongoc_client_pool_push(m->pool, c);
 }
 
 int roster_mongodb_acquire(roster_mongodb *m, mongoc_client_t **out) {
