@@ -565,13 +565,13 @@ int roster_admin_start(roster_admin *a) {
   if (again)
     return roster_error_set(ROSTER_ESTATE, "admin '%s': started before",
                             a->name);
-  a->thread_on = true;
   int rc =
       roster__thread_start(&a->thread, "roster-admin", false, admin_main, a);
-  if (rc != ROSTER_OK) {
-    a->thread_on = false;
+  if (rc != ROSTER_OK)
     return rc;
-  }
+  pthread_mutex_lock(&a->mu);
+  a->thread_on = true;
+  pthread_mutex_unlock(&a->mu);
   a->tap = roster_mem_calloc(1, sizeof *a->tap);
   if (!a->tap)
     return roster_error_set(ROSTER_ENOMEM, "admin: out of memory");
@@ -614,11 +614,12 @@ int roster_admin_stop(roster_admin *a, int64_t deadline_ms) {
   int rc = roster_socketio_stop(a->io, deadline_ms);
   pthread_mutex_lock(&a->mu);
   a->stopping = true;
+  bool join = a->thread_on;
+  a->thread_on = false;
   pthread_cond_broadcast(&a->cv);
   pthread_mutex_unlock(&a->mu);
-  if (a->thread_on)
+  if (join)
     pthread_join(a->thread, NULL);
-  a->thread_on = false;
   return rc;
 }
 
