@@ -30,6 +30,8 @@ static void t_bind_and_token(void **state) {
   assert_null(a);
   assert_contains(roster_last_error(), "not a loopback address");
   assert_rc(roster_admin_new(NULL, NULL, &a), ROSTER_EINVAL);
+  assert_rc(roster_admin_new(r, NULL, NULL), ROSTER_EINVAL);
+  assert_contains(roster_last_error(), "roster_admin_new");
   assert_rc(roster_admin_new(r, &(roster_admin_options){.token = ""}, &a),
             ROSTER_EINVAL);
   setenv("ADMIN_TEST_EMPTY", "", 1);
