@@ -8,21 +8,14 @@
 # pinned sha512 and unpacked into node_modules/.congo. Then
 # `node scripts/mongo/congo-server.mjs PORT` runs it (scripts/services.sh
 # does). Idempotent and quiet; installs Debian's nodejs and npm when node is
-# missing (scripts/npm.sh does the same for the other Node.js peers).
+# missing (scripts/node.sh).
 set -euo pipefail
 cd "$(dirname "$0")"
 
 TARBALL=push.rocks-smartmongo-2.2.0.tgz
 INTEGRITY=sha512-ovVCNoJ3D0aBuKtoKaQWWQKvBngaGJq9fAPQigzji1EHsS1XyGpXWCpe5nq/ptGvBROOcpqZcOFEGAcrnb+OjA==
 
-if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
-  SUDO=""
-  if [[ $(id -u) -ne 0 ]]; then SUDO="sudo"; fi
-  echo "mongo: installing nodejs and npm" >&2
-  export DEBIAN_FRONTEND=noninteractive
-  $SUDO apt-get update -qq >/dev/null
-  $SUDO apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
-fi
+"../node.sh"
 
 stamp=node_modules/.roster-lock
 if [[ -f $stamp ]] && cmp -s package-lock.json "$stamp" &&
@@ -34,7 +27,9 @@ npm ci --no-audit --no-fund --loglevel=error >/dev/null
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 (cd "$tmp" && npm pack --silent @push.rocks/smartmongo@2.2.0 >/dev/null)
-got="sha512-$(openssl dgst -sha512 -binary "$tmp/$TARBALL" | base64 -w0)"
+got=$(node -e 'const c = require("crypto"), fs = require("fs");
+  console.log("sha512-" + c.createHash("sha512")
+    .update(fs.readFileSync(process.argv[1])).digest("base64"))' "$tmp/$TARBALL")
 if [[ $got != "$INTEGRITY" ]]; then
   echo "mongo: $TARBALL has $got, expected $INTEGRITY" >&2
   exit 1
