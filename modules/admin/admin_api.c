@@ -162,7 +162,8 @@ static void cron_visit(const roster_info *info, void *arg) {
     const roster_job_stats *st = &j->stats;
     json_array_append_new(
         jobs,
-        json_pack("{s:s,s:s,s:s,s:b,s:i,s:i,s:I,s:I,s:I,s:o,s:o,s:o,s:I,s:o}",
+        json_pack("{s:s,s:s,s:s,s:b,s:i,s:i,s:I,s:I,s:I,s:o,s:o,s:o,s:I,s:I,"
+                  "s:o}",
                   "name", j->name, "expr", j->expr, "tz", j->tz ? j->tz : "",
                   "enabled", st->enabled, "running", (int)st->running,
                   "waiting", (int)st->waiting, "runs", (json_int_t)st->runs,
@@ -176,6 +177,7 @@ static void cron_visit(const roster_info *info, void *arg) {
                   st->last_end_unix_ms ? json_integer(st->last_end_unix_ms)
                                        : json_null(),
                   "last_duration_us", (json_int_t)(st->last_duration_ns / 1000),
+                  "last_lateness_us", (json_int_t)(st->last_lateness_ns / 1000),
                   "last_error", err_or_null(st->last_error)));
   }
   roster_job_list_free(&jl);
