@@ -35,7 +35,7 @@ extern char **environ;
 #define CASES 3
 
 static char interop_dir[1024];
-static roster_socketio *g_io; /* the server serving now */
+static roster_socketio *g_io; /* the server serving now (main only) */
 static atomic_int g_gen;      /* 0: the first server, 1: after the restart */
 static atomic_int g_restart;  /* the script asked for a restart */
 static atomic_int g_errors;   /* calls that failed in handlers */
@@ -111,8 +111,8 @@ static int need_token(roster_socketio_socket *s, const json_t *auth,
   const char *got = json_string_value(json_object_get(auth, "token"));
   if (got && strcmp(got, want) == 0)
     return 0;
-  snprintf(message, cap, "%s", strcmp(want, "secret") == 0 ? "bad token"
-                                                           : "admin only");
+  snprintf(message, cap, "%s",
+           strcmp(want, "secret") == 0 ? "bad token" : "admin only");
   return 1;
 }
 
@@ -171,8 +171,8 @@ static void on_binary(roster_socketio_socket *s,
   for (int i = 0; i < 256; i++)
     b0[i] = (unsigned char)i;
   roster_socketio_bin bins[] = {{b0, sizeof b0}, {b1, sizeof b1}};
-  json_t *args = json_pack("[{s:o,s:[o,{s:o}],s:i}]", "x", placeholder(0),
-                           "y", placeholder(1), "z", placeholder(0), "n", 2);
+  json_t *args = json_pack("[{s:o,s:[o,{s:o}],s:i}]", "x", placeholder(0), "y",
+                           placeholder(1), "z", placeholder(0), "n", 2);
   check_rc(roster_socketio_socket_emit(s, "bin", args, bins, 2), "emit bin");
   json_decref(args);
 }
@@ -202,9 +202,9 @@ static const char *const *strings(const json_t *a, const char **out,
   return out;
 }
 
-static json_t *stats_json(void) {
+static json_t *stats_json(roster_socketio *io) {
   roster_socketio_stats st;
-  check_rc(roster_socketio_stats_get(g_io, &st), "stats");
+  check_rc(roster_socketio_stats_get(io, &st), "stats");
   return json_pack(
       "{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "connections",
       (json_int_t)st.connections, "connections_total",
@@ -231,9 +231,9 @@ static void on_broadcast(roster_socketio_socket *s,
   };
   json_t *data = json_pack("[O]", json_object_get(o, "data"));
   size_t sent = 0;
-  check_rc(roster_socketio_emit(
-               g_io, &to, json_string_value(json_object_get(o, "event")),
-               data, NULL, 0, &sent),
+  check_rc(roster_socketio_emit(roster_socketio_socket_server(s), &to,
+                                json_string_value(json_object_get(o, "event")),
+                                data, NULL, 0, &sent),
            "broadcast");
   json_decref(data);
   json_t *a = json_pack("[{s:I}]", "sent", (json_int_t)sent);
@@ -245,8 +245,7 @@ static void on_broadcast(roster_socketio_socket *s,
  * timer thread (a timeout) or the thread that ended the socket. Tells the
  * client what came as "answer" [{rc, args}] with the attachments. */
 static void on_answer(roster_socketio_socket *s, int rc, const json_t *args,
-                      const roster_socketio_bin *bins, size_t nbin,
-                      void *arg) {
+                      const roster_socketio_bin *bins, size_t nbin, void *arg) {
   (void)arg;
   count_add("g%d:answer:%s", atomic_load(&g_gen), roster_err_name(rc));
   if (rc == ROSTER_ESTATE)
@@ -255,8 +254,7 @@ static void on_answer(roster_socketio_socket *s, int rc, const json_t *args,
                         rc == ROSTER_OK          ? "ok"
                         : rc == ROSTER_ETIMEDOUT ? "timeout"
                                                  : roster_err_name(rc),
-                        "args",
-                        args);
+                        "args", args);
   check_rc(roster_socketio_socket_emit(s, "answer", a, bins, nbin),
            "emit answer");
   json_decref(a);
@@ -269,8 +267,8 @@ static void on_ask(roster_socketio_socket *s, const roster_socketio_event *ev,
   const json_t *o = json_array_get(ev->args, 0);
   json_t *data = json_pack("[O]", json_object_get(o, "data"));
   check_rc(roster_socketio_socket_emit_ack(
-               s, json_string_value(json_object_get(o, "event")), data, NULL,
-               0, (int64_t)json_number_value(json_object_get(o, "timeout")),
+               s, json_string_value(json_object_get(o, "event")), data, NULL, 0,
+               (int64_t)json_number_value(json_object_get(o, "timeout")),
                on_answer, NULL),
            "emit_ack");
   json_decref(data);
@@ -283,8 +281,8 @@ static void on_whoami(roster_socketio_socket *s,
   json_t *a = json_pack(
       "[{s:s,s:s,s:s,s:o,s:i}]", "id", roster_socketio_socket_id(s), "nsp",
       roster_socketio_socket_nsp(s), "transport",
-      roster_socketio_socket_transport(s), "stats", stats_json(), "gen",
-      atomic_load(&g_gen));
+      roster_socketio_socket_transport(s), "stats",
+      stats_json(roster_socketio_socket_server(s)), "gen", atomic_load(&g_gen));
   check_rc(roster_socketio_ack(s, ev->ack_id, a, NULL, 0), "ack whoami");
   json_decref(a);
 }
@@ -391,9 +389,8 @@ static void raise_nofile(void) {
   assert_int_equal(getrlimit(RLIMIT_NOFILE, &rl), 0);
   rlim_t want = 4 * MANY + 512;
   if (rl.rlim_cur < want) {
-    rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > want
-                      ? want
-                      : rl.rlim_max;
+    rl.rlim_cur =
+        rl.rlim_max == RLIM_INFINITY || rl.rlim_max > want ? want : rl.rlim_max;
     assert_int_equal(setrlimit(RLIMIT_NOFILE, &rl), 0);
   }
   if (rl.rlim_cur < 2 * MANY + 256) {
@@ -480,10 +477,10 @@ static void t_socketio_client(void **state) {
   assert_true(first.bytes_in > 0 && first.bytes_out > first.bytes_in);
   /* A and B leave, C is kicked, the admin socket leaves; the restart
    * ends the last one */
-  assert_int_equal(
-      count_get("g0:disconnect:/:client namespace disconnect"), 2 * CASES);
-  assert_int_equal(
-      count_get("g0:disconnect:/:server namespace disconnect"), CASES);
+  assert_int_equal(count_get("g0:disconnect:/:client namespace disconnect"),
+                   2 * CASES);
+  assert_int_equal(count_get("g0:disconnect:/:server namespace disconnect"),
+                   CASES);
   assert_int_equal(
       count_get("g0:disconnect:/admin:client namespace disconnect"), CASES);
   assert_int_equal(count_get("g0:disconnect:/:server shutting down"), 1);
