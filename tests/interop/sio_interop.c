@@ -35,11 +35,11 @@ extern char **environ;
 #define CASES 3
 
 static char interop_dir[1024];
-static roster_socketio *g_io; /* the server serving now (main only) */
-static atomic_int g_gen;      /* 0: the first server, 1: after the restart */
-static atomic_int g_restart;  /* the script asked for a restart */
-static atomic_int g_errors;   /* calls that failed in handlers */
-static atomic_long g_events;  /* events the handlers took */
+static roster_socketio *g_io;   /* the server serving now (main only) */
+static atomic_int g_gen;        /* 0: the first server, 1: after the restart */
+static atomic_int g_restart;    /* the script asked for a restart */
+static atomic_int g_errors;     /* calls that failed in handlers */
+static atomic_long g_events[2]; /* events the handlers took, per server */
 
 /* ---- counts by name (a handler may run on any thread) ---- */
 
@@ -311,7 +311,7 @@ static void on_any(roster_socketio_socket *s, const roster_socketio_event *ev,
 static void count_event(roster_socketio_socket *s,
                         const roster_socketio_event *ev, void *arg) {
   (void)s, (void)ev, (void)arg;
-  atomic_fetch_add(&g_events, 1);
+  atomic_fetch_add(&g_events[atomic_load(&g_gen)], 1);
 }
 
 static const struct {
@@ -359,6 +359,8 @@ static roster_socketio *serve(uint16_t port) {
     assert_ok(roster_socketio_on(nsp, NULL, on_any, NULL));
   }
   assert_ok(roster_socketio_start(io));
+  /* t_health_after_start asserts health right after the start */
+  tu_wait_until(roster_socketio_health(io) == ROSTER_OK, 2000);
   assert_ok(roster_socketio_health(io));
   return io;
 }
@@ -472,7 +474,9 @@ static void t_socketio_client(void **state) {
   assert_int_equal(first.sockets_total, 4 * CASES + 1);
   assert_int_equal(count_get("g0:connect:/"), 3 * CASES + 1);
   assert_int_equal(count_get("g0:connect:/admin"), CASES);
-  assert_true(first.packets_in >= (uint64_t)atomic_load(&g_events));
+  /* every event handled, and a CONNECT per socket, came in packets */
+  assert_true(first.packets_in >=
+              (uint64_t)atomic_load(&g_events[0]) + first.sockets_total);
   assert_true(first.packets_out > first.packets_in);
   assert_true(first.bytes_in > 0 && first.bytes_out > first.bytes_in);
   /* A and B leave, C is kicked, the admin socket leaves; the restart
@@ -496,7 +500,11 @@ static void t_socketio_client(void **state) {
   assert_int_equal(second.rooms, 0);
   assert_int_equal(second.sockets_total, MANY + 1);
   assert_int_equal(second.refused, 0);
-  assert_true(second.packets_out >= MANY * 2);
+  /* a welcome, the broadcast and an echo's ack each */
+  assert_true(second.packets_out >= MANY * 3);
+  assert_true(second.packets_in >=
+              (uint64_t)atomic_load(&g_events[1]) + second.sockets_total);
+  assert_true(atomic_load(&g_events[1]) >= MANY);
   assert_int_equal(count_get("g1:connect:/"), MANY + 1);
   assert_int_equal(count_get("g1:disconnect:/:client namespace disconnect"),
                    MANY + 1);
@@ -504,6 +512,24 @@ static void t_socketio_client(void **state) {
   roster_socketio_free(g_io);
   g_io = NULL;
   assert_int_equal(atomic_load(&g_errors), 0);
+}
+
+/* A server is healthy as soon as roster_socketio_start returns, and no
+ * longer once roster_socketio_stop has. */
+static void t_health_after_start(void **state) {
+  (void)state;
+  for (int i = 0; i < 20; i++) {
+    roster_socketio *io;
+    assert_ok(roster_socketio_new(NULL, &io));
+    assert_rc(roster_socketio_health(io), ROSTER_ESTATE);
+    assert_ok(roster_socketio_start(io));
+    assert_ok(roster_socketio_health(io));
+    assert_rc(roster_socketio_start(io), ROSTER_ESTATE);
+    assert_ok(roster_socketio_stop(io, 1000));
+    assert_rc(roster_socketio_health(io), ROSTER_ESTATE);
+    assert_ok(roster_socketio_stop(io, 1000));
+    roster_socketio_free(io);
+  }
 }
 
 int main(int argc, char **argv) {
@@ -514,6 +540,7 @@ int main(int argc, char **argv) {
   snprintf(interop_dir, sizeof interop_dir, "%s", argv[1]);
   if (!peers_available())
     return 77;
-  const struct CMUnitTest tests[] = {cmocka_unit_test(t_socketio_client)};
+  const struct CMUnitTest tests[] = {cmocka_unit_test(t_health_after_start),
+                                     cmocka_unit_test(t_socketio_client)};
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
