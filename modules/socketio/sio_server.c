@@ -158,16 +158,7 @@ static void eio_close(roster__eio_session *sess, const char *reason,
   if (!c)
     return;
   roster__eio_session_set_data(sess, NULL);
-  for (;;) { /* each socket takes itself out of c->socks */
-    pthread_mutex_lock(&c->lock);
-    roster_socketio_socket *s =
-        c->nsocks ? roster_socketio_socket_acquire(c->socks[0]) : NULL;
-    pthread_mutex_unlock(&c->lock);
-    if (!s)
-      break;
-    roster__sio_socket_end(s, reason, false);
-    roster_socketio_socket_release(s);
-  }
+  roster__sio_conn_end_all(c, reason, false);
   roster__sio_conn_release(c);
 }
 
