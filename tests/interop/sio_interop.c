@@ -293,6 +293,64 @@ static void on_kick(roster_socketio_socket *s, const roster_socketio_event *ev,
   check_rc(roster_socketio_socket_disconnect(s, false), "disconnect");
 }
 
+/* kick-all: ends the socket and its whole connection. */
+static void on_kick_all(roster_socketio_socket *s,
+                        const roster_socketio_event *ev, void *arg) {
+  (void)ev, (void)arg;
+  check_rc(roster_socketio_socket_disconnect(s, true), "disconnect all");
+}
+
+typedef struct thread_job {
+  roster_socketio_socket *s; /* acquired */
+  int64_t ack_id;
+} thread_job;
+
+/* thread_main: another thread than the server's joins a room, emits to
+ * it, leaves it, and answers the ack. */
+static void *thread_main(void *p) {
+  thread_job *j = p;
+  roster__tu_sleep_ms(20);
+  check_rc(roster_socketio_socket_join(j->s, "threaded"), "thread join");
+  bool in = roster_socketio_socket_in(j->s, "threaded");
+  const char *const rooms[] = {"threaded", NULL};
+  json_t *a = json_pack("[s]", roster_socketio_socket_id(j->s));
+  size_t sent = 0;
+  check_rc(roster_socketio_emit(roster_socketio_socket_server(j->s),
+                                &(roster_socketio_target){.rooms = rooms},
+                                "threaded", a, NULL, 0, &sent),
+           "thread emit");
+  json_decref(a);
+  if (sent != 1)
+    check_rc(ROSTER_ERANGE, "thread emit: sent to other than 1 socket");
+  check_rc(roster_socketio_socket_leave(j->s, "threaded"), "thread leave");
+  a = json_pack("[b]", in);
+  check_rc(roster_socketio_ack(j->s, j->ack_id, a, NULL, 0), "thread ack");
+  json_decref(a);
+  roster_socketio_socket_release(j->s);
+  free(j);
+  return NULL;
+}
+
+/* from-thread: hands the socket to a thread of its own. */
+static void on_from_thread(roster_socketio_socket *s,
+                           const roster_socketio_event *ev, void *arg) {
+  (void)arg;
+  thread_job *j = malloc(sizeof *j);
+  pthread_t t;
+  if (!j) {
+    check_rc(ROSTER_ENOMEM, "from-thread");
+    return;
+  }
+  *j = (thread_job){roster_socketio_socket_acquire(s), ev->ack_id};
+  if (pthread_create(&t, NULL, thread_main, j) != 0) {
+    check_rc(ROSTER_ESYS, "pthread_create");
+    roster_socketio_socket_release(j->s);
+    free(j);
+    return;
+  }
+  pthread_detach(t);
+}
+
 /* restart: main stops this server and serves again on its port. */
 static void on_restart(roster_socketio_socket *s,
                        const roster_socketio_event *ev, void *arg) {
@@ -319,11 +377,17 @@ static const struct {
   roster_socketio_event_fn fn;
   void *arg;
 } handlers[] = {
-    {"echo", on_echo, NULL},           {"binary", on_binary, NULL},
-    {"join", on_room, "join"},         {"leave", on_room, NULL},
-    {"broadcast", on_broadcast, NULL}, {"ask", on_ask, NULL},
-    {"whoami", on_whoami, NULL},       {"kick", on_kick, NULL},
+    {"echo", on_echo, NULL},
+    {"binary", on_binary, NULL},
+    {"join", on_room, "join"},
+    {"leave", on_room, NULL},
+    {"broadcast", on_broadcast, NULL},
+    {"ask", on_ask, NULL},
+    {"whoami", on_whoami, NULL},
+    {"kick", on_kick, NULL},
     {"restart", on_restart, NULL},
+    {"kick-all", on_kick_all, NULL},
+    {"from-thread", on_from_thread, NULL},
 };
 
 /* serve makes, sets up and starts a server on port (0: any). */
@@ -332,6 +396,9 @@ static roster_socketio *serve(uint16_t port) {
   roster_socketio_options o = {
       .port = port,
       .max_connections = MANY + 200,
+      /* the script stays idle past both, over each transport */
+      .ping_interval_ms = 1000,
+      .ping_timeout_ms = 1000,
   };
   /* The port of a stopped server may take a moment to be free. */
   for (int i = 0; i < 200; i++) {
@@ -469,24 +536,26 @@ static void t_socketio_client(void **state) {
   assert_int_equal(first.acks_timed_out, CASES);
   assert_int_equal(count_get("g0:answer:ETIMEDOUT"), CASES);
   assert_int_equal(count_get("g0:answer:OK"), CASES);
-  /* per case: A, B, C on "/" and one on "/admin"; then the client that
-   * asks for the restart */
-  assert_int_equal(first.sockets_total, 4 * CASES + 1);
-  assert_int_equal(count_get("g0:connect:/"), 3 * CASES + 1);
-  assert_int_equal(count_get("g0:connect:/admin"), CASES);
+  /* per case: A, B, C, X on "/" and admin, Y on "/admin"; then the
+   * client that asks for the restart */
+  assert_int_equal(first.sockets_total, 6 * CASES + 1);
+  assert_int_equal(count_get("g0:connect:/"), 4 * CASES + 1);
+  assert_int_equal(count_get("g0:connect:/admin"), 2 * CASES);
   /* every event handled, and a CONNECT per socket, came in packets */
   assert_true(first.packets_in >=
               (uint64_t)atomic_load(&g_events[0]) + first.sockets_total);
   assert_true(first.packets_out > first.packets_in);
   assert_true(first.bytes_in > 0 && first.bytes_out > first.bytes_in);
-  /* A and B leave, C is kicked, the admin socket leaves; the restart
-   * ends the last one */
+  /* A and B leave, C is kicked, X is kicked with its connection (and Y
+   * with it), the admin socket leaves; the restart ends the last one */
   assert_int_equal(count_get("g0:disconnect:/:client namespace disconnect"),
                    2 * CASES);
   assert_int_equal(count_get("g0:disconnect:/:server namespace disconnect"),
-                   CASES);
+                   2 * CASES);
   assert_int_equal(
       count_get("g0:disconnect:/admin:client namespace disconnect"), CASES);
+  assert_int_equal(
+      count_get("g0:disconnect:/admin:server namespace disconnect"), CASES);
   assert_int_equal(count_get("g0:disconnect:/:server shutting down"), 1);
   assert_int_equal(count_get("g0:unhandled:/:nobody"), CASES);
 

@@ -150,12 +150,13 @@ async function transportCase(name, opts, want) {
 
   begin(`${name}: namespaces`);
   const mgr = new Manager(url, { ...opts, reconnection: false });
-  const a = track(mgr.socket('/', { auth: { token: 'secret', who: 'A' } }));
+  const a = track(mgr.socket('/', { auth: { token: 'secret', who: 'A',
+                                            n: 5, deep: { x: [1.5] } } }));
   const aw = next(a, 'welcome');
   await connected(a);
   const [wa] = await aw;
   eq(wa, { id: a.id, nsp: '/', transport: opts.transports[0],
-           auth: { token: 'secret', who: 'A' } },
+           auth: { token: 'secret', who: 'A', n: 5, deep: { x: [1.5] } } },
      'the welcome: id, namespace, transport, auth as the server saw them');
   const adm = track(mgr.socket('/admin', { auth: { token: 'admin-secret' } }));
   const admw = next(adm, 'welcome');
@@ -178,6 +179,23 @@ async function transportCase(name, opts, want) {
   a.emit('echo', 'x', [2]);
   eq(await got, ['x', [2]], 'echo without an ack, back as an event');
   eq(await call(adm, 'echo', 'admin'), ['admin'], 'echo in /admin');
+  const odd = ['😀 ü \u2028 "q" \\', 'a\u0000b', '', 0, -1.25, 1e21, 2 ** 53,
+               true, false, null, [], {}, { 0: 'x', b: 'y', 1: 'z' }];
+  eq(await call(a, 'echo', ...odd), odd, 'echo of odd values (13 arguments)');
+  const big = 'é'.repeat(200000);
+  eq(await call(a, 'echo', big), [big], 'echo of 400 kB of text');
+  got = next(a, 'threaded');
+  eq(await call(a, 'from-thread'), [true],
+     'an ack and a join from another thread');
+  eq(await got, [a.id], 'an emit from another thread');
+  eq(a.counts.get('threaded'), 1, 'that emit came once');
+  // The heartbeat: idle past pingInterval + pingTimeout, still connected.
+  const pings = [];
+  mgr.engine.on('ping', () => pings.push(Date.now()));
+  await new Promise((r) => setTimeout(r, 2200));
+  ok(pings.length >= 1, `the server pinged while idle (${pings.length})`);
+  ok(a.connected && adm.connected, 'still connected after 2.2 s idle');
+  eq((await whoami(a)).id, a.id, 'the same socket after the idle time');
 
   begin(`${name}: binary`);
   const nested = { a: Buffer.from([1, 2, 3]),
@@ -190,6 +208,9 @@ async function transportCase(name, opts, want) {
      'a Buffer three arrays deep echoed as an event');
   eq(await call(a, 'echo', Buffer.alloc(0)), [Buffer.alloc(0)],
      'an empty Buffer echoed');
+  const blob = Buffer.alloc(300000, 0xa5);
+  eq(await call(a, 'echo', blob, 'x', blob), [blob, 'x', blob],
+     '300 kB of bytes echoed, twice in one packet');
   got = next(a, 'bin');
   a.emit('binary');
   eq(norm(await got), [{ x: range, y: [Buffer.from([0xde, 0xad, 0xbe, 0xef]),
@@ -288,6 +309,23 @@ async function transportCase(name, opts, want) {
   me = await settle(a, (st) => st.sockets === 2 && st.rooms === 0);
   eq([me.stats.sockets, me.stats.rooms], [2, 0],
      'the stats after B and C left: A and admin, no room');
+  // A server-side disconnect that closes the whole connection: each
+  // namespace of it is told (socket.io's Socket#disconnect(true)).
+  const m2 = new Manager(url, { ...opts, reconnectionDelay: 50,
+                                reconnectionDelayMax: 100 });
+  const x = track(m2.socket('/', { auth: { token: 'secret', who: 'X' } }));
+  const y = track(m2.socket('/admin', { auth: { token: 'admin-secret' } }));
+  await Promise.all([connected(x), connected(y)]);
+  const xr = next(x, 'disconnect');
+  const yr = next(y, 'disconnect');
+  x.emit('kick-all');
+  eq([(await xr)[0], (await yr)[0]],
+     ['io server disconnect', 'io server disconnect'],
+     'a kick closing the connection: both namespaces told by the server');
+  await new Promise((r) => setTimeout(r, 300));
+  ok(!x.connected && !y.connected, 'neither reconnects on its own');
+  x.close();
+  y.close();
   got = next(adm, 'disconnect');
   adm.disconnect();
   eq((await got)[0], 'io client disconnect', 'admin disconnects');
