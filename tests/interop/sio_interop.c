@@ -126,6 +126,10 @@ static void on_connect(roster_socketio_socket *s, void *arg) {
     check_rc(roster_socketio_socket_join(s, room), "join auth.room");
   count_add("g%d:connect:%s", atomic_load(&g_gen),
             roster_socketio_socket_nsp(s));
+  const char *who = json_string_value(json_object_get(auth, "who"));
+  if (who)
+    count_add("g%d:connect:%s:%s", atomic_load(&g_gen),
+              roster_socketio_socket_nsp(s), who);
   json_t *args = json_pack(
       "[{s:s,s:s,s:s,s:o}]", "id", roster_socketio_socket_id(s), "nsp",
       roster_socketio_socket_nsp(s), "transport",
@@ -396,9 +400,10 @@ static roster_socketio *serve(uint16_t port) {
   roster_socketio_options o = {
       .port = port,
       .max_connections = MANY + 200,
-      /* the script stays idle past both, over each transport */
+      /* the script stays idle past pingInterval on each transport; the
+       * timeout leaves room for node busy opening 1,000 clients */
       .ping_interval_ms = 1000,
-      .ping_timeout_ms = 1000,
+      .ping_timeout_ms = 10000,
   };
   /* The port of a stopped server may take a moment to be free. */
   for (int i = 0; i < 200; i++) {
@@ -541,6 +546,13 @@ static void t_socketio_client(void **state) {
   assert_int_equal(first.sockets_total, 6 * CASES + 1);
   assert_int_equal(count_get("g0:connect:/"), 4 * CASES + 1);
   assert_int_equal(count_get("g0:connect:/admin"), 2 * CASES);
+  static const char *const who[] = {"A", "B", "C", "X"};
+  for (int i = 0; i < 4; i++) {
+    char key[32];
+    snprintf(key, sizeof key, "g0:connect:/:%s", who[i]);
+    assert_int_equal(count_get(key), CASES);
+  }
+  assert_int_equal(count_get("g0:connect:/:R"), 1);
   /* every event handled, and a CONNECT per socket, came in packets */
   assert_true(first.packets_in >=
               (uint64_t)atomic_load(&g_events[0]) + first.sockets_total);
@@ -575,6 +587,7 @@ static void t_socketio_client(void **state) {
               (uint64_t)atomic_load(&g_events[1]) + second.sockets_total);
   assert_true(atomic_load(&g_events[1]) >= MANY);
   assert_int_equal(count_get("g1:connect:/"), MANY + 1);
+  assert_int_equal(count_get("g1:connect:/:R"), 1); /* once, not again */
   assert_int_equal(count_get("g1:disconnect:/:client namespace disconnect"),
                    MANY + 1);
   assert_ok(roster_socketio_stop(g_io, 2000));
