@@ -541,10 +541,10 @@ static void t_socketio_client(void **state) {
   assert_int_equal(first.acks_timed_out, CASES);
   assert_int_equal(count_get("g0:answer:ETIMEDOUT"), CASES);
   assert_int_equal(count_get("g0:answer:OK"), CASES);
-  /* per case: A, B, C, X on "/" and admin, Y on "/admin"; then the
-   * client that asks for the restart */
-  assert_int_equal(first.sockets_total, 6 * CASES + 1);
-  assert_int_equal(count_get("g0:connect:/"), 4 * CASES + 1);
+  /* per case: A, B, C, X on "/" and admin, Y on "/admin"; then R, which
+   * asks for the restart, and P (polling) */
+  assert_int_equal(first.sockets_total, 6 * CASES + 2);
+  assert_int_equal(count_get("g0:connect:/"), 4 * CASES + 2);
   assert_int_equal(count_get("g0:connect:/admin"), 2 * CASES);
   static const char *const who[] = {"A", "B", "C", "X"};
   for (int i = 0; i < 4; i++) {
@@ -553,6 +553,7 @@ static void t_socketio_client(void **state) {
     assert_int_equal(count_get(key), CASES);
   }
   assert_int_equal(count_get("g0:connect:/:R"), 1);
+  assert_int_equal(count_get("g0:connect:/:P"), 1);
   /* every event handled, and a CONNECT per socket, came in packets */
   assert_true(first.packets_in >=
               (uint64_t)atomic_load(&g_events[0]) + first.sockets_total);
@@ -568,10 +569,10 @@ static void t_socketio_client(void **state) {
       count_get("g0:disconnect:/admin:client namespace disconnect"), CASES);
   assert_int_equal(
       count_get("g0:disconnect:/admin:server namespace disconnect"), CASES);
-  assert_int_equal(count_get("g0:disconnect:/:server shutting down"), 1);
+  assert_int_equal(count_get("g0:disconnect:/:server shutting down"), 2);
   assert_int_equal(count_get("g0:unhandled:/:nobody"), CASES);
 
-  /* The second server: the restarted client and MANY more, all gone. */
+  /* The second server: R and P again, and MANY more, all gone. */
   tu_wait_until(roster_socketio_stats_get(g_io, &second) == ROSTER_OK &&
                     second.connections == 0,
                 5000);
@@ -579,17 +580,18 @@ static void t_socketio_client(void **state) {
   assert_int_equal(second.connections, 0);
   assert_int_equal(second.sockets, 0);
   assert_int_equal(second.rooms, 0);
-  assert_int_equal(second.sockets_total, MANY + 1);
+  assert_int_equal(second.sockets_total, MANY + 2);
   assert_int_equal(second.refused, 0);
   /* a welcome, the broadcast and an echo's ack each */
   assert_true(second.packets_out >= MANY * 3);
   assert_true(second.packets_in >=
               (uint64_t)atomic_load(&g_events[1]) + second.sockets_total);
   assert_true(atomic_load(&g_events[1]) >= MANY);
-  assert_int_equal(count_get("g1:connect:/"), MANY + 1);
+  assert_int_equal(count_get("g1:connect:/"), MANY + 2);
   assert_int_equal(count_get("g1:connect:/:R"), 1); /* once, not again */
+  assert_int_equal(count_get("g1:connect:/:P"), 1);
   assert_int_equal(count_get("g1:disconnect:/:client namespace disconnect"),
-                   MANY + 1);
+                   MANY + 2);
   assert_ok(roster_socketio_stop(g_io, 2000));
   roster_socketio_free(g_io);
   g_io = NULL;

@@ -5,7 +5,7 @@
 // namespace), events and acks both ways (one server -> client ack left to
 // time out), binary with nested Buffers both ways, rooms and broadcasts
 // (counted per client), disconnect reasons. Then a restart of the server
-// on the same port (the client connects again) and 1,000 WebSocket
+// on the same port (a WebSocket and a polling client connect again) and 1,000 WebSocket
 // clients receiving one broadcast. Exits 1 at the first failed check,
 // naming it; prints a summary and exits 0 when all pass.
 import assert from 'node:assert/strict';
@@ -346,26 +346,40 @@ begin('restart');
 const r = track(io(url, { forceNew: true, reconnectionDelay: 100,
                           reconnectionDelayMax: 200,
                           auth: { token: 'secret', who: 'R' } }));
+// P: polling only, idle (its GET held) when the server stops.
+const p = track(io(url, { forceNew: true, reconnectionDelay: 100,
+                          reconnectionDelayMax: 200, transports: ['polling'],
+                          auth: { token: 'secret', who: 'P' } }));
 let welcome = next(r, 'welcome');
-await connected(r);
+let pwelcome = next(p, 'welcome');
+await Promise.all([connected(r), connected(p)]);
 const [w1] = await welcome;
-eq((await settle(r, (st) => st.sockets === 1)).stats.sockets, 1,
-   'only R before the restart');
+await pwelcome;
+eq((await settle(r, (st) => st.sockets === 2)).stats.sockets, 2,
+   'R and P before the restart');
 eq((await whoami(r)).gen, 0, 'the first server');
-const closed = next(r, 'disconnect');
+const closed = [next(r, 'disconnect'), next(p, 'disconnect')];
 welcome = next(r, 'welcome', 15000);
+pwelcome = next(p, 'welcome', 15000);
 r.emit('restart');
-const [reason] = await closed;
 // roster's stop sends DISCONNECT (its header): the client does not
 // reconnect on its own after "io server disconnect", so it is asked to.
-eq(reason, 'io server disconnect', 'the reason of a server stop');
+eq([(await closed[0])[0], (await closed[1])[0]],
+   ['io server disconnect', 'io server disconnect'],
+   'the reasons of a server stop (WebSocket, polling)');
 r.connect();
+p.connect();
 const [w2] = await welcome;
+await pwelcome;
 ok(w2.id !== w1.id && r.id === w2.id, 'a new socket id after the restart');
 me = await whoami(r);
-eq([me.gen, me.stats.sockets_total, me.stats.sockets], [1, 1, 1],
-   'the new server counts R alone');
+eq([me.gen, me.stats.sockets_total, me.stats.sockets], [1, 2, 2],
+   'the new server counts R and P alone');
 eq(await call(r, 'echo', 'again'), ['again'], 'echo after the restart');
+eq(await call(p, 'echo', 'again'), ['again'], 'echo after the restart (P)');
+got = next(p, 'disconnect');
+p.disconnect();
+eq((await got)[0], 'io client disconnect', 'P disconnects');
 
 begin(`${MANY} clients`);
 const t1 = Date.now();
