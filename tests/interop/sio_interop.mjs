@@ -4,8 +4,9 @@
 // upgrade: the auth object, namespaces, refusals (middleware, unknown
 // namespace), events and acks both ways (one server -> client ack left to
 // time out), binary with nested Buffers both ways, rooms and broadcasts
-// (counted per client), disconnect reasons. Then a restart of the server
-// on the same port (a WebSocket and a polling client connect again) and 1,000 WebSocket
+// (counted per client), disconnect reasons, the heartbeat, emits from
+// another thread. Then a restart of the server on the same port (a
+// WebSocket and a polling client connect again) and 1,000 WebSocket
 // clients receiving one broadcast. Exits 1 at the first failed check,
 // naming it; prints a summary and exits 0 when all pass.
 import assert from 'node:assert/strict';
