@@ -14,8 +14,24 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <urcu-bp.h>
+#include <urcu/call-rcu.h>
+
+static void *free_main(void *io) {
+  roster_socketio_free(io);
+  return NULL;
+}
+
 static void server_destroy(void *instance) {
-  roster_socketio_stop(instance, 5000);
+  roster_socketio_stop(instance, 5000); /* the port is free on return */
+  /* Unregistered from a registry, this runs on liburcu's call_rcu thread,
+   * where roster_free of the rooms' registry would wait for an RCU
+   * barrier that needs this very thread: the free goes to a thread of its
+   * own (it only frees memory now). */
+  if (urcu_bp_get_thread_call_rcu_data() &&
+      roster__thread_start(NULL, "roster-sio-free", true, free_main,
+                           instance) == ROSTER_OK)
+    return;
   roster_socketio_free(instance);
 }
 

@@ -321,14 +321,16 @@ int roster_socketio_socket_join(roster_socketio_socket *s, const char *room) {
   if (strcmp(room, s->id) == 0)
     return ROSTER_OK; /* in it from the start */
   roster_socketio *io = s->io;
+  /* io->room_lock orders every membership change of the server (and a
+   * socket's end), so the check and the insert below are one step; the
+   * socket's lock is not held across the registry write */
   pthread_mutex_lock(&io->room_lock);
   pthread_mutex_lock(&s->lock);
+  bool in = room_index_locked(s, room) >= 0;
   if (!atomic_load(&s->connected))
     rc = roster_error_set(ROSTER_ESTATE, "socketio: socket %s disconnected",
                           s->id);
-  else if (room_index_locked(s, room) >= 0)
-    rc = ROSTER_OK;
-  else if (s->nrooms == s->rcap) {
+  else if (!in && s->nrooms == s->rcap) {
     size_t cap = s->rcap ? s->rcap * 2 : 4;
     void *nv = roster_mem_realloc(s->rooms, cap * sizeof *s->rooms);
     if (!nv)
@@ -338,20 +340,22 @@ int roster_socketio_socket_join(roster_socketio_socket *s, const char *room) {
       s->rcap = cap;
     }
   }
-  if (rc == ROSTER_OK && room_index_locked(s, room) < 0) {
+  pthread_mutex_unlock(&s->lock);
+  if (rc == ROSTER_OK && !in) {
     char *copy = roster_mem_strdup(room);
     bool was = roster_has(io->rooms, s->nsp->name, room);
     rc = copy ? member_add(s, s->nsp->name, room)
               : roster_error_set(ROSTER_ENOMEM, "socketio: out of memory");
     if (rc == ROSTER_OK) {
+      pthread_mutex_lock(&s->lock);
       s->rooms[s->nrooms++] = copy;
+      pthread_mutex_unlock(&s->lock);
       if (!was)
         SIO_STAT(io, rooms, 1);
     } else {
       roster_mem_free(copy);
     }
   }
-  pthread_mutex_unlock(&s->lock);
   pthread_mutex_unlock(&io->room_lock);
   return rc;
 }
@@ -366,14 +370,17 @@ int roster_socketio_socket_leave(roster_socketio_socket *s, const char *room) {
   pthread_mutex_lock(&io->room_lock);
   pthread_mutex_lock(&s->lock);
   ssize_t i = room_index_locked(s, room);
+  char *name = NULL;
   if (i >= 0) {
-    char *name = s->rooms[i];
+    name = s->rooms[i];
     s->rooms[i] = s->rooms[--s->nrooms];
+  }
+  pthread_mutex_unlock(&s->lock); /* no socket lock across a registry write */
+  if (name) {
     roster_unregister_owned(io->rooms, s->nsp->name, room, s->owner);
     rooms_recount_locked(s, &name, 1);
     roster_mem_free(name);
   }
-  pthread_mutex_unlock(&s->lock);
   pthread_mutex_unlock(&io->room_lock);
   return ROSTER_OK;
 }

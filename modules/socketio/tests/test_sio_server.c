@@ -164,6 +164,11 @@ typedef struct fixture {
   uint16_t port;
 } fixture;
 
+static void hello(roster_httpd_request *req, void *arg) {
+  (void)arg;
+  roster_httpd_respond(req, 200, NULL, "hello", 5);
+}
+
 static void setup_with(fixture *f, const roster_socketio_options *o) {
   roster__tu_log_init(&g_log);
   assert_ok(roster_socketio_new(o, &f->io));
@@ -180,6 +185,10 @@ static void setup_with(fixture *f, const roster_socketio_options *o) {
   assert_ok(roster_socketio_on(root, "join", on_join, NULL));
   assert_ok(roster_socketio_on(root, "leave", on_join, (void *)1));
   assert_ok(roster_socketio_on(root, NULL, on_any, NULL));
+  /* a route of one's own beside the server's */
+  assert_ok(roster_httpd_route(
+      roster_socketio_httpd(f->io),
+      &(roster_httpd_route_options){.prefix = "/hello", .handler = hello}));
   assert_ok(roster_socketio_start(f->io));
   f->port = roster_socketio_port(f->io);
 }
@@ -208,6 +217,11 @@ static void t_connect_event_ack(void **state) {
   fixture f;
   setup(&f);
   assert_ok(roster_socketio_health(f.io));
+  hc_resp hr;
+  assert_int_equal(
+      hc_request(f.port, "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n", &hr), 200);
+  assert_string_equal(hr.body, "hello");
+  hc_resp_free(&hr);
   int fd = cli_open(f.port);
   cli_send(fd, "40");
   char *ok = cli_expect(fd, "40{\"sid\":\"");
@@ -220,9 +234,8 @@ static void t_connect_event_ack(void **state) {
   free(ok);
   assert_string_equal(roster_socketio_socket_nsp(s), "/");
   assert_string_equal(roster_socketio_socket_transport(s), "websocket");
-  assert_true(
-      json_equal((json_t *)roster_socketio_socket_auth(s), json_object()) ||
-      json_object_size(roster_socketio_socket_auth(s)) == 0);
+  assert_true(json_is_object(roster_socketio_socket_auth(s)));
+  assert_int_equal(json_object_size(roster_socketio_socket_auth(s)), 0);
   /* an event with an ack id comes back as the ACK of that id */
   cli_send(fd, "421[\"echo\",{\"x\":1},\"two\"]");
   cli_expect_free(fd, "431[{\"x\":1},\"two\"]");
@@ -754,6 +767,22 @@ static void t_driver(void **state) {
   close(fd);
   assert_ok(roster_shutdown(r, 5000));
   roster_free(r);
+  /* registered by hand and unregistered: destroy runs on the reclaim
+   * thread, stops the server and frees it without waiting on itself */
+  r = tu_registry(NULL);
+  roster_socketio *mine = NULL;
+  assert_ok(roster_socketio_new(NULL, &mine));
+  assert_ok(roster_socketio_start(mine));
+  uint16_t p2 = roster_socketio_port(mine);
+  assert_ok(roster_register(r, NULL, "mine", &roster_socketio_type, mine));
+  assert_ok(roster_socketio_find(r, NULL, "mine", &io));
+  assert_ptr_equal(io, mine);
+  assert_ok(roster_unregister(r, NULL, "mine"));
+  roster_reclaim_wait();
+  int gone = hc_connect(p2);
+  assert_int_equal(gone, -1); /* stopped: nothing listens */
+  roster_free(r);
+  roster__tu_sleep_ms(200); /* the free's own thread ends */
 }
 
 int main(void) {
