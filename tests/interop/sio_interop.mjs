@@ -43,9 +43,11 @@ function ok(cond, what) {
   checks++;
 }
 
+let sectionStart = Date.now();
 function begin(name) {
-  if (section !== 'start') done.push(section);
+  if (section !== 'start') done.push(`${section} ${Date.now() - sectionStart} ms`);
   section = name;
+  sectionStart = Date.now();
 }
 
 const timer = setTimeout(() => fail('timed out (55 s in all)'), 55000);
@@ -421,7 +423,7 @@ r.disconnect();
 eq((await got)[0], 'io client disconnect', 'R disconnects');
 await within(new Promise((res2) => engine.once('close', res2)), 5000,
              "R's connection closes").catch((e) => fail(e.message));
-done.push(section);
+begin('end');
 clearTimeout(timer);
 console.log(`sio_interop: ${checks} checks passed (${done.join('; ')}); ` +
             `${MANY} clients connected in ${tConnect} ms`);
