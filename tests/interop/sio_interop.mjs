@@ -45,7 +45,8 @@ function ok(cond, what) {
 
 let sectionStart = Date.now();
 function begin(name) {
-  if (section !== 'start') done.push(`${section} ${Date.now() - sectionStart} ms`);
+  if (section !== 'start')
+    done.push(`${section} ${Date.now() - sectionStart} ms`);
   section = name;
   sectionStart = Date.now();
 }
