@@ -145,6 +145,10 @@ static void on_disconnect(roster_socketio_socket *s, const char *reason,
   (void)arg;
   count_add("g%d:disconnect:%s:%s", atomic_load(&g_gen),
             roster_socketio_socket_nsp(s), reason);
+  const char *who =
+      json_string_value(json_object_get(roster_socketio_socket_auth(s), "who"));
+  if (who)
+    count_add("g%d:gone:%s", atomic_load(&g_gen), who);
 }
 
 /* echo: answers the ack with the same arguments and attachments, or
@@ -541,15 +545,17 @@ static void t_socketio_client(void **state) {
   assert_int_equal(first.acks_timed_out, CASES);
   assert_int_equal(count_get("g0:answer:ETIMEDOUT"), CASES);
   assert_int_equal(count_get("g0:answer:OK"), CASES);
-  /* per case: A, B, C, X on "/" and admin, Y on "/admin"; then R, which
+  /* per case: A, B, C, X, O on "/" and admin, Y on "/admin"; then R, which
    * asks for the restart, and P (polling) */
-  assert_int_equal(first.sockets_total, 6 * CASES + 2);
-  assert_int_equal(count_get("g0:connect:/"), 4 * CASES + 2);
+  assert_int_equal(first.sockets_total, 7 * CASES + 2);
+  assert_int_equal(count_get("g0:connect:/"), 5 * CASES + 2);
   assert_int_equal(count_get("g0:connect:/admin"), 2 * CASES);
-  static const char *const who[] = {"A", "B", "C", "X"};
-  for (int i = 0; i < 4; i++) {
+  static const char *const who[] = {"A", "B", "C", "X", "O"};
+  for (int i = 0; i < 5; i++) {
     char key[32];
     snprintf(key, sizeof key, "g0:connect:/:%s", who[i]);
+    assert_int_equal(count_get(key), CASES);
+    snprintf(key, sizeof key, "g0:gone:%s", who[i]);
     assert_int_equal(count_get(key), CASES);
   }
   assert_int_equal(count_get("g0:connect:/:R"), 1);

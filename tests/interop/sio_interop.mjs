@@ -221,6 +221,17 @@ async function transportCase(name, opts, want) {
                                        { z: range }], n: 2 }],
      'nested Buffers from the server, one named twice');
 
+  begin(`${name}: too large`);
+  const o = client('/', { ...opts, auth: { token: 'secret', who: 'O' } });
+  await connected(o);
+  got = next(o, 'disconnect');
+  o.emit('echo', 'x'.repeat(1100000));
+  const [why] = await got;
+  ok(['transport close', 'transport error'].includes(why),
+     `a message over maxPayload (1e6) ends that connection ("${why}")`);
+  o.close();
+  eq(await call(a, 'echo', 'still'), ['still'], 'the others are still served');
+
   begin(`${name}: acks from the server`);
   a.on('question', (d, cb) => cb({ got: d, buf: Buffer.from([9, 8, 7]) }));
   got = next(a, 'answer');
