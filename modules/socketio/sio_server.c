@@ -556,14 +556,17 @@ int roster_socketio_stop(roster_socketio *io, int64_t deadline_ms) {
     return ROSTER_OK;
   }
   atomic_store(&io->stopping, true);
-  /* every socket: DISCONNECT, its handlers; then the transport closes */
+  /* every socket: its handlers; then the transports close */
   for (roster_socketio_nsp *n = atomic_load(&io->nsps); n;
        n = atomic_load(&n->next)) {
     sock_vec sv = {0};
     roster_dispatch(io->rooms, ROSTER_SOCKETIO_ALL_NS, n->name, collect, &sv,
                     NULL);
     for (size_t i = 0; i < sv.n; i++) {
-      roster__sio_socket_end(sv.v[i], "server shutting down", true);
+      /* as socket.io's close(): no DISCONNECT packet, the transport
+       * closes, so clients take it for an outage and reconnect (a
+       * restart is a gap to them, not a dismissal) */
+      roster__sio_socket_end(sv.v[i], "server shutting down", false);
       roster_socketio_socket_release(sv.v[i]);
     }
     roster_mem_free(sv.v);
