@@ -46,7 +46,7 @@ void roster__owner_put(roster_owner *o) {
 }
 
 void roster__owner_link(roster_owner *o, roster__entry *e) {
-  roster__olink *l = e->olink;
+  roster__olink *l = roster__olink_of(e);
   pthread_mutex_lock(&o->lock);
   if (!atomic_load(&e->removed)) {
     l->prev = NULL;
@@ -73,9 +73,10 @@ static void unlink_locked(roster_owner *o, roster__olink *l) {
 }
 
 void roster__owner_unlink(roster__entry *e) {
-  roster_owner *o = e->olink->owner;
+  roster__olink *l = roster__olink_of(e);
+  roster_owner *o = l->owner;
   pthread_mutex_lock(&o->lock);
-  unlink_locked(o, e->olink);
+  unlink_locked(o, l);
   pthread_mutex_unlock(&o->lock);
 }
 
