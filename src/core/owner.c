@@ -80,6 +80,26 @@ void roster__owner_unlink(roster__entry *e) {
   pthread_mutex_unlock(&o->lock);
 }
 
+size_t roster__owner_take_key(roster_owner *o, roster *r, const roster__key *k,
+                              roster__vec *vec, bool *more) {
+  size_t n = vec->n;
+  *more = false;
+  pthread_mutex_lock(&o->lock);
+  for (roster__olink *l = o->head; l; l = l->next) {
+    roster__entry *e = l->entry;
+    if (e->ns->r != r || !roster__key_is(k, e->ns, e->name_len, e->name))
+      continue;
+    if (!roster__vec_room(vec)) {
+      *more = true;
+      break;
+    }
+    if (roster__take(r, e))
+      roster__vec_push(vec, e);
+  }
+  pthread_mutex_unlock(&o->lock);
+  return vec->n - n;
+}
+
 int roster_owner_drop(roster_owner *o, size_t *removed) {
   if (removed)
     *removed = 0;

@@ -376,7 +376,7 @@ bool roster__vec_push(roster__vec *vec, roster__entry *e) {
   return true;
 }
 
-static bool vec_room(roster__vec *vec) {
+bool roster__vec_room(roster__vec *vec) {
   if (vec->n < vec->cap)
     return true;
   /* Grow by pushing a placeholder and popping it. */
@@ -405,7 +405,7 @@ size_t roster__remove_where(roster *r, bool (*pred)(roster__entry *, void *),
          e = roster__iter_next(r, &it)) {
       if (!pred(e, arg))
         continue;
-      if (!vec_room(&vec)) {
+      if (!roster__vec_room(&vec)) {
         full = true;
         break;
       }
@@ -580,7 +580,7 @@ static int do_register(roster *r, const char *ns, const char *name,
            x = roster__find_next(r, &k, &it)) {
         if (x == e)
           continue;
-        if (!vec_room(&vec)) {
+        if (!roster__vec_room(&vec)) {
           more = true;
           break;
         }
@@ -629,16 +629,16 @@ static size_t remove_key(roster *r, const roster__key *k, roster_owner *owner,
   for (bool more = true; more;) {
     roster__vec vec;
     roster__vec_init(&vec);
-    roster__iter it;
+    roster__iter it = {0};
     more = false;
     roster__rlock();
-    for (roster__entry *e = roster__find_first(r, k, &it); e;
+    if (by_owner)
+      (void)roster__owner_take_key(owner, r, k, &vec, &more);
+    for (roster__entry *e = by_owner ? NULL : roster__find_first(r, k, &it); e;
          e = roster__find_next(r, k, &it)) {
-      if (by_owner && roster__owner_of(e) != owner)
-        continue;
       if (inst && roster__inst_of(e) != inst)
         continue;
-      if (!vec_room(&vec)) {
+      if (!roster__vec_room(&vec)) {
         more = true;
         break;
       }

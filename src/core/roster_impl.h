@@ -418,6 +418,9 @@ typedef struct roster__vec {
 void roster__vec_init(roster__vec *vec);
 bool roster__vec_push(roster__vec *vec, roster__entry *e);
 void roster__vec_free(roster__vec *vec);
+/* roster__vec_room: true when one more push cannot fail (grows if needed);
+ * checked before taking an entry, so a removal is never lost to ENOMEM. */
+bool roster__vec_room(roster__vec *vec);
 /* roster__remove_where removes every entry matching pred (whole-table walk),
  * notifying listeners with why; returns the count. */
 size_t roster__remove_where(roster *r, bool (*pred)(roster__entry *, void *),
@@ -425,6 +428,12 @@ size_t roster__remove_where(roster *r, bool (*pred)(roster__entry *, void *),
 
 /* ---- owners (owner.c) ---- */
 void roster__owner_link(roster_owner *o, roster__entry *e);
+/* roster__owner_take_key takes o's entries of k in r (walking o's own
+ * list, so the cost is o's entries, not the key's: one member leaving a
+ * hot room is O(1)) into vec; sets *more when vec could not grow. Called
+ * inside a read section; returns how many it took. */
+size_t roster__owner_take_key(roster_owner *o, roster *r, const roster__key *k,
+                              roster__vec *vec, bool *more);
 void roster__owner_unlink(roster__entry *e);
 void roster__owner_get(roster_owner *o);
 void roster__owner_put(roster_owner *o);
