@@ -597,58 +597,85 @@ static const char *label(char *buf, size_t cap, const char *what, size_t n) {
 
 static void print_targets(void) {
   char l[128];
+  size_t small = S.sizes[0], big = S.sizes[S.nsizes - 1];
   roster__bench_targets();
-  /* 1. lookup hit latency at 1 thread, smallest size */
-  const bench_result *x =
-      roster__bench_find("roster", "lookup_hit", 1, S.sizes[0]);
+  /* 1. lookup hit latency at 1 thread, smallest and largest size */
+  const bench_result *x = roster__bench_find("roster", "lookup_hit", 1, small);
   if (x)
     roster__bench_target(
-        label(l, sizeof l, "roster lookup_hit ns/op, 1 thread", S.sizes[0]),
-        x->ns_per_op, " ns", "<= 40", x->ns_per_op <= 40.0);
-  /* 2. scaling: 2-thread aggregate / 1-thread rate */
+        label(l, sizeof l, "roster lookup_hit ns/op, 1 thread", small),
+        x->ns_per_op, " ns", "<= 20", x->ns_per_op <= 20.0);
+  x = roster__bench_find("roster", "lookup_hit", 1, big);
+  if (x && big >= 1000000)
+    roster__bench_target(
+        label(l, sizeof l, "roster lookup_hit ns/op, 1 thread", big),
+        x->ns_per_op, " ns", "<= 250", x->ns_per_op <= 250.0);
+  /* 2. roster vs rwlock at 1 and 2 threads, every size */
+  for (unsigned th = 1; th <= 2; th++)
+    for (size_t i = 0; i < S.nsizes; i++) {
+      double r =
+          roster__bench_ratio("roster", "rwlock", "lookup_hit", th, S.sizes[i]);
+      double goal = th == 1 ? 1.0 : 1.5;
+      if (r > 0)
+        roster__bench_target(label(l, sizeof l,
+                                   th == 1 ? "hit rate roster / rwlock, 1 thr"
+                                           : "hit rate roster / rwlock, 2 thr",
+                                   S.sizes[i]),
+                             r, "x", th == 1 ? ">= 1.0x" : ">= 1.5x",
+                             r >= goal);
+    }
+  /* 3. misses no slower than hits */
+  for (size_t i = 0; i < S.nsizes; i++) {
+    const bench_result *h =
+        roster__bench_find("roster", "lookup_hit", 1, S.sizes[i]);
+    const bench_result *m =
+        roster__bench_find("roster", "lookup_miss", 1, S.sizes[i]);
+    if (h && m)
+      roster__bench_target(
+          label(l, sizeof l, "roster miss ns / hit ns, 1 thr", S.sizes[i]),
+          m->ns_per_op / h->ns_per_op, "x", "<= 1.0x",
+          m->ns_per_op <= h->ns_per_op);
+  }
+  /* 4. dispatch per entry */
+  x = roster__bench_find("roster", "dispatch", 1, DISPATCH_FANOUT);
+  if (x)
+    roster__bench_target("roster dispatch ns per entry, 1 thread",
+                         x->ns_per_op / DISPATCH_FANOUT, " ns", "<= 3",
+                         x->ns_per_op / DISPATCH_FANOUT <= 3.0);
+  /* 5. the hot room: flat from the smallest to the largest room */
+  const bench_result *r0 =
+      roster__bench_find("roster", "room_join_leave", 1, S.rooms[0]);
+  const bench_result *r1 =
+      roster__bench_find("roster", "room_join_leave", 1, S.rooms[S.nrooms - 1]);
+  if (r0 && r1)
+    roster__bench_target(label(l, sizeof l,
+                               "roster room join+leave ns, largest / 1k",
+                               S.rooms[S.nrooms - 1]),
+                         r1->ns_per_op / r0->ns_per_op, "x", "<= 1.5x",
+                         r1->ns_per_op <= 1.5 * r0->ns_per_op);
+  /* 6. memory */
+  const memres *m = &g_mem[IMPL_ROSTER];
+  double beyond = m->valid ? m->heap_per - m->name_bytes : NAN;
+  roster__bench_target(
+      label(l, sizeof l, "roster bytes/entry beyond the name", m->entries),
+      beyond, " B", "<= 96", beyond <= 96.0);
+  /* 7. register + unregister pairs per second at the smallest size */
+  x = roster__bench_find("roster", "register_unregister", 1, small);
+  if (x)
+    roster__bench_target(
+        label(l, sizeof l, "roster register+unregister pairs/s", small),
+        x->rate / 1e6, " M/s", ">= 3M/s", x->rate >= 3e6);
+  /* context, no target: scaling from 1 to 2 threads */
   for (size_t i = 0; i < S.nsizes; i++) {
     const bench_result *a =
         roster__bench_find("roster", "lookup_hit", 1, S.sizes[i]);
     const bench_result *b =
         roster__bench_find("roster", "lookup_hit", 2, S.sizes[i]);
     if (a && b)
-      roster__bench_target(
-          label(l, sizeof l, "roster hit rate 2 thr / 1 thr", S.sizes[i]),
-          b->rate / a->rate, "x", ">= 1.7x", b->rate / a->rate >= 1.7);
-  }
-  /* 3. roster vs rwlock at 2 threads */
-  for (size_t i = 0; i < S.nsizes; i++) {
-    double r =
-        roster__bench_ratio("roster", "rwlock", "lookup_hit", 2, S.sizes[i]);
-    if (r > 0)
-      roster__bench_target(
-          label(l, sizeof l, "hit rate roster / rwlock, 2 thr", S.sizes[i]), r,
-          "x", ">= 2.5x", r >= 2.5);
-  }
-  /* 4. memory */
-  const memres *m = &g_mem[IMPL_ROSTER];
-  double beyond = m->valid ? m->heap_per - m->name_bytes : NAN;
-  roster__bench_target(
-      label(l, sizeof l, "roster bytes/entry beyond the name", m->entries),
-      beyond, " B", "<= 128", beyond <= 128.0);
-  /* 5. register + unregister pairs per second */
-  for (size_t i = 0; i < S.nsizes; i++) {
-    const bench_result *a =
-        roster__bench_find("roster", "register_unregister", 1, S.sizes[i]);
-    if (a)
-      roster__bench_target(
-          label(l, sizeof l, "roster register+unregister pairs/s", S.sizes[i]),
-          a->rate / 1e6, " M/s", ">= 1M/s", a->rate >= 1e6);
-  }
-  /* context, no target */
-  for (size_t i = 0; i < S.nsizes; i++) {
-    double r =
-        roster__bench_ratio("roster", "rwlock", "lookup_hit", 1, S.sizes[i]);
-    if (r > 0)
       roster__bench_context(label(l, sizeof l,
-                                  "(context) hit rate roster / rwlock, 1 thr",
+                                  "(context) roster hit rate 2 thr / 1 thr",
                                   S.sizes[i]),
-                            r, 2, "x");
+                            b->rate / a->rate, 2, "x");
   }
 }
 
