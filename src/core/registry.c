@@ -30,18 +30,22 @@ uint64_t roster__count_sum(roster *r, int which) {
 
 /* ---- keys and matching ---------------------------------------------- */
 
-int roster__key_init(roster *r, roster__key *k, const char *ns,
-                     const char *name) {
-  int rc = roster__check_name("name", name, &k->name_len, false);
-  if (rc)
-    return rc;
+/* key_init is roster__key_init, inlined into the lookups: a name of 1 to
+ * ROSTER_NAME_MAX bytes in the default namespace takes no call but strnlen;
+ * anything else (an error to word) goes through roster__check_name. */
+static inline __attribute__((always_inline)) int
+key_init(roster *r, roster__key *k, const char *ns, const char *name) {
+  size_t n = name ? strnlen(name, ROSTER_NAME_MAX + 1) : 0;
+  if (ROSTER__UNLIKELY(n - 1 >= ROSTER_NAME_MAX))
+    return roster__check_name("name", name, &k->name_len, false);
+  k->name_len = n;
   k->name = name;
   if (!ns) {
     k->nsobj = r->default_ns;
     k->ns = r->default_ns->name;
     k->ns_len = r->default_ns->len;
   } else {
-    rc = roster__check_name("namespace", ns, &k->ns_len, false);
+    int rc = roster__check_name("namespace", ns, &k->ns_len, false);
     if (rc)
       return rc;
     k->ns = ns;
@@ -54,6 +58,11 @@ int roster__key_init(roster *r, roster__key *k, const char *ns,
   uint64_t seed = k->nsobj ? k->nsobj->hash : XXH3_64bits(k->ns, k->ns_len);
   k->hash = XXH3_64bits_withSeed(k->name, k->name_len, seed);
   return ROSTER_OK;
+}
+
+int roster__key_init(roster *r, roster__key *k, const char *ns,
+                     const char *name) {
+  return key_init(r, k, ns, name);
 }
 
 void roster__fill_info(const roster__entry *e, roster_info *info) {
@@ -707,8 +716,9 @@ int roster_clear(roster *r, size_t *removed) {
 /* lookup_one finds the single entry for get/acquire. Called inside a read
  * section; on failure sets the detail and returns the code. The caller counts
  * the hit or miss once, from its final result. */
-static int lookup_one(roster *r, const roster__key *k, const roster_type *type,
-                      roster__entry **out) {
+static inline __attribute__((always_inline)) int
+lookup_one(roster *r, const roster__key *k, const roster_type *type,
+           roster__entry **out) {
   roster__iter it;
   roster__entry *e = roster__find_first(r, k, &it);
   if (ROSTER__UNLIKELY(!e))
@@ -749,7 +759,7 @@ int roster_get(roster *r, const char *ns, const char *name,
     return roster__err(ROSTER_EINVAL, "%s is NULL", r ? "out" : "registry");
   roster__thread_ensure();
   roster__key k;
-  int rc = roster__key_init(r, &k, ns, name);
+  int rc = key_init(r, &k, ns, name);
   if (ROSTER__UNLIKELY(rc))
     return rc;
   roster__entry *e = NULL;
@@ -778,7 +788,7 @@ int roster_acquire(roster *r, const char *ns, const char *name,
                               : "ref");
   roster__thread_ensure();
   roster__key k;
-  int rc = roster__key_init(r, &k, ns, name);
+  int rc = key_init(r, &k, ns, name);
   if (rc)
     return rc;
   roster__entry *e = NULL;
@@ -864,7 +874,7 @@ bool roster_has(roster *r, const char *ns, const char *name) {
   }
   roster__thread_ensure();
   roster__key k;
-  if (roster__key_init(r, &k, ns, name))
+  if (key_init(r, &k, ns, name))
     return false;
   roster__iter it;
   roster__rlock();

@@ -286,23 +286,29 @@ static inline bool roster__key_is(const roster__key *k, const roster_ns *ns,
     return false;
   }
   const char *a = name, *b = k->name;
-  for (; len >= 8; a += 8, b += 8, len -= 8) {
-    uint64_t x, y;
-    memcpy(&x, a, 8);
-    memcpy(&y, b, 8);
+  uint64_t x, y;
+  if (len < 8) {
+    for (; len; len--)
+      if (*a++ != *b++)
+        return false;
+    return true;
+  }
+  /* 8-byte words; the last one overlaps the one before it */
+  for (size_t i = 0; i + 8 < len; i += 8) {
+    memcpy(&x, a + i, 8);
+    memcpy(&y, b + i, 8);
     if (x != y)
       return false;
   }
-  for (; len; len--)
-    if (*a++ != *b++)
-      return false;
-  return true;
+  memcpy(&x, a + len - 8, 8);
+  memcpy(&y, b + len - 8, 8);
+  return x == y;
 }
 
 /* roster__tab_find returns the item (entry, or key node when dup) of k in
  * t, or NULL; inside a read section. Lock-free, allocation-free. */
-static inline void *roster__tab_find(const roster__tab *t, const roster__key *k,
-                                     bool dup) {
+static inline __attribute__((always_inline)) void *
+roster__tab_find(const roster__tab *t, const roster__key *k, bool dup) {
   size_t i = (size_t)k->hash & t->mask;
   uintptr_t tag = ROSTER__TAG(k->hash);
   for (;;) {
