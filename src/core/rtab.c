@@ -9,8 +9,8 @@
  * and allocate nothing. Writers serialise on r->tab_lock: an insert fills
  * the first tombstone or empty slot of its probe, a removal leaves a
  * tombstone. When live slots and tombstones pass 3/4 of the table, the
- * writer builds a new table (twice as large when live keys pass half of
- * it, else the same size without tombstones), publishes it, and frees the
+ * writer builds a new table (twice as large when live keys pass a quarter
+ * of it, else the same size without tombstones), publishes it, and frees the
  * old one after a grace period with call_rcu: never waiting for readers on
  * a caller's thread.
  */
@@ -63,11 +63,12 @@ static void slot_put(roster__tab *t, void *p, uint64_t h) {
 }
 
 /* rebuild makes room for one more key: a new table without tombstones,
- * twice as large when live keys pass half of the old one. Returns the new
- * table (published) or NULL when out of memory. */
+ * twice as large when live keys pass a quarter of the old one (so a table
+ * that churns at steady size is rebuilt at most every slots/2 inserts).
+ * Returns the new table (published) or NULL when out of memory. */
 static roster__tab *rebuild(roster *r, roster__tab *t) {
   size_t slots = t->mask + 1;
-  if ((t->live + 1) * 2 > slots)
+  if ((t->live + 1) * 4 > slots)
     slots *= 2;
   roster__tab *nt = roster__tab_new(slots);
   if (!nt)
