@@ -157,7 +157,7 @@ static roster *registry_make(const roster_options *opts) {
   snprintf(r->name, sizeof r->name, "%s", o.name ? o.name : "roster");
   r->serial = atomic_fetch_add(&next_serial, 1);
   /* initial_buckets: that many keys fit before the first rebuild (the
-   * table keeps at most 3/4 of its slots taken). */
+   * table keeps at most half of its slots taken). */
   size_t init = 1024;
   if (o.initial_buckets) {
     init = 1;
@@ -349,8 +349,6 @@ void roster__finish_removal(roster *r, roster__entry *e, roster_reason why,
                             bool notify) {
   if (roster__olink_of(e))
     roster__owner_unlink(e);
-  atomic_fetch_sub(&e->ns->entries, 1);
-  atomic_fetch_sub(&r->entries, 1);
   roster__count(r, ROSTER__C_UNREGS);
   if (notify)
     roster__notify(r, ROSTER_EV_UNREGISTER, why, e);
@@ -567,8 +565,6 @@ static int do_register(roster *r, const char *ns, const char *name,
     return rc;
   }
 
-  atomic_fetch_add(&e->ns->entries, 1);
-  atomic_fetch_add(&r->entries, 1);
   atomic_fetch_add(&r->mem, sz);
   roster__count(r, ROSTER__C_REGS);
   if (ol)

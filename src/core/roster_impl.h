@@ -144,7 +144,7 @@ struct roster__knode {
  * 16 bits, so a probe rejects other keys without touching them. Slots
  * never go from taken to empty, and items never move within a table, so a
  * reader finds every key present throughout its probe. Writers hold
- * r->tab_lock; a table that fills up (live + tombstones past 3/4) is
+ * r->tab_lock; a table that fills up (live + tombstones past 1/2) is
  * rebuilt into a new one, published with rcu_assign_pointer, and the old
  * one is freed after a grace period (call_rcu). */
 typedef struct roster__tab {

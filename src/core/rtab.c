@@ -8,7 +8,7 @@
  * Readers (roster__tab_find, roster__find_*, roster__iter_*) take no lock
  * and allocate nothing. Writers serialise on r->tab_lock: an insert fills
  * the first tombstone or empty slot of its probe, a removal leaves a
- * tombstone. When live slots and tombstones pass 3/4 of the table, the
+ * tombstone. When live slots and tombstones pass half of the table, the
  * writer builds a new table (twice as large when live keys pass a quarter
  * of it, else the same size without tombstones), publishes it, and frees the
  * old one after a grace period with call_rcu: never waiting for readers on
@@ -41,6 +41,19 @@ roster__tab *roster__tab_new(size_t slots) {
 }
 
 void roster__tab_free(roster__tab *t) { roster__free(t); }
+
+/* count adds d to the registry's and the namespace's entry counts. Only
+ * writers change them, all under tab_lock, so a plain load and store do
+ * (no lock prefix); readers load them atomically. */
+static void count(roster *r, roster_ns *ns, size_t d) {
+  atomic_store_explicit(
+      &r->entries, atomic_load_explicit(&r->entries, memory_order_relaxed) + d,
+      memory_order_relaxed);
+  atomic_store_explicit(
+      &ns->entries,
+      atomic_load_explicit(&ns->entries, memory_order_relaxed) + d,
+      memory_order_relaxed);
+}
 
 static void reclaim_tab(struct rcu_head *h) {
   roster__reclaim_enter();
@@ -125,7 +138,7 @@ static bool insert(roster *r, const roster__key *k, void *p) {
   size_t at;
   (void)probe(r, t, k, &at);
   uintptr_t was = atomic_load_explicit(&t->slot[at], memory_order_relaxed);
-  if (!was && (t->used + 1) * 4 > (t->mask + 1) * 3) {
+  if (!was && (t->used + 1) * 2 > t->mask + 1) {
     t = rebuild(r, t);
     if (!t)
       return false;
@@ -215,7 +228,9 @@ int roster__tab_add(roster *r, roster__entry *e, const roster__key *k,
   int rc = ROSTER_OK;
   pthread_mutex_lock(&r->tab_lock);
   if (r->keys == ROSTER_KEYS_DUPLICATE) {
-    if (!join(r, e, k))
+    if (join(r, e, k))
+      count(r, e->ns, 1);
+    else
       rc = ROSTER_ENOMEM;
     pthread_mutex_unlock(&r->tab_lock);
     return rc;
@@ -223,13 +238,15 @@ int roster__tab_add(roster *r, roster__entry *e, const roster__key *k,
   roster__tab *t = atomic_load_explicit(&r->tab, memory_order_relaxed);
   size_t at, i = probe(r, t, k, &at);
   if (i == SIZE_MAX) {
-    if (!insert(r, k, e))
+    if (insert(r, k, e))
+      count(r, e->ns, 1);
+    else
       rc = ROSTER_ENOMEM;
   } else {
     uintptr_t s = atomic_load_explicit(&t->slot[i], memory_order_relaxed);
     roster__entry *old = (roster__entry *)(s & ROSTER__PTR_MASK);
     *other = old;
-    if (replace) {
+    if (replace) { /* the count stays: one out, one in */
       atomic_store(&old->removed, true);
       atomic_store_explicit(&t->slot[i], (uintptr_t)e | ROSTER__TAG(k->hash),
                             memory_order_release);
@@ -246,6 +263,7 @@ bool roster__take(roster *r, roster__entry *e) {
   bool won = !atomic_load_explicit(&e->removed, memory_order_relaxed);
   if (won) {
     atomic_store(&e->removed, true);
+    count(r, e->ns, (size_t)-1);
     if (e->flags & ROSTER__E_DUP)
       leave(r, e);
     else
