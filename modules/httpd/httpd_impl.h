@@ -100,6 +100,7 @@ struct roster_httpd_ws {
   int state;
   uint32_t events;
   struct roster_httpd_ws *prev, *next;
+  struct roster_httpd_ws *dead_next; /* in srv->graveyard */
   roster__httpd_out *out_head, *out_tail;
   int64_t last_active, linger_until;
   bool close_after_flush; /* then linger and close */
@@ -154,11 +155,16 @@ struct roster_httpd {
   _Atomic(roster__httpd_op *) ops; /* ROSTER__HTTPD_OPS_CLOSED at the end */
   _Atomic bool stop_requested;
   _Atomic int64_t stop_deadline;
+  _Atomic int64_t tick; /* ms: the loop's last turn (0: not running) */
+  _Atomic bool serving; /* the loop runs and has not begun to stop */
   roster__httpd_route *routes;
   size_t nroutes;
   roster__httpd_ws_route *ws_routes;
   size_t nws_routes;
   roster_httpd_ws *conns; /* I/O thread only */
+  /* destroyed connections whose loop reference is dropped after the
+   * current batch of events, which may still name them (I/O thread) */
+  roster_httpd_ws *graveyard;
   uint16_t port;
   struct {
     _Atomic uint64_t open, total, refused, requests, bad, ws_open, min, mout,
