@@ -15,12 +15,15 @@ PKGS=(
   libmariadb-dev                             # module mariadb
   libhiredis-dev                             # module redis
   libhttp-parser-dev libwslay-dev libssl-dev # module httpd
+  libcurl4-openssl-dev                       # module http
   libcmocka-dev                              # tests
   clang libclang-rt-14-dev                   # fuzzing: libFuzzer, sanitizers
   clang-format                               # make format; the source_format test
   postgresql mariadb-server mariadb-client   # test servers (and pgbench,
   redis-server redis-tools                   #   mariadb-slap, redis-benchmark)
   sqlite3                                    # tests: inspect SQLite files
+  prometheus                                 # tests: promtool checks /metrics
+  chromium                                   # tests: the dashboard in a browser
 )
 
 missing=()
