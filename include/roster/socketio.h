@@ -132,11 +132,14 @@ ROSTER_EXTERN int roster_socketio_new(const roster_socketio_options *o,
 ROSTER_EXTERN int roster_socketio_start(roster_socketio *io);
 
 /* roster_socketio_stop stops gracefully within deadline_ms (0: 5000): no
- * new connection or namespace is accepted; every socket gets Socket.IO's
- * DISCONNECT packet and its on_disconnect ("server shutting down");
- * what is queued is written out; then the connections close (WebSocket
- * 1001). Returns when every handler has returned. A second stop is
- * ROSTER_OK. Never from a handler of io: it waits for them. */
+ * new connection or namespace is accepted; every socket gets its
+ * on_disconnect ("server shutting down"); what is queued is written out;
+ * then the connections close (WebSocket 1001, a polling session's close
+ * packet). As socket.io's close(), no DISCONNECT packet is sent: a client
+ * sees its transport close and reconnects by itself, so a restart is a
+ * gap to it (to dismiss a client for good, disconnect its socket first).
+ * Returns when every handler has returned. A second stop is ROSTER_OK.
+ * Never from a handler of io: it waits for them. */
 ROSTER_EXTERN int roster_socketio_stop(roster_socketio *io,
                                        int64_t deadline_ms);
 
@@ -365,8 +368,10 @@ ROSTER_EXTERN int roster_socketio_ack(roster_socketio_socket *s, int64_t ack_id,
 
 /* roster_socketio_socket_disconnect ends the socket: the client gets
  * DISCONNECT for its namespace ("server namespace disconnect");
- * close_connection also closes the client's whole connection (every
- * namespace). Disconnecting again is ROSTER_OK. Any thread. */
+ * close_connection also ends every other socket of the client's
+ * connection the same way (each namespace gets DISCONNECT, as
+ * socket.io's disconnect(true)), then closes the connection.
+ * Disconnecting again is ROSTER_OK. Any thread. */
 ROSTER_EXTERN int roster_socketio_socket_disconnect(roster_socketio_socket *s,
                                                     bool close_connection);
 

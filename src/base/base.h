@@ -23,9 +23,12 @@
 
 /* Not _LGPL_SOURCE: liburcu-bp 0.13's inlined read side accesses its reader
  * struct (declared 128-byte aligned) at the arena's smaller alignment, which
- * is undefined behaviour that UBSan reports in our code; the library's own
- * out-of-line read lock/unlock do the same work. */
+ * is undefined behaviour that UBSan reports in our code. roster inlines the
+ * same steps itself (roster__rlock below), reaching the reader's counter
+ * through an unsigned long pointer instead of the struct. */
 #include <urcu/urcu-bp.h> /* must come first: picks the bp flavour */
+
+#include <urcu/static/urcu-bp.h> /* the reader's counter, for roster__rlock */
 
 #include "roster/alloc.h"
 #include "roster/error.h"
@@ -127,11 +130,47 @@ static inline void roster__thread_ensure(void) {
   if (ROSTER__UNLIKELY(!roster__tls_state.registered))
     roster__thread_slow();
 }
+/* Read sections: liburcu-bp's read lock and unlock, inlined. The counter
+ * is the first member of the thread's reader struct, which liburcu places
+ * at a smaller alignment than the struct declares, so it is reached
+ * through an unsigned long pointer, never through the struct (UBSan). A
+ * thread bp does not know yet (NULL) takes the library's call, which
+ * registers it. Under TSan the library's calls are kept: a reader slot
+ * reused by a later thread is ordered by liburcu's own (uninstrumented)
+ * lock, which TSan cannot see. */
+#if defined(ROSTER_TSAN)
 static inline void roster__rlock(void) { urcu_bp_read_lock(); }
 static inline void roster__runlock(void) {
   ROSTER__TSAN_RELEASE(&roster__grace_token);
   urcu_bp_read_unlock();
 }
+#else
+static inline unsigned long *roster__rcu_ctr(void) {
+  return (unsigned long *)(void *)URCU_TLS(urcu_bp_reader);
+}
+static inline void roster__rlock(void) {
+  unsigned long *c = roster__rcu_ctr();
+  if (ROSTER__UNLIKELY(!c)) {
+    urcu_bp_read_lock();
+    return;
+  }
+  cmm_barrier();
+  unsigned long tmp = CMM_LOAD_SHARED(*c);
+  if (ROSTER__LIKELY(!(tmp & URCU_BP_GP_CTR_NEST_MASK))) {
+    CMM_STORE_SHARED(*c, CMM_LOAD_SHARED(urcu_bp_gp.ctr));
+    urcu_bp_smp_mb_slave();
+  } else {
+    CMM_STORE_SHARED(*c, tmp + URCU_BP_GP_COUNT);
+  }
+}
+static inline void roster__runlock(void) {
+  unsigned long *c = roster__rcu_ctr();
+  unsigned long tmp = CMM_LOAD_SHARED(*c);
+  urcu_bp_smp_mb_slave();
+  CMM_STORE_SHARED(*c, tmp - URCU_BP_GP_COUNT);
+  cmm_barrier();
+}
+#endif
 /* roster__reclaim_enter marks the reclaim thread (registered with RCU by
  * liburcu itself) as registered, so callbacks may call roster functions. */
 static inline void roster__reclaim_enter(void) {

@@ -46,7 +46,7 @@ void roster__owner_put(roster_owner *o) {
 }
 
 void roster__owner_link(roster_owner *o, roster__entry *e) {
-  roster__olink *l = e->olink;
+  roster__olink *l = roster__olink_of(e);
   pthread_mutex_lock(&o->lock);
   if (!atomic_load(&e->removed)) {
     l->prev = NULL;
@@ -73,10 +73,31 @@ static void unlink_locked(roster_owner *o, roster__olink *l) {
 }
 
 void roster__owner_unlink(roster__entry *e) {
-  roster_owner *o = e->olink->owner;
+  roster__olink *l = roster__olink_of(e);
+  roster_owner *o = l->owner;
   pthread_mutex_lock(&o->lock);
-  unlink_locked(o, e->olink);
+  unlink_locked(o, l);
   pthread_mutex_unlock(&o->lock);
+}
+
+size_t roster__owner_take_key(roster_owner *o, roster *r, const roster__key *k,
+                              roster__vec *vec, bool *more) {
+  size_t n = vec->n;
+  *more = false;
+  pthread_mutex_lock(&o->lock);
+  for (roster__olink *l = o->head; l; l = l->next) {
+    roster__entry *e = l->entry;
+    if (e->ns->r != r || !roster__key_is(k, e->ns, e->name_len, e->name))
+      continue;
+    if (!roster__vec_room(vec)) {
+      *more = true;
+      break;
+    }
+    if (roster__take(r, e))
+      roster__vec_push(vec, e);
+  }
+  pthread_mutex_unlock(&o->lock);
+  return vec->n - n;
 }
 
 int roster_owner_drop(roster_owner *o, size_t *removed) {

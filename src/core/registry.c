@@ -3,13 +3,13 @@
  * register / replace / unregister, and the lock-free lookups (get, has,
  * lookup, acquire).
  *
- * Entries live in a liburcu cds_lfht keyed by XXH3(name) seeded with
- * XXH3(namespace), so one hash covers both. Writers add and delete nodes
- * with cds_lfht's lock-free operations; whoever wins cds_lfht_del owns the
- * removal (roster__take) and finishes it outside the read section
- * (roster__finish_removal): owner unlink, counters, listeners, and dropping
- * the table's reference. The last reference queues reclaim after a grace
- * period, where the type's destroy runs.
+ * Entries live in roster's own table under RCU (rtab.c), keyed by
+ * XXH3(name) seeded with XXH3(namespace), so one hash covers both. Writers
+ * change it under tab_lock; whoever takes an entry out (roster__take)
+ * finishes the removal outside the read section (roster__finish_removal):
+ * owner unlink, counters, listeners, and dropping the table's reference.
+ * The last reference queues reclaim after a grace period, where the type's
+ * destroy runs.
  */
 #include "roster_impl.h"
 
@@ -30,34 +30,22 @@ uint64_t roster__count_sum(roster *r, int which) {
 
 /* ---- keys and matching ---------------------------------------------- */
 
-static int match_entry(struct cds_lfht_node *node, const void *key) {
-  const roster__entry *e = caa_container_of(node, roster__entry, node);
-  const roster__key *k = key;
-  ROSTER__TSAN_ACQUIRE(e);
-  if (e->name_len != k->name_len)
-    return 0;
-  if (k->nsobj) {
-    if (e->ns != k->nsobj)
-      return 0;
-  } else if (e->ns->len != k->ns_len ||
-             memcmp(e->ns->name, k->ns, k->ns_len) != 0) {
-    return 0;
-  }
-  return memcmp(e->name, k->name, k->name_len) == 0;
-}
-
-int roster__key_init(roster *r, roster__key *k, const char *ns,
-                     const char *name) {
-  int rc = roster__check_name("name", name, &k->name_len, false);
-  if (rc)
-    return rc;
+/* key_init is roster__key_init, inlined into the lookups: a name of 1 to
+ * ROSTER_NAME_MAX bytes in the default namespace takes no call but strnlen;
+ * anything else (an error to word) goes through roster__check_name. */
+static inline __attribute__((always_inline)) int
+key_init(roster *r, roster__key *k, const char *ns, const char *name) {
+  size_t n = name ? strnlen(name, ROSTER_NAME_MAX + 1) : 0;
+  if (ROSTER__UNLIKELY(n - 1 >= ROSTER_NAME_MAX))
+    return roster__check_name("name", name, &k->name_len, false);
+  k->name_len = n;
   k->name = name;
   if (!ns) {
     k->nsobj = r->default_ns;
     k->ns = r->default_ns->name;
     k->ns_len = r->default_ns->len;
   } else {
-    rc = roster__check_name("namespace", ns, &k->ns_len, false);
+    int rc = roster__check_name("namespace", ns, &k->ns_len, false);
     if (rc)
       return rc;
     k->ns = ns;
@@ -72,38 +60,9 @@ int roster__key_init(roster *r, roster__key *k, const char *ns,
   return ROSTER_OK;
 }
 
-/* entry_at returns the entry under the iterator, or NULL at the end. */
-static inline roster__entry *entry_at(struct cds_lfht_iter *it) {
-  struct cds_lfht_node *n = cds_lfht_iter_get_node(it);
-  if (!n)
-    return NULL;
-  roster__entry *e = caa_container_of(n, roster__entry, node);
-  ROSTER__TSAN_ACQUIRE(e);
-  return e;
-}
-
-roster__entry *roster__find_first(roster *r, const roster__key *k,
-                                  struct cds_lfht_iter *it) {
-  cds_lfht_lookup(r->ht, (unsigned long)k->hash, match_entry, k, it);
-  return entry_at(it);
-}
-
-roster__entry *roster__find_next(roster *r, const roster__key *k,
-                                 struct cds_lfht_iter *it) {
-  cds_lfht_next_duplicate(r->ht, match_entry, k, it);
-  return entry_at(it);
-}
-
-/* Explicit iterator, not cds_lfht_for_each_entry: that macro computes
- * container_of on NULL, which UBSan flags as pointer overflow. */
-roster__entry *roster__iter_first(roster *r, struct cds_lfht_iter *it) {
-  cds_lfht_first(r->ht, it);
-  return entry_at(it);
-}
-
-roster__entry *roster__iter_next(roster *r, struct cds_lfht_iter *it) {
-  cds_lfht_next(r->ht, it);
-  return entry_at(it);
+int roster__key_init(roster *r, roster__key *k, const char *ns,
+                     const char *name) {
+  return key_init(r, k, ns, name);
 }
 
 void roster__fill_info(const roster__entry *e, roster_info *info) {
@@ -197,37 +156,33 @@ static roster *registry_make(const roster_options *opts) {
   r->keys = o.keys;
   snprintf(r->name, sizeof r->name, "%s", o.name ? o.name : "roster");
   r->serial = atomic_fetch_add(&next_serial, 1);
-  unsigned long init = 1024;
+  /* initial_buckets: that many keys fit before the first rebuild (the
+   * table keeps at most half of its slots taken). */
+  size_t init = 1024;
   if (o.initial_buckets) {
     init = 1;
-    while (init < o.initial_buckets && init < (1ul << 30))
+    while (init < o.initial_buckets && init < ((size_t)1 << 30))
       init <<= 1;
   }
-  /* No CDS_LFHT_AUTO_RESIZE: liburcu 0.13's lazy resize can stall for good
-   * (its resize_initiated flag is set after the work is queued, so a fast
-   * worker leaves it set and no later resize starts), and when it runs it
-   * keeps ~8 entries per bucket. roster grows the table itself (grow()). */
-  r->ht = cds_lfht_new_flavor(init, init < 1024 ? init : 1024, 0, 0,
-                              &urcu_bp_flavor, NULL);
-  atomic_init(&r->buckets, init);
+  atomic_init(&r->tab, roster__tab_new(init < 8 ? 16 : 2 * init));
   r->ns_ht = cds_lfht_new_flavor(16, 16, 0, CDS_LFHT_AUTO_RESIZE,
                                  &urcu_bp_flavor, NULL);
   pthread_mutex_init(&r->ns_lock, NULL);
   pthread_mutex_init(&r->listen_lock, NULL);
   pthread_mutex_init(&r->wait_lock, NULL);
-  pthread_mutex_init(&r->grow_lock, NULL);
+  pthread_mutex_init(&r->tab_lock, NULL);
   pthread_mutex_init(&r->lc_lock, NULL);
   pthread_mutex_init(&r->claim_lock, NULL);
   pthread_mutex_init(&r->url_lock, NULL);
   r->workers = o.workers;
   atomic_init(&r->holds, 1);
   r->next_listener_id = 1;
-  if (r->ht && r->ns_ht)
+  roster__tab *t = atomic_load(&r->tab);
+  if (t && r->ns_ht)
     r->default_ns = roster__ns_get(r, ROSTER_DEFAULT_NS,
                                    sizeof ROSTER_DEFAULT_NS - 1, true);
-  if (!r->ht || !r->ns_ht || !r->default_ns) {
-    if (r->ht)
-      cds_lfht_destroy(r->ht, NULL);
+  if (!t || !r->ns_ht || !r->default_ns) {
+    roster__tab_free(t);
     if (r->default_ns) {
       roster__rlock();
       cds_lfht_del(r->ns_ht, &r->default_ns->node);
@@ -266,11 +221,6 @@ void roster_free(roster *r) {
   roster__lc_free(r);
   roster__urls_free(r);
   roster__live_remove(r);
-  pthread_mutex_lock(&r->grow_lock);
-  if (r->grower_started)
-    pthread_join(r->grower, NULL);
-  r->grower_started = false;
-  pthread_mutex_unlock(&r->grow_lock);
   roster__remove_where(r, pred_all, NULL, ROSTER_REASON_CLEAR, false);
   roster__listeners_free(r);
   /* Every destroy has run once this returns (acquired references must have
@@ -297,7 +247,7 @@ void roster__struct_destroy(roster *r) {
           &nss, (roster__entry *)(void *)caa_container_of(n, roster_ns, node));
   }
   roster__runlock();
-  cds_lfht_destroy(r->ht, NULL);
+  roster__tab_free(atomic_load(&r->tab));
   cds_lfht_destroy(r->ns_ht, NULL);
   for (size_t i = 0; i < nss.n; i++) {
     roster_ns *ns = (roster_ns *)(void *)nss.v[i];
@@ -313,7 +263,7 @@ void roster__struct_destroy(roster *r) {
   pthread_mutex_destroy(&r->ns_lock);
   pthread_mutex_destroy(&r->listen_lock);
   pthread_mutex_destroy(&r->wait_lock);
-  pthread_mutex_destroy(&r->grow_lock);
+  pthread_mutex_destroy(&r->tab_lock);
   pthread_mutex_destroy(&r->lc_lock);
   pthread_mutex_destroy(&r->claim_lock);
   pthread_mutex_destroy(&r->url_lock);
@@ -350,13 +300,19 @@ static void free_entry(roster__entry *e) {
     sz += sizeof *m + m->len;
     roster__free(m);
   }
-  if (roster__olink_of(e)) {
-    sz += sizeof *e->olink;
-    roster__owner_put(e->olink->owner);
-    roster__free(e->olink);
+  roster__olink *ol = roster__olink_of(e);
+  if (ol) {
+    sz += sizeof *ol;
+    roster__owner_put(ol->owner);
+    roster__free(ol);
+  }
+  void *base = e;
+  if (e->flags & ROSTER__E_FRONT) {
+    sz += sizeof(roster__front);
+    base = roster__front_of(e);
   }
   atomic_fetch_sub(&r->mem, sz);
-  roster__free(e);
+  roster__free(base);
 }
 
 static void reclaim_entry(struct rcu_head *head) {
@@ -365,7 +321,7 @@ static void reclaim_entry(struct rcu_head *head) {
   ROSTER__TSAN_ACQUIRE(&roster__grace_token);
   roster__entry *e = caa_container_of(head, roster__entry, rcu);
   if (e->flags & ROSTER__E_INST)
-    roster__inst_reclaimed(e->inst); /* the lifecycle destroys it */
+    roster__inst_reclaimed(roster__inst_of(e)); /* the lifecycle destroys it */
   else if (e->type->destroy)
     e->type->destroy(e->instance);
   free_entry(e);
@@ -383,22 +339,16 @@ void roster__entry_put(roster__entry *e) {
   /* A provider's instance: its stop is waiting and finishes the job itself
    * after one grace period (call_rcu's worker batches for ~10 ms, which a
    * stop would pay once per level of the dependency graph). */
-  if ((e->flags & ROSTER__E_INST) && roster__inst_released(e->inst, e))
+  if ((e->flags & ROSTER__E_INST) &&
+      roster__inst_released(roster__inst_of(e), e))
     return;
   roster__defer(&e->rcu, reclaim_entry);
 }
 
-bool roster__take(roster *r, roster__entry *e) {
-  return cds_lfht_del(r->ht, &e->node) == 0;
-}
-
 void roster__finish_removal(roster *r, roster__entry *e, roster_reason why,
                             bool notify) {
-  atomic_store(&e->removed, true);
   if (roster__olink_of(e))
     roster__owner_unlink(e);
-  atomic_fetch_sub(&e->ns->entries, 1);
-  atomic_fetch_sub(&r->entries, 1);
   roster__count(r, ROSTER__C_UNREGS);
   if (notify)
     roster__notify(r, ROSTER_EV_UNREGISTER, why, e);
@@ -433,7 +383,7 @@ bool roster__vec_push(roster__vec *vec, roster__entry *e) {
   return true;
 }
 
-static bool vec_room(roster__vec *vec) {
+bool roster__vec_room(roster__vec *vec) {
   if (vec->n < vec->cap)
     return true;
   /* Grow by pushing a placeholder and popping it. */
@@ -456,13 +406,13 @@ size_t roster__remove_where(roster *r, bool (*pred)(roster__entry *, void *),
     roster__vec vec;
     roster__vec_init(&vec);
     bool full = false;
-    struct cds_lfht_iter it;
+    roster__iter it;
     roster__rlock();
     for (roster__entry *e = roster__iter_first(r, &it); e;
          e = roster__iter_next(r, &it)) {
       if (!pred(e, arg))
         continue;
-      if (!vec_room(&vec)) {
+      if (!roster__vec_room(&vec)) {
         full = true;
         break;
       }
@@ -479,66 +429,16 @@ size_t roster__remove_where(roster *r, bool (*pred)(roster__entry *, void *),
   }
 }
 
-/* ---- growth --------------------------------------------------------- */
-
-/* The table keeps between one half and two entries per bucket on average:
- * when the entry count passes twice the bucket count, a resize thread grows
- * the table to the next power of two at or above the count. cds_lfht_resize
- * waits for grace periods, so it runs on its own thread, never on the
- * registering one; readers and writers go on meanwhile. The table never
- * shrinks. */
-static void *grow_main(void *arg) {
-  roster *r = arg;
-  roster__thread_ensure();
-  for (;;) {
-    unsigned long want = atomic_load(&r->buckets);
-    cds_lfht_resize(r->ht, want);
-    /* Entries may have kept coming while we resized. */
-    size_t n = atomic_load(&r->entries);
-    if (n <= 2 * want)
-      break;
-    unsigned long next = want;
-    while (next < n)
-      next <<= 1;
-    atomic_store(&r->buckets, next);
-  }
-  atomic_store(&r->growing, false);
-  return NULL;
-}
-
-static void maybe_grow(roster *r, size_t n) {
-  unsigned long b = atomic_load_explicit(&r->buckets, memory_order_relaxed);
-  if (ROSTER__LIKELY(n <= 2 * b) || atomic_load(&r->growing))
-    return;
-  bool no = false;
-  if (!atomic_compare_exchange_strong(&r->growing, &no, true))
-    return;
-  unsigned long next = b;
-  while (next < n)
-    next <<= 1;
-  atomic_store(&r->buckets, next);
-  /* The previous resize thread has finished or is finishing (growing was
-   * false); grow_lock orders us after whoever started it. */
-  pthread_mutex_lock(&r->grow_lock);
-  if (r->grower_started)
-    pthread_join(r->grower, NULL);
-  r->grower_started = roster__thread_start(&r->grower, "roster-grow", false,
-                                           grow_main, r) == ROSTER_OK;
-  if (!r->grower_started)
-    atomic_store(&r->growing, false); /* try again on a later register */
-  pthread_mutex_unlock(&r->grow_lock);
-}
-
 /* ---- register ------------------------------------------------------- */
 
 /* discard_new frees a new entry that was never published (e, its metadata
  * m and its owner link ol, whose owner it holds). */
-static void discard_new(roster__entry *e, roster__meta *m, roster__olink *ol) {
+static void discard_new(void *base, roster__meta *m, roster__olink *ol) {
   if (ol)
     roster__owner_put(ol->owner);
   roster__free(m);
   roster__free(ol);
-  roster__free(e);
+  roster__free(base);
 }
 
 static int do_register(roster *r, const char *ns, const char *name,
@@ -567,8 +467,16 @@ static int do_register(roster *r, const char *ns, const char *name,
       return roster__err(ROSTER_ENOMEM, "out of memory");
   }
 
-  size_t sz = sizeof(roster__entry) + k.name_len + 1;
-  roster__entry *e = roster__malloc(sz);
+  /* Owned, instance and duplicate-key entries carry a front. */
+  bool front =
+      inst || (opts && opts->owner) || r->keys == ROSTER_KEYS_DUPLICATE;
+  size_t sz = (front ? sizeof(roster__front) : 0) + sizeof(roster__entry) +
+              k.name_len + 1;
+  void *base = roster__malloc(sz);
+  roster__entry *e =
+      !base   ? NULL
+      : front ? (roster__entry *)(void *)((char *)base + sizeof(roster__front))
+              : base;
   roster__meta *m = NULL;
   roster__olink *ol = NULL;
   if (e && meta_len) {
@@ -584,7 +492,7 @@ static int do_register(roster *r, const char *ns, const char *name,
     sz += sizeof *ol;
   }
   if (!e || (meta_len && !m) || (opts && opts->owner && !ol)) {
-    roster__free(e);
+    roster__free(base);
     roster__free(m);
     roster__free(ol);
     return roster__err(ROSTER_ENOMEM, "out of memory registering '%s'",
@@ -593,11 +501,13 @@ static int do_register(roster *r, const char *ns, const char *name,
   e->ns = k.nsobj;
   e->type = type;
   e->instance = instance;
-  e->flags = inst ? ROSTER__E_INST : 0;
+  e->flags =
+      (uint8_t)((inst ? ROSTER__E_INST : 0) | (front ? ROSTER__E_FRONT : 0) |
+                (r->keys == ROSTER_KEYS_DUPLICATE ? ROSTER__E_DUP : 0));
   if (inst)
-    e->inst = inst;
-  else
-    e->olink = ol;
+    roster__front_of(e)->inst = inst;
+  else if (front)
+    roster__front_of(e)->olink = ol;
   atomic_init(&e->meta, m);
   atomic_init(&e->refs, 2); /* the table's, and ours until we are done */
   atomic_init(&e->removed, false);
@@ -628,47 +538,33 @@ static int do_register(roster *r, const char *ns, const char *name,
                   roster__quote(qn, sizeof qn, name, k.name_len),
                   roster__quote(qs, sizeof qs, k.ns, k.ns_len),
                   roster__quote(qt, sizeof qt, pt, strlen(pt)));
-      discard_new(e, m, ol);
+      discard_new(base, m, ol);
       return ROSTER_EEXIST;
     }
   }
   roster__entry *old = NULL;
   roster__rlock();
-  if (r->keys == ROSTER_KEYS_UNIQUE && replace) {
-    struct cds_lfht_node *o = cds_lfht_add_replace(r->ht, (unsigned long)k.hash,
-                                                   match_entry, &k, &e->node);
-    if (o) {
-      old = caa_container_of(o, roster__entry, node);
-      ROSTER__TSAN_ACQUIRE(old);
-    }
-  } else if (r->keys == ROSTER_KEYS_UNIQUE) {
-    struct cds_lfht_node *got = cds_lfht_add_unique(
-        r->ht, (unsigned long)k.hash, match_entry, &k, &e->node);
-    if (got != &e->node) {
-      roster__entry *ex = caa_container_of(got, roster__entry, node);
-      ROSTER__TSAN_ACQUIRE(ex);
-      char qt[96];
-      roster__err(
-          ROSTER_EEXIST,
-          "service '%s' is already registered in namespace '%s' "
-          "(type '%s'); use roster_replace to override it",
-          roster__quote(qn, sizeof qn, name, k.name_len), k.nsobj->name,
-          roster__quote(qt, sizeof qt, ex->type->name, strlen(ex->type->name)));
-      roster__runlock();
-      if (!inst)
-        pthread_mutex_unlock(&r->claim_lock);
-      discard_new(e, m, ol);
-      return ROSTER_EEXIST;
-    }
-  } else {
-    cds_lfht_add(r->ht, (unsigned long)k.hash, &e->node);
+  rc = roster__tab_add(r, e, &k, replace, &old);
+  if (rc == ROSTER_EEXIST) {
+    char qt[96];
+    roster__err(
+        ROSTER_EEXIST,
+        "service '%s' is already registered in namespace '%s' "
+        "(type '%s'); use roster_replace to override it",
+        roster__quote(qn, sizeof qn, name, k.name_len), k.nsobj->name,
+        roster__quote(qt, sizeof qt, old->type->name, strlen(old->type->name)));
+  } else if (rc) {
+    roster__err(ROSTER_ENOMEM, "out of memory registering '%s'",
+                roster__quote(qn, sizeof qn, name, k.name_len));
   }
   roster__runlock();
   if (!inst)
     pthread_mutex_unlock(&r->claim_lock);
+  if (rc) {
+    discard_new(base, m, ol);
+    return rc;
+  }
 
-  atomic_fetch_add(&e->ns->entries, 1);
-  maybe_grow(r, atomic_fetch_add(&r->entries, 1) + 1);
   atomic_fetch_add(&r->mem, sz);
   roster__count(r, ROSTER__C_REGS);
   if (ol)
@@ -682,14 +578,14 @@ static int do_register(roster *r, const char *ns, const char *name,
     for (bool more = true; more;) {
       roster__vec vec;
       roster__vec_init(&vec);
-      struct cds_lfht_iter it;
+      roster__iter it;
       more = false;
       roster__rlock();
       for (roster__entry *x = roster__find_first(r, &k, &it); x;
            x = roster__find_next(r, &k, &it)) {
         if (x == e)
           continue;
-        if (!vec_room(&vec)) {
+        if (!roster__vec_room(&vec)) {
           more = true;
           break;
         }
@@ -738,16 +634,16 @@ static size_t remove_key(roster *r, const roster__key *k, roster_owner *owner,
   for (bool more = true; more;) {
     roster__vec vec;
     roster__vec_init(&vec);
-    struct cds_lfht_iter it;
+    roster__iter it = {0};
     more = false;
     roster__rlock();
-    for (roster__entry *e = roster__find_first(r, k, &it); e;
+    if (by_owner)
+      (void)roster__owner_take_key(owner, r, k, &vec, &more);
+    for (roster__entry *e = by_owner ? NULL : roster__find_first(r, k, &it); e;
          e = roster__find_next(r, k, &it)) {
-      if (by_owner && roster__owner_of(e) != owner)
+      if (inst && roster__inst_of(e) != inst)
         continue;
-      if (inst && (!(e->flags & ROSTER__E_INST) || e->inst != inst))
-        continue;
-      if (!vec_room(&vec)) {
+      if (!roster__vec_room(&vec)) {
         more = true;
         break;
       }
@@ -816,15 +712,16 @@ int roster_clear(roster *r, size_t *removed) {
 /* lookup_one finds the single entry for get/acquire. Called inside a read
  * section; on failure sets the detail and returns the code. The caller counts
  * the hit or miss once, from its final result. */
-static int lookup_one(roster *r, const roster__key *k, const roster_type *type,
-                      roster__entry **out) {
-  struct cds_lfht_iter it;
+static inline __attribute__((always_inline)) int
+lookup_one(roster *r, const roster__key *k, const roster_type *type,
+           roster__entry **out) {
+  roster__iter it;
   roster__entry *e = roster__find_first(r, k, &it);
   if (ROSTER__UNLIKELY(!e))
     return roster__err_notfound(r, k->ns, k->ns_len, k->name, k->name_len);
   char qn[96];
   if (r->keys == ROSTER_KEYS_DUPLICATE) {
-    struct cds_lfht_iter it2 = it;
+    roster__iter it2 = it;
     if (roster__find_next(r, k, &it2)) {
       size_t n = 2;
       while (roster__find_next(r, k, &it2))
@@ -858,7 +755,7 @@ int roster_get(roster *r, const char *ns, const char *name,
     return roster__err(ROSTER_EINVAL, "%s is NULL", r ? "out" : "registry");
   roster__thread_ensure();
   roster__key k;
-  int rc = roster__key_init(r, &k, ns, name);
+  int rc = key_init(r, &k, ns, name);
   if (ROSTER__UNLIKELY(rc))
     return rc;
   roster__entry *e = NULL;
@@ -887,7 +784,7 @@ int roster_acquire(roster *r, const char *ns, const char *name,
                               : "ref");
   roster__thread_ensure();
   roster__key k;
-  int rc = roster__key_init(r, &k, ns, name);
+  int rc = key_init(r, &k, ns, name);
   if (rc)
     return rc;
   roster__entry *e = NULL;
@@ -973,9 +870,9 @@ bool roster_has(roster *r, const char *ns, const char *name) {
   }
   roster__thread_ensure();
   roster__key k;
-  if (roster__key_init(r, &k, ns, name))
+  if (key_init(r, &k, ns, name))
     return false;
-  struct cds_lfht_iter it;
+  roster__iter it;
   roster__rlock();
   bool found = roster__find_first(r, &k, &it) != NULL;
   roster__runlock();
@@ -1000,7 +897,7 @@ int roster_lookup(roster *r, const char *ns, const char *name, void **out,
   if (rc)
     return rc;
   size_t n = 0;
-  struct cds_lfht_iter it;
+  roster__iter it;
   roster__rlock();
   for (roster__entry *e = roster__find_first(r, &k, &it); e;
        e = roster__find_next(r, &k, &it)) {

@@ -20,7 +20,7 @@ static void free_meta(struct rcu_head *h) {
  * section. */
 static int target(roster *r, const roster__key *k, roster_owner *owner,
                   roster__entry **out) {
-  struct cds_lfht_iter it;
+  roster__iter it;
   size_t n = 0;
   for (roster__entry *e = roster__find_first(r, k, &it); e;
        e = roster__find_next(r, k, &it)) {

@@ -76,7 +76,7 @@ int roster_foreach(roster *r, const roster_query *q, roster_visit_fn fn,
   if (rc)
     return rc;
   size_t n = 0;
-  struct cds_lfht_iter it;
+  roster__iter it;
   roster_info info;
   roster__rlock();
   for (roster__entry *e = roster__iter_first(r, &it); e;
@@ -102,7 +102,7 @@ size_t roster_count_match(roster *r, const roster_query *q) {
   if (qstate_init(q, &s))
     return 0;
   size_t n = 0;
-  struct cds_lfht_iter it;
+  roster__iter it;
   roster__rlock();
   for (roster__entry *e = roster__iter_first(r, &it); e;
        e = roster__iter_next(r, &it))
@@ -152,7 +152,7 @@ int roster_select(roster *r, const roster_query *q, roster_list *out) {
   size_t cap = 16, n = 0;
   roster_info *items = roster__malloc(cap * sizeof *items);
   bool oom = !items;
-  struct cds_lfht_iter it;
+  roster__iter it;
   roster__rlock();
   for (roster__entry *e = oom ? NULL : roster__iter_first(r, &it); e;
        e = roster__iter_next(r, &it)) {
@@ -250,10 +250,15 @@ int roster_dispatch(roster *r, const char *ns, const char *name,
     return rc;
   size_t n = 0;
   roster_info info;
-  struct cds_lfht_iter it;
+  roster__iter it;
   roster__rlock();
   for (roster__entry *e = roster__find_first(r, &k, &it); e;
        e = roster__find_next(r, &k, &it)) {
+    if (it.m) { /* duplicate keys: fetch the next member meanwhile */
+      const char *nx = (const char *)ROSTER__LOAD_NEXT(it.m);
+      __builtin_prefetch(nx);
+      __builtin_prefetch(nx + 64);
+    }
     roster__fill_info(e, &info);
     (void)fn(&info, arg);
     n++;
@@ -271,7 +276,7 @@ int roster_set_default(roster *r, const char *ns, const char *name) {
   int rc = roster__key_enter(r, &k, ns, name);
   if (rc)
     return rc;
-  struct cds_lfht_iter it;
+  roster__iter it;
   roster__rlock();
   roster__entry *e = roster__find_first(r, &k, &it);
   const roster_type *type = e ? e->type : NULL;
@@ -347,7 +352,7 @@ int roster_get_by_type(roster *r, const char *ns, const roster_type *type,
   char names[256];
   size_t o = 0;
   names[0] = '\0';
-  struct cds_lfht_iter it;
+  roster__iter it;
   roster__rlock();
   for (roster__entry *e = roster__iter_first(r, &it); e;
        e = roster__iter_next(r, &it)) {
@@ -424,7 +429,7 @@ void roster__describe_missing(roster *r, const char *ns, const char *name,
   size_t nshown = 0, total = 0, best = SIZE_MAX, scanned = 0;
   char suggestion[ROSTER_NAME_MAX + 1] = "";
   char names[SHOW_NAMES * 100] = "";
-  struct cds_lfht_iter it;
+  roster__iter it;
 
   roster__thread_ensure();
   roster__rlock();

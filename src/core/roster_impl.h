@@ -70,30 +70,100 @@ struct roster__olink {
   bool linked;
 };
 
-/* roster__entry (= roster_ref): one registration. Immutable after publish
- * except refs, removed, meta and the olink list fields. */
+typedef struct roster__knode roster__knode;
+
+/* roster__link: a node of an RCU list: readers follow next only, loaded
+ * with acquire (ROSTER__LOAD_NEXT); writers (holding tab_lock) publish with
+ * release stores, and a removed node keeps its next, so a reader standing
+ * on it walks on. prev is the writers' alone. */
+typedef struct roster__link {
+  struct roster__link *next, *prev;
+} roster__link;
+#define ROSTER__LOAD_NEXT(l) __atomic_load_n(&(l)->next, __ATOMIC_ACQUIRE)
+
+/* roster__entry (= roster_ref): one registration, 56 bytes plus the name.
+ * Immutable after publish except refs, removed and meta. The fields a
+ * lookup reads (ns, type, instance, the name) sit together at the end.
+ * What only some entries need lives in a roster__front just before the
+ * entry, in the same allocation (flag ROSTER__E_FRONT). */
 struct roster__entry {
-  struct cds_lfht_node node; /* in r->ht */
-  roster_ns *ns;             /* interned; lives until roster_free */
-  const roster_type *type;
-  void *instance;
-  union {
-    roster__olink *olink;      /* plain entries: NULL when unowned */
-    struct roster__inst *inst; /* ROSTER__E_INST: the lifecycle's record */
-  };
+  struct rcu_head rcu;        /* reclaim */
   roster__meta *_Atomic meta; /* RCU-published metadata or NULL */
   atomic_uint refs;           /* 1 for the table + acquired references */
-  atomic_bool removed;        /* set by whoever deleted it from the table */
+  atomic_bool removed;        /* set, under tab_lock, by whoever took it out */
   uint8_t flags;              /* ROSTER__E_* */
   uint16_t name_len;
-  struct rcu_head rcu; /* reclaim */
-  char name[];         /* name_len bytes + NUL */
+  roster_ns *ns; /* interned; lives until roster_free */
+  const roster_type *type;
+  void *instance;
+  char name[]; /* name_len bytes + NUL */
 };
+
+/* roster__front: the optional head of an entry's allocation. */
+typedef struct roster__front {
+  roster__link member; /* ROSTER__E_DUP: in kn->members (RCU list) */
+  roster__knode *kn;   /* ROSTER__E_DUP: the key it belongs to */
+  union {
+    roster__olink *olink;      /* owned entries, else NULL */
+    struct roster__inst *inst; /* ROSTER__E_INST: the lifecycle's record */
+  };
+} roster__front;
 
 /* Entry flags. ROSTER__E_INST: the instance belongs to a provider; reclaim
  * tells the lifecycle (roster__inst_reclaimed) instead of calling the type's
- * destroy, and the entry has no owner. */
-enum { ROSTER__E_INST = 1 };
+ * destroy, and the entry has no owner. ROSTER__E_FRONT: a roster__front
+ * precedes the entry (owned, instance and duplicate-key entries).
+ * ROSTER__E_DUP: a member of a duplicate-keys registry's key node. */
+enum { ROSTER__E_INST = 1, ROSTER__E_FRONT = 2, ROSTER__E_DUP = 4 };
+
+static inline roster__front *roster__front_of(const roster__entry *e) {
+  return (roster__front *)(void *)((char *)(uintptr_t)e -
+                                   sizeof(roster__front));
+}
+static inline roster__entry *roster__entry_of_member(roster__link *m) {
+  return (roster__entry *)(void *)((char *)m + sizeof(roster__front));
+}
+
+/* roster__knode: one key of a duplicate-keys registry: the table's slot
+ * points to it; its members are an RCU list of the entries' fronts, so a
+ * dispatch compares the name once, and a join or leave is O(1). Freed after
+ * a grace period once its last member left. */
+struct roster__knode {
+  roster__link members; /* writers hold tab_lock */
+  struct rcu_head rcu;
+  size_t n; /* members; tab_lock */
+  roster_ns *ns;
+  uint16_t name_len;
+  char name[];
+};
+
+/* roster__tab: the key index, open addressing with linear probing. Each
+ * slot is 0 (empty: ends a probe), ROSTER__TOMB (a removed key: probes go
+ * on) or an item pointer (an entry, or a key node in a duplicate-keys
+ * registry) with the top 16 bits of its hash in the pointer's unused top
+ * 16 bits, so a probe rejects other keys without touching them. Slots
+ * never go from taken to empty, and items never move within a table, so a
+ * reader finds every key present throughout its probe. Writers hold
+ * r->tab_lock; a table that fills up (live + tombstones past 1/2) is
+ * rebuilt into a new one, published with rcu_assign_pointer, and the old
+ * one is freed after a grace period (call_rcu). */
+typedef struct roster__tab {
+  size_t mask; /* slots - 1 */
+  size_t used; /* non-empty slots (live + tombstones); tab_lock */
+  size_t live; /* live slots; tab_lock */
+  struct rcu_head rcu;
+  _Atomic uintptr_t slot[];
+} roster__tab;
+
+#define ROSTER__TOMB ((uintptr_t)1)
+#if UINTPTR_MAX > 0xFFFFFFFFu
+#define ROSTER__TAG_SHIFT 48
+#define ROSTER__PTR_MASK (((uintptr_t)1 << ROSTER__TAG_SHIFT) - 1)
+#define ROSTER__TAG(h) ((uintptr_t)((h) >> 48) << ROSTER__TAG_SHIFT)
+#else
+#define ROSTER__PTR_MASK UINTPTR_MAX
+#define ROSTER__TAG(h) ((uintptr_t)0)
+#endif
 
 struct roster_default {
   struct roster_default *next;
@@ -131,21 +201,16 @@ typedef struct roster__lsnap {
 typedef struct roster__waiter roster__waiter;
 
 struct roster {
-  struct cds_lfht *ht;    /* entries */
-  struct cds_lfht *ns_ht; /* namespaces */
+  roster__tab *_Atomic tab; /* the key index (RCU-published) */
+  struct cds_lfht *ns_ht;   /* namespaces */
   roster_ns *default_ns;
   roster_keys keys;
   uint64_t serial; /* unique per registry, for lazy error details */
   char name[64];
   atomic_size_t entries;
-  _Atomic uint64_t mem; /* bytes allocated for entries, metadata, ns */
-  /* growth: roster sizes the table itself (see registry.c, grow) */
-  atomic_ulong buckets;      /* bucket count last asked for */
-  atomic_bool growing;       /* a resize thread is running */
-  pthread_mutex_t grow_lock; /* guards grower and grower_started */
-  pthread_t grower;          /* the last resize thread, joined before reuse */
-  bool grower_started;
-  pthread_mutex_t ns_lock; /* serializes namespace creation */
+  _Atomic uint64_t mem;     /* bytes allocated for entries, metadata, ns */
+  pthread_mutex_t tab_lock; /* every change of the key index (rtab.c) */
+  pthread_mutex_t ns_lock;  /* serializes namespace creation */
   /* listeners */
   pthread_mutex_t listen_lock;
   roster__lsnap *_Atomic lsnap;
@@ -208,26 +273,143 @@ static inline int roster__key_enter(roster *r, roster__key *k, const char *ns,
   roster__thread_ensure();
   return roster__key_init(r, k, ns, name);
 }
-/* Table walks; all must be called inside a read section. */
-roster__entry *roster__find_first(roster *r, const roster__key *k,
-                                  struct cds_lfht_iter *it);
-roster__entry *roster__find_next(roster *r, const roster__key *k,
-                                 struct cds_lfht_iter *it);
-roster__entry *roster__iter_first(roster *r, struct cds_lfht_iter *it);
-roster__entry *roster__iter_next(roster *r, struct cds_lfht_iter *it);
+/* roster__key_is: does k name (ns, name)? The namespace by pointer when
+ * k knows it, else by bytes. */
+static inline bool roster__key_is(const roster__key *k, const roster_ns *ns,
+                                  size_t len, const char *name) {
+  if (len != k->name_len)
+    return false;
+  if (k->nsobj) {
+    if (ns != k->nsobj)
+      return false;
+  } else if (ns->len != k->ns_len || memcmp(ns->name, k->ns, k->ns_len) != 0) {
+    return false;
+  }
+  const char *a = name, *b = k->name;
+  uint64_t x, y;
+  if (len < 8) {
+    for (; len; len--)
+      if (*a++ != *b++)
+        return false;
+    return true;
+  }
+  /* 8-byte words; the last one overlaps the one before it */
+  for (size_t i = 0; i + 8 < len; i += 8) {
+    memcpy(&x, a + i, 8);
+    memcpy(&y, b + i, 8);
+    if (x != y)
+      return false;
+  }
+  memcpy(&x, a + len - 8, 8);
+  memcpy(&y, b + len - 8, 8);
+  return x == y;
+}
+
+/* roster__tab_find returns the item (entry, or key node when dup) of k in
+ * t, or NULL; inside a read section. Lock-free, allocation-free. */
+static inline __attribute__((always_inline)) void *
+roster__tab_find(const roster__tab *t, const roster__key *k, bool dup) {
+  size_t i = (size_t)k->hash & t->mask;
+  uintptr_t tag = ROSTER__TAG(k->hash);
+  for (;;) {
+    uintptr_t s = atomic_load_explicit(&t->slot[i], memory_order_acquire);
+    if (!s)
+      return NULL;
+    if ((s & ~ROSTER__PTR_MASK) == tag && s != ROSTER__TOMB) {
+      void *p = (void *)(s & ROSTER__PTR_MASK);
+      if (dup) {
+        const roster__knode *kn = p;
+        if (roster__key_is(k, kn->ns, kn->name_len, kn->name))
+          return p;
+      } else {
+        const roster__entry *e = p;
+        if (roster__key_is(k, e->ns, e->name_len, e->name))
+          return p;
+      }
+    }
+    i = (i + 1) & t->mask;
+  }
+}
+
+/* roster__iter: a walk over one key's entries or over the whole table, on
+ * the table published when it began. */
+typedef struct roster__iter {
+  const roster__tab *t;
+  size_t i;                /* whole-table walks: the next slot */
+  const roster__knode *kn; /* duplicate keys: the key being walked */
+  roster__link *m;         /* duplicate keys: the current member */
+} roster__iter;
+
+static inline roster__entry *roster__member_first(roster__iter *it,
+                                                  const roster__knode *kn) {
+  roster__link *m = ROSTER__LOAD_NEXT(&kn->members);
+  if (m == &kn->members)
+    return NULL;
+  it->kn = kn;
+  it->m = m;
+  return roster__entry_of_member(m);
+}
+
+/* Table walks; all must be called inside a read section. Every entry
+ * present throughout a walk is seen exactly once. */
+static inline roster__entry *roster__find_first(roster *r, const roster__key *k,
+                                                roster__iter *it) {
+  const roster__tab *t = atomic_load_explicit(&r->tab, memory_order_acquire);
+  it->kn = NULL;
+  it->m = NULL;
+  if (r->keys != ROSTER_KEYS_DUPLICATE)
+    return roster__tab_find(t, k, false);
+  const roster__knode *kn = roster__tab_find(t, k, true);
+  return kn ? roster__member_first(it, kn) : NULL;
+}
+static inline roster__entry *roster__find_next(roster *r, const roster__key *k,
+                                               roster__iter *it) {
+  (void)r;
+  (void)k;
+  if (!it->kn)
+    return NULL;
+  roster__link *m = ROSTER__LOAD_NEXT(it->m);
+  if (m == &it->kn->members)
+    return NULL;
+  it->m = m;
+  return roster__entry_of_member(m);
+}
+roster__entry *roster__iter_first(roster *r, roster__iter *it);
+roster__entry *roster__iter_next(roster *r, roster__iter *it);
 /* roster__fill_info describes e (inside a read section or holding a ref). */
 void roster__fill_info(const roster__entry *e, roster_info *info);
 static inline roster__olink *roster__olink_of(const roster__entry *e) {
-  return (e->flags & ROSTER__E_INST) ? NULL : e->olink;
+  return (e->flags & (ROSTER__E_INST | ROSTER__E_FRONT)) == ROSTER__E_FRONT
+             ? roster__front_of(e)->olink
+             : NULL;
+}
+static inline struct roster__inst *roster__inst_of(const roster__entry *e) {
+  return (e->flags & ROSTER__E_INST) ? roster__front_of(e)->inst : NULL;
 }
 static inline roster_owner *roster__owner_of(const roster__entry *e) {
   roster__olink *l = roster__olink_of(e);
   return l ? l->owner : NULL;
 }
 
-/* Removal: roster__take deletes e from its table (inside a read section);
- * true if this caller won the removal and must call roster__finish_removal
- * (outside the read section) with the table's reference. */
+/* ---- the key index (rtab.c); writers hold no read section ---- */
+/* roster__tab_new makes an empty table of slots (a power of two) slots. */
+roster__tab *roster__tab_new(size_t slots);
+/* roster__tab_free frees t at once (no reader may see it: roster_free). */
+void roster__tab_free(roster__tab *t);
+/* roster__tab_add publishes e (fully made, refs counted) under k. Unique
+ * keys: when k is taken, with replace the old entry is swapped out in
+ * place and returned in *other (taken: removed set, the caller finishes
+ * its removal), without replace *other is the holder (valid until the
+ * caller's read section ends; the caller holds one) and the result
+ * ROSTER_EEXIST. Duplicate keys: e joins k's key node. ROSTER_ENOMEM when
+ * a rebuild or a key node cannot be allocated (detail not set). */
+int roster__tab_add(roster *r, roster__entry *e, const roster__key *k,
+                    bool replace, roster__entry **other);
+
+/* Removal: roster__take deletes e from the table (under tab_lock, so
+ * inside a read section or not); true if this caller won the removal and
+ * must call roster__finish_removal (outside the read section) with the
+ * table's reference. */
 bool roster__take(roster *r, roster__entry *e);
 void roster__finish_removal(roster *r, roster__entry *e, roster_reason why,
                             bool notify);
@@ -242,6 +424,9 @@ typedef struct roster__vec {
 void roster__vec_init(roster__vec *vec);
 bool roster__vec_push(roster__vec *vec, roster__entry *e);
 void roster__vec_free(roster__vec *vec);
+/* roster__vec_room: true when one more push cannot fail (grows if needed);
+ * checked before taking an entry, so a removal is never lost to ENOMEM. */
+bool roster__vec_room(roster__vec *vec);
 /* roster__remove_where removes every entry matching pred (whole-table walk),
  * notifying listeners with why; returns the count. */
 size_t roster__remove_where(roster *r, bool (*pred)(roster__entry *, void *),
@@ -249,6 +434,12 @@ size_t roster__remove_where(roster *r, bool (*pred)(roster__entry *, void *),
 
 /* ---- owners (owner.c) ---- */
 void roster__owner_link(roster_owner *o, roster__entry *e);
+/* roster__owner_take_key takes o's entries of k in r (walking o's own
+ * list, so the cost is o's entries, not the key's: one member leaving a
+ * hot room is O(1)) into vec; sets *more when vec could not grow. Called
+ * inside a read section; returns how many it took. */
+size_t roster__owner_take_key(roster_owner *o, roster *r, const roster__key *k,
+                              roster__vec *vec, bool *more);
 void roster__owner_unlink(roster__entry *e);
 void roster__owner_get(roster_owner *o);
 void roster__owner_put(roster_owner *o);

@@ -15,7 +15,7 @@
 /* present checks the key without touching the lookup counters (waiting is
  * not a lookup). */
 static bool present(roster *r, const roster__key *k) {
-  struct cds_lfht_iter it;
+  roster__iter it;
   roster__rlock();
   bool found = roster__find_first(r, k, &it) != NULL;
   roster__runlock();

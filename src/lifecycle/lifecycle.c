@@ -288,7 +288,7 @@ int roster_provide(roster *r, const char *ns, const char *name,
                      k.ns);
   else {
     /* only r's own entries count: a parent's may be shadowed */
-    struct cds_lfht_iter it;
+    roster__iter it;
     char qt[96];
     roster__rlock();
     roster__entry *x = roster__find_first(r, &k, &it);

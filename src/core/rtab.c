@@ -1,0 +1,307 @@
+/*
+ * rtab.c: the registry's key index, writer side: a table of roster's own
+ * under RCU (roster__tab in roster_impl.h), open addressing with linear
+ * probing, one slot per key. A slot holds the entry (unique keys) or the
+ * key node (duplicate keys, its entries on an RCU list), tagged with the
+ * top 16 bits of the key's hash.
+ *
+ * Readers (roster__tab_find, roster__find_*, roster__iter_*) take no lock
+ * and allocate nothing. Writers serialise on r->tab_lock: an insert fills
+ * the first tombstone or empty slot of its probe, a removal leaves a
+ * tombstone. When live slots and tombstones pass half of the table, the
+ * writer builds a new table (twice as large when live keys pass a quarter
+ * of it, else the same size without tombstones), publishes it, and frees the
+ * old one after a grace period with call_rcu: never waiting for readers on
+ * a caller's thread.
+ */
+#include "roster_impl.h"
+
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
+static uint64_t hash_of(const roster_ns *ns, const char *name, size_t len) {
+  return XXH3_64bits_withSeed(name, len, ns->hash);
+}
+
+static uint64_t item_hash(const roster *r, const void *p) {
+  if (r->keys == ROSTER_KEYS_DUPLICATE) {
+    const roster__knode *kn = p;
+    return hash_of(kn->ns, kn->name, kn->name_len);
+  }
+  const roster__entry *e = p;
+  return hash_of(e->ns, e->name, e->name_len);
+}
+
+roster__tab *roster__tab_new(size_t slots) {
+  roster__tab *t =
+      roster__calloc(1, sizeof *t + slots * sizeof(_Atomic uintptr_t));
+  if (t)
+    t->mask = slots - 1;
+  return t;
+}
+
+void roster__tab_free(roster__tab *t) { roster__free(t); }
+
+/* count adds d to the registry's and the namespace's entry counts. Only
+ * writers change them, all under tab_lock, so a plain load and store do
+ * (no lock prefix); readers load them atomically. */
+static void count(roster *r, roster_ns *ns, size_t d) {
+  atomic_store_explicit(
+      &r->entries, atomic_load_explicit(&r->entries, memory_order_relaxed) + d,
+      memory_order_relaxed);
+  atomic_store_explicit(
+      &ns->entries,
+      atomic_load_explicit(&ns->entries, memory_order_relaxed) + d,
+      memory_order_relaxed);
+}
+
+static void reclaim_tab(struct rcu_head *h) {
+  roster__reclaim_enter();
+  ROSTER__TSAN_ACQUIRE(h);
+  ROSTER__TSAN_ACQUIRE(&roster__grace_token);
+  roster__free(caa_container_of(h, roster__tab, rcu));
+  roster__reclaim_exit();
+}
+
+/* slot_put stores item p (hash h) into the first free slot of its probe in
+ * t, which is not yet published (rebuilds). */
+static void slot_put(roster__tab *t, void *p, uint64_t h) {
+  size_t i = (size_t)h & t->mask;
+  while (atomic_load_explicit(&t->slot[i], memory_order_relaxed))
+    i = (i + 1) & t->mask;
+  atomic_store_explicit(&t->slot[i], (uintptr_t)p | ROSTER__TAG(h),
+                        memory_order_relaxed);
+  t->used++;
+  t->live++;
+}
+
+/* rebuild makes room for one more key: a new table without tombstones,
+ * twice as large when live keys pass a quarter of the old one (so a table
+ * that churns at steady size is rebuilt at most every slots/2 inserts).
+ * Returns the new table (published) or NULL when out of memory. */
+static roster__tab *rebuild(roster *r, roster__tab *t) {
+  size_t slots = t->mask + 1;
+  if ((t->live + 1) * 4 > slots)
+    slots *= 2;
+  roster__tab *nt = roster__tab_new(slots);
+  if (!nt)
+    return NULL;
+  for (size_t i = 0; i <= t->mask; i++) {
+    uintptr_t s = atomic_load_explicit(&t->slot[i], memory_order_relaxed);
+    if (s > ROSTER__TOMB) {
+      void *p = (void *)(s & ROSTER__PTR_MASK);
+      slot_put(nt, p, item_hash(r, p));
+    }
+  }
+  atomic_store_explicit(&r->tab, nt, memory_order_release);
+  roster__defer(&t->rcu, reclaim_tab);
+  return nt;
+}
+
+/* probe finds k in t (tab_lock held): the slot index of its item, or
+ * SIZE_MAX with *free_at the slot an insert should take. */
+static size_t probe(const roster *r, const roster__tab *t, const roster__key *k,
+                    size_t *free_at) {
+  size_t i = (size_t)k->hash & t->mask, tomb = SIZE_MAX;
+  uintptr_t tag = ROSTER__TAG(k->hash);
+  bool dup = r->keys == ROSTER_KEYS_DUPLICATE;
+  for (;;) {
+    uintptr_t s = atomic_load_explicit(&t->slot[i], memory_order_relaxed);
+    if (!s) {
+      *free_at = tomb != SIZE_MAX ? tomb : i;
+      return SIZE_MAX;
+    }
+    if (s == ROSTER__TOMB) {
+      if (tomb == SIZE_MAX)
+        tomb = i;
+    } else if ((s & ~ROSTER__PTR_MASK) == tag) {
+      void *p = (void *)(s & ROSTER__PTR_MASK);
+      bool same = dup ? roster__key_is(k, ((roster__knode *)p)->ns,
+                                       ((roster__knode *)p)->name_len,
+                                       ((roster__knode *)p)->name)
+                      : roster__key_is(k, ((roster__entry *)p)->ns,
+                                       ((roster__entry *)p)->name_len,
+                                       ((roster__entry *)p)->name);
+      if (same)
+        return i;
+    }
+    i = (i + 1) & t->mask;
+  }
+}
+
+/* insert puts p (hash of k) into the current table, rebuilding first when
+ * it is full. False when out of memory. */
+static bool insert(roster *r, const roster__key *k, void *p) {
+  if ((uintptr_t)p & ~ROSTER__PTR_MASK)
+    return false; /* no room for the tag: not on today's 64-bit systems */
+  roster__tab *t = atomic_load_explicit(&r->tab, memory_order_relaxed);
+  size_t at;
+  (void)probe(r, t, k, &at);
+  uintptr_t was = atomic_load_explicit(&t->slot[at], memory_order_relaxed);
+  if (!was && (t->used + 1) * 2 > t->mask + 1) {
+    t = rebuild(r, t);
+    if (!t)
+      return false;
+    (void)probe(r, t, k, &at);
+    was = atomic_load_explicit(&t->slot[at], memory_order_relaxed);
+  }
+  if (!was)
+    t->used++;
+  t->live++;
+  atomic_store_explicit(&t->slot[at], (uintptr_t)p | ROSTER__TAG(k->hash),
+                        memory_order_release);
+  return true;
+}
+
+/* clear_slot leaves a tombstone where p (hash h) is in the current table. */
+static void clear_slot(roster *r, const void *p, uint64_t h) {
+  roster__tab *t = atomic_load_explicit(&r->tab, memory_order_relaxed);
+  uintptr_t want = (uintptr_t)p | ROSTER__TAG(h);
+  size_t i = (size_t)h & t->mask;
+  while (atomic_load_explicit(&t->slot[i], memory_order_relaxed) != want)
+    i = (i + 1) & t->mask;
+  atomic_store_explicit(&t->slot[i], ROSTER__TOMB, memory_order_release);
+  t->live--;
+}
+
+static void reclaim_knode(struct rcu_head *h) {
+  roster__reclaim_enter();
+  ROSTER__TSAN_ACQUIRE(h);
+  ROSTER__TSAN_ACQUIRE(&roster__grace_token);
+  roster__free(caa_container_of(h, roster__knode, rcu));
+  roster__reclaim_exit();
+}
+
+/* join links e at the tail of k's key node, making the node if the key is
+ * new. False when out of memory. */
+static bool join(roster *r, roster__entry *e, const roster__key *k) {
+  roster__tab *t = atomic_load_explicit(&r->tab, memory_order_relaxed);
+  size_t at, i = probe(r, t, k, &at);
+  roster__knode *kn;
+  if (i != SIZE_MAX) {
+    kn = (roster__knode *)(atomic_load_explicit(&t->slot[i],
+                                                memory_order_relaxed) &
+                           ROSTER__PTR_MASK);
+  } else {
+    size_t sz = sizeof *kn + k->name_len + 1;
+    kn = roster__malloc(sz);
+    if (!kn)
+      return false;
+    kn->members.next = kn->members.prev = &kn->members;
+    kn->n = 0;
+    kn->ns = e->ns;
+    kn->name_len = e->name_len;
+    memcpy(kn->name, e->name, (size_t)e->name_len + 1);
+    if (!insert(r, k, kn)) {
+      roster__free(kn);
+      return false;
+    }
+    atomic_fetch_add(&r->mem, sz);
+  }
+  roster__front *f = roster__front_of(e);
+  f->kn = kn;
+  f->member.next = &kn->members;
+  f->member.prev = kn->members.prev;
+  __atomic_store_n(&kn->members.prev->next, &f->member, __ATOMIC_RELEASE);
+  kn->members.prev = &f->member;
+  kn->n++;
+  return true;
+}
+
+/* leave unlinks e from its key node; the node leaves the table with its
+ * last member and is freed after a grace period. */
+static void leave(roster *r, roster__entry *e) {
+  roster__front *f = roster__front_of(e);
+  roster__knode *kn = f->kn;
+  f->member.next->prev = f->member.prev;
+  __atomic_store_n(&f->member.prev->next, f->member.next, __ATOMIC_RELEASE);
+  if (--kn->n)
+    return;
+  clear_slot(r, kn, hash_of(kn->ns, kn->name, kn->name_len));
+  atomic_fetch_sub(&r->mem, sizeof *kn + kn->name_len + 1);
+  roster__defer(&kn->rcu, reclaim_knode);
+}
+
+int roster__tab_add(roster *r, roster__entry *e, const roster__key *k,
+                    bool replace, roster__entry **other) {
+  *other = NULL;
+  int rc = ROSTER_OK;
+  pthread_mutex_lock(&r->tab_lock);
+  if (r->keys == ROSTER_KEYS_DUPLICATE) {
+    if (join(r, e, k))
+      count(r, e->ns, 1);
+    else
+      rc = ROSTER_ENOMEM;
+    pthread_mutex_unlock(&r->tab_lock);
+    return rc;
+  }
+  roster__tab *t = atomic_load_explicit(&r->tab, memory_order_relaxed);
+  size_t at, i = probe(r, t, k, &at);
+  if (i == SIZE_MAX) {
+    if (insert(r, k, e))
+      count(r, e->ns, 1);
+    else
+      rc = ROSTER_ENOMEM;
+  } else {
+    uintptr_t s = atomic_load_explicit(&t->slot[i], memory_order_relaxed);
+    roster__entry *old = (roster__entry *)(s & ROSTER__PTR_MASK);
+    *other = old;
+    if (replace) { /* the count stays: one out, one in */
+      atomic_store(&old->removed, true);
+      atomic_store_explicit(&t->slot[i], (uintptr_t)e | ROSTER__TAG(k->hash),
+                            memory_order_release);
+    } else {
+      rc = ROSTER_EEXIST;
+    }
+  }
+  pthread_mutex_unlock(&r->tab_lock);
+  return rc;
+}
+
+bool roster__take(roster *r, roster__entry *e) {
+  pthread_mutex_lock(&r->tab_lock);
+  bool won = !atomic_load_explicit(&e->removed, memory_order_relaxed);
+  if (won) {
+    atomic_store(&e->removed, true);
+    count(r, e->ns, (size_t)-1);
+    if (e->flags & ROSTER__E_DUP)
+      leave(r, e);
+    else
+      clear_slot(r, e, hash_of(e->ns, e->name, e->name_len));
+  }
+  pthread_mutex_unlock(&r->tab_lock);
+  return won;
+}
+
+/* ---- whole-table walks (readers) ----------------------------------- */
+
+roster__entry *roster__iter_next(roster *r, roster__iter *it) {
+  if (it->kn) {
+    roster__entry *e = roster__find_next(r, NULL, it);
+    if (e)
+      return e;
+    it->kn = NULL;
+  }
+  bool dup = r->keys == ROSTER_KEYS_DUPLICATE;
+  while (it->i <= it->t->mask) {
+    uintptr_t s =
+        atomic_load_explicit(&it->t->slot[it->i++], memory_order_acquire);
+    if (s <= ROSTER__TOMB)
+      continue;
+    void *p = (void *)(s & ROSTER__PTR_MASK);
+    if (!dup)
+      return p;
+    roster__entry *e = roster__member_first(it, p);
+    if (e)
+      return e;
+  }
+  return NULL;
+}
+
+roster__entry *roster__iter_first(roster *r, roster__iter *it) {
+  it->t = atomic_load_explicit(&r->tab, memory_order_acquire);
+  it->i = 0;
+  it->kn = NULL;
+  it->m = NULL;
+  return roster__iter_next(r, it);
+}
