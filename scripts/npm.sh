@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Node.js test peers (tests/interop/package.json: pino,
-# pino-pretty, cron-parser, croner, ws, socket.io-client) from
+# pino-pretty, cron-parser, croner, ws, socket.io-client, socket.io) from
 # package-lock.json, once. Installs Debian's nodejs and npm first when node
 # is missing. Idempotent and quiet.
 set -euo pipefail
