@@ -201,6 +201,16 @@ ROSTER_EXTERN void roster_httpd_free(roster_httpd *s);
 ROSTER_EXTERN int roster_httpd_stats_get(const roster_httpd *s,
                                          roster_httpd_stats *out);
 
+/* ROSTER_HTTPD_STALL_MS: an I/O thread that has not come back to its
+ * loop for this long (a handler blocking) makes the server unhealthy. */
+#define ROSTER_HTTPD_STALL_MS 2000
+
+/* roster_httpd_health: ROSTER_OK while s serves (started, not stopping)
+ * and its I/O thread turns (it wakes at least every 100 ms; one that has
+ * not for ROSTER_HTTPD_STALL_MS is stuck); else ROSTER_ESTATE saying
+ * which. ROSTER_EINVAL for NULL. Any thread. */
+ROSTER_EXTERN int roster_httpd_health(const roster_httpd *s);
+
 /* ---- requests (valid until answered; from the holder's thread) ---- */
 
 /* The method ("GET"), the path (decoded of nothing: as sent, without the

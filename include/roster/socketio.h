@@ -154,14 +154,14 @@ ROSTER_EXTERN int roster_socketio_health(roster_socketio *io);
 
 /* roster_socketio_stats: counters since roster_socketio_new. */
 typedef struct roster_socketio_stats {
-  uint64_t connections;       /* Engine.IO sessions open */
-  uint64_t connections_total; /* opened */
-  uint64_t sockets;           /* namespace connections open */
-  uint64_t sockets_total;     /* accepted */
-  uint64_t refused;           /* CONNECTs refused (unknown namespace,
-                                 middleware, stopping) */
-  uint64_t rooms;             /* rooms holding a socket, in every
-                                 namespace (not the sockets' own-id rooms) */
+  uint64_t connections;             /* Engine.IO sessions open */
+  uint64_t connections_total;       /* opened */
+  uint64_t sockets;                 /* namespace connections open */
+  uint64_t sockets_total;           /* accepted */
+  uint64_t refused;                 /* CONNECTs refused (unknown namespace,
+                                       middleware, stopping) */
+  uint64_t rooms;                   /* rooms holding a socket, in every
+                                       namespace (not the sockets' own-id rooms) */
   uint64_t packets_in, packets_out; /* Socket.IO packets (a packet with
                                        attachments counts once) */
   uint64_t bytes_in, bytes_out;     /* Engine.IO message bytes */
@@ -245,14 +245,14 @@ roster_socketio_on_disconnect(roster_socketio_nsp *nsp,
 
 /* roster_socketio_target: who receives an emit. {0}: every socket of "/". */
 typedef struct roster_socketio_target {
-  const char *nsp;            /* NULL: "/" */
-  const char *const *rooms;   /* NULL-terminated; NULL or empty: every
-                                 socket of nsp. A socket in several of
-                                 them receives the packet once. */
-  const char *const *except;  /* NULL-terminated rooms whose sockets are
-                                 left out; NULL: none */
-  bool is_volatile;           /* drop, rather than queue, for a connection
-                                 over its bound (or not yet writable) */
+  const char *nsp;           /* NULL: "/" */
+  const char *const *rooms;  /* NULL-terminated; NULL or empty: every
+                                socket of nsp. A socket in several of
+                                them receives the packet once. */
+  const char *const *except; /* NULL-terminated rooms whose sockets are
+                                left out; NULL: none */
+  bool is_volatile;          /* drop, rather than queue, for a connection
+                                over its bound (or not yet writable) */
 } roster_socketio_target;
 
 /* roster_socketio_emit sends event with args (an array, borrowed; NULL:
@@ -270,8 +270,7 @@ ROSTER_EXTERN int roster_socketio_emit(roster_socketio *io,
 
 /* roster_socketio_emit_room: roster_socketio_emit to one room of "/". */
 ROSTER_EXTERN int roster_socketio_emit_room(roster_socketio *io,
-                                            const char *room,
-                                            const char *event,
+                                            const char *room, const char *event,
                                             const json_t *args);
 
 /* ---- sockets ---- */
@@ -279,8 +278,7 @@ ROSTER_EXTERN int roster_socketio_emit_room(roster_socketio *io,
 /* roster_socketio_socket_find acquires the socket called id in nsp
  * (NULL: "/"). ROSTER_ENOENT when none; release it after use. */
 ROSTER_EXTERN int roster_socketio_socket_find(roster_socketio *io,
-                                              const char *nsp,
-                                              const char *id,
+                                              const char *nsp, const char *id,
                                               roster_socketio_socket **out);
 ROSTER_EXTERN roster_socketio_socket *
 roster_socketio_socket_acquire(roster_socketio_socket *s);
@@ -352,8 +350,8 @@ ROSTER_EXTERN int roster_socketio_socket_emit_ack(
  * roster does not track ids it was given, and the client ignores an answer
  * to an id it no longer waits for.
  * ROSTER_EINVAL (id < 0, bad args), ROSTER_ESTATE (disconnected). */
-ROSTER_EXTERN int roster_socketio_ack(roster_socketio_socket *s,
-                                      int64_t ack_id, const json_t *args,
+ROSTER_EXTERN int roster_socketio_ack(roster_socketio_socket *s, int64_t ack_id,
+                                      const json_t *args,
                                       const roster_socketio_bin *bins,
                                       size_t nbin);
 
@@ -374,10 +372,10 @@ ROSTER_EXTERN int roster_socketio_socket_disconnect(roster_socketio_socket *s,
  * dropped). The emit logs nothing, so it cannot loop. The sink holds io:
  * remove it (roster_log_sink_remove with *id) before freeing io.
  * ROSTER_EINVAL, ROSTER_ENOMEM, or the logger's errors. */
-ROSTER_EXTERN int roster_socketio_log_sink(roster_socketio *io,
-                                           roster_log *log, int level,
-                                           const char *nsp, const char *room,
-                                           const char *event, uint64_t *id);
+ROSTER_EXTERN int roster_socketio_log_sink(roster_socketio *io, roster_log *log,
+                                           int level, const char *nsp,
+                                           const char *room, const char *event,
+                                           uint64_t *id);
 
 /* ---- in the registry ---- */
 
@@ -388,8 +386,7 @@ ROSTER_EXTERN extern const roster_type roster_socketio_type;
 /* roster_socketio_find finds the server registered as (ns, name). Errors
  * as roster_get (ROSTER_ETYPE for an entry of another type). */
 ROSTER_EXTERN int roster_socketio_find(roster *r, const char *ns,
-                                       const char *name,
-                                       roster_socketio **out);
+                                       const char *name, roster_socketio **out);
 
 /* roster_socketio_init registers the socketio:// driver: a URL
  * socketio://host:port/path declares a server service (made and started

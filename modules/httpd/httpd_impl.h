@@ -154,6 +154,8 @@ struct roster_httpd {
   _Atomic(roster__httpd_op *) ops; /* ROSTER__HTTPD_OPS_CLOSED at the end */
   _Atomic bool stop_requested;
   _Atomic int64_t stop_deadline;
+  _Atomic int64_t tick; /* ms: the loop's last turn (0: not running) */
+  _Atomic bool serving; /* the loop runs and has not begun to stop */
   roster__httpd_route *routes;
   size_t nroutes;
   roster__httpd_ws_route *ws_routes;

@@ -510,6 +510,8 @@ void *roster__httpd_loop_main(void *arg) {
   struct epoll_event evs[64];
   bool stopping = false;
   int64_t deadline = 0, last_sweep = roster__httpd_now();
+  atomic_store(&s->tick, last_sweep);
+  atomic_store(&s->serving, true);
   for (;;) {
     int n = epoll_wait(s->epfd, evs, 64, SWEEP_MS);
     for (int i = 0; i < n; i++) {
@@ -539,7 +541,9 @@ void *roster__httpd_loop_main(void *arg) {
       }
     }
     int64_t now = roster__httpd_now();
+    atomic_store_explicit(&s->tick, now, memory_order_relaxed);
     if (!stopping && atomic_load(&s->stop_requested)) {
+      atomic_store(&s->serving, false);
       stopping = true;
       deadline = now + atomic_load(&s->stop_deadline);
       begin_stop(s);

@@ -184,9 +184,12 @@ int roster_httpd_start(roster_httpd *s) {
     return roster_error_set(ROSTER_ESTATE, "httpd '%s': started before",
                             s->name);
   }
+  atomic_store(&s->tick, roster__httpd_now());
+  atomic_store(&s->serving, true);
   int rc = roster__thread_start(&s->thread, "roster-httpd", false,
                                 roster__httpd_loop_main, s);
   if (rc != ROSTER_OK) {
+    atomic_store(&s->serving, false);
     pthread_mutex_unlock(&s->stop_mu);
     return roster__err_wrap(rc, "httpd '%s': cannot start its thread", s->name);
   }
@@ -248,5 +251,20 @@ int roster_httpd_stats_get(const roster_httpd *s, roster_httpd_stats *out) {
                               .dropped_sends = LD(dropped),
                               .slow_consumers = LD(slow)};
 #undef LD
+  return ROSTER_OK;
+}
+
+int roster_httpd_health(const roster_httpd *s) {
+  if (!s)
+    return roster_error_set(ROSTER_EINVAL, "roster_httpd_health: NULL");
+  roster_httpd *w = (roster_httpd *)s;
+  if (!atomic_load(&w->serving))
+    return roster_error_set(ROSTER_ESTATE, "httpd '%s': not serving", w->name);
+  int64_t late = roster__httpd_now() - atomic_load(&w->tick);
+  if (late > ROSTER_HTTPD_STALL_MS)
+    return roster_error_set(ROSTER_ESTATE,
+                            "httpd '%s': the I/O thread has not turned for "
+                            "%lld ms (a handler blocks?)",
+                            w->name, (long long)late);
   return ROSTER_OK;
 }

@@ -13,9 +13,7 @@
  * queued until the client's upgrade packet, when they go out over the
  * WebSocket in order.
  */
-#include "eio_server.h"
-#include "eio_codec.h"
-#include "eio_http.h"
+#include "eio_impl.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -27,54 +25,7 @@
 
 #include <roster.h>
 
-#define NBUCKETS 256
-
-typedef struct qpkt {
-  struct qpkt *next;
-  roster__eio_kind kind;
-  bool binary;
-  size_t len;
-  uint8_t data[];
-} qpkt;
-
-enum { ST_POLLING, ST_WS, ST_CLOSED };
-
-struct roster__eio_session {
-  roster__eio_server *e;
-  atomic_int refs;
-  char sid[24];
-  _Atomic(void *) data;
-  pthread_mutex_t cb_lock;        /* recursive: callbacks may call back in */
-  bool open_called, close_called; /* under cb_lock */
-  /* under e->lock */
-  int state;
-  bool upgrading; /* the probe was answered */
-  bool on_ws;     /* the transport is (or was) a WebSocket */
-  roster__eio_session *hnext, *tnext;
-  qpkt *qhead, **qtail;
-  size_t qbytes;
-  roster_httpd_request *held;       /* the long-poll GET */
-  roster_httpd_ws *ws;              /* the WebSocket transport (acquired) */
-  roster_httpd_ws *probe_ws;        /* the upgrade under way (acquired) */
-  int64_t next_ping, pong_deadline; /* ms; pong_deadline 0: none */
-  int64_t probe_deadline;           /* ms: probe_ws must upgrade by then */
-};
-
-struct roster__eio_server {
-  roster_httpd *h;
-  roster__eio_options o;
-  char *path;
-  pthread_mutex_t lock;
-  pthread_cond_t cond;
-  pthread_t thread;
-  bool stop;
-  size_t n;
-  _Atomic uint64_t st_total, st_pin, st_pout, st_bin, st_bout, st_upgrades,
-      st_refused, st_closes[ROSTER__EIO_NREASONS];
-  roster__eio_session *buckets[NBUCKETS];
-};
-
-static int64_t now_ms(void) {
+int64_t roster__eio_now_ms(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
@@ -89,7 +40,7 @@ static unsigned bucket_of(const char *sid) {
   return h % NBUCKETS;
 }
 
-static void queue_free(roster__eio_session *s) {
+void roster__eio_queue_free(roster__eio_session *s) {
   for (qpkt *q = s->qhead, *n; q; q = n) {
     n = q->next;
     roster_mem_free(q);
@@ -107,33 +58,41 @@ roster__eio_session *roster__eio_session_acquire(roster__eio_session *s) {
 void roster__eio_session_release(roster__eio_session *s) {
   if (!s || atomic_fetch_sub(&s->refs, 1) != 1)
     return;
-  queue_free(s);
+  roster__eio_queue_free(s);
   pthread_mutex_destroy(&s->cb_lock);
   roster_mem_free(s);
 }
 
-static roster__eio_session *session_new(roster__eio_server *e) {
-  roster__eio_session *s = roster_mem_calloc(1, sizeof *s);
-  if (!s)
-    return NULL;
+int roster__eio_random_id(char out[ROSTER__EIO_ID_LEN + 1]) {
   uint8_t rnd[15];
   size_t got = 0;
   while (got < sizeof rnd) {
     ssize_t r = getrandom(rnd + got, sizeof rnd - got, 0);
-    if (r < 0 && errno != EINTR) {
-      roster_mem_free(s);
-      return NULL;
-    }
+    if (r < 0 && errno != EINTR)
+      return roster_error_set(ROSTER_ESYS, "getrandom: %s", strerror(errno));
     if (r > 0)
       got += (size_t)r;
   }
   static const char a[] =
       "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-  for (size_t i = 0, o = 0; i < sizeof rnd; i += 3) {
+  size_t o = 0;
+  for (size_t i = 0; i < sizeof rnd; i += 3) {
     uint32_t v =
         (uint32_t)rnd[i] << 16 | (uint32_t)rnd[i + 1] << 8 | rnd[i + 2];
     for (int k = 3; k >= 0; k--)
-      s->sid[o++] = a[(v >> (6 * k)) & 63];
+      out[o++] = a[(v >> (6 * k)) & 63];
+  }
+  out[o] = '\0';
+  return ROSTER_OK;
+}
+
+roster__eio_session *roster__eio_session_new(roster__eio_server *e) {
+  roster__eio_session *s = roster_mem_calloc(1, sizeof *s);
+  if (!s)
+    return NULL;
+  if (roster__eio_random_id(s->sid) != ROSTER_OK) {
+    roster_mem_free(s);
+    return NULL;
   }
   pthread_mutexattr_t ma;
   pthread_mutexattr_init(&ma);
@@ -143,11 +102,11 @@ static roster__eio_session *session_new(roster__eio_server *e) {
   s->e = e;
   atomic_init(&s->refs, 1); /* the table's */
   s->qtail = &s->qhead;
-  s->next_ping = now_ms() + e->o.ping_interval_ms;
+  s->next_ping = roster__eio_now_ms() + e->o.ping_interval_ms;
   return s;
 }
 
-static void table_add(roster__eio_server *e, roster__eio_session *s) {
+void roster__eio_table_add(roster__eio_server *e, roster__eio_session *s) {
   unsigned b = bucket_of(s->sid);
   s->hnext = e->buckets[b];
   e->buckets[b] = s;
@@ -167,7 +126,8 @@ static void table_remove(roster__eio_server *e, roster__eio_session *s) {
 }
 
 /* lookup: the open session called sid, with a reference, or NULL. */
-static roster__eio_session *lookup(roster__eio_server *e, const char *sid) {
+roster__eio_session *roster__eio_lookup(roster__eio_server *e,
+                                        const char *sid) {
   pthread_mutex_lock(&e->lock);
   roster__eio_session *s = e->buckets[bucket_of(sid)];
   while (s && strcmp(s->sid, sid) != 0)
@@ -181,8 +141,8 @@ static roster__eio_session *lookup(roster__eio_server *e, const char *sid) {
 /* ---- sending ------------------------------------------------------------- */
 
 /* ws_send_pkt sends one packet as a WebSocket frame. */
-static int ws_send_pkt(roster_httpd_ws *ws, roster__eio_kind kind, bool binary,
-                       const uint8_t *data, size_t len) {
+int roster__eio_ws_send_pkt(roster_httpd_ws *ws, roster__eio_kind kind,
+                            bool binary, const uint8_t *data, size_t len) {
   if (binary)
     return roster_httpd_ws_send(ws, ROSTER_HTTPD_WS_BINARY, data, len);
   roster__eio_buf b = {0};
@@ -196,8 +156,8 @@ static int ws_send_pkt(roster_httpd_ws *ws, roster__eio_kind kind, bool binary,
 
 /* answer_poll_locked answers req with the queued packets (a noop when
  * there are none) and empties the queue. */
-static void answer_poll_locked(roster__eio_session *s,
-                               roster_httpd_request *req) {
+void roster__eio_answer_poll_locked(roster__eio_session *s,
+                                    roster_httpd_request *req) {
   roster__eio_buf b = {0};
   int rc = ROSTER_OK;
   if (!s->qhead)
@@ -208,7 +168,7 @@ static void answer_poll_locked(roster__eio_session *s,
     rc = roster__eio_payload_add(&b, &p);
   }
   if (rc == ROSTER_OK) {
-    queue_free(s);
+    roster__eio_queue_free(s);
     roster__eio_respond(req, 200, ROSTER__EIO_TEXT_PLAIN, b.p, b.len);
   } else {
     roster__eio_respond(req, 500, NULL, NULL, 0);
@@ -217,15 +177,15 @@ static void answer_poll_locked(roster__eio_session *s,
 }
 
 /* queue_locked sends or queues one packet, by the session's transport. */
-static int queue_locked(roster__eio_session *s, roster__eio_kind kind,
-                        bool binary, const void *data, size_t len) {
+int roster__eio_queue_locked(roster__eio_session *s, roster__eio_kind kind,
+                             bool binary, const void *data, size_t len) {
   if (s->state == ST_CLOSED)
     return roster_error_set(ROSTER_ESTATE, "engine.io session %s is closed",
                             s->sid);
   atomic_fetch_add(&s->e->st_pout, 1);
   atomic_fetch_add(&s->e->st_bout, len);
   if (s->state == ST_WS)
-    return ws_send_pkt(s->ws, kind, binary, data, len);
+    return roster__eio_ws_send_pkt(s->ws, kind, binary, data, len);
   if (kind == ROSTER__EIO_MESSAGE && s->qbytes + len > s->e->o.max_payload)
     return roster_error_set(ROSTER_ERANGE,
                             "engine.io session %s: %zu bytes wait for the "
@@ -247,9 +207,42 @@ static int queue_locked(roster__eio_session *s, roster__eio_kind kind,
   if (s->held && !s->upgrading) {
     roster_httpd_request *req = s->held;
     s->held = NULL;
-    answer_poll_locked(s, req);
+    roster__eio_answer_poll_locked(s, req);
   }
   return ROSTER_OK;
+}
+
+/* send_part_locked: one message of a multi-part send; a WebSocket gets the
+ * shared frame when there is one. */
+static int send_part_locked(roster__eio_session *s, const roster__eio_part *p) {
+  if (s->state == ST_WS && p->ws) {
+    atomic_fetch_add(&s->e->st_pout, 1);
+    atomic_fetch_add(&s->e->st_bout, p->len);
+    return roster_httpd_ws_send_msg(s->ws, p->ws);
+  }
+  return roster__eio_queue_locked(s, ROSTER__EIO_MESSAGE, p->binary, p->data,
+                                  p->len);
+}
+
+int roster__eio_send_parts(roster__eio_session *s,
+                           const roster__eio_part *parts, size_t n) {
+  if (!s || (!parts && n))
+    return roster_error_set(ROSTER_EINVAL,
+                            "roster__eio_send_parts: NULL argument");
+  pthread_mutex_lock(&s->e->lock);
+  int rc = ROSTER_OK;
+  for (size_t i = 0; i < n && rc == ROSTER_OK; i++) {
+    rc = send_part_locked(s, &parts[i]);
+    if (rc != ROSTER_OK && i > 0) {
+      /* the peer has the head of a message and not its attachments: its
+       * stream cannot be mended; end the session */
+      pthread_mutex_unlock(&s->e->lock);
+      roster__eio_close_session(s, "transport error");
+      return rc;
+    }
+  }
+  pthread_mutex_unlock(&s->e->lock);
+  return rc;
 }
 
 int roster__eio_send(roster__eio_session *s, const void *data, size_t len,
@@ -260,7 +253,7 @@ int roster__eio_send(roster__eio_session *s, const void *data, size_t len,
     return roster_error_set(ROSTER_EINVAL,
                             "roster__eio_send: text that is not UTF-8");
   pthread_mutex_lock(&s->e->lock);
-  int rc = queue_locked(s, ROSTER__EIO_MESSAGE, binary, data, len);
+  int rc = roster__eio_queue_locked(s, ROSTER__EIO_MESSAGE, binary, data, len);
   pthread_mutex_unlock(&s->e->lock);
   return rc;
 }
@@ -270,7 +263,7 @@ int roster__eio_send(roster__eio_session *s, const void *data, size_t len,
 /* close_session ends s once: the held GET gets a close packet, the
  * WebSockets close, on_close runs (if on_open did), the table's reference
  * goes. */
-static void close_session(roster__eio_session *s, const char *reason) {
+void roster__eio_close_session(roster__eio_session *s, const char *reason) {
   roster__eio_server *e = s->e;
   pthread_mutex_lock(&e->lock);
   if (s->state == ST_CLOSED) {
@@ -284,7 +277,7 @@ static void close_session(roster__eio_session *s, const char *reason) {
   s->held = NULL;
   roster_httpd_ws *ws = s->ws, *probe = s->probe_ws;
   s->ws = s->probe_ws = NULL;
-  queue_free(s);
+  roster__eio_queue_free(s);
   pthread_mutex_unlock(&e->lock);
   for (int i = 0; i < 2; i++) {
     roster_httpd_ws *w = i ? probe : ws;
@@ -308,7 +301,12 @@ static void close_session(roster__eio_session *s, const char *reason) {
 
 void roster__eio_close(roster__eio_session *s) {
   if (s)
-    close_session(s, "forced close");
+    roster__eio_close_session(s, "forced close");
+}
+
+void roster__eio_close_reason(roster__eio_session *s, const char *reason) {
+  if (s)
+    roster__eio_close_session(s, reason ? reason : "forced close");
 }
 
 /* ---- packets from the client --------------------------------------------- */
@@ -322,7 +320,8 @@ static void deliver(roster__eio_session *s, const roster__eio_packet *p) {
 }
 
 /* on_packet handles one packet of the session's transport. I/O thread. */
-static void on_packet(roster__eio_session *s, const roster__eio_packet *p) {
+void roster__eio_on_packet(roster__eio_session *s,
+                           const roster__eio_packet *p) {
   atomic_fetch_add(&s->e->st_pin, 1);
   atomic_fetch_add(&s->e->st_bin, p->len);
   switch (p->kind) {
@@ -333,302 +332,17 @@ static void on_packet(roster__eio_session *s, const roster__eio_packet *p) {
     pthread_mutex_lock(&s->e->lock);
     if (s->pong_deadline) {
       s->pong_deadline = 0;
-      s->next_ping = now_ms() + s->e->o.ping_interval_ms;
+      s->next_ping = roster__eio_now_ms() + s->e->o.ping_interval_ms;
       pthread_cond_signal(&s->e->cond);
     }
     pthread_mutex_unlock(&s->e->lock);
     break;
   case ROSTER__EIO_CLOSE:
-    close_session(s, "transport close");
+    roster__eio_close_session(s, "transport close");
     break;
   default: /* open, ping, upgrade, noop: nothing to do */
     break;
   }
-}
-
-/* ---- HTTP: handshake and polling ----------------------------------------- */
-
-/* handshake opens a session on req (polling) or ws; 0, or the status
- * refusing it (answered on req). I/O thread (so the bound holds). */
-static int handshake(roster__eio_server *e, roster_httpd_request *req,
-                     roster_httpd_ws *ws) {
-  if (e->o.max_sessions && roster__eio_sessions(e) >= e->o.max_sessions) {
-    atomic_fetch_add(&e->st_refused, 1);
-    if (req)
-      roster__eio_respond(req, 503, NULL, NULL, 0);
-    return 503;
-  }
-  roster__eio_session *s = session_new(e);
-  roster__eio_buf b = {0};
-  static const char *const up[] = {"websocket"};
-  int rc = s ? ROSTER_OK : ROSTER_ENOMEM;
-  if (rc == ROSTER_OK) {
-    roster__eio_handshake hs = {.sid = s->sid,
-                                .upgrades = up,
-                                .n_upgrades = ws ? 0 : 1,
-                                .ping_interval_ms = e->o.ping_interval_ms,
-                                .ping_timeout_ms = e->o.ping_timeout_ms,
-                                .max_payload = e->o.max_payload};
-    rc = roster__eio_open_encode(&b, &hs);
-  }
-  if (rc != ROSTER_OK) {
-    if (req)
-      roster__eio_respond(req, 500, NULL, NULL, 0);
-    roster__eio_buf_free(&b);
-    roster__eio_session_release(s);
-    return 500;
-  }
-  pthread_mutex_lock(&e->lock);
-  if (ws) {
-    s->state = ST_WS;
-    s->on_ws = true;
-    s->ws = roster_httpd_ws_acquire(ws);
-    roster_httpd_ws_set_data(ws, roster__eio_session_acquire(s));
-    roster_httpd_ws_send(ws, ROSTER_HTTPD_WS_TEXT, b.p, b.len);
-  } else {
-    roster__eio_respond(req, 200, ROSTER__EIO_TEXT_PLAIN, b.p, b.len);
-  }
-  table_add(e, s);
-  pthread_mutex_unlock(&e->lock);
-  roster__eio_buf_free(&b);
-  pthread_mutex_lock(&s->cb_lock);
-  if (!s->close_called) { /* not closed by another thread meanwhile */
-    s->open_called = true;
-    if (e->o.on_open)
-      e->o.on_open(s, e->o.arg);
-  }
-  pthread_mutex_unlock(&s->cb_lock);
-  return 0;
-}
-
-static void poll_get(roster__eio_session *s, roster_httpd_request *req) {
-  pthread_mutex_lock(&s->e->lock);
-  if (s->held) {
-    pthread_mutex_unlock(&s->e->lock);
-    roster__eio_respond_error(req, ROSTER__EIO_E_BAD);
-    close_session(s, "transport error");
-    return;
-  }
-  if (s->qhead || s->upgrading)
-    answer_poll_locked(s, req);
-  else
-    s->held = req;
-  pthread_mutex_unlock(&s->e->lock);
-}
-
-static void poll_post(roster__eio_session *s, roster_httpd_request *req) {
-  size_t len;
-  const uint8_t *body = roster_httpd_request_body(req, &len);
-  if (len > s->e->o.max_payload) { /* engine.io: 413, "payload too large" */
-    roster__eio_respond(req, 413, NULL, NULL, 0);
-    close_session(s, "transport error");
-    return;
-  }
-  roster__eio_payload pl;
-  if (roster__eio_payload_decode(body, len, s->e->o.max_payload, &pl) !=
-      ROSTER_OK) {
-    roster__eio_respond_error(req, ROSTER__EIO_E_BAD);
-    close_session(s, "parse error");
-    return;
-  }
-  for (size_t i = 0; i < pl.n; i++) /* the packets point into the body */
-    on_packet(s, &pl.pkts[i]);
-  roster__eio_payload_free(&pl);
-  roster__eio_respond(req, 200, "text/html", "ok", 2);
-}
-
-/* http_handler: every non-upgrade request on the path. I/O thread. */
-static void http_handler(roster_httpd_request *req, void *arg) {
-  roster__eio_server *e = arg;
-  const char *q = roster_httpd_request_query(req);
-  const char *method = roster_httpd_request_method(req);
-  char transport[16], sid[32], eio[8];
-  if (strcmp(roster_httpd_request_path(req), e->path) != 0) {
-    roster_httpd_respond(req, 404, NULL, NULL, 0);
-    return;
-  }
-  if (!roster_httpd_request_origin_ok(req)) { /* the httpd's origins */
-    roster__eio_respond_error(req, ROSTER__EIO_E_FORBIDDEN);
-    return;
-  }
-  if (strcmp(method, "OPTIONS") == 0) { /* a CORS preflight */
-    roster__eio_respond(req, 204, NULL, NULL, 0);
-    return;
-  }
-  if (!roster__eio_query_get(q, "transport", transport, sizeof transport) ||
-      (strcmp(transport, "polling") != 0 &&
-       strcmp(transport, "websocket") != 0)) {
-    roster__eio_respond_error(req, ROSTER__EIO_E_TRANSPORT);
-    return;
-  }
-  if (roster__eio_query_get(q, "sid", sid, sizeof sid)) {
-    roster__eio_session *s = lookup(e, sid);
-    if (!s) {
-      roster__eio_respond_error(req, ROSTER__EIO_E_SID);
-      return;
-    }
-    pthread_mutex_lock(&e->lock);
-    bool polling = s->state == ST_POLLING;
-    pthread_mutex_unlock(&e->lock);
-    if (!polling || strcmp(transport, "polling") != 0)
-      roster__eio_respond_error(req, ROSTER__EIO_E_BAD);
-    else if (strcmp(method, "GET") == 0)
-      poll_get(s, req);
-    else if (strcmp(method, "POST") == 0)
-      poll_post(s, req);
-    else
-      roster__eio_respond_error(req, ROSTER__EIO_E_BAD);
-    roster__eio_session_release(s);
-    return;
-  }
-  if (strcmp(method, "GET") != 0)
-    roster__eio_respond_error(req, ROSTER__EIO_E_METHOD);
-  else if (strcmp(transport, "polling") != 0)
-    roster__eio_respond_error(
-        req, ROSTER__EIO_E_BAD); /* websocket without the upgrade */
-  else if (!roster__eio_query_get(q, "EIO", eio, sizeof eio) ||
-           strcmp(eio, "4") != 0)
-    roster__eio_respond_error(req, ROSTER__EIO_E_PROTOCOL);
-  else
-    handshake(e, req, NULL);
-}
-
-/* http_abort: a held GET's connection closed: the session ends, as
- * engine.io's does ("poll connection closed prematurely"). I/O thread. */
-static void http_abort(roster_httpd_request *req, void *arg) {
-  roster__eio_server *e = arg;
-  char sid[32];
-  roster__eio_session *s = NULL;
-  if (roster__eio_query_get(roster_httpd_request_query(req), "sid", sid,
-                            sizeof sid))
-    s = lookup(e, sid);
-  bool mine = false;
-  if (s) {
-    pthread_mutex_lock(&e->lock);
-    mine = s->held == req;
-    if (mine)
-      s->held = NULL;
-    pthread_mutex_unlock(&e->lock);
-  }
-  if (mine) {
-    roster__eio_respond(req, 200, ROSTER__EIO_TEXT_PLAIN, "6",
-                        1); /* discarded */
-    close_session(s, "transport error");
-  }
-  roster__eio_session_release(s);
-}
-
-/* ---- WebSocket ----------------------------------------------------------- */
-
-/* ws_open: a direct WebSocket (no sid) opens a session; one with a sid
- * is a probe for that polling session. I/O thread. */
-static int ws_open(roster_httpd_ws *ws, const roster_httpd_request *req,
-                   void *arg) {
-  roster__eio_server *e = arg;
-  const char *q = roster_httpd_request_query(req);
-  char transport[16], sid[32], eio[8];
-  if (!roster__eio_query_get(q, "transport", transport, sizeof transport) ||
-      strcmp(transport, "websocket") != 0 ||
-      !roster__eio_query_get(q, "EIO", eio, sizeof eio) ||
-      strcmp(eio, "4") != 0)
-    return 400;
-  if (!roster__eio_query_get(q, "sid", sid, sizeof sid)) {
-    return handshake(e, NULL, ws);
-  }
-  roster__eio_session *s = lookup(e, sid);
-  if (!s)
-    return 400;
-  pthread_mutex_lock(&e->lock);
-  bool ok = s->state == ST_POLLING && !s->probe_ws;
-  if (ok) {
-    s->probe_ws = roster_httpd_ws_acquire(ws);
-    s->probe_deadline = now_ms() + e->o.upgrade_timeout_ms;
-    roster_httpd_ws_set_data(ws, s); /* the lookup's reference */
-    pthread_cond_signal(&e->cond);
-  }
-  pthread_mutex_unlock(&e->lock);
-  if (!ok) {
-    roster__eio_session_release(s);
-    return 400;
-  }
-  return 0;
-}
-
-/* probe_packet: a packet on the upgrade's WebSocket (e->lock held). */
-static void probe_packet_locked(roster__eio_session *s,
-                                const roster__eio_packet *p) {
-  if (p->kind == ROSTER__EIO_PING && p->len == 5 &&
-      memcmp(p->data, "probe", 5) == 0) {
-    ws_send_pkt(s->probe_ws, ROSTER__EIO_PONG, false, p->data, p->len);
-    s->upgrading = true;
-    if (s->held) { /* the client pauses polling: let the poll end */
-      roster_httpd_request *req = s->held;
-      s->held = NULL;
-      roster__eio_respond(req, 200, ROSTER__EIO_TEXT_PLAIN, "6", 1);
-    }
-  } else if (p->kind == ROSTER__EIO_UPGRADE && s->upgrading) {
-    atomic_fetch_add(&s->e->st_upgrades, 1);
-    s->state = ST_WS;
-    s->on_ws = true;
-    s->ws = s->probe_ws;
-    s->probe_ws = NULL;
-    s->upgrading = false;
-    for (qpkt *q = s->qhead; q; q = q->next)
-      ws_send_pkt(s->ws, q->kind, q->binary, q->data, q->len);
-    queue_free(s);
-    if (s->held) {
-      roster__eio_respond(s->held, 200, ROSTER__EIO_TEXT_PLAIN, "6", 1);
-      s->held = NULL;
-    }
-  }
-}
-
-static void ws_message(roster_httpd_ws *ws, roster_httpd_ws_kind kind,
-                       const void *data, size_t len, void *arg) {
-  (void)arg;
-  roster__eio_session *s = roster_httpd_ws_data(ws);
-  if (!s)
-    return;
-  roster__eio_packet p;
-  bool ok = true;
-  if (kind == ROSTER_HTTPD_WS_BINARY)
-    roster__eio_decode_binary(data, len, &p);
-  else
-    ok = len > 0 && roster__eio_decode_text(data, len, &p) == ROSTER_OK;
-  pthread_mutex_lock(&s->e->lock);
-  bool is_main = s->ws == ws, probe = s->probe_ws == ws;
-  if (probe && ok)
-    probe_packet_locked(s, &p);
-  pthread_mutex_unlock(&s->e->lock);
-  if (probe && !ok)
-    roster_httpd_ws_close(ws, 1000, NULL); /* the session keeps polling */
-  else if (is_main && !ok)
-    close_session(s, "parse error");
-  else if (is_main)
-    on_packet(s, &p);
-}
-
-static void ws_closed(roster_httpd_ws *ws, int code, const char *reason,
-                      void *arg) {
-  (void)code;
-  (void)reason;
-  (void)arg;
-  roster__eio_session *s = roster_httpd_ws_data(ws);
-  if (!s)
-    return;
-  roster_httpd_ws_set_data(ws, NULL);
-  pthread_mutex_lock(&s->e->lock);
-  bool is_main = s->ws == ws, probe = s->probe_ws == ws;
-  if (probe) {
-    s->probe_ws = NULL;
-    s->upgrading = false;
-  }
-  pthread_mutex_unlock(&s->e->lock);
-  if (probe)
-    roster_httpd_ws_release(ws);
-  if (is_main)
-    close_session(s, "transport close");
-  roster__eio_session_release(s); /* the WebSocket's reference */
 }
 
 /* ---- the heartbeat thread ------------------------------------------------ */
@@ -637,7 +351,7 @@ static void *heartbeat(void *arg) {
   roster__eio_server *e = arg;
   pthread_mutex_lock(&e->lock);
   while (!e->stop) {
-    int64_t now = now_ms(), next = now + 1000;
+    int64_t now = roster__eio_now_ms(), next = now + 1000;
     roster__eio_session *dead = NULL;
     for (unsigned b = 0; b < NBUCKETS; b++)
       for (roster__eio_session *s = e->buckets[b]; s; s = s->hnext) {
@@ -656,7 +370,7 @@ static void *heartbeat(void *arg) {
         if (s->probe_ws && s->probe_deadline < next)
           next = s->probe_deadline;
         if (!s->pong_deadline && now >= s->next_ping) {
-          queue_locked(s, ROSTER__EIO_PING, false, NULL, 0);
+          roster__eio_queue_locked(s, ROSTER__EIO_PING, false, NULL, 0);
           s->pong_deadline = now + s->e->o.ping_timeout_ms;
         }
         int64_t t = s->pong_deadline ? s->pong_deadline : s->next_ping;
@@ -667,7 +381,7 @@ static void *heartbeat(void *arg) {
     while (dead) {
       roster__eio_session *s = dead;
       dead = s->tnext;
-      close_session(s, "ping timeout");
+      roster__eio_close_session(s, "ping timeout");
       roster__eio_session_release(s);
     }
     pthread_mutex_lock(&e->lock);
@@ -716,16 +430,16 @@ int roster__eio_server_new(roster_httpd *h, const roster__eio_options *o,
   e->h = h;
   int rc = roster_httpd_route(
       h, &(roster_httpd_route_options){.prefix = e->path,
-                                       .handler = http_handler,
-                                       .on_abort = http_abort,
+                                       .handler = roster__eio_http_handler,
+                                       .on_abort = roster__eio_http_abort,
                                        .arg = e});
   if (rc == ROSTER_OK)
-    rc = roster_httpd_ws_route(
-        h, &(roster_httpd_ws_route_options){.path = e->path,
-                                            .on_open = ws_open,
-                                            .on_message = ws_message,
-                                            .on_close = ws_closed,
-                                            .arg = e});
+    rc = roster_httpd_ws_route(h, &(roster_httpd_ws_route_options){
+                                      .path = e->path,
+                                      .on_open = roster__eio_ws_open,
+                                      .on_message = roster__eio_ws_message,
+                                      .on_close = roster__eio_ws_closed,
+                                      .arg = e});
   if (rc != ROSTER_OK) {
     /* routes cannot be removed: free only before any request can come */
     roster_mem_free(e->path);
@@ -769,7 +483,7 @@ void roster__eio_server_free(roster__eio_server *e) {
     pthread_mutex_unlock(&e->lock);
     if (!s)
       break;
-    close_session(s, "server shutting down");
+    roster__eio_close_session(s, "server shutting down");
     roster__eio_session_release(s);
   }
   pthread_cond_destroy(&e->cond);

@@ -110,6 +110,36 @@ void roster__eio_stats_get(roster__eio_server *e, roster__eio_stats *out);
 int roster__eio_send(roster__eio_session *s, const void *data, size_t len,
                      bool binary);
 
+/* roster__eio_part: one message of roster__eio_send_parts: its bytes
+ * (text without the Engine.IO kind digit, or binary) for polling, and
+ * optionally the same message already framed for a WebSocket (text: "4"
+ * and the bytes) so that a broadcast frames it once. */
+typedef struct roster__eio_part {
+  roster_httpd_msg *ws; /* NULL: framed per send; a reference is taken */
+  const uint8_t *data;
+  size_t len;
+  bool binary;
+} roster__eio_part;
+
+/* roster__eio_send_parts sends n messages back to back: no other sender's
+ * message comes between them (a Socket.IO packet and its attachments).
+ * Errors as roster__eio_send, for the first part (nothing sent). A later
+ * part refused ends the session ("transport error"): the peer would wait
+ * for attachments that never come. Any thread. Text parts must be UTF-8
+ * (not checked here). */
+int roster__eio_send_parts(roster__eio_session *s,
+                           const roster__eio_part *parts, size_t n);
+
+/* roster__eio_close_reason closes the session with one of
+ * roster__eio_reasons (NULL: "forced close"). Any thread. */
+void roster__eio_close_reason(roster__eio_session *s, const char *reason);
+
+/* ROSTER__EIO_ID_LEN: a session id's length; roster__eio_random_id writes
+ * one (15 random bytes as base64url) and a NUL. ROSTER_ESYS if the
+ * system has no randomness to give. */
+#define ROSTER__EIO_ID_LEN 20
+int roster__eio_random_id(char out[ROSTER__EIO_ID_LEN + 1]);
+
 /* roster__eio_close closes the session ("forced close"): a close packet
  * goes out when the transport can carry it. A second close is a no-op.
  * Any thread. */
