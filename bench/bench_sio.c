@@ -143,14 +143,40 @@ static double rss_kib(pid_t pid) {
   return kib;
 }
 
+/* cpu_s: user + system CPU seconds pid has used (0: the calling process
+ * itself). */
+static double cpu_s(pid_t pid) {
+  if (!pid) {
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+  }
+  char path[64], buf[1024];
+  snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
+  FILE *f = fopen(path, "r");
+  if (!f)
+    return 0;
+  size_t n = fread(buf, 1, sizeof buf - 1, f);
+  fclose(f);
+  buf[n] = 0;
+  const char *p = strrchr(buf, ')'); /* the name may hold spaces */
+  unsigned long long ut = 0, st = 0;
+  if (!p ||
+      sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
+             &ut, &st) != 2)
+    return 0;
+  return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
 /* ---- fan-out ---- */
 
 typedef struct fanout_arg {
   server *srv;
   unsigned clients;
   double seconds;
-  uint64_t lost; /* the worst run's */
-  uint64_t gos;  /* the best run's */
+  uint64_t lost;  /* the worst run's */
+  double cpu_srv; /* CPU seconds per million delivered: the lowest run's */
+  double cpu_cli;
 } fanout_arg;
 
 static bench_sample fanout_run(void *arg, uint64_t ops) {
@@ -159,13 +185,23 @@ static bench_sample fanout_run(void *arg, uint64_t ops) {
   bench_sample r = {.threads = a->clients};
   sio_clients *c = bench_sio_clients_new(a->srv->port, a->clients);
   if (bench_sio_connect(c, PENDING, 60) < a->clients) {
-    roster__bench_fail(1, "%s fanout %u clients: %s", a->srv->impl,
-                       a->clients, bench_sio_error(c));
+    roster__bench_fail(1, "%s fanout %u clients: %s", a->srv->impl, a->clients,
+                       bench_sio_error(c));
     bench_sio_clients_free(c);
     return r;
   }
   sio_fanout f;
+  double s0 = cpu_s(a->srv->pid), c0 = cpu_s(0);
   bench_sio_fanout(c, WINDOW, a->seconds, &f);
+  double s1 = cpu_s(a->srv->pid), c1 = cpu_s(0);
+  if (f.delivered) {
+    double ms = (s1 - s0) * 1e6 / (double)f.delivered;
+    double mc = (c1 - c0) * 1e6 / (double)f.delivered;
+    if (!a->cpu_srv || ms < a->cpu_srv)
+      a->cpu_srv = ms;
+    if (!a->cpu_cli || mc < a->cpu_cli)
+      a->cpu_cli = mc;
+  }
   uint64_t lost = f.expected - f.delivered;
   if (lost || f.bad || bench_sio_errors(c))
     roster__bench_fail(1,
@@ -209,14 +245,18 @@ static void fanout_rows(server *srv, size_t n, unsigned clients) {
     if (roster__bench.json)
       printf("{\"impl\":\"%s\",\"op\":\"fanout\",\"clients\":%u,"
              "\"window\":%d,\"delivered_per_sec\":%.0f,"
-             "\"broadcasts_per_sec\":%.0f,\"lost\":%llu,\"best_of\":%d}\n",
+             "\"broadcasts_per_sec\":%.0f,\"lost\":%llu,"
+             "\"server_cpu_us_per_msg\":%.3f,\"client_cpu_us_per_msg\":%.3f,"
+             "\"best_of\":%d}\n",
              k->impl, clients, WINDOW, rate, bps,
-             (unsigned long long)args[i].lost, k->runs);
+             (unsigned long long)args[i].lost, args[i].cpu_srv, args[i].cpu_cli,
+             k->runs);
     else
       printf("%-7s %-9s %7u %12.0f msg/s %9.0f bc/s  lost %llu  spread "
-             "%.1f%%\n",
+             "%5.1f%%  cpu us/msg: server %.3f client %.3f\n",
              k->impl, "fanout", clients, rate, bps,
-             (unsigned long long)args[i].lost, roster__bench_spread(k) * 100);
+             (unsigned long long)args[i].lost, roster__bench_spread(k) * 100,
+             args[i].cpu_srv, args[i].cpu_cli);
     fflush(stdout);
   }
 }
@@ -242,8 +282,7 @@ static void idle_row(const impl *m, unsigned want) {
   bench_sio_clients_free(c);
   server_stop(&s);
   if (!got || before <= 0 || after <= 0) {
-    roster__bench_fail(1, "%s idle %u: no connection or no RSS", m->name,
-                       want);
+    roster__bench_fail(1, "%s idle %u: no connection or no RSS", m->name, want);
     return;
   }
   double per = (after - before) / got;
@@ -313,7 +352,8 @@ static void targets(const unsigned *fan, size_t nfan, const unsigned *idle,
     roster__bench_target(what, r > 0 ? r : NAN, "x", ">= 3x", r >= 3);
   }
   for (size_t i = 0; i < nidle; i++) {
-    const bench_result *a = roster__bench_find("roster", "idle_rss", 0, idle[i]);
+    const bench_result *a =
+        roster__bench_find("roster", "idle_rss", 0, idle[i]);
     const bench_result *b = roster__bench_find("node", "idle_rss", 0, idle[i]);
     double r = a && b && a->value > 0 ? b->value / a->value : NAN;
     snprintf(what, sizeof what, "node / roster KiB per connection, %u idle",
@@ -323,8 +363,8 @@ static void targets(const unsigned *fan, size_t nfan, const unsigned *idle,
   const bench_result *a = roster__bench_find("roster", "echo", 0, 0);
   const bench_result *b = roster__bench_find("node", "echo", 0, 0);
   if (a && b)
-    roster__bench_context("(context) node / roster echo p50", b->value / a->value,
-                          2, "x");
+    roster__bench_context("(context) node / roster echo p50",
+                          b->value / a->value, 2, "x");
 }
 
 /* ---- the program ---- */
@@ -336,8 +376,9 @@ static void raise_nofile(void) {
     setrlimit(RLIMIT_NOFILE, &rl);
   }
   getrlimit(RLIMIT_NOFILE, &rl);
-  fprintf(roster__bench.out, "# open files: %llu per process (the client "
-                             "and each server)\n",
+  fprintf(roster__bench.out,
+          "# open files: %llu per process (the client "
+          "and each server)\n",
           (unsigned long long)rl.rlim_cur);
 }
 
@@ -351,9 +392,8 @@ static void find_impls(void) {
   self_exe[l > 0 ? l : 0] = 0;
   impls[nimpl++] = (impl){"roster", roster_argv, bench_sio_have_roster};
   if (!bench_sio_have_roster)
-    roster__bench_warn("roster's Socket.IO server is not in this build (the "
-                       "socketio module has no roster_socketio_new yet): no "
-                       "roster rows");
+    roster__bench_warn("the socketio module is not in this build: no roster "
+                       "rows");
   bool node = roster__bench_have_tool("node");
   bool sio = access(ROSTER_BENCH_DIR
                     "/../tests/interop/node_modules/socket.io/package.json",

@@ -68,7 +68,7 @@ void bench_sio_fanout(sio_clients *c, unsigned window, double seconds,
 size_t bench_sio_echo(sio_clients *c, size_t samples, double *us);
 
 /* bench_sio_have_roster: whether roster's server is in this build (the
- * socketio module with roster_socketio_new). */
+ * socketio module). */
 extern const bool bench_sio_have_roster;
 
 /* bench_sio_serve: the program as roster's server (--serve-roster):

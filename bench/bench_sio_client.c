@@ -61,7 +61,7 @@ struct sio_clients {
   uint64_t rng;
   int64_t echo_id; /* the ack id waited for */
   bool echo_got;
-  char msg[160];  /* 42["msg","x...x"] */
+  char msg[160]; /* 42["msg","x...x"] */
   size_t msglen;
   char err[320];
 };
@@ -259,7 +259,8 @@ static void on_ack(sio_clients *c, unsigned k, const char *p, size_t len) {
   long long id = strtoll(p + 2, &end, 10);
   size_t rest = len - (size_t)(end - p);
   bool ok = end > p + 2 && id == c->echo_id && rest == SIO_PAYLOAD_LEN + 4 &&
-            !memcmp(end, "[\"", 2) && !memcmp(end + 2 + SIO_PAYLOAD_LEN, "\"]", 2);
+            !memcmp(end, "[\"", 2) &&
+            !memcmp(end + 2 + SIO_PAYLOAD_LEN, "\"]", 2);
   for (size_t i = 0; ok && i < SIO_PAYLOAD_LEN; i++)
     ok = end[2 + i] == 'x';
   if (ok)
@@ -379,8 +380,7 @@ static void readable(sio_clients *c, unsigned k) {
   if (r <= 0) {
     if (r < 0 && (errno == EAGAIN || errno == EINTR))
       return;
-    fail(c, k, r ? "read failed" : "the server closed the connection", NULL,
-         0);
+    fail(c, k, r ? "read failed" : "the server closed the connection", NULL, 0);
     return;
   }
   o->inlen += (size_t)r;

@@ -8,9 +8,9 @@
  * The connection limit is raised to what the file descriptors allow (the
  * benchmark raises RLIMIT_NOFILE before it starts the servers).
  *
- * Built with the server only when the socketio module has it
- * (ROSTER_BENCH_SIO_SERVER, set by bench/CMakeLists.txt); otherwise
- * bench_sio_have_roster is false and the program has no roster rows.
+ * Built with the server when the socketio module is (ROSTER_BENCH_SIO_SERVER,
+ * set by bench/CMakeLists.txt); otherwise bench_sio_have_roster is false
+ * and the program has no roster rows.
  */
 #include "bench_sio.h"
 
@@ -37,17 +37,15 @@ static void on_go(roster_socketio_socket *s, const roster_socketio_event *ev,
   roster_socketio *io = arg;
   int rc = roster_socketio_emit(io, NULL, "msg", msg_args, NULL, 0, NULL);
   if (rc != ROSTER_OK)
-    fprintf(stderr, "roster-bench-sio server: emit: %s\n",
-            roster_last_error());
+    fprintf(stderr, "roster-bench-sio server: emit: %s\n", roster_last_error());
   (void)s;
 }
 
 static void on_echo(roster_socketio_socket *s, const roster_socketio_event *ev,
                     void *arg) {
   (void)arg;
-  if (ev->ack_id >= 0 &&
-      roster_socketio_ack(s, ev->ack_id, ev->args, ev->bins, ev->nbin) !=
-          ROSTER_OK)
+  if (ev->ack_id >= 0 && roster_socketio_ack(s, ev->ack_id, ev->args, ev->bins,
+                                             ev->nbin) != ROSTER_OK)
     fprintf(stderr, "roster-bench-sio server: ack: %s\n", roster_last_error());
 }
 
@@ -92,8 +90,8 @@ int bench_sio_serve(void) {
 const bool bench_sio_have_roster = false;
 
 int bench_sio_serve(void) {
-  fprintf(stderr, "roster-bench-sio: roster's Socket.IO server is not in "
-                  "this build\n");
+  fprintf(stderr, "roster-bench-sio: the socketio module is not in this "
+                  "build\n");
   return 3;
 }
 
