@@ -430,7 +430,7 @@ int main(int argc, char **argv) {
   const unsigned *idle = q ? idle_quick : idle_full;
   size_t nfan = q ? 1 : 2, nidle = q ? 1 : 2;
   fprintf(roster__bench.out,
-          "# roster-bench-sio: window %d, 100-byte broadcasts, servers on "
+          "# roster-bench-sio, window %d, 100-byte broadcasts, servers on "
           "127.0.0.1 in their own processes\n",
           WINDOW);
 
