@@ -240,6 +240,10 @@ static void fanout_rows(server *srv, size_t n, unsigned clients) {
     if (!k->runs)
       continue;
     roster__bench_add_case(k);
+    roster__bench_add(&(bench_result){.impl = k->impl,
+                                      .op = "server_cpu",
+                                      .size = clients,
+                                      .value = args[i].cpu_srv});
     double rate = bench_rate(&k->best);
     double bps = (double)k->best.aux / k->best.wall;
     if (roster__bench.json)
@@ -350,6 +354,14 @@ static void targets(const unsigned *fan, size_t nfan, const unsigned *idle,
     snprintf(what, sizeof what, "roster / node delivered msgs/s, %u clients",
              fan[i]);
     roster__bench_target(what, r > 0 ? r : NAN, "x", ">= 3x", r >= 3);
+    const bench_result *a =
+        roster__bench_find("roster", "server_cpu", 0, fan[i]);
+    const bench_result *b = roster__bench_find("node", "server_cpu", 0, fan[i]);
+    if (a && b && a->value > 0) {
+      snprintf(what, sizeof what,
+               "(context) node / roster server CPU per msg, %u", fan[i]);
+      roster__bench_context(what, b->value / a->value, 2, "x");
+    }
   }
   for (size_t i = 0; i < nidle; i++) {
     const bench_result *a =
