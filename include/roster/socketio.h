@@ -133,7 +133,7 @@ ROSTER_EXTERN int roster_socketio_start(roster_socketio *io);
  * DISCONNECT packet and its on_disconnect ("server shutting down");
  * what is queued is written out; then the connections close (WebSocket
  * 1001). Returns when every handler has returned. A second stop is
- * ROSTER_OK. Not from a handler (ROSTER_ESTATE). */
+ * ROSTER_OK. Never from a handler of io: it waits for them. */
 ROSTER_EXTERN int roster_socketio_stop(roster_socketio *io,
                                        int64_t deadline_ms);
 
@@ -143,6 +143,11 @@ ROSTER_EXTERN void roster_socketio_free(roster_socketio *io);
 
 /* roster_socketio_port: the bound port. */
 ROSTER_EXTERN uint16_t roster_socketio_port(const roster_socketio *io);
+
+/* roster_socketio_httpd: the server's HTTP layer, to add routes of one's
+ * own (an admin page beside its live updates) with roster_httpd_route
+ * before roster_socketio_start; the server owns, starts and stops it. */
+ROSTER_EXTERN roster_httpd *roster_socketio_httpd(roster_socketio *io);
 
 /* roster_socketio_rooms: the server's room registry (duplicate keys), for
  * queries only; valid until roster_socketio_free. */

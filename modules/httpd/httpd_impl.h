@@ -100,6 +100,7 @@ struct roster_httpd_ws {
   int state;
   uint32_t events;
   struct roster_httpd_ws *prev, *next;
+  struct roster_httpd_ws *dead_next; /* in srv->graveyard */
   roster__httpd_out *out_head, *out_tail;
   int64_t last_active, linger_until;
   bool close_after_flush; /* then linger and close */
@@ -161,6 +162,9 @@ struct roster_httpd {
   roster__httpd_ws_route *ws_routes;
   size_t nws_routes;
   roster_httpd_ws *conns; /* I/O thread only */
+  /* destroyed connections whose loop reference is dropped after the
+   * current batch of events, which may still name them (I/O thread) */
+  roster_httpd_ws *graveyard;
   uint16_t port;
   struct {
     _Atomic uint64_t open, total, refused, requests, bad, ws_open, min, mout,

@@ -359,7 +359,19 @@ void roster__httpd_destroy(roster_httpd_ws *c) {
   if (c->next)
     c->next->prev = c->prev;
   c->prev = c->next = NULL;
-  roster__httpd_conn_release(c); /* the loop's reference */
+  /* The loop's reference goes after the current batch of events, which
+   * may still hold c (an event behind the one that ended it). */
+  c->dead_next = s->graveyard;
+  s->graveyard = c;
+}
+
+/* bury drops the loop's reference of connections destroyed so far. */
+static void bury(roster_httpd *s) {
+  while (s->graveyard) {
+    roster_httpd_ws *c = s->graveyard;
+    s->graveyard = c->dead_next;
+    roster__httpd_conn_release(c);
+  }
 }
 
 static roster_httpd_ws *conn_new(roster_httpd *s, int fd) {
@@ -389,7 +401,10 @@ roster_httpd_ws *roster__httpd_fake_conn(roster_httpd *s,
   return c;
 }
 
-void roster__httpd_fake_drain(roster_httpd *s) { drain(s, false); }
+void roster__httpd_fake_drain(roster_httpd *s) {
+  drain(s, false);
+  bury(s);
+}
 
 void roster__httpd_input(roster_httpd_ws *c, const uint8_t *data, size_t n) {
   c->last_active = roster__httpd_now();
@@ -546,18 +561,22 @@ void *roster__httpd_loop_main(void *arg) {
       atomic_store(&s->serving, false);
       stopping = true;
       deadline = now + atomic_load(&s->stop_deadline);
+      /* what was sent before the stop goes out before the close frames */
+      drain(s, false);
       begin_stop(s);
     }
     if (now - last_sweep >= SWEEP_MS) {
       last_sweep = now;
       sweep(s, now);
     }
+    bury(s);
     if (stopping && (!s->conns || now >= deadline))
       break;
   }
   while (s->conns)
     roster__httpd_destroy(s->conns);
   drain(s, true);
+  bury(s);
   roster_mem_free(buf);
   tls_loop = NULL;
   return NULL;

@@ -94,7 +94,9 @@ struct roster_socketio {
   roster_socketio_options o;
   char *name, *path;
   roster_httpd *h;
-  roster__eio_server *e;
+  roster__eio_server *e; /* NULL after stop (io->e_lock) */
+  pthread_mutex_t e_lock;
+  roster__eio_stats e_last; /* its counters when it went */
   roster *rooms;
   roster_socketio_nsp *root; /* "/" */
   pthread_mutex_t setup_lock;

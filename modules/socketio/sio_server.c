@@ -248,25 +248,33 @@ static void on_connect_packet(sio_conn *c, roster__sio_packet *p) {
       return;
     }
   }
-  if (roster__sio_socket_enter(s) != ROSTER_OK) {
-    connect_error(c, p->nsp, "server error");
-    roster_socketio_socket_release(s);
-    return;
-  }
-  SIO_STAT(io, sockets_total, 1);
+  /* CONNECT goes out before the socket joins its rooms: an emit from
+   * another thread may reach it as soon as it is in them, and the client
+   * must see CONNECT first (sends from this thread keep their order) */
   json_t *d = json_pack("{ss}", "sid", s->id);
   roster__sio_packet ok = {
       .kind = ROSTER__SIO_CONNECT, .nsp = nsp->name, .id = -1, .data = d};
   ok.nsp_len = strlen(nsp->name);
   int rc = d ? roster__sio_send_packet(s, &ok, false) : ROSTER_ENOMEM;
   json_decref(d);
-  if (rc == ROSTER_OK)
-    HOOKS(nsp, h) {
-      if (h->kind == HOOK_CONNECT && atomic_load(&s->connected))
-        ((roster_socketio_connect_fn)h->fn)(s, h->arg);
-    }
-  else
-    roster__sio_socket_end(s, "transport error", false);
+  if (rc == ROSTER_OK && roster__sio_socket_enter(s) != ROSTER_OK) {
+    roster__sio_packet bye = {.kind = ROSTER__SIO_DISCONNECT,
+                              .nsp = nsp->name,
+                              .nsp_len = ok.nsp_len,
+                              .id = -1};
+    roster__sio_send_packet(s, &bye, true);
+    rc = ROSTER_ENOMEM;
+  }
+  if (rc != ROSTER_OK) {
+    SIO_STAT(io, refused, 1);
+    roster_socketio_socket_release(s);
+    return;
+  }
+  SIO_STAT(io, sockets_total, 1);
+  HOOKS(nsp, h) {
+    if (h->kind == HOOK_CONNECT && atomic_load(&s->connected))
+      ((roster_socketio_connect_fn)h->fn)(s, h->arg);
+  }
   roster_socketio_socket_release(s);
 }
 
@@ -410,6 +418,7 @@ static void server_free_parts(roster_socketio *io) {
   pthread_mutex_destroy(&io->setup_lock);
   pthread_mutex_destroy(&io->room_lock);
   pthread_mutex_destroy(&io->stop_lock);
+  pthread_mutex_destroy(&io->e_lock);
   pthread_mutex_destroy(&io->tlock);
   pthread_cond_destroy(&io->tcond);
   origins_free((char **)io->o.origins);
@@ -438,6 +447,7 @@ int roster_socketio_new(const roster_socketio_options *o,
   pthread_mutex_init(&io->setup_lock, NULL);
   pthread_mutex_init(&io->room_lock, NULL);
   pthread_mutex_init(&io->stop_lock, NULL);
+  pthread_mutex_init(&io->e_lock, NULL);
   pthread_mutex_init(&io->tlock, NULL);
   roster__cond_init_mono(&io->tcond);
   io->name = roster_mem_strdup(o->name ? o->name : "socketio");
@@ -565,8 +575,13 @@ int roster_socketio_stop(roster_socketio *io, int64_t deadline_ms) {
   }
   int rc = roster_httpd_stop(io->h, deadline_ms);
   if (rc == ROSTER_OK) {
-    roster__eio_server_free(io->e); /* sessions left: closed */
+    pthread_mutex_lock(&io->e_lock);
+    roster__eio_server *e = io->e;
+    roster__eio_stats_get(e, &io->e_last);
+    io->e_last.sessions_open = 0;
     io->e = NULL;
+    pthread_mutex_unlock(&io->e_lock);
+    roster__eio_server_free(e); /* sessions left: closed */
     roster__sio_timer_stop(io);
     atomic_store(&io->stopped, true);
   }
@@ -584,6 +599,10 @@ void roster_socketio_free(roster_socketio *io) {
 
 uint16_t roster_socketio_port(const roster_socketio *io) {
   return io ? roster_httpd_port(io->h) : 0;
+}
+
+roster_httpd *roster_socketio_httpd(roster_socketio *io) {
+  return io ? io->h : NULL;
 }
 
 roster *roster_socketio_rooms(roster_socketio *io) {
@@ -605,9 +624,13 @@ int roster_socketio_stats_get(roster_socketio *io, roster_socketio_stats *out) {
   if (!io || !out)
     return roster_error_set(ROSTER_EINVAL,
                             "roster_socketio_stats_get: NULL argument");
-  roster__eio_stats es = {0};
+  roster__eio_stats es;
+  pthread_mutex_lock(&io->e_lock);
   if (io->e)
     roster__eio_stats_get(io->e, &es);
+  else
+    es = io->e_last;
+  pthread_mutex_unlock(&io->e_lock);
 #define LD(f) atomic_load_explicit(&io->st.f, memory_order_relaxed)
   *out = (roster_socketio_stats){.connections = es.sessions_open,
                                  .connections_total = es.sessions_total,

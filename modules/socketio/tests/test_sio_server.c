@@ -164,6 +164,11 @@ typedef struct fixture {
   uint16_t port;
 } fixture;
 
+static void hello(roster_httpd_request *req, void *arg) {
+  (void)arg;
+  roster_httpd_respond(req, 200, NULL, "hello", 5);
+}
+
 static void setup_with(fixture *f, const roster_socketio_options *o) {
   roster__tu_log_init(&g_log);
   assert_ok(roster_socketio_new(o, &f->io));
@@ -180,6 +185,10 @@ static void setup_with(fixture *f, const roster_socketio_options *o) {
   assert_ok(roster_socketio_on(root, "join", on_join, NULL));
   assert_ok(roster_socketio_on(root, "leave", on_join, (void *)1));
   assert_ok(roster_socketio_on(root, NULL, on_any, NULL));
+  /* a route of one's own beside the server's */
+  assert_ok(roster_httpd_route(
+      roster_socketio_httpd(f->io),
+      &(roster_httpd_route_options){.prefix = "/hello", .handler = hello}));
   assert_ok(roster_socketio_start(f->io));
   f->port = roster_socketio_port(f->io);
 }
@@ -208,6 +217,11 @@ static void t_connect_event_ack(void **state) {
   fixture f;
   setup(&f);
   assert_ok(roster_socketio_health(f.io));
+  hc_resp hr;
+  assert_int_equal(
+      hc_request(f.port, "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n", &hr), 200);
+  assert_string_equal(hr.body, "hello");
+  hc_resp_free(&hr);
   int fd = cli_open(f.port);
   cli_send(fd, "40");
   char *ok = cli_expect(fd, "40{\"sid\":\"");
