@@ -30,7 +30,7 @@
  * Targets (informational): roster >= 3x Node's delivered messages/s,
  * roster's memory per connection <= 1/5 of Node's. Without node or
  * socket.io the Node rows are left out with a line saying so; without
- * roster's server in the build, the roster rows. See bench/README.md.
+ * roster's server in the build, the roster rows. See bench/sio.md.
  */
 #include "bench.h"
 #include "bench_sio.h"
