@@ -16,6 +16,7 @@ option(ROSTER_WITH_HTTPD
        "Build the HTTP/WebSocket server module (libhttp-parser, libwslay, libcrypto)"
        ON)
 option(ROSTER_WITH_SOCKETIO "Build the Socket.IO module (jansson)" ON)
+option(ROSTER_WITH_HTTP "Build the HTTP client module (libcurl)" ON)
 set(ROSTER_SANITIZE "" CACHE STRING
     "Sanitizers: empty, 'address,undefined' or 'thread'")
 

@@ -15,6 +15,7 @@ PKGS=(
   libmariadb-dev                             # module mariadb
   libhiredis-dev                             # module redis
   libhttp-parser-dev libwslay-dev libssl-dev # module httpd
+  libcurl4-openssl-dev                       # module http
   libcmocka-dev                              # tests
   clang libclang-rt-14-dev                   # fuzzing: libFuzzer, sanitizers
   clang-format                               # make format; the source_format test

@@ -97,8 +97,9 @@ ROSTER_EXTERN char *roster_url_redact(const char *text, char *buf, size_t cap);
 
 /* roster_url_secret_key: key (a config key or query parameter name) looks
  * like it holds a secret: it contains password, passwd, pwd, secret, token,
- * apikey, api_key or credential, or is "key" or ends in "_key", ".key" or
- * "-key" (any case). */
+ * apikey, api_key, credential or authorization (an HTTP client's
+ * headers.Authorization), or is "key" or ends in "_key", ".key" or "-key"
+ * (any case). */
 ROSTER_EXTERN bool roster_url_secret_key(const char *key);
 
 #ifdef __cplusplus

@@ -244,6 +244,8 @@ static const struct {
     {"mariadb", HINT("roster_mariadb_init", "mariadb.h", "roster_mariadb")},
     {"redis", HINT("roster_redis_init", "redis.h", "roster_redis")},
     {"unix", HINT("roster_redis_init", "redis.h", "roster_redis")},
+    {"http", HINT("roster_http_init", "http.h", "roster_http")},
+    {"https", HINT("roster_http_init", "http.h", "roster_http")},
     {"rediss", "the Redis module serves redis:// and unix:// only (TLS is "
                "not supported)"},
     {"memory", "it is built into roster's cache layer, which a static link "

@@ -240,9 +240,9 @@ static bool contains_ci(const char *s, size_t n, const char *needle) {
 }
 
 static bool secret_n(const char *k, size_t n) {
-  static const char *const words[] = {"password", "passwd",    "pwd",
-                                      "secret",   "token",     "apikey",
-                                      "api_key",  "credential"};
+  static const char *const words[] = {
+      "password", "passwd",  "pwd",        "secret",       "token",
+      "apikey",   "api_key", "credential", "authorization"};
   for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
     if (contains_ci(k, n, words[i]))
       return true;

@@ -1,0 +1,100 @@
+/*
+ * http_impl.h: the HTTP client module's private structures, shared by
+ * client.c (the client: handles, share, slots, breaker, stats), request.c
+ * (one call and its retries), json.c (the JSON convenience and health),
+ * retry_after.c (the Retry-After parser) and service.c (the driver).
+ */
+#ifndef ROSTER_HTTP_IMPL_H
+#define ROSTER_HTTP_IMPL_H
+
+#include <roster.h>
+#include <roster/driver.h>
+#include <roster/http.h>
+
+#include <curl/curl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+/* One client. Settings are fixed after roster_http_new; mu guards the
+ * handle stack, the slot count and the breaker; counters are atomic. */
+struct roster_http {
+  char *name;
+  char *base;     /* without user info or a trailing '/' */
+  char **headers; /* default headers: name, value, ..., NULL */
+  size_t nheaders;
+  char *bearer, *user, *password; /* secrets: never in a detail */
+  char *probe, *ca_file;
+  int64_t connect_timeout_ms, timeout_ms;
+  int retries;
+  int64_t retry_base_ms, retry_max_ms, retry_after_max_ms;
+  int breaker_failures;
+  int64_t breaker_cooldown_ms;
+  unsigned max_connections;
+  size_t max_body;
+  bool tls_no_verify, no_redirects;
+
+  CURLSH *share;
+  pthread_mutex_t share_mu[CURL_LOCK_DATA_LAST];
+
+  pthread_mutex_t mu;
+  pthread_cond_t slot_cv; /* a slot was given back */
+  unsigned in_flight;     /* requests holding a slot */
+  CURL **idle;            /* easy handles not in use; up to max_connections */
+  unsigned nidle;
+  /* the breaker */
+  roster_http_breaker_kind breaker;
+  int failures;        /* in a row */
+  uint64_t open_until; /* monotonic ns, when open */
+  bool probing;        /* half-open: the one trial is under way */
+
+  _Atomic uint64_t requests, retried, ok, s4xx, s5xx, e_connect, e_timeout,
+      e_proto, e_breaker, e_other, breaker_opened, conns_open, conns_total,
+      latency_us;
+  _Atomic uint64_t latency[ROSTER_HTTP_LATENCY_BUCKETS];
+};
+
+/* Monotonic now in ns. */
+uint64_t roster__http_now_ns(void);
+
+/* A slot (one of max_connections) and an easy handle for one attempt, set
+ * to the client's defaults (share, timeouts, auth, TLS, redirects);
+ * waits up to timeout_ms (< 0: no limit) for a slot: ROSTER_ETIMEDOUT. */
+int roster__http_handle_get(roster_http *c, int64_t timeout_ms, CURL **out);
+/* Gives the handle (reset: it keeps no pointer of the request's) and its
+ * slot back. */
+void roster__http_handle_put(roster_http *c, CURL *h);
+
+/* The breaker: admit returns ROSTER_OK (with *trial set when this is the
+ * half-open trial) or ROSTER_EBUSY with a detail; report says how the
+ * admitted attempt ended. */
+int roster__http_breaker_admit(roster_http *c, bool *trial);
+void roster__http_breaker_report(roster_http *c, bool trial, bool failed);
+/* Gives back an admitted half-open trial that sent nothing. */
+void roster__http_breaker_cancel(roster_http *c, bool trial);
+
+/* Counts one finished call: rc, the status when rc is ROSTER_OK, and its
+ * duration. */
+void roster__http_count(roster_http *c, int rc, int status, uint64_t ns);
+
+/* roster__http_retry_after_ms reads a Retry-After value (RFC 9110 10.2.3:
+ * delta seconds, or an HTTP date read by curl_getdate) at wall-clock time
+ * now: the wait in ms (0 for a date in the past; at most 2^40 ms), or -1
+ * when it is neither. Pure; any thread. */
+int64_t roster__http_retry_after_ms(const char *value, time_t now);
+
+/* roster__http_request_ex is roster_http_req with extra headers
+ * (name, value pairs) between the defaults and the request's own. */
+int roster__http_request_ex(roster_http *c, const roster_http_req *req,
+                            const char *const *extra,
+                            roster_http_response **out);
+
+/* roster__http_header_ok: name and value may be sent as a header. */
+bool roster__http_header_ok(const char *name, const char *value);
+
+/* The driver (service.c). */
+extern const roster_driver roster__http_driver;
+
+#endif /* ROSTER_HTTP_IMPL_H */
