@@ -22,6 +22,7 @@ PKGS=(
   postgresql mariadb-server mariadb-client   # test servers (and pgbench,
   redis-server redis-tools                   #   mariadb-slap, redis-benchmark)
   sqlite3                                    # tests: inspect SQLite files
+  prometheus                                 # tests: promtool checks /metrics
 )
 
 missing=()

@@ -19,7 +19,20 @@ file(MAKE_DIRECTORY "${WORK}")
 include(${CMAKE_CURRENT_LIST_DIR}/run_program.cmake)
 run_program(demo out err
   ${CMAKE_COMMAND} -E env DEMO_SECONDS=3 DEMO_DATA_DIR=${WORK}
+  DEMO_CHAT__PORT=0
   --unset=DEMO_SERVICE_DB_URL --unset=DEMO_SERVICE_CACHE_URL ${DEMO})
+
+# With the Socket.IO module the demo has one service more: its chat, on
+# any free port here (DEMO_CHAT__PORT=0).
+if(CHAT)
+  set(STARTED 6)
+  set(STOPPED 7)
+  set(chat_markers "start chat: open http://127.0.0.1:" "stop chat (")
+else()
+  set(STARTED 5)
+  set(STOPPED 6)
+  set(chat_markers "")
+endif()
 
 # Plain substrings that must appear.
 set(markers
@@ -45,7 +58,7 @@ set(markers
   "services.cache.url = memory://cache?max_entries=1000"
   "start store (demo_visits on sqlite, cache memory://)"
   "start jobs (job \"visit\" on \"*/2 * * * * *\""
-  "lifecycle: started 5 services"
+  "lifecycle: started ${STARTED} services"
   "all eager services ready: yes"
   "digraph"
   "audit before its first use: declared"
@@ -55,9 +68,10 @@ set(markers
   "visit 1: demo_visits holds 1 rows on sqlite (count loaded from the database"
   "visit 1: report sent (1 of 2 allowed in 10 s)"
   "stop store ("
-  "lifecycle: stopped 6 services"
+  "lifecycle: stopped ${STOPPED} services"
   "audit after serving: stopped"
   "demo: clean shutdown")
+list(APPEND markers ${chat_markers})
 set(missing "")
 foreach(m IN LISTS markers)
   string(FIND "${out}" "${m}" pos)

@@ -38,6 +38,9 @@
 #ifdef DEMO_HAVE_REDIS
 #include "roster/redis.h"
 #endif
+#ifdef DEMO_HAVE_SOCKETIO
+#include "demo_chat.h"
+#endif
 
 #ifndef DEMO_CONFIG
 #define DEMO_CONFIG "demo.yaml"
@@ -367,6 +370,10 @@ static void declare_services(roster *svc, roster_config *cfg, roster_log *log,
                                                      .setup = jobs_setup,
                                                      .setup_arg = v,
                                                      .deps = jobs_deps}));
+#ifdef DEMO_HAVE_SOCKETIO
+  /* chat <- db, cache, log, jobs: the realtime page (demo_chat.c) */
+  CHECK(chat_provide(svc, cfg));
+#endif
 }
 
 /* print_health prints one line per service from roster_health. Returns how
@@ -512,7 +519,13 @@ int app_run(tour *t, const sigset_t *sigs, long seconds) {
                                &v.report_window_ms));
   declare_services(svc, cfg, log, &v);
   printf("  registry \"services\": db, cache (from the config) <- store; "
-         "clock; jobs <- store, clock; audit <- store (lazy)\n");
+         "clock; jobs <- store, clock; audit <- store (lazy)%s\n",
+#ifdef DEMO_HAVE_SOCKETIO
+         "; chat <- db, cache, log, jobs"
+#else
+         ""
+#endif
+  );
 
   int64_t t0 = now_ms();
   int rc = roster_start(svc, 10000);

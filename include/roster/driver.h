@@ -114,6 +114,12 @@ ROSTER_EXTERN int roster_driver_register(const roster_driver *d);
  * touched. */
 ROSTER_EXTERN int roster_driver_unregister(const roster_driver *d);
 
+/* roster_driver_registry: during a service face's open (on the thread
+ * that creates the service), the registry the service is being created
+ * in, for a service that serves its own registry (the admin endpoint);
+ * NULL on any other thread or at any other time. */
+ROSTER_EXTERN roster *roster_driver_registry(void);
+
 /* roster_driver_find returns the driver serving scheme (any case), or
  * NULL. */
 ROSTER_EXTERN const roster_driver *roster_driver_find(const char *scheme);

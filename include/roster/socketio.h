@@ -112,6 +112,9 @@ typedef struct roster_socketio_options {
   size_t max_queue;           /* queued outgoing bytes per connection;
                                  0: 1 MiB */
   int64_t slow_timeout_ms;    /* over max_queue this long: closed; 0: 5000 */
+  int64_t connect_timeout_ms; /* a connection in no namespace this long
+                                 after it opened is closed (socket.io's
+                                 connectTimeout); 0: 45000 */
   const char *const *origins; /* allowed Origin values for polling (CORS)
                                  and upgrades, NULL-terminated ("*": any);
                                  copied; NULL: the same origin only */

@@ -86,7 +86,8 @@ struct roster_socketio_socket {
 /* The timer's heap entry: a pending ack's deadline. */
 typedef struct sio_timer {
   int64_t at;
-  roster_socketio_socket *s; /* a reference */
+  roster_socketio_socket *s; /* a reference: the ack id's deadline; or */
+  sio_conn *c;               /* a reference: the connect deadline */
   int64_t id;
 } sio_timer;
 
@@ -141,6 +142,9 @@ void roster__sio_socket_end(roster_socketio_socket *s, const char *reason,
 void roster__sio_ack_answer(roster_socketio_socket *s,
                             const roster__sio_packet *p);
 int roster__sio_timer_start(roster_socketio *io);
+/* roster__sio_conn_deadline: c is closed if it has no socket after
+ * connect_timeout_ms (socket.io's connectTimeout). */
+void roster__sio_conn_deadline(roster_socketio *io, sio_conn *c);
 void roster__sio_timer_stop(roster_socketio *io);
 
 /* sio_emit.c */

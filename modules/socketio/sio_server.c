@@ -149,6 +149,7 @@ static void eio_open(roster__eio_session *sess, void *arg) {
   roster__sio_decoder_init(&c->dec, &io->lim);
   pthread_mutex_init(&c->lock, NULL);
   roster__eio_session_set_data(sess, c);
+  roster__sio_conn_deadline(io, c);
 }
 
 static void eio_close(roster__eio_session *sess, const char *reason,

@@ -480,8 +480,9 @@ int roster_socketio_socket_emit_ack(roster_socketio_socket *s,
   int64_t id = a->id;
   pthread_mutex_lock(&io->tlock);
   rc = io->timer_on
-           ? heap_push(io, (sio_timer){roster__sio_now_ms() + timeout_ms,
-                                       roster_socketio_socket_acquire(s), id})
+           ? heap_push(io, (sio_timer){.at = roster__sio_now_ms() + timeout_ms,
+                                       .s = roster_socketio_socket_acquire(s),
+                                       .id = id})
            : roster_error_set(ROSTER_ESTATE, "socketio '%s': not serving",
                               io->name);
   if (rc == ROSTER_OK)
@@ -530,6 +531,16 @@ static void *timer_main(void *arg) {
     if (io->nheap && io->heap[0].at <= now) {
       sio_timer t = heap_pop(io);
       pthread_mutex_unlock(&io->tlock);
+      if (t.c) { /* a connection still in no namespace: closed */
+        pthread_mutex_lock(&t.c->lock);
+        bool none = t.c->nsocks == 0;
+        pthread_mutex_unlock(&t.c->lock);
+        if (none)
+          roster__eio_close_reason(t.c->session, "forced close");
+        roster__sio_conn_release(t.c);
+        pthread_mutex_lock(&io->tlock);
+        continue;
+      }
       sio_pending *a = pending_take(t.s, t.id);
       if (a) {
         SIO_STAT(io, acks_timed_out, 1);
@@ -584,6 +595,22 @@ void roster__sio_timer_stop(roster_socketio *io) {
   pthread_join(io->timer, NULL);
   while (io->nheap) {
     sio_timer t = heap_pop(io);
-    roster_socketio_socket_release(t.s);
+    if (t.c)
+      roster__sio_conn_release(t.c);
+    else
+      roster_socketio_socket_release(t.s);
   }
+}
+
+void roster__sio_conn_deadline(roster_socketio *io, sio_conn *c) {
+  int64_t ms = io->o.connect_timeout_ms > 0 ? io->o.connect_timeout_ms : 45000;
+  pthread_mutex_lock(&io->tlock);
+  atomic_fetch_add(&c->refs, 1);
+  if (!io->timer_on ||
+      heap_push(io, (sio_timer){.at = roster__sio_now_ms() + ms, .c = c}) !=
+          ROSTER_OK)
+    atomic_fetch_sub(&c->refs, 1); /* never the last: the session holds one */
+  else
+    pthread_cond_signal(&io->tcond);
+  pthread_mutex_unlock(&io->tlock);
 }

@@ -66,6 +66,7 @@ const roster_face_kind roster_service_face = {
 /* ---- declaring a service through a face -------------------------------- */
 
 typedef struct decl {
+  roster *r; /* the registry the service is declared in */
   roster__face_ref face;
   char *url;   /* the URL as the face sees it */
   char **opts; /* a copy of the options, NULL-terminated */
@@ -82,12 +83,22 @@ static void decl_free(void *arg) {
   roster__free(d);
 }
 
+/* creating_in: the registry of the service whose open runs on this
+ * thread (roster_driver_registry). */
+static _Thread_local roster *creating_in;
+
+roster *roster_driver_registry(void) { return creating_in; }
+
 static int decl_create(void *arg, const roster_deps *deps, void **out) {
   (void)deps;
   decl *d = arg;
   *out = NULL;
-  return d->face.kind->open(d->face.driver, d->face.ops, d->url,
-                            (const char *const *)d->opts, d->name, out);
+  roster *outer = creating_in;
+  creating_in = d->r;
+  int rc = d->face.kind->open(d->face.driver, d->face.ops, d->url,
+                              (const char *const *)d->opts, d->name, out);
+  creating_in = outer;
+  return rc;
 }
 
 /* prefixed puts "service 'qn': " before the detail the last call set. */
@@ -108,6 +119,7 @@ static int declare(roster *r, const char *ns, const char *name, const char *qn,
     return prefixed(rc, qn);
   decl *d = roster__calloc(1, sizeof *d);
   if (d) {
+    d->r = r;
     d->face = *f;
     d->url = roster_mem_strdup(text);
     d->name = roster_mem_strdup(name);

@@ -602,6 +602,22 @@ static void t_volatile_and_slow_consumer(void **state) {
   teardown(&f);
 }
 
+static void t_connect_timeout(void **state) {
+  (void)state;
+  fixture f;
+  setup_with(&f, &(roster_socketio_options){.connect_timeout_ms = 300});
+  int idle = cli_open(f.port); /* a session, in no namespace */
+  int fd = cli_connect(f.port);
+  assert_true(hc_closed(idle, 3000));
+  /* the connected one stays: it still answers after the deadline */
+  roster__tu_sleep_ms(400);
+  cli_send(fd, "421[\"echo\",1]");
+  cli_expect_free(fd, "431[1]");
+  close(idle);
+  close(fd);
+  teardown(&f);
+}
+
 static void t_disconnect_and_stop(void **state) {
   (void)state;
   fixture f;
@@ -793,6 +809,7 @@ int main(void) {
       cmocka_unit_test(t_binary),
       cmocka_unit_test(t_rooms_and_broadcast),
       cmocka_unit_test(t_volatile_and_slow_consumer),
+      cmocka_unit_test(t_connect_timeout),
       cmocka_unit_test(t_disconnect_and_stop),
       cmocka_unit_test(t_threads),
       cmocka_unit_test(t_log_sink),
