@@ -23,6 +23,7 @@ PKGS=(
   redis-server redis-tools                   #   mariadb-slap, redis-benchmark)
   sqlite3                                    # tests: inspect SQLite files
   prometheus                                 # tests: promtool checks /metrics
+  chromium                                   # tests: the dashboard in a browser
 )
 
 missing=()

@@ -19,11 +19,14 @@ file(MAKE_DIRECTORY "${WORK}")
 include(${CMAKE_CURRENT_LIST_DIR}/run_program.cmake)
 run_program(demo out err
   ${CMAKE_COMMAND} -E env DEMO_SECONDS=3 DEMO_DATA_DIR=${WORK}
-  DEMO_CHAT__PORT=0
+  DEMO_CHAT__PORT=0 DEMO_ADMIN__PORT=0
   --unset=DEMO_SERVICE_DB_URL --unset=DEMO_SERVICE_CACHE_URL ${DEMO})
 
 # With the Socket.IO module the demo has one service more: its chat, on
 # any free port here (DEMO_CHAT__PORT=0).
+if(ADMIN)
+  set(admin_markers "admin: open http://127.0.0.1:")
+endif()
 if(CHAT)
   set(STARTED 6)
   set(STOPPED 7)
@@ -71,7 +74,7 @@ set(markers
   "lifecycle: stopped ${STOPPED} services"
   "audit after serving: stopped"
   "demo: clean shutdown")
-list(APPEND markers ${chat_markers})
+list(APPEND markers ${chat_markers} ${admin_markers})
 set(missing "")
 foreach(m IN LISTS markers)
   string(FIND "${out}" "${m}" pos)

@@ -41,6 +41,9 @@
 #ifdef DEMO_HAVE_SOCKETIO
 #include "demo_chat.h"
 #endif
+#ifdef DEMO_HAVE_ADMIN
+#include "roster/admin.h"
+#endif
 
 #ifndef DEMO_CONFIG
 #define DEMO_CONFIG "demo.yaml"
@@ -550,7 +553,31 @@ int app_run(tour *t, const sigset_t *sigs, long seconds) {
   printf("  audit before its first use: %s\n", roster_state_name(st));
   section_scope(svc);
 
+#ifdef DEMO_HAVE_ADMIN
+  /* The admin endpoint and its dashboard, on a port of its own (admin.port;
+   * actions need the token in DEMO_ADMIN_TOKEN, else it is read-only). */
+  int64_t admin_port = 0;
+  char *admin_host = NULL;
+  CHECK(roster_config_int(cfg, "admin.port", 9100, &admin_port));
+  CHECK(roster_config_string(cfg, "admin.host", "127.0.0.1", &admin_host));
+  roster_admin *admin = NULL;
+  CHECK(
+      roster_admin_new(svc,
+                       &(roster_admin_options){.host = admin_host,
+                                               .port = (uint16_t)admin_port,
+                                               .token_env = "DEMO_ADMIN_TOKEN",
+                                               .log = log},
+                       &admin));
+  CHECK(roster_admin_start(admin));
+  printf("  admin: open http://%s:%u/ (the dashboard; /metrics, /healthz, "
+         "/api/)\n",
+         admin_host, roster_admin_port(admin));
+  roster_mem_free(admin_host);
+#endif
   int code = serve(svc, sigs, seconds);
+#ifdef DEMO_HAVE_ADMIN
+  roster_admin_free(admin);
+#endif
   CHECK(roster_service_state(svc, NULL, "audit", &st));
   printf("  audit after serving: %s (made by the visit job)\n",
          roster_state_name(st));

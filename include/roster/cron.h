@@ -297,7 +297,10 @@ typedef struct roster_job_stats {
   int64_t last_start_unix_ms; /* 0: never ran */
   int64_t last_end_unix_ms;   /* 0: no run has returned */
   int64_t last_duration_ns;
-  int last_error; /* the last returned run's code */
+  int last_error;           /* the last returned run's code */
+  int64_t last_lateness_ns; /* how late the last scheduled run started
+                               after its fire time (jitter included); 0
+                               for runs started by hand or at start */
 } roster_job_stats;
 
 /* roster_job_info: one job in a roster_job_list. */

@@ -4,6 +4,7 @@
  * actions and their token, and the live updates (state listener, log tap).
  */
 #include "admin_impl.h"
+#include "admin_dashboard_html.h" /* from dashboard.html */
 
 #include "base/helpers.h" /* roster__err_save */
 
@@ -247,16 +248,6 @@ static void action(roster_admin *a, roster_httpd_request *req,
 
 /* ---- routes ------------------------------------------------------------ */
 
-static const char index_html[] =
-    "<!doctype html><html><head><meta charset=\"utf-8\"><title>roster "
-    "admin</title></head><body><h1>roster admin</h1><p>The dashboard is not "
-    "built yet. The JSON API is under <a href=\"/api/services\">/api/</a> "
-    "(services, registry, config, cron, pools, logs), probes at "
-    "<a href=\"/livez\">/livez</a>, <a href=\"/readyz\">/readyz</a>, "
-    "<a href=\"/healthz\">/healthz</a>, metrics at "
-    "<a href=\"/metrics\">/metrics</a>, live updates over Socket.IO in "
-    "namespace /admin.</p></body></html>\n";
-
 typedef json_t *(*doc_fn)(roster_admin *a);
 
 static const struct {
@@ -290,8 +281,10 @@ static void serve(roster_admin *a, roster_httpd_request *req) {
     return;
   }
   if (strcmp(path, "/") == 0) {
-    respond_text(req, 200, "text/html; charset=utf-8", index_html,
-                 sizeof index_html - 1);
+    /* the dashboard (dashboard.html, compiled in: it works offline) */
+    respond_text(req, 200, "text/html; charset=utf-8",
+                 (const char *)admin_dashboard_html,
+                 sizeof admin_dashboard_html - 1);
   } else if (strcmp(path, "/readyz") == 0 || strcmp(path, "/healthz") == 0) {
     bool ready = false, probe = path[1] == 'r';
     json_t *doc = roster__admin_health_json(a, &ready, probe);

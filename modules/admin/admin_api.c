@@ -162,7 +162,8 @@ static void cron_visit(const roster_info *info, void *arg) {
     const roster_job_stats *st = &j->stats;
     json_array_append_new(
         jobs,
-        json_pack("{s:s,s:s,s:s,s:b,s:i,s:i,s:I,s:I,s:I,s:o,s:o,s:o,s:I,s:o}",
+        json_pack("{s:s,s:s,s:s,s:b,s:i,s:i,s:I,s:I,s:I,s:o,s:o,s:o,s:I,s:I,"
+                  "s:o}",
                   "name", j->name, "expr", j->expr, "tz", j->tz ? j->tz : "",
                   "enabled", st->enabled, "running", (int)st->running,
                   "waiting", (int)st->waiting, "runs", (json_int_t)st->runs,
@@ -176,6 +177,7 @@ static void cron_visit(const roster_info *info, void *arg) {
                   st->last_end_unix_ms ? json_integer(st->last_end_unix_ms)
                                        : json_null(),
                   "last_duration_us", (json_int_t)(st->last_duration_ns / 1000),
+                  "last_lateness_us", (json_int_t)(st->last_lateness_ns / 1000),
                   "last_error", err_or_null(st->last_error)));
   }
   roster_job_list_free(&jl);
@@ -226,6 +228,40 @@ static void cache_visit(const roster_info *info, void *arg) {
                 "evicted", (json_int_t)st.evicted));
 }
 
+static json_t *sio_json(const char *ns, const char *name, roster_socketio *io) {
+  roster_socketio_stats st;
+  if (roster_socketio_stats_get(io, &st) != ROSTER_OK)
+    return NULL;
+  return json_pack(
+      "{s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "ns", ns, "name", name,
+      "connections", (json_int_t)st.connections, "sockets",
+      (json_int_t)st.sockets, "rooms", (json_int_t)st.rooms, "packets_in",
+      (json_int_t)st.packets_in, "packets_out", (json_int_t)st.packets_out,
+      "bytes_out", (json_int_t)st.bytes_out, "dropped", (json_int_t)st.dropped,
+      "slow_consumers", (json_int_t)st.slow_consumers);
+}
+
+static void sio_visit(const roster_info *info, void *arg) {
+  json_t *j = sio_json(info->ns, info->name, info->instance);
+  if (j)
+    json_array_append_new(arg, j);
+}
+
+/* sockets_json: every Socket.IO server of the registry and
+ * the endpoint's own (ns ""), for the live stats. */
+static json_t *sockets_json(roster_admin *a) {
+  json_t *list = json_array();
+  if (!list)
+    return NULL;
+  roster__admin_each(a, &roster_socketio_type, sio_visit, list);
+  /* a->io lives from roster_admin_new to roster_admin_free, which joins
+   * the thread this runs on first */
+  json_t *j = a->io ? sio_json("", "admin", a->io) : NULL;
+  if (j)
+    json_array_append_new(list, j);
+  return list;
+}
+
 json_t *roster__admin_pools_json(roster_admin *a) {
   json_t *pools = json_array(), *caches = json_array();
   if (pools)
@@ -260,7 +296,9 @@ json_t *roster__admin_stats_json(roster_admin *a) {
   roster_stats_get(a->r, &rs);
   json_t *states = json_object();
   roster_health_report rep = {0};
+  bool ready = false;
   if (states && roster_health(a->r, &rep) == ROSTER_OK) {
+    ready = rep.ready;
     for (size_t i = 0; i < rep.count; i++) {
       const char *n = roster_state_name(rep.items[i].state);
       json_object_set_new(
@@ -278,9 +316,20 @@ json_t *roster__admin_stats_json(roster_admin *a) {
                 (json_int_t)rs.namespaces, "lookups", (json_int_t)rs.lookups,
                 "hits", (json_int_t)rs.hits, "misses", (json_int_t)rs.misses,
                 "states", states ? states : json_object());
-  json_t *pc = roster__admin_pools_json(a);
   if (doc)
+    json_object_set_new(doc, "ready", json_boolean(ready));
+  json_t *pc = roster__admin_pools_json(a);
+  json_t *cr = roster__admin_cron_json(a); /* "schedulers": next runs move */
+  json_t *so = sockets_json(a);
+  if (doc && so)
+    json_object_set_new(doc, "sockets", so);
+  else
+    json_decref(so);
+  if (doc && pc)
     json_object_update(doc, pc);
+  if (doc && cr)
+    json_object_update(doc, cr);
   json_decref(pc);
+  json_decref(cr);
   return doc;
 }

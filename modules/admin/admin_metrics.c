@@ -256,6 +256,9 @@ static const field job_fields[] = {
     F("roster_cron_last_duration_seconds", "gauge",
       "How long the last run took.", roster_job_stats, last_duration_ns, I64,
       1e-9),
+    F("roster_cron_last_lateness_seconds", "gauge",
+      "How late the last scheduled run started after its fire time.",
+      roster_job_stats, last_lateness_ns, I64, 1e-9),
 };
 
 static const field log_fields[] = {

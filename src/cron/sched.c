@@ -490,6 +490,7 @@ static void fill_stats(roster_sched *s, const rs_job *j, roster_job_stats *o) {
                     ? j->next_at
                     : 0;
   o->last_start_unix_ms = j->last_start_ms;
+  o->last_lateness_ns = j->last_lateness_ns;
   o->last_end_unix_ms = j->last_end_ms;
   o->last_duration_ns = j->last_duration_ns;
   o->last_error = j->last_error;

@@ -74,6 +74,7 @@ struct rs_job {
   unsigned waiting;
   uint64_t runs, failures, skipped;
   int64_t last_start_ms, last_end_ms, last_duration_ns;
+  int64_t last_lateness_ns; /* start - fire time, scheduled runs */
   int last_error;
 };
 

@@ -284,6 +284,10 @@ static void run_one(roster_sched *s, rs_run *r) {
     start_wall = roster__sched_wall(s);
     pthread_mutex_lock(&s->mu);
     j->last_start_ms = start_wall / RS_MS;
+    if (check && a.scheduled > 0) /* scheduled, or a catch-up */
+      j->last_lateness_ns = start_wall - a.scheduled * RS_NS > 0
+                                ? start_wall - a.scheduled * RS_NS
+                                : 0;
     pthread_mutex_unlock(&s->mu);
     roster__sched_emit(s, j->name, ROSTER_JOB_STARTED, a.trigger, a.scheduled,
                        0, ROSTER_OK, NULL);

@@ -240,6 +240,10 @@ static void test_fires_exactly(void **state) {
   step(s, 0);
   step(s, 0);
   assert_int_equal(count(NULL, ROSTER_JOB_STARTED), before);
+  /* lateness: on the second it is 0; a step past a fire time shows */
+  assert_int_equal(stats(s, "quarter").last_lateness_ns, 0);
+  step(s, 25); /* 01:00:25: the 01:00:20 run of secs starts 5 s late */
+  assert_int_equal(stats(s, "secs").last_lateness_ns, 5 * 1000000000LL);
   roster_sched_free(s);
 }
 

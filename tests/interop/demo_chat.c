@@ -104,7 +104,7 @@ static void t_chat(void **state) {
   size_t n = 0;
   while (environ[n])
     n++;
-  char **env = calloc(n + 4, sizeof *env);
+  char **env = calloc(n + 5, sizeof *env);
   size_t k = 0;
   for (size_t i = 0; i < n; i++)
     if (strncmp(environ[i], "DEMO_", 5) != 0)
@@ -112,6 +112,7 @@ static void t_chat(void **state) {
   env[k++] = port_env;
   env[k++] = data_env;
   env[k++] = "DEMO_SECONDS=60";
+  env[k++] = "DEMO_ADMIN__PORT=0";
   char *argv[] = {(char *)demo, NULL};
   pid_t pid;
   assert_int_equal(posix_spawn(&pid, demo, &fa, NULL, argv, env), 0);

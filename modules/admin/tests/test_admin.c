@@ -112,7 +112,9 @@ static void t_probes(void **state) {
   fx_set_failing(false);
   /* the page, unknown paths, methods */
   assert_int_equal(fx_get(f.port, "/", NULL, &r), 200);
-  assert_contains(r.body, "/api/");
+  assert_contains(r.body, "<title>roster admin</title>");
+  assert_contains(r.body, "/api/services");
+  assert_contains(r.body, "40/admin,"); /* its own Socket.IO client */
   hc_resp_free(&r);
   assert_int_equal(fx_get(f.port, "/nope", NULL, &r), 404);
   hc_resp_free(&r);
@@ -141,7 +143,7 @@ static void t_api_redacts_secrets(void **state) {
       {"/api/cron", {"\"name\":\"tick\"", "\"next_run\":", "0 0 1 1 *"}},
       {"/api/pools", {"\"pools\":[{", "\"caches\":[{", "\"hits\":1"}},
       {"/api/logs", {"hello ring", "\"level\":\"warn\"", "\"warn\":1"}},
-      {"/api/stats", {"\"registry\":", "\"ready\":", "\"pools\":"}},
+      {"/api/stats", {"\"registry\":", "\"ready\":", "\"schedulers\":"}},
       {"/healthz", {"\"services\":", NULL, NULL}},
       {"/readyz", {"\"ready\":", NULL, NULL}},
       {"/metrics", {"roster_registry_entries", NULL, NULL}},
