@@ -365,8 +365,10 @@ ROSTER_EXTERN int roster_socketio_ack(roster_socketio_socket *s, int64_t ack_id,
 
 /* roster_socketio_socket_disconnect ends the socket: the client gets
  * DISCONNECT for its namespace ("server namespace disconnect");
- * close_connection also closes the client's whole connection (every
- * namespace). Disconnecting again is ROSTER_OK. Any thread. */
+ * close_connection also ends every other socket of the client's
+ * connection the same way (each namespace gets DISCONNECT, as
+ * socket.io's disconnect(true)), then closes the connection.
+ * Disconnecting again is ROSTER_OK. Any thread. */
 ROSTER_EXTERN int roster_socketio_socket_disconnect(roster_socketio_socket *s,
                                                     bool close_connection);
 

@@ -45,6 +45,8 @@ struct roster__eio_session {
   roster_httpd_ws *probe_ws;        /* the upgrade under way (acquired) */
   int64_t next_ping, pong_deadline; /* ms; pong_deadline 0: none */
   int64_t probe_deadline;           /* ms: probe_ws must upgrade by then */
+  const char *closing; /* closed by the layer above, once the next GET
+                          has taken what waits (reason; NULL: no) */
 };
 
 struct roster__eio_server {

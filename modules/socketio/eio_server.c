@@ -299,9 +299,33 @@ void roster__eio_close_session(roster__eio_session *s, const char *reason) {
   roster__eio_session_release(s);
 }
 
+/* close_flushed: the layer above closes s. Over polling with packets
+ * waiting for the next GET (a DISCONNECT, say), that GET takes them and
+ * the one after gets the close packet, as engine.io's socket.close()
+ * drains first (in one answer, socket.io-client would act on the close
+ * before the packets it decodes on the next tick); the heartbeat closes
+ * s if no GET comes within pingTimeout. Otherwise s closes now. */
+static void close_flushed(roster__eio_session *s, const char *reason) {
+  roster__eio_server *e = s->e;
+  pthread_mutex_lock(&e->lock);
+  if (s->closing) { /* closing already */
+    pthread_mutex_unlock(&e->lock);
+    return;
+  }
+  if (s->state == ST_POLLING && s->qhead && !s->held) {
+    s->closing = reason;
+    s->pong_deadline = roster__eio_now_ms() + e->o.ping_timeout_ms;
+    pthread_cond_signal(&e->cond);
+    pthread_mutex_unlock(&e->lock);
+    return;
+  }
+  pthread_mutex_unlock(&e->lock);
+  roster__eio_close_session(s, reason);
+}
+
 void roster__eio_close(roster__eio_session *s) {
   if (s)
-    roster__eio_close_session(s, "forced close");
+    close_flushed(s, "forced close");
 }
 
 void roster__eio_close_reason(roster__eio_session *s, const char *reason) {
@@ -330,7 +354,7 @@ void roster__eio_on_packet(roster__eio_session *s,
     break;
   case ROSTER__EIO_PONG:
     pthread_mutex_lock(&s->e->lock);
-    if (s->pong_deadline) {
+    if (s->pong_deadline && !s->closing) {
       s->pong_deadline = 0;
       s->next_ping = roster__eio_now_ms() + s->e->o.ping_interval_ms;
       pthread_cond_signal(&s->e->cond);
@@ -381,7 +405,8 @@ static void *heartbeat(void *arg) {
     while (dead) {
       roster__eio_session *s = dead;
       dead = s->tnext;
-      roster__eio_close_session(s, "ping timeout");
+      /* s->closing is set once, under the lock taken above */
+      roster__eio_close_session(s, s->closing ? s->closing : "ping timeout");
       roster__eio_session_release(s);
     }
     pthread_mutex_lock(&e->lock);

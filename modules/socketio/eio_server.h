@@ -141,8 +141,11 @@ void roster__eio_close_reason(roster__eio_session *s, const char *reason);
 int roster__eio_random_id(char out[ROSTER__EIO_ID_LEN + 1]);
 
 /* roster__eio_close closes the session ("forced close"): a close packet
- * goes out when the transport can carry it. A second close is a no-op.
- * Any thread. */
+ * goes out when the transport can carry it. Over polling, packets waiting
+ * for the next GET go first: that GET takes them and the close packet,
+ * and the session ends then (or after pingTimeout without a GET), as
+ * engine.io's socket.close() drains. A second close is a no-op. Any
+ * thread. (roster__eio_close_reason, for failures, closes at once.) */
 void roster__eio_close(roster__eio_session *s);
 
 /* The session's id (its sid, NUL-terminated); "websocket" or "polling";

@@ -77,7 +77,11 @@ static void poll_get(roster__eio_session *s, roster_httpd_request *req) {
     roster__eio_answer_poll_locked(s, req);
   else
     s->held = req;
+  /* closing, and what waited has gone: this GET gets the close packet */
+  const char *closing = s->held ? s->closing : NULL;
   pthread_mutex_unlock(&s->e->lock);
+  if (closing)
+    roster__eio_close_session(s, closing);
 }
 
 static void poll_post(roster__eio_session *s, roster_httpd_request *req) {

@@ -138,6 +138,10 @@ int roster__sio_socket_enter(roster_socketio_socket *s);
  * pending acks (ROSTER_ESTATE). Any thread, no lock held. */
 void roster__sio_socket_end(roster_socketio_socket *s, const char *reason,
                             bool send_packet);
+/* roster__sio_conn_end_all ends every socket of c as
+ * roster__sio_socket_end does, each with reason. */
+void roster__sio_conn_end_all(sio_conn *c, const char *reason,
+                              bool send_packet);
 /* roster__sio_ack_answer: the client's ACK for id (I/O thread). */
 void roster__sio_ack_answer(roster_socketio_socket *s,
                             const roster__sio_packet *p);

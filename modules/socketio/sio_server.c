@@ -159,16 +159,7 @@ static void eio_close(roster__eio_session *sess, const char *reason,
   if (!c)
     return;
   roster__eio_session_set_data(sess, NULL);
-  for (;;) { /* each socket takes itself out of c->socks */
-    pthread_mutex_lock(&c->lock);
-    roster_socketio_socket *s =
-        c->nsocks ? roster_socketio_socket_acquire(c->socks[0]) : NULL;
-    pthread_mutex_unlock(&c->lock);
-    if (!s)
-      break;
-    roster__sio_socket_end(s, reason, false);
-    roster_socketio_socket_release(s);
-  }
+  roster__sio_conn_end_all(c, reason, false);
   roster__sio_conn_release(c);
 }
 
@@ -466,15 +457,18 @@ int roster_socketio_new(const roster_socketio_options *o,
       (o->origins && !io->o.origins))
     rc = roster_error_set(ROSTER_ENOMEM, "socketio: out of memory");
   if (rc == ROSTER_OK) {
-    /* the message and body bounds leave room for the framing around a
-     * payload of max_payload bytes (the kind digit, base64 of binary) */
+    /* the body bound leaves room for the framing around a polling
+     * payload of max_payload bytes (base64 of binary; the Engine.IO
+     * server answers 413 past max_payload itself); a WebSocket message
+     * is bound by max_payload as engine.io's ws maxPayload: past it,
+     * 1009 */
     size_t big = (size_t)io->o.max_payload + io->o.max_payload / 3 + 64;
     roster_httpd_options ho = {.name = io->name,
                                .host = io->o.host,
                                .port = o->port,
                                .max_connections = o->max_connections,
                                .max_body = big,
-                               .max_message = big,
+                               .max_message = (size_t)io->o.max_payload,
                                .max_queue = o->max_queue,
                                .idle_timeout_ms = 0,
                                .slow_timeout_ms = o->slow_timeout_ms,

@@ -171,14 +171,33 @@ void roster__sio_socket_end(roster_socketio_socket *s, const char *reason,
     roster_socketio_socket_release(s);
 }
 
+void roster__sio_conn_end_all(sio_conn *c, const char *reason,
+                              bool send_packet) {
+  for (;;) { /* each socket takes itself out of c->socks */
+    pthread_mutex_lock(&c->lock);
+    roster_socketio_socket *s =
+        c->nsocks ? roster_socketio_socket_acquire(c->socks[0]) : NULL;
+    pthread_mutex_unlock(&c->lock);
+    if (!s)
+      break;
+    roster__sio_socket_end(s, reason, send_packet);
+    roster_socketio_socket_release(s);
+  }
+}
+
 int roster_socketio_socket_disconnect(roster_socketio_socket *s,
                                       bool close_connection) {
   if (!s)
     return roster_error_set(ROSTER_EINVAL,
                             "roster_socketio_socket_disconnect: NULL");
   roster__sio_socket_end(s, "server namespace disconnect", true);
-  if (close_connection)
+  if (close_connection) {
+    /* every namespace of the connection is told before it closes, as
+     * socket.io's Socket#disconnect(true) does: a client told nothing
+     * would take the close for a failure and reconnect */
+    roster__sio_conn_end_all(s->conn, "server namespace disconnect", true);
     roster__eio_close(s->conn->session);
+  }
   return ROSTER_OK;
 }
 

@@ -702,7 +702,13 @@ static void t_max_sessions_and_stats(void **state) {
   assert_int_equal(s.bytes_in, 6);
   assert_int_equal(s.packets_out, 1);
   assert_int_equal(s.bytes_out, 3);
-  roster__eio_close(last()); /* sid2 */
+  roster__eio_close(last()); /* sid2: "abc" waits for its GET */
+  char q[96];
+  snprintf(q, sizeof q, "EIO=4&transport=polling&sid=%s", sid2);
+  assert_int_equal(get(f.port, "GET", q, NULL, body, sizeof body), 200);
+  assert_string_equal(body, "4abc");
+  assert_int_equal(get(f.port, "GET", q, NULL, body, sizeof body), 200);
+  assert_string_equal(body, "1");
   post(f.port, sid1, "1", 200);
   s = stats(&f);
   assert_int_equal(s.sessions_open, 0);
@@ -718,6 +724,52 @@ static void t_max_sessions_and_stats(void **state) {
   teardown(&f);
 }
 
+/* roster__eio_close over polling with packets waiting: the next GET takes
+ * them, the one after gets the close packet (engine.io drains before it
+ * closes); a client that never comes back is closed after pingTimeout. A
+ * session with nothing waiting, or on a WebSocket, closes at once. */
+static void t_close_drains(void **state) {
+  (void)state;
+  fixture f;
+  setup(&f, 60000, 300);
+  char sid[21], q[96], body[256];
+  handshake(f.port, sid);
+  snprintf(q, sizeof q, "EIO=4&transport=polling&sid=%s", sid);
+  assert_ok(roster__eio_send(last(), "bye", 3, false));
+  assert_ok(roster__eio_send(last(), "\x01", 1, true));
+  roster__eio_close(last());
+  roster__eio_close(last()); /* closing already: nothing */
+  assert_int_equal(roster__eio_sessions(f.e), 1);
+  assert_int_equal(roster__tu_log_count(&g_log, "close:forced close"), 0);
+  assert_ok(roster__eio_send(last(), "more", 4, false)); /* still open */
+  assert_int_equal(get(f.port, "GET", q, NULL, body, sizeof body), 200);
+  assert_string_equal(body, "4bye\x1e"
+                            "bAQ==\x1e"
+                            "4more");
+  assert_int_equal(get(f.port, "GET", q, NULL, body, sizeof body), 200);
+  assert_string_equal(body, "1");
+  assert_int_equal(roster__tu_log_count(&g_log, "close:forced close"), 1);
+  assert_int_equal(roster__eio_sessions(f.e), 0);
+  assert_int_equal(get(f.port, "GET", q, NULL, body, sizeof body), 400);
+
+  /* nobody comes for what waits: closed after pingTimeout */
+  handshake(f.port, sid);
+  assert_ok(roster__eio_send(last(), "lost", 4, false));
+  uint64_t t0 = roster__tu_now_ns();
+  roster__eio_close(last());
+  tu_wait_until(roster__eio_sessions(f.e) == 0, 3000);
+  assert_int_equal(roster__eio_sessions(f.e), 0);
+  assert_true(roster__tu_now_ns() - t0 >= 250u * 1000000u);
+  assert_int_equal(roster__tu_log_count(&g_log, "close:forced close"), 2);
+
+  /* nothing waiting: at once */
+  handshake(f.port, sid);
+  roster__eio_close(last());
+  assert_int_equal(roster__eio_sessions(f.e), 0);
+  assert_int_equal(roster__tu_log_count(&g_log, "close:forced close"), 3);
+  teardown(&f);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(t_handshake),
@@ -728,6 +780,7 @@ int main(void) {
       cmocka_unit_test(t_upgrade),
       cmocka_unit_test(t_heartbeat),
       cmocka_unit_test(t_shutdown),
+      cmocka_unit_test(t_close_drains),
       cmocka_unit_test(t_upgrade_timeout),
       cmocka_unit_test(t_post_too_large),
       cmocka_unit_test(t_origins_default),
