@@ -3,7 +3,7 @@
 # real servers the way scripts/test.sh does (127.0.0.1 high ports, a fresh
 # directory, stopped by pid on exit whatever happens), and runs every
 # benchmark program with the arguments given (e.g. --json). The Node.js
-# peers (pino) come from scripts/npm.sh.
+# peers (pino, socket.io) come from scripts/npm.sh.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,7 +25,7 @@ ROSTER_PORT_BASE=${ROSTER_PORT_BASE:-47100} scripts/services.sh start \
 source "$SERVICES_DIR/env"
 
 status=0
-for b in registry lifecycle config log cron cache db; do
+for b in registry lifecycle config log cron cache db sio; do
   prog=$BUILD/bench/roster-bench-$b
   [[ -x $prog ]] || continue
   echo "=== roster-bench-$b ===" >&2

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Node.js test peers (tests/interop/package.json: pino,
-# pino-pretty, cron-parser, croner, ws, socket.io-client, puppeteer-core) from
-# package-lock.json, once. Installs Debian's nodejs and npm first when node
-# is missing. Idempotent and quiet.
+# pino-pretty, cron-parser, croner, ws, socket.io-client, socket.io,
+# puppeteer-core) from package-lock.json, once. Installs Debian's nodejs
+# and npm first when node is missing. Idempotent and quiet.
 set -euo pipefail
 "$(dirname "$0")/node.sh"
 cd "$(dirname "$0")/../tests/interop"
