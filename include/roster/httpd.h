@@ -50,8 +50,9 @@
  * from any thread but the I/O thread.
  *
  * Memory comes from roster's allocator hooks (roster/alloc.h), except
- * libwslay's frame context (about 4 KiB per WebSocket, its read buffer),
- * which libwslay 1.1 allocates with the C library's malloc.
+ * libwslay's frame context (about 4 KiB, its read buffer, held only while
+ * a frame is partly read), which libwslay 1.1 allocates with the C
+ * library's malloc.
  */
 #ifndef ROSTER_HTTPD_H
 #define ROSTER_HTTPD_H

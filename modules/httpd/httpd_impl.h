@@ -100,7 +100,9 @@ struct roster_httpd_ws {
   int state;
   uint32_t events;
   struct roster_httpd_ws *prev, *next;
-  struct roster_httpd_ws *dead_next; /* in srv->graveyard */
+  struct roster_httpd_ws *dead_next;  /* in srv->graveyard */
+  struct roster_httpd_ws *dirty_next; /* in srv->dirty (a reference) */
+  bool dirty;                         /* in srv->dirty */
   roster__httpd_out *out_head, *out_tail;
   int64_t last_active, linger_until;
   bool close_after_flush; /* then linger and close */
@@ -117,6 +119,9 @@ struct roster_httpd_ws {
   /* WebSocket */
   const roster__httpd_ws_route *route;
   struct wslay_frame_context *wf;
+  size_t wf_held; /* bytes wf took in and holds (a partial frame): at 0
+                     between frames, wf is freed (its 4 KiB buffer is most
+                     of an idle connection) and made again on input */
   const uint8_t *in;
   size_t in_len;
   uint64_t frame_left; /* payload bytes still to come in this frame */
@@ -165,6 +170,10 @@ struct roster_httpd {
   /* destroyed connections whose loop reference is dropped after the
    * current batch of events, which may still name them (I/O thread) */
   roster_httpd_ws *graveyard;
+  /* while drain applies a batch of sends: the connections they queued on,
+   * each written once after the batch (one writev for many messages) */
+  bool draining;
+  roster_httpd_ws *dirty;
   uint16_t port;
   struct {
     _Atomic uint64_t open, total, refused, requests, bad, ws_open, min, mout,

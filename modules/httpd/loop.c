@@ -189,6 +189,8 @@ static void apply_op(roster__httpd_op *op) {
 
 /* drain applies every pushed operation in push order; closed: the loop
  * ends, so later pushes fail. */
+static void flush(roster_httpd_ws *c);
+
 static void drain(roster_httpd *s, bool closed) {
   uint64_t v;
   ssize_t r = read(s->evfd, &v, sizeof v);
@@ -202,10 +204,20 @@ static void drain(roster_httpd *s, bool closed) {
     rev = list;
     list = n;
   }
+  s->draining = true;
   while (rev) {
     roster__httpd_op *n = rev->next;
     apply_op(rev);
     rev = n;
+  }
+  s->draining = false;
+  while (s->dirty) { /* one writev per connection for the whole batch */
+    roster_httpd_ws *c = s->dirty;
+    s->dirty = c->dirty_next;
+    c->dirty = false;
+    if (c->fd >= 0)
+      flush(c);
+    roster__httpd_conn_release(c);
   }
 }
 
@@ -310,8 +322,18 @@ void roster__httpd_queue(roster_httpd_ws *c, roster_httpd_msg *m,
   else
     c->out_head = o;
   c->out_tail = o;
-  if (c->fd >= 0 && !c->in_dispatch)
-    flush(c);
+  if (c->fd < 0 || c->in_dispatch)
+    return;
+  roster_httpd *s = c->srv;
+  if (s->draining) { /* written once the batch is applied */
+    if (!c->dirty) {
+      c->dirty = true;
+      c->dirty_next = s->dirty;
+      s->dirty = roster__httpd_conn_ref(c);
+    }
+    return;
+  }
+  flush(c);
 }
 
 /* ---- connections -------------------------------------------------------- */

@@ -225,6 +225,7 @@ static ssize_t recv_cb(uint8_t *buf, size_t len, int flags, void *user) {
   memcpy(buf, c->in, n);
   c->in += n;
   c->in_len -= n;
+  c->wf_held += n;
   return (ssize_t)n;
 }
 
@@ -287,7 +288,12 @@ static bool frame_end(roster_httpd_ws *c) {
 }
 
 static bool frame_chunk(roster_httpd_ws *c, const struct wslay_frame_iocb *io) {
-  if (c->frame_left == 0) { /* a new frame */
+  if (c->frame_left == 0) { /* a new frame: its header left wslay's buffer
+                               (lengths are in their shortest form) */
+    c->wf_held -= 2 + (io->mask ? 4 : 0) +
+                  (io->payload_length >= 65536 ? 8
+                   : io->payload_length >= 126 ? 2
+                                               : 0);
     uint8_t op = io->opcode;
     if (!io->mask || io->rsv)
       return fail(c, 1002);
@@ -320,11 +326,16 @@ static bool frame_chunk(roster_httpd_ws *c, const struct wslay_frame_iocb *io) {
             UINT32_MAX)
       return fail(c, 1007);
   }
+  c->wf_held -= io->data_length;
   c->frame_left -= io->data_length;
   return c->frame_left ? true : frame_end(c);
 }
 
 void roster__httpd_ws_input(roster_httpd_ws *c, const uint8_t *data, size_t n) {
+  if (!c->wf && wslay_frame_context_init(&c->wf, &frame_cbs, c) != 0) {
+    fail(c, 1011);
+    return;
+  }
   c->in = data;
   c->in_len = n;
   while (c->state == CS_WS && !c->close_notified) {
@@ -343,6 +354,12 @@ void roster__httpd_ws_input(roster_httpd_ws *c, const uint8_t *data, size_t n) {
   }
   c->in = NULL;
   c->in_len = 0;
+  if (c->wf && c->wf_held == 0 && c->frame_left == 0) {
+    /* between frames wslay holds nothing: an idle connection keeps no
+     * frame context (4 KiB of read buffer) */
+    wslay_frame_context_free(c->wf);
+    c->wf = NULL;
+  }
 }
 
 /* ---- the upgrade --------------------------------------------------------- */
@@ -443,7 +460,7 @@ void roster__httpd_ws_upgrade(roster_httpd_ws *c, roster_httpd_request *req,
                     "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n\r\n",
                     accept);
   roster_httpd_msg *m = roster__httpd_msg_alloc((size_t)hl);
-  if (!m || wslay_frame_context_init(&c->wf, &frame_cbs, c) != 0) {
+  if (!m) { /* the frame context comes with the first frame's bytes */
     roster_httpd_msg_release(m);
     roster__httpd_http_error(c, 500, NULL);
     return;

@@ -57,6 +57,9 @@ struct roster__eio_server {
   pthread_cond_t cond;
   pthread_t thread;
   bool stop;
+  int64_t wake_at; /* ms: when the heartbeat wakes next; INT64_MAX while
+                      it is awake (under lock) */
+  bool rescan;     /* a deadline came while it was awake: look again */
   size_t n;
   _Atomic uint64_t st_total, st_pin, st_pout, st_bin, st_bout, st_upgrades,
       st_refused, st_closes[ROSTER__EIO_NREASONS];
@@ -64,6 +67,10 @@ struct roster__eio_server {
 };
 
 int64_t roster__eio_now_ms(void);
+/* roster__eio_wake_for: a deadline at (ms) was set (e->lock held); the
+ * heartbeat is woken only when it would sleep past it, so a pong or a new
+ * session (whose deadlines come later) costs no wake-up. */
+void roster__eio_wake_for(roster__eio_server *e, int64_t at);
 
 /* Sessions (eio_server.c). */
 roster__eio_session *roster__eio_session_new(roster__eio_server *e);

@@ -112,7 +112,14 @@ void roster__eio_table_add(roster__eio_server *e, roster__eio_session *s) {
   e->buckets[b] = s;
   e->n++;
   atomic_fetch_add(&e->st_total, 1);
-  pthread_cond_signal(&e->cond);
+  roster__eio_wake_for(e, s->next_ping);
+}
+
+void roster__eio_wake_for(roster__eio_server *e, int64_t at) {
+  if (at < e->wake_at) {
+    e->rescan = true; /* seen before it sleeps, if it is awake */
+    pthread_cond_signal(&e->cond);
+  }
 }
 
 static void table_remove(roster__eio_server *e, roster__eio_session *s) {
@@ -315,7 +322,7 @@ static void close_flushed(roster__eio_session *s, const char *reason) {
   if (s->state == ST_POLLING && s->qhead && !s->held) {
     s->closing = reason;
     s->pong_deadline = roster__eio_now_ms() + e->o.ping_timeout_ms;
-    pthread_cond_signal(&e->cond);
+    roster__eio_wake_for(e, s->pong_deadline);
     pthread_mutex_unlock(&e->lock);
     return;
   }
@@ -357,7 +364,7 @@ void roster__eio_on_packet(roster__eio_session *s,
     if (s->pong_deadline && !s->closing) {
       s->pong_deadline = 0;
       s->next_ping = roster__eio_now_ms() + s->e->o.ping_interval_ms;
-      pthread_cond_signal(&s->e->cond);
+      roster__eio_wake_for(s->e, s->next_ping);
     }
     pthread_mutex_unlock(&s->e->lock);
     break;
@@ -414,7 +421,14 @@ static void *heartbeat(void *arg) {
       break;
     struct timespec ts = {.tv_sec = next / 1000,
                           .tv_nsec = (long)(next % 1000) * 1000000};
+    if (e->rescan) { /* a deadline came while the lock was let go */
+      e->rescan = false;
+      continue;
+    }
+    e->wake_at = next;
     pthread_cond_timedwait(&e->cond, &e->lock, &ts);
+    e->wake_at = INT64_MAX; /* awake */
+    e->rescan = false;
   }
   pthread_mutex_unlock(&e->lock);
   return NULL;
@@ -441,6 +455,7 @@ int roster__eio_server_new(roster_httpd *h, const roster__eio_options *o,
     roster_mem_free(e);
     return roster_error_set(ROSTER_ENOMEM, "engine.io: out of memory");
   }
+  e->wake_at = INT64_MAX; /* the heartbeat starts awake */
   if (o)
     e->o = *o;
   e->o.path = e->path;

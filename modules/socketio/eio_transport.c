@@ -212,7 +212,7 @@ int roster__eio_ws_open(roster_httpd_ws *ws, const roster_httpd_request *req,
     s->probe_ws = roster_httpd_ws_acquire(ws);
     s->probe_deadline = roster__eio_now_ms() + e->o.upgrade_timeout_ms;
     roster_httpd_ws_set_data(ws, s); /* the lookup's reference */
-    pthread_cond_signal(&e->cond);
+    roster__eio_wake_for(e, s->probe_deadline);
   }
   pthread_mutex_unlock(&e->lock);
   if (!ok) {
