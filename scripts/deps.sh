@@ -16,6 +16,7 @@ PKGS=(
   libhiredis-dev                             # module redis
   libhttp-parser-dev libwslay-dev libssl-dev # module httpd
   libcurl4-openssl-dev                       # module http
+  libmongoc-dev                              # module mongodb (libbson too)
   libcmocka-dev                              # tests
   clang libclang-rt-14-dev                   # fuzzing: libFuzzer, sanitizers
   clang-format                               # make format; the source_format test

@@ -4,16 +4,8 @@
 # puppeteer-core) from package-lock.json, once. Installs Debian's nodejs
 # and npm first when node is missing. Idempotent and quiet.
 set -euo pipefail
+"$(dirname "$0")/node.sh"
 cd "$(dirname "$0")/../tests/interop"
-
-if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
-  SUDO=""
-  if [[ $(id -u) -ne 0 ]]; then SUDO="sudo"; fi
-  echo "npm: installing nodejs and npm" >&2
-  export DEBIAN_FRONTEND=noninteractive
-  $SUDO apt-get update -qq >/dev/null
-  $SUDO apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
-fi
 
 # Reinstall only when the lock file changed since the last install.
 stamp=node_modules/.roster-lock

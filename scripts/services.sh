@@ -2,12 +2,13 @@
 # Real servers for the tests and benchmarks, on 127.0.0.1 high ports, each
 # in a fresh directory, each stopped by its pid.
 #
-#   scripts/services.sh start DIR [pg] [mariadb] [redis]
-#       starts the named servers (all three when none is named) under DIR
+#   scripts/services.sh start DIR [pg] [mariadb] [redis] [mongodb]
+#       starts the named servers (all four when none is named) under DIR
 #       and writes DIR/env: export lines for ROSTER_TEST_PG_URL,
-#       ROSTER_TEST_MARIADB_URL, ROSTER_TEST_REDIS_URL (and their pids).
+#       ROSTER_TEST_MARIADB_URL, ROSTER_TEST_REDIS_URL,
+#       ROSTER_TEST_MONGODB_URL (and their pids).
 #       Ports: ROSTER_PORT_BASE (default 47000) + 1 (pg), + 2 (mariadb),
-#       + 3 (redis). Fails if a server does not come up.
+#       + 3 (redis), + 4 (mongodb). Fails if a server does not come up.
 #   scripts/services.sh stop DIR
 #       stops every server started under DIR (SIGINT for PostgreSQL, SIGTERM
 #       for the others, SIGKILL after 20 s) and waits until each is gone.
@@ -17,6 +18,10 @@
 #       server of their own that they can stop and start again (start-one
 #       on an existing DIR keeps its data). Redis also listens on
 #       DIR/redis.sock (for unix:// URLs).
+#
+# The MongoDB server is CongoDB, a wire-protocol server in TypeScript, in
+# memory, without authentication (scripts/mongo; installed here on first
+# use by scripts/mongo/setup-congo.sh).
 #
 # Every server's three standard streams are redirected, so that a piped
 # caller never hangs. PostgreSQL refuses to run as root: as root its data
@@ -130,6 +135,23 @@ start_redis() { # DIR PORT
   echo "redis://:$REDIS_PASSWORD@127.0.0.1:$port/0"
 }
 
+# tcp_open PORT: something accepts connections on 127.0.0.1:PORT.
+tcp_open() { bash -c "exec 3<>/dev/tcp/127.0.0.1/$1" 2>/dev/null; }
+
+start_mongodb() { # DIR PORT
+  local dir=$1 port=$2 here
+  here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+  "$here/mongo/setup-congo.sh" >&2 || die "CongoDB could not be installed"
+  mkdir -p "$dir"
+  node "$here/mongo/congo-server.mjs" "$port" \
+    </dev/null >"$dir/server.log" 2>&1 &
+  local pid=$!
+  echo "$pid" >"$dir/pid"
+  echo mongodb >"$dir/kind"
+  wait_up mongodb "$pid" tcp_open "$port"
+  echo "mongodb://127.0.0.1:$port/roster_test"
+}
+
 stop_one() { # DIR
   local dir=$1 pid kind
   [[ -f $dir/pid ]] || return 0
@@ -150,10 +172,10 @@ stop_one() { # DIR
 cmd=${1:-}
 case $cmd in
   start)
-    dir=${2:?usage: services.sh start DIR [pg] [mariadb] [redis]}
+    dir=${2:?usage: services.sh start DIR [pg] [mariadb] [redis] [mongodb]}
     shift 2
     kinds=("$@")
-    ((${#kinds[@]})) || kinds=(pg mariadb redis)
+    ((${#kinds[@]})) || kinds=(pg mariadb redis mongodb)
     base=${ROSTER_PORT_BASE:-47000}
     mkdir -p "$dir"
     dir=$(cd "$dir" && pwd)
@@ -164,7 +186,8 @@ case $cmd in
         pg) url=$(start_pg "$dir/pg" $((base + 1))); var=PG ;;
         mariadb) url=$(start_mariadb "$dir/mariadb" $((base + 2))); var=MARIADB ;;
         redis) url=$(start_redis "$dir/redis" $((base + 3))); var=REDIS ;;
-        *) die "unknown server '$k' (pg, mariadb, redis)" ;;
+        mongodb) url=$(start_mongodb "$dir/mongodb" $((base + 4))); var=MONGODB ;;
+        *) die "unknown server '$k' (pg, mariadb, redis, mongodb)" ;;
       esac
       echo "export ROSTER_TEST_${var}_URL='$url'" >>"$dir/env"
       echo "export ROSTER_TEST_${var}_PID=$(cat "$dir/$k/pid")" >>"$dir/env"
@@ -182,6 +205,7 @@ case $cmd in
       pg) start_pg "$dir" "$port" ;;
       mariadb) start_mariadb "$dir" "$port" ;;
       redis) start_redis "$dir" "$port" ;;
+      mongodb) start_mongodb "$dir" "$port" ;;
       *) die "unknown server '$kind'" ;;
     esac
     ;;
@@ -189,7 +213,7 @@ case $cmd in
     stop_one "${2:?usage: services.sh stop-one DIR}"
     ;;
   *)
-    sed -n '2,24p' "$0" >&2
+    sed -n '2,28p' "$0" >&2
     exit 2
     ;;
 esac
