@@ -138,7 +138,12 @@ static void check_frames(const uint8_t *p, size_t n) {
   }
 }
 
-static void check_output(const uint8_t *p, size_t n) {
+/* check_output: the bytes written are whole responses. A response to
+ * HEAD has its Content-Length and no body; which responses answer a HEAD
+ * is not tracked here, so when the input holds a HEAD, a response whose
+ * body would not be followed by the next response (or the end) is taken
+ * as one with no body. */
+static void check_output(const uint8_t *p, size_t n, bool saw_head) {
   size_t i = 0;
   while (i < n) {
     FUZZ_CHECK(n - i > 12 && memcmp(p + i, "HTTP/1.1 ", 9) == 0,
@@ -158,8 +163,13 @@ static void check_output(const uint8_t *p, size_t n) {
       FUZZ_CHECK(cl != NULL, "a response without Content-Length");
       len = strtoul((const char *)cl + 16, NULL, 10);
     }
-    FUZZ_CHECK(len <= n - i - head, "a body longer than the output");
-    i += head + len;
+    size_t next = head + len;
+    if (saw_head && (len > n - i - head ||
+                     (next < n - i && (n - i - next < 9 ||
+                                       memcmp(p + i + next, "HTTP/1.1 ", 9)))))
+      next = head; /* a HEAD's answer: the head only */
+    FUZZ_CHECK(next <= n - i, "a body longer than the output");
+    i += next;
   }
 }
 
@@ -187,7 +197,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     free(copy);
     roster__httpd_fake_drain(srv);
   }
-  check_output((const uint8_t *)out.p, out.len);
+  check_output((const uint8_t *)out.p, out.len,
+               memmem(data, size, "HEAD", 4) != NULL);
   roster__httpd_destroy(c);
   roster__httpd_fake_drain(srv);
   FUZZ_CHECK(opens == closes, "%d on_open, %d on_close", opens, closes);

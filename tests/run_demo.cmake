@@ -26,6 +26,9 @@ run_program(demo out err
 # any free port here (DEMO_CHAT__PORT=0).
 if(ADMIN)
   set(admin_markers "admin: open http://127.0.0.1:")
+  if(HTTP)
+    list(APPEND admin_markers "http client \"self\" -> http://127.0.0.1:")
+  endif()
 endif()
 if(CHAT)
   set(STARTED 6)

@@ -44,6 +44,29 @@
 #ifdef DEMO_HAVE_ADMIN
 #include "roster/admin.h"
 #endif
+#if defined(DEMO_HAVE_ADMIN) && defined(DEMO_HAVE_HTTP)
+#include "roster/http.h"
+
+/* self_check: a cron job that reads the demo's own admin JSON through the
+ * named HTTP client "self", as a service would call another's API. */
+static int self_check(void *arg) {
+  roster *svc = arg;
+  roster_http *self = NULL;
+  int rc = roster_http_find(svc, NULL, "self", &self);
+  json_t *st = NULL;
+  if (rc == ROSTER_OK)
+    rc = roster_http_json(self, "GET", "/api/stats", NULL, &st, NULL);
+  if (rc != ROSTER_OK)
+    return rc; /* the scheduler logs it with its detail */
+  printf("  self-check: GET /api/stats through the client \"self\": %lld "
+         "entries, ready: %s\n",
+         (long long)json_integer_value(
+             json_object_get(json_object_get(st, "registry"), "entries")),
+         json_is_true(json_object_get(st, "ready")) ? "yes" : "no");
+  json_decref(st);
+  return ROSTER_OK;
+}
+#endif
 
 #ifndef DEMO_CONFIG
 #define DEMO_CONFIG "demo.yaml"
@@ -572,6 +595,25 @@ int app_run(tour *t, const sigset_t *sigs, long seconds) {
   printf("  admin: open http://%s:%u/ (the dashboard; /metrics, /healthz, "
          "/api/)\n",
          admin_host, roster_admin_port(admin));
+#ifdef DEMO_HAVE_HTTP
+  /* "self": a named HTTP client of the demo's own admin API, used by the
+   * cron job self-check (every 5 s) */
+  char base[96];
+  snprintf(base, sizeof base, "http://%s:%u", admin_host,
+           roster_admin_port(admin));
+  roster_http *self = NULL;
+  CHECK(roster_http_new(&(roster_http_options){.name = "self",
+                                               .base_url = base,
+                                               .timeout_ms = 2000},
+                        &self));
+  CHECK(roster_register(svc, NULL, "self", &roster_http_type, self));
+  roster_sched *jobs_for_self = NULL;
+  CHECK(roster_sched_find(svc, NULL, "jobs", &jobs_for_self));
+  CHECK(roster_sched_add(jobs_for_self, "self-check", "*/5 * * * * *",
+                         self_check, svc,
+                         &(roster_job_options){.timeout_ms = 3000}));
+  printf("  http client \"self\" -> %s (job \"self-check\" every 5 s)\n", base);
+#endif
   roster_mem_free(admin_host);
 #endif
   int code = serve(svc, sigs, seconds);
