@@ -171,6 +171,8 @@ typedef struct roster_http_response {
   size_t body_len;
   unsigned attempts;  /* 1 + retries made */
   int64_t elapsed_ms; /* the whole call, waits included */
+  int http_version;   /* the protocol that answered: 10, 11 (HTTP/1.x),
+                         20 (HTTP/2, negotiated by TLS ALPN), 30 */
 } roster_http_response;
 
 /* roster_http_request sends req through c (retrying as the file comment

@@ -289,6 +289,13 @@ static int take_answer(attempt *a, long status, roster_http_response **out) {
     return ROSTER_ENOMEM;
   }
   r->headers = hv;
+  long ver = 0;
+  curl_easy_getinfo(a->h, CURLINFO_HTTP_VERSION, &ver);
+  r->http_version = ver == CURL_HTTP_VERSION_1_0   ? 10
+                    : ver == CURL_HTTP_VERSION_1_1 ? 11
+                    : ver == CURL_HTTP_VERSION_2_0 ? 20
+                    : ver == CURL_HTTP_VERSION_3   ? 30
+                                                   : 0;
   size_t i = 0;
   while (i < n && (hh = curl_easy_nextheader(a->h, CURLH_HEADER, -1, hh))) {
     hv[2 * i] = roster_mem_strdup(hh->name);
