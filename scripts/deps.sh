@@ -25,6 +25,7 @@ PKGS=(
   sqlite3                                    # tests: inspect SQLite files
   prometheus                                 # tests: promtool checks /metrics
   chromium                                   # tests: the dashboard in a browser
+  openssl                                    # tests: a certificate for HTTP/2
 )
 
 missing=()
