@@ -162,12 +162,22 @@ int roster__sio_send_packet(roster_socketio_socket *s,
 int roster__sio_args_check(const char *fn, const char *event,
                            const json_t *args);
 /* roster__sio_bins_in: an encoder's bins from the public ones (up to
- * ROSTER__SIO_MAX_BINS_STACK on the stack of the caller: out has that
+ * ROSTER__SIO_BINS_STACK on the stack of the caller: out has that
  * many slots, or is allocated: *heap set, free it). */
 #define ROSTER__SIO_BINS_STACK 16
 roster__sio_bin *roster__sio_bins_in(const roster_socketio_bin *bins,
                                      size_t nbin, roster__sio_bin *stack,
                                      roster__sio_bin **heap);
+
+/* roster__sio_bins_out puts a decoded packet's attachments into out, as
+ * the public type. out has ROSTER__SIO_BINS_STACK slots: a server's
+ * decoders take at most io->lim.max_attachments (10) attachments, which
+ * roster_socketio_new keeps within it. */
+static inline void roster__sio_bins_out(const roster__sio_packet *p,
+                                        roster_socketio_bin *out) {
+  for (size_t i = 0; i < p->nbin; i++)
+    out[i] = (roster_socketio_bin){p->bins[i].p, p->bins[i].len};
+}
 
 int64_t roster__sio_now_ms(void);
 

@@ -285,14 +285,8 @@ static void on_event_packet(roster_socketio_socket *s, roster__sio_packet *p) {
     return;
   for (size_t i = 1; i < json_array_size(p->data); i++)
     json_array_append(args, json_array_get(p->data, i));
-  roster_socketio_bin stack[ROSTER__SIO_BINS_STACK], *bins = stack;
-  if (p->nbin > ROSTER__SIO_BINS_STACK &&
-      !(bins = roster_mem_calloc(p->nbin, sizeof *bins))) {
-    json_decref(args);
-    return;
-  }
-  for (size_t i = 0; i < p->nbin; i++)
-    bins[i] = (roster_socketio_bin){p->bins[i].p, p->bins[i].len};
+  roster_socketio_bin bins[ROSTER__SIO_BINS_STACK];
+  roster__sio_bins_out(p, bins);
   roster_socketio_event ev = {.name = name,
                               .args = args,
                               .bins = bins,
@@ -310,8 +304,6 @@ static void on_event_packet(roster_socketio_socket *s, roster__sio_packet *p) {
       if (h->kind == HOOK_ANY)
         ((roster_socketio_event_fn)h->fn)(s, &ev, h->arg);
     }
-  if (bins != stack)
-    roster_mem_free(bins);
   json_decref(args);
 }
 
@@ -369,29 +361,6 @@ static void eio_message(roster__eio_session *sess, const void *data, size_t len,
 /* ---- the server -------------------------------------------------------------
  */
 
-static char **origins_copy(const char *const *o) {
-  if (!o)
-    return NULL;
-  size_t n = 0;
-  while (o[n])
-    n++;
-  char **c = roster_mem_calloc(n + 1, sizeof *c);
-  for (size_t i = 0; c && i < n; i++)
-    if (!(c[i] = roster_mem_strdup(o[i]))) {
-      while (i--)
-        roster_mem_free(c[i]);
-      roster_mem_free(c);
-      return NULL;
-    }
-  return c;
-}
-
-static void origins_free(char **o) {
-  for (size_t i = 0; o && o[i]; i++)
-    roster_mem_free(o[i]);
-  roster_mem_free(o);
-}
-
 static void server_free_parts(roster_socketio *io) {
   roster__eio_server_free(io->e);
   roster_httpd_free(io->h);
@@ -413,11 +382,9 @@ static void server_free_parts(roster_socketio *io) {
   pthread_mutex_destroy(&io->e_lock);
   pthread_mutex_destroy(&io->tlock);
   pthread_cond_destroy(&io->tcond);
-  origins_free((char **)io->o.origins);
   roster_mem_free(io->heap);
   roster_mem_free(io->name);
   roster_mem_free(io->path);
-  roster_mem_free((char *)io->o.host);
   roster_mem_free(io);
 }
 
@@ -434,6 +401,7 @@ int roster_socketio_new(const roster_socketio_options *o,
   if (!io)
     return roster_error_set(ROSTER_ENOMEM, "socketio: out of memory");
   io->o = *o;
+  /* the host and origins are the httpd's (it copies what it keeps) */
   io->o.host = NULL;
   io->o.origins = NULL;
   pthread_mutex_init(&io->setup_lock, NULL);
@@ -444,17 +412,16 @@ int roster_socketio_new(const roster_socketio_options *o,
   roster__cond_init_mono(&io->tcond);
   io->name = roster_mem_strdup(o->name ? o->name : "socketio");
   io->path = roster_mem_strdup(o->path ? o->path : "/socket.io/");
-  io->o.host = o->host ? roster_mem_strdup(o->host) : NULL;
-  io->o.origins = (const char *const *)origins_copy(o->origins);
   io->o.name = io->name;
   io->o.path = io->path;
   io->lim =
       roster__sio_limits_of(&(roster__sio_limits){.max_nsp = ROSTER_NAME_MAX});
+  if (io->lim.max_attachments > ROSTER__SIO_BINS_STACK) /* see bins_out */
+    io->lim.max_attachments = ROSTER__SIO_BINS_STACK;
   if (!io->o.max_payload)
     io->o.max_payload = ROSTER__EIO_MAX_PAYLOAD_DEFAULT;
   int rc = ROSTER_OK;
-  if (!io->name || !io->path || (o->host && !io->o.host) ||
-      (o->origins && !io->o.origins))
+  if (!io->name || !io->path)
     rc = roster_error_set(ROSTER_ENOMEM, "socketio: out of memory");
   if (rc == ROSTER_OK) {
     /* the body bound leaves room for the framing around a polling
@@ -464,7 +431,7 @@ int roster_socketio_new(const roster_socketio_options *o,
      * 1009 */
     size_t big = (size_t)io->o.max_payload + io->o.max_payload / 3 + 64;
     roster_httpd_options ho = {.name = io->name,
-                               .host = io->o.host,
+                               .host = o->host,
                                .port = o->port,
                                .max_connections = o->max_connections,
                                .max_body = big,
@@ -472,7 +439,7 @@ int roster_socketio_new(const roster_socketio_options *o,
                                .max_queue = o->max_queue,
                                .idle_timeout_ms = 0,
                                .slow_timeout_ms = o->slow_timeout_ms,
-                               .origins = io->o.origins};
+                               .origins = o->origins};
     rc = roster_httpd_new(&ho, &io->h);
   }
   if (rc == ROSTER_OK)

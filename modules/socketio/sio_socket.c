@@ -449,19 +449,9 @@ void roster__sio_ack_answer(roster_socketio_socket *s,
   sio_pending *a = pending_take(s, p->id);
   if (!a)
     return; /* late (timed out) or never asked: ignored, as socket.io does */
-  roster_socketio_bin stack[ROSTER__SIO_BINS_STACK], *bins = stack;
-  if (p->nbin > ROSTER__SIO_BINS_STACK)
-    bins = roster_mem_calloc(p->nbin, sizeof *bins);
-  if (!bins) {
-    roster_error_set(ROSTER_ENOMEM, "socketio: out of memory");
-    a->fn(s, ROSTER_ENOMEM, NULL, NULL, 0, a->arg);
-  } else {
-    for (size_t i = 0; i < p->nbin; i++)
-      bins[i] = (roster_socketio_bin){p->bins[i].p, p->bins[i].len};
-    a->fn(s, ROSTER_OK, p->data, bins, p->nbin, a->arg);
-    if (bins != stack)
-      roster_mem_free(bins);
-  }
+  roster_socketio_bin bins[ROSTER__SIO_BINS_STACK];
+  roster__sio_bins_out(p, bins);
+  a->fn(s, ROSTER_OK, p->data, bins, p->nbin, a->arg);
   roster_mem_free(a);
 }
 

@@ -86,16 +86,27 @@ static bool mark(roster__lc *lc, roster__svc *s, unsigned gen,
   return true;
 }
 
-int roster_start(roster *r, int64_t timeout_ms) {
+/* enter: the opening of roster_start and roster_shutdown: r is not NULL,
+ * the caller is not a worker (it would wait for itself); *lc is r's
+ * lifecycle, NULL when nothing was ever provided (nothing to do). */
+static int enter(roster *r, const char *fn, roster__lc **lc) {
+  *lc = NULL;
   if (!r)
     return roster__err(ROSTER_EINVAL, "registry is NULL");
   roster__thread_ensure();
   if (roster__in_worker())
-    return roster__err(ROSTER_ESTATE, "roster_start must not be called from "
-                                      "a create, destroy or check");
-  roster__lc *lc = roster__lc_get(r, false);
-  if (!lc)
-    return ROSTER_OK; /* nothing provided, nothing to start */
+    return roster__err(ROSTER_ESTATE,
+                       "%s must not be called from a create, destroy or check",
+                       fn);
+  *lc = roster__lc_get(r, false);
+  return ROSTER_OK;
+}
+
+int roster_start(roster *r, int64_t timeout_ms) {
+  roster__lc *lc;
+  int erc = enter(r, "roster_start", &lc);
+  if (erc != ROSTER_OK || !lc)
+    return erc; /* !lc: nothing provided, nothing to start */
   int64_t deadline;
   deadline_of(timeout_ms, &deadline);
   pthread_mutex_lock(&lc->lock);
@@ -217,15 +228,10 @@ int roster_wait_ready(roster *r, int64_t timeout_ms) {
 }
 
 int roster_shutdown(roster *r, int64_t deadline_ms) {
-  if (!r)
-    return roster__err(ROSTER_EINVAL, "registry is NULL");
-  roster__thread_ensure();
-  if (roster__in_worker())
-    return roster__err(ROSTER_ESTATE, "roster_shutdown must not be called "
-                                      "from a create, destroy or check");
-  roster__lc *lc = roster__lc_get(r, false);
-  if (!lc)
-    return ROSTER_OK;
+  roster__lc *lc;
+  int erc = enter(r, "roster_shutdown", &lc);
+  if (erc != ROSTER_OK || !lc)
+    return erc;
   int64_t deadline;
   deadline_of(deadline_ms, &deadline);
   int64_t began = roster__mono_ns();

@@ -29,23 +29,10 @@ extern char **environ;
 static const char *interop_dir, *shot;
 
 static bool peers_available(void) {
-  char p[1200];
-  snprintf(p, sizeof p, "%s/node_modules/puppeteer-core/package.json",
-           interop_dir);
+  static const char *const packages[] = {"puppeteer-core", NULL};
   const char *chromium = getenv("CHROMIUM");
-  bool ok = access(p, R_OK) == 0 &&
-            access(chromium ? chromium : "/usr/bin/chromium", X_OK) == 0;
-  if (ok)
-    return true;
-  const char *req = getenv("ROSTER_TEST_REQUIRE_SERVERS");
-  if (req && strcmp(req, "1") == 0) {
-    print_error("puppeteer-core (run scripts/npm.sh) or chromium (run "
-                "scripts/deps.sh) is missing and "
-                "ROSTER_TEST_REQUIRE_SERVERS=1\n");
-    fail();
-  }
-  print_message("skipping: puppeteer-core or chromium is missing\n");
-  return false;
+  const char *tools[] = {chromium ? chromium : "/usr/bin/chromium", NULL};
+  return roster__tu_peers_ok(interop_dir, packages, tools);
 }
 
 static void t_dashboard(void **state) {

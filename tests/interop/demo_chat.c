@@ -15,13 +15,11 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <poll.h>
 #include <sys/stat.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdlib.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -33,32 +31,8 @@ extern char **environ;
 static const char *demo, *interop_dir, *work;
 
 static bool peers_available(void) {
-  char p[1200];
-  snprintf(p, sizeof p, "%s/node_modules/socket.io-client/package.json",
-           interop_dir);
-  if (access(p, R_OK) == 0)
-    return true;
-  const char *req = getenv("ROSTER_TEST_REQUIRE_SERVERS");
-  if (req && strcmp(req, "1") == 0) {
-    print_error("socket.io-client is missing under %s and "
-                "ROSTER_TEST_REQUIRE_SERVERS=1 (run scripts/npm.sh)\n",
-                interop_dir);
-    fail();
-  }
-  print_message("skipping: the Node.js peers are missing (run "
-                "scripts/npm.sh)\n");
-  return false;
-}
-
-static uint16_t free_port(void) {
-  int s = socket(AF_INET, SOCK_STREAM, 0);
-  struct sockaddr_in a = {.sin_family = AF_INET,
-                          .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-  socklen_t len = sizeof a;
-  bind(s, (struct sockaddr *)&a, sizeof a);
-  getsockname(s, (struct sockaddr *)&a, &len);
-  close(s);
-  return ntohs(a.sin_port);
+  static const char *const packages[] = {"socket.io-client", NULL};
+  return roster__tu_peers_ok(interop_dir, packages, NULL);
 }
 
 /* read_until reads fd into buf until it holds want (or ms pass). */
@@ -90,7 +64,9 @@ static void t_chat(void **state) {
   char db_path[1200];
   snprintf(db_path, sizeof db_path, "%s/roster-demo.db", data);
   unlink(db_path);
-  uint16_t port = free_port();
+  int fp = roster__tu_free_port();
+  assert_true(fp > 0);
+  uint16_t port = (uint16_t)fp;
   snprintf(port_env, sizeof port_env, "DEMO_CHAT__PORT=%u", port);
   snprintf(data_env, sizeof data_env, "DEMO_DATA_DIR=%s", data);
   int out[2];

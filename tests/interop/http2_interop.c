@@ -27,18 +27,8 @@ extern char **environ;
 static const char *interop_dir, *work;
 
 static bool tools_available(void) {
-  bool ok = system("command -v node >/dev/null 2>&1 && "
-                   "command -v openssl >/dev/null 2>&1") == 0;
-  if (ok)
-    return true;
-  const char *req = getenv("ROSTER_TEST_REQUIRE_SERVERS");
-  if (req && strcmp(req, "1") == 0) {
-    print_error("node or openssl is missing and "
-                "ROSTER_TEST_REQUIRE_SERVERS=1\n");
-    fail();
-  }
-  print_message("skipping: node or openssl is missing\n");
-  return false;
+  static const char *const tools[] = {"node", "openssl", NULL};
+  return roster__tu_peers_ok(interop_dir, NULL, tools);
 }
 
 typedef struct {

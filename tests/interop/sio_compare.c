@@ -40,25 +40,9 @@ static char interop_dir[1024];
 /* ---- running node -------------------------------------------------------- */
 
 static bool peers_available(void) {
-  char p[1200];
-  snprintf(p, sizeof p, "%s/node_modules/socket.io-parser/package.json",
-           interop_dir);
-  bool ok = access(p, R_OK) == 0;
-  snprintf(p, sizeof p, "%s/node_modules/engine.io-parser/package.json",
-           interop_dir);
-  ok = ok && access(p, R_OK) == 0;
-  if (ok)
-    return true;
-  const char *req = getenv("ROSTER_TEST_REQUIRE_SERVERS");
-  if (req && strcmp(req, "1") == 0) {
-    print_error("socket.io-parser/engine.io-parser are missing under %s and "
-                "ROSTER_TEST_REQUIRE_SERVERS=1 (run scripts/npm.sh)\n",
-                interop_dir);
-    fail();
-  }
-  print_message("skipping: the Node.js peers are missing (run "
-                "scripts/npm.sh)\n");
-  return false;
+  static const char *const packages[] = {"socket.io-parser", "engine.io-parser",
+                                         NULL};
+  return roster__tu_peers_ok(interop_dir, packages, NULL);
 }
 
 /* node runs sio_compare.js with args and input on stdin; returns its

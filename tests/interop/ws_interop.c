@@ -26,20 +26,8 @@ static char interop_dir[1024];
 static atomic_int g_code_4002, g_code_4001, g_closes;
 
 static bool peers_available(void) {
-  char p[1200];
-  snprintf(p, sizeof p, "%s/node_modules/ws/package.json", interop_dir);
-  if (access(p, R_OK) == 0)
-    return true;
-  const char *req = getenv("ROSTER_TEST_REQUIRE_SERVERS");
-  if (req && strcmp(req, "1") == 0) {
-    print_error("ws is missing under %s and ROSTER_TEST_REQUIRE_SERVERS=1 "
-                "(run scripts/npm.sh)\n",
-                interop_dir);
-    fail();
-  }
-  print_message("skipping: the Node.js peers are missing (run "
-                "scripts/npm.sh)\n");
-  return false;
+  static const char *const packages[] = {"ws", NULL};
+  return roster__tu_peers_ok(interop_dir, packages, NULL);
 }
 
 static void on_message(roster_httpd_ws *ws, roster_httpd_ws_kind kind,

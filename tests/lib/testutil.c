@@ -456,6 +456,57 @@ const char *roster__tu_server_url(const char *which) {
   return NULL;
 }
 
+static bool tool_found(const char *tool) {
+  if (strchr(tool, '/'))
+    return access(tool, X_OK) == 0;
+  const char *path = getenv("PATH");
+  for (const char *p = path ? path : ""; *p;) {
+    const char *e = strchr(p, ':');
+    size_t n = e ? (size_t)(e - p) : strlen(p);
+    char f[1024];
+    if (n &&
+        (size_t)snprintf(f, sizeof f, "%.*s/%s", (int)n, p, tool) < sizeof f &&
+        access(f, X_OK) == 0)
+      return true;
+    p += n + (e != NULL);
+  }
+  return false;
+}
+
+bool roster__tu_peers_ok(const char *dir, const char *const *packages,
+                         const char *const *tools) {
+  char missing[512] = "";
+  size_t len = 0;
+  for (size_t i = 0; packages && packages[i]; i++) {
+    char f[1200];
+    snprintf(f, sizeof f, "%s/node_modules/%s/package.json", dir, packages[i]);
+    if (access(f, R_OK) != 0)
+      len += (size_t)snprintf(missing + len, sizeof missing - len,
+                              "%s%s (scripts/npm.sh)", len ? ", " : "",
+                              packages[i]);
+    if (len >= sizeof missing)
+      len = sizeof missing - 1;
+  }
+  for (size_t i = 0; tools && tools[i]; i++) {
+    if (!tool_found(tools[i]))
+      len += (size_t)snprintf(missing + len, sizeof missing - len,
+                              "%s%s (not found; scripts/deps.sh and "
+                              "scripts/npm.sh install the tools)",
+                              len ? ", " : "", tools[i]);
+    if (len >= sizeof missing)
+      len = sizeof missing - 1;
+  }
+  if (!len)
+    return true;
+  const char *req = getenv("ROSTER_TEST_REQUIRE_SERVERS");
+  if (req && strcmp(req, "1") == 0) {
+    print_error("missing: %s, and ROSTER_TEST_REQUIRE_SERVERS=1\n", missing);
+    fail();
+  }
+  print_message("skipping: missing %s\n", missing);
+  return false;
+}
+
 char *roster__tu_unique_name(char *buf, size_t cap, const char *prefix) {
   static atomic_uint counter;
   snprintf(buf, cap, "%s_%ld_%u", prefix, (long)getpid(),

@@ -319,6 +319,17 @@ bool roster__tu_gate_wait(tu_gate *g, long max_ms);
  * server is never a silent pass. Call it from the test's own thread. */
 const char *roster__tu_server_url(const char *which);
 
+/* roster__tu_peers_ok tells whether the peers an interop test drives are
+ * here: each npm package of packages (NULL-terminated, may be NULL) under
+ * dir/node_modules (scripts/npm.sh installs them), and each program of
+ * tools (NULL-terminated, may be NULL): a name found on PATH, or a path
+ * that is executable. When one is missing the test fails (print_error,
+ * fail) if ROSTER_TEST_REQUIRE_SERVERS=1 (as in `make test` and CI), else
+ * it says it skips and returns false: the caller skips. Call it from the
+ * test's own thread. */
+bool roster__tu_peers_ok(const char *dir, const char *const *packages,
+                         const char *const *tools);
+
 /* roster__tu_unique_name writes prefix + "_" + pid + "_" + a process-wide
  * counter into buf: a table, database or key prefix no other test process (the
  * sanitizer variants and parallel CTest jobs share the servers) can be

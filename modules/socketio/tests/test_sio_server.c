@@ -9,7 +9,6 @@
  */
 #include "testutil.h"
 
-#include <netinet/in.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <sys/socket.h>
@@ -734,22 +733,13 @@ static void t_log_sink(void **state) {
 
 /* ---- the driver --------------------------------------------------------- */
 
-static uint16_t free_port(void) {
-  int s = socket(AF_INET, SOCK_STREAM, 0);
-  struct sockaddr_in a = {.sin_family = AF_INET,
-                          .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-  socklen_t len = sizeof a;
-  bind(s, (struct sockaddr *)&a, sizeof a);
-  getsockname(s, (struct sockaddr *)&a, &len);
-  close(s);
-  return ntohs(a.sin_port);
-}
-
 static void t_driver(void **state) {
   (void)state;
   assert_ok(roster_socketio_init());
   roster *r = tu_registry(NULL);
-  uint16_t port = free_port();
+  int fp = roster__tu_free_port();
+  assert_true(fp > 0);
+  uint16_t port = (uint16_t)fp;
   char url[128];
   snprintf(url, sizeof url, "socketio://127.0.0.1:%u/rt?ping_interval=1000",
            port);
