@@ -126,6 +126,11 @@ void roster__etcd_lines_free(roster__etcd_lines *l);
  * *n bytes. */
 char *roster__etcd_prefix_end(const char *prefix, size_t *n);
 
+/* roster__etcd_watch_state: whether w has a stream set up, and ms since
+ * its last stream ended (0 while connected, -1: never connected). */
+void roster__etcd_watch_state(roster_etcd_watch *w, bool *connected,
+                              int64_t *stale_ms);
+
 /* roster__etcd_host_id writes "<hostname>-<pid>" into buf. */
 void roster__etcd_host_id(char *buf, size_t cap);
 

@@ -35,7 +35,18 @@ struct roster_etcd_watch {
   bool need_sync;
   bool abort_stream;
   roster__etcd_lines lines;
+  atomic_bool connected;      /* a stream is set up (created) */
+  atomic_int_fast64_t lost_ns; /* when the last stream ended (0: never up) */
 };
+
+void roster__etcd_watch_state(roster_etcd_watch *w, bool *connected,
+                              int64_t *stale_ms) {
+  *connected = atomic_load(&w->connected);
+  int64_t t = atomic_load(&w->lost_ns);
+  *stale_ms = *connected ? 0
+              : t        ? (roster__etcd_now_ns() - t) / 1000000
+                         : -1;
+}
 
 /* nap sleeps ms or until stopped; returns whether stopped. */
 static bool nap(roster_etcd_watch *w, int64_t ms) {
@@ -79,6 +90,9 @@ static int on_line(const char *line, size_t n, void *arg) {
   }
   roster__etcd_contact(w->c, m.revision);
   switch (m.kind) {
+  case ETCD_W_CREATED:
+    atomic_store(&w->connected, true);
+    break;
   case ETCD_W_EVENTS:
     deliver(w, &m);
     break;
@@ -159,6 +173,8 @@ static void stream(roster_etcd_watch *w, size_t i) {
     if (running)
       curl_multi_poll(w->multi, NULL, 0, 1000, NULL);
   }
+  if (atomic_exchange(&w->connected, false) || !atomic_load(&w->lost_ns))
+    atomic_store(&w->lost_ns, roster__etcd_now_ns());
   pthread_mutex_lock(&w->mu);
   curl_multi_remove_handle(w->multi, h);
   pthread_mutex_unlock(&w->mu);
