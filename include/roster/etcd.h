@@ -110,8 +110,7 @@ ROSTER_EXTERN int roster_etcd_create(roster_etcd *c, const char *key,
  * create_revision (one transaction); *deleted (may be NULL) gets
  * whether it was. */
 ROSTER_EXTERN int roster_etcd_delete_if(roster_etcd *c, const char *key,
-                                        int64_t create_revision,
-                                        bool *deleted);
+                                        int64_t create_revision, bool *deleted);
 
 /* ---- leases ---- */
 
@@ -142,8 +141,7 @@ typedef int (*roster_etcd_lease_fn)(roster_etcd_session *s, int64_t lease,
  * thread. Errors as roster_etcd_lease_grant; ROSTER_ESYS (no thread). */
 ROSTER_EXTERN int roster_etcd_session_new(roster_etcd *c, int64_t ttl_s,
                                           roster_etcd_lease_fn on_lease,
-                                          void *arg,
-                                          roster_etcd_session **out);
+                                          void *arg, roster_etcd_session **out);
 
 /* roster_etcd_session_lease returns the session's current lease id. */
 ROSTER_EXTERN int64_t roster_etcd_session_lease(roster_etcd_session *s);
@@ -289,13 +287,13 @@ ROSTER_EXTERN int roster_etcd_mirror_new(roster_etcd *c, roster *r,
 
 /* roster_etcd_mirror_stats: the mirror's view. */
 typedef struct roster_etcd_mirror_stats {
-  uint64_t instances;      /* entries mirrored now */
-  uint64_t arrivals;       /* entries added */
-  uint64_t departures;     /* entries removed */
-  int64_t revision;        /* the last revision applied */
-  int64_t stale_ms;        /* ms since the watch last heard from etcd
-                              (-1: never) */
-  bool connected;          /* a watch stream is open */
+  uint64_t instances;  /* entries mirrored now */
+  uint64_t arrivals;   /* entries added */
+  uint64_t departures; /* entries removed */
+  int64_t revision;    /* the last revision applied */
+  int64_t stale_ms;    /* ms since the watch last heard from etcd
+                          (-1: never) */
+  bool connected;      /* a watch stream is open */
 } roster_etcd_mirror_stats;
 ROSTER_EXTERN int roster_etcd_mirror_stats_get(roster_etcd_mirror *m,
                                                roster_etcd_mirror_stats *out);
@@ -344,9 +342,12 @@ ROSTER_EXTERN void roster_etcd_election_free(roster_etcd_election *e,
 /* roster_etcd_cron: the state of roster_etcd_cron_claim (arg). */
 typedef struct roster_etcd_cron roster_etcd_cron;
 
-/* roster_etcd_cron_new: claims under <prefix>/<cluster>/cron/<job>/
+/* roster_etcd_cron_new: claims under /roster/<cluster>/cron/<job>/
  * <scheduled>, each bound to a lease of ttl_s (0: 300) that this object
- * keeps alive; node is written as the claim's value. */
+ * keeps alive (granted by the first claim: no I/O here); node is written
+ * as the claim's value. roster_etcd_cron_free leaves the claims to expire
+ * with the lease, so that a tick once claimed cannot be claimed again by
+ * a node whose clock runs behind. */
 ROSTER_EXTERN int roster_etcd_cron_new(roster_etcd *c, const char *cluster,
                                        const char *node, int64_t ttl_s,
                                        roster_etcd_cron **out);

@@ -25,8 +25,8 @@ int64_t roster__etcd_now_ns(void) {
 void roster__etcd_contact(roster_etcd *c, int64_t rev) {
   atomic_store(&c->last_contact_ns, roster__etcd_now_ns());
   int64_t old = atomic_load(&c->last_revision);
-  while (rev > old && !atomic_compare_exchange_weak(&c->last_revision, &old,
-                                                    rev))
+  while (rev > old &&
+         !atomic_compare_exchange_weak(&c->last_revision, &old, rev))
     ;
 }
 
@@ -215,10 +215,9 @@ static int one(roster_etcd *c, size_t i, const char *path, const char *text,
   int rc = ROSTER_OK;
   if (cc != CURLE_OK) {
     *next = true;
-    rc = roster_error_set(cc == CURLE_OPERATION_TIMEDOUT ? ROSTER_ETIMEDOUT
-                                                         : ROSTER_ECONN,
-                          "%s: %s %s: %s", c->name, c->ep[i], path,
-                          curl_easy_strerror(cc));
+    rc = roster_error_set(
+        cc == CURLE_OPERATION_TIMEDOUT ? ROSTER_ETIMEDOUT : ROSTER_ECONN,
+        "%s: %s %s: %s", c->name, c->ep[i], path, curl_easy_strerror(cc));
     goto out;
   }
   json_error_t je;
@@ -242,9 +241,8 @@ static int one(roster_etcd *c, size_t i, const char *path, const char *text,
     goto out;
   }
   json_t *r = json_object_get(j, "result"); /* streamed calls */
-  roster__etcd_contact(
-      c, roster__etcd_i64(json_object_get(r ? r : j, "header"), "revision",
-                          NULL));
+  roster__etcd_contact(c, roster__etcd_i64(json_object_get(r ? r : j, "header"),
+                                           "revision", NULL));
   *reply = j;
 out:
   roster_mem_free(b.p);
@@ -364,8 +362,8 @@ int roster_etcd_put(roster_etcd *c, const char *key, const void *value,
   json_t *r;
   rc = roster__etcd_call(c, "/v3/kv/put", put_body(key, value, len, lease), &r);
   if (!rc && revision)
-    *revision = roster__etcd_i64(json_object_get(r, "header"), "revision",
-                                 NULL);
+    *revision =
+        roster__etcd_i64(json_object_get(r, "header"), "revision", NULL);
   json_decref(r);
   return rc;
 }
@@ -386,8 +384,8 @@ int roster_etcd_delete(roster_etcd *c, const char *key, bool prefix,
 /* txn: compare one revision field of key, then ops; *ok = succeeded and
  * *reply the answer. */
 static int txn(roster_etcd *c, const char *key, const char *target,
-               const char *field, int64_t rev, json_t *success,
-               json_t *failure, bool *ok, json_t **reply) {
+               const char *field, int64_t rev, json_t *success, json_t *failure,
+               bool *ok, json_t **reply) {
   json_t *cmp = json_object();
   json_object_set_new(cmp, "target", json_string(target));
   json_object_set_new(cmp, "result", json_string("EQUAL"));
@@ -414,15 +412,14 @@ int roster_etcd_create(roster_etcd *c, const char *key, const void *value,
                                  "roster_etcd_create: created is NULL");
   json_t *r = NULL;
   bool ok = false;
-  rc = txn(c, key, "CREATE", "create_revision", 0,
-           json_pack("[{s:o}]", "request_put",
-                     put_body(key, value, len, lease)),
-           json_pack("[{s:o}]", "request_range", key_body(key, false)), &ok,
-           &r);
+  rc =
+      txn(c, key, "CREATE", "create_revision", 0,
+          json_pack("[{s:o}]", "request_put", put_body(key, value, len, lease)),
+          json_pack("[{s:o}]", "request_range", key_body(key, false)), &ok, &r);
   if (rc)
     return rc;
-  int64_t head = roster__etcd_i64(json_object_get(r, "header"), "revision",
-                                  NULL);
+  int64_t head =
+      roster__etcd_i64(json_object_get(r, "header"), "revision", NULL);
   *created = ok;
   if (revision)
     *revision = head;

@@ -113,8 +113,8 @@ static char *b64_field(json_t *o, const char *key, size_t *n, bool *ok) {
     *ok = e != NULL;
     return e;
   }
-  char *d = json_is_string(v) ? roster__etcd_unb64(json_string_value(v), n)
-                              : NULL;
+  char *d =
+      json_is_string(v) ? roster__etcd_unb64(json_string_value(v), n) : NULL;
   *ok = d != NULL;
   return d;
 }
@@ -177,12 +177,23 @@ int roster__etcd_kvs_read(json_t *reply, roster_etcd_kvs *out) {
   return ROSTER_OK;
 }
 
-static const char *const grpc_names[] = {
-    "OK",       "Canceled",          "Unknown",         "InvalidArgument",
-    "DeadlineExceeded", "NotFound",  "AlreadyExists",   "PermissionDenied",
-    "ResourceExhausted", "FailedPrecondition", "Aborted", "OutOfRange",
-    "Unimplemented", "Internal",     "Unavailable",     "DataLoss",
-    "Unauthenticated"};
+static const char *const grpc_names[] = {"OK",
+                                         "Canceled",
+                                         "Unknown",
+                                         "InvalidArgument",
+                                         "DeadlineExceeded",
+                                         "NotFound",
+                                         "AlreadyExists",
+                                         "PermissionDenied",
+                                         "ResourceExhausted",
+                                         "FailedPrecondition",
+                                         "Aborted",
+                                         "OutOfRange",
+                                         "Unimplemented",
+                                         "Internal",
+                                         "Unavailable",
+                                         "DataLoss",
+                                         "Unauthenticated"};
 
 const char *roster__etcd_grpc_name(int code) {
   return code >= 0 && code <= 16 ? grpc_names[code] : "?";
@@ -270,8 +281,7 @@ int roster__etcd_wparse(const char *line, size_t n, roster__etcd_wmsg *m) {
     goto out;
   }
   bool ok;
-  m->revision =
-      roster__etcd_i64(json_object_get(r, "header"), "revision", &ok);
+  m->revision = roster__etcd_i64(json_object_get(r, "header"), "revision", &ok);
   m->compact_revision = roster__etcd_i64(r, "compact_revision", NULL);
   json_t *ev = json_object_get(r, "events");
   if (!ok || (ev && !json_is_array(ev))) {
@@ -305,9 +315,8 @@ int roster__etcd_lines_feed(roster__etcd_lines *l, const char *p, size_t n,
     const char *nl = memchr(p, '\n', n);
     size_t take = nl ? (size_t)(nl - p) : n;
     if (l->len + take > l->max)
-      return roster_error_set(ROSTER_ERANGE,
-                              "etcd: a watch message longer than %zu bytes",
-                              l->max);
+      return roster_error_set(
+          ROSTER_ERANGE, "etcd: a watch message longer than %zu bytes", l->max);
     if (l->len + take + 1 > l->cap) {
       size_t cap = l->cap ? l->cap : 4096;
       while (cap < l->len + take + 1)

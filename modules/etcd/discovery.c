@@ -120,7 +120,8 @@ int roster_etcd_publish(roster_etcd *c, roster *r,
     return roster_error_set(ROSTER_EINVAL, "roster_etcd_publish: out is NULL");
   *out = NULL;
   if (!c || !o || !o->name || !*o->name || strchr(o->name, '/') ||
-      (o->ns && strchr(o->ns, '/')) || (o->instance && strchr(o->instance, '/')))
+      (o->ns && strchr(o->ns, '/')) ||
+      (o->instance && strchr(o->instance, '/')))
     return roster_error_set(ROSTER_EINVAL,
                             "roster_etcd_publish: a client and a service "
                             "name are needed; names hold no '/'");
@@ -167,16 +168,16 @@ int roster_etcd_publish(roster_etcd *c, roster *r,
   if (r && roster_service_state(r, p->ns, p->name, &st) != ROSTER_OK)
     st = ROSTER_STATE_READY; /* a plain entry, or none: published as ready */
   snprintf(p->state, sizeof p->state, "%s", roster_state_name(st));
-  int rc = roster_etcd_session_new(c, o->ttl_s > 0 ? o->ttl_s : 10, on_lease,
-                                   p, &p->s);
+  int rc = roster_etcd_session_new(c, o->ttl_s > 0 ? o->ttl_s : 10, on_lease, p,
+                                   &p->s);
   if (!rc) {
     pthread_mutex_lock(&p->mu);
     rc = write_locked(p, roster_etcd_session_lease(p->s));
     pthread_mutex_unlock(&p->mu);
   }
   if (!rc && r) {
-    rc = roster_listen(r, ROSTER_EV_STATE, on_state, p, pub_free,
-                       &p->listen_id);
+    rc =
+        roster_listen(r, ROSTER_EV_STATE, on_state, p, pub_free, &p->listen_id);
     p->listening = rc == ROSTER_OK;
   }
   if (rc) {

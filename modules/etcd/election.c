@@ -34,7 +34,7 @@ struct roster_etcd_election {
   pthread_mutex_t mu;
   pthread_cond_t cv;
   bool leading;
-  int64_t my_rev; /* create_revision of our key while leading */
+  int64_t my_rev;   /* create_revision of our key while leading */
   uint64_t changes; /* the key was deleted or changed: try again */
 };
 
@@ -181,8 +181,7 @@ int roster_etcd_observe(roster_etcd_election *e, char *buf, size_t cap) {
   if (rc)
     return rc;
   if (!kvs.count)
-    rc = roster_error_set(ROSTER_ENOENT, "etcd election %s: no leader",
-                          e->key);
+    rc = roster_error_set(ROSTER_ENOENT, "etcd election %s: no leader", e->key);
   else
     snprintf(buf, cap, "%s", kvs.items[0].value);
   roster_etcd_kvs_free(&kvs);
@@ -218,7 +217,9 @@ void roster_etcd_election_free(roster_etcd_election *e, bool keep_lease) {
 struct roster_etcd_cron {
   roster_etcd *c;
   char *prefix, *node;
-  roster_etcd_session *s;
+  int64_t ttl_s;
+  pthread_mutex_t mu;
+  roster_etcd_session *s; /* made by the first claim, under mu */
 };
 
 int roster_etcd_cron_new(roster_etcd *c, const char *cluster, const char *node,
@@ -242,8 +243,8 @@ int roster_etcd_cron_new(roster_etcd *c, const char *cluster, const char *node,
   if (!rc) {
     snprintf(cc->prefix, pn, "/roster/%s/cron/", cluster ? cluster : "default");
     cc->c = c;
-    rc = roster_etcd_session_new(c, ttl_s > 0 ? ttl_s : 300, NULL, NULL,
-                                 &cc->s);
+    cc->ttl_s = ttl_s > 0 ? ttl_s : 300;
+    pthread_mutex_init(&cc->mu, NULL);
   }
   if (rc) {
     if (cc) {
@@ -263,6 +264,7 @@ void roster_etcd_cron_free(roster_etcd_cron *cc) {
   /* The claims stay until their lease ends: a tick claimed here must not
    * become claimable again by a node whose clock is a little behind. */
   roster_etcd_session_free(cc->s, true);
+  pthread_mutex_destroy(&cc->mu);
   roster_mem_free(cc->prefix);
   roster_mem_free(cc->node);
   roster_mem_free(cc);
@@ -275,9 +277,16 @@ int roster_etcd_cron_claim(const char *job, int64_t scheduled, void *arg) {
                             "roster_etcd_cron_claim: no state or job name");
   char key[600];
   snprintf(key, sizeof key, "%s%s/%lld", cc->prefix, job, (long long)scheduled);
+  pthread_mutex_lock(&cc->mu);
+  int rc = cc->s
+               ? ROSTER_OK
+               : roster_etcd_session_new(cc->c, cc->ttl_s, NULL, NULL, &cc->s);
+  int64_t lease = roster_etcd_session_lease(cc->s);
+  pthread_mutex_unlock(&cc->mu);
   bool created = false;
-  int rc = roster_etcd_create(cc->c, key, cc->node, strlen(cc->node),
-                              roster_etcd_session_lease(cc->s), &created, NULL);
+  if (!rc)
+    rc = roster_etcd_create(cc->c, key, cc->node, strlen(cc->node), lease,
+                            &created, NULL);
   if (rc)
     return roster__err_wrap(rc, "cron claim of job '%s' at %lld", job,
                             (long long)scheduled);

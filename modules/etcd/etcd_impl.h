@@ -81,12 +81,12 @@ const char *roster__etcd_grpc_name(int code);
 
 /* roster__etcd_wmsg: one message of a watch stream. */
 typedef enum etcd_wkind {
-  ETCD_W_CREATED,  /* the watch is set up */
-  ETCD_W_EVENTS,   /* events of one or more revisions */
-  ETCD_W_PROGRESS, /* a header only */
+  ETCD_W_CREATED,   /* the watch is set up */
+  ETCD_W_EVENTS,    /* events of one or more revisions */
+  ETCD_W_PROGRESS,  /* a header only */
   ETCD_W_COMPACTED, /* canceled: the revision wanted was compacted */
-  ETCD_W_CANCELED, /* canceled for another reason */
-  ETCD_W_ERROR,    /* {"error":...}: the stream is ending */
+  ETCD_W_CANCELED,  /* canceled for another reason */
+  ETCD_W_ERROR,     /* {"error":...}: the stream is ending */
 } etcd_wkind;
 
 typedef struct roster__etcd_wmsg {
@@ -96,8 +96,8 @@ typedef struct roster__etcd_wmsg {
   size_t n;                 /* events */
   roster_etcd_event *ev;    /* n events, kv in kvs */
   roster_etcd_kv *kvs;
-  int grpc;                 /* ETCD_W_ERROR */
-  char *message;            /* ETCD_W_ERROR, ETCD_W_CANCELED */
+  int grpc;      /* ETCD_W_ERROR */
+  char *message; /* ETCD_W_ERROR, ETCD_W_CANCELED */
 } roster__etcd_wmsg;
 
 /* roster__etcd_wparse reads one line of a watch stream (n bytes, no

@@ -71,11 +71,11 @@ static roster_etcd_remote *remote_new(const roster_etcd_kv *kv,
   size_t total = sizeof(roster_etcd_remote);
   for (size_t i = 0; i < 6; i++)
     total += strlen(parts[i]) + 1;
-  roster_etcd_remote *r = json_is_object(j) ? roster_mem_calloc(1, total)
-                                             : NULL;
+  roster_etcd_remote *r =
+      json_is_object(j) ? roster_mem_calloc(1, total) : NULL;
   if (r) {
     char *d = (char *)(r + 1);
-    const char **f[] = {&r->cluster, &r->ns,      &r->name,
+    const char **f[] = {&r->cluster,  &r->ns,      &r->name,
                         &r->instance, &r->address, &r->state};
     for (size_t i = 0; i < 6; i++) {
       size_t n = strlen(parts[i]) + 1;

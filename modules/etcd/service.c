@@ -125,8 +125,7 @@ static int conf_from(const roster_url *u, const char *const *opts,
     const char *comma = strchr(p, ',');
     size_t len = comma ? (size_t)(comma - p) : strlen(p);
     n += (size_t)snprintf(c->endpoints + n,
-                          n < sizeof c->endpoints ? sizeof c->endpoints - n
-                                                  : 0,
+                          n < sizeof c->endpoints ? sizeof c->endpoints - n : 0,
                           "%shttp://%.*s", n ? "," : "", (int)len, p);
     p += len + (comma != NULL);
   }
@@ -185,8 +184,8 @@ static int publish_all(svc *s, roster *r, const conf *c, const char *name) {
   return ROSTER_OK;
 }
 
-static int svc_open(const char *text, const char *const *opts,
-                    const char *name, void **out) {
+static int svc_open(const char *text, const char *const *opts, const char *name,
+                    void **out) {
   *out = NULL;
   roster_url *u = NULL;
   int rc = roster_url_parse(text, &u);
@@ -199,9 +198,8 @@ static int svc_open(const char *text, const char *const *opts,
   svc *s = roster_mem_calloc(1, sizeof *s);
   if (!s)
     return roster_error_set(ROSTER_ENOMEM, "etcd service: out of memory");
-  roster_etcd_options o = {.endpoints = c.endpoints,
-                           .name = name,
-                           .timeout_ms = c.timeout};
+  roster_etcd_options o = {
+      .endpoints = c.endpoints, .name = name, .timeout_ms = c.timeout};
   rc = roster_etcd_new(&o, &s->c);
   roster *r = roster_driver_registry();
   if (!rc && r)

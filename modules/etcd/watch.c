@@ -35,7 +35,7 @@ struct roster_etcd_watch {
   bool need_sync;
   bool abort_stream;
   roster__etcd_lines lines;
-  atomic_bool connected;      /* a stream is set up (created) */
+  atomic_bool connected;       /* a stream is set up (created) */
   atomic_int_fast64_t lost_ns; /* when the last stream ended (0: never up) */
 };
 
@@ -43,9 +43,7 @@ void roster__etcd_watch_state(roster_etcd_watch *w, bool *connected,
                               int64_t *stale_ms) {
   *connected = atomic_load(&w->connected);
   int64_t t = atomic_load(&w->lost_ns);
-  *stale_ms = *connected ? 0
-              : t        ? (roster__etcd_now_ns() - t) / 1000000
-                         : -1;
+  *stale_ms = *connected ? 0 : t ? (roster__etcd_now_ns() - t) / 1000000 : -1;
 }
 
 /* nap sleeps ms or until stopped; returns whether stopped. */
@@ -141,9 +139,9 @@ static void stream(roster_etcd_watch *w, size_t i) {
   char *end = roster__etcd_prefix_end(w->prefix, &en);
   char *k = roster__etcd_b64(w->prefix, strlen(w->prefix));
   char *e = end ? roster__etcd_b64(end, en) : NULL;
-  json_t *req = json_pack("{s:{s:s?,s:s?,s:I}}", "create_request", "key", k,
-                          "range_end", e, "start_revision",
-                          (json_int_t)w->next_rev);
+  json_t *req =
+      json_pack("{s:{s:s?,s:s?,s:I}}", "create_request", "key", k, "range_end",
+                e, "start_revision", (json_int_t)w->next_rev);
   char *text = req ? json_dumps(req, JSON_COMPACT) : NULL;
   json_decref(req);
   roster_mem_free(end);
@@ -215,7 +213,8 @@ int roster_etcd_watch_new(roster_etcd *c, const char *prefix,
                           roster_etcd_sync_fn on_sync, void *arg,
                           roster_etcd_watch **out) {
   if (!out)
-    return roster_error_set(ROSTER_EINVAL, "roster_etcd_watch_new: out is NULL");
+    return roster_error_set(ROSTER_EINVAL,
+                            "roster_etcd_watch_new: out is NULL");
   *out = NULL;
   if (!c || !prefix || !on_events || !on_sync)
     return roster_error_set(ROSTER_EINVAL,

@@ -39,8 +39,7 @@ static inline const char *et_endpoints(void) {
 
 /* et_client: a client of the cluster (endpoints NULL: the test cluster). */
 static inline roster_etcd *et_client(const char *endpoints) {
-  roster_etcd_options o = {.endpoints = endpoints ? endpoints
-                                                  : et_endpoints(),
+  roster_etcd_options o = {.endpoints = endpoints ? endpoints : et_endpoints(),
                            .timeout_ms = 3000,
                            .connect_timeout_ms = 500};
   roster_etcd *c = NULL;
@@ -80,7 +79,8 @@ static inline bool et_member(int n, const char *what) {
     return false;
   }
   char cmd[1024];
-  snprintf(cmd, sizeof cmd, "bash '%s/scripts/services.sh' etcd-member '%s' "
+  snprintf(cmd, sizeof cmd,
+           "bash '%s/scripts/services.sh' etcd-member '%s' "
            "%d %s >/dev/null 2>&1",
            ROSTER_SOURCE_DIR, dir, n, what);
   return system(cmd) == 0;

@@ -11,8 +11,8 @@
 static void test_base64(void **state) {
   (void)state;
   const char *in[] = {"", "f", "fo", "foo", "foob", "fooba", "foobar"};
-  const char *out[] = {"", "Zg==", "Zm8=", "Zm9v", "Zm9vYg==", "Zm9vYmE=",
-                       "Zm9vYmFy"};
+  const char *out[] = {"",         "Zg==",     "Zm8=",    "Zm9v",
+                       "Zm9vYg==", "Zm9vYmE=", "Zm9vYmFy"};
   for (size_t i = 0; i < 7; i++) {
     char *e = roster__etcd_b64(in[i], strlen(in[i]));
     assert_string_equal(e, out[i]);
@@ -100,9 +100,8 @@ static void test_stream_any_chunks(void **state) {
     roster__etcd_lines l = {.max = 1 << 20};
     seen s = {0};
     for (size_t o = 0; o < len; o += chunk)
-      assert_ok(roster__etcd_lines_feed(&l, STREAM + o,
-                                        o + chunk > len ? len - o : chunk, take,
-                                        &s));
+      assert_ok(roster__etcd_lines_feed(
+          &l, STREAM + o, o + chunk > len ? len - o : chunk, take, &s));
     check(&s);
     roster__etcd_lines_free(&l);
   }
@@ -111,7 +110,10 @@ static void test_stream_any_chunks(void **state) {
 static void test_bad_messages(void **state) {
   (void)state;
   const char *bad[] = {
-      "nope", "[]", "{}", "{\"result\":1}",
+      "nope",
+      "[]",
+      "{}",
+      "{\"result\":1}",
       "{\"result\":{\"header\":{\"revision\":\"x\"}}}",
       "{\"result\":{\"header\":{},\"events\":[{\"kv\":{\"key\":\"!!\"}}]}}",
       "{\"result\":{\"header\":{},\"events\":[{\"type\":\"X\",\"kv\":{}}]}}",

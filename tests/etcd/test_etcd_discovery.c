@@ -161,11 +161,11 @@ static void test_lifecycle_service(void **state) {
   assert_ok(roster_provide(a, NULL, "worker", &pr));
   assert_ok(roster_start(a, 5000));
   roster_etcd_publication *p = NULL;
-  roster_etcd_publish_options po = {.cluster = CL, .name = "worker",
-                                    .ttl_s = 5};
+  roster_etcd_publish_options po = {
+      .cluster = CL, .name = "worker", .ttl_s = 5};
   assert_ok(roster_etcd_publish(ca, a, &po, &p));
-  roster_etcd_mirror_options mo = {.cluster = CL, .ns = "remote",
-                                   .qualify = true};
+  roster_etcd_mirror_options mo = {
+      .cluster = CL, .ns = "remote", .qualify = true};
   roster_etcd_mirror *m = NULL;
   assert_ok(roster_etcd_mirror_new(cb, b, &mo, &m));
   assert_ok(roster_wait_for(b, "remote", "default/worker", 5000));

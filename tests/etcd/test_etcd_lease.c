@@ -28,8 +28,8 @@ static void test_expiry(void **state) {
   snprintf(key, sizeof key, "/%s/alive", et_cluster(cl, sizeof cl));
   roster_etcd_session *s = NULL;
   assert_ok(roster_etcd_session_new(c, 2, NULL, NULL, &s));
-  assert_ok(roster_etcd_put(c, key, "x", 1, roster_etcd_session_lease(s),
-                            NULL));
+  assert_ok(
+      roster_etcd_put(c, key, "x", 1, roster_etcd_session_lease(s), NULL));
   sleep(3); /* longer than the TTL: the keepalives hold it */
   assert_int_equal(et_key_count(c, key), 1);
   roster_etcd_session_pause(s, true);

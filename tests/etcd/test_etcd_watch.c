@@ -17,9 +17,9 @@ typedef struct rec {
   pthread_mutex_t mu;
   int got[N];
   int order[N];
-  int n;         /* puts seen */
+  int n; /* puts seen */
   int deletes;
-  int bad;       /* a key outside 0..N-1, or a revision going back */
+  int bad; /* a key outside 0..N-1, or a revision going back */
   int64_t last_rev;
   size_t synced; /* keys in the first sync */
   int syncs;
