@@ -191,13 +191,13 @@ static int svc_open(const char *text, const char *const *opts, const char *name,
   int rc = roster_url_parse(text, &u);
   conf c;
   if (!rc)
-    rc = conf_from(u, opts, name, &c);
-  roster_url_free(u);
-  if (rc)
-    return rc;
-  svc *s = roster_mem_calloc(1, sizeof *s);
-  if (!s)
-    return roster_error_set(ROSTER_ENOMEM, "etcd service: out of memory");
+    rc = conf_from(u, opts, name, &c); /* c points into u and opts */
+  svc *s = rc ? NULL : roster_mem_calloc(1, sizeof *s);
+  if (!s) {
+    roster_url_free(u);
+    return rc ? rc
+              : roster_error_set(ROSTER_ENOMEM, "etcd service: out of memory");
+  }
   roster_etcd_options o = {
       .endpoints = c.endpoints, .name = name, .timeout_ms = c.timeout};
   rc = roster_etcd_new(&o, &s->c);
@@ -209,6 +209,7 @@ static int svc_open(const char *text, const char *const *opts, const char *name,
         .cluster = c.cluster, .prefix = c.prefix, .ns = c.mirror};
     rc = roster_etcd_mirror_new(s->c, r, &mo, &s->mirror);
   }
+  roster_url_free(u);
   if (rc) {
     svc_destroy(s);
     return rc;
