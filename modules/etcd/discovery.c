@@ -179,6 +179,10 @@ int roster_etcd_publish(roster_etcd *c, roster *r,
     rc =
         roster_listen(r, ROSTER_EV_STATE, on_state, p, pub_free, &p->listen_id);
     p->listening = rc == ROSTER_OK;
+    /* A transition between the first read and the listener: read again
+     * (a failed write is made good by the next change or lease renewal). */
+    if (!rc && roster_service_state(r, p->ns, p->name, &st) == ROSTER_OK)
+      roster_etcd_publication_set_state(p, roster_state_name(st));
   }
   if (rc) {
     rc = roster__err_wrap(rc, "etcd publish of '%s'", p->name);
