@@ -254,7 +254,9 @@ ROSTER_EXTERN void roster_etcd_unpublish(roster_etcd_publication *p,
 
 /* roster_etcd_remote: a remote service instance as mirrored into a
  * registry (the entry's instance, of type roster_etcd_remote_type; the
- * entry's metadata is the JSON value from etcd). Read-only. */
+ * entry's metadata is the JSON value from etcd). Read-only, and replaced
+ * on every change of the instance: read it inside roster_read_lock, or
+ * hold it with roster_acquire. */
 typedef struct roster_etcd_remote {
   const char *cluster, *ns, *name, *instance, *address, *state;
   int port;

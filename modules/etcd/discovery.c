@@ -38,6 +38,7 @@ struct roster_etcd_publication {
   uint64_t listen_id;
   bool listening;
   bool closed; /* unpublished: a listener call still in flight does nothing */
+  atomic_int refs; /* the owner's, and the listener's while it is in */
 };
 
 static atomic_uint instance_counter;
@@ -102,6 +103,8 @@ static void on_state(roster *r, const roster_event *ev, void *arg) {
 
 static void pub_free(void *arg) {
   roster_etcd_publication *p = arg;
+  if (atomic_fetch_sub(&p->refs, 1) != 1)
+    return;
   pthread_mutex_destroy(&p->mu);
   json_decref(p->meta);
   roster_mem_free(p->key);
@@ -139,6 +142,7 @@ int roster_etcd_publish(roster_etcd *c, roster *r,
     return roster_error_set(ROSTER_ENOMEM, "etcd publish: out of memory");
   }
   pthread_mutex_init(&p->mu, NULL);
+  atomic_init(&p->refs, 1);
   p->c = c;
   p->r = r;
   p->meta = meta;
@@ -176,9 +180,12 @@ int roster_etcd_publish(roster_etcd *c, roster *r,
     pthread_mutex_unlock(&p->mu);
   }
   if (!rc && r) {
+    atomic_fetch_add(&p->refs, 1); /* the listener's, dropped by free_arg */
     rc =
         roster_listen(r, ROSTER_EV_STATE, on_state, p, pub_free, &p->listen_id);
     p->listening = rc == ROSTER_OK;
+    if (rc)
+      atomic_fetch_sub(&p->refs, 1); /* free_arg is not called */
     /* A transition between the first read and the listener: read again
      * (a failed write is made good by the next change or lease renewal). */
     if (!rc && roster_service_state(r, p->ns, p->name, &st) == ROSTER_OK)
@@ -199,8 +206,8 @@ void roster_etcd_unpublish(roster_etcd_publication *p, bool keep_lease) {
     return;
   if (p->listening)
     roster_unlisten(p->r, p->listen_id);
-  /* A listener call still in flight finds closed set (p itself is freed by
-   * free_arg once no call is in flight). */
+  /* A listener call still in flight finds closed set; p is freed when both
+   * this and the listener (free_arg, once no call is in flight) let go. */
   pthread_mutex_lock(&p->mu);
   p->closed = true;
   if (!keep_lease)
@@ -208,6 +215,5 @@ void roster_etcd_unpublish(roster_etcd_publication *p, bool keep_lease) {
   pthread_mutex_unlock(&p->mu);
   roster_etcd_session_free(p->s, keep_lease);
   p->s = NULL;
-  if (!p->listening)
-    pub_free(p);
+  pub_free(p); /* the owner's reference; the listener's goes by free_arg */
 }

@@ -74,15 +74,26 @@ static void test_publish_find(void **state) {
   assert_ok(roster_wait_for(b, "cluster", "api", 5000));
   void *inst = NULL;
   size_t count = 0;
-  assert_ok(roster_lookup(b, "cluster", "api", &inst, 1, &count));
-  assert_int_equal(count, 1);
+  /* the instance is read inside a read section: an update may replace it */
+  roster_read_lock();
+  int rc = roster_lookup(b, "cluster", "api", &inst, 1, &count);
   const roster_etcd_remote *rem = inst;
-  assert_string_equal(rem->address, "10.0.0.1");
-  assert_int_equal(rem->port, 8080);
-  assert_string_equal(rem->instance, "a1");
-  assert_string_equal(rem->cluster, CL);
-  assert_string_equal(rem->ns, "default");
-  assert_string_equal(rem->state, "ready");
+  roster_etcd_remote seen1 = rem ? *rem : (roster_etcd_remote){0};
+  char addr[32], iname[32], cname[64], nsname[32], st[32];
+  snprintf(addr, sizeof addr, "%s", rem ? rem->address : "");
+  snprintf(iname, sizeof iname, "%s", rem ? rem->instance : "");
+  snprintf(cname, sizeof cname, "%s", rem ? rem->cluster : "");
+  snprintf(nsname, sizeof nsname, "%s", rem ? rem->ns : "");
+  snprintf(st, sizeof st, "%s", rem ? rem->state : "");
+  roster_read_unlock();
+  assert_ok(rc);
+  assert_int_equal(count, 1);
+  assert_string_equal(addr, "10.0.0.1");
+  assert_int_equal(seen1.port, 8080);
+  assert_string_equal(iname, "a1");
+  assert_string_equal(cname, CL);
+  assert_string_equal(nsname, "default");
+  assert_string_equal(st, "ready");
   roster_list l;
   roster_query q = {.ns = "cluster", .pattern = "a*"};
   assert_ok(roster_select(b, &q, &l));
@@ -108,10 +119,13 @@ static void test_publish_find(void **state) {
   roster_etcd_remote *two[2];
   bool seen = false;
   for (int i = 0; i < 250 && !seen; i++, usleep(20000)) {
-    assert_ok(roster_lookup(b, "cluster", "api", (void **)two, 2, &count));
-    for (size_t j = 0; j < count && j < 2; j++)
+    roster_read_lock();
+    rc = roster_lookup(b, "cluster", "api", (void **)two, 2, &count);
+    for (size_t j = 0; !rc && j < count && j < 2; j++)
       seen |= !strcmp(two[j]->instance, "a1") &&
               !strcmp(two[j]->state, "unhealthy");
+    roster_read_unlock();
+    assert_ok(rc);
   }
   assert_true(seen);
   roster_etcd_mirror_stats ms;

@@ -62,9 +62,13 @@ static void test_declared(void **state) {
   assert_ok(roster_wait_for(b, "cluster", "alpha", 5000));
   void *inst = NULL;
   size_t n = 0;
-  assert_ok(roster_lookup(a, "cluster", "beta", &inst, 1, &n));
+  roster_read_lock(); /* an update may replace the instance */
+  int rc = roster_lookup(a, "cluster", "beta", &inst, 1, &n);
+  int port = inst ? ((roster_etcd_remote *)inst)->port : 0;
+  roster_read_unlock();
+  assert_ok(rc);
   assert_int_equal(n, 1);
-  assert_int_equal(((roster_etcd_remote *)inst)->port, 7002);
+  assert_int_equal(port, 7002);
   roster_etcd *c = NULL;
   assert_ok(roster_etcd_find(a, NULL, "etcd", &c));
   assert_non_null(c);
