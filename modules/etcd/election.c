@@ -50,10 +50,12 @@ static int lease_lost(roster_etcd_session *s, int64_t lease, void *arg) {
   return ROSTER_OK;
 }
 
-/* note looks at the key's state: held by create_revision rev (0: none). */
-static void note(roster_etcd_election *e, int64_t rev) {
+/* note looks at the key's state as of revision at: held by create
+ * revision rev (0: none). A view older than our own key (a read made
+ * before we created it, delivered after) says nothing about it. */
+static void note(roster_etcd_election *e, int64_t rev, int64_t at) {
   pthread_mutex_lock(&e->mu);
-  if (e->leading && rev != e->my_rev)
+  if (e->leading && at >= e->my_rev && rev != e->my_rev)
     e->leading = false;
   e->changes++;
   pthread_cond_broadcast(&e->cv);
@@ -62,11 +64,10 @@ static void note(roster_etcd_election *e, int64_t rev) {
 
 static void on_events(const roster_etcd_event *ev, size_t n, int64_t rev,
                       void *arg) {
-  (void)rev;
   roster_etcd_election *e = arg;
   for (size_t i = 0; i < n; i++)
     if (!strcmp(ev[i].kv->key, e->key))
-      note(e, ev[i].kind ? 0 : ev[i].kv->create_revision);
+      note(e, ev[i].kind ? 0 : ev[i].kv->create_revision, rev);
 }
 
 static void on_sync(const roster_etcd_kvs *all, void *arg) {
@@ -75,7 +76,7 @@ static void on_sync(const roster_etcd_kvs *all, void *arg) {
   for (size_t i = 0; i < all->count; i++)
     if (!strcmp(all->items[i].key, e->key))
       rev = all->items[i].create_revision;
-  note(e, rev);
+  note(e, rev, all->revision);
 }
 
 int roster_etcd_election_new(roster_etcd *c, const char *cluster,
