@@ -224,7 +224,7 @@ stop_one() { # DIR
 cmd=${1:-}
 case $cmd in
   start)
-    dir=${2:?usage: services.sh start DIR [pg] [mariadb] [redis] [mongodb]}
+    dir=${2:?usage: services.sh start DIR [pg] [mariadb] [redis] [mongodb] [etcd]}
     shift 2
     kinds=("$@")
     ((${#kinds[@]})) || kinds=(pg mariadb redis mongodb etcd)

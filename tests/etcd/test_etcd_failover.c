@@ -28,7 +28,7 @@ static void test_one_member_down(void **state) {
   }
   /* every call works with the member down */
   for (int i = 0; i < 20; i++) {
-    char v[8];
+    char v[16];
     snprintf(v, sizeof v, "%d", i);
     assert_ok(roster_etcd_put(c, k, v, strlen(v), 0, NULL));
     roster_etcd_kvs kvs;
