@@ -15,7 +15,7 @@ enum { N = 3 };
 typedef struct cand {
   roster_etcd *c;
   roster_etcd_election *e;
-  char id[8];
+  char id[16];
   pthread_t t;
   atomic_int rc;   /* the campaign's result, 1 while running */
   atomic_bool won; /* campaign returned ROSTER_OK */
