@@ -88,7 +88,7 @@ static int job_ok(void *arg) {
 static void node_up(node *n, int id, const char *endpoints) {
   n->id = id;
   n->c = et_client(endpoints);
-  char name[8];
+  char name[16];
   snprintf(name, sizeof name, "n%d", id);
   assert_ok(roster_etcd_cron_new(n->c, CL, name, 60, &n->cc));
   roster_sched_options o = {.workers = 2,
