@@ -5,9 +5,12 @@
  * the watch must deliver each put exactly once, in order (no event lost
  * or repeated), resuming from the last revision + 1 on another member,
  * and count the restart. A delete is delivered as such. The first sync
- * reports the keys already there.
+ * reports the keys already there. And a watch whose revisions were
+ * compacted while its member was down syncs again by a full read.
  */
 #include "etcd_testutil.h"
+
+#include "etcd_impl.h"
 
 #include <pthread.h>
 
@@ -120,9 +123,98 @@ static void test_resume_after_member_stops(void **state) {
   roster_etcd_free(wc);
 }
 
+typedef struct mirror {
+  pthread_mutex_t mu;
+  int syncs;
+  size_t last_sync_count;
+  bool has_late; /* the key written while the watch was away */
+  int puts;
+} mirror;
+
+static void m_events(const roster_etcd_event *ev, size_t n, int64_t rev,
+                     void *arg) {
+  (void)rev;
+  mirror *m = arg;
+  pthread_mutex_lock(&m->mu);
+  m->puts += (int)n;
+  pthread_mutex_unlock(&m->mu);
+  (void)ev;
+}
+
+static void m_sync(const roster_etcd_kvs *all, void *arg) {
+  mirror *m = arg;
+  pthread_mutex_lock(&m->mu);
+  m->syncs++;
+  m->last_sync_count = all->count;
+  for (size_t i = 0; i < all->count; i++)
+    if (strstr(all->items[i].key, "late"))
+      m->has_late = true;
+  pthread_mutex_unlock(&m->mu);
+}
+
+static bool resynced(void *arg) {
+  mirror *m = arg;
+  pthread_mutex_lock(&m->mu);
+  bool done = m->syncs >= 2 && m->has_late;
+  pthread_mutex_unlock(&m->mu);
+  return done;
+}
+
+/* The watch's only member is stopped; meanwhile keys are written and the
+ * revisions it would resume from are compacted away. When the member is
+ * back, the watch is told its revision is gone and reads everything
+ * again (a second sync holding the key written meanwhile), counted as a
+ * resync. */
+static void test_compacted_resyncs(void **state) {
+  (void)state;
+  const char *eps = et_endpoints();
+  const char *comma = strchr(eps, ',');
+  char first[256];
+  snprintf(first, sizeof first, "%.*s",
+           comma ? (int)(comma - eps) : (int)strlen(eps), eps);
+  roster_etcd *wc = et_client(first), *pc = et_client(NULL);
+  char cl[64], prefix[128], k[160];
+  snprintf(prefix, sizeof prefix, "/%s/c/", et_cluster(cl, sizeof cl));
+  snprintf(k, sizeof k, "%searly", prefix);
+  assert_ok(roster_etcd_put(pc, k, "x", 1, 0, NULL));
+  mirror m = {.mu = PTHREAD_MUTEX_INITIALIZER};
+  roster_etcd_watch *w = NULL;
+  assert_ok(roster_etcd_watch_new(wc, prefix, m_events, m_sync, &m, &w));
+  usleep(300000);
+  if (!et_member(1, "stop")) {
+    roster_etcd_watch_free(w);
+    roster_etcd_free(wc);
+    roster_etcd_free(pc);
+    skip();
+  }
+  /* the first member is down: pc goes on through the others */
+  snprintf(k, sizeof k, "%slate", prefix);
+  int64_t rev = 0;
+  assert_ok(roster_etcd_put(pc, k, "y", 1, 0, &rev));
+  snprintf(k, sizeof k, "%searly", prefix);
+  assert_ok(roster_etcd_put(pc, k, "z", 1, 0, &rev));
+  json_t *r = NULL;
+  assert_ok(roster__etcd_call(
+      pc, "/v3/kv/compaction",
+      json_pack("{s:I,s:b}", "revision", (json_int_t)rev, "physical", 1), &r));
+  json_decref(r);
+  assert_true(et_member(1, "start"));
+  assert_true(et_until(resynced, &m, 15000));
+  roster_etcd_watch_free(w);
+  roster_etcd_stats st;
+  assert_ok(roster_etcd_stats_get(wc, &st));
+  assert_true(st.resyncs >= 1);
+  assert_int_equal(m.last_sync_count, 2); /* early and late */
+  assert_int_equal(m.puts, 0);            /* what happened came by the sync */
+  assert_ok(roster_etcd_delete(pc, prefix, true, NULL));
+  roster_etcd_free(pc);
+  roster_etcd_free(wc);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_resume_after_member_stops),
+      cmocka_unit_test(test_compacted_resyncs),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
