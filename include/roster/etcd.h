@@ -236,7 +236,10 @@ typedef struct roster_etcd_publication roster_etcd_publication;
  * and the key is deleted while the service is not up (stopped, failed)
  * and written again when it is. A lost lease writes it again. When the
  * process dies the lease expires and the key goes within the TTL.
- * Errors: ROSTER_EINVAL, the client's errors for the first write. */
+ * Threads: the state is written by the listener, on the thread that made
+ * the change (a lifecycle worker), which waits for etcd's answer; a lost
+ * lease is made good on the publication's lease thread. Errors:
+ * ROSTER_EINVAL, the client's errors for the first write. */
 ROSTER_EXTERN int roster_etcd_publish(roster_etcd *c, roster *r,
                                       const roster_etcd_publish_options *o,
                                       roster_etcd_publication **out);
