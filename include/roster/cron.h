@@ -448,6 +448,13 @@ ROSTER_EXTERN int roster_sched_provide(roster *r, const char *ns,
 ROSTER_EXTERN int roster_sched_find(roster *r, const char *ns, const char *name,
                                     roster_sched **out);
 
+/* roster_job_scheduled: inside a job (on the worker running it), the fire
+ * time the run stands for, in Unix seconds, the `scheduled` of its
+ * events: a job that records its ticks in a shared store (as clustered
+ * jobs do) keys them by it. 0 for runs started by hand or at start, and
+ * outside a job. */
+ROSTER_EXTERN int64_t roster_job_scheduled(void);
+
 /* roster_job_event_name: "started", "finished", "failed", "slow",
  * "skipped" ("?" otherwise). roster_job_trigger_name: "schedule",
  * "catch-up", "start", "now". */

@@ -253,6 +253,11 @@ static void unlink_active(roster_sched *s, rs_active *a) {
     }
 }
 
+/* the fire time of the run this worker is running (roster_job_scheduled) */
+static _Thread_local int64_t running_scheduled;
+
+int64_t roster_job_scheduled(void) { return running_scheduled; }
+
 /* ask_claim asks s's claim function whether this node runs j's tick
  * `scheduled`: 1 yes, 0 another node's, <0 undecided (why in detail). */
 static int ask_claim(roster_sched *s, rs_job *j, int64_t scheduled,
@@ -316,7 +321,9 @@ static void run_one(roster_sched *s, rs_run *r) {
     roster__sched_emit(s, j->name, ROSTER_JOB_STARTED, a.trigger, a.scheduled,
                        0, ROSTER_OK, NULL);
     roster_error_clear();
+    running_scheduled = check ? a.scheduled : 0;
     rc = j->fn(j->arg);
+    running_scheduled = 0;
     dur = roster__sched_mono(s) - a.start_mono;
     if (rc != ROSTER_OK)
       snprintf(detail, sizeof detail, "%s",

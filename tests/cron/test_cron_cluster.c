@@ -117,8 +117,12 @@ static int runs_of(const char *job, int64_t tick, int nd) {
   return c;
 }
 
+/* job_ok checks that the job sees the tick its events carry (0 for runs
+ * by hand and at start, which the ledger records as scheduled 0). */
+static _Atomic int64_t last_seen_tick;
 static int job_ok(void *arg) {
   (void)arg;
+  atomic_store(&last_seen_tick, roster_job_scheduled());
   return ROSTER_OK;
 }
 
@@ -216,6 +220,9 @@ static void test_each_tick_once(void **state) {
   for (int m = 0; m < TICKS; m++)
     assert_int_equal(runs_of("every-minute", t0 + 60 * m, -1), 1);
   assert_int_equal(atomic_load(&claim_calls), NODES * TICKS);
+  /* the job saw its own fire time: the last tick's */
+  assert_int_equal(atomic_load(&last_seen_tick), t0 + 60 * (TICKS - 1));
+  assert_int_equal(roster_job_scheduled(), 0); /* not in a job */
 }
 
 /* A node that goes away mid-way loses no tick: the others claim them. */
@@ -276,6 +283,7 @@ static void test_local_and_by_hand(void **state) {
     assert_ok(roster_sched_run_now(nodes[i].s, "boot"));
     assert_ok(roster_sched_wait_idle(nodes[i].s, WAIT));
     assert_int_equal(runs_of("boot", 0, i), 2);
+    assert_int_equal(atomic_load(&last_seen_tick), 0); /* by hand: 0 */
   }
   assert_int_equal(atomic_load(&claim_calls), 0);
 }
