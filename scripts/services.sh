@@ -286,7 +286,7 @@ case $cmd in
     stop_one "${2:?usage: services.sh stop-one DIR}"
     ;;
   *)
-    sed -n '2,38p' "$0" >&2
+    sed -n '2,37p' "$0" >&2
     exit 2
     ;;
 esac
