@@ -2,25 +2,28 @@
  * bench_http.c: requests per second through a roster HTTP client
  * (roster/http.h) against a local server on roster's httpd module (one
  * I/O thread, a 64-byte answer), beside libcurl driven directly in the
- * same run, on the same server:
+ * same run, on the same server, over the same number T of keep-alive
+ * connections:
  *
  *   - roster        roster_http_request from T threads sharing one client
- *                   (a pool of easy handles over a curl share; keep-alive)
- *   - curl-easy     one curl_easy handle per thread, reused (keep-alive):
- *                   libcurl with nothing of roster's around it
+ *                   (a pool of easy handles over a curl share)
  *   - curl-multi    one thread driving a curl multi handle with T
- *                   transfers in flight, each re-added when done
- *                   (keep-alive, the same T connections): the shape of
- *                   the other design, a multi on a worker thread
+ *                   transfers in flight, each re-added when done: the
+ *                   shape of the other design, a multi on a worker thread
+ *   - curl-easy     one curl_easy handle per thread, reused: libcurl with
+ *                   nothing of roster's around it
  *   - curl-new-conn curl_easy_init/perform/cleanup per request: a new TCP
  *                   connection each time (the keep-alive vs new-connection
  *                   row)
  *
+ * Each case makes its connections before its clock starts. A warm-up
+ * round, then ROUNDS interleaved rounds (roster and curl-multi next to
+ * each other); each row is the median of the rounds, and the target,
+ * roster >= 0.9x curl-multi, is the median of the two's ratio round by
+ * round. The process's CPU time per request is shown beside the rate.
  * Every answer is checked (status 200 and the 64 bytes): a wrong one is a
- * failure and the exit code is 1. The target printed: roster >= 0.9x
- * curl-multi at the same T. Machines here are shared and small (2 cores,
- * with the server in the same process), so only ratios within one run
- * mean anything. See bench/README.md.
+ * failure and the exit code is 1. --only IMPL and --requests N run one
+ * case at a fixed size, for perf or callgrind. See bench/README.md.
  */
 #include "bench.h"
 
@@ -281,7 +284,7 @@ static void print_row(const bench_case *c, const mcase *m) {
 }
 
 static const char *only; /* --only IMPL: that case alone (for a profiler) */
-static uint64_t fixed;    /* --requests N: per run, without calibration */
+static uint64_t fixed;   /* --requests N: per run, without calibration */
 
 /* measure: the four cases at T connections, calibrated on roster, run
  * in interleaved rounds (a warm-up round, then ROUNDS counted). Returns
