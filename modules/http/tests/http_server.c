@@ -110,11 +110,11 @@ static void h_echo(roster_httpd_request *req, void *arg) {
 static void h_many(roster_httpd_request *req, void *arg) {
   hs *s = arg;
   atomic_fetch_add(&s->hits, 1);
-  static char text[40][2][8];
+  static char text[40][2][16];
   static const char *h[2 * 40 + 1];
   for (int i = 0; i < 40; i++) {
-    snprintf(text[i][0], 8, "X-H%d", i);
-    snprintf(text[i][1], 8, "v%d", i);
+    snprintf(text[i][0], sizeof text[i][0], "X-H%d", i);
+    snprintf(text[i][1], sizeof text[i][1], "v%d", i);
     h[2 * i] = text[i][0];
     h[2 * i + 1] = text[i][1];
   }
