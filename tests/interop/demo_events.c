@@ -24,8 +24,6 @@
 
 #include <roster/mongodb.h>
 
-extern char **environ;
-
 static const char *demo, *work;
 
 /* events_url: the server's URL with the database db instead of its own
@@ -47,20 +45,14 @@ static int run_demo(const char *url, const char *out_path) {
   char url_env[1300], data_env[1300];
   snprintf(url_env, sizeof url_env, "DEMO_SERVICE_EVENTS_URL=%s", url);
   snprintf(data_env, sizeof data_env, "DEMO_DATA_DIR=%s", work);
-  size_t n = 0;
-  while (environ[n])
-    n++;
-  char **env = calloc(n + 6, sizeof *env);
-  assert_non_null(env);
-  size_t k = 0;
-  for (size_t i = 0; i < n; i++) /* no other DEMO_ setting of ours */
-    if (strncmp(environ[i], "DEMO_", 5) != 0)
-      env[k++] = environ[i];
-  env[k++] = url_env;
-  env[k++] = data_env;
-  env[k++] = "DEMO_SECONDS=4";
-  env[k++] = "DEMO_CHAT__PORT=0";
-  env[k++] = "DEMO_ADMIN__PORT=0";
+  /* no other DEMO_ setting of ours */
+  const char *add[] = {url_env,
+                       data_env,
+                       "DEMO_SECONDS=4",
+                       "DEMO_CHAT__PORT=0",
+                       "DEMO_ADMIN__PORT=0",
+                       NULL};
+  char **env = roster__tu_env_with("DEMO_", add);
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
   posix_spawn_file_actions_addopen(&fa, 1, out_path,
