@@ -82,7 +82,7 @@ static const struct {
 static int one(conf *c, const char *k, const char *v, size_t *nh) {
   roster_http_options *o = &c->o;
   const char *n = o->name;
-  int64_t x;
+  int64_t x = 0;
   bool b = false;
   int rc;
   for (size_t i = 0; i < sizeof durations / sizeof durations[0]; i++)
