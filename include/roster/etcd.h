@@ -48,11 +48,19 @@ typedef struct roster_etcd_options {
   const char *name;           /* for messages; NULL: "etcd" */
   int64_t timeout_ms;         /* one request on one endpoint; 0: 5000 */
   int64_t connect_timeout_ms; /* 0: 1000 */
+  const char *user;           /* etcd authentication (auth enabled on the
+                                 cluster); NULL: the user info of an
+                                 endpoint (http://user:password@h:p), if
+                                 any, else none */
+  const char *password;       /* with user */
 } roster_etcd_options;
 
 /* roster_etcd_new makes a client in *out; no I/O. ROSTER_EINVAL for no
  * endpoint, more than 16, or one that is not http(s)://host:port;
- * ROSTER_ENOMEM. *out is NULL on failure. */
+ * ROSTER_ENOMEM. *out is NULL on failure. With credentials, the first
+ * request gets a token (/v3/auth/authenticate), sent with every request
+ * after; a token etcd no longer accepts (gRPC 16) is renewed once per
+ * call. The password and token are zeroed when the client is freed. */
 ROSTER_EXTERN int roster_etcd_new(const roster_etcd_options *o,
                                   roster_etcd **out);
 

@@ -10,6 +10,8 @@
  */
 #include "etcd_impl.h"
 
+#include "base/helpers.h"
+
 #include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,9 +35,30 @@ void roster__etcd_contact(roster_etcd *c, int64_t rev) {
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 static void curl_init_once(void) { curl_global_init(CURL_GLOBAL_DEFAULT); }
 
+/* pct_dup: n bytes of s, percent-decoded, in a new string (NULL: no
+ * memory). */
+static char *pct_dup(const char *s, size_t n) {
+  char *d = roster_mem_alloc(n + 1);
+  size_t j = 0;
+  for (size_t i = 0; d && i < n; i++) {
+    unsigned v;
+    if (s[i] == '%' && i + 2 < n && sscanf(s + i + 1, "%2x", &v) == 1 && v) {
+      d[j++] = (char)v;
+      i += 2;
+    } else {
+      d[j++] = s[i];
+    }
+  }
+  if (d)
+    d[j] = '\0';
+  return d;
+}
+
 /* endpoint reads one endpoint of the list (n bytes at s) into a new
- * "http://host:port" string; user info is refused without being shown. */
-static int endpoint(const char *who, const char *s, size_t n, char **out) {
+ * "http://host:port" string; user info ("user:password@") goes to the
+ * client's credentials, never into the endpoint or a message. */
+static int endpoint(roster_etcd *c, const char *s, size_t n, char **out) {
+  const char *who = c->name;
   while (n && (*s == ' ' || *s == '\t'))
     s++, n--;
   while (n && (s[n - 1] == ' ' || s[n - 1] == '/'))
@@ -48,12 +71,26 @@ static int endpoint(const char *who, const char *s, size_t n, char **out) {
     sn = 8;
   body += sn;
   bn -= sn;
-  if (memchr(body, '@', bn))
-    return roster_error_set(ROSTER_ENOTSUP,
-                            "%s: an endpoint with user info (etcd "
-                            "authentication) is not supported; the "
-                            "credentials are not shown",
-                            who);
+  const char *at = NULL;
+  for (size_t i = 0; i < bn; i++)
+    if (body[i] == '@')
+      at = body + i;
+  if (at) {
+    const char *colon = memchr(body, ':', (size_t)(at - body));
+    if (!colon || colon == body)
+      return roster_error_set(ROSTER_EINVAL,
+                              "%s: an endpoint's user info is not "
+                              "user:password (not shown)",
+                              who);
+    if (!c->user) {
+      c->user = pct_dup(body, (size_t)(colon - body));
+      c->password = pct_dup(colon + 1, (size_t)(at - colon - 1));
+      if (!c->user || !c->password)
+        return roster_error_set(ROSTER_ENOMEM, "%s: out of memory", who);
+    }
+    bn -= (size_t)(at + 1 - body);
+    body = at + 1;
+  }
   const char *colon = NULL;
   for (size_t i = 0; i < bn; i++)
     if (body[i] == ':')
@@ -104,10 +141,18 @@ int roster_etcd_new(const roster_etcd_options *o, roster_etcd **out) {
       rc = roster_error_set(ROSTER_EINVAL, "%s: more than %d endpoints",
                             c->name, ETCD_MAX_ENDPOINTS);
     else
-      rc = endpoint(c->name, p, n, &c->ep[c->n_ep]);
+      rc = endpoint(c, p, n, &c->ep[c->n_ep]);
     if (!rc)
       c->n_ep++;
     p += n + (comma != NULL);
+  }
+  if (!rc && o->user) { /* the options' credentials win */
+    roster_mem_free(c->user);
+    roster_mem_free(c->password);
+    c->user = roster_mem_strdup(o->user);
+    c->password = roster_mem_strdup(o->password ? o->password : "");
+    if (!c->user || !c->password)
+      rc = roster_error_set(ROSTER_ENOMEM, "etcd: out of memory");
   }
   if (!rc) {
     c->headers = curl_slist_append(NULL, "Content-Type: application/json");
@@ -130,6 +175,13 @@ void roster_etcd_free(roster_etcd *c) {
   for (size_t i = 0; i < c->n_ep; i++)
     roster_mem_free(c->ep[i]);
   curl_slist_free_all(c->headers);
+  if (c->password)
+    memset(c->password, 0, strlen(c->password));
+  if (c->token)
+    memset(c->token, 0, strlen(c->token));
+  roster_mem_free(c->user);
+  roster_mem_free(c->password);
+  roster_mem_free(c->token);
   pthread_mutex_destroy(&c->mu);
   roster_mem_free(c->name);
   roster_mem_free(c);
@@ -148,7 +200,6 @@ void *roster__etcd_easy(roster_etcd *c) {
   if (!h)
     return NULL;
   curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(h, CURLOPT_HTTPHEADER, c->headers);
   curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)c->connect_timeout_ms);
   curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
   return h;
@@ -194,11 +245,14 @@ static size_t on_body(char *d, size_t sz, size_t nm, void *arg) {
 /* one posts text to endpoint i: ROSTER_OK with *reply, or a code;
  * *next tells whether another endpoint may do better. */
 static int one(roster_etcd *c, size_t i, const char *path, const char *text,
-               json_t **reply, bool *next) {
+               struct curl_slist *headers, json_t **reply, bool *next,
+               int *grpc) {
   *next = false;
+  *grpc = 0;
   CURL *h = roster__etcd_easy(c);
   if (!h)
     return roster_error_set(ROSTER_ENOMEM, "%s: out of memory", c->name);
+  curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
   char url[512];
   snprintf(url, sizeof url, "%s%s", c->ep[i], path);
   buf b = {0};
@@ -233,10 +287,9 @@ static int one(roster_etcd *c, size_t i, const char *path, const char *text,
   }
   char who[600];
   snprintf(who, sizeof who, "%s: %s %s", c->name, c->ep[i], path);
-  int grpc;
-  rc = roster__etcd_error(who, j, (int)status, &grpc);
+  rc = roster__etcd_error(who, j, (int)status, grpc);
   if (rc) {
-    *next = grpc == 14 || status == 503;
+    *next = *grpc == 14 || status == 503;
     json_decref(j);
     goto out;
   }
@@ -247,6 +300,77 @@ static int one(roster_etcd *c, size_t i, const char *path, const char *text,
 out:
   roster_mem_free(b.p);
   return rc;
+}
+
+/* authenticate gets a token for the client's credentials from the first
+ * endpoint that answers; mu not held. */
+static int authenticate(roster_etcd *c) {
+  json_t *b = json_pack("{s:s,s:s}", "name", c->user, "password", c->password);
+  char *text = b ? json_dumps(b, JSON_COMPACT) : NULL;
+  json_decref(b);
+  if (!text)
+    return roster_error_set(ROSTER_ENOMEM, "%s: out of memory", c->name);
+  int rc = ROSTER_ECONN, grpc;
+  json_t *r = NULL;
+  for (size_t k = 0; k < c->n_ep; k++) {
+    bool next;
+    rc = one(c, (atomic_load(&c->cur) + k) % c->n_ep, "/v3/auth/authenticate",
+             text, c->headers, &r, &next, &grpc);
+    if (!rc || !next)
+      break;
+  }
+  memset(text, 0, strlen(text)); /* it held the password */
+  free(text);
+  if (rc)
+    return roster__err_wrap(rc, "%s: authentication as user '%s' failed",
+                            c->name, c->user);
+  const char *t = json_string_value(json_object_get(r, "token"));
+  char *tok = t ? roster_mem_strdup(t) : NULL;
+  json_decref(r);
+  if (!tok)
+    return roster_error_set(
+        ROSTER_EPROTO, "%s: authentication answered without a token", c->name);
+  pthread_mutex_lock(&c->mu);
+  roster_mem_free(c->token);
+  c->token = tok;
+  pthread_mutex_unlock(&c->mu);
+  return ROSTER_OK;
+}
+
+struct curl_slist *roster__etcd_headers(roster_etcd *c) {
+  pthread_mutex_lock(&c->mu);
+  bool need = c->user && !c->token;
+  pthread_mutex_unlock(&c->mu);
+  if (need && authenticate(c))
+    return NULL;
+  struct curl_slist *l =
+      curl_slist_append(NULL, "Content-Type: application/json");
+  pthread_mutex_lock(&c->mu);
+  if (l && c->token) {
+    size_t n = strlen(c->token) + 16;
+    char *hdr = roster_mem_alloc(n);
+    struct curl_slist *l2 = NULL;
+    if (hdr) {
+      snprintf(hdr, n, "Authorization: %s", c->token);
+      l2 = curl_slist_append(l, hdr);
+      roster_mem_free(hdr);
+    }
+    if (!l2) {
+      curl_slist_free_all(l);
+      l = NULL;
+    }
+  }
+  pthread_mutex_unlock(&c->mu);
+  if (!l)
+    roster_error_set(ROSTER_ENOMEM, "%s: out of memory", c->name);
+  return l;
+}
+
+void roster__etcd_token_drop(roster_etcd *c) {
+  pthread_mutex_lock(&c->mu);
+  roster_mem_free(c->token);
+  c->token = NULL;
+  pthread_mutex_unlock(&c->mu);
 }
 
 int roster__etcd_call(roster_etcd *c, const char *path, json_t *body,
@@ -261,10 +385,23 @@ int roster__etcd_call(roster_etcd *c, const char *path, json_t *body,
   unsigned start = atomic_load(&c->cur);
   int rc = ROSTER_ECONN;
   char first[1024] = "";
+  bool reauth = c->user != NULL; /* one new token per call at most */
   for (size_t k = 0; k < c->n_ep; k++) {
     size_t i = (start + k) % c->n_ep;
     bool next;
-    rc = one(c, i, path, text, reply, &next);
+    int grpc = 0;
+    struct curl_slist *h = roster__etcd_headers(c);
+    rc = h ? one(c, i, path, text, h, reply, &next, &grpc) : roster_last_code();
+    curl_slist_free_all(h);
+    if (!h)
+      break;
+    if (rc == ROSTER_EREMOTE && grpc == 16 && reauth) {
+      /* the token expired (or the member restarted): a new one, again */
+      reauth = false;
+      roster__etcd_token_drop(c);
+      k--;
+      continue;
+    }
     if (!rc) {
       if (k)
         atomic_store(&c->cur, (unsigned)i);

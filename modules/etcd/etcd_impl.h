@@ -29,6 +29,9 @@ struct roster_etcd {
   void *pool[ETCD_POOL]; /* idle CURL easy handles */
   size_t n_pool;
   struct curl_slist *headers;
+  char *user, *password; /* etcd authentication, from an endpoint's user
+                            info; NULL: none */
+  char *token;           /* under mu; NULL: not authenticated yet */
   atomic_uint_fast64_t requests, failovers, errors, watch_restarts, resyncs,
       regrants;
   atomic_int_fast64_t last_revision, last_contact_ns;
@@ -46,6 +49,15 @@ void roster__etcd_contact(roster_etcd *c, int64_t rev);
  * of it) in *reply. ROSTER_OK, or a roster code with the sentence. */
 int roster__etcd_call(roster_etcd *c, const char *path, json_t *body,
                       json_t **reply);
+
+/* roster__etcd_headers: the request headers (Content-Type, and the
+ * Authorization token once authenticated, getting one first when the
+ * client has credentials), a new list the caller frees with
+ * curl_slist_free_all; NULL with the detail set when authentication
+ * failed or memory ran out. roster__etcd_token_drop forgets the token (an
+ * answer said it is no longer valid). */
+struct curl_slist *roster__etcd_headers(roster_etcd *c);
+void roster__etcd_token_drop(roster_etcd *c);
 
 /* roster__etcd_easy / roster__etcd_easy_put: a CURL easy handle set for
  * endpoint i's path, from the pool, and back. */

@@ -10,7 +10,8 @@
  * published while the etcd service is up: services marked public by
  * configuration. mirror names a namespace of that registry into which the
  * cluster's services are mirrored (the registry needs duplicate keys).
- * The URL's query may also come as options (a config entry's keys).
+ * The URL's query may also come as options (a config entry's keys); its
+ * user info authenticates to etcd (never shown: the URL is redacted).
  */
 #include "etcd_impl.h"
 
@@ -71,6 +72,7 @@ typedef struct conf {
   char endpoints[1024];
   char prefix[256];
   const char *cluster, *publish, *mirror;
+  const char *user, *password; /* the URL's user info */
   int64_t ttl, timeout;
 } conf;
 
@@ -109,11 +111,8 @@ static int opt(conf *c, const char *name, const char *k, const char *v) {
 static int conf_from(const roster_url *u, const char *const *opts,
                      const char *name, conf *c) {
   memset(c, 0, sizeof *c);
-  if (u->user)
-    return roster_error_set(ROSTER_ENOTSUP,
-                            "etcd service '%s': user info in the URL (etcd "
-                            "authentication) is not supported",
-                            name);
+  c->user = u->user;
+  c->password = u->password;
   const char *hosts = u->hosts;
   char one[300];
   if (!hosts) {
@@ -198,8 +197,11 @@ static int svc_open(const char *text, const char *const *opts, const char *name,
     return rc ? rc
               : roster_error_set(ROSTER_ENOMEM, "etcd service: out of memory");
   }
-  roster_etcd_options o = {
-      .endpoints = c.endpoints, .name = name, .timeout_ms = c.timeout};
+  roster_etcd_options o = {.endpoints = c.endpoints,
+                           .name = name,
+                           .timeout_ms = c.timeout,
+                           .user = c.user,
+                           .password = c.password};
   rc = roster_etcd_new(&o, &s->c);
   roster *r = roster_driver_registry();
   if (!rc && r)
@@ -224,7 +226,10 @@ static int svc_check(const roster_url *url, const char *text,
   conf c;
   int rc = conf_from(url, opts, name, &c);
   roster_etcd *cli = NULL;
-  roster_etcd_options o = {.endpoints = c.endpoints, .name = name};
+  roster_etcd_options o = {.endpoints = c.endpoints,
+                           .name = name,
+                           .user = c.user,
+                           .password = c.password};
   if (!rc)
     rc = roster_etcd_new(&o, &cli);
   roster_etcd_free(cli);

@@ -101,6 +101,8 @@ static int on_line(const char *line, size_t n, void *arg) {
     break;
   case ETCD_W_CANCELED:
   case ETCD_W_ERROR:
+    if (m.grpc == 16 || (m.message && strstr(m.message, "auth token")))
+      roster__etcd_token_drop(w->c); /* a new one for the next stream */
     w->abort_stream = true;
     break;
   default:
@@ -132,9 +134,13 @@ static int sync_all(roster_etcd_watch *w) {
 /* stream runs one watch stream on endpoint i until it ends or stop. */
 static void stream(roster_etcd_watch *w, size_t i) {
   roster_etcd *c = w->c;
-  CURL *h = roster__etcd_easy(c);
-  if (!h)
+  struct curl_slist *hdrs = roster__etcd_headers(c);
+  CURL *h = hdrs ? roster__etcd_easy(c) : NULL;
+  if (!h) {
+    curl_slist_free_all(hdrs);
     return;
+  }
+  curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
   size_t en;
   char *end = roster__etcd_prefix_end(w->prefix, &en);
   char *k = roster__etcd_b64(w->prefix, strlen(w->prefix));
@@ -177,6 +183,7 @@ static void stream(roster_etcd_watch *w, size_t i) {
   curl_multi_remove_handle(w->multi, h);
   pthread_mutex_unlock(&w->mu);
   roster__etcd_easy_put(c, h);
+  curl_slist_free_all(hdrs);
   free(text);
 }
 
