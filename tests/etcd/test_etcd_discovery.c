@@ -8,8 +8,9 @@
  * republished; "stopped" removes the instance; an unpublish with the
  * lease kept (the process dying) removes it within the TTL; the
  * listener sees the departures. A lifecycle service published from A
- * follows its state. The mirror's stats show it connected and fresh.
- * A registry with unique keys is refused.
+ * follows its state. The mirror's stats show it connected and fresh;
+ * when its member stops it keeps serving what it knew and its stats show
+ * how stale that is. A registry with unique keys is refused.
  */
 #include "etcd_testutil.h"
 
@@ -43,6 +44,10 @@ static bool has_n(void *arg) {
   size_t count = 0;
   roster_lookup(w->r, "cluster", w->name, NULL, 0, &count);
   return count == w->n;
+}
+
+static bool not_kept(void *arg) {
+  return !roster_has((roster *)arg, "cluster", "kept");
 }
 
 static roster *dup_registry(void) {
@@ -205,9 +210,80 @@ static void test_lifecycle_service(void **state) {
   roster_etcd_free(cb);
 }
 
+static bool connected_is(roster_etcd_mirror *m, bool up) {
+  roster_etcd_mirror_stats ms;
+  for (int i = 0; i < 500; i++, usleep(20000))
+    if (!roster_etcd_mirror_stats_get(m, &ms) && ms.connected == up)
+      return true;
+  return false;
+}
+
+/* The mirror's only member stops: the mirror keeps serving what it knew,
+ * and its stats say it is disconnected and for how long; the member comes
+ * back: connected again, fresh. A mirror whose etcd was never reached is
+ * disconnected too, and says so. */
+static void test_unreachable_keeps_serving(void **state) {
+  (void)state;
+  const char *eps = et_endpoints();
+  const char *comma = strchr(eps, ',');
+  char first[256];
+  snprintf(first, sizeof first, "%.*s",
+           comma ? (int)(comma - eps) : (int)strlen(eps), eps);
+  roster_etcd *ca = et_client(NULL), *cb = et_client(first);
+  roster *b = dup_registry();
+  roster_etcd_mirror *m = NULL;
+  roster_etcd_mirror_options mo = {.cluster = CL};
+  assert_ok(roster_etcd_mirror_new(cb, b, &mo, &m));
+  roster_etcd_publication *p = NULL;
+  roster_etcd_publish_options po = {.cluster = CL, .name = "kept", .ttl_s = 30};
+  assert_ok(roster_etcd_publish(ca, NULL, &po, &p));
+  assert_ok(roster_wait_for(b, "cluster", "kept", 5000));
+  assert_true(connected_is(m, true));
+  if (!et_member(1, "stop")) {
+    roster_etcd_unpublish(p, false);
+    roster_etcd_mirror_free(m);
+    roster_free(b);
+    roster_etcd_free(ca);
+    roster_etcd_free(cb);
+    skip();
+  }
+  assert_true(connected_is(m, false));
+  usleep(1200000);
+  assert_true(roster_has(b, "cluster", "kept")); /* still served */
+  roster_etcd_mirror_stats ms;
+  assert_ok(roster_etcd_mirror_stats_get(m, &ms));
+  assert_false(ms.connected);
+  assert_true(ms.stale_ms >= 1000);
+  assert_true(ms.revision > 0);
+  assert_int_equal(ms.instances, 1);
+  assert_true(et_member(1, "start"));
+  assert_true(connected_is(m, true));
+  assert_ok(roster_etcd_mirror_stats_get(m, &ms));
+  assert_int_equal(ms.stale_ms, 0);
+  roster_etcd_unpublish(p, false);
+  assert_true(et_until(not_kept, b, 5000));
+  roster_etcd_mirror_free(m);
+
+  /* never reached */
+  char dead[64];
+  snprintf(dead, sizeof dead, "127.0.0.1:%d", roster__tu_free_port());
+  roster_etcd *cd = et_client(dead);
+  assert_ok(roster_etcd_mirror_new(cd, b, &mo, &m));
+  usleep(500000);
+  assert_ok(roster_etcd_mirror_stats_get(m, &ms));
+  assert_false(ms.connected);
+  assert_int_equal(ms.revision, 0);
+  roster_etcd_mirror_free(m);
+  roster_etcd_free(cd);
+  roster_free(b);
+  roster_etcd_free(ca);
+  roster_etcd_free(cb);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_publish_find),
+      cmocka_unit_test(test_unreachable_keeps_serving),
       cmocka_unit_test(test_lifecycle_service),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
