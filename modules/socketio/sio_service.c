@@ -52,9 +52,12 @@ typedef struct sio_conf {
   char host[64];
   char *origins_text;
   char **origins;
+  const roster_socketio_adapter_kind *akind; /* an adapter option */
+  char *avalue;
 } sio_conf;
 
 static void conf_free(sio_conf *c) {
+  roster_mem_free(c->avalue);
   roster_mem_free(c->origins_text);
   roster_mem_free(c->origins);
 }
@@ -127,11 +130,27 @@ static int apply(sio_conf *c, const char *key, const char *v) {
     }
     return ROSTER_OK;
   }
+  const roster_socketio_adapter_kind *k = roster__sio_adapter_kind_find(key);
+  if (k) {
+    if (c->akind && c->akind != k)
+      return roster_error_set(ROSTER_EINVAL,
+                              "socketio URL: one adapter option at most "
+                              "('%s' and '%s')",
+                              c->akind->option, k->option);
+    if (k->check && (rc = k->check(v)) != ROSTER_OK)
+      return rc;
+    roster_mem_free(c->avalue);
+    c->akind = k;
+    if (!(c->avalue = roster_mem_strdup(v)))
+      return roster_error_set(ROSTER_ENOMEM, "socketio: out of memory");
+    return ROSTER_OK;
+  }
   return roster_error_set(ROSTER_EINVAL,
                           "socketio URL: unknown option '%.60s' (known: "
                           "ping_interval, ping_timeout, max_payload, "
                           "max_connections, max_queue, slow_timeout, "
-                          "origins)",
+                          "origins, and an adapter's: redis once "
+                          "roster_sio_redis_init has run)",
                           key);
 }
 
@@ -195,6 +214,8 @@ static int face_open(const char *text, const char *const *opts,
     return rc;
   roster_socketio *io = NULL;
   rc = roster_socketio_new(&c.o, &io);
+  if (rc == ROSTER_OK && c.akind)
+    rc = c.akind->open(roster_driver_registry(), io, c.avalue);
   conf_free(&c);
   if (rc == ROSTER_OK)
     rc = roster_socketio_start(io);
