@@ -335,15 +335,19 @@ ROSTER_EXTERN int roster_socketio_set_adapter(roster_socketio *io,
                                               const roster_socketio_adapter *a);
 
 /* roster_socketio_adapter_kind: an adapter that a socketio:// service can
- * name in its options ("redis=bus": roster/sio_redis.h registers
+ * name in its options: the option itself and the options that start with
+ * it and '_' ("redis=bus&redis_key=app": roster/sio_redis.h registers
  * "redis"). */
 typedef struct roster_socketio_adapter_kind {
   const char *option; /* the option's key; static */
-  /* check (optional): value is acceptable (at declaration, no I/O) */
-  int (*check)(const char *value);
-  /* open: makes an adapter from value and sets it on io (not yet
-   * started), in the registry r the service is made in (may be NULL). */
-  int (*open)(roster *r, roster_socketio *io, const char *value);
+  /* check (optional): key (option or option_...) with value is
+   * acceptable, at declaration (no I/O); ROSTER_EINVAL naming it */
+  int (*check)(const char *key, const char *value);
+  /* open: makes an adapter from opts (the service's key, value pairs of
+   * this kind, NULL-terminated; option among them) and sets it on io (not
+   * yet started), in the registry r the service is made in (may be
+   * NULL). */
+  int (*open)(roster *r, roster_socketio *io, const char *const *opts);
 } roster_socketio_adapter_kind;
 
 /* roster_socketio_adapter_kind_register adds k (kept by pointer: static);

@@ -101,9 +101,12 @@ const roster_socketio_adapter_kind *
 roster__sio_adapter_kind_find(const char *key) {
   const roster_socketio_adapter_kind *k = NULL;
   pthread_mutex_lock(&kinds_lock);
-  for (size_t i = 0; !k && i < KINDS_MAX && kinds[i]; i++)
-    if (strcmp(kinds[i]->option, key) == 0)
+  for (size_t i = 0; !k && i < KINDS_MAX && kinds[i]; i++) {
+    size_t n = strlen(kinds[i]->option);
+    if (strncmp(kinds[i]->option, key, n) == 0 &&
+        (key[n] == 0 || (key[n] == '_' && key[n + 1])))
       k = kinds[i];
+  }
   pthread_mutex_unlock(&kinds_lock);
   return k;
 }

@@ -193,8 +193,8 @@ roster_socketio_adapter *roster__sio_adapter_enter(roster_socketio *io);
 void roster__sio_adapter_leave(roster_socketio *io);
 /* roster__sio_adapter_nsp tells the adapter (if any) of namespace name. */
 void roster__sio_adapter_nsp(roster_socketio *io, const char *name);
-/* roster__sio_adapter_kind_find: the registered kind whose option is key,
- * or NULL. */
+/* roster__sio_adapter_kind_find: the registered kind whose option is key
+ * or starts it (followed by '_'), or NULL. */
 const roster_socketio_adapter_kind *
 roster__sio_adapter_kind_find(const char *key);
 

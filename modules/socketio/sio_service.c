@@ -52,12 +52,14 @@ typedef struct sio_conf {
   char host[64];
   char *origins_text;
   char **origins;
-  const roster_socketio_adapter_kind *akind; /* an adapter option */
-  char *avalue;
+  const roster_socketio_adapter_kind *akind; /* an adapter's options */
+  char **aopts;                              /* key, value, ..., NULL */
+  size_t naopts;
+  bool anamed; /* the kind's option itself was given */
 } sio_conf;
 
 static void conf_free(sio_conf *c) {
-  roster_mem_free(c->avalue);
+  roster_mem_strv_free(c->aopts);
   roster_mem_free(c->origins_text);
   roster_mem_free(c->origins);
 }
@@ -134,15 +136,23 @@ static int apply(sio_conf *c, const char *key, const char *v) {
   if (k) {
     if (c->akind && c->akind != k)
       return roster_error_set(ROSTER_EINVAL,
-                              "socketio URL: one adapter option at most "
-                              "('%s' and '%s')",
+                              "socketio URL: one adapter at most ('%s' and "
+                              "'%s')",
                               c->akind->option, k->option);
-    if (k->check && (rc = k->check(v)) != ROSTER_OK)
+    if (k->check && (rc = k->check(key, v)) != ROSTER_OK)
       return rc;
-    roster_mem_free(c->avalue);
-    c->akind = k;
-    if (!(c->avalue = roster_mem_strdup(v)))
+    char **nv = roster_mem_realloc(c->aopts, (c->naopts + 3) * sizeof *nv);
+    if (!nv)
       return roster_error_set(ROSTER_ENOMEM, "socketio: out of memory");
+    c->aopts = nv;
+    nv[c->naopts] = roster_mem_strdup(key);
+    nv[c->naopts + 1] = roster_mem_strdup(v);
+    nv[c->naopts + 2] = NULL;
+    c->naopts += 2;
+    if (!nv[c->naopts - 2] || !nv[c->naopts - 1])
+      return roster_error_set(ROSTER_ENOMEM, "socketio: out of memory");
+    c->akind = k;
+    c->anamed |= strcmp(key, k->option) == 0;
     return ROSTER_OK;
   }
   return roster_error_set(ROSTER_EINVAL,
@@ -186,6 +196,11 @@ static int conf_from(const roster_url *u, const char *const *opts,
              ? apply(c, opts[i], opts[i + 1])
              : roster_error_set(ROSTER_EINVAL,
                                 "socketio: option '%s' has no value", opts[i]);
+  if (rc == ROSTER_OK && c->akind && !c->anamed)
+    rc = roster_error_set(ROSTER_EINVAL,
+                          "socketio URL: options of the adapter '%s' without "
+                          "the option '%s' itself",
+                          c->akind->option, c->akind->option);
   if (rc != ROSTER_OK)
     conf_free(c);
   return rc;
@@ -215,7 +230,8 @@ static int face_open(const char *text, const char *const *opts,
   roster_socketio *io = NULL;
   rc = roster_socketio_new(&c.o, &io);
   if (rc == ROSTER_OK && c.akind)
-    rc = c.akind->open(roster_driver_registry(), io, c.avalue);
+    rc = c.akind->open(roster_driver_registry(), io,
+                       (const char *const *)c.aopts);
   conf_free(&c);
   if (rc == ROSTER_OK)
     rc = roster_socketio_start(io);
