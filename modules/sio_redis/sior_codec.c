@@ -18,6 +18,87 @@ bool roster__sior_room_ok(const char *name, size_t len) {
 
 /* ---- decoding ------------------------------------------------------------ */
 
+static uint64_t be(const uint8_t *p, size_t n) {
+  uint64_t v = 0;
+  for (size_t i = 0; i < n; i++)
+    v = v << 8 | p[i];
+  return v;
+}
+
+/* scan: buf holds exactly one msgpack value whose containers announce no
+ * more items than there are bytes left. msgpack-c allocates a container's
+ * items from its header before it reads them: a few bytes announcing
+ * 2^32 items would ask for 64 GiB. */
+static bool scan(const uint8_t *p, size_t len) {
+  size_t pos = 0;
+  uint64_t pending = 1; /* items still to read, each 1 byte at least */
+  while (pending) {
+    if (pos >= len || pending > len - pos)
+      return false;
+    pending--;
+    uint8_t c = p[pos++];
+    uint64_t skip = 0, items = 0;
+    size_t lenb = 0; /* bytes of a length that follows */
+    if (c <= 0x7f || c >= 0xe0 || c == 0xc0 || c == 0xc2 || c == 0xc3)
+      continue;
+    if (c >= 0x80 && c <= 0x8f)
+      items = 2u * (c & 0x0f);
+    else if (c >= 0x90 && c <= 0x9f)
+      items = c & 0x0f;
+    else if (c >= 0xa0 && c <= 0xbf)
+      skip = c & 0x1f;
+    else if (c == 0xc4 || c == 0xd9)
+      lenb = 1;
+    else if (c == 0xc5 || c == 0xda)
+      lenb = 2;
+    else if (c == 0xc6 || c == 0xdb)
+      lenb = 4;
+    else if (c >= 0xc7 && c <= 0xc9)
+      lenb = (size_t)1 << (c - 0xc7); /* ext: a length, then a type */
+    else if (c == 0xca || c == 0xce || c == 0xd2)
+      skip = 4;
+    else if (c == 0xcb || c == 0xcf || c == 0xd3)
+      skip = 8;
+    else if (c == 0xcc || c == 0xd0)
+      skip = 1;
+    else if (c == 0xcd || c == 0xd1)
+      skip = 2;
+    else if (c >= 0xd4 && c <= 0xd8)
+      skip = 1 + ((uint64_t)1 << (c - 0xd4));
+    else if (c == 0xdc || c == 0xde)
+      lenb = 2;
+    else if (c == 0xdd || c == 0xdf)
+      lenb = 4;
+    else
+      return false; /* 0xc1 */
+    if (lenb) {
+      if (len - pos < lenb)
+        return false;
+      uint64_t n = be(p + pos, lenb);
+      pos += lenb;
+      if (c >= 0xdc)
+        items = c == 0xde || c == 0xdf ? 2 * n : n;
+      else
+        skip = n + (c >= 0xc7 && c <= 0xc9); /* ext's type byte */
+    }
+    if (skip > len - pos)
+      return false;
+    pos += (size_t)skip;
+    pending += items; /* checked against the bytes left at the loop's top */
+  }
+  return pos == len;
+}
+
+int roster__sior_unpack(const void *buf, size_t len, msgpack_unpacked *up) {
+  size_t off = 0;
+  return buf && scan(buf, len) &&
+                 msgpack_unpack_next(up, buf, len, &off) ==
+                     MSGPACK_UNPACK_SUCCESS &&
+                 off == len
+             ? 0
+             : -1;
+}
+
 typedef struct dec {
   roster_socketio_bin *bins;
   size_t nbin;
@@ -225,12 +306,9 @@ static int bad(roster__sior_msg *m, const char *why) {
 int roster__sior_decode(const void *buf, size_t len, roster__sior_msg *m) {
   memset(m, 0, sizeof *m);
   msgpack_unpacked_init(&m->up);
-  size_t off = 0;
-  if (!buf ||
-      msgpack_unpack_next(&m->up, buf, len, &off) != MSGPACK_UNPACK_SUCCESS)
-    return bad(m, "not msgpack");
-  if (off != len)
-    return bad(m, "bytes after the message");
+  if (roster__sior_unpack(buf, len, &m->up) != 0)
+    return bad(m, "not one msgpack value (or a container announcing more "
+                  "items than there are bytes)");
   const msgpack_object *top = &m->up.data;
   if (top->type != MSGPACK_OBJECT_ARRAY || top->via.array.size != 3)
     return bad(m, "not the array [uid, packet, opts]");

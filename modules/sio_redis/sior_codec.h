@@ -53,7 +53,8 @@ typedef struct roster__sior_msg {
 } roster__sior_msg;
 
 /* roster__sior_decode decodes one broadcast. ROSTER_EPARSE (with why) for
- * anything malformed: not msgpack, trailing bytes, not [uid, packet,
+ * anything malformed: not msgpack, trailing bytes, a container longer
+ * than the bytes left, not [uid, packet,
  * opts], a packet that is not an EVENT with an event name, a room that is
  * not a registry name (1 to ROSTER_NAME_MAX bytes, no NUL), text that is
  * not UTF-8, too deep, too many bins or rooms; ROSTER_ENOMEM. *m needs
@@ -69,6 +70,12 @@ int roster__sior_encode(msgpack_sbuffer *sb, const char *uid,
                         const roster_socketio_target *to, const char *event,
                         const json_t *args, const roster_socketio_bin *bins,
                         size_t nbin);
+
+/* roster__sior_unpack unpacks buf, exactly one msgpack value, into up
+ * (initialised by the caller), after checking that no container announces
+ * more items than there are bytes left (msgpack-c would allocate for them
+ * first). 0, or -1 when it is not such a value. */
+int roster__sior_unpack(const void *buf, size_t len, msgpack_unpacked *up);
 
 /* roster__sior_room_ok: name is a room the registry can hold. */
 bool roster__sior_room_ok(const char *name, size_t len);

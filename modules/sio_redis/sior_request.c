@@ -155,10 +155,8 @@ static json_t *parse(const roster_redis_message *msg) {
     return json_loadb(msg->data, msg->len, 0, NULL);
   msgpack_unpacked up;
   msgpack_unpacked_init(&up);
-  size_t off = 0;
   json_t *j = NULL;
-  if (msgpack_unpack_next(&up, msg->data, msg->len, &off) ==
-      MSGPACK_UNPACK_SUCCESS)
+  if (roster__sior_unpack(msg->data, msg->len, &up) == 0)
     j = roster__sior_json(&up.data);
   msgpack_unpacked_destroy(&up);
   return j;

@@ -96,10 +96,13 @@ static void refused(const void *p, size_t n, const char *why) {
 
 static void t_malformed(void **state) {
   (void)state;
-  REFUSED("", "not msgpack");
-  REFUSED("\x93\xa1u", "not msgpack"); /* cut short */
+  REFUSED("", "not one msgpack value");
+  REFUSED("\x93\xa1u", "not one msgpack value"); /* cut short */
   REFUSED("\x92\xa1u\x80", "[uid, packet, opts]");
-  REFUSED("\x93\xa1u\x80\x80\xc0", "bytes after");
+  REFUSED("\x93\xa1u\x80\x80\xc0", "not one msgpack value");
+  /* a map announcing 2^32-1 entries in a few bytes: refused before
+   * msgpack-c would allocate for them */
+  REFUSED("\x93\xa1u\xdf\xff\xff\xff\xff\x80", "more items than");
   REFUSED("\x93\x01\x80\x80", "uid");
   /* type 3 (ACK) */
   REFUSED("\x93\xa1u\x81\xa4type\x03\x80", "not an EVENT");
