@@ -81,8 +81,8 @@ static msgpack_sbuffer *encode(const roster__sior_msg *m) {
                                .rooms = (const char *const *)m->rooms,
                                .except = (const char *const *)m->except,
                                .is_volatile = m->is_volatile};
-  int rc = roster__sior_encode(sb, m->uid, &to, m->event, m->args, m->bins,
-                               m->nbin);
+  int rc =
+      roster__sior_encode(sb, m->uid, &to, m->event, m->args, m->bins, m->nbin);
   if (rc != ROSTER_OK) {
     FUZZ_CHECK(rc == ROSTER_EINVAL, "encode failed with %d", rc);
     fuzz_error_ok("roster__sior_encode", rc, NULL);
