@@ -119,24 +119,62 @@ static void on_broadcast(void *arg, const roster_redis_message *msg) {
 /* ---- the adapter's callbacks (roster_socketio_adapter) --------------------
  */
 
+/* valid: the names of v that are registry names (others can match no
+ * socket here, and would make the message refused elsewhere), into out
+ * (cap slots, NULL-terminated); false when out is too small. */
+static bool valid(const char *const *v, const char **out, size_t cap) {
+  size_t k = 0;
+  for (size_t i = 0; v && v[i]; i++)
+    if (roster__sior_room_ok(v[i], strlen(v[i]))) {
+      if (k + 1 >= cap)
+        return false;
+      out[k++] = v[i];
+    }
+  out[k] = NULL;
+  return true;
+}
+
+enum { ROOMS_STACK = 32 };
+
 static void adapter_broadcast(void *arg, const roster_socketio_target *to,
                               const char *event, const json_t *args,
                               const roster_socketio_bin *bins, size_t nbin) {
   roster_sio_redis *a = arg;
+  size_t nr = 0, ne = 0;
+  while (to->rooms && to->rooms[nr])
+    nr++;
+  while (to->except && to->except[ne])
+    ne++;
+  const char *rs[ROOMS_STACK], *es[ROOMS_STACK];
+  const char **r = nr < ROOMS_STACK ? rs : roster_mem_calloc(nr + 1, sizeof *r);
+  const char **e = ne < ROOMS_STACK ? es : roster_mem_calloc(ne + 1, sizeof *e);
+  roster_socketio_target t = *to;
+  t.rooms = r;
+  t.except = e;
+  bool ok =
+      r && e && valid(to->rooms, r, nr + 1) && valid(to->except, e, ne + 1);
+  /* rooms that were all invalid reached nobody here: nor elsewhere */
+  ok = ok && (!nr || r[0]);
   char chan[2 * ROSTER_NAME_MAX + 1100];
-  size_t cl = roster__sior_chan(a, "", to->nsp, chan, sizeof chan);
-  if (cl && to->rooms && to->rooms[0] && !to->rooms[1]) {
-    int k = snprintf(chan + cl, sizeof chan - cl, "%s#", to->rooms[0]);
+  size_t cl = ok ? roster__sior_chan(a, "", to->nsp, chan, sizeof chan) : 0;
+  if (cl && r[0] && !r[1]) {
+    int k = snprintf(chan + cl, sizeof chan - cl, "%s#", r[0]);
     cl = k > 0 && (size_t)k < sizeof chan - cl ? cl + (size_t)k : 0;
   }
   msgpack_sbuffer sb;
   msgpack_sbuffer_init(&sb);
-  if (!cl || roster__sior_encode(&sb, a->uid, to, event, args, bins, nbin) !=
-                 ROSTER_OK)
+  if (!ok)
+    ; /* nothing to carry */
+  else if (!cl || roster__sior_encode(&sb, a->uid, &t, event, args, bins,
+                                      nbin) != ROSTER_OK)
     SIOR_STAT(a, dropped, 1);
   else
     roster__sior_queue(a, chan, cl, sb.data, sb.size);
   msgpack_sbuffer_destroy(&sb);
+  if (r != rs)
+    roster_mem_free(r);
+  if (e != es)
+    roster_mem_free(e);
 }
 
 sior_nsp *roster__sior_nsp_find(roster_sio_redis *a, const char *name) {
@@ -263,12 +301,6 @@ static void *thread_main(void *arg) {
 
 /* ---- making and closing ------------------------------------------------- */
 
-static void on_state(void *arg, bool up, const char *detail) {
-  roster_sio_redis *a = arg;
-  (void)detail;
-  atomic_store(&a->up, up);
-}
-
 static void adapter_free(roster_sio_redis *a) {
   if (a->thread_on) {
     pthread_mutex_lock(&a->lock);
@@ -355,8 +387,7 @@ int roster__sior_attach(roster_socketio *io, roster_redis *cli, roster_ref *ref,
   pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* ask's deadlines */
   pthread_cond_init(&a->rcond, &ca);
   pthread_condattr_destroy(&ca);
-  roster_redis_subscriber_options so = {.on_state = on_state, .state_arg = a};
-  int rc = roster_redis_subscriber_new(cli, &so, &a->sub);
+  int rc = roster_redis_subscriber_new(cli, NULL, &a->sub);
   if (rc == ROSTER_OK) {
     rc = roster__thread_start(&a->thread, "roster-sior", false, thread_main, a);
     a->thread_on = rc == ROSTER_OK;

@@ -65,7 +65,6 @@ struct roster_sio_redis {
   pthread_mutex_t rlock; /* reqs */
   pthread_cond_t rcond;
   sior_req *reqs;
-  atomic_bool up;
   struct {
     _Atomic uint64_t published, publish_errors, dropped, received, ignored,
         malformed, requests, timed_out, answered;
