@@ -73,7 +73,7 @@ static int client(uint16_t port, const char *nsp, char sid[32]) {
   char *open = cli_read(fd, NULL);
   assert_non_null(open);
   free(open);
-  char connect[64], want[64];
+  char connect[64], want[96];
   bool root = strcmp(nsp, "/") == 0;
   snprintf(connect, sizeof connect, "40%s%s", root ? "" : nsp, root ? "" : ",");
   assert_true(hc_ws_frame(fd, true, 0, 1, true, connect, strlen(connect)));
