@@ -187,6 +187,21 @@ typedef int (*roster_job_fn)(void *arg);
  * worker that would run the job. A false answer skips the run. */
 typedef bool (*roster_job_enabled_fn)(void *arg);
 
+/* roster_sched_claim_fn: cluster mode. With several nodes running the same
+ * jobs, it decides which node runs one tick: it is asked on the worker, for
+ * each scheduled or catch-up run of a job that is not local, before the
+ * run starts (after the enabled predicate), with the job's name and the
+ * fire time the run stands for (Unix seconds). It returns 1 when this node
+ * takes the tick (the run goes on), 0 when another node has it (no event;
+ * counted in roster_job_stats.elsewhere), or a negative roster error code
+ * when it could not decide (a SKIPPED event whose detail carries the
+ * sentence it set with roster_error_set; counted in skipped): a tick
+ * nobody could claim is not run, so no tick runs twice. Runs started by
+ * hand (roster_sched_run_now) and at start are never claimed. It may
+ * block (a network round trip); it must be thread-safe. */
+typedef int (*roster_sched_claim_fn)(const char *job, int64_t scheduled,
+                                     void *arg);
+
 /* roster_overlap: what a fire time does while the job's last run is still
  * going. */
 typedef enum roster_overlap {
@@ -214,6 +229,9 @@ typedef struct roster_job_options {
   /* start each scheduled run a random 0..jitter_ms late (spreads load),
    * at most a day; 0: none */
   int64_t jitter_ms;
+  /* cluster mode: run every tick on this node, never asking the
+   * scheduler's claim function (a local cleanup, say) */
+  bool local;
   /* called once the job is removed and its last run has returned; not
    * when roster_sched_add fails */
   void (*free_arg)(void *arg);
@@ -281,6 +299,10 @@ typedef struct roster_sched_options {
   int (*setup)(roster_sched *s, const roster_deps *deps, void *arg);
   void *setup_arg;
   const char *const *deps;
+  /* cluster mode: asked which node runs each tick (see
+   * roster_sched_claim_fn); NULL: every tick runs here. */
+  roster_sched_claim_fn claim;
+  void *claim_arg;
 } roster_sched_options;
 
 /* roster_job_stats: one job's counters and times. */
@@ -291,7 +313,8 @@ typedef struct roster_job_stats {
   uint64_t runs;              /* runs that returned, ok or not */
   uint64_t failures;          /* runs that returned an error */
   uint64_t skipped;           /* runs skipped (overlap, full queue, the
-                                 enabled predicate) */
+                                 enabled predicate, a failed claim) */
+  uint64_t elsewhere;         /* cluster mode: ticks another node took */
   int64_t next_run;           /* next fire time, 0 if none (disabled, not
                                  started, stopped) */
   int64_t last_start_unix_ms; /* 0: never ran */
@@ -424,6 +447,13 @@ ROSTER_EXTERN int roster_sched_provide(roster *r, const char *ns,
  * (ROSTER_ETYPE if the entry is not a scheduler). */
 ROSTER_EXTERN int roster_sched_find(roster *r, const char *ns, const char *name,
                                     roster_sched **out);
+
+/* roster_job_scheduled: inside a job (on the worker running it), the fire
+ * time the run stands for, in Unix seconds, the `scheduled` of its
+ * events: a job that records its ticks in a shared store (as clustered
+ * jobs do) keys them by it. 0 for runs started by hand or at start, and
+ * outside a job. */
+ROSTER_EXTERN int64_t roster_job_scheduled(void);
 
 /* roster_job_event_name: "started", "finished", "failed", "slow",
  * "skipped" ("?" otherwise). roster_job_trigger_name: "schedule",

@@ -162,13 +162,14 @@ static void cron_visit(const roster_info *info, void *arg) {
     const roster_job_stats *st = &j->stats;
     json_array_append_new(
         jobs,
-        json_pack("{s:s,s:s,s:s,s:b,s:i,s:i,s:I,s:I,s:I,s:o,s:o,s:o,s:I,s:I,"
-                  "s:o}",
+        json_pack("{s:s,s:s,s:s,s:b,s:i,s:i,s:I,s:I,s:I,s:I,s:o,s:o,s:o,s:I,"
+                  "s:I,s:o}",
                   "name", j->name, "expr", j->expr, "tz", j->tz ? j->tz : "",
                   "enabled", st->enabled, "running", (int)st->running,
                   "waiting", (int)st->waiting, "runs", (json_int_t)st->runs,
                   "failures", (json_int_t)st->failures, "skipped",
-                  (json_int_t)st->skipped, "next_run",
+                  (json_int_t)st->skipped, "elsewhere",
+                  (json_int_t)st->elsewhere, "next_run",
                   st->next_run ? json_integer(st->next_run) : json_null(),
                   "last_start_unix_ms",
                   st->last_start_unix_ms ? json_integer(st->last_start_unix_ms)

@@ -77,6 +77,8 @@ int roster_sched_new(const roster_sched_options *opts, roster_sched **out) {
   }
   s->on_event = opts->on_event;
   s->event_arg = opts->event_arg;
+  s->claim = opts->claim;
+  s->claim_arg = opts->claim_arg;
   if (opts->log) {
     if (roster_log_child(opts->log, RL_FIELDS(RL_STR("component", "cron")),
                          &s->log) != ROSTER_OK) {
@@ -375,6 +377,7 @@ int roster_sched_add(roster_sched *s, const char *name, const char *expr,
   j->timeout_ns = opts->timeout_ms * RS_MS;
   j->jitter_ns = opts->jitter_ms * RS_MS;
   j->run_on_start = opts->run_on_start;
+  j->local = opts->local;
   j->wildcard = rc_wildcard(c);
   j->enabled = !opts->disabled;
   j->next_at = RS_NONE;
@@ -486,6 +489,7 @@ static void fill_stats(roster_sched *s, const rs_job *j, roster_job_stats *o) {
   o->runs = j->runs;
   o->failures = j->failures;
   o->skipped = j->skipped;
+  o->elsewhere = j->elsewhere;
   o->next_run = s->state == RS_STARTED && j->enabled && j->next_at != RS_NONE
                     ? j->next_at
                     : 0;

@@ -63,6 +63,7 @@ struct rs_job {
   int64_t timeout_ns; /* 0: none */
   int64_t jitter_ns;  /* 0: none */
   bool run_on_start;
+  bool local;    /* never claimed (cluster mode) */
   bool wildcard; /* rc_wildcard(cron) */
   bool enabled;
   bool removed;     /* out of s->jobs; freed when no run holds it */
@@ -73,6 +74,7 @@ struct rs_job {
   rs_run *wait_head, *wait_tail; /* QUEUE: runs waiting for the last */
   unsigned waiting;
   uint64_t runs, failures, skipped;
+  uint64_t elsewhere; /* ticks another node claimed */
   int64_t last_start_ms, last_end_ms, last_duration_ns;
   int64_t last_lateness_ns; /* start - fire time, scheduled runs */
   int last_error;
@@ -110,6 +112,8 @@ struct roster_sched {
   const roster_tz *tz;
   roster_job_event_fn on_event;
   void *event_arg;
+  roster_sched_claim_fn claim; /* cluster mode, or NULL */
+  void *claim_arg;
   roster_log *log; /* a child of opts.log, or NULL */
   int64_t stop_timeout_ms;
   uint64_t rng;

@@ -253,6 +253,27 @@ static void unlink_active(roster_sched *s, rs_active *a) {
     }
 }
 
+/* the fire time of the run this worker is running (roster_job_scheduled) */
+static _Thread_local int64_t running_scheduled;
+
+int64_t roster_job_scheduled(void) { return running_scheduled; }
+
+/* ask_claim asks s's claim function whether this node runs j's tick
+ * `scheduled`: 1 yes, 0 another node's, <0 undecided (why in detail). */
+static int ask_claim(roster_sched *s, rs_job *j, int64_t scheduled,
+                     char *detail, size_t cap) {
+  roster_error_clear();
+  int c = s->claim(j->name, scheduled, s->claim_arg);
+  if (c > 1)
+    c = 1;
+  if (c < 0)
+    snprintf(detail, cap, "could not claim the tick: %s",
+             roster_last_code() == c && roster_last_error()[0]
+                 ? roster_last_error()
+                 : roster_strerror(c));
+  return c;
+}
+
 /* run_one runs r's job on this worker; called with s->mu held, returns
  * with it held. */
 static void run_one(roster_sched *s, rs_run *r) {
@@ -277,9 +298,17 @@ static void run_one(roster_sched *s, rs_run *r) {
   int rc = ROSTER_OK;
   int64_t start_wall = 0, dur = 0;
   char detail[512] = "";
+  int claim = 1; /* 1: ours; 0: another node's; <0: undecided */
   if (!go) {
     roster__sched_emit(s, j->name, ROSTER_JOB_SKIPPED, a.trigger, a.scheduled,
                        0, ROSTER_OK, "its enabled predicate said no");
+  } else if (check && s->claim && !j->local &&
+             (claim = ask_claim(s, j, a.scheduled, detail, sizeof detail)) <
+                 1) {
+    go = false;
+    if (claim < 0)
+      roster__sched_emit(s, j->name, ROSTER_JOB_SKIPPED, a.trigger, a.scheduled,
+                         0, ROSTER_OK, detail);
   } else {
     start_wall = roster__sched_wall(s);
     pthread_mutex_lock(&s->mu);
@@ -292,7 +321,9 @@ static void run_one(roster_sched *s, rs_run *r) {
     roster__sched_emit(s, j->name, ROSTER_JOB_STARTED, a.trigger, a.scheduled,
                        0, ROSTER_OK, NULL);
     roster_error_clear();
+    running_scheduled = check ? a.scheduled : 0;
     rc = j->fn(j->arg);
+    running_scheduled = 0;
     dur = roster__sched_mono(s) - a.start_mono;
     if (rc != ROSTER_OK)
       snprintf(detail, sizeof detail, "%s",
@@ -313,6 +344,8 @@ static void run_one(roster_sched *s, rs_run *r) {
     j->last_end_ms = end_wall / RS_MS;
     j->last_duration_ns = dur;
     j->last_error = rc;
+  } else if (claim == 0) {
+    j->elsewhere++;
   } else {
     j->skipped++;
   }
