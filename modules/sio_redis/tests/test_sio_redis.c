@@ -184,9 +184,9 @@ static void t_rooms_across(void **state) {
   const char *bad[] = {"", NULL}; /* no valid room: nobody, anywhere */
   emit(&a, bad, NULL, "hi", "none");
   emit(&b, NULL, NULL, "all", "three"); /* everyone, from B */
-  expect(c1, "42[\"all\",\"three\"]"); /* not "none" */
-  expect(c2, "42[\"all\",\"three\"]"); /* not "two": except held */
-  expect(c3, "42[\"all\",\"three\"]"); /* not "one", "two": not in r */
+  expect(c1, "42[\"all\",\"three\"]");  /* not "none" */
+  expect(c2, "42[\"all\",\"three\"]");  /* not "two": except held */
+  expect(c3, "42[\"all\",\"three\"]");  /* not "one", "two": not in r */
   /* a socket's own-id room on the other node */
   const char *own[] = {s2, NULL};
   emit(&a, own, NULL, "dm", "four");
