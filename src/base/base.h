@@ -117,8 +117,9 @@ const char *roster__quote(char *buf, size_t cap, const char *name, size_t len);
 #define ROSTER__SHARDS 64 /* owned counter shards; one more is shared */
 
 typedef struct roster__tls {
-  int registered; /* rcu_register_thread done */
-  int shard;      /* owned shard, or ROSTER__SHARDS (shared) */
+  int registered;    /* rcu_register_thread done */
+  int shard;         /* owned shard, or ROSTER__SHARDS (shared) */
+  unsigned deferred; /* roster__defer_batched calls since the last flush */
 } roster__tls;
 extern _Thread_local roster__tls roster__tls_state;
 void roster__thread_slow(void);
@@ -184,10 +185,22 @@ static inline void roster__reclaim_enter(void) {
 static inline void roster__reclaim_exit(void) {
   ROSTER__TSAN_RELEASE(&roster__barrier_token);
 }
-/* roster__barrier waits for every queued reclaim callback (rcu_barrier). */
+/* roster__barrier waits for every queued reclaim callback (rcu_barrier),
+ * batched ones included. */
 void roster__barrier(void);
 /* roster__defer queues fn(head) after a grace period, on the reclaim thread. */
 void roster__defer(struct rcu_head *head, void (*fn)(struct rcu_head *));
+/* roster__defer_batched is roster__defer for frequent small retirements
+ * (registry entries and key nodes): head joins a process-wide list (one
+ * compare-and-swap), and the list goes to call_rcu as one callback when a
+ * thread has added ROSTER__DEFER_BATCH since its last hand-over, or when
+ * a timer callback (armed by the first addition to an empty list, run
+ * after one grace period) finds it waiting. So fn runs after a grace
+ * period, on the reclaim thread, at most about two grace periods later
+ * than with roster__defer; roster__barrier waits for it too. */
+#define ROSTER__DEFER_BATCH 64
+void roster__defer_batched(struct rcu_head *head,
+                           void (*fn)(struct rcu_head *));
 
 /* ---- RCU hash table slots (rcu.c) ---- */
 /* roster__tab: a hash table under RCU (the registry's key index, each

@@ -10,6 +10,8 @@
  */
 #include "base/base.h"
 
+#include <sched.h>
+
 _Thread_local roster__tls roster__tls_state;
 int roster__grace_token;
 int roster__barrier_token;
@@ -77,7 +79,92 @@ void roster__defer(struct rcu_head *head, void (*fn)(struct rcu_head *)) {
   urcu_bp_call_rcu(head, fn);
 }
 
+/* ---- batched deferral (roster__defer_batched) ----
+ * The waiting heads form a stack linked through their own rcu_head (the
+ * queue node's next pointer, unused until call_rcu), so adding one is a
+ * compare-and-swap; handing the stack over takes it whole (an exchange),
+ * which is free of ABA. A hand-over wraps the taken list in a batch whose
+ * one callback, a grace period later, runs each head's fn in turn. Every
+ * head on a taken list was retired before the exchange, hence before the
+ * batch's call_rcu: the grace period covers it. roster__barrier hands the
+ * stack over itself and waits for hand-overs under way (defer_handing),
+ * so what was retired before it is queued before its rcu_barrier. */
+typedef struct defer_batch {
+  struct rcu_head rcu;
+  struct rcu_head *first;
+} defer_batch;
+
+static struct rcu_head *_Atomic defer_top;
+static atomic_uint defer_handing; /* hand-overs between take and queue */
+static atomic_bool defer_armed;   /* defer_timer is queued */
+static struct rcu_head defer_timer;
+
+static struct rcu_head *defer_next(const struct rcu_head *h) {
+  return (struct rcu_head *)(void *)h->next.next;
+}
+
+static void defer_run(struct rcu_head *h) {
+  ROSTER__TSAN_ACQUIRE(h);
+  defer_batch *b = caa_container_of(h, defer_batch, rcu);
+  for (struct rcu_head *x = b->first, *next; x; x = next) {
+    next = defer_next(x);
+    x->func(x);
+  }
+  roster__free(b);
+}
+
+/* defer_hand_over queues the waiting stack, if any. */
+static void defer_hand_over(void) {
+  atomic_fetch_add(&defer_handing, 1);
+  struct rcu_head *list = atomic_exchange(&defer_top, NULL);
+  if (list) {
+    defer_batch *b = roster__malloc(sizeof *b);
+    if (b) {
+      b->first = list;
+      roster__defer(&b->rcu, defer_run);
+    } else { /* no memory for a batch: one call_rcu each */
+      for (struct rcu_head *next; list; list = next) {
+        next = defer_next(list);
+        roster__defer(list, list->func);
+      }
+    }
+  }
+  atomic_fetch_sub(&defer_handing, 1);
+}
+
+static void defer_tick(struct rcu_head *h) {
+  (void)h;
+  roster__reclaim_enter();
+  atomic_store(&defer_armed, false);
+  defer_hand_over();
+  roster__reclaim_exit();
+}
+
+/* The push is acquire as well: when it lands on the empty stack a timer's
+ * exchange left, it sees that timer's disarm, so it arms the next one. */
+void roster__defer_batched(struct rcu_head *head,
+                           void (*fn)(struct rcu_head *)) {
+  ROSTER__TSAN_RELEASE(head);
+  head->func = fn;
+  struct rcu_head *top = atomic_load_explicit(&defer_top, memory_order_relaxed);
+  do
+    head->next.next = (struct cds_wfcq_node *)(void *)top;
+  while (!atomic_compare_exchange_weak_explicit(
+      &defer_top, &top, head, memory_order_acq_rel, memory_order_acquire));
+  if (++roster__tls_state.deferred >= ROSTER__DEFER_BATCH) {
+    roster__tls_state.deferred = 0;
+    defer_hand_over();
+  } else if (!top &&
+             !atomic_load_explicit(&defer_armed, memory_order_relaxed) &&
+             !atomic_exchange(&defer_armed, true)) {
+    roster__defer(&defer_timer, defer_tick);
+  }
+}
+
 void roster__barrier(void) {
+  defer_hand_over();
+  while (atomic_load(&defer_handing))
+    sched_yield();
   urcu_bp_barrier();
   ROSTER__TSAN_ACQUIRE(&roster__barrier_token);
 }

@@ -342,7 +342,7 @@ void roster__entry_put(roster__entry *e) {
   if ((e->flags & ROSTER__E_INST) &&
       roster__inst_released(roster__inst_of(e), e))
     return;
-  roster__defer(&e->rcu, reclaim_entry);
+  roster__defer_batched(&e->rcu, reclaim_entry);
 }
 
 void roster__finish_removal(roster *r, roster__entry *e, roster_reason why,

@@ -82,14 +82,13 @@ static size_t probe(const roster *r, const roster__tab *t, const roster__key *k,
              : roster__tab_probe(t, k->hash, tag, entry_is, k, free_at);
 }
 
-/* insert puts p (hash of k) into the current table, rebuilding first when
- * it is full. False when out of memory. */
-static bool insert(roster *r, const roster__key *k, void *p) {
+/* insert puts p (hash of k) into the current table at slot at (what the
+ * caller's probe of k there found free), rebuilding first when it is full.
+ * False when out of memory. */
+static bool insert(roster *r, const roster__key *k, void *p, size_t at) {
   if ((uintptr_t)p & ~ROSTER__PTR_MASK)
     return false; /* no room for the tag: not on today's 64-bit systems */
   roster__tab *t = atomic_load_explicit(&r->tab, memory_order_relaxed);
-  size_t at;
-  (void)probe(r, t, k, &at);
   uintptr_t was = atomic_load_explicit(&t->slot[at], memory_order_relaxed);
   if (!was && (t->used + 1) * 2 > t->mask + 1) {
     t = rebuild(r, t);
@@ -145,7 +144,7 @@ static bool join(roster *r, roster__entry *e, const roster__key *k) {
     kn->ns = e->ns;
     kn->name_len = e->name_len;
     memcpy(kn->name, e->name, (size_t)e->name_len + 1);
-    if (!insert(r, k, kn)) {
+    if (!insert(r, k, kn, at)) {
       roster__free(kn);
       return false;
     }
@@ -172,7 +171,7 @@ static void leave(roster *r, roster__entry *e) {
     return;
   clear_slot(r, kn, hash_of(kn->ns, kn->name, kn->name_len));
   atomic_fetch_sub(&r->mem, sizeof *kn + kn->name_len + 1);
-  roster__defer(&kn->rcu, reclaim_knode);
+  roster__defer_batched(&kn->rcu, reclaim_knode);
 }
 
 int roster__tab_add(roster *r, roster__entry *e, const roster__key *k,
@@ -191,7 +190,7 @@ int roster__tab_add(roster *r, roster__entry *e, const roster__key *k,
   roster__tab *t = atomic_load_explicit(&r->tab, memory_order_relaxed);
   size_t at, i = probe(r, t, k, &at);
   if (i == SIZE_MAX) {
-    if (insert(r, k, e))
+    if (insert(r, k, e, at))
       count(r, e->ns, 1);
     else
       rc = ROSTER_ENOMEM;
