@@ -18,6 +18,7 @@ option(ROSTER_WITH_HTTPD
 option(ROSTER_WITH_SOCKETIO "Build the Socket.IO module (jansson)" ON)
 option(ROSTER_WITH_HTTP "Build the HTTP client module (libcurl)" ON)
 option(ROSTER_WITH_MONGODB "Build the MongoDB module (libmongoc)" ON)
+option(ROSTER_WITH_ETCD "Build the etcd module (libcurl, jansson)" ON)
 option(ROSTER_WITH_ADMIN
        "Build the admin endpoint module (on the httpd and socketio modules)" ON)
 set(ROSTER_SANITIZE "" CACHE STRING

@@ -26,6 +26,7 @@ PKGS=(
   prometheus                                 # tests: promtool checks /metrics
   chromium                                   # tests: the dashboard in a browser
   openssl                                    # tests: a certificate for HTTP/2
+  etcd-server etcd-client                    # tests: a 3-member etcd cluster
 )
 
 missing=()

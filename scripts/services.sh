@@ -2,13 +2,21 @@
 # Real servers for the tests and benchmarks, on 127.0.0.1 high ports, each
 # in a fresh directory, each stopped by its pid.
 #
-#   scripts/services.sh start DIR [pg] [mariadb] [redis] [mongodb]
-#       starts the named servers (all four when none is named) under DIR
+#   scripts/services.sh start DIR [pg] [mariadb] [redis] [mongodb] [etcd]
+#       starts the named servers (all five when none is named) under DIR
 #       and writes DIR/env: export lines for ROSTER_TEST_PG_URL,
 #       ROSTER_TEST_MARIADB_URL, ROSTER_TEST_REDIS_URL,
-#       ROSTER_TEST_MONGODB_URL (and their pids).
+#       ROSTER_TEST_MONGODB_URL (and their pids), and for etcd
+#       ROSTER_TEST_ETCD_ENDPOINTS ("http://127.0.0.1:P1,...": a 3-member
+#       cluster, data in DIR/etcd/mN), ROSTER_TEST_ETCD_PID1..3 and
+#       ROSTER_TEST_ETCD_DIR (DIR, for etcd-member).
 #       Ports: ROSTER_PORT_BASE (default 47000) + 1 (pg), + 2 (mariadb),
-#       + 3 (redis), + 4 (mongodb). Fails if a server does not come up.
+#       + 3 (redis), + 4 (mongodb), + 5..7 (etcd members' clients),
+#       + 8..10 (etcd members' peers). Fails if a server does not come up.
+#   scripts/services.sh etcd-member DIR N start|stop
+#       stops (SIGTERM, by its pid) or starts again (on its data) etcd
+#       member N (1..3) of the cluster started under DIR: the fault tests
+#       use it; the member's pid is in DIR/etcd/mN/pid.
 #   scripts/services.sh stop DIR
 #       stops every server started under DIR (SIGINT for PostgreSQL, SIGTERM
 #       for the others, SIGKILL after 20 s) and waits until each is gone.
@@ -152,6 +160,50 @@ start_mongodb() { # DIR PORT
   echo "mongodb://127.0.0.1:$port/roster_test"
 }
 
+# The etcd cluster: member N (1..3) serves clients on BASE+4+N and its
+# peers on BASE+7+N; DIR/etcd/mN/cmd keeps its command line for a restart
+# (on an existing data directory etcd ignores the initial-cluster flags).
+etcd_member_start() { # DIR N
+  local dir=$1/etcd/m$2 pid
+  [[ -f $dir/cmd ]] || die "etcd member $2: no cluster under $1"
+  # shellcheck disable=SC2046
+  etcd $(cat "$dir/cmd") </dev/null >>"$dir/server.log" 2>&1 &
+  pid=$!
+  echo "$pid" >"$dir/pid"
+  echo etcd >"$dir/kind"
+  wait_up "etcd member $2" "$pid" tcp_open "$(cat "$dir/port")"
+}
+
+start_etcd() { # DIR BASE
+  local top=$1/etcd base=$2 cl="" i
+  command -v etcd >/dev/null || die "etcd is not installed (scripts/deps.sh: etcd-server)"
+  for i in 1 2 3; do cl+="${cl:+,}m$i=http://127.0.0.1:$((base + 7 + i))"; done
+  for i in 1 2 3; do
+    mkdir -p "$top/m$i"
+    echo $((base + 4 + i)) >"$top/m$i/port"
+    echo "--name m$i --data-dir $top/m$i/data" \
+      "--listen-client-urls http://127.0.0.1:$((base + 4 + i))" \
+      "--advertise-client-urls http://127.0.0.1:$((base + 4 + i))" \
+      "--listen-peer-urls http://127.0.0.1:$((base + 7 + i))" \
+      "--initial-advertise-peer-urls http://127.0.0.1:$((base + 7 + i))" \
+      "--initial-cluster $cl --initial-cluster-token roster-test-$base" \
+      "--initial-cluster-state new --heartbeat-interval 50" \
+      "--election-timeout 500 --log-outputs stderr" >"$top/m$i/cmd"
+  done
+  # The members start together: each waits for a quorum of the others.
+  for i in 1 2 3; do
+    local dir=$top/m$i
+    # shellcheck disable=SC2046
+    etcd $(cat "$dir/cmd") </dev/null >"$dir/server.log" 2>&1 &
+    echo "$!" >"$dir/pid"
+    echo etcd >"$dir/kind"
+  done
+  for i in 1 2 3; do
+    wait_up "etcd member $i" "$(cat "$top/m$i/pid")" curl -sf \
+      "http://127.0.0.1:$((base + 4 + i))/health"
+  done
+}
+
 stop_one() { # DIR
   local dir=$1 pid kind
   [[ -f $dir/pid ]] || return 0
@@ -172,22 +224,33 @@ stop_one() { # DIR
 cmd=${1:-}
 case $cmd in
   start)
-    dir=${2:?usage: services.sh start DIR [pg] [mariadb] [redis] [mongodb]}
+    dir=${2:?usage: services.sh start DIR [pg] [mariadb] [redis] [mongodb] [etcd]}
     shift 2
     kinds=("$@")
-    ((${#kinds[@]})) || kinds=(pg mariadb redis mongodb)
+    ((${#kinds[@]})) || kinds=(pg mariadb redis mongodb etcd)
     base=${ROSTER_PORT_BASE:-47000}
     mkdir -p "$dir"
     dir=$(cd "$dir" && pwd)
     chmod 0755 "$dir" # the postgres user must reach its data directory
     : >"$dir/env"
     for k in "${kinds[@]}"; do
+      if [[ $k == etcd ]]; then
+        start_etcd "$dir" "$base"
+        eps=""
+        for i in 1 2 3; do
+          eps+="${eps:+,}http://127.0.0.1:$((base + 4 + i))"
+          echo "export ROSTER_TEST_ETCD_PID$i=$(cat "$dir/etcd/m$i/pid")" >>"$dir/env"
+        done
+        echo "export ROSTER_TEST_ETCD_ENDPOINTS='$eps'" >>"$dir/env"
+        echo "export ROSTER_TEST_ETCD_DIR='$dir'" >>"$dir/env"
+        continue
+      fi
       case $k in
         pg) url=$(start_pg "$dir/pg" $((base + 1))); var=PG ;;
         mariadb) url=$(start_mariadb "$dir/mariadb" $((base + 2))); var=MARIADB ;;
         redis) url=$(start_redis "$dir/redis" $((base + 3))); var=REDIS ;;
         mongodb) url=$(start_mongodb "$dir/mongodb" $((base + 4))); var=MONGODB ;;
-        *) die "unknown server '$k' (pg, mariadb, redis, mongodb)" ;;
+        *) die "unknown server '$k' (pg, mariadb, redis, mongodb, etcd)" ;;
       esac
       echo "export ROSTER_TEST_${var}_URL='$url'" >>"$dir/env"
       echo "export ROSTER_TEST_${var}_PID=$(cat "$dir/$k/pid")" >>"$dir/env"
@@ -195,7 +258,17 @@ case $cmd in
     ;;
   stop)
     dir=${2:?usage: services.sh stop DIR}
-    for d in "$dir"/*/; do [[ -d $d ]] && stop_one "${d%/}"; done
+    for d in "$dir"/*/ "$dir"/etcd/*/; do [[ -d $d ]] && stop_one "${d%/}"; done
+    ;;
+  etcd-member)
+    dir=${2:?usage: services.sh etcd-member DIR N start|stop}
+    n=${3:?}
+    [[ $n == [123] ]] || die "etcd member must be 1, 2 or 3"
+    case ${4:?} in
+      start) etcd_member_start "$dir" "$n" ;;
+      stop) stop_one "$dir/etcd/m$n" ;;
+      *) die "etcd-member: start or stop" ;;
+    esac
     ;;
   start-one)
     kind=${2:?usage: services.sh start-one KIND DIR PORT}
@@ -213,7 +286,7 @@ case $cmd in
     stop_one "${2:?usage: services.sh stop-one DIR}"
     ;;
   *)
-    sed -n '2,28p' "$0" >&2
+    sed -n '2,38p' "$0" >&2
     exit 2
     ;;
 esac

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The README's test command: installs what is missing, starts the real
-# servers (PostgreSQL, MariaDB, Redis on 127.0.0.1 high ports, in a fresh
+# servers (PostgreSQL, MariaDB, Redis, CongoDB, a 3-member etcd cluster on
+# 127.0.0.1 high ports, in a fresh
 # directory, stopped by pid on exit whatever happens), builds the plain,
 # ASan+UBSan and TSan variants, runs every test through CTest in each, and
 # prints CTest's summaries, then runs every fuzz harness briefly

@@ -51,12 +51,18 @@ typedef struct roster_url {
   char **query_keys;   /* nquery keys */
   char **query_values; /* nquery values ("" for "?flag") */
   char *fragment;      /* NULL if none */
+  char *hosts;         /* a host list ("h1:p1,h2:p2", as written, for
+                          drivers that take several: etcd): the whole list;
+                          host and port are its first. NULL: one host */
 } roster_url;
 
 /* roster_url_parse parses text into *out (free with roster_url_free).
+ * An authority may name several hosts ("etcd://h1:p1,h2:p2/x"): the URL
+ * is read with the first, and the list is kept in hosts.
  * ROSTER_EINVAL for NULL, empty or over-long text; ROSTER_EPARSE for a
  * malformed URL (a syntax error, no scheme, an '@' that does not end the
- * user info, an encoded NUL, a port outside 1..65535), with a detail
+ * user info, an encoded NUL, a port outside 1..65535, an empty host in a
+ * host list), with a detail
  * giving the column (1-based) where it helps and the URL redacted. *out is
  * NULL on failure. */
 ROSTER_EXTERN int roster_url_parse(const char *text, roster_url **out);

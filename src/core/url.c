@@ -40,6 +40,7 @@ void roster_url_free(roster_url *u) {
   roster__free(u->query_keys);
   roster__free(u->query_values);
   roster__free(u->fragment);
+  roster__free(u->hosts);
   roster__free(u);
 }
 
@@ -149,7 +150,69 @@ static const char *nul_escape(const char *text, size_t len) {
   return NULL;
 }
 
+/* multi_host finds a host list in text's authority ("h1:p1,h2:p2", after
+ * any user info): its span in *first, *end; false when the authority
+ * names one host. */
+static bool multi_host(const char *text, size_t len, size_t *first,
+                       size_t *end) {
+  const char *sep = strstr(text, "://");
+  if (!sep)
+    return false;
+  size_t a = (size_t)(sep - text) + 3, e = a;
+  while (e < len && text[e] != '/' && text[e] != '?' && text[e] != '#')
+    e++;
+  size_t h = a;
+  for (size_t i = a; i < e; i++)
+    if (text[i] == '@')
+      h = i + 1;
+  if (!memchr(text + h, ',', e - h))
+    return false;
+  *first = h;
+  *end = e;
+  return true;
+}
+
+static int parse_one(const char *text, roster_url **out);
+
 int roster_url_parse(const char *text, roster_url **out) {
+  if (out)
+    *out = NULL;
+  if (!out || !text || !*text ||
+      strnlen(text, ROSTER_URL_MAX + 1) > ROSTER_URL_MAX)
+    return parse_one(text, out);
+  size_t len = strlen(text), h, e;
+  if (!multi_host(text, len, &h, &e))
+    return parse_one(text, out);
+  /* A host list (etcd://h1:p1,h2:p2/..., as libpq and MongoDB write
+   * them): the URL is parsed with its first host, and the list is kept
+   * whole in hosts for the driver. */
+  const char *comma = memchr(text + h, ',', e - h);
+  char shown[256];
+  for (const char *c = text + h; c < text + e; c++)
+    if (*c == ',' && (c == text + h || c + 1 == text + e || c[1] == ','))
+      return roster__err(ROSTER_EPARSE,
+                         "malformed URL '%s': an empty host in its host list",
+                         roster__url_shown(text, shown, sizeof shown));
+  char *one = roster__malloc(len + 1);
+  char *hosts = roster__strndup(text + h, e - h);
+  if (!one || !hosts) {
+    roster__free(one);
+    roster__free(hosts);
+    return roster__err(ROSTER_ENOMEM, "out of memory");
+  }
+  size_t k = (size_t)(comma - text);
+  memcpy(one, text, k);
+  memcpy(one + k, text + e, len - e + 1);
+  int rc = parse_one(one, out);
+  roster__free(one);
+  if (rc == ROSTER_OK)
+    (*out)->hosts = hosts;
+  else
+    roster__free(hosts);
+  return rc;
+}
+
+static int parse_one(const char *text, roster_url **out) {
   if (out)
     *out = NULL;
   if (!out)

@@ -2,7 +2,7 @@
  * test_url.c: roster_url_parse on the URLs services are named by (decoded
  * parts, IPv6 hosts, SQLite's paths, query parameters), on malformed ones
  * (a clear EPARSE with a column, the password never in the detail), and
- * roster_url_redact on good and broken text.
+ * roster_url_redact on good and broken text; host lists.
  */
 #include "testutil.h"
 
@@ -382,12 +382,50 @@ static void test_control_bytes(void **state) {
   roster_free(r);
 }
 
+/* A host list (etcd://h1:p1,h2:p2/...): parsed with its first host, the
+ * list kept whole in hosts; one host leaves hosts NULL; an empty host in
+ * the list is EPARSE, the password never shown. */
+static void test_host_list(void **state) {
+  (void)state;
+  roster_url *u = NULL;
+  assert_ok(roster_url_parse("etcd://10.0.0.1:2379,h2:2380,[::1]:2381/roster"
+                             "?cluster=a",
+                             &u));
+  assert_string_equal(u->host, "10.0.0.1");
+  assert_int_equal(u->port, 2379);
+  assert_string_equal(u->hosts, "10.0.0.1:2379,h2:2380,[::1]:2381");
+  assert_string_equal(u->path, "/roster");
+  assert_string_equal(roster_url_query(u, "cluster"), "a");
+  roster_url_free(u);
+  assert_ok(roster_url_parse("etcd://u:pw@h1:1,h2:2", &u));
+  assert_string_equal(u->user, "u");
+  assert_string_equal(u->password, "pw");
+  assert_string_equal(u->hosts, "h1:1,h2:2");
+  assert_string_equal(u->path, "");
+  roster_url_free(u);
+  assert_ok(roster_url_parse("etcd://h1:1/x,y", &u)); /* a comma in the path */
+  assert_null(u->hosts);
+  assert_string_equal(u->path, "/x,y");
+  roster_url_free(u);
+  const char *bad[] = {"etcd://u:s3cret@h1:1,,h2:2/x", "etcd://,h:1/",
+                       "etcd://h:1,/"};
+  for (size_t i = 0; i < 3; i++) {
+    assert_rc(roster_url_parse(bad[i], &u), ROSTER_EPARSE);
+    assert_null(u);
+    assert_contains(roster_last_error(), "empty host");
+    assert_null(strstr(roster_last_error(), "s3cret"));
+  }
+  /* a later host's port is the driver's to check; the first is parsed */
+  assert_rc(roster_url_parse("etcd://h1:99999,h2:2/", &u), ROSTER_EPARSE);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_parse_good),  cmocka_unit_test(test_query),
-      cmocka_unit_test(test_parse_bad),   cmocka_unit_test(test_redact),
-      cmocka_unit_test(test_secret_key),  cmocka_unit_test(test_hostile),
-      cmocka_unit_test(test_encoded_nul), cmocka_unit_test(test_control_bytes),
+      cmocka_unit_test(test_host_list),     cmocka_unit_test(test_parse_good),
+      cmocka_unit_test(test_query),         cmocka_unit_test(test_parse_bad),
+      cmocka_unit_test(test_redact),        cmocka_unit_test(test_secret_key),
+      cmocka_unit_test(test_hostile),       cmocka_unit_test(test_encoded_nul),
+      cmocka_unit_test(test_control_bytes),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
