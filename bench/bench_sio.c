@@ -27,6 +27,12 @@
  *   - echo: one client emits 'echo' with the 100-byte string and an ack,
  *     waits for the answer; p50 and p99 of the round trips (2,000 of
  *     them, 3 rounds in turn with the other server; --quick: 100).
+ *   - fanout through Redis (impl roster+redis), 200 and 1,000 clients:
+ *     as fanout, against two roster nodes with the Redis adapter in one
+ *     process (--serve-roster-redis): the clients are on one, whose 'go'
+ *     makes the other broadcast, so every message crosses Redis (the
+ *     Redis of ROSTER_TEST_REDIS_URL; without it the rows are left out
+ *     with a line saying so).
  * Targets (informational): roster >= 3x Node's delivered messages/s,
  * roster's memory per connection <= 1/5 of Node's. Without node or
  * socket.io the Node rows are left out with a line saying so; without
@@ -50,7 +56,7 @@
 #define ROSTER_BENCH_DIR "bench"
 #endif
 
-enum { WINDOW = 16, PENDING = 128, MAX_SERVERS = 2 };
+enum { WINDOW = 16, PENDING = 128, MAX_SERVERS = 3 };
 
 /* server: one server process. */
 typedef struct server {
@@ -64,6 +70,7 @@ typedef struct impl {
   const char *name;
   char *const *argv; /* the server's command */
   bool on;           /* installed */
+  bool fanout_only;  /* no idle or echo rows (the cross-node server) */
 } impl;
 
 static impl impls[MAX_SERVERS];
@@ -372,6 +379,14 @@ static void targets(const unsigned *fan, size_t nfan, const unsigned *idle,
              idle[i]);
     roster__bench_target(what, r, "x", ">= 5x", !isnan(r) && r >= 5);
   }
+  for (size_t i = 0; i < nfan; i++) {
+    double r =
+        roster__bench_ratio("roster+redis", "roster", "fanout", fan[i], fan[i]);
+    snprintf(what, sizeof what,
+             "(context) through Redis / one node msgs/s, %u clients", fan[i]);
+    if (r > 0)
+      roster__bench_context(what, r, 2, "x");
+  }
   const bench_result *a = roster__bench_find("roster", "echo", 0, 0);
   const bench_result *b = roster__bench_find("node", "echo", 0, 0);
   if (a && b)
@@ -398,11 +413,12 @@ static char self_exe[4096];
 static char *roster_argv[] = {self_exe, "--serve-roster", NULL};
 static char *node_argv[] = {"node", ROSTER_BENCH_DIR "/sio_server.js", "0",
                             NULL};
+static char *redis_argv[] = {self_exe, "--serve-roster-redis", NULL, NULL};
 
 static void find_impls(void) {
   ssize_t l = readlink("/proc/self/exe", self_exe, sizeof self_exe - 1);
   self_exe[l > 0 ? l : 0] = 0;
-  impls[nimpl++] = (impl){"roster", roster_argv, bench_sio_have_roster};
+  impls[nimpl++] = (impl){"roster", roster_argv, bench_sio_have_roster, false};
   if (!bench_sio_have_roster)
     roster__bench_warn("the socketio module is not in this build: no roster "
                        "rows");
@@ -410,7 +426,16 @@ static void find_impls(void) {
   bool sio = access(ROSTER_BENCH_DIR
                     "/../tests/interop/node_modules/socket.io/package.json",
                     R_OK) == 0;
-  impls[nimpl++] = (impl){"node", node_argv, node && sio};
+  impls[nimpl++] = (impl){"node", node_argv, node && sio, false};
+  redis_argv[2] = getenv("ROSTER_TEST_REDIS_URL");
+  impls[nimpl++] = (impl){"roster+redis", redis_argv,
+                          bench_sio_have_redis && redis_argv[2], true};
+  if (!bench_sio_have_redis)
+    roster__bench_warn("the sio_redis module is not in this build: no "
+                       "roster+redis rows");
+  else if (!redis_argv[2])
+    roster__bench_warn("ROSTER_TEST_REDIS_URL is not set: no roster+redis "
+                       "rows (scripts/services.sh starts a Redis)");
   if (!node)
     roster__bench_warn("node not installed: no node rows (install nodejs, "
                        "then run scripts/npm.sh)");
@@ -431,6 +456,8 @@ static const bench_spec spec = {
 int main(int argc, char **argv) {
   if (argc == 2 && !strcmp(argv[1], "--serve-roster"))
     return bench_sio_serve();
+  if (argc == 3 && !strcmp(argv[1], "--serve-roster-redis"))
+    return bench_sio_serve_redis(argv[2]);
   signal(SIGPIPE, SIG_IGN);
   roster__bench_init(&spec, argc, argv);
   raise_nofile();
@@ -448,25 +475,28 @@ int main(int argc, char **argv) {
 
   for (size_t j = 0; j < nidle; j++)
     for (size_t i = 0; i < nimpl; i++)
-      if (impls[i].on)
+      if (impls[i].on && !impls[i].fanout_only)
         idle_row(&impls[i], idle[j]);
 
   server srv[MAX_SERVERS];
-  size_t n = 0;
-  for (size_t i = 0; i < nimpl; i++) {
-    if (!impls[i].on)
-      continue;
-    if (server_start(&impls[i], &srv[n]))
-      n++;
-    else {
-      roster__bench_fail(1, "%s: the server did not start", impls[i].name);
-      server_stop(&srv[n]);
+  size_t n = 0, nlocal = 0; /* the fanout_only ones last */
+  for (int only = 0; only < 2; only++)
+    for (size_t i = 0; i < nimpl; i++) {
+      if (!impls[i].on || impls[i].fanout_only != only)
+        continue;
+      if (server_start(&impls[i], &srv[n]))
+        n++;
+      else {
+        roster__bench_fail(1, "%s: the server did not start", impls[i].name);
+        server_stop(&srv[n]);
+      }
+      if (!only)
+        nlocal = n;
     }
-  }
   for (size_t j = 0; j < nfan && n; j++)
     fanout_rows(srv, n, fan[j]);
-  if (n)
-    echo_rows(srv, n);
+  if (nlocal)
+    echo_rows(srv, nlocal);
   for (size_t i = 0; i < n; i++)
     server_stop(&srv[i]);
   targets(fan, nfan, idle, nidle);

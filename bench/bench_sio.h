@@ -78,4 +78,12 @@ extern const bool bench_sio_have_roster;
  * Returns the exit code. */
 int bench_sio_serve(void);
 
+/* bench_sio_have_redis: whether the cross-node server is in this build
+ * (the sio_redis module). bench_sio_serve_redis: the program as that
+ * server (--serve-roster-redis URL): two nodes with the Redis adapter in
+ * one process; 'go' at the printed one makes the other broadcast, so the
+ * messages reach the clients through Redis. */
+extern const bool bench_sio_have_redis;
+int bench_sio_serve_redis(const char *url);
+
 #endif

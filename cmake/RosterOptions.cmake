@@ -21,6 +21,9 @@ option(ROSTER_WITH_MONGODB "Build the MongoDB module (libmongoc)" ON)
 option(ROSTER_WITH_ETCD "Build the etcd module (libcurl, jansson)" ON)
 option(ROSTER_WITH_ADMIN
        "Build the admin endpoint module (on the httpd and socketio modules)" ON)
+option(ROSTER_WITH_SIO_REDIS
+       "Build the Socket.IO Redis adapter module (msgpack-c; on socketio and redis)"
+       ON)
 set(ROSTER_SANITIZE "" CACHE STRING
     "Sanitizers: empty, 'address,undefined' or 'thread'")
 

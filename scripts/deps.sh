@@ -17,6 +17,7 @@ PKGS=(
   libhttp-parser-dev libwslay-dev libssl-dev # module httpd
   libcurl4-openssl-dev                       # module http
   libmongoc-dev                              # module mongodb (libbson too)
+  libmsgpack-dev                             # module sio_redis (msgpack-c)
   libcmocka-dev                              # tests
   clang libclang-rt-14-dev                   # fuzzing: libFuzzer, sanitizers
   clang-format                               # make format; the source_format test

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Node.js test peers (tests/interop/package.json: pino,
 # pino-pretty, cron-parser, croner, ws, socket.io-client, socket.io,
+# @socket.io/redis-adapter, @socket.io/redis-emitter, redis,
 # puppeteer-core) from package-lock.json, once. Installs Debian's nodejs
 # and npm first when node is missing. Idempotent and quiet.
 set -euo pipefail

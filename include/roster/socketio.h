@@ -284,6 +284,79 @@ ROSTER_EXTERN int roster_socketio_emit_room(roster_socketio *io,
                                             const char *room, const char *event,
                                             const json_t *args);
 
+/* roster_socketio_emit_local is roster_socketio_emit to this server's
+ * sockets only: the adapter (below) is not given the packet. An adapter
+ * delivers what other nodes broadcast with it, so a packet never comes
+ * back to the node it came from. Errors and threads as
+ * roster_socketio_emit. */
+ROSTER_EXTERN int roster_socketio_emit_local(roster_socketio *io,
+                                             const roster_socketio_target *to,
+                                             const char *event,
+                                             const json_t *args,
+                                             const roster_socketio_bin *bins,
+                                             size_t nbin, size_t *sent);
+
+/* ---- adapters: broadcasts across nodes ---- */
+
+/* roster_socketio_adapter: where a server hands its broadcasts, so that
+ * other nodes deliver them to their sockets too (roster/sio_redis.h is
+ * one, on Redis pub/sub). A broadcast is what roster_socketio_emit (and
+ * _emit_room) sends: to every socket, to rooms, with exceptions; never
+ * roster_socketio_socket_emit, an ack, or roster_socketio_emit_local
+ * (which is how an adapter delivers what it receives: no loops). Without
+ * an adapter an emit costs one atomic load more than it did without the
+ * seam. The server copies the struct. */
+typedef struct roster_socketio_adapter {
+  /* broadcast: after roster_socketio_emit checked and encoded the packet
+   * (an emit that fails is not handed over), before its local dispatch,
+   * on the emitting thread; to->nsp is set. Everything is borrowed for
+   * the call. It must not block (an emit never does): queue the work. */
+  void (*broadcast)(void *arg, const roster_socketio_target *to,
+                    const char *event, const json_t *args,
+                    const roster_socketio_bin *bins, size_t nbin);
+  /* nsp_added (optional): the namespace called nsp exists: once for each
+   * at roster_socketio_set_adapter, then for each new one, on the thread
+   * that made it (a namespace made meanwhile may be told twice). It must
+   * not block. */
+  void (*nsp_added)(void *arg, const char *nsp);
+  /* close (optional): the adapter is detached (replaced, removed, or the
+   * server freed): no call of broadcast or nsp_added runs or will run;
+   * it frees arg. */
+  void (*close)(void *arg);
+  void *arg;
+} roster_socketio_adapter;
+
+/* roster_socketio_set_adapter puts a (copied; NULL: none) in place of the
+ * server's adapter, waits until no call of the former one runs, and calls
+ * its close. The server owns the adapter from then: roster_socketio_free
+ * detaches it first. Any thread but an adapter's own callbacks.
+ * ROSTER_EINVAL (NULL io, or a without broadcast), ROSTER_ENOMEM. */
+ROSTER_EXTERN int roster_socketio_set_adapter(roster_socketio *io,
+                                              const roster_socketio_adapter *a);
+
+/* roster_socketio_adapter_kind: an adapter that a socketio:// service can
+ * name in its options: the option itself and the options that start with
+ * it and '_' ("redis=bus&redis_key=app": roster/sio_redis.h registers
+ * "redis"). */
+typedef struct roster_socketio_adapter_kind {
+  const char *option; /* the option's key; static */
+  /* check (optional): key (option or option_...) with value is
+   * acceptable, at declaration (no I/O); ROSTER_EINVAL naming it */
+  int (*check)(const char *key, const char *value);
+  /* open: makes an adapter from opts (the service's key, value pairs of
+   * this kind, NULL-terminated; option among them) and sets it on io (not
+   * yet started), in the registry r the service is made in (may be
+   * NULL). */
+  int (*open)(roster *r, roster_socketio *io, const char *const *opts);
+} roster_socketio_adapter_kind;
+
+/* roster_socketio_adapter_kind_register adds k (kept by pointer: static);
+ * again with the same k is ROSTER_OK. ROSTER_EEXIST (another kind has
+ * its option), ROSTER_EINVAL, ROSTER_ENOMEM (at most 8 kinds).
+ * Thread-safe. */
+ROSTER_EXTERN int
+roster_socketio_adapter_kind_register(const roster_socketio_adapter_kind *k);
+
 /* ---- sockets ---- */
 
 /* roster_socketio_socket_find acquires the socket called id in nsp
@@ -405,8 +478,10 @@ ROSTER_EXTERN int roster_socketio_find(roster *r, const char *ns,
  * socketio://host:port/path declares a server service (made and started
  * by roster_start), with options (in the query or in opts)
  * ping_interval, ping_timeout (ms), max_payload (bytes), max_connections,
- * max_queue (bytes), slow_timeout (ms), origins (comma-separated).
- * Declaring the same name with the same URL again is the same server. */
+ * max_queue (bytes), slow_timeout (ms), origins (comma-separated),
+ * and the option of each registered adapter kind (redis=<a Redis client
+ * service>, once roster_sio_redis_init has run). Declaring the same name with
+ * the same URL again is the same server. */
 ROSTER_EXTERN int roster_socketio_init(void);
 
 #ifdef __cplusplus

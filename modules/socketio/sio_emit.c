@@ -4,7 +4,8 @@
  * receiver's connection takes a reference to the same bytes. Receivers
  * are found by dispatch over the room registry; a connection that cannot
  * take a non-volatile packet is ended after the dispatch, outside its
- * read section.
+ * read section. A broadcast is handed to the server's adapter (if any)
+ * after it is encoded; roster_socketio_emit_local skips the adapter.
  */
 #include "sio_impl.h"
 
@@ -210,10 +211,11 @@ static int bcast_visit(const roster_info *info, void *arg) {
   return 0;
 }
 
-int roster_socketio_emit(roster_socketio *io, const roster_socketio_target *to,
-                         const char *event, const json_t *args,
-                         const roster_socketio_bin *bins, size_t nbin,
-                         size_t *sent) {
+/* emit: a broadcast; handed to the adapter too when adapt. */
+static int emit(roster_socketio *io, const roster_socketio_target *to,
+                const char *event, const json_t *args,
+                const roster_socketio_bin *bins, size_t nbin, size_t *sent,
+                bool adapt) {
   if (sent)
     *sent = 0;
   if (!io || (!bins && nbin))
@@ -241,6 +243,13 @@ int roster_socketio_emit(roster_socketio *io, const roster_socketio_target *to,
   roster_mem_free(heap);
   if (rc != ROSTER_OK)
     return rc;
+  roster_socketio_adapter *a = adapt ? roster__sio_adapter_enter(io) : NULL;
+  if (a) {
+    roster_socketio_target t = *to;
+    t.nsp = nsp->name;
+    a->broadcast(a->arg, &t, event, args, bins, nbin);
+    roster__sio_adapter_leave(io);
+  }
   bcast b = {.f = &f, .to = to, .is_volatile = to->is_volatile};
   if (!to->rooms || !to->rooms[0]) {
     roster_dispatch(io->rooms, ROSTER_SOCKETIO_ALL_NS, nsp->name, bcast_visit,
@@ -261,6 +270,21 @@ int roster_socketio_emit(roster_socketio *io, const roster_socketio_target *to,
   if (sent)
     *sent = b.sent;
   return ROSTER_OK;
+}
+
+int roster_socketio_emit(roster_socketio *io, const roster_socketio_target *to,
+                         const char *event, const json_t *args,
+                         const roster_socketio_bin *bins, size_t nbin,
+                         size_t *sent) {
+  return emit(io, to, event, args, bins, nbin, sent, true);
+}
+
+int roster_socketio_emit_local(roster_socketio *io,
+                               const roster_socketio_target *to,
+                               const char *event, const json_t *args,
+                               const roster_socketio_bin *bins, size_t nbin,
+                               size_t *sent) {
+  return emit(io, to, event, args, bins, nbin, sent, false);
 }
 
 int roster_socketio_emit_room(roster_socketio *io, const char *room,
@@ -352,8 +376,9 @@ static void log_line(int level, const char *line, size_t len, void *arg) {
     return;
   const char *rooms[] = {ls->room, NULL};
   /* volatile: a connection that cannot take the line now loses it
-   * (counted in dropped); nothing here logs, so nothing loops */
-  roster_socketio_emit(
+   * (counted in dropped); nothing here logs, so nothing loops; local: a
+   * node's log goes to its own clients, not through the adapter */
+  roster_socketio_emit_local(
       ls->io,
       &(roster_socketio_target){.nsp = ls->nsp,
                                 .rooms = ls->room ? rooms : NULL,

@@ -113,6 +113,10 @@ struct roster_socketio {
   sio_timer *heap;
   size_t nheap, heapcap;
   roster__sio_limits lim;
+  /* the adapter (sio_adapter.c): NULL, or one set_adapter allocated;
+   * adapter_users counts the calls into it under way */
+  _Atomic(roster_socketio_adapter *) adapter;
+  atomic_int adapter_users;
   struct {
     _Atomic uint64_t sockets, sockets_total, refused, rooms, pin, pout, bin,
         bout, dropped, slow, acks_timed_out;
@@ -180,5 +184,18 @@ static inline void roster__sio_bins_out(const roster__sio_packet *p,
 }
 
 int64_t roster__sio_now_ms(void);
+
+/* sio_adapter.c */
+/* roster__sio_adapter_enter: the adapter, to call, then
+ * roster__sio_adapter_leave; NULL (nothing to leave) when there is none.
+ * Without an adapter it is one relaxed load. */
+roster_socketio_adapter *roster__sio_adapter_enter(roster_socketio *io);
+void roster__sio_adapter_leave(roster_socketio *io);
+/* roster__sio_adapter_nsp tells the adapter (if any) of namespace name. */
+void roster__sio_adapter_nsp(roster_socketio *io, const char *name);
+/* roster__sio_adapter_kind_find: the registered kind whose option is key
+ * or starts it (followed by '_'), or NULL. */
+const roster_socketio_adapter_kind *
+roster__sio_adapter_kind_find(const char *key);
 
 #endif /* ROSTER_SIO_IMPL_H */

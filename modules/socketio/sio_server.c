@@ -44,6 +44,7 @@ int roster_socketio_of(roster_socketio *io, const char *name,
         ROSTER_EINVAL, "socketio '%s': bad namespace name: %s", io->name, why);
   pthread_mutex_lock(&io->setup_lock);
   roster_socketio_nsp *n = roster__sio_nsp_find(io, name);
+  bool made = !n;
   if (!n) {
     n = roster_mem_calloc(1, sizeof *n);
     if (n && !(n->name = roster_mem_strdup(name))) {
@@ -59,6 +60,8 @@ int roster_socketio_of(roster_socketio *io, const char *name,
   pthread_mutex_unlock(&io->setup_lock);
   if (!n)
     return roster_error_set(ROSTER_ENOMEM, "socketio: out of memory");
+  if (made)
+    roster__sio_adapter_nsp(io, n->name);
   if (out)
     *out = n;
   return ROSTER_OK;
@@ -557,6 +560,7 @@ int roster_socketio_stop(roster_socketio *io, int64_t deadline_ms) {
 void roster_socketio_free(roster_socketio *io) {
   if (!io)
     return;
+  roster_socketio_set_adapter(io, NULL); /* its threads emit into io */
   if (atomic_load(&io->started))
     roster_socketio_stop(io, 0);
   server_free_parts(io);

@@ -52,9 +52,14 @@ typedef struct sio_conf {
   char host[64];
   char *origins_text;
   char **origins;
+  const roster_socketio_adapter_kind *akind; /* an adapter's options */
+  char **aopts;                              /* key, value, ..., NULL */
+  size_t naopts;
+  bool anamed; /* the kind's option itself was given */
 } sio_conf;
 
 static void conf_free(sio_conf *c) {
+  roster_mem_strv_free(c->aopts);
   roster_mem_free(c->origins_text);
   roster_mem_free(c->origins);
 }
@@ -127,11 +132,35 @@ static int apply(sio_conf *c, const char *key, const char *v) {
     }
     return ROSTER_OK;
   }
+  const roster_socketio_adapter_kind *k = roster__sio_adapter_kind_find(key);
+  if (k) {
+    if (c->akind && c->akind != k)
+      return roster_error_set(ROSTER_EINVAL,
+                              "socketio URL: one adapter at most ('%s' and "
+                              "'%s')",
+                              c->akind->option, k->option);
+    if (k->check && (rc = k->check(key, v)) != ROSTER_OK)
+      return rc;
+    char **nv = roster_mem_realloc(c->aopts, (c->naopts + 3) * sizeof *nv);
+    if (!nv)
+      return roster_error_set(ROSTER_ENOMEM, "socketio: out of memory");
+    c->aopts = nv;
+    nv[c->naopts] = roster_mem_strdup(key);
+    nv[c->naopts + 1] = roster_mem_strdup(v);
+    nv[c->naopts + 2] = NULL;
+    c->naopts += 2;
+    if (!nv[c->naopts - 2] || !nv[c->naopts - 1])
+      return roster_error_set(ROSTER_ENOMEM, "socketio: out of memory");
+    c->akind = k;
+    c->anamed |= strcmp(key, k->option) == 0;
+    return ROSTER_OK;
+  }
   return roster_error_set(ROSTER_EINVAL,
                           "socketio URL: unknown option '%.60s' (known: "
                           "ping_interval, ping_timeout, max_payload, "
                           "max_connections, max_queue, slow_timeout, "
-                          "origins)",
+                          "origins, and an adapter's: redis once "
+                          "roster_sio_redis_init has run)",
                           key);
 }
 
@@ -167,6 +196,11 @@ static int conf_from(const roster_url *u, const char *const *opts,
              ? apply(c, opts[i], opts[i + 1])
              : roster_error_set(ROSTER_EINVAL,
                                 "socketio: option '%s' has no value", opts[i]);
+  if (rc == ROSTER_OK && c->akind && !c->anamed)
+    rc = roster_error_set(ROSTER_EINVAL,
+                          "socketio URL: options of the adapter '%s' without "
+                          "the option '%s' itself",
+                          c->akind->option, c->akind->option);
   if (rc != ROSTER_OK)
     conf_free(c);
   return rc;
@@ -195,6 +229,9 @@ static int face_open(const char *text, const char *const *opts,
     return rc;
   roster_socketio *io = NULL;
   rc = roster_socketio_new(&c.o, &io);
+  if (rc == ROSTER_OK && c.akind)
+    rc = c.akind->open(roster_driver_registry(), io,
+                       (const char *const *)c.aopts);
   conf_free(&c);
   if (rc == ROSTER_OK)
     rc = roster_socketio_start(io);
