@@ -260,7 +260,7 @@ async function broadcastRound(label) {
 // 4. clustered cron with a node lost mid-way
 const tick0 = Math.ceil(Date.now() / 2000) * 2 + 4; // a fire time (s) all nodes see
 log(`cron: ticks from ${tick0} for ${CRON_S} s`);
-await sleep(Math.max(0, (tick0 + CRON_S / 2) * 1000 + 1000 - Date.now())); // mid-way, 1 s past a tick
+await sleep(Math.max(0, (tick0 + 2 * Math.floor(CRON_S / 4) + 1) * 1000 - Date.now())); // mid-way, 1 s past a tick
 {
   const victim = nodes[2];
   const killedAt = Date.now();
