@@ -1,9 +1,10 @@
 /*
  * bench_db.c: what the database layer costs. First the connection pool
  * (include/roster/pool.h): one acquire + release pair, uncontended (1
- * thread) and with 4 threads on a pool of 2 and of 4 connections, beside a
- * plain pool written here in the same run: a stack of connections behind
- * one pthread_mutex_t and one pthread_cond_t (pthread_cond_signal on
+ * thread), with 4 threads on a pool of 2 and of 4 connections, and with 8
+ * and 16 threads on 4 (for bigger machines; oversubscribed on 2 cores),
+ * beside a plain pool written here in the same run: a stack of connections
+ * behind one pthread_mutex_t and one pthread_cond_t (pthread_cond_signal on
  * release when someone waits), the textbook pool, with the same timeout
  * but none of roster's bookkeeping (no FIFO, leak sites, lifetimes, stats).
  * Then SELECT 1 round trips against real servers beside pgbench and
@@ -33,7 +34,7 @@
 
 #include "bench_db.h"
 
-enum { REPEATS = 3, MAX_THREADS = 8, MAX_CONNS = 8 };
+enum { REPEATS = 3, MAX_THREADS = 16, MAX_CONNS = 8 };
 
 static double g_run_s; /* length of one pool run */
 
@@ -299,7 +300,7 @@ static bench_sample run_once(const impl *im, unsigned threads, unsigned size,
 /* The acquire_release rows: threads on size connections. */
 static const struct {
   unsigned threads, size;
-} POOL_ROWS[] = {{1, 4}, {4, 2}, {4, 4}};
+} POOL_ROWS[] = {{1, 4}, {4, 2}, {4, 4}, {8, 4}, {16, 4}};
 
 typedef struct pool_case {
   const impl *im;
@@ -416,8 +417,9 @@ static const bench_spec spec = {
     .prog = "roster-bench-db",
     .about =
         "  Measures roster's connection pool beside a mutex + condvar pool:\n"
-        "  acquire+release pairs with 1 thread on 4 connections, and 4\n"
-        "  threads on 2 and on 4 connections. Each figure is the best of\n"
+        "  acquire+release pairs with 1 thread on 4 connections, 4\n"
+        "  threads on 2 and on 4 connections, and 8 and 16 threads on 4\n"
+        "  (for bigger machines). Each figure is the best of\n"
         "  3 runs of 0.3 s. Then SELECT 1 per second with 4 clients\n"
         "  through roster beside pgbench and mariadb-slap, best of 3 runs\n"
         "  of 3 s, on the servers in ROSTER_TEST_PG_URL and\n"

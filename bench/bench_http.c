@@ -2,25 +2,28 @@
  * bench_http.c: requests per second through a roster HTTP client
  * (roster/http.h) against a local server on roster's httpd module (one
  * I/O thread, a 64-byte answer), beside libcurl driven directly in the
- * same run, on the same server:
+ * same run, on the same server, over the same number T of keep-alive
+ * connections:
  *
  *   - roster        roster_http_request from T threads sharing one client
- *                   (a pool of easy handles over a curl share; keep-alive)
- *   - curl-easy     one curl_easy handle per thread, reused (keep-alive):
- *                   libcurl with nothing of roster's around it
+ *                   (a pool of easy handles over a curl share)
  *   - curl-multi    one thread driving a curl multi handle with T
- *                   transfers in flight, each re-added when done
- *                   (keep-alive, the same T connections): the shape of
- *                   the other design, a multi on a worker thread
+ *                   transfers in flight, each re-added when done: the
+ *                   shape of the other design, a multi on a worker thread
+ *   - curl-easy     one curl_easy handle per thread, reused: libcurl with
+ *                   nothing of roster's around it
  *   - curl-new-conn curl_easy_init/perform/cleanup per request: a new TCP
  *                   connection each time (the keep-alive vs new-connection
  *                   row)
  *
+ * Each case makes its connections before its clock starts. A warm-up
+ * round, then ROUNDS interleaved rounds (roster and curl-multi next to
+ * each other); each row is the median of the rounds, and the target,
+ * roster >= 0.9x curl-multi, is the median of the two's ratio round by
+ * round. The process's CPU time per request is shown beside the rate.
  * Every answer is checked (status 200 and the 64 bytes): a wrong one is a
- * failure and the exit code is 1. The target printed: roster >= 0.9x
- * curl-multi at the same T. Machines here are shared and small (2 cores,
- * with the server in the same process), so only ratios within one run
- * mean anything. See bench/README.md.
+ * failure and the exit code is 1. --only IMPL and --requests N run one
+ * case at a fixed size, for perf or callgrind. See bench/README.md.
  */
 #include "bench.h"
 
@@ -31,9 +34,10 @@
 #include <roster/httpd.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #define BODY 64
-#define REPEATS 3
+#define ROUNDS 9 /* counted, after one warm-up round */
 
 static char url[96], base[64];
 static roster_http *client;
@@ -64,18 +68,65 @@ static bool easy_get(CURL *h) {
   return st == 200 && got == BODY;
 }
 
+/* multi_setup: a transfer of the multi case (its count of bytes at got,
+ * also its CURLOPT_PRIVATE). */
+static void multi_setup(CURL *h, size_t *got) {
+  curl_easy_setopt(h, CURLOPT_URL, url);
+  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, count_write);
+  curl_easy_setopt(h, CURLOPT_WRITEDATA, got);
+  curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+}
+
+/* multi_drive runs m until done transfers have ended, re-adding each
+ * finished one while more (the count still to start) remain; a wrong
+ * answer counts in *errors. */
+static void multi_drive(CURLM *m, uint64_t done, uint64_t more,
+                        uint64_t *errors) {
+  while (done) {
+    int running = 0, q = 0;
+    curl_multi_perform(m, &running);
+    CURLMsg *msg;
+    while ((msg = curl_multi_info_read(m, &q))) {
+      if (msg->msg != CURLMSG_DONE)
+        continue;
+      CURL *e = msg->easy_handle;
+      size_t *g = NULL;
+      long st = 0;
+      curl_easy_getinfo(e, CURLINFO_PRIVATE, (char **)&g);
+      curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &st);
+      if (msg->data.result != CURLE_OK || st != 200 || *g != BODY)
+        (*errors)++;
+      *g = 0;
+      done--;
+      curl_multi_remove_handle(m, e);
+      if (more) {
+        more--;
+        curl_multi_add_handle(m, e);
+      }
+    }
+    if (done)
+      curl_multi_poll(m, NULL, 0, 100, NULL);
+  }
+}
+
 /* ---- the bodies ---- */
 
-static void roster_body(bench_thread *t) {
+static bool client_get(void) {
   roster_http_req req = {.path = "/x"};
+  roster_http_response *r = NULL;
+  bool ok = roster_http_request(client, &req, &r) == ROSTER_OK &&
+            r->status == 200 && r->body_len == BODY;
+  roster_http_response_free(r);
+  return ok;
+}
+
+static void roster_body(bench_thread *t) {
+  if (!client_get()) /* untimed: a connection is made or taken */
+    t->errors++;
   roster__bench_start(t);
-  for (uint64_t i = 0; i < t->ops; i++) {
-    roster_http_response *r = NULL;
-    if (roster_http_request(client, &req, &r) || r->status != 200 ||
-        r->body_len != BODY)
+  for (uint64_t i = 0; i < t->ops; i++)
+    if (!client_get())
       t->errors++;
-    roster_http_response_free(r);
-  }
 }
 
 static void easy_body(bench_thread *t) {
@@ -103,65 +154,69 @@ static void new_conn_body(bench_thread *t) {
 typedef struct mcase {
   bench_body body;
   unsigned threads;
+  /* the rate of each round (0: the run failed), for the medians */
+  double rate[ROUNDS + 1];
+  double cpu[ROUNDS + 1]; /* the process's CPU time per request, in us */
+  int rounds;
 } mcase;
 
+/* cpu_now: the process's CPU time (user + system, every thread: the
+ * server's too, the same for every case), in seconds. */
+static double cpu_now(void) {
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+         (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+/* keep: the rate and the CPU time of a run (which began at cpu0) into its
+ * case's rounds. */
+static bench_sample keep(mcase *c, bench_sample s, double cpu0) {
+  double cpu = cpu_now() - cpu0;
+  if (c->rounds <= ROUNDS) {
+    c->cpu[c->rounds] = s.ops ? 1e6 * cpu / (double)s.ops : 0;
+    c->rate[c->rounds++] = s.ops ? bench_rate(&s) : 0;
+  }
+  return s;
+}
+
 static bench_sample threads_rate(void *arg, uint64_t ops) {
-  const mcase *c = arg;
+  mcase *c = arg;
+  double cpu0 = cpu_now();
   bench_sample s =
       roster__bench_threads(c->body, NULL, c->threads, ops / c->threads);
   roster__bench_check(&s, "http", "get");
-  return s;
+  return keep(c, s, cpu0);
 }
 
 /* multi_rate: one thread, one multi handle, T transfers in flight. */
 static bench_sample multi_rate(void *arg, uint64_t ops) {
-  const mcase *c = arg;
+  mcase *c = arg;
   unsigned T = c->threads;
+  double cpu0 = cpu_now();
   CURLM *m = curl_multi_init();
   CURL **h = roster__bench_xcalloc(T, sizeof *h);
   size_t *got = roster__bench_xcalloc(T, sizeof *got);
   for (unsigned i = 0; i < T; i++) {
     h[i] = curl_easy_init();
-    curl_easy_setopt(h[i], CURLOPT_URL, url);
-    curl_easy_setopt(h[i], CURLOPT_WRITEFUNCTION, count_write);
-    curl_easy_setopt(h[i], CURLOPT_WRITEDATA, &got[i]);
     curl_easy_setopt(h[i], CURLOPT_PRIVATE, &got[i]);
-    curl_easy_setopt(h[i], CURLOPT_NOSIGNAL, 1L);
-    if (!easy_get(h[i])) /* untimed: its connection is made */
-      roster__bench_fail(1, "curl-multi: warm-up failed");
-    got[i] = 0;
-    curl_easy_setopt(h[i], CURLOPT_WRITEDATA, &got[i]);
   }
-  curl_multi_setopt(m, CURLMOPT_MAXCONNECTS, (long)T);
-  uint64_t started = 0, done = 0, errors = 0;
+  /* untimed: the T connections are made, all at once (one after the other
+   * would leave one connection for all T) */
+  for (unsigned i = 0; i < T; i++) {
+    multi_setup(h[i], &got[i]);
+    curl_multi_add_handle(m, h[i]);
+  }
+  uint64_t errors = 0;
+  multi_drive(m, T, 0, &errors);
+  if (errors)
+    roster__bench_fail(1, "curl-multi: warm-up failed");
+  errors = 0;
   double t0 = bench_now();
+  uint64_t started = 0;
   for (unsigned i = 0; i < T && started < ops; i++, started++)
     curl_multi_add_handle(m, h[i]);
-  while (done < ops) {
-    int running = 0, q = 0;
-    curl_multi_perform(m, &running);
-    CURLMsg *msg;
-    while ((msg = curl_multi_info_read(m, &q))) {
-      if (msg->msg != CURLMSG_DONE)
-        continue;
-      CURL *e = msg->easy_handle;
-      size_t *g = NULL;
-      long st = 0;
-      curl_easy_getinfo(e, CURLINFO_PRIVATE, (char **)&g);
-      curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &st);
-      if (msg->data.result != CURLE_OK || st != 200 || *g != BODY)
-        errors++;
-      *g = 0;
-      done++;
-      curl_multi_remove_handle(m, e);
-      if (started < ops) {
-        started++;
-        curl_multi_add_handle(m, e);
-      }
-    }
-    if (done < ops)
-      curl_multi_poll(m, NULL, 0, 100, NULL);
-  }
+  multi_drive(m, ops, ops - started, &errors);
   double wall = bench_now() - t0;
   for (unsigned i = 0; i < T; i++)
     curl_easy_cleanup(h[i]);
@@ -174,41 +229,110 @@ static bench_sample multi_rate(void *arg, uint64_t ops) {
                     .errors = errors,
                     .threads = T};
   roster__bench_check(&s, "curl-multi", "get");
-  return s;
+  return keep(c, s, cpu0);
 }
 
-static void print_row(const bench_case *c, unsigned threads) {
-  double best = bench_rate(&c->best);
+static double median(double *v, int n) {
+  roster__bench_sort(v, (size_t)n);
+  return roster__bench_percentile(v, (size_t)n, 0.5);
+}
+
+/* rounds_median: the median of x (a case's rate or cpu) over its counted
+ * rounds (the first is the warm-up); 0 when a round failed. */
+static double rounds_median(const mcase *c, const double *x) {
+  double v[ROUNDS];
+  int n = 0;
+  for (int i = 1; i < c->rounds; i++) {
+    if (x[i] <= 0)
+      return 0;
+    v[n++] = x[i];
+  }
+  return n ? median(v, n) : 0;
+}
+
+/* ratio_median: the median over the counted rounds of a's rate over b's
+ * in the same round (a busy moment of the machine falls on both). */
+static double ratio_median(const mcase *a, const mcase *b) {
+  double v[ROUNDS];
+  int n = 0;
+  for (int i = 1; i < a->rounds && i < b->rounds; i++)
+    if (a->rate[i] > 0 && b->rate[i] > 0)
+      v[n++] = a->rate[i] / b->rate[i];
+  return n ? median(v, n) : 0;
+}
+
+static void print_row(const bench_case *c, const mcase *m) {
+  double rate = rounds_median(m, m->rate), cpu = rounds_median(m, m->cpu);
+  unsigned threads = m->threads;
+  roster__bench_add(
+      &(bench_result){.impl = c->impl,
+                      .op = "get",
+                      .threads = threads,
+                      .rate = rate,
+                      .ns_per_op = rate > 0 ? 1e9 * threads / rate : 0});
   if (roster__bench.json)
     printf("{\"impl\":\"%s\",\"op\":\"get\",\"threads\":%u,"
-           "\"req_per_sec\":%.0f,\"us_per_req\":%.1f,\"ops\":%" PRIu64
-           ",\"best_of\":%d}\n",
-           c->impl, threads, best, bench_ns_per_op(&c->best) / 1000.0, c->ops,
-           REPEATS);
+           "\"req_per_sec\":%.0f,\"us_per_req\":%.1f,\"cpu_us_per_req\":"
+           "%.1f,\"ops\":%" PRIu64 ",\"median_of\":%d}\n",
+           c->impl, threads, rate, rate > 0 ? 1e6 * threads / rate : 0, cpu,
+           c->ops, m->rounds - 1);
   else
-    printf("%-14s %7u %12.0f %10.1f %10" PRIu64 " %6.0f%%\n", c->impl, threads,
-           best, bench_ns_per_op(&c->best) / 1000.0, c->ops,
+    printf("%-14s %7u %12.0f %10.1f %8.1f %10" PRIu64 " %6.0f%%\n", c->impl,
+           threads, rate, rate > 0 ? 1e6 * threads / rate : 0, cpu, c->ops,
            100.0 * roster__bench_spread(c));
   fflush(stdout);
 }
 
-static void measure(unsigned threads, double target_s) {
-  mcase r = {roster_body, threads}, e = {easy_body, threads},
-        n = {new_conn_body, threads}, m = {NULL, threads};
+static const char *only; /* --only IMPL: that case alone (for a profiler) */
+static uint64_t fixed;   /* --requests N: per run, without calibration */
+
+/* measure: the four cases at T connections, calibrated on roster, run
+ * in interleaved rounds (a warm-up round, then ROUNDS counted). Returns
+ * the median of roster's rate over curl-multi's, round by round. */
+static double measure(unsigned threads, double target_s) {
+  /* roster and curl-multi next to each other in every round */
+  mcase ms[4] = {{.body = roster_body, .threads = threads},
+                 {.body = NULL, .threads = threads},
+                 {.body = easy_body, .threads = threads},
+                 {.body = new_conn_body, .threads = threads}};
   bench_case cs[4] = {
-      {.impl = "roster", .op = "get", .fn = threads_rate, .arg = &r},
-      {.impl = "curl-easy", .op = "get", .fn = threads_rate, .arg = &e},
-      {.impl = "curl-multi", .op = "get", .fn = multi_rate, .arg = &m},
-      {.impl = "curl-new-conn", .op = "get", .fn = threads_rate, .arg = &n},
+      {.impl = "roster", .op = "get", .fn = threads_rate, .arg = &ms[0]},
+      {.impl = "curl-multi", .op = "get", .fn = multi_rate, .arg = &ms[1]},
+      {.impl = "curl-easy", .op = "get", .fn = threads_rate, .arg = &ms[2]},
+      {.impl = "curl-new-conn", .op = "get", .fn = threads_rate, .arg = &ms[3]},
   };
-  roster__bench_calibrate(&cs[0], target_s, 2);
-  uint64_t ops = cs[0].ops - cs[0].ops % threads;
-  for (size_t i = 0; i < 4; i++)
-    cs[i].ops = ops < threads ? threads : ops;
-  roster__bench_compare(cs, 4, 0, REPEATS);
-  for (size_t i = 0; i < 4; i++)
-    if (cs[i].runs)
-      print_row(&cs[i], threads);
+  size_t first = 0, n = 4;
+  for (size_t i = 0; only && i < 4; i++)
+    if (strcmp(only, cs[i].impl) == 0)
+      first = i, n = 1;
+  if (!fixed)
+    roster__bench_calibrate(&cs[first], target_s, 2);
+  uint64_t ops = fixed ? fixed : cs[first].ops;
+  for (size_t i = 0; i < 4; i++) {
+    /* a new connection per request is about 4x slower: a quarter of the
+     * requests keeps its rounds as long as the others' */
+    uint64_t k = i == 3 && n > 1 ? ops / 4 : ops;
+    k -= k % threads;
+    cs[i].ops = k < threads ? threads : k;
+    ms[i].rounds = 0;
+  }
+  roster__bench_measure(&cs[first], n, ROUNDS + 1);
+  for (size_t i = first; i < first + n; i++)
+    print_row(&cs[i], &ms[i]);
+  return ratio_median(&ms[0], &ms[1]);
+}
+
+static int more(int argc, char **argv, int i) {
+  bool o = strcmp(argv[i], "--only") == 0;
+  if (!o && strcmp(argv[i], "--requests") != 0)
+    return 0;
+  if (i + 1 >= argc)
+    return -1;
+  if (o)
+    only = argv[i + 1];
+  else if ((fixed = strtoull(argv[i + 1], NULL, 10)) == 0)
+    return -1;
+  return 2;
 }
 
 static const bench_spec spec = {
@@ -216,6 +340,12 @@ static const bench_spec spec = {
     .about = "  HTTP GET through a roster client beside libcurl driven\n"
              "  directly (easy, multi, a new connection per request).\n",
     .quick = "short runs",
+    .more_usage = " [--only IMPL] [--requests N]",
+    .more_help = "  --only IMPL    run that case alone (roster, curl-easy,\n"
+                 "                 curl-multi, curl-new-conn): for a profiler\n"
+                 "  --requests N   N requests a run, not calibrated (with\n"
+                 "                 perf stat: instructions per request)\n",
+    .more = more,
 };
 
 int main(int argc, char **argv) {
@@ -235,20 +365,26 @@ int main(int argc, char **argv) {
                                              .max_connections = 16},
                       &client))
     roster__bench_die("client: %s", roster_last_error());
-  double target = roster__bench.quick ? 0.05 : 1.0;
+  double target = roster__bench.quick ? 0.05 : 0.4;
   if (!roster__bench.json)
-    printf("%-14s %7s %12s %10s %10s %7s\n", "impl", "threads", "req/s",
-           "us/req", "ops", "spread");
+    printf("%-14s %7s %12s %10s %8s %10s %7s\n", "impl", "conns", "req/s",
+           "us/req", "cpu us", "ops", "spread");
   unsigned ts[] = {1, 4};
+  double ratio[2];
   for (size_t i = 0; i < 2; i++)
-    measure(ts[i], target);
+    ratio[i] = measure(ts[i], target);
+  if (only) {
+    roster_http_free(client);
+    roster_httpd_free(srv);
+    return roster__bench_finish();
+  }
   roster__bench_targets();
   for (size_t i = 0; i < 2; i++) {
-    double r = roster__bench_ratio("roster", "curl-multi", "get", ts[i], 0);
-    char what[64];
-    snprintf(what, sizeof what, "roster / curl-multi, %u thread%s", ts[i],
+    char what[80];
+    snprintf(what, sizeof what,
+             "roster / curl-multi, %u connection%s (median of rounds)", ts[i],
              ts[i] == 1 ? "" : "s");
-    roster__bench_target(what, r, "x", ">= 0.9", r >= 0.9);
+    roster__bench_target(what, ratio[i], "x", ">= 0.9", ratio[i] >= 0.9);
   }
   double k = roster__bench_ratio("curl-easy", "curl-new-conn", "get", 1, 0);
   roster__bench_context("keep-alive / new connection, 1 thread", k, 2, "x");

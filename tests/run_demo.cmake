@@ -20,7 +20,8 @@ include(${CMAKE_CURRENT_LIST_DIR}/run_program.cmake)
 run_program(demo out err
   ${CMAKE_COMMAND} -E env DEMO_SECONDS=3 DEMO_DATA_DIR=${WORK}
   DEMO_CHAT__PORT=0 DEMO_ADMIN__PORT=0
-  --unset=DEMO_SERVICE_DB_URL --unset=DEMO_SERVICE_CACHE_URL ${DEMO})
+  --unset=DEMO_SERVICE_DB_URL --unset=DEMO_SERVICE_CACHE_URL
+  --unset=DEMO_SERVICE_EVENTS_URL ${DEMO})
 
 # With the Socket.IO module the demo has one service more: its chat, on
 # any free port here (DEMO_CHAT__PORT=0).
@@ -143,6 +144,17 @@ foreach(pair IN LISTS order)
     string(APPEND missing "\n  '${user} stopped' before '${dep} stopped'")
   endif()
 endforeach()
+
+# The named HTTP client "self" read the admin endpoint's JSON: the
+# self-check job, run once when serving begins, printed what it got (a
+# registry with entries, ready). Without MongoDB named, no event store.
+if(ADMIN AND HTTP AND NOT out MATCHES
+   "self-check: GET /api/stats through the client \"self\": [1-9][0-9]* entries, ready: yes")
+  string(APPEND missing "\n  the self-check through the HTTP client \"self\" (N entries, ready: yes)")
+endif()
+if(out MATCHES "services.events.url|event written to MongoDB")
+  string(APPEND missing "\n  no MongoDB event store without DEMO_SERVICE_EVENTS_URL")
+endif()
 
 # The last line of output is the shutdown line.
 if(NOT out MATCHES "demo: clean shutdown\n?$")

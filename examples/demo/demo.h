@@ -34,6 +34,20 @@ void tour_end(tour *t);
  * code. */
 int app_run(tour *t, const sigset_t *sigs, long seconds);
 
+#ifdef DEMO_HAVE_MONGODB
+#include <stdbool.h>
+/* demo_events.c: the optional MongoDB store of events (when
+ * services.events.url, DEMO_SERVICE_EVENTS_URL, is set). events_init
+ * registers the mongodb:// driver; events_enabled says whether the config
+ * names the server (and prints its URL, redacted); events_record writes
+ * one event {kind, n, note, at_ms} to the collection demo_events through
+ * the service "events" (any thread; the error's detail is set). */
+int events_init(void);
+bool events_enabled(const roster_config *cfg);
+int events_record(roster *svc, const char *kind, int n, const char *note,
+                  int64_t at_ms);
+#endif
+
 /* Output */
 void heading(const char *title);
 /* show_error prints a failed call with its code and the per-thread detail. */

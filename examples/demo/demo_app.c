@@ -8,8 +8,11 @@
  *   store  <- db, cache, log   the visits table; reads are cache-aside
  *   clock                      a plain service, shadowed in a scope below
  *   jobs   <- store, clock     a cron scheduler: the "visit" job writes a
- *                              row, reads the count through the cache and
- *                              sends a rate-limited report
+ *                              row (and, when DEMO_SERVICE_EVENTS_URL names
+ *                              a MongoDB server, an event document through
+ *                              the service "events": demo_events.c), reads
+ *                              the count through the cache and sends a
+ *                              rate-limited report
  *   audit  <- store (lazy)     made by the first roster_get, on its thread
  *
  * roster_start creates them in dependency order on its worker pool (the
@@ -207,6 +210,7 @@ typedef struct visit_ctx {
   struct svc_clock *clock;
   int64_t report_limit;
   int64_t report_window_ms;
+  bool events; /* services.events.url is set: events go to MongoDB too */
   atomic_int runs;
 } visit_ctx;
 
@@ -224,6 +228,12 @@ static int visit(void *arg) {
   if (rc != ROSTER_OK)
     return rc; /* the scheduler logs the failure with its detail */
   atomic_fetch_add(&st->writes, 1);
+#ifdef DEMO_HAVE_MONGODB
+  if (v->events &&
+      (rc = events_record(v->svc, "visit", n, note,
+                          now_ms() - v->clock->started_ms)) != ROSTER_OK)
+    return rc;
+#endif
 
   roster_cache_stats before, after;
   roster_cache_stats_get(st->cache, &before);
@@ -481,6 +491,10 @@ static int serve(roster *svc, const sigset_t *sigs, long seconds) {
   CHECK(roster_sched_find(svc, NULL, "jobs", &jobs));
   CHECK(roster_sched_enable(jobs, "visit"));
   CHECK(roster_sched_run_now(jobs, "visit"));
+#if defined(DEMO_HAVE_ADMIN) && defined(DEMO_HAVE_HTTP)
+  CHECK(
+      roster_sched_run_now(jobs, "self-check")); /* once now, then every 5 s */
+#endif
   /* A signal that came during the sections above is still pending (every
    * thread blocks them): take it here, or it would kill the process the
    * moment main unblocks it, before roster_run's handler is in place. */
@@ -527,6 +541,9 @@ int app_run(tour *t, const sigset_t *sigs, long seconds) {
 #ifdef DEMO_HAVE_REDIS
   CHECK(roster_redis_init());
 #endif
+#ifdef DEMO_HAVE_MONGODB
+  CHECK(events_init());
+#endif
   roster_config *cfg = load_config();
   roster_log *log = make_log(cfg);
 
@@ -540,12 +557,16 @@ int app_run(tour *t, const sigset_t *sigs, long seconds) {
   static visit_ctx v;
   v.svc = svc;
   v.tour = t;
+#ifdef DEMO_HAVE_MONGODB
+  v.events = events_enabled(cfg);
+#endif
   CHECK(roster_config_int(cfg, "jobs.report.limit", 2, &v.report_limit));
   CHECK(roster_config_duration(cfg, "jobs.report.window", 10000,
                                &v.report_window_ms));
   declare_services(svc, cfg, log, &v);
-  printf("  registry \"services\": db, cache (from the config) <- store; "
+  printf("  registry \"services\": db, cache%s (from the config) <- store; "
          "clock; jobs <- store, clock; audit <- store (lazy)%s\n",
+         v.events ? ", events" : "",
 #ifdef DEMO_HAVE_SOCKETIO
          "; chat <- db, cache, log, jobs"
 #else

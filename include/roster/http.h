@@ -84,10 +84,10 @@ struct json_t;
  * milliseconds: connect_timeout, timeout, retries, retry_base, retry_max,
  * retry_after_max, breaker_failures, breaker_cooldown, max_connections,
  * max_body, probe, ca_file, tls_verify (true/false), follow_redirects
- * (true/false), token (the bearer token), user and password (basic auth;
- * or user info in the URL), and headers.<Name> (a default header: config
- * `headers: {X-Tenant: acme}`). The URL is the base URL: no query, no
- * fragment. An unknown key or a bad value is ROSTER_EINVAL naming the
+ * (true/false), compressed (true/false), token (the bearer token), user and
+ * password (basic auth; or user info in the URL), and headers.<Name> (a default
+ * header: config `headers: {X-Tenant: acme}`). The URL is the base URL: no
+ * query, no fragment. An unknown key or a bad value is ROSTER_EINVAL naming the
  * key. The service is made on first use, without I/O; its health is
  * roster_http_health. Calling again is a no-op. Thread-safe. */
 ROSTER_EXTERN int roster_http_init(void);
@@ -122,6 +122,10 @@ typedef struct roster_http_options {
   const char *ca_file;         /* TLS: CA bundle; NULL: the system's */
   bool tls_no_verify;          /* TLS: accept any certificate (tests) */
   bool no_redirects;           /* do not follow redirects */
+  bool compressed; /* ask for compressed answers (Accept-Encoding: what
+                      libcurl decodes, gzip, deflate...) and decode them;
+                      off: the header and its handling cost every call
+                      (bench/README.md, roster-bench-http) */
 } roster_http_options;
 
 /* roster_http_new makes a client into *out; no I/O. Errors (*out NULL):

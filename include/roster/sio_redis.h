@@ -19,7 +19,10 @@
  *     "<key>-response#<nsp>#": the rooms of every node (ALL_ROOMS), the
  *     sockets in rooms (SOCKETS), and, answered for Node's
  *     fetchSockets(), REMOTE_FETCH. A request waits for as many answers
- *     as PUBSUB NUMSUB counts subscribers of the request channel.
+ *     as PUBSUB NUMSUB counts subscribers of the request channel;
+ *   - events between servers (SERVER_SIDE_EMIT), both ways, without
+ *     acknowledgements (a Node server that asks for one gets no answer
+ *     from roster's nodes).
  * key is "socket.io" unless set. Each namespace of the server is
  * subscribed as it is made.
  *
@@ -57,12 +60,22 @@ extern "C" {
 /* roster_sio_redis: one server's adapter. Opaque. */
 typedef struct roster_sio_redis roster_sio_redis;
 
+/* roster_sio_redis_server_event_fn: an event another node sent to the
+ * servers of the cluster (socket.io's serverSideEmit), not to clients:
+ * data is [event, args...] (borrowed for the call), in namespace nsp. It
+ * runs on the subscriber's thread; it should not block. */
+typedef void (*roster_sio_redis_server_event_fn)(roster_sio_redis *a,
+                                                 const char *nsp,
+                                                 const json_t *data, void *arg);
+
 /* roster_sio_redis_options: {0} gives the defaults shown. */
 typedef struct roster_sio_redis_options {
   const char *key;             /* the channels' prefix; NULL: "socket.io"
                                   (Node's key option); copied */
   int64_t requests_timeout_ms; /* a request's default; 0: 5000 */
   size_t max_queue;            /* bytes queued to publish; 0: 8 MiB */
+  roster_sio_redis_server_event_fn on_server_event; /* NULL: ignored */
+  void *server_event_arg;
 } roster_sio_redis_options;
 
 /* roster_sio_redis_attach makes an adapter on cli (borrowed: it must
@@ -105,6 +118,17 @@ ROSTER_EXTERN int roster_sio_redis_sockets(roster_sio_redis *a, const char *nsp,
                                            int64_t timeout_ms,
                                            roster_sio_redis_names *out);
 
+/* roster_sio_redis_server_emit sends event with args (an array or NULL;
+ * JSON only, no binary) to the other servers of the cluster in nsp (NULL:
+ * "/"), as socket.io's serverSideEmit (without an acknowledgement): Node
+ * servers get it as io.on(event), roster nodes in their on_server_event.
+ * Queued as a broadcast is (never blocks). ROSTER_EINVAL (no event, args
+ * not an array), ROSTER_EBUSY (the queue is full), ROSTER_ENOMEM. */
+ROSTER_EXTERN int roster_sio_redis_server_emit(roster_sio_redis *a,
+                                               const char *nsp,
+                                               const char *event,
+                                               const json_t *args);
+
 /* roster_sio_redis_stats: counters since the adapter was made. */
 typedef struct roster_sio_redis_stats {
   bool connected;              /* the subscriber is up, every channel
@@ -120,7 +144,9 @@ typedef struct roster_sio_redis_stats {
                                   server refused (a reserved event name) */
   uint64_t requests;           /* requests made to the other nodes */
   uint64_t requests_timed_out; /* of which some node did not answer */
-  uint64_t answered;           /* requests of other nodes answered */
+  uint64_t answered;           /* requests of other nodes answered or
+                                  carried out (server events handed to
+                                  on_server_event too) */
 } roster_sio_redis_stats;
 
 /* roster_sio_redis_stats_get fills *out. ROSTER_EINVAL for NULL. */

@@ -203,6 +203,7 @@ static int setup(roster_http *c, const roster_http_options *o) {
   c->max_body = DEF(o->max_body, (size_t)64 << 20);
   c->tls_no_verify = o->tls_no_verify;
   c->no_redirects = o->no_redirects;
+  c->compressed = o->compressed;
   if (c->connect_timeout_ms < 0 || c->retry_base_ms < 0 ||
       c->retry_max_ms < 0 || c->retry_after_max_ms < 0 ||
       c->breaker_cooldown_ms < 0)
@@ -302,7 +303,8 @@ static void handle_defaults(roster_http *c, CURL *h) {
   curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, c->no_redirects ? 0L : 1L);
   curl_easy_setopt(h, CURLOPT_MAXREDIRS, 5L);
   curl_easy_setopt(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
-  curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
+  if (c->compressed)
+    curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
   if (c->bearer) {
     curl_easy_setopt(h, CURLOPT_HTTPAUTH, (long)CURLAUTH_BEARER);
     curl_easy_setopt(h, CURLOPT_XOAUTH2_BEARER, c->bearer);
@@ -347,19 +349,37 @@ int roster__http_handle_get(roster_http *c, int64_t timeout_ms, CURL **out) {
   c->in_flight++;
   CURL *h = c->nidle ? c->idle[--c->nidle] : NULL;
   pthread_mutex_unlock(&c->mu);
-  if (!h && !(h = curl_easy_init())) {
-    roster__http_handle_put(c, NULL);
-    return roster_error_set(ROSTER_ENOMEM, "HTTP client '%s': curl_easy_init",
-                            c->name);
+  if (!h) { /* a new handle gets the client's settings, once */
+    if (!(h = curl_easy_init())) {
+      roster__http_handle_put(c, NULL);
+      return roster_error_set(ROSTER_ENOMEM, "HTTP client '%s': curl_easy_init",
+                              c->name);
+    }
+    handle_defaults(c, h);
   }
-  handle_defaults(c, h);
   *out = h;
   return ROSTER_OK;
 }
 
+/* handle_clear takes a call's settings off a handle going back to the
+ * stack: no pointer into the call (its URL, header list, buffers, body)
+ * stays behind, and the method is GET again. The client's settings
+ * (handle_defaults) stay: curl_easy_reset and setting them all again cost
+ * a few us per call (docs/DESIGN.md, "HTTP clients"). */
+static void handle_clear(CURL *h) {
+  curl_easy_setopt(h, CURLOPT_URL, NULL);
+  curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
+  curl_easy_setopt(h, CURLOPT_WRITEDATA, NULL);
+  curl_easy_setopt(h, CURLOPT_ERRORBUFFER, NULL);
+  curl_easy_setopt(h, CURLOPT_POSTFIELDS, NULL);
+  curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)-1);
+  curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, NULL);
+  curl_easy_setopt(h, CURLOPT_HTTPGET, 1L); /* also NOBODY off */
+}
+
 void roster__http_handle_put(roster_http *c, CURL *h) {
-  if (h) /* no pointer into the caller's request stays behind */
-    curl_easy_reset(h);
+  if (h)
+    handle_clear(h);
   pthread_mutex_lock(&c->mu);
   if (h && c->nidle < c->max_connections) {
     c->idle[c->nidle++] = h;

@@ -34,7 +34,7 @@ struct roster_http {
   int64_t breaker_cooldown_ms;
   unsigned max_connections;
   size_t max_body;
-  bool tls_no_verify, no_redirects;
+  bool tls_no_verify, no_redirects, compressed;
 
   CURLSH *share;
   pthread_mutex_t share_mu[CURL_LOCK_DATA_LAST];

@@ -128,8 +128,17 @@ static bool add_header(struct curl_slist **l, const char *name,
   return true;
 }
 
+/* has_body: whether a request with method m sends a body. */
+static bool has_body(const char *m, const roster_http_req *req) {
+  return req->body_len > 0 || strcmp(m, "POST") == 0 || strcmp(m, "PUT") == 0 ||
+         strcmp(m, "PATCH") == 0;
+}
+
+/* build_headers: the list sent (NULL when empty): the client's defaults,
+ * extra and the request's own, the later winning by name. */
 static bool build_headers(roster_http *c, const char *const *h,
-                          const char *const *extra, struct curl_slist **out) {
+                          const char *const *extra, bool body,
+                          struct curl_slist **out) {
   struct curl_slist *l = NULL;
   bool ok = true;
   for (size_t i = 0; ok && c->headers[i]; i += 2)
@@ -141,9 +150,9 @@ static bool build_headers(roster_http *c, const char *const *h,
   for (size_t i = 0; ok && h && h[i]; i += 2)
     ok = add_header(&l, h[i], h[i + 1]);
   /* no 100-continue round trip; no form Content-Type on a body of bytes */
-  if (ok && !header_named(h, "Expect"))
+  if (ok && body && !header_named(h, "Expect"))
     ok = !!(l = curl_slist_append(l, "Expect:"));
-  if (ok && !header_named(h, "Content-Type") &&
+  if (ok && body && !header_named(h, "Content-Type") &&
       !header_named(extra, "Content-Type") &&
       !header_named((const char *const *)c->headers, "Content-Type"))
     ok = !!(l = curl_slist_append(l, "Content-Type:"));
@@ -189,17 +198,16 @@ static size_t on_write(char *p, size_t size, size_t n, void *arg) {
 }
 
 static void set_method(CURL *h, const char *m, const roster_http_req *req) {
-  bool has_body = req->body_len > 0 || strcmp(m, "POST") == 0 ||
-                  strcmp(m, "PUT") == 0 || strcmp(m, "PATCH") == 0;
+  bool body = has_body(m, req);
   if (strcmp(m, "HEAD") == 0) {
     curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
     return;
   }
-  if (has_body) {
+  if (body) {
     curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
     curl_easy_setopt(h, CURLOPT_POSTFIELDS, req->body_len ? req->body : "");
   }
-  if (strcmp(m, has_body ? "POST" : "GET") != 0)
+  if (strcmp(m, body ? "POST" : "GET") != 0)
     curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, m);
 }
 
@@ -276,13 +284,26 @@ static void sleep_ms(int64_t ms) {
 
 /* ---- the answer ---- */
 
+/* take_answer makes the response: its headers, as received, go into one
+ * block (the pointer array, then the strings), freed with it. Each
+ * curl_easy_nextheader walks the list (it counts the name's copies), so
+ * the pairs of a usual answer are read once, into kv; more take a
+ * second walk. */
 static int take_answer(attempt *a, long status, roster_http_response **out) {
-  size_t n = 0;
+  enum { KV = 32 };
+  const char *kv[2 * KV];
+  size_t n = 0, bytes = 0;
   struct curl_header *hh = NULL;
-  while ((hh = curl_easy_nextheader(a->h, CURLH_HEADER, -1, hh)))
+  while ((hh = curl_easy_nextheader(a->h, CURLH_HEADER, -1, hh))) {
+    if (n < KV) {
+      kv[2 * n] = hh->name;
+      kv[2 * n + 1] = hh->value;
+    }
     n++;
+    bytes += strlen(hh->name) + strlen(hh->value) + 2;
+  }
   roster_http_response *r = roster_mem_calloc(1, sizeof *r);
-  char **hv = roster_mem_calloc(2 * n + 1, sizeof *hv);
+  char **hv = roster_mem_alloc((2 * n + 1) * sizeof *hv + bytes);
   if (!r || !hv) {
     roster_mem_free(r);
     roster_mem_free(hv);
@@ -296,16 +317,21 @@ static int take_answer(attempt *a, long status, roster_http_response **out) {
                     : ver == CURL_HTTP_VERSION_2_0 ? 20
                     : ver == CURL_HTTP_VERSION_3   ? 30
                                                    : 0;
+  char *p = (char *)(hv + 2 * n + 1);
   size_t i = 0;
-  while (i < n && (hh = curl_easy_nextheader(a->h, CURLH_HEADER, -1, hh))) {
-    hv[2 * i] = roster_mem_strdup(hh->name);
-    hv[2 * i + 1] = roster_mem_strdup(hh->value);
-    r->nheaders = ++i;
-    if (!hv[2 * i - 2] || !hv[2 * i - 1]) {
-      roster_http_response_free(r);
-      return ROSTER_ENOMEM;
+  while (i < 2 * n) {
+    if (n > KV && !(hh = curl_easy_nextheader(a->h, CURLH_HEADER, -1, hh)))
+      break;
+    for (int k = 0; k < 2; k++) {
+      const char *v = n > KV ? (k ? hh->value : hh->name) : kv[i];
+      size_t len = strlen(v) + 1;
+      memcpy(p, v, len);
+      hv[i++] = p;
+      p += len;
     }
   }
+  hv[i] = NULL;
+  r->nheaders = i / 2;
   if (!a->body.p)
     sb_add(&a->body, "", 0);
   if (a->body.oom) {
@@ -449,7 +475,7 @@ static int request(roster_http *c, const roster_http_req *req,
     return rc;
   char *url = build_url(c, path, req->query);
   struct curl_slist *hl = NULL;
-  if (!url || !build_headers(c, req->headers, extra, &hl)) {
+  if (!url || !build_headers(c, req->headers, extra, has_body(m, req), &hl)) {
     roster_mem_free(url);
     return roster_error_set(ROSTER_ENOMEM, "HTTP client '%s': out of memory",
                             c->name);
@@ -501,9 +527,7 @@ const char *roster_http_response_header(const roster_http_response *resp,
 void roster_http_response_free(roster_http_response *resp) {
   if (!resp)
     return;
-  for (size_t i = 0; resp->headers && resp->headers[i]; i++)
-    roster_mem_free(resp->headers[i]);
-  roster_mem_free(resp->headers);
+  roster_mem_free(resp->headers); /* the strings are in its block */
   roster_mem_free(resp->body);
   roster_mem_free(resp);
 }

@@ -82,7 +82,7 @@ static const struct {
 static int one(conf *c, const char *k, const char *v, size_t *nh) {
   roster_http_options *o = &c->o;
   const char *n = o->name;
-  int64_t x;
+  int64_t x = 0;
   bool b = false;
   int rc;
   for (size_t i = 0; i < sizeof durations / sizeof durations[0]; i++)
@@ -124,6 +124,12 @@ static int one(conf *c, const char *k, const char *v, size_t *nh) {
     *(k[0] == 't' ? &o->tls_no_verify : &o->no_redirects) = !b;
     return ROSTER_OK;
   }
+  if (!strcmp(k, "compressed")) {
+    if ((rc = get_bool(n, k, v, &b)))
+      return rc;
+    o->compressed = b;
+    return ROSTER_OK;
+  }
   const char **s = !strcmp(k, "probe")      ? &o->probe
                    : !strcmp(k, "ca_file")  ? &o->ca_file
                    : !strcmp(k, "token")    ? &o->bearer_token
@@ -139,14 +145,15 @@ static int one(conf *c, const char *k, const char *v, size_t *nh) {
     c->headers[(*nh)++] = v;
     return ROSTER_OK;
   }
-  return roster_error_set(ROSTER_EINVAL,
-                          "HTTP client '%s': unknown option '%s' (known: "
-                          "connect_timeout, timeout, retries, retry_base, "
-                          "retry_max, retry_after_max, breaker_failures, "
-                          "breaker_cooldown, max_connections, max_body, probe, "
-                          "ca_file, tls_verify, follow_redirects, token, user, "
-                          "password, headers.<Name>)",
-                          n, k);
+  return roster_error_set(
+      ROSTER_EINVAL,
+      "HTTP client '%s': unknown option '%s' (known: "
+      "connect_timeout, timeout, retries, retry_base, "
+      "retry_max, retry_after_max, breaker_failures, "
+      "breaker_cooldown, max_connections, max_body, probe, "
+      "ca_file, tls_verify, follow_redirects, compressed, token, user, "
+      "password, headers.<Name>)",
+      n, k);
 }
 
 static int conf_from(const char *text, const char *const *opts,

@@ -378,6 +378,8 @@ int roster__sior_attach(roster_socketio *io, roster_redis *cli, roster_ref *ref,
   a->cli = cli;
   a->timeout_ms = o->requests_timeout_ms > 0 ? o->requests_timeout_ms : 5000;
   a->max_queue = o->max_queue ? o->max_queue : DEFAULT_QUEUE;
+  a->on_server_event = o->on_server_event;
+  a->server_event_arg = o->server_event_arg;
   roster__sior_uid(a->uid, 12);
   pthread_mutex_init(&a->lock, NULL);
   pthread_cond_init(&a->cond, NULL);

@@ -55,6 +55,8 @@ struct roster_sio_redis {
   char uid[13];
   int64_t timeout_ms;
   size_t max_queue;
+  roster_sio_redis_server_event_fn on_server_event;
+  void *server_event_arg;
   pthread_mutex_t lock; /* the queue, nsps */
   pthread_cond_t cond;
   pthread_t thread;

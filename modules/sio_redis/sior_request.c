@@ -4,9 +4,10 @@
  * answers on "<key>-response#<nsp>#". This node asks for the rooms
  * (ALL_ROOMS, 1) and the sockets in rooms (SOCKETS, 0), waiting for as
  * many answers as PUBSUB NUMSUB counts other subscribers; it answers
- * those and REMOTE_FETCH (5), and carries out the emitter's socketsJoin,
+ * those and REMOTE_FETCH (5), carries out the emitter's socketsJoin,
  * socketsLeave and disconnectSockets (REMOTE_JOIN 2, REMOTE_LEAVE 3,
- * REMOTE_DISCONNECT 4 with opts).
+ * REMOTE_DISCONNECT 4 with opts), and hands events between servers
+ * (SERVER_SIDE_EMIT 6) to on_server_event, sending them too.
  */
 #include "sior_impl.h"
 
@@ -17,7 +18,15 @@
 #include <string.h>
 #include <time.h>
 
-enum { T_SOCKETS, T_ALL_ROOMS, T_JOIN, T_LEAVE, T_DISCONNECT, T_FETCH };
+enum {
+  T_SOCKETS,
+  T_ALL_ROOMS,
+  T_JOIN,
+  T_LEAVE,
+  T_DISCONNECT,
+  T_FETCH,
+  T_SERVER_EMIT
+};
 
 size_t roster__sior_chan(const roster_sio_redis *a, const char *kind,
                          const char *nsp, char *buf, size_t cap) {
@@ -245,7 +254,15 @@ void roster__sior_on_request(void *arg, const roster_redis_message *msg) {
   }
   int t = (int)json_integer_value(type);
   json_t *res = NULL;
-  if (t == T_ALL_ROOMS && id) {
+  json_t *data = json_object_get(req, "data");
+  if (t == T_SERVER_EMIT) {
+    /* an answer to a request with an acknowledgement is not given */
+    if (a->on_server_event && json_is_array(data) &&
+        json_is_string(json_array_get(data, 0))) {
+      a->on_server_event(a, n->name, data, a->server_event_arg);
+      SIOR_STAT(a, answered, 1);
+    }
+  } else if (t == T_ALL_ROOMS && id) {
     json_t *set = json_object();
     local_rooms(a, n->name, set);
     json_t *rooms = json_array();
@@ -451,4 +468,34 @@ int roster_sio_redis_sockets(roster_sio_redis *a, const char *nsp,
                              const char *const *rooms, int64_t timeout_ms,
                              roster_sio_redis_names *out) {
   return query(a, nsp, T_SOCKETS, rooms, timeout_ms, out);
+}
+
+int roster_sio_redis_server_emit(roster_sio_redis *a, const char *nsp,
+                                 const char *event, const json_t *args) {
+  if (!a || !event || !*event || (args && !json_is_array(args)))
+    return roster_error_set(ROSTER_EINVAL,
+                            "roster_sio_redis_server_emit: an adapter, an "
+                            "event and args that are an array or NULL");
+  char chan[2 * ROSTER_NAME_MAX + 1100];
+  size_t cl =
+      roster__sior_chan(a, "-request", nsp ? nsp : "/", chan, sizeof chan);
+  json_t *data = json_pack("[s]", event);
+  for (size_t i = 0; data && i < json_array_size(args); i++)
+    json_array_append(data, json_array_get(args, i));
+  json_t *req = data ? json_pack("{sssiso}", "uid", a->uid, "type",
+                                 T_SERVER_EMIT, "data", data)
+                     : NULL;
+  char *text = req ? json_dumps(req, JSON_COMPACT) : NULL;
+  json_decref(req);
+  int rc = ROSTER_OK;
+  if (!text)
+    rc = roster_error_set(ROSTER_ENOMEM, "sio_redis: out of memory (or an "
+                                         "event that is not UTF-8)");
+  else if (!cl)
+    rc = roster_error_set(ROSTER_EINVAL, "sio_redis: a channel too long");
+  else if (!roster__sior_queue(a, chan, cl, text, strlen(text)))
+    rc =
+        roster_error_set(ROSTER_EBUSY, "sio_redis: the queue to Redis is full");
+  free(text);
+  return rc;
 }

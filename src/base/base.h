@@ -189,6 +189,86 @@ void roster__barrier(void);
 /* roster__defer queues fn(head) after a grace period, on the reclaim thread. */
 void roster__defer(struct rcu_head *head, void (*fn)(struct rcu_head *));
 
+/* ---- RCU hash table slots (rcu.c) ---- */
+/* roster__tab: a hash table under RCU (the registry's key index, each
+ * memory cache shard's index), open addressing with linear probing. Each
+ * slot is 0 (empty: ends a probe), ROSTER__TOMB (a removed key: probes go
+ * on) or an item pointer with 16 bits of its hash in the pointer's unused
+ * top 16 bits, so a probe rejects other keys without touching them. Slots
+ * never go from taken to empty, and items never move within a table, so a
+ * reader finds every key present throughout its probe. Its writers hold
+ * one lock (the owner's); a table that fills up (live + tombstones past
+ * 1/2) is rebuilt into a new one, published with a release store, and the
+ * old one is freed after a grace period (roster__tab_retire). */
+typedef struct roster__tab {
+  size_t mask; /* slots - 1 */
+  size_t used; /* non-empty slots (live + tombstones); writers' lock */
+  size_t live; /* live slots; writers' lock */
+  struct rcu_head rcu;
+  _Atomic uintptr_t slot[];
+} roster__tab;
+
+#define ROSTER__TOMB ((uintptr_t)1)
+/* Slots pack 16 bits of the hash into a pointer's unused top bits, except
+ * under AddressSanitizer: LeakSanitizer does not take a tagged pointer for
+ * a reference, so a registry alive at exit would read as leaked entries.
+ * The tag is only a filter; the key is compared either way. */
+#if defined(__SANITIZE_ADDRESS__)
+#define ROSTER__ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define ROSTER__ASAN 1
+#endif
+#endif
+#if UINTPTR_MAX > 0xFFFFFFFFu && !defined(ROSTER__ASAN)
+#define ROSTER__TAG_SHIFT 48
+#define ROSTER__PTR_MASK (((uintptr_t)1 << ROSTER__TAG_SHIFT) - 1)
+#define ROSTER__TAG(h) ((uintptr_t)((h) >> 48) << ROSTER__TAG_SHIFT)
+#else
+#define ROSTER__PTR_MASK UINTPTR_MAX
+#define ROSTER__TAG(h) ((uintptr_t)0)
+#endif
+/* roster__tab_new makes an empty table of slots (a power of two) slots,
+ * or NULL when out of memory. */
+roster__tab *roster__tab_new(size_t slots);
+/* roster__tab_free frees t at once (no reader may see it). */
+void roster__tab_free(roster__tab *t);
+/* roster__tab_retire frees t after a grace period (readers may still be
+ * probing it), on the reclaim thread. */
+void roster__tab_retire(roster__tab *t);
+/* roster__tab_rebuilt: a new table (not yet published) holding t's items
+ * without its tombstones, twice as large when t's live keys (plus the one
+ * about to go in) pass a quarter of it, else the same size; hash(item, ctx)
+ * gives an item's hash. NULL when out of memory. Writers' lock held. */
+roster__tab *roster__tab_rebuilt(const roster__tab *t,
+                                 uint64_t (*hash)(const void *item,
+                                                  const void *ctx),
+                                 const void *ctx);
+/* roster__tab_probe finds, writers' lock held, the item eq(item, key) says
+ * is key, whose hash is h and slot tag tag: its slot's index, or SIZE_MAX
+ * with *free_at the slot an insert should take (the probe's first
+ * tombstone, else the empty slot that ended it). Inline, so eq is too. */
+static inline size_t
+roster__tab_probe(const roster__tab *t, uint64_t h, uintptr_t tag,
+                  bool (*eq)(const void *item, const void *key),
+                  const void *key, size_t *free_at) {
+  size_t i = (size_t)h & t->mask, tomb = SIZE_MAX;
+  for (;; i = (i + 1) & t->mask) {
+    uintptr_t s = atomic_load_explicit(&t->slot[i], memory_order_relaxed);
+    if (!s) {
+      *free_at = tomb != SIZE_MAX ? tomb : i;
+      return SIZE_MAX;
+    }
+    if (s == ROSTER__TOMB) {
+      if (tomb == SIZE_MAX)
+        tomb = i;
+    } else if ((s & ~ROSTER__PTR_MASK) == tag &&
+               eq((const void *)(s & ROSTER__PTR_MASK), key)) {
+      return i;
+    }
+  }
+}
+
 /* ---- glob (glob.c) ---- */
 /* The two dialects of the one matcher; glob.c states every rule. Both:
  * '*' any run of bytes, '?' one byte, '\' makes the next byte literal,

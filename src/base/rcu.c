@@ -81,3 +81,50 @@ void roster__barrier(void) {
   urcu_bp_barrier();
   ROSTER__TSAN_ACQUIRE(&roster__barrier_token);
 }
+
+/* ---- RCU hash tables (roster__tab) ---- */
+
+roster__tab *roster__tab_new(size_t slots) {
+  roster__tab *t =
+      roster__calloc(1, sizeof *t + slots * sizeof(_Atomic uintptr_t));
+  if (t)
+    t->mask = slots - 1;
+  return t;
+}
+
+void roster__tab_free(roster__tab *t) { roster__free(t); }
+
+static void reclaim_tab(struct rcu_head *h) {
+  roster__reclaim_enter();
+  ROSTER__TSAN_ACQUIRE(h);
+  ROSTER__TSAN_ACQUIRE(&roster__grace_token);
+  roster__free(caa_container_of(h, roster__tab, rcu));
+  roster__reclaim_exit();
+}
+
+void roster__tab_retire(roster__tab *t) { roster__defer(&t->rcu, reclaim_tab); }
+
+roster__tab *roster__tab_rebuilt(const roster__tab *t,
+                                 uint64_t (*hash)(const void *item,
+                                                  const void *ctx),
+                                 const void *ctx) {
+  size_t slots = t->mask + 1;
+  if ((t->live + 1) * 4 > slots)
+    slots *= 2;
+  roster__tab *nt = roster__tab_new(slots);
+  if (!nt)
+    return NULL;
+  for (size_t i = 0; i <= t->mask; i++) {
+    uintptr_t s = atomic_load_explicit(&t->slot[i], memory_order_relaxed);
+    if (s <= ROSTER__TOMB)
+      continue;
+    size_t j =
+        (size_t)hash((const void *)(s & ROSTER__PTR_MASK), ctx) & nt->mask;
+    while (atomic_load_explicit(&nt->slot[j], memory_order_relaxed))
+      j = (j + 1) & nt->mask;
+    atomic_store_explicit(&nt->slot[j], s, memory_order_relaxed);
+    nt->used++;
+    nt->live++;
+  }
+  return nt;
+}

@@ -88,10 +88,8 @@ const char *roster__cache_qkey(char *buf, size_t cap, const void *key,
   return roster__quote(buf, cap, key, len);
 }
 
-int roster__cache_check_key(roster_cache *c, const char *op, const void *key,
+int roster__cache_key_error(roster_cache *c, const char *op, const void *key,
                             size_t len) {
-  if (ROSTER__LIKELY(key && len && len <= ROSTER_CACHE_KEY_MAX))
-    return ROSTER_OK;
   if (!key)
     return roster__err(ROSTER_EINVAL, "cache '%s': %s: key is NULL", c->name,
                        op);

@@ -60,9 +60,16 @@ int roster__cache_open_with(const roster_cache_backend *be, const roster_url *u,
                             const char *text, const char *const *opts,
                             const roster_cache_options *o, roster_cache **out);
 /* roster__cache_check_key validates a key for op; on failure sets the
- * detail (naming c and op) and returns ROSTER_EINVAL. c must not be NULL. */
-int roster__cache_check_key(roster_cache *c, const char *op, const void *key,
+ * detail (naming c and op) and returns ROSTER_EINVAL. c must not be NULL.
+ * Inline: every call checks a key; the failure is roster__cache_key_error. */
+int roster__cache_key_error(roster_cache *c, const char *op, const void *key,
                             size_t len);
+static inline int roster__cache_check_key(roster_cache *c, const char *op,
+                                          const void *key, size_t len) {
+  if (ROSTER__LIKELY(key && len && len <= ROSTER_CACHE_KEY_MAX))
+    return ROSTER_OK;
+  return roster__cache_key_error(c, op, key, len);
+}
 /* roster__cache_check_ttl: 0 or 1..ROSTER_CACHE_TTL_MAX; positive says
  * whether 0 is refused too (locks, windows). */
 int roster__cache_check_ttl(roster_cache *c, const char *op, const char *what,

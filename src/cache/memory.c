@@ -1,8 +1,8 @@
 /*
  * memory.c: the memory backend's value operations (get, set, del, ttl,
  * expire, incr, mget, mset), its entries and the vtable. See memory_impl.h
- * for the design: lock-free reads over a cds_lfht, writes under the key's
- * shard lock, replaced entries freed after an RCU grace period.
+ * for the design: lock-free reads over per-shard RCU tables, writes under
+ * the key's shard lock, replaced entries freed after an RCU grace period.
  */
 #include "memory_impl.h"
 
@@ -11,44 +11,15 @@
 
 /* ---- entries -------------------------------------------------------- */
 
-static int mc_match(struct cds_lfht_node *node, const void *key) {
-  const mc_entry *e = caa_container_of(node, mc_entry, node);
-  const mc_key *k = key;
-  ROSTER__TSAN_ACQUIRE(e);
-  return e->klen == k->n && memcmp(e->data, k->p, k->n) == 0;
-}
-
-mc_entry *roster__memory_find(mc *m, uint64_t h, const mc_key *k) {
-  struct cds_lfht_iter it;
-  cds_lfht_lookup(m->ht, (unsigned long)h, mc_match, k, &it);
-  struct cds_lfht_node *n = cds_lfht_iter_get_node(&it);
-  if (!n)
-    return NULL;
-  mc_entry *e = caa_container_of(n, mc_entry, node);
-  ROSTER__TSAN_ACQUIRE(e);
-  return e;
-}
-
-mc_entry *roster__memory_find_locked(mc *m, uint64_t h, const mc_key *k) {
-  roster__rlock();
-  mc_entry *e = roster__memory_find(m, h, k);
-  roster__runlock();
-  return e;
-}
-
-mc_entry *roster__memory_alloc(const void *key, size_t klen, uint8_t kind,
-                               size_t vlen) {
-  if (kind == MC_INT)
-    vlen = sizeof(int64_t);
-  mc_entry *e = roster__malloc(sizeof *e + mc_voff(klen) + vlen);
-  if (!e)
-    return NULL;
-  cds_lfht_node_init(&e->node);
+mc_entry *roster__memory_init(mc_entry *e, size_t size, const void *key,
+                              size_t klen, uint8_t kind, size_t vlen) {
   atomic_init(&e->expire, 0);
+  e->hash = 0;
   e->klen = (uint32_t)klen;
   e->vlen = (uint32_t)vlen;
   e->kind = kind;
   e->flags = 0;
+  e->size = (uint32_t)size;
   atomic_init(&e->ref, 0);
   e->u.l.prev = e->u.l.next = NULL;
   memcpy(e->data, key, klen);
@@ -57,138 +28,13 @@ mc_entry *roster__memory_alloc(const void *key, size_t klen, uint8_t kind,
   return e;
 }
 
-static void mc_reclaim(struct rcu_head *head) {
-  roster__reclaim_enter();
-  ROSTER__TSAN_ACQUIRE(head);
-  ROSTER__TSAN_ACQUIRE(&roster__grace_token);
-  roster__free(caa_container_of(head, mc_entry, u.rcu));
-  roster__reclaim_exit();
-}
-
-/* Retired entries are freed in batches, on the writers' own threads. A
- * shard gathers what its writes retire (64 entries or 64 KiB), then hands
- * the batch to call_rcu with a callback that only marks it ready; the
- * shard's next write after that frees the batch. Measured on the set
- * benchmark: one call_rcu per entry woke liburcu's reclaim thread for a
- * few callbacks and a grace period each time, and its frees of memory the
- * writer had allocated contended on malloc's arena lock (futex wake-ups
- * in every profile); together about as much as the rest of a set. The
- * maintenance thread frees ready batches of shards nobody writes to. */
-#define MC_BATCH_N 64
-#define MC_BATCH_BYTES (64 * 1024)
-
-enum { MC_B_PENDING = 0, MC_B_READY = 1, MC_B_ORPHAN = 2 };
-
-typedef struct mc_batch {
-  struct rcu_head rcu;
-  struct mc_batch *next; /* in the shard's pending list (shard lock) */
-  mc_entry *first;
-  _Atomic int state; /* MC_B_*: the callback and close race on it */
-} mc_batch;
-
-static void mc_batch_ready(struct rcu_head *head) {
-  roster__reclaim_enter();
-  ROSTER__TSAN_ACQUIRE(head);
-  ROSTER__TSAN_ACQUIRE(&roster__grace_token);
-  mc_batch *b = caa_container_of(head, mc_batch, rcu);
-  /* The release orders the grace period before the writer's frees. */
-  if (atomic_exchange_explicit(&b->state, MC_B_READY, memory_order_acq_rel) ==
-      MC_B_ORPHAN)
-    roster__free(b); /* the store closed meanwhile and freed the entries */
-  roster__reclaim_exit();
-}
-
-static void free_chain(mc_entry *e) {
-  for (mc_entry *next; e; e = next) {
-    next = e->u.l.next;
-    roster__free(e);
-  }
-}
-
-static void mc_flush(mc_shard *s) {
-  mc_entry *e = s->retired;
-  s->retired = NULL;
-  s->nretired = s->retired_bytes = 0;
-  if (!e)
-    return;
-  mc_batch *b = roster__malloc(sizeof *b);
-  if (!b) { /* no memory for a batch: one call_rcu each */
-    for (mc_entry *next; e; e = next) {
-      next = e->u.l.next;
-      roster__defer(&e->u.rcu, mc_reclaim);
-    }
-    return;
-  }
-  b->first = e;
-  b->next = NULL;
-  atomic_init(&b->state, MC_B_PENDING);
-  if (s->pend_tail)
-    s->pend_tail->next = b;
-  else
-    s->pend_head = b;
-  s->pend_tail = b;
-  roster__defer(&b->rcu, mc_batch_ready);
-}
-
-/* mc_take_ready unlinks s's ready batches (s locked); the caller frees
- * them, after the unlock if it likes. */
-static mc_batch *mc_take_ready(mc_shard *s) {
-  mc_batch *first = s->pend_head, *last = NULL;
-  for (mc_batch *b = first;
-       b && atomic_load_explicit(&b->state, memory_order_acquire) == MC_B_READY;
-       b = b->next)
-    last = b;
-  if (!last)
-    return NULL;
-  s->pend_head = last->next;
-  if (!s->pend_head)
-    s->pend_tail = NULL;
-  last->next = NULL;
-  return first;
-}
-
-static void mc_free_batches(mc_batch *b) {
-  for (mc_batch *next; b; b = next) {
-    next = b->next;
-    free_chain(b->first);
-    roster__free(b);
-  }
-}
-
-/* mc_retire: e has left the table and s's list (s locked); it is freed
- * after a grace period, since readers may still be looking at it. */
-static void mc_retire(mc_shard *s, mc_entry *e) {
-  e->u.l.next = s->retired;
-  s->retired = e;
-  s->nretired++;
-  s->retired_bytes += mc_charge(e->klen, e->vlen);
-  if (s->nretired >= MC_BATCH_N || s->retired_bytes >= MC_BATCH_BYTES)
-    mc_flush(s);
-  if (s->pend_head)
-    mc_free_batches(mc_take_ready(s));
-}
-
-void roster__memory_reap_shard(mc_shard *s) {
-  pthread_mutex_lock(&s->lock);
-  mc_flush(s);
-  mc_batch *ready = mc_take_ready(s);
-  pthread_mutex_unlock(&s->lock);
-  mc_free_batches(ready);
-}
-
-void roster__memory_free_retired(mc_shard *s) {
-  free_chain(s->retired);
-  s->retired = NULL;
-  s->nretired = s->retired_bytes = 0;
-  for (mc_batch *b = s->pend_head, *next; b; b = next) {
-    next = b->next;
-    free_chain(b->first);
-    /* A batch whose callback has not run yet is freed by it. */
-    if (atomic_exchange_explicit(&b->state, MC_B_ORPHAN,
-                                 memory_order_acq_rel) == MC_B_READY)
-      roster__free(b);
-  }
-  s->pend_head = s->pend_tail = NULL;
+mc_entry *roster__memory_alloc(const void *key, size_t klen, uint8_t kind,
+                               size_t vlen) {
+  if (kind == MC_INT)
+    vlen = sizeof(int64_t);
+  size_t size = mc_size(klen, vlen);
+  mc_entry *e = roster__malloc(size);
+  return e ? roster__memory_init(e, size, key, klen, kind, vlen) : NULL;
 }
 
 /* The shard's circular list: a new entry goes just behind the hand, so the
@@ -242,16 +88,58 @@ static void mc_swap(mc_shard *s, mc_entry *o, mc_entry *e) {
   atomic_store_explicit(&e->ref, 1, memory_order_relaxed);
 }
 
-void roster__memory_put_locked(mc *m, mc_shard *s, mc_entry *e, uint64_t h,
-                               const mc_key *k) {
+/* ---- the shards' tables --------------------------------------------- */
+
+static bool entry_is(const void *p, const void *k) {
+  const mc_entry *e = p;
+  return e->klen == ((const mc_key *)k)->n && mc_key_is(e, k);
+}
+
+/* tab_probe finds k (hash h) in t (its shard locked): the slot index of its
+ * entry, or SIZE_MAX with *free_at the slot an insert should take. */
+static size_t tab_probe(const roster__tab *t, uint64_t h, const mc_key *k,
+                        size_t *free_at) {
+  return roster__tab_probe(t, h, MC_TAG(h), entry_is, k, free_at);
+}
+
+static uint64_t entry_hash(const void *p, const void *ctx) {
+  (void)ctx;
+  return ((const mc_entry *)p)->hash;
+}
+
+/* tab_rebuild makes room for one more key in shard ix's table t (its lock
+ * held): the rebuilt table is published and t freed after a grace period.
+ * NULL when out of memory (t stays). */
+static roster__tab *tab_rebuild(mc *m, unsigned ix, roster__tab *t) {
+  roster__tab *nt = roster__tab_rebuilt(t, entry_hash, NULL);
+  if (!nt)
+    return NULL;
+  atomic_store_explicit(&m->tabs[ix], nt, memory_order_release);
+  atomic_fetch_add(&m->buckets, (nt->mask + 1) - (t->mask + 1));
+  roster__tab_retire(t);
+  return nt;
+}
+
+int roster__memory_put_locked(mc *m, mc_shard *s, mc_entry *e, uint64_t h,
+                              const mc_key *k) {
+  if ((uintptr_t)e & ~ROSTER__PTR_MASK)
+    return roster__err(ROSTER_ENOMEM, "no room for a tag beside the entry "
+                                      "(not on today's 64-bit systems)");
+  unsigned ix = mc_shard_ix(m, h);
+  roster__tab *t = atomic_load_explicit(&m->tabs[ix], memory_order_relaxed);
   size_t charge = mc_charge(e->klen, e->vlen);
+  size_t at = 0;
+  size_t i = tab_probe(t, h, k, &at);
+  e->hash = h;
+  if (atomic_load_explicit(&e->expire, memory_order_relaxed))
+    atomic_store_explicit(&s->timed, true, memory_order_relaxed);
+  uintptr_t v = (uintptr_t)e | MC_TAG(h);
   ROSTER__TSAN_RELEASE(e);
-  roster__rlock();
-  struct cds_lfht_node *old =
-      cds_lfht_add_replace(m->ht, (unsigned long)h, mc_match, k, &e->node);
-  roster__runlock();
-  if (old) {
-    mc_entry *o = caa_container_of(old, mc_entry, node);
+  if (i != SIZE_MAX) {
+    mc_entry *o =
+        (mc_entry *)(atomic_load_explicit(&t->slot[i], memory_order_relaxed) &
+                     ROSTER__PTR_MASK);
+    atomic_store_explicit(&t->slot[i], v, memory_order_release);
     int64_t now = INT64_MIN;
     size_t was = mc_charge(o->klen, o->vlen);
     if (mc_dead(m, o, &now)) { /* an expired key is written anew */
@@ -261,22 +149,47 @@ void roster__memory_put_locked(mc *m, mc_shard *s, mc_entry *e, uint64_t h,
     } else {
       mc_swap(s, o, e);
     }
-    mc_retire(s, o);
+    roster__memory_retire(s, o);
     if (charge > was)
       atomic_fetch_add(&m->bytes, charge - was);
     else if (charge < was)
       atomic_fetch_sub(&m->bytes, was - charge);
-  } else {
-    mc_link(s, e);
-    atomic_fetch_add(&m->entries, 1);
-    atomic_fetch_add(&m->bytes, charge);
+    return ROSTER_OK;
   }
+  if (!atomic_load_explicit(&t->slot[at], memory_order_relaxed) &&
+      (t->used + 1) * 2 > t->mask + 1) {
+    roster__tab *nt = tab_rebuild(m, ix, t);
+    /* Out of memory for a bigger table: go on in this one while it keeps
+     * an empty slot to end every probe. */
+    if (!nt && t->used + 2 > t->mask + 1)
+      return roster__err(ROSTER_ENOMEM,
+                         "out of memory for the table of %zu "
+                         "slots the shard needs",
+                         2 * (t->mask + 1));
+    if (nt) {
+      t = nt;
+      (void)tab_probe(t, h, k, &at);
+    }
+  }
+  if (!atomic_load_explicit(&t->slot[at], memory_order_relaxed))
+    t->used++;
+  t->live++;
+  atomic_store_explicit(&t->slot[at], v, memory_order_release);
+  mc_link(s, e);
+  atomic_fetch_add(&m->entries, 1);
+  atomic_fetch_add(&m->bytes, charge);
+  return ROSTER_OK;
 }
 
 void roster__memory_remove_locked(mc *m, mc_shard *s, mc_entry *e, int why) {
-  roster__rlock();
-  cds_lfht_del(m->ht, &e->node); /* always ours: every change holds s */
-  roster__runlock();
+  roster__tab *t = atomic_load_explicit(&m->tabs[mc_shard_ix(m, e->hash)],
+                                        memory_order_relaxed);
+  size_t i = (size_t)e->hash & t->mask;
+  while ((atomic_load_explicit(&t->slot[i], memory_order_relaxed) &
+          ROSTER__PTR_MASK) != (uintptr_t)e)
+    i = (i + 1) & t->mask; /* e is in the table: every change holds s */
+  atomic_store_explicit(&t->slot[i], ROSTER__TOMB, memory_order_release);
+  t->live--;
   mc_unlink(s, e);
   atomic_fetch_sub(&m->entries, 1);
   atomic_fetch_sub(&m->bytes, mc_charge(e->klen, e->vlen));
@@ -284,10 +197,10 @@ void roster__memory_remove_locked(mc *m, mc_shard *s, mc_entry *e, int why) {
     atomic_fetch_add(&m->expired, 1);
   else if (why == MC_WHY_EVICTED)
     atomic_fetch_add(&m->evicted, 1);
-  mc_retire(s, e);
+  roster__memory_retire(s, e);
 }
 
-/* ---- limits and growth ---------------------------------------------- */
+/* ---- limits ---------------------------------------------- */
 
 static inline bool mc_over(mc *m) {
   return (m->max_entries &&
@@ -350,10 +263,6 @@ void roster__memory_after_write(mc *m, mc_shard *s, mc_entry *keep) {
       pthread_mutex_unlock(&t->lock);
     }
   }
-  size_t e = atomic_load_explicit(&m->entries, memory_order_relaxed);
-  if (ROSTER__UNLIKELY(e >
-                       atomic_load_explicit(&m->buckets, memory_order_relaxed)))
-    roster__memory_wake_grow(m);
 }
 
 /* ---- reads ---------------------------------------------------------- */
@@ -377,6 +286,14 @@ static int mc_copy(mc_entry *e, roster_cache_buf *out) {
         out, atomic_load_explicit(mc_num(e), memory_order_relaxed));
   case MC_BYTES:
   case MC_JSON:
+    if (ROSTER__LIKELY(e->vlen < out->cap)) { /* a reused buffer */
+      memcpy(out->data, mc_val(e), e->vlen);
+      out->data[e->vlen] = '\0';
+      out->len = e->vlen;
+      out->kind = (roster_cache_kind)e->kind;
+      out->num = 0;
+      return ROSTER_OK;
+    }
     return roster_cache_buf_set(out, (roster_cache_kind)e->kind, mc_val(e),
                                 e->vlen);
   default:
@@ -458,43 +375,84 @@ static int mc_pttl(void *impl, const void *key, size_t klen, int64_t *out) {
 
 /* ---- writes --------------------------------------------------------- */
 
-static int mc_fill(mc *m, const void *key, size_t klen,
-                   const roster_cache_val *v, int64_t ttl_ms, int64_t now,
-                   mc_entry **out) {
-  bool is_int = v->kind == ROSTER_CACHE_INT;
-  size_t vlen = is_int ? sizeof(int64_t) : v->len;
+/* mc_check_charge: an entry of klen and the value v fits max_bytes. */
+static int mc_check_charge(const mc *m, size_t klen,
+                           const roster_cache_val *v) {
+  size_t vlen = v->kind == ROSTER_CACHE_INT ? sizeof(int64_t) : v->len;
   size_t charge = mc_charge(klen, vlen);
   if (m->max_bytes && charge > m->max_bytes)
     return roster__err(ROSTER_ERANGE,
                        "the entry needs %zu bytes and the "
                        "cache's max_bytes is %zu",
                        charge, m->max_bytes);
-  mc_entry *e = roster__memory_alloc(key, klen, (uint8_t)v->kind, vlen);
-  if (!e)
-    return roster__err(ROSTER_ENOMEM, "out of memory for a %zu-byte entry",
-                       charge);
+  return ROSTER_OK;
+}
+
+/* mc_make makes the entry for key = v: in spare e (size bytes, enough)
+ * if not NULL, else in a new allocation (NULL when out of memory, with
+ * the detail). */
+static mc_entry *mc_make(mc_entry *e, const void *key, size_t klen,
+                         const roster_cache_val *v, int64_t ttl_ms,
+                         int64_t now) {
+  bool is_int = v->kind == ROSTER_CACHE_INT;
+  size_t vlen = is_int ? sizeof(int64_t) : v->len;
+  e = e ? roster__memory_init(e, e->size, key, klen, (uint8_t)v->kind, vlen)
+        : roster__memory_alloc(key, klen, (uint8_t)v->kind, vlen);
+  if (!e) {
+    roster__err(ROSTER_ENOMEM, "out of memory for a %zu-byte entry",
+                mc_charge(klen, vlen));
+    return NULL;
+  }
   if (is_int)
     atomic_init(mc_num(e), v->num);
   else if (vlen)
     memcpy(mc_val(e), v->data, vlen);
   atomic_init(&e->expire, ttl_ms ? now + ttl_ms : 0);
-  *out = e;
-  return ROSTER_OK;
+  return e;
+}
+
+static int mc_fill(mc *m, const void *key, size_t klen,
+                   const roster_cache_val *v, int64_t ttl_ms, int64_t now,
+                   mc_entry **out) {
+  int rc = mc_check_charge(m, klen, v);
+  if (rc)
+    return rc;
+  *out = mc_make(NULL, key, klen, v, ttl_ms, now);
+  return *out ? ROSTER_OK : ROSTER_ENOMEM;
 }
 
 static int mc_set(void *impl, const void *key, size_t klen,
                   const roster_cache_val *v, int64_t ttl_ms) {
   mc *m = impl;
-  mc_entry *e = NULL;
-  int rc = mc_fill(m, key, klen, v, ttl_ms, ttl_ms ? mc_clock(m) : 0, &e);
+  int rc = mc_check_charge(m, klen, v);
   if (rc)
     return rc;
+  int64_t now = ttl_ms ? mc_clock(m) : 0;
   mc_key k = {key, klen};
   uint64_t h = mc_hash(m, key, klen);
   mc_shard *s = mc_shard_of(m, h);
+  /* With spares (an overwrite's steady state) the entry is made in one
+   * under the lock; else it is allocated before the lock. */
+  mc_entry *e = NULL;
+  if (!atomic_load_explicit(&s->nspare, memory_order_relaxed) &&
+      !(e = mc_make(NULL, key, klen, v, ttl_ms, now)))
+    return ROSTER_ENOMEM;
   pthread_mutex_lock(&s->lock);
-  roster__memory_put_locked(m, s, e, h, &k);
+  if (!e) {
+    size_t vlen = v->kind == ROSTER_CACHE_INT ? sizeof(int64_t) : v->len;
+    e = mc_make(roster__memory_spare(s, mc_size(klen, vlen)), key, klen, v,
+                ttl_ms, now);
+    if (!e) {
+      pthread_mutex_unlock(&s->lock);
+      return ROSTER_ENOMEM;
+    }
+  }
+  rc = roster__memory_put_locked(m, s, e, h, &k);
   pthread_mutex_unlock(&s->lock);
+  if (ROSTER__UNLIKELY(rc)) {
+    roster__free(e);
+    return rc;
+  }
   roster__memory_after_write(m, s, e);
   return ROSTER_OK;
 }
@@ -517,17 +475,22 @@ static int mc_mset(void *impl, const roster_cache_key *keys,
     roster__free(es);
     return rc;
   }
+  /* A table that cannot grow (out of memory) stops the stores there. */
   for (size_t i = 0; i < n; i++) {
     mc_key k = {keys[i].data, keys[i].len};
     uint64_t h = mc_hash(m, k.p, k.n);
     mc_shard *s = mc_shard_of(m, h);
     pthread_mutex_lock(&s->lock);
-    roster__memory_put_locked(m, s, es[i], h, &k);
+    if (!rc)
+      rc = roster__memory_put_locked(m, s, es[i], h, &k);
     pthread_mutex_unlock(&s->lock);
-    roster__memory_after_write(m, s, es[i]);
+    if (rc)
+      roster__free(es[i]);
+    else
+      roster__memory_after_write(m, s, es[i]);
   }
   roster__free(es);
-  return ROSTER_OK;
+  return rc;
 }
 
 static int mc_del(void *impl, const roster_cache_key *keys, size_t n,
@@ -566,8 +529,7 @@ static int mc_expire(void *impl, const void *key, size_t klen, int64_t ttl_ms) {
   } else if (e) {
     if (ttl_ms && now == INT64_MIN)
       now = mc_clock(m);
-    atomic_store_explicit(&e->expire, ttl_ms ? now + ttl_ms : 0,
-                          memory_order_relaxed);
+    mc_expire_at(s, e, ttl_ms ? now + ttl_ms : 0);
     rc = ROSTER_OK;
   }
   pthread_mutex_unlock(&s->lock);
@@ -601,7 +563,11 @@ static int mc_incr_locked(mc *m, mc_shard *s, const mc_key *k, uint64_t h,
   if (!ne)
     return roster__err(ROSTER_ENOMEM, "out of memory");
   atomic_init(mc_num(ne), delta);
-  roster__memory_put_locked(m, s, ne, h, k);
+  int rc = roster__memory_put_locked(m, s, ne, h, k);
+  if (rc) {
+    roster__free(ne);
+    return rc;
+  }
   *made = ne;
   *out = delta;
   return ROSTER_OK;

@@ -1,23 +1,24 @@
 /*
  * memory_impl.h: the memory backend's structures, shared by memory.c (the
  * value operations), memory_patterns.c (locks and rate limiters) and
- * memory_maint.c (eviction, expiry sweep, growth, clear, stats, open and
- * close).
+ * memory_maint.c (expiry sweep, clear, stats, open and close).
  *
- * The store is one liburcu cds_lfht keyed by XXH3(key, per-store random
- * seed). Reads (get, mget, ttl, exists) take no lock: an RCU read section,
- * one bucket walk, a copy out. Entries are immutable once published except
- * for atomics (a counter's value, the expiry, the CLOCK bit), so a write
- * builds a new entry and swaps it in (cds_lfht_add_replace); the old one is
- * freed after a grace period on roster's reclaim thread.
+ * The store is one table per shard (roster__tab, base.h: open addressing
+ * under RCU, 16 bits of the hash beside each entry pointer), keyed by
+ * XXH3(key, per-store random seed); the top bits of the hash pick the
+ * shard (one of up to 64). Reads (get, mget, ttl, exists) take no lock: an
+ * RCU read section, one probe, a copy out. Entries are immutable once
+ * published except for atomics (a counter's value, the expiry, the CLOCK
+ * bit), so a write builds a new entry and swaps it into its key's slot
+ * (one release store); the old one is freed after a grace period.
  *
- * Every change to a key's table slot is made holding the lock of the key's
- * shard (the top bits of its hash pick one of up to 64). That makes each
- * read-modify-write (incr, lock compare-and-delete, a rate limiter's step)
- * atomic without a retry loop, and keeps each shard's circular list of its
- * entries, which the CLOCK eviction hand and the expiry sweep walk. A
- * writer that finds an entry under its shard lock may use it after leaving
- * the read section: only a holder of that lock can remove it.
+ * Every change to a shard's table is made holding the shard's lock: that
+ * makes each read-modify-write (incr, lock compare-and-delete, a rate
+ * limiter's step) atomic without a retry loop, lets the writer grow its
+ * shard's table in place of a background resize, and keeps each shard's
+ * circular list of its entries, which the CLOCK eviction hand and the
+ * expiry sweep walk. A writer that finds an entry under its shard lock may
+ * use it without a read section: only a holder of that lock can remove it.
  */
 #ifndef ROSTER_MEMORY_IMPL_H
 #define ROSTER_MEMORY_IMPL_H
@@ -25,7 +26,6 @@
 #include "cache_impl.h"
 
 #define XXH_INLINE_ALL
-#include <urcu/rculfhash.h>
 #include <xxhash.h>
 
 #define MC_SHARDS_MAX 64
@@ -43,13 +43,14 @@ enum { MC_F_LOCK = 1 }; /* a lock: never evicted */
 typedef struct mc_entry mc_entry;
 struct mc_entry {
   /* What a read touches first, together: */
-  struct cds_lfht_node node;
-  _Atomic int64_t expire; /* on the store's clock, ms; 0 = never */
   uint32_t klen;
   uint32_t vlen; /* bytes of value after the key */
   uint8_t kind;
   uint8_t flags;
-  _Atomic uint8_t ref; /* CLOCK: read since the hand last passed */
+  _Atomic uint8_t ref;    /* CLOCK: read since the hand last passed */
+  uint32_t size;          /* bytes allocated (a spare is reused by size) */
+  _Atomic int64_t expire; /* on the store's clock, ms; 0 = never */
+  uint64_t hash;          /* set when published; a table rebuild reads it */
   union {
     struct {
       mc_entry *prev, *next; /* the shard's circular list (shard lock) */
@@ -72,12 +73,18 @@ typedef struct mc_shard {
   mc_entry *hand;   /* CLOCK hand; any entry of the list, NULL if empty */
   mc_entry *cursor; /* where the sweep goes on; NULL = at the hand */
   size_t count;
-  /* Entries out of the table, gathered into a batch (chained through
-   * u.l.next), then batches waiting for their grace period, oldest first:
-   * see mc_retire in memory.c. */
-  mc_entry *retired;
-  size_t nretired, retired_bytes;
+  /* Set once an entry of the shard has had an expiry: the sweep walks only
+   * such shards, so a store without TTLs is never walked. */
+  _Atomic bool timed;
+  /* Entries out of the table: the batch gathering them, batches waiting
+   * for their grace period (oldest first), then spare batches, whose
+   * entries the next sets reuse; nspare (spare batches) is read unlocked
+   * as a hint. See mc_retire in memory.c. */
+  struct mc_batch *gather;
   struct mc_batch *pend_head, *pend_tail;
+  struct mc_batch *spare;
+  _Atomic size_t nspare;
+  size_t spare_bytes; /* the spare batches' bytes when they were kept */
 } __attribute__((aligned(64))) mc_shard;
 
 typedef struct mc_ctr {
@@ -85,7 +92,8 @@ typedef struct mc_ctr {
 } __attribute__((aligned(64))) mc_ctr;
 
 typedef struct mc {
-  struct cds_lfht *ht;
+  /* Read-mostly, apart from the shards' locks: */
+  roster__tab *_Atomic tabs[MC_SHARDS_MAX]; /* shard i's table (its lock) */
   uint64_t seed;
   unsigned shard_bits; /* log2 of the shard count */
   size_t max_entries, max_bytes;
@@ -95,10 +103,9 @@ typedef struct mc {
   _Atomic size_t entries;
   _Atomic size_t bytes;
   _Atomic uint64_t expired, evicted;
-  atomic_ulong buckets; /* the table size last asked for */
-  atomic_bool grow_wanted;
+  atomic_ulong buckets; /* slots of all the shards' tables */
   atomic_uint evict_rr; /* round robin over other shards */
-  /* the maintenance thread: growth and the sweep */
+  /* the maintenance thread: the sweep and idle shards' reclaim */
   pthread_mutex_t mlock;
   pthread_cond_t mcond;
   bool stop;
@@ -120,9 +127,17 @@ static inline uint64_t mc_hash(const mc *m, const void *key, size_t n) {
   return XXH3_64bits_withSeed(key, n, m->seed);
 }
 
-static inline mc_shard *mc_shard_of(mc *m, uint64_t h) {
-  return &m->shards[m->shard_bits ? h >> (64 - m->shard_bits) : 0];
+static inline unsigned mc_shard_ix(const mc *m, uint64_t h) {
+  return m->shard_bits ? (unsigned)(h >> (64 - m->shard_bits)) : 0;
 }
+
+static inline mc_shard *mc_shard_of(mc *m, uint64_t h) {
+  return &m->shards[mc_shard_ix(m, h)];
+}
+
+/* MC_TAG: the slot tag, bits 32-47 of the hash (the top bits pick the
+ * shard, the low ones the slot). */
+#define MC_TAG(h) ROSTER__TAG((uint64_t)(h) << 16)
 
 static inline size_t mc_voff(size_t klen) { return (klen + 7) & ~(size_t)7; }
 
@@ -142,6 +157,11 @@ static inline _Atomic int64_t *mc_num(mc_entry *e) {
 /* mc_charge: what an entry counts against max_bytes (stats.bytes). */
 static inline size_t mc_charge(size_t klen, size_t vlen) {
   return sizeof(mc_entry) + mc_voff(klen) + vlen;
+}
+
+/* mc_size: the allocation for an entry (a multiple of 16, as malloc's). */
+static inline size_t mc_size(size_t klen, size_t vlen) {
+  return (sizeof(mc_entry) + mc_voff(klen) + vlen + 15) & ~(size_t)15;
 }
 
 static inline int64_t mc_clock(const mc *m) {
@@ -169,6 +189,13 @@ static inline void mc_count(mc *m, bool hit) {
     atomic_fetch_add_explicit(c, 1, memory_order_relaxed);
 }
 
+/* mc_expire_at sets e's expiry (s, its shard, locked). */
+static inline void mc_expire_at(mc_shard *s, mc_entry *e, int64_t exp) {
+  if (exp)
+    atomic_store_explicit(&s->timed, true, memory_order_relaxed);
+  atomic_store_explicit(&e->expire, exp, memory_order_relaxed);
+}
+
 /* mc_kind_phrase: what an entry holds, for ROSTER_ETYPE details. */
 static inline const char *mc_kind_phrase(uint8_t kind) {
   switch (kind) {
@@ -185,38 +212,95 @@ static inline const char *mc_kind_phrase(uint8_t kind) {
 
 /* ---- memory.c ---- */
 
-/* roster__memory_find: the live-or-dead entry for k; inside a read section, or
- * holding k's shard lock (then the result stays valid after the section). */
-mc_entry *roster__memory_find(mc *m, uint64_t h, const mc_key *k);
-/* roster__memory_find_locked: roster__memory_find with its own read section,
- * under the shard lock. */
-mc_entry *roster__memory_find_locked(mc *m, uint64_t h, const mc_key *k);
+/* mc_key_is: e's key is k (the lengths already equal); keys of 4 to 16
+ * bytes in two overlapping loads each, no call. */
+static inline bool mc_key_is(const mc_entry *e, const mc_key *k) {
+  const unsigned char *a = e->data, *b = k->p;
+  size_t n = k->n;
+  if (n >= 8 && n <= 16) {
+    uint64_t a0, a1, b0, b1;
+    memcpy(&a0, a, 8);
+    memcpy(&b0, b, 8);
+    memcpy(&a1, a + n - 8, 8);
+    memcpy(&b1, b + n - 8, 8);
+    return ((a0 ^ b0) | (a1 ^ b1)) == 0;
+  }
+  if (n >= 4 && n < 8) {
+    uint32_t a0, a1, b0, b1;
+    memcpy(&a0, a, 4);
+    memcpy(&b0, b, 4);
+    memcpy(&a1, a + n - 4, 4);
+    memcpy(&b1, b + n - 4, 4);
+    return ((a0 ^ b0) | (a1 ^ b1)) == 0;
+  }
+  return memcmp(a, b, n) == 0;
+}
+
+/* roster__memory_find: the live-or-dead entry for k (of hash h): inside a
+ * read section, or holding k's shard lock (then the result stays valid
+ * after the section). Inline: it is the read path. */
+static inline mc_entry *roster__memory_find(mc *m, uint64_t h,
+                                            const mc_key *k) {
+  const roster__tab *t =
+      atomic_load_explicit(&m->tabs[mc_shard_ix(m, h)], memory_order_acquire);
+  uintptr_t tag = MC_TAG(h);
+  for (size_t i = (size_t)h & t->mask;; i = (i + 1) & t->mask) {
+    uintptr_t s = atomic_load_explicit(&t->slot[i], memory_order_acquire);
+    if (!s)
+      return NULL;
+    if ((s & ~ROSTER__PTR_MASK) == tag && s != ROSTER__TOMB) {
+      mc_entry *e = (mc_entry *)(s & ROSTER__PTR_MASK);
+      ROSTER__TSAN_ACQUIRE(e);
+      if (e->klen == k->n && mc_key_is(e, k))
+        return e;
+    }
+  }
+}
+/* roster__memory_find_locked: roster__memory_find under the shard lock. */
+static inline mc_entry *roster__memory_find_locked(mc *m, uint64_t h,
+                                                   const mc_key *k) {
+  return roster__memory_find(m, h, k);
+}
 /* roster__memory_alloc makes an unpublished entry for key with vlen value bytes
  * (an MC_INT gets its counter, 0). */
 mc_entry *roster__memory_alloc(const void *key, size_t klen, uint8_t kind,
                                size_t vlen);
+/* roster__memory_init makes e (size bytes, enough) such an entry. */
+mc_entry *roster__memory_init(mc_entry *e, size_t size, const void *key,
+                              size_t klen, uint8_t kind, size_t vlen);
 /* roster__memory_put_locked publishes e (of hash h) in place of whatever holds
- * its key (s locked). */
-void roster__memory_put_locked(mc *m, mc_shard *s, mc_entry *e, uint64_t h,
-                               const mc_key *k);
+ * its key (s locked). ROSTER_ENOMEM (with its detail; e not taken) only
+ * when the shard's table is full and cannot grow. */
+int roster__memory_put_locked(mc *m, mc_shard *s, mc_entry *e, uint64_t h,
+                              const mc_key *k);
 /* roster__memory_remove_locked takes e out of the table and s's list and frees
  * it after a grace period; expired says which counter to bump (or neither: a
  * plain delete passes -1). */
 void roster__memory_remove_locked(mc *m, mc_shard *s, mc_entry *e, int why);
 enum { MC_WHY_DEL = -1, MC_WHY_EXPIRED = 0, MC_WHY_EVICTED = 1 };
-/* roster__memory_reap_shard frees s's batches whose grace period has passed,
- * and starts one for entries still gathering (the maintenance thread). */
-void roster__memory_reap_shard(mc_shard *s);
-/* roster__memory_free_retired frees everything s has retired at once (close:
- * there are no readers left). */
-void roster__memory_free_retired(mc_shard *s);
 /* roster__memory_after_write: eviction past the limits (s is the shard written,
- * unlocked; keep the entry just written) and table growth. */
+ * unlocked; keep the entry just written). */
 void roster__memory_after_write(mc *m, mc_shard *s, mc_entry *keep);
 /* roster__memory_evict_locked evicts from s while the store is over its limits.
  */
 void roster__memory_evict_locked(mc *m, mc_shard *s, mc_entry *keep,
                                  int64_t *now);
+
+/* ---- memory_retire.c ---- */
+
+/* roster__memory_retire: e has left the table and s's list (s locked); it
+ * is freed, or reused, after a grace period. */
+void roster__memory_retire(mc_shard *s, mc_entry *e);
+/* roster__memory_spare: a spare entry of s (its grace period passed) with
+ * room for size bytes, or NULL (s locked). */
+mc_entry *roster__memory_spare(mc_shard *s, size_t size);
+/* roster__memory_reap_shard frees s's batches whose grace period has passed
+ * and its spares, and starts one for entries still gathering (the
+ * maintenance thread). */
+void roster__memory_reap_shard(mc_shard *s);
+/* roster__memory_free_retired frees everything s has retired at once (close:
+ * there are no readers left). */
+void roster__memory_free_retired(mc_shard *s);
 
 /* ---- memory_patterns.c ---- */
 
@@ -244,7 +328,5 @@ int roster__memory_clear(void *impl, const void *pattern, size_t plen,
                          size_t *removed);
 int roster__memory_stats(void *impl, roster_cache_stats *out);
 int roster__memory_info(void *impl, struct json_t **out);
-/* mc_wake asks the maintenance thread to grow the table. */
-void roster__memory_wake_grow(mc *m);
 
 #endif /* ROSTER_MEMORY_IMPL_H */

@@ -1,17 +1,15 @@
 /*
  * memory_maint.c: the memory backend's store as a whole: options (from a
- * URL or the options struct), open and close, the maintenance thread
- * (table growth and the periodic sweep of expired keys), clear, stats and
- * info.
+ * URL or the options struct), open and close, the maintenance thread (the
+ * periodic sweep of expired keys), clear, stats and info.
  *
- * The table is sized by the store, not by liburcu's lazy auto-resize (which
- * can stall in 0.13; see DESIGN.md, registry internals): when a write finds
- * more than two entries per bucket it wakes the maintenance thread, which
- * calls cds_lfht_resize (that waits for grace periods, so never on a
- * caller's thread). The same thread walks every shard's list each sweep_ms
- * and frees the expired entries, a chunk of 256 at a time so writers are
- * never held off for long, and at least once a second frees the retired
- * batches of shards that are no longer written (see mc_retire).
+ * Each shard's table grows on its writer's thread (memory.c: a rebuild
+ * under the shard lock, the old table freed after a grace period), so no
+ * write waits for a grace period and no resize runs in the background.
+ * The maintenance thread walks every shard's list each sweep_ms and frees
+ * the expired entries, a chunk of 256 at a time so writers are never held
+ * off for long, and at least once a second frees the retired batches of
+ * shards that are no longer written (see mc_retire).
  */
 #include "memory_impl.h"
 
@@ -145,40 +143,14 @@ int roster__memory_options(const roster_url *url, const char *const *opts,
   return ROSTER_OK;
 }
 
-/* ---- growth and the sweep ------------------------------------------- */
-
-void roster__memory_wake_grow(mc *m) {
-  if (atomic_exchange(&m->grow_wanted, true))
-    return; /* already asked */
-  pthread_mutex_lock(&m->mlock);
-  pthread_cond_signal(&m->mcond);
-  pthread_mutex_unlock(&m->mlock);
-}
-
-static void mc_grow(mc *m) {
-  for (;;) {
-    size_t n = atomic_load(&m->entries);
-    unsigned long b = atomic_load(&m->buckets);
-    if (n > b) {
-      unsigned long next = b;
-      while (next < n)
-        next <<= 1;
-      cds_lfht_resize(m->ht, next);
-      atomic_store(&m->buckets, next);
-      continue;
-    }
-    atomic_store(&m->grow_wanted, false);
-    /* A writer that saw the flag set meanwhile did not ask again. */
-    if (atomic_load(&m->entries) <= atomic_load(&m->buckets) ||
-        atomic_exchange(&m->grow_wanted, true))
-      return;
-  }
-}
+/* ---- the sweep ----------------------------------------------------- */
 
 static void mc_sweep(mc *m) {
   unsigned ns = 1u << m->shard_bits;
   for (unsigned i = 0; i < ns; i++) {
     mc_shard *s = &m->shards[i];
+    if (!atomic_load_explicit(&s->timed, memory_order_relaxed))
+      continue; /* nothing in it ever expired: nothing to walk */
     pthread_mutex_lock(&s->lock);
     size_t todo = s->count;
     while (todo && s->hand) {
@@ -228,12 +200,6 @@ static void *mc_main(void *arg) {
   deadline_after(&next, tick);
   pthread_mutex_lock(&m->mlock);
   while (!m->stop) {
-    if (atomic_load(&m->grow_wanted)) {
-      pthread_mutex_unlock(&m->mlock);
-      mc_grow(m);
-      pthread_mutex_lock(&m->mlock);
-      continue;
-    }
     int w = pthread_cond_timedwait(&m->mcond, &m->mlock, &next);
     if (w == ETIMEDOUT && !m->stop) {
       pthread_mutex_unlock(&m->mlock);
@@ -294,24 +260,29 @@ int roster__memory_open_with(const roster_cache_memory_options *mo,
   m->clock_ms = mo->clock_ms;
   m->clock_arg = mo->clock_arg;
   roster__cache_random(&m->seed, sizeof m->seed);
-  unsigned long init = 1024;
+  /* initial_buckets (rounded up to a power of two) is shared out among
+   * the shards' tables. */
+  size_t init = 1024;
   if (mo->initial_buckets) {
     init = 1;
     while (init < mo->initial_buckets)
       init <<= 1;
   }
-  /* No CDS_LFHT_AUTO_RESIZE: see the file comment. */
-  m->ht = cds_lfht_new_flavor(init, init < 1024 ? init : 1024, 0, 0,
-                              &urcu_bp_flavor, NULL);
-  if (!m->ht) {
-    roster__free(raw);
-    return roster__err(ROSTER_ENOMEM, "memory cache: out of memory");
-  }
-  atomic_init(&m->buckets, init);
+  size_t per = init >> m->shard_bits ? init >> m->shard_bits : 1;
   for (unsigned i = 0; i < MC_SHARDS_MAX; i++)
     pthread_mutex_init(&m->shards[i].lock, NULL);
+
   pthread_mutex_init(&m->mlock, NULL);
   roster__cond_init_mono(&m->mcond);
+  for (unsigned i = 0; i < shards; i++) {
+    roster__tab *t = roster__tab_new(per);
+    if (!t) {
+      roster__memory_close(m);
+      return roster__err(ROSTER_ENOMEM, "memory cache: out of memory");
+    }
+    atomic_init(&m->tabs[i], t);
+  }
+  atomic_init(&m->buckets, per << m->shard_bits);
   int rc =
       roster__thread_start(&m->thread, "roster-memcache", false, mc_main, m);
   if (rc) {
@@ -352,7 +323,7 @@ void roster__memory_close(void *impl) {
   /* Nothing else uses the store now (roster_cache_free's rule), so the
    * entries are freed at once, without a grace period. Entries replaced
    * earlier are freed by their own reclaim callbacks, which do not touch
-   * the store. cds_lfht_destroy wants an empty table. */
+   * the store, and so are tables replaced by a rebuild. */
   for (unsigned i = 0; i < MC_SHARDS_MAX; i++) {
     mc_shard *s = &m->shards[i];
     while (s->hand) {
@@ -361,17 +332,14 @@ void roster__memory_close(void *impl) {
       s->hand = next == e ? NULL : next;
       prev->u.l.next = next;
       next->u.l.prev = prev;
-      roster__rlock();
-      cds_lfht_del(m->ht, &e->node);
-      roster__runlock();
       roster__free(e);
     }
     roster__memory_free_retired(s);
     pthread_mutex_destroy(&s->lock);
+    roster__tab *t = atomic_load_explicit(&m->tabs[i], memory_order_relaxed);
+    if (t)
+      roster__tab_free(t);
   }
-  /* Safe on roster's reclaim thread too (a registered cache's destroy):
-   * without auto-resize, destroy waits for no worker. */
-  cds_lfht_destroy(m->ht, NULL);
   pthread_cond_destroy(&m->mcond);
   pthread_mutex_destroy(&m->mlock);
   roster__free(m->raw);

@@ -34,9 +34,13 @@ int roster__memory_lock_acquire(void *impl, const void *key, size_t klen,
   memcpy(mc_val(ne), token, TOKEN_LEN);
   ne->flags = MC_F_LOCK;
   atomic_init(&ne->expire, now + ttl_ms);
-  roster__memory_put_locked(m, s, ne, h,
-                            &k); /* replaces an expired holder, if any */
+  /* It replaces an expired holder, if any. */
+  int rc = roster__memory_put_locked(m, s, ne, h, &k);
   pthread_mutex_unlock(&s->lock);
+  if (rc) {
+    roster__free(ne);
+    return rc;
+  }
   roster__memory_after_write(m, s, ne);
   return ROSTER_OK;
 }
@@ -83,7 +87,7 @@ int roster__memory_lock_extend(void *impl, const void *key, size_t klen,
   pthread_mutex_lock(&s->lock);
   mc_entry *e = holder(m, s, &k, h, token, &now);
   if (e)
-    atomic_store_explicit(&e->expire, now + ttl_ms, memory_order_relaxed);
+    mc_expire_at(s, e, now + ttl_ms);
   pthread_mutex_unlock(&s->lock);
   return e ? ROSTER_OK : ROSTER_ESTATE;
 }
@@ -127,7 +131,7 @@ int roster__memory_rate_fixed(void *impl, const void *key, size_t klen,
         int64_t exp = atomic_load_explicit(&e->expire, memory_order_relaxed);
         if (!exp) {
           exp = now + window_ms;
-          atomic_store_explicit(&e->expire, exp, memory_order_relaxed);
+          mc_expire_at(s, e, exp);
         }
         fill(out, n <= limit, n, limit, exp - now);
       }
@@ -140,8 +144,13 @@ int roster__memory_rate_fixed(void *impl, const void *key, size_t klen,
     } else {
       atomic_init(mc_num(made), 1);
       atomic_init(&made->expire, now + window_ms);
-      roster__memory_put_locked(m, s, made, h, &k);
-      fill(out, 1 <= limit, 1, limit, window_ms);
+      rc = roster__memory_put_locked(m, s, made, h, &k);
+      if (rc) {
+        roster__free(made);
+        made = NULL;
+      } else {
+        fill(out, 1 <= limit, 1, limit, window_ms);
+      }
     }
   }
   pthread_mutex_unlock(&s->lock);
@@ -209,7 +218,12 @@ int roster__memory_rate_sliding(void *impl, const void *key, size_t klen,
     if (e) /* the old log's expiry, until an allowed request moves it */
       atomic_init(&made->expire,
                   atomic_load_explicit(&e->expire, memory_order_relaxed));
-    roster__memory_put_locked(m, s, made, h, &k);
+    int rc = roster__memory_put_locked(m, s, made, h, &k);
+    if (rc) {
+      pthread_mutex_unlock(&s->lock);
+      roster__free(made);
+      return rc;
+    }
     e = made;
   }
   mc_slide *sl = mc_slide_of(e);
@@ -221,7 +235,7 @@ int roster__memory_rate_sliding(void *impl, const void *key, size_t klen,
   if (allowed) {
     sl->ts[(sl->head + sl->n) % sl->cap] = now;
     sl->n++;
-    atomic_store_explicit(&e->expire, now + window_ms, memory_order_relaxed);
+    mc_expire_at(s, e, now + window_ms);
   }
   int64_t oldest = sl->n ? sl->ts[sl->head] : now;
   fill(out, allowed, sl->n, limit, oldest + window_ms - now);

@@ -137,44 +137,8 @@ struct roster__knode {
   char name[];
 };
 
-/* roster__tab: the key index, open addressing with linear probing. Each
- * slot is 0 (empty: ends a probe), ROSTER__TOMB (a removed key: probes go
- * on) or an item pointer (an entry, or a key node in a duplicate-keys
- * registry) with the top 16 bits of its hash in the pointer's unused top
- * 16 bits, so a probe rejects other keys without touching them. Slots
- * never go from taken to empty, and items never move within a table, so a
- * reader finds every key present throughout its probe. Writers hold
- * r->tab_lock; a table that fills up (live + tombstones past 1/2) is
- * rebuilt into a new one, published with rcu_assign_pointer, and the old
- * one is freed after a grace period (call_rcu). */
-typedef struct roster__tab {
-  size_t mask; /* slots - 1 */
-  size_t used; /* non-empty slots (live + tombstones); tab_lock */
-  size_t live; /* live slots; tab_lock */
-  struct rcu_head rcu;
-  _Atomic uintptr_t slot[];
-} roster__tab;
-
-#define ROSTER__TOMB ((uintptr_t)1)
-/* Slots pack 16 bits of the hash into a pointer's unused top bits, except
- * under AddressSanitizer: LeakSanitizer does not take a tagged pointer for
- * a reference, so a registry alive at exit would read as leaked entries.
- * The tag is only a filter; the key is compared either way. */
-#if defined(__SANITIZE_ADDRESS__)
-#define ROSTER__ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define ROSTER__ASAN 1
-#endif
-#endif
-#if UINTPTR_MAX > 0xFFFFFFFFu && !defined(ROSTER__ASAN)
-#define ROSTER__TAG_SHIFT 48
-#define ROSTER__PTR_MASK (((uintptr_t)1 << ROSTER__TAG_SHIFT) - 1)
-#define ROSTER__TAG(h) ((uintptr_t)((h) >> 48) << ROSTER__TAG_SHIFT)
-#else
-#define ROSTER__PTR_MASK UINTPTR_MAX
-#define ROSTER__TAG(h) ((uintptr_t)0)
-#endif
+/* roster__tab (the key index) and its slot tags: base/base.h. Writers
+ * hold r->tab_lock. */
 
 struct roster_default {
   struct roster_default *next;
@@ -403,10 +367,6 @@ static inline roster_owner *roster__owner_of(const roster__entry *e) {
 }
 
 /* ---- the key index (rtab.c); writers hold no read section ---- */
-/* roster__tab_new makes an empty table of slots (a power of two) slots. */
-roster__tab *roster__tab_new(size_t slots);
-/* roster__tab_free frees t at once (no reader may see it: roster_free). */
-void roster__tab_free(roster__tab *t);
 /* roster__tab_add publishes e (fully made, refs counted) under k. Unique
  * keys: when k is taken, with replace the old entry is swapped out in
  * place and returned in *other (taken: removed set, the caller finishes

@@ -32,16 +32,6 @@ static uint64_t item_hash(const roster *r, const void *p) {
   return hash_of(e->ns, e->name, e->name_len);
 }
 
-roster__tab *roster__tab_new(size_t slots) {
-  roster__tab *t =
-      roster__calloc(1, sizeof *t + slots * sizeof(_Atomic uintptr_t));
-  if (t)
-    t->mask = slots - 1;
-  return t;
-}
-
-void roster__tab_free(roster__tab *t) { roster__free(t); }
-
 /* count adds d to the registry's and the namespace's entry counts. Only
  * writers change them, all under tab_lock, so a plain load and store do
  * (no lock prefix); readers load them atomically. */
@@ -55,24 +45,8 @@ static void count(roster *r, roster_ns *ns, size_t d) {
       memory_order_relaxed);
 }
 
-static void reclaim_tab(struct rcu_head *h) {
-  roster__reclaim_enter();
-  ROSTER__TSAN_ACQUIRE(h);
-  ROSTER__TSAN_ACQUIRE(&roster__grace_token);
-  roster__free(caa_container_of(h, roster__tab, rcu));
-  roster__reclaim_exit();
-}
-
-/* slot_put stores item p (hash h) into the first free slot of its probe in
- * t, which is not yet published (rebuilds). */
-static void slot_put(roster__tab *t, void *p, uint64_t h) {
-  size_t i = (size_t)h & t->mask;
-  while (atomic_load_explicit(&t->slot[i], memory_order_relaxed))
-    i = (i + 1) & t->mask;
-  atomic_store_explicit(&t->slot[i], (uintptr_t)p | ROSTER__TAG(h),
-                        memory_order_relaxed);
-  t->used++;
-  t->live++;
+static uint64_t item_hash_cb(const void *p, const void *r) {
+  return item_hash(r, p);
 }
 
 /* rebuild makes room for one more key: a new table without tombstones,
@@ -80,53 +54,32 @@ static void slot_put(roster__tab *t, void *p, uint64_t h) {
  * that churns at steady size is rebuilt at most every slots/2 inserts).
  * Returns the new table (published) or NULL when out of memory. */
 static roster__tab *rebuild(roster *r, roster__tab *t) {
-  size_t slots = t->mask + 1;
-  if ((t->live + 1) * 4 > slots)
-    slots *= 2;
-  roster__tab *nt = roster__tab_new(slots);
+  roster__tab *nt = roster__tab_rebuilt(t, item_hash_cb, r);
   if (!nt)
     return NULL;
-  for (size_t i = 0; i <= t->mask; i++) {
-    uintptr_t s = atomic_load_explicit(&t->slot[i], memory_order_relaxed);
-    if (s > ROSTER__TOMB) {
-      void *p = (void *)(s & ROSTER__PTR_MASK);
-      slot_put(nt, p, item_hash(r, p));
-    }
-  }
   atomic_store_explicit(&r->tab, nt, memory_order_release);
-  roster__defer(&t->rcu, reclaim_tab);
+  roster__tab_retire(t);
   return nt;
+}
+
+static bool entry_is(const void *p, const void *k) {
+  const roster__entry *e = p;
+  return roster__key_is(k, e->ns, e->name_len, e->name);
+}
+
+static bool knode_is(const void *p, const void *k) {
+  const roster__knode *kn = p;
+  return roster__key_is(k, kn->ns, kn->name_len, kn->name);
 }
 
 /* probe finds k in t (tab_lock held): the slot index of its item, or
  * SIZE_MAX with *free_at the slot an insert should take. */
 static size_t probe(const roster *r, const roster__tab *t, const roster__key *k,
                     size_t *free_at) {
-  size_t i = (size_t)k->hash & t->mask, tomb = SIZE_MAX;
   uintptr_t tag = ROSTER__TAG(k->hash);
-  bool dup = r->keys == ROSTER_KEYS_DUPLICATE;
-  for (;;) {
-    uintptr_t s = atomic_load_explicit(&t->slot[i], memory_order_relaxed);
-    if (!s) {
-      *free_at = tomb != SIZE_MAX ? tomb : i;
-      return SIZE_MAX;
-    }
-    if (s == ROSTER__TOMB) {
-      if (tomb == SIZE_MAX)
-        tomb = i;
-    } else if ((s & ~ROSTER__PTR_MASK) == tag) {
-      void *p = (void *)(s & ROSTER__PTR_MASK);
-      bool same = dup ? roster__key_is(k, ((roster__knode *)p)->ns,
-                                       ((roster__knode *)p)->name_len,
-                                       ((roster__knode *)p)->name)
-                      : roster__key_is(k, ((roster__entry *)p)->ns,
-                                       ((roster__entry *)p)->name_len,
-                                       ((roster__entry *)p)->name);
-      if (same)
-        return i;
-    }
-    i = (i + 1) & t->mask;
-  }
+  return r->keys == ROSTER_KEYS_DUPLICATE
+             ? roster__tab_probe(t, k->hash, tag, knode_is, k, free_at)
+             : roster__tab_probe(t, k->hash, tag, entry_is, k, free_at);
 }
 
 /* insert puts p (hash of k) into the current table, rebuilding first when

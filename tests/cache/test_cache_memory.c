@@ -5,7 +5,8 @@
  * clock, the sweep thread, CLOCK eviction by entries and by bytes (locks
  * are never evicted, expired keys go first), table growth, readers and
  * writers racing with eviction and the sweep (checked for torn or foreign
- * values), and URL options.
+ * values), readers racing with the tables' growth (checked for misses),
+ * and URL options.
  */
 #include "cache_suite.h"
 
@@ -421,6 +422,90 @@ static void test_race(void **state) {
   roster_cache_free(r.c);
 }
 
+/* Growth under readers: two writers insert new keys into tables that start
+ * at one slot per shard (each shard's table is rebuilt and republished
+ * again and again, and removals leave tombstones), while two readers look
+ * up keys stored before they started, which must be found every time with
+ * their own values. */
+enum { GROW_STABLE = 64, GROW_WRITES = 6000 };
+
+typedef struct grow {
+  roster_cache *c;
+  atomic_int writers_left;
+  atomic_int missed; /* a stable key not found */
+  atomic_int bad;    /* found with another value */
+  atomic_int errors;
+} grow;
+
+typedef struct grow_writer_arg {
+  grow *g;
+  unsigned id;
+} grow_writer_arg;
+
+static void *grow_writer(void *p) {
+  grow_writer_arg *w = p;
+  char k[24];
+  for (unsigned i = 0; i < GROW_WRITES; i++) {
+    snprintf(k, sizeof k, "new%u-%u", w->id, i);
+    if (roster_cache_set_int(w->g->c, k, strlen(k), i, 0))
+      atomic_fetch_add(&w->g->errors, 1);
+    if (i % 3 == 0 && roster_cache_del(w->g->c, k, strlen(k)))
+      atomic_fetch_add(&w->g->errors, 1);
+  }
+  atomic_fetch_sub(&w->g->writers_left, 1);
+  return NULL;
+}
+
+static void *grow_reader(void *p) {
+  grow *g = p;
+  char k[16];
+  unsigned i = 0;
+  while (atomic_load(&g->writers_left) > 0) {
+    i = (i + 1) % GROW_STABLE;
+    snprintf(k, sizeof k, "stable%u", i);
+    int64_t n = -1;
+    int rc = roster_cache_get_int(g->c, k, strlen(k), &n);
+    if (rc == ROSTER_ENOENT)
+      atomic_fetch_add(&g->missed, 1);
+    else if (rc)
+      atomic_fetch_add(&g->errors, 1);
+    else if (n != (int64_t)i * 7)
+      atomic_fetch_add(&g->bad, 1);
+  }
+  return NULL;
+}
+
+static void test_race_growth(void **state) {
+  (void)state;
+  grow g = {.c = open_mem(&(roster_cache_memory_options){
+                .shards = 4, .initial_buckets = 4, .sweep_ms = -1})};
+  assert_non_null(g.c);
+  assert_int_equal(info_int(g.c, "buckets"), 4);
+  char k[16];
+  for (unsigned i = 0; i < GROW_STABLE; i++) {
+    snprintf(k, sizeof k, "stable%u", i);
+    assert_ok(roster_cache_set_int(g.c, k, strlen(k), (int64_t)i * 7, 0));
+  }
+  atomic_init(&g.writers_left, 2);
+  pthread_t th[4];
+  grow_writer_arg wa[2] = {{&g, 0}, {&g, 1}};
+  for (int i = 0; i < 2; i++)
+    assert_int_equal(pthread_create(&th[i], NULL, grow_writer, &wa[i]), 0);
+  for (int i = 2; i < 4; i++)
+    assert_int_equal(pthread_create(&th[i], NULL, grow_reader, &g), 0);
+  for (int i = 0; i < 4; i++)
+    pthread_join(th[i], NULL);
+  assert_int_equal(atomic_load(&g.missed), 0);
+  assert_int_equal(atomic_load(&g.bad), 0);
+  assert_int_equal(atomic_load(&g.errors), 0);
+  roster_cache_stats s = stats(g.c);
+  /* the stable keys and two thirds of each writer's */
+  assert_int_equal(s.entries,
+                   GROW_STABLE + 2 * (GROW_WRITES - GROW_WRITES / 3));
+  assert_true((uint64_t)info_int(g.c, "buckets") >= 2 * s.entries);
+  roster_cache_free(g.c);
+}
+
 /* ---- options -------------------------------------------------------- */
 
 static void test_url_options(void **state) {
@@ -500,6 +585,7 @@ int main(void) {
       cmocka_unit_test(test_expired_first),
       cmocka_unit_test(test_growth),
       cmocka_unit_test(test_race),
+      cmocka_unit_test(test_race_growth),
       cmocka_unit_test(test_url_options),
   };
   for (size_t i = 0; i < sizeof own / sizeof own[0]; i++)

@@ -77,18 +77,9 @@ static void t_chat(void **state) {
   posix_spawn_file_actions_addclose(&fa, out[0]);
   /* the demo's environment: ours, without service URLs that would take
    * it elsewhere, with the port, the data directory and a long run */
-  size_t n = 0;
-  while (environ[n])
-    n++;
-  char **env = calloc(n + 5, sizeof *env);
-  size_t k = 0;
-  for (size_t i = 0; i < n; i++)
-    if (strncmp(environ[i], "DEMO_", 5) != 0)
-      env[k++] = environ[i];
-  env[k++] = port_env;
-  env[k++] = data_env;
-  env[k++] = "DEMO_SECONDS=60";
-  env[k++] = "DEMO_ADMIN__PORT=0";
+  const char *add[] = {port_env, data_env, "DEMO_SECONDS=60",
+                       "DEMO_ADMIN__PORT=0", NULL};
+  char **env = roster__tu_env_with("DEMO_", add);
   char *argv[] = {(char *)demo, NULL};
   pid_t pid;
   assert_int_equal(posix_spawn(&pid, demo, &fa, NULL, argv, env), 0);

@@ -12,7 +12,8 @@
  * Node socket.io server with @socket.io/redis-adapter as a third node:
  * roster's broadcasts reach a client of the Node server, the Node
  * server's reach roster's clients, and the Node server's allRooms() and
- * fetchSockets() see roster's rooms and sockets. This side checks its
+ * fetchSockets() see roster's rooms and sockets, and events between
+ * servers (serverSideEmit) go both ways. This side checks its
  * adapters' counters. A channel key of its own keeps parallel runs apart.
  *
  * Skipped (77) without node, the packages or Redis, unless
@@ -143,6 +144,34 @@ static void on_counts(roster_socketio_socket *s,
   pthread_detach(t);
 }
 
+/* Events between servers: sse(x) makes this node send fromRoster(x);
+ * sse_count answers how many fromNode events this node got. */
+static atomic_int g_from_node[2];
+
+static void on_server_event(roster_sio_redis *a, const char *nsp,
+                            const json_t *data, void *arg) {
+  (void)a;
+  (void)nsp;
+  if (strcmp(json_string_value(json_array_get(data, 0)), "fromNode") == 0)
+    atomic_fetch_add(&g_from_node[(intptr_t)arg], 1);
+}
+
+static void on_sse(roster_socketio_socket *s, const roster_socketio_event *ev,
+                   void *arg) {
+  (void)arg;
+  check_rc(
+      roster_sio_redis_server_emit(node_of(s)->a, "/", "fromRoster", ev->args),
+      "server_emit");
+  ack_ok(s, ev, NULL);
+}
+
+static void on_sse_count(roster_socketio_socket *s,
+                         const roster_socketio_event *ev, void *arg) {
+  (void)arg;
+  int i = node_of(s) == &g_nodes[0] ? 0 : 1;
+  ack_ok(s, ev, json_integer(atomic_load(&g_from_node[i])));
+}
+
 static void node_up(node *n, const char *url, const char *name) {
   n->name = name;
   assert_ok(roster_redis_open(url, NULL, NULL, &n->cli));
@@ -152,7 +181,13 @@ static void node_up(node *n, const char *url, const char *name) {
   assert_ok(roster_socketio_on(root, "join", on_join, NULL));
   assert_ok(roster_socketio_on(root, "shout", on_shout, NULL));
   assert_ok(roster_socketio_on(root, "counts", on_counts, NULL));
-  roster_sio_redis_options o = {.key = g_key, .requests_timeout_ms = 5000};
+  assert_ok(roster_socketio_on(root, "sse", on_sse, NULL));
+  assert_ok(roster_socketio_on(root, "sse_count", on_sse_count, NULL));
+  roster_sio_redis_options o = {.key = g_key,
+                                .requests_timeout_ms = 5000,
+                                .on_server_event = on_server_event,
+                                .server_event_arg =
+                                    (void *)(intptr_t)(n == &g_nodes[1])};
   assert_ok(roster_sio_redis_attach(n->io, n->cli, &o, &n->a));
   assert_ok(roster_socketio_start(n->io));
 }

@@ -7,7 +7,7 @@
 // (rooms, except, binary, socketsJoin); a Node socket.io 4.8 server with
 // @socket.io/redis-adapter 8.3 as a third node (roster's broadcasts reach
 // its client, its broadcasts reach roster's clients, its allRooms() and
-// fetchSockets() see roster's). Exits 1 at the first failed check, naming
+// fetchSockets() see roster's, serverSideEmit goes both ways). Exits 1 at the first failed check, naming
 // it; prints a summary and exits 0 when all pass.
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
@@ -177,6 +177,23 @@ async function main() {
   c = await ack(cb, 'counts', 'room1');
   eq(sorted(c.sockets), sorted([ca.id, cb.id, cn.id]), 'room1 on 3 nodes');
   ok(c.rooms.includes(cn.id), 'roster sees the Node socket\'s room');
+
+  section = 'serverSideEmit';
+  const fromRoster = new Promise((resolve) => {
+    const t = setTimeout(() => fail('no fromRoster on the Node server'), 5000);
+    srv.on('fromRoster', (...args) => { clearTimeout(t); resolve(args); });
+  });
+  await ack(ca, 'sse', 'hi', 2);
+  eq(await fromRoster, ['hi', 2], 'roster -> Node serverSideEmit');
+  srv.serverSideEmit('fromNode', 42);
+  for (const s of [ca, cb]) {
+    let n = 0;
+    for (let i = 0; i < 100 && n !== 1; i++) {
+      n = await ack(s, 'sse_count');
+      if (n !== 1) await sleep(50);
+    }
+    eq(n, 1, `Node -> roster serverSideEmit on ${s.name}'s node`);
+  }
 
   for (const s of [ca, cb, cb2, cn]) s.close();
   srv.close();

@@ -514,6 +514,23 @@ char *roster__tu_unique_name(char *buf, size_t cap, const char *prefix) {
   return buf;
 }
 
+char **roster__tu_env_with(const char *drop, const char *const *add) {
+  extern char **environ;
+  size_t n = 0, m = 0, k = 0;
+  while (environ[n])
+    n++;
+  while (add && add[m])
+    m++;
+  char **env = calloc(n + m + 1, sizeof *env);
+  assert_non_null(env);
+  for (size_t i = 0; i < n; i++)
+    if (!drop || strncmp(environ[i], drop, strlen(drop)) != 0)
+      env[k++] = environ[i];
+  for (size_t i = 0; i < m; i++)
+    env[k++] = (char *)add[i];
+  return env;
+}
+
 int roster__tu_health_item(roster *r, const char *name,
                            roster_service_health *out, char *detail, size_t cap,
                            bool *ready) {

@@ -336,6 +336,13 @@ bool roster__tu_peers_ok(const char *dir, const char *const *packages,
  * using at the same time. Returns buf. */
 char *roster__tu_unique_name(char *buf, size_t cap, const char *prefix);
 
+/* roster__tu_env_with returns a new environment for a child process: this
+ * process's, without the variables whose names start with drop (NULL:
+ * none dropped), then the "NAME=value" strings of add (NULL-terminated).
+ * The array is the caller's to free (free); its strings are environ's and
+ * add's. Asserts on memory. */
+char **roster__tu_env_with(const char *drop, const char *const *add);
+
 /* ------------------------------------------------------------------ */
 /* Private servers (tests/lib/private_server.c): a PostgreSQL, MariaDB or
  * Redis of the test's own, for the tests that stop and restart a server;

@@ -84,9 +84,10 @@ static void h_echo(roster_httpd_request *req, void *arg) {
   size_t n;
   const void *b = roster_httpd_request_body(req, &n);
   const char *names[] = {"Authorization", "X-Tenant", "X-Api-Key",
-                         "Content-Type"};
-  const char *out[] = {"X-Auth", "X-Tenant", "X-Api-Key", "X-Type"};
-  const char *h[2 * 7 + 1];
+                         "Content-Type", "Accept-Encoding"};
+  const char *out[] = {"X-Auth", "X-Tenant", "X-Api-Key", "X-Type",
+                       "X-Accept-Encoding"};
+  const char *h[2 * 8 + 1];
   size_t k = 0;
   h[k++] = "X-Method";
   h[k++] = roster_httpd_request_method(req);
@@ -94,7 +95,7 @@ static void h_echo(roster_httpd_request *req, void *arg) {
   h[k++] = roster_httpd_request_path(req);
   h[k++] = "X-Query";
   h[k++] = roster_httpd_request_query(req);
-  for (size_t i = 0; i < 4; i++) {
+  for (size_t i = 0; i < 5; i++) {
     const char *v = roster_httpd_request_header(req, names[i]);
     if (v) {
       h[k++] = out[i];
@@ -103,6 +104,21 @@ static void h_echo(roster_httpd_request *req, void *arg) {
   }
   h[k] = NULL;
   roster_httpd_respond(req, 200, h, b, n);
+}
+
+/* h_many: 40 headers X-H0: v0 ... X-H39: v39 */
+static void h_many(roster_httpd_request *req, void *arg) {
+  hs *s = arg;
+  atomic_fetch_add(&s->hits, 1);
+  static char text[40][2][16];
+  static const char *h[2 * 40 + 1];
+  for (int i = 0; i < 40; i++) {
+    snprintf(text[i][0], sizeof text[i][0], "X-H%d", i);
+    snprintf(text[i][1], sizeof text[i][1], "v%d", i);
+    h[2 * i] = text[i][0];
+    h[2 * i + 1] = text[i][1];
+  }
+  roster_httpd_respond(req, 200, h, "m", 1);
 }
 
 void hs_start(hs *s) {
@@ -118,7 +134,7 @@ void hs_start(hs *s) {
   } routes[] = {{"/status", h_status}, {"/api/status", h_status},
                 {"/flaky", h_flaky},   {"/big", h_big},
                 {"/hold", h_hold},     {"/redir", h_redir},
-                {"/", h_echo}};
+                {"/many", h_many},     {"/", h_echo}};
   for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
     roster_httpd_route_options r = {
         .prefix = routes[i].prefix,

@@ -7,10 +7,11 @@
  *            first `fail_first` requests, then 200 "ok"
  *   /big     answers ?n=<bytes> bytes of hs_byte(i)
  *   /redir   answers 302 to /landed
+ *   /many    answers 40 headers, X-H0: v0 to X-H39: v39
  *   /hold    never answers (the client times out; answered on abort)
  *   /        echoes: the body back, and X-Method, X-Path, X-Query, X-Auth
  *            (the Authorization received), X-Tenant, X-Api-Key, X-Type
- *            (Content-Type) headers
+ *            (Content-Type), X-Accept-Encoding headers
  * Each route counts its requests in `hits`. drop is a raw TCP listener
  * that reads a little of each connection and closes it (a server that
  * drops connections), counting accepted connections.

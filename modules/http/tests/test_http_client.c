@@ -172,6 +172,7 @@ static void t_echo(void **state) {
   assert_string_equal(roster_http_response_header(r, "X-Tenant"), "acme");
   assert_string_equal(roster_http_response_header(r, "X-Api-Key"), "k2");
   assert_null(roster_http_response_header(r, "X-Nothing"));
+  assert_null(roster_http_response_header(r, "X-Accept-Encoding"));
   assert_true(r->nheaders >= 5);
   assert_int_equal(r->body_len, 0);
   assert_string_equal(r->body, "");
@@ -206,6 +207,61 @@ static void t_echo(void **state) {
   assert_int_equal(st.connections_total, 1); /* kept alive, reused */
   roster_http_free(c);
   roster_http_free(c2);
+}
+
+/* t_reuse: one handle (max_connections 1) serves every call in turn;
+ * nothing of one call (method, body, headers, HEAD) leaks into the next. */
+static void t_reuse(void **state) {
+  (void)state;
+  roster_http *c = client((roster_http_options){.max_connections = 1});
+  roster_http_response *r =
+      call(c, (roster_http_req){
+                  .method = "POST",
+                  .body = "abc",
+                  .body_len = 3,
+                  .headers = (const char *[]){"X-Api-Key", "k9", "Content-Type",
+                                              "text/plain", NULL}});
+  assert_string_equal(roster_http_response_header(r, "X-Method"), "POST");
+  assert_string_equal(roster_http_response_header(r, "X-Api-Key"), "k9");
+  assert_int_equal(r->body_len, 3);
+  roster_http_response_free(r);
+  const char *after[] = {"POST", "PUT", "DELETE", "HEAD", "PATCH"};
+  for (size_t i = 0; i < 5; i++) {
+    r = call(c, (roster_http_req){.method = after[i],
+                                  .body = "xy",
+                                  .body_len = i == 3 ? 0 : 2});
+    assert_int_equal(r->body_len, i == 3 ? 0 : 2);
+    roster_http_response_free(r);
+    r = call(c, (roster_http_req){.path = "/g"});
+    assert_string_equal(roster_http_response_header(r, "X-Method"), "GET");
+    assert_string_equal(roster_http_response_header(r, "X-Path"), "/g");
+    assert_null(roster_http_response_header(r, "X-Api-Key"));
+    assert_null(roster_http_response_header(r, "X-Type"));
+    assert_int_equal(r->body_len, 0);
+    roster_http_response_free(r);
+    r = call(c, (roster_http_req){.path = "/big",
+                                  .query = (const char *[]){"n", "10", NULL}});
+    assert_int_equal(r->body_len, 10); /* a HEAD before leaves no NOBODY */
+    roster_http_response_free(r);
+  }
+  /* an answer with more headers than take_answer reads in one walk */
+  r = call(c, (roster_http_req){.path = "/many"});
+  assert_true(r->nheaders >= 40);
+  assert_string_equal(roster_http_response_header(r, "x-h0"), "v0");
+  assert_string_equal(roster_http_response_header(r, "X-H39"), "v39");
+  assert_string_equal(r->body, "m");
+  roster_http_response_free(r);
+  roster_http_stats st;
+  assert_ok(roster_http_stats_get(c, &st));
+  assert_int_equal(st.requests, 17);
+  assert_int_equal(st.connections_total, 1);
+  roster_http_free(c);
+  /* compressed: libcurl asks for the encodings it decodes */
+  c = client((roster_http_options){.compressed = true});
+  r = call(c, (roster_http_req){.path = "/z"});
+  assert_contains(roster_http_response_header(r, "X-Accept-Encoding"), "gzip");
+  roster_http_response_free(r);
+  roster_http_free(c);
 }
 
 static void t_bodies(void **state) {
@@ -418,9 +474,9 @@ static void t_driver(void **state) {
   char url[96], other[96];
   snprintf(url, sizeof url, "%s/api", srv.base);
   snprintf(other, sizeof other, "%s/v2", srv.base);
-  const char *opts[] = {
-      "headers.X-Tenant", "t1", "retries", "0", "timeout", "5000", "probe",
-      "/status",          NULL};
+  const char *opts[] = {"headers.X-Tenant", "t1",   "retries", "0",
+                        "timeout",          "5000", "probe",   "/status",
+                        "compressed",       "true", NULL};
   assert_ok(roster_provide_url(reg, NULL, "payments", url, opts));
   assert_ok(roster_provide_url(reg, NULL, "payments", url, opts));
   assert_rc(roster_provide_url(reg, NULL, "payments", other, opts),
@@ -442,6 +498,7 @@ static void t_driver(void **state) {
   roster_http_response *r = call(c, (roster_http_req){.path = "/echo"});
   assert_string_equal(roster_http_response_header(r, "X-Path"), "/api/echo");
   assert_string_equal(roster_http_response_header(r, "X-Tenant"), "t1");
+  assert_non_null(roster_http_response_header(r, "X-Accept-Encoding"));
   roster_http_response_free(r);
   /* health: the probe /api/status */
   assert_ok(roster_http_health(c));
@@ -523,10 +580,11 @@ static void t_config(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(t_new_errors), cmocka_unit_test(t_bad_requests),
-      cmocka_unit_test(t_echo),       cmocka_unit_test(t_bodies),
-      cmocka_unit_test(t_streaming),  cmocka_unit_test(t_json),
-      cmocka_unit_test(t_auth),       cmocka_unit_test(t_driver),
-      cmocka_unit_test(t_redirect),   cmocka_unit_test(t_config),
+      cmocka_unit_test(t_echo),       cmocka_unit_test(t_reuse),
+      cmocka_unit_test(t_bodies),     cmocka_unit_test(t_streaming),
+      cmocka_unit_test(t_json),       cmocka_unit_test(t_auth),
+      cmocka_unit_test(t_driver),     cmocka_unit_test(t_redirect),
+      cmocka_unit_test(t_config),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

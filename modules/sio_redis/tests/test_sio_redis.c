@@ -4,12 +4,12 @@
  * (two ports, two adapters, as two nodes) and clients over raw WebSocket
  * frames (the httpd tests' client). A broadcast to a room on one node
  * reaches the room's sockets on the other, exceptions hold, binary
- * arguments cross, namespaces have their own channels, rooms and sockets
- * are counted across both; a node's own broadcasts do not come back;
- * with a private Redis stopped, local emits go on and the errors are
- * counted, and broadcasts cross again once it is back; a socketio://
- * service with redis=<service> gets its adapter from config. Each test
- * uses a channel key of its own (parallel runs share the server).
+ * arguments cross, events between servers reach the other node, namespaces have
+ * their own channels, rooms and sockets are counted across both; a node's own
+ * broadcasts do not come back; with a private Redis stopped, local emits go on
+ * and the errors are counted, and broadcasts cross again once it is back; a
+ * socketio:// service with redis=<service> gets its adapter from config. Each
+ * test uses a channel key of its own (parallel runs share the server).
  */
 #include "testutil.h"
 
@@ -94,7 +94,17 @@ typedef struct node {
   roster_socketio *io;
   roster_sio_redis *a;
   uint16_t port;
+  atomic_int server_events; /* on_server_event calls, [event, 1, "x"] */
 } node;
+
+static void on_server_event(roster_sio_redis *a, const char *nsp,
+                            const json_t *data, void *arg) {
+  node *n = arg;
+  json_t *want = json_pack("[sis]", "tick", 1, "x");
+  if (a == n->a && strcmp(nsp, "/chat") == 0 && json_equal(data, want))
+    atomic_fetch_add(&n->server_events, 1);
+  json_decref(want);
+}
 
 static roster_sio_redis_stats stats(node *n) {
   roster_sio_redis_stats st;
@@ -124,7 +134,10 @@ static void node_up(node *n, const char *url) {
   assert_ok(roster_redis_open(url, NULL, NULL, &n->cli));
   assert_ok(roster_socketio_new(NULL, &n->io));
   assert_ok(roster_socketio_of(n->io, "/chat", NULL));
-  roster_sio_redis_options o = {.key = g_key, .requests_timeout_ms = 3000};
+  roster_sio_redis_options o = {.key = g_key,
+                                .requests_timeout_ms = 3000,
+                                .on_server_event = on_server_event,
+                                .server_event_arg = n};
   assert_ok(roster_sio_redis_attach(n->io, n->cli, &o, &n->a));
   assert_int_equal(strlen(roster_sio_redis_uid(n->a)), 12);
   assert_ok(roster_socketio_start(n->io));
@@ -184,9 +197,9 @@ static void t_rooms_across(void **state) {
   const char *bad[] = {"", NULL}; /* no valid room: nobody, anywhere */
   emit(&a, bad, NULL, "hi", "none");
   emit(&b, NULL, NULL, "all", "three"); /* everyone, from B */
-  expect(c1, "42[\"all\",\"three\"]"); /* not "none" */
-  expect(c2, "42[\"all\",\"three\"]"); /* not "two": except held */
-  expect(c3, "42[\"all\",\"three\"]"); /* not "one", "two": not in r */
+  expect(c1, "42[\"all\",\"three\"]");  /* not "none" */
+  expect(c2, "42[\"all\",\"three\"]");  /* not "two": except held */
+  expect(c3, "42[\"all\",\"three\"]");  /* not "one", "two": not in r */
   /* a socket's own-id room on the other node */
   const char *own[] = {s2, NULL};
   emit(&a, own, NULL, "dm", "four");
@@ -335,6 +348,23 @@ static void t_remote_join_and_disconnect(void **state) {
   node_down(&b);
 }
 
+/* Events between servers (serverSideEmit): to the other node only. */
+static void t_server_events(void **state) {
+  (void)state;
+  node a, b;
+  two_nodes(&a, &b);
+  json_t *args = json_pack("[is]", 1, "x");
+  assert_ok(roster_sio_redis_server_emit(a.a, "/chat", "tick", args));
+  assert_rc(roster_sio_redis_server_emit(a.a, NULL, "", args), ROSTER_EINVAL);
+  json_decref(args);
+  tu_wait_until(atomic_load(&b.server_events) == 1, 5000);
+  assert_int_equal(atomic_load(&b.server_events), 1);
+  roster__tu_sleep_ms(100);
+  assert_int_equal(atomic_load(&a.server_events), 0); /* not its own */
+  node_down(&a);
+  node_down(&b);
+}
+
 /* Redis stopped under the nodes: local emits go on, the failures are
  * counted; started again, broadcasts cross again. */
 static void t_redis_down(void **state) {
@@ -424,6 +454,7 @@ int main(void) {
       cmocka_unit_test(t_binary_namespace_volatile),
       cmocka_unit_test(t_counts),
       cmocka_unit_test(t_remote_join_and_disconnect),
+      cmocka_unit_test(t_server_events),
       cmocka_unit_test(t_redis_down),
       cmocka_unit_test(t_config),
   };
