@@ -16,10 +16,12 @@
  *   GET  /api/cron         every scheduler's jobs with their next runs
  *   GET  /api/pools        pools (of the databases) and caches with stats
  *   GET  /api/logs         recent lines of the tapped logger (a ring)
+ *   GET  /api/panels       the application's own panels (roster_admin_panel)
  *   POST /api/actions/...  restart, run a job now, enable or disable a job,
  *                          set the log level: Authorization: Bearer <token>
  *   /socket.io/            live updates in namespace "/admin": events
- *                          "state", "log", "stats" (every stats interval)
+ *                          "state", "log", "stats" (every stats interval,
+ *                          with the panels)
  *   GET  /                 a page saying where the API is
  *
  * The JSON shapes are documented in docs/admin.md.
@@ -100,6 +102,26 @@ ROSTER_EXTERN uint16_t roster_admin_port(const roster_admin *a);
 /* roster_admin_socketio: the admin's Socket.IO server (valid until
  * roster_admin_free), e.g. to add a namespace of one's own. */
 ROSTER_EXTERN roster_socketio *roster_admin_socketio(roster_admin *a);
+
+/* roster_admin_panel_fn returns a panel's figures now: a new JSON object
+ * (the caller takes it) of names to numbers, strings, booleans or null,
+ * shown in that order; NULL to show nothing this time. It runs on the
+ * admin's thread, for /api/panels and at each stats tick: it must be
+ * quick and must not call roster_admin_panel or _stop. */
+typedef json_t *(*roster_admin_panel_fn)(void *arg);
+
+/* roster_admin_panel adds (fn not NULL) or removes (fn NULL) a panel of
+ * the application's own: figures that the endpoint does not know about
+ * (a discovery mirror's staleness, a queue's depth), shown in
+ * /api/panels as {"<title>": {...}}, in every live "stats" event under
+ * "panels", and as a table on the dashboard. title: 1..64 bytes,
+ * UTF-8, copied; adding a title again replaces its function. fn(arg) is
+ * not called after the removal returns (nor after roster_admin_stop).
+ * ROSTER_EINVAL (NULL a, a bad title), ROSTER_ENOENT (removing a title
+ * not there), ROSTER_ERANGE (over 32 panels), ROSTER_ENOMEM. Any thread
+ * but the panel functions'. */
+ROSTER_EXTERN int roster_admin_panel(roster_admin *a, const char *title,
+                                     roster_admin_panel_fn fn, void *arg);
 
 /* roster_admin_health: ROSTER_OK while the endpoint serves; else
  * ROSTER_ESTATE with why. */

@@ -260,6 +260,7 @@ static const struct {
     {"/api/cron", roster__admin_cron_json},
     {"/api/pools", roster__admin_pools_json},
     {"/api/logs", roster__admin_logs_json},
+    {"/api/panels", roster__admin_panels_json},
     {"/api/stats", roster__admin_stats_json},
 };
 
@@ -470,6 +471,9 @@ static void admin_destroy(roster_admin *a) {
   for (size_t i = 0; i < a->ring_len; i++)
     json_decref(a->ring[(a->ring_head + i) % a->ring_cap]);
   roster_mem_free(a->ring);
+  for (size_t i = 0; i < a->npanels; i++)
+    roster_mem_free(a->panels[i].title);
+  pthread_mutex_destroy(&a->panels_mu);
   pthread_mutex_destroy(&a->ring_mu);
   pthread_mutex_destroy(&a->mu);
   pthread_cond_destroy(&a->cv);
@@ -511,6 +515,7 @@ int roster_admin_new(roster *r, const roster_admin_options *o,
   if (!a)
     return roster_error_set(ROSTER_ENOMEM, "admin: out of memory");
   pthread_mutex_init(&a->ring_mu, NULL);
+  pthread_mutex_init(&a->panels_mu, NULL);
   pthread_mutex_init(&a->mu, NULL);
   pthread_condattr_t ca;
   pthread_condattr_init(&ca);
@@ -629,6 +634,51 @@ uint16_t roster_admin_port(const roster_admin *a) {
 
 roster_socketio *roster_admin_socketio(roster_admin *a) {
   return a ? a->io : NULL;
+}
+
+int roster_admin_panel(roster_admin *a, const char *title,
+                       roster_admin_panel_fn fn, void *arg) {
+  if (!a || !title)
+    return roster_error_set(ROSTER_EINVAL, "roster_admin_panel: NULL %s",
+                            a ? "title" : "a");
+  size_t tl = strlen(title);
+  json_t *valid = tl && tl <= 64 ? json_stringn(title, tl) : NULL; /* UTF-8 */
+  json_decref(valid);
+  if (!valid)
+    return roster_error_set(ROSTER_EINVAL,
+                            "admin '%s': a panel's title must be 1-64 bytes "
+                            "of UTF-8",
+                            a->name);
+  pthread_mutex_lock(&a->panels_mu);
+  size_t i = 0;
+  while (i < a->npanels && strcmp(a->panels[i].title, title) != 0)
+    i++;
+  int rc = ROSTER_OK;
+  if (!fn) {
+    if (i == a->npanels) {
+      rc = roster_error_set(ROSTER_ENOENT, "admin '%s': no panel '%s'", a->name,
+                            title);
+    } else {
+      roster_mem_free(a->panels[i].title);
+      memmove(&a->panels[i], &a->panels[i + 1],
+              (a->npanels - i - 1) * sizeof a->panels[0]);
+      a->npanels--;
+    }
+  } else if (i < a->npanels) {
+    a->panels[i].fn = fn;
+    a->panels[i].arg = arg;
+  } else if (a->npanels == ROSTER__ADMIN_PANELS) {
+    rc = roster_error_set(ROSTER_ERANGE, "admin '%s': at most %d panels",
+                          a->name, ROSTER__ADMIN_PANELS);
+  } else if (!(a->panels[i].title = roster_mem_strdup(title))) {
+    rc = roster_error_set(ROSTER_ENOMEM, "admin: out of memory");
+  } else {
+    a->panels[i].fn = fn;
+    a->panels[i].arg = arg;
+    a->npanels++;
+  }
+  pthread_mutex_unlock(&a->panels_mu);
+  return rc;
 }
 
 int roster_admin_health(roster_admin *a) {

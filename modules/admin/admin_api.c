@@ -292,6 +292,19 @@ json_t *roster__admin_logs_json(roster_admin *a) {
 
 /* ---- the live stats event ---------------------------------------------- */
 
+json_t *roster__admin_panels_json(roster_admin *a) {
+  json_t *doc = json_object();
+  pthread_mutex_lock(&a->panels_mu);
+  for (size_t i = 0; doc && i < a->npanels; i++) {
+    json_t *p = a->panels[i].fn(a->panels[i].arg);
+    if (json_is_object(p))
+      json_object_set(doc, a->panels[i].title, p);
+    json_decref(p);
+  }
+  pthread_mutex_unlock(&a->panels_mu);
+  return doc;
+}
+
 json_t *roster__admin_stats_json(roster_admin *a) {
   roster_stats rs = {0};
   roster_stats_get(a->r, &rs);
@@ -322,6 +335,11 @@ json_t *roster__admin_stats_json(roster_admin *a) {
   json_t *pc = roster__admin_pools_json(a);
   json_t *cr = roster__admin_cron_json(a); /* "schedulers": next runs move */
   json_t *so = sockets_json(a);
+  json_t *pn = roster__admin_panels_json(a);
+  if (doc && pn)
+    json_object_set_new(doc, "panels", pn);
+  else
+    json_decref(pn);
   if (doc && so)
     json_object_set_new(doc, "sockets", so);
   else

@@ -19,6 +19,8 @@
 
 /* The Socket.IO namespace of live updates. */
 #define ROSTER__ADMIN_NSP "/admin"
+/* The most panels of an application (roster_admin_panel). */
+#define ROSTER__ADMIN_PANELS 32
 /* Log levels counted per level: trace, debug, info, warn, error, fatal. */
 #define ROSTER__ADMIN_LEVELS 6
 
@@ -55,6 +57,16 @@ struct roster_admin {
   uint64_t ring_seq;
   atomic_uint_least64_t level_lines[ROSTER__ADMIN_LEVELS];
 
+  /* the application's panels (roster_admin_panel), under panels_mu,
+   * which is held while they are called */
+  pthread_mutex_t panels_mu;
+  struct roster__admin_panel {
+    char *title;
+    roster_admin_panel_fn fn;
+    void *arg;
+  } panels[ROSTER__ADMIN_PANELS];
+  size_t npanels;
+
   /* the admin's thread: requests and the stats tick */
   pthread_mutex_t mu;
   pthread_cond_t cv;
@@ -77,6 +89,8 @@ json_t *roster__admin_config_json(roster_admin *a);
 json_t *roster__admin_cron_json(roster_admin *a);
 json_t *roster__admin_pools_json(roster_admin *a);
 json_t *roster__admin_logs_json(roster_admin *a);
+/* /api/panels: {"<title>": {...}} */
+json_t *roster__admin_panels_json(roster_admin *a);
 /* the live "stats" event: registry counters and each service's state */
 json_t *roster__admin_stats_json(roster_admin *a);
 

@@ -35,6 +35,13 @@ static bool peers_available(void) {
   return roster__tu_peers_ok(interop_dir, packages, tools);
 }
 
+/* an application panel, as a discovery mirror would show itself */
+static json_t *discovery_panel(void *arg) {
+  (void)arg;
+  return json_pack("{s:b,s:I,s:I}", "connected", 1, "revision",
+                   (json_int_t)4242, "stale_ms", (json_int_t)17);
+}
+
 static void t_dashboard(void **state) {
   (void)state;
   if (!peers_available()) {
@@ -44,6 +51,7 @@ static void t_dashboard(void **state) {
   fx f;
   fx_setup(&f, &(roster_admin_options){.token = "open-sesame-42",
                                        .stats_interval_ms = 300});
+  assert_ok(roster_admin_panel(f.admin, "discovery", discovery_panel, NULL));
   char url[64], script[1200];
   snprintf(url, sizeof url, "http://127.0.0.1:%u/", f.port);
   snprintf(script, sizeof script, "%s/dashboard.mjs", interop_dir);

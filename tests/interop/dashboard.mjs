@@ -37,6 +37,11 @@ for (const name of ['ok', 'db', 'flappy'])
 if ((await text('#services tr[data-service="ok"] .state')) !== 'ready') await fail('ok is not shown ready');
 if ((await page.$$('#graph circle')).length < 3) await fail('the graph has no nodes');
 
+// the application's panel, from the stats
+await wait(() => /discovery/.test(document.getElementById('panels')?.textContent || '') &&
+           /4242/.test(document.getElementById('panels').textContent) &&
+           !document.getElementById('panels-card').hidden, null, 'the discovery panel shown');
+
 // a state change arrives without a reload
 const rl = createInterface({ input: process.stdin });
 const stopped = new Promise((res) => rl.once('line', res));

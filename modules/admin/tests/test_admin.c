@@ -343,6 +343,80 @@ static void t_live(void **state) {
   fx_teardown(&f);
 }
 
+/* ---- the application's panels ----------------------------------------- */
+
+static atomic_int panel_calls;
+static json_t *panel_fn(void *arg) {
+  atomic_fetch_add(&panel_calls, 1);
+  return json_pack("{s:s,s:I,s:b}", "label", (const char *)arg, "stale_ms",
+                   (json_int_t)1234, "connected", 0);
+}
+static json_t *panel_none(void *arg) {
+  (void)arg;
+  return NULL;
+}
+
+static void t_panels(void **state) {
+  (void)state;
+  fx f;
+  fx_setup(&f, &(roster_admin_options){.stats_interval_ms = 50});
+  hc_resp r;
+  assert_int_equal(fx_get(f.port, "/api/panels", NULL, &r), 200);
+  assert_string_equal(r.body, "{}");
+  hc_resp_free(&r);
+  assert_ok(roster_admin_panel(f.admin, "discovery", panel_fn, "first"));
+  assert_ok(roster_admin_panel(f.admin, "quiet", panel_none, NULL));
+  assert_int_equal(fx_get(f.port, "/api/panels", NULL, &r), 200);
+  assert_non_null(strstr(r.body, "\"discovery\":{\"label\":\"first\","
+                                 "\"stale_ms\":1234,\"connected\":false}"));
+  assert_null(strstr(r.body, "quiet")); /* NULL: nothing shown */
+  hc_resp_free(&r);
+  /* the same title again replaces the function */
+  assert_ok(roster_admin_panel(f.admin, "discovery", panel_fn, "second"));
+  assert_int_equal(fx_get(f.port, "/api/panels", NULL, &r), 200);
+  assert_non_null(strstr(r.body, "\"label\":\"second\""));
+  assert_null(strstr(r.body, "first"));
+  hc_resp_free(&r);
+  /* the live stats carry them */
+  int fd =
+      hc_ws_open(f.port, "/socket.io/?EIO=4&transport=websocket", NULL, NULL);
+  assert_true(fd >= 0);
+  hc_frame fr;
+  assert_int_equal(hc_ws_read(fd, &fr), 0);
+  hc_frame_free(&fr);
+  assert_true(hc_ws_frame(fd, true, 0, 1, true, "40/admin,", 9));
+  assert_int_equal(hc_ws_read(fd, &fr), 0);
+  hc_frame_free(&fr);
+  assert_true(next_event(fd, "stats", "\"panels\":{\"discovery\":{"));
+  close(fd);
+  /* errors */
+  assert_rc(roster_admin_panel(f.admin, "", panel_fn, NULL), ROSTER_EINVAL);
+  assert_rc(roster_admin_panel(f.admin, "bad \xff title", panel_fn, NULL),
+            ROSTER_EINVAL);
+  char longt[80];
+  memset(longt, 'x', 65);
+  longt[65] = '\0';
+  assert_rc(roster_admin_panel(f.admin, longt, panel_fn, NULL), ROSTER_EINVAL);
+  assert_rc(roster_admin_panel(f.admin, "absent", NULL, NULL), ROSTER_ENOENT);
+  assert_rc(roster_admin_panel(NULL, "x", panel_fn, NULL), ROSTER_EINVAL);
+  for (int i = 0; i < 30; i++) { /* 2 + 30 = 32, the most */
+    char t[16];
+    snprintf(t, sizeof t, "p%d", i);
+    assert_ok(roster_admin_panel(f.admin, t, panel_none, NULL));
+  }
+  assert_rc(roster_admin_panel(f.admin, "one too many", panel_none, NULL),
+            ROSTER_ERANGE);
+  /* removed: never called again */
+  assert_ok(roster_admin_panel(f.admin, "discovery", NULL, NULL));
+  int before = atomic_load(&panel_calls);
+  assert_int_equal(fx_get(f.port, "/api/panels", NULL, &r), 200);
+  assert_null(strstr(r.body, "discovery"));
+  hc_resp_free(&r);
+  usleep(200 * 1000); /* four stats ticks */
+  assert_int_equal(atomic_load(&panel_calls), before);
+  fx_teardown(&f);
+}
+
 /* ---- the driver -------------------------------------------------------- */
 
 static void t_driver(void **state) {
@@ -396,6 +470,7 @@ int main(void) {
       cmocka_unit_test(t_actions_refused_without_token),
       cmocka_unit_test(t_actions),
       cmocka_unit_test(t_live),
+      cmocka_unit_test(t_panels),
       cmocka_unit_test(t_driver),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
