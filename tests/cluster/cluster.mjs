@@ -14,6 +14,9 @@
 //  1. the three find each other by name (each /peers lists three);
 //  2. a broadcast from each node reaches clients on all three;
 //  3. one etcd member SIGKILLed: nothing visible changes; back again;
+//     then all three down for a while: every node keeps serving its last
+//     view and its admin page (panel "discovery") shows it stale; back
+//     again, fresh;
 //  4. clustered cron over 2 minutes of ticks, node 3 SIGKILLed mid-way:
 //     the others see it vanish within one lease TTL (+ the lessor's
 //     period), every tick of the 2 minutes ran exactly once;
@@ -185,12 +188,17 @@ async function getJson(url) {
     return r.ok ? await r.json() : null;
   } catch { return null; } finally { clearTimeout(t); }
 }
-// peers: the node ids whose "web" instance n's registry holds now
+// peers: the instances of "web" n's registry holds now, "<id>-<pid>"
+// sorted: a restarted node's old instance is told from its new one
 async function peers(n) {
   const j = await getJson(base(n) + '/peers');
-  return j ? j.map((p) => p.node).sort().join(',') : null;
+  return j ? j.map((p) => p.instance).sort().join(',') : null;
 }
-async function waitPeers(ns, want, ms) {
+// instances: what the views should hold for the nodes named ("n1,n2")
+const instances = (names) => names.split(',').map((id) => `${id}-${nodes[+id.slice(1) - 1].proc.pid}`)
+  .sort().join(',');
+async function waitPeers(ns, names, ms) {
+  const want = instances(names);
   const end = Date.now() + ms;
   let got;
   while (Date.now() < end) {
@@ -255,6 +263,38 @@ async function broadcastRound(label) {
   check(b.sent.length === N && b.got.every((g) => g.length === N), 'broadcasts still reach all three');
   startMember(m);
   check(await tcpUp(infraIp, m.client, 15000), 'the member comes back on its data');
+}
+
+// 3b. etcd out of reach altogether: every local registry keeps serving
+// the last view, and the admin page says how stale it is; back again,
+// the views are fresh
+{
+  const panel = async (n) => {
+    const j = await getJson(`http://${n.ip}:${PORT + 1}/api/panels`);
+    return j && j.discovery;
+  };
+  const fresh = await Promise.all(nodes.map(panel));
+  check(fresh.every((p) => p && p.connected === true && p.stale_ms === 0 && p.instances === N),
+    `the admin page shows each node's mirror connected and fresh (${JSON.stringify(fresh)})`);
+  await Promise.all(etcd.map((m) => kill(m.proc)));
+  await sleep(3000);
+  const r = await waitPeers(nodes, 'n1,n2,n3', 2000);
+  check(r.ok, 'with every etcd member down, each node still finds the three by name');
+  const stale = await Promise.all(nodes.map(panel));
+  check(stale.every((p) => p && p.connected === false && p.stale_ms >= 2500),
+    `and its admin page shows the view stale (${JSON.stringify(stale.map((p) => p && p.stale_ms))} ms)`);
+  etcd.forEach(startMember);
+  for (const m of etcd) check(await tcpUp(infraIp, m.client, 15000), `etcd member ${m.i} back`);
+  check(await etcdHealthy(20000), 'the etcd cluster is healthy again');
+  const end = Date.now() + 15000;
+  let back;
+  while (Date.now() < end) {
+    back = await Promise.all(nodes.map(panel));
+    if (back.every((p) => p && p.connected && p.stale_ms === 0)) break;
+    await sleep(200);
+  }
+  check(back.every((p) => p && p.connected && p.stale_ms === 0), 'every mirror reconnects and is fresh again');
+  check((await waitPeers(nodes, 'n1,n2,n3', 5000)).ok, 'and the three are still the three');
 }
 
 // 4. clustered cron with a node lost mid-way

@@ -13,6 +13,8 @@
  *                            now: [{"node","instance","address","port"}]
  *   GET /emit?room=R&text=T  emits "news" {text, from} to room R of
  *                            every node: {"ok": true|false}
+ * and the admin endpoint on port + 1, whose panel "discovery" shows the
+ * mirror's view of etcd (connected, stale_ms, revision, instances).
  * It runs until SIGTERM or SIGINT, then unpublishes and stops.
  *
  * Environment: CLUSTER_NODE_ID, CLUSTER_NODE_ADDR, CLUSTER_NODE_PORT,
@@ -20,6 +22,7 @@
  * CLUSTER_NAME (the etcd cluster name).
  */
 #define _GNU_SOURCE
+#include <roster/admin.h>
 #include <roster/cron.h>
 #include <roster/error.h>
 #include <roster/etcd.h>
@@ -149,6 +152,19 @@ static void emit_route(roster_httpd_request *req, void *arg) {
   respond_json(req, 200, json_pack("{s:b}", "ok", rc == ROSTER_OK));
 }
 
+/* discovery_panel: the mirror's figures on the admin endpoint */
+static json_t *discovery_panel(void *arg) {
+  roster_etcd_mirror_stats st;
+  if (roster_etcd_mirror_stats_get(arg, &st) != ROSTER_OK)
+    return NULL;
+  return json_pack("{s:b,s:I,s:I,s:I,s:I,s:I}", "connected", st.connected,
+                   "stale_ms", (json_int_t)st.stale_ms, "revision",
+                   (json_int_t)st.revision, "instances",
+                   (json_int_t)st.instances, "arrivals",
+                   (json_int_t)st.arrivals, "departures",
+                   (json_int_t)st.departures);
+}
+
 int main(void) {
   node n = {.id = need("CLUSTER_NODE_ID")};
   const char *addr = need("CLUSTER_NODE_ADDR");
@@ -221,6 +237,17 @@ int main(void) {
                                 &pub)))
     die("publish", rc);
 
+  roster_admin *admin = NULL;
+  if ((rc = roster_admin_new(n.r,
+                             &(roster_admin_options){
+                                 .host = addr,
+                                 .port = (uint16_t)(port + 1),
+                                 .token = "cluster-test-token"},
+                             &admin)) ||
+      (rc = roster_admin_panel(admin, "discovery", discovery_panel, mirror)) ||
+      (rc = roster_admin_start(admin)))
+    die("admin endpoint", rc);
+
   roster_sched *sched = NULL;
   if ((rc = roster_etcd_cron_new(etcd, cluster, n.id, 0, &claims)) ||
       (rc = roster_sched_new(
@@ -240,6 +267,7 @@ int main(void) {
   fprintf(stderr, "cluster_node %s: stopping (signal %d)\n", n.id, sig);
 
   roster_sched_free(sched);
+  roster_admin_free(admin);
   roster_etcd_cron_free(claims);
   roster_etcd_unpublish(pub, false);
   roster_etcd_mirror_free(mirror);
