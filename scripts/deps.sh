@@ -28,6 +28,7 @@ PKGS=(
   chromium                                   # tests: the dashboard in a browser
   openssl                                    # tests: a certificate for HTTP/2
   etcd-server etcd-client                    # tests: a 3-member etcd cluster
+  iproute2                                   # tests: hosts in network namespaces
 )
 
 missing=()
