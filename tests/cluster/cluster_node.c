@@ -90,15 +90,15 @@ static void respond_json(roster_httpd_request *req, int status, json_t *j) {
 
 static int add_peer(const roster_info *info, void *arg) {
   json_t *list = arg;
-  json_t *m = info->meta ? json_loadb(info->meta, info->meta_len, 0, NULL)
-                         : NULL;
+  json_t *m =
+      info->meta ? json_loadb(info->meta, info->meta_len, 0, NULL) : NULL;
   json_t *meta = json_object_get(m, "meta");
-  json_array_append_new(
-      list, json_pack("{s:O?,s:O?,s:O?,s:O?}", "node",
-                      json_object_get(meta, "node"), "instance",
-                      json_object_get(m, "instance"), "address",
-                      json_object_get(m, "address"), "port",
-                      json_object_get(m, "port")));
+  json_array_append_new(list,
+                        json_pack("{s:O?,s:O?,s:O?,s:O?}", "node",
+                                  json_object_get(meta, "node"), "instance",
+                                  json_object_get(m, "instance"), "address",
+                                  json_object_get(m, "address"), "port",
+                                  json_object_get(m, "port")));
   json_decref(m);
   return 0;
 }
@@ -114,8 +114,8 @@ static void peers_route(roster_httpd_request *req, void *arg) {
 static bool query_get(const char *query, const char *key, char *buf,
                       size_t cap) {
   size_t kl = strlen(key);
-  for (const char *p = query; p && *p; p = strchr(p, '&') ? strchr(p, '&') + 1
-                                                          : NULL) {
+  for (const char *p = query; p && *p;
+       p = strchr(p, '&') ? strchr(p, '&') + 1 : NULL) {
     if (strncmp(p, key, kl) != 0 || p[kl] != '=')
       continue;
     size_t o = 0;
@@ -145,9 +145,9 @@ static void emit_route(roster_httpd_request *req, void *arg) {
   }
   json_t *args = json_pack("[{s:s,s:s}]", "text", text, "from", n->id);
   const char *rooms[] = {room, NULL};
-  int rc = roster_socketio_emit(
-      n->io, &(roster_socketio_target){.rooms = rooms}, "news", args, NULL,
-      0, NULL);
+  int rc =
+      roster_socketio_emit(n->io, &(roster_socketio_target){.rooms = rooms},
+                           "news", args, NULL, 0, NULL);
   json_decref(args);
   respond_json(req, 200, json_pack("{s:b}", "ok", rc == ROSTER_OK));
 }
@@ -157,12 +157,11 @@ static json_t *discovery_panel(void *arg) {
   roster_etcd_mirror_stats st;
   if (roster_etcd_mirror_stats_get(arg, &st) != ROSTER_OK)
     return NULL;
-  return json_pack("{s:b,s:I,s:I,s:I,s:I,s:I}", "connected", st.connected,
-                   "stale_ms", (json_int_t)st.stale_ms, "revision",
-                   (json_int_t)st.revision, "instances",
-                   (json_int_t)st.instances, "arrivals",
-                   (json_int_t)st.arrivals, "departures",
-                   (json_int_t)st.departures);
+  return json_pack(
+      "{s:b,s:I,s:I,s:I,s:I,s:I}", "connected", st.connected, "stale_ms",
+      (json_int_t)st.stale_ms, "revision", (json_int_t)st.revision, "instances",
+      (json_int_t)st.instances, "arrivals", (json_int_t)st.arrivals,
+      "departures", (json_int_t)st.departures);
 }
 
 int main(void) {
@@ -196,14 +195,13 @@ int main(void) {
       (rc = roster_socketio_on_connect(root, on_connect, &n)))
     die("socket.io server", rc);
   roster_httpd *h = roster_socketio_httpd(n.io);
-  if ((rc = roster_httpd_route(h, &(roster_httpd_route_options){
-                                      .prefix = "/peers",
-                                      .handler = peers_route,
-                                      .arg = &n})) ||
-      (rc = roster_httpd_route(h, &(roster_httpd_route_options){
-                                      .prefix = "/emit",
-                                      .handler = emit_route,
-                                      .arg = &n})))
+  if ((rc = roster_httpd_route(
+           h, &(roster_httpd_route_options){.prefix = "/peers",
+                                            .handler = peers_route,
+                                            .arg = &n})) ||
+      (rc = roster_httpd_route(
+           h, &(roster_httpd_route_options){
+                  .prefix = "/emit", .handler = emit_route, .arg = &n})))
     die("routes", rc);
   if ((rc = roster_sio_redis_attach(n.io, n.redis, NULL, NULL)))
     die("redis adapter", rc);
@@ -218,32 +216,31 @@ int main(void) {
   snprintf(instance, sizeof instance, "%s-%ld", n.id, (long)getpid());
   snprintf(meta, sizeof meta, "{\"node\":\"%s\"}", n.id);
   if ((rc = roster_etcd_new(
-           &(roster_etcd_options){.endpoints = need("CLUSTER_ETCD")},
-           &etcd)))
+           &(roster_etcd_options){.endpoints = need("CLUSTER_ETCD")}, &etcd)))
     die("etcd", rc);
   if ((rc = roster_etcd_mirror_new(
            etcd, n.r, &(roster_etcd_mirror_options){.cluster = cluster},
            &mirror)))
     die("mirror", rc);
-  if ((rc = roster_etcd_publish(etcd, NULL,
-                                &(roster_etcd_publish_options){
-                                    .cluster = cluster,
-                                    .name = "web",
-                                    .instance = instance,
-                                    .address = addr,
-                                    .port = port,
-                                    .meta = meta,
-                                    .ttl_s = ttl},
-                                &pub)))
+  if ((rc = roster_etcd_publish(
+           etcd, NULL,
+           &(roster_etcd_publish_options){.cluster = cluster,
+                                          .name = "web",
+                                          .instance = instance,
+                                          .address = addr,
+                                          .port = port,
+                                          .meta = meta,
+                                          .ttl_s = ttl},
+           &pub)))
     die("publish", rc);
 
   roster_admin *admin = NULL;
-  if ((rc = roster_admin_new(n.r,
-                             &(roster_admin_options){
-                                 .host = addr,
-                                 .port = (uint16_t)(port + 1),
-                                 .token = "cluster-test-token"},
-                             &admin)) ||
+  if ((rc = roster_admin_new(
+           n.r,
+           &(roster_admin_options){.host = addr,
+                                   .port = (uint16_t)(port + 1),
+                                   .token = "cluster-test-token"},
+           &admin)) ||
       (rc = roster_admin_panel(admin, "discovery", discovery_panel, mirror)) ||
       (rc = roster_admin_start(admin)))
     die("admin endpoint", rc);
@@ -256,8 +253,7 @@ int main(void) {
                                    .claim = roster_etcd_cron_claim,
                                    .claim_arg = claims},
            &sched)) ||
-      (rc = roster_sched_add(sched, "tick", "*/2 * * * * *", tick, &n,
-                             NULL)) ||
+      (rc = roster_sched_add(sched, "tick", "*/2 * * * * *", tick, &n, NULL)) ||
       (rc = roster_sched_start(sched)))
     die("scheduler", rc);
 
