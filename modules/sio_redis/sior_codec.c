@@ -200,13 +200,28 @@ static json_t *to_json(dec *d, const msgpack_object *o, int depth) {
     json_t *m = json_object();
     for (uint32_t i = 0; m && i < o->via.map.size; i++) {
       const msgpack_object *k = &o->via.map.ptr[i].key;
-      json_t *v = k->type == MSGPACK_OBJECT_STR
+      /* a key twice is refused: the second value would hide the first,
+       * and with it any attachment the first one held; so is a key with
+       * a NUL, which the encoder (C strings) could not give back */
+      const char *ks = k->type == MSGPACK_OBJECT_STR && k->via.str.size
+                           ? k->via.str.ptr
+                           : "";
+      json_t *v = k->type == MSGPACK_OBJECT_STR &&
+                          !memchr(ks, 0, k->via.str.size) &&
+                          !json_object_getn(m, ks, k->via.str.size)
                       ? to_json(d, &o->via.map.ptr[i].val, depth + 1)
                       : NULL;
-      if (!v || json_object_setn_new(m, k->via.str.ptr, k->via.str.size, v)) {
+      if (!v || json_object_setn_new(m, ks, k->via.str.size, v)) {
         json_decref(m);
         m = NULL;
       }
+    }
+    /* a map shaped like a placeholder is refused: a binary value arrives
+     * as msgpack bin, and such a map would be read as one downstream */
+    if (m && json_is_true(json_object_get(m, "_placeholder")) &&
+        json_is_number(json_object_get(m, "num"))) {
+      json_decref(m);
+      m = NULL;
     }
     return m;
   }
@@ -225,7 +240,8 @@ static char *str_dup(const msgpack_object *o) {
     return NULL;
   char *s = roster_mem_alloc(o->via.str.size + 1);
   if (s) {
-    memcpy(s, o->via.str.ptr, o->via.str.size);
+    if (o->via.str.size) /* an empty string's ptr may be NULL */
+      memcpy(s, o->via.str.ptr, o->via.str.size);
     s[o->via.str.size] = 0;
   }
   return s;
@@ -316,7 +332,7 @@ int roster__sior_decode(const void *buf, size_t len, roster__sior_msg *m) {
   const msgpack_object *pk = &top->via.array.ptr[1];
   const msgpack_object *opts = &top->via.array.ptr[2];
   if (uid->type != MSGPACK_OBJECT_STR || uid->via.str.size > 64 ||
-      memchr(uid->via.str.ptr, 0, uid->via.str.size))
+      (uid->via.str.size && memchr(uid->via.str.ptr, 0, uid->via.str.size)))
     return bad(m, "the uid is not a string of at most 64 bytes");
   if (pk->type != MSGPACK_OBJECT_MAP || opts->type != MSGPACK_OBJECT_MAP)
     return bad(m, "the packet or the options are not maps");
@@ -357,7 +373,8 @@ int roster__sior_decode(const void *buf, size_t len, roster__sior_msg *m) {
     const msgpack_object *ev = &data->via.array.ptr[0];
     json_t *t = json_stringn(ev->via.str.ptr, ev->via.str.size);
     json_decref(t);
-    if (!t || memchr(ev->via.str.ptr, 0, ev->via.str.size))
+    if (!t ||
+        (ev->via.str.size && memchr(ev->via.str.ptr, 0, ev->via.str.size)))
       return bad(m, "the event name is not UTF-8 without NUL");
   }
   if (rc == ROSTER_ENOMEM) {
@@ -371,8 +388,9 @@ int roster__sior_decode(const void *buf, size_t len, roster__sior_msg *m) {
     json_t *v = to_json(&d, &data->via.array.ptr[i], 1);
     if (!v || json_array_append_new(m->args, v))
       return bad(m, "an argument is not JSON-like (bad UTF-8, a map key "
-                    "that is not a string, an unknown extension, too deep, "
-                    "or more than 10 binary values)");
+                    "that is not a string, given twice or holding a NUL, a "
+                    "map shaped like a binary placeholder, an unknown "
+                    "extension, too deep, or more than 10 binary values)");
   }
   m->nbin = d.nbin;
   return ROSTER_OK;
