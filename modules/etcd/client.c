@@ -24,6 +24,16 @@ int64_t roster__etcd_now_ns(void) {
   return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+bool roster__etcd_nap(pthread_mutex_t *mu, pthread_cond_t *cv,
+                      atomic_bool *stop, int64_t ms) {
+  struct timespec ts = roster__mono_after(ms);
+  pthread_mutex_lock(mu);
+  while (!atomic_load(stop) && pthread_cond_timedwait(cv, mu, &ts) == 0)
+    ;
+  pthread_mutex_unlock(mu);
+  return atomic_load(stop);
+}
+
 void roster__etcd_contact(roster_etcd *c, int64_t rev) {
   atomic_store(&c->last_contact_ns, roster__etcd_now_ns());
   int64_t old = atomic_load(&c->last_revision);

@@ -39,6 +39,11 @@ struct roster_etcd {
 
 /* roster__etcd_now_ns: CLOCK_MONOTONIC in ns. */
 int64_t roster__etcd_now_ns(void);
+/* roster__etcd_nap waits ms on cv (a roster__cond_init_mono condition,
+ * with mu) or until *stop is set and cv signalled; returns *stop. The
+ * session's and the watch's threads sleep through it. */
+bool roster__etcd_nap(pthread_mutex_t *mu, pthread_cond_t *cv,
+                      atomic_bool *stop, int64_t ms);
 
 /* roster__etcd_contact notes an answer from etcd carrying revision rev
  * (0: none). */

@@ -28,28 +28,11 @@ struct roster_etcd_session {
   pthread_cond_t cv;
 };
 
-static bool wait_ms(roster_etcd_session *s, int64_t ms) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  ts.tv_sec += ms / 1000;
-  ts.tv_nsec += (ms % 1000) * 1000000;
-  if (ts.tv_nsec >= 1000000000) {
-    ts.tv_sec++;
-    ts.tv_nsec -= 1000000000;
-  }
-  pthread_mutex_lock(&s->mu);
-  while (!atomic_load(&s->stop) &&
-         pthread_cond_timedwait(&s->cv, &s->mu, &ts) == 0)
-    ;
-  pthread_mutex_unlock(&s->mu);
-  return atomic_load(&s->stop);
-}
-
 static void *run(void *arg) {
   roster_etcd_session *s = arg;
   int64_t period = s->ttl_s * 1000 / 3;
   int64_t wait = period;
-  while (!wait_ms(s, wait)) {
+  while (!roster__etcd_nap(&s->mu, &s->cv, &s->stop, wait)) {
     wait = period;
     if (atomic_load(&s->paused))
       continue;

@@ -46,24 +46,6 @@ void roster__etcd_watch_state(roster_etcd_watch *w, bool *connected,
   *stale_ms = *connected ? 0 : t ? (roster__etcd_now_ns() - t) / 1000000 : -1;
 }
 
-/* nap sleeps ms or until stopped; returns whether stopped. */
-static bool nap(roster_etcd_watch *w, int64_t ms) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  ts.tv_sec += ms / 1000;
-  ts.tv_nsec += (ms % 1000) * 1000000;
-  if (ts.tv_nsec >= 1000000000) {
-    ts.tv_sec++;
-    ts.tv_nsec -= 1000000000;
-  }
-  pthread_mutex_lock(&w->mu);
-  while (!atomic_load(&w->stop) &&
-         pthread_cond_timedwait(&w->cv, &w->mu, &ts) == 0)
-    ;
-  pthread_mutex_unlock(&w->mu);
-  return atomic_load(&w->stop);
-}
-
 static void deliver(roster_etcd_watch *w, roster__etcd_wmsg *m) {
   size_t i = 0;
   while (i < m->n) {
@@ -194,7 +176,7 @@ static void *run(void *arg) {
   bool first = true;
   while (!atomic_load(&w->stop)) {
     if (w->need_sync && sync_all(w)) {
-      if (nap(w, 200))
+      if (roster__etcd_nap(&w->mu, &w->cv, &w->stop, 200))
         break;
       continue;
     }
@@ -209,7 +191,8 @@ static void *run(void *arg) {
       i = (i + 1) % c->n_ep; /* broke: the next member */
     /* A stream that failed at once (member down): pause a little so that
      * a cluster out of reach is not asked in a tight loop. */
-    if (roster__etcd_now_ns() - t0 < 200000000 && nap(w, 100))
+    if (roster__etcd_now_ns() - t0 < 200000000 &&
+        roster__etcd_nap(&w->mu, &w->cv, &w->stop, 100))
       break;
   }
   return NULL;

@@ -323,16 +323,7 @@ static void handle_defaults(roster_http *c, CURL *h) {
 
 int roster__http_handle_get(roster_http *c, int64_t timeout_ms, CURL **out) {
   *out = NULL;
-  struct timespec dl;
-  clock_gettime(CLOCK_MONOTONIC, &dl);
-  if (timeout_ms >= 0) {
-    dl.tv_sec += timeout_ms / 1000;
-    dl.tv_nsec += (timeout_ms % 1000) * 1000000;
-    if (dl.tv_nsec >= 1000000000) {
-      dl.tv_sec++;
-      dl.tv_nsec -= 1000000000;
-    }
-  }
+  struct timespec dl = roster__mono_after(timeout_ms >= 0 ? timeout_ms : 0);
   pthread_mutex_lock(&c->mu);
   while (c->in_flight >= c->max_connections) {
     int e = timeout_ms < 0 ? pthread_cond_wait(&c->slot_cv, &c->mu)

@@ -91,16 +91,6 @@ static int64_t now_ms(void) {
   return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void deadline_ts(struct timespec *ts, int64_t ms) {
-  clock_gettime(CLOCK_MONOTONIC, ts);
-  ts->tv_sec += (time_t)(ms / 1000);
-  ts->tv_nsec += (long)(ms % 1000) * 1000000L;
-  if (ts->tv_nsec >= 1000000000L) {
-    ts->tv_sec++;
-    ts->tv_nsec -= 1000000000L;
-  }
-}
-
 static sub_entry *find(roster_redis_subscriber *s, bool pattern,
                        const void *name, size_t len) {
   for (sub_entry *e = s->entries; e; e = e->next)
@@ -520,7 +510,7 @@ static int subscribe(roster_redis_subscriber *s, bool pattern, const void *name,
   int64_t wait =
       s->conf.timeout_ms > 0 ? s->conf.timeout_ms : s->conf.connect_ms;
   struct timespec until;
-  deadline_ts(&until, wait);
+  until = roster__mono_after(wait);
   uint64_t errors = s->errors;
   bool late = false;
   while (!e->confirmed && s->errors == errors && !late)

@@ -365,14 +365,7 @@ static int ask(roster_sio_redis *a, const char *nsp, int type,
   SIOR_STAT(a, requests, 1);
   rc = roster_redis_publish(a->cli, chan, cl, text, strlen(text), NULL);
   free(text);
-  struct timespec dl;
-  clock_gettime(CLOCK_MONOTONIC, &dl);
-  dl.tv_sec += timeout_ms / 1000;
-  dl.tv_nsec += (timeout_ms % 1000) * 1000000;
-  if (dl.tv_nsec >= 1000000000) {
-    dl.tv_sec++;
-    dl.tv_nsec -= 1000000000;
-  }
+  struct timespec dl = roster__mono_after(timeout_ms);
   pthread_mutex_lock(&a->rlock);
   while (rc == ROSTER_OK && q.got < q.want &&
          pthread_cond_timedwait(&a->rcond, &a->rlock, &dl) == 0)

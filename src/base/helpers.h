@@ -74,6 +74,21 @@ static inline int roster__cond_init_mono(pthread_cond_t *c) {
   return e;
 }
 
+/* roster__mono_after returns the CLOCK_MONOTONIC instant ms (>= 0) from
+ * now: the deadline of a timed wait on a roster__cond_init_mono
+ * condition. */
+static inline struct timespec roster__mono_after(int64_t ms) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  ts.tv_sec += (time_t)(ms / 1000);
+  ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+  if (ts.tv_nsec >= 1000000000L) {
+    ts.tv_sec++;
+    ts.tv_nsec -= 1000000000L;
+  }
+  return ts;
+}
+
 /* roster__err_wrap sets the detail to fmt's text, ": " and the detail the
  * thread held (another call's failure), and returns code: the one shape of
  * "<what>: <inner detail>". The inner detail is read before anything is

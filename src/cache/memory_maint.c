@@ -172,16 +172,6 @@ static void mc_sweep(mc *m) {
   }
 }
 
-static void deadline_after(struct timespec *ts, int64_t ms) {
-  clock_gettime(CLOCK_MONOTONIC, ts);
-  ts->tv_sec += (time_t)(ms / 1000);
-  ts->tv_nsec += (long)(ms % 1000) * 1000000L;
-  if (ts->tv_nsec >= 1000000000L) {
-    ts->tv_sec++;
-    ts->tv_nsec -= 1000000000L;
-  }
-}
-
 static void *mc_main(void *arg) {
   mc *m = arg; /* started with every signal blocked (roster__thread_start) */
   /* Known to roster without taking one of the 64 counter shards (it counts
@@ -197,7 +187,7 @@ static void *mc_main(void *arg) {
       m->sweep_ms > 0 ? roster__cache_now_ms() + m->sweep_ms : INT64_MAX;
   unsigned ns = 1u << m->shard_bits;
   struct timespec next;
-  deadline_after(&next, tick);
+  next = roster__mono_after(tick);
   pthread_mutex_lock(&m->mlock);
   while (!m->stop) {
     int w = pthread_cond_timedwait(&m->mcond, &m->mlock, &next);
@@ -209,7 +199,7 @@ static void *mc_main(void *arg) {
         mc_sweep(m);
         next_sweep = roster__cache_now_ms() + m->sweep_ms;
       }
-      deadline_after(&next, tick);
+      next = roster__mono_after(tick);
       pthread_mutex_lock(&m->mlock);
     }
   }

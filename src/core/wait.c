@@ -95,16 +95,8 @@ int roster_wait_for(roster *r, const char *ns, const char *name,
   pthread_mutex_init(&pk.mu, NULL);
   roster__cond_init_mono(&pk.cond);
 
-  struct timespec deadline;
-  clock_gettime(CLOCK_MONOTONIC, &deadline);
-  if (timeout_ms >= 0) {
-    deadline.tv_sec += (time_t)(timeout_ms / 1000);
-    deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-    if (deadline.tv_nsec >= 1000000000L) {
-      deadline.tv_sec++;
-      deadline.tv_nsec -= 1000000000L;
-    }
-  }
+  struct timespec deadline =
+      roster__mono_after(timeout_ms >= 0 ? timeout_ms : 0);
 
   size_t i = 0;
   for (roster *x = r; x; x = x->parent, i++) {

@@ -288,13 +288,7 @@ static void wait_space(rl_queue *q) {
   pthread_mutex_lock(&q->mu);
   atomic_fetch_add(&q->space_waiters, 1);
   while (atomic_load(&q->count) >= q->cap) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    ts.tv_nsec += 100000000;
-    if (ts.tv_nsec >= 1000000000) {
-      ts.tv_sec++;
-      ts.tv_nsec -= 1000000000;
-    }
+    struct timespec ts = roster__mono_after(100);
     pthread_cond_timedwait(&q->space_cv, &q->mu, &ts);
   }
   atomic_fetch_sub(&q->space_waiters, 1);
