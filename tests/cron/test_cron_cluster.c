@@ -10,24 +10,14 @@
  * jobs run on every node; runs by hand and at start are never claimed;
  * the claim sees the job's name and the tick's fire time.
  */
-#include "testutil.h"
+#include "sched_testutil.h"
 
 #include <string.h>
 
 #define WAIT 20000 /* a bound no correct build reaches, in ms */
-#define S 1000000000LL
 #define NODES 3
 #define TICKS 240
 
-typedef struct fclock {
-  _Atomic int64_t wall, mono;
-} fclock;
-
-static int64_t f_wall(void *a) { return atomic_load(&((fclock *)a)->wall); }
-static int64_t f_mono(void *a) { return atomic_load(&((fclock *)a)->mono); }
-
-static fclock clk;
-static roster_sched_clock vclock = {f_wall, f_mono, &clk};
 static int64_t t0; /* the first fire time the tests walk from */
 
 /* ---- the shared claim table ---------------------------------------- */
@@ -72,51 +62,6 @@ out:
   return rc;
 }
 
-/* ---- the ledger of runs --------------------------------------------- */
-
-typedef struct entry {
-  char job[32];
-  int64_t tick;
-  int node;
-  roster_job_trigger trigger;
-} entry;
-
-static pthread_mutex_t led_mu = PTHREAD_MUTEX_INITIALIZER;
-static entry ledger[NODES * TICKS * 4];
-static size_t led_n;
-static char skip_detail[256];
-static atomic_int skips;
-
-static void on_event(const roster_job_event *ev, void *arg) {
-  node *n = arg;
-  pthread_mutex_lock(&led_mu);
-  if (ev->kind == ROSTER_JOB_FINISHED &&
-      led_n < sizeof ledger / sizeof ledger[0]) {
-    entry *e = &ledger[led_n++];
-    snprintf(e->job, sizeof e->job, "%s", ev->job);
-    e->tick = ev->scheduled;
-    e->node = n->id;
-    e->trigger = ev->trigger;
-  }
-  if (ev->kind == ROSTER_JOB_SKIPPED) {
-    snprintf(skip_detail, sizeof skip_detail, "%s", ev->detail);
-    atomic_fetch_add(&skips, 1);
-  }
-  pthread_mutex_unlock(&led_mu);
-}
-
-/* runs_of counts the ledger's runs of job for tick on node (-1: any). */
-static int runs_of(const char *job, int64_t tick, int nd) {
-  int c = 0;
-  pthread_mutex_lock(&led_mu);
-  for (size_t i = 0; i < led_n; i++)
-    if (strcmp(ledger[i].job, job) == 0 && ledger[i].tick == tick &&
-        (nd < 0 || ledger[i].node == nd))
-      c++;
-  pthread_mutex_unlock(&led_mu);
-  return c;
-}
-
 /* job_ok checks that the job sees the tick its events carry (0 for runs
  * by hand and at start, which the ledger records as scheduled 0). */
 static _Atomic int64_t last_seen_tick;
@@ -131,21 +76,18 @@ static node nodes[NODES];
 static int setup(void **state) {
   (void)state;
   assert_ok(roster_time_parse("2026-01-01T00:00:30Z", NULL, &t0));
-  atomic_store(&clk.wall, t0 * S);
-  atomic_store(&clk.mono, 1000 * S);
+  tu_clock_set(t0);
   t0 += 30; /* the first minute after */
   tab_n = 0;
-  led_n = 0;
-  skip_detail[0] = '\0';
-  atomic_store(&skips, 0);
+  tu_ledger_reset();
   atomic_store(&claim_calls, 0);
   atomic_store(&claims_fail, false);
   for (int i = 0; i < NODES; i++) {
     nodes[i].id = i;
     roster_sched_options o = {.workers = 2,
                               .tz = "UTC",
-                              .clock = &vclock,
-                              .on_event = on_event,
+                              .clock = &tu_vclock,
+                              .on_event = tu_on_event,
                               .event_arg = &nodes[i],
                               .claim = claim,
                               .claim_arg = &nodes[i],
@@ -179,8 +121,7 @@ static void start_all(void) {
 /* step moves the clock secs seconds and lets every live node catch up;
  * the nodes' timers race for the same ticks, as hosts would. */
 static void step(int64_t secs) {
-  atomic_fetch_add(&clk.wall, secs * S);
-  atomic_fetch_add(&clk.mono, secs * S);
+  tu_clock_add(secs);
   for (int i = 0; i < NODES; i++)
     if (nodes[i].s)
       assert_ok(roster_sched_tick(nodes[i].s, WAIT));
@@ -216,9 +157,9 @@ static void test_each_tick_once(void **state) {
   assert_int_equal(runs, TICKS);
   assert_int_equal(elsewhere, (NODES - 1) * TICKS);
   assert_int_equal(skipped, 0);
-  assert_int_equal(atomic_load(&skips), 0);
+  assert_int_equal(atomic_load(&tu_skips), 0);
   for (int m = 0; m < TICKS; m++)
-    assert_int_equal(runs_of("every-minute", t0 + 60 * m, -1), 1);
+    assert_int_equal(tu_runs_of("every-minute", t0 + 60 * m, -1), 1);
   assert_int_equal(atomic_load(&claim_calls), NODES * TICKS);
   /* the job saw its own fire time: the last tick's */
   assert_int_equal(atomic_load(&last_seen_tick), t0 + 60 * (TICKS - 1));
@@ -237,9 +178,9 @@ static void test_node_lost(void **state) {
   for (int m = TICKS / 2; m < TICKS; m++)
     step(60);
   for (int m = 0; m < TICKS; m++)
-    assert_int_equal(runs_of("job", t0 + 60 * m, -1), 1);
+    assert_int_equal(tu_runs_of("job", t0 + 60 * m, -1), 1);
   for (int m = TICKS / 2; m < TICKS; m++)
-    assert_int_equal(runs_of("job", t0 + 60 * m, 1), 0);
+    assert_int_equal(tu_runs_of("job", t0 + 60 * m, 1), 0);
 }
 
 /* A claim that fails skips the tick on every node, saying why: a tick
@@ -251,17 +192,17 @@ static void test_claim_fails(void **state) {
   start_all();
   atomic_store(&claims_fail, true);
   step(60);
-  assert_int_equal(runs_of("job", t0, -1), 0);
-  assert_int_equal(atomic_load(&skips), NODES);
-  assert_non_null(strstr(skip_detail, "could not claim the tick"));
-  assert_non_null(strstr(skip_detail, "the store is unreachable"));
+  assert_int_equal(tu_runs_of("job", t0, -1), 0);
+  assert_int_equal(atomic_load(&tu_skips), NODES);
+  assert_non_null(strstr(tu_skip_detail, "could not claim the tick"));
+  assert_non_null(strstr(tu_skip_detail, "the store is unreachable"));
   for (int i = 0; i < NODES; i++) {
     assert_int_equal(stats(i, "job").skipped, 1);
     assert_int_equal(stats(i, "job").elsewhere, 0);
   }
   atomic_store(&claims_fail, false);
   step(60);
-  assert_int_equal(runs_of("job", t0 + 60, -1), 1);
+  assert_int_equal(tu_runs_of("job", t0 + 60, -1), 1);
 }
 
 /* A local job runs on every node and never asks; a run by hand and a run
@@ -277,12 +218,12 @@ static void test_local_and_by_hand(void **state) {
   step(60);
   assert_int_equal(atomic_load(&claim_calls), 0);
   for (int i = 0; i < NODES; i++) {
-    assert_int_equal(runs_of("cleanup", t0, i), 1);
-    assert_int_equal(runs_of("cleanup", t0 + 60, i), 1);
-    assert_int_equal(runs_of("boot", 0, i), 1); /* at start: scheduled 0 */
+    assert_int_equal(tu_runs_of("cleanup", t0, i), 1);
+    assert_int_equal(tu_runs_of("cleanup", t0 + 60, i), 1);
+    assert_int_equal(tu_runs_of("boot", 0, i), 1); /* at start: scheduled 0 */
     assert_ok(roster_sched_run_now(nodes[i].s, "boot"));
     assert_ok(roster_sched_wait_idle(nodes[i].s, WAIT));
-    assert_int_equal(runs_of("boot", 0, i), 2);
+    assert_int_equal(tu_runs_of("boot", 0, i), 2);
     assert_int_equal(atomic_load(&last_seen_tick), 0); /* by hand: 0 */
   }
   assert_int_equal(atomic_load(&claim_calls), 0);

@@ -12,35 +12,13 @@
  */
 #include "etcd_testutil.h"
 
-#include <roster/cron.h>
+#include "sched_testutil.h"
 
 #define WAIT 20000
-#define S 1000000000LL
 #define NODES 3
 #define TICKS 40
 
-typedef struct fclock {
-  _Atomic int64_t wall, mono;
-} fclock;
-
-static int64_t f_wall(void *a) { return atomic_load(&((fclock *)a)->wall); }
-static int64_t f_mono(void *a) { return atomic_load(&((fclock *)a)->mono); }
-
-static fclock clk;
-static roster_sched_clock vclock = {f_wall, f_mono, &clk};
 static int64_t t0;
-
-typedef struct entry {
-  char job[16];
-  int64_t tick;
-  int node;
-} entry;
-
-static pthread_mutex_t led_mu = PTHREAD_MUTEX_INITIALIZER;
-static entry ledger[NODES * TICKS * 4];
-static size_t led_n;
-static atomic_int skips;
-static char skip_detail[512];
 
 typedef struct node {
   int id;
@@ -51,34 +29,6 @@ typedef struct node {
 
 static node nodes[NODES];
 static char CL[64];
-
-static void on_event(const roster_job_event *ev, void *arg) {
-  node *n = arg;
-  pthread_mutex_lock(&led_mu);
-  if (ev->kind == ROSTER_JOB_FINISHED &&
-      led_n < sizeof ledger / sizeof ledger[0]) {
-    entry *e = &ledger[led_n++];
-    snprintf(e->job, sizeof e->job, "%s", ev->job);
-    e->tick = ev->scheduled;
-    e->node = n->id;
-  }
-  if (ev->kind == ROSTER_JOB_SKIPPED) {
-    snprintf(skip_detail, sizeof skip_detail, "%s", ev->detail);
-    atomic_fetch_add(&skips, 1);
-  }
-  pthread_mutex_unlock(&led_mu);
-}
-
-static int runs_of(const char *job, int64_t tick, int nd) {
-  int c = 0;
-  pthread_mutex_lock(&led_mu);
-  for (size_t i = 0; i < led_n; i++)
-    if (!strcmp(ledger[i].job, job) && ledger[i].tick == tick &&
-        (nd < 0 || ledger[i].node == nd))
-      c++;
-  pthread_mutex_unlock(&led_mu);
-  return c;
-}
 
 static int job_ok(void *arg) {
   (void)arg;
@@ -93,8 +43,8 @@ static void node_up(node *n, int id, const char *endpoints) {
   assert_ok(roster_etcd_cron_new(n->c, CL, name, 60, &n->cc));
   roster_sched_options o = {.workers = 2,
                             .tz = "UTC",
-                            .clock = &vclock,
-                            .on_event = on_event,
+                            .clock = &tu_vclock,
+                            .on_event = tu_on_event,
                             .event_arg = n,
                             .claim = roster_etcd_cron_claim,
                             .claim_arg = n->cc,
@@ -114,8 +64,7 @@ static void node_down(node *n) {
 }
 
 static void step(int64_t secs) {
-  atomic_fetch_add(&clk.wall, secs * S);
-  atomic_fetch_add(&clk.mono, secs * S);
+  tu_clock_add(secs);
   for (int i = 0; i < NODES; i++)
     if (nodes[i].s)
       assert_ok(roster_sched_tick(nodes[i].s, WAIT));
@@ -129,8 +78,7 @@ static void test_each_tick_once(void **state) {
   et_endpoints();
   et_cluster(CL, sizeof CL);
   assert_ok(roster_time_parse("2026-01-01T00:00:30Z", NULL, &t0));
-  atomic_store(&clk.wall, t0 * S);
-  atomic_store(&clk.mono, 1000 * S);
+  tu_clock_set(t0);
   t0 += 30;
   for (int i = 0; i < NODES; i++)
     node_up(&nodes[i], i, NULL);
@@ -142,12 +90,12 @@ static void test_each_tick_once(void **state) {
   uint64_t elsewhere = 0;
   for (int k = 0; k < TICKS; k++) {
     int64_t tick = t0 + 60 * k;
-    assert_int_equal(runs_of("tick", tick, -1), 1);
+    assert_int_equal(tu_runs_of("tick", tick, -1), 1);
     if (k >= TICKS / 2)
-      assert_int_equal(runs_of("tick", tick, 1), 0);
+      assert_int_equal(tu_runs_of("tick", tick, 1), 0);
     for (int i = 0; i < NODES; i++)
       if (k < TICKS / 2 || i != 1)
-        assert_int_equal(runs_of("local", tick, i), 1);
+        assert_int_equal(tu_runs_of("local", tick, i), 1);
     /* the claim names the node that ran it */
     char key[256];
     snprintf(key, sizeof key, "/roster/%s/cron/tick/%lld", CL, (long long)tick);
@@ -155,7 +103,7 @@ static void test_each_tick_once(void **state) {
     assert_ok(roster_etcd_get(nodes[0].c, key, &kvs));
     assert_int_equal(kvs.count, 1);
     int who = kvs.items[0].value[1] - '0';
-    assert_int_equal(runs_of("tick", tick, who), 1);
+    assert_int_equal(tu_runs_of("tick", tick, who), 1);
     roster_etcd_kvs_free(&kvs);
   }
   for (int i = 0; i < NODES; i++)
@@ -165,7 +113,7 @@ static void test_each_tick_once(void **state) {
       elsewhere += st.elsewhere;
     }
   assert_true(elsewhere > 0);
-  assert_int_equal(atomic_load(&skips), 0);
+  assert_int_equal(atomic_load(&tu_skips), 0);
   node_down(&nodes[0]);
   node_down(&nodes[2]);
 }
@@ -177,16 +125,16 @@ static void test_unreachable_skips(void **state) {
   char dead[64];
   snprintf(dead, sizeof dead, "127.0.0.1:%d", roster__tu_free_port());
   node *n = &nodes[0]; /* step() drives the nodes of the table */
-  led_n = 0;
-  atomic_store(&skips, 0);
+  tu_ledger_reset();
+  atomic_store(&tu_skips, 0);
   node_up(n, 5, dead);
   step(60);
   roster_job_stats st;
-  assert_int_equal(atomic_load(&skips), 1);
-  assert_non_null(strstr(skip_detail, "cron claim of job 'tick'"));
-  assert_non_null(strstr(skip_detail, "127.0.0.1"));
-  assert_int_equal(runs_of("tick", t0 + 60 * TICKS, 5), 0);
-  assert_int_equal(runs_of("local", t0 + 60 * TICKS, 5), 1);
+  assert_int_equal(atomic_load(&tu_skips), 1);
+  assert_non_null(strstr(tu_skip_detail, "cron claim of job 'tick'"));
+  assert_non_null(strstr(tu_skip_detail, "127.0.0.1"));
+  assert_int_equal(tu_runs_of("tick", t0 + 60 * TICKS, 5), 0);
+  assert_int_equal(tu_runs_of("local", t0 + 60 * TICKS, 5), 1);
   assert_ok(roster_sched_stats_get(n->s, "tick", &st));
   assert_int_equal(st.skipped, 1);
   assert_int_equal(st.runs, 0);
