@@ -478,6 +478,28 @@ static void raise_nofile(void) {
   }
 }
 
+/* restart_if_asked: while the script runs, restarts the server on the
+ * same port when the script asks (once); first gets the first server's
+ * last stats. */
+typedef struct restart_ctx {
+  uint16_t port;
+  roster_socketio_stats *first;
+} restart_ctx;
+
+static void restart_if_asked(void *arg) {
+  restart_ctx *c = arg;
+  if (!atomic_exchange(&g_restart, 0))
+    return;
+  assert_int_equal(atomic_load(&g_gen), 0);
+  assert_ok(roster_socketio_stop(g_io, 2000));
+  assert_rc(roster_socketio_health(g_io), ROSTER_ESTATE);
+  assert_ok(roster_socketio_stats_get(g_io, c->first));
+  roster_socketio_free(g_io);
+  atomic_store(&g_gen, 1);
+  g_io = serve(c->port);
+  assert_int_equal(roster_socketio_port(g_io), c->port);
+}
+
 /* run_node runs the script; restarts the server when it asks; returns its
  * wait status. */
 static int run_node(uint16_t port, roster_socketio_stats *first) {
@@ -491,32 +513,9 @@ static int run_node(uint16_t port, roster_socketio_stats *first) {
     print_error("cannot run node: %s\n", strerror(err));
     fail();
   }
-  uint64_t end = roster__tu_now_ns() + 90ull * 1000000000u;
-  int st = 0;
-  for (;;) {
-    pid_t w = waitpid(pid, &st, WNOHANG);
-    if (w == pid)
-      break;
-    assert_true(w == 0 || errno == EINTR);
-    if (roster__tu_now_ns() > end) {
-      kill(pid, SIGKILL);
-      waitpid(pid, &st, 0);
-      print_error("sio_interop.mjs did not end in 90 s\n");
-      fail();
-    }
-    if (atomic_exchange(&g_restart, 0)) {
-      assert_int_equal(atomic_load(&g_gen), 0);
-      assert_ok(roster_socketio_stop(g_io, 2000));
-      assert_rc(roster_socketio_health(g_io), ROSTER_ESTATE);
-      assert_ok(roster_socketio_stats_get(g_io, first));
-      roster_socketio_free(g_io);
-      atomic_store(&g_gen, 1);
-      g_io = serve(port);
-      assert_int_equal(roster_socketio_port(g_io), port);
-    }
-    roster__tu_sleep_ms(5);
-  }
-  return st;
+  restart_ctx c = {.port = port, .first = first};
+  return roster__tu_wait_child(pid, 90, "sio_interop.mjs", restart_if_asked,
+                               &c);
 }
 
 static void t_socketio_client(void **state) {

@@ -207,22 +207,7 @@ static int run_node(const char *redis_url) {
     print_error("cannot run node: %s\n", strerror(err));
     fail();
   }
-  uint64_t end = roster__tu_now_ns() + 90ull * 1000000000u;
-  int st = 0;
-  for (;;) {
-    pid_t w = waitpid(pid, &st, WNOHANG);
-    if (w == pid)
-      break;
-    assert_true(w == 0 || errno == EINTR);
-    if (roster__tu_now_ns() > end) {
-      kill(pid, SIGKILL);
-      waitpid(pid, &st, 0);
-      print_error("sio_redis_interop.mjs did not end in 90 s\n");
-      fail();
-    }
-    roster__tu_sleep_ms(10);
-  }
-  return st;
+  return roster__tu_wait_child(pid, 90, "sio_redis_interop.mjs", NULL, NULL);
 }
 
 static void t_cluster(void **state) {

@@ -580,3 +580,28 @@ roster_provider roster__tu_flaky_provider(tu_flaky *f) {
   p.create = flaky_create;
   return p;
 }
+
+#include <errno.h>
+#include <signal.h>
+#include <sys/wait.h>
+
+int roster__tu_wait_child(int pid, int timeout_s, const char *what,
+                          void (*tick)(void *arg), void *arg) {
+  uint64_t end = roster__tu_now_ns() + (uint64_t)timeout_s * 1000000000u;
+  int st = 0;
+  for (;;) {
+    pid_t w = waitpid(pid, &st, WNOHANG);
+    if (w == pid)
+      return st;
+    assert_true(w == 0 || errno == EINTR);
+    if (roster__tu_now_ns() > end) {
+      kill(pid, SIGKILL);
+      waitpid(pid, &st, 0);
+      print_error("%s did not end in %d s\n", what, timeout_s);
+      fail();
+    }
+    if (tick)
+      tick(arg);
+    roster__tu_sleep_ms(5);
+  }
+}

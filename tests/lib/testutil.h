@@ -343,6 +343,14 @@ char *roster__tu_unique_name(char *buf, size_t cap, const char *prefix);
  * add's. Asserts on memory. */
 char **roster__tu_env_with(const char *drop, const char *const *add);
 
+/* roster__tu_wait_child waits for the child pid to end and returns its
+ * wait status. Between looks it calls tick(arg) when tick is not NULL
+ * (the test's work while the child runs, e.g. a restart it asks for) and
+ * sleeps 5 ms. Past timeout_s it kills the child and fails the test,
+ * naming what. Test thread only. */
+int roster__tu_wait_child(int pid, int timeout_s, const char *what,
+                          void (*tick)(void *arg), void *arg);
+
 /* ------------------------------------------------------------------ */
 /* Private servers (tests/lib/private_server.c): a PostgreSQL, MariaDB or
  * Redis of the test's own, for the tests that stop and restart a server;
