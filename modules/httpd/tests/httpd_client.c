@@ -249,3 +249,31 @@ int hc_ws_close_code(int fd) {
     hc_frame_free(&f);
   }
 }
+
+char *hc_eio_read(int fd, hc_frame *bin) {
+  for (;;) {
+    hc_frame fr;
+    if (hc_ws_read(fd, &fr) != 0)
+      return NULL;
+    if (fr.op == 1 && fr.len == 1 && fr.p[0] == '2') {
+      hc_frame_free(&fr);
+      hc_ws_frame(fd, true, 0, 1, true, "3", 1);
+      continue;
+    }
+    if (fr.op == 2 && bin) {
+      *bin = fr;
+      return strdup("<binary>");
+    }
+    if (fr.op != 1) {
+      hc_frame_free(&fr);
+      return NULL;
+    }
+    char *s = malloc(fr.len + 1);
+    if (s) {
+      memcpy(s, fr.p, fr.len);
+      s[fr.len] = '\0';
+    }
+    hc_frame_free(&fr);
+    return s;
+  }
+}

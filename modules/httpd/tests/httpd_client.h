@@ -60,5 +60,11 @@ void hc_frame_free(hc_frame *f);
 /* hc_ws_close_code reads frames until a close frame: its code (1005 when
  * it has none), or -1 when the connection ends first. */
 int hc_ws_close_code(int fd);
+/* hc_eio_read: for the Socket.IO tests (Engine.IO over a WebSocket): the
+ * next text frame, answering the server's pings ("2" -> "3"), malloc'd and
+ * NUL-terminated; NULL at a close, EOF or a timeout, or a binary frame
+ * when bin is NULL. With bin, a binary frame goes there (the caller frees
+ * it) and "<binary>" is returned. */
+char *hc_eio_read(int fd, hc_frame *bin);
 
 #endif /* HTTPD_CLIENT_H */

@@ -24,36 +24,8 @@ static char g_key[96];
 
 /* ---- a client over raw frames ------------------------------------------- */
 
-/* cli_read: the next text frame (pings answered), malloc'd, or NULL;
- * bin: a binary frame goes there ("<binary>" is returned). */
-static char *cli_read(int fd, hc_frame *bin) {
-  for (;;) {
-    hc_frame fr;
-    if (hc_ws_read(fd, &fr) != 0)
-      return NULL;
-    if (fr.op == 1 && fr.len == 1 && fr.p[0] == '2') {
-      hc_frame_free(&fr);
-      hc_ws_frame(fd, true, 0, 1, true, "3", 1);
-      continue;
-    }
-    if (fr.op == 2 && bin) {
-      *bin = fr;
-      return strdup("<binary>");
-    }
-    if (fr.op != 1) {
-      hc_frame_free(&fr);
-      return NULL;
-    }
-    char *s = malloc(fr.len + 1);
-    memcpy(s, fr.p, fr.len);
-    s[fr.len] = '\0';
-    hc_frame_free(&fr);
-    return s;
-  }
-}
-
 static void expect_at(int fd, const char *want, const char *file, int line) {
-  char *s = cli_read(fd, NULL);
+  char *s = hc_eio_read(fd, NULL);
   if (!s || strcmp(s, want) != 0) {
     print_error("%s:%d: got \"%s\", want \"%s\"\n", file, line,
                 s ? s : "(nothing)", want);
@@ -70,14 +42,14 @@ static int client(uint16_t port, const char *nsp, char sid[32]) {
   int fd =
       hc_ws_open(port, "/socket.io/?EIO=4&transport=websocket", NULL, NULL);
   assert_true(fd >= 0);
-  char *open = cli_read(fd, NULL);
+  char *open = hc_eio_read(fd, NULL);
   assert_non_null(open);
   free(open);
   char connect[64], want[96];
   bool root = strcmp(nsp, "/") == 0;
   snprintf(connect, sizeof connect, "40%s%s", root ? "" : nsp, root ? "" : ",");
   assert_true(hc_ws_frame(fd, true, 0, 1, true, connect, strlen(connect)));
-  char *ans = cli_read(fd, NULL);
+  char *ans = hc_eio_read(fd, NULL);
   assert_non_null(ans);
   snprintf(want, sizeof want, "%s{\"sid\":\"", connect);
   assert_memory_equal(ans, want, strlen(want));
@@ -235,7 +207,7 @@ static void t_binary_namespace_volatile(void **state) {
   json_decref(args);
   expect(c1, "451-/chat,[\"file\",{\"_placeholder\":true,\"num\":0},\"x\",7]");
   hc_frame fr;
-  char *s = cli_read(c1, &fr);
+  char *s = hc_eio_read(c1, &fr);
   assert_string_equal(s, "<binary>");
   free(s);
   assert_int_equal(fr.len, sizeof bytes);

@@ -24,35 +24,6 @@ static pthread_mutex_t g_mu = PTHREAD_MUTEX_INITIALIZER;
 
 /* ---- a client over raw frames ------------------------------------------- */
 
-/* cli_read: the next text frame, answering pings ("2" -> "3"); malloc'd,
- * or NULL (a close, EOF, a timeout). bin: a binary frame's bytes go there
- * instead (the frame is returned as "<binary>"). */
-static char *cli_read(int fd, hc_frame *bin) {
-  for (;;) {
-    hc_frame fr;
-    if (hc_ws_read(fd, &fr) != 0)
-      return NULL;
-    if (fr.op == 1 && fr.len == 1 && fr.p[0] == '2') {
-      hc_frame_free(&fr);
-      hc_ws_frame(fd, true, 0, 1, true, "3", 1);
-      continue;
-    }
-    if (fr.op == 2 && bin) {
-      *bin = fr;
-      return strdup("<binary>");
-    }
-    if (fr.op != 1) {
-      hc_frame_free(&fr);
-      return NULL;
-    }
-    char *s = malloc(fr.len + 1);
-    memcpy(s, fr.p, fr.len);
-    s[fr.len] = '\0';
-    hc_frame_free(&fr);
-    return s;
-  }
-}
-
 static void cli_send(int fd, const char *text) {
   assert_true(hc_ws_frame(fd, true, 0, 1, true, text, strlen(text)));
 }
@@ -61,7 +32,7 @@ static void cli_send(int fd, const char *text) {
  * malloc'd, for the caller to look at or free). */
 static char *cli_expect_at(int fd, const char *want, const char *file,
                            int line) {
-  char *s = cli_read(fd, NULL);
+  char *s = hc_eio_read(fd, NULL);
   if (!s || strncmp(s, want, strlen(want)) != 0) {
     print_error("%s:%d: got \"%s\", want \"%s...\"\n", file, line,
                 s ? s : "(nothing)", want);
@@ -408,7 +379,7 @@ static void t_binary(void **state) {
   cli_expect_free(fd,
                   "451-[\"echoed\",{\"b\":{\"_placeholder\":true,\"num\":0}}]");
   hc_frame bin;
-  char *b = cli_read(fd, &bin);
+  char *b = hc_eio_read(fd, &bin);
   assert_string_equal(b, "<binary>");
   free(b);
   assert_int_equal(bin.len, 3);
@@ -423,7 +394,7 @@ static void t_binary(void **state) {
                   "462-9[{\"_placeholder\":true,\"num\":0},{\"_placeholder\":"
                   "true,\"num\":1}]");
   for (int i = 0; i < 2; i++) {
-    b = cli_read(fd, &bin);
+    b = hc_eio_read(fd, &bin);
     assert_string_equal(b, "<binary>");
     free(b);
     assert_int_equal(bin.len, (size_t)i + 1);
@@ -440,7 +411,7 @@ static void t_binary(void **state) {
   cli_expect_free(fd, "452-[\"bins\",{\"_placeholder\":true,\"num\":0},"
                       "{\"_placeholder\":true,\"num\":1}]");
   for (int i = 0; i < 2; i++) {
-    b = cli_read(fd, &bin);
+    b = hc_eio_read(fd, &bin);
     assert_string_equal(b, "<binary>");
     free(b);
     assert_memory_equal(bin.p, "Z", 1);
@@ -458,7 +429,7 @@ static void t_binary(void **state) {
 
 /* next_event: the next "42[...]" frame's event name (into buf). */
 static const char *next_event(int fd, char *buf, size_t cap) {
-  char *s = cli_read(fd, NULL);
+  char *s = hc_eio_read(fd, NULL);
   assert_non_null(s);
   const char *q = strchr(s, '"');
   const char *e = q ? strchr(q + 1, '"') : NULL;
