@@ -37,6 +37,16 @@ static inline const char *et_endpoints(void) {
   return NULL;
 }
 
+/* et_first_endpoint: the first member's endpoint alone (a client that
+ * has nowhere to fail over to), in buf. */
+static inline const char *et_first_endpoint(char *buf, size_t cap) {
+  const char *eps = et_endpoints();
+  const char *comma = strchr(eps, ',');
+  snprintf(buf, cap, "%.*s", comma ? (int)(comma - eps) : (int)strlen(eps),
+           eps);
+  return buf;
+}
+
 /* et_client: a client of the cluster (endpoints NULL: the test cluster). */
 static inline roster_etcd *et_client(const char *endpoints) {
   roster_etcd_options o = {.endpoints = endpoints ? endpoints : et_endpoints(),

@@ -167,11 +167,8 @@ static bool resynced(void *arg) {
  * resync. */
 static void test_compacted_resyncs(void **state) {
   (void)state;
-  const char *eps = et_endpoints();
-  const char *comma = strchr(eps, ',');
   char first[256];
-  snprintf(first, sizeof first, "%.*s",
-           comma ? (int)(comma - eps) : (int)strlen(eps), eps);
+  et_first_endpoint(first, sizeof first);
   roster_etcd *wc = et_client(first), *pc = et_client(NULL);
   char cl[64], prefix[128], k[160];
   snprintf(prefix, sizeof prefix, "/%s/c/", et_cluster(cl, sizeof cl));
