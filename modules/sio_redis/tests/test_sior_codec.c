@@ -133,6 +133,34 @@ static void t_malformed(void **state) {
           "data\x92\xa1"
           "e\x81\x01\x01\x80",
           "argument");
+  /* a map key given twice (the second would hide the first and any
+   * attachment in it), a key holding a NUL, a map shaped like a binary
+   * placeholder (binaries come as msgpack bin) */
+  REFUSED("\x93\xa1u\x82\xa4type\x02\xa4"
+          "data\x92\xa1"
+          "e\x82\xa1"
+          "a\x01\xa1"
+          "a\x02\x80",
+          "given twice");
+  REFUSED("\x93\xa1u\x82\xa4type\x02\xa4"
+          "data\x92\xa1"
+          "e\x81\xa2"
+          "a\x00\x01\x80",
+          "NUL");
+  REFUSED("\x93\xa1u\x82\xa4type\x02\xa4"
+          "data\x92\xa1"
+          "e\x82\xac_placeholder\xc3\xa3num\x00\x80",
+          "placeholder");
+  /* an empty uid is a uid (and its empty string is never read) */
+  {
+    static const char empty_uid[] = "\x93\xa0\x82\xa4type\x02\xa4"
+                                    "data\x91\xa1"
+                                    "e\x80";
+    roster__sior_msg m;
+    assert_ok(roster__sior_decode(empty_uid, sizeof empty_uid - 1, &m));
+    assert_string_equal(m.uid, "");
+    roster__sior_msg_free(&m);
+  }
   /* a namespace that does not start with '/' */
   REFUSED("\x93\xa1u\x83\xa4type\x02\xa4"
           "data\x91\xa1"
