@@ -57,8 +57,9 @@ typedef struct roster_url {
 } roster_url;
 
 /* roster_url_parse parses text into *out (free with roster_url_free).
- * An authority may name several hosts ("etcd://h1:p1,h2:p2/x"): the URL
- * is read with the first, and the list is kept in hosts.
+ * An authority may name several hosts ("etcd://h1:p1,h2:p2/x"): each is
+ * checked as a URL of its own would be, the URL is read with the first,
+ * and the list is kept in hosts.
  * ROSTER_EINVAL for NULL, empty or over-long text; ROSTER_EPARSE for a
  * malformed URL (a syntax error, no scheme, an '@' that does not end the
  * user info, an encoded NUL, a port outside 1..65535, an empty host in a

@@ -184,9 +184,9 @@ int roster_url_parse(const char *text, roster_url **out) {
   if (!multi_host(text, len, &h, &e))
     return parse_one(text, out);
   /* A host list (etcd://h1:p1,h2:p2/..., as libpq and MongoDB write
-   * them): the URL is parsed with its first host, and the list is kept
-   * whole in hosts for the driver. */
-  const char *comma = memchr(text + h, ',', e - h);
+   * them): the URL is parsed once per host, each checked as a URL of
+   * its own would be (syntax, port, %00), and the result is the first
+   * host's, with the list kept whole in hosts for the driver. */
   char shown[256];
   for (const char *c = text + h; c < text + e; c++)
     if (*c == ',' && (c == text + h || c + 1 == text + e || c[1] == ','))
@@ -200,15 +200,26 @@ int roster_url_parse(const char *text, roster_url **out) {
     roster__free(hosts);
     return roster__err(ROSTER_ENOMEM, "out of memory");
   }
-  size_t k = (size_t)(comma - text);
-  memcpy(one, text, k);
-  memcpy(one + k, text + e, len - e + 1);
-  int rc = parse_one(one, out);
+  int rc = ROSTER_OK;
+  for (size_t b = h; rc == ROSTER_OK && b < e;) {
+    const char *c = memchr(text + b, ',', e - b);
+    size_t n = (c ? (size_t)(c - text) : e) - b;
+    memcpy(one, text, h); /* scheme, "//", user info */
+    memcpy(one + h, text + b, n);
+    memcpy(one + h + n, text + e, len - e + 1);
+    roster_url *u = NULL;
+    rc = parse_one(one, b == h ? out : &u);
+    roster_url_free(u);
+    b += n + 1;
+  }
   roster__free(one);
-  if (rc == ROSTER_OK)
+  if (rc == ROSTER_OK) {
     (*out)->hosts = hosts;
-  else
+  } else {
+    roster_url_free(*out);
+    *out = NULL;
     roster__free(hosts);
+  }
   return rc;
 }
 

@@ -384,7 +384,8 @@ static void test_control_bytes(void **state) {
 
 /* A host list (etcd://h1:p1,h2:p2/...): parsed with its first host, the
  * list kept whole in hosts; one host leaves hosts NULL; an empty host in
- * the list is EPARSE, the password never shown. */
+ * the list, or any host that would not parse alone, is EPARSE, the
+ * password never shown. */
 static void test_host_list(void **state) {
   (void)state;
   roster_url *u = NULL;
@@ -415,8 +416,18 @@ static void test_host_list(void **state) {
     assert_contains(roster_last_error(), "empty host");
     assert_null(strstr(roster_last_error(), "s3cret"));
   }
-  /* a later host's port is the driver's to check; the first is parsed */
+  /* every host is checked as a URL of its own would be: the first's and
+   * a later one's port, a later one's %00, the password never shown */
   assert_rc(roster_url_parse("etcd://h1:99999,h2:2/", &u), ROSTER_EPARSE);
+  assert_null(u);
+  assert_rc(roster_url_parse("etcd://u:s3cret@h1:1,h2:99999/", &u),
+            ROSTER_EPARSE);
+  assert_null(u);
+  assert_contains(roster_last_error(), "port 99999");
+  assert_null(strstr(roster_last_error(), "s3cret"));
+  assert_rc(roster_url_parse("etcd://h1:1,h%002:2/", &u), ROSTER_EPARSE);
+  assert_null(u);
+  assert_contains(roster_last_error(), "%00");
 }
 
 int main(void) {
