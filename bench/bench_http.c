@@ -7,23 +7,27 @@
  *
  *   - roster        roster_http_request from T threads sharing one client
  *                   (a pool of easy handles over a curl share)
+ *   - roster-all    one thread calling roster_http_request_all, 8 requests
+ *                   a call, on a client of max_connections T
  *   - curl-multi    one thread driving a curl multi handle with T
- *                   transfers in flight, each re-added when done: the
- *                   shape of the other design, a multi on a worker thread
+ *                   transfers in flight, each re-added when done
  *   - curl-easy     one curl_easy handle per thread, reused: libcurl with
  *                   nothing of roster's around it
  *   - curl-new-conn curl_easy_init/perform/cleanup per request: a new TCP
  *                   connection each time (the keep-alive vs new-connection
  *                   row)
  *
- * Each case makes its connections before its clock starts. A warm-up
- * round, then ROUNDS interleaved rounds (roster and curl-multi next to
- * each other); each row is the median of the rounds, and the target,
- * roster >= 0.9x curl-multi, is the median of the two's ratio round by
- * round. The process's CPU time per request is shown beside the rate.
- * Every answer is checked (status 200 and the 64 bytes): a wrong one is a
- * failure and the exit code is 1. --only IMPL and --requests N run one
- * case at a fixed size, for perf or callgrind. See bench/README.md.
+ * Each case runs on threads of its own and makes its connections before
+ * its clock starts. A warm-up round, then ROUNDS interleaved rounds; each
+ * row is the median of the rounds, and the targets, roster (1 connection)
+ * and roster-all (4) >= 0.9x curl-multi, are medians of the ratios round
+ * by round. The process's CPU time per request is shown beside the rate.
+ * Everything runs on all the process's CPUs, then again with every
+ * thread pinned to one (on a VM, wake-ups across cores set the first;
+ * the second shows what the client costs). Every answer is checked
+ * (status 200 and the 64 bytes): a wrong one is a failure and the exit
+ * code is 1. --only IMPL and --requests N run one case at a fixed size,
+ * for perf or callgrind. See bench/README.md.
  */
 #include "bench.h"
 
@@ -34,6 +38,8 @@
 #include <roster/httpd.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <sched.h>
 #include <sys/resource.h>
 
 #define BODY 64
@@ -129,6 +135,38 @@ static void roster_body(bench_thread *t) {
       t->errors++;
 }
 
+/* all_body: one thread, roster_http_request_all over the case's client
+ * (max_connections T), BATCH requests a call: T in flight, each slot
+ * taken again as an answer comes, as curl-multi re-adds its transfers. */
+static roster_http *all_client; /* max_connections = the case's T */
+static const unsigned batch = 8;
+
+static bool all_get(unsigned k) {
+  roster_http_req reqs[64] = {0};
+  roster_http_response *outs[64] = {0};
+  for (unsigned i = 0; i < k; i++)
+    reqs[i] = (roster_http_req){.path = "/x"};
+  bool ok =
+      roster_http_request_all(all_client, reqs, k, outs, NULL) == ROSTER_OK;
+  for (unsigned i = 0; i < k; i++) {
+    ok = ok && outs[i]->status == 200 && outs[i]->body_len == BODY;
+    roster_http_response_free(outs[i]);
+  }
+  return ok;
+}
+
+static void all_body(bench_thread *t) {
+  if (!all_get(batch)) /* untimed: the connections are made */
+    t->errors++;
+  roster__bench_start(t);
+  for (uint64_t i = 0; i < t->ops;) {
+    unsigned k = t->ops - i < batch ? (unsigned)(t->ops - i) : batch;
+    if (!all_get(k))
+      t->errors += k;
+    i += k;
+  }
+}
+
 static void easy_body(bench_thread *t) {
   CURL *h = curl_easy_init();
   if (!easy_get(h)) /* untimed: the connection is made */
@@ -189,11 +227,13 @@ static bench_sample threads_rate(void *arg, uint64_t ops) {
   return keep(c, s, cpu0);
 }
 
-/* multi_rate: one thread, one multi handle, T transfers in flight. */
-static bench_sample multi_rate(void *arg, uint64_t ops) {
-  mcase *c = arg;
-  unsigned T = c->threads;
-  double cpu0 = cpu_now();
+/* multi_body: one thread, one multi handle, T (t->arg) transfers in
+ * flight. On a thread of its own, as every other case: where the
+ * scheduler puts a client thread beside the server's I/O thread (one core
+ * or two) moves these rates by a quarter on this machine. */
+static void multi_body(bench_thread *t) {
+  unsigned T = *(unsigned *)t->arg;
+  uint64_t ops = t->ops;
   CURLM *m = curl_multi_init();
   CURL **h = roster__bench_xcalloc(T, sizeof *h);
   size_t *got = roster__bench_xcalloc(T, sizeof *got);
@@ -207,28 +247,28 @@ static bench_sample multi_rate(void *arg, uint64_t ops) {
     multi_setup(h[i], &got[i]);
     curl_multi_add_handle(m, h[i]);
   }
-  uint64_t errors = 0;
-  multi_drive(m, T, 0, &errors);
-  if (errors)
-    roster__bench_fail(1, "curl-multi: warm-up failed");
-  errors = 0;
-  double t0 = bench_now();
+  multi_drive(m, T, 0, &t->errors);
+  roster__bench_start(t);
   uint64_t started = 0;
   for (unsigned i = 0; i < T && started < ops; i++, started++)
     curl_multi_add_handle(m, h[i]);
-  multi_drive(m, ops, ops - started, &errors);
-  double wall = bench_now() - t0;
+  multi_drive(m, ops, ops - started, &t->errors);
+  bench_stop(t);
   for (unsigned i = 0; i < T; i++)
     curl_easy_cleanup(h[i]);
   curl_multi_cleanup(m);
   free(h);
   free(got);
-  bench_sample s = {.wall = wall > 1e-9 ? wall : 1e-9,
-                    .ops = ops,
-                    .least = ops,
-                    .errors = errors,
-                    .threads = T};
-  roster__bench_check(&s, "curl-multi", "get");
+}
+
+/* one_thread_rate: a case of one thread driving T transfers (roster-all,
+ * curl-multi), counted as T connections as the other rows. */
+static bench_sample one_thread_rate(void *arg, uint64_t ops) {
+  mcase *c = arg;
+  double cpu0 = cpu_now();
+  bench_sample s = roster__bench_threads(c->body, &c->threads, 1, ops);
+  s.threads = c->threads;
+  roster__bench_check(&s, "http", "get");
   return keep(c, s, cpu0);
 }
 
@@ -261,57 +301,100 @@ static double ratio_median(const mcase *a, const mcase *b) {
   return n ? median(v, n) : 0;
 }
 
+/* ---- one CPU, or all ---- */
+
+static cpu_set_t all_cpus; /* the process's mask at the start */
+static unsigned pinned;    /* 1: every thread runs on one CPU; 0: as given */
+
+/* pin_all puts every thread of the process (the server's I/O thread too;
+ * the ones made later inherit it) on the first CPU of all_cpus (one), or
+ * back on all_cpus (!one). */
+static void pin_all(bool one) {
+  cpu_set_t set = all_cpus;
+  if (one) {
+    CPU_ZERO(&set);
+    for (int i = 0; i < CPU_SETSIZE; i++)
+      if (CPU_ISSET(i, &all_cpus)) {
+        CPU_SET(i, &set);
+        break;
+      }
+  }
+  DIR *d = opendir("/proc/self/task");
+  if (!d)
+    roster__bench_die("opendir /proc/self/task");
+  struct dirent *e;
+  while ((e = readdir(d)))
+    if (e->d_name[0] != '.' &&
+        sched_setaffinity((pid_t)atoi(e->d_name), sizeof set, &set) != 0)
+      roster__bench_die("sched_setaffinity");
+  closedir(d);
+  pinned = one;
+}
+
 static void print_row(const bench_case *c, const mcase *m) {
   double rate = rounds_median(m, m->rate), cpu = rounds_median(m, m->cpu);
   unsigned threads = m->threads;
+  unsigned cpus = pinned ? 1 : (unsigned)CPU_COUNT(&all_cpus);
   roster__bench_add(
       &(bench_result){.impl = c->impl,
                       .op = "get",
                       .threads = threads,
+                      .size = pinned, /* 1: the one-CPU rows */
                       .rate = rate,
                       .ns_per_op = rate > 0 ? 1e9 * threads / rate : 0});
   if (roster__bench.json)
-    printf("{\"impl\":\"%s\",\"op\":\"get\",\"threads\":%u,"
+    printf("{\"impl\":\"%s\",\"op\":\"get\",\"threads\":%u,\"cpus\":%u,"
            "\"req_per_sec\":%.0f,\"us_per_req\":%.1f,\"cpu_us_per_req\":"
            "%.1f,\"ops\":%" PRIu64 ",\"median_of\":%d}\n",
-           c->impl, threads, rate, rate > 0 ? 1e6 * threads / rate : 0, cpu,
-           c->ops, m->rounds - 1);
+           c->impl, threads, cpus, rate, rate > 0 ? 1e6 * threads / rate : 0,
+           cpu, c->ops, m->rounds - 1);
   else
-    printf("%-14s %7u %12.0f %10.1f %8.1f %10" PRIu64 " %6.0f%%\n", c->impl,
-           threads, rate, rate > 0 ? 1e6 * threads / rate : 0, cpu, c->ops,
-           100.0 * roster__bench_spread(c));
+    printf("%-14s %5u %7u %12.0f %10.1f %8.1f %10" PRIu64 " %6.0f%%\n", c->impl,
+           cpus, threads, rate, rate > 0 ? 1e6 * threads / rate : 0, cpu,
+           c->ops, 100.0 * roster__bench_spread(c));
   fflush(stdout);
 }
 
 static const char *only; /* --only IMPL: that case alone (for a profiler) */
 static uint64_t fixed;   /* --requests N: per run, without calibration */
 
-/* measure: the four cases at T connections, calibrated on roster, run
- * in interleaved rounds (a warm-up round, then ROUNDS counted). Returns
- * the median of roster's rate over curl-multi's, round by round. */
-static double measure(unsigned threads, double target_s) {
-  /* roster and curl-multi next to each other in every round */
-  mcase ms[4] = {{.body = roster_body, .threads = threads},
-                 {.body = NULL, .threads = threads},
+/* measure: the cases at T connections, calibrated on roster, run in
+ * interleaved rounds (a warm-up round, then ROUNDS counted). Returns the
+ * median, round by round, of the rate of roster's row of the same shape
+ * as curl-multi (one thread driving T transfers: roster at 1 connection,
+ * roster-all at more) over curl-multi's; *blocking gets roster's (T
+ * threads) over curl-multi's. */
+static double measure(unsigned threads, double target_s, double *blocking) {
+  enum { N = 5 };
+  /* roster's rows and curl-multi next to each other in every round */
+  mcase ms[N] = {{.body = roster_body, .threads = threads},
+                 {.body = all_body, .threads = threads},
+                 {.body = multi_body, .threads = threads},
                  {.body = easy_body, .threads = threads},
                  {.body = new_conn_body, .threads = threads}};
-  bench_case cs[4] = {
+  bench_case cs[N] = {
       {.impl = "roster", .op = "get", .fn = threads_rate, .arg = &ms[0]},
-      {.impl = "curl-multi", .op = "get", .fn = multi_rate, .arg = &ms[1]},
-      {.impl = "curl-easy", .op = "get", .fn = threads_rate, .arg = &ms[2]},
-      {.impl = "curl-new-conn", .op = "get", .fn = threads_rate, .arg = &ms[3]},
+      {.impl = "roster-all", .op = "get", .fn = one_thread_rate, .arg = &ms[1]},
+      {.impl = "curl-multi", .op = "get", .fn = one_thread_rate, .arg = &ms[2]},
+      {.impl = "curl-easy", .op = "get", .fn = threads_rate, .arg = &ms[3]},
+      {.impl = "curl-new-conn", .op = "get", .fn = threads_rate, .arg = &ms[4]},
   };
-  size_t first = 0, n = 4;
-  for (size_t i = 0; only && i < 4; i++)
+  if (roster_http_new(&(roster_http_options){.name = "bench-all",
+                                             .base_url = base,
+                                             .max_connections = threads},
+                      &all_client))
+    roster__bench_die("client: %s", roster_last_error());
+  size_t first = 0, n = N;
+  for (size_t i = 0; only && i < N; i++)
     if (strcmp(only, cs[i].impl) == 0)
       first = i, n = 1;
   if (!fixed)
     roster__bench_calibrate(&cs[first], target_s, 2);
   uint64_t ops = fixed ? fixed : cs[first].ops;
-  for (size_t i = 0; i < 4; i++) {
+  for (size_t i = 0; i < N; i++) {
     /* a new connection per request is about 4x slower: a quarter of the
      * requests keeps its rounds as long as the others' */
-    uint64_t k = i == 3 && n > 1 ? ops / 4 : ops;
+    uint64_t k = i == N - 1 && n > 1 ? ops / 4 : ops;
     k -= k % threads;
     cs[i].ops = k < threads ? threads : k;
     ms[i].rounds = 0;
@@ -319,7 +402,10 @@ static double measure(unsigned threads, double target_s) {
   roster__bench_measure(&cs[first], n, ROUNDS + 1);
   for (size_t i = first; i < first + n; i++)
     print_row(&cs[i], &ms[i]);
-  return ratio_median(&ms[0], &ms[1]);
+  roster_http_free(all_client);
+  all_client = NULL;
+  *blocking = ratio_median(&ms[0], &ms[2]);
+  return ratio_median(&ms[threads == 1 ? 0 : 1], &ms[2]);
 }
 
 static int more(int argc, char **argv, int i) {
@@ -341,8 +427,9 @@ static const bench_spec spec = {
              "  directly (easy, multi, a new connection per request).\n",
     .quick = "short runs",
     .more_usage = " [--only IMPL] [--requests N]",
-    .more_help = "  --only IMPL    run that case alone (roster, curl-easy,\n"
-                 "                 curl-multi, curl-new-conn): for a profiler\n"
+    .more_help = "  --only IMPL    run that case alone (roster, roster-all,\n"
+                 "                 curl-easy, curl-multi, curl-new-conn): for\n"
+                 "                 a profiler\n"
                  "  --requests N   N requests a run, not calibrated (with\n"
                  "                 perf stat: instructions per request)\n",
     .more = more,
@@ -367,25 +454,38 @@ int main(int argc, char **argv) {
     roster__bench_die("client: %s", roster_last_error());
   double target = roster__bench.quick ? 0.05 : 0.4;
   if (!roster__bench.json)
-    printf("%-14s %7s %12s %10s %8s %10s %7s\n", "impl", "conns", "req/s",
-           "us/req", "cpu us", "ops", "spread");
+    printf("%-14s %5s %7s %12s %10s %8s %10s %7s\n", "impl", "cpus", "conns",
+           "req/s", "us/req", "cpu us", "ops", "spread");
+  if (sched_getaffinity(0, sizeof all_cpus, &all_cpus) != 0)
+    roster__bench_die("sched_getaffinity");
+  /* [all CPUs, one CPU] x [1, 4 connections] */
   unsigned ts[] = {1, 4};
-  double ratio[2];
-  for (size_t i = 0; i < 2; i++)
-    ratio[i] = measure(ts[i], target);
+  double ratio[2][2], blocking[2][2];
+  for (int one = 0; one < 2; one++) {
+    pin_all(one);
+    for (size_t i = 0; i < 2; i++)
+      ratio[one][i] = measure(ts[i], target, &blocking[one][i]);
+  }
+  pin_all(false);
   if (only) {
     roster_http_free(client);
     roster_httpd_free(srv);
     return roster__bench_finish();
   }
   roster__bench_targets();
-  for (size_t i = 0; i < 2; i++) {
-    char what[80];
-    snprintf(what, sizeof what,
-             "roster / curl-multi, %u connection%s (median of rounds)", ts[i],
-             ts[i] == 1 ? "" : "s");
-    roster__bench_target(what, ratio[i], "x", ">= 0.9", ratio[i] >= 0.9);
-  }
+  for (int one = 0; one < 2; one++)
+    for (size_t i = 0; i < 2; i++) {
+      char what[80];
+      snprintf(what, sizeof what, "%s / curl-multi, %u conn%s, %s",
+               ts[i] == 1 ? "roster" : "roster-all", ts[i],
+               ts[i] == 1 ? "" : "s", one ? "one CPU" : "all CPUs");
+      roster__bench_target(what, ratio[one][i], "x", ">= 0.9",
+                           ratio[one][i] >= 0.9);
+    }
+  for (int one = 0; one < 2; one++)
+    roster__bench_context(one ? "roster (4 threads) / curl-multi, one CPU"
+                              : "roster (4 threads) / curl-multi, all CPUs",
+                          blocking[one][1], 2, "x");
   double k = roster__bench_ratio("curl-easy", "curl-new-conn", "get", 1, 0);
   roster__bench_context("keep-alive / new connection, 1 thread", k, 2, "x");
   roster_http_free(client);

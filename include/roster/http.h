@@ -35,7 +35,10 @@
  *
  * Connections: at most max_connections requests of a client are under way
  * at once (one base URL is one host, so this bounds the connections to
- * it); a request waits for its turn up to its timeout (ROSTER_ETIMEDOUT).
+ * it); a request waits for its turn up to its timeout (ROSTER_ETIMEDOUT),
+ * except in roster_http_request_all while the slots are held by its own
+ * batch. libcurl's proxy variables (http_proxy, all_proxy, no_proxy...)
+ * are read when the client is made: set later, they are not seen.
  *
  * Secrets: the bearer token, the basic-auth password (also taken from a
  * base URL's user info), and the values of default and request headers
@@ -54,8 +57,9 @@
  *
  * Threads: every call is thread-safe except roster_http_free, which no
  * request may race with. Requests block (bounded by the timeouts and the
- * retry waits); a streaming callback runs on the calling thread, with no
- * lock of roster's held.
+ * retry waits), each on its caller's thread: roster_http_request_all
+ * drives many from one thread. A streaming callback runs on the calling
+ * thread, with no lock of roster's held.
  *
  * Memory: roster's structures come from roster's allocator hooks; libcurl
  * allocates its own with the C library's malloc.
@@ -186,6 +190,23 @@ typedef struct roster_http_response {
 ROSTER_EXTERN int roster_http_request(roster_http *c,
                                       const roster_http_req *req,
                                       roster_http_response **out);
+
+/* roster_http_request_all sends the n requests reqs[0..n-1] at once and
+ * returns when every one has ended. Each is made as roster_http_request
+ * makes one (its own retries and waits, timeout, breaker admission, and a
+ * count in the stats); together they take up to max_connections slots, the
+ * others waiting their turn, and the calling thread drives all their
+ * transfers: a fan-out to n endpoints costs one thread, not n. outs[i]
+ * (outs may be NULL: the answers are dropped) gets reqs[i]'s answer or
+ * NULL; rcs[i] (rcs may be NULL) its code. Returns ROSTER_OK when every
+ * request got an answer (of any status); otherwise the code of the first
+ * (lowest i) that did not, its detail beginning "request i of n: " (i from
+ * 1). ROSTER_EINVAL for a NULL c, or NULL reqs with n > 0; n 0 is
+ * ROSTER_OK. Streaming callbacks run on the calling thread. */
+ROSTER_EXTERN int roster_http_request_all(roster_http *c,
+                                          const roster_http_req *reqs, size_t n,
+                                          roster_http_response **outs,
+                                          int *rcs);
 
 /* roster_http_response_header: the value of the first header called name
  * (any case), or NULL. */

@@ -1,22 +1,24 @@
 /*
  * client.c: one HTTP client: its settings (checked and copied by
  * roster_http_new), the libcurl share of connections, DNS answers and TLS
- * sessions, the stack of easy handles with the slots that bound
- * connections, the circuit breaker and the counters.
+ * sessions, the stacks of easy handles (with the slots that bound
+ * connections) and of multi handles, the circuit breaker and the counters.
  *
- * Why a pool of easy handles over a share, not the multi interface on a
- * worker thread: a request then runs on the caller's thread with
- * curl_easy_perform, so nothing crosses threads but the share's locks
- * (one mutex per kind of shared data, held for a lookup, never for I/O);
- * a multi worker would add two hand-offs (queue in, wake the caller) per
- * request and a thread per client. The share gives the same reuse of
- * connections across threads (docs/DESIGN.md, "HTTP clients").
+ * Why handles lent to the caller's thread over a share, not the multi
+ * interface on a worker thread: a request then runs on the caller's
+ * thread (request.c drives it), so nothing crosses threads but the
+ * share's locks (one mutex per kind of shared data, held for a lookup,
+ * never for I/O) and the slots; a multi worker would add two hand-offs
+ * (queue in, wake the caller) per request and a thread per client. The
+ * share gives the same reuse of connections across threads
+ * (docs/DESIGN.md, "HTTP clients").
  */
 #include "http_impl.h"
 
 #include "base/helpers.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
@@ -163,6 +165,22 @@ static int headers_set(roster_http *c, const char *const *h) {
   return ROSTER_OK;
 }
 
+/* no_proxy_env: whether the environment names no proxy for libcurl
+ * (the variables it reads: lower case for http, either case for the
+ * others). Then a handle is told so, and libcurl does not read the five
+ * of them again for each request (about 1,500 instructions of a 64,000
+ * one: bench/README.md); a proxy set later in the process is not seen
+ * by a client made before. */
+static bool no_proxy_env(void) {
+  static const char *const vars[] = {"http_proxy", "https_proxy", "HTTPS_PROXY",
+                                     "all_proxy",  "ALL_PROXY",   "no_proxy",
+                                     "NO_PROXY"};
+  for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++)
+    if (getenv(vars[i]))
+      return false;
+  return true;
+}
+
 #define DEF(v, d) ((v) ? (v) : (d))
 
 static int setup(roster_http *c, const roster_http_options *o) {
@@ -204,13 +222,15 @@ static int setup(roster_http *c, const roster_http_options *o) {
   c->tls_no_verify = o->tls_no_verify;
   c->no_redirects = o->no_redirects;
   c->compressed = o->compressed;
+  c->no_proxy_env = no_proxy_env();
   if (c->connect_timeout_ms < 0 || c->retry_base_ms < 0 ||
       c->retry_max_ms < 0 || c->retry_after_max_ms < 0 ||
       c->breaker_cooldown_ms < 0)
     return roster_error_set(
         ROSTER_EINVAL, "HTTP client '%s': a duration is negative", c->name);
   c->idle = roster_mem_calloc(c->max_connections, sizeof *c->idle);
-  if (!c->idle)
+  c->multis = roster_mem_calloc(c->max_connections, sizeof *c->multis);
+  if (!c->idle || !c->multis)
     return roster_error_set(ROSTER_ENOMEM, "HTTP client: out of memory");
   c->share = curl_share_init();
   if (!c->share)
@@ -265,6 +285,9 @@ void roster_http_free(roster_http *c) {
     return;
   for (unsigned i = 0; i < c->nidle; i++)
     curl_easy_cleanup(c->idle[i]);
+  for (unsigned i = 0; i < c->nmultis; i++)
+    curl_multi_cleanup(c->multis[i]);
+  roster_mem_free(c->multis);
   if (c->share)
     curl_share_cleanup(c->share); /* closes the pooled connections */
   roster_mem_free(c->idle);
@@ -291,6 +314,11 @@ const char *roster_http_name(const roster_http *c) { return c ? c->name : ""; }
 
 static void handle_defaults(roster_http *c, CURL *h) {
   curl_easy_setopt(h, CURLOPT_SHARE, c->share);
+  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, roster__http_on_write);
+  if (c->no_proxy_env) {
+    curl_easy_setopt(h, CURLOPT_PROXY, "");
+    curl_easy_setopt(h, CURLOPT_NOPROXY, "");
+  }
   curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)c->connect_timeout_ms);
   curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, open_socket);
@@ -325,6 +353,10 @@ int roster__http_handle_get(roster_http *c, int64_t timeout_ms, CURL **out) {
   *out = NULL;
   struct timespec dl = roster__mono_after(timeout_ms >= 0 ? timeout_ms : 0);
   pthread_mutex_lock(&c->mu);
+  if (timeout_ms == 0 && c->in_flight >= c->max_connections) {
+    pthread_mutex_unlock(&c->mu);
+    return ROSTER_EBUSY; /* no detail: the caller looks again */
+  }
   while (c->in_flight >= c->max_connections) {
     int e = timeout_ms < 0 ? pthread_cond_wait(&c->slot_cv, &c->mu)
                            : pthread_cond_timedwait(&c->slot_cv, &c->mu, &dl);
@@ -342,7 +374,7 @@ int roster__http_handle_get(roster_http *c, int64_t timeout_ms, CURL **out) {
   pthread_mutex_unlock(&c->mu);
   if (!h) { /* a new handle gets the client's settings, once */
     if (!(h = curl_easy_init())) {
-      roster__http_handle_put(c, NULL);
+      roster__http_handle_put(c, NULL, 0);
       return roster_error_set(ROSTER_ENOMEM, "HTTP client '%s': curl_easy_init",
                               c->name);
     }
@@ -354,23 +386,30 @@ int roster__http_handle_get(roster_http *c, int64_t timeout_ms, CURL **out) {
 
 /* handle_clear takes a call's settings off a handle going back to the
  * stack: no pointer into the call (its URL, header list, buffers, body)
- * stays behind, and the method is GET again. The client's settings
+ * stays behind, and the method is GET again; what the call did not set
+ * (set: ROSTER__HTTP_SET_) is left alone. The client's settings
  * (handle_defaults) stay: curl_easy_reset and setting them all again cost
  * a few us per call (docs/DESIGN.md, "HTTP clients"). */
-static void handle_clear(CURL *h) {
+static void handle_clear(CURL *h, unsigned set) {
   curl_easy_setopt(h, CURLOPT_URL, NULL);
-  curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
   curl_easy_setopt(h, CURLOPT_WRITEDATA, NULL);
+  curl_easy_setopt(h, CURLOPT_PRIVATE, NULL);
   curl_easy_setopt(h, CURLOPT_ERRORBUFFER, NULL);
-  curl_easy_setopt(h, CURLOPT_POSTFIELDS, NULL);
-  curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)-1);
-  curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, NULL);
-  curl_easy_setopt(h, CURLOPT_HTTPGET, 1L); /* also NOBODY off */
+  if (set & ROSTER__HTTP_SET_HEADERS)
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
+  if (set & ROSTER__HTTP_SET_BODY) {
+    curl_easy_setopt(h, CURLOPT_POSTFIELDS, NULL);
+    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)-1);
+  }
+  if (set & ROSTER__HTTP_SET_METHOD)
+    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, NULL);
+  if (set & (ROSTER__HTTP_SET_BODY | ROSTER__HTTP_SET_METHOD))
+    curl_easy_setopt(h, CURLOPT_HTTPGET, 1L); /* also NOBODY off */
 }
 
-void roster__http_handle_put(roster_http *c, CURL *h) {
+void roster__http_handle_put(roster_http *c, CURL *h, unsigned set) {
   if (h)
-    handle_clear(h);
+    handle_clear(h, set);
   pthread_mutex_lock(&c->mu);
   if (h && c->nidle < c->max_connections) {
     c->idle[c->nidle++] = h;
@@ -383,6 +422,24 @@ void roster__http_handle_put(roster_http *c, CURL *h) {
     curl_easy_cleanup(h);
 }
 
+CURLM *roster__http_multi_get(roster_http *c) {
+  pthread_mutex_lock(&c->mu);
+  CURLM *m = c->nmultis ? c->multis[--c->nmultis] : NULL;
+  pthread_mutex_unlock(&c->mu);
+  return m ? m : curl_multi_init();
+}
+
+void roster__http_multi_put(roster_http *c, CURLM *m) {
+  pthread_mutex_lock(&c->mu);
+  if (c->nmultis < c->max_connections) {
+    c->multis[c->nmultis++] = m;
+    m = NULL;
+  }
+  pthread_mutex_unlock(&c->mu);
+  if (m)
+    curl_multi_cleanup(m);
+}
+
 /* ---- the breaker ---- */
 
 int roster__http_breaker_admit(roster_http *c, bool *trial) {
@@ -391,7 +448,8 @@ int roster__http_breaker_admit(roster_http *c, bool *trial) {
     return ROSTER_OK;
   int rc = ROSTER_OK;
   pthread_mutex_lock(&c->mu);
-  uint64_t now = roster__http_now_ns();
+  uint64_t now =
+      c->breaker == ROSTER_HTTP_BREAKER_OPEN ? roster__http_now_ns() : 0;
   if (c->breaker == ROSTER_HTTP_BREAKER_OPEN && now >= c->open_until)
     c->breaker = ROSTER_HTTP_BREAKER_HALF_OPEN;
   if (c->breaker == ROSTER_HTTP_BREAKER_OPEN)

@@ -1,8 +1,10 @@
 /*
  * http_impl.h: the HTTP client module's private structures, shared by
  * client.c (the client: handles, share, slots, breaker, stats), request.c
- * (one call and its retries), json.c (the JSON convenience and health),
- * retry_after.c (the Retry-After parser) and service.c (the driver).
+ * (a call: what it sends, its attempts judged, retries, the answer),
+ * drive.c (the loop that drives a thread's calls on a multi handle),
+ * json.c (the JSON convenience and health), retry_after.c (the
+ * Retry-After parser) and service.c (the driver).
  */
 #ifndef ROSTER_HTTP_IMPL_H
 #define ROSTER_HTTP_IMPL_H
@@ -35,6 +37,7 @@ struct roster_http {
   unsigned max_connections;
   size_t max_body;
   bool tls_no_verify, no_redirects, compressed;
+  bool no_proxy_env; /* the environment named no proxy at roster_http_new */
 
   CURLSH *share;
   pthread_mutex_t share_mu[CURL_LOCK_DATA_LAST];
@@ -44,6 +47,8 @@ struct roster_http {
   unsigned in_flight;     /* requests holding a slot */
   CURL **idle;            /* easy handles not in use; up to max_connections */
   unsigned nidle;
+  CURLM **multis; /* multi handles not in use (one per driving thread) */
+  unsigned nmultis;
   /* the breaker */
   roster_http_breaker_kind breaker;
   int failures;        /* in a row */
@@ -61,11 +66,30 @@ uint64_t roster__http_now_ns(void);
 
 /* A slot (one of max_connections) and an easy handle for one attempt, set
  * to the client's defaults (share, timeouts, auth, TLS, redirects);
- * waits up to timeout_ms (< 0: no limit) for a slot: ROSTER_ETIMEDOUT. */
+ * waits up to timeout_ms (< 0: no limit) for a slot: ROSTER_ETIMEDOUT;
+ * timeout_ms 0 does not wait: ROSTER_EBUSY, without a detail. */
 int roster__http_handle_get(roster_http *c, int64_t timeout_ms, CURL **out);
-/* Gives the handle (reset: it keeps no pointer of the request's) and its
- * slot back. */
-void roster__http_handle_put(roster_http *c, CURL *h);
+/* What an attempt set on its handle beyond the URL and its own pointers
+ * (write target, error buffer, private), for roster__http_handle_put to
+ * undo. */
+enum {
+  ROSTER__HTTP_SET_HEADERS = 1, /* CURLOPT_HTTPHEADER */
+  ROSTER__HTTP_SET_BODY = 2,    /* CURLOPT_POSTFIELDS(IZE_LARGE) */
+  ROSTER__HTTP_SET_METHOD = 4   /* CURLOPT_CUSTOMREQUEST or NOBODY */
+};
+/* Gives the handle (cleared of what set says and of the request's
+ * pointers: it keeps none) and its slot back. */
+void roster__http_handle_put(roster_http *c, CURL *h, unsigned set);
+
+/* The write callback of every handle (request.c): the body into the
+ * call's buffer, or to its on_data; its arg (CURLOPT_WRITEDATA) is the
+ * call, set per attempt. */
+size_t roster__http_on_write(char *p, size_t size, size_t n, void *arg);
+
+/* A multi handle to drive a thread's transfers on (NULL: out of memory),
+ * and back. Kept on a stack, as the easy handles are. */
+CURLM *roster__http_multi_get(roster_http *c);
+void roster__http_multi_put(roster_http *c, CURLM *m);
 
 /* The breaker: admit returns ROSTER_OK (with *trial set when this is the
  * half-open trial) or ROSTER_EBUSY with a detail; report says how the
@@ -93,6 +117,56 @@ int roster__http_request_ex(roster_http *c, const roster_http_req *req,
 
 /* roster__http_header_ok: name and value may be sent as a header. */
 bool roster__http_header_ok(const char *name, const char *value);
+
+/* ---- calls (request.c), driven by drive.c ---- */
+
+/* A growing byte buffer; oom set when an allocation failed. */
+typedef struct sbuf {
+  char *p;
+  size_t len, cap;
+  bool oom;
+} sbuf;
+
+/* call: one request of roster_http_request or roster_http_request_all,
+ * from its checks to its end, across its attempts. */
+typedef struct call {
+  roster_http *c;
+  const roster_http_req *req;
+  const char *m, *path;
+  char *url;
+  struct curl_slist *hl;
+  int64_t timeout; /* each attempt's, ms; < 0: none */
+  CURL *h;         /* while an attempt runs */
+  sbuf body;
+  bool too_big, stopped, delivered, trial, idem;
+  enum { C_READY, C_RUNNING, C_DONE } st;
+  unsigned n;       /* attempts started */
+  uint64_t t0, due; /* due: the next attempt starts then, not before (ns) */
+  uint64_t slot_by; /* waiting for a slot: gives up then (ns; 0: not) */
+  int rc, status;
+  roster_http_response *out;
+  unsigned set;             /* options this call set on its handles (SET_) */
+  char eb[CURL_ERROR_SIZE]; /* last: call_clear leaves it */
+} call;
+
+void roster__http_call_clear(call *k);
+/* roster__http_call_begin checks req and builds what each attempt of it
+ * sends; the call is then ready (or the error is returned, detail set). */
+int roster__http_call_begin(call *k, roster_http *c, const roster_http_req *req,
+                            const char *const *extra);
+/* roster__http_call_start begins the call's next attempt: admission by
+ * the breaker, a slot and an easy handle, the attempt's settings. With
+ * wait, a slot is waited for up to the call's timeout; without, *no_slot
+ * is set (and nothing else done) when none is free. Another failure is
+ * returned with its detail, and ends the call. */
+int roster__http_call_start(call *k, bool wait, bool *no_slot);
+/* roster__http_call_judge ends an attempt whose transfer ended with cc:
+ * the call ends (C_DONE: k->rc, k->out) or is ready again for a retry at
+ * k->due. */
+void roster__http_call_judge(call *k, CURLcode cc);
+/* roster__http_call_end: the call's outcome is rc (detail already set);
+ * it is counted once, and what its attempts shared is freed. */
+void roster__http_call_end(call *k, int rc);
 
 /* The driver (service.c). */
 extern const roster_driver roster__http_driver;

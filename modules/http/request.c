@@ -1,7 +1,8 @@
 /*
- * request.c: one call of roster_http_request: the URL and header list are
- * built once, then each attempt takes a slot and an easy handle, runs
- * curl_easy_perform on the caller's thread, and is judged: an answer, a
+ * request.c: one call of roster_http_request or roster_http_request_all.
+ * A call's URL and header list are built once; each attempt takes a slot
+ * and an easy handle, runs on a multi handle driven by the calling thread
+ * (drive.c: one call, or many at once), and is judged: an answer, a
  * failure for the breaker, a retry after a wait (Retry-After or backoff
  * with jitter), or the end. The answer's headers are read with libcurl's
  * header API (curl_easy_nextheader), so no header line is parsed here.
@@ -10,7 +11,7 @@
 
 #include "base/helpers.h"
 
-#include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -44,12 +45,6 @@ static bool idempotent(const char *m) {
       return true;
   return false;
 }
-
-typedef struct sbuf {
-  char *p;
-  size_t len, cap;
-  bool oom;
-} sbuf;
 
 static void sb_add(sbuf *b, const char *s, size_t n) {
   if (b->oom)
@@ -164,18 +159,14 @@ static bool build_headers(roster_http *c, const char *const *h,
   return true;
 }
 
-/* ---- one attempt ---- */
+/* ---- one call ---- */
 
-typedef struct attempt {
-  roster_http *c;
-  CURL *h;
-  const roster_http_req *req;
-  sbuf body;
-  bool too_big, stopped, delivered;
-} attempt;
+/* a call of {0}, but for the error buffer (set per attempt): a batch's
+ * array is not zeroed whole */
+void roster__http_call_clear(call *k) { memset(k, 0, offsetof(call, eb)); }
 
-static size_t on_write(char *p, size_t size, size_t n, void *arg) {
-  attempt *a = arg;
+size_t roster__http_on_write(char *p, size_t size, size_t n, void *arg) {
+  call *a = arg;
   size_t len = size * n;
   if (a->req->on_data) {
     long st = 0;
@@ -197,22 +188,29 @@ static size_t on_write(char *p, size_t size, size_t n, void *arg) {
   return a->body.oom ? 0 : len;
 }
 
-static void set_method(CURL *h, const char *m, const roster_http_req *req) {
+/* set_method sets the method and body; returns what it set
+ * (ROSTER__HTTP_SET_). */
+static unsigned set_method(CURL *h, const char *m, const roster_http_req *req) {
   bool body = has_body(m, req);
   if (strcmp(m, "HEAD") == 0) {
     curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
-    return;
+    return ROSTER__HTTP_SET_METHOD;
   }
+  unsigned set = 0;
   if (body) {
     curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
     curl_easy_setopt(h, CURLOPT_POSTFIELDS, req->body_len ? req->body : "");
+    set |= ROSTER__HTTP_SET_BODY;
   }
-  if (strcmp(m, body ? "POST" : "GET") != 0)
+  if (strcmp(m, body ? "POST" : "GET") != 0) {
     curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, m);
+    set |= ROSTER__HTTP_SET_METHOD;
+  }
+  return set;
 }
 
 /* The roster code of a failed transfer, and whether it may be retried. */
-static int map_code(CURLcode cc, const attempt *a, bool idem, bool *retry) {
+static int map_code(CURLcode cc, const call *a, bool idem, bool *retry) {
   *retry = false;
   switch (cc) {
   case CURLE_COULDNT_CONNECT:
@@ -276,12 +274,6 @@ static int64_t backoff_ms(const roster_http *c, unsigned n) {
   return d / 2 + (d > 0 ? (int64_t)(rand64() % (uint64_t)(d - d / 2 + 1)) : 0);
 }
 
-static void sleep_ms(int64_t ms) {
-  struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000};
-  while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-    ;
-}
-
 /* ---- the answer ---- */
 
 /* take_answer makes the response: its headers, as received, go into one
@@ -289,7 +281,7 @@ static void sleep_ms(int64_t ms) {
  * curl_easy_nextheader walks the list (it counts the name's copies), so
  * the pairs of a usual answer are read once, into kv; more take a
  * second walk. */
-static int take_answer(attempt *a, long status, roster_http_response **out) {
+static int take_answer(call *a, long status, roster_http_response **out) {
   enum { KV = 32 };
   const char *kv[2 * KV];
   size_t n = 0, bytes = 0;
@@ -349,7 +341,7 @@ static int take_answer(attempt *a, long status, roster_http_response **out) {
 /* retry_wait: for a 429 or 503 answer, the wait it asks for: its
  * Retry-After, or the backoff; -1 when Retry-After asks for more than the
  * client waits. */
-static int64_t retry_wait(attempt *a, unsigned n) {
+static int64_t retry_wait(call *a, unsigned n) {
   struct curl_header *hh = NULL;
   if (curl_easy_header(a->h, "Retry-After", 0, CURLH_HEADER, -1, &hh) ==
       CURLHE_OK) {
@@ -392,128 +384,137 @@ static int check_request(const roster_http *c, const roster_http_req *req,
   return ROSTER_OK;
 }
 
-/* perform runs the attempts of one call. */
-static int perform(roster_http *c, const roster_http_req *req, const char *m,
-                   const char *path, const char *url, struct curl_slist *hl,
-                   roster_http_response **out, int *status_out) {
-  int64_t timeout = req->timeout_ms ? req->timeout_ms : c->timeout_ms;
-  attempt a = {.c = c, .req = req};
-  char eb[CURL_ERROR_SIZE];
-  int rc = ROSTER_OK;
-  for (unsigned n = 1;; n++) {
-    bool trial;
-    if ((rc = roster__http_breaker_admit(c, &trial)))
-      break;
-    if ((rc = roster__http_handle_get(c, timeout, &a.h))) {
-      roster__http_breaker_cancel(c, trial);
-      break;
-    }
-    roster_mem_free(a.body.p);
-    a.body = (sbuf){0};
-    a.too_big = a.stopped = false;
-    eb[0] = '\0';
-    curl_easy_setopt(a.h, CURLOPT_URL, url);
-    curl_easy_setopt(a.h, CURLOPT_HTTPHEADER, hl);
-    curl_easy_setopt(a.h, CURLOPT_WRITEFUNCTION, on_write);
-    curl_easy_setopt(a.h, CURLOPT_WRITEDATA, &a);
-    curl_easy_setopt(a.h, CURLOPT_ERRORBUFFER, eb);
-    curl_easy_setopt(a.h, CURLOPT_TIMEOUT_MS, timeout > 0 ? (long)timeout : 0L);
-    set_method(a.h, m, req);
-    CURLcode cc = curl_easy_perform(a.h);
-    long status = 0;
-    curl_easy_getinfo(a.h, CURLINFO_RESPONSE_CODE, &status);
-    bool retry = false, failed;
-    int64_t wait = 0;
-    if (cc == CURLE_OK) {
-      rc = ROSTER_OK;
-      failed = status >= 500 || status == 429;
-      if ((status == 429 || status == 503) && n <= (unsigned)c->retries &&
-          !a.delivered) {
-        wait = retry_wait(&a, n);
-        retry = wait >= 0;
-      }
-      if (!retry && out && (rc = take_answer(&a, status, out)))
-        rc = roster_error_set(rc, "HTTP client '%s': out of memory", c->name);
-      else if (!retry && out)
-        (*out)->attempts = n;
-      *status_out = (int)status;
-    } else {
-      rc = map_code(cc, &a, idempotent(m), &retry);
-      failed =
-          rc == ROSTER_ECONN || rc == ROSTER_ETIMEDOUT || rc == ROSTER_EPROTO;
-      retry = retry && !a.delivered && n <= (unsigned)c->retries;
-      if (retry)
-        wait = backoff_ms(c, n);
-      else
-        rc = roster_error_set(rc, "HTTP client '%s': %s %s: %s (%u attempt%s)",
-                              c->name, m, *path ? path : "/",
-                              a.too_big   ? "the body is over max_body"
-                              : a.stopped ? "stopped by the on_data callback"
-                              : eb[0]     ? eb
-                                          : curl_easy_strerror(cc),
-                              n, n == 1 ? "" : "s");
-    }
-    roster__http_handle_put(c, a.h);
-    a.h = NULL;
-    roster__http_breaker_report(c, trial, failed);
-    if (!retry)
-      break;
-    atomic_fetch_add(&c->retried, 1);
-    sleep_ms(wait);
-  }
-  roster_mem_free(a.body.p);
-  return rc;
-}
-
-static int request(roster_http *c, const roster_http_req *req,
-                   const char *const *extra, roster_http_response **out,
-                   int *status) {
-  const char *m = req->method ? req->method : "GET";
-  const char *path = req->path ? req->path : "";
-  int rc = check_request(c, req, m, path);
+/* call_begin checks req and builds what each attempt of it sends; the
+ * call is then ready. */
+int roster__http_call_begin(call *k, roster_http *c, const roster_http_req *req,
+                            const char *const *extra) {
+  k->c = c;
+  k->req = req;
+  k->m = req->method ? req->method : "GET";
+  k->path = req->path ? req->path : "";
+  int rc = check_request(c, req, k->m, k->path);
   if (rc)
     return rc;
-  char *url = build_url(c, path, req->query);
-  struct curl_slist *hl = NULL;
-  if (!url || !build_headers(c, req->headers, extra, has_body(m, req), &hl)) {
-    roster_mem_free(url);
+  k->url = build_url(c, k->path, req->query);
+  if (!k->url ||
+      !build_headers(c, req->headers, extra, has_body(k->m, req), &k->hl)) {
+    roster_mem_free(k->url);
+    k->url = NULL;
     return roster_error_set(ROSTER_ENOMEM, "HTTP client '%s': out of memory",
                             c->name);
   }
-  uint64_t t0 = roster__http_now_ns();
-  *status = 0;
-  rc = perform(c, req, m, path, url, hl, out, status);
-  uint64_t ns = roster__http_now_ns() - t0;
-  roster__http_count(c, rc, *status, ns);
-  if (!rc && out && *out) {
-    (*out)->elapsed_ms = (int64_t)(ns / 1000000);
+  k->timeout = req->timeout_ms ? req->timeout_ms : c->timeout_ms;
+  k->idem = idempotent(k->m);
+  k->t0 = roster__http_now_ns();
+  k->st = C_READY;
+  return ROSTER_OK;
+}
+
+/* call_end: the call's outcome is rc (its detail already set); it is
+ * counted once, and what its attempts shared is freed. */
+void roster__http_call_end(call *k, int rc) {
+  uint64_t ns = roster__http_now_ns() - k->t0;
+  roster__http_count(k->c, rc, k->status, ns);
+  if (!rc && k->out)
+    k->out->elapsed_ms = (int64_t)(ns / 1000000);
+  curl_slist_free_all(k->hl);
+  roster_mem_free(k->url);
+  roster_mem_free(k->body.p);
+  k->hl = NULL;
+  k->url = NULL;
+  k->body = (sbuf){0};
+  k->rc = rc;
+  k->st = C_DONE;
+}
+
+/* call_start begins the call's next attempt: admission by the breaker, a
+ * slot and an easy handle, the attempt's settings. With wait, a slot is
+ * waited for up to the call's timeout; without, *no_slot is set (and
+ * nothing else done) when none is free. Another failure is returned with
+ * its detail, and ends the call. */
+int roster__http_call_start(call *k, bool wait, bool *no_slot) {
+  roster_http *c = k->c;
+  *no_slot = false;
+  int rc = roster__http_breaker_admit(c, &k->trial);
+  if (rc)
+    return rc;
+  if ((rc = roster__http_handle_get(c, wait ? k->timeout : 0, &k->h))) {
+    roster__http_breaker_cancel(c, k->trial);
+    *no_slot = !wait && rc == ROSTER_EBUSY;
+    return rc;
   }
-  curl_slist_free_all(hl);
-  roster_mem_free(url);
-  return rc;
+  k->n++;
+  roster_mem_free(k->body.p);
+  k->body = (sbuf){0};
+  k->too_big = k->stopped = false;
+  k->slot_by = 0;
+  k->eb[0] = '\0';
+  CURL *h = k->h;
+  curl_easy_setopt(h, CURLOPT_URL, k->url);
+  k->set = 0;
+  if (k->hl) {
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, k->hl);
+    k->set |= ROSTER__HTTP_SET_HEADERS;
+  }
+  curl_easy_setopt(h, CURLOPT_WRITEDATA, k);
+  curl_easy_setopt(h, CURLOPT_PRIVATE, k);
+  curl_easy_setopt(h, CURLOPT_ERRORBUFFER, k->eb);
+  curl_easy_setopt(h, CURLOPT_TIMEOUT_MS,
+                   k->timeout > 0 ? (long)k->timeout : 0L);
+  k->set |= set_method(h, k->m, k->req);
+  return ROSTER_OK;
 }
 
-int roster__http_request_ex(roster_http *c, const roster_http_req *req,
-                            const char *const *extra,
-                            roster_http_response **out) {
-  if (out)
-    *out = NULL;
-  if (!c || !req)
-    return roster_error_set(ROSTER_EINVAL, "roster_http_request: %s is NULL",
-                            c ? "req" : "client");
-  roster_http_response *r = NULL;
-  int status;
-  int rc = request(c, req, extra, &r, &status);
-  if (out)
-    *out = r;
-  else
-    roster_http_response_free(r);
-  return rc;
-}
-
-int roster_http_request(roster_http *c, const roster_http_req *req,
-                        roster_http_response **out) {
-  return roster__http_request_ex(c, req, NULL, out);
+/* call_judge ends an attempt whose transfer ended with cc: the handle and
+ * its slot go back, the breaker hears how it went, and the call either
+ * ends (an answer, or a failure with its detail) or is ready again for a
+ * retry at k->due. */
+void roster__http_call_judge(call *k, CURLcode cc) {
+  roster_http *c = k->c;
+  unsigned n = k->n;
+  long status = 0;
+  curl_easy_getinfo(k->h, CURLINFO_RESPONSE_CODE, &status);
+  bool retry = false, failed;
+  int64_t wait = 0;
+  int rc = ROSTER_OK;
+  if (cc == CURLE_OK) {
+    failed = status >= 500 || status == 429;
+    if ((status == 429 || status == 503) && n <= (unsigned)c->retries &&
+        !k->delivered) {
+      wait = retry_wait(k, n);
+      retry = wait >= 0;
+    }
+    if (!retry && (rc = take_answer(k, status, &k->out)))
+      rc = roster_error_set(rc, "HTTP client '%s': out of memory", c->name);
+    else if (!retry)
+      k->out->attempts = n;
+    k->status = (int)status;
+  } else {
+    rc = map_code(cc, k, k->idem, &retry);
+    failed =
+        rc == ROSTER_ECONN || rc == ROSTER_ETIMEDOUT || rc == ROSTER_EPROTO;
+    retry = retry && !k->delivered && n <= (unsigned)c->retries;
+    if (retry)
+      wait = backoff_ms(c, n);
+    else
+      rc = roster_error_set(rc, "HTTP client '%s': %s %s: %s (%u attempt%s)",
+                            c->name, k->m, *k->path ? k->path : "/",
+                            k->too_big   ? "the body is over max_body"
+                            : k->stopped ? "stopped by the on_data callback"
+                            : k->eb[0]   ? k->eb
+                                         : curl_easy_strerror(cc),
+                            n, n == 1 ? "" : "s");
+  }
+  roster__http_handle_put(c, k->h, k->set);
+  k->h = NULL;
+  roster__http_breaker_report(c, k->trial, failed);
+  if (!retry) {
+    roster__http_call_end(k, rc);
+    return;
+  }
+  atomic_fetch_add(&c->retried, 1);
+  k->due = roster__http_now_ns() + (uint64_t)wait * 1000000u;
+  k->st = C_READY;
 }
 
 const char *roster_http_response_header(const roster_http_response *resp,

@@ -121,6 +121,28 @@ static void h_many(roster_httpd_request *req, void *arg) {
   roster_httpd_respond(req, 200, h, "m", 1);
 }
 
+hs hs_srv;
+
+int hs_setup(void **state) {
+  (void)state;
+  hs_start(&hs_srv);
+  return 0;
+}
+
+int hs_teardown(void **state) {
+  (void)state;
+  hs_stop(&hs_srv);
+  return 0;
+}
+
+roster_http *hs_client(roster_http_options o) {
+  if (!o.base_url)
+    o.base_url = hs_srv.base;
+  roster_http *c = NULL;
+  assert_ok(roster_http_new(&o, &c));
+  return c;
+}
+
 void hs_start(hs *s) {
   memset(s, 0, sizeof *s);
   atomic_store(&s->status, 200);

@@ -19,6 +19,7 @@
 #ifndef HTTP_SERVER_H
 #define HTTP_SERVER_H
 
+#include <roster/http.h>
 #include <roster/httpd.h>
 
 #include <pthread.h>
@@ -37,6 +38,14 @@ typedef struct hs {
 /* hs_start starts s (asserting); hs_stop stops and frees it. */
 void hs_start(hs *s);
 void hs_stop(hs *s);
+
+/* The test files' server: hs_setup and hs_teardown start and stop it
+ * (cmocka group fixtures); hs_client makes a client of it (o.base_url
+ * NULL: its base), asserting. */
+extern hs hs_srv;
+int hs_setup(void **state);
+int hs_teardown(void **state);
+roster_http *hs_client(roster_http_options o);
 /* hs_byte: byte i of /big's body. */
 unsigned char hs_byte(size_t i);
 

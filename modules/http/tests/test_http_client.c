@@ -27,28 +27,6 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-static hs srv;
-
-static int setup(void **state) {
-  (void)state;
-  hs_start(&srv);
-  return 0;
-}
-
-static int teardown(void **state) {
-  (void)state;
-  hs_stop(&srv);
-  return 0;
-}
-
-static roster_http *client(roster_http_options o) {
-  if (!o.base_url)
-    o.base_url = srv.base;
-  roster_http *c = NULL;
-  assert_ok(roster_http_new(&o, &c));
-  return c;
-}
-
 static roster_http_response *call(roster_http *c, roster_http_req req) {
   roster_http_response *r = NULL;
   assert_ok(roster_http_request(c, &req, &r));
@@ -118,7 +96,7 @@ static void t_new_errors(void **state) {
 
 static void t_bad_requests(void **state) {
   (void)state;
-  roster_http *c = client((roster_http_options){.name = "bad"});
+  roster_http *c = hs_client((roster_http_options){.name = "bad"});
   roster_http_response *r = (roster_http_response *)1;
   struct {
     roster_http_req req;
@@ -151,12 +129,12 @@ static void t_bad_requests(void **state) {
 static void t_echo(void **state) {
   (void)state;
   const char *defaults[] = {"X-Tenant", "acme", "X-Api-Key", "k1", NULL};
-  roster_http *c = client((roster_http_options){
+  roster_http *c = hs_client((roster_http_options){
       .name = "echo", .base_url = NULL, .headers = defaults});
   /* a base URL with a path and a trailing slash */
   char base[96];
-  snprintf(base, sizeof base, "%s/api/", srv.base);
-  roster_http *c2 = client((roster_http_options){.base_url = base});
+  snprintf(base, sizeof base, "%s/api/", hs_srv.base);
+  roster_http *c2 = hs_client((roster_http_options){.base_url = base});
 
   roster_http_response *r =
       call(c, (roster_http_req){
@@ -213,7 +191,7 @@ static void t_echo(void **state) {
  * nothing of one call (method, body, headers, HEAD) leaks into the next. */
 static void t_reuse(void **state) {
   (void)state;
-  roster_http *c = client((roster_http_options){.max_connections = 1});
+  roster_http *c = hs_client((roster_http_options){.max_connections = 1});
   roster_http_response *r =
       call(c, (roster_http_req){
                   .method = "POST",
@@ -257,7 +235,7 @@ static void t_reuse(void **state) {
   assert_int_equal(st.connections_total, 1);
   roster_http_free(c);
   /* compressed: libcurl asks for the encodings it decodes */
-  c = client((roster_http_options){.compressed = true});
+  c = hs_client((roster_http_options){.compressed = true});
   r = call(c, (roster_http_req){.path = "/z"});
   assert_contains(roster_http_response_header(r, "X-Accept-Encoding"), "gzip");
   roster_http_response_free(r);
@@ -266,7 +244,7 @@ static void t_reuse(void **state) {
 
 static void t_bodies(void **state) {
   (void)state;
-  roster_http *c = client((roster_http_options){.max_body = 8u << 20});
+  roster_http *c = hs_client((roster_http_options){.max_body = 8u << 20});
   roster_http_response *r =
       call(c, (roster_http_req){.method = "POST", .path = "/e"});
   assert_int_equal(r->body_len, 0);
@@ -327,7 +305,7 @@ static int on_data(const void *data, size_t len, void *arg) {
 
 static void t_streaming(void **state) {
   (void)state;
-  roster_http *c = client((roster_http_options){.max_body = 1024});
+  roster_http *c = hs_client((roster_http_options){.max_body = 1024});
   sink s = {0};
   roster_http_response *r =
       call(c, (roster_http_req){.path = "/big",
@@ -341,7 +319,7 @@ static void t_streaming(void **state) {
   assert_false(s.bad);
   roster_http_response_free(r);
   /* a body that is not 2xx is kept, not streamed */
-  atomic_store(&srv.status, 404);
+  atomic_store(&hs_srv.status, 404);
   s = (sink){0};
   r = call(c,
            (roster_http_req){.path = "/status", .on_data = on_data, .arg = &s});
@@ -349,7 +327,7 @@ static void t_streaming(void **state) {
   assert_string_equal(r->body, "status");
   assert_int_equal(s.calls, 0);
   roster_http_response_free(r);
-  atomic_store(&srv.status, 200);
+  atomic_store(&hs_srv.status, 200);
   s = (sink){.stop_after = 100000};
   assert_rc(
       roster_http_request(
@@ -368,7 +346,7 @@ static void t_streaming(void **state) {
 
 static void t_json(void **state) {
   (void)state;
-  roster_http *c = client((roster_http_options){.name = "js"});
+  roster_http *c = hs_client((roster_http_options){.name = "js"});
   json_t *in = json_pack("{s:i, s:s, s:[i,i]}", "a", 1, "b", "x\"y", "c", 2, 3);
   json_t *out = NULL;
   int status = 0;
@@ -385,13 +363,13 @@ static void t_json(void **state) {
   assert_null(roster_http_response_header(r, "X-Type"));
   roster_http_response_free(r);
   /* a status outside 2xx */
-  atomic_store(&srv.status, 422);
+  atomic_store(&hs_srv.status, 422);
   assert_rc(roster_http_json(c, "POST", "/status", in, &out, &status),
             ROSTER_EREMOTE);
   assert_int_equal(status, 422);
   assert_null(out);
   assert_contains(roster_last_error(), "POST /status answered 422: status");
-  atomic_store(&srv.status, 200);
+  atomic_store(&hs_srv.status, 200);
   /* not JSON */
   assert_rc(roster_http_json(c, "GET", "/status", NULL, &out, NULL),
             ROSTER_EPARSE);
@@ -404,7 +382,7 @@ static void t_json(void **state) {
 
 static void t_auth(void **state) {
   (void)state;
-  roster_http *c = client((roster_http_options){
+  roster_http *c = hs_client((roster_http_options){
       .name = "bearer",
       .bearer_token = "tok-S3CRET",
       .headers = (const char *[]){"X-Api-Key", "key-S3CRET", NULL}});
@@ -418,8 +396,8 @@ static void t_auth(void **state) {
 
   /* basic, from the URL's user info: "user:pw-S3CRET" */
   char url[128];
-  snprintf(url, sizeof url, "http://user:pw-S3CRET@127.0.0.1:%u/", srv.port);
-  c = client((roster_http_options){.name = "basic", .base_url = url});
+  snprintf(url, sizeof url, "http://user:pw-S3CRET@127.0.0.1:%u/", hs_srv.port);
+  c = hs_client((roster_http_options){.name = "basic", .base_url = url});
   r = call(c, (roster_http_req){.path = "/a"});
   assert_string_equal(roster_http_response_header(r, "X-Auth"),
                       "Basic dXNlcjpwdy1TM0NSRVQ=");
@@ -429,7 +407,7 @@ static void t_auth(void **state) {
   /* failures of every kind name the client, never a secret */
   int port = roster__tu_free_port();
   snprintf(url, sizeof url, "http://user:pw-S3CRET@127.0.0.1:%d/", port);
-  c = client((roster_http_options){
+  c = hs_client((roster_http_options){
       .name = "down",
       .base_url = url,
       .retries = -1,
@@ -472,8 +450,8 @@ static void t_driver(void **state) {
   assert_ok(roster_http_init()); /* again: a no-op */
   roster *reg = tu_registry(NULL);
   char url[96], other[96];
-  snprintf(url, sizeof url, "%s/api", srv.base);
-  snprintf(other, sizeof other, "%s/v2", srv.base);
+  snprintf(url, sizeof url, "%s/api", hs_srv.base);
+  snprintf(other, sizeof other, "%s/v2", hs_srv.base);
   const char *opts[] = {"headers.X-Tenant", "t1",   "retries", "0",
                         "timeout",          "5000", "probe",   "/status",
                         "compressed",       "true", NULL};
@@ -502,10 +480,10 @@ static void t_driver(void **state) {
   roster_http_response_free(r);
   /* health: the probe /api/status */
   assert_ok(roster_http_health(c));
-  atomic_store(&srv.status, 503);
+  atomic_store(&hs_srv.status, 503);
   assert_rc(roster_http_health(c), ROSTER_EREMOTE);
   assert_contains(roster_last_error(), "probe /status answered 503");
-  atomic_store(&srv.status, 200);
+  atomic_store(&hs_srv.status, 200);
   assert_rc(roster_http_find(reg, NULL, "nope", &c), ROSTER_ENOENT);
   /* another type's entry: ETYPE, *out NULL; a NULL out names the call */
   static const roster_type other_type = {.name = "other"};
@@ -520,13 +498,13 @@ static void t_driver(void **state) {
 
 static void t_redirect(void **state) {
   (void)state;
-  roster_http *c = client((roster_http_options){0});
+  roster_http *c = hs_client((roster_http_options){0});
   roster_http_response *r = call(c, (roster_http_req){.path = "/redir"});
   assert_int_equal(r->status, 200);
   assert_string_equal(roster_http_response_header(r, "X-Path"), "/landed");
   roster_http_response_free(r);
   roster_http_free(c);
-  c = client((roster_http_options){.no_redirects = true});
+  c = hs_client((roster_http_options){.no_redirects = true});
   r = call(c, (roster_http_req){.path = "/redir"});
   assert_int_equal(r->status, 302);
   assert_string_equal(roster_http_response_header(r, "Location"), "/landed");
@@ -547,7 +525,7 @@ static void t_config(void **state) {
                    "\"retries\": 1, \"token\": \"tok-S3CRET\", "
                    "\"headers\": {\"X-Tenant\": \"acme\", "
                    "\"Authorization\": \"Bearer tok-S3CRET\"}}}}",
-                   srv.base);
+                   hs_srv.base);
   assert_int_equal(write(fd, text, (size_t)n), n);
   close(fd);
   const char *files[] = {path, NULL};
@@ -586,5 +564,5 @@ int main(void) {
       cmocka_unit_test(t_driver),     cmocka_unit_test(t_redirect),
       cmocka_unit_test(t_config),
   };
-  return cmocka_run_group_tests(tests, setup, teardown);
+  return cmocka_run_group_tests(tests, hs_setup, hs_teardown);
 }

@@ -22,37 +22,15 @@
 #include <pthread.h>
 #include <roster/http.h>
 
-static hs srv;
-
-static int setup(void **state) {
-  (void)state;
-  hs_start(&srv);
-  return 0;
-}
-
-static int teardown(void **state) {
-  (void)state;
-  hs_stop(&srv);
-  return 0;
-}
-
 static int reset(void **state) {
   (void)state;
-  atomic_store(&srv.hits, 0);
-  atomic_store(&srv.status, 200);
-  atomic_store(&srv.fail_first, 0);
-  atomic_store(&srv.fail_status, 503);
-  atomic_store(&srv.retry_after, -1);
-  atomic_store(&srv.retry_date, false);
+  atomic_store(&hs_srv.hits, 0);
+  atomic_store(&hs_srv.status, 200);
+  atomic_store(&hs_srv.fail_first, 0);
+  atomic_store(&hs_srv.fail_status, 503);
+  atomic_store(&hs_srv.retry_after, -1);
+  atomic_store(&hs_srv.retry_date, false);
   return 0;
-}
-
-static roster_http *client(roster_http_options o) {
-  if (!o.base_url)
-    o.base_url = srv.base;
-  roster_http *c = NULL;
-  assert_ok(roster_http_new(&o, &c));
-  return c;
 }
 
 static roster_http_response *get(roster_http *c, const char *path) {
@@ -69,15 +47,15 @@ static uint64_t ms_since(uint64_t t0) {
 
 static void t_retry_after(void **state) {
   (void)state;
-  roster_http *c = client((roster_http_options){.retries = 3});
-  atomic_store(&srv.fail_first, 2);
-  atomic_store(&srv.retry_after, 1);
+  roster_http *c = hs_client((roster_http_options){.retries = 3});
+  atomic_store(&hs_srv.fail_first, 2);
+  atomic_store(&hs_srv.retry_after, 1);
   uint64_t t0 = roster__tu_now_ns();
   roster_http_response *r = get(c, "/flaky");
   uint64_t took = ms_since(t0);
   assert_int_equal(r->status, 200);
   assert_int_equal(r->attempts, 3);
-  assert_int_equal(atomic_load(&srv.hits), 3);
+  assert_int_equal(atomic_load(&hs_srv.hits), 3);
   assert_true(took >= 1900); /* two waits of 1 s, as asked */
   assert_true(took < 10000);
   roster_http_response_free(r);
@@ -91,11 +69,11 @@ static void t_retry_after(void **state) {
 
 static void t_retry_after_date(void **state) {
   (void)state;
-  roster_http *c = client((roster_http_options){.retries = 1});
-  atomic_store(&srv.fail_first, 1);
-  atomic_store(&srv.fail_status, 429);
-  atomic_store(&srv.retry_after, 1);
-  atomic_store(&srv.retry_date, true);
+  roster_http *c = hs_client((roster_http_options){.retries = 1});
+  atomic_store(&hs_srv.fail_first, 1);
+  atomic_store(&hs_srv.fail_status, 429);
+  atomic_store(&hs_srv.retry_after, 1);
+  atomic_store(&hs_srv.retry_date, true);
   uint64_t t0 = roster__tu_now_ns();
   roster_http_response *r = get(c, "/flaky");
   assert_int_equal(r->status, 200);
@@ -107,10 +85,10 @@ static void t_retry_after_date(void **state) {
 
 static void t_retry_after_too_long(void **state) {
   (void)state;
-  roster_http *c =
-      client((roster_http_options){.retries = 3, .retry_after_max_ms = 2000});
-  atomic_store(&srv.fail_first, 1);
-  atomic_store(&srv.retry_after, 3600);
+  roster_http *c = hs_client(
+      (roster_http_options){.retries = 3, .retry_after_max_ms = 2000});
+  atomic_store(&hs_srv.fail_first, 1);
+  atomic_store(&hs_srv.retry_after, 3600);
   uint64_t t0 = roster__tu_now_ns();
   roster_http_response *r = get(c, "/flaky");
   assert_true(ms_since(t0) < 1000);
@@ -127,10 +105,10 @@ static void t_retry_after_too_long(void **state) {
 static void t_backoff(void **state) {
   (void)state;
   /* 429 without Retry-After: backoff 20 ms, 40 ms (each in [d/2, d]) */
-  roster_http *c = client((roster_http_options){
+  roster_http *c = hs_client((roster_http_options){
       .retries = 2, .retry_base_ms = 20, .retry_max_ms = 40});
-  atomic_store(&srv.fail_first, 2);
-  atomic_store(&srv.fail_status, 429);
+  atomic_store(&hs_srv.fail_first, 2);
+  atomic_store(&hs_srv.fail_status, 429);
   uint64_t t0 = roster__tu_now_ns();
   roster_http_response *r = get(c, "/flaky");
   uint64_t took = ms_since(t0);
@@ -140,15 +118,15 @@ static void t_backoff(void **state) {
   roster_http_response_free(r);
   /* exhausted: the last answer is returned */
   reset(NULL);
-  atomic_store(&srv.status, 503);
+  atomic_store(&hs_srv.status, 503);
   r = get(c, "/status");
   assert_int_equal(r->status, 503);
   assert_int_equal(r->attempts, 3);
-  assert_int_equal(atomic_load(&srv.hits), 3);
+  assert_int_equal(atomic_load(&hs_srv.hits), 3);
   roster_http_response_free(r);
   /* other statuses are never retried */
   reset(NULL);
-  atomic_store(&srv.status, 500);
+  atomic_store(&hs_srv.status, 500);
   r = get(c, "/status");
   assert_int_equal(r->attempts, 1);
   roster_http_response_free(r);
@@ -159,9 +137,9 @@ static void t_backoff(void **state) {
 
 static void t_breaker(void **state) {
   (void)state;
-  roster_http *c = client((roster_http_options){
+  roster_http *c = hs_client((roster_http_options){
       .retries = -1, .breaker_failures = 3, .breaker_cooldown_ms = 1000});
-  atomic_store(&srv.status, 500);
+  atomic_store(&hs_srv.status, 500);
   roster_http_response *r;
   for (int i = 0; i < 3; i++) {
     r = get(c, "/status");
@@ -178,7 +156,7 @@ static void t_breaker(void **state) {
             ROSTER_EBUSY);
   assert_null(r);
   assert_contains(roster_last_error(), "circuit breaker is open after 3");
-  assert_int_equal(atomic_load(&srv.hits), 3);
+  assert_int_equal(atomic_load(&hs_srv.hits), 3);
   /* half-open: the trial fails, open again */
   roster__tu_sleep_ms(1100);
   assert_ok(roster_http_stats_get(c, &st));
@@ -188,10 +166,10 @@ static void t_breaker(void **state) {
   roster_http_response_free(r);
   assert_rc(roster_http_request(c, &(roster_http_req){.path = "/status"}, NULL),
             ROSTER_EBUSY);
-  assert_int_equal(atomic_load(&srv.hits), 4);
+  assert_int_equal(atomic_load(&hs_srv.hits), 4);
   /* half-open again: the trial succeeds, closed */
   roster__tu_sleep_ms(1100);
-  atomic_store(&srv.status, 200);
+  atomic_store(&hs_srv.status, 200);
   r = get(c, "/status");
   assert_int_equal(r->status, 200);
   roster_http_response_free(r);
@@ -202,7 +180,7 @@ static void t_breaker(void **state) {
   assert_int_equal(st.status_5xx, 4);
   assert_ok(roster_http_health(c));
   /* 4xx is no failure: it never opens */
-  atomic_store(&srv.status, 404);
+  atomic_store(&hs_srv.status, 404);
   for (int i = 0; i < 5; i++)
     roster_http_response_free(get(c, "/status"));
   assert_ok(roster_http_stats_get(c, &st));
@@ -227,7 +205,7 @@ static void *hold_thread(void *arg) {
 static void t_timeouts(void **state) {
   (void)state;
   roster_http *c =
-      client((roster_http_options){.timeout_ms = 300, .max_connections = 1});
+      hs_client((roster_http_options){.timeout_ms = 300, .max_connections = 1});
   uint64_t t0 = roster__tu_now_ns();
   roster_http_response *r = NULL;
   assert_rc(roster_http_request(c, &(roster_http_req){.path = "/hold"}, &r),
@@ -236,12 +214,12 @@ static void t_timeouts(void **state) {
   uint64_t took = ms_since(t0);
   assert_true(took >= 250 && took < 3000);
   assert_contains(roster_last_error(), "GET /hold:");
-  assert_int_equal(atomic_load(&srv.hits), 1); /* a timeout is not retried */
+  assert_int_equal(atomic_load(&hs_srv.hits), 1); /* a timeout is not retried */
   /* the one slot stays busy: a second request waits its timeout */
   held_call h = {.c = c};
   pthread_t t;
   assert_int_equal(pthread_create(&t, NULL, hold_thread, &h), 0);
-  tu_wait_until(atomic_load(&srv.hits) == 2, 2000);
+  tu_wait_until(atomic_load(&hs_srv.hits) == 2, 2000);
   assert_rc(roster_http_request(
                 c, &(roster_http_req){.path = "/", .timeout_ms = 100}, &r),
             ROSTER_ETIMEDOUT);
@@ -260,7 +238,7 @@ static void t_down(void **state) {
   (void)state;
   char url[64];
   snprintf(url, sizeof url, "http://127.0.0.1:%d", roster__tu_free_port());
-  roster_http *c = client((roster_http_options){
+  roster_http *c = hs_client((roster_http_options){
       .name = "gone", .base_url = url, .retries = 2, .retry_base_ms = 10});
   roster_http_response *r = (roster_http_response *)1;
   assert_rc(roster_http_request(c, &(roster_http_req){.path = "/x"}, &r),
@@ -276,8 +254,8 @@ static void t_down(void **state) {
   assert_int_equal(st.connections_open, 0);
   roster_http_free(c);
   /* a name that does not resolve: not retried */
-  c = client((roster_http_options){.base_url = "http://no-such-host.invalid",
-                                   .retry_base_ms = 10});
+  c = hs_client((roster_http_options){.base_url = "http://no-such-host.invalid",
+                                      .retry_base_ms = 10});
   assert_rc(roster_http_request(c, &(roster_http_req){0}, NULL), ROSTER_ECONN);
   assert_contains(roster_last_error(), "(1 attempt)");
   roster_http_free(c);
@@ -287,7 +265,7 @@ static void t_drop(void **state) {
   (void)state;
   drop d;
   drop_start(&d);
-  roster_http *c = client((roster_http_options){
+  roster_http *c = hs_client((roster_http_options){
       .base_url = d.base, .retries = 2, .retry_base_ms = 5});
   assert_rc(roster_http_request(c, &(roster_http_req){.path = "/g"}, NULL),
             ROSTER_ECONN);
@@ -312,8 +290,8 @@ static void t_drop(void **state) {
 static void t_tls_mismatch(void **state) {
   (void)state;
   char url[64];
-  snprintf(url, sizeof url, "https://127.0.0.1:%u", srv.port);
-  roster_http *c = client((roster_http_options){
+  snprintf(url, sizeof url, "https://127.0.0.1:%u", hs_srv.port);
+  roster_http *c = hs_client((roster_http_options){
       .name = "tls", .base_url = url, .retry_base_ms = 5});
   assert_rc(roster_http_request(c, &(roster_http_req){.path = "/t"}, NULL),
             ROSTER_EPROTO);
@@ -361,15 +339,15 @@ static void *work(void *arg) {
 
 static uint64_t server_open(void) {
   roster_httpd_stats s;
-  roster_httpd_stats_get(srv.srv, &s);
+  roster_httpd_stats_get(hs_srv.srv, &s);
   return s.connections_open;
 }
 
 static void t_threads(void **state) {
   (void)state;
   roster_httpd_stats before;
-  assert_ok(roster_httpd_stats_get(srv.srv, &before));
-  roster_http *c = client((roster_http_options){.max_connections = 4});
+  assert_ok(roster_httpd_stats_get(hs_srv.srv, &before));
+  roster_http *c = hs_client((roster_http_options){.max_connections = 4});
   pthread_t t[THREADS];
   worker w[THREADS];
   for (int i = 0; i < THREADS; i++) {
@@ -388,7 +366,7 @@ static void t_threads(void **state) {
   assert_true(st.connections_total <= 4);
   assert_true(st.connections_open <= 4);
   roster_httpd_stats after;
-  assert_ok(roster_httpd_stats_get(srv.srv, &after));
+  assert_ok(roster_httpd_stats_get(hs_srv.srv, &after));
   assert_true(after.connections_total - before.connections_total <= 4);
   roster_http_free(c);
   assert_eventually_equal(server_open(), 0, 2000); /* closed by free */
@@ -407,5 +385,5 @@ int main(void) {
       cmocka_unit_test_setup(t_tls_mismatch, reset),
       cmocka_unit_test_setup(t_threads, reset),
   };
-  return cmocka_run_group_tests(tests, setup, teardown);
+  return cmocka_run_group_tests(tests, hs_setup, hs_teardown);
 }
