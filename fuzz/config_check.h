@@ -43,8 +43,8 @@ static inline bool fuzz_url_hides(const char *text, const char *marker) {
   bool hides = fuzz_contains(u->password, marker);
   bool shown =
       fuzz_ci_contains(u->scheme, marker) || fuzz_contains(u->user, marker) ||
-      fuzz_contains(u->host, marker) || fuzz_contains(u->path, marker) ||
-      fuzz_contains(u->fragment, marker);
+      fuzz_contains(u->host, marker) || fuzz_contains(u->hosts, marker) ||
+      fuzz_contains(u->path, marker) || fuzz_contains(u->fragment, marker);
   for (size_t i = 0; i < u->nquery; i++) {
     if (fuzz_contains(u->query_keys[i], marker))
       shown = true;
