@@ -35,7 +35,7 @@ typedef struct drive {
   roster_http *c;
   call *k;
   size_t n;
-  size_t left, running, started;
+  size_t left, running;
   size_t first;   /* no call below it is ready (waiting to start) */
   CURLM *m;       /* taken when the first transfer starts */
   size_t fail_at; /* the first call (lowest index) that failed; n: none */
@@ -119,7 +119,6 @@ static int64_t launch(drive *d) {
     }
     k->st = C_RUNNING;
     d->running++;
-    d->started++;
   }
   return nap;
 }
@@ -156,10 +155,7 @@ static void run(drive *d) {
       reap(d);
       if (!d->left)
         break;
-      size_t before = d->started;
       nap = launch(d); /* retries due at once, slots given back */
-      if (d->started != before)
-        continue; /* send them now: no poll(2) that curl's timer ends */
       if (d->running) {
         /* curl shortens the wait to its own timers */
         curl_multi_poll(d->m, NULL, 0, nap < 0 ? 1000 : (int)nap, NULL);
