@@ -59,16 +59,43 @@ if [[ $(id -u) -eq 0 ]]; then
   AS_PG=(setpriv --reuid=postgres --regid=postgres --init-groups)
 fi
 
-# wait_up NAME PID CHECK...: until CHECK succeeds (20 s), the server alive.
+# show_logs LOGDIR: the end of the server's logs there, on stderr (the
+# directory is removed when the tests end, so a failure shows them now).
+show_logs() {
+  local f
+  for f in "$1"/server.log "$1"/stdout.log; do
+    [[ -s $f ]] || continue
+    echo "--- $f (last 30 lines)" >&2
+    tail -n 30 "$f" >&2
+  done
+}
+
+# wait_up NAME PID LOGDIR CHECK...: until CHECK succeeds (20 s), the server
+# alive; its logs (LOGDIR) shown when it does not come up.
 wait_up() {
-  local name=$1 pid=$2
-  shift 2
+  local name=$1 pid=$2 logdir=$3
+  shift 3
   for _ in $(seq 200); do
-    alive "$pid" || die "$name exited while starting; see its log"
+    if ! alive "$pid"; then
+      show_logs "$logdir"
+      die "$name exited while starting"
+    fi
     if "$@" >/dev/null 2>&1; then return 0; fi
     sleep 0.1
   done
+  show_logs "$logdir"
   die "$name did not come up within 20 s"
+}
+
+# reserve_ports FIRST LAST: the kernel hands none of these out as the
+# local port of an outgoing connection (they are in its ephemeral range,
+# 32768-60999), so a test's client cannot hold the port a server is about
+# to listen on. Root only (as in CI); otherwise nothing is done.
+reserve_ports() {
+  local f=/proc/sys/net/ipv4/ip_local_reserved_ports cur
+  [[ -w $f ]] || return 0
+  cur=$(cat "$f")
+  echo "${cur:+$cur,}$1-$2" >"$f" 2>/dev/null || true
 }
 
 start_pg() { # DIR PORT
@@ -90,7 +117,7 @@ start_pg() { # DIR PORT
   local pid=$!
   echo "$pid" >"$dir/pid"
   echo pg >"$dir/kind"
-  wait_up postgresql "$pid" "$PGBIN/pg_isready" -q -h 127.0.0.1 -p "$port"
+  wait_up postgresql "$pid" "$dir" "$PGBIN/pg_isready" -q -h 127.0.0.1 -p "$port"
   if ! "$PGBIN/psql" -h 127.0.0.1 -p "$port" -U postgres -d postgres -tAc \
       "SELECT 1 FROM pg_database WHERE datname = 'roster_test'" | grep -q 1; then
     "$PGBIN/psql" -q -h 127.0.0.1 -p "$port" -U postgres -d postgres \
@@ -119,7 +146,7 @@ start_mariadb() { # DIR PORT
   local pid=$!
   echo "$pid" >"$dir/pid"
   echo mariadb >"$dir/kind"
-  wait_up mariadb "$pid" mariadb-admin --no-defaults -S "$dir/sock" -u root ping
+  wait_up mariadb "$pid" "$dir" mariadb-admin --no-defaults -S "$dir/sock" -u root ping
   mariadb --no-defaults -S "$dir/sock" -u root </dev/null >/dev/null -e "
     CREATE DATABASE IF NOT EXISTS roster_test;
     CREATE USER IF NOT EXISTS '$MARIADB_USER'@'%' IDENTIFIED BY '$MARIADB_PASSWORD';
@@ -138,7 +165,7 @@ start_redis() { # DIR PORT
   local pid=$!
   echo "$pid" >"$dir/pid"
   echo redis >"$dir/kind"
-  wait_up redis "$pid" redis-cli -h 127.0.0.1 -p "$port" --no-auth-warning \
+  wait_up redis "$pid" "$dir" redis-cli -h 127.0.0.1 -p "$port" --no-auth-warning \
     -a "$REDIS_PASSWORD" ping
   echo "redis://:$REDIS_PASSWORD@127.0.0.1:$port/0"
 }
@@ -156,7 +183,7 @@ start_mongodb() { # DIR PORT
   local pid=$!
   echo "$pid" >"$dir/pid"
   echo mongodb >"$dir/kind"
-  wait_up mongodb "$pid" tcp_open "$port"
+  wait_up mongodb "$pid" "$dir" tcp_open "$port"
   echo "mongodb://127.0.0.1:$port/roster_test"
 }
 
@@ -171,7 +198,7 @@ etcd_member_start() { # DIR N
   pid=$!
   echo "$pid" >"$dir/pid"
   echo etcd >"$dir/kind"
-  wait_up "etcd member $2" "$pid" tcp_open "$(cat "$dir/port")"
+  wait_up "etcd member $2" "$pid" "$dir" tcp_open "$(cat "$dir/port")"
 }
 
 start_etcd() { # DIR BASE
@@ -199,7 +226,7 @@ start_etcd() { # DIR BASE
     echo etcd >"$dir/kind"
   done
   for i in 1 2 3; do
-    wait_up "etcd member $i" "$(cat "$top/m$i/pid")" curl -sf \
+    wait_up "etcd member $i" "$(cat "$top/m$i/pid")" "$top/m$i" curl -sf \
       "http://127.0.0.1:$((base + 4 + i))/health"
   done
 }
@@ -229,6 +256,7 @@ case $cmd in
     kinds=("$@")
     ((${#kinds[@]})) || kinds=(pg mariadb redis mongodb etcd)
     base=${ROSTER_PORT_BASE:-47000}
+    reserve_ports "$base" $((base + 10))
     mkdir -p "$dir"
     dir=$(cd "$dir" && pwd)
     chmod 0755 "$dir" # the postgres user must reach its data directory
