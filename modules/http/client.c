@@ -349,6 +349,13 @@ static void handle_defaults(roster_http *c, CURL *h) {
   }
 }
 
+int roster__http_busy(const roster_http *c, int64_t waited_ms) {
+  return roster_error_set(ROSTER_ETIMEDOUT,
+                          "HTTP client '%s': all %u connections stayed busy "
+                          "for %lld ms",
+                          c->name, c->max_connections, (long long)waited_ms);
+}
+
 int roster__http_handle_get(roster_http *c, int64_t timeout_ms, CURL **out) {
   *out = NULL;
   struct timespec dl = roster__mono_after(timeout_ms >= 0 ? timeout_ms : 0);
@@ -362,11 +369,7 @@ int roster__http_handle_get(roster_http *c, int64_t timeout_ms, CURL **out) {
                            : pthread_cond_timedwait(&c->slot_cv, &c->mu, &dl);
     if (e && c->in_flight >= c->max_connections) {
       pthread_mutex_unlock(&c->mu);
-      return roster_error_set(ROSTER_ETIMEDOUT,
-                              "HTTP client '%s': all %u connections stayed "
-                              "busy for %lld ms",
-                              c->name, c->max_connections,
-                              (long long)timeout_ms);
+      return roster__http_busy(c, timeout_ms);
     }
   }
   c->in_flight++;

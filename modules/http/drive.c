@@ -77,12 +77,10 @@ static int64_t launch(drive *d) {
       nap = nap < 0 || ms < nap ? ms : nap;
       continue;
     }
-    if (d->running >= c->max_connections) {
-      /* this thread holds every slot: the wait is for its own transfers,
-       * and does not count against the call's timeout */
-      nap = nap < 0 || SLOT_LOOK_MS < nap ? SLOT_LOOK_MS : nap;
-      break;
-    }
+    if (d->running >= c->max_connections)
+      break; /* this thread holds every slot: one of its own transfers
+                ending wakes the poll; the wait does not count against the
+                call's timeout */
     bool no_slot;
     int rc = roster__http_call_start(k, d->running == 0, &no_slot);
     if (no_slot) {
@@ -95,10 +93,7 @@ static int64_t launch(drive *d) {
         nap = nap < 0 || SLOT_LOOK_MS < nap ? SLOT_LOOK_MS : nap;
         break;
       }
-      rc = roster_error_set(ROSTER_ETIMEDOUT,
-                            "HTTP client '%s': all %u connections stayed "
-                            "busy for %lld ms",
-                            c->name, c->max_connections, (long long)k->timeout);
+      rc = roster__http_busy(c, k->timeout);
     }
     if (!rc && !d->m && !(d->m = roster__http_multi_get(c))) {
       roster__http_handle_put(c, k->h, k->set);

@@ -69,6 +69,8 @@ uint64_t roster__http_now_ns(void);
  * waits up to timeout_ms (< 0: no limit) for a slot: ROSTER_ETIMEDOUT;
  * timeout_ms 0 does not wait: ROSTER_EBUSY, without a detail. */
 int roster__http_handle_get(roster_http *c, int64_t timeout_ms, CURL **out);
+/* roster__http_busy: ROSTER_ETIMEDOUT, no slot came free in waited_ms. */
+int roster__http_busy(const roster_http *c, int64_t waited_ms);
 /* What an attempt set on its handle beyond the URL and its own pointers
  * (write target, error buffer, private), for roster__http_handle_put to
  * undo. */
@@ -149,6 +151,8 @@ typedef struct call {
   char eb[CURL_ERROR_SIZE]; /* last: call_clear leaves it */
 } call;
 
+/* roster__http_call_clear: k as {0}, but for its error buffer (set per
+ * attempt), so a batch's array is not zeroed whole. */
 void roster__http_call_clear(call *k);
 /* roster__http_call_begin checks req and builds what each attempt of it
  * sends; the call is then ready (or the error is returned, detail set). */
@@ -158,7 +162,7 @@ int roster__http_call_begin(call *k, roster_http *c, const roster_http_req *req,
  * the breaker, a slot and an easy handle, the attempt's settings. With
  * wait, a slot is waited for up to the call's timeout; without, *no_slot
  * is set (and nothing else done) when none is free. Another failure is
- * returned with its detail, and ends the call. */
+ * returned with its detail; the caller ends the call with it. */
 int roster__http_call_start(call *k, bool wait, bool *no_slot);
 /* roster__http_call_judge ends an attempt whose transfer ended with cc:
  * the call ends (C_DONE: k->rc, k->out) or is ready again for a retry at

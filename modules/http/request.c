@@ -161,8 +161,6 @@ static bool build_headers(roster_http *c, const char *const *h,
 
 /* ---- one call ---- */
 
-/* a call of {0}, but for the error buffer (set per attempt): a batch's
- * array is not zeroed whole */
 void roster__http_call_clear(call *k) { memset(k, 0, offsetof(call, eb)); }
 
 size_t roster__http_on_write(char *p, size_t size, size_t n, void *arg) {
