@@ -45,6 +45,15 @@
  * time (its holder, or the pool). The leak callback runs on the
  * maintenance thread. The maintenance thread blocks every signal.
  *
+ * The fast path: in a pool with no reset operation and no leak threshold
+ * (the database and Redis pools), a thread that releases the connection it
+ * acquired last, while nobody waits, keeps it aside without taking the
+ * mutex, and its next acquire from that pool takes it back the same way.
+ * Such a connection is idle in every other sense: counted as idle, taken
+ * by another thread's acquire when nothing else is idle, handed to a
+ * waiter, closed by the idle timeout, the lifetime and a drain, validated
+ * when taken back after validate_after_ms.
+ *
  * Errors: a negative roster_err and a sentence in roster_last_error() that
  * names the pool and the cause. A connect failure is passed through as the
  * module returned it (code and detail).
@@ -201,8 +210,9 @@ ROSTER_EXTERN void roster_pool_free(roster_pool *pool);
  * ROSTER_POOL_WAIT_DEFAULT is the pool's. A connect or validate already
  * running is not interrupted (their own timeouts belong to the module).
  *
- * An idle connection is taken first (the one released last); else, below
- * max_size, a new one is connected on this thread; else the call queues.
+ * An idle connection is taken first (the calling thread's own last one,
+ * if it is idle; else the one released last); else, below max_size, a new
+ * one is connected on this thread; else the call queues.
  * On success *conn is non-NULL. Errors (*conn is set to NULL):
  * ROSTER_ETIMEDOUT when no connection came within the timeout (the detail
  * names the pool, its size and max, how many are in use and waiting, and
@@ -233,7 +243,8 @@ ROSTER_EXTERN int roster_pool_acquire_at(roster_pool *pool, int64_t timeout_ms,
  * to the idle set. A close or reset runs on this thread before the call
  * returns. ROSTER_EINVAL, changing nothing, for a NULL pool or conn, or a
  * conn this pool does not have out (never acquired from it, or released
- * twice). Never blocks on other callers beyond the pool's mutex. */
+ * twice). Never blocks on other callers beyond the pool's mutex (and on
+ * the fast path, see above, does not take it). */
 ROSTER_EXTERN int roster_pool_release(roster_pool *pool, void *conn,
                                       bool broken);
 

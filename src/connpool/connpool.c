@@ -46,6 +46,27 @@ static inline int64_t self_tid(void) {
   return tls_tid;
 }
 
+/* ---- the fast path (see roster__cp_slot in connpool_impl.h) ----
+ * Each thread remembers the connection it acquired last: the pool (by id,
+ * never reused, so a pointer into a freed pool is never followed), the
+ * slot, and whether it still holds it. */
+static _Atomic uint64_t pool_ids;
+static _Thread_local struct {
+  uint64_t id;        /* the pool's id; 0: none */
+  roster__cp_slot *s; /* the slot in that pool */
+  void *conn;         /* its connection, while held */
+  bool held;          /* acquired and not yet released */
+} tl_cp;
+
+static inline void tl_remember(const roster_pool *p, roster__cp_slot *s) {
+  if (p->fast) {
+    tl_cp.id = p->id;
+    tl_cp.s = s;
+    tl_cp.conn = s->conn;
+    tl_cp.held = true;
+  }
+}
+
 /* ---- the connection map ----
  * Written here because the keys are pointers, the size is fixed by
  * max_size and an entry changes only when a connection is made or closed;
@@ -120,14 +141,19 @@ static uint64_t rng_next(roster_pool *p) {
 roster__cp_slot *roster__cp_slot_add(roster_pool *p, void *conn, int64_t now) {
   roster__cp_slot *s = p->free_slots;
   p->free_slots = s->next;
-  memset(s, 0, sizeof *s);
+  /* Field by field, not memset: a thread whose fast path last used this
+   * slot may try its parked word at any time (and find it 0). */
+  s->prev = s->next = NULL;
+  s->state = S_FREE;
+  s->leak_reported = false;
+  roster__cp_site_set(s, &(roster__cp_site){"?", "?", 0, 0});
   s->conn = conn;
   s->expires = INT64_MAX;
   if (p->lifetime >= 0) {
     uint64_t cut = rng_next(p) % ((uint64_t)p->lifetime / 10 + 1);
     s->expires = now + p->lifetime - (int64_t)cut;
   }
-  s->since = now;
+  roster__cp_since_set(s, now);
   map_insert(p, s);
   p->size++;
   p->st.created++;
@@ -136,6 +162,12 @@ roster__cp_slot *roster__cp_slot_add(roster_pool *p, void *conn, int64_t now) {
 
 void *roster__cp_retire(roster_pool *p, roster__cp_slot *s) {
   void *conn = s->conn;
+  uint64_t fast = atomic_load_explicit(&s->fast_acq, memory_order_relaxed);
+  if (fast) {
+    p->st.acquires += fast;
+    p->st.wait_hist[0] += fast;
+    atomic_store_explicit(&s->fast_acq, 0, memory_order_relaxed);
+  }
   map_remove(p, s);
   s->state = S_FREE;
   s->conn = NULL;
@@ -151,8 +183,8 @@ void *roster__cp_retire(roster_pool *p, roster__cp_slot *s) {
 static void take(roster_pool *p, roster__cp_slot *s, const roster__cp_site *who,
                  int64_t now) {
   s->state = S_USED;
-  s->since = now;
-  s->who = *who;
+  roster__cp_since_set(s, now);
+  roster__cp_site_set(s, who);
   s->leak_reported = false;
   p->in_use++;
 }
@@ -189,7 +221,7 @@ _Atomic int *roster__cp_give_slot(roster_pool *p, roster__cp_slot *s,
                                   int64_t now) {
   roster__cp_waiter *w = roster__cp_wq_pop(p);
   if (!w) {
-    s->since = now;
+    roster__cp_since_set(s, now);
     idle_push(p, s);
     return NULL;
   }
@@ -202,9 +234,56 @@ _Atomic int *roster__cp_give_slot(roster_pool *p, roster__cp_slot *s,
   return roster__cp_serve(w, W_CONN);
 }
 
+void roster__cp_unpark(roster_pool *p, roster__cp_slot *s) {
+  p->in_use--;
+  if (p->draining) {
+    roster__cp_close_unlocked(p, roster__cp_retire(p, s));
+    return;
+  }
+  _Atomic int *wake = roster__cp_give_slot(
+      p, s, p->wq_head ? roster__cp_now(p) : roster__cp_since(s));
+  if (wake)
+    roster__cp_futex_wake(wake);
+}
+
+unsigned roster__cp_claim_parked(roster_pool *p, unsigned max) {
+  if (!p->fast || !atomic_load(&p->any_parked))
+    return 0;
+  atomic_store(&p->any_parked, false);
+  unsigned n = 0;
+  bool left = false;
+  for (unsigned i = 0; i < p->max_size; i++) {
+    roster__cp_slot *s = &p->slots[i];
+    if (!atomic_load(&s->parked))
+      continue;
+    if (n == max) { /* maybe more: the next look scans on */
+      left = true;
+      break;
+    }
+    int one = 1;
+    if (atomic_compare_exchange_strong(&s->parked, &one, 0)) {
+      roster__cp_unpark(p, s);
+      n++;
+    }
+  }
+  if (left)
+    atomic_store(&p->any_parked, true);
+  return n;
+}
+
+unsigned roster__cp_count_parked(const roster_pool *p) {
+  unsigned n = 0;
+  for (unsigned i = 0; p->fast && i < p->max_size; i++)
+    n += (unsigned)atomic_load_explicit(&p->slots[i].parked,
+                                        memory_order_relaxed);
+  return n;
+}
+
 /* ask_refill wakes the maintenance thread if min_idle is not met. */
 static void ask_refill(roster_pool *p) {
+  /* (a parked connection is idle too; the next pass claims and counts it) */
   if (p->nidle + p->pending < p->min_idle && !p->draining &&
+      !atomic_load_explicit(&p->any_parked, memory_order_relaxed) &&
       p->size + p->pending < p->max_size && !p->refill_asked) {
     p->refill_asked = true;
     pthread_cond_signal(&p->maint_cv);
@@ -218,7 +297,7 @@ void roster__cp_destroy(roster_pool *p) {
   if (p->free_arg)
     p->free_arg(p->arg);
   roster__free(p->map);
-  roster__free(p->slots);
+  roster__free(p->slots_mem);
   roster__free(p);
 }
 
@@ -286,7 +365,7 @@ static void free_parts(roster_pool *p) {
   pthread_cond_destroy(&p->maint_cv);
   pthread_mutex_destroy(&p->mu);
   roster__free(p->map);
-  roster__free(p->slots);
+  roster__free(p->slots_mem);
   roster__free(p);
 }
 
@@ -332,12 +411,16 @@ int roster_pool_new(const roster_pool_options *o, roster_pool **out) {
   while (cap < 2 * max)
     cap <<= 1;
   if (p) {
-    p->slots = roster__calloc(max, sizeof *p->slots);
+    /* 64-byte aligned by hand: the allocator promises 16 */
+    p->slots_mem = roster__calloc(1, max * sizeof *p->slots + 63);
+    if (p->slots_mem)
+      p->slots =
+          (roster__cp_slot *)(((uintptr_t)p->slots_mem + 63) & ~(uintptr_t)63);
     p->map = roster__calloc(cap, sizeof *p->map);
   }
   if (!p || !p->slots || !p->map) {
     if (p) {
-      roster__free(p->slots);
+      roster__free(p->slots_mem);
       roster__free(p->map);
       roster__free(p);
     }
@@ -363,6 +446,8 @@ int roster_pool_new(const roster_pool_options *o, roster_pool **out) {
       o->leak_threshold_ms > 0 ? o->leak_threshold_ms * NS_PER_MS : 0;
   p->maint_ms = o->maintenance_ms ? o->maintenance_ms : 1000;
   p->map_mask = cap - 1;
+  p->id = atomic_fetch_add(&pool_ids, 1) + 1;
+  p->fast = !p->ops->reset && p->leak_threshold <= 0;
   for (unsigned i = max; i-- > 0;) {
     p->slots[i].next = p->free_slots;
     p->free_slots = &p->slots[i];
@@ -430,8 +515,87 @@ static int err_timeout(const roster_pool *p, int64_t waited_ns) {
                      p->in_use, p->nwaiters);
 }
 
+/* fast_acquire takes back the connection this thread parked, if it is
+ * still parked and nobody waits; else NULL (take the lock). */
+static inline void *fast_acquire(roster_pool *p, const roster__cp_site *who) {
+  if (atomic_load_explicit(&p->fast_block, memory_order_relaxed))
+    return NULL; /* somebody queues, or the pool drains: no barging */
+  roster__cp_slot *s = tl_cp.s;
+  int one = 1;
+  if (!atomic_compare_exchange_strong(&s->parked, &one, 0))
+    return NULL; /* claimed by the lock's side; the slot may be another's */
+  int64_t now = roster__cp_now(p);
+  if (p->ops->validate && p->validate_after >= 0 &&
+      now - roster__cp_since(s) > p->validate_after) {
+    /* idle long enough to want validating: back in the books, and the
+     * locked path (which finds it first in the idle list) validates it */
+    pthread_mutex_lock(&p->mu);
+    roster__cp_unpark(p, s);
+    bool last = roster__cp_settle(p);
+    pthread_mutex_unlock(&p->mu);
+    if (last) /* cannot be: the caller's pool is not freed */
+      roster__cp_destroy(p);
+    return NULL;
+  }
+  roster__cp_since_set(s, now);
+  roster__cp_site_set(s, who);
+  atomic_store_explicit(
+      &s->fast_acq,
+      atomic_load_explicit(&s->fast_acq, memory_order_relaxed) + 1,
+      memory_order_relaxed); /* one writer: the slot's holder */
+  tl_cp.conn = s->conn;
+  tl_cp.held = true;
+  return s->conn;
+}
+
+/* fast_release parks conn if it is the one this thread acquired last and
+ * nothing needs the lock; true if it did (the release is done). */
+static inline bool fast_release(roster_pool *p) {
+  roster__cp_slot *s = tl_cp.s;
+  int64_t now = roster__cp_now(p);
+  if (now >= s->expires ||
+      atomic_load_explicit(&p->fast_block, memory_order_relaxed))
+    return false;
+  roster__cp_since_set(s, now);
+  tl_cp.held = false;
+  atomic_store(&s->parked, 1);
+  if (!atomic_load(&p->any_parked))
+    atomic_store(&p->any_parked, true);
+  if (!atomic_load(&p->fast_block))
+    return true;
+  /* Somebody is about to queue (or the pool drains): take it back and
+   * release it under the lock, unless they claimed it already. */
+  int one = 1;
+  if (!atomic_compare_exchange_strong(&s->parked, &one, 0))
+    return true;
+  tl_cp.held = true;
+  return false;
+}
+
+static int acquire_slow(roster_pool *p, int64_t timeout_ms, void **out,
+                        const char *file, int line, const char *func);
+
+/* The entry points try the fast path inline and call the rest out of
+ * line, so the fast path does not pay the slow path's frame. */
 int roster_pool_acquire_at(roster_pool *p, int64_t timeout_ms, void **out,
                            const char *file, int line, const char *func) {
+  if (ROSTER__LIKELY(p && out && p->fast && tl_cp.id == p->id && !tl_cp.held &&
+                     timeout_ms >= ROSTER_POOL_WAIT_DEFAULT)) {
+    roster__cp_site who = {file ? file : "?", func ? func : "?", line,
+                           self_tid()};
+    void *conn = fast_acquire(p, &who);
+    if (conn) {
+      *out = conn;
+      return ROSTER_OK;
+    }
+  }
+  return acquire_slow(p, timeout_ms, out, file, line, func);
+}
+
+__attribute__((noinline)) static int acquire_slow(roster_pool *p,
+                                                  int64_t timeout_ms,
+                                                  void **out, const char *file,
+                                                  int line, const char *func) {
   if (out)
     *out = NULL;
   if (!p || !out)
@@ -458,11 +622,17 @@ int roster_pool_acquire_at(roster_pool *p, int64_t timeout_ms, void **out,
   p->nacq++;
   int rc = ROSTER_OK;
   roster__cp_slot *got = NULL;
-  bool permit = false, queued = false;
+  bool permit = false, queued = false, announced = false;
   int64_t waited = 0, deadline = 0; /* real clock ns */
   for (;;) {
     if (!permit) {
+      if (p->draining) { /* began while mu was dropped */
+        rc = roster__cp_err_draining(p);
+        break;
+      }
       roster__cp_slot *s = p->idle_head;
+      if (!s && roster__cp_claim_parked(p, 1))
+        continue; /* idle now, or handed to a waiter ahead of us */
       if (s) {
         roster__cp_idle_unlink(p, s);
         int64_t now = roster__cp_now(p);
@@ -472,7 +642,7 @@ int roster_pool_acquire_at(roster_pool *p, int64_t timeout_ms, void **out,
           continue;
         }
         bool check = p->ops->validate && p->validate_after >= 0 &&
-                     now - s->since > p->validate_after;
+                     now - roster__cp_since(s) > p->validate_after;
         take(p, s, &who, now);
         if (check) {
           pthread_mutex_unlock(&p->mu);
@@ -531,7 +701,15 @@ int roster_pool_acquire_at(roster_pool *p, int64_t timeout_ms, void **out,
       break;
     }
 
-    /* Nothing idle and the pool is full: queue. */
+    /* Nothing idle and the pool is full: queue. First stop releases from
+     * parking, then look once more for a parked connection (see
+     * roster__cp_slot). */
+    if (!announced) {
+      atomic_fetch_add(&p->fast_block, 1);
+      announced = true;
+      if (roster__cp_claim_parked(p, 1))
+        continue;
+    }
     int64_t t0 = roster__cp_mono_ns();
     if (!deadline)
       deadline = t0 + (timeout_ms > 0 ? timeout_ms : 0) * NS_PER_MS;
@@ -564,6 +742,8 @@ int roster_pool_acquire_at(roster_pool *p, int64_t timeout_ms, void **out,
         break;
     }
     if (st == W_CONN) { /* served: the server did the bookkeeping */
+      atomic_fetch_sub(&p->fast_block, 1);
+      tl_remember(p, w.s);
       *out = w.s->conn;
       return ROSTER_OK;
     }
@@ -571,6 +751,8 @@ int roster_pool_acquire_at(roster_pool *p, int64_t timeout_ms, void **out,
     st = atomic_load_explicit(&w.state, memory_order_relaxed);
     if (st == W_CONN) { /* served as the wait timed out */
       pthread_mutex_unlock(&p->mu);
+      atomic_fetch_sub(&p->fast_block, 1);
+      tl_remember(p, w.s);
       *out = w.s->conn;
       return ROSTER_OK;
     }
@@ -597,21 +779,38 @@ int roster_pool_acquire_at(roster_pool *p, int64_t timeout_ms, void **out,
   p->nacq--;
   bool last = roster__cp_settle(p);
   pthread_mutex_unlock(&p->mu);
+  if (announced)
+    atomic_fetch_sub(&p->fast_block, 1);
   if (last)
     roster__cp_destroy(p);
-  if (got)
+  if (got) {
+    tl_remember(p, got);
     *out = got->conn;
+  }
   return rc;
 }
 
+static int release_slow(roster_pool *p, void *conn, bool broken);
+
 int roster_pool_release(roster_pool *p, void *conn, bool broken) {
+  if (ROSTER__LIKELY(p && conn && !broken && p->fast && tl_cp.held &&
+                     tl_cp.conn == conn && tl_cp.id == p->id) &&
+      fast_release(p))
+    return ROSTER_OK;
+  return release_slow(p, conn, broken);
+}
+
+__attribute__((noinline)) static int release_slow(roster_pool *p, void *conn,
+                                                  bool broken) {
   if (!p || !conn)
     return roster__err(ROSTER_EINVAL, "roster_pool_release: %s is NULL",
                        !p ? "pool" : "conn");
+  if (tl_cp.held && tl_cp.conn == conn && tl_cp.id == p->id)
+    tl_cp.held = false; /* released here, not parked */
   int64_t now = roster__cp_now(p);
   pthread_mutex_lock(&p->mu);
   roster__cp_slot *s = map_find(p, conn);
-  if (!s || s->state != S_USED) {
+  if (!s || s->state != S_USED || atomic_load(&s->parked)) {
     pthread_mutex_unlock(&p->mu);
     return roster__err(ROSTER_EINVAL,
                        "pool '%s': connection %p is not out of this pool "
@@ -663,10 +862,18 @@ int roster_pool_stats_get(roster_pool *p, roster_pool_stats *out) {
                        !p ? "pool" : "out");
   pthread_mutex_lock(&p->mu);
   *out = p->st;
+  for (unsigned i = 0; p->fast && i < p->max_size; i++) {
+    uint64_t f =
+        atomic_load_explicit(&p->slots[i].fast_acq, memory_order_relaxed);
+    out->acquires += f;
+    out->wait_hist[0] += f;
+  }
+  /* every parked slot is counted in in_use, each at most once here */
+  unsigned parked = roster__cp_count_parked(p);
   out->max_size = p->max_size;
   out->size = p->size;
-  out->idle = p->nidle;
-  out->in_use = p->in_use;
+  out->idle = p->nidle + parked;
+  out->in_use = p->in_use - parked;
   out->connecting = p->pending;
   out->waiters = p->nwaiters;
   pthread_mutex_unlock(&p->mu);

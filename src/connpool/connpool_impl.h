@@ -23,6 +23,7 @@
 #define YEAR_MS ((int64_t)365 * 24 * 3600 * 1000)
 
 enum { S_FREE, S_IDLE, S_USED, S_RESET }; /* slot states */
+#define CP_FAST_DRAIN 0x80000000u         /* fast_block: the pool drains */
 
 /* roster__cp_site: who acquired a connection. file and func are the
  * caller's static strings. */
@@ -32,17 +33,72 @@ typedef struct roster__cp_site {
   int64_t tid; /* gettid() */
 } roster__cp_site;
 
-/* roster__cp_slot: one connection (or a free slot). */
+/* roster__cp_slot: one connection (or a free slot). One or two cache
+ * lines of its own, so threads that each keep a connection through the
+ * fast path (below) do not share a line.
+ *
+ * The fast path. A pool without a reset operation and without a leak
+ * threshold lets a thread release the connection it acquired last without
+ * taking mu: the release "parks" it (parked 0 -> 1), leaving the slot
+ * S_USED and counted in in_use, and the same thread's next acquire takes
+ * it back (parked 1 -> 0) without mu either. A parked connection is idle
+ * in every other sense: stats count it as idle, and anyone holding mu may
+ * claim it (the same exchange) and put it back in the books
+ * (roster__cp_unpark): an acquire that finds nothing in the idle list, the
+ * maintenance pass (so idle timeouts and lifetimes see it), a drain.
+ *
+ * No connection stays parked while someone waits. A thread about to queue
+ * first adds one to fast_block and then looks for parked slots; a release
+ * parks first and then reads fast_block, and if it is not 0 claims its
+ * connection back and releases it under mu (a hand-off). All of these are
+ * sequentially consistent, so at least one side sees the other.
+ *
+ * any_parked lets a look for parked slots skip the scan: a release sets it
+ * after parking if it reads 0 (so in the steady state it is only read, and
+ * threads each on their own connection share no written line), and only a
+ * scan under mu clears it, before scanning, setting it again if it leaves
+ * a slot parked. Every look for parked slots holds mu, so none sees it
+ * cleared mid-scan; and a slot parked during a scan sets it again. */
 typedef struct roster__cp_slot {
-  void *conn;
+  _Alignas(64) void *conn;
   struct roster__cp_slot *prev, *next; /* idle list; next also links the
                                           free list */
   int64_t expires;                     /* pool clock ns; INT64_MAX: never */
-  int64_t since;       /* idle since, or acquired at (pool clock ns) */
-  roster__cp_site who; /* the holder, while in use */
-  uint8_t state;       /* S_* */
-  bool leak_reported;  /* this acquisition was reported */
+  /* idle since, or acquired at (pool clock ns); atomic (relaxed) because a
+   * holder on the fast path writes it without mu; see slot_since */
+  _Atomic int64_t since;
+  /* the holder, while in use (a roster__cp_site, atomic for the same
+   * reason); see roster__cp_site_get */
+  _Atomic(const char *) who_file, who_func;
+  _Atomic int who_line;
+  _Atomic int64_t who_tid;
+  _Atomic int parked;        /* 1: released on the fast path, idle */
+  _Atomic uint64_t fast_acq; /* acquires through the fast path, not yet
+                                in st (folded in when the slot is freed) */
+  uint8_t state;             /* S_* */
+  bool leak_reported;        /* this acquisition was reported */
 } roster__cp_slot;
+
+static inline int64_t roster__cp_since(const roster__cp_slot *s) {
+  return atomic_load_explicit(&s->since, memory_order_relaxed);
+}
+static inline void roster__cp_since_set(roster__cp_slot *s, int64_t v) {
+  atomic_store_explicit(&s->since, v, memory_order_relaxed);
+}
+static inline void roster__cp_site_set(roster__cp_slot *s,
+                                       const roster__cp_site *w) {
+  atomic_store_explicit(&s->who_file, w->file, memory_order_relaxed);
+  atomic_store_explicit(&s->who_func, w->func, memory_order_relaxed);
+  atomic_store_explicit(&s->who_line, w->line, memory_order_relaxed);
+  atomic_store_explicit(&s->who_tid, w->tid, memory_order_relaxed);
+}
+static inline roster__cp_site roster__cp_site_get(const roster__cp_slot *s) {
+  roster__cp_site w = {atomic_load_explicit(&s->who_file, memory_order_relaxed),
+                       atomic_load_explicit(&s->who_func, memory_order_relaxed),
+                       atomic_load_explicit(&s->who_line, memory_order_relaxed),
+                       atomic_load_explicit(&s->who_tid, memory_order_relaxed)};
+  return w;
+}
 
 typedef enum { W_WAITING, W_CONN, W_PERMIT, W_DRAIN } roster__cp_wstate;
 
@@ -84,8 +140,11 @@ struct roster_pool {
   int64_t validate_after;     /* ns; -1: never */
   int64_t leak_threshold;     /* ns; 0: off */
   int64_t maint_ms;           /* maintenance pass interval */
+  uint64_t id; /* unique per pool in the process (the fast path's key) */
+  bool fast;   /* the fast path is on: no reset, no leak threshold */
   /* slots */
-  roster__cp_slot *slots; /* max_size of them */
+  roster__cp_slot *slots; /* max_size of them, 64-byte aligned in slots_mem */
+  void *slots_mem;
   roster__cp_slot *free_slots;
   roster__cp_slot *idle_head, *idle_tail; /* most recently released first */
   uint32_t *map; /* conn -> slot index + 1 (0: empty) */
@@ -106,7 +165,14 @@ struct roster_pool {
   bool destroying;   /* somebody is freeing the memory */
   bool refill_asked; /* the maintenance thread should refill now */
   pthread_t maint;
-  roster_pool_stats st;     /* counters only; gauges are filled on read */
+  roster_pool_stats st; /* counters only; gauges are filled on read */
+  /* the fast path (see roster__cp_slot), outside mu; each on a cache line
+   * of its own (padding: the pool comes from malloc, not aligned to 64) */
+  char pad0_[64];
+  _Atomic unsigned fast_block; /* threads about to queue, + CP_FAST_DRAIN */
+  char pad1_[64];
+  _Atomic bool any_parked; /* maybe a slot is parked (see above) */
+  char pad2_[64];
   _Atomic uint64_t wakeups; /* waiter wake-ups, for tests */
   uint64_t passes;          /* maintenance passes, for tests */
 };
@@ -218,6 +284,16 @@ roster__cp_slot *roster__cp_slot_add(roster_pool *p, void *conn, int64_t now);
 /* roster__cp_retire takes s (in no list) out of the pool for closing and
  * returns its connection; counted in nclosing until closed. */
 void *roster__cp_retire(roster_pool *p, roster__cp_slot *s);
+/* roster__cp_unpark puts s, just claimed from the parked state by the
+ * caller (who holds mu), back in the pool's books as a released
+ * connection: closed if the pool drains (mu dropped and retaken), else to
+ * the head waiter, or idle with its idle time kept. */
+void roster__cp_unpark(roster_pool *p, roster__cp_slot *s);
+/* roster__cp_claim_parked claims up to max parked slots and unparks each;
+ * returns how many. May drop and retake mu (see roster__cp_unpark).
+ * roster__cp_count_parked counts them (a moment's count). */
+unsigned roster__cp_claim_parked(roster_pool *p, unsigned max);
+unsigned roster__cp_count_parked(const roster_pool *p);
 /* roster__cp_give_slot hands s to the head waiter, or makes it idle.
  * Returns the futex word to wake (after dropping mu, preferably), or
  * NULL. */

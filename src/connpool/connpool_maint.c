@@ -15,6 +15,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 
 #define LEAK_BATCH 32  /* leak reports gathered per pass under the lock */
@@ -44,8 +45,9 @@ static void find_leaks(roster_pool *p, int64_t now, leak_batch *b) {
     return;
   for (unsigned i = 0; i < p->max_size; i++) {
     roster__cp_slot *s = &p->slots[i];
+    /* (no slot is parked: a leak threshold turns the fast path off) */
     if ((s->state != S_USED && s->state != S_RESET) || s->leak_reported ||
-        now - s->since < p->leak_threshold)
+        now - roster__cp_since(s) < p->leak_threshold)
       continue;
     if (b->n == LEAK_BATCH) {
       b->more = true;
@@ -53,13 +55,15 @@ static void find_leaks(roster_pool *p, int64_t now, leak_batch *b) {
     }
     s->leak_reported = true;
     p->st.leaks++;
-    b->v[b->n++] = (roster_pool_leak){.pool = p->name,
-                                      .conn = s->conn,
-                                      .file = s->who.file,
-                                      .line = s->who.line,
-                                      .func = s->who.func,
-                                      .thread_id = s->who.tid,
-                                      .held_ms = (now - s->since) / NS_PER_MS};
+    roster__cp_site who = roster__cp_site_get(s);
+    b->v[b->n++] =
+        (roster_pool_leak){.pool = p->name,
+                           .conn = s->conn,
+                           .file = who.file,
+                           .line = who.line,
+                           .func = who.func,
+                           .thread_id = who.tid,
+                           .held_ms = (now - roster__cp_since(s)) / NS_PER_MS};
   }
 }
 
@@ -74,7 +78,7 @@ static size_t sweep(roster_pool *p, int64_t now, void **out) {
     if (now >= s->expires) {
       p->st.expired++;
     } else if (p->idle_timeout >= 0 && p->nidle > p->min_idle &&
-               now - s->since >= p->idle_timeout) {
+               now - roster__cp_since(s) >= p->idle_timeout) {
       p->st.idle_closed++;
     } else {
       continue;
@@ -123,6 +127,9 @@ void *roster__cp_maint_main(void *arg) {
   pthread_mutex_lock(&p->mu);
   while (!p->stop) {
     p->refill_asked = false;
+    /* parked connections back into the idle list, so the sweep sees them
+     * (their threads' next acquires take the lock once) */
+    roster__cp_claim_parked(p, UINT_MAX);
     int64_t now = roster__cp_now(p);
     size_t n = p->draining ? 0 : sweep(p, now, closing);
     find_leaks(p, now, &leaks);
@@ -155,10 +162,14 @@ void roster__cp_drain_begin(roster_pool *p) {
   pthread_mutex_lock(&p->mu);
   if (!p->draining) {
     p->draining = true;
+    atomic_fetch_or(&p->fast_block, CP_FAST_DRAIN);
     for (roster__cp_waiter *w; (w = roster__cp_wq_pop(p));)
       roster__cp_futex_wake(roster__cp_serve(w, W_DRAIN));
     pthread_cond_signal(&p->maint_cv);
   }
+  /* parked connections are idle: closed here (unpark closes when draining);
+   * no release parks from here on */
+  roster__cp_claim_parked(p, UINT_MAX);
   while (p->idle_head) {
     size_t n = 0;
     for (roster__cp_slot *s; n < CLOSE_BATCH && (s = p->idle_head); n++) {
@@ -191,10 +202,11 @@ static int err_still_used(const roster_pool *p, int64_t waited_ns) {
     const roster__cp_slot *s = &p->slots[i];
     if (s->state != S_USED && s->state != S_RESET)
       continue;
+    roster__cp_site who = roster__cp_site_get(s);
     int k = snprintf(buf + o, sizeof buf - o,
                      "%s%s:%d in %s() on thread %" PRId64 " for %" PRId64 " ms",
-                     shown ? "; " : "", s->who.file, s->who.line, s->who.func,
-                     s->who.tid, (now - s->since) / NS_PER_MS);
+                     shown ? "; " : "", who.file, who.line, who.func, who.tid,
+                     (now - roster__cp_since(s)) / NS_PER_MS);
     if (k < 0 || (size_t)k >= sizeof buf - o) {
       buf[o] = '\0';
       break;

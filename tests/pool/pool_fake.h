@@ -174,6 +174,11 @@ static const roster_pool_ops fake_ops = {ROSTER_POOL_OPS_VERSION, fake_connect,
                                          fake_close, fake_validate, fake_reset};
 static const roster_pool_ops fake_ops_min = {
     ROSTER_POOL_OPS_VERSION, fake_connect, fake_close, NULL, NULL};
+/* Validate but no reset, as the db and Redis pools: with no leak threshold
+ * either, the pool's fast path (a thread's last connection parked and
+ * taken back without the lock) is on. */
+static const roster_pool_ops fake_ops_fast = {
+    ROSTER_POOL_OPS_VERSION, fake_connect, fake_close, fake_validate, NULL};
 
 /* fake_opts: a pool named "test" over s, every operation, defaults. */
 static inline roster_pool_options fake_opts(fake_srv *s) {
@@ -236,6 +241,50 @@ static inline roster_pool_stats fake_stats(roster_pool *p) {
   if (roster_pool_stats_get(p, &st) != ROSTER_OK)
     memset(&st, 0xff, sizeof st);
   return st;
+}
+
+/* fake_churn: a thread (fake_churn_main) that acquires and releases iters
+ * times, holding each connection a moment (fake_hold: two holders at once
+ * count as misuse), with timeout_ms, or i % 3 ms when vary is set; it
+ * counts what came back. */
+typedef struct fake_churn {
+  roster_pool *p;
+  fake_srv *srv;
+  int iters;
+  int64_t timeout_ms;
+  bool vary;
+  int ok, timedout, other;
+} fake_churn;
+
+static inline void *fake_churn_main(void *arg) {
+  fake_churn *c = arg;
+  for (int i = 0; i < c->iters; i++) {
+    void *conn = NULL;
+    int rc = roster_pool_acquire_timeout(c->p, c->vary ? i % 3 : c->timeout_ms,
+                                         &conn);
+    if (rc == ROSTER_ETIMEDOUT) {
+      c->timedout++;
+      continue;
+    }
+    if (rc != ROSTER_OK || !conn) {
+      c->other++;
+      continue;
+    }
+    c->ok++;
+    if (fake_hold(c->srv, conn)) {
+      if (i % 5 == 0)
+        sched_yield();
+      fake_unhold(conn);
+    }
+    if (roster_pool_release(c->p, conn, false) != ROSTER_OK)
+      c->other++;
+  }
+  return NULL;
+}
+
+/* fake_nparked: connections parked by the fast path now. */
+static inline unsigned fake_nparked(roster_pool *p) {
+  return roster__cp_count_parked(p);
 }
 
 /* fake_wait_passes waits (bounded) for two more maintenance passes: one

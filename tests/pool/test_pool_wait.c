@@ -52,10 +52,12 @@ static void start_queued(roster_pool *p, pthread_t *t, waiter_arg *w,
   assert_eventually_equal(fake_stats(p).waiters, queued_before + 1, LC_LONG_MS);
 }
 
-static void run_fairness(bool broken) {
+static void run_fairness(bool broken, bool fast) {
   fake_srv s;
   fake_srv_init(&s);
   roster_pool_options o = fake_opts(&s);
+  if (fast) /* releases park unless someone waits; here someone always does */
+    o.ops = &fake_ops_fast;
   o.max_size = 1;
   o.min_idle = broken ? 0 : 1; /* no refill racing the permits */
   roster_pool *p = fake_pool(&o);
@@ -114,12 +116,19 @@ static void run_fairness(bool broken) {
 
 static void test_fifo_handoff(void **state) {
   (void)state;
-  run_fairness(false);
+  run_fairness(false, false);
 }
 
 static void test_fifo_permits(void **state) {
   (void)state;
-  run_fairness(true);
+  run_fairness(true, false);
+}
+
+/* The same with the fast path on: a release while others queue hands off
+ * under the lock, in order, one wake-up each; only the last parks. */
+static void test_fifo_handoff_fast(void **state) {
+  (void)state;
+  run_fairness(false, true);
 }
 
 static void test_timeout(void **state) {
@@ -277,38 +286,6 @@ static void test_drain_wakes_waiters(void **state) {
 
 /* Many threads over few connections with tight timeouts: timeouts racing
  * hand-offs never lose a connection or serve one twice. */
-typedef struct churn_arg {
-  roster_pool *p;
-  fake_srv *srv;
-  int iters;
-  int ok, timedout, other;
-} churn_arg;
-
-static void *churn_main(void *arg) {
-  churn_arg *c = arg;
-  for (int i = 0; i < c->iters; i++) {
-    void *conn = NULL;
-    int rc = roster_pool_acquire_timeout(c->p, i % 3, &conn);
-    if (rc == ROSTER_ETIMEDOUT) {
-      c->timedout++;
-      continue;
-    }
-    if (rc != ROSTER_OK || !conn) {
-      c->other++;
-      continue;
-    }
-    c->ok++;
-    if (fake_hold(c->srv, conn)) {
-      if (i % 5 == 0)
-        sched_yield();
-      fake_unhold(conn);
-    }
-    if (roster_pool_release(c->p, conn, false) != ROSTER_OK)
-      c->other++;
-  }
-  return NULL;
-}
-
 static void test_timeouts_race_handoffs(void **state) {
   (void)state;
   enum { T = 8 };
@@ -319,10 +296,10 @@ static void test_timeouts_race_handoffs(void **state) {
   o.max_size = 2;
   roster_pool *p = fake_pool(&o);
   pthread_t t[T];
-  churn_arg c[T];
+  fake_churn c[T];
   for (int i = 0; i < T; i++) {
-    c[i] = (churn_arg){.p = p, .srv = &s, .iters = 3000};
-    assert_int_equal(pthread_create(&t[i], NULL, churn_main, &c[i]), 0);
+    c[i] = (fake_churn){.p = p, .srv = &s, .iters = 3000, .vary = true};
+    assert_int_equal(pthread_create(&t[i], NULL, fake_churn_main, &c[i]), 0);
   }
   int ok = 0, timedout = 0;
   for (int i = 0; i < T; i++) {
@@ -348,6 +325,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_fifo_handoff),
       cmocka_unit_test(test_fifo_permits),
+      cmocka_unit_test(test_fifo_handoff_fast),
       cmocka_unit_test(test_timeout),
       cmocka_unit_test(test_permit_connect_failure),
       cmocka_unit_test(test_refill_serves_waiter),
