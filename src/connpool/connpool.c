@@ -60,6 +60,7 @@ static _Thread_local struct {
 
 static inline void tl_remember(const roster_pool *p, roster__cp_slot *s) {
   if (p->fast) {
+    atomic_store_explicit(&s->owner, (void *)&tl_cp, memory_order_relaxed);
     tl_cp.id = p->id;
     tl_cp.s = s;
     tl_cp.conn = s->conn;
@@ -147,6 +148,7 @@ roster__cp_slot *roster__cp_slot_add(roster_pool *p, void *conn, int64_t now) {
   s->state = S_FREE;
   s->leak_reported = false;
   roster__cp_site_set(s, &(roster__cp_site){"?", "?", 0, 0});
+  atomic_store_explicit(&s->owner, NULL, memory_order_relaxed);
   s->conn = conn;
   s->expires = INT64_MAX;
   if (p->lifetime >= 0) {
@@ -539,6 +541,7 @@ static inline void *fast_acquire(roster_pool *p, const roster__cp_site *who) {
   }
   roster__cp_since_set(s, now);
   roster__cp_site_set(s, who);
+  atomic_store_explicit(&s->owner, (void *)&tl_cp, memory_order_relaxed);
   atomic_store_explicit(
       &s->fast_acq,
       atomic_load_explicit(&s->fast_acq, memory_order_relaxed) + 1,
@@ -552,6 +555,10 @@ static inline void *fast_acquire(roster_pool *p, const roster__cp_site *who) {
  * nothing needs the lock; true if it did (the release is done). */
 static inline bool fast_release(roster_pool *p) {
   roster__cp_slot *s = tl_cp.s;
+  /* (another thread may have released it meanwhile: then this is a second
+   * release, for the locked path to judge) */
+  if (atomic_load_explicit(&s->owner, memory_order_relaxed) != &tl_cp)
+    return false;
   int64_t now = roster__cp_now(p);
   if (now >= s->expires ||
       atomic_load_explicit(&p->fast_block, memory_order_relaxed))
@@ -817,6 +824,7 @@ __attribute__((noinline)) static int release_slow(roster_pool *p, void *conn,
                        "(released twice, or acquired from another pool)",
                        p->name, conn);
   }
+  atomic_store_explicit(&s->owner, NULL, memory_order_relaxed);
   bool drop = true; /* close it rather than reuse it */
   _Atomic int *wake = NULL;
   if (broken) {

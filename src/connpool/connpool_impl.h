@@ -73,6 +73,9 @@ typedef struct roster__cp_slot {
   _Atomic int who_line;
   _Atomic int64_t who_tid;
   _Atomic int parked;        /* 1: released on the fast path, idle */
+  _Atomic(void *) owner;     /* the holding thread's fast-path record,
+                                cleared by a release under mu: a thread
+                                parks only a connection it still holds */
   _Atomic uint64_t fast_acq; /* acquires through the fast path, not yet
                                 in st (folded in when the slot is freed) */
   uint8_t state;             /* S_* */

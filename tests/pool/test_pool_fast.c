@@ -86,6 +86,18 @@ static void test_park_and_take_back(void **state) {
   fake_pool_free(p, &s, FAKE_ALL_CLOSED);
 }
 
+typedef struct releaser {
+  roster_pool *p;
+  void *conn;
+  int rc;
+} releaser;
+
+static void *releaser_main(void *arg) {
+  releaser *r = arg;
+  r->rc = roster_pool_release(r->p, r->conn, false);
+  return NULL;
+}
+
 /* A parked connection released again is refused, as any connection not
  * out of the pool is, and nothing changes. */
 static void test_release_twice(void **state) {
@@ -93,6 +105,7 @@ static void test_release_twice(void **state) {
   fake_srv s;
   fake_srv_init(&s);
   roster_pool *p = fake_pool(&(roster_pool_options){.name = "fast",
+                                                    .max_size = 1,
                                                     .ops = &fake_ops_fast,
                                                     .arg = &s,
                                                     .maintenance_ms = HOUR_MS});
@@ -111,6 +124,24 @@ static void test_release_twice(void **state) {
   void *again = NULL;
   assert_ok(roster_pool_acquire(p, &again));
   assert_ptr_equal(again, c);
+  /* released by another thread (allowed), then again by this one (not):
+   * refused, and the connection stays idle, not parked */
+  releaser r = {.p = p, .conn = again};
+  pthread_t th;
+  assert_int_equal(pthread_create(&th, NULL, releaser_main, &r), 0);
+  pthread_join(th, NULL);
+  assert_ok(r.rc);
+  assert_int_equal(fake_nparked(p), 0);
+  assert_rc(roster_pool_release(p, again, false), ROSTER_EINVAL);
+  assert_int_equal(fake_nparked(p), 0);
+  st = fake_stats(p);
+  assert_int_equal(st.idle, 1);
+  assert_int_equal(st.in_use, 0);
+  /* taken by one holder at a time from here on */
+  assert_ok(roster_pool_acquire(p, &again));
+  assert_ptr_equal(again, c);
+  void *other = NULL;
+  assert_rc(roster_pool_acquire_timeout(p, 0, &other), ROSTER_ETIMEDOUT);
   assert_ok(roster_pool_release(p, again, false));
   fake_pool_free(p, &s, FAKE_ALL_CLOSED);
 }
