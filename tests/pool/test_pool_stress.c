@@ -98,7 +98,9 @@ static void count_leak(const roster_pool_leak *l, void *arg) {
     atomic_fetch_add(&leaks_seen, 1);
 }
 
-static void run_stress(int nthreads) {
+/* fast: no reset and no leak threshold, so the fast path is on and parks,
+ * claims and take-backs race everything else too. */
+static void run_stress(int nthreads, bool fast) {
   atomic_store(&leaks_seen, 0);
   fake_srv s;
   fake_srv_init(&s);
@@ -114,6 +116,10 @@ static void run_stress(int nthreads) {
   o.maintenance_ms = 1;
   o.clock = fake_clock;
   o.clock_arg = &s;
+  if (fast) {
+    o.ops = &fake_ops_fast;
+    o.leak_threshold_ms = 0;
+  }
   roster_pool *p = fake_pool(&o);
 
   chaos c = {.srv = &s};
@@ -184,14 +190,21 @@ static void run_stress(int nthreads) {
 /* More threads than connections: most acquires wait or time out. */
 static void test_stress_contended(void **state) {
   (void)state;
-  run_stress(THREADS);
+  run_stress(THREADS, false);
 }
 
 /* Fewer threads than connections: most acquires take an idle one, so
  * validation on borrow and the idle timeout come into play. */
 static void test_stress_mostly_idle(void **state) {
   (void)state;
-  run_stress(3);
+  run_stress(3, false);
+}
+
+/* Both again with the fast path on. */
+static void test_stress_fast(void **state) {
+  (void)state;
+  run_stress(THREADS, true);
+  run_stress(3, true);
 }
 
 /* Pools made and freed while their connections are still being released
@@ -246,6 +259,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_stress_contended),
       cmocka_unit_test(test_stress_mostly_idle),
+      cmocka_unit_test(test_stress_fast),
       cmocka_unit_test(test_free_races_releases),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
