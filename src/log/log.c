@@ -135,16 +135,11 @@ void roster__log_format_record(rl_core *c, rl_buf *b, int level,
 /* put_msg formats the message into b as a JSON string. */
 static void put_msg(rl_buf *b, const char *fmt, va_list ap) {
   RL_PUTS(b, ",\"msg\":");
-  /* one pass: the length, whether it is plain, whether it converts */
-  size_t fl = 0;
-  unsigned acc = 0;
-  for (unsigned char ch; (ch = (unsigned char)fmt[fl]) && ch != '%'; fl++)
-    acc |= roster__log_cls[ch];
+  /* the length up to a conversion (libc's vectorised scan), then whether
+   * the text is plain, eight bytes at a time */
+  size_t fl = (size_t)(strchrnul(fmt, '%') - fmt);
   if (!fmt[fl]) { /* no conversion: the format is the message */
-    if (acc == 0)
-      rl_put_quoted(b, fmt, fl);
-    else
-      roster__log_put_str_slow(b, fmt, fl);
+    rl_put_str(b, fmt, fl);
     return;
   }
   char stack[STACK_MSG];
