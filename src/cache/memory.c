@@ -2,7 +2,8 @@
  * memory.c: the memory backend's value operations (get, set, del, ttl,
  * expire, incr, mget, mset), its entries and the vtable. See memory_impl.h
  * for the design: lock-free reads over per-shard RCU tables, writes under
- * the key's shard lock, replaced entries freed after an RCU grace period.
+ * the key's shard lock, replaced entries freed after an RCU grace period,
+ * short values of the same length written in place (MC_INPLACE_MAX).
  */
 #include "memory_impl.h"
 
@@ -20,6 +21,7 @@ mc_entry *roster__memory_init(mc_entry *e, size_t size, const void *key,
   e->kind = kind;
   e->flags = 0;
   e->size = (uint32_t)size;
+  atomic_init(&e->seq, 0);
   atomic_init(&e->ref, 0);
   e->u.l.prev = e->u.l.next = NULL;
   memcpy(e->data, key, klen);
@@ -279,13 +281,28 @@ static void mc_reap(mc *m, uint64_t h, const mc_key *k) {
 }
 
 /* mc_copy copies e's value into out (inside the read section). */
-static int mc_copy(mc_entry *e, roster_cache_buf *out) {
+static inline __attribute__((always_inline)) int
+mc_copy(mc_entry *e, roster_cache_buf *out) {
   switch (e->kind) {
   case MC_INT:
     return roster_cache_buf_set_int(
         out, atomic_load_explicit(mc_num(e), memory_order_relaxed));
   case MC_BYTES:
   case MC_JSON:
+    if (ROSTER__LIKELY(e->vlen <= MC_INPLACE_MAX)) { /* may change in place */
+      if (ROSTER__UNLIKELY(e->vlen >= out->cap)) {
+        unsigned char tmp[MC_INPLACE_MAX];
+        mc_val_read(e, tmp, e->vlen);
+        return roster_cache_buf_set(out, (roster_cache_kind)e->kind, tmp,
+                                    e->vlen);
+      }
+      mc_val_read(e, (unsigned char *)out->data, e->vlen);
+      out->data[e->vlen] = '\0';
+      out->len = e->vlen;
+      out->kind = (roster_cache_kind)e->kind;
+      out->num = 0;
+      return ROSTER_OK;
+    }
     if (ROSTER__LIKELY(e->vlen < out->cap)) { /* a reused buffer */
       memcpy(out->data, mc_val(e), e->vlen);
       out->data[e->vlen] = '\0';
@@ -421,6 +438,36 @@ static int mc_fill(mc *m, const void *key, size_t klen,
   return *out ? ROSTER_OK : ROSTER_ENOMEM;
 }
 
+/* mc_can_overwrite: may e take v in place (see MC_INPLACE_MAX)? */
+static bool mc_can_overwrite(const mc_entry *e, const roster_cache_val *v) {
+  return e && e->kind == (uint8_t)v->kind && e->flags == 0 &&
+         e->vlen == v->len && v->len <= MC_INPLACE_MAX;
+}
+
+/* mc_set_in_place writes v into k's entry if it can take it in place
+ * (looked at first without the lock, so a set that cannot costs no lock);
+ * true if it did. */
+static bool mc_set_in_place(mc *m, mc_shard *s, uint64_t h, const mc_key *k,
+                            const roster_cache_val *v, int64_t ttl_ms,
+                            int64_t now) {
+  roster__rlock();
+  bool can = mc_can_overwrite(roster__memory_find(m, h, k), v);
+  roster__runlock();
+  if (!can)
+    return false;
+  pthread_mutex_lock(&s->lock);
+  mc_entry *e = roster__memory_find_locked(m, h, k);
+  int64_t dnow = INT64_MIN;
+  /* an expired key is written anew by the usual path, which counts it */
+  can = mc_can_overwrite(e, v) && !mc_dead(m, e, &dnow);
+  if (can) {
+    mc_val_write(e, (const unsigned char *)v->data, v->len);
+    mc_expire_at(s, e, ttl_ms ? now + ttl_ms : 0);
+  }
+  pthread_mutex_unlock(&s->lock);
+  return can;
+}
+
 static int mc_set(void *impl, const void *key, size_t klen,
                   const roster_cache_val *v, int64_t ttl_ms) {
   mc *m = impl;
@@ -431,6 +478,9 @@ static int mc_set(void *impl, const void *key, size_t klen,
   mc_key k = {key, klen};
   uint64_t h = mc_hash(m, key, klen);
   mc_shard *s = mc_shard_of(m, h);
+  if (v->kind != ROSTER_CACHE_INT && v->len <= MC_INPLACE_MAX &&
+      mc_set_in_place(m, s, h, &k, v, ttl_ms, now))
+    return ROSTER_OK;
   /* With spares (an overwrite's steady state) the entry is made in one
    * under the lock; else it is allocated before the lock. */
   mc_entry *e = NULL;

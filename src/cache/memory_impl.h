@@ -25,6 +25,8 @@
 
 #include "cache_impl.h"
 
+#include <sched.h>
+
 #define XXH_INLINE_ALL
 #include <xxhash.h>
 
@@ -47,8 +49,11 @@ struct mc_entry {
   uint32_t vlen; /* bytes of value after the key */
   uint8_t kind;
   uint8_t flags;
-  _Atomic uint8_t ref;    /* CLOCK: read since the hand last passed */
-  uint32_t size;          /* bytes allocated (a spare is reused by size) */
+  _Atomic uint8_t ref; /* CLOCK: read since the hand last passed */
+  uint32_t size;       /* bytes allocated (a spare is reused by size) */
+  /* even: the value is stable; odd: a set is writing it in place (see
+   * mc_val_read); only for values of at most MC_INPLACE_MAX bytes */
+  _Atomic uint32_t seq;
   _Atomic int64_t expire; /* on the store's clock, ms; 0 = never */
   uint64_t hash;          /* set when published; a table rebuild reads it */
   union {
@@ -152,6 +157,72 @@ static inline mc_slide *mc_slide_of(mc_entry *e) {
 /* mc_num: an MC_INT entry's counter (8-byte aligned, in the value). */
 static inline _Atomic int64_t *mc_num(mc_entry *e) {
   return (_Atomic int64_t *)(void *)mc_val(e);
+}
+
+/* In-place sets. A set that gives a bytes or JSON key a new value of the
+ * same length (at most MC_INPLACE_MAX bytes) writes it into the entry
+ * under the shard lock instead of replacing the entry: no allocation, no
+ * grace period, the memory stays hot. Readers copy such values under a
+ * sequence lock: the writer makes seq odd, stores the value with release
+ * stores, and makes seq even again; a reader copies between two reads of
+ * seq with acquire loads and tries again if seq was odd or changed. A
+ * reader that saw any byte of a new value therefore sees seq changed. The
+ * value's bytes are only ever read and written as atomics (8-byte words
+ * from its 8-aligned start, then single bytes), so no access races. */
+#define MC_INPLACE_MAX 512
+
+/* mc_words_load copies n bytes from src (8-aligned) as atomic loads:
+ * 8-byte words, then single bytes. */
+static inline void mc_words_load(unsigned char *dst, const unsigned char *src,
+                                 size_t n) {
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t w =
+        atomic_load_explicit((const _Atomic uint64_t *)(const void *)(src + i),
+                             memory_order_acquire);
+    memcpy(dst + i, &w, 8);
+  }
+  for (; i < n; i++)
+    dst[i] = atomic_load_explicit(
+        (const _Atomic unsigned char *)(const void *)(src + i),
+        memory_order_acquire);
+}
+
+static inline void mc_val_read(mc_entry *e, unsigned char *dst, size_t n) {
+  const unsigned char *src = mc_val(e);
+  uint32_t s1 = atomic_load_explicit(&e->seq, memory_order_acquire);
+  for (unsigned tries = 1;; tries++) {
+    if (ROSTER__LIKELY(!(s1 & 1))) {
+      mc_words_load(dst, src, n);
+      uint32_t s2 = atomic_load_explicit(&e->seq, memory_order_relaxed);
+      if (ROSTER__LIKELY(s2 == s1))
+        return;
+    }
+    /* a set is writing it (under the shard lock, a short copy) */
+    if (tries % 64 == 0)
+      sched_yield(); /* the writer may have been preempted mid-copy */
+    s1 = atomic_load_explicit(&e->seq, memory_order_acquire);
+  }
+}
+
+/* mc_val_write writes n bytes (e's own length) into e's value in place;
+ * the shard lock held. */
+static inline void mc_val_write(mc_entry *e, const unsigned char *src,
+                                size_t n) {
+  unsigned char *dst = mc_val(e);
+  uint32_t s = atomic_load_explicit(&e->seq, memory_order_relaxed);
+  atomic_store_explicit(&e->seq, s + 1, memory_order_relaxed);
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t w;
+    memcpy(&w, src + i, 8);
+    atomic_store_explicit((_Atomic uint64_t *)(void *)(dst + i), w,
+                          memory_order_release);
+  }
+  for (; i < n; i++)
+    atomic_store_explicit((_Atomic unsigned char *)(void *)(dst + i), src[i],
+                          memory_order_release);
+  atomic_store_explicit(&e->seq, s + 2, memory_order_release);
 }
 
 /* mc_charge: what an entry counts against max_bytes (stats.bytes). */
