@@ -24,6 +24,15 @@ static roster_pool_options fast_opts(fake_srv *s) {
   return o;
 }
 
+/* quiet_pool makes a pool and waits for its maintenance thread's first
+ * pass (made as it starts), which would otherwise claim a connection a
+ * test has just parked, whenever that thread happens to run. */
+static roster_pool *quiet_pool(const roster_pool_options *o) {
+  roster_pool *p = fake_pool(o);
+  tu_wait_until(roster__pool_passes(p) >= 1, LC_LONG_MS);
+  return p;
+}
+
 typedef struct taker {
   roster_pool *p;
   fake_srv *srv;
@@ -59,7 +68,7 @@ static void test_park_and_take_back(void **state) {
   fake_srv_init(&s);
   roster_pool_options o = fast_opts(&s);
   o.max_size = 2;
-  roster_pool *p = fake_pool(&o);
+  roster_pool *p = quiet_pool(&o);
   void *c = NULL, *again = NULL;
   assert_ok(roster_pool_acquire(p, &c));
   assert_ok(roster_pool_release(p, c, false));
@@ -104,11 +113,12 @@ static void test_release_twice(void **state) {
   (void)state;
   fake_srv s;
   fake_srv_init(&s);
-  roster_pool *p = fake_pool(&(roster_pool_options){.name = "fast",
-                                                    .max_size = 1,
-                                                    .ops = &fake_ops_fast,
-                                                    .arg = &s,
-                                                    .maintenance_ms = HOUR_MS});
+  roster_pool *p =
+      quiet_pool(&(roster_pool_options){.name = "fast",
+                                        .max_size = 1,
+                                        .ops = &fake_ops_fast,
+                                        .arg = &s,
+                                        .maintenance_ms = HOUR_MS});
   void *c = NULL;
   assert_ok(roster_pool_acquire(p, &c));
   assert_ok(roster_pool_release(p, c, false));
@@ -155,7 +165,7 @@ static void test_other_thread_takes_it(void **state) {
   fake_srv_init(&s);
   roster_pool_options o = fast_opts(&s);
   o.max_size = 1;
-  roster_pool *p = fake_pool(&o);
+  roster_pool *p = quiet_pool(&o);
   void *c = NULL;
   assert_ok(roster_pool_acquire(p, &c));
   assert_ok(roster_pool_release(p, c, false));
@@ -191,7 +201,7 @@ static void test_waiter_gets_it(void **state) {
   fake_srv_init(&s);
   roster_pool_options o = fast_opts(&s);
   o.max_size = 1;
-  roster_pool *p = fake_pool(&o);
+  roster_pool *p = quiet_pool(&o);
   void *c = NULL;
   assert_ok(roster_pool_acquire(p, &c));
   assert_ok(roster_pool_release(p, c, false)); /* parked: the thread's own */
@@ -226,7 +236,7 @@ static void test_idle_timeout_closes_parked(void **state) {
   o.max_size = 2;
   o.idle_timeout_ms = 1000;
   o.maintenance_ms = 1;
-  roster_pool *p = fake_pool(&o);
+  roster_pool *p = quiet_pool(&o);
   void *c = NULL;
   assert_ok(roster_pool_acquire(p, &c));
   assert_ok(roster_pool_release(p, c, false));
@@ -259,7 +269,7 @@ static void test_lifetime_on_release(void **state) {
   fake_srv_init(&s);
   roster_pool_options o = fast_opts(&s);
   o.max_lifetime_ms = 1000;
-  roster_pool *p = fake_pool(&o);
+  roster_pool *p = quiet_pool(&o);
   void *c = NULL;
   assert_ok(roster_pool_acquire(p, &c));
   assert_ok(roster_pool_release(p, c, false));
@@ -284,7 +294,7 @@ static void test_validate_on_take_back(void **state) {
   fake_srv_init(&s);
   roster_pool_options o = fast_opts(&s);
   o.validate_after_ms = 10;
-  roster_pool *p = fake_pool(&o);
+  roster_pool *p = quiet_pool(&o);
   void *c = NULL, *d = NULL;
   assert_ok(roster_pool_acquire(p, &c));
   assert_ok(roster_pool_release(p, c, false));
@@ -321,7 +331,7 @@ static void test_drain_closes_parked(void **state) {
   fake_srv_init(&s);
   roster_pool_options o = fast_opts(&s);
   o.max_size = 2;
-  roster_pool *p = fake_pool(&o);
+  roster_pool *p = quiet_pool(&o);
   void *c = NULL;
   assert_ok(roster_pool_acquire(p, &c));
   assert_ok(roster_pool_release(p, c, false));
@@ -337,7 +347,7 @@ static void test_drain_closes_parked(void **state) {
   /* held across the start of a drain */
   fake_srv_init(&s);
   o = fast_opts(&s);
-  p = fake_pool(&o);
+  p = quiet_pool(&o);
   assert_ok(roster_pool_acquire(p, &c));
   assert_ok(roster_pool_release(p, c, false));
   assert_ok(roster_pool_acquire(p, &c)); /* the thread's own, again */
@@ -362,7 +372,7 @@ static void run_threads(unsigned nthreads, unsigned max_size,
   roster_pool_options o = fast_opts(&s);
   o.max_size = max_size;
   o.maintenance_ms = 1; /* passes claim parked connections all along */
-  roster_pool *p = fake_pool(&o);
+  roster_pool *p = quiet_pool(&o);
   pthread_t t[MAXT];
   fake_churn w[MAXT];
   for (unsigned i = 0; i < nthreads; i++) {
