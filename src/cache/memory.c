@@ -288,31 +288,28 @@ mc_copy(mc_entry *e, roster_cache_buf *out) {
     return roster_cache_buf_set_int(
         out, atomic_load_explicit(mc_num(e), memory_order_relaxed));
   case MC_BYTES:
-  case MC_JSON:
-    if (ROSTER__LIKELY(e->vlen <= MC_INPLACE_MAX)) { /* may change in place */
-      if (ROSTER__UNLIKELY(e->vlen >= out->cap)) {
-        unsigned char tmp[MC_INPLACE_MAX];
+  case MC_JSON: {
+    /* a short value may change in place: copied under its sequence lock */
+    bool short_value = e->vlen <= MC_INPLACE_MAX;
+    if (ROSTER__UNLIKELY(e->vlen >= out->cap)) { /* the buffer must grow */
+      unsigned char tmp[MC_INPLACE_MAX];
+      const unsigned char *v = mc_val(e);
+      if (short_value) {
         mc_val_read(e, tmp, e->vlen);
-        return roster_cache_buf_set(out, (roster_cache_kind)e->kind, tmp,
-                                    e->vlen);
+        v = tmp;
       }
+      return roster_cache_buf_set(out, (roster_cache_kind)e->kind, v, e->vlen);
+    }
+    if (ROSTER__LIKELY(short_value))
       mc_val_read(e, (unsigned char *)out->data, e->vlen);
-      out->data[e->vlen] = '\0';
-      out->len = e->vlen;
-      out->kind = (roster_cache_kind)e->kind;
-      out->num = 0;
-      return ROSTER_OK;
-    }
-    if (ROSTER__LIKELY(e->vlen < out->cap)) { /* a reused buffer */
+    else
       memcpy(out->data, mc_val(e), e->vlen);
-      out->data[e->vlen] = '\0';
-      out->len = e->vlen;
-      out->kind = (roster_cache_kind)e->kind;
-      out->num = 0;
-      return ROSTER_OK;
-    }
-    return roster_cache_buf_set(out, (roster_cache_kind)e->kind, mc_val(e),
-                                e->vlen);
+    out->data[e->vlen] = '\0';
+    out->len = e->vlen;
+    out->kind = (roster_cache_kind)e->kind;
+    out->num = 0;
+    return ROSTER_OK;
+  }
   default:
     roster__cache_buf_clear(out);
     return roster__err(ROSTER_ETYPE, "it holds a sliding-window rate "
@@ -438,10 +435,10 @@ static int mc_fill(mc *m, const void *key, size_t klen,
   return *out ? ROSTER_OK : ROSTER_ENOMEM;
 }
 
-/* mc_can_overwrite: may e take v in place (see MC_INPLACE_MAX)? */
+/* mc_can_overwrite: may e (a bytes or JSON entry, not a lock, of v's
+ * length) take v in place? v is one mc_set_in_place accepts. */
 static bool mc_can_overwrite(const mc_entry *e, const roster_cache_val *v) {
-  return e && e->kind == (uint8_t)v->kind && e->flags == 0 &&
-         e->vlen == v->len && v->len <= MC_INPLACE_MAX;
+  return e && e->kind == (uint8_t)v->kind && e->flags == 0 && e->vlen == v->len;
 }
 
 /* mc_set_in_place writes v into k's entry if it can take it in place
@@ -450,6 +447,9 @@ static bool mc_can_overwrite(const mc_entry *e, const roster_cache_val *v) {
 static bool mc_set_in_place(mc *m, mc_shard *s, uint64_t h, const mc_key *k,
                             const roster_cache_val *v, int64_t ttl_ms,
                             int64_t now) {
+  if ((v->kind != ROSTER_CACHE_BYTES && v->kind != ROSTER_CACHE_JSON) ||
+      v->len > MC_INPLACE_MAX)
+    return false;
   roster__rlock();
   bool can = mc_can_overwrite(roster__memory_find(m, h, k), v);
   roster__runlock();
@@ -478,8 +478,7 @@ static int mc_set(void *impl, const void *key, size_t klen,
   mc_key k = {key, klen};
   uint64_t h = mc_hash(m, key, klen);
   mc_shard *s = mc_shard_of(m, h);
-  if (v->kind != ROSTER_CACHE_INT && v->len <= MC_INPLACE_MAX &&
-      mc_set_in_place(m, s, h, &k, v, ttl_ms, now))
+  if (mc_set_in_place(m, s, h, &k, v, ttl_ms, now))
     return ROSTER_OK;
   /* With spares (an overwrite's steady state) the entry is made in one
    * under the lock; else it is allocated before the lock. */

@@ -65,7 +65,7 @@ typedef struct roster__cp_slot {
                                           free list */
   int64_t expires;                     /* pool clock ns; INT64_MAX: never */
   /* idle since, or acquired at (pool clock ns); atomic (relaxed) because a
-   * holder on the fast path writes it without mu; see slot_since */
+   * holder on the fast path writes it without mu; see roster__cp_since */
   _Atomic int64_t since;
   /* the holder, while in use (a roster__cp_site, atomic for the same
    * reason); see roster__cp_site_get */
