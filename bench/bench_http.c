@@ -7,10 +7,15 @@
  *
  *   - roster        roster_http_request from T threads sharing one client
  *                   (a pool of easy handles over a curl share)
- *   - roster-all    one thread calling roster_http_request_all, 8 requests
- *                   a call, on a client of max_connections T
+ *   - roster-all    one thread calling roster_http_request_all, 64
+ *                   requests a call, on a client of max_connections T
  *   - curl-multi    one thread driving a curl multi handle with T
  *                   transfers in flight, each re-added when done
+ *   - roster-all-8  roster-all with 8 requests a call
+ *   - curl-multi-8  curl-multi in batches of 8 requests: T in flight,
+ *                   each re-added while the batch has requests left, the
+ *                   batch driven until all 8 end: roster-all-8's shape,
+ *                   where connections idle as a batch drains
  *   - curl-easy     one curl_easy handle per thread, reused: libcurl with
  *                   nothing of roster's around it
  *   - curl-new-conn curl_easy_init/perform/cleanup per request: a new TCP
@@ -20,14 +25,14 @@
  * Each case runs on threads of its own and makes its connections before
  * its clock starts. A warm-up round, then ROUNDS interleaved rounds; each
  * row is the median of the rounds, and the targets, roster (1 connection)
- * and roster-all (4) >= 0.9x curl-multi, are medians of the ratios round
- * by round. The process's CPU time per request is shown beside the rate.
- * Everything runs on all the process's CPUs, then again with every
- * thread pinned to one (on a VM, wake-ups across cores set the first;
- * the second shows what the client costs). Every answer is checked
- * (status 200 and the 64 bytes): a wrong one is a failure and the exit
- * code is 1. --only IMPL and --requests N run one case at a fixed size,
- * for perf or callgrind. See bench/README.md.
+ * and roster-all (4) >= 0.9x curl-multi and roster-all-8 >= 0.9x
+ * curl-multi-8, are medians of the ratios round by round. The process's CPU
+ * time per request is shown beside the rate. Everything runs on all the
+ * process's CPUs, then again with every thread pinned to one (on a VM, wake-ups
+ * across cores set the first; the second shows what the client costs). Every
+ * answer is checked (status 200 and the 64 bytes): a wrong one is a failure and
+ * the exit code is 1. --only IMPL and --requests N run one case at a fixed
+ * size, for perf or callgrind. See bench/README.md.
  */
 #include "bench.h"
 
@@ -136,14 +141,16 @@ static void roster_body(bench_thread *t) {
 }
 
 /* all_body: one thread, roster_http_request_all over the case's client
- * (max_connections T), BATCH requests a call: T in flight, each slot
- * taken again as an answer comes, as curl-multi re-adds its transfers. */
+ * (max_connections T), `batch` requests a call: T in flight, each slot
+ * taken again as an answer comes, as curl-multi re-adds its transfers;
+ * the connections idle only while a call's last answers come, which 64
+ * requests a call makes rare and 8 do not (see curl-multi-8). */
 static roster_http *all_client; /* max_connections = the case's T */
-static const unsigned batch = 8;
+#define BATCH_MAX 64
 
 static bool all_get(unsigned k) {
-  roster_http_req reqs[64] = {0};
-  roster_http_response *outs[64] = {0};
+  roster_http_req reqs[BATCH_MAX] = {0};
+  roster_http_response *outs[BATCH_MAX] = {0};
   for (unsigned i = 0; i < k; i++)
     reqs[i] = (roster_http_req){.path = "/x"};
   bool ok =
@@ -155,7 +162,7 @@ static bool all_get(unsigned k) {
   return ok;
 }
 
-static void all_body(bench_thread *t) {
+static void all_run(bench_thread *t, unsigned batch) {
   if (!all_get(batch)) /* untimed: the connections are made */
     t->errors++;
   roster__bench_start(t);
@@ -166,6 +173,9 @@ static void all_body(bench_thread *t) {
     i += k;
   }
 }
+
+static void all_body(bench_thread *t) { all_run(t, BATCH_MAX); }
+static void all8_body(bench_thread *t) { all_run(t, 8); }
 
 static void easy_body(bench_thread *t) {
   CURL *h = curl_easy_init();
@@ -253,6 +263,40 @@ static void multi_body(bench_thread *t) {
   for (unsigned i = 0; i < T && started < ops; i++, started++)
     curl_multi_add_handle(m, h[i]);
   multi_drive(m, ops, ops - started, &t->errors);
+  bench_stop(t);
+  for (unsigned i = 0; i < T; i++)
+    curl_easy_cleanup(h[i]);
+  curl_multi_cleanup(m);
+  free(h);
+  free(got);
+}
+
+/* multi8_body: one thread, one multi handle, requests in batches of 8:
+ * T transfers in flight, each re-added while the batch has requests left,
+ * and the batch driven until all 8 end: what roster-all-8 does, with
+ * libcurl alone. */
+static void multi8_body(bench_thread *t) {
+  enum { B = 8 };
+  unsigned T = *(unsigned *)t->arg;
+  CURLM *m = curl_multi_init();
+  CURL **h = roster__bench_xcalloc(T, sizeof *h);
+  size_t *got = roster__bench_xcalloc(T, sizeof *got);
+  for (unsigned i = 0; i < T; i++) {
+    h[i] = curl_easy_init();
+    curl_easy_setopt(h[i], CURLOPT_PRIVATE, &got[i]);
+    multi_setup(h[i], &got[i]);
+    curl_multi_add_handle(m, h[i]); /* untimed: the T connections */
+  }
+  multi_drive(m, T, 0, &t->errors);
+  roster__bench_start(t);
+  for (uint64_t i = 0; i < t->ops;) {
+    unsigned k = t->ops - i < B ? (unsigned)(t->ops - i) : B;
+    unsigned started = k < T ? k : T;
+    for (unsigned j = 0; j < started; j++)
+      curl_multi_add_handle(m, h[j]);
+    multi_drive(m, k, k - started, &t->errors);
+    i += k;
+  }
   bench_stop(t);
   for (unsigned i = 0; i < T; i++)
     curl_easy_cleanup(h[i]);
@@ -358,26 +402,42 @@ static void print_row(const bench_case *c, const mcase *m) {
 static const char *only; /* --only IMPL: that case alone (for a profiler) */
 static uint64_t fixed;   /* --requests N: per run, without calibration */
 
+/* the targets of one measure: the median, round by round, of the rate of
+ * roster's row of curl-multi's shape (one thread driving T transfers:
+ * roster at 1 connection, roster-all at more) over curl-multi's; of
+ * roster-all-8's over curl-multi-8's; of roster's (T blocking threads)
+ * over curl-multi's. */
+typedef struct ratios {
+  double same, batch8, blocking;
+} ratios;
+
 /* measure: the cases at T connections, calibrated on roster, run in
- * interleaved rounds (a warm-up round, then ROUNDS counted). Returns the
- * median, round by round, of the rate of roster's row of the same shape
- * as curl-multi (one thread driving T transfers: roster at 1 connection,
- * roster-all at more) over curl-multi's; *blocking gets roster's (T
- * threads) over curl-multi's. */
-static double measure(unsigned threads, double target_s, double *blocking) {
-  enum { N = 5 };
-  /* roster's rows and curl-multi next to each other in every round */
+ * interleaved rounds (a warm-up round, then ROUNDS counted). */
+static ratios measure(unsigned threads, double target_s) {
+  enum { N = 7 };
+  /* roster's rows and curl-multi next to each other in every round; the
+   * new-connection case last (its runs are shorter) */
   mcase ms[N] = {{.body = roster_body, .threads = threads},
                  {.body = all_body, .threads = threads},
                  {.body = multi_body, .threads = threads},
+                 {.body = all8_body, .threads = threads},
+                 {.body = multi8_body, .threads = threads},
                  {.body = easy_body, .threads = threads},
                  {.body = new_conn_body, .threads = threads}};
   bench_case cs[N] = {
       {.impl = "roster", .op = "get", .fn = threads_rate, .arg = &ms[0]},
       {.impl = "roster-all", .op = "get", .fn = one_thread_rate, .arg = &ms[1]},
       {.impl = "curl-multi", .op = "get", .fn = one_thread_rate, .arg = &ms[2]},
-      {.impl = "curl-easy", .op = "get", .fn = threads_rate, .arg = &ms[3]},
-      {.impl = "curl-new-conn", .op = "get", .fn = threads_rate, .arg = &ms[4]},
+      {.impl = "roster-all-8",
+       .op = "get",
+       .fn = one_thread_rate,
+       .arg = &ms[3]},
+      {.impl = "curl-multi-8",
+       .op = "get",
+       .fn = one_thread_rate,
+       .arg = &ms[4]},
+      {.impl = "curl-easy", .op = "get", .fn = threads_rate, .arg = &ms[5]},
+      {.impl = "curl-new-conn", .op = "get", .fn = threads_rate, .arg = &ms[6]},
   };
   if (roster_http_new(&(roster_http_options){.name = "bench-all",
                                              .base_url = base,
@@ -404,8 +464,9 @@ static double measure(unsigned threads, double target_s, double *blocking) {
     print_row(&cs[i], &ms[i]);
   roster_http_free(all_client);
   all_client = NULL;
-  *blocking = ratio_median(&ms[0], &ms[2]);
-  return ratio_median(&ms[threads == 1 ? 0 : 1], &ms[2]);
+  return (ratios){.same = ratio_median(&ms[threads == 1 ? 0 : 1], &ms[2]),
+                  .batch8 = ratio_median(&ms[3], &ms[4]),
+                  .blocking = ratio_median(&ms[0], &ms[2])};
 }
 
 static int more(int argc, char **argv, int i) {
@@ -428,8 +489,8 @@ static const bench_spec spec = {
     .quick = "short runs",
     .more_usage = " [--only IMPL] [--requests N]",
     .more_help = "  --only IMPL    run that case alone (roster, roster-all,\n"
-                 "                 curl-easy, curl-multi, curl-new-conn): for\n"
-                 "                 a profiler\n"
+                 "                 curl-multi, roster-all-8, curl-multi-8,\n"
+                 "                 curl-easy, curl-new-conn): for a profiler\n"
                  "  --requests N   N requests a run, not calibrated (with\n"
                  "                 perf stat: instructions per request)\n",
     .more = more,
@@ -460,11 +521,11 @@ int main(int argc, char **argv) {
     roster__bench_die("sched_getaffinity");
   /* [all CPUs, one CPU] x [1, 4 connections] */
   unsigned ts[] = {1, 4};
-  double ratio[2][2], blocking[2][2];
+  ratios r[2][2];
   for (int one = 0; one < 2; one++) {
     pin_all(one);
     for (size_t i = 0; i < 2; i++)
-      ratio[one][i] = measure(ts[i], target, &blocking[one][i]);
+      r[one][i] = measure(ts[i], target);
   }
   pin_all(false);
   if (only) {
@@ -475,17 +536,24 @@ int main(int argc, char **argv) {
   roster__bench_targets();
   for (int one = 0; one < 2; one++)
     for (size_t i = 0; i < 2; i++) {
+      const char *cpus = one ? "one CPU" : "all CPUs";
       char what[80];
       snprintf(what, sizeof what, "%s / curl-multi, %u conn%s, %s",
                ts[i] == 1 ? "roster" : "roster-all", ts[i],
-               ts[i] == 1 ? "" : "s", one ? "one CPU" : "all CPUs");
-      roster__bench_target(what, ratio[one][i], "x", ">= 0.9",
-                           ratio[one][i] >= 0.9);
+               ts[i] == 1 ? "" : "s", cpus);
+      roster__bench_target(what, r[one][i].same, "x", ">= 0.9",
+                           r[one][i].same >= 0.9);
+      if (ts[i] == 1)
+        continue;
+      snprintf(what, sizeof what, "roster-all-8 / curl-multi-8, %u conns, %s",
+               ts[i], cpus);
+      roster__bench_target(what, r[one][i].batch8, "x", ">= 0.9",
+                           r[one][i].batch8 >= 0.9);
     }
   for (int one = 0; one < 2; one++)
     roster__bench_context(one ? "roster (4 threads) / curl-multi, one CPU"
                               : "roster (4 threads) / curl-multi, all CPUs",
-                          blocking[one][1], 2, "x");
+                          r[one][1].blocking, 2, "x");
   double k = roster__bench_ratio("curl-easy", "curl-new-conn", "get", 1, 0);
   roster__bench_context("keep-alive / new connection, 1 thread", k, 2, "x");
   roster_http_free(client);
