@@ -20,6 +20,13 @@
  *     fixed code (memcpy of the constant parts, the numbers by hand; no
  *     escaping, no fields, no sinks) and one write(2), in a loop. What a
  *     sync logger can approach but not pass.
+ *   - roster format, 1 thread: roster sync with a callback sink that does
+ *     nothing: the line's cost in user space (the clock read, formatting,
+ *     the sink set), without the write;
+ *   - write sync, 1 thread: write(2) of a line of the same length, alone.
+ *     sync minus format minus write is what the two cost together beyond
+ *     their sum: user code running after the kernel's, on caches and
+ *     branch predictors the call has cooled.
  * Each roster row is the best of 3 runs of N lines per thread, N chosen so a
  * run lasts ~0.3 s (--quick: ~0.02 s); pino runs the same N, best of 3.
  * lines_per_sec = total lines / wall time. After the rows the target (roster
@@ -67,11 +74,21 @@ typedef struct mode {
   unsigned threads;
 } log_mode;
 
-/* log_run (a bench_fn): a new logger, the mode's threads x lines each. */
+static void nop_cb(int level, const char *line, size_t len, void *arg) {
+  (void)level;
+  (void)line;
+  (void)len;
+  (void)arg;
+}
+
+/* log_run (a bench_fn): a new logger, the mode's threads x lines each;
+ * mode "format" is sync to a sink that does nothing. */
 static bench_sample log_run(void *arg, uint64_t lines) {
   const log_mode *m = arg;
   bool async = !strcmp(m->name, "async");
   roster_log_sink s = {.kind = ROSTER_LOG_SINK_FILE, .path = "/dev/null"};
+  if (!strcmp(m->name, "format"))
+    s = (roster_log_sink){.kind = ROSTER_LOG_SINK_CALLBACK, .fn = nop_cb};
   roster_log_options o = {.sinks = &s,
                           .nsinks = 1,
                           .async = async,
@@ -214,6 +231,44 @@ static void measure_floor(uint64_t lines) {
        roster_line_bytes);
 }
 
+/* write_run (a bench_fn): write(2) of a line of roster's length, alone. */
+static bench_sample write_run(void *arg, uint64_t lines) {
+  const floor_arg *f = arg;
+  char b[512];
+  size_t n = roster_line_bytes < sizeof b ? roster_line_bytes : sizeof b;
+  memset(b, 'x', n);
+  b[n - 1] = '\n';
+  double t0 = bench_now();
+  for (uint64_t i = 0; i < lines; i++)
+    if (write(f->fd, b, n) != (ssize_t)n)
+      roster__bench_die("the bare write failed");
+  return (bench_sample){.wall = bench_now() - t0, .ops = lines, .threads = 1};
+}
+
+/* measure_write: the bare write row (see the file comment). */
+static void measure_write(uint64_t lines) {
+  FILE *f = fopen("/dev/null", "a");
+  if (!f)
+    roster__bench_die("cannot open /dev/null");
+  floor_arg a = {.fd = fileno(f)};
+  bench_case c = {.impl = "write",
+                  .op = "sync",
+                  .size = 0,
+                  .fn = write_run,
+                  .arg = &a,
+                  .ops = lines};
+  roster__bench_measure(&c, 1, REPEATS);
+  fclose(f);
+  emit("write", "sync", 1, bench_rate(&c.best), roster__bench_spread(&c),
+       roster_line_bytes);
+}
+
+/* ns_per_line: 1e9 / the rate of impl's 1-thread row of mode; 0 if none. */
+static double ns_per_line(const char *impl, const char *mode) {
+  const bench_result *r = roster__bench_find(impl, mode, 1, 0);
+  return r && r->rate > 0 ? 1e9 / r->rate : 0;
+}
+
 /* pino: run the node script and read its one JSON line. Without node or
  * pino, a line on stderr says so and there is no row. */
 static void measure_pino(uint64_t lines) {
@@ -249,6 +304,16 @@ static void print_targets(void) {
                        pino > 0 ? pino : NAN, "x", ">= 10x", pino >= 10);
   roster__bench_context("(context) roster sync / floor sync, 1 thread", floor,
                         2, "x");
+  double sync = ns_per_line("roster", "sync"),
+         fmt = ns_per_line("roster", "format"),
+         wr = ns_per_line("write", "sync");
+  roster__bench_context("(context) ns a line: roster sync, 1 thread", sync, 0,
+                        "");
+  roster__bench_context("(context) ns a line: roster format (no write)", fmt, 0,
+                        "");
+  roster__bench_context("(context) ns a line: write(2) alone", wr, 0, "");
+  roster__bench_context("(context) ns a line: sync - format - write",
+                        sync - fmt - wr, 0, "");
   if (pino > 0)
     roster__bench_context("(context) floor sync / pino, 1 thread",
                           roster__bench_ratio("floor", "pino", "sync", 1, 0), 1,
@@ -260,7 +325,8 @@ static const bench_spec spec = {
     .about = "  Measures the logger writing a typical line (a message, four\n"
              "  fields) to /dev/null, sync and async at 1, 2, 4, 8 and 16\n"
              "  threads (--quick: 1 and 2),\n"
-             "  beside a fixed-code floor and pino (node, when installed).\n",
+             "  beside a fixed-code floor and pino (node, when installed);\n"
+             "  the sync line's cost apart: formatting, the write.\n",
 };
 
 int main(int argc, char **argv) {
@@ -285,7 +351,9 @@ int main(int argc, char **argv) {
     for (size_t i = 0; i < nth; i++)
       measure(a ? "async" : "sync", th[i],
               th[i] <= 2 ? lines : lines * 2 / th[i]);
+  measure("format", 1, lines);
   measure_floor(lines);
+  measure_write(lines);
   measure_pino(lines);
   print_targets();
   return roster__bench_finish();
