@@ -187,6 +187,16 @@ static void test_reopen_while_writing(void **state) {
   reopen_while_writing(true);
 }
 
+/* probe_landed logs a "probe" line and says whether path holds one: the
+ * logger writes to path's file now. */
+static bool probe_landed(roster_log *log, const char *path) {
+  RL_INFO(log, "probe");
+  char *text = read_file(path);
+  bool in = text && strstr(text, "\"msg\":\"probe\"");
+  free(text);
+  return in;
+}
+
 static void test_reopen_on_sighup(void **state) {
   (void)state;
   char path[300], moved[300];
@@ -198,16 +208,30 @@ static void test_reopen_on_sighup(void **state) {
   RL_INFO(log, "before");
   assert_int_equal(rename(path, moved), 0);
   assert_int_equal(kill(getpid(), SIGHUP), 0);
-  /* the signal thread reopens: the path comes back */
-  struct stat st;
-  assert_eventually_equal(stat(path, &st), 0, LC_LONG_MS);
+  /* The signal thread reopens, asynchronously: the path comes back when it
+   * opens the file, and lines go there once it has swapped the sink's
+   * descriptor; lines logged in between go to the old file, whole. Until a
+   * probe line lands in the new file, the switch may not have happened. */
+  tu_wait_until(probe_landed(log, path), LC_LONG_MS);
   RL_INFO(log, "after");
   roster_log_free(log); /* removes the watch */
   char *old = read_file(moved), *cur = read_file(path);
-  assert_contains(old, "\"msg\":\"before\"");
-  assert_null(strstr(old, "\"after\""));
-  assert_contains(cur, "\"msg\":\"after\"");
-  assert_int_equal(count_lines(cur, NULL, NULL), 1);
+  assert_non_null(old);
+  assert_non_null(cur);
+  size_t before, after, probes_old, probes_cur;
+  size_t n_old = count_lines(old, "before", &before);
+  count_lines(old, "after", &after);
+  assert_int_equal(before, 1);
+  assert_int_equal(after, 0);
+  count_lines(old, "probe", &probes_old);
+  assert_int_equal(n_old, 1 + probes_old); /* before, and probes only */
+  size_t n_cur = count_lines(cur, "after", &after);
+  assert_int_equal(after, 1);
+  count_lines(cur, "probe", &probes_cur);
+  assert_int_equal(probes_cur, 1); /* the wait stops at the first */
+  assert_int_equal(n_cur, 2);
+  /* the last line is "after" */
+  assert_true(strstr(cur, "\"msg\":\"after\"") > strstr(cur, "\"probe\""));
   free(old);
   free(cur);
 }
