@@ -237,61 +237,30 @@ static bench_sample threads_rate(void *arg, uint64_t ops) {
   return keep(c, s, cpu0);
 }
 
-/* multi_body: one thread, one multi handle, T (t->arg) transfers in
- * flight. On a thread of its own, as every other case: where the
- * scheduler puts a client thread beside the server's I/O thread (one core
- * or two) moves these rates by a quarter on this machine. */
-static void multi_body(bench_thread *t) {
+/* multi_run: one thread, one multi handle, T (t->arg) transfers in
+ * flight, the requests in batches of `batch`: each transfer re-added while
+ * its batch has requests left, and a batch driven until all of it ends
+ * before the next starts. On a thread of its own, as every other case:
+ * where the scheduler puts a client thread beside the server's I/O thread
+ * (one core or two) moves these rates by a quarter on this machine. */
+static void multi_run(bench_thread *t, uint64_t batch) {
   unsigned T = *(unsigned *)t->arg;
-  uint64_t ops = t->ops;
   CURLM *m = curl_multi_init();
   CURL **h = roster__bench_xcalloc(T, sizeof *h);
   size_t *got = roster__bench_xcalloc(T, sizeof *got);
-  for (unsigned i = 0; i < T; i++) {
-    h[i] = curl_easy_init();
-    curl_easy_setopt(h[i], CURLOPT_PRIVATE, &got[i]);
-  }
   /* untimed: the T connections are made, all at once (one after the other
    * would leave one connection for all T) */
   for (unsigned i = 0; i < T; i++) {
-    multi_setup(h[i], &got[i]);
-    curl_multi_add_handle(m, h[i]);
-  }
-  multi_drive(m, T, 0, &t->errors);
-  roster__bench_start(t);
-  uint64_t started = 0;
-  for (unsigned i = 0; i < T && started < ops; i++, started++)
-    curl_multi_add_handle(m, h[i]);
-  multi_drive(m, ops, ops - started, &t->errors);
-  bench_stop(t);
-  for (unsigned i = 0; i < T; i++)
-    curl_easy_cleanup(h[i]);
-  curl_multi_cleanup(m);
-  free(h);
-  free(got);
-}
-
-/* multi8_body: one thread, one multi handle, requests in batches of 8:
- * T transfers in flight, each re-added while the batch has requests left,
- * and the batch driven until all 8 end: what roster-all-8 does, with
- * libcurl alone. */
-static void multi8_body(bench_thread *t) {
-  enum { B = 8 };
-  unsigned T = *(unsigned *)t->arg;
-  CURLM *m = curl_multi_init();
-  CURL **h = roster__bench_xcalloc(T, sizeof *h);
-  size_t *got = roster__bench_xcalloc(T, sizeof *got);
-  for (unsigned i = 0; i < T; i++) {
     h[i] = curl_easy_init();
     curl_easy_setopt(h[i], CURLOPT_PRIVATE, &got[i]);
     multi_setup(h[i], &got[i]);
-    curl_multi_add_handle(m, h[i]); /* untimed: the T connections */
+    curl_multi_add_handle(m, h[i]);
   }
   multi_drive(m, T, 0, &t->errors);
   roster__bench_start(t);
   for (uint64_t i = 0; i < t->ops;) {
-    unsigned k = t->ops - i < B ? (unsigned)(t->ops - i) : B;
-    unsigned started = k < T ? k : T;
+    uint64_t k = t->ops - i < batch ? t->ops - i : batch;
+    unsigned started = k < T ? (unsigned)k : T;
     for (unsigned j = 0; j < started; j++)
       curl_multi_add_handle(m, h[j]);
     multi_drive(m, k, k - started, &t->errors);
@@ -304,6 +273,11 @@ static void multi8_body(bench_thread *t) {
   free(h);
   free(got);
 }
+
+/* multi_body: curl-multi, one batch of every request: T always in flight */
+static void multi_body(bench_thread *t) { multi_run(t, UINT64_MAX); }
+/* multi8_body: curl-multi-8, what roster-all-8 does, with libcurl alone */
+static void multi8_body(bench_thread *t) { multi_run(t, 8); }
 
 /* one_thread_rate: a case of one thread driving T transfers (roster-all,
  * curl-multi), counted as T connections as the other rows. */

@@ -212,22 +212,19 @@ static bench_sample floor_run(void *arg, uint64_t lines) {
   return (bench_sample){.wall = bench_now() - t0, .ops = lines, .threads = 1};
 }
 
-/* measure_floor: the sync floor row (see the file comment). */
-static void measure_floor(uint64_t lines) {
+/* measure_fd_row: a row of fn (floor_run or write_run) writing to
+ * /dev/null, opened O_APPEND as the file sink opens it. */
+static void measure_fd_row(const char *impl, bench_fn fn, uint64_t lines) {
   FILE *f = fopen("/dev/null", "a");
   if (!f)
     roster__bench_die("cannot open /dev/null");
   floor_arg a = {.fd = fileno(f), .pid = (long)getpid(), .host = "localhost"};
   gethostname(a.host, sizeof a.host - 1);
-  bench_case c = {.impl = "floor",
-                  .op = "sync",
-                  .size = 0,
-                  .fn = floor_run,
-                  .arg = &a,
-                  .ops = lines};
+  bench_case c = {
+      .impl = impl, .op = "sync", .size = 0, .fn = fn, .arg = &a, .ops = lines};
   roster__bench_measure(&c, 1, REPEATS);
   fclose(f);
-  emit("floor", "sync", 1, bench_rate(&c.best), roster__bench_spread(&c),
+  emit(impl, "sync", 1, bench_rate(&c.best), roster__bench_spread(&c),
        roster_line_bytes);
 }
 
@@ -243,24 +240,6 @@ static bench_sample write_run(void *arg, uint64_t lines) {
     if (write(f->fd, b, n) != (ssize_t)n)
       roster__bench_die("the bare write failed");
   return (bench_sample){.wall = bench_now() - t0, .ops = lines, .threads = 1};
-}
-
-/* measure_write: the bare write row (see the file comment). */
-static void measure_write(uint64_t lines) {
-  FILE *f = fopen("/dev/null", "a");
-  if (!f)
-    roster__bench_die("cannot open /dev/null");
-  floor_arg a = {.fd = fileno(f)};
-  bench_case c = {.impl = "write",
-                  .op = "sync",
-                  .size = 0,
-                  .fn = write_run,
-                  .arg = &a,
-                  .ops = lines};
-  roster__bench_measure(&c, 1, REPEATS);
-  fclose(f);
-  emit("write", "sync", 1, bench_rate(&c.best), roster__bench_spread(&c),
-       roster_line_bytes);
 }
 
 /* ns_per_line: 1e9 / the rate of impl's 1-thread row of mode; 0 if none. */
@@ -352,8 +331,8 @@ int main(int argc, char **argv) {
       measure(a ? "async" : "sync", th[i],
               th[i] <= 2 ? lines : lines * 2 / th[i]);
   measure("format", 1, lines);
-  measure_floor(lines);
-  measure_write(lines);
+  measure_fd_row("floor", floor_run, lines); /* see the file comment */
+  measure_fd_row("write", write_run, lines);
   measure_pino(lines);
   print_targets();
   return roster__bench_finish();
