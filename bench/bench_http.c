@@ -147,6 +147,7 @@ static void roster_body(bench_thread *t) {
  * requests a call makes rare and 8 do not (see curl-multi-8). */
 static roster_http *all_client; /* max_connections = the case's T */
 #define BATCH_MAX 64
+#define BATCH_SMALL 8 /* roster-all-8 and curl-multi-8: the same shape */
 
 static bool all_get(unsigned k) {
   roster_http_req reqs[BATCH_MAX] = {0};
@@ -175,7 +176,7 @@ static void all_run(bench_thread *t, unsigned batch) {
 }
 
 static void all_body(bench_thread *t) { all_run(t, BATCH_MAX); }
-static void all8_body(bench_thread *t) { all_run(t, 8); }
+static void all8_body(bench_thread *t) { all_run(t, BATCH_SMALL); }
 
 static void easy_body(bench_thread *t) {
   CURL *h = curl_easy_init();
@@ -277,7 +278,7 @@ static void multi_run(bench_thread *t, uint64_t batch) {
 /* multi_body: curl-multi, one batch of every request: T always in flight */
 static void multi_body(bench_thread *t) { multi_run(t, UINT64_MAX); }
 /* multi8_body: curl-multi-8, what roster-all-8 does, with libcurl alone */
-static void multi8_body(bench_thread *t) { multi_run(t, 8); }
+static void multi8_body(bench_thread *t) { multi_run(t, BATCH_SMALL); }
 
 /* one_thread_rate: a case of one thread driving T transfers (roster-all,
  * curl-multi), counted as T connections as the other rows. */
