@@ -150,15 +150,20 @@ static const char *nul_escape(const char *text, size_t len) {
   return NULL;
 }
 
+static size_t authority_start(const char *t, size_t len, int *kind);
+enum { AUTH_NONE, AUTH_SLASHES, AUTH_SCHEME };
+
 /* multi_host finds a host list in text's authority ("h1:p1,h2:p2", after
  * any user info): its span in *first, *end; false when the authority
- * names one host. */
+ * names one host. The authority is the one right after "scheme://", as
+ * the redactor sees it: a "://" later in the text (in a query value) is
+ * not one. */
 static bool multi_host(const char *text, size_t len, size_t *first,
                        size_t *end) {
-  const char *sep = strstr(text, "://");
-  if (!sep)
+  int kind;
+  size_t a = authority_start(text, len, &kind), e = a;
+  if (kind != AUTH_SCHEME)
     return false;
-  size_t a = (size_t)(sep - text) + 3, e = a;
   while (e < len && text[e] != '/' && text[e] != '?' && text[e] != '#')
     e++;
   size_t h = a;
@@ -372,7 +377,6 @@ static bool scheme_char(char c) {
 }
 
 /* The redactor's view of where an authority starts. */
-enum { AUTH_NONE, AUTH_SLASHES, AUTH_SCHEME };
 
 static size_t authority_start(const char *t, size_t len, int *kind) {
   *kind = AUTH_NONE;

@@ -408,6 +408,14 @@ static void test_host_list(void **state) {
   assert_null(u->hosts);
   assert_string_equal(u->path, "/x,y");
   roster_url_free(u);
+  /* a "://" and a comma in the query are not a host list: the query
+   * stays whole, as the redactor reads it */
+  assert_ok(roster_url_parse("redis:/?a://h1,h2/password=x", &u));
+  assert_null(u->hosts);
+  assert_int_equal(u->nquery, 1);
+  assert_string_equal(u->query_keys[0], "a://h1,h2/password");
+  assert_string_equal(u->query_values[0], "x");
+  roster_url_free(u);
   const char *bad[] = {"etcd://u:s3cret@h1:1,,h2:2/x", "etcd://,h:1/",
                        "etcd://h:1,/"};
   for (size_t i = 0; i < 3; i++) {
