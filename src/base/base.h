@@ -113,6 +113,41 @@ void roster__clean(char *d, size_t cap);
  * not fit; returns buf. Use it for every name or key an error quotes. */
 const char *roster__quote(char *buf, size_t cap, const char *name, size_t len);
 
+/* roster__copy copies n bytes (no overlap). Copies up to 64 bytes (names,
+ * keys, short values) are done inline with overlapping 8-byte loads and
+ * stores: GCC turns a memcpy of a bounded but unknown length into
+ * `rep movs`, whose start-up costs tens of cycles on short copies, and a
+ * libc call costs its own dispatch. Longer copies call memcpy. */
+void roster__copy_big(char *d, const char *s, size_t n); /* memcpy */
+static inline void roster__copy8(char *d, const char *s) {
+  uint64_t v;
+  __builtin_memcpy(&v, s, 8);
+  __builtin_memcpy(d, &v, 8);
+}
+static inline void roster__copy(char *d, const char *s, size_t n) {
+  if (n >= 8 && n <= 64) {
+    /* 8-byte blocks from the front, then the last 8 bytes (overlapping) */
+    for (size_t i = 0; i + 8 < n; i += 8)
+      roster__copy8(d + i, s + i);
+    roster__copy8(d + n - 8, s + n - 8);
+  } else if (n >= 4 && n < 8) {
+    uint32_t a, z;
+    __builtin_memcpy(&a, s, 4);
+    __builtin_memcpy(&z, s + n - 4, 4);
+    __builtin_memcpy(d, &a, 4);
+    __builtin_memcpy(d + n - 4, &z, 4);
+  } else if (n < 4) { /* not a loop: GCC would make it a memcpy call */
+    if (n > 0)
+      d[0] = s[0];
+    if (n > 1)
+      d[1] = s[1];
+    if (n > 2)
+      d[2] = s[2];
+  } else {
+    roster__copy_big(d, s, n);
+  }
+}
+
 /* ---- per-thread plumbing (rcu.c) ---- */
 #define ROSTER__SHARDS 64 /* owned counter shards; one more is shared */
 

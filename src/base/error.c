@@ -195,11 +195,16 @@ int roster__err_lazy(int code, roster__err_compose_fn compose, void *obj,
   e->serial = serial;
   ns_len = ns_len > LAZY_NAME_MAX ? LAZY_NAME_MAX : ns_len;
   name_len = name_len > LAZY_NAME_MAX ? LAZY_NAME_MAX : name_len;
-  memcpy(e->ns, ns, ns_len);
+  roster__copy(e->ns, ns, ns_len); /* inline: a miss records its key */
   e->ns[ns_len] = '\0';
-  memcpy(e->name, name, name_len);
+  roster__copy(e->name, name, name_len);
   e->name[name_len] = '\0';
   return code;
+}
+
+__attribute__((noinline)) void roster__copy_big(char *d, const char *s,
+                                                size_t n) {
+  memcpy(d, s, n);
 }
 
 const char *roster_last_error(void) {

@@ -23,11 +23,6 @@
 
 /* ---- buffers ------------------------------------------------------- */
 
-__attribute__((noinline)) void roster__log_copy_big(char *d, const char *s,
-                                                    size_t n) {
-  memcpy(d, s, n);
-}
-
 void roster__log_buf_init(rl_buf *b, char *stack, size_t cap) {
   b->p = stack;
   b->len = 0;

@@ -52,38 +52,9 @@ bool roster__log_buf_grow(rl_buf *b, size_t need);
 static inline bool rl_buf_reserve(rl_buf *b, size_t n) {
   return RL_LIKELY(b->len + n <= b->cap) || roster__log_buf_grow(b, n);
 }
-/* rl_copy copies n bytes. Copies up to 64 bytes (most keys, values and
- * the cached prefixes) are done inline with overlapping 8-byte loads and
- * stores, not with a libc call or a rep movs. */
-void roster__log_copy_big(char *d, const char *s,
-                          size_t n); /* memcpy, out of line */
-static inline void rl_copy8(char *d, const char *s) {
-  uint64_t v;
-  __builtin_memcpy(&v, s, 8);
-  __builtin_memcpy(d, &v, 8);
-}
+/* rl_copy: roster__copy (base.h), inline up to 64 bytes. */
 static inline void rl_copy(char *d, const char *s, size_t n) {
-  if (n >= 8 && n <= 64) {
-    /* 8-byte blocks from the front, then the last 8 bytes (overlapping) */
-    for (size_t i = 0; i + 8 < n; i += 8)
-      rl_copy8(d + i, s + i);
-    rl_copy8(d + n - 8, s + n - 8);
-  } else if (n >= 4 && n < 8) {
-    uint32_t a, z;
-    __builtin_memcpy(&a, s, 4);
-    __builtin_memcpy(&z, s + n - 4, 4);
-    __builtin_memcpy(d, &a, 4);
-    __builtin_memcpy(d + n - 4, &z, 4);
-  } else if (n < 4) { /* not a loop: GCC would make it a memcpy call */
-    if (n > 0)
-      d[0] = s[0];
-    if (n > 1)
-      d[1] = s[1];
-    if (n > 2)
-      d[2] = s[2];
-  } else {
-    roster__log_copy_big(d, s, n);
-  }
+  roster__copy(d, s, n);
 }
 static inline void rl_put(rl_buf *b, const void *s, size_t n) {
   if (rl_buf_reserve(b, n)) {
