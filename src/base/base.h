@@ -80,14 +80,19 @@ bool roster__err_known(int code);
 int roster__err(int code, const char *fmt, ...) ROSTER__PRINTF(2, 3);
 /* roster__err_compose_fn writes a lazily recorded detail into buf (cap
  * bytes) when roster_last_error() asks for it: obj, serial, ns and name
- * are what roster__err_lazy recorded. Runs on the thread that asks. */
+ * (name_len bytes, NUL-terminated after them; it may hold NULs, as a
+ * cache key may) are what roster__err_lazy recorded. Runs on the thread
+ * that asks. */
 typedef void (*roster__err_compose_fn)(void *obj, uint64_t serial,
                                        const char *ns, const char *name,
-                                       char *buf, size_t cap);
+                                       size_t name_len, char *buf, size_t cap);
 /* roster__err_lazy records a failure whose sentence is costly (the
- * registry's not-found with its "did you mean"): only the code and the
- * two names (each at most 255 bytes, cut there) are kept; compose writes
- * the sentence if and when roster_last_error() is called. Returns code. */
+ * registry's not-found with its "did you mean", a cache miss's quoted
+ * key) or frequent (a miss is an answer, not a fault): only the code, obj
+ * (which must outlive the thread's next error: the registry, checked
+ * against its serial; a string literal) and the two names (each at most
+ * 255 bytes, cut there) are kept; compose writes the sentence if and when
+ * roster_last_error() is called. Returns code. */
 int roster__err_lazy(int code, roster__err_compose_fn compose, void *obj,
                      uint64_t serial, const char *ns, size_t ns_len,
                      const char *name, size_t name_len);

@@ -19,6 +19,7 @@ typedef struct err_state {
   uint64_t serial;
   char ns[LAZY_NAME_MAX + 1];
   char name[LAZY_NAME_MAX + 1];
+  size_t name_len;
   char detail[DETAIL_MAX];
 } err_state;
 
@@ -199,6 +200,7 @@ int roster__err_lazy(int code, roster__err_compose_fn compose, void *obj,
   e->ns[ns_len] = '\0';
   roster__copy(e->name, name, name_len);
   e->name[name_len] = '\0';
+  e->name_len = name_len;
   return code;
 }
 
@@ -212,7 +214,8 @@ const char *roster_last_error(void) {
   if (e->lazy) {
     roster__err_compose_fn compose = e->lazy;
     e->lazy = NULL;
-    compose(e->obj, e->serial, e->ns, e->name, e->detail, sizeof e->detail);
+    compose(e->obj, e->serial, e->ns, e->name, e->name_len, e->detail,
+            sizeof e->detail);
   }
   return e->detail;
 }

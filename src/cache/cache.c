@@ -127,8 +127,25 @@ int roster__cache_check_ttl(roster_cache *c, const char *op, const char *what,
                      positive ? "" : " (0 means no expiry)");
 }
 
+/* compose_not_found: a miss's sentence, composed when asked for (obj is
+ * the op, a string literal; ns the cache's name; name the key, cut at 255
+ * bytes, which the quoting cuts shorter anyway). */
+static void compose_not_found(void *obj, uint64_t serial, const char *ns,
+                              const char *name, size_t name_len, char *buf,
+                              size_t cap) {
+  (void)serial;
+  char q[96];
+  snprintf(buf, cap, "cache '%s': %s: key '%s' not found", ns,
+           (const char *)obj, roster__cache_qkey(q, sizeof q, name, name_len));
+}
+
 int roster__cache_fail(roster_cache *c, int rc, const char *op, const void *key,
                        size_t len) {
+  /* A miss is an answer (cache-aside reads miss all the time): its
+   * sentence is composed only if asked for, as a registry miss's is. */
+  if (rc == ROSTER_ENOENT && key)
+    return roster__err_lazy(rc, compose_not_found, (void *)op, 0, c->name,
+                            strlen(c->name), key, len);
   char q[96];
   const char *qk = key ? roster__cache_qkey(q, sizeof q, key, len) : NULL;
   switch (rc) {

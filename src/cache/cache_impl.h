@@ -76,7 +76,9 @@ int roster__cache_check_ttl(roster_cache *c, const char *op, const char *what,
                             int64_t ttl_ms, bool positive);
 /* roster__cache_fail turns a backend's code for op on key into the public
  * sentence: ENOENT, EBUSY and ESTATE get the front end's own; any other
- * code keeps the backend's detail behind the cache, op and key. */
+ * code keeps the backend's detail behind the cache, op and key. op must be
+ * a string literal: a miss keeps it by pointer, its sentence composed only
+ * when roster_last_error() asks (roster__err_lazy). */
 int roster__cache_fail(roster_cache *c, int rc, const char *op, const void *key,
                        size_t len);
 /* roster__cache_qkey quotes a key for a detail (escaped, shortened). */

@@ -68,7 +68,8 @@ static bool live_check_lock(roster *r, uint64_t serial) {
 /* compose_missing: the not-found sentence, with the names the namespace
  * holds while the registry lives, else the bare sentence. */
 static void compose_missing(void *obj, uint64_t serial, const char *ns,
-                            const char *name, char *buf, size_t cap) {
+                            const char *name, size_t name_len, char *buf,
+                            size_t cap) {
   roster *r = obj;
   if (live_check_lock(r, serial)) {
     roster__describe_missing(r, ns, name, buf, cap);
@@ -77,7 +78,7 @@ static void compose_missing(void *obj, uint64_t serial, const char *ns,
   }
   char qn[96], qs[96];
   snprintf(buf, cap, "service '%s' not found in namespace '%s'",
-           roster__quote(qn, sizeof qn, name, strlen(name)),
+           roster__quote(qn, sizeof qn, name, name_len),
            roster__quote(qs, sizeof qs, ns, strlen(ns)));
 }
 

@@ -74,6 +74,45 @@ static void t_bytes(void **state) {
   roster_cache_free(c);
 }
 
+/* A miss's sentence is composed only when asked for: it must read the same
+ * as one composed at once, whatever happened to the cache meanwhile. */
+static void t_miss_detail(void **state) {
+  roster_cache *c = roster__cs_open(state);
+  roster_cache_buf b = {0};
+  char want[256];
+  snprintf(want, sizeof want, "cache '%s': get_bytes: key 'gone' not found",
+           roster_cache_name(c));
+  assert_rc(roster_cache_get_bytes(c, CS_K("gone"), &b), ROSTER_ENOENT);
+  assert_int_equal(roster_last_code(), ROSTER_ENOENT);
+  assert_string_equal(roster_last_error(), want);
+  assert_string_equal(roster_last_error(), want); /* asked twice */
+  /* each op names itself */
+  assert_rc(roster_cache_del(c, CS_K("gone")), ROSTER_ENOENT);
+  assert_contains(roster_last_error(), ": del: key 'gone' not found");
+  /* a key past the 255 bytes a lazy detail keeps: quoted, shortened */
+  static char longkey[1000];
+  memset(longkey, 'q', sizeof longkey);
+  longkey[sizeof longkey - 1] = 'Z';
+  assert_rc(roster_cache_get_bytes(c, longkey, sizeof longkey, &b),
+            ROSTER_ENOENT);
+  const char *e = roster_last_error();
+  assert_contains(e, "key 'qqqqqqqq");
+  assert_contains(e, "...' not found");
+  assert_null(strchr(e, 'Z'));
+  assert_true(strlen(e) < 200);
+  /* a later failure replaces the miss's detail */
+  assert_rc(roster_cache_get_bytes(c, CS_K("gone"), &b), ROSTER_ENOENT);
+  assert_rc(roster_cache_get_bytes(c, CS_K("k"), NULL), ROSTER_EINVAL);
+  assert_null(strstr(roster_last_error(), "not found"));
+  /* the detail outlives the cache: asked for after roster_cache_free */
+  assert_rc(roster_cache_get_bytes(c, "g\0ne", 4, &b), ROSTER_ENOENT);
+  snprintf(want, sizeof want, "cache '%s': get_bytes: key 'g\\x00ne' not found",
+           roster_cache_name(c));
+  roster_cache_buf_close(&b);
+  roster_cache_free(c);
+  assert_string_equal(roster_last_error(), want);
+}
+
 static void fill_random(unsigned char *p, size_t n, uint64_t seed) {
   uint64_t x = seed | 1;
   for (size_t i = 0; i < n; i++) {
@@ -635,6 +674,7 @@ static void t_bad_input(void **state) {
 
 const cache_suite_case roster__cache_suite_value_cases[] = {
     {"bytes", t_bytes},
+    {"miss_detail", t_miss_detail},
     {"big_values", t_big_values},
     {"kinds", t_kinds},
     {"del_exists", t_del_exists},
