@@ -9,6 +9,8 @@
  * pthread_mutex_t that copies values in and out the way the cache does. Both
  * hold the same pre-generated keys ("key:%u") with 64-byte values and are
  * driven in the same shuffled order; every get checks the value it read.
+ * A third op, miss, gets keys that are not there (the next N numbers:
+ * the same lengths) and checks that each is ROSTER_ENOENT.
  * - redis (bench_cache_redis.c, when the Redis module is built): GET, SET
  *   and MGET through roster against a real Redis beside redis-benchmark
  *   with the same command and client count; rows with "clients" instead
@@ -58,13 +60,15 @@ typedef struct keyset {
   size_t n;
 } keyset;
 
-static void keyset_make(keyset *ks, size_t n) {
+/* keyset_make: the keys key:FIRST .. key:FIRST+n-1 (FIRST = n for the
+ * misses: keys of the same lengths, none stored). */
+static void keyset_make(keyset *ks, size_t first, size_t n) {
   ks->n = n;
   ks->keys = roster__bench_xmalloc(n * sizeof *ks->keys);
   ks->lens = roster__bench_xmalloc(n * sizeof *ks->lens);
   ks->perm = roster__bench_xmalloc(n * sizeof *ks->perm);
   for (size_t i = 0; i < n; i++)
-    ks->lens[i] = (size_t)snprintf(ks->keys[i], 16, "key:%zu", i);
+    ks->lens[i] = (size_t)snprintf(ks->keys[i], 16, "key:%zu", first + i);
   uint64_t s = 0x9e3779b97f4a7c15ull;
   roster__bench_shuffle(ks->perm, n, &s);
 }
@@ -203,9 +207,9 @@ static long mx_get(mxmap *t, const char *key, size_t klen, void *out,
 /* The memory section                                                  */
 
 typedef enum impl { IMPL_MEMORY, IMPL_MUTEX } impl;
-typedef enum op { OP_GET, OP_SET } op;
+typedef enum op { OP_GET, OP_SET, OP_MISS } op;
 static const char *const impl_name[] = {"memory", "mutex_map"};
-static const char *const op_name[] = {"get", "set"};
+static const char *const op_name[] = {"get", "set", "miss"};
 
 typedef struct work {
   impl im;
@@ -236,7 +240,8 @@ static void worker_main(bench_thread *k) {
   /* One untimed call: roster registers the thread with RCU lazily, and the
    * buffer gets its memory. */
   if (w->im == IMPL_MEMORY &&
-      roster_cache_get_bytes(w->c, ks->keys[0], ks->lens[0], &buf) != ROSTER_OK)
+      roster_cache_get_bytes(w->c, ks->keys[0], ks->lens[0], &buf) !=
+          (w->o == OP_MISS ? ROSTER_ENOENT : ROSTER_OK))
     errors++;
   roster__bench_start(k);
   for (uint64_t i = 0; i < k->ops; i++) {
@@ -245,7 +250,14 @@ static void worker_main(bench_thread *k) {
       j = 0;
     const char *key = ks->keys[idx];
     size_t klen = ks->lens[idx];
-    if (w->o == OP_GET) {
+    if (w->o == OP_MISS) { /* a key that is not there: ENOENT, nothing read */
+      if (w->im == IMPL_MEMORY) {
+        int rc = roster_cache_get_bytes(w->c, key, klen, &buf);
+        errors += rc != ROSTER_ENOENT || buf.len != 0;
+      } else {
+        errors += mx_get(w->t, key, klen, v, sizeof v) != -1;
+      }
+    } else if (w->o == OP_GET) {
       if (w->im == IMPL_MEMORY) {
         int rc = roster_cache_get_bytes(w->c, key, klen, &buf);
         errors += rc != ROSTER_OK || !value_ok(buf.data, buf.len, idx);
@@ -317,8 +329,9 @@ static void measure_pair(work *wa, work *wb, unsigned threads) {
 }
 
 static void memory_size(size_t entries) {
-  keyset ks;
-  keyset_make(&ks, entries);
+  keyset ks, miss;
+  keyset_make(&ks, 0, entries);
+  keyset_make(&miss, entries, entries);
   roster_cache *c = NULL;
   if (roster_cache_memory_new(NULL, &(roster_cache_options){.name = "bench"},
                               &c) != ROSTER_OK)
@@ -333,15 +346,17 @@ static void memory_size(size_t entries) {
       roster__bench_die("baseline set failed");
   }
   roster_reclaim_wait();
-  for (int o = OP_GET; o <= OP_SET; o++)
+  for (int o = OP_GET; o <= OP_MISS; o++)
     for (size_t ti = 0; ti < S.nthreads; ti++) {
-      work wm = {IMPL_MEMORY, (op)o, c, NULL, &ks, 0};
-      work wb = {IMPL_MUTEX, (op)o, NULL, t, &ks, 0};
+      const keyset *k = o == OP_MISS ? &miss : &ks;
+      work wm = {IMPL_MEMORY, (op)o, c, NULL, k, 0};
+      work wb = {IMPL_MUTEX, (op)o, NULL, t, k, 0};
       measure_pair(&wm, &wb, S.threads[ti]);
     }
   roster_cache_free(c);
   mx_free(t);
   keyset_free(&ks);
+  keyset_free(&miss);
   roster_reclaim_wait();
 }
 
@@ -356,13 +371,13 @@ static void section_memory(void) {
   FILE *f = roster__bench.out;
   fprintf(f, "\nratios (memory backend / mutex map, ops/s; >1 is faster):\n");
   for (int i = 0; i < 2; i++)
-    for (int o = OP_GET; o <= OP_SET; o++)
+    for (int o = OP_GET; o <= OP_MISS; o++)
       for (size_t ti = 0; ti < S.nthreads; ti++) {
         unsigned th = S.threads[ti];
         double r = roster__bench_ratio("memory", "mutex_map", op_name[o], th,
                                        S.sizes[i]);
         if (r > 0)
-          fprintf(f, "  %-3s, %zu entries, %u thread%s: %.2fx\n", op_name[o],
+          fprintf(f, "  %-4s, %zu entries, %u thread%s: %.2fx\n", op_name[o],
                   S.sizes[i], th, th > 1 ? "s" : "", r);
       }
   for (int i = 0; i < 2; i++) {
@@ -378,9 +393,9 @@ static void section_memory(void) {
 
 static const bench_spec spec = {
     .prog = "roster-bench-cache",
-    .about = "  Measures the cache service: the memory backend's get and set\n"
-             "  beside a mutex-protected hash map at 1, 2, 4, 8 and 16\n"
-             "  threads, with 10k and 100k keys; with the Redis module and\n"
+    .about = "  Measures the cache service: the memory backend's get, miss\n"
+             "  and set beside a mutex-protected hash map at 1, 2, 4, 8 and\n"
+             "  16 threads, with 10k and 100k keys; with the Redis module and\n"
              "  ROSTER_TEST_REDIS_URL, GET, SET and MGET through roster\n"
              "  beside redis-benchmark.\n",
     .quick = "1k and 10k keys, short runs (smoke test)",
