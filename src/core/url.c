@@ -150,8 +150,10 @@ static const char *nul_escape(const char *text, size_t len) {
   return NULL;
 }
 
-static size_t authority_start(const char *t, size_t len, int *kind);
+/* authority_start: the redactor's view of where an authority starts, and
+ * after what (*kind): nothing, a leading "//", or "scheme://". Below. */
 enum { AUTH_NONE, AUTH_SLASHES, AUTH_SCHEME };
+static size_t authority_start(const char *t, size_t len, int *kind);
 
 /* multi_host finds a host list in text's authority ("h1:p1,h2:p2", after
  * any user info): its span in *first, *end; false when the authority
@@ -376,8 +378,7 @@ static bool scheme_char(char c) {
          (c >= '0' && c <= '9') || c == '+' || c == '-' || c == '.';
 }
 
-/* The redactor's view of where an authority starts. */
-
+/* The redactor's view of where an authority starts (declared above). */
 static size_t authority_start(const char *t, size_t len, int *kind) {
   *kind = AUTH_NONE;
   if (len >= 2 && t[0] == '/' && t[1] == '/') {
