@@ -15,7 +15,6 @@
 mc_entry *roster__memory_init(mc_entry *e, size_t size, const void *key,
                               size_t klen, uint8_t kind, size_t vlen) {
   atomic_init(&e->expire, 0);
-  e->hash = 0;
   e->klen = (uint32_t)klen;
   e->vlen = (uint32_t)vlen;
   e->kind = kind;
@@ -104,16 +103,19 @@ static size_t tab_probe(const roster__tab *t, uint64_t h, const mc_key *k,
   return roster__tab_probe(t, h, MC_TAG(h), entry_is, k, free_at);
 }
 
+/* entry_hash: an entry's hash (ctx: the store), computed again from its
+ * key: a rebuild and a removal are rare enough that the 8 bytes per entry
+ * are worth more than the hashing. */
 static uint64_t entry_hash(const void *p, const void *ctx) {
-  (void)ctx;
-  return ((const mc_entry *)p)->hash;
+  const mc_entry *e = p;
+  return mc_hash(ctx, e->data, e->klen);
 }
 
 /* tab_rebuild makes room for one more key in shard ix's table t (its lock
  * held): the rebuilt table is published and t freed after a grace period.
  * NULL when out of memory (t stays). */
 static roster__tab *tab_rebuild(mc *m, unsigned ix, roster__tab *t) {
-  roster__tab *nt = roster__tab_rebuilt(t, entry_hash, NULL);
+  roster__tab *nt = roster__tab_rebuilt(t, entry_hash, m);
   if (!nt)
     return NULL;
   atomic_store_explicit(&m->tabs[ix], nt, memory_order_release);
@@ -132,7 +134,6 @@ int roster__memory_put_locked(mc *m, mc_shard *s, mc_entry *e, uint64_t h,
   size_t charge = mc_charge(e->klen, e->vlen);
   size_t at = 0;
   size_t i = tab_probe(t, h, k, &at);
-  e->hash = h;
   if (atomic_load_explicit(&e->expire, memory_order_relaxed))
     atomic_store_explicit(&s->timed, true, memory_order_relaxed);
   uintptr_t v = (uintptr_t)e | MC_TAG(h);
@@ -184,9 +185,10 @@ int roster__memory_put_locked(mc *m, mc_shard *s, mc_entry *e, uint64_t h,
 }
 
 void roster__memory_remove_locked(mc *m, mc_shard *s, mc_entry *e, int why) {
-  roster__tab *t = atomic_load_explicit(&m->tabs[mc_shard_ix(m, e->hash)],
-                                        memory_order_relaxed);
-  size_t i = (size_t)e->hash & t->mask;
+  uint64_t h = entry_hash(e, m);
+  roster__tab *t =
+      atomic_load_explicit(&m->tabs[mc_shard_ix(m, h)], memory_order_relaxed);
+  size_t i = (size_t)h & t->mask;
   while ((atomic_load_explicit(&t->slot[i], memory_order_relaxed) &
           ROSTER__PTR_MASK) != (uintptr_t)e)
     i = (i + 1) & t->mask; /* e is in the table: every change holds s */
@@ -280,9 +282,13 @@ static void mc_reap(mc *m, uint64_t h, const mc_key *k) {
   pthread_mutex_unlock(&s->lock);
 }
 
-/* mc_copy copies e's value into out (inside the read section). */
+/* mc_copy copies e's value into out (inside the read section). klen is
+ * the key's length as the caller gave it (e's, since the key matched):
+ * the value's address then does not wait for e's first line to arrive, so
+ * its lines load beside that one. */
 static inline __attribute__((always_inline)) int
-mc_copy(mc_entry *e, roster_cache_buf *out) {
+mc_copy(mc_entry *e, size_t klen, roster_cache_buf *out) {
+  const unsigned char *val = e->data + mc_voff(klen);
   switch (e->kind) {
   case MC_INT:
     return roster_cache_buf_set_int(
@@ -293,17 +299,17 @@ mc_copy(mc_entry *e, roster_cache_buf *out) {
     bool short_value = e->vlen <= MC_INPLACE_MAX;
     if (ROSTER__UNLIKELY(e->vlen >= out->cap)) { /* the buffer must grow */
       unsigned char tmp[MC_INPLACE_MAX];
-      const unsigned char *v = mc_val(e);
+      const unsigned char *v = val;
       if (short_value) {
-        mc_val_read(e, tmp, e->vlen);
+        mc_val_read(e, val, tmp, e->vlen);
         v = tmp;
       }
       return roster_cache_buf_set(out, (roster_cache_kind)e->kind, v, e->vlen);
     }
     if (ROSTER__LIKELY(short_value))
-      mc_val_read(e, (unsigned char *)out->data, e->vlen);
+      mc_val_read(e, val, (unsigned char *)out->data, e->vlen);
     else
-      memcpy(out->data, mc_val(e), e->vlen);
+      memcpy(out->data, val, e->vlen);
     out->data[e->vlen] = '\0';
     out->len = e->vlen;
     out->kind = (roster_cache_kind)e->kind;
@@ -333,7 +339,7 @@ static int mc_read(mc *m, const void *key, size_t klen, roster_cache_buf *out,
     } else if (values_only && e->kind == MC_SLIDE) {
       roster__cache_buf_clear(out); /* mget: not a value, like nil */
     } else {
-      rc = mc_copy(e, out);
+      rc = mc_copy(e, klen, out);
       if (!atomic_load_explicit(&e->ref, memory_order_relaxed))
         atomic_store_explicit(&e->ref, 1, memory_order_relaxed);
     }

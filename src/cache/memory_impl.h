@@ -44,27 +44,32 @@ enum { MC_F_LOCK = 1 }; /* a lock: never evicted */
 
 typedef struct mc_entry mc_entry;
 struct mc_entry {
-  /* What a read touches first, together: */
-  uint32_t klen;
-  uint32_t vlen; /* bytes of value after the key */
-  uint8_t kind;
-  uint8_t flags;
-  _Atomic uint8_t ref; /* CLOCK: read since the hand last passed */
-  uint32_t size;       /* bytes allocated (a spare is reused by size) */
-  /* even: the value is stable; odd: a set is writing it in place (see
-   * mc_val_read); only for values of at most MC_INPLACE_MAX bytes */
-  _Atomic uint32_t seq;
-  _Atomic int64_t expire; /* on the store's clock, ms; 0 = never */
-  uint64_t hash;          /* set when published; a table rebuild reads it */
+  /* What a read never touches comes first, so that what it does touch
+   * (the rest, the key and the value) spans as few cache lines as it can.
+   * No hash is kept: a rebuild or a removal hashes the key again. */
   union {
     struct {
       mc_entry *prev, *next; /* the shard's circular list (shard lock) */
     } l;
     struct rcu_head rcu; /* after it left the list, for reclaim */
   } u;
+  uint32_t size; /* bytes allocated (a spare is reused by size) */
+  /* What a read touches, together: */
+  uint32_t klen;
+  uint32_t vlen; /* bytes of value after the key */
+  /* even: the value is stable; odd: a set is writing it in place (see
+   * mc_val_read); only for values of at most MC_INPLACE_MAX bytes */
+  _Atomic uint32_t seq;
+  _Atomic int64_t expire; /* on the store's clock, ms; 0 = never */
+  uint8_t kind;
+  uint8_t flags;
+  _Atomic uint8_t ref; /* CLOCK: read since the hand last passed */
   unsigned char data[] __attribute__((aligned(8))); /* key, pad, value;
                               an MC_INT's value is its _Atomic int64_t */
 };
+/* 48 bytes on 64-bit systems (docs/cache.md, "Memory"). */
+_Static_assert(sizeof(mc_entry) == 48 || sizeof(void *) != 8,
+               "mc_entry's header is 48 bytes");
 
 /* mc_slide: a sliding window's log, the value of an MC_SLIDE entry: a ring
  * of the allowed requests' times, oldest at head. Shard lock only. */
@@ -171,25 +176,38 @@ static inline _Atomic int64_t *mc_num(mc_entry *e) {
  * from its 8-aligned start, then single bytes), so no access races. */
 #define MC_INPLACE_MAX 512
 
+/* mc_word_load copies the 8-byte word at src + i (8-aligned) to dst + i
+ * as one atomic load. */
+static inline void mc_word_load(unsigned char *dst, const unsigned char *src,
+                                size_t i) {
+  uint64_t w = atomic_load_explicit(
+      (const _Atomic uint64_t *)(const void *)(src + i), memory_order_acquire);
+  memcpy(dst + i, &w, 8);
+}
+
 /* mc_words_load copies n bytes from src (8-aligned) as atomic loads:
- * 8-byte words, then single bytes. */
+ * 8-byte words, then single bytes. Atomic loads are not merged or
+ * vectorized, so the words go 32 bytes per turn of the loop: a 64-byte
+ * value costs two turns instead of eight. */
 static inline void mc_words_load(unsigned char *dst, const unsigned char *src,
                                  size_t n) {
   size_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    uint64_t w =
-        atomic_load_explicit((const _Atomic uint64_t *)(const void *)(src + i),
-                             memory_order_acquire);
-    memcpy(dst + i, &w, 8);
+  for (; i + 32 <= n; i += 32) {
+    mc_word_load(dst, src, i);
+    mc_word_load(dst, src, i + 8);
+    mc_word_load(dst, src, i + 16);
+    mc_word_load(dst, src, i + 24);
   }
+  for (; i + 8 <= n; i += 8)
+    mc_word_load(dst, src, i);
   for (; i < n; i++)
     dst[i] = atomic_load_explicit(
         (const _Atomic unsigned char *)(const void *)(src + i),
         memory_order_acquire);
 }
 
-static inline void mc_val_read(mc_entry *e, unsigned char *dst, size_t n) {
-  const unsigned char *src = mc_val(e);
+static inline void mc_val_read(mc_entry *e, const unsigned char *src,
+                               unsigned char *dst, size_t n) {
   uint32_t s1 = atomic_load_explicit(&e->seq, memory_order_acquire);
   for (unsigned tries = 1;; tries++) {
     if (ROSTER__LIKELY(!(s1 & 1))) {
