@@ -145,7 +145,7 @@ int roster__cache_fail(roster_cache *c, int rc, const char *op, const void *key,
    * sentence is composed only if asked for, as a registry miss's is. */
   if (rc == ROSTER_ENOENT && key)
     return roster__err_lazy(rc, compose_not_found, (void *)op, 0, c->name,
-                            strlen(c->name), key, len);
+                            c->name_len, key, len);
   char q[96];
   const char *qk = key ? roster__cache_qkey(q, sizeof q, key, len) : NULL;
   switch (rc) {
@@ -392,6 +392,7 @@ static int make(const roster_cache_backend *be, const char *scheme, void *impl,
   c->be = be;
   c->impl = impl;
   snprintf(c->name, sizeof c->name, "%s", name);
+  c->name_len = strlen(c->name);
   snprintf(c->scheme, sizeof c->scheme, "%s", scheme);
   c->load_lock_ttl_ms = opt.load_lock_ttl_ms ? opt.load_lock_ttl_ms : 10000;
   c->load_wait_ms =

@@ -32,6 +32,7 @@ struct roster_cache {
   const roster_cache_backend *be;
   void *impl; /* the backend's store */
   char name[64];
+  size_t name_len; /* strlen(name): a miss records it */
   char scheme[40]; /* the URL's, or the driver's first */
   int64_t load_lock_ttl_ms;
   int64_t load_wait_ms;
