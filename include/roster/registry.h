@@ -382,9 +382,11 @@ ROSTER_EXTERN void roster_list_free(roster_list *list);
 ROSTER_EXTERN size_t roster_count_match(roster *r, const roster_query *q);
 
 /* roster_dispatch calls fn once for each entry under (ns, name) (pub/sub over
- * duplicate keys), on the calling thread, inside a read section; fn's return
- * value is ignored here (every entry is visited). *called (may be NULL) gets
- * the number of calls; no entry is not an error. */
+ * duplicate keys), in the order they were registered, on the calling thread,
+ * inside a read section; fn's return value is ignored here (every entry is
+ * visited). Entries registered or removed during the call may or may not be
+ * visited; every other one is visited exactly once. *called (may be NULL)
+ * gets the number of calls; no entry is not an error. */
 ROSTER_EXTERN int roster_dispatch(roster *r, const char *ns, const char *name,
                                   roster_visit_fn fn, void *arg,
                                   size_t *called);

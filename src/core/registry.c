@@ -65,18 +65,6 @@ int roster__key_init(roster *r, roster__key *k, const char *ns,
   return key_init(r, k, ns, name);
 }
 
-void roster__fill_info(const roster__entry *e, roster_info *info) {
-  info->ns = e->ns->name;
-  info->name = e->name;
-  info->type = e->type;
-  info->instance = e->instance;
-  info->owner = roster__owner_of(e);
-  roster__meta *m =
-      atomic_load_explicit(&((roster__entry *)e)->meta, memory_order_acquire);
-  info->meta = m ? m->data : NULL;
-  info->meta_len = m ? m->len : 0;
-}
-
 /* ---- namespaces ----------------------------------------------------- */
 
 static int match_ns(struct cds_lfht_node *node, const void *key) {

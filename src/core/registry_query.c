@@ -254,11 +254,6 @@ int roster_dispatch(roster *r, const char *ns, const char *name,
   roster__rlock();
   for (roster__entry *e = roster__find_first(r, &k, &it); e;
        e = roster__find_next(r, &k, &it)) {
-    if (it.m) { /* duplicate keys: fetch the next member meanwhile */
-      const char *nx = (const char *)ROSTER__LOAD_NEXT(it.m);
-      __builtin_prefetch(nx);
-      __builtin_prefetch(nx + 64);
-    }
     roster__fill_info(e, &info);
     (void)fn(&info, arg);
     n++;

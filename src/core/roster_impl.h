@@ -72,15 +72,6 @@ struct roster__olink {
 
 typedef struct roster__knode roster__knode;
 
-/* roster__link: a node of an RCU list: readers follow next only, loaded
- * with acquire (ROSTER__LOAD_NEXT); writers (holding tab_lock) publish with
- * release stores, and a removed node keeps its next, so a reader standing
- * on it walks on. prev is the writers' alone. */
-typedef struct roster__link {
-  struct roster__link *next, *prev;
-} roster__link;
-#define ROSTER__LOAD_NEXT(l) __atomic_load_n(&(l)->next, __ATOMIC_ACQUIRE)
-
 /* roster__entry (= roster_ref): one registration, 56 bytes plus the name.
  * Immutable after publish except refs, removed and meta. The fields a
  * lookup reads (ns, type, instance, the name) sit together at the end.
@@ -101,13 +92,15 @@ struct roster__entry {
 
 /* roster__front: the optional head of an entry's allocation. */
 typedef struct roster__front {
-  roster__link member; /* ROSTER__E_DUP: in kn->members (RCU list) */
-  roster__knode *kn;   /* ROSTER__E_DUP: the key it belongs to */
+  roster__knode *kn; /* ROSTER__E_DUP: the key it belongs to */
   union {
     roster__olink *olink;      /* owned entries, else NULL */
     struct roster__inst *inst; /* ROSTER__E_INST: the lifecycle's record */
   };
+  uint32_t idx; /* ROSTER__E_DUP: its slot in kn->vec (tab_lock) */
 } roster__front;
+_Static_assert(sizeof(roster__front) % _Alignof(roster__entry) == 0,
+               "the entry after a front keeps its alignment");
 
 /* Entry flags. ROSTER__E_INST: the instance belongs to a provider; reclaim
  * tells the lifecycle (roster__inst_reclaimed) instead of calling the type's
@@ -120,16 +113,28 @@ static inline roster__front *roster__front_of(const roster__entry *e) {
   return (roster__front *)(void *)((char *)(uintptr_t)e -
                                    sizeof(roster__front));
 }
-static inline roster__entry *roster__entry_of_member(roster__link *m) {
-  return (roster__entry *)(void *)((char *)m + sizeof(roster__front));
-}
+
+/* roster__mvec: the members of a duplicate key, an array published under
+ * RCU. Slots [0, n) are in use; a member that left leaves NULL in its slot
+ * (readers skip it). A member never moves within a vector: the writer that
+ * grows or compacts one builds a new vector, publishes it and frees the old
+ * after a grace period, so a reader walking either sees every member
+ * present throughout its walk exactly once. Readers load n once, then the
+ * items (acquire); writers hold tab_lock and publish with release stores. */
+typedef struct roster__mvec {
+  struct rcu_head rcu;
+  uint32_t cap;
+  _Atomic uint32_t n;
+  roster__entry *_Atomic item[];
+} roster__mvec;
 
 /* roster__knode: one key of a duplicate-keys registry: the table's slot
- * points to it; its members are an RCU list of the entries' fronts, so a
- * dispatch compares the name once, and a join or leave is O(1). Freed after
- * a grace period once its last member left. */
+ * points to it; its members are a roster__mvec, so a dispatch compares the
+ * name once and walks an array, and a join (append) or leave (clear the
+ * slot) is O(1), amortized over the occasional rebuild of the vector.
+ * Freed, with its vector, after a grace period once its last member left. */
 struct roster__knode {
-  roster__link members; /* writers hold tab_lock */
+  roster__mvec *_Atomic vec; /* writers hold tab_lock */
   struct rcu_head rcu;
   size_t n; /* members; tab_lock */
   roster_ns *ns;
@@ -310,19 +315,32 @@ roster__tab_find(const roster__tab *t, const roster__key *k, bool dup) {
  * the table published when it began. */
 typedef struct roster__iter {
   const roster__tab *t;
-  size_t i;                /* whole-table walks: the next slot */
-  const roster__knode *kn; /* duplicate keys: the key being walked */
-  roster__link *m;         /* duplicate keys: the current member */
+  size_t i;        /* whole-table walks: the next slot */
+  roster__mvec *v; /* duplicate keys: the members being walked */
+  uint32_t j, n;   /* their next index, and n when the walk began */
 } roster__iter;
+
+/* roster__member_next: the walk's next member, or NULL (and it->v NULL)
+ * at the end of the key's vector. */
+static inline roster__entry *roster__member_next(roster__iter *it) {
+  while (it->j < it->n) {
+    roster__entry *e =
+        atomic_load_explicit(&it->v->item[it->j++], memory_order_acquire);
+    if (e)
+      return e;
+  }
+  it->v = NULL;
+  return NULL;
+}
 
 static inline roster__entry *roster__member_first(roster__iter *it,
                                                   const roster__knode *kn) {
-  roster__link *m = ROSTER__LOAD_NEXT(&kn->members);
-  if (m == &kn->members)
-    return NULL;
-  it->kn = kn;
-  it->m = m;
-  return roster__entry_of_member(m);
+  roster__mvec *v =
+      atomic_load_explicit(&((roster__knode *)kn)->vec, memory_order_acquire);
+  it->v = v;
+  it->j = 0;
+  it->n = atomic_load_explicit(&v->n, memory_order_acquire);
+  return roster__member_next(it);
 }
 
 /* Table walks; all must be called inside a read section. Every entry
@@ -330,8 +348,8 @@ static inline roster__entry *roster__member_first(roster__iter *it,
 static inline roster__entry *roster__find_first(roster *r, const roster__key *k,
                                                 roster__iter *it) {
   const roster__tab *t = atomic_load_explicit(&r->tab, memory_order_acquire);
-  it->kn = NULL;
-  it->m = NULL;
+  it->v = NULL;
+  it->j = it->n = 0;
   if (r->keys != ROSTER_KEYS_DUPLICATE)
     return roster__tab_find(t, k, false);
   const roster__knode *kn = roster__tab_find(t, k, true);
@@ -341,18 +359,10 @@ static inline roster__entry *roster__find_next(roster *r, const roster__key *k,
                                                roster__iter *it) {
   (void)r;
   (void)k;
-  if (!it->kn)
-    return NULL;
-  roster__link *m = ROSTER__LOAD_NEXT(it->m);
-  if (m == &it->kn->members)
-    return NULL;
-  it->m = m;
-  return roster__entry_of_member(m);
+  return it->v ? roster__member_next(it) : NULL;
 }
 roster__entry *roster__iter_first(roster *r, roster__iter *it);
 roster__entry *roster__iter_next(roster *r, roster__iter *it);
-/* roster__fill_info describes e (inside a read section or holding a ref). */
-void roster__fill_info(const roster__entry *e, roster_info *info);
 static inline roster__olink *roster__olink_of(const roster__entry *e) {
   return (e->flags & (ROSTER__E_INST | ROSTER__E_FRONT)) == ROSTER__E_FRONT
              ? roster__front_of(e)->olink
@@ -364,6 +374,19 @@ static inline struct roster__inst *roster__inst_of(const roster__entry *e) {
 static inline roster_owner *roster__owner_of(const roster__entry *e) {
   roster__olink *l = roster__olink_of(e);
   return l ? l->owner : NULL;
+}
+/* roster__fill_info describes e (inside a read section or holding a ref). */
+static inline void roster__fill_info(const roster__entry *e,
+                                     roster_info *info) {
+  info->ns = e->ns->name;
+  info->name = e->name;
+  info->type = e->type;
+  info->instance = e->instance;
+  info->owner = roster__owner_of(e);
+  roster__meta *m =
+      atomic_load_explicit(&((roster__entry *)e)->meta, memory_order_acquire);
+  info->meta = m ? m->data : NULL;
+  info->meta_len = m ? m->len : 0;
 }
 
 /* ---- the key index (rtab.c); writers hold no read section ---- */

@@ -2,8 +2,8 @@
  * rtab.c: the registry's key index, writer side: a table of roster's own
  * under RCU (roster__tab in roster_impl.h), open addressing with linear
  * probing, one slot per key. A slot holds the entry (unique keys) or the
- * key node (duplicate keys, its entries on an RCU list), tagged with the
- * top 16 bits of the key's hash.
+ * key node (duplicate keys, its entries in an RCU-published array), tagged with
+ * the top 16 bits of the key's hash.
  *
  * Readers (roster__tab_find, roster__find_*, roster__iter_*) take no lock
  * and allocate nothing. Writers serialise on r->tab_lock: an insert fills
@@ -120,12 +120,65 @@ static void reclaim_knode(struct rcu_head *h) {
   roster__reclaim_enter();
   ROSTER__TSAN_ACQUIRE(h);
   ROSTER__TSAN_ACQUIRE(&roster__grace_token);
-  roster__free(caa_container_of(h, roster__knode, rcu));
+  roster__knode *kn = caa_container_of(h, roster__knode, rcu);
+  roster__free(atomic_load_explicit(&kn->vec, memory_order_relaxed));
+  roster__free(kn);
   roster__reclaim_exit();
 }
 
-/* join links e at the tail of k's key node, making the node if the key is
- * new. False when out of memory. */
+/* ---- a duplicate key's members (roster__mvec) ----------------------- */
+
+#define MVEC_MIN 4u
+
+static size_t mvec_size(uint32_t cap) {
+  return sizeof(roster__mvec) + (size_t)cap * sizeof(roster__entry *);
+}
+
+static roster__mvec *mvec_new(uint32_t cap) {
+  roster__mvec *v = roster__malloc(mvec_size(cap));
+  if (v) {
+    v->cap = cap;
+    atomic_init(&v->n, 0);
+  }
+  return v;
+}
+
+static void reclaim_mvec(struct rcu_head *h) {
+  roster__reclaim_enter();
+  ROSTER__TSAN_ACQUIRE(h);
+  ROSTER__TSAN_ACQUIRE(&roster__grace_token);
+  roster__free(caa_container_of(h, roster__mvec, rcu));
+  roster__reclaim_exit();
+}
+
+/* mvec_rebuild gives kn a new vector of cap slots holding its members in
+ * their order, without the holes; publishes it and frees the old one after
+ * a grace period. False when out of memory (kn keeps its vector). */
+static bool mvec_rebuild(roster *r, roster__knode *kn, uint32_t cap) {
+  roster__mvec *v = atomic_load_explicit(&kn->vec, memory_order_relaxed);
+  roster__mvec *nv = mvec_new(cap);
+  if (!nv)
+    return false;
+  uint32_t n = atomic_load_explicit(&v->n, memory_order_relaxed), m = 0;
+  for (uint32_t j = 0; j < n; j++) {
+    roster__entry *e = atomic_load_explicit(&v->item[j], memory_order_relaxed);
+    if (!e)
+      continue;
+    roster__front_of(e)->idx = m;
+    atomic_store_explicit(&nv->item[m++], e, memory_order_relaxed);
+  }
+  atomic_store_explicit(&nv->n, m, memory_order_relaxed);
+  atomic_store_explicit(&kn->vec, nv, memory_order_release);
+  atomic_fetch_add(&r->mem, mvec_size(cap));
+  atomic_fetch_sub(&r->mem, mvec_size(v->cap));
+  roster__defer_batched(&v->rcu, reclaim_mvec);
+  return true;
+}
+
+/* join appends e to the members of k's key node, making the node if the key
+ * is new. When the vector is full it is rebuilt: twice as large when live
+ * members pass half of it, else the same size without holes. False when out
+ * of memory. */
 static bool join(roster *r, roster__entry *e, const roster__key *k) {
   roster__tab *t = atomic_load_explicit(&r->tab, memory_order_relaxed);
   size_t at, i = probe(r, t, k, &at);
@@ -137,41 +190,74 @@ static bool join(roster *r, roster__entry *e, const roster__key *k) {
   } else {
     size_t sz = sizeof *kn + k->name_len + 1;
     kn = roster__malloc(sz);
-    if (!kn)
+    roster__mvec *v = kn ? mvec_new(MVEC_MIN) : NULL;
+    if (!v) {
+      roster__free(kn);
       return false;
-    kn->members.next = kn->members.prev = &kn->members;
+    }
+    atomic_init(&kn->vec, v);
     kn->n = 0;
     kn->ns = e->ns;
     kn->name_len = e->name_len;
     memcpy(kn->name, e->name, (size_t)e->name_len + 1);
     if (!insert(r, k, kn, at)) {
+      roster__free(v);
       roster__free(kn);
       return false;
     }
-    atomic_fetch_add(&r->mem, sz);
+    atomic_fetch_add(&r->mem, sz + mvec_size(MVEC_MIN));
+  }
+  roster__mvec *v = atomic_load_explicit(&kn->vec, memory_order_relaxed);
+  uint32_t n = atomic_load_explicit(&v->n, memory_order_relaxed);
+  if (n == v->cap) {
+    uint32_t cap = v->cap;
+    if (kn->n + 1 > cap / 2) {
+      if (cap > UINT32_MAX / 2)
+        return false;
+      cap *= 2;
+    }
+    if (!mvec_rebuild(r, kn, cap))
+      return false;
+    v = atomic_load_explicit(&kn->vec, memory_order_relaxed);
+    n = atomic_load_explicit(&v->n, memory_order_relaxed);
   }
   roster__front *f = roster__front_of(e);
   f->kn = kn;
-  f->member.next = &kn->members;
-  f->member.prev = kn->members.prev;
-  __atomic_store_n(&kn->members.prev->next, &f->member, __ATOMIC_RELEASE);
-  kn->members.prev = &f->member;
+  f->idx = n;
+  atomic_store_explicit(&v->item[n], e, memory_order_release);
+  atomic_store_explicit(&v->n, n + 1, memory_order_release);
   kn->n++;
   return true;
 }
 
-/* leave unlinks e from its key node; the node leaves the table with its
- * last member and is freed after a grace period. */
+/* leave clears e's slot in its key node's vector (the vector's tail of
+ * holes is trimmed; when holes are most of a vector of 16 or more, it is
+ * rebuilt without them, smaller if it is mostly empty). The node leaves
+ * the table with its last member and is freed after a grace period. */
 static void leave(roster *r, roster__entry *e) {
   roster__front *f = roster__front_of(e);
   roster__knode *kn = f->kn;
-  f->member.next->prev = f->member.prev;
-  __atomic_store_n(&f->member.prev->next, f->member.next, __ATOMIC_RELEASE);
-  if (--kn->n)
+  roster__mvec *v = atomic_load_explicit(&kn->vec, memory_order_relaxed);
+  atomic_store_explicit(&v->item[f->idx], NULL, memory_order_release);
+  uint32_t n = atomic_load_explicit(&v->n, memory_order_relaxed);
+  if (f->idx + 1 == n) {
+    while (n && !atomic_load_explicit(&v->item[n - 1], memory_order_relaxed))
+      n--;
+    atomic_store_explicit(&v->n, n, memory_order_release);
+  }
+  if (--kn->n == 0) {
+    clear_slot(r, kn, hash_of(kn->ns, kn->name, kn->name_len));
+    atomic_fetch_sub(&r->mem,
+                     sizeof *kn + kn->name_len + 1 + mvec_size(v->cap));
+    roster__defer_batched(&kn->rcu, reclaim_knode);
     return;
-  clear_slot(r, kn, hash_of(kn->ns, kn->name, kn->name_len));
-  atomic_fetch_sub(&r->mem, sizeof *kn + kn->name_len + 1);
-  roster__defer_batched(&kn->rcu, reclaim_knode);
+  }
+  if (n >= 16 && n - kn->n > n / 2) {
+    uint32_t cap = v->cap;
+    while (cap > MVEC_MIN && kn->n * 4 <= cap)
+      cap /= 2;
+    (void)mvec_rebuild(r, kn, cap); /* out of memory: keep the holes */
+  }
 }
 
 int roster__tab_add(roster *r, roster__entry *e, const roster__key *k,
@@ -228,11 +314,10 @@ bool roster__take(roster *r, roster__entry *e) {
 /* ---- whole-table walks (readers) ----------------------------------- */
 
 roster__entry *roster__iter_next(roster *r, roster__iter *it) {
-  if (it->kn) {
-    roster__entry *e = roster__find_next(r, NULL, it);
+  if (it->v) {
+    roster__entry *e = roster__member_next(it);
     if (e)
       return e;
-    it->kn = NULL;
   }
   bool dup = r->keys == ROSTER_KEYS_DUPLICATE;
   while (it->i <= it->t->mask) {
@@ -253,7 +338,7 @@ roster__entry *roster__iter_next(roster *r, roster__iter *it) {
 roster__entry *roster__iter_first(roster *r, roster__iter *it) {
   it->t = atomic_load_explicit(&r->tab, memory_order_acquire);
   it->i = 0;
-  it->kn = NULL;
-  it->m = NULL;
+  it->v = NULL;
+  it->j = it->n = 0;
   return roster__iter_next(r, it);
 }
