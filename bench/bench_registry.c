@@ -110,6 +110,23 @@ static uint32_t *make_perm(size_t n, uint64_t seed) {
   return p;
 }
 
+/* The lookups read their names from a stream: the names of ks copied in
+ * the order perm gives, KEY_STRIDE bytes apart. A lookup loop reads it
+ * front to back, which the hardware prefetches, so at 1M entries the
+ * timed loop's DRAM reads are the table's alone (an array of pointers
+ * into ks->buf cost two more random reads per lookup, for both tables). */
+#define KEY_STRIDE 24
+static char *make_stream(const keyset *ks, const uint32_t *perm) {
+  char *s = xmalloc(ks->n * KEY_STRIDE);
+  for (size_t i = 0; i < ks->n; i++) {
+    size_t len = strlen(ks->names[perm[i]]);
+    if (len >= KEY_STRIDE)
+      roster__bench_die("name too long for the lookup stream");
+    memcpy(s + i * KEY_STRIDE, ks->names[perm[i]], len + 1);
+  }
+  return s;
+}
+
 static void *inst_of(size_t i) { return (void *)(uintptr_t)(i + 1); }
 
 #include "bench_rwtable.h"
@@ -121,15 +138,16 @@ typedef enum impl { IMPL_ROSTER, IMPL_RWLOCK } impl;
 typedef enum op {
   OP_HIT,
   OP_MISS,
+  OP_HIT_SCATTERED,
   OP_REGUNREG,
   OP_DISPATCH,
   OP_ROOM,
 } op;
 
 static const char *impl_name[] = {"roster", "rwlock"};
-static const char *op_name[] = {"lookup_hit", "lookup_miss",
-                                "register_unregister", "dispatch",
-                                "room_join_leave"};
+static const char *op_name[] = {
+    "lookup_hit",          "lookup_miss", "lookup_hit_scattered",
+    "register_unregister", "dispatch",    "room_join_leave"};
 
 typedef struct work {
   impl im;
@@ -137,7 +155,8 @@ typedef struct work {
   roster *r;
   rwtable *t;
   const keyset *keys;   /* names to look up / register */
-  const uint32_t *perm; /* access order over keys (lookups) */
+  const char *stream;   /* lookups: keys in access order (make_stream) */
+  const uint32_t *perm; /* OP_HIT_SCATTERED: access order over keys */
   size_t entries;       /* reported entry count */
   unsigned threads;     /* how many run it */
 } work;
@@ -147,29 +166,34 @@ static int visit_cb(const roster_info *info, void *arg) {
   return 0;
 }
 
+/* KEY_AT is the name lookup i reads: the next in the stream, or for
+ * OP_HIT_SCATTERED a pointer from the name array into the names' buffer
+ * (two more random reads, as for a caller whose keys are cold). */
+#define KEY_AT(w, j)                                                           \
+  ((w)->perm ? (w)->keys->names[(w)->perm[j]] : (w)->stream + (j)*KEY_STRIDE)
+
 static void run_lookups(bench_thread *k) {
   const work *w = k->arg;
-  const char *const *names = w->keys->names;
-  const uint32_t *perm = w->perm;
   size_t n = w->keys->n;
   size_t j = (n / k->threads) * k->id;
-  int want = w->o == OP_HIT ? 0 : -1;
+  bool hit = w->o != OP_MISS;
   uintptr_t sink = 0;
   uint64_t errors = 0;
   if (w->im == IMPL_ROSTER) {
-    int rwant = w->o == OP_HIT ? ROSTER_OK : ROSTER_ENOENT;
+    int rwant = hit ? ROSTER_OK : ROSTER_ENOENT;
     for (uint64_t i = 0; i < k->ops; i++) {
       void *out;
-      int rc = roster_get(w->r, NULL, names[perm[j]], NULL, &out);
+      int rc = roster_get(w->r, NULL, KEY_AT(w, j), NULL, &out);
       if (++j == n)
         j = 0;
       sink ^= (uintptr_t)out;
       errors += rc != rwant;
     }
   } else {
+    int want = hit ? 0 : -1;
     for (uint64_t i = 0; i < k->ops; i++) {
       void *out;
-      int rc = rw_get(w->t, names[perm[j]], &out);
+      int rc = rw_get(w->t, KEY_AT(w, j), &out);
       if (++j == n)
         j = 0;
       sink ^= (uintptr_t)out;
@@ -259,6 +283,7 @@ static void worker_main(bench_thread *k) {
   switch (w->o) {
   case OP_HIT:
   case OP_MISS:
+  case OP_HIT_SCATTERED:
     run_lookups(k);
     break;
   case OP_REGUNREG:
@@ -449,7 +474,8 @@ static void print_mem(impl im, const memres *m) {
 typedef struct sized {
   size_t n;
   keyset hit, miss;
-  uint32_t *perm;
+  uint32_t *perm;                 /* the lookups' order */
+  char *hit_stream, *miss_stream; /* the names in that order (make_stream) */
   roster *r;
   rwtable *t;
 } sized;
@@ -459,6 +485,8 @@ static void sized_make(sized *z, size_t n, bool measure_memory) {
   keyset_make(&z->hit, 0, n);
   keyset_make(&z->miss, n, n); /* the names right after the registered ones */
   z->perm = make_perm(n, 0x9e3779b97f4a7c15ull ^ n);
+  z->hit_stream = make_stream(&z->hit, z->perm);
+  z->miss_stream = make_stream(&z->miss, z->perm);
   if (!measure_memory) {
     z->r = roster_fill(&z->hit, ROSTER_KEYS_UNIQUE, NULL);
     z->t = rw_fill(&z->hit, true, NULL);
@@ -499,6 +527,8 @@ static void sized_free(sized *z) {
   keyset_free(&z->hit);
   keyset_free(&z->miss);
   free(z->perm);
+  free(z->hit_stream);
+  free(z->miss_stream);
 }
 
 /* measure_vs measures the roster work wr beside the same work on the
@@ -520,10 +550,22 @@ static void bench_size(sized *z, const keyset *fresh) {
                         .o = lookups[i],
                         .r = z->r,
                         .keys = ks,
-                        .perm = z->perm,
+                        .stream = lookups[i] == OP_HIT ? z->hit_stream
+                                                       : z->miss_stream,
                         .entries = z->n},
                  z->t, S.threads[ti]);
   }
+  /* At the largest size, hits again with the names scattered in memory. */
+  for (size_t ti = 0;
+       z->n == S.sizes[S.nsizes - 1] && ti < S.nthreads && S.threads[ti] <= 2;
+       ti++)
+    measure_vs((work){.im = IMPL_ROSTER,
+                      .o = OP_HIT_SCATTERED,
+                      .r = z->r,
+                      .keys = &z->hit,
+                      .perm = z->perm,
+                      .entries = z->n},
+               z->t, S.threads[ti]);
   measure_vs((work){.im = IMPL_ROSTER,
                     .o = OP_REGUNREG,
                     .r = z->r,
@@ -676,6 +718,16 @@ static void print_targets(void) {
                                   "(context) roster hit rate 2 thr / 1 thr",
                                   S.sizes[i]),
                             b->rate / a->rate, 2, "x");
+  }
+  /* context, no target: the largest size with cold, scattered names */
+  for (unsigned th = 1; th <= 2; th++) {
+    double q = roster__bench_ratio("roster", "rwlock", "lookup_hit_scattered",
+                                   th, big);
+    char what[64];
+    snprintf(what, sizeof what,
+             "(context) scattered names, roster / rwlock, %u thr", th);
+    if (q > 0)
+      roster__bench_context(label(l, sizeof l, what, big), q, 2, "x");
   }
 }
 
