@@ -168,7 +168,7 @@ typedef struct churn {
   atomic_bool stop;
   atomic_long dispatches;
   atomic_long bad_stable; /* a stable member seen other than once */
-  atomic_long bad_other;  /* a churning member seen twice, or a stranger */
+  atomic_long bad_other;  /* an entry seen twice, or a stranger */
   atomic_long bad_rc;
 } churn;
 
@@ -177,45 +177,67 @@ typedef struct wctx {
   int id;
 } wctx;
 
-/* Instances are small integers: stable members 1..STABLE, writer w's
- * members after that. */
-static uintptr_t churn_inst(int w, int i) {
-  return (uintptr_t)(STABLE + 1 + w * CHURN + i);
+/* Instances are small integers, one per registration, so a walk that saw
+ * one entry twice shows as an instance seen twice: stable members
+ * 1..STABLE, then writer w's round r member i. */
+static uintptr_t churn_inst(int w, int round, int i) {
+  return (uintptr_t)(STABLE + 1 + (round * WRITERS + w) * CHURN + i);
 }
 
-enum { INST_MAX = STABLE + WRITERS * CHURN + 1 };
+enum { INST_MAX = STABLE + ROUNDS * WRITERS * CHURN + 1 };
+
+/* A reader's tally: cnt[v] counts the sightings of v in dispatch number
+ * gen[v]; an entry of an older dispatch counts as none. */
+typedef struct tally {
+  unsigned g;
+  unsigned gen[INST_MAX];
+  unsigned char cnt[INST_MAX];
+  long strangers, twice;
+} tally;
 
 static int count_cb(const roster_info *info, void *arg) {
-  unsigned char *hits = arg;
+  tally *t = arg;
   uintptr_t v = (uintptr_t)info->instance;
-  if (v == 0 || v >= INST_MAX)
-    hits[0]++; /* a stranger */
-  else if (hits[v] < 255)
-    hits[v]++;
+  if (v == 0 || v >= INST_MAX) {
+    t->strangers++;
+    return 0;
+  }
+  if (t->gen[v] != t->g) {
+    t->gen[v] = t->g;
+    t->cnt[v] = 0;
+  }
+  if (++t->cnt[v] == 2)
+    t->twice++;
   return 0;
 }
 
 static void *reader(void *arg) {
   churn *c = arg;
+  tally *t = calloc(1, sizeof *t);
+  if (!t) {
+    atomic_fetch_add(&c->bad_rc, 1);
+    return NULL;
+  }
   for (long it = 0; it < READS_MAX && !atomic_load(&c->stop); it++) {
-    unsigned char hits[INST_MAX] = {0};
+    t->g++;
+    t->strangers = t->twice = 0;
     size_t called = 0;
-    if (roster_dispatch(c->r, NULL, "room", count_cb, hits, &called) !=
-        ROSTER_OK)
+    if (roster_dispatch(c->r, NULL, "room", count_cb, t, &called) != ROSTER_OK)
       atomic_fetch_add(&c->bad_rc, 1);
-    size_t sum = hits[0];
-    for (int v = 1; v < INST_MAX; v++)
-      sum += hits[v];
-    if (hits[0] || sum != called)
+    if (t->strangers || t->twice)
       atomic_fetch_add(&c->bad_other, 1);
-    for (int v = 1; v <= STABLE; v++)
-      if (hits[v] != 1)
+    size_t sum = 0;
+    for (int v = 1; v <= STABLE; v++) {
+      unsigned char n = t->gen[v] == t->g ? t->cnt[v] : 0;
+      if (n != 1)
         atomic_fetch_add(&c->bad_stable, 1);
-    for (int v = STABLE + 1; v < INST_MAX; v++)
-      if (hits[v] > 1)
-        atomic_fetch_add(&c->bad_other, 1);
+      sum += n;
+    }
+    if (called < sum)
+      atomic_fetch_add(&c->bad_other, 1);
     atomic_fetch_add(&c->dispatches, 1);
   }
+  free(t);
   return NULL;
 }
 
@@ -234,7 +256,8 @@ static void *writer(void *arg) {
     for (int i = 0; i < CHURN; i++) {
       roster_entry_options eo = {.owner = o[i]};
       if (roster_register_ex(c->r, NULL, "room", &member_type,
-                             (void *)churn_inst(w->id, i), &eo) != ROSTER_OK)
+                             (void *)churn_inst(w->id, round, i),
+                             &eo) != ROSTER_OK)
         atomic_fetch_add(&c->bad_rc, 1);
     }
     for (int i = CHURN - 1; i > 0; i--) { /* xorshift Fisher-Yates */
@@ -270,7 +293,7 @@ static void test_stable_members_seen_once(void **state) {
         roster_register(c.r, NULL, "room", &member_type, (void *)(uintptr_t)i));
     for (int k = 0; k < 3; k++)
       assert_ok(roster_register_ex(c.r, NULL, "room", &member_type,
-                                   (void *)(uintptr_t)churn_inst(0, k), &eo));
+                                   (void *)churn_inst(0, 0, k), &eo));
   }
   assert_ok(roster_unregister_owned(c.r, NULL, "room", gap));
   roster_owner_free(gap);
