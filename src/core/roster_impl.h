@@ -333,6 +333,22 @@ static inline roster__entry *roster__member_next(roster__iter *it) {
   return NULL;
 }
 
+/* roster__member_prefetch asks for the lines of the member `ahead` slots
+ * past the walk's position, if any: what roster__fill_info reads, from the
+ * front's owner link to the instance, spans two lines. For members
+ * scattered in memory. */
+static inline void roster__member_prefetch(const roster__iter *it,
+                                           uint32_t ahead) {
+  if (!it->v || it->j + ahead >= it->n)
+    return;
+  const char *e = (const char *)atomic_load_explicit(
+      &it->v->item[it->j + ahead], memory_order_relaxed);
+  if (e) {
+    __builtin_prefetch(e - sizeof(roster__front));
+    __builtin_prefetch(e + offsetof(roster__entry, instance));
+  }
+}
+
 static inline roster__entry *roster__member_first(roster__iter *it,
                                                   const roster__knode *kn) {
   roster__mvec *v =
