@@ -6,7 +6,9 @@
  * tell that roster really allocates through them, that every block they
  * gave is given back once the registries are freed and reclaimed, and that
  * roster never passes them a pointer they did not allocate. Once roster
- * objects exist, roster_set_allocator answers ROSTER_EBUSY.
+ * objects exist, roster_set_allocator answers ROSTER_EBUSY. The hooks can
+ * fail one chosen allocation of the test's thread: a register into a full
+ * duplicate key then answers ROSTER_ENOMEM and loses nothing.
  */
 #include "testutil.h"
 
@@ -51,13 +53,23 @@ static hdr *block_of(void *p) {
   return h;
 }
 
+/* fail_in: on this thread only, the allocation that brings it from 1 to 0
+ * fails (0: none fails). Other threads (the reclaim thread) never fail. */
+static _Thread_local long fail_in;
+
+static bool failing(void) { return fail_in > 0 && --fail_in == 0; }
+
 static void *count_malloc(size_t size) {
+  if (failing())
+    return NULL;
   atomic_fetch_add(&n_malloc, 1);
   hdr *h = malloc(sizeof(hdr) + size);
   return h ? tag_block(h, size) : NULL;
 }
 
 static void *count_calloc(size_t count, size_t size) {
+  if (failing())
+    return NULL;
   atomic_fetch_add(&n_calloc, 1);
   if (size != 0 && count > (SIZE_MAX - sizeof(hdr)) / size)
     return NULL;
@@ -66,6 +78,8 @@ static void *count_calloc(size_t count, size_t size) {
 }
 
 static void *count_realloc(void *p, size_t size) {
+  if (size != 0 && failing())
+    return NULL; /* p stays the caller's */
   atomic_fetch_add(&n_realloc, 1);
   if (p == NULL) {
     hdr *h = malloc(sizeof(hdr) + size);
@@ -249,6 +263,65 @@ static void test_ebusy_after_use(void **state) {
   assert_int_equal(atomic_load(&foreign), 0);
 }
 
+static int count_members(const roster_info *info, void *arg) {
+  uintptr_t *seen = arg;
+  seen[seen[0]++ + 1] = (uintptr_t)info->instance;
+  return 0;
+}
+
+/* A duplicate key whose member array is full: the next register must grow
+ * it. When any allocation of that register fails, the call answers
+ * ROSTER_ENOMEM naming the key and the room keeps exactly its members, in
+ * order; the first register whose allocations all succeed joins last. */
+static void test_room_growth_out_of_memory(void **state) {
+  (void)state;
+  long base_live = atomic_load(&live_blocks);
+  roster_options dopt = {.keys = ROSTER_KEYS_DUPLICATE, .name = "oom"};
+  roster *d = tu_registry(&dopt);
+  for (uintptr_t i = 1; i <= 4; i++) /* a new key's array holds 4 */
+    assert_ok(roster_register(d, NULL, "members", &roster__tu_counter_type,
+                              (void *)i));
+  int failed = 0, failed_late = 0;
+  int rc = ROSTER_ENOMEM;
+  for (long k = 1; k <= 16 && rc != ROSTER_OK; k++) {
+    fail_in = k;
+    rc = roster_register(d, NULL, "members", &roster__tu_counter_type,
+                         (void *)(uintptr_t)5);
+    bool hit = fail_in == 0; /* the k-th allocation was reached and failed */
+    fail_in = 0;
+    if (rc == ROSTER_OK) {
+      assert_false(hit);
+      break;
+    }
+    assert_int_equal(rc, ROSTER_ENOMEM);
+    assert_true(hit);
+    assert_non_null(strstr(roster_last_error(), "out of memory"));
+    assert_non_null(strstr(roster_last_error(), "members"));
+    failed++;
+    failed_late += k > 1;
+    uintptr_t seen[8] = {0};
+    size_t called = 0;
+    assert_ok(
+        roster_dispatch(d, NULL, "members", count_members, seen, &called));
+    assert_int_equal(called, 4);
+    for (uintptr_t i = 1; i <= 4; i++)
+      assert_int_equal(seen[i], i);
+  }
+  assert_int_equal(rc, ROSTER_OK);
+  assert_true(failed >= 2); /* the entry's allocation, then the array's */
+  assert_true(failed_late >= 1);
+  uintptr_t seen[8] = {0};
+  size_t called = 0;
+  assert_ok(roster_dispatch(d, NULL, "members", count_members, seen, &called));
+  assert_int_equal(called, 5);
+  for (uintptr_t i = 1; i <= 5; i++)
+    assert_int_equal(seen[i], i);
+  roster_free(d);
+  roster_reclaim_wait();
+  assert_int_equal(atomic_load(&live_blocks), base_live);
+  assert_int_equal(atomic_load(&foreign), 0);
+}
+
 /* roster_mem_strv_dup copies every string through the hooks, and
  * roster_mem_strv_free gives every block back. */
 static void test_strv(void **state) {
@@ -290,6 +363,7 @@ int main(void) {
       cmocka_unit_test(test_early_calls),
       cmocka_unit_test(test_hooks_used_and_balanced),
       cmocka_unit_test(test_ebusy_after_use),
+      cmocka_unit_test(test_room_growth_out_of_memory),
       cmocka_unit_test(test_strv),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
