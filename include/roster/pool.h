@@ -52,7 +52,11 @@
  * Such a connection is idle in every other sense: counted as idle, taken
  * by another thread's acquire when nothing else is idle, handed to a
  * waiter, closed by the idle timeout, the lifetime and a drain, validated
- * when taken back after validate_after_ms.
+ * when taken back after validate_after_ms. The release reads no clock, so
+ * such a connection's idle time counts from when it was taken or from the
+ * last maintenance pass, whichever is later: over-counted (validated, or
+ * closed by the idle timeout, up to one maintenance_ms early), never
+ * under-counted.
  *
  * Errors: a negative roster_err and a sentence in roster_last_error() that
  * names the pool and the cause. A connect failure is passed through as the

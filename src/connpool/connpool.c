@@ -243,7 +243,7 @@ void roster__cp_unpark(roster_pool *p, roster__cp_slot *s) {
     return;
   }
   _Atomic int *wake = roster__cp_give_slot(
-      p, s, p->wq_head ? roster__cp_now(p) : roster__cp_since(s));
+      p, s, p->wq_head ? roster__cp_now(p) : roster__cp_parked_since(p, s));
   if (wake)
     roster__cp_futex_wake(wake);
 }
@@ -527,10 +527,12 @@ static inline void *fast_acquire(roster_pool *p, const roster__cp_site *who) {
   if (!atomic_compare_exchange_strong(&s->parked, &one, 0))
     return NULL; /* claimed by the lock's side; the slot may be another's */
   int64_t now = roster__cp_now(p);
-  if (p->ops->validate && p->validate_after >= 0 &&
-      now - roster__cp_since(s) > p->validate_after) {
-    /* idle long enough to want validating: back in the books, and the
-     * locked path (which finds it first in the idle list) validates it */
+  if (now >= s->expires ||
+      (p->ops->validate && p->validate_after >= 0 &&
+       now - roster__cp_parked_since(p, s) > p->validate_after)) {
+    /* past its lifetime, or maybe idle long enough to want validating:
+     * back in the books, and the locked path (which finds it first in the
+     * idle list) closes or validates it */
     pthread_mutex_lock(&p->mu);
     roster__cp_unpark(p, s);
     bool last = roster__cp_settle(p);
@@ -557,13 +559,12 @@ static inline bool fast_release(roster_pool *p) {
   roster__cp_slot *s = tl_cp.s;
   /* (another thread may have released it meanwhile: then this is a second
    * release, for the locked path to judge) */
-  if (atomic_load_explicit(&s->owner, memory_order_relaxed) != &tl_cp)
-    return false;
-  int64_t now = roster__cp_now(p);
-  if (now >= s->expires ||
+  if (atomic_load_explicit(&s->owner, memory_order_relaxed) != &tl_cp ||
       atomic_load_explicit(&p->fast_block, memory_order_relaxed))
     return false;
-  roster__cp_since_set(s, now);
+  /* No clock here: since keeps the acquire time, and the lifetime is
+   * checked when the slot is taken back or claimed (see
+   * roster__cp_parked_since). */
   tl_cp.held = false;
   atomic_store(&s->parked, 1);
   if (!atomic_load(&p->any_parked))

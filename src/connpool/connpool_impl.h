@@ -65,7 +65,8 @@ typedef struct roster__cp_slot {
                                           free list */
   int64_t expires;                     /* pool clock ns; INT64_MAX: never */
   /* idle since, or acquired at (pool clock ns); atomic (relaxed) because a
-   * holder on the fast path writes it without mu; see roster__cp_since */
+   * holder on the fast path writes it without mu; see roster__cp_since.
+   * A parked slot keeps its acquire time (see roster__cp_parked_since) */
   _Atomic int64_t since;
   /* the holder, while in use (a roster__cp_site, atomic for the same
    * reason); see roster__cp_site_get */
@@ -175,6 +176,9 @@ struct roster_pool {
   _Atomic unsigned fast_block; /* threads about to queue, + CP_FAST_DRAIN */
   char pad1_[64];
   _Atomic bool any_parked; /* maybe a slot is parked (see above) */
+  /* pool clock ns, read by the last maintenance pass before it claimed
+   * every parked slot: a slot parked now was released after it */
+  _Atomic int64_t parked_floor;
   char pad2_[64];
   _Atomic uint64_t wakeups; /* waiter wake-ups, for tests */
   uint64_t passes;          /* maintenance passes, for tests */
@@ -196,6 +200,21 @@ static inline int64_t roster__cp_now(const roster_pool *p) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
   return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* roster__cp_parked_since: the earliest a parked slot can have been
+ * released, which its idle time counts from. A release on the fast path
+ * reads no clock (that is a third of an uncontended acquire + release),
+ * so the slot knows only when it was taken (since) and that it was parked
+ * after the last maintenance pass began (parked_floor). The idle time is
+ * never under-counted, so validate_after never lets a connection through
+ * unchecked; it is over-counted by the holding time, at most one
+ * maintenance period. */
+static inline int64_t roster__cp_parked_since(const roster_pool *p,
+                                              const roster__cp_slot *s) {
+  int64_t since = roster__cp_since(s),
+          floor = atomic_load_explicit(&p->parked_floor, memory_order_relaxed);
+  return since > floor ? since : floor;
 }
 
 static inline struct timespec roster__cp_ts(int64_t ns) {

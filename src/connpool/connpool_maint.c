@@ -128,9 +128,11 @@ void *roster__cp_maint_main(void *arg) {
   while (!p->stop) {
     p->refill_asked = false;
     /* parked connections back into the idle list, so the sweep sees them
-     * (their threads' next acquires take the lock once) */
-    roster__cp_claim_parked(p, UINT_MAX);
+     * (their threads' next acquires take the lock once); a slot parked
+     * from here on was released after now (see roster__cp_parked_since) */
     int64_t now = roster__cp_now(p);
+    roster__cp_claim_parked(p, UINT_MAX);
+    atomic_store_explicit(&p->parked_floor, now, memory_order_relaxed);
     size_t n = p->draining ? 0 : sweep(p, now, closing);
     find_leaks(p, now, &leaks);
     bool again = n == CLOSE_BATCH || leaks.more;

@@ -262,27 +262,97 @@ static void test_idle_timeout_closes_parked(void **state) {
   fake_pool_free(p, &s, FAKE_ALL_CLOSED);
 }
 
-/* A connection past its lifetime is closed on release, not parked. */
-static void test_lifetime_on_release(void **state) {
+/* A connection past its lifetime is never handed out again. The release
+ * reads no clock, so it parks it; its thread's next acquire finds it
+ * expired, closes it and makes a new one. */
+static void test_lifetime_on_take_back(void **state) {
   (void)state;
   fake_srv s;
   fake_srv_init(&s);
   roster_pool_options o = fast_opts(&s);
   o.max_lifetime_ms = 1000;
   roster_pool *p = quiet_pool(&o);
-  void *c = NULL;
+  void *c = NULL, *d = NULL;
   assert_ok(roster_pool_acquire(p, &c));
   assert_ok(roster_pool_release(p, c, false));
   assert_int_equal(fake_nparked(p), 1);
-  assert_ok(roster_pool_acquire(p, &c)); /* taken back */
+  assert_ok(roster_pool_acquire(p, &d)); /* taken back */
+  assert_ptr_equal(d, c);
   fake_advance_ms(&s, 1000);
   assert_ok(roster_pool_release(p, c, false));
-  assert_int_equal(fake_nparked(p), 0);
+  assert_false(atomic_load(&((fake_conn *)c)->closed));
+  assert_ok(roster_pool_acquire(p, &d));
+  assert_ptr_not_equal(d, c);
+  assert_true(atomic_load(&((fake_conn *)c)->closed));
+  roster_pool_stats st = fake_stats(p);
+  assert_int_equal(st.expired, 1);
+  assert_int_equal(st.size, 1);
+  assert_int_equal(st.in_use, 1);
+  assert_int_equal(st.acquires, 3);
+  assert_ok(roster_pool_release(p, d, false));
+  fake_pool_free(p, &s, FAKE_ALL_CLOSED);
+}
+
+/* The maintenance pass closes a parked connection past its lifetime. */
+static void test_lifetime_parked_pass(void **state) {
+  (void)state;
+  fake_srv s;
+  fake_srv_init(&s);
+  roster_pool_options o = fast_opts(&s);
+  o.max_lifetime_ms = 1000;
+  o.maintenance_ms = 1;
+  roster_pool *p = quiet_pool(&o);
+  void *c = NULL;
+  assert_ok(roster_pool_acquire(p, &c));
+  fake_advance_ms(&s, 1000);
+  assert_ok(roster_pool_release(p, c, false));
+  fake_wait_passes(p);
   assert_true(atomic_load(&((fake_conn *)c)->closed));
   roster_pool_stats st = fake_stats(p);
   assert_int_equal(st.expired, 1);
   assert_int_equal(st.size, 0);
-  assert_int_equal(st.acquires, 2);
+  assert_int_equal(fake_nparked(p), 0);
+  fake_pool_free(p, &s, FAKE_ALL_CLOSED);
+}
+
+/* A parked connection's idle time counts from when it was taken, or from
+ * the last maintenance pass if that is later (the release reads no
+ * clock): held past validate_after and taken straight back, it is
+ * validated; held as long, but with a pass between its taking and its
+ * release, it is not. Never validated less than validate_after asks. */
+static void test_validate_counts_from_take(void **state) {
+  (void)state;
+  fake_srv s;
+  fake_srv_init(&s);
+  roster_pool_options o = fast_opts(&s);
+  o.validate_after_ms = 10;
+  roster_pool *p = quiet_pool(&o);
+  void *c = NULL, *d = NULL;
+  assert_ok(roster_pool_acquire(p, &c));
+  fake_advance_ms(&s, 20); /* held 20 ms */
+  assert_ok(roster_pool_release(p, c, false));
+  assert_int_equal(fake_nparked(p), 1);
+  assert_ok(roster_pool_acquire(p, &d));
+  assert_ptr_equal(d, c);
+  assert_int_equal(atomic_load(&s.validates), 1);
+  assert_ok(roster_pool_release(p, d, false));
+  fake_pool_free(p, &s, FAKE_ALL_CLOSED);
+
+  fake_srv_init(&s);
+  o = fast_opts(&s);
+  o.validate_after_ms = 10;
+  o.maintenance_ms = 1;
+  p = quiet_pool(&o);
+  assert_ok(roster_pool_acquire(p, &c));
+  fake_advance_ms(&s, 20);
+  fake_wait_passes(p); /* a pass at +20 while it is held */
+  assert_ok(roster_pool_release(p, c, false));
+  fake_wait_passes(p); /* claimed: idle since +20 */
+  assert_int_equal(fake_nparked(p), 0);
+  assert_ok(roster_pool_acquire(p, &d));
+  assert_ptr_equal(d, c);
+  assert_int_equal(atomic_load(&s.validates), 0);
+  assert_ok(roster_pool_release(p, d, false));
   fake_pool_free(p, &s, FAKE_ALL_CLOSED);
 }
 
@@ -420,7 +490,9 @@ int main(void) {
       cmocka_unit_test(test_other_thread_takes_it),
       cmocka_unit_test(test_waiter_gets_it),
       cmocka_unit_test(test_idle_timeout_closes_parked),
-      cmocka_unit_test(test_lifetime_on_release),
+      cmocka_unit_test(test_lifetime_on_take_back),
+      cmocka_unit_test(test_lifetime_parked_pass),
+      cmocka_unit_test(test_validate_counts_from_take),
       cmocka_unit_test(test_validate_on_take_back),
       cmocka_unit_test(test_drain_closes_parked),
       cmocka_unit_test(test_threads_own_connections),
