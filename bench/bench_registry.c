@@ -733,15 +733,26 @@ static void print_targets(void) {
 
 /* ------------------------------------------------------------------ */
 
+/* roster-bench-registry-shared is this program linked with libroster.so
+ * instead of the static library: what a program that links the shared
+ * library pays on top (thread-locals, calls through the PLT). */
+#ifdef ROSTER_BENCH_SHARED
+#define PROG "roster-bench-registry-shared"
+#define LINKED "  This build is linked with libroster.so.\n"
+#else
+#define PROG "roster-bench-registry"
+#define LINKED ""
+#endif
+
 static const bench_spec spec = {
-    .prog = "roster-bench-registry",
+    .prog = PROG,
     .about = "  Measures roster's registry beside a pthread_rwlock + chained "
              "hash\n"
              "  table baseline: lookup hit/miss at 1 and 2 threads with 1k, "
              "100k\n"
              "  and 1M entries, register+unregister pairs, dispatch to 1000\n"
              "  entries of one key, and memory per entry. Each figure is the\n"
-             "  best of 3 runs of ~0.25 s.\n",
+             "  best of 3 runs of ~0.25 s.\n" LINKED,
     .quick = "1k and 10k entries, short runs (smoke test)",
 };
 

@@ -25,7 +25,7 @@ ROSTER_PORT_BASE=${ROSTER_PORT_BASE:-47100} scripts/services.sh start \
 source "$SERVICES_DIR/env"
 
 status=0
-for b in registry lifecycle config log cron cache db sio etcd; do
+for b in registry registry-shared lifecycle config log cron cache db sio etcd; do
   prog=$BUILD/bench/roster-bench-$b
   [[ -x $prog ]] || continue
   echo "=== roster-bench-$b ===" >&2

@@ -4,7 +4,10 @@
  * Every allocation roster makes goes through these four functions. They may
  * be replaced once, before the first registry is created; the replacement
  * must be thread-safe, since roster allocates from every thread that
- * registers and from its reclaim thread.
+ * registers and from its reclaim thread. One exception: a thread's first
+ * failed call maps one page (mmap) for the thread's error detail, given
+ * back when the thread exits, so that a failure can be recorded when the
+ * allocator has just failed, or before roster_set_allocator.
  */
 #ifndef ROSTER_ALLOC_H
 #define ROSTER_ALLOC_H

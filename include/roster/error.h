@@ -67,7 +67,9 @@ ROSTER_EXTERN const char *roster_err_name(int code);
  * is written \xNN, so the detail can be logged or shown as it is.
  * Returns "" if no call has failed on this thread. The pointer is owned by
  * the thread and valid until its next roster call. Successful calls do not
- * clear it (like errno). */
+ * clear it (like errno). A thread keeps its detail in a page it maps on its
+ * first failure; if that page cannot be had (the address space is full),
+ * the detail is roster_strerror(roster_last_code()). */
 ROSTER_EXTERN const char *roster_last_error(void);
 
 /* roster_last_code returns the code of the most recent failed roster call on

@@ -156,12 +156,26 @@ static inline void roster__copy(char *d, const char *s, size_t n) {
 /* ---- per-thread plumbing (rcu.c) ---- */
 #define ROSTER__SHARDS 64 /* owned counter shards; one more is shared */
 
+/* ROSTER__TLS marks a thread-local read on a hot path initial-exec: in
+ * libroster.so an access is then one %fs load, not a __tls_get_addr call
+ * (a registry lookup through the shared library took half again as long,
+ * a miss twice as long). The price: the library's whole thread-local
+ * block goes into glibc's static TLS reserve (about 1.6 KB, shared by
+ * every library loaded with dlopen()), so the block must stay small:
+ * about 400 bytes today, nothing large (the error detail is a page of its
+ * own, error.c). test_dlopen loads the .so with dlopen(). */
+#if defined(__GNUC__) || defined(__clang__)
+#define ROSTER__TLS __attribute__((tls_model("initial-exec")))
+#else
+#define ROSTER__TLS
+#endif
+
 typedef struct roster__tls {
   int registered;    /* rcu_register_thread done */
   int shard;         /* owned shard, or ROSTER__SHARDS (shared) */
   unsigned deferred; /* roster__defer_batched calls since the last flush */
 } roster__tls;
-extern _Thread_local roster__tls roster__tls_state;
+extern _Thread_local ROSTER__TLS roster__tls roster__tls_state;
 void roster__thread_slow(void);
 /* roster__thread_ensure makes the calling thread known to RCU (and gives
  * it a counter shard) on its first roster call; every entry point that
@@ -186,6 +200,9 @@ static inline void roster__runlock(void) {
   urcu_bp_read_unlock();
 }
 #else
+/* liburcu-bp's reader pointer, read initial-exec too (its library is a
+ * dependency of ours, so its small block is static TLS as well) */
+extern __thread ROSTER__TLS struct urcu_bp_reader *urcu_bp_reader;
 static inline unsigned long *roster__rcu_ctr(void) {
   return (unsigned long *)(void *)URCU_TLS(urcu_bp_reader);
 }

@@ -5,25 +5,76 @@
  */
 #include "base/base.h"
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <sys/mman.h>
 
 #define DETAIL_MAX 1024
 #define LAZY_NAME_MAX                                                          \
   255 /* ROSTER_NAME_MAX: the longest name a registry keeps */
 
+/* A thread's error state. Not a thread-local itself: 1.6 KB of
+ * thread-locals would keep libroster.so from loading with dlopen() once
+ * its hot thread-locals are initial-exec (see ROSTER__TLS in base.h). Each
+ * thread maps a page for it on its first failure and unmaps it when it
+ * exits: not from the allocator hooks, because an error must be recordable
+ * when the allocator has just failed, and before roster_set_allocator
+ * (which a hook allocation would then refuse). A thread that cannot map
+ * the page keeps the code alone, and roster_last_error() gives the code's
+ * roster_strerror() sentence. */
 typedef struct err_state {
-  int code;
   roster__err_compose_fn lazy; /* set: the sentence is not composed yet */
   void *obj;                   /* ... what compose is told */
   uint64_t serial;
+  size_t name_len;
   char ns[LAZY_NAME_MAX + 1];
   char name[LAZY_NAME_MAX + 1];
-  size_t name_len;
   char detail[DETAIL_MAX];
 } err_state;
 
-static _Thread_local err_state tls_err;
+#define ERR_PAGE ((sizeof(err_state) + 4095) & ~(size_t)4095)
+
+static _Thread_local ROSTER__TLS int tls_code;
+static _Thread_local ROSTER__TLS err_state *tls_err; /* NULL: none yet */
+
+static pthread_key_t err_key;
+static pthread_once_t err_once = PTHREAD_ONCE_INIT;
+static bool err_key_ok;
+
+/* err_unmap runs at the thread's exit (a pthread key destructor). A later
+ * destructor that fails maps a page again, and sets the key again, so
+ * this runs again (pthread's destructor rounds). */
+static void err_unmap(void *page) {
+  tls_err = NULL;
+  munmap(page, ERR_PAGE);
+}
+
+static void err_key_make(void) {
+  err_key_ok = pthread_key_create(&err_key, err_unmap) == 0;
+}
+
+/* err_map gives the thread its page, or NULL (then only the code is kept). */
+__attribute__((noinline)) static err_state *err_map(void) {
+  pthread_once(&err_once, err_key_make);
+  if (!err_key_ok)
+    return NULL;
+  void *p = mmap(NULL, ERR_PAGE, PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED)
+    return NULL;
+  if (pthread_setspecific(err_key, p) != 0) {
+    munmap(p, ERR_PAGE);
+    return NULL;
+  }
+  tls_err = p; /* zeroed: no lazy sentence, detail "" */
+  return p;
+}
+
+static inline err_state *err_get(void) {
+  err_state *e = tls_err;
+  return ROSTER__LIKELY(e) ? e : err_map();
+}
 
 /* ---- escaping ---- */
 
@@ -151,8 +202,10 @@ const char *roster_err_name(int code) {
 }
 
 static int vset(int code, const char *fmt, va_list ap) {
-  err_state *e = &tls_err;
-  e->code = code;
+  tls_code = code;
+  err_state *e = err_get();
+  if (!e)
+    return code;
   e->lazy = NULL;
   if (fmt)
     vsnprintf(e->detail, sizeof e->detail, fmt, ap);
@@ -179,18 +232,23 @@ int roster_error_set(int code, const char *fmt, ...) {
 }
 
 void roster_error_clear(void) {
-  tls_err.code = ROSTER_OK;
-  tls_err.lazy = NULL;
-  tls_err.detail[0] = '\0';
+  tls_code = ROSTER_OK;
+  err_state *e = tls_err;
+  if (e) {
+    e->lazy = NULL;
+    e->detail[0] = '\0';
+  }
 }
 
-int roster_last_code(void) { return tls_err.code; }
+int roster_last_code(void) { return tls_code; }
 
 int roster__err_lazy(int code, roster__err_compose_fn compose, void *obj,
                      uint64_t serial, const char *ns, size_t ns_len,
                      const char *name, size_t name_len) {
-  err_state *e = &tls_err;
-  e->code = code;
+  tls_code = code;
+  err_state *e = err_get();
+  if (ROSTER__UNLIKELY(!e))
+    return code;
   e->lazy = compose;
   e->obj = obj;
   e->serial = serial;
@@ -210,7 +268,9 @@ __attribute__((noinline)) void roster__copy_big(char *d, const char *s,
 }
 
 const char *roster_last_error(void) {
-  err_state *e = &tls_err;
+  err_state *e = tls_err;
+  if (!e) /* no failure yet, or no page for its sentence */
+    return tls_code == ROSTER_OK ? "" : roster_strerror(tls_code);
   if (e->lazy) {
     roster__err_compose_fn compose = e->lazy;
     e->lazy = NULL;

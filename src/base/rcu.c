@@ -12,7 +12,7 @@
 
 #include <sched.h>
 
-_Thread_local roster__tls roster__tls_state;
+_Thread_local ROSTER__TLS roster__tls roster__tls_state;
 int roster__grace_token;
 int roster__barrier_token;
 

@@ -36,7 +36,7 @@
 
 /* The thread id (gettid) is cached per thread; a forked child's thread gets
  * a new id, so the cache is cleared in the child. */
-static _Thread_local int64_t tls_tid;
+static _Thread_local ROSTER__TLS int64_t tls_tid;
 static pthread_once_t tid_once = PTHREAD_ONCE_INIT;
 static void tid_reset_child(void) { tls_tid = 0; }
 static void tid_init(void) { pthread_atfork(NULL, NULL, tid_reset_child); }
@@ -51,7 +51,7 @@ static inline int64_t self_tid(void) {
  * never reused, so a pointer into a freed pool is never followed), the
  * slot, and whether it still holds it. */
 static _Atomic uint64_t pool_ids;
-static _Thread_local struct {
+static _Thread_local ROSTER__TLS struct {
   uint64_t id;        /* the pool's id; 0: none */
   roster__cp_slot *s; /* the slot in that pool */
   void *conn;         /* its connection, while held */

@@ -19,7 +19,7 @@
 #include <strings.h>
 #include <unistd.h>
 
-_Thread_local rl_core *roster__log_tl_emitting;
+_Thread_local ROSTER__TLS rl_core *roster__log_tl_emitting;
 
 /* The start of each line, per level: {"level":N,"time": */
 static const char *const line_heads[6] = {
@@ -87,7 +87,7 @@ int roster__log_deliver_sync(rl_core *c, int level, char *line, size_t len) {
  * "pid":P,"hostname":"H"[,"name":"N"], for (core serial, level, ms,
  * pid); most lines copy it whole. The serial, not the core's address,
  * names the core: a freed core's address may come back. */
-static _Thread_local struct {
+static _Thread_local ROSTER__TLS struct {
   uint64_t serial;
   int64_t ms;
   int level, pid;

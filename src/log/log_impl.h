@@ -225,7 +225,7 @@ struct roster_log {
 /* Thread-local: the core whose sinks this thread is writing to now (sync
  * delivery, or the writer thread). A line logged to that core from a sink
  * callback is ignored instead of recursing or deadlocking. */
-extern _Thread_local rl_core *roster__log_tl_emitting;
+extern _Thread_local ROSTER__TLS rl_core *roster__log_tl_emitting;
 
 /* ---- sink readers (log_readers.c) ------------------------------------
  * A use of a core's sink set (one line in sync mode, one round of the
@@ -262,7 +262,7 @@ typedef struct rl_use {
   unsigned e;     /* the counters' epoch */
 } rl_use;
 
-extern _Thread_local rl_rslot *roster__log_my_slot;
+extern _Thread_local ROSTER__TLS rl_rslot *roster__log_my_slot;
 /* roster__log_slot_claim registers the calling thread's slot (NULL if out of
  * memory: the counters are used instead). */
 rl_rslot *roster__log_slot_claim(void);

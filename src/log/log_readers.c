@@ -16,7 +16,7 @@
 
 #include <time.h>
 
-_Thread_local rl_rslot *roster__log_my_slot;
+_Thread_local ROSTER__TLS rl_rslot *roster__log_my_slot;
 
 static pthread_mutex_t slots_mu = PTHREAD_MUTEX_INITIALIZER;
 static _Atomic(rl_rslot *) slots_head;

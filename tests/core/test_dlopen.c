@@ -4,7 +4,10 @@
  * thread started after it was loaded. A library whose thread-local block
  * must go into glibc's small static TLS reserve (initial-exec
  * thread-locals) fails here with "cannot allocate memory in static TLS
- * block". The path of libroster.so is the test's argument.
+ * block". dlclose() leaves it loaded (threads that used it run its code
+ * when they exit). test_dlopen_bare (dlopen_bare.c) does the same from a
+ * program that links nothing of roster's or liburcu's. The path of
+ * libroster.so is the test's argument.
  */
 #include "testutil.h"
 
@@ -71,7 +74,13 @@ static void test_dlopen_and_use(void **state) {
   void *rc = NULL;
   assert_int_equal(pthread_join(t, &rc), 0);
   assert_null(rc);
-  /* (not dlclose'd: liburcu's threads may still run its code) */
+  /* dlclose does not unload it (-z nodelete): the main thread's key
+   * destructors and liburcu's threads still run its code, and so may we */
+  assert_int_equal(dlclose(h), 0);
+  assert_int_equal(round_trip(&a), 0);
+  assert_int_equal(pthread_create(&t, NULL, thread_main, &a), 0);
+  assert_int_equal(pthread_join(t, &rc), 0);
+  assert_null(rc);
 }
 
 int main(int argc, char **argv) {

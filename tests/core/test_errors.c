@@ -5,16 +5,29 @@
  * detail for the calling thread only (not cleared by reading or by later
  * successful calls), roster_error_set formats and truncates the detail,
  * roster_error_clear resets it, and the runtime version matches the macros.
- * Worker threads only record what they saw; the main thread asserts.
+ * A thread's detail lives in a page of its own, returned when the thread
+ * exits; a thread that cannot get one still keeps its code, and its detail
+ * is the code's message. Worker threads only record what they saw; the
+ * main thread asserts.
  */
 #include "testutil.h"
 
 #include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+#if defined(ROSTER_TSAN) || defined(__SANITIZE_THREAD__) ||                    \
+    defined(__SANITIZE_ADDRESS__)
+#define SANITIZED 1 /* their runtimes map memory of their own */
+#else
+#define SANITIZED 0
+#endif
 
 /* One row per code, straight from the X-macro. */
 typedef struct code_row {
@@ -364,6 +377,100 @@ static void test_version(void **state) {
                        (unsigned)ROSTER_VERSION_PATCH);
 }
 
+/* vm_kb: the process's virtual size (VmSize), in KiB. */
+static long vm_kb(void) {
+  FILE *f = fopen("/proc/self/status", "r");
+  assert_non_null(f);
+  char line[256];
+  long kb = -1;
+  while (fgets(line, sizeof line, f))
+    if (sscanf(line, "VmSize: %ld kB", &kb) == 1)
+      break;
+  fclose(f);
+  assert_true(kb > 0);
+  return kb;
+}
+
+static void *fail_once(void *arg) {
+  int i = (int)(intptr_t)arg;
+  roster_error_set(ROSTER_EIO, "thread %d failed", i);
+  char want[32];
+  snprintf(want, sizeof want, "thread %d failed", i);
+  return (void *)(intptr_t)(roster_last_code() == ROSTER_EIO &&
+                            strcmp(roster_last_error(), want) == 0);
+}
+
+/* Every thread that fails gets a page for its detail; the page goes when
+ * the thread exits. 256 threads, one after the other, each failing once:
+ * the process grows by less than a quarter of their pages. (The first
+ * thread, not counted, gives glibc its thread stack and arena to reuse.) */
+static void test_detail_page_returned(void **state) {
+  (void)state;
+  if (SANITIZED)
+    skip();
+  enum { N = 256 };
+  pthread_t t;
+  void *ok = NULL;
+  assert_int_equal(pthread_create(&t, NULL, fail_once, (void *)-1), 0);
+  assert_int_equal(pthread_join(t, &ok), 0);
+  assert_true(ok);
+  long before = vm_kb();
+  for (int i = 0; i < N; i++) {
+    assert_int_equal(pthread_create(&t, NULL, fail_once, (void *)(intptr_t)i),
+                     0);
+    assert_int_equal(pthread_join(t, &ok), 0);
+    assert_true(ok);
+  }
+  long grown = vm_kb() - before;
+  assert_true(grown < N * 4 / 4);
+}
+
+typedef struct nopage {
+  int fd; /* read: the go signal */
+  int ok;
+} nopage;
+
+static void *fail_without_page(void *arg) {
+  nopage *np = arg;
+  char c;
+  if (read(np->fd, &c, 1) != 1)
+    return NULL;
+  int rc = roster_error_set(ROSTER_ETIMEDOUT, "waited %d ms", 5);
+  np->ok = rc == ROSTER_ETIMEDOUT && roster_last_code() == ROSTER_ETIMEDOUT &&
+           strcmp(roster_last_error(), roster_strerror(ROSTER_ETIMEDOUT)) == 0;
+  roster_error_clear();
+  np->ok &= roster_last_code() == ROSTER_OK && roster_last_error()[0] == '\0';
+  return NULL;
+}
+
+/* A thread that cannot map its page (the address space is full: a child
+ * process limits it, after its thread exists) keeps the code, and its
+ * detail is the code's message; clearing works too. */
+static void test_no_page_keeps_code(void **state) {
+  (void)state;
+  if (SANITIZED)
+    skip();
+  pid_t pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    int p[2];
+    nopage np = {0};
+    pthread_t t;
+    if (pipe(p) ||
+        (np.fd = p[0], pthread_create(&t, NULL, fail_without_page, &np) != 0))
+      _exit(3);
+    struct rlimit rl = {(rlim_t)vm_kb() * 1024, RLIM_INFINITY};
+    if (setrlimit(RLIMIT_AS, &rl) || write(p[1], "g", 1) != 1 ||
+        pthread_join(t, NULL))
+      _exit(4);
+    _exit(np.ok ? 0 : 1);
+  }
+  int st = 0;
+  assert_int_equal(waitpid(pid, &st, 0), pid);
+  assert_true(WIFEXITED(st));
+  assert_int_equal(WEXITSTATUS(st), 0);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_strerror_every_code),
@@ -376,6 +483,8 @@ int main(void) {
       cmocka_unit_test(test_config_errors_escaped),
       cmocka_unit_test(test_detail_is_per_thread),
       cmocka_unit_test(test_detail_per_thread_concurrent),
+      cmocka_unit_test(test_detail_page_returned),
+      cmocka_unit_test(test_no_page_keeps_code),
       cmocka_unit_test(test_version),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
