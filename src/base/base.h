@@ -201,8 +201,11 @@ static inline void roster__runlock(void) {
 }
 #else
 /* liburcu-bp's reader pointer, read initial-exec too (its library is a
- * dependency of ours, so its small block is static TLS as well) */
-extern __thread ROSTER__TLS struct urcu_bp_reader *urcu_bp_reader;
+ * dependency of ours, so its small block is static TLS as well); only when
+ * liburcu keeps it in a real thread-local (CONFIG_RCU_TLS) */
+#ifdef CONFIG_RCU_TLS
+extern URCU_TLS_STORAGE_CLASS ROSTER__TLS struct urcu_bp_reader *urcu_bp_reader;
+#endif
 static inline unsigned long *roster__rcu_ctr(void) {
   return (unsigned long *)(void *)URCU_TLS(urcu_bp_reader);
 }
