@@ -3,7 +3,9 @@
  * readers, beside a plain baseline in the same run.
  *
  *   - get_int: roster_config_int of a three-level key in a tree of ~250
- *     keys, at 1 and 2 threads. Baseline (rwlock): the same tree as a
+ *     keys, at 1, 2, 4, 8 and 16 threads (--quick: 1 and 2; the last three
+ *     for bigger machines: on 2 cores they show oversubscription).
+ *     Baseline (rwlock): the same tree as a
  *     jansson object behind a pthread_rwlock_t: read-lock, three
  *     json_object_get, json_integer_value, unlock.
  *   - get_int_reloading: the same reads while another thread reloads
@@ -306,8 +308,10 @@ int main(int argc, char **argv) {
   if (!roster__bench.json)
     printf("%-7s %-18s %7s %10s %14s %8s %7s\n", "impl", "op", "threads",
            "ns/op", "ops/s", "reloads", "spread");
-  measure("get_int", OP_GET, cfg, 1, false);
-  measure("get_int", OP_GET, cfg, 2, false);
+  static const unsigned th[] = {1, 2, 4, 8, 16};
+  for (size_t i = 0; i < (roster__bench.quick ? 2 : sizeof th / sizeof th[0]);
+       i++)
+    measure("get_int", OP_GET, cfg, th[i], false);
   measure("get_int_reloading", OP_GET, cfg, 1, true);
   measure("get_int_reloading", OP_GET, cfg, 2, true);
   measure("view_pair", OP_PAIR, cfg, 1, false);
