@@ -162,7 +162,7 @@ static inline void roster__copy(char *d, const char *s, size_t n) {
  * a miss twice as long). The price: the library's whole thread-local
  * block goes into glibc's static TLS reserve (about 1.6 KB, shared by
  * every library loaded with dlopen()), so the block must stay small:
- * about 400 bytes today, nothing large (the error detail is a page of its
+ * 360 bytes today, nothing large (the error detail is a page of its
  * own, error.c). test_dlopen loads the .so with dlopen(). */
 #if defined(__GNUC__) || defined(__clang__)
 #define ROSTER__TLS __attribute__((tls_model("initial-exec")))
